@@ -1,0 +1,69 @@
+/*
+ * arch/x86_64/gdt.c - kernel GDT and 64-bit TSS with IST stacks.
+ */
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/seg.h"
+#include <stdint.h>
+
+#define IST_STACK_SIZE 4096
+
+/* 64-bit TSS (SDM Vol. 3A 7.7, Figure 7-11). */
+typedef struct __attribute__((packed)) {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} tss64_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t limit;
+    uint64_t base;
+} desc_ptr_t;
+
+static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+static tss64_t tss __attribute__((aligned(16)));
+static uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
+
+/* 16-byte TSS descriptor (SDM Vol. 3A 7.2.3, Figure 7-4). */
+static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
+{
+    slot[0] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 |
+              (uint64_t)(DESC_TYPE_TSS64_AVAIL | DESC_PRESENT) << 40 |
+              (uint64_t)((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
+    slot[1] = base >> 32;
+}
+
+void gdt_init(void)
+{
+    gdt[GDT_NULL] = 0;
+    gdt[GDT_KCODE] = DESC_KCODE64;
+    gdt[GDT_KDATA] = DESC_KDATA;
+    gdt[GDT_UCODE32] = DESC_UCODE32;
+    gdt[GDT_UDATA] = DESC_UDATA;
+    gdt[GDT_UCODE64] = DESC_UCODE64;
+    for (int i = 0; i < IST_COUNT; i++)
+        tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
+    /* An I/O map base beyond the limit means "no I/O bitmap" (SDM 18.5.2). */
+    tss.iomap_base = sizeof(tss);
+    set_tss_descriptor(&gdt[GDT_TSS], (uint64_t)(uintptr_t)&tss, sizeof(tss) - 1);
+
+    desc_ptr_t ptr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+    __asm__ volatile(
+        "lgdt %0\n\t"
+        "pushq %1\n\t"
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "lretq\n"
+        "1:\n\t"
+        "movw %w2, %%ax\n\t"
+        "movw %%ax, %%ds\n\t"
+        "movw %%ax, %%es\n\t"
+        "movw %%ax, %%ss\n\t"
+        "ltr %w3"
+        :
+        : "m"(ptr), "i"(SEL_KCODE), "r"(SEL_KDATA), "r"(SEL_TSS)
+        : "rax", "memory");
+}

@@ -1,0 +1,50 @@
+/* arch/x86_64/trap.h - exception/interrupt frames and vectors (SDM Vol. 3A 6.3.1). */
+#ifndef ARCH_X86_64_TRAP_H
+#define ARCH_X86_64_TRAP_H
+
+#define TRAP_STUB_SIZE      16
+#define IDT_VECTORS_ASM     256
+
+/* Exception vectors (SDM Vol. 3A 6.3.1, Table 6-1) */
+#define VEC_DE   0
+#define VEC_DB   1
+#define VEC_NMI  2
+#define VEC_BP   3
+#define VEC_OF   4
+#define VEC_BR   5
+#define VEC_UD   6
+#define VEC_NM   7
+#define VEC_DF   8
+#define VEC_TS   10
+#define VEC_NP   11
+#define VEC_SS   12
+#define VEC_GP   13
+#define VEC_PF   14
+#define VEC_MF   16
+#define VEC_AC   17
+#define VEC_MC   18
+#define VEC_XM   19
+#define VEC_VE   20
+#define VEC_CP   21
+#define VEC_HV   28
+#define VEC_VC   29
+#define VEC_SX   30
+#define VEC_FIRST_EXTERNAL 32
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/* Pushed by trap_entry.S (GPRs, vector, error) and the CPU (the rest). */
+typedef struct {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss;
+} trap_frame_t;
+
+void trap_init(void);
+void trap_dispatch(trap_frame_t *f);
+const char *trap_vector_name(uint64_t vector);
+
+#endif
+#endif

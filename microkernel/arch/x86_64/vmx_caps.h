@@ -1,0 +1,109 @@
+/*
+ * arch/x86_64/vmx_caps.h - VMX capability reporting: control bits and the
+ * decoder of the capability MSRs (SDM Vol. 3D Appendix A; control layouts
+ * from SDM Vol. 3C 24.6). Section numbers follow the SDM editions whose
+ * Vol. 3C has the VMCS in chapter 24 and VM entries in chapter 26.
+ *
+ * The decoder is pure: the kernel reads the MSRs (respecting which exist)
+ * and hands the raw values here; unit tests hand it synthetic values.
+ */
+#ifndef ARCH_X86_64_VMX_CAPS_H
+#define ARCH_X86_64_VMX_CAPS_H
+#include <nestor/bits.h>
+
+/* IA32_VMX_BASIC (SDM A.1) */
+#define VMX_BASIC_REVISION_MASK     0x7FFFFFFF
+#define VMX_BASIC_REGION_SIZE_SHIFT 32
+#define VMX_BASIC_REGION_SIZE_MASK  0x1FFF
+#define VMX_BASIC_TRUE_CTLS         BIT(55)
+
+/* Pin-based VM-execution controls (SDM 24.6.1, Table 24-5) */
+#define PIN_EXTINT_EXITING          BIT(0)
+#define PIN_NMI_EXITING             BIT(3)
+#define PIN_VIRTUAL_NMIS            BIT(5)
+#define PIN_PREEMPTION_TIMER        BIT(6)
+#define PIN_POSTED_INTERRUPTS       BIT(7)
+
+/* Primary processor-based controls (SDM 24.6.2, Table 24-6) */
+#define PROC_HLT_EXITING            BIT(7)
+#define PROC_USE_MSR_BITMAPS        BIT(28)
+#define PROC_MONITOR_TRAP_FLAG      BIT(27)
+#define PROC_ACTIVATE_SECONDARY     BIT(31)
+
+/* Secondary processor-based controls (SDM 24.6.2, Table 24-7) */
+#define PROC2_VIRT_APIC_ACCESSES    BIT(0)
+#define PROC2_ENABLE_EPT            BIT(1)
+#define PROC2_ENABLE_VPID           BIT(5)
+#define PROC2_UNRESTRICTED_GUEST    BIT(7)
+#define PROC2_APIC_REG_VIRT         BIT(8)
+#define PROC2_VIRT_INTR_DELIVERY    BIT(9)
+#define PROC2_ENABLE_VMFUNC         BIT(13)
+#define PROC2_VMCS_SHADOWING        BIT(14)
+#define PROC2_ENABLE_PML            BIT(17)
+
+/* IA32_VMX_EPT_VPID_CAP (SDM A.10) */
+#define EPT_CAP_EXECUTE_ONLY        BIT(0)
+#define EPT_CAP_PAGE_WALK_4         BIT(6)
+#define EPT_CAP_MEMTYPE_UC          BIT(8)
+#define EPT_CAP_MEMTYPE_WB          BIT(14)
+#define EPT_CAP_2MB_PAGES           BIT(16)
+#define EPT_CAP_1GB_PAGES           BIT(17)
+#define EPT_CAP_INVEPT              BIT(20)
+#define EPT_CAP_ACCESSED_DIRTY      BIT(21)
+#define EPT_CAP_INVEPT_SINGLE       BIT(25)
+#define EPT_CAP_INVEPT_ALL          BIT(26)
+#define VPID_CAP_INVVPID            BIT(32)
+
+/* IA32_VMX_MISC (SDM A.6) */
+#define VMX_MISC_PREEMPT_RATE_MASK  0x1F
+#define VMX_MISC_VMWRITE_ANY_FIELD  BIT(29)
+
+/* A control may be set to 1 iff its bit is set in the MSR's high half (SDM A.3). */
+#define VMX_CTLS_ALLOWED1_SHIFT     32
+
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Raw MSR values as read; the *_valid flags say which MSRs exist (SDM A.3.3, A.10). */
+typedef struct {
+    bool vmx_cpuid;              /* CPUID.1:ECX.VMX */
+    uint64_t feature_control;
+    uint64_t basic;
+    uint64_t pinbased, procbased, exit, entry, misc;
+    bool procbased2_valid;
+    uint64_t procbased2;
+    bool ept_vpid_valid;
+    uint64_t ept_vpid;
+} vmx_caps_raw_t;
+
+typedef struct {
+    bool present;                /* VMX advertised by CPUID */
+    bool feature_control_locked;
+    bool vmx_outside_smx;        /* VMXON allowed outside SMX */
+    uint32_t revision;
+    uint32_t vmcs_size;
+    bool true_ctls;
+    bool secondary_ctls;
+    bool ept, vpid, unrestricted_guest, vmcs_shadowing, pml, vmfunc;
+    bool ept_ad, ept_2m, ept_1g, ept_wb, ept_walk4, ept_exec_only, invept, invvpid;
+    bool preemption_timer, posted_interrupts, virtual_nmis, mtf;
+    bool vmwrite_any_field;
+    unsigned preemption_timer_rate;
+} vmx_caps_t;
+
+/* Whether @ctl may be 1 according to a controls MSR value (SDM A.3). */
+static inline bool vmx_ctl_allowed1(uint64_t ctls_msr, uint64_t ctl)
+{
+    return ((ctls_msr >> VMX_CTLS_ALLOWED1_SHIFT) & ctl) == ctl;
+}
+
+void vmx_caps_decode(const vmx_caps_raw_t *raw, vmx_caps_t *out);
+
+/* Whether the secondary-controls MSR exists, given the primary one (SDM A.3.3). */
+bool vmx_caps_has_procbased2(uint64_t procbased);
+/* Whether IA32_VMX_EPT_VPID_CAP exists, given the secondary one (SDM A.10). */
+bool vmx_caps_has_ept_vpid(uint64_t procbased2);
+
+#endif /* __ASSEMBLER__ */
+#endif

@@ -1,0 +1,87 @@
+/*
+ * kernel/main.c - kmain: from the long-mode entry to a running kernel.
+ */
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/pic8259.h"
+#include "arch/x86_64/platform.h"
+#include "arch/x86_64/serial.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/vm_boot.h"
+#include "boot/multiboot2.h"
+#include "kernel/console.h"
+#include "kernel/selftest.h"
+#include <nestor/version.h>
+
+extern char kernel_phys_start[], kernel_end[];
+
+static void print_memory_map(const mb2_boot_t *b)
+{
+    uint64_t usable = 0;
+    for (size_t i = 0; i < b->mmap_count; i++) {
+        const mb2_mmap_entry_t *m = &b->mmap[i];
+        kprintf("boot: mem [0x%016llx-0x%016llx) %s\n", (unsigned long long)m->base,
+                (unsigned long long)(m->base + m->length), mb2_mem_type_str(m->type));
+        if (m->type == MB2_MEM_AVAILABLE)
+            usable += m->length;
+    }
+    if (b->mmap_dropped)
+        kprintf("boot: warning: %zu memory map entries beyond %d ignored\n",
+                b->mmap_dropped, MB2_MAX_MMAP);
+    kprintf("boot: usable memory %llu KiB in %zu regions\n",
+            (unsigned long long)(usable / 1024), b->mmap_count);
+}
+
+static void print_modules(const mb2_boot_t *b)
+{
+    for (size_t i = 0; i < b->module_count; i++) {
+        const mb2_module_t *m = &b->modules[i];
+        kprintf("boot: module %zu [0x%08x-0x%08x) %u bytes \"%s\"\n", i, m->start, m->end,
+                m->end - m->start, m->cmdline);
+    }
+    if (b->modules_dropped)
+        kprintf("boot: warning: %zu modules beyond %d ignored\n", b->modules_dropped,
+                MB2_MAX_MODULES);
+    kprintf("boot: %zu modules\n", b->module_count);
+}
+
+static void boot_info(uint32_t magic, uint32_t mbi_phys, mb2_boot_t *b)
+{
+    if (magic != MB2_BOOTLOADER_MAGIC)
+        platform_shutdown(false, "not started by a Multiboot2 loader");
+    const void *info = phys_to_virt(mbi_phys);
+    mb2_status_t st = mb2_parse(info, MB2_MAX_INFO_SIZE, b);
+    if (st != MB2_OK) {
+        kprintf("boot: multiboot2 information at 0x%x rejected: %s\n", mbi_phys,
+                mb2_status_str(st));
+        platform_shutdown(false, "bad boot information");
+    }
+    kprintf("boot: loader \"%s\", command line \"%s\"\n",
+            b->bootloader ? b->bootloader : "?", b->cmdline ? b->cmdline : "");
+    print_memory_map(b);
+    print_modules(b);
+}
+
+void kmain(uint32_t magic, uint32_t mbi_phys)
+{
+    static mb2_boot_t boot;
+    static cpu_info_t cpu;
+
+    serial_init();
+    kprintf("\n%s %s (x86-64) booting\n", NESTOR_NAME, NESTOR_VERSION);
+    gdt_init();
+    trap_init();
+    pic_remap_and_mask();
+    vm_boot_drop_identity();
+    kprintf("boot: kernel image [0x%lx-0x%lx) phys, gdt/idt/tss loaded\n",
+            (unsigned long)(uintptr_t)kernel_phys_start,
+            (unsigned long)((uintptr_t)kernel_end - KERNEL_VMA));
+
+    boot_info(magic, mbi_phys, &boot);
+    cpu_detect(&cpu);
+    cpu_print(&cpu);
+
+    selftest_run(boot.cmdline);
+    kprintf("nestor: boot complete\n");
+    platform_shutdown(true, NULL);
+}

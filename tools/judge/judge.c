@@ -1,0 +1,192 @@
+/*
+ * tools/judge/judge.c - serial log judge for system tests.
+ */
+#include "judge.h"
+#include <nestor/verdict.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *skip_space(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* Split "key[emu]: value"; returns false if the line has no ':' key. */
+static bool split_line(const char *line, char *key, size_t klen, char *emu, size_t elen,
+                       const char **value)
+{
+    const char *colon = strchr(line, ':');
+    if (!colon)
+        return false;
+    size_t n = (size_t)(colon - line);
+    const char *br = memchr(line, '[', n);
+    emu[0] = '\0';
+    if (br) {
+        const char *close = memchr(br, ']', (size_t)(colon - br));
+        if (!close || close + 1 != colon || (size_t)(close - br - 1) >= elen)
+            return false;
+        memcpy(emu, br + 1, (size_t)(close - br - 1));
+        emu[close - br - 1] = '\0';
+        n = (size_t)(br - line);
+    }
+    if (n == 0 || n >= klen)
+        return false;
+    memcpy(key, line, n);
+    key[n] = '\0';
+    *value = skip_space(colon + 1);
+    return true;
+}
+
+static bool add_rule(judge_rule_t *rules, size_t *count, const char *text)
+{
+    size_t len = strlen(text);
+    if (*count == JUDGE_MAX_RULES || len == 0 || len >= JUDGE_MAX_TEXT)
+        return false;
+    memcpy(rules[*count].text, text, len + 1);
+    rules[*count].line_no = 0;
+    (*count)++;
+    return true;
+}
+
+static bool apply(judge_t *j, const char *key, const char *value, char *why, size_t wlen)
+{
+    if (strcmp(key, "expect") == 0 || strcmp(key, "forbid") == 0) {
+        bool exp = key[0] == 'e';
+        if (add_rule(exp ? j->expect : j->forbid, exp ? &j->n_expect : &j->n_forbid, value))
+            return true;
+        snprintf(why, wlen, "%s text empty, longer than %d bytes, or more than %d rules",
+                 key, JUDGE_MAX_TEXT - 1, JUDGE_MAX_RULES);
+        return false;
+    }
+    if (strcmp(key, "verdict") == 0) {
+        if (strcmp(value, "pass") == 0)
+            j->want_verdict = JUDGE_VERDICT_PASS;
+        else if (strcmp(value, "fail") == 0)
+            j->want_verdict = JUDGE_VERDICT_FAIL;
+        else {
+            snprintf(why, wlen, "verdict must be 'pass' or 'fail', got '%s'", value);
+            return false;
+        }
+    }
+    return true;    /* harness keys */
+}
+
+bool judge_load(judge_t *j, const char *spec, const char *emu, char *err, size_t errlen)
+{
+    memset(j, 0, sizeof(*j));
+    j->want_verdict = JUDGE_VERDICT_PASS;
+    char line[JUDGE_MAX_TEXT + 64];
+    size_t no = 0;
+    for (const char *p = spec; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        no++;
+        if (n >= sizeof(line)) {
+            snprintf(err, errlen, "line %zu: longer than %zu bytes", no, sizeof(line) - 1);
+            return false;
+        }
+        memcpy(line, p, n);
+        line[n] = '\0';
+        while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+            line[--n] = '\0';
+        p = nl ? nl + 1 : p + n;
+        const char *s = skip_space(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char key[32], kemu[32], why[160];
+        const char *value;
+        if (!split_line(s, key, sizeof(key), kemu, sizeof(kemu), &value)) {
+            snprintf(err, errlen, "line %zu: expected 'key: value' or 'key[emu]: value'", no);
+            return false;
+        }
+        if (kemu[0] && (!emu || strcmp(kemu, emu) != 0))
+            continue;
+        if (!apply(j, key, value, why, sizeof(why))) {
+            snprintf(err, errlen, "line %zu: %s", no, why);
+            return false;
+        }
+    }
+    return true;
+}
+
+judge_verdict_t judge_line_verdict(const char *line)
+{
+    if (strncmp(line, NESTOR_VERDICT_PASS_LINE, strlen(NESTOR_VERDICT_PASS_LINE)) == 0)
+        return JUDGE_VERDICT_PASS;
+    if (strncmp(line, NESTOR_VERDICT_FAIL_LINE, strlen(NESTOR_VERDICT_FAIL_LINE)) == 0)
+        return JUDGE_VERDICT_FAIL;
+    return JUDGE_VERDICT_NONE;
+}
+
+void judge_feed(judge_t *j, const char *line)
+{
+    j->lines++;
+    if (j->next_expect < j->n_expect && strstr(line, j->expect[j->next_expect].text))
+        j->expect[j->next_expect++].line_no = j->lines;
+    for (size_t i = 0; i < j->n_forbid; i++)
+        if (!j->forbid[i].line_no && strstr(line, j->forbid[i].text))
+            j->forbid[i].line_no = j->lines;
+    judge_verdict_t v = judge_line_verdict(line);
+    if (v != JUDGE_VERDICT_NONE && j->seen_verdict == JUDGE_VERDICT_NONE) {
+        j->seen_verdict = v;
+        j->verdict_line = j->lines;
+    }
+}
+
+static const char *verdict_name(judge_verdict_t v)
+{
+    return v == JUDGE_VERDICT_PASS ? "PASS" : v == JUDGE_VERDICT_FAIL ? "FAIL" : "none";
+}
+
+typedef struct {
+    char *buf;
+    size_t len, pos;
+} report_t;
+
+static void say(report_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(report_t *r, const char *fmt, ...)
+{
+    if (r->pos >= r->len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->buf + r->pos, r->len - r->pos, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        r->pos += (size_t)n;
+}
+
+bool judge_finish(const judge_t *j, char *report, size_t len)
+{
+    report_t r = { report, len, 0 };
+    bool ok = true;
+    if (len)
+        report[0] = '\0';
+    if (j->next_expect < j->n_expect) {
+        ok = false;
+        size_t after = j->next_expect ? j->expect[j->next_expect - 1].line_no : 0;
+        say(&r, "missing: expected '%s' after line %zu (of %zu)\n",
+            j->expect[j->next_expect].text, after, j->lines);
+    }
+    for (size_t i = 0; i < j->n_forbid; i++) {
+        if (j->forbid[i].line_no) {
+            ok = false;
+            say(&r, "forbidden: '%s' at line %zu\n", j->forbid[i].text, j->forbid[i].line_no);
+        }
+    }
+    if (j->seen_verdict != j->want_verdict) {
+        ok = false;
+        say(&r, "verdict: expected %s, got %s%s\n", verdict_name(j->want_verdict),
+            verdict_name(j->seen_verdict),
+            j->seen_verdict == JUDGE_VERDICT_NONE ? " (no verdict line: the system did not finish)"
+                                                  : "");
+    }
+    if (ok)
+        say(&r, "ok: %zu expectations met in order, verdict %s at line %zu\n", j->n_expect,
+            verdict_name(j->seen_verdict), j->verdict_line);
+    return ok;
+}

@@ -1,0 +1,1 @@
+"""Host side of Nestor: build, image, boot, judge, test (the ./nestor command)."""

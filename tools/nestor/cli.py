@@ -1,0 +1,116 @@
+"""./nestor: argument parsing and the subcommands."""
+import argparse
+import os
+import subprocess
+import sys
+
+from nestor import boot, build, config, emulators, harness, image, paths
+from nestor.errors import NestorError
+
+EXIT_FAIL = 1
+EXIT_ERROR = 2
+
+DESCRIPTION = '''Nestor: a recursive, microkernel-based virtual machine monitor for x86-64.
+
+subcommands:
+  run    build, make the boot image, boot it and stream the serial console
+  test   run the unit tests and the system tests
+
+Run './nestor SUBCOMMAND --help' for each one's options.'''
+
+
+def cmd_run(args):
+    emu = emulators.get(args.emu)
+    why = emu.unavailable_reason()
+    if why:
+        raise NestorError('run: emulator %s unavailable: %s' % (emu.name, why))
+    dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
+    build.scons()
+    modules = [config.compile_dts(dts)]
+    iso = image.make_iso(args.cmdline, modules)
+    timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
+    workdir = os.path.join(paths.RUNS, emu.name)
+    print('nestor: booting %s on %s (timeout %ds, serial log %s)' %
+          (paths.rel(dts), emu.name, timeout, paths.rel(os.path.join(workdir, 'serial.log'))),
+          file=sys.stderr)
+    result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout)
+    verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial], stdout=subprocess.PIPE,
+                             text=True).stdout.strip()
+    if verdict == 'pass':
+        print('nestor: verdict PASS after %.1fs' % result.seconds, file=sys.stderr)
+        return 0
+    if verdict == 'fail':
+        print('nestor: verdict FAIL after %.1fs' % result.seconds, file=sys.stderr)
+        return EXIT_FAIL
+    if result.status == 'timeout':
+        raise NestorError('run: boot timeout after %ds with no verdict line (serial log %s)' %
+                          (timeout, paths.rel(result.serial)))
+    raise NestorError('run: %s exited (status %s) with no verdict line; see %s and %s' %
+                      (emu.name, result.returncode, paths.rel(result.serial),
+                       paths.rel(result.emulator_log)))
+
+
+def cmd_test(args):
+    build.scons()
+    tests = harness.select(harness.discover(), args.patterns)
+    if args.list:
+        for t in tests:
+            print(t.id)
+        return 0
+    if not tests:
+        raise NestorError('test: no test matches %s' % ' '.join(args.patterns))
+    totals = harness.run_tests(tests, args.jobs)
+    return EXIT_FAIL if totals.failed else 0
+
+
+def parser():
+    p = argparse.ArgumentParser(prog='nestor', description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest='command', metavar='SUBCOMMAND')
+
+    r = sub.add_parser('run', help='build and boot a stack, streaming its console',
+                       description='Build what is needed, make the boot ISO, boot it and '
+                       'stream COM1 to the terminal. Exits 0 on a PASS verdict, 1 on FAIL, '
+                       '2 on errors (unknown config, emulator missing, boot timeout).')
+    r.add_argument('config', nargs='?',
+                   help='stack config (.dts path or name in stack-configs/; default: demo)')
+    r.add_argument('--emu', default='bochs', choices=sorted(emulators.EMULATORS),
+                   help='machine to boot on (default: bochs)')
+    r.add_argument('--timeout', type=int, metavar='S',
+                   help='seconds before the boot counts as hung (default: qemu/kvm 30, bochs 120)')
+    r.add_argument('--cmdline', default='', metavar='ARGS',
+                   help="kernel command line (e.g. 'fault=gp')")
+    r.set_defaults(func=cmd_run)
+
+    t = sub.add_parser('test', help='run unit and system tests',
+                       description='Build, then run the CUnit suites and the system tests '
+                       '(tests/system/*.spec on each emulator they name), in parallel. Ends '
+                       "with 'N passed, N failed' (and ', N skipped'). Logs stay under "
+                       'build/test-logs/.')
+    t.add_argument('patterns', nargs='*', metavar='PATTERN',
+                   help="test ids to run: a substring ('boot') or a glob ('system/*@qemu')")
+    t.add_argument('--jobs', '-j', type=int, default=os.cpu_count() or 1,
+                   help='tests run at once (default: number of CPUs)')
+    t.add_argument('--list', action='store_true', help='list the matching test ids and stop')
+    t.set_defaults(func=cmd_test)
+    return p
+
+
+def main(argv):
+    p = parser()
+    args = p.parse_args(argv)
+    if not getattr(args, 'func', None):
+        p.print_help()
+        return 0 if argv else EXIT_ERROR
+    if getattr(args, 'timeout', None) is not None and args.timeout <= 0:
+        p.error('--timeout must be a positive number of seconds')
+    if getattr(args, 'jobs', 1) < 1:
+        p.error('--jobs must be at least 1')
+    try:
+        return args.func(args)
+    except NestorError as e:
+        print('nestor: %s' % e, file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print('nestor: interrupted', file=sys.stderr)
+        return EXIT_ERROR

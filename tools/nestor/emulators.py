@@ -1,0 +1,156 @@
+"""The machines Nestor boots on: QEMU (TCG), QEMU with KVM, and Bochs.
+
+Each emulator writes COM1 to a file; the kernel ends the run itself
+(QEMU isa-debug-exit at 0xf4, Bochs's 0x8900 shutdown port), so a run that
+is still going at its timeout is a hang.
+"""
+import os
+import shutil
+import threading
+import time
+
+from nestor.errors import NestorError
+
+GUEST_MEMORY_MIB = 256
+BOCHS_CPU_MODEL = 'corei7_skylake_x'
+BOCHS_IPS = 50000000
+# Bochs's rfb display binds a TCP port at start-up; instances started at the
+# same instant can race for it, so starts are spaced by this much.
+BOCHS_START_GAP_S = 0.5
+BOCHS_RFB_BIND_ERROR = 'RFB could not bind'
+
+
+class Emulator:
+    name = None
+    binary = None
+    package = None
+
+    def unavailable_reason(self):
+        """None if this emulator can run here, else why not (one line)."""
+        if shutil.which(self.binary) is None:
+            return '%s is not installed (Debian package %s)' % (self.binary, self.package)
+        return None
+
+    def prepare(self, iso, serial, workdir):
+        """Return the command line that boots @iso with COM1 into @serial."""
+        raise NotImplementedError
+
+    def before_start(self):
+        """Called just before the process starts (for start spacing)."""
+
+    def retry_reason(self, emulator_output):
+        """If the emulator failed to start for a transient reason, say which."""
+        return None
+
+
+class Qemu(Emulator):
+    name = 'qemu'
+    binary = 'qemu-system-x86_64'
+    package = 'qemu-system-x86'
+
+    def accel_args(self):
+        return ['-accel', 'tcg']
+
+    def prepare(self, iso, serial, workdir):
+        return [self.binary] + self.accel_args() + [
+            '-m', str(GUEST_MEMORY_MIB), '-cdrom', iso, '-boot', 'd',
+            '-display', 'none', '-monitor', 'none', '-no-reboot',
+            '-serial', 'file:' + serial,
+            '-device', 'isa-debug-exit,iobase=0xf4,iosize=4']
+
+
+class Kvm(Qemu):
+    name = 'kvm'
+
+    def unavailable_reason(self):
+        why = super().unavailable_reason()
+        if why:
+            return why
+        if not os.path.exists('/dev/kvm'):
+            return '/dev/kvm not present (no hardware VT-x here)'
+        if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+            return '/dev/kvm not accessible to this user'
+        if 'vmx' not in host_cpu_flags():
+            return ('host CPU has no VT-x (no vmx flag in /proc/cpuinfo): Nestor needs an '
+                    'Intel host for KVM')
+        return None
+
+    def accel_args(self):
+        return ['-accel', 'kvm', '-cpu', 'host']
+
+
+def host_cpu_flags():
+    """The flags of the first CPU in /proc/cpuinfo (empty if unreadable)."""
+    try:
+        with open('/proc/cpuinfo') as fh:
+            for line in fh:
+                if line.startswith('flags'):
+                    return set(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+class Bochs(Emulator):
+    name = 'bochs'
+    binary = 'bochs'
+    package = 'bochs'
+    _start_lock = threading.Lock()
+    _last_start = 0.0
+
+    def prepare(self, iso, serial, workdir):
+        rc = os.path.join(workdir, 'bochsrc')
+        with open(rc, 'w') as fh:
+            fh.write(BOCHSRC.format(mem=GUEST_MEMORY_MIB, model=BOCHS_CPU_MODEL, ips=BOCHS_IPS,
+                                    iso=iso, serial=serial,
+                                    log=os.path.join(workdir, 'bochs.log')))
+        cont = os.path.join(workdir, 'bochs-debugger-commands')
+        with open(cont, 'w') as fh:
+            fh.write('c\n')     # Debian's Bochs has its debugger built in: continue
+        return [self.binary, '-q', '-f', rc, '-rc', cont]
+
+    def before_start(self):
+        with Bochs._start_lock:
+            wait = Bochs._last_start + BOCHS_START_GAP_S - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            Bochs._last_start = time.monotonic()
+
+    def retry_reason(self, emulator_output):
+        if BOCHS_RFB_BIND_ERROR in emulator_output:
+            return 'Bochs could not bind its rfb display port'
+        return None
+
+
+# clock sync=none: one tick per instruction, so runs are deterministic and
+# rdtsc counts instructions. sound driver=dummy: Bochs's mixer thread aborts
+# on machines without a sound card even with the speaker disabled.
+# reset_on_triple_fault=0: a triple fault ends the run instead of rebooting.
+BOCHSRC = '''\
+memory: guest={mem}, host={mem}
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+cpu: model={model}, count=1, ips={ips}, reset_on_triple_fault=0
+clock: sync=none, time0=1
+ata0-master: type=cdrom, path="{iso}", status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev="{serial}"
+display_library: rfb, options="timeout=0"
+speaker: enabled=0
+sound: driver=dummy
+mouse: enabled=0
+log: {log}
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+'''
+
+EMULATORS = {e.name: e for e in (Qemu(), Kvm(), Bochs())}
+
+
+def get(name):
+    if name not in EMULATORS:
+        raise NestorError("unknown emulator '%s' (choose from %s)" %
+                          (name, ', '.join(sorted(EMULATORS))))
+    return EMULATORS[name]

@@ -1,0 +1,167 @@
+"""The test harness behind './nestor test': CUnit binaries and system tests."""
+import concurrent.futures
+import fnmatch
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+from nestor import boot, config, emulators, image, paths, specs
+from nestor.errors import NestorError
+
+UNIT_RESULTS_RE = re.compile(r'^unit-results: tests=(\d+) failed=(\d+) suites-failed=(\d+)',
+                             re.M)
+UNIT_TIMEOUT_S = 300
+
+
+class Outcome:
+    def __init__(self, passed=0, failed=0, skipped=0, detail='', note='', seconds=0.0):
+        self.passed, self.failed, self.skipped = passed, failed, skipped
+        self.detail = detail        # lines shown under a failure or skip
+        self.note = note            # shown on the result line
+        self.seconds = seconds
+
+
+class UnitTest:
+    kind = 'unit'
+
+    def __init__(self, binary):
+        self.binary = binary
+        self.id = 'unit/' + os.path.basename(binary)
+
+    def run(self):
+        start = time.monotonic()
+        log_dir = os.path.join(paths.TEST_LOGS, 'unit')
+        os.makedirs(log_dir, exist_ok=True)
+        log = os.path.join(log_dir, os.path.basename(self.binary) + '.log')
+        try:
+            res = subprocess.run([self.binary], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, timeout=UNIT_TIMEOUT_S, errors='replace')
+            out, rc = res.stdout, res.returncode
+        except subprocess.TimeoutExpired as e:
+            out, rc = (e.stdout or '') + '\n[timed out after %ds]\n' % UNIT_TIMEOUT_S, -1
+        with open(log, 'w') as fh:
+            fh.write(out)
+        seconds = time.monotonic() - start
+        m = UNIT_RESULTS_RE.search(out)
+        if not m:
+            tail = '\n'.join(out.strip().splitlines()[-15:])
+            return Outcome(failed=1, seconds=seconds,
+                           detail='no result line (crashed? exit %d); log: %s\n%s' %
+                           (rc, paths.rel(log), tail))
+        total, failed, suites_failed = (int(x) for x in m.groups())
+        failed += suites_failed
+        detail = ''
+        if failed or rc != 0:
+            bad = [ln.strip() for ln in out.splitlines() if 'FAILED' in ln or 'CUnit -' in ln]
+            detail = 'log: %s\n%s' % (paths.rel(log), '\n'.join(bad[:20]))
+            failed = max(failed, 1)
+        return Outcome(passed=total - min(failed, total), failed=failed, seconds=seconds,
+                       detail=detail, note='%d tests' % total)
+
+
+class SystemTest:
+    kind = 'system'
+
+    def __init__(self, spec, emu_name):
+        self.spec = spec
+        self.emu = emulators.get(emu_name)
+        self.id = 'system/%s@%s' % (spec.name, emu_name)
+
+    def run(self):
+        why = self.emu.unavailable_reason()
+        if why:
+            return Outcome(skipped=1, detail=why)
+        modules = []
+        if self.spec.config:
+            modules.append(config.compile_dts(config.resolve(self.spec.config)))
+        iso = image.make_iso(self.spec.cmdline, modules)
+        workdir = os.path.join(paths.TEST_LOGS, '%s@%s' % (self.spec.name, self.emu.name))
+        result = boot.boot(self.emu, iso, workdir, self.spec.timeout(self.emu.name))
+        judged = subprocess.run([paths.JUDGE, self.spec.path, result.serial, '--emu',
+                                 self.emu.name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        report = judged.stdout.strip()
+        if result.status == 'timeout':
+            report += '\ntimed out after %ds' % self.spec.timeout(self.emu.name)
+        if judged.returncode != 0:
+            return Outcome(failed=1, seconds=result.seconds,
+                           detail='%s\nlog: %s' % (report, paths.rel(result.serial)))
+        note = ''
+        if self.spec.expect_fail:
+            note = 'expected failure: %s' % (self.spec.description or 'FAIL verdict seen')
+        return Outcome(passed=1, seconds=result.seconds, note=note)
+
+
+def discover():
+    tests = []
+    if os.path.isdir(paths.UNIT_DIR):
+        for f in sorted(os.listdir(paths.UNIT_DIR)):
+            full = os.path.join(paths.UNIT_DIR, f)
+            if f.startswith('unit-') and os.access(full, os.X_OK) and not f.endswith('.o'):
+                tests.append(UnitTest(full))
+    for spec in specs.load_all(paths.SYSTEM_TESTS):
+        for emu in spec.emulators:
+            tests.append(SystemTest(spec, emu))
+    return tests
+
+
+def select(tests, patterns):
+    if not patterns:
+        return tests
+    chosen = []
+    for t in tests:
+        for p in patterns:
+            if any(c in p for c in '*?[') and fnmatch.fnmatch(t.id, p) or \
+               not any(c in p for c in '*?[') and p in t.id:
+                chosen.append(t)
+                break
+    return chosen
+
+
+class Printer:
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.lock = threading.Lock()
+        self.width = 0
+
+    def result(self, test, o):
+        with self.lock:
+            if o.skipped:
+                self.out.write('skipped %s: %s\n' % (test.id, o.detail))
+            else:
+                status = 'FAILED ' if o.failed else 'ok     '
+                note = ('  (%s)' % o.note) if o.note else ''
+                self.out.write('%s %-*s %6.1fs%s\n' % (status, self.width, test.id, o.seconds, note))
+                if o.failed and o.detail:
+                    for line in o.detail.splitlines():
+                        self.out.write('        %s\n' % line)
+            self.out.flush()
+
+
+def _run_one(test):
+    try:
+        return test.run()
+    except NestorError as e:
+        return Outcome(failed=1, detail=str(e))
+
+
+def run_tests(tests, jobs):
+    printer = Printer()
+    printer.width = max((len(t.id) for t in tests), default=0)
+    totals = Outcome()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_run_one, t): t for t in tests}
+        for fut in concurrent.futures.as_completed(futures):
+            o = fut.result()
+            printer.result(futures[fut], o)
+            totals.passed += o.passed
+            totals.failed += o.failed
+            totals.skipped += o.skipped
+    line = '%d passed, %d failed' % (totals.passed, totals.failed)
+    if totals.skipped:
+        line += ', %d skipped' % totals.skipped
+    print(line)
+    return totals

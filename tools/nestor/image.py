@@ -1,0 +1,59 @@
+"""Boot images: a GRUB Multiboot2 ISO holding the kernel and its modules."""
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+
+from nestor import paths
+from nestor.errors import NestorError
+
+_locks = {}
+_locks_guard = threading.Lock()
+
+
+def _grub_cfg(cmdline, modules):
+    lines = ['set timeout=0', 'set default=0', 'menuentry "Nestor" {',
+             '    multiboot2 /boot/nestor-kernel.elf %s' % cmdline]
+    for i, (_, mod_cmdline) in enumerate(modules):
+        lines.append('    module2 /boot/module%d %s' % (i, mod_cmdline))
+    lines += ['    boot', '}', '']
+    return '\n'.join(lines)
+
+
+def make_iso(cmdline='', modules=(), kernel=paths.KERNEL):
+    """Return the path of an ISO booting @kernel with @cmdline and @modules
+    ([(file, module command line)]). ISOs are cached by content."""
+    cfg = _grub_cfg(cmdline, modules)
+    h = hashlib.sha256(cfg.encode())
+    for f in [kernel] + [m[0] for m in modules]:
+        if not os.path.isfile(f):
+            raise NestorError('image: %s does not exist' % paths.rel(f))
+        with open(f, 'rb') as fh:
+            h.update(fh.read())
+    key = h.hexdigest()[:16]
+    iso = os.path.join(paths.IMAGES, key + '.iso')
+    with _locks_guard:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
+        if not os.path.exists(iso):
+            _build(iso, key, cfg, kernel, modules)
+    return iso
+
+
+def _build(iso, key, cfg, kernel, modules):
+    stage = os.path.join(paths.IMAGES, key + '.d')
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(os.path.join(stage, 'boot', 'grub'))
+    shutil.copy(kernel, os.path.join(stage, 'boot', 'nestor-kernel.elf'))
+    for i, (f, _) in enumerate(modules):
+        shutil.copy(f, os.path.join(stage, 'boot', 'module%d' % i))
+    with open(os.path.join(stage, 'boot', 'grub', 'grub.cfg'), 'w') as fh:
+        fh.write(cfg)
+    tmp = iso + '.tmp'
+    res = subprocess.run(['grub-mkrescue', '-o', tmp, stage], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    if res.returncode != 0:
+        raise NestorError('image: grub-mkrescue failed:\n' + res.stdout.rstrip())
+    os.replace(tmp, iso)
+    shutil.rmtree(stage, ignore_errors=True)

@@ -1,0 +1,79 @@
+"""System test specs (tests/system/*.spec): what the harness reads of them.
+
+A spec is 'key: value' lines. The harness reads name, description,
+emulators, timeout, cmdline and config; the serial judge (tools/judge) reads
+expect, forbid and verdict. Any other key is refused, so a typo cannot turn
+a rule into a comment.
+"""
+import os
+import re
+
+from nestor.errors import NestorError
+
+HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config'}
+JUDGE_KEYS = {'expect', 'forbid', 'verdict'}
+KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
+DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
+
+
+class Spec:
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.splitext(os.path.basename(path))[0]
+        self.description = ''
+        self.emulators = []
+        self.timeouts = {}
+        self.cmdline = ''
+        self.config = None
+        self.expect_fail = False
+        self._parse()
+
+    def _error(self, no, msg):
+        raise NestorError('%s:%d: %s' % (self.path, no, msg))
+
+    def _parse(self):
+        with open(self.path) as fh:
+            lines = fh.read().splitlines()
+        for no, raw in enumerate(lines, 1):
+            line = raw.strip()
+            if not line or line.startswith('#'):
+                continue
+            m = KEY_RE.match(line)
+            if not m:
+                self._error(no, "expected 'key: value' or 'key[emulator]: value'")
+            key, emu, value = m.groups()
+            if key not in HARNESS_KEYS | JUDGE_KEYS:
+                self._error(no, "unknown key '%s' (known: %s)" %
+                            (key, ', '.join(sorted(HARNESS_KEYS | JUDGE_KEYS))))
+            self._apply(no, key, emu, value)
+        if not self.emulators:
+            self._error(len(lines), "no 'emulators:' line")
+
+    def _apply(self, no, key, emu, value):
+        if key == 'name':
+            self.name = value
+        elif key == 'description':
+            self.description = value
+        elif key == 'emulators':
+            self.emulators = value.split()
+        elif key == 'timeout':
+            if not value.isdigit() or int(value) <= 0:
+                self._error(no, 'timeout must be a positive number of seconds')
+            if emu:
+                self.timeouts[emu] = int(value)
+            else:
+                self.timeouts = {e: int(value) for e in DEFAULT_TIMEOUT}
+        elif key == 'cmdline':
+            self.cmdline = value
+        elif key == 'config':
+            self.config = value
+        elif key == 'verdict':
+            self.expect_fail = value == 'fail'
+
+    def timeout(self, emu):
+        return self.timeouts.get(emu, DEFAULT_TIMEOUT.get(emu, 60))
+
+
+def load_all(folder):
+    return [Spec(os.path.join(folder, f)) for f in sorted(os.listdir(folder))
+            if f.endswith('.spec')]
