@@ -1,7 +1,10 @@
 /*
  * kernel/main.c - kmain: from the long-mode entry to a running kernel.
  */
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/syscall_msr.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/pic8259.h"
 #include "arch/x86_64/platform.h"
@@ -9,8 +12,11 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/vm_boot.h"
 #include "boot/multiboot2.h"
+#include "kernel/boot_root.h"
 #include "kernel/console.h"
+#include "kernel/sched.h"
 #include "kernel/selftest.h"
+#include <nestor/limits.h>
 #include <nestor/version.h>
 
 extern char kernel_phys_start[], kernel_end[];
@@ -45,11 +51,14 @@ static void print_modules(const mb2_boot_t *b)
     kprintf("boot: %zu modules\n", b->module_count);
 }
 
+static uint32_t mbi_size;
+
 static void boot_info(uint32_t magic, uint32_t mbi_phys, mb2_boot_t *b)
 {
     if (magic != MB2_BOOTLOADER_MAGIC)
         platform_shutdown(false, "not started by a Multiboot2 loader");
     const void *info = phys_to_virt(mbi_phys);
+    mbi_size = *(const uint32_t *)info;
     mb2_status_t st = mb2_parse(info, MB2_MAX_INFO_SIZE, b);
     if (st != MB2_OK) {
         kprintf("boot: multiboot2 information at 0x%x rejected: %s\n", mbi_phys,
@@ -82,6 +91,15 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     cpu_print(&cpu);
 
     selftest_run(boot.cmdline);
+    fpu_init();
+    syscall_msr_init();
+    lapic_init();
+    kprintf("boot: lapic timer %u ticks per %u Hz tick, %lu TSC per tick\n",
+            lapic_ticks_per_tick(), NESTOR_TIMER_HZ, lapic_tsc_per_tick());
+    if (boot_root_task(&boot, mbi_phys, mbi_size, boot.cmdline, cpu.vmx.present)) {
+        kprintf("nestor: boot complete, starting the root task\n");
+        sched_run();
+    }
     kprintf("nestor: boot complete\n");
     platform_shutdown(true, NULL);
 }

@@ -31,6 +31,18 @@
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS    0x490
 #define MSR_IA32_VMX_VMFUNC             0x491
 
+#define MSR_IA32_APIC_BASE              0x01B
+#define   APIC_BASE_ADDR_MASK           0xFFFFFF000ULL
+#define   APIC_BASE_GLOBAL_ENABLE       BIT(11)
+
+#define MSR_IA32_STAR                   0xC0000081   /* SYSCALL/SYSRET selectors */
+#define MSR_IA32_LSTAR                  0xC0000082   /* SYSCALL entry point */
+#define MSR_IA32_FMASK                  0xC0000084   /* RFLAGS bits cleared by SYSCALL */
+#define MSR_IA32_FS_BASE                0xC0000100
+#define MSR_IA32_GS_BASE                0xC0000101
+#define   STAR_KERNEL_CS_SHIFT          32
+#define   STAR_USER_BASE_SHIFT          48
+
 #define MSR_IA32_EFER                   0xC0000080
 #define   EFER_SCE                      BIT(0)
 #define   EFER_LME                      BIT(8)

@@ -9,8 +9,14 @@
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/platform.h"
 #include "arch/x86_64/seg.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/pic8259.h"
 #include "kernel/console.h"
+#include "kernel/ipc.h"
+#include "kernel/irq.h"
+#include "kernel/sched.h"
 #include <fmt.h>
+#include <nestor/limits.h>
 
 /* IDT gate descriptor (SDM Vol. 3A 6.14.1, Figure 6-8). */
 typedef struct __attribute__((packed)) {
@@ -92,7 +98,7 @@ const char *trap_vector_name(uint64_t v)
     return v < VEC_FIRST_EXTERNAL ? "reserved exception" : "external interrupt";
 }
 
-static void dump_frame(const trap_frame_t *f)
+void trap_dump(const trap_frame_t *f)
 {
     kprintf("EXCEPTION: vector %lu (%s) error 0x%lx\n", f->vector,
             trap_vector_name(f->vector), f->error);
@@ -109,15 +115,43 @@ static void dump_frame(const trap_frame_t *f)
             f->r14, f->r15);
 }
 
-void trap_dispatch(trap_frame_t *f)
+/* Interrupts: the kernel's timer tick and user-level IRQ lines. */
+static bool handle_interrupt(uint64_t vector)
 {
-    if (f->vector >= VEC_FIRST_EXTERNAL) {
-        /* The PICs are masked and nothing else is programmed yet. */
-        kprintf("trap: spurious interrupt vector %lu ignored\n", f->vector);
-        return;
+    if (vector == VEC_LAPIC_TIMER) {
+        lapic_eoi();
+        sched_tick();
+        return true;
     }
-    dump_frame(f);
+    if (vector >= PIC1_VECTOR_BASE && vector < PIC1_VECTOR_BASE + NESTOR_IRQ_LINES) {
+        irq_handle((unsigned)(vector - PIC1_VECTOR_BASE));
+        return true;
+    }
+    return vector >= VEC_FIRST_EXTERNAL;    /* spurious: nothing to do */
+}
+
+void trap_from_kernel(trap_frame_t *f)
+{
+    if (handle_interrupt(f->vector))
+        return;
+    /* An exception in the kernel is a kernel bug: report it and stop. */
+    trap_dump(f);
     char reason[64];
     fmt_snprintf(reason, sizeof(reason), "kernel exception %s", trap_vector_name(f->vector));
     platform_shutdown(false, reason);
+}
+
+void trap_from_user(trap_frame_t *f)
+{
+    tcb_t *t = sched_current;
+    if (!handle_interrupt(f->vector)) {
+        if (f->vector == VEC_PF) {
+            uint64_t mrs[] = { f->rip, read_cr2(), f->error, 0 };
+            fault_deliver(t, NESTOR_FAULT_VM, mrs, 4);
+        } else {
+            uint64_t mrs[] = { f->rip, f->rsp, f->rflags, f->vector, f->error };
+            fault_deliver(t, NESTOR_FAULT_USER_EXCEPTION, mrs, 5);
+        }
+    }
+    sched_run();
 }

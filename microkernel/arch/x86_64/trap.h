@@ -31,6 +31,18 @@
 #define VEC_SX   30
 #define VEC_FIRST_EXTERNAL 32
 
+/* Frame "vector" of a SYSCALL entry: not a hardware vector. */
+#define TRAP_VECTOR_SYSCALL 0x100
+
+/* Byte offsets in trap_frame_t, for assembly. */
+#define TRAP_FRAME_GPRS     15
+#define TRAP_FRAME_RIP      (8 * (TRAP_FRAME_GPRS + 2))
+#define TRAP_FRAME_CS       (TRAP_FRAME_RIP + 8)
+#define TRAP_FRAME_RFLAGS   (TRAP_FRAME_RIP + 16)
+#define TRAP_FRAME_RSP      (TRAP_FRAME_RIP + 24)
+#define TRAP_FRAME_SS       (TRAP_FRAME_RIP + 32)
+#define TRAP_FRAME_SIZE     (TRAP_FRAME_RIP + 40)
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
@@ -42,9 +54,25 @@ typedef struct {
     uint64_t rip, cs, rflags, rsp, ss;
 } trap_frame_t;
 
+_Static_assert(sizeof(trap_frame_t) == TRAP_FRAME_SIZE, "trap frame layout");
+
 void trap_init(void);
-void trap_dispatch(trap_frame_t *f);
+/* A trap taken in kernel mode (on the kernel stack). */
+void trap_from_kernel(trap_frame_t *f);
+/* A trap taken in user mode: @f is the current thread's saved frame. */
+__attribute__((noreturn)) void trap_from_user(trap_frame_t *f);
+/* SYSCALL entry: @f is the current thread's saved frame. */
+__attribute__((noreturn)) void syscall_from_user(trap_frame_t *f);
 const char *trap_vector_name(uint64_t vector);
+/* Print the frame of a fatal trap. */
+void trap_dump(const trap_frame_t *f);
+
+/* Return to user mode with the registers in @f (trap_entry.S). */
+__attribute__((noreturn)) void arch_return_to_user(const trap_frame_t *f);
+/* Where the next user-mode entry saves registers (= TSS.RSP0). */
+extern uint64_t trap_user_frame_top;
+/* The kernel stack every kernel entry from user mode runs on. */
+extern char kernel_stack_top[];
 
 #endif
 #endif

@@ -1,11 +1,58 @@
 /*
- * arch/x86_64/trap_entry.S - IDT entry stubs and the common trap path.
+ * arch/x86_64/trap_entry.S - IDT entry stubs, SYSCALL entry, and the return
+ * to user mode.
  *
- * Each stub is TRAP_STUB_SIZE bytes so trap_init can compute its address.
- * Vectors for which the CPU pushes an error code (SDM Vol. 3A 6.13, Table 6-1:
- * 8, 10-14, 17, 21, 29, 30) skip the dummy push so every frame has one layout.
+ * A trap from user mode saves the thread's registers straight into its TCB:
+ * TSS.RSP0 (= trap_user_frame_top) points just past the current thread's
+ * trap_frame_t, so the CPU pushes SS..RIP there (SDM Vol. 3A 6.14.2) and the
+ * stub pushes the rest. SYSCALL builds the same frame by hand. The C handler
+ * then runs on the kernel stack. Traps in kernel mode stay on the kernel
+ * stack and return with IRETQ.
+ *
+ * Each IDT stub is TRAP_STUB_SIZE bytes so trap_init can compute its
+ * address. Vectors with a CPU error code (SDM Vol. 3A 6.13, Table 6-1: 8,
+ * 10-14, 17, 21, 29, 30) skip the dummy push so every frame has one layout.
  */
+#include "arch/x86_64/seg.h"
 #include "arch/x86_64/trap.h"
+
+#define KERNEL_STACK_SIZE 16384
+
+.macro PUSH_GPRS
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+
+.macro POP_GPRS
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+.endm
 
     .text
     .balign TRAP_STUB_SIZE
@@ -24,38 +71,62 @@ trap_stubs:
     .endr
 
 trap_common:
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     cld
     movq %rsp, %rdi
-    call trap_dispatch
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
-    addq $16, %rsp          /* vector and error code */
+    testb $3, TRAP_FRAME_CS(%rsp)
+    jz 1f
+    leaq kernel_stack_top(%rip), %rsp
+    call trap_from_user             /* does not return */
+1:  call trap_from_kernel
+    POP_GPRS
+    addq $16, %rsp                  /* vector and error code */
     iretq
+
+/* SYSCALL: RCX = user RIP, R11 = user RFLAGS, RSP still the user's
+ * (SDM Vol. 2B SYSCALL). Interrupts are off (IA32_FMASK clears IF). */
+    .globl syscall_entry
+syscall_entry:
+    movq %rsp, syscall_user_rsp(%rip)
+    movq trap_user_frame_top(%rip), %rsp
+    pushq $SEL_UDATA
+    pushq syscall_user_rsp(%rip)
+    pushq %r11
+    pushq $SEL_UCODE64
+    pushq %rcx
+    pushq $0
+    pushq $TRAP_VECTOR_SYSCALL
+    PUSH_GPRS
+    cld
+    movq %rsp, %rdi
+    leaq kernel_stack_top(%rip), %rsp
+    call syscall_from_user          /* does not return */
+
+/* arch_return_to_user(frame): SYSRET after a syscall (RCX/R11 are clobbered
+ * by the ABI anyway), IRETQ otherwise so every register comes back. The
+ * frame's RIP is always canonical: the kernel refuses to set any other. */
+    .globl arch_return_to_user
+arch_return_to_user:
+    movq %rdi, %rsp
+    cmpq $TRAP_VECTOR_SYSCALL, 8 * TRAP_FRAME_GPRS(%rsp)
+    jne 2f
+    POP_GPRS
+    movq TRAP_FRAME_RIP - 8 * TRAP_FRAME_GPRS(%rsp), %rcx
+    movq TRAP_FRAME_RFLAGS - 8 * TRAP_FRAME_GPRS(%rsp), %r11
+    movq TRAP_FRAME_RSP - 8 * TRAP_FRAME_GPRS(%rsp), %rsp
+    sysretq
+2:  POP_GPRS
+    addq $16, %rsp
+    iretq
+
+    .data
+    .balign 8
+    .globl trap_user_frame_top
+trap_user_frame_top: .quad 0
+syscall_user_rsp:    .quad 0
+
+    .bss
+    .balign 16
+    .globl kernel_stack_top
+kernel_stack:   .skip KERNEL_STACK_SIZE
+kernel_stack_top:

@@ -1,0 +1,53 @@
+/*
+ * arch/x86_64/apic.c - local APIC and its timer, the kernel's tick.
+ */
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/msr.h"
+#include "arch/x86_64/pit.h"
+#include "arch/x86_64/vm_boot.h"
+#include <nestor/limits.h>
+
+#define CALIBRATION_US 10000
+
+static volatile uint32_t *lapic;
+static uint32_t ticks_per_tick;
+static uint64_t tsc_per_tick;
+
+static uint32_t rd(uint32_t reg) { return lapic[reg / 4]; }
+static void wr(uint32_t reg, uint32_t v) { lapic[reg / 4] = v; }
+
+void lapic_eoi(void)
+{
+    wr(LAPIC_REG_EOI, 0);
+}
+
+uint32_t lapic_ticks_per_tick(void) { return ticks_per_tick; }
+uint64_t lapic_tsc_per_tick(void) { return tsc_per_tick; }
+
+void lapic_init(void)
+{
+    uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+    /* Never clear the global enable bit: Bochs then ignores every later
+     * write to IA32_APIC_BASE (see docs/platforms.md). */
+    lapic = phys_to_virt(base & APIC_BASE_ADDR_MASK);
+    wr(LAPIC_REG_SVR, LAPIC_SVR_ENABLE | VEC_LAPIC_SPURIOUS);
+    wr(LAPIC_REG_TIMER_DIV, LAPIC_TIMER_DIV_16);
+
+    /* Calibrate against the PIT: count LAPIC and TSC ticks over 10 ms. */
+    wr(LAPIC_REG_LVT_TIMER, LAPIC_LVT_MASKED);
+    wr(LAPIC_REG_TIMER_INIT, 0xFFFFFFFF);
+    uint64_t tsc0 = rdtsc();
+    pit_wait_us(CALIBRATION_US);
+    uint32_t elapsed = 0xFFFFFFFF - rd(LAPIC_REG_TIMER_CUR);
+    uint64_t tsc = rdtsc() - tsc0;
+    uint32_t ticks_per_second = elapsed * (1000000 / CALIBRATION_US);
+    ticks_per_tick = ticks_per_second / NESTOR_TIMER_HZ;
+    if (ticks_per_tick == 0)
+        ticks_per_tick = 1;
+    tsc_per_tick = tsc * (1000000 / CALIBRATION_US) / NESTOR_TIMER_HZ;
+
+    wr(LAPIC_REG_TIMER_INIT, 0);
+    wr(LAPIC_REG_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);
+    wr(LAPIC_REG_TIMER_INIT, ticks_per_tick);
+}

@@ -1,0 +1,30 @@
+/* arch/x86_64/apic.h - local APIC registers (SDM Vol. 3A 10.4.1, Table 10-1). */
+#ifndef ARCH_X86_64_APIC_H
+#define ARCH_X86_64_APIC_H
+#include <nestor/bits.h>
+#include <stdint.h>
+
+#define LAPIC_REG_ID           0x020
+#define LAPIC_REG_EOI          0x0B0
+#define LAPIC_REG_SVR          0x0F0
+#define LAPIC_REG_LVT_TIMER    0x320
+#define LAPIC_REG_TIMER_INIT   0x380
+#define LAPIC_REG_TIMER_CUR    0x390
+#define LAPIC_REG_TIMER_DIV    0x3E0
+#define LAPIC_SVR_ENABLE       BIT(8)
+#define LAPIC_LVT_MASKED       BIT(16)
+#define LAPIC_TIMER_PERIODIC   BIT(17)   /* SDM 10.5.4 */
+#define LAPIC_TIMER_DIV_16     0x3
+
+#define VEC_LAPIC_TIMER        0xF0
+#define VEC_LAPIC_SPURIOUS     0xFF
+
+/* Enable the local APIC and start the periodic timer at NESTOR_TIMER_HZ. */
+void lapic_init(void);
+void lapic_eoi(void);
+/* LAPIC timer ticks per kernel tick, as calibrated (for the boot log). */
+uint32_t lapic_ticks_per_tick(void);
+/* TSC increments per kernel tick, as calibrated. */
+uint64_t lapic_tsc_per_tick(void);
+
+#endif

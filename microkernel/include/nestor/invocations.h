@@ -1,0 +1,62 @@
+/*
+ * nestor/invocations.h - invocation labels: what a CALL on a kernel object's
+ * capability asks for. Arguments travel in message registers (MRn) and extra
+ * capabilities (CAPn, addressed in the caller's CSpace through the IPC
+ * buffer's caps_or_badges words); results come back in MRs, with the error
+ * code (nestor/errors.h) in the reply label.
+ */
+#ifndef NESTOR_INVOCATIONS_H
+#define NESTOR_INVOCATIONS_H
+
+typedef enum {
+    /* Any capability */
+    NESTOR_CAP_IDENTIFY = 1,          /* -> MR0 object type, MR1 rights, MR2 badge/size */
+
+    /* Untyped */
+    NESTOR_UNTYPED_RETYPE = 16,       /* MR0 type, MR1 size_bits (CNode radix for CNodes,
+                                         ignored for fixed-size types), MR2 node index,
+                                         MR3 node depth, MR4 node offset, MR5 count;
+                                         CAP0 = destination CNode root */
+
+    /* CNode: every slot is (index, depth) relative to the invoked CNode. */
+    NESTOR_CNODE_COPY = 32,           /* MR0/1 dest index/depth, MR2/3 src index/depth
+                                         relative to CAP0 (src root), MR4 rights mask */
+    NESTOR_CNODE_MINT = 33,           /* as COPY, MR5 badge */
+    NESTOR_CNODE_MOVE = 34,           /* MR0/1 dest, MR2/3 src (CAP0 = src root) */
+    NESTOR_CNODE_MUTATE = 35,         /* as MOVE, MR4 badge */
+    NESTOR_CNODE_DELETE = 36,         /* MR0/1 slot */
+    NESTOR_CNODE_REVOKE = 37,         /* MR0/1 slot: delete every capability derived from it */
+
+    /* TCB */
+    NESTOR_TCB_CONFIGURE = 48,        /* MR0 fault endpoint cptr (in the thread's CSpace),
+                                         MR1 IPC buffer address; CAP0 CSpace root,
+                                         CAP1 VSpace root (PML4), CAP2 IPC buffer frame */
+    NESTOR_TCB_SET_PRIORITY = 49,     /* MR0 priority (<= caller's), */
+    NESTOR_TCB_READ_REGISTERS = 50,   /* -> MR0.. nestor_user_context_t words */
+    NESTOR_TCB_WRITE_REGISTERS = 51,  /* MR0 resume (bool), MR1.. context words */
+    NESTOR_TCB_RESUME = 52,
+    NESTOR_TCB_SUSPEND = 53,
+    NESTOR_TCB_BIND_NOTIFICATION = 54,/* CAP0 notification */
+    NESTOR_TCB_UNBIND_NOTIFICATION = 55,
+    NESTOR_TCB_SET_TLS_BASE = 56,     /* MR0 FS base, MR1 GS base */
+    NESTOR_TCB_READ_FPU = 57,         /* -> MR0.. the FXSAVE image (512 bytes) */
+    NESTOR_TCB_WRITE_FPU = 58,        /* MR0.. an FXSAVE image */
+
+    /* Paging structures and frames (x86-64) */
+    NESTOR_PAGE_TABLE_MAP = 64,       /* MR0 vaddr; CAP0 VSpace root (PML4) */
+    NESTOR_PAGE_TABLE_UNMAP = 65,
+    NESTOR_FRAME_MAP = 66,            /* MR0 vaddr, MR1 rights, MR2 attributes; CAP0 PML4 */
+    NESTOR_FRAME_UNMAP = 67,
+    NESTOR_FRAME_GET_ADDRESS = 68,    /* -> MR0 physical address */
+
+    /* Interrupts and I/O ports */
+    NESTOR_IRQ_CONTROL_GET = 80,      /* MR0 irq line, MR1/2 dest index/depth; CAP0 dest root */
+    NESTOR_IRQ_HANDLER_ACK = 81,
+    NESTOR_IRQ_HANDLER_SET_NOTIFICATION = 82, /* CAP0 notification */
+    NESTOR_IRQ_HANDLER_CLEAR = 83,
+    NESTOR_IOPORT_CONTROL_ISSUE = 84, /* MR0 first, MR1 last, MR2/3 dest; CAP0 dest root */
+    NESTOR_IOPORT_IN = 85,            /* MR0 port, MR1 size (1, 2, 4) -> MR0 value */
+    NESTOR_IOPORT_OUT = 86,           /* MR0 port, MR1 size, MR2 value */
+} nestor_invocation_t;
+
+#endif

@@ -1,0 +1,13 @@
+/* nestor/limits.h - scheduling and other system-wide limits. */
+#ifndef NESTOR_LIMITS_H
+#define NESTOR_LIMITS_H
+
+#define NESTOR_PRIORITIES       256
+#define NESTOR_PRIORITY_MAX     (NESTOR_PRIORITIES - 1)
+#define NESTOR_TIMESLICE_TICKS  5      /* timer ticks per time slice */
+#define NESTOR_TIMER_HZ         1000   /* LAPIC timer tick rate */
+#define NESTOR_USER_TOP         0x0000800000000000ULL  /* first non-user address */
+#define NESTOR_IRQ_LINES        16     /* legacy ISA IRQs 0-15 */
+#define NESTOR_IOPORTS          65536
+
+#endif

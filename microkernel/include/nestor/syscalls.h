@@ -1,0 +1,30 @@
+/*
+ * nestor/syscalls.h - system call numbers and the register ABI.
+ *
+ * Entry is the SYSCALL instruction (SDM Vol. 2B). Registers:
+ *   in:  rax = syscall number, rdi = capability address (or argument),
+ *        rsi = message info, rdx r8 r9 r10 = message registers 0-3
+ *   out: rax = status (nestor_error_t) for the syscall itself,
+ *        rdi = badge of the sender (receive side), rsi = message info,
+ *        rdx r8 r9 r10 = message registers 0-3
+ *   rcx and r11 are clobbered (SYSCALL saves RIP/RFLAGS there); every other
+ *   register is preserved. Message registers beyond 3 are in the IPC buffer.
+ */
+#ifndef NESTOR_SYSCALLS_H
+#define NESTOR_SYSCALLS_H
+
+#define NESTOR_SYS_CALL          1  /* send, then wait for the reply */
+#define NESTOR_SYS_REPLY_RECV    2  /* reply to the caller, then receive on rdi */
+#define NESTOR_SYS_SEND          3  /* blocking send (signal, on a notification) */
+#define NESTOR_SYS_NB_SEND       4  /* send only if a receiver is waiting */
+#define NESTOR_SYS_RECV          5  /* blocking receive (wait, on a notification) */
+#define NESTOR_SYS_NB_RECV       6  /* receive only if a sender is waiting (poll) */
+#define NESTOR_SYS_REPLY         7  /* reply to the caller */
+#define NESTOR_SYS_YIELD         8  /* end the time slice */
+#define NESTOR_SYS_DEBUG_PUTCHAR 9  /* rdi = character, to the kernel console */
+#define NESTOR_SYS_DEBUG_HALT    10 /* rdi = 1 pass / 0 fail: end the system (test builds) */
+#define NESTOR_SYS_COUNT         11
+
+#define NESTOR_MSG_REGISTERS_IN_CPU 4
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * kernel/ipc.c - endpoints, replies, notifications and fault messages.
+ *
+ * Message registers 0-3 travel in CPU registers (rdx r8 r9 r10 in the saved
+ * frame), the rest in the IPC buffers; the length is cut to what both sides
+ * can hold. A CALL leaves the receiver with a reply right to the caller
+ * (receiver->caller); REPLY uses it once.
+ */
+#include "kernel/ipc.h"
+#include "kernel/cnode_ops.h"
+#include "kernel/console.h"
+#include "kernel/cspace.h"
+#include "kernel/sched.h"
+#include <nestor/errors.h>
+#include <nestor/syscalls.h>
+
+/* ---- message registers ---- */
+
+static uint64_t *frame_mr(tcb_t *t, unsigned i)
+{
+    switch (i) {
+    case 0: return &t->frame.rdx;
+    case 1: return &t->frame.r8;
+    case 2: return &t->frame.r9;
+    default: return &t->frame.r10;
+    }
+}
+
+uint64_t mr_get(tcb_t *t, nestor_ipc_buffer_t *buf, unsigned i)
+{
+    if (i < NESTOR_MSG_REGISTERS_IN_CPU)
+        return *frame_mr(t, i);
+    return buf && i < NESTOR_MSG_MAX_LENGTH ? buf->msg[i] : 0;
+}
+
+void mr_set(tcb_t *t, nestor_ipc_buffer_t *buf, unsigned i, uint64_t v)
+{
+    if (i < NESTOR_MSG_REGISTERS_IN_CPU)
+        *frame_mr(t, i) = v;
+    else if (buf && i < NESTOR_MSG_MAX_LENGTH)
+        buf->msg[i] = v;
+}
+
+void set_syscall_result(tcb_t *t, uint64_t status, nestor_msginfo_t info, uint64_t badge)
+{
+    t->frame.rax = status;
+    t->frame.rsi = info;
+    t->frame.rdi = badge;
+}
+
+static unsigned capacity(nestor_ipc_buffer_t *buf)
+{
+    return buf ? NESTOR_MSG_MAX_LENGTH : NESTOR_MSG_REGISTERS_IN_CPU;
+}
+
+/* ---- queues ---- */
+
+static void queue_append(tcb_queue_t *q, tcb_t *t)
+{
+    t->q_next = 0;
+    t->q_prev = q->tail;
+    if (q->tail)
+        q->tail->q_next = t;
+    else
+        q->head = t;
+    q->tail = t;
+}
+
+static void queue_remove(tcb_queue_t *q, tcb_t *t)
+{
+    if (t->q_prev)
+        t->q_prev->q_next = t->q_next;
+    else
+        q->head = t->q_next;
+    if (t->q_next)
+        t->q_next->q_prev = t->q_prev;
+    else
+        q->tail = t->q_prev;
+    t->q_next = t->q_prev = 0;
+}
+
+static tcb_t *queue_pop(tcb_queue_t *q)
+{
+    tcb_t *t = q->head;
+    if (t)
+        queue_remove(q, t);
+    return t;
+}
+
+static void block(tcb_t *t, thread_state_t state, void *on)
+{
+    t->state = state;
+    t->blocked_on = on;
+    sched_remove(t);
+}
+
+/* ---- capability transfer ---- */
+
+/*
+ * Send the extra capabilities named in @from's IPC buffer. A capability to
+ * the endpoint being used is "unwrapped": its badge is delivered instead.
+ * Others are copied into the receiver's single receive slot (the first one
+ * only). Returns the message info bits for caps and unwrapped mask.
+ */
+static void transfer_caps(tcb_t *from, nestor_ipc_buffer_t *fb, unsigned extra,
+                          const cap_t *ep_cap, tcb_t *to, nestor_ipc_buffer_t *tb,
+                          unsigned *n_out, unsigned *unwrapped_out)
+{
+    unsigned n = 0, unwrapped = 0;
+    bool slot_used = false;
+    for (unsigned i = 0; i < extra && i < NESTOR_MSG_MAX_EXTRA_CAPS; i++) {
+        lookup_t src;
+        if (cspace_lookup(&from->ctes[TCB_CTE_CSPACE].cap, fb->caps_or_badges[i],
+                          NESTOR_WORD_BITS, &src) != NESTOR_OK || cap_is_null(&src.slot->cap))
+            break;
+        const cap_t *c = &src.slot->cap;
+        if (c->type == NESTOR_OBJ_ENDPOINT && c->obj == ep_cap->obj && cap_badge(c)) {
+            tb->caps_or_badges[i] = cap_badge(c);
+            unwrapped |= 1u << i;
+            n++;
+            continue;
+        }
+        cte_t *dest;
+        if (slot_used || !cnode_receive_slot(to, tb, &dest) ||
+            !cnode_derive_into(src.slot, dest, NESTOR_RIGHTS_ALL))
+            break;
+        slot_used = true;
+        n++;
+    }
+    *n_out = n;
+    *unwrapped_out = unwrapped;
+}
+
+/* Copy a message (or a pending fault) from @from to the receiver @to. */
+static void transfer(tcb_t *from, tcb_t *to, uint64_t badge, bool can_grant, const cap_t *ep_cap)
+{
+    nestor_ipc_buffer_t *fb = tcb_ipc_buffer(from), *tb = tcb_ipc_buffer(to);
+    if (from->fault_type != NESTOR_FAULT_NONE) {
+        unsigned len = from->fault_len;
+        for (unsigned i = 0; i < len; i++)
+            mr_set(to, tb, i, from->fault_mrs[i]);
+        set_syscall_result(to, NESTOR_OK, nestor_msginfo(from->fault_type, 0, 0, len), badge);
+        return;
+    }
+    nestor_msginfo_t info = from->frame.rsi;
+    unsigned len = nestor_msginfo_length(info);
+    if (len > capacity(fb))
+        len = capacity(fb);
+    if (len > capacity(tb))
+        len = capacity(tb);
+    for (unsigned i = 0; i < len; i++)
+        mr_set(to, tb, i, mr_get(from, fb, i));
+    unsigned ncaps = 0, unwrapped = 0;
+    if (can_grant && fb && tb && nestor_msginfo_extra_caps(info))
+        transfer_caps(from, fb, nestor_msginfo_extra_caps(info), ep_cap, to, tb, &ncaps,
+                      &unwrapped);
+    set_syscall_result(to, NESTOR_OK,
+                       nestor_msginfo(nestor_msginfo_label(info), unwrapped, ncaps, len), badge);
+}
+
+/* @caller did CALL (or faulted) and @receiver got the message. */
+static void link_reply(tcb_t *caller, tcb_t *receiver)
+{
+    caller->state = TS_BLOCKED_REPLY;
+    caller->blocked_on = 0;
+    caller->callee = receiver;
+    receiver->caller = caller;
+    sched_remove(caller);
+}
+
+/* ---- endpoints ---- */
+
+void ipc_send(tcb_t *sender, const cap_t *cap, bool blocking, bool is_call)
+{
+    endpoint_t *ep = cap_ep(cap);
+    bool can_grant = cap->rights & NESTOR_RIGHT_GRANT;
+    if (ep->state == EP_RECEIVING) {
+        tcb_t *recv = queue_pop(&ep->queue);
+        if (!ep->queue.head)
+            ep->state = EP_IDLE;
+        recv->blocked_on = 0;
+        transfer(sender, recv, cap_badge(cap), can_grant, cap);
+        if (is_call) {
+            link_reply(sender, recv);
+            sched_make_ready_next(recv);
+        } else {
+            sched_make_ready(recv);
+        }
+        return;
+    }
+    if (!blocking)
+        return;             /* non-blocking send with nobody waiting: dropped */
+    sender->blocked_badge = cap_badge(cap);
+    sender->blocked_is_call = is_call;
+    sender->blocked_can_grant = can_grant;
+    block(sender, TS_BLOCKED_SEND, ep);
+    queue_append(&ep->queue, sender);
+    ep->state = EP_SENDING;
+}
+
+static bool take_bound_signal(tcb_t *t)
+{
+    notification_t *n = t->bound_ntfn;
+    if (!n || !n->word)
+        return false;
+    set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 0), n->word);
+    n->word = 0;
+    return true;
+}
+
+static void ep_recv(tcb_t *receiver, const cap_t *cap, bool blocking)
+{
+    endpoint_t *ep = cap_ep(cap);
+    if (ep->state == EP_SENDING) {
+        tcb_t *s = queue_pop(&ep->queue);
+        if (!ep->queue.head)
+            ep->state = EP_IDLE;
+        s->blocked_on = 0;
+        transfer(s, receiver, s->blocked_badge, s->blocked_can_grant, cap);
+        if (s->blocked_is_call || s->fault_type != NESTOR_FAULT_NONE)
+            link_reply(s, receiver);
+        else
+            sched_make_ready(s);
+        return;
+    }
+    if (take_bound_signal(receiver))
+        return;
+    if (!blocking) {
+        set_syscall_result(receiver, NESTOR_ERR_WOULD_BLOCK, 0, 0);
+        return;
+    }
+    block(receiver, TS_BLOCKED_RECV, ep);
+    queue_append(&ep->queue, receiver);
+    ep->state = EP_RECEIVING;
+}
+
+/* ---- notifications ---- */
+
+void ntfn_signal(notification_t *n, uint64_t badge)
+{
+    tcb_t *w = queue_pop(&n->waiters);
+    if (w) {
+        w->blocked_on = 0;
+        set_syscall_result(w, NESTOR_OK, nestor_msginfo(0, 0, 0, 0), badge | n->word);
+        n->word = 0;
+        sched_make_ready(w);
+        return;
+    }
+    n->word |= badge;
+    tcb_t *b = n->bound;
+    /* A bound thread waiting on an endpoint takes the signal instead. */
+    if (b && b->state == TS_BLOCKED_RECV) {
+        ipc_cancel(b);
+        take_bound_signal(b);
+        sched_make_ready(b);
+    }
+}
+
+static void ntfn_wait(tcb_t *t, const cap_t *cap, bool blocking)
+{
+    notification_t *n = cap_ntfn(cap);
+    if (n->word) {
+        set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 0), n->word);
+        n->word = 0;
+        return;
+    }
+    if (!blocking) {
+        set_syscall_result(t, NESTOR_ERR_WOULD_BLOCK, 0, 0);
+        return;
+    }
+    block(t, TS_BLOCKED_NTFN, n);
+    queue_append(&n->waiters, t);
+}
+
+void ipc_recv(tcb_t *t, const cap_t *cap, bool blocking)
+{
+    if (cap->type == NESTOR_OBJ_NOTIFICATION)
+        ntfn_wait(t, cap, blocking);
+    else
+        ep_recv(t, cap, blocking);
+}
+
+/* ---- replies and faults ---- */
+
+static void resume_after_fault(tcb_t *client, tcb_t *server, nestor_ipc_buffer_t *sb)
+{
+    nestor_msginfo_t info = server->frame.rsi;
+    unsigned len = nestor_msginfo_length(info);
+    nestor_fault_t type = (nestor_fault_t)client->fault_type;
+    client->fault_type = NESTOR_FAULT_NONE;
+    if (nestor_msginfo_label(info) != 0) {
+        client->state = TS_INACTIVE;      /* the handler chose to leave it stopped */
+        return;
+    }
+    if (type != NESTOR_FAULT_VM && len >= NESTOR_CONTEXT_WORDS) {
+        nestor_user_context_t ctx;
+        uint64_t *w = (uint64_t *)&ctx;
+        for (unsigned i = 0; i < NESTOR_CONTEXT_WORDS; i++)
+            w[i] = mr_get(server, sb, i);
+        tcb_set_context(client, &ctx);
+    }
+    sched_make_ready(client);
+}
+
+bool ipc_reply(tcb_t *t)
+{
+    tcb_t *client = t->caller;
+    if (!client)
+        return false;
+    t->caller = 0;
+    client->callee = 0;
+    if (client->fault_type != NESTOR_FAULT_NONE) {
+        resume_after_fault(client, t, tcb_ipc_buffer(t));
+        return true;
+    }
+    transfer(t, client, 0, true, &(cap_t){ 0 });
+    sched_make_ready_next(client);
+    return true;
+}
+
+void fault_deliver(tcb_t *t, nestor_fault_t type, const uint64_t *mrs, unsigned n)
+{
+    lookup_t lu;
+    const cap_t *cs = &t->ctes[TCB_CTE_CSPACE].cap;
+    nestor_error_t err = t->fault_ep ? cspace_lookup(cs, t->fault_ep, NESTOR_WORD_BITS, &lu)
+                                     : NESTOR_ERR_INVALID_CAPABILITY;
+    const cap_t *ep = err == NESTOR_OK ? &lu.slot->cap : 0;
+    if (!ep || ep->type != NESTOR_OBJ_ENDPOINT || !(ep->rights & NESTOR_RIGHT_WRITE)) {
+        kprintf("fault: thread %u: fault type %u at rip 0x%lx (addr/vector 0x%lx), "
+                "no fault endpoint: thread stopped\n", t->id, type, mrs[0], n > 1 ? mrs[1] : 0);
+        t->state = TS_INACTIVE;
+        sched_remove(t);
+        return;
+    }
+    t->fault_type = type;
+    t->fault_len = n < TCB_FAULT_MRS ? n : TCB_FAULT_MRS;
+    for (unsigned i = 0; i < t->fault_len; i++)
+        t->fault_mrs[i] = mrs[i];
+    ipc_send(t, ep, true, true);
+}
+
+/* ---- cancellation ---- */
+
+void ipc_cancel(tcb_t *t)
+{
+    switch (t->state) {
+    case TS_BLOCKED_SEND:
+    case TS_BLOCKED_RECV: {
+        endpoint_t *ep = t->blocked_on;
+        queue_remove(&ep->queue, t);
+        if (!ep->queue.head)
+            ep->state = EP_IDLE;
+        break;
+    }
+    case TS_BLOCKED_NTFN:
+        queue_remove(&((notification_t *)t->blocked_on)->waiters, t);
+        break;
+    case TS_BLOCKED_REPLY:
+        if (t->callee && t->callee->caller == t)
+            t->callee->caller = 0;
+        t->callee = 0;
+        break;
+    default:
+        break;
+    }
+    t->blocked_on = 0;
+    t->state = TS_INACTIVE;
+}
+
+static void wake_deleted(tcb_t *t)
+{
+    t->blocked_on = 0;
+    set_syscall_result(t, NESTOR_ERR_DELETED, 0, 0);
+    sched_make_ready(t);
+}
+
+void ep_cancel_all(endpoint_t *ep)
+{
+    tcb_t *t;
+    while ((t = queue_pop(&ep->queue)))
+        wake_deleted(t);
+    ep->state = EP_IDLE;
+}
+
+void ntfn_cancel_all(notification_t *n)
+{
+    tcb_t *t;
+    while ((t = queue_pop(&n->waiters)))
+        wake_deleted(t);
+    if (n->bound) {
+        n->bound->bound_ntfn = 0;
+        n->bound = 0;
+    }
+}

@@ -1,0 +1,31 @@
+/*
+ * kernel/ipc.h - synchronous IPC through endpoints, notifications, replies.
+ */
+#ifndef KERNEL_IPC_H
+#define KERNEL_IPC_H
+#include "kernel/objects.h"
+#include <nestor/msginfo.h>
+
+/* Send from @sender through endpoint capability @cap (may block). */
+void ipc_send(tcb_t *sender, const cap_t *cap, bool blocking, bool is_call);
+/* Receive on endpoint or notification capability @cap (may block). */
+void ipc_recv(tcb_t *receiver, const cap_t *cap, bool blocking);
+/* Reply from @t to its caller; returns false if it has none. */
+bool ipc_reply(tcb_t *t);
+/* Signal a notification with @badge. */
+void ntfn_signal(notification_t *n, uint64_t badge);
+/* Remove @t from whatever endpoint/notification queue or reply wait it is in. */
+void ipc_cancel(tcb_t *t);
+/* Wake every thread waiting on @ep / @n with NESTOR_ERR_DELETED. */
+void ep_cancel_all(endpoint_t *ep);
+void ntfn_cancel_all(notification_t *n);
+/* Send a fault message for @t to its fault endpoint; stops @t if it has none. */
+void fault_deliver(tcb_t *t, nestor_fault_t type, const uint64_t *mrs, unsigned n);
+
+/* Message registers: the first NESTOR_MSG_REGISTERS_IN_CPU live in the frame. */
+uint64_t mr_get(tcb_t *t, nestor_ipc_buffer_t *buf, unsigned i);
+void mr_set(tcb_t *t, nestor_ipc_buffer_t *buf, unsigned i, uint64_t v);
+/* Set @t's syscall return registers: status, message info, badge. */
+void set_syscall_result(tcb_t *t, uint64_t status, nestor_msginfo_t info, uint64_t badge);
+
+#endif

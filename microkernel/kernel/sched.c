@@ -1,0 +1,178 @@
+/*
+ * kernel/sched.c - the scheduler.
+ *
+ * The running thread stays at the head of its ready queue; a thread whose
+ * slice ends moves to the tail. The highest non-empty priority is found
+ * through a two-level bitmap. Switching threads switches the address space,
+ * the FPU/SSE state (eagerly, only when the thread changes), FS/GS bases, and
+ * where the next kernel entry saves registers (TSS.RSP0).
+ */
+#include "kernel/sched.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/msr.h"
+#include "kernel/vspace.h"
+#include <nestor/limits.h>
+
+#define PRIO_WORDS (NESTOR_PRIORITIES / 64)
+
+tcb_t *sched_current;
+static tcb_queue_t ready[NESTOR_PRIORITIES];
+static uint64_t ready_bitmap[PRIO_WORDS];
+static tcb_t *fpu_owner;
+
+static void bitmap_set(unsigned p) { ready_bitmap[p / 64] |= 1ULL << (p % 64); }
+static void bitmap_clear(unsigned p) { ready_bitmap[p / 64] &= ~(1ULL << (p % 64)); }
+
+static int highest_ready(void)
+{
+    for (int w = PRIO_WORDS - 1; w >= 0; w--)
+        if (ready_bitmap[w])
+            return w * 64 + 63 - __builtin_clzll(ready_bitmap[w]);
+    return -1;
+}
+
+static bool in_ready_queue(const tcb_t *t)
+{
+    tcb_queue_t *q = &ready[t->priority];
+    return t->sched_prev || q->head == t;
+}
+
+static void enqueue(tcb_t *t, bool front)
+{
+    tcb_queue_t *q = &ready[t->priority];
+    if (front) {
+        t->sched_prev = 0;
+        t->sched_next = q->head;
+        if (q->head)
+            q->head->sched_prev = t;
+        else
+            q->tail = t;
+        q->head = t;
+    } else {
+        t->sched_next = 0;
+        t->sched_prev = q->tail;
+        if (q->tail)
+            q->tail->sched_next = t;
+        else
+            q->head = t;
+        q->tail = t;
+    }
+    bitmap_set(t->priority);
+}
+
+void sched_remove(tcb_t *t)
+{
+    if (!in_ready_queue(t))
+        return;
+    tcb_queue_t *q = &ready[t->priority];
+    if (t->sched_prev)
+        t->sched_prev->sched_next = t->sched_next;
+    else
+        q->head = t->sched_next;
+    if (t->sched_next)
+        t->sched_next->sched_prev = t->sched_prev;
+    else
+        q->tail = t->sched_prev;
+    t->sched_next = t->sched_prev = 0;
+    if (!q->head)
+        bitmap_clear(t->priority);
+    if (fpu_owner == t && t->state == TS_INACTIVE)
+        fpu_save(tcb_fpu_area(t));
+}
+
+static void make_ready(tcb_t *t, bool front)
+{
+    t->state = TS_READY;
+    if (in_ready_queue(t))
+        return;
+    if (t->time_left == 0)
+        t->time_left = NESTOR_TIMESLICE_TICKS;
+    enqueue(t, front);
+}
+
+void sched_make_ready(tcb_t *t) { make_ready(t, false); }
+
+/* A partner woken by the current thread's blocking IPC runs next. */
+void sched_make_ready_next(tcb_t *t) { make_ready(t, true); }
+
+bool sched_preempts(const tcb_t *t)
+{
+    return !sched_current || t->priority > sched_current->priority;
+}
+
+static void rotate(tcb_t *t)
+{
+    sched_remove(t);
+    t->time_left = NESTOR_TIMESLICE_TICKS;
+    enqueue(t, false);
+}
+
+void sched_tick(void)
+{
+    tcb_t *t = sched_current;
+    if (!t || t->state != TS_READY)
+        return;
+    if (t->time_left > 1) {
+        t->time_left--;
+        return;
+    }
+    rotate(t);
+}
+
+void sched_yield(void)
+{
+    if (sched_current && sched_current->state == TS_READY)
+        rotate(sched_current);
+}
+
+void sched_set_priority(tcb_t *t, uint8_t prio)
+{
+    bool queued = in_ready_queue(t);
+    if (queued)
+        sched_remove(t);
+    t->priority = prio;
+    if (queued)
+        enqueue(t, false);
+}
+
+static void switch_to(tcb_t *t)
+{
+    if (fpu_owner != t) {
+        if (fpu_owner)
+            fpu_save(tcb_fpu_area(fpu_owner));
+        fpu_restore(tcb_fpu_area(t));
+        fpu_owner = t;
+    }
+    vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
+    wrmsr(MSR_IA32_FS_BASE, t->fs_base);
+    wrmsr(MSR_IA32_GS_BASE, t->gs_base);
+    trap_user_frame_top = (uint64_t)(uintptr_t)(&t->frame + 1);
+    tss_set_rsp0(trap_user_frame_top);
+    sched_current = t;
+}
+
+/* Forget @t everywhere the scheduler remembers it (it is being destroyed). */
+void sched_forget(tcb_t *t)
+{
+    sched_remove(t);
+    if (fpu_owner == t)
+        fpu_owner = 0;
+    if (sched_current == t)
+        sched_current = 0;
+}
+
+void sched_run(void)
+{
+    int p;
+    while ((p = highest_ready()) < 0) {
+        sched_current = 0;
+        /* Idle: STI takes effect after HLT begins, so no wake-up is lost. */
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    }
+    tcb_t *t = ready[p].head;
+    if (t != sched_current)
+        switch_to(t);
+    arch_return_to_user(&t->frame);
+}

@@ -1,0 +1,31 @@
+/*
+ * kernel/sched.h - priority scheduling: NESTOR_PRIORITIES ready queues,
+ * round robin within a priority, time slices counted in timer ticks.
+ */
+#ifndef KERNEL_SCHED_H
+#define KERNEL_SCHED_H
+#include "kernel/objects.h"
+
+extern tcb_t *sched_current;
+
+/* Make @t ready (TS_READY) and queue it at the tail of its priority. */
+void sched_make_ready(tcb_t *t);
+/* Make @t ready at the head of its queue: the partner that the current
+ * thread's blocking IPC just woke runs next. */
+void sched_make_ready_next(tcb_t *t);
+/* Forget @t entirely (it is being destroyed). */
+void sched_forget(tcb_t *t);
+/* Take @t out of the ready queues (it blocks or stops). */
+void sched_remove(tcb_t *t);
+/* A timer tick: charge the current thread; rotate at slice end. */
+void sched_tick(void);
+/* Current thread gives up the rest of its slice. */
+void sched_yield(void);
+/* Pick the thread to run and return to it (idles with interrupts on if none). */
+__attribute__((noreturn)) void sched_run(void);
+/* Change @t's priority, requeueing it if ready. */
+void sched_set_priority(tcb_t *t, uint8_t prio);
+/* Would the ready thread @t preempt the current one? */
+bool sched_preempts(const tcb_t *t);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * kernel/syscall.c - system call dispatch (ABI: nestor/syscalls.h).
+ *
+ * Every path ends in sched_run(), which returns to whichever thread should
+ * run now: the caller, a partner it woke, or someone else.
+ */
+#include "arch/x86_64/platform.h"
+#include "arch/x86_64/serial.h"
+#include "kernel/cspace.h"
+#include "kernel/cnode_ops.h"
+#include "kernel/invoke.h"
+#include "kernel/ipc.h"
+#include "kernel/sched.h"
+#include <nestor/syscalls.h>
+
+static nestor_error_t lookup_cap(tcb_t *t, nestor_cptr_t cptr, cte_t **out)
+{
+    lookup_t lu;
+    nestor_error_t err = cspace_lookup(&t->ctes[TCB_CTE_CSPACE].cap, cptr, NESTOR_WORD_BITS, &lu);
+    if (err != NESTOR_OK)
+        return err;
+    if (cap_is_null(&lu.slot->cap))
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    *out = lu.slot;
+    return NESTOR_OK;
+}
+
+/* A CALL or SEND on a kernel object: decode, invoke, reply at once. */
+static void invoke_object(tcb_t *t, cte_t *slot)
+{
+    nestor_msginfo_t info = t->frame.rsi;
+    inv_t iv = { .t = t, .buf = tcb_ipc_buffer(t), .label = nestor_msginfo_label(info),
+                 .len = nestor_msginfo_length(info) };
+    if (iv.len > (iv.buf ? NESTOR_MSG_MAX_LENGTH : NESTOR_MSG_REGISTERS_IN_CPU))
+        iv.len = iv.buf ? NESTOR_MSG_MAX_LENGTH : NESTOR_MSG_REGISTERS_IN_CPU;
+    unsigned extra = nestor_msginfo_extra_caps(info);
+    nestor_error_t err = NESTOR_OK;
+    for (unsigned i = 0; i < extra; i++) {
+        if (!iv.buf || lookup_cap(t, iv.buf->caps_or_badges[i], &iv.extra[i]) != NESTOR_OK) {
+            err = inv_error(&iv, NESTOR_ERR_INVALID_CAPABILITY, 1 + i, 0);
+            break;
+        }
+        iv.nextra = i + 1;
+    }
+    if (err == NESTOR_OK)
+        err = invoke(&iv, slot);
+    set_syscall_result(t, err, nestor_msginfo(err, 0, 0, iv.reply_len), 0);
+}
+
+static bool is_ipc_object(const cap_t *c)
+{
+    return c->type == NESTOR_OBJ_ENDPOINT || c->type == NESTOR_OBJ_NOTIFICATION;
+}
+
+static void do_send(tcb_t *t, bool blocking, bool call)
+{
+    cte_t *slot;
+    nestor_error_t err = lookup_cap(t, t->frame.rdi, &slot);
+    if (err != NESTOR_OK) {
+        set_syscall_result(t, err, 0, 0);
+        return;
+    }
+    const cap_t *c = &slot->cap;
+    if (!is_ipc_object(c)) {
+        invoke_object(t, slot);
+        return;
+    }
+    if (!(c->rights & NESTOR_RIGHT_WRITE)) {
+        set_syscall_result(t, NESTOR_ERR_INSUFFICIENT_RIGHTS, 0, 0);
+        return;
+    }
+    set_syscall_result(t, NESTOR_OK, 0, 0);
+    if (c->type == NESTOR_OBJ_NOTIFICATION)
+        ntfn_signal(cap_ntfn(c), cap_badge(c));
+    else
+        ipc_send(t, c, blocking, call);
+}
+
+static void do_recv(tcb_t *t, bool blocking)
+{
+    cte_t *slot;
+    nestor_error_t err = lookup_cap(t, t->frame.rdi, &slot);
+    if (err == NESTOR_OK && !is_ipc_object(&slot->cap))
+        err = NESTOR_ERR_INVALID_CAPABILITY;
+    if (err == NESTOR_OK && !(slot->cap.rights & NESTOR_RIGHT_READ))
+        err = NESTOR_ERR_INSUFFICIENT_RIGHTS;
+    if (err != NESTOR_OK) {
+        set_syscall_result(t, err, 0, 0);
+        return;
+    }
+    ipc_recv(t, &slot->cap, blocking);
+}
+
+static void unknown_syscall(tcb_t *t)
+{
+    nestor_user_context_t ctx;
+    tcb_get_context(t, &ctx);
+    fault_deliver(t, NESTOR_FAULT_UNKNOWN_SYSCALL, (const uint64_t *)&ctx, NESTOR_CONTEXT_WORDS);
+}
+
+void syscall_from_user(trap_frame_t *f)
+{
+    tcb_t *t = sched_current;
+    (void)f;
+    switch (t->frame.rax) {
+    case NESTOR_SYS_CALL: do_send(t, true, true); break;
+    case NESTOR_SYS_SEND: do_send(t, true, false); break;
+    case NESTOR_SYS_NB_SEND: do_send(t, false, false); break;
+    case NESTOR_SYS_RECV: do_recv(t, true); break;
+    case NESTOR_SYS_NB_RECV: do_recv(t, false); break;
+    case NESTOR_SYS_REPLY:
+        set_syscall_result(t, ipc_reply(t) ? NESTOR_OK : NESTOR_ERR_NO_REPLY, 0, 0);
+        break;
+    case NESTOR_SYS_REPLY_RECV:
+        ipc_reply(t);
+        do_recv(t, true);
+        break;
+    case NESTOR_SYS_YIELD:
+        set_syscall_result(t, NESTOR_OK, 0, 0);
+        sched_yield();
+        break;
+    case NESTOR_SYS_DEBUG_PUTCHAR:
+        serial_putc((char)t->frame.rdi);
+        set_syscall_result(t, NESTOR_OK, 0, 0);
+        break;
+    case NESTOR_SYS_DEBUG_HALT:
+        platform_shutdown(t->frame.rdi == 1, t->frame.rdi == 1 ? 0 : "the root task failed");
+    default:
+        unknown_syscall(t);
+        break;
+    }
+    sched_run();
+}

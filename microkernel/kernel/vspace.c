@@ -1,0 +1,221 @@
+/*
+ * kernel/vspace.c - address spaces from PML4/PDPT/PD/PT objects and frames.
+ * Entry formats: SDM Vol. 3A 4.5, Tables 4-14 to 4-20.
+ */
+#include "kernel/vspace.h"
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/paging.h"
+#include <nestor/limits.h>
+#include <nestor/objects.h>
+#include <string.h>
+
+#define PTE_ADDR_MASK      0x000FFFFFFFFFF000ULL
+#define LEVEL_SHIFT_PML4   39
+#define LEVEL_SHIFT_PDPT   30
+#define LEVEL_SHIFT_PD     21
+#define LEVEL_SHIFT_PT     12
+#define TABLE_ENTRY_FLAGS  (PTE_P | PTE_W | PTE_U)
+#define KERNEL_HALF_FIRST  256
+
+extern uint64_t boot_pml4[PT_ENTRIES];
+static uint64_t *vspaces[VSPACE_MAX];
+static uint64_t active_cr3;
+
+static uint64_t *table_at(uint64_t entry)
+{
+    return (uint64_t *)kobj_ptr(kobj_from_paddr(entry & PTE_ADDR_MASK));
+}
+
+static unsigned index_at(uint64_t va, unsigned shift)
+{
+    return (unsigned)((va >> shift) & (PT_ENTRIES - 1));
+}
+
+uint64_t vspace_kernel_pml4_paddr(void)
+{
+    return kobj_paddr(kobj_addr(boot_pml4));
+}
+
+bool vspace_init_pml4(cap_t *cap)
+{
+    uint64_t *pml4 = kobj_ptr(cap->obj);
+    for (unsigned i = 0; i < VSPACE_MAX; i++) {
+        if (!vspaces[i]) {
+            vspaces[i] = pml4;
+            memcpy(&pml4[KERNEL_HALF_FIRST], &boot_pml4[KERNEL_HALF_FIRST],
+                   (PT_ENTRIES - KERNEL_HALF_FIRST) * sizeof(uint64_t));
+            cap->word1 = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned vspace_free_ids(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < VSPACE_MAX; i++)
+        n += vspaces[i] == 0;
+    return n;
+}
+
+void vspace_destroy(const cap_t *cap)
+{
+    if (cap->word1 < VSPACE_MAX && vspaces[cap->word1] == kobj_ptr(cap->obj))
+        vspaces[cap->word1] = 0;
+    if (active_cr3 == kobj_paddr(cap->obj)) {
+        active_cr3 = vspace_kernel_pml4_paddr();
+        write_cr3(active_cr3);
+    }
+}
+
+void vspace_activate(const cap_t *vs)
+{
+    uint64_t cr3 = vs->type == NESTOR_OBJ_PML4 ? kobj_paddr(vs->obj)
+                                               : vspace_kernel_pml4_paddr();
+    if (cr3 != active_cr3) {
+        active_cr3 = cr3;
+        write_cr3(cr3);
+    }
+}
+
+bool vspace_is_mapping_cap(const cap_t *c)
+{
+    switch (c->type) {
+    case NESTOR_OBJ_FRAME_4K:
+    case NESTOR_OBJ_FRAME_2M:
+    case NESTOR_OBJ_PDPT:
+    case NESTOR_OBJ_PD:
+    case NESTOR_OBJ_PT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Where an object of @type is entered: the level's shift. */
+static unsigned map_shift(uint8_t type)
+{
+    switch (type) {
+    case NESTOR_OBJ_PDPT: return LEVEL_SHIFT_PML4;
+    case NESTOR_OBJ_PD: return LEVEL_SHIFT_PDPT;
+    case NESTOR_OBJ_PT:
+    case NESTOR_OBJ_FRAME_2M: return LEVEL_SHIFT_PD;
+    default: return LEVEL_SHIFT_PT;
+    }
+}
+
+/* Walk @pml4 down to the table holding @va's entry at @shift; NULL if a
+ * table on the way is missing or a large page is in the way. */
+static uint64_t *walk(uint64_t *pml4, uint64_t va, unsigned shift)
+{
+    uint64_t *table = pml4;
+    for (unsigned s = LEVEL_SHIFT_PML4; s > shift; s -= 9) {
+        uint64_t e = table[index_at(va, s)];
+        if (!(e & PTE_P) || (e & PTE_PS))
+            return 0;
+        table = table_at(e);
+    }
+    return &table[index_at(va, shift)];
+}
+
+static uint64_t *live_vspace(uint64_t word2)
+{
+    return (word2 && word2 - 1 < VSPACE_MAX) ? vspaces[word2 - 1] : 0;
+}
+
+static void flush(uint64_t *pml4, uint64_t va)
+{
+    if (kobj_paddr(kobj_addr(pml4)) == active_cr3)
+        invlpg(va);
+}
+
+void vspace_unmap_cap(cap_t *c)
+{
+    uint64_t *pml4 = live_vspace(c->word2);
+    if (pml4) {
+        uint64_t *e = walk(pml4, c->word1, map_shift(c->type));
+        /* Only if the entry still maps this very object. */
+        if (e && (*e & PTE_P) && (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
+            *e = 0;
+            if (c->type == NESTOR_OBJ_FRAME_4K || c->type == NESTOR_OBJ_FRAME_2M)
+                flush(pml4, c->word1);
+            else if (kobj_paddr(kobj_addr(pml4)) == active_cr3)
+                write_cr3(active_cr3);   /* a whole table left: flush everything */
+        }
+    }
+    c->word1 = c->word2 = 0;
+}
+
+static nestor_error_t map_checks(const cap_t *obj, const cap_t *pml4_cap, uint64_t vaddr,
+                                 uint64_t **entry)
+{
+    if (pml4_cap->type != NESTOR_OBJ_PML4)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    if (obj->word2)
+        return NESTOR_ERR_DELETE_FIRST;     /* already mapped: unmap first */
+    unsigned shift = map_shift(obj->type);
+    if (vaddr & ((1ULL << shift) - 1))
+        return NESTOR_ERR_ALIGNMENT;
+    if (vaddr >= NESTOR_USER_TOP)
+        return NESTOR_ERR_INVALID_ARGUMENT;
+    uint64_t *pml4 = live_vspace(pml4_cap->word1 + 1);
+    if (!pml4)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    uint64_t *e = walk(pml4, vaddr, shift);
+    if (!e)
+        return NESTOR_ERR_FAILED_LOOKUP;    /* map the tables above first */
+    if (*e & PTE_P)
+        return NESTOR_ERR_DELETE_FIRST;
+    *entry = e;
+    return NESTOR_OK;
+}
+
+nestor_error_t vspace_map_table(cap_t *table, const cap_t *pml4_cap, uint64_t vaddr)
+{
+    uint64_t *e;
+    nestor_error_t err = map_checks(table, pml4_cap, vaddr, &e);
+    if (err != NESTOR_OK)
+        return err;
+    *e = kobj_paddr(table->obj) | TABLE_ENTRY_FLAGS;
+    table->word1 = vaddr;
+    table->word2 = pml4_cap->word1 + 1;
+    return NESTOR_OK;
+}
+
+nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4_cap, uint64_t vaddr,
+                                uint64_t rights, uint64_t attr)
+{
+    if ((rights & NESTOR_RIGHT_WRITE) && !(frame->rights & NESTOR_RIGHT_WRITE))
+        return NESTOR_ERR_INSUFFICIENT_RIGHTS;
+    if (!(frame->rights & NESTOR_RIGHT_READ))
+        return NESTOR_ERR_INSUFFICIENT_RIGHTS;
+    uint64_t *e;
+    nestor_error_t err = map_checks(frame, pml4_cap, vaddr, &e);
+    if (err != NESTOR_OK)
+        return err;
+    uint64_t pte = kobj_paddr(frame->obj) | PTE_P | PTE_U;
+    if (rights & NESTOR_RIGHT_WRITE)
+        pte |= PTE_W;
+    if (frame->type == NESTOR_OBJ_FRAME_2M)
+        pte |= PTE_PS;
+    if (attr & NESTOR_FRAME_ATTR_UNCACHED)
+        pte |= PTE_PCD | PTE_PWT;
+    *e = pte;
+    frame->word1 = vaddr;
+    frame->word2 = pml4_cap->word1 + 1;
+    return NESTOR_OK;
+}
+
+void vspace_boot_map(uint64_t *pml4, uint64_t vaddr, uint64_t paddr, bool writable,
+                     vspace_alloc_fn alloc)
+{
+    uint64_t *table = pml4;
+    for (unsigned s = LEVEL_SHIFT_PML4; s > LEVEL_SHIFT_PT; s -= 9) {
+        uint64_t *e = &table[index_at(vaddr, s)];
+        if (!(*e & PTE_P))
+            *e = alloc() | TABLE_ENTRY_FLAGS;
+        table = table_at(*e);
+    }
+    table[index_at(vaddr, LEVEL_SHIFT_PT)] = paddr | PTE_P | PTE_U | (writable ? PTE_W : 0);
+}

@@ -1,0 +1,42 @@
+/*
+ * kernel/vspace.h - x86-64 address spaces built from capabilities: PML4,
+ * PDPT, PD and PT objects and 4 KiB / 2 MiB frames (SDM Vol. 3A 4.5).
+ *
+ * Each PML4 gets a vspace id (an index into a kernel table) when retyped; a
+ * mapped frame or table capability records (vaddr, id + 1). Unmapping first
+ * checks that the PML4 still lives and still maps this object there, so a
+ * destroyed address space leaves no dangling writes behind.
+ */
+#ifndef KERNEL_VSPACE_H
+#define KERNEL_VSPACE_H
+#include "kernel/cap.h"
+#include <nestor/errors.h>
+#include <stdbool.h>
+
+#define VSPACE_MAX 1024
+
+/* A fresh PML4: kernel half copied in, an id assigned. False if ids ran out. */
+bool vspace_init_pml4(cap_t *pml4_cap);
+/* How many more PML4s can get an id. */
+unsigned vspace_free_ids(void);
+/* Forget the address space of @pml4_cap (its last capability is going). */
+void vspace_destroy(const cap_t *pml4_cap);
+/* Load CR3 for @vspace_cap (a PML4 capability; anything else: kernel only). */
+void vspace_activate(const cap_t *vspace_cap);
+bool vspace_is_mapping_cap(const cap_t *c);
+/* Undo the mapping a frame or table capability records, if still valid. */
+void vspace_unmap_cap(cap_t *c);
+/* Invocations on frames and paging structures. */
+nestor_error_t vspace_map_table(cap_t *table, const cap_t *pml4, uint64_t vaddr);
+nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4, uint64_t vaddr,
+                                uint64_t rights, uint64_t attr);
+/* The kernel's own PML4 (kernel half only). */
+uint64_t vspace_kernel_pml4_paddr(void);
+/* Map @paddr at @vaddr in the PML4 at @pml4 (boot time; tables from @alloc). */
+typedef uint64_t (*vspace_alloc_fn)(void);
+void vspace_boot_map(uint64_t *pml4, uint64_t vaddr, uint64_t paddr, bool writable,
+                     vspace_alloc_fn alloc);
+/* Frame attribute: uncached (for device memory). */
+#define NESTOR_FRAME_ATTR_UNCACHED 1
+
+#endif
