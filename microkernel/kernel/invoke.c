@@ -52,23 +52,9 @@ nestor_error_t inv_slot(inv_t *iv, const cap_t *root, uint64_t index, uint64_t d
     return NESTOR_OK;
 }
 
-static nestor_error_t identify(inv_t *iv, const cap_t *c)
-{
-    inv_result(iv, 0, c->type);
-    inv_result(iv, 1, c->rights);
-    uint64_t extra = cap_badge(c);
-    if (c->type == NESTOR_OBJ_UNTYPED || c->type == NESTOR_OBJ_CNODE ||
-        c->type == NESTOR_OBJ_FRAME_4K || c->type == NESTOR_OBJ_FRAME_2M)
-        extra = c->size_bits;
-    inv_result(iv, 2, extra);
-    return NESTOR_OK;
-}
-
 nestor_error_t invoke(inv_t *iv, cte_t *slot)
 {
     const cap_t *c = &slot->cap;
-    if (iv->label == NESTOR_CAP_IDENTIFY)
-        return identify(iv, c);
     switch (c->type) {
     case NESTOR_OBJ_UNTYPED:
         return invoke_untyped(iv, slot);

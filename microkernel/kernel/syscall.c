@@ -91,6 +91,26 @@ static void do_recv(tcb_t *t, bool blocking)
     ipc_recv(t, &slot->cap, blocking);
 }
 
+/* Which object a capability names (works on every type, endpoints too). */
+static void cap_identify(tcb_t *t)
+{
+    cte_t *slot;
+    nestor_error_t err = lookup_cap(t, t->frame.rdi, &slot);
+    if (err != NESTOR_OK) {
+        set_syscall_result(t, err, 0, 0);
+        return;
+    }
+    const cap_t *c = &slot->cap;
+    uint64_t extra = cap_badge(c);
+    if (c->type == NESTOR_OBJ_UNTYPED || c->type == NESTOR_OBJ_CNODE ||
+        c->type == NESTOR_OBJ_FRAME_4K || c->type == NESTOR_OBJ_FRAME_2M)
+        extra = c->size_bits;
+    mr_set(t, 0, 0, c->type);
+    mr_set(t, 0, 1, c->rights);
+    mr_set(t, 0, 2, extra);
+    set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 3), 0);
+}
+
 static void unknown_syscall(tcb_t *t)
 {
     nestor_user_context_t ctx;
@@ -122,6 +142,9 @@ void syscall_from_user(trap_frame_t *f)
     case NESTOR_SYS_DEBUG_PUTCHAR:
         serial_putc((char)t->frame.rdi);
         set_syscall_result(t, NESTOR_OK, 0, 0);
+        break;
+    case NESTOR_SYS_CAP_IDENTIFY:
+        cap_identify(t);
         break;
     case NESTOR_SYS_DEBUG_HALT:
         platform_shutdown(t->frame.rdi == 1, t->frame.rdi == 1 ? 0 : "the root task failed");

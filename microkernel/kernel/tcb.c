@@ -2,6 +2,8 @@
  * kernel/tcb.c - thread control block invocations.
  */
 #include "arch/x86_64/fpu.h"
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/msr.h"
 #include "kernel/cnode_ops.h"
 #include "kernel/cspace.h"
 #include "kernel/invoke.h"
@@ -150,6 +152,10 @@ static nestor_error_t set_tls(inv_t *iv, tcb_t *t)
         return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, fs >= NESTOR_USER_TOP ? 0 : 1, 0);
     t->fs_base = fs;
     t->gs_base = gs;
+    if (t == sched_current) {       /* the switch code will not run for us */
+        wrmsr(MSR_IA32_FS_BASE, fs);
+        wrmsr(MSR_IA32_GS_BASE, gs);
+    }
     return NESTOR_OK;
 }
 

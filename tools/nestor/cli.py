@@ -27,6 +27,8 @@ def cmd_run(args):
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
     build.scons()
     modules = [config.compile_dts(dts)]
+    if args.roottask:
+        modules.insert(0, image.root_task_module(args.roottask))
     iso = image.make_iso(args.cmdline, modules)
     timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
     workdir = os.path.join(paths.RUNS, emu.name)
@@ -80,6 +82,8 @@ def parser():
                    help='seconds before the boot counts as hung (default: qemu/kvm 30, bochs 120)')
     r.add_argument('--cmdline', default='', metavar='ARGS',
                    help="kernel command line (e.g. 'fault=gp')")
+    r.add_argument('--roottask', metavar='NAME',
+                   help='root task to start (build/user/NAME.elf, e.g. ktest)')
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser('test', help='run unit and system tests',

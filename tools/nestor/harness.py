@@ -75,6 +75,8 @@ class SystemTest:
         if why:
             return Outcome(skipped=1, detail=why)
         modules = []
+        if self.spec.roottask:
+            modules.append(image.root_task_module(self.spec.roottask))
         if self.spec.config:
             modules.append(config.compile_dts(config.resolve(self.spec.config)))
         iso = image.make_iso(self.spec.cmdline, modules)

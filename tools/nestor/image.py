@@ -21,6 +21,17 @@ def _grub_cfg(cmdline, modules):
     return '\n'.join(lines)
 
 
+ROOT_TASK_TAG = 'roottask'   # must match ROOT_TASK_MODULE_TAG in microkernel/kernel/boot_root.h
+
+
+def root_task_module(name):
+    """The boot module for root task @name (build/user/NAME.elf)."""
+    path = os.path.join(paths.BUILD, 'user', name + '.elf')
+    if not os.path.isfile(path):
+        raise NestorError("root task '%s' not built (no %s)" % (name, paths.rel(path)))
+    return (path, '%s %s' % (ROOT_TASK_TAG, name))
+
+
 def make_iso(cmdline='', modules=(), kernel=paths.KERNEL):
     """Return the path of an ISO booting @kernel with @cmdline and @modules
     ([(file, module command line)]). ISOs are cached by content."""

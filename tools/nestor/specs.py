@@ -10,7 +10,7 @@ import re
 
 from nestor.errors import NestorError
 
-HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config'}
+HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'roottask'}
 JUDGE_KEYS = {'expect', 'forbid', 'verdict'}
 KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
@@ -25,6 +25,7 @@ class Spec:
         self.timeouts = {}
         self.cmdline = ''
         self.config = None
+        self.roottask = None
         self.expect_fail = False
         self._parse()
 
@@ -67,6 +68,8 @@ class Spec:
             self.cmdline = value
         elif key == 'config':
             self.config = value
+        elif key == 'roottask':
+            self.roottask = value
         elif key == 'verdict':
             self.expect_fail = value == 'fail'
 

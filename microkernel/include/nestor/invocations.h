@@ -9,9 +9,6 @@
 #define NESTOR_INVOCATIONS_H
 
 typedef enum {
-    /* Any capability */
-    NESTOR_CAP_IDENTIFY = 1,          /* -> MR0 object type, MR1 rights, MR2 badge/size */
-
     /* Untyped */
     NESTOR_UNTYPED_RETYPE = 16,       /* MR0 type, MR1 size_bits (CNode radix for CNodes,
                                          ignored for fixed-size types), MR2 node index,
