@@ -69,7 +69,8 @@ static void do_send(tcb_t *t, bool blocking, bool call)
         set_syscall_result(t, NESTOR_ERR_INSUFFICIENT_RIGHTS, 0, 0);
         return;
     }
-    set_syscall_result(t, NESTOR_OK, 0, 0);
+    /* Only the status: rsi/rdi still hold the message being sent. */
+    t->frame.rax = NESTOR_OK;
     if (c->type == NESTOR_OBJ_NOTIFICATION)
         ntfn_signal(cap_ntfn(c), cap_badge(c));
     else

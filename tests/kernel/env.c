@@ -74,14 +74,34 @@ env_thread_t env_thread(thread_fn fn, nestor_word_t arg, nestor_word_t prio,
     tls->ipc_buffer = (nestor_ipc_buffer_t *)buf;
     nu_tcb_configure(t.tcb, fault_ep, ROOT_CNODE, ROOT_VSPACE, buf_frame, (uintptr_t)buf);
     nu_tcb_set_priority(t.tcb, prio);
-    nu_tcb_set_tls_base(t.tcb, (uintptr_t)tls, 0);
     nestor_user_context_t ctx = { 0 };
+    ctx.fs_base = (uintptr_t)tls;           /* the context carries the TLS base */
     ctx.rip = (uintptr_t)thread_entry;
     ctx.rsp = (uintptr_t)(stack + 4096 - 8);   /* as if called: rsp+8 16-aligned */
     ctx.rdi = (uintptr_t)fn;
     ctx.rsi = arg;
     nu_tcb_write_registers(t.tcb, 1, &ctx);
     return t;
+}
+
+#define IDLE_BARRIER_PRIO 1
+static nestor_cptr_t barrier_ep;
+
+static void barrier_thread(nestor_word_t ep)
+{
+    nu_msg_t m = { 0 };
+    for (;;)
+        nu_send(ep, &m);
+}
+
+void env_wait_idle(void)
+{
+    if (!barrier_ep) {
+        barrier_ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+        env_thread(barrier_thread, barrier_ep, IDLE_BARRIER_PRIO, 0);
+    }
+    nu_msg_t m = { 0 };
+    nu_recv(barrier_ep, &m);
 }
 
 /* Pick the largest untyped for tests, the next for long-lived tables. */
@@ -135,5 +155,6 @@ void env_reset(void)
         nu_cnode_delete(ROOT_CNODE, s, ROOT_DEPTH);
     slot_next = slot_first;
     page_next = 0;
+    barrier_ep = 0;
     memset((void *)env_shared, 0, sizeof(env_shared));
 }

@@ -76,6 +76,9 @@ typedef struct {
  * @fault_ep (a cptr in the root CSpace, or 0). */
 env_thread_t env_thread(thread_fn fn, nestor_word_t arg, nestor_word_t prio,
                         nestor_cptr_t fault_ep);
+/* Let every thread above priority 1 run until it blocks: the root task
+ * waits on an endpoint that only a priority-1 thread sends to. */
+void env_wait_idle(void);
 /* Block the calling thread forever (end of a thread function). */
 __attribute__((noreturn)) void env_thread_exit(void);
 
