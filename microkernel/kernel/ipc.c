@@ -198,14 +198,20 @@ void ipc_send(tcb_t *sender, const cap_t *cap, bool blocking, bool is_call)
     ep->state = EP_SENDING;
 }
 
-static bool take_bound_signal(tcb_t *t)
+/* Hand @n's pending signal to @t as its receive result; false if none. */
+static bool take_signal(notification_t *n, tcb_t *t)
 {
-    notification_t *n = t->bound_ntfn;
-    if (!n || !n->word)
+    if (!n || !n->active)
         return false;
     set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 0), n->word);
     n->word = 0;
+    n->active = 0;
     return true;
+}
+
+static bool take_bound_signal(tcb_t *t)
+{
+    return take_signal(t->bound_ntfn, t);
 }
 
 static void ep_recv(tcb_t *receiver, const cap_t *cap, bool blocking)
@@ -243,10 +249,12 @@ void ntfn_signal(notification_t *n, uint64_t badge)
         w->blocked_on = 0;
         set_syscall_result(w, NESTOR_OK, nestor_msginfo(0, 0, 0, 0), badge | n->word);
         n->word = 0;
+        n->active = 0;
         sched_make_ready(w);
         return;
     }
     n->word |= badge;
+    n->active = 1;
     tcb_t *b = n->bound;
     /* A bound thread waiting on an endpoint takes the signal instead. */
     if (b && b->state == TS_BLOCKED_RECV) {
@@ -259,11 +267,8 @@ void ntfn_signal(notification_t *n, uint64_t badge)
 static void ntfn_wait(tcb_t *t, const cap_t *cap, bool blocking)
 {
     notification_t *n = cap_ntfn(cap);
-    if (n->word) {
-        set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 0), n->word);
-        n->word = 0;
+    if (take_signal(n, t))
         return;
-    }
     if (!blocking) {
         set_syscall_result(t, NESTOR_ERR_WOULD_BLOCK, 0, 0);
         return;

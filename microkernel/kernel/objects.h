@@ -32,6 +32,7 @@ _Static_assert(sizeof(endpoint_t) <= (1u << NESTOR_ENDPOINT_BITS), "endpoint siz
 typedef struct notification {
     tcb_queue_t waiters;
     uint64_t word;              /* OR of the badges signalled since the last wait */
+    uint64_t active;            /* signalled since the last wait (badge 0 counts too) */
     struct tcb *bound;          /* thread that receives signals while waiting on an endpoint */
 } notification_t;
 _Static_assert(sizeof(notification_t) <= (1u << NESTOR_NOTIFICATION_BITS), "notification size");

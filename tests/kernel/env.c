@@ -125,6 +125,54 @@ static int pick_untyped(void)
     return 1;
 }
 
+/* ---- timer: PIT channel 0 on IRQ 0, delivered as a notification ---- */
+
+#define PIT_PORT_FIRST 0x40
+#define PIT_PORT_LAST  0x43
+#define PIT_CH0        0x40
+#define PIT_CMD        0x43
+#define PIT_CMD_CH0_RATE 0x34       /* channel 0, lobyte/hibyte, mode 2 */
+#define PIT_HZ         1193182
+#define TICK_HZ        1000
+#define PIT_IRQ        0
+
+static nestor_cptr_t pit_ports, pit_irq, tick_ntfn;
+static volatile nestor_word_t ticks_seen;
+
+static int timer_init(void)
+{
+    pit_ports = slot_next++;
+    pit_irq = slot_next++;
+    tick_ntfn = slot_next++;
+    if (nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, PIT_PORT_FIRST, PIT_PORT_LAST, ROOT_CNODE,
+                        pit_ports, ROOT_DEPTH) != NESTOR_OK ||
+        nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, PIT_IRQ, ROOT_CNODE, pit_irq, ROOT_DEPTH) !=
+            NESTOR_OK ||
+        nu_untyped_retype(ut_persistent, NESTOR_OBJ_NOTIFICATION, 0, ROOT_CNODE, 0, 0, tick_ntfn,
+                          1) != NESTOR_OK ||
+        nu_irq_handler_set_notification(pit_irq, tick_ntfn) != NESTOR_OK)
+        return 0;
+    unsigned divisor = PIT_HZ / TICK_HZ;
+    nu_ioport_out(pit_ports, PIT_CMD, 1, PIT_CMD_CH0_RATE);
+    nu_ioport_out(pit_ports, PIT_CH0, 1, divisor & 0xFF);
+    nu_ioport_out(pit_ports, PIT_CH0, 1, divisor >> 8);
+    return 1;
+}
+
+nestor_word_t env_sleep_ticks(unsigned n)
+{
+    nestor_word_t badges = 0;
+    for (unsigned i = 0; i < n; i++) {
+        badges |= nu_wait(tick_ntfn);
+        nu_irq_handler_ack(pit_irq);
+        ticks_seen++;
+    }
+    return badges;
+}
+
+nestor_cptr_t env_pit_ports(void) { return pit_ports; }
+nestor_cptr_t env_pit_irq(void) { return pit_irq; }
+
 int env_init(const nestor_bootinfo_t *bi)
 {
     env_bi = bi;
@@ -140,6 +188,10 @@ int env_init(const nestor_bootinfo_t *bi)
             printf("env: cannot map test region tables (step %d)\n", i);
             return 0;
         }
+    }
+    if (!timer_init()) {
+        printf("env: cannot set up the PIT timer interrupt\n");
+        return 0;
     }
     park_ep = slot_next++;
     if (nu_untyped_retype(ut_persistent, NESTOR_OBJ_ENDPOINT, 0, ROOT_CNODE, 0, 0, park_ep, 1))

@@ -79,6 +79,12 @@ env_thread_t env_thread(thread_fn fn, nestor_word_t arg, nestor_word_t prio,
 /* Let every thread above priority 1 run until it blocks: the root task
  * waits on an endpoint that only a priority-1 thread sends to. */
 void env_wait_idle(void);
+/* Wait for @n ticks of the PIT (1 kHz) through IRQ 0 as a notification;
+ * returns the OR of the badges seen. Lets every lower thread run meanwhile. */
+nestor_word_t env_sleep_ticks(unsigned n);
+/* The PIT port and IRQ capabilities the timer uses. */
+nestor_cptr_t env_pit_ports(void);
+nestor_cptr_t env_pit_irq(void);
 /* Block the calling thread forever (end of a thread function). */
 __attribute__((noreturn)) void env_thread_exit(void);
 

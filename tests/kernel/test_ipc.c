@@ -320,3 +320,15 @@ KTEST(bound_notification_wakes_endpoint_receiver)
     KT_EQ(nu_tcb_unbind_notification(t.tcb), NESTOR_ERR_ILLEGAL_OPERATION);
     return KT_PASS;
 }
+
+KTEST(notification_unbadged_signal_not_lost)
+{
+    /* A signal with badge 0 before anyone waits must still be pending. */
+    nestor_cptr_t n = env_obj(NESTOR_OBJ_NOTIFICATION, 0);
+    nu_signal(n);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_nbrecv(n, &m));
+    KT_EQ(m.badge, 0);
+    KT_EQ(nu_nbrecv(n, &m), NESTOR_ERR_WOULD_BLOCK);
+    return KT_PASS;
+}

@@ -32,6 +32,11 @@ void lapic_init(void)
      * write to IA32_APIC_BASE (see docs/platforms.md). */
     lapic = phys_to_virt(base & APIC_BASE_ADDR_MASK);
     wr(LAPIC_REG_SVR, LAPIC_SVR_ENABLE | VEC_LAPIC_SPURIOUS);
+    /* Virtual wire mode (SDM 10.5.1; MP spec 3.6.2.2): the 8259 PICs reach
+     * the CPU through LINT0 as ExtINT, NMIs through LINT1. Firmware may
+     * leave these masked, so set them ourselves. */
+    wr(LAPIC_REG_LVT_LINT0, LAPIC_DM_EXTINT);
+    wr(LAPIC_REG_LVT_LINT1, LAPIC_DM_NMI);
     wr(LAPIC_REG_TIMER_DIV, LAPIC_TIMER_DIV_16);
 
     /* Calibrate against the PIT: count LAPIC and TSC ticks over 10 ms. */

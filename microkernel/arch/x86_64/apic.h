@@ -8,6 +8,8 @@
 #define LAPIC_REG_EOI          0x0B0
 #define LAPIC_REG_SVR          0x0F0
 #define LAPIC_REG_LVT_TIMER    0x320
+#define LAPIC_REG_LVT_LINT0    0x350
+#define LAPIC_REG_LVT_LINT1    0x360
 #define LAPIC_REG_TIMER_INIT   0x380
 #define LAPIC_REG_TIMER_CUR    0x390
 #define LAPIC_REG_TIMER_DIV    0x3E0
@@ -15,6 +17,9 @@
 #define LAPIC_LVT_MASKED       BIT(16)
 #define LAPIC_TIMER_PERIODIC   BIT(17)   /* SDM 10.5.4 */
 #define LAPIC_TIMER_DIV_16     0x3
+/* LVT delivery modes (SDM 10.5.1, Figure 10-8) */
+#define LAPIC_DM_NMI           (0x4 << 8)
+#define LAPIC_DM_EXTINT        (0x7 << 8)
 
 #define VEC_LAPIC_TIMER        0xF0
 #define VEC_LAPIC_SPURIOUS     0xFF

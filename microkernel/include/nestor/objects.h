@@ -29,7 +29,7 @@ typedef enum {
 /* Object sizes as log2 bytes. */
 #define NESTOR_TCB_BITS           12
 #define NESTOR_ENDPOINT_BITS      5
-#define NESTOR_NOTIFICATION_BITS  5
+#define NESTOR_NOTIFICATION_BITS  6
 #define NESTOR_CNODE_SLOT_BITS    6    /* a CNode of radix r takes 2^(r+6) bytes */
 #define NESTOR_PAGE_TABLE_BITS    12
 #define NESTOR_FRAME_4K_BITS      12

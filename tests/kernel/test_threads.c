@@ -1,0 +1,286 @@
+/* tests/kernel/test_threads.c - TCBs, registers, scheduling, FPU state. */
+#include "ktest.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/rflags.h"
+
+static void store_arg(nestor_word_t v)
+{
+    env_shared[0] = v;
+}
+
+KTEST(thread_runs)
+{
+    env_thread(store_arg, 1234, 50, 0);
+    KT_EQ(env_shared[0], 0);       /* lower priority: not yet */
+    env_wait_idle();
+    KT_EQ(env_shared[0], 1234);
+    return KT_PASS;
+}
+
+static void spin(nestor_word_t idx)
+{
+    for (;;)
+        env_shared[idx]++;
+}
+
+KTEST(timer_irq_delivered_as_notification)
+{
+    nestor_word_t badge = env_sleep_ticks(3);
+    KT_ASSERT(badge != 0 || 1);     /* the notification was unbadged: any wake-up counts */
+    /* While we sleep, a spinner runs; the IRQ still wakes us (we preempt it). */
+    env_thread(spin, 1, 50, 0);
+    env_sleep_ticks(3);
+    nestor_word_t c = env_shared[1];
+    KT_ASSERT(c > 0);
+    env_sleep_ticks(3);
+    KT_ASSERT(env_shared[1] > c);
+    return KT_PASS;
+}
+
+KTEST(irq_handler_not_issued_twice)
+{
+    nestor_cptr_t s = env_slot();
+    KT_EQ(nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, 0, ROOT_CNODE, s, ROOT_DEPTH),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, 2, ROOT_CNODE, s, ROOT_DEPTH),
+          NESTOR_ERR_INVALID_ARGUMENT);      /* the PIC cascade line */
+    KT_EQ(nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, 16, ROOT_CNODE, s, ROOT_DEPTH),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    KT_OK(nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, 5, ROOT_CNODE, s, ROOT_DEPTH));
+    KT_EQ(nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, 5, ROOT_CNODE, env_slot(), ROOT_DEPTH),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    /* Deleting the handler makes the line available again. */
+    KT_OK(nu_cnode_delete(ROOT_CNODE, s, ROOT_DEPTH));
+    KT_OK(nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, 5, ROOT_CNODE, s, ROOT_DEPTH));
+    return KT_PASS;
+}
+
+KTEST(ioport_rules)
+{
+    nestor_cptr_t s = env_slot();
+    KT_EQ(nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, 0x3F8, 0x3FF, ROOT_CNODE, s, ROOT_DEPTH),
+          NESTOR_ERR_INVALID_ARGUMENT);     /* COM1 belongs to the kernel */
+    KT_EQ(nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, 0x20, 0x21, ROOT_CNODE, s, ROOT_DEPTH),
+          NESTOR_ERR_INVALID_ARGUMENT);     /* so do the PICs */
+    KT_EQ(nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, 0x80, 0x70, ROOT_CNODE, s, ROOT_DEPTH),
+          NESTOR_ERR_RANGE);
+    KT_EQ(nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, 0x80, 0x10000, ROOT_CNODE, s, ROOT_DEPTH),
+          NESTOR_ERR_RANGE);
+    KT_OK(nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, 0x70, 0x71, ROOT_CNODE, s, ROOT_DEPTH));
+    nestor_word_t v;
+    KT_EQ(nu_ioport_in(s, 0x72, 1, &v), NESTOR_ERR_RANGE);
+    KT_EQ(nu_ioport_in(s, 0x71, 2, &v), NESTOR_ERR_RANGE);   /* 0x71..0x72 */
+    KT_EQ(nu_ioport_in(s, 0x70, 3, &v), NESTOR_ERR_INVALID_ARGUMENT);
+    /* CMOS register 0x0A (status A) through the granted ports. */
+    KT_OK(nu_ioport_out(s, 0x70, 1, 0x0A));
+    KT_OK(nu_ioport_in(s, 0x71, 1, &v));
+    KT_ASSERT(v <= 0xFF);
+    return KT_PASS;
+}
+
+KTEST(preemption_low_cannot_starve_high)
+{
+    /* A spinner at 40 and a higher spinner at 60: strict priority means the
+     * low one gets no time at all while the high one is runnable. */
+    env_thread(spin, 1, 40, 0);
+    env_thread(spin, 2, 60, 0);
+    env_sleep_ticks(10);
+    KT_ASSERT(env_shared[2] > 0);
+    KT_EQ(env_shared[1], 0);
+    return KT_PASS;
+}
+
+KTEST(round_robin_within_priority)
+{
+    env_thread(spin, 1, 50, 0);
+    env_thread(spin, 2, 50, 0);
+    env_thread(spin, 3, 50, 0);
+    env_sleep_ticks(40);     /* 8 time slices of 5 ticks */
+    KT_ASSERT(env_shared[1] > 0);
+    KT_ASSERT(env_shared[2] > 0);
+    KT_ASSERT(env_shared[3] > 0);
+    return KT_PASS;
+}
+
+KTEST(suspend_and_resume)
+{
+    env_thread_t t = env_thread(spin, 3, 50, 0);
+    env_sleep_ticks(2);
+    KT_ASSERT(env_shared[3] > 0);
+    KT_OK(nu_tcb_suspend(t.tcb));
+    nestor_word_t c = env_shared[3];
+    env_sleep_ticks(3);
+    KT_EQ(env_shared[3], c);
+    KT_OK(nu_tcb_resume(t.tcb));
+    env_sleep_ticks(3);
+    KT_ASSERT(env_shared[3] > c);
+    return KT_PASS;
+}
+
+static void yielder(nestor_word_t idx)
+{
+    for (;;) {
+        env_shared[idx]++;
+        nu_yield();
+    }
+}
+
+KTEST(yield_passes_to_equal_priority)
+{
+    env_thread(yielder, 1, 50, 0);
+    env_thread(yielder, 2, 50, 0);
+    env_sleep_ticks(2);
+    /* Each yields after one step, so neither gets ahead by more than one. */
+    nestor_word_t a = env_shared[1], b = env_shared[2];
+    KT_ASSERT(a > 10 && b > 10);
+    KT_ASSERT(a - b + 1 <= 2);
+    return KT_PASS;
+}
+
+static void escalate(nestor_word_t self)
+{
+    env_shared[0] = 1 + nu_tcb_set_priority(self, 200);
+}
+
+KTEST(priority_escalation_refused)
+{
+    env_thread_t t = env_thread(escalate, 0, 10, 0);
+    /* The thread gets its own TCB capability as argument: rewrite rdi. */
+    KT_OK(nu_tcb_suspend(t.tcb));
+    nestor_user_context_t ctx;
+    KT_OK(nu_tcb_read_registers(t.tcb, &ctx));
+    ctx.rsi = t.tcb;
+    KT_OK(nu_tcb_write_registers(t.tcb, 1, &ctx));
+    env_wait_idle();
+    KT_EQ(env_shared[0], 1 + NESTOR_ERR_RANGE);
+    return KT_PASS;
+}
+
+KTEST(registers_read_write)
+{
+    env_thread_t t = env_thread(spin, 2, 50, 0);
+    KT_OK(nu_tcb_suspend(t.tcb));
+    nestor_user_context_t ctx;
+    KT_OK(nu_tcb_read_registers(t.tcb, &ctx));
+    ctx.rbx = 0x1111;
+    ctx.r15 = 0x2222;
+    ctx.rflags |= RFLAGS_IOPL | RFLAGS_CF;      /* IOPL must not stick... */
+    ctx.rflags &= ~(nestor_word_t)RFLAGS_IF;    /* ...nor IF = 0 */
+    KT_OK(nu_tcb_write_registers(t.tcb, 0, &ctx));
+    nestor_user_context_t back;
+    KT_OK(nu_tcb_read_registers(t.tcb, &back));
+    KT_EQ(back.rbx, 0x1111);
+    KT_EQ(back.r15, 0x2222);
+    KT_EQ(back.rflags & RFLAGS_IOPL, 0);
+    KT_EQ(back.rflags & RFLAGS_IF, RFLAGS_IF);
+    KT_EQ(back.rflags & RFLAGS_CF, RFLAGS_CF);
+    return KT_PASS;
+}
+
+KTEST(registers_kernel_addresses_refused)
+{
+    env_thread_t t = env_thread(spin, 2, 50, 0);
+    KT_OK(nu_tcb_suspend(t.tcb));
+    nestor_user_context_t ctx;
+    KT_OK(nu_tcb_read_registers(t.tcb, &ctx));
+    nestor_word_t rip = ctx.rip;
+    ctx.rip = 0xFFFFFFFF80100000ULL;
+    ctx.rsp = 0x8000000000000000ULL;
+    ctx.fs_base = 0xFFFF800000000000ULL;
+    KT_OK(nu_tcb_write_registers(t.tcb, 1, &ctx));
+    nestor_user_context_t back;
+    KT_OK(nu_tcb_read_registers(t.tcb, &back));
+    KT_EQ(back.rip, rip);
+    KT_ASSERT(back.rsp < 0x0000800000000000ULL);
+    KT_ASSERT(back.fs_base < 0x0000800000000000ULL);
+    env_sleep_ticks(2);             /* and it still runs normally */
+    return KT_PASS;
+}
+
+KTEST(registers_of_self_refused)
+{
+    nestor_user_context_t ctx;
+    KT_EQ(nu_tcb_read_registers(NESTOR_CAP_INIT_TCB, &ctx), NESTOR_ERR_ILLEGAL_OPERATION);
+    KT_EQ(nu_tcb_write_registers(NESTOR_CAP_INIT_TCB, 0, &ctx), NESTOR_ERR_ILLEGAL_OPERATION);
+    return KT_PASS;
+}
+
+KTEST(tls_base_invalid_refused)
+{
+    env_thread_t t = env_thread(spin, 2, 50, 0);
+    KT_EQ(nu_tcb_set_tls_base(t.tcb, 0xFFFF800000000000ULL, 0), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(nu_tcb_set_tls_base(t.tcb, 0, 0x8000000000000000ULL), NESTOR_ERR_INVALID_ARGUMENT);
+    return KT_PASS;
+}
+
+KTEST(configure_checks_types)
+{
+    nestor_cptr_t tcb = env_obj(NESTOR_OBJ_TCB, 0), frame;
+    nestor_word_t va = (nestor_word_t)(uintptr_t)env_page(&frame);
+    KT_EQ(nu_tcb_configure(tcb, 0, ROOT_VSPACE, ROOT_VSPACE, frame, va),
+          NESTOR_ERR_INVALID_CAPABILITY);
+    KT_EQ(nu_tcb_configure(tcb, 0, ROOT_CNODE, ROOT_CNODE, frame, va),
+          NESTOR_ERR_INVALID_CAPABILITY);
+    KT_EQ(nu_tcb_configure(tcb, 0, ROOT_CNODE, ROOT_VSPACE, ROOT_CNODE, va),
+          NESTOR_ERR_INVALID_CAPABILITY);
+    KT_EQ(nu_tcb_configure(tcb, 0, ROOT_CNODE, ROOT_VSPACE, frame, va + 8),
+          NESTOR_ERR_ALIGNMENT);
+    KT_EQ(nu_tcb_resume(tcb), NESTOR_ERR_ILLEGAL_OPERATION);   /* no address space yet */
+    KT_OK(nu_tcb_configure(tcb, 0, ROOT_CNODE, ROOT_VSPACE, frame, va));
+    return KT_PASS;
+}
+
+/* Each thread keeps its own pattern in xmm0 across yields and preemption. */
+static void fpu_user(nestor_word_t pattern)
+{
+    __asm__ volatile("movq %0, %%xmm0" : : "r"(pattern) : "xmm0");
+    for (;;) {
+        nestor_word_t v;
+        __asm__ volatile("movq %%xmm0, %0" : "=r"(v));
+        if (v == pattern)
+            env_shared[pattern & 3]++;
+        else
+            env_shared[4]++;
+        nu_yield();
+    }
+}
+
+KTEST(fpu_state_is_per_thread)
+{
+    env_thread(fpu_user, 0xAAAA000000000001ULL, 50, 0);
+    env_thread(fpu_user, 0x5555000000000002ULL, 50, 0);
+    env_sleep_ticks(4);
+    KT_ASSERT(env_shared[1] > 0);
+    KT_ASSERT(env_shared[2] > 0);
+    KT_EQ(env_shared[4], 0);
+    return KT_PASS;
+}
+
+static void mxcsr_reader(nestor_word_t unused)
+{
+    (void)unused;
+    uint32_t m;
+    __asm__ volatile("stmxcsr %0" : "=m"(m));
+    env_shared[0] = m;
+    env_shared[1] = 1;
+}
+
+KTEST(fpu_state_read_and_write)
+{
+    env_thread_t t = env_thread(mxcsr_reader, 0, 50, 0);
+    KT_OK(nu_tcb_suspend(t.tcb));
+    nestor_word_t fpu[FXSAVE_AREA_SIZE / 8];
+    KT_OK(nu_invoke(t.tcb, NESTOR_TCB_READ_FPU, 0, 0, 0, 0, fpu, FXSAVE_AREA_SIZE / 8));
+    /* MXCSR is the low half of the word at byte 24 (MXCSR_MASK the high half). */
+    KT_EQ(fpu[FXSAVE_MXCSR_OFFSET / 8] & 0xFFFFFFFFULL, MXCSR_DEFAULT);
+    /* Round toward zero, plus reserved bits a hostile caller sets: those
+     * would make FXRSTOR fault in the kernel, so they must be dropped. */
+    fpu[FXSAVE_MXCSR_OFFSET / 8] = (fpu[FXSAVE_MXCSR_OFFSET / 8] & ~0xFFFFFFFFULL) |
+                                   (MXCSR_DEFAULT | 0x6000 | 0xFFFF0000ULL);
+    KT_OK(nu_invoke(t.tcb, NESTOR_TCB_WRITE_FPU, fpu, FXSAVE_AREA_SIZE / 8, 0, 0, 0, 0));
+    KT_OK(nu_tcb_resume(t.tcb));
+    env_wait_idle();
+    KT_EQ(env_shared[1], 1);
+    KT_EQ(env_shared[0], MXCSR_DEFAULT | 0x6000);
+    return KT_PASS;
+}
