@@ -136,7 +136,7 @@ static int pick_untyped(void)
 #define TICK_HZ        1000
 #define PIT_IRQ        0
 
-static nestor_cptr_t pit_ports, pit_irq, tick_ntfn;
+static nestor_cptr_t pit_ports, pit_irq, tick_ntfn, tick_badged;
 static volatile nestor_word_t ticks_seen;
 
 static int timer_init(void)
@@ -144,13 +144,16 @@ static int timer_init(void)
     pit_ports = slot_next++;
     pit_irq = slot_next++;
     tick_ntfn = slot_next++;
+    tick_badged = slot_next++;
     if (nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, PIT_PORT_FIRST, PIT_PORT_LAST, ROOT_CNODE,
                         pit_ports, ROOT_DEPTH) != NESTOR_OK ||
         nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, PIT_IRQ, ROOT_CNODE, pit_irq, ROOT_DEPTH) !=
             NESTOR_OK ||
         nu_untyped_retype(ut_persistent, NESTOR_OBJ_NOTIFICATION, 0, ROOT_CNODE, 0, 0, tick_ntfn,
                           1) != NESTOR_OK ||
-        nu_irq_handler_set_notification(pit_irq, tick_ntfn) != NESTOR_OK)
+        nu_cnode_mint(ROOT_CNODE, tick_badged, ROOT_DEPTH, ROOT_CNODE, tick_ntfn, ROOT_DEPTH,
+                      NESTOR_RIGHTS_ALL, ENV_TICK_BADGE) != NESTOR_OK ||
+        nu_irq_handler_set_notification(pit_irq, tick_badged) != NESTOR_OK)
         return 0;
     unsigned divisor = PIT_HZ / TICK_HZ;
     nu_ioport_out(pit_ports, PIT_CMD, 1, PIT_CMD_CH0_RATE);

@@ -82,6 +82,7 @@ void env_wait_idle(void);
 /* Wait for @n ticks of the PIT (1 kHz) through IRQ 0 as a notification;
  * returns the OR of the badges seen. Lets every lower thread run meanwhile. */
 nestor_word_t env_sleep_ticks(unsigned n);
+#define ENV_TICK_BADGE 0x100    /* the badge the timer IRQ signals with */
 /* The PIT port and IRQ capabilities the timer uses. */
 nestor_cptr_t env_pit_ports(void);
 nestor_cptr_t env_pit_irq(void);
