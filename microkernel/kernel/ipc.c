@@ -332,7 +332,7 @@ void fault_deliver(tcb_t *t, nestor_fault_t type, const uint64_t *mrs, unsigned 
     const cap_t *ep = err == NESTOR_OK ? &lu.slot->cap : 0;
     if (!ep || ep->type != NESTOR_OBJ_ENDPOINT || !(ep->rights & NESTOR_RIGHT_WRITE)) {
         kprintf("fault: thread %u: fault type %u at rip 0x%lx (addr/vector 0x%lx), "
-                "no fault endpoint: thread stopped\n", t->id, type, mrs[0], n > 1 ? mrs[1] : 0);
+                "no usable fault endpoint: thread stopped\n", t->id, type, mrs[0], n > 1 ? mrs[1] : 0);
         t->state = TS_INACTIVE;
         sched_remove(t);
         return;

@@ -5,6 +5,7 @@
 #define KERNEL_OBJECTS_H
 #include "arch/x86_64/trap.h"
 #include "kernel/cap.h"
+#include <nestor/context.h>
 #include <nestor/faults.h>
 #include <nestor/ipc_buffer.h>
 #include <stdbool.h>
@@ -50,7 +51,7 @@ typedef enum {
 enum { TCB_CTE_CSPACE, TCB_CTE_VSPACE, TCB_CTE_IPC_BUFFER, TCB_CTE_COUNT };
 
 #define TCB_FPU_OFFSET 2048
-#define TCB_FAULT_MRS  8
+#define TCB_FAULT_MRS  NESTOR_CONTEXT_WORDS  /* the longest fault message */
 
 typedef struct tcb {
     cte_t ctes[TCB_CTE_COUNT];

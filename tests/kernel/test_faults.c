@@ -1,0 +1,204 @@
+/*
+ * tests/kernel/test_faults.c - faults become messages to the fault endpoint;
+ * the handler resumes the thread (fixing it first) or leaves it stopped.
+ */
+#include "ktest.h"
+#include "arch/x86_64/trap.h"
+#include <nestor/syscalls.h>
+
+#define UNMAPPED_ADDR 0x0000300000000000ULL
+#define FAULT_PRIO 100
+
+static void read_unmapped(nestor_word_t addr)
+{
+    env_shared[0] = 1;
+    env_shared[1] = *(volatile nestor_word_t *)addr;
+    env_shared[0] = 2;
+}
+
+KTEST(page_fault_delivered)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    env_thread(read_unmapped, UNMAPPED_ADDR, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(nestor_msginfo_label(m.info), NESTOR_FAULT_VM);
+    KT_EQ(m.mr[1], UNMAPPED_ADDR);
+    KT_EQ(m.mr[2] & 1, 0);              /* error code: page not present */
+    KT_ASSERT(m.mr[0] > 0x400000 && m.mr[0] < 0x500000);   /* rip in our code */
+    KT_EQ(env_shared[0], 1);
+    return KT_PASS;
+}
+
+KTEST(page_fault_fixed_and_resumed)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0), f;
+    volatile nestor_word_t *page = env_page(&f);
+    page[0] = 0xFEED;
+    KT_OK(nu_frame_unmap(f));
+    env_thread(read_unmapped, (uintptr_t)page, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(m.mr[1], (uintptr_t)page);
+    /* Fix: map the frame back, then resume with an empty reply. */
+    KT_OK(nu_frame_map(f, ROOT_VSPACE, (uintptr_t)page, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE, 0));
+    m = (nu_msg_t){ 0 };
+    KT_OK(nu_reply(&m));
+    env_wait_idle();
+    KT_EQ(env_shared[0], 2);
+    KT_EQ(env_shared[1], 0xFEED);
+    return KT_PASS;
+}
+
+static void write_to(nestor_word_t addr)
+{
+    env_shared[0] = 1;
+    *(volatile nestor_word_t *)addr = 5;
+    env_shared[0] = 2;
+}
+
+KTEST(write_to_readonly_page_faults)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0), f;
+    volatile nestor_word_t *page = env_page(&f);
+    KT_OK(nu_frame_unmap(f));
+    KT_OK(nu_frame_map(f, ROOT_VSPACE, (uintptr_t)page, NESTOR_RIGHT_READ, 0));
+    env_thread(read_unmapped, (uintptr_t)page, FAULT_PRIO, ep);   /* reading is fine */
+    env_wait_idle();
+    KT_EQ(env_shared[0], 2);
+    env_thread(write_to, (uintptr_t)page, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(nestor_msginfo_label(m.info), NESTOR_FAULT_VM);
+    KT_EQ(m.mr[1], (uintptr_t)page);
+    KT_EQ(m.mr[2] & 3, 3);      /* error code: present, write (SDM Vol. 3A 4.7) */
+    KT_EQ(page[0], 0);
+    return KT_PASS;
+}
+
+static void do_ud2(nestor_word_t unused)
+{
+    (void)unused;
+    __asm__ volatile("ud2");
+    env_shared[0] = 1;
+}
+
+KTEST(exception_delivered_and_skipped)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    env_thread(do_ud2, 0, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(nestor_msginfo_label(m.info), NESTOR_FAULT_USER_EXCEPTION);
+    KT_EQ(m.mr[3], VEC_UD);
+    /* A plain reply retries the ud2: it faults again at the same place. */
+    nestor_word_t rip = m.mr[0];
+    m.info = nestor_msginfo(0, 0, 0, 0);
+    KT_OK(nu_reply(&m));
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(m.mr[0], rip);
+    KT_EQ(env_shared[0], 0);
+    return KT_PASS;
+}
+
+static void privileged(nestor_word_t unused)
+{
+    (void)unused;
+    __asm__ volatile("cli");
+    env_shared[0] = 1;
+}
+
+KTEST(privileged_instruction_faults)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    env_thread(privileged, 0, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(nestor_msginfo_label(m.info), NESTOR_FAULT_USER_EXCEPTION);
+    KT_EQ(m.mr[3], VEC_GP);
+    KT_EQ(env_shared[0], 0);
+    return KT_PASS;
+}
+
+static void bad_syscall(nestor_word_t unused)
+{
+    (void)unused;
+    nu_msg_t m = { 0 };
+    env_shared[1] = nu_syscall(999, 0x77, &m);
+    env_shared[0] = 1;
+}
+
+KTEST(unknown_syscall_becomes_fault)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    env_thread(bad_syscall, 0, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(nestor_msginfo_label(m.info), NESTOR_FAULT_UNKNOWN_SYSCALL);
+    KT_EQ(nestor_msginfo_length(m.info), NESTOR_CONTEXT_WORDS);
+    /* Context layout: rip, rsp, rflags, rax, ...: rax is word 3, rdi word 8. */
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    KT_EQ(m.mr[3], 999);
+    KT_EQ(b->msg[8], 0x77);
+    /* Reply with a full context whose rax is the "result" of the emulated call. */
+    nestor_word_t ctx[NESTOR_CONTEXT_WORDS];
+    for (unsigned i = 0; i < NESTOR_CONTEXT_WORDS; i++)
+        ctx[i] = i < 4 ? m.mr[i] : b->msg[i];
+    ctx[3] = 4242;
+    for (unsigned i = 4; i < NESTOR_CONTEXT_WORDS; i++)
+        b->msg[i] = ctx[i];
+    m.mr[0] = ctx[0]; m.mr[1] = ctx[1]; m.mr[2] = ctx[2]; m.mr[3] = ctx[3];
+    m.info = nestor_msginfo(0, 0, 0, NESTOR_CONTEXT_WORDS);
+    KT_OK(nu_reply(&m));
+    env_wait_idle();
+    KT_EQ(env_shared[0], 1);
+    KT_EQ(env_shared[1], 4242);
+    return KT_PASS;
+}
+
+KTEST(fault_without_handler_stops_thread)
+{
+    env_thread(read_unmapped, UNMAPPED_ADDR, FAULT_PRIO, 0);
+    env_wait_idle();
+    KT_EQ(env_shared[0], 1);    /* it ran up to the fault and never past it */
+    return KT_PASS;
+}
+
+KTEST(fault_handler_can_leave_thread_stopped)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    env_thread(read_unmapped, UNMAPPED_ADDR, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    m.info = nestor_msginfo(1, 0, 0, 0);     /* non-zero label: do not resume */
+    KT_OK(nu_reply(&m));
+    env_wait_idle();
+    KT_EQ(env_shared[0], 1);
+    nu_msg_t none = { 0 };
+    KT_EQ(nu_nbrecv(ep, &none), NESTOR_ERR_WOULD_BLOCK);
+    return KT_PASS;
+}
+
+KTEST(fault_endpoint_must_be_endpoint)
+{
+    /* A fault "endpoint" that is a notification: the thread just stops. */
+    nestor_cptr_t n = env_obj(NESTOR_OBJ_NOTIFICATION, 0);
+    env_thread(read_unmapped, UNMAPPED_ADDR, FAULT_PRIO, n);
+    env_wait_idle();
+    KT_EQ(env_shared[0], 1);
+    nu_msg_t m = { 0 };
+    KT_EQ(nu_nbrecv(n, &m), NESTOR_ERR_WOULD_BLOCK);
+    return KT_PASS;
+}
+
+KTEST(faulting_thread_deleted_while_handled)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    env_thread_t t = env_thread(read_unmapped, UNMAPPED_ADDR, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_OK(nu_cnode_delete(ROOT_CNODE, t.tcb, ROOT_DEPTH));
+    /* Our reply right went with the thread. */
+    KT_EQ(nu_reply(&m), NESTOR_ERR_NO_REPLY);
+    return KT_PASS;
+}
