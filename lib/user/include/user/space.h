@@ -1,0 +1,41 @@
+/*
+ * lib/user/include/user/space.h - building address spaces and threads from
+ * untyped memory, for programs that start other programs (or copies of
+ * themselves, as tests and benchmarks do).
+ */
+#ifndef USER_SPACE_H
+#define USER_SPACE_H
+#include <user/invoke.h>
+
+/* Where a program gets kernel objects: an untyped and free root-CNode slots. */
+typedef struct {
+    nestor_cptr_t untyped;
+    nestor_cptr_t cnode;            /* root CNode, slots addressed with depth 64 */
+    nestor_cptr_t next_slot, end_slot;
+} nu_alloc_t;
+
+/* Retype one object into the next free slot; 0 on failure. */
+nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size_bits);
+
+/*
+ * A new address space holding a private copy of this program's image at the
+ * same addresses (code, data and bss as they are now). @scratch_va is a page
+ * of the caller's own address space, with a page table already there, used
+ * to fill the copies. Returns the PML4 capability, 0 on failure.
+ */
+nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_cptr_t own_pml4, nestor_word_t scratch_va);
+
+/* Map a fresh zeroed page at @va in @pml4, building tables as needed. */
+nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
+                               nestor_cptr_t *frame_out);
+
+/*
+ * A thread running fn(arg) in @pml4 at priority @prio, sharing the caller's
+ * CSpace. Its stack is the page at @region and its IPC buffer the page
+ * after (both mapped fresh in @pml4). Returns its TCB capability, 0 on failure.
+ */
+nestor_cptr_t nu_thread_new(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t region,
+                            void (*fn)(nestor_word_t), nestor_word_t arg, nestor_word_t prio,
+                            nestor_cptr_t fault_ep);
+
+#endif

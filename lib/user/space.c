@@ -1,0 +1,103 @@
+/* lib/user/space.c - address spaces from untyped memory. */
+#include <string.h>
+#include <user/space.h>
+
+#define PAGE 4096ULL
+extern char __image_start[], __image_end[];
+
+nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size_bits)
+{
+    if (a->next_slot >= a->end_slot)
+        return 0;
+    nestor_cptr_t s = a->next_slot;
+    if (nu_untyped_retype(a->untyped, type, size_bits, a->cnode, 0, 0, s, 1) != NESTOR_OK)
+        return 0;
+    a->next_slot++;
+    return s;
+}
+
+/* Map @frame at @va, adding the PDPT/PD/PT it needs. */
+static nestor_error_t map_with_tables(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
+                                      nestor_cptr_t frame, nestor_word_t rights)
+{
+    static const nestor_word_t tables[] = { NESTOR_OBJ_PDPT, NESTOR_OBJ_PD, NESTOR_OBJ_PT };
+    static const unsigned shifts[] = { 39, 30, 21 };
+    nestor_error_t e = nu_frame_map(frame, pml4, va, rights, 0);
+    for (int level = 0; e == NESTOR_ERR_FAILED_LOOKUP && level < 3; level++) {
+        nestor_cptr_t t = nu_alloc_obj(a, tables[level], 0);
+        if (!t)
+            return NESTOR_ERR_NOT_ENOUGH_MEMORY;
+        nestor_word_t base = va & ~((1ULL << shifts[level]) - 1);
+        nestor_error_t te = nu_page_table_map(t, pml4, base);
+        if (te != NESTOR_OK && te != NESTOR_ERR_DELETE_FIRST)
+            return te;
+        e = nu_frame_map(frame, pml4, va, rights, 0);
+    }
+    return e;
+}
+
+nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
+                               nestor_cptr_t *frame_out)
+{
+    nestor_cptr_t f = nu_alloc_obj(a, NESTOR_OBJ_FRAME_4K, 0);
+    if (!f)
+        return NESTOR_ERR_NOT_ENOUGH_MEMORY;
+    if (frame_out)
+        *frame_out = f;
+    return map_with_tables(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE);
+}
+
+nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_cptr_t own_pml4, nestor_word_t scratch_va)
+{
+    nestor_cptr_t pml4 = nu_alloc_obj(a, NESTOR_OBJ_PML4, 0);
+    if (!pml4)
+        return 0;
+    for (nestor_word_t va = (nestor_word_t)(uintptr_t)__image_start;
+         va < (nestor_word_t)(uintptr_t)__image_end; va += PAGE) {
+        nestor_cptr_t f = nu_alloc_obj(a, NESTOR_OBJ_FRAME_4K, 0);
+        if (!f || nu_frame_map(f, own_pml4, scratch_va, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE,
+                               0) != NESTOR_OK)
+            return 0;
+        memcpy((void *)(uintptr_t)scratch_va, (const void *)(uintptr_t)va, PAGE);
+        nu_frame_unmap(f);
+        if (map_with_tables(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
+            return 0;
+    }
+    return pml4;
+}
+
+/* First code of every thread made by nu_thread_new: TLS on its own stack. */
+static void thread_entry(void (*fn)(nestor_word_t), nestor_word_t arg, nestor_word_t buf_va,
+                         nestor_cptr_t self)
+{
+    nu_tls_t tls = { &tls, (nestor_ipc_buffer_t *)(uintptr_t)buf_va };
+    /* Registers only: there is no TLS (so no IPC buffer) until this returns. */
+    nu_msg_t m = { .info = nestor_msginfo(NESTOR_TCB_SET_TLS_BASE, 0, 0, 2),
+                   .mr = { (nestor_word_t)(uintptr_t)&tls, 0 } };
+    nu_call(self, &m);
+    fn(arg);
+    nu_msg_t none = { 0 };
+    for (;;)
+        nu_recv(0, &none), nu_yield();
+}
+
+nestor_cptr_t nu_thread_new(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t region,
+                            void (*fn)(nestor_word_t), nestor_word_t arg, nestor_word_t prio,
+                            nestor_cptr_t fault_ep)
+{
+    nestor_cptr_t tcb = nu_alloc_obj(a, NESTOR_OBJ_TCB, 0), buf;
+    if (!tcb || nu_map_new_page(a, pml4, region, 0) != NESTOR_OK ||
+        nu_map_new_page(a, pml4, region + PAGE, &buf) != NESTOR_OK)
+        return 0;
+    if (nu_tcb_configure(tcb, fault_ep, a->cnode, pml4, buf, region + PAGE) != NESTOR_OK ||
+        nu_tcb_set_priority(tcb, prio) != NESTOR_OK)
+        return 0;
+    nestor_user_context_t ctx = { 0 };
+    ctx.rip = (nestor_word_t)(uintptr_t)thread_entry;
+    ctx.rsp = region + PAGE - 8;
+    ctx.rdi = (nestor_word_t)(uintptr_t)fn;
+    ctx.rsi = arg;
+    ctx.rdx = region + PAGE;
+    ctx.rcx = tcb;
+    return nu_tcb_write_registers(tcb, 1, &ctx) == NESTOR_OK ? tcb : 0;
+}
