@@ -137,20 +137,87 @@ void sched_set_priority(tcb_t *t, uint8_t prio)
         enqueue(t, false);
 }
 
-static void switch_to(tcb_t *t)
+static uint64_t loaded_fs, loaded_gs;     /* what IA32_FS/GS_BASE hold now */
+
+static inline void load_tls_bases(const tcb_t *t)
+{
+    if (t->fs_base != loaded_fs) {
+        wrmsr(MSR_IA32_FS_BASE, t->fs_base);
+        loaded_fs = t->fs_base;
+    }
+    if (t->gs_base != loaded_gs) {
+        wrmsr(MSR_IA32_GS_BASE, t->gs_base);
+        loaded_gs = t->gs_base;
+    }
+}
+
+void sched_tls_changed(const tcb_t *t)
+{
+    loaded_fs = t->fs_base;
+    loaded_gs = t->gs_base;
+}
+
+static inline void switch_fpu(tcb_t *t)
 {
     if (fpu_owner != t) {
         if (fpu_owner)
-            fpu_save(tcb_fpu_area(fpu_owner));
-        fpu_restore(tcb_fpu_area(t));
+            __asm__ volatile("fxsave64 (%0)" : : "r"(tcb_fpu_area(fpu_owner)) : "memory");
+        __asm__ volatile("fxrstor64 (%0)" : : "r"(tcb_fpu_area(t)) : "memory");
         fpu_owner = t;
     }
+}
+
+static inline void enter(tcb_t *t)
+{
+    switch_fpu(t);
     vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
-    wrmsr(MSR_IA32_FS_BASE, t->fs_base);
-    wrmsr(MSR_IA32_GS_BASE, t->gs_base);
+    load_tls_bases(t);
     trap_user_frame_top = (uint64_t)(uintptr_t)(&t->frame + 1);
     tss_set_rsp0(trap_user_frame_top);
     sched_current = t;
+}
+
+/* As enter(), for a thread known to have a PML4 (one that has run before). */
+static inline void enter_known_space(tcb_t *t)
+{
+    switch_fpu(t);
+    uint64_t cr3 = kobj_paddr(t->ctes[TCB_CTE_VSPACE].cap.obj);
+    if (cr3 != vspace_active_cr3) {
+        vspace_active_cr3 = cr3;
+        __asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+    }
+    load_tls_bases(t);
+    trap_user_frame_top = (uint64_t)(uintptr_t)(&t->frame + 1);
+    tss_set_rsp0(trap_user_frame_top);
+    sched_current = t;
+}
+
+void sched_switch(tcb_t *t)
+{
+    enter(t);
+}
+
+void sched_handoff(tcb_t *from, tcb_t *to)
+{
+    to->state = TS_READY;
+    if (to->time_left == 0)
+        to->time_left = NESTOR_TIMESLICE_TICKS;
+    tcb_queue_t *q = &ready[from->priority];
+    if (to->priority == from->priority && q->head == from) {
+        /* @to takes @from's place at the head of the queue. */
+        to->sched_prev = 0;
+        to->sched_next = from->sched_next;
+        if (from->sched_next)
+            from->sched_next->sched_prev = to;
+        else
+            q->tail = to;
+        q->head = to;
+        from->sched_next = 0;
+    } else {
+        sched_remove(from);
+        enqueue(to, true);
+    }
+    enter_known_space(to);
 }
 
 /* Forget @t everywhere the scheduler remembers it (it is being destroyed). */
@@ -173,6 +240,6 @@ void sched_run(void)
     }
     tcb_t *t = ready[p].head;
     if (t != sched_current)
-        switch_to(t);
+        sched_switch(t);
     arch_return_to_user(&t->frame);
 }

@@ -13,6 +13,13 @@ void sched_make_ready(tcb_t *t);
 /* Make @t ready at the head of its queue: the partner that the current
  * thread's blocking IPC just woke runs next. */
 void sched_make_ready_next(tcb_t *t);
+/* Make @t the running thread: address space, FPU, TLS bases, entry frame. */
+void sched_switch(tcb_t *t);
+/* IPC hand-off: the running @from has just blocked and @to, woken by it and
+ * of at least its priority, runs next: @to takes @from's place. */
+void sched_handoff(tcb_t *from, tcb_t *to);
+/* The running thread's TLS bases were written to the MSRs directly. */
+void sched_tls_changed(const tcb_t *t);
 /* Forget @t entirely (it is being destroyed). */
 void sched_forget(tcb_t *t);
 /* Take @t out of the ready queues (it blocks or stops). */

@@ -155,6 +155,7 @@ static nestor_error_t set_tls(inv_t *iv, tcb_t *t)
     if (t == sched_current) {       /* the switch code will not run for us */
         wrmsr(MSR_IA32_FS_BASE, fs);
         wrmsr(MSR_IA32_GS_BASE, gs);
+        sched_tls_changed(t);
     }
     return NESTOR_OK;
 }

@@ -19,7 +19,7 @@
 
 extern uint64_t boot_pml4[PT_ENTRIES];
 static uint64_t *vspaces[VSPACE_MAX];
-static uint64_t active_cr3;
+uint64_t vspace_active_cr3;
 
 static uint64_t *table_at(uint64_t entry)
 {
@@ -63,19 +63,9 @@ void vspace_destroy(const cap_t *cap)
 {
     if (cap->word1 < VSPACE_MAX && vspaces[cap->word1] == kobj_ptr(cap->obj))
         vspaces[cap->word1] = 0;
-    if (active_cr3 == kobj_paddr(cap->obj)) {
-        active_cr3 = vspace_kernel_pml4_paddr();
-        write_cr3(active_cr3);
-    }
-}
-
-void vspace_activate(const cap_t *vs)
-{
-    uint64_t cr3 = vs->type == NESTOR_OBJ_PML4 ? kobj_paddr(vs->obj)
-                                               : vspace_kernel_pml4_paddr();
-    if (cr3 != active_cr3) {
-        active_cr3 = cr3;
-        write_cr3(cr3);
+    if (vspace_active_cr3 == kobj_paddr(cap->obj)) {
+        vspace_active_cr3 = vspace_kernel_pml4_paddr();
+        write_cr3(vspace_active_cr3);
     }
 }
 
@@ -126,7 +116,7 @@ static uint64_t *live_vspace(uint64_t word2)
 
 static void flush(uint64_t *pml4, uint64_t va)
 {
-    if (kobj_paddr(kobj_addr(pml4)) == active_cr3)
+    if (kobj_paddr(kobj_addr(pml4)) == vspace_active_cr3)
         invlpg(va);
 }
 
@@ -140,8 +130,8 @@ void vspace_unmap_cap(cap_t *c)
             *e = 0;
             if (c->type == NESTOR_OBJ_FRAME_4K || c->type == NESTOR_OBJ_FRAME_2M)
                 flush(pml4, c->word1);
-            else if (kobj_paddr(kobj_addr(pml4)) == active_cr3)
-                write_cr3(active_cr3);   /* a whole table left: flush everything */
+            else if (kobj_paddr(kobj_addr(pml4)) == vspace_active_cr3)
+                write_cr3(vspace_active_cr3);   /* a whole table left: flush everything */
         }
     }
     c->word1 = c->word2 = 0;

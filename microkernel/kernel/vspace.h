@@ -21,8 +21,21 @@ bool vspace_init_pml4(cap_t *pml4_cap);
 unsigned vspace_free_ids(void);
 /* Forget the address space of @pml4_cap (its last capability is going). */
 void vspace_destroy(const cap_t *pml4_cap);
-/* Load CR3 for @vspace_cap (a PML4 capability; anything else: kernel only). */
-void vspace_activate(const cap_t *vspace_cap);
+/* The PML4 (physical) in CR3 now. */
+extern uint64_t vspace_active_cr3;
+/* The kernel's own PML4 (kernel half only). */
+uint64_t vspace_kernel_pml4_paddr(void);
+
+/* Load CR3 for @vs (a PML4 capability; anything else: the kernel's only). */
+static inline void vspace_activate(const cap_t *vs)
+{
+    uint64_t cr3 = vs->type == NESTOR_OBJ_PML4 ? kobj_paddr(vs->obj)
+                                               : vspace_kernel_pml4_paddr();
+    if (cr3 != vspace_active_cr3) {
+        vspace_active_cr3 = cr3;
+        __asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+    }
+}
 bool vspace_is_mapping_cap(const cap_t *c);
 /* Undo the mapping a frame or table capability records, if still valid. */
 void vspace_unmap_cap(cap_t *c);
@@ -30,8 +43,6 @@ void vspace_unmap_cap(cap_t *c);
 nestor_error_t vspace_map_table(cap_t *table, const cap_t *pml4, uint64_t vaddr);
 nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4, uint64_t vaddr,
                                 uint64_t rights, uint64_t attr);
-/* The kernel's own PML4 (kernel half only). */
-uint64_t vspace_kernel_pml4_paddr(void);
 /* Map @paddr at @vaddr in the PML4 at @pml4 (boot time; tables from @alloc). */
 typedef uint64_t (*vspace_alloc_fn)(void);
 void vspace_boot_map(uint64_t *pml4, uint64_t vaddr, uint64_t paddr, bool writable,

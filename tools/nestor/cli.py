@@ -1,6 +1,7 @@
 """./nestor: argument parsing and the subcommands."""
 import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ DESCRIPTION = '''Nestor: a recursive, microkernel-based virtual machine monitor 
 subcommands:
   run    build, make the boot image, boot it and stream the serial console
   test   run the unit tests and the system tests
+  bench  run a benchmark on Bochs (instruction counts) and print its figures
 
 Run './nestor SUBCOMMAND --help' for each one's options.'''
 
@@ -52,6 +54,40 @@ def cmd_run(args):
                        paths.rel(result.emulator_log)))
 
 
+BENCHMARKS = {
+    # name: (root task, what it measures)
+    'ipc': ('ipcbench', 'IPC call/reply-receive round trips (same and cross address space, '
+            'fast and slow path)'),
+}
+BENCH_LINE = re.compile(r'^([a-z_]+(?:\{[^}]*\})?):? (\d+)$')
+BENCH_TIMEOUT_S = 300
+
+
+def cmd_bench(args):
+    roottask, _ = BENCHMARKS[args.name]
+    build.scons()
+    emu = emulators.get('bochs')
+    why = emu.unavailable_reason()
+    if why:
+        raise NestorError('bench: Bochs unavailable: %s' % why)
+    iso = image.make_iso('', [image.root_task_module(roottask)])
+    workdir = os.path.join(paths.RUNS, 'bench-' + args.name)
+    result = boot.boot(emu, iso, workdir, BENCH_TIMEOUT_S)
+    with open(result.serial, errors='replace') as fh:
+        lines = [ln.strip() for ln in fh]
+    figures = [ln for ln in lines if BENCH_LINE.match(ln)]
+    verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial], stdout=subprocess.PIPE,
+                             text=True).stdout.strip()
+    if verdict != 'pass' or not figures:
+        raise NestorError('bench %s: no figures (verdict %s); serial log %s' %
+                          (args.name, verdict, paths.rel(result.serial)))
+    print('# nestor bench %s on Bochs (%s, clock sync=none: rdtsc counts instructions)' %
+          (args.name, emulators.BOCHS_CPU_MODEL))
+    for f in figures:
+        print(f)
+    return 0
+
+
 def cmd_test(args):
     build.scons()
     tests = harness.select(harness.discover(), args.patterns)
@@ -85,6 +121,13 @@ def parser():
     r.add_argument('--roottask', metavar='NAME',
                    help='root task to start (build/user/NAME.elf, e.g. ktest)')
     r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser('bench', help='run a benchmark on Bochs and print its figures',
+                       description='Boot a benchmark root task on Bochs, where rdtsc counts '
+                       'emulated instructions, and print its "name: value" figures. Benchmarks: ' +
+                       '; '.join('%s: %s' % (k, v[1]) for k, v in sorted(BENCHMARKS.items())))
+    b.add_argument('name', choices=sorted(BENCHMARKS), help='which benchmark')
+    b.set_defaults(func=cmd_bench)
 
     t = sub.add_parser('test', help='run unit and system tests',
                        description='Build, then run the CUnit suites and the system tests '

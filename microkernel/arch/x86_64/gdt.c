@@ -7,16 +7,6 @@
 
 #define IST_STACK_SIZE 4096
 
-/* 64-bit TSS (SDM Vol. 3A 7.7, Figure 7-11). */
-typedef struct __attribute__((packed)) {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t iomap_base;
-} tss64_t;
 
 typedef struct __attribute__((packed)) {
     uint16_t limit;
@@ -24,7 +14,7 @@ typedef struct __attribute__((packed)) {
 } desc_ptr_t;
 
 static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
-static tss64_t tss __attribute__((aligned(16)));
+tss64_t tss __attribute__((aligned(16)));
 static uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
 
 /* 16-byte TSS descriptor (SDM Vol. 3A 7.2.3, Figure 7-4). */
@@ -34,11 +24,6 @@ static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
               (uint64_t)(DESC_TYPE_TSS64_AVAIL | DESC_PRESENT) << 40 |
               (uint64_t)((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
     slot[1] = base >> 32;
-}
-
-void tss_set_rsp0(uint64_t rsp0)
-{
-    tss.rsp[0] = rsp0;
 }
 
 void gdt_init(void)

@@ -5,7 +5,23 @@
 
 /* Load the kernel GDT and TSS (with IST stacks) on the boot CPU. */
 void gdt_init(void);
+/* 64-bit TSS (SDM Vol. 3A 7.7, Figure 7-11). */
+typedef struct __attribute__((packed)) {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} tss64_t;
+
+extern tss64_t tss;
+
 /* Stack pointer loaded on an interrupt from user mode (TSS.RSP0). */
-void tss_set_rsp0(uint64_t rsp0);
+static inline void tss_set_rsp0(uint64_t rsp0)
+{
+    __builtin_memcpy((uint8_t *)&tss + 4, &rsp0, sizeof(rsp0));   /* packed: unaligned */
+}
 
 #endif

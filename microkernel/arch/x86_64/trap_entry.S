@@ -15,6 +15,7 @@
  */
 #include "arch/x86_64/seg.h"
 #include "arch/x86_64/trap.h"
+#include <nestor/syscalls.h>
 
 #define KERNEL_STACK_SIZE 16384
 
@@ -100,7 +101,19 @@ syscall_entry:
     cld
     movq %rsp, %rdi
     leaq kernel_stack_top(%rip), %rsp
-    call syscall_from_user          /* does not return */
+    /* IPC fast path first: it returns to user itself, or comes back here
+     * when the general path must handle the call. The kernel stack top is
+     * 16-byte aligned, as a call expects. */
+    cmpq $NESTOR_SYS_CALL, %rax
+    je 3f
+    cmpq $NESTOR_SYS_REPLY_RECV, %rax
+    jne 4f
+    call fastpath_reply_recv
+    jmp 5f
+3:  call fastpath_call
+5:  movq trap_user_frame_top(%rip), %rdi
+    subq $TRAP_FRAME_SIZE, %rdi
+4:  call syscall_from_user          /* does not return */
 
 /* arch_return_to_user(frame): SYSRET after a syscall (RCX/R11 are clobbered
  * by the ABI anyway), IRETQ otherwise so every register comes back. The

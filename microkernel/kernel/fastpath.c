@@ -1,0 +1,111 @@
+/* kernel/fastpath.c - direct-switch IPC for the common case (see fastpath.h). */
+#include "kernel/fastpath.h"
+#include "kernel/cspace.h"
+#include "kernel/sched.h"
+#include <nestor/errors.h>
+#include <nestor/syscalls.h>
+
+#define MSGINFO_UNWRAP_MASK \
+    (((1ULL << NESTOR_MSGINFO_UNWRAP_BITS) - 1) << NESTOR_MSGINFO_UNWRAP_SHIFT)
+
+/* A message the fast path can carry: registers only, no capabilities. */
+static bool simple_message(nestor_msginfo_t info)
+{
+    return nestor_msginfo_extra_caps(info) == 0 &&
+           nestor_msginfo_length(info) <= NESTOR_MSG_REGISTERS_IN_CPU;
+}
+
+/* Resolve @cptr in a CSpace made of one CNode whose guard covers the rest. */
+static const cap_t *lookup_flat(const tcb_t *t, nestor_cptr_t cptr)
+{
+    const cap_t *root = &t->ctes[TCB_CTE_CSPACE].cap;
+    if (root->type != NESTOR_OBJ_CNODE ||
+        root->guard_bits + root->size_bits != NESTOR_WORD_BITS ||
+        (cptr >> root->size_bits) != root->word1)
+        return 0;
+    return &cnode_slots(root)[cptr & ((1ULL << root->size_bits) - 1)].cap;
+}
+
+static void copy_message(const tcb_t *from, tcb_t *to, nestor_msginfo_t info, uint64_t badge)
+{
+    to->frame.rdx = from->frame.rdx;
+    to->frame.r8 = from->frame.r8;
+    to->frame.r9 = from->frame.r9;
+    to->frame.r10 = from->frame.r10;
+    to->frame.rsi = info & ~MSGINFO_UNWRAP_MASK;
+    to->frame.rdi = badge;
+    to->frame.rax = NESTOR_OK;
+}
+
+__attribute__((noreturn)) static void switch_and_return(tcb_t *from, tcb_t *to)
+{
+    sched_handoff(from, to);
+    arch_return_to_user(&to->frame);
+}
+
+void fastpath_call(trap_frame_t *f)
+{
+    tcb_t *t = sched_current;
+    (void)f;
+    nestor_msginfo_t info = t->frame.rsi;
+    if (!simple_message(info))
+        return;
+    const cap_t *c = lookup_flat(t, t->frame.rdi);
+    if (!c || c->type != NESTOR_OBJ_ENDPOINT || !(c->rights & NESTOR_RIGHT_WRITE))
+        return;
+    endpoint_t *ep = cap_ep(c);
+    tcb_t *recv = ep->queue.head;
+    /* No address-space check: a thread blocked in receive has run, and its
+     * TCB holds a PML4 capability that keeps that space alive. */
+    if (ep->state != EP_RECEIVING || recv->priority < t->priority)
+        return;
+
+    ep->queue.head = recv->q_next;
+    if (recv->q_next)
+        recv->q_next->q_prev = 0;
+    else {
+        ep->queue.tail = 0;
+        ep->state = EP_IDLE;
+    }
+    recv->q_next = 0;
+    recv->blocked_on = 0;   /* (q_prev is already 0: it was the head) */
+    copy_message(t, recv, info, c->word1);      /* an endpoint's word1 is its badge */
+    t->state = TS_BLOCKED_REPLY;    /* (blocked_on is 0: t was running) */
+    t->callee = recv;
+    recv->caller = t;
+    switch_and_return(t, recv);
+}
+
+void fastpath_reply_recv(trap_frame_t *f)
+{
+    tcb_t *t = sched_current;
+    (void)f;
+    nestor_msginfo_t info = t->frame.rsi;
+    tcb_t *caller = t->caller;
+    if (!simple_message(info) || !caller || caller->fault_type != NESTOR_FAULT_NONE ||
+        caller->priority < t->priority ||
+        (t->bound_ntfn && t->bound_ntfn->active))
+        return;
+    const cap_t *c = lookup_flat(t, t->frame.rdi);
+    if (!c || c->type != NESTOR_OBJ_ENDPOINT || !(c->rights & NESTOR_RIGHT_READ))
+        return;
+    endpoint_t *ep = cap_ep(c);
+    if (ep->state == EP_SENDING)
+        return;
+
+    copy_message(t, caller, info, 0);
+    t->caller = 0;
+    caller->callee = 0;
+    /* Block on the endpoint, at the tail of its receive queue. */
+    t->state = TS_BLOCKED_RECV;
+    t->blocked_on = ep;
+    t->q_next = 0;
+    t->q_prev = ep->queue.tail;
+    if (ep->queue.tail)
+        ep->queue.tail->q_next = t;
+    else
+        ep->queue.head = t;
+    ep->queue.tail = t;
+    ep->state = EP_RECEIVING;
+    switch_and_return(t, caller);
+}
