@@ -66,15 +66,18 @@ nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_cptr_t own_pml4, nestor_word_
     return pml4;
 }
 
-/* First code of every thread made by nu_thread_new: TLS on its own stack. */
-static void thread_entry(void (*fn)(nestor_word_t), nestor_word_t arg, nestor_word_t buf_va,
-                         nestor_cptr_t self)
+/* The TLS block sits in the IPC buffer's page, after the buffer itself. */
+#define TLS_OFFSET 2048
+_Static_assert(sizeof(nestor_ipc_buffer_t) <= TLS_OFFSET, "IPC buffer fits before the TLS");
+
+/* First code of every thread made by nu_thread_new. Its FS base already
+ * points at its TLS block (set in its initial registers): fill it in. No
+ * system call is needed, so this works whatever CSpace the thread has. */
+static void thread_entry(void (*fn)(nestor_word_t), nestor_word_t arg, nestor_word_t buf_va)
 {
-    nu_tls_t tls = { &tls, (nestor_ipc_buffer_t *)(uintptr_t)buf_va };
-    /* Registers only: there is no TLS (so no IPC buffer) until this returns. */
-    nu_msg_t m = { .info = nestor_msginfo(NESTOR_TCB_SET_TLS_BASE, 0, 0, 2),
-                   .mr = { (nestor_word_t)(uintptr_t)&tls, 0 } };
-    nu_call(self, &m);
+    nu_tls_t *tls = (nu_tls_t *)(uintptr_t)(buf_va + TLS_OFFSET);
+    tls->self = tls;
+    tls->ipc_buffer = (nestor_ipc_buffer_t *)(uintptr_t)buf_va;
     fn(arg);
     nu_msg_t none = { 0 };
     for (;;)
@@ -98,6 +101,6 @@ nestor_cptr_t nu_thread_new(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t reg
     ctx.rdi = (nestor_word_t)(uintptr_t)fn;
     ctx.rsi = arg;
     ctx.rdx = region + PAGE;
-    ctx.rcx = tcb;
+    ctx.fs_base = region + PAGE + TLS_OFFSET;
     return nu_tcb_write_registers(tcb, 1, &ctx) == NESTOR_OK ? tcb : 0;
 }

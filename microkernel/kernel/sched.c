@@ -12,6 +12,7 @@
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
+#include "kernel/console.h"
 #include "kernel/vspace.h"
 #include <nestor/limits.h>
 
@@ -242,4 +243,28 @@ void sched_run(void)
     if (t != sched_current)
         sched_switch(t);
     arch_return_to_user(&t->frame);
+}
+
+void sched_check_queues(uint64_t *errors)
+{
+    for (unsigned p = 0; p < NESTOR_PRIORITIES; p++) {
+        const tcb_t *prev = 0;
+        unsigned n = 0;
+        for (const tcb_t *t = ready[p].head; t && n < (1u << 20); t = t->sched_next, n++) {
+            if (t->priority != p || t->state != TS_READY || t->sched_prev != prev) {
+                kprintf("consistency: ready queue %u: thread %u has prio %u state %u\n", p,
+                        t->id, t->priority, t->state);
+                (*errors)++;
+            }
+            prev = t;
+        }
+        if (ready[p].tail != prev) {
+            kprintf("consistency: ready queue %u: tail is not the last thread\n", p);
+            (*errors)++;
+        }
+        if (!ready[p].head != !(ready_bitmap[p / 64] & (1ULL << (p % 64)))) {
+            kprintf("consistency: ready bitmap disagrees with queue %u\n", p);
+            (*errors)++;
+        }
+    }
 }

@@ -20,6 +20,8 @@ void sched_switch(tcb_t *t);
 void sched_handoff(tcb_t *from, tcb_t *to);
 /* The running thread's TLS bases were written to the MSRs directly. */
 void sched_tls_changed(const tcb_t *t);
+/* Check the ready queues and bitmap; adds the errors found to *@errors. */
+void sched_check_queues(uint64_t *errors);
 /* Forget @t entirely (it is being destroyed). */
 void sched_forget(tcb_t *t);
 /* Take @t out of the ready queues (it blocks or stops). */

@@ -8,6 +8,7 @@
 #include "arch/x86_64/serial.h"
 #include "kernel/cspace.h"
 #include "kernel/cnode_ops.h"
+#include "kernel/consistency.h"
 #include "kernel/invoke.h"
 #include "kernel/ipc.h"
 #include "kernel/sched.h"
@@ -112,6 +113,16 @@ static void cap_identify(tcb_t *t)
     set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 3), 0);
 }
 
+static void debug_check(tcb_t *t)
+{
+    consistency_t c;
+    consistency_check(&t->ctes[TCB_CTE_CSPACE].cap, &c);
+    mr_set(t, 0, 0, c.errors);
+    mr_set(t, 0, 1, c.slots);
+    mr_set(t, 0, 2, c.threads);
+    set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 3), 0);
+}
+
 static void unknown_syscall(tcb_t *t)
 {
     nestor_user_context_t ctx;
@@ -146,6 +157,9 @@ void syscall_from_user(trap_frame_t *f)
         break;
     case NESTOR_SYS_CAP_IDENTIFY:
         cap_identify(t);
+        break;
+    case NESTOR_SYS_DEBUG_CHECK:
+        debug_check(t);
         break;
     case NESTOR_SYS_DEBUG_HALT:
         platform_shutdown(t->frame.rdi == 1, t->frame.rdi == 1 ? 0 : "the root task failed");

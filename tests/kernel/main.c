@@ -25,6 +25,14 @@ int main(const nestor_bootinfo_t *bi)
         else
             failed++;
     }
+    /* Last: every object the tests made is gone; kernel state must be sound. */
+    nestor_word_t slots, threads, errors = nu_debug_check(&slots, &threads);
+    printf("ktest: %-44s %s (%lu slots, %lu threads checked)\n", "consistency_after_all_tests",
+           errors ? "FAILED" : "ok", slots, threads);
+    if (errors)
+        failed++;
+    else
+        passed++;
     printf("kernel: %u passed, %u failed\n", passed, failed);
     return failed == 0;
 }

@@ -76,6 +76,19 @@ __attribute__((noreturn)) static inline void nu_debug_halt(int pass)
         ;
 }
 
+/* Ask the kernel to check its invariants (debug builds): returns the number
+ * of errors found; *slots and *threads say how much was visited. */
+static inline nestor_word_t nu_debug_check(nestor_word_t *slots, nestor_word_t *threads)
+{
+    nu_msg_t m = { 0 };
+    nu_syscall(NESTOR_SYS_DEBUG_CHECK, 0, &m);
+    if (slots)
+        *slots = m.mr[1];
+    if (threads)
+        *threads = m.mr[2];
+    return m.mr[0];
+}
+
 /* The calling thread's IPC buffer (its TLS block holds the pointer). */
 typedef struct nu_tls {
     struct nu_tls *self;            /* %fs:0, as the x86-64 TLS ABI has it */
