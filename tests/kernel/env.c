@@ -23,6 +23,13 @@ static unsigned page_next;
 nestor_cptr_t env_slot(void) { return slot_next++; }
 nestor_cptr_t env_untyped(void) { return ut_test; }
 
+nu_alloc_t env_alloc(unsigned slots)
+{
+    nu_alloc_t a = { ut_test, ROOT_CNODE, slot_next, slot_next + slots };
+    slot_next += slots;
+    return a;
+}
+
 nestor_cptr_t env_obj(nestor_word_t type, nestor_word_t size_bits)
 {
     nestor_cptr_t s = env_slot();

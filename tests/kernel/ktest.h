@@ -13,6 +13,7 @@
 #include <nestor/faults.h>
 #include <user/invoke.h>
 #include <user/print.h>
+#include <user/space.h>
 
 typedef int (*ktest_fn)(void);
 typedef struct {
@@ -65,6 +66,10 @@ nestor_cptr_t env_obj(nestor_word_t type, nestor_word_t size_bits);
 nestor_cptr_t env_untyped(void);
 /* Map a fresh frame in the test region; returns its address. */
 void *env_page(nestor_cptr_t *frame_out);
+
+/* An allocator over this test's untyped and @slots fresh slots, for the
+ * lib/user space helpers (new address spaces, threads in them). */
+nu_alloc_t env_alloc(unsigned slots);
 
 /* Threads in the root task's address space. */
 typedef void (*thread_fn)(nestor_word_t arg);

@@ -202,3 +202,36 @@ KTEST(faulting_thread_deleted_while_handled)
     KT_EQ(nu_reply(&m), NESTOR_ERR_NO_REPLY);
     return KT_PASS;
 }
+
+#define CHILD_REGION 0x0000100000400000ULL   /* stack and IPC buffer in the child */
+
+static void child_reads_parent_page(nestor_word_t addr)
+{
+    env_shared[0] = 1;      /* the child's own copy of env_shared */
+    env_shared[1] = *(volatile nestor_word_t *)addr;
+}
+
+KTEST(fresh_process_is_isolated)
+{
+    /* A page only the parent (this root task) maps. */
+    nestor_cptr_t f;
+    volatile nestor_word_t *secret = env_page(&f);
+    secret[0] = 0x5EC2E7;
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    /* A fresh process: a copy of this program in a new address space. */
+    nu_alloc_t a = env_alloc(256);
+    nestor_word_t scratch = (nestor_word_t)(uintptr_t)env_page(0) + 4096;
+    nestor_cptr_t space = nu_clone_space(&a, ROOT_VSPACE, scratch);
+    KT_ASSERT(space != 0);
+    KT_ASSERT(nu_thread_new(&a, space, CHILD_REGION, child_reads_parent_page,
+                            (nestor_word_t)(uintptr_t)secret, FAULT_PRIO, ep) != 0);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    /* It could not read the parent's page: the address is unmapped there. */
+    KT_EQ(nestor_msginfo_label(m.info), NESTOR_FAULT_VM);
+    KT_EQ(m.mr[1], (nestor_word_t)(uintptr_t)secret);
+    /* And its write to env_shared went to its own copy, not ours. */
+    KT_EQ(env_shared[0], 0);
+    KT_EQ(secret[0], 0x5EC2E7);
+    return KT_PASS;
+}

@@ -148,3 +148,40 @@ UNIT_SUITE(judge_suite)
     CU_add_test(s, "malformed specs are refused with a line number", test_bad_specs);
     CU_add_test(s, "rule count is bounded", test_too_many_rules);
 }
+
+static void test_count_rule(void)
+{
+    char rep[JUDGE_MAX_REPORT];
+    static const char *const good[] = { "kernel: 81 passed, 0 failed", NESTOR_VERDICT_PASS_LINE,
+                                        NULL };
+    static const char *const few[] = { "kernel: 12 passed, 0 failed", NESTOR_VERDICT_PASS_LINE,
+                                       NULL };
+    static const char *const failing[] = { "kernel: 80 passed, 1 failed",
+                                           NESTOR_VERDICT_PASS_LINE, NULL };
+    static const char *const none[] = { NESTOR_VERDICT_PASS_LINE, NULL };
+    judge_t *j = load("count: kernel: >= 60\n", NULL);
+    CU_ASSERT_TRUE(run(j, good, rep, sizeof(rep)));
+    free(j);
+    j = load("count: kernel: >= 60\n", NULL);
+    CU_ASSERT_FALSE(run(j, few, rep, sizeof(rep)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "kernel: 12 passed, 0 failed (need >= 60"));
+    free(j);
+    j = load("count: kernel: >= 60\n", NULL);
+    CU_ASSERT_FALSE(run(j, failing, rep, sizeof(rep)));
+    free(j);
+    j = load("count: kernel: >= 60\n", NULL);
+    CU_ASSERT_FALSE(run(j, none, rep, sizeof(rep)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "count: no 'kernel:"));
+    free(j);
+    judge_t *bad = calloc(1, sizeof(*bad));
+    char err[256];
+    CU_ASSERT_FALSE(judge_load(bad, "count: kernel: 60\n", NULL, err, sizeof(err)));
+    CU_ASSERT_FALSE(judge_load(bad, "count:  >= 60\n", NULL, err, sizeof(err)));
+    free(bad);
+}
+
+UNIT_SUITE(judge_count_suite)
+{
+    CU_pSuite s = CU_add_suite("serial line judge: counts", NULL, NULL);
+    CU_add_test(s, "count rule: minimum passed, zero failed", test_count_rule);
+}

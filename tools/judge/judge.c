@@ -61,6 +61,20 @@ static bool apply(judge_t *j, const char *key, const char *value, char *why, siz
                  key, JUDGE_MAX_TEXT - 1, JUDGE_MAX_RULES);
         return false;
     }
+    if (strcmp(key, "count") == 0) {
+        const char *ge = strstr(value, " >= ");
+        unsigned min;
+        if (!ge || ge == value || sscanf(ge + 4, "%u", &min) != 1 ||
+            (size_t)(ge - value) >= JUDGE_MAX_TEXT || j->n_count == JUDGE_MAX_COUNTS) {
+            snprintf(why, wlen, "count must be 'PREFIX >= N' (at most %d)", JUDGE_MAX_COUNTS);
+            return false;
+        }
+        judge_count_t *c = &j->count[j->n_count++];
+        memcpy(c->prefix, value, (size_t)(ge - value));
+        c->prefix[ge - value] = '\0';
+        c->min_passed = min;
+        return true;
+    }
     if (strcmp(key, "verdict") == 0) {
         if (strcmp(value, "pass") == 0)
             j->want_verdict = JUDGE_VERDICT_PASS;
@@ -129,6 +143,17 @@ void judge_feed(judge_t *j, const char *line)
     for (size_t i = 0; i < j->n_forbid; i++)
         if (!j->forbid[i].line_no && strstr(line, j->forbid[i].text))
             j->forbid[i].line_no = j->lines;
+    for (size_t i = 0; i < j->n_count; i++) {
+        judge_count_t *c = &j->count[i];
+        size_t n = strlen(c->prefix);
+        unsigned p, f;
+        if (strncmp(line, c->prefix, n) == 0 &&
+            sscanf(line + n, " %u passed, %u failed", &p, &f) == 2) {
+            c->seen = true;
+            c->passed = p;
+            c->failed = f;
+        }
+    }
     judge_verdict_t v = judge_line_verdict(line);
     if (v != JUDGE_VERDICT_NONE && j->seen_verdict == JUDGE_VERDICT_NONE) {
         j->seen_verdict = v;
@@ -176,6 +201,17 @@ bool judge_finish(const judge_t *j, char *report, size_t len)
         if (j->forbid[i].line_no) {
             ok = false;
             say(&r, "forbidden: '%s' at line %zu\n", j->forbid[i].text, j->forbid[i].line_no);
+        }
+    }
+    for (size_t i = 0; i < j->n_count; i++) {
+        const judge_count_t *c = &j->count[i];
+        if (!c->seen) {
+            ok = false;
+            say(&r, "count: no '%s N passed, N failed' line\n", c->prefix);
+        } else if (c->failed || c->passed < c->min_passed) {
+            ok = false;
+            say(&r, "count: %s %u passed, %u failed (need >= %u passed, 0 failed)\n", c->prefix,
+                c->passed, c->failed, c->min_passed);
         }
     }
     if (j->seen_verdict != j->want_verdict) {

@@ -8,6 +8,8 @@
  *   forbid:  text that must appear in no line
  *   verdict: pass | fail   the verdict line the system must end with
  *                           (default pass)
+ *   count:   PREFIX >= N   a line "PREFIX P passed, F failed" must appear with
+ *                           P >= N and F == 0 (an in-system suite's summary)
  * Other keys (name, emulators, timeout, cmdline, ...) belong to the harness
  * and are ignored here.
  */
@@ -28,6 +30,17 @@ typedef struct {
 } judge_rule_t;
 
 typedef struct {
+    char prefix[JUDGE_MAX_TEXT];
+    unsigned min_passed;
+    bool seen;
+    unsigned passed, failed;        /* from the last matching line */
+} judge_count_t;
+
+#define JUDGE_MAX_COUNTS 8
+
+typedef struct {
+    judge_count_t count[JUDGE_MAX_COUNTS];
+    size_t n_count;
     judge_rule_t expect[JUDGE_MAX_RULES];
     size_t n_expect, next_expect;   /* expectations are met in order */
     judge_rule_t forbid[JUDGE_MAX_RULES];

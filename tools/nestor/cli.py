@@ -8,6 +8,7 @@ import sys
 from nestor import boot, build, config, emulators, harness, image, paths
 from nestor.errors import NestorError
 
+DEFAULT_ROOT_TASK = 'init'
 EXIT_FAIL = 1
 EXIT_ERROR = 2
 
@@ -28,9 +29,7 @@ def cmd_run(args):
         raise NestorError('run: emulator %s unavailable: %s' % (emu.name, why))
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
     build.scons()
-    modules = [config.compile_dts(dts)]
-    if args.roottask:
-        modules.insert(0, image.root_task_module(args.roottask))
+    modules = [image.root_task_module(args.roottask), config.compile_dts(dts)]
     iso = image.make_iso(args.cmdline, modules)
     timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
     workdir = os.path.join(paths.RUNS, emu.name)
@@ -118,8 +117,9 @@ def parser():
                    help='seconds before the boot counts as hung (default: qemu/kvm 30, bochs 120)')
     r.add_argument('--cmdline', default='', metavar='ARGS',
                    help="kernel command line (e.g. 'fault=gp')")
-    r.add_argument('--roottask', metavar='NAME',
-                   help='root task to start (build/user/NAME.elf, e.g. ktest)')
+    r.add_argument('--roottask', metavar='NAME', default=DEFAULT_ROOT_TASK,
+                   help='root task to start: build/user/NAME.elf (default: %(default)s; '
+                   'ktest runs the kernel test suite, kfuzz the fuzzer)')
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser('bench', help='run a benchmark on Bochs and print its figures',

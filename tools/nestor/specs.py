@@ -11,7 +11,7 @@ import re
 from nestor.errors import NestorError
 
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'roottask'}
-JUDGE_KEYS = {'expect', 'forbid', 'verdict'}
+JUDGE_KEYS = {'expect', 'forbid', 'verdict', 'count'}
 KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
 
