@@ -8,11 +8,14 @@
 #define MSGINFO_UNWRAP_MASK \
     (((1ULL << NESTOR_MSGINFO_UNWRAP_BITS) - 1) << NESTOR_MSGINFO_UNWRAP_SHIFT)
 
-/* A message the fast path can carry: registers only, no capabilities. */
+/* Length and extra-caps fields together (msginfo.h): below the unwrap bits. */
+#define MSGINFO_LENGTH_AND_CAPS_MASK ((1ULL << NESTOR_MSGINFO_UNWRAP_SHIFT) - 1)
+
+/* A message the fast path can carry: registers only, no capabilities. One
+ * compare: with no extra caps the masked value is the length itself. */
 static bool simple_message(nestor_msginfo_t info)
 {
-    return nestor_msginfo_extra_caps(info) == 0 &&
-           nestor_msginfo_length(info) <= NESTOR_MSG_REGISTERS_IN_CPU;
+    return (info & MSGINFO_LENGTH_AND_CAPS_MASK) <= NESTOR_MSG_REGISTERS_IN_CPU;
 }
 
 /* Resolve @cptr in a CSpace made of one CNode whose guard covers the rest. */

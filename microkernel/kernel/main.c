@@ -92,6 +92,10 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
 
     selftest_run(boot.cmdline);
     fpu_init();
+    sched_init();
+    kprintf("boot: fpu: %s, %u-byte state per thread\n",
+            fpu_uses_xsave() ? "xsave (x87, sse, avx where present)" : "fxsave (x87, sse)",
+            fpu_area_size());
     syscall_msr_init();
     lapic_init();
     kprintf("boot: lapic timer %u ticks per %u Hz tick, %lu TSC per tick\n",

@@ -21,7 +21,12 @@
 tcb_t *sched_current;
 static tcb_queue_t ready[NESTOR_PRIORITIES];
 static uint64_t ready_bitmap[PRIO_WORDS];
+/* Whose FPU state the CPU holds, and where it goes when saved. When no
+ * thread owns it (at boot, or after its owner was destroyed) the state is
+ * saved to a scratch area, so the switch needs no NULL test. */
 static tcb_t *fpu_owner;
+static void *fpu_owner_area;
+static uint8_t fpu_nobody_area[FPU_AREA_MAX] __attribute__((aligned(FPU_AREA_ALIGN)));
 
 static void bitmap_set(unsigned p) { ready_bitmap[p / 64] |= 1ULL << (p % 64); }
 static void bitmap_clear(unsigned p) { ready_bitmap[p / 64] &= ~(1ULL << (p % 64)); }
@@ -79,8 +84,6 @@ void sched_remove(tcb_t *t)
     t->sched_next = t->sched_prev = 0;
     if (!q->head)
         bitmap_clear(t->priority);
-    if (fpu_owner == t && t->state == TS_INACTIVE)
-        fpu_save(tcb_fpu_area(t));
 }
 
 static void make_ready(tcb_t *t, bool front)
@@ -108,6 +111,11 @@ static void rotate(tcb_t *t)
     sched_remove(t);
     t->time_left = NESTOR_TIMESLICE_TICKS;
     enqueue(t, false);
+}
+
+void sched_init(void)
+{
+    fpu_owner_area = fpu_nobody_area;
 }
 
 void sched_tick(void)
@@ -139,7 +147,8 @@ void sched_set_priority(tcb_t *t, uint8_t prio)
 }
 
 static uint64_t loaded_fs, loaded_gs;     /* what IA32_FS/GS_BASE hold now */
-
+/* Threads cannot change their bases themselves (CR4.FSGSBASE stays clear),
+ * so only what TCB invocations set needs loading, and only when it differs. */
 static inline void load_tls_bases(const tcb_t *t)
 {
     if (t->fs_base != loaded_fs) {
@@ -161,9 +170,9 @@ void sched_tls_changed(const tcb_t *t)
 static inline void switch_fpu(tcb_t *t)
 {
     if (fpu_owner != t) {
-        if (fpu_owner)
-            __asm__ volatile("fxsave64 (%0)" : : "r"(tcb_fpu_area(fpu_owner)) : "memory");
-        __asm__ volatile("fxrstor64 (%0)" : : "r"(tcb_fpu_area(t)) : "memory");
+        fpu_save(fpu_owner_area);
+        fpu_owner_area = tcb_fpu_area(t);
+        fpu_restore(fpu_owner_area);
         fpu_owner = t;
     }
 }
@@ -173,8 +182,7 @@ static inline void enter(tcb_t *t)
     switch_fpu(t);
     vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
     load_tls_bases(t);
-    trap_user_frame_top = (uint64_t)(uintptr_t)(&t->frame + 1);
-    tss_set_rsp0(trap_user_frame_top);
+    tss_set_rsp0((uint64_t)(uintptr_t)(&t->frame + 1));
     sched_current = t;
 }
 
@@ -188,8 +196,7 @@ static inline void enter_known_space(tcb_t *t)
         __asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
     }
     load_tls_bases(t);
-    trap_user_frame_top = (uint64_t)(uintptr_t)(&t->frame + 1);
-    tss_set_rsp0(trap_user_frame_top);
+    tss_set_rsp0((uint64_t)(uintptr_t)(&t->frame + 1));
     sched_current = t;
 }
 
@@ -200,9 +207,7 @@ void sched_switch(tcb_t *t)
 
 void sched_handoff(tcb_t *from, tcb_t *to)
 {
-    to->state = TS_READY;
-    if (to->time_left == 0)
-        to->time_left = NESTOR_TIMESLICE_TICKS;
+    to->state = TS_READY;       /* (time_left is never 0 after tcb_init_object) */
     tcb_queue_t *q = &ready[from->priority];
     if (to->priority == from->priority && q->head == from) {
         /* @to takes @from's place at the head of the queue. */
@@ -225,8 +230,10 @@ void sched_handoff(tcb_t *from, tcb_t *to)
 void sched_forget(tcb_t *t)
 {
     sched_remove(t);
-    if (fpu_owner == t)
+    if (fpu_owner == t) {
         fpu_owner = 0;
+        fpu_owner_area = fpu_nobody_area;
+    }
     if (sched_current == t)
         sched_current = 0;
 }

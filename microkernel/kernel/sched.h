@@ -8,6 +8,8 @@
 
 extern tcb_t *sched_current;
 
+/* Set up the scheduler (before the first thread runs). */
+void sched_init(void);
 /* Make @t ready (TS_READY) and queue it at the tail of its priority. */
 void sched_make_ready(tcb_t *t);
 /* Make @t ready at the head of its queue: the partner that the current

@@ -12,7 +12,10 @@
 #include <nestor/limits.h>
 #include <string.h>
 
-#define FPU_WORDS (FXSAVE_AREA_SIZE / sizeof(uint64_t))
+#define FXSAVE_WORDS (FXSAVE_AREA_SIZE / sizeof(uint64_t))
+
+_Static_assert(TCB_FPU_OFFSET % FPU_AREA_ALIGN == 0, "XSAVE area alignment");
+_Static_assert(TCB_FPU_OFFSET + FPU_AREA_MAX <= (1u << NESTOR_TCB_BITS), "FPU area fits the TCB");
 
 nestor_ipc_buffer_t *tcb_ipc_buffer(tcb_t *t)
 {
@@ -164,24 +167,30 @@ static nestor_error_t read_fpu(inv_t *iv, tcb_t *t)
 {
     if (t == iv->t)
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
+    unsigned words = fpu_area_size() / sizeof(uint64_t);
     if (!iv->buf)
-        return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, FPU_WORDS, 0);
+        return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, words, 0);
     const uint64_t *w = tcb_fpu_area(t);
-    for (unsigned i = 0; i < FPU_WORDS; i++)
+    for (unsigned i = 0; i < words; i++)
         inv_result(iv, i, w[i]);
     return NESTOR_OK;
 }
 
+/* At least the legacy FXSAVE region; words beyond the state image are ignored,
+ * words not sent keep their value. */
 static nestor_error_t write_fpu(inv_t *iv, tcb_t *t)
 {
-    uint64_t w[FPU_WORDS];
+    static uint64_t w[FPU_AREA_MAX / sizeof(uint64_t)];
+    unsigned words = fpu_area_size() / sizeof(uint64_t), n = iv->len < words ? iv->len : words;
     if (t == iv->t)
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
-    for (unsigned i = 0; i < FPU_WORDS; i++)
-        if (!inv_arg(iv, i, &w[i]))
-            return NESTOR_ERR_TRUNCATED_MESSAGE;
+    if (n < FXSAVE_WORDS)
+        return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, FXSAVE_WORDS, 0);
+    memcpy(w, tcb_fpu_area(t), words * sizeof(uint64_t));
+    for (unsigned i = 0; i < n; i++)
+        inv_arg(iv, i, &w[i]);
     fpu_sanitize_area(w);
-    memcpy(tcb_fpu_area(t), w, sizeof(w));
+    memcpy(tcb_fpu_area(t), w, words * sizeof(uint64_t));
     return NESTOR_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/rflags.h"
 #include "arch/x86_64/seg.h"
+#include <nestor/limits.h>
 #include <string.h>
 
 #define RETYPE_MAX_COUNT 256      /* bounds the work of one invocation */
@@ -21,6 +22,7 @@ void tcb_init_object(tcb_t *t, uint32_t id)
     t->frame.ss = SEL_UDATA;
     t->frame.rflags = RFLAGS_USER_FORCED;
     t->state = TS_INACTIVE;
+    t->time_left = NESTOR_TIMESLICE_TICKS;   /* never 0 from here on (see sched.c) */
     t->id = id;
     fpu_init_area(tcb_fpu_area(t));
 }

@@ -273,8 +273,11 @@ KTEST(fpu_state_read_and_write)
 {
     env_thread_t t = env_thread(mxcsr_reader, 0, 50, 0);
     KT_OK(nu_tcb_suspend(t.tcb));
-    nestor_word_t fpu[FXSAVE_AREA_SIZE / 8];
+    nestor_word_t fpu[FPU_AREA_MAX / 8];
     KT_OK(nu_invoke(t.tcb, NESTOR_TCB_READ_FPU, 0, 0, 0, 0, fpu, FXSAVE_AREA_SIZE / 8));
+    /* Fewer words than the legacy region are refused. */
+    KT_EQ(nu_invoke(t.tcb, NESTOR_TCB_WRITE_FPU, fpu, 10, 0, 0, 0, 0),
+          NESTOR_ERR_TRUNCATED_MESSAGE);
     /* MXCSR is the low half of the word at byte 24 (MXCSR_MASK the high half). */
     KT_EQ(fpu[FXSAVE_MXCSR_OFFSET / 8] & 0xFFFFFFFFULL, MXCSR_DEFAULT);
     /* Round toward zero, plus reserved bits a hostile caller sets: those
@@ -286,5 +289,44 @@ KTEST(fpu_state_read_and_write)
     env_wait_idle();
     KT_EQ(env_shared[1], 1);
     KT_EQ(env_shared[0], MXCSR_DEFAULT | 0x6000);
+    return KT_PASS;
+}
+
+static int cpu_has_avx(void)
+{
+    uint32_t a = 1, b, c = 0, d;
+    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+    /* AVX (bit 28) and OSXSAVE (bit 27): the kernel enabled XSAVE. */
+    return (c & (1u << 28)) && (c & (1u << 27));
+}
+
+/* Each thread keeps its own 256-bit pattern in ymm0 (its upper half is AVX
+ * state, saved only by XSAVE). */
+static void avx_user(nestor_word_t seed)
+{
+    uint64_t in[4] = { seed, seed + 1, seed + 2, seed + 3 }, out[4];
+    __asm__ volatile("vmovdqu %0, %%ymm0" : : "m"(in) : "xmm0");
+    for (;;) {
+        __asm__ volatile("vmovdqu %%ymm0, %0" : "=m"(out));
+        if (out[2] == seed + 2 && out[3] == seed + 3)
+            env_shared[seed & 3]++;
+        else
+            env_shared[4]++;
+        nu_yield();
+    }
+}
+
+KTEST(avx_state_is_per_thread)
+{
+    if (!cpu_has_avx()) {
+        printf("    (no AVX on this CPU: the test checks nothing more)\n");
+        return KT_PASS;
+    }
+    env_thread(avx_user, 0x1000000000000001ULL, 50, 0);
+    env_thread(avx_user, 0x2000000000000002ULL, 50, 0);
+    env_sleep_ticks(SETTLE);
+    KT_ASSERT(env_shared[1] > 0);
+    KT_ASSERT(env_shared[2] > 0);
+    KT_EQ(env_shared[4], 0);
     return KT_PASS;
 }

@@ -1,27 +1,66 @@
 /*
- * arch/x86_64/fpu.h - x87/SSE state. Saved and restored eagerly with
- * FXSAVE/FXRSTOR at every thread switch (SDM Vol. 1 10.5): simple, and with
- * a single core the cost is a few hundred instructions per switch, only when
- * the thread really changes.
+ * arch/x86_64/fpu.h - x87/SSE/AVX state of user threads.
+ *
+ * Saved and restored eagerly at every thread switch, only when the running
+ * thread changes. With XSAVE (SDM Vol. 1 13), the kernel enables x87, SSE and
+ * AVX in XCR0 and switches them with XSAVE/XRSTOR; without it (QEMU's TCG
+ * CPU), x87 and SSE with FXSAVE/FXRSTOR (SDM Vol. 1 10.5). AVX-512 state is
+ * not enabled, so its instructions fault in user mode.
  */
 #ifndef ARCH_X86_64_FPU_H
 #define ARCH_X86_64_FPU_H
+#include <nestor/bits.h>
 #include <stdint.h>
 
-#define FXSAVE_AREA_SIZE 512
-#define FXSAVE_ALIGN     16
+#define FXSAVE_AREA_SIZE    512
+#define FPU_AREA_ALIGN      64      /* XSAVE needs 64 (FXSAVE 16) */
+#define FPU_AREA_MAX        1024    /* room reserved in each TCB */
 #define FXSAVE_MXCSR_OFFSET 24
-#define MXCSR_DEFAULT    0x1F80    /* all exceptions masked (SDM Vol. 1 10.2.3.1) */
-#define FCW_DEFAULT      0x037F    /* x87 control word after FINIT */
-#define MXCSR_MASK_DEFAULT 0xFFBF  /* used when FXSAVE reports a mask of 0 (SDM 11.6.6) */
+#define FXSAVE_MXCSR_MASK_OFFSET 28
+#define XSAVE_HEADER_OFFSET 512     /* XSTATE_BV, XCOMP_BV, reserved (SDM Vol. 1 13.4.2) */
+#define XSAVE_HEADER_SIZE   64
+#define MXCSR_DEFAULT       0x1F80  /* all exceptions masked (SDM Vol. 1 10.2.3.1) */
+#define FCW_DEFAULT         0x037F  /* x87 control word after FINIT */
+#define MXCSR_MASK_DEFAULT  0xFFBF  /* used when FXSAVE reports a mask of 0 (SDM 11.6.6) */
 
-/* Enable SSE for user code (CR4.OSFXSR, OSXMMEXCPT) and clear CR0.EM/TS. */
+/* XCR0 state components (SDM Vol. 1 13.3) */
+#define XCR0_X87            BIT(0)
+#define XCR0_SSE            BIT(1)
+#define XCR0_AVX            BIT(2)
+#define CPUID_LEAF_XSAVE    0x0D
+#define CR4_OSXSAVE_BIT     18
+
+/* Enable the FPU for user code: CR0, CR4.OSFXSR/OSXMMEXCPT, XSAVE if present. */
 void fpu_init(void);
-void fpu_save(void *area);
-void fpu_restore(const void *area);
+/* Bytes of the state image (what READ_FPU returns). */
+unsigned fpu_area_size(void);
+/* Whether XSAVE (and so AVX, when the CPU has it) is in use. */
+int fpu_uses_xsave(void);
+/* XCR0 as set by fpu_init (0: FXSAVE mode). */
+extern uint64_t fpu_xcr0;
+
+/* Inline: these run on every thread switch, the IPC fast path included. */
+static inline void fpu_save(void *area)
+{
+    if (fpu_xcr0)
+        __asm__ volatile("xsave64 (%0)" : : "r"(area), "a"((uint32_t)fpu_xcr0), "d"(0)
+                         : "memory");
+    else
+        __asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory");
+}
+
+static inline void fpu_restore(const void *area)
+{
+    if (fpu_xcr0)
+        __asm__ volatile("xrstor64 (%0)" : : "r"(area), "a"((uint32_t)fpu_xcr0), "d"(0)
+                         : "memory");
+    else
+        __asm__ volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
+}
 /* Fill @area with the state of a fresh thread. */
 void fpu_init_area(void *area);
-/* Make an FXSAVE image from user space safe to FXRSTOR (reserved MXCSR bits cause #GP). */
+/* Make an image written by user space safe to restore: reserved MXCSR bits,
+ * XSAVE header bits and components not enabled would fault in the kernel. */
 void fpu_sanitize_area(void *area);
 
 #endif

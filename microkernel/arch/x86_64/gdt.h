@@ -1,6 +1,7 @@
 /* arch/x86_64/gdt.h - the kernel GDT and TSS. */
 #ifndef ARCH_X86_64_GDT_H
 #define ARCH_X86_64_GDT_H
+#include "arch/x86_64/seg.h"
 #include <stdint.h>
 
 /* Load the kernel GDT and TSS (with IST stacks) on the boot CPU. */
@@ -21,7 +22,7 @@ extern tss64_t tss;
 /* Stack pointer loaded on an interrupt from user mode (TSS.RSP0). */
 static inline void tss_set_rsp0(uint64_t rsp0)
 {
-    __builtin_memcpy((uint8_t *)&tss + 4, &rsp0, sizeof(rsp0));   /* packed: unaligned */
+    __builtin_memcpy((uint8_t *)&tss + TSS_RSP0_OFFSET, &rsp0, sizeof(rsp0));  /* unaligned */
 }
 
 #endif

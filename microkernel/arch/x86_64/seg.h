@@ -39,6 +39,9 @@
 #define IDT_GATE_INTERRUPT    0x8E
 #define IDT_VECTORS           256
 
+/* Byte offset of RSP0 in the 64-bit TSS (SDM Vol. 3A 7.7, Figure 7-11). */
+#define TSS_RSP0_OFFSET       4
+
 /* Interrupt stack table slots (SDM 6.14.5); 0 means "no IST". */
 #define IST_DOUBLE_FAULT      1
 #define IST_NMI               2

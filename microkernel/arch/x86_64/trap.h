@@ -69,8 +69,6 @@ void trap_dump(const trap_frame_t *f);
 
 /* Return to user mode with the registers in @f (trap_entry.S). */
 __attribute__((noreturn)) void arch_return_to_user(const trap_frame_t *f);
-/* Where the next user-mode entry saves registers (= TSS.RSP0). */
-extern uint64_t trap_user_frame_top;
 /* The kernel stack every kernel entry from user mode runs on. */
 extern char kernel_stack_top[];
 

@@ -3,7 +3,7 @@
  * to user mode.
  *
  * A trap from user mode saves the thread's registers straight into its TCB:
- * TSS.RSP0 (= trap_user_frame_top) points just past the current thread's
+ * TSS.RSP0 points just past the current thread's
  * trap_frame_t, so the CPU pushes SS..RIP there (SDM Vol. 3A 6.14.2) and the
  * stub pushes the rest. SYSCALL builds the same frame by hand. The C handler
  * then runs on the kernel stack. Traps in kernel mode stay on the kernel
@@ -89,7 +89,7 @@ trap_common:
     .globl syscall_entry
 syscall_entry:
     movq %rsp, syscall_user_rsp(%rip)
-    movq trap_user_frame_top(%rip), %rsp
+    movq tss + TSS_RSP0_OFFSET(%rip), %rsp
     pushq $SEL_UDATA
     pushq syscall_user_rsp(%rip)
     pushq %r11
@@ -111,7 +111,7 @@ syscall_entry:
     call fastpath_reply_recv
     jmp 5f
 3:  call fastpath_call
-5:  movq trap_user_frame_top(%rip), %rdi
+5:  movq tss + TSS_RSP0_OFFSET(%rip), %rdi
     subq $TRAP_FRAME_SIZE, %rdi
 4:  call syscall_from_user          /* does not return */
 
@@ -134,8 +134,6 @@ arch_return_to_user:
 
     .data
     .balign 8
-    .globl trap_user_frame_top
-trap_user_frame_top: .quad 0
 syscall_user_rsp:    .quad 0
 
     .bss

@@ -36,8 +36,9 @@ typedef enum {
     NESTOR_TCB_BIND_NOTIFICATION = 54,/* CAP0 notification */
     NESTOR_TCB_UNBIND_NOTIFICATION = 55,
     NESTOR_TCB_SET_TLS_BASE = 56,     /* MR0 FS base, MR1 GS base */
-    NESTOR_TCB_READ_FPU = 57,         /* -> MR0.. the FXSAVE image (512 bytes) */
-    NESTOR_TCB_WRITE_FPU = 58,        /* MR0.. an FXSAVE image */
+    NESTOR_TCB_READ_FPU = 57,         /* -> MR0.. the XSAVE image (x87, SSE, AVX; 832 bytes)
+                                         or, without XSAVE, the FXSAVE image (512) */
+    NESTOR_TCB_WRITE_FPU = 58,        /* MR0.. at least the first 512 bytes of such an image */
 
     /* Paging structures and frames (x86-64) */
     NESTOR_PAGE_TABLE_MAP = 64,       /* MR0 vaddr; CAP0 VSpace root (PML4) */
