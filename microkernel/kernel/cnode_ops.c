@@ -168,6 +168,8 @@ static void delete_one(cte_t *slot)
     cap_t c = slot->cap;
     cte_t saved = *slot;
     cdt_remove(slot);
+    if (c.type == NESTOR_OBJ_IOPORT)
+        sched_io_grants_changed();  /* it may have been a thread's direct grant */
     if (final) {
         saved.cap = c;
         finalise(&saved);

@@ -48,7 +48,7 @@ typedef enum {
 } thread_state_t;
 
 /* Capability slots inside a TCB object. */
-enum { TCB_CTE_CSPACE, TCB_CTE_VSPACE, TCB_CTE_IPC_BUFFER, TCB_CTE_COUNT };
+enum { TCB_CTE_CSPACE, TCB_CTE_VSPACE, TCB_CTE_IPC_BUFFER, TCB_CTE_IOPORTS, TCB_CTE_COUNT };
 
 #define TCB_FPU_OFFSET 2048      /* 64-byte aligned, FPU_AREA_MAX bytes free after it */
 #define TCB_FAULT_MRS  NESTOR_CONTEXT_WORDS  /* the longest fault message */

@@ -170,15 +170,55 @@ void sched_tls_changed(const tcb_t *t)
 static inline void switch_fpu(tcb_t *t)
 {
     if (fpu_owner != t) {
-        fpu_save(fpu_owner_area);
-        fpu_owner_area = tcb_fpu_area(t);
-        fpu_restore(fpu_owner_area);
+        void *area = tcb_fpu_area(t);
+        fpu_switch_areas(fpu_owner_area, area);
+        fpu_owner_area = area;
         fpu_owner = t;
     }
 }
 
+/* Direct port access (TCB_CTE_IOPORTS): the TSS bitmap grants the ports of
+ * one thread at a time, io_owner. Until the first grant is ever made, the
+ * check below is all a switch pays. */
+static bool io_grants_made;
+static tcb_t *io_owner;
+static uint64_t io_owner_range;
+
+static void io_switch(tcb_t *t)
+{
+    const cap_t *c = &t->ctes[TCB_CTE_IOPORTS].cap;
+    uint64_t range = c->type == NESTOR_OBJ_IOPORT ? c->obj : 0;
+    if (io_owner == t && io_owner_range == range)
+        return;
+    if (io_owner_range)
+        iopb_set(IOPORT_FIRST(io_owner_range), IOPORT_LAST(io_owner_range), 0);
+    if (range)
+        iopb_set(IOPORT_FIRST(range), IOPORT_LAST(range), 1);
+    io_owner = t;
+    io_owner_range = range;
+}
+
+void sched_io_grants_changed(void)
+{
+    io_grants_made = true;
+    if (sched_current)
+        io_switch(sched_current);
+    else if (io_owner_range) {
+        iopb_set(IOPORT_FIRST(io_owner_range), IOPORT_LAST(io_owner_range), 0);
+        io_owner = 0;
+        io_owner_range = 0;
+    }
+}
+
+static inline void switch_io(tcb_t *t)
+{
+    if (__builtin_expect(io_grants_made, 0))
+        io_switch(t);
+}
+
 static inline void enter(tcb_t *t)
 {
+    switch_io(t);
     switch_fpu(t);
     vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
     load_tls_bases(t);
@@ -189,6 +229,7 @@ static inline void enter(tcb_t *t)
 /* As enter(), for a thread known to have a PML4 (one that has run before). */
 static inline void enter_known_space(tcb_t *t)
 {
+    switch_io(t);
     switch_fpu(t);
     uint64_t cr3 = kobj_paddr(t->ctes[TCB_CTE_VSPACE].cap.obj);
     if (cr3 != vspace_active_cr3) {
@@ -233,6 +274,12 @@ void sched_forget(tcb_t *t)
     if (fpu_owner == t) {
         fpu_owner = 0;
         fpu_owner_area = fpu_nobody_area;
+    }
+    if (io_owner == t) {
+        if (io_owner_range)
+            iopb_set(IOPORT_FIRST(io_owner_range), IOPORT_LAST(io_owner_range), 0);
+        io_owner = 0;
+        io_owner_range = 0;
     }
     if (sched_current == t)
         sched_current = 0;

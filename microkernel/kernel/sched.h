@@ -8,6 +8,9 @@
 
 extern tcb_t *sched_current;
 
+/* A thread's I/O port grant was set, removed or revoked: re-check the
+ * running thread's access (later switches follow on their own). */
+void sched_io_grants_changed(void);
 /* Set up the scheduler (before the first thread runs). */
 void sched_init(void);
 /* Make @t ready (TS_READY) and queue it at the tail of its priority. */

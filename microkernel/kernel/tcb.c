@@ -194,6 +194,16 @@ static nestor_error_t write_fpu(inv_t *iv, tcb_t *t)
     return NESTOR_OK;
 }
 
+static nestor_error_t set_io_ports(inv_t *iv, tcb_t *t)
+{
+    cte_t *ports = iv->nextra ? iv->extra[0] : 0;
+    if (ports && ports->cap.type != NESTOR_OBJ_IOPORT)
+        return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, ports->cap.type);
+    install(t, TCB_CTE_IOPORTS, ports);
+    sched_io_grants_changed();
+    return NESTOR_OK;
+}
+
 nestor_error_t invoke_tcb(inv_t *iv, cte_t *slot)
 {
     tcb_t *t = cap_tcb(&slot->cap);
@@ -209,6 +219,7 @@ nestor_error_t invoke_tcb(inv_t *iv, cte_t *slot)
     case NESTOR_TCB_SET_TLS_BASE: return set_tls(iv, t);
     case NESTOR_TCB_READ_FPU: return read_fpu(iv, t);
     case NESTOR_TCB_WRITE_FPU: return write_fpu(iv, t);
+    case NESTOR_TCB_SET_IO_PORTS: return set_io_ports(iv, t);
     default: return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
     }
 }

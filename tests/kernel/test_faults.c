@@ -235,3 +235,83 @@ KTEST(fresh_process_is_isolated)
     KT_EQ(secret[0], 0x5EC2E7);
     return KT_PASS;
 }
+
+#define CMOS_INDEX 0x70
+#define CMOS_DATA  0x71
+#define CMOS_STATUS_A 0x0A
+
+/* Read CMOS status A with IN/OUT straight from user mode. */
+static void direct_port_user(nestor_word_t unused)
+{
+    (void)unused;
+    uint8_t v;
+    env_shared[0] = 1;
+    __asm__ volatile("outb %b0, %w1" : : "a"((uint8_t)CMOS_STATUS_A), "Nd"(CMOS_INDEX));
+    __asm__ volatile("inb %w1, %b0" : "=a"(v) : "Nd"(CMOS_DATA));
+    env_shared[1] = v;
+    env_shared[0] = 2;
+}
+
+KTEST(io_ports_direct_access_needs_grant)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0), ports = env_slot();
+    KT_OK(nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, CMOS_INDEX, CMOS_DATA, ROOT_CNODE, ports,
+                          ROOT_DEPTH));
+    /* Without a grant: #GP, delivered as a fault. */
+    env_thread(direct_port_user, 0, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(nestor_msginfo_label(m.info), NESTOR_FAULT_USER_EXCEPTION);
+    KT_EQ(m.mr[3], VEC_GP);
+    KT_EQ(env_shared[0], 1);
+    /* With a grant: the same code runs. */
+    env_thread_t t = env_thread(direct_port_user, 0, FAULT_PRIO, ep);
+    KT_OK(nu_invoke(t.tcb, NESTOR_TCB_SET_IO_PORTS, 0, 0, &ports, 1, 0, 0));
+    env_wait_idle();
+    KT_EQ(env_shared[0], 2);
+    KT_ASSERT(env_shared[1] <= 0xFF);
+    /* A grant must be an I/O port capability. */
+    nestor_cptr_t notports = ep;
+    KT_EQ(nu_invoke(t.tcb, NESTOR_TCB_SET_IO_PORTS, 0, 0, &notports, 1, 0, 0),
+          NESTOR_ERR_INVALID_CAPABILITY);
+    return KT_PASS;
+}
+
+KTEST(io_ports_grant_ends_with_revoke)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0), ports = env_slot();
+    KT_OK(nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, CMOS_INDEX, CMOS_DATA, ROOT_CNODE, ports,
+                          ROOT_DEPTH));
+    env_thread_t t = env_thread(direct_port_user, 0, FAULT_PRIO, ep);
+    KT_OK(nu_tcb_suspend(t.tcb));
+    KT_OK(nu_invoke(t.tcb, NESTOR_TCB_SET_IO_PORTS, 0, 0, &ports, 1, 0, 0));
+    /* Revoking the capability the grant came from removes the thread's copy. */
+    KT_OK(nu_cnode_revoke(ROOT_CNODE, ports, ROOT_DEPTH));
+    KT_OK(nu_tcb_resume(t.tcb));
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(m.mr[3], VEC_GP);
+    return KT_PASS;
+}
+
+KTEST(revoked_frame_mapping_disappears)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    nestor_cptr_t f = env_obj(NESTOR_OBJ_FRAME_4K, 0), copy = env_slot();
+    KT_OK(nu_cnode_copy(ROOT_CNODE, copy, ROOT_DEPTH, ROOT_CNODE, f, ROOT_DEPTH,
+                        NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE));
+    /* Far past the pages env_thread will map next, in the same page table. */
+    volatile nestor_word_t *va = (volatile nestor_word_t *)((uintptr_t)env_page(0) + 64 * 4096);
+    KT_OK(nu_frame_map(copy, ROOT_VSPACE, (uintptr_t)va,
+                       NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE, 0));
+    va[0] = 0xAB;
+    KT_EQ(va[0], 0xAB);
+    /* Revoking the original deletes the copy, and the copy's mapping with it. */
+    KT_OK(nu_cnode_revoke(ROOT_CNODE, f, ROOT_DEPTH));
+    env_thread(read_unmapped, (uintptr_t)va, FAULT_PRIO, ep);
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(ep, &m));
+    KT_EQ(nestor_msginfo_label(m.info), NESTOR_FAULT_VM);
+    KT_EQ(m.mr[1], (uintptr_t)va);
+    return KT_PASS;
+}

@@ -49,6 +49,19 @@ static inline void fpu_save(void *area)
         __asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory");
 }
 
+/* Save the CPU's state to @save_to and load @load_from: one mode test. */
+static inline void fpu_switch_areas(void *save_to, const void *load_from)
+{
+    if (fpu_xcr0) {
+        __asm__ volatile("xsave64 (%0)\n\txrstor64 (%1)"
+                         : : "r"(save_to), "r"(load_from), "a"((uint32_t)fpu_xcr0), "d"(0)
+                         : "memory");
+    } else {
+        __asm__ volatile("fxsave64 (%0)\n\tfxrstor64 (%1)" : : "r"(save_to), "r"(load_from)
+                         : "memory");
+    }
+}
+
 static inline void fpu_restore(const void *area)
 {
     if (fpu_xcr0)

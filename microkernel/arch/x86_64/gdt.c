@@ -14,7 +14,7 @@ typedef struct __attribute__((packed)) {
 } desc_ptr_t;
 
 static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
-tss64_t tss __attribute__((aligned(16)));
+tss_iopb_t tss_iopb __attribute__((aligned(16)));
 static uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
 
 /* 16-byte TSS descriptor (SDM Vol. 3A 7.2.3, Figure 7-4). */
@@ -26,6 +26,17 @@ static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
     slot[1] = base >> 32;
 }
 
+void iopb_set(uint16_t first, uint16_t last, int allow)
+{
+    for (uint32_t p = first; p <= last; p++) {
+        uint8_t bit = (uint8_t)(1u << (p % 8));
+        if (allow)
+            tss_iopb.iopb[p / 8] &= (uint8_t)~bit;
+        else
+            tss_iopb.iopb[p / 8] |= bit;
+    }
+}
+
 void gdt_init(void)
 {
     gdt[GDT_NULL] = 0;
@@ -35,10 +46,12 @@ void gdt_init(void)
     gdt[GDT_UDATA] = DESC_UDATA;
     gdt[GDT_UCODE64] = DESC_UCODE64;
     for (int i = 0; i < IST_COUNT; i++)
-        tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
-    /* An I/O map base beyond the limit means "no I/O bitmap" (SDM 18.5.2). */
-    tss.iomap_base = sizeof(tss);
-    set_tss_descriptor(&gdt[GDT_TSS], (uint64_t)(uintptr_t)&tss, sizeof(tss) - 1);
+        tss_iopb.tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
+    /* Every port denied until a thread with an I/O grant runs. */
+    __builtin_memset(tss_iopb.iopb, 0xFF, sizeof(tss_iopb.iopb));
+    tss_iopb.iopb_end = 0xFF;
+    tss_iopb.tss.iomap_base = sizeof(tss64_t);
+    set_tss_descriptor(&gdt[GDT_TSS], (uint64_t)(uintptr_t)&tss_iopb, sizeof(tss_iopb) - 1);
 
     desc_ptr_t ptr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
     __asm__ volatile(

@@ -17,12 +17,24 @@ typedef struct __attribute__((packed)) {
     uint16_t iomap_base;
 } tss64_t;
 
-extern tss64_t tss;
+/* The TSS is followed by its I/O permission bitmap: one bit per port, 1 =
+ * access faults, and a final all-ones byte (SDM Vol. 1 18.5.2). */
+#define IOPB_BYTES (65536 / 8)
+typedef struct __attribute__((packed)) {
+    tss64_t tss;
+    uint8_t iopb[IOPB_BYTES];
+    uint8_t iopb_end;
+} tss_iopb_t;
+
+extern tss_iopb_t tss_iopb;
+
+/* Allow (or deny again) user-mode IN/OUT on ports [first, last]. */
+void iopb_set(uint16_t first, uint16_t last, int allow);
 
 /* Stack pointer loaded on an interrupt from user mode (TSS.RSP0). */
 static inline void tss_set_rsp0(uint64_t rsp0)
 {
-    __builtin_memcpy((uint8_t *)&tss + TSS_RSP0_OFFSET, &rsp0, sizeof(rsp0));  /* unaligned */
+    __builtin_memcpy((uint8_t *)&tss_iopb + TSS_RSP0_OFFSET, &rsp0, sizeof(rsp0));  /* unaligned */
 }
 
 #endif

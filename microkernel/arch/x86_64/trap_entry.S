@@ -89,7 +89,7 @@ trap_common:
     .globl syscall_entry
 syscall_entry:
     movq %rsp, syscall_user_rsp(%rip)
-    movq tss + TSS_RSP0_OFFSET(%rip), %rsp
+    movq tss_iopb + TSS_RSP0_OFFSET(%rip), %rsp
     pushq $SEL_UDATA
     pushq syscall_user_rsp(%rip)
     pushq %r11
@@ -111,7 +111,7 @@ syscall_entry:
     call fastpath_reply_recv
     jmp 5f
 3:  call fastpath_call
-5:  movq tss + TSS_RSP0_OFFSET(%rip), %rdi
+5:  movq tss_iopb + TSS_RSP0_OFFSET(%rip), %rdi
     subq $TRAP_FRAME_SIZE, %rdi
 4:  call syscall_from_user          /* does not return */
 

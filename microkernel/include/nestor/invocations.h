@@ -39,6 +39,10 @@ typedef enum {
     NESTOR_TCB_READ_FPU = 57,         /* -> MR0.. the XSAVE image (x87, SSE, AVX; 832 bytes)
                                          or, without XSAVE, the FXSAVE image (512) */
     NESTOR_TCB_WRITE_FPU = 58,        /* MR0.. at least the first 512 bytes of such an image */
+    NESTOR_TCB_SET_IO_PORTS = 59,     /* CAP0 an I/O port capability: the thread may use
+                                         IN/OUT on its ports directly (it keeps a copy;
+                                         revoking the original ends the grant); no CAP0:
+                                         remove the grant */
 
     /* Paging structures and frames (x86-64) */
     NESTOR_PAGE_TABLE_MAP = 64,       /* MR0 vaddr; CAP0 VSpace root (PML4) */
