@@ -14,7 +14,12 @@ int obj_type_fixed_bits(nestor_obj_type_t t)
     case NESTOR_OBJ_PML4:
     case NESTOR_OBJ_PDPT:
     case NESTOR_OBJ_PD:
-    case NESTOR_OBJ_PT: return NESTOR_PAGE_TABLE_BITS;
+    case NESTOR_OBJ_PT:
+    case NESTOR_OBJ_EPT_PML4:
+    case NESTOR_OBJ_EPT_PDPT:
+    case NESTOR_OBJ_EPT_PD:
+    case NESTOR_OBJ_EPT_PT: return NESTOR_PAGE_TABLE_BITS;
+    case NESTOR_OBJ_VCPU: return NESTOR_VCPU_BITS;
     default: return -1;
     }
 }

@@ -13,6 +13,7 @@
 #include "kernel/ipc.h"
 #include "kernel/irq.h"
 #include "kernel/sched.h"
+#include "kernel/vcpu.h"
 #include "kernel/vspace.h"
 #include <nestor/limits.h>
 #include <string.h>
@@ -148,8 +149,16 @@ static void finalise(cte_t *slot)
         break;
     }
     case NESTOR_OBJ_PML4:
+    case NESTOR_OBJ_EPT_PML4:
         vspace_destroy(c);
         break;
+    case NESTOR_OBJ_VCPU: {
+        vcpu_t *v = cap_vcpu(c);
+        vcpu_finalise(v);
+        for (int i = 0; i < VCPU_CTE_COUNT; i++)
+            delete_one(&v->ctes[i]);
+        break;
+    }
     case NESTOR_OBJ_IRQ_HANDLER:
         irq_handler_release((unsigned)c->obj);
         break;
@@ -193,6 +202,13 @@ void cap_delete(cte_t *slot)
 {
     delete_one(slot);
     drain_zombies();
+}
+
+void cap_install_copy(cte_t *dst, cte_t *src)
+{
+    cap_delete(dst);
+    if (src)
+        cnode_derive_into(src, dst, NESTOR_RIGHTS_ALL);
 }
 
 void cap_revoke(cte_t *slot)

@@ -15,6 +15,8 @@ nestor_error_t cap_check_derivable(const cte_t *src);
 bool cnode_derive_into(cte_t *src, cte_t *dest, uint8_t mask);
 /* Find the empty receive slot named by @t's IPC buffer. */
 bool cnode_receive_slot(tcb_t *t, nestor_ipc_buffer_t *buf, cte_t **out);
+/* Replace what @dst holds with a copy of @src (or nothing if @src is NULL). */
+void cap_install_copy(cte_t *dst, cte_t *src);
 /* Delete the capability in @slot; destroy its object if it was the last. */
 void cap_delete(cte_t *slot);
 /* Delete every capability derived from @slot. */

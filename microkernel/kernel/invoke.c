@@ -74,6 +74,12 @@ nestor_error_t invoke(inv_t *iv, cte_t *slot)
     case NESTOR_OBJ_IOPORT_CONTROL:
     case NESTOR_OBJ_IOPORT:
         return invoke_ioport(iv, slot);
+    case NESTOR_OBJ_VCPU:
+        return invoke_vcpu(iv, slot);
+    case NESTOR_OBJ_EPT_PDPT:
+    case NESTOR_OBJ_EPT_PD:
+    case NESTOR_OBJ_EPT_PT:
+        return invoke_paging(iv, slot);
     default:
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, c->type);
     }

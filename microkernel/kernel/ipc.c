@@ -11,6 +11,7 @@
 #include "kernel/console.h"
 #include "kernel/cspace.h"
 #include "kernel/sched.h"
+#include "kernel/vcpu.h"
 #include <nestor/errors.h>
 #include <nestor/syscalls.h>
 
@@ -297,7 +298,9 @@ static void resume_after_fault(tcb_t *client, tcb_t *server, nestor_ipc_buffer_t
         client->state = TS_INACTIVE;      /* the handler chose to leave it stopped */
         return;
     }
-    if (type != NESTOR_FAULT_VM && len >= NESTOR_CONTEXT_WORDS) {
+    if (type == NESTOR_FAULT_VM_EXIT) {
+        vcpu_resume_from_exit(client, len ? mr_get(server, sb, 0) : 0);
+    } else if (type != NESTOR_FAULT_VM && len >= NESTOR_CONTEXT_WORDS) {
         nestor_user_context_t ctx;
         uint64_t *w = (uint64_t *)&ctx;
         for (unsigned i = 0; i < NESTOR_CONTEXT_WORDS; i++)

@@ -5,6 +5,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/syscall_msr.h"
+#include "arch/x86_64/vmx.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/pic8259.h"
 #include "arch/x86_64/platform.h"
@@ -93,6 +94,11 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     selftest_run(boot.cmdline);
     fpu_init();
     sched_init();
+    const char *why = 0;
+    if (vmx_enable(&cpu.vmx, &cpu.vmx_raw, &why))
+        kprintf("boot: vmx: enabled (VMXON done, VMCS revision 0x%x)\n", cpu.vmx.revision);
+    else
+        kprintf("boot: vmx: not used: %s\n", why);
     kprintf("boot: fpu: %s, %u-byte state per thread\n",
             fpu_uses_xsave() ? "xsave (x87, sse, avx where present)" : "fxsave (x87, sse)",
             fpu_area_size());
@@ -100,7 +106,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     lapic_init();
     kprintf("boot: lapic timer %u ticks per %u Hz tick, %lu TSC per tick\n",
             lapic_ticks_per_tick(), NESTOR_TIMER_HZ, lapic_tsc_per_tick());
-    if (boot_root_task(&boot, mbi_phys, mbi_size, boot.cmdline, cpu.vmx.present)) {
+    if (boot_root_task(&boot, mbi_phys, mbi_size, boot.cmdline, vmx_enabled())) {
         kprintf("nestor: boot complete, starting the root task\n");
         sched_run();
     }

@@ -48,7 +48,10 @@ typedef enum {
 } thread_state_t;
 
 /* Capability slots inside a TCB object. */
-enum { TCB_CTE_CSPACE, TCB_CTE_VSPACE, TCB_CTE_IPC_BUFFER, TCB_CTE_IOPORTS, TCB_CTE_COUNT };
+enum { TCB_CTE_CSPACE, TCB_CTE_VSPACE, TCB_CTE_IPC_BUFFER, TCB_CTE_IOPORTS, TCB_CTE_VCPU,
+       TCB_CTE_COUNT };
+
+struct vcpu;
 
 #define TCB_FPU_OFFSET 2048      /* 64-byte aligned, FPU_AREA_MAX bytes free after it */
 #define TCB_FAULT_MRS  NESTOR_CONTEXT_WORDS  /* the longest fault message */
@@ -69,6 +72,7 @@ typedef struct tcb {
     struct tcb *caller;             /* whom a REPLY from this thread goes to */
     struct tcb *callee;             /* whom we wait for a reply from (TS_BLOCKED_REPLY) */
     notification_t *bound_ntfn;
+    struct vcpu *vcpu;              /* set: this thread runs a guest, not user code */
     uint64_t fault_ep;              /* cptr of the fault endpoint in our CSpace */
     uint64_t ipc_buffer_vaddr;
     uint32_t fault_type;            /* nestor_fault_t being delivered/handled, or NONE */

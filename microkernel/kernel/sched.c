@@ -13,6 +13,7 @@
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
 #include "kernel/console.h"
+#include "kernel/vcpu.h"
 #include "kernel/vspace.h"
 #include <nestor/limits.h>
 
@@ -161,6 +162,12 @@ static inline void load_tls_bases(const tcb_t *t)
     }
 }
 
+void sched_tls_bases_zeroed(void)
+{
+    loaded_fs = 0;
+    loaded_gs = 0;
+}
+
 void sched_tls_changed(const tcb_t *t)
 {
     loaded_fs = t->fs_base;
@@ -296,6 +303,8 @@ void sched_run(void)
     tcb_t *t = ready[p].head;
     if (t != sched_current)
         sched_switch(t);
+    if (t->vcpu)
+        vcpu_run(t);
     arch_return_to_user(&t->frame);
 }
 

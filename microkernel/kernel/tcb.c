@@ -30,9 +30,7 @@ nestor_ipc_buffer_t *tcb_ipc_buffer(tcb_t *t)
 /* Replace the capability in TCB slot @which with a copy of @src. */
 static void install(tcb_t *t, int which, cte_t *src)
 {
-    cap_delete(&t->ctes[which]);
-    if (src)
-        cnode_derive_into(src, &t->ctes[which], NESTOR_RIGHTS_ALL);
+    cap_install_copy(&t->ctes[which], src);
 }
 
 static nestor_error_t configure(inv_t *iv, tcb_t *t)
@@ -105,7 +103,8 @@ static nestor_error_t write_regs(inv_t *iv, tcb_t *t)
 
 static nestor_error_t resume(inv_t *iv, tcb_t *t)
 {
-    if (t->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
+    /* A vCPU thread runs its guest and needs no address space of its own. */
+    if (!t->vcpu && t->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 1);
     if (t->state == TS_INACTIVE)
         sched_make_ready(t);

@@ -5,6 +5,7 @@
 #include "kernel/cspace.h"
 #include "kernel/invoke.h"
 #include "kernel/untyped_math.h"
+#include "kernel/vcpu.h"
 #include "kernel/vspace.h"
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/rflags.h"
@@ -33,7 +34,8 @@ static bool retypable(uint64_t type)
     case NESTOR_OBJ_UNTYPED: case NESTOR_OBJ_CNODE: case NESTOR_OBJ_TCB:
     case NESTOR_OBJ_ENDPOINT: case NESTOR_OBJ_NOTIFICATION: case NESTOR_OBJ_FRAME_4K:
     case NESTOR_OBJ_FRAME_2M: case NESTOR_OBJ_PML4: case NESTOR_OBJ_PDPT:
-    case NESTOR_OBJ_PD: case NESTOR_OBJ_PT:
+    case NESTOR_OBJ_PD: case NESTOR_OBJ_PT: case NESTOR_OBJ_VCPU: case NESTOR_OBJ_EPT_PML4:
+    case NESTOR_OBJ_EPT_PDPT: case NESTOR_OBJ_EPT_PD: case NESTOR_OBJ_EPT_PT:
         return true;
     default:
         return false;
@@ -98,8 +100,10 @@ nestor_error_t invoke_untyped(inv_t *iv, cte_t *slot)
     uint64_t first, new_used, avail;
     if (!untyped_fit(ut->size_bits, used, (unsigned)obj_bits, count, &first, &new_used, &avail))
         return inv_error(iv, NESTOR_ERR_NOT_ENOUGH_MEMORY, avail, 0);
-    if (type == NESTOR_OBJ_PML4 && vspace_free_ids() < count)
+    if ((type == NESTOR_OBJ_PML4 || type == NESTOR_OBJ_EPT_PML4) && vspace_free_ids() < count)
         return inv_error(iv, NESTOR_ERR_NOT_ENOUGH_MEMORY, 0, 0);
+    if (type == NESTOR_OBJ_VCPU && !vcpu_supported())
+        return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, type);
 
     /* Invoke: cannot fail from here on. */
     ut->word1 = new_used;
@@ -111,6 +115,10 @@ nestor_error_t invoke_untyped(inv_t *iv, cte_t *slot)
             tcb_init_object(kobj_ptr(obj), next_tcb_id++);
         if (type == NESTOR_OBJ_PML4)
             vspace_init_pml4(&c);
+        if (type == NESTOR_OBJ_EPT_PML4)
+            vspace_init_ept(&c);
+        if (type == NESTOR_OBJ_VCPU)
+            vcpu_init_object(obj);
         cdt_insert(slot, &dest[i], c, true, false);
     }
     return NESTOR_OK;

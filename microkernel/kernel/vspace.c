@@ -5,6 +5,7 @@
 #include "kernel/vspace.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/paging.h"
+#include "arch/x86_64/vmx.h"
 #include <nestor/limits.h>
 #include <nestor/objects.h>
 #include <string.h>
@@ -16,9 +17,16 @@
 #define LEVEL_SHIFT_PT     12
 #define TABLE_ENTRY_FLAGS  (PTE_P | PTE_W | PTE_U)
 #define KERNEL_HALF_FIRST  256
+/* EPT entries (SDM Vol. 3C 28.2.2): bits 2:0 read/write/execute, 5:3 memory
+ * type of a leaf, 6 ignore PAT, 7 large page; "present" = any of bits 2:0. */
+#define EPT_RWX            0x7ULL
+#define EPT_MEMTYPE_WB     (6ULL << 3)
+#define EPT_IGNORE_PAT     BIT(6)
+#define EPT_GPA_LIMIT      (1ULL << 48)      /* 4-level EPT */
 
 extern uint64_t boot_pml4[PT_ENTRIES];
 static uint64_t *vspaces[VSPACE_MAX];
+static bool vspace_ept[VSPACE_MAX];         /* the root is an EPT PML4 */
 uint64_t vspace_active_cr3;
 
 static uint64_t *table_at(uint64_t entry)
@@ -36,19 +44,30 @@ uint64_t vspace_kernel_pml4_paddr(void)
     return kobj_paddr(kobj_addr(boot_pml4));
 }
 
-bool vspace_init_pml4(cap_t *cap)
+static bool assign_id(cap_t *cap, bool ept)
 {
-    uint64_t *pml4 = kobj_ptr(cap->obj);
     for (unsigned i = 0; i < VSPACE_MAX; i++) {
         if (!vspaces[i]) {
-            vspaces[i] = pml4;
-            memcpy(&pml4[KERNEL_HALF_FIRST], &boot_pml4[KERNEL_HALF_FIRST],
-                   (PT_ENTRIES - KERNEL_HALF_FIRST) * sizeof(uint64_t));
+            vspaces[i] = kobj_ptr(cap->obj);
+            vspace_ept[i] = ept;
             cap->word1 = i;
             return true;
         }
     }
     return false;
+}
+
+bool vspace_init_pml4(cap_t *cap)
+{
+    uint64_t *pml4 = kobj_ptr(cap->obj);
+    memcpy(&pml4[KERNEL_HALF_FIRST], &boot_pml4[KERNEL_HALF_FIRST],
+           (PT_ENTRIES - KERNEL_HALF_FIRST) * sizeof(uint64_t));
+    return assign_id(cap, false);
+}
+
+bool vspace_init_ept(cap_t *cap)
+{
+    return assign_id(cap, true);
 }
 
 unsigned vspace_free_ids(void)
@@ -77,19 +96,30 @@ bool vspace_is_mapping_cap(const cap_t *c)
     case NESTOR_OBJ_PDPT:
     case NESTOR_OBJ_PD:
     case NESTOR_OBJ_PT:
+    case NESTOR_OBJ_EPT_PDPT:
+    case NESTOR_OBJ_EPT_PD:
+    case NESTOR_OBJ_EPT_PT:
         return true;
     default:
         return false;
     }
 }
 
+static bool is_ept_table(uint8_t type)
+{
+    return type == NESTOR_OBJ_EPT_PDPT || type == NESTOR_OBJ_EPT_PD || type == NESTOR_OBJ_EPT_PT;
+}
+
 /* Where an object of @type is entered: the level's shift. */
 static unsigned map_shift(uint8_t type)
 {
     switch (type) {
-    case NESTOR_OBJ_PDPT: return LEVEL_SHIFT_PML4;
-    case NESTOR_OBJ_PD: return LEVEL_SHIFT_PDPT;
+    case NESTOR_OBJ_PDPT:
+    case NESTOR_OBJ_EPT_PDPT: return LEVEL_SHIFT_PML4;
+    case NESTOR_OBJ_PD:
+    case NESTOR_OBJ_EPT_PD: return LEVEL_SHIFT_PDPT;
     case NESTOR_OBJ_PT:
+    case NESTOR_OBJ_EPT_PT:
     case NESTOR_OBJ_FRAME_2M: return LEVEL_SHIFT_PD;
     default: return LEVEL_SHIFT_PT;
     }
@@ -97,12 +127,17 @@ static unsigned map_shift(uint8_t type)
 
 /* Walk @pml4 down to the table holding @va's entry at @shift; NULL if a
  * table on the way is missing or a large page is in the way. */
-static uint64_t *walk(uint64_t *pml4, uint64_t va, unsigned shift)
+static bool present(uint64_t e, bool ept)
+{
+    return ept ? (e & EPT_RWX) != 0 : (e & PTE_P) != 0;
+}
+
+static uint64_t *walk(uint64_t *pml4, uint64_t va, unsigned shift, bool ept)
 {
     uint64_t *table = pml4;
     for (unsigned s = LEVEL_SHIFT_PML4; s > shift; s -= 9) {
         uint64_t e = table[index_at(va, s)];
-        if (!(e & PTE_P) || (e & PTE_PS))
+        if (!present(e, ept) || (e & PTE_PS))
             return 0;
         table = table_at(e);
     }
@@ -123,12 +158,15 @@ static void flush(uint64_t *pml4, uint64_t va)
 void vspace_unmap_cap(cap_t *c)
 {
     uint64_t *pml4 = live_vspace(c->word2);
+    bool ept = pml4 && vspace_ept[c->word2 - 1];
     if (pml4) {
-        uint64_t *e = walk(pml4, c->word1, map_shift(c->type));
+        uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
         /* Only if the entry still maps this very object. */
-        if (e && (*e & PTE_P) && (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
+        if (e && present(*e, ept) && (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
             *e = 0;
-            if (c->type == NESTOR_OBJ_FRAME_4K || c->type == NESTOR_OBJ_FRAME_2M)
+            if (ept)
+                vmx_invept_all();   /* guest translations cached from this entry */
+            else if (c->type == NESTOR_OBJ_FRAME_4K || c->type == NESTOR_OBJ_FRAME_2M)
                 flush(pml4, c->word1);
             else if (kobj_paddr(kobj_addr(pml4)) == vspace_active_cr3)
                 write_cr3(vspace_active_cr3);   /* a whole table left: flush everything */
@@ -137,25 +175,26 @@ void vspace_unmap_cap(cap_t *c)
     c->word1 = c->word2 = 0;
 }
 
+/* @ept: the mapping goes into an EPT (guest-physical) root. */
 static nestor_error_t map_checks(const cap_t *obj, const cap_t *pml4_cap, uint64_t vaddr,
-                                 uint64_t **entry)
+                                 bool ept, uint64_t **entry)
 {
-    if (pml4_cap->type != NESTOR_OBJ_PML4)
+    if (pml4_cap->type != (ept ? NESTOR_OBJ_EPT_PML4 : NESTOR_OBJ_PML4))
         return NESTOR_ERR_INVALID_CAPABILITY;
     if (obj->word2)
         return NESTOR_ERR_DELETE_FIRST;     /* already mapped: unmap first */
     unsigned shift = map_shift(obj->type);
     if (vaddr & ((1ULL << shift) - 1))
         return NESTOR_ERR_ALIGNMENT;
-    if (vaddr >= NESTOR_USER_TOP)
+    if (vaddr >= (ept ? EPT_GPA_LIMIT : NESTOR_USER_TOP))
         return NESTOR_ERR_INVALID_ARGUMENT;
     uint64_t *pml4 = live_vspace(pml4_cap->word1 + 1);
     if (!pml4)
         return NESTOR_ERR_INVALID_CAPABILITY;
-    uint64_t *e = walk(pml4, vaddr, shift);
+    uint64_t *e = walk(pml4, vaddr, shift, ept);
     if (!e)
         return NESTOR_ERR_FAILED_LOOKUP;    /* map the tables above first */
-    if (*e & PTE_P)
+    if (present(*e, ept))
         return NESTOR_ERR_DELETE_FIRST;
     *entry = e;
     return NESTOR_OK;
@@ -164,10 +203,11 @@ static nestor_error_t map_checks(const cap_t *obj, const cap_t *pml4_cap, uint64
 nestor_error_t vspace_map_table(cap_t *table, const cap_t *pml4_cap, uint64_t vaddr)
 {
     uint64_t *e;
-    nestor_error_t err = map_checks(table, pml4_cap, vaddr, &e);
+    bool ept = is_ept_table(table->type);
+    nestor_error_t err = map_checks(table, pml4_cap, vaddr, ept, &e);
     if (err != NESTOR_OK)
         return err;
-    *e = kobj_paddr(table->obj) | TABLE_ENTRY_FLAGS;
+    *e = kobj_paddr(table->obj) | (ept ? EPT_RWX : TABLE_ENTRY_FLAGS);
     table->word1 = vaddr;
     table->word2 = pml4_cap->word1 + 1;
     return NESTOR_OK;
@@ -181,7 +221,7 @@ nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4_cap, uint64_t va
     if (!(frame->rights & NESTOR_RIGHT_READ))
         return NESTOR_ERR_INSUFFICIENT_RIGHTS;
     uint64_t *e;
-    nestor_error_t err = map_checks(frame, pml4_cap, vaddr, &e);
+    nestor_error_t err = map_checks(frame, pml4_cap, vaddr, false, &e);
     if (err != NESTOR_OK)
         return err;
     uint64_t pte = kobj_paddr(frame->obj) | PTE_P | PTE_U;
@@ -194,6 +234,25 @@ nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4_cap, uint64_t va
     *e = pte;
     frame->word1 = vaddr;
     frame->word2 = pml4_cap->word1 + 1;
+    return NESTOR_OK;
+}
+
+nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t gpa,
+                                    uint64_t rights)
+{
+    rights &= EPT_RWX;
+    if ((rights & NESTOR_EPT_W) && !(frame->rights & NESTOR_RIGHT_WRITE))
+        return NESTOR_ERR_INSUFFICIENT_RIGHTS;
+    if (!rights || !(frame->rights & NESTOR_RIGHT_READ))
+        return NESTOR_ERR_INSUFFICIENT_RIGHTS;
+    uint64_t *e;
+    nestor_error_t err = map_checks(frame, ept_cap, gpa, true, &e);
+    if (err != NESTOR_OK)
+        return err;
+    *e = kobj_paddr(frame->obj) | rights | EPT_MEMTYPE_WB | EPT_IGNORE_PAT |
+         (frame->type == NESTOR_OBJ_FRAME_2M ? PTE_PS : 0);
+    frame->word1 = gpa;
+    frame->word2 = ept_cap->word1 + 1;
     return NESTOR_OK;
 }
 

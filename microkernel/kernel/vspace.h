@@ -17,6 +17,14 @@
 
 /* A fresh PML4: kernel half copied in, an id assigned. False if ids ran out. */
 bool vspace_init_pml4(cap_t *pml4_cap);
+/* A fresh EPT PML4 (guest-physical root): an id, nothing copied. */
+bool vspace_init_ept(cap_t *ept_cap);
+/* Map a frame into an EPT at guest-physical @gpa with EPT @rights (R 1, W 2, X 4). */
+nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t gpa,
+                                    uint64_t rights);
+#define NESTOR_EPT_R 1
+#define NESTOR_EPT_W 2
+#define NESTOR_EPT_X 4
 /* How many more PML4s can get an id. */
 unsigned vspace_free_ids(void);
 /* Forget the address space of @pml4_cap (its last capability is going). */

@@ -37,6 +37,11 @@ void iopb_set(uint16_t first, uint16_t last, int allow)
     }
 }
 
+uint64_t gdt_base(void)
+{
+    return (uint64_t)(uintptr_t)gdt;
+}
+
 void gdt_init(void)
 {
     gdt[GDT_NULL] = 0;

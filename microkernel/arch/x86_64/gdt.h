@@ -28,6 +28,8 @@ typedef struct __attribute__((packed)) {
 
 extern tss_iopb_t tss_iopb;
 
+/* Linear address of the GDT (VMCS host state). */
+uint64_t gdt_base(void);
 /* Allow (or deny again) user-mode IN/OUT on ports [first, last]. */
 void iopb_set(uint16_t first, uint16_t last, int allow);
 

@@ -65,6 +65,11 @@ void trap_init(void)
     __asm__ volatile("lidt %0" : : "m"(ptr));
 }
 
+uint64_t idt_base(void)
+{
+    return (uint64_t)(uintptr_t)idt;
+}
+
 const char *trap_vector_name(uint64_t v)
 {
     /* Mnemonics and names from SDM Vol. 3A 6.3.1, Table 6-1. */

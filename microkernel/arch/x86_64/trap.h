@@ -64,6 +64,8 @@ __attribute__((noreturn)) void trap_from_user(trap_frame_t *f);
 /* SYSCALL entry: @f is the current thread's saved frame. */
 __attribute__((noreturn)) void syscall_from_user(trap_frame_t *f);
 const char *trap_vector_name(uint64_t vector);
+/* Linear address of the IDT (VMCS host state). */
+uint64_t idt_base(void);
 /* Print the frame of a fatal trap. */
 void trap_dump(const trap_frame_t *f);
 

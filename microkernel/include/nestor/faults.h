@@ -19,6 +19,7 @@ typedef enum {
     NESTOR_FAULT_VM = 1,
     NESTOR_FAULT_USER_EXCEPTION = 2,
     NESTOR_FAULT_UNKNOWN_SYSCALL = 3,
+    NESTOR_FAULT_VM_EXIT = 4,        /* a VM exit (nestor/vcpu.h) */
 } nestor_fault_t;
 
 #endif

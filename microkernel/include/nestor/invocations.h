@@ -51,6 +51,18 @@ typedef enum {
     NESTOR_FRAME_UNMAP = 67,
     NESTOR_FRAME_GET_ADDRESS = 68,    /* -> MR0 physical address */
 
+    /* Virtual CPUs and EPT (nestor/vcpu.h) */
+    NESTOR_VCPU_SET_TCB = 96,         /* CAP0 the TCB that runs this VCPU */
+    NESTOR_VCPU_SET_EPT = 97,         /* CAP0 an EPT PML4 */
+    NESTOR_VCPU_SET_STATE_PAGE = 98,  /* CAP0 a 4 KiB frame */
+    NESTOR_VCPU_SET_EXIT_TABLE = 99,  /* CAP0 a CNode of radix NESTOR_EXIT_TABLE_RADIX */
+    NESTOR_VCPU_SET_EXIT_MASK = 100,  /* MR0 table slot, MR1 transfer mask */
+    NESTOR_VCPU_READ_VMCS = 101,      /* MR0 field -> MR0 value */
+    NESTOR_VCPU_WRITE_VMCS = 102,     /* MR0 field, MR1 value (guest state only) */
+    NESTOR_VCPU_LOAD_STATE = 103,     /* MR0 mask: load these groups from the state page */
+    NESTOR_EPT_MAP_FRAME = 104,       /* on a frame: MR0 guest-physical address,
+                                         MR1 EPT rights (R 1, W 2, X 4); CAP0 EPT PML4 */
+
     /* Interrupts and I/O ports */
     NESTOR_IRQ_CONTROL_GET = 80,      /* MR0 irq line, MR1/2 dest index/depth; CAP0 dest root */
     NESTOR_IRQ_HANDLER_ACK = 81,

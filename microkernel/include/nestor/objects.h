@@ -23,6 +23,12 @@ typedef enum {
     NESTOR_OBJ_IRQ_HANDLER = 13,
     NESTOR_OBJ_IOPORT_CONTROL = 14,
     NESTOR_OBJ_IOPORT = 15,
+    /* Virtual machines (retypable) */
+    NESTOR_OBJ_VCPU = 16,
+    NESTOR_OBJ_EPT_PML4 = 17,
+    NESTOR_OBJ_EPT_PDPT = 18,
+    NESTOR_OBJ_EPT_PD = 19,
+    NESTOR_OBJ_EPT_PT = 20,
     NESTOR_OBJ_TYPE_COUNT
 } nestor_obj_type_t;
 
@@ -34,6 +40,7 @@ typedef enum {
 #define NESTOR_PAGE_TABLE_BITS    12
 #define NESTOR_FRAME_4K_BITS      12
 #define NESTOR_FRAME_2M_BITS      21
+#define NESTOR_VCPU_BITS          13   /* a VMCS page and a kernel page */
 #define NESTOR_UNTYPED_MIN_BITS   4
 #define NESTOR_UNTYPED_MAX_BITS   47
 #define NESTOR_CNODE_MIN_RADIX    1

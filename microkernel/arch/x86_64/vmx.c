@@ -1,0 +1,87 @@
+/*
+ * arch/x86_64/vmx.c - entering VMX operation (SDM Vol. 3C 23.7-23.8).
+ */
+#include "arch/x86_64/vmx.h"
+#include "arch/x86_64/cr.h"
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/msr.h"
+#include "arch/x86_64/paging.h"
+#include <string.h>
+
+static uint8_t vmxon_region[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static bool enabled;
+static vmx_caps_raw_t raw_caps;
+static uint64_t revision;
+
+uint32_t vmx_controls(uint64_t ctls_msr, uint32_t want)
+{
+    uint32_t allowed0 = (uint32_t)ctls_msr, allowed1 = (uint32_t)(ctls_msr >> 32);
+    return (want | allowed0) & allowed1;
+}
+
+const vmx_caps_raw_t *vmx_raw_caps(void) { return &raw_caps; }
+uint64_t vmx_revision(void) { return revision; }
+bool vmx_enabled(void) { return enabled; }
+
+bool vmx_enable(const vmx_caps_t *caps, const vmx_caps_raw_t *raw, const char **why)
+{
+    if (!caps->present) {
+        *why = "the CPU has no VMX";
+        return false;
+    }
+    if (!caps->ept || !caps->unrestricted_guest || !caps->vpid) {
+        *why = "VMX lacks EPT, VPID or unrestricted guest";
+        return false;
+    }
+    /* SDM 23.7: VMXON needs IA32_FEATURE_CONTROL locked with VMX allowed
+     * outside SMX; if firmware left it unlocked, set and lock it. */
+    uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+    if (!(fc & FEATURE_CONTROL_LOCK)) {
+        fc |= FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+        wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
+    }
+    if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
+        *why = "firmware locked VMX off (IA32_FEATURE_CONTROL)";
+        return false;
+    }
+    /* SDM 23.8: CR0 and CR4 must satisfy the fixed bits in VMX operation. */
+    uint64_t cr0 = read_cr0(), cr4 = read_cr4() | CR4_VMXE;
+    cr0 = (cr0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+    cr4 = (cr4 | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+    write_cr0(cr0);
+    write_cr4(cr4);
+    raw_caps = *raw;
+    revision = raw->basic & VMX_BASIC_REVISION_MASK;
+    memcpy(vmxon_region, &revision, sizeof(uint32_t));
+    uint64_t pa = (uint64_t)(uintptr_t)vmxon_region - KERNEL_VMA;
+    uint8_t fail;
+    __asm__ volatile("vmxon %1; setna %0" : "=r"(fail) : "m"(pa) : "cc", "memory");
+    if (fail) {
+        *why = "VMXON failed";
+        return false;
+    }
+    enabled = true;
+    return true;
+}
+
+bool vmx_vmclear(uint64_t pa)
+{
+    uint8_t fail;
+    __asm__ volatile("vmclear %1; setna %0" : "=r"(fail) : "m"(pa) : "cc", "memory");
+    return !fail;
+}
+
+bool vmx_vmptrld(uint64_t pa)
+{
+    uint8_t fail;
+    __asm__ volatile("vmptrld %1; setna %0" : "=r"(fail) : "m"(pa) : "cc", "memory");
+    return !fail;
+}
+
+void vmx_invept_all(void)
+{
+    struct { uint64_t eptp, reserved; } desc = { 0, 0 };
+    uint64_t type = 2;      /* all-context (SDM Vol. 2B INVEPT) */
+    if (enabled)
+        __asm__ volatile("invept %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}

@@ -1,0 +1,40 @@
+/*
+ * arch/x86_64/vmx.h - VMX operation: VMXON and the VMCS instructions
+ * (SDM Vol. 3C 23-24, Vol. 2B/2C VMX instruction reference).
+ */
+#ifndef ARCH_X86_64_VMX_H
+#define ARCH_X86_64_VMX_H
+#include "arch/x86_64/vmcs_fields.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Enter VMX operation on this CPU. False (with a reason) if impossible. */
+bool vmx_enable(const vmx_caps_t *caps, const vmx_caps_raw_t *raw, const char **why);
+bool vmx_enabled(void);
+/* A control value with the allowed-0 bits forced on and allowed-1 bits
+ * kept (SDM Appendix A.3): @want must already be allowed. */
+uint32_t vmx_controls(uint64_t ctls_msr, uint32_t want);
+/* Raw capability MSR values, for control adjustment. */
+const vmx_caps_raw_t *vmx_raw_caps(void);
+uint64_t vmx_revision(void);
+
+/* VMCS instructions. vmptrld/vmclear return false on VMfail. */
+bool vmx_vmclear(uint64_t vmcs_pa);
+bool vmx_vmptrld(uint64_t vmcs_pa);
+
+static inline uint64_t vmread(uint64_t field)
+{
+    uint64_t v;
+    __asm__ volatile("vmread %1, %0" : "=r"(v) : "r"(field) : "cc");
+    return v;
+}
+
+static inline void vmwrite(uint64_t field, uint64_t v)
+{
+    __asm__ volatile("vmwrite %1, %0" : : "r"(field), "r"(v) : "cc");
+}
+
+/* INVEPT all-context (SDM Vol. 2B INVEPT): after EPT entries are removed. */
+void vmx_invept_all(void);
+
+#endif

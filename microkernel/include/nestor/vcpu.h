@@ -1,0 +1,134 @@
+/*
+ * nestor/vcpu.h - virtual CPUs: how a guest runs and how its exits reach
+ * user-level monitors.
+ *
+ * A VCPU object (a VMCS and kernel state) is bound to a TCB, its vCPU thread.
+ * When the scheduler runs that thread, the kernel enters the guest instead of
+ * user mode. Each VM exit is sent, like a fault, to the endpoint in slot
+ * <reason> of the VCPU's exit table (a CNode of radix NESTOR_EXIT_TABLE_RADIX
+ * the monitor supplies; exception exits use slot NESTOR_EXIT_SLOT_EXCEPTION
+ * + vector). A monitor stacks on another by taking over the slots of the
+ * reasons it wants and keeping the old endpoints to pass the rest on; an
+ * exit never visits a monitor that did not take its reason. The badge of the
+ * slot's capability tells the handler which VCPU exited.
+ *
+ * Guest state crosses in the VCPU's state page (nestor_vcpu_state_t, a frame
+ * the monitor maps): on an exit the kernel writes the groups of fields named
+ * by the slot's transfer mask (NESTOR_VCPU_SET_EXIT_MASK); the handler's reply
+ * says in MR0 which groups it changed, and only those are loaded back.
+ *
+ * Exit message: label NESTOR_FAULT_VM_EXIT; MRs as NESTOR_EXIT_MR_*.
+ * Reply: label 0 resumes the guest, MR0 = the groups changed; any other label
+ * leaves the vCPU thread stopped.
+ */
+#ifndef NESTOR_VCPU_H
+#define NESTOR_VCPU_H
+#include <nestor/bits.h>
+#include <nestor/types.h>
+
+#define NESTOR_EXIT_TABLE_RADIX      8
+#define NESTOR_EXIT_SLOT_EXCEPTION   128          /* + vector, for exception exits */
+#define NESTOR_EXIT_SLOT_ENTRY_FAIL  127          /* VM entry failed (guest state) */
+
+/* Basic exit reasons (SDM Vol. 3D Appendix C) */
+#define NESTOR_EXIT_EXCEPTION        0
+#define NESTOR_EXIT_EXTERNAL_INT     1
+#define NESTOR_EXIT_TRIPLE_FAULT     2
+#define NESTOR_EXIT_INIT             3
+#define NESTOR_EXIT_SIPI             4
+#define NESTOR_EXIT_INTR_WINDOW      7
+#define NESTOR_EXIT_NMI_WINDOW       8
+#define NESTOR_EXIT_TASK_SWITCH      9
+#define NESTOR_EXIT_CPUID            10
+#define NESTOR_EXIT_GETSEC           11
+#define NESTOR_EXIT_HLT              12
+#define NESTOR_EXIT_INVD             13
+#define NESTOR_EXIT_INVLPG           14
+#define NESTOR_EXIT_RDPMC            15
+#define NESTOR_EXIT_RDTSC            16
+#define NESTOR_EXIT_VMCALL           18
+#define NESTOR_EXIT_VMCLEAR          19
+#define NESTOR_EXIT_VMLAUNCH         20
+#define NESTOR_EXIT_VMPTRLD          21
+#define NESTOR_EXIT_VMPTRST          22
+#define NESTOR_EXIT_VMREAD           23
+#define NESTOR_EXIT_VMRESUME         24
+#define NESTOR_EXIT_VMWRITE          25
+#define NESTOR_EXIT_VMXOFF           26
+#define NESTOR_EXIT_VMXON            27
+#define NESTOR_EXIT_CR_ACCESS        28
+#define NESTOR_EXIT_DR_ACCESS        29
+#define NESTOR_EXIT_IO               30
+#define NESTOR_EXIT_RDMSR            31
+#define NESTOR_EXIT_WRMSR            32
+#define NESTOR_EXIT_INVALID_STATE    33
+#define NESTOR_EXIT_MSR_LOADING      34
+#define NESTOR_EXIT_MWAIT            36
+#define NESTOR_EXIT_MTF              37
+#define NESTOR_EXIT_MONITOR          39
+#define NESTOR_EXIT_PAUSE            40
+#define NESTOR_EXIT_MACHINE_CHECK    41
+#define NESTOR_EXIT_EPT_VIOLATION    48
+#define NESTOR_EXIT_EPT_MISCONFIG    49
+#define NESTOR_EXIT_INVEPT           50
+#define NESTOR_EXIT_RDTSCP           51
+#define NESTOR_EXIT_PREEMPT_TIMER    52
+#define NESTOR_EXIT_INVVPID          53
+#define NESTOR_EXIT_WBINVD           54
+#define NESTOR_EXIT_XSETBV           55
+#define NESTOR_EXIT_RDRAND           57
+#define NESTOR_EXIT_INVPCID          58
+#define NESTOR_EXIT_VMFUNC           59
+#define NESTOR_EXIT_RDSEED           61
+#define NESTOR_EXIT_XSAVES           63
+#define NESTOR_EXIT_XRSTORS          64
+#define NESTOR_EXIT_REASONS          128          /* table slots for basic reasons */
+
+/* Exit message registers */
+#define NESTOR_EXIT_MR_REASON        0   /* full exit reason (bit 31: entry failure) */
+#define NESTOR_EXIT_MR_QUALIFICATION 1
+#define NESTOR_EXIT_MR_GUEST_LINEAR  2
+#define NESTOR_EXIT_MR_GUEST_PHYS    3
+#define NESTOR_EXIT_MR_INSTR_LEN     4
+#define NESTOR_EXIT_MR_INSTR_INFO    5
+#define NESTOR_EXIT_MR_INTR_INFO     6
+#define NESTOR_EXIT_MR_INTR_ERROR    7
+#define NESTOR_EXIT_MR_RIP           8   /* guest RIP at the exit, always sent */
+#define NESTOR_EXIT_MR_COUNT         9
+
+/* Transfer mask: groups of state page fields. */
+#define NESTOR_MTD_GPRS      BIT(0)   /* rax..r15 except rsp */
+#define NESTOR_MTD_RSP       BIT(1)
+#define NESTOR_MTD_RIP       BIT(2)
+#define NESTOR_MTD_RFLAGS    BIT(3)
+#define NESTOR_MTD_CR        BIT(4)   /* cr0, cr2, cr3, cr4, efer */
+#define NESTOR_MTD_SEGS      BIT(5)   /* es cs ss ds fs gs */
+#define NESTOR_MTD_SYS_SEGS  BIT(6)   /* ldtr tr gdtr idtr */
+#define NESTOR_MTD_INTR      BIT(7)   /* interruptibility, activity state */
+#define NESTOR_MTD_INJECT    BIT(8)   /* reply only: inject an event (entry interruption info) */
+#define NESTOR_MTD_ALL       (BIT(9) - 1)
+
+typedef struct {
+    uint64_t base;
+    uint32_t limit;
+    uint32_t ar;            /* access rights as in the VMCS (SDM 24.4.1) */
+    uint16_t sel;
+    uint16_t pad[3];
+} nestor_vcpu_seg_t;
+
+typedef struct nestor_vcpu_state {
+    nestor_word_t mtd;      /* groups the kernel wrote at this exit */
+    nestor_word_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+    nestor_word_t r8, r9, r10, r11, r12, r13, r14, r15;
+    nestor_word_t rsp, rip, rflags;
+    nestor_word_t cr0, cr2, cr3, cr4, efer;
+    nestor_vcpu_seg_t es, cs, ss, ds, fs, gs, ldtr, tr;
+    nestor_word_t gdtr_base, gdtr_limit, idtr_base, idtr_limit;
+    nestor_word_t interruptibility, activity;
+    nestor_word_t inject_info, inject_error, inject_instr_len;
+} nestor_vcpu_state_t;
+
+/* What a VCPU starts as: 32-bit protected mode, flat segments, paging off,
+ * as a Multiboot loader leaves a kernel (the monitor sets RIP, RBX, ...). */
+
+#endif
