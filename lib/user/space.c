@@ -17,7 +17,7 @@ nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size
 }
 
 /* Map @frame at @va, adding the PDPT/PD/PT it needs. */
-static nestor_error_t map_with_tables(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
+nestor_error_t nu_map_frame(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
                                       nestor_cptr_t frame, nestor_word_t rights)
 {
     static const nestor_word_t tables[] = { NESTOR_OBJ_PDPT, NESTOR_OBJ_PD, NESTOR_OBJ_PT };
@@ -44,7 +44,7 @@ nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t 
         return NESTOR_ERR_NOT_ENOUGH_MEMORY;
     if (frame_out)
         *frame_out = f;
-    return map_with_tables(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE);
+    return nu_map_frame(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE);
 }
 
 nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_cptr_t own_pml4, nestor_word_t scratch_va)
@@ -60,7 +60,7 @@ nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_cptr_t own_pml4, nestor_word_
             return 0;
         memcpy((void *)(uintptr_t)scratch_va, (const void *)(uintptr_t)va, PAGE);
         nu_frame_unmap(f);
-        if (map_with_tables(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
+        if (nu_map_frame(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
             return 0;
     }
     return pml4;

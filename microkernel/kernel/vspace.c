@@ -41,7 +41,8 @@ static unsigned index_at(uint64_t va, unsigned shift)
 
 uint64_t vspace_kernel_pml4_paddr(void)
 {
-    return kobj_paddr(kobj_addr(boot_pml4));
+    /* boot_pml4 is in the kernel image (KERNEL_VMA + physical), not the physmap. */
+    return (uint64_t)(uintptr_t)boot_pml4 - KERNEL_VMA;
 }
 
 static bool assign_id(cap_t *cap, bool ept)

@@ -30,6 +30,7 @@ def cmd_run(args):
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
     build.scons()
     modules = [image.root_task_module(args.roottask), config.compile_dts(dts)]
+    modules += [image.guest_module(g) for g in args.guest]
     iso = image.make_iso(args.cmdline, modules)
     timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
     workdir = os.path.join(paths.RUNS, emu.name)
@@ -120,6 +121,9 @@ def parser():
     r.add_argument('--roottask', metavar='NAME', default=DEFAULT_ROOT_TASK,
                    help='root task to start: build/user/NAME.elf (default: %(default)s; '
                    'ktest runs the kernel test suite, kfuzz the fuzzer)')
+    r.add_argument('--guest', metavar='NAME', action='append', default=[],
+                   help='add test guest build/guests/NAME.bin as a boot module (repeatable; '
+                   'run by --roottask vmm)')
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser('bench', help='run a benchmark on Bochs and print its figures',

@@ -24,6 +24,7 @@ class Emulator:
     name = None
     binary = None
     package = None
+    has_vmx = False                 # does the machine it emulates offer VT-x?
 
     def unavailable_reason(self):
         """None if this emulator can run here, else why not (one line)."""
@@ -61,6 +62,7 @@ class Qemu(Emulator):
 
 class Kvm(Qemu):
     name = 'kvm'
+    has_vmx = True
 
     def unavailable_reason(self):
         why = super().unavailable_reason()
@@ -95,6 +97,7 @@ class Bochs(Emulator):
     name = 'bochs'
     binary = 'bochs'
     package = 'bochs'
+    has_vmx = True
     _start_lock = threading.Lock()
     _last_start = 0.0
 

@@ -74,9 +74,13 @@ class SystemTest:
         why = self.emu.unavailable_reason()
         if why:
             return Outcome(skipped=1, detail=why)
+        if 'vmx' in self.spec.requires and not self.emu.has_vmx:
+            return Outcome(skipped=1, detail='no VMX on this machine (%s emulates none)' %
+                           self.emu.name)
         modules = []
         if self.spec.roottask:
             modules.append(image.root_task_module(self.spec.roottask))
+        modules += [image.guest_module(g) for g in self.spec.guests]
         if self.spec.config:
             modules.append(config.compile_dts(config.resolve(self.spec.config)))
         iso = image.make_iso(self.spec.cmdline, modules)

@@ -32,6 +32,17 @@ def root_task_module(name):
     return (path, '%s %s' % (ROOT_TASK_TAG, name))
 
 
+GUEST_TAG = 'guest'          # the VMM's guest modules: "guest NAME"
+
+
+def guest_module(name):
+    """The boot module for test guest @name (build/guests/NAME.bin)."""
+    path = os.path.join(paths.BUILD, 'guests', name + '.bin')
+    if not os.path.isfile(path):
+        raise NestorError("guest '%s' not built (no %s)" % (name, paths.rel(path)))
+    return (path, '%s %s' % (GUEST_TAG, name))
+
+
 def make_iso(cmdline='', modules=(), kernel=paths.KERNEL):
     """Return the path of an ISO booting @kernel with @cmdline and @modules
     ([(file, module command line)]). ISOs are cached by content."""

@@ -10,10 +10,13 @@ import re
 
 from nestor.errors import NestorError
 
-HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'roottask'}
+HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'roottask',
+                'guest', 'requires'}
 JUDGE_KEYS = {'expect', 'forbid', 'verdict', 'count'}
 KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
+# What a test may need from the machine: vmx = hardware virtualization (VT-x).
+REQUIREMENTS = {'vmx'}
 
 
 class Spec:
@@ -26,6 +29,8 @@ class Spec:
         self.cmdline = ''
         self.config = None
         self.roottask = None
+        self.guests = []
+        self.requires = set()
         self.expect_fail = False
         self._parse()
 
@@ -70,6 +75,14 @@ class Spec:
             self.config = value
         elif key == 'roottask':
             self.roottask = value
+        elif key == 'guest':
+            self.guests.append(value)
+        elif key == 'requires':
+            for r in value.split():
+                if r not in REQUIREMENTS:
+                    self._error(no, "unknown requirement '%s' (known: %s)" %
+                                (r, ', '.join(sorted(REQUIREMENTS))))
+                self.requires.add(r)
         elif key == 'verdict':
             self.expect_fail = value == 'fail'
 

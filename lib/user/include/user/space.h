@@ -25,6 +25,10 @@ nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size
  */
 nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_cptr_t own_pml4, nestor_word_t scratch_va);
 
+/* Map @frame (4 KiB or 2 MiB) at @va in @pml4, building the tables it needs. */
+nestor_error_t nu_map_frame(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
+                            nestor_cptr_t frame, nestor_word_t rights);
+
 /* Map a fresh zeroed page at @va in @pml4, building tables as needed. */
 nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
                                nestor_cptr_t *frame_out);

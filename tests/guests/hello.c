@@ -1,0 +1,21 @@
+/*
+ * tests/guests/hello.c - the smallest guest: console output through the
+ * virtual UART, CPUID through the VMM, then a clean exit.
+ */
+#include "lib/guest.h"
+
+int guest_main(void)
+{
+    guest_printf("hello from a guest under Nestor\n");
+    guest_cpuid_t v = guest_cpuid(0, 0);
+    char vendor[13];
+    __builtin_memcpy(vendor, &v.ebx, 4);
+    __builtin_memcpy(vendor + 4, &v.edx, 4);
+    __builtin_memcpy(vendor + 8, &v.ecx, 4);
+    vendor[12] = 0;
+    guest_printf("cpu vendor as the VMM shows it: %s\n", vendor);
+    guest_cpuid_t f = guest_cpuid(1, 0);
+    CHECK(f.ecx & (1u << 31), "CPUID.1:ECX.hypervisor is set");
+    CHECK(!(f.ecx & (1u << 5)), "CPUID.1:ECX.VMX is hidden");
+    return guest_report("hello");
+}

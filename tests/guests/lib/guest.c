@@ -1,0 +1,68 @@
+/* tests/guests/lib/guest.c - serial output and reporting for test guests. */
+#include "guest.h"
+#include <fmt.h>
+
+unsigned guest_passed, guest_failed;
+
+static void serial_put(void *ctx, char c)
+{
+    (void)ctx;
+    while (!(inb(GUEST_COM1_LSR) & GUEST_LSR_THRE))
+        ;
+    outb(GUEST_COM1, (uint8_t)c);
+}
+
+int guest_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = fmt_vformat(serial_put, 0, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int guest_report(const char *name)
+{
+    guest_printf("%s: %u passed, %u failed\n", name, guest_passed, guest_failed);
+    return guest_failed ? 1 : 0;
+}
+
+/* 64-bit division for 32-bit code (GCC emits calls to these; no libgcc here). */
+uint64_t __udivdi3(uint64_t n, uint64_t d);
+uint64_t __umoddi3(uint64_t n, uint64_t d);
+uint64_t __udivmoddi4(uint64_t n, uint64_t d, uint64_t *rem);
+
+static uint64_t divmod(uint64_t n, uint64_t d, uint64_t *rem)
+{
+    uint64_t q = 0, r = 0;
+    for (int i = 63; i >= 0; i--) {
+        r = (r << 1) | ((n >> i) & 1);
+        if (r >= d) {
+            r -= d;
+            q |= 1ULL << i;
+        }
+    }
+    *rem = r;
+    return q;
+}
+
+uint64_t __udivdi3(uint64_t n, uint64_t d)
+{
+    uint64_t r;
+    return divmod(n, d, &r);
+}
+
+uint64_t __umoddi3(uint64_t n, uint64_t d)
+{
+    uint64_t r;
+    divmod(n, d, &r);
+    return r;
+}
+
+uint64_t __udivmoddi4(uint64_t n, uint64_t d, uint64_t *rem)
+{
+    uint64_t r, q = divmod(n, d, &r);
+    if (rem)
+        *rem = r;
+    return q;
+}

@@ -1,0 +1,99 @@
+/*
+ * vmm-server/main.c - the VMM as a root task: one VM per "guest NAME" boot
+ * module, then the exit loop. (init will start it as one monitor among
+ * others once stacks are built from configs.)
+ */
+#include "vmm.h"
+#include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
+
+#define GUEST_TAG      "guest "
+#define GUEST_LOAD_GPA 0x100000           /* images run where Multiboot would put them */
+
+static vm_t vms[VMM_MAX_VMS];
+static unsigned n_vms;
+
+static nestor_cptr_t largest_untyped(const nestor_bootinfo_t *bi)
+{
+    nestor_word_t best = 0;
+    for (nestor_word_t i = 1; i < bi->untyped.end - bi->untyped.start; i++)
+        if (bi->untyped_list[i].size_bits > bi->untyped_list[best].size_bits)
+            best = i;
+    return bi->untyped.start + best;
+}
+
+/* One exit: read it from the message and the state page, handle, reply. */
+static void serve(nestor_cptr_t exit_ep)
+{
+    nestor_ipc_buffer_t *buf = nu_ipc_buffer();
+    nu_msg_t m = { 0 };
+    if (nu_recv(exit_ep, &m) != NESTOR_OK || m.badge == 0 || m.badge > n_vms)
+        return;
+    vm_t *vm = &vms[m.badge - 1];
+    vmexit_t e = {
+        .vm = vm, .reason = m.mr[NESTOR_EXIT_MR_REASON],
+        .qualification = m.mr[NESTOR_EXIT_MR_QUALIFICATION],
+        .guest_phys = m.mr[NESTOR_EXIT_MR_GUEST_PHYS],
+        .instr_len = buf->msg[NESTOR_EXIT_MR_INSTR_LEN], .rip = buf->msg[NESTOR_EXIT_MR_RIP],
+        .s = vm->state,
+    };
+    exit_action_t act = vm_handle_exit(&e);
+    m = (nu_msg_t){ .info = nestor_msginfo(act == EXIT_RESUME ? 0 : 1, 0, 0, 1),
+                    .mr = { e.changed } };
+    nu_reply(&m);
+    if (act == EXIT_STOP)
+        uart_flush(vm);
+}
+
+static unsigned running(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < n_vms; i++)
+        n += vms[i].status == VM_RUNNING;
+    return n;
+}
+
+int main(const nestor_bootinfo_t *bi)
+{
+    if (!bi->vmx_present) {
+        printf("vmm: no VMX on this machine: no VM can run\n");
+        return 0;
+    }
+    nu_alloc_t a = { largest_untyped(bi), NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end };
+    nestor_cptr_t exit_ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
+    for (nestor_word_t i = 0; i < bi->module_count && n_vms < VMM_MAX_VMS; i++) {
+        const nestor_module_desc_t *mod = &bi->modules[i];
+        if (strncmp(mod->name, GUEST_TAG, strlen(GUEST_TAG)) != 0)
+            continue;
+        vm_t *vm = &vms[n_vms];
+        vm->index = n_vms;
+        strncpy(vm->name, mod->name + strlen(GUEST_TAG), VMM_NAME_MAX - 1);
+        vm->ram_bytes = (uint64_t)VMM_DEFAULT_RAM_MB << 20;
+        if (!vm_create(vm, &a, exit_ep, (const void *)(uintptr_t)mod->vaddr, mod->size,
+                       GUEST_LOAD_GPA))
+            return 0;
+        printf("vmm: vm %s: %lu MiB RAM, image %lu bytes at 0x%x\n", vm->name,
+               vm->ram_bytes >> 20, mod->size, GUEST_LOAD_GPA);
+        n_vms++;
+    }
+    if (n_vms == 0) {
+        printf("vmm: no \"guest NAME\" module: nothing to run\n");
+        return 0;
+    }
+    for (unsigned i = 0; i < n_vms; i++)
+        vm_start(&vms[i]);
+    while (running())
+        serve(exit_ep);
+    int ok = 1;
+    for (unsigned i = 0; i < n_vms; i++) {
+        vm_t *vm = &vms[i];
+        if (vm->status == VM_EXITED)
+            printf("vmm: vm %s exited with status %u after %lu exits\n", vm->name,
+                   vm->exit_code, vm->exits);
+        else
+            printf("vmm: vm %s stopped: %s\n", vm->name, vm->reason);
+        ok &= vm->status == VM_EXITED && vm->exit_code == 0;
+    }
+    return ok;
+}

@@ -1,0 +1,58 @@
+/*
+ * vmm-server/vmm.h - the user-level VMM: one VM per guest module, each with
+ * one vCPU, RAM given through EPT, and exits handled from a table.
+ */
+#ifndef VMM_H
+#define VMM_H
+#include <nestor/bootinfo.h>
+#include <nestor/vcpu.h>
+#include <user/space.h>
+#include <stdbool.h>
+
+#define VMM_MAX_VMS        4
+#define VMM_NAME_MAX       32
+#define VMM_LINE_MAX       160
+#define VMM_RAM_FRAME_BITS 21                 /* guest RAM in 2 MiB frames */
+#define VMM_DEFAULT_RAM_MB 8
+
+typedef enum { VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
+
+typedef struct vm {
+    unsigned index;
+    char name[VMM_NAME_MAX];
+    uint64_t ram_bytes;
+    uint8_t *ram;                  /* guest RAM as mapped in the VMM */
+    nestor_cptr_t ept, vcpu, tcb, exit_table;
+    nestor_vcpu_state_t *state;   /* the VCPU's state page, mapped in the VMM */
+    vm_status_t status;
+    uint32_t exit_code;            /* what the guest wrote to its exit port */
+    char reason[96];               /* why it stopped, for the log */
+    char line[VMM_LINE_MAX];       /* UART output not yet printed */
+    unsigned line_len;
+    uint64_t exits;
+} vm_t;
+
+/* One exit as the handlers see it. */
+typedef struct {
+    vm_t *vm;
+    nestor_word_t reason, qualification, guest_phys, instr_len, rip;
+    nestor_vcpu_state_t *s;        /* state page (groups per the exit masks) */
+    nestor_word_t changed;         /* groups the handler changed (reply MR0) */
+} vmexit_t;
+
+typedef enum { EXIT_RESUME, EXIT_STOP } exit_action_t;
+
+/* Create a VM running the flat image @image (@size bytes) loaded at @load_gpa. */
+bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image,
+               uint64_t size, uint64_t load_gpa);
+bool vm_start(vm_t *vm);
+/* Handle one exit; returns whether to resume the guest. */
+exit_action_t vm_handle_exit(vmexit_t *e);
+/* Stop a VM with a reason (printed once). */
+exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Devices. */
+bool uart_io(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value);
+void uart_flush(vm_t *vm);
+
+#endif
