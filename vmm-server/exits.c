@@ -33,6 +33,21 @@ static void advance(vmexit_t *e)
     e->changed |= NESTOR_MTD_RIP;
 }
 
+/* Bochs's shutdown port: "Shutdown" written byte by byte ends the VM. */
+#define BOCHS_SHUTDOWN_PORT 0x8900
+static const char shutdown_word[] = "Shutdown";
+
+static bool shutdown_byte(vm_t *vm, char c)
+{
+    vm->shutdown_pos = (c == shutdown_word[vm->shutdown_pos]) ? vm->shutdown_pos + 1
+                                                              : (c == shutdown_word[0]);
+    if (shutdown_word[vm->shutdown_pos] != '\0')
+        return false;
+    vm->exit_code = 0;
+    vm->status = VM_EXITED;
+    return true;
+}
+
 static exit_action_t exit_io(vmexit_t *e)
 {
     vm_t *vm = e->vm;
@@ -49,6 +64,8 @@ static exit_action_t exit_io(vmexit_t *e)
         vm->status = VM_EXITED;
         return EXIT_STOP;
     }
+    if (!in && port == BOCHS_SHUTDOWN_PORT && shutdown_byte(vm, (char)value))
+        return EXIT_STOP;
     uart_io(vm, port, in, size, &value);     /* unknown ports: reads 0xFF.., writes dropped */
     if (in) {
         e->s->rax = (e->s->rax & ~(nestor_word_t)mask) | (value & mask);
@@ -92,6 +109,113 @@ static exit_action_t exit_triple_fault(vmexit_t *e)
     return vm_stop(e->vm, "triple fault at rip 0x%lx", e->rip);
 }
 
+/* Hardware exception injection (SDM Vol. 3C 24.8.3, Table 24-16). */
+#define INTR_INFO_VALID       BIT(31)
+#define INTR_INFO_DELIVER_ERR BIT(11)
+#define INTR_TYPE_HW_EXCEPTION (3u << 8)
+#define VEC_UD 6
+#define VEC_GP 13
+
+static exit_action_t inject_exception(vmexit_t *e, unsigned vector, bool error_code)
+{
+    e->s->inject_info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
+                        (error_code ? INTR_INFO_DELIVER_ERR : 0);
+    e->s->inject_error = 0;
+    e->s->inject_instr_len = 0;
+    e->changed |= NESTOR_MTD_INJECT;
+    return EXIT_RESUME;
+}
+
+/* Hypercalls: RAX selects; unknown ones return VMM_HC_ERROR in RAX. */
+#define VMM_HC_PING  0
+#define VMM_HC_ERROR ((nestor_word_t)-1)
+
+static exit_action_t exit_vmcall(vmexit_t *e)
+{
+    e->vm->hypercalls++;
+    e->s->rax = e->s->rax == VMM_HC_PING ? 0 : VMM_HC_ERROR;
+    if (e->s->rax == VMM_HC_ERROR)
+        e->vm->bad_hypercalls++;
+    e->changed |= NESTOR_MTD_GPRS;
+    advance(e);
+    return EXIT_RESUME;
+}
+
+/* ---- MSRs: a per-VM policy (msr.c); anything else is #GP, as on hardware ---- */
+
+static exit_action_t exit_rdmsr(vmexit_t *e)
+{
+    uint64_t v;
+    if (!msr_read(e->vm, (uint32_t)e->s->rcx, &v))
+        return inject_exception(e, VEC_GP, true);
+    e->s->rax = v & 0xFFFFFFFFu;
+    e->s->rdx = v >> 32;
+    e->changed |= NESTOR_MTD_GPRS;
+    advance(e);
+    return EXIT_RESUME;
+}
+
+static exit_action_t exit_wrmsr(vmexit_t *e)
+{
+    uint64_t v = (e->s->rdx << 32) | (e->s->rax & 0xFFFFFFFFu);
+    if (!msr_write(e->vm, (uint32_t)e->s->rcx, v))
+        return inject_exception(e, VEC_GP, true);
+    advance(e);
+    return EXIT_RESUME;
+}
+
+/* XSETBV (SDM Vol. 2C): XCR0 must keep x87 and may add SSE/AVX (the
+ * components the host switches). The guest runs with the host's XCR0. */
+#define XCR0_GUEST_ALLOWED 0x7
+
+static exit_action_t exit_xsetbv(vmexit_t *e)
+{
+    uint64_t v = (e->s->rdx << 32) | (e->s->rax & 0xFFFFFFFFu);
+    if (e->s->rcx != 0 || !(v & 1) || (v & ~(uint64_t)XCR0_GUEST_ALLOWED))
+        return inject_exception(e, VEC_GP, true);
+    advance(e);
+    return EXIT_RESUME;
+}
+
+/* MOV to/from CR0/CR4 that touches a bit VMX keeps fixed (SDM 27.2.1,
+ * Table 27-3): the kernel keeps the real bit and shows the guest its own. */
+#define CRQ_NUMBER(q)  ((q) & 0xF)
+#define CRQ_TYPE(q)    (((q) >> 4) & 0x3)
+#define CRQ_GPR(q)     (((q) >> 8) & 0xF)
+#define CRQ_MOV_TO_CR  0
+#define CRQ_MOV_FROM_CR 1
+
+static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
+{
+    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
+                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
+                                      &s->r12, &s->r13, &s->r14, &s->r15 };
+    return regs[n & 15];
+}
+
+static exit_action_t exit_cr(vmexit_t *e)
+{
+    nestor_word_t q = e->qualification;
+    unsigned cr = CRQ_NUMBER(q);
+    if (CRQ_TYPE(q) != CRQ_MOV_TO_CR || (cr != 0 && cr != 4))
+        return vm_stop(e->vm, "unexpected control-register exit (qualification 0x%lx)", q);
+    nestor_word_t v = *gpr(e->s, CRQ_GPR(q));
+    if (cr == 0)
+        e->s->cr0 = v;
+    else
+        e->s->cr4 = v;
+    e->changed |= NESTOR_MTD_CR;
+    advance(e);
+    return EXIT_RESUME;
+}
+
+static exit_action_t exit_ept_violation(vmexit_t *e)
+{
+    return vm_stop(e->vm, "access to guest-physical 0x%lx outside its RAM and devices "
+                          "(EPT violation, qualification 0x%lx, rip 0x%lx)",
+                   e->guest_phys, e->qualification, e->rip);
+}
+
 typedef exit_action_t (*exit_handler_t)(vmexit_t *e);
 
 static const exit_handler_t handlers[NESTOR_EXIT_REASONS] = {
@@ -99,6 +223,12 @@ static const exit_handler_t handlers[NESTOR_EXIT_REASONS] = {
     [NESTOR_EXIT_CPUID] = exit_cpuid,
     [NESTOR_EXIT_HLT] = exit_hlt,
     [NESTOR_EXIT_TRIPLE_FAULT] = exit_triple_fault,
+    [NESTOR_EXIT_VMCALL] = exit_vmcall,
+    [NESTOR_EXIT_RDMSR] = exit_rdmsr,
+    [NESTOR_EXIT_WRMSR] = exit_wrmsr,
+    [NESTOR_EXIT_XSETBV] = exit_xsetbv,
+    [NESTOR_EXIT_CR_ACCESS] = exit_cr,
+    [NESTOR_EXIT_EPT_VIOLATION] = exit_ept_violation,
 };
 
 exit_action_t vm_handle_exit(vmexit_t *e)

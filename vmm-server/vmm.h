@@ -9,7 +9,7 @@
 #include <user/space.h>
 #include <stdbool.h>
 
-#define VMM_MAX_VMS        4
+#define VMM_MAX_VMS        8
 #define VMM_NAME_MAX       32
 #define VMM_LINE_MAX       160
 #define VMM_RAM_FRAME_BITS 21                 /* guest RAM in 2 MiB frames */
@@ -30,6 +30,9 @@ typedef struct vm {
     char line[VMM_LINE_MAX];       /* UART output not yet printed */
     unsigned line_len;
     uint64_t exits;
+    uint64_t hypercalls, bad_hypercalls;
+    unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
+    uint64_t msr_pat, msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_mtrr_def;
 } vm_t;
 
 /* One exit as the handlers see it. */
@@ -50,6 +53,10 @@ bool vm_start(vm_t *vm);
 exit_action_t vm_handle_exit(vmexit_t *e);
 /* Stop a VM with a reason (printed once). */
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* MSR policy (msr.c): false means the guest gets #GP. */
+bool msr_read(vm_t *vm, uint32_t msr, uint64_t *value);
+bool msr_write(vm_t *vm, uint32_t msr, uint64_t value);
 
 /* Devices. */
 bool uart_io(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value);

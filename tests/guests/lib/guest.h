@@ -12,6 +12,10 @@
 #define GUEST_COM1      0x3F8
 #define GUEST_COM1_LSR  (GUEST_COM1 + 5)
 #define GUEST_LSR_THRE  0x20
+#define GUEST_IDT_VECTORS   48
+#define GUEST_ISR_STUB_SIZE 16
+#define GUEST_SEL_CODE  0x08
+#define GUEST_SEL_DATA  0x10
 
 #ifndef __ASSEMBLER__
 #include <stdarg.h>
@@ -39,6 +43,35 @@ static inline guest_cpuid_t guest_cpuid(uint32_t leaf, uint32_t sub)
 }
 
 int guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Interrupt frame: pushal registers, then vector, error code, and what the
+ * CPU pushed (no privilege change: eip, cs, eflags). Handlers may change eip. */
+typedef struct {
+    uint32_t edi, esi, ebp, esp_unused, ebx, edx, ecx, eax;
+    uint32_t vector, error;
+    uint32_t eip, cs, eflags;
+} guest_frame_t;
+
+typedef void (*guest_handler_t)(guest_frame_t *f);
+
+/* A flat GDT and an IDT whose every vector goes to guest_isr_dispatch. */
+void guest_desc_init(void);
+void guest_set_handler(unsigned vector, guest_handler_t h);
+/* Vectors taken without a handler, for checks. */
+extern volatile unsigned guest_unhandled;
+
+static inline uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint32_t read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
 
 /* Test bookkeeping: CHECK(cond, what) counts and prints failures. */
 extern unsigned guest_passed, guest_failed;
