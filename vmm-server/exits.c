@@ -127,15 +127,25 @@ static exit_action_t inject_exception(vmexit_t *e, unsigned vector, bool error_c
 }
 
 /* Hypercalls: RAX selects; unknown ones return VMM_HC_ERROR in RAX. */
-#define VMM_HC_PING  0
+#define VMM_HC_PING          0
+#define VMM_HC_REPORT_CPUID  1      /* RBX: how many CPUIDs the guest executed */
 #define VMM_HC_ERROR ((nestor_word_t)-1)
 
 static exit_action_t exit_vmcall(vmexit_t *e)
 {
     e->vm->hypercalls++;
-    e->s->rax = e->s->rax == VMM_HC_PING ? 0 : VMM_HC_ERROR;
-    if (e->s->rax == VMM_HC_ERROR)
+    switch (e->s->rax) {
+    case VMM_HC_PING:
+        e->s->rax = 0;
+        break;
+    case VMM_HC_REPORT_CPUID:
+        e->vm->guest_cpuid_reported = e->s->rbx;
+        e->s->rax = 0;
+        break;
+    default:
+        e->s->rax = VMM_HC_ERROR;
         e->vm->bad_hypercalls++;
+    }
     e->changed |= NESTOR_MTD_GPRS;
     advance(e);
     return EXIT_RESUME;

@@ -3,6 +3,7 @@
  * module, then the exit loop. (init will start it as one monitor among
  * others once stacks are built from configs.)
  */
+#include "count_monitor.h"
 #include "vmm.h"
 #include <string.h>
 #include <user/print.h>
@@ -12,7 +13,30 @@
 #define GUEST_LOAD_GPA 0x100000           /* images run where Multiboot would put them */
 
 static vm_t vms[VMM_MAX_VMS];
+static count_monitor_t monitors[VMM_MAX_VMS];
 static unsigned n_vms;
+
+/* Options on the kernel command line:
+ *   vmm.sequential        run the VMs one after another (benchmarks)
+ *   vmm.count=NAME        stack a count monitor on VM NAME's CPUID exits */
+static bool opt_sequential;
+static char opt_count[VMM_NAME_MAX];
+
+static void parse_options(const char *cmdline)
+{
+    for (const char *p = cmdline; *p; p++) {
+        if ((p == cmdline || p[-1] == ' ') && strncmp(p, "vmm.sequential", 14) == 0)
+            opt_sequential = true;
+        if ((p == cmdline || p[-1] == ' ') && strncmp(p, "vmm.count=", 10) == 0) {
+            unsigned n = 0;
+            for (p += 10; *p && *p != ' ' && n < VMM_NAME_MAX - 1; p++)
+                opt_count[n++] = *p;
+            opt_count[n] = '\0';
+            if (!*p)
+                break;
+        }
+    }
+}
 
 static nestor_cptr_t largest_untyped(const nestor_bootinfo_t *bi)
 {
@@ -56,6 +80,7 @@ static unsigned running(void)
 
 int main(const nestor_bootinfo_t *bi)
 {
+    parse_options(bi->cmdline);
     if (!bi->vmx_present) {
         printf("vmm: no VMX on this machine: no VM can run\n");
         return 0;
@@ -75,16 +100,26 @@ int main(const nestor_bootinfo_t *bi)
             return 0;
         printf("vmm: vm %s: %lu MiB RAM, image %lu bytes at 0x%x\n", vm->name,
                vm->ram_bytes >> 20, mod->size, GUEST_LOAD_GPA);
+        if (opt_count[0] && strcmp(opt_count, vm->name) == 0) {
+            if (!count_monitor_stack(&monitors[n_vms], &a, vm->exit_table, NESTOR_EXIT_CPUID)) {
+                printf("vmm: cannot stack the count monitor on %s\n", vm->name);
+                return 0;
+            }
+            vm->counted = true;
+            printf("vmm: vm %s: count monitor stacked on its CPUID exits\n", vm->name);
+        }
         n_vms++;
     }
     if (n_vms == 0) {
         printf("vmm: no \"guest NAME\" module: nothing to run\n");
         return 0;
     }
-    for (unsigned i = 0; i < n_vms; i++)
+    for (unsigned i = 0; i < n_vms; i++) {
         vm_start(&vms[i]);
-    while (running())
-        serve(exit_ep);
+        if (opt_sequential || i == n_vms - 1)
+            while (running())
+                serve(exit_ep);
+    }
     int ok = 1;
     for (unsigned i = 0; i < n_vms; i++) {
         vm_t *vm = &vms[i];
@@ -94,6 +129,14 @@ int main(const nestor_bootinfo_t *bi)
         else
             printf("vmm: vm %s stopped: %s\n", vm->name, vm->reason);
         ok &= vm->status == VM_EXITED && vm->exit_code == 0;
+        nestor_word_t counted, others;
+        if (vm->counted && count_monitor_query(&monitors[i], &counted, &others)) {
+            bool match = counted == vm->guest_cpuid_reported && others == 0;
+            printf("count-monitor: vm %s: %lu cpuid exits, %lu other exits; the guest executed "
+                   "%lu cpuids: %s\n", vm->name, counted, others, vm->guest_cpuid_reported,
+                   match ? "match" : "MISMATCH");
+            ok &= match;
+        }
     }
     return ok;
 }

@@ -110,11 +110,14 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
     const nestor_word_t mask = NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS;
     if (nu_invoke(vm->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, 0, 0) != NESTOR_OK)
         return false;
-    vm->status = VM_RUNNING;
+    vm->status = VM_CREATED;
     return true;
 }
 
 bool vm_start(vm_t *vm)
 {
-    return nu_tcb_resume(vm->tcb) == NESTOR_OK;
+    if (nu_tcb_resume(vm->tcb) != NESTOR_OK)
+        return false;
+    vm->status = VM_RUNNING;
+    return true;
 }

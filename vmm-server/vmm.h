@@ -15,7 +15,7 @@
 #define VMM_RAM_FRAME_BITS 21                 /* guest RAM in 2 MiB frames */
 #define VMM_DEFAULT_RAM_MB 8
 
-typedef enum { VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
+typedef enum { VM_CREATED, VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
 
 typedef struct vm {
     unsigned index;
@@ -31,6 +31,8 @@ typedef struct vm {
     unsigned line_len;
     uint64_t exits;
     uint64_t hypercalls, bad_hypercalls;
+    uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
+    bool counted;                   /* a count monitor is stacked on its CPUID exits */
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
     uint64_t msr_pat, msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_mtrr_def;
 } vm_t;

@@ -88,11 +88,18 @@ nestor_cptr_t nu_thread_new(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t reg
                             void (*fn)(nestor_word_t), nestor_word_t arg, nestor_word_t prio,
                             nestor_cptr_t fault_ep)
 {
+    return nu_thread_new_in(a, a->cnode, pml4, region, fn, arg, prio, fault_ep);
+}
+
+nestor_cptr_t nu_thread_new_in(nu_alloc_t *a, nestor_cptr_t cspace, nestor_cptr_t pml4,
+                               nestor_word_t region, void (*fn)(nestor_word_t),
+                               nestor_word_t arg, nestor_word_t prio, nestor_cptr_t fault_ep)
+{
     nestor_cptr_t tcb = nu_alloc_obj(a, NESTOR_OBJ_TCB, 0), buf;
     if (!tcb || nu_map_new_page(a, pml4, region, 0) != NESTOR_OK ||
         nu_map_new_page(a, pml4, region + PAGE, &buf) != NESTOR_OK)
         return 0;
-    if (nu_tcb_configure(tcb, fault_ep, a->cnode, pml4, buf, region + PAGE) != NESTOR_OK ||
+    if (nu_tcb_configure(tcb, fault_ep, cspace, pml4, buf, region + PAGE) != NESTOR_OK ||
         nu_tcb_set_priority(tcb, prio) != NESTOR_OK)
         return 0;
     nestor_user_context_t ctx = { 0 };

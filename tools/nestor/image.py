@@ -35,12 +35,14 @@ def root_task_module(name):
 GUEST_TAG = 'guest'          # the VMM's guest modules: "guest NAME"
 
 
-def guest_module(name):
-    """The boot module for test guest @name (build/guests/NAME.bin)."""
+def guest_module(spec):
+    """The boot module for test guest FILE or FILE:NAME (build/guests/FILE.bin,
+    called NAME in the VMM; NAME defaults to FILE)."""
+    name, _, alias = spec.partition(':')
     path = os.path.join(paths.BUILD, 'guests', name + '.bin')
     if not os.path.isfile(path):
         raise NestorError("guest '%s' not built (no %s)" % (name, paths.rel(path)))
-    return (path, '%s %s' % (GUEST_TAG, name))
+    return (path, '%s %s' % (GUEST_TAG, alias or name))
 
 
 def make_iso(cmdline='', modules=(), kernel=paths.KERNEL):

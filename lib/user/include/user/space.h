@@ -41,5 +41,9 @@ nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t 
 nestor_cptr_t nu_thread_new(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t region,
                             void (*fn)(nestor_word_t), nestor_word_t arg, nestor_word_t prio,
                             nestor_cptr_t fault_ep);
+/* As nu_thread_new, with its own CSpace root @cspace (a cptr in ours). */
+nestor_cptr_t nu_thread_new_in(nu_alloc_t *a, nestor_cptr_t cspace, nestor_cptr_t pml4,
+                               nestor_word_t region, void (*fn)(nestor_word_t),
+                               nestor_word_t arg, nestor_word_t prio, nestor_cptr_t fault_ep);
 
 #endif

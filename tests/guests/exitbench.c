@@ -1,0 +1,62 @@
+/*
+ * tests/guests/exitbench.c - cost of a VM exit, from inside the guest.
+ *
+ * On Bochs the TSC counts instructions, and the guest reads it without an
+ * exit, so (cycles of N exiting instructions - cycles of N NOPs) / N is the
+ * number of instructions executed outside the guest per exit: kernel and
+ * monitors together. Reports every CPUID it executed through a hypercall, so
+ * a stacked count monitor's count can be checked against it.
+ */
+#include "lib/guest.h"
+
+#define ITERATIONS   2000
+#define WARMUP       50
+#define HC_REPORT_CPUID 1           /* vmm-server: RBX = CPUIDs this guest executed */
+#define BENCH_PORT   0x2E8          /* no device: the VMM answers all ones */
+
+static unsigned cpuids;
+
+enum { OP_NOP, OP_CPUID, OP_VMCALL, OP_IN };
+
+static inline void op(int kind)
+{
+    uint32_t a = 0, b, c = 0, d;
+    switch (kind) {
+    case OP_NOP: __asm__ volatile("nop"); break;
+    case OP_CPUID: __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d)); break;
+    case OP_VMCALL: __asm__ volatile("vmcall" : "+a"(a) : : "memory"); break;
+    default: (void)inb(BENCH_PORT); break;
+    }
+}
+
+static uint64_t run(int kind, unsigned n)
+{
+    uint64_t t0 = rdtsc();
+    for (unsigned i = 0; i < n; i++)
+        op(kind);
+    uint64_t t = rdtsc() - t0;
+    if (kind == OP_CPUID)
+        cpuids += n;
+    return t;
+}
+
+static void report(const char *reason, int kind, uint64_t base)
+{
+    run(kind, WARMUP);
+    uint64_t t = run(kind, ITERATIONS);
+    guest_printf("exit_roundtrip_instructions{reason=%s} %llu\n", reason,
+                 (unsigned long long)((t > base ? t - base : 0) / ITERATIONS));
+}
+
+int guest_main(void)
+{
+    run(OP_NOP, WARMUP);
+    uint64_t base = run(OP_NOP, ITERATIONS);
+    report("cpuid", OP_CPUID, base);
+    report("vmcall", OP_VMCALL, base);
+    report("io_in", OP_IN, base);
+    uint32_t r;
+    __asm__ volatile("vmcall" : "=a"(r) : "a"(HC_REPORT_CPUID), "b"(cpuids) : "memory");
+    CHECK(r == 0, "the VMM took the CPUID count");
+    return guest_report("exitbench");
+}

@@ -1,0 +1,400 @@
+/*
+ * vmm-server/decode/x86_decode.c - length and operand decoder for the x86
+ * instructions that access MMIO (see x86_decode.h).
+ *
+ * Instruction layout (SDM Vol. 2A 2.1, Figure 2-1):
+ *   legacy prefixes | REX (64-bit mode) | opcode (1-2 bytes) | ModRM | SIB |
+ *   displacement | immediate
+ * The bytes are untrusted guest memory: every byte is fetched through need(),
+ * which refuses to go past `avail` (TRUNCATED) or past 15 bytes (INVALID).
+ */
+#include "x86_decode.h"
+
+/* Legacy prefixes (SDM Vol. 2A 2.1.1). */
+#define PFX_LOCK      0xF0   /* group 1 */
+#define PFX_REPNE     0xF2   /* group 1 */
+#define PFX_REP       0xF3   /* group 1 */
+#define PFX_SEG_ES    0x26   /* group 2 */
+#define PFX_SEG_CS    0x2E
+#define PFX_SEG_SS    0x36
+#define PFX_SEG_DS    0x3E
+#define PFX_SEG_FS    0x64
+#define PFX_SEG_GS    0x65
+#define PFX_OPSIZE    0x66   /* group 3 */
+#define PFX_ADDRSIZE  0x67   /* group 4 */
+
+/* REX prefix 0100WRXB, 64-bit mode only (SDM Vol. 2A 2.2.1, Table 2-4). */
+#define REX_MASK      0xF0
+#define REX_BASE      0x40
+#define REX_W         0x08   /* 64-bit operand size */
+#define REX_R         0x04   /* extends ModRM.reg */
+#define REX_X         0x02   /* extends SIB.index (only the length matters here) */
+#define REX_B         0x01   /* extends ModRM.rm / SIB.base (only the length matters here) */
+
+/* One-byte opcodes (SDM Vol. 2A Appendix A, Table A-2). */
+#define OP_ALU_LAST    0x3F  /* 00-3F: eight ALU groups of 8 opcodes, group = opcode >> 3 */
+#define OP_ALU_FORM    0x07  /* low 3 bits: 0 Eb,Gb  1 Ev,Gv  2 Gb,Eb  3 Gv,Ev */
+#define OP_ALU_EB_GB   0
+#define OP_ALU_EV_GV   1
+#define OP_ALU_GB_EB   2
+#define OP_ALU_GV_EV   3
+#define OP_MOVSXD      0x63  /* 64-bit mode; ARPL elsewhere */
+#define OP_GRP1_EB_IB  0x80
+#define OP_GRP1_EV_IZ  0x81
+#define OP_GRP1_EV_IB  0x83
+#define OP_TEST_EB_GB  0x84
+#define OP_TEST_EV_GV  0x85
+#define OP_MOV_EB_GB   0x88
+#define OP_MOV_EV_GV   0x89
+#define OP_MOV_GB_EB   0x8A
+#define OP_MOV_GV_EV   0x8B
+#define OP_MOV_AL_OB   0xA0  /* moffs forms (SDM Vol. 2A 2.2.1.4) */
+#define OP_MOV_AX_OV   0xA1
+#define OP_MOV_OB_AL   0xA2
+#define OP_MOV_OV_AX   0xA3
+#define OP_MOVSB       0xA4
+#define OP_MOVSV       0xA5
+#define OP_STOSB       0xAA
+#define OP_STOSV       0xAB
+#define OP_GRP11_EB_IB 0xC6
+#define OP_GRP11_EV_IZ 0xC7
+#define OP_ESCAPE_0F   0x0F
+
+/* Two-byte opcodes 0F xx (SDM Vol. 2A Appendix A, Table A-3). */
+#define OP2_MOVZX_GV_EB 0xB6
+#define OP2_MOVZX_GV_EW 0xB7
+#define OP2_MOVSX_GV_EB 0xBE
+#define OP2_MOVSX_GV_EW 0xBF
+
+/* ModRM and SIB fields (SDM Vol. 2A 2.1.3, Figure 2-1). */
+#define MODRM_MOD(b)  ((unsigned)(b) >> 6)
+#define MODRM_REG(b)  (((unsigned)(b) >> 3) & 7u)
+#define MODRM_RM(b)   ((unsigned)(b) & 7u)
+#define SIB_BASE(b)   ((unsigned)(b) & 7u)
+#define MOD_NO_DISP   0
+#define MOD_DISP8     1
+#define MOD_DISP_FULL 2
+#define MOD_REGISTER  3
+#define RM_SIB        4      /* 32/64-bit addressing: a SIB byte follows (Table 2-2) */
+#define RM_DISP32     5      /* mod 00: disp32, RIP-relative in 64-bit mode (2.2.1.6) */
+#define SIB_BASE_NONE 5      /* mod 00: no base, disp32 (Table 2-3) */
+#define RM16_DISP16   6      /* 16-bit addressing, mod 00: disp16 (Table 2-1) */
+
+/* ModRM.reg digits of group 11 (C6/C7): only /0 is MOV (Table A-6). */
+#define GRP11_MOV     0
+
+/* 8-bit register numbers 4..7 are AH CH DH BH without a REX prefix and
+ * SPL BPL SIL DIL with one (SDM Vol. 2A 3.1.1.1, Table 3-1). */
+#define REG8_HIGH_FIRST 4
+
+/* Operations of the ALU groups 00-3F (opcode >> 3) and of group 1 (80/81/83
+ * ModRM.reg): the same order, ADD OR ADC SBB AND SUB XOR CMP (Tables A-2, A-6).
+ * ADC and SBB are not handled. */
+static const x86_op_t alu_ops[8] = {
+    X86_OP_ADD, X86_OP_OR, X86_OP_NONE, X86_OP_NONE,
+    X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_CMP,
+};
+
+/* Sizes of an immediate operand. */
+enum { IMM_NONE, IMM_8, IMM_Z };   /* IMM_Z: 16 bits with 16-bit operands, else 32 */
+
+typedef struct {
+    const uint8_t *bytes;
+    size_t avail;
+    size_t pos;
+} cursor_t;
+
+/* May `n` more bytes be read at the cursor? */
+static x86_decode_status_t need(const cursor_t *c, size_t n)
+{
+    if (c->pos + n > X86_MAX_INSN_LEN)
+        return X86_DECODE_INVALID;   /* SDM Vol. 2A 2.3.11: at most 15 bytes */
+    if (c->pos + n > c->avail)
+        return X86_DECODE_TRUNCATED;
+    return X86_DECODE_OK;
+}
+
+/* Little-endian fetch of n <= 8 bytes that need() already allowed. */
+static uint64_t fetch(cursor_t *c, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)c->bytes[c->pos + i] << (8 * i);
+    c->pos += n;
+    return v;
+}
+
+static uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * size)) - 1;
+}
+
+static uint64_t sign_extend(uint64_t v, unsigned from_bytes)
+{
+    if (from_bytes >= 8)
+        return v;
+    uint64_t sign = (uint64_t)1 << (8 * from_bytes - 1);
+    v &= size_mask(from_bytes);
+    return (v ^ sign) - sign;
+}
+
+/* Skip the SIB byte and displacement of a memory operand (mod != 3).
+ * SDM Vol. 2A 2.1.5: Table 2-1 (16-bit addressing), Table 2-2 (32-bit),
+ * Table 2-3 (SIB); 2.2.1.2: rm = 100 always means SIB and mod 00 rm 101
+ * always means disp32 (RIP-relative in 64-bit mode, 2.2.1.6), whatever REX.B. */
+static x86_decode_status_t skip_address(cursor_t *c, unsigned modrm, unsigned addr_size)
+{
+    unsigned mod = MODRM_MOD(modrm), rm = MODRM_RM(modrm);
+    size_t disp = 0;
+    x86_decode_status_t st;
+
+    if (addr_size == 2) {
+        if (mod == MOD_DISP8)
+            disp = 1;
+        else if (mod == MOD_DISP_FULL || (mod == MOD_NO_DISP && rm == RM16_DISP16))
+            disp = 2;
+    } else {
+        if (rm == RM_SIB) {
+            if ((st = need(c, 1)) != X86_DECODE_OK)
+                return st;
+            unsigned sib = (unsigned)fetch(c, 1);
+            if (mod == MOD_NO_DISP && SIB_BASE(sib) == SIB_BASE_NONE)
+                disp = 4;
+        }
+        if (mod == MOD_DISP8)
+            disp = 1;
+        else if (mod == MOD_DISP_FULL || (mod == MOD_NO_DISP && rm == RM_DISP32))
+            disp = 4;
+    }
+    if ((st = need(c, disp)) != X86_DECODE_OK)
+        return st;
+    c->pos += disp;
+    return X86_DECODE_OK;
+}
+
+/* LOCK is legal only on read-modify-write instructions with a memory
+ * destination (SDM Vol. 2A 3.2, "LOCK"); of ours: ADD OR AND SUB XOR. */
+static bool lock_allowed(const x86_insn_t *insn)
+{
+    switch (insn->op) {
+    case X86_OP_ADD: case X86_OP_OR: case X86_OP_AND: case X86_OP_SUB: case X86_OP_XOR:
+        return !insn->reg_dest;
+    default:
+        return false;
+    }
+}
+
+static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
+{
+    bool opsize_pfx = false, addrsize_pfx = false, rep_pfx = false, lock_pfx = false;
+    unsigned rex = 0;   /* the REX byte in effect, 0 if none */
+    x86_decode_status_t st;
+    unsigned b;
+
+    /* Prefixes. A REX prefix counts only right before the opcode: one
+     * followed by a legacy prefix is ignored (SDM Vol. 2A 2.2.1). */
+    for (;;) {
+        if ((st = need(c, 1)) != X86_DECODE_OK)
+            return st;
+        b = c->bytes[c->pos];
+        if (b == PFX_OPSIZE) {
+            opsize_pfx = true;
+        } else if (b == PFX_ADDRSIZE) {
+            addrsize_pfx = true;
+        } else if (b == PFX_REP || b == PFX_REPNE) {
+            rep_pfx = true;
+        } else if (b == PFX_LOCK) {
+            lock_pfx = true;
+        } else if (b == PFX_SEG_FS || b == PFX_SEG_GS) {
+            d->seg_override = b == PFX_SEG_FS ? X86_SEG_FS : X86_SEG_GS;
+        } else if (b == PFX_SEG_ES || b == PFX_SEG_CS || b == PFX_SEG_SS || b == PFX_SEG_DS) {
+            /* In 64-bit mode these do not override (SDM Vol. 1 3.4.2.1). */
+            if (mode != X86_MODE_64)
+                d->seg_override = (int)((b >> 3) & 3u);   /* 26 2E 36 3E -> es cs ss ds */
+        } else if (mode == X86_MODE_64 && (b & REX_MASK) == REX_BASE) {
+            c->pos++;
+            rex = b;
+            continue;
+        } else {
+            break;
+        }
+        c->pos++;
+        rex = 0;
+    }
+
+    /* Operand and address size (SDM Vol. 1 3.6.1, Tables 3-3 and 3-4). */
+    unsigned opsize, addr_size;
+    if (mode == X86_MODE_16) {
+        opsize = opsize_pfx ? 4 : 2;
+        addr_size = addrsize_pfx ? 4 : 2;
+    } else {
+        opsize = opsize_pfx ? 2 : 4;
+        if (mode == X86_MODE_64)
+            addr_size = addrsize_pfx ? 4 : 8;
+        else
+            addr_size = addrsize_pfx ? 2 : 4;
+    }
+    if (rex & REX_W)
+        opsize = 8;   /* REX.W wins over 66 */
+    d->addr_size = addr_size;
+
+    /* Opcode. */
+    unsigned opcode = (unsigned)fetch(c, 1);
+    bool has_modrm = true, byte_op = false, reg_operand = true, group = false;
+    unsigned imm = IMM_NONE, mem_size = 0;
+
+    if (opcode == OP_ESCAPE_0F) {
+        if ((st = need(c, 1)) != X86_DECODE_OK)
+            return st;
+        unsigned op2 = (unsigned)fetch(c, 1);
+        switch (op2) {
+        case OP2_MOVZX_GV_EB: d->op = X86_OP_MOVZX; mem_size = 1; break;
+        case OP2_MOVZX_GV_EW: d->op = X86_OP_MOVZX; mem_size = 2; break;
+        case OP2_MOVSX_GV_EB: d->op = X86_OP_MOVSX; mem_size = 1; break;
+        case OP2_MOVSX_GV_EW: d->op = X86_OP_MOVSX; mem_size = 2; break;
+        default: return X86_DECODE_UNSUPPORTED;
+        }
+    } else if (opcode <= OP_ALU_LAST && (opcode & OP_ALU_FORM) <= OP_ALU_GV_EV) {
+        d->op = alu_ops[opcode >> 3];
+        if (d->op == X86_OP_NONE)
+            return X86_DECODE_UNSUPPORTED;   /* ADC, SBB */
+        unsigned form = opcode & OP_ALU_FORM;
+        byte_op = form == OP_ALU_EB_GB || form == OP_ALU_GB_EB;
+        d->reg_dest = form == OP_ALU_GB_EB || form == OP_ALU_GV_EV;
+    } else {
+        switch (opcode) {
+        case OP_MOVSXD:
+            if (mode != X86_MODE_64)
+                return X86_DECODE_UNSUPPORTED;   /* ARPL */
+            d->op = X86_OP_MOVSX;
+            mem_size = opsize == 8 ? 4 : opsize;  /* without REX.W: a plain move */
+            break;
+        case OP_GRP1_EB_IB: group = true; byte_op = true; imm = IMM_8; break;
+        case OP_GRP1_EV_IZ: group = true; imm = IMM_Z; break;
+        case OP_GRP1_EV_IB: group = true; imm = IMM_8; break;
+        case OP_TEST_EB_GB: d->op = X86_OP_TEST; byte_op = true; break;
+        case OP_TEST_EV_GV: d->op = X86_OP_TEST; break;
+        case OP_MOV_EB_GB: d->op = X86_OP_MOV_STORE; byte_op = true; break;
+        case OP_MOV_EV_GV: d->op = X86_OP_MOV_STORE; break;
+        case OP_MOV_GB_EB: d->op = X86_OP_MOV_LOAD; byte_op = true; break;
+        case OP_MOV_GV_EV: d->op = X86_OP_MOV_LOAD; break;
+        case OP_GRP11_EB_IB: group = true; byte_op = true; imm = IMM_8; break;
+        case OP_GRP11_EV_IZ: group = true; imm = IMM_Z; break;
+        case OP_MOV_AL_OB: case OP_MOV_AX_OV: case OP_MOV_OB_AL: case OP_MOV_OV_AX:
+            d->op = (opcode == OP_MOV_AL_OB || opcode == OP_MOV_AX_OV) ? X86_OP_MOV_LOAD
+                                                                       : X86_OP_MOV_STORE;
+            byte_op = opcode == OP_MOV_AL_OB || opcode == OP_MOV_OB_AL;
+            has_modrm = false;
+            break;
+        case OP_MOVSB: case OP_MOVSV:
+            d->op = X86_OP_MOVS;
+            byte_op = opcode == OP_MOVSB;
+            has_modrm = false;
+            reg_operand = false;
+            break;
+        case OP_STOSB: case OP_STOSV:
+            d->op = X86_OP_STOS;
+            byte_op = opcode == OP_STOSB;
+            has_modrm = false;
+            break;
+        default:
+            return X86_DECODE_UNSUPPORTED;
+        }
+    }
+    if (group)
+        reg_operand = false;   /* ModRM.reg is an opcode extension */
+
+    unsigned size = byte_op ? 1 : opsize;
+    d->mem_size = mem_size ? mem_size : size;
+
+    if (has_modrm) {
+        if ((st = need(c, 1)) != X86_DECODE_OK)
+            return st;
+        unsigned modrm = (unsigned)fetch(c, 1);
+        if (MODRM_MOD(modrm) == MOD_REGISTER)
+            return lock_pfx ? X86_DECODE_INVALID : X86_DECODE_UNSUPPORTED;   /* no memory */
+        unsigned digit = MODRM_REG(modrm);
+        if (opcode == OP_GRP11_EB_IB || opcode == OP_GRP11_EV_IZ) {
+            if (digit != GRP11_MOV)
+                return X86_DECODE_INVALID;   /* #UD (Table A-6) */
+            d->op = X86_OP_MOV_STORE_IMM;
+        } else if (group) {
+            d->op = alu_ops[digit];
+            if (d->op == X86_OP_NONE)
+                return X86_DECODE_UNSUPPORTED;   /* ADC, SBB */
+        }
+        if (reg_operand) {
+            d->reg = (int)(digit | ((rex & REX_R) ? 8u : 0u));
+            if (byte_op && rex == 0 && digit >= REG8_HIGH_FIRST) {
+                d->reg = (int)(digit - REG8_HIGH_FIRST);
+                d->reg_high_byte = true;
+            }
+            /* MOVZX/MOVSX: the register is the wider destination. */
+            d->reg_size = (d->op == X86_OP_MOVZX || d->op == X86_OP_MOVSX) ? opsize : size;
+        }
+        if (lock_pfx && !lock_allowed(d))
+            return X86_DECODE_INVALID;
+        if ((st = skip_address(c, modrm, addr_size)) != X86_DECODE_OK)
+            return st;
+    } else {
+        if (lock_pfx)
+            return X86_DECODE_INVALID;
+        if (reg_operand) {   /* moffs MOVs and STOS use AL/AX/EAX/RAX */
+            d->reg = X86_RAX;
+            d->reg_size = size;
+        }
+        if (d->op == X86_OP_MOVS || d->op == X86_OP_STOS) {
+            d->rep = rep_pfx;
+        } else {
+            /* moffs: an offset of the address size, 8 bytes in 64-bit mode
+             * unless 67 (SDM Vol. 2A 2.2.1.4). */
+            if ((st = need(c, addr_size)) != X86_DECODE_OK)
+                return st;
+            c->pos += addr_size;
+        }
+    }
+
+    if (imm != IMM_NONE) {
+        /* Immediates are at most 32 bits, sign-extended to 64-bit operands
+         * (SDM Vol. 2A 2.2.1.5); 83 ib is sign-extended to the operand size. */
+        size_t n = imm == IMM_8 ? 1 : (size == 2 ? 2 : 4);
+        if ((st = need(c, n)) != X86_DECODE_OK)
+            return st;
+        d->imm = sign_extend(fetch(c, n), (unsigned)n) & size_mask(size);
+        d->has_imm = true;
+    }
+    d->length = (unsigned)c->pos;
+    return X86_DECODE_OK;
+}
+
+static const x86_insn_t insn_none = { .op = X86_OP_NONE, .reg = -1, .seg_override = -1 };
+
+x86_decode_status_t x86_decode(const uint8_t *bytes, size_t avail, x86_mode_t mode,
+                               x86_insn_t *out)
+{
+    if (!out)
+        return X86_DECODE_INVALID;
+    *out = insn_none;
+    if (mode != X86_MODE_16 && mode != X86_MODE_32 && mode != X86_MODE_64)
+        return X86_DECODE_INVALID;
+    if (!bytes)
+        return avail ? X86_DECODE_INVALID : X86_DECODE_TRUNCATED;
+
+    cursor_t c = { .bytes = bytes, .avail = avail, .pos = 0 };
+    x86_insn_t d = insn_none;
+    x86_decode_status_t st = decode(&c, mode, &d);
+    if (st == X86_DECODE_OK)
+        *out = d;
+    return st;
+}
+
+const char *x86_decode_status_str(x86_decode_status_t st)
+{
+    switch (st) {
+    case X86_DECODE_OK: return "ok";
+    case X86_DECODE_TRUNCATED: return "truncated";
+    case X86_DECODE_UNSUPPORTED: return "unsupported";
+    case X86_DECODE_INVALID: return "invalid";
+    }
+    return "unknown";
+}

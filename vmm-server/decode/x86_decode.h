@@ -1,0 +1,88 @@
+/*
+ * vmm-server/decode/x86_decode.h - decode the x86 instructions guests use to
+ * touch memory-mapped I/O (an EPT violation on a device page).
+ *
+ * The VMM already knows the faulting guest-physical address; the decoder only
+ * finds the instruction's length, the operation, the access size and the
+ * register or immediate involved. It follows the instruction format of the
+ * Intel SDM Vol. 2A chapter 2 (2.1 legacy format, 2.2.1 REX) and the opcode
+ * map of Vol. 2A Appendix A. Pure code: no system calls, no state.
+ */
+#ifndef VMM_DECODE_X86_DECODE_H
+#define VMM_DECODE_X86_DECODE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest legal instruction, prefixes included (SDM Vol. 2A 2.3.11). */
+#define X86_MAX_INSN_LEN 15
+
+/* The code segment's default operand/address size (CS.D, CS.L, CR0.PE). */
+typedef enum { X86_MODE_16, X86_MODE_32, X86_MODE_64 } x86_mode_t;
+
+typedef enum {
+    X86_OP_NONE,
+    X86_OP_MOV_LOAD,      /* 8A 8B A0 A1: register <- memory */
+    X86_OP_MOV_STORE,     /* 88 89 A2 A3: memory <- register */
+    X86_OP_MOV_STORE_IMM, /* C6 /0, C7 /0: memory <- immediate */
+    X86_OP_MOVZX,         /* 0F B6, 0F B7 */
+    X86_OP_MOVSX,         /* 0F BE, 0F BF, 63 (movsxd, 64-bit mode) */
+    X86_OP_MOVS,          /* A4 A5 */
+    X86_OP_STOS,          /* AA AB */
+    /* Read-modify-write and compare forms with a register or an immediate. */
+    X86_OP_AND,
+    X86_OP_OR,
+    X86_OP_XOR,
+    X86_OP_ADD,
+    X86_OP_SUB,
+    X86_OP_CMP,
+    X86_OP_TEST,
+} x86_op_t;
+
+/* Segment registers in the order of their 3-bit sreg encoding (es=0 .. gs=5). */
+enum { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS };
+
+/* General-purpose registers in architectural (ModRM/REX) order. */
+enum {
+    X86_RAX, X86_RCX, X86_RDX, X86_RBX, X86_RSP, X86_RBP, X86_RSI, X86_RDI,
+    X86_R8, X86_R9, X86_R10, X86_R11, X86_R12, X86_R13, X86_R14, X86_R15,
+};
+
+typedef struct {
+    x86_op_t op;
+    unsigned length;       /* instruction bytes, prefixes included */
+    unsigned mem_size;     /* bytes accessed in memory: 1, 2, 4 or 8 */
+    unsigned reg_size;     /* register operand size (movzx/movsx: destination); 0 if none */
+    int reg;               /* register operand 0..15 (rax..r15), -1 if none. For AH/CH/DH/BH
+                              this is the register holding the byte (0..3 = rax..rbx) */
+    bool reg_high_byte;    /* AH/CH/DH/BH (8-bit reg field 4..7 without any REX prefix) */
+    bool has_imm;
+    uint64_t imm;          /* immediate as the instruction uses it: sign-extended to the
+                              operand size where the instruction sign-extends (83 ib,
+                              REX.W C7/81 id), zero above the operand size */
+    bool rep;              /* F3 or F2 prefix on a string instruction (MOVS, STOS) */
+    unsigned addr_size;    /* 2, 4 or 8: width of RSI/RDI/RCX for string instructions */
+    int seg_override;      /* -1 or X86_SEG_*; in 64-bit mode only FS and GS override
+                              (ES/CS/SS/DS prefixes are ignored there: SDM Vol. 1 3.4.2.1) */
+    bool reg_dest;         /* ALU forms 02/03 0A/0B 22/23 2A/2B 32/33 3A/3B: the register is
+                              the destination and first operand; otherwise memory is */
+} x86_insn_t;
+
+typedef enum {
+    X86_DECODE_OK = 0,
+    X86_DECODE_TRUNCATED,   /* the instruction continues past `avail` bytes */
+    X86_DECODE_UNSUPPORTED, /* a valid instruction this decoder does not handle, or one
+                               without a memory operand (ModRM.mod = 3) */
+    X86_DECODE_INVALID,     /* longer than 15 bytes, LOCK where it #UDs, undefined /digit */
+} x86_decode_status_t;
+
+/*
+ * Decode the instruction at bytes[0..avail). Never reads past `avail` nor past
+ * X86_MAX_INSN_LEN bytes. On success fills *out; on failure *out is cleared
+ * (op = X86_OP_NONE, reg = seg_override = -1). `bytes` may be NULL when avail is 0.
+ */
+x86_decode_status_t x86_decode(const uint8_t *bytes, size_t avail, x86_mode_t mode,
+                               x86_insn_t *out);
+const char *x86_decode_status_str(x86_decode_status_t st);
+
+#endif

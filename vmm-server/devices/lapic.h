@@ -1,0 +1,190 @@
+/*
+ * vmm-server/devices/lapic.h - a local APIC in xAPIC mode (Intel SDM Vol. 3A
+ * chapter 10), one per vCPU, seen by the guest as the 4 KiB MMIO page at
+ * LAPIC_BASE_GPA. The VMM passes offsets within that page.
+ *
+ * Pure model: time is guest time in nanoseconds, passed in by the VMM. The
+ * timer counts the bus clock LAPIC_BUS_HZ divided by the divide
+ * configuration register.
+ */
+#ifndef VMM_DEVICES_LAPIC_H
+#define VMM_DEVICES_LAPIC_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LAPIC_BASE_GPA     0xFEE00000u   /* SDM 10.4.1: default base */
+#define LAPIC_PAGE_SIZE    0x1000u
+/* The timer's input clock (SDM 10.5.4: "the processor's bus clock or core
+ * crystal clock frequency"): 1 GHz, i.e. one tick per nanosecond of guest
+ * time before division. A guest calibrates it against the PIT, so any value
+ * works; CPUID leaf 0x15 should not claim another if the VMM reports it. */
+#define LAPIC_BUS_HZ       1000000000u
+#define LAPIC_NS_PER_SEC   1000000000u
+
+/* Register offsets (SDM 10.4.1, Table 10-1). Each register is 32 bits at a
+ * 16-byte-aligned offset. */
+#define LAPIC_REG_STRIDE     0x10
+#define LAPIC_REG_ID         0x020
+#define LAPIC_REG_VERSION    0x030
+#define LAPIC_REG_TPR        0x080
+#define LAPIC_REG_APR        0x090   /* not on Pentium 4 and later: unsupported */
+#define LAPIC_REG_PPR        0x0A0
+#define LAPIC_REG_EOI        0x0B0
+#define LAPIC_REG_RRD        0x0C0
+#define LAPIC_REG_LDR        0x0D0
+#define LAPIC_REG_DFR        0x0E0
+#define LAPIC_REG_SVR        0x0F0
+#define LAPIC_REG_ISR        0x100   /* 8 registers, 0x100-0x170 */
+#define LAPIC_REG_TMR        0x180   /* 8 registers, 0x180-0x1F0 */
+#define LAPIC_REG_IRR        0x200   /* 8 registers, 0x200-0x270 */
+#define LAPIC_REG_ESR        0x280
+#define LAPIC_REG_LVT_CMCI   0x2F0   /* needs max LVT >= 6: unsupported */
+#define LAPIC_REG_ICR_LO     0x300
+#define LAPIC_REG_ICR_HI     0x310
+#define LAPIC_REG_LVT_TIMER  0x320
+#define LAPIC_REG_LVT_THERMAL 0x330
+#define LAPIC_REG_LVT_PERF   0x340
+#define LAPIC_REG_LVT_LINT0  0x350
+#define LAPIC_REG_LVT_LINT1  0x360
+#define LAPIC_REG_LVT_ERROR  0x370
+#define LAPIC_REG_TIMER_INITIAL 0x380
+#define LAPIC_REG_TIMER_CURRENT 0x390
+#define LAPIC_REG_TIMER_DIVIDE  0x3E0
+#define LAPIC_VECTOR_REGS    8       /* ISR/TMR/IRR: 256 bits in 8 registers */
+
+/* ID register (SDM 10.4.6): the xAPIC ID in bits 31-24. */
+#define LAPIC_ID_SHIFT       24
+
+/* Version register (SDM 10.4.8, Figure 10-7). */
+#define LAPIC_VERSION_VALUE  0x14    /* integrated xAPIC */
+#define LAPIC_MAX_LVT        5       /* index of the last LVT entry (6 entries) */
+#define LAPIC_VERSION_MAXLVT_SHIFT 16
+#define LAPIC_VERSION_REG    ((uint32_t)LAPIC_MAX_LVT << LAPIC_VERSION_MAXLVT_SHIFT | \
+                              LAPIC_VERSION_VALUE)
+
+/* Task/processor priority (SDM 10.8.3.1): class in bits 7-4. */
+#define LAPIC_PRIORITY_MASK  0xFFu
+#define LAPIC_CLASS_MASK     0xF0u
+#define LAPIC_CLASS_SHIFT    4
+
+/* Logical destination (SDM 10.6.2.2, Figures 10-13, 10-14). */
+#define LAPIC_LDR_MASK       0xFF000000u
+#define LAPIC_LDR_SHIFT      24
+#define LAPIC_DFR_MODEL_MASK 0xF0000000u
+#define LAPIC_DFR_RESERVED   0x0FFFFFFFu   /* read as ones */
+#define LAPIC_DFR_FLAT       0xF0000000u
+#define LAPIC_DFR_CLUSTER    0x00000000u
+
+/* Spurious-interrupt vector register (SDM 10.9, Figure 10-23). */
+#define LAPIC_SVR_VECTOR_MASK 0xFFu
+#define LAPIC_SVR_ENABLE     (1u << 8)     /* APIC software enable */
+#define LAPIC_SVR_FOCUS_OFF  (1u << 9)     /* focus processor checking disabled */
+#define LAPIC_SVR_WRITABLE   0x3FFu        /* no EOI-broadcast suppression (bit 12) */
+#define LAPIC_SVR_RESET      0xFFu
+
+/* Error status register bits (SDM 10.5.3, Figure 10-9). */
+#define LAPIC_ESR_SEND_CHECKSUM    (1u << 0)
+#define LAPIC_ESR_RECV_CHECKSUM    (1u << 1)
+#define LAPIC_ESR_SEND_ACCEPT      (1u << 2)
+#define LAPIC_ESR_RECV_ACCEPT      (1u << 3)
+#define LAPIC_ESR_REDIRECTABLE_IPI (1u << 4)
+#define LAPIC_ESR_SEND_ILLEGAL_VECTOR (1u << 5)
+#define LAPIC_ESR_RECV_ILLEGAL_VECTOR (1u << 6)
+#define LAPIC_ESR_ILLEGAL_REGISTER (1u << 7)
+
+/* Local vector table entries (SDM 10.5.1, Figure 10-8). */
+#define LAPIC_LVT_VECTOR_MASK 0xFFu
+#define LAPIC_LVT_DM_SHIFT   8
+#define LAPIC_LVT_DM_MASK    (7u << LAPIC_LVT_DM_SHIFT)
+#define LAPIC_DM_FIXED       0u
+#define LAPIC_DM_LOWEST      1u            /* ICR only */
+#define LAPIC_DM_SMI         2u
+#define LAPIC_DM_NMI         4u
+#define LAPIC_DM_INIT        5u
+#define LAPIC_DM_STARTUP     6u            /* ICR only */
+#define LAPIC_DM_EXTINT      7u
+#define LAPIC_LVT_PENDING    (1u << 12)    /* delivery status (read-only) */
+#define LAPIC_LVT_POLARITY   (1u << 13)
+#define LAPIC_LVT_REMOTE_IRR (1u << 14)    /* read-only */
+#define LAPIC_LVT_LEVEL      (1u << 15)
+#define LAPIC_LVT_MASKED     (1u << 16)
+#define LAPIC_LVT_TIMER_PERIODIC (1u << 17)
+#define LAPIC_LVT_TIMER_WRITABLE (LAPIC_LVT_VECTOR_MASK | LAPIC_LVT_MASKED | \
+                                  LAPIC_LVT_TIMER_PERIODIC)   /* no TSC-deadline */
+#define LAPIC_LVT_DM_WRITABLE  (LAPIC_LVT_VECTOR_MASK | LAPIC_LVT_DM_MASK | LAPIC_LVT_MASKED)
+#define LAPIC_LVT_LINT_WRITABLE (LAPIC_LVT_DM_WRITABLE | LAPIC_LVT_POLARITY | LAPIC_LVT_LEVEL)
+#define LAPIC_LVT_ERROR_WRITABLE (LAPIC_LVT_VECTOR_MASK | LAPIC_LVT_MASKED)
+#define LAPIC_LVT_RESET      LAPIC_LVT_MASKED
+
+/* LVT entries in register order, 0x320 + 0x10 * index. */
+#define LAPIC_LVT_TIMER      0
+#define LAPIC_LVT_THERMAL    1
+#define LAPIC_LVT_PERF       2
+#define LAPIC_LVT_LINT0      3
+#define LAPIC_LVT_LINT1      4
+#define LAPIC_LVT_ERROR      5
+#define LAPIC_LVT_COUNT      (LAPIC_MAX_LVT + 1)
+
+/* Interrupt command register (SDM 10.6.1, Figure 10-12). */
+#define LAPIC_ICR_VECTOR_MASK 0xFFu
+#define LAPIC_ICR_DM_SHIFT   8
+#define LAPIC_ICR_DEST_LOGICAL (1u << 11)
+#define LAPIC_ICR_PENDING    (1u << 12)    /* delivery status: always idle here */
+#define LAPIC_ICR_ASSERT     (1u << 14)
+#define LAPIC_ICR_LEVEL      (1u << 15)
+#define LAPIC_ICR_SHORTHAND_SHIFT 18
+#define LAPIC_ICR_SHORTHAND_MASK (3u << LAPIC_ICR_SHORTHAND_SHIFT)
+#define LAPIC_SHORTHAND_NONE 0u
+#define LAPIC_SHORTHAND_SELF 1u
+#define LAPIC_SHORTHAND_ALL  2u
+#define LAPIC_SHORTHAND_OTHERS 3u
+#define LAPIC_ICR_LO_WRITABLE 0x000CCFFFu
+#define LAPIC_ICR_HI_WRITABLE 0xFF000000u
+#define LAPIC_ICR_DEST_SHIFT 24
+#define LAPIC_BROADCAST_ID   0xFFu
+
+/* Divide configuration register (SDM 10.5.4, Figure 10-10): bits 0, 1, 3. */
+#define LAPIC_DCR_WRITABLE   0x0Bu
+
+#define LAPIC_FIRST_VALID_VECTOR 16        /* SDM 10.5.2: 0-15 are illegal */
+
+typedef struct {
+    uint32_t id;                 /* ID register as read (bits 31-24) */
+    uint32_t tpr, ldr, dfr, svr;
+    uint32_t isr[LAPIC_VECTOR_REGS], tmr[LAPIC_VECTOR_REGS], irr[LAPIC_VECTOR_REGS];
+    uint32_t esr, esr_pending;   /* ESR as read; errors since the last ESR write */
+    uint32_t icr_lo, icr_hi;
+    uint32_t lvt[LAPIC_LVT_COUNT];
+    uint32_t timer_initial, timer_dcr;
+    bool timer_running;          /* counting (one-shot not yet expired) */
+    uint64_t timer_seg_start_ns; /* when the current divide setting began */
+    uint64_t timer_ticks_base;   /* timer ticks counted before that */
+    uint64_t timer_next_tick;    /* the tick count of the next expiry */
+    uint64_t timer_deadline_ns;  /* guest time of that expiry, UINT64_MAX if none */
+} lapic_t;
+
+/* Power-up/RESET state (SDM 10.4.7.1) with the xAPIC ID @apic_id (bits 7-0). */
+void lapic_init(lapic_t *l, uint32_t apic_id);
+/* A 32-bit access at @offset in the APIC page at guest time @now_ns (@write:
+ * store *value, else load into *value). Returns false, touching neither
+ * *value nor the state, for accesses outside the page, not 16-byte aligned,
+ * or to reserved/unsupported registers (those log "illegal register address"
+ * in the ESR, SDM 10.5.3). Writes to read-only registers are ignored. */
+bool lapic_mmio(lapic_t *l, uint32_t offset, bool write, uint32_t *value, uint64_t now_ns);
+/* Raise the timer's vector in the IRR if the timer expired by @now_ns. */
+void lapic_timer_update(lapic_t *l, uint64_t now_ns);
+/* When the timer next raises an interrupt, UINT64_MAX if it will not. */
+uint64_t lapic_next_timer_ns(const lapic_t *l);
+/* A fixed, edge-triggered interrupt with @vector from outside (I/O APIC,
+ * MSI, the VMM). Dropped while the APIC is software-disabled; vectors 0-15
+ * log "received illegal vector" instead (SDM 10.5.3). */
+void lapic_accept(lapic_t *l, uint8_t vector);
+/* The highest IRR vector whose class is above the PPR's, or -1. */
+int lapic_pending_vector(const lapic_t *l);
+/* The vCPU took @vector: IRR -> ISR. */
+void lapic_ack(lapic_t *l, uint8_t vector);
+/* Whether LINT0 passes an ExtINT (8259 PIC) interrupt to the CPU: the APIC is
+ * software-enabled and LVT LINT0 is unmasked with delivery mode ExtINT. */
+bool lapic_extint_enabled(const lapic_t *l);
+
+#endif
