@@ -47,29 +47,6 @@ static nestor_cptr_t largest_untyped(const nestor_bootinfo_t *bi)
     return bi->untyped.start + best;
 }
 
-/* One exit: read it from the message and the state page, handle, reply. */
-static void serve(nestor_cptr_t exit_ep)
-{
-    nestor_ipc_buffer_t *buf = nu_ipc_buffer();
-    nu_msg_t m = { 0 };
-    if (nu_recv(exit_ep, &m) != NESTOR_OK || m.badge == 0 || m.badge > n_vms)
-        return;
-    vm_t *vm = &vms[m.badge - 1];
-    vmexit_t e = {
-        .vm = vm, .reason = m.mr[NESTOR_EXIT_MR_REASON],
-        .qualification = m.mr[NESTOR_EXIT_MR_QUALIFICATION],
-        .guest_phys = m.mr[NESTOR_EXIT_MR_GUEST_PHYS],
-        .instr_len = buf->msg[NESTOR_EXIT_MR_INSTR_LEN], .rip = buf->msg[NESTOR_EXIT_MR_RIP],
-        .s = vm->state,
-    };
-    exit_action_t act = vm_handle_exit(&e);
-    m = (nu_msg_t){ .info = nestor_msginfo(act == EXIT_RESUME ? 0 : 1, 0, 0, 1),
-                    .mr = { e.changed } };
-    nu_reply(&m);
-    if (act == EXIT_STOP)
-        uart_flush(vm);
-}
-
 static unsigned running(void)
 {
     unsigned n = 0;
@@ -77,6 +54,45 @@ static unsigned running(void)
         n += vms[i].status == VM_RUNNING;
     return n;
 }
+
+/*
+ * Serve exits until no VM runs. Each exit: read it from the message and the
+ * state page, handle it, then reply and wait for the next one in a single
+ * system call (REPLY_RECV).
+ */
+static void serve(nestor_cptr_t exit_ep)
+{
+    nestor_ipc_buffer_t *buf = nu_ipc_buffer();
+    nu_msg_t m = { 0 };
+    nestor_word_t st = nu_recv(exit_ep, &m);
+    while (running()) {
+        if (st != NESTOR_OK || m.badge == 0 || m.badge > n_vms) {
+            st = nu_recv(exit_ep, &m);
+            continue;
+        }
+        vm_t *vm = &vms[m.badge - 1];
+    vmexit_t e = {
+        .vm = vm, .reason = m.mr[NESTOR_EXIT_MR_REASON],
+        .qualification = m.mr[NESTOR_EXIT_MR_QUALIFICATION],
+        .guest_phys = m.mr[NESTOR_EXIT_MR_GUEST_PHYS],
+        .instr_len = buf->msg[NESTOR_EXIT_MR_INSTR_LEN], .rip = buf->msg[NESTOR_EXIT_MR_RIP],
+        .s = vm->state,
+    };
+        exit_action_t act = vm_handle_exit(&e);
+        m = (nu_msg_t){ .info = nestor_msginfo(act == EXIT_RESUME ? 0 : 1, 0, 0, 1),
+                        .mr = { e.changed } };
+        if (act == EXIT_STOP) {
+            uart_flush(vm);
+            nu_reply(&m);
+            if (!running())
+                return;
+            st = nu_recv(exit_ep, &m);
+        } else {
+            st = nu_reply_recv(exit_ep, &m);
+        }
+    }
+}
+
 
 int main(const nestor_bootinfo_t *bi)
 {
@@ -117,8 +133,7 @@ int main(const nestor_bootinfo_t *bi)
     for (unsigned i = 0; i < n_vms; i++) {
         vm_start(&vms[i]);
         if (opt_sequential || i == n_vms - 1)
-            while (running())
-                serve(exit_ep);
+            serve(exit_ep);
     }
     int ok = 1;
     for (unsigned i = 0; i < n_vms; i++) {

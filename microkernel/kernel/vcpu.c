@@ -213,13 +213,18 @@ static nestor_vcpu_seg_t *state_seg(nestor_vcpu_state_t *s, unsigned i)
     return &s->es + i;
 }
 
-/* gprs[] is trap_frame order: r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax */
+/* Where gprs[i] (trap_frame order: r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi
+ * rdx rcx rbx rax) lives in the state page. */
+#define STATE_OFF(f) __builtin_offsetof(nestor_vcpu_state_t, f)
+static const uint16_t state_gpr_offset[VCPU_GPRS] = {
+    STATE_OFF(r15), STATE_OFF(r14), STATE_OFF(r13), STATE_OFF(r12), STATE_OFF(r11),
+    STATE_OFF(r10), STATE_OFF(r9), STATE_OFF(r8), STATE_OFF(rbp), STATE_OFF(rdi),
+    STATE_OFF(rsi), STATE_OFF(rdx), STATE_OFF(rcx), STATE_OFF(rbx), STATE_OFF(rax),
+};
+
 static uint64_t *state_gpr(nestor_vcpu_state_t *s, unsigned i)
 {
-    uint64_t *const map[VCPU_GPRS] = { &s->r15, &s->r14, &s->r13, &s->r12, &s->r11, &s->r10,
-                                       &s->r9, &s->r8, &s->rbp, &s->rdi, &s->rsi, &s->rdx,
-                                       &s->rcx, &s->rbx, &s->rax };
-    return map[i];
+    return (uint64_t *)((uint8_t *)s + state_gpr_offset[i]);
 }
 
 /* The guest's view of CR0/CR4: its own bits, the shadow for host-owned ones. */

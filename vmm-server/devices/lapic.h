@@ -166,10 +166,12 @@ typedef struct {
 /* Power-up/RESET state (SDM 10.4.7.1) with the xAPIC ID @apic_id (bits 7-0). */
 void lapic_init(lapic_t *l, uint32_t apic_id);
 /* A 32-bit access at @offset in the APIC page at guest time @now_ns (@write:
- * store *value, else load into *value). Returns false, touching neither
- * *value nor the state, for accesses outside the page, not 16-byte aligned,
- * or to reserved/unsupported registers (those log "illegal register address"
- * in the ESR, SDM 10.5.3). Writes to read-only registers are ignored. */
+ * store *value, else load into *value). Returns false, leaving *value
+ * alone, for offsets outside the page or not 16-byte aligned (no other
+ * effect) and for reserved/unsupported registers (these log "illegal
+ * register address" in the ESR, SDM 10.5.3). Writes to read-only registers
+ * are ignored and return true. Timer expiries due by @now_ns are raised
+ * first. */
 bool lapic_mmio(lapic_t *l, uint32_t offset, bool write, uint32_t *value, uint64_t now_ns);
 /* Raise the timer's vector in the IRR if the timer expired by @now_ns. */
 void lapic_timer_update(lapic_t *l, uint64_t now_ns);

@@ -132,7 +132,7 @@ void rtc_init(rtc_t *r)
     r->cmos[RTC_REG_B] = RTC_B_RESET;
 }
 
-static bool alarm_matches(const rtc_t *r, uint8_t alarm, uint8_t now)
+static bool alarm_matches(uint8_t alarm, uint8_t now)
 {
     return (alarm & RTC_ALARM_DONT_CARE) == RTC_ALARM_DONT_CARE || alarm == now;
 }
@@ -147,9 +147,9 @@ static void update_flags(rtc_t *r, uint64_t unix_seconds)
         rtc_time_t tm;
         to_time(t, &tm);
         uint8_t c = r->cmos[RTC_REG_C] | RTC_C_UF;
-        if (alarm_matches(r, r->cmos[RTC_SECONDS_ALARM], encode(r, tm.second)) &&
-            alarm_matches(r, r->cmos[RTC_MINUTES_ALARM], encode(r, tm.minute)) &&
-            alarm_matches(r, r->cmos[RTC_HOURS_ALARM], encode_hour(r, tm.hour)))
+        if (alarm_matches(r->cmos[RTC_SECONDS_ALARM], encode(r, tm.second)) &&
+            alarm_matches(r->cmos[RTC_MINUTES_ALARM], encode(r, tm.minute)) &&
+            alarm_matches(r->cmos[RTC_HOURS_ALARM], encode_hour(r, tm.hour)))
             c |= RTC_C_AF;
         /* B's PIE/AIE/UIE sit at the bit positions of C's PF/AF/UF. */
         if (c & r->cmos[RTC_REG_B] & (RTC_C_PF | RTC_C_AF | RTC_C_UF))

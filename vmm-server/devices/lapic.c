@@ -1,0 +1,438 @@
+/*
+ * vmm-server/devices/lapic.c - a local APIC in xAPIC mode (see lapic.h).
+ * Section numbers are those of the Intel SDM Vol. 3A chapter 10 ("Advanced
+ * Programmable Interrupt Controller"), see docs/platforms.md.
+ *
+ * Modelled: register access rules, TPR/PPR priority, IRR/ISR/EOI, the ESR,
+ * software enable/disable, the timer (one-shot and periodic, all divide
+ * values), fixed self-IPIs through the ICR. Not modelled: TSC-deadline mode,
+ * level-triggered interrupts (TMR stays 0, no Remote IRR), NMI/SMI/INIT/
+ * STARTUP IPIs and LINT0/LINT1 delivery (the VMM routes those), other CPUs.
+ */
+#include "devices/lapic.h"
+#include <string.h>
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Bus clock ticks in @ns nanoseconds (floor), without overflow. */
+static uint64_t ns_to_bus(uint64_t ns)
+{
+    return (ns / LAPIC_NS_PER_SEC) * LAPIC_BUS_HZ +
+           (ns % LAPIC_NS_PER_SEC) * LAPIC_BUS_HZ / LAPIC_NS_PER_SEC;
+}
+
+/* The least ns with ns_to_bus(ns) >= @t (saturating). */
+static uint64_t bus_to_ns(uint64_t t)
+{
+    uint64_t q = t / LAPIC_BUS_HZ, r = t % LAPIC_BUS_HZ;
+    if (q > UINT64_MAX / LAPIC_NS_PER_SEC)
+        return UINT64_MAX;
+    return add_sat(q * LAPIC_NS_PER_SEC,
+                   (r * LAPIC_NS_PER_SEC + LAPIC_BUS_HZ - 1) / LAPIC_BUS_HZ);
+}
+
+static bool test_vec(const uint32_t *bits, unsigned v)
+{
+    return bits[v / 32] >> (v % 32) & 1;
+}
+
+static void set_vec(uint32_t *bits, unsigned v)
+{
+    bits[v / 32] |= 1u << (v % 32);
+}
+
+static void clear_vec(uint32_t *bits, unsigned v)
+{
+    bits[v / 32] &= ~(1u << (v % 32));
+}
+
+static int highest_vec(const uint32_t *bits)
+{
+    for (int i = LAPIC_VECTOR_REGS - 1; i >= 0; i--)
+        if (bits[i])
+            return i * 32 + 31 - __builtin_clz(bits[i]);
+    return -1;
+}
+
+static bool sw_enabled(const lapic_t *l)
+{
+    return l->svr & LAPIC_SVR_ENABLE;
+}
+
+/* SDM 10.8.3.1: PPR = TPR if TPR[7:4] >= ISRV[7:4], else ISRV[7:4] << 4,
+ * where ISRV is the highest in-service vector (0 if none). */
+static uint32_t ppr(const lapic_t *l)
+{
+    int isrv = highest_vec(l->isr);
+    uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & LAPIC_CLASS_MASK;
+    return (l->tpr & LAPIC_CLASS_MASK) >= isr_class ? l->tpr & LAPIC_PRIORITY_MASK : isr_class;
+}
+
+/* Log errors in the ESR and signal them through LVT Error (SDM 10.5.3). */
+static void raise_error(lapic_t *l, uint32_t bits)
+{
+    l->esr_pending |= bits;
+    uint32_t lvt = l->lvt[LAPIC_LVT_ERROR];
+    unsigned v = lvt & LAPIC_LVT_VECTOR_MASK;
+    if (!(lvt & LAPIC_LVT_MASKED) && v >= LAPIC_FIRST_VALID_VECTOR) {
+        set_vec(l->irr, v);
+        clear_vec(l->tmr, v);
+    }
+}
+
+/* An edge-triggered fixed interrupt reaching the IRR (SDM 10.8.4); vectors
+ * 0-15 are illegal and rejected (SDM 10.5.2). */
+static void deliver(lapic_t *l, unsigned v)
+{
+    if (v < LAPIC_FIRST_VALID_VECTOR) {
+        raise_error(l, LAPIC_ESR_RECV_ILLEGAL_VECTOR);
+        return;
+    }
+    set_vec(l->irr, v);
+    clear_vec(l->tmr, v);
+}
+
+/* --- timer (SDM 10.5.4) --- */
+
+/* Figure 10-10: bits 3,1,0 = 000 /2, 001 /4, 010 /8, 011 /16, 100 /32,
+ * 101 /64, 110 /128, 111 /1; as a shift: (value + 1) mod 8. */
+static unsigned div_shift(const lapic_t *l)
+{
+    unsigned v = (l->timer_dcr & 3) | (l->timer_dcr >> 1 & 4);
+    return (v + 1) & 7;
+}
+
+static bool timer_periodic(const lapic_t *l)
+{
+    return l->lvt[LAPIC_LVT_TIMER] & LAPIC_LVT_TIMER_PERIODIC;
+}
+
+/* Timer ticks (bus ticks / divisor) counted since the count was started. */
+static uint64_t timer_ticks(const lapic_t *l, uint64_t now)
+{
+    uint64_t d = now > l->timer_seg_start_ns ? now - l->timer_seg_start_ns : 0;
+    return l->timer_ticks_base + (ns_to_bus(d) >> div_shift(l));
+}
+
+/* Start a new segment at @now (before the divisor changes). */
+static void timer_rebase(lapic_t *l, uint64_t now)
+{
+    l->timer_ticks_base = timer_ticks(l, now);
+    l->timer_seg_start_ns = now;
+}
+
+static void timer_schedule(lapic_t *l)
+{
+    if (!l->timer_running) {
+        l->timer_deadline_ns = UINT64_MAX;
+        return;
+    }
+    uint64_t left = l->timer_next_tick > l->timer_ticks_base
+                        ? l->timer_next_tick - l->timer_ticks_base : 0;
+    unsigned sh = div_shift(l);
+    uint64_t bus = left > (UINT64_MAX >> sh) ? UINT64_MAX : left << sh;
+    l->timer_deadline_ns = add_sat(l->timer_seg_start_ns, bus_to_ns(bus));
+}
+
+/* The current-count register: counts down from the initial count; one-shot
+ * stops at 0, periodic reloads (SDM 10.5.4). */
+static uint32_t timer_current(const lapic_t *l, uint64_t now)
+{
+    if (!l->timer_running)
+        return 0;
+    uint64_t t = timer_ticks(l, now), n = l->timer_initial;
+    if (timer_periodic(l))
+        return (uint32_t)(n - t % n);
+    return t >= n ? 0 : (uint32_t)(n - t);
+}
+
+void lapic_timer_update(lapic_t *l, uint64_t now_ns)
+{
+    if (!l->timer_running)
+        return;
+    uint64_t t = timer_ticks(l, now_ns);
+    if (t < l->timer_next_tick)
+        return;
+    /* The LVT mask inhibits the interrupt, not the count (SDM 10.5.1). */
+    uint32_t lvt = l->lvt[LAPIC_LVT_TIMER];
+    if (!(lvt & LAPIC_LVT_MASKED))
+        deliver(l, lvt & LAPIC_LVT_VECTOR_MASK);
+    if (timer_periodic(l)) {
+        /* Missed periods collapse into the one interrupt just raised. */
+        uint64_t n = l->timer_initial, k = t / n + 1;
+        l->timer_next_tick = k > UINT64_MAX / n ? UINT64_MAX : k * n;
+    } else {
+        l->timer_running = false;
+    }
+    timer_schedule(l);
+}
+
+uint64_t lapic_next_timer_ns(const lapic_t *l)
+{
+    if (!l->timer_running || (l->lvt[LAPIC_LVT_TIMER] & LAPIC_LVT_MASKED))
+        return UINT64_MAX;
+    return l->timer_deadline_ns;
+}
+
+static void write_initial_count(lapic_t *l, uint32_t v, uint64_t now)
+{
+    /* Writing the initial count starts the timer; 0 stops it (SDM 10.5.4). */
+    l->timer_initial = v;
+    l->timer_running = v != 0;
+    l->timer_ticks_base = 0;
+    l->timer_seg_start_ns = now;
+    l->timer_next_tick = v;
+    timer_schedule(l);
+}
+
+static void write_divide(lapic_t *l, uint32_t v, uint64_t now)
+{
+    timer_rebase(l, now);
+    l->timer_dcr = v & LAPIC_DCR_WRITABLE;
+    timer_schedule(l);
+}
+
+/* --- registers --- */
+
+void lapic_init(lapic_t *l, uint32_t apic_id)
+{
+    /* SDM 10.4.7.1: IRR, ISR, TMR, ICR, LDR, TPR, timer and divide registers
+     * zero; DFR all ones; LVT entries masked; SVR 0xFF (software-disabled). */
+    memset(l, 0, sizeof(*l));
+    l->id = (apic_id & 0xFFu) << LAPIC_ID_SHIFT;
+    l->dfr = LAPIC_DFR_MODEL_MASK | LAPIC_DFR_RESERVED;
+    l->svr = LAPIC_SVR_RESET;
+    for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
+        l->lvt[i] = LAPIC_LVT_RESET;
+    l->timer_deadline_ns = UINT64_MAX;
+}
+
+/* Registers of Table 10-1 this APIC has (APR is absent on Pentium 4 and
+ * later; LVT CMCI needs max LVT >= 6). */
+static bool reg_exists(uint32_t off)
+{
+    switch (off) {
+    case LAPIC_REG_ID: case LAPIC_REG_VERSION: case LAPIC_REG_TPR: case LAPIC_REG_PPR:
+    case LAPIC_REG_EOI: case LAPIC_REG_RRD: case LAPIC_REG_LDR: case LAPIC_REG_DFR:
+    case LAPIC_REG_SVR: case LAPIC_REG_ESR: case LAPIC_REG_ICR_LO: case LAPIC_REG_ICR_HI:
+    case LAPIC_REG_TIMER_INITIAL: case LAPIC_REG_TIMER_CURRENT: case LAPIC_REG_TIMER_DIVIDE:
+        return true;
+    default:
+        return (off >= LAPIC_REG_ISR && off < LAPIC_REG_ESR) ||
+               (off >= LAPIC_REG_LVT_TIMER && off <= LAPIC_REG_LVT_ERROR);
+    }
+}
+
+static uint32_t read_reg(const lapic_t *l, uint32_t off, uint64_t now)
+{
+    switch (off) {
+    case LAPIC_REG_ID:            return l->id;
+    case LAPIC_REG_VERSION:       return LAPIC_VERSION_REG;
+    case LAPIC_REG_TPR:           return l->tpr;
+    case LAPIC_REG_PPR:           return ppr(l);
+    case LAPIC_REG_LDR:           return l->ldr;
+    case LAPIC_REG_DFR:           return l->dfr;
+    case LAPIC_REG_SVR:           return l->svr;
+    case LAPIC_REG_ESR:           return l->esr;
+    case LAPIC_REG_ICR_LO:        return l->icr_lo;   /* delivery status: idle */
+    case LAPIC_REG_ICR_HI:        return l->icr_hi;
+    case LAPIC_REG_TIMER_INITIAL: return l->timer_initial;
+    case LAPIC_REG_TIMER_CURRENT: return timer_current(l, now);
+    case LAPIC_REG_TIMER_DIVIDE:  return l->timer_dcr;
+    case LAPIC_REG_EOI:           /* write-only */
+    case LAPIC_REG_RRD:           /* no remote read in progress */
+        return 0;
+    default:
+        break;
+    }
+    unsigned i = (off % 0x80) / LAPIC_REG_STRIDE;
+    if (off >= LAPIC_REG_LVT_TIMER)
+        return l->lvt[(off - LAPIC_REG_LVT_TIMER) / LAPIC_REG_STRIDE];
+    if (off >= LAPIC_REG_IRR)
+        return l->irr[i];
+    if (off >= LAPIC_REG_TMR)
+        return l->tmr[i];
+    return l->isr[i];
+}
+
+/* SDM 10.6.2.2: logical destination match, flat or cluster model. */
+static bool logical_match(const lapic_t *l, uint8_t dest)
+{
+    uint8_t ld = (uint8_t)(l->ldr >> LAPIC_LDR_SHIFT);
+    if (dest == LAPIC_BROADCAST_ID)
+        return true;
+    if ((l->dfr & LAPIC_DFR_MODEL_MASK) == LAPIC_DFR_FLAT)
+        return (ld & dest) != 0;
+    return (ld >> 4) == (dest >> 4) && (ld & dest & 0xF) != 0;
+}
+
+/* An IPI (SDM 10.6.1). Only fixed and lowest-priority interrupts that reach
+ * this APIC are modelled: there is no other CPU. */
+static void send_ipi(lapic_t *l)
+{
+    uint32_t lo = l->icr_lo;
+    unsigned v = lo & LAPIC_ICR_VECTOR_MASK;
+    unsigned dm = (lo >> LAPIC_ICR_DM_SHIFT) & 7;
+    unsigned sh = (lo & LAPIC_ICR_SHORTHAND_MASK) >> LAPIC_ICR_SHORTHAND_SHIFT;
+    uint8_t dest = (uint8_t)(l->icr_hi >> LAPIC_ICR_DEST_SHIFT);
+    if (dm != LAPIC_DM_FIXED && dm != LAPIC_DM_LOWEST)
+        return;
+    if (v < LAPIC_FIRST_VALID_VECTOR) {
+        raise_error(l, LAPIC_ESR_SEND_ILLEGAL_VECTOR);
+        return;
+    }
+    bool self;
+    switch (sh) {
+    case LAPIC_SHORTHAND_SELF:
+    case LAPIC_SHORTHAND_ALL:
+        self = true;
+        break;
+    case LAPIC_SHORTHAND_OTHERS:
+        self = false;
+        break;
+    default:
+        self = (lo & LAPIC_ICR_DEST_LOGICAL)
+                   ? logical_match(l, dest)
+                   : dest == LAPIC_BROADCAST_ID || dest == l->id >> LAPIC_ID_SHIFT;
+        break;
+    }
+    if (self)
+        lapic_accept(l, (uint8_t)v);
+}
+
+static void write_lvt(lapic_t *l, unsigned i, uint32_t v, uint64_t now)
+{
+    static const uint32_t writable[LAPIC_LVT_COUNT] = {
+        [LAPIC_LVT_TIMER] = LAPIC_LVT_TIMER_WRITABLE,
+        [LAPIC_LVT_THERMAL] = LAPIC_LVT_DM_WRITABLE,
+        [LAPIC_LVT_PERF] = LAPIC_LVT_DM_WRITABLE,
+        [LAPIC_LVT_LINT0] = LAPIC_LVT_LINT_WRITABLE,
+        [LAPIC_LVT_LINT1] = LAPIC_LVT_LINT_WRITABLE,
+        [LAPIC_LVT_ERROR] = LAPIC_LVT_ERROR_WRITABLE,
+    };
+    bool was_periodic = timer_periodic(l);
+    v &= writable[i];
+    /* SDM 10.4.7.2: while software-disabled the mask bits stay set. */
+    if (!sw_enabled(l))
+        v |= LAPIC_LVT_MASKED;
+    l->lvt[i] = v;
+    if (i == LAPIC_LVT_TIMER && l->timer_running && was_periodic && !timer_periodic(l)) {
+        /* Periodic -> one-shot: the current period is the last one. */
+        uint64_t t = timer_ticks(l, now);
+        l->timer_ticks_base = t % l->timer_initial;
+        l->timer_seg_start_ns = now;
+        l->timer_next_tick = l->timer_initial;
+    }
+    if (i == LAPIC_LVT_TIMER)
+        timer_schedule(l);
+}
+
+static void write_reg(lapic_t *l, uint32_t off, uint32_t v, uint64_t now)
+{
+    int isrv;
+    switch (off) {
+    case LAPIC_REG_ID:
+        l->id = v & (0xFFu << LAPIC_ID_SHIFT);   /* R/W on many models, Table 10-1 */
+        break;
+    case LAPIC_REG_TPR:
+        l->tpr = v & LAPIC_PRIORITY_MASK;
+        break;
+    case LAPIC_REG_EOI:
+        /* SDM 10.8.5: an EOI clears the highest-priority ISR bit. */
+        isrv = highest_vec(l->isr);
+        if (isrv >= 0)
+            clear_vec(l->isr, (unsigned)isrv);
+        break;
+    case LAPIC_REG_LDR:
+        l->ldr = v & LAPIC_LDR_MASK;
+        break;
+    case LAPIC_REG_DFR:
+        l->dfr = (v & LAPIC_DFR_MODEL_MASK) | LAPIC_DFR_RESERVED;
+        break;
+    case LAPIC_REG_SVR:
+        l->svr = v & LAPIC_SVR_WRITABLE;
+        /* SDM 10.4.7.2: software disable sets every LVT mask bit. */
+        if (!sw_enabled(l))
+            for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
+                l->lvt[i] |= LAPIC_LVT_MASKED;
+        break;
+    case LAPIC_REG_ESR:
+        /* SDM 10.5.3: a write latches the errors logged since the last one. */
+        l->esr = l->esr_pending;
+        l->esr_pending = 0;
+        break;
+    case LAPIC_REG_ICR_HI:
+        l->icr_hi = v & LAPIC_ICR_HI_WRITABLE;
+        break;
+    case LAPIC_REG_ICR_LO:
+        l->icr_lo = v & LAPIC_ICR_LO_WRITABLE;   /* a write sends the IPI */
+        send_ipi(l);
+        break;
+    case LAPIC_REG_TIMER_INITIAL:
+        write_initial_count(l, v, now);
+        break;
+    case LAPIC_REG_TIMER_DIVIDE:
+        write_divide(l, v, now);
+        break;
+    default:
+        if (off >= LAPIC_REG_LVT_TIMER && off <= LAPIC_REG_LVT_ERROR)
+            write_lvt(l, (off - LAPIC_REG_LVT_TIMER) / LAPIC_REG_STRIDE, v, now);
+        /* Version, PPR, RRD, ISR, TMR, IRR, current count: read-only. */
+        break;
+    }
+}
+
+bool lapic_mmio(lapic_t *l, uint32_t offset, bool write, uint32_t *value, uint64_t now_ns)
+{
+    /* SDM 10.4.1: registers are 32 bits wide at 16-byte-aligned offsets and
+     * must be accessed with aligned 32-bit loads and stores. */
+    if (offset >= LAPIC_PAGE_SIZE || offset % LAPIC_REG_STRIDE)
+        return false;
+    if (!reg_exists(offset)) {
+        raise_error(l, LAPIC_ESR_ILLEGAL_REGISTER);
+        return false;
+    }
+    lapic_timer_update(l, now_ns);    /* expiries before this access happen first */
+    if (write)
+        write_reg(l, offset, *value, now_ns);
+    else
+        *value = read_reg(l, offset, now_ns);
+    return true;
+}
+
+void lapic_accept(lapic_t *l, uint8_t vector)
+{
+    /* SDM 10.4.7.2: a software-disabled APIC answers only NMI, SMI, INIT
+     * and SIPI; fixed interrupts are not accepted. */
+    if (!sw_enabled(l))
+        return;
+    deliver(l, vector);
+}
+
+int lapic_pending_vector(const lapic_t *l)
+{
+    /* SDM 10.8.3.1: deliverable if its class is above the PPR's. */
+    int v = highest_vec(l->irr);
+    if (v < 0 || ((uint32_t)v & LAPIC_CLASS_MASK) <= (ppr(l) & LAPIC_CLASS_MASK))
+        return -1;
+    return v;
+}
+
+void lapic_ack(lapic_t *l, uint8_t vector)
+{
+    /* SDM 10.8.4: on acceptance the IRR bit moves to the ISR. */
+    if (!test_vec(l->irr, vector))
+        return;
+    clear_vec(l->irr, vector);
+    set_vec(l->isr, vector);
+}
+
+bool lapic_extint_enabled(const lapic_t *l)
+{
+    uint32_t lint0 = l->lvt[LAPIC_LVT_LINT0];
+    return sw_enabled(l) && !(lint0 & LAPIC_LVT_MASKED) &&
+           (lint0 & LAPIC_LVT_DM_MASK) >> LAPIC_LVT_DM_SHIFT == LAPIC_DM_EXTINT;
+}
