@@ -129,7 +129,7 @@ static void put_frame_cap(root_t *r, unsigned i, uint64_t pa, uint64_t va)
                                          .rights = NESTOR_RIGHTS_ALL,
                                          .size_bits = NESTOR_FRAME_4K_BITS,
                                          .obj = kobj_from_paddr(pa), .word1 = va,
-                                         .word2 = r->pml4_cap.word1 + 1 });
+                                         .word2 = vspace_map_record(&r->pml4_cap) });
 }
 
 static void map_modules(root_t *r, const mb2_boot_t *boot)
@@ -223,6 +223,8 @@ static void make_root_objects(root_t *r)
                     (cap_t){ .type = NESTOR_OBJ_IRQ_CONTROL, .rights = NESTOR_RIGHTS_ALL });
     cdt_insert_root(slot(r, NESTOR_CAP_IOPORT_CONTROL),
                     (cap_t){ .type = NESTOR_OBJ_IOPORT_CONTROL, .rights = NESTOR_RIGHTS_ALL });
+    cdt_insert_root(slot(r, NESTOR_CAP_DEBUG),
+                    (cap_t){ .type = NESTOR_OBJ_DEBUG_CONTROL, .rights = NESTOR_RIGHTS_ALL });
 }
 
 bool boot_root_task(const mb2_boot_t *boot, uint64_t mbi_phys, uint32_t mbi_size,

@@ -75,6 +75,8 @@ bool cap_same_region(const cap_t *a, const cap_t *b)
     }
     case NESTOR_OBJ_IRQ_CONTROL:
         return b->type == NESTOR_OBJ_IRQ_CONTROL || b->type == NESTOR_OBJ_IRQ_HANDLER;
+    case NESTOR_OBJ_DEBUG_CONTROL:
+        return b->type == NESTOR_OBJ_DEBUG_CONTROL;
     case NESTOR_OBJ_IOPORT_CONTROL:
         return b->type == NESTOR_OBJ_IOPORT_CONTROL || b->type == NESTOR_OBJ_IOPORT;
     case NESTOR_OBJ_IOPORT:
@@ -97,6 +99,7 @@ bool cap_same_object(const cap_t *a, const cap_t *b)
         return a->obj == b->obj && a->size_bits == b->size_bits;
     case NESTOR_OBJ_IRQ_CONTROL:
     case NESTOR_OBJ_IOPORT_CONTROL:
+    case NESTOR_OBJ_DEBUG_CONTROL:
         return true;
     default:
         return a->obj == b->obj;

@@ -28,6 +28,14 @@ nestor_error_t cap_check_derivable(const cte_t *src)
     case NESTOR_OBJ_UNTYPED:
         /* Two capabilities retyping one region would hand out memory twice. */
         return NESTOR_ERR_ILLEGAL_OPERATION;
+    case NESTOR_OBJ_PDPT:
+    case NESTOR_OBJ_PD:
+    case NESTOR_OBJ_PT:
+    case NESTOR_OBJ_EPT_PDPT:
+    case NESTOR_OBJ_EPT_PD:
+    case NESTOR_OBJ_EPT_PT:
+        /* A table is mapped at most once, through its one capability (as seL4). */
+        return NESTOR_ERR_ILLEGAL_OPERATION;
     default:
         return NESTOR_OK;
     }
@@ -121,6 +129,10 @@ static void tcb_finalise(tcb_t *t)
         t->bound_ntfn->bound = 0;
         t->bound_ntfn = 0;
     }
+    if (t->vcpu) {              /* the VCPU may outlive its thread */
+        t->vcpu->tcb = 0;
+        t->vcpu = 0;
+    }
     sched_forget(t);
     for (int i = 0; i < TCB_CTE_COUNT; i++)
         delete_one(&t->ctes[i]);
@@ -204,11 +216,21 @@ void cap_delete(cte_t *slot)
     drain_zombies();
 }
 
-void cap_install_copy(cte_t *dst, cte_t *src)
+static bool same_cap(const cap_t *a, const cap_t *b)
 {
+    return a->type == b->type && a->obj == b->obj && a->word1 == b->word1 &&
+           a->rights == b->rights;
+}
+
+bool cap_install_copy(cte_t *dst, cte_t *src, const cte_t *owner)
+{
+    cap_t want = src ? src->cap : (cap_t){ 0 }, owner_cap = owner->cap;
     cap_delete(dst);
+    if (!same_cap(&owner->cap, &owner_cap) || (src && !same_cap(&src->cap, &want)))
+        return false;
     if (src)
         cnode_derive_into(src, dst, NESTOR_RIGHTS_ALL);
+    return true;
 }
 
 void cap_revoke(cte_t *slot)

@@ -15,8 +15,13 @@ nestor_error_t cap_check_derivable(const cte_t *src);
 bool cnode_derive_into(cte_t *src, cte_t *dest, uint8_t mask);
 /* Find the empty receive slot named by @t's IPC buffer. */
 bool cnode_receive_slot(tcb_t *t, nestor_ipc_buffer_t *buf, cte_t **out);
-/* Replace what @dst holds with a copy of @src (or nothing if @src is NULL). */
-void cap_install_copy(cte_t *dst, cte_t *src);
+/*
+ * Replace what @dst (a slot inside the object @owner names) holds with a copy
+ * of @src, or nothing if @src is NULL. Deleting the old capability can
+ * destroy anything, @owner and @src included, so after the deletion both are
+ * checked again; if either changed, nothing is installed and false returned.
+ */
+bool cap_install_copy(cte_t *dst, cte_t *src, const cte_t *owner);
 /* Delete the capability in @slot; destroy its object if it was the last. */
 void cap_delete(cte_t *slot);
 /* Delete every capability derived from @slot. */

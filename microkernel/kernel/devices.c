@@ -88,7 +88,9 @@ static nestor_error_t port_io(inv_t *iv, const cap_t *c, bool out)
         return NESTOR_ERR_TRUNCATED_MESSAGE;
     if (size != 1 && size != 2 && size != 4)
         return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 1, size);
-    if (port < IOPORT_FIRST(c->obj) || port + size - 1 > IOPORT_LAST(c->obj))
+    /* Written so that no sum can wrap (port comes straight from user space). */
+    if (port > NESTOR_IOPORTS - 1 || port < IOPORT_FIRST(c->obj) ||
+        size - 1 > IOPORT_LAST(c->obj) - port || port > IOPORT_LAST(c->obj))
         return inv_error(iv, NESTOR_ERR_RANGE, IOPORT_FIRST(c->obj), IOPORT_LAST(c->obj));
     uint16_t p = (uint16_t)port;
     if (out) {

@@ -58,9 +58,11 @@ void fastpath_call(trap_frame_t *f)
         return;
     endpoint_t *ep = cap_ep(c);
     tcb_t *recv = ep->queue.head;
-    /* No address-space check: a thread blocked in receive has run, and its
-     * TCB holds a PML4 capability that keeps that space alive. */
-    if (ep->state != EP_RECEIVING || recv->priority < t->priority)
+    /* The receiver's VSpace slot can have been emptied (a revoke) while it
+     * waited; one that still owes a reply takes the general path, which
+     * unlinks the earlier caller. */
+    if (ep->state != EP_RECEIVING || recv->priority < t->priority || recv->caller ||
+        recv->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
         return;
 
     ep->queue.head = recv->q_next;
@@ -76,6 +78,7 @@ void fastpath_call(trap_frame_t *f)
     t->state = TS_BLOCKED_REPLY;    /* (blocked_on is 0: t was running) */
     t->callee = recv;
     recv->caller = t;
+    recv->reply_can_grant = recv->blocked_can_grant;
     switch_and_return(t, recv);
 }
 
@@ -86,8 +89,8 @@ void fastpath_reply_recv(trap_frame_t *f)
     nestor_msginfo_t info = t->frame.rsi;
     tcb_t *caller = t->caller;
     if (!simple_message(info) || !caller || caller->fault_type != NESTOR_FAULT_NONE ||
-        caller->priority < t->priority ||
-        (t->bound_ntfn && t->bound_ntfn->active))
+        caller->priority < t->priority || (t->bound_ntfn && t->bound_ntfn->active) ||
+        caller->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
         return;
     const cap_t *c = lookup_flat(t, t->frame.rdi);
     if (!c || c->type != NESTOR_OBJ_ENDPOINT || !(c->rights & NESTOR_RIGHT_READ))

@@ -12,9 +12,12 @@
 #define KERNEL_FASTPATH_H
 #include "kernel/objects.h"
 
+/* Hot paths: no frame pointer (the kernel's own dumps never walk frames). */
+#define FASTPATH_HOT __attribute__((optimize("omit-frame-pointer")))
+
 /* Called from the SYSCALL entry stub with the current thread's saved frame;
  * each returns only if the fast path does not apply. */
-void fastpath_call(trap_frame_t *f);
-void fastpath_reply_recv(trap_frame_t *f);
+FASTPATH_HOT void fastpath_call(trap_frame_t *f);
+FASTPATH_HOT void fastpath_reply_recv(trap_frame_t *f);
 
 #endif

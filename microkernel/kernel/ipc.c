@@ -159,13 +159,22 @@ static void transfer(tcb_t *from, tcb_t *to, uint64_t badge, bool can_grant, con
                        nestor_msginfo(nestor_msginfo_label(info), unwrapped, ncaps, len), badge);
 }
 
-/* @caller did CALL (or faulted) and @receiver got the message. */
-static void link_reply(tcb_t *caller, tcb_t *receiver)
+/*
+ * @caller did CALL (or faulted) and @receiver got the message through an
+ * endpoint capability whose GRANT_REPLY right says whether its reply may
+ * carry capabilities. A receiver that never replied to an earlier caller
+ * loses that reply right: the earlier caller stays blocked, unlinked (it
+ * wakes when deleted or suspended).
+ */
+static void link_reply(tcb_t *caller, tcb_t *receiver, bool can_grant_reply)
 {
+    if (receiver->caller && receiver->caller != caller)
+        receiver->caller->callee = 0;
     caller->state = TS_BLOCKED_REPLY;
     caller->blocked_on = 0;
     caller->callee = receiver;
     receiver->caller = caller;
+    receiver->reply_can_grant = can_grant_reply;
     sched_remove(caller);
 }
 
@@ -182,7 +191,7 @@ void ipc_send(tcb_t *sender, const cap_t *cap, bool blocking, bool is_call)
         recv->blocked_on = 0;
         transfer(sender, recv, cap_badge(cap), can_grant, cap);
         if (is_call) {
-            link_reply(sender, recv);
+            link_reply(sender, recv, recv->blocked_can_grant);
             sched_make_ready_next(recv);
         } else {
             sched_make_ready(recv);
@@ -225,7 +234,7 @@ static void ep_recv(tcb_t *receiver, const cap_t *cap, bool blocking)
         s->blocked_on = 0;
         transfer(s, receiver, s->blocked_badge, s->blocked_can_grant, cap);
         if (s->blocked_is_call || s->fault_type != NESTOR_FAULT_NONE)
-            link_reply(s, receiver);
+            link_reply(s, receiver, cap->rights & NESTOR_RIGHT_GRANT_REPLY);
         else
             sched_make_ready(s);
         return;
@@ -236,6 +245,8 @@ static void ep_recv(tcb_t *receiver, const cap_t *cap, bool blocking)
         set_syscall_result(receiver, NESTOR_ERR_WOULD_BLOCK, 0, 0);
         return;
     }
+    /* For a receiver, blocked_can_grant records GRANT_REPLY on its capability. */
+    receiver->blocked_can_grant = (cap->rights & NESTOR_RIGHT_GRANT_REPLY) != 0;
     block(receiver, TS_BLOCKED_RECV, ep);
     queue_append(&ep->queue, receiver);
     ep->state = EP_RECEIVING;
@@ -321,7 +332,7 @@ bool ipc_reply(tcb_t *t)
         resume_after_fault(client, t, tcb_ipc_buffer(t));
         return true;
     }
-    transfer(t, client, 0, true, &(cap_t){ 0 });
+    transfer(t, client, 0, t->reply_can_grant, &(cap_t){ 0 });
     sched_make_ready_next(client);
     return true;
 }
@@ -373,11 +384,13 @@ void ipc_cancel(tcb_t *t)
     }
     t->blocked_on = 0;
     t->state = TS_INACTIVE;
+    t->fault_type = NESTOR_FAULT_NONE;
 }
 
 static void wake_deleted(tcb_t *t)
 {
     t->blocked_on = 0;
+    t->fault_type = NESTOR_FAULT_NONE;
     set_syscall_result(t, NESTOR_ERR_DELETED, 0, 0);
     sched_make_ready(t);
 }

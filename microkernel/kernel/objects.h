@@ -64,12 +64,13 @@ typedef struct tcb {
     uint8_t priority;
     uint8_t time_left;              /* ticks of the current slice */
     uint8_t blocked_is_call;        /* a sender in an endpoint queue did CALL */
-    uint8_t blocked_can_grant;      /* ...through a capability with the grant right */
+    uint8_t blocked_can_grant;      /* sender: its cap has GRANT; receiver: GRANT_REPLY */
     uint64_t blocked_badge;         /* ...with this badge */
     void *blocked_on;               /* endpoint or notification we wait in */
     struct tcb *sched_next, *sched_prev;
     struct tcb *q_next, *q_prev;    /* endpoint / notification queue links */
     struct tcb *caller;             /* whom a REPLY from this thread goes to */
+    uint64_t reply_can_grant;       /* that reply may carry capabilities */
     struct tcb *callee;             /* whom we wait for a reply from (TS_BLOCKED_REPLY) */
     notification_t *bound_ntfn;
     struct vcpu *vcpu;              /* set: this thread runs a guest, not user code */

@@ -147,31 +147,12 @@ void sched_set_priority(tcb_t *t, uint8_t prio)
         enqueue(t, false);
 }
 
-static uint64_t loaded_fs, loaded_gs;     /* what IA32_FS/GS_BASE hold now */
-/* Threads cannot change their bases themselves (CR4.FSGSBASE stays clear),
- * so only what TCB invocations set needs loading, and only when it differs. */
+/* Written at every switch: a thread can reload FS or GS with a selector
+ * (base 0), so the MSRs cannot be assumed to still hold any earlier value. */
 static inline void load_tls_bases(const tcb_t *t)
 {
-    if (t->fs_base != loaded_fs) {
-        wrmsr(MSR_IA32_FS_BASE, t->fs_base);
-        loaded_fs = t->fs_base;
-    }
-    if (t->gs_base != loaded_gs) {
-        wrmsr(MSR_IA32_GS_BASE, t->gs_base);
-        loaded_gs = t->gs_base;
-    }
-}
-
-void sched_tls_bases_zeroed(void)
-{
-    loaded_fs = 0;
-    loaded_gs = 0;
-}
-
-void sched_tls_changed(const tcb_t *t)
-{
-    loaded_fs = t->fs_base;
-    loaded_gs = t->gs_base;
+    wrmsr(MSR_IA32_FS_BASE, t->fs_base);
+    wrmsr(MSR_IA32_GS_BASE, t->gs_base);
 }
 
 static inline void switch_fpu(tcb_t *t)

@@ -22,11 +22,7 @@ void sched_make_ready_next(tcb_t *t);
 void sched_switch(tcb_t *t);
 /* IPC hand-off: the running @from has just blocked and @to, woken by it and
  * of at least its priority, runs next: @to takes @from's place. */
-void sched_handoff(tcb_t *from, tcb_t *to);
-/* A VM exit loaded zero FS/GS bases (the VMCS host state). */
-void sched_tls_bases_zeroed(void);
-/* The running thread's TLS bases were written to the MSRs directly. */
-void sched_tls_changed(const tcb_t *t);
+__attribute__((optimize("omit-frame-pointer"))) void sched_handoff(tcb_t *from, tcb_t *to);
 /* Check the ready queues and bitmap; adds the errors found to *@errors. */
 void sched_check_queues(uint64_t *errors);
 /* Forget @t entirely (it is being destroyed). */

@@ -113,9 +113,22 @@ static void cap_identify(tcb_t *t)
     set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 3), 0);
 }
 
+/* The debug calls need the debug capability in rdi. */
+static bool has_debug_cap(tcb_t *t)
+{
+    cte_t *slot;
+    if (lookup_cap(t, t->frame.rdi, &slot) == NESTOR_OK &&
+        slot->cap.type == NESTOR_OBJ_DEBUG_CONTROL)
+        return true;
+    set_syscall_result(t, NESTOR_ERR_INVALID_CAPABILITY, 0, 0);
+    return false;
+}
+
 static void debug_check(tcb_t *t)
 {
     consistency_t c;
+    if (!has_debug_cap(t))
+        return;
     consistency_check(&t->ctes[TCB_CTE_CSPACE].cap, &c);
     mr_set(t, 0, 0, c.errors);
     mr_set(t, 0, 1, c.slots);
@@ -162,7 +175,9 @@ void syscall_from_user(trap_frame_t *f)
         debug_check(t);
         break;
     case NESTOR_SYS_DEBUG_HALT:
-        platform_shutdown(t->frame.rdi == 1, t->frame.rdi == 1 ? 0 : "the root task failed");
+        if (has_debug_cap(t))
+            platform_shutdown(t->frame.rsi == 1, t->frame.rsi == 1 ? 0 : "the root task failed");
+        break;
     default:
         unknown_syscall(t);
         break;

@@ -27,13 +27,14 @@ nestor_ipc_buffer_t *tcb_ipc_buffer(tcb_t *t)
     return (nestor_ipc_buffer_t *)kobj_ptr(f->obj + off);
 }
 
-/* Replace the capability in TCB slot @which with a copy of @src. */
-static void install(tcb_t *t, int which, cte_t *src)
+/* Replace the capability in TCB slot @which with a copy of @src; false if
+ * the deletion of the old one destroyed the TCB (named by @self) or @src. */
+static bool install(tcb_t *t, const cte_t *self, int which, cte_t *src)
 {
-    cap_install_copy(&t->ctes[which], src);
+    return cap_install_copy(&t->ctes[which], src, self);
 }
 
-static nestor_error_t configure(inv_t *iv, tcb_t *t)
+static nestor_error_t configure(inv_t *iv, const cte_t *self, tcb_t *t)
 {
     uint64_t fault_ep, buf_vaddr;
     if (!inv_arg(iv, 0, &fault_ep) || !inv_arg(iv, 1, &buf_vaddr))
@@ -47,13 +48,16 @@ static nestor_error_t configure(inv_t *iv, tcb_t *t)
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 2, vs->cap.type);
     if (buf->cap.type != NESTOR_OBJ_FRAME_4K)
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 3, buf->cap.type);
+    /* The kernel writes the IPC buffer: only through a writable capability. */
+    if (!(buf->cap.rights & NESTOR_RIGHT_WRITE))
+        return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 3, buf->cap.rights);
     if (buf_vaddr & ((1ULL << NESTOR_IPC_BUFFER_ALIGN_BITS) - 1) || buf_vaddr >= NESTOR_USER_TOP)
         return inv_error(iv, NESTOR_ERR_ALIGNMENT, 1, buf_vaddr);
     if (t == iv->t)     /* replacing our own roots under our feet: not supported */
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
-    install(t, TCB_CTE_CSPACE, cs);
-    install(t, TCB_CTE_VSPACE, vs);
-    install(t, TCB_CTE_IPC_BUFFER, buf);
+    if (!install(t, self, TCB_CTE_CSPACE, cs) || !install(t, self, TCB_CTE_VSPACE, vs) ||
+        !install(t, self, TCB_CTE_IPC_BUFFER, buf))
+        return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
     t->fault_ep = fault_ep;
     t->ipc_buffer_vaddr = buf_vaddr;
     return NESTOR_OK;
@@ -113,9 +117,7 @@ static nestor_error_t resume(inv_t *iv, tcb_t *t)
 
 static nestor_error_t suspend(tcb_t *t)
 {
-    if (t->fault_type != NESTOR_FAULT_NONE && t->state == TS_BLOCKED_REPLY)
-        t->fault_type = NESTOR_FAULT_NONE;
-    ipc_cancel(t);
+    ipc_cancel(t);              /* also drops a fault being delivered or handled */
     sched_remove(t);
     t->state = TS_INACTIVE;
     return NESTOR_OK;
@@ -128,6 +130,8 @@ static nestor_error_t bind_ntfn(inv_t *iv, tcb_t *t)
         return NESTOR_ERR_INVALID_CAPABILITY;
     if (n->cap.type != NESTOR_OBJ_NOTIFICATION)
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, n->cap.type);
+    if (!(n->cap.rights & NESTOR_RIGHT_READ))     /* binding means receiving its signals */
+        return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 1, n->cap.rights);
     notification_t *ntfn = cap_ntfn(&n->cap);
     if (t->bound_ntfn || ntfn->bound)
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
@@ -157,7 +161,6 @@ static nestor_error_t set_tls(inv_t *iv, tcb_t *t)
     if (t == sched_current) {       /* the switch code will not run for us */
         wrmsr(MSR_IA32_FS_BASE, fs);
         wrmsr(MSR_IA32_GS_BASE, gs);
-        sched_tls_changed(t);
     }
     return NESTOR_OK;
 }
@@ -193,21 +196,21 @@ static nestor_error_t write_fpu(inv_t *iv, tcb_t *t)
     return NESTOR_OK;
 }
 
-static nestor_error_t set_io_ports(inv_t *iv, tcb_t *t)
+static nestor_error_t set_io_ports(inv_t *iv, const cte_t *self, tcb_t *t)
 {
     cte_t *ports = iv->nextra ? iv->extra[0] : 0;
     if (ports && ports->cap.type != NESTOR_OBJ_IOPORT)
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, ports->cap.type);
-    install(t, TCB_CTE_IOPORTS, ports);
+    bool ok = install(t, self, TCB_CTE_IOPORTS, ports);
     sched_io_grants_changed();
-    return NESTOR_OK;
+    return ok ? NESTOR_OK : inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
 }
 
 nestor_error_t invoke_tcb(inv_t *iv, cte_t *slot)
 {
     tcb_t *t = cap_tcb(&slot->cap);
     switch (iv->label) {
-    case NESTOR_TCB_CONFIGURE: return configure(iv, t);
+    case NESTOR_TCB_CONFIGURE: return configure(iv, slot, t);
     case NESTOR_TCB_SET_PRIORITY: return set_priority(iv, t);
     case NESTOR_TCB_READ_REGISTERS: return read_regs(iv, t);
     case NESTOR_TCB_WRITE_REGISTERS: return write_regs(iv, t);
@@ -218,7 +221,7 @@ nestor_error_t invoke_tcb(inv_t *iv, cte_t *slot)
     case NESTOR_TCB_SET_TLS_BASE: return set_tls(iv, t);
     case NESTOR_TCB_READ_FPU: return read_fpu(iv, t);
     case NESTOR_TCB_WRITE_FPU: return write_fpu(iv, t);
-    case NESTOR_TCB_SET_IO_PORTS: return set_io_ports(iv, t);
+    case NESTOR_TCB_SET_IO_PORTS: return set_io_ports(iv, slot, t);
     default: return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
     }
 }

@@ -104,6 +104,8 @@ nestor_error_t invoke_untyped(inv_t *iv, cte_t *slot)
         return inv_error(iv, NESTOR_ERR_NOT_ENOUGH_MEMORY, 0, 0);
     if (type == NESTOR_OBJ_VCPU && !vcpu_supported())
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, type);
+    if (type == NESTOR_OBJ_VCPU && !vcpu_can_create(count))
+        return inv_error(iv, NESTOR_ERR_NOT_ENOUGH_MEMORY, 0, 0);   /* out of VPIDs */
 
     /* Invoke: cannot fail from here on. */
     ut->word1 = new_used;

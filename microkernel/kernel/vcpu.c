@@ -35,6 +35,11 @@ static uint32_t next_vpid = 1;
 
 bool vcpu_supported(void) { return vmx_enabled(); }
 
+bool vcpu_can_create(uint64_t count)
+{
+    return vmx_enabled() && count <= VPID_MAX + 1 - next_vpid;
+}
+
 static vcpu_t *obj_vcpu(kaddr_t obj) { return (vcpu_t *)kobj_ptr(obj + VCPU_KERNEL_OFFSET); }
 
 static void vmcs_load(vcpu_t *v)
@@ -83,7 +88,11 @@ static void setup_controls(vcpu_t *v)
     vmwrite(VMCS_PROC_CONTROLS,
             vmx_controls(r->procbased, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
                                            PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
-                                           PROC_RDPMC_EXITING | PROC_ACTIVATE_SECONDARY));
+                                           PROC_RDPMC_EXITING | PROC_ACTIVATE_SECONDARY |
+                                           /* CR8 is the real TPR without a TPR shadow
+                                            * (SDM 24.6.2): a guest writing it could mask
+                                            * every host interrupt. */
+                                           PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING));
     vmwrite(VMCS_PROC_CONTROLS2, vmx_controls(r->procbased2, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID |
                                                                  PROC2_UNRESTRICTED_GUEST));
     vmwrite(VMCS_EXIT_CONTROLS, vmx_controls(r->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER |
@@ -333,10 +342,23 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
 
 /* ---- running and exits ---- */
 
+static void stop(tcb_t *t, const char *why, uint64_t reason);
+
 void vcpu_run(tcb_t *t)
 {
     vcpu_t *v = t->vcpu;
+    const cap_t *ept = &v->ctes[VCPU_CTE_EPT].cap;
+    if (ept->type != NESTOR_OBJ_EPT_PML4) {
+        /* No guest-physical space (never set, or revoked): nothing to run. */
+        stop(t, "no EPT (set one with NESTOR_VCPU_SET_EPT)", 0);
+        sched_run();
+    }
     vmcs_load(v);
+    uint64_t eptp = kobj_paddr(ept->obj) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
+    if (v->eptp != eptp) {
+        vmwrite(VMCS_EPT_POINTER, eptp);
+        v->eptp = eptp;
+    }
     vmx_enter(v->gprs, v->launched);
 }
 
@@ -344,7 +366,6 @@ void vcpu_run(tcb_t *t)
 static void host_state_reloaded(void)
 {
     vspace_active_cr3 = vspace_kernel_pml4_paddr();
-    sched_tls_bases_zeroed();
 }
 
 static void stop(tcb_t *t, const char *why, uint64_t reason)

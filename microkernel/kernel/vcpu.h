@@ -17,6 +17,7 @@ typedef struct vcpu {
     uint64_t cr2;                   /* must follow gprs: HOST_RSP points here */
     tcb_t *tcb;                     /* the vCPU thread, or NULL */
     uint64_t vmcs_pa;
+    uint64_t eptp;                  /* EPT pointer last written to the VMCS */
     uint32_t vpid;
     uint8_t launched;
     uint8_t reserved[3];
@@ -36,6 +37,8 @@ static inline vcpu_t *cap_vcpu(const cap_t *c)
 bool vcpu_init_object(kaddr_t obj);
 /* Whether VCPUs can be made (VMX enabled at boot). */
 bool vcpu_supported(void);
+/* Whether @count more VCPUs can get a VPID. */
+bool vcpu_can_create(uint64_t count);
 /* The last capability to the VCPU is going. */
 void vcpu_finalise(vcpu_t *v);
 /* Enter the guest of the vCPU thread @t (the scheduler's choice). */

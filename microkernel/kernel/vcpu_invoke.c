@@ -48,14 +48,19 @@ static bool field_writable(uint64_t f)
            user_writable_control(f);
 }
 
-static nestor_error_t set_cap(inv_t *iv, vcpu_t *v, int which, uint8_t type, unsigned radix)
+static nestor_error_t set_cap(inv_t *iv, const cte_t *self, vcpu_t *v, int which, uint8_t type,
+                              unsigned radix)
 {
     cte_t *c = inv_cap(iv, 0);
     if (!c)
         return NESTOR_ERR_INVALID_CAPABILITY;
     if (c->cap.type != type || (radix && c->cap.size_bits != radix))
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, c->cap.type);
-    cap_install_copy(&v->ctes[which], c);
+    /* The kernel writes the state page: only through a writable capability. */
+    if (which == VCPU_CTE_STATE_PAGE && !(c->cap.rights & NESTOR_RIGHT_WRITE))
+        return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 1, c->cap.rights);
+    if (!cap_install_copy(&v->ctes[which], c, self))
+        return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
     return NESTOR_OK;
 }
 
@@ -69,21 +74,17 @@ static nestor_error_t set_tcb(inv_t *iv, cte_t *self, vcpu_t *v)
     tcb_t *t = cap_tcb(&c->cap);
     if (v->tcb || t->vcpu || t->state != TS_INACTIVE)
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
+    /* The thread keeps the VCPU alive while bound (its slot is empty: no deletion). */
+    cnode_derive_into(self, &t->ctes[TCB_CTE_VCPU], NESTOR_RIGHTS_ALL);
     v->tcb = t;
     t->vcpu = v;
-    /* The thread keeps the VCPU alive while bound. */
-    cap_install_copy(&t->ctes[TCB_CTE_VCPU], self);
     return NESTOR_OK;
 }
 
-static nestor_error_t set_ept(inv_t *iv, vcpu_t *v)
+/* The EPT pointer itself is written before every entry, from this slot. */
+static nestor_error_t set_ept(inv_t *iv, const cte_t *self, vcpu_t *v)
 {
-    nestor_error_t err = set_cap(iv, v, VCPU_CTE_EPT, NESTOR_OBJ_EPT_PML4, 0);
-    if (err == NESTOR_OK) {
-        vcpu_vmcs_write(v, VMCS_EPT_POINTER, kobj_paddr(v->ctes[VCPU_CTE_EPT].cap.obj) |
-                                                 EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4);
-    }
-    return err;
+    return set_cap(iv, self, v, VCPU_CTE_EPT, NESTOR_OBJ_EPT_PML4, 0);
 }
 
 static nestor_error_t rw_vmcs(inv_t *iv, vcpu_t *v, bool write)
@@ -114,11 +115,12 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
     case NESTOR_VCPU_SET_TCB:
         return set_tcb(iv, slot, v);
     case NESTOR_VCPU_SET_EPT:
-        return set_ept(iv, v);
+        return set_ept(iv, slot, v);
     case NESTOR_VCPU_SET_STATE_PAGE:
-        return set_cap(iv, v, VCPU_CTE_STATE_PAGE, NESTOR_OBJ_FRAME_4K, 0);
+        return set_cap(iv, slot, v, VCPU_CTE_STATE_PAGE, NESTOR_OBJ_FRAME_4K, 0);
     case NESTOR_VCPU_SET_EXIT_TABLE:
-        return set_cap(iv, v, VCPU_CTE_EXIT_TABLE, NESTOR_OBJ_CNODE, NESTOR_EXIT_TABLE_RADIX);
+        return set_cap(iv, slot, v, VCPU_CTE_EXIT_TABLE, NESTOR_OBJ_CNODE,
+                       NESTOR_EXIT_TABLE_RADIX);
     case NESTOR_VCPU_SET_EXIT_MASK:
         if (!inv_arg(iv, 0, &a) || !inv_arg(iv, 1, &b))
             return NESTOR_ERR_TRUNCATED_MESSAGE;

@@ -27,6 +27,7 @@
 extern uint64_t boot_pml4[PT_ENTRIES];
 static uint64_t *vspaces[VSPACE_MAX];
 static bool vspace_ept[VSPACE_MAX];         /* the root is an EPT PML4 */
+static uint32_t vspace_gen[VSPACE_MAX];     /* bumped when an id is freed */
 uint64_t vspace_active_cr3;
 
 static uint64_t *table_at(uint64_t entry)
@@ -81,8 +82,12 @@ unsigned vspace_free_ids(void)
 
 void vspace_destroy(const cap_t *cap)
 {
-    if (cap->word1 < VSPACE_MAX && vspaces[cap->word1] == kobj_ptr(cap->obj))
+    if (cap->word1 < VSPACE_MAX && vspaces[cap->word1] == kobj_ptr(cap->obj)) {
         vspaces[cap->word1] = 0;
+        vspace_gen[cap->word1]++;
+        if (vspace_ept[cap->word1])
+            vmx_invept_all();       /* nothing may keep translating through it */
+    }
     if (vspace_active_cr3 == kobj_paddr(cap->obj)) {
         vspace_active_cr3 = vspace_kernel_pml4_paddr();
         write_cr3(vspace_active_cr3);
@@ -145,9 +150,35 @@ static uint64_t *walk(uint64_t *pml4, uint64_t va, unsigned shift, bool ept)
     return &table[index_at(va, shift)];
 }
 
+/* A mapping record (word2 of a mapped capability): generation << 32 | id + 1.
+ * The generation changes when an id is reused, so a record of a destroyed
+ * space never names the space that got its id (review finding 13). */
+#define MAP_RECORD_GEN_SHIFT 32
+
+static unsigned vspace_id(uint64_t word2)
+{
+    return (unsigned)((word2 & 0xFFFFFFFFu) - 1);
+}
+
+static uint64_t map_record(const cap_t *root)
+{
+    unsigned id = (unsigned)root->word1;
+    return (uint64_t)vspace_gen[id] << MAP_RECORD_GEN_SHIFT | (id + 1);
+}
+
+uint64_t vspace_map_record(const cap_t *root)
+{
+    return map_record(root);
+}
+
 static uint64_t *live_vspace(uint64_t word2)
 {
-    return (word2 && word2 - 1 < VSPACE_MAX) ? vspaces[word2 - 1] : 0;
+    if (!word2)
+        return 0;
+    unsigned id = vspace_id(word2);
+    if (id >= VSPACE_MAX || vspace_gen[id] != (uint32_t)(word2 >> MAP_RECORD_GEN_SHIFT))
+        return 0;
+    return vspaces[id];
 }
 
 static void flush(uint64_t *pml4, uint64_t va)
@@ -156,10 +187,23 @@ static void flush(uint64_t *pml4, uint64_t va)
         invlpg(va);
 }
 
+/* A table that leaves its root keeps no entries: mapped again elsewhere, it
+ * must not expose frames whose own unmapping walks the old place. */
+static void empty_table(cap_t *c, bool ept)
+{
+    memset(kobj_ptr(c->obj), 0, 1u << NESTOR_PAGE_TABLE_BITS);
+    if (ept)
+        vmx_invept_all();
+    else
+        write_cr3(vspace_active_cr3);
+}
+
 void vspace_unmap_cap(cap_t *c)
 {
     uint64_t *pml4 = live_vspace(c->word2);
-    bool ept = pml4 && vspace_ept[c->word2 - 1];
+    bool ept = is_ept_table(c->type) || (pml4 && vspace_ept[vspace_id(c->word2)]);
+    if (c->word2 && c->type != NESTOR_OBJ_FRAME_4K && c->type != NESTOR_OBJ_FRAME_2M)
+        empty_table(c, ept);
     if (pml4) {
         uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
         /* Only if the entry still maps this very object. */
@@ -189,7 +233,7 @@ static nestor_error_t map_checks(const cap_t *obj, const cap_t *pml4_cap, uint64
         return NESTOR_ERR_ALIGNMENT;
     if (vaddr >= (ept ? EPT_GPA_LIMIT : NESTOR_USER_TOP))
         return NESTOR_ERR_INVALID_ARGUMENT;
-    uint64_t *pml4 = live_vspace(pml4_cap->word1 + 1);
+    uint64_t *pml4 = live_vspace(map_record(pml4_cap));
     if (!pml4)
         return NESTOR_ERR_INVALID_CAPABILITY;
     uint64_t *e = walk(pml4, vaddr, shift, ept);
@@ -210,7 +254,7 @@ nestor_error_t vspace_map_table(cap_t *table, const cap_t *pml4_cap, uint64_t va
         return err;
     *e = kobj_paddr(table->obj) | (ept ? EPT_RWX : TABLE_ENTRY_FLAGS);
     table->word1 = vaddr;
-    table->word2 = pml4_cap->word1 + 1;
+    table->word2 = map_record(pml4_cap);
     return NESTOR_OK;
 }
 
@@ -234,7 +278,7 @@ nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4_cap, uint64_t va
         pte |= PTE_PCD | PTE_PWT;
     *e = pte;
     frame->word1 = vaddr;
-    frame->word2 = pml4_cap->word1 + 1;
+    frame->word2 = map_record(pml4_cap);
     return NESTOR_OK;
 }
 
@@ -253,7 +297,7 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
     *e = kobj_paddr(frame->obj) | rights | EPT_MEMTYPE_WB | EPT_IGNORE_PAT |
          (frame->type == NESTOR_OBJ_FRAME_2M ? PTE_PS : 0);
     frame->word1 = gpa;
-    frame->word2 = ept_cap->word1 + 1;
+    frame->word2 = map_record(ept_cap);
     return NESTOR_OK;
 }
 

@@ -25,6 +25,8 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
 #define NESTOR_EPT_R 1
 #define NESTOR_EPT_W 2
 #define NESTOR_EPT_X 4
+/* The mapping record (capability word2) for a mapping into @root. */
+uint64_t vspace_map_record(const cap_t *root);
 /* How many more PML4s can get an id. */
 unsigned vspace_free_ids(void);
 /* Forget the address space of @pml4_cap (its last capability is going). */

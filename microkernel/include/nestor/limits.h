@@ -6,7 +6,10 @@
 #define NESTOR_PRIORITY_MAX     (NESTOR_PRIORITIES - 1)
 #define NESTOR_TIMESLICE_TICKS  5      /* timer ticks per time slice */
 #define NESTOR_TIMER_HZ         1000   /* LAPIC timer tick rate */
-#define NESTOR_USER_TOP         0x0000800000000000ULL  /* first non-user address */
+/* First address user code may not map or run at. The last page below the
+ * non-canonical hole stays unmappable, so no instruction can leave RIP at
+ * 2^47, where SYSRET/IRETQ would fault in ring 0 (SDM Vol. 2B SYSRET). */
+#define NESTOR_USER_TOP         0x00007FFFFFFFF000ULL
 #define NESTOR_IRQ_LINES        16     /* legacy ISA IRQs 0-15 */
 #define NESTOR_IOPORTS          65536
 

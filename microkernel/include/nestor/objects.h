@@ -29,6 +29,8 @@ typedef enum {
     NESTOR_OBJ_EPT_PDPT = 18,
     NESTOR_OBJ_EPT_PD = 19,
     NESTOR_OBJ_EPT_PT = 20,
+    /* Test and debug builds: ending the system, checking kernel state. */
+    NESTOR_OBJ_DEBUG_CONTROL = 21,
     NESTOR_OBJ_TYPE_COUNT
 } nestor_obj_type_t;
 

@@ -22,9 +22,10 @@
 #define NESTOR_SYS_REPLY         7  /* reply to the caller */
 #define NESTOR_SYS_YIELD         8  /* end the time slice */
 #define NESTOR_SYS_DEBUG_PUTCHAR 9  /* rdi = character, to the kernel console */
-#define NESTOR_SYS_DEBUG_HALT    10 /* rdi = 1 pass / 0 fail: end the system (test builds) */
+#define NESTOR_SYS_DEBUG_HALT    10 /* rdi = debug cap, rsi = 1 pass / 0 fail: end the system */
 #define NESTOR_SYS_CAP_IDENTIFY  11 /* rdi = cptr -> MR0 type, MR1 rights, MR2 badge/size */
-#define NESTOR_SYS_DEBUG_CHECK   12 /* walk kernel state -> MR0 errors, MR1 slots, MR2 threads */
+#define NESTOR_SYS_DEBUG_CHECK   12 /* rdi = debug cap: check kernel state -> MR0 errors,
+                                       MR1 slots, MR2 threads */
 #define NESTOR_SYS_COUNT         13
 
 #define NESTOR_MSG_REGISTERS_IN_CPU 4

@@ -4,6 +4,7 @@
  */
 #ifndef USER_SYS_H
 #define USER_SYS_H
+#include <nestor/bootinfo.h>
 #include <nestor/errors.h>
 #include <nestor/ipc_buffer.h>
 #include <nestor/msginfo.h>
@@ -68,10 +69,12 @@ static inline void nu_debug_putchar(char c)
     nu_syscall(NESTOR_SYS_DEBUG_PUTCHAR, (nestor_word_t)(unsigned char)c, &m);
 }
 
+/* End the system with a verdict (needs the debug capability, given to the
+ * root task in NESTOR_CAP_DEBUG). */
 __attribute__((noreturn)) static inline void nu_debug_halt(int pass)
 {
-    nu_msg_t m = { 0 };
-    nu_syscall(NESTOR_SYS_DEBUG_HALT, pass ? 1 : 0, &m);
+    nu_msg_t m = { .info = pass ? 1 : 0 };
+    nu_syscall(NESTOR_SYS_DEBUG_HALT, NESTOR_CAP_DEBUG, &m);
     for (;;)
         ;
 }
@@ -81,7 +84,8 @@ __attribute__((noreturn)) static inline void nu_debug_halt(int pass)
 static inline nestor_word_t nu_debug_check(nestor_word_t *slots, nestor_word_t *threads)
 {
     nu_msg_t m = { 0 };
-    nu_syscall(NESTOR_SYS_DEBUG_CHECK, 0, &m);
+    if (nu_syscall(NESTOR_SYS_DEBUG_CHECK, NESTOR_CAP_DEBUG, &m) != NESTOR_OK)
+        m.mr[0] = (nestor_word_t)-1, m.mr[1] = m.mr[2] = 0;
     if (slots)
         *slots = m.mr[1];
     if (threads)
