@@ -203,10 +203,22 @@ static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
     return regs[n & 15];
 }
 
+#define CR8_TPR_MASK 0xF
+
 static exit_action_t exit_cr(vmexit_t *e)
 {
     nestor_word_t q = e->qualification;
     unsigned cr = CRQ_NUMBER(q);
+    /* CR8 (the TPR) always exits: the guest gets a virtual one. */
+    if (cr == 8 && (CRQ_TYPE(q) == CRQ_MOV_TO_CR || CRQ_TYPE(q) == CRQ_MOV_FROM_CR)) {
+        if (CRQ_TYPE(q) == CRQ_MOV_TO_CR)
+            e->vm->cr8 = *gpr(e->s, CRQ_GPR(q)) & CR8_TPR_MASK;
+        else
+            *gpr(e->s, CRQ_GPR(q)) = e->vm->cr8;
+        e->changed |= NESTOR_MTD_GPRS;
+        advance(e);
+        return EXIT_RESUME;
+    }
     if (CRQ_TYPE(q) != CRQ_MOV_TO_CR || (cr != 0 && cr != 4))
         return vm_stop(e->vm, "unexpected control-register exit (qualification 0x%lx)", q);
     nestor_word_t v = *gpr(e->s, CRQ_GPR(q));

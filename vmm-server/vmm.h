@@ -33,6 +33,7 @@ typedef struct vm {
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
     bool counted;                   /* a count monitor is stacked on its CPUID exits */
+    uint64_t cr8;                   /* the guest's task priority (CR8) */
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
     uint64_t msr_pat, msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_mtrr_def;
 } vm_t;
