@@ -2,6 +2,7 @@
 #include "kernel/fastpath.h"
 #include "kernel/cspace.h"
 #include "kernel/sched.h"
+#include "kernel/vcpu.h"
 #include <nestor/errors.h>
 #include <nestor/syscalls.h>
 
@@ -38,6 +39,23 @@ static void copy_message(const tcb_t *from, tcb_t *to, nestor_msginfo_t info, ui
     to->frame.rsi = info & ~MSGINFO_UNWRAP_MASK;
     to->frame.rdi = badge;
     to->frame.rax = NESTOR_OK;
+}
+
+/* Block @t on @ep, at the tail of its receive queue (as ep_recv does),
+ * remembering GRANT_REPLY of the capability it receives through. */
+static void block_receiving(tcb_t *t, endpoint_t *ep, uint8_t rights)
+{
+    t->blocked_can_grant = (rights & NESTOR_RIGHT_GRANT_REPLY) != 0;
+    t->state = TS_BLOCKED_RECV;
+    t->blocked_on = ep;
+    t->q_next = 0;
+    t->q_prev = ep->queue.tail;
+    if (ep->queue.tail)
+        ep->queue.tail->q_next = t;
+    else
+        ep->queue.head = t;
+    ep->queue.tail = t;
+    ep->state = EP_RECEIVING;
 }
 
 __attribute__((noreturn)) static void switch_and_return(tcb_t *from, tcb_t *to)
@@ -82,36 +100,51 @@ void fastpath_call(trap_frame_t *f)
     switch_and_return(t, recv);
 }
 
+/*
+ * A handler answers a VM exit and waits for the next message: load the state
+ * groups it changed into the VMCS and enter the guest directly. The vCPU
+ * thread usually runs below its handler, so the test is that nothing else
+ * ready outranks it once the handler blocks.
+ */
+static void reply_recv_to_vcpu(tcb_t *t, tcb_t *caller, const cap_t *c, nestor_msginfo_t info)
+{
+    if (nestor_msginfo_label(info) != 0 || nestor_msginfo_length(info) < 1 ||
+        t->bound_ntfn || !sched_only_ready_above(t, caller->priority))
+        return;
+    vcpu_resume_from_exit(caller, t->frame.rdx);
+    caller->fault_type = NESTOR_FAULT_NONE;
+    t->caller = 0;
+    caller->callee = 0;
+    block_receiving(t, cap_ep(c), c->rights);
+    sched_handoff_to_vcpu(t, caller);
+    vcpu_run(caller);
+}
+
 void fastpath_reply_recv(trap_frame_t *f)
 {
     tcb_t *t = sched_current;
     (void)f;
     nestor_msginfo_t info = t->frame.rsi;
     tcb_t *caller = t->caller;
-    if (!simple_message(info) || !caller || caller->fault_type != NESTOR_FAULT_NONE ||
-        caller->priority < t->priority || (t->bound_ntfn && t->bound_ntfn->active) ||
-        caller->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
+    if (!caller)
         return;
     const cap_t *c = lookup_flat(t, t->frame.rdi);
-    if (!c || c->type != NESTOR_OBJ_ENDPOINT || !(c->rights & NESTOR_RIGHT_READ))
+    if (!c || c->type != NESTOR_OBJ_ENDPOINT || !(c->rights & NESTOR_RIGHT_READ) ||
+        cap_ep(c)->state == EP_SENDING)
+        return;
+    if (caller->fault_type != NESTOR_FAULT_NONE) {
+        if (caller->fault_type == NESTOR_FAULT_VM_EXIT && caller->vcpu)
+            reply_recv_to_vcpu(t, caller, c, info);
+        return;
+    }
+    if (!simple_message(info) || caller->priority < t->priority ||
+        (t->bound_ntfn && t->bound_ntfn->active) ||
+        caller->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
         return;
     endpoint_t *ep = cap_ep(c);
-    if (ep->state == EP_SENDING)
-        return;
-
     copy_message(t, caller, info, 0);
     t->caller = 0;
     caller->callee = 0;
-    /* Block on the endpoint, at the tail of its receive queue. */
-    t->state = TS_BLOCKED_RECV;
-    t->blocked_on = ep;
-    t->q_next = 0;
-    t->q_prev = ep->queue.tail;
-    if (ep->queue.tail)
-        ep->queue.tail->q_next = t;
-    else
-        ep->queue.head = t;
-    ep->queue.tail = t;
-    ep->state = EP_RECEIVING;
+    block_receiving(t, ep, c->rights);
     switch_and_return(t, caller);
 }

@@ -40,6 +40,29 @@ static int highest_ready(void)
     return -1;
 }
 
+/* Highest ready priority below @limit, or -1. */
+static int highest_ready_below(unsigned limit)
+{
+    for (int w = (int)(limit / 64); w >= 0; w--) {
+        uint64_t bits = ready_bitmap[w];
+        if ((unsigned)w == limit / 64)
+            bits &= (1ULL << (limit % 64)) - 1;
+        if (bits)
+            return w * 64 + 63 - __builtin_clzll(bits);
+    }
+    return -1;
+}
+
+bool sched_only_ready_above(const tcb_t *t, unsigned prio)
+{
+    /* @t runs at the head of its queue and is about to block: whatever
+     * else is ready must not outrank @prio. */
+    int h = highest_ready();
+    if (h == t->priority && ready[h].head == t && !t->sched_next)
+        h = highest_ready_below((unsigned)h);
+    return h <= (int)prio;
+}
+
 static bool in_ready_queue(const tcb_t *t)
 {
     tcb_queue_t *q = &ready[t->priority];
@@ -234,7 +257,7 @@ void sched_switch(tcb_t *t)
     enter(t);
 }
 
-void sched_handoff(tcb_t *from, tcb_t *to)
+static inline void handoff_queue(tcb_t *from, tcb_t *to)
 {
     to->state = TS_READY;       /* (time_left is never 0 after tcb_init_object) */
     tcb_queue_t *q = &ready[from->priority];
@@ -252,7 +275,18 @@ void sched_handoff(tcb_t *from, tcb_t *to)
         sched_remove(from);
         enqueue(to, true);
     }
+}
+
+void sched_handoff(tcb_t *from, tcb_t *to)
+{
+    handoff_queue(from, to);
     enter_known_space(to);
+}
+
+void sched_handoff_to_vcpu(tcb_t *from, tcb_t *to)
+{
+    handoff_queue(from, to);
+    enter(to);                  /* a vCPU thread has no address space of its own */
 }
 
 /* Forget @t everywhere the scheduler remembers it (it is being destroyed). */

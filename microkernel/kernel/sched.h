@@ -11,6 +11,9 @@ extern tcb_t *sched_current;
 /* A thread's I/O port grant was set, removed or revoked: re-check the
  * running thread's access (later switches follow on their own). */
 void sched_io_grants_changed(void);
+/* If the running @t blocked now, would a thread of priority @prio be among
+ * the highest ready? (For IPC hand-offs to a lower-priority partner.) */
+bool sched_only_ready_above(const tcb_t *t, unsigned prio);
 /* Set up the scheduler (before the first thread runs). */
 void sched_init(void);
 /* Make @t ready (TS_READY) and queue it at the tail of its priority. */
@@ -23,6 +26,8 @@ void sched_switch(tcb_t *t);
 /* IPC hand-off: the running @from has just blocked and @to, woken by it and
  * of at least its priority, runs next: @to takes @from's place. */
 __attribute__((optimize("omit-frame-pointer"))) void sched_handoff(tcb_t *from, tcb_t *to);
+/* The same, to a vCPU thread (which runs a guest, not user code). */
+void sched_handoff_to_vcpu(tcb_t *from, tcb_t *to);
 /* Check the ready queues and bitmap; adds the errors found to *@errors. */
 void sched_check_queues(uint64_t *errors);
 /* Forget @t entirely (it is being destroyed). */

@@ -17,6 +17,7 @@
 #include "kernel/sched.h"
 #include "kernel/vspace.h"
 #include <nestor/faults.h>
+#include <nestor/syscalls.h>
 #include <string.h>
 
 extern char vmx_exit_entry[];
@@ -376,6 +377,48 @@ static void stop(tcb_t *t, const char *why, uint64_t reason)
     sched_remove(t);
 }
 
+/*
+ * The exit fast path: the handler already waits on the endpoint, at a
+ * priority that lets it run now, with an address space and an IPC buffer.
+ * Write the message straight into it and hand the CPU over, as the IPC fast
+ * path does; the result is what ipc_send would have produced.
+ */
+static bool exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs)
+{
+    endpoint_t *ep = cap_ep(ep_cap);
+    tcb_t *recv = ep->queue.head;
+    if (ep->state != EP_RECEIVING || recv->priority < t->priority || recv->caller ||
+        recv->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
+        return false;
+    nestor_ipc_buffer_t *buf = tcb_ipc_buffer(recv);
+    if (!buf)
+        return false;
+    ep->queue.head = recv->q_next;
+    if (recv->q_next)
+        recv->q_next->q_prev = 0;
+    else {
+        ep->queue.tail = 0;
+        ep->state = EP_IDLE;
+    }
+    recv->q_next = 0;
+    recv->blocked_on = 0;
+    recv->frame.rdx = mrs[0];
+    recv->frame.r8 = mrs[1];
+    recv->frame.r9 = mrs[2];
+    recv->frame.r10 = mrs[3];
+    for (unsigned i = NESTOR_MSG_REGISTERS_IN_CPU; i < NESTOR_EXIT_MR_COUNT; i++)
+        buf->msg[i] = mrs[i];
+    set_syscall_result(recv, NESTOR_OK,
+                       nestor_msginfo(NESTOR_FAULT_VM_EXIT, 0, 0, NESTOR_EXIT_MR_COUNT),
+                       cap_badge(ep_cap));
+    t->state = TS_BLOCKED_REPLY;
+    t->callee = recv;
+    recv->caller = t;
+    recv->reply_can_grant = recv->blocked_can_grant;
+    sched_handoff(t, recv);
+    arch_return_to_user(&recv->frame);
+}
+
 static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
 {
     const cap_t *table = &v->ctes[VCPU_CTE_EXIT_TABLE].cap;
@@ -399,6 +442,8 @@ static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
         [NESTOR_EXIT_MR_RIP] = vmread(VMCS_GUEST_RIP),
     };
     t->fault_type = NESTOR_FAULT_VM_EXIT;
+    if (exit_fast_handoff(t, ep, mrs))
+        return;                     /* (does not return when it applies) */
     t->fault_len = NESTOR_EXIT_MR_COUNT;
     for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
         t->fault_mrs[i] = mrs[i];
