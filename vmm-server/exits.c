@@ -16,6 +16,7 @@
 #define CPUID_1_ECX_HYPERVISOR BIT(31)
 #define CPUID_HV_LEAF    0x40000000
 #define RFLAGS_IF        BIT(9)
+#define GUEST_ACTIVITY_HLT 1
 
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...)
 {
@@ -48,6 +49,16 @@ static bool shutdown_byte(vm_t *vm, char c)
     return true;
 }
 
+/* The byte-wide legacy devices; the clock is read only for those that keep time. */
+static bool device_io(vm_t *vm, uint16_t port, bool in, uint8_t *b)
+{
+    if ((port >= PIT_PORT_CH0 && port <= PIT_PORT_CONTROL) || port == PIT_PORT_B)
+        return pit_io(&vm->pit, port, in, b, vm_now_ns());
+    if (port == RTC_PORT_INDEX || port == RTC_PORT_DATA)
+        return rtc_io(&vm->rtc, port, in, b, vm_unix_seconds());
+    return pic_io(&vm->pic, port, in, b);
+}
+
 static exit_action_t exit_io(vmexit_t *e)
 {
     vm_t *vm = e->vm;
@@ -66,7 +77,14 @@ static exit_action_t exit_io(vmexit_t *e)
     }
     if (!in && port == BOCHS_SHUTDOWN_PORT && shutdown_byte(vm, (char)value))
         return EXIT_STOP;
-    uart_io(vm, port, in, size, &value);     /* unknown ports: reads 0xFF.., writes dropped */
+    if (!uart_io(vm, port, in, size, &value) && size == 1) {
+        uint8_t b = (uint8_t)value;
+        if (device_io(vm, port, in, &b)) {
+            value = in ? b : value;
+            vm->irq_quiet = false;      /* a device may have started a timer or raised a line */
+        }
+    }
+    /* Ports with no device: reads give all ones, writes are dropped. */
     if (in) {
         e->s->rax = (e->s->rax & ~(nestor_word_t)mask) | (value & mask);
         e->changed |= NESTOR_MTD_GPRS;
@@ -101,7 +119,32 @@ static exit_action_t exit_hlt(vmexit_t *e)
 {
     if (!(e->s->rflags & RFLAGS_IF))
         return vm_stop(e->vm, "halted with interrupts disabled at rip 0x%lx", e->rip);
-    return vm_stop(e->vm, "halted waiting for an interrupt (no interrupt sources yet)");
+    advance(e);                 /* when it wakes, it runs on after the HLT */
+    if (irq_pending(e->vm) >= 0)
+        return EXIT_RESUME;     /* irq_before_resume injects it now */
+    if (irq_next_deadline(e->vm) == UINT64_MAX)
+        return vm_stop(e->vm, "halted with interrupts on but no timer or device armed");
+    /* Back in, halted (activity state HLT, SDM 24.4.2): the CPU waits in the
+     * guest; the VMM pauses it when an interrupt is due and injects it. The
+     * STI shadow of "sti; hlt" is over once RIP is past the HLT. */
+    e->s->activity = GUEST_ACTIVITY_HLT;
+    e->s->interruptibility = 0;
+    e->changed |= NESTOR_MTD_INTR;
+    e->vm->halted = true;
+    return EXIT_RESUME;
+}
+
+/* The VMM paused the guest (NESTOR_VCPU_PAUSE): an interrupt is due. */
+static exit_action_t exit_paused(vmexit_t *e)
+{
+    (void)e;                    /* irq_before_resume injects it */
+    return EXIT_RESUME;
+}
+
+static exit_action_t exit_intr_window(vmexit_t *e)
+{
+    (void)e;                    /* irq_before_resume injects now that it can */
+    return EXIT_RESUME;
 }
 
 static exit_action_t exit_triple_fault(vmexit_t *e)
@@ -231,12 +274,6 @@ static exit_action_t exit_cr(vmexit_t *e)
     return EXIT_RESUME;
 }
 
-static exit_action_t exit_ept_violation(vmexit_t *e)
-{
-    return vm_stop(e->vm, "access to guest-physical 0x%lx outside its RAM and devices "
-                          "(EPT violation, qualification 0x%lx, rip 0x%lx)",
-                   e->guest_phys, e->qualification, e->rip);
-}
 
 typedef exit_action_t (*exit_handler_t)(vmexit_t *e);
 
@@ -250,12 +287,15 @@ static const exit_handler_t handlers[NESTOR_EXIT_REASONS] = {
     [NESTOR_EXIT_WRMSR] = exit_wrmsr,
     [NESTOR_EXIT_XSETBV] = exit_xsetbv,
     [NESTOR_EXIT_CR_ACCESS] = exit_cr,
-    [NESTOR_EXIT_EPT_VIOLATION] = exit_ept_violation,
+    [NESTOR_EXIT_EPT_VIOLATION] = mmio_exit,
+    [NESTOR_EXIT_INTR_WINDOW] = exit_intr_window,
+    [NESTOR_EXIT_PREEMPT_TIMER] = exit_paused,
 };
 
 exit_action_t vm_handle_exit(vmexit_t *e)
 {
     e->vm->exits++;
+    e->vm->pause_requested = false;     /* any exit serves (the kernel drops the pause) */
     if (e->reason & BIT(31))
         return vm_stop(e->vm, "VM entry failed (reason 0x%lx): invalid guest state", e->reason);
     unsigned basic = (unsigned)(e->reason & 0xFFFF);

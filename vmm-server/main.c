@@ -55,6 +55,70 @@ static unsigned running(void)
     return n;
 }
 
+/* ---- the host tick: when any VM has a timer armed, the VMM looks at its
+ * VMs every millisecond and pauses those with an interrupt due ---- */
+
+#define HOST_PIT_FIRST  0x40
+#define HOST_PIT_LAST   0x43
+#define HOST_PIT_CH0    0x40
+#define HOST_PIT_CMD    0x43
+#define HOST_PIT_RATE   0x34                 /* channel 0, lobyte/hibyte, mode 2 */
+#define HOST_PIT_HZ     1193182
+#define HOST_TICK_HZ    1000
+#define HOST_PIT_IRQ    0
+#define TICK_BADGE      (1ULL << 40)         /* no VM badge is this large */
+
+static nestor_cptr_t tick_irq, tick_ports;
+static bool tick_running;
+
+static bool tick_setup(nu_alloc_t *a)
+{
+    nestor_cptr_t n = nu_alloc_obj(a, NESTOR_OBJ_NOTIFICATION, 0), nb = a->next_slot++;
+    tick_ports = a->next_slot++;
+    tick_irq = a->next_slot++;
+    return n &&
+           nu_cnode_mint(a->cnode, nb, 64, a->cnode, n, 64, NESTOR_RIGHTS_ALL, TICK_BADGE) ==
+               NESTOR_OK &&
+           nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, HOST_PIT_FIRST, HOST_PIT_LAST, a->cnode,
+                           tick_ports, 64) == NESTOR_OK &&
+           nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, HOST_PIT_IRQ, a->cnode, tick_irq, 64) ==
+               NESTOR_OK &&
+           nu_irq_handler_set_notification(tick_irq, nb) == NESTOR_OK &&
+           nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, n) == NESTOR_OK;
+}
+
+static void tick_start_if_needed(void)
+{
+    if (tick_running)
+        return;
+    for (unsigned i = 0; i < n_vms; i++) {
+        if (vms[i].status == VM_RUNNING && irq_next_deadline(&vms[i]) != UINT64_MAX) {
+            unsigned divisor = HOST_PIT_HZ / HOST_TICK_HZ;
+            nu_ioport_out(tick_ports, HOST_PIT_CMD, 1, HOST_PIT_RATE);
+            nu_ioport_out(tick_ports, HOST_PIT_CH0, 1, divisor & 0xFF);
+            nu_ioport_out(tick_ports, HOST_PIT_CH0, 1, divisor >> 8);
+            tick_running = true;
+            return;
+        }
+    }
+}
+
+static void on_tick(void)
+{
+    nu_irq_handler_ack(tick_irq);
+    /* Pause a guest only when that is the way its interrupt gets in: not
+     * when an interrupt-window exit is armed (the CPU exits by itself once
+     * the guest can take it) and not twice before it exits; otherwise a
+     * guest whose exits take longer than a tick would never run again. */
+    for (unsigned i = 0; i < n_vms; i++) {
+        vm_t *vm = &vms[i];
+        if (vm->status == VM_RUNNING && !vm->window_exiting && !vm->pause_requested &&
+            irq_pending(vm) >= 0 &&
+            nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK)
+            vm->pause_requested = true;
+    }
+}
+
 /*
  * Serve exits until no VM runs. Each exit: read it from the message and the
  * state page, handle it, then reply and wait for the next one in a single
@@ -66,6 +130,12 @@ static void serve(nestor_cptr_t exit_ep)
     nu_msg_t m = { 0 };
     nestor_word_t st = nu_recv(exit_ep, &m);
     while (running()) {
+        if (st == NESTOR_OK && nestor_msginfo_label(m.info) != NESTOR_FAULT_VM_EXIT &&
+            (m.badge & TICK_BADGE)) {
+            on_tick();
+            st = nu_recv(exit_ep, &m);
+            continue;
+        }
         if (st != NESTOR_OK || m.badge == 0 || m.badge > n_vms) {
             st = nu_recv(exit_ep, &m);
             continue;
@@ -79,6 +149,11 @@ static void serve(nestor_cptr_t exit_ep)
         .s = vm->state,
     };
         exit_action_t act = vm_handle_exit(&e);
+        if (act == EXIT_RESUME) {
+            irq_before_resume(vm, &e);
+            if (!vm->irq_quiet)
+                tick_start_if_needed();
+        }
         m = (nu_msg_t){ .info = nestor_msginfo(act == EXIT_RESUME ? 0 : 1, 0, 0, 1),
                         .mr = { e.changed } };
         if (act == EXIT_STOP) {
@@ -103,6 +178,11 @@ int main(const nestor_bootinfo_t *bi)
     }
     nu_alloc_t a = { largest_untyped(bi), NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end };
     nestor_cptr_t exit_ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
+    irq_set_clock(bi->tsc_per_tick);
+    if (!tick_setup(&a)) {
+        printf("vmm: cannot set up the host timer interrupt\n");
+        return 0;
+    }
     for (nestor_word_t i = 0; i < bi->module_count && n_vms < VMM_MAX_VMS; i++) {
         const nestor_module_desc_t *mod = &bi->modules[i];
         if (strncmp(mod->name, GUEST_TAG, strlen(GUEST_TAG)) != 0)

@@ -103,6 +103,7 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
         return false;
     }
     memcpy(vm->ram + load_gpa, image, size);
+    irq_init(vm);
     /* Start as a Multiboot loader leaves a kernel: 32-bit flat, at the image. */
     memset(vm->state, 0, sizeof(*vm->state));
     vm->state->rip = load_gpa;

@@ -4,10 +4,16 @@
  */
 #ifndef VMM_H
 #define VMM_H
+#include "devices/lapic.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
+#include "devices/rtc.h"
 #include <nestor/bootinfo.h>
+#include <nestor/faults.h>
 #include <nestor/vcpu.h>
 #include <user/space.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define VMM_MAX_VMS        8
 #define VMM_NAME_MAX       32
@@ -34,6 +40,16 @@ typedef struct vm {
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
     bool counted;                   /* a count monitor is stacked on its CPUID exits */
     uint64_t cr8;                   /* the guest's task priority (CR8) */
+    pic_t pic;
+    pit_t pit;
+    rtc_t rtc;
+    lapic_t lapic;
+    bool window_exiting;            /* interrupt-window exiting is on */
+    bool irq_quiet;                 /* no interrupt pending and no timer armed: nothing to
+                                       look at before resuming until a device is touched */
+    bool pause_requested;           /* NESTOR_VCPU_PAUSE sent, no exit since */
+    bool halted;                    /* in HLT: its exit is answered when an interrupt comes */
+    uint64_t interrupts, mmio_exits;
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
     uint64_t msr_pat, msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_mtrr_def;
 } vm_t;
@@ -60,6 +76,23 @@ exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(prin
 /* MSR policy (msr.c): false means the guest gets #GP. */
 bool msr_read(vm_t *vm, uint32_t msr, uint64_t *value);
 bool msr_write(vm_t *vm, uint32_t msr, uint64_t value);
+
+/* Guest memory (guest_mem.c). */
+bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n);
+bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint64_t *gpa);
+bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n);
+
+/* Interrupts (irq.c): controllers, timers, injection. */
+void irq_set_clock(uint64_t tsc_per_tick);
+uint64_t vm_now_ns(void);
+uint64_t vm_unix_seconds(void);
+void irq_init(vm_t *vm);
+int irq_pending(vm_t *vm);
+void irq_before_resume(vm_t *vm, vmexit_t *e);
+uint64_t irq_next_deadline(vm_t *vm);
+
+/* MMIO (mmio.c): EPT violations on device pages. */
+exit_action_t mmio_exit(vmexit_t *e);
 
 /* Devices. */
 bool uart_io(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value);

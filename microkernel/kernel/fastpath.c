@@ -109,7 +109,8 @@ void fastpath_call(trap_frame_t *f)
 static void reply_recv_to_vcpu(tcb_t *t, tcb_t *caller, const cap_t *c, nestor_msginfo_t info)
 {
     if (nestor_msginfo_label(info) != 0 || nestor_msginfo_length(info) < 1 ||
-        t->bound_ntfn || !sched_only_ready_above(t, caller->priority))
+        (t->bound_ntfn && t->bound_ntfn->active) ||
+        !sched_only_ready_above(t, caller->priority))
         return;
     vcpu_resume_from_exit(caller, t->frame.rdx);
     caller->fault_type = NESTOR_FAULT_NONE;

@@ -355,6 +355,14 @@ void vcpu_run(tcb_t *t)
         sched_run();
     }
     vmcs_load(v);
+    if (v->pause_pending) {
+        /* SDM 25.5.1: a VMX-preemption timer of 0 at VM entry makes the guest
+         * exit before it executes any instruction. */
+        vmwrite(VMCS_PIN_CONTROLS, vmread(VMCS_PIN_CONTROLS) | PIN_PREEMPTION_TIMER);
+        vmwrite(VMCS_PREEMPT_TIMER_VALUE, 0);
+        v->pause_pending = 0;
+        v->pause_armed = 1;
+    }
     uint64_t eptp = kobj_paddr(ept->obj) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
     if (v->eptp != eptp) {
         vmwrite(VMCS_EPT_POINTER, eptp);
@@ -427,6 +435,8 @@ static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
         stop(t, "no handler for this exit", reason);
         return;
     }
+    /* Any exit the handler sees serves a pause it asked for. */
+    v->pause_pending = 0;
     nestor_vcpu_state_t *s = state_page(v);
     if (s)
         store_state(v, s, v->exit_mask[slot]);
@@ -458,6 +468,10 @@ void vmx_exit_handler(uint64_t *gprs)
     v->launched = 1;
     uint64_t reason = vmread(VMCS_EXIT_REASON);
     unsigned basic = reason & EXIT_REASON_BASIC_MASK;
+    if (v->pause_armed) {
+        vmwrite(VMCS_PIN_CONTROLS, vmread(VMCS_PIN_CONTROLS) & ~(uint64_t)PIN_PREEMPTION_TIMER);
+        v->pause_armed = 0;
+    }
     if (basic == NESTOR_EXIT_EXTERNAL_INT) {
         /* The interrupt is still pending (no acknowledge-on-exit): open the
          * window and take it through the IDT like any kernel interrupt. */

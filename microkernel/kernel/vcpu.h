@@ -20,7 +20,9 @@ typedef struct vcpu {
     uint64_t eptp;                  /* EPT pointer last written to the VMCS */
     uint32_t vpid;
     uint8_t launched;
-    uint8_t reserved[3];
+    uint8_t pause_pending;          /* NESTOR_VCPU_PAUSE: exit at the next entry */
+    uint8_t pause_armed;            /* the preemption timer is set to 0 for it */
+    uint8_t reserved[1];
     uint16_t exit_mask[EXIT_TABLE_SLOTS];
     cte_t ctes[VCPU_CTE_COUNT];
 } vcpu_t;

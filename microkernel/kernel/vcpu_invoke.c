@@ -132,6 +132,11 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
         return rw_vmcs(iv, v, false);
     case NESTOR_VCPU_WRITE_VMCS:
         return rw_vmcs(iv, v, true);
+    case NESTOR_VCPU_PAUSE:
+        if (!(vmx_raw_caps()->pinbased >> VMX_CTLS_ALLOWED1_SHIFT & PIN_PREEMPTION_TIMER))
+            return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
+        v->pause_pending = 1;
+        return NESTOR_OK;
     case NESTOR_VCPU_LOAD_STATE:
         if (!inv_arg(iv, 0, &a))
             return NESTOR_ERR_TRUNCATED_MESSAGE;

@@ -85,6 +85,7 @@
 #define VMCS_GUEST_INTERRUPTIBILITY  0x4824
 #define VMCS_GUEST_ACTIVITY          0x4826
 #define VMCS_GUEST_SYSENTER_CS       0x482A
+#define VMCS_PREEMPT_TIMER_VALUE     0x482E
 #define VMCS_HOST_SYSENTER_CS        0x4C00
 
 /* Natural-width fields (B.4) */

@@ -60,6 +60,8 @@ typedef enum {
     NESTOR_VCPU_READ_VMCS = 101,      /* MR0 field -> MR0 value */
     NESTOR_VCPU_WRITE_VMCS = 102,     /* MR0 field, MR1 value (guest state only) */
     NESTOR_VCPU_LOAD_STATE = 103,     /* MR0 mask: load these groups from the state page */
+    NESTOR_VCPU_PAUSE = 105,          /* make the guest exit (reason NESTOR_EXIT_PREEMPT_TIMER)
+                                         before it runs another instruction */
     NESTOR_EPT_MAP_FRAME = 104,       /* on a frame: MR0 guest-physical address,
                                          MR1 EPT rights (R 1, W 2, X 4); CAP0 EPT PML4 */
 

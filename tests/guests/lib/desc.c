@@ -31,8 +31,11 @@ void guest_isr_dispatch(guest_frame_t *f)
 {
     if (f->vector < GUEST_IDT_VECTORS && handlers[f->vector])
         handlers[f->vector](f);
-    else
+    else {
         guest_unhandled++;
+        guest_printf("  unexpected vector %u (error 0x%x) at eip 0x%x\n", f->vector, f->error,
+                     f->eip);
+    }
 }
 
 void guest_set_handler(unsigned vector, guest_handler_t h)

@@ -12,7 +12,7 @@
 #define GUEST_COM1      0x3F8
 #define GUEST_COM1_LSR  (GUEST_COM1 + 5)
 #define GUEST_LSR_THRE  0x20
-#define GUEST_IDT_VECTORS   48
+#define GUEST_IDT_VECTORS   256
 #define GUEST_ISR_STUB_SIZE 16
 #define GUEST_SEL_CODE  0x08
 #define GUEST_SEL_DATA  0x10

@@ -1,0 +1,98 @@
+/*
+ * vmm-server/guest_mem.c - reading guest memory by guest-physical and by
+ * linear address, walking the guest's own page tables (SDM Vol. 3A 4.3
+ * 32-bit paging, 4.4 PAE, 4.5 4-level paging). Only RAM is readable.
+ */
+#include "vmm.h"
+#include <string.h>
+
+#define CR0_PG       BIT(31)
+#define CR4_PSE      BIT(4)
+#define CR4_PAE      BIT(5)
+#define EFER_LMA     BIT(10)
+#define PTE_P        BIT(0)
+#define PTE_PS       BIT(7)
+#define ADDR_MASK_64 0x000FFFFFFFFFF000ULL
+#define PAGE_SIZE_4K 4096ULL
+
+bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n)
+{
+    if (gpa >= vm->ram_bytes || n > vm->ram_bytes - gpa)
+        return false;
+    memcpy(out, vm->ram + gpa, n);
+    return true;
+}
+
+static bool read_entry(vm_t *vm, uint64_t gpa, unsigned size, uint64_t *e)
+{
+    *e = 0;
+    return guest_read_phys(vm, gpa, e, size);
+}
+
+/* Walk one 4-level / PAE table chain from @table; @levels counts down. */
+static bool walk(vm_t *vm, uint64_t table, uint64_t la, int first_shift, int levels,
+                 uint64_t *gpa)
+{
+    int shift = first_shift;
+    for (int l = 0; l < levels; l++, shift -= 9) {
+        uint64_t e;
+        if (!read_entry(vm, (table & ADDR_MASK_64) + ((la >> shift) & 0x1FF) * 8, 8, &e) ||
+            !(e & PTE_P))
+            return false;
+        if (shift < 39 && shift > 12 && (e & PTE_PS)) {       /* 1 GiB / 2 MiB page */
+            uint64_t size = 1ULL << shift;
+            *gpa = (e & ADDR_MASK_64 & ~(size - 1)) | (la & (size - 1));
+            return true;
+        }
+        table = e;
+    }
+    *gpa = (table & ADDR_MASK_64) | (la & (PAGE_SIZE_4K - 1));
+    return true;
+}
+
+bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint64_t *gpa)
+{
+    if (!(s->cr0 & CR0_PG)) {
+        *gpa = la;
+        return true;
+    }
+    if (s->efer & EFER_LMA)
+        return walk(vm, s->cr3, la, 39, 4, gpa);
+    if (s->cr4 & CR4_PAE) {
+        uint64_t pdpte;
+        if (!read_entry(vm, (s->cr3 & ~0x1FULL) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
+            !(pdpte & PTE_P))
+            return false;
+        return walk(vm, pdpte, la & 0x3FFFFFFF, 21, 2, gpa);
+    }
+    /* 32-bit paging: 4 KiB pages, or 4 MiB with CR4.PSE. */
+    uint64_t pde, pte;
+    if (!read_entry(vm, (s->cr3 & 0xFFFFF000) + ((la >> 22) & 0x3FF) * 4, 4, &pde) ||
+        !(pde & PTE_P))
+        return false;
+    if ((pde & PTE_PS) && (s->cr4 & CR4_PSE)) {
+        *gpa = (pde & 0xFFC00000) | (la & 0x3FFFFF);
+        return true;
+    }
+    if (!read_entry(vm, (pde & 0xFFFFF000) + ((la >> 12) & 0x3FF) * 4, 4, &pte) || !(pte & PTE_P))
+        return false;
+    *gpa = (pte & 0xFFFFF000) | (la & 0xFFF);
+    return true;
+}
+
+/* Bytes at a linear address, page by page (they may cross a page boundary). */
+bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n)
+{
+    uint8_t *o = out;
+    while (n) {
+        uint64_t gpa, chunk = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
+        if (chunk > n)
+            chunk = n;
+        if (!guest_linear_to_phys(vm, s, la, &gpa) || !guest_read_phys(vm, gpa, o, chunk))
+            return false;
+        o += chunk;
+        la += chunk;
+        n -= chunk;
+    }
+    return true;
+}
