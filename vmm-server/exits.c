@@ -296,6 +296,8 @@ exit_action_t vm_handle_exit(vmexit_t *e)
 {
     e->vm->exits++;
     e->vm->pause_requested = false;     /* any exit serves (the kernel drops the pause) */
+    if (e->vm->over_limit)
+        return vm_stop(e->vm, "ran past its time limit (vmm.limit_ms) at rip 0x%lx", e->rip);
     if (e->reason & BIT(31))
         return vm_stop(e->vm, "VM entry failed (reason 0x%lx): invalid guest state", e->reason);
     unsigned basic = (unsigned)(e->reason & 0xFFFF);

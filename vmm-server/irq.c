@@ -14,7 +14,6 @@
 #define LAPIC_SVR_BIOS     0x1FF        /* what firmware leaves: enabled, spurious 0xFF */
 #define LAPIC_LINT0_EXTINT 0x700        /* virtual wire: the PIC through LINT0 */
 #define LAPIC_LINT1_NMI    0x400
-#define NS_PER_MS          1000000ULL
 
 static uint64_t tsc_per_ms = 1;
 

@@ -18,9 +18,12 @@ static unsigned n_vms;
 
 /* Options on the kernel command line:
  *   vmm.sequential        run the VMs one after another (benchmarks)
- *   vmm.count=NAME        stack a count monitor on VM NAME's CPUID exits */
+ *   vmm.count=NAME        stack a count monitor on VM NAME's CPUID exits
+ *   vmm.limit_ms=N        stop a VM still running N ms after it started (a
+ *                         guest spinning with interrupts off exits only then) */
 static bool opt_sequential;
 static char opt_count[VMM_NAME_MAX];
+static uint64_t opt_limit_ms;
 
 static void parse_options(const char *cmdline)
 {
@@ -35,16 +38,30 @@ static void parse_options(const char *cmdline)
             if (!*p)
                 break;
         }
+        if ((p == cmdline || p[-1] == ' ') && strncmp(p, "vmm.limit_ms=", 13) == 0)
+            for (p += 13; *p >= '0' && *p <= '9' && opt_limit_ms < UINT32_MAX; p++)
+                opt_limit_ms = opt_limit_ms * 10 + (uint64_t)(*p - '0');
+        if (!*p)
+            break;
     }
 }
 
-static nestor_cptr_t largest_untyped(const nestor_bootinfo_t *bi)
+/* RAM untypeds, largest first: VMs take them one after another. */
+static nestor_cptr_t ram_untyped[NESTOR_BOOTINFO_MAX_UNTYPED];
+
+static unsigned list_ram_untyped(const nestor_bootinfo_t *bi)
 {
-    nestor_word_t best = 0;
-    for (nestor_word_t i = 1; i < bi->untyped.end - bi->untyped.start; i++)
-        if (bi->untyped_list[i].size_bits > bi->untyped_list[best].size_bits)
-            best = i;
-    return bi->untyped.start + best;
+    unsigned n = 0;
+    for (nestor_word_t i = 0; i < bi->untyped.end - bi->untyped.start; i++) {
+        if (bi->untyped_list[i].is_device)
+            continue;
+        unsigned j = n++;
+        for (; j > 0 && bi->untyped_list[ram_untyped[j - 1] - bi->untyped.start].size_bits <
+                            bi->untyped_list[i].size_bits; j--)
+            ram_untyped[j] = ram_untyped[j - 1];
+        ram_untyped[j] = bi->untyped.start + i;
+    }
+    return n;
 }
 
 static unsigned running(void)
@@ -92,7 +109,8 @@ static void tick_start_if_needed(void)
     if (tick_running)
         return;
     for (unsigned i = 0; i < n_vms; i++) {
-        if (vms[i].status == VM_RUNNING && irq_next_deadline(&vms[i]) != UINT64_MAX) {
+        if (vms[i].status == VM_RUNNING &&
+            (opt_limit_ms || irq_next_deadline(&vms[i]) != UINT64_MAX)) {
             unsigned divisor = HOST_PIT_HZ / HOST_TICK_HZ;
             nu_ioport_out(tick_ports, HOST_PIT_CMD, 1, HOST_PIT_RATE);
             nu_ioport_out(tick_ports, HOST_PIT_CH0, 1, divisor & 0xFF);
@@ -110,13 +128,28 @@ static void on_tick(void)
      * when an interrupt-window exit is armed (the CPU exits by itself once
      * the guest can take it) and not twice before it exits; otherwise a
      * guest whose exits take longer than a tick would never run again. */
+    uint64_t now = opt_limit_ms ? vm_now_ns() : 0;
     for (unsigned i = 0; i < n_vms; i++) {
         vm_t *vm = &vms[i];
-        if (vm->status == VM_RUNNING && !vm->window_exiting && !vm->pause_requested &&
-            irq_pending(vm) >= 0 &&
+        if (opt_limit_ms && vm->status == VM_RUNNING && !vm->over_limit &&
+            now - vm->started_ns > opt_limit_ms * NS_PER_MS) {
+            vm->over_limit = true;          /* stopped at the exit the pause forces */
+        }
+        if (vm->status == VM_RUNNING && !vm->pause_requested &&
+            (vm->over_limit || (!vm->window_exiting && irq_pending(vm) >= 0)) &&
             nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK)
             vm->pause_requested = true;
     }
+}
+
+/* Said when it happens, so a log shows the other VMs running on after it. */
+static void report_end(const vm_t *vm)
+{
+    if (vm->status == VM_EXITED)
+        printf("vmm: vm %s exited with status %u after %lu exits\n", vm->name, vm->exit_code,
+               vm->exits);
+    else
+        printf("vmm: vm %s stopped: %s\n", vm->name, vm->reason);
 }
 
 /*
@@ -158,6 +191,7 @@ static void serve(nestor_cptr_t exit_ep)
                         .mr = { e.changed } };
         if (act == EXIT_STOP) {
             uart_flush(vm);
+            report_end(vm);
             nu_reply(&m);
             if (!running())
                 return;
@@ -176,7 +210,13 @@ int main(const nestor_bootinfo_t *bi)
         printf("vmm: no VMX on this machine: no VM can run\n");
         return 0;
     }
-    nu_alloc_t a = { largest_untyped(bi), NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end };
+    unsigned n_untyped = list_ram_untyped(bi);
+    if (n_untyped == 0) {
+        printf("vmm: no RAM untyped capability: nothing to build VMs from\n");
+        return 0;
+    }
+    nu_alloc_t a = { ram_untyped[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
+                     ram_untyped + 1, n_untyped - 1 };
     nestor_cptr_t exit_ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
     irq_set_clock(bi->tsc_per_tick);
     if (!tick_setup(&a)) {
@@ -212,17 +252,14 @@ int main(const nestor_bootinfo_t *bi)
     }
     for (unsigned i = 0; i < n_vms; i++) {
         vm_start(&vms[i]);
+        if (opt_limit_ms)
+            tick_start_if_needed();
         if (opt_sequential || i == n_vms - 1)
             serve(exit_ep);
     }
     int ok = 1;
     for (unsigned i = 0; i < n_vms; i++) {
         vm_t *vm = &vms[i];
-        if (vm->status == VM_EXITED)
-            printf("vmm: vm %s exited with status %u after %lu exits\n", vm->name,
-                   vm->exit_code, vm->exits);
-        else
-            printf("vmm: vm %s stopped: %s\n", vm->name, vm->reason);
         ok &= vm->status == VM_EXITED && vm->exit_code == 0;
         nestor_word_t counted, others;
         if (vm->counted && count_monitor_query(&monitors[i], &counted, &others)) {

@@ -120,5 +120,6 @@ bool vm_start(vm_t *vm)
     if (nu_tcb_resume(vm->tcb) != NESTOR_OK)
         return false;
     vm->status = VM_RUNNING;
+    vm->started_ns = vm_now_ns();
     return true;
 }

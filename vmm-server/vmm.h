@@ -20,6 +20,7 @@
 #define VMM_LINE_MAX       160
 #define VMM_RAM_FRAME_BITS 21                 /* guest RAM in 2 MiB frames */
 #define VMM_DEFAULT_RAM_MB 8
+#define NS_PER_MS          1000000ULL
 
 typedef enum { VM_CREATED, VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
 
@@ -48,6 +49,8 @@ typedef struct vm {
     bool irq_quiet;                 /* no interrupt pending and no timer armed: nothing to
                                        look at before resuming until a device is touched */
     bool pause_requested;           /* NESTOR_VCPU_PAUSE sent, no exit since */
+    uint64_t started_ns;            /* guest time when it started, for vmm.limit_ms */
+    bool over_limit;                /* past vmm.limit_ms: stopped at its next exit */
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */
     uint64_t interrupts, mmio_exits;
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */

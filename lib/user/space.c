@@ -10,8 +10,12 @@ nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size
     if (a->next_slot >= a->end_slot)
         return 0;
     nestor_cptr_t s = a->next_slot;
-    if (nu_untyped_retype(a->untyped, type, size_bits, a->cnode, 0, 0, s, 1) != NESTOR_OK)
-        return 0;
+    while (nu_untyped_retype(a->untyped, type, size_bits, a->cnode, 0, 0, s, 1) != NESTOR_OK) {
+        if (a->n_spares == 0)
+            return 0;
+        a->untyped = *a->spares++;
+        a->n_spares--;
+    }
     a->next_slot++;
     return s;
 }

@@ -4,6 +4,7 @@
  * Section numbers: SDM Vol. 3C (VMCS chapter 24, VM entry 26, VM exit 27).
  */
 #include "kernel/vcpu.h"
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
@@ -83,8 +84,13 @@ static void setup_controls(vcpu_t *v)
 {
     const vmx_caps_raw_t *r = vmx_raw_caps();
     /* SDM 24.6.1: every external interrupt and NMI exits, so a guest can
-     * never keep the CPU from the kernel. */
-    vmwrite(VMCS_PIN_CONTROLS, vmx_controls(r->pinbased, PIN_EXTINT_EXITING | PIN_NMI_EXITING));
+     * never keep the CPU from the kernel. The VMX-preemption timer bounds
+     * each stay in the guest to one tick besides: Bochs holds external
+     * interrupts back while the guest has RFLAGS.IF = 0, although with
+     * external-interrupt exiting IF must not block them; and it is how
+     * NESTOR_VCPU_PAUSE makes a guest exit. */
+    vmwrite(VMCS_PIN_CONTROLS, vmx_controls(r->pinbased, PIN_EXTINT_EXITING | PIN_NMI_EXITING |
+                                                             PIN_PREEMPTION_TIMER));
     /* SDM 24.6.2: HLT, all port I/O and all MSR accesses (no bitmaps) exit. */
     vmwrite(VMCS_PROC_CONTROLS,
             vmx_controls(r->procbased, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
@@ -343,6 +349,17 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
 
 /* ---- running and exits ---- */
 
+/* One kernel tick in VMX-preemption-timer units (at least 1). */
+static uint32_t guest_slice_timer(void)
+{
+    static uint32_t slice;
+    if (!slice) {
+        uint64_t s = lapic_tsc_per_tick() >> (vmx_raw_caps()->misc & VMX_MISC_PREEMPT_RATE_MASK);
+        slice = s == 0 ? 1 : s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+    }
+    return slice;
+}
+
 static void stop(tcb_t *t, const char *why, uint64_t reason);
 
 void vcpu_run(tcb_t *t)
@@ -355,14 +372,13 @@ void vcpu_run(tcb_t *t)
         sched_run();
     }
     vmcs_load(v);
-    if (v->pause_pending) {
-        /* SDM 25.5.1: a VMX-preemption timer of 0 at VM entry makes the guest
-         * exit before it executes any instruction. */
-        vmwrite(VMCS_PIN_CONTROLS, vmread(VMCS_PIN_CONTROLS) | PIN_PREEMPTION_TIMER);
-        vmwrite(VMCS_PREEMPT_TIMER_VALUE, 0);
-        v->pause_pending = 0;
-        v->pause_armed = 1;
-    }
+    /* SDM 25.5.1: the timer counts down from this value at the TSC rate
+     * shifted right by IA32_VMX_MISC[4:0]; 0 makes the guest exit before it
+     * executes any instruction (a pause). (Without the timer, as the
+     * capability MSR allows, PAUSE is refused at invocation.) */
+    vmwrite(VMCS_PREEMPT_TIMER_VALUE, v->pause_pending ? 0 : guest_slice_timer());
+    v->pause_armed = v->pause_pending;
+    v->pause_pending = 0;
     uint64_t eptp = kobj_paddr(ept->obj) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
     if (v->eptp != eptp) {
         vmwrite(VMCS_EPT_POINTER, eptp);
@@ -468,13 +484,13 @@ void vmx_exit_handler(uint64_t *gprs)
     v->launched = 1;
     uint64_t reason = vmread(VMCS_EXIT_REASON);
     unsigned basic = reason & EXIT_REASON_BASIC_MASK;
-    if (v->pause_armed) {
-        vmwrite(VMCS_PIN_CONTROLS, vmread(VMCS_PIN_CONTROLS) & ~(uint64_t)PIN_PREEMPTION_TIMER);
-        v->pause_armed = 0;
-    }
-    if (basic == NESTOR_EXIT_EXTERNAL_INT) {
-        /* The interrupt is still pending (no acknowledge-on-exit): open the
-         * window and take it through the IDT like any kernel interrupt. */
+    bool paused = v->pause_armed;
+    v->pause_armed = 0;
+    if (basic == NESTOR_EXIT_EXTERNAL_INT ||
+        (basic == NESTOR_EXIT_PREEMPT_TIMER && !paused && !(reason & EXIT_REASON_ENTRY_FAILURE))) {
+        /* An interrupt is still pending (no acknowledge-on-exit), or the
+         * guest's tick ran out and one may be: open the window and take it
+         * through the IDT like any kernel interrupt. */
         __asm__ volatile("sti; nop; cli" ::: "memory");
     } else if (reason & EXIT_REASON_ENTRY_FAILURE) {
         deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_ENTRY_FAIL);

@@ -62,7 +62,8 @@ static nestor_cptr_t largest_untyped(const nestor_bootinfo_t *bi)
 
 int main(const nestor_bootinfo_t *bi)
 {
-    nu_alloc_t a = { largest_untyped(bi), NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end };
+    nu_alloc_t a = { .untyped = largest_untyped(bi), .cnode = NESTOR_CAP_INIT_CNODE,
+                     .next_slot = bi->empty.start, .end_slot = bi->empty.end };
     nestor_cptr_t ep_same = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
     nestor_cptr_t ep_other = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
     /* A scratch page table for cloning: map (and drop) one page there first. */

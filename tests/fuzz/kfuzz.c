@@ -259,7 +259,8 @@ int main(const nestor_bootinfo_t *bi)
 {
     rng = seed_from(bi->cmdline);
     nestor_word_t seed = rng;
-    nu_alloc_t a = { largest_untyped(bi), NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end };
+    nu_alloc_t a = { .untyped = largest_untyped(bi), .cnode = NESTOR_CAP_INIT_CNODE,
+                     .next_slot = bi->empty.start, .end_slot = bi->empty.end };
     nestor_cptr_t fault_ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
     nestor_cptr_t cspace = build_cspace(&a, fault_ep);
     nestor_cptr_t tcb = cspace ? nu_thread_new(&a, NESTOR_CAP_INIT_VSPACE, REGION, fuzz_thread,

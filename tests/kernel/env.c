@@ -25,7 +25,8 @@ nestor_cptr_t env_untyped(void) { return ut_test; }
 
 nu_alloc_t env_alloc(unsigned slots)
 {
-    nu_alloc_t a = { ut_test, ROOT_CNODE, slot_next, slot_next + slots };
+    nu_alloc_t a = { .untyped = ut_test, .cnode = ROOT_CNODE, .next_slot = slot_next,
+                     .end_slot = slot_next + slots };
     slot_next += slots;
     return a;
 }

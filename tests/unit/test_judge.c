@@ -185,3 +185,27 @@ UNIT_SUITE(judge_count_suite)
     CU_pSuite s = CU_add_suite("serial line judge: counts", NULL, NULL);
     CU_add_test(s, "count rule: minimum passed, zero failed", test_count_rule);
 }
+
+static void test_anywhere_rule(void)
+{
+    char rep[JUDGE_MAX_REPORT];
+    /* Any order passes (the log has them as 3, 2). */
+    judge_t *j = load("anywhere: boot complete\nanywhere: vmx: present\n", NULL);
+    CU_ASSERT_TRUE(run(j, good_boot, rep, sizeof(rep)));
+    free(j);
+    j = load("anywhere: vmx: present\nanywhere: vm spin stopped\n", NULL);
+    CU_ASSERT_FALSE(run(j, good_boot, rep, sizeof(rep)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "missing: expected 'vm spin stopped' somewhere"));
+    CU_ASSERT_PTR_NULL(strstr(rep, "'vmx: present' somewhere"));
+    free(j);
+    judge_t *bad = calloc(1, sizeof(*bad));
+    char err[256];
+    CU_ASSERT_FALSE(judge_load(bad, "anywhere: \n", NULL, err, sizeof(err)));
+    free(bad);
+}
+
+UNIT_SUITE(judge_anywhere_suite)
+{
+    CU_pSuite s = CU_add_suite("serial line judge: unordered lines", NULL, NULL);
+    CU_add_test(s, "anywhere rule: each text in some line, any order", test_anywhere_rule);
+}

@@ -61,6 +61,13 @@ static bool apply(judge_t *j, const char *key, const char *value, char *why, siz
                  key, JUDGE_MAX_TEXT - 1, JUDGE_MAX_RULES);
         return false;
     }
+    if (strcmp(key, "anywhere") == 0) {
+        if (add_rule(j->anywhere, &j->n_anywhere, value))
+            return true;
+        snprintf(why, wlen, "anywhere text empty, longer than %d bytes, or more than %d rules",
+                 JUDGE_MAX_TEXT - 1, JUDGE_MAX_RULES);
+        return false;
+    }
     if (strcmp(key, "count") == 0) {
         const char *ge = strstr(value, " >= ");
         unsigned min;
@@ -143,6 +150,9 @@ void judge_feed(judge_t *j, const char *line)
     for (size_t i = 0; i < j->n_forbid; i++)
         if (!j->forbid[i].line_no && strstr(line, j->forbid[i].text))
             j->forbid[i].line_no = j->lines;
+    for (size_t i = 0; i < j->n_anywhere; i++)
+        if (!j->anywhere[i].line_no && strstr(line, j->anywhere[i].text))
+            j->anywhere[i].line_no = j->lines;
     for (size_t i = 0; i < j->n_count; i++) {
         judge_count_t *c = &j->count[i];
         size_t n = strlen(c->prefix);
@@ -201,6 +211,13 @@ bool judge_finish(const judge_t *j, char *report, size_t len)
         if (j->forbid[i].line_no) {
             ok = false;
             say(&r, "forbidden: '%s' at line %zu\n", j->forbid[i].text, j->forbid[i].line_no);
+        }
+    }
+    for (size_t i = 0; i < j->n_anywhere; i++) {
+        if (!j->anywhere[i].line_no) {
+            ok = false;
+            say(&r, "missing: expected '%s' somewhere (of %zu lines)\n", j->anywhere[i].text,
+                j->lines);
         }
     }
     for (size_t i = 0; i < j->n_count; i++) {

@@ -6,6 +6,8 @@
  * "key[emu]:" (e.g. "expect[bochs]: cpu: vmx: present"):
  *   expect:  text that must appear in a line, in the order given
  *   forbid:  text that must appear in no line
+ *   anywhere: text that must appear in some line, in any order (output of
+ *             things running concurrently, e.g. several VMs)
  *   verdict: pass | fail   the verdict line the system must end with
  *                           (default pass)
  *   count:   PREFIX >= N   a line "PREFIX P passed, F failed" must appear with
@@ -45,6 +47,8 @@ typedef struct {
     size_t n_expect, next_expect;   /* expectations are met in order */
     judge_rule_t forbid[JUDGE_MAX_RULES];
     size_t n_forbid;
+    judge_rule_t anywhere[JUDGE_MAX_RULES];
+    size_t n_anywhere;
     judge_verdict_t want_verdict;
     judge_verdict_t seen_verdict;
     size_t verdict_line;

@@ -12,7 +12,7 @@ from nestor.errors import NestorError
 
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'roottask',
                 'guest', 'requires'}
-JUDGE_KEYS = {'expect', 'forbid', 'verdict', 'count'}
+JUDGE_KEYS = {'expect', 'forbid', 'verdict', 'count', 'anywhere'}
 KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
 # What a test may need from the machine: vmx = hardware virtualization (VT-x).

@@ -12,6 +12,10 @@ typedef struct {
     nestor_cptr_t untyped;
     nestor_cptr_t cnode;            /* root CNode, slots addressed with depth 64 */
     nestor_cptr_t next_slot, end_slot;
+    /* Optional: more untyped caps to move on to, in order, when the current
+     * one is full (zero-initialised: none). */
+    const nestor_cptr_t *spares;
+    unsigned n_spares;
 } nu_alloc_t;
 
 /* Retype one object into the next free slot; 0 on failure. */
