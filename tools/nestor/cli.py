@@ -8,7 +8,6 @@ import sys
 from nestor import boot, build, config, emulators, harness, image, paths
 from nestor.errors import NestorError
 
-DEFAULT_ROOT_TASK = 'init'
 EXIT_FAIL = 1
 EXIT_ERROR = 2
 
@@ -29,8 +28,7 @@ def cmd_run(args):
         raise NestorError('run: emulator %s unavailable: %s' % (emu.name, why))
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
     build.scons()
-    modules = [image.root_task_module(args.roottask), config.compile_dts(dts)]
-    modules += [image.guest_module(g) for g in args.guest]
+    modules = config.boot_modules(dts, args.roottask, args.guest)
     iso = image.make_iso(args.cmdline, modules)
     timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
     workdir = os.path.join(paths.RUNS, emu.name)
@@ -143,12 +141,13 @@ def parser():
                    help='seconds before the boot counts as hung (default: qemu/kvm 30, bochs 120)')
     r.add_argument('--cmdline', default='', metavar='ARGS',
                    help="kernel command line (e.g. 'fault=gp')")
-    r.add_argument('--roottask', metavar='NAME', default=DEFAULT_ROOT_TASK,
-                   help='root task to start: build/user/NAME.elf (default: %(default)s; '
-                   'ktest runs the kernel test suite, kfuzz the fuzzer)')
+    r.add_argument('--roottask', metavar='NAME', default=None,
+                   help="root task to start: build/user/NAME.elf (default: the config's "
+                   "/boot root-task, else init; ktest runs the kernel test suite, kfuzz the "
+                   "fuzzer)")
     r.add_argument('--guest', metavar='NAME', action='append', default=[],
-                   help='add test guest build/guests/NAME.bin as a boot module (repeatable; '
-                   'run by --roottask vmm)')
+                   help="add test guest build/guests/NAME.bin as a boot module besides the "
+                   "config's /vms (repeatable; FILE:NAME names the VM; run by the vmm root task)")
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser('bench', help='run a benchmark on Bochs and print its figures',

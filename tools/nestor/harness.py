@@ -78,7 +78,9 @@ class SystemTest:
             return Outcome(skipped=1, detail='no VMX on this machine (%s emulates none)' %
                            self.emu.name)
         modules = []
-        if self.spec.roottask:
+        if self.spec.stack:
+            modules += config.boot_modules(config.resolve(self.spec.stack), self.spec.roottask)
+        elif self.spec.roottask:
             modules.append(image.root_task_module(self.spec.roottask))
         modules += [image.guest_module(g) for g in self.spec.guests]
         if self.spec.config:

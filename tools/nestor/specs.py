@@ -10,8 +10,8 @@ import re
 
 from nestor.errors import NestorError
 
-HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'roottask',
-                'guest', 'requires'}
+HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
+                'roottask', 'guest', 'requires'}
 JUDGE_KEYS = {'expect', 'forbid', 'verdict', 'count', 'anywhere'}
 KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
@@ -28,6 +28,7 @@ class Spec:
         self.timeouts = {}
         self.cmdline = ''
         self.config = None
+        self.stack = None           # boot config NAME as './nestor run NAME' does
         self.roottask = None
         self.guests = []
         self.requires = set()
@@ -73,6 +74,8 @@ class Spec:
             self.cmdline = value
         elif key == 'config':
             self.config = value
+        elif key == 'stack':
+            self.stack = value
         elif key == 'roottask':
             self.roottask = value
         elif key == 'guest':
