@@ -42,9 +42,12 @@ static bool field_readable(uint64_t f)
             f != VMCS_IO_BITMAP_B && f != VMCS_MSR_BITMAP);
 }
 
+/* The VMX-preemption timer value is the kernel's (the guest's time bound and
+ * PAUSE, reloaded at every entry): a guest-state field, but not the monitor's. */
 static bool field_writable(uint64_t f)
 {
-    return (VMCS_FIELD_TYPE(f) == VMCS_TYPE_GUEST && f != VMCS_LINK_POINTER) ||
+    return (VMCS_FIELD_TYPE(f) == VMCS_TYPE_GUEST && f != VMCS_LINK_POINTER &&
+            f != VMCS_PREEMPT_TIMER_VALUE) ||
            user_writable_control(f);
 }
 

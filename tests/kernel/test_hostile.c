@@ -223,6 +223,43 @@ KTEST(hostile_vcpu_outlives_its_thread)
     return KT_PASS;
 }
 
+#define VMCS_PIN_CONTROLS      0x4000
+#define VMCS_PROC_CONTROLS     0x4002
+#define VMCS_PREEMPT_TIMER     0x482E
+#define PIN_EXTINT_EXITING     (1u << 0)
+#define PROC_HLT_EXITING       (1u << 7)
+#define PROC_UNCOND_IO_EXITING (1u << 24)
+
+/* A monitor may toggle window exiting, not the controls that keep a guest
+ * from owning the CPU or the ports: pin-based controls and the preemption
+ * timer are not writable, and HLT/I-O exiting survive a write that clears
+ * every processor-based control. PAUSE on an idle VCPU is harmless. */
+KTEST(hostile_vcpu_controls_stay)
+{
+    nestor_cptr_t v = env_slot();
+    if (nu_untyped_retype(env_untyped(), NESTOR_OBJ_VCPU, 0, ROOT_CNODE, 0, 0, v, 1) ==
+        NESTOR_ERR_ILLEGAL_OPERATION) {
+        printf("    (no VMX here: nothing to check)\n");
+        return KT_PASS;
+    }
+    const nestor_word_t pin[] = { VMCS_PIN_CONTROLS, 0 }, timer[] = { VMCS_PREEMPT_TIMER, 0 };
+    KT_EQ(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, pin, 2, 0, 0, 0, 0), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, timer, 2, 0, 0, 0, 0),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    const nestor_word_t proc[] = { VMCS_PROC_CONTROLS, 0 };
+    KT_OK(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, proc, 2, 0, 0, 0, 0));
+    nestor_word_t ctl = 0, field = VMCS_PROC_CONTROLS;
+    KT_OK(nu_invoke(v, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &ctl, 1));
+    KT_EQ(ctl & (PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING),
+          PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING);
+    field = VMCS_PIN_CONTROLS;
+    KT_OK(nu_invoke(v, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &ctl, 1));
+    KT_EQ(ctl & PIN_EXTINT_EXITING, PIN_EXTINT_EXITING);
+    KT_OK(nu_invoke(v, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0));
+    KT_OK(nu_cnode_delete(ROOT_CNODE, v, ROOT_DEPTH));
+    return KT_PASS;
+}
+
 static void debug_without_cap(nestor_word_t unused)
 {
     (void)unused;
