@@ -8,6 +8,9 @@
 #define MSR_APIC_BASE  0x1B
 #define MSR_PAT        0x277
 #define MSR_BOGUS      0xDEADBEEF
+#define MSR_EFER       0xC0000080
+#define EFER_SCE       0x1
+#define EFER_RESERVED  0x2
 #define HC_PING        0
 #define HC_BOGUS       0x12345
 #define UNUSED_PORT    0x2E8         /* nothing there: reads all ones */
@@ -63,7 +66,10 @@ int guest_main(void)
               v == 0x0606060606060606ULL, "PAT MSR keeps what was written");
     CHECK(!rdmsr_ok(MSR_BOGUS, &v), "unknown MSR read raises #GP");
     CHECK(!wrmsr_ok(MSR_BOGUS, 1), "unknown MSR write raises #GP");
-    CHECK(gp_count == 2, "exactly two #GPs");
+    CHECK(wrmsr_ok(MSR_EFER, EFER_SCE) && rdmsr_ok(MSR_EFER, &v) && v == EFER_SCE,
+          "EFER.SCE written and read back");
+    CHECK(!wrmsr_ok(MSR_EFER, EFER_RESERVED), "a reserved EFER bit raises #GP");
+    CHECK(gp_count == 3, "exactly three #GPs");
 
     CHECK(inb(UNUSED_PORT) == 0xFF, "reading an empty port gives all ones");
     outb(UNUSED_PORT, 0x55);        /* writes to nothing are dropped */

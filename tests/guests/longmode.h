@@ -1,0 +1,32 @@
+/* tests/guests/longmode.h - what longmode.c and longmode64.S share. */
+#ifndef TESTS_GUESTS_LONGMODE_H
+#define TESTS_GUESTS_LONGMODE_H
+
+#define LM_SEL_CODE32        0x08       /* the guest library's flat code segment */
+#define LM_SEL_DATA          0x10
+#define LM_SEL_CODE64        0x18
+#define LM_WIDE_INPUT        0x123456789
+#define LM_WIDE_SHIFT        8
+#define LM_WIDE_EXPECTED     0x12345678900ULL
+#define LM_LAPIC_VERSION_GPA 0xFEE00030
+#define LM_ALIAS_VA          0x40001234 /* 1 GiB + 0x1234 -> guest-physical 0x201234 */
+#define LM_ALIAS_GPA         0x201234
+
+/* struct lm_results offsets */
+#define LM_RES_WIDE          0
+#define LM_RES_EXT_EDX       8
+#define LM_RES_LAPIC_VERSION 12
+#define LM_RES_ALIAS         16
+#define LM_RES_RAN64         20
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+struct lm_results {
+    uint64_t wide;
+    uint32_t ext_edx, lapic_version, alias, ran64;
+};
+_Static_assert(__builtin_offsetof(struct lm_results, ext_edx) == LM_RES_EXT_EDX, "layout");
+_Static_assert(__builtin_offsetof(struct lm_results, ran64) == LM_RES_RAN64, "layout");
+void long_mode_probe(struct lm_results *r);
+#endif
+#endif
