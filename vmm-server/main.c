@@ -234,8 +234,9 @@ int main(const nestor_bootinfo_t *bi)
         if (!vm_create(vm, &a, exit_ep, (const void *)(uintptr_t)mod->vaddr, mod->size,
                        GUEST_LOAD_GPA))
             return 0;
-        printf("vmm: vm %s: %lu MiB RAM, image %lu bytes at 0x%x\n", vm->name,
-               vm->ram_bytes >> 20, mod->size, GUEST_LOAD_GPA);
+        printf("vmm: vm %s: %lu MiB RAM, image %lu bytes at 0x%lx%s\n", vm->name,
+               vm->ram_bytes >> 20, mod->size, vm->load_gpa,
+               vm->real_mode ? " (boot sector: real mode)" : "");
         if (opt_count[0] && strcmp(opt_count, vm->name) == 0) {
             if (!count_monitor_stack(&monitors[n_vms], &a, vm->exit_table, NESTOR_EXIT_CPUID)) {
                 printf("vmm: cannot stack the count monitor on %s\n", vm->name);

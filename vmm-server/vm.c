@@ -13,6 +13,14 @@
 #define EPT_RWX          7
 #define EPT_LEVELS       2                       /* PDPT and PD above a 2 MiB frame */
 #define GUEST_RFLAGS     0x2
+/* A boot sector: 512 bytes ending in 0x55 0xAA, started as a BIOS would, in
+ * real mode at 0000:7C00 (an unrestricted guest, SDM Vol. 3C 25.6). */
+#define BOOT_SECTOR_SIZE 512
+#define BOOT_SECTOR_GPA  0x7C00
+#define REAL_CR0         0x10                   /* ET; PE and PG clear */
+#define REAL_LIMIT       0xFFFF
+#define REAL_AR_CODE     0x9B                   /* present, DPL 0, code, read, accessed */
+#define REAL_AR_DATA     0x93                   /* present, DPL 0, data, write, accessed */
 /* What the kernel writes to the state page at each exit. */
 #define EXIT_MASK_DEFAULT (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS)
 #define EXIT_MASK_FULL    NESTOR_MTD_ALL
@@ -102,13 +110,28 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
         printf("vmm: %s: cannot create the VM (out of memory or slots?)\n", vm->name);
         return false;
     }
+    const uint8_t *b = image;
+    vm->real_mode = size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
+    if (vm->real_mode)
+        load_gpa = BOOT_SECTOR_GPA;
+    vm->load_gpa = load_gpa;
     memcpy(vm->ram + load_gpa, image, size);
     irq_init(vm);
-    /* Start as a Multiboot loader leaves a kernel: 32-bit flat, at the image. */
+    /* Start as a Multiboot loader leaves a kernel: 32-bit flat, at the image
+     * (the VCPU's initial state); or a boot sector as a BIOS leaves it. */
     memset(vm->state, 0, sizeof(*vm->state));
     vm->state->rip = load_gpa;
     vm->state->rflags = GUEST_RFLAGS;
-    const nestor_word_t mask = NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS;
+    nestor_word_t mask = NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS;
+    if (vm->real_mode) {
+        vm->state->rsp = BOOT_SECTOR_GPA;
+        vm->state->cr0 = REAL_CR0;
+        nestor_vcpu_seg_t *segs = &vm->state->es;          /* es cs ss ds fs gs */
+        for (unsigned i = 0; i < 6; i++)
+            segs[i] = (nestor_vcpu_seg_t){ .sel = 0, .base = 0, .limit = REAL_LIMIT,
+                                           .ar = i == 1 ? REAL_AR_CODE : REAL_AR_DATA };
+        mask |= NESTOR_MTD_CR | NESTOR_MTD_SEGS;
+    }
     if (nu_invoke(vm->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, 0, 0) != NESTOR_OK)
         return false;
     vm->status = VM_CREATED;

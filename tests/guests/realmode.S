@@ -1,0 +1,92 @@
+/*
+ * tests/guests/realmode.S - a guest that starts in real mode, like a boot
+ * sector: 512 bytes ending in 0x55 0xAA, loaded at 0x7C00 and entered at
+ * 0000:7C00 with CR0.PE = 0 (the VMM runs it as an unrestricted guest, SDM
+ * Vol. 3C 25.6 / 26.3.1.1). No BIOS: it talks to the COM1 port directly and
+ * writes its failure count to the exit port.
+ */
+#define COM1      0x3F8
+#define EXIT_PORT 0xF4
+#define SEG_TEST  0x1000          /* segment 0x1000:0x0020 = linear 0x10020 */
+#define SEG_ALIAS 0x1002          /* 0x1002:0x0000 = the same linear address */
+#define MARKER    0x5A5A
+#define CPUID_GENU 0x756E6547     /* "Genu" */
+
+    .code16
+    .text
+    .globl start
+start:
+    cli
+    xorw %ax, %ax
+    movw %ax, %ds
+    movw %ax, %ss
+    movw $0x7C00, %sp
+    xorw %bp, %bp                 /* checks passed */
+    xorw %di, %di                 /* checks failed */
+
+    /* 1: CR0.PE is clear. */
+    smsw %ax
+    testw $1, %ax
+    call tally_zf
+
+    /* 2: real-mode segmentation: two segment:offset pairs, one linear address. */
+    movw $SEG_TEST, %ax
+    movw %ax, %es
+    movw $MARKER, %es:0x20
+    movw $SEG_ALIAS, %ax
+    movw %ax, %fs
+    cmpw $MARKER, %fs:0
+    call tally_zf
+
+    /* 3: CPUID works in real mode (the VMM answers it). */
+    xorl %eax, %eax
+    cpuid
+    cmpl $CPUID_GENU, %ebx
+    call tally_zf
+
+    movw $msg_name, %si
+    call puts
+    movw %bp, %ax
+    call putdigit
+    movw $msg_passed, %si
+    call puts
+    movw %di, %ax
+    call putdigit
+    movw $msg_failed, %si
+    call puts
+
+    movzwl %di, %eax
+    movw $EXIT_PORT, %dx
+    outl %eax, %dx
+1:  hlt
+    jmp 1b
+
+/* Count a pass if ZF is set, else a failure. */
+tally_zf:
+    jnz 1f
+    incw %bp
+    ret
+1:  incw %di
+    ret
+
+puts:
+    lodsb
+    testb %al, %al
+    jz 1f
+    movw $COM1, %dx
+    outb %al, %dx
+    jmp puts
+1:  ret
+
+putdigit:
+    addb $'0', %al
+    movw $COM1, %dx
+    outb %al, %dx
+    ret
+
+msg_name:   .asciz "realmode: "
+msg_passed: .asciz " passed, "
+msg_failed: .asciz " failed\n"
+
+    .org 510
+    .byte 0x55, 0xAA
