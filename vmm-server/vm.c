@@ -4,6 +4,7 @@
  * vCPU thread, state page and exit table.
  */
 #include "vmm.h"
+#include <elf64.h>
 #include <string.h>
 #include <user/print.h>
 
@@ -21,6 +22,31 @@
 #define REAL_LIMIT       0xFFFF
 #define REAL_AR_CODE     0x9B                   /* present, DPL 0, code, read, accessed */
 #define REAL_AR_DATA     0x93                   /* present, DPL 0, data, write, accessed */
+/* An ELF64 image: its PT_LOAD segments go to guest-physical = p_vaddr and it
+ * starts in 64-bit mode at e_entry, with the first GiB identity-mapped in
+ * 2 MiB pages by tables the VMM writes into guest RAM below LM_BOOT_END
+ * (SDM Vol. 3A 4.5, 9.8.5; the state as after a 64-bit boot protocol). */
+#define LM_PML4_GPA      0x1000
+#define LM_PDPT_GPA      0x2000
+#define LM_PD_GPA        0x3000
+#define LM_GDT_GPA       0x4000
+#define LM_BOOT_END      0x5000
+#define LM_STACK_TOP     0x80000
+#define LM_PTE_P_RW      0x3
+#define LM_PTE_PS        0x80
+#define LM_PAGE_2M       0x200000ULL
+#define LM_CR0           0x80000011             /* PG, ET, PE */
+#define LM_CR4           0x20                   /* PAE */
+#define LM_EFER          0x500                  /* LME, LMA */
+#define LM_SEL_CODE      0x08
+#define LM_SEL_DATA      0x10
+#define LM_AR_CODE       0xA09B                 /* G, L, present, code, read, accessed */
+#define LM_AR_DATA       0xC093                 /* G, D/B, present, data, write, accessed */
+#define LM_AR_TSS        0x8B                   /* present, busy 64-bit TSS */
+#define LM_AR_UNUSABLE   0x10000
+#define LM_TSS_LIMIT     0x67
+#define LM_FLAT_LIMIT    0xFFFFFFFF
+static const uint64_t lm_gdt[] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
 /* What the kernel writes to the state page at each exit. */
 #define EXIT_MASK_DEFAULT (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS)
 #define EXIT_MASK_FULL    NESTOR_MTD_ALL
@@ -98,6 +124,66 @@ static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0) == NESTOR_OK;
 }
 
+static bool load_state_groups(vm_t *vm, nestor_word_t mask)
+{
+    return nu_invoke(vm->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, 0, 0) == NESTOR_OK;
+}
+
+static bool vm_create_elf64(vm_t *vm, const void *image, size_t size)
+{
+    elf_info_t info;
+    elf_status_t st = elf_parse(image, size, vm->ram_bytes, &info);
+    if (st != ELF_OK) {
+        printf("vmm: %s: ELF64 image refused: %s\n", vm->name, elf_status_str(st));
+        return false;
+    }
+    for (size_t i = 0; i < info.nseg; i++) {
+        const elf_segment_t *s = &info.seg[i];
+        if (s->vaddr < LM_BOOT_END) {
+            printf("vmm: %s: ELF segment at 0x%lx overlaps the boot page tables "
+                   "(below 0x%x)\n", vm->name, s->vaddr, LM_BOOT_END);
+            return false;
+        }
+        memcpy(vm->ram + s->vaddr, (const uint8_t *)image + s->offset, s->filesz);
+        memset(vm->ram + s->vaddr + s->filesz, 0, s->memsz - s->filesz);
+    }
+    uint64_t *pml4 = (uint64_t *)(vm->ram + LM_PML4_GPA), *pdpt = (uint64_t *)(vm->ram + LM_PDPT_GPA);
+    uint64_t *pd = (uint64_t *)(vm->ram + LM_PD_GPA);
+    memset(vm->ram + LM_PML4_GPA, 0, LM_BOOT_END - LM_PML4_GPA);
+    pml4[0] = LM_PDPT_GPA | LM_PTE_P_RW;
+    pdpt[0] = LM_PD_GPA | LM_PTE_P_RW;
+    for (unsigned i = 0; i < 512; i++)
+        pd[i] = i * LM_PAGE_2M | LM_PTE_P_RW | LM_PTE_PS;
+    memcpy(vm->ram + LM_GDT_GPA, lm_gdt, sizeof(lm_gdt));
+    vm->load_gpa = info.seg[0].vaddr;
+    vm->long_mode = true;
+    irq_init(vm);
+    nestor_vcpu_state_t *s = vm->state;
+    memset(s, 0, sizeof(*s));
+    s->rip = info.entry;
+    s->rsp = LM_STACK_TOP;
+    s->rflags = GUEST_RFLAGS;
+    s->cr0 = LM_CR0;
+    s->cr3 = LM_PML4_GPA;
+    s->cr4 = LM_CR4;
+    s->efer = LM_EFER;
+    nestor_vcpu_seg_t *segs = &s->es;                    /* es cs ss ds fs gs */
+    for (unsigned i = 0; i < 6; i++)
+        segs[i] = (nestor_vcpu_seg_t){ .sel = i == 1 ? LM_SEL_CODE : LM_SEL_DATA,
+                                       .limit = LM_FLAT_LIMIT,
+                                       .ar = i == 1 ? LM_AR_CODE : LM_AR_DATA };
+    s->ldtr = (nestor_vcpu_seg_t){ .ar = LM_AR_UNUSABLE };
+    s->tr = (nestor_vcpu_seg_t){ .limit = LM_TSS_LIMIT, .ar = LM_AR_TSS };
+    s->gdtr_base = LM_GDT_GPA;
+    s->gdtr_limit = sizeof(lm_gdt) - 1;
+    if (!load_state_groups(vm, NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP |
+                                   NESTOR_MTD_RFLAGS | NESTOR_MTD_CR | NESTOR_MTD_SEGS |
+                                   NESTOR_MTD_SYS_SEGS))
+        return false;
+    vm->status = VM_CREATED;
+    return true;
+}
+
 bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image, uint64_t size,
                uint64_t load_gpa)
 {
@@ -111,6 +197,8 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
         return false;
     }
     const uint8_t *b = image;
+    if (size >= 4 && b[0] == 0x7F && b[1] == 'E' && b[2] == 'L' && b[3] == 'F')
+        return vm_create_elf64(vm, image, size);
     vm->real_mode = size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
     if (vm->real_mode)
         load_gpa = BOOT_SECTOR_GPA;

@@ -51,6 +51,7 @@ typedef struct vm {
     bool pause_requested;           /* NESTOR_VCPU_PAUSE sent, no exit since */
     uint64_t load_gpa;              /* where the image went */
     bool real_mode;                 /* a boot sector, started in real mode */
+    bool long_mode;                 /* an ELF64 image, started in 64-bit mode */
     uint64_t started_ns;            /* guest time when it started, for vmm.limit_ms */
     bool over_limit;                /* past vmm.limit_ms: stopped at its next exit */
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */

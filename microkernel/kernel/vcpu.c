@@ -320,6 +320,11 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_GUEST_CR3, s->cr3);
         load_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW, s->cr4);
         vmwrite(VMCS_GUEST_EFER, s->efer);
+        /* SDM 26.2.4/26.3.1.1: the "IA-32e mode guest" entry control must
+         * equal the EFER.LMA that entry loads; it follows the monitor's EFER
+         * (VM exits store LMA into it, SDM 27.2). */
+        uint64_t entry = vmread(VMCS_ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
+        vmwrite(VMCS_ENTRY_CONTROLS, entry | (s->efer & EFER_LMA ? ENTRY_IA32E_MODE_GUEST : 0));
     }
     for (unsigned i = 0; i < 8; i++) {
         if (!(mask & (i < 6 ? NESTOR_MTD_SEGS : NESTOR_MTD_SYS_SEGS)))

@@ -37,9 +37,12 @@ GUEST_TAG = 'guest'          # the VMM's guest modules: "guest NAME"
 
 def guest_module(spec):
     """The boot module for test guest FILE or FILE:NAME (build/guests/FILE.bin,
-    called NAME in the VMM; NAME defaults to FILE)."""
+    a flat image; or, for guests built only as ELF64 executables,
+    build/guests/FILE.elf), called NAME in the VMM; NAME defaults to FILE."""
     name, _, alias = spec.partition(':')
     path = os.path.join(paths.BUILD, 'guests', name + '.bin')
+    if not os.path.isfile(path) and os.path.isfile(path[:-4] + '.elf'):
+        path = path[:-4] + '.elf'
     if not os.path.isfile(path):
         raise NestorError("guest '%s' not built (no %s)" % (name, paths.rel(path)))
     return (path, '%s %s' % (GUEST_TAG, alias or name))
