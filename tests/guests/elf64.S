@@ -5,7 +5,6 @@
  * (which is 32-bit): it checks it really is in 64-bit mode and reports
  * "elf64: N passed, N failed" on COM1, then its failure count on port 0xF4.
  */
-#define COM1       0x3F8
 #define EXIT_PORT  0xF4
 #define MSR_EFER   0xC0000080
 #define EFER_LMA   (1 << 10)
@@ -79,20 +78,7 @@ tally:
 1:  incl %r13d
     ret
 
-puts:
-    lodsb
-    testb %al, %al
-    jz 1f
-    movw $COM1, %dx
-    outb %al, %dx
-    jmp puts
-1:  ret
-
-putdigit:
-    addb $'0', %al
-    movw $COM1, %dx
-    outb %al, %dx
-    ret
+#include "lib/raw_console.inc"
 
 msg_name:   .asciz "elf64: "
 msg_passed: .asciz " passed, "

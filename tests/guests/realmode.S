@@ -5,7 +5,6 @@
  * Vol. 3C 25.6 / 26.3.1.1). No BIOS: it talks to the COM1 port directly and
  * writes its failure count to the exit port.
  */
-#define COM1      0x3F8
 #define EXIT_PORT 0xF4
 #define SEG_TEST  0x1000          /* segment 0x1000:0x0020 = linear 0x10020 */
 #define SEG_ALIAS 0x1002          /* 0x1002:0x0000 = the same linear address */
@@ -69,20 +68,7 @@ tally_zf:
 1:  incw %di
     ret
 
-puts:
-    lodsb
-    testb %al, %al
-    jz 1f
-    movw $COM1, %dx
-    outb %al, %dx
-    jmp puts
-1:  ret
-
-putdigit:
-    addb $'0', %al
-    movw $COM1, %dx
-    outb %al, %dx
-    ret
+#include "lib/raw_console.inc"
 
 msg_name:   .asciz "realmode: "
 msg_passed: .asciz " passed, "
