@@ -80,19 +80,36 @@ bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, u
     return true;
 }
 
-/* Bytes at a linear address, page by page (they may cross a page boundary). */
-bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n)
+/* Copy between a linear range and @buf, page by page (it may cross a page
+ * boundary; each page is translated on its own). Only RAM: false otherwise. */
+static bool copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *buf,
+                        size_t n, bool write)
 {
-    uint8_t *o = out;
     while (n) {
         uint64_t gpa, chunk = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
         if (chunk > n)
             chunk = n;
-        if (!guest_linear_to_phys(vm, s, la, &gpa) || !guest_read_phys(vm, gpa, o, chunk))
+        if (!guest_linear_to_phys(vm, s, la, &gpa) || gpa >= vm->ram_bytes ||
+            chunk > vm->ram_bytes - gpa)
             return false;
-        o += chunk;
+        if (write)
+            memcpy(vm->ram + gpa, buf, chunk);
+        else
+            memcpy(buf, vm->ram + gpa, chunk);
+        buf += chunk;
         la += chunk;
         n -= chunk;
     }
     return true;
+}
+
+bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n)
+{
+    return copy_linear(vm, s, la, out, n, false);
+}
+
+bool guest_write_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, const void *in,
+                        size_t n)
+{
+    return copy_linear(vm, s, la, (uint8_t *)(uintptr_t)in, n, true);
 }

@@ -54,6 +54,54 @@ static nestor_word_t *arch_gpr(nestor_vcpu_state_t *s, unsigned i)
     return regs[i];
 }
 
+#define EPT_QUAL_WRITE BIT(1)         /* SDM Vol. 3C Table 27-7: the access was a write */
+
+/* A segment's base for a data access: in 64-bit mode only FS and GS have
+ * one (SDM Vol. 3A 3.4.4). */
+static uint64_t seg_base(const nestor_vcpu_state_t *s, int seg, x86_mode_t mode)
+{
+    if (mode == X86_MODE_64 && seg != X86_SEG_FS && seg != X86_SEG_GS)
+        return 0;
+    return (&s->es)[seg].base;          /* es cs ss ds fs gs: X86_SEG_* order */
+}
+
+/*
+ * MOVS with one side in the device page (SDM Vol. 2B MOVS): the EPT
+ * violation's direction says which. The other side is RAM at DS:RSI (or its
+ * override) or ES:RDI. One element per exit; with REP the guest runs the
+ * instruction again while RCX is not zero.
+ */
+static exit_action_t emulate_movs(vmexit_t *e, const x86_insn_t *insn, x86_regs_t *regs,
+                                  x86_mode_t mode)
+{
+    vm_t *vm = e->vm;
+    nestor_vcpu_state_t *s = e->s;
+    unsigned n = insn->mem_size;
+    uint64_t amask = insn->addr_size == 8 ? ~0ULL : (1ULL << (8 * insn->addr_size)) - 1;
+    uint64_t *rsi = &regs->gpr[X86_RSI], *rdi = &regs->gpr[X86_RDI], *rcx = &regs->gpr[X86_RCX];
+    if (insn->rep && (*rcx & amask) == 0)
+        return EXIT_RESUME;                         /* nothing to move */
+    int src_seg = insn->seg_override >= 0 ? insn->seg_override : X86_SEG_DS;
+    uint64_t src = seg_base(s, src_seg, mode) + (*rsi & amask);
+    uint64_t dst = seg_base(s, X86_SEG_ES, mode) + (*rdi & amask);
+    uint64_t v = 0;
+    bool ok;
+    if (e->qualification & EPT_QUAL_WRITE) {        /* RAM -> device */
+        ok = guest_read_linear(vm, s, src, &v, n) && lapic_write(vm, e->guest_phys, n, v);
+    } else {                                        /* device -> RAM */
+        ok = lapic_read(vm, e->guest_phys, n, &v) && guest_write_linear(vm, s, dst, &v, n);
+    }
+    if (!ok)
+        return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): MOVS with its other side outside RAM "
+                           "or a device error", e->guest_phys, e->rip);
+    uint64_t step = regs->rflags & X86_RFLAGS_DF ? (uint64_t)-n : n;
+    *rsi = (*rsi & ~amask) | ((*rsi + step) & amask);
+    *rdi = (*rdi & ~amask) | ((*rdi + step) & amask);
+    if (insn->rep)
+        *rcx = (*rcx & ~amask) | ((*rcx - 1) & amask);
+    return EXIT_RESUME;
+}
+
 exit_action_t mmio_exit(vmexit_t *e)
 {
     vm_t *vm = e->vm;
@@ -76,13 +124,20 @@ exit_action_t mmio_exit(vmexit_t *e)
     for (unsigned i = 0; i < 16; i++)
         regs.gpr[i] = *arch_gpr(s, i);
     regs.rflags = s->rflags;
-    x86_emu_status_t es = x86_emulate_mmio(&insn, &regs, gpa, lapic_read, lapic_write, vm);
-    if (es != X86_EMU_OK)
-        return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s", gpa, e->rip, x86_emu_status_str(es));
+    if (insn.op == X86_OP_MOVS) {
+        if (emulate_movs(e, &insn, &regs, cpu_mode(s)) == EXIT_STOP)
+            return EXIT_STOP;
+    } else {
+        x86_emu_status_t es = x86_emulate_mmio(&insn, &regs, gpa, lapic_read, lapic_write, vm);
+        if (es != X86_EMU_OK)
+            return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s", gpa, e->rip,
+                           x86_emu_status_str(es));
+    }
     for (unsigned i = 0; i < 16; i++)
         *arch_gpr(s, i) = regs.gpr[i];
     s->rflags = regs.rflags;
-    s->rip = e->rip + insn.length;
+    /* A REP string instruction with elements left runs again (RIP stays). */
+    s->rip = x86_emulate_rep_pending(&insn, &regs) ? e->rip : e->rip + insn.length;
     e->changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RFLAGS | NESTOR_MTD_RIP;
     vm->mmio_exits++;
     return EXIT_RESUME;

@@ -87,6 +87,8 @@ bool msr_write(vm_t *vm, uint32_t msr, uint64_t value);
 bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n);
 bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint64_t *gpa);
 bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n);
+bool guest_write_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, const void *in,
+                        size_t n);
 
 /* Interrupts (irq.c): controllers, timers, injection. */
 void irq_set_clock(uint64_t tsc_per_tick);

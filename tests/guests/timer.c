@@ -19,6 +19,7 @@
 #define VEC_LAPIC_TIMER 0x40
 #define LAPIC_BASE 0xFEE00000u
 #define LAPIC_VERSION 0x030
+#define LAPIC_TPR 0x080
 #define LAPIC_EOI 0x0B0
 #define LAPIC_SVR 0x0F0
 #define LAPIC_LVT_TIMER 0x320
@@ -101,6 +102,21 @@ int guest_main(void)
         __asm__ volatile("hlt");
     CHECK(lapic_ticks >= 10, "LAPIC timer interrupts wake HLT");
     lapic_write(LAPIC_LVT_TIMER, LAPIC_MASKED);
+
+    /* MOVS with the device on either side (APIC registers are 16 bytes
+     * apart, so one element each): RAM -> TPR with REP, version -> RAM. */
+    static const uint32_t tpr_src[1] = { 0x30 };
+    const uint32_t *src = tpr_src;
+    uint32_t *dst = (uint32_t *)(LAPIC_BASE + LAPIC_TPR), count = 1;
+    __asm__ volatile("cld; rep movsl" : "+S"(src), "+D"(dst), "+c"(count) : : "memory");
+    CHECK(lapic_read(LAPIC_TPR) == 0x30 && count == 0 && src == tpr_src + 1,
+          "REP MOVS from RAM into the LAPIC (RSI, RCX updated)");
+    uint32_t version_copy = 0;
+    const uint32_t *vsrc = (const uint32_t *)(LAPIC_BASE + LAPIC_VERSION);
+    uint32_t *vdst = &version_copy;
+    __asm__ volatile("movsl" : "+S"(vsrc), "+D"(vdst) : : "memory");
+    CHECK((version_copy & 0xFF) == 0x14, "MOVS from the LAPIC into RAM");
+    lapic_write(LAPIC_TPR, 0);
 
     /* The CMOS clock starts in 2026 (BCD by default). */
     outb(CMOS_INDEX, CMOS_STATUS_B);
