@@ -237,7 +237,8 @@ int main(const nestor_bootinfo_t *bi)
         printf("vmm: vm %s: %lu MiB RAM, image %lu bytes at 0x%lx%s\n", vm->name,
                vm->ram_bytes >> 20, mod->size, vm->load_gpa,
                vm->real_mode ? " (boot sector: real mode)" :
-               vm->long_mode ? " (ELF64: 64-bit mode)" : "");
+               vm->long_mode ? " (ELF64: 64-bit mode)" :
+               vm->multiboot ? " (Multiboot)" : "");
         if (opt_count[0] && strcmp(opt_count, vm->name) == 0) {
             if (!count_monitor_stack(&monitors[n_vms], &a, vm->exit_table, NESTOR_EXIT_CPUID)) {
                 printf("vmm: cannot stack the count monitor on %s\n", vm->name);

@@ -4,6 +4,7 @@
  * vCPU thread, state page and exit table.
  */
 #include "vmm.h"
+#include "boot/multiboot.h"
 #include <elf64.h>
 #include <string.h>
 #include <user/print.h>
@@ -124,6 +125,28 @@ static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0) == NESTOR_OK;
 }
 
+/* Where a Multiboot loader puts its boot information (below the stack). */
+#define MB_INFO_GPA 0x9000u
+
+/* 1: a Multiboot image, loaded, *entry set; 0: no header; -1: refused (said why). */
+static int multiboot_load(vm_t *vm, const uint8_t *image, uint64_t size, uint64_t *entry)
+{
+    mb_layout_t l;
+    mb_status_t st = mb_parse(image, size, vm->ram_bytes, &l);
+    if (st == MB_NO_HEADER)
+        return 0;
+    if (st != MB_OK) {
+        printf("vmm: %s: Multiboot image refused (header flags 0x%x): %s\n", vm->name, l.flags,
+               mb_status_str(st));
+        return -1;
+    }
+    memcpy(vm->ram + l.load_addr, image + l.file_offset, l.copy_bytes);
+    memset(vm->ram + l.load_addr + l.copy_bytes, 0, l.bss_end - l.load_addr - l.copy_bytes);
+    vm->load_gpa = l.load_addr;
+    *entry = l.entry;
+    return 1;
+}
+
 static bool load_state_groups(vm_t *vm, nestor_word_t mask)
 {
     return nu_invoke(vm->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, 0, 0) == NESTOR_OK;
@@ -200,16 +223,31 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
     if (size >= 4 && b[0] == 0x7F && b[1] == 'E' && b[2] == 'L' && b[3] == 'F')
         return vm_create_elf64(vm, image, size);
     vm->real_mode = size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
-    if (vm->real_mode)
-        load_gpa = BOOT_SECTOR_GPA;
-    vm->load_gpa = load_gpa;
-    memcpy(vm->ram + load_gpa, image, size);
+    uint64_t entry = 0;
+    int mb = vm->real_mode ? 0 : multiboot_load(vm, b, size, &entry);
+    if (mb < 0)
+        return false;
+    vm->multiboot = mb > 0;
+    if (!vm->multiboot) {
+        if (vm->real_mode)
+            load_gpa = BOOT_SECTOR_GPA;
+        vm->load_gpa = entry = load_gpa;
+        memcpy(vm->ram + load_gpa, image, size);
+    }
     irq_init(vm);
-    /* Start as a Multiboot loader leaves a kernel: 32-bit flat, at the image
-     * (the VCPU's initial state); or a boot sector as a BIOS leaves it. */
+    /* Start as a Multiboot loader leaves a kernel: 32-bit flat, paging off
+     * (the VCPU's initial state), EAX = the loader magic, EBX = the boot
+     * information (memory sizes); or a boot sector as a BIOS leaves it. */
     memset(vm->state, 0, sizeof(*vm->state));
-    vm->state->rip = load_gpa;
+    vm->state->rip = entry;
     vm->state->rflags = GUEST_RFLAGS;
+    if (!vm->real_mode) {
+        mb_info_t *info = (mb_info_t *)(vm->ram + MB_INFO_GPA);
+        *info = (mb_info_t){ .flags = MB_INFO_MEM, .mem_lower = MB_MEM_LOWER_KB,
+                             .mem_upper = (uint32_t)((vm->ram_bytes - MB_HIGH_MEM_START) >> 10) };
+        vm->state->rax = MB_LOADER_MAGIC;
+        vm->state->rbx = MB_INFO_GPA;
+    }
     nestor_word_t mask = NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS;
     if (vm->real_mode) {
         vm->state->rsp = BOOT_SECTOR_GPA;

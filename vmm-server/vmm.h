@@ -52,6 +52,7 @@ typedef struct vm {
     uint64_t load_gpa;              /* where the image went */
     bool real_mode;                 /* a boot sector, started in real mode */
     bool long_mode;                 /* an ELF64 image, started in 64-bit mode */
+    bool multiboot;                 /* loaded by its Multiboot header */
     uint64_t started_ns;            /* guest time when it started, for vmm.limit_ms */
     bool over_limit;                /* past vmm.limit_ms: stopped at its next exit */
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */

@@ -17,5 +17,10 @@ int guest_main(void)
     guest_cpuid_t f = guest_cpuid(1, 0);
     CHECK(f.ecx & (1u << 31), "CPUID.1:ECX.hypervisor is set");
     CHECK(!(f.ecx & (1u << 5)), "CPUID.1:ECX.VMX is hidden");
+    /* Loaded by its Multiboot header: the loader's magic and memory sizes. */
+    const guest_mb_info_t *mb = (const guest_mb_info_t *)guest_boot_info;
+    CHECK(guest_boot_magic == GUEST_MB_LOADER_MAGIC, "EAX holds the Multiboot loader magic");
+    CHECK(guest_boot_info && (mb->flags & 1) && mb->mem_lower == 640 &&
+              mb->mem_upper == (8u << 10) - 1024, "Multiboot memory information: 8 MiB of RAM");
     return guest_report("hello");
 }

@@ -1,5 +1,7 @@
 /* tests/guests/lib/guest.c - serial output and reporting for test guests. */
 #include "guest.h"
+
+uint32_t guest_boot_magic, guest_boot_info;   /* written by start.S before anything */
 #include <fmt.h>
 
 unsigned guest_passed, guest_failed;

@@ -73,6 +73,13 @@ static inline uint64_t rdtsc(void)
     return (uint64_t)hi << 32 | lo;
 }
 
+/* What the Multiboot loader passed in EAX and EBX (start.S). */
+#define GUEST_MB_LOADER_MAGIC 0x2BADB002u
+typedef struct {
+    uint32_t flags, mem_lower, mem_upper;       /* Multiboot information, start */
+} guest_mb_info_t;
+extern uint32_t guest_boot_magic, guest_boot_info;
+
 /* Test bookkeeping: CHECK(cond, what) counts and prints failures. */
 extern unsigned guest_passed, guest_failed;
 #define CHECK(cond, what)                                                     \
