@@ -12,7 +12,6 @@
 #define VMM_RAM_WINDOW   0x0000400000000000ULL   /* + (index << 32) */
 #define VMM_STATE_WINDOW 0x0000500000000000ULL   /* + (index << 12) */
 #define VCPU_PRIO        100                     /* below the VMM: exits are served at once */
-#define EPT_RWX          7
 #define EPT_LEVELS       2                       /* PDPT and PD above a 2 MiB frame */
 #define GUEST_RFLAGS     0x2
 /* A boot sector: 512 bytes ending in 0x55 0xAA, started as a BIOS would, in
@@ -57,8 +56,9 @@ static nestor_error_t ept_map(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, ne
 {
     static const nestor_word_t tables[EPT_LEVELS] = { NESTOR_OBJ_EPT_PDPT, NESTOR_OBJ_EPT_PD };
     static const unsigned shifts[EPT_LEVELS] = { 39, 30 };
-    const nestor_word_t args[] = { gpa, EPT_RWX };
-    nestor_error_t e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 2, &ept, 1, 0, 0);
+    const nestor_word_t args[] = { gpa, NESTOR_EPT_R | NESTOR_EPT_W | NESTOR_EPT_X,
+                                   NESTOR_EPT_MEMTYPE_WB };
+    nestor_error_t e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
     for (int level = 0; e == NESTOR_ERR_FAILED_LOOKUP && level < EPT_LEVELS; level++) {
         nestor_cptr_t t = nu_alloc_obj(a, tables[level], 0);
         if (!t)
@@ -66,7 +66,7 @@ static nestor_error_t ept_map(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, ne
         nestor_error_t te = nu_page_table_map(t, ept, gpa & ~((1ULL << shifts[level]) - 1));
         if (te != NESTOR_OK && te != NESTOR_ERR_DELETE_FIRST)
             return te;
-        e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 2, &ept, 1, 0, 0);
+        e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
     }
     return e;
 }

@@ -33,9 +33,11 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot)
             return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, c->type);
         if (!inv_arg(iv, 0, &vaddr) || !inv_arg(iv, 1, &rights))
             return NESTOR_ERR_TRUNCATED_MESSAGE;
+        uint64_t memtype = NESTOR_EPT_MEMTYPE_WB;
+        inv_arg(iv, 2, &memtype);                       /* optional */
         if (!(pml4 = inv_cap(iv, 0)))
             return NESTOR_ERR_INVALID_CAPABILITY;
-        err = vspace_map_frame_ept(c, &pml4->cap, vaddr, rights);
+        err = vspace_map_frame_ept(c, &pml4->cap, vaddr, rights, memtype);
         return err == NESTOR_OK ? err : inv_error(iv, err, vaddr, 0);
     case NESTOR_FRAME_GET_ADDRESS:
         if (!frame)

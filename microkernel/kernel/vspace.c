@@ -3,6 +3,7 @@
  * Entry formats: SDM Vol. 3A 4.5, Tables 4-14 to 4-20.
  */
 #include "kernel/vspace.h"
+#include <nestor/invocations.h>
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/vmx.h"
@@ -20,7 +21,7 @@
 /* EPT entries (SDM Vol. 3C 28.2.2): bits 2:0 read/write/execute, 5:3 memory
  * type of a leaf, 6 ignore PAT, 7 large page; "present" = any of bits 2:0. */
 #define EPT_RWX            0x7ULL
-#define EPT_MEMTYPE_WB     (6ULL << 3)
+#define EPT_MEMTYPE_SHIFT  3             /* SDM 28.3.2, Table 28-6: bits 5:3 of a leaf */
 #define EPT_IGNORE_PAT     BIT(6)
 #define EPT_GPA_LIMIT      (1ULL << 48)      /* 4-level EPT */
 
@@ -283,8 +284,12 @@ nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4_cap, uint64_t va
 }
 
 nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t gpa,
-                                    uint64_t rights)
+                                    uint64_t rights, uint64_t memtype)
 {
+    if (memtype != NESTOR_EPT_MEMTYPE_UC && memtype != NESTOR_EPT_MEMTYPE_WC &&
+        memtype != NESTOR_EPT_MEMTYPE_WT && memtype != NESTOR_EPT_MEMTYPE_WP &&
+        memtype != NESTOR_EPT_MEMTYPE_WB)
+        return NESTOR_ERR_INVALID_ARGUMENT;
     rights &= EPT_RWX;
     if ((rights & NESTOR_EPT_W) && !(frame->rights & NESTOR_RIGHT_WRITE))
         return NESTOR_ERR_INSUFFICIENT_RIGHTS;
@@ -294,7 +299,7 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
     nestor_error_t err = map_checks(frame, ept_cap, gpa, true, &e);
     if (err != NESTOR_OK)
         return err;
-    *e = kobj_paddr(frame->obj) | rights | EPT_MEMTYPE_WB | EPT_IGNORE_PAT |
+    *e = kobj_paddr(frame->obj) | rights | memtype << EPT_MEMTYPE_SHIFT | EPT_IGNORE_PAT |
          (frame->type == NESTOR_OBJ_FRAME_2M ? PTE_PS : 0);
     frame->word1 = gpa;
     frame->word2 = map_record(ept_cap);

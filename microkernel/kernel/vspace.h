@@ -19,12 +19,10 @@
 bool vspace_init_pml4(cap_t *pml4_cap);
 /* A fresh EPT PML4 (guest-physical root): an id, nothing copied. */
 bool vspace_init_ept(cap_t *ept_cap);
-/* Map a frame into an EPT at guest-physical @gpa with EPT @rights (R 1, W 2, X 4). */
+/* Map a frame into an EPT at guest-physical @gpa with EPT @rights (NESTOR_EPT_R/W/X)
+ * and memory type @memtype (NESTOR_EPT_MEMTYPE_*). */
 nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t gpa,
-                                    uint64_t rights);
-#define NESTOR_EPT_R 1
-#define NESTOR_EPT_W 2
-#define NESTOR_EPT_X 4
+                                    uint64_t rights, uint64_t memtype);
 /* The mapping record (capability word2) for a mapping into @root. */
 uint64_t vspace_map_record(const cap_t *root);
 /* How many more PML4s can get an id. */

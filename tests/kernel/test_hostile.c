@@ -260,6 +260,32 @@ KTEST(hostile_vcpu_controls_stay)
     return KT_PASS;
 }
 
+/* EPT memory types 2, 3 and 7 are reserved (an EPT misconfiguration at the
+ * guest's first access, SDM Vol. 3C 28.3.3.1): refused at mapping time. */
+KTEST(hostile_ept_reserved_memory_type)
+{
+    nestor_cptr_t ept = env_slot();
+    if (nu_untyped_retype(env_untyped(), NESTOR_OBJ_EPT_PML4, 0, ROOT_CNODE, 0, 0, ept, 1) !=
+        NESTOR_OK) {
+        printf("    (no EPT here: nothing to check)\n");
+        return KT_PASS;
+    }
+    nestor_cptr_t pdpt = env_obj(NESTOR_OBJ_EPT_PDPT, 0), pd = env_obj(NESTOR_OBJ_EPT_PD, 0);
+    nestor_cptr_t pt = env_obj(NESTOR_OBJ_EPT_PT, 0), f = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    KT_OK(nu_page_table_map(pdpt, ept, 0));
+    KT_OK(nu_page_table_map(pd, ept, 0));
+    KT_OK(nu_page_table_map(pt, ept, 0));
+    const nestor_word_t rwx = NESTOR_EPT_R | NESTOR_EPT_W | NESTOR_EPT_X;
+    for (nestor_word_t bad = 2; bad < 9; bad += bad == 3 ? 4 : 1) {      /* 2, 3, 7, 8 */
+        const nestor_word_t args[] = { 0x1000, rwx, bad };
+        KT_EQ(nu_invoke(f, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0),
+              NESTOR_ERR_INVALID_ARGUMENT);
+    }
+    const nestor_word_t uc[] = { 0x1000, rwx, NESTOR_EPT_MEMTYPE_UC };
+    KT_OK(nu_invoke(f, NESTOR_EPT_MAP_FRAME, uc, 3, &ept, 1, 0, 0));
+    return KT_PASS;
+}
+
 static void debug_without_cap(nestor_word_t unused)
 {
     (void)unused;

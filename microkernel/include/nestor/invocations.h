@@ -63,7 +63,9 @@ typedef enum {
     NESTOR_VCPU_PAUSE = 105,          /* make the guest exit (reason NESTOR_EXIT_PREEMPT_TIMER)
                                          before it runs another instruction */
     NESTOR_EPT_MAP_FRAME = 104,       /* on a frame: MR0 guest-physical address,
-                                         MR1 EPT rights (R 1, W 2, X 4); CAP0 EPT PML4 */
+                                         MR1 EPT rights (NESTOR_EPT_R/W/X), MR2 (optional,
+                                         default WB) memory type NESTOR_EPT_MEMTYPE_*;
+                                         CAP0 EPT PML4 */
 
     /* Interrupts and I/O ports */
     NESTOR_IRQ_CONTROL_GET = 80,      /* MR0 irq line, MR1/2 dest index/depth; CAP0 dest root */
@@ -74,5 +76,17 @@ typedef enum {
     NESTOR_IOPORT_IN = 85,            /* MR0 port, MR1 size (1, 2, 4) -> MR0 value */
     NESTOR_IOPORT_OUT = 86,           /* MR0 port, MR1 size, MR2 value */
 } nestor_invocation_t;
+
+/* NESTOR_EPT_MAP_FRAME: access rights, and the memory types an EPT leaf may
+ * give (SDM Vol. 3C 28.3.7; 2, 3 and 7 are reserved: a misconfiguration). The
+ * EPT type is the effective one (the guest's PAT is ignored). */
+#define NESTOR_EPT_R 1
+#define NESTOR_EPT_W 2
+#define NESTOR_EPT_X 4
+#define NESTOR_EPT_MEMTYPE_UC 0
+#define NESTOR_EPT_MEMTYPE_WC 1
+#define NESTOR_EPT_MEMTYPE_WT 4
+#define NESTOR_EPT_MEMTYPE_WP 5
+#define NESTOR_EPT_MEMTYPE_WB 6
 
 #endif
