@@ -75,23 +75,12 @@ void fastpath_call(trap_frame_t *f)
     if (!c || c->type != NESTOR_OBJ_ENDPOINT || !(c->rights & NESTOR_RIGHT_WRITE))
         return;
     endpoint_t *ep = cap_ep(c);
-    tcb_t *recv = ep->queue.head;
-    /* The receiver's VSpace slot can have been emptied (a revoke) while it
-     * waited; one that still owes a reply takes the general path, which
-     * unlinks the earlier caller. */
-    if (ep->state != EP_RECEIVING || recv->priority < t->priority || recv->caller ||
-        recv->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
+    /* One that still owes a reply takes the general path, which unlinks the
+     * earlier caller. */
+    tcb_t *recv = fastpath_waiting_receiver(ep, t->priority);
+    if (!recv)
         return;
-
-    ep->queue.head = recv->q_next;
-    if (recv->q_next)
-        recv->q_next->q_prev = 0;
-    else {
-        ep->queue.tail = 0;
-        ep->state = EP_IDLE;
-    }
-    recv->q_next = 0;
-    recv->blocked_on = 0;   /* (q_prev is already 0: it was the head) */
+    fastpath_dequeue_head(ep, recv);
     copy_message(t, recv, info, c->word1);      /* an endpoint's word1 is its badge */
     t->state = TS_BLOCKED_REPLY;    /* (blocked_on is 0: t was running) */
     t->callee = recv;

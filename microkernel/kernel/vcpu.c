@@ -13,6 +13,7 @@
 #include "arch/x86_64/vmx.h"
 #include "kernel/console.h"
 #include "kernel/cspace.h"
+#include "kernel/fastpath.h"
 #include "kernel/invoke.h"
 #include "kernel/ipc.h"
 #include "kernel/sched.h"
@@ -415,22 +416,11 @@ static void stop(tcb_t *t, const char *why, uint64_t reason)
 static bool exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs)
 {
     endpoint_t *ep = cap_ep(ep_cap);
-    tcb_t *recv = ep->queue.head;
-    if (ep->state != EP_RECEIVING || recv->priority < t->priority || recv->caller ||
-        recv->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
-        return false;
-    nestor_ipc_buffer_t *buf = tcb_ipc_buffer(recv);
+    tcb_t *recv = fastpath_waiting_receiver(ep, t->priority);
+    nestor_ipc_buffer_t *buf = recv ? tcb_ipc_buffer(recv) : 0;
     if (!buf)
         return false;
-    ep->queue.head = recv->q_next;
-    if (recv->q_next)
-        recv->q_next->q_prev = 0;
-    else {
-        ep->queue.tail = 0;
-        ep->state = EP_IDLE;
-    }
-    recv->q_next = 0;
-    recv->blocked_on = 0;
+    fastpath_dequeue_head(ep, recv);
     recv->frame.rdx = mrs[0];
     recv->frame.r8 = mrs[1];
     recv->frame.r9 = mrs[2];

@@ -14,46 +14,12 @@
  * 10-14, 17, 21, 29, 30) skip the dummy push so every frame has one layout.
  */
 #include "arch/x86_64/seg.h"
+#include "arch/x86_64/gprs_asm.h"
 #include "arch/x86_64/trap.h"
 #include <nestor/syscalls.h>
 
 #define KERNEL_STACK_SIZE 16384
 
-.macro PUSH_GPRS
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-.endm
-
-.macro POP_GPRS
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
-.endm
 
     .text
     .balign TRAP_STUB_SIZE

@@ -6,6 +6,8 @@
  * CR2. HOST_RSP points just past gprs, at the cr2 word, so the exit stub
  * pushes the guest's registers straight into their place.
  */
+#include "arch/x86_64/gprs_asm.h"
+
 #define VCPU_GPRS 15
 
     .text
@@ -41,21 +43,7 @@ vmx_enter:
 /* HOST_RIP: RSP = HOST_RSP = &vcpu->cr2. Interrupts are off (SDM 27.5.3). */
     .globl vmx_exit_entry
 vmx_exit_entry:
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     movq %cr2, %rax
     movq %rax, 8 * VCPU_GPRS(%rsp)
     cld
