@@ -5,6 +5,24 @@
 #define PAGE 4096ULL
 extern char __image_start[], __image_end[];
 
+unsigned nu_ram_untypeds(const nestor_bootinfo_t *bi, nestor_cptr_t *out, uint64_t *total)
+{
+    unsigned n = 0;
+    for (nestor_word_t i = 0; i < bi->untyped.end - bi->untyped.start &&
+                              i < NESTOR_BOOTINFO_MAX_UNTYPED; i++) {
+        if (bi->untyped_list[i].is_device)
+            continue;
+        if (total)
+            *total += 1ULL << bi->untyped_list[i].size_bits;
+        unsigned j = n++;
+        for (; j > 0 && bi->untyped_list[out[j - 1] - bi->untyped.start].size_bits <
+                            bi->untyped_list[i].size_bits; j--)
+            out[j] = out[j - 1];
+        out[j] = bi->untyped.start + i;
+    }
+    return n;
+}
+
 nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size_bits)
 {
     if (a->next_slot >= a->end_slot)

@@ -15,5 +15,8 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 char *strncpy(char *dst, const char *src, size_t n);
+void *memchr(const void *s, int c, size_t n);
+size_t strnlen(const char *s, size_t max);
+char *strrchr(const char *s, int c);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #ifndef NESTOR_BOOTINFO_H
 #define NESTOR_BOOTINFO_H
+#include <nestor/objects.h>
 #include <nestor/types.h>
 
 #define NESTOR_ROOT_CNODE_RADIX 12
@@ -28,6 +29,8 @@ enum {
 #define NESTOR_BOOTINFO_MAX_UNTYPED 128
 #define NESTOR_BOOTINFO_MAX_MODULES 16
 #define NESTOR_BOOTINFO_CMDLINE_MAX 256
+#define NESTOR_BOOTINFO_MAX_GRANTS  8
+#define NESTOR_GRANT_NAME_MAX       24
 
 typedef struct {
     nestor_word_t paddr;
@@ -46,6 +49,24 @@ typedef struct {
     nestor_cptr_t start, end;       /* [start, end) */
 } nestor_slot_range_t;
 
+/*
+ * A capability a program was given by its parent (init, for a monitor it
+ * starts from the stack config): the kernel's own root task has none.
+ */
+typedef enum {
+    NESTOR_GRANT_IOPORT = 1,        /* arg0..arg1: the port range */
+    NESTOR_GRANT_IRQ = 2,           /* arg0: the IRQ line (a handler capability) */
+    NESTOR_GRANT_ENDPOINT = 3,      /* send + grant to the monitor called name */
+    NESTOR_GRANT_SERVICE = 4,       /* the endpoint it serves on (all rights) */
+} nestor_grant_kind_t;
+
+typedef struct {
+    nestor_cptr_t cptr;
+    nestor_word_t kind;             /* nestor_grant_kind_t */
+    nestor_word_t arg0, arg1;
+    char name[NESTOR_GRANT_NAME_MAX];
+} nestor_grant_desc_t;
+
 typedef struct nestor_bootinfo {
     nestor_word_t magic;            /* NESTOR_BOOTINFO_MAGIC */
     nestor_word_t ipc_buffer;       /* vaddr of the root thread's IPC buffer */
@@ -57,7 +78,17 @@ typedef struct nestor_bootinfo {
     nestor_word_t tsc_per_tick;     /* TSC ticks per kernel timer tick (0 if unknown) */
     nestor_word_t vmx_present;
     char cmdline[NESTOR_BOOTINFO_CMDLINE_MAX];
+    /* Programs started by init: the endpoint to report their end (and where
+     * their faults go); 0 for the root task, which ends the system instead. */
+    nestor_cptr_t parent_ep;
+    nestor_word_t grant_count;
+    nestor_grant_desc_t grants[NESTOR_BOOTINFO_MAX_GRANTS];
 } nestor_bootinfo_t;
+
+_Static_assert(sizeof(nestor_bootinfo_t) <= 1ULL << NESTOR_FRAME_4K_BITS, "boot info fits its page");
+
+/* A program's end, sent to parent_ep: label NESTOR_EXIT_LABEL, MR0 = 1 pass / 0 fail. */
+#define NESTOR_EXIT_LABEL 0x4E58   /* "NX" */
 
 #define NESTOR_BOOTINFO_MAGIC 0x4E4553544F52424FULL   /* "NESTORBO" */
 

@@ -1,9 +1,23 @@
-/* lib/user/include/user/runtime.h - what a root task program provides. */
+/* lib/user/include/user/runtime.h - what a program provides and gets at start. */
 #ifndef USER_RUNTIME_H
 #define USER_RUNTIME_H
 #include <nestor/bootinfo.h>
 
-/* The root task's main: return 1 for a PASS verdict, 0 for FAIL. */
+/* The program's main: return 1 for a PASS verdict, 0 for FAIL. The root
+ * task's verdict ends the system; a program init started reports it to init. */
 int main(const nestor_bootinfo_t *bi);
+
+/* The value of option @key ("name=") on @cmdline, where it starts a word;
+ * NULL if absent. The value runs to the next space. */
+const char *nu_option(const char *cmdline, const char *key);
+
+/* The boot module named "@tag@name" (@tag "image ", say); with @name NULL
+ * the first whose name starts with @tag. NULL if none. */
+const nestor_module_desc_t *nu_module(const nestor_bootinfo_t *bi, const char *tag,
+                                      const char *name);
+
+/* The grant called @name of @kind in @bi (NULL if it was not given). */
+const nestor_grant_desc_t *nu_grant(const nestor_bootinfo_t *bi, nestor_grant_kind_t kind,
+                                    const char *name);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #ifndef USER_SPACE_H
 #define USER_SPACE_H
+#include <nestor/bootinfo.h>
 #include <user/invoke.h>
 
 /* Where a program gets kernel objects: an untyped and free root-CNode slots. */
@@ -17,6 +18,11 @@ typedef struct {
     const nestor_cptr_t *spares;
     unsigned n_spares;
 } nu_alloc_t;
+
+/* The RAM (not device) untyped capabilities of @bi into @out, largest
+ * first (room for NESTOR_BOOTINFO_MAX_UNTYPED); returns how many. Adds
+ * their bytes to *@total if @total is not NULL. */
+unsigned nu_ram_untypeds(const nestor_bootinfo_t *bi, nestor_cptr_t *out, uint64_t *total);
 
 /* Retype one object into the next free slot; 0 on failure. */
 nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size_bits);

@@ -97,7 +97,15 @@ static inline nestor_word_t nu_debug_check(nestor_word_t *slots, nestor_word_t *
 typedef struct nu_tls {
     struct nu_tls *self;            /* %fs:0, as the x86-64 TLS ABI has it */
     nestor_ipc_buffer_t *ipc_buffer;
+    nestor_word_t reserved[3];
+    /* %fs:0x28: where GCC's -fstack-protector code reads its canary on
+     * x86-64 (glibc's tcbhead_t layout). Our code is built without it, but
+     * Debian's libfdt.a (linked into init and the VMM) is built with it. */
+    nestor_word_t stack_guard;
 } nu_tls_t;
+#define NU_TLS_STACK_GUARD_OFFSET 0x28
+_Static_assert(__builtin_offsetof(nu_tls_t, stack_guard) == NU_TLS_STACK_GUARD_OFFSET,
+               "the stack guard sits where -fstack-protector code reads it");
 
 static inline nestor_ipc_buffer_t *nu_ipc_buffer(void)
 {
