@@ -1,0 +1,838 @@
+/*
+ * stackcfg/stackcfg.c - read a stack config blob and check it against the
+ * bindings (stack-configs/BINDINGS.md). Reading never trusts the blob:
+ * fdt_check_full() first, then every property's length is checked before
+ * its bytes are used. Errors are collected, never fatal, so one run names
+ * them all.
+ */
+#include "stackcfg.h"
+#include <fmt.h>
+#include <libfdt.h>
+#include <string.h>
+
+#define MONITORS_PATH "/monitors"
+#define VMS_PATH      "/vms"
+#define MACHINE_PATH  "/machine"
+#define STACK_COMPATIBLE "nestor,stack"
+#define PATH_MAX_LEN  128
+#define DESC_MAX      96
+
+typedef struct {
+    const void *fdt;
+    const char *file;
+    const sc_env_t *env;
+    sc_stack_t *s;
+    sc_report_t *rep;
+} ctx_t;
+
+static const char *const kind_compat[SC_N_KINDS] = {
+    [SC_VMM_SERVER] = "nestor,vmm-server", [SC_COUNT_MONITOR] = "nestor,count-monitor",
+};
+static const char *const kind_prog[SC_N_KINDS] = {
+    [SC_VMM_SERVER] = "vmm", [SC_COUNT_MONITOR] = "count-monitor",
+};
+
+const char *sc_kind_compatible(sc_kind_t k) { return k < SC_N_KINDS ? kind_compat[k] : "?"; }
+const char *sc_kind_program(sc_kind_t k) { return k < SC_N_KINDS ? kind_prog[k] : "?"; }
+
+/* Exit reasons a stacked monitor may take, by name (SDM Appendix C, basic
+ * exit reasons; the numbers are NESTOR_EXIT_* in nestor/vcpu.h). */
+static const struct { const char *name; uint32_t reason; } exit_names[] = {
+    { "cpuid", 10 }, { "hlt", 12 }, { "rdtsc", 16 }, { "vmcall", 18 },
+    { "cr-access", 28 }, { "io", 30 }, { "rdmsr", 31 }, { "wrmsr", 32 },
+    { "ept-violation", 48 },
+};
+#define N_EXIT_NAMES (sizeof exit_names / sizeof exit_names[0])
+
+const char *sc_exit_name(uint32_t reason)
+{
+    for (size_t i = 0; i < N_EXIT_NAMES; i++)
+        if (exit_names[i].reason == reason)
+            return exit_names[i].name;
+    return NULL;
+}
+
+static const char *const device_names[] = { "pic", "pit", "rtc", "lapic", "uart" };
+#define N_DEVICES (sizeof device_names / sizeof device_names[0])
+
+void sc_devices_str(uint32_t devices, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_DEVICES; i++)
+        if (devices & (1u << i))
+            used += (size_t)fmt_snprintf(buf + used, used < size ? size - used : 0, "%s%s",
+                                         used ? "," : "", device_names[i]);
+    if (!used && size)
+        fmt_snprintf(buf, size, "none");
+}
+
+/* ---- errors ---- */
+
+static void node_path(const ctx_t *c, int node, char *buf, int size)
+{
+    if (node < 0 || fdt_get_path(c->fdt, node, buf, size) != 0)
+        fmt_snprintf(buf, (size_t)size, "/");
+}
+
+static void error(ctx_t *c, int node, const char *prop, const char *expected, const char *got)
+{
+    c->rep->total++;
+    if (c->rep->n >= SC_MAX_ERRORS)
+        return;
+    char path[PATH_MAX_LEN];
+    node_path(c, node, path, sizeof path);
+    char *msg = c->rep->msg[c->rep->n++];
+    fmt_snprintf(msg, SC_MSG_MAX, "%s: %s: property '%s': expected %s, got %s", c->file, path,
+                 prop, expected, got);
+    /* Names and values come from the blob: no control bytes reach a console. */
+    for (char *p = msg; *p; p++)
+        if (*p < 0x20 || *p > 0x7E)
+            *p = '?';
+}
+
+/* ---- typed property readers: each says what is wrong and returns false ---- */
+
+static const void *get(ctx_t *c, int node, const char *prop, int *len)
+{
+    const void *v = fdt_getprop(c->fdt, node, prop, len);
+    return v;
+}
+
+/* A NUL-terminated printable string, at most @max bytes with the NUL. */
+static bool is_string(const char *v, int len, size_t max)
+{
+    if (len < 1 || (size_t)len > max || v[len - 1] != '\0' || strlen(v) != (size_t)len - 1)
+        return false;
+    for (int i = 0; i < len - 1; i++)
+        if (v[i] < 0x20 || v[i] > 0x7E)
+            return false;
+    return true;
+}
+
+static void got_len(char *buf, int len)
+{
+    fmt_snprintf(buf, DESC_MAX, "%d byte%s", len, len == 1 ? "" : "s");
+}
+
+/* Read string @prop into @out (size @max). Absent: @required says whether
+ * that is an error; returns false when absent or bad. */
+static bool read_string(ctx_t *c, int node, const char *prop, char *out, size_t max,
+                        bool required)
+{
+    int len;
+    const char *v = get(c, node, prop, &len);
+    if (!v) {
+        if (required)
+            error(c, node, prop, "a string (required)", "nothing");
+        return false;
+    }
+    if (!is_string(v, len, max)) {
+        char got[DESC_MAX], exp[DESC_MAX];
+        got_len(got, len);
+        fmt_snprintf(exp, sizeof exp, "one printable string of at most %u characters",
+                     (unsigned)max - 1);
+        const char *nul = len > 0 ? memchr(v, '\0', (size_t)len) : NULL;
+        if (len > 0 && !nul)
+            fmt_snprintf(got, sizeof got, "%d byte%s with no NUL at the end", len,
+                         len == 1 ? "" : "s");
+        error(c, node, prop, exp, nul && nul != v + len - 1 ?
+                                      "several strings or bytes after a NUL" : got);
+        return false;
+    }
+    memcpy(out, v, (size_t)len);
+    return true;
+}
+
+static uint32_t be32_at(const void *v, int i)
+{
+    const uint8_t *p = (const uint8_t *)v + 4 * i;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* One u32 cell in [lo, hi]; absent -> @def (or an error if @required). */
+static bool read_u32(ctx_t *c, int node, const char *prop, uint32_t lo, uint32_t hi,
+                     bool required, uint32_t def, uint32_t *out)
+{
+    int len;
+    const void *v = get(c, node, prop, &len);
+    *out = def;
+    char exp[DESC_MAX], got[DESC_MAX];
+    fmt_snprintf(exp, sizeof exp, "one cell <N> with %u <= N <= %u%s", lo, hi,
+                 required ? " (required)" : "");
+    if (!v) {
+        if (required)
+            error(c, node, prop, exp, "nothing");
+        return !required;
+    }
+    if (len != 4) {
+        got_len(got, len);
+        error(c, node, prop, exp, got);
+        return false;
+    }
+    uint32_t x = be32_at(v, 0);
+    if (x < lo || x > hi) {
+        fmt_snprintf(got, sizeof got, "%u", x);
+        error(c, node, prop, exp, got);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+/* A string list; each entry must be one of @names[0..n). Returns the bit
+ * set of the entries (bit i for names[i]), @def when absent. */
+static uint32_t read_name_set(ctx_t *c, int node, const char *prop, const char *const *names,
+                              size_t n, uint32_t def, const char *what)
+{
+    int len;
+    const char *v = get(c, node, prop, &len);
+    if (!v)
+        return def;
+    uint32_t set = 0;
+    char exp[DESC_MAX * 2];
+    size_t used = (size_t)fmt_snprintf(exp, sizeof exp, "a list of %s from", what);
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)fmt_snprintf(exp + used, used < sizeof exp ? sizeof exp - used : 0,
+                                     " \"%s\"", names[i]);
+    if (len < 2 || v[len - 1] != '\0') {
+        error(c, node, prop, exp, len == 0 ? "an empty property" : "bytes that are not strings");
+        return def;
+    }
+    for (int off = 0; off < len;) {
+        const char *s = v + off;
+        size_t l = strlen(s);
+        size_t i = 0;
+        while (i < n && strcmp(s, names[i]) != 0)
+            i++;
+        if (i == n) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "\"%.40s\"", s);
+            error(c, node, prop, exp, got);
+        } else if (set & (1u << i)) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "\"%s\" twice", s);
+            error(c, node, prop, exp, got);
+        }
+        set |= i < n ? 1u << i : 0;
+        off += (int)l + 1;
+    }
+    return set;
+}
+
+/* ---- names ---- */
+
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= SC_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+              s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Whether a sibling before @node has its name: dtc never writes that, but a
+ * blob made otherwise may, and every lookup by name would find the first. */
+static bool name_twice(ctx_t *c, int node)
+{
+    int len, sib, parent = fdt_parent_offset(c->fdt, node);
+    const char *n = fdt_get_name(c->fdt, node, &len);
+    if (!n || parent < 0)
+        return false;
+    fdt_for_each_subnode(sib, c->fdt, parent) {
+        int l;
+        const char *o = fdt_get_name(c->fdt, sib, &l);
+        if (sib == node)
+            return false;
+        if (o && l == len && memcmp(o, n, (size_t)len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool node_name(ctx_t *c, int node, char *out)
+{
+    const char *n = fdt_get_name(c->fdt, node, NULL);
+    /* Kept even when bad, so later checks still find the node by its name. */
+    strncpy(out, n ? n : "", SC_NAME_MAX - 1);
+    out[SC_NAME_MAX - 1] = '\0';
+    if (!n || !name_ok(n)) {
+        char got[DESC_MAX];
+        fmt_snprintf(got, sizeof got, "\"%.40s\"", n ? n : "?");
+        error(c, node, "name", "a node name of 1-31 characters from a-z 0-9 - _ (no unit address)",
+              got);
+        return false;
+    }
+    if (name_twice(c, node)) {
+        char got[DESC_MAX];
+        fmt_snprintf(got, sizeof got, "\"%s\" again", n);
+        error(c, node, "name", "a name no other node beside it has", got);
+        return false;
+    }
+    return true;
+}
+
+/* Every property of @node must be in @allowed (NULL-terminated); dtc's
+ * automatic 'phandle' and 'linux,phandle' are always allowed. */
+static void unknown_props(ctx_t *c, int node, const char *const *allowed)
+{
+    int p;
+    fdt_for_each_property_offset(p, c->fdt, node) {
+        const char *name;
+        if (!fdt_getprop_by_offset(c->fdt, p, &name, NULL) || !name)
+            continue;
+        bool ok = strcmp(name, "phandle") == 0 || strcmp(name, "linux,phandle") == 0;
+        char exp[DESC_MAX * 2] = "no properties";
+        if (allowed[0])
+            fmt_snprintf(exp, sizeof exp, "one of");
+        size_t used = strlen(exp);
+        for (size_t i = 0; allowed[i]; i++) {
+            ok |= strcmp(name, allowed[i]) == 0;
+            used += (size_t)fmt_snprintf(exp + used, used < sizeof exp ? sizeof exp - used : 0,
+                                         " %s", allowed[i]);
+        }
+        if (!ok)
+            error(c, node, name, exp, "an unknown property");
+        int q;
+        fdt_for_each_property_offset(q, c->fdt, node) {
+            const char *other;
+            if (q == p)
+                break;
+            if (fdt_getprop_by_offset(c->fdt, q, &other, NULL) && other && !strcmp(other, name)) {
+                error(c, node, name, "the property once", "it again");
+                break;
+            }
+        }
+    }
+}
+
+static void no_subnodes(ctx_t *c, int node)
+{
+    int sub = fdt_first_subnode(c->fdt, node);
+    if (sub >= 0) {
+        char got[DESC_MAX];
+        fmt_snprintf(got, sizeof got, "subnode '%.40s'", fdt_get_name(c->fdt, sub, NULL));
+        error(c, node, "(subnodes)", "no subnodes", got);
+    }
+}
+
+static void no_props(ctx_t *c, int node)
+{
+    static const char *const none[] = { NULL };
+    unknown_props(c, node, none);
+}
+
+/* ---- /machine ---- */
+
+static void read_machine(ctx_t *c)
+{
+    sc_stack_t *s = c->s;
+    s->machine_mib = SC_MACHINE_DEFAULT_MIB;
+    s->machine_cpus = SC_MACHINE_DEFAULT_CPUS;
+    int node = fdt_path_offset(c->fdt, MACHINE_PATH);
+    if (node < 0)
+        return;
+    static const char *const props[] = { "memory-mib", "cpus", NULL };
+    unknown_props(c, node, props);
+    no_subnodes(c, node);
+    read_u32(c, node, "memory-mib", SC_MACHINE_RESERVED_MIB, 1u << 20, false,
+             SC_MACHINE_DEFAULT_MIB, &s->machine_mib);
+    read_u32(c, node, "cpus", 1, 64, false, SC_MACHINE_DEFAULT_CPUS, &s->machine_cpus);
+}
+
+/* ---- /monitors ---- */
+
+static void read_ports(ctx_t *c, int node, sc_monitor_t *m)
+{
+    int len;
+    const void *v = get(c, node, "ioports", &len);
+    if (!v)
+        return;
+    char exp[DESC_MAX], got[DESC_MAX];
+    fmt_snprintf(exp, sizeof exp, "1 to %d pairs <FIRST LAST> with FIRST <= LAST <= 0x%x",
+                 SC_MAX_PORT_RANGES, SC_MAX_PORT);
+    if (len == 0 || len % 8 || len / 8 > SC_MAX_PORT_RANGES) {
+        got_len(got, len);
+        error(c, node, "ioports", exp, got);
+        return;
+    }
+    for (int i = 0; i < len / 8; i++) {
+        uint32_t a = be32_at(v, 2 * i), b = be32_at(v, 2 * i + 1);
+        if (a > b || b > SC_MAX_PORT) {
+            fmt_snprintf(got, sizeof got, "<0x%x 0x%x>", a, b);
+            error(c, node, "ioports", exp, got);
+            continue;
+        }
+        if (a <= SC_CONSOLE_PORT_LAST && b >= SC_CONSOLE_PORT_FIRST) {
+            fmt_snprintf(got, sizeof got, "<0x%x 0x%x>, which includes the kernel's console", a, b);
+            error(c, node, "ioports", "ports outside 0x3f8-0x3ff", got);
+            continue;
+        }
+        m->ports[m->n_ports++] = (sc_port_range_t){ a, b };
+    }
+}
+
+static void read_irqs(ctx_t *c, int node, sc_monitor_t *m)
+{
+    int len;
+    const void *v = get(c, node, "irqs", &len);
+    if (!v)
+        return;
+    char exp[DESC_MAX], got[DESC_MAX];
+    fmt_snprintf(exp, sizeof exp, "1 to %d cells, IRQ lines 0..%d", SC_MAX_IRQS, SC_MAX_IRQ_LINE);
+    if (len == 0 || len % 4 || len / 4 > SC_MAX_IRQS) {
+        got_len(got, len);
+        error(c, node, "irqs", exp, got);
+        return;
+    }
+    for (int i = 0; i < len / 4; i++) {
+        uint32_t irq = be32_at(v, i);
+        if (irq > SC_MAX_IRQ_LINE) {
+            fmt_snprintf(got, sizeof got, "%u", irq);
+            error(c, node, "irqs", exp, got);
+            continue;
+        }
+        m->irqs[m->n_irqs++] = irq;
+    }
+}
+
+static void read_exits(ctx_t *c, int node, sc_monitor_t *m)
+{
+    const char *names[N_EXIT_NAMES];
+    for (size_t i = 0; i < N_EXIT_NAMES; i++)
+        names[i] = exit_names[i].name;
+    uint32_t set = read_name_set(c, node, "exits", names, N_EXIT_NAMES, 1u /* cpuid */,
+                                 "exit reasons");
+    for (size_t i = 0; i < N_EXIT_NAMES; i++) {
+        if (!(set & (1u << i)))
+            continue;
+        if (m->n_exits == SC_MAX_EXITS) {
+            char exp[DESC_MAX];
+            fmt_snprintf(exp, sizeof exp, "at most %d exit reasons", SC_MAX_EXITS);
+            error(c, node, "exits", exp, "more");
+            break;
+        }
+        m->exits[m->n_exits++] = exit_names[i].reason;
+    }
+}
+
+static void read_monitor(ctx_t *c, int node)
+{
+    sc_stack_t *s = c->s;
+    if (s->n_mon == SC_MAX_MONITORS) {
+        char exp[DESC_MAX];
+        fmt_snprintf(exp, sizeof exp, "at most %d monitors", SC_MAX_MONITORS);
+        error(c, fdt_parent_offset(c->fdt, node), "(subnodes)", exp, "more");
+        return;
+    }
+    sc_monitor_t *m = &s->mon[s->n_mon];
+    memset(m, 0, sizeof *m);
+    m->node = node;
+    m->phandle = fdt_get_phandle(c->fdt, node);
+    bool ok = node_name(c, node, m->name);
+    for (unsigned i = 0; m->phandle && i < s->n_mon; i++)
+        if (s->mon[i].phandle == m->phandle) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "%u, which '%s' has too", m->phandle, s->mon[i].name);
+            error(c, node, "phandle", "a phandle no other monitor has", got);
+            m->phandle = 0;             /* VMs naming it find the first */
+            break;
+        }
+    char compat[SC_NAME_MAX * 2] = "";
+    m->kind = SC_N_KINDS;
+    if (read_string(c, node, "compatible", compat, sizeof compat, true)) {
+        for (int k = 0; k < SC_N_KINDS; k++)
+            if (strcmp(compat, kind_compat[k]) == 0)
+                m->kind = (sc_kind_t)k;
+        if (m->kind == SC_N_KINDS) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "\"%.60s\"", compat);
+            error(c, node, "compatible", "\"nestor,vmm-server\" or \"nestor,count-monitor\"", got);
+        }
+    }
+    static const char *const vmm_props[] = { "compatible", "memory-mib", "priority", "ioports",
+                                             "irqs", "options", NULL };
+    static const char *const cm_props[] = { "compatible", "memory-mib", "priority", "exits", NULL };
+    unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props : vmm_props);
+    no_subnodes(c, node);
+    read_u32(c, node, "memory-mib", SC_MONITOR_MIN_MIB, 1u << 20, true, 0, &m->memory_mib);
+    read_u32(c, node, "priority", SC_PRIO_MIN, SC_PRIO_MAX, false,
+             m->kind == SC_VMM_SERVER ? SC_PRIO_VMM_DEFAULT : SC_PRIO_MONITOR_DEFAULT,
+             &m->priority);
+    if (m->kind == SC_COUNT_MONITOR) {
+        read_exits(c, node, m);
+    } else {
+        read_ports(c, node, m);
+        read_irqs(c, node, m);
+        read_string(c, node, "options", m->options, sizeof m->options, false);
+    }
+    if (ok && m->kind != SC_N_KINDS && c->env && c->env->exists &&
+        !c->env->exists(c->env->ctx, SC_FILE_PROGRAM, sc_kind_program(m->kind))) {
+        char got[DESC_MAX];
+        fmt_snprintf(got, sizeof got, "no program '%s' to run it", sc_kind_program(m->kind));
+        error(c, node, "compatible", "a monitor whose program is built", got);
+    }
+    s->n_mon++;
+}
+
+static void read_monitors(ctx_t *c)
+{
+    int parent = fdt_path_offset(c->fdt, MONITORS_PATH);
+    if (parent < 0) {
+        error(c, 0, "monitors", "a /monitors node with at least one monitor", "no such node");
+        return;
+    }
+    no_props(c, parent);
+    int node;
+    fdt_for_each_subnode(node, c->fdt, parent)
+        read_monitor(c, node);
+    if (c->s->n_mon == 0)
+        error(c, parent, "(subnodes)", "at least one monitor", "none");
+}
+
+/* ---- /vms ---- */
+
+static int monitor_by_phandle(const ctx_t *c, uint32_t ph)
+{
+    for (unsigned i = 0; i < c->s->n_mon; i++)
+        if (ph && c->s->mon[i].phandle == ph)
+            return (int)i;
+    return -1;
+}
+
+static void read_stack(ctx_t *c, int node, sc_vm_t *vm)
+{
+    int len;
+    const void *v = get(c, node, "monitors", &len);
+    char exp[DESC_MAX * 2], got[DESC_MAX];
+    fmt_snprintf(exp, sizeof exp, "1 to %d phandles of /monitors nodes, from the VM outward, "
+                 "ending with a nestor,vmm-server", SC_MAX_STACK);
+    if (!v) {
+        error(c, node, "monitors", exp, "nothing (required)");
+        return;
+    }
+    if (len == 0 || len % 4 || len / 4 > SC_MAX_STACK) {
+        got_len(got, len);
+        error(c, node, "monitors", exp, got);
+        return;
+    }
+    for (int i = 0; i < len / 4; i++) {
+        uint32_t ph = be32_at(v, i);
+        int m = monitor_by_phandle(c, ph);
+        if (m < 0) {
+            int target = fdt_node_offset_by_phandle(c->fdt, ph);
+            char path[PATH_MAX_LEN];
+            if (target >= 0)
+                node_path(c, target, path, sizeof path);
+            fmt_snprintf(got, sizeof got, target >= 0 ? "phandle %u, which is %.80s" :
+                         "phandle %u, which names no node (dangling)", ph, path);
+            error(c, node, "monitors", exp, got);
+            continue;
+        }
+        for (unsigned j = 0; j < vm->n_stack; j++)
+            if (vm->stack[j] == m) {
+                fmt_snprintf(got, sizeof got, "'%s' twice: a stacking cycle (its exits would "
+                             "come back to it)", c->s->mon[m].name);
+                error(c, node, "monitors", exp, got);
+                m = -1;
+                break;
+            }
+        if (m >= 0)
+            vm->stack[vm->n_stack++] = m;
+    }
+    for (unsigned i = 0; i < vm->n_stack; i++) {
+        const sc_monitor_t *m = &c->s->mon[vm->stack[i]];
+        bool last = i == vm->n_stack - 1;
+        if (m->kind == SC_N_KINDS)
+            continue;               /* reported with its node */
+        if (last != (m->kind == SC_VMM_SERVER)) {
+            fmt_snprintf(got, sizeof got, last ? "'%s' (%s) last" : "'%s' (a VMM) before the "
+                         "end", m->name, sc_kind_compatible(m->kind));
+            error(c, node, "monitors", exp, got);
+        }
+    }
+}
+
+static void read_vm(ctx_t *c, int node)
+{
+    sc_stack_t *s = c->s;
+    if (s->n_vm == SC_MAX_VMS) {
+        char exp[DESC_MAX];
+        fmt_snprintf(exp, sizeof exp, "at most %d VMs", SC_MAX_VMS);
+        error(c, fdt_parent_offset(c->fdt, node), "(subnodes)", exp, "more");
+        return;
+    }
+    sc_vm_t *vm = &s->vm[s->n_vm];
+    memset(vm, 0, sizeof *vm);
+    node_name(c, node, vm->name);   /* a bad name is an error; the VM still counts */
+    static const char *const props[] = { "guest", "nested-config", "memory-mib", "vcpus",
+                                         "cmdline", "devices", "monitors", NULL };
+    unknown_props(c, node, props);
+    no_subnodes(c, node);
+    bool has_guest = fdt_getprop(c->fdt, node, "guest", NULL) != NULL;
+    bool has_nested = fdt_getprop(c->fdt, node, "nested-config", NULL) != NULL;
+    if (has_guest == has_nested)
+        error(c, node, "guest", "either 'guest' (an image) or 'nested-config' (a stack config)",
+              has_guest ? "both" : "neither");
+    else if (has_guest && read_string(c, node, "guest", vm->guest, sizeof vm->guest, true)) {
+        if (!name_ok(vm->guest)) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "\"%s\"", vm->guest);
+            error(c, node, "guest", "an image name from a-z 0-9 - _", got);
+        } else if (c->env && c->env->exists &&
+                   !c->env->exists(c->env->ctx, SC_FILE_IMAGE, vm->guest)) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "\"%s\", which does not exist", vm->guest);
+            error(c, node, "guest", "a guest image that exists", got);
+        }
+    } else if (has_nested &&
+               read_string(c, node, "nested-config", vm->nested, sizeof vm->nested, true)) {
+        if (!name_ok(vm->nested)) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "\"%s\"", vm->nested);
+            error(c, node, "nested-config", "a config name from a-z 0-9 - _ (no .dts)", got);
+        } else if (c->env && c->env->exists &&
+                   !c->env->exists(c->env->ctx, SC_FILE_CONFIG, vm->nested)) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "\"%s\", which does not exist", vm->nested);
+            error(c, node, "nested-config", "a stack config in stack-configs/", got);
+        }
+    }
+    if (read_u32(c, node, "memory-mib", SC_VM_MIN_MIB, SC_VM_MAX_MIB, false, SC_VM_DEFAULT_MIB,
+                 &vm->memory_mib) && vm->memory_mib % SC_VM_RAM_GRANULE_MIB) {
+        char got[DESC_MAX];
+        fmt_snprintf(got, sizeof got, "%u", vm->memory_mib);
+        error(c, node, "memory-mib", "a multiple of 2 (guest RAM is built of 2 MiB pages)", got);
+    }
+    read_u32(c, node, "vcpus", 1, SC_VM_MAX_VCPUS, false, 1, &vm->vcpus);
+    read_string(c, node, "cmdline", vm->cmdline, sizeof vm->cmdline, false);
+    vm->devices = read_name_set(c, node, "devices", device_names, N_DEVICES, SC_DEV_ALL,
+                                "devices");
+    read_stack(c, node, vm);
+    s->n_vm++;
+}
+
+static void read_vms(ctx_t *c)
+{
+    int parent = fdt_path_offset(c->fdt, VMS_PATH);
+    if (parent < 0) {
+        error(c, 0, "vms", "a /vms node with at least one VM", "no such node");
+        return;
+    }
+    no_props(c, parent);
+    int node;
+    fdt_for_each_subnode(node, c->fdt, parent)
+        read_vm(c, node);
+    if (c->s->n_vm == 0)
+        error(c, parent, "(subnodes)", "at least one VM", "none");
+}
+
+/* ---- checks across nodes ---- */
+
+static void check_budgets(ctx_t *c)
+{
+    sc_stack_t *s = c->s;
+    uint64_t total = 0;
+    char exp[DESC_MAX], got[DESC_MAX];
+    for (unsigned i = 0; i < s->n_mon; i++) {
+        const sc_monitor_t *m = &s->mon[i];
+        total += m->memory_mib;
+        if (m->kind != SC_VMM_SERVER)
+            continue;
+        uint64_t need = SC_VMM_BASE_MIB;
+        unsigned vms = 0;
+        for (unsigned v = 0; v < s->n_vm; v++)
+            if (s->vm[v].n_stack && sc_vm_vmm(s, &s->vm[v]) == m)
+                need += s->vm[v].memory_mib + SC_VMM_PER_VM_MIB, vms++;
+        if (m->memory_mib < need) {
+            fmt_snprintf(exp, sizeof exp, "at least %lu MiB for its %u VM%s (RAM + %d MiB each, "
+                         "+ %d)", (unsigned long)need, vms, vms == 1 ? "" : "s",
+                         SC_VMM_PER_VM_MIB, SC_VMM_BASE_MIB);
+            fmt_snprintf(got, sizeof got, "%u", m->memory_mib);
+            error(c, m->node, "memory-mib", exp, got);
+        }
+    }
+    uint32_t limit = c->env && c->env->memory_limit_mib ? c->env->memory_limit_mib :
+                     s->machine_mib > SC_MACHINE_RESERVED_MIB ?
+                     s->machine_mib - SC_MACHINE_RESERVED_MIB : 0;
+    if (total > limit) {
+        fmt_snprintf(exp, sizeof exp, "monitor budgets of at most %u MiB in all (%s)", limit,
+                     c->env && c->env->memory_limit_mib ? "the memory this machine has free" :
+                     "machine memory-mib less 16 for kernel and init");
+        fmt_snprintf(got, sizeof got, "%lu MiB", (unsigned long)total);
+        int node = fdt_path_offset(c->fdt, MONITORS_PATH);
+        error(c, node, "memory-mib", exp, got);
+    }
+    for (unsigned v = 0; v < s->n_vm; v++)
+        if (s->vm[v].vcpus > s->machine_cpus) {
+            fmt_snprintf(exp, sizeof exp, "at most the machine's %u CPUs", s->machine_cpus);
+            fmt_snprintf(got, sizeof got, "%u", s->vm[v].vcpus);
+            error(c, fdt_subnode_offset(c->fdt, fdt_path_offset(c->fdt, VMS_PATH), s->vm[v].name),
+                  "vcpus", exp, got);
+        }
+}
+
+/* Devices two monitors both hold: no port or IRQ line may be granted twice. */
+static void check_devices(ctx_t *c)
+{
+    sc_stack_t *s = c->s;
+    for (unsigned i = 0; i < s->n_mon; i++)
+        for (unsigned j = i + 1; j < s->n_mon; j++) {
+            const sc_monitor_t *a = &s->mon[i], *b = &s->mon[j];
+            char got[DESC_MAX];
+            for (unsigned p = 0; p < a->n_ports; p++)
+                for (unsigned q = 0; q < b->n_ports; q++)
+                    if (a->ports[p].first <= b->ports[q].last &&
+                        b->ports[q].first <= a->ports[p].last) {
+                        fmt_snprintf(got, sizeof got, "<0x%x 0x%x>, which '%s' holds too",
+                                     b->ports[q].first, b->ports[q].last, a->name);
+                        error(c, b->node, "ioports", "ports no other monitor holds", got);
+                    }
+            for (unsigned p = 0; p < a->n_irqs; p++)
+                for (unsigned q = 0; q < b->n_irqs; q++)
+                    if (a->irqs[p] == b->irqs[q]) {
+                        fmt_snprintf(got, sizeof got, "%u, which '%s' holds too", b->irqs[q],
+                                     a->name);
+                        error(c, b->node, "irqs", "IRQ lines no other monitor holds", got);
+                    }
+        }
+}
+
+/* Each monitor must serve some VM; a stacked monitor serves one VM (its
+ * exit-table slots are that VM's); its exits must not be taken twice. */
+static void check_service(ctx_t *c)
+{
+    sc_stack_t *s = c->s;
+    for (unsigned i = 0; i < s->n_mon; i++) {
+        const sc_monitor_t *m = &s->mon[i];
+        unsigned users = 0;
+        for (unsigned v = 0; v < s->n_vm; v++)
+            for (unsigned k = 0; k < s->vm[v].n_stack; k++)
+                users += s->vm[v].stack[k] == (int)i;
+        char got[DESC_MAX];
+        if (users == 0)
+            error(c, m->node, "compatible", "a monitor some VM's 'monitors' names",
+                  "one no VM uses");
+        if (m->kind == SC_COUNT_MONITOR && users > 1) {
+            fmt_snprintf(got, sizeof got, "%u VMs stacking it", users);
+            error(c, m->node, "compatible", "a stacked monitor serving one VM (give each VM its "
+                  "own)", got);
+        }
+    }
+    for (unsigned v = 0; v < s->n_vm; v++) {
+        const sc_vm_t *vm = &s->vm[v];
+        for (unsigned a = 0; a + 1 < vm->n_stack; a++)
+            for (unsigned b = a + 1; b + 1 < vm->n_stack; b++)
+                for (unsigned x = 0; x < s->mon[vm->stack[a]].n_exits; x++)
+                    for (unsigned y = 0; y < s->mon[vm->stack[b]].n_exits; y++)
+                        if (s->mon[vm->stack[a]].exits[x] == s->mon[vm->stack[b]].exits[y]) {
+                            char got[DESC_MAX];
+                            fmt_snprintf(got, sizeof got, "'%s' and '%s' both taking %s exits",
+                                         s->mon[vm->stack[a]].name, s->mon[vm->stack[b]].name,
+                                         sc_exit_name(s->mon[vm->stack[a]].exits[x]));
+                            error(c, fdt_subnode_offset(c->fdt, fdt_path_offset(c->fdt, VMS_PATH),
+                                                        vm->name),
+                                  "monitors", "each exit reason taken by one stacked monitor", got);
+                        }
+    }
+}
+
+/*
+ * Start order: a monitor passes exits to the next one in a VM's stack, so
+ * that one must run first. Across VMs the "passes to" edges must form no
+ * cycle (A under B for one VM, B under A for another): such a stack has no
+ * start order. Kahn's algorithm; what is left over is the cycle.
+ */
+static void order_starts(ctx_t *c)
+{
+    sc_stack_t *s = c->s;
+    bool edge[SC_MAX_MONITORS][SC_MAX_MONITORS] = { { false } };
+    for (unsigned v = 0; v < s->n_vm; v++)
+        for (unsigned k = 0; k + 1 < s->vm[v].n_stack; k++)
+            edge[s->vm[v].stack[k]][s->vm[v].stack[k + 1]] = true;
+    bool done[SC_MAX_MONITORS] = { false };
+    unsigned n = 0;
+    for (bool progress = true; progress && n < s->n_mon;) {
+        progress = false;
+        for (unsigned i = 0; i < s->n_mon; i++) {
+            bool ready = !done[i];
+            for (unsigned j = 0; ready && j < s->n_mon; j++)
+                ready = !(edge[i][j] && !done[j]);
+            if (ready) {
+                done[i] = true;
+                s->start_order[n++] = (int)i;
+                progress = true;
+            }
+        }
+    }
+    if (n == s->n_mon)
+        return;
+    char got[SC_MSG_MAX / 2] = "";
+    size_t used = 0;
+    for (unsigned i = 0; i < s->n_mon; i++)
+        if (!done[i])
+            used += (size_t)fmt_snprintf(got + used, used < sizeof got ? sizeof got - used : 0,
+                                         "%s%s", used ? " <-> " : "a stacking cycle among ",
+                                         s->mon[i].name);
+    error(c, fdt_path_offset(c->fdt, VMS_PATH), "monitors",
+          "one stacking order for all VMs (no monitor both under and over another)", got);
+}
+
+static void read_root(ctx_t *c)
+{
+    static const char *const props[] = { "compatible", "model", NULL };
+    unknown_props(c, 0, props);
+    char compat[SC_NAME_MAX] = "";
+    if (read_string(c, 0, "compatible", compat, sizeof compat, true) &&
+        strcmp(compat, STACK_COMPATIBLE) != 0) {
+        char got[DESC_MAX];
+        fmt_snprintf(got, sizeof got, "\"%s\"", compat);
+        error(c, 0, "compatible", "\"" STACK_COMPATIBLE "\"", got);
+    }
+    read_string(c, 0, "model", c->s->model, sizeof c->s->model, false);
+    int node;
+    fdt_for_each_subnode(node, c->fdt, 0) {
+        const char *n = fdt_get_name(c->fdt, node, NULL);
+        if (n && strcmp(n, "machine") && strcmp(n, "monitors") && strcmp(n, "vms") &&
+            strcmp(n, "__symbols__")) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "node '%.40s'", n);
+            error(c, 0, "(subnodes)", "only /machine, /monitors and /vms", got);
+        } else if (n && name_twice(c, node)) {
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "node '%.40s' again", n);
+            error(c, 0, "(subnodes)", "each of /machine, /monitors and /vms at most once", got);
+        }
+    }
+}
+
+bool sc_load(const void *blob, size_t size, const char *file, const sc_env_t *env,
+             sc_stack_t *out, sc_report_t *rep)
+{
+    memset(out, 0, sizeof *out);
+    memset(rep, 0, sizeof *rep);
+    ctx_t c = { .fdt = blob, .file = file ? file : "(config)", .env = env, .s = out, .rep = rep };
+    /* Blobs before version 16 are refused first: libfdt 1.6.1's fdt_check_full()
+     * dereferences NULL on one whose root name has no '/' (fdt_get_name() fails). */
+    int err = !blob ? -FDT_ERR_BADMAGIC :
+              size >= FDT_V1_SIZE && fdt_magic(blob) == FDT_MAGIC && fdt_version(blob) < 0x10 ?
+              -FDT_ERR_BADVERSION : fdt_check_full(blob, size);
+    if (err != 0) {
+        rep->total = rep->n = 1;
+        fmt_snprintf(rep->msg[0], SC_MSG_MAX, "%s: /: property '(blob)': expected a device tree "
+                     "blob, got %s", c.file, fdt_strerror(err));
+        return false;
+    }
+    read_root(&c);
+    read_machine(&c);
+    read_monitors(&c);
+    read_vms(&c);
+    check_budgets(&c);
+    check_devices(&c);
+    check_service(&c);
+    order_starts(&c);
+    return rep->total == 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * stackcfg/stackcfg.h - stack configs: read a device tree blob (libfdt) into
+ * a checked description of the stack, or say everything that is wrong with
+ * it. The bindings are stack-configs/BINDINGS.md; this is their one
+ * implementation, linked into the host tool (build/host/tools/nestor-config)
+ * and into init, which checks again at boot.
+ *
+ * Every error reads   FILE: /path/to/node: property 'x': expected ..., got ...
+ * All errors are collected; a config with any error is not used.
+ */
+#ifndef STACKCFG_H
+#define STACKCFG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_NAME_MAX          32     /* node names, image names (with the NUL) */
+#define SC_OPTIONS_MAX       128    /* a monitor's options / a VM's command line */
+#define SC_MAX_MONITORS      8
+#define SC_MAX_VMS           8      /* in all; one VMM runs at most VMM_MAX_VMS (same) */
+#define SC_MAX_STACK         4      /* monitors in one VM's stack */
+#define SC_MAX_PORT_RANGES   4
+#define SC_MAX_IRQS          4
+#define SC_MAX_EXITS         4      /* exit reasons one stacked monitor takes */
+#define SC_MAX_ERRORS        32
+#define SC_MSG_MAX           224
+
+/* Defaults and limits the bindings state (BINDINGS.md). */
+#define SC_MACHINE_DEFAULT_MIB   256    /* the harness's emulated machines */
+#define SC_MACHINE_DEFAULT_CPUS  1
+#define SC_MACHINE_RESERVED_MIB  16     /* kernel, init and its tables */
+#define SC_VM_DEFAULT_MIB        8
+#define SC_VM_MIN_MIB            2
+#define SC_VM_MAX_MIB            64
+#define SC_VM_RAM_GRANULE_MIB    2      /* guest RAM is built of 2 MiB frames */
+#define SC_VM_MAX_VCPUS          1      /* one vCPU per VM today */
+#define SC_VMM_BASE_MIB          2      /* the VMM's own objects and tables */
+#define SC_VMM_PER_VM_MIB        1      /* EPT tables, vCPU, state pages */
+#define SC_MONITOR_MIN_MIB       1
+#define SC_PRIO_MIN              101    /* above every vCPU thread (100) */
+#define SC_PRIO_MAX              254    /* below init (255) */
+#define SC_PRIO_VMM_DEFAULT      250
+#define SC_PRIO_MONITOR_DEFAULT  200
+#define SC_MAX_IRQ_LINE          15     /* the legacy PIC's lines */
+#define SC_MAX_PORT              0xFFFF
+#define SC_CONSOLE_PORT_FIRST    0x3F8  /* COM1: the kernel's console */
+#define SC_CONSOLE_PORT_LAST     0x3FF
+
+typedef enum {
+    SC_VMM_SERVER,                  /* "nestor,vmm-server": runs VMs */
+    SC_COUNT_MONITOR,               /* "nestor,count-monitor": counts exits it takes */
+    SC_N_KINDS
+} sc_kind_t;
+
+/* VM devices the VMM models (a bit each). */
+enum { SC_DEV_PIC = 1u << 0, SC_DEV_PIT = 1u << 1, SC_DEV_RTC = 1u << 2,
+       SC_DEV_LAPIC = 1u << 3, SC_DEV_UART = 1u << 4, SC_DEV_ALL = 0x1F };
+
+typedef struct { uint32_t first, last; } sc_port_range_t;
+
+typedef struct {
+    char name[SC_NAME_MAX];
+    sc_kind_t kind;
+    uint32_t memory_mib, priority;
+    sc_port_range_t ports[SC_MAX_PORT_RANGES];
+    unsigned n_ports;
+    uint32_t irqs[SC_MAX_IRQS];
+    unsigned n_irqs;
+    uint32_t exits[SC_MAX_EXITS];   /* exit reasons it takes (stacked monitors) */
+    unsigned n_exits;
+    char options[SC_OPTIONS_MAX];
+    int node;                       /* offset in the blob (for messages) */
+    uint32_t phandle;
+} sc_monitor_t;
+
+typedef struct {
+    char name[SC_NAME_MAX];
+    char guest[SC_NAME_MAX];        /* image name, or "" for a nested stack */
+    char nested[SC_NAME_MAX];       /* nested stack config name, or "" */
+    char cmdline[SC_OPTIONS_MAX];
+    uint32_t memory_mib, vcpus, devices;
+    int stack[SC_MAX_STACK];        /* monitor indices, from the VM outward */
+    unsigned n_stack;               /* the last one is the VMM running it */
+} sc_vm_t;
+
+typedef struct {
+    char model[SC_OPTIONS_MAX];
+    uint32_t machine_mib, machine_cpus;
+    sc_monitor_t mon[SC_MAX_MONITORS];
+    unsigned n_mon;
+    sc_vm_t vm[SC_MAX_VMS];
+    unsigned n_vm;
+    int start_order[SC_MAX_MONITORS];   /* monitors, each after those it passes exits to */
+} sc_stack_t;
+
+typedef struct {
+    char msg[SC_MAX_ERRORS][SC_MSG_MAX];
+    unsigned n;                     /* stored */
+    unsigned total;                 /* found (more than stored when many) */
+} sc_report_t;
+
+/* What the checks ask of the place they run: the host tool looks in the
+ * build tree, init at its boot modules. Any hook may be NULL (not checked). */
+typedef enum { SC_FILE_PROGRAM, SC_FILE_IMAGE, SC_FILE_CONFIG } sc_file_kind_t;
+typedef struct {
+    bool (*exists)(void *ctx, sc_file_kind_t kind, const char *name);
+    void *ctx;
+    uint32_t memory_limit_mib;      /* 0: the config's /machine memory-mib */
+} sc_env_t;
+
+/* Read and check @blob[0..size). Returns true if the stack is good; fills
+ * @rep with every error otherwise (@file names the source in messages). */
+bool sc_load(const void *blob, size_t size, const char *file, const sc_env_t *env,
+             sc_stack_t *out, sc_report_t *rep);
+
+const char *sc_kind_compatible(sc_kind_t k);   /* "nestor,vmm-server" */
+const char *sc_kind_program(sc_kind_t k);      /* "vmm": build/user/vmm.elf */
+const char *sc_exit_name(uint32_t reason);     /* "cpuid", or NULL */
+/* Devices as "pic,pit,...", into @buf. */
+void sc_devices_str(uint32_t devices, char *buf, size_t size);
+/* The monitor a VM's stack ends with: the VMM that runs it. */
+static inline const sc_monitor_t *sc_vm_vmm(const sc_stack_t *s, const sc_vm_t *vm)
+{
+    return &s->mon[vm->stack[vm->n_stack - 1]];
+}
+
+#endif

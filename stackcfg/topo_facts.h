@@ -1,0 +1,35 @@
+/*
+ * stackcfg/topo_facts.h - the stack as "topo: ..." lines: what a config
+ * says (nestor-config facts) and what the running system did (init and the
+ * monitors print the same lines at the moment they do it). `./nestor topo`
+ * draws either; system tests compare the two sets.
+ *
+ *   topo: monitor NAME kind=KIND memory-mib=N priority=P
+ *   topo: vm NAME vmm=MONITOR guest=IMAGE|nested=CONFIG memory-mib=N vcpus=N devices=A,B
+ *   topo: stacked VM MONITOR exits=R[,R] next=MONITOR
+ *
+ * Lines only the running system prints (not compared, drawn as labels):
+ *   topo: grant MONITOR KIND DETAIL        a capability init gave it
+ *   topo: exits VM total=N                 exits the VM's VMM served
+ */
+#ifndef TOPO_FACTS_H
+#define TOPO_FACTS_H
+#include "stackcfg.h"
+
+#define TOPO_LINE_MAX 200
+#define TOPO_PREFIX   "topo: "
+
+int topo_fmt_monitor(char *buf, size_t size, const char *name, const char *kind,
+                     uint32_t memory_mib, uint32_t priority);
+int topo_fmt_vm(char *buf, size_t size, const char *name, const char *vmm, const char *guest,
+                const char *nested, uint32_t memory_mib, uint32_t vcpus, uint32_t devices);
+int topo_fmt_stacked(char *buf, size_t size, const char *vm, const char *monitor,
+                     const uint32_t *exits, unsigned n_exits, const char *next);
+
+/* The kind word of a monitor: its compatible without "nestor,". */
+const char *topo_kind(sc_kind_t k);
+
+/* Every fact of a checked config, one line each, to @emit. */
+void topo_config_facts(const sc_stack_t *s, void (*emit)(void *ctx, const char *line), void *ctx);
+
+#endif

@@ -1,0 +1,1155 @@
+/*
+ * tests/unit/test_stackcfg.c - the stack-config validator (stackcfg/).
+ *
+ * Each case starts from a good stack (the demo: one VMM, one VM 'hello'),
+ * held as a small tree of nodes and properties, applies one defect, writes
+ * the tree as a blob with libfdt's sequential-write API and checks that
+ * sc_load refuses it with the expected message (and no other, unless the
+ * case says how many follow from the defect).
+ */
+#include "unit.h"
+#include "stackcfg.h"
+#include <libfdt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILE_NAME "t.dtb"
+#define P FILE_NAME ": "
+
+/* ---- a tree to edit, then write with fdt_create() ... fdt_finish() ---- */
+
+#define T_MAX_NODES 48
+#define T_MAX_PROPS 48
+#define T_VAL_MAX   160
+#define T_NAME_MAX  48
+
+typedef struct {
+    char name[T_NAME_MAX];
+    int len;
+    uint8_t val[T_VAL_MAX];
+} tprop_t;
+
+typedef struct {
+    char name[T_NAME_MAX];
+    int parent;                     /* -1 for the root */
+    bool live;
+    tprop_t p[T_MAX_PROPS];
+    int np;
+} tnode_t;
+
+static struct {
+    tnode_t n[T_MAX_NODES];
+    int nn;
+} T;
+
+static void t_reset(void)
+{
+    memset(&T, 0, sizeof T);
+    T.nn = 1;
+    T.n[0].parent = -1;
+    T.n[0].live = true;
+}
+
+static int t_child(int parent, const char *name, size_t len, bool create)
+{
+    for (int i = 1; i < T.nn; i++)
+        if (T.n[i].live && T.n[i].parent == parent && strlen(T.n[i].name) == len &&
+            memcmp(T.n[i].name, name, len) == 0)
+            return i;
+    if (!create)
+        return -1;
+    CU_ASSERT_FATAL(T.nn < T_MAX_NODES && len < T_NAME_MAX);
+    tnode_t *n = &T.n[T.nn];
+    memcpy(n->name, name, len);
+    n->parent = parent;
+    n->live = true;
+    return T.nn++;
+}
+
+/* The node at @path ("/vms/hello"); @create makes it and its parents. */
+static int t_lookup(const char *path, bool create)
+{
+    int node = 0;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strcspn(p, "/");
+        node = t_child(node, p, len, create);
+        if (node < 0)
+            return -1;
+        p += len;
+    }
+    return node;
+}
+
+static void t_node(const char *path) { t_lookup(path, true); }
+
+static void t_del_node(const char *path)
+{
+    int node = t_lookup(path, false);
+    CU_ASSERT_FATAL(node > 0);
+    T.n[node].live = false;         /* its subnodes go with it: they are never reached */
+}
+
+/* Set @prop of node @node; @again adds it even if it is there (a blob dtc
+ * would never write). */
+static void t_set(int node, const char *prop, const void *val, int len, bool again)
+{
+    tnode_t *n = &T.n[node];
+    CU_ASSERT_FATAL(len >= 0 && len <= T_VAL_MAX && strlen(prop) < T_NAME_MAX);
+    int i = 0;
+    while (!again && i < n->np && strcmp(n->p[i].name, prop) != 0)
+        i++;
+    if (again)
+        i = n->np;
+    if (i == n->np) {
+        CU_ASSERT_FATAL(n->np < T_MAX_PROPS);
+        n->np++;
+        strcpy(n->p[i].name, prop);
+    }
+    n->p[i].len = len;
+    if (len)
+        memcpy(n->p[i].val, val, (size_t)len);
+}
+
+static void t_raw(const char *path, const char *prop, const void *val, int len)
+{
+    t_set(t_lookup(path, true), prop, val, len, false);
+}
+
+/* Another node called @name under @parent, beside the one there (which
+ * dtc would never write); its index. */
+static int t_twin(const char *parent, const char *name)
+{
+    int p = t_lookup(parent, true), twin = t_child(p, name, strlen(name), false);
+    CU_ASSERT_FATAL(twin > 0 && T.nn < T_MAX_NODES);
+    T.n[T.nn] = T.n[twin];
+    T.n[T.nn].np = 0;
+    return T.nn++;
+}
+
+static void t_set_u32(int node, const char *prop, uint32_t x, bool again)
+{
+    uint8_t b[4] = { (uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x };
+    t_set(node, prop, b, 4, again);
+}
+
+static void t_str(const char *path, const char *prop, const char *s)
+{
+    t_raw(path, prop, s, (int)strlen(s) + 1);
+}
+
+/* A string list: @n strings. */
+static void t_strs(const char *path, const char *prop, int n, ...)
+{
+    char buf[T_VAL_MAX];
+    int len = 0;
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        const char *s = va_arg(ap, const char *);
+        size_t l = strlen(s) + 1;
+        CU_ASSERT_FATAL(len + l <= sizeof buf);
+        memcpy(buf + len, s, l);
+        len += (int)l;
+    }
+    va_end(ap);
+    t_raw(path, prop, buf, len);
+}
+
+/* @n big-endian cells. */
+static void t_cells(const char *path, const char *prop, int n, ...)
+{
+    uint8_t buf[T_VAL_MAX];
+    CU_ASSERT_FATAL(n >= 0 && 4 * n <= T_VAL_MAX);
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        uint32_t x = va_arg(ap, uint32_t);
+        buf[4 * i] = (uint8_t)(x >> 24);
+        buf[4 * i + 1] = (uint8_t)(x >> 16);
+        buf[4 * i + 2] = (uint8_t)(x >> 8);
+        buf[4 * i + 3] = (uint8_t)x;
+    }
+    va_end(ap);
+    t_raw(path, prop, buf, 4 * n);
+}
+
+static void t_u32(const char *path, const char *prop, uint32_t x) { t_cells(path, prop, 1, x); }
+
+static void t_del(const char *path, const char *prop)
+{
+    tnode_t *n = &T.n[t_lookup(path, false)];
+    for (int i = 0; i < n->np; i++)
+        if (strcmp(n->p[i].name, prop) == 0) {
+            memmove(&n->p[i], &n->p[i + 1], (size_t)(n->np - i - 1) * sizeof n->p[0]);
+            n->np--;
+            return;
+        }
+    CU_FAIL_FATAL("t_del: no such property");
+}
+
+static int t_write(void *fdt, int node)
+{
+    const tnode_t *n = &T.n[node];
+    int err = fdt_begin_node(fdt, node ? n->name : "");
+    for (int i = 0; !err && i < n->np; i++)
+        err = fdt_property(fdt, n->p[i].name, n->p[i].val, n->p[i].len);
+    for (int i = 1; !err && i < T.nn; i++)
+        if (T.n[i].live && T.n[i].parent == node)
+            err = t_write(fdt, i);
+    return err ? err : fdt_end_node(fdt);
+}
+
+static uint8_t blob_buf[64 * 1024];
+
+/* The tree as a blob in blob_buf; returns its size. */
+static size_t t_build(void)
+{
+    void *fdt = blob_buf;
+    int err = fdt_create(fdt, sizeof blob_buf);
+    err = err ? err : fdt_finish_reservemap(fdt);
+    err = err ? err : t_write(fdt, 0);
+    err = err ? err : fdt_finish(fdt);
+    CU_ASSERT_EQUAL_FATAL(err, 0);
+    return fdt_totalsize(fdt);
+}
+
+/* ---- the environment: what exists ---- */
+
+typedef struct {
+    bool no_programs;               /* no monitor program is built */
+} world_t;
+
+static world_t world;
+
+static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
+{
+    const world_t *w = ctx;
+    switch (kind) {
+    case SC_FILE_PROGRAM:
+        return !w->no_programs && (!strcmp(name, "vmm") || !strcmp(name, "count-monitor"));
+    case SC_FILE_IMAGE:
+        return !strcmp(name, "hello");
+    case SC_FILE_CONFIG:
+        return !strcmp(name, "demo");
+    }
+    return false;
+}
+
+static sc_env_t env = { .exists = exists, .ctx = &world };
+static sc_stack_t S;
+static sc_report_t R;
+
+/* Load the tree (the blob in an exact-size heap copy, so ASan sees any overread). */
+static bool load_with(const sc_env_t *e)
+{
+    size_t size = t_build();
+    void *copy = malloc(size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    memcpy(copy, blob_buf, size);
+    bool ok = sc_load(copy, size, FILE_NAME, e, &S, &R);
+    free(copy);
+    return ok;
+}
+
+static bool load(void) { return load_with(&env); }
+
+static void dump_report(int line)
+{
+    fprintf(stderr, "\n  line %d: %u error(s):\n", line, R.total);
+    for (unsigned i = 0; i < R.n; i++)
+        fprintf(stderr, "    %s\n", R.msg[i]);
+}
+
+static bool has_msg(const char *msg, bool exact)
+{
+    for (unsigned i = 0; i < R.n; i++)
+        if (exact ? strcmp(R.msg[i], msg) == 0 : strstr(R.msg[i], msg) != NULL)
+            return true;
+    return false;
+}
+
+/*
+ * The tree must be refused with @total errors (0: any number, at least one),
+ * one of them exactly @msg (or, with @exact false, containing it).
+ */
+static void expect_at(int line, unsigned total, const char *msg, bool exact)
+{
+    bool ok = load();
+    bool found = has_msg(msg, exact);
+    bool count = total ? R.total == total : R.total >= 1;
+    CU_assertImplementation(!ok, (unsigned)line, "sc_load refuses the config", __FILE__, "",
+                            CU_FALSE);
+    CU_assertImplementation(found, (unsigned)line, msg, __FILE__, "", CU_FALSE);
+    CU_assertImplementation(count, (unsigned)line, "the expected number of errors", __FILE__, "",
+                            CU_FALSE);
+    if (ok || !found || !count) {
+        fprintf(stderr, "\n  expected %u error(s), %s: %s", total, exact ? "exactly" : "containing",
+                msg);
+        dump_report(line);
+    }
+}
+
+#define EXPECT(total, msg)      expect_at(__LINE__, (total), (msg), true)
+#define EXPECT_FRAG(total, msg) expect_at(__LINE__, (total), (msg), false)
+#define EXPECT_OK()                                                            \
+    do {                                                                       \
+        bool ok_ = load();                                                     \
+        CU_ASSERT_TRUE(ok_);                                                   \
+        CU_ASSERT_EQUAL(R.total, 0);                                           \
+        if (!ok_)                                                              \
+            dump_report(__LINE__);                                             \
+    } while (0)
+
+/* The common message heads. */
+#define STACK_EXP "expected 1 to 4 phandles of /monitors nodes, from the VM outward, ending with " \
+                  "a nestor,vmm-server, got "
+#define PORTS_EXP "expected 1 to 4 pairs <FIRST LAST> with FIRST <= LAST <= 0xffff, got "
+#define IRQS_EXP  "expected 1 to 4 cells, IRQ lines 0..15, got "
+#define EXITS_EXP "expected a list of exit reasons from \"cpuid\" \"hlt\" \"rdtsc\" \"vmcall\" " \
+                  "\"cr-access\" \"io\" \"rdmsr\" \"wrmsr\" \"ept-violation\", got "
+#define VM_PROPS  "one of guest nested-config memory-mib vcpus cmdline devices monitors"
+
+/* ---- the good base and additions ---- */
+
+static void base(void)
+{
+    t_reset();
+    world = (world_t){ 0 };
+    t_str("/", "compatible", "nestor,stack");
+    t_u32("/machine", "memory-mib", 256);
+    t_u32("/machine", "cpus", 1);
+    t_str("/monitors/vmm", "compatible", "nestor,vmm-server");
+    t_u32("/monitors/vmm", "memory-mib", 16);
+    t_cells("/monitors/vmm", "ioports", 2, 0x40, 0x43);
+    t_cells("/monitors/vmm", "irqs", 1, 0);
+    t_u32("/monitors/vmm", "phandle", 1);
+    t_str("/vms/hello", "guest", "hello");
+    t_u32("/vms/hello", "memory-mib", 8);
+    t_cells("/vms/hello", "monitors", 1, 1);
+}
+
+static void add_count(const char *name, uint32_t phandle)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/monitors/%s", name);
+    t_str(path, "compatible", "nestor,count-monitor");
+    t_u32(path, "memory-mib", 1);
+    t_u32(path, "phandle", phandle);
+}
+
+static void add_vmm(const char *name, uint32_t phandle, uint32_t mib)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/monitors/%s", name);
+    t_str(path, "compatible", "nestor,vmm-server");
+    t_u32(path, "memory-mib", mib);
+    t_u32(path, "phandle", phandle);
+}
+
+static void add_vm(const char *name, uint32_t mib)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/vms/%s", name);
+    t_str(path, "guest", "hello");
+    t_u32(path, "memory-mib", mib);
+    t_cells(path, "monitors", 1, 1);
+}
+
+/* ---- good configs ---- */
+
+static void test_good_base(void)
+{
+    base();
+    t_str("/", "model", "the demo");
+    EXPECT_OK();
+    CU_ASSERT_STRING_EQUAL(S.model, "the demo");
+    CU_ASSERT_EQUAL(S.machine_mib, 256);
+    CU_ASSERT_EQUAL(S.machine_cpus, 1);
+    CU_ASSERT_EQUAL_FATAL(S.n_mon, 1);
+    const sc_monitor_t *m = &S.mon[0];
+    CU_ASSERT_STRING_EQUAL(m->name, "vmm");
+    CU_ASSERT_EQUAL(m->kind, SC_VMM_SERVER);
+    CU_ASSERT_EQUAL(m->memory_mib, 16);
+    CU_ASSERT_EQUAL(m->priority, SC_PRIO_VMM_DEFAULT);
+    CU_ASSERT_EQUAL(m->n_ports, 1);
+    CU_ASSERT_EQUAL(m->ports[0].first, 0x40);
+    CU_ASSERT_EQUAL(m->ports[0].last, 0x43);
+    CU_ASSERT_EQUAL(m->n_irqs, 1);
+    CU_ASSERT_EQUAL(m->irqs[0], 0);
+    CU_ASSERT_EQUAL(m->n_exits, 0);
+    CU_ASSERT_EQUAL(m->phandle, 1);
+    CU_ASSERT_EQUAL_FATAL(S.n_vm, 1);
+    const sc_vm_t *vm = &S.vm[0];
+    CU_ASSERT_STRING_EQUAL(vm->name, "hello");
+    CU_ASSERT_STRING_EQUAL(vm->guest, "hello");
+    CU_ASSERT_STRING_EQUAL(vm->nested, "");
+    CU_ASSERT_STRING_EQUAL(vm->cmdline, "");
+    CU_ASSERT_EQUAL(vm->memory_mib, 8);
+    CU_ASSERT_EQUAL(vm->vcpus, 1);
+    CU_ASSERT_EQUAL(vm->devices, SC_DEV_ALL);
+    CU_ASSERT_EQUAL(vm->n_stack, 1);
+    CU_ASSERT_EQUAL(vm->stack[0], 0);
+    CU_ASSERT_PTR_EQUAL(sc_vm_vmm(&S, vm), m);
+    CU_ASSERT_EQUAL(S.start_order[0], 0);
+}
+
+/* Defaults: no /machine, no memory-mib on the VM, no priority. */
+static void test_good_defaults(void)
+{
+    base();
+    t_del_node("/machine");
+    t_del("/vms/hello", "memory-mib");
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.machine_mib, SC_MACHINE_DEFAULT_MIB);
+    CU_ASSERT_EQUAL(S.machine_cpus, SC_MACHINE_DEFAULT_CPUS);
+    CU_ASSERT_EQUAL(S.vm[0].memory_mib, SC_VM_DEFAULT_MIB);
+    CU_ASSERT_STRING_EQUAL(S.model, "");
+    /* Without an environment nothing is looked up: any image name passes. */
+    t_str("/vms/hello", "guest", "elsewhere");
+    CU_ASSERT_TRUE(load_with(NULL));
+    CU_ASSERT_STRING_EQUAL(S.vm[0].guest, "elsewhere");
+}
+
+/* A count-monitor under the VMM: <&count &vmm>. It passes exits to the VMM,
+ * so the VMM starts first even though 'count' comes first in /monitors. */
+static void test_good_stacked(void)
+{
+    base();
+    t_del_node("/monitors/vmm");
+    add_count("count", 2);
+    t_strs("/monitors/count", "exits", 2, "rdtsc", "hlt");
+    t_u32("/monitors/count", "priority", 150);
+    t_str("/monitors/vmm", "compatible", "nestor,vmm-server");
+    t_u32("/monitors/vmm", "memory-mib", 16);
+    t_u32("/monitors/vmm", "phandle", 1);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL_FATAL(S.n_mon, 2);
+    CU_ASSERT_STRING_EQUAL(S.mon[0].name, "count");
+    CU_ASSERT_EQUAL(S.mon[0].kind, SC_COUNT_MONITOR);
+    CU_ASSERT_EQUAL(S.mon[0].priority, 150);
+    CU_ASSERT_EQUAL_FATAL(S.mon[0].n_exits, 2);
+    CU_ASSERT_EQUAL(S.mon[0].exits[0], 12);     /* table order: hlt, rdtsc */
+    CU_ASSERT_EQUAL(S.mon[0].exits[1], 16);
+    CU_ASSERT_EQUAL(S.mon[1].kind, SC_VMM_SERVER);
+    CU_ASSERT_EQUAL_FATAL(S.vm[0].n_stack, 2);
+    CU_ASSERT_EQUAL(S.vm[0].stack[0], 0);
+    CU_ASSERT_EQUAL(S.vm[0].stack[1], 1);
+    CU_ASSERT_PTR_EQUAL(sc_vm_vmm(&S, &S.vm[0]), &S.mon[1]);
+    CU_ASSERT_EQUAL(S.start_order[0], 1);       /* vmm */
+    CU_ASSERT_EQUAL(S.start_order[1], 0);       /* then count */
+
+    /* Declared the other way round: the same order. */
+    base();
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.mon[1].n_exits, 1);
+    CU_ASSERT_EQUAL(S.mon[1].exits[0], 10);     /* the default: cpuid */
+    CU_ASSERT_EQUAL(S.mon[1].priority, SC_PRIO_MONITOR_DEFAULT);
+    CU_ASSERT_EQUAL(S.start_order[0], 0);
+    CU_ASSERT_EQUAL(S.start_order[1], 1);
+}
+
+/* Two VMs on one VMM; a nested-config VM; two VMMs with a stack each. */
+static void test_good_many(void)
+{
+    base();
+    add_vm("second", 4);
+    t_str("/vms/second", "cmdline", "quiet x=1");
+    t_strs("/vms/second", "devices", 2, "uart", "pic");
+    EXPECT_OK();                                /* 2 + (8 + 1) + (4 + 1) = 16 MiB */
+    CU_ASSERT_EQUAL_FATAL(S.n_vm, 2);
+    CU_ASSERT_STRING_EQUAL(S.vm[1].name, "second");
+    CU_ASSERT_STRING_EQUAL(S.vm[1].cmdline, "quiet x=1");
+    CU_ASSERT_EQUAL(S.vm[1].devices, SC_DEV_PIC | SC_DEV_UART);
+    CU_ASSERT_EQUAL(S.vm[1].memory_mib, 4);
+    CU_ASSERT_PTR_EQUAL(sc_vm_vmm(&S, &S.vm[1]), &S.mon[0]);
+
+    base();
+    t_del("/vms/hello", "guest");
+    t_str("/vms/hello", "nested-config", "demo");
+    EXPECT_OK();
+    CU_ASSERT_STRING_EQUAL(S.vm[0].guest, "");
+    CU_ASSERT_STRING_EQUAL(S.vm[0].nested, "demo");
+
+    base();
+    add_vmm("vmm2", 2, 11);
+    t_cells("/monitors/vmm2", "ioports", 4, 0x60, 0x60, 0x64, 0x64);
+    t_cells("/monitors/vmm2", "irqs", 2, 1, 12);
+    add_count("count", 3);
+    add_vm("other", 8);
+    t_cells("/vms/other", "monitors", 2, 3, 2);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL_FATAL(S.n_mon, 3);
+    CU_ASSERT_EQUAL(S.mon[1].n_ports, 2);
+    CU_ASSERT_EQUAL(S.mon[1].n_irqs, 2);
+    CU_ASSERT_PTR_EQUAL(sc_vm_vmm(&S, &S.vm[1]), &S.mon[1]);
+    CU_ASSERT_EQUAL(S.start_order[0], 0);
+    CU_ASSERT_EQUAL(S.start_order[1], 1);
+    CU_ASSERT_EQUAL(S.start_order[2], 2);       /* count after vmm2 */
+}
+
+/* The limits themselves are allowed. */
+static void test_good_limits(void)
+{
+    base();
+    t_u32("/monitors/vmm", "priority", SC_PRIO_MIN);
+    t_cells("/monitors/vmm", "ioports", 8, 0x40, 0x43, 0x3f0, 0x3f7, 0x400, 0xffff, 0, 0);
+    t_cells("/monitors/vmm", "irqs", 4, 0, 3, 4, 15);
+    t_u32("/monitors/vmm", "memory-mib", 67);
+    t_u32("/vms/hello", "memory-mib", SC_VM_MAX_MIB);
+    char longest[SC_OPTIONS_MAX];
+    memset(longest, 'x', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    t_str("/vms/hello", "cmdline", longest);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.mon[0].n_ports, 4);
+    CU_ASSERT_EQUAL(S.mon[0].n_irqs, 4);
+    CU_ASSERT_EQUAL(strlen(S.vm[0].cmdline), SC_OPTIONS_MAX - 1);
+    base();
+    t_u32("/monitors/vmm", "priority", SC_PRIO_MAX);
+    t_u32("/vms/hello", "memory-mib", SC_VM_MIN_MIB);
+    t_u32("/monitors/vmm", "memory-mib", 224);  /* 256 - 16 for kernel and init */
+    t_strs("/vms/hello", "devices", 5, "pic", "pit", "rtc", "lapic", "uart");
+    EXPECT_OK();
+    /* Exactly 8 VMs. */
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 2 + 8 * 3);
+    t_u32("/vms/hello", "memory-mib", 2);
+    const char *names[] = { "v1", "v2", "v3", "v4", "v5", "v6", "v7" };
+    for (int i = 0; i < 7; i++)
+        add_vm(names[i], 2);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.n_vm, SC_MAX_VMS);
+}
+
+/* ---- refused: structure ---- */
+
+static void test_bad_blob(void)
+{
+    base();
+    size_t size = t_build();
+    void *half = malloc(size / 2);
+    memcpy(half, blob_buf, size / 2);
+    CU_ASSERT_FALSE(sc_load(half, size / 2, FILE_NAME, &env, &S, &R));
+    free(half);
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_EQUAL(R.n, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], P "/: property '(blob)': expected a device tree blob, got "
+                           "FDT_ERR_TRUNCATED");
+    static const char garbage[] = "this is not a device tree blob at all, just some text";
+    CU_ASSERT_FALSE(sc_load(garbage, sizeof garbage, FILE_NAME, &env, &S, &R));
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], P "/: property '(blob)': expected a device tree blob, got "
+                           "FDT_ERR_BADMAGIC");
+    CU_ASSERT_FALSE(sc_load(NULL, 0, NULL, &env, &S, &R));
+    CU_ASSERT_STRING_EQUAL(R.msg[0], "(config): /: property '(blob)': expected a device tree "
+                           "blob, got FDT_ERR_BADMAGIC");
+    /* Version 11 (names as paths): refused before fdt_check_full(), which in
+     * libfdt 1.6.1 dereferences NULL on such a blob whose root name has no '/'. */
+    size = t_build();
+    fdt_set_version(blob_buf, 11);
+    fdt_set_last_comp_version(blob_buf, 11);
+    void *old = malloc(size);
+    memcpy(old, blob_buf, size);
+    CU_ASSERT_FALSE(sc_load(old, size, FILE_NAME, &env, &S, &R));
+    free(old);
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], P "/: property '(blob)': expected a device tree blob, got "
+                           "FDT_ERR_BADVERSION");
+    /* A good header over a bad structure block. */
+    size = t_build();
+    uint32_t off = fdt_off_dt_struct(blob_buf);
+    memset(blob_buf + off, 0xEE, 8);
+    void *copy = malloc(size);
+    memcpy(copy, blob_buf, size);
+    CU_ASSERT_FALSE(sc_load(copy, size, FILE_NAME, &env, &S, &R));
+    free(copy);
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(R.msg[0], "expected a device tree blob, got FDT_ERR_"));
+}
+
+static void test_bad_root(void)
+{
+    base();
+    t_str("/", "compatible", "nestor,stak");
+    EXPECT(1, P "/: property 'compatible': expected \"nestor,stack\", got \"nestor,stak\"");
+    base();
+    t_del("/", "compatible");
+    EXPECT(1, P "/: property 'compatible': expected a string (required), got nothing");
+    base();
+    t_node("/extra");
+    EXPECT(1, P "/: property '(subnodes)': expected only /machine, /monitors and /vms, "
+           "got node 'extra'");
+    base();
+    t_str("/", "modle", "typo");
+    EXPECT(1, P "/: property 'modle': expected one of compatible model, got an unknown property");
+}
+
+static void test_missing_sections(void)
+{
+    base();
+    t_del_node("/monitors");
+    EXPECT(2, P "/: property 'monitors': expected a /monitors node with at least one monitor, "
+           "got no such node");
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP
+           "phandle 1, which names no node (dangling)");
+    base();
+    t_del_node("/monitors/vmm");
+    EXPECT(2, P "/monitors: property '(subnodes)': expected at least one monitor, got none");
+    base();
+    t_del_node("/vms");
+    EXPECT(2, P "/: property 'vms': expected a /vms node with at least one VM, got no such node");
+    EXPECT(2, P "/monitors/vmm: property 'compatible': expected a monitor some VM's 'monitors' "
+           "names, got one no VM uses");
+    base();
+    t_del_node("/vms/hello");
+    EXPECT(2, P "/vms: property '(subnodes)': expected at least one VM, got none");
+    base();
+    t_u32("/vms", "memory-mib", 8);
+    EXPECT(1, P "/vms: property 'memory-mib': expected no properties, got an unknown property");
+}
+
+static void test_bad_names(void)
+{
+    base();
+    t_node("/vms/hello/disk");
+    EXPECT(1, P "/vms/hello: property '(subnodes)': expected no subnodes, got subnode 'disk'");
+    base();
+    t_node("/monitors/vmm/sub");
+    EXPECT(1, P "/monitors/vmm: property '(subnodes)': expected no subnodes, got subnode 'sub'");
+    base();
+    t_del_node("/monitors/vmm");
+    add_vmm("vmm@0", 1, 16);
+    EXPECT(1, P "/monitors/vmm@0: property 'name': expected a node name of 1-31 characters from "
+           "a-z 0-9 - _ (no unit address), got \"vmm@0\"");
+    /* A badly named VM still counts: /vms is not empty, its VMM is used. */
+    base();
+    t_del_node("/vms/hello");
+    add_vm("Hello", 8);
+    EXPECT(1, P "/vms/Hello: property 'name': expected a node name of 1-31 characters from "
+                "a-z 0-9 - _ (no unit address), got \"Hello\"");
+    base();
+    t_del_node("/vms/hello");
+    add_vm("a-name-of-thirty-two-characters1", 8);
+    EXPECT(1, P "/vms/a-name-of-thirty-two-characters1: property 'name': expected a node name of "
+           "1-31 characters from a-z 0-9 - _ (no unit address), got "
+           "\"a-name-of-thirty-two-characters1\"");
+    base();
+    t_str("/vms/hello", "guest", "Hello");
+    EXPECT(1, P "/vms/hello: property 'guest': expected an image name from a-z 0-9 - _, "
+           "got \"Hello\"");
+}
+
+/* Blobs dtc would never write: two nodes of one name, a property twice,
+ * two monitors with one phandle. Lookups by name would find the first. */
+static void test_twins(void)
+{
+    base();
+    int twin = t_twin("/vms", "hello");
+    t_set(twin, "guest", "hello", sizeof "hello", false);
+    t_set_u32(twin, "monitors", 1, false);
+    t_u32("/monitors/vmm", "memory-mib", 20);
+    EXPECT(1, P "/vms/hello: property 'name': expected a name no other node beside it has, got "
+           "\"hello\" again");
+    base();
+    twin = t_twin("/monitors", "vmm");
+    t_set(twin, "compatible", "nestor,vmm-server", sizeof "nestor,vmm-server", false);
+    t_set_u32(twin, "memory-mib", 16, false);
+    t_set_u32(twin, "phandle", 2, false);
+    add_vm("other", 8);
+    t_cells("/vms/other", "monitors", 1, 2);
+    EXPECT(1, P "/monitors/vmm: property 'name': expected a name no other node beside it has, got "
+           "\"vmm\" again");
+    base();
+    t_twin("/", "vms");
+    EXPECT(1, P "/: property '(subnodes)': expected each of /machine, /monitors and /vms at most "
+           "once, got node 'vms' again");
+    base();
+    t_set_u32(t_lookup("/monitors/vmm", false), "memory-mib", 4, true);
+    EXPECT(1, P "/monitors/vmm: property 'memory-mib': expected the property once, got it again");
+    base();
+    add_vmm("vmm2", 1, 16);
+    EXPECT_FRAG(0, P "/monitors/vmm2: property 'phandle': expected a phandle no other monitor "
+                "has, got 1, which 'vmm' has too");
+}
+
+static void test_unknown_props(void)
+{
+    base();
+    t_str("/vms/hello", "cmdlin", "quiet");
+    EXPECT(1, P "/vms/hello: property 'cmdlin': expected " VM_PROPS ", got an unknown property");
+    base();
+    t_u32("/monitors/vmm", "memory-mb", 16);
+    EXPECT(1, P "/monitors/vmm: property 'memory-mb': expected one of compatible memory-mib "
+           "priority ioports irqs options, got an unknown property");
+    /* A count-monitor holds no devices. */
+    base();
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    t_cells("/monitors/count", "ioports", 2, 0x60, 0x64);
+    EXPECT(1, P "/monitors/count: property 'ioports': expected one of compatible memory-mib "
+           "priority exits, got an unknown property");
+    base();
+    t_u32("/machine", "disks", 1);
+    EXPECT(1, P "/machine: property 'disks': expected one of memory-mib cpus, got an unknown "
+           "property");
+}
+
+/* ---- refused: property types and ranges ---- */
+
+static void test_memory(void)
+{
+    base();
+    t_del("/monitors/vmm", "memory-mib");
+    EXPECT(2, P "/monitors/vmm: property 'memory-mib': expected one cell <N> with 1 <= N <= "
+           "1048576 (required), got nothing");
+    base();
+    t_str("/vms/hello", "memory-mib", "8");     /* a string, not a cell */
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
+           "got 2 bytes");
+    base();
+    t_str("/monitors/vmm", "memory-mib", "16");
+    EXPECT_FRAG(2, P "/monitors/vmm: property 'memory-mib': expected one cell <N> with 1 <= N "
+                "<= 1048576 (required), got 3 bytes");
+    base();
+    t_cells("/machine", "memory-mib", 2, 0, 256);
+    EXPECT(1, P "/machine: property 'memory-mib': expected one cell <N> with 16 <= N <= 1048576, "
+           "got 8 bytes");
+    base();
+    t_u32("/vms/hello", "memory-mib", 7);
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected a multiple of 2 (guest RAM is built "
+           "of 2 MiB pages), got 7");
+    base();
+    t_u32("/vms/hello", "memory-mib", 66);
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
+           "got 66");
+    base();
+    t_u32("/vms/hello", "memory-mib", 0);
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
+           "got 0");
+    base();
+    t_u32("/machine", "cpus", 0);
+    EXPECT(1, P "/machine: property 'cpus': expected one cell <N> with 1 <= N <= 64, got 0");
+}
+
+static void test_priority_vcpus(void)
+{
+    base();
+    t_u32("/monitors/vmm", "priority", 255);
+    EXPECT(1, P "/monitors/vmm: property 'priority': expected one cell <N> with 101 <= N <= 254, "
+           "got 255");
+    base();
+    t_u32("/monitors/vmm", "priority", 100);
+    EXPECT(1, P "/monitors/vmm: property 'priority': expected one cell <N> with 101 <= N <= 254, "
+           "got 100");
+    base();
+    t_u32("/vms/hello", "vcpus", 2);
+    EXPECT(1, P "/vms/hello: property 'vcpus': expected one cell <N> with 1 <= N <= 1, got 2");
+}
+
+static void test_budgets(void)
+{
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 10);   /* 2 + 8 + 1 = 11 needed */
+    EXPECT(1, P "/monitors/vmm: property 'memory-mib': expected at least 11 MiB for its 1 VM "
+           "(RAM + 1 MiB each, + 2), got 10");
+    base();
+    add_vm("second", 8);
+    EXPECT(1, P "/monitors/vmm: property 'memory-mib': expected at least 20 MiB for its 2 VMs "
+           "(RAM + 1 MiB each, + 2), got 16");
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 300);
+    EXPECT(1, P "/monitors: property 'memory-mib': expected monitor budgets of at most 240 MiB in "
+           "all (machine memory-mib less 16 for kernel and init), got 300 MiB");
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 200);
+    add_count("count", 2);
+    t_u32("/monitors/count", "memory-mib", 41);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    EXPECT(1, P "/monitors: property 'memory-mib': expected monitor budgets of at most 240 MiB in "
+           "all (machine memory-mib less 16 for kernel and init), got 241 MiB");
+    base();
+    sc_env_t small = env;
+    small.memory_limit_mib = 12;
+    CU_ASSERT_FALSE(load_with(&small));
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], P "/monitors: property 'memory-mib': expected monitor "
+                           "budgets of at most 12 MiB in all (the memory this machine has free), "
+                           "got 16 MiB");
+}
+
+static void test_guest_nested(void)
+{
+    base();
+    t_str("/vms/hello", "nested-config", "demo");
+    EXPECT(1, P "/vms/hello: property 'guest': expected either 'guest' (an image) or "
+           "'nested-config' (a stack config), got both");
+    base();
+    t_del("/vms/hello", "guest");
+    EXPECT(1, P "/vms/hello: property 'guest': expected either 'guest' (an image) or "
+           "'nested-config' (a stack config), got neither");
+    base();
+    t_str("/vms/hello", "guest", "nope");
+    EXPECT(1, P "/vms/hello: property 'guest': expected a guest image that exists, got \"nope\", "
+           "which does not exist");
+    base();
+    t_del("/vms/hello", "guest");
+    t_str("/vms/hello", "nested-config", "nested");
+    EXPECT(1, P "/vms/hello: property 'nested-config': expected a stack config in stack-configs/, "
+           "got \"nested\", which does not exist");
+    base();
+    t_del("/vms/hello", "guest");
+    t_str("/vms/hello", "nested-config", "demo.dts");
+    EXPECT(1, P "/vms/hello: property 'nested-config': expected a config name from a-z 0-9 - _ "
+           "(no .dts), got \"demo.dts\"");
+    base();
+    world.no_programs = true;
+    EXPECT(1, P "/monitors/vmm: property 'compatible': expected a monitor whose program is built, "
+           "got no program 'vmm' to run it");
+}
+
+static void test_strings(void)
+{
+    static const uint8_t binary[] = { 0x01, 0x02, 0xfe, 0xff };
+    base();
+    t_raw("/vms/hello", "cmdline", binary, sizeof binary);
+    EXPECT(1, P "/vms/hello: property 'cmdline': expected one printable string of at most 127 "
+           "characters, got 4 bytes with no NUL at the end");
+    base();
+    t_strs("/vms/hello", "cmdline", 2, "quiet", "x=1");
+    EXPECT(1, P "/vms/hello: property 'cmdline': expected one printable string of at most 127 "
+           "characters, got several strings or bytes after a NUL");
+    base();
+    t_str("/vms/hello", "cmdline", "tab\there");
+    EXPECT(1, P "/vms/hello: property 'cmdline': expected one printable string of at most 127 "
+           "characters, got 9 bytes");
+    base();
+    t_raw("/vms/hello", "cmdline", "", 0);
+    EXPECT(1, P "/vms/hello: property 'cmdline': expected one printable string of at most 127 "
+           "characters, got 0 bytes");
+    base();
+    char longer[130];
+    memset(longer, 'x', 128);
+    longer[128] = '\0';
+    t_str("/vms/hello", "cmdline", longer);
+    EXPECT(1, P "/vms/hello: property 'cmdline': expected one printable string of at most 127 "
+           "characters, got 129 bytes");
+    base();
+    t_cells("/monitors/vmm", "compatible", 1, 7);
+    EXPECT_FRAG(0, P "/monitors/vmm: property 'compatible': expected one printable string of at "
+                "most 63 characters, got ");
+    base();
+    t_strs("/vms/hello", "devices", 2, "pic", "floppy");
+    EXPECT(1, P "/vms/hello: property 'devices': expected a list of devices from \"pic\" \"pit\" "
+           "\"rtc\" \"lapic\" \"uart\", got \"floppy\"");
+    base();
+    t_cells("/vms/hello", "devices", 1, 1);
+    EXPECT(1, P "/vms/hello: property 'devices': expected a list of devices from \"pic\" \"pit\" "
+           "\"rtc\" \"lapic\" \"uart\", got bytes that are not strings");
+}
+
+/* ---- refused: the stack ---- */
+
+static void test_phandles(void)
+{
+    base();
+    t_cells("/vms/hello", "monitors", 1, 7);
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP
+           "phandle 7, which names no node (dangling)");
+    base();
+    t_u32("/machine", "phandle", 5);
+    t_cells("/vms/hello", "monitors", 2, 5, 1);
+    EXPECT(1, P "/vms/hello: property 'monitors': " STACK_EXP "phandle 5, which is /machine");
+    base();
+    t_del("/vms/hello", "monitors");
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP "nothing (required)");
+    base();
+    t_raw("/vms/hello", "monitors", "", 0);
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP "0 bytes");
+    base();
+    t_cells("/vms/hello", "monitors", 5, 1, 1, 1, 1, 1);
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP "20 bytes");
+    base();
+    t_cells("/vms/hello", "monitors", 1, 0);
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP
+           "phandle 0, which names no node (dangling)");
+}
+
+static void test_stack_order(void)
+{
+    /* Not ending with a VMM. */
+    base();
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 1, 2);
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP
+           "'count' (nestor,count-monitor) last");
+    /* The VMM before the end (and a count-monitor last). */
+    base();
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 2, 1, 2);
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP "'vmm' (a VMM) before the end");
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP
+           "'count' (nestor,count-monitor) last");
+    /* Two VMMs stacked. */
+    base();
+    add_vmm("vmm2", 2, 16);
+    t_cells("/vms/hello", "monitors", 2, 1, 2);
+    EXPECT(1, P "/vms/hello: property 'monitors': " STACK_EXP "'vmm' (a VMM) before the end");
+    /* One monitor twice in one stack. */
+    base();
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 3, 2, 2, 1);
+    EXPECT(1, P "/vms/hello: property 'monitors': " STACK_EXP "'count' twice: a stacking cycle "
+           "(its exits would come back to it)");
+}
+
+/* vm1 <A B vmm>, vm2 <B A vmm>: A passes exits to B for one VM, B to A for
+ * the other; no start order exists. (Each count-monitor then serves two
+ * VMs, which is reported as well.) */
+static void test_cross_vm_cycle(void)
+{
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 32);
+    add_count("count-a", 2);
+    t_str("/monitors/count-a", "exits", "hlt");
+    add_count("count-b", 3);
+    t_str("/monitors/count-b", "exits", "rdtsc");
+    t_cells("/vms/hello", "monitors", 3, 2, 3, 1);
+    add_vm("other", 8);
+    t_cells("/vms/other", "monitors", 3, 3, 2, 1);
+    EXPECT(3, P "/vms: property 'monitors': expected one stacking order for all VMs (no monitor "
+           "both under and over another), got a stacking cycle among count-a <-> count-b");
+    EXPECT(3, P "/monitors/count-a: property 'compatible': expected a stacked monitor serving one "
+           "VM (give each VM its own), got 2 VMs stacking it");
+    EXPECT(3, P "/monitors/count-b: property 'compatible': expected a stacked monitor serving one "
+           "VM (give each VM its own), got 2 VMs stacking it");
+}
+
+static void test_ports_irqs(void)
+{
+    base();
+    t_cells("/monitors/vmm", "ioports", 2, 0x3f0, 0x3f8);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': expected ports outside 0x3f8-0x3ff, got "
+           "<0x3f0 0x3f8>, which includes the kernel's console");
+    base();
+    t_cells("/monitors/vmm", "ioports", 4, 0x40, 0x43, 0x3fc, 0x400);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': expected ports outside 0x3f8-0x3ff, got "
+           "<0x3fc 0x400>, which includes the kernel's console");
+    base();
+    t_cells("/monitors/vmm", "ioports", 2, 0x43, 0x40);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " PORTS_EXP "<0x43 0x40>");
+    base();
+    t_cells("/monitors/vmm", "ioports", 2, 0x40, 0x10000);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " PORTS_EXP "<0x40 0x10000>");
+    base();
+    t_cells("/monitors/vmm", "ioports", 1, 0x40);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " PORTS_EXP "4 bytes");
+    base();
+    t_cells("/monitors/vmm", "ioports", 10, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " PORTS_EXP "40 bytes");
+    base();
+    t_cells("/monitors/vmm", "irqs", 1, 16);
+    EXPECT(1, P "/monitors/vmm: property 'irqs': " IRQS_EXP "16");
+    base();
+    t_cells("/monitors/vmm", "irqs", 5, 0, 1, 2, 3, 4);
+    EXPECT(1, P "/monitors/vmm: property 'irqs': " IRQS_EXP "20 bytes");
+    base();
+    t_raw("/monitors/vmm", "irqs", "\0\0", 2);
+    EXPECT(1, P "/monitors/vmm: property 'irqs': " IRQS_EXP "2 bytes");
+}
+
+/* Two VMMs (one VM each) holding the same device. */
+static void two_vmms(void)
+{
+    base();
+    add_vmm("vmm2", 2, 16);
+    add_vm("other", 8);
+    t_cells("/vms/other", "monitors", 1, 2);
+}
+
+static void test_shared_devices(void)
+{
+    two_vmms();
+    EXPECT_OK();
+    two_vmms();
+    t_cells("/monitors/vmm2", "ioports", 2, 0x42, 0x50);
+    EXPECT(1, P "/monitors/vmm2: property 'ioports': expected ports no other monitor holds, got "
+           "<0x42 0x50>, which 'vmm' holds too");
+    two_vmms();
+    t_cells("/monitors/vmm2", "irqs", 2, 8, 0);
+    EXPECT(1, P "/monitors/vmm2: property 'irqs': expected IRQ lines no other monitor holds, got "
+           "0, which 'vmm' holds too");
+}
+
+static void test_exits(void)
+{
+    base();
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    t_strs("/monitors/count", "exits", 2, "cpuid", "halt");
+    EXPECT(1, P "/monitors/count: property 'exits': " EXITS_EXP "\"halt\"");
+    base();
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    t_strs("/monitors/count", "exits", 2, "cpuid", "cpuid");
+    EXPECT(1, P "/monitors/count: property 'exits': " EXITS_EXP "\"cpuid\" twice");
+    base();
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    t_strs("/monitors/count", "exits", 5, "cpuid", "hlt", "rdtsc", "io", "rdmsr");
+    EXPECT(1, P "/monitors/count: property 'exits': expected at most 4 exit reasons, got more");
+    /* Two stacked monitors taking the same exit reason. */
+    base();
+    add_count("count1", 2);
+    add_count("count2", 3);
+    t_strs("/monitors/count2", "exits", 2, "hlt", "cpuid");
+    t_cells("/vms/hello", "monitors", 3, 2, 3, 1);
+    EXPECT(1, P "/vms/hello: property 'monitors': expected each exit reason taken by one stacked "
+           "monitor, got 'count1' and 'count2' both taking cpuid exits");
+}
+
+static void test_service(void)
+{
+    base();
+    add_count("count", 2);
+    EXPECT(1, P "/monitors/count: property 'compatible': expected a monitor some VM's 'monitors' "
+           "names, got one no VM uses");
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 32);
+    add_count("count", 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    add_vm("other", 8);
+    t_cells("/vms/other", "monitors", 2, 2, 1);
+    EXPECT(1, P "/monitors/count: property 'compatible': expected a stacked monitor serving one VM "
+           "(give each VM its own), got 2 VMs stacking it");
+    base();
+    t_str("/monitors/vmm", "compatible", "nestor,vmm");
+    EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\" or "
+           "\"nestor,count-monitor\", got \"nestor,vmm\"");
+}
+
+static void test_too_many(void)
+{
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 64);
+    t_u32("/vms/hello", "memory-mib", 2);
+    const char *names[] = { "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8" };
+    for (int i = 0; i < 8; i++)
+        add_vm(names[i], 2);
+    EXPECT(1, P "/vms: property '(subnodes)': expected at most 8 VMs, got more");
+    /* Nine monitors: eight VMMs with a VM each, and one more. */
+    base();
+    t_del_node("/vms/hello");
+    t_del_node("/monitors/vmm");
+    const char *mons[] = { "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9" };
+    for (uint32_t i = 0; i < 9; i++) {
+        add_vmm(mons[i], i + 1, 11);
+        if (i < 8) {
+            add_vm(names[i], 8);
+            char path[32];
+            snprintf(path, sizeof path, "/vms/%s", names[i]);
+            t_cells(path, "monitors", 1, i + 1);
+        }
+    }
+    EXPECT(1, P "/monitors: property '(subnodes)': expected at most 8 monitors, got more");
+}
+
+/* Several defects at once: every one is named. */
+static void test_all_reported(void)
+{
+    base();
+    t_str("/", "compatible", "nestor,stak");                 /* 1 */
+    t_node("/extra");                                        /* 2 */
+    t_u32("/monitors/vmm", "priority", 300);                 /* 3 */
+    t_cells("/monitors/vmm", "irqs", 1, 16);                 /* 4 */
+    t_u32("/vms/hello", "vcpus", 2);                         /* 5 */
+    t_u32("/vms/hello", "memory-mib", 7);                    /* 6 */
+    t_str("/vms/hello", "guest", "nope");                    /* 7 */
+    bool ok = load();
+    CU_ASSERT_FALSE(ok);
+    CU_ASSERT(R.total >= 7);
+    CU_ASSERT_EQUAL(R.n, R.total);
+    const char *frags[] = { "/: property 'compatible'", "got node 'extra'",
+                            "/monitors/vmm: property 'priority'", "/monitors/vmm: property 'irqs'",
+                            "/vms/hello: property 'vcpus'", "/vms/hello: property 'memory-mib'",
+                            "/vms/hello: property 'guest'" };
+    for (size_t i = 0; i < sizeof frags / sizeof frags[0]; i++)
+        CU_ASSERT(has_msg(frags[i], false));
+    for (unsigned i = 0; i < R.n; i++)
+        CU_ASSERT_NSTRING_EQUAL(R.msg[i], P, strlen(P));
+
+    /* More errors than are stored: all counted, the first SC_MAX_ERRORS kept. */
+    base();
+    for (int i = 0; i < 40; i++) {
+        char prop[16];
+        snprintf(prop, sizeof prop, "typo%d", i);
+        t_u32("/vms/hello", prop, (uint32_t)i);
+    }
+    CU_ASSERT_FALSE(load());
+    CU_ASSERT_EQUAL(R.total, 40);
+    CU_ASSERT_EQUAL(R.n, SC_MAX_ERRORS);
+    CU_ASSERT_STRING_EQUAL(R.msg[SC_MAX_ERRORS - 1], P "/vms/hello: property 'typo31': expected "
+                           VM_PROPS ", got an unknown property");
+}
+
+static void test_names_helpers(void)
+{
+    char buf[64];
+    sc_devices_str(0, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "none");
+    sc_devices_str(SC_DEV_PIC | SC_DEV_UART, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "pic,uart");
+    sc_devices_str(SC_DEV_ALL, buf, 8);
+    CU_ASSERT_STRING_EQUAL(buf, "pic,pit");
+    CU_ASSERT_STRING_EQUAL(sc_exit_name(10), "cpuid");
+    CU_ASSERT_PTR_NULL(sc_exit_name(11));
+    CU_ASSERT_STRING_EQUAL(sc_kind_compatible(SC_COUNT_MONITOR), "nestor,count-monitor");
+    CU_ASSERT_STRING_EQUAL(sc_kind_program(SC_VMM_SERVER), "vmm");
+    CU_ASSERT_STRING_EQUAL(sc_kind_program(SC_N_KINDS), "?");
+}
+
+UNIT_SUITE(stackcfg_suite)
+{
+    CU_pSuite s = CU_add_suite("stackcfg: the stack-config validator", NULL, NULL);
+    CU_add_test(s, "good: the demo stack, every field read", test_good_base);
+    CU_add_test(s, "good: defaults; no environment, no look-ups", test_good_defaults);
+    CU_add_test(s, "good: a count-monitor stacked on the VMM starts after it", test_good_stacked);
+    CU_add_test(s, "good: two VMs, a nested config, two VMMs", test_good_many);
+    CU_add_test(s, "good: every limit itself is allowed", test_good_limits);
+    CU_add_test(s, "refused: truncated, garbage, corrupt blobs", test_bad_blob);
+    CU_add_test(s, "refused: root compatible, unknown root node and property", test_bad_root);
+    CU_add_test(s, "refused: no /monitors, no /vms, empty ones", test_missing_sections);
+    CU_add_test(s, "refused: subnodes, bad node and image names", test_bad_names);
+    CU_add_test(s, "refused: unknown properties (typos)", test_unknown_props);
+    CU_add_test(s, "refused: two nodes of one name, a property twice, a phandle twice",
+                test_twins);
+    CU_add_test(s, "refused: memory-mib missing, a string, wrong length, odd, too big",
+                test_memory);
+    CU_add_test(s, "refused: priority out of range, vcpus > 1", test_priority_vcpus);
+    CU_add_test(s, "refused: budgets too small for the VMs, larger than the machine",
+                test_budgets);
+    CU_add_test(s, "refused: guest and nested-config both, neither, missing; no program",
+                test_guest_nested);
+    CU_add_test(s, "refused: strings that are bytes, lists, too long; bad name lists",
+                test_strings);
+    CU_add_test(s, "refused: dangling phandles, non-monitors, bad monitors lists",
+                test_phandles);
+    CU_add_test(s, "refused: stacks not ending with one VMM; a monitor twice", test_stack_order);
+    CU_add_test(s, "refused: a stacking cycle across VMs", test_cross_vm_cycle);
+    CU_add_test(s, "refused: ioports and irqs malformed or the console", test_ports_irqs);
+    CU_add_test(s, "refused: a port or IRQ held by two monitors", test_shared_devices);
+    CU_add_test(s, "refused: unknown, duplicated, too many, shared exits", test_exits);
+    CU_add_test(s, "refused: unused monitors, one serving two VMs, unknown kind", test_service);
+    CU_add_test(s, "refused: nine VMs, nine monitors", test_too_many);
+    CU_add_test(s, "refused: several defects, all reported; more than are stored",
+                test_all_reported);
+    CU_add_test(s, "names: devices, exits, kinds", test_names_helpers);
+}

@@ -1,0 +1,151 @@
+/*
+ * tools/stackcfg/nestor-config.c - the host side of stack configs.
+ *
+ *   nestor-config check   [OPTIONS] BLOB   refuse a bad config (every error, exit 1)
+ *   nestor-config facts   [OPTIONS] BLOB   the stack as "topo: ..." lines
+ *   nestor-config modules [OPTIONS] BLOB   the programs and images it boots
+ *
+ * OPTIONS: --name SOURCE (named in messages; default BLOB)
+ *          --build DIR   (programs DIR/user/NAME.elf, images DIR/guests/NAME.{bin,elf})
+ *          --configs DIR (nested stack configs DIR/NAME.dts)
+ * Without --build / --configs those files are not checked.
+ * Exit status: 0 good, 1 the config is bad, 2 usage or I/O error.
+ */
+#include "stackcfg.h"
+#include "topo_facts.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_BLOB (1u << 20)
+
+typedef struct {
+    const char *build, *configs;
+} dirs_t;
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
+{
+    const dirs_t *d = ctx;
+    char path[4096];
+    switch (kind) {
+    case SC_FILE_PROGRAM:
+        if (!d->build)
+            return true;
+        snprintf(path, sizeof path, "%s/user/%s.elf", d->build, name);
+        return file_exists(path);
+    case SC_FILE_IMAGE:
+        if (!d->build)
+            return true;
+        snprintf(path, sizeof path, "%s/guests/%s.bin", d->build, name);
+        if (file_exists(path))
+            return true;
+        snprintf(path, sizeof path, "%s/guests/%s.elf", d->build, name);
+        return file_exists(path);
+    case SC_FILE_CONFIG:
+        if (!d->configs)
+            return true;
+        snprintf(path, sizeof path, "%s/%s.dts", d->configs, name);
+        return file_exists(path);
+    }
+    return false;
+}
+
+static void *read_blob(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    void *buf = malloc(MAX_BLOB);
+    *size = buf ? fread(buf, 1, MAX_BLOB, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static void print_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: nestor-config check|facts|modules [--name SOURCE] [--build DIR] "
+                    "[--configs DIR] BLOB\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage();
+    const char *cmd = argv[1], *name = NULL, *blob_path = NULL;
+    dirs_t dirs = { 0 };
+    for (int i = 2; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--name") == 0)
+            name = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--build") == 0)
+            dirs.build = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--configs") == 0)
+            dirs.configs = argv[++i];
+        else if (!blob_path && argv[i][0] != '-')
+            blob_path = argv[i];
+        else
+            return usage();
+    }
+    if (!blob_path || (strcmp(cmd, "check") && strcmp(cmd, "facts") && strcmp(cmd, "modules")))
+        return usage();
+    size_t size;
+    void *blob = read_blob(blob_path, &size);
+    if (!blob) {
+        fprintf(stderr, "nestor-config: cannot read %s\n", blob_path);
+        return 2;
+    }
+    static sc_stack_t stack;
+    static sc_report_t rep;
+    sc_env_t env = { .exists = exists, .ctx = &dirs };
+    bool ok = sc_load(blob, size, name ? name : blob_path, &env, &stack, &rep);
+    free(blob);
+    if (!ok) {
+        for (unsigned i = 0; i < rep.n; i++)
+            fprintf(stderr, "%s\n", rep.msg[i]);
+        if (rep.total > rep.n)
+            fprintf(stderr, "%s: ... and %u more errors\n", name ? name : blob_path,
+                    rep.total - rep.n);
+        fprintf(stderr, "%s: %u error%s: the stack is refused, nothing boots\n",
+                name ? name : blob_path, rep.total, rep.total == 1 ? "" : "s");
+        return 1;
+    }
+    if (strcmp(cmd, "facts") == 0) {
+        topo_config_facts(&stack, print_line, NULL);
+    } else if (strcmp(cmd, "modules") == 0) {
+        /* Each program and image once, in start order. */
+        for (unsigned i = 0; i < stack.n_mon; i++) {
+            const char *p = sc_kind_program(stack.mon[stack.start_order[i]].kind);
+            bool seen = false;
+            for (unsigned j = 0; j < i; j++)
+                seen |= strcmp(p, sc_kind_program(stack.mon[stack.start_order[j]].kind)) == 0;
+            if (!seen)
+                printf("program %s\n", p);
+        }
+        for (unsigned i = 0; i < stack.n_vm; i++) {
+            bool seen = !stack.vm[i].guest[0];
+            for (unsigned j = 0; j < i; j++)
+                seen |= strcmp(stack.vm[i].guest, stack.vm[j].guest) == 0;
+            if (!seen)
+                printf("image %s\n", stack.vm[i].guest);
+            if (stack.vm[i].nested[0])
+                printf("nested %s %s\n", stack.vm[i].name, stack.vm[i].nested);
+        }
+    } else {
+        printf("%s: good: %u monitor%s, %u VM%s\n", name ? name : blob_path, stack.n_mon,
+               stack.n_mon == 1 ? "" : "s", stack.n_vm, stack.n_vm == 1 ? "" : "s");
+    }
+    return 0;
+}
