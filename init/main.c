@@ -1,65 +1,292 @@
 /*
- * init/main.c - the root task of a Nestor system.
+ * init/main.c - the root task: builds the stack its config describes.
  *
- * Today it reports what the kernel handed it (memory as untyped capabilities,
- * boot modules, the stack config) and checks the stack config is a device
- * tree blob. Building the stack the config describes comes with the
- * stack-config work (libfdt, monitors, VMs).
+ * 1. Find the stack config among the boot modules and check it against the
+ *    bindings (the same checks as the host tool: defence in depth). A bad
+ *    config is refused whole: every error is printed, nothing starts.
+ * 2. Start each monitor as a process of its own (spawn.c) in dependency
+ *    order, granting only what its node names: its memory budget as
+ *    untyped capabilities, its host I/O ports and IRQ lines, endpoints to
+ *    the monitors stacked under it, its program's modules.
+ * 3. Wait for the VMMs to end (or any monitor to fault) and give the
+ *    verdict: PASS when every VMM ended with PASS and nothing faulted.
+ * Every start, grant and failure is said on the console; the "topo:" lines
+ * are the live topology (stackcfg/topo_facts.h).
  */
-#include <nestor/bootinfo.h>
+#include "spawn.h"
+#include <fmt.h>
+#include <nestor/faults.h>
+#include <stackcfg.h>
 #include <string.h>
+#include <topo_facts.h>
 #include <user/print.h>
 #include <user/runtime.h>
 
-#define FDT_MAGIC 0xD00DFEEDU           /* devicetree specification 5.2 */
-#define CONFIG_TAG "stack-config "
+#define CONFIG_TAG   "stack-config "
+#define PROGRAM_TAG  "program "
+#define IMAGE_TAG    "image "
+#define INIT_KEEP_MIB 8               /* init's own objects: processes, page tables */
+#define MIB          (1UL << 20)
+#define NO_MONITOR   (-1)
 
-static uint32_t be32(const uint8_t *p)
+typedef struct {
+    const nestor_bootinfo_t *bi;
+} modules_t;
+
+/* What the config names must be among the boot modules. Nested stack
+ * configs are refused separately, with their own reason. */
+static bool module_exists(void *ctx, sc_file_kind_t kind, const char *name)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    const nestor_bootinfo_t *bi = ((modules_t *)ctx)->bi;
+    return kind == SC_FILE_CONFIG ||
+           nu_module(bi, kind == SC_FILE_PROGRAM ? PROGRAM_TAG : IMAGE_TAG, name) != NULL;
 }
 
-static void report_memory(const nestor_bootinfo_t *bi)
+/* RAM untypeds, largest first: init's own objects come from them. */
+static nestor_cptr_t ram_untyped[NESTOR_BOOTINFO_MAX_UNTYPED];
+
+static const nestor_module_desc_t *find_config(const nestor_bootinfo_t *bi)
 {
-    nestor_word_t n = bi->untyped.end - bi->untyped.start, total = 0;
-    unsigned biggest = 0;
-    for (nestor_word_t i = 0; i < n; i++) {
-        total += 1ULL << bi->untyped_list[i].size_bits;
-        if (bi->untyped_list[i].size_bits > biggest)
-            biggest = bi->untyped_list[i].size_bits;
+    const nestor_module_desc_t *cfg = NULL;
+    for (nestor_word_t i = 0; i < bi->module_count; i++) {
+        const nestor_module_desc_t *m = &bi->modules[i];
+        printf("init: module %lu \"%s\", %lu bytes\n", i, m->name, m->size);
+        if (strncmp(m->name, CONFIG_TAG, strlen(CONFIG_TAG)) == 0) {
+            if (cfg)
+                printf("init: more than one stack config; using \"%s\"\n", cfg->name);
+            else
+                cfg = m;
+        }
     }
-    printf("init: %lu untyped capabilities, %lu KiB in all, largest 2^%u bytes\n", n,
-           total / 1024, biggest);
-    printf("init: root CNode slots %lu..%lu free\n", bi->empty.start, bi->empty.end - 1);
+    return cfg;
 }
 
-static int check_config(const nestor_module_desc_t *m)
+/* ---- the running stack ---- */
+
+typedef struct {
+    const sc_monitor_t *m;
+    nestor_cptr_t service_ep;       /* stacked monitors: the endpoint they serve on */
+    spawn_result_t proc;
+    bool started, ended, passed;
+} running_t;
+
+static sc_stack_t stack;
+static sc_report_t report;
+static running_t run[SC_MAX_MONITORS];
+static spawn_req_t req;
+static char cmdline[NESTOR_BOOTINFO_CMDLINE_MAX];
+
+static void topo_line(const char *fmt_line)
 {
-    const uint8_t *blob = (const uint8_t *)(uintptr_t)m->vaddr;
-    if (m->size < 8 || be32(blob) != FDT_MAGIC) {
-        printf("init: stack config \"%s\" is not a device tree blob\n", m->name);
-        return 0;
+    printf("%s\n", fmt_line);
+}
+
+/* The request for monitor @i: its program, budget, modules and grants. */
+static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg, int i,
+                          nestor_cptr_t parent)
+{
+    const sc_monitor_t *m = &stack.mon[i];
+    const nestor_module_desc_t *prog = nu_module(bi, PROGRAM_TAG, sc_kind_program(m->kind));
+    memset(&req, 0, sizeof req);
+    req = (spawn_req_t){ .name = m->name, .elf = (const void *)(uintptr_t)prog->vaddr,
+                         .elf_size = prog->size, .memory_mib = m->memory_mib,
+                         .priority = m->priority, .cmdline = cmdline, .parent_ep = parent };
+    size_t n = (size_t)fmt_snprintf(cmdline, sizeof cmdline, "monitor=%s", m->name);
+    if (m->kind == SC_COUNT_MONITOR) {
+        for (unsigned x = 0; x < m->n_exits; x++)
+            n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, "%s%u",
+                                      x ? "," : " exits=", m->exits[x]);
+        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_SERVICE, .name = "exits",
+                                                      .endpoint = run[i].service_ep,
+                                                      .rights = NESTOR_RIGHTS_ALL };
+        return true;
     }
-    printf("init: stack config \"%s\": device tree blob, %u bytes\n",
-           m->name + strlen(CONFIG_TAG), be32(blob + 4));
-    return 1;
+    if (m->options[0])
+        fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
+    /* The VMM reads its VMs from the config and needs their images. */
+    req.modules[req.n_modules++] = (spawn_module_t){ cfg->name, (const void *)(uintptr_t)cfg->vaddr,
+                                                     cfg->size };
+    for (unsigned p = 0; p < m->n_ports; p++)
+        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_IOPORT,
+                                                      .arg0 = m->ports[p].first,
+                                                      .arg1 = m->ports[p].last, .name = "ioports" };
+    for (unsigned q = 0; q < m->n_irqs; q++)
+        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_IRQ, .arg0 = m->irqs[q],
+                                                      .name = "irq" };
+    for (unsigned v = 0; v < stack.n_vm; v++) {
+        const sc_vm_t *vm = &stack.vm[v];
+        if (sc_vm_vmm(&stack, vm) != m)
+            continue;
+        const nestor_module_desc_t *img = nu_module(bi, IMAGE_TAG, vm->guest);
+        bool have = false;
+        for (unsigned k = 0; k < req.n_modules; k++)
+            have |= strcmp(req.modules[k].name, img->name) == 0;
+        if (!have && req.n_modules < SPAWN_MAX_MODULES)
+            req.modules[req.n_modules++] = (spawn_module_t){ img->name,
+                                                             (const void *)(uintptr_t)img->vaddr,
+                                                             img->size };
+        /* Send rights to each monitor stacked on this VM: the VMM wires
+         * them into the VM's exit table and tells each where to pass on. */
+        for (unsigned k = 0; k + 1 < vm->n_stack; k++) {
+            if (req.n_grants == NESTOR_BOOTINFO_MAX_GRANTS) {
+                printf("init: %s: more than %d grants\n", m->name, NESTOR_BOOTINFO_MAX_GRANTS);
+                return false;
+            }
+            req.grants[req.n_grants++] = (spawn_grant_t){
+                .kind = NESTOR_GRANT_ENDPOINT, .name = stack.mon[vm->stack[k]].name,
+                .endpoint = run[vm->stack[k]].service_ep,
+                .rights = NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT };
+        }
+    }
+    return true;
+}
+
+static void say_grants(const sc_monitor_t *m, const spawn_result_t *p)
+{
+    char line[TOPO_LINE_MAX];
+    fmt_snprintf(line, sizeof line, TOPO_PREFIX "grant %s untyped %uMiB", m->name, m->memory_mib);
+    topo_line(line);
+    for (unsigned g = 0; g < req.n_grants; g++) {
+        const spawn_grant_t *gr = &req.grants[g];
+        if (gr->kind == NESTOR_GRANT_IOPORT)
+            fmt_snprintf(line, sizeof line, TOPO_PREFIX "grant %s ioports 0x%lx-0x%lx", m->name,
+                         gr->arg0, gr->arg1);
+        else if (gr->kind == NESTOR_GRANT_IRQ)
+            fmt_snprintf(line, sizeof line, TOPO_PREFIX "grant %s irq %lu", m->name, gr->arg0);
+        else if (gr->kind == NESTOR_GRANT_ENDPOINT)
+            fmt_snprintf(line, sizeof line, TOPO_PREFIX "grant %s endpoint %s", m->name, gr->name);
+        else
+            fmt_snprintf(line, sizeof line, TOPO_PREFIX "grant %s service %s", m->name, gr->name);
+        topo_line(line);
+    }
+    printf("init: started %s (%s): %u MiB in %u untyped caps, %u caps in all, priority %u\n",
+           m->name, sc_kind_compatible(m->kind), m->memory_mib, p->untypeds, p->caps, m->priority);
+}
+
+static void stop_all(void)
+{
+    for (unsigned i = 0; i < stack.n_mon; i++)
+        if (run[i].started && !run[i].ended)
+            nu_tcb_suspend(run[i].proc.tcb);
+}
+
+static bool start_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg,
+                        nu_alloc_t *a, nestor_cptr_t ep)
+{
+    for (unsigned i = 0; i < stack.n_mon; i++) {
+        run[i].m = &stack.mon[i];
+        if (stack.mon[i].kind != SC_VMM_SERVER &&
+            !(run[i].service_ep = nu_alloc_obj(a, NESTOR_OBJ_ENDPOINT, 0)))
+            return false;
+    }
+    for (unsigned k = 0; k < stack.n_mon; k++) {
+        int i = stack.start_order[k];
+        const sc_monitor_t *m = &stack.mon[i];
+        nestor_cptr_t parent = a->next_slot++;
+        if (nu_cnode_mint(a->cnode, parent, 64, a->cnode, ep, 64, NESTOR_RIGHTS_ALL,
+                          (nestor_word_t)i + 1) != NESTOR_OK ||
+            !build_request(bi, cfg, i, parent) || !spawn(a, bi, &req, &run[i].proc)) {
+            printf("init: monitor %s did not start: stopping the stack\n", m->name);
+            stop_all();
+            return false;
+        }
+        run[i].started = true;
+        char line[TOPO_LINE_MAX];
+        topo_fmt_monitor(line, sizeof line, m->name, topo_kind(m->kind), m->memory_mib,
+                         m->priority);
+        topo_line(line);
+        say_grants(m, &run[i].proc);
+    }
+    return true;
+}
+
+static void describe_fault(const running_t *r, const nu_msg_t *m)
+{
+    nestor_word_t label = nestor_msginfo_label(m->info);
+    if (label == NESTOR_FAULT_VM)
+        printf("init: monitor %s faulted: page fault at 0x%lx, rip 0x%lx (error 0x%lx)\n",
+               r->m->name, m->mr[1], m->mr[0], m->mr[2]);
+    else if (label == NESTOR_FAULT_USER_EXCEPTION)
+        printf("init: monitor %s faulted: exception %lu at rip 0x%lx\n", r->m->name, m->mr[3],
+               m->mr[0]);
+    else
+        printf("init: monitor %s faulted (fault type %lu)\n", r->m->name, label);
+}
+
+/* Until every VMM has ended: their ends and any monitor's faults. */
+static bool wait_for_stack(nestor_cptr_t ep)
+{
+    unsigned vmms = 0;
+    bool ok = true;
+    for (unsigned i = 0; i < stack.n_mon; i++)
+        vmms += stack.mon[i].kind == SC_VMM_SERVER;
+    while (vmms) {
+        nu_msg_t m = { 0 };
+        if (nu_recv(ep, &m) != NESTOR_OK || m.badge == 0 || m.badge > stack.n_mon)
+            continue;
+        running_t *r = &run[m.badge - 1];
+        if (r->ended)
+            continue;
+        r->ended = true;
+        if (nestor_msginfo_label(m.info) == NESTOR_EXIT_LABEL) {
+            r->passed = m.mr[0] == 1;
+            printf("init: monitor %s ended: %s\n", r->m->name, r->passed ? "PASS" : "FAIL");
+        } else {
+            describe_fault(r, &m);
+            nu_tcb_suspend(r->proc.tcb);
+        }
+        ok &= r->passed;
+        if (r->m->kind == SC_VMM_SERVER)
+            vmms--;
+        else if (!r->passed)
+            break;                  /* a stacked monitor failed: its VMs cannot go on */
+    }
+    return ok;
 }
 
 int main(const nestor_bootinfo_t *bi)
 {
     printf("init: Nestor root task started (command line \"%s\")\n", bi->cmdline);
-    report_memory(bi);
-    int configs = 0, ok = 1;
-    for (nestor_word_t i = 0; i < bi->module_count; i++) {
-        const nestor_module_desc_t *m = &bi->modules[i];
-        printf("init: module %lu \"%s\", %lu bytes at 0x%lx\n", i, m->name, m->size, m->vaddr);
-        if (strncmp(m->name, CONFIG_TAG, strlen(CONFIG_TAG)) == 0) {
-            configs++;
-            ok &= check_config(m);
-        }
-    }
-    if (configs == 0)
+    uint64_t ram = 0;
+    unsigned n_ram = nu_ram_untypeds(bi, ram_untyped, &ram);
+    printf("init: %u RAM untyped capabilities, %lu MiB in all\n", n_ram, ram / MIB);
+    const nestor_module_desc_t *cfg = find_config(bi);
+    if (!cfg) {
         printf("init: no stack config module: nothing to build\n");
-    printf("init: the stack config names no monitors to start yet; done\n");
+        return 1;
+    }
+    char file[NESTOR_GRANT_NAME_MAX * 2];
+    fmt_snprintf(file, sizeof file, "%s.dtb", cfg->name + strlen(CONFIG_TAG));
+    modules_t mods = { bi };
+    uint32_t free_mib = (uint32_t)(ram / MIB);
+    sc_env_t env = { .exists = module_exists, .ctx = &mods,
+                     .memory_limit_mib = free_mib > INIT_KEEP_MIB ? free_mib - INIT_KEEP_MIB : 1 };
+    if (!sc_load((const void *)(uintptr_t)cfg->vaddr, cfg->size, file, &env, &stack, &report)) {
+        for (unsigned i = 0; i < report.n; i++)
+            printf("init: %s\n", report.msg[i]);
+        printf("init: stack %s refused: %u error%s; nothing started\n", file, report.total,
+               report.total == 1 ? "" : "s");
+        return 0;
+    }
+    printf("init: stack %s: \"%s\": %u monitor%s, %u VM%s\n", file, stack.model, stack.n_mon,
+           stack.n_mon == 1 ? "" : "s", stack.n_vm, stack.n_vm == 1 ? "" : "s");
+    for (unsigned v = 0; v < stack.n_vm; v++)
+        if (stack.vm[v].nested[0]) {
+            printf("init: /vms/%s: a nested stack (%s) needs nested VMX, which this build does "
+                   "not have yet; nothing started\n", stack.vm[v].name, stack.vm[v].nested);
+            return 0;
+        }
+    if (!bi->vmx_present) {
+        printf("init: no VMX on this machine: the stack's VMs cannot run; nothing started\n");
+        return 0;
+    }
+    nu_alloc_t a = { ram_untyped[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
+                     ram_untyped + 1, n_ram - 1 };
+    nestor_cptr_t ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
+    if (!ep || !start_stack(bi, cfg, &a, ep))
+        return 0;
+    bool ok = wait_for_stack(ep);
+    stop_all();
+    printf("init: stack %s done: %s\n", file, ok ? "every VMM ended with PASS" : "FAILED");
     return ok;
 }

@@ -16,32 +16,39 @@
 #define CM_GUARD        (64 - CM_RADIX)
 #define CM_SLOT_EP      1
 #define CM_SLOT_PREV    2
-#define CM_BADGE_EXIT   0xC0
-#define CM_BADGE_QUERY  0xC1
 #define CM_PRIO         200              /* between the VMM (255) and vCPUs (100) */
 #define CM_REGION       0x0000100000800000ULL
 #define CM_SCRATCH      0x0000100000A00000ULL
 
-static void monitor(nestor_word_t reason)
+void count_monitor_serve(nestor_cptr_t ep, nestor_cptr_t prev, const nestor_word_t *reasons,
+                         unsigned n_reasons)
 {
     nestor_word_t counted = 0, others = 0;
     nu_msg_t m = { 0 };
-    nu_recv(CM_SLOT_EP, &m);
+    nu_recv(ep, &m);
     for (;;) {
         if (m.badge == CM_BADGE_QUERY) {
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { counted, others } };
-        } else {
-            if (nestor_msginfo_label(m.info) == NESTOR_FAULT_VM_EXIT &&
-                (m.mr[NESTOR_EXIT_MR_REASON] & 0xFFFF) == reason)
-                counted++;
-            else
-                others++;
+        } else if (m.badge == CM_BADGE_EXIT) {
+            bool mine = false;
+            for (unsigned i = 0; i < n_reasons; i++)
+                mine |= nestor_msginfo_label(m.info) == NESTOR_FAULT_VM_EXIT &&
+                        (m.mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK) == reasons[i];
+            counted += mine;
+            others += !mine;
             /* Pass it on unchanged (MRs 4.. are still in our IPC buffer); the
-             * previous handler's reply goes back to the vCPU as it is. */
-            nu_call(CM_SLOT_PREV, &m);
+             * next handler's reply goes back to the vCPU as it is. */
+            nu_call(prev, &m);
+        } else {
+            m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };   /* not ours to answer */
         }
-        nu_reply_recv(CM_SLOT_EP, &m);
+        nu_reply_recv(ep, &m);
     }
+}
+
+static void monitor(nestor_word_t reason)
+{
+    count_monitor_serve(CM_SLOT_EP, CM_SLOT_PREV, &reason, 1);
 }
 
 bool count_monitor_stack(count_monitor_t *cm, nu_alloc_t *a, nestor_cptr_t exit_table,

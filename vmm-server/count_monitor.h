@@ -5,10 +5,21 @@
 #include <stdbool.h>
 #include <user/space.h>
 
+/* How the VMM talks to a count monitor: by the badge on its endpoint. */
+#define CM_BADGE_EXIT   0xC0    /* an exit to count and pass on */
+#define CM_BADGE_QUERY  0xC1    /* "how many?": reply MR0 counted, MR1 others */
+#define CM_BADGE_SETUP  0xC2    /* one capability: where to pass exits on (started by init) */
+#define CM_MAX_REASONS  4
+
 typedef struct {
     nestor_cptr_t query;        /* our capability to ask it for its counts */
     unsigned reason;
 } count_monitor_t;
+
+/* The monitor's loop: count the exits of @reasons arriving at @ep, pass
+ * every exit on to @prev and its reply back. Never returns. */
+void count_monitor_serve(nestor_cptr_t ep, nestor_cptr_t prev, const nestor_word_t *reasons,
+                         unsigned n_reasons);
 
 /* Start a count monitor as a process of its own and stack it on @reason of
  * the VM whose exit table is @exit_table (a CNode capability of ours). */

@@ -52,11 +52,12 @@ static bool shutdown_byte(vm_t *vm, char c)
 /* The byte-wide legacy devices; the clock is read only for those that keep time. */
 static bool device_io(vm_t *vm, uint16_t port, bool in, uint8_t *b)
 {
+    /* A device the VM's config leaves out is absent: its ports are empty. */
     if ((port >= PIT_PORT_CH0 && port <= PIT_PORT_CONTROL) || port == PIT_PORT_B)
-        return pit_io(&vm->pit, port, in, b, vm_now_ns());
+        return (vm->devices & SC_DEV_PIT) && pit_io(&vm->pit, port, in, b, vm_now_ns());
     if (port == RTC_PORT_INDEX || port == RTC_PORT_DATA)
-        return rtc_io(&vm->rtc, port, in, b, vm_unix_seconds());
-    return pic_io(&vm->pic, port, in, b);
+        return (vm->devices & SC_DEV_RTC) && rtc_io(&vm->rtc, port, in, b, vm_unix_seconds());
+    return (vm->devices & SC_DEV_PIC) && pic_io(&vm->pic, port, in, b);
 }
 
 static exit_action_t exit_io(vmexit_t *e)
@@ -77,7 +78,7 @@ static exit_action_t exit_io(vmexit_t *e)
     }
     if (!in && port == BOCHS_SHUTDOWN_PORT && shutdown_byte(vm, (char)value))
         return EXIT_STOP;
-    if (!uart_io(vm, port, in, size, &value) && size == 1) {
+    if (!((vm->devices & SC_DEV_UART) && uart_io(vm, port, in, size, &value)) && size == 1) {
         uint8_t b = (uint8_t)value;
         if (device_io(vm, port, in, &b)) {
             value = in ? b : value;
@@ -300,7 +301,7 @@ exit_action_t vm_handle_exit(vmexit_t *e)
         return vm_stop(e->vm, "ran past its time limit (vmm.limit_ms) at rip 0x%lx", e->rip);
     if (e->reason & BIT(31))
         return vm_stop(e->vm, "VM entry failed (reason 0x%lx): invalid guest state", e->reason);
-    unsigned basic = (unsigned)(e->reason & 0xFFFF);
+    unsigned basic = (unsigned)(e->reason & NESTOR_EXIT_REASON_MASK);
     exit_handler_t h = basic < NESTOR_EXIT_REASONS ? handlers[basic] : 0;
     if (!h)
         return vm_stop(e->vm, "unhandled exit reason %u at rip 0x%lx", basic, e->rip);

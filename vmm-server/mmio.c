@@ -106,7 +106,8 @@ exit_action_t mmio_exit(vmexit_t *e)
 {
     vm_t *vm = e->vm;
     uint64_t gpa = e->guest_phys;
-    if (gpa < LAPIC_BASE_GPA || gpa >= LAPIC_BASE_GPA + LAPIC_PAGE_SIZE)
+    if (!(vm->devices & SC_DEV_LAPIC) || gpa < LAPIC_BASE_GPA ||
+        gpa >= LAPIC_BASE_GPA + LAPIC_PAGE_SIZE)
         return vm_stop(vm, "access to guest-physical 0x%lx outside its RAM and devices "
                            "(EPT violation, qualification 0x%lx, rip 0x%lx)",
                        gpa, e->qualification, e->rip);

@@ -127,6 +127,7 @@ static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
 
 /* Where a Multiboot loader puts its boot information (below the stack). */
 #define MB_INFO_GPA 0x9000u
+#define MB_CMDLINE_GPA 0x9100u             /* the guest's command line, after the info */
 
 /* 1: a Multiboot image, loaded, *entry set; 0: no header; -1: refused (said why). */
 static int multiboot_load(vm_t *vm, const uint8_t *image, uint64_t size, uint64_t *entry)
@@ -245,6 +246,11 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
         mb_info_t *info = (mb_info_t *)(vm->ram + MB_INFO_GPA);
         *info = (mb_info_t){ .flags = MB_INFO_MEM, .mem_lower = MB_MEM_LOWER_KB,
                              .mem_upper = (uint32_t)((vm->ram_bytes - MB_HIGH_MEM_START) >> 10) };
+        if (vm->cmdline[0]) {
+            info->flags |= MB_INFO_CMDLINE;
+            info->cmdline = MB_CMDLINE_GPA;
+            memcpy(vm->ram + MB_CMDLINE_GPA, vm->cmdline, strlen(vm->cmdline) + 1);
+        }
         vm->state->rax = MB_LOADER_MAGIC;
         vm->state->rbx = MB_INFO_GPA;
     }

@@ -11,6 +11,7 @@
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
 #include <nestor/vcpu.h>
+#include <stackcfg.h>
 #include <user/space.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #define VMM_LINE_MAX       160
 #define VMM_RAM_FRAME_BITS 21                 /* guest RAM in 2 MiB frames */
 #define VMM_DEFAULT_RAM_MB 8
+#define VMM_CMDLINE_MAX    128
 #define NS_PER_MS          1000000ULL
 
 typedef enum { VM_CREATED, VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
@@ -58,6 +60,8 @@ typedef struct vm {
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */
     uint64_t interrupts, mmio_exits;
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
+    uint32_t devices;               /* SC_DEV_* it has (stackcfg.h); others are absent */
+    char cmdline[VMM_CMDLINE_MAX];  /* its Multiboot command line */
     uint64_t msr_pat, msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_mtrr_def;
 } vm_t;
 

@@ -22,5 +22,7 @@ int guest_main(void)
     CHECK(guest_boot_magic == GUEST_MB_LOADER_MAGIC, "EAX holds the Multiboot loader magic");
     CHECK(guest_boot_info && (mb->flags & 1) && mb->mem_lower == 640 &&
               mb->mem_upper == (8u << 10) - 1024, "Multiboot memory information: 8 MiB of RAM");
+    if (mb && (mb->flags & GUEST_MB_INFO_CMDLINE))
+        guest_printf("command line: \"%s\"\n", (const char *)(uintptr_t)mb->cmdline);
     return guest_report("hello");
 }

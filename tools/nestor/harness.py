@@ -97,10 +97,38 @@ class SystemTest:
         if judged.returncode != 0:
             return Outcome(failed=1, seconds=result.seconds,
                            detail='%s\nlog: %s' % (report, paths.rel(result.serial)))
+        if self.spec.topology:
+            mismatch = live_topology_mismatch(config.resolve(self.spec.stack), result.serial)
+            if mismatch:
+                return Outcome(failed=1, seconds=result.seconds,
+                               detail='%s\nlog: %s' % (mismatch, paths.rel(result.serial)))
         note = ''
         if self.spec.expect_fail:
             note = 'expected failure: %s' % (self.spec.description or 'FAIL verdict seen')
         return Outcome(passed=1, seconds=result.seconds, note=note)
+
+
+# The facts both sides state: what runs, and how it is stacked. Grants and
+# exit totals are only known live.
+COMPARED_FACTS = ('topo: monitor ', 'topo: vm ', 'topo: stacked ')
+
+
+def topo_facts(lines):
+    return {l.strip() for l in lines if l.strip().startswith(COMPARED_FACTS)}
+
+
+def live_topology_mismatch(dts, serial):
+    """None if the booted system's topology (the topo: lines in @serial) is
+    the one config @dts describes; otherwise what differs."""
+    want = topo_facts(config.facts(dts))
+    with open(serial, errors='replace') as fh:
+        got = topo_facts(fh.read().replace('\r', '').splitlines())
+    if want == got:
+        return None
+    out = ['live topology differs from %s:' % paths.rel(dts)]
+    out += ['  config only: %s' % l for l in sorted(want - got)]
+    out += ['  live only:   %s' % l for l in sorted(got - want)]
+    return '\n'.join(out)
 
 
 def discover():

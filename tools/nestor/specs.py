@@ -11,7 +11,10 @@ import re
 from nestor.errors import NestorError
 
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
-                'roottask', 'guest', 'requires'}
+                'roottask', 'guest', 'requires', 'topology'}
+# topology: live  - the 'topo:' lines the booted system printed must name the
+#                   same monitors, VMs and stacking edges as the stack config.
+TOPOLOGY_CHECKS = {'live'}
 JUDGE_KEYS = {'expect', 'forbid', 'verdict', 'count', 'anywhere'}
 KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
@@ -32,6 +35,7 @@ class Spec:
         self.roottask = None
         self.guests = []
         self.requires = set()
+        self.topology = None
         self.expect_fail = False
         self._parse()
 
@@ -55,6 +59,8 @@ class Spec:
             self._apply(no, key, emu, value)
         if not self.emulators:
             self._error(len(lines), "no 'emulators:' line")
+        if self.topology and not self.stack:
+            self._error(len(lines), "'topology:' compares with a 'stack:' config; there is none")
 
     def _apply(self, no, key, emu, value):
         if key == 'name':
@@ -86,6 +92,10 @@ class Spec:
                     self._error(no, "unknown requirement '%s' (known: %s)" %
                                 (r, ', '.join(sorted(REQUIREMENTS))))
                 self.requires.add(r)
+        elif key == 'topology':
+            if value not in TOPOLOGY_CHECKS:
+                self._error(no, "topology: expected one of %s" % ', '.join(sorted(TOPOLOGY_CHECKS)))
+            self.topology = value
         elif key == 'verdict':
             self.expect_fail = value == 'fail'
 

@@ -16,10 +16,13 @@
 #define MB_FLAGS_KNOWN    (0x3u | MB_FLAG_ADDRESSES)  /* page-align modules, memory info */
 #define MB_HIGH_MEM_START 0x100000u
 #define MB_INFO_MEM       (1u << 0)       /* boot information: mem_lower, mem_upper valid */
+#define MB_INFO_CMDLINE   (1u << 2)       /* boot information: cmdline valid */
 #define MB_MEM_LOWER_KB   640u
 
-typedef struct {
-    uint32_t flags, mem_lower, mem_upper;  /* the start of the boot information (3.3) */
+typedef struct {                           /* the start of the boot information (3.3) */
+    uint32_t flags, mem_lower, mem_upper;
+    uint32_t boot_device;                  /* flags[1]: not given */
+    uint32_t cmdline;                      /* flags[2]: physical address of a C string */
 } mb_info_t;
 
 typedef enum {

@@ -30,6 +30,9 @@
 #define NESTOR_EXIT_SLOT_EXCEPTION   128          /* + vector, for exception exits */
 #define NESTOR_EXIT_SLOT_ENTRY_FAIL  127          /* VM entry failed (guest state) */
 
+/* SDM 24.9.1 (exit reason field): bits 15:0 are the basic exit reason. */
+#define NESTOR_EXIT_REASON_MASK      0xFFFFu
+
 /* Basic exit reasons (SDM Vol. 3D Appendix C) */
 #define NESTOR_EXIT_EXCEPTION        0
 #define NESTOR_EXIT_EXTERNAL_INT     1

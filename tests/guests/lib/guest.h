@@ -75,8 +75,10 @@ static inline uint64_t rdtsc(void)
 
 /* What the Multiboot loader passed in EAX and EBX (start.S). */
 #define GUEST_MB_LOADER_MAGIC 0x2BADB002u
+#define GUEST_MB_INFO_CMDLINE (1u << 2)  /* Multiboot 0.6.96 3.3: cmdline is valid */
 typedef struct {
     uint32_t flags, mem_lower, mem_upper;       /* Multiboot information, start */
+    uint32_t boot_device, cmdline;
 } guest_mb_info_t;
 extern uint32_t guest_boot_magic, guest_boot_info;
 

@@ -1,0 +1,223 @@
+/*
+ * init/spawn.c - processes from ELF boot modules (see spawn.h).
+ *
+ * Memory: the program's image, stack, IPC buffer, boot info, module copies
+ * and page tables come from init's own untyped memory; the budget the
+ * stack config gives it arrives as untyped capabilities it retypes itself.
+ */
+#include "spawn.h"
+#include <elf64.h>
+#include <string.h>
+#include <user/print.h>
+
+#define PAGE            (1ULL << NESTOR_FRAME_4K_BITS)
+#define CHILD_RADIX     NESTOR_ROOT_CNODE_RADIX
+#define CHILD_GUARD     (64 - CHILD_RADIX)  /* cptrs are plain slot numbers */
+#define SCRATCH_VA      0x0000500000000000ULL  /* where init fills a page it hands on */
+#define MIB_BITS        20
+
+typedef struct {
+    nu_alloc_t *a;
+    const spawn_req_t *r;
+    nestor_cptr_t pml4, cnode;
+    nestor_word_t next_slot;
+    nestor_bootinfo_t *bi;           /* the child's boot info, being built */
+} child_t;
+
+static bool fail(const spawn_req_t *r, const char *what, nestor_word_t err)
+{
+    printf("init: cannot start %s: %s (error %lu)\n", r->name, what, err);
+    return false;
+}
+
+/* A fresh frame holding @n bytes from @src at @offset (zero elsewhere),
+ * filled through init's scratch mapping, then mapped at @va in the child. */
+static nestor_cptr_t child_page(child_t *c, nestor_word_t va, nestor_word_t rights,
+                                const void *src, size_t n, size_t offset)
+{
+    nestor_cptr_t f = nu_alloc_obj(c->a, NESTOR_OBJ_FRAME_4K, 0);
+    if (!f || nu_map_frame(c->a, NESTOR_CAP_INIT_VSPACE, SCRATCH_VA, f,
+                           NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
+        return 0;
+    memset((void *)(uintptr_t)SCRATCH_VA, 0, PAGE);
+    if (n)
+        memcpy((uint8_t *)(uintptr_t)SCRATCH_VA + offset, src, n);
+    nu_frame_unmap(f);
+    /* A second capability maps it in the child (a frame cap maps once). */
+    nestor_cptr_t g = c->a->next_slot++;
+    if (nu_cnode_copy(c->a->cnode, g, 64, c->a->cnode, f, 64, NESTOR_RIGHTS_ALL) != NESTOR_OK ||
+        nu_map_frame(c->a, c->pml4, va, g, rights) != NESTOR_OK)
+        return 0;
+    return f;
+}
+
+static bool load_elf(child_t *c, elf_info_t *info)
+{
+    const spawn_req_t *r = c->r;
+    elf_status_t st = elf_parse(r->elf, r->elf_size, NESTOR_ROOT_BOOTINFO_VADDR, info);
+    if (st != ELF_OK)
+        return fail(r, elf_status_str(st), st);
+    const uint8_t *file = r->elf;
+    for (size_t i = 0; i < info->nseg; i++) {
+        const elf_segment_t *s = &info->seg[i];
+        nestor_word_t rights = NESTOR_RIGHT_READ | (s->flags & PF_W ? NESTOR_RIGHT_WRITE : 0);
+        for (uint64_t page = s->vaddr & ~(PAGE - 1); page < s->vaddr + s->memsz; page += PAGE) {
+            /* The part of this page that comes from the file. */
+            uint64_t lo = page < s->vaddr ? s->vaddr : page;
+            uint64_t hi = page + PAGE < s->vaddr + s->filesz ? page + PAGE : s->vaddr + s->filesz;
+            size_t n = hi > lo ? (size_t)(hi - lo) : 0;
+            if (!child_page(c, page, rights, file + s->offset + (lo - s->vaddr), n,
+                            lo - page))
+                return fail(r, "out of memory loading its image", 0);
+        }
+    }
+    return true;
+}
+
+/* Copy the modules it is given, read-only, one after another with a guard
+ * page between (as the kernel maps the root task's). */
+static bool load_modules(child_t *c)
+{
+    nestor_word_t va = NESTOR_ROOT_MODULES_VADDR;
+    for (unsigned i = 0; i < c->r->n_modules; i++) {
+        const spawn_module_t *m = &c->r->modules[i];
+        nestor_module_desc_t *d = &c->bi->modules[c->bi->module_count++];
+        d->vaddr = va;
+        d->size = m->size;
+        strncpy(d->name, m->name, sizeof d->name - 1);
+        for (nestor_word_t off = 0; off < m->size; off += PAGE, va += PAGE) {
+            size_t n = m->size - off < PAGE ? (size_t)(m->size - off) : PAGE;
+            if (!child_page(c, va, NESTOR_RIGHT_READ, (const uint8_t *)m->data + off, n, 0))
+                return fail(c->r, "out of memory copying its modules", 0);
+        }
+        va += PAGE;
+    }
+    return true;
+}
+
+/* A slot of the child's CNode, addressed through init's cap to it. */
+static nestor_error_t put_copy(child_t *c, nestor_word_t slot, nestor_cptr_t src,
+                               nestor_word_t rights)
+{
+    return nu_cnode_copy(c->cnode, slot, CHILD_RADIX, c->a->cnode, src, 64, rights);
+}
+
+/* The budget as untyped capabilities: one per set bit of memory_mib. */
+static bool give_untyped(child_t *c, const nestor_bootinfo_t *ibi)
+{
+    c->bi->untyped.start = c->next_slot;
+    for (int bit = 31; bit >= 0; bit--) {
+        if (!(c->r->memory_mib & (1u << bit)))
+            continue;
+        nestor_word_t size_bits = (nestor_word_t)bit + MIB_BITS;
+        bool done = false;
+        for (nestor_word_t u = ibi->untyped.start; !done && u < ibi->untyped.end; u++)
+            done = !ibi->untyped_list[u - ibi->untyped.start].is_device &&
+                   nu_untyped_retype(u, NESTOR_OBJ_UNTYPED, size_bits, c->cnode, 0, 0,
+                                     c->next_slot, 1) == NESTOR_OK;
+        if (!done)
+            return fail(c->r, "init has no free untyped memory for its budget", size_bits);
+        nestor_untyped_desc_t *d = &c->bi->untyped_list[c->next_slot - c->bi->untyped.start];
+        d->size_bits = (uint8_t)size_bits;
+        c->next_slot++;
+    }
+    c->bi->untyped.end = c->next_slot;
+    return true;
+}
+
+static bool give_grants(child_t *c)
+{
+    for (unsigned i = 0; i < c->r->n_grants; i++) {
+        const spawn_grant_t *g = &c->r->grants[i];
+        nestor_word_t slot = c->next_slot++;
+        nestor_error_t e;
+        switch (g->kind) {
+        case NESTOR_GRANT_IOPORT:
+            e = nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, g->arg0, g->arg1, c->cnode, slot,
+                                CHILD_RADIX);
+            break;
+        case NESTOR_GRANT_IRQ:
+            e = nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, g->arg0, c->cnode, slot, CHILD_RADIX);
+            break;
+        default:
+            e = put_copy(c, slot, g->endpoint, g->rights);
+            break;
+        }
+        if (e != NESTOR_OK)
+            return fail(c->r, "cannot grant a capability its node names", e);
+        nestor_grant_desc_t *d = &c->bi->grants[c->bi->grant_count++];
+        *d = (nestor_grant_desc_t){ .cptr = slot, .kind = g->kind, .arg0 = g->arg0,
+                                    .arg1 = g->arg1 };
+        strncpy(d->name, g->name, sizeof d->name - 1);
+    }
+    return true;
+}
+
+bool spawn(nu_alloc_t *a, const nestor_bootinfo_t *ibi, const spawn_req_t *r,
+           spawn_result_t *out)
+{
+    static nestor_bootinfo_t bi;     /* built here, copied into its page last */
+    memset(&bi, 0, sizeof bi);
+    child_t c = { .a = a, .r = r, .next_slot = NESTOR_CAP_FIRST_FREE_FIXED, .bi = &bi };
+    c.pml4 = nu_alloc_obj(a, NESTOR_OBJ_PML4, 0);
+    c.cnode = nu_alloc_obj(a, NESTOR_OBJ_CNODE, CHILD_RADIX);
+    nestor_cptr_t tcb = nu_alloc_obj(a, NESTOR_OBJ_TCB, 0), cspace = a->next_slot++;
+    if (!c.pml4 || !c.cnode || !tcb ||
+        nu_cnode_mint(a->cnode, cspace, 64, a->cnode, c.cnode, 64, NESTOR_RIGHTS_ALL,
+                      CHILD_GUARD) != NESTOR_OK)
+        return fail(r, "out of memory for its objects", 0);
+    elf_info_t info;
+    if (!load_elf(&c, &info) || !load_modules(&c))
+        return false;
+    /* Stack and IPC buffer where the kernel puts the root task's. */
+    for (unsigned i = 1; i <= NESTOR_ROOT_STACK_PAGES; i++)
+        if (!child_page(&c, NESTOR_ROOT_STACK_TOP - i * PAGE,
+                        NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE, 0, 0, 0))
+            return fail(r, "out of memory for its stack", 0);
+    nestor_cptr_t ipc = child_page(&c, NESTOR_ROOT_IPC_BUFFER_VADDR,
+                                   NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE, 0, 0, 0);
+    if (!ipc)
+        return fail(r, "out of memory for its IPC buffer", 0);
+    bi.magic = NESTOR_BOOTINFO_MAGIC;
+    bi.ipc_buffer = NESTOR_ROOT_IPC_BUFFER_VADDR;
+    bi.tsc_per_tick = ibi->tsc_per_tick;
+    bi.vmx_present = ibi->vmx_present;
+    strncpy(bi.cmdline, r->cmdline, sizeof bi.cmdline - 1);
+    /* Fixed slots as the root task has them, less the control capabilities
+     * (IRQ, I/O ports, debug): what it may use of those is in its grants. */
+    bi.parent_ep = c.next_slot++;
+    bool ok = put_copy(&c, NESTOR_CAP_INIT_TCB, tcb, NESTOR_RIGHTS_ALL) == NESTOR_OK &&
+              nu_cnode_copy(c.cnode, NESTOR_CAP_INIT_CNODE, CHILD_RADIX, a->cnode, cspace, 64,
+                            NESTOR_RIGHTS_ALL) == NESTOR_OK &&
+              put_copy(&c, NESTOR_CAP_INIT_VSPACE, c.pml4, NESTOR_RIGHTS_ALL) == NESTOR_OK &&
+              put_copy(&c, NESTOR_CAP_INIT_IPC_BUFFER, ipc, NESTOR_RIGHTS_ALL) == NESTOR_OK &&
+              put_copy(&c, bi.parent_ep, r->parent_ep, NESTOR_RIGHT_WRITE) == NESTOR_OK &&
+              give_grants(&c) && give_untyped(&c, ibi);
+    if (!ok)
+        return fail(r, "cannot fill its CSpace", 0);
+    bi.empty.start = c.next_slot;
+    bi.empty.end = 1ULL << CHILD_RADIX;
+    nestor_cptr_t bi_frame = child_page(&c, NESTOR_ROOT_BOOTINFO_VADDR, NESTOR_RIGHT_READ, &bi,
+                                        sizeof bi, 0);
+    if (!bi_frame || put_copy(&c, NESTOR_CAP_BOOTINFO_FRAME, bi_frame, NESTOR_RIGHT_READ))
+        return fail(r, "out of memory for its boot info", 0);
+    /* Its faults go to init like its end: the fault endpoint is a cptr in
+     * its own CSpace. */
+    nestor_error_t e = nu_tcb_configure(tcb, bi.parent_ep, cspace, c.pml4, ipc,
+                                        NESTOR_ROOT_IPC_BUFFER_VADDR);
+    if (e == NESTOR_OK)
+        e = nu_tcb_set_priority(tcb, r->priority);
+    if (e != NESTOR_OK)
+        return fail(r, "cannot configure its thread", e);
+    nestor_user_context_t ctx = { 0 };
+    ctx.rip = info.entry;
+    ctx.rsp = NESTOR_ROOT_STACK_TOP;
+    ctx.rdi = NESTOR_ROOT_BOOTINFO_VADDR;
+    e = nu_tcb_write_registers(tcb, 1, &ctx);
+    if (e != NESTOR_OK)
+        return fail(r, "cannot start its thread", e);
+    *out = (spawn_result_t){ .tcb = tcb, .cnode = c.cnode,
+                             .caps = (unsigned)c.next_slot - NESTOR_CAP_FIRST_FREE_FIXED + 5,
+                             .untypeds = (unsigned)(bi.untyped.end - bi.untyped.start) };
+    return true;
+}

@@ -1,0 +1,57 @@
+/*
+ * init/spawn.h - start a program from an ELF boot module as a process of
+ * its own: a fresh VSpace and CSpace, holding only what the caller grants.
+ * The program starts as the kernel starts the root task (same entry, same
+ * boot-info page), so one runtime serves both; its boot info names what it
+ * was given: untyped memory, modules, grants, and the endpoint its end
+ * and faults go to.
+ */
+#ifndef INIT_SPAWN_H
+#define INIT_SPAWN_H
+#include <nestor/bootinfo.h>
+#include <stdbool.h>
+#include <user/space.h>
+
+#define SPAWN_MAX_MODULES 8
+
+typedef struct {
+    const char *name;
+    const void *data;
+    nestor_word_t size;
+} spawn_module_t;
+
+/* What to grant: an I/O port range or IRQ line (issued from init's control
+ * capabilities), or a copy of an endpoint of init's with @rights. */
+typedef struct {
+    nestor_grant_kind_t kind;
+    nestor_word_t arg0, arg1;
+    nestor_cptr_t endpoint;          /* NESTOR_GRANT_ENDPOINT / _SERVICE: in init's CSpace */
+    nestor_word_t rights;
+    const char *name;
+} spawn_grant_t;
+
+typedef struct {
+    const char *name;                /* for messages */
+    const void *elf;
+    nestor_word_t elf_size;
+    uint32_t memory_mib;             /* untyped budget, in power-of-two pieces */
+    uint32_t priority;
+    const char *cmdline;
+    spawn_module_t modules[SPAWN_MAX_MODULES];
+    unsigned n_modules;
+    spawn_grant_t grants[NESTOR_BOOTINFO_MAX_GRANTS];
+    unsigned n_grants;
+    nestor_cptr_t parent_ep;         /* badged endpoint in init's CSpace */
+} spawn_req_t;
+
+typedef struct {
+    nestor_cptr_t tcb, cnode;        /* in init's CSpace */
+    unsigned caps;                   /* capabilities placed in its CSpace */
+    unsigned untypeds;
+} spawn_result_t;
+
+/* Build and start the process; false (with the reason printed) on failure. */
+bool spawn(nu_alloc_t *a, const nestor_bootinfo_t *init_bi, const spawn_req_t *r,
+           spawn_result_t *out);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * vmm-server/count_monitor_main.c - the count monitor as a program init
+ * starts from a stack config ("nestor,count-monitor"). Its boot info grants
+ * it one capability, the endpoint it serves on ("exits"); its command line
+ * names the exit reasons it counts ("exits=10,18"). The VMM running the VM
+ * sends it, badged CM_BADGE_SETUP, the one capability it passes exits on
+ * with, then wires its endpoint into the VM's exit table.
+ */
+#include "count_monitor.h"
+#include <nestor/bootinfo.h>
+#include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
+
+#define EXITS_OPT "exits="
+
+static const char *monitor_name(const char *cmdline, char *buf, size_t size)
+{
+    const char *p = nu_option(cmdline, "monitor=");
+    size_t n = 0;
+    for (p = p ? p : "count-monitor"; *p && *p != ' ' && n + 1 < size; p++)
+        buf[n++] = *p;
+    buf[n] = '\0';
+    return buf;
+}
+
+int main(const nestor_bootinfo_t *bi)
+{
+    char name[32];
+    monitor_name(bi->cmdline, name, sizeof name);
+    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
+    nestor_cptr_t ep = service ? service->cptr : 0;
+    nestor_word_t reasons[CM_MAX_REASONS];
+    unsigned n = 0;
+    const char *p = nu_option(bi->cmdline, EXITS_OPT);
+    for (p = p ? p : ""; *p >= '0' && *p <= '9' && n < CM_MAX_REASONS;) {
+        nestor_word_t r = 0;
+        while (*p >= '0' && *p <= '9')
+            r = r * 10 + (nestor_word_t)(*p++ - '0');
+        reasons[n++] = r;
+        if (*p == ',')
+            p++;
+    }
+    if (!ep || n == 0 || bi->empty.start >= bi->empty.end) {
+        printf("count-monitor %s: no endpoint or no exit reasons granted: nothing to serve\n", name);
+        return 0;
+    }
+    /* Wait for the VMM to say where exits go next. */
+    nestor_cptr_t prev = bi->empty.start;
+    nestor_ipc_buffer_t *buf = nu_ipc_buffer();
+    nu_msg_t m = { 0 };
+    for (;;) {
+        buf->receive_cnode = NESTOR_CAP_INIT_CNODE;
+        buf->receive_index = prev;
+        buf->receive_depth = 64;
+        if (nu_recv(ep, &m) == NESTOR_OK && m.badge == CM_BADGE_SETUP &&
+            nestor_msginfo_extra_caps(m.info) == 1 && !nestor_msginfo_caps_unwrapped(m.info))
+            break;
+        printf("count-monitor %s: a message before its setup (badge 0x%lx): ignored\n", name,
+               m.badge);
+        m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
+        nu_reply(&m);
+    }
+    buf->receive_cnode = 0;
+    printf("count-monitor %s: serving %u exit reason%s\n", name, n, n == 1 ? "" : "s");
+    m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 0) };
+    nu_reply(&m);
+    count_monitor_serve(ep, prev, reasons, n);
+    return 0;
+}
