@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from nestor import boot, build, config, emulators, harness, image, paths
+from nestor import boot, build, config, emulators, harness, image, paths, topo
 from nestor.errors import NestorError
 
 EXIT_FAIL = 1
@@ -17,6 +17,7 @@ subcommands:
   run    build, make the boot image, boot it and stream the serial console
   test   run the unit tests and the system tests
   bench  run a benchmark on Bochs (instruction counts) and print its figures
+  topo   draw a stack (a config, or a serial log with --live) as a Graphviz picture
 
 Run './nestor SUBCOMMAND --help' for each one's options.'''
 
@@ -113,7 +114,7 @@ def cmd_bench(args):
 
 def cmd_test(args):
     build.scons()
-    tests = harness.select(harness.discover(), args.patterns)
+    tests = harness.select(harness.discover() + topo.tests() + config.tests(), args.patterns)
     if args.list:
         for t in tests:
             print(t.id)
@@ -122,6 +123,15 @@ def cmd_test(args):
         raise NestorError('test: no test matches %s' % ' '.join(args.patterns))
     totals = harness.run_tests(tests, args.jobs)
     return EXIT_FAIL if totals.failed else 0
+
+
+def cmd_topo(args):
+    if (args.config is None) == (args.live is None):
+        raise NestorError('topo: give a CONFIG or --live LOG (one of them)')
+    if args.live is None:
+        build.scons()
+    topo.topo(args.config, args.live, args.output)
+    return 0
 
 
 def parser():
@@ -157,9 +167,29 @@ def parser():
     b.add_argument('name', choices=sorted(BENCHMARKS), help='which benchmark')
     b.set_defaults(func=cmd_bench)
 
+    g = sub.add_parser('topo', help='draw a stack as a picture (Graphviz)',
+                       description='Draw a stack: its monitors (memory budget, priority, '
+                       'host devices), its VMs (guest, RAM, vCPUs, virtual devices), which '
+                       'monitor takes which exits, nested stacks inside their VMs, all on '
+                       'init and the microkernel. From a config (built and checked first: a '
+                       'bad config is refused with its errors), or with --live from a serial '
+                       "log's 'topo: ...' lines (with grants and exits served). Writes DOT to "
+                       'stdout, or -o FILE: .dot, .svg or .png (rendered by dot). Exits 2 on '
+                       'errors.')
+    g.add_argument('config', nargs='?',
+                   help='stack config (.dts path or name in stack-configs/, e.g. demo)')
+    g.add_argument('--live', metavar='LOG',
+                   help="draw what a run printed instead: a serial log (e.g. "
+                   "build/runs/qemu/serial.log)")
+    g.add_argument('-o', '--output', metavar='FILE',
+                   help='write FILE (.dot, .svg or .png) instead of DOT on stdout')
+    g.set_defaults(func=cmd_topo)
+
     t = sub.add_parser('test', help='run unit and system tests',
-                       description='Build, then run the CUnit suites and the system tests '
-                       '(tests/system/*.spec on each emulator they name), in parallel. Ends '
+                       description='Build, then run the CUnit suites, the system tests '
+                       '(tests/system/*.spec on each emulator they name) and the topo checks '
+                       '(each stack config and tests/configs/live-sample.log drawn and rendered '
+                       'by dot), in parallel. Ends '
                        "with 'N passed, N failed' (and ', N skipped'). Logs stay under "
                        'build/test-logs/.')
     t.add_argument('patterns', nargs='*', metavar='PATTERN',
