@@ -152,12 +152,13 @@ def parser():
     r.add_argument('--cmdline', default='', metavar='ARGS',
                    help="kernel command line (e.g. 'fault=gp')")
     r.add_argument('--roottask', metavar='NAME', default=None,
-                   help="root task to start: build/user/NAME.elf (default: the config's "
-                   "/boot root-task, else init; ktest runs the kernel test suite, kfuzz the "
-                   "fuzzer)")
+                   help="root task to start: build/user/NAME.elf (default: init, which builds "
+                   "the config's stack; vmm runs one VM per --guest; ktest runs the kernel test "
+                   "suite, kfuzz the fuzzer)")
     r.add_argument('--guest', metavar='NAME', action='append', default=[],
-                   help="add test guest build/guests/NAME.bin as a boot module besides the "
-                   "config's /vms (repeatable; FILE:NAME names the VM; run by the vmm root task)")
+                   help="add test guest build/guests/NAME.bin as a 'guest NAME' boot module "
+                   "(repeatable; FILE:NAME names the VM; run by the vmm root task, "
+                   "--roottask vmm)")
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser('bench', help='run a benchmark on Bochs and print its figures',

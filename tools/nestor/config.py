@@ -24,8 +24,13 @@ def resolve(config):
 
 def compile_dts(dts, out_dir=None):
     """Compile @dts to a DTB in @out_dir (default build/configs); return
-    (dtb, module command line)."""
+    (dtb, module command line). The configs in stack-configs/ are compiled
+    by the SCons build (build/stack-configs/): that DTB is used when current."""
     name = os.path.splitext(os.path.basename(dts))[0]
+    built = os.path.join(paths.BUILD, 'stack-configs', name + '.dtb')
+    if (out_dir is None and os.path.dirname(os.path.abspath(dts)) == paths.STACK_CONFIGS and
+            os.path.isfile(built) and os.path.getmtime(built) >= os.path.getmtime(dts)):
+        return built, '%s %s' % (CONFIG_MODULE_TAG, name)
     out_dir = out_dir or os.path.join(paths.BUILD, 'configs')
     os.makedirs(out_dir, exist_ok=True)
     dtb = os.path.join(out_dir, name + '.dtb')
