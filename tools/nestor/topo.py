@@ -23,6 +23,7 @@ from nestor.errors import NestorError
 CONFIG_OUT = os.path.join(paths.BUILD, 'configs')
 TEST_OUT = os.path.join(paths.TEST_LOGS, 'topo')
 LIVE_SAMPLE = os.path.join(paths.ROOT, 'tests', 'configs', 'live-sample.log')
+NESTED_SAMPLE = os.path.join(paths.ROOT, 'tests', 'configs', 'nested.dts')
 MAX_NESTING = 4                     # nested stacks inside nested stacks, at most
 PREFIX = 'topo: '
 FORMATS = ('.dot', '.svg', '.png')
@@ -423,6 +424,8 @@ class TopoTest:
         else:
             stack = load_live(self.log)
         problem = check_drawing(stack, svg)
+        if not problem and self.dts == NESTED_SAMPLE and 'subgraph "cluster' not in to_dot(stack):
+            problem = 'the nested stack is not drawn as a cluster'
         if not problem and self.log:
             problem = self._check_live(stack)
         seconds = time.monotonic() - start
@@ -455,4 +458,5 @@ def tests():
             if f.endswith('.dts'):
                 out.append(TopoTest(f[:-4], dts=os.path.join(paths.STACK_CONFIGS, f)))
     out.append(TopoTest('live-sample', log=LIVE_SAMPLE))
+    out.append(TopoTest('nested', dts=NESTED_SAMPLE))
     return out
