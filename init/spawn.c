@@ -54,7 +54,8 @@ static nestor_cptr_t child_page(child_t *c, nestor_word_t va, nestor_word_t righ
 static bool load_elf(child_t *c, elf_info_t *info)
 {
     const spawn_req_t *r = c->r;
-    elf_status_t st = elf_parse(r->elf, r->elf_size, NESTOR_ROOT_BOOTINFO_VADDR, info);
+    /* Its image must stay below where its modules go. */
+    elf_status_t st = elf_parse(r->elf, r->elf_size, NESTOR_ROOT_MODULES_VADDR, info);
     if (st != ELF_OK)
         return fail(r, elf_status_str(st), st);
     const uint8_t *file = r->elf;

@@ -107,17 +107,21 @@ static bool tick_setup(nu_alloc_t *a, const nestor_bootinfo_t *bi)
                   NESTOR_OK)
         return false;
     if (bi->parent_ep) {
-        const nestor_grant_desc_t *ports = nu_grant(bi, NESTOR_GRANT_IOPORT, NULL);
-        const nestor_grant_desc_t *irq = nu_grant(bi, NESTOR_GRANT_IRQ, NULL);
-        if (!ports || ports->arg0 > HOST_PIT_FIRST || ports->arg1 < HOST_PIT_LAST || !irq ||
-            irq->arg0 != HOST_PIT_IRQ) {
+        tick_ports = tick_irq = 0;
+        for (nestor_word_t i = 0; i < bi->grant_count && i < NESTOR_BOOTINFO_MAX_GRANTS; i++) {
+            const nestor_grant_desc_t *g = &bi->grants[i];
+            if (g->kind == NESTOR_GRANT_IOPORT && g->arg0 <= HOST_PIT_FIRST &&
+                g->arg1 >= HOST_PIT_LAST)
+                tick_ports = g->cptr;
+            if (g->kind == NESTOR_GRANT_IRQ && g->arg0 == HOST_PIT_IRQ)
+                tick_irq = g->cptr;
+        }
+        if (!tick_ports || !tick_irq) {
             printf("vmm: no host timer granted (ioports = <0x%x 0x%x> and irqs = <%d> in its "
-                   "node): guest timers tick only at exits\n", HOST_PIT_FIRST, HOST_PIT_LAST,
-                   HOST_PIT_IRQ);
+                   "node): guest timers and vmm.limit_ms act only at exits\n", HOST_PIT_FIRST,
+                   HOST_PIT_LAST, HOST_PIT_IRQ);
             return true;
         }
-        tick_ports = ports->cptr;
-        tick_irq = irq->cptr;
     } else {
         tick_ports = a->next_slot++;
         tick_irq = a->next_slot++;
@@ -276,8 +280,8 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t rights
  * Stack the monitors of @c's stack on @vm: each gets, in a setup message,
  * the capability it passes exits on (the next monitor's endpoint, or ours
  * badged with the VM), and the exit-table slots of the reasons it takes
- * point to it. Then they see those exits first (SDM 25.9.1 exit reasons
- * index the table).
+ * point to it. Then they see those exits first (SDM 24.9.1: the basic exit reason
+ * indexes the table). A monitor may send on what it passes exits on, never receive.
  */
 static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                            const sc_vm_t *c, nestor_cptr_t exit_ep)
@@ -293,7 +297,7 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
             return false;
         }
         nestor_cptr_t pass_on = next->kind == SC_VMM_SERVER ?
-                                    mint(a, exit_ep, NESTOR_RIGHTS_ALL, vm->index + 1) :
+                                    mint(a, exit_ep, MONITOR_RIGHTS, vm->index + 1) :
                                     mint(a, gn->cptr, MONITOR_RIGHTS, CM_BADGE_EXIT);
         nestor_cptr_t setup = mint(a, g->cptr, MONITOR_RIGHTS, CM_BADGE_SETUP);
         nestor_cptr_t query = mint(a, g->cptr, MONITOR_RIGHTS, CM_BADGE_QUERY);
