@@ -22,24 +22,16 @@
 #include <user/print.h>
 #include <user/runtime.h>
 
-#define CONFIG_TAG   "stack-config "
-#define PROGRAM_TAG  "program "
-#define IMAGE_TAG    "image "
 #define INIT_KEEP_MIB 8               /* init's own objects: processes, page tables */
 #define MIB          (1UL << 20)
-#define NO_MONITOR   (-1)
-
-typedef struct {
-    const nestor_bootinfo_t *bi;
-} modules_t;
 
 /* What the config names must be among the boot modules. Nested stack
  * configs are refused separately, with their own reason. */
 static bool module_exists(void *ctx, sc_file_kind_t kind, const char *name)
 {
-    const nestor_bootinfo_t *bi = ((modules_t *)ctx)->bi;
+    const nestor_bootinfo_t *bi = ctx;
     return kind == SC_FILE_CONFIG ||
-           nu_module(bi, kind == SC_FILE_PROGRAM ? PROGRAM_TAG : IMAGE_TAG, name) != NULL;
+           nu_module(bi, kind == SC_FILE_PROGRAM ? SC_MODULE_PROGRAM : SC_MODULE_IMAGE, name) != NULL;
 }
 
 /* RAM untypeds, largest first: init's own objects come from them. */
@@ -51,7 +43,7 @@ static const nestor_module_desc_t *find_config(const nestor_bootinfo_t *bi)
     for (nestor_word_t i = 0; i < bi->module_count; i++) {
         const nestor_module_desc_t *m = &bi->modules[i];
         printf("init: module %lu \"%s\", %lu bytes\n", i, m->name, m->size);
-        if (strncmp(m->name, CONFIG_TAG, strlen(CONFIG_TAG)) == 0) {
+        if (strncmp(m->name, SC_MODULE_CONFIG, strlen(SC_MODULE_CONFIG)) == 0) {
             if (cfg)
                 printf("init: more than one stack config; using \"%s\"\n", cfg->name);
             else
@@ -86,8 +78,7 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
                           nestor_cptr_t parent)
 {
     const sc_monitor_t *m = &stack.mon[i];
-    const nestor_module_desc_t *prog = nu_module(bi, PROGRAM_TAG, sc_kind_program(m->kind));
-    memset(&req, 0, sizeof req);
+    const nestor_module_desc_t *prog = nu_module(bi, SC_MODULE_PROGRAM, sc_kind_program(m->kind));
     req = (spawn_req_t){ .name = m->name, .elf = (const void *)(uintptr_t)prog->vaddr,
                          .elf_size = prog->size, .memory_mib = m->memory_mib,
                          .priority = m->priority, .cmdline = cmdline, .parent_ep = parent };
@@ -117,7 +108,7 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         const sc_vm_t *vm = &stack.vm[v];
         if (sc_vm_vmm(&stack, vm) != m)
             continue;
-        const nestor_module_desc_t *img = nu_module(bi, IMAGE_TAG, vm->guest);
+        const nestor_module_desc_t *img = nu_module(bi, SC_MODULE_IMAGE, vm->guest);
         bool have = false;
         for (unsigned k = 0; k < req.n_modules; k++)
             have |= strcmp(req.modules[k].name, img->name) == 0;
@@ -149,10 +140,10 @@ static void say_grants(const sc_monitor_t *m, const spawn_result_t *p)
     for (unsigned g = 0; g < req.n_grants; g++) {
         const spawn_grant_t *gr = &req.grants[g];
         if (gr->kind == NESTOR_GRANT_IOPORT)
-            fmt_snprintf(line, sizeof line, TOPO_PREFIX "grant %s ioports 0x%lx-0x%lx", m->name,
-                         gr->arg0, gr->arg1);
+            topo_fmt_grant_ports(line, sizeof line, m->name, (uint32_t)gr->arg0,
+                                 (uint32_t)gr->arg1);
         else if (gr->kind == NESTOR_GRANT_IRQ)
-            fmt_snprintf(line, sizeof line, TOPO_PREFIX "grant %s irq %lu", m->name, gr->arg0);
+            topo_fmt_grant_irq(line, sizeof line, m->name, (uint32_t)gr->arg0);
         else if (gr->kind == NESTOR_GRANT_ENDPOINT)
             fmt_snprintf(line, sizeof line, TOPO_PREFIX "grant %s endpoint %s", m->name, gr->name);
         else
@@ -256,10 +247,9 @@ int main(const nestor_bootinfo_t *bi)
         return 1;
     }
     char file[NESTOR_GRANT_NAME_MAX * 2];
-    fmt_snprintf(file, sizeof file, "%s.dtb", cfg->name + strlen(CONFIG_TAG));
-    modules_t mods = { bi };
+    fmt_snprintf(file, sizeof file, "%s.dtb", cfg->name + strlen(SC_MODULE_CONFIG));
     uint32_t free_mib = (uint32_t)(ram / MIB);
-    sc_env_t env = { .exists = module_exists, .ctx = &mods,
+    sc_env_t env = { .exists = module_exists, .ctx = (void *)(uintptr_t)bi,
                      .memory_limit_mib = free_mib > INIT_KEEP_MIB ? free_mib - INIT_KEEP_MIB : 1 };
     if (!sc_load((const void *)(uintptr_t)cfg->vaddr, cfg->size, file, &env, &stack, &report)) {
         for (unsigned i = 0; i < report.n; i++)

@@ -8,6 +8,7 @@
 #include "stackcfg.h"
 #include <fmt.h>
 #include <libfdt.h>
+#include <nestor/vcpu.h>
 #include <string.h>
 
 #define MONITORS_PATH "/monitors"
@@ -35,12 +36,13 @@ static const char *const kind_prog[SC_N_KINDS] = {
 const char *sc_kind_compatible(sc_kind_t k) { return k < SC_N_KINDS ? kind_compat[k] : "?"; }
 const char *sc_kind_program(sc_kind_t k) { return k < SC_N_KINDS ? kind_prog[k] : "?"; }
 
-/* Exit reasons a stacked monitor may take, by name (SDM Appendix C, basic
- * exit reasons; the numbers are NESTOR_EXIT_* in nestor/vcpu.h). */
+/* Exit reasons a stacked monitor may take, by name (SDM Vol. 3D Appendix C,
+ * basic exit reasons). */
 static const struct { const char *name; uint32_t reason; } exit_names[] = {
-    { "cpuid", 10 }, { "hlt", 12 }, { "rdtsc", 16 }, { "vmcall", 18 },
-    { "cr-access", 28 }, { "io", 30 }, { "rdmsr", 31 }, { "wrmsr", 32 },
-    { "ept-violation", 48 },
+    { "cpuid", NESTOR_EXIT_CPUID }, { "hlt", NESTOR_EXIT_HLT }, { "rdtsc", NESTOR_EXIT_RDTSC },
+    { "vmcall", NESTOR_EXIT_VMCALL }, { "cr-access", NESTOR_EXIT_CR_ACCESS },
+    { "io", NESTOR_EXIT_IO }, { "rdmsr", NESTOR_EXIT_RDMSR }, { "wrmsr", NESTOR_EXIT_WRMSR },
+    { "ept-violation", NESTOR_EXIT_EPT_VIOLATION },
 };
 #define N_EXIT_NAMES (sizeof exit_names / sizeof exit_names[0])
 
@@ -567,6 +569,7 @@ static void read_vm(ctx_t *c, int node)
     }
     sc_vm_t *vm = &s->vm[s->n_vm];
     memset(vm, 0, sizeof *vm);
+    vm->node = node;
     node_name(c, node, vm->name);   /* a bad name is an error; the VM still counts */
     static const char *const props[] = { "guest", "nested-config", "memory-mib", "vcpus",
                                          "cmdline", "devices", "monitors", NULL };
@@ -670,8 +673,7 @@ static void check_budgets(ctx_t *c)
         if (s->vm[v].vcpus > s->machine_cpus) {
             fmt_snprintf(exp, sizeof exp, "at most the machine's %u CPUs", s->machine_cpus);
             fmt_snprintf(got, sizeof got, "%u", s->vm[v].vcpus);
-            error(c, fdt_subnode_offset(c->fdt, fdt_path_offset(c->fdt, VMS_PATH), s->vm[v].name),
-                  "vcpus", exp, got);
+            error(c, s->vm[v].node, "vcpus", exp, got);
         }
 }
 
@@ -701,6 +703,21 @@ static void check_devices(ctx_t *c)
         }
 }
 
+/* Two monitors stacked on @vm must not take the same exit reason. */
+static void check_shared_exits(ctx_t *c, const sc_vm_t *vm, const sc_monitor_t *ma,
+                               const sc_monitor_t *mb)
+{
+    for (unsigned x = 0; x < ma->n_exits; x++)
+        for (unsigned y = 0; y < mb->n_exits; y++) {
+            if (ma->exits[x] != mb->exits[y])
+                continue;
+            char got[DESC_MAX];
+            fmt_snprintf(got, sizeof got, "'%s' and '%s' both taking %s exits", ma->name,
+                         mb->name, sc_exit_name(ma->exits[x]));
+            error(c, vm->node, "monitors", "each exit reason taken by one stacked monitor", got);
+        }
+}
+
 /* Each monitor must serve some VM; a stacked monitor serves one VM (its
  * exit-table slots are that VM's); its exits must not be taken twice. */
 static void check_service(ctx_t *c)
@@ -726,17 +743,7 @@ static void check_service(ctx_t *c)
         const sc_vm_t *vm = &s->vm[v];
         for (unsigned a = 0; a + 1 < vm->n_stack; a++)
             for (unsigned b = a + 1; b + 1 < vm->n_stack; b++)
-                for (unsigned x = 0; x < s->mon[vm->stack[a]].n_exits; x++)
-                    for (unsigned y = 0; y < s->mon[vm->stack[b]].n_exits; y++)
-                        if (s->mon[vm->stack[a]].exits[x] == s->mon[vm->stack[b]].exits[y]) {
-                            char got[DESC_MAX];
-                            fmt_snprintf(got, sizeof got, "'%s' and '%s' both taking %s exits",
-                                         s->mon[vm->stack[a]].name, s->mon[vm->stack[b]].name,
-                                         sc_exit_name(s->mon[vm->stack[a]].exits[x]));
-                            error(c, fdt_subnode_offset(c->fdt, fdt_path_offset(c->fdt, VMS_PATH),
-                                                        vm->name),
-                                  "monitors", "each exit reason taken by one stacked monitor", got);
-                        }
+                check_shared_exits(c, vm, &s->mon[vm->stack[a]], &s->mon[vm->stack[b]]);
     }
 }
 

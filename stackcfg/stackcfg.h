@@ -46,6 +46,13 @@
 #define SC_CONSOLE_PORT_FIRST    0x3F8  /* COM1: the kernel's console */
 #define SC_CONSOLE_PORT_LAST     0x3FF
 
+/* Boot module names: "TAG NAME". The harness (tools/nestor/config.py) gives
+ * init a stack's config, programs and images by these; init hands the VMM
+ * the config and its images under the same names. */
+#define SC_MODULE_CONFIG  "stack-config "
+#define SC_MODULE_PROGRAM "program "
+#define SC_MODULE_IMAGE   "image "
+
 typedef enum {
     SC_VMM_SERVER,                  /* "nestor,vmm-server": runs VMs */
     SC_COUNT_MONITOR,               /* "nestor,count-monitor": counts exits it takes */
@@ -80,6 +87,7 @@ typedef struct {
     char cmdline[SC_OPTIONS_MAX];
     uint32_t memory_mib, vcpus, devices;
     int stack[SC_MAX_STACK];        /* monitor indices, from the VM outward */
+    int node;                       /* offset in the blob (for messages) */
     unsigned n_stack;               /* the last one is the VMM running it */
 } sc_vm_t;
 

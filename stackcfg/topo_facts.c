@@ -28,6 +28,17 @@ int topo_fmt_vm(char *buf, size_t size, const char *name, const char *vmm, const
                         nested && nested[0] ? nested : guest, memory_mib, vcpus, devs);
 }
 
+int topo_fmt_grant_ports(char *buf, size_t size, const char *monitor, uint32_t first,
+                         uint32_t last)
+{
+    return fmt_snprintf(buf, size, TOPO_PREFIX "grant %s ioports 0x%x-0x%x", monitor, first, last);
+}
+
+int topo_fmt_grant_irq(char *buf, size_t size, const char *monitor, uint32_t irq)
+{
+    return fmt_snprintf(buf, size, TOPO_PREFIX "grant %s irq %u", monitor, irq);
+}
+
 int topo_fmt_stacked(char *buf, size_t size, const char *vm, const char *monitor,
                      const uint32_t *exits, unsigned n_exits, const char *next)
 {
@@ -50,6 +61,14 @@ void topo_config_facts(const sc_stack_t *s, void (*emit)(void *ctx, const char *
         topo_fmt_monitor(line, sizeof line, m->name, topo_kind(m->kind), m->memory_mib,
                          m->priority);
         emit(ctx, line);
+        for (unsigned p = 0; p < m->n_ports; p++) {
+            topo_fmt_grant_ports(line, sizeof line, m->name, m->ports[p].first, m->ports[p].last);
+            emit(ctx, line);
+        }
+        for (unsigned q = 0; q < m->n_irqs; q++) {
+            topo_fmt_grant_irq(line, sizeof line, m->name, m->irqs[q]);
+            emit(ctx, line);
+        }
     }
     for (unsigned v = 0; v < s->n_vm; v++) {
         const sc_vm_t *vm = &s->vm[v];

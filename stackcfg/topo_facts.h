@@ -8,8 +8,11 @@
  *   topo: vm NAME vmm=MONITOR guest=IMAGE|nested=CONFIG memory-mib=N vcpus=N devices=A,B
  *   topo: stacked VM MONITOR exits=R[,R] next=MONITOR
  *
+ *   topo: grant MONITOR ioports FIRST-LAST  host ports its node grants it
+ *   topo: grant MONITOR irq N               a host IRQ line its node grants it
+ *
  * Lines only the running system prints (not compared, drawn as labels):
- *   topo: grant MONITOR KIND DETAIL        a capability init gave it
+ *   topo: grant MONITOR KIND DETAIL        other capabilities init gave it
  *   topo: exits VM total=N                 exits the VM's VMM served
  */
 #ifndef TOPO_FACTS_H
@@ -23,6 +26,9 @@ int topo_fmt_monitor(char *buf, size_t size, const char *name, const char *kind,
                      uint32_t memory_mib, uint32_t priority);
 int topo_fmt_vm(char *buf, size_t size, const char *name, const char *vmm, const char *guest,
                 const char *nested, uint32_t memory_mib, uint32_t vcpus, uint32_t devices);
+int topo_fmt_grant_ports(char *buf, size_t size, const char *monitor, uint32_t first,
+                         uint32_t last);
+int topo_fmt_grant_irq(char *buf, size_t size, const char *monitor, uint32_t irq);
 int topo_fmt_stacked(char *buf, size_t size, const char *vm, const char *monitor,
                      const uint32_t *exits, unsigned n_exits, const char *next);
 

@@ -18,8 +18,6 @@
 #include <user/runtime.h>
 
 #define GUEST_TAG      "guest "           /* root task: one VM per module */
-#define IMAGE_TAG      "image "           /* from a config: images by file name */
-#define CONFIG_TAG     "stack-config "
 #define MONITOR_OPT    "monitor="
 #define GUEST_LOAD_GPA 0x100000           /* images run where Multiboot would put them */
 
@@ -325,7 +323,7 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
 
 static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor_cptr_t exit_ep)
 {
-    const nestor_module_desc_t *cfg = nu_module(bi, CONFIG_TAG, NULL);
+    const nestor_module_desc_t *cfg = nu_module(bi, SC_MODULE_CONFIG, NULL);
     if (!cfg) {
         printf("vmm %s: no stack config among its modules\n", my_name);
         return false;
@@ -342,7 +340,7 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
         const sc_monitor_t *vmm = sc_vm_vmm(&config, c);
         if (strcmp(vmm->name, my_name) != 0)
             continue;
-        const nestor_module_desc_t *mod = nu_module(bi, IMAGE_TAG, c->guest);
+        const nestor_module_desc_t *mod = nu_module(bi, SC_MODULE_IMAGE, c->guest);
         if (!mod) {
             printf("vmm: vm %s: no image \"%s\" among its modules\n", c->name, c->guest);
             return false;

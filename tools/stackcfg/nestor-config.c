@@ -140,8 +140,6 @@ int main(int argc, char **argv)
                 seen |= strcmp(stack.vm[i].guest, stack.vm[j].guest) == 0;
             if (!seen)
                 printf("image %s\n", stack.vm[i].guest);
-            if (stack.vm[i].nested[0])
-                printf("nested %s %s\n", stack.vm[i].name, stack.vm[i].nested);
         }
     } else {
         printf("%s: good: %u monitor%s, %u VM%s\n", name ? name : blob_path, stack.n_mon,
