@@ -5,7 +5,10 @@ import subprocess
 from nestor import image, paths
 from nestor.errors import NestorError
 
+# Boot module tags: SC_MODULE_* in stackcfg/stackcfg.h (what init looks for).
 CONFIG_MODULE_TAG = 'stack-config'
+PROGRAM_TAG = 'program'
+IMAGE_TAG = 'image'
 DEFAULT_ROOT_TASK = 'init'           # when neither the config nor the caller names one
 
 
@@ -22,16 +25,25 @@ def resolve(config):
                       (config, ', '.join(paths.rel(os.path.abspath(c)) for c in candidates)))
 
 
-def compile_dts(dts, out_dir=None):
-    """Compile @dts to a DTB in @out_dir (default build/configs); return
-    (dtb, module command line). The configs in stack-configs/ are compiled
-    by the SCons build (build/stack-configs/): that DTB is used when current."""
+# Configs in these folders are compiled by the SCons build (stackcfg/SConscript),
+# so that tests booting them in parallel read one finished blob.
+BUILT_CONFIGS = {paths.STACK_CONFIGS: os.path.join(paths.BUILD, 'stack-configs'),
+                 paths.TEST_CONFIGS: os.path.join(paths.BUILD, 'test-configs')}
+
+
+def compile_dts(dts):
+    """The DTB of @dts and its module command line: the build's blob for a
+    config in stack-configs/ or tests/configs/, else compiled now into
+    build/configs."""
     name = os.path.splitext(os.path.basename(dts))[0]
-    built = os.path.join(paths.BUILD, 'stack-configs', name + '.dtb')
-    if (out_dir is None and os.path.dirname(os.path.abspath(dts)) == paths.STACK_CONFIGS and
-            os.path.isfile(built) and os.path.getmtime(built) >= os.path.getmtime(dts)):
-        return built, '%s %s' % (CONFIG_MODULE_TAG, name)
-    out_dir = out_dir or os.path.join(paths.BUILD, 'configs')
+    built_dir = BUILT_CONFIGS.get(os.path.dirname(os.path.abspath(dts)))
+    if built_dir:
+        dtb = os.path.join(built_dir, name + '.dtb')
+        if not os.path.isfile(dtb):
+            raise NestorError('config %s: not built (no %s; scons -Q builds it)' %
+                              (paths.rel(dts), paths.rel(dtb)))
+        return dtb, '%s %s' % (CONFIG_MODULE_TAG, name)
+    out_dir = os.path.join(paths.BUILD, 'configs')
     os.makedirs(out_dir, exist_ok=True)
     dtb = os.path.join(out_dir, name + '.dtb')
     res = subprocess.run(['dtc', '-I', 'dts', '-O', 'dtb', '-o', dtb, dts],
@@ -44,13 +56,14 @@ def compile_dts(dts, out_dir=None):
 TOOL = os.path.join(paths.BUILD, 'host', 'tools', 'nestor-config')
 
 
-def tool(cmd, dts, dtb, configs_dir=paths.STACK_CONFIGS):
-    """Run nestor-config @cmd on @dtb (source @dts); return its stdout. A
-    refused config raises NestorError with every error it found."""
+def tool(cmd, dts, dtb):
+    """Run nestor-config @cmd on @dtb (source @dts); return its stdout. Every
+    command checks the config first: a refused one raises NestorError with
+    every error it found."""
     if not os.access(TOOL, os.X_OK):
         raise NestorError('%s is not built (scons -Q builds it)' % paths.rel(TOOL))
     res = subprocess.run([TOOL, cmd, '--name', paths.rel(dts), '--build', paths.BUILD,
-                          '--configs', configs_dir, dtb],
+                          '--configs', paths.STACK_CONFIGS, dtb],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if res.returncode == 1:
         raise NestorError('config %s refused:\n%s' % (paths.rel(dts), res.stderr.rstrip()))
@@ -61,25 +74,10 @@ def tool(cmd, dts, dtb, configs_dir=paths.STACK_CONFIGS):
     return res.stdout
 
 
-def check(dts):
-    """Compile and validate @dts; return (dtb, module command line). A bad
-    config raises NestorError with every error the validator found."""
-    dtb, tag = compile_dts(dts)
-    tool('check', dts, dtb)
-    return dtb, tag
-
-
 def facts(dts):
     """The 'topo: ...' lines of a good config @dts."""
-    dtb, _ = check(dts)
+    dtb, _ = compile_dts(dts)
     return tool('facts', dts, dtb).splitlines()
-
-
-def _image_module(name):
-    path = os.path.join(paths.BUILD, 'guests', name + '.bin')
-    if not os.path.isfile(path):
-        path = path[:-4] + '.elf'
-    return (path, 'image %s' % name)
 
 
 def boot_modules(dts, roottask=None, extra_guests=()):
@@ -87,14 +85,14 @@ def boot_modules(dts, roottask=None, extra_guests=()):
     boot: the root task (init, or @roottask), the monitors' programs and the
     VMs' images the config names, @extra_guests ("guest NAME" modules for a
     vmm root task), and the compiled config itself."""
-    dtb, dtb_cmdline = check(dts)
+    dtb, dtb_cmdline = compile_dts(dts)
     mods = [image.root_task_module(roottask or DEFAULT_ROOT_TASK)]
     for line in tool('modules', dts, dtb).splitlines():
         kind, _, name = line.partition(' ')
         if kind == 'program':
-            mods.append((os.path.join(paths.BUILD, 'user', name + '.elf'), 'program %s' % name))
+            mods.append(image.user_module(name, PROGRAM_TAG))
         elif kind == 'image':
-            mods.append(_image_module(name))
+            mods.append(image.guest_module(name, IMAGE_TAG))
     return mods + [image.guest_module(g) for g in extra_guests] + [(dtb, dtb_cmdline)]
 
 
@@ -111,7 +109,7 @@ class RefusedBeforeBoot:
 
     def __init__(self, name, wanted):
         self.id = 'config/refused/' + name
-        self.dts = os.path.join(paths.ROOT, 'tests', 'configs', name + '.dts')
+        self.dts = os.path.join(paths.TEST_CONFIGS, name + '.dts')
         self.wanted = wanted
 
     def run(self):

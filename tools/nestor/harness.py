@@ -98,7 +98,8 @@ class SystemTest:
             return Outcome(failed=1, seconds=result.seconds,
                            detail='%s\nlog: %s' % (report, paths.rel(result.serial)))
         if self.spec.topology:
-            mismatch = live_topology_mismatch(config.resolve(self.spec.stack), result.serial)
+            from nestor import topo     # topo builds on this module's Outcome
+            mismatch = topo.live_mismatch(config.resolve(self.spec.stack), result.serial)
             if mismatch:
                 return Outcome(failed=1, seconds=result.seconds,
                                detail='%s\nlog: %s' % (mismatch, paths.rel(result.serial)))
@@ -106,29 +107,6 @@ class SystemTest:
         if self.spec.expect_fail:
             note = 'expected failure: %s' % (self.spec.description or 'FAIL verdict seen')
         return Outcome(passed=1, seconds=result.seconds, note=note)
-
-
-# The facts both sides state: what runs, and how it is stacked. Grants and
-# exit totals are only known live.
-COMPARED_FACTS = ('topo: monitor ', 'topo: vm ', 'topo: stacked ')
-
-
-def topo_facts(lines):
-    return {l.strip() for l in lines if l.strip().startswith(COMPARED_FACTS)}
-
-
-def live_topology_mismatch(dts, serial):
-    """None if the booted system's topology (the topo: lines in @serial) is
-    the one config @dts describes; otherwise what differs."""
-    want = topo_facts(config.facts(dts))
-    with open(serial, errors='replace') as fh:
-        got = topo_facts(fh.read().replace('\r', '').splitlines())
-    if want == got:
-        return None
-    out = ['live topology differs from %s:' % paths.rel(dts)]
-    out += ['  config only: %s' % l for l in sorted(want - got)]
-    out += ['  live only:   %s' % l for l in sorted(got - want)]
-    return '\n'.join(out)
 
 
 def discover():

@@ -24,28 +24,33 @@ def _grub_cfg(cmdline, modules):
 ROOT_TASK_TAG = 'roottask'   # must match ROOT_TASK_MODULE_TAG in microkernel/kernel/boot_root.h
 
 
-def root_task_module(name):
-    """The boot module for root task @name (build/user/NAME.elf)."""
+def user_module(name, tag):
+    """The boot module "@tag NAME" for user program build/user/NAME.elf."""
     path = os.path.join(paths.BUILD, 'user', name + '.elf')
     if not os.path.isfile(path):
-        raise NestorError("root task '%s' not built (no %s)" % (name, paths.rel(path)))
-    return (path, '%s %s' % (ROOT_TASK_TAG, name))
+        raise NestorError("program '%s' not built (no %s)" % (name, paths.rel(path)))
+    return (path, '%s %s' % (tag, name))
+
+
+def root_task_module(name):
+    """The boot module for root task @name (build/user/NAME.elf)."""
+    return user_module(name, ROOT_TASK_TAG)
 
 
 GUEST_TAG = 'guest'          # the VMM's guest modules: "guest NAME"
 
 
-def guest_module(spec):
-    """The boot module for test guest FILE or FILE:NAME (build/guests/FILE.bin,
-    a flat image; or, for guests built only as ELF64 executables,
-    build/guests/FILE.elf), called NAME in the VMM; NAME defaults to FILE."""
+def guest_module(spec, tag=GUEST_TAG):
+    """The boot module "@tag NAME" for test guest FILE or FILE:NAME
+    (build/guests/FILE.bin, a flat image; or, for guests built only as ELF64
+    executables, build/guests/FILE.elf); NAME defaults to FILE."""
     name, _, alias = spec.partition(':')
     path = os.path.join(paths.BUILD, 'guests', name + '.bin')
     if not os.path.isfile(path) and os.path.isfile(path[:-4] + '.elf'):
         path = path[:-4] + '.elf'
     if not os.path.isfile(path):
         raise NestorError("guest '%s' not built (no %s)" % (name, paths.rel(path)))
-    return (path, '%s %s' % (GUEST_TAG, alias or name))
+    return (path, '%s %s' % (tag, alias or name))
 
 
 def make_iso(cmdline='', modules=(), kernel=paths.KERNEL):

@@ -11,6 +11,7 @@ RUNS = os.path.join(BUILD, 'runs')
 TEST_LOGS = os.path.join(BUILD, 'test-logs')
 SYSTEM_TESTS = os.path.join(ROOT, 'tests', 'system')
 STACK_CONFIGS = os.path.join(ROOT, 'stack-configs')
+TEST_CONFIGS = os.path.join(ROOT, 'tests', 'configs')
 DEFAULT_CONFIG = os.path.join(STACK_CONFIGS, 'demo.dts')
 
 

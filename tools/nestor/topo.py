@@ -20,10 +20,9 @@ import time
 from nestor import config, harness, paths
 from nestor.errors import NestorError
 
-CONFIG_OUT = os.path.join(paths.BUILD, 'configs')
 TEST_OUT = os.path.join(paths.TEST_LOGS, 'topo')
-LIVE_SAMPLE = os.path.join(paths.ROOT, 'tests', 'configs', 'live-sample.log')
-NESTED_SAMPLE = os.path.join(paths.ROOT, 'tests', 'configs', 'nested.dts')
+LIVE_SAMPLE = os.path.join(paths.TEST_CONFIGS, 'live-sample.log')
+NESTED_SAMPLE = os.path.join(paths.TEST_CONFIGS, 'nested.dts')
 MAX_NESTING = 4                     # nested stacks inside nested stacks, at most
 PREFIX = 'topo: '
 FORMATS = ('.dot', '.svg', '.png')
@@ -159,21 +158,18 @@ def _fdtget(dtb, node, prop, kind='u'):
     return res.stdout.strip() if res.returncode == 0 else ''
 
 
-def load_config(dts, out_dir=CONFIG_OUT, configs_dir=paths.STACK_CONFIGS, chain=()):
-    """Check @dts and read its Stack, nested stacks included (configs_dir/NAME.dts)."""
+def load_config(dts, chain=()):
+    """Check @dts and read its Stack, nested stacks included (stack-configs/NAME.dts,
+    whose existence the config check has made sure of)."""
     name = os.path.splitext(os.path.basename(dts))[0]
     chain = tuple(chain) + (name,)
-    dtb, _ = config.compile_dts(dts, out_dir)
-    config.tool('check', dts, dtb, configs_dir)
+    dtb, _ = config.compile_dts(dts)
+    lines = config.tool('facts', dts, dtb).splitlines()
     model = _fdtget(dtb, '/', 'model', 's')
     title = ["stack '%s' (%s)" % (name, paths.rel(dts))] + ([model] if model else [])
-    stack = parse_facts(config.tool('facts', dts, dtb, configs_dir).splitlines(), title)
+    stack = parse_facts(lines, title)
     if not stack.monitors or not stack.vms:
         raise NestorError('topo: config %s gave no monitor or VM facts' % paths.rel(dts))
-    for mon in stack.monitors.values():
-        cells = [int(x) for x in _fdtget(dtb, '/monitors/' + mon.name, 'ioports').split()]
-        mon.ports = list(zip(cells[0::2], cells[1::2]))
-        mon.irqs = [int(x) for x in _fdtget(dtb, '/monitors/' + mon.name, 'irqs').split()]
     for vm in stack.vms.values():
         if not vm.nested:
             continue
@@ -183,11 +179,8 @@ def load_config(dts, out_dir=CONFIG_OUT, configs_dir=paths.STACK_CONFIGS, chain=
         if len(chain) > MAX_NESTING:
             raise NestorError('topo: nested stacks deeper than %d levels: %s' %
                               (MAX_NESTING, ' -> '.join(chain + (vm.nested,))))
-        nested_dts = os.path.join(configs_dir, vm.nested + '.dts')
-        if not os.path.isfile(nested_dts):
-            raise NestorError("topo: VM %s of %s: nested config '%s' not found (%s)" %
-                              (vm.name, paths.rel(dts), vm.nested, paths.rel(nested_dts)))
-        stack.nested[vm.name] = load_config(nested_dts, out_dir, configs_dir, chain)
+        nested_dts = os.path.join(paths.STACK_CONFIGS, vm.nested + '.dts')
+        stack.nested[vm.name] = load_config(nested_dts, chain)
     return stack
 
 
@@ -386,14 +379,37 @@ def topo(config_name=None, live_log=None, out=None):
     render(to_dot(stack), out)
 
 
+# ---- a booted system against its config (system tests with 'topology: live') ----
+
+# The facts both sides state: what runs and how it is stacked. Grants and
+# exit totals are only known live.
+COMPARED = ('monitor ', 'vm ', 'stacked ')
+
+
+def _compared(stack):
+    return {f for f in stack.facts if f[len(PREFIX):].startswith(COMPARED)}
+
+
+def live_mismatch(dts, serial):
+    """None if the topology the booted system printed in @serial is the one
+    config @dts describes; otherwise what differs, line by line."""
+    want = _compared(parse_facts(config.facts(dts), []))
+    got = _compared(load_live(serial))
+    if want == got:
+        return None
+    out = ['live topology differs from %s:' % paths.rel(dts)]
+    out += ['  config only: %s' % l for l in sorted(want - got)]
+    out += ['  live only:   %s' % l for l in sorted(got - want)]
+    return '\n'.join(out)
+
+
 # ---- tests run by './nestor test' (no emulator) ----
 
 LABEL_RE = re.compile(r'label="((?:[^"\\]|\\.)*)"')
 
 
-def check_drawing(stack, svg):
-    """Render @stack to @svg; return what is wrong with it ('' if nothing)."""
-    text = to_dot(stack)
+def check_drawing(stack, text, svg):
+    """Render DOT @text of @stack to @svg; return what is wrong ('' if nothing)."""
     with open(os.path.splitext(svg)[0] + '.dot', 'w') as fh:
         fh.write(text)
     render(text, svg)
@@ -408,46 +424,44 @@ def check_drawing(stack, svg):
     return 'names missing from the labels: %s' % ', '.join(missing) if missing else ''
 
 
+def refuses_empty_log():
+    """'' if a log without topo lines is refused, else the complaint."""
+    empty = os.path.join(TEST_OUT, 'empty.log')
+    with open(empty, 'w') as fh:
+        fh.write('boot: no topo lines here\r\ntopo: vm cut-off\r\n')
+    try:
+        load_live(empty)
+    except NestorError:
+        return ''
+    return 'a log without topo lines was not refused'
+
+
 class TopoTest:
     kind = 'topo'
+    LIVE_WORDS = ['exits served', 'granted ', 'init', 'Nestor microkernel']
+    NESTED_WORDS = ['subgraph "cluster']
 
-    def __init__(self, name, dts=None, log=None):
+    def __init__(self, name, dts=None, log=None, wanted=()):
+        """Draw config @dts or log @log; the DOT must hold each of @wanted."""
         self.id = 'topo/' + name
-        self.dts, self.log = dts, log
+        self.dts, self.log, self.wanted = dts, log, wanted
 
     def run(self):
         start = time.monotonic()
         os.makedirs(TEST_OUT, exist_ok=True)
         svg = os.path.join(TEST_OUT, self.id.split('/', 1)[1] + '.svg')
-        if self.dts:
-            stack = load_config(self.dts, out_dir=os.path.join(TEST_OUT, 'configs'))
-        else:
-            stack = load_live(self.log)
-        problem = check_drawing(stack, svg)
-        if not problem and self.dts == NESTED_SAMPLE and 'subgraph "cluster' not in to_dot(stack):
-            problem = 'the nested stack is not drawn as a cluster'
+        stack = load_config(self.dts) if self.dts else load_live(self.log)
+        text = to_dot(stack)
+        problem = check_drawing(stack, text, svg)
+        lacking = [w for w in self.wanted if w not in text]
+        if not problem and lacking:
+            problem = 'the drawing lacks: %s' % ', '.join(lacking)
         if not problem and self.log:
-            problem = self._check_live(stack)
+            problem = refuses_empty_log()
         seconds = time.monotonic() - start
         if problem:
             return harness.Outcome(failed=1, seconds=seconds, detail=problem)
         return harness.Outcome(passed=1, seconds=seconds, note=paths.rel(svg))
-
-    @staticmethod
-    def _check_live(stack):
-        text = to_dot(stack)
-        wanted = ['exits served', 'granted ', 'init', 'Nestor microkernel']
-        lacking = [w for w in wanted if w not in text]
-        if lacking:
-            return 'live drawing lacks: %s' % ', '.join(lacking)
-        empty = os.path.join(TEST_OUT, 'empty.log')
-        with open(empty, 'w') as fh:
-            fh.write('boot: no topo lines here\r\ntopo: vm cut-off\r\n')
-        try:
-            load_live(empty)
-        except NestorError:
-            return ''
-        return 'a log without topo lines was not refused'
 
 
 def tests():
@@ -457,6 +471,6 @@ def tests():
         for f in sorted(os.listdir(paths.STACK_CONFIGS)):
             if f.endswith('.dts'):
                 out.append(TopoTest(f[:-4], dts=os.path.join(paths.STACK_CONFIGS, f)))
-    out.append(TopoTest('live-sample', log=LIVE_SAMPLE))
-    out.append(TopoTest('nested', dts=NESTED_SAMPLE))
+    out.append(TopoTest('live-sample', log=LIVE_SAMPLE, wanted=TopoTest.LIVE_WORDS))
+    out.append(TopoTest('nested', dts=NESTED_SAMPLE, wanted=TopoTest.NESTED_WORDS))
     return out
