@@ -15,6 +15,7 @@
 #define CHILD_GUARD     (64 - CHILD_RADIX)  /* cptrs are plain slot numbers */
 #define SCRATCH_VA      0x0000500000000000ULL  /* where init fills a page it hands on */
 #define MIB_BITS        20
+#define FIXED_CAPS      5   /* its TCB, CNode, VSpace, IPC buffer and boot-info frame */
 
 typedef struct {
     nu_alloc_t *a;
@@ -30,25 +31,11 @@ static bool fail(const spawn_req_t *r, const char *what, nestor_word_t err)
     return false;
 }
 
-/* A fresh frame holding @n bytes from @src at @offset (zero elsewhere),
- * filled through init's scratch mapping, then mapped at @va in the child. */
+/* A fresh page of the child's (see nu_fill_page). */
 static nestor_cptr_t child_page(child_t *c, nestor_word_t va, nestor_word_t rights,
                                 const void *src, size_t n, size_t offset)
 {
-    nestor_cptr_t f = nu_alloc_obj(c->a, NESTOR_OBJ_FRAME_4K, 0);
-    if (!f || nu_map_frame(c->a, NESTOR_CAP_INIT_VSPACE, SCRATCH_VA, f,
-                           NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
-        return 0;
-    memset((void *)(uintptr_t)SCRATCH_VA, 0, PAGE);
-    if (n)
-        memcpy((uint8_t *)(uintptr_t)SCRATCH_VA + offset, src, n);
-    nu_frame_unmap(f);
-    /* A second capability maps it in the child (a frame cap maps once). */
-    nestor_cptr_t g = c->a->next_slot++;
-    if (nu_cnode_copy(c->a->cnode, g, 64, c->a->cnode, f, 64, NESTOR_RIGHTS_ALL) != NESTOR_OK ||
-        nu_map_frame(c->a, c->pml4, va, g, rights) != NESTOR_OK)
-        return 0;
-    return f;
+    return nu_fill_page(c->a, SCRATCH_VA, c->pml4, va, rights, src, n, offset);
 }
 
 static bool load_elf(child_t *c, elf_info_t *info)
@@ -218,7 +205,7 @@ bool spawn(nu_alloc_t *a, const nestor_bootinfo_t *ibi, const spawn_req_t *r,
     if (e != NESTOR_OK)
         return fail(r, "cannot start its thread", e);
     *out = (spawn_result_t){ .tcb = tcb, .cnode = c.cnode,
-                             .caps = (unsigned)c.next_slot - NESTOR_CAP_FIRST_FREE_FIXED + 5,
+                             .caps = (unsigned)c.next_slot - NESTOR_CAP_FIRST_FREE_FIXED + FIXED_CAPS,
                              .untypeds = (unsigned)(bi.untyped.end - bi.untyped.start) };
     return true;
 }

@@ -327,6 +327,29 @@ static void no_props(ctx_t *c, int node)
     unknown_props(c, node, none);
 }
 
+/* Whether the place we run in has file @name of @kind (true if it cannot tell). */
+static bool file_exists(const ctx_t *c, sc_file_kind_t kind, const char *name)
+{
+    return !c->env || !c->env->exists || c->env->exists(c->env->ctx, kind, name);
+}
+
+/* Required string @prop naming a file of @kind: a well-formed name
+ * (@exp_name otherwise) of a file that exists (@exp_exists otherwise). */
+static void read_file_name(ctx_t *c, int node, const char *prop, char *out, sc_file_kind_t kind,
+                           const char *exp_name, const char *exp_exists)
+{
+    if (!read_string(c, node, prop, out, SC_NAME_MAX, true))
+        return;
+    char got[DESC_MAX];
+    if (!name_ok(out)) {
+        fmt_snprintf(got, sizeof got, "\"%s\"", out);
+        error(c, node, prop, exp_name, got);
+    } else if (!file_exists(c, kind, out)) {
+        fmt_snprintf(got, sizeof got, "\"%s\", which does not exist", out);
+        error(c, node, prop, exp_exists, got);
+    }
+}
+
 /* ---- /machine ---- */
 
 static void read_machine(ctx_t *c)
@@ -471,8 +494,7 @@ static void read_monitor(ctx_t *c, int node)
         read_irqs(c, node, m);
         read_string(c, node, "options", m->options, sizeof m->options, false);
     }
-    if (ok && m->kind != SC_N_KINDS && c->env && c->env->exists &&
-        !c->env->exists(c->env->ctx, SC_FILE_PROGRAM, sc_kind_program(m->kind))) {
+    if (ok && m->kind != SC_N_KINDS && !file_exists(c, SC_FILE_PROGRAM, sc_kind_program(m->kind))) {
         char got[DESC_MAX];
         fmt_snprintf(got, sizeof got, "no program '%s' to run it", sc_kind_program(m->kind));
         error(c, node, "compatible", "a monitor whose program is built", got);
@@ -580,30 +602,12 @@ static void read_vm(ctx_t *c, int node)
     if (has_guest == has_nested)
         error(c, node, "guest", "either 'guest' (an image) or 'nested-config' (a stack config)",
               has_guest ? "both" : "neither");
-    else if (has_guest && read_string(c, node, "guest", vm->guest, sizeof vm->guest, true)) {
-        if (!name_ok(vm->guest)) {
-            char got[DESC_MAX];
-            fmt_snprintf(got, sizeof got, "\"%s\"", vm->guest);
-            error(c, node, "guest", "an image name from a-z 0-9 - _", got);
-        } else if (c->env && c->env->exists &&
-                   !c->env->exists(c->env->ctx, SC_FILE_IMAGE, vm->guest)) {
-            char got[DESC_MAX];
-            fmt_snprintf(got, sizeof got, "\"%s\", which does not exist", vm->guest);
-            error(c, node, "guest", "a guest image that exists", got);
-        }
-    } else if (has_nested &&
-               read_string(c, node, "nested-config", vm->nested, sizeof vm->nested, true)) {
-        if (!name_ok(vm->nested)) {
-            char got[DESC_MAX];
-            fmt_snprintf(got, sizeof got, "\"%s\"", vm->nested);
-            error(c, node, "nested-config", "a config name from a-z 0-9 - _ (no .dts)", got);
-        } else if (c->env && c->env->exists &&
-                   !c->env->exists(c->env->ctx, SC_FILE_CONFIG, vm->nested)) {
-            char got[DESC_MAX];
-            fmt_snprintf(got, sizeof got, "\"%s\", which does not exist", vm->nested);
-            error(c, node, "nested-config", "a stack config in stack-configs/", got);
-        }
-    }
+    else if (has_guest)
+        read_file_name(c, node, "guest", vm->guest, SC_FILE_IMAGE,
+                       "an image name from a-z 0-9 - _", "a guest image that exists");
+    else
+        read_file_name(c, node, "nested-config", vm->nested, SC_FILE_CONFIG,
+                       "a config name from a-z 0-9 - _ (no .dts)", "a stack config in stack-configs/");
     if (read_u32(c, node, "memory-mib", SC_VM_MIN_MIB, SC_VM_MAX_MIB, false, SC_VM_DEFAULT_MIB,
                  &vm->memory_mib) && vm->memory_mib % SC_VM_RAM_GRANULE_MIB) {
         char got[DESC_MAX];

@@ -51,34 +51,29 @@ static void monitor(nestor_word_t reason)
     count_monitor_serve(CM_SLOT_EP, CM_SLOT_PREV, &reason, 1);
 }
 
-bool count_monitor_stack(count_monitor_t *cm, nu_alloc_t *a, nestor_cptr_t exit_table,
-                         unsigned reason)
+nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t exit_table, unsigned reason)
 {
     const nestor_cptr_t root = a->cnode;
     nestor_cptr_t cnode = nu_alloc_obj(a, NESTOR_OBJ_CNODE, CM_RADIX), cspace = a->next_slot++;
-    nestor_cptr_t ep = nu_alloc_obj(a, NESTOR_OBJ_ENDPOINT, 0);
-    cm->query = a->next_slot++;
-    cm->reason = reason;
+    nestor_cptr_t ep = nu_alloc_obj(a, NESTOR_OBJ_ENDPOINT, 0), query = a->next_slot++;
     if (!cnode || !ep ||
         nu_cnode_mint(root, cspace, 64, root, cnode, 64, NESTOR_RIGHTS_ALL, CM_GUARD) ||
         nu_cnode_copy(cnode, CM_SLOT_EP, CM_RADIX, root, ep, 64, NESTOR_RIGHTS_ALL) ||
-        nu_cnode_mint(root, cm->query, 64, root, ep, 64, NESTOR_RIGHTS_ALL, CM_BADGE_QUERY) ||
+        nu_cnode_mint(root, query, 64, root, ep, 64, NESTOR_RIGHTS_ALL, CM_BADGE_QUERY) ||
         /* Take over the slot: keep the old endpoint, put ours in its place. */
         nu_cnode_move(cnode, CM_SLOT_PREV, CM_RADIX, exit_table, reason, NESTOR_EXIT_TABLE_RADIX) ||
         nu_cnode_mint(exit_table, reason, NESTOR_EXIT_TABLE_RADIX, root, ep, 64,
                       NESTOR_RIGHTS_ALL, CM_BADGE_EXIT))
-        return false;
-    nestor_cptr_t scratch;
-    if (nu_map_new_page(a, NESTOR_CAP_INIT_VSPACE, CM_SCRATCH, &scratch) || nu_frame_unmap(scratch))
-        return false;
-    nestor_cptr_t space = nu_clone_space(a, NESTOR_CAP_INIT_VSPACE, CM_SCRATCH);
-    return space && nu_thread_new_in(a, cspace, space, CM_REGION, monitor, reason, CM_PRIO, 0);
+        return 0;
+    nestor_cptr_t space = nu_clone_space(a, CM_SCRATCH);
+    return space && nu_thread_new_in(a, cspace, space, CM_REGION, monitor, reason, CM_PRIO, 0)
+               ? query : 0;
 }
 
-bool count_monitor_query(const count_monitor_t *cm, nestor_word_t *counted, nestor_word_t *others)
+bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_word_t *others)
 {
     nu_msg_t m = { .info = nestor_msginfo(0, 0, 0, 0) };
-    if (nu_call(cm->query, &m) != NESTOR_OK)
+    if (nu_call(query, &m) != NESTOR_OK)
         return false;
     *counted = m.mr[0];
     *others = m.mr[1];

@@ -11,21 +11,17 @@
 #define CM_BADGE_SETUP  0xC2    /* one capability: where to pass exits on (started by init) */
 #define CM_MAX_REASONS  4
 
-typedef struct {
-    nestor_cptr_t query;        /* our capability to ask it for its counts */
-    unsigned reason;
-} count_monitor_t;
-
 /* The monitor's loop: count the exits of @reasons arriving at @ep, pass
  * every exit on to @prev and its reply back. Never returns. */
 void count_monitor_serve(nestor_cptr_t ep, nestor_cptr_t prev, const nestor_word_t *reasons,
                          unsigned n_reasons);
 
 /* Start a count monitor as a process of its own and stack it on @reason of
- * the VM whose exit table is @exit_table (a CNode capability of ours). */
-bool count_monitor_stack(count_monitor_t *cm, nu_alloc_t *a, nestor_cptr_t exit_table,
-                         unsigned reason);
-/* Exits of its reason it saw, and any others (there should be none). */
-bool count_monitor_query(const count_monitor_t *cm, nestor_word_t *counted, nestor_word_t *others);
+ * the VM whose exit table is @exit_table (a CNode capability of ours).
+ * Returns our capability to query it (badged CM_BADGE_QUERY), 0 on failure. */
+nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t exit_table, unsigned reason);
+/* Ask the count monitor behind @query: exits of its reasons it saw, and the
+ * others it passed through. */
+bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_word_t *others);
 
 #endif

@@ -8,39 +8,25 @@
  */
 #include "count_monitor.h"
 #include <nestor/bootinfo.h>
+#include <stdlib.h>
 #include <string.h>
 #include <user/print.h>
 #include <user/runtime.h>
 
 #define EXITS_OPT "exits="
 
-static const char *monitor_name(const char *cmdline, char *buf, size_t size)
-{
-    const char *p = nu_option(cmdline, "monitor=");
-    size_t n = 0;
-    for (p = p ? p : "count-monitor"; *p && *p != ' ' && n + 1 < size; p++)
-        buf[n++] = *p;
-    buf[n] = '\0';
-    return buf;
-}
-
 int main(const nestor_bootinfo_t *bi)
 {
     char name[32];
-    monitor_name(bi->cmdline, name, sizeof name);
+    if (!nu_option_copy(bi->cmdline, "monitor=", name, sizeof name))
+        strncpy(name, "count-monitor", sizeof name - 1);
     const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
     nestor_cptr_t ep = service ? service->cptr : 0;
     nestor_word_t reasons[CM_MAX_REASONS];
     unsigned n = 0;
     const char *p = nu_option(bi->cmdline, EXITS_OPT);
-    for (p = p ? p : ""; *p >= '0' && *p <= '9' && n < CM_MAX_REASONS;) {
-        nestor_word_t r = 0;
-        while (*p >= '0' && *p <= '9')
-            r = r * 10 + (nestor_word_t)(*p++ - '0');
-        reasons[n++] = r;
-        if (*p == ',')
-            p++;
-    }
+    for (char *end; p && *p >= '0' && *p <= '9' && n < CM_MAX_REASONS; p = end + (*end == ','))
+        reasons[n++] = strtoul(p, &end, 10);
     if (!ep || n == 0 || bi->empty.start >= bi->empty.end) {
         printf("count-monitor %s: no endpoint or no exit reasons granted: nothing to serve\n", name);
         return 0;

@@ -15,7 +15,6 @@
 #define CPUID_1_ECX_VMX  BIT(5)
 #define CPUID_1_ECX_HYPERVISOR BIT(31)
 #define CPUID_HV_LEAF    0x40000000
-#define RFLAGS_IF        BIT(9)
 #define GUEST_ACTIVITY_HLT 1
 
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...)
@@ -135,16 +134,12 @@ static exit_action_t exit_hlt(vmexit_t *e)
     return EXIT_RESUME;
 }
 
-/* The VMM paused the guest (NESTOR_VCPU_PAUSE): an interrupt is due. */
-static exit_action_t exit_paused(vmexit_t *e)
+/* The VMM paused the guest (NESTOR_VCPU_PAUSE) because an interrupt is
+ * due, or the guest can now take one (interrupt window): resuming is all,
+ * irq_before_resume injects it. */
+static exit_action_t exit_inject_due(vmexit_t *e)
 {
-    (void)e;                    /* irq_before_resume injects it */
-    return EXIT_RESUME;
-}
-
-static exit_action_t exit_intr_window(vmexit_t *e)
-{
-    (void)e;                    /* irq_before_resume injects now that it can */
+    (void)e;
     return EXIT_RESUME;
 }
 
@@ -154,7 +149,6 @@ static exit_action_t exit_triple_fault(vmexit_t *e)
 }
 
 /* Hardware exception injection (SDM Vol. 3C 24.8.3, Table 24-16). */
-#define INTR_INFO_VALID       BIT(31)
 #define INTR_INFO_DELIVER_ERR BIT(11)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
 #define VEC_UD 6
@@ -239,14 +233,6 @@ static exit_action_t exit_xsetbv(vmexit_t *e)
 #define CRQ_MOV_TO_CR  0
 #define CRQ_MOV_FROM_CR 1
 
-static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
-{
-    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
-                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
-                                      &s->r12, &s->r13, &s->r14, &s->r15 };
-    return regs[n & 15];
-}
-
 #define CR8_TPR_MASK 0xF
 
 static exit_action_t exit_cr(vmexit_t *e)
@@ -256,16 +242,16 @@ static exit_action_t exit_cr(vmexit_t *e)
     /* CR8 (the TPR) always exits: the guest gets a virtual one. */
     if (cr == 8 && (CRQ_TYPE(q) == CRQ_MOV_TO_CR || CRQ_TYPE(q) == CRQ_MOV_FROM_CR)) {
         if (CRQ_TYPE(q) == CRQ_MOV_TO_CR)
-            e->vm->cr8 = *gpr(e->s, CRQ_GPR(q)) & CR8_TPR_MASK;
+            e->vm->cr8 = *vm_gpr(e->s, CRQ_GPR(q)) & CR8_TPR_MASK;
         else
-            *gpr(e->s, CRQ_GPR(q)) = e->vm->cr8;
+            *vm_gpr(e->s, CRQ_GPR(q)) = e->vm->cr8;
         e->changed |= NESTOR_MTD_GPRS;
         advance(e);
         return EXIT_RESUME;
     }
     if (CRQ_TYPE(q) != CRQ_MOV_TO_CR || (cr != 0 && cr != 4))
         return vm_stop(e->vm, "unexpected control-register exit (qualification 0x%lx)", q);
-    nestor_word_t v = *gpr(e->s, CRQ_GPR(q));
+    nestor_word_t v = *vm_gpr(e->s, CRQ_GPR(q));
     if (cr == 0)
         e->s->cr0 = v;
     else
@@ -289,8 +275,8 @@ static const exit_handler_t handlers[NESTOR_EXIT_REASONS] = {
     [NESTOR_EXIT_XSETBV] = exit_xsetbv,
     [NESTOR_EXIT_CR_ACCESS] = exit_cr,
     [NESTOR_EXIT_EPT_VIOLATION] = mmio_exit,
-    [NESTOR_EXIT_INTR_WINDOW] = exit_intr_window,
-    [NESTOR_EXIT_PREEMPT_TIMER] = exit_paused,
+    [NESTOR_EXIT_INTR_WINDOW] = exit_inject_due,
+    [NESTOR_EXIT_PREEMPT_TIMER] = exit_inject_due,
 };
 
 exit_action_t vm_handle_exit(vmexit_t *e)

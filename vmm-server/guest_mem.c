@@ -113,3 +113,11 @@ bool guest_write_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, con
 {
     return copy_linear(vm, s, la, (uint8_t *)(uintptr_t)in, n, true);
 }
+
+nestor_word_t *vm_gpr(nestor_vcpu_state_t *s, unsigned n)
+{
+    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
+                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
+                                      &s->r12, &s->r13, &s->r14, &s->r15 };
+    return regs[n & 15];
+}

@@ -7,9 +7,7 @@
 #include "arch/x86_64/vmcs_fields.h"
 
 #define PIT_IRQ            0
-#define INTR_INFO_VALID    BIT(31)
 #define INTR_TYPE_EXTERNAL (0u << 8)
-#define RFLAGS_IF          BIT(9)
 #define PROC_INTR_WINDOW   BIT(2)
 #define LAPIC_SVR_BIOS     0x1FF        /* what firmware leaves: enabled, spurious 0xFF */
 #define LAPIC_LINT0_EXTINT 0x700        /* virtual wire: the PIC through LINT0 */

@@ -12,6 +12,7 @@
 #include "count_monitor.h"
 #include "vmm.h"
 #include <fmt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <topo_facts.h>
 #include <user/print.h>
@@ -22,15 +23,16 @@
 #define GUEST_LOAD_GPA 0x100000           /* images run where Multiboot would put them */
 
 static vm_t vms[VMM_MAX_VMS];
-static count_monitor_t monitors[VMM_MAX_VMS];
 static unsigned n_vms;
 
-/* Monitors init started and stacked on a VM (config mode), for their counts. */
+/* Count monitors stacked on a VM, for their counts at the end: those init
+ * started (config mode) and the one vmm.count= starts (root task). */
 typedef struct {
     unsigned vm;
-    const sc_monitor_t *m;
+    const char *name;               /* "" for the vmm.count= one */
     nestor_cptr_t query;
     bool first;                     /* nearest the VM: sees only its own exits */
+    bool cpuid_only;                /* takes CPUID exits alone: comparable with the guest */
 } stacked_t;
 static stacked_t stacked[VMM_MAX_VMS * SC_MAX_STACK];
 static unsigned n_stacked;
@@ -49,22 +51,12 @@ static uint64_t opt_limit_ms;
 
 static void parse_options(const char *cmdline)
 {
-    for (const char *p = cmdline; *p; p++) {
-        if ((p == cmdline || p[-1] == ' ') && strncmp(p, "vmm.sequential", 14) == 0)
-            opt_sequential = true;
-        if ((p == cmdline || p[-1] == ' ') && strncmp(p, "vmm.count=", 10) == 0) {
-            unsigned n = 0;
-            for (p += 10; *p && *p != ' ' && n < VMM_NAME_MAX - 1; p++)
-                opt_count[n++] = *p;
-            opt_count[n] = '\0';
-            if (!*p)
-                break;
-        }
-        if ((p == cmdline || p[-1] == ' ') && strncmp(p, "vmm.limit_ms=", 13) == 0)
-            for (p += 13; *p >= '0' && *p <= '9' && opt_limit_ms < UINT32_MAX; p++)
-                opt_limit_ms = opt_limit_ms * 10 + (uint64_t)(*p - '0');
-        if (!*p)
-            break;
+    opt_sequential = nu_option(cmdline, "vmm.sequential") != NULL;
+    nu_option_copy(cmdline, "vmm.count=", opt_count, sizeof opt_count);
+    const char *limit = nu_option(cmdline, "vmm.limit_ms=");
+    if (limit) {
+        unsigned long ms = strtoul(limit, NULL, 10);
+        opt_limit_ms = ms < UINT32_MAX ? ms : UINT32_MAX;
     }
 }
 
@@ -312,8 +304,9 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                 nu_cnode_mint(vm->exit_table, m->exits[x], NESTOR_EXIT_TABLE_RADIX, a->cnode,
                               g->cptr, 64, MONITOR_RIGHTS, CM_BADGE_EXIT))
                 return false;
-        stacked[n_stacked++] = (stacked_t){ .vm = vm->index, .m = m, .query = query,
-                                            .first = k == 0 };
+        stacked[n_stacked++] = (stacked_t){
+            .vm = vm->index, .name = m->name, .query = query, .first = k == 0,
+            .cpuid_only = m->n_exits == 1 && m->exits[0] == NESTOR_EXIT_CPUID };
         char line[TOPO_LINE_MAX];
         topo_fmt_stacked(line, sizeof line, vm->name, m->name, m->exits, m->n_exits, next->name);
         printf("%s\n", line);
@@ -369,12 +362,13 @@ static bool build_from_modules(nu_alloc_t *a, const nestor_bootinfo_t *bi, nesto
         if (!vm)
             return false;
         if (opt_count[0] && strcmp(opt_count, vm->name) == 0) {
-            if (!count_monitor_stack(&monitors[vm->index], a, vm->exit_table,
-                                     NESTOR_EXIT_CPUID)) {
+            nestor_cptr_t query = count_monitor_stack(a, vm->exit_table, NESTOR_EXIT_CPUID);
+            if (!query) {
                 printf("vmm: cannot stack the count monitor on %s\n", vm->name);
                 return false;
             }
-            vm->counted = true;
+            stacked[n_stacked++] = (stacked_t){ .vm = vm->index, .name = "", .query = query,
+                                                .first = true, .cpuid_only = true };
             printf("vmm: vm %s: count monitor stacked on its CPUID exits\n", vm->name);
         }
     }
@@ -395,21 +389,17 @@ static bool report_count(const vm_t *vm, nestor_word_t counted, nestor_word_t ot
 static bool check_counts(void)
 {
     bool ok = true;
-    nestor_word_t counted, others;
-    for (unsigned i = 0; i < n_vms; i++)
-        if (vms[i].counted && count_monitor_query(&monitors[i], &counted, &others))
-            ok &= report_count(&vms[i], counted, others, "", true);
     for (unsigned i = 0; i < n_stacked; i++) {
         const stacked_t *st = &stacked[i];
-        nu_msg_t m = { .info = nestor_msginfo(0, 0, 0, 0) };
-        if (nu_call(st->query, &m) != NESTOR_OK) {
-            printf("count-monitor %s: does not answer\n", st->m->name);
+        nestor_word_t counted, others;
+        if (!count_monitor_query(st->query, &counted, &others)) {
+            printf("count-monitor %s: does not answer\n", st->name);
             ok = false;
-        } else if (st->m->n_exits == 1 && st->m->exits[0] == NESTOR_EXIT_CPUID) {
-            ok &= report_count(&vms[st->vm], m.mr[0], m.mr[1], st->m->name, st->first);
+        } else if (st->cpuid_only) {
+            ok &= report_count(&vms[st->vm], counted, others, st->name, st->first);
         } else {
-            printf("count-monitor %s: vm %s: %lu exits taken, %lu passed through\n",
-                   st->m->name, vms[st->vm].name, m.mr[0], m.mr[1]);
+            printf("count-monitor %s: vm %s: %lu exits taken, %lu passed through\n", st->name,
+                   vms[st->vm].name, counted, others);
         }
     }
     return ok;
@@ -418,9 +408,7 @@ static bool check_counts(void)
 int main(const nestor_bootinfo_t *bi)
 {
     parse_options(bi->cmdline);
-    const char *me = nu_option(bi->cmdline, MONITOR_OPT);
-    for (unsigned n = 0; me && *me && *me != ' ' && n < SC_NAME_MAX - 1; me++)
-        my_name[n++] = *me;
+    nu_option_copy(bi->cmdline, MONITOR_OPT, my_name, sizeof my_name);
     if (!bi->vmx_present) {
         printf("vmm: no VMX on this machine: no VM can run\n");
         return 0;

@@ -45,15 +45,6 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
            lapic_mmio(&vm->lapic, (uint32_t)(gpa - LAPIC_BASE_GPA), true, &v, vm_now_ns());
 }
 
-/* The state page's registers in architectural order (x86_regs_t). */
-static nestor_word_t *arch_gpr(nestor_vcpu_state_t *s, unsigned i)
-{
-    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
-                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
-                                      &s->r12, &s->r13, &s->r14, &s->r15 };
-    return regs[i];
-}
-
 #define EPT_QUAL_WRITE BIT(1)         /* SDM Vol. 3C Table 27-7: the access was a write */
 
 /* A segment's base for a data access: in 64-bit mode only FS and GS have
@@ -123,7 +114,7 @@ exit_action_t mmio_exit(vmexit_t *e)
                        x86_decode_status_str(ds));
     x86_regs_t regs;
     for (unsigned i = 0; i < 16; i++)
-        regs.gpr[i] = *arch_gpr(s, i);
+        regs.gpr[i] = *vm_gpr(s, i);
     regs.rflags = s->rflags;
     if (insn.op == X86_OP_MOVS) {
         if (emulate_movs(e, &insn, &regs, cpu_mode(s)) == EXIT_STOP)
@@ -135,7 +126,7 @@ exit_action_t mmio_exit(vmexit_t *e)
                            x86_emu_status_str(es));
     }
     for (unsigned i = 0; i < 16; i++)
-        *arch_gpr(s, i) = regs.gpr[i];
+        *vm_gpr(s, i) = regs.gpr[i];
     s->rflags = regs.rflags;
     /* A REP string instruction with elements left runs again (RIP stays). */
     s->rip = x86_emulate_rep_pending(&insn, &regs) ? e->rip : e->rip + insn.length;

@@ -264,7 +264,7 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
                                            .ar = i == 1 ? REAL_AR_CODE : REAL_AR_DATA };
         mask |= NESTOR_MTD_CR | NESTOR_MTD_SEGS;
     }
-    if (nu_invoke(vm->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, 0, 0) != NESTOR_OK)
+    if (!load_state_groups(vm, mask))
         return false;
     vm->status = VM_CREATED;
     return true;

@@ -23,6 +23,8 @@
 #define VMM_DEFAULT_RAM_MB 8
 #define VMM_CMDLINE_MAX    128
 #define NS_PER_MS          1000000ULL
+#define RFLAGS_IF          BIT(9)             /* SDM Vol. 1 3.4.3: interrupt enable */
+#define INTR_INFO_VALID    BIT(31)            /* SDM Vol. 3C 24.8.3: event injection valid */
 
 typedef enum { VM_CREATED, VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
 
@@ -41,7 +43,6 @@ typedef struct vm {
     uint64_t exits;
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
-    bool counted;                   /* a count monitor is stacked on its CPUID exits */
     uint64_t cr8;                   /* the guest's task priority (CR8) */
     pic_t pic;
     pit_t pit;
@@ -87,6 +88,10 @@ exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(prin
 /* MSR policy (msr.c): false means the guest gets #GP. */
 bool msr_read(vm_t *vm, uint32_t msr, uint64_t *value);
 bool msr_write(vm_t *vm, uint32_t msr, uint64_t value);
+
+/* Guest general-purpose register @n (0 = RAX ... 15 = R15, the order of
+ * instruction encodings, SDM Vol. 2A 2.1.5) in the state page. */
+nestor_word_t *vm_gpr(nestor_vcpu_state_t *s, unsigned n);
 
 /* Guest memory (guest_mem.c). */
 bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n);

@@ -63,6 +63,16 @@ const char *nu_option(const char *cmdline, const char *key)
     return NULL;
 }
 
+bool nu_option_copy(const char *cmdline, const char *key, char *buf, size_t size)
+{
+    const char *v = nu_option(cmdline, key);
+    size_t n = 0;
+    for (; v && v[n] && v[n] != ' ' && n + 1 < size; n++)
+        buf[n] = v[n];
+    buf[n] = '\0';
+    return v != NULL;
+}
+
 const nestor_grant_desc_t *nu_grant(const nestor_bootinfo_t *bi, nestor_grant_kind_t kind,
                                     const char *name)
 {

@@ -69,22 +69,32 @@ nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t 
     return nu_map_frame(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE);
 }
 
-nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_cptr_t own_pml4, nestor_word_t scratch_va)
+nestor_cptr_t nu_fill_page(nu_alloc_t *a, nestor_word_t scratch_va, nestor_cptr_t pml4,
+                           nestor_word_t va, nestor_word_t rights, const void *src, size_t n,
+                           size_t offset)
+{
+    nestor_cptr_t f = nu_alloc_obj(a, NESTOR_OBJ_FRAME_4K, 0);
+    if (!f || nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, scratch_va, f,
+                           NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
+        return 0;
+    memset((void *)(uintptr_t)scratch_va, 0, PAGE);
+    if (n)
+        memcpy((uint8_t *)(uintptr_t)scratch_va + offset, src, n);
+    /* Unmapped, the same capability maps again, in the other space. */
+    nu_frame_unmap(f);
+    return nu_map_frame(a, pml4, va, f, rights) == NESTOR_OK ? f : 0;
+}
+
+nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_word_t scratch_va)
 {
     nestor_cptr_t pml4 = nu_alloc_obj(a, NESTOR_OBJ_PML4, 0);
     if (!pml4)
         return 0;
     for (nestor_word_t va = (nestor_word_t)(uintptr_t)__image_start;
-         va < (nestor_word_t)(uintptr_t)__image_end; va += PAGE) {
-        nestor_cptr_t f = nu_alloc_obj(a, NESTOR_OBJ_FRAME_4K, 0);
-        if (!f || nu_frame_map(f, own_pml4, scratch_va, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE,
-                               0) != NESTOR_OK)
+         va < (nestor_word_t)(uintptr_t)__image_end; va += PAGE)
+        if (!nu_fill_page(a, scratch_va, pml4, va, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE,
+                          (const void *)(uintptr_t)va, PAGE, 0))
             return 0;
-        memcpy((void *)(uintptr_t)scratch_va, (const void *)(uintptr_t)va, PAGE);
-        nu_frame_unmap(f);
-        if (nu_map_frame(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
-            return 0;
-    }
     return pml4;
 }
 

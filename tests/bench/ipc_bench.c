@@ -66,14 +66,7 @@ int main(const nestor_bootinfo_t *bi)
                      .next_slot = bi->empty.start, .end_slot = bi->empty.end };
     nestor_cptr_t ep_same = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
     nestor_cptr_t ep_other = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
-    /* A scratch page table for cloning: map (and drop) one page there first. */
-    nestor_cptr_t scratch;
-    if (nu_map_new_page(&a, NESTOR_CAP_INIT_VSPACE, SCRATCH_VA, &scratch) != NESTOR_OK ||
-        nu_frame_unmap(scratch) != NESTOR_OK) {
-        printf("ipcbench: cannot prepare scratch page\n");
-        return 0;
-    }
-    nestor_cptr_t other = nu_clone_space(&a, NESTOR_CAP_INIT_VSPACE, SCRATCH_VA);
+    nestor_cptr_t other = nu_clone_space(&a, SCRATCH_VA);
     if (!ep_same || !ep_other || !other ||
         !nu_thread_new(&a, NESTOR_CAP_INIT_VSPACE, REGION_SAME, server, ep_same, PRIO, 0) ||
         !nu_thread_new(&a, other, REGION_OTHER, server, ep_other, PRIO, 0)) {

@@ -221,7 +221,7 @@ KTEST(fresh_process_is_isolated)
     /* A fresh process: a copy of this program in a new address space. */
     nu_alloc_t a = env_alloc(256);
     nestor_word_t scratch = (nestor_word_t)(uintptr_t)env_page(0) + 4096;
-    nestor_cptr_t space = nu_clone_space(&a, ROOT_VSPACE, scratch);
+    nestor_cptr_t space = nu_clone_space(&a, scratch);
     KT_ASSERT(space != 0);
     KT_ASSERT(nu_thread_new(&a, space, CHILD_REGION, child_reads_parent_page,
                             (nestor_word_t)(uintptr_t)secret, FAULT_PRIO, ep) != 0);

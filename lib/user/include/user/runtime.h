@@ -2,6 +2,8 @@
 #ifndef USER_RUNTIME_H
 #define USER_RUNTIME_H
 #include <nestor/bootinfo.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* The program's main: return 1 for a PASS verdict, 0 for FAIL. The root
  * task's verdict ends the system; a program init started reports it to init. */
@@ -10,6 +12,10 @@ int main(const nestor_bootinfo_t *bi);
 /* The value of option @key ("name=") on @cmdline, where it starts a word;
  * NULL if absent. The value runs to the next space. */
 const char *nu_option(const char *cmdline, const char *key);
+
+/* Copy the value of option @key into @buf (at most @size - 1 characters);
+ * false, with @buf empty, if the option is absent. */
+bool nu_option_copy(const char *cmdline, const char *key, char *buf, size_t size);
 
 /* The boot module named "@tag@name" (@tag "image ", say); with @name NULL
  * the first whose name starts with @tag. NULL if none. */

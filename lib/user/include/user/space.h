@@ -6,6 +6,7 @@
 #ifndef USER_SPACE_H
 #define USER_SPACE_H
 #include <nestor/bootinfo.h>
+#include <stddef.h>
 #include <user/invoke.h>
 
 /* Where a program gets kernel objects: an untyped and free root-CNode slots. */
@@ -28,12 +29,22 @@ unsigned nu_ram_untypeds(const nestor_bootinfo_t *bi, nestor_cptr_t *out, uint64
 nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size_bits);
 
 /*
- * A new address space holding a private copy of this program's image at the
- * same addresses (code, data and bss as they are now). @scratch_va is a page
- * of the caller's own address space, with a page table already there, used
- * to fill the copies. Returns the PML4 capability, 0 on failure.
+ * A fresh page for another address space: @n bytes from @src at @offset
+ * (zero elsewhere), written through @scratch_va (a free page of the caller's
+ * own space; tables are built as needed), then mapped at @va in @pml4 with
+ * @rights. Returns the frame capability, 0 on failure.
  */
-nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_cptr_t own_pml4, nestor_word_t scratch_va);
+nestor_cptr_t nu_fill_page(nu_alloc_t *a, nestor_word_t scratch_va, nestor_cptr_t pml4,
+                           nestor_word_t va, nestor_word_t rights, const void *src, size_t n,
+                           size_t offset);
+
+/*
+ * A new address space holding a private copy of this program's image at the
+ * same addresses (code, data and bss as they are now), filled through the
+ * free page @scratch_va of the caller's own space. Returns the PML4
+ * capability, 0 on failure.
+ */
+nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_word_t scratch_va);
 
 /* Map @frame (4 KiB or 2 MiB) at @va in @pml4, building the tables it needs. */
 nestor_error_t nu_map_frame(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
