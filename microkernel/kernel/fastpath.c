@@ -48,13 +48,7 @@ static void block_receiving(tcb_t *t, endpoint_t *ep, uint8_t rights)
     t->blocked_can_grant = (rights & NESTOR_RIGHT_GRANT_REPLY) != 0;
     t->state = TS_BLOCKED_RECV;
     t->blocked_on = ep;
-    t->q_next = 0;
-    t->q_prev = ep->queue.tail;
-    if (ep->queue.tail)
-        ep->queue.tail->q_next = t;
-    else
-        ep->queue.head = t;
-    ep->queue.tail = t;
+    tcb_queue_append(&ep->queue, t);
     ep->state = EP_RECEIVING;
 }
 
@@ -80,14 +74,11 @@ void fastpath_call(trap_frame_t *f)
     tcb_t *recv = fastpath_waiting_receiver(ep, t->priority);
     if (!recv)
         return;
-    fastpath_dequeue_head(ep, recv);
+    ep_dequeue_head(ep);
     copy_message(t, recv, info, c->word1);      /* an endpoint's word1 is its badge */
-    t->state = TS_BLOCKED_REPLY;    /* (blocked_on is 0: t was running) */
-    t->callee = recv;
-    recv->caller = t;
-    recv->reply_can_grant = recv->blocked_can_grant;
-    switch_and_return(t, recv);
+    fastpath_call_switch(t, recv);
 }
+
 
 /*
  * A handler answers a VM exit and waits for the next message: load the state

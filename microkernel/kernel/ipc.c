@@ -11,6 +11,7 @@
 #include "kernel/console.h"
 #include "kernel/cspace.h"
 #include "kernel/sched.h"
+#include "kernel/tcb_queue.h"
 #include "kernel/vcpu.h"
 #include <nestor/errors.h>
 #include <nestor/syscalls.h>
@@ -54,39 +55,7 @@ static unsigned capacity(nestor_ipc_buffer_t *buf)
     return buf ? NESTOR_MSG_MAX_LENGTH : NESTOR_MSG_REGISTERS_IN_CPU;
 }
 
-/* ---- queues ---- */
-
-static void queue_append(tcb_queue_t *q, tcb_t *t)
-{
-    t->q_next = 0;
-    t->q_prev = q->tail;
-    if (q->tail)
-        q->tail->q_next = t;
-    else
-        q->head = t;
-    q->tail = t;
-}
-
-static void queue_remove(tcb_queue_t *q, tcb_t *t)
-{
-    if (t->q_prev)
-        t->q_prev->q_next = t->q_next;
-    else
-        q->head = t->q_next;
-    if (t->q_next)
-        t->q_next->q_prev = t->q_prev;
-    else
-        q->tail = t->q_prev;
-    t->q_next = t->q_prev = 0;
-}
-
-static tcb_t *queue_pop(tcb_queue_t *q)
-{
-    tcb_t *t = q->head;
-    if (t)
-        queue_remove(q, t);
-    return t;
-}
+/* ---- blocking (the queues themselves: kernel/tcb_queue.h) ---- */
 
 static void block(tcb_t *t, thread_state_t state, void *on)
 {
@@ -185,10 +154,7 @@ void ipc_send(tcb_t *sender, const cap_t *cap, bool blocking, bool is_call)
     endpoint_t *ep = cap_ep(cap);
     bool can_grant = cap->rights & NESTOR_RIGHT_GRANT;
     if (ep->state == EP_RECEIVING) {
-        tcb_t *recv = queue_pop(&ep->queue);
-        if (!ep->queue.head)
-            ep->state = EP_IDLE;
-        recv->blocked_on = 0;
+        tcb_t *recv = ep_dequeue_head(ep);
         transfer(sender, recv, cap_badge(cap), can_grant, cap);
         if (is_call) {
             link_reply(sender, recv, recv->blocked_can_grant);
@@ -204,7 +170,7 @@ void ipc_send(tcb_t *sender, const cap_t *cap, bool blocking, bool is_call)
     sender->blocked_is_call = is_call;
     sender->blocked_can_grant = can_grant;
     block(sender, TS_BLOCKED_SEND, ep);
-    queue_append(&ep->queue, sender);
+    tcb_queue_append(&ep->queue, sender);
     ep->state = EP_SENDING;
 }
 
@@ -228,10 +194,7 @@ static void ep_recv(tcb_t *receiver, const cap_t *cap, bool blocking)
 {
     endpoint_t *ep = cap_ep(cap);
     if (ep->state == EP_SENDING) {
-        tcb_t *s = queue_pop(&ep->queue);
-        if (!ep->queue.head)
-            ep->state = EP_IDLE;
-        s->blocked_on = 0;
+        tcb_t *s = ep_dequeue_head(ep);
         transfer(s, receiver, s->blocked_badge, s->blocked_can_grant, cap);
         if (s->blocked_is_call || s->fault_type != NESTOR_FAULT_NONE)
             link_reply(s, receiver, cap->rights & NESTOR_RIGHT_GRANT_REPLY);
@@ -248,7 +211,7 @@ static void ep_recv(tcb_t *receiver, const cap_t *cap, bool blocking)
     /* For a receiver, blocked_can_grant records GRANT_REPLY on its capability. */
     receiver->blocked_can_grant = (cap->rights & NESTOR_RIGHT_GRANT_REPLY) != 0;
     block(receiver, TS_BLOCKED_RECV, ep);
-    queue_append(&ep->queue, receiver);
+    tcb_queue_append(&ep->queue, receiver);
     ep->state = EP_RECEIVING;
 }
 
@@ -256,7 +219,7 @@ static void ep_recv(tcb_t *receiver, const cap_t *cap, bool blocking)
 
 void ntfn_signal(notification_t *n, uint64_t badge)
 {
-    tcb_t *w = queue_pop(&n->waiters);
+    tcb_t *w = tcb_queue_pop(&n->waiters);
     if (w) {
         w->blocked_on = 0;
         set_syscall_result(w, NESTOR_OK, nestor_msginfo(0, 0, 0, 0), badge | n->word);
@@ -286,7 +249,7 @@ static void ntfn_wait(tcb_t *t, const cap_t *cap, bool blocking)
         return;
     }
     block(t, TS_BLOCKED_NTFN, n);
-    queue_append(&n->waiters, t);
+    tcb_queue_append(&n->waiters, t);
 }
 
 void ipc_recv(tcb_t *t, const cap_t *cap, bool blocking)
@@ -366,13 +329,13 @@ void ipc_cancel(tcb_t *t)
     case TS_BLOCKED_SEND:
     case TS_BLOCKED_RECV: {
         endpoint_t *ep = t->blocked_on;
-        queue_remove(&ep->queue, t);
+        tcb_queue_remove(&ep->queue, t);
         if (!ep->queue.head)
             ep->state = EP_IDLE;
         break;
     }
     case TS_BLOCKED_NTFN:
-        queue_remove(&((notification_t *)t->blocked_on)->waiters, t);
+        tcb_queue_remove(&((notification_t *)t->blocked_on)->waiters, t);
         break;
     case TS_BLOCKED_REPLY:
         if (t->callee && t->callee->caller == t)
@@ -398,7 +361,7 @@ static void wake_deleted(tcb_t *t)
 void ep_cancel_all(endpoint_t *ep)
 {
     tcb_t *t;
-    while ((t = queue_pop(&ep->queue)))
+    while ((t = tcb_queue_pop(&ep->queue)))
         wake_deleted(t);
     ep->state = EP_IDLE;
 }
@@ -406,7 +369,7 @@ void ep_cancel_all(endpoint_t *ep)
 void ntfn_cancel_all(notification_t *n)
 {
     tcb_t *t;
-    while ((t = queue_pop(&n->waiters)))
+    while ((t = tcb_queue_pop(&n->waiters)))
         wake_deleted(t);
     if (n->bound) {
         n->bound->bound_ntfn = 0;

@@ -125,11 +125,6 @@ void sched_make_ready(tcb_t *t) { make_ready(t, false); }
 /* A partner woken by the current thread's blocking IPC runs next. */
 void sched_make_ready_next(tcb_t *t) { make_ready(t, true); }
 
-bool sched_preempts(const tcb_t *t)
-{
-    return !sched_current || t->priority > sched_current->priority;
-}
-
 static void rotate(tcb_t *t)
 {
     sched_remove(t);
@@ -242,11 +237,7 @@ static inline void enter_known_space(tcb_t *t)
 {
     switch_io(t);
     switch_fpu(t);
-    uint64_t cr3 = kobj_paddr(t->ctes[TCB_CTE_VSPACE].cap.obj);
-    if (cr3 != vspace_active_cr3) {
-        vspace_active_cr3 = cr3;
-        __asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
-    }
+    vspace_load_cr3(kobj_paddr(t->ctes[TCB_CTE_VSPACE].cap.obj));
     load_tls_bases(t);
     tss_set_rsp0((uint64_t)(uintptr_t)(&t->frame + 1));
     sched_current = t;

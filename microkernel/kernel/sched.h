@@ -42,7 +42,5 @@ void sched_yield(void);
 __attribute__((noreturn)) void sched_run(void);
 /* Change @t's priority, requeueing it if ready. */
 void sched_set_priority(tcb_t *t, uint8_t prio);
-/* Would the ready thread @t preempt the current one? */
-bool sched_preempts(const tcb_t *t);
 
 #endif

@@ -411,16 +411,17 @@ static void stop(tcb_t *t, const char *why, uint64_t reason)
  * The exit fast path: the handler already waits on the endpoint, at a
  * priority that lets it run now, with an address space and an IPC buffer.
  * Write the message straight into it and hand the CPU over, as the IPC fast
- * path does; the result is what ipc_send would have produced.
+ * path does; the result is what ipc_send would have produced. Returns only
+ * when this does not apply.
  */
-static bool exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs)
+static void exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs)
 {
     endpoint_t *ep = cap_ep(ep_cap);
     tcb_t *recv = fastpath_waiting_receiver(ep, t->priority);
     nestor_ipc_buffer_t *buf = recv ? tcb_ipc_buffer(recv) : 0;
     if (!buf)
-        return false;
-    fastpath_dequeue_head(ep, recv);
+        return;
+    ep_dequeue_head(ep);
     recv->frame.rdx = mrs[0];
     recv->frame.r8 = mrs[1];
     recv->frame.r9 = mrs[2];
@@ -430,12 +431,7 @@ static bool exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs
     set_syscall_result(recv, NESTOR_OK,
                        nestor_msginfo(NESTOR_FAULT_VM_EXIT, 0, 0, NESTOR_EXIT_MR_COUNT),
                        cap_badge(ep_cap));
-    t->state = TS_BLOCKED_REPLY;
-    t->callee = recv;
-    recv->caller = t;
-    recv->reply_can_grant = recv->blocked_can_grant;
-    sched_handoff(t, recv);
-    arch_return_to_user(&recv->frame);
+    fastpath_call_switch(t, recv);
 }
 
 static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
@@ -463,8 +459,7 @@ static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
         [NESTOR_EXIT_MR_RIP] = vmread(VMCS_GUEST_RIP),
     };
     t->fault_type = NESTOR_FAULT_VM_EXIT;
-    if (exit_fast_handoff(t, ep, mrs))
-        return;                     /* (does not return when it applies) */
+    exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */
     t->fault_len = NESTOR_EXIT_MR_COUNT;
     for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
         t->fault_mrs[i] = mrs[i];

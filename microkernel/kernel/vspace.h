@@ -9,6 +9,7 @@
  */
 #ifndef KERNEL_VSPACE_H
 #define KERNEL_VSPACE_H
+#include "arch/x86_64/io.h"
 #include "kernel/cap.h"
 #include <nestor/errors.h>
 #include <stdbool.h>
@@ -34,15 +35,20 @@ extern uint64_t vspace_active_cr3;
 /* The kernel's own PML4 (kernel half only). */
 uint64_t vspace_kernel_pml4_paddr(void);
 
+/* Load CR3 with the PML4 at @pml4_paddr unless it is there already. */
+static inline void vspace_load_cr3(uint64_t pml4_paddr)
+{
+    if (pml4_paddr != vspace_active_cr3) {
+        vspace_active_cr3 = pml4_paddr;
+        write_cr3(pml4_paddr);
+    }
+}
+
 /* Load CR3 for @vs (a PML4 capability; anything else: the kernel's only). */
 static inline void vspace_activate(const cap_t *vs)
 {
-    uint64_t cr3 = vs->type == NESTOR_OBJ_PML4 ? kobj_paddr(vs->obj)
-                                               : vspace_kernel_pml4_paddr();
-    if (cr3 != vspace_active_cr3) {
-        vspace_active_cr3 = cr3;
-        __asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
-    }
+    vspace_load_cr3(vs->type == NESTOR_OBJ_PML4 ? kobj_paddr(vs->obj)
+                                                : vspace_kernel_pml4_paddr());
 }
 bool vspace_is_mapping_cap(const cap_t *c);
 /* Undo the mapping a frame or table capability records, if still valid. */

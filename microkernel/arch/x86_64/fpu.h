@@ -39,17 +39,8 @@ int fpu_uses_xsave(void);
 /* XCR0 as set by fpu_init (0: FXSAVE mode). */
 extern uint64_t fpu_xcr0;
 
-/* Inline: these run on every thread switch, the IPC fast path included. */
-static inline void fpu_save(void *area)
-{
-    if (fpu_xcr0)
-        __asm__ volatile("xsave64 (%0)" : : "r"(area), "a"((uint32_t)fpu_xcr0), "d"(0)
-                         : "memory");
-    else
-        __asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory");
-}
-
-/* Save the CPU's state to @save_to and load @load_from: one mode test. */
+/* Save the CPU's state to @save_to and load @load_from: one mode test.
+ * Inline: it runs on every thread switch, the IPC fast path included. */
 static inline void fpu_switch_areas(void *save_to, const void *load_from)
 {
     if (fpu_xcr0) {
@@ -62,14 +53,6 @@ static inline void fpu_switch_areas(void *save_to, const void *load_from)
     }
 }
 
-static inline void fpu_restore(const void *area)
-{
-    if (fpu_xcr0)
-        __asm__ volatile("xrstor64 (%0)" : : "r"(area), "a"((uint32_t)fpu_xcr0), "d"(0)
-                         : "memory");
-    else
-        __asm__ volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
-}
 /* Fill @area with the state of a fresh thread. */
 void fpu_init_area(void *area);
 /* Make an image written by user space safe to restore: reserved MXCSR bits,
