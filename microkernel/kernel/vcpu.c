@@ -457,6 +457,8 @@ static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
         [NESTOR_EXIT_MR_INTR_INFO] = vmread(VMCS_EXIT_INTR_INFO),
         [NESTOR_EXIT_MR_INTR_ERROR] = vmread(VMCS_EXIT_INTR_ERROR),
         [NESTOR_EXIT_MR_RIP] = vmread(VMCS_GUEST_RIP),
+        [NESTOR_EXIT_MR_IDT_VECTORING] = vmread(VMCS_IDT_VECTORING_INFO),
+        [NESTOR_EXIT_MR_IDT_ERROR] = vmread(VMCS_IDT_VECTORING_ERROR),
     };
     t->fault_type = NESTOR_FAULT_VM_EXIT;
     exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */

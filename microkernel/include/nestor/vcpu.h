@@ -97,7 +97,12 @@
 #define NESTOR_EXIT_MR_INTR_INFO     6
 #define NESTOR_EXIT_MR_INTR_ERROR    7
 #define NESTOR_EXIT_MR_RIP           8   /* guest RIP at the exit, always sent */
-#define NESTOR_EXIT_MR_COUNT         9
+/* SDM 27.2.4: the event the exit interrupted while it was being delivered
+ * (valid bit 31). A monitor that resumes the guest must re-inject it
+ * (through NESTOR_MTD_INJECT) or the event is lost. */
+#define NESTOR_EXIT_MR_IDT_VECTORING 9
+#define NESTOR_EXIT_MR_IDT_ERROR     10
+#define NESTOR_EXIT_MR_COUNT         11
 
 /* Transfer mask: groups of state page fields. */
 #define NESTOR_MTD_GPRS      BIT(0)   /* rax..r15 except rsp */
@@ -109,7 +114,11 @@
 #define NESTOR_MTD_SYS_SEGS  BIT(6)   /* ldtr tr gdtr idtr */
 #define NESTOR_MTD_INTR      BIT(7)   /* interruptibility, activity state */
 #define NESTOR_MTD_INJECT    BIT(8)   /* reply only: inject an event (entry interruption info) */
-#define NESTOR_MTD_ALL       (BIT(9) - 1)
+#define NESTOR_MTD_MSRS      BIT(9)   /* sysenter_*, star, lstar, cstar, fmask, kernel_gs_base,
+                                         pat, tsc_aux: switched by the kernel per vCPU */
+#define NESTOR_MTD_DEBUG     BIT(10)  /* dr0-dr3, dr6, dr7, debugctl */
+#define NESTOR_MTD_XCR0      BIT(11)  /* xcr0 (XSETBV; a subset of what the host enables) */
+#define NESTOR_MTD_ALL       (BIT(12) - 1)
 
 typedef struct {
     uint64_t base;
@@ -129,6 +138,13 @@ typedef struct nestor_vcpu_state {
     nestor_word_t gdtr_base, gdtr_limit, idtr_base, idtr_limit;
     nestor_word_t interruptibility, activity;
     nestor_word_t inject_info, inject_error, inject_instr_len;
+    /* NESTOR_MTD_MSRS */
+    nestor_word_t sysenter_cs, sysenter_esp, sysenter_eip;
+    nestor_word_t star, lstar, cstar, fmask, kernel_gs_base, pat, tsc_aux;
+    /* NESTOR_MTD_DEBUG */
+    nestor_word_t dr0, dr1, dr2, dr3, dr6, dr7, debugctl;
+    /* NESTOR_MTD_XCR0 */
+    nestor_word_t xcr0;
 } nestor_vcpu_state_t;
 
 /* What a VCPU starts as: 32-bit protected mode, flat segments, paging off,
