@@ -105,12 +105,15 @@ void irq_before_resume(vm_t *vm, vmexit_t *e)
         vm->irq_quiet = irq_next_deadline(vm) == UINT64_MAX;
         return;
     }
-    /* The guest takes it only with RFLAGS.IF set and no STI/MOV SS shadow. */
-    nestor_word_t shadow = 0;
-    const nestor_word_t field = VMCS_GUEST_INTERRUPTIBILITY;
-    if (e->s->rflags & RFLAGS_IF)
-        nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &shadow, 1);
-    if (!(e->s->rflags & RFLAGS_IF) || (shadow & 3)) {
+    /* The guest takes it only with RFLAGS.IF set and no STI/MOV SS shadow;
+     * the interrupt state is fetched here where the exit did not bring it
+     * (a reply may load only fetched groups, nestor/vcpu.h). */
+    if ((e->s->rflags & RFLAGS_IF) && !(e->s->mtd & NESTOR_MTD_INTR)) {
+        const nestor_word_t intr = NESTOR_MTD_INTR;
+        nu_invoke(vm->vcpu, NESTOR_VCPU_STORE_STATE, &intr, 1, 0, 0, 0, 0);
+        e->s->mtd |= NESTOR_MTD_INTR;
+    }
+    if (!(e->s->rflags & RFLAGS_IF) || (e->s->interruptibility & 3)) {
         set_window_exiting(vm, true);
         return;
     }

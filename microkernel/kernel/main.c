@@ -91,6 +91,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     cpu_detect(&cpu);
     cpu_print(&cpu);
 
+    cpu_protect_kernel(&cpu);
     selftest_run(boot.cmdline);
     fpu_init();
     sched_init();

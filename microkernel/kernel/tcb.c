@@ -179,20 +179,20 @@ static nestor_error_t read_fpu(inv_t *iv, tcb_t *t)
 }
 
 /* At least the legacy FXSAVE region; words beyond the state image are ignored,
- * words not sent keep their value. */
+ * words not sent keep their value. Written in place, into the target's own
+ * area (never through a kernel buffer that would keep the caller's bytes),
+ * and sanitised before the thread can run again. */
 static nestor_error_t write_fpu(inv_t *iv, tcb_t *t)
 {
-    static uint64_t w[FPU_AREA_MAX / sizeof(uint64_t)];
     unsigned words = fpu_area_size() / sizeof(uint64_t), n = iv->len < words ? iv->len : words;
     if (t == iv->t)
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
     if (n < FXSAVE_WORDS)
         return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, FXSAVE_WORDS, 0);
-    memcpy(w, tcb_fpu_area(t), words * sizeof(uint64_t));
+    uint64_t *w = tcb_fpu_area(t);
     for (unsigned i = 0; i < n; i++)
         inv_arg(iv, i, &w[i]);
     fpu_sanitize_area(w);
-    memcpy(tcb_fpu_area(t), w, words * sizeof(uint64_t));
     return NESTOR_OK;
 }
 

@@ -5,7 +5,11 @@
  */
 #include "kernel/vcpu.h"
 #include "arch/x86_64/apic.h"
+#include "arch/x86_64/cr.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/trap.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
 #include "arch/x86_64/platform.h"
@@ -27,20 +31,67 @@ __attribute__((noreturn)) void vmx_enter(uint64_t *gprs, int launched);
 __attribute__((noreturn)) void vmx_exit_handler(uint64_t *gprs);
 __attribute__((noreturn)) void vmx_entry_failed(void);
 
-#define VPID_MAX 0xFFFF
-#define INTR_INFO_VECTOR_MASK 0xFF
+#define VPID_MAX 0xFFFF          /* SDM 24.6.12: 16 bits; VPID 0 is the host's */
+#define VPID_WORDS ((VPID_MAX + 1) / 64)
+#define PAT_POWER_UP 0x0007040600070406ULL     /* SDM Vol. 3A 11.12.4, Table 11-12 */
 #define GUEST_CR0_INIT (BIT(0) | BIT(4))        /* PE, ET: 32-bit protected mode */
 #define FLAT_LIMIT 0xFFFFFFFF
 #define TR_LIMIT_INIT 0xFF
 
 static uint64_t current_vmcs;
-static uint32_t next_vpid = 1;
+static uint64_t vpid_used[VPID_WORDS];
+static uint32_t vpids_free = VPID_MAX;
+static vcpu_t *dr_owner;            /* whose DR0-3/DR6 the CPU holds */
+static uint64_t cpu_xcr0;           /* XCR0 in the CPU when it is a guest's, else the host's */
+
+/* The host's values of the switched MSRs, loaded at every exit (SDM 27.6). */
+static vmx_msr_entry_t host_msrs[VCPU_SWITCHED_MSRS] __attribute__((aligned(16)));
+static const uint32_t switched_msr_index[VCPU_SWITCHED_MSRS] = {
+    [GMSR_STAR] = MSR_IA32_STAR, [GMSR_LSTAR] = MSR_IA32_LSTAR, [GMSR_CSTAR] = MSR_IA32_CSTAR,
+    [GMSR_FMASK] = MSR_IA32_FMASK, [GMSR_KERNEL_GS_BASE] = MSR_IA32_KERNEL_GS_BASE,
+    [GMSR_TSC_AUX] = MSR_IA32_TSC_AUX,
+};
 
 bool vcpu_supported(void) { return vmx_enabled(); }
 
 bool vcpu_can_create(uint64_t count)
 {
-    return vmx_enabled() && count <= VPID_MAX + 1 - next_vpid;
+    return vmx_enabled() && count <= vpids_free;
+}
+
+/* VPIDs are reused once their VCPU is gone; a reused one is flushed first. */
+static uint16_t vpid_alloc(void)
+{
+    for (unsigned w = 0; w < VPID_WORDS; w++) {
+        uint64_t free = ~vpid_used[w] & (w == 0 ? ~1ULL : ~0ULL);  /* never VPID 0 */
+        if (!free)
+            continue;
+        unsigned bit = (unsigned)__builtin_ctzll(free);
+        vpid_used[w] |= 1ULL << bit;
+        vpids_free--;
+        uint16_t vpid = (uint16_t)(w * 64 + bit);
+        vmx_flush_vpid(vpid);
+        return vpid;
+    }
+    return 0;
+}
+
+static void vpid_free(uint16_t vpid)
+{
+    if (vpid && (vpid_used[vpid / 64] & 1ULL << (vpid % 64))) {
+        vpid_used[vpid / 64] &= ~(1ULL << (vpid % 64));
+        vpids_free++;
+    }
+}
+
+static uint64_t kernel_static_paddr(const void *p)
+{
+    return (uint64_t)(uintptr_t)p - KERNEL_VMA;
+}
+
+static bool canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;     /* 48-bit linear addresses */
 }
 
 static vcpu_t *obj_vcpu(kaddr_t obj) { return (vcpu_t *)kobj_ptr(obj + VCPU_KERNEL_OFFSET); }
@@ -77,49 +128,63 @@ static void setup_host_state(vcpu_t *v)
     vmwrite(VMCS_HOST_SYSENTER_ESP, 0);
     vmwrite(VMCS_HOST_SYSENTER_EIP, 0);
     vmwrite(VMCS_HOST_EFER, rdmsr(MSR_IA32_EFER));
+    vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
     vmwrite(VMCS_HOST_RSP, (uint64_t)(uintptr_t)&v->cr2);
     vmwrite(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
+}
+
+/* SDM 23.8, A.7-A.8: the CR0/CR4 bits fixed to 1 in VMX operation, which
+ * the host owns. With unrestricted guest, CR0.PE and PG are the guest's
+ * (SDM 26.3.1.1). */
+uint64_t vcpu_cr_mask_floor(uint64_t mask_field)
+{
+    if (mask_field == VMCS_CR0_MASK)
+        return rdmsr(MSR_IA32_VMX_CR0_FIXED0) & ~(uint64_t)(CR0_PE | CR0_PG);
+    return rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+}
+
+/* SDM 26.2.4/26.3.1.1: the "IA-32e mode guest" entry control must equal the
+ * EFER.LMA that entry loads; it follows the monitor's EFER (VM exits store
+ * LMA into it, SDM 27.2). */
+static void follow_efer_lma(uint64_t efer)
+{
+    uint64_t entry = vmread(VMCS_ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
+    vmwrite(VMCS_ENTRY_CONTROLS, entry | (efer & EFER_LMA ? ENTRY_IA32E_MODE_GUEST : 0));
 }
 
 static void setup_controls(vcpu_t *v)
 {
     const vmx_caps_raw_t *r = vmx_raw_caps();
-    /* SDM 24.6.1: every external interrupt and NMI exits, so a guest can
-     * never keep the CPU from the kernel. The VMX-preemption timer bounds
-     * each stay in the guest to one tick besides: Bochs holds external
-     * interrupts back while the guest has RFLAGS.IF = 0, although with
-     * external-interrupt exiting IF must not block them; and it is how
-     * NESTOR_VCPU_PAUSE makes a guest exit. */
-    vmwrite(VMCS_PIN_CONTROLS, vmx_controls(r->pinbased, PIN_EXTINT_EXITING | PIN_NMI_EXITING |
-                                                             PIN_PREEMPTION_TIMER));
-    /* SDM 24.6.2: HLT, all port I/O and all MSR accesses (no bitmaps) exit. */
-    vmwrite(VMCS_PROC_CONTROLS,
-            vmx_controls(r->procbased, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
-                                           PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
-                                           PROC_RDPMC_EXITING | PROC_ACTIVATE_SECONDARY |
-                                           /* CR8 is the real TPR without a TPR shadow
-                                            * (SDM 24.6.2): a guest writing it could mask
-                                            * every host interrupt. */
-                                           PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING));
-    vmwrite(VMCS_PROC_CONTROLS2, vmx_controls(r->procbased2, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID |
-                                                                 PROC2_UNRESTRICTED_GUEST));
-    vmwrite(VMCS_EXIT_CONTROLS, vmx_controls(r->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER |
-                                                          EXIT_LOAD_EFER));
-    vmwrite(VMCS_ENTRY_CONTROLS, vmx_controls(r->entry, ENTRY_LOAD_EFER));
+    /* The floors and defaults, and why: nestor/vmcs.h. */
+    vmwrite(VMCS_PIN_CONTROLS, vmx_controls(r->pinbased, NESTOR_PIN_FLOOR));
+    vmwrite(VMCS_PROC_CONTROLS, vmx_controls(r->procbased, NESTOR_PROC_DEFAULT));
+    vmwrite(VMCS_PROC_CONTROLS2, vmx_controls(r->procbased2, NESTOR_PROC2_DEFAULT));
+    /* SDM 24.7.1, 24.8.1: EFER, PAT and the debug controls (DR7, DEBUGCTL)
+     * are the guest's in the guest and the host's in the host. */
+    vmwrite(VMCS_EXIT_CONTROLS,
+            vmx_controls(r->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
+                                      EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CTLS));
+    vmwrite(VMCS_ENTRY_CONTROLS,
+            vmx_controls(r->entry, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CTLS));
     vmwrite(VMCS_EXCEPTION_BITMAP, 0);
     vmwrite(VMCS_CR3_TARGET_COUNT, 0);
-    vmwrite(VMCS_EXIT_MSR_STORE_COUNT, 0);
-    vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, 0);
-    vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+    /* SDM 24.7.2, 24.8.2: the guest's switched MSRs are loaded at entry and
+     * stored at exit in one area; the host's are loaded at exit. */
+    uint64_t guest_area = v->vmcs_pa + VCPU_KERNEL_OFFSET + __builtin_offsetof(vcpu_t, msrs);
+    vmwrite(VMCS_ENTRY_MSR_LOAD_ADDR, guest_area);
+    vmwrite(VMCS_EXIT_MSR_STORE_ADDR, guest_area);
+    vmwrite(VMCS_EXIT_MSR_LOAD_ADDR, kernel_static_paddr(host_msrs));
+    vmwrite(VMCS_EXIT_MSR_STORE_COUNT, VCPU_SWITCHED_MSRS);
+    vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, VCPU_SWITCHED_MSRS);
+    vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, VCPU_SWITCHED_MSRS);
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     vmwrite(VMCS_VPID, v->vpid);
     vmwrite(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
     /* The guest owns CR0 and CR4 but for the bits VMX fixes: those read as
      * it last wrote them (shadows), and changing them exits. */
-    uint64_t cr0_fixed = rdmsr(MSR_IA32_VMX_CR0_FIXED0) & ~(uint64_t)(BIT(0) | BIT(31));
-    vmwrite(VMCS_CR0_MASK, cr0_fixed);
+    vmwrite(VMCS_CR0_MASK, vcpu_cr_mask_floor(VMCS_CR0_MASK));
     vmwrite(VMCS_CR0_SHADOW, GUEST_CR0_INIT);
-    vmwrite(VMCS_CR4_MASK, rdmsr(MSR_IA32_VMX_CR4_FIXED0));
+    vmwrite(VMCS_CR4_MASK, vcpu_cr_mask_floor(VMCS_CR4_MASK));
     vmwrite(VMCS_CR4_SHADOW, 0);
 }
 
@@ -170,15 +235,39 @@ static void setup_guest_state(void)
     vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
     vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
     vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+    vmwrite(VMCS_GUEST_PAT, PAT_POWER_UP);
+}
+
+/* The host values are the boot CPU's, set up before any VCPU exists. */
+static void host_msrs_init(void)
+{
+    static bool done;
+    if (done)
+        return;
+    for (unsigned i = 0; i < VCPU_SWITCHED_MSRS; i++) {
+        host_msrs[i].index = switched_msr_index[i];
+        /* KERNEL_GS_BASE and TSC_AUX: the kernel uses neither; 0 keeps a
+         * guest's value from user threads (RDTSCP/RDPID are unprivileged). */
+        host_msrs[i].value = i == GMSR_KERNEL_GS_BASE || i == GMSR_TSC_AUX
+                                 ? 0 : rdmsr(switched_msr_index[i]);
+    }
+    cpu_xcr0 = fpu_xcr0;            /* fpu_init set it at boot */
+    done = true;
 }
 
 bool vcpu_init_object(kaddr_t obj)
 {
-    if (!vmx_enabled() || next_vpid > VPID_MAX)
+    if (!vmx_enabled() || !vpids_free)
         return false;
+    host_msrs_init();
     vcpu_t *v = obj_vcpu(obj);
     v->vmcs_pa = kobj_paddr(obj);
-    v->vpid = next_vpid++;
+    v->vpid = vpid_alloc();
+    /* Architectural reset values (SDM Vol. 3A 9.1.1, Table 9-1; Vol. 1 13.3). */
+    v->xcr0 = fpu_xcr0 ? XCR0_X87 : 0;
+    for (unsigned i = 0; i < VCPU_SWITCHED_MSRS; i++)
+        v->msrs[i] = (vmx_msr_entry_t){ .index = switched_msr_index[i] };
+    v->drs[GDR_DR6] = DR6_INIT;
     uint32_t rev = (uint32_t)vmx_revision();
     memcpy(kobj_ptr(obj), &rev, sizeof(rev));          /* SDM 24.2: revision id */
     vmx_vmclear(v->vmcs_pa);
@@ -192,10 +281,20 @@ bool vcpu_init_object(kaddr_t obj)
 
 void vcpu_finalise(vcpu_t *v)
 {
-    if (v->tcb) {
-        v->tcb->vcpu = 0;
+    tcb_t *t = v->tcb;
+    if (t) {
+        /* Its thread stops where it is (waiting for an exit's reply, or
+         * ready to enter): without a VCPU it would otherwise resume in ring 3
+         * with registers nobody set. */
+        ipc_cancel(t);
+        sched_remove(t);
+        t->state = TS_INACTIVE;
+        t->vcpu = 0;
         v->tcb = 0;
     }
+    if (dr_owner == v)
+        dr_owner = 0;
+    vpid_free((uint16_t)v->vpid);
     vmx_vmclear(v->vmcs_pa);
     if (current_vmcs == v->vmcs_pa)
         current_vmcs = 0;
@@ -244,6 +343,37 @@ static uint64_t *state_gpr(nestor_vcpu_state_t *s, unsigned i)
     return (uint64_t *)((uint8_t *)s + state_gpr_offset[i]);
 }
 
+/*
+ * Debug registers (SDM 17.2): the VMCS switches DR7 and DEBUGCTL; DR0-3 and
+ * DR6 the guest reads and writes without exits, so they are switched here,
+ * lazily: the CPU keeps the last guest's until another VCPU enters. The host
+ * never arms a breakpoint (a VM exit sets DR7 to 0x400, SDM 27.5.1), so a
+ * guest's addresses in DR0-3 do nothing outside it.
+ */
+#define READ_DR(n) ({ uint64_t _v; __asm__ volatile("mov %%dr" #n ", %0" : "=r"(_v)); _v; })
+#define WRITE_DR(n, v) __asm__ volatile("mov %0, %%dr" #n : : "r"((uint64_t)(v)))
+
+static void dr_save(vcpu_t *v)
+{
+    v->drs[GDR_DR0] = READ_DR(0);
+    v->drs[GDR_DR1] = READ_DR(1);
+    v->drs[GDR_DR2] = READ_DR(2);
+    v->drs[GDR_DR3] = READ_DR(3);
+    v->drs[GDR_DR6] = READ_DR(6);
+}
+
+static void dr_switch_to(vcpu_t *v)
+{
+    if (dr_owner)
+        dr_save(dr_owner);
+    WRITE_DR(0, v->drs[GDR_DR0]);
+    WRITE_DR(1, v->drs[GDR_DR1]);
+    WRITE_DR(2, v->drs[GDR_DR2]);
+    WRITE_DR(3, v->drs[GDR_DR3]);
+    WRITE_DR(6, v->drs[GDR_DR6]);
+    dr_owner = v;
+}
+
 /* The guest's view of CR0/CR4: its own bits, the shadow for host-owned ones. */
 static uint64_t guest_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f)
 {
@@ -253,7 +383,6 @@ static uint64_t guest_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f)
 
 static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
 {
-    s->mtd = mask;
     if (mask & NESTOR_MTD_GPRS)
         for (unsigned i = 0; i < VCPU_GPRS; i++)
             *state_gpr(s, i) = v->gprs[i];
@@ -289,6 +418,33 @@ static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
         s->interruptibility = vmread(VMCS_GUEST_INTERRUPTIBILITY);
         s->activity = vmread(VMCS_GUEST_ACTIVITY);
     }
+    if (mask & NESTOR_MTD_MSRS) {
+        s->sysenter_cs = vmread(VMCS_GUEST_SYSENTER_CS);
+        s->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
+        s->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
+        s->star = v->msrs[GMSR_STAR].value;
+        s->lstar = v->msrs[GMSR_LSTAR].value;
+        s->cstar = v->msrs[GMSR_CSTAR].value;
+        s->fmask = v->msrs[GMSR_FMASK].value;
+        s->kernel_gs_base = v->msrs[GMSR_KERNEL_GS_BASE].value;
+        s->tsc_aux = v->msrs[GMSR_TSC_AUX].value;
+        s->pat = vmread(VMCS_GUEST_PAT);
+    }
+    if (mask & NESTOR_MTD_DEBUG) {
+        if (dr_owner == v)
+            dr_save(v);
+        s->dr0 = v->drs[GDR_DR0];
+        s->dr1 = v->drs[GDR_DR1];
+        s->dr2 = v->drs[GDR_DR2];
+        s->dr3 = v->drs[GDR_DR3];
+        s->dr6 = v->drs[GDR_DR6];
+        s->dr7 = vmread(VMCS_GUEST_DR7);
+        s->debugctl = vmread(VMCS_GUEST_DEBUGCTL);
+    }
+    if (mask & NESTOR_MTD_XCR0)
+        s->xcr0 = v->xcr0;
+    v->fetched |= mask;
+    s->mtd = v->fetched;            /* every group valid in the page since the exit */
 }
 
 /* A host-owned CR bit keeps its VMX-required value; the guest sees its own. */
@@ -321,11 +477,7 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_GUEST_CR3, s->cr3);
         load_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW, s->cr4);
         vmwrite(VMCS_GUEST_EFER, s->efer);
-        /* SDM 26.2.4/26.3.1.1: the "IA-32e mode guest" entry control must
-         * equal the EFER.LMA that entry loads; it follows the monitor's EFER
-         * (VM exits store LMA into it, SDM 27.2). */
-        uint64_t entry = vmread(VMCS_ENTRY_CONTROLS) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
-        vmwrite(VMCS_ENTRY_CONTROLS, entry | (s->efer & EFER_LMA ? ENTRY_IA32E_MODE_GUEST : 0));
+        follow_efer_lma(s->efer);
     }
     for (unsigned i = 0; i < 8; i++) {
         if (!(mask & (i < 6 ? NESTOR_MTD_SEGS : NESTOR_MTD_SYS_SEGS)))
@@ -351,6 +503,110 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, s->inject_error);
         vmwrite(VMCS_ENTRY_INSTR_LEN, s->inject_instr_len);
     }
+    if (mask & NESTOR_MTD_MSRS) {
+        vmwrite(VMCS_GUEST_SYSENTER_CS, s->sysenter_cs);
+        vmwrite(VMCS_GUEST_SYSENTER_ESP, s->sysenter_esp);
+        vmwrite(VMCS_GUEST_SYSENTER_EIP, s->sysenter_eip);
+        v->msrs[GMSR_STAR].value = s->star;
+        v->msrs[GMSR_LSTAR].value = s->lstar;
+        v->msrs[GMSR_CSTAR].value = s->cstar;
+        v->msrs[GMSR_FMASK].value = s->fmask;
+        v->msrs[GMSR_KERNEL_GS_BASE].value = s->kernel_gs_base;
+        v->msrs[GMSR_TSC_AUX].value = s->tsc_aux;
+        vmwrite(VMCS_GUEST_PAT, s->pat);
+    }
+    if (mask & NESTOR_MTD_DEBUG) {
+        v->drs[GDR_DR0] = s->dr0;
+        v->drs[GDR_DR1] = s->dr1;
+        v->drs[GDR_DR2] = s->dr2;
+        v->drs[GDR_DR3] = s->dr3;
+        v->drs[GDR_DR6] = s->dr6;
+        if (dr_owner == v)
+            dr_owner = 0;               /* the CPU's copy is stale: reload at entry */
+        vmwrite(VMCS_GUEST_DR7, s->dr7);
+        vmwrite(VMCS_GUEST_DEBUGCTL, s->debugctl);
+    }
+    if (mask & NESTOR_MTD_XCR0)
+        v->xcr0 = s->xcr0;
+}
+
+/* SDM Vol. 3A 11.12.2: each PAT entry is a memory type; 2, 3 and 8-255 are
+ * reserved (WRMSR #GP, VM entry fails, SDM 26.3.1.1). */
+static bool pat_valid(uint64_t pat)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        uint8_t type = (uint8_t)(pat >> (8 * i));
+        if (type == 2 || type == 3 || type > 7)
+            return false;
+    }
+    return true;
+}
+
+/* SDM Vol. 1 13.3: XCR0 bit 0 set, AVX only with SSE, nothing the host does
+ * not enable (the kernel executes the XSETBV: a #GP there would be its own). */
+static bool xcr0_valid(uint64_t x)
+{
+    if (!fpu_xcr0)
+        return x == 0;
+    return (x & XCR0_X87) && !(x & ~fpu_xcr0) && (!(x & XCR0_AVX) || (x & XCR0_SSE));
+}
+
+#define REFUSE(field) (NESTOR_ENTRY_REFUSED | STATE_OFF(field))
+/* The groups refused_state() looks at. */
+#define CHECKED_GROUPS (NESTOR_MTD_INTR | NESTOR_MTD_MSRS | NESTOR_MTD_DEBUG | NESTOR_MTD_XCR0)
+
+/*
+ * The guest state the kernel refuses whatever a monitor wants: states that
+ * would take the CPU from the kernel, and values the kernel itself would
+ * load with an instruction that faults. Everything else is the CPU's to
+ * check at VM entry (SDM 26.3), whose failure is an exit like any other.
+ * Returns 0 or the refusal qualification (nestor/vcpu.h).
+ */
+static uint64_t refused_state(const nestor_vcpu_state_t *s, uint64_t mask)
+{
+    if (mask & NESTOR_MTD_INTR) {
+        bool hlt_ok = vmx_raw_caps()->misc & VMX_MISC_ACTIVITY_HLT;
+        if (s->activity != NESTOR_ACTIVITY_ACTIVE &&
+            !(s->activity == NESTOR_ACTIVITY_HLT && hlt_ok))
+            return REFUSE(activity);
+    }
+    if (mask & NESTOR_MTD_MSRS) {
+        /* SDM Vol. 4 Table 2-2 / 26.3.1.1 / 26.4: canonical addresses, TSC_AUX 32 bits. */
+        if (!canonical(s->lstar))
+            return REFUSE(lstar);
+        if (!canonical(s->cstar))
+            return REFUSE(cstar);
+        if (!canonical(s->kernel_gs_base))
+            return REFUSE(kernel_gs_base);
+        if (!canonical(s->sysenter_esp))
+            return REFUSE(sysenter_esp);
+        if (!canonical(s->sysenter_eip))
+            return REFUSE(sysenter_eip);
+        if (s->tsc_aux >> 32)
+            return REFUSE(tsc_aux);
+        if (!pat_valid(s->pat))
+            return REFUSE(pat);
+    }
+    if (mask & NESTOR_MTD_DEBUG) {
+        /* SDM 17.2.4, Vol. 2B MOV DR: in 64-bit mode DR0-3 must be canonical and
+         * DR6/DR7 bits 63:32 zero (else #GP in the kernel, or, for DR7, a
+         * failed entry, SDM 26.3.1.1). */
+        if (!canonical(s->dr0))
+            return REFUSE(dr0);
+        if (!canonical(s->dr1))
+            return REFUSE(dr1);
+        if (!canonical(s->dr2))
+            return REFUSE(dr2);
+        if (!canonical(s->dr3))
+            return REFUSE(dr3);
+        if (s->dr6 >> 32)
+            return REFUSE(dr6);
+        if (s->dr7 >> 32)
+            return REFUSE(dr7);
+    }
+    if ((mask & NESTOR_MTD_XCR0) && !xcr0_valid(s->xcr0))
+        return REFUSE(xcr0);
+    return 0;
 }
 
 /* ---- running and exits ---- */
@@ -367,6 +623,7 @@ static uint32_t guest_slice_timer(void)
 }
 
 static void stop(tcb_t *t, const char *why, uint64_t reason);
+static void refuse_entry(tcb_t *t, vcpu_t *v);
 
 void vcpu_run(tcb_t *t)
 {
@@ -378,6 +635,10 @@ void vcpu_run(tcb_t *t)
         sched_run();
     }
     vmcs_load(v);
+    if (v->refused) {
+        refuse_entry(t, v);
+        sched_run();
+    }
     /* SDM 25.5.1: the timer counts down from this value at the TSC rate
      * shifted right by IA32_VMX_MISC[4:0]; 0 makes the guest exit before it
      * executes any instruction (a pause). (Without the timer, as the
@@ -390,12 +651,35 @@ void vcpu_run(tcb_t *t)
         vmwrite(VMCS_EPT_POINTER, eptp);
         v->eptp = eptp;
     }
+    if (dr_owner != v)
+        dr_switch_to(v);
+    /* SDM Vol. 1 13.3: XCR0 is not part of the VMCS; the guest's is loaded
+     * last, with interrupts off, and the host's comes back first thing after
+     * the exit (host_state_restore). While the guest's CR4.OSXSAVE is 0 its
+     * XCR0 cannot be seen or used (XGETBV, XSAVE* and AVX all #UD, SDM Vol. 1
+     * 13.3, 14.3): it then keeps the host's and nothing is switched. */
+    if (v->xcr0 != cpu_xcr0 && (vmread(VMCS_GUEST_CR4) & CR4_OSXSAVE)) {
+        fpu_set_xcr0(v->xcr0);
+        cpu_xcr0 = v->xcr0;
+    }
     vmx_enter(v->gprs, v->launched);
 }
 
-/* After any exit: the CPU has the host state of the VMCS (SDM 27.5). */
-static void host_state_reloaded(void)
+/*
+ * After any exit or failed entry, before anything else: the CPU has the
+ * host state of the VMCS (SDM 27.5), which leaves hazards behind. The GDTR
+ * and IDTR limits and TR (SDM 27.5.2) are reloaded, XCR0 is the host's
+ * again; the MSRs the VMCS does not switch came back through the VM-exit
+ * MSR-load area (SDM 27.6), DR7 and DEBUGCTL through the VMCS (27.5.1).
+ */
+static void host_state_restore(void)
 {
+    gdt_restore_after_vm_exit();
+    idt_restore_after_vm_exit();
+    if (cpu_xcr0 != fpu_xcr0) {
+        fpu_set_xcr0(fpu_xcr0);
+        cpu_xcr0 = fpu_xcr0;
+    }
     vspace_active_cr3 = vspace_kernel_pml4_paddr();
 }
 
@@ -434,12 +718,13 @@ static void exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs
     fastpath_call_switch(t, recv);
 }
 
-static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
+/* Send the exit in @mrs to the handler of table slot @slot. */
+static void send_exit(tcb_t *t, vcpu_t *v, unsigned slot, const uint64_t *mrs)
 {
     const cap_t *table = &v->ctes[VCPU_CTE_EXIT_TABLE].cap;
     const cap_t *ep = table->type == NESTOR_OBJ_CNODE ? &cnode_slots(table)[slot].cap : 0;
     if (!ep || ep->type != NESTOR_OBJ_ENDPOINT || !(ep->rights & NESTOR_RIGHT_WRITE)) {
-        stop(t, "no handler for this exit", reason);
+        stop(t, "no handler for this exit", mrs[NESTOR_EXIT_MR_REASON]);
         return;
     }
     /* Any exit the handler sees serves a pause it asked for. */
@@ -447,6 +732,16 @@ static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
     nestor_vcpu_state_t *s = state_page(v);
     if (s)
         store_state(v, s, v->exit_mask[slot]);
+    t->fault_type = NESTOR_FAULT_VM_EXIT;
+    exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */
+    t->fault_len = NESTOR_EXIT_MR_COUNT;
+    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+        t->fault_mrs[i] = mrs[i];
+    ipc_send(t, ep, true, true);
+}
+
+static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
+{
     uint64_t mrs[NESTOR_EXIT_MR_COUNT] = {
         [NESTOR_EXIT_MR_REASON] = reason,
         [NESTOR_EXIT_MR_QUALIFICATION] = vmread(VMCS_EXIT_QUALIFICATION),
@@ -460,32 +755,76 @@ static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
         [NESTOR_EXIT_MR_IDT_VECTORING] = vmread(VMCS_IDT_VECTORING_INFO),
         [NESTOR_EXIT_MR_IDT_ERROR] = vmread(VMCS_IDT_VECTORING_ERROR),
     };
-    t->fault_type = NESTOR_FAULT_VM_EXIT;
-    exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */
-    t->fault_len = NESTOR_EXIT_MR_COUNT;
-    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
-        t->fault_mrs[i] = mrs[i];
-    ipc_send(t, ep, true, true);
+    send_exit(t, v, slot, mrs);
+}
+
+/* A reply carried guest state the kernel refuses: the entry fails as a
+ * hardware entry failure would (SDM 26.8), with the reason in the
+ * qualification (nestor/vcpu.h), and nothing of it was loaded. */
+static void refuse_entry(tcb_t *t, vcpu_t *v)
+{
+    uint64_t mrs[NESTOR_EXIT_MR_COUNT] = {
+        [NESTOR_EXIT_MR_REASON] = EXIT_REASON_ENTRY_FAILURE | NESTOR_EXIT_INVALID_STATE,
+        [NESTOR_EXIT_MR_QUALIFICATION] = v->refused,
+        [NESTOR_EXIT_MR_RIP] = vmread(VMCS_GUEST_RIP),
+    };
+    kprintf("vcpu: thread %u: entry refused (qualification 0x%lx)\n", t->id, v->refused);
+    v->refused = 0;
+    v->fetched = 0;
+    send_exit(t, v, NESTOR_EXIT_SLOT_ENTRY_FAIL, mrs);
+}
+
+/*
+ * An exit the kernel handles itself may have interrupted the delivery of an
+ * event to the guest (SDM 27.2.4): inject it again, as it was, or it is lost
+ * (SDM 27.2.4 and 26.6 on what entry injection needs: the type, vector and
+ * error code, and the instruction length for software events).
+ */
+static void reinject_vectoring(void)
+{
+    uint64_t idt = vmread(VMCS_IDT_VECTORING_INFO);
+    if (!(idt & INTR_INFO_VALID))
+        return;
+    vmwrite(VMCS_ENTRY_INTR_INFO, idt & INTR_INFO_REINJECT_MASK);
+    vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+    vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
+}
+
+/* The exit was the host's own NMI (NMI exiting, SDM 24.6.1, 27.2.2): run the
+ * host's handler through the IDT, whose IRETQ also ends the NMI blocking
+ * the exit left (SDM 27.5.5 / 6.7.1). No monitor ever sees it. */
+static bool is_host_nmi(unsigned basic)
+{
+    return basic == NESTOR_EXIT_EXCEPTION &&
+           ((vmread(VMCS_EXIT_INTR_INFO) >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) ==
+               INTR_TYPE_NMI;
 }
 
 void vmx_exit_handler(uint64_t *gprs)
 {
     vcpu_t *v = (vcpu_t *)gprs;         /* gprs is vcpu_t's first member */
     tcb_t *t = v->tcb;
-    host_state_reloaded();
-    v->launched = 1;
+    host_state_restore();
     uint64_t reason = vmread(VMCS_EXIT_REASON);
     unsigned basic = reason & EXIT_REASON_BASIC_MASK;
+    /* SDM 26.8: a VM entry that failed (bit 31) leaves the VMCS unlaunched. */
+    if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+        v->launched = 1;
+    v->fetched = 0;
     bool paused = v->pause_armed;
     v->pause_armed = 0;
-    if (basic == NESTOR_EXIT_EXTERNAL_INT ||
-        (basic == NESTOR_EXIT_PREEMPT_TIMER && !paused && !(reason & EXIT_REASON_ENTRY_FAILURE))) {
+    if (reason & EXIT_REASON_ENTRY_FAILURE) {
+        deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_ENTRY_FAIL);
+    } else if (basic == NESTOR_EXIT_EXTERNAL_INT ||
+               (basic == NESTOR_EXIT_PREEMPT_TIMER && !paused)) {
         /* An interrupt is still pending (no acknowledge-on-exit), or the
          * guest's tick ran out and one may be: open the window and take it
          * through the IDT like any kernel interrupt. */
+        reinject_vectoring();
         __asm__ volatile("sti; nop; cli" ::: "memory");
-    } else if (reason & EXIT_REASON_ENTRY_FAILURE) {
-        deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_ENTRY_FAIL);
+    } else if (is_host_nmi(basic)) {
+        reinject_vectoring();
+        __asm__ volatile("int %0" : : "i"(VEC_NMI) : "memory");
     } else if (basic == NESTOR_EXIT_EXCEPTION) {
         unsigned vec = vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK;
         deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_EXCEPTION + (vec & 31));
@@ -495,27 +834,41 @@ void vmx_exit_handler(uint64_t *gprs)
     sched_run();
 }
 
-/* VMLAUNCH/VMRESUME itself failed (SDM 30.4 VM-instruction error numbers). */
+/* VMLAUNCH/VMRESUME itself failed (SDM 30.4 VM-instruction error numbers):
+ * the CPU never left the host, but XCR0 is already the guest's. */
 void vmx_entry_failed(void)
 {
     tcb_t *t = sched_current;
-    host_state_reloaded();
+    host_state_restore();
+    t->vcpu->fetched = 0;
     uint64_t err = vmread(VMCS_INSTR_ERROR);
     kprintf("vcpu: VM entry failed, VM-instruction error %lu\n", err);
     deliver_exit(t, t->vcpu, EXIT_REASON_ENTRY_FAILURE | err, NESTOR_EXIT_SLOT_ENTRY_FAIL);
     sched_run();
 }
 
-uint64_t vcpu_vmcs_read(vcpu_t *v, uint64_t field)
+bool vcpu_vmcs_read(vcpu_t *v, uint64_t field, uint64_t *value)
 {
     vmcs_load(v);
-    return vmread(field);
+    return vmread_checked(field, value);
 }
 
-void vcpu_vmcs_write(vcpu_t *v, uint64_t field, uint64_t value)
+void vcpu_vmcs_write_guest(vcpu_t *v, uint64_t field, uint64_t value)
 {
     vmcs_load(v);
     vmwrite(field, value);
+    if (field == VMCS_GUEST_EFER)
+        follow_efer_lma(value);
+}
+
+uint64_t vcpu_check_state(const nestor_vcpu_state_t *s, uint64_t mask)
+{
+    return refused_state(s, mask);
+}
+
+bool vcpu_has_state_page(vcpu_t *v)
+{
+    return state_page(v) != 0;
 }
 
 void vcpu_load_from_state_page(vcpu_t *v, uint64_t mask)
@@ -527,12 +880,40 @@ void vcpu_load_from_state_page(vcpu_t *v, uint64_t mask)
     }
 }
 
+void vcpu_store_to_state_page(vcpu_t *v, uint64_t mask)
+{
+    nestor_vcpu_state_t *s = state_page(v);
+    if (s) {
+        vmcs_load(v);
+        store_state(v, s, mask);
+    }
+}
+
+const nestor_vcpu_state_t *vcpu_state_page(vcpu_t *v)
+{
+    return state_page(v);
+}
+
+/*
+ * A handler replied "resume" with the groups it changed. A group it was not
+ * given at this exit holds stale values in the page (loading it would undo
+ * the guest's own changes since), so naming one refuses the entry, as does
+ * state refused_state() rejects; nothing is loaded then (nestor/vcpu.h).
+ */
 void vcpu_resume_from_exit(tcb_t *t, uint64_t mask)
 {
     vcpu_t *v = t->vcpu;
     nestor_vcpu_state_t *s = v ? state_page(v) : 0;
-    if (s && mask) {
-        vmcs_load(v);
-        load_state(v, s, mask);
+    mask &= NESTOR_MTD_ALL;
+    if (!s || !mask)
+        return;
+    uint64_t unfetched = mask & ~(v->fetched | NESTOR_MTD_INJECT);
+    uint64_t why = unfetched ? NESTOR_ENTRY_REFUSED | NESTOR_REFUSED_UNFETCHED | unfetched
+                   : mask & CHECKED_GROUPS ? refused_state(s, mask) : 0;
+    if (why) {
+        v->refused = why;
+        return;
     }
+    vmcs_load(v);
+    load_state(v, s, mask);
 }

@@ -12,6 +12,22 @@
 
 enum { VCPU_CTE_EPT, VCPU_CTE_STATE_PAGE, VCPU_CTE_EXIT_TABLE, VCPU_CTE_COUNT };
 
+/* An entry of a VM-entry MSR-load / VM-exit MSR-store or -load area (SDM
+ * 24.7.2, 24.8.2, Table 24-15): 16 bytes, the area 16-byte aligned. */
+typedef struct {
+    uint32_t index;
+    uint32_t reserved;
+    uint64_t value;
+} vmx_msr_entry_t;
+
+/* MSRs the VMCS does not switch, switched through the MSR areas: the guest's
+ * values are loaded at entry and stored back at exit (one area serves both:
+ * SWAPGS changes KERNEL_GS_BASE without an exit), the host's loaded at exit. */
+enum { GMSR_STAR, GMSR_LSTAR, GMSR_CSTAR, GMSR_FMASK, GMSR_KERNEL_GS_BASE, GMSR_TSC_AUX,
+       VCPU_SWITCHED_MSRS };
+/* Debug registers the VMCS does not switch (DR7 and DEBUGCTL it does). */
+enum { GDR_DR0, GDR_DR1, GDR_DR2, GDR_DR3, GDR_DR6, VCPU_SWITCHED_DRS };
+
 typedef struct vcpu {
     uint64_t gprs[VCPU_GPRS];       /* guest registers, trap_frame_t order (asm) */
     uint64_t cr2;                   /* must follow gprs: HOST_RSP points here */
@@ -23,6 +39,11 @@ typedef struct vcpu {
     uint8_t pause_pending;          /* NESTOR_VCPU_PAUSE: exit at the next entry */
     uint8_t pause_armed;            /* the preemption timer is set to 0 for it */
     uint8_t reserved[1];
+    uint64_t fetched;               /* state groups written to the page since the exit */
+    uint64_t refused;               /* != 0: refuse the next entry with this qualification */
+    uint64_t xcr0;                  /* the guest's XCR0 (switched by XSETBV around entry) */
+    uint64_t drs[VCPU_SWITCHED_DRS];/* guest DR0-3, DR6 while not in the CPU */
+    vmx_msr_entry_t msrs[VCPU_SWITCHED_MSRS] __attribute__((aligned(16)));
     uint16_t exit_mask[EXIT_TABLE_SLOTS];
     cte_t ctes[VCPU_CTE_COUNT];
 } vcpu_t;
@@ -47,9 +68,18 @@ void vcpu_finalise(vcpu_t *v);
 __attribute__((noreturn)) void vcpu_run(tcb_t *t);
 /* A handler replied to an exit: load the groups in @mask from the state page. */
 void vcpu_resume_from_exit(tcb_t *t, uint64_t mask);
-/* VMCS access and state page loads for invocations. */
-uint64_t vcpu_vmcs_read(vcpu_t *v, uint64_t field);
-void vcpu_vmcs_write(vcpu_t *v, uint64_t field, uint64_t value);
+/* VMCS access for invocations: false when the CPU refused (VMfail). */
+bool vcpu_vmcs_read(vcpu_t *v, uint64_t field, uint64_t *value);
+/* A write decoded against nestor/vmcs.h (the EFER's LMA also sets the
+ * IA-32e-mode entry control). */
+void vcpu_vmcs_write_guest(vcpu_t *v, uint64_t field, uint64_t value);
+/* The CR0/CR4 guest/host mask bits the host always owns. */
+uint64_t vcpu_cr_mask_floor(uint64_t mask_field);
+/* State page groups for invocations. check: 0 or the refusal (nestor/vcpu.h). */
+bool vcpu_has_state_page(vcpu_t *v);
+const nestor_vcpu_state_t *vcpu_state_page(vcpu_t *v);
+uint64_t vcpu_check_state(const nestor_vcpu_state_t *s, uint64_t mask);
 void vcpu_load_from_state_page(vcpu_t *v, uint64_t mask);
+void vcpu_store_to_state_page(vcpu_t *v, uint64_t mask);
 
 #endif

@@ -6,51 +6,87 @@
 #include "kernel/cnode_ops.h"
 #include "kernel/invoke.h"
 #include "kernel/vcpu.h"
+#include <nestor/vmcs.h>
 
-/* Exit controls a monitor may toggle in the primary processor-based
- * controls: interrupt-window and NMI-window exiting, monitor trap flag. */
-#define PROC_INTR_WINDOW_EXITING BIT(2)
-#define PROC_NMI_WINDOW_EXITING  BIT(22)
-#define PROC_USER_TOGGLES (PROC_INTR_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING | \
-                           PROC_MONITOR_TRAP_FLAG)
+/*
+ * The field table of nestor/vmcs.h, indexed by the encoding's width (bits
+ * 14:13), type (11:10) and index (9:1) (SDM 24.11.2). 0: not in the table;
+ * otherwise the access class + 1. Bit 0 (the HIGH half of a 64-bit field)
+ * and bit 12 (reserved) set are never in it.
+ */
+#define FIELD_INDEX_BITS 5
+#define FIELD_SLOT(enc) [((enc) >> 13) & 3][((enc) >> 10) & 3][((enc) >> 1) & 0x1F]
+static const uint8_t field_access_table[4][4][1u << FIELD_INDEX_BITS] = {
+#define FIELD_ACCESS_(name, enc, access) FIELD_SLOT(enc) = NESTOR_VMCS_##access + 1,
+    NESTOR_VMCS_FIELDS(FIELD_ACCESS_)
+#undef FIELD_ACCESS_
+};
+#define NOT_IN_TABLE (-1)
 
-static bool user_writable_control(uint64_t field)
+static int field_access(uint64_t f)
 {
-    switch (field) {
-    case VMCS_EXCEPTION_BITMAP:
-    case VMCS_PF_ERROR_MASK:
-    case VMCS_PF_ERROR_MATCH:
-    case VMCS_ENTRY_INTR_INFO:
-    case VMCS_ENTRY_EXCEPTION_ERROR:
-    case VMCS_ENTRY_INSTR_LEN:
-    case VMCS_TSC_OFFSET:
-    case VMCS_CR0_SHADOW:
-    case VMCS_CR4_SHADOW:
+    if (f > 0xFFFF || (f & (BIT(0) | BIT(12) | BIT(15))) || ((f >> 1) & 0x1FF) >= (1u << FIELD_INDEX_BITS))
+        return NOT_IN_TABLE;
+    return (int)field_access_table[(f >> 13) & 3][(f >> 10) & 3][(f >> 1) & 0x1F] - 1;
+}
+
+/* Floor and ceiling of a CONTROL field, with the CPU's capability MSR. */
+typedef struct {
+    uint64_t field, floor, ceiling, caps;
+} control_rule_t;
+
+static bool control_rule(uint64_t f, control_rule_t *r)
+{
+    const vmx_caps_raw_t *c = vmx_raw_caps();
+    switch (f) {
+    case VMCS_PIN_CONTROLS:
+        *r = (control_rule_t){ f, NESTOR_PIN_FLOOR, NESTOR_PIN_CEILING, c->pinbased };
+        return true;
     case VMCS_PROC_CONTROLS:
+        *r = (control_rule_t){ f, NESTOR_PROC_FLOOR, NESTOR_PROC_CEILING, c->procbased };
+        return true;
+    case VMCS_PROC_CONTROLS2:
+        *r = (control_rule_t){ f, NESTOR_PROC2_FLOOR, NESTOR_PROC2_CEILING, c->procbased2 };
         return true;
     default:
         return false;
     }
 }
 
-/* Host state and pointers to kernel memory are never readable or writable. */
-static bool field_readable(uint64_t f)
+/*
+ * Decode one write: false if the field or value is refused. @value becomes
+ * what will be written. SDM Appendix A.3: a control bit may be 1 only where
+ * the capability MSR's allowed-1 half has it, and is forced to 1 where the
+ * allowed-0 half has it.
+ */
+static bool decode_write(uint64_t f, uint64_t *value)
 {
-    unsigned type = VMCS_FIELD_TYPE(f);
-    return type == VMCS_TYPE_GUEST || type == VMCS_TYPE_READ_ONLY ||
-           (type == VMCS_TYPE_CONTROL && f != VMCS_EPT_POINTER && f != VMCS_IO_BITMAP_A &&
-            f != VMCS_IO_BITMAP_B && f != VMCS_MSR_BITMAP);
+    control_rule_t r;
+    switch (field_access(f)) {
+    case NESTOR_VMCS_RW:
+        /* SDM 24.4.2: only the activity states that give the CPU back. */
+        if (f == VMCS_GUEST_ACTIVITY)
+            return *value == NESTOR_ACTIVITY_ACTIVE ||
+                   (*value == NESTOR_ACTIVITY_HLT &&
+                    (vmx_raw_caps()->misc & VMX_MISC_ACTIVITY_HLT));
+        return true;
+    case NESTOR_VMCS_CONTROL: {
+        if (!control_rule(f, &r))
+            return false;
+        uint64_t allowed0 = (uint32_t)r.caps, allowed1 = r.caps >> VMX_CTLS_ALLOWED1_SHIFT;
+        if (*value & ~((r.ceiling | allowed0) & allowed1))
+            return false;
+        *value = (*value | r.floor | allowed0) & allowed1;
+        return true;
+    }
+    case NESTOR_VMCS_CRMASK:
+        /* SDM 23.8: the bits VMX fixes in CR0/CR4 stay the host's. */
+        *value |= vcpu_cr_mask_floor(f);
+        return true;
+    default:
+        return false;
+    }
 }
-
-/* The VMX-preemption timer value is the kernel's (the guest's time bound and
- * PAUSE, reloaded at every entry): a guest-state field, but not the monitor's. */
-static bool field_writable(uint64_t f)
-{
-    return (VMCS_FIELD_TYPE(f) == VMCS_TYPE_GUEST && f != VMCS_LINK_POINTER &&
-            f != VMCS_PREEMPT_TIMER_VALUE) ||
-           user_writable_control(f);
-}
-
 static nestor_error_t set_cap(inv_t *iv, const cte_t *self, vcpu_t *v, int which, uint8_t type,
                               unsigned radix)
 {
@@ -90,23 +126,49 @@ static nestor_error_t set_ept(inv_t *iv, const cte_t *self, vcpu_t *v)
     return set_cap(iv, self, v, VCPU_CTE_EPT, NESTOR_OBJ_EPT_PML4, 0);
 }
 
-static nestor_error_t rw_vmcs(inv_t *iv, vcpu_t *v, bool write)
+/* Bulk reads: MR0..MRn-1 fields -> MR0..MRn-1 values. Every field is checked
+ * (in the table, readable, and present on this CPU: a VMREAD that fails is
+ * an error, never a stale value) before any result is written. */
+static nestor_error_t read_vmcs(inv_t *iv, vcpu_t *v)
 {
-    uint64_t field, value = 0;
-    if (!inv_arg(iv, 0, &field) || (write && !inv_arg(iv, 1, &value)))
-        return NESTOR_ERR_TRUNCATED_MESSAGE;
-    if (field > 0xFFFF || !(write ? field_writable(field) : field_readable(field)))
-        return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 0, field);
-    if (!write) {
-        inv_result(iv, 0, vcpu_vmcs_read(v, field));
-        return NESTOR_OK;
+    uint64_t values[NESTOR_VMCS_BULK_MAX];
+    unsigned n = iv->len;
+    if (n == 0)
+        return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, 1, 0);
+    if (n > NESTOR_VMCS_BULK_MAX)
+        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_VMCS_BULK_MAX);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t f;
+        if (!inv_arg(iv, i, &f))
+            return NESTOR_ERR_TRUNCATED_MESSAGE;
+        int a = field_access(f);
+        if (a == NOT_IN_TABLE || a == NESTOR_VMCS_HIDDEN || !vcpu_vmcs_read(v, f, &values[i]))
+            return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, i, f);
     }
-    if (field == VMCS_PROC_CONTROLS) {
-        uint64_t cur = vcpu_vmcs_read(v, field);
-        value = vmx_controls(vmx_raw_caps()->procbased,
-                             (uint32_t)((cur & ~PROC_USER_TOGGLES) | (value & PROC_USER_TOGGLES)));
+    for (unsigned i = 0; i < n; i++)
+        inv_result(iv, i, values[i]);
+    return NESTOR_OK;
+}
+
+/* Bulk writes: pairs (field, value) in MR0..; all decoded, then all written.
+ * A field the CPU lacks is found by reading it first (SDM 30.3 VMREAD fails
+ * for an unsupported component), so the writes themselves cannot fail. */
+static nestor_error_t write_vmcs(inv_t *iv, vcpu_t *v)
+{
+    uint64_t f[NESTOR_VMCS_BULK_MAX], val[NESTOR_VMCS_BULK_MAX], probe;
+    unsigned n = iv->len / 2;
+    if (n == 0 || iv->len % 2)
+        return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, 2, 0);
+    if (n > NESTOR_VMCS_BULK_MAX)
+        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_VMCS_BULK_MAX);
+    for (unsigned i = 0; i < n; i++) {
+        if (!inv_arg(iv, 2 * i, &f[i]) || !inv_arg(iv, 2 * i + 1, &val[i]))
+            return NESTOR_ERR_TRUNCATED_MESSAGE;
+        if (!decode_write(f[i], &val[i]) || !vcpu_vmcs_read(v, f[i], &probe))
+            return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 2 * i, f[i]);
     }
-    vcpu_vmcs_write(v, field, value);
+    for (unsigned i = 0; i < n; i++)
+        vcpu_vmcs_write_guest(v, f[i], val[i]);
     return NESTOR_OK;
 }
 
@@ -132,21 +194,31 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
         v->exit_mask[a] = (uint16_t)(b & NESTOR_MTD_ALL);
         return NESTOR_OK;
     case NESTOR_VCPU_READ_VMCS:
-        return rw_vmcs(iv, v, false);
+        return read_vmcs(iv, v);
     case NESTOR_VCPU_WRITE_VMCS:
-        return rw_vmcs(iv, v, true);
+        return write_vmcs(iv, v);
     case NESTOR_VCPU_PAUSE:
         if (!(vmx_raw_caps()->pinbased >> VMX_CTLS_ALLOWED1_SHIFT & PIN_PREEMPTION_TIMER))
             return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
         v->pause_pending = 1;
         return NESTOR_OK;
     case NESTOR_VCPU_LOAD_STATE:
+    case NESTOR_VCPU_STORE_STATE: {
         if (!inv_arg(iv, 0, &a))
             return NESTOR_ERR_TRUNCATED_MESSAGE;
-        if (v->ctes[VCPU_CTE_STATE_PAGE].cap.type != NESTOR_OBJ_FRAME_4K)
+        if (!vcpu_has_state_page(v))
             return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
-        vcpu_load_from_state_page(v, a & NESTOR_MTD_ALL);
+        a &= NESTOR_MTD_ALL;
+        if (iv->label == NESTOR_VCPU_STORE_STATE) {
+            vcpu_store_to_state_page(v, a);
+            return NESTOR_OK;
+        }
+        uint64_t why = vcpu_check_state(vcpu_state_page(v), a);
+        if (why)
+            return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 0, why);
+        vcpu_load_from_state_page(v, a);
         return NESTOR_OK;
+    }
     default:
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, slot->cap.type);
     }

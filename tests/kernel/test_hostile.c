@@ -3,6 +3,7 @@
  * review of the kernel found (each was a working exploit before its fix).
  */
 #include "ktest.h"
+#include <nestor/vmcs.h>
 
 #define RW (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
 #define HOSTILE_REGION 0x0000200000000000ULL
@@ -223,17 +224,11 @@ KTEST(hostile_vcpu_outlives_its_thread)
     return KT_PASS;
 }
 
-#define VMCS_PIN_CONTROLS      0x4000
-#define VMCS_PROC_CONTROLS     0x4002
-#define VMCS_PREEMPT_TIMER     0x482E
-#define PIN_EXTINT_EXITING     (1u << 0)
-#define PROC_HLT_EXITING       (1u << 7)
-#define PROC_UNCOND_IO_EXITING (1u << 24)
-
-/* A monitor may toggle window exiting, not the controls that keep a guest
- * from owning the CPU or the ports: pin-based controls and the preemption
- * timer are not writable, and HLT/I-O exiting survive a write that clears
- * every processor-based control. PAUSE on an idle VCPU is harmless. */
+/* A monitor may set the controls under the ceiling of nestor/vmcs.h, never
+ * clear the floor that keeps the CPU and the ports the kernel's: a write of
+ * 0 leaves the floor set, a bit above the ceiling is refused, and the
+ * preemption timer value and the host state are not writable. PAUSE on an
+ * idle VCPU is harmless. */
 KTEST(hostile_vcpu_controls_stay)
 {
     nestor_cptr_t v = env_slot();
@@ -242,19 +237,25 @@ KTEST(hostile_vcpu_controls_stay)
         printf("    (no VMX here: nothing to check)\n");
         return KT_PASS;
     }
-    const nestor_word_t pin[] = { VMCS_PIN_CONTROLS, 0 }, timer[] = { VMCS_PREEMPT_TIMER, 0 };
-    KT_EQ(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, pin, 2, 0, 0, 0, 0), NESTOR_ERR_INVALID_ARGUMENT);
-    KT_EQ(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, timer, 2, 0, 0, 0, 0),
+    const nestor_word_t timer[] = { VMCS_PREEMPT_TIMER_VALUE, 0 };
+    const nestor_word_t posted[] = { VMCS_PIN_CONTROLS, PIN_POSTED_INTERRUPTS };
+    const nestor_word_t msr_bitmaps[] = { VMCS_PROC_CONTROLS, PROC_USE_MSR_BITMAPS };
+    const nestor_word_t host_rip[] = { VMCS_HOST_RIP, 0 };
+    KT_EQ(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, timer, 2, 0, 0, 0, 0), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, posted, 2, 0, 0, 0, 0), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, msr_bitmaps, 2, 0, 0, 0, 0),
           NESTOR_ERR_INVALID_ARGUMENT);
-    const nestor_word_t proc[] = { VMCS_PROC_CONTROLS, 0 };
-    KT_OK(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, proc, 2, 0, 0, 0, 0));
-    nestor_word_t ctl = 0, field = VMCS_PROC_CONTROLS;
-    KT_OK(nu_invoke(v, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &ctl, 1));
-    KT_EQ(ctl & (PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING),
-          PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING);
-    field = VMCS_PIN_CONTROLS;
-    KT_OK(nu_invoke(v, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &ctl, 1));
-    KT_EQ(ctl & PIN_EXTINT_EXITING, PIN_EXTINT_EXITING);
+    KT_EQ(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, host_rip, 2, 0, 0, 0, 0),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    const nestor_word_t zero[] = { VMCS_PROC_CONTROLS, 0, VMCS_PIN_CONTROLS, 0,
+                                   VMCS_PROC_CONTROLS2, 0 };
+    KT_OK(nu_invoke(v, NESTOR_VCPU_WRITE_VMCS, zero, 6, 0, 0, 0, 0));
+    const nestor_word_t fields[] = { VMCS_PROC_CONTROLS, VMCS_PIN_CONTROLS, VMCS_PROC_CONTROLS2 };
+    nestor_word_t ctl[3] = { 0 };
+    KT_OK(nu_invoke(v, NESTOR_VCPU_READ_VMCS, fields, 3, 0, 0, ctl, 3));
+    KT_EQ(ctl[0] & NESTOR_PROC_FLOOR, NESTOR_PROC_FLOOR);
+    KT_EQ(ctl[1] & NESTOR_PIN_FLOOR, NESTOR_PIN_FLOOR);
+    KT_EQ(ctl[2] & NESTOR_PROC2_FLOOR, NESTOR_PROC2_FLOOR);
     KT_OK(nu_invoke(v, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0));
     KT_OK(nu_cnode_delete(ROOT_CNODE, v, ROOT_DEPTH));
     return KT_PASS;

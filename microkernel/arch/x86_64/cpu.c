@@ -3,6 +3,7 @@
  */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/cr.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
 #include "kernel/console.h"
@@ -86,6 +87,11 @@ void cpu_detect(cpu_info_t *c)
         c->page1gb = e.edx & CPUID_81_EDX_PAGE1GB;
         c->svm = e.ecx & CPUID_81_ECX_SVM;
     }
+    if (cpuid(CPUID_LEAF_VENDOR, 0).eax >= CPUID_LEAF_EXT_FEATURES7) {
+        cpuid_regs_t s = cpuid(CPUID_LEAF_EXT_FEATURES7, 0);
+        c->smep = s.ebx & CPUID_7_EBX_SMEP;
+        c->smap = s.ebx & CPUID_7_EBX_SMAP;
+    }
     read_brand(c, ext_max);
     c->vmx_raw.vmx_cpuid = f.ecx & CPUID_1_ECX_VMX;
     if (c->vmx_raw.vmx_cpuid)
@@ -138,4 +144,18 @@ void cpu_print(const cpu_info_t *c)
         print_vmx(&c->vmx);
     else
         kprintf("cpu: vmx: absent%s\n", c->svm ? " (this CPU has AMD SVM, not VT-x)" : "");
+}
+
+void cpu_protect_kernel(const cpu_info_t *c)
+{
+    /* SDM Vol. 3A 4.6.1: with CR4.SMEP a supervisor-mode fetch from a user
+     * page faults; with CR4.SMAP so does a supervisor data access (the
+     * kernel never sets RFLAGS.AC in ring 0, so there is no window). */
+    uint64_t cr4 = read_cr4();
+    if (c->smep)
+        cr4 |= CR4_SMEP;
+    if (c->smap)
+        cr4 |= CR4_SMAP;
+    write_cr4(cr4);
+    kprintf("boot: smep %s, smap %s\n", c->smep ? "on" : "absent", c->smap ? "on" : "absent");
 }

@@ -21,6 +21,10 @@
 #define CPUID_1_EDX_APIC           BIT(9)
 #define CPUID_1_EDX_FXSR           BIT(24)
 #define CPUID_1_EDX_SSE2           BIT(26)
+/* CPUID.(EAX=07H,ECX=0):EBX */
+#define CPUID_LEAF_EXT_FEATURES7   0x00000007
+#define CPUID_7_EBX_SMEP           BIT(7)
+#define CPUID_7_EBX_SMAP           BIT(20)
 /* CPUID.80000001H:ECX / EDX */
 #define CPUID_81_ECX_SVM           BIT(2)
 #define CPUID_81_EDX_NX            BIT(20)

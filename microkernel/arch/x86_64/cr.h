@@ -16,5 +16,8 @@
 #define CR4_OSFXSR      BIT(9)
 #define CR4_OSXMMEXCPT  BIT(10)
 #define CR4_VMXE        BIT(13)
+#define CR4_OSXSAVE     BIT(18)
+#define CR4_SMEP        BIT(20)   /* SDM 4.6: no kernel instruction fetch from user pages */
+#define CR4_SMAP        BIT(21)   /* SDM 4.6: no kernel data access to user pages */
 
 #endif

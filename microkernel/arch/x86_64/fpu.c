@@ -9,10 +9,6 @@ static uint32_t mxcsr_mask = MXCSR_MASK_DEFAULT;
 uint64_t fpu_xcr0;              /* 0: FXSAVE mode */
 static unsigned area_size = FXSAVE_AREA_SIZE;
 
-static void xsetbv(uint32_t reg, uint64_t v)
-{
-    __asm__ volatile("xsetbv" : : "c"(reg), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
 
 static void enable_xsave(void)
 {
@@ -21,12 +17,12 @@ static void enable_xsave(void)
         return;
     write_cr4(read_cr4() | (1ULL << CR4_OSXSAVE_BIT));
     fpu_xcr0 = XCR0_X87 | XCR0_SSE | ((f.ecx & CPUID_1_ECX_AVX) ? XCR0_AVX : 0);
-    xsetbv(0, fpu_xcr0);
+    fpu_set_xcr0(fpu_xcr0);
     /* CPUID.(EAX=0DH,ECX=0):EBX: bytes needed for the components in XCR0. */
     unsigned size = cpuid(CPUID_LEAF_XSAVE, 0).ebx;
     if (size > FPU_AREA_MAX) {          /* cannot happen for x87|SSE|AVX (832) */
         fpu_xcr0 = XCR0_X87 | XCR0_SSE;
-        xsetbv(0, fpu_xcr0);
+        fpu_set_xcr0(fpu_xcr0);
         size = cpuid(CPUID_LEAF_XSAVE, 0).ebx;
     }
     area_size = size;

@@ -39,6 +39,12 @@ int fpu_uses_xsave(void);
 /* XCR0 as set by fpu_init (0: FXSAVE mode). */
 extern uint64_t fpu_xcr0;
 
+/* XSETBV to XCR0 (SDM Vol. 2C XSETBV): the caller has checked the value. */
+static inline void fpu_set_xcr0(uint64_t v)
+{
+    __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
 /* Save the CPU's state to @save_to and load @load_from: one mode test.
  * Inline: it runs on every thread switch, the IPC fast path included. */
 static inline void fpu_switch_areas(void *save_to, const void *load_from)

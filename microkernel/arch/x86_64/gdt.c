@@ -14,6 +14,7 @@ typedef struct __attribute__((packed)) {
 } desc_ptr_t;
 
 static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+static desc_ptr_t gdt_ptr;
 tss_iopb_t tss_iopb __attribute__((aligned(16)));
 static uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
 
@@ -58,7 +59,7 @@ void gdt_init(void)
     tss_iopb.tss.iomap_base = sizeof(tss64_t);
     set_tss_descriptor(&gdt[GDT_TSS], (uint64_t)(uintptr_t)&tss_iopb, sizeof(tss_iopb) - 1);
 
-    desc_ptr_t ptr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+    gdt_ptr = (desc_ptr_t){ sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
     __asm__ volatile(
         "lgdt %0\n\t"
         "pushq %1\n\t"
@@ -72,6 +73,21 @@ void gdt_init(void)
         "movw %%ax, %%ss\n\t"
         "ltr %w3"
         :
-        : "m"(ptr), "i"(SEL_KCODE), "r"(SEL_KDATA), "r"(SEL_TSS)
+        : "m"(gdt_ptr), "i"(SEL_KCODE), "r"(SEL_KDATA), "r"(SEL_TSS)
         : "rax", "memory");
+}
+
+/*
+ * SDM 27.5.2: a VM exit loads GDTR and IDTR bases from the VMCS but sets
+ * both limits to 0xFFFF, and gives TR the limit 0x67. A GDT limit past the
+ * table lets a user selector index kernel memory (a planted call gate runs
+ * user code in ring 0); a TR limit of 0x67 cuts the I/O permission bitmap
+ * off, so every granted user IN/OUT faults. Reload all three. LTR needs the
+ * descriptor's busy bit clear (SDM 7.2.2, LTR): the CPU set it at the first
+ * LTR and it is still set.
+ */
+void gdt_restore_after_vm_exit(void)
+{
+    gdt[GDT_TSS] &= ~((uint64_t)DESC_TSS_BUSY_BIT << 40);
+    __asm__ volatile("lgdt %0\n\tltr %w1" : : "m"(gdt_ptr), "r"(SEL_TSS) : "memory");
 }

@@ -28,6 +28,8 @@ typedef struct __attribute__((packed)) {
 
 extern tss_iopb_t tss_iopb;
 
+/* Reload the GDTR limit and TR (with its limit) a VM exit left wrong. */
+void gdt_restore_after_vm_exit(void);
 /* Linear address of the GDT (VMCS host state). */
 uint64_t gdt_base(void);
 /* Allow (or deny again) user-mode IN/OUT on ports [first, last]. */

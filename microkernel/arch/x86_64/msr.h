@@ -37,7 +37,11 @@
 
 #define MSR_IA32_STAR                   0xC0000081   /* SYSCALL/SYSRET selectors */
 #define MSR_IA32_LSTAR                  0xC0000082   /* SYSCALL entry point */
+#define MSR_IA32_CSTAR                  0xC0000083   /* compatibility-mode SYSCALL entry */
 #define MSR_IA32_FMASK                  0xC0000084   /* RFLAGS bits cleared by SYSCALL */
+#define MSR_IA32_KERNEL_GS_BASE         0xC0000102   /* swapped with GS base by SWAPGS */
+#define MSR_IA32_TSC_AUX                0xC0000103   /* read by RDTSCP and RDPID */
+#define MSR_IA32_PAT                    0x277
 #define MSR_IA32_FS_BASE                0xC0000100
 #define MSR_IA32_GS_BASE                0xC0000101
 #define   STAR_KERNEL_CS_SHIFT          32

@@ -27,5 +27,8 @@
 #define RFLAGS_USER_FORCED   (RFLAGS_FIXED | RFLAGS_IF)
 /* Cleared by SYSCALL on entry (IA32_FMASK). */
 #define RFLAGS_SYSCALL_MASK  (RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC | RFLAGS_NT)
+/* The flags the kernel runs with after an entry from user mode: only the
+ * fixed bit (a literal: also used in assembly). */
+#define RFLAGS_KERNEL_ENTRY  0x2
 
 #endif

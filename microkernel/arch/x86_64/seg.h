@@ -33,6 +33,7 @@
 
 /* System descriptor type for an available 64-bit TSS (SDM 3.5, Table 3-2). */
 #define DESC_TYPE_TSS64_AVAIL 0x9
+#define DESC_TSS_BUSY_BIT     0x2   /* in the type field: 0x9 available, 0xB busy (SDM 7.2.2) */
 #define DESC_PRESENT          0x80
 
 /* IDT gate: 64-bit interrupt gate, present, DPL 0 (SDM 6.14.1). */

@@ -36,6 +36,8 @@ typedef struct __attribute__((packed)) {
 
 extern const char trap_stubs[];
 static idt_gate_t idt[IDT_VECTORS] __attribute__((aligned(16)));
+static idt_ptr_t idt_ptr;
+static uint64_t host_nmis;
 
 static uint8_t ist_for_vector(unsigned v)
 {
@@ -61,8 +63,19 @@ void trap_init(void)
             .offset_high = (uint32_t)(addr >> 32),
         };
     }
-    idt_ptr_t ptr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
-    __asm__ volatile("lidt %0" : : "m"(ptr));
+    idt_ptr = (idt_ptr_t){ sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(idt_ptr));
+}
+
+/* SDM 27.5.2: a VM exit sets the IDTR limit to 0xFFFF. */
+void idt_restore_after_vm_exit(void)
+{
+    __asm__ volatile("lidt %0" : : "m"(idt_ptr));
+}
+
+uint64_t trap_host_nmis(void)
+{
+    return host_nmis;
 }
 
 uint64_t idt_base(void)
@@ -123,6 +136,13 @@ void trap_dump(const trap_frame_t *f)
 /* Interrupts: the kernel's timer tick and user-level IRQ lines. */
 static bool handle_interrupt(uint64_t vector)
 {
+    /* A host NMI (SDM 6.7.1) is the host's own event: counted, never turned
+     * into a user exception or a kernel panic. The IRETQ that ends this
+     * handler unblocks NMIs again (SDM 6.7.1). */
+    if (vector == VEC_NMI) {
+        host_nmis++;
+        return true;
+    }
     if (vector == VEC_LAPIC_TIMER) {
         lapic_eoi();
         sched_tick();

@@ -74,5 +74,10 @@ __attribute__((noreturn)) void arch_return_to_user(const trap_frame_t *f);
 /* The kernel stack every kernel entry from user mode runs on. */
 extern char kernel_stack_top[];
 
+/* Reload the IDTR limit a VM exit left at 0xFFFF (SDM 27.5.2). */
+void idt_restore_after_vm_exit(void);
+/* How many host NMIs arrived (from user, kernel or guest mode). */
+uint64_t trap_host_nmis(void);
+
 #endif
 #endif

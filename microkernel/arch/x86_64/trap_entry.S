@@ -15,6 +15,7 @@
  */
 #include "arch/x86_64/seg.h"
 #include "arch/x86_64/gprs_asm.h"
+#include "arch/x86_64/rflags.h"
 #include "arch/x86_64/trap.h"
 #include <nestor/syscalls.h>
 
@@ -44,6 +45,11 @@ trap_common:
     testb $3, TRAP_FRAME_CS(%rsp)
     jz 1f
     leaq kernel_stack_top(%rip), %rsp
+    /* Interrupt delivery keeps the user's RFLAGS.AC (SDM 6.14.2 clears only
+     * TF, NT, RF, VM and, for interrupt gates, IF); AC = 1 would suspend
+     * SMAP in the kernel. Start from the reset flags instead (IF stays 0). */
+    pushq $RFLAGS_KERNEL_ENTRY
+    popfq
     call trap_from_user             /* does not return */
 1:  call trap_from_kernel
     POP_GPRS

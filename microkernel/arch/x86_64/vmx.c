@@ -85,3 +85,25 @@ void vmx_invept_all(void)
     if (enabled)
         __asm__ volatile("invept %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
 }
+
+/*
+ * Forget every translation tagged with @vpid (SDM Vol. 2C INVVPID, 28.4.3.3):
+ * a VPID given to a new VCPU must not find the old owner's. Single-context
+ * where the CPU has it, else all-context; without INVVPID, INVEPT
+ * all-context drops every combined mapping, and with EPT always on those
+ * are the only ones a guest makes (SDM 28.4.1).
+ */
+void vmx_flush_vpid(uint16_t vpid)
+{
+    struct { uint64_t vpid, linear; } desc = { vpid, 0 };
+    uint64_t cap = raw_caps.ept_vpid_valid ? raw_caps.ept_vpid : 0;
+    if (!enabled)
+        return;
+    if (cap & VPID_CAP_INVVPID && cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)) {
+        uint64_t type = cap & VPID_CAP_INVVPID_SINGLE ? INVVPID_SINGLE_CONTEXT
+                                                      : INVVPID_ALL_CONTEXT;
+        __asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+    } else {
+        vmx_invept_all();
+    }
+}

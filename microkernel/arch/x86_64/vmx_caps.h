@@ -10,36 +10,13 @@
 #ifndef ARCH_X86_64_VMX_CAPS_H
 #define ARCH_X86_64_VMX_CAPS_H
 #include <nestor/bits.h>
+#include <nestor/vmcs.h>   /* control bits */
 
 /* IA32_VMX_BASIC (SDM A.1) */
 #define VMX_BASIC_REVISION_MASK     0x7FFFFFFF
 #define VMX_BASIC_REGION_SIZE_SHIFT 32
 #define VMX_BASIC_REGION_SIZE_MASK  0x1FFF
 #define VMX_BASIC_TRUE_CTLS         BIT(55)
-
-/* Pin-based VM-execution controls (SDM 24.6.1, Table 24-5) */
-#define PIN_EXTINT_EXITING          BIT(0)
-#define PIN_NMI_EXITING             BIT(3)
-#define PIN_VIRTUAL_NMIS            BIT(5)
-#define PIN_PREEMPTION_TIMER        BIT(6)
-#define PIN_POSTED_INTERRUPTS       BIT(7)
-
-/* Primary processor-based controls (SDM 24.6.2, Table 24-6) */
-#define PROC_HLT_EXITING            BIT(7)
-#define PROC_USE_MSR_BITMAPS        BIT(28)
-#define PROC_MONITOR_TRAP_FLAG      BIT(27)
-#define PROC_ACTIVATE_SECONDARY     BIT(31)
-
-/* Secondary processor-based controls (SDM 24.6.2, Table 24-7) */
-#define PROC2_VIRT_APIC_ACCESSES    BIT(0)
-#define PROC2_ENABLE_EPT            BIT(1)
-#define PROC2_ENABLE_VPID           BIT(5)
-#define PROC2_UNRESTRICTED_GUEST    BIT(7)
-#define PROC2_APIC_REG_VIRT         BIT(8)
-#define PROC2_VIRT_INTR_DELIVERY    BIT(9)
-#define PROC2_ENABLE_VMFUNC         BIT(13)
-#define PROC2_VMCS_SHADOWING        BIT(14)
-#define PROC2_ENABLE_PML            BIT(17)
 
 /* IA32_VMX_EPT_VPID_CAP (SDM A.10) */
 #define EPT_CAP_EXECUTE_ONLY        BIT(0)
@@ -53,9 +30,15 @@
 #define EPT_CAP_INVEPT_SINGLE       BIT(25)
 #define EPT_CAP_INVEPT_ALL          BIT(26)
 #define VPID_CAP_INVVPID            BIT(32)
+#define VPID_CAP_INVVPID_SINGLE     BIT(41)
+#define VPID_CAP_INVVPID_ALL        BIT(42)
+/* INVVPID / INVEPT types (SDM Vol. 2C) */
+#define INVVPID_SINGLE_CONTEXT      1
+#define INVVPID_ALL_CONTEXT         2
 
 /* IA32_VMX_MISC (SDM A.6) */
 #define VMX_MISC_PREEMPT_RATE_MASK  0x1F
+#define VMX_MISC_ACTIVITY_HLT       BIT(6)
 #define VMX_MISC_VMWRITE_ANY_FIELD  BIT(29)
 
 /* A control may be set to 1 iff its bit is set in the MSR's high half (SDM A.3). */

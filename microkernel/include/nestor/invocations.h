@@ -57,9 +57,15 @@ typedef enum {
     NESTOR_VCPU_SET_STATE_PAGE = 98,  /* CAP0 a 4 KiB frame */
     NESTOR_VCPU_SET_EXIT_TABLE = 99,  /* CAP0 a CNode of radix NESTOR_EXIT_TABLE_RADIX */
     NESTOR_VCPU_SET_EXIT_MASK = 100,  /* MR0 table slot, MR1 transfer mask */
-    NESTOR_VCPU_READ_VMCS = 101,      /* MR0 field -> MR0 value */
-    NESTOR_VCPU_WRITE_VMCS = 102,     /* MR0 field, MR1 value (guest state only) */
-    NESTOR_VCPU_LOAD_STATE = 103,     /* MR0 mask: load these groups from the state page */
+    NESTOR_VCPU_READ_VMCS = 101,      /* MR0..MRn-1 fields -> MR0..MRn-1 values (n <=
+                                         NESTOR_VMCS_BULK_MAX; access: nestor/vmcs.h) */
+    NESTOR_VCPU_WRITE_VMCS = 102,     /* MR0 field, MR1 value, MR2 field, ... (all checked
+                                         against nestor/vmcs.h before any is written) */
+    NESTOR_VCPU_LOAD_STATE = 103,     /* MR0 mask: load these groups from the state page
+                                         (refused state: NESTOR_ERR_INVALID_ARGUMENT, MR1 =
+                                         the refusal, nestor/vcpu.h) */
+    NESTOR_VCPU_STORE_STATE = 106,    /* MR0 mask: write these groups to the state page now
+                                         (a reply may then load them) */
     NESTOR_VCPU_PAUSE = 105,          /* make the guest exit (reason NESTOR_EXIT_PREEMPT_TIMER)
                                          before it runs another instruction */
     NESTOR_EPT_MAP_FRAME = 104,       /* on a frame: MR0 guest-physical address,

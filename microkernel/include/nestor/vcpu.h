@@ -27,6 +27,7 @@
 #include <nestor/types.h>
 
 #define NESTOR_EXIT_TABLE_RADIX      8
+#define NESTOR_VMCS_BULK_MAX         32           /* fields per READ_VMCS / WRITE_VMCS */
 #define NESTOR_EXIT_SLOT_EXCEPTION   128          /* + vector, for exception exits */
 #define NESTOR_EXIT_SLOT_ENTRY_FAIL  127          /* VM entry failed (guest state) */
 
@@ -86,6 +87,28 @@
 #define NESTOR_EXIT_XSAVES           63
 #define NESTOR_EXIT_XRSTORS          64
 #define NESTOR_EXIT_REASONS          128          /* table slots for basic reasons */
+
+/* Guest activity states a monitor may set (SDM 24.4.2). Shutdown (2) and
+ * wait-for-SIPI (3) are refused: in them neither external interrupts nor
+ * the VMX-preemption timer bring the CPU back to the kernel (SDM 25.5.1,
+ * 26.6.6), so a guest there would own the CPU. */
+#define NESTOR_ACTIVITY_ACTIVE       0
+#define NESTOR_ACTIVITY_HLT          1
+
+/*
+ * Refused entries. Guest state the kernel will not enter is never loaded:
+ * an invocation that carries it fails with NESTOR_ERR_INVALID_ARGUMENT; a
+ * reply that carries it makes the next entry fail like a hardware entry
+ * failure (SDM 26.8): an exit with reason NESTOR_EXIT_INVALID_STATE | bit 31
+ * to slot NESTOR_EXIT_SLOT_ENTRY_FAIL, qualification NESTOR_ENTRY_REFUSED |
+ * why. Why is NESTOR_REFUSED_UNFETCHED | the groups a reply named that the
+ * handler was never given at this exit (their page contents are stale: the
+ * exit's transfer mask or NESTOR_VCPU_STORE_STATE must fetch a group before
+ * a reply may load it; NESTOR_MTD_INJECT needs no fetch), or else the byte
+ * offset in nestor_vcpu_state_t of the field whose value was refused.
+ */
+#define NESTOR_ENTRY_REFUSED         BIT(32)
+#define NESTOR_REFUSED_UNFETCHED     BIT(31)
 
 /* Exit message registers */
 #define NESTOR_EXIT_MR_REASON        0   /* full exit reason (bit 31: entry failure) */
