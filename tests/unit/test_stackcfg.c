@@ -313,7 +313,7 @@ static void expect_at(int line, unsigned total, const char *msg, bool exact)
 #define IRQS_EXP  "expected 1 to 4 cells, IRQ lines 0..15, got "
 #define EXITS_EXP "expected a list of exit reasons from \"cpuid\" \"hlt\" \"rdtsc\" \"vmcall\" " \
                   "\"cr-access\" \"io\" \"rdmsr\" \"wrmsr\" \"ept-violation\", got "
-#define VM_PROPS  "one of guest nested-config memory-mib vcpus cmdline devices monitors"
+#define VM_PROPS  "one of guest nested-config memory-mib vcpus cmdline devices modules monitors"
 
 /* ---- the good base and additions ---- */
 
@@ -503,7 +503,8 @@ static void test_good_limits(void)
     t_u32("/monitors/vmm", "priority", SC_PRIO_MIN);
     t_cells("/monitors/vmm", "ioports", 8, 0x40, 0x43, 0x3f0, 0x3f7, 0x400, 0xffff, 0, 0);
     t_cells("/monitors/vmm", "irqs", 4, 0, 3, 4, 15);
-    t_u32("/monitors/vmm", "memory-mib", 67);
+    t_u32("/machine", "memory-mib", 4096);
+    t_u32("/monitors/vmm", "memory-mib", SC_VM_MAX_MIB + 3);
     t_u32("/vms/hello", "memory-mib", SC_VM_MAX_MIB);
     char longest[SC_OPTIONS_MAX];
     memset(longest, 'x', sizeof longest - 1);
@@ -713,7 +714,7 @@ static void test_memory(void)
            "1048576 (required), got nothing");
     base();
     t_str("/vms/hello", "memory-mib", "8");     /* a string, not a cell */
-    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 3072, "
            "got 2 bytes");
     base();
     t_str("/monitors/vmm", "memory-mib", "16");
@@ -728,12 +729,12 @@ static void test_memory(void)
     EXPECT(1, P "/vms/hello: property 'memory-mib': expected a multiple of 2 (guest RAM is built "
            "of 2 MiB pages), got 7");
     base();
-    t_u32("/vms/hello", "memory-mib", 66);
-    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
-           "got 66");
+    t_u32("/vms/hello", "memory-mib", SC_VM_MAX_MIB + 2);
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 3072, "
+           "got 3074");
     base();
     t_u32("/vms/hello", "memory-mib", 0);
-    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 3072, "
            "got 0");
     base();
     t_u32("/machine", "cpus", 0);
@@ -933,16 +934,32 @@ static void test_cross_vm_cycle(void)
            "VM (give each VM its own), got 2 VMs stacking it");
 }
 
+#define KPORTS_EXP "expected ports the kernel issues (not 0x20-0x21, 0xa0-0xa1, 0x3f8-0x3ff: " \
+                   "the PICs and the console are the kernel's), got "
+
 static void test_ports_irqs(void)
 {
     base();
     t_cells("/monitors/vmm", "ioports", 2, 0x3f0, 0x3f8);
-    EXPECT(1, P "/monitors/vmm: property 'ioports': expected ports outside 0x3f8-0x3ff, got "
-           "<0x3f0 0x3f8>, which includes the kernel's console");
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x3f0 0x3f8>, which "
+           "includes the kernel's console (COM1)");
     base();
     t_cells("/monitors/vmm", "ioports", 4, 0x40, 0x43, 0x3fc, 0x400);
-    EXPECT(1, P "/monitors/vmm: property 'ioports': expected ports outside 0x3f8-0x3ff, got "
-           "<0x3fc 0x400>, which includes the kernel's console");
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x3fc 0x400>, which "
+           "includes the kernel's console (COM1)");
+    /* The PICs: the kernel routes IRQs through them and never issues their ports. */
+    base();
+    t_cells("/monitors/vmm", "ioports", 4, 0x40, 0x43, 0x20, 0x21);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x20 0x21>, which includes "
+           "the kernel's master PIC");
+    base();
+    t_cells("/monitors/vmm", "ioports", 2, 0x90, 0xa0);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x90 0xa0>, which includes "
+           "the kernel's slave PIC");
+    base();
+    t_cells("/monitors/vmm", "ioports", 2, 0x21, 0x21);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x21 0x21>, which includes "
+           "the kernel's master PIC");
     base();
     t_cells("/monitors/vmm", "ioports", 2, 0x43, 0x40);
     EXPECT(1, P "/monitors/vmm: property 'ioports': " PORTS_EXP "<0x43 0x40>");

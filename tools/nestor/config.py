@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-from nestor import image, paths
+from nestor import emulators, image, paths
 from nestor.errors import NestorError
 
 # Boot module tags: SC_MODULE_* in stackcfg/stackcfg.h (what init looks for).
@@ -63,7 +63,8 @@ def tool(cmd, dts, dtb):
     if not os.access(TOOL, os.X_OK):
         raise NestorError('%s is not built (scons -Q builds it)' % paths.rel(TOOL))
     res = subprocess.run([TOOL, cmd, '--name', paths.rel(dts), '--build', paths.BUILD,
-                          '--configs', paths.STACK_CONFIGS, dtb],
+                          '--configs', paths.STACK_CONFIGS,
+                          '--memory', str(emulators.MACHINE_MEMORY_MIB), dtb],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if res.returncode == 1:
         raise NestorError('config %s refused:\n%s' % (paths.rel(dts), res.stderr.rstrip()))
