@@ -81,7 +81,7 @@ def facts(dts):
     return tool('facts', dts, dtb).splitlines()
 
 
-def boot_modules(dts, roottask=None, extra_guests=()):
+def boot_modules(dts, roottask=None, extra_guests=(), guest_opts=None):
     """The boot modules for config @dts, after the same checks init makes at
     boot: the root task (init, or @roottask), the monitors' programs and the
     VMs' images the config names, @extra_guests ("guest NAME" modules for a
@@ -94,7 +94,7 @@ def boot_modules(dts, roottask=None, extra_guests=()):
             mods.append(image.user_module(name, PROGRAM_TAG))
         elif kind == 'image':
             mods.append(image.guest_module(name, IMAGE_TAG))
-    return mods + [image.guest_module(g) for g in extra_guests] + [(dtb, dtb_cmdline)]
+    return mods + image.guest_modules(extra_guests, **(guest_opts or {})) + [(dtb, dtb_cmdline)]
 
 
 class RefusedBeforeBoot:
