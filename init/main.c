@@ -110,14 +110,23 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         const sc_vm_t *vm = &stack.vm[v];
         if (sc_vm_vmm(&stack, vm) != m)
             continue;
-        const nestor_module_desc_t *img = nu_module(bi, SC_MODULE_IMAGE, vm->guest);
-        bool have = false;
-        for (unsigned k = 0; k < req.n_modules; k++)
-            have |= strcmp(req.modules[k].name, img->name) == 0;
-        if (!have && req.n_modules < SPAWN_MAX_MODULES)
-            req.modules[req.n_modules++] = (spawn_module_t){ img->name,
-                                                             (const void *)(uintptr_t)img->vaddr,
-                                                             img->size };
+        /* Its image and its Multiboot modules' files, each once ("image FILE"). */
+        const char *files[1 + SC_MAX_GUEST_MODULES];
+        unsigned n_files = sc_vm_files(vm, files);
+        for (unsigned f = 0; f < n_files; f++) {
+            const nestor_module_desc_t *img = nu_module(bi, SC_MODULE_IMAGE, files[f]);
+            bool have = false;
+            for (unsigned k = 0; k < req.n_modules; k++)
+                have |= strcmp(req.modules[k].name, img->name) == 0;
+            if (have)
+                continue;
+            if (req.n_modules == SPAWN_MAX_MODULES) {
+                printf("init: %s: more than %d modules\n", m->name, SPAWN_MAX_MODULES);
+                return false;
+            }
+            req.modules[req.n_modules++] = (spawn_module_t){
+                img->name, (const void *)(uintptr_t)img->vaddr, img->size };
+        }
         /* Send rights to each monitor stacked on this VM: the VMM wires
          * them into the VM's exit table and tells each where to pass on. */
         for (unsigned k = 0; k + 1 < vm->n_stack; k++) {

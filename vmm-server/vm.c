@@ -71,21 +71,48 @@ static nestor_error_t ept_map(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, ne
     return e;
 }
 
+/* A 2 MiB frame from the first untyped (from *@from on) that still holds
+ * one whole: frames go where they fit, so the small objects nu_alloc puts
+ * in its current untyped cost at most one frame's alignment, not one per
+ * table. */
+static nestor_cptr_t alloc_frame(nu_alloc_t *a, unsigned *from)
+{
+    if (a->next_slot >= a->end_slot)
+        return 0;
+    for (; *from <= a->n_spares; (*from)++) {
+        nestor_cptr_t ut = *from == 0 ? a->untyped : a->spares[*from - 1];
+        if (nu_untyped_retype(ut, NESTOR_OBJ_FRAME_2M, 0, a->cnode, 0, 0, a->next_slot, 1) ==
+            NESTOR_OK)
+            return a->next_slot++;
+    }
+    return 0;
+}
+
 static bool make_ram(vm_t *vm, nu_alloc_t *a)
 {
     vm->ept = nu_alloc_obj(a, NESTOR_OBJ_EPT_PML4, 0);
+    if (!vm->ept)
+        return false;
     uint64_t window = VMM_RAM_WINDOW + ((uint64_t)vm->index << 32);
-    for (uint64_t gpa = 0; vm->ept && gpa < vm->ram_bytes; gpa += 1ULL << VMM_RAM_FRAME_BITS) {
-        nestor_cptr_t f = nu_alloc_obj(a, NESTOR_OBJ_FRAME_2M, 0), mine = a->next_slot++;
+    uint64_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
+    /* First every frame (consecutive slots), then the tables that map them. */
+    nestor_cptr_t first = a->next_slot;
+    unsigned from = 0;
+    for (uint64_t i = 0; i < frames; i++)
+        if (!alloc_frame(a, &from))
+            return false;
+    for (uint64_t i = 0; i < frames; i++) {
+        uint64_t gpa = i << VMM_RAM_FRAME_BITS;
+        nestor_cptr_t f = first + i, mine = a->next_slot++;
         /* One capability maps once: the guest's and the VMM's are two. */
-        if (!f || nu_cnode_copy(a->cnode, mine, 64, a->cnode, f, 64, NESTOR_RIGHTS_ALL) ||
+        if (nu_cnode_copy(a->cnode, mine, 64, a->cnode, f, 64, NESTOR_RIGHTS_ALL) ||
             ept_map(a, vm->ept, gpa, f) != NESTOR_OK ||
             nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, window + gpa, mine,
                          NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
             return false;
     }
     vm->ram = (uint8_t *)(uintptr_t)window;
-    return vm->ept != 0;
+    return true;
 }
 
 static bool make_exit_table(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep)

@@ -106,7 +106,10 @@ class RefusedBeforeBoot:
     CASES = [('bad-at-boot', ["/monitors/pager: property 'compatible': expected "
                               "\"nestor,vmm-server\" or \"nestor,count-monitor\", got \"nestor,pager\"",
                               "/monitors/vmm: property 'memory-mib': expected at least 11 MiB",
-                              "3 errors: the stack is refused, nothing boots"])]
+                              "3 errors: the stack is refused, nothing boots"]),
+             ('budget-at-boot', ["/machine: property 'memory-mib': expected at most the %d MiB "
+                                 "of the machine it boots on, got 8192" %
+                                 emulators.MACHINE_MEMORY_MIB])]
 
     def __init__(self, name, wanted):
         self.id = 'config/refused/' + name
