@@ -937,6 +937,37 @@ static void test_cross_vm_cycle(void)
 #define KPORTS_EXP "expected ports the kernel issues (not 0x20-0x21, 0xa0-0xa1, 0x3f8-0x3ff: " \
                    "the PICs and the console are the kernel's), got "
 
+/* Multiboot modules of a VM; a machine larger than the one it boots on. */
+static void test_modules_machine(void)
+{
+    base();
+    t_strs("/vms/hello", "modules", 2, "hello first module", "hello");
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.vm[0].n_modules, 2);
+    CU_ASSERT_STRING_EQUAL(S.vm[0].modules[0].file, "hello");
+    CU_ASSERT_STRING_EQUAL(S.vm[0].modules[0].string, "first module");
+    CU_ASSERT_STRING_EQUAL(S.vm[0].modules[1].string, "");
+    base();
+    t_strs("/vms/hello", "modules", 1, "Bad!name x");
+    EXPECT_FRAG(1, P "/vms/hello: property 'modules': expected 1 to 4 strings");
+    base();
+    t_strs("/vms/hello", "modules", 1, "nope x");
+    EXPECT(1, P "/vms/hello: property 'modules': expected module files that exist "
+           "(build/guests/FILE.bin or .elf), got \"nope\", which does not exist");
+    base();
+    t_strs("/vms/hello", "modules", 5, "hello", "hello", "hello", "hello", "hello");
+    EXPECT_FRAG(1, P "/vms/hello: property 'modules': expected 1 to 4 strings");
+    /* The budget the machine cannot give: refused by the host check. */
+    base();
+    t_u32("/machine", "memory-mib", 8192);
+    sc_env_t small = env;
+    small.machine_mib = 2048;
+    CU_ASSERT_FALSE(load_with(&small));
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], P "/machine: property 'memory-mib': expected at most the "
+                           "2048 MiB of the machine it boots on, got 8192");
+}
+
 static void test_ports_irqs(void)
 {
     base();
@@ -1161,7 +1192,10 @@ UNIT_SUITE(stackcfg_suite)
                 test_phandles);
     CU_add_test(s, "refused: stacks not ending with one VMM; a monitor twice", test_stack_order);
     CU_add_test(s, "refused: a stacking cycle across VMs", test_cross_vm_cycle);
-    CU_add_test(s, "refused: ioports and irqs malformed or the console", test_ports_irqs);
+    CU_add_test(s, "refused: ioports and irqs malformed, the console or the PICs",
+                test_ports_irqs);
+    CU_add_test(s, "modules: files with strings; refused: bad or missing files, too many; a "
+                "machine larger than the one it boots on", test_modules_machine);
     CU_add_test(s, "refused: a port or IRQ held by two monitors", test_shared_devices);
     CU_add_test(s, "refused: unknown, duplicated, too many, shared exits", test_exits);
     CU_add_test(s, "refused: unused monitors, one serving two VMs, unknown kind", test_service);
