@@ -65,6 +65,7 @@ typedef struct {
 static sc_stack_t stack;
 static sc_report_t report;
 static running_t run[SC_MAX_MONITORS];
+static spawn_budget_t budget[SC_MAX_MONITORS];
 static spawn_req_t req;
 static char cmdline[NESTOR_BOOTINFO_CMDLINE_MAX];
 
@@ -81,6 +82,7 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
     const nestor_module_desc_t *prog = nu_module(bi, SC_MODULE_PROGRAM, sc_kind_program(m->kind));
     req = (spawn_req_t){ .name = m->name, .elf = (const void *)(uintptr_t)prog->vaddr,
                          .elf_size = prog->size, .memory_mib = m->memory_mib,
+                         .budget = &budget[i],
                          .priority = m->priority, .cmdline = cmdline, .parent_ep = parent };
     size_t n = (size_t)fmt_snprintf(cmdline, sizeof cmdline, "monitor=%s", m->name);
     if (m->kind == SC_COUNT_MONITOR) {
@@ -108,14 +110,23 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         const sc_vm_t *vm = &stack.vm[v];
         if (sc_vm_vmm(&stack, vm) != m)
             continue;
-        const nestor_module_desc_t *img = nu_module(bi, SC_MODULE_IMAGE, vm->guest);
-        bool have = false;
-        for (unsigned k = 0; k < req.n_modules; k++)
-            have |= strcmp(req.modules[k].name, img->name) == 0;
-        if (!have && req.n_modules < SPAWN_MAX_MODULES)
-            req.modules[req.n_modules++] = (spawn_module_t){ img->name,
-                                                             (const void *)(uintptr_t)img->vaddr,
-                                                             img->size };
+        /* Its image and its Multiboot modules' files, each once ("image FILE"). */
+        const char *files[1 + SC_MAX_GUEST_MODULES];
+        unsigned n_files = sc_vm_files(vm, files);
+        for (unsigned f = 0; f < n_files; f++) {
+            const nestor_module_desc_t *img = nu_module(bi, SC_MODULE_IMAGE, files[f]);
+            bool have = false;
+            for (unsigned k = 0; k < req.n_modules; k++)
+                have |= strcmp(req.modules[k].name, img->name) == 0;
+            if (have)
+                continue;
+            if (req.n_modules == SPAWN_MAX_MODULES) {
+                printf("init: %s: more than %d modules\n", m->name, SPAWN_MAX_MODULES);
+                return false;
+            }
+            req.modules[req.n_modules++] = (spawn_module_t){
+                img->name, (const void *)(uintptr_t)img->vaddr, img->size };
+        }
         /* Send rights to each monitor stacked on this VM: the VMM wires
          * them into the VM's exit table and tells each where to pass on. */
         for (unsigned k = 0; k + 1 < vm->n_stack; k++) {
@@ -191,6 +202,33 @@ static bool start_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t 
     return true;
 }
 
+/*
+ * Every monitor's budget, carved before anything starts (largest first, so
+ * large budgets find whole untypeds): a budget init cannot give refuses
+ * the stack here, not halfway through starting it.
+ */
+static bool carve_budgets(const nestor_bootinfo_t *bi, nu_alloc_t *a, const char *file)
+{
+    bool done[SC_MAX_MONITORS] = { false };
+    for (unsigned k = 0; k < stack.n_mon; k++) {
+        int big = -1;
+        for (unsigned i = 0; i < stack.n_mon; i++)
+            if (!done[i] && (big < 0 || stack.mon[i].memory_mib > stack.mon[big].memory_mib))
+                big = (int)i;
+        done[big] = true;
+        const sc_monitor_t *m = &stack.mon[big];
+        if (!spawn_carve_budget(a, bi, m->memory_mib, &budget[big])) {
+            printf("init: %s: /monitors/%s: property 'memory-mib': expected a budget init can "
+                   "give from its free memory (in at most %d pieces of at least 1 MiB), got %u "
+                   "MiB\n", file, m->name, SPAWN_MAX_UNTYPEDS, m->memory_mib);
+            printf("init: stack %s refused: its budgets do not fit this machine's free memory; "
+                   "nothing started\n", file);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void describe_fault(const running_t *r, const nu_msg_t *m)
 {
     nestor_word_t label = nestor_msginfo_label(m->info);
@@ -248,9 +286,14 @@ int main(const nestor_bootinfo_t *bi)
     }
     char file[NESTOR_GRANT_NAME_MAX * 2];
     fmt_snprintf(file, sizeof file, "%s.dtb", cfg->name + strlen(SC_MODULE_CONFIG));
-    uint32_t free_mib = (uint32_t)(ram / MIB);
+    /* What init keeps: its own objects and the copies of the modules it hands on. */
+    uint64_t module_bytes = 0;
+    for (nestor_word_t i = 0; i < bi->module_count && i < NESTOR_BOOTINFO_MAX_MODULES; i++)
+        module_bytes += bi->modules[i].size;
+    uint32_t free_mib = (uint32_t)(ram / MIB), keep = INIT_KEEP_MIB +
+                                                      (uint32_t)((module_bytes + MIB - 1) / MIB);
     sc_env_t env = { .exists = module_exists, .ctx = (void *)(uintptr_t)bi,
-                     .memory_limit_mib = free_mib > INIT_KEEP_MIB ? free_mib - INIT_KEEP_MIB : 1 };
+                     .memory_limit_mib = free_mib > keep ? free_mib - keep : 1 };
     if (!sc_load((const void *)(uintptr_t)cfg->vaddr, cfg->size, file, &env, &stack, &report)) {
         for (unsigned i = 0; i < report.n; i++)
             printf("init: %s\n", report.msg[i]);
@@ -272,6 +315,8 @@ int main(const nestor_bootinfo_t *bi)
     }
     nu_alloc_t a = { ram_untyped[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
                      ram_untyped + 1, n_ram - 1 };
+    if (!carve_budgets(bi, &a, file))
+        return 0;
     nestor_cptr_t ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
     if (!ep || !start_stack(bi, cfg, &a, ep))
         return 0;

@@ -90,23 +90,54 @@ static nestor_error_t put_copy(child_t *c, nestor_word_t slot, nestor_cptr_t src
     return nu_cnode_copy(c->cnode, slot, CHILD_RADIX, c->a->cnode, src, 64, rights);
 }
 
-/* The budget as untyped capabilities: one per set bit of memory_mib. */
-static bool give_untyped(child_t *c, const nestor_bootinfo_t *ibi)
+bool spawn_carve_budget(nu_alloc_t *a, const nestor_bootinfo_t *ibi, uint32_t mib,
+                        spawn_budget_t *out)
 {
-    c->bi->untyped.start = c->next_slot;
-    for (int bit = 31; bit >= 0; bit--) {
-        if (!(c->r->memory_mib & (1u << bit)))
-            continue;
-        nestor_word_t size_bits = (nestor_word_t)bit + MIB_BITS;
+    out->n = 0;
+    nestor_word_t n_ut = ibi->untyped.end - ibi->untyped.start;
+    if (n_ut > NESTOR_BOOTINFO_MAX_UNTYPED)
+        n_ut = NESTOR_BOOTINFO_MAX_UNTYPED;
+    for (uint32_t left = mib; left;) {
         bool done = false;
-        for (nestor_word_t u = ibi->untyped.start; !done && u < ibi->untyped.end; u++)
-            done = !ibi->untyped_list[u - ibi->untyped.start].is_device &&
-                   nu_untyped_retype(u, NESTOR_OBJ_UNTYPED, size_bits, c->cnode, 0, 0,
-                                     c->next_slot, 1) == NESTOR_OK;
+        int top = 31;
+        while (!(left & (1u << top)))
+            top--;
+        for (int bit = top; !done && bit >= 0; bit--) {
+            nestor_word_t size_bits = (nestor_word_t)bit + MIB_BITS;
+            /* Smallest untyped first: best fit. */
+            for (unsigned want = (unsigned)size_bits; !done && want < 64; want++)
+                for (nestor_word_t u = 0; !done && u < n_ut; u++) {
+                    const nestor_untyped_desc_t *d = &ibi->untyped_list[u];
+                    if (d->is_device || d->size_bits != want || out->n == SPAWN_MAX_UNTYPEDS ||
+                        a->next_slot >= a->end_slot)
+                        continue;
+                    done = nu_untyped_retype(ibi->untyped.start + u, NESTOR_OBJ_UNTYPED,
+                                             size_bits, a->cnode, 0, 0, a->next_slot, 1) ==
+                           NESTOR_OK;
+                    if (done) {
+                        out->slot[out->n] = a->next_slot++;
+                        out->size_bits[out->n++] = (uint8_t)size_bits;
+                        left -= 1u << bit;
+                    }
+                }
+        }
         if (!done)
-            return fail(c->r, "init has no free untyped memory for its budget", size_bits);
+            return false;
+    }
+    return true;
+}
+
+/* The budget carved beforehand, moved into its CSpace. */
+static bool give_untyped(child_t *c)
+{
+    const spawn_budget_t *b = c->r->budget;
+    c->bi->untyped.start = c->next_slot;
+    for (unsigned i = 0; b && i < b->n; i++) {
+        if (nu_cnode_move(c->cnode, c->next_slot, CHILD_RADIX, c->a->cnode, b->slot[i], 64) !=
+            NESTOR_OK)
+            return fail(c->r, "cannot hand over its budget", b->slot[i]);
         nestor_untyped_desc_t *d = &c->bi->untyped_list[c->next_slot - c->bi->untyped.start];
-        d->size_bits = (uint8_t)size_bits;
+        d->size_bits = b->size_bits[i];
         c->next_slot++;
     }
     c->bi->untyped.end = c->next_slot;
@@ -180,7 +211,7 @@ bool spawn(nu_alloc_t *a, const nestor_bootinfo_t *ibi, const spawn_req_t *r,
               put_copy(&c, NESTOR_CAP_INIT_VSPACE, c.pml4, NESTOR_RIGHTS_ALL) == NESTOR_OK &&
               put_copy(&c, NESTOR_CAP_INIT_IPC_BUFFER, ipc, NESTOR_RIGHTS_ALL) == NESTOR_OK &&
               put_copy(&c, bi.parent_ep, r->parent_ep, NESTOR_RIGHT_WRITE) == NESTOR_OK &&
-              give_grants(&c) && give_untyped(&c, ibi);
+              give_grants(&c) && give_untyped(&c);
     if (!ok)
         return fail(r, "cannot fill its CSpace", 0);
     bi.empty.start = c.next_slot;

@@ -13,6 +13,22 @@
 #include <user/space.h>
 
 #define SPAWN_MAX_MODULES 8
+#define SPAWN_MAX_UNTYPEDS 32           /* pieces of one monitor's budget */
+
+/* A monitor's budget, carved out of init's RAM before anything starts:
+ * untyped capabilities in init's CSpace, moved into the monitor's at spawn. */
+typedef struct {
+    nestor_cptr_t slot[SPAWN_MAX_UNTYPEDS];
+    uint8_t size_bits[SPAWN_MAX_UNTYPEDS];
+    unsigned n;
+} spawn_budget_t;
+
+/* Carve @mib MiB from init's RAM untypeds into @out: power-of-two pieces of
+ * at least 1 MiB, the largest that fit first, each from the smallest untyped
+ * that holds it (so large ones stay whole for large pieces). False if init
+ * cannot give that much (what was carved stays with init). */
+bool spawn_carve_budget(nu_alloc_t *a, const nestor_bootinfo_t *init_bi, uint32_t mib,
+                        spawn_budget_t *out);
 
 typedef struct {
     const char *name;
@@ -34,7 +50,8 @@ typedef struct {
     const char *name;                /* for messages */
     const void *elf;
     nestor_word_t elf_size;
-    uint32_t memory_mib;             /* untyped budget, in power-of-two pieces */
+    uint32_t memory_mib;             /* its budget in MiB (for messages) ... */
+    const spawn_budget_t *budget;    /* ... carved beforehand (spawn_carve_budget) */
     uint32_t priority;
     const char *cmdline;
     spawn_module_t modules[SPAWN_MAX_MODULES];

@@ -352,6 +352,13 @@ static void read_file_name(ctx_t *c, int node, const char *prop, char *out, sc_f
 
 /* ---- /machine ---- */
 
+static const struct { uint32_t first, last; const char *what; } kernel_ports[] = {
+    { SC_CONSOLE_PORT_FIRST, SC_CONSOLE_PORT_LAST, "the kernel's console (COM1)" },
+    { SC_PIC1_PORT_FIRST, SC_PIC1_PORT_LAST, "the kernel's master PIC" },
+    { SC_PIC2_PORT_FIRST, SC_PIC2_PORT_LAST, "the kernel's slave PIC" },
+};
+#define N_KERNEL_PORTS (sizeof kernel_ports / sizeof kernel_ports[0])
+
 static void read_machine(ctx_t *c)
 {
     sc_stack_t *s = c->s;
@@ -363,8 +370,15 @@ static void read_machine(ctx_t *c)
     static const char *const props[] = { "memory-mib", "cpus", NULL };
     unknown_props(c, node, props);
     no_subnodes(c, node);
-    read_u32(c, node, "memory-mib", SC_MACHINE_RESERVED_MIB, 1u << 20, false,
-             SC_MACHINE_DEFAULT_MIB, &s->machine_mib);
+    if (read_u32(c, node, "memory-mib", SC_MACHINE_RESERVED_MIB, 1u << 20, false,
+                 SC_MACHINE_DEFAULT_MIB, &s->machine_mib) &&
+        c->env && c->env->machine_mib && s->machine_mib > c->env->machine_mib) {
+        char exp[DESC_MAX], got[DESC_MAX];
+        fmt_snprintf(exp, sizeof exp, "at most the %u MiB of the machine it boots on",
+                     c->env->machine_mib);
+        fmt_snprintf(got, sizeof got, "%u", s->machine_mib);
+        error(c, node, "memory-mib", exp, got);
+    }
     read_u32(c, node, "cpus", 1, 64, false, SC_MACHINE_DEFAULT_CPUS, &s->machine_cpus);
 }
 
@@ -391,9 +405,14 @@ static void read_ports(ctx_t *c, int node, sc_monitor_t *m)
             error(c, node, "ioports", exp, got);
             continue;
         }
-        if (a <= SC_CONSOLE_PORT_LAST && b >= SC_CONSOLE_PORT_FIRST) {
-            fmt_snprintf(got, sizeof got, "<0x%x 0x%x>, which includes the kernel's console", a, b);
-            error(c, node, "ioports", "ports outside 0x3f8-0x3ff", got);
+        const char *kernels = NULL;
+        for (size_t k = 0; k < N_KERNEL_PORTS; k++)
+            if (a <= kernel_ports[k].last && b >= kernel_ports[k].first)
+                kernels = kernel_ports[k].what;
+        if (kernels) {
+            fmt_snprintf(got, sizeof got, "<0x%x 0x%x>, which includes %s", a, b, kernels);
+            error(c, node, "ioports", "ports the kernel issues (not 0x20-0x21, 0xa0-0xa1, "
+                  "0x3f8-0x3ff: the PICs and the console are the kernel's)", got);
             continue;
         }
         m->ports[m->n_ports++] = (sc_port_range_t){ a, b };
@@ -580,6 +599,69 @@ static void read_stack(ctx_t *c, int node, sc_vm_t *vm)
     }
 }
 
+/* "modules": Multiboot modules, each "FILE" or "FILE STRING": an image
+ * name (checked as 'guest' is) and the module's string. */
+static void read_modules(ctx_t *c, int node, sc_vm_t *vm)
+{
+    int len;
+    const char *v = get(c, node, "modules", &len);
+    if (!v)
+        return;
+    char exp[DESC_MAX * 2], got[DESC_MAX];
+    fmt_snprintf(exp, sizeof exp, "1 to %d strings \"FILE\" or \"FILE STRING\" (FILE an image "
+                 "name, the whole at most %d printable characters)", SC_MAX_GUEST_MODULES,
+                 SC_OPTIONS_MAX - 1);
+    if (len < 2 || v[len - 1] != '\0') {
+        error(c, node, "modules", exp, len == 0 ? "an empty property" : "bytes that are not strings");
+        return;
+    }
+    if (!vm->guest[0] && fdt_getprop(c->fdt, node, "nested-config", NULL))
+        error(c, node, "modules", "no modules on a VM running a nested stack", "some");
+    for (int off = 0; off < len;) {
+        const char *e = v + off;
+        size_t l = strlen(e);
+        off += (int)l + 1;
+        if (vm->n_modules == SC_MAX_GUEST_MODULES) {
+            fmt_snprintf(got, sizeof got, "more than %d", SC_MAX_GUEST_MODULES);
+            error(c, node, "modules", exp, got);
+            return;
+        }
+        if (!is_string(e, (int)l + 1, SC_OPTIONS_MAX)) {
+            fmt_snprintf(got, sizeof got, "entry %u: %lu bytes or unprintable ones", vm->n_modules,
+                         (unsigned long)l);
+            error(c, node, "modules", exp, got);
+            continue;
+        }
+        sc_module_t *m = &vm->modules[vm->n_modules];
+        const char *sp = strchr(e, ' ');
+        size_t fl = sp ? (size_t)(sp - e) : l;
+        memset(m, 0, sizeof *m);
+        if (fl >= SC_NAME_MAX)
+            fl = SC_NAME_MAX - 1;
+        memcpy(m->file, e, fl);
+        memcpy(m->string, sp ? sp + 1 : "", sp ? l - (size_t)(sp - e) : 1);
+        if (!name_ok(m->file)) {
+            fmt_snprintf(got, sizeof got, "\"%.60s\": FILE not a name from a-z 0-9 - _", e);
+            error(c, node, "modules", exp, got);
+        } else if (!file_exists(c, SC_FILE_IMAGE, m->file)) {
+            fmt_snprintf(got, sizeof got, "\"%s\", which does not exist", m->file);
+            error(c, node, "modules", "module files that exist (build/guests/FILE.bin or .elf)",
+                  got);
+        }
+        vm->n_modules++;
+    }
+}
+
+unsigned sc_vm_files(const sc_vm_t *vm, const char *out[1 + SC_MAX_GUEST_MODULES])
+{
+    unsigned n = 0;
+    if (vm->guest[0])
+        out[n++] = vm->guest;
+    for (unsigned i = 0; i < vm->n_modules; i++)
+        out[n++] = vm->modules[i].file;
+    return n;
+}
+
 static void read_vm(ctx_t *c, int node)
 {
     sc_stack_t *s = c->s;
@@ -594,7 +676,7 @@ static void read_vm(ctx_t *c, int node)
     vm->node = node;
     node_name(c, node, vm->name);   /* a bad name is an error; the VM still counts */
     static const char *const props[] = { "guest", "nested-config", "memory-mib", "vcpus",
-                                         "cmdline", "devices", "monitors", NULL };
+                                         "cmdline", "devices", "modules", "monitors", NULL };
     unknown_props(c, node, props);
     no_subnodes(c, node);
     bool has_guest = fdt_getprop(c->fdt, node, "guest", NULL) != NULL;
@@ -616,6 +698,7 @@ static void read_vm(ctx_t *c, int node)
     }
     read_u32(c, node, "vcpus", 1, SC_VM_MAX_VCPUS, false, 1, &vm->vcpus);
     read_string(c, node, "cmdline", vm->cmdline, sizeof vm->cmdline, false);
+    read_modules(c, node, vm);
     vm->devices = read_name_set(c, node, "devices", device_names, N_DEVICES, SC_DEV_ALL,
                                 "devices");
     read_stack(c, node, vm);
@@ -649,11 +732,36 @@ static void check_budgets(ctx_t *c)
         total += m->memory_mib;
         if (m->kind != SC_VMM_SERVER)
             continue;
-        uint64_t need = SC_VMM_BASE_MIB;
-        unsigned vms = 0;
-        for (unsigned v = 0; v < s->n_vm; v++)
-            if (s->vm[v].n_stack && sc_vm_vmm(s, &s->vm[v]) == m)
-                need += s->vm[v].memory_mib + SC_VMM_PER_VM_MIB, vms++;
+        uint64_t need = SC_VMM_BASE_MIB, ram = 0;
+        unsigned vms = 0, n_files = 0;
+        const char *files[SC_MAX_VMS * (1 + SC_MAX_GUEST_MODULES)];
+        for (unsigned v = 0; v < s->n_vm; v++) {
+            if (!s->vm[v].n_stack || sc_vm_vmm(s, &s->vm[v]) != m)
+                continue;
+            need += s->vm[v].memory_mib + SC_VMM_PER_VM_MIB, vms++;
+            ram += s->vm[v].memory_mib;
+            const char *mine[1 + SC_MAX_GUEST_MODULES];
+            unsigned n = sc_vm_files(&s->vm[v], mine);
+            for (unsigned f = 0; f < n; f++) {
+                bool seen = false;
+                for (unsigned g = 0; g < n_files; g++)
+                    seen |= strcmp(files[g], mine[f]) == 0;
+                if (!seen)
+                    files[n_files++] = mine[f];
+            }
+        }
+        if (ram > SC_VMM_MAX_RAM_MIB) {
+            fmt_snprintf(exp, sizeof exp, "VMs of at most %d MiB of RAM in all on one VMM (two "
+                         "capability slots per 2 MiB frame)", SC_VMM_MAX_RAM_MIB);
+            fmt_snprintf(got, sizeof got, "%lu MiB", (unsigned long)ram);
+            error(c, m->node, "memory-mib", exp, got);
+        }
+        if (n_files > SC_VMM_MAX_FILES) {
+            fmt_snprintf(exp, sizeof exp, "VMs booting at most %d distinct files (images and "
+                         "modules) on one VMM", SC_VMM_MAX_FILES);
+            fmt_snprintf(got, sizeof got, "%u", n_files);
+            error(c, m->node, "compatible", exp, got);
+        }
         if (m->memory_mib < need) {
             fmt_snprintf(exp, sizeof exp, "at least %lu MiB for its %u VM%s (RAM + %d MiB each, "
                          "+ %d)", (unsigned long)need, vms, vms == 1 ? "" : "s",

@@ -26,12 +26,20 @@
 #define SC_MSG_MAX           224
 
 /* Defaults and limits the bindings state (BINDINGS.md). */
-#define SC_MACHINE_DEFAULT_MIB   256    /* the harness's emulated machines */
+#define SC_MACHINE_DEFAULT_MIB   2048   /* the harness's emulated machines
+                                           (tools/nestor/emulators.py MACHINE_MEMORY_MIB) */
 #define SC_MACHINE_DEFAULT_CPUS  1
 #define SC_MACHINE_RESERVED_MIB  16     /* kernel, init and its tables */
 #define SC_VM_DEFAULT_MIB        8
 #define SC_VM_MIN_MIB            2
-#define SC_VM_MAX_MIB            64
+/* Guest RAM stays below the 32-bit MMIO hole (the LAPIC at 0xFEE00000 in
+ * every VM) and within the VMM's CNode: each 2 MiB frame takes two of its
+ * 4096 slots (the guest's mapping and the VMM's own). */
+#define SC_VM_MAX_MIB            3072
+#define SC_VMM_MAX_RAM_MIB       3072   /* the RAM of all VMs of one VMM together */
+#define SC_MAX_GUEST_MODULES     4      /* Multiboot modules of one VM */
+#define SC_VMM_MAX_FILES         7      /* images and module files one VMM is given (init hands
+                                           a VMM at most 8 boot modules: these and the config) */
 #define SC_VM_RAM_GRANULE_MIB    2      /* guest RAM is built of 2 MiB frames */
 #define SC_VM_MAX_VCPUS          1      /* one vCPU per VM today */
 #define SC_VMM_BASE_MIB          2      /* the VMM's own objects and tables */
@@ -43,8 +51,15 @@
 #define SC_PRIO_MONITOR_DEFAULT  200
 #define SC_MAX_IRQ_LINE          15     /* the legacy PIC's lines */
 #define SC_MAX_PORT              0xFFFF
+/* Host ports the kernel keeps for itself and never issues (its
+ * IOPORT_CONTROL_ISSUE refuses them: microkernel/kernel/devices.c), so a
+ * config granting any of them could never start. */
 #define SC_CONSOLE_PORT_FIRST    0x3F8  /* COM1: the kernel's console */
 #define SC_CONSOLE_PORT_LAST     0x3FF
+#define SC_PIC1_PORT_FIRST       0x20   /* the master 8259: the kernel routes IRQs */
+#define SC_PIC1_PORT_LAST        0x21
+#define SC_PIC2_PORT_FIRST       0xA0   /* the slave 8259 */
+#define SC_PIC2_PORT_LAST        0xA1
 
 /* Boot module names: "TAG NAME". The harness (tools/nestor/config.py) gives
  * init a stack's config, programs and images by these; init hands the VMM
@@ -80,12 +95,19 @@ typedef struct {
     uint32_t phandle;
 } sc_monitor_t;
 
+typedef struct {                    /* a VM's Multiboot module: a file and its string */
+    char file[SC_NAME_MAX];         /* an image name: boots as module "image FILE" */
+    char string[SC_OPTIONS_MAX];
+} sc_module_t;
+
 typedef struct {
     char name[SC_NAME_MAX];
     char guest[SC_NAME_MAX];        /* image name, or "" for a nested stack */
     char nested[SC_NAME_MAX];       /* nested stack config name, or "" */
     char cmdline[SC_OPTIONS_MAX];
     uint32_t memory_mib, vcpus, devices;
+    sc_module_t modules[SC_MAX_GUEST_MODULES];
+    unsigned n_modules;
     int stack[SC_MAX_STACK];        /* monitor indices, from the VM outward */
     int node;                       /* offset in the blob (for messages) */
     unsigned n_stack;               /* the last one is the VMM running it */
@@ -114,6 +136,8 @@ typedef struct {
     bool (*exists)(void *ctx, sc_file_kind_t kind, const char *name);
     void *ctx;
     uint32_t memory_limit_mib;      /* 0: the config's /machine memory-mib */
+    uint32_t machine_mib;           /* RAM of the machine it boots on (0: unknown): the
+                                       config's /machine memory-mib may not be more */
 } sc_env_t;
 
 /* Read and check @blob[0..size). Returns true if the stack is good; fills
@@ -126,6 +150,9 @@ const char *sc_kind_program(sc_kind_t k);      /* "vmm": build/user/vmm.elf */
 const char *sc_exit_name(uint32_t reason);     /* "cpuid", or NULL */
 /* Devices as "pic,pit,...", into @buf. */
 void sc_devices_str(uint32_t devices, char *buf, size_t size);
+/* The files a VM boots from (its image, then its module files), into
+ * @out[0..SC_MAX_GUEST_MODULES]; returns how many. */
+unsigned sc_vm_files(const sc_vm_t *vm, const char *out[1 + SC_MAX_GUEST_MODULES]);
 /* The monitor a VM's stack ends with: the VMM that runs it. */
 static inline const sc_monitor_t *sc_vm_vmm(const sc_stack_t *s, const sc_vm_t *vm)
 {

@@ -19,6 +19,8 @@
 #include <user/runtime.h>
 
 #define GUEST_TAG      "guest "           /* root task: one VM per module */
+#define GUEST_OPTS_TAG "guest-opts "      /* root task: a VM's options (text, below) */
+#define GUEST_MOD_TAG  "guest-mod "       /* root task: a VM's Multiboot modules, in order */
 #define MONITOR_OPT    "monitor="
 #define GUEST_LOAD_GPA 0x100000           /* images run where Multiboot would put them */
 
@@ -227,29 +229,54 @@ static void serve(nestor_cptr_t exit_ep)
 }
 
 
-/* Create VM @name from module @mod; false (said) if it cannot be built. */
-static vm_t *add_vm(nu_alloc_t *a, nestor_cptr_t exit_ep, const char *name,
-                    const nestor_module_desc_t *mod, uint32_t ram_mib, uint32_t devices,
-                    const char *cmdline)
+/* What one VM is made of, from the config or the root task's modules. */
+typedef struct {
+    const char *name;
+    const nestor_module_desc_t *image;
+    uint32_t ram_mib, devices;
+    const char *cmdline;
+    const nestor_module_desc_t *mods[MB_MAX_MODULES];
+    const char *mod_strings[MB_MAX_MODULES];
+    unsigned n_mods;
+} vm_spec_t;
+
+/* Create the VM @sp describes; NULL (said) if it cannot be built. */
+static vm_t *add_vm(nu_alloc_t *a, nestor_cptr_t exit_ep, const vm_spec_t *sp)
 {
     if (n_vms == VMM_MAX_VMS) {
-        printf("vmm: vm %s: more than %d VMs\n", name, VMM_MAX_VMS);
+        printf("vmm: vm %s: more than %d VMs\n", sp->name, VMM_MAX_VMS);
         return NULL;
     }
     vm_t *vm = &vms[n_vms];
     vm->index = n_vms;
-    strncpy(vm->name, name, VMM_NAME_MAX - 1);
-    strncpy(vm->cmdline, cmdline, VMM_CMDLINE_MAX - 1);
-    vm->ram_bytes = (uint64_t)ram_mib << 20;
-    vm->devices = devices;
-    if (!vm_create(vm, a, exit_ep, (const void *)(uintptr_t)mod->vaddr, mod->size,
+    strncpy(vm->name, sp->name, VMM_NAME_MAX - 1);
+    if (strlen(sp->cmdline) >= VMM_CMDLINE_MAX) {
+        printf("vmm: vm %s: command line of %lu characters: at most %d\n", vm->name,
+               strlen(sp->cmdline), VMM_CMDLINE_MAX - 1);
+        return NULL;
+    }
+    strncpy(vm->cmdline, sp->cmdline, VMM_CMDLINE_MAX - 1);
+    vm->ram_bytes = (uint64_t)sp->ram_mib << 20;
+    vm->devices = sp->devices;
+    vm->n_mods = sp->n_mods;
+    for (unsigned i = 0; i < sp->n_mods; i++) {
+        strncpy(vm->mod_strings[i], sp->mod_strings[i], VMM_CMDLINE_MAX - 1);
+        vm->mods[i] = (mb_module_t){ .data = (const uint8_t *)(uintptr_t)sp->mods[i]->vaddr,
+                                     .size = sp->mods[i]->size, .string = vm->mod_strings[i] };
+    }
+    if (!vm_create(vm, a, exit_ep, (const void *)(uintptr_t)sp->image->vaddr, sp->image->size,
                    GUEST_LOAD_GPA))
         return NULL;
-    printf("vmm: vm %s: %lu MiB RAM, image %lu bytes at 0x%lx%s\n", vm->name,
-           vm->ram_bytes >> 20, mod->size, vm->load_gpa,
+    printf("vmm: vm %s: %lu MiB RAM, image %lu bytes at 0x%lx%s%s", vm->name,
+           vm->ram_bytes >> 20, sp->image->size, vm->load_gpa,
            vm->real_mode ? " (boot sector: real mode)" :
-           vm->long_mode ? " (ELF64: 64-bit mode)" :
-           vm->multiboot ? " (Multiboot)" : "");
+           vm->long_mode ? " (ELF64: 64-bit mode)" : "",
+           vm->multiboot ? " (" : "");
+    if (vm->multiboot)
+        printf("%s)", mb_format_str(vm->mb_format));
+    if (vm->n_mods)
+        printf(", %u module%s", vm->n_mods, vm->n_mods == 1 ? "" : "s");
+    printf("\n");
     n_vms++;
     return vm;
 }
@@ -338,7 +365,19 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
             printf("vmm: vm %s: no image \"%s\" among its modules\n", c->name, c->guest);
             return false;
         }
-        vm_t *vm = add_vm(a, exit_ep, c->name, mod, c->memory_mib, c->devices, c->cmdline);
+        vm_spec_t sp = { .name = c->name, .image = mod, .ram_mib = c->memory_mib,
+                         .devices = c->devices, .cmdline = c->cmdline };
+        for (unsigned k = 0; k < c->n_modules; k++) {
+            sp.mods[k] = nu_module(bi, SC_MODULE_IMAGE, c->modules[k].file);
+            sp.mod_strings[k] = c->modules[k].string;
+            if (!sp.mods[k]) {
+                printf("vmm: vm %s: no module file \"%s\" among its modules\n", c->name,
+                       c->modules[k].file);
+                return false;
+            }
+        }
+        sp.n_mods = c->n_modules;
+        vm_t *vm = add_vm(a, exit_ep, &sp);
         if (!vm)
             return false;
         char line[TOPO_LINE_MAX];
@@ -351,14 +390,99 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
     return true;
 }
 
+/* Module @tag NAME's text, into @buf (NUL-terminated); "" if there is none. */
+static bool module_text(const nestor_module_desc_t *m, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!m)
+        return true;
+    if (m->size >= size)
+        return false;
+    memcpy(buf, (const void *)(uintptr_t)m->vaddr, m->size);
+    buf[m->size] = '\0';
+    return strlen(buf) == m->size;
+}
+
+/*
+ * Root task: the options of VM @name from its "guest-opts NAME" module, one
+ * per line (the harness writes them from --guest-mem, --guest-cmdline and
+ * --guest-module):
+ *   mem=MIB          its RAM (default VMM_DEFAULT_RAM_MB)
+ *   cmdline=TEXT     its Multiboot command line
+ *   module=TEXT      the string of its next "guest-mod NAME" module, in order
+ */
+static char opts_text[VMM_MAX_VMS][VMM_OPTS_MAX];
+
+static bool guest_options(const nestor_bootinfo_t *bi, const char *name, char *text,
+                          vm_spec_t *sp)
+{
+    if (!module_text(nu_module(bi, GUEST_OPTS_TAG, name), text, VMM_OPTS_MAX)) {
+        printf("vmm: vm %s: its options are not text of at most %d bytes\n", name,
+               VMM_OPTS_MAX - 1);
+        return false;
+    }
+    for (char *line = text; *line;) {
+        char *nl = strchr(line, '\n');
+        char *next = nl ? nl + 1 : line + strlen(line);
+        if (nl)
+            *nl = '\0';
+        if (strncmp(line, "mem=", 4) == 0) {
+            char *end;
+            unsigned long mib = strtoul(line + 4, &end, 10);
+            if (*end || mib < SC_VM_MIN_MIB || mib > SC_VM_MAX_MIB || mib % SC_VM_RAM_GRANULE_MIB) {
+                printf("vmm: vm %s: option \"%s\": expected mem=MIB, a multiple of %d from %d "
+                       "to %d\n", name, line, SC_VM_RAM_GRANULE_MIB, SC_VM_MIN_MIB, SC_VM_MAX_MIB);
+                return false;
+            }
+            sp->ram_mib = (uint32_t)mib;
+        } else if (strncmp(line, "cmdline=", 8) == 0) {
+            sp->cmdline = line + 8;
+        } else if (strncmp(line, "module=", 7) == 0) {
+            if (sp->n_mods == MB_MAX_MODULES) {
+                printf("vmm: vm %s: more than %d modules\n", name, MB_MAX_MODULES);
+                return false;
+            }
+            sp->mod_strings[sp->n_mods++] = line + 7;
+        } else if (*line) {
+            printf("vmm: vm %s: option \"%s\": expected mem=, cmdline= or module=\n", name, line);
+            return false;
+        }
+        line = next;
+    }
+    /* The module files, in boot-module order: one per module= line. */
+    unsigned files = 0;
+    size_t tag = strlen(GUEST_MOD_TAG);
+    for (nestor_word_t i = 0; i < bi->module_count && i < NESTOR_BOOTINFO_MAX_MODULES; i++)
+        if (strncmp(bi->modules[i].name, GUEST_MOD_TAG, tag) == 0 &&
+            strcmp(bi->modules[i].name + tag, name) == 0) {
+            if (files == sp->n_mods) {
+                files++;
+                break;
+            }
+            sp->mods[files++] = &bi->modules[i];
+        }
+    if (files != sp->n_mods) {
+        printf("vmm: vm %s: %u module string%s in its options but %s \"%s%s\" modules\n", name,
+               sp->n_mods, sp->n_mods == 1 ? "" : "s", files > sp->n_mods ? "more" : "fewer",
+               GUEST_MOD_TAG, name);
+        return false;
+    }
+    return true;
+}
+
 static bool build_from_modules(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor_cptr_t exit_ep)
 {
     for (nestor_word_t i = 0; i < bi->module_count; i++) {
         const nestor_module_desc_t *mod = &bi->modules[i];
         if (strncmp(mod->name, GUEST_TAG, strlen(GUEST_TAG)) != 0)
             continue;
-        vm_t *vm = add_vm(a, exit_ep, mod->name + strlen(GUEST_TAG), mod, VMM_DEFAULT_RAM_MB,
-                          SC_DEV_ALL, "");
+        const char *name = mod->name + strlen(GUEST_TAG);
+        vm_spec_t sp = { .name = name, .image = mod, .ram_mib = VMM_DEFAULT_RAM_MB,
+                         .devices = SC_DEV_ALL, .cmdline = "" };
+        vm_t *vm = n_vms < VMM_MAX_VMS && guest_options(bi, name, opts_text[n_vms], &sp) ?
+                       add_vm(a, exit_ep, &sp) : NULL;
+        if (n_vms == VMM_MAX_VMS && !vm)
+            printf("vmm: vm %s: more than %d VMs\n", name, VMM_MAX_VMS);
         if (!vm)
             return false;
         if (opt_count[0] && strcmp(opt_count, vm->name) == 0) {

@@ -94,21 +94,48 @@ static nestor_error_t ept_map(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, ne
     return e;
 }
 
+/* A 2 MiB frame from the first untyped (from *@from on) that still holds
+ * one whole: frames go where they fit, so the small objects nu_alloc puts
+ * in its current untyped cost at most one frame's alignment, not one per
+ * table. */
+static nestor_cptr_t alloc_frame(nu_alloc_t *a, unsigned *from)
+{
+    if (a->next_slot >= a->end_slot)
+        return 0;
+    for (; *from <= a->n_spares; (*from)++) {
+        nestor_cptr_t ut = *from == 0 ? a->untyped : a->spares[*from - 1];
+        if (nu_untyped_retype(ut, NESTOR_OBJ_FRAME_2M, 0, a->cnode, 0, 0, a->next_slot, 1) ==
+            NESTOR_OK)
+            return a->next_slot++;
+    }
+    return 0;
+}
+
 static bool make_ram(vm_t *vm, nu_alloc_t *a)
 {
     vm->ept = nu_alloc_obj(a, NESTOR_OBJ_EPT_PML4, 0);
+    if (!vm->ept)
+        return false;
     uint64_t window = VMM_RAM_WINDOW + ((uint64_t)vm->index << 32);
-    for (uint64_t gpa = 0; vm->ept && gpa < vm->ram_bytes; gpa += 1ULL << VMM_RAM_FRAME_BITS) {
-        nestor_cptr_t f = nu_alloc_obj(a, NESTOR_OBJ_FRAME_2M, 0), mine = a->next_slot++;
+    uint64_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
+    /* First every frame (consecutive slots), then the tables that map them. */
+    nestor_cptr_t first = a->next_slot;
+    unsigned from = 0;
+    for (uint64_t i = 0; i < frames; i++)
+        if (!alloc_frame(a, &from))
+            return false;
+    for (uint64_t i = 0; i < frames; i++) {
+        uint64_t gpa = i << VMM_RAM_FRAME_BITS;
+        nestor_cptr_t f = first + i, mine = a->next_slot++;
         /* One capability maps once: the guest's and the VMM's are two. */
-        if (!f || nu_cnode_copy(a->cnode, mine, 64, a->cnode, f, 64, NESTOR_RIGHTS_ALL) ||
+        if (nu_cnode_copy(a->cnode, mine, 64, a->cnode, f, 64, NESTOR_RIGHTS_ALL) ||
             ept_map(a, vm->ept, gpa, f) != NESTOR_OK ||
             nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, window + gpa, mine,
                          NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
             return false;
     }
     vm->ram = (uint8_t *)(uintptr_t)window;
-    return vm->ept != 0;
+    return true;
 }
 
 static bool make_exit_table(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep)
@@ -146,26 +173,37 @@ static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0) == NESTOR_OK;
 }
 
-/* Where a Multiboot loader puts its boot information (below the stack). */
-#define MB_INFO_GPA 0x9000u
-#define MB_CMDLINE_GPA 0x9100u             /* the guest's command line, after the info */
-
-/* 1: a Multiboot image, loaded, *entry set; 0: no header; -1: refused (said why). */
-static int multiboot_load(vm_t *vm, const uint8_t *image, uint64_t size, uint64_t *entry)
+/* 1: a Multiboot image, loaded with its modules and boot information, *entry
+ * and *info set; 0: no Multiboot header; -1: refused (said why). */
+static int multiboot_load(vm_t *vm, const uint8_t *image, uint64_t size, uint64_t *entry,
+                          uint64_t *info)
 {
     mb_layout_t l;
     mb_status_t st = mb_parse(image, size, vm->ram_bytes, &l);
     if (st == MB_NO_HEADER)
         return 0;
     if (st != MB_OK) {
-        printf("vmm: %s: Multiboot image refused (header flags 0x%x): %s\n", vm->name, l.flags,
+        printf("vmm: %s: Multiboot image refused (header flags 0x%x): %s", vm->name, l.flags,
                mb_status_str(st));
+        if (l.bad_index >= 0)
+            printf(" (program header %d: 0x%lx, 0x%lx bytes)", l.bad_index, l.bad_addr,
+                   l.bad_size);
+        printf("\n");
         return -1;
     }
-    memcpy(vm->ram + l.load_addr, image + l.file_offset, l.copy_bytes);
-    memset(vm->ram + l.load_addr + l.copy_bytes, 0, l.bss_end - l.load_addr - l.copy_bytes);
-    vm->load_gpa = l.load_addr;
+    mb_boot_t boot;
+    st = mb_build_info(vm->ram, vm->ram_bytes, l.end, vm->cmdline, vm->mods, vm->n_mods, &boot);
+    if (st != MB_OK) {
+        printf("vmm: %s: Multiboot image refused: %s (kernel ends at 0x%lx, %u module%s, "
+               "%lu MiB of RAM)\n", vm->name, mb_status_str(st), l.end, vm->n_mods,
+               vm->n_mods == 1 ? "" : "s", vm->ram_bytes >> 20);
+        return -1;
+    }
+    mb_load(image, &l, vm->ram);
+    vm->load_gpa = l.seg[0].load_addr;
+    vm->mb_format = l.format;
     *entry = l.entry;
+    *info = boot.info_addr;
     return 1;
 }
 
@@ -176,6 +214,11 @@ static bool load_state_groups(vm_t *vm, nestor_word_t mask)
 
 static bool vm_create_elf64(vm_t *vm, const void *image, size_t size)
 {
+    if (vm->n_mods) {
+        printf("vmm: %s: modules given, but an ELF64 image without a Multiboot header takes "
+               "none\n", vm->name);
+        return false;
+    }
     elf_info_t info;
     elf_status_t st = elf_parse(image, size, vm->ram_bytes, &info);
     if (st != ELF_OK) {
@@ -242,14 +285,20 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
         return false;
     }
     const uint8_t *b = image;
-    if (size >= 4 && b[0] == 0x7F && b[1] == 'E' && b[2] == 'L' && b[3] == 'F')
-        return vm_create_elf64(vm, image, size);
-    vm->real_mode = size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
-    uint64_t entry = 0;
-    int mb = vm->real_mode ? 0 : multiboot_load(vm, b, size, &entry);
+    bool elf = size >= 4 && b[0] == 0x7F && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
+    vm->real_mode = !elf && size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
+    uint64_t entry = 0, info = 0;
+    int mb = vm->real_mode ? 0 : multiboot_load(vm, b, size, &entry, &info);
     if (mb < 0)
         return false;
+    /* An ELF64 image with no Multiboot header boots in 64-bit mode. */
+    if (elf && mb == 0)
+        return vm_create_elf64(vm, image, size);
     vm->multiboot = mb > 0;
+    if (!vm->multiboot && vm->n_mods) {
+        printf("vmm: %s: modules given, but the image is not a Multiboot kernel\n", vm->name);
+        return false;
+    }
     if (!vm->multiboot) {
         if (vm->real_mode)
             load_gpa = BOOT_SECTOR_GPA;
@@ -264,16 +313,18 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
     vm->state->rip = entry;
     vm->state->rflags = GUEST_RFLAGS;
     if (!vm->real_mode) {
-        mb_info_t *info = (mb_info_t *)(vm->ram + MB_INFO_GPA);
-        *info = (mb_info_t){ .flags = MB_INFO_MEM, .mem_lower = MB_MEM_LOWER_KB,
-                             .mem_upper = (uint32_t)((vm->ram_bytes - MB_HIGH_MEM_START) >> 10) };
-        if (vm->cmdline[0]) {
-            info->flags |= MB_INFO_CMDLINE;
-            info->cmdline = MB_CMDLINE_GPA;
-            memcpy(vm->ram + MB_CMDLINE_GPA, vm->cmdline, strlen(vm->cmdline) + 1);
+        /* A flat image gets the boot information a Multiboot kernel would. */
+        if (!vm->multiboot) {
+            mb_boot_t boot;
+            uint64_t end = vm->load_gpa + size;
+            if (mb_build_info(vm->ram, vm->ram_bytes, end, vm->cmdline, NULL, 0, &boot) != MB_OK) {
+                printf("vmm: %s: no room for the boot information above the image\n", vm->name);
+                return false;
+            }
+            info = boot.info_addr;
         }
         vm->state->rax = MB_LOADER_MAGIC;
-        vm->state->rbx = MB_INFO_GPA;
+        vm->state->rbx = info;
     }
     nestor_word_t mask = NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS;
     if (vm->real_mode) {

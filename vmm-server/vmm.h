@@ -4,6 +4,7 @@
  */
 #ifndef VMM_H
 #define VMM_H
+#include "boot/multiboot.h"
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
@@ -21,7 +22,8 @@
 #define VMM_LINE_MAX       160
 #define VMM_RAM_FRAME_BITS 21                 /* guest RAM in 2 MiB frames */
 #define VMM_DEFAULT_RAM_MB 8
-#define VMM_CMDLINE_MAX    128
+#define VMM_CMDLINE_MAX    256
+#define VMM_OPTS_MAX       1024               /* a root-task VM's "guest-opts NAME" text */
 #define NS_PER_MS          1000000ULL
 #define RFLAGS_IF          BIT(9)             /* SDM Vol. 1 3.4.3: interrupt enable */
 #define INTR_INFO_VALID    BIT(31)            /* SDM Vol. 3C 24.8.3: event injection valid */
@@ -63,6 +65,10 @@ typedef struct vm {
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
     uint32_t devices;               /* SC_DEV_* it has (stackcfg.h); others are absent */
     char cmdline[VMM_CMDLINE_MAX];  /* its Multiboot command line */
+    mb_module_t mods[MB_MAX_MODULES];   /* its Multiboot modules (data in the VMM's modules) */
+    char mod_strings[MB_MAX_MODULES][VMM_CMDLINE_MAX];
+    unsigned n_mods;
+    mb_format_t mb_format;          /* how the Multiboot image was loaded */
     uint64_t msr_pat, msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_mtrr_def;
 } vm_t;
 

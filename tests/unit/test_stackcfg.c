@@ -313,7 +313,7 @@ static void expect_at(int line, unsigned total, const char *msg, bool exact)
 #define IRQS_EXP  "expected 1 to 4 cells, IRQ lines 0..15, got "
 #define EXITS_EXP "expected a list of exit reasons from \"cpuid\" \"hlt\" \"rdtsc\" \"vmcall\" " \
                   "\"cr-access\" \"io\" \"rdmsr\" \"wrmsr\" \"ept-violation\", got "
-#define VM_PROPS  "one of guest nested-config memory-mib vcpus cmdline devices monitors"
+#define VM_PROPS  "one of guest nested-config memory-mib vcpus cmdline devices modules monitors"
 
 /* ---- the good base and additions ---- */
 
@@ -503,7 +503,8 @@ static void test_good_limits(void)
     t_u32("/monitors/vmm", "priority", SC_PRIO_MIN);
     t_cells("/monitors/vmm", "ioports", 8, 0x40, 0x43, 0x3f0, 0x3f7, 0x400, 0xffff, 0, 0);
     t_cells("/monitors/vmm", "irqs", 4, 0, 3, 4, 15);
-    t_u32("/monitors/vmm", "memory-mib", 67);
+    t_u32("/machine", "memory-mib", 4096);
+    t_u32("/monitors/vmm", "memory-mib", SC_VM_MAX_MIB + 3);
     t_u32("/vms/hello", "memory-mib", SC_VM_MAX_MIB);
     char longest[SC_OPTIONS_MAX];
     memset(longest, 'x', sizeof longest - 1);
@@ -713,7 +714,7 @@ static void test_memory(void)
            "1048576 (required), got nothing");
     base();
     t_str("/vms/hello", "memory-mib", "8");     /* a string, not a cell */
-    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 3072, "
            "got 2 bytes");
     base();
     t_str("/monitors/vmm", "memory-mib", "16");
@@ -728,12 +729,12 @@ static void test_memory(void)
     EXPECT(1, P "/vms/hello: property 'memory-mib': expected a multiple of 2 (guest RAM is built "
            "of 2 MiB pages), got 7");
     base();
-    t_u32("/vms/hello", "memory-mib", 66);
-    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
-           "got 66");
+    t_u32("/vms/hello", "memory-mib", SC_VM_MAX_MIB + 2);
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 3072, "
+           "got 3074");
     base();
     t_u32("/vms/hello", "memory-mib", 0);
-    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 64, "
+    EXPECT(1, P "/vms/hello: property 'memory-mib': expected one cell <N> with 2 <= N <= 3072, "
            "got 0");
     base();
     t_u32("/machine", "cpus", 0);
@@ -933,16 +934,63 @@ static void test_cross_vm_cycle(void)
            "VM (give each VM its own), got 2 VMs stacking it");
 }
 
+#define KPORTS_EXP "expected ports the kernel issues (not 0x20-0x21, 0xa0-0xa1, 0x3f8-0x3ff: " \
+                   "the PICs and the console are the kernel's), got "
+
+/* Multiboot modules of a VM; a machine larger than the one it boots on. */
+static void test_modules_machine(void)
+{
+    base();
+    t_strs("/vms/hello", "modules", 2, "hello first module", "hello");
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.vm[0].n_modules, 2);
+    CU_ASSERT_STRING_EQUAL(S.vm[0].modules[0].file, "hello");
+    CU_ASSERT_STRING_EQUAL(S.vm[0].modules[0].string, "first module");
+    CU_ASSERT_STRING_EQUAL(S.vm[0].modules[1].string, "");
+    base();
+    t_strs("/vms/hello", "modules", 1, "Bad!name x");
+    EXPECT_FRAG(1, P "/vms/hello: property 'modules': expected 1 to 4 strings");
+    base();
+    t_strs("/vms/hello", "modules", 1, "nope x");
+    EXPECT(1, P "/vms/hello: property 'modules': expected module files that exist "
+           "(build/guests/FILE.bin or .elf), got \"nope\", which does not exist");
+    base();
+    t_strs("/vms/hello", "modules", 5, "hello", "hello", "hello", "hello", "hello");
+    EXPECT_FRAG(1, P "/vms/hello: property 'modules': expected 1 to 4 strings");
+    /* The budget the machine cannot give: refused by the host check. */
+    base();
+    t_u32("/machine", "memory-mib", 8192);
+    sc_env_t small = env;
+    small.machine_mib = 2048;
+    CU_ASSERT_FALSE(load_with(&small));
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], P "/machine: property 'memory-mib': expected at most the "
+                           "2048 MiB of the machine it boots on, got 8192");
+}
+
 static void test_ports_irqs(void)
 {
     base();
     t_cells("/monitors/vmm", "ioports", 2, 0x3f0, 0x3f8);
-    EXPECT(1, P "/monitors/vmm: property 'ioports': expected ports outside 0x3f8-0x3ff, got "
-           "<0x3f0 0x3f8>, which includes the kernel's console");
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x3f0 0x3f8>, which "
+           "includes the kernel's console (COM1)");
     base();
     t_cells("/monitors/vmm", "ioports", 4, 0x40, 0x43, 0x3fc, 0x400);
-    EXPECT(1, P "/monitors/vmm: property 'ioports': expected ports outside 0x3f8-0x3ff, got "
-           "<0x3fc 0x400>, which includes the kernel's console");
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x3fc 0x400>, which "
+           "includes the kernel's console (COM1)");
+    /* The PICs: the kernel routes IRQs through them and never issues their ports. */
+    base();
+    t_cells("/monitors/vmm", "ioports", 4, 0x40, 0x43, 0x20, 0x21);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x20 0x21>, which includes "
+           "the kernel's master PIC");
+    base();
+    t_cells("/monitors/vmm", "ioports", 2, 0x90, 0xa0);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x90 0xa0>, which includes "
+           "the kernel's slave PIC");
+    base();
+    t_cells("/monitors/vmm", "ioports", 2, 0x21, 0x21);
+    EXPECT(1, P "/monitors/vmm: property 'ioports': " KPORTS_EXP "<0x21 0x21>, which includes "
+           "the kernel's master PIC");
     base();
     t_cells("/monitors/vmm", "ioports", 2, 0x43, 0x40);
     EXPECT(1, P "/monitors/vmm: property 'ioports': " PORTS_EXP "<0x43 0x40>");
@@ -1144,7 +1192,10 @@ UNIT_SUITE(stackcfg_suite)
                 test_phandles);
     CU_add_test(s, "refused: stacks not ending with one VMM; a monitor twice", test_stack_order);
     CU_add_test(s, "refused: a stacking cycle across VMs", test_cross_vm_cycle);
-    CU_add_test(s, "refused: ioports and irqs malformed or the console", test_ports_irqs);
+    CU_add_test(s, "refused: ioports and irqs malformed, the console or the PICs",
+                test_ports_irqs);
+    CU_add_test(s, "modules: files with strings; refused: bad or missing files, too many; a "
+                "machine larger than the one it boots on", test_modules_machine);
     CU_add_test(s, "refused: a port or IRQ held by two monitors", test_shared_devices);
     CU_add_test(s, "refused: unknown, duplicated, too many, shared exits", test_exits);
     CU_add_test(s, "refused: unused monitors, one serving two VMs, unknown kind", test_service);

@@ -29,7 +29,9 @@ def cmd_run(args):
         raise NestorError('run: emulator %s unavailable: %s' % (emu.name, why))
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
     build.scons()
-    modules = config.boot_modules(dts, args.roottask, args.guest)
+    modules = config.boot_modules(dts, args.roottask, args.guest,
+                                  {'mem': args.guest_mem, 'cmdline': args.guest_cmdline,
+                                   'module': args.guest_module})
     iso = image.make_iso(args.cmdline, modules)
     timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
     workdir = os.path.join(paths.RUNS, emu.name)
@@ -159,6 +161,13 @@ def parser():
                    help="add test guest build/guests/NAME.bin as a 'guest NAME' boot module "
                    "(repeatable; FILE:NAME names the VM; run by the vmm root task, "
                    "--roottask vmm)")
+    r.add_argument('--guest-mem', metavar='NAME=MIB', action='append', default=[],
+                   help="RAM of --guest VM NAME in MiB (default 8; even, 2 to 3072)")
+    r.add_argument('--guest-cmdline', metavar='NAME=ARGS', action='append', default=[],
+                   help="Multiboot command line of --guest VM NAME")
+    r.add_argument('--guest-module', metavar='NAME=FILE[:STRING]', action='append', default=[],
+                   help="add a Multiboot module to --guest VM NAME: build/guests/FILE.bin (or "
+                   ".elf, or a path) with its STRING (repeatable, in order)")
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser('bench', help='run a benchmark on Bochs and print its figures',

@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-from nestor import image, paths
+from nestor import emulators, image, paths
 from nestor.errors import NestorError
 
 # Boot module tags: SC_MODULE_* in stackcfg/stackcfg.h (what init looks for).
@@ -63,7 +63,8 @@ def tool(cmd, dts, dtb):
     if not os.access(TOOL, os.X_OK):
         raise NestorError('%s is not built (scons -Q builds it)' % paths.rel(TOOL))
     res = subprocess.run([TOOL, cmd, '--name', paths.rel(dts), '--build', paths.BUILD,
-                          '--configs', paths.STACK_CONFIGS, dtb],
+                          '--configs', paths.STACK_CONFIGS,
+                          '--memory', str(emulators.MACHINE_MEMORY_MIB), dtb],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if res.returncode == 1:
         raise NestorError('config %s refused:\n%s' % (paths.rel(dts), res.stderr.rstrip()))
@@ -80,7 +81,7 @@ def facts(dts):
     return tool('facts', dts, dtb).splitlines()
 
 
-def boot_modules(dts, roottask=None, extra_guests=()):
+def boot_modules(dts, roottask=None, extra_guests=(), guest_opts=None):
     """The boot modules for config @dts, after the same checks init makes at
     boot: the root task (init, or @roottask), the monitors' programs and the
     VMs' images the config names, @extra_guests ("guest NAME" modules for a
@@ -93,7 +94,7 @@ def boot_modules(dts, roottask=None, extra_guests=()):
             mods.append(image.user_module(name, PROGRAM_TAG))
         elif kind == 'image':
             mods.append(image.guest_module(name, IMAGE_TAG))
-    return mods + [image.guest_module(g) for g in extra_guests] + [(dtb, dtb_cmdline)]
+    return mods + image.guest_modules(extra_guests, **(guest_opts or {})) + [(dtb, dtb_cmdline)]
 
 
 class RefusedBeforeBoot:
@@ -105,7 +106,10 @@ class RefusedBeforeBoot:
     CASES = [('bad-at-boot', ["/monitors/pager: property 'compatible': expected "
                               "\"nestor,vmm-server\" or \"nestor,count-monitor\", got \"nestor,pager\"",
                               "/monitors/vmm: property 'memory-mib': expected at least 11 MiB",
-                              "3 errors: the stack is refused, nothing boots"])]
+                              "3 errors: the stack is refused, nothing boots"]),
+             ('budget-at-boot', ["/machine: property 'memory-mib': expected at most the %d MiB "
+                                 "of the machine it boots on, got 8192" %
+                                 emulators.MACHINE_MEMORY_MIB])]
 
     def __init__(self, name, wanted):
         self.id = 'config/refused/' + name

@@ -11,7 +11,9 @@ import time
 
 from nestor.errors import NestorError
 
-GUEST_MEMORY_MIB = 256
+# The emulated machines' RAM: room for a VM of 1 GiB and more (stackcfg.h
+# SC_MACHINE_DEFAULT_MIB says the same; Bochs takes host <= 2048).
+MACHINE_MEMORY_MIB = 2048
 BOCHS_CPU_MODEL = 'corei7_skylake_x'
 BOCHS_IPS = 50000000
 # Bochs's rfb display binds a TCP port at start-up; instances started at the
@@ -54,7 +56,7 @@ class Qemu(Emulator):
 
     def prepare(self, iso, serial, workdir):
         return [self.binary] + self.accel_args() + [
-            '-m', str(GUEST_MEMORY_MIB), '-cdrom', iso, '-boot', 'd',
+            '-m', str(MACHINE_MEMORY_MIB), '-cdrom', iso, '-boot', 'd',
             '-display', 'none', '-monitor', 'none', '-no-reboot',
             '-serial', 'file:' + serial,
             '-device', 'isa-debug-exit,iobase=0xf4,iosize=4']
@@ -104,7 +106,7 @@ class Bochs(Emulator):
     def prepare(self, iso, serial, workdir):
         rc = os.path.join(workdir, 'bochsrc')
         with open(rc, 'w') as fh:
-            fh.write(BOCHSRC.format(mem=GUEST_MEMORY_MIB, model=BOCHS_CPU_MODEL, ips=BOCHS_IPS,
+            fh.write(BOCHSRC.format(mem=MACHINE_MEMORY_MIB, model=BOCHS_CPU_MODEL, ips=BOCHS_IPS,
                                     iso=iso, serial=serial,
                                     log=os.path.join(workdir, 'bochs.log')))
         cont = os.path.join(workdir, 'bochs-debugger-commands')

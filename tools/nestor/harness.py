@@ -82,7 +82,7 @@ class SystemTest:
             modules += config.boot_modules(config.resolve(self.spec.stack), self.spec.roottask)
         elif self.spec.roottask:
             modules.append(image.root_task_module(self.spec.roottask))
-        modules += [image.guest_module(g) for g in self.spec.guests]
+        modules += image.guest_modules(self.spec.guests, **self.spec.guest_opts)
         if self.spec.config:
             modules.append(config.compile_dts(config.resolve(self.spec.config)))
         iso = image.make_iso(self.spec.cmdline, modules)

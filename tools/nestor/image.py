@@ -53,6 +53,78 @@ def guest_module(spec, tag=GUEST_TAG):
     return (path, '%s %s' % (tag, alias or name))
 
 
+GUEST_OPTS_TAG = 'guest-opts'  # a VM's options for the vmm root task (vmm-server/main.c)
+GUEST_MOD_TAG = 'guest-mod'    # a VM's Multiboot modules, in order
+MODULE_NAME_MAX = 47           # nestor_module_desc_t name, less its NUL
+
+
+def _keyed(value, option):
+    """Split 'NAME=REST' (an option for VM NAME)."""
+    name, eq, rest = value.partition('=')
+    if not eq or not name:
+        raise NestorError("%s '%s': expected NAME=VALUE (NAME: the VM, as --guest names it)" %
+                          (option, value))
+    return name, rest
+
+
+def _file(spec):
+    """A module file: build/guests/FILE.bin (or .elf), or a path."""
+    for path in (os.path.join(paths.BUILD, 'guests', spec + '.bin'),
+                 os.path.join(paths.BUILD, 'guests', spec + '.elf'), spec):
+        if os.path.isfile(path):
+            return path
+    raise NestorError("module file '%s' not found (build/guests/%s.bin or .elf, or a path)" %
+                      (spec, spec))
+
+
+def guest_modules(guests, mem=(), cmdline=(), module=()):
+    """The boot modules of the vmm root task's VMs: for each --guest FILE[:NAME]
+    its image, and, when options name the VM, a "guest-opts NAME" text module
+    (mem=MIB, cmdline=ARGS, module=STRING lines) and its Multiboot module
+    files as "guest-mod NAME" modules in order. @mem: 'NAME=MIB', @cmdline:
+    'NAME=ARGS', @module: 'NAME=FILE[:STRING]'."""
+    opts, files = {}, {}
+    for v in mem:
+        name, mib = _keyed(v, '--guest-mem')
+        if not mib.isdigit():
+            raise NestorError("--guest-mem '%s': expected NAME=MIB" % v)
+        opts.setdefault(name, []).append('mem=' + mib)
+    for v in cmdline:
+        name, args = _keyed(v, '--guest-cmdline')
+        if '\n' in args:
+            raise NestorError("--guest-cmdline '%s': one line expected" % v)
+        opts.setdefault(name, []).append('cmdline=' + args)
+    for v in module:
+        name, rest = _keyed(v, '--guest-module')
+        f, _, string = rest.partition(':')
+        opts.setdefault(name, []).append('module=' + string)
+        files.setdefault(name, []).append(_file(f))
+    mods, names = [], set()
+    for g in guests:
+        mod = guest_module(g)
+        name = mod[1].split(' ', 1)[1]
+        names.add(name)
+        mods.append(mod)
+        if name in opts:
+            text = '\n'.join(opts[name]) + '\n'
+            os.makedirs(paths.IMAGES, exist_ok=True)
+            path = os.path.join(paths.IMAGES, 'guest-opts-%s-%s.txt' %
+                                (name, hashlib.sha256(text.encode()).hexdigest()[:12]))
+            with open(path, 'w') as fh:
+                fh.write(text)
+            mods.append((path, '%s %s' % (GUEST_OPTS_TAG, name)))
+            mods += [(f, '%s %s' % (GUEST_MOD_TAG, name)) for f in files.get(name, [])]
+    unknown = sorted(set(opts) - names)
+    if unknown:
+        raise NestorError("options for VM%s %s, which no --guest names" %
+                          ('s' if len(unknown) > 1 else '', ', '.join(unknown)))
+    for _, string in mods:
+        if len(string) > MODULE_NAME_MAX:
+            raise NestorError("boot module name '%s' longer than %d characters" %
+                              (string, MODULE_NAME_MAX))
+    return mods
+
+
 def make_iso(cmdline='', modules=(), kernel=paths.KERNEL):
     """Return the path of an ISO booting @kernel with @cmdline and @modules
     ([(file, module command line)]). ISOs are cached by content."""

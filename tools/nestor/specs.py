@@ -11,7 +11,8 @@ import re
 from nestor.errors import NestorError
 
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
-                'roottask', 'guest', 'requires', 'topology'}
+                'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
+                'topology'}
 # topology: live  - the 'topo:' lines the booted system printed must name the
 #                   same monitors, VMs and stacking edges as the stack config.
 TOPOLOGY_CHECKS = {'live'}
@@ -34,6 +35,7 @@ class Spec:
         self.stack = None           # boot config NAME as './nestor run NAME' does
         self.roottask = None
         self.guests = []
+        self.guest_opts = {'mem': [], 'cmdline': [], 'module': []}   # 'NAME=...' each
         self.requires = set()
         self.topology = None
         self.expect_fail = False
@@ -86,6 +88,8 @@ class Spec:
             self.roottask = value
         elif key == 'guest':
             self.guests.append(value)
+        elif key in ('guest-mem', 'guest-cmdline', 'guest-module'):
+            self.guest_opts[key[len('guest-'):]].append(value)
         elif key == 'requires':
             for r in value.split():
                 if r not in REQUIREMENTS:

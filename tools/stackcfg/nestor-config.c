@@ -8,7 +8,9 @@
  * OPTIONS: --name SOURCE (named in messages; default BLOB)
  *          --build DIR   (programs DIR/user/NAME.elf, images DIR/guests/NAME.{bin,elf})
  *          --configs DIR (nested stack configs DIR/NAME.dts)
- * Without --build / --configs those files are not checked.
+ *          --memory MIB  (the RAM of the machine it will boot on: the config's
+ *                         /machine memory-mib may not be more)
+ * Without --build / --configs / --memory those are not checked.
  * Exit status: 0 good, 1 the config is bad, 2 usage or I/O error.
  */
 #include "stackcfg.h"
@@ -77,7 +79,7 @@ static void print_line(void *ctx, const char *line)
 static int usage(void)
 {
     fprintf(stderr, "usage: nestor-config check|facts|modules [--name SOURCE] [--build DIR] "
-                    "[--configs DIR] BLOB\n");
+                    "[--configs DIR] [--memory MIB] BLOB\n");
     return 2;
 }
 
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
         return usage();
     const char *cmd = argv[1], *name = NULL, *blob_path = NULL;
     dirs_t dirs = { 0 };
+    uint32_t memory = 0;
     for (int i = 2; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--name") == 0)
             name = argv[++i];
@@ -94,6 +97,8 @@ int main(int argc, char **argv)
             dirs.build = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--configs") == 0)
             dirs.configs = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--memory") == 0)
+            memory = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (!blob_path && argv[i][0] != '-')
             blob_path = argv[i];
         else
@@ -109,7 +114,7 @@ int main(int argc, char **argv)
     }
     static sc_stack_t stack;
     static sc_report_t rep;
-    sc_env_t env = { .exists = exists, .ctx = &dirs };
+    sc_env_t env = { .exists = exists, .ctx = &dirs, .machine_mib = memory };
     bool ok = sc_load(blob, size, name ? name : blob_path, &env, &stack, &rep);
     free(blob);
     if (!ok) {
@@ -134,12 +139,21 @@ int main(int argc, char **argv)
             if (!seen)
                 printf("program %s\n", p);
         }
+        /* Images: the VMs' and their module files, each once. */
+        const char *seen_files[SC_MAX_VMS * (1 + SC_MAX_GUEST_MODULES)];
+        unsigned n_seen = 0;
         for (unsigned i = 0; i < stack.n_vm; i++) {
-            bool seen = !stack.vm[i].guest[0];
-            for (unsigned j = 0; j < i; j++)
-                seen |= strcmp(stack.vm[i].guest, stack.vm[j].guest) == 0;
-            if (!seen)
-                printf("image %s\n", stack.vm[i].guest);
+            const char *files[1 + SC_MAX_GUEST_MODULES];
+            unsigned n = sc_vm_files(&stack.vm[i], files);
+            for (unsigned f = 0; f < n; f++) {
+                bool seen = false;
+                for (unsigned j = 0; j < n_seen; j++)
+                    seen |= strcmp(files[f], seen_files[j]) == 0;
+                if (!seen) {
+                    seen_files[n_seen++] = files[f];
+                    printf("image %s\n", files[f]);
+                }
+            }
         }
     } else {
         printf("%s: good: %u monitor%s, %u VM%s\n", name ? name : blob_path, stack.n_mon,
