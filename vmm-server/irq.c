@@ -45,6 +45,7 @@ void irq_init(vm_t *vm)
     pit_init(&vm->pit);
     rtc_init(&vm->rtc);
     lapic_init(&vm->lapic, 0);
+    msr_init(vm);                   /* IA32_APIC_BASE: enabled at 0xFEE00000 */
     /* No BIOS runs: leave the APIC as one would (virtual wire mode). */
     uint32_t v = LAPIC_SVR_BIOS;
     lapic_mmio(&vm->lapic, LAPIC_REG_SVR, true, &v, 0);

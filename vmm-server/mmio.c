@@ -9,17 +9,15 @@
 #include "decode/x86_emulate.h"
 #include <user/print.h>
 
-#define CR0_PE        BIT(0)
-#define EFER_LMA      BIT(10)
-#define CS_AR_L       BIT(13)           /* 64-bit code segment (SDM 24.4.1) */
-#define CS_AR_DB      BIT(14)
 #define LAPIC_ACCESS  4                 /* the APIC takes aligned 32-bit accesses only */
 
 static x86_mode_t cpu_mode(const nestor_vcpu_state_t *s)
 {
-    if ((s->efer & EFER_LMA) && (s->cs.ar & CS_AR_L))
+    /* SDM Vol. 3A 5.2.1: 64-bit mode is IA-32e mode with CS.L; CS.D gives
+     * 32-bit code in protected mode (SDM Vol. 3C 24.4.1 access rights). */
+    if ((s->efer & X86_EFER_LMA) && (s->cs.ar & X86_AR_L))
         return X86_MODE_64;
-    if ((s->cr0 & CR0_PE) && (s->cs.ar & CS_AR_DB))
+    if ((s->cr0 & X86_CR0_PE) && (s->cs.ar & X86_AR_DB))
         return X86_MODE_32;
     return X86_MODE_16;
 }
@@ -30,7 +28,7 @@ static bool lapic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
     uint32_t v = 0;
     vm->irq_quiet = false;
     if (size != LAPIC_ACCESS ||
-        !lapic_mmio(&vm->lapic, (uint32_t)(gpa - LAPIC_BASE_GPA), false, &v, vm_now_ns()))
+        !lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), false, &v, vm_now_ns()))
         return false;
     *value = v;
     return true;
@@ -42,7 +40,7 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     uint32_t v = (uint32_t)value;
     vm->irq_quiet = false;
     return size == LAPIC_ACCESS &&
-           lapic_mmio(&vm->lapic, (uint32_t)(gpa - LAPIC_BASE_GPA), true, &v, vm_now_ns());
+           lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), true, &v, vm_now_ns());
 }
 
 #define EPT_QUAL_WRITE BIT(1)         /* SDM Vol. 3C Table 27-7: the access was a write */
@@ -97,8 +95,10 @@ exit_action_t mmio_exit(vmexit_t *e)
 {
     vm_t *vm = e->vm;
     uint64_t gpa = e->guest_phys;
-    if (!(vm->devices & SC_DEV_LAPIC) || gpa < LAPIC_BASE_GPA ||
-        gpa >= LAPIC_BASE_GPA + LAPIC_PAGE_SIZE)
+    /* The LAPIC answers at IA32_APIC_BASE while enabled (SDM Vol. 3A
+     * 10.4.4, 10.4.3); disabled, its page is unbacked like any other. */
+    uint64_t lapic = vm_lapic_base(vm);
+    if (!lapic || gpa < lapic || gpa >= lapic + LAPIC_PAGE_SIZE)
         return vm_stop(vm, "access to guest-physical 0x%lx outside its RAM and devices "
                            "(EPT violation, qualification 0x%lx, rip 0x%lx)",
                        gpa, e->qualification, e->rip);

@@ -47,9 +47,6 @@
 #define LM_TSS_LIMIT     0x67
 #define LM_FLAT_LIMIT    0xFFFFFFFF
 static const uint64_t lm_gdt[] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
-/* What the kernel writes to the state page at each exit. */
-#define EXIT_MASK_DEFAULT (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS)
-#define EXIT_MASK_FULL    NESTOR_MTD_ALL
 
 /* Map a 2 MiB frame into the EPT, adding the EPT PDPT and PD it needs. */
 static nestor_error_t ept_map(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t frame)
@@ -98,9 +95,8 @@ static bool make_exit_table(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep)
         if (nu_cnode_mint(vm->exit_table, slot, NESTOR_EXIT_TABLE_RADIX, a->cnode, exit_ep, 64,
                           NESTOR_RIGHTS_ALL, vm->index + 1) != NESTOR_OK)
             return false;
-        nestor_word_t mask = (slot == NESTOR_EXIT_EPT_VIOLATION || slot >= NESTOR_EXIT_SLOT_ENTRY_FAIL)
-                                 ? EXIT_MASK_FULL : EXIT_MASK_DEFAULT;
-        const nestor_word_t args[] = { slot, mask };
+        /* What the kernel writes to the state page at each exit (exits.c). */
+        const nestor_word_t args[] = { slot, vmm_exit_mask(slot) };
         if (nu_invoke(vm->vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 2, 0, 0, 0, 0) != NESTOR_OK)
             return false;
     }

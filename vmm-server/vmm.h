@@ -8,6 +8,7 @@
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
+#include "x86_arch.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
 #include <nestor/vcpu.h>
@@ -63,13 +64,20 @@ typedef struct vm {
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
     uint32_t devices;               /* SC_DEV_* it has (stackcfg.h); others are absent */
     char cmdline[VMM_CMDLINE_MAX];  /* its Multiboot command line */
-    uint64_t msr_pat, msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_mtrr_def;
+    /* What the VMM keeps of the guest's CPU (msr.c); the MSRs the kernel
+     * switches are in the state page (NESTOR_MTD_MSRS, _DEBUG, _SEGS). */
+    uint64_t apic_base;             /* IA32_APIC_BASE: where the LAPIC model answers, EN */
+    uint64_t xcr0;                  /* what the guest last set with XSETBV */
+    uint64_t tsc_offset;            /* guest TSC - host TSC */
+    uint64_t msr_mtrr_def;          /* IA32_MTRR_DEF_TYPE */
+    bool first_exit_done;           /* the MSRS group has its power-up values */
 } vm_t;
 
 /* One exit as the handlers see it. */
 typedef struct {
     vm_t *vm;
     nestor_word_t reason, qualification, guest_phys, instr_len, rip;
+    nestor_word_t idt_vectoring, idt_error;   /* SDM 27.2.4: the event the exit interrupted */
     nestor_vcpu_state_t *s;        /* state page (groups per the exit masks) */
     nestor_word_t changed;         /* groups the handler changed (reply MR0) */
 } vmexit_t;
@@ -86,8 +94,21 @@ exit_action_t vm_handle_exit(vmexit_t *e);
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* MSR policy (msr.c): false means the guest gets #GP. */
-bool msr_read(vm_t *vm, uint32_t msr, uint64_t *value);
-bool msr_write(vm_t *vm, uint32_t msr, uint64_t value);
+void msr_init(vm_t *vm);
+void msr_first_exit(vmexit_t *e);
+bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value);
+bool msr_write(vmexit_t *e, uint32_t msr, uint64_t value);
+
+/* The state-page groups the kernel writes at an exit of exit-table slot
+ * @slot: what that slot's handler reads and may reply (exits.c). */
+nestor_word_t vmm_exit_mask(unsigned slot);
+/* Inject hardware exception @vector (with @error where the vector has an
+ * error code, SDM Vol. 3A 6.13) at the next entry; RIP stays (a fault). */
+exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error);
+/* The guest's CPL: SS.DPL (SDM Vol. 3C 24.4.1). Needs NESTOR_MTD_SEGS. */
+unsigned vm_cpl(const nestor_vcpu_state_t *s);
+/* Where the guest's LAPIC answers now, or 0 when it is disabled or absent. */
+uint64_t vm_lapic_base(const vm_t *vm);
 
 /* Guest general-purpose register @n (0 = RAX ... 15 = R15, the order of
  * instruction encodings, SDM Vol. 2A 2.1.5) in the state page. */
