@@ -118,6 +118,10 @@ nestor_word_t *vm_gpr(nestor_vcpu_state_t *s, unsigned n);
 bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n);
 bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint64_t *gpa);
 bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n);
+/* Copy up to @n bytes at linear @la, stopping where the guest's paging has
+ * no translation (*unmapped set) or guest-physical RAM ends: the count. */
+size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *out,
+                          size_t n, bool *unmapped);
 bool guest_write_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, const void *in,
                         size_t n);
 

@@ -223,13 +223,45 @@ static void check_apic_base(void)
           "APIC re-enabled in its power-up state");
 }
 
-/* --- MMIO through TEST (register form) on the LAPIC --- */
+/* --- MMIO: TEST, XCHG, PUSH, POP on the LAPIC; reserved registers; an
+ * instruction at the very end of RAM --- */
+#define RAM_END        0x800000u      /* 8 MiB (guest-platform.spec) */
+#define TAIL_CODE_GPA  (RAM_END - 8)
+#define APIC_REG_RESERVED 0x40
+#define APIC_REG_ESR   0x280
+#define APIC_ESR_ILLEGAL_REGISTER 0x80
+
 static void check_mmio(void)
 {
-    uint32_t version_bit = APIC_VERSION_LOW, zf;
+    uint32_t version_bit = APIC_VERSION_LOW, zf, v;
+    uint32_t ver = APIC_DEFAULT + APIC_REG_VERSION, tpr = APIC_DEFAULT + APIC_REG_TPR;
     __asm__ volatile("testl %1, (%2); setz %b0; movzbl %b0, %0"
-                     : "=q"(zf) : "r"(version_bit), "r"(APIC_DEFAULT + APIC_REG_VERSION) : "cc");
-    CHECK(zf == 0, "TEST on the LAPIC version register");
+                     : "=q"(zf) : "r"(version_bit), "r"(ver) : "cc");
+    CHECK(zf == 0, "TEST reg on the LAPIC version register");
+    __asm__ volatile("testl $0x14, (%1); setz %b0; movzbl %b0, %0" : "=q"(zf) : "r"(ver) : "cc");
+    CHECK(zf == 0, "TEST imm on the LAPIC version register");
+    __asm__ volatile("pushl (%1); popl %0" : "=r"(v) : "r"(ver) : "memory");
+    CHECK((v & 0xFF) == APIC_VERSION_LOW, "PUSH from the LAPIC");
+    __asm__ volatile("pushl $0x20; popl (%0)" : : "r"(tpr) : "memory");
+    CHECK(apic_read(APIC_DEFAULT, APIC_REG_TPR) == 0x20, "POP to the LAPIC TPR");
+    v = 0x30;
+    __asm__ volatile("xchgl %0, (%1)" : "+r"(v) : "r"(tpr) : "memory");
+    CHECK(v == 0x20 && apic_read(APIC_DEFAULT, APIC_REG_TPR) == 0x30, "XCHG with the LAPIC TPR");
+    *(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT + APIC_REG_TPR) = 0;
+    /* A reserved register: the write is dropped and logged in the ESR. */
+    *(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT + APIC_REG_RESERVED) = 0x1234;
+    *(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT + APIC_REG_ESR) = 0;
+    CHECK(apic_read(APIC_DEFAULT, APIC_REG_ESR) & APIC_ESR_ILLEGAL_REGISTER,
+          "a reserved LAPIC register write is an illegal-register error, not a stop");
+    /* mov (%eax), %ecx; ret - in the last bytes of RAM: the VMM must not
+     * fetch 15 bytes past the end. */
+    static const uint8_t tail[] = { 0x8B, 0x08, 0xC3 };
+    volatile uint8_t *dst = (volatile uint8_t *)(uintptr_t)TAIL_CODE_GPA;
+    for (unsigned i = 0; i < sizeof(tail); i++)
+        dst[i] = tail[i];
+    uint32_t got;
+    __asm__ volatile("call *%2" : "=c"(got) : "a"(ver), "d"(TAIL_CODE_GPA) : "memory");
+    CHECK((got & 0xFF) == APIC_VERSION_LOW, "MMIO instruction in the last bytes of RAM");
 }
 
 /* --- control registers --- */
@@ -326,8 +358,8 @@ int guest_main(void)
     guest_set_handler(VEC_GP, on_fault);
     check_cpuid();
     check_msrs();
-    check_apic_base();
     check_mmio();
+    check_apic_base();
     check_cr();
     check_xsetbv();
     CHECK(guest_unhandled == 0, "no unexpected vectors");
