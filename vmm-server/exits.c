@@ -13,7 +13,6 @@
 #define IO_STRING        BIT(4)
 #define IO_PORT_SHIFT    16
 #define GUEST_EXIT_PORT  0xF4
-#define GUEST_ACTIVITY_HLT 1
 
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...)
 {
@@ -158,7 +157,7 @@ static exit_action_t exit_cpuid(vmexit_t *e)
 
 static exit_action_t exit_hlt(vmexit_t *e)
 {
-    if (!(e->s->rflags & RFLAGS_IF))
+    if (!(e->s->rflags & X86_RFLAGS_IF_BIT))
         return vm_stop(e->vm, "halted with interrupts disabled at rip 0x%lx", e->rip);
     advance(e);                 /* when it wakes, it runs on after the HLT */
     if (irq_pending(e->vm) >= 0)
@@ -168,7 +167,7 @@ static exit_action_t exit_hlt(vmexit_t *e)
     /* Back in, halted (activity state HLT, SDM 24.4.2): the CPU waits in the
      * guest; the VMM pauses it when an interrupt is due and injects it. The
      * STI shadow of "sti; hlt" is over once RIP is past the HLT. */
-    e->s->activity = GUEST_ACTIVITY_HLT;
+    e->s->activity = X86_ACTIVITY_HLT;
     e->s->interruptibility = 0;
     e->changed |= NESTOR_MTD_INTR;
     e->vm->halted = true;

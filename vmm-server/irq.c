@@ -7,7 +7,6 @@
 #include "arch/x86_64/vmcs_fields.h"
 
 #define PIT_IRQ            0
-#define INTR_TYPE_EXTERNAL (0u << 8)
 #define PROC_INTR_WINDOW   BIT(2)
 #define LAPIC_SVR_BIOS     0x1FF        /* what firmware leaves: enabled, spurious 0xFF */
 #define LAPIC_LINT0_EXTINT 0x700        /* virtual wire: the PIC through LINT0 */
@@ -109,16 +108,16 @@ void irq_before_resume(vm_t *vm, vmexit_t *e)
     /* The guest takes it only with RFLAGS.IF set and no STI/MOV SS shadow. */
     nestor_word_t shadow = 0;
     const nestor_word_t field = VMCS_GUEST_INTERRUPTIBILITY;
-    if (e->s->rflags & RFLAGS_IF)
+    if (e->s->rflags & X86_RFLAGS_IF_BIT)
         nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &shadow, 1);
-    if (!(e->s->rflags & RFLAGS_IF) || (shadow & 3)) {
+    if (!(e->s->rflags & X86_RFLAGS_IF_BIT) || (shadow & 3)) {
         set_window_exiting(vm, true);
         return;
     }
     int v = ack(vm);
     if (v < 0)
         return;
-    e->s->inject_info = INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (unsigned)v;
+    e->s->inject_info = X86_INTR_VALID | X86_INTR_TYPE_EXT | (unsigned)v;
     e->s->inject_error = 0;
     e->s->inject_instr_len = 0;
     e->changed |= NESTOR_MTD_INJECT;

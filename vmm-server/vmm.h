@@ -24,8 +24,6 @@
 #define VMM_DEFAULT_RAM_MB 8
 #define VMM_CMDLINE_MAX    128
 #define NS_PER_MS          1000000ULL
-#define RFLAGS_IF          BIT(9)             /* SDM Vol. 1 3.4.3: interrupt enable */
-#define INTR_INFO_VALID    BIT(31)            /* SDM Vol. 3C 24.8.3: event injection valid */
 
 typedef enum { VM_CREATED, VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
 

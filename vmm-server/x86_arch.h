@@ -63,6 +63,9 @@
 /* RFLAGS (SDM Vol. 1 3.4.3). */
 #define X86_RFLAGS_IF_BIT X86_BIT(9)
 
+/* Guest activity state (SDM Vol. 3C 24.4.2, Table 24-3): 1 = HLT. */
+#define X86_ACTIVITY_HLT 1
+
 /* Segment access rights as in the VMCS (SDM Vol. 3C 24.4.1, Table 24-2). */
 #define X86_AR_DPL_SHIFT 5
 #define X86_AR_DPL_MASK  3u
