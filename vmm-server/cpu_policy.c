@@ -338,6 +338,33 @@ bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, ui
     return true;
 }
 
+/* SDM Vol. 3A 6.15, Table 6-4: contributory exceptions #DE #TS #NP #SS #GP
+ * (and #CP 21); page faults; everything else (interrupts, NMI, #DB #BP #OF
+ * #BR #UD #NM #MF #AC #MC #XM #VE, INT n) is benign. */
+#define X86_VEC_CP 21
+static bool contributory(unsigned v)
+{
+    return v == X86_VEC_DE || v == X86_VEC_TS || v == X86_VEC_NP || v == X86_VEC_SS ||
+           v == X86_VEC_GP || v == X86_VEC_CP;
+}
+
+event_merge_t event_merge(uint32_t first, unsigned second)
+{
+    uint32_t type = first & X86_INTR_TYPE_MASK;
+    unsigned v1 = first & X86_INTR_VECTOR_MASK;
+    /* Only hardware exceptions combine (Table 6-5); the rest is benign. */
+    if (!(first & X86_INTR_VALID) || type != X86_INTR_TYPE_HW_EXC)
+        return EVENT_SERIAL;
+    bool second_bad = contributory(second) || second == X86_VEC_PF;
+    if (v1 == X86_VEC_DF)
+        return second_bad ? EVENT_TRIPLE_FAULT : EVENT_SERIAL;
+    if (contributory(v1))
+        return contributory(second) ? EVENT_DOUBLE_FAULT : EVENT_SERIAL;
+    if (v1 == X86_VEC_PF)
+        return second_bad ? EVENT_DOUBLE_FAULT : EVENT_SERIAL;
+    return EVENT_SERIAL;
+}
+
 bool idt_reinject(uint32_t idt_info, uint32_t idt_error, uint32_t exit_instr_len,
                   uint32_t *info, uint32_t *error, uint32_t *instr_len)
 {

@@ -77,4 +77,11 @@ bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, ui
 bool idt_reinject(uint32_t idt_info, uint32_t idt_error, uint32_t exit_instr_len,
                   uint32_t *info, uint32_t *error, uint32_t *instr_len);
 
+/* An exception raised while delivering an event (SDM Vol. 3A 6.15, Table
+ * 6-5): deliver the second one serially, or a double fault, or shut down. */
+typedef enum { EVENT_SERIAL, EVENT_DOUBLE_FAULT, EVENT_TRIPLE_FAULT } event_merge_t;
+/* @first: the interrupted event's IDT-vectoring information; @second: the
+ * vector of a hardware exception raised during its delivery. */
+event_merge_t event_merge(uint32_t first, unsigned second);
+
 #endif

@@ -349,21 +349,6 @@ static exit_action_t exit_rdpmc(vmexit_t *e)
     return vm_inject_exception(e, X86_VEC_GP, 0);
 }
 
-/* Task switches (SDM Vol. 3C 25.4.2: they always exit; Vol. 3A 7.3) would
- * need the VMM to carry out the whole switch (save into the old TSS, load
- * the new one, its segments and CR3, busy bits, NT, back link). That is not
- * emulated: rather than a made-up exception, the VM stops and says so. */
-#define TSQ_SELECTOR(q) ((q) & 0xFFFF)
-#define TSQ_SOURCE(q)   (((q) >> 30) & 3)
-
-static exit_action_t exit_task_switch(vmexit_t *e)
-{
-    static const char *const source[] = { "CALL", "IRET", "JMP", "a task gate in the IDT" };
-    return vm_stop(e->vm, "hardware task switch to TSS selector 0x%lx by %s at rip 0x%lx: task "
-                          "switching is not emulated", TSQ_SELECTOR(e->qualification),
-                   source[TSQ_SOURCE(e->qualification)], e->rip);
-}
-
 typedef exit_action_t (*exit_handler_t)(vmexit_t *e);
 
 static const exit_handler_t handlers[NESTOR_EXIT_REASONS] = {
@@ -410,6 +395,7 @@ nestor_word_t vmm_exit_mask(unsigned slot)
 {
     switch (slot) {
     case NESTOR_EXIT_EPT_VIOLATION:     /* the decoder needs the whole CPU state */
+    case NESTOR_EXIT_TASK_SWITCH:       /* so does a task switch (task_switch.c) */
         return NESTOR_MTD_ALL;
     case NESTOR_EXIT_CPUID:             /* CPUID.1:ECX.OSXSAVE is CR4.OSXSAVE */
         return EXIT_MASK_BASE | NESTOR_MTD_CR;
@@ -451,13 +437,29 @@ exit_action_t vm_handle_exit(vmexit_t *e)
                               "(a descriptor table or stack in MMIO is not emulated)",
                        e->idt_vectoring, e->guest_phys);
     exit_action_t act = h(e);
+    if (act != EXIT_RESUME || !vectoring || e->event_consumed)
+        return act;
     /* Re-inject the interrupted event or it is lost (SDM Vol. 3C 27.2.4,
-     * 26.6.1). If the handler raised an exception of its own, the original
-     * event still goes first: the instruction runs again after it and
-     * raises its fault then (a simplification of SDM Vol. 3A Table 6-5). */
+     * 26.6.1). If the handler raised a hardware exception during its
+     * delivery, SDM Vol. 3A Table 6-5 decides: a double fault, a shutdown,
+     * or (serially) the original event again, whose delivery then raises the
+     * exception anew. */
+    if ((e->changed & NESTOR_MTD_INJECT) &&
+        (e->s->inject_info & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_HW_EXC) {
+        switch (event_merge((uint32_t)e->idt_vectoring,
+                            (unsigned)(e->s->inject_info & X86_INTR_VECTOR_MASK))) {
+        case EVENT_TRIPLE_FAULT:
+            return vm_stop(e->vm, "triple fault (an exception while delivering #DF) at rip 0x%lx",
+                           e->rip);
+        case EVENT_DOUBLE_FAULT:
+            return vm_inject_exception(e, X86_VEC_DF, 0);
+        case EVENT_SERIAL:
+            break;
+        }
+    }
     uint32_t info, error, len;
-    if (act == EXIT_RESUME && idt_reinject((uint32_t)e->idt_vectoring, (uint32_t)e->idt_error,
-                                           (uint32_t)e->instr_len, &info, &error, &len)) {
+    if (idt_reinject((uint32_t)e->idt_vectoring, (uint32_t)e->idt_error, (uint32_t)e->instr_len,
+                     &info, &error, &len)) {
         e->s->inject_info = info;
         e->s->inject_error = error;
         e->s->inject_instr_len = len;

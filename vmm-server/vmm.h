@@ -76,6 +76,7 @@ typedef struct {
     vm_t *vm;
     nestor_word_t reason, qualification, guest_phys, instr_len, rip;
     nestor_word_t idt_vectoring, idt_error;   /* SDM 27.2.4: the event the exit interrupted */
+    bool event_consumed;           /* the handler completed that event (a task gate) */
     nestor_vcpu_state_t *s;        /* state page (groups per the exit masks) */
     nestor_word_t changed;         /* groups the handler changed (reply MR0) */
 } vmexit_t;
@@ -131,6 +132,9 @@ void irq_init(vm_t *vm);
 int irq_pending(vm_t *vm);
 void irq_before_resume(vm_t *vm, vmexit_t *e);
 uint64_t irq_next_deadline(vm_t *vm);
+
+/* Hardware task switches (task_switch.c). */
+exit_action_t exit_task_switch(vmexit_t *e);
 
 /* MMIO (mmio.c): EPT violations on device pages. */
 exit_action_t mmio_exit(vmexit_t *e);

@@ -209,6 +209,23 @@ static void test_reinject(void)
     CU_ASSERT_EQUAL(len, 0);
 }
 
+static void test_event_merge(void)
+{
+    const uint32_t hw = X86_INTR_VALID | X86_INTR_TYPE_HW_EXC;
+    CU_ASSERT_EQUAL(event_merge(hw | X86_VEC_GP, X86_VEC_NP), EVENT_DOUBLE_FAULT);
+    CU_ASSERT_EQUAL(event_merge(hw | X86_VEC_GP, X86_VEC_PF), EVENT_SERIAL);
+    CU_ASSERT_EQUAL(event_merge(hw | X86_VEC_PF, X86_VEC_PF), EVENT_DOUBLE_FAULT);
+    CU_ASSERT_EQUAL(event_merge(hw | X86_VEC_PF, X86_VEC_GP), EVENT_DOUBLE_FAULT);
+    CU_ASSERT_EQUAL(event_merge(hw | X86_VEC_PF, X86_VEC_UD), EVENT_SERIAL);
+    CU_ASSERT_EQUAL(event_merge(hw | X86_VEC_DF, X86_VEC_GP), EVENT_TRIPLE_FAULT);
+    CU_ASSERT_EQUAL(event_merge(hw | X86_VEC_DF, X86_VEC_DB), EVENT_SERIAL);
+    CU_ASSERT_EQUAL(event_merge(hw | X86_VEC_UD, X86_VEC_GP), EVENT_SERIAL);
+    CU_ASSERT_EQUAL(event_merge(X86_INTR_VALID | 0x20, X86_VEC_GP), EVENT_SERIAL);
+    CU_ASSERT_EQUAL(event_merge(X86_INTR_VALID | X86_INTR_TYPE_SW_INT | X86_VEC_GP, X86_VEC_GP),
+                    EVENT_SERIAL);
+    CU_ASSERT_EQUAL(event_merge(0, X86_VEC_GP), EVENT_SERIAL);
+}
+
 UNIT_SUITE(vmm_policy_suite)
 {
     CU_pSuite s = CU_add_suite("vmm cpu policy", NULL, NULL);
@@ -219,4 +236,5 @@ UNIT_SUITE(vmm_policy_suite)
     CU_add_test(s, "XSETBV rules", test_xcr0);
     CU_add_test(s, "PAT, MTRR, APIC base, EFER, canonical", test_msr_rules);
     CU_add_test(s, "IDT-vectoring re-injection", test_reinject);
+    CU_add_test(s, "exceptions during delivery (Table 6-5)", test_event_merge);
 }
