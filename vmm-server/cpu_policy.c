@@ -198,6 +198,20 @@ cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cp
     return r;
 }
 
+uint64_t efer_allowed(cpuid_host_fn host)
+{
+    static const cpuid_guest_t none = { 0, 0, true, 0 };
+    cpuid_regs_t x1 = cpuid_guest(0x80000001, 0, &none, host);
+    uint64_t ok = 0;
+    if (x1.edx & B(11))
+        ok |= X86_EFER_SCE;
+    if (x1.edx & B(29))
+        ok |= X86_EFER_LME;
+    if (x1.edx & B(20))
+        ok |= X86_EFER_NXE;
+    return ok;
+}
+
 uint64_t cr4_allowed(cpuid_host_fn host)
 {
     static const cpuid_guest_t none = { 0, 0, true, 0 };

@@ -43,6 +43,10 @@ cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g,
  * (CPUID.(EAX=0DH,ECX=0):EDX:EAX) and shows them (CPUID.1:ECX.AVX). */
 uint64_t xcr0_allowed(cpuid_host_fn host);
 
+/* EFER bits a guest may set (SDM Vol. 4 Table 2-2): SCE with SYSCALL, LME
+ * with LM, NXE with NX shown in CPUID.80000001H:EDX. */
+uint64_t efer_allowed(cpuid_host_fn host);
+
 /* CR4 bits a guest may set: those of the features shown (SDM Vol. 3A 2.5). */
 uint64_t cr4_allowed(cpuid_host_fn host);
 

@@ -93,7 +93,7 @@ static exit_action_t exit_io(vmexit_t *e)
 /* CPUID as the host answers it, for the allow-list (cpu_policy.c). The
  * XSAVE components are those the host kernel enabled (XGETBV 0): the kernel
  * switches the guest's XCR0 within them. */
-static cpuid_regs_t host_cpuid(uint32_t leaf, uint32_t sub)
+cpuid_regs_t host_cpuid(uint32_t leaf, uint32_t sub)
 {
     cpuid_regs_t r;
     __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)

@@ -7,7 +7,7 @@
  * | MSR                         | read                 | write                                   |
  * |-----------------------------|----------------------|-----------------------------------------|
  * | TSC 10H                     | host TSC + offset    | sets the VMCS TSC offset (17.17)        |
- * | APIC_BASE 1BH               | base, EN, BSP        | 10.4.4: reserved/EXTD/BSP change #GP;   |
+ * | APIC_BASE 1BH (with a LAPIC)| base, EN, BSP        | 10.4.4: reserved/EXTD/BSP change #GP;   |
  * |                             |                      | EN and the base move the LAPIC model    |
  * | FEATURE_CONTROL 3AH         | locked, VMX off      | #GP (locked, 23.7)                      |
  * | MTRRCAP FEH                 | 0: no ranges, no WC  | #GP (read-only)                         |
@@ -16,7 +16,7 @@
  * | DEBUGCTL 1D9H               | state page (DEBUG)   | BTF only, other bits #GP (17.4.1)       |
  * | PAT 277H                    | state page (MSRS)    | 11.12.2: types 2, 3, >= 8 #GP           |
  * | MTRR_DEF_TYPE 2FFH          | kept per VM          | 11.11.2.1: reserved bits, FE, bad type #GP |
- * | EFER C0000080H              | state page (CR)      | SCE LME NXE; LME with paging on #GP     |
+ * | EFER C0000080H              | state page (CR)      | SCE LME NXE as CPUID shows SYSCALL LM NX; LME with paging on #GP |
  * | STAR/FMASK C0000081/84H     | state page (MSRS)    | state page                              |
  * | LSTAR/CSTAR C0000082/83H    | state page (MSRS)    | non-canonical #GP                       |
  * | FS_BASE/GS_BASE C0000100/1H | state page (SEGS)    | non-canonical #GP                       |
@@ -35,7 +35,6 @@
 #define MISC_ENABLE_VALUE (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_BTS_UNAVAIL | \
                            X86_MISC_ENABLE_PEBS_UNAVAIL)
 #define DEBUGCTL_ALLOWED X86_DEBUGCTL_BTF
-#define EFER_ALLOWED    (X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE)
 #define SYSENTER_CS_MASK 0xFFFFULL
 #define CPUID_ADDR_SIZES 0x80000008u
 #define MAXPHYADDR_DEFAULT 36       /* SDM Vol. 3A 4.1.4 without leaf 80000008H */
@@ -103,7 +102,13 @@ bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value)
     nestor_vcpu_state_t *s = e->s;
     switch (msr) {
     case MSR_IA32_TSC: *value = host_tsc() + vm->tsc_offset; return true;
-    case MSR_IA32_APIC_BASE: *value = vm->apic_base; return true;
+    case MSR_IA32_APIC_BASE:
+        /* Without a local APIC (CPUID.1:EDX.APIC = 0 from the start) the MSR
+         * does not exist (SDM Vol. 4 Table 2-2). */
+        if (!(vm->devices & SC_DEV_LAPIC))
+            return false;
+        *value = vm->apic_base;
+        return true;
     case MSR_IA32_FEATURE_CONTROL: *value = X86_FEATURE_CONTROL_LOCK; return true;
     case MSR_IA32_MTRRCAP: *value = MTRRCAP_VALUE; return true;
     case MSR_IA32_SYSENTER_CS: *value = s->sysenter_cs; return true;
@@ -142,7 +147,7 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
     const nestor_word_t M = NESTOR_MTD_MSRS;
     switch (msr) {
     case MSR_IA32_TSC: return write_tsc(vm, v);
-    case MSR_IA32_APIC_BASE: return write_apic_base(vm, v);
+    case MSR_IA32_APIC_BASE: return (vm->devices & SC_DEV_LAPIC) && write_apic_base(vm, v);
     case MSR_IA32_MISC_ENABLE: return true;
     case MSR_IA32_SYSENTER_CS: return put(e, &s->sysenter_cs, v & SYSENTER_CS_MASK, M, true);
     case MSR_IA32_SYSENTER_ESP: return put(e, &s->sysenter_esp, v, M, x86_canonical(v));
@@ -157,7 +162,10 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
         return true;
     case MSR_IA32_EFER: {
         uint64_t efer;
-        if (!efer_write(s->efer, v, s->cr0, EFER_ALLOWED, &efer))
+        static uint64_t allowed = UINT64_MAX;
+        if (allowed == UINT64_MAX)
+            allowed = efer_allowed(host_cpuid);
+        if (!efer_write(s->efer, v, s->cr0, allowed, &efer))
             return false;
         return put(e, &s->efer, efer, NESTOR_MTD_CR, true);
     }

@@ -8,6 +8,7 @@
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
+#include "cpu_policy.h"
 #include "x86_arch.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
@@ -106,6 +107,9 @@ nestor_word_t vmm_exit_mask(unsigned slot);
 exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error);
 /* The guest's CPL: SS.DPL (SDM Vol. 3C 24.4.1). Needs NESTOR_MTD_SEGS. */
 unsigned vm_cpl(const nestor_vcpu_state_t *s);
+/* CPUID as the host answers it (exits.c; XSAVE components as the host
+ * enabled them), for the policy in cpu_policy.c. */
+cpuid_regs_t host_cpuid(uint32_t leaf, uint32_t sub);
 /* Where the guest's LAPIC answers now, or 0 when it is disabled or absent. */
 uint64_t vm_lapic_base(const vm_t *vm);
 

@@ -115,6 +115,20 @@ static void test_cr0(void)
     CU_ASSERT_EQUAL(out.efer, cur.efer);
 }
 
+static cpuid_regs_t host_nonx(uint32_t leaf, uint32_t sub)
+{
+    cpuid_regs_t r = host_all(leaf, sub);
+    if (leaf == 0x80000001)
+        r.edx &= ~(uint32_t)(1u << 20);
+    return r;
+}
+
+static void test_efer_allowed(void)
+{
+    CU_ASSERT_EQUAL(efer_allowed(host_all), X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE);
+    CU_ASSERT_EQUAL(efer_allowed(host_nonx), X86_EFER_SCE | X86_EFER_LME);
+}
+
 static void test_cr4(void)
 {
     uint64_t ok = cr4_allowed(host_all);
@@ -233,6 +247,7 @@ UNIT_SUITE(vmm_policy_suite)
     CU_add_test(s, "CPUID follows CR4, XCR0, APIC base", test_cpuid_dynamic);
     CU_add_test(s, "MOV to CR0 rules and LMA", test_cr0);
     CU_add_test(s, "MOV to CR4 rules", test_cr4);
+    CU_add_test(s, "EFER bits follow CPUID", test_efer_allowed);
     CU_add_test(s, "XSETBV rules", test_xcr0);
     CU_add_test(s, "PAT, MTRR, APIC base, EFER, canonical", test_msr_rules);
     CU_add_test(s, "IDT-vectoring re-injection", test_reinject);
