@@ -131,7 +131,7 @@ uint64_t xcr0_allowed(cpuid_host_fn host)
     return host(0xD, 0).eax & want;
 }
 
-cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cpuid_host_fn host)
+cpuid_regs_t cpuid_static(uint32_t leaf, uint32_t sub, cpuid_host_fn host)
 {
     cpuid_regs_t r;
     if (leaf == CPUID_HV_LEAF) {
@@ -149,25 +149,18 @@ cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cp
     if ((leaf < 0x80000000u && leaf > max_basic) || (leaf >= 0x80000000u && leaf > max_ext))
         return (cpuid_regs_t){ 0, 0, 0, 0 };
     r = filtered(leaf, sub, host);
-    uint64_t xcr0_ok = xcr0_allowed(host);
+    uint64_t xcr0_ok = leaf == 0x1 || leaf == 0x7 || leaf == 0xD ? xcr0_allowed(host) : 0;
     switch (leaf) {
     case 0x0:
         r.eax = max_basic;
         break;
     case 0x1:
-        /* One logical processor (EBX[23:16]) with the initial APIC ID. */
-        r.ebx |= (1u << 16) | (g->apic_id << 24);
+        r.ebx |= 1u << 16;                  /* one logical processor (EBX[23:16]) */
         if (!xcr0_ok)
             r.ecx &= ~(uint32_t)(CPUID_1_ECX_XSAVE | CPUID_1_ECX_AVX);
         if (!(xcr0_ok & X86_XCR0_AVX))
             r.ecx &= ~(uint32_t)CPUID_1_ECX_AVX;
-        /* OSXSAVE reflects the guest's CR4.OSXSAVE. */
-        if ((r.ecx & CPUID_1_ECX_XSAVE) && (g->cr4 & X86_CR4_OSXSAVE))
-            r.ecx |= (uint32_t)CPUID_1_ECX_OSXSAVE;
         r.ecx |= (uint32_t)CPUID_1_ECX_HYPERVISOR;
-        /* SDM Vol. 3A 10.4.3: with IA32_APIC_BASE.EN clear, CPUID.1:EDX.APIC = 0. */
-        if (!g->apic_enabled)
-            r.edx &= ~(uint32_t)CPUID_1_EDX_APIC;
         break;
     case 0x7:
         if (!(xcr0_ok & X86_XCR0_AVX))
@@ -177,14 +170,11 @@ cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cp
         if (!xcr0_ok)
             return (cpuid_regs_t){ 0, 0, 0, 0 };
         if (sub == 0) {
-            /* Components the guest may enable, the size for its XCR0 (EBX)
-             * and for all of them (ECX). */
+            /* Components the guest may enable and the size for all of them
+             * (ECX); EBX, the size for its XCR0, follows its state. */
             r.eax = (uint32_t)xcr0_ok;
-            r.ebx = xsave_size(g->xcr0 & xcr0_ok, host);
             r.ecx = xsave_size(xcr0_ok, host);
             r.edx = 0;
-        } else if (sub == 1) {
-            r.ebx = xsave_size(g->xcr0 & xcr0_ok, host);  /* XCR0 | IA32_XSS, XSS = 0 */
         } else if (sub == 2 && !(xcr0_ok & X86_XCR0_AVX)) {
             r = (cpuid_regs_t){ 0, 0, 0, 0 };
         }
@@ -196,6 +186,29 @@ cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cp
         break;
     }
     return r;
+}
+
+cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
+                               const cpuid_guest_t *g, cpuid_host_fn host)
+{
+    if (leaf == 0x1) {
+        r.ebx |= g->apic_id << 24;          /* the initial APIC ID */
+        /* OSXSAVE reflects the guest's CR4.OSXSAVE. */
+        if ((r.ecx & CPUID_1_ECX_XSAVE) && (g->cr4 & X86_CR4_OSXSAVE))
+            r.ecx |= (uint32_t)CPUID_1_ECX_OSXSAVE;
+        /* SDM Vol. 3A 10.4.3: with IA32_APIC_BASE.EN clear, CPUID.1:EDX.APIC = 0. */
+        if (!g->apic_enabled)
+            r.edx &= ~(uint32_t)CPUID_1_EDX_APIC;
+    } else if (leaf == 0xD && (sub == 0 || sub == 1) && r.eax) {
+        /* The XSAVE area size for the guest's XCR0 (| IA32_XSS, 0 here). */
+        r.ebx = xsave_size(g->xcr0 & xcr0_allowed(host), host);
+    }
+    return r;
+}
+
+cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cpuid_host_fn host)
+{
+    return cpuid_guest_state(leaf, sub, cpuid_static(leaf, sub, host), g, host);
 }
 
 uint64_t efer_allowed(cpuid_host_fn host)

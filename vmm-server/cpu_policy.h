@@ -35,9 +35,14 @@ typedef struct {
 #define CPUID_HV_LEAF      0x40000000u
 #define CPUID_MAX_EXTENDED 0x80000008u
 
-/* The guest's CPUID(@leaf, @sub). */
+/* The guest's CPUID(@leaf, @sub): cpuid_guest_state(cpuid_static()). */
 cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g,
                          cpuid_host_fn host);
+/* The part that depends only on the host (a VMM may cache it per leaf and
+ * subleaf), and the bits that follow the guest's state on top of it. */
+cpuid_regs_t cpuid_static(uint32_t leaf, uint32_t sub, cpuid_host_fn host);
+cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
+                               const cpuid_guest_t *g, cpuid_host_fn host);
 
 /* XCR0 components the guest may enable: x87, SSE, AVX where the host has them
  * (CPUID.(EAX=0DH,ECX=0):EDX:EAX) and shows them (CPUID.1:ECX.AVX). */

@@ -141,11 +141,33 @@ unsigned vm_cpl(const nestor_vcpu_state_t *s)
     return (s->ss.ar >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK;
 }
 
+/* The host-only part of CPUID per leaf and subleaf, computed once: a small
+ * direct-mapped cache (the allow-list walk costs more than the exit). */
+#define CPUID_CACHE_SLOTS 32
+static struct {
+    bool valid;
+    uint32_t leaf, sub;
+    cpuid_regs_t r;
+} cpuid_cache[CPUID_CACHE_SLOTS];
+
+static cpuid_regs_t cpuid_static_cached(uint32_t leaf, uint32_t sub)
+{
+    unsigned i = (leaf ^ (leaf >> 25) ^ (sub * 7)) % CPUID_CACHE_SLOTS;
+    if (!cpuid_cache[i].valid || cpuid_cache[i].leaf != leaf || cpuid_cache[i].sub != sub) {
+        cpuid_cache[i].r = cpuid_static(leaf, sub, host_cpuid);
+        cpuid_cache[i].leaf = leaf;
+        cpuid_cache[i].sub = sub;
+        cpuid_cache[i].valid = true;
+    }
+    return cpuid_cache[i].r;
+}
+
 static exit_action_t exit_cpuid(vmexit_t *e)
 {
     const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
                               .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0 };
-    cpuid_regs_t r = cpuid_guest((uint32_t)e->s->rax, (uint32_t)e->s->rcx, &g, host_cpuid);
+    uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx;
+    cpuid_regs_t r = cpuid_guest_state(leaf, sub, cpuid_static_cached(leaf, sub), &g, host_cpuid);
     e->s->rax = r.eax;
     e->s->rbx = r.ebx;
     e->s->rcx = r.ecx;
@@ -412,38 +434,24 @@ nestor_word_t vmm_exit_mask(unsigned slot)
     }
 }
 
-exit_action_t vm_handle_exit(vmexit_t *e)
+/* An exit that interrupted an event's delivery (SDM Vol. 3C 27.2.4). An EPT
+ * violation then is the delivery's own access (IDT, GDT or stack outside
+ * RAM), not the instruction's: not emulated. After the handler the event is
+ * re-injected or it is lost (27.2.4, 26.6.1), unless the handler delivered
+ * it (a task gate). If the handler raised a hardware exception during its
+ * delivery, SDM Vol. 3A Table 6-5 decides: a double fault, a shutdown, or
+ * (serially) the original event again, whose delivery raises the exception
+ * anew. */
+static __attribute__((noinline)) exit_action_t handle_vectoring(vmexit_t *e, exit_handler_t h,
+                                                                unsigned basic)
 {
-    e->vm->exits++;
-    e->vm->pause_requested = false;     /* any exit serves (the kernel drops the pause) */
-    if (e->vm->over_limit)
-        return vm_stop(e->vm, "ran past its time limit (vmm.limit_ms) at rip 0x%lx", e->rip);
-    if (e->reason & BIT(31))
-        return vm_stop(e->vm, "VM entry failed (reason 0x%lx): invalid guest state", e->reason);
-    unsigned basic = (unsigned)(e->reason & NESTOR_EXIT_REASON_MASK);
-    exit_handler_t h = basic < NESTOR_EXIT_REASONS ? handlers[basic] : 0;
-    if (!h)
-        return vm_stop(e->vm, "unhandled exit reason %u at rip 0x%lx", basic, e->rip);
-    if (!e->vm->first_exit_done) {
-        e->vm->first_exit_done = true;
-        msr_first_exit(e);
-    }
-    /* SDM Vol. 3C 27.2.4: the exit happened while an event was being
-     * delivered. An EPT violation then is the delivery's own access (IDT,
-     * GDT or stack outside RAM), not the instruction's: not emulated. */
-    bool vectoring = e->idt_vectoring & X86_INTR_VALID;
-    if (vectoring && (basic == NESTOR_EXIT_EPT_VIOLATION || basic == NESTOR_EXIT_EPT_MISCONFIG))
+    if (basic == NESTOR_EXIT_EPT_VIOLATION || basic == NESTOR_EXIT_EPT_MISCONFIG)
         return vm_stop(e->vm, "delivering event 0x%lx touched guest-physical 0x%lx outside RAM "
                               "(a descriptor table or stack in MMIO is not emulated)",
                        e->idt_vectoring, e->guest_phys);
     exit_action_t act = h(e);
-    if (act != EXIT_RESUME || !vectoring || e->event_consumed)
+    if (act != EXIT_RESUME || e->event_consumed)
         return act;
-    /* Re-inject the interrupted event or it is lost (SDM Vol. 3C 27.2.4,
-     * 26.6.1). If the handler raised a hardware exception during its
-     * delivery, SDM Vol. 3A Table 6-5 decides: a double fault, a shutdown,
-     * or (serially) the original event again, whose delivery then raises the
-     * exception anew. */
     if ((e->changed & NESTOR_MTD_INJECT) &&
         (e->s->inject_info & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_HW_EXC) {
         switch (event_merge((uint32_t)e->idt_vectoring,
@@ -466,4 +474,29 @@ exit_action_t vm_handle_exit(vmexit_t *e)
         e->changed |= NESTOR_MTD_INJECT;
     }
     return act;
+}
+
+static __attribute__((noinline)) void first_exit(vmexit_t *e)
+{
+    e->vm->first_exit_done = true;
+    msr_first_exit(e);
+}
+
+exit_action_t vm_handle_exit(vmexit_t *e)
+{
+    e->vm->exits++;
+    e->vm->pause_requested = false;     /* any exit serves (the kernel drops the pause) */
+    if (e->vm->over_limit)
+        return vm_stop(e->vm, "ran past its time limit (vmm.limit_ms) at rip 0x%lx", e->rip);
+    if (e->reason & BIT(31))
+        return vm_stop(e->vm, "VM entry failed (reason 0x%lx): invalid guest state", e->reason);
+    unsigned basic = (unsigned)(e->reason & NESTOR_EXIT_REASON_MASK);
+    exit_handler_t h = basic < NESTOR_EXIT_REASONS ? handlers[basic] : 0;
+    if (!h)
+        return vm_stop(e->vm, "unhandled exit reason %u at rip 0x%lx", basic, e->rip);
+    if (__builtin_expect(!e->vm->first_exit_done, 0))
+        first_exit(e);
+    if (__builtin_expect(e->idt_vectoring & X86_INTR_VALID, 0))
+        return handle_vectoring(e, h, basic);
+    return h(e);
 }
