@@ -76,7 +76,9 @@ void msr_first_exit(vmexit_t *e)
 static bool write_tsc(vm_t *vm, uint64_t value)
 {
     /* SDM Vol. 3C 25.3 (TSC offsetting): the guest reads the host TSC plus
-     * the offset; a write makes it count on from @value. */
+     * the offset; a write makes it count on from @value. RDMSR sees it here;
+     * the guest's RDTSC sees it when the kernel sets the "use TSC offsetting"
+     * control (SDM Vol. 3C 24.6.2), which a monitor cannot toggle. */
     vm->tsc_offset = value - host_tsc();
     const nestor_word_t args[] = { VMCS_TSC_OFFSET, vm->tsc_offset };
     nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0);
@@ -148,7 +150,11 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
     switch (msr) {
     case MSR_IA32_TSC: return write_tsc(vm, v);
     case MSR_IA32_APIC_BASE: return (vm->devices & SC_DEV_LAPIC) && write_apic_base(vm, v);
-    case MSR_IA32_MISC_ENABLE: return true;
+    case MSR_IA32_MISC_ENABLE:
+        /* SDM Vol. 4 Table 2-2: its bits enable model-specific features
+         * the VMM does not model; it keeps the value it shows and drops
+         * writes rather than fault a guest that sets fast strings. */
+        return true;
     case MSR_IA32_SYSENTER_CS: return put(e, &s->sysenter_cs, v & SYSENTER_CS_MASK, M, true);
     case MSR_IA32_SYSENTER_ESP: return put(e, &s->sysenter_esp, v, M, x86_canonical(v));
     case MSR_IA32_SYSENTER_EIP: return put(e, &s->sysenter_eip, v, M, x86_canonical(v));
