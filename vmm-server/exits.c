@@ -3,6 +3,7 @@
  * Exit qualification layouts: SDM Vol. 3C 27.2.1, Table 27-5 (I/O).
  */
 #include "vmm.h"
+#include "cpu_policy.h"
 #include <stdarg.h>
 #include <fmt.h>
 #include <user/print.h>
@@ -12,10 +13,6 @@
 #define IO_STRING        BIT(4)
 #define IO_PORT_SHIFT    16
 #define GUEST_EXIT_PORT  0xF4
-#define CPUID_1_ECX_VMX  BIT(5)
-#define CPUID_1_ECX_HYPERVISOR BIT(31)
-#define CPUID_HV_LEAF    0x40000000
-#define GUEST_ACTIVITY_HLT 1
 
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...)
 {
@@ -93,23 +90,88 @@ static exit_action_t exit_io(vmexit_t *e)
     return EXIT_RESUME;
 }
 
+/* CPUID as the host answers it, for the allow-list (cpu_policy.c). The
+ * XSAVE components are those the host kernel enabled (XGETBV 0): the kernel
+ * switches the guest's XCR0 within them. */
+cpuid_regs_t host_cpuid(uint32_t leaf, uint32_t sub)
+{
+    cpuid_regs_t r;
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+                     : "a"(leaf), "c"(sub));
+    if (leaf == 0xD && sub == 0) {
+        uint32_t c1, a1, b1, d1;
+        __asm__ volatile("cpuid" : "=a"(a1), "=b"(b1), "=c"(c1), "=d"(d1) : "a"(1), "c"(0));
+        uint64_t host_xcr0 = 0;
+        if (c1 & CPUID_1_ECX_OSXSAVE) {
+            uint32_t lo, hi;
+            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            host_xcr0 = (uint64_t)hi << 32 | lo;
+        }
+        r.eax &= (uint32_t)host_xcr0;
+        r.edx &= (uint32_t)(host_xcr0 >> 32);
+    }
+    return r;
+}
+
+static uint64_t guest_xcr0_allowed(void)
+{
+    static uint64_t allowed = UINT64_MAX;
+    if (allowed == UINT64_MAX)
+        allowed = xcr0_allowed(host_cpuid);
+    return allowed;
+}
+
+static uint64_t guest_cr4_allowed(void)
+{
+    static uint64_t allowed = UINT64_MAX;
+    if (allowed == UINT64_MAX)
+        allowed = cr4_allowed(host_cpuid);
+    return allowed;
+}
+
+uint64_t vm_lapic_base(const vm_t *vm)
+{
+    if (!(vm->devices & SC_DEV_LAPIC) || !(vm->apic_base & X86_APIC_BASE_EN))
+        return 0;
+    return vm->apic_base & X86_APIC_BASE_ADDR;
+}
+
+unsigned vm_cpl(const nestor_vcpu_state_t *s)
+{
+    return (s->ss.ar >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK;
+}
+
+/* The host-only part of CPUID per leaf and subleaf, computed once: a small
+ * direct-mapped cache (the allow-list walk costs more than the exit). */
+#define CPUID_CACHE_SLOTS 32
+static struct {
+    bool valid;
+    uint32_t leaf, sub;
+    cpuid_regs_t r;
+} cpuid_cache[CPUID_CACHE_SLOTS];
+
+static cpuid_regs_t cpuid_static_cached(uint32_t leaf, uint32_t sub)
+{
+    unsigned i = (leaf ^ (leaf >> 25) ^ (sub * 7)) % CPUID_CACHE_SLOTS;
+    if (!cpuid_cache[i].valid || cpuid_cache[i].leaf != leaf || cpuid_cache[i].sub != sub) {
+        cpuid_cache[i].r = cpuid_static(leaf, sub, host_cpuid);
+        cpuid_cache[i].leaf = leaf;
+        cpuid_cache[i].sub = sub;
+        cpuid_cache[i].valid = true;
+    }
+    return cpuid_cache[i].r;
+}
+
 static exit_action_t exit_cpuid(vmexit_t *e)
 {
-    uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx, a, b, c, d;
-    if (leaf == CPUID_HV_LEAF) {
-        a = CPUID_HV_LEAF;                 /* "NestorNestor": the hypervisor's name */
-        b = 0x7473654E; c = 0x4E726F74; d = 0x726F7473;
-    } else {
-        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(sub));
-        if (leaf == 1) {
-            c &= ~(uint32_t)CPUID_1_ECX_VMX;   /* no nested VMX offered (yet) */
-            c |= CPUID_1_ECX_HYPERVISOR;
-        }
-    }
-    e->s->rax = a;
-    e->s->rbx = b;
-    e->s->rcx = c;
-    e->s->rdx = d;
+    const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
+                              .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0 };
+    uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx;
+    cpuid_regs_t r = cpuid_guest_state(leaf, sub, cpuid_static_cached(leaf, sub), &g, host_cpuid);
+    e->s->rax = r.eax;
+    e->s->rbx = r.ebx;
+    e->s->rcx = r.ecx;
+    e->s->rdx = r.edx;
     e->changed |= NESTOR_MTD_GPRS;
     advance(e);
     return EXIT_RESUME;
@@ -117,7 +179,7 @@ static exit_action_t exit_cpuid(vmexit_t *e)
 
 static exit_action_t exit_hlt(vmexit_t *e)
 {
-    if (!(e->s->rflags & RFLAGS_IF))
+    if (!(e->s->rflags & X86_RFLAGS_IF_BIT))
         return vm_stop(e->vm, "halted with interrupts disabled at rip 0x%lx", e->rip);
     advance(e);                 /* when it wakes, it runs on after the HLT */
     if (irq_pending(e->vm) >= 0)
@@ -127,7 +189,7 @@ static exit_action_t exit_hlt(vmexit_t *e)
     /* Back in, halted (activity state HLT, SDM 24.4.2): the CPU waits in the
      * guest; the VMM pauses it when an interrupt is due and injects it. The
      * STI shadow of "sti; hlt" is over once RIP is past the HLT. */
-    e->s->activity = GUEST_ACTIVITY_HLT;
+    e->s->activity = X86_ACTIVITY_HLT;
     e->s->interruptibility = 0;
     e->changed |= NESTOR_MTD_INTR;
     e->vm->halted = true;
@@ -148,17 +210,17 @@ static exit_action_t exit_triple_fault(vmexit_t *e)
     return vm_stop(e->vm, "triple fault at rip 0x%lx", e->rip);
 }
 
-/* Hardware exception injection (SDM Vol. 3C 24.8.3, Table 24-16). */
-#define INTR_INFO_DELIVER_ERR BIT(11)
-#define INTR_TYPE_HW_EXCEPTION (3u << 8)
-#define VEC_UD 6
-#define VEC_GP 13
-
-static exit_action_t inject_exception(vmexit_t *e, unsigned vector, bool error_code)
+exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error)
 {
-    e->s->inject_info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
-                        (error_code ? INTR_INFO_DELIVER_ERR : 0);
-    e->s->inject_error = 0;
+    /* SDM Vol. 3C 24.8.3, Table 24-16: type 3 (hardware exception); bit 11
+     * delivers an error code, which #DF, #TS, #NP, #SS, #GP, #PF and #AC
+     * push (SDM Vol. 3A 6.13, Table 6-1). A fault: RIP stays, no length. */
+    bool has_error = vector == X86_VEC_DF || vector == X86_VEC_TS || vector == X86_VEC_NP ||
+                     vector == X86_VEC_SS || vector == X86_VEC_GP || vector == X86_VEC_PF ||
+                     vector == X86_VEC_AC;
+    e->s->inject_info = X86_INTR_VALID | X86_INTR_TYPE_HW_EXC | (vector & X86_INTR_VECTOR_MASK) |
+                        (has_error ? X86_INTR_DELIVER_ERR : 0);
+    e->s->inject_error = has_error ? error : 0;
     e->s->inject_instr_len = 0;
     e->changed |= NESTOR_MTD_INJECT;
     return EXIT_RESUME;
@@ -194,8 +256,8 @@ static exit_action_t exit_vmcall(vmexit_t *e)
 static exit_action_t exit_rdmsr(vmexit_t *e)
 {
     uint64_t v;
-    if (!msr_read(e->vm, (uint32_t)e->s->rcx, &v))
-        return inject_exception(e, VEC_GP, true);
+    if (!msr_read(e, (uint32_t)e->s->rcx, &v))
+        return vm_inject_exception(e, X86_VEC_GP, 0);
     e->s->rax = v & 0xFFFFFFFFu;
     e->s->rdx = v >> 32;
     e->changed |= NESTOR_MTD_GPRS;
@@ -206,27 +268,39 @@ static exit_action_t exit_rdmsr(vmexit_t *e)
 static exit_action_t exit_wrmsr(vmexit_t *e)
 {
     uint64_t v = (e->s->rdx << 32) | (e->s->rax & 0xFFFFFFFFu);
-    if (!msr_write(e->vm, (uint32_t)e->s->rcx, v))
-        return inject_exception(e, VEC_GP, true);
+    nestor_word_t before = e->changed;
+    if (!msr_write(e, (uint32_t)e->s->rcx, v)) {
+        e->changed = before;            /* nothing of a refused write goes back */
+        return vm_inject_exception(e, X86_VEC_GP, 0);
+    }
     advance(e);
     return EXIT_RESUME;
 }
 
-/* XSETBV (SDM Vol. 2C): XCR0 must keep x87 and may add SSE/AVX (the
- * components the host switches). The guest runs with the host's XCR0. */
-#define XCR0_GUEST_ALLOWED 0x7
-
+/* XSETBV (SDM Vol. 2C XSETBV, Vol. 1 13.3): #UD without CR4.OSXSAVE, #GP(0)
+ * for what cpu_policy.c's xcr0_valid refuses; else the kernel loads the new
+ * XCR0 for this vCPU (NESTOR_MTD_XCR0). */
 static exit_action_t exit_xsetbv(vmexit_t *e)
 {
     uint64_t v = (e->s->rdx << 32) | (e->s->rax & 0xFFFFFFFFu);
-    if (e->s->rcx != 0 || !(v & 1) || (v & ~(uint64_t)XCR0_GUEST_ALLOWED))
-        return inject_exception(e, VEC_GP, true);
+    if (!(e->s->cr4 & X86_CR4_OSXSAVE))
+        return vm_inject_exception(e, X86_VEC_UD, 0);
+    if (!xcr0_valid((uint32_t)e->s->rcx, v, vm_cpl(e->s), guest_xcr0_allowed()))
+        return vm_inject_exception(e, X86_VEC_GP, 0);
+    e->vm->xcr0 = v;
+    e->s->xcr0 = v;
+    e->changed |= NESTOR_MTD_XCR0;
     advance(e);
     return EXIT_RESUME;
 }
 
-/* MOV to/from CR0/CR4 that touches a bit VMX keeps fixed (SDM 27.2.1,
- * Table 27-3): the kernel keeps the real bit and shows the guest its own. */
+/* Control-register accesses (SDM Vol. 3C 27.2.1, Table 27-3). MOV to
+ * CR0/CR4 exits when it changes a bit VMX keeps fixed (CR0.NE, CR4.VMXE:
+ * the kernel keeps the real bit and shows the guest its own); the VMM then
+ * carries out the whole write with the checks of MOV CR (cpu_policy.c):
+ * #GP(0) for what the CPU refuses, EFER.LMA following CR0.PG with LME. The
+ * reply's NESTOR_MTD_CR loads CR0, CR2, CR3, CR4 and EFER, so the exit mask
+ * brings all of them (vmm_exit_mask). */
 #define CRQ_NUMBER(q)  ((q) & 0xF)
 #define CRQ_TYPE(q)    (((q) >> 4) & 0x3)
 #define CRQ_GPR(q)     (((q) >> 8) & 0xF)
@@ -239,28 +313,63 @@ static exit_action_t exit_cr(vmexit_t *e)
 {
     nestor_word_t q = e->qualification;
     unsigned cr = CRQ_NUMBER(q);
+    nestor_vcpu_state_t *s = e->s;
     /* CR8 (the TPR) always exits: the guest gets a virtual one. */
     if (cr == 8 && (CRQ_TYPE(q) == CRQ_MOV_TO_CR || CRQ_TYPE(q) == CRQ_MOV_FROM_CR)) {
-        if (CRQ_TYPE(q) == CRQ_MOV_TO_CR)
-            e->vm->cr8 = *vm_gpr(e->s, CRQ_GPR(q)) & CR8_TPR_MASK;
-        else
-            *vm_gpr(e->s, CRQ_GPR(q)) = e->vm->cr8;
+        if (CRQ_TYPE(q) == CRQ_MOV_TO_CR) {
+            nestor_word_t v = *vm_gpr(s, CRQ_GPR(q));
+            if (v & ~(nestor_word_t)CR8_TPR_MASK)      /* SDM Vol. 2B MOV CR: CR8[63:4] */
+                return vm_inject_exception(e, X86_VEC_GP, 0);
+            e->vm->cr8 = v;
+        } else {
+            *vm_gpr(s, CRQ_GPR(q)) = e->vm->cr8;
+        }
         e->changed |= NESTOR_MTD_GPRS;
         advance(e);
         return EXIT_RESUME;
     }
     if (CRQ_TYPE(q) != CRQ_MOV_TO_CR || (cr != 0 && cr != 4))
         return vm_stop(e->vm, "unexpected control-register exit (qualification 0x%lx)", q);
-    nestor_word_t v = *vm_gpr(e->s, CRQ_GPR(q));
-    if (cr == 0)
-        e->s->cr0 = v;
-    else
-        e->s->cr4 = v;
+    nestor_word_t v = *vm_gpr(s, CRQ_GPR(q));
+    const cr_state_t cur = { .cr0 = s->cr0, .cr4 = s->cr4, .efer = s->efer };
+    cr_state_t out;
+    bool ok = cr == 0 ? cr0_write(&cur, s->cs.ar & X86_AR_L, v, &out)
+                      : cr4_write(&cur, s->cr3, v, guest_cr4_allowed(), &out);
+    if (!ok)
+        return vm_inject_exception(e, X86_VEC_GP, 0);
+    s->cr0 = out.cr0;
+    s->cr4 = out.cr4;
+    s->efer = out.efer;
     e->changed |= NESTOR_MTD_CR;
     advance(e);
     return EXIT_RESUME;
 }
 
+/* INVD, WBINVD (SDM Vol. 2A): the caches are the host's and coherent with
+ * the guest's RAM (write-back EPT); nothing to do but go on. */
+static exit_action_t exit_skip(vmexit_t *e)
+{
+    advance(e);
+    return EXIT_RESUME;
+}
+
+/* Instructions the guest is not shown and that raise #UD on a CPU without
+ * them: VMX (CPUID.1:ECX.VMX hidden, and CR4.VMXE cannot be set: SDM Vol.
+ * 3C 30.3 VMXON etc. "#UD if CR4.VMXE = 0"), MONITOR/MWAIT (CPUID.1:ECX.
+ * MONITOR hidden, Vol. 2B MONITOR "#UD if CPUID.01H:ECX.MONITOR = 0"),
+ * RDTSCP, INVPCID, XSAVES/XRSTORS (hidden; their controls are off), GETSEC
+ * (SMX hidden, CR4.SMXE reserved). */
+static exit_action_t exit_ud(vmexit_t *e)
+{
+    return vm_inject_exception(e, X86_VEC_UD, 0);
+}
+
+/* RDPMC (SDM Vol. 2B): no counters are shown (CPUID leaf 0AH is 0), so
+ * every ECX is invalid: #GP(0). */
+static exit_action_t exit_rdpmc(vmexit_t *e)
+{
+    return vm_inject_exception(e, X86_VEC_GP, 0);
+}
 
 typedef exit_action_t (*exit_handler_t)(vmexit_t *e);
 
@@ -277,7 +386,104 @@ static const exit_handler_t handlers[NESTOR_EXIT_REASONS] = {
     [NESTOR_EXIT_EPT_VIOLATION] = mmio_exit,
     [NESTOR_EXIT_INTR_WINDOW] = exit_inject_due,
     [NESTOR_EXIT_PREEMPT_TIMER] = exit_inject_due,
+    [NESTOR_EXIT_INVD] = exit_skip,
+    [NESTOR_EXIT_WBINVD] = exit_skip,
+    [NESTOR_EXIT_RDPMC] = exit_rdpmc,
+    [NESTOR_EXIT_TASK_SWITCH] = exit_task_switch,
+    [NESTOR_EXIT_MONITOR] = exit_ud,
+    [NESTOR_EXIT_MWAIT] = exit_ud,
+    [NESTOR_EXIT_GETSEC] = exit_ud,
+    [NESTOR_EXIT_VMCLEAR] = exit_ud,
+    [NESTOR_EXIT_VMLAUNCH] = exit_ud,
+    [NESTOR_EXIT_VMPTRLD] = exit_ud,
+    [NESTOR_EXIT_VMPTRST] = exit_ud,
+    [NESTOR_EXIT_VMREAD] = exit_ud,
+    [NESTOR_EXIT_VMRESUME] = exit_ud,
+    [NESTOR_EXIT_VMWRITE] = exit_ud,
+    [NESTOR_EXIT_VMXOFF] = exit_ud,
+    [NESTOR_EXIT_VMXON] = exit_ud,
+    [NESTOR_EXIT_INVEPT] = exit_ud,
+    [NESTOR_EXIT_INVVPID] = exit_ud,
+    [NESTOR_EXIT_VMFUNC] = exit_ud,
+    [NESTOR_EXIT_RDTSCP] = exit_ud,
+    [NESTOR_EXIT_INVPCID] = exit_ud,
+    [NESTOR_EXIT_XSAVES] = exit_ud,
+    [NESTOR_EXIT_XRSTORS] = exit_ud,
 };
+
+#define EXIT_MASK_BASE (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS)
+
+nestor_word_t vmm_exit_mask(unsigned slot)
+{
+    switch (slot) {
+    case NESTOR_EXIT_EPT_VIOLATION:     /* the decoder needs the whole CPU state */
+    case NESTOR_EXIT_TASK_SWITCH:       /* so does a task switch (task_switch.c) */
+        return NESTOR_MTD_ALL;
+    case NESTOR_EXIT_CPUID:             /* CPUID.1:ECX.OSXSAVE is CR4.OSXSAVE */
+        return EXIT_MASK_BASE | NESTOR_MTD_CR;
+    case NESTOR_EXIT_CR_ACCESS:         /* the reply's NESTOR_MTD_CR loads CR0-CR4 and EFER */
+        return EXIT_MASK_BASE | NESTOR_MTD_CR | NESTOR_MTD_SEGS;
+    case NESTOR_EXIT_RDMSR:
+    case NESTOR_EXIT_WRMSR:
+        return EXIT_MASK_BASE | NESTOR_MTD_CR | NESTOR_MTD_SEGS | NESTOR_MTD_MSRS |
+               NESTOR_MTD_DEBUG;
+    case NESTOR_EXIT_XSETBV:
+        return EXIT_MASK_BASE | NESTOR_MTD_CR | NESTOR_MTD_SEGS | NESTOR_MTD_XCR0;
+    /* A reply may load only groups fetched at its exit (nestor/vcpu.h): the
+     * exits after which the activity or interruptibility state changes (a
+     * halt, the ticks that wake a halted guest, an interrupt window) fetch
+     * them; irq.c fetches them on demand after any other exit. */
+    case NESTOR_EXIT_HLT:
+    case NESTOR_EXIT_PREEMPT_TIMER:
+    case NESTOR_EXIT_INTR_WINDOW:
+    case NESTOR_EXIT_EXTERNAL_INT:
+        return EXIT_MASK_BASE | NESTOR_MTD_INTR;
+    default:
+        return slot >= NESTOR_EXIT_SLOT_ENTRY_FAIL ? NESTOR_MTD_ALL : EXIT_MASK_BASE;
+    }
+}
+
+/* An exit that interrupted an event's delivery (SDM Vol. 3C 27.2.4). An EPT
+ * violation then is the delivery's own access (IDT, GDT or stack outside
+ * RAM), not the instruction's: not emulated. After the handler the event is
+ * re-injected or it is lost (27.2.4, 26.6.1), unless the handler delivered
+ * it (a task gate). If the handler raised a hardware exception during its
+ * delivery, SDM Vol. 3A Table 6-5 decides: a double fault, a shutdown, or
+ * (serially) the original event again, whose delivery raises the exception
+ * anew. */
+static __attribute__((noinline)) exit_action_t handle_vectoring(vmexit_t *e, exit_handler_t h,
+                                                                unsigned basic)
+{
+    if (basic == NESTOR_EXIT_EPT_VIOLATION || basic == NESTOR_EXIT_EPT_MISCONFIG)
+        return vm_stop(e->vm, "delivering event 0x%lx touched guest-physical 0x%lx outside RAM "
+                              "(a descriptor table or stack in MMIO is not emulated)",
+                       e->idt_vectoring, e->guest_phys);
+    exit_action_t act = h(e);
+    if (act != EXIT_RESUME || e->event_consumed)
+        return act;
+    if ((e->changed & NESTOR_MTD_INJECT) &&
+        (e->s->inject_info & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_HW_EXC) {
+        switch (event_merge((uint32_t)e->idt_vectoring,
+                            (unsigned)(e->s->inject_info & X86_INTR_VECTOR_MASK))) {
+        case EVENT_TRIPLE_FAULT:
+            return vm_stop(e->vm, "triple fault (an exception while delivering #DF) at rip 0x%lx",
+                           e->rip);
+        case EVENT_DOUBLE_FAULT:
+            return vm_inject_exception(e, X86_VEC_DF, 0);
+        case EVENT_SERIAL:
+            break;
+        }
+    }
+    uint32_t info, error, len;
+    if (idt_reinject((uint32_t)e->idt_vectoring, (uint32_t)e->idt_error, (uint32_t)e->instr_len,
+                     &info, &error, &len)) {
+        e->s->inject_info = info;
+        e->s->inject_error = error;
+        e->s->inject_instr_len = len;
+        e->changed |= NESTOR_MTD_INJECT;
+    }
+    return act;
+}
 
 exit_action_t vm_handle_exit(vmexit_t *e)
 {
@@ -291,5 +497,7 @@ exit_action_t vm_handle_exit(vmexit_t *e)
     exit_handler_t h = basic < NESTOR_EXIT_REASONS ? handlers[basic] : 0;
     if (!h)
         return vm_stop(e->vm, "unhandled exit reason %u at rip 0x%lx", basic, e->rip);
+    if (__builtin_expect(e->idt_vectoring & X86_INTR_VALID, 0))
+        return handle_vectoring(e, h, basic);
     return h(e);
 }

@@ -6,10 +6,6 @@
 #include "vmm.h"
 #include <string.h>
 
-#define CR0_PG       BIT(31)
-#define CR4_PSE      BIT(4)
-#define CR4_PAE      BIT(5)
-#define EFER_LMA     BIT(10)
 #define PTE_P        BIT(0)
 #define PTE_PS       BIT(7)
 #define ADDR_MASK_64 0x000FFFFFFFFFF000ULL
@@ -52,13 +48,13 @@ static bool walk(vm_t *vm, uint64_t table, uint64_t la, int first_shift, int lev
 
 bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint64_t *gpa)
 {
-    if (!(s->cr0 & CR0_PG)) {
+    if (!(s->cr0 & X86_CR0_PG)) {
         *gpa = la;
         return true;
     }
-    if (s->efer & EFER_LMA)
+    if (s->efer & X86_EFER_LMA)
         return walk(vm, s->cr3, la, 39, 4, gpa);
-    if (s->cr4 & CR4_PAE) {
+    if (s->cr4 & X86_CR4_PAE) {
         uint64_t pdpte;
         if (!read_entry(vm, (s->cr3 & ~0x1FULL) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
             !(pdpte & PTE_P))
@@ -70,7 +66,7 @@ bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, u
     if (!read_entry(vm, (s->cr3 & 0xFFFFF000) + ((la >> 22) & 0x3FF) * 4, 4, &pde) ||
         !(pde & PTE_P))
         return false;
-    if ((pde & PTE_PS) && (s->cr4 & CR4_PSE)) {
+    if ((pde & PTE_PS) && (s->cr4 & X86_CR4_PSE)) {
         *gpa = (pde & 0xFFC00000) | (la & 0x3FFFFF);
         return true;
     }
@@ -101,6 +97,30 @@ static bool copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uin
         n -= chunk;
     }
     return true;
+}
+
+size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *out,
+                          size_t n, bool *unmapped)
+{
+    size_t got = 0;
+    *unmapped = false;
+    while (got < n) {
+        uint64_t gpa, chunk = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
+        if (chunk > n - got)
+            chunk = n - got;
+        if (!guest_linear_to_phys(vm, s, la, &gpa)) {
+            *unmapped = true;
+            return got;
+        }
+        if (gpa >= vm->ram_bytes)
+            return got;
+        if (chunk > vm->ram_bytes - gpa)
+            chunk = vm->ram_bytes - gpa;
+        memcpy(out + got, vm->ram + gpa, chunk);
+        got += chunk;
+        la += chunk;
+    }
+    return got;
 }
 
 bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n)

@@ -7,7 +7,6 @@
 #include "arch/x86_64/vmcs_fields.h"
 
 #define PIT_IRQ            0
-#define INTR_TYPE_EXTERNAL (0u << 8)
 #define PROC_INTR_WINDOW   BIT(2)
 #define LAPIC_SVR_BIOS     0x1FF        /* what firmware leaves: enabled, spurious 0xFF */
 #define LAPIC_LINT0_EXTINT 0x700        /* virtual wire: the PIC through LINT0 */
@@ -45,6 +44,7 @@ void irq_init(vm_t *vm)
     pit_init(&vm->pit);
     rtc_init(&vm->rtc);
     lapic_init(&vm->lapic, 0);
+    msr_init(vm);                   /* IA32_APIC_BASE: enabled at 0xFEE00000 */
     /* No BIOS runs: leave the APIC as one would (virtual wire mode). */
     uint32_t v = LAPIC_SVR_BIOS;
     lapic_mmio(&vm->lapic, LAPIC_REG_SVR, true, &v, 0);
@@ -108,19 +108,19 @@ void irq_before_resume(vm_t *vm, vmexit_t *e)
     /* The guest takes it only with RFLAGS.IF set and no STI/MOV SS shadow;
      * the interrupt state is fetched here where the exit did not bring it
      * (a reply may load only fetched groups, nestor/vcpu.h). */
-    if ((e->s->rflags & RFLAGS_IF) && !(e->s->mtd & NESTOR_MTD_INTR)) {
+    if ((e->s->rflags & X86_RFLAGS_IF_BIT) && !(e->s->mtd & NESTOR_MTD_INTR)) {
         const nestor_word_t intr = NESTOR_MTD_INTR;
         nu_invoke(vm->vcpu, NESTOR_VCPU_STORE_STATE, &intr, 1, 0, 0, 0, 0);
         e->s->mtd |= NESTOR_MTD_INTR;
     }
-    if (!(e->s->rflags & RFLAGS_IF) || (e->s->interruptibility & 3)) {
+    if (!(e->s->rflags & X86_RFLAGS_IF_BIT) || (e->s->interruptibility & 3)) {
         set_window_exiting(vm, true);
         return;
     }
     int v = ack(vm);
     if (v < 0)
         return;
-    e->s->inject_info = INTR_INFO_VALID | INTR_TYPE_EXTERNAL | (unsigned)v;
+    e->s->inject_info = X86_INTR_VALID | X86_INTR_TYPE_EXT | (unsigned)v;
     e->s->inject_error = 0;
     e->s->inject_instr_len = 0;
     e->changed |= NESTOR_MTD_INJECT;

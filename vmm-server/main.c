@@ -205,6 +205,8 @@ static void serve(nestor_cptr_t exit_ep)
         .qualification = m.mr[NESTOR_EXIT_MR_QUALIFICATION],
         .guest_phys = m.mr[NESTOR_EXIT_MR_GUEST_PHYS],
         .instr_len = buf->msg[NESTOR_EXIT_MR_INSTR_LEN], .rip = buf->msg[NESTOR_EXIT_MR_RIP],
+        .idt_vectoring = buf->msg[NESTOR_EXIT_MR_IDT_VECTORING],
+        .idt_error = buf->msg[NESTOR_EXIT_MR_IDT_ERROR],
         .s = vm->state,
     };
         exit_action_t act = vm_handle_exit(&e);

@@ -9,29 +9,33 @@
 #include "decode/x86_emulate.h"
 #include <user/print.h>
 
-#define CR0_PE        BIT(0)
-#define EFER_LMA      BIT(10)
-#define CS_AR_L       BIT(13)           /* 64-bit code segment (SDM 24.4.1) */
-#define CS_AR_DB      BIT(14)
 #define LAPIC_ACCESS  4                 /* the APIC takes aligned 32-bit accesses only */
 
 static x86_mode_t cpu_mode(const nestor_vcpu_state_t *s)
 {
-    if ((s->efer & EFER_LMA) && (s->cs.ar & CS_AR_L))
+    /* SDM Vol. 3A 5.2.1: 64-bit mode is IA-32e mode with CS.L; CS.D gives
+     * 32-bit code in protected mode (SDM Vol. 3C 24.4.1 access rights). */
+    if ((s->efer & X86_EFER_LMA) && (s->cs.ar & X86_AR_L))
         return X86_MODE_64;
-    if ((s->cr0 & CR0_PE) && (s->cs.ar & CS_AR_DB))
+    if ((s->cr0 & X86_CR0_PE) && (s->cs.ar & X86_AR_DB))
         return X86_MODE_32;
     return X86_MODE_16;
 }
 
+/* A 32-bit access to the APIC page. One to a reserved or unaligned offset
+ * does not stop the VM: the model logs "illegal register address" in the
+ * ESR (SDM Vol. 3A 10.5.3) for reserved registers, reads give 0 and writes
+ * are dropped. Other sizes are refused (SDM 10.4.1: the registers take
+ * 32-bit accesses; others are model specific). */
 static bool lapic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
 {
     vm_t *vm = ctx;
     uint32_t v = 0;
     vm->irq_quiet = false;
-    if (size != LAPIC_ACCESS ||
-        !lapic_mmio(&vm->lapic, (uint32_t)(gpa - LAPIC_BASE_GPA), false, &v, vm_now_ns()))
+    if (size != LAPIC_ACCESS)
         return false;
+    if (!lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), false, &v, vm_now_ns()))
+        v = 0;
     *value = v;
     return true;
 }
@@ -41,11 +45,17 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     vm_t *vm = ctx;
     uint32_t v = (uint32_t)value;
     vm->irq_quiet = false;
-    return size == LAPIC_ACCESS &&
-           lapic_mmio(&vm->lapic, (uint32_t)(gpa - LAPIC_BASE_GPA), true, &v, vm_now_ns());
+    if (size != LAPIC_ACCESS)
+        return false;
+    lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), true, &v, vm_now_ns());
+    return true;
 }
 
-#define EPT_QUAL_WRITE BIT(1)         /* SDM Vol. 3C Table 27-7: the access was a write */
+/* EPT-violation exit qualification (SDM Vol. 3C 27.2.1, Table 27-7). */
+#define EPT_QUAL_WRITE       BIT(1)   /* the access was a write */
+#define EPT_QUAL_LINEAR_VALID BIT(7)  /* the guest linear-address field is valid */
+#define EPT_QUAL_TRANSLATED  BIT(8)   /* the access was to the translation of that linear
+                                         address (clear: a paging-structure entry) */
 
 /* A segment's base for a data access: in 64-bit mode only FS and GS have
  * one (SDM Vol. 3A 3.4.4). */
@@ -93,22 +103,90 @@ static exit_action_t emulate_movs(vmexit_t *e, const x86_insn_t *insn, x86_regs_
     return EXIT_RESUME;
 }
 
+/*
+ * PUSH m / POP m with m in the device page (SDM Vol. 2B PUSH, POP): the
+ * other side is the stack at SS:RSP, as wide as the stack address size
+ * (64-bit mode: 64; else SS.B, SDM Vol. 3A 3.4.5). PUSH decrements RSP
+ * first; POP reads, then increments it.
+ */
+static exit_action_t emulate_stack(vmexit_t *e, const x86_insn_t *insn, x86_regs_t *regs,
+                                   x86_mode_t mode)
+{
+    vm_t *vm = e->vm;
+    nestor_vcpu_state_t *s = e->s;
+    unsigned n = insn->mem_size;
+    unsigned ss_size = mode == X86_MODE_64 ? 8 : (s->ss.ar & X86_AR_DB) ? 4 : 2;
+    uint64_t amask = ss_size == 8 ? ~0ULL : (1ULL << (8 * ss_size)) - 1;
+    uint64_t *rsp = &regs->gpr[X86_RSP], base = mode == X86_MODE_64 ? 0 : s->ss.base;
+    uint64_t v = 0;
+    bool ok;
+    if (insn->op == X86_OP_PUSH) {
+        uint64_t top = (*rsp - n) & amask;
+        ok = lapic_read(vm, e->guest_phys, n, &v) && guest_write_linear(vm, s, base + top, &v, n);
+        if (ok)
+            *rsp = (*rsp & ~amask) | top;
+    } else {
+        ok = guest_read_linear(vm, s, base + (*rsp & amask), &v, n) &&
+             lapic_write(vm, e->guest_phys, n, v);
+        if (ok)
+            *rsp = (*rsp & ~amask) | ((*rsp + n) & amask);
+    }
+    if (!ok)
+        return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s with the stack outside RAM or a "
+                           "device error", e->guest_phys, e->rip,
+                       insn->op == X86_OP_PUSH ? "PUSH" : "POP");
+    return EXIT_RESUME;
+}
+
+/* The instruction's bytes at CS:RIP, as many of the 15 as exist: a fetch
+ * stops where the guest's paging has no translation or RAM ends. When the
+ * instruction continues there, a CPU would fault on the fetch: #PF for an
+ * unmapped page (SDM Vol. 3A 4.7: I/D set with NXE or SMEP, U/S from the
+ * CPL); past the end of RAM is unbacked guest-physical memory, which stops
+ * the VM as any access there does. */
+static exit_action_t fetch_fault(vmexit_t *e, uint64_t la, bool unmapped)
+{
+    nestor_vcpu_state_t *s = e->s;
+    if (!unmapped)
+        return vm_stop(e->vm, "MMIO at 0x%lx: the instruction at rip 0x%lx continues at linear "
+                              "0x%lx, outside RAM", e->guest_phys, e->rip, la);
+    uint32_t err = 0;
+    if ((s->efer & X86_EFER_NXE) || (s->cr4 & X86_CR4_SMEP))
+        err |= X86_PF_FETCH;
+    if (vm_cpl(s) == 3)
+        err |= X86_PF_USER;
+    s->cr2 = la;
+    e->changed |= NESTOR_MTD_CR;
+    return vm_inject_exception(e, X86_VEC_PF, err);
+}
+
 exit_action_t mmio_exit(vmexit_t *e)
 {
     vm_t *vm = e->vm;
     uint64_t gpa = e->guest_phys;
-    if (!(vm->devices & SC_DEV_LAPIC) || gpa < LAPIC_BASE_GPA ||
-        gpa >= LAPIC_BASE_GPA + LAPIC_PAGE_SIZE)
+    /* The LAPIC answers at IA32_APIC_BASE while enabled (SDM Vol. 3A
+     * 10.4.4, 10.4.3); disabled, its page is unbacked like any other. */
+    uint64_t lapic = vm_lapic_base(vm);
+    if (!lapic || gpa < lapic || gpa >= lapic + LAPIC_PAGE_SIZE)
         return vm_stop(vm, "access to guest-physical 0x%lx outside its RAM and devices "
                            "(EPT violation, qualification 0x%lx, rip 0x%lx)",
                        gpa, e->qualification, e->rip);
+    /* Only the instruction's own data access is emulated: an access to a
+     * paging-structure entry (a guest page table in the device page) is not. */
+    if ((e->qualification & (EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED)) !=
+        (EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED))
+        return vm_stop(vm, "guest paging-structure access to device page 0x%lx (EPT violation, "
+                           "qualification 0x%lx, rip 0x%lx): page tables in MMIO are not "
+                           "emulated", gpa, e->qualification, e->rip);
     uint8_t bytes[X86_MAX_INSN_LEN];
     nestor_vcpu_state_t *s = e->s;
-    if (!guest_read_linear(vm, s, s->cs.base + e->rip, bytes, sizeof(bytes)))
-        return vm_stop(vm, "MMIO at 0x%lx: cannot fetch the instruction at rip 0x%lx", gpa,
-                       e->rip);
+    uint64_t la = (cpu_mode(s) == X86_MODE_64 ? 0 : s->cs.base) + e->rip;
+    bool unmapped;
+    size_t got = guest_fetch_linear(vm, s, la, bytes, sizeof(bytes), &unmapped);
     x86_insn_t insn;
-    x86_decode_status_t ds = x86_decode(bytes, sizeof(bytes), cpu_mode(s), &insn);
+    x86_decode_status_t ds = x86_decode(bytes, got, cpu_mode(s), &insn);
+    if (ds == X86_DECODE_TRUNCATED && got < sizeof(bytes))
+        return fetch_fault(e, la + got, unmapped);
     if (ds != X86_DECODE_OK)
         return vm_stop(vm, "MMIO at 0x%lx: instruction at rip 0x%lx: %s", gpa, e->rip,
                        x86_decode_status_str(ds));
@@ -118,6 +196,9 @@ exit_action_t mmio_exit(vmexit_t *e)
     regs.rflags = s->rflags;
     if (insn.op == X86_OP_MOVS) {
         if (emulate_movs(e, &insn, &regs, cpu_mode(s)) == EXIT_STOP)
+            return EXIT_STOP;
+    } else if (insn.op == X86_OP_PUSH || insn.op == X86_OP_POP) {
+        if (emulate_stack(e, &insn, &regs, cpu_mode(s)) == EXIT_STOP)
             return EXIT_STOP;
     } else {
         x86_emu_status_t es = x86_emulate_mmio(&insn, &regs, gpa, lapic_read, lapic_write, vm);

@@ -1,106 +1,181 @@
 /*
- * vmm-server/msr.c - which MSRs a guest may read and write (no MSR bitmap:
- * every RDMSR/WRMSR exits). Architectural numbers: SDM Vol. 4, Table 2-2.
- * Unlisted MSRs raise #GP in the guest, as a CPU without them would.
+ * vmm-server/msr.c - the MSRs a guest has (no MSR bitmap: every RDMSR and
+ * WRMSR exits). Architectural numbers and layouts: SDM Vol. 4, Table 2-2.
+ * Every MSR not in this table raises #GP, as on a CPU without it (SDM
+ * Vol. 2B RDMSR/WRMSR); so do reserved bits and values.
+ *
+ * | MSR                         | read                 | write                                   |
+ * |-----------------------------|----------------------|-----------------------------------------|
+ * | TSC 10H                     | host TSC + offset    | sets the VMCS TSC offset (17.17)        |
+ * | APIC_BASE 1BH (with a LAPIC)| base, EN, BSP        | 10.4.4: reserved/EXTD/BSP change #GP;   |
+ * |                             |                      | EN and the base move the LAPIC model    |
+ * | FEATURE_CONTROL 3AH         | locked, VMX off      | #GP (locked, 23.7)                      |
+ * | MTRRCAP FEH                 | 0: no ranges, no WC  | #GP (read-only)                         |
+ * | SYSENTER_CS/ESP/EIP 174-176H| state page (MSRS)    | state page; ESP/EIP canonical           |
+ * | MISC_ENABLE 1A0H            | fast strings, no BTS/PEBS | accepted, ignored                  |
+ * | DEBUGCTL 1D9H               | state page (DEBUG)   | BTF only, other bits #GP (17.4.1)       |
+ * | PAT 277H                    | state page (MSRS)    | 11.12.2: types 2, 3, >= 8 #GP           |
+ * | MTRR_DEF_TYPE 2FFH          | kept per VM          | 11.11.2.1: reserved bits, FE, bad type #GP |
+ * | EFER C0000080H              | state page (CR)      | SCE LME NXE as CPUID shows SYSCALL LM NX; LME with paging on #GP |
+ * | STAR/FMASK C0000081/84H     | state page (MSRS)    | state page                              |
+ * | LSTAR/CSTAR C0000082/83H    | state page (MSRS)    | non-canonical #GP                       |
+ * | FS_BASE/GS_BASE C0000100/1H | state page (SEGS)    | non-canonical #GP                       |
+ * | KERNEL_GS_BASE C0000102H    | state page (MSRS)    | non-canonical #GP                       |
+ * | TSC_AUX C0000103H           | #GP: RDTSCP and RDPID are not shown                            |
+ *
+ * The exit masks of RDMSR/WRMSR (vmm_exit_mask) bring the CR, SEGS, MSRS
+ * and DEBUG groups; a write changes the field and its group goes back in
+ * the reply.
  */
 #include "vmm.h"
+#include "cpu_policy.h"
 #include "arch/x86_64/vmcs_fields.h"
 
-#define MSR_TSC            0x010
-#define MSR_APIC_BASE      0x01B
-#define MSR_FEATURE_CONTROL 0x03A
-#define MSR_MTRRCAP        0x0FE
-#define MSR_MISC_ENABLE    0x1A0
-#define MSR_PAT            0x277
-#define MSR_MTRR_DEF_TYPE  0x2FF
-#define MSR_STAR           0xC0000081
-#define MSR_LSTAR          0xC0000082
-#define MSR_CSTAR          0xC0000083
-#define MSR_FMASK          0xC0000084
-#define MSR_KERNEL_GS_BASE 0xC0000102
+#define MTRRCAP_VALUE   0ULL        /* VCNT 0, no FIX, no WC, no SMRR (11.11.1) */
+#define MISC_ENABLE_VALUE (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_BTS_UNAVAIL | \
+                           X86_MISC_ENABLE_PEBS_UNAVAIL)
+#define DEBUGCTL_ALLOWED X86_DEBUGCTL_BTF
+#define SYSENTER_CS_MASK 0xFFFFULL
+#define CPUID_ADDR_SIZES 0x80000008u
+#define MAXPHYADDR_DEFAULT 36       /* SDM Vol. 3A 4.1.4 without leaf 80000008H */
 
-#define APIC_BASE_DEFAULT  0xFEE00900ULL   /* 0xFEE00000, enabled, BSP */
-#define FEATURE_CONTROL_LOCKED 0x1ULL      /* locked, VMX off: no nested VMX offered */
-#define MISC_ENABLE_DEFAULT 0x1ULL         /* fast strings */
-#define PAT_DEFAULT        0x0007040600070406ULL
-
-/* IA32_EFER (SDM Vol. 3A 2.2.1, Vol. 4 Table 2-2): SCE, LME, LMA, NXE. The
- * guest's value lives in the VMCS (loaded and saved at entry and exit); LMA
- * is the CPU's (set when the guest turns paging on with LME, SDM 9.8.5). */
-#define MSR_EFER   0xC0000080
-#define EFER_SCE   BIT(0)
-#define EFER_LME   BIT(8)
-#define EFER_LMA   BIT(10)
-#define EFER_NXE   BIT(11)
-#define CR0_PG     BIT(31)
-
-static uint64_t vmcs_get(vm_t *vm, nestor_word_t field)
+static uint64_t host_tsc(void)
 {
-    nestor_word_t v = 0;
-    nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &v, 1);
-    return v;
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
 }
 
-static bool efer_write(vm_t *vm, uint64_t value)
+/* The guest's MAXPHYADDR: CPUID.80000008H:EAX[7:0] as the guest sees it. */
+static unsigned maxphyaddr(void)
 {
-    uint64_t cur = vmcs_get(vm, VMCS_GUEST_EFER);
-    if (value & ~(uint64_t)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
-        return false;                           /* reserved bits: #GP */
-    /* Changing LME with paging on is #GP (SDM 9.8.5). */
-    if (((value ^ cur) & EFER_LME) && (vmcs_get(vm, VMCS_GUEST_CR0) & CR0_PG))
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
+    if (a < CPUID_ADDR_SIZES)
+        return MAXPHYADDR_DEFAULT;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(CPUID_ADDR_SIZES), "c"(0));
+    return a & 0xFF;
+}
+
+void msr_init(vm_t *vm)
+{
+    vm->apic_base = X86_APIC_BASE_RESET;
+    vm->xcr0 = X86_XCR0_X87;
+    vm->tsc_offset = 0;
+    vm->msr_mtrr_def = 0;
+}
+
+static bool write_tsc(vm_t *vm, uint64_t value)
+{
+    /* SDM Vol. 3C 25.3 (TSC offsetting): with "use TSC offsetting" (SDM
+     * 24.6.2) the guest's RDTSC/RDTSCP/RDMSR read the host TSC plus the
+     * offset; a write makes it count on from @value. */
+    vm->tsc_offset = value - host_tsc();
+    nestor_word_t proc, field = VMCS_PROC_CONTROLS;
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &proc, 1) != NESTOR_OK)
         return false;
-    value = (value & ~(uint64_t)EFER_LMA) | (cur & EFER_LMA);
-    const nestor_word_t args[] = { VMCS_GUEST_EFER, value };
-    return nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0) == NESTOR_OK;
+    const nestor_word_t args[] = { VMCS_TSC_OFFSET, vm->tsc_offset,
+                                   VMCS_PROC_CONTROLS, proc | PROC_TSC_OFFSETTING };
+    return nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 4, 0, 0, 0, 0) == NESTOR_OK;
 }
 
-static uint64_t *stored(vm_t *vm, uint32_t msr)
+static bool write_apic_base(vm_t *vm, uint64_t value)
 {
-    switch (msr) {
-    case MSR_PAT: return &vm->msr_pat;
-    case MSR_STAR: return &vm->msr_star;
-    case MSR_LSTAR: return &vm->msr_lstar;
-    case MSR_CSTAR: return &vm->msr_cstar;
-    case MSR_FMASK: return &vm->msr_fmask;
-    case MSR_KERNEL_GS_BASE: return &vm->msr_kernel_gs;
-    case MSR_MTRR_DEF_TYPE: return &vm->msr_mtrr_def;
-    default: return 0;
-    }
-}
-
-bool msr_read(vm_t *vm, uint32_t msr, uint64_t *value)
-{
-    uint64_t *p = stored(vm, msr);
-    switch (msr) {
-    case MSR_TSC: {
-        uint32_t lo, hi;
-        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-        *value = (uint64_t)hi << 32 | lo;
-        return true;
-    }
-    case MSR_APIC_BASE: *value = APIC_BASE_DEFAULT; return true;
-    case MSR_FEATURE_CONTROL: *value = FEATURE_CONTROL_LOCKED; return true;
-    case MSR_MTRRCAP: *value = 0; return true;                /* no MTRRs */
-    case MSR_MISC_ENABLE: *value = MISC_ENABLE_DEFAULT; return true;
-    case MSR_PAT: *value = vm->msr_pat ? vm->msr_pat : PAT_DEFAULT; return true;
-    case MSR_EFER: *value = vmcs_get(vm, VMCS_GUEST_EFER); return true;
-    default:
-        if (!p)
-            return false;
-        *value = *p;
-        return true;
-    }
-}
-
-bool msr_write(vm_t *vm, uint32_t msr, uint64_t value)
-{
-    uint64_t *p = stored(vm, msr);
-    if (msr == MSR_APIC_BASE)
-        return value == APIC_BASE_DEFAULT;      /* relocating the APIC: not supported */
-    if (msr == MSR_EFER)
-        return efer_write(vm, value);
-    if (!p)
+    if (!apic_base_valid(vm->apic_base, value, maxphyaddr()))
         return false;
-    *p = value;
+    /* SDM Vol. 3A 10.4.3: globally disabling the APIC may return it to its
+     * power-up state (10.4.7.1); it comes back in that state when enabled. */
+    if ((vm->apic_base & X86_APIC_BASE_EN) && !(value & X86_APIC_BASE_EN))
+        lapic_init(&vm->lapic, 0);
+    vm->apic_base = value;
+    vm->irq_quiet = false;
     return true;
+}
+
+bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value)
+{
+    vm_t *vm = e->vm;
+    nestor_vcpu_state_t *s = e->s;
+    switch (msr) {
+    case MSR_IA32_TSC: *value = host_tsc() + vm->tsc_offset; return true;
+    case MSR_IA32_APIC_BASE:
+        /* Without a local APIC (CPUID.1:EDX.APIC = 0 from the start) the MSR
+         * does not exist (SDM Vol. 4 Table 2-2). */
+        if (!(vm->devices & SC_DEV_LAPIC))
+            return false;
+        *value = vm->apic_base;
+        return true;
+    case MSR_IA32_FEATURE_CONTROL: *value = X86_FEATURE_CONTROL_LOCK; return true;
+    case MSR_IA32_MTRRCAP: *value = MTRRCAP_VALUE; return true;
+    case MSR_IA32_SYSENTER_CS: *value = s->sysenter_cs; return true;
+    case MSR_IA32_SYSENTER_ESP: *value = s->sysenter_esp; return true;
+    case MSR_IA32_SYSENTER_EIP: *value = s->sysenter_eip; return true;
+    case MSR_IA32_MISC_ENABLE: *value = MISC_ENABLE_VALUE; return true;
+    case MSR_IA32_DEBUGCTL: *value = s->debugctl; return true;
+    case MSR_IA32_PAT: *value = s->pat; return true;
+    case MSR_IA32_MTRR_DEF_TYPE: *value = vm->msr_mtrr_def; return true;
+    case MSR_IA32_EFER: *value = s->efer; return true;
+    case MSR_IA32_STAR: *value = s->star; return true;
+    case MSR_IA32_LSTAR: *value = s->lstar; return true;
+    case MSR_IA32_CSTAR: *value = s->cstar; return true;
+    case MSR_IA32_FMASK: *value = s->fmask; return true;
+    case MSR_IA32_FS_BASE: *value = s->fs.base; return true;
+    case MSR_IA32_GS_BASE: *value = s->gs.base; return true;
+    case MSR_IA32_KERNEL_GS_BASE: *value = s->kernel_gs_base; return true;
+    default: return false;
+    }
+}
+
+/* Store @v in a field of group @mtd if @ok. */
+static bool put(vmexit_t *e, nestor_word_t *field, uint64_t v, nestor_word_t mtd, bool ok)
+{
+    if (!ok)
+        return false;
+    *field = v;
+    e->changed |= mtd;
+    return true;
+}
+
+bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
+{
+    vm_t *vm = e->vm;
+    nestor_vcpu_state_t *s = e->s;
+    const nestor_word_t M = NESTOR_MTD_MSRS;
+    switch (msr) {
+    case MSR_IA32_TSC: return write_tsc(vm, v);
+    case MSR_IA32_APIC_BASE: return (vm->devices & SC_DEV_LAPIC) && write_apic_base(vm, v);
+    case MSR_IA32_MISC_ENABLE:
+        /* SDM Vol. 4 Table 2-2: its bits enable model-specific features
+         * the VMM does not model; it keeps the value it shows and drops
+         * writes rather than fault a guest that sets fast strings. */
+        return true;
+    case MSR_IA32_SYSENTER_CS: return put(e, &s->sysenter_cs, v & SYSENTER_CS_MASK, M, true);
+    case MSR_IA32_SYSENTER_ESP: return put(e, &s->sysenter_esp, v, M, x86_canonical(v));
+    case MSR_IA32_SYSENTER_EIP: return put(e, &s->sysenter_eip, v, M, x86_canonical(v));
+    case MSR_IA32_DEBUGCTL:
+        return put(e, &s->debugctl, v, NESTOR_MTD_DEBUG, !(v & ~DEBUGCTL_ALLOWED));
+    case MSR_IA32_PAT: return put(e, &s->pat, v, M, pat_valid(v));
+    case MSR_IA32_MTRR_DEF_TYPE:
+        if (!mtrr_def_type_valid(v))
+            return false;
+        vm->msr_mtrr_def = v;
+        return true;
+    case MSR_IA32_EFER: {
+        uint64_t efer;
+        static uint64_t allowed = UINT64_MAX;
+        if (allowed == UINT64_MAX)
+            allowed = efer_allowed(host_cpuid);
+        if (!efer_write(s->efer, v, s->cr0, allowed, &efer))
+            return false;
+        return put(e, &s->efer, efer, NESTOR_MTD_CR, true);
+    }
+    case MSR_IA32_STAR: return put(e, &s->star, v, M, true);
+    case MSR_IA32_FMASK: return put(e, &s->fmask, v, M, true);
+    case MSR_IA32_LSTAR: return put(e, &s->lstar, v, M, x86_canonical(v));
+    case MSR_IA32_CSTAR: return put(e, &s->cstar, v, M, x86_canonical(v));
+    case MSR_IA32_KERNEL_GS_BASE: return put(e, &s->kernel_gs_base, v, M, x86_canonical(v));
+    case MSR_IA32_FS_BASE: return put(e, &s->fs.base, v, NESTOR_MTD_SEGS, x86_canonical(v));
+    case MSR_IA32_GS_BASE: return put(e, &s->gs.base, v, NESTOR_MTD_SEGS, x86_canonical(v));
+    default: return false;      /* FEATURE_CONTROL (locked), MTRRCAP, TSC_AUX, unknown */
+    }
 }

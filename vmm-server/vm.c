@@ -47,32 +47,6 @@
 #define LM_TSS_LIMIT     0x67
 #define LM_FLAT_LIMIT    0xFFFFFFFF
 static const uint64_t lm_gdt[] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
-/* What the kernel writes to the state page at each exit. A reply may load
- * only groups fetched at its exit (nestor/vcpu.h): the exits that change a
- * group fetch it (HLT and the exits that wake a halted guest or open an
- * interrupt window: the activity and interruptibility state; CR accesses:
- * the CR group); irq.c fetches the interrupt state on demand elsewhere. */
-#define EXIT_MASK_DEFAULT (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS)
-#define EXIT_MASK_INTR    (EXIT_MASK_DEFAULT | NESTOR_MTD_INTR)
-#define EXIT_MASK_CR      (EXIT_MASK_DEFAULT | NESTOR_MTD_CR)
-#define EXIT_MASK_FULL    NESTOR_MTD_ALL
-
-static nestor_word_t exit_mask(unsigned slot)
-{
-    switch (slot) {
-    case NESTOR_EXIT_EPT_VIOLATION:
-        return EXIT_MASK_FULL;
-    case NESTOR_EXIT_CR_ACCESS:
-        return EXIT_MASK_CR;
-    case NESTOR_EXIT_HLT:
-    case NESTOR_EXIT_PREEMPT_TIMER:
-    case NESTOR_EXIT_INTR_WINDOW:
-    case NESTOR_EXIT_EXTERNAL_INT:
-        return EXIT_MASK_INTR;
-    default:
-        return slot >= NESTOR_EXIT_SLOT_ENTRY_FAIL ? EXIT_MASK_FULL : EXIT_MASK_DEFAULT;
-    }
-}
 
 /* Map a 2 MiB frame into the EPT, adding the EPT PDPT and PD it needs. */
 static nestor_error_t ept_map(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t frame)
@@ -148,7 +122,8 @@ static bool make_exit_table(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep)
         if (nu_cnode_mint(vm->exit_table, slot, NESTOR_EXIT_TABLE_RADIX, a->cnode, exit_ep, 64,
                           NESTOR_RIGHTS_ALL, vm->index + 1) != NESTOR_OK)
             return false;
-        const nestor_word_t args[] = { slot, exit_mask(slot) };
+        /* What the kernel writes to the state page at each exit (exits.c). */
+        const nestor_word_t args[] = { slot, vmm_exit_mask(slot) };
         if (nu_invoke(vm->vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 2, 0, 0, 0, 0) != NESTOR_OK)
             return false;
     }

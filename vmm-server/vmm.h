@@ -9,6 +9,8 @@
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
+#include "cpu_policy.h"
+#include "x86_arch.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
 #include <nestor/vcpu.h>
@@ -25,8 +27,6 @@
 #define VMM_CMDLINE_MAX    256
 #define VMM_OPTS_MAX       1024               /* a root-task VM's "guest-opts NAME" text */
 #define NS_PER_MS          1000000ULL
-#define RFLAGS_IF          BIT(9)             /* SDM Vol. 1 3.4.3: interrupt enable */
-#define INTR_INFO_VALID    BIT(31)            /* SDM Vol. 3C 24.8.3: event injection valid */
 
 typedef enum { VM_CREATED, VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
 
@@ -69,13 +69,20 @@ typedef struct vm {
     char mod_strings[MB_MAX_MODULES][VMM_CMDLINE_MAX];
     unsigned n_mods;
     mb_format_t mb_format;          /* how the Multiboot image was loaded */
-    uint64_t msr_pat, msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs, msr_mtrr_def;
+    /* What the VMM keeps of the guest's CPU (msr.c); the MSRs the kernel
+     * switches are in the state page (NESTOR_MTD_MSRS, _DEBUG, _SEGS). */
+    uint64_t apic_base;             /* IA32_APIC_BASE: where the LAPIC model answers, EN */
+    uint64_t xcr0;                  /* what the guest last set with XSETBV */
+    uint64_t tsc_offset;            /* guest TSC - host TSC */
+    uint64_t msr_mtrr_def;          /* IA32_MTRR_DEF_TYPE */
 } vm_t;
 
 /* One exit as the handlers see it. */
 typedef struct {
     vm_t *vm;
     nestor_word_t reason, qualification, guest_phys, instr_len, rip;
+    nestor_word_t idt_vectoring, idt_error;   /* SDM 27.2.4: the event the exit interrupted */
+    bool event_consumed;           /* the handler completed that event (a task gate) */
     nestor_vcpu_state_t *s;        /* state page (groups per the exit masks) */
     nestor_word_t changed;         /* groups the handler changed (reply MR0) */
 } vmexit_t;
@@ -92,8 +99,23 @@ exit_action_t vm_handle_exit(vmexit_t *e);
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* MSR policy (msr.c): false means the guest gets #GP. */
-bool msr_read(vm_t *vm, uint32_t msr, uint64_t *value);
-bool msr_write(vm_t *vm, uint32_t msr, uint64_t value);
+void msr_init(vm_t *vm);
+bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value);
+bool msr_write(vmexit_t *e, uint32_t msr, uint64_t value);
+
+/* The state-page groups the kernel writes at an exit of exit-table slot
+ * @slot: what that slot's handler reads and may reply (exits.c). */
+nestor_word_t vmm_exit_mask(unsigned slot);
+/* Inject hardware exception @vector (with @error where the vector has an
+ * error code, SDM Vol. 3A 6.13) at the next entry; RIP stays (a fault). */
+exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error);
+/* The guest's CPL: SS.DPL (SDM Vol. 3C 24.4.1). Needs NESTOR_MTD_SEGS. */
+unsigned vm_cpl(const nestor_vcpu_state_t *s);
+/* CPUID as the host answers it (exits.c; XSAVE components as the host
+ * enabled them), for the policy in cpu_policy.c. */
+cpuid_regs_t host_cpuid(uint32_t leaf, uint32_t sub);
+/* Where the guest's LAPIC answers now, or 0 when it is disabled or absent. */
+uint64_t vm_lapic_base(const vm_t *vm);
 
 /* Guest general-purpose register @n (0 = RAX ... 15 = R15, the order of
  * instruction encodings, SDM Vol. 2A 2.1.5) in the state page. */
@@ -103,6 +125,10 @@ nestor_word_t *vm_gpr(nestor_vcpu_state_t *s, unsigned n);
 bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n);
 bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint64_t *gpa);
 bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n);
+/* Copy up to @n bytes at linear @la, stopping where the guest's paging has
+ * no translation (*unmapped set) or guest-physical RAM ends: the count. */
+size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *out,
+                          size_t n, bool *unmapped);
 bool guest_write_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, const void *in,
                         size_t n);
 
@@ -114,6 +140,9 @@ void irq_init(vm_t *vm);
 int irq_pending(vm_t *vm);
 void irq_before_resume(vm_t *vm, vmexit_t *e);
 uint64_t irq_next_deadline(vm_t *vm);
+
+/* Hardware task switches (task_switch.c). */
+exit_action_t exit_task_switch(vmexit_t *e);
 
 /* MMIO (mmio.c): EPT violations on device pages. */
 exit_action_t mmio_exit(vmexit_t *e);

@@ -464,7 +464,10 @@ static void test_unsupported(void)
     CU_ASSERT_EQUAL(status(M64, B(0x19, 0x07)), X86_DECODE_UNSUPPORTED);       /* sbb */
     CU_ASSERT_EQUAL(status(M64, B(0x83, 0x17, 0x01)), X86_DECODE_UNSUPPORTED); /* adc /2 */
     CU_ASSERT_EQUAL(status(M64, B(0x04, 0x01)), X86_DECODE_UNSUPPORTED);       /* add al, ib */
-    CU_ASSERT_EQUAL(status(M64, B(0xf6, 0x07, 0x01)), X86_DECODE_UNSUPPORTED); /* test ib */
+    CU_ASSERT_EQUAL(status(M64, B(0xf6, 0x17)), X86_DECODE_UNSUPPORTED);       /* not */
+    CU_ASSERT_EQUAL(status(M64, B(0xf7, 0x37)), X86_DECODE_UNSUPPORTED);       /* div */
+    CU_ASSERT_EQUAL(status(M64, B(0xff, 0x17)), X86_DECODE_UNSUPPORTED);       /* call */
+    CU_ASSERT_EQUAL(status(M64, B(0x8f, 0x4f, 0x00)), X86_DECODE_INVALID);     /* 8f /1 */
     CU_ASSERT_EQUAL(status(M64, B(0x8b, 0xc0)), X86_DECODE_UNSUPPORTED);       /* no memory */
     CU_ASSERT_EQUAL(status(M64, B(0xc7, 0xc0, 0, 0, 0, 0)), X86_DECODE_UNSUPPORTED);
     CU_ASSERT_EQUAL(status(M32, B(0x40)), X86_DECODE_UNSUPPORTED);             /* inc eax */
@@ -984,6 +987,56 @@ static void test_emu_test_flags(void)
     CU_ASSERT_EQUAL(alu_flags(M64, B(0x84, 0x27), 0x80, 0x8000, &d, &r), X86_RFLAGS_SF);
 }
 
+/* TEST with an immediate, XCHG, PUSH and POP with a memory operand. */
+static void test_test_xchg_push_pop(void)
+{
+    x86_insn_t i = ok(M64, B(0xf6, 0x07, 0x81));                 /* test byte [rdi], 0x81 */
+    CU_ASSERT_EQUAL(i.op, X86_OP_TEST);
+    CU_ASSERT_EQUAL(i.mem_size, 1);
+    CU_ASSERT_TRUE(i.has_imm && i.imm == 0x81);
+    i = ok(M64, B(0x48, 0xf7, 0x47, 0x04, 0xff, 0xff, 0xff, 0xff)); /* test qword [rdi+4], -1 */
+    CU_ASSERT_EQUAL(i.op, X86_OP_TEST);
+    CU_ASSERT_EQUAL(i.mem_size, 8);
+    CU_ASSERT_EQUAL(i.imm, ~0ull);
+    i = ok(M16, B(0xf7, 0x07, 0x34, 0x12));                      /* test word [bx], 0x1234 */
+    CU_ASSERT_EQUAL(i.imm, 0x1234);
+    i = ok(M32, B(0x87, 0x0f));                                  /* xchg [edi], ecx */
+    CU_ASSERT_EQUAL(i.op, X86_OP_XCHG);
+    CU_ASSERT_EQUAL(i.reg, X86_RCX);
+    CU_ASSERT_EQUAL(i.mem_size, 4);
+    i = ok(M64, B(0xf0, 0x86, 0x27));                            /* lock xchg [rdi], ah */
+    CU_ASSERT_TRUE(i.reg_high_byte);
+    i = ok(M64, B(0xff, 0x37));                                  /* push qword [rdi] */
+    CU_ASSERT_EQUAL(i.op, X86_OP_PUSH);
+    CU_ASSERT_EQUAL(i.mem_size, 8);
+    CU_ASSERT_EQUAL(ok(M64, B(0x66, 0xff, 0x37)).mem_size, 2);
+    CU_ASSERT_EQUAL(ok(M32, B(0xff, 0x37)).mem_size, 4);
+    i = ok(M32, B(0x8f, 0x47, 0x10));                            /* pop dword [edi+16] */
+    CU_ASSERT_EQUAL(i.op, X86_OP_POP);
+    CU_ASSERT_EQUAL(i.mem_size, 4);
+    CU_ASSERT_EQUAL(ok(M64, B(0x8f, 0x07)).mem_size, 8);
+}
+
+static void test_emu_xchg_test_imm(void)
+{
+    fake_dev_t d = { .mem = 0x11223344 };
+    x86_regs_t r = { .rflags = RFLAGS_FIXED };
+    r.gpr[X86_RCX] = 0xAAAAAAAA55667788ull;
+    CU_ASSERT_EQUAL(emu(M64, B(0x87, 0x0f), &r, &d), X86_EMU_OK);     /* xchg [rdi], ecx */
+    CU_ASSERT_EQUAL(d.written, 0x55667788);
+    CU_ASSERT_EQUAL(r.gpr[X86_RCX], 0x11223344);                      /* 32-bit write zeroes */
+    CU_ASSERT_EQUAL(r.rflags, RFLAGS_FIXED);                          /* no flags */
+    d = (fake_dev_t){ .mem = 0x80 };
+    r = (x86_regs_t){ .rflags = RFLAGS_FIXED | X86_RFLAGS_CF };
+    CU_ASSERT_EQUAL(emu(M64, B(0xf6, 0x07, 0x81), &r, &d), X86_EMU_OK);  /* test byte, 0x81 */
+    CU_ASSERT_EQUAL(r.rflags, RFLAGS_FIXED | X86_RFLAGS_SF);
+    CU_ASSERT_EQUAL(d.writes, 0);
+    d = (fake_dev_t){ .mem = 0x80, .fail_write = true };
+    CU_ASSERT_EQUAL(emu(M64, B(0x87, 0x0f), &r, &d), X86_EMU_DEVICE_ERROR);
+    d = (fake_dev_t){ 0 };
+    CU_ASSERT_EQUAL(emu(M64, B(0xff, 0x37), &r, &d), X86_EMU_UNSUPPORTED);  /* push: mmio.c */
+}
+
 static void test_emu_reg_dest_and_high_byte(void)
 {
     fake_dev_t d;
@@ -1124,7 +1177,9 @@ static void test_random_bytes(void)
         r.rflags = rng() & (X86_RFLAGS_STATUS | X86_RFLAGS_DF);
         fake_dev_t d = { .mem = rng() };
         x86_emu_status_t es = x86_emulate_mmio(&i, &r, MMIO_GPA, dev_read, dev_write, &d);
-        if (es == X86_EMU_DEVICE_ERROR || (es == X86_EMU_UNSUPPORTED && i.op != X86_OP_MOVS) ||
+        if (es == X86_EMU_DEVICE_ERROR ||
+            (es == X86_EMU_UNSUPPORTED && i.op != X86_OP_MOVS && i.op != X86_OP_PUSH &&
+             i.op != X86_OP_POP) ||
             d.reads > 1 || d.writes > 1 || ((d.reads || d.writes) && d.size != i.mem_size))
             failures++;
         free(buf);
@@ -1211,6 +1266,8 @@ UNIT_SUITE(x86_decode_suite)
     CU_add_test(s, "sub flags", test_emu_sub_flags);
     CU_add_test(s, "cmp flags, no write, operand order", test_emu_cmp_flags);
     CU_add_test(s, "test flags", test_emu_test_flags);
+    CU_add_test(s, "test imm, xchg, push, pop decode", test_test_xchg_push_pop);
+    CU_add_test(s, "xchg and test imm emulate", test_emu_xchg_test_imm);
     CU_add_test(s, "register destinations and AH", test_emu_reg_dest_and_high_byte);
     CU_add_test(s, "device errors leave registers alone", test_emu_device_errors);
     CU_add_test(s, "malformed input is refused", test_emu_refuses_bad_input);

@@ -44,6 +44,8 @@
 #define OP_GRP1_EV_IB  0x83
 #define OP_TEST_EB_GB  0x84
 #define OP_TEST_EV_GV  0x85
+#define OP_XCHG_EB_GB  0x86
+#define OP_XCHG_EV_GV  0x87
 #define OP_MOV_EB_GB   0x88
 #define OP_MOV_EV_GV   0x89
 #define OP_MOV_GB_EB   0x8A
@@ -59,6 +61,14 @@
 #define OP_GRP11_EB_IB 0xC6
 #define OP_GRP11_EV_IZ 0xC7
 #define OP_ESCAPE_0F   0x0F
+#define OP_POP_EV      0x8F  /* group 1A: /0 POP (Table A-6) */
+#define OP_GRP3_EB     0xF6  /* group 3: /0 and /1 TEST with an immediate (Table A-6) */
+#define OP_GRP3_EV     0xF7
+#define OP_GRP5_EV     0xFF  /* group 5: /6 PUSH (Table A-6) */
+#define GRP1A_POP      0
+#define GRP3_TEST      0
+#define GRP3_TEST_ALIAS 1
+#define GRP5_PUSH      6
 
 /* Two-byte opcodes 0F xx (SDM Vol. 2A Appendix A, Table A-3). */
 #define OP2_MOVZX_GV_EB 0xB6
@@ -179,6 +189,8 @@ static bool lock_allowed(const x86_insn_t *insn)
     switch (insn->op) {
     case X86_OP_ADD: case X86_OP_OR: case X86_OP_AND: case X86_OP_SUB: case X86_OP_XOR:
         return !insn->reg_dest;
+    case X86_OP_XCHG:
+        return true;
     default:
         return false;
     }
@@ -274,6 +286,17 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         case OP_GRP1_EV_IB: group = true; imm = IMM_8; break;
         case OP_TEST_EB_GB: d->op = X86_OP_TEST; byte_op = true; break;
         case OP_TEST_EV_GV: d->op = X86_OP_TEST; break;
+        case OP_XCHG_EB_GB: d->op = X86_OP_XCHG; byte_op = true; break;
+        case OP_XCHG_EV_GV: d->op = X86_OP_XCHG; break;
+        case OP_GRP3_EB: group = true; byte_op = true; break;   /* immediate: by digit */
+        case OP_GRP3_EV: group = true; break;
+        case OP_GRP5_EV: case OP_POP_EV:
+            /* SDM Vol. 2B PUSH/POP: the stack operand is 64 bits in 64-bit
+             * mode (16 with 66), else the operand size. */
+            group = true;
+            if (mode == X86_MODE_64)
+                opsize = opsize_pfx ? 2 : 8;
+            break;
         case OP_MOV_EB_GB: d->op = X86_OP_MOV_STORE; byte_op = true; break;
         case OP_MOV_EV_GV: d->op = X86_OP_MOV_STORE; break;
         case OP_MOV_GB_EB: d->op = X86_OP_MOV_LOAD; byte_op = true; break;
@@ -318,6 +341,19 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             if (digit != GRP11_MOV)
                 return X86_DECODE_INVALID;   /* #UD (Table A-6) */
             d->op = X86_OP_MOV_STORE_IMM;
+        } else if (opcode == OP_GRP3_EB || opcode == OP_GRP3_EV) {
+            if (digit != GRP3_TEST && digit != GRP3_TEST_ALIAS)
+                return X86_DECODE_UNSUPPORTED;   /* NOT NEG MUL IMUL DIV IDIV */
+            d->op = X86_OP_TEST;
+            imm = opcode == OP_GRP3_EB ? IMM_8 : IMM_Z;
+        } else if (opcode == OP_GRP5_EV) {
+            if (digit != GRP5_PUSH)
+                return X86_DECODE_UNSUPPORTED;   /* INC DEC CALL JMP */
+            d->op = X86_OP_PUSH;
+        } else if (opcode == OP_POP_EV) {
+            if (digit != GRP1A_POP)
+                return X86_DECODE_INVALID;       /* #UD (Table A-6) */
+            d->op = X86_OP_POP;
         } else if (group) {
             d->op = alu_ops[digit];
             if (d->op == X86_OP_NONE)

@@ -36,7 +36,10 @@ typedef enum {
     X86_OP_ADD,
     X86_OP_SUB,
     X86_OP_CMP,
-    X86_OP_TEST,
+    X86_OP_TEST,          /* 84 85, F6 /0 ib, F7 /0 iz */
+    X86_OP_XCHG,          /* 86 87: memory <-> register */
+    X86_OP_PUSH,          /* FF /6: stack <- memory (mem_size: the stack operand size) */
+    X86_OP_POP,           /* 8F /0: memory <- stack */
 } x86_op_t;
 
 /* Segment registers in the order of their 3-bit sreg encoding (es=0 .. gs=5). */

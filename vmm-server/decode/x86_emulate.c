@@ -180,7 +180,8 @@ x86_emu_status_t x86_emulate_mmio(const x86_insn_t *insn, x86_regs_t *regs, uint
     if (insn->reg_high_byte && (insn->reg < X86_RAX || insn->reg > X86_RBX))
         return X86_EMU_UNSUPPORTED;   /* AH..BH live in rax..rbx only */
     bool needs_reg = insn->op == X86_OP_MOV_LOAD || insn->op == X86_OP_MOV_STORE ||
-                     insn->op == X86_OP_MOVZX || insn->op == X86_OP_MOVSX;
+                     insn->op == X86_OP_MOVZX || insn->op == X86_OP_MOVSX ||
+                     insn->op == X86_OP_XCHG;
     if (needs_reg && (insn->reg < 0 || insn->reg > 15 || !valid_size(insn->reg_size) ||
                       (insn->reg_high_byte && insn->reg_size != 1)))
         return X86_EMU_UNSUPPORTED;
@@ -217,10 +218,22 @@ x86_emu_status_t x86_emulate_mmio(const x86_insn_t *insn, x86_regs_t *regs, uint
         return X86_EMU_OK;
     case X86_OP_STOS:
         return emulate_stos(insn, regs, gpa, wr, ctx);
+    case X86_OP_XCHG: {
+        /* SDM Vol. 2B XCHG: the register gets the memory operand and the
+         * memory the register; no flags. */
+        if (!rd || !wr || insn->reg_size != insn->mem_size)
+            return X86_EMU_UNSUPPORTED;
+        uint64_t r = reg_read(regs, insn->reg, insn->reg_high_byte, insn->mem_size);
+        if (!rd(ctx, gpa, insn->mem_size, &v) || !wr(ctx, gpa, insn->mem_size, r))
+            return X86_EMU_DEVICE_ERROR;
+        reg_write(regs, insn->reg, insn->reg_high_byte, insn->reg_size,
+                  v & size_mask(insn->mem_size));
+        return X86_EMU_OK;
+    }
     case X86_OP_AND: case X86_OP_OR: case X86_OP_XOR: case X86_OP_ADD: case X86_OP_SUB:
     case X86_OP_CMP: case X86_OP_TEST:
         return emulate_alu(insn, regs, gpa, rd, wr, ctx);
-    default:   /* X86_OP_NONE, X86_OP_MOVS */
+    default:   /* X86_OP_NONE; MOVS, PUSH, POP (their other side is guest memory) */
         return X86_EMU_UNSUPPORTED;
     }
 }

@@ -4,8 +4,9 @@
  *
  * Supported: MOV load/store/store-immediate (incl. moffs), MOVZX, MOVSX,
  * MOVSXD, STOS (one element per call), AND OR XOR ADD SUB CMP TEST with
- * flags. Not supported (X86_EMU_UNSUPPORTED): MOVS, whose other operand lies
- * at a guest-linear address (DS:RSI or ES:RDI) this interface cannot reach.
+ * flags, XCHG. Not supported (X86_EMU_UNSUPPORTED): MOVS, PUSH and POP, whose
+ * other operand lies at a guest-linear address (DS:RSI, ES:RDI, SS:RSP) this
+ * interface cannot reach (vmm-server/mmio.c does them).
  * Pure code: no system calls, no state.
  */
 #ifndef VMM_DECODE_X86_EMULATE_H

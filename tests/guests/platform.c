@@ -1,0 +1,367 @@
+/*
+ * tests/guests/platform.c - what the guest is shown is what it gets, and
+ * every exit gives the architectural result: hidden features raise #UD,
+ * MSRs follow their SDM rules (#GP for reserved values and unknown MSRs),
+ * the APIC base moves and disables, CR0/CR4 writes that exit are checked and
+ * keep CR3, CR0.PG with EFER.LME gives EFER.LMA, and instructions a VMM must
+ * answer (INVD, WBINVD, RDPMC, MONITOR, MWAIT, VMX) do what a CPU does.
+ * Each check runs its instruction; a fault is counted per vector and the
+ * handler skips the instruction (its length is set before).
+ */
+#include "lib/guest.h"
+
+#define MSR_TSC            0x10
+#define MSR_APIC_BASE      0x1B
+#define MSR_FEATURE_CONTROL 0x3A
+#define MSR_MTRRCAP        0xFE
+#define MSR_SYSENTER_CS    0x174
+#define MSR_SYSENTER_ESP   0x175
+#define MSR_SYSENTER_EIP   0x176
+#define MSR_MISC_ENABLE    0x1A0
+#define MSR_DEBUGCTL       0x1D9
+#define MSR_PAT            0x277
+#define MSR_MTRR_DEF_TYPE  0x2FF
+#define MSR_EFER           0xC0000080u
+#define MSR_LSTAR          0xC0000082u
+#define MSR_FS_BASE        0xC0000100u
+#define MSR_GS_BASE        0xC0000101u
+#define MSR_KERNEL_GS_BASE 0xC0000102u
+#define MSR_TSC_AUX        0xC0000103u
+#define EFER_LME           (1u << 8)
+#define EFER_LMA           (1u << 10)
+#define CR0_NE             (1u << 5)
+#define CR0_NW             (1u << 29)
+#define CR0_CD             (1u << 30)
+#define CR0_PG             (1u << 31)
+#define CR4_PSE            (1u << 4)
+#define CR4_PAE            (1u << 5)
+#define CR4_VMXE           (1u << 13)
+#define APIC_DEFAULT       0xFEE00000u
+#define APIC_MOVED         0xFEA00000u
+#define APIC_BSP           (1u << 8)
+#define APIC_EN            (1u << 11)
+#define APIC_REG_VERSION   0x30
+#define APIC_REG_SVR       0xF0
+#define APIC_REG_TPR       0x80
+#define APIC_VERSION_LOW   0x14       /* integrated xAPIC (vmm-server/devices/lapic.h) */
+#define APIC_SVR_RESET     0xFF       /* SDM 10.4.7.1: power-up SVR */
+#define PDE_P              0x1
+#define PDE_W              0x2
+#define PDE_PCD            0x10
+#define PDE_PS             0x80
+#define VEC_UD             6
+#define VEC_GP             13
+
+static volatile unsigned seen[GUEST_IDT_VECTORS];
+static volatile unsigned skip_len;
+
+static void on_fault(guest_frame_t *f)
+{
+    seen[f->vector]++;
+    f->eip += skip_len;
+}
+
+/* Faults of @vec while running the code since the last mark. */
+static unsigned mark_ud, mark_gp;
+static void mark(void) { mark_ud = seen[VEC_UD]; mark_gp = seen[VEC_GP]; }
+static int gp_since(void) { return seen[VEC_GP] - mark_gp; }
+static int ud_since(void) { return seen[VEC_UD] - mark_ud; }
+
+static int rdmsr_ok(uint32_t msr, uint64_t *v)
+{
+    mark();
+    skip_len = 2;
+    uint32_t lo = 0, hi = 0;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    *v = (uint64_t)hi << 32 | lo;
+    return !gp_since();
+}
+
+static int wrmsr_ok(uint32_t msr, uint64_t v)
+{
+    mark();
+    skip_len = 2;
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+    return !gp_since();
+}
+
+static int roundtrip(uint32_t msr, uint64_t v)
+{
+    uint64_t r = ~v;
+    return wrmsr_ok(msr, v) && rdmsr_ok(msr, &r) && r == v;
+}
+
+/* MOV to CR0/CR4 (3 bytes): did it fault with #GP? */
+static int cr0_gp(uint32_t v)
+{
+    mark();
+    skip_len = 3;
+    __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+    return gp_since();
+}
+
+static int cr4_gp(uint32_t v)
+{
+    mark();
+    skip_len = 3;
+    __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+    return gp_since();
+}
+
+static uint32_t apic_read(uint32_t base, uint32_t reg)
+{
+    return *(volatile uint32_t *)(uintptr_t)(base + reg);
+}
+
+/* --- hidden features: shown as absent, and absent --- */
+static void check_cpuid(void)
+{
+    guest_cpuid_t l1 = guest_cpuid(1, 0), l7 = guest_cpuid(7, 0), x1 = guest_cpuid(0x80000001, 0);
+    guest_cpuid_t pmu = guest_cpuid(0xA, 0), d1 = guest_cpuid(0xD, 1);
+    CHECK(!(l1.ecx & (1u << 3)) && !(l1.ecx & (1u << 5)) && !(l1.ecx & (1u << 21)) &&
+              !(l1.ecx & (1u << 15)), "CPUID.1: MONITOR, VMX, x2APIC, PDCM hidden");
+    CHECK((l1.edx & (1u << 11)) && (l1.edx & (1u << 9)), "CPUID.1: SEP and APIC shown");
+    CHECK(!(x1.edx & (1u << 27)), "CPUID.80000001: RDTSCP hidden");
+    CHECK(!(l7.ebx & (1u << 10)), "CPUID.7: INVPCID hidden");
+    CHECK(!(d1.eax & (1u << 3)), "CPUID.0DH.1: XSAVES hidden");
+    CHECK(pmu.eax == 0 && pmu.ebx == 0 && pmu.ecx == 0 && pmu.edx == 0, "CPUID.0AH: no PMU");
+
+    mark();
+    skip_len = 3;
+    __asm__ volatile("rdtscp" ::: "eax", "ecx", "edx");
+    CHECK(ud_since() == 1, "RDTSCP raises #UD");
+    static uint64_t desc[2];
+    mark();
+    skip_len = 5;                                    /* 66 0F 38 82 08 */
+    __asm__ volatile("invpcid (%0), %1" : : "a"(desc), "c"(0) : "memory");
+    CHECK(ud_since() == 1, "INVPCID raises #UD");
+    mark();
+    skip_len = 3;
+    __asm__ volatile("monitor" : : "a"(desc), "c"(0), "d"(0));
+    CHECK(ud_since() == 1, "MONITOR raises #UD");
+    mark();
+    skip_len = 3;
+    __asm__ volatile("mwait" : : "a"(0), "c"(0));
+    CHECK(ud_since() == 1, "MWAIT raises #UD");
+    static uint64_t vmxon_region;
+    mark();
+    skip_len = 4;                                    /* F3 0F C7 30: vmxon (%eax) */
+    __asm__ volatile("vmxon (%0)" : : "a"(&vmxon_region) : "memory");
+    CHECK(ud_since() == 1, "VMXON raises #UD");
+    mark();
+    skip_len = 2;
+    __asm__ volatile("rdpmc" : : "c"(0) : "eax", "edx");
+    CHECK(gp_since() == 1, "RDPMC raises #GP (no counters)");
+    mark();
+    __asm__ volatile("wbinvd; invd" ::: "memory");
+    CHECK(!gp_since() && !ud_since(), "WBINVD and INVD run");
+}
+
+/* --- MSRs --- */
+static void check_msrs(void)
+{
+    uint64_t v, t1, t2;
+    CHECK(roundtrip(MSR_SYSENTER_CS, 0x10) && roundtrip(MSR_SYSENTER_ESP, 0x8000) &&
+              roundtrip(MSR_SYSENTER_EIP, 0x101000), "SYSENTER MSRs keep what was written");
+    CHECK(roundtrip(MSR_PAT, 0x0007010600070406ULL), "PAT keeps a valid value");
+    CHECK(!wrmsr_ok(MSR_PAT, 0x0000000000000002ULL), "PAT type 2 raises #GP");
+    CHECK(!wrmsr_ok(MSR_PAT, 0x0800000000000000ULL), "PAT type 8 raises #GP");
+    CHECK(rdmsr_ok(MSR_MTRRCAP, &v) && v == 0 && !wrmsr_ok(MSR_MTRRCAP, 0),
+          "MTRRcap reads 0, writes raise #GP");
+    CHECK(roundtrip(MSR_MTRR_DEF_TYPE, 0x806), "MTRR default type: E, WB");
+    CHECK(!wrmsr_ok(MSR_MTRR_DEF_TYPE, 0x1006) && !wrmsr_ok(MSR_MTRR_DEF_TYPE, 0x802) &&
+              !wrmsr_ok(MSR_MTRR_DEF_TYPE, 0xC06), "MTRR default type: reserved bits, type 2, FE #GP");
+    CHECK(rdmsr_ok(MSR_FEATURE_CONTROL, &v) && (v & 1) && !(v & 6) &&
+              !wrmsr_ok(MSR_FEATURE_CONTROL, 5), "FEATURE_CONTROL locked, VMX off");
+    CHECK(rdmsr_ok(MSR_MISC_ENABLE, &v) && (v & 1), "MISC_ENABLE: fast strings");
+    CHECK(roundtrip(MSR_DEBUGCTL, 2) && !wrmsr_ok(MSR_DEBUGCTL, 1) && wrmsr_ok(MSR_DEBUGCTL, 0),
+          "DEBUGCTL: BTF kept, LBR raises #GP");
+    CHECK(roundtrip(MSR_LSTAR, 0xFFFFFFFF80001000ULL) &&
+              !wrmsr_ok(MSR_LSTAR, 0x0000800000000000ULL), "LSTAR: non-canonical raises #GP");
+    CHECK(roundtrip(MSR_KERNEL_GS_BASE, 0x12345000) &&
+              !wrmsr_ok(MSR_KERNEL_GS_BASE, 0x8000000000000000ULL), "KERNEL_GS_BASE rules");
+    CHECK(!rdmsr_ok(MSR_TSC_AUX, &v), "TSC_AUX raises #GP (RDTSCP hidden)");
+    /* FS base through the MSR: a segment-relative load reads through it. */
+    static volatile uint32_t target = 0xF5BA5E00;
+    CHECK(wrmsr_ok(MSR_FS_BASE, (uint32_t)(uintptr_t)&target), "FS_BASE written");
+    uint32_t through_fs;
+    __asm__ volatile("movl %%fs:0, %0" : "=r"(through_fs));
+    CHECK(through_fs == 0xF5BA5E00 && rdmsr_ok(MSR_FS_BASE, &v) && v == (uintptr_t)&target,
+          "FS_BASE is the base FS addresses through");
+    CHECK(roundtrip(MSR_GS_BASE, 0x4000) && !wrmsr_ok(MSR_GS_BASE, 0x0001000000000000ULL),
+          "GS_BASE round trip, non-canonical #GP");
+    __asm__ volatile("movw %0, %%ax; movw %%ax, %%fs; movw %%ax, %%gs" : : "i"(GUEST_SEL_DATA) : "eax");
+    /* The TSC continues from a written value. */
+    const uint64_t start = 0x100000000000ULL;
+    CHECK(wrmsr_ok(MSR_TSC, start) && rdmsr_ok(MSR_TSC, &t1) && rdmsr_ok(MSR_TSC, &t2) &&
+              t1 >= start && t2 > t1 && t1 - start < 0x10000000ULL, "TSC counts on from a write");
+}
+
+/* --- the APIC base: relocation, global disable, re-enable --- */
+static void check_apic_base(void)
+{
+    uint64_t v;
+    CHECK(rdmsr_ok(MSR_APIC_BASE, &v) && v == (APIC_DEFAULT | APIC_BSP | APIC_EN),
+          "APIC base: 0xFEE00000, BSP, enabled");
+    CHECK((apic_read(APIC_DEFAULT, APIC_REG_VERSION) & 0xFF) == APIC_VERSION_LOW,
+          "LAPIC version at the default base");
+    CHECK(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_EN), "APIC base: BSP is read-only");
+    CHECK(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN | (1u << 10)),
+          "APIC base: x2APIC enable raises #GP");
+    CHECK(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN | 1),
+          "APIC base: reserved bit raises #GP");
+    CHECK(wrmsr_ok(MSR_APIC_BASE, APIC_MOVED | APIC_BSP | APIC_EN) &&
+              rdmsr_ok(MSR_APIC_BASE, &v) && v == (APIC_MOVED | APIC_BSP | APIC_EN),
+          "APIC base moved");
+    CHECK((apic_read(APIC_MOVED, APIC_REG_VERSION) & 0xFF) == APIC_VERSION_LOW,
+          "LAPIC answers at the new base");
+    CHECK(wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP) &&
+              !(guest_cpuid(1, 0).edx & (1u << 9)), "APIC disabled: CPUID.1:EDX.APIC = 0");
+    CHECK(wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN) &&
+              (guest_cpuid(1, 0).edx & (1u << 9)) &&
+              apic_read(APIC_DEFAULT, APIC_REG_SVR) == APIC_SVR_RESET,
+          "APIC re-enabled in its power-up state");
+}
+
+/* --- MMIO: TEST, XCHG, PUSH, POP on the LAPIC; reserved registers; an
+ * instruction at the very end of RAM --- */
+#define RAM_END        0x800000u      /* 8 MiB (guest-platform.spec) */
+#define TAIL_CODE_GPA  (RAM_END - 8)
+#define APIC_REG_RESERVED 0x40
+#define APIC_REG_ESR   0x280
+#define APIC_ESR_ILLEGAL_REGISTER 0x80
+
+static void check_mmio(void)
+{
+    uint32_t version_bit = APIC_VERSION_LOW, zf, v;
+    uint32_t ver = APIC_DEFAULT + APIC_REG_VERSION, tpr = APIC_DEFAULT + APIC_REG_TPR;
+    __asm__ volatile("testl %1, (%2); setz %b0; movzbl %b0, %0"
+                     : "=q"(zf) : "r"(version_bit), "r"(ver) : "cc");
+    CHECK(zf == 0, "TEST reg on the LAPIC version register");
+    __asm__ volatile("testl $0x14, (%1); setz %b0; movzbl %b0, %0" : "=q"(zf) : "r"(ver) : "cc");
+    CHECK(zf == 0, "TEST imm on the LAPIC version register");
+    __asm__ volatile("pushl (%1); popl %0" : "=r"(v) : "r"(ver) : "memory");
+    CHECK((v & 0xFF) == APIC_VERSION_LOW, "PUSH from the LAPIC");
+    __asm__ volatile("pushl $0x20; popl (%0)" : : "r"(tpr) : "memory");
+    CHECK(apic_read(APIC_DEFAULT, APIC_REG_TPR) == 0x20, "POP to the LAPIC TPR");
+    v = 0x30;
+    __asm__ volatile("xchgl %0, (%1)" : "+r"(v) : "r"(tpr) : "memory");
+    CHECK(v == 0x20 && apic_read(APIC_DEFAULT, APIC_REG_TPR) == 0x30, "XCHG with the LAPIC TPR");
+    *(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT + APIC_REG_TPR) = 0;
+    /* A reserved register: the write is dropped and logged in the ESR. */
+    *(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT + APIC_REG_RESERVED) = 0x1234;
+    *(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT + APIC_REG_ESR) = 0;
+    CHECK(apic_read(APIC_DEFAULT, APIC_REG_ESR) & APIC_ESR_ILLEGAL_REGISTER,
+          "a reserved LAPIC register write is an illegal-register error, not a stop");
+    /* mov (%eax), %ecx; ret - in the last bytes of RAM: the VMM must not
+     * fetch 15 bytes past the end. */
+    static const uint8_t tail[] = { 0x8B, 0x08, 0xC3 };
+    volatile uint8_t *dst = (volatile uint8_t *)(uintptr_t)TAIL_CODE_GPA;
+    for (unsigned i = 0; i < sizeof(tail); i++)
+        dst[i] = tail[i];
+    uint32_t got;
+    __asm__ volatile("call *%2" : "=c"(got) : "a"(ver), "d"(TAIL_CODE_GPA) : "memory");
+    CHECK((got & 0xFF) == APIC_VERSION_LOW, "MMIO instruction in the last bytes of RAM");
+}
+
+/* --- control registers --- */
+static uint32_t page_dir[1024] __attribute__((aligned(4096)));
+static uint64_t pml4[512] __attribute__((aligned(4096)));
+static uint64_t pdpt[512] __attribute__((aligned(4096)));
+static uint64_t pd[512] __attribute__((aligned(4096)));
+
+static void check_cr(void)
+{
+    uint32_t cr0 = read_cr0(), cr4 = read_cr4();
+    /* Writes that flip CR0.NE exit to the VMM, which must check them. */
+    CHECK(cr0_gp(((cr0 & ~CR0_CD) ^ CR0_NE) | CR0_NW), "CR0: NW without CD raises #GP");
+    CHECK(cr0_gp(((cr0 ^ CR0_NE) | CR0_PG) & ~1u), "CR0: PG without PE raises #GP");
+    CHECK(read_cr0() == cr0, "CR0 unchanged by refused writes");
+    CHECK(cr4_gp(cr4 | CR4_VMXE) && !(read_cr4() & CR4_VMXE), "CR4.VMXE raises #GP");
+    CHECK(cr4_gp(cr4 | (1u << 15)), "CR4: reserved bit 15 raises #GP");
+
+    /* Paging on, then CR0.NE flipped (an exit): CR3 and paging survive. */
+    for (unsigned i = 0; i < 2; i++)
+        page_dir[i] = (i << 22) | PDE_P | PDE_W | PDE_PS;
+    page_dir[APIC_DEFAULT >> 22] = (APIC_DEFAULT & ~0x3FFFFFu) | PDE_P | PDE_W | PDE_PCD | PDE_PS;
+    write_cr4(cr4 | CR4_PSE);
+    write_cr3((uint32_t)(uintptr_t)page_dir);
+    write_cr0(cr0 | CR0_PG);
+    write_cr0(read_cr0() ^ CR0_NE);
+    uint32_t cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    CHECK(cr3 == (uint32_t)(uintptr_t)page_dir, "CR3 kept when CR0.NE changes with paging on");
+    CHECK((apic_read(APIC_DEFAULT, APIC_REG_VERSION) & 0xFF) == APIC_VERSION_LOW,
+          "LAPIC MMIO through paging after the CR0 exit");
+    write_cr0(read_cr0() & ~CR0_PG);
+    write_cr0(cr0);
+    write_cr4(cr4);
+
+    /* IA-32e mode entered by a CR0 write that exits (PG with NE flipped):
+     * the VMM sets EFER.LMA (compatibility mode, CS.L = 0), and clears it
+     * when paging goes off. */
+    pd[0] = 0 | PDE_P | PDE_W | PDE_PS;
+    pd[1] = 0x200000 | PDE_P | PDE_W | PDE_PS;
+    pd[2] = 0x400000 | PDE_P | PDE_W | PDE_PS;
+    pd[3] = 0x600000 | PDE_P | PDE_W | PDE_PS;
+    pdpt[0] = (uint32_t)(uintptr_t)pd | PDE_P | PDE_W;
+    pml4[0] = (uint32_t)(uintptr_t)pdpt | PDE_P | PDE_W;
+    write_cr4(cr4 | CR4_PAE);
+    write_cr3((uint32_t)(uintptr_t)pml4);
+    uint64_t efer;
+    rdmsr_ok(MSR_EFER, &efer);
+    wrmsr_ok(MSR_EFER, efer | EFER_LME);
+    write_cr0((cr0 | CR0_PG) ^ CR0_NE);
+    uint64_t lm;
+    int ok = rdmsr_ok(MSR_EFER, &lm);
+    write_cr0(cr0);                                  /* paging off: LMA off */
+    uint64_t off;
+    rdmsr_ok(MSR_EFER, &off);
+    wrmsr_ok(MSR_EFER, efer);
+    write_cr4(cr4);
+    CHECK(ok && (lm & EFER_LMA), "CR0.PG with EFER.LME (an exiting write) sets EFER.LMA");
+    CHECK(!(off & EFER_LMA), "clearing CR0.PG clears EFER.LMA");
+}
+
+/* --- XSETBV --- */
+static int xsetbv_gp(uint32_t lo)
+{
+    mark();
+    skip_len = 3;
+    __asm__ volatile("xsetbv" : : "c"(0), "a"(lo), "d"(0));
+    return gp_since();
+}
+
+static void check_xsetbv(void)
+{
+    guest_cpuid_t l1 = guest_cpuid(1, 0);
+    if (!(l1.ecx & (1u << 26))) {
+        CHECK(1, "no XSAVE shown");
+        return;
+    }
+    write_cr4(read_cr4() | (1u << 18));              /* OSXSAVE */
+    CHECK(guest_cpuid(1, 0).ecx & (1u << 27), "CPUID.1:ECX.OSXSAVE follows CR4");
+    CHECK(!xsetbv_gp(3), "XSETBV x87|SSE accepted");
+    CHECK(xsetbv_gp(0) && xsetbv_gp(2) && xsetbv_gp(5), "XSETBV: no x87, AVX without SSE #GP");
+    guest_cpuid_t d0 = guest_cpuid(0xD, 0);
+    CHECK(!(d0.eax & ~7u) && d0.edx == 0 && d0.ebx == 576, "CPUID.0DH: shown components, size");
+    if (d0.eax & 4)
+        CHECK(!xsetbv_gp(7) && guest_cpuid(0xD, 0).ebx > 576, "XSETBV AVX accepted, size grows");
+    CHECK(xsetbv_gp(1u << 5 | 7), "XSETBV: an unshown component raises #GP");
+    xsetbv_gp(3);
+}
+
+int guest_main(void)
+{
+    guest_desc_init();
+    guest_set_handler(VEC_UD, on_fault);
+    guest_set_handler(VEC_GP, on_fault);
+    check_cpuid();
+    check_msrs();
+    check_mmio();
+    check_apic_base();
+    check_cr();
+    check_xsetbv();
+    CHECK(guest_unhandled == 0, "no unexpected vectors");
+    return guest_report("platform");
+}

@@ -1,0 +1,96 @@
+/*
+ * vmm-server/cpu_policy.h - what the guest's CPU is: the CPUID allow-list,
+ * and the architectural rules the VMM applies when it carries out a
+ * guest's CR, XSETBV and MSR writes. Pure code (no system calls, no VM
+ * state): built into the VMM and into the host unit tests
+ * (tests/unit/test_vmm_policy.c).
+ *
+ * What is shown follows what the kernel's VMCS gives a guest (secondary
+ * controls: EPT, VPID, unrestricted guest only; MONITOR/MWAIT/RDPMC exit;
+ * no x2APIC, PMU, SMX, VMX) and what the VMM emulates (msr.c). Anything a
+ * guest is shown must work; anything not in the table reads as 0.
+ */
+#ifndef VMM_CPU_POLICY_H
+#define VMM_CPU_POLICY_H
+#include "x86_arch.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    uint32_t eax, ebx, ecx, edx;
+} cpuid_regs_t;
+
+/* How the policy asks the host CPU (the VMM executes CPUID; tests fake it). */
+typedef cpuid_regs_t (*cpuid_host_fn)(uint32_t leaf, uint32_t sub);
+
+/* The guest state CPUID results depend on (SDM Vol. 2A CPUID). */
+typedef struct {
+    uint64_t cr4;          /* OSXSAVE is CPUID.1:ECX.OSXSAVE */
+    uint64_t xcr0;         /* CPUID.(EAX=0DH,ECX=0):EBX is the size for XCR0 */
+    bool apic_enabled;     /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC (SDM Vol. 3A 10.4.3) */
+    uint32_t apic_id;      /* CPUID.1:EBX[31:24], the initial APIC ID */
+} cpuid_guest_t;
+
+#define CPUID_MAX_BASIC    0x0Du
+#define CPUID_HV_LEAF      0x40000000u
+#define CPUID_MAX_EXTENDED 0x80000008u
+
+/* The guest's CPUID(@leaf, @sub): cpuid_guest_state(cpuid_static()). */
+cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g,
+                         cpuid_host_fn host);
+/* The part that depends only on the host (a VMM may cache it per leaf and
+ * subleaf), and the bits that follow the guest's state on top of it. */
+cpuid_regs_t cpuid_static(uint32_t leaf, uint32_t sub, cpuid_host_fn host);
+cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
+                               const cpuid_guest_t *g, cpuid_host_fn host);
+
+/* XCR0 components the guest may enable: x87, SSE, AVX where the host has them
+ * (CPUID.(EAX=0DH,ECX=0):EDX:EAX) and shows them (CPUID.1:ECX.AVX). */
+uint64_t xcr0_allowed(cpuid_host_fn host);
+
+/* EFER bits a guest may set (SDM Vol. 4 Table 2-2): SCE with SYSCALL, LME
+ * with LM, NXE with NX shown in CPUID.80000001H:EDX. */
+uint64_t efer_allowed(cpuid_host_fn host);
+
+/* CR4 bits a guest may set: those of the features shown (SDM Vol. 3A 2.5). */
+uint64_t cr4_allowed(cpuid_host_fn host);
+
+/* The result of a guest's MOV to CR0/CR4. */
+typedef struct {
+    uint64_t cr0, cr4, efer;
+} cr_state_t;
+
+/* MOV to CR0 of @value with @cur (and CS.L = @cs_l): false means #GP(0);
+ * else @out is the new CR0 and EFER (LMA follows PG with LME, SDM 9.8.5). */
+bool cr0_write(const cr_state_t *cur, bool cs_l, uint64_t value, cr_state_t *out);
+/* MOV to CR4 of @value: false means #GP(0). @cr3 for the PCIDE rule. */
+bool cr4_write(const cr_state_t *cur, uint64_t cr3, uint64_t value, uint64_t allowed,
+               cr_state_t *out);
+
+/* XSETBV with ECX = @ecx, EDX:EAX = @value at CPL @cpl: false means #GP(0)
+ * (SDM Vol. 2C XSETBV, Vol. 1 13.3). */
+bool xcr0_valid(uint32_t ecx, uint64_t value, unsigned cpl, uint64_t allowed);
+
+/* MSR value rules. */
+bool pat_valid(uint64_t pat);                   /* SDM Vol. 3A 11.12.2 */
+bool mtrr_def_type_valid(uint64_t v);           /* SDM Vol. 3A 11.11.2.1, no fixed MTRRs */
+/* IA32_APIC_BASE write (SDM Vol. 3A 10.4.4): false means #GP; @maxphyaddr
+ * bounds the base. BSP is read-only (kept from @old). */
+bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr);
+/* IA32_EFER write: false means #GP; LMA is kept from @cur (read-only). */
+bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, uint64_t *out);
+
+/* The event to re-inject after an exit that interrupted its delivery (SDM
+ * Vol. 3C 27.2.4 IDT-vectoring information, 26.6.1.1 injection): false if
+ * @idt_info is not valid. */
+bool idt_reinject(uint32_t idt_info, uint32_t idt_error, uint32_t exit_instr_len,
+                  uint32_t *info, uint32_t *error, uint32_t *instr_len);
+
+/* An exception raised while delivering an event (SDM Vol. 3A 6.15, Table
+ * 6-5): deliver the second one serially, or a double fault, or shut down. */
+typedef enum { EVENT_SERIAL, EVENT_DOUBLE_FAULT, EVENT_TRIPLE_FAULT } event_merge_t;
+/* @first: the interrupted event's IDT-vectoring information; @second: the
+ * vector of a hardware exception raised during its delivery. */
+event_merge_t event_merge(uint32_t first, unsigned second);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * vmm-server/x86_arch.h - architectural constants of the x86-64 CPU the VMM
+ * shows its guests, defined once: control-register and EFER bits, MSR
+ * numbers, exception vectors, event-injection encodings, CPUID feature bits
+ * and XCR0 components. Citations: Intel SDM (Vol. 1 basic architecture,
+ * Vol. 2 instructions, Vol. 3A/3C system and VMX, Vol. 4 MSRs). Pure header:
+ * also built into host unit tests.
+ */
+#ifndef VMM_X86_ARCH_H
+#define VMM_X86_ARCH_H
+#include <stdint.h>
+
+#define X86_BIT(n) (1ULL << (n))
+
+/* CR0 (SDM Vol. 3A 2.5, Figure 2-7). */
+#define X86_CR0_PE  X86_BIT(0)
+#define X86_CR0_MP  X86_BIT(1)
+#define X86_CR0_EM  X86_BIT(2)
+#define X86_CR0_TS  X86_BIT(3)
+#define X86_CR0_ET  X86_BIT(4)
+#define X86_CR0_NE  X86_BIT(5)
+#define X86_CR0_WP  X86_BIT(16)
+#define X86_CR0_AM  X86_BIT(18)
+#define X86_CR0_NW  X86_BIT(29)
+#define X86_CR0_CD  X86_BIT(30)
+#define X86_CR0_PG  X86_BIT(31)
+/* The defined bits; bits 63:32 are reserved (#GP when set, SDM Vol. 2B MOV
+ * CR), reserved bits in 31:0 are ignored (SDM Vol. 3A 2.5: "reserved bits
+ * should always be set to the values previously read"). */
+#define X86_CR0_DEFINED (X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | \
+                         X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | \
+                         X86_CR0_PG)
+
+/* CR4 (SDM Vol. 3A 2.5, Figure 2-7). */
+#define X86_CR4_VME        X86_BIT(0)
+#define X86_CR4_PVI        X86_BIT(1)
+#define X86_CR4_TSD        X86_BIT(2)
+#define X86_CR4_DE         X86_BIT(3)
+#define X86_CR4_PSE        X86_BIT(4)
+#define X86_CR4_PAE        X86_BIT(5)
+#define X86_CR4_MCE        X86_BIT(6)
+#define X86_CR4_PGE        X86_BIT(7)
+#define X86_CR4_PCE        X86_BIT(8)
+#define X86_CR4_OSFXSR     X86_BIT(9)
+#define X86_CR4_OSXMMEXCPT X86_BIT(10)
+#define X86_CR4_UMIP       X86_BIT(11)
+#define X86_CR4_LA57       X86_BIT(12)
+#define X86_CR4_VMXE       X86_BIT(13)
+#define X86_CR4_SMXE       X86_BIT(14)
+#define X86_CR4_FSGSBASE   X86_BIT(16)
+#define X86_CR4_PCIDE      X86_BIT(17)
+#define X86_CR4_OSXSAVE    X86_BIT(18)
+#define X86_CR4_SMEP       X86_BIT(20)
+#define X86_CR4_SMAP       X86_BIT(21)
+#define X86_CR4_PKE        X86_BIT(22)
+
+/* IA32_EFER (SDM Vol. 3A 2.2.1, Vol. 4 Table 2-2). */
+#define X86_EFER_SCE X86_BIT(0)
+#define X86_EFER_LME X86_BIT(8)
+#define X86_EFER_LMA X86_BIT(10)
+#define X86_EFER_NXE X86_BIT(11)
+
+/* RFLAGS (SDM Vol. 1 3.4.3). */
+#define X86_RFLAGS_IF_BIT X86_BIT(9)
+
+/* Guest activity state (SDM Vol. 3C 24.4.2, Table 24-3): 1 = HLT. */
+#define X86_ACTIVITY_HLT 1
+
+/* Segment access rights as in the VMCS (SDM Vol. 3C 24.4.1, Table 24-2). */
+#define X86_AR_DPL_SHIFT 5
+#define X86_AR_DPL_MASK  3u
+#define X86_AR_L         X86_BIT(13)
+#define X86_AR_DB        X86_BIT(14)
+
+/* MSRs (SDM Vol. 4, Table 2-2 architectural MSRs). */
+#define MSR_IA32_TSC               0x010
+#define MSR_IA32_APIC_BASE         0x01B
+#define MSR_IA32_FEATURE_CONTROL   0x03A
+#define MSR_IA32_MTRRCAP           0x0FE
+#define MSR_IA32_SYSENTER_CS       0x174
+#define MSR_IA32_SYSENTER_ESP      0x175
+#define MSR_IA32_SYSENTER_EIP      0x176
+#define MSR_IA32_MISC_ENABLE       0x1A0
+#define MSR_IA32_DEBUGCTL          0x1D9
+#define MSR_IA32_PAT               0x277
+#define MSR_IA32_MTRR_DEF_TYPE     0x2FF
+#define MSR_IA32_EFER              0xC0000080
+#define MSR_IA32_STAR              0xC0000081
+#define MSR_IA32_LSTAR             0xC0000082
+#define MSR_IA32_CSTAR             0xC0000083
+#define MSR_IA32_FMASK             0xC0000084
+#define MSR_IA32_FS_BASE           0xC0000100
+#define MSR_IA32_GS_BASE           0xC0000101
+#define MSR_IA32_KERNEL_GS_BASE    0xC0000102
+#define MSR_IA32_TSC_AUX           0xC0000103
+
+/* IA32_APIC_BASE (SDM Vol. 3A 10.4.4, Figure 10-5). */
+#define X86_APIC_BASE_BSP    X86_BIT(8)
+#define X86_APIC_BASE_EXTD   X86_BIT(10)       /* x2APIC mode: not offered */
+#define X86_APIC_BASE_EN     X86_BIT(11)
+#define X86_APIC_BASE_ADDR   0xFFFFFFFFFF000ULL /* bits MAXPHYADDR-1:12 */
+#define X86_APIC_BASE_RESET  (0xFEE00000ULL | X86_APIC_BASE_BSP | X86_APIC_BASE_EN)
+
+/* IA32_FEATURE_CONTROL (SDM Vol. 3C 23.7): bit 0 lock. */
+#define X86_FEATURE_CONTROL_LOCK X86_BIT(0)
+
+/* IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2): fast strings, BTS and PEBS
+ * unavailable (no debug store is offered). */
+#define X86_MISC_ENABLE_FAST_STRINGS X86_BIT(0)
+#define X86_MISC_ENABLE_BTS_UNAVAIL  X86_BIT(11)
+#define X86_MISC_ENABLE_PEBS_UNAVAIL X86_BIT(12)
+
+/* IA32_DEBUGCTL (SDM Vol. 3B 17.4.1): BTF, single-step on branches. */
+#define X86_DEBUGCTL_BTF X86_BIT(1)
+
+/* PAT (SDM Vol. 3A 11.12.2): 8 entries of 8 bits; memory types 2, 3 and
+ * values >= 8 are reserved. Power-up value: WB WT UC- UC WB WT UC- UC. */
+#define X86_PAT_RESET 0x0007040600070406ULL
+
+/* MTRRs (SDM Vol. 3A 11.11.2.1): IA32_MTRR_DEF_TYPE type (7:0), FE (10), E (11). */
+#define X86_MTRR_DEF_TYPE_MASK 0xFFULL
+#define X86_MTRR_DEF_FE        X86_BIT(10)
+#define X86_MTRR_DEF_E         X86_BIT(11)
+
+/* Memory types (SDM Vol. 3A 11.3, Table 11-2 / 11-10). */
+#define X86_MT_UC  0
+#define X86_MT_WC  1
+#define X86_MT_WT  4
+#define X86_MT_WP  5
+#define X86_MT_WB  6
+#define X86_MT_UCM 7                            /* UC-: PAT only */
+
+/* Exception vectors (SDM Vol. 3A 6.3.1, Table 6-1). */
+#define X86_VEC_DE 0
+#define X86_VEC_DB 1
+#define X86_VEC_NMI 2
+#define X86_VEC_BP 3
+#define X86_VEC_OF 4
+#define X86_VEC_UD 6
+#define X86_VEC_NM 7
+#define X86_VEC_DF 8
+#define X86_VEC_TS 10
+#define X86_VEC_NP 11
+#define X86_VEC_SS 12
+#define X86_VEC_GP 13
+#define X86_VEC_PF 14
+#define X86_VEC_AC 17
+
+/* #PF error code (SDM Vol. 3A 4.7, Figure 4-12). */
+#define X86_PF_PRESENT X86_BIT(0)
+#define X86_PF_WRITE   X86_BIT(1)
+#define X86_PF_USER    X86_BIT(2)
+#define X86_PF_FETCH   X86_BIT(4)
+
+/* Event injection / IDT-vectoring information (SDM Vol. 3C 24.8.3, Table
+ * 24-16; 24.9.3, Table 24-18: the same layout). */
+#define X86_INTR_VECTOR_MASK  0xFFu
+#define X86_INTR_TYPE_SHIFT   8
+#define X86_INTR_TYPE_MASK    (7u << X86_INTR_TYPE_SHIFT)
+#define X86_INTR_TYPE_EXT     (0u << X86_INTR_TYPE_SHIFT)   /* external interrupt */
+#define X86_INTR_TYPE_NMI     (2u << X86_INTR_TYPE_SHIFT)
+#define X86_INTR_TYPE_HW_EXC  (3u << X86_INTR_TYPE_SHIFT)   /* hardware exception */
+#define X86_INTR_TYPE_SW_INT  (4u << X86_INTR_TYPE_SHIFT)   /* INT n */
+#define X86_INTR_TYPE_PRIV_SW_EXC (5u << X86_INTR_TYPE_SHIFT) /* INT1 */
+#define X86_INTR_TYPE_SW_EXC  (6u << X86_INTR_TYPE_SHIFT)   /* INT3, INTO */
+#define X86_INTR_DELIVER_ERR  X86_BIT(11)
+#define X86_INTR_VALID        X86_BIT(31)
+
+/* XCR0 state components (SDM Vol. 1 13.1, 13.3). */
+#define X86_XCR0_X87 X86_BIT(0)
+#define X86_XCR0_SSE X86_BIT(1)
+#define X86_XCR0_AVX X86_BIT(2)
+
+/* CPUID feature bits (SDM Vol. 2A CPUID, Tables 3-8 .. 3-10). */
+#define CPUID_1_ECX_MONITOR    X86_BIT(3)
+#define CPUID_1_ECX_VMX        X86_BIT(5)
+#define CPUID_1_ECX_PDCM       X86_BIT(15)
+#define CPUID_1_ECX_X2APIC     X86_BIT(21)
+#define CPUID_1_ECX_XSAVE      X86_BIT(26)
+#define CPUID_1_ECX_OSXSAVE    X86_BIT(27)
+#define CPUID_1_ECX_AVX        X86_BIT(28)
+#define CPUID_1_ECX_HYPERVISOR X86_BIT(31)
+#define CPUID_1_EDX_APIC       X86_BIT(9)
+#define CPUID_1_EDX_SEP        X86_BIT(11)
+#define CPUID_7_EBX_INVPCID    X86_BIT(10)
+#define CPUID_D1_EAX_XSAVES    X86_BIT(3)
+#define CPUID_81_EDX_RDTSCP    X86_BIT(27)
+
+/* Canonical linear addresses with 48 bits (SDM Vol. 1 3.3.7.1; LA57 is not
+ * offered): bits 63:47 all equal. */
+static inline int x86_canonical(uint64_t la)
+{
+    return (uint64_t)((int64_t)(la << 16) >> 16) == la;
+}
+
+#endif
