@@ -162,12 +162,27 @@ static cpuid_regs_t cpuid_static_cached(uint32_t leaf, uint32_t sub)
     return cpuid_cache[i].r;
 }
 
-static exit_action_t exit_cpuid(vmexit_t *e)
+/* The leaves whose values depend on the guest's state (cpuid_guest_state):
+ * only they fetch it. Leaf 1 needs guest CR4 (OSXSAVE), which the exit does
+ * not bring: fetched on demand, so the other leaves cost no CR reads. */
+static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32_t leaf,
+                                                            uint32_t sub, cpuid_regs_t r)
 {
+    if (leaf == 0x1 && !(e->s->mtd & NESTOR_MTD_CR)) {
+        const nestor_word_t cr = NESTOR_MTD_CR;
+        nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &cr, 1, 0, 0, 0, 0);
+    }
     const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
                               .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0 };
+    return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
+}
+
+static exit_action_t exit_cpuid(vmexit_t *e)
+{
     uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx;
-    cpuid_regs_t r = cpuid_guest_state(leaf, sub, cpuid_static_cached(leaf, sub), &g, host_cpuid);
+    cpuid_regs_t r = cpuid_static_cached(leaf, sub);
+    if (leaf == 0x1 || leaf == 0xD)
+        r = cpuid_stateful(e, leaf, sub, r);
     e->s->rax = r.eax;
     e->s->rbx = r.ebx;
     e->s->rcx = r.ecx;
@@ -419,8 +434,6 @@ nestor_word_t vmm_exit_mask(unsigned slot)
     case NESTOR_EXIT_EPT_VIOLATION:     /* the decoder needs the whole CPU state */
     case NESTOR_EXIT_TASK_SWITCH:       /* so does a task switch (task_switch.c) */
         return NESTOR_MTD_ALL;
-    case NESTOR_EXIT_CPUID:             /* CPUID.1:ECX.OSXSAVE is CR4.OSXSAVE */
-        return EXIT_MASK_BASE | NESTOR_MTD_CR;
     case NESTOR_EXIT_CR_ACCESS:         /* the reply's NESTOR_MTD_CR loads CR0-CR4 and EFER */
         return EXIT_MASK_BASE | NESTOR_MTD_CR | NESTOR_MTD_SEGS;
     case NESTOR_EXIT_RDMSR:

@@ -329,18 +329,23 @@ static nestor_vcpu_seg_t *state_seg(nestor_vcpu_state_t *s, unsigned i)
     return &s->es + i;
 }
 
-/* Where gprs[i] (trap_frame order: r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi
- * rdx rcx rbx rax) lives in the state page. */
 #define STATE_OFF(f) __builtin_offsetof(nestor_vcpu_state_t, f)
-static const uint16_t state_gpr_offset[VCPU_GPRS] = {
-    STATE_OFF(r15), STATE_OFF(r14), STATE_OFF(r13), STATE_OFF(r12), STATE_OFF(r11),
-    STATE_OFF(r10), STATE_OFF(r9), STATE_OFF(r8), STATE_OFF(rbp), STATE_OFF(rdi),
-    STATE_OFF(rsi), STATE_OFF(rdx), STATE_OFF(rcx), STATE_OFF(rbx), STATE_OFF(rax),
-};
+/* gprs[i] (trap_frame order) and its field in the state page: copied
+ * register by register, straight-line (this is on every exit). */
+#define VCPU_GPR_FIELDS(X)                                                         \
+    X(0, r15) X(1, r14) X(2, r13) X(3, r12) X(4, r11) X(5, r10) X(6, r9) X(7, r8) \
+    X(8, rbp) X(9, rdi) X(10, rsi) X(11, rdx) X(12, rcx) X(13, rbx) X(14, rax)
+#define GPR_TO_STATE_(i, r) s->r = v->gprs[i];
+#define GPR_FROM_STATE_(i, r) v->gprs[i] = s->r;
+_Static_assert(VCPU_GPRS == 15, "VCPU_GPR_FIELDS lists every register");
 
-static uint64_t *state_gpr(nestor_vcpu_state_t *s, unsigned i)
+/* The segment registers a mask names, as a range of seg_fields (es..gs are
+ * NESTOR_MTD_SEGS, ldtr and tr NESTOR_MTD_SYS_SEGS). */
+#define SEGS_SYS_FIRST 6
+static unsigned segs_first(uint64_t mask) { return mask & NESTOR_MTD_SEGS ? 0 : SEGS_SYS_FIRST; }
+static unsigned segs_end(uint64_t mask)
 {
-    return (uint64_t *)((uint8_t *)s + state_gpr_offset[i]);
+    return mask & NESTOR_MTD_SYS_SEGS ? 8 : SEGS_SYS_FIRST;
 }
 
 /*
@@ -383,9 +388,9 @@ static uint64_t guest_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f)
 
 static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
 {
-    if (mask & NESTOR_MTD_GPRS)
-        for (unsigned i = 0; i < VCPU_GPRS; i++)
-            *state_gpr(s, i) = v->gprs[i];
+    if (mask & NESTOR_MTD_GPRS) {
+        VCPU_GPR_FIELDS(GPR_TO_STATE_)
+    }
     if (mask & NESTOR_MTD_RSP)
         s->rsp = vmread(VMCS_GUEST_RSP);
     if (mask & NESTOR_MTD_RIP)
@@ -399,9 +404,7 @@ static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
         s->cr4 = guest_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
         s->efer = vmread(VMCS_GUEST_EFER);
     }
-    for (unsigned i = 0; i < 8; i++) {
-        if (!(mask & (i < 6 ? NESTOR_MTD_SEGS : NESTOR_MTD_SYS_SEGS)))
-            continue;
+    for (unsigned i = segs_first(mask); i < segs_end(mask); i++) {
         nestor_vcpu_seg_t *g = state_seg(s, i);
         g->sel = (uint16_t)vmread(seg_fields[i].sel);
         g->base = vmread(seg_fields[i].base);
@@ -462,9 +465,9 @@ static void load_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f, uint64_t 
  */
 static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
 {
-    if (mask & NESTOR_MTD_GPRS)
-        for (unsigned i = 0; i < VCPU_GPRS; i++)
-            v->gprs[i] = *state_gpr((nestor_vcpu_state_t *)s, i);
+    if (mask & NESTOR_MTD_GPRS) {
+        VCPU_GPR_FIELDS(GPR_FROM_STATE_)
+    }
     if (mask & NESTOR_MTD_RSP)
         vmwrite(VMCS_GUEST_RSP, s->rsp);
     if (mask & NESTOR_MTD_RIP)
@@ -479,9 +482,7 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_GUEST_EFER, s->efer);
         follow_efer_lma(s->efer);
     }
-    for (unsigned i = 0; i < 8; i++) {
-        if (!(mask & (i < 6 ? NESTOR_MTD_SEGS : NESTOR_MTD_SYS_SEGS)))
-            continue;
+    for (unsigned i = segs_first(mask); i < segs_end(mask); i++) {
         const nestor_vcpu_seg_t *g = &(&s->es)[i];
         vmwrite(seg_fields[i].sel, g->sel);
         vmwrite(seg_fields[i].base, g->base);
