@@ -3,8 +3,9 @@
  * starts from a stack config ("nestor,count-monitor"). Its boot info grants
  * it one capability, the endpoint it serves on ("exits"); its command line
  * names the exit reasons it counts ("exits=10,18"). The VMM running the VM
- * sends it, badged CM_BADGE_SETUP, the one capability it passes exits on
- * with, then wires its endpoint into the VM's exit table.
+ * puts its endpoint into an exit table of its own at its level of the VM's
+ * stack and says so, badged CM_BADGE_SETUP; exits then arrive and are
+ * passed on by reply (count_monitor.c).
  */
 #include "count_monitor.h"
 #include <nestor/bootinfo.h>
@@ -27,30 +28,21 @@ int main(const nestor_bootinfo_t *bi)
     const char *p = nu_option(bi->cmdline, EXITS_OPT);
     for (char *end; p && *p >= '0' && *p <= '9' && n < CM_MAX_REASONS; p = end + (*end == ','))
         reasons[n++] = strtoul(p, &end, 10);
-    if (!ep || n == 0 || bi->empty.start >= bi->empty.end) {
+    if (!ep || n == 0) {
         printf("count-monitor %s: no endpoint or no exit reasons granted: nothing to serve\n", name);
         return 0;
     }
-    /* Wait for the VMM to say where exits go next. */
-    nestor_cptr_t prev = bi->empty.start;
-    nestor_ipc_buffer_t *buf = nu_ipc_buffer();
+    /* Wait for the VMM to say the exit table is set. */
     nu_msg_t m = { 0 };
-    for (;;) {
-        buf->receive_cnode = NESTOR_CAP_INIT_CNODE;
-        buf->receive_index = prev;
-        buf->receive_depth = 64;
-        if (nu_recv(ep, &m) == NESTOR_OK && m.badge == CM_BADGE_SETUP &&
-            nestor_msginfo_extra_caps(m.info) == 1 && !nestor_msginfo_caps_unwrapped(m.info))
-            break;
+    while (nu_recv(ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
         printf("count-monitor %s: a message before its setup (badge 0x%lx): ignored\n", name,
                m.badge);
         m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
         nu_reply(&m);
     }
-    buf->receive_cnode = 0;
     printf("count-monitor %s: serving %u exit reason%s\n", name, n, n == 1 ? "" : "s");
     m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 0) };
     nu_reply(&m);
-    count_monitor_serve(ep, prev, reasons, n);
+    count_monitor_serve(ep, reasons, n);
     return 0;
 }

@@ -215,7 +215,9 @@ static void serve(nestor_cptr_t exit_ep)
             if (!vm->irq_quiet)
                 tick_start_if_needed();
         }
-        m = (nu_msg_t){ .info = nestor_msginfo(act == EXIT_RESUME ? 0 : 1, 0, 0, 1),
+        m = (nu_msg_t){ .info = nestor_msginfo(act == EXIT_RESUME ? NESTOR_EXIT_REPLY_RESUME
+                                                                  : NESTOR_EXIT_REPLY_STOP,
+                                               0, 0, 1),
                         .mr = { e.changed } };
         if (act == EXIT_STOP) {
             uart_flush(vm);
@@ -296,43 +298,40 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t rights
 #define MONITOR_RIGHTS (NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT | NESTOR_RIGHT_GRANT_REPLY)
 
 /*
- * Stack the monitors of @c's stack on @vm: each gets, in a setup message,
- * the capability it passes exits on (the next monitor's endpoint, or ours
- * badged with the VM), and the exit-table slots of the reasons it takes
- * point to it. Then they see those exits first (SDM 24.9.1: the basic exit reason
- * indexes the table). A monitor may send on what it passes exits on, never receive.
+ * Stack the monitors of @c's stack on @vm. The stack lists them from the VM
+ * outward, the VMM last: the first gets the highest level of the VCPU's
+ * exit tables, the VMM keeps level 0 (nestor/vcpu.h). Each gets a table of
+ * its own holding its endpoint in the slots of the reasons it takes and
+ * nothing else; it sees those exits first and passes them on by reply (SDM
+ * 24.9.1: the basic exit reason indexes the table). No monitor gets a
+ * capability to another's endpoint or to ours.
  */
 static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
-                           const sc_vm_t *c, nestor_cptr_t exit_ep)
+                           const sc_vm_t *c)
 {
     for (unsigned k = 0; k + 1 < c->n_stack; k++) {
         const sc_monitor_t *m = &config.mon[c->stack[k]];
         const sc_monitor_t *next = &config.mon[c->stack[k + 1]];
         const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, m->name);
-        const nestor_grant_desc_t *gn = nu_grant(bi, NESTOR_GRANT_ENDPOINT, next->name);
-        if (!g || (next->kind != SC_VMM_SERVER && !gn)) {
-            printf("vmm: vm %s: no endpoint to monitor %s granted\n", vm->name,
-                   g ? next->name : m->name);
+        unsigned level = c->n_stack - 1 - k;
+        if (!g) {
+            printf("vmm: vm %s: no endpoint to monitor %s granted\n", vm->name, m->name);
             return false;
         }
-        nestor_cptr_t pass_on = next->kind == SC_VMM_SERVER ?
-                                    mint(a, exit_ep, MONITOR_RIGHTS, vm->index + 1) :
-                                    mint(a, gn->cptr, MONITOR_RIGHTS, CM_BADGE_EXIT);
         nestor_cptr_t setup = mint(a, g->cptr, MONITOR_RIGHTS, CM_BADGE_SETUP);
         nestor_cptr_t query = mint(a, g->cptr, MONITOR_RIGHTS, CM_BADGE_QUERY);
-        if (!pass_on || !setup || !query)
+        nestor_word_t reasons[SC_MAX_EXITS];
+        for (unsigned x = 0; x < m->n_exits; x++)
+            reasons[x] = m->exits[x];
+        if (!setup || !query || level >= NESTOR_EXIT_LEVELS ||
+            !count_monitor_table(a, vm->vcpu, level, g->cptr, CM_BADGE_EXIT, reasons,
+                                 m->n_exits))
             return false;
-        nu_ipc_buffer()->caps_or_badges[0] = pass_on;
-        nu_msg_t msg = { .info = nestor_msginfo(0, 0, 1, 0) };
+        nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
         if (nu_call(setup, &msg) != NESTOR_OK || nestor_msginfo_label(msg.info) != 0) {
             printf("vmm: vm %s: monitor %s refused its setup\n", vm->name, m->name);
             return false;
         }
-        for (unsigned x = 0; x < m->n_exits; x++)
-            if (nu_cnode_delete(vm->exit_table, m->exits[x], NESTOR_EXIT_TABLE_RADIX) ||
-                nu_cnode_mint(vm->exit_table, m->exits[x], NESTOR_EXIT_TABLE_RADIX, a->cnode,
-                              g->cptr, 64, MONITOR_RIGHTS, CM_BADGE_EXIT))
-                return false;
         stacked[n_stacked++] = (stacked_t){
             .vm = vm->index, .name = m->name, .query = query, .first = k == 0,
             .cpuid_only = m->n_exits == 1 && m->exits[0] == NESTOR_EXIT_CPUID };
@@ -386,7 +385,7 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
         topo_fmt_vm(line, sizeof line, vm->name, my_name, c->guest, "",
                     (uint32_t)(vm->ram_bytes >> 20), 1, vm->devices);
         printf("%s\n", line);
-        if (!stack_monitors(a, bi, vm, c, exit_ep))
+        if (!stack_monitors(a, bi, vm, c))
             return false;
     }
     return true;
@@ -488,7 +487,7 @@ static bool build_from_modules(nu_alloc_t *a, const nestor_bootinfo_t *bi, nesto
         if (!vm)
             return false;
         if (opt_count[0] && strcmp(opt_count, vm->name) == 0) {
-            nestor_cptr_t query = count_monitor_stack(a, vm->exit_table, NESTOR_EXIT_CPUID);
+            nestor_cptr_t query = count_monitor_stack(a, vm->vcpu, NESTOR_EXIT_CPUID);
             if (!query) {
                 printf("vmm: cannot stack the count monitor on %s\n", vm->name);
                 return false;

@@ -117,8 +117,10 @@ static bool make_exit_table(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep)
     vm->exit_table = nu_alloc_obj(a, NESTOR_OBJ_CNODE, NESTOR_EXIT_TABLE_RADIX);
     if (!vm->exit_table)
         return false;
-    /* Every slot: our endpoint, badged with the VM so exits say whose they are. */
-    for (unsigned slot = 0; slot < (1u << NESTOR_EXIT_TABLE_RADIX); slot++) {
+    /* Every reason's slot: our endpoint, badged with the VM so exits say whose
+     * they are. The exception slots stay empty: the VMM intercepts no guest
+     * exception (the kernel derives the exception bitmap from them). */
+    for (unsigned slot = 0; slot < NESTOR_EXIT_SLOT_EXCEPTION; slot++) {
         if (nu_cnode_mint(vm->exit_table, slot, NESTOR_EXIT_TABLE_RADIX, a->cnode, exit_ep, 64,
                           NESTOR_RIGHTS_ALL, vm->index + 1) != NESTOR_OK)
             return false;

@@ -268,13 +268,17 @@ static void resume_after_fault(tcb_t *client, tcb_t *server, nestor_ipc_buffer_t
     unsigned len = nestor_msginfo_length(info);
     nestor_fault_t type = (nestor_fault_t)client->fault_type;
     client->fault_type = NESTOR_FAULT_NONE;
+    if (type == NESTOR_FAULT_VM_EXIT) {
+        /* Resume, pass on to the next monitor, or stop (nestor/vcpu.h). */
+        if (vcpu_exit_reply(client, nestor_msginfo_label(info), len ? mr_get(server, sb, 0) : 0))
+            sched_make_ready(client);
+        return;
+    }
     if (nestor_msginfo_label(info) != 0) {
         client->state = TS_INACTIVE;      /* the handler chose to leave it stopped */
         return;
     }
-    if (type == NESTOR_FAULT_VM_EXIT) {
-        vcpu_resume_from_exit(client, len ? mr_get(server, sb, 0) : 0);
-    } else if (type != NESTOR_FAULT_VM && len >= NESTOR_CONTEXT_WORDS) {
+    if (type != NESTOR_FAULT_VM && len >= NESTOR_CONTEXT_WORDS) {
         nestor_user_context_t ctx;
         uint64_t *w = (uint64_t *)&ctx;
         for (unsigned i = 0; i < NESTOR_CONTEXT_WORDS; i++)

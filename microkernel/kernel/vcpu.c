@@ -719,44 +719,153 @@ static void exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs
     fastpath_call_switch(t, recv);
 }
 
-/* Send the exit in @mrs to the handler of table slot @slot. */
-static void send_exit(tcb_t *t, vcpu_t *v, unsigned slot, const uint64_t *mrs)
+/* The handler of @slot at the highest level <= @top that has one (its
+ * level in *@level), or NULL. */
+static const cap_t *exit_handler(const vcpu_t *v, unsigned slot, int top, unsigned *level)
 {
-    const cap_t *table = &v->ctes[VCPU_CTE_EXIT_TABLE].cap;
-    const cap_t *ep = table->type == NESTOR_OBJ_CNODE ? &cnode_slots(table)[slot].cap : 0;
-    if (!ep || ep->type != NESTOR_OBJ_ENDPOINT || !(ep->rights & NESTOR_RIGHT_WRITE)) {
-        stop(t, "no handler for this exit", mrs[NESTOR_EXIT_MR_REASON]);
-        return;
+    for (int l = top; l >= 0; l--) {
+        const cap_t *table = &v->ctes[VCPU_CTE_EXIT_TABLE + l].cap;
+        if (table->type != NESTOR_OBJ_CNODE)
+            continue;
+        const cap_t *ep = &cnode_slots(table)[slot].cap;
+        if (ep->type == NESTOR_OBJ_ENDPOINT && (ep->rights & NESTOR_RIGHT_WRITE)) {
+            *level = (unsigned)l;
+            return ep;
+        }
     }
+    return 0;
+}
+
+static bool is_exception_slot(unsigned slot)
+{
+    return slot >= NESTOR_EXIT_SLOT_EXCEPTION && slot < NESTOR_EXIT_SLOT_EXCEPTION + 32;
+}
+
+/* An exception exit nobody handles goes into the guest as if it had not
+ * been intercepted (SDM 24.8.3: the exit's interruption information, which
+ * has the VM-entry layout but bit 12, and error code). */
+static void reflect_exception(void)
+{
+    vmwrite(VMCS_ENTRY_INTR_INFO, vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_REINJECT_MASK);
+    vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_EXIT_INTR_ERROR));
+    vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
+}
+
+typedef enum { EXIT_SENT, EXIT_REFLECTED, EXIT_STOPPED } exit_outcome_t;
+
+/* Send the exit in @mrs to the handler of table slot @slot at level @top or
+ * below. The fast hand-off applies only on the exit path, where @t runs. */
+static exit_outcome_t
+send_exit(tcb_t *t, vcpu_t *v, unsigned slot, int top, const uint64_t *mrs, bool from_exit)
+{
+    unsigned level;
+    const cap_t *ep = exit_handler(v, slot, top, &level);
+    if (!ep) {
+        if (is_exception_slot(slot)) {
+            reflect_exception();
+            return EXIT_REFLECTED;
+        }
+        stop(t, "no handler for this exit", mrs[NESTOR_EXIT_MR_REASON]);
+        return EXIT_STOPPED;
+    }
+    v->exit_level = (uint8_t)level;
+    v->exit_slot = (uint8_t)slot;
     /* Any exit the handler sees serves a pause it asked for. */
     v->pause_pending = 0;
     nestor_vcpu_state_t *s = state_page(v);
     if (s)
-        store_state(v, s, v->exit_mask[slot]);
+        store_state(v, s, v->exit_mask[level][slot]);
     t->fault_type = NESTOR_FAULT_VM_EXIT;
-    exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */
+    if (from_exit)
+        exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */
     t->fault_len = NESTOR_EXIT_MR_COUNT;
     for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
         t->fault_mrs[i] = mrs[i];
     ipc_send(t, ep, true, true);
+    return EXIT_SENT;
 }
 
-static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, unsigned slot)
+/* The exit message: reason and qualification as kept, the rest from the
+ * VMCS's exit-information fields (valid until the next entry). */
+static void exit_message(const vcpu_t *v, uint64_t *mrs)
 {
-    uint64_t mrs[NESTOR_EXIT_MR_COUNT] = {
-        [NESTOR_EXIT_MR_REASON] = reason,
-        [NESTOR_EXIT_MR_QUALIFICATION] = vmread(VMCS_EXIT_QUALIFICATION),
-        [NESTOR_EXIT_MR_GUEST_LINEAR] = vmread(VMCS_GUEST_LINEAR_ADDR),
-        [NESTOR_EXIT_MR_GUEST_PHYS] = vmread(VMCS_GUEST_PHYS_ADDR),
-        [NESTOR_EXIT_MR_INSTR_LEN] = vmread(VMCS_EXIT_INSTR_LEN),
-        [NESTOR_EXIT_MR_INSTR_INFO] = vmread(VMCS_EXIT_INSTR_INFO),
-        [NESTOR_EXIT_MR_INTR_INFO] = vmread(VMCS_EXIT_INTR_INFO),
-        [NESTOR_EXIT_MR_INTR_ERROR] = vmread(VMCS_EXIT_INTR_ERROR),
-        [NESTOR_EXIT_MR_RIP] = vmread(VMCS_GUEST_RIP),
-        [NESTOR_EXIT_MR_IDT_VECTORING] = vmread(VMCS_IDT_VECTORING_INFO),
-        [NESTOR_EXIT_MR_IDT_ERROR] = vmread(VMCS_IDT_VECTORING_ERROR),
-    };
-    send_exit(t, v, slot, mrs);
+    mrs[NESTOR_EXIT_MR_REASON] = v->exit_reason;
+    mrs[NESTOR_EXIT_MR_QUALIFICATION] = v->exit_qual;
+    mrs[NESTOR_EXIT_MR_GUEST_LINEAR] = vmread(VMCS_GUEST_LINEAR_ADDR);
+    mrs[NESTOR_EXIT_MR_GUEST_PHYS] = vmread(VMCS_GUEST_PHYS_ADDR);
+    mrs[NESTOR_EXIT_MR_INSTR_LEN] = vmread(VMCS_EXIT_INSTR_LEN);
+    mrs[NESTOR_EXIT_MR_INSTR_INFO] = vmread(VMCS_EXIT_INSTR_INFO);
+    mrs[NESTOR_EXIT_MR_INTR_INFO] = vmread(VMCS_EXIT_INTR_INFO);
+    mrs[NESTOR_EXIT_MR_INTR_ERROR] = vmread(VMCS_EXIT_INTR_ERROR);
+    mrs[NESTOR_EXIT_MR_RIP] = vmread(VMCS_GUEST_RIP);
+    mrs[NESTOR_EXIT_MR_IDT_VECTORING] = vmread(VMCS_IDT_VECTORING_INFO);
+    mrs[NESTOR_EXIT_MR_IDT_ERROR] = vmread(VMCS_IDT_VECTORING_ERROR);
+}
+
+static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, uint64_t qual, unsigned slot)
+{
+    uint64_t mrs[NESTOR_EXIT_MR_COUNT];
+    v->exit_reason = reason;
+    v->exit_qual = qual;
+    exit_message(v, mrs);
+    send_exit(t, v, slot, v->slot_level[slot], mrs, true);
+}
+
+/* PASS_ON: the same exit to the next lower level that handles its slot. */
+static bool pass_on(tcb_t *t, vcpu_t *v)
+{
+    uint64_t mrs[NESTOR_EXIT_MR_COUNT];
+    vmcs_load(v);
+    exit_message(v, mrs);
+    return send_exit(t, v, v->exit_slot, (int)v->exit_level - 1, mrs, false) == EXIT_REFLECTED;
+}
+
+bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask)
+{
+    vcpu_t *v = t->vcpu;
+    if (v && label == NESTOR_EXIT_REPLY_RESUME) {
+        vcpu_resume_from_exit(t, mask);
+        return true;
+    }
+    if (v && label == NESTOR_EXIT_REPLY_PASS_ON) {
+        vcpu_resume_from_exit(t, mask);
+        /* A refused state fails the next entry instead (to the VMM's level). */
+        return v->refused ? true : pass_on(t, v);
+    }
+    t->state = TS_INACTIVE;             /* the handler chose to leave it stopped */
+    return false;
+}
+
+/* NESTOR_VCPU_REPLY: answer, from any thread, the exit @t waits on. */
+void vcpu_deferred_reply(tcb_t *t, uint64_t label, uint64_t mask)
+{
+    if (t->callee && t->callee->caller == t)
+        t->callee->caller = 0;
+    t->callee = 0;
+    t->fault_type = NESTOR_FAULT_NONE;
+    t->state = TS_INACTIVE;
+    if (vcpu_exit_reply(t, label, mask))
+        sched_make_ready(t);
+}
+
+bool vcpu_waits_for_exit_reply(const vcpu_t *v)
+{
+    return v->tcb && v->tcb->state == TS_BLOCKED_REPLY &&
+           v->tcb->fault_type == NESTOR_FAULT_VM_EXIT;
+}
+
+void vcpu_derive_routing(vcpu_t *v)
+{
+    uint32_t bitmap = 0;
+    for (unsigned slot = 0; slot < EXIT_TABLE_SLOTS; slot++) {
+        unsigned level = 0;
+        exit_handler(v, slot, NESTOR_EXIT_LEVELS - 1, &level);
+        v->slot_level[slot] = (uint8_t)level;
+        if (is_exception_slot(slot) && exit_handler(v, slot, NESTOR_EXIT_LEVELS - 1, &level))
+            bitmap |= 1u << (slot - NESTOR_EXIT_SLOT_EXCEPTION);
+    }
+    vmcs_load(v);
+    vmwrite(VMCS_EXCEPTION_BITMAP, bitmap);
 }
 
 /* A reply carried guest state the kernel refuses: the entry fails as a
@@ -770,9 +879,12 @@ static void refuse_entry(tcb_t *t, vcpu_t *v)
         [NESTOR_EXIT_MR_RIP] = vmread(VMCS_GUEST_RIP),
     };
     kprintf("vcpu: thread %u: entry refused (qualification 0x%lx)\n", t->id, v->refused);
+    v->exit_reason = mrs[NESTOR_EXIT_MR_REASON];
+    v->exit_qual = mrs[NESTOR_EXIT_MR_QUALIFICATION];
     v->refused = 0;
     v->fetched = 0;
-    send_exit(t, v, NESTOR_EXIT_SLOT_ENTRY_FAIL, mrs);
+    send_exit(t, v, NESTOR_EXIT_SLOT_ENTRY_FAIL, v->slot_level[NESTOR_EXIT_SLOT_ENTRY_FAIL], mrs,
+              true);
 }
 
 /*
@@ -815,7 +927,7 @@ void vmx_exit_handler(uint64_t *gprs)
     bool paused = v->pause_armed;
     v->pause_armed = 0;
     if (reason & EXIT_REASON_ENTRY_FAILURE) {
-        deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_ENTRY_FAIL);
+        deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION), NESTOR_EXIT_SLOT_ENTRY_FAIL);
     } else if (basic == NESTOR_EXIT_EXTERNAL_INT ||
                (basic == NESTOR_EXIT_PREEMPT_TIMER && !paused)) {
         /* An interrupt is still pending (no acknowledge-on-exit), or the
@@ -828,9 +940,10 @@ void vmx_exit_handler(uint64_t *gprs)
         __asm__ volatile("int %0" : : "i"(VEC_NMI) : "memory");
     } else if (basic == NESTOR_EXIT_EXCEPTION) {
         unsigned vec = vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK;
-        deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_EXCEPTION + (vec & 31));
+        deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION), NESTOR_EXIT_SLOT_EXCEPTION + (vec & 31));
     } else {
-        deliver_exit(t, v, reason, basic < NESTOR_EXIT_REASONS ? basic : NESTOR_EXIT_SLOT_ENTRY_FAIL);
+        deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION),
+                     basic < NESTOR_EXIT_REASONS ? basic : NESTOR_EXIT_SLOT_ENTRY_FAIL);
     }
     sched_run();
 }
@@ -844,7 +957,7 @@ void vmx_entry_failed(void)
     t->vcpu->fetched = 0;
     uint64_t err = vmread(VMCS_INSTR_ERROR);
     kprintf("vcpu: VM entry failed, VM-instruction error %lu\n", err);
-    deliver_exit(t, t->vcpu, EXIT_REASON_ENTRY_FAILURE | err, NESTOR_EXIT_SLOT_ENTRY_FAIL);
+    deliver_exit(t, t->vcpu, EXIT_REASON_ENTRY_FAILURE | err, 0, NESTOR_EXIT_SLOT_ENTRY_FAIL);
     sched_run();
 }
 

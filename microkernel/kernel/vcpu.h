@@ -10,7 +10,9 @@
 #define VCPU_GPRS 15
 #define EXIT_TABLE_SLOTS (1u << NESTOR_EXIT_TABLE_RADIX)
 
-enum { VCPU_CTE_EPT, VCPU_CTE_STATE_PAGE, VCPU_CTE_EXIT_TABLE, VCPU_CTE_COUNT };
+/* Capability slots: the exit tables of levels 0.. follow VCPU_CTE_EXIT_TABLE. */
+enum { VCPU_CTE_EPT, VCPU_CTE_STATE_PAGE, VCPU_CTE_EXIT_TABLE,
+       VCPU_CTE_COUNT = VCPU_CTE_EXIT_TABLE + NESTOR_EXIT_LEVELS };
 
 /* An entry of a VM-entry MSR-load / VM-exit MSR-store or -load area (SDM
  * 24.7.2, 24.8.2, Table 24-15): 16 bytes, the area 16-byte aligned. */
@@ -44,7 +46,12 @@ typedef struct vcpu {
     uint64_t xcr0;                  /* the guest's XCR0 (switched by XSETBV around entry) */
     uint64_t drs[VCPU_SWITCHED_DRS];/* guest DR0-3, DR6 while not in the CPU */
     vmx_msr_entry_t msrs[VCPU_SWITCHED_MSRS] __attribute__((aligned(16)));
-    uint16_t exit_mask[EXIT_TABLE_SLOTS];
+    uint8_t exit_level;             /* level of the handler holding the current exit */
+    uint8_t exit_slot;              /* its table slot */
+    uint64_t exit_reason;           /* the current exit's reason and qualification, kept */
+    uint64_t exit_qual;             /*   for a pass-on (synthetic exits have no VMCS copy) */
+    uint16_t exit_mask[NESTOR_EXIT_LEVELS][EXIT_TABLE_SLOTS];
+    uint8_t slot_level[EXIT_TABLE_SLOTS];   /* where the search for a slot's handler starts */
     cte_t ctes[VCPU_CTE_COUNT];
 } vcpu_t;
 
@@ -66,8 +73,18 @@ bool vcpu_can_create(uint64_t count);
 void vcpu_finalise(vcpu_t *v);
 /* Enter the guest of the vCPU thread @t (the scheduler's choice). */
 __attribute__((noreturn)) void vcpu_run(tcb_t *t);
-/* A handler replied to an exit: load the groups in @mask from the state page. */
+/* A handler replied to the exit @t waits on (links already undone): label
+ * NESTOR_EXIT_REPLY_*, @mask the groups it changed. True: @t is to be made
+ * ready (resume); false: it was passed on (it waits again) or stopped. */
+bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask);
+/* Resume after an exit: load the groups in @mask from the state page. */
 void vcpu_resume_from_exit(tcb_t *t, uint64_t mask);
+/* NESTOR_VCPU_REPLY: answer the exit @t waits on (it does: see below). */
+void vcpu_deferred_reply(tcb_t *t, uint64_t label, uint64_t mask);
+bool vcpu_waits_for_exit_reply(const vcpu_t *v);
+/* When a table is set: where each slot's handler is (the highest level
+ * with one: an exit's search starts there) and the exception bitmap. */
+void vcpu_derive_routing(vcpu_t *v);
 /* VMCS access for invocations: false when the CPU refused (VMfail). */
 bool vcpu_vmcs_read(vcpu_t *v, uint64_t field, uint64_t *value);
 /* A write decoded against nestor/vmcs.h (the EFER's LMA also sets the

@@ -172,10 +172,42 @@ static nestor_error_t write_vmcs(inv_t *iv, vcpu_t *v)
     return NESTOR_OK;
 }
 
+/* An optional level argument: absent means level 0. */
+static bool optional_level(inv_t *iv, unsigned i, uint64_t *level)
+{
+    *level = 0;
+    if (iv->len > i)
+        inv_arg(iv, i, level);
+    return *level < NESTOR_EXIT_LEVELS;
+}
+
+/* Install (CAP0) or remove (no CAP0) the exit table of a level; the
+ * exception bitmap follows the tables (nestor/vcpu.h). */
+static nestor_error_t set_exit_table(inv_t *iv, const cte_t *self, vcpu_t *v)
+{
+    uint64_t level;
+    if (!optional_level(iv, 0, &level))
+        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_EXIT_LEVELS - 1);
+    if (iv->nextra == 0) {
+        if (iv->len == 0)
+            return inv_cap(iv, 0) ? NESTOR_OK : NESTOR_ERR_INVALID_CAPABILITY;
+        /* Deleting can destroy anything, this VCPU too: then stop here. */
+        if (!cap_install_copy(&v->ctes[VCPU_CTE_EXIT_TABLE + level], 0, self))
+            return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
+    } else {
+        nestor_error_t e = set_cap(iv, self, v, VCPU_CTE_EXIT_TABLE + (int)level,
+                                   NESTOR_OBJ_CNODE, NESTOR_EXIT_TABLE_RADIX);
+        if (e != NESTOR_OK)
+            return e;
+    }
+    vcpu_derive_routing(v);
+    return NESTOR_OK;
+}
+
 nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
 {
     vcpu_t *v = cap_vcpu(&slot->cap);
-    uint64_t a, b;
+    uint64_t a, b, level;
     switch (iv->label) {
     case NESTOR_VCPU_SET_TCB:
         return set_tcb(iv, slot, v);
@@ -184,14 +216,24 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
     case NESTOR_VCPU_SET_STATE_PAGE:
         return set_cap(iv, slot, v, VCPU_CTE_STATE_PAGE, NESTOR_OBJ_FRAME_4K, 0);
     case NESTOR_VCPU_SET_EXIT_TABLE:
-        return set_cap(iv, slot, v, VCPU_CTE_EXIT_TABLE, NESTOR_OBJ_CNODE,
-                       NESTOR_EXIT_TABLE_RADIX);
+        return set_exit_table(iv, slot, v);
     case NESTOR_VCPU_SET_EXIT_MASK:
         if (!inv_arg(iv, 0, &a) || !inv_arg(iv, 1, &b))
             return NESTOR_ERR_TRUNCATED_MESSAGE;
         if (a >= EXIT_TABLE_SLOTS)
             return inv_error(iv, NESTOR_ERR_RANGE, 0, EXIT_TABLE_SLOTS - 1);
-        v->exit_mask[a] = (uint16_t)(b & NESTOR_MTD_ALL);
+        if (!optional_level(iv, 2, &level))
+            return inv_error(iv, NESTOR_ERR_RANGE, 2, NESTOR_EXIT_LEVELS - 1);
+        v->exit_mask[level][a] = (uint16_t)(b & NESTOR_MTD_ALL);
+        return NESTOR_OK;
+    case NESTOR_VCPU_REPLY:
+        if (!inv_arg(iv, 0, &a))
+            return NESTOR_ERR_TRUNCATED_MESSAGE;
+        if (iv->len < 2 || !inv_arg(iv, 1, &b))
+            b = 0;
+        if (!vcpu_waits_for_exit_reply(v))
+            return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
+        vcpu_deferred_reply(v->tcb, a, b);
         return NESTOR_OK;
     case NESTOR_VCPU_READ_VMCS:
         return read_vmcs(iv, v);

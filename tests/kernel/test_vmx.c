@@ -294,3 +294,106 @@ KTEST(vmx_vcpu_deleted_during_exit_stops_its_thread)
     KT_EQ(nu_debug_check(&slots, &threads), 0);
     return KT_PASS;
 }
+
+/* Stacking: an exit goes to the highest level that takes its reason; that
+ * monitor's PASS_ON sends the very same exit (the kernel's copy of reason
+ * and qualification, whatever the reply's registers say) with the state it
+ * changed to the level below. Reasons it does not take never visit it. */
+KTEST(vmx_pass_on_goes_down_the_stack)
+{
+    static const uint8_t code[] = { I_MOV_RAX_IMM32, 0x11, 0x00, 0x00, 0x00, I_VMCALL, I_UD2 };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 1);
+    nestor_cptr_t upper = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    static const unsigned taken[] = { NESTOR_EXIT_VMCALL };
+    KT_ASSERT(tvm_stack(&vm, 1, upper, 2, taken, 1));
+    KT_OK(nu_tcb_resume(vm.tcb));
+    vm.started = 1;
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(upper, &m));
+    KT_EQ(m.badge, 2);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rax, 0x11);
+    vm.s->rax = 0x22;                                   /* the upper monitor's change */
+    m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_PASS_ON, 0, 0, 4),
+                    .mr = { NESTOR_MTD_GPRS, NESTOR_EXIT_HLT, 0xBAD, 0xBAD } };
+    KT_OK(nu_reply_recv(vm.ep, &m));                    /* the VMM's level receives it */
+    KT_EQ(m.badge, 1);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 7);
+    KT_EQ(vm.s->rax, 0x22);
+    /* UD2 is no reason the upper level takes: straight to level 0. */
+    vm.s->rip += 3;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EXCEPTION);
+    KT_EQ(m.badge, 1);
+    KT_EQ(nu_nbrecv(upper, &m), NESTOR_ERR_WOULD_BLOCK);
+    return KT_PASS;
+}
+
+/* The exception bitmap is the exception slots that have handlers (SDM
+ * 24.6.3): monitors do not write it. An exception exit nobody below passes
+ * it to goes into the guest, as if never intercepted: here the guest has no
+ * IDT, so #UD becomes a triple fault, the VMM's exit. */
+KTEST(vmx_exception_bitmap_follows_the_tables)
+{
+    static const uint8_t code[] = { I_UD2 };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    /* vm_env's level-0 table handles every slot: drop it for one with the
+     * reasons only, as a VMM has. */
+    static unsigned reasons[NESTOR_EXIT_SLOT_EXCEPTION];
+    for (unsigned i = 0; i < NESTOR_EXIT_SLOT_EXCEPTION; i++)
+        reasons[i] = i;
+    KT_ASSERT(tvm_stack(&vm, 0, vm.ep, 1, reasons, NESTOR_EXIT_SLOT_EXCEPTION));
+    const nestor_word_t field = VMCS_EXCEPTION_BITMAP;
+    nestor_word_t bitmap = ~0ULL;
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &bitmap, 1));
+    KT_EQ(bitmap, 0);
+    nestor_cptr_t upper = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    static const unsigned ud[] = { NESTOR_EXIT_SLOT_EXCEPTION + 6 };
+    KT_ASSERT(tvm_stack(&vm, 2, upper, 3, ud, 1));
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &bitmap, 1));
+    KT_EQ(bitmap, 1u << 6);
+    const nestor_word_t write[] = { VMCS_EXCEPTION_BITMAP, 0 };
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_WRITE_VMCS, write, 2, 0, 0, 0, 0),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    KT_OK(nu_tcb_resume(vm.tcb));
+    vm.started = 1;
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(upper, &m));
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_EXCEPTION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_INTR_INFO) & 0xFF, 6);
+    m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_PASS_ON, 0, 0, 1) };
+    KT_OK(nu_reply_recv(vm.ep, &m));
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_TRIPLE_FAULT);
+    /* Without the upper table, #UD is not intercepted at all. */
+    const nestor_word_t lvl = 2;
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_EXIT_TABLE, &lvl, 1, 0, 0, 0, 0));
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &bitmap, 1));
+    KT_EQ(bitmap, 0);
+    return KT_PASS;
+}
+
+/* A deferred reply: the exit is answered through the VCPU capability, not
+ * the handler's reply right, so any thread can answer it later. */
+KTEST(vmx_deferred_reply_through_the_vcpu)
+{
+    static const uint8_t code[] = { I_VMCALL, I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    const nestor_word_t early[] = { NESTOR_EXIT_REPLY_RESUME, 0 };
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_REPLY, early, 2, 0, 0, 0, 0),
+          NESTOR_ERR_ILLEGAL_OPERATION);                  /* no exit to answer yet */
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    vm.s->rip += 3;
+    const nestor_word_t later[] = { NESTOR_EXIT_REPLY_RESUME, NESTOR_MTD_RIP };
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_REPLY, later, 2, 0, 0, 0, 0));
+    m = (nu_msg_t){ 0 };
+    KT_OK(nu_recv(vm.ep, &m));
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 3);
+    m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 0) };
+    KT_EQ(nu_reply(&m), NESTOR_OK);
+    return KT_PASS;
+}

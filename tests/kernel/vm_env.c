@@ -83,6 +83,21 @@ static void long_mode_state(tvm_t *vm)
     s->idtr_limit = 0;
 }
 
+nestor_cptr_t tvm_stack(tvm_t *vm, unsigned level, nestor_cptr_t ep, nestor_word_t badge,
+                        const unsigned *slots, unsigned n)
+{
+    nestor_cptr_t table = env_obj(NESTOR_OBJ_CNODE, NESTOR_EXIT_TABLE_RADIX);
+    for (unsigned i = 0; i < n; i++) {
+        const nestor_word_t args[] = { slots[i], NESTOR_MTD_ALL, level };
+        if (nu_cnode_mint(table, slots[i], NESTOR_EXIT_TABLE_RADIX, ROOT_CNODE, ep, ROOT_DEPTH,
+                          NESTOR_RIGHT_WRITE, badge) ||
+            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0))
+            return 0;
+    }
+    const nestor_word_t lvl = level;
+    return nu_invoke(vm->vcpu, NESTOR_VCPU_SET_EXIT_TABLE, &lvl, 1, &table, 1, 0, 0) ? 0 : table;
+}
+
 nestor_error_t tvm_set_mask(tvm_t *vm, unsigned slot, nestor_word_t mask)
 {
     const nestor_word_t args[] = { slot, mask };

@@ -37,6 +37,10 @@ nestor_word_t tvm_run(tvm_t *vm, nestor_word_t reply_mask, nu_msg_t *m);
 nestor_word_t tvm_mr(const nu_msg_t *m, unsigned i);
 /* Set the transfer mask of one exit slot. */
 nestor_error_t tvm_set_mask(tvm_t *vm, unsigned slot, nestor_word_t mask);
+/* Stack a handler: a table at @level whose slots @slots hold @ep (badge
+ * @badge), each with the transfer mask NESTOR_MTD_ALL. Returns the table. */
+nestor_cptr_t tvm_stack(tvm_t *vm, unsigned level, nestor_cptr_t ep, nestor_word_t badge,
+                        const unsigned *slots, unsigned n);
 /* Load state groups from the page (NESTOR_VCPU_LOAD_STATE). */
 nestor_error_t tvm_load(tvm_t *vm, nestor_word_t mask);
 
@@ -60,5 +64,6 @@ nestor_error_t tvm_load(tvm_t *vm, nestor_word_t mask);
 #define I_MOV_DR0_RAX   0x0F, 0x23, 0xC0
 #define I_MOV_RAX_DR0   0x0F, 0x21, 0xC0
 #define I_MOV_RAX_IMM32 0x48, 0xC7, 0xC0     /* + imm32, sign-extended */
+#define I_UD2           0x0F, 0x0B
 
 #endif

@@ -55,8 +55,11 @@ typedef enum {
     NESTOR_VCPU_SET_TCB = 96,         /* CAP0 the TCB that runs this VCPU */
     NESTOR_VCPU_SET_EPT = 97,         /* CAP0 an EPT PML4 */
     NESTOR_VCPU_SET_STATE_PAGE = 98,  /* CAP0 a 4 KiB frame */
-    NESTOR_VCPU_SET_EXIT_TABLE = 99,  /* CAP0 a CNode of radix NESTOR_EXIT_TABLE_RADIX */
-    NESTOR_VCPU_SET_EXIT_MASK = 100,  /* MR0 table slot, MR1 transfer mask */
+    NESTOR_VCPU_SET_EXIT_TABLE = 99,  /* CAP0 a CNode of radix NESTOR_EXIT_TABLE_RADIX, MR0
+                                         (optional, default 0) its level; no CAP0 with MR0:
+                                         remove that level's table (nestor/vcpu.h) */
+    NESTOR_VCPU_SET_EXIT_MASK = 100,  /* MR0 table slot, MR1 transfer mask, MR2 (optional,
+                                         default 0) the level whose handler gets it */
     NESTOR_VCPU_READ_VMCS = 101,      /* MR0..MRn-1 fields -> MR0..MRn-1 values (n <=
                                          NESTOR_VMCS_BULK_MAX; access: nestor/vmcs.h) */
     NESTOR_VCPU_WRITE_VMCS = 102,     /* MR0 field, MR1 value, MR2 field, ... (all checked
@@ -66,6 +69,9 @@ typedef enum {
                                          the refusal, nestor/vcpu.h) */
     NESTOR_VCPU_STORE_STATE = 106,    /* MR0 mask: write these groups to the state page now
                                          (a reply may then load them) */
+    NESTOR_VCPU_REPLY = 107,          /* MR0 reply label (NESTOR_EXIT_REPLY_*), MR1 groups
+                                         changed: answer the exit the VCPU's thread waits on
+                                         (a deferred reply, from any thread) */
     NESTOR_VCPU_PAUSE = 105,          /* make the guest exit (reason NESTOR_EXIT_PREEMPT_TIMER)
                                          before it runs another instruction */
     NESTOR_EPT_MAP_FRAME = 104,       /* on a frame: MR0 guest-physical address,

@@ -18,8 +18,30 @@
  * says in MR0 which groups it changed, and only those are loaded back.
  *
  * Exit message: label NESTOR_FAULT_VM_EXIT; MRs as NESTOR_EXIT_MR_*.
- * Reply: label 0 resumes the guest, MR0 = the groups changed; any other label
- * leaves the vCPU thread stopped.
+ * Reply: label NESTOR_EXIT_REPLY_* (below), MR0 = the groups changed.
+ *
+ * Stacking. A VCPU has up to NESTOR_EXIT_LEVELS exit tables. Level 0 is the
+ * VMM's; a monitor stacked on it gets a table at a higher level holding its
+ * endpoint in the slots of the reasons it takes, and nothing else. An exit
+ * goes to the highest level whose table has an endpoint in the exit's slot;
+ * that handler's reply says RESUME (enter the guest), PASS_ON (the kernel
+ * sends the same exit to the next lower level with a handler for the slot:
+ * no monitor ever holds another's endpoint, so none can forge an exit) or
+ * STOP. The groups a reply names are loaded first, so the next handler sees
+ * them. An exit no level handles stops the vCPU, except an exception exit,
+ * which is reflected into the guest as if nobody had intercepted it.
+ *
+ * Routing is computed when a table is set (NESTOR_VCPU_SET_EXIT_TABLE): for
+ * each slot, the highest level holding an endpoint there, where an exit's
+ * search starts (so a reason no stacked monitor takes costs nothing extra);
+ * and the exception bitmap (SDM 24.6.3), which monitors do not write: the
+ * exception slots (NESTOR_EXIT_SLOT_EXCEPTION + vector) holding an endpoint
+ * at any level. A handler put into a table later counts once the table is
+ * set again; one deleted from a table is skipped at once.
+ *
+ * Deferred replies. NESTOR_VCPU_REPLY on the VCPU capability answers the
+ * exit its thread waits on, from any thread, as the handler's reply would;
+ * the handler may meanwhile receive other exits.
  */
 #ifndef NESTOR_VCPU_H
 #define NESTOR_VCPU_H
@@ -27,6 +49,12 @@
 #include <nestor/types.h>
 
 #define NESTOR_EXIT_TABLE_RADIX      8
+#define NESTOR_EXIT_LEVELS           4            /* exit tables per VCPU (0: the VMM's) */
+
+/* Replies to an exit (the reply's label). */
+#define NESTOR_EXIT_REPLY_RESUME     0
+#define NESTOR_EXIT_REPLY_PASS_ON    1
+#define NESTOR_EXIT_REPLY_STOP       2            /* (and any other label) */
 #define NESTOR_VMCS_BULK_MAX         32           /* fields per READ_VMCS / WRITE_VMCS */
 #define NESTOR_EXIT_SLOT_EXCEPTION   128          /* + vector, for exception exits */
 #define NESTOR_EXIT_SLOT_ENTRY_FAIL  127          /* VM entry failed (guest state) */

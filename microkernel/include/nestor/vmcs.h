@@ -12,7 +12,8 @@
  *   HIDDEN   host state, pointers to kernel memory, the kernel's own
  *            controls (VPID, MSR areas, the preemption timer): neither read
  *            nor written by monitors.
- *   READ     readable (exit information, controls the kernel fixes).
+ *   READ     readable (exit information, controls the kernel fixes; the
+ *            exception bitmap, derived from the exit tables: nestor/vcpu.h).
  *   RW       guest state and controls with no effect outside the guest.
  *   CONTROL  readable; written values must lie within the ceiling (and the
  *            CPU's allowed-1 bits); the floor (and the CPU's allowed-0 bits)
@@ -95,7 +96,7 @@
     /* 32-bit control fields (B.3.1) */                                          \
     X(PIN_CONTROLS, 0x4000, CONTROL)                                             \
     X(PROC_CONTROLS, 0x4002, CONTROL)                                            \
-    X(EXCEPTION_BITMAP, 0x4004, RW)                                              \
+    X(EXCEPTION_BITMAP, 0x4004, READ)                                            \
     X(PF_ERROR_MASK, 0x4006, RW)                                                 \
     X(PF_ERROR_MATCH, 0x4008, RW)                                                \
     X(CR3_TARGET_COUNT, 0x400A, READ)                                            \
