@@ -163,7 +163,8 @@ static void setup_controls(vcpu_t *v)
      * are the guest's in the guest and the host's in the host. */
     vmwrite(VMCS_EXIT_CONTROLS,
             vmx_controls(r->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
-                                      EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CTLS));
+                                      EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CTLS |
+                                      EXIT_SAVE_PREEMPT_TIMER));
     vmwrite(VMCS_ENTRY_CONTROLS,
             vmx_controls(r->entry, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CTLS));
     vmwrite(VMCS_EXCEPTION_BITMAP, 0);
@@ -644,7 +645,13 @@ void vcpu_run(tcb_t *t)
      * shifted right by IA32_VMX_MISC[4:0]; 0 makes the guest exit before it
      * executes any instruction (a pause). (Without the timer, as the
      * capability MSR allows, PAUSE is refused at invocation.) */
-    vmwrite(VMCS_PREEMPT_TIMER_VALUE, v->pause_pending ? 0 : guest_slice_timer());
+    uint32_t timer = guest_slice_timer();
+    if (v->pause_pending)
+        timer = 0;
+    else if (v->monitor_timer && v->monitor_timer < timer)
+        timer = (uint32_t)v->monitor_timer;
+    vmwrite(VMCS_PREEMPT_TIMER_VALUE, timer);
+    v->timer_loaded = timer;
     v->pause_armed = v->pause_pending;
     v->pause_pending = 0;
     uint64_t eptp = kobj_paddr(ept->obj) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
@@ -802,13 +809,41 @@ static void exit_message(const vcpu_t *v, uint64_t *mrs)
     mrs[NESTOR_EXIT_MR_IDT_ERROR] = vmread(VMCS_IDT_VECTORING_ERROR);
 }
 
+static void deliver_exit_at(tcb_t *t, vcpu_t *v, uint64_t reason, uint64_t qual, unsigned slot,
+                            unsigned level);
+
 static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, uint64_t qual, unsigned slot)
+{
+    deliver_exit_at(t, v, reason, qual, slot, v->slot_level[slot]);
+}
+
+/* An exit the kernel makes for a monitor at @level (a pause it asked for,
+ * its timer): the search for a handler starts at that level. */
+static void deliver_exit_at(tcb_t *t, vcpu_t *v, uint64_t reason, uint64_t qual, unsigned slot,
+                            unsigned level)
 {
     uint64_t mrs[NESTOR_EXIT_MR_COUNT];
     v->exit_reason = reason;
     v->exit_qual = qual;
     exit_message(v, mrs);
-    send_exit(t, v, slot, v->slot_level[slot], mrs, true);
+    send_exit(t, v, slot, (int)level, mrs, true);
+}
+
+/*
+ * The guest time that passed in this stay comes off the monitor's timer: the
+ * loaded value less what the CPU saved at the exit ("save VMX-preemption
+ * timer value", SDM 24.7.1, 27.3.3); without that control, all of it (the
+ * monitor's timer then runs out early rather than late). True when it ran
+ * out (it is one-shot: off from then on).
+ */
+static bool monitor_timer_ran_out(vcpu_t *v)
+{
+    uint64_t left = 0;
+    if (vmread(VMCS_EXIT_CONTROLS) & EXIT_SAVE_PREEMPT_TIMER)
+        left = vmread(VMCS_PREEMPT_TIMER_VALUE);
+    uint64_t spent = v->timer_loaded > left ? v->timer_loaded - left : 0;
+    v->monitor_timer = v->monitor_timer > spent ? v->monitor_timer - spent : 0;
+    return v->monitor_timer == 0;
 }
 
 /* PASS_ON: the same exit to the next lower level that handles its slot. */
@@ -926,10 +961,14 @@ void vmx_exit_handler(uint64_t *gprs)
     v->fetched = 0;
     bool paused = v->pause_armed;
     v->pause_armed = 0;
+    bool monitor_time_out = v->monitor_timer && monitor_timer_ran_out(v);
     if (reason & EXIT_REASON_ENTRY_FAILURE) {
         deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION), NESTOR_EXIT_SLOT_ENTRY_FAIL);
-    } else if (basic == NESTOR_EXIT_EXTERNAL_INT ||
-               (basic == NESTOR_EXIT_PREEMPT_TIMER && !paused)) {
+    } else if (basic == NESTOR_EXIT_PREEMPT_TIMER && (paused || monitor_time_out)) {
+        unsigned level = paused ? v->pause_level : v->timer_level;
+        deliver_exit_at(t, v, reason, paused ? NESTOR_PREEMPT_PAUSE : NESTOR_PREEMPT_MONITOR_TIMER,
+                        NESTOR_EXIT_PREEMPT_TIMER, level);
+    } else if (basic == NESTOR_EXIT_EXTERNAL_INT || basic == NESTOR_EXIT_PREEMPT_TIMER) {
         /* An interrupt is still pending (no acknowledge-on-exit), or the
          * guest's tick ran out and one may be: open the window and take it
          * through the IDT like any kernel interrupt. */

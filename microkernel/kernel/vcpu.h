@@ -40,6 +40,10 @@ typedef struct vcpu {
     uint8_t launched;
     uint8_t pause_pending;          /* NESTOR_VCPU_PAUSE: exit at the next entry */
     uint8_t pause_armed;            /* the preemption timer is set to 0 for it */
+    uint8_t pause_level;            /* whose handler gets the pause exit */
+    uint8_t timer_level;            /* whose handler gets the monitor timer's exit */
+    uint32_t timer_loaded;          /* the preemption timer value of the last entry */
+    uint64_t monitor_timer;         /* guest time left on the monitor's timer (0: off) */
     uint8_t reserved[1];
     uint64_t fetched;               /* state groups written to the page since the exit */
     uint64_t refused;               /* != 0: refuse the next entry with this qualification */

@@ -242,7 +242,18 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
     case NESTOR_VCPU_PAUSE:
         if (!(vmx_raw_caps()->pinbased >> VMX_CTLS_ALLOWED1_SHIFT & PIN_PREEMPTION_TIMER))
             return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
+        if (!optional_level(iv, 0, &level))
+            return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_EXIT_LEVELS - 1);
         v->pause_pending = 1;
+        v->pause_level = (uint8_t)level;
+        return NESTOR_OK;
+    case NESTOR_VCPU_SET_TIMER:
+        if (!inv_arg(iv, 0, &a))
+            return NESTOR_ERR_TRUNCATED_MESSAGE;
+        if (!optional_level(iv, 1, &level))
+            return inv_error(iv, NESTOR_ERR_RANGE, 1, NESTOR_EXIT_LEVELS - 1);
+        v->monitor_timer = a;
+        v->timer_level = (uint8_t)level;
         return NESTOR_OK;
     case NESTOR_VCPU_LOAD_STATE:
     case NESTOR_VCPU_STORE_STATE: {

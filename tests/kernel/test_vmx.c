@@ -397,3 +397,32 @@ KTEST(vmx_deferred_reply_through_the_vcpu)
     KT_EQ(nu_reply(&m), NESTOR_OK);
     return KT_PASS;
 }
+
+/* A monitor's own timer and its pauses reach it, the kernel's time slices
+ * never do: the timer loaded at entry is the smaller of the two, and the
+ * exit's qualification says whose ran out. */
+KTEST(vmx_monitor_timer_and_pause_reach_their_level)
+{
+    static const uint8_t code[] = { 0xEB, 0xFE };          /* jmp . */
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    const nestor_word_t timer[] = { 20000, 0 };
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, timer, 2, 0, 0, 0, 0));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_PREEMPT_TIMER);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_QUALIFICATION], NESTOR_PREEMPT_MONITOR_TIMER);
+    nestor_cptr_t upper = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    static const unsigned slot[] = { NESTOR_EXIT_PREEMPT_TIMER };
+    KT_ASSERT(tvm_stack(&vm, 1, upper, 2, slot, 1));
+    const nestor_word_t level1 = 1;
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_PAUSE, &level1, 1, 0, 0, 0, 0));
+    m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_RESUME, 0, 0, 1) };
+    KT_OK(nu_reply(&m));
+    KT_OK(nu_recv(upper, &m));
+    KT_EQ(m.badge, 2);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_PREEMPT_TIMER);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_QUALIFICATION], NESTOR_PREEMPT_PAUSE);
+    const nestor_word_t bad_level[] = { 1, NESTOR_EXIT_LEVELS };
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, bad_level, 2, 0, 0, 0, 0), NESTOR_ERR_RANGE);
+    return KT_PASS;
+}

@@ -27,6 +27,7 @@
 #define EXIT_SAVE_PAT                BIT(18)
 #define EXIT_LOAD_PAT                BIT(19)
 #define EXIT_SAVE_EFER               BIT(20)
+#define EXIT_SAVE_PREEMPT_TIMER      BIT(22)
 #define EXIT_LOAD_EFER               BIT(21)
 #define ENTRY_LOAD_DEBUG_CTLS        BIT(2)
 #define ENTRY_IA32E_MODE_GUEST       BIT(9)

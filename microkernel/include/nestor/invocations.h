@@ -72,8 +72,14 @@ typedef enum {
     NESTOR_VCPU_REPLY = 107,          /* MR0 reply label (NESTOR_EXIT_REPLY_*), MR1 groups
                                          changed: answer the exit the VCPU's thread waits on
                                          (a deferred reply, from any thread) */
-    NESTOR_VCPU_PAUSE = 105,          /* make the guest exit (reason NESTOR_EXIT_PREEMPT_TIMER)
-                                         before it runs another instruction */
+    NESTOR_VCPU_PAUSE = 105,          /* make the guest exit (reason NESTOR_EXIT_PREEMPT_TIMER,
+                                         qualification NESTOR_PREEMPT_PAUSE) before it runs
+                                         another instruction; MR0 (optional, default 0) the
+                                         level whose handler gets the exit */
+    NESTOR_VCPU_SET_TIMER = 108,      /* MR0 guest time in VMX-preemption-timer units (SDM
+                                         25.5.1; 0: off), MR1 (optional) level: a one-shot
+                                         exit NESTOR_EXIT_PREEMPT_TIMER, qualification
+                                         NESTOR_PREEMPT_MONITOR_TIMER, when it has run out */
     NESTOR_EPT_MAP_FRAME = 104,       /* on a frame: MR0 guest-physical address,
                                          MR1 EPT rights (NESTOR_EPT_R/W/X), MR2 (optional,
                                          default WB) memory type NESTOR_EPT_MEMTYPE_*;

@@ -138,6 +138,14 @@
 #define NESTOR_ENTRY_REFUSED         BIT(32)
 #define NESTOR_REFUSED_UNFETCHED     BIT(31)
 
+/* Qualification of a NESTOR_EXIT_PREEMPT_TIMER exit a monitor gets: a pause
+ * it asked for (NESTOR_VCPU_PAUSE), or its own timer ran out
+ * (NESTOR_VCPU_SET_TIMER). The kernel's own time slices never reach monitors:
+ * the timer loaded at each entry is the smaller of the kernel's slice and the
+ * monitor's time left, and the exit says whose ran out. */
+#define NESTOR_PREEMPT_PAUSE         1
+#define NESTOR_PREEMPT_MONITOR_TIMER 2
+
 /* Exit message registers */
 #define NESTOR_EXIT_MR_REASON        0   /* full exit reason (bit 31: entry failure) */
 #define NESTOR_EXIT_MR_QUALIFICATION 1
