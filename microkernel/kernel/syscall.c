@@ -4,8 +4,10 @@
  * Every path ends in sched_run(), which returns to whichever thread should
  * run now: the caller, a partner it woke, or someone else.
  */
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/platform.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/trap.h"
 #include "kernel/cspace.h"
 #include "kernel/cnode_ops.h"
 #include "kernel/consistency.h"
@@ -173,6 +175,13 @@ void syscall_from_user(trap_frame_t *f)
         break;
     case NESTOR_SYS_DEBUG_CHECK:
         debug_check(t);
+        break;
+    case NESTOR_SYS_DEBUG_NMI:
+        if (has_debug_cap(t)) {
+            lapic_self_nmi();           /* handled before the next instruction */
+            mr_set(t, 0, 0, trap_host_nmis());
+            set_syscall_result(t, NESTOR_OK, nestor_msginfo(0, 0, 0, 1), 0);
+        }
         break;
     case NESTOR_SYS_DEBUG_HALT:
         if (has_debug_cap(t))

@@ -335,3 +335,20 @@ KTEST(hostile_reply_caps_need_grant_reply)
     KT_EQ(nu_cap_identify(recv_slot, 0, 0, 0), NESTOR_ERR_INVALID_CAPABILITY);
     return KT_PASS;
 }
+
+/* A host NMI (SDM 6.7) is the kernel's: handled and counted, never a kernel
+ * panic, a user exception or a monitor's exit (the VMX path hands NMI exits
+ * to the same handler: kernel/vcpu.c). */
+KTEST(hostile_host_nmi_is_the_kernels)
+{
+    nu_msg_t m = { 0 };
+    KT_OK(nu_syscall(NESTOR_SYS_DEBUG_NMI, NESTOR_CAP_DEBUG, &m));
+    nestor_word_t first = m.mr[0];
+    KT_ASSERT(first >= 1);
+    m = (nu_msg_t){ 0 };
+    KT_OK(nu_syscall(NESTOR_SYS_DEBUG_NMI, NESTOR_CAP_DEBUG, &m));
+    KT_EQ(m.mr[0], first + 1);
+    m = (nu_msg_t){ 0 };
+    KT_EQ(nu_syscall(NESTOR_SYS_DEBUG_NMI, 0, &m), NESTOR_ERR_INVALID_CAPABILITY);
+    return KT_PASS;
+}

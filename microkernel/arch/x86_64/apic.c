@@ -56,3 +56,10 @@ void lapic_init(void)
     wr(LAPIC_REG_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);
     wr(LAPIC_REG_TIMER_INIT, ticks_per_tick);
 }
+
+void lapic_self_nmi(void)
+{
+    uint32_t id = rd(LAPIC_REG_ID) >> LAPIC_ICR_DEST_SHIFT;
+    wr(LAPIC_REG_ICR_HIGH, id << LAPIC_ICR_DEST_SHIFT);
+    wr(LAPIC_REG_ICR_LOW, LAPIC_DM_NMI | LAPIC_ICR_ASSERT);
+}

@@ -24,6 +24,11 @@
 #define VEC_LAPIC_TIMER        0xF0
 #define VEC_LAPIC_SPURIOUS     0xFF
 
+#define LAPIC_REG_ICR_LOW      0x300
+#define LAPIC_REG_ICR_HIGH     0x310
+#define LAPIC_ICR_DEST_SHIFT   24        /* SDM 10.6.1: destination APIC ID, ICR[63:56] */
+#define LAPIC_ICR_ASSERT       BIT(14)
+
 /* Enable the local APIC and start the periodic timer at NESTOR_TIMER_HZ. */
 void lapic_init(void);
 void lapic_eoi(void);
@@ -31,5 +36,8 @@ void lapic_eoi(void);
 uint32_t lapic_ticks_per_tick(void);
 /* TSC increments per kernel tick, as calibrated. */
 uint64_t lapic_tsc_per_tick(void);
+/* Send this CPU an NMI through its ICR (SDM 10.6.1: physical destination
+ * = our own APIC ID; the "self" shorthand is for fixed delivery only). */
+void lapic_self_nmi(void);
 
 #endif

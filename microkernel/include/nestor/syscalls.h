@@ -26,7 +26,9 @@
 #define NESTOR_SYS_CAP_IDENTIFY  11 /* rdi = cptr -> MR0 type, MR1 rights, MR2 badge/size */
 #define NESTOR_SYS_DEBUG_CHECK   12 /* rdi = debug cap: check kernel state -> MR0 errors,
                                        MR1 slots, MR2 threads */
-#define NESTOR_SYS_COUNT         13
+#define NESTOR_SYS_DEBUG_NMI     13 /* rdi = debug cap: send this CPU an NMI (a host NMI, for
+                                       tests) -> MR0 host NMIs the kernel has handled */
+#define NESTOR_SYS_COUNT         14
 
 #define NESTOR_MSG_REGISTERS_IN_CPU 4
 
