@@ -421,7 +421,11 @@ static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
     if (mask & NESTOR_MTD_INTR) {
         s->interruptibility = vmread(VMCS_GUEST_INTERRUPTIBILITY);
         s->activity = vmread(VMCS_GUEST_ACTIVITY);
+        s->pending_dbg = vmread(VMCS_GUEST_PENDING_DBG);
     }
+    if (mask & NESTOR_MTD_PDPTE)
+        for (unsigned i = 0; i < 4; i++)
+            s->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2 * i);
     if (mask & NESTOR_MTD_MSRS) {
         s->sysenter_cs = vmread(VMCS_GUEST_SYSENTER_CS);
         s->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
@@ -499,7 +503,11 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
     if (mask & NESTOR_MTD_INTR) {
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->interruptibility);
         vmwrite(VMCS_GUEST_ACTIVITY, s->activity);
+        vmwrite(VMCS_GUEST_PENDING_DBG, s->pending_dbg);
     }
+    if (mask & NESTOR_MTD_PDPTE)
+        for (unsigned i = 0; i < 4; i++)
+            vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, s->pdpte[i]);
     if (mask & NESTOR_MTD_INJECT) {
         vmwrite(VMCS_ENTRY_INTR_INFO, s->inject_info);
         vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, s->inject_error);

@@ -171,13 +171,16 @@
 #define NESTOR_MTD_CR        BIT(4)   /* cr0, cr2, cr3, cr4, efer */
 #define NESTOR_MTD_SEGS      BIT(5)   /* es cs ss ds fs gs */
 #define NESTOR_MTD_SYS_SEGS  BIT(6)   /* ldtr tr gdtr idtr */
-#define NESTOR_MTD_INTR      BIT(7)   /* interruptibility, activity state */
+#define NESTOR_MTD_INTR      BIT(7)   /* interruptibility, activity state, pending debug
+                                         exceptions (SDM 24.4.2) */
 #define NESTOR_MTD_INJECT    BIT(8)   /* reply only: inject an event (entry interruption info) */
 #define NESTOR_MTD_MSRS      BIT(9)   /* sysenter_*, star, lstar, cstar, fmask, kernel_gs_base,
                                          pat, tsc_aux: switched by the kernel per vCPU */
 #define NESTOR_MTD_DEBUG     BIT(10)  /* dr0-dr3, dr6, dr7, debugctl */
 #define NESTOR_MTD_XCR0      BIT(11)  /* xcr0 (XSETBV; a subset of what the host enables) */
-#define NESTOR_MTD_ALL       (BIT(12) - 1)
+#define NESTOR_MTD_PDPTE     BIT(12)  /* pdpte[0-3]: PAE paging with EPT loads them from here
+                                         at entry, not from guest memory (SDM 26.3.2.4) */
+#define NESTOR_MTD_ALL       (BIT(13) - 1)
 
 typedef struct {
     uint64_t base;
@@ -204,7 +207,15 @@ typedef struct nestor_vcpu_state {
     nestor_word_t dr0, dr1, dr2, dr3, dr6, dr7, debugctl;
     /* NESTOR_MTD_XCR0 */
     nestor_word_t xcr0;
+    /* NESTOR_MTD_INTR (continued) */
+    nestor_word_t pending_dbg;
+    /* NESTOR_MTD_PDPTE */
+    nestor_word_t pdpte[4];
 } nestor_vcpu_state_t;
+/* Every architectural guest-state field of the VMCS (SDM 24.4) is in one of
+ * the groups above, but for the VMCS link pointer, the preemption timer and
+ * the fields of features the kernel does not offer (SMBASE, PERF_GLOBAL_CTRL,
+ * BNDCFGS, the guest interrupt status, the PML index). */
 
 /* What a VCPU starts as: 32-bit protected mode, flat segments, paging off,
  * as a Multiboot loader leaves a kernel (the monitor sets RIP, RBX, ...). */
