@@ -9,7 +9,7 @@
  *     monitors stacked on each VM into its exit table;
  *   - as the root task (tests, benchmarks): one VM per "guest NAME" module.
  */
-#include "count_monitor.h"
+#include "stacking.h"
 #include "vmm.h"
 #include <fmt.h>
 #include <stdlib.h>
@@ -324,7 +324,7 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
         for (unsigned x = 0; x < m->n_exits; x++)
             reasons[x] = m->exits[x];
         if (!setup || !query || level >= NESTOR_EXIT_LEVELS ||
-            !count_monitor_table(a, vm->vcpu, level, g->cptr, CM_BADGE_EXIT, reasons,
+            !stack_exit_table(a, vm->vcpu, level, g->cptr, CM_BADGE_EXIT, reasons,
                                  m->n_exits))
             return false;
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };

@@ -1,16 +1,14 @@
 /*
- * vmm-server/count_monitor.c - a monitor stacked on the VMM that takes some
- * exit reasons (CPUID in the root-task mode), counts those exits and passes
- * each on: its reply says NESTOR_EXIT_REPLY_PASS_ON and the kernel sends the
- * same exit to the next lower level of the VCPU's exit tables (nestor/vcpu.h).
- * It holds no capability to anybody else's endpoint, so it cannot make up an
- * exit for another monitor. It runs as a process of its own: a copy of this
- * program in a fresh address space, with a CSpace holding only
+ * vmm-server/stacking.c - stacking monitors on a VM: each gets an exit
+ * table of its own at its level of the VCPU's tables (nestor/vcpu.h); and,
+ * in the root-task mode (vmm.count=NAME), a count monitor started as a
+ * process of the VMM's own: a copy of this program in a fresh address
+ * space running count_monitor_serve (count-monitor/serve.c), with a CSpace
+ * holding only
  *   CM_SLOT_EP    its endpoint (exits arrive badged CM_BADGE_EXIT, count
  *                 queries badged CM_BADGE_QUERY).
- * Exits of other reasons never reach it: its exit table has no other slots.
  */
-#include "count_monitor.h"
+#include "stacking.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
 
@@ -21,36 +19,12 @@
 #define CM_REGION       0x0000100000800000ULL
 #define CM_SCRATCH      0x0000100000A00000ULL
 
-void count_monitor_serve(nestor_cptr_t ep, const nestor_word_t *reasons, unsigned n_reasons)
-{
-    nestor_word_t counted = 0, others = 0;
-    nu_msg_t m = { 0 };
-    nu_recv(ep, &m);
-    for (;;) {
-        if (m.badge == CM_BADGE_QUERY) {
-            m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { counted, others } };
-        } else if (m.badge == CM_BADGE_EXIT) {
-            bool mine = false;
-            for (unsigned i = 0; i < n_reasons; i++)
-                mine |= nestor_msginfo_label(m.info) == NESTOR_FAULT_VM_EXIT &&
-                        (m.mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK) == reasons[i];
-            counted += mine;
-            others += !mine;
-            /* Pass it on, nothing changed: the next handler answers it. */
-            m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_PASS_ON, 0, 0, 1) };
-        } else {
-            m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };   /* not ours to answer */
-        }
-        nu_reply_recv(ep, &m);
-    }
-}
-
 static void monitor(nestor_word_t reason)
 {
     count_monitor_serve(CM_SLOT_EP, &reason, 1);
 }
 
-nestor_cptr_t count_monitor_table(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned level,
+nestor_cptr_t stack_exit_table(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned level,
                                   nestor_cptr_t ep, nestor_word_t badge,
                                   const nestor_word_t *reasons, unsigned n_reasons)
 {
@@ -77,7 +51,7 @@ nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned re
         nu_cnode_mint(root, cspace, 64, root, cnode, 64, NESTOR_RIGHTS_ALL, CM_GUARD) ||
         nu_cnode_copy(cnode, CM_SLOT_EP, CM_RADIX, root, ep, 64, NESTOR_RIGHTS_ALL) ||
         nu_cnode_mint(root, query, 64, root, ep, 64, NESTOR_RIGHTS_ALL, CM_BADGE_QUERY) ||
-        !count_monitor_table(a, vcpu, 1, ep, CM_BADGE_EXIT, reasons, 1))
+        !stack_exit_table(a, vcpu, 1, ep, CM_BADGE_EXIT, reasons, 1))
         return 0;
     nestor_cptr_t space = nu_clone_space(a, CM_SCRATCH);
     return space && nu_thread_new_in(a, cspace, space, CM_REGION, monitor, reason, CM_PRIO, 0)

@@ -1,0 +1,21 @@
+/* vmm-server/stacking.h - stacking monitors on a VM's VCPU (stacking.c). */
+#ifndef VMM_STACKING_H
+#define VMM_STACKING_H
+#include "count_monitor.h"
+#include <user/space.h>
+
+/* Stack a monitor on @vcpu: a fresh exit table at @level whose slots of
+ * @reasons hold @ep badged @badge (and nothing else). Returns the table's
+ * capability, 0 on failure. */
+nestor_cptr_t stack_exit_table(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned level,
+                                  nestor_cptr_t ep, nestor_word_t badge,
+                                  const nestor_word_t *reasons, unsigned n_reasons);
+/* Start a count monitor as a process of its own and stack it at level 1 on
+ * @reason of the VM whose VCPU is @vcpu. Returns our capability to query
+ * it (badged CM_BADGE_QUERY), 0 on failure. */
+nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned reason);
+/* Ask the count monitor behind @query: exits of its reasons it saw, and the
+ * others it passed through. */
+bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_word_t *others);
+
+#endif
