@@ -68,6 +68,23 @@ bool vspace_init_pml4(cap_t *cap)
     return assign_id(cap, false);
 }
 
+/*
+ * The EPT pointer of the EPT PML4 at @ept_pml4 (SDM 24.6.11): memory type WB
+ * for the walks, a 4-level walk. Built only here:
+ * the VMCS and single-context INVEPT descriptors must name the same EPTP.
+ */
+uint64_t vspace_eptp(kaddr_t ept_pml4)
+{
+    return kobj_paddr(ept_pml4) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
+}
+
+/* Entries of the EPT rooted at @pml4 were removed or changed: the CPU must
+ * not keep translating through what it cached from them (SDM 28.4.3.1). */
+static void ept_flush(const uint64_t *pml4)
+{
+    vmx_invept(vspace_eptp(kobj_addr(pml4)));
+}
+
 bool vspace_init_ept(cap_t *cap)
 {
     return assign_id(cap, true);
@@ -87,7 +104,7 @@ void vspace_destroy(const cap_t *cap)
         vspaces[cap->word1] = 0;
         vspace_gen[cap->word1]++;
         if (vspace_ept[cap->word1])
-            vmx_invept_all();       /* nothing may keep translating through it */
+            vmx_invept(vspace_eptp(cap->obj));  /* nothing may keep translating through it */
     }
     if (vspace_active_cr3 == kobj_paddr(cap->obj)) {
         vspace_active_cr3 = vspace_kernel_pml4_paddr();
@@ -190,11 +207,13 @@ static void flush(uint64_t *pml4, uint64_t va)
 
 /* A table that leaves its root keeps no entries: mapped again elsewhere, it
  * must not expose frames whose own unmapping walks the old place. */
-static void empty_table(cap_t *c, bool ept)
+static void empty_table(cap_t *c, bool ept, const uint64_t *pml4)
 {
     memset(kobj_ptr(c->obj), 0, 1u << NESTOR_PAGE_TABLE_BITS);
-    if (ept)
-        vmx_invept_all();
+    if (ept && pml4)
+        ept_flush(pml4);
+    else if (ept)
+        vmx_invept_all();       /* its root is gone: which EPTP it was is unknown */
     else
         write_cr3(vspace_active_cr3);
 }
@@ -204,14 +223,14 @@ void vspace_unmap_cap(cap_t *c)
     uint64_t *pml4 = live_vspace(c->word2);
     bool ept = is_ept_table(c->type) || (pml4 && vspace_ept[vspace_id(c->word2)]);
     if (c->word2 && c->type != NESTOR_OBJ_FRAME_4K && c->type != NESTOR_OBJ_FRAME_2M)
-        empty_table(c, ept);
+        empty_table(c, ept, pml4);
     if (pml4) {
         uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
         /* Only if the entry still maps this very object. */
         if (e && present(*e, ept) && (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
             *e = 0;
             if (ept)
-                vmx_invept_all();   /* guest translations cached from this entry */
+                ept_flush(pml4);    /* guest translations cached from this entry */
             else if (c->type == NESTOR_OBJ_FRAME_4K || c->type == NESTOR_OBJ_FRAME_2M)
                 flush(pml4, c->word1);
             else if (kobj_paddr(kobj_addr(pml4)) == vspace_active_cr3)

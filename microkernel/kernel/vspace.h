@@ -24,6 +24,9 @@ bool vspace_init_ept(cap_t *ept_cap);
  * and memory type @memtype (NESTOR_EPT_MEMTYPE_*). */
 nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t gpa,
                                     uint64_t rights, uint64_t memtype);
+/* The EPT pointer (SDM 24.6.11) of the EPT PML4 object at @ept_pml4: what
+ * the VMCS gets and what single-context INVEPT names. */
+uint64_t vspace_eptp(kaddr_t ept_pml4);
 /* The mapping record (capability word2) for a mapping into @root. */
 uint64_t vspace_map_record(const cap_t *root);
 /* How many more PML4s can get an id. */

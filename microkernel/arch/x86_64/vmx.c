@@ -78,12 +78,37 @@ bool vmx_vmptrld(uint64_t pa)
     return !fail;
 }
 
-void vmx_invept_all(void)
+static uint64_t ept_vpid_cap(void)
 {
-    struct { uint64_t eptp, reserved; } desc = { 0, 0 };
-    uint64_t type = 2;      /* all-context (SDM Vol. 2B INVEPT) */
+    return raw_caps.ept_vpid_valid ? raw_caps.ept_vpid : 0;
+}
+
+static void invept(uint64_t type, uint64_t eptp)
+{
+    struct { uint64_t eptp, reserved; } desc = { eptp, 0 };
     if (enabled)
         __asm__ volatile("invept %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
+void vmx_invept_all(void)
+{
+    invept(INVEPT_ALL_CONTEXT, 0);
+}
+
+/*
+ * SDM Vol. 2C INVEPT, 28.4.3.1: single-context invalidation drops the
+ * guest-physical and combined mappings tagged with the EP4TA in @eptp (bits
+ * 51:12), whatever their VPID, and leaves other EPTs' cached translations
+ * alone. The descriptor's EPTP must pass the VM-entry checks (26.2.1.1),
+ * which the one EPTP builder (vspace_eptp) guarantees. Where the CPU lacks
+ * the single-context type (IA32_VMX_EPT_VPID_CAP bit 25), all-context.
+ */
+void vmx_invept(uint64_t eptp)
+{
+    if (ept_vpid_cap() & EPT_CAP_INVEPT_SINGLE)
+        invept(INVEPT_SINGLE_CONTEXT, eptp);
+    else
+        invept(INVEPT_ALL_CONTEXT, 0);
 }
 
 /*
@@ -96,7 +121,7 @@ void vmx_invept_all(void)
 void vmx_flush_vpid(uint16_t vpid)
 {
     struct { uint64_t vpid, linear; } desc = { vpid, 0 };
-    uint64_t cap = raw_caps.ept_vpid_valid ? raw_caps.ept_vpid : 0;
+    uint64_t cap = ept_vpid_cap();
     if (!enabled)
         return;
     if (cap & VPID_CAP_INVVPID && cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)) {

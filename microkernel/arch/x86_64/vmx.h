@@ -34,8 +34,11 @@ static inline void vmwrite(uint64_t field, uint64_t v)
     __asm__ volatile("vmwrite %1, %0" : : "r"(field), "r"(v) : "cc");
 }
 
-/* INVEPT all-context (SDM Vol. 2B INVEPT): after EPT entries are removed. */
+/* INVEPT all-context (SDM Vol. 2C INVEPT): every EPT's cached translations. */
 void vmx_invept_all(void);
+/* INVEPT for one EPT, given its EPTP: single-context where the CPU has it
+ * (IA32_VMX_EPT_VPID_CAP bit 25), else all-context. */
+void vmx_invept(uint64_t eptp);
 /* Invalidate the translations of one VPID (before it is given out again). */
 void vmx_flush_vpid(uint16_t vpid);
 
