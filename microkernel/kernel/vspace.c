@@ -24,6 +24,8 @@
 #define EPT_MEMTYPE_SHIFT  3             /* SDM 28.3.2, Table 28-6: bits 5:3 of a leaf */
 #define EPT_IGNORE_PAT     BIT(6)
 #define EPT_GPA_LIMIT      (1ULL << 48)      /* 4-level EPT */
+#define EPT_ACCESSED       BIT(8)            /* SDM 28.3.5: set by the CPU, any level */
+#define EPT_DIRTY          BIT(9)            /* SDM 28.3.5: leaves only */
 
 extern uint64_t boot_pml4[PT_ENTRIES];
 static uint64_t *vspaces[VSPACE_MAX];
@@ -70,12 +72,14 @@ bool vspace_init_pml4(cap_t *cap)
 
 /*
  * The EPT pointer of the EPT PML4 at @ept_pml4 (SDM 24.6.11): memory type WB
- * for the walks, a 4-level walk. Built only here:
+ * for the walks, a 4-level walk, and accessed/dirty flags where the CPU has
+ * them (SDM 28.3.5; bit 6 may be 1 only then, 26.2.1.1). Built only here:
  * the VMCS and single-context INVEPT descriptors must name the same EPTP.
  */
 uint64_t vspace_eptp(kaddr_t ept_pml4)
 {
-    return kobj_paddr(ept_pml4) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
+    return kobj_paddr(ept_pml4) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
+           (vmx_ept_ad() ? EPTP_AD_ENABLE : 0);
 }
 
 /* Entries of the EPT rooted at @pml4 were removed or changed: the CPU must
@@ -323,6 +327,53 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
     frame->word1 = gpa;
     frame->word2 = map_record(ept_cap);
     return NESTOR_OK;
+}
+
+/* ---- EPT accessed/dirty flags ---- */
+
+/* The leaf mapping a frame at @gpa in @pml4 (4 KiB at the PT, 2 MiB at the
+ * PD), NULL if none; *shift = its level. */
+static uint64_t *ept_leaf(uint64_t *pml4, uint64_t gpa, unsigned *shift)
+{
+    uint64_t *table = pml4;
+    for (unsigned s = LEVEL_SHIFT_PML4;; s -= 9) {
+        uint64_t *e = &table[index_at(gpa, s)];
+        if (!present(*e, true))
+            return 0;
+        if (s == LEVEL_SHIFT_PT || (*e & PTE_PS)) {
+            *shift = s;
+            return e;
+        }
+        table = table_at(*e);
+    }
+}
+
+nestor_error_t vspace_ept_ad_lookup(const cap_t *ept_cap, uint64_t gpa, uint64_t **leaf,
+                                    unsigned *shift)
+{
+    if (gpa >= EPT_GPA_LIMIT)
+        return NESTOR_ERR_INVALID_ARGUMENT;
+    uint64_t *pml4 = live_vspace(map_record(ept_cap));
+    if (!pml4)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    *leaf = ept_leaf(pml4, gpa, shift);
+    return *leaf ? NESTOR_OK : NESTOR_ERR_FAILED_LOOKUP;
+}
+
+uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear)
+{
+    uint64_t e = *leaf;
+    uint64_t ad = (e & EPT_ACCESSED ? NESTOR_EPT_ACCESSED : 0) |
+                  (e & EPT_DIRTY ? NESTOR_EPT_DIRTY : 0);
+    if (clear && ad) {
+        /* One CPU, and no guest runs while the kernel does: a plain write
+         * loses no flag the CPU sets. SDM 28.3.5, 28.4.3.1: the CPU may
+         * keep using a cached translation made while a flag was 1 and
+         * then not set it again: invalidate the EPT's translations. */
+        *leaf = e & ~(EPT_ACCESSED | EPT_DIRTY);
+        ept_flush(kobj_ptr(ept_cap->obj));
+    }
+    return ad;
 }
 
 void vspace_boot_map(uint64_t *pml4, uint64_t vaddr, uint64_t paddr, bool writable,

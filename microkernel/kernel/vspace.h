@@ -27,6 +27,12 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
 /* The EPT pointer (SDM 24.6.11) of the EPT PML4 object at @ept_pml4: what
  * the VMCS gets and what single-context INVEPT names. */
 uint64_t vspace_eptp(kaddr_t ept_pml4);
+/* NESTOR_EPT_READ_AD: the leaf entry mapping a frame at @gpa in the EPT of
+ * @ept_cap (*shift: 12 or 21), or an error (decode); its A/D flags as
+ * NESTOR_EPT_ACCESSED/DIRTY, cleared (and the EPT invalidated) if @clear. */
+nestor_error_t vspace_ept_ad_lookup(const cap_t *ept_cap, uint64_t gpa, uint64_t **leaf,
+                                    unsigned *shift);
+uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear);
 /* The mapping record (capability word2) for a mapping into @root. */
 uint64_t vspace_map_record(const cap_t *root);
 /* How many more PML4s can get an id. */

@@ -111,6 +111,11 @@ void vmx_invept(uint64_t eptp)
         invept(INVEPT_ALL_CONTEXT, 0);
 }
 
+bool vmx_ept_ad(void)
+{
+    return enabled && (ept_vpid_cap() & EPT_CAP_ACCESSED_DIRTY);
+}
+
 /*
  * Forget every translation tagged with @vpid (SDM Vol. 2C INVVPID, 28.4.3.3):
  * a VPID given to a new VCPU must not find the old owner's. Single-context

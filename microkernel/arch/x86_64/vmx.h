@@ -39,6 +39,8 @@ void vmx_invept_all(void);
 /* INVEPT for one EPT, given its EPTP: single-context where the CPU has it
  * (IA32_VMX_EPT_VPID_CAP bit 25), else all-context. */
 void vmx_invept(uint64_t eptp);
+/* Whether EPT accessed and dirty flags are available (EPT_VPID_CAP bit 21). */
+bool vmx_ept_ad(void);
 /* Invalidate the translations of one VPID (before it is given out again). */
 void vmx_flush_vpid(uint16_t vpid);
 

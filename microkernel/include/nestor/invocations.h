@@ -72,6 +72,15 @@ typedef enum {
                                          MR1 EPT rights (NESTOR_EPT_R/W/X), MR2 (optional,
                                          default WB) memory type NESTOR_EPT_MEMTYPE_*;
                                          CAP0 EPT PML4 */
+    NESTOR_EPT_READ_AD = 107,         /* on an EPT PML4: MR0 guest-physical address, MR1
+                                         flags (NESTOR_EPT_AD_CLEAR) -> MR0 the accessed and
+                                         dirty flags (NESTOR_EPT_ACCESSED/DIRTY) of the leaf
+                                         entry mapping it, MR1 the leaf's log2 size (12 or
+                                         21); with NESTOR_EPT_AD_CLEAR both are then cleared
+                                         and the EPT's cached translations invalidated.
+                                         NESTOR_ERR_ILLEGAL_OPERATION where the CPU has no
+                                         EPT A/D flags; NESTOR_ERR_FAILED_LOOKUP where no
+                                         frame is mapped */
 
     /* Interrupts and I/O ports */
     NESTOR_IRQ_CONTROL_GET = 80,      /* MR0 irq line, MR1/2 dest index/depth; CAP0 dest root */
@@ -94,5 +103,10 @@ typedef enum {
 #define NESTOR_EPT_MEMTYPE_WT 4
 #define NESTOR_EPT_MEMTYPE_WP 5
 #define NESTOR_EPT_MEMTYPE_WB 6
+/* NESTOR_EPT_READ_AD: the flags returned (bits 8 and 9 of an EPT leaf,
+ * SDM Vol. 3C 28.3.5, returned as bits 0 and 1) and the request to clear them. */
+#define NESTOR_EPT_ACCESSED 1
+#define NESTOR_EPT_DIRTY 2
+#define NESTOR_EPT_AD_CLEAR 1
 
 #endif
