@@ -50,6 +50,18 @@ typedef enum {
     NESTOR_FRAME_MAP = 66,            /* MR0 vaddr, MR1 rights, MR2 attributes; CAP0 PML4 */
     NESTOR_FRAME_UNMAP = 67,
     NESTOR_FRAME_GET_ADDRESS = 68,    /* -> MR0 physical address */
+    NESTOR_FRAME_SLICE = 69,          /* on a 2 MiB frame: MR0 slice index (0-511),
+                                         MR1/2 dest index/depth; CAP0 dest root -> a
+                                         4 KiB frame capability for bytes [index * 4 KiB,
+                                         +4 KiB) of the frame, with the frame capability's
+                                         rights, a child of it in the derivation tree.
+                                         A frame is used whole or in slices, not both:
+                                         NESTOR_ERR_DELETE_FIRST with MR0 = 1, MR1 = the
+                                         address while a capability to the frame is mapped
+                                         (MR0 = 0: the dest slot is full); mapping the frame
+                                         while slices exist: NESTOR_ERR_REVOKE_FIRST. The
+                                         last capability to the frame, deleted, deletes
+                                         (and unmaps) its slices. */
 
     /* Virtual CPUs and EPT (nestor/vcpu.h) */
     NESTOR_VCPU_SET_TCB = 96,         /* CAP0 the TCB that runs this VCPU */
