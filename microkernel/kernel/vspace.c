@@ -26,6 +26,10 @@
 #define EPT_GPA_LIMIT      (1ULL << 48)      /* 4-level EPT */
 #define EPT_ACCESSED       BIT(8)            /* SDM 28.3.5: set by the CPU, any level */
 #define EPT_DIRTY          BIT(9)            /* SDM 28.3.5: leaves only */
+/* SDM 28.3.3.1: an entry with bit 1 (write) set and bit 0 (read) clear is
+ * misconfigured. NESTOR_EPT_SET_MMIO installs exactly this (no address);
+ * frames are never mapped write-without-read, so it names MMIO entries. */
+#define EPT_MMIO_ENTRY     ((uint64_t)NESTOR_EPT_W)
 
 extern uint64_t boot_pml4[PT_ENTRIES];
 static uint64_t *vspaces[VSPACE_MAX];
@@ -160,6 +164,11 @@ static bool present(uint64_t e, bool ept)
     return ept ? (e & EPT_RWX) != 0 : (e & PTE_P) != 0;
 }
 
+static bool is_mmio_entry(uint64_t e)
+{
+    return (e & EPT_RWX) == EPT_MMIO_ENTRY;
+}
+
 static uint64_t *walk(uint64_t *pml4, uint64_t va, unsigned shift, bool ept)
 {
     uint64_t *table = pml4;
@@ -231,7 +240,8 @@ void vspace_unmap_cap(cap_t *c)
     if (pml4) {
         uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
         /* Only if the entry still maps this very object. */
-        if (e && present(*e, ept) && (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
+        if (e && present(*e, ept) && !(ept && is_mmio_entry(*e)) &&
+            (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
             *e = 0;
             if (ept)
                 ept_flush(pml4);    /* guest translations cached from this entry */
@@ -314,6 +324,13 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
         memtype != NESTOR_EPT_MEMTYPE_WB)
         return NESTOR_ERR_INVALID_ARGUMENT;
     rights &= EPT_RWX;
+    /* SDM 28.3.3.1: write without read is a misconfiguration, and so is
+     * execute alone without the CPU's execute-only support (EPT_VPID_CAP
+     * bit 0); neither is a frame mapping (see EPT_MMIO_ENTRY). */
+    if ((rights & NESTOR_EPT_W) && !(rights & NESTOR_EPT_R))
+        return NESTOR_ERR_INVALID_ARGUMENT;
+    if (rights == NESTOR_EPT_X && !vmx_ept_execute_only())
+        return NESTOR_ERR_INVALID_ARGUMENT;
     if ((rights & NESTOR_EPT_W) && !(frame->rights & NESTOR_RIGHT_WRITE))
         return NESTOR_ERR_INSUFFICIENT_RIGHTS;
     if (!rights || !(frame->rights & NESTOR_RIGHT_READ))
@@ -329,7 +346,7 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
     return NESTOR_OK;
 }
 
-/* ---- EPT accessed/dirty flags ---- */
+/* ---- EPT accessed/dirty flags and MMIO ranges ---- */
 
 /* The leaf mapping a frame at @gpa in @pml4 (4 KiB at the PT, 2 MiB at the
  * PD), NULL if none; *shift = its level. */
@@ -338,7 +355,7 @@ static uint64_t *ept_leaf(uint64_t *pml4, uint64_t gpa, unsigned *shift)
     uint64_t *table = pml4;
     for (unsigned s = LEVEL_SHIFT_PML4;; s -= 9) {
         uint64_t *e = &table[index_at(gpa, s)];
-        if (!present(*e, true))
+        if (!present(*e, true) || is_mmio_entry(*e))
             return 0;
         if (s == LEVEL_SHIFT_PT || (*e & PTE_PS)) {
             *shift = s;
@@ -374,6 +391,43 @@ uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear)
         ept_flush(kobj_ptr(ept_cap->obj));
     }
     return ad;
+}
+
+nestor_error_t vspace_ept_mmio_check(const cap_t *ept_cap, uint64_t gpa, uint64_t pages,
+                                     bool install, uint64_t *bad)
+{
+    uint64_t *pml4 = live_vspace(map_record(ept_cap));
+    if (!pml4)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    *bad = gpa;
+    if (gpa >= EPT_GPA_LIMIT || pages > (EPT_GPA_LIMIT - gpa) >> LEVEL_SHIFT_PT)
+        return NESTOR_ERR_INVALID_ARGUMENT;
+    for (uint64_t i = 0; i < pages; i++) {
+        *bad = gpa + (i << LEVEL_SHIFT_PT);
+        uint64_t *e = walk(pml4, *bad, LEVEL_SHIFT_PT, true);
+        if (!e)
+            return NESTOR_ERR_FAILED_LOOKUP;    /* map the EPT tables first */
+        if (install && present(*e, true))
+            return NESTOR_ERR_DELETE_FIRST;
+        if (!install && present(*e, true) && !is_mmio_entry(*e))
+            return NESTOR_ERR_INVALID_ARGUMENT; /* a frame's: unmap the frame */
+    }
+    return NESTOR_OK;
+}
+
+void vspace_ept_mmio_apply(const cap_t *ept_cap, uint64_t gpa, uint64_t pages, bool install)
+{
+    uint64_t *pml4 = live_vspace(map_record(ept_cap));
+    for (uint64_t i = 0; i < pages; i++) {
+        uint64_t *e = walk(pml4, gpa + (i << LEVEL_SHIFT_PT), LEVEL_SHIFT_PT, true);
+        if (install)
+            *e = EPT_MMIO_ENTRY;
+        else if (is_mmio_entry(*e))
+            *e = 0;
+    }
+    /* No flush: SDM 28.4.2, no guest-physical or combined mapping is made
+     * from an entry that is not present or is misconfigured, so going
+     * between the two leaves nothing cached behind. */
 }
 
 void vspace_boot_map(uint64_t *pml4, uint64_t vaddr, uint64_t paddr, bool writable,

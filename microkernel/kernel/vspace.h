@@ -33,6 +33,11 @@ uint64_t vspace_eptp(kaddr_t ept_pml4);
 nestor_error_t vspace_ept_ad_lookup(const cap_t *ept_cap, uint64_t gpa, uint64_t **leaf,
                                     unsigned *shift);
 uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear);
+/* NESTOR_EPT_SET_MMIO: check @pages 4 KiB entries from @gpa (*bad: the
+ * failing address), then install or remove misconfigured entries. */
+nestor_error_t vspace_ept_mmio_check(const cap_t *ept_cap, uint64_t gpa, uint64_t pages,
+                                     bool install, uint64_t *bad);
+void vspace_ept_mmio_apply(const cap_t *ept_cap, uint64_t gpa, uint64_t pages, bool install);
 /* The mapping record (capability word2) for a mapping into @root. */
 uint64_t vspace_map_record(const cap_t *root);
 /* How many more PML4s can get an id. */

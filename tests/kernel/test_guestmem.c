@@ -1,7 +1,8 @@
 /*
  * tests/kernel/test_guestmem.c - guest memory at 4 KiB (issue 9): slices of
  * 2 MiB frames (NESTOR_FRAME_SLICE), EPT accessed/dirty flags
- * (NESTOR_EPT_READ_AD). The guests run under VT-x (Bochs); without VMX
+ * (NESTOR_EPT_READ_AD) and MMIO ranges that exit as EPT misconfigurations
+ * (NESTOR_EPT_SET_MMIO). The guests run under VT-x (Bochs); without VMX
  * (QEMU TCG) those tests skip, the slice tests run everywhere.
  */
 #include "vm_env.h"
@@ -38,6 +39,13 @@ static nestor_error_t read_ad(nestor_cptr_t ept, nestor_word_t gpa, nestor_word_
 {
     const nestor_word_t args[] = { gpa, flags };
     return nu_invoke(ept, NESTOR_EPT_READ_AD, args, 2, 0, 0, res, 2);
+}
+
+static nestor_error_t set_mmio(nestor_cptr_t ept, nestor_word_t gpa, nestor_word_t pages,
+                               nestor_word_t op, nestor_word_t *res)
+{
+    const nestor_word_t args[] = { gpa, pages, op };
+    return nu_invoke(ept, NESTOR_EPT_SET_MMIO, args, 3, 0, 0, res, res ? 2 : 0);
 }
 
 /* Page tables for GM_REGION: a PT for 4 KiB pages at GM_REGION, and room
@@ -257,5 +265,50 @@ KTEST(guestmem_ept_accessed_dirty_flags)
     KT_EQ(read_ad(vm.ept, 0x5000, 2, res), NESTOR_ERR_INVALID_ARGUMENT);
     KT_EQ(res[0], 1);
     KT_EQ(read_ad(vm.vcpu, 0x5000, 0, res), NESTOR_ERR_ILLEGAL_OPERATION);
+    return KT_PASS;
+}
+
+/* SDM 28.3.3.1, 29.3.3: a guest access through a misconfigured entry exits
+ * with reason 49 (a device monitor's), through a missing one with 48 (the
+ * RAM owner's); the exit carries the guest-physical address either way. */
+KTEST(guestmem_ept_mmio_range_exits_as_misconfiguration)
+{
+    static const uint8_t code[] = { I_MOV_EAX_MOFFS(0x9004), I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    nestor_word_t res[2];
+    KT_OK(set_mmio(vm.ept, 0x9000, 2, NESTOR_EPT_MMIO_INSTALL, 0));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_EPT_MISCONFIG);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x9004);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE);
+    /* A frame cannot be mapped over such an entry, nor the range installed twice. */
+    nestor_cptr_t f = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    KT_EQ(ept_map(f, vm.ept, 0xA000, EPT_RWX), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(set_mmio(vm.ept, 0x8000, 2, NESTOR_EPT_MMIO_INSTALL, res), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(res[0], 0x9000);
+    /* Removed, the same access is an EPT violation. */
+    KT_OK(set_mmio(vm.ept, 0x9000, 2, NESTOR_EPT_MMIO_REMOVE, 0));
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x9004);
+    /* Refused: over a frame, unaligned, no EPT PT there, page counts, the
+     * operation, past 48 bits; and frames mapped write-without-read. */
+    KT_EQ(set_mmio(vm.ept, 0x5000, 1, NESTOR_EPT_MMIO_INSTALL, res), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(set_mmio(vm.ept, 0x4000, 2, NESTOR_EPT_MMIO_REMOVE, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(res[1], 0x4000);
+    KT_EQ(set_mmio(vm.ept, 0x9800, 1, NESTOR_EPT_MMIO_INSTALL, 0), NESTOR_ERR_ALIGNMENT);
+    KT_EQ(set_mmio(vm.ept, 0x40000000, 1, NESTOR_EPT_MMIO_INSTALL, res),
+          NESTOR_ERR_FAILED_LOOKUP);
+    KT_EQ(res[0], 0x40000000);
+    KT_EQ(set_mmio(vm.ept, 0x9000, 0, NESTOR_EPT_MMIO_INSTALL, 0), NESTOR_ERR_RANGE);
+    KT_EQ(set_mmio(vm.ept, 0x9000, NESTOR_EPT_MMIO_MAX_PAGES + 1, NESTOR_EPT_MMIO_INSTALL, 0),
+          NESTOR_ERR_RANGE);
+    KT_EQ(set_mmio(vm.ept, 0x9000, 1, 2, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(res[0], 2);
+    KT_EQ(set_mmio(vm.ept, (1ULL << 48) - PAGE, 2, NESTOR_EPT_MMIO_INSTALL, 0),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(ept_map(f, vm.ept, 0xA000, NESTOR_EPT_W), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(ept_map(f, vm.ept, 0xA000, NESTOR_EPT_W | NESTOR_EPT_X), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_OK(ept_map(f, vm.ept, 0xA000, EPT_RWX));
     return KT_PASS;
 }

@@ -111,6 +111,11 @@ void vmx_invept(uint64_t eptp)
         invept(INVEPT_ALL_CONTEXT, 0);
 }
 
+bool vmx_ept_execute_only(void)
+{
+    return ept_vpid_cap() & EPT_CAP_EXECUTE_ONLY;
+}
+
 bool vmx_ept_ad(void)
 {
     return enabled && (ept_vpid_cap() & EPT_CAP_ACCESSED_DIRTY);

@@ -41,6 +41,8 @@ void vmx_invept_all(void);
 void vmx_invept(uint64_t eptp);
 /* Whether EPT accessed and dirty flags are available (EPT_VPID_CAP bit 21). */
 bool vmx_ept_ad(void);
+/* Whether EPT entries may allow execute alone (EPT_VPID_CAP bit 0). */
+bool vmx_ept_execute_only(void);
 /* Invalidate the translations of one VPID (before it is given out again). */
 void vmx_flush_vpid(uint16_t vpid);
 

@@ -93,6 +93,16 @@ typedef enum {
                                          NESTOR_ERR_ILLEGAL_OPERATION where the CPU has no
                                          EPT A/D flags; NESTOR_ERR_FAILED_LOOKUP where no
                                          frame is mapped */
+    NESTOR_EPT_SET_MMIO = 108,        /* on an EPT PML4: MR0 guest-physical address (4 KiB
+                                         aligned), MR1 pages (1..NESTOR_EPT_MMIO_MAX_PAGES),
+                                         MR2 1 = install, 0 = remove: entries that make the
+                                         guest's accesses exit as EPT misconfigurations
+                                         (reason 49) instead of violations (48). Install
+                                         needs the EPT PTs there and empty entries
+                                         (NESTOR_ERR_FAILED_LOOKUP / DELETE_FIRST, MR0 = the
+                                         first such address); remove clears only such
+                                         entries (a frame's: NESTOR_ERR_INVALID_ARGUMENT,
+                                         MR0 = 0, MR1 = its address) */
 
     /* Interrupts and I/O ports */
     NESTOR_IRQ_CONTROL_GET = 80,      /* MR0 irq line, MR1/2 dest index/depth; CAP0 dest root */
@@ -115,10 +125,19 @@ typedef enum {
 #define NESTOR_EPT_MEMTYPE_WT 4
 #define NESTOR_EPT_MEMTYPE_WP 5
 #define NESTOR_EPT_MEMTYPE_WB 6
+/* A frame's EPT rights must include R when they include W (W without R is
+ * an EPT misconfiguration, SDM 28.3.3.1: that is what NESTOR_EPT_SET_MMIO
+ * installs), and may be X alone only where the CPU has execute-only EPT. */
+
 /* NESTOR_EPT_READ_AD: the flags returned (bits 8 and 9 of an EPT leaf,
  * SDM Vol. 3C 28.3.5, returned as bits 0 and 1) and the request to clear them. */
 #define NESTOR_EPT_ACCESSED 1
 #define NESTOR_EPT_DIRTY 2
 #define NESTOR_EPT_AD_CLEAR 1
+
+/* NESTOR_EPT_SET_MMIO: most 4 KiB pages one invocation changes (bounds its work). */
+#define NESTOR_EPT_MMIO_MAX_PAGES 512
+#define NESTOR_EPT_MMIO_REMOVE 0
+#define NESTOR_EPT_MMIO_INSTALL 1
 
 #endif
