@@ -74,18 +74,6 @@ bool vspace_init_pml4(cap_t *cap)
     return assign_id(cap, false);
 }
 
-/*
- * The EPT pointer of the EPT PML4 at @ept_pml4 (SDM 24.6.11): memory type WB
- * for the walks, a 4-level walk, and accessed/dirty flags where the CPU has
- * them (SDM 28.3.5; bit 6 may be 1 only then, 26.2.1.1). Built only here:
- * the VMCS and single-context INVEPT descriptors must name the same EPTP.
- */
-uint64_t vspace_eptp(kaddr_t ept_pml4)
-{
-    return kobj_paddr(ept_pml4) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
-           (vmx_ept_ad() ? EPTP_AD_ENABLE : 0);
-}
-
 /* Entries of the EPT rooted at @pml4 were removed or changed: the CPU must
  * not keep translating through what it cached from them (SDM 28.4.3.1). */
 static void ept_flush(const uint64_t *pml4)

@@ -12,6 +12,12 @@ static uint8_t vmxon_region[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static bool enabled;
 static vmx_caps_raw_t raw_caps;
 static uint64_t revision;
+uint64_t vmx_eptp_attrs;
+
+static uint64_t ept_vpid_cap(void)
+{
+    return raw_caps.ept_vpid_valid ? raw_caps.ept_vpid : 0;
+}
 
 uint32_t vmx_controls(uint64_t ctls_msr, uint32_t want)
 {
@@ -52,6 +58,11 @@ bool vmx_enable(const vmx_caps_t *caps, const vmx_caps_raw_t *raw, const char **
     write_cr4(cr4);
     raw_caps = *raw;
     revision = raw->basic & VMX_BASIC_REVISION_MASK;
+    /* SDM 24.6.11: WB for the EPT walks, a 4-level walk, and accessed/dirty
+     * flags where the CPU has them (SDM 28.3.5; bit 6 may be 1 only then,
+     * 26.2.1.1). */
+    vmx_eptp_attrs = EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
+                     (ept_vpid_cap() & EPT_CAP_ACCESSED_DIRTY ? EPTP_AD_ENABLE : 0);
     memcpy(vmxon_region, &revision, sizeof(uint32_t));
     uint64_t pa = (uint64_t)(uintptr_t)vmxon_region - KERNEL_VMA;
     uint8_t fail;
@@ -76,11 +87,6 @@ bool vmx_vmptrld(uint64_t pa)
     uint8_t fail;
     __asm__ volatile("vmptrld %1; setna %0" : "=r"(fail) : "m"(pa) : "cc", "memory");
     return !fail;
-}
-
-static uint64_t ept_vpid_cap(void)
-{
-    return raw_caps.ept_vpid_valid ? raw_caps.ept_vpid : 0;
 }
 
 static void invept(uint64_t type, uint64_t eptp)
@@ -118,7 +124,7 @@ bool vmx_ept_execute_only(void)
 
 bool vmx_ept_ad(void)
 {
-    return enabled && (ept_vpid_cap() & EPT_CAP_ACCESSED_DIRTY);
+    return enabled && (vmx_eptp_attrs & EPTP_AD_ENABLE);
 }
 
 /*

@@ -8,6 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Bits 11:0 of every EPT pointer (SDM 24.6.11), fixed at VMXON: see
+ * vspace_eptp, the only place an EPTP is built. */
+extern uint64_t vmx_eptp_attrs;
+
 /* Enter VMX operation on this CPU. False (with a reason) if impossible. */
 bool vmx_enable(const vmx_caps_t *caps, const vmx_caps_raw_t *raw, const char **why);
 bool vmx_enabled(void);
