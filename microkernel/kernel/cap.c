@@ -56,6 +56,30 @@ uint64_t cap_badge(const cap_t *c)
     return (c->type == NESTOR_OBJ_ENDPOINT || c->type == NESTOR_OBJ_NOTIFICATION) ? c->word1 : 0;
 }
 
+bool cap_is_slice_of(const cap_t *s, const cap_t *frame)
+{
+    return frame->type == NESTOR_OBJ_FRAME_2M && s->type == NESTOR_OBJ_FRAME_4K &&
+           s->obj >= frame->obj && s->obj - frame->obj < (1ULL << NESTOR_FRAME_2M_BITS);
+}
+
+static bool in_frame_run(const cte_t *s, const cap_t *frame)
+{
+    return s && (cap_same_object(&s->cap, frame) || cap_is_slice_of(&s->cap, frame));
+}
+
+cte_t *cdt_frame_run_first(cte_t *slot)
+{
+    const cap_t frame = slot->cap;
+    while (in_frame_run(slot->prev, &frame))
+        slot = slot->prev;
+    return slot;
+}
+
+cte_t *cdt_frame_run_next(const cte_t *run, const cap_t *frame)
+{
+    return in_frame_run(run->next, frame) ? run->next : 0;
+}
+
 static bool is_memory_object(const cap_t *c)
 {
     return cap_object_size(c) != 0;
@@ -77,6 +101,9 @@ bool cap_same_region(const cap_t *a, const cap_t *b)
         return b->type == NESTOR_OBJ_IRQ_CONTROL || b->type == NESTOR_OBJ_IRQ_HANDLER;
     case NESTOR_OBJ_DEBUG_CONTROL:
         return b->type == NESTOR_OBJ_DEBUG_CONTROL;
+    case NESTOR_OBJ_FRAME_2M:
+        /* Its 4 KiB slices (NESTOR_FRAME_SLICE) are its children. */
+        return cap_same_object(a, b) || cap_is_slice_of(b, a);
     case NESTOR_OBJ_IOPORT_CONTROL:
         return b->type == NESTOR_OBJ_IOPORT_CONTROL || b->type == NESTOR_OBJ_IOPORT;
     case NESTOR_OBJ_IOPORT:
@@ -164,6 +191,17 @@ void cdt_move(cte_t *src, cte_t *dst, cap_t cap)
 
 bool cdt_is_final(const cte_t *slot)
 {
+    if (slot->cap.type == NESTOR_OBJ_FRAME_2M) {
+        /* Slices may sit between the capabilities to one 2 MiB frame:
+         * look through the frame's whole run, not just the neighbours. */
+        for (const cte_t *s = slot->prev; in_frame_run(s, &slot->cap); s = s->prev)
+            if (cap_same_object(&s->cap, &slot->cap))
+                return false;
+        for (const cte_t *s = slot->next; in_frame_run(s, &slot->cap); s = s->next)
+            if (cap_same_object(&s->cap, &slot->cap))
+                return false;
+        return true;
+    }
     return !(slot->prev && cap_same_object(&slot->prev->cap, &slot->cap)) &&
            !(slot->next && cap_same_object(&slot->next->cap, &slot->cap));
 }

@@ -58,6 +58,16 @@ bool cap_same_object(const cap_t *a, const cap_t *b);
 /* Badge of an endpoint or notification capability (0 = unbadged). */
 uint64_t cap_badge(const cap_t *c);
 
+/* Is @s a 4 KiB frame capability inside the 2 MiB frame of @frame (a slice)? */
+bool cap_is_slice_of(const cap_t *s, const cap_t *frame);
+/* The capabilities to one 2 MiB frame and to its slices are adjacent in the
+ * derivation list (each is derived from another of them, and a derived
+ * capability goes directly after its source): the "run" of the frame.
+ * First slot of the run that @slot (a 2 MiB frame capability) is in; the
+ * slot after @run in it (NULL at the end), @frame being any 2 MiB cap of it. */
+cte_t *cdt_frame_run_first(cte_t *slot);
+cte_t *cdt_frame_run_next(const cte_t *run, const cap_t *frame);
+
 /* Is @b derived from @a, given @b directly follows @a's descendants? */
 bool cdt_is_parent(const cte_t *a, const cte_t *b);
 /* Place @cap into empty @slot directly after @parent in the tree. */

@@ -179,6 +179,19 @@ static void finalise(cte_t *slot)
     }
 }
 
+/* The last capability to a 2 MiB frame takes its 4 KiB slices with it
+ * (wherever they are mapped): no slice outlives its frame. Slices have no
+ * children of another kind, so this recurses one level only. */
+static void delete_slices(cte_t *slot)
+{
+    const cap_t frame = slot->cap;
+    for (cte_t *s = cdt_frame_run_first(slot), *next; s; s = next) {
+        next = cdt_frame_run_next(s, &frame);
+        if (s != slot)
+            delete_one(s);
+    }
+}
+
 static void delete_one(cte_t *slot)
 {
     if (cap_is_null(&slot->cap))
@@ -186,6 +199,8 @@ static void delete_one(cte_t *slot)
     if (vspace_is_mapping_cap(&slot->cap))
         vspace_unmap_cap(&slot->cap);
     bool final = cdt_is_final(slot);
+    if (final && slot->cap.type == NESTOR_OBJ_FRAME_2M)
+        delete_slices(slot);
     cap_t c = slot->cap;
     cte_t saved = *slot;
     cdt_remove(slot);

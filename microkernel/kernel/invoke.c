@@ -76,6 +76,8 @@ nestor_error_t invoke(inv_t *iv, cte_t *slot)
         return invoke_ioport(iv, slot);
     case NESTOR_OBJ_VCPU:
         return invoke_vcpu(iv, slot);
+    case NESTOR_OBJ_EPT_PML4:
+        return invoke_ept(iv, slot);
     case NESTOR_OBJ_EPT_PDPT:
     case NESTOR_OBJ_EPT_PD:
     case NESTOR_OBJ_EPT_PT:

@@ -44,5 +44,6 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot);
 nestor_error_t invoke_irq(inv_t *iv, cte_t *slot);
 nestor_error_t invoke_ioport(inv_t *iv, cte_t *slot);
 nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot);
+nestor_error_t invoke_ept(inv_t *iv, cte_t *slot);
 
 #endif

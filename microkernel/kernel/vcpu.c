@@ -662,7 +662,7 @@ void vcpu_run(tcb_t *t)
     v->timer_loaded = timer;
     v->pause_armed = v->pause_pending;
     v->pause_pending = 0;
-    uint64_t eptp = kobj_paddr(ept->obj) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
+    uint64_t eptp = vspace_eptp(ept->obj);
     if (v->eptp != eptp) {
         vmwrite(VMCS_EPT_POINTER, eptp);
         v->eptp = eptp;

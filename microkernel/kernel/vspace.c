@@ -24,6 +24,12 @@
 #define EPT_MEMTYPE_SHIFT  3             /* SDM 28.3.2, Table 28-6: bits 5:3 of a leaf */
 #define EPT_IGNORE_PAT     BIT(6)
 #define EPT_GPA_LIMIT      (1ULL << 48)      /* 4-level EPT */
+#define EPT_ACCESSED       BIT(8)            /* SDM 28.3.5: set by the CPU, any level */
+#define EPT_DIRTY          BIT(9)            /* SDM 28.3.5: leaves only */
+/* SDM 28.3.3.1: an entry with bit 1 (write) set and bit 0 (read) clear is
+ * misconfigured. NESTOR_EPT_SET_MMIO installs exactly this (no address);
+ * frames are never mapped write-without-read, so it names MMIO entries. */
+#define EPT_MMIO_ENTRY     ((uint64_t)NESTOR_EPT_W)
 
 extern uint64_t boot_pml4[PT_ENTRIES];
 static uint64_t *vspaces[VSPACE_MAX];
@@ -68,6 +74,13 @@ bool vspace_init_pml4(cap_t *cap)
     return assign_id(cap, false);
 }
 
+/* Entries of the EPT rooted at @pml4 were removed or changed: the CPU must
+ * not keep translating through what it cached from them (SDM 28.4.3.1). */
+static void ept_flush(const uint64_t *pml4)
+{
+    vmx_invept(vspace_eptp(kobj_addr(pml4)));
+}
+
 bool vspace_init_ept(cap_t *cap)
 {
     return assign_id(cap, true);
@@ -87,7 +100,7 @@ void vspace_destroy(const cap_t *cap)
         vspaces[cap->word1] = 0;
         vspace_gen[cap->word1]++;
         if (vspace_ept[cap->word1])
-            vmx_invept_all();       /* nothing may keep translating through it */
+            vmx_invept(vspace_eptp(cap->obj));  /* nothing may keep translating through it */
     }
     if (vspace_active_cr3 == kobj_paddr(cap->obj)) {
         vspace_active_cr3 = vspace_kernel_pml4_paddr();
@@ -137,6 +150,11 @@ static unsigned map_shift(uint8_t type)
 static bool present(uint64_t e, bool ept)
 {
     return ept ? (e & EPT_RWX) != 0 : (e & PTE_P) != 0;
+}
+
+static bool is_mmio_entry(uint64_t e)
+{
+    return (e & EPT_RWX) == EPT_MMIO_ENTRY;
 }
 
 static uint64_t *walk(uint64_t *pml4, uint64_t va, unsigned shift, bool ept)
@@ -190,11 +208,13 @@ static void flush(uint64_t *pml4, uint64_t va)
 
 /* A table that leaves its root keeps no entries: mapped again elsewhere, it
  * must not expose frames whose own unmapping walks the old place. */
-static void empty_table(cap_t *c, bool ept)
+static void empty_table(cap_t *c, bool ept, const uint64_t *pml4)
 {
     memset(kobj_ptr(c->obj), 0, 1u << NESTOR_PAGE_TABLE_BITS);
-    if (ept)
-        vmx_invept_all();
+    if (ept && pml4)
+        ept_flush(pml4);
+    else if (ept)
+        vmx_invept_all();       /* its root is gone: which EPTP it was is unknown */
     else
         write_cr3(vspace_active_cr3);
 }
@@ -204,14 +224,15 @@ void vspace_unmap_cap(cap_t *c)
     uint64_t *pml4 = live_vspace(c->word2);
     bool ept = is_ept_table(c->type) || (pml4 && vspace_ept[vspace_id(c->word2)]);
     if (c->word2 && c->type != NESTOR_OBJ_FRAME_4K && c->type != NESTOR_OBJ_FRAME_2M)
-        empty_table(c, ept);
+        empty_table(c, ept, pml4);
     if (pml4) {
         uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
         /* Only if the entry still maps this very object. */
-        if (e && present(*e, ept) && (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
+        if (e && present(*e, ept) && !(ept && is_mmio_entry(*e)) &&
+            (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
             *e = 0;
             if (ept)
-                vmx_invept_all();   /* guest translations cached from this entry */
+                ept_flush(pml4);    /* guest translations cached from this entry */
             else if (c->type == NESTOR_OBJ_FRAME_4K || c->type == NESTOR_OBJ_FRAME_2M)
                 flush(pml4, c->word1);
             else if (kobj_paddr(kobj_addr(pml4)) == vspace_active_cr3)
@@ -291,6 +312,13 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
         memtype != NESTOR_EPT_MEMTYPE_WB)
         return NESTOR_ERR_INVALID_ARGUMENT;
     rights &= EPT_RWX;
+    /* SDM 28.3.3.1: write without read is a misconfiguration, and so is
+     * execute alone without the CPU's execute-only support (EPT_VPID_CAP
+     * bit 0); neither is a frame mapping (see EPT_MMIO_ENTRY). */
+    if ((rights & NESTOR_EPT_W) && !(rights & NESTOR_EPT_R))
+        return NESTOR_ERR_INVALID_ARGUMENT;
+    if (rights == NESTOR_EPT_X && !vmx_ept_execute_only())
+        return NESTOR_ERR_INVALID_ARGUMENT;
     if ((rights & NESTOR_EPT_W) && !(frame->rights & NESTOR_RIGHT_WRITE))
         return NESTOR_ERR_INSUFFICIENT_RIGHTS;
     if (!rights || !(frame->rights & NESTOR_RIGHT_READ))
@@ -304,6 +332,90 @@ nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t
     frame->word1 = gpa;
     frame->word2 = map_record(ept_cap);
     return NESTOR_OK;
+}
+
+/* ---- EPT accessed/dirty flags and MMIO ranges ---- */
+
+/* The leaf mapping a frame at @gpa in @pml4 (4 KiB at the PT, 2 MiB at the
+ * PD), NULL if none; *shift = its level. */
+static uint64_t *ept_leaf(uint64_t *pml4, uint64_t gpa, unsigned *shift)
+{
+    uint64_t *table = pml4;
+    for (unsigned s = LEVEL_SHIFT_PML4;; s -= 9) {
+        uint64_t *e = &table[index_at(gpa, s)];
+        if (!present(*e, true) || is_mmio_entry(*e))
+            return 0;
+        if (s == LEVEL_SHIFT_PT || (*e & PTE_PS)) {
+            *shift = s;
+            return e;
+        }
+        table = table_at(*e);
+    }
+}
+
+nestor_error_t vspace_ept_ad_lookup(const cap_t *ept_cap, uint64_t gpa, uint64_t **leaf,
+                                    unsigned *shift)
+{
+    if (gpa >= EPT_GPA_LIMIT)
+        return NESTOR_ERR_INVALID_ARGUMENT;
+    uint64_t *pml4 = live_vspace(map_record(ept_cap));
+    if (!pml4)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    *leaf = ept_leaf(pml4, gpa, shift);
+    return *leaf ? NESTOR_OK : NESTOR_ERR_FAILED_LOOKUP;
+}
+
+uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear)
+{
+    uint64_t e = *leaf;
+    uint64_t ad = (e & EPT_ACCESSED ? NESTOR_EPT_ACCESSED : 0) |
+                  (e & EPT_DIRTY ? NESTOR_EPT_DIRTY : 0);
+    if (clear && ad) {
+        /* One CPU, and no guest runs while the kernel does: a plain write
+         * loses no flag the CPU sets. SDM 28.3.5, 28.4.3.1: the CPU may
+         * keep using a cached translation made while a flag was 1 and
+         * then not set it again: invalidate the EPT's translations. */
+        *leaf = e & ~(EPT_ACCESSED | EPT_DIRTY);
+        ept_flush(kobj_ptr(ept_cap->obj));
+    }
+    return ad;
+}
+
+nestor_error_t vspace_ept_mmio_check(const cap_t *ept_cap, uint64_t gpa, uint64_t pages,
+                                     bool install, uint64_t *bad)
+{
+    uint64_t *pml4 = live_vspace(map_record(ept_cap));
+    if (!pml4)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    *bad = gpa;
+    if (gpa >= EPT_GPA_LIMIT || pages > (EPT_GPA_LIMIT - gpa) >> LEVEL_SHIFT_PT)
+        return NESTOR_ERR_INVALID_ARGUMENT;
+    for (uint64_t i = 0; i < pages; i++) {
+        *bad = gpa + (i << LEVEL_SHIFT_PT);
+        uint64_t *e = walk(pml4, *bad, LEVEL_SHIFT_PT, true);
+        if (!e)
+            return NESTOR_ERR_FAILED_LOOKUP;    /* map the EPT tables first */
+        if (install && present(*e, true))
+            return NESTOR_ERR_DELETE_FIRST;
+        if (!install && present(*e, true) && !is_mmio_entry(*e))
+            return NESTOR_ERR_INVALID_ARGUMENT; /* a frame's: unmap the frame */
+    }
+    return NESTOR_OK;
+}
+
+void vspace_ept_mmio_apply(const cap_t *ept_cap, uint64_t gpa, uint64_t pages, bool install)
+{
+    uint64_t *pml4 = live_vspace(map_record(ept_cap));
+    for (uint64_t i = 0; i < pages; i++) {
+        uint64_t *e = walk(pml4, gpa + (i << LEVEL_SHIFT_PT), LEVEL_SHIFT_PT, true);
+        if (install)
+            *e = EPT_MMIO_ENTRY;
+        else if (is_mmio_entry(*e))
+            *e = 0;
+    }
+    /* No flush: SDM 28.4.2, no guest-physical or combined mapping is made
+     * from an entry that is not present or is misconfigured, so going
+     * between the two leaves nothing cached behind. */
 }
 
 void vspace_boot_map(uint64_t *pml4, uint64_t vaddr, uint64_t paddr, bool writable,

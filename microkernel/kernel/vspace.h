@@ -10,6 +10,7 @@
 #ifndef KERNEL_VSPACE_H
 #define KERNEL_VSPACE_H
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/vmx.h"
 #include "kernel/cap.h"
 #include <nestor/errors.h>
 #include <stdbool.h>
@@ -24,6 +25,25 @@ bool vspace_init_ept(cap_t *ept_cap);
  * and memory type @memtype (NESTOR_EPT_MEMTYPE_*). */
 nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t gpa,
                                     uint64_t rights, uint64_t memtype);
+/* The EPT pointer (SDM 24.6.11) of the EPT PML4 object at @ept_pml4: built
+ * only here, since the VMCS and single-context INVEPT descriptors must name
+ * the same EPTP; its low bits (vmx_eptp_attrs) are fixed at VMXON. Inline:
+ * every VM entry computes it. */
+static inline uint64_t vspace_eptp(kaddr_t ept_pml4)
+{
+    return kobj_paddr(ept_pml4) | vmx_eptp_attrs;
+}
+/* NESTOR_EPT_READ_AD: the leaf entry mapping a frame at @gpa in the EPT of
+ * @ept_cap (*shift: 12 or 21), or an error (decode); its A/D flags as
+ * NESTOR_EPT_ACCESSED/DIRTY, cleared (and the EPT invalidated) if @clear. */
+nestor_error_t vspace_ept_ad_lookup(const cap_t *ept_cap, uint64_t gpa, uint64_t **leaf,
+                                    unsigned *shift);
+uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear);
+/* NESTOR_EPT_SET_MMIO: check @pages 4 KiB entries from @gpa (*bad: the
+ * failing address), then install or remove misconfigured entries. */
+nestor_error_t vspace_ept_mmio_check(const cap_t *ept_cap, uint64_t gpa, uint64_t pages,
+                                     bool install, uint64_t *bad);
+void vspace_ept_mmio_apply(const cap_t *ept_cap, uint64_t gpa, uint64_t pages, bool install);
 /* The mapping record (capability word2) for a mapping into @root. */
 uint64_t vspace_map_record(const cap_t *root);
 /* How many more PML4s can get an id. */

@@ -198,6 +198,53 @@ static void test_lookup_cycle_terminates(void)
     free(cn);
 }
 
+static cap_t frame(uint8_t type, uint64_t addr)
+{
+    return (cap_t){ .type = type, .rights = NESTOR_RIGHTS_ALL, .obj = addr,
+                    .size_bits = type == NESTOR_OBJ_FRAME_2M ? NESTOR_FRAME_2M_BITS
+                                                             : NESTOR_FRAME_4K_BITS };
+}
+
+/* NESTOR_FRAME_SLICE: 4 KiB slices are children of the 2 MiB frame's
+ * original (not of its copies, which are never revocable), and all
+ * capabilities to the frame and its slices form one run of the list. */
+static void test_frame_slices(void)
+{
+    enum { BIG = 0x40000000 };
+    setup();
+    cdt_insert_root(&slots[0], frame(NESTOR_OBJ_FRAME_2M, BIG));
+    cdt_insert(&slots[0], &slots[1], frame(NESTOR_OBJ_FRAME_2M, BIG), false, false); /* copy */
+    cdt_insert(&slots[0], &slots[2], frame(NESTOR_OBJ_FRAME_4K, BIG + 0x1FF000), true, false);
+    cdt_insert(&slots[1], &slots[3], frame(NESTOR_OBJ_FRAME_4K, BIG + 0x3000), true, false);
+    cdt_insert(&slots[3], &slots[4], frame(NESTOR_OBJ_FRAME_4K, BIG + 0x3000), false, false);
+    /* Order: 0 (original), 2 (slice 511), 1 (copy), 3 (slice 3), 4 (its copy). */
+    CU_ASSERT_TRUE(cap_is_slice_of(&slots[2].cap, &slots[0].cap));
+    CU_ASSERT_FALSE(cap_is_slice_of(&slots[0].cap, &slots[0].cap));
+    cap_t next_frame = frame(NESTOR_OBJ_FRAME_4K, BIG + 0x200000);
+    CU_ASSERT_FALSE(cap_is_slice_of(&next_frame, &slots[0].cap));
+    CU_ASSERT_FALSE(cap_is_slice_of(&slots[3].cap, &slots[2].cap));   /* no slice of a slice */
+    CU_ASSERT_TRUE(cdt_is_parent(&slots[0], &slots[2]));
+    CU_ASSERT_FALSE(cdt_is_parent(&slots[1], &slots[3]));            /* a copy has no children */
+    CU_ASSERT_TRUE(cdt_is_parent(&slots[3], &slots[4]));             /* a slice's copies are */
+    CU_ASSERT_FALSE(cdt_is_parent(&slots[2], &slots[1]));
+    CU_ASSERT_TRUE(cdt_is_final(&slots[2]));
+    CU_ASSERT_FALSE(cdt_is_final(&slots[0]));
+    /* The run, from any 2 MiB capability of it. */
+    CU_ASSERT_PTR_EQUAL(cdt_frame_run_first(&slots[1]), &slots[0]);
+    unsigned n = 0;
+    for (cte_t *r = cdt_frame_run_first(&slots[1]); r; r = cdt_frame_run_next(r, &slots[1].cap))
+        n++;
+    CU_ASSERT_EQUAL(n, 5);
+    /* Revoking the original: every slice is a child, copies of slices too. */
+    n = 0;
+    while (cdt_first_child(&slots[0])) {
+        cdt_remove(cdt_first_child(&slots[0]));
+        n++;
+    }
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT_PTR_NULL(slots[0].next);
+}
+
 UNIT_SUITE(cdt_suite)
 {
     CU_pSuite s = CU_add_suite("capability derivation and lookup", NULL, NULL);
@@ -207,6 +254,7 @@ UNIT_SUITE(cdt_suite)
     CU_add_test(s, "move keeps the tree position", test_move_keeps_position);
     CU_add_test(s, "same region / same object", test_regions);
     CU_add_test(s, "object sizes", test_object_sizes);
+    CU_add_test(s, "2 MiB frame slices and their run", test_frame_slices);
     CU_add_test(s, "lookup in one guarded CNode", test_lookup_single_level);
     CU_add_test(s, "lookup through two levels with a guard", test_lookup_two_levels);
     CU_add_test(s, "lookup through a self-containing CNode ends", test_lookup_cycle_terminates);

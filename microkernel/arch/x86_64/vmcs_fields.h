@@ -49,6 +49,7 @@
 /* EPT pointer (SDM 24.6.11): memory type WB, 4-level walk (length - 1 = 3). */
 #define EPTP_MEMTYPE_WB              6
 #define EPTP_WALK_LENGTH_4           (3 << 3)
+#define EPTP_AD_ENABLE               BIT(6)   /* SDM 28.3.5: EPT accessed and dirty flags */
 
 /* Exit reason field (SDM 24.9.1): basic reason in bits 15:0, bit 31 = entry failure. */
 #define EXIT_REASON_BASIC_MASK       0xFFFF

@@ -12,6 +12,12 @@ static uint8_t vmxon_region[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static bool enabled;
 static vmx_caps_raw_t raw_caps;
 static uint64_t revision;
+uint64_t vmx_eptp_attrs;
+
+static uint64_t ept_vpid_cap(void)
+{
+    return raw_caps.ept_vpid_valid ? raw_caps.ept_vpid : 0;
+}
 
 uint32_t vmx_controls(uint64_t ctls_msr, uint32_t want)
 {
@@ -52,6 +58,11 @@ bool vmx_enable(const vmx_caps_t *caps, const vmx_caps_raw_t *raw, const char **
     write_cr4(cr4);
     raw_caps = *raw;
     revision = raw->basic & VMX_BASIC_REVISION_MASK;
+    /* SDM 24.6.11: WB for the EPT walks, a 4-level walk, and accessed/dirty
+     * flags where the CPU has them (SDM 28.3.5; bit 6 may be 1 only then,
+     * 26.2.1.1). */
+    vmx_eptp_attrs = EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
+                     (ept_vpid_cap() & EPT_CAP_ACCESSED_DIRTY ? EPTP_AD_ENABLE : 0);
     memcpy(vmxon_region, &revision, sizeof(uint32_t));
     uint64_t pa = (uint64_t)(uintptr_t)vmxon_region - KERNEL_VMA;
     uint8_t fail;
@@ -78,12 +89,42 @@ bool vmx_vmptrld(uint64_t pa)
     return !fail;
 }
 
-void vmx_invept_all(void)
+static void invept(uint64_t type, uint64_t eptp)
 {
-    struct { uint64_t eptp, reserved; } desc = { 0, 0 };
-    uint64_t type = 2;      /* all-context (SDM Vol. 2B INVEPT) */
+    struct { uint64_t eptp, reserved; } desc = { eptp, 0 };
     if (enabled)
         __asm__ volatile("invept %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
+void vmx_invept_all(void)
+{
+    invept(INVEPT_ALL_CONTEXT, 0);
+}
+
+/*
+ * SDM Vol. 2C INVEPT, 28.4.3.1: single-context invalidation drops the
+ * guest-physical and combined mappings tagged with the EP4TA in @eptp (bits
+ * 51:12), whatever their VPID, and leaves other EPTs' cached translations
+ * alone. The descriptor's EPTP must pass the VM-entry checks (26.2.1.1),
+ * which the one EPTP builder (vspace_eptp) guarantees. Where the CPU lacks
+ * the single-context type (IA32_VMX_EPT_VPID_CAP bit 25), all-context.
+ */
+void vmx_invept(uint64_t eptp)
+{
+    if (ept_vpid_cap() & EPT_CAP_INVEPT_SINGLE)
+        invept(INVEPT_SINGLE_CONTEXT, eptp);
+    else
+        invept(INVEPT_ALL_CONTEXT, 0);
+}
+
+bool vmx_ept_execute_only(void)
+{
+    return ept_vpid_cap() & EPT_CAP_EXECUTE_ONLY;
+}
+
+bool vmx_ept_ad(void)
+{
+    return enabled && (vmx_eptp_attrs & EPTP_AD_ENABLE);
 }
 
 /*
@@ -96,7 +137,7 @@ void vmx_invept_all(void)
 void vmx_flush_vpid(uint16_t vpid)
 {
     struct { uint64_t vpid, linear; } desc = { vpid, 0 };
-    uint64_t cap = raw_caps.ept_vpid_valid ? raw_caps.ept_vpid : 0;
+    uint64_t cap = ept_vpid_cap();
     if (!enabled)
         return;
     if (cap & VPID_CAP_INVVPID && cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)) {

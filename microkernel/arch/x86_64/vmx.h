@@ -8,6 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Bits 11:0 of every EPT pointer (SDM 24.6.11), fixed at VMXON: see
+ * vspace_eptp, the only place an EPTP is built. */
+extern uint64_t vmx_eptp_attrs;
+
 /* Enter VMX operation on this CPU. False (with a reason) if impossible. */
 bool vmx_enable(const vmx_caps_t *caps, const vmx_caps_raw_t *raw, const char **why);
 bool vmx_enabled(void);
@@ -34,8 +38,15 @@ static inline void vmwrite(uint64_t field, uint64_t v)
     __asm__ volatile("vmwrite %1, %0" : : "r"(field), "r"(v) : "cc");
 }
 
-/* INVEPT all-context (SDM Vol. 2B INVEPT): after EPT entries are removed. */
+/* INVEPT all-context (SDM Vol. 2C INVEPT): every EPT's cached translations. */
 void vmx_invept_all(void);
+/* INVEPT for one EPT, given its EPTP: single-context where the CPU has it
+ * (IA32_VMX_EPT_VPID_CAP bit 25), else all-context. */
+void vmx_invept(uint64_t eptp);
+/* Whether EPT accessed and dirty flags are available (EPT_VPID_CAP bit 21). */
+bool vmx_ept_ad(void);
+/* Whether EPT entries may allow execute alone (EPT_VPID_CAP bit 0). */
+bool vmx_ept_execute_only(void);
 /* Invalidate the translations of one VPID (before it is given out again). */
 void vmx_flush_vpid(uint16_t vpid);
 

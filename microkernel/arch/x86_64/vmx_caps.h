@@ -35,6 +35,8 @@
 /* INVVPID / INVEPT types (SDM Vol. 2C) */
 #define INVVPID_SINGLE_CONTEXT      1
 #define INVVPID_ALL_CONTEXT         2
+#define INVEPT_SINGLE_CONTEXT       1    /* the mappings of one EP4TA (SDM 28.4.3.1) */
+#define INVEPT_ALL_CONTEXT          2    /* the mappings of every EP4TA */
 
 /* IA32_VMX_MISC (SDM A.6) */
 #define VMX_MISC_PREEMPT_RATE_MASK  0x1F

@@ -50,6 +50,18 @@ typedef enum {
     NESTOR_FRAME_MAP = 66,            /* MR0 vaddr, MR1 rights, MR2 attributes; CAP0 PML4 */
     NESTOR_FRAME_UNMAP = 67,
     NESTOR_FRAME_GET_ADDRESS = 68,    /* -> MR0 physical address */
+    NESTOR_FRAME_SLICE = 69,          /* on a 2 MiB frame: MR0 slice index (0-511),
+                                         MR1/2 dest index/depth; CAP0 dest root -> a
+                                         4 KiB frame capability for bytes [index * 4 KiB,
+                                         +4 KiB) of the frame, with the frame capability's
+                                         rights, a child of it in the derivation tree.
+                                         A frame is used whole or in slices, not both:
+                                         NESTOR_ERR_DELETE_FIRST with MR0 = 1, MR1 = the
+                                         address while a capability to the frame is mapped
+                                         (MR0 = 0: the dest slot is full); mapping the frame
+                                         while slices exist: NESTOR_ERR_REVOKE_FIRST. The
+                                         last capability to the frame, deleted, deletes
+                                         (and unmaps) its slices. */
 
     /* Virtual CPUs and EPT (nestor/vcpu.h) */
     NESTOR_VCPU_SET_TCB = 96,         /* CAP0 the TCB that runs this VCPU */
@@ -84,6 +96,25 @@ typedef enum {
                                          MR1 EPT rights (NESTOR_EPT_R/W/X), MR2 (optional,
                                          default WB) memory type NESTOR_EPT_MEMTYPE_*;
                                          CAP0 EPT PML4 */
+    NESTOR_EPT_READ_AD = 107,         /* on an EPT PML4: MR0 guest-physical address, MR1
+                                         flags (NESTOR_EPT_AD_CLEAR) -> MR0 the accessed and
+                                         dirty flags (NESTOR_EPT_ACCESSED/DIRTY) of the leaf
+                                         entry mapping it, MR1 the leaf's log2 size (12 or
+                                         21); with NESTOR_EPT_AD_CLEAR both are then cleared
+                                         and the EPT's cached translations invalidated.
+                                         NESTOR_ERR_ILLEGAL_OPERATION where the CPU has no
+                                         EPT A/D flags; NESTOR_ERR_FAILED_LOOKUP where no
+                                         frame is mapped */
+    NESTOR_EPT_SET_MMIO = 108,        /* on an EPT PML4: MR0 guest-physical address (4 KiB
+                                         aligned), MR1 pages (1..NESTOR_EPT_MMIO_MAX_PAGES),
+                                         MR2 1 = install, 0 = remove: entries that make the
+                                         guest's accesses exit as EPT misconfigurations
+                                         (reason 49) instead of violations (48). Install
+                                         needs the EPT PTs there and empty entries
+                                         (NESTOR_ERR_FAILED_LOOKUP / DELETE_FIRST, MR0 = the
+                                         first such address); remove clears only such
+                                         entries (a frame's: NESTOR_ERR_INVALID_ARGUMENT,
+                                         MR0 = 0, MR1 = its address) */
 
     /* Interrupts and I/O ports */
     NESTOR_IRQ_CONTROL_GET = 80,      /* MR0 irq line, MR1/2 dest index/depth; CAP0 dest root */
@@ -106,5 +137,19 @@ typedef enum {
 #define NESTOR_EPT_MEMTYPE_WT 4
 #define NESTOR_EPT_MEMTYPE_WP 5
 #define NESTOR_EPT_MEMTYPE_WB 6
+/* A frame's EPT rights must include R when they include W (W without R is
+ * an EPT misconfiguration, SDM 28.3.3.1: that is what NESTOR_EPT_SET_MMIO
+ * installs), and may be X alone only where the CPU has execute-only EPT. */
+
+/* NESTOR_EPT_READ_AD: the flags returned (bits 8 and 9 of an EPT leaf,
+ * SDM Vol. 3C 28.3.5, returned as bits 0 and 1) and the request to clear them. */
+#define NESTOR_EPT_ACCESSED 1
+#define NESTOR_EPT_DIRTY 2
+#define NESTOR_EPT_AD_CLEAR 1
+
+/* NESTOR_EPT_SET_MMIO: most 4 KiB pages one invocation changes (bounds its work). */
+#define NESTOR_EPT_MMIO_MAX_PAGES 512
+#define NESTOR_EPT_MMIO_REMOVE 0
+#define NESTOR_EPT_MMIO_INSTALL 1
 
 #endif

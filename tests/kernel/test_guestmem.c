@@ -1,0 +1,314 @@
+/*
+ * tests/kernel/test_guestmem.c - guest memory at 4 KiB (issue 9): slices of
+ * 2 MiB frames (NESTOR_FRAME_SLICE), EPT accessed/dirty flags
+ * (NESTOR_EPT_READ_AD) and MMIO ranges that exit as EPT misconfigurations
+ * (NESTOR_EPT_SET_MMIO). The guests run under VT-x (Bochs); without VMX
+ * (QEMU TCG) those tests skip, the slice tests run everywhere.
+ */
+#include "vm_env.h"
+#include <string.h>
+
+#define RW            (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
+#define GM_REGION     0x0000300000000000ULL  /* a PML4 slot nothing else uses */
+#define GM_BIG_VA     (GM_REGION + (2ULL << 20))  /* PD entry 1: a whole 2 MiB frame */
+#define PAGE          4096ULL
+#define PRIO          100
+#define EPT_RWX       (NESTOR_EPT_R | NESTOR_EPT_W | NESTOR_EPT_X)
+
+/* Instruction bytes, 32-bit protected mode (SDM Vol. 2): moffs32 forms. */
+#define I_MOV_EAX_MOFFS(a) 0xA1, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
+#define I_MOV_MOFFS_EAX(a) 0xA3, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
+
+static nestor_error_t slice(nestor_cptr_t frame, nestor_word_t index, nestor_cptr_t dest,
+                            nestor_word_t *res)
+{
+    const nestor_word_t args[] = { index, dest, ROOT_DEPTH };
+    nestor_cptr_t root = ROOT_CNODE;
+    return nu_invoke(frame, NESTOR_FRAME_SLICE, args, 3, &root, 1, res, res ? 2 : 0);
+}
+
+static nestor_error_t ept_map(nestor_cptr_t frame, nestor_cptr_t ept, nestor_word_t gpa,
+                              nestor_word_t rights)
+{
+    const nestor_word_t args[] = { gpa, rights, NESTOR_EPT_MEMTYPE_WB };
+    return nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
+}
+
+static nestor_error_t read_ad(nestor_cptr_t ept, nestor_word_t gpa, nestor_word_t flags,
+                              nestor_word_t *res)
+{
+    const nestor_word_t args[] = { gpa, flags };
+    return nu_invoke(ept, NESTOR_EPT_READ_AD, args, 2, 0, 0, res, 2);
+}
+
+static nestor_error_t set_mmio(nestor_cptr_t ept, nestor_word_t gpa, nestor_word_t pages,
+                               nestor_word_t op, nestor_word_t *res)
+{
+    const nestor_word_t args[] = { gpa, pages, op };
+    return nu_invoke(ept, NESTOR_EPT_SET_MMIO, args, 3, 0, 0, res, res ? 2 : 0);
+}
+
+/* Page tables for GM_REGION: a PT for 4 KiB pages at GM_REGION, and room
+ * for a 2 MiB frame at GM_BIG_VA. */
+static nestor_error_t region_tables(void)
+{
+    nestor_error_t e = nu_page_table_map(env_obj(NESTOR_OBJ_PDPT, 0), ROOT_VSPACE, GM_REGION);
+    if (!e)
+        e = nu_page_table_map(env_obj(NESTOR_OBJ_PD, 0), ROOT_VSPACE, GM_REGION);
+    if (!e)
+        e = nu_page_table_map(env_obj(NESTOR_OBJ_PT, 0), ROOT_VSPACE, GM_REGION);
+    return e;
+}
+
+/* Write @value into 4 KiB slice @index of @big through a whole mapping. */
+static nestor_error_t fill_slice(nestor_cptr_t big, unsigned index, nestor_word_t value)
+{
+    nestor_error_t e = nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, 0);
+    if (e)
+        return e;
+    *(volatile nestor_word_t *)(GM_BIG_VA + index * PAGE) = value;
+    return nu_frame_unmap(big);
+}
+
+static void reader(nestor_word_t addr)
+{
+    env_shared[1] = *(volatile nestor_word_t *)addr;
+    env_shared[0] = 2;
+}
+
+/* Does reading @addr fault (nothing mapped there)? */
+static int read_faults(nestor_word_t addr)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    env_shared[0] = 0;
+    env_thread(reader, addr, PRIO, ep);
+    nu_msg_t m = { 0 };
+    if (nu_recv(ep, &m) != NESTOR_OK)
+        return 0;
+    return nestor_msginfo_label(m.info) == NESTOR_FAULT_VM && env_shared[0] == 0;
+}
+
+/* Every way to get a slice wrong is refused, and a frame is used whole or
+ * in slices, never both: a slice of a mapped frame (through any of its
+ * capabilities) and a whole mapping of a sliced frame would alias one page
+ * under two mappings, perhaps of two memory types. */
+KTEST(guestmem_slice_refusals)
+{
+    KT_OK(region_tables());
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), small = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    nestor_cptr_t copy = env_slot(), s = env_slot();
+    nestor_word_t res[2];
+    KT_EQ(slice(small, 0, s, 0), NESTOR_ERR_ILLEGAL_OPERATION);      /* no slice of a slice */
+    KT_EQ(slice(big, 512, s, res), NESTOR_ERR_RANGE);
+    KT_EQ(res[1], 511);
+    KT_EQ(slice(big, 0, small, res), NESTOR_ERR_DELETE_FIRST);        /* slot in use */
+    KT_EQ(res[0], 0);
+    KT_OK(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, 0));
+    KT_EQ(slice(big, 0, s, res), NESTOR_ERR_DELETE_FIRST);            /* mapped whole */
+    KT_EQ(res[0], 1);
+    KT_EQ(res[1], GM_BIG_VA);
+    KT_OK(nu_cnode_copy(ROOT_CNODE, copy, ROOT_DEPTH, ROOT_CNODE, big, ROOT_DEPTH, RW));
+    KT_EQ(slice(copy, 0, s, 0), NESTOR_ERR_DELETE_FIRST);  /* another capability is mapped */
+    KT_OK(nu_frame_unmap(big));
+    KT_OK(slice(copy, 3, s, 0));
+    KT_EQ(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, 0), NESTOR_ERR_REVOKE_FIRST);
+    KT_EQ(nu_frame_map(copy, ROOT_VSPACE, GM_BIG_VA, RW, 0), NESTOR_ERR_REVOKE_FIRST);
+    nestor_cptr_t ept = env_obj(NESTOR_OBJ_EPT_PML4, 0);
+    KT_EQ(ept_map(big, ept, 0, EPT_RWX), NESTOR_ERR_REVOKE_FIRST);
+    /* The slice has the rights of the capability it came from. */
+    nestor_cptr_t ro = env_slot(), ros = env_slot();
+    KT_OK(nu_cnode_copy(ROOT_CNODE, ro, ROOT_DEPTH, ROOT_CNODE, big, ROOT_DEPTH,
+                        NESTOR_RIGHT_READ));
+    KT_OK(slice(ro, 4, ros, 0));
+    KT_EQ(nu_frame_map(ros, ROOT_VSPACE, GM_REGION, RW, 0), NESTOR_ERR_INSUFFICIENT_RIGHTS);
+    /* With the slices gone, the frame maps whole again. */
+    KT_OK(nu_cnode_delete(ROOT_CNODE, s, ROOT_DEPTH));
+    KT_OK(nu_cnode_delete(ROOT_CNODE, ros, ROOT_DEPTH));
+    KT_OK(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, 0));
+    return KT_PASS;
+}
+
+/* A slice is one page of the frame, mappable (and copyable) like any 4 KiB
+ * frame; revoking the frame deletes the slices and their copies and takes
+ * their mappings away, while they are mapped. */
+KTEST(guestmem_slice_is_a_page_and_revoke_takes_it_back)
+{
+    KT_OK(region_tables());
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), s5 = env_slot(), s5c = env_slot();
+    KT_OK(fill_slice(big, 5, 0x5555));
+    KT_OK(slice(big, 5, s5, 0));
+    KT_OK(nu_cnode_copy(ROOT_CNODE, s5c, ROOT_DEPTH, ROOT_CNODE, s5, ROOT_DEPTH, RW));
+    nestor_word_t pa_big, pa_s5;
+    KT_OK(nu_frame_get_address(big, &pa_big));
+    KT_OK(nu_frame_get_address(s5, &pa_s5));
+    KT_EQ(pa_s5, pa_big + 5 * PAGE);
+    KT_OK(nu_frame_map(s5, ROOT_VSPACE, GM_REGION, RW, 0));
+    KT_OK(nu_frame_map(s5c, ROOT_VSPACE, GM_REGION + PAGE, RW, 0));
+    KT_EQ(*(volatile nestor_word_t *)GM_REGION, 0x5555);
+    *(volatile nestor_word_t *)(GM_REGION + PAGE + 8) = 0x77;
+    KT_EQ(*(volatile nestor_word_t *)(GM_REGION + 8), 0x77);
+    KT_OK(nu_cnode_revoke(ROOT_CNODE, big, ROOT_DEPTH));
+    KT_EQ(nu_frame_get_address(s5, &pa_s5), NESTOR_ERR_INVALID_CAPABILITY);
+    KT_EQ(nu_frame_get_address(s5c, &pa_s5), NESTOR_ERR_INVALID_CAPABILITY);
+    KT_ASSERT(read_faults(GM_REGION));
+    KT_ASSERT(read_faults(GM_REGION + PAGE));
+    KT_OK(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, 0));
+    KT_EQ(*(volatile nestor_word_t *)(GM_BIG_VA + 5 * PAGE + 8), 0x77);
+    return KT_PASS;
+}
+
+/* No slice outlives its frame: slices go when the frame's last capability
+ * is deleted, mapped or not, whether made through the original (which
+ * then sits between the frame's capabilities in the derivation list: the
+ * original is not the last one for that) or through a copy (not a child
+ * of the copy: copies cannot be revoked). */
+KTEST(guestmem_slice_goes_with_the_last_frame_capability)
+{
+    KT_OK(region_tables());
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), copy = env_slot();
+    nestor_cptr_t sb = env_slot(), sc = env_slot();
+    KT_OK(nu_cnode_copy(ROOT_CNODE, copy, ROOT_DEPTH, ROOT_CNODE, big, ROOT_DEPTH, RW));
+    KT_OK(slice(big, 0, sb, 0));
+    KT_OK(slice(copy, 511, sc, 0));
+    KT_OK(nu_frame_map(sb, ROOT_VSPACE, GM_REGION, RW, 0));
+    KT_OK(nu_frame_map(sc, ROOT_VSPACE, GM_REGION + PAGE, RW, 0));
+    KT_OK(nu_cnode_revoke(ROOT_CNODE, copy, ROOT_DEPTH));            /* a copy: no children */
+    KT_OK(nu_cnode_delete(ROOT_CNODE, big, ROOT_DEPTH));             /* not the last one */
+    nestor_word_t pa;
+    KT_OK(nu_frame_get_address(sb, &pa));
+    KT_OK(nu_frame_get_address(sc, &pa));
+    *(volatile nestor_word_t *)GM_REGION = 1;
+    *(volatile nestor_word_t *)(GM_REGION + PAGE) = 1;
+    KT_OK(nu_cnode_delete(ROOT_CNODE, copy, ROOT_DEPTH));            /* the last one */
+    KT_EQ(nu_frame_get_address(sb, &pa), NESTOR_ERR_INVALID_CAPABILITY);
+    KT_EQ(nu_frame_get_address(sc, &pa), NESTOR_ERR_INVALID_CAPABILITY);
+    KT_ASSERT(read_faults(GM_REGION));
+    KT_ASSERT(read_faults(GM_REGION + PAGE));
+    return KT_PASS;
+}
+
+/* A pager maps, remaps and takes back single pages of a guest's RAM: the
+ * guest reads guest-physical 0x8000 through slice 2, then slice 3 (the
+ * unmapping's INVEPT, single-context for this EPT, drops the old
+ * translation), then nothing (revoke): an EPT violation at 0x8000. */
+KTEST(guestmem_slices_map_remap_and_take_back_guest_pages)
+{
+    static const uint8_t code[] = { I_MOV_EAX_MOFFS(0x8000), I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    KT_OK(region_tables());
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), s2 = env_slot(), s3 = env_slot();
+    KT_OK(fill_slice(big, 2, 0x2222));
+    KT_OK(fill_slice(big, 3, 0x3333));
+    KT_OK(slice(big, 2, s2, 0));
+    KT_OK(slice(big, 3, s3, 0));
+    KT_OK(ept_map(s2, vm.ept, 0x8000, NESTOR_EPT_R));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rax, 0x2222);
+    KT_OK(nu_frame_unmap(s2));
+    KT_OK(ept_map(s3, vm.ept, 0x8000, NESTOR_EPT_R));
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rax, 0x3333);
+    KT_OK(nu_cnode_revoke(ROOT_CNODE, big, ROOT_DEPTH));
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x8000);
+    return KT_PASS;
+}
+
+/* SDM 28.3.5: with EPTP bit 6 set the CPU sets the accessed flag of every
+ * leaf it uses and the dirty flag of those it writes through. The guest
+ * writes page 5 and reads page 1: D only on page 5, A on both (and on the
+ * code page), nothing on page 2. Cleared flags are set again by the next
+ * access (the clear invalidates the EPT's cached translations). */
+KTEST(guestmem_ept_accessed_dirty_flags)
+{
+    static const uint8_t code[] = { I_MOV_MOFFS_EAX(0x5000), I_MOV_EAX_MOFFS(0x1000), I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    nestor_word_t res[2];
+    nestor_error_t e = read_ad(vm.ept, 0x5000, 0, res);
+    if (e == NESTOR_ERR_ILLEGAL_OPERATION) {
+        printf("    (no EPT accessed/dirty flags here: nothing to check)\n");
+        return KT_PASS;
+    }
+    KT_OK(e);
+    KT_EQ(res[0], 0);
+    KT_EQ(res[1], 12);
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_OK(read_ad(vm.ept, 0x5000, 0, res));
+    KT_EQ(res[0], NESTOR_EPT_ACCESSED | NESTOR_EPT_DIRTY);
+    KT_OK(read_ad(vm.ept, 0x1000, 0, res));
+    KT_EQ(res[0], NESTOR_EPT_ACCESSED);
+    KT_OK(read_ad(vm.ept, 0x4000, 0, res));
+    KT_EQ(res[0], NESTOR_EPT_ACCESSED);
+    KT_OK(read_ad(vm.ept, 0x2000, 0, res));
+    KT_EQ(res[0], 0);
+    /* Read and clear, then the flags come back with the next run. */
+    KT_OK(read_ad(vm.ept, 0x5000, NESTOR_EPT_AD_CLEAR, res));
+    KT_EQ(res[0], NESTOR_EPT_ACCESSED | NESTOR_EPT_DIRTY);
+    KT_OK(read_ad(vm.ept, 0x1000, NESTOR_EPT_AD_CLEAR, res));
+    KT_OK(read_ad(vm.ept, 0x5000, 0, res));
+    KT_EQ(res[0], 0);
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
+    KT_OK(read_ad(vm.ept, 0x5000, 0, res));
+    KT_EQ(res[0], NESTOR_EPT_ACCESSED | NESTOR_EPT_DIRTY);
+    KT_OK(read_ad(vm.ept, 0x1000, 0, res));
+    KT_EQ(res[0], NESTOR_EPT_ACCESSED);
+    /* Refused: nothing mapped, beyond 48 bits, unknown flags, not an EPT. */
+    KT_EQ(read_ad(vm.ept, 0x100000, 0, res), NESTOR_ERR_FAILED_LOOKUP);
+    KT_EQ(read_ad(vm.ept, 1ULL << 48, 0, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(read_ad(vm.ept, 0x5000, 2, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(res[0], 1);
+    KT_EQ(read_ad(vm.vcpu, 0x5000, 0, res), NESTOR_ERR_ILLEGAL_OPERATION);
+    return KT_PASS;
+}
+
+/* SDM 28.3.3.1, 29.3.3: a guest access through a misconfigured entry exits
+ * with reason 49 (a device monitor's), through a missing one with 48 (the
+ * RAM owner's); the exit carries the guest-physical address either way. */
+KTEST(guestmem_ept_mmio_range_exits_as_misconfiguration)
+{
+    static const uint8_t code[] = { I_MOV_EAX_MOFFS(0x9004), I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    nestor_word_t res[2];
+    KT_OK(set_mmio(vm.ept, 0x9000, 2, NESTOR_EPT_MMIO_INSTALL, 0));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_EPT_MISCONFIG);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x9004);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE);
+    /* A frame cannot be mapped over such an entry, nor the range installed twice. */
+    nestor_cptr_t f = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    KT_EQ(ept_map(f, vm.ept, 0xA000, EPT_RWX), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(set_mmio(vm.ept, 0x8000, 2, NESTOR_EPT_MMIO_INSTALL, res), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(res[0], 0x9000);
+    /* Removed, the same access is an EPT violation. */
+    KT_OK(set_mmio(vm.ept, 0x9000, 2, NESTOR_EPT_MMIO_REMOVE, 0));
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x9004);
+    /* Refused: over a frame, unaligned, no EPT PT there, page counts, the
+     * operation, past 48 bits; and frames mapped write-without-read. */
+    KT_EQ(set_mmio(vm.ept, 0x5000, 1, NESTOR_EPT_MMIO_INSTALL, res), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(set_mmio(vm.ept, 0x4000, 2, NESTOR_EPT_MMIO_REMOVE, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(res[1], 0x4000);
+    KT_EQ(set_mmio(vm.ept, 0x9800, 1, NESTOR_EPT_MMIO_INSTALL, 0), NESTOR_ERR_ALIGNMENT);
+    KT_EQ(set_mmio(vm.ept, 0x40000000, 1, NESTOR_EPT_MMIO_INSTALL, res),
+          NESTOR_ERR_FAILED_LOOKUP);
+    KT_EQ(res[0], 0x40000000);
+    KT_EQ(set_mmio(vm.ept, 0x9000, 0, NESTOR_EPT_MMIO_INSTALL, 0), NESTOR_ERR_RANGE);
+    KT_EQ(set_mmio(vm.ept, 0x9000, NESTOR_EPT_MMIO_MAX_PAGES + 1, NESTOR_EPT_MMIO_INSTALL, 0),
+          NESTOR_ERR_RANGE);
+    KT_EQ(set_mmio(vm.ept, 0x9000, 1, 2, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(res[0], 2);
+    KT_EQ(set_mmio(vm.ept, (1ULL << 48) - PAGE, 2, NESTOR_EPT_MMIO_INSTALL, 0),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(ept_map(f, vm.ept, 0xA000, NESTOR_EPT_W), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(ept_map(f, vm.ept, 0xA000, NESTOR_EPT_W | NESTOR_EPT_X), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_OK(ept_map(f, vm.ept, 0xA000, EPT_RWX));
+    return KT_PASS;
+}
