@@ -96,7 +96,7 @@ typedef enum {
                                          MR1 EPT rights (NESTOR_EPT_R/W/X), MR2 (optional,
                                          default WB) memory type NESTOR_EPT_MEMTYPE_*;
                                          CAP0 EPT PML4 */
-    NESTOR_EPT_READ_AD = 107,         /* on an EPT PML4: MR0 guest-physical address, MR1
+    NESTOR_EPT_READ_AD = 110,         /* on an EPT PML4: MR0 guest-physical address, MR1
                                          flags (NESTOR_EPT_AD_CLEAR) -> MR0 the accessed and
                                          dirty flags (NESTOR_EPT_ACCESSED/DIRTY) of the leaf
                                          entry mapping it, MR1 the leaf's log2 size (12 or
@@ -105,7 +105,7 @@ typedef enum {
                                          NESTOR_ERR_ILLEGAL_OPERATION where the CPU has no
                                          EPT A/D flags; NESTOR_ERR_FAILED_LOOKUP where no
                                          frame is mapped */
-    NESTOR_EPT_SET_MMIO = 108,        /* on an EPT PML4: MR0 guest-physical address (4 KiB
+    NESTOR_EPT_SET_MMIO = 111,        /* on an EPT PML4: MR0 guest-physical address (4 KiB
                                          aligned), MR1 pages (1..NESTOR_EPT_MMIO_MAX_PAGES),
                                          MR2 1 = install, 0 = remove: entries that make the
                                          guest's accesses exit as EPT misconfigurations
