@@ -6,6 +6,7 @@
  * execution starts; the rest of the guest is at 1 MiB.
  */
 #include "lib/guest.h"
+#include "lib/enter_main.inc"
 
 #define MB_HEADER_MAGIC 0x1BADB002
 #define MB_FLAGS        0x00000003      /* page-aligned modules, memory information */
@@ -15,18 +16,10 @@
     .code32
     .globl _start
 _start:
-    jmp 1f
+    jmp 2f
     .balign 4
     .long MB_HEADER_MAGIC, MB_FLAGS, -(MB_HEADER_MAGIC + MB_FLAGS)
-1:  movl %eax, guest_boot_magic
-    movl %ebx, guest_boot_info
-    movl $GUEST_STACK_TOP, %esp
-    call guest_main
-    movw $GUEST_EXIT_PORT, %dx
-    outl %eax, %dx
-1:  cli
-    hlt
-    jmp 1b
+2:  GUEST_ENTER_MAIN
 
 /* Data and bss in the low segment: the loader must copy the one (p_filesz)
  * and zero the other (p_memsz beyond it). */

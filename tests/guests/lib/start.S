@@ -5,6 +5,7 @@
  * passed, set a stack, run guest_main, report its result on the exit port.
  */
 #include "guest.h"
+#include "enter_main.inc"
 
 #define MB_HEADER_MAGIC 0x1BADB002
 #define MB_FLAGS        0x00010002      /* address fields valid; memory information */
@@ -13,17 +14,9 @@
     .code32
     .globl _start
 _start:
-    jmp 1f
+    jmp 2f
     .balign 4
 mb_header:
     .long MB_HEADER_MAGIC, MB_FLAGS, -(MB_HEADER_MAGIC + MB_FLAGS)
     .long mb_header, _start, __load_end, __bss_end, _start
-1:  movl %eax, guest_boot_magic
-    movl %ebx, guest_boot_info
-    movl $GUEST_STACK_TOP, %esp
-    call guest_main
-    movw $GUEST_EXIT_PORT, %dx
-    outl %eax, %dx
-1:  cli
-    hlt
-    jmp 1b
+2:  GUEST_ENTER_MAIN
