@@ -135,12 +135,16 @@ static void setup_host_state(vcpu_t *v)
 
 /* SDM 23.8, A.7-A.8: the CR0/CR4 bits fixed to 1 in VMX operation, which
  * the host owns. With unrestricted guest, CR0.PE and PG are the guest's
- * (SDM 26.3.1.1). */
+ * (SDM 26.3.1.1). Read once (host_msrs_init). */
+static uint64_t cr0_vmx_fixed, cr4_vmx_fixed;
+
 uint64_t vcpu_cr_mask_floor(uint64_t mask_field)
 {
     if (mask_field == VMCS_CR0_MASK)
-        return rdmsr(MSR_IA32_VMX_CR0_FIXED0) & ~(uint64_t)(CR0_PE | CR0_PG);
-    return rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+        return cr0_vmx_fixed;
+    /* CR4.OSXSAVE too: whether the guest's XCR0 is live (vcpu_run) is read
+     * from the real CR4 at entry, so changing it must exit (SDM 2.5, 13.3). */
+    return cr4_vmx_fixed | CR4_OSXSAVE;
 }
 
 /* SDM 26.2.4/26.3.1.1: the "IA-32e mode guest" entry control must equal the
@@ -201,10 +205,9 @@ static void seg(uint64_t sel_f, uint16_t sel, uint64_t base_f, uint64_t base, ui
 /* 32-bit protected mode, flat, paging off: what a Multiboot loader leaves. */
 static void setup_guest_state(void)
 {
-    vmwrite(VMCS_GUEST_CR0, GUEST_CR0_INIT | (rdmsr(MSR_IA32_VMX_CR0_FIXED0) &
-                                              ~(uint64_t)(BIT(0) | BIT(31))));
+    vmwrite(VMCS_GUEST_CR0, GUEST_CR0_INIT | cr0_vmx_fixed);
     vmwrite(VMCS_GUEST_CR3, 0);
-    vmwrite(VMCS_GUEST_CR4, rdmsr(MSR_IA32_VMX_CR4_FIXED0));
+    vmwrite(VMCS_GUEST_CR4, cr4_vmx_fixed);
     vmwrite(VMCS_GUEST_EFER, 0);
     seg(VMCS_GUEST_CS_SEL, 0x08, VMCS_GUEST_CS_BASE, 0, VMCS_GUEST_CS_LIMIT, FLAT_LIMIT,
         VMCS_GUEST_CS_AR, AR_CODE32_FLAT);
@@ -253,6 +256,8 @@ static void host_msrs_init(void)
                                  ? 0 : rdmsr(switched_msr_index[i]);
     }
     cpu_xcr0 = fpu_xcr0;            /* fpu_init set it at boot */
+    cr0_vmx_fixed = rdmsr(MSR_IA32_VMX_CR0_FIXED0) & ~(uint64_t)(CR0_PE | CR0_PG);
+    cr4_vmx_fixed = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
     done = true;
 }
 
@@ -455,12 +460,15 @@ static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
     s->mtd = v->fetched;            /* every group valid in the page since the exit */
 }
 
-/* A host-owned CR bit keeps its VMX-required value; the guest sees its own. */
-static void load_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f, uint64_t value)
+/* The guest sees @value (the shadow holds the host-owned bits as it wrote
+ * them, SDM 25.3); the CPU runs with @value plus the bits VMX fixes to 1 (SDM
+ * 23.8). Every other bit, owned or not, is the guest's in the real register:
+ * owning a bit only makes changing it exit. */
+static void load_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f, uint64_t value,
+                    uint64_t vmx_fixed)
 {
-    uint64_t mask = vmread(mask_f);
-    vmwrite(shadow_f, value & mask);
-    vmwrite(cr_f, (value & ~mask) | (vmread(cr_f) & mask));
+    vmwrite(shadow_f, value & vmread(mask_f));
+    vmwrite(cr_f, value | vmx_fixed);
 }
 
 /*
@@ -480,10 +488,10 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
     if (mask & NESTOR_MTD_RFLAGS)
         vmwrite(VMCS_GUEST_RFLAGS, s->rflags);
     if (mask & NESTOR_MTD_CR) {
-        load_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW, s->cr0);
+        load_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW, s->cr0, cr0_vmx_fixed);
         v->cr2 = s->cr2;
         vmwrite(VMCS_GUEST_CR3, s->cr3);
-        load_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW, s->cr4);
+        load_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW, s->cr4, cr4_vmx_fixed);
         vmwrite(VMCS_GUEST_EFER, s->efer);
         follow_efer_lma(s->efer);
     }

@@ -426,3 +426,29 @@ KTEST(vmx_monitor_timer_and_pause_reach_their_level)
     KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, bad_level, 2, 0, 0, 0, 0), NESTOR_ERR_RANGE);
     return KT_PASS;
 }
+
+/* A guest that turns CR4.OSXSAVE on itself must not run on the host's XCR0
+ * until its next exit: the kernel owns OSXSAVE in the CR4 mask, so the write
+ * exits, and once the monitor loads it the guest's XCR0 (1 at reset) is live. */
+KTEST(vmx_guest_osxsave_write_exits_and_gets_its_xcr0)
+{
+    static const uint8_t code[] = { 0x0F, 0x20, 0xE0,                   /* mov rax, cr4 */
+                                    0x48, 0x0D, 0x00, 0x00, 0x04, 0x00, /* or rax, OSXSAVE */
+                                    0x0F, 0x22, 0xE0,                   /* mov cr4, rax */
+                                    I_XOR_ECX_ECX, I_XGETBV, I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 1);
+    if (!vm.s->xcr0) {
+        printf("    (no XSAVE here: nothing to check)\n");
+        return KT_PASS;
+    }
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_CR_ACCESS);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 9);
+    vm.s->cr4 |= BIT(18);
+    vm.s->rip += 3;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_CR | NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rax, 1);
+    KT_EQ(vm.s->cr4 & BIT(18), BIT(18));
+    return KT_PASS;
+}
