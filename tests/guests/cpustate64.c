@@ -174,7 +174,8 @@ static uint64_t dr_for(unsigned id, unsigned r, unsigned i)
 {
     return 0x00007F0000000000ULL | (uint64_t)id << 32 | i << 24 | r << 12 | 0x10 * (i + 1);
 }
-/* R/W and LEN fields without enable bits: no breakpoint fires. */
+/* R/W and LEN fields (01 write, 11 read/write; LEN 11 four bytes) without
+ * enable bits: no breakpoint fires (SDM Vol. 3A 17.2.4). */
 static uint64_t dr7_for(unsigned id)
 {
     return CS64_DR7_RESET | ((id & 1) ? 0x00330000u : 0x00DD0000u);
