@@ -368,7 +368,6 @@ bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, ui
 /* SDM Vol. 3A 6.15, Table 6-4: contributory exceptions #DE #TS #NP #SS #GP
  * (and #CP 21); page faults; everything else (interrupts, NMI, #DB #BP #OF
  * #BR #UD #NM #MF #AC #MC #XM #VE, INT n) is benign. */
-#define X86_VEC_CP 21
 static bool contributory(unsigned v)
 {
     return v == X86_VEC_DE || v == X86_VEC_TS || v == X86_VEC_NP || v == X86_VEC_SS ||

@@ -6,8 +6,6 @@
 #include "vmm.h"
 #include <string.h>
 
-#define PTE_P        BIT(0)
-#define PTE_PS       BIT(7)
 #define ADDR_MASK_64 0x000FFFFFFFFFF000ULL
 #define PAGE_SIZE_4K 4096ULL
 
@@ -33,9 +31,9 @@ static bool walk(vm_t *vm, uint64_t table, uint64_t la, int first_shift, int lev
     for (int l = 0; l < levels; l++, shift -= 9) {
         uint64_t e;
         if (!read_entry(vm, (table & ADDR_MASK_64) + ((la >> shift) & 0x1FF) * 8, 8, &e) ||
-            !(e & PTE_P))
+            !(e & X86_PTE_P))
             return false;
-        if (shift < 39 && shift > 12 && (e & PTE_PS)) {       /* 1 GiB / 2 MiB page */
+        if (shift < 39 && shift > 12 && (e & X86_PTE_PS)) {   /* 1 GiB / 2 MiB page */
             uint64_t size = 1ULL << shift;
             *gpa = (e & ADDR_MASK_64 & ~(size - 1)) | (la & (size - 1));
             return true;
@@ -57,20 +55,21 @@ bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, u
     if (s->cr4 & X86_CR4_PAE) {
         uint64_t pdpte;
         if (!read_entry(vm, (s->cr3 & ~0x1FULL) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
-            !(pdpte & PTE_P))
+            !(pdpte & X86_PTE_P))
             return false;
         return walk(vm, pdpte, la & 0x3FFFFFFF, 21, 2, gpa);
     }
     /* 32-bit paging: 4 KiB pages, or 4 MiB with CR4.PSE. */
     uint64_t pde, pte;
     if (!read_entry(vm, (s->cr3 & 0xFFFFF000) + ((la >> 22) & 0x3FF) * 4, 4, &pde) ||
-        !(pde & PTE_P))
+        !(pde & X86_PTE_P))
         return false;
-    if ((pde & PTE_PS) && (s->cr4 & X86_CR4_PSE)) {
+    if ((pde & X86_PTE_PS) && (s->cr4 & X86_CR4_PSE)) {
         *gpa = (pde & 0xFFC00000) | (la & 0x3FFFFF);
         return true;
     }
-    if (!read_entry(vm, (pde & 0xFFFFF000) + ((la >> 12) & 0x3FF) * 4, 4, &pte) || !(pte & PTE_P))
+    if (!read_entry(vm, (pde & 0xFFFFF000) + ((la >> 12) & 0x3FF) * 4, 4, &pte) ||
+        !(pte & X86_PTE_P))
         return false;
     *gpa = (pte & 0xFFFFF000) | (la & 0xFFF);
     return true;

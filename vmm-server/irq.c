@@ -4,10 +4,9 @@
  * interrupt-window exiting). Time is guest time from the TSC.
  */
 #include "vmm.h"
-#include "arch/x86_64/vmcs_fields.h"
+#include <nestor/vmcs.h>
 
 #define PIT_IRQ            0
-#define PROC_INTR_WINDOW   BIT(2)
 #define LAPIC_SVR_BIOS     0x1FF        /* what firmware leaves: enabled, spurious 0xFF */
 #define LAPIC_LINT0_EXTINT 0x700        /* virtual wire: the PIC through LINT0 */
 #define LAPIC_LINT1_NMI    0x400
@@ -90,7 +89,7 @@ static void set_window_exiting(vm_t *vm, bool on)
     nestor_word_t ctl;
     const nestor_word_t field = VMCS_PROC_CONTROLS;
     nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &ctl, 1);
-    ctl = on ? ctl | PROC_INTR_WINDOW : ctl & ~(nestor_word_t)PROC_INTR_WINDOW;
+    ctl = on ? ctl | PROC_INTR_WINDOW_EXITING : ctl & ~(nestor_word_t)PROC_INTR_WINDOW_EXITING;
     const nestor_word_t args[] = { field, ctl };
     nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0);
     vm->window_exiting = on;

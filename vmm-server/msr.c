@@ -29,7 +29,7 @@
  */
 #include "vmm.h"
 #include "cpu_policy.h"
-#include "arch/x86_64/vmcs_fields.h"
+#include <nestor/vmcs.h>
 
 #define MTRRCAP_VALUE   0ULL        /* VCNT 0, no FIX, no WC, no SMRR (11.11.1) */
 #define MISC_ENABLE_VALUE (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_BTS_UNAVAIL | \

@@ -56,10 +56,6 @@ enum { TS_CALL, TS_IRET, TS_JMP, TS_GATE };
 #define SEL_TI           0x4
 #define SEL_RPL          0x3
 #define SEL_INDEX(sel)   ((sel) & ~7u)
-#define AR_UNUSABLE      X86_BIT(16)       /* SDM Vol. 3C 24.4.1 */
-#define RFLAGS_NT        X86_BIT(14)       /* SDM Vol. 1 3.4.3 */
-#define RFLAGS_VM        X86_BIT(17)
-#define RFLAGS_FIXED     X86_BIT(1)
 
 static uint32_t rd32(const uint8_t *b, unsigned off)
 {
@@ -79,7 +75,7 @@ static bool read_desc(vm_t *vm, const nestor_vcpu_state_t *s, uint16_t sel, uint
 {
     uint64_t base = (sel & SEL_TI) ? s->ldtr.base : s->gdtr_base;
     uint64_t limit = (sel & SEL_TI) ? s->ldtr.limit : s->gdtr_limit;
-    if ((sel & SEL_TI) && (s->ldtr.ar & AR_UNUSABLE))
+    if ((sel & SEL_TI) && (s->ldtr.ar & X86_AR_UNUSABLE))
         return false;
     if (SEL_INDEX(sel) + 7 > limit)
         return false;
@@ -102,7 +98,7 @@ static nestor_vcpu_seg_t seg_from_desc(uint16_t sel, uint64_t d)
     };
 }
 
-static const nestor_vcpu_seg_t unusable_seg = { .ar = (uint32_t)AR_UNUSABLE };
+static const nestor_vcpu_seg_t unusable_seg = { .ar = (uint32_t)X86_AR_UNUSABLE };
 
 typedef enum { LOAD_OK, LOAD_TS, LOAD_STOP } load_t;
 
@@ -170,7 +166,7 @@ exit_action_t exit_task_switch(vmexit_t *e)
     uint64_t eip = e->rip + ((source != TS_GATE || soft) ? e->instr_len : 0);
     uint64_t flags = s->rflags;
     if (source == TS_IRET)
-        flags &= ~RFLAGS_NT;
+        flags &= ~X86_RFLAGS_NT;
     wr32(old, TSS_EIP, (uint32_t)eip);
     wr32(old, TSS_EFLAGS, (uint32_t)flags);
     for (unsigned i = 0; i < 8; i++)
@@ -187,13 +183,13 @@ exit_action_t exit_task_switch(vmexit_t *e)
         set_desc(vm, s, old_sel, false);
     if (source != TS_IRET)
         set_desc(vm, s, new_sel, true);
-    uint32_t new_flags = rd32(tss, TSS_EFLAGS) | (uint32_t)RFLAGS_FIXED;
+    uint32_t new_flags = rd32(tss, TSS_EFLAGS) | (uint32_t)X86_RFLAGS_FIXED;
     if (source == TS_CALL || source == TS_GATE) {
         wr32(tss, TSS_LINK, old_sel);
         guest_write_linear(vm, s, new_tr.base + TSS_LINK, tss + TSS_LINK, 2);
-        new_flags |= (uint32_t)RFLAGS_NT;
+        new_flags |= (uint32_t)X86_RFLAGS_NT;
     }
-    if (new_flags & RFLAGS_VM)
+    if (new_flags & X86_RFLAGS_VM)
         return vm_stop(vm, "task switch to selector 0x%x: a virtual-8086 task is not emulated",
                        new_sel);
 

@@ -6,6 +6,7 @@
 #include "vmm.h"
 #include "boot/multiboot.h"
 #include <elf64.h>
+#include <nestor/vmcs.h>
 #include <string.h>
 #include <user/print.h>
 
@@ -13,12 +14,11 @@
 #define VMM_STATE_WINDOW 0x0000500000000000ULL   /* + (index << 12) */
 #define VCPU_PRIO        100                     /* below the VMM: exits are served at once */
 #define EPT_LEVELS       2                       /* PDPT and PD above a 2 MiB frame */
-#define GUEST_RFLAGS     0x2
 /* A boot sector: 512 bytes ending in 0x55 0xAA, started as a BIOS would, in
  * real mode at 0000:7C00 (an unrestricted guest, SDM Vol. 3C 25.6). */
 #define BOOT_SECTOR_SIZE 512
 #define BOOT_SECTOR_GPA  0x7C00
-#define REAL_CR0         0x10                   /* ET; PE and PG clear */
+#define REAL_CR0         X86_CR0_ET             /* PE and PG clear */
 #define REAL_LIMIT       0xFFFF
 #define REAL_AR_CODE     0x9B                   /* present, DPL 0, code, read, accessed */
 #define REAL_AR_DATA     0x93                   /* present, DPL 0, data, write, accessed */
@@ -32,18 +32,15 @@
 #define LM_GDT_GPA       0x4000
 #define LM_BOOT_END      0x5000
 #define LM_STACK_TOP     0x80000
-#define LM_PTE_P_RW      0x3
-#define LM_PTE_PS        0x80
 #define LM_PAGE_2M       0x200000ULL
-#define LM_CR0           0x80000011             /* PG, ET, PE */
-#define LM_CR4           0x20                   /* PAE */
-#define LM_EFER          0x500                  /* LME, LMA */
+#define LM_CR0           (X86_CR0_PG | X86_CR0_ET | X86_CR0_PE)
+#define LM_CR4           X86_CR4_PAE
+#define LM_EFER          (X86_EFER_LME | X86_EFER_LMA)
 #define LM_SEL_CODE      0x08
 #define LM_SEL_DATA      0x10
 #define LM_AR_CODE       0xA09B                 /* G, L, present, code, read, accessed */
 #define LM_AR_DATA       0xC093                 /* G, D/B, present, data, write, accessed */
 #define LM_AR_TSS        0x8B                   /* present, busy 64-bit TSS */
-#define LM_AR_UNUSABLE   0x10000
 #define LM_TSS_LIMIT     0x67
 #define LM_FLAT_LIMIT    0xFFFFFFFF
 static const uint64_t lm_gdt[] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
@@ -133,6 +130,34 @@ static bool make_exit_table(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep)
            NESTOR_OK;
 }
 
+/*
+ * The kernel loads a vCPU's XCR0 at VM entry only while the guest's real
+ * CR4.OSXSAVE is set (before, XCR0 cannot be read or used: SDM Vol. 1 13.3).
+ * A guest that sets OSXSAVE without a VM exit would then run with the
+ * host's XCR0 until its next exit: XGETBV shows it, XSAVE and AVX use it.
+ * So the VMM owns OSXSAVE in the CR4 guest/host mask: a MOV to CR4 that
+ * changes it exits (SDM Vol. 3C 25.1.3), exit_cr checks it and sets the real
+ * bit here, and the entry that follows loads the guest's XCR0.
+ */
+static bool own_cr4_bits(vm_t *vm)
+{
+    nestor_word_t field = VMCS_CR4_MASK, mask;
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &mask, 1) != NESTOR_OK)
+        return false;
+    const nestor_word_t args[] = { field, mask | VMM_CR4_OWNED };
+    return nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0) == NESTOR_OK;
+}
+
+bool vm_set_owned_cr4(vm_t *vm, uint64_t cr4)
+{
+    nestor_word_t field = VMCS_GUEST_CR4, real;
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &real, 1) != NESTOR_OK)
+        return false;
+    const nestor_word_t args[] = { field, (real & ~(nestor_word_t)VMM_CR4_OWNED) |
+                                              (cr4 & VMM_CR4_OWNED) };
+    return nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0) == NESTOR_OK;
+}
+
 static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
 {
     nestor_cptr_t state;
@@ -147,7 +172,8 @@ static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
            nu_tcb_set_priority(vm->tcb, VCPU_PRIO) == NESTOR_OK &&
            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_TCB, 0, 0, &vm->tcb, 1, 0, 0) == NESTOR_OK &&
            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_EPT, 0, 0, &vm->ept, 1, 0, 0) == NESTOR_OK &&
-           nu_invoke(vm->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0) == NESTOR_OK;
+           nu_invoke(vm->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0) == NESTOR_OK &&
+           own_cr4_bits(vm);
 }
 
 /* 1: a Multiboot image, loaded with its modules and boot information, *entry
@@ -215,10 +241,10 @@ static bool vm_create_elf64(vm_t *vm, const void *image, size_t size)
     uint64_t *pml4 = (uint64_t *)(vm->ram + LM_PML4_GPA), *pdpt = (uint64_t *)(vm->ram + LM_PDPT_GPA);
     uint64_t *pd = (uint64_t *)(vm->ram + LM_PD_GPA);
     memset(vm->ram + LM_PML4_GPA, 0, LM_BOOT_END - LM_PML4_GPA);
-    pml4[0] = LM_PDPT_GPA | LM_PTE_P_RW;
-    pdpt[0] = LM_PD_GPA | LM_PTE_P_RW;
+    pml4[0] = LM_PDPT_GPA | X86_PTE_P | X86_PTE_RW;
+    pdpt[0] = LM_PD_GPA | X86_PTE_P | X86_PTE_RW;
     for (unsigned i = 0; i < 512; i++)
-        pd[i] = i * LM_PAGE_2M | LM_PTE_P_RW | LM_PTE_PS;
+        pd[i] = i * LM_PAGE_2M | X86_PTE_P | X86_PTE_RW | X86_PTE_PS;
     memcpy(vm->ram + LM_GDT_GPA, lm_gdt, sizeof(lm_gdt));
     vm->load_gpa = info.seg[0].vaddr;
     vm->long_mode = true;
@@ -227,7 +253,7 @@ static bool vm_create_elf64(vm_t *vm, const void *image, size_t size)
     memset(s, 0, sizeof(*s));
     s->rip = info.entry;
     s->rsp = LM_STACK_TOP;
-    s->rflags = GUEST_RFLAGS;
+    s->rflags = X86_RFLAGS_FIXED;
     s->cr0 = LM_CR0;
     s->cr3 = LM_PML4_GPA;
     s->cr4 = LM_CR4;
@@ -237,7 +263,7 @@ static bool vm_create_elf64(vm_t *vm, const void *image, size_t size)
         segs[i] = (nestor_vcpu_seg_t){ .sel = i == 1 ? LM_SEL_CODE : LM_SEL_DATA,
                                        .limit = LM_FLAT_LIMIT,
                                        .ar = i == 1 ? LM_AR_CODE : LM_AR_DATA };
-    s->ldtr = (nestor_vcpu_seg_t){ .ar = LM_AR_UNUSABLE };
+    s->ldtr = (nestor_vcpu_seg_t){ .ar = X86_AR_UNUSABLE };
     s->tr = (nestor_vcpu_seg_t){ .limit = LM_TSS_LIMIT, .ar = LM_AR_TSS };
     s->gdtr_base = LM_GDT_GPA;
     s->gdtr_limit = sizeof(lm_gdt) - 1;
@@ -288,7 +314,7 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
      * information (memory sizes); or a boot sector as a BIOS leaves it. */
     memset(vm->state, 0, sizeof(*vm->state));
     vm->state->rip = entry;
-    vm->state->rflags = GUEST_RFLAGS;
+    vm->state->rflags = X86_RFLAGS_FIXED;
     if (!vm->real_mode) {
         /* A flat image gets the boot information a Multiboot kernel would. */
         if (!vm->multiboot) {

@@ -60,8 +60,21 @@
 #define X86_EFER_LMA X86_BIT(10)
 #define X86_EFER_NXE X86_BIT(11)
 
-/* RFLAGS (SDM Vol. 1 3.4.3). */
+/* RFLAGS (SDM Vol. 1 3.4.3): bit 1 is reserved and reads as 1. */
+#define X86_RFLAGS_CF     X86_BIT(0)
+#define X86_RFLAGS_FIXED  X86_BIT(1)
+#define X86_RFLAGS_PF     X86_BIT(2)
+#define X86_RFLAGS_AF     X86_BIT(4)
+#define X86_RFLAGS_ZF     X86_BIT(6)
+#define X86_RFLAGS_SF     X86_BIT(7)
 #define X86_RFLAGS_IF_BIT X86_BIT(9)
+#define X86_RFLAGS_DF     X86_BIT(10)
+#define X86_RFLAGS_OF     X86_BIT(11)
+#define X86_RFLAGS_NT     X86_BIT(14)
+#define X86_RFLAGS_VM     X86_BIT(17)
+/* The status flags arithmetic instructions set (SDM Vol. 1 3.4.3.1). */
+#define X86_RFLAGS_STATUS (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \
+                           X86_RFLAGS_SF | X86_RFLAGS_OF)
 
 /* Guest activity state (SDM Vol. 3C 24.4.2, Table 24-3): 1 = HLT. */
 #define X86_ACTIVITY_HLT 1
@@ -71,6 +84,13 @@
 #define X86_AR_DPL_MASK  3u
 #define X86_AR_L         X86_BIT(13)
 #define X86_AR_DB        X86_BIT(14)
+#define X86_AR_UNUSABLE  X86_BIT(16)
+
+/* Paging-structure entries (SDM Vol. 3A 4.3, 4.5: Tables 4-4 .. 4-19):
+ * present, writable, page size (a 4 MiB, 2 MiB or 1 GiB page). */
+#define X86_PTE_P  X86_BIT(0)
+#define X86_PTE_RW X86_BIT(1)
+#define X86_PTE_PS X86_BIT(7)
 
 /* MSRs (SDM Vol. 4, Table 2-2 architectural MSRs). */
 #define MSR_IA32_TSC               0x010
@@ -145,6 +165,7 @@
 #define X86_VEC_GP 13
 #define X86_VEC_PF 14
 #define X86_VEC_AC 17
+#define X86_VEC_CP 21
 
 /* #PF error code (SDM Vol. 3A 4.7, Figure 4-12). */
 #define X86_PF_PRESENT X86_BIT(0)

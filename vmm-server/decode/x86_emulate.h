@@ -12,18 +12,7 @@
 #ifndef VMM_DECODE_X86_EMULATE_H
 #define VMM_DECODE_X86_EMULATE_H
 #include "x86_decode.h"
-
-/* RFLAGS bits (SDM Vol. 1 3.4.3). */
-#define X86_RFLAGS_CF (1ull << 0)
-#define X86_RFLAGS_PF (1ull << 2)
-#define X86_RFLAGS_AF (1ull << 4)
-#define X86_RFLAGS_ZF (1ull << 6)
-#define X86_RFLAGS_SF (1ull << 7)
-#define X86_RFLAGS_DF (1ull << 10)
-#define X86_RFLAGS_OF (1ull << 11)
-/* The status flags arithmetic instructions set (SDM Vol. 1 3.4.3.1). */
-#define X86_RFLAGS_STATUS (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \
-                           X86_RFLAGS_SF | X86_RFLAGS_OF)
+#include "x86_arch.h"                   /* RFLAGS bits */
 
 /* gpr[] in architectural order: rax rcx rdx rbx rsp rbp rsi rdi r8..r15 (X86_RAX..). */
 typedef struct {
