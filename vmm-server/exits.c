@@ -311,8 +311,8 @@ static exit_action_t exit_xsetbv(vmexit_t *e)
 
 /* Control-register accesses (SDM Vol. 3C 27.2.1, Table 27-3). MOV to
  * CR0/CR4 exits when it changes a bit VMX keeps fixed (CR0.NE, CR4.VMXE:
- * the kernel keeps the real bit and shows the guest its own) or one the VMM
- * owns (VMM_CR4_OWNED, whose real bits it sets itself: vm.c); the VMM then
+ * the kernel keeps the real bit and shows the guest its own) or CR4.OSXSAVE
+ * (the kernel owns it so that it knows when the guest's XCR0 is live); the VMM then
  * carries out the whole write with the checks of MOV CR (cpu_policy.c):
  * #GP(0) for what the CPU refuses, EFER.LMA following CR0.PG with LME. The
  * reply's NESTOR_MTD_CR loads CR0, CR2, CR3, CR4 and EFER, so the exit mask
@@ -353,8 +353,6 @@ static exit_action_t exit_cr(vmexit_t *e)
                       : cr4_write(&cur, s->cr3, v, guest_cr4_allowed(), &out);
     if (!ok)
         return vm_inject_exception(e, X86_VEC_GP, 0);
-    if (((cur.cr4 ^ out.cr4) & VMM_CR4_OWNED) && !vm_set_owned_cr4(e->vm, out.cr4))
-        return vm_stop(e->vm, "cannot set the guest's CR4");
     s->cr0 = out.cr0;
     s->cr4 = out.cr4;
     s->efer = out.efer;

@@ -6,7 +6,6 @@
 #include "vmm.h"
 #include "boot/multiboot.h"
 #include <elf64.h>
-#include <nestor/vmcs.h>
 #include <string.h>
 #include <user/print.h>
 
@@ -130,34 +129,6 @@ static bool make_exit_table(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep)
            NESTOR_OK;
 }
 
-/*
- * The kernel loads a vCPU's XCR0 at VM entry only while the guest's real
- * CR4.OSXSAVE is set (before, XCR0 cannot be read or used: SDM Vol. 1 13.3).
- * A guest that sets OSXSAVE without a VM exit would then run with the
- * host's XCR0 until its next exit: XGETBV shows it, XSAVE and AVX use it.
- * So the VMM owns OSXSAVE in the CR4 guest/host mask: a MOV to CR4 that
- * changes it exits (SDM Vol. 3C 25.1.3), exit_cr checks it and sets the real
- * bit here, and the entry that follows loads the guest's XCR0.
- */
-static bool own_cr4_bits(vm_t *vm)
-{
-    nestor_word_t field = VMCS_CR4_MASK, mask;
-    if (nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &mask, 1) != NESTOR_OK)
-        return false;
-    const nestor_word_t args[] = { field, mask | VMM_CR4_OWNED };
-    return nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0) == NESTOR_OK;
-}
-
-bool vm_set_owned_cr4(vm_t *vm, uint64_t cr4)
-{
-    nestor_word_t field = VMCS_GUEST_CR4, real;
-    if (nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &real, 1) != NESTOR_OK)
-        return false;
-    const nestor_word_t args[] = { field, (real & ~(nestor_word_t)VMM_CR4_OWNED) |
-                                              (cr4 & VMM_CR4_OWNED) };
-    return nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0) == NESTOR_OK;
-}
-
 static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
 {
     nestor_cptr_t state;
@@ -172,8 +143,7 @@ static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
            nu_tcb_set_priority(vm->tcb, VCPU_PRIO) == NESTOR_OK &&
            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_TCB, 0, 0, &vm->tcb, 1, 0, 0) == NESTOR_OK &&
            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_EPT, 0, 0, &vm->ept, 1, 0, 0) == NESTOR_OK &&
-           nu_invoke(vm->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0) == NESTOR_OK &&
-           own_cr4_bits(vm);
+           nu_invoke(vm->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0) == NESTOR_OK;
 }
 
 /* 1: a Multiboot image, loaded with its modules and boot information, *entry

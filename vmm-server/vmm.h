@@ -95,11 +95,6 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
 bool vm_start(vm_t *vm);
 /* Handle one exit; returns whether to resume the guest. */
 exit_action_t vm_handle_exit(vmexit_t *e);
-/* The CR4 bits the VMM owns in the CR4 guest/host mask (vm.c). */
-#define VMM_CR4_OWNED X86_CR4_OSXSAVE
-/* Put the owned bits of @cr4 into the guest's real CR4 (the reply's CR group
- * loads only the read shadow of owned bits). */
-bool vm_set_owned_cr4(vm_t *vm, uint64_t cr4);
 /* Stop a VM with a reason (printed once). */
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
