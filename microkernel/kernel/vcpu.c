@@ -643,6 +643,40 @@ static uint32_t guest_slice_timer(void)
 static void stop(tcb_t *t, const char *why, uint64_t reason);
 static void refuse_entry(tcb_t *t, vcpu_t *v);
 
+bool vcpu_pml_supported(void)
+{
+    return vmx_ept_ad() && vmx_ctl_allowed1(vmx_raw_caps()->procbased2, PROC2_ENABLE_PML);
+}
+
+/*
+ * Page-modification logging (SDM 28.3.6) follows the frame in VCPU_CTE_PML,
+ * checked before every entry while logging is on: the frame can be revoked
+ * at any time, and the CPU must never log into memory that is no longer the
+ * monitor's. A new frame starts with an empty log (index 511).
+ */
+static void pml_follow_frame(vcpu_t *v)
+{
+    const cap_t *f = &v->ctes[VCPU_CTE_PML].cap;
+    uint64_t pa = f->type == NESTOR_OBJ_FRAME_4K ? kobj_paddr(f->obj) : 0;
+    if (pa == v->pml_pa)
+        return;
+    uint64_t proc2 = vmread(VMCS_PROC_CONTROLS2) & ~(uint64_t)PROC2_ENABLE_PML;
+    if (pa) {
+        vmwrite(VMCS_PML_ADDRESS, pa);
+        vmwrite(VMCS_GUEST_PML_INDEX, NESTOR_PML_ENTRIES - 1);
+        proc2 |= PROC2_ENABLE_PML;
+    }
+    vmwrite(VMCS_PROC_CONTROLS2, proc2);
+    v->pml_pa = pa;
+}
+
+void vcpu_pml_changed(vcpu_t *v)
+{
+    vmcs_load(v);
+    v->pml_pa = 1;                      /* matches no frame: take the slot's */
+    pml_follow_frame(v);
+}
+
 void vcpu_run(tcb_t *t)
 {
     vcpu_t *v = t->vcpu;
@@ -675,6 +709,8 @@ void vcpu_run(tcb_t *t)
         vmwrite(VMCS_EPT_POINTER, eptp);
         v->eptp = eptp;
     }
+    if (v->pml_pa)
+        pml_follow_frame(v);
     if (dr_owner != v)
         dr_switch_to(v);
     /* SDM Vol. 1 13.3: XCR0 is not part of the VMCS; the guest's is loaded

@@ -11,7 +11,7 @@
 #define EXIT_TABLE_SLOTS (1u << NESTOR_EXIT_TABLE_RADIX)
 
 /* Capability slots: the exit tables of levels 0.. follow VCPU_CTE_EXIT_TABLE. */
-enum { VCPU_CTE_EPT, VCPU_CTE_STATE_PAGE, VCPU_CTE_EXIT_TABLE,
+enum { VCPU_CTE_EPT, VCPU_CTE_STATE_PAGE, VCPU_CTE_PML, VCPU_CTE_EXIT_TABLE,
        VCPU_CTE_COUNT = VCPU_CTE_EXIT_TABLE + NESTOR_EXIT_LEVELS };
 
 /* An entry of a VM-entry MSR-load / VM-exit MSR-store or -load area (SDM
@@ -36,6 +36,7 @@ typedef struct vcpu {
     tcb_t *tcb;                     /* the vCPU thread, or NULL */
     uint64_t vmcs_pa;
     uint64_t eptp;                  /* EPT pointer last written to the VMCS */
+    uint64_t pml_pa;                /* PML address in the VMCS (0: logging off) */
     uint32_t vpid;
     uint8_t launched;
     uint8_t pause_pending;          /* NESTOR_VCPU_PAUSE: exit at the next entry */
@@ -83,6 +84,10 @@ __attribute__((noreturn)) void vcpu_run(tcb_t *t);
 bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask);
 /* Resume after an exit: load the groups in @mask from the state page. */
 void vcpu_resume_from_exit(tcb_t *t, uint64_t mask);
+/* NESTOR_VCPU_SET_PML: whether the CPU can log; then (re)start logging into
+ * the frame now in VCPU_CTE_PML, or stop if there is none. */
+bool vcpu_pml_supported(void);
+void vcpu_pml_changed(vcpu_t *v);
 /* NESTOR_VCPU_REPLY: answer the exit @t waits on (it does: see below). */
 void vcpu_deferred_reply(tcb_t *t, uint64_t label, uint64_t mask);
 bool vcpu_waits_for_exit_reply(const vcpu_t *v);

@@ -59,7 +59,7 @@ static bool control_rule(uint64_t f, control_rule_t *r)
  * the capability MSR's allowed-1 half has it, and is forced to 1 where the
  * allowed-0 half has it.
  */
-static bool decode_write(uint64_t f, uint64_t *value)
+static bool decode_write(const vcpu_t *v, uint64_t f, uint64_t *value)
 {
     control_rule_t r;
     switch (field_access(f)) {
@@ -74,9 +74,14 @@ static bool decode_write(uint64_t f, uint64_t *value)
         if (!control_rule(f, &r))
             return false;
         uint64_t allowed0 = (uint32_t)r.caps, allowed1 = r.caps >> VMX_CTLS_ALLOWED1_SHIFT;
+        /* Page-modification logging is the kernel's (NESTOR_VCPU_SET_PML):
+         * a monitor's value keeps it as it is. */
+        uint64_t kernel_bits = f == VMCS_PROC_CONTROLS2 ? PROC2_ENABLE_PML : 0;
+        uint64_t kept = v->pml_pa ? kernel_bits : 0;
+        *value &= ~kernel_bits;
         if (*value & ~((r.ceiling | allowed0) & allowed1))
             return false;
-        *value = (*value | r.floor | allowed0) & allowed1;
+        *value = ((*value | r.floor | allowed0) & allowed1) | kept;
         return true;
     }
     case NESTOR_VMCS_CRMASK:
@@ -95,8 +100,10 @@ static nestor_error_t set_cap(inv_t *iv, const cte_t *self, vcpu_t *v, int which
         return NESTOR_ERR_INVALID_CAPABILITY;
     if (c->cap.type != type || (radix && c->cap.size_bits != radix))
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, c->cap.type);
-    /* The kernel writes the state page: only through a writable capability. */
-    if (which == VCPU_CTE_STATE_PAGE && !(c->cap.rights & NESTOR_RIGHT_WRITE))
+    /* The kernel and the CPU write the state page and the PML page: only
+     * through a writable capability. */
+    if ((which == VCPU_CTE_STATE_PAGE || which == VCPU_CTE_PML) &&
+        !(c->cap.rights & NESTOR_RIGHT_WRITE))
         return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 1, c->cap.rights);
     if (!cap_install_copy(&v->ctes[which], c, self))
         return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
@@ -164,7 +171,7 @@ static nestor_error_t write_vmcs(inv_t *iv, vcpu_t *v)
     for (unsigned i = 0; i < n; i++) {
         if (!inv_arg(iv, 2 * i, &f[i]) || !inv_arg(iv, 2 * i + 1, &val[i]))
             return NESTOR_ERR_TRUNCATED_MESSAGE;
-        if (!decode_write(f[i], &val[i]) || !vcpu_vmcs_read(v, f[i], &probe))
+        if (!decode_write(v, f[i], &val[i]) || !vcpu_vmcs_read(v, f[i], &probe))
             return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 2 * i, f[i]);
     }
     for (unsigned i = 0; i < n; i++)
@@ -213,6 +220,16 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
         return set_tcb(iv, slot, v);
     case NESTOR_VCPU_SET_EPT:
         return set_ept(iv, slot, v);
+    case NESTOR_VCPU_SET_PML: {
+        if (!vcpu_pml_supported())
+            return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
+        nestor_error_t e = iv->nextra ? set_cap(iv, slot, v, VCPU_CTE_PML, NESTOR_OBJ_FRAME_4K, 0)
+                           : cap_install_copy(&v->ctes[VCPU_CTE_PML], 0, slot)
+                               ? NESTOR_OK : inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
+        if (e == NESTOR_OK)
+            vcpu_pml_changed(v);
+        return e;
+    }
     case NESTOR_VCPU_SET_STATE_PAGE:
         return set_cap(iv, slot, v, VCPU_CTE_STATE_PAGE, NESTOR_OBJ_FRAME_4K, 0);
     case NESTOR_VCPU_SET_EXIT_TABLE:

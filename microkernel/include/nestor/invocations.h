@@ -88,6 +88,9 @@ typedef enum {
                                          qualification NESTOR_PREEMPT_PAUSE) before it runs
                                          another instruction; MR0 (optional, default 0) the
                                          level whose handler gets the exit */
+    NESTOR_VCPU_SET_PML = 109,        /* CAP0 a writable 4 KiB frame: log guest-physical pages
+                                         the guest dirties there (nestor/vcpu.h); no CAP0: stop
+                                         logging. Needs EPT A/D flags and PML (else refused) */
     NESTOR_VCPU_SET_TIMER = 108,      /* MR0 guest time in VMX-preemption-timer units (SDM
                                          25.5.1; 0: off), MR1 (optional) level: a one-shot
                                          exit NESTOR_EXIT_PREEMPT_TIMER, qualification

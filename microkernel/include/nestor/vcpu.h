@@ -112,6 +112,7 @@
 #define NESTOR_EXIT_INVPCID          58
 #define NESTOR_EXIT_VMFUNC           59
 #define NESTOR_EXIT_RDSEED           61
+#define NESTOR_EXIT_PML_FULL         62           /* the page-modification log is full */
 #define NESTOR_EXIT_XSAVES           63
 #define NESTOR_EXIT_XRSTORS          64
 #define NESTOR_EXIT_REASONS          128          /* table slots for basic reasons */
@@ -137,6 +138,17 @@
  */
 #define NESTOR_ENTRY_REFUSED         BIT(32)
 #define NESTOR_REFUSED_UNFETCHED     BIT(31)
+
+/*
+ * Page-modification logging (SDM 28.3.6): with a log page set
+ * (NESTOR_VCPU_SET_PML), every guest write that sets an EPT dirty flag
+ * appends its page's guest-physical address to the page, from entry 511
+ * down, the VMCS field VMCS_GUEST_PML_INDEX (readable and writable: nestor/
+ * vmcs.h) saying where the next one goes. When the index has run out the
+ * guest exits with NESTOR_EXIT_PML_FULL before the write; the monitor drains
+ * the page and sets the index back to NESTOR_PML_ENTRIES - 1.
+ */
+#define NESTOR_PML_ENTRIES           512
 
 /* Qualification of a NESTOR_EXIT_PREEMPT_TIMER exit a monitor gets: a pause
  * it asked for (NESTOR_VCPU_PAUSE), or its own timer ran out

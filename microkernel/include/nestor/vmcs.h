@@ -47,7 +47,7 @@
     X(GUEST_LDTR_SEL, 0x080C, RW)                                                \
     X(GUEST_TR_SEL, 0x080E, RW)                                                  \
     X(GUEST_INTR_STATUS, 0x0810, HIDDEN)                                         \
-    X(GUEST_PML_INDEX, 0x0812, HIDDEN)                                           \
+    X(GUEST_PML_INDEX, 0x0812, RW)                                               \
     /* 16-bit host-state fields (B.1.3) */                                       \
     X(HOST_ES_SEL, 0x0C00, HIDDEN)                                               \
     X(HOST_CS_SEL, 0x0C02, HIDDEN)                                               \
@@ -266,6 +266,7 @@
                              PROC_CR3_STORE_EXITING | PROC_NMI_WINDOW_EXITING |                   \
                              PROC_MOV_DR_EXITING | PROC_MONITOR_TRAP_FLAG | PROC_PAUSE_EXITING)
 #define NESTOR_PROC2_FLOOR (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID)
+/* (PROC2_ENABLE_PML is the kernel's to set: it follows NESTOR_VCPU_SET_PML.) */
 #define NESTOR_PROC2_CEILING (NESTOR_PROC2_FLOOR | PROC2_UNRESTRICTED_GUEST |                    \
                               PROC2_DESC_TABLE_EXITING | PROC2_ENABLE_RDTSCP |                     \
                               PROC2_WBINVD_EXITING | PROC2_PAUSE_LOOP_EXITING |                    \
