@@ -496,3 +496,24 @@ KTEST(vmx_pml_logs_dirtied_pages_and_follows_its_frame)
     KT_EQ(v[1] & PROC2_ENABLE_PML, 0);
     return KT_PASS;
 }
+
+/* A guest that halts with interrupts off (HLT exiting cleared by its
+ * monitor) still gives the CPU back: the preemption timer counts in the HLT
+ * state (SDM 25.5.1), and the monitor's own timer reaches it. */
+KTEST(vmx_halted_guest_with_interrupts_off_gives_the_cpu_back)
+{
+    static const uint8_t code[] = { 0xFA, 0xF4, 0xEB, 0xFC };   /* cli; hlt; jmp .-2 */
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    const nestor_word_t field = VMCS_PROC_CONTROLS;
+    nestor_word_t proc;
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &proc, 1));
+    const nestor_word_t w[] = { VMCS_PROC_CONTROLS, proc & ~(nestor_word_t)PROC_HLT_EXITING };
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_WRITE_VMCS, w, 2, 0, 0, 0, 0));
+    const nestor_word_t timer[] = { 200000 };
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, timer, 1, 0, 0, 0, 0));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_PREEMPT_TIMER);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_QUALIFICATION], NESTOR_PREEMPT_MONITOR_TIMER);
+    return KT_PASS;
+}
