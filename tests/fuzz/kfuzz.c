@@ -57,6 +57,7 @@
 #define PROTECTED_SANDBOX (PROTECTED_SLOT | 1)             /* the sandbox CNode itself */
 #define PROTECTED_UNTYPED (PROTECTED_SLOT | 2)             /* an untyped to retype from */
 #define PROTECTED_GUEST   3                                /* index of the guest's objects */
+#define PROTECTED_TICK    (PROTECTED_SLOT | 15)            /* the timer's IRQ handler */
 #define DONE_LABEL        0xD0DE
 #define SETUP_LABEL       0x5E7
 #define REGION            0x0000100000000000ULL
@@ -66,10 +67,25 @@
 #define PAGE_SIZE         4096u
 #define LARGE_PAGE        0x200000ULL
 
+/* The timer that bounds a blocking receive: PIT channel 0 on IRQ 0, a signal
+ * to a notification bound to the fuzz thread (it wakes from an endpoint
+ * receive; the line stays masked until the fuzz thread acknowledges it). */
+#define PIT_PORT_FIRST    0x40
+#define PIT_PORT_LAST     0x43
+#define PIT_CH0           0x40
+#define PIT_CMD           0x43
+#define PIT_CMD_CH0_RATE  0x34          /* channel 0, lobyte/hibyte, mode 2 (rate) */
+#define PIT_HZ            1193182
+#define TICK_HZ           1000
+#define PIT_IRQ           0
+
 /* Guests: how often, how long, what they get. */
 #define GUEST_EVERY       2000          /* a session once in this many calls, on average */
 #define GUEST_MAX_EXITS   64            /* exits answered per session */
 #define GUEST_MAX_IDLE    8             /* empty polls (each a yield) before giving up */
+#define GUEST_UNANSWERED  64            /* one exit in this many gets no reply */
+#define GUEST_STOP_REPLY  32            /* one in this many replies stops the vCPU */
+#define GUEST_LEFT_RUNNING 8            /* one guest in this many is not suspended */
 #define GUEST_UT_BITS     23            /* the untyped each guest is built from */
 #define GUEST_CODE_GPA    0x0ULL
 #define GUEST_LARGE_GPA   LARGE_PAGE    /* the 2 MiB frame, right after the PT's range */
@@ -162,6 +178,8 @@ static bool vmx;
 /* Guest sessions (fuzz thread) and their set-up (root task). */
 static volatile bool setup_requested, guest_ready;
 static nestor_word_t guest_runs, guest_exits, guest_stops, guest_entry_fails, guest_setup_fails;
+static nestor_word_t blocking_runs;
+static bool tick_ready;                             /* the timer wakes the fuzz thread */
 static nestor_word_t exit_reasons_seen[2];          /* bitmap of basic reasons < 128 */
 static nu_alloc_t alloc;
 static nestor_cptr_t guest_ut, guest_slot, protect_cnode;
@@ -542,9 +560,9 @@ static void write_guest_code(void)
     memcpy(code + GUEST_ENTRY, programs[p].code, programs[p].len);
 }
 
-/* The fuzz thread answers one exit: resume with a random mask (and perhaps
- * random state), or stop the vCPU with another label. */
-static void answer_exit(nu_msg_t *m)
+/* The fuzz thread's answer to one exit in @r: resume with a random mask (and
+ * perhaps random state), or stop the vCPU with another label; false: none. */
+static bool answer_exit(const nu_msg_t *m, nu_msg_t *r)
 {
     nestor_word_t reason = m->mr[NESTOR_EXIT_MR_REASON];
     guest_exits++;
@@ -553,15 +571,23 @@ static void answer_exit(nu_msg_t *m)
     else if ((reason & NESTOR_EXIT_REASON_MASK) < NESTOR_EXIT_REASONS)
         exit_reasons_seen[(reason & NESTOR_EXIT_REASON_MASK) / 64] |=
             1ULL << (reason & NESTOR_EXIT_REASON_MASK) % 64;
+    if (pick(GUEST_UNANSWERED) == 0)
+        return false;           /* the vCPU thread waits; the next set-up deletes it */
     if (pick(4) == 0)
         scribble_state();
-    nu_msg_t r = { .info = nestor_msginfo(0, 0, 0, 1) };
-    if (pick(8) == 0) {
-        r.info = nestor_msginfo(1 + pick(0xFFFF), 0, 0, (unsigned)pick(4));
+    *r = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 1) };
+    if (pick(GUEST_STOP_REPLY) == 0) {
+        r->info = nestor_msginfo(1 + pick(0xFFFF), 0, 0, (unsigned)pick(4));
         guest_stops++;
     }
-    r.mr[0] = pick(2) ? random_mask() : 0;
-    count_result(nu_reply(&r), FAM_GUEST);
+    /* Mostly what a monitor would name: nothing, or what this exit fetched. */
+    nestor_word_t fetched = ((const nestor_vcpu_state_t *)GUEST_STATE_VA)->mtd;
+    nestor_word_t how = pick(4);
+    r->mr[0] = how == 0   ? random_mask()
+               : how == 1 ? fetched & random_mask()
+               : how == 2 ? fetched
+                          : 0;
+    return true;
 }
 
 static void guest_session(void)
@@ -590,31 +616,61 @@ static void guest_session(void)
         mask = random_mask();
     }
     guest_invoke(vcpu, NESTOR_VCPU_LOAD_STATE, mask, 1);
-    for (unsigned k = (unsigned)pick(4); k; k--) {
-        const nestor_word_t args[] = { pick(EXIT_SLOTS), random_mask() };
+    /* Transfer masks: random ones on slots the programs reach, or any slot. */
+    static const nestor_word_t slots[] = {
+        NESTOR_EXIT_CPUID, NESTOR_EXIT_HLT, NESTOR_EXIT_VMCALL, NESTOR_EXIT_IO,
+        NESTOR_EXIT_RDTSC, NESTOR_EXIT_RDMSR, NESTOR_EXIT_EPT_VIOLATION,
+        NESTOR_EXIT_TRIPLE_FAULT, NESTOR_EXIT_PREEMPT_TIMER, NESTOR_EXIT_SLOT_ENTRY_FAIL,
+        NESTOR_EXIT_SLOT_EXCEPTION + 3, NESTOR_EXIT_SLOT_EXCEPTION + 6,
+    };
+    for (unsigned k = (unsigned)pick(8); k; k--) {
+        const nestor_word_t args[] = { pick(2) ? slots[pick(COUNT_OF(slots))] : pick(EXIT_SLOTS),
+                                       random_mask() };
         count_result(nu_invoke(vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 2, 0, 0, 0, 0),
                      FAM_GUEST);
     }
     guest_invoke(tcb, NESTOR_TCB_RESUME, 0, 0);
+    /* Non-blocking receives and yields to the guest, or (where the timer
+     * wakes us) blocking ones: exits then take the kernel's fast path. */
+    bool blocking = tick_ready && pick(2);
+    blocking_runs += blocking;
     unsigned exits = 0, idle = 0;
+    bool answer = false;
+    nu_msg_t r;
     while (exits < GUEST_MAX_EXITS && idle < GUEST_MAX_IDLE) {
-        m = (nu_msg_t){ 0 };
-        nestor_word_t st = nu_nbrecv(ep, &m);
+        nestor_word_t st;
+        if (blocking) {
+            guest_invoke(PROTECTED_TICK, NESTOR_IRQ_HANDLER_ACK, 0, 0);
+            m = answer ? r : (nu_msg_t){ 0 };
+            st = answer ? nu_reply_recv(ep, &m) : nu_recv(ep, &m);
+        } else {
+            if (answer)
+                count_result(nu_reply(&r), FAM_GUEST);
+            m = (nu_msg_t){ 0 };
+            st = nu_nbrecv(ep, &m);
+        }
         count_result(st, FAM_GUEST);
+        answer = false;
         if (st == NESTOR_OK && nestor_msginfo_label(m.info) == NESTOR_FAULT_VM_EXIT) {
             exits++;
-            answer_exit(&m);
+            answer = answer_exit(&m, &r);
         } else {
-            idle++;
+            idle++;                                 /* a tick, or nothing yet */
             if (pick(4) == 0)
                 guest_invoke(vcpu, NESTOR_VCPU_PAUSE, 0, 0);
-            nu_yield();
-            count_result(NESTOR_OK, FAM_GUEST);
+            if (!blocking) {
+                nu_yield();
+                count_result(NESTOR_OK, FAM_GUEST);
+            }
         }
         if (pick(8) == 0)
             vmx_call((unsigned)pick(N_VMX_LABELS));        /* while the guest lives */
     }
-    guest_invoke(tcb, NESTOR_TCB_SUSPEND, 0, 0);
+    if (answer)
+        count_result(nu_reply(&r), FAM_GUEST);
+    /* Mostly stopped; else it lives on until the next set-up deletes it. */
+    if (pick(GUEST_LEFT_RUNNING))
+        guest_invoke(tcb, NESTOR_TCB_SUSPEND, 0, 0);
 }
 
 /* Root task: a fresh guest from guest_ut, its copies in the protected CNode. */
@@ -771,6 +827,26 @@ static nestor_cptr_t build_cspace(nu_alloc_t *a, nestor_cptr_t fault_ep)
     return outer_g;
 }
 
+/* The timer for blocking receives (VMX only); false if it cannot be had. */
+static bool tick_setup(nu_alloc_t *a, nestor_cptr_t fuzz_tcb)
+{
+    const nestor_cptr_t root = NESTOR_CAP_INIT_CNODE;
+    nestor_cptr_t ports = a->next_slot++, irq = a->next_slot++;
+    nestor_cptr_t ntfn = nu_alloc_obj(a, NESTOR_OBJ_NOTIFICATION, 0);
+    if (!ntfn || a->next_slot > a->end_slot ||
+        nu_ioport_issue(NESTOR_CAP_IOPORT_CONTROL, PIT_PORT_FIRST, PIT_PORT_LAST, root, ports,
+                        64) ||
+        nu_irq_control_get(NESTOR_CAP_IRQ_CONTROL, PIT_IRQ, root, irq, 64) ||
+        nu_irq_handler_set_notification(irq, ntfn) || nu_tcb_bind_notification(fuzz_tcb, ntfn) ||
+        nu_cnode_copy(protect_cnode, PROTECTED_TICK & (SANDBOX_SLOTS - 1), SANDBOX_RADIX, root,
+                      irq, 64, NESTOR_RIGHTS_ALL))
+        return false;
+    const unsigned divisor = PIT_HZ / TICK_HZ;
+    return nu_ioport_out(ports, PIT_CMD, 1, PIT_CMD_CH0_RATE) == NESTOR_OK &&
+           nu_ioport_out(ports, PIT_CH0, 1, divisor & 0xFF) == NESTOR_OK &&
+           nu_ioport_out(ports, PIT_CH0, 1, divisor >> 8) == NESTOR_OK;
+}
+
 int main(const nestor_bootinfo_t *bi)
 {
     rng = number_option(bi->cmdline, "fuzz.seed=", FUZZ_DEFAULT_SEED);
@@ -794,6 +870,9 @@ int main(const nestor_bootinfo_t *bi)
      * resume. The frame nu_thread_new allocated last is its IPC buffer. */
     nu_tcb_suspend(tcb);
     nestor_cptr_t buf_frame = a->next_slot - 1;
+    tick_ready = vmx && tick_setup(a, tcb);
+    if (vmx && !tick_ready)
+        printf("fuzz: no timer: guests are driven with non-blocking receives only\n");
     if (nu_tcb_configure(tcb, PROTECTED_SLOT, cspace, NESTOR_CAP_INIT_VSPACE, buf_frame,
                          REGION + 4096) != NESTOR_OK || nu_tcb_resume(tcb) != NESTOR_OK) {
         printf("fuzz: cannot sandbox the fuzz thread\n");
@@ -857,9 +936,10 @@ int main(const nestor_bootinfo_t *bi)
         }
         for (unsigned r = 0; r < NESTOR_EXIT_REASONS; r++)
             reasons += exit_reasons_seen[r / 64] >> (r % 64) & 1;
-        printf("\nfuzz: guests: %lu runs, %lu exits (%u reasons, %lu entry failures), %lu "
-               "stopped by reply, %lu set-up failures\n", guest_runs, guest_exits, reasons,
-               guest_entry_fails, guest_stops, guest_setup_fails);
+        printf("\nfuzz: guests: %lu runs (%lu with blocking receives), %lu exits (%u reasons, "
+               "%lu entry failures), %lu stopped by reply, %lu set-up failures\n", guest_runs,
+               blocking_runs, guest_exits, reasons, guest_entry_fails, guest_stops,
+               guest_setup_fails);
         printf("fuzz: vmx: %u of %lu VCPU/EPT labels called, %u succeeded\n", called,
                (nestor_word_t)N_VMX_LABELS, succeeded);
     }
