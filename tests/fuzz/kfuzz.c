@@ -80,9 +80,9 @@
 #define PIT_IRQ           0
 
 /* Guests: how often, how long, what they get. */
-#define GUEST_EVERY       2000          /* a session once in this many calls, on average */
+#define GUEST_EVERY       2000          /* default: a session once in this many calls */
 #define GUEST_MAX_EXITS   64            /* exits answered per session */
-#define GUEST_MAX_IDLE    8             /* empty polls (each a yield) before giving up */
+#define GUEST_MAX_IDLE    8             /* empty receives (a yield or a tick each) */
 #define GUEST_UNANSWERED  64            /* one exit in this many gets no reply */
 #define GUEST_STOP_REPLY  32            /* one in this many replies stops the vCPU */
 #define GUEST_LEFT_RUNNING 8            /* one guest in this many is not suspended */
@@ -106,6 +106,9 @@ enum { SB_UNTYPED_BIG = 1, SB_UNTYPED_SMALL, SB_EP, SB_NTFN, SB_VICTIM, SB_FRAME
 enum { G_VCPU, G_TCB, G_EPT, G_EPT_PDPT, G_EPT_PD, G_EPT_PT, G_CODE, G_STATE, G_TABLE, G_EP,
        G_LARGE, G_OBJS, G_CODE_EPT = G_OBJS, G_STATE_VCPU, G_LARGE_EPT, G_SLOTS };
 #define P_GUEST(g)        (PROTECTED_SLOT | (PROTECTED_GUEST + (g)))
+_Static_assert(SB_FIRST_FREE <= SANDBOX_SLOTS, "the sandbox holds its first objects");
+_Static_assert(PROTECTED_SLOT + PROTECTED_GUEST + G_OBJS <= PROTECTED_TICK,
+               "the guest's protected copies end before the timer's slot");
 
 static const nestor_word_t labels[] = {
     NESTOR_UNTYPED_RETYPE, NESTOR_CNODE_COPY, NESTOR_CNODE_MINT, NESTOR_CNODE_MOVE,
@@ -171,7 +174,7 @@ static nestor_word_t rng;
 static nestor_word_t results[NESTOR_ERR_COUNT + 1];
 static nestor_word_t family_calls[FAM_COUNT];
 static nestor_word_t vmx_calls[N_VMX_LABELS], vmx_ok[N_VMX_LABELS];
-static nestor_word_t calls_target, progress_every;
+static nestor_word_t calls_target, progress_every, guest_every, trace_from;
 static volatile nestor_word_t done_calls;
 static bool vmx;
 
@@ -314,6 +317,13 @@ static nestor_word_t random_syscall(void)
     if (r < 94) return NESTOR_SYS_CAP_IDENTIFY;
     if (r < 95) return NESTOR_SYS_DEBUG_CHECK;
     return NESTOR_SYS_COUNT + pick(1000);     /* unknown: a fault for the root task */
+}
+
+/* fuzz.trace-from=N: a line before each call from call N on, to place a hang. */
+static void trace(const char *what, nestor_word_t a, nestor_word_t b, nestor_word_t c)
+{
+    if (trace_from && done_calls + 1 >= trace_from)
+        printf("fuzz: trace %lu %s 0x%lx 0x%lx 0x%lx\n", done_calls + 1, what, a, b, c);
 }
 
 static void count_result(nestor_word_t st, unsigned family)
@@ -530,6 +540,7 @@ static void vmx_call(unsigned i)
     }
     for (unsigned c = 0; c < ncaps; c++)
         buf->caps_or_badges[c] = caps[c];
+    trace("vmx", label, dest, n > 0 ? args[0] : 0);
     nestor_word_t st = safe_syscall(NESTOR_SYS_CALL, dest, &m);   /* dest may be an endpoint */
     vmx_calls[i]++;
     vmx_ok[i] += st == NESTOR_OK;
@@ -557,6 +568,7 @@ static void write_guest_code(void)
     }
     memset(code, 0, PAGE_SIZE);
     unsigned p = (unsigned)pick(COUNT_OF(programs));
+    trace("guest-program", p, 0, 0);
     memcpy(code + GUEST_ENTRY, programs[p].code, programs[p].len);
 }
 
@@ -587,12 +599,16 @@ static bool answer_exit(const nu_msg_t *m, nu_msg_t *r)
                : how == 1 ? fetched & random_mask()
                : how == 2 ? fetched
                           : 0;
+    trace("guest-exit", reason, m->mr[NESTOR_EXIT_MR_QUALIFICATION],
+          nu_ipc_buffer()->msg[NESTOR_EXIT_MR_RIP]);
+    trace("guest-reply", nestor_msginfo_label(r->info), r->mr[0], fetched);
     return true;
 }
 
 static void guest_session(void)
 {
     nu_msg_t m = { .info = nestor_msginfo(SETUP_LABEL, 0, 0, 0) };
+    trace("guest-setup", 0, 0, 0);
     setup_requested = true;
     nu_syscall(NESTOR_SYS_CALL, PROTECTED_SLOT, &m);
     setup_requested = false;
@@ -615,6 +631,7 @@ static void guest_session(void)
         scribble_state();
         mask = random_mask();
     }
+    trace("guest-load", mask, 0, 0);
     guest_invoke(vcpu, NESTOR_VCPU_LOAD_STATE, mask, 1);
     /* Transfer masks: random ones on slots the programs reach, or any slot. */
     static const nestor_word_t slots[] = {
@@ -639,6 +656,7 @@ static void guest_session(void)
     nu_msg_t r;
     while (exits < GUEST_MAX_EXITS && idle < GUEST_MAX_IDLE) {
         nestor_word_t st;
+        trace(blocking ? "guest-recv" : "guest-nbrecv", answer, exits, idle);
         if (blocking) {
             guest_invoke(PROTECTED_TICK, NESTOR_IRQ_HANDLER_ACK, 0, 0);
             m = answer ? r : (nu_msg_t){ 0 };
@@ -736,7 +754,7 @@ static void fuzz_thread(nestor_word_t calls)
     nestor_ipc_buffer_t *buf = nu_ipc_buffer();
     while (done_calls < calls) {
         if (vmx) {
-            nestor_word_t r = pick(100 * GUEST_EVERY);
+            nestor_word_t r = pick(100 * guest_every);
             if (r < 100) {
                 guest_session();
                 continue;
@@ -751,6 +769,7 @@ static void fuzz_thread(nestor_word_t calls)
         fill_message(&m, buf);
         bool structured = structured_call(&m, buf, &dest);
         nestor_word_t num = structured ? NESTOR_SYS_CALL : random_syscall();
+        trace("sys", num, dest, m.info);
         count_result(safe_syscall(num, dest, &m), structured ? FAM_STRUCTURED : FAM_RANDOM);
     }
     nu_msg_t m = { .info = nestor_msginfo(DONE_LABEL, 0, 0, 0) };
@@ -852,6 +871,8 @@ int main(const nestor_bootinfo_t *bi)
     rng = number_option(bi->cmdline, "fuzz.seed=", FUZZ_DEFAULT_SEED);
     calls_target = number_option(bi->cmdline, "fuzz.calls=", FUZZ_DEFAULT_CALLS);
     progress_every = number_option(bi->cmdline, "fuzz.progress=", 0);
+    trace_from = number_option(bi->cmdline, "fuzz.trace-from=", 0);
+    guest_every = number_option(bi->cmdline, "fuzz.guest-every=", GUEST_EVERY);
     vmx = bi->vmx_present != 0;
     nestor_word_t seed = rng;
     alloc = (nu_alloc_t){ .untyped = largest_untyped(bi), .cnode = NESTOR_CAP_INIT_CNODE,
