@@ -10,6 +10,7 @@
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
 #include "cpu_policy.h"
+#include "decode/x86_decode.h"
 #include "x86_arch.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
@@ -42,6 +43,7 @@ typedef struct vm {
     char reason[96];               /* why it stopped, for the log */
     char line[VMM_LINE_MAX];       /* UART output not yet printed */
     unsigned line_len;
+    uint8_t uart_scr;              /* the UART's scratch register */
     uint64_t exits;
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
@@ -62,6 +64,7 @@ typedef struct vm {
     bool over_limit;                /* past vmm.limit_ms: stopped at its next exit */
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */
     uint64_t interrupts, mmio_exits;
+    uint64_t string_io_elements;    /* INS/OUTS elements carried out */
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
     uint32_t devices;               /* SC_DEV_* it has (stackcfg.h); others are absent */
     char cmdline[VMM_CMDLINE_MAX];  /* its Multiboot command line */
@@ -80,7 +83,7 @@ typedef struct vm {
 /* One exit as the handlers see it. */
 typedef struct {
     vm_t *vm;
-    nestor_word_t reason, qualification, guest_phys, instr_len, rip;
+    nestor_word_t reason, qualification, guest_phys, instr_len, instr_info, rip;
     nestor_word_t idt_vectoring, idt_error;   /* SDM 27.2.4: the event the exit interrupted */
     bool event_consumed;           /* the handler completed that event (a task gate) */
     nestor_vcpu_state_t *s;        /* state page (groups per the exit masks) */
@@ -131,6 +134,15 @@ size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, u
                           size_t n, bool *unmapped);
 bool guest_write_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, const void *in,
                         size_t n);
+typedef enum { GUEST_MEM_OK, GUEST_MEM_UNMAPPED, GUEST_MEM_NOT_RAM } guest_mem_status_t;
+/* Read (@write false) or write @n bytes at linear @la through the guest's
+ * paging; on failure *@fault_la (if given) is the first byte not copied. */
+guest_mem_status_t guest_copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la,
+                                     void *buf, size_t n, bool write, uint64_t *fault_la);
+/* The guest's execution mode (needs the CR and SEGS groups) and a data
+ * segment's base in it (X86_SEG_*). */
+x86_mode_t guest_cpu_mode(const nestor_vcpu_state_t *s);
+uint64_t guest_seg_base(const nestor_vcpu_state_t *s, unsigned seg, x86_mode_t mode);
 
 /* Interrupts (irq.c): controllers, timers, injection. */
 void irq_set_clock(uint64_t tsc_per_tick);

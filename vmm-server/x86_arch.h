@@ -166,6 +166,23 @@
 #define X86_INTR_DELIVER_ERR  X86_BIT(11)
 #define X86_INTR_VALID        X86_BIT(31)
 
+/* I/O-instruction exit qualification (SDM Vol. 3C 27.2.1, Table 27-5):
+ * size - 1 in bits 2:0 (0, 1 or 3), direction bit 3 (1 = IN), string
+ * instruction bit 4, REP prefix bit 5, port number in bits 31:16. */
+#define X86_IOQ_SIZE_MASK  0x7u
+#define X86_IOQ_IN         X86_BIT(3)
+#define X86_IOQ_STRING     X86_BIT(4)
+#define X86_IOQ_REP        X86_BIT(5)
+#define X86_IOQ_PORT_SHIFT 16
+/* VM-exit instruction information for INS/OUTS (SDM Vol. 3C 27.2.5, Table
+ * 27-8): address size in bits 9:7 (0 = 16, 1 = 32, 2 = 64 bit), segment
+ * register in bits 17:15 (0 ES .. 5 GS; undefined for INS). */
+#define X86_IOI_ASIZE_SHIFT 7
+#define X86_IOI_ASIZE_MASK  0x7u
+#define X86_IOI_ASIZE_64    2u
+#define X86_IOI_SEG_SHIFT   15
+#define X86_IOI_SEG_MASK    0x7u
+
 /* XCR0 state components (SDM Vol. 1 13.1, 13.3). */
 #define X86_XCR0_X87 X86_BIT(0)
 #define X86_XCR0_SSE X86_BIT(1)
