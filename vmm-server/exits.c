@@ -53,11 +53,17 @@ static bool device_io(vm_t *vm, uint16_t port, bool in, uint8_t *b)
     return (vm->devices & SC_DEV_PIC) && pic_io(&vm->pic, port, in, b);
 }
 
+typedef enum {
+    PORT_OK,
+    PORT_END,           /* the VM ended (the exit port, Bochs's shutdown port) */
+    PORT_RESET,         /* a system reset was asked for (devices/sysctl.h) */
+} port_result_t;
+
 /* One port access of @size bytes (1, 2 or 4; a string instruction's
  * element too). IN fills *@value, OUT takes it. Ports with no device read
- * as all ones and drop writes. False when the access ended the VM (the
- * exit port, Bochs's shutdown port): the caller stops. */
-static bool port_access(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value)
+ * as all ones and drop writes. */
+static port_result_t port_access(vm_t *vm, uint16_t port, bool in, unsigned size,
+                                 uint32_t *value)
 {
     uint32_t mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
     if (in)
@@ -67,10 +73,20 @@ static bool port_access(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_
     if (!in && port == GUEST_EXIT_PORT) {
         vm->exit_code = *value;
         vm->status = VM_EXITED;
-        return false;
+        return PORT_END;
     }
     if (!in && port == BOCHS_SHUTDOWN_PORT && shutdown_byte(vm, (char)*value))
-        return false;
+        return PORT_END;
+    if (size == 1) {                    /* the system-control ports are byte-wide */
+        uint8_t b = (uint8_t)*value;
+        sysctl_result_t r = sysctl_io(&vm->sysctl, port, in, &b);
+        if (r == SYSCTL_RESET)
+            return PORT_RESET;
+        if (r == SYSCTL_DONE) {
+            *value = in ? b : *value;
+            return PORT_OK;
+        }
+    }
     if (!((vm->devices & SC_DEV_UART) && uart_io(vm, port, in, size, value)) && size == 1) {
         uint8_t b = (uint8_t)*value;
         if (device_io(vm, port, in, &b)) {
@@ -79,7 +95,26 @@ static bool port_access(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_
         }
     }
     *value &= mask;
-    return true;
+    return PORT_OK;
+}
+
+/* A system reset the guest asked for: the VM restarts (vm_reset), at most
+ * VMM_MAX_RESETS times. Everything is loaded by vm_reset: the reply loads
+ * nothing more. */
+static exit_action_t reset_vm(vmexit_t *e)
+{
+    vm_t *vm = e->vm;
+    if (vm->resets >= VMM_MAX_RESETS)
+        return vm_stop(vm, "asked for reset %u (at rip 0x%lx): more than %u resets, a reset loop",
+                       vm->resets + 1, e->rip, VMM_MAX_RESETS);
+    vm->resets++;
+    uart_flush(vm);
+    printf("vmm: vm %s: reset (%u)\n", vm->name, vm->resets);
+    e->changed = 0;
+    if (!vm_reset(vm))
+        return vm_stop(vm, "reset %u failed: the image or the start state was refused",
+                       vm->resets);
+    return EXIT_RESUME;
 }
 
 /* The CR and SEGS groups, which an I/O exit does not bring (the common
@@ -128,12 +163,14 @@ static exit_action_t exit_string_io(vmexit_t *e)
         }
         uint32_t v = 0;
         guest_mem_status_t st = guest_copy_linear(vm, s, la, &v, op.size, false, &fault);
-        if (st == GUEST_MEM_OK && op.in) {
-            if (!port_access(vm, op.port, true, op.size, &v))
+        if (st == GUEST_MEM_OK) {
+            port_result_t pr = port_access(vm, op.port, op.in, op.size, &v);
+            if (pr == PORT_END)
                 return EXIT_STOP;
-            st = guest_copy_linear(vm, s, la, &v, op.size, true, &fault);
-        } else if (st == GUEST_MEM_OK && !port_access(vm, op.port, false, op.size, &v)) {
-            return EXIT_STOP;
+            if (pr == PORT_RESET)
+                return reset_vm(e);
+            if (op.in)
+                st = guest_copy_linear(vm, s, la, &v, op.size, true, &fault);
         }
         if (st == GUEST_MEM_NOT_RAM)
             return vm_stop(vm, "%s at rip 0x%lx: memory operand at linear 0x%lx outside RAM",
@@ -168,8 +205,11 @@ static exit_action_t exit_io(vmexit_t *e)
     uint16_t port = (uint16_t)(q >> X86_IOQ_PORT_SHIFT);
     uint32_t mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
     uint32_t value = (uint32_t)e->s->rax;
-    if (!port_access(e->vm, port, in, size, &value))
+    port_result_t pr = port_access(e->vm, port, in, size, &value);
+    if (pr == PORT_END)
         return EXIT_STOP;
+    if (pr == PORT_RESET)
+        return reset_vm(e);
     if (in) {
         e->s->rax = (e->s->rax & ~(nestor_word_t)mask) | value;
         e->changed |= NESTOR_MTD_GPRS;

@@ -9,6 +9,7 @@
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
+#include "devices/sysctl.h"
 #include "cpu_policy.h"
 #include "decode/x86_decode.h"
 #include "x86_arch.h"
@@ -78,7 +79,17 @@ typedef struct vm {
     uint64_t xcr0;                  /* what the guest last set with XSETBV */
     uint64_t tsc_offset;            /* guest TSC - host TSC */
     uint64_t msr_mtrr_def;          /* IA32_MTRR_DEF_TYPE */
+    sysctl_t sysctl;                /* ports 92h, CF9h, 64h, 80h */
+    unsigned resets;                /* system resets so far (VMM_MAX_RESETS) */
+    const void *image;              /* what vm_create loaded, for a reset */
+    uint64_t image_size, image_gpa;
+    nestor_vcpu_state_t reset_state; /* the fresh VCPU's state */
 } vm_t;
+
+/* A reset reloads every state group but the injection (reply-only). */
+#define VM_RESET_GROUPS (NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT)
+/* Resets one VM may do; one more stops it (a guest resetting in a loop). */
+#define VMM_MAX_RESETS 16
 
 /* One exit as the handlers see it. */
 typedef struct {
@@ -96,6 +107,8 @@ typedef enum { EXIT_RESUME, EXIT_STOP } exit_action_t;
 bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image,
                uint64_t size, uint64_t load_gpa);
 bool vm_start(vm_t *vm);
+/* Restart a running VM from its reset state (vm.c); false: it could not. */
+bool vm_reset(vm_t *vm);
 /* Handle one exit; returns whether to resume the guest. */
 exit_action_t vm_handle_exit(vmexit_t *e);
 /* Stop a VM with a reason (printed once). */
