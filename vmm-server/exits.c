@@ -301,7 +301,8 @@ static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32
         nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &cr, 1, 0, 0, 0, 0);
     }
     const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
-                              .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0 };
+                              .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0,
+                              .rdtscp = e->vm->rdtscp };
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
 }
 
@@ -309,7 +310,7 @@ static exit_action_t exit_cpuid(vmexit_t *e)
 {
     uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx;
     cpuid_regs_t r = cpuid_static_cached(leaf, sub);
-    if (leaf == 0x1 || leaf == 0xD)
+    if (leaf == 0x1 || leaf == 0xD || leaf == 0x80000001)
         r = cpuid_stateful(e, leaf, sub, r);
     e->s->rax = r.eax;
     e->s->rbx = r.ebx;
@@ -500,7 +501,8 @@ static exit_action_t exit_skip(vmexit_t *e)
  * them: VMX (CPUID.1:ECX.VMX hidden, and CR4.VMXE cannot be set: SDM Vol.
  * 3C 30.3 VMXON etc. "#UD if CR4.VMXE = 0"), MONITOR/MWAIT (CPUID.1:ECX.
  * MONITOR hidden, Vol. 2B MONITOR "#UD if CPUID.01H:ECX.MONITOR = 0"),
- * RDTSCP, INVPCID, XSAVES/XRSTORS (hidden; their controls are off), GETSEC
+ * INVPCID, XSAVES/XRSTORS (hidden; their controls are off), RDTSCP (exits
+ * only where the VMM could not enable it, and then it is hidden), GETSEC
  * (SMX hidden, CR4.SMXE reserved). */
 static exit_action_t exit_ud(vmexit_t *e)
 {

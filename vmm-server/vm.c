@@ -325,6 +325,7 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
         printf("vmm: %s: cannot create the VM (out of memory or slots?)\n", vm->name);
         return false;
     }
+    msr_enable_rdtscp(vm);
     vm->image = image;
     vm->image_size = size;
     vm->image_gpa = load_gpa;
@@ -349,17 +350,19 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
  * power-up state (PIC, PIT, LAPIC, UART scratch, system-control ports) and
  * so do the vCPU's registers, MSRs and XCR0 (every state group but
  * injection). What a PC keeps across a reset is kept: the RTC and its CMOS
- * RAM (battery-backed, MC146818A) and the TSC, which counts on.
+ * RAM (battery-backed, MC146818A) and the TSC, which counts on (with its
+ * IA32_TSC_ADJUST).
  */
 bool vm_reset(vm_t *vm)
 {
     uart_flush(vm);
     rtc_t rtc = vm->rtc;
-    uint64_t tsc_offset = vm->tsc_offset;
+    uint64_t tsc_offset = vm->tsc_offset, tsc_adjust = vm->tsc_adjust;
     memset(vm->ram, 0, vm->ram_bytes);
     bool ok = vm_load(vm, VM_RESET_GROUPS);     /* devices too (irq_init) */
     vm->rtc = rtc;
     vm->tsc_offset = tsc_offset;
+    vm->tsc_adjust = tsc_adjust;
     vm->cr8 = 0;
     vm->uart_scr = 0;
     vm->shutdown_pos = 0;

@@ -78,6 +78,8 @@ typedef struct vm {
     uint64_t apic_base;             /* IA32_APIC_BASE: where the LAPIC model answers, EN */
     uint64_t xcr0;                  /* what the guest last set with XSETBV */
     uint64_t tsc_offset;            /* guest TSC - host TSC */
+    uint64_t tsc_adjust;            /* IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3) */
+    bool rdtscp;                    /* RDTSCP enabled (secondary control): shown, TSC_AUX */
     uint64_t msr_mtrr_def;          /* IA32_MTRR_DEF_TYPE */
     sysctl_t sysctl;                /* ports 92h, CF9h, 64h, 80h */
     unsigned resets;                /* system resets so far (VMM_MAX_RESETS) */
@@ -116,6 +118,8 @@ exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(prin
 
 /* MSR policy (msr.c): false means the guest gets #GP. */
 void msr_init(vm_t *vm);
+/* Turn on RDTSCP for the VM's vCPU where the host has it (vm->rdtscp). */
+void msr_enable_rdtscp(vm_t *vm);
 bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value);
 bool msr_write(vmexit_t *e, uint32_t msr, uint64_t value);
 

@@ -75,6 +75,7 @@
 /* MSRs (SDM Vol. 4, Table 2-2 architectural MSRs). */
 #define MSR_IA32_TSC               0x010
 #define MSR_IA32_APIC_BASE         0x01B
+#define MSR_IA32_TSC_ADJUST        0x03B
 #define MSR_IA32_FEATURE_CONTROL   0x03A
 #define MSR_IA32_MTRRCAP           0x0FE
 #define MSR_IA32_SYSENTER_CS       0x174
@@ -100,6 +101,10 @@
 #define X86_APIC_BASE_EN     X86_BIT(11)
 #define X86_APIC_BASE_ADDR   0xFFFFFFFFFF000ULL /* bits MAXPHYADDR-1:12 */
 #define X86_APIC_BASE_RESET  (0xFEE00000ULL | X86_APIC_BASE_BSP | X86_APIC_BASE_EN)
+
+/* IA32_TSC_AUX (SDM Vol. 4 Table 2-2): bits 31:0 the value RDTSCP returns
+ * in ECX, bits 63:32 reserved. */
+#define X86_TSC_AUX_MASK 0xFFFFFFFFULL
 
 /* IA32_FEATURE_CONTROL (SDM Vol. 3C 23.7): bit 0 lock. */
 #define X86_FEATURE_CONTROL_LOCK X86_BIT(0)
@@ -199,6 +204,7 @@
 #define CPUID_1_ECX_HYPERVISOR X86_BIT(31)
 #define CPUID_1_EDX_APIC       X86_BIT(9)
 #define CPUID_1_EDX_SEP        X86_BIT(11)
+#define CPUID_7_EBX_TSC_ADJUST X86_BIT(1)
 #define CPUID_7_EBX_INVPCID    X86_BIT(10)
 #define CPUID_D1_EAX_XSAVES    X86_BIT(3)
 #define CPUID_81_EDX_RDTSCP    X86_BIT(27)

@@ -3,11 +3,13 @@
  * (port 92h fast reset, CF9h = 06h, the 8042's command FEh) and checks on
  * every boot that it starts afresh: entered as a Multiboot loader leaves a
  * kernel, its data and bss loaded anew, CR4 and the UART scratch register
- * back at their reset values, port 92h with A20 on. Memory does not survive
+ * back at their reset values, port 92h with A20 on, MSRs (SYSENTER_CS,
+ * TSC_AUX) at 0. Memory does not survive
  * a reset; the CMOS RAM (battery-backed) does: byte CMOS_BOOT counts the
  * boots. The VMM prints "vmm: vm NAME: reset (n)" for each (reset.spec).
  */
 #include "lib/guest.h"
+#include <stdbool.h>
 
 #define CMOS_INDEX   0x70
 #define CMOS_DATA    0x71
@@ -27,9 +29,24 @@
 #define DATA_MARK    0x1234ABCDu
 #define MB_MAGIC     0x2BADB002u
 #define BOOTS        4
+#define MSR_TSC_AUX  0xC0000103u
+#define MSR_SYSENTER_CS 0x174u
+#define CPUID_81_RDTSCP (1u << 27)
 
 static volatile uint32_t data_mark = DATA_MARK;
 static volatile uint32_t bss_mark;
+
+static uint32_t rdmsr_lo(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return lo;
+}
+
+static void wrmsr_lo(uint32_t msr, uint32_t lo)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(0));
+}
 
 static uint8_t cmos_read(uint8_t i)
 {
@@ -54,11 +71,17 @@ int guest_main(void)
     CHECK(!(read_cr4() & CR4_PSE), "CR4 back at its reset value");
     CHECK(inb(COM1_SCR) == 0, "UART scratch register reset");
     CHECK((inb(PORT_A) & (PORT_A_RESET | PORT_A_A20)) == PORT_A_A20, "port 92h: A20 on");
+    bool aux = guest_cpuid(0x80000001, 0).edx & CPUID_81_RDTSCP;
+    CHECK(rdmsr_lo(MSR_SYSENTER_CS) == 0 && (!aux || rdmsr_lo(MSR_TSC_AUX) == 0),
+          "MSRs (SYSENTER_CS, TSC_AUX) back at 0");
     /* What a reset must undo. */
     data_mark = 0;
     bss_mark = 1;
     write_cr4(read_cr4() | CR4_PSE);
     outb(COM1_SCR, 0x77);
+    wrmsr_lo(MSR_SYSENTER_CS, 0x10);
+    if (aux)
+        wrmsr_lo(MSR_TSC_AUX, 0x77);
     cmos_write(CMOS_BOOT, (uint8_t)(boot + 1));
     switch (boot) {
     case 0:
