@@ -58,7 +58,8 @@ static const cpuid_allow_t allow[] = {
     /* Leaf 7 subleaf 0 (EAX = 0: no further subleaves). EBX shown: FSGSBASE 0,
      * BMI1 3, AVX2 5, FDP_EXCPTN_ONLY 6, SMEP 7, BMI2 8, ERMS 9, FPU CS/DS
      * deprecation 13, RDSEED 18 (no RDSEED exiting), ADX 19, SMAP 20,
-     * CLFLUSHOPT 23, CLWB 24, SHA 29. Hidden: TSC_ADJUST 1, SGX 2, HLE 4 and
+     * CLFLUSHOPT 23, CLWB 24, SHA 29; TSC_ADJUST 1 is set below (the MSR is
+     * emulated, msr.c, whatever the host has). Hidden: SGX 2, HLE 4 and
      * RTM 11, INVPCID 10 (the secondary control is off: #UD), RDT 12/15, MPX
      * 14, AVX-512 16/17/21/26-28/30/31 (XCR0 components not allowed), PT 25.
      * ECX shown: UMIP 2, GFNI 8, VAES 9, VPCLMULQDQ 10; hidden: PKU 3 / OSPKE 4
@@ -68,16 +69,26 @@ static const cpuid_allow_t allow[] = {
                      B(20) | B(23) | B(24) | B(29) },
     { 0x7, 0, R_ECX, B(2) | B(8) | B(9) | B(10) },
     { 0x7, 0, R_EDX, B(4) },
-    /* Leaf 0AH (performance monitoring), 0BH (x2APIC topology): 0. */
+    /* Leaf 0AH (performance monitoring), 0BH (x2APIC topology): 0. Leaves
+     * 0EH-14H (RDT, SGX, PT: hidden) read 0. */
     /* Leaf 0DH subleaf 0: EAX components (filtered by xcr0_allowed below);
      * subleaf 1 EAX: XSAVEOPT 0, XSAVEC 1, XGETBV with ECX = 1 2; hidden XSAVES
      * 3 (the enable-XSAVES control is off) and XFD 4. Subleaf 2 (AVX):
      * size and offset, when AVX is shown. */
     { 0xD, 1, R_EAX, B(0) | B(1) | B(2) },
     { 0xD, 2, R_EAX, ALL }, { 0xD, 2, R_EBX, ALL },
+    /* Leaf 15H: TSC / core crystal clock ratio (EBX/EAX) and the crystal's
+     * frequency (ECX); leaf 16H: base, maximum and bus frequencies in MHz.
+     * The guest's TSC is the host's plus an offset (SDM Vol. 3C 25.3), so
+     * the host's values hold and a guest need not calibrate (SDM Vol. 3B
+     * 18.7.3). Shown as the host has them (0 where it does not). */
+    { 0x15, ANY_SUB, R_EAX, ALL }, { 0x15, ANY_SUB, R_EBX, ALL }, { 0x15, ANY_SUB, R_ECX, ALL },
+    { 0x16, ANY_SUB, R_EAX, 0xFFFF }, { 0x16, ANY_SUB, R_EBX, 0xFFFF },
+    { 0x16, ANY_SUB, R_ECX, 0xFFFF },
     /* Hypervisor leaf: set below. Extended leaves: 80000000H (EAX clamped),
      * 80000001H ECX LAHF 0, LZCNT 5, PREFETCHW 8; EDX SYSCALL 11, NX 20,
-     * 1 GiB pages 26, LM 29 (hidden: RDTSCP 27, the RDTSCP control is off).
+     * 1 GiB pages 26, LM 29; RDTSCP 27 only where the VMM enabled its
+     * secondary control (cpuid_guest_state).
      * Brand string, L2 cache, address sizes (80000008H EAX). */
     { 0x80000001, ANY_SUB, R_EAX, ALL },
     { 0x80000001, ANY_SUB, R_ECX, B(0) | B(5) | B(8) },
@@ -165,6 +176,8 @@ cpuid_regs_t cpuid_static(uint32_t leaf, uint32_t sub, cpuid_host_fn host)
     case 0x7:
         if (!(xcr0_ok & X86_XCR0_AVX))
             r.ebx &= ~(uint32_t)(B(5));                     /* AVX2 needs AVX state */
+        if (sub == 0)
+            r.ebx |= (uint32_t)CPUID_7_EBX_TSC_ADJUST;      /* emulated (SDM Vol. 3B 17.17.3) */
         break;
     case 0xD:
         if (!xcr0_ok)
@@ -199,6 +212,10 @@ cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
         /* SDM Vol. 3A 10.4.3: with IA32_APIC_BASE.EN clear, CPUID.1:EDX.APIC = 0. */
         if (!g->apic_enabled)
             r.edx &= ~(uint32_t)CPUID_1_EDX_APIC;
+    } else if (leaf == 0x80000001 && g->rdtscp) {
+        /* RDTSCP runs natively once its secondary control is on (SDM Vol.
+         * 3C 24.6.2, Table 24-7; else it raises #UD, 25.3). */
+        r.edx |= host(leaf, sub).edx & (uint32_t)CPUID_81_EDX_RDTSCP;
     } else if (leaf == 0xD && (sub == 0 || sub == 1) && r.eax) {
         /* The XSAVE area size for the guest's XCR0 (| IA32_XSS, 0 here). */
         r.ebx = xsave_size(g->xcr0 & xcr0_allowed(host), host);
@@ -213,7 +230,7 @@ cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cp
 
 uint64_t efer_allowed(cpuid_host_fn host)
 {
-    static const cpuid_guest_t none = { 0, 0, true, 0 };
+    static const cpuid_guest_t none = { .apic_enabled = true };
     cpuid_regs_t x1 = cpuid_guest(0x80000001, 0, &none, host);
     uint64_t ok = 0;
     if (x1.edx & B(11))
@@ -227,7 +244,7 @@ uint64_t efer_allowed(cpuid_host_fn host)
 
 uint64_t cr4_allowed(cpuid_host_fn host)
 {
-    static const cpuid_guest_t none = { 0, 0, true, 0 };
+    static const cpuid_guest_t none = { .apic_enabled = true };
     cpuid_regs_t l1 = cpuid_guest(0x1, 0, &none, host), l7 = cpuid_guest(0x7, 0, &none, host);
     /* Always: VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT (the
      * features of leaf 1 EDX shown above). VMXE and SMXE never (hidden). */

@@ -29,9 +29,11 @@ typedef struct {
     uint64_t xcr0;         /* CPUID.(EAX=0DH,ECX=0):EBX is the size for XCR0 */
     bool apic_enabled;     /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC (SDM Vol. 3A 10.4.3) */
     uint32_t apic_id;      /* CPUID.1:EBX[31:24], the initial APIC ID */
+    bool rdtscp;           /* the VMM enabled RDTSCP (secondary control): CPUID.80000001H:
+                              EDX.RDTSCP as the host has it */
 } cpuid_guest_t;
 
-#define CPUID_MAX_BASIC    0x0Du
+#define CPUID_MAX_BASIC    0x16u
 #define CPUID_HV_LEAF      0x40000000u
 #define CPUID_MAX_EXTENDED 0x80000008u
 

@@ -4,14 +4,11 @@
  */
 #include "vmm.h"
 #include "cpu_policy.h"
+#include "strio.h"
 #include <stdarg.h>
 #include <fmt.h>
 #include <user/print.h>
 
-#define IO_SIZE_MASK     0x7
-#define IO_DIR_IN        BIT(3)
-#define IO_STRING        BIT(4)
-#define IO_PORT_SHIFT    16
 #define GUEST_EXIT_PORT  0xF4
 
 exit_action_t vm_stop(vm_t *vm, const char *fmt, ...)
@@ -56,34 +53,165 @@ static bool device_io(vm_t *vm, uint16_t port, bool in, uint8_t *b)
     return (vm->devices & SC_DEV_PIC) && pic_io(&vm->pic, port, in, b);
 }
 
-static exit_action_t exit_io(vmexit_t *e)
+typedef enum {
+    PORT_OK,
+    PORT_END,           /* the VM ended (the exit port, Bochs's shutdown port) */
+    PORT_RESET,         /* a system reset was asked for (devices/sysctl.h) */
+} port_result_t;
+
+/* One port access of @size bytes (1, 2 or 4; a string instruction's
+ * element too). IN fills *@value, OUT takes it. Ports with no device read
+ * as all ones and drop writes. */
+static port_result_t port_access(vm_t *vm, uint16_t port, bool in, unsigned size,
+                                 uint32_t *value)
 {
-    vm_t *vm = e->vm;
-    nestor_word_t q = e->qualification;
-    unsigned size = (unsigned)(q & IO_SIZE_MASK) + 1;
-    bool in = q & IO_DIR_IN;
-    uint16_t port = (uint16_t)(q >> IO_PORT_SHIFT);
     uint32_t mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
-    if (q & IO_STRING)
-        return vm_stop(vm, "string port I/O (ins/outs) at port 0x%x is not emulated yet", port);
-    uint32_t value = in ? 0xFFFFFFFFu : (uint32_t)e->s->rax & mask;
+    if (in)
+        *value = 0xFFFFFFFFu;
+    else
+        *value &= mask;
     if (!in && port == GUEST_EXIT_PORT) {
-        vm->exit_code = value;
+        vm->exit_code = *value;
         vm->status = VM_EXITED;
-        return EXIT_STOP;
+        return PORT_END;
     }
-    if (!in && port == BOCHS_SHUTDOWN_PORT && shutdown_byte(vm, (char)value))
-        return EXIT_STOP;
-    if (!((vm->devices & SC_DEV_UART) && uart_io(vm, port, in, size, &value)) && size == 1) {
-        uint8_t b = (uint8_t)value;
+    if (!in && port == BOCHS_SHUTDOWN_PORT && shutdown_byte(vm, (char)*value))
+        return PORT_END;
+    if (size == 1) {                    /* the system-control ports are byte-wide */
+        uint8_t b = (uint8_t)*value;
+        sysctl_result_t r = sysctl_io(&vm->sysctl, port, in, &b);
+        if (r == SYSCTL_RESET)
+            return PORT_RESET;
+        if (r == SYSCTL_DONE) {
+            *value = in ? b : *value;
+            return PORT_OK;
+        }
+    }
+    if (!((vm->devices & SC_DEV_UART) && uart_io(vm, port, in, size, value)) && size == 1) {
+        uint8_t b = (uint8_t)*value;
         if (device_io(vm, port, in, &b)) {
-            value = in ? b : value;
+            *value = in ? b : *value;
             vm->irq_quiet = false;      /* a device may have started a timer or raised a line */
         }
     }
-    /* Ports with no device: reads give all ones, writes are dropped. */
+    *value &= mask;
+    return PORT_OK;
+}
+
+/* A system reset the guest asked for: the VM restarts (vm_reset), at most
+ * VMM_MAX_RESETS times. Everything is loaded by vm_reset: the reply loads
+ * nothing more. */
+static exit_action_t reset_vm(vmexit_t *e)
+{
+    vm_t *vm = e->vm;
+    if (vm->resets >= VMM_MAX_RESETS)
+        return vm_stop(vm, "asked for reset %u (at rip 0x%lx): more than %u resets, a reset loop",
+                       vm->resets + 1, e->rip, VMM_MAX_RESETS);
+    vm->resets++;
+    uart_flush(vm);
+    printf("vmm: vm %s: reset (%u)\n", vm->name, vm->resets);
+    e->changed = 0;
+    if (!vm_reset(vm))
+        return vm_stop(vm, "reset %u failed: the image or the start state was refused",
+                       vm->resets);
+    return EXIT_RESUME;
+}
+
+/* The CR and SEGS groups, which an I/O exit does not bring (the common
+ * IN/OUT needs neither): fetched for string I/O, which needs the mode,
+ * the segment bases, paging, and CR2 to raise a #PF. */
+static void fetch_cr_segs(vmexit_t *e)
+{
+    const nestor_word_t need = NESTOR_MTD_CR | NESTOR_MTD_SEGS;
+    if ((e->s->mtd & need) != need)
+        nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &need, 1, 0, 0, 0, 0);
+}
+
+/*
+ * INS/OUTS (SDM Vol. 2B INS/INSB/INSW/INSD, OUTS/OUTSB/OUTSW/OUTSD; REP):
+ * the pure part is strio.c. Each element goes through the guest's paging
+ * (guest_mem.c). INS touches memory only after its translation succeeded,
+ * so a fault leaves the port unread. Up to STRIO_BATCH elements per exit;
+ * with REP and elements left, RIP stays and the guest runs the instruction
+ * again (as a CPU may between iterations, SDM Vol. 2B REP). An element
+ * whose memory is unmapped raises #PF there (SDM Vol. 3A 4.7: P = 0, W/R
+ * for INS, U/S at CPL 3; CR2 = its linear address) with the registers
+ * counting the elements done; a non-canonical address #GP(0) (#SS(0) with
+ * SS, SDM Vol. 2B INS/OUTS 64-bit mode exceptions); memory outside RAM
+ * stops the VM (a string into MMIO is not emulated). Segment limits and
+ * page protections are not checked.
+ */
+static exit_action_t exit_string_io(vmexit_t *e)
+{
+    vm_t *vm = e->vm;
+    nestor_vcpu_state_t *s = e->s;
+    strio_op_t op;
+    if (!strio_decode(e->qualification, (uint32_t)e->instr_info, &op))
+        return vm_stop(vm, "string I/O exit with an invalid qualification 0x%lx or instruction "
+                           "information 0x%lx at rip 0x%lx", e->qualification, e->instr_info,
+                       e->rip);
+    fetch_cr_segs(e);
+    x86_mode_t mode = guest_cpu_mode(s);
+    nestor_word_t *index = op.in ? &s->rdi : &s->rsi;
+    uint64_t n = strio_count(&op, s->rcx);
+    uint64_t base = guest_seg_base(s, op.seg, mode);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t la = strio_linear(&op, base, *index, mode == X86_MODE_64), fault = la;
+        if (mode == X86_MODE_64 && !(x86_canonical(la) && x86_canonical(la + op.size - 1))) {
+            e->changed |= NESTOR_MTD_GPRS;
+            return vm_inject_exception(e, op.seg == X86_SEG_SS ? X86_VEC_SS : X86_VEC_GP, 0);
+        }
+        uint32_t v = 0;
+        guest_mem_status_t st = guest_copy_linear(vm, s, la, &v, op.size, false, &fault);
+        if (st == GUEST_MEM_OK) {
+            port_result_t pr = port_access(vm, op.port, op.in, op.size, &v);
+            if (pr == PORT_END)
+                return EXIT_STOP;
+            if (pr == PORT_RESET)
+                return reset_vm(e);
+            if (op.in)
+                st = guest_copy_linear(vm, s, la, &v, op.size, true, &fault);
+        }
+        if (st == GUEST_MEM_NOT_RAM)
+            return vm_stop(vm, "%s at rip 0x%lx: memory operand at linear 0x%lx outside RAM",
+                           op.in ? "INS" : "OUTS", e->rip, fault);
+        e->changed |= NESTOR_MTD_GPRS;
+        if (st == GUEST_MEM_UNMAPPED) {
+            s->cr2 = fault;
+            e->changed |= NESTOR_MTD_CR;
+            return vm_inject_exception(e, X86_VEC_PF, (op.in ? X86_PF_WRITE : 0) |
+                                                          (vm_cpl(s) == 3 ? X86_PF_USER : 0));
+        }
+        uint64_t rcx = s->rcx, idx = *index;
+        strio_step(&op, s->rflags, &idx, &rcx);
+        s->rcx = rcx;
+        *index = idx;
+    }
+    e->changed |= NESTOR_MTD_GPRS;
+    vm->string_io_elements += n;
+    if (op.rep && (s->rcx & strio_addr_mask(&op)))
+        return EXIT_RESUME;             /* RIP stays: the rest at the next exit */
+    advance(e);
+    return EXIT_RESUME;
+}
+
+static exit_action_t exit_io(vmexit_t *e)
+{
+    nestor_word_t q = e->qualification;
+    if (q & X86_IOQ_STRING)
+        return exit_string_io(e);
+    unsigned size = (unsigned)(q & X86_IOQ_SIZE_MASK) + 1;
+    bool in = q & X86_IOQ_IN;
+    uint16_t port = (uint16_t)(q >> X86_IOQ_PORT_SHIFT);
+    uint32_t mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+    uint32_t value = (uint32_t)e->s->rax;
+    port_result_t pr = port_access(e->vm, port, in, size, &value);
+    if (pr == PORT_END)
+        return EXIT_STOP;
+    if (pr == PORT_RESET)
+        return reset_vm(e);
     if (in) {
-        e->s->rax = (e->s->rax & ~(nestor_word_t)mask) | (value & mask);
+        e->s->rax = (e->s->rax & ~(nestor_word_t)mask) | value;
         e->changed |= NESTOR_MTD_GPRS;
     }
     advance(e);
@@ -173,7 +301,8 @@ static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32
         nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &cr, 1, 0, 0, 0, 0);
     }
     const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
-                              .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0 };
+                              .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0,
+                              .rdtscp = e->vm->rdtscp };
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
 }
 
@@ -181,7 +310,7 @@ static exit_action_t exit_cpuid(vmexit_t *e)
 {
     uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx;
     cpuid_regs_t r = cpuid_static_cached(leaf, sub);
-    if (leaf == 0x1 || leaf == 0xD)
+    if (leaf == 0x1 || leaf == 0xD || leaf == 0x80000001)
         r = cpuid_stateful(e, leaf, sub, r);
     e->s->rax = r.eax;
     e->s->rbx = r.ebx;
@@ -373,7 +502,8 @@ static exit_action_t exit_skip(vmexit_t *e)
  * them: VMX (CPUID.1:ECX.VMX hidden, and CR4.VMXE cannot be set: SDM Vol.
  * 3C 30.3 VMXON etc. "#UD if CR4.VMXE = 0"), MONITOR/MWAIT (CPUID.1:ECX.
  * MONITOR hidden, Vol. 2B MONITOR "#UD if CPUID.01H:ECX.MONITOR = 0"),
- * RDTSCP, INVPCID, XSAVES/XRSTORS (hidden; their controls are off), GETSEC
+ * INVPCID, XSAVES/XRSTORS (hidden; their controls are off), RDTSCP (exits
+ * only where the VMM could not enable it, and then it is hidden), GETSEC
  * (SMX hidden, CR4.SMXE reserved). */
 static exit_action_t exit_ud(vmexit_t *e)
 {

@@ -76,17 +76,28 @@ bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, u
 }
 
 /* Copy between a linear range and @buf, page by page (it may cross a page
- * boundary; each page is translated on its own). Only RAM: false otherwise. */
-static bool copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *buf,
-                        size_t n, bool write)
+ * boundary; each page is translated on its own). Stops at the first byte
+ * the guest's paging does not map (GUEST_MEM_UNMAPPED) or that is not RAM
+ * (GUEST_MEM_NOT_RAM), with its linear address in *@fault_la; bytes
+ * before it are copied. */
+guest_mem_status_t guest_copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la,
+                                     void *buffer, size_t n, bool write, uint64_t *fault_la)
 {
+    uint8_t *buf = buffer;
     while (n) {
         uint64_t gpa, chunk = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
         if (chunk > n)
             chunk = n;
-        if (!guest_linear_to_phys(vm, s, la, &gpa) || gpa >= vm->ram_bytes ||
-            chunk > vm->ram_bytes - gpa)
-            return false;
+        guest_mem_status_t st = GUEST_MEM_OK;
+        if (!guest_linear_to_phys(vm, s, la, &gpa))
+            st = GUEST_MEM_UNMAPPED;
+        else if (gpa >= vm->ram_bytes || chunk > vm->ram_bytes - gpa)
+            st = GUEST_MEM_NOT_RAM;
+        if (st != GUEST_MEM_OK) {
+            if (fault_la)
+                *fault_la = la;
+            return st;
+        }
         if (write)
             memcpy(vm->ram + gpa, buf, chunk);
         else
@@ -95,7 +106,32 @@ static bool copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uin
         la += chunk;
         n -= chunk;
     }
-    return true;
+    return GUEST_MEM_OK;
+}
+
+static bool copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *buf,
+                        size_t n, bool write)
+{
+    return guest_copy_linear(vm, s, la, buf, n, write, 0) == GUEST_MEM_OK;
+}
+
+x86_mode_t guest_cpu_mode(const nestor_vcpu_state_t *s)
+{
+    /* SDM Vol. 3A 5.2.1: 64-bit mode is IA-32e mode with CS.L; CS.D gives
+     * 32-bit code in protected mode (SDM Vol. 3C 24.4.1 access rights). */
+    if ((s->efer & X86_EFER_LMA) && (s->cs.ar & X86_AR_L))
+        return X86_MODE_64;
+    if ((s->cr0 & X86_CR0_PE) && (s->cs.ar & X86_AR_DB))
+        return X86_MODE_32;
+    return X86_MODE_16;
+}
+
+uint64_t guest_seg_base(const nestor_vcpu_state_t *s, unsigned seg, x86_mode_t mode)
+{
+    /* In 64-bit mode only FS and GS have a base (SDM Vol. 3A 3.4.4). */
+    if (mode == X86_MODE_64 && seg != X86_SEG_FS && seg != X86_SEG_GS)
+        return 0;
+    return (&s->es)[seg].base;          /* es cs ss ds fs gs: X86_SEG_* order */
 }
 
 size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *out,

@@ -42,6 +42,7 @@ void irq_init(vm_t *vm)
     pic_init(&vm->pic);
     pit_init(&vm->pit);
     rtc_init(&vm->rtc);
+    sysctl_init(&vm->sysctl);
     lapic_init(&vm->lapic, 0);
     msr_init(vm);                   /* IA32_APIC_BASE: enabled at 0xFEE00000 */
     /* No BIOS runs: leave the APIC as one would (virtual wire mode). */

@@ -11,17 +11,6 @@
 
 #define LAPIC_ACCESS  4                 /* the APIC takes aligned 32-bit accesses only */
 
-static x86_mode_t cpu_mode(const nestor_vcpu_state_t *s)
-{
-    /* SDM Vol. 3A 5.2.1: 64-bit mode is IA-32e mode with CS.L; CS.D gives
-     * 32-bit code in protected mode (SDM Vol. 3C 24.4.1 access rights). */
-    if ((s->efer & X86_EFER_LMA) && (s->cs.ar & X86_AR_L))
-        return X86_MODE_64;
-    if ((s->cr0 & X86_CR0_PE) && (s->cs.ar & X86_AR_DB))
-        return X86_MODE_32;
-    return X86_MODE_16;
-}
-
 /* A 32-bit access to the APIC page. One to a reserved or unaligned offset
  * does not stop the VM: the model logs "illegal register address" in the
  * ESR (SDM Vol. 3A 10.5.3) for reserved registers, reads give 0 and writes
@@ -57,15 +46,6 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 #define EPT_QUAL_TRANSLATED  BIT(8)   /* the access was to the translation of that linear
                                          address (clear: a paging-structure entry) */
 
-/* A segment's base for a data access: in 64-bit mode only FS and GS have
- * one (SDM Vol. 3A 3.4.4). */
-static uint64_t seg_base(const nestor_vcpu_state_t *s, int seg, x86_mode_t mode)
-{
-    if (mode == X86_MODE_64 && seg != X86_SEG_FS && seg != X86_SEG_GS)
-        return 0;
-    return (&s->es)[seg].base;          /* es cs ss ds fs gs: X86_SEG_* order */
-}
-
 /*
  * MOVS with one side in the device page (SDM Vol. 2B MOVS): the EPT
  * violation's direction says which. The other side is RAM at DS:RSI (or its
@@ -83,8 +63,8 @@ static exit_action_t emulate_movs(vmexit_t *e, const x86_insn_t *insn, x86_regs_
     if (insn->rep && (*rcx & amask) == 0)
         return EXIT_RESUME;                         /* nothing to move */
     int src_seg = insn->seg_override >= 0 ? insn->seg_override : X86_SEG_DS;
-    uint64_t src = seg_base(s, src_seg, mode) + (*rsi & amask);
-    uint64_t dst = seg_base(s, X86_SEG_ES, mode) + (*rdi & amask);
+    uint64_t src = guest_seg_base(s, src_seg, mode) + (*rsi & amask);
+    uint64_t dst = guest_seg_base(s, X86_SEG_ES, mode) + (*rdi & amask);
     uint64_t v = 0;
     bool ok;
     if (e->qualification & EPT_QUAL_WRITE) {        /* RAM -> device */
@@ -180,11 +160,11 @@ exit_action_t mmio_exit(vmexit_t *e)
                            "emulated", gpa, e->qualification, e->rip);
     uint8_t bytes[X86_MAX_INSN_LEN];
     nestor_vcpu_state_t *s = e->s;
-    uint64_t la = (cpu_mode(s) == X86_MODE_64 ? 0 : s->cs.base) + e->rip;
+    uint64_t la = (guest_cpu_mode(s) == X86_MODE_64 ? 0 : s->cs.base) + e->rip;
     bool unmapped;
     size_t got = guest_fetch_linear(vm, s, la, bytes, sizeof(bytes), &unmapped);
     x86_insn_t insn;
-    x86_decode_status_t ds = x86_decode(bytes, got, cpu_mode(s), &insn);
+    x86_decode_status_t ds = x86_decode(bytes, got, guest_cpu_mode(s), &insn);
     if (ds == X86_DECODE_TRUNCATED && got < sizeof(bytes))
         return fetch_fault(e, la + got, unmapped);
     if (ds != X86_DECODE_OK)
@@ -195,10 +175,10 @@ exit_action_t mmio_exit(vmexit_t *e)
         regs.gpr[i] = *vm_gpr(s, i);
     regs.rflags = s->rflags;
     if (insn.op == X86_OP_MOVS) {
-        if (emulate_movs(e, &insn, &regs, cpu_mode(s)) == EXIT_STOP)
+        if (emulate_movs(e, &insn, &regs, guest_cpu_mode(s)) == EXIT_STOP)
             return EXIT_STOP;
     } else if (insn.op == X86_OP_PUSH || insn.op == X86_OP_POP) {
-        if (emulate_stack(e, &insn, &regs, cpu_mode(s)) == EXIT_STOP)
+        if (emulate_stack(e, &insn, &regs, guest_cpu_mode(s)) == EXIT_STOP)
             return EXIT_STOP;
     } else {
         x86_emu_status_t es = x86_emulate_mmio(&insn, &regs, gpa, lapic_read, lapic_write, vm);

@@ -6,7 +6,8 @@
  *
  * | MSR                         | read                 | write                                   |
  * |-----------------------------|----------------------|-----------------------------------------|
- * | TSC 10H                     | host TSC + offset    | sets the VMCS TSC offset (17.17)        |
+ * | TSC 10H                     | host TSC + offset    | sets the VMCS TSC offset (17.17); TSC_ADJUST moves by as much |
+ * | TSC_ADJUST 3BH              | kept per VM (0 first)| moves the TSC by the change (17.17.3)   |
  * | APIC_BASE 1BH (with a LAPIC)| base, EN, BSP        | 10.4.4: reserved/EXTD/BSP change #GP;   |
  * |                             |                      | EN and the base move the LAPIC model    |
  * | FEATURE_CONTROL 3AH         | locked, VMX off      | #GP (locked, 23.7)                      |
@@ -21,7 +22,7 @@
  * | LSTAR/CSTAR C0000082/83H    | state page (MSRS)    | non-canonical #GP                       |
  * | FS_BASE/GS_BASE C0000100/1H | state page (SEGS)    | non-canonical #GP                       |
  * | KERNEL_GS_BASE C0000102H    | state page (MSRS)    | non-canonical #GP                       |
- * | TSC_AUX C0000103H           | #GP: RDTSCP and RDPID are not shown                            |
+ * | TSC_AUX C0000103H           | state page (MSRS), where RDTSCP is on (else #GP) | 63:32 reserved: #GP |
  *
  * The exit masks of RDMSR/WRMSR (vmm_exit_mask) bring the CR, SEGS, MSRS
  * and DEBUG groups; a write changes the field and its group goes back in
@@ -62,21 +63,54 @@ void msr_init(vm_t *vm)
     vm->apic_base = X86_APIC_BASE_RESET;
     vm->xcr0 = X86_XCR0_X87;
     vm->tsc_offset = 0;
+    vm->tsc_adjust = 0;
     vm->msr_mtrr_def = 0;
 }
 
-static bool write_tsc(vm_t *vm, uint64_t value)
+/* SDM Vol. 3C 25.3 (TSC offsetting): with "use TSC offsetting" (SDM
+ * 24.6.2) the guest's RDTSC/RDTSCP/RDMSR read the host TSC plus the offset.
+ * The VMM turns it on at the first change. */
+static bool set_tsc_offset(vm_t *vm, uint64_t offset)
 {
-    /* SDM Vol. 3C 25.3 (TSC offsetting): with "use TSC offsetting" (SDM
-     * 24.6.2) the guest's RDTSC/RDTSCP/RDMSR read the host TSC plus the
-     * offset; a write makes it count on from @value. */
-    vm->tsc_offset = value - host_tsc();
+    vm->tsc_offset = offset;
     nestor_word_t proc, field = VMCS_PROC_CONTROLS;
     if (nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &proc, 1) != NESTOR_OK)
         return false;
     const nestor_word_t args[] = { VMCS_TSC_OFFSET, vm->tsc_offset,
                                    VMCS_PROC_CONTROLS, proc | PROC_TSC_OFFSETTING };
     return nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 4, 0, 0, 0, 0) == NESTOR_OK;
+}
+
+/* SDM Vol. 3B 17.17.3: a write to IA32_TSC makes it count on from @value
+ * and adds the change (value - TSC before) to IA32_TSC_ADJUST; a write of
+ * X to IA32_TSC_ADJUST adds X - its old value to the TSC. */
+static bool write_tsc(vm_t *vm, uint64_t value)
+{
+    uint64_t offset = value - host_tsc();
+    vm->tsc_adjust += offset - vm->tsc_offset;
+    return set_tsc_offset(vm, offset);
+}
+
+static bool write_tsc_adjust(vm_t *vm, uint64_t value)
+{
+    uint64_t delta = value - vm->tsc_adjust;
+    vm->tsc_adjust = value;
+    return set_tsc_offset(vm, vm->tsc_offset + delta);
+}
+
+void msr_enable_rdtscp(vm_t *vm)
+{
+    /* SDM Vol. 3C 24.6.2 Table 24-7: "enable RDTSCP" (else RDTSCP #UD,
+     * 25.3), within the kernel's NESTOR_PROC2_CEILING and what the CPU
+     * allows (a refused write leaves it off and RDTSCP hidden). */
+    vm->rdtscp = false;
+    if (!(host_cpuid(0x80000001, 0).edx & CPUID_81_EDX_RDTSCP))
+        return;
+    nestor_word_t proc2, field = VMCS_PROC_CONTROLS2;
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &proc2, 1) != NESTOR_OK)
+        return;
+    const nestor_word_t args[] = { VMCS_PROC_CONTROLS2, proc2 | PROC2_ENABLE_RDTSCP };
+    vm->rdtscp = nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0) == NESTOR_OK;
 }
 
 static bool write_apic_base(vm_t *vm, uint64_t value)
@@ -98,6 +132,11 @@ bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value)
     nestor_vcpu_state_t *s = e->s;
     switch (msr) {
     case MSR_IA32_TSC: *value = host_tsc() + vm->tsc_offset; return true;
+    case MSR_IA32_TSC_ADJUST: *value = vm->tsc_adjust; return true;
+    case MSR_IA32_TSC_AUX:
+        /* SDM Vol. 4 Table 2-2: present with RDTSCP (or RDPID, hidden). */
+        *value = s->tsc_aux;
+        return vm->rdtscp;
     case MSR_IA32_APIC_BASE:
         /* Without a local APIC (CPUID.1:EDX.APIC = 0 from the start) the MSR
          * does not exist (SDM Vol. 4 Table 2-2). */
@@ -143,6 +182,8 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
     const nestor_word_t M = NESTOR_MTD_MSRS;
     switch (msr) {
     case MSR_IA32_TSC: return write_tsc(vm, v);
+    case MSR_IA32_TSC_ADJUST: return write_tsc_adjust(vm, v);
+    case MSR_IA32_TSC_AUX: return put(e, &s->tsc_aux, v, M, vm->rdtscp && !(v & ~X86_TSC_AUX_MASK));
     case MSR_IA32_APIC_BASE: return (vm->devices & SC_DEV_LAPIC) && write_apic_base(vm, v);
     case MSR_IA32_MISC_ENABLE:
         /* SDM Vol. 4 Table 2-2: its bits enable model-specific features
@@ -176,6 +217,6 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
     case MSR_IA32_KERNEL_GS_BASE: return put(e, &s->kernel_gs_base, v, M, x86_canonical(v));
     case MSR_IA32_FS_BASE: return put(e, &s->fs.base, v, NESTOR_MTD_SEGS, x86_canonical(v));
     case MSR_IA32_GS_BASE: return put(e, &s->gs.base, v, NESTOR_MTD_SEGS, x86_canonical(v));
-    default: return false;      /* FEATURE_CONTROL (locked), MTRRCAP, TSC_AUX, unknown */
+    default: return false;      /* FEATURE_CONTROL (locked), MTRRCAP, unknown */
     }
 }

@@ -10,6 +10,7 @@
 #define UART_PORTS 8
 #define REG_THR    0
 #define REG_LSR    5
+#define REG_SCR    7                /* scratch register: holds a byte, no effect */
 #define LSR_THRE_TEMT 0x60
 
 void uart_flush(vm_t *vm)
@@ -44,8 +45,10 @@ bool uart_io(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value)
     if (!in) {
         if (reg == REG_THR)
             put(vm, (char)(*value & 0xFF));
+        else if (reg == REG_SCR)
+            vm->uart_scr = (uint8_t)*value;
         return true;
     }
-    *value = reg == REG_LSR ? LSR_THRE_TEMT : 0;
+    *value = reg == REG_LSR ? LSR_THRE_TEMT : reg == REG_SCR ? vm->uart_scr : 0;
     return true;
 }

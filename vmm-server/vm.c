@@ -185,7 +185,7 @@ static bool load_state_groups(vm_t *vm, nestor_word_t mask)
     return nu_invoke(vm->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, 0, 0) == NESTOR_OK;
 }
 
-static bool vm_create_elf64(vm_t *vm, const void *image, size_t size)
+static bool vm_create_elf64(vm_t *vm, const void *image, size_t size, nestor_word_t mask)
 {
     if (vm->n_mods) {
         printf("vmm: %s: modules given, but an ELF64 image without a Multiboot header takes "
@@ -220,7 +220,7 @@ static bool vm_create_elf64(vm_t *vm, const void *image, size_t size)
     vm->long_mode = true;
     irq_init(vm);
     nestor_vcpu_state_t *s = vm->state;
-    memset(s, 0, sizeof(*s));
+    *s = vm->reset_state;
     s->rip = info.entry;
     s->rsp = LM_STACK_TOP;
     s->rflags = X86_RFLAGS_FIXED;
@@ -237,9 +237,73 @@ static bool vm_create_elf64(vm_t *vm, const void *image, size_t size)
     s->tr = (nestor_vcpu_seg_t){ .limit = LM_TSS_LIMIT, .ar = LM_AR_TSS };
     s->gdtr_base = LM_GDT_GPA;
     s->gdtr_limit = sizeof(lm_gdt) - 1;
-    if (!load_state_groups(vm, NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP |
+    if (!load_state_groups(vm, mask | NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP |
                                    NESTOR_MTD_RFLAGS | NESTOR_MTD_CR | NESTOR_MTD_SEGS |
                                    NESTOR_MTD_SYS_SEGS))
+        return false;
+    vm->status = VM_CREATED;
+    return true;
+}
+
+/* Load the VM's image into its RAM and set the vCPU to its start state
+ * (at creation and at each reset): the state groups @mask are loaded. */
+static bool vm_load(vm_t *vm, nestor_word_t mask)
+{
+    const void *image = vm->image;
+    uint64_t size = vm->image_size, load_gpa = vm->image_gpa;
+    const uint8_t *b = image;
+    bool elf = size >= 4 && b[0] == 0x7F && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
+    vm->real_mode = !elf && size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
+    uint64_t entry = 0, info = 0;
+    int mb = vm->real_mode ? 0 : multiboot_load(vm, b, size, &entry, &info);
+    if (mb < 0)
+        return false;
+    /* An ELF64 image with no Multiboot header boots in 64-bit mode. */
+    if (elf && mb == 0)
+        return vm_create_elf64(vm, image, size, mask);
+    vm->multiboot = mb > 0;
+    if (!vm->multiboot && vm->n_mods) {
+        printf("vmm: %s: modules given, but the image is not a Multiboot kernel\n", vm->name);
+        return false;
+    }
+    if (!vm->multiboot) {
+        if (vm->real_mode)
+            load_gpa = BOOT_SECTOR_GPA;
+        vm->load_gpa = entry = load_gpa;
+        memcpy(vm->ram + load_gpa, image, size);
+    }
+    irq_init(vm);
+    /* Start as a Multiboot loader leaves a kernel: 32-bit flat, paging off
+     * (the VCPU's initial state), EAX = the loader magic, EBX = the boot
+     * information (memory sizes); or a boot sector as a BIOS leaves it. */
+    *vm->state = vm->reset_state;
+    vm->state->rip = entry;
+    vm->state->rflags = X86_RFLAGS_FIXED;
+    if (!vm->real_mode) {
+        /* A flat image gets the boot information a Multiboot kernel would. */
+        if (!vm->multiboot) {
+            mb_boot_t boot;
+            uint64_t end = vm->load_gpa + size;
+            if (mb_build_info(vm->ram, vm->ram_bytes, end, vm->cmdline, NULL, 0, &boot) != MB_OK) {
+                printf("vmm: %s: no room for the boot information above the image\n", vm->name);
+                return false;
+            }
+            info = boot.info_addr;
+        }
+        vm->state->rax = MB_LOADER_MAGIC;
+        vm->state->rbx = info;
+    }
+    mask |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS;
+    if (vm->real_mode) {
+        vm->state->rsp = BOOT_SECTOR_GPA;
+        vm->state->cr0 = REAL_CR0;
+        nestor_vcpu_seg_t *segs = &vm->state->es;          /* es cs ss ds fs gs */
+        for (unsigned i = 0; i < 6; i++)
+            segs[i] = (nestor_vcpu_seg_t){ .sel = 0, .base = 0, .limit = REAL_LIMIT,
+                                           .ar = i == 1 ? REAL_AR_CODE : REAL_AR_DATA };
+        mask |= NESTOR_MTD_CR | NESTOR_MTD_SEGS;
+    }
+    if (!load_state_groups(vm, mask))
         return false;
     vm->status = VM_CREATED;
     return true;
@@ -257,62 +321,51 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
         printf("vmm: %s: cannot create the VM (out of memory or slots?)\n", vm->name);
         return false;
     }
-    const uint8_t *b = image;
-    bool elf = size >= 4 && b[0] == 0x7F && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
-    vm->real_mode = !elf && size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
-    uint64_t entry = 0, info = 0;
-    int mb = vm->real_mode ? 0 : multiboot_load(vm, b, size, &entry, &info);
-    if (mb < 0)
-        return false;
-    /* An ELF64 image with no Multiboot header boots in 64-bit mode. */
-    if (elf && mb == 0)
-        return vm_create_elf64(vm, image, size);
-    vm->multiboot = mb > 0;
-    if (!vm->multiboot && vm->n_mods) {
-        printf("vmm: %s: modules given, but the image is not a Multiboot kernel\n", vm->name);
-        return false;
-    }
-    if (!vm->multiboot) {
-        if (vm->real_mode)
-            load_gpa = BOOT_SECTOR_GPA;
-        vm->load_gpa = entry = load_gpa;
-        memcpy(vm->ram + load_gpa, image, size);
-    }
-    irq_init(vm);
-    /* Start as a Multiboot loader leaves a kernel: 32-bit flat, paging off
-     * (the VCPU's initial state), EAX = the loader magic, EBX = the boot
-     * information (memory sizes); or a boot sector as a BIOS leaves it. */
+    msr_enable_rdtscp(vm);
+    vm->image = image;
+    vm->image_size = size;
+    vm->image_gpa = load_gpa;
+    /* The fresh VCPU's whole state (nestor/vcpu.h: 32-bit flat, paging
+     * off), kept as the base of every (re)start. */
+    const nestor_word_t all = VM_RESET_GROUPS;
     memset(vm->state, 0, sizeof(*vm->state));
-    vm->state->rip = entry;
-    vm->state->rflags = X86_RFLAGS_FIXED;
-    if (!vm->real_mode) {
-        /* A flat image gets the boot information a Multiboot kernel would. */
-        if (!vm->multiboot) {
-            mb_boot_t boot;
-            uint64_t end = vm->load_gpa + size;
-            if (mb_build_info(vm->ram, vm->ram_bytes, end, vm->cmdline, NULL, 0, &boot) != MB_OK) {
-                printf("vmm: %s: no room for the boot information above the image\n", vm->name);
-                return false;
-            }
-            info = boot.info_addr;
-        }
-        vm->state->rax = MB_LOADER_MAGIC;
-        vm->state->rbx = info;
-    }
-    nestor_word_t mask = NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS;
-    if (vm->real_mode) {
-        vm->state->rsp = BOOT_SECTOR_GPA;
-        vm->state->cr0 = REAL_CR0;
-        nestor_vcpu_seg_t *segs = &vm->state->es;          /* es cs ss ds fs gs */
-        for (unsigned i = 0; i < 6; i++)
-            segs[i] = (nestor_vcpu_seg_t){ .sel = 0, .base = 0, .limit = REAL_LIMIT,
-                                           .ar = i == 1 ? REAL_AR_CODE : REAL_AR_DATA };
-        mask |= NESTOR_MTD_CR | NESTOR_MTD_SEGS;
-    }
-    if (!load_state_groups(vm, mask))
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_STORE_STATE, &all, 1, 0, 0, 0, 0) != NESTOR_OK) {
+        printf("vmm: %s: cannot read the new VCPU's state\n", vm->name);
         return false;
-    vm->status = VM_CREATED;
-    return true;
+    }
+    vm->reset_state = *vm->state;
+    return vm_load(vm, 0);
+}
+
+/*
+ * A system reset (port 92h, CF9h, the 8042's pulse, devices/sysctl.h): the
+ * VM restarts as it was created, with no firmware in between. RAM is
+ * cleared and the image loaded again, the same way (a Multiboot kernel is
+ * entered at its entry with fresh boot information, a boot sector at
+ * 0000:7C00, an ELF64 image in 64-bit mode); the devices return to their
+ * power-up state (PIC, PIT, LAPIC, UART scratch, system-control ports) and
+ * so do the vCPU's registers, MSRs and XCR0 (every state group but
+ * injection). What a PC keeps across a reset is kept: the RTC and its CMOS
+ * RAM (battery-backed, MC146818A) and the TSC, which counts on (with its
+ * IA32_TSC_ADJUST).
+ */
+bool vm_reset(vm_t *vm)
+{
+    uart_flush(vm);
+    rtc_t rtc = vm->rtc;
+    uint64_t tsc_offset = vm->tsc_offset, tsc_adjust = vm->tsc_adjust;
+    memset(vm->ram, 0, vm->ram_bytes);
+    bool ok = vm_load(vm, VM_RESET_GROUPS);     /* devices too (irq_init) */
+    vm->rtc = rtc;
+    vm->tsc_offset = tsc_offset;
+    vm->tsc_adjust = tsc_adjust;
+    vm->cr8 = 0;
+    vm->uart_scr = 0;
+    vm->shutdown_pos = 0;
+    vm->halted = false;
+    vm->irq_quiet = false;
+    vm->status = VM_RUNNING;
+    return ok;
 }
 
 bool vm_start(vm_t *vm)

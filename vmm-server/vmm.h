@@ -9,7 +9,9 @@
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
+#include "devices/sysctl.h"
 #include "cpu_policy.h"
+#include "decode/x86_decode.h"
 #include "x86_arch.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
@@ -42,6 +44,7 @@ typedef struct vm {
     char reason[96];               /* why it stopped, for the log */
     char line[VMM_LINE_MAX];       /* UART output not yet printed */
     unsigned line_len;
+    uint8_t uart_scr;              /* the UART's scratch register */
     uint64_t exits;
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
@@ -62,6 +65,7 @@ typedef struct vm {
     bool over_limit;                /* past vmm.limit_ms: stopped at its next exit */
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */
     uint64_t interrupts, mmio_exits;
+    uint64_t string_io_elements;    /* INS/OUTS elements carried out */
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
     uint32_t devices;               /* SC_DEV_* it has (stackcfg.h); others are absent */
     char cmdline[VMM_CMDLINE_MAX];  /* its Multiboot command line */
@@ -74,13 +78,25 @@ typedef struct vm {
     uint64_t apic_base;             /* IA32_APIC_BASE: where the LAPIC model answers, EN */
     uint64_t xcr0;                  /* what the guest last set with XSETBV */
     uint64_t tsc_offset;            /* guest TSC - host TSC */
+    uint64_t tsc_adjust;            /* IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3) */
+    bool rdtscp;                    /* RDTSCP enabled (secondary control): shown, TSC_AUX */
     uint64_t msr_mtrr_def;          /* IA32_MTRR_DEF_TYPE */
+    sysctl_t sysctl;                /* ports 92h, CF9h, 64h, 80h */
+    unsigned resets;                /* system resets so far (VMM_MAX_RESETS) */
+    const void *image;              /* what vm_create loaded, for a reset */
+    uint64_t image_size, image_gpa;
+    nestor_vcpu_state_t reset_state; /* the fresh VCPU's state */
 } vm_t;
+
+/* A reset reloads every state group but the injection (reply-only). */
+#define VM_RESET_GROUPS (NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT)
+/* Resets one VM may do; one more stops it (a guest resetting in a loop). */
+#define VMM_MAX_RESETS 16
 
 /* One exit as the handlers see it. */
 typedef struct {
     vm_t *vm;
-    nestor_word_t reason, qualification, guest_phys, instr_len, rip;
+    nestor_word_t reason, qualification, guest_phys, instr_len, instr_info, rip;
     nestor_word_t idt_vectoring, idt_error;   /* SDM 27.2.4: the event the exit interrupted */
     bool event_consumed;           /* the handler completed that event (a task gate) */
     nestor_vcpu_state_t *s;        /* state page (groups per the exit masks) */
@@ -93,6 +109,8 @@ typedef enum { EXIT_RESUME, EXIT_STOP } exit_action_t;
 bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image,
                uint64_t size, uint64_t load_gpa);
 bool vm_start(vm_t *vm);
+/* Restart a running VM from its reset state (vm.c); false: it could not. */
+bool vm_reset(vm_t *vm);
 /* Handle one exit; returns whether to resume the guest. */
 exit_action_t vm_handle_exit(vmexit_t *e);
 /* Stop a VM with a reason (printed once). */
@@ -100,6 +118,8 @@ exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(prin
 
 /* MSR policy (msr.c): false means the guest gets #GP. */
 void msr_init(vm_t *vm);
+/* Turn on RDTSCP for the VM's vCPU where the host has it (vm->rdtscp). */
+void msr_enable_rdtscp(vm_t *vm);
 bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value);
 bool msr_write(vmexit_t *e, uint32_t msr, uint64_t value);
 
@@ -131,6 +151,15 @@ size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, u
                           size_t n, bool *unmapped);
 bool guest_write_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, const void *in,
                         size_t n);
+typedef enum { GUEST_MEM_OK, GUEST_MEM_UNMAPPED, GUEST_MEM_NOT_RAM } guest_mem_status_t;
+/* Read (@write false) or write @n bytes at linear @la through the guest's
+ * paging; on failure *@fault_la (if given) is the first byte not copied. */
+guest_mem_status_t guest_copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la,
+                                     void *buf, size_t n, bool write, uint64_t *fault_la);
+/* The guest's execution mode (needs the CR and SEGS groups) and a data
+ * segment's base in it (X86_SEG_*). */
+x86_mode_t guest_cpu_mode(const nestor_vcpu_state_t *s);
+uint64_t guest_seg_base(const nestor_vcpu_state_t *s, unsigned seg, x86_mode_t mode);
 
 /* Interrupts (irq.c): controllers, timers, injection. */
 void irq_set_clock(uint64_t tsc_per_tick);

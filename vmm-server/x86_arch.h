@@ -95,6 +95,7 @@
 /* MSRs (SDM Vol. 4, Table 2-2 architectural MSRs). */
 #define MSR_IA32_TSC               0x010
 #define MSR_IA32_APIC_BASE         0x01B
+#define MSR_IA32_TSC_ADJUST        0x03B
 #define MSR_IA32_FEATURE_CONTROL   0x03A
 #define MSR_IA32_MTRRCAP           0x0FE
 #define MSR_IA32_SYSENTER_CS       0x174
@@ -120,6 +121,10 @@
 #define X86_APIC_BASE_EN     X86_BIT(11)
 #define X86_APIC_BASE_ADDR   0xFFFFFFFFFF000ULL /* bits MAXPHYADDR-1:12 */
 #define X86_APIC_BASE_RESET  (0xFEE00000ULL | X86_APIC_BASE_BSP | X86_APIC_BASE_EN)
+
+/* IA32_TSC_AUX (SDM Vol. 4 Table 2-2): bits 31:0 the value RDTSCP returns
+ * in ECX, bits 63:32 reserved. */
+#define X86_TSC_AUX_MASK 0xFFFFFFFFULL
 
 /* IA32_FEATURE_CONTROL (SDM Vol. 3C 23.7): bit 0 lock. */
 #define X86_FEATURE_CONTROL_LOCK X86_BIT(0)
@@ -187,6 +192,23 @@
 #define X86_INTR_DELIVER_ERR  X86_BIT(11)
 #define X86_INTR_VALID        X86_BIT(31)
 
+/* I/O-instruction exit qualification (SDM Vol. 3C 27.2.1, Table 27-5):
+ * size - 1 in bits 2:0 (0, 1 or 3), direction bit 3 (1 = IN), string
+ * instruction bit 4, REP prefix bit 5, port number in bits 31:16. */
+#define X86_IOQ_SIZE_MASK  0x7u
+#define X86_IOQ_IN         X86_BIT(3)
+#define X86_IOQ_STRING     X86_BIT(4)
+#define X86_IOQ_REP        X86_BIT(5)
+#define X86_IOQ_PORT_SHIFT 16
+/* VM-exit instruction information for INS/OUTS (SDM Vol. 3C 27.2.5, Table
+ * 27-8): address size in bits 9:7 (0 = 16, 1 = 32, 2 = 64 bit), segment
+ * register in bits 17:15 (0 ES .. 5 GS; undefined for INS). */
+#define X86_IOI_ASIZE_SHIFT 7
+#define X86_IOI_ASIZE_MASK  0x7u
+#define X86_IOI_ASIZE_64    2u
+#define X86_IOI_SEG_SHIFT   15
+#define X86_IOI_SEG_MASK    0x7u
+
 /* XCR0 state components (SDM Vol. 1 13.1, 13.3). */
 #define X86_XCR0_X87 X86_BIT(0)
 #define X86_XCR0_SSE X86_BIT(1)
@@ -203,6 +225,7 @@
 #define CPUID_1_ECX_HYPERVISOR X86_BIT(31)
 #define CPUID_1_EDX_APIC       X86_BIT(9)
 #define CPUID_1_EDX_SEP        X86_BIT(11)
+#define CPUID_7_EBX_TSC_ADJUST X86_BIT(1)
 #define CPUID_7_EBX_INVPCID    X86_BIT(10)
 #define CPUID_D1_EAX_XSAVES    X86_BIT(3)
 #define CPUID_81_EDX_RDTSCP    X86_BIT(27)

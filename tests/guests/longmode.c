@@ -83,6 +83,12 @@ int guest_main(void)
     CHECK(r.ext_edx & CPUID_EXT_EDX_LM, "CPUID.80000001h:EDX.LM is set");
     CHECK((r.lapic_version & 0xFF) == 0x14, "LAPIC MMIO load from 64-bit code");
     CHECK(r.alias == ALIAS_MARKER, "a 2 MiB page maps 1 GiB onto guest-physical 2 MiB");
+    uint64_t buf = (uint64_t)(uintptr_t)r.str_buf;
+    CHECK(r.str_rdi == buf + 3 && r.str_rcx == 0, "64-bit REP INSB: RDI + 3, RCX 0");
+    CHECK(r.str32_rdi == buf + 5 && r.str32_rcx == 0,
+          "0x67 REP INSB in 64-bit mode: EDI/ECX counted, written zero-extended");
+    CHECK(r.str_buf[0] == 0xFF && r.str_buf[4] == 0xFF && r.str_buf[5] == 0,
+          "64-bit INSB wrote exactly 5 bytes of all ones");
     guest_printf("longmode: EFER 0x%x, 64-bit result 0x%x%08x\n", (unsigned)efer,
                  (unsigned)(r.wide >> 32), (unsigned)r.wide);
     return guest_report("longmode");

@@ -18,13 +18,23 @@
 #define LM_RES_LAPIC_VERSION 12
 #define LM_RES_ALIAS         16
 #define LM_RES_RAN64         20
+#define LM_RES_STR_RDI       24         /* REP INSB, 64-bit addresses: RDI, RCX after */
+#define LM_RES_STR_RCX       32
+#define LM_RES_STR32_RDI     40         /* REP INSB, 32-bit addresses (0x67): RDI, RCX after */
+#define LM_RES_STR32_RCX     48
+#define LM_RES_STR_BUF       56         /* 8 bytes INSB writes into (3, then 2 more) */
+#define LM_ABSENT_PORT       0x2E0      /* no device: reads all ones */
+#define LM_STR_HIGH          0xAB00000000000000 /* upper RDI/RCX bits 0x67 must clear */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 struct lm_results {
     uint64_t wide;
     uint32_t ext_edx, lapic_version, alias, ran64;
+    uint64_t str_rdi, str_rcx, str32_rdi, str32_rcx;
+    uint8_t str_buf[8];
 };
+_Static_assert(__builtin_offsetof(struct lm_results, str_buf) == LM_RES_STR_BUF, "layout");
 _Static_assert(__builtin_offsetof(struct lm_results, ext_edx) == LM_RES_EXT_EDX, "layout");
 _Static_assert(__builtin_offsetof(struct lm_results, ran64) == LM_RES_RAN64, "layout");
 void long_mode_probe(struct lm_results *r);

@@ -36,6 +36,23 @@ long_mode_probe:
     movl $LM_ALIAS_VA, %edi
     movl (%rdi), %eax
     movl %eax, LM_RES_ALIAS(%rsi)
+    /* String I/O in 64-bit mode (the VMM's INS, vmm-server/exits.c):
+     * REP INSB with RDI and RCX, then with 32-bit addresses (0x67): EDI and
+     * ECX count, and both are written zero-extended. */
+    leaq LM_RES_STR_BUF(%rsi), %rdi
+    movq $3, %rcx
+    movw $LM_ABSENT_PORT, %dx
+    cld
+    rep insb
+    movq %rdi, LM_RES_STR_RDI(%rsi)
+    movq %rcx, LM_RES_STR_RCX(%rsi)
+    movabs $LM_STR_HIGH, %rax
+    orq %rax, %rdi
+    orq %rax, %rcx
+    orq $2, %rcx
+    addr32 rep insb
+    movq %rdi, LM_RES_STR32_RDI(%rsi)
+    movq %rcx, LM_RES_STR32_RCX(%rsi)
     movl $1, LM_RES_RAN64(%rsi)
     /* Back to the 32-bit code segment (compatibility mode). */
     pushq $LM_SEL_CODE32

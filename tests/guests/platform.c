@@ -12,6 +12,7 @@
 
 #define MSR_TSC            0x10
 #define MSR_APIC_BASE      0x1B
+#define MSR_TSC_ADJUST     0x3B
 #define MSR_FEATURE_CONTROL 0x3A
 #define MSR_MTRRCAP        0xFE
 #define MSR_SYSENTER_CS    0x174
@@ -121,15 +122,21 @@ static void check_cpuid(void)
     CHECK(!(l1.ecx & (1u << 3)) && !(l1.ecx & (1u << 5)) && !(l1.ecx & (1u << 21)) &&
               !(l1.ecx & (1u << 15)), "CPUID.1: MONITOR, VMX, x2APIC, PDCM hidden");
     CHECK((l1.edx & (1u << 11)) && (l1.edx & (1u << 9)), "CPUID.1: SEP and APIC shown");
-    CHECK(!(x1.edx & (1u << 27)), "CPUID.80000001: RDTSCP hidden");
+    CHECK(l7.ebx & (1u << 1), "CPUID.7: TSC_ADJUST shown (emulated)");
     CHECK(!(l7.ebx & (1u << 10)), "CPUID.7: INVPCID hidden");
     CHECK(!(d1.eax & (1u << 3)), "CPUID.0DH.1: XSAVES hidden");
     CHECK(pmu.eax == 0 && pmu.ebx == 0 && pmu.ecx == 0 && pmu.edx == 0, "CPUID.0AH: no PMU");
 
+    /* RDTSCP: shown where the VMM enabled it, and then it runs; else #UD. */
     mark();
     skip_len = 3;
-    __asm__ volatile("rdtscp" ::: "eax", "ecx", "edx");
-    CHECK(ud_since() == 1, "RDTSCP raises #UD");
+    uint32_t aux = 0;
+    __asm__ volatile("rdtscp" : "=c"(aux) : : "eax", "edx");
+    if (x1.edx & (1u << 27))
+        CHECK(ud_since() == 0 && aux == 0, "RDTSCP shown and runs (TSC_AUX 0)");
+    else
+        CHECK(ud_since() == 1, "RDTSCP hidden and raises #UD");
+    guest_printf("platform: RDTSCP %s\n", x1.edx & (1u << 27) ? "shown" : "hidden");
     static uint64_t desc[2];
     mark();
     skip_len = 5;                                    /* 66 0F 38 82 08 */
@@ -160,7 +167,7 @@ static void check_cpuid(void)
 /* --- MSRs --- */
 static void check_msrs(void)
 {
-    uint64_t v, t1, t2;
+    uint64_t v, t1 = 0, t2 = 0;
     CHECK(roundtrip(MSR_SYSENTER_CS, 0x10) && roundtrip(MSR_SYSENTER_ESP, 0x8000) &&
               roundtrip(MSR_SYSENTER_EIP, 0x101000), "SYSENTER MSRs keep what was written");
     CHECK(roundtrip(MSR_PAT, 0x0007010600070406ULL), "PAT keeps a valid value");
@@ -180,7 +187,16 @@ static void check_msrs(void)
               !wrmsr_ok(MSR_LSTAR, 0x0000800000000000ULL), "LSTAR: non-canonical raises #GP");
     CHECK(roundtrip(MSR_KERNEL_GS_BASE, 0x12345000) &&
               !wrmsr_ok(MSR_KERNEL_GS_BASE, 0x8000000000000000ULL), "KERNEL_GS_BASE rules");
-    CHECK(!rdmsr_ok(MSR_TSC_AUX, &v), "TSC_AUX raises #GP (RDTSCP hidden)");
+    if (guest_cpuid(0x80000001, 0).edx & (1u << 27)) {
+        /* SDM Vol. 2B RDTSCP: ECX = IA32_TSC_AUX[31:0]; bits 63:32 reserved. */
+        uint32_t aux = 0;
+        CHECK(roundtrip(MSR_TSC_AUX, 0x12345) && !wrmsr_ok(MSR_TSC_AUX, 1ULL << 32),
+              "TSC_AUX round trip, reserved bits #GP");
+        __asm__ volatile("rdtscp" : "=c"(aux) : : "eax", "edx");
+        CHECK(aux == 0x12345, "RDTSCP returns TSC_AUX in ECX");
+    } else {
+        CHECK(!rdmsr_ok(MSR_TSC_AUX, &v), "TSC_AUX raises #GP (RDTSCP hidden)");
+    }
     /* FS base through the MSR: a segment-relative load reads through it. */
     static volatile uint32_t target = 0xF5BA5E00;
     CHECK(wrmsr_ok(MSR_FS_BASE, (uint32_t)(uintptr_t)&target), "FS_BASE written");
@@ -195,6 +211,32 @@ static void check_msrs(void)
     const uint64_t start = 0x100000000000ULL;
     CHECK(wrmsr_ok(MSR_TSC, start) && rdmsr_ok(MSR_TSC, &t1) && rdmsr_ok(MSR_TSC, &t2) &&
               t1 >= start && t2 > t1 && t1 - start < 0x10000000ULL, "TSC counts on from a write");
+    /* RDTSC (no exit: TSC offsetting) counts on from the written value too. */
+    const uint64_t near = 0x10000000ULL;
+    uint64_t r1 = rdtsc();
+    CHECK(r1 > t2 && r1 - start < 2 * near, "RDTSC continues from the written TSC");
+    /* IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3): a TSC write added its change;
+     * writing the MSR moves the TSC by as much. */
+    uint64_t adj0, adj1, before, after;
+    CHECK(rdmsr_ok(MSR_TSC_ADJUST, &adj0), "TSC_ADJUST readable");
+    before = rdtsc();
+    CHECK(wrmsr_ok(MSR_TSC, before + near), "TSC written forward");
+    CHECK(rdmsr_ok(MSR_TSC_ADJUST, &adj1) && adj1 - adj0 <= near && adj1 - adj0 > near / 2,
+          "a TSC write moved TSC_ADJUST by its change");
+    before = rdtsc();
+    CHECK(wrmsr_ok(MSR_TSC_ADJUST, adj1 + (near << 4)), "TSC_ADJUST written");
+    after = rdtsc();
+    CHECK(after - before >= (near << 4) && after - before < (near << 4) + near,
+          "a TSC_ADJUST write moved the TSC by its change");
+    CHECK(rdmsr_ok(MSR_TSC_ADJUST, &v) && v == adj1 + (near << 4), "TSC_ADJUST reads back");
+    /* TSC frequency leaves (15H, 16H) as the host has them. */
+    guest_cpuid_t l0 = guest_cpuid(0, 0);
+    if (l0.eax >= 0x15) {
+        guest_cpuid_t l15 = guest_cpuid(0x15, 0), l16 = guest_cpuid(0x16, 0);
+        guest_printf("platform: CPUID.15H %u/%u crystal %u Hz, 16H base %u MHz\n", l15.ebx,
+                     l15.eax, l15.ecx, l16.eax & 0xFFFF);
+        CHECK(l15.ebx == 0 || l15.eax != 0, "CPUID.15H: a ratio has a denominator");
+    }
 }
 
 /* --- the APIC base: relocation, global disable, re-enable --- */

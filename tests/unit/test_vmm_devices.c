@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_vmm_devices.c - the VMM's legacy PC device models
- * (vmm-server/devices): 8259A PIC pair, 8254 PIT, MC146818 RTC, local APIC.
+ * (vmm-server/devices): 8259A PIC pair, 8254 PIT, MC146818 RTC, local APIC,
+ * the system-control ports (92h, CF9h, the 8042 reset, 80h).
  * One suite per device; each ends with hostile-input tests (every port or
  * offset, every byte, random sequences) that must not trip ASan/UBSan.
  */
@@ -9,6 +10,7 @@
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
+#include "devices/sysctl.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -1659,4 +1661,89 @@ UNIT_SUITE(lapic_suite)
     CU_add_test(s, "timer reprogrammed while counting", test_lapic_timer_reprogram);
     CU_add_test(s, "self IPIs through the ICR", test_lapic_self_ipi);
     CU_add_test(s, "hostile: every offset, random traffic", test_lapic_hostile);
+}
+
+/* ---- system-control ports (devices/sysctl.c) ---- */
+
+static sysctl_result_t sc_out(sysctl_t *c, uint16_t port, uint8_t v)
+{
+    return sysctl_io(c, port, false, &v);
+}
+
+static uint8_t sc_in(sysctl_t *c, uint16_t port)
+{
+    uint8_t v = 0;
+    CU_ASSERT_EQUAL(sysctl_io(c, port, true, &v), SYSCTL_DONE);
+    return v;
+}
+
+static void test_sysctl_port_a(void)
+{
+    sysctl_t c;
+    sysctl_init(&c);
+    CU_ASSERT_EQUAL(sc_in(&c, SYSCTL_PORT_A), SYSCTL_A_A20);    /* A20 on, as loaded */
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_A, 0), SYSCTL_DONE);
+    CU_ASSERT_EQUAL(sc_in(&c, SYSCTL_PORT_A), 0);               /* A20 reads back */
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_A, 0xFC | SYSCTL_A_A20), SYSCTL_DONE);
+    CU_ASSERT_EQUAL(sc_in(&c, SYSCTL_PORT_A), SYSCTL_A_A20);    /* other bits not kept */
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_A, SYSCTL_A_A20 | SYSCTL_A_FAST_RESET), SYSCTL_RESET);
+    /* Bit 0 already 1: no new transition, no reset. */
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_A, SYSCTL_A_FAST_RESET), SYSCTL_DONE);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_A, 0), SYSCTL_DONE);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_A, SYSCTL_A_FAST_RESET), SYSCTL_RESET);
+}
+
+static void test_sysctl_cf9(void)
+{
+    sysctl_t c;
+    sysctl_init(&c);
+    CU_ASSERT_EQUAL(sc_in(&c, SYSCTL_PORT_RESET), 0);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_RESET, SYSCTL_CF9_SYS_RST), SYSCTL_DONE);
+    CU_ASSERT_EQUAL(sc_in(&c, SYSCTL_PORT_RESET), SYSCTL_CF9_SYS_RST);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_RESET, 0x06), SYSCTL_RESET);
+    sysctl_init(&c);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_RESET, 0x0E), SYSCTL_RESET);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_RESET, 0x0E), SYSCTL_DONE);     /* no 0 -> 1 */
+    sysctl_init(&c);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_RESET, 0xF1), SYSCTL_DONE);     /* RST_CPU clear */
+}
+
+static void test_sysctl_kbc(void)
+{
+    sysctl_t c;
+    sysctl_init(&c);
+    uint8_t st = sc_in(&c, SYSCTL_PORT_KBC_CMD);
+    CU_ASSERT_EQUAL(st & 0x3, 0);                   /* output and input buffers empty */
+    CU_ASSERT_TRUE(st & SYSCTL_KBC_STATUS_SYS);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xAD), SYSCTL_DONE);   /* ignored */
+    CU_ASSERT_TRUE(sc_in(&c, SYSCTL_PORT_KBC_CMD) & SYSCTL_KBC_STATUS_A2);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xFF), SYSCTL_DONE);   /* pulses nothing */
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xFD), SYSCTL_DONE);   /* line 1 only */
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xFE), SYSCTL_RESET);
+    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xF0), SYSCTL_RESET);
+}
+
+static void test_sysctl_hostile(void)
+{
+    sysctl_t c;
+    sysctl_init(&c);
+    uint8_t v = 0x12;
+    CU_ASSERT_EQUAL(sysctl_io(&c, SYSCTL_PORT_POST, false, &v), SYSCTL_DONE);
+    CU_ASSERT_EQUAL(sc_in(&c, SYSCTL_PORT_POST), 0xFF);
+    CU_ASSERT_EQUAL(sysctl_io(&c, SYSCTL_PORT_KBC_DATA, true, &v), SYSCTL_NOT_MINE);
+    for (unsigned port = 0; port <= 0xFFFF; port += 7)
+        for (unsigned b = 0; b < 256; b += 51) {
+            uint8_t x = (uint8_t)b;
+            sysctl_io(&c, (uint16_t)port, (b & 1) != 0, &x);
+        }
+    CU_ASSERT_EQUAL(sc_in(&c, SYSCTL_PORT_A) & ~(SYSCTL_A_A20 | SYSCTL_A_FAST_RESET), 0);
+}
+
+UNIT_SUITE(vmm_sysctl_suite)
+{
+    CU_pSuite s = CU_add_suite("vmm system-control ports", NULL, NULL);
+    CU_add_test(s, "port 92h: A20 reads back, fast reset on 0 -> 1", test_sysctl_port_a);
+    CU_add_test(s, "CF9h: 06h/0Eh reset", test_sysctl_cf9);
+    CU_add_test(s, "8042: status empty, FEh pulses reset", test_sysctl_kbc);
+    CU_add_test(s, "hostile: every port, POST", test_sysctl_hostile);
 }

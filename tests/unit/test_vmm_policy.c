@@ -31,6 +31,8 @@ static cpuid_regs_t host_noxsave(uint32_t leaf, uint32_t sub)
     return r;
 }
 
+#define ALL_ONES 0xFFFFFFFFu
+
 static const cpuid_guest_t g_default = { .cr4 = 0, .xcr0 = 1, .apic_enabled = true };
 
 static void test_cpuid_hidden(void)
@@ -53,7 +55,7 @@ static void test_cpuid_hidden(void)
     cpuid_regs_t pmu = cpuid_guest(0xA, 0, &g_default, host_all);
     CU_ASSERT_TRUE(pmu.eax == 0 && pmu.ebx == 0 && pmu.ecx == 0 && pmu.edx == 0);
     cpuid_regs_t x1 = cpuid_guest(0x80000001, 0, &g_default, host_all);
-    CU_ASSERT_FALSE(x1.edx & CPUID_81_EDX_RDTSCP);
+    CU_ASSERT_FALSE(x1.edx & CPUID_81_EDX_RDTSCP);      /* the control is not on */
     CU_ASSERT_TRUE(x1.edx & (1u << 29));                 /* LM */
     cpuid_regs_t d1 = cpuid_guest(0xD, 1, &g_default, host_all);
     CU_ASSERT_FALSE(d1.eax & CPUID_D1_EAX_XSAVES);
@@ -240,11 +242,43 @@ static void test_event_merge(void)
     CU_ASSERT_EQUAL(event_merge(0, X86_VEC_GP), EVENT_SERIAL);
 }
 
+/* Time: RDTSCP where the VMM enabled it (and the host has it), TSC_ADJUST
+ * always (emulated), leaves 15H/16H as the host has them. */
+static cpuid_regs_t host_no_rdtscp(uint32_t leaf, uint32_t sub)
+{
+    cpuid_regs_t r = host_all(leaf, sub);
+    if (leaf == 0x80000001)
+        r.edx &= ~(uint32_t)CPUID_81_EDX_RDTSCP;
+    if (leaf == 7)
+        r.ebx &= ~(uint32_t)CPUID_7_EBX_TSC_ADJUST;
+    return r;
+}
+
+static void test_cpuid_time(void)
+{
+    cpuid_guest_t g = g_default;
+    g.rdtscp = true;
+    CU_ASSERT_TRUE(cpuid_guest(0x80000001, 0, &g, host_all).edx & CPUID_81_EDX_RDTSCP);
+    CU_ASSERT_FALSE(cpuid_guest(0x80000001, 0, &g, host_no_rdtscp).edx & CPUID_81_EDX_RDTSCP);
+    CU_ASSERT_TRUE(cpuid_guest(7, 0, &g_default, host_no_rdtscp).ebx & CPUID_7_EBX_TSC_ADJUST);
+    CU_ASSERT_FALSE(cpuid_guest(7, 1, &g_default, host_all).ebx & CPUID_7_EBX_TSC_ADJUST);
+    cpuid_regs_t l15 = cpuid_guest(0x15, 0, &g_default, host_all);
+    CU_ASSERT_TRUE(l15.eax == ALL_ONES && l15.ebx == ALL_ONES && l15.ecx == ALL_ONES);
+    cpuid_regs_t l16 = cpuid_guest(0x16, 0, &g_default, host_all);
+    CU_ASSERT_TRUE(l16.eax == 0xFFFF && l16.ebx == 0xFFFF && l16.ecx == 0xFFFF && l16.edx == 0);
+    /* Leaves between the shown ones (SGX 12H, PT 14H) read 0. */
+    cpuid_regs_t l12 = cpuid_guest(0x12, 0, &g_default, host_all);
+    CU_ASSERT_TRUE(l12.eax == 0 && l12.ebx == 0 && l12.ecx == 0 && l12.edx == 0);
+    cpuid_regs_t l14 = cpuid_guest(0x14, 0, &g_default, host_all);
+    CU_ASSERT_TRUE(l14.eax == 0 && l14.ebx == 0 && l14.ecx == 0 && l14.edx == 0);
+}
+
 UNIT_SUITE(vmm_policy_suite)
 {
     CU_pSuite s = CU_add_suite("vmm cpu policy", NULL, NULL);
     CU_add_test(s, "CPUID hides what the VMCS does not give", test_cpuid_hidden);
     CU_add_test(s, "CPUID follows CR4, XCR0, APIC base", test_cpuid_dynamic);
+    CU_add_test(s, "CPUID time: RDTSCP, TSC_ADJUST, leaves 15H/16H", test_cpuid_time);
     CU_add_test(s, "MOV to CR0 rules and LMA", test_cr0);
     CU_add_test(s, "MOV to CR4 rules", test_cr4);
     CU_add_test(s, "EFER bits follow CPUID", test_efer_allowed);
