@@ -119,10 +119,8 @@ static void tcb_finalise(tcb_t *t)
     ipc_cancel(t);
     if (t->caller) {            /* a client waits for our reply: it never comes */
         tcb_t *c = t->caller;
-        c->callee = 0;
         c->state = TS_INACTIVE;
-        set_syscall_result(c, NESTOR_ERR_DELETED, 0, 0);
-        sched_make_ready(c);
+        ipc_wake_deleted(c);
         t->caller = 0;
     }
     if (t->bound_ntfn) {

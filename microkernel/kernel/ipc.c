@@ -354,10 +354,20 @@ void ipc_cancel(tcb_t *t)
     t->fault_type = NESTOR_FAULT_NONE;
 }
 
-static void wake_deleted(tcb_t *t)
+/* A thread whose partner or endpoint went away wakes with an error; a vCPU
+ * thread whose exit can no longer be answered stops instead (resuming it
+ * would enter the guest as if the exit had been handled; NESTOR_TCB_RESUME
+ * runs the exiting instruction again). */
+void ipc_wake_deleted(tcb_t *t)
 {
+    bool exit_lost = t->fault_type == NESTOR_FAULT_VM_EXIT;
     t->blocked_on = 0;
+    t->callee = 0;
     t->fault_type = NESTOR_FAULT_NONE;
+    if (exit_lost) {
+        t->state = TS_INACTIVE;
+        return;
+    }
     set_syscall_result(t, NESTOR_ERR_DELETED, 0, 0);
     sched_make_ready(t);
 }
@@ -366,7 +376,7 @@ void ep_cancel_all(endpoint_t *ep)
 {
     tcb_t *t;
     while ((t = tcb_queue_pop(&ep->queue)))
-        wake_deleted(t);
+        ipc_wake_deleted(t);
     ep->state = EP_IDLE;
 }
 
@@ -374,7 +384,7 @@ void ntfn_cancel_all(notification_t *n)
 {
     tcb_t *t;
     while ((t = tcb_queue_pop(&n->waiters)))
-        wake_deleted(t);
+        ipc_wake_deleted(t);
     if (n->bound) {
         n->bound->bound_ntfn = 0;
         n->bound = 0;

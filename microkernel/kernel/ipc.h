@@ -16,6 +16,9 @@ bool ipc_reply(tcb_t *t);
 void ntfn_signal(notification_t *n, uint64_t badge);
 /* Remove @t from whatever endpoint/notification queue or reply wait it is in. */
 void ipc_cancel(tcb_t *t);
+/* @t waited on a partner or endpoint now deleted: wake it with
+ * NESTOR_ERR_DELETED (a vCPU thread waiting on an exit stops instead). */
+void ipc_wake_deleted(tcb_t *t);
 /* Wake every thread waiting on @ep / @n with NESTOR_ERR_DELETED. */
 void ep_cancel_all(endpoint_t *ep);
 void ntfn_cancel_all(notification_t *n);

@@ -38,6 +38,17 @@ __attribute__((noreturn)) void vmx_entry_failed(void);
 #define FLAT_LIMIT 0xFFFFFFFF
 #define TR_LIMIT_INIT 0xFF
 
+/*
+ * Exceptions that exit whatever the tables say. #DB and #AC: a guest can
+ * make their delivery raise them again (a breakpoint on the stack the #DB
+ * frame goes to; an #AC while pushing the #AC frame), and the CPU then
+ * loops inside the delivery with no instruction boundary at which an
+ * interrupt or the preemption timer could exit (CVE-2015-8104, -5307): with
+ * the exit, every round leaves the guest. #MC: a machine check is the
+ * host's (SDM 15.10.1). Without a handler the first two are reflected.
+ */
+#define EXCEPTIONS_ALWAYS_EXIT (BIT(VEC_DB) | BIT(VEC_AC) | BIT(VEC_MC))
+
 static uint64_t current_vmcs;
 static uint64_t vpid_used[VPID_WORDS];
 static uint32_t vpids_free = VPID_MAX;
@@ -143,8 +154,10 @@ uint64_t vcpu_cr_mask_floor(uint64_t mask_field)
     if (mask_field == VMCS_CR0_MASK)
         return cr0_vmx_fixed;
     /* CR4.OSXSAVE too: whether the guest's XCR0 is live (vcpu_run) is read
-     * from the real CR4 at entry, so changing it must exit (SDM 2.5, 13.3). */
-    return cr4_vmx_fixed | CR4_OSXSAVE;
+     * from the real CR4 at entry, so changing it must exit (SDM 2.5, 13.3);
+     * and the bits that would give the guest state the kernel does not
+     * switch (CR4_UNSWITCHED), so setting them exits and is refused. */
+    return cr4_vmx_fixed | CR4_OSXSAVE | CR4_UNSWITCHED;
 }
 
 /* SDM 26.2.4/26.3.1.1: the "IA-32e mode guest" entry control must equal the
@@ -171,7 +184,7 @@ static void setup_controls(vcpu_t *v)
                                       EXIT_SAVE_PREEMPT_TIMER));
     vmwrite(VMCS_ENTRY_CONTROLS,
             vmx_controls(r->entry, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CTLS));
-    vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+    vmwrite(VMCS_EXCEPTION_BITMAP, EXCEPTIONS_ALWAYS_EXIT);
     vmwrite(VMCS_CR3_TARGET_COUNT, 0);
     /* SDM 24.7.2, 24.8.2: the guest's switched MSRs are loaded at entry and
      * stored at exit in one area; the host's are loaded at exit. */
@@ -364,13 +377,13 @@ static unsigned segs_end(uint64_t mask)
 #define READ_DR(n) ({ uint64_t _v; __asm__ volatile("mov %%dr" #n ", %0" : "=r"(_v)); _v; })
 #define WRITE_DR(n, v) __asm__ volatile("mov %0, %%dr" #n : : "r"((uint64_t)(v)))
 
+/* DR0-3 only: DR6 is kept from each exit and loaded at each entry. */
 static void dr_save(vcpu_t *v)
 {
     v->drs[GDR_DR0] = READ_DR(0);
     v->drs[GDR_DR1] = READ_DR(1);
     v->drs[GDR_DR2] = READ_DR(2);
     v->drs[GDR_DR3] = READ_DR(3);
-    v->drs[GDR_DR6] = READ_DR(6);
 }
 
 static void dr_switch_to(vcpu_t *v)
@@ -381,7 +394,6 @@ static void dr_switch_to(vcpu_t *v)
     WRITE_DR(1, v->drs[GDR_DR1]);
     WRITE_DR(2, v->drs[GDR_DR2]);
     WRITE_DR(3, v->drs[GDR_DR3]);
-    WRITE_DR(6, v->drs[GDR_DR6]);
     dr_owner = v;
 }
 
@@ -494,6 +506,10 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         load_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW, s->cr4, cr4_vmx_fixed);
         vmwrite(VMCS_GUEST_EFER, s->efer);
         follow_efer_lma(s->efer);
+        /* A monitor changed the guest's paging state where the guest's own
+         * MOV CR would have flushed: drop this VPID's translations (SDM
+         * 28.4.3.3), entry does not. */
+        vmx_flush_vpid((uint16_t)v->vpid);
     }
     for (unsigned i = segs_first(mask); i < segs_end(mask); i++) {
         const nestor_vcpu_seg_t *g = &(&s->es)[i];
@@ -513,9 +529,11 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_GUEST_ACTIVITY, s->activity);
         vmwrite(VMCS_GUEST_PENDING_DBG, s->pending_dbg);
     }
-    if (mask & NESTOR_MTD_PDPTE)
+    if (mask & NESTOR_MTD_PDPTE) {
         for (unsigned i = 0; i < 4; i++)
             vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, s->pdpte[i]);
+        vmx_flush_vpid((uint16_t)v->vpid);
+    }
     if (mask & NESTOR_MTD_INJECT) {
         vmwrite(VMCS_ENTRY_INTR_INFO, s->inject_info);
         vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, s->inject_error);
@@ -571,7 +589,8 @@ static bool xcr0_valid(uint64_t x)
 
 #define REFUSE(field) (NESTOR_ENTRY_REFUSED | STATE_OFF(field))
 /* The groups refused_state() looks at. */
-#define CHECKED_GROUPS (NESTOR_MTD_INTR | NESTOR_MTD_MSRS | NESTOR_MTD_DEBUG | NESTOR_MTD_XCR0)
+#define CHECKED_GROUPS (NESTOR_MTD_INTR | NESTOR_MTD_MSRS | NESTOR_MTD_DEBUG | NESTOR_MTD_XCR0 | \
+                        NESTOR_MTD_CR)
 
 /*
  * The guest state the kernel refuses whatever a monitor wants: states that
@@ -624,6 +643,8 @@ static uint64_t refused_state(const nestor_vcpu_state_t *s, uint64_t mask)
     }
     if ((mask & NESTOR_MTD_XCR0) && !xcr0_valid(s->xcr0))
         return REFUSE(xcr0);
+    if ((mask & NESTOR_MTD_CR) && (s->cr4 & CR4_UNSWITCHED))
+        return REFUSE(cr4);
     return 0;
 }
 
@@ -681,12 +702,12 @@ void vcpu_run(tcb_t *t)
 {
     vcpu_t *v = t->vcpu;
     const cap_t *ept = &v->ctes[VCPU_CTE_EPT].cap;
+    vmcs_load(v);
     if (ept->type != NESTOR_OBJ_EPT_PML4) {
         /* No guest-physical space (never set, or revoked): nothing to run. */
         stop(t, "no EPT (set one with NESTOR_VCPU_SET_EPT)", 0);
         sched_run();
     }
-    vmcs_load(v);
     if (v->refused) {
         refuse_entry(t, v);
         sched_run();
@@ -696,14 +717,16 @@ void vcpu_run(tcb_t *t)
      * executes any instruction (a pause). (Without the timer, as the
      * capability MSR allows, PAUSE is refused at invocation.) */
     uint32_t timer = guest_slice_timer();
-    if (v->pause_pending)
+    v->pause_armed = v->pause_pending ? NESTOR_PREEMPT_PAUSE
+                     : v->timer_due   ? NESTOR_PREEMPT_MONITOR_TIMER : 0;
+    if (v->pause_armed)
         timer = 0;
     else if (v->monitor_timer && v->monitor_timer < timer)
         timer = (uint32_t)v->monitor_timer;
     vmwrite(VMCS_PREEMPT_TIMER_VALUE, timer);
     v->timer_loaded = timer;
-    v->pause_armed = v->pause_pending;
     v->pause_pending = 0;
+    v->timer_due = 0;
     uint64_t eptp = vspace_eptp(ept->obj);
     if (v->eptp != eptp) {
         vmwrite(VMCS_EPT_POINTER, eptp);
@@ -713,6 +736,7 @@ void vcpu_run(tcb_t *t)
         pml_follow_frame(v);
     if (dr_owner != v)
         dr_switch_to(v);
+    WRITE_DR(6, v->drs[GDR_DR6]);
     /* SDM Vol. 1 13.3: XCR0 is not part of the VMCS; the guest's is loaded
      * last, with interrupts off, and the host's comes back first thing after
      * the exit (host_state_restore). While the guest's CR4.OSXSAVE is 0 its
@@ -803,9 +827,21 @@ static bool is_exception_slot(unsigned slot)
 /* An exception exit nobody handles goes into the guest as if it had not
  * been intercepted (SDM 24.8.3: the exit's interruption information, which
  * has the VM-entry layout but bit 12, and error code). */
-static void reflect_exception(void)
+static void reflect_exception(vcpu_t *v)
 {
-    vmwrite(VMCS_ENTRY_INTR_INFO, vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_REINJECT_MASK);
+    uint64_t info = vmread(VMCS_EXIT_INTR_INFO), qual = vmread(VMCS_EXIT_QUALIFICATION);
+    unsigned vec = info & INTR_INFO_VECTOR_MASK;
+    /* SDM 27.1: an exception exit leaves out what delivery would have done
+     * first: a #PF's CR2 and a #DB's DR6 bits (in the qualification, SDM
+     * Table 27-1) and DR7.GD cleared (SDM 17.2.4). */
+    if (vec == VEC_PF) {
+        v->cr2 = qual;
+    } else if (vec == VEC_DB) {
+        v->drs[GDR_DR6] = (v->drs[GDR_DR6] & ~(uint64_t)DR6_EXIT_QUAL_BITS) |
+                          (qual & DR6_EXIT_QUAL_BITS);
+        vmwrite(VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~(uint64_t)DR7_GD);
+    }
+    vmwrite(VMCS_ENTRY_INTR_INFO, info & INTR_INFO_REINJECT_MASK);
     vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_EXIT_INTR_ERROR));
     vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
 }
@@ -821,7 +857,7 @@ send_exit(tcb_t *t, vcpu_t *v, unsigned slot, int top, const uint64_t *mrs, bool
     const cap_t *ep = exit_handler(v, slot, top, &level);
     if (!ep) {
         if (is_exception_slot(slot)) {
-            reflect_exception();
+            reflect_exception(v);
             return EXIT_REFLECTED;
         }
         stop(t, "no handler for this exit", mrs[NESTOR_EXIT_MR_REASON]);
@@ -943,7 +979,7 @@ bool vcpu_waits_for_exit_reply(const vcpu_t *v)
 
 void vcpu_derive_routing(vcpu_t *v)
 {
-    uint32_t bitmap = 0;
+    uint32_t bitmap = EXCEPTIONS_ALWAYS_EXIT;
     for (unsigned slot = 0; slot < EXIT_TABLE_SLOTS; slot++) {
         unsigned level = 0;
         exit_handler(v, slot, NESTOR_EXIT_LEVELS - 1, &level);
@@ -990,14 +1026,33 @@ static void reinject_vectoring(void)
     vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
 }
 
-/* The exit was the host's own NMI (NMI exiting, SDM 24.6.1, 27.2.2): run the
- * host's handler through the IDT, whose IRETQ also ends the NMI blocking
- * the exit left (SDM 27.5.5 / 6.7.1). No monitor ever sees it. */
-static bool is_host_nmi(unsigned basic)
+/*
+ * Exits that are the host's own events, never a monitor's: an NMI (NMI
+ * exiting, SDM 24.6.1, 27.2.2) and a machine check (an exception exit with
+ * vector 18, or one during VM entry, SDM 27.1, 15.10.1). The host's handler
+ * runs through the IDT; for an NMI its IRETQ also ends the NMI blocking the
+ * exit left (SDM 27.5.5, 6.7.1); a machine check is the host's end.
+ */
+static bool is_host_event(unsigned basic)
 {
-    return basic == NESTOR_EXIT_EXCEPTION &&
-           ((vmread(VMCS_EXIT_INTR_INFO) >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) ==
-               INTR_TYPE_NMI;
+    if (basic == NESTOR_EXIT_MACHINE_CHECK)
+        return true;
+    if (basic != NESTOR_EXIT_EXCEPTION)
+        return false;
+    uint64_t info = vmread(VMCS_EXIT_INTR_INFO);
+    return ((info >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI ||
+           (info & INTR_INFO_VECTOR_MASK) == VEC_MC;
+}
+
+static void host_event(unsigned basic)
+{
+    if (basic == NESTOR_EXIT_EXCEPTION &&
+        (vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK) == VEC_NMI) {
+        __asm__ volatile("int %0" : : "i"(VEC_NMI) : "memory");
+        return;
+    }
+    kprintf("vcpu: machine check while a guest ran\n");
+    __asm__ volatile("int %0" : : "i"(VEC_MC) : "memory");
 }
 
 void vmx_exit_handler(uint64_t *gprs)
@@ -1011,28 +1066,42 @@ void vmx_exit_handler(uint64_t *gprs)
     if (!(reason & EXIT_REASON_ENTRY_FAILURE))
         v->launched = 1;
     v->fetched = 0;
-    bool paused = v->pause_armed;
+    /* DR6 changes in the host too (a user thread's single step): the guest's
+     * is kept from the exit to the next entry (vcpu_run). */
+    v->drs[GDR_DR6] = READ_DR(6);
+    /* What the zero timer of this entry was for (a pause, a monitor timer
+     * that ran out on an exit of another kind), and whether the monitor's
+     * timer ran out now. Neither is lost if the kernel takes this exit. */
+    unsigned armed = v->pause_armed;
     v->pause_armed = 0;
-    bool monitor_time_out = v->monitor_timer && monitor_timer_ran_out(v);
+    bool time_out = armed == NESTOR_PREEMPT_MONITOR_TIMER ||
+                    (v->monitor_timer && monitor_timer_ran_out(v));
     if (reason & EXIT_REASON_ENTRY_FAILURE) {
+        v->timer_due = time_out;
         deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION), NESTOR_EXIT_SLOT_ENTRY_FAIL);
-    } else if (basic == NESTOR_EXIT_PREEMPT_TIMER && (paused || monitor_time_out)) {
-        unsigned level = paused ? v->pause_level : v->timer_level;
-        deliver_exit_at(t, v, reason, paused ? NESTOR_PREEMPT_PAUSE : NESTOR_PREEMPT_MONITOR_TIMER,
-                        NESTOR_EXIT_PREEMPT_TIMER, level);
-    } else if (basic == NESTOR_EXIT_EXTERNAL_INT || basic == NESTOR_EXIT_PREEMPT_TIMER) {
-        /* An interrupt is still pending (no acknowledge-on-exit), or the
-         * guest's tick ran out and one may be: open the window and take it
-         * through the IDT like any kernel interrupt. */
+    } else if (basic == NESTOR_EXIT_PREEMPT_TIMER && (armed || time_out)) {
+        bool pause = armed == NESTOR_PREEMPT_PAUSE;
+        v->timer_due = pause && time_out;       /* (a pause first, the timer next) */
+        deliver_exit_at(t, v, reason, pause ? NESTOR_PREEMPT_PAUSE : NESTOR_PREEMPT_MONITOR_TIMER,
+                        NESTOR_EXIT_PREEMPT_TIMER, pause ? v->pause_level : v->timer_level);
+    } else if (basic == NESTOR_EXIT_EXTERNAL_INT || basic == NESTOR_EXIT_PREEMPT_TIMER ||
+               is_host_event(basic)) {
+        v->pause_pending = armed == NESTOR_PREEMPT_PAUSE;
+        v->timer_due = time_out;
         reinject_vectoring();
-        __asm__ volatile("sti; nop; cli" ::: "memory");
-    } else if (is_host_nmi(basic)) {
-        reinject_vectoring();
-        __asm__ volatile("int %0" : : "i"(VEC_NMI) : "memory");
+        if (basic == NESTOR_EXIT_EXTERNAL_INT || basic == NESTOR_EXIT_PREEMPT_TIMER)
+            /* An interrupt is still pending (no acknowledge-on-exit), or the
+             * guest's tick ran out and one may be: open the window and take
+             * it through the IDT like any kernel interrupt. */
+            __asm__ volatile("sti; nop; cli" ::: "memory");
+        else
+            host_event(basic);
     } else if (basic == NESTOR_EXIT_EXCEPTION) {
+        v->timer_due = time_out;
         unsigned vec = vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK;
         deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION), NESTOR_EXIT_SLOT_EXCEPTION + (vec & 31));
     } else {
+        v->timer_due = time_out;
         deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION),
                      basic < NESTOR_EXIT_REASONS ? basic : NESTOR_EXIT_SLOT_ENTRY_FAIL);
     }
@@ -1061,6 +1130,14 @@ bool vcpu_vmcs_read(vcpu_t *v, uint64_t field, uint64_t *value)
 void vcpu_vmcs_write_guest(vcpu_t *v, uint64_t field, uint64_t value)
 {
     vmcs_load(v);
+    if (field == VMCS_CR0_MASK || field == VMCS_CR4_MASK) {
+        /* Bits becoming host-owned read from the shadow from now on: give it
+         * the guest's current values (SDM 25.3). */
+        uint64_t cr = field == VMCS_CR0_MASK ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4;
+        uint64_t shadow = field == VMCS_CR0_MASK ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW;
+        uint64_t fresh = value & ~vmread(field);
+        vmwrite(shadow, (vmread(shadow) & ~fresh) | (vmread(cr) & fresh));
+    }
     vmwrite(field, value);
     if (field == VMCS_GUEST_EFER)
         follow_efer_lma(value);

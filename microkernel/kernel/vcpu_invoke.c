@@ -2,6 +2,7 @@
  * kernel/vcpu_invoke.c - invocations on VCPU objects (labels in
  * nestor/invocations.h, model in nestor/vcpu.h).
  */
+#include "arch/x86_64/cr.h"
 #include "arch/x86_64/vmx.h"
 #include "kernel/cnode_ops.h"
 #include "kernel/invoke.h"
@@ -65,6 +66,8 @@ static bool decode_write(const vcpu_t *v, uint64_t f, uint64_t *value)
     switch (field_access(f)) {
     case NESTOR_VMCS_RW:
         /* SDM 24.4.2: only the activity states that give the CPU back. */
+        if (f == VMCS_GUEST_CR4 && (*value & CR4_UNSWITCHED))
+            return false;               /* state the kernel does not switch */
         if (f == VMCS_GUEST_ACTIVITY)
             return *value == NESTOR_ACTIVITY_ACTIVE ||
                    (*value == NESTOR_ACTIVITY_HLT &&
@@ -265,6 +268,8 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
         v->pause_level = (uint8_t)level;
         return NESTOR_OK;
     case NESTOR_VCPU_SET_TIMER:
+        if (!(vmx_raw_caps()->pinbased >> VMX_CTLS_ALLOWED1_SHIFT & PIN_PREEMPTION_TIMER))
+            return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
         if (!inv_arg(iv, 0, &a))
             return NESTOR_ERR_TRUNCATED_MESSAGE;
         if (!optional_level(iv, 1, &level))

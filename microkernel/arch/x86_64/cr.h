@@ -19,5 +19,11 @@
 #define CR4_OSXSAVE     BIT(18)
 #define CR4_SMEP        BIT(20)   /* SDM 4.6: no kernel instruction fetch from user pages */
 #define CR4_SMAP        BIT(21)   /* SDM 4.6: no kernel data access to user pages */
+#define CR4_PKE         BIT(22)   /* SDM 4.6.2: protection keys (PKRU) */
+#define CR4_CET         BIT(23)   /* SDM 18: control-flow enforcement (its MSRs) */
+#define CR4_PKS         BIT(24)   /* SDM 4.6.2: supervisor protection keys (IA32_PKRS) */
+/* CR4 bits that enable guest state the kernel does not switch per vCPU
+ * (PKRU, the CET and PKRS MSRs): a guest may not set them. */
+#define CR4_UNSWITCHED  (CR4_PKE | CR4_CET | CR4_PKS)
 
 #endif

@@ -67,6 +67,9 @@
 #define VMCS_LINK_POINTER_NONE       0xFFFFFFFFFFFFFFFFULL
 #define DR7_INIT                     0x400        /* SDM 17.2.4: reset value */
 #define DR6_INIT                     0xFFFF0FF0   /* SDM 17.2.3: reset value */
+/* DR6 bits a #DB exit's qualification reports (SDM Table 27-1): B0-B3, BD, BS */
+#define DR6_EXIT_QUAL_BITS           0x600F
+#define DR7_GD                       BIT(13)  /* SDM 17.2.4: general detect */
 #define RFLAGS_GUEST_INIT            0x2
 
 #endif

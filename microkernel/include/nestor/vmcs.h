@@ -253,19 +253,21 @@
  * every port and MSR access exits (no bitmaps: they would point at memory);
  * CR8 is the real TPR without a TPR shadow (SDM 24.6.2), so its accesses
  * exit; MONITOR/MWAIT exit (in MWAIT's C-states the timer may stop, SDM
- * 25.5.1); EPT and VPID keep guest memory and TLBs apart (SDM 28).
+ * 25.5.1); RDPMC exits (the host's performance counters are a side channel)
+ * and so does WBINVD (a guest flushing every cache slows all others); EPT
+ * and VPID keep guest memory and TLBs apart (SDM 28).
  */
 #define NESTOR_PIN_FLOOR   (PIN_EXTINT_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER)
 #define NESTOR_PIN_CEILING (NESTOR_PIN_FLOOR | PIN_VIRTUAL_NMIS)
 #define NESTOR_PROC_FLOOR  (PROC_UNCOND_IO_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | \
                             PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |                    \
-                            PROC_ACTIVATE_SECONDARY)
+                            PROC_RDPMC_EXITING | PROC_ACTIVATE_SECONDARY)
 #define NESTOR_PROC_CEILING (NESTOR_PROC_FLOOR | PROC_INTR_WINDOW_EXITING | PROC_TSC_OFFSETTING | \
                              PROC_HLT_EXITING | PROC_INVLPG_EXITING | PROC_RDPMC_EXITING |       \
                              PROC_RDTSC_EXITING | PROC_CR3_LOAD_EXITING |                         \
                              PROC_CR3_STORE_EXITING | PROC_NMI_WINDOW_EXITING |                   \
                              PROC_MOV_DR_EXITING | PROC_MONITOR_TRAP_FLAG | PROC_PAUSE_EXITING)
-#define NESTOR_PROC2_FLOOR (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID)
+#define NESTOR_PROC2_FLOOR (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_WBINVD_EXITING)
 /* (PROC2_ENABLE_PML is the kernel's to set: it follows NESTOR_VCPU_SET_PML.) */
 #define NESTOR_PROC2_CEILING (NESTOR_PROC2_FLOOR | PROC2_UNRESTRICTED_GUEST |                    \
                               PROC2_DESC_TABLE_EXITING | PROC2_ENABLE_RDTSCP |                     \
