@@ -952,7 +952,7 @@ bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask)
     }
     if (v && label == NESTOR_EXIT_REPLY_PASS_ON) {
         vcpu_resume_from_exit(t, mask);
-        /* A refused state fails the next entry instead (to the VMM's level). */
+        /* A refused state fails the next entry instead (to slot 127's handler). */
         return v->refused ? true : pass_on(t, v);
     }
     t->state = TS_INACTIVE;             /* the handler chose to leave it stopped */

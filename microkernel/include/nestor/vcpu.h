@@ -7,10 +7,9 @@
  * user mode. Each VM exit is sent, like a fault, to the endpoint in slot
  * <reason> of the VCPU's exit table (a CNode of radix NESTOR_EXIT_TABLE_RADIX
  * the monitor supplies; exception exits use slot NESTOR_EXIT_SLOT_EXCEPTION
- * + vector). A monitor stacks on another by taking over the slots of the
- * reasons it wants and keeping the old endpoints to pass the rest on; an
- * exit never visits a monitor that did not take its reason. The badge of the
- * slot's capability tells the handler which VCPU exited.
+ * + vector). Monitors stack by levels of tables (below); an exit never visits
+ * a monitor that did not take its reason. The badge of the slot's capability
+ * tells the handler which VCPU exited.
  *
  * Guest state crosses in the VCPU's state page (nestor_vcpu_state_t, a frame
  * the monitor maps): on an exit the kernel writes the groups of fields named
@@ -36,8 +35,10 @@
  * search starts (so a reason no stacked monitor takes costs nothing extra);
  * and the exception bitmap (SDM 24.6.3), which monitors do not write: the
  * exception slots (NESTOR_EXIT_SLOT_EXCEPTION + vector) holding an endpoint
- * at any level. A handler put into a table later counts once the table is
- * set again; one deleted from a table is skipped at once.
+ * at any level, plus #DB, #AC and #MC, which always exit (a guest could
+ * otherwise loop the CPU in their delivery; a machine check is the host's).
+ * A handler put into a table later counts once the table is set again; one
+ * deleted from a table is skipped at once.
  *
  * Deferred replies. NESTOR_VCPU_REPLY on the VCPU capability answers the
  * exit its thread waits on, from any thread, as the handler's reply would;
