@@ -827,10 +827,48 @@ static bool is_exception_slot(unsigned slot)
 /* An exception exit nobody handles goes into the guest as if it had not
  * been intercepted (SDM 24.8.3: the exit's interruption information, which
  * has the VM-entry layout but bit 12, and error code). */
-static void reflect_exception(vcpu_t *v)
+/* SDM Vol. 3A 6.15, Table 6-4: the exception classes. */
+static bool contributory(unsigned vec)
+{
+    return vec == VEC_DE || vec == VEC_TS || vec == VEC_NP || vec == VEC_SS || vec == VEC_GP;
+}
+
+typedef enum { DELIVER_SERIALLY, DELIVER_DF, DELIVER_SHUTDOWN } exc_merge_t;
+
+/* SDM Vol. 3A Table 6-5: a second exception raised while delivering a first
+ * (a hardware exception, in the IDT-vectoring information) becomes #DF or
+ * a shutdown, or is delivered on its own. */
+static exc_merge_t merge_exceptions(uint64_t idt_info, unsigned second)
+{
+    if (!(idt_info & INTR_INFO_VALID) ||
+        ((idt_info >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) != INTR_TYPE_HW_EXCEPTION)
+        return DELIVER_SERIALLY;
+    unsigned first = idt_info & INTR_INFO_VECTOR_MASK;
+    bool second_bad = contributory(second) || second == VEC_PF;
+    if (first == VEC_DF && second_bad)
+        return DELIVER_SHUTDOWN;
+    if ((contributory(first) && contributory(second)) || (first == VEC_PF && second_bad))
+        return DELIVER_DF;
+    return DELIVER_SERIALLY;
+}
+
+static bool reflect_exception(tcb_t *t, vcpu_t *v)
 {
     uint64_t info = vmread(VMCS_EXIT_INTR_INFO), qual = vmread(VMCS_EXIT_QUALIFICATION);
     unsigned vec = info & INTR_INFO_VECTOR_MASK;
+    switch (merge_exceptions(vmread(VMCS_IDT_VECTORING_INFO), vec)) {
+    case DELIVER_SHUTDOWN:
+        /* A triple fault (SDM 6.15, interrupt 8): the guest cannot go on. */
+        stop(t, "triple fault (an exception while delivering #DF)", NESTOR_EXIT_TRIPLE_FAULT);
+        return false;
+    case DELIVER_DF:
+        vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_INFO_ERROR_VALID |
+                                          INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | VEC_DF);
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, 0);
+        return true;
+    case DELIVER_SERIALLY:
+        break;
+    }
     /* SDM 27.1: an exception exit leaves out what delivery would have done
      * first: a #PF's CR2 and a #DB's DR6 bits (in the qualification, SDM
      * Table 27-1) and DR7.GD cleared (SDM 17.2.4). */
@@ -844,6 +882,7 @@ static void reflect_exception(vcpu_t *v)
     vmwrite(VMCS_ENTRY_INTR_INFO, info & INTR_INFO_REINJECT_MASK);
     vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_EXIT_INTR_ERROR));
     vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
+    return true;
 }
 
 typedef enum { EXIT_SENT, EXIT_REFLECTED, EXIT_STOPPED } exit_outcome_t;
@@ -856,10 +895,8 @@ send_exit(tcb_t *t, vcpu_t *v, unsigned slot, int top, const uint64_t *mrs, bool
     unsigned level;
     const cap_t *ep = exit_handler(v, slot, top, &level);
     if (!ep) {
-        if (is_exception_slot(slot)) {
-            reflect_exception(v);
-            return EXIT_REFLECTED;
-        }
+        if (is_exception_slot(slot))
+            return reflect_exception(t, v) ? EXIT_REFLECTED : EXIT_STOPPED;
         stop(t, "no handler for this exit", mrs[NESTOR_EXIT_MR_REASON]);
         return EXIT_STOPPED;
     }

@@ -542,3 +542,41 @@ KTEST(vmx_cr4_bits_with_unswitched_state_refused)
     KT_EQ(mask & pke, pke);
     return KT_PASS;
 }
+
+/* Reflecting an exception that was raised while another was delivered
+ * follows SDM Table 6-5: #GP while delivering #UD (benign) goes in alone,
+ * #GP while delivering #GP becomes #DF, #GP while delivering #DF is a triple
+ * fault that stops the vCPU. (The guest has no IDT, so every delivery
+ * faults; a level-1 monitor sees each #GP and passes it on.) */
+KTEST(vmx_reflected_exceptions_follow_the_double_fault_rules)
+{
+    static const uint8_t code[] = { I_UD2 };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    static unsigned reasons[NESTOR_EXIT_SLOT_EXCEPTION];
+    for (unsigned i = 0; i < NESTOR_EXIT_SLOT_EXCEPTION; i++)
+        reasons[i] = i;
+    KT_ASSERT(tvm_stack(&vm, 0, vm.ep, 1, reasons, NESTOR_EXIT_SLOT_EXCEPTION));
+    nestor_cptr_t upper = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    static const unsigned gp[] = { NESTOR_EXIT_SLOT_EXCEPTION + 13 };
+    KT_ASSERT(tvm_stack(&vm, 1, upper, 2, gp, 1));
+    KT_OK(nu_tcb_resume(vm.tcb));
+    vm.started = 1;
+    static const unsigned first_event[] = { 6, 13, 8 };    /* #UD, then #GP, then #DF */
+    nu_msg_t m = { 0 };
+    KT_OK(nu_recv(upper, &m));
+    for (unsigned i = 0; i < 3; i++) {
+        KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_EXCEPTION);
+        KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_INTR_INFO) & 0xFF, 13);
+        KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_IDT_VECTORING) & 0x800000FF, 0x80000000 | first_event[i]);
+        m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_PASS_ON, 0, 0, 1) };
+        if (i < 2)
+            KT_OK(nu_reply_recv(upper, &m));
+        else
+            KT_OK(nu_reply(&m));
+    }
+    env_wait_idle();                                      /* stopped: no further exit */
+    KT_EQ(nu_nbrecv(upper, &m), NESTOR_ERR_WOULD_BLOCK);
+    KT_EQ(nu_nbrecv(vm.ep, &m), NESTOR_ERR_WOULD_BLOCK);
+    return KT_PASS;
+}

@@ -40,6 +40,8 @@
 #define INTR_INFO_TYPE_SHIFT         8
 #define INTR_INFO_TYPE_MASK          7
 #define INTR_TYPE_NMI                2
+#define INTR_TYPE_HW_EXCEPTION       3
+#define INTR_INFO_ERROR_VALID        BIT(11)
 #define INTR_INFO_VALID              BIT(31)
 /* Bits an IDT-vectoring information field may carry into the VM-entry
  * interruption information field (bit 12 is undefined there; SDM 24.8.3
