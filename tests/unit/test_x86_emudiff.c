@@ -95,10 +95,10 @@ typedef struct {
 
 #define PAGE      4096u
 #define SLOT_LEN  16u      /* the instruction, then NOPs */
-#define DATA_OFF  64u      /* on the data page: 32 bytes compared, operand at +8 */
-#define DATA_LEN  32u
-#define OPND_OFF  8u
-#define MODEL_GPA 0xFED00000ull   /* what the emulator is told; operand at +8 */
+#define DATA_OFF  64u      /* on the data page: 64 bytes compared, operand at +24 */
+#define DATA_LEN  64u      /* room for REP STOS of 3 elements of 8 bytes either way */
+#define OPND_OFF  24u
+#define MODEL_GPA 0xFED00000ull   /* the window's guest-physical address */
 
 static uint8_t *code_page;   /* RWX page: stub */
 static uint8_t *data_page;   /* RW page: the instruction's memory operand */
@@ -191,7 +191,7 @@ typedef struct {
 
 static bool model_ok(model_dev_t *d, uint64_t gpa, unsigned size)
 {
-    if (gpa != MODEL_GPA + OPND_OFF || size != d->size) {
+    if (gpa < MODEL_GPA || gpa - MODEL_GPA > DATA_LEN - size || size != d->size) {
         d->bad_access = true;
         return false;
     }
@@ -205,7 +205,7 @@ static bool model_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
     if (!model_ok(d, gpa, size))
         return false;
     uint64_t v = 0;
-    memcpy(&v, d->mem + OPND_OFF, size);   /* little-endian host */
+    memcpy(&v, d->mem + (gpa - MODEL_GPA), size);   /* little-endian host */
     if (d->junk && size < 8)
         v |= 0xA5A5A5A5A5A5A5A5ull << (8 * size);
     *value = v;
@@ -218,7 +218,7 @@ static bool model_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     d->writes++;
     if (!model_ok(d, gpa, size))
         return false;
-    memcpy(d->mem + OPND_OFF, &value, size);
+    memcpy(d->mem + (gpa - MODEL_GPA), &value, size);
     return true;
 }
 
@@ -391,9 +391,11 @@ static void generate(gen_t *g)
         g->b[g->len++] = 0x66;        /* REX.W wins over 66 */
     if (g->addr32)
         g->b[g->len++] = 0x67;
+    if (rnd_below(8) == 0)   /* ES CS SS DS: no override in 64-bit mode (SDM Vol. 1 3.4.2.1) */
+        g->b[g->len++] = (uint8_t)(0x26 + 8 * rnd_below(4));
     if (rex)
         g->b[g->len++] = (uint8_t)(0x40 | (size == 8 && !byte_op ? 0x08 : 0) |
-                                   (reg >= 8 ? 0x04 : 0) | (rnd_below(2) ? 0x02 : 0));
+                                   (reg >= 8 ? 0x04 : 0) | (uint8_t)rnd_below(4));  /* X, B: unused */
     if (two_byte)
         g->b[g->len++] = 0x0F;
     g->b[g->len++] = (uint8_t)opcode;
@@ -462,8 +464,8 @@ static void one_case(run_t *run, uint64_t i)
     if (g.uses_rdi_rcx) {
         /* 67: EDI addresses; the upper half of RDI is junk the CPU ignores. */
         ns.gpr[X86_RDI] = g.addr32 ? (opnd_addr | (rnd() << 32)) : opnd_addr;
-        if (g.rep)   /* one element or none: the emulator does one per call */
-            ns.gpr[X86_RCX] = (rnd() & ~0xFFFFFFFFull & -(uint64_t)g.addr32) | rnd_below(2);
+        if (g.rep)   /* 0..3 elements; with 67 the upper half of RCX is junk too */
+            ns.gpr[X86_RCX] = (rnd() & ~0xFFFFFFFFull & -(uint64_t)g.addr32) | rnd_below(4);
     }
     ns.rflags = F_BASE | (rnd() & (F_STATUS | F_DF));
     memcpy(er.gpr, ns.gpr, sizeof er.gpr);
@@ -483,8 +485,19 @@ static void one_case(run_t *run, uint64_t i)
         return;
     }
     dev.size = insn.mem_size;
-    x86_emu_status_t es = x86_emulate_mmio(&insn, &er, MODEL_GPA + OPND_OFF, model_read,
-                                           model_write, &dev);
+    x86_emu_status_t es;
+    if (g.uses_rdi_rcx) {
+        /* STOS: one element per call at the address RDI (EDI with 67) names,
+         * again while x86_emulate_rep_pending(), as the VMM re-executes it. */
+        unsigned calls = 0;
+        do {
+            uint64_t rdi = g.addr32 ? (uint32_t)er.gpr[X86_RDI] : er.gpr[X86_RDI];
+            uint64_t gpa = MODEL_GPA + (rdi - (opnd_addr - OPND_OFF));
+            es = x86_emulate_mmio(&insn, &er, gpa, model_read, model_write, &dev);
+        } while (es == X86_EMU_OK && x86_emulate_rep_pending(&insn, &er) && ++calls < 8);
+    } else {
+        es = x86_emulate_mmio(&insn, &er, MODEL_GPA + OPND_OFF, model_read, model_write, &dev);
+    }
     native_run(g.b, g.len, &ns);
     run->cases++;
     run->per_kind[g.kind]++;
@@ -495,12 +508,17 @@ static void one_case(run_t *run, uint64_t i)
         at += (size_t)snprintf(what + at, sizeof what - at, "emulation %s%s; ",
                                x86_emu_status_str(es), dev.bad_access ? ", bad access" : "");
     if (memcmp(dev.mem, data_page + DATA_OFF, DATA_LEN) != 0) {
+        unsigned off = 0;
+        while (dev.mem[off] == data_page[DATA_OFF + off])
+            off++;
+        off &= ~7u;
         uint64_t nv, ev;
-        memcpy(&nv, data_page + DATA_OFF + OPND_OFF, 8);
-        memcpy(&ev, dev.mem + OPND_OFF, 8);
+        memcpy(&nv, data_page + DATA_OFF + off, 8);
+        memcpy(&ev, dev.mem + off, 8);
         at += (size_t)snprintf(what + at, sizeof what - at,
-                               "memory native %016llx emulated %016llx; ",
-                               (unsigned long long)nv, (unsigned long long)ev);
+                               "memory at operand%+d native %016llx emulated %016llx; ",
+                               (int)off - (int)OPND_OFF, (unsigned long long)nv,
+                               (unsigned long long)ev);
     }
     for (unsigned r = 0; r < 16 && at < sizeof what - 80; r++) {
         if (r == X86_RSP || ns.gpr[r] == er.gpr[r])
@@ -538,8 +556,13 @@ static void test_emudiff_random(void)
     if (run.failures)
         printf("\n  emudiff: %lu of %lu cases differ (seed 0x%llx)", run.failures, run.cases,
                (unsigned long long)run.seed);
-    for (unsigned k = 0; k < K_COUNT; k++)
+    printf("\n  emudiff: %lu cases, seed 0x%llx, per form:", run.cases,
+           (unsigned long long)run.seed);
+    for (unsigned k = 0; k < K_COUNT; k++) {
+        printf("%s %s %lu", k ? "," : "", kind_names[k], run.per_kind[k]);
         CU_ASSERT_TRUE(cases < 10 * K_COUNT || run.per_kind[k] > 0);
+    }
+    printf("\n  ");
     CU_ASSERT_EQUAL(run.cases, cases);
     CU_ASSERT_EQUAL(run.failures, 0);
 }
