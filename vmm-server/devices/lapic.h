@@ -161,6 +161,7 @@ typedef struct {
     uint64_t timer_ticks_base;   /* timer ticks counted before that */
     uint64_t timer_next_tick;    /* the tick count of the next expiry */
     uint64_t timer_deadline_ns;  /* guest time of that expiry, UINT64_MAX if none */
+    bool nmi_pending;            /* an NMI accepted, not yet taken by the vCPU */
 } lapic_t;
 
 /* Power-up/RESET state (SDM 10.4.7.1) with the xAPIC ID @apic_id (bits 7-0). */
@@ -185,6 +186,12 @@ void lapic_accept(lapic_t *l, uint8_t vector);
 int lapic_pending_vector(const lapic_t *l);
 /* The vCPU took @vector: IRR -> ISR. */
 void lapic_ack(lapic_t *l, uint8_t vector);
+/* Whether an NMI is pending (SDM 10.6.1 NMI IPIs to this APIC). At most one
+ * is held: NMIs that come while one is pending merge into it, as the CPU
+ * latches one NMI while NMIs are blocked (SDM Vol. 3A 6.7.1). */
+bool lapic_nmi_pending(const lapic_t *l);
+/* The vCPU took the pending NMI. */
+void lapic_nmi_ack(lapic_t *l);
 /* Whether LINT0 passes an ExtINT (8259 PIC) interrupt to the CPU: the APIC is
  * software-enabled and LVT LINT0 is unmasked with delivery mode ExtINT. */
 bool lapic_extint_enabled(const lapic_t *l);
