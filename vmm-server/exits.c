@@ -325,11 +325,13 @@ static exit_action_t exit_hlt(vmexit_t *e)
 {
     /* An NMI wakes HLT whatever RFLAGS.IF says (SDM Vol. 2A HLT, Vol. 3A
      * 6.8.1), unless NMIs are blocked (in the guest's NMI handler, 6.7.1). */
-    bool nmi = irq_nmi_pending(e->vm) && !(e->s->interruptibility & X86_INTR_BLOCK_NMI);
-    if (!(e->s->rflags & X86_RFLAGS_IF_BIT) && !nmi)
+    bool intr_on = e->s->rflags & X86_RFLAGS_IF_BIT;
+    bool intr = irq_pending(e->vm) >= 0;        /* ticks the timers first */
+    bool nmi_ok = !(e->s->interruptibility & X86_INTR_BLOCK_NMI);
+    if (!intr_on && !(nmi_ok && irq_nmi_may_come(e->vm)))
         return vm_stop(e->vm, "halted with interrupts disabled at rip 0x%lx", e->rip);
     advance(e);                 /* when it wakes, it runs on after the HLT */
-    if (nmi || irq_pending(e->vm) >= 0)
+    if ((intr_on && intr) || (nmi_ok && irq_nmi_pending(e->vm)))
         return EXIT_RESUME;     /* irq_before_resume injects it now */
     if (irq_next_deadline(e->vm) == UINT64_MAX)
         return vm_stop(e->vm, "halted with interrupts on but no timer or device armed");

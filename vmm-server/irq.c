@@ -63,6 +63,10 @@ static void tick(vm_t *vm, uint64_t now)
         pic_set_irq(&vm->pic, PIT_IRQ, true);
         pic_set_irq(&vm->pic, PIT_IRQ, false);
     }
+    /* The 8259's INTR output drives LINT0 (virtual wire, MP spec 3.6.2.2):
+     * in NMI mode its rising edge is an NMI, and no INTA follows, so INTR
+     * stays up until the guest masks or clears the request. */
+    lapic_lint_level(&vm->lapic, 0, pic_pending_vector(&vm->pic) >= 0);
 }
 
 int irq_pending(vm_t *vm)
@@ -138,6 +142,19 @@ bool irq_nmi_pending(const vm_t *vm)
     return lapic_nmi_pending(&vm->lapic);
 }
 
+bool irq_nmi_may_come(vm_t *vm)
+{
+    return lapic_nmi_pending(&vm->lapic) ||
+           (lapic_lint_nmi(&vm->lapic, 0) && irq_next_deadline(vm) != UINT64_MAX);
+}
+
+bool irq_due(vm_t *vm)
+{
+    bool intr = irq_pending(vm) >= 0;       /* ticks the timers first */
+    return (intr && !vm->window_exiting) ||
+           (lapic_nmi_pending(&vm->lapic) && !vm->nmi_window_exiting);
+}
+
 /* Fetch the interruptibility and activity state where the exit did not
  * bring it (a reply may load only fetched groups, nestor/vcpu.h). */
 static void fetch_intr(vm_t *vm, vmexit_t *e)
@@ -164,6 +181,7 @@ static void wake(vm_t *vm, vmexit_t *e)
  * 6.9) and regardless of RFLAGS.IF (6.8.1). True if it was injected. */
 static bool nmi_before_resume(vm_t *vm, vmexit_t *e)
 {
+    tick(vm, vm_now_ns());      /* a timer through LINT0 may raise one */
     if (!lapic_nmi_pending(&vm->lapic)) {
         set_nmi_window_exiting(vm, false);
         return false;

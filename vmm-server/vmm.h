@@ -174,6 +174,11 @@ void irq_before_resume(vm_t *vm, vmexit_t *e);
 void irq_enable_virtual_nmis(vm_t *vm);
 /* Whether an NMI is pending for the guest. */
 bool irq_nmi_pending(const vm_t *vm);
+/* Whether an NMI is pending or a timer may raise one (LINT0 in NMI mode). */
+bool irq_nmi_may_come(vm_t *vm);
+/* Whether an NMI or interrupt is due that no window exit will bring in: a
+ * running guest must be paused for it (main.c). Ticks the timers. */
+bool irq_due(vm_t *vm);
 uint64_t irq_next_deadline(vm_t *vm);
 
 /* Hardware task switches (task_switch.c). */

@@ -1625,6 +1625,45 @@ static void test_lapic_nmi_ipi(void)
     CU_ASSERT(!lapic_nmi_pending(&l));
 }
 
+/* LINT0/LINT1 in NMI mode (SDM 10.5.1): a rising edge raises an NMI,
+ * whatever the trigger-mode bit; a held level, a masked entry, another
+ * delivery mode or a software-disabled APIC raise none. */
+static void test_lapic_lint_nmi(void)
+{
+    lapic_t l;
+    lapic_init(&l, 0);
+    apic_wr(&l, LAPIC_REG_LVT_LINT0, LAPIC_DM_NMI << 8, 0);   /* disabled: stays masked */
+    lapic_lint_level(&l, 0, true);
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    lapic_lint_level(&l, 0, false);
+    apic_wr(&l, LAPIC_REG_SVR, LAPIC_SVR_ENABLE | 0xFF, 0);
+    apic_wr(&l, LAPIC_REG_LVT_LINT0, LAPIC_DM_NMI << 8 | LAPIC_LVT_LEVEL, 0);
+    CU_ASSERT(lapic_lint_nmi(&l, 0) && !lapic_lint_nmi(&l, 1) && !lapic_lint_nmi(&l, 7));
+    lapic_lint_level(&l, 0, true);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    lapic_lint_level(&l, 0, true);                      /* held high: no new edge */
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    lapic_lint_level(&l, 0, false);
+    lapic_lint_level(&l, 0, true);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    apic_wr(&l, LAPIC_REG_LVT_LINT0, LAPIC_DM_EXTINT << 8, 0);
+    lapic_lint_level(&l, 0, false);
+    lapic_lint_level(&l, 0, true);
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    apic_wr(&l, LAPIC_REG_LVT_LINT1, LAPIC_DM_NMI << 8, 0);
+    lapic_lint_level(&l, 1, true);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    apic_wr(&l, LAPIC_REG_LVT_LINT1, LAPIC_LVT_MASKED | LAPIC_DM_NMI << 8, 0);
+    lapic_lint_level(&l, 1, false);
+    lapic_lint_level(&l, 1, true);
+    lapic_lint_level(&l, 9, true);                      /* no such pin */
+    CU_ASSERT(!lapic_nmi_pending(&l));
+}
+
 static void test_lapic_hostile(void)
 {
     lapic_t l;
@@ -1702,6 +1741,7 @@ UNIT_SUITE(lapic_suite)
     CU_add_test(s, "timer reprogrammed while counting", test_lapic_timer_reprogram);
     CU_add_test(s, "self IPIs through the ICR", test_lapic_self_ipi);
     CU_add_test(s, "NMI IPIs through the ICR", test_lapic_nmi_ipi);
+    CU_add_test(s, "LINT0/LINT1 in NMI mode", test_lapic_lint_nmi);
     CU_add_test(s, "hostile: every offset, random traffic", test_lapic_hostile);
 }
 

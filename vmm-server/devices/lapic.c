@@ -7,8 +7,8 @@
  * software enable/disable, the timer (one-shot and periodic, all divide
  * values), fixed and NMI self-IPIs through the ICR (the VMM injects the
  * pending NMI). Not modelled: TSC-deadline mode, level-triggered interrupts
- * (TMR stays 0, no Remote IRR), SMI/INIT/STARTUP IPIs, LINT1 (nothing drives
- * it: the VMM has no NMI source such as IOCHK), other CPUs.
+ * (TMR stays 0, no Remote IRR), SMI/INIT/STARTUP IPIs, other CPUs. LINT0/1
+ * in NMI mode raise NMIs on a rising edge of the level the VMM passes.
  */
 #include "devices/lapic.h"
 #include <string.h>
@@ -449,6 +449,28 @@ bool lapic_nmi_pending(const lapic_t *l)
 void lapic_nmi_ack(lapic_t *l)
 {
     l->nmi_pending = false;
+}
+
+bool lapic_lint_nmi(const lapic_t *l, unsigned pin)
+{
+    if (pin > 1)
+        return false;
+    uint32_t lvt = l->lvt[LAPIC_LVT_LINT0 + pin];
+    return !(lvt & LAPIC_LVT_MASKED) &&
+           (lvt & LAPIC_LVT_DM_MASK) >> LAPIC_LVT_DM_SHIFT == LAPIC_DM_NMI;
+}
+
+void lapic_lint_level(lapic_t *l, unsigned pin, bool level)
+{
+    if (pin > 1)
+        return;
+    /* SDM 10.5.1: in NMI mode the pin is edge-sensitive whatever the
+     * trigger-mode bit says; a masked entry drops the edge (10.5.1 mask
+     * bit), and a software-disabled APIC masks every LVT entry (10.4.7.2). */
+    bool rising = level && !l->lint_level[pin];
+    l->lint_level[pin] = level;
+    if (rising && lapic_lint_nmi(l, pin))
+        l->nmi_pending = true;
 }
 
 bool lapic_extint_enabled(const lapic_t *l)
