@@ -426,3 +426,24 @@ bool idt_reinject(uint32_t idt_info, uint32_t idt_error, uint32_t exit_instr_len
                   type == X86_INTR_TYPE_SW_EXC) ? exit_instr_len : 0;
     return true;
 }
+
+nmi_action_t nmi_decide(bool pending, bool injecting, uint64_t interruptibility)
+{
+    if (!pending)
+        return NMI_NONE;
+    /* One event per VM entry (SDM Vol. 3C 24.8.3): an exception or a
+     * re-injected event goes first; the NMI-window exit then comes before
+     * the first instruction of its handler, as an NMI recognised after the
+     * event's delivery would (Vol. 3A 6.9: NMI above maskable interrupts,
+     * below exceptions raised by the current instruction). */
+    if (injecting)
+        return NMI_WAIT;
+    /* SDM 26.3.1.5: injecting an NMI with virtual-NMI blocking set, or with
+     * blocking by MOV SS, fails the entry; blocking by STI may block NMIs
+     * on some processors (Table 24-3, 25.2 "NMI-window exiting"), so the
+     * NMI waits for the window, which opens when neither is in effect. An
+     * NMI is never masked by RFLAGS.IF (Vol. 3A 6.8.1). */
+    if (interruptibility & (X86_INTR_BLOCK_NMI | X86_INTR_BLOCK_SHADOW))
+        return NMI_WAIT;
+    return NMI_INJECT;
+}

@@ -95,4 +95,12 @@ typedef enum { EVENT_SERIAL, EVENT_DOUBLE_FAULT, EVENT_TRIPLE_FAULT } event_merg
  * vector of a hardware exception raised during its delivery. */
 event_merge_t event_merge(uint32_t first, unsigned second);
 
+/* What to do about an NMI before entering the guest (SDM Vol. 3C 26.6,
+ * 26.3.1.5; Vol. 3A 6.7.1). NMI_INJECT: inject it now (type 2, vector 2);
+ * NMI_WAIT: keep it pending and arm NMI-window exiting (25.2); NMI_NONE:
+ * none pending. @injecting: the entry already injects another event (one
+ * per entry); @interruptibility: the guest's state (Table 24-3). */
+typedef enum { NMI_NONE, NMI_INJECT, NMI_WAIT } nmi_action_t;
+nmi_action_t nmi_decide(bool pending, bool injecting, uint64_t interruptibility);
+
 #endif

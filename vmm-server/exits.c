@@ -323,10 +323,15 @@ static exit_action_t exit_cpuid(vmexit_t *e)
 
 static exit_action_t exit_hlt(vmexit_t *e)
 {
-    if (!(e->s->rflags & X86_RFLAGS_IF_BIT))
+    /* An NMI wakes HLT whatever RFLAGS.IF says (SDM Vol. 2A HLT, Vol. 3A
+     * 6.8.1), unless NMIs are blocked (in the guest's NMI handler, 6.7.1). */
+    bool intr_on = e->s->rflags & X86_RFLAGS_IF_BIT;
+    bool intr = irq_pending(e->vm) >= 0;        /* ticks the timers first */
+    bool nmi_ok = !(e->s->interruptibility & X86_INTR_BLOCK_NMI);
+    if (!intr_on && !(nmi_ok && irq_nmi_may_come(e->vm)))
         return vm_stop(e->vm, "halted with interrupts disabled at rip 0x%lx", e->rip);
     advance(e);                 /* when it wakes, it runs on after the HLT */
-    if (irq_pending(e->vm) >= 0)
+    if ((intr_on && intr) || (nmi_ok && irq_nmi_pending(e->vm)))
         return EXIT_RESUME;     /* irq_before_resume injects it now */
     if (irq_next_deadline(e->vm) == UINT64_MAX)
         return vm_stop(e->vm, "halted with interrupts on but no timer or device armed");
@@ -341,8 +346,9 @@ static exit_action_t exit_hlt(vmexit_t *e)
 }
 
 /* The VMM paused the guest (NESTOR_VCPU_PAUSE) because an interrupt is
- * due, or the guest can now take one (interrupt window): resuming is all,
- * irq_before_resume injects it. */
+ * due, or the guest can now take one (interrupt window) or its held NMI
+ * (NMI window, SDM Vol. 3C 25.2: no virtual-NMI blocking, no STI/MOV SS
+ * shadow): resuming is all, irq_before_resume injects it. */
 static exit_action_t exit_inject_due(vmexit_t *e)
 {
     (void)e;
@@ -531,6 +537,7 @@ static const exit_handler_t handlers[NESTOR_EXIT_REASONS] = {
     [NESTOR_EXIT_CR_ACCESS] = exit_cr,
     [NESTOR_EXIT_EPT_VIOLATION] = mmio_exit,
     [NESTOR_EXIT_INTR_WINDOW] = exit_inject_due,
+    [NESTOR_EXIT_NMI_WINDOW] = exit_inject_due,
     [NESTOR_EXIT_PREEMPT_TIMER] = exit_inject_due,
     [NESTOR_EXIT_INVD] = exit_skip,
     [NESTOR_EXIT_WBINVD] = exit_skip,
@@ -575,11 +582,12 @@ nestor_word_t vmm_exit_mask(unsigned slot)
         return EXIT_MASK_BASE | NESTOR_MTD_CR | NESTOR_MTD_SEGS | NESTOR_MTD_XCR0;
     /* A reply may load only groups fetched at its exit (nestor/vcpu.h): the
      * exits after which the activity or interruptibility state changes (a
-     * halt, the ticks that wake a halted guest, an interrupt window) fetch
+     * halt, the ticks that wake a halted guest, an interrupt or NMI window) fetch
      * them; irq.c fetches them on demand after any other exit. */
     case NESTOR_EXIT_HLT:
     case NESTOR_EXIT_PREEMPT_TIMER:
     case NESTOR_EXIT_INTR_WINDOW:
+    case NESTOR_EXIT_NMI_WINDOW:
     case NESTOR_EXIT_EXTERNAL_INT:
         return EXIT_MASK_BASE | NESTOR_MTD_INTR;
     default:

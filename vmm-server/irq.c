@@ -4,6 +4,7 @@
  * interrupt-window exiting). Time is guest time from the TSC.
  */
 #include "vmm.h"
+#include "cpu_policy.h"
 #include <nestor/vmcs.h>
 
 #define PIT_IRQ            0
@@ -62,6 +63,10 @@ static void tick(vm_t *vm, uint64_t now)
         pic_set_irq(&vm->pic, PIT_IRQ, true);
         pic_set_irq(&vm->pic, PIT_IRQ, false);
     }
+    /* The 8259's INTR output drives LINT0 (virtual wire, MP spec 3.6.2.2):
+     * in NMI mode its rising edge is an NMI, and no INTA follows, so INTR
+     * stays up until the guest masks or clears the request. */
+    lapic_lint_level(&vm->lapic, 0, pic_pending_vector(&vm->pic) >= 0);
 }
 
 int irq_pending(vm_t *vm)
@@ -83,37 +88,150 @@ static int ack(vm_t *vm)
     return lapic_extint_enabled(&vm->lapic) ? pic_ack(&vm->pic) : -1;
 }
 
-static void set_window_exiting(vm_t *vm, bool on)
+/* Turn a primary processor-based control bit (interrupt- or NMI-window
+ * exiting) on or off, *state caching what it is. */
+static void set_proc_control(vm_t *vm, nestor_word_t bit, bool on, bool *state)
 {
-    if (vm->window_exiting == on)
+    if (*state == on)
         return;
     nestor_word_t ctl;
     const nestor_word_t field = VMCS_PROC_CONTROLS;
     nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &ctl, 1);
-    ctl = on ? ctl | PROC_INTR_WINDOW_EXITING : ctl & ~(nestor_word_t)PROC_INTR_WINDOW_EXITING;
+    ctl = on ? ctl | bit : ctl & ~bit;
     const nestor_word_t args[] = { field, ctl };
     nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0);
-    vm->window_exiting = on;
+    *state = on;
+}
+
+static void set_window_exiting(vm_t *vm, bool on)
+{
+    set_proc_control(vm, PROC_INTR_WINDOW_EXITING, on, &vm->window_exiting);
+}
+
+/* NMI-window exiting needs virtual NMIs (SDM Vol. 3C 26.2.1.1). */
+static void set_nmi_window_exiting(vm_t *vm, bool on)
+{
+    if (vm->virtual_nmis)
+        set_proc_control(vm, PROC_NMI_WINDOW_EXITING, on, &vm->nmi_window_exiting);
+}
+
+void irq_enable_virtual_nmis(vm_t *vm)
+{
+    /* SDM Vol. 3C 24.6.1 Table 24-5: with "virtual NMIs" (which needs "NMI
+     * exiting", in the kernel's floor) the CPU tracks the guest's NMI
+     * blocking in interruptibility bit 3: an injected NMI sets it, the
+     * guest's IRET clears it (SDM 25.3, 26.6.1.2), and NMI-window exiting
+     * tells the VMM when a held NMI can go in (25.2). Within the kernel's
+     * NESTOR_PIN_CEILING and what the CPU allows; refused, it stays off and
+     * a blocked NMI waits for the guest's next exit. */
+    vm->virtual_nmis = false;
+    vm->nmi_window_exiting = false;
+    nestor_word_t pin, field = VMCS_PIN_CONTROLS;
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &pin, 1) != NESTOR_OK)
+        return;
+    const nestor_word_t args[] = { VMCS_PIN_CONTROLS, pin | PIN_VIRTUAL_NMIS };
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0) != NESTOR_OK)
+        return;
+    vm->virtual_nmis =
+        nu_invoke(vm->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &pin, 1) == NESTOR_OK &&
+        (pin & PIN_VIRTUAL_NMIS);
+}
+
+bool irq_nmi_pending(const vm_t *vm)
+{
+    return lapic_nmi_pending(&vm->lapic);
+}
+
+bool irq_nmi_may_come(vm_t *vm)
+{
+    return lapic_nmi_pending(&vm->lapic) ||
+           (lapic_lint_nmi(&vm->lapic, 0) && irq_next_deadline(vm) != UINT64_MAX);
+}
+
+bool irq_due(vm_t *vm)
+{
+    bool intr = irq_pending(vm) >= 0;       /* ticks the timers first */
+    return (intr && !vm->window_exiting) ||
+           (lapic_nmi_pending(&vm->lapic) && !vm->nmi_window_exiting);
+}
+
+/* Fetch the interruptibility and activity state where the exit did not
+ * bring it (a reply may load only fetched groups, nestor/vcpu.h). */
+static void fetch_intr(vm_t *vm, vmexit_t *e)
+{
+    if (e->s->mtd & NESTOR_MTD_INTR)
+        return;
+    const nestor_word_t intr = NESTOR_MTD_INTR;
+    nu_invoke(vm->vcpu, NESTOR_VCPU_STORE_STATE, &intr, 1, 0, 0, 0, 0);
+    e->s->mtd |= NESTOR_MTD_INTR;
+}
+
+/* A halted guest wakes for the event injected (SDM Vol. 3C 26.6.2). */
+static void wake(vm_t *vm, vmexit_t *e)
+{
+    if (!vm->halted)
+        return;
+    e->s->activity = 0;
+    e->s->interruptibility &= ~(nestor_word_t)X86_INTR_BLOCK_SHADOW;
+    e->changed |= NESTOR_MTD_INTR;
+    vm->halted = false;
+}
+
+/* The pending NMI, which goes before any maskable interrupt (SDM Vol. 3A
+ * 6.9) and regardless of RFLAGS.IF (6.8.1). True if it was injected. */
+static bool nmi_before_resume(vm_t *vm, vmexit_t *e)
+{
+    tick(vm, vm_now_ns());      /* a timer through LINT0 may raise one */
+    if (!lapic_nmi_pending(&vm->lapic)) {
+        set_nmi_window_exiting(vm, false);
+        return false;
+    }
+    fetch_intr(vm, e);
+    switch (nmi_decide(true, e->changed & NESTOR_MTD_INJECT, e->s->interruptibility)) {
+    case NMI_INJECT:
+        break;
+    case NMI_WAIT:          /* the NMI-window exit (reason 8) brings it back here */
+        set_nmi_window_exiting(vm, true);
+        return false;
+    case NMI_NONE:
+        return false;
+    }
+    /* SDM Vol. 3C 24.8.3, Table 24-16: type 2 (NMI), vector 2, no error
+     * code; with virtual NMIs the entry sets virtual-NMI blocking (26.6.1.2)
+     * until the guest's IRET (25.3). */
+    lapic_nmi_ack(&vm->lapic);
+    e->s->inject_info = X86_INTR_VALID | X86_INTR_TYPE_NMI | X86_VEC_NMI;
+    e->s->inject_error = 0;
+    e->s->inject_instr_len = 0;
+    e->changed |= NESTOR_MTD_INJECT;
+    wake(vm, e);
+    vm->nmis++;
+    set_nmi_window_exiting(vm, false);
+    return true;
 }
 
 void irq_before_resume(vm_t *vm, vmexit_t *e)
 {
-    if (vm->irq_quiet || (e->changed & NESTOR_MTD_INJECT))
-        return;                         /* nothing can be due; or an exception goes in first */
-    if (irq_pending(vm) < 0) {
-        set_window_exiting(vm, false);
-        vm->irq_quiet = irq_next_deadline(vm) == UINT64_MAX;
+    if (vm->irq_quiet)
+        return;                         /* nothing can be due */
+    if (nmi_before_resume(vm, e)) {
+        /* A maskable interrupt due waits for the window the NMI handler
+         * opens (its IRET, or at once through a trap gate). */
+        set_window_exiting(vm, irq_pending(vm) >= 0);
         return;
     }
-    /* The guest takes it only with RFLAGS.IF set and no STI/MOV SS shadow;
-     * the interrupt state is fetched here where the exit did not bring it
-     * (a reply may load only fetched groups, nestor/vcpu.h). */
-    if ((e->s->rflags & X86_RFLAGS_IF_BIT) && !(e->s->mtd & NESTOR_MTD_INTR)) {
-        const nestor_word_t intr = NESTOR_MTD_INTR;
-        nu_invoke(vm->vcpu, NESTOR_VCPU_STORE_STATE, &intr, 1, 0, 0, 0, 0);
-        e->s->mtd |= NESTOR_MTD_INTR;
+    if (e->changed & NESTOR_MTD_INJECT)
+        return;                         /* an exception goes in first */
+    if (irq_pending(vm) < 0) {
+        set_window_exiting(vm, false);
+        vm->irq_quiet = irq_next_deadline(vm) == UINT64_MAX && !lapic_nmi_pending(&vm->lapic);
+        return;
     }
-    if (!(e->s->rflags & X86_RFLAGS_IF_BIT) || (e->s->interruptibility & 3)) {
+    /* The guest takes it only with RFLAGS.IF set and no STI/MOV SS shadow
+     * (SDM Vol. 3C 26.3.1.5, 26.6.1). */
+    if (e->s->rflags & X86_RFLAGS_IF_BIT)
+        fetch_intr(vm, e);
+    if (!(e->s->rflags & X86_RFLAGS_IF_BIT) || (e->s->interruptibility & X86_INTR_BLOCK_SHADOW)) {
         set_window_exiting(vm, true);
         return;
     }
@@ -124,12 +242,7 @@ void irq_before_resume(vm_t *vm, vmexit_t *e)
     e->s->inject_error = 0;
     e->s->inject_instr_len = 0;
     e->changed |= NESTOR_MTD_INJECT;
-    if (vm->halted) {           /* the interrupt wakes it (SDM 26.6.2) */
-        e->s->activity = 0;
-        e->s->interruptibility = 0;
-        e->changed |= NESTOR_MTD_INTR;
-        vm->halted = false;
-    }
+    wake(vm, e);                /* the interrupt wakes it (SDM 26.6.2) */
     vm->interrupts++;
     set_window_exiting(vm, false);
 }

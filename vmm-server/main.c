@@ -160,7 +160,7 @@ static void on_tick(void)
             vm->over_limit = true;          /* stopped at the exit the pause forces */
         }
         if (vm->status == VM_RUNNING && !vm->pause_requested &&
-            (vm->over_limit || (!vm->window_exiting && irq_pending(vm) >= 0)) &&
+            (vm->over_limit || irq_due(vm)) &&
             nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK)
             vm->pause_requested = true;
     }

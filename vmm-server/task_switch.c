@@ -229,7 +229,16 @@ exit_action_t exit_task_switch(vmexit_t *e)
         if (r == LOAD_TS && ts_sel < 0)
             ts_sel = sel & ~SEL_RPL;
     }
-    s->interruptibility = 0;                    /* no STI / MOV SS blocking carries over */
+    /* No STI / MOV SS blocking carries over. NMI blocking (virtual NMIs,
+     * SDM Vol. 3C 25.3; Vol. 3A 6.7.1) ends with an IRET, begins with an
+     * NMI this switch delivers through a task gate (26.6.1.2: an injected
+     * NMI blocks), and otherwise stays as it was. */
+    nestor_word_t nmi_block = s->interruptibility & X86_INTR_BLOCK_NMI;
+    if (source == TS_IRET)
+        nmi_block = 0;
+    else if (source == TS_GATE && (e->idt_vectoring & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_NMI)
+        nmi_block = X86_INTR_BLOCK_NMI;
+    s->interruptibility = nmi_block;
     e->changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS |
                   NESTOR_MTD_CR | NESTOR_MTD_SEGS | NESTOR_MTD_SYS_SEGS | NESTOR_MTD_INTR;
     if (source == TS_GATE) {

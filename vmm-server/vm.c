@@ -322,6 +322,7 @@ bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image
         return false;
     }
     msr_enable_rdtscp(vm);
+    irq_enable_virtual_nmis(vm);
     vm->image = image;
     vm->image_size = size;
     vm->image_gpa = load_gpa;
@@ -363,7 +364,8 @@ bool vm_reset(vm_t *vm)
     vm->uart_scr = 0;
     vm->shutdown_pos = 0;
     vm->halted = false;
-    vm->irq_quiet = false;
+    vm->irq_quiet = false;      /* the LAPIC's pending NMI went with irq_init; a window
+                                   exiting control left on only costs one exit */
     vm->status = VM_RUNNING;
     return ok;
 }

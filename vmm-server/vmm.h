@@ -54,6 +54,8 @@ typedef struct vm {
     rtc_t rtc;
     lapic_t lapic;
     bool window_exiting;            /* interrupt-window exiting is on */
+    bool nmi_window_exiting;        /* NMI-window exiting is on */
+    bool virtual_nmis;              /* the "virtual NMIs" pin control is on (irq.c) */
     bool irq_quiet;                 /* no interrupt pending and no timer armed: nothing to
                                        look at before resuming until a device is touched */
     bool pause_requested;           /* NESTOR_VCPU_PAUSE sent, no exit since */
@@ -64,7 +66,7 @@ typedef struct vm {
     uint64_t started_ns;            /* guest time when it started, for vmm.limit_ms */
     bool over_limit;                /* past vmm.limit_ms: stopped at its next exit */
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */
-    uint64_t interrupts, mmio_exits;
+    uint64_t interrupts, nmis, mmio_exits;
     uint64_t string_io_elements;    /* INS/OUTS elements carried out */
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
     uint32_t devices;               /* SC_DEV_* it has (stackcfg.h); others are absent */
@@ -168,6 +170,15 @@ uint64_t vm_unix_seconds(void);
 void irq_init(vm_t *vm);
 int irq_pending(vm_t *vm);
 void irq_before_resume(vm_t *vm, vmexit_t *e);
+/* Turn on virtual NMIs for the VM's vCPU (at creation; vm->virtual_nmis). */
+void irq_enable_virtual_nmis(vm_t *vm);
+/* Whether an NMI is pending for the guest. */
+bool irq_nmi_pending(const vm_t *vm);
+/* Whether an NMI is pending or a timer may raise one (LINT0 in NMI mode). */
+bool irq_nmi_may_come(vm_t *vm);
+/* Whether an NMI or interrupt is due that no window exit will bring in: a
+ * running guest must be paused for it (main.c). Ticks the timers. */
+bool irq_due(vm_t *vm);
 uint64_t irq_next_deadline(vm_t *vm);
 
 /* Hardware task switches (task_switch.c). */

@@ -79,6 +79,13 @@
 /* Guest activity state (SDM Vol. 3C 24.4.2, Table 24-3): 1 = HLT. */
 #define X86_ACTIVITY_HLT 1
 
+/* Guest interruptibility state (SDM Vol. 3C 24.4.2, Table 24-3). With the
+ * "virtual NMIs" pin control, bit 3 is virtual-NMI blocking (SDM 25.3). */
+#define X86_INTR_BLOCK_STI   X86_BIT(0)
+#define X86_INTR_BLOCK_MOVSS X86_BIT(1)
+#define X86_INTR_BLOCK_NMI   X86_BIT(3)
+#define X86_INTR_BLOCK_SHADOW (X86_INTR_BLOCK_STI | X86_INTR_BLOCK_MOVSS)
+
 /* Segment access rights as in the VMCS (SDM Vol. 3C 24.4.1, Table 24-2). */
 #define X86_AR_DPL_SHIFT 5
 #define X86_AR_DPL_MASK  3u

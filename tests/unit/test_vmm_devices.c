@@ -1579,9 +1579,89 @@ static void test_lapic_self_ipi(void)
     apic_wr(&l, LAPIC_REG_ICR_LO, LAPIC_SHORTHAND_OTHERS << 18 | 0x94, 0);
     apic_wr(&l, LAPIC_REG_ICR_LO, LAPIC_SHORTHAND_SELF << 18 | LAPIC_DM_NMI << 8 | 0x95, 0);
     CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_IRR + 0x40, 0), 1u << 3);
+    CU_ASSERT(!lapic_nmi_pending(&l));   /* NMI with the self shorthand: invalid (Table 10-3) */
     /* An illegal vector is a send error. */
     apic_wr(&l, LAPIC_REG_ICR_LO, LAPIC_SHORTHAND_SELF << 18 | 0x03, 0);
     CU_ASSERT_EQUAL(esr_read(&l), LAPIC_ESR_SEND_ILLEGAL_VECTOR);
+}
+
+/* NMI IPIs (SDM 10.6.1): to the own ID, to all including self or to a
+ * matching logical destination; the vector is ignored (no illegal-vector
+ * error), the IRR untouched, several merge into one pending NMI, and a
+ * software-disabled APIC still takes them (SDM 10.4.7.2). */
+static void test_lapic_nmi_ipi(void)
+{
+    lapic_t l;
+    lapic_init(&l, 2);
+    const uint32_t nmi = LAPIC_DM_NMI << 8;
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    apic_wr(&l, LAPIC_REG_ICR_HI, 2u << 24, 0);
+    apic_wr(&l, LAPIC_REG_ICR_LO, nmi, 0);              /* disabled APIC, vector 0 */
+    CU_ASSERT(lapic_nmi_pending(&l));
+    CU_ASSERT_EQUAL(esr_read(&l), 0);
+    apic_wr(&l, LAPIC_REG_ICR_LO, nmi | 0x40, 0);       /* merges */
+    lapic_nmi_ack(&l);
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    apic_wr(&l, LAPIC_REG_SVR, LAPIC_SVR_ENABLE | 0xFF, 0);
+    apic_wr(&l, LAPIC_REG_ICR_HI, 5u << 24, 0);         /* another CPU */
+    apic_wr(&l, LAPIC_REG_ICR_LO, nmi, 0);
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    apic_wr(&l, LAPIC_REG_ICR_LO, LAPIC_SHORTHAND_OTHERS << 18 | nmi, 0);
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    apic_wr(&l, LAPIC_REG_ICR_LO, LAPIC_SHORTHAND_ALL << 18 | nmi, 0);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    apic_wr(&l, LAPIC_REG_ICR_HI, LAPIC_BROADCAST_ID << 24, 0);
+    apic_wr(&l, LAPIC_REG_ICR_LO, nmi | LAPIC_ICR_LEVEL | LAPIC_ICR_ASSERT, 0);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    apic_wr(&l, LAPIC_REG_LDR, 0x10000000, 0);
+    apic_wr(&l, LAPIC_REG_ICR_HI, 0x10000000, 0);
+    apic_wr(&l, LAPIC_REG_ICR_LO, LAPIC_ICR_DEST_LOGICAL | nmi, 0);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    for (unsigned i = 0; i < LAPIC_VECTOR_REGS; i++)
+        CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_IRR + i * 0x10, 0), 0);
+    lapic_init(&l, 2);                                  /* reset drops it */
+    CU_ASSERT(!lapic_nmi_pending(&l));
+}
+
+/* LINT0/LINT1 in NMI mode (SDM 10.5.1): a rising edge raises an NMI,
+ * whatever the trigger-mode bit; a held level, a masked entry, another
+ * delivery mode or a software-disabled APIC raise none. */
+static void test_lapic_lint_nmi(void)
+{
+    lapic_t l;
+    lapic_init(&l, 0);
+    apic_wr(&l, LAPIC_REG_LVT_LINT0, LAPIC_DM_NMI << 8, 0);   /* disabled: stays masked */
+    lapic_lint_level(&l, 0, true);
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    lapic_lint_level(&l, 0, false);
+    apic_wr(&l, LAPIC_REG_SVR, LAPIC_SVR_ENABLE | 0xFF, 0);
+    apic_wr(&l, LAPIC_REG_LVT_LINT0, LAPIC_DM_NMI << 8 | LAPIC_LVT_LEVEL, 0);
+    CU_ASSERT(lapic_lint_nmi(&l, 0) && !lapic_lint_nmi(&l, 1) && !lapic_lint_nmi(&l, 7));
+    lapic_lint_level(&l, 0, true);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    lapic_lint_level(&l, 0, true);                      /* held high: no new edge */
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    lapic_lint_level(&l, 0, false);
+    lapic_lint_level(&l, 0, true);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    apic_wr(&l, LAPIC_REG_LVT_LINT0, LAPIC_DM_EXTINT << 8, 0);
+    lapic_lint_level(&l, 0, false);
+    lapic_lint_level(&l, 0, true);
+    CU_ASSERT(!lapic_nmi_pending(&l));
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    apic_wr(&l, LAPIC_REG_LVT_LINT1, LAPIC_DM_NMI << 8, 0);
+    lapic_lint_level(&l, 1, true);
+    CU_ASSERT(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    apic_wr(&l, LAPIC_REG_LVT_LINT1, LAPIC_LVT_MASKED | LAPIC_DM_NMI << 8, 0);
+    lapic_lint_level(&l, 1, false);
+    lapic_lint_level(&l, 1, true);
+    lapic_lint_level(&l, 9, true);                      /* no such pin */
+    CU_ASSERT(!lapic_nmi_pending(&l));
 }
 
 static void test_lapic_hostile(void)
@@ -1660,6 +1740,8 @@ UNIT_SUITE(lapic_suite)
     CU_add_test(s, "timer masked", test_lapic_timer_masked);
     CU_add_test(s, "timer reprogrammed while counting", test_lapic_timer_reprogram);
     CU_add_test(s, "self IPIs through the ICR", test_lapic_self_ipi);
+    CU_add_test(s, "NMI IPIs through the ICR", test_lapic_nmi_ipi);
+    CU_add_test(s, "LINT0/LINT1 in NMI mode", test_lapic_lint_nmi);
     CU_add_test(s, "hostile: every offset, random traffic", test_lapic_hostile);
 }
 

@@ -242,6 +242,23 @@ static void test_event_merge(void)
     CU_ASSERT_EQUAL(event_merge(0, X86_VEC_GP), EVENT_SERIAL);
 }
 
+/* NMI injection (SDM Vol. 3C 26.3.1.5, 26.6): blocked by (virtual-)NMI
+ * blocking and by the STI/MOV SS shadows, never by RFLAGS.IF; behind any
+ * other event of the same entry. */
+static void test_nmi_decide(void)
+{
+    CU_ASSERT_EQUAL(nmi_decide(false, false, 0), NMI_NONE);
+    CU_ASSERT_EQUAL(nmi_decide(false, true, X86_INTR_BLOCK_NMI), NMI_NONE);
+    CU_ASSERT_EQUAL(nmi_decide(true, false, 0), NMI_INJECT);
+    CU_ASSERT_EQUAL(nmi_decide(true, false, X86_INTR_BLOCK_NMI), NMI_WAIT);
+    CU_ASSERT_EQUAL(nmi_decide(true, false, X86_INTR_BLOCK_STI), NMI_WAIT);
+    CU_ASSERT_EQUAL(nmi_decide(true, false, X86_INTR_BLOCK_MOVSS), NMI_WAIT);
+    CU_ASSERT_EQUAL(nmi_decide(true, true, 0), NMI_WAIT);
+    /* Blocking by SMI (bit 2) and enclave interruption (bit 4) do not
+     * hold an NMI back here. */
+    CU_ASSERT_EQUAL(nmi_decide(true, false, X86_BIT(2) | X86_BIT(4)), NMI_INJECT);
+}
+
 /* Time: RDTSCP where the VMM enabled it (and the host has it), TSC_ADJUST
  * always (emulated), leaves 15H/16H as the host has them. */
 static cpuid_regs_t host_no_rdtscp(uint32_t leaf, uint32_t sub)
@@ -286,4 +303,5 @@ UNIT_SUITE(vmm_policy_suite)
     CU_add_test(s, "PAT, MTRR, APIC base, EFER, canonical", test_msr_rules);
     CU_add_test(s, "IDT-vectoring re-injection", test_reinject);
     CU_add_test(s, "exceptions during delivery (Table 6-5)", test_event_merge);
+    CU_add_test(s, "NMI injection or NMI window", test_nmi_decide);
 }

@@ -5,9 +5,10 @@
  *
  * Modelled: register access rules, TPR/PPR priority, IRR/ISR/EOI, the ESR,
  * software enable/disable, the timer (one-shot and periodic, all divide
- * values), fixed self-IPIs through the ICR. Not modelled: TSC-deadline mode,
- * level-triggered interrupts (TMR stays 0, no Remote IRR), NMI/SMI/INIT/
- * STARTUP IPIs and LINT0/LINT1 delivery (the VMM routes those), other CPUs.
+ * values), fixed and NMI self-IPIs through the ICR (the VMM injects the
+ * pending NMI). Not modelled: TSC-deadline mode, level-triggered interrupts
+ * (TMR stays 0, no Remote IRR), SMI/INIT/STARTUP IPIs, other CPUs. LINT0/1
+ * in NMI mode raise NMIs on a rising edge of the level the VMM passes.
  */
 #include "devices/lapic.h"
 #include <string.h>
@@ -269,8 +270,8 @@ static bool logical_match(const lapic_t *l, uint8_t dest)
     return (ld >> 4) == (dest >> 4) && (ld & dest & 0xF) != 0;
 }
 
-/* An IPI (SDM 10.6.1). Only fixed and lowest-priority interrupts that reach
- * this APIC are modelled: there is no other CPU. */
+/* An IPI (SDM 10.6.1). Only fixed, lowest-priority and NMI interrupts that
+ * reach this APIC are modelled: there is no other CPU. */
 static void send_ipi(lapic_t *l)
 {
     uint32_t lo = l->icr_lo;
@@ -278,9 +279,17 @@ static void send_ipi(lapic_t *l)
     unsigned dm = (lo >> LAPIC_ICR_DM_SHIFT) & 7;
     unsigned sh = (lo & LAPIC_ICR_SHORTHAND_MASK) >> LAPIC_ICR_SHORTHAND_SHIFT;
     uint8_t dest = (uint8_t)(l->icr_hi >> LAPIC_ICR_DEST_SHIFT);
-    if (dm != LAPIC_DM_FIXED && dm != LAPIC_DM_LOWEST)
+    bool nmi = dm == LAPIC_DM_NMI;
+    if (dm != LAPIC_DM_FIXED && dm != LAPIC_DM_LOWEST && !nmi)
         return;
-    if (v < LAPIC_FIRST_VALID_VECTOR) {
+    /* SDM 10.6.1: an NMI's vector is ignored (so is its trigger mode: always
+     * edge); the self shorthand is valid with fixed delivery only (Table
+     * 10-3), so an NMI "to self" by shorthand is an invalid combination and
+     * is dropped. An NMI to the own APIC ID, to all including self or to a
+     * matching logical destination reaches this CPU. */
+    if (nmi && sh == LAPIC_SHORTHAND_SELF)
+        return;
+    if (!nmi && v < LAPIC_FIRST_VALID_VECTOR) {
         raise_error(l, LAPIC_ESR_SEND_ILLEGAL_VECTOR);
         return;
     }
@@ -299,7 +308,9 @@ static void send_ipi(lapic_t *l)
                    : dest == LAPIC_BROADCAST_ID || dest == l->id >> LAPIC_ID_SHIFT;
         break;
     }
-    if (self)
+    if (self && nmi)
+        l->nmi_pending = true;  /* SDM 10.4.7.2: accepted even while software-disabled */
+    else if (self)
         lapic_accept(l, (uint8_t)v);
 }
 
@@ -428,6 +439,38 @@ void lapic_ack(lapic_t *l, uint8_t vector)
         return;
     clear_vec(l->irr, vector);
     set_vec(l->isr, vector);
+}
+
+bool lapic_nmi_pending(const lapic_t *l)
+{
+    return l->nmi_pending;
+}
+
+void lapic_nmi_ack(lapic_t *l)
+{
+    l->nmi_pending = false;
+}
+
+bool lapic_lint_nmi(const lapic_t *l, unsigned pin)
+{
+    if (pin > 1)
+        return false;
+    uint32_t lvt = l->lvt[LAPIC_LVT_LINT0 + pin];
+    return !(lvt & LAPIC_LVT_MASKED) &&
+           (lvt & LAPIC_LVT_DM_MASK) >> LAPIC_LVT_DM_SHIFT == LAPIC_DM_NMI;
+}
+
+void lapic_lint_level(lapic_t *l, unsigned pin, bool level)
+{
+    if (pin > 1)
+        return;
+    /* SDM 10.5.1: in NMI mode the pin is edge-sensitive whatever the
+     * trigger-mode bit says; a masked entry drops the edge (10.5.1 mask
+     * bit), and a software-disabled APIC masks every LVT entry (10.4.7.2). */
+    bool rising = level && !l->lint_level[pin];
+    l->lint_level[pin] = level;
+    if (rising && lapic_lint_nmi(l, pin))
+        l->nmi_pending = true;
 }
 
 bool lapic_extint_enabled(const lapic_t *l)

@@ -161,6 +161,8 @@ typedef struct {
     uint64_t timer_ticks_base;   /* timer ticks counted before that */
     uint64_t timer_next_tick;    /* the tick count of the next expiry */
     uint64_t timer_deadline_ns;  /* guest time of that expiry, UINT64_MAX if none */
+    bool nmi_pending;            /* an NMI accepted, not yet taken by the vCPU */
+    bool lint_level[2];          /* the LINT0/LINT1 input levels last seen */
 } lapic_t;
 
 /* Power-up/RESET state (SDM 10.4.7.1) with the xAPIC ID @apic_id (bits 7-0). */
@@ -185,6 +187,20 @@ void lapic_accept(lapic_t *l, uint8_t vector);
 int lapic_pending_vector(const lapic_t *l);
 /* The vCPU took @vector: IRR -> ISR. */
 void lapic_ack(lapic_t *l, uint8_t vector);
+/* Whether an NMI is pending (SDM 10.6.1 NMI IPIs to this APIC). At most one
+ * is held: NMIs that come while one is pending merge into it, as the CPU
+ * latches one NMI while NMIs are blocked (SDM Vol. 3A 6.7.1). */
+bool lapic_nmi_pending(const lapic_t *l);
+/* The vCPU took the pending NMI. */
+void lapic_nmi_ack(lapic_t *l);
+/* The level of input pin LINT0 (@pin 0) or LINT1 (@pin 1), as the VMM
+ * drives it (LINT0: the 8259's INTR output). With that LVT entry unmasked
+ * in NMI delivery mode, a rising edge raises an NMI (SDM 10.5.1: NMI is
+ * always edge-sensitive); other modes are the VMM's business (ExtINT:
+ * lapic_extint_enabled). */
+void lapic_lint_level(lapic_t *l, unsigned pin, bool level);
+/* Whether LINT@pin is unmasked in NMI delivery mode. */
+bool lapic_lint_nmi(const lapic_t *l, unsigned pin);
 /* Whether LINT0 passes an ExtINT (8259 PIC) interrupt to the CPU: the APIC is
  * software-enabled and LVT LINT0 is unmasked with delivery mode ExtINT. */
 bool lapic_extint_enabled(const lapic_t *l);
