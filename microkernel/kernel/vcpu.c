@@ -1150,11 +1150,17 @@ void vmx_exit_handler(uint64_t *gprs)
 void vmx_entry_failed(void)
 {
     tcb_t *t = sched_current;
+    vcpu_t *v = t->vcpu;
     host_state_restore();
-    t->vcpu->fetched = 0;
+    v->fetched = 0;
+    /* The guest never ran: a pause or monitor timer armed for this entry is
+     * still owed. */
+    v->pause_pending = v->pause_armed == NESTOR_PREEMPT_PAUSE;
+    v->timer_due = v->pause_armed == NESTOR_PREEMPT_MONITOR_TIMER;
+    v->pause_armed = 0;
     uint64_t err = vmread(VMCS_INSTR_ERROR);
     kprintf("vcpu: VM entry failed, VM-instruction error %lu\n", err);
-    deliver_exit(t, t->vcpu, EXIT_REASON_ENTRY_FAILURE | err, 0, NESTOR_EXIT_SLOT_ENTRY_FAIL);
+    deliver_exit(t, v, EXIT_REASON_ENTRY_FAILURE | err, 0, NESTOR_EXIT_SLOT_ENTRY_FAIL);
     sched_run();
 }
 
