@@ -78,18 +78,6 @@ static uint32_t idt[CS64_IDT_VECTORS][4] __attribute__((aligned(16)));
 static volatile uint64_t fs_cell = FS_MARKER, gs_cell = GS_MARKER;
 static volatile uint64_t kgs_cells[ID_MAX + 1];
 
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
-static inline uint64_t rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return (uint64_t)hi << 32 | lo;
-}
-
 static uint64_t call64(char *fn, const volatile void *arg)
 {
     return cs64_call(fn, (uint32_t)(uintptr_t)arg);

@@ -341,10 +341,7 @@ KTEST(vmx_exception_bitmap_follows_the_tables)
     TVM_CREATE_OR_SKIP(&vm, code, 0);
     /* vm_env's level-0 table handles every slot: drop it for one with the
      * reasons only, as a VMM has. */
-    static unsigned reasons[NESTOR_EXIT_SLOT_EXCEPTION];
-    for (unsigned i = 0; i < NESTOR_EXIT_SLOT_EXCEPTION; i++)
-        reasons[i] = i;
-    KT_ASSERT(tvm_stack(&vm, 0, vm.ep, 1, reasons, NESTOR_EXIT_SLOT_EXCEPTION));
+    KT_ASSERT(tvm_reasons_only(&vm));
     /* #DB, #AC and #MC always exit (a #DB or #AC delivery loop would keep
      * the CPU; a machine check is the host's). */
     const nestor_word_t always = (1u << 1) | (1u << 17) | (1u << 18);
@@ -553,10 +550,7 @@ KTEST(vmx_reflected_exceptions_follow_the_double_fault_rules)
     static const uint8_t code[] = { I_UD2 };
     tvm_t vm;
     TVM_CREATE_OR_SKIP(&vm, code, 0);
-    static unsigned reasons[NESTOR_EXIT_SLOT_EXCEPTION];
-    for (unsigned i = 0; i < NESTOR_EXIT_SLOT_EXCEPTION; i++)
-        reasons[i] = i;
-    KT_ASSERT(tvm_stack(&vm, 0, vm.ep, 1, reasons, NESTOR_EXIT_SLOT_EXCEPTION));
+    KT_ASSERT(tvm_reasons_only(&vm));
     nestor_cptr_t upper = env_obj(NESTOR_OBJ_ENDPOINT, 0);
     static const unsigned gp[] = { NESTOR_EXIT_SLOT_EXCEPTION + 13 };
     KT_ASSERT(tvm_stack(&vm, 1, upper, 2, gp, 1));

@@ -98,6 +98,14 @@ nestor_cptr_t tvm_stack(tvm_t *vm, unsigned level, nestor_cptr_t ep, nestor_word
     return nu_invoke(vm->vcpu, NESTOR_VCPU_SET_EXIT_TABLE, &lvl, 1, &table, 1, 0, 0) ? 0 : table;
 }
 
+nestor_cptr_t tvm_reasons_only(tvm_t *vm)
+{
+    static unsigned reasons[NESTOR_EXIT_SLOT_EXCEPTION];
+    for (unsigned i = 0; i < NESTOR_EXIT_SLOT_EXCEPTION; i++)
+        reasons[i] = i;
+    return tvm_stack(vm, 0, vm->ep, 1, reasons, NESTOR_EXIT_SLOT_EXCEPTION);
+}
+
 nestor_error_t tvm_set_mask(tvm_t *vm, unsigned slot, nestor_word_t mask)
 {
     const nestor_word_t args[] = { slot, mask };

@@ -41,6 +41,9 @@ nestor_error_t tvm_set_mask(tvm_t *vm, unsigned slot, nestor_word_t mask);
  * @badge), each with the transfer mask NESTOR_MTD_ALL. Returns the table. */
 nestor_cptr_t tvm_stack(tvm_t *vm, unsigned level, nestor_cptr_t ep, nestor_word_t badge,
                         const unsigned *slots, unsigned n);
+/* Replace the level-0 table (every slot) with one that has every reason's
+ * slot but no exception slot, as a VMM's has. Returns the table. */
+nestor_cptr_t tvm_reasons_only(tvm_t *vm);
 /* Load state groups from the page (NESTOR_VCPU_LOAD_STATE). */
 nestor_error_t tvm_load(tvm_t *vm, nestor_word_t mask);
 
