@@ -827,6 +827,15 @@ static bool is_exception_slot(unsigned slot)
 /* An exception exit nobody handles goes into the guest as if it had not
  * been intercepted (SDM 24.8.3: the exit's interruption information, which
  * has the VM-entry layout but bit 12, and error code). */
+/* Inject an event at the next entry (SDM 24.8.3, 26.6: information with
+ * bit 12 clear, error code, instruction length for software events). */
+static void inject_event(uint64_t info, uint64_t error, uint64_t instr_len)
+{
+    vmwrite(VMCS_ENTRY_INTR_INFO, info & INTR_INFO_REINJECT_MASK);
+    vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
+    vmwrite(VMCS_ENTRY_INSTR_LEN, instr_len);
+}
+
 /* SDM Vol. 3A 6.15, Table 6-4: the exception classes. */
 static bool contributory(unsigned vec)
 {
@@ -862,9 +871,8 @@ static bool reflect_exception(tcb_t *t, vcpu_t *v)
         stop(t, "triple fault (an exception while delivering #DF)", NESTOR_EXIT_TRIPLE_FAULT);
         return false;
     case DELIVER_DF:
-        vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_INFO_ERROR_VALID |
-                                          INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | VEC_DF);
-        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, 0);
+        inject_event(INTR_INFO_VALID | INTR_INFO_ERROR_VALID |
+                         INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | VEC_DF, 0, 0);
         return true;
     case DELIVER_SERIALLY:
         break;
@@ -879,9 +887,7 @@ static bool reflect_exception(tcb_t *t, vcpu_t *v)
                           (qual & DR6_EXIT_QUAL_BITS);
         vmwrite(VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~(uint64_t)DR7_GD);
     }
-    vmwrite(VMCS_ENTRY_INTR_INFO, info & INTR_INFO_REINJECT_MASK);
-    vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_EXIT_INTR_ERROR));
-    vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
+    inject_event(info, vmread(VMCS_EXIT_INTR_ERROR), vmread(VMCS_EXIT_INSTR_LEN));
     return true;
 }
 
@@ -937,9 +943,11 @@ static void exit_message(const vcpu_t *v, uint64_t *mrs)
 static void deliver_exit_at(tcb_t *t, vcpu_t *v, uint64_t reason, uint64_t qual, unsigned slot,
                             unsigned level);
 
-static void deliver_exit(tcb_t *t, vcpu_t *v, uint64_t reason, uint64_t qual, unsigned slot)
+/* A hardware exit, to its slot's handler. */
+static inline __attribute__((always_inline)) void deliver_exit(tcb_t *t, vcpu_t *v,
+                                                                 uint64_t reason, unsigned slot)
 {
-    deliver_exit_at(t, v, reason, qual, slot, v->slot_level[slot]);
+    deliver_exit_at(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION), slot, v->slot_level[slot]);
 }
 
 /* An exit the kernel makes for a monitor at @level (a pause it asked for,
@@ -1056,11 +1064,8 @@ static void refuse_entry(tcb_t *t, vcpu_t *v)
 static void reinject_vectoring(void)
 {
     uint64_t idt = vmread(VMCS_IDT_VECTORING_INFO);
-    if (!(idt & INTR_INFO_VALID))
-        return;
-    vmwrite(VMCS_ENTRY_INTR_INFO, idt & INTR_INFO_REINJECT_MASK);
-    vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
-    vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
+    if (idt & INTR_INFO_VALID)
+        inject_event(idt, vmread(VMCS_IDT_VECTORING_ERROR), vmread(VMCS_EXIT_INSTR_LEN));
 }
 
 /*
@@ -1115,7 +1120,7 @@ void vmx_exit_handler(uint64_t *gprs)
                     (v->monitor_timer && monitor_timer_ran_out(v));
     if (reason & EXIT_REASON_ENTRY_FAILURE) {
         v->timer_due = time_out;
-        deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION), NESTOR_EXIT_SLOT_ENTRY_FAIL);
+        deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_ENTRY_FAIL);
     } else if (basic == NESTOR_EXIT_PREEMPT_TIMER && (armed || time_out)) {
         bool pause = armed == NESTOR_PREEMPT_PAUSE;
         v->timer_due = pause && time_out;       /* (a pause first, the timer next) */
@@ -1136,11 +1141,10 @@ void vmx_exit_handler(uint64_t *gprs)
     } else if (basic == NESTOR_EXIT_EXCEPTION) {
         v->timer_due = time_out;
         unsigned vec = vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK;
-        deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION), NESTOR_EXIT_SLOT_EXCEPTION + (vec & 31));
+        deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_EXCEPTION + (vec & 31));
     } else {
         v->timer_due = time_out;
-        deliver_exit(t, v, reason, vmread(VMCS_EXIT_QUALIFICATION),
-                     basic < NESTOR_EXIT_REASONS ? basic : NESTOR_EXIT_SLOT_ENTRY_FAIL);
+        deliver_exit(t, v, reason, basic < NESTOR_EXIT_REASONS ? basic : NESTOR_EXIT_SLOT_ENTRY_FAIL);
     }
     sched_run();
 }
@@ -1160,7 +1164,9 @@ void vmx_entry_failed(void)
     v->pause_armed = 0;
     uint64_t err = vmread(VMCS_INSTR_ERROR);
     kprintf("vcpu: VM entry failed, VM-instruction error %lu\n", err);
-    deliver_exit(t, v, EXIT_REASON_ENTRY_FAILURE | err, 0, NESTOR_EXIT_SLOT_ENTRY_FAIL);
+    /* (No exit happened: the VMCS exit fields are stale, no qualification.) */
+    deliver_exit_at(t, v, EXIT_REASON_ENTRY_FAILURE | err, 0, NESTOR_EXIT_SLOT_ENTRY_FAIL,
+                    v->slot_level[NESTOR_EXIT_SLOT_ENTRY_FAIL]);
     sched_run();
 }
 

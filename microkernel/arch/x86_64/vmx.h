@@ -50,18 +50,11 @@ bool vmx_ept_execute_only(void);
 /* Invalidate the translations of one VPID (before it is given out again). */
 void vmx_flush_vpid(uint16_t vpid);
 
-/* VMREAD/VMWRITE that report VMfail (SDM 30.2: CF or ZF set). */
+/* VMREAD that reports VMfail (SDM 30.2: CF or ZF set). */
 static inline bool vmread_checked(uint64_t field, uint64_t *value)
 {
     uint8_t ok;
     __asm__ volatile("vmread %2, %0; seta %1" : "=r"(*value), "=r"(ok) : "r"(field) : "cc");
-    return ok;
-}
-
-static inline bool vmwrite_checked(uint64_t field, uint64_t value)
-{
-    uint8_t ok;
-    __asm__ volatile("vmwrite %2, %1; seta %0" : "=r"(ok) : "r"(field), "r"(value) : "cc");
     return ok;
 }
 
