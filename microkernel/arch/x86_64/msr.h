@@ -5,31 +5,14 @@
 #ifndef ARCH_X86_64_MSR_H
 #define ARCH_X86_64_MSR_H
 #include <nestor/bits.h>
+#include <x86_vmx.h>
 
 #define MSR_IA32_FEATURE_CONTROL        0x03A
 #define   FEATURE_CONTROL_LOCK          BIT(0)
 #define   FEATURE_CONTROL_VMX_IN_SMX    BIT(1)
 #define   FEATURE_CONTROL_VMX_OUTSIDE_SMX BIT(2)
 
-/* VMX capability MSRs (SDM Vol. 3D Appendix A). */
-#define MSR_IA32_VMX_BASIC              0x480
-#define MSR_IA32_VMX_PINBASED_CTLS      0x481
-#define MSR_IA32_VMX_PROCBASED_CTLS     0x482
-#define MSR_IA32_VMX_EXIT_CTLS          0x483
-#define MSR_IA32_VMX_ENTRY_CTLS         0x484
-#define MSR_IA32_VMX_MISC               0x485
-#define MSR_IA32_VMX_CR0_FIXED0         0x486
-#define MSR_IA32_VMX_CR0_FIXED1         0x487
-#define MSR_IA32_VMX_CR4_FIXED0         0x488
-#define MSR_IA32_VMX_CR4_FIXED1         0x489
-#define MSR_IA32_VMX_VMCS_ENUM          0x48A
-#define MSR_IA32_VMX_PROCBASED_CTLS2    0x48B
-#define MSR_IA32_VMX_EPT_VPID_CAP       0x48C
-#define MSR_IA32_VMX_TRUE_PINBASED_CTLS 0x48D
-#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48E
-#define MSR_IA32_VMX_TRUE_EXIT_CTLS     0x48F
-#define MSR_IA32_VMX_TRUE_ENTRY_CTLS    0x490
-#define MSR_IA32_VMX_VMFUNC             0x491
+/* VMX capability MSRs: lib/include/x86_vmx.h. */
 
 #define MSR_IA32_APIC_BASE              0x01B
 #define   APIC_BASE_ADDR_MASK           0xFFFFFF000ULL

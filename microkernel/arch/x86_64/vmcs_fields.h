@@ -9,30 +9,7 @@
 #include "arch/x86_64/vmx_caps.h"
 #include <nestor/vmcs.h>
 
-/* Field encoding (SDM 24.11.2): bits 14:13 width, bits 11:10 type. */
-#define VMCS_FIELD_WIDTH(f)          (((f) >> 13) & 3)
-#define VMCS_WIDTH_16                0
-#define VMCS_WIDTH_64                1
-#define VMCS_WIDTH_32                2
-#define VMCS_WIDTH_NATURAL           3
-#define VMCS_FIELD_TYPE(f)           (((f) >> 10) & 3)
-#define VMCS_TYPE_CONTROL            0
-#define VMCS_TYPE_READ_ONLY          1
-#define VMCS_TYPE_GUEST              2
-#define VMCS_TYPE_HOST               3
-
-/* More controls (SDM 24.6.2, 24.7.1, 24.8.1) */
-#define EXIT_SAVE_DEBUG_CTLS         BIT(2)
-#define EXIT_HOST_ADDR_SPACE_SIZE    BIT(9)
-#define EXIT_SAVE_PAT                BIT(18)
-#define EXIT_LOAD_PAT                BIT(19)
-#define EXIT_SAVE_EFER               BIT(20)
-#define EXIT_SAVE_PREEMPT_TIMER      BIT(22)
-#define EXIT_LOAD_EFER               BIT(21)
-#define ENTRY_LOAD_DEBUG_CTLS        BIT(2)
-#define ENTRY_IA32E_MODE_GUEST       BIT(9)
-#define ENTRY_LOAD_PAT               BIT(14)
-#define ENTRY_LOAD_EFER              BIT(15)
+/* Field-encoding layout and entry/exit control bits: lib/include/x86_vmx.h. */
 
 /* VM-exit / IDT-vectoring / VM-entry interruption information (SDM 24.9.2,
  * 24.9.3, 24.8.3): vector 7:0, type 10:8, error code valid 11, valid 31. */
@@ -52,10 +29,6 @@
 #define EPTP_MEMTYPE_WB              6
 #define EPTP_WALK_LENGTH_4           (3 << 3)
 #define EPTP_AD_ENABLE               BIT(6)   /* SDM 28.3.5: EPT accessed and dirty flags */
-
-/* Exit reason field (SDM 24.9.1): basic reason in bits 15:0, bit 31 = entry failure. */
-#define EXIT_REASON_BASIC_MASK       0xFFFF
-#define EXIT_REASON_ENTRY_FAILURE    BIT(31)
 
 /* Segment access rights (SDM 24.4.1, Table 24-2) */
 #define AR_UNUSABLE                  BIT(16)

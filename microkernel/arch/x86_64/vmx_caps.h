@@ -11,40 +11,9 @@
 #define ARCH_X86_64_VMX_CAPS_H
 #include <nestor/bits.h>
 #include <nestor/vmcs.h>   /* control bits */
+#include <x86_vmx.h>
 
-/* IA32_VMX_BASIC (SDM A.1) */
-#define VMX_BASIC_REVISION_MASK     0x7FFFFFFF
-#define VMX_BASIC_REGION_SIZE_SHIFT 32
-#define VMX_BASIC_REGION_SIZE_MASK  0x1FFF
-#define VMX_BASIC_TRUE_CTLS         BIT(55)
-
-/* IA32_VMX_EPT_VPID_CAP (SDM A.10) */
-#define EPT_CAP_EXECUTE_ONLY        BIT(0)
-#define EPT_CAP_PAGE_WALK_4         BIT(6)
-#define EPT_CAP_MEMTYPE_UC          BIT(8)
-#define EPT_CAP_MEMTYPE_WB          BIT(14)
-#define EPT_CAP_2MB_PAGES           BIT(16)
-#define EPT_CAP_1GB_PAGES           BIT(17)
-#define EPT_CAP_INVEPT              BIT(20)
-#define EPT_CAP_ACCESSED_DIRTY      BIT(21)
-#define EPT_CAP_INVEPT_SINGLE       BIT(25)
-#define EPT_CAP_INVEPT_ALL          BIT(26)
-#define VPID_CAP_INVVPID            BIT(32)
-#define VPID_CAP_INVVPID_SINGLE     BIT(41)
-#define VPID_CAP_INVVPID_ALL        BIT(42)
-/* INVVPID / INVEPT types (SDM Vol. 2C) */
-#define INVVPID_SINGLE_CONTEXT      1
-#define INVVPID_ALL_CONTEXT         2
-#define INVEPT_SINGLE_CONTEXT       1    /* the mappings of one EP4TA (SDM 28.4.3.1) */
-#define INVEPT_ALL_CONTEXT          2    /* the mappings of every EP4TA */
-
-/* IA32_VMX_MISC (SDM A.6) */
-#define VMX_MISC_PREEMPT_RATE_MASK  0x1F
-#define VMX_MISC_ACTIVITY_HLT       BIT(6)
-#define VMX_MISC_VMWRITE_ANY_FIELD  BIT(29)
-
-/* A control may be set to 1 iff its bit is set in the MSR's high half (SDM A.3). */
-#define VMX_CTLS_ALLOWED1_SHIFT     32
+/* Capability MSR layouts (BASIC, EPT_VPID_CAP, MISC, controls): lib/include/x86_vmx.h. */
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>

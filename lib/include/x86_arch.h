@@ -1,13 +1,13 @@
 /*
- * vmm-server/x86_arch.h - architectural constants of the x86-64 CPU the VMM
- * shows its guests, defined once: control-register and EFER bits, MSR
+ * lib/include/x86_arch.h - architectural constants of the x86-64 CPU that
+ * monitors (vmm-server, nested-vmx) show their guests, defined once: control-register and EFER bits, MSR
  * numbers, exception vectors, event-injection encodings, CPUID feature bits
  * and XCR0 components. Citations: Intel SDM (Vol. 1 basic architecture,
  * Vol. 2 instructions, Vol. 3A/3C system and VMX, Vol. 4 MSRs). Pure header:
  * also built into host unit tests.
  */
-#ifndef VMM_X86_ARCH_H
-#define VMM_X86_ARCH_H
+#ifndef X86_ARCH_H
+#define X86_ARCH_H
 #include <stdint.h>
 
 #define X86_BIT(n) (1ULL << (n))

@@ -1,0 +1,184 @@
+/*
+ * lib/include/x86_vmx.h - the architectural VMX vocabulary, defined once for
+ * the kernel (which runs VMX) and nested-vmx (which shows VMX to guest
+ * hypervisors): capability MSRs and their layouts (SDM Vol. 3D Appendix A),
+ * VMCS field-encoding layout (SDM Vol. 3C 24.11.2), VM-entry and VM-exit
+ * control bits (24.7, 24.8), VM-instruction error numbers (30.4), VMX
+ * instruction operand types (Vol. 2C INVEPT/INVVPID). Field encodings and
+ * the execution-control bits are in nestor/vmcs.h (the kernel's public
+ * field table). Pure header: also built into host unit tests.
+ */
+#ifndef X86_VMX_H
+#define X86_VMX_H
+#include <nestor/bits.h>
+
+/* VMX capability MSRs (SDM Vol. 3D Appendix A). */
+#define MSR_IA32_VMX_BASIC              0x480
+#define MSR_IA32_VMX_PINBASED_CTLS      0x481
+#define MSR_IA32_VMX_PROCBASED_CTLS     0x482
+#define MSR_IA32_VMX_EXIT_CTLS          0x483
+#define MSR_IA32_VMX_ENTRY_CTLS         0x484
+#define MSR_IA32_VMX_MISC               0x485
+#define MSR_IA32_VMX_CR0_FIXED0         0x486
+#define MSR_IA32_VMX_CR0_FIXED1         0x487
+#define MSR_IA32_VMX_CR4_FIXED0         0x488
+#define MSR_IA32_VMX_CR4_FIXED1         0x489
+#define MSR_IA32_VMX_VMCS_ENUM          0x48A
+#define MSR_IA32_VMX_PROCBASED_CTLS2    0x48B
+#define MSR_IA32_VMX_EPT_VPID_CAP       0x48C
+#define MSR_IA32_VMX_TRUE_PINBASED_CTLS 0x48D
+#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48E
+#define MSR_IA32_VMX_TRUE_EXIT_CTLS     0x48F
+#define MSR_IA32_VMX_TRUE_ENTRY_CTLS    0x490
+#define MSR_IA32_VMX_VMFUNC             0x491
+#define MSR_IA32_VMX_FIRST              MSR_IA32_VMX_BASIC
+#define MSR_IA32_VMX_LAST               MSR_IA32_VMX_VMFUNC
+
+/* IA32_VMX_BASIC (SDM A.1) */
+#define VMX_BASIC_REVISION_MASK     0x7FFFFFFF
+#define VMX_BASIC_REGION_SIZE_SHIFT 32
+#define VMX_BASIC_REGION_SIZE_MASK  0x1FFF
+#define VMX_BASIC_PHYS_32           BIT(48)  /* addresses limited to 32 bits */
+#define VMX_BASIC_MEMTYPE_SHIFT     50
+#define VMX_BASIC_MEMTYPE_WB        6ULL
+#define VMX_BASIC_INOUT_INFO        BIT(54)  /* INS/OUTS exits report instruction info */
+#define VMX_BASIC_TRUE_CTLS         BIT(55)
+/* SDM 24.2: bit 31 of a VMCS region's first word, the shadow-VMCS indicator. */
+#define VMCS_REVISION_SHADOW        BIT(31)
+
+/* IA32_VMX_EPT_VPID_CAP (SDM A.10) */
+#define EPT_CAP_EXECUTE_ONLY        BIT(0)
+#define EPT_CAP_PAGE_WALK_4         BIT(6)
+#define EPT_CAP_MEMTYPE_UC          BIT(8)
+#define EPT_CAP_MEMTYPE_WB          BIT(14)
+#define EPT_CAP_2MB_PAGES           BIT(16)
+#define EPT_CAP_1GB_PAGES           BIT(17)
+#define EPT_CAP_INVEPT              BIT(20)
+#define EPT_CAP_ACCESSED_DIRTY      BIT(21)
+#define EPT_CAP_INVEPT_SINGLE       BIT(25)
+#define EPT_CAP_INVEPT_ALL          BIT(26)
+#define VPID_CAP_INVVPID            BIT(32)
+#define VPID_CAP_INVVPID_ADDR       BIT(40)
+#define VPID_CAP_INVVPID_SINGLE     BIT(41)
+#define VPID_CAP_INVVPID_ALL        BIT(42)
+#define VPID_CAP_INVVPID_SINGLE_NG  BIT(43)
+/* INVVPID / INVEPT types (SDM Vol. 2C) */
+#define INVVPID_ADDRESS             0
+#define INVVPID_SINGLE_CONTEXT      1
+#define INVVPID_ALL_CONTEXT         2
+#define INVVPID_SINGLE_NON_GLOBAL   3
+#define INVEPT_SINGLE_CONTEXT       1    /* the mappings of one EP4TA (SDM 28.4.3.1) */
+#define INVEPT_ALL_CONTEXT          2    /* the mappings of every EP4TA */
+
+/* IA32_VMX_MISC (SDM A.6) */
+#define VMX_MISC_PREEMPT_RATE_MASK  0x1F
+#define VMX_MISC_STORE_LMA          BIT(5)
+#define VMX_MISC_ACTIVITY_HLT       BIT(6)
+#define VMX_MISC_CR3_TARGETS_SHIFT  16
+#define VMX_MISC_MSR_LIST_SHIFT     25   /* 512 * (N + 1) entries recommended at most */
+#define VMX_MISC_VMWRITE_ANY_FIELD  BIT(29)
+
+/* A control may be 0 iff its bit is clear in the MSR's low half, may be 1
+ * iff its bit is set in the high half (SDM A.3). */
+#define VMX_CTLS_ALLOWED1_SHIFT     32
+/* Controls that are 1 by default ("default1", SDM A.2) in the non-TRUE MSRs. */
+#define VMX_PIN_DEFAULT1            0x00000016u
+#define VMX_PROC_DEFAULT1           0x0401E172u
+#define VMX_EXIT_DEFAULT1           0x00036DFFu
+#define VMX_ENTRY_DEFAULT1          0x000011FFu
+
+/* VMCS field encoding (SDM 24.11.2): bit 0 access (1: high half of a 64-bit
+ * field), bits 9:1 index, bits 11:10 type, bits 14:13 width. */
+#define VMCS_FIELD_HIGH(f)           ((f) & 1)
+#define VMCS_FIELD_INDEX(f)          (((f) >> 1) & 0x1FF)
+#define VMCS_FIELD_WIDTH(f)          (((f) >> 13) & 3)
+#define VMCS_WIDTH_16                0
+#define VMCS_WIDTH_64                1
+#define VMCS_WIDTH_32                2
+#define VMCS_WIDTH_NATURAL           3
+#define VMCS_FIELD_TYPE(f)           (((f) >> 10) & 3)
+#define VMCS_TYPE_CONTROL            0
+#define VMCS_TYPE_READ_ONLY          1
+#define VMCS_TYPE_GUEST              2
+#define VMCS_TYPE_HOST               3
+/* Bits that must be 0 in an encoding (SDM 24.11.2: bit 12 and bits 31:15). */
+#define VMCS_FIELD_RESERVED          0xFFFF9000u
+
+/* VM-exit controls (SDM 24.7.1, Table 24-13) */
+#define EXIT_SAVE_DEBUG_CTLS         BIT(2)
+#define EXIT_HOST_ADDR_SPACE_SIZE    BIT(9)
+#define EXIT_LOAD_PERF_GLOBAL        BIT(12)
+#define EXIT_ACK_INTR_ON_EXIT        BIT(15)
+#define EXIT_SAVE_PAT                BIT(18)
+#define EXIT_LOAD_PAT                BIT(19)
+#define EXIT_SAVE_EFER               BIT(20)
+#define EXIT_LOAD_EFER               BIT(21)
+#define EXIT_SAVE_PREEMPT_TIMER      BIT(22)
+/* VM-entry controls (SDM 24.8.1, Table 24-15) */
+#define ENTRY_LOAD_DEBUG_CTLS        BIT(2)
+#define ENTRY_IA32E_MODE_GUEST       BIT(9)
+#define ENTRY_TO_SMM                 BIT(10)
+#define ENTRY_DEACT_DUAL_MONITOR     BIT(11)
+#define ENTRY_LOAD_PERF_GLOBAL       BIT(13)
+#define ENTRY_LOAD_PAT               BIT(14)
+#define ENTRY_LOAD_EFER              BIT(15)
+
+/* Exit reason field (SDM 24.9.1): basic reason in bits 15:0, bit 31 = entry failure. */
+#define EXIT_REASON_BASIC_MASK       0xFFFF
+#define EXIT_REASON_ENTRY_FAILURE    BIT(31)
+/* Exit qualification of an entry failure for invalid guest state (SDM 26.8). */
+#define ENTRY_FAIL_QUAL_DEFAULT      0
+#define ENTRY_FAIL_QUAL_PDPTE        2
+#define ENTRY_FAIL_QUAL_NMI_INJECT   3
+#define ENTRY_FAIL_QUAL_LINK_PTR     4
+
+/* VM-instruction error numbers (SDM 30.4, Table 30-1) */
+#define VMXERR_VMCALL_IN_ROOT              1
+#define VMXERR_VMCLEAR_INVALID_ADDR        2
+#define VMXERR_VMCLEAR_VMXON_PTR           3
+#define VMXERR_VMLAUNCH_NOT_CLEAR          4
+#define VMXERR_VMRESUME_NOT_LAUNCHED       5
+#define VMXERR_VMRESUME_AFTER_VMXOFF       6
+#define VMXERR_ENTRY_INVALID_CONTROLS      7
+#define VMXERR_ENTRY_INVALID_HOST_STATE    8
+#define VMXERR_VMPTRLD_INVALID_ADDR        9
+#define VMXERR_VMPTRLD_VMXON_PTR           10
+#define VMXERR_VMPTRLD_BAD_REVISION        11
+#define VMXERR_UNSUPPORTED_FIELD           12
+#define VMXERR_VMWRITE_READ_ONLY           13
+#define VMXERR_VMXON_IN_ROOT               15
+#define VMXERR_ENTRY_BAD_EXECUTIVE_VMCS    16
+#define VMXERR_ENTRY_NONLAUNCHED_EXECUTIVE 17
+#define VMXERR_ENTRY_EXECUTIVE_NOT_VMXON   18
+#define VMXERR_VMCALL_NONCLEAR             19
+#define VMXERR_VMCALL_BAD_EXIT_CONTROLS    20
+#define VMXERR_VMCALL_BAD_MSEG_REVISION    22
+#define VMXERR_VMXOFF_DUAL_MONITOR         23
+#define VMXERR_VMCALL_BAD_SMM_FEATURES     24
+#define VMXERR_ENTRY_BAD_EXEC_CONTROLS_EXECUTIVE 25
+#define VMXERR_ENTRY_MOVSS_BLOCKING        26
+#define VMXERR_INVALID_INVEPT_INVVPID      28
+
+/* VMX instruction results in RFLAGS (SDM 30.2): VMsucceed clears CF PF AF
+ * ZF SF OF; VMfailInvalid sets CF; VMfailValid sets ZF. */
+#define VMX_RFLAGS_ARITH   (BIT(0) | BIT(2) | BIT(4) | BIT(6) | BIT(7) | BIT(11))
+#define VMX_RFLAGS_CF      BIT(0)
+#define VMX_RFLAGS_ZF      BIT(6)
+
+/* The VM-exit instruction-information field of VMX instructions (SDM 27.2.5,
+ * Table 27-13 for VMCLEAR VMPTRLD VMPTRST VMXON INVEPT INVVPID and 27-14 for
+ * VMREAD VMWRITE): scaling 1:0, reg1 6:3 (VMREAD/VMWRITE), address size
+ * 9:7, mem/reg 10, segment 17:15, index 21:18 (+invalid 22), base 26:23
+ * (+invalid 27), reg2 31:28. */
+#define VMX_II_SCALE(ii)        ((ii) & 3)
+#define VMX_II_REG1(ii)         (((ii) >> 3) & 0xF)
+#define VMX_II_ADDR_SIZE(ii)    (((ii) >> 7) & 7)    /* 0: 16, 1: 32, 2: 64 bits */
+#define VMX_II_IS_REG(ii)       (((ii) >> 10) & 1)
+#define VMX_II_SEG(ii)          (((ii) >> 15) & 7)   /* ES CS SS DS FS GS */
+#define VMX_II_INDEX(ii)        (((ii) >> 18) & 0xF)
+#define VMX_II_INDEX_INVALID(ii) (((ii) >> 22) & 1)
+#define VMX_II_BASE(ii)         (((ii) >> 23) & 0xF)
+#define VMX_II_BASE_INVALID(ii) (((ii) >> 27) & 1)
+#define VMX_II_REG2(ii)         (((ii) >> 28) & 0xF)
+
+#endif

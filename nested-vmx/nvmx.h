@@ -1,0 +1,117 @@
+/*
+ * nested-vmx/nvmx.h - virtual VMX for one vCPU of a guest hypervisor (L1):
+ * the VMX instructions as the SDM defines them for a CPU in VMX root
+ * operation (SDM Vol. 3C 23-30, Vol. 2C "VMX instruction reference"),
+ * executed on L1's state as nested-vmx receives it at the instruction's VM
+ * exit. Pure logic: L1's memory is reached through nvmx_env_t, so the
+ * unit tests run it on the host against a fake L1.
+ *
+ * The caller (serve.c) hands each exit of a VMX instruction to
+ * nvmx_instruction() with L1's state (nestor_vcpu_state_t, every group
+ * fetched) and acts on the result:
+ *   NVMX_DONE       the instruction completed (VMsucceed or VMfail): RIP,
+ *                   RFLAGS and any register it wrote are updated in the
+ *                   state; memory it wrote is written.
+ *   NVMX_FAULT      an exception for L1 (r->vector, r->error_code if
+ *                   r->has_error, r->cr2 for #PF): the state is unchanged.
+ *   NVMX_ENTER      VMLAUNCH/VMRESUME passed the instruction's own checks
+ *                   (SDM 30.3: VMX operation, a current VMCS, launch state,
+ *                   no MOV-SS blocking); entry checks (SDM 26.2, 26.3) and
+ *                   running L2 are the caller's (r->launch says which).
+ *   NVMX_INVALIDATE INVEPT/INVVPID succeeded: the state is updated as for
+ *                   DONE; r->inv_* say what L1 invalidated, for the caller
+ *                   to drop what it built from it (SDM 28.3.3, 28.4.3).
+ */
+#ifndef NVMX_H
+#define NVMX_H
+#include "vmcs12.h"
+#include <nestor/vcpu.h>
+#include <stddef.h>
+
+/* Current-VMCS pointer when there is none (SDM 24.1). */
+#define NVMX_NO_VMCS  0xFFFFFFFFFFFFFFFFULL
+
+/* How L1's memory is reached. */
+typedef enum {
+    NVMX_MEM_OK,
+    NVMX_MEM_PAGE_FAULT,   /* *fault has the #PF error code and address */
+    NVMX_MEM_NOT_RAM,      /* a guest-physical address outside L1's RAM */
+} nvmx_mem_t;
+
+typedef struct {
+    void *ctx;
+    /* L1's RAM at guest-physical [@gpa, @gpa + @n): a pointer into it, or
+     * NULL if any byte of it is not RAM. */
+    void *(*phys)(void *ctx, uint64_t gpa, size_t n);
+    /* Copy @n bytes between L1 linear address @la (through L1's paging, as
+     * an access at CPL @cpl would: SDM 4.6) and @buf. On a page fault the
+     * #PF error code is in *@error and the faulting address in *@addr. */
+    nvmx_mem_t (*linear)(void *ctx, const nestor_vcpu_state_t *s, uint64_t la, void *buf,
+                         size_t n, bool write, uint32_t *error, uint64_t *addr);
+    unsigned maxphyaddr;   /* L1's physical-address width (CPUID 80000008H:EAX[7:0]) */
+} nvmx_env_t;
+
+/* The VMX state of one L1 vCPU (SDM 23.3, 24.1). */
+typedef struct {
+    bool vmxon;               /* in VMX operation */
+    uint64_t vmxon_ptr;       /* the VMXON region */
+    uint64_t current;         /* current-VMCS pointer, NVMX_NO_VMCS if none */
+} nvmx_vcpu_t;
+
+typedef enum { NVMX_DONE, NVMX_FAULT, NVMX_ENTER, NVMX_INVALIDATE } nvmx_status_t;
+
+typedef struct {
+    nvmx_status_t status;
+    /* NVMX_FAULT */
+    uint8_t vector;
+    bool has_error;
+    uint32_t error_code;
+    uint64_t cr2;
+    /* NVMX_ENTER */
+    bool launch;              /* VMLAUNCH (else VMRESUME) */
+    /* NVMX_INVALIDATE */
+    bool inv_ept;             /* INVEPT (else INVVPID) */
+    uint64_t inv_type;        /* INVEPT_* / INVVPID_* */
+    uint64_t inv_eptp;        /* INVEPT single-context: the EPTP */
+    uint16_t inv_vpid;        /* INVVPID: the VPID (not all-context) */
+    uint64_t inv_addr;        /* INVVPID individual-address: the address */
+    /* NVMX_DONE by VMfail: the error number (0: VMsucceed, ~0u: VMfailInvalid) */
+    uint32_t vm_error;
+} nvmx_result_t;
+
+/* The exit of a VMX instruction as the kernel reported it. */
+typedef struct {
+    uint32_t reason;          /* NESTOR_EXIT_VMCLEAR ... NESTOR_EXIT_INVVPID */
+    uint64_t qualification;   /* the displacement of a memory operand (SDM 27.2.1) */
+    uint32_t instr_info;      /* SDM 27.2.5 (x86_vmx.h VMX_II_*) */
+    uint32_t instr_len;
+} nvmx_insn_t;
+
+/* Execute one VMX instruction of L1. @s holds L1's state (all groups); it
+ * is updated as the instruction would update it. */
+nvmx_result_t nvmx_instruction(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcpu_state_t *s,
+                               const nvmx_insn_t *insn);
+
+/* The current VMCS (L1's memory), or NULL if there is none. */
+vmcs12_t *nvmx_current(const nvmx_vcpu_t *v, const nvmx_env_t *env);
+
+/* VMsucceed / VMfail on @s (SDM 30.2): RFLAGS and, for VMfailValid, the
+ * current VMCS's VM-instruction error field; also RIP past the instruction
+ * (@len). VMfail picks VMfailValid when there is a current VMCS. Used by
+ * the instruction code and by the caller for entry-check failures. */
+void nvmx_succeed(nestor_vcpu_state_t *s, uint32_t len);
+void nvmx_fail(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcpu_state_t *s, uint32_t len,
+               uint32_t error);
+
+/* RDMSR/WRMSR of the MSRs nested-vmx owns (IA32_FEATURE_CONTROL, the VMX
+ * capability MSRs: nvmx_caps.h). 1: handled (*value for RDMSR); 0: not an
+ * MSR of ours (pass the exit on); -1: #GP(0) (a write to a read-only or
+ * locked MSR, IA32_VMX_VMFUNC). */
+int nvmx_rdmsr(uint32_t msr, uint64_t *value);
+int nvmx_wrmsr(uint32_t msr, uint64_t value);
+
+/* Whether a MOV to CR4 of @value is allowed in VMX operation: CR4.VMXE may
+ * not be cleared there (SDM 23.8: #GP(0)). */
+bool nvmx_cr4_write_ok(const nvmx_vcpu_t *v, uint64_t value);
+
+#endif
