@@ -85,10 +85,13 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
                          .budget = &budget[i],
                          .priority = m->priority, .cmdline = cmdline, .parent_ep = parent };
     size_t n = (size_t)fmt_snprintf(cmdline, sizeof cmdline, "monitor=%s", m->name);
-    if (m->kind == SC_COUNT_MONITOR) {
-        for (unsigned x = 0; x < m->n_exits; x++)
-            n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, "%s%u",
-                                      x ? "," : " exits=", m->exits[x]);
+    if (m->kind != SC_VMM_SERVER) {
+        /* A stacked monitor: the endpoint its VM's exits arrive on (the VMM
+         * wires it into the VM's exit table and sets it up there). */
+        if (m->kind == SC_COUNT_MONITOR)
+            for (unsigned x = 0; x < m->n_exits; x++)
+                n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, "%s%u",
+                                          x ? "," : " exits=", m->exits[x]);
         req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_SERVICE, .name = "exits",
                                                       .endpoint = run[i].service_ep,
                                                       .rights = NESTOR_RIGHTS_ALL };

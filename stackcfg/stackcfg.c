@@ -28,10 +28,28 @@ typedef struct {
 
 static const char *const kind_compat[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "nestor,vmm-server", [SC_COUNT_MONITOR] = "nestor,count-monitor",
+    [SC_NESTED_VMX] = "nestor,nested-vmx",
 };
+#define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\" or \"nestor,nested-vmx\""
+
 static const char *const kind_prog[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "vmm", [SC_COUNT_MONITOR] = "count-monitor",
+    [SC_NESTED_VMX] = "nested-vmx",
 };
+
+/* What nested-vmx takes of its VM's exits (nested-vmx/README.md): the VMX
+ * instructions (SDM Vol. 3C 25.1.3: they exit unconditionally), RDMSR and
+ * WRMSR (IA32_FEATURE_CONTROL and the VMX capability MSRs are its), and
+ * control-register accesses (CR4.VMXE may not be cleared in VMX operation,
+ * SDM 23.8). Everything else goes on to the monitor below it. */
+static const uint32_t nvmx_exits[] = {
+    NESTOR_EXIT_VMCLEAR, NESTOR_EXIT_VMLAUNCH, NESTOR_EXIT_VMPTRLD, NESTOR_EXIT_VMPTRST,
+    NESTOR_EXIT_VMREAD, NESTOR_EXIT_VMRESUME, NESTOR_EXIT_VMWRITE, NESTOR_EXIT_VMXOFF,
+    NESTOR_EXIT_VMXON, NESTOR_EXIT_INVEPT, NESTOR_EXIT_INVVPID, NESTOR_EXIT_RDMSR,
+    NESTOR_EXIT_WRMSR, NESTOR_EXIT_CR_ACCESS,
+};
+_Static_assert(sizeof nvmx_exits / sizeof nvmx_exits[0] <= SC_MAX_EXITS, "nested-vmx exits fit");
+
 
 const char *sc_kind_compatible(sc_kind_t k) { return k < SC_N_KINDS ? kind_compat[k] : "?"; }
 const char *sc_kind_program(sc_kind_t k) { return k < SC_N_KINDS ? kind_prog[k] : "?"; }
@@ -43,8 +61,16 @@ static const struct { const char *name; uint32_t reason; } exit_names[] = {
     { "vmcall", NESTOR_EXIT_VMCALL }, { "cr-access", NESTOR_EXIT_CR_ACCESS },
     { "io", NESTOR_EXIT_IO }, { "rdmsr", NESTOR_EXIT_RDMSR }, { "wrmsr", NESTOR_EXIT_WRMSR },
     { "ept-violation", NESTOR_EXIT_EPT_VIOLATION },
+    /* Named for topology lines only (nested-vmx's): not for 'exits'. */
+    { "vmclear", NESTOR_EXIT_VMCLEAR }, { "vmlaunch", NESTOR_EXIT_VMLAUNCH },
+    { "vmptrld", NESTOR_EXIT_VMPTRLD }, { "vmptrst", NESTOR_EXIT_VMPTRST },
+    { "vmread", NESTOR_EXIT_VMREAD }, { "vmresume", NESTOR_EXIT_VMRESUME },
+    { "vmwrite", NESTOR_EXIT_VMWRITE }, { "vmxoff", NESTOR_EXIT_VMXOFF },
+    { "vmxon", NESTOR_EXIT_VMXON }, { "invept", NESTOR_EXIT_INVEPT },
+    { "invvpid", NESTOR_EXIT_INVVPID },
 };
 #define N_EXIT_NAMES (sizeof exit_names / sizeof exit_names[0])
+#define N_COUNT_EXIT_NAMES 9    /* the first ones: what a count monitor's 'exits' may name */
 
 const char *sc_exit_name(uint32_t reason)
 {
@@ -445,17 +471,17 @@ static void read_irqs(ctx_t *c, int node, sc_monitor_t *m)
 
 static void read_exits(ctx_t *c, int node, sc_monitor_t *m)
 {
-    const char *names[N_EXIT_NAMES];
-    for (size_t i = 0; i < N_EXIT_NAMES; i++)
+    const char *names[N_COUNT_EXIT_NAMES];
+    for (size_t i = 0; i < N_COUNT_EXIT_NAMES; i++)
         names[i] = exit_names[i].name;
-    uint32_t set = read_name_set(c, node, "exits", names, N_EXIT_NAMES, 1u /* cpuid */,
+    uint32_t set = read_name_set(c, node, "exits", names, N_COUNT_EXIT_NAMES, 1u /* cpuid */,
                                  "exit reasons");
-    for (size_t i = 0; i < N_EXIT_NAMES; i++) {
+    for (size_t i = 0; i < N_COUNT_EXIT_NAMES; i++) {
         if (!(set & (1u << i)))
             continue;
-        if (m->n_exits == SC_MAX_EXITS) {
+        if (m->n_exits == SC_MAX_COUNT_EXITS) {
             char exp[DESC_MAX];
-            fmt_snprintf(exp, sizeof exp, "at most %d exit reasons", SC_MAX_EXITS);
+            fmt_snprintf(exp, sizeof exp, "at most %d exit reasons", SC_MAX_COUNT_EXITS);
             error(c, node, "exits", exp, "more");
             break;
         }
@@ -494,13 +520,16 @@ static void read_monitor(ctx_t *c, int node)
         if (m->kind == SC_N_KINDS) {
             char got[DESC_MAX];
             fmt_snprintf(got, sizeof got, "\"%.60s\"", compat);
-            error(c, node, "compatible", "\"nestor,vmm-server\" or \"nestor,count-monitor\"", got);
+            error(c, node, "compatible", KINDS_EXPECTED, got);
         }
     }
     static const char *const vmm_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                              "irqs", "options", NULL };
     static const char *const cm_props[] = { "compatible", "memory-mib", "priority", "exits", NULL };
-    unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props : vmm_props);
+    static const char *const nvmx_props[] = { "compatible", "memory-mib", "priority", NULL };
+    unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props
+                           : m->kind == SC_NESTED_VMX  ? nvmx_props
+                                                       : vmm_props);
     no_subnodes(c, node);
     read_u32(c, node, "memory-mib", SC_MONITOR_MIN_MIB, 1u << 20, true, 0, &m->memory_mib);
     read_u32(c, node, "priority", SC_PRIO_MIN, SC_PRIO_MAX, false,
@@ -508,6 +537,9 @@ static void read_monitor(ctx_t *c, int node)
              &m->priority);
     if (m->kind == SC_COUNT_MONITOR) {
         read_exits(c, node, m);
+    } else if (m->kind == SC_NESTED_VMX) {
+        for (size_t i = 0; i < sizeof nvmx_exits / sizeof nvmx_exits[0]; i++)
+            m->exits[m->n_exits++] = nvmx_exits[i];
     } else {
         read_ports(c, node, m);
         read_irqs(c, node, m);
@@ -845,7 +877,7 @@ static void check_service(ctx_t *c)
         if (users == 0)
             error(c, m->node, "compatible", "a monitor some VM's 'monitors' names",
                   "one no VM uses");
-        if (m->kind == SC_COUNT_MONITOR && users > 1) {
+        if (m->kind != SC_VMM_SERVER && users > 1) {
             fmt_snprintf(got, sizeof got, "%u VMs stacking it", users);
             error(c, m->node, "compatible", "a stacked monitor serving one VM (give each VM its "
                   "own)", got);

@@ -21,7 +21,8 @@
 #define SC_MAX_STACK         4      /* monitors in one VM's stack */
 #define SC_MAX_PORT_RANGES   4
 #define SC_MAX_IRQS          4
-#define SC_MAX_EXITS         4      /* exit reasons one stacked monitor takes */
+#define SC_MAX_EXITS         16     /* exit reasons one stacked monitor takes */
+#define SC_MAX_COUNT_EXITS   4      /* ... a count monitor's 'exits' may name */
 #define SC_MAX_ERRORS        32
 #define SC_MSG_MAX           224
 
@@ -71,6 +72,7 @@
 typedef enum {
     SC_VMM_SERVER,                  /* "nestor,vmm-server": runs VMs */
     SC_COUNT_MONITOR,               /* "nestor,count-monitor": counts exits it takes */
+    SC_NESTED_VMX,                  /* "nestor,nested-vmx": virtual VMX for guest hypervisors */
     SC_N_KINDS
 } sc_kind_t;
 

@@ -42,7 +42,7 @@ int topo_fmt_grant_irq(char *buf, size_t size, const char *monitor, uint32_t irq
 int topo_fmt_stacked(char *buf, size_t size, const char *vm, const char *monitor,
                      const uint32_t *exits, unsigned n_exits, const char *next)
 {
-    char list[64] = "";
+    char list[160] = "";
     size_t used = 0;
     for (unsigned i = 0; i < n_exits; i++) {
         const char *n = sc_exit_name(exits[i]);

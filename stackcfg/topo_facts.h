@@ -19,7 +19,7 @@
 #define TOPO_FACTS_H
 #include "stackcfg.h"
 
-#define TOPO_LINE_MAX 200
+#define TOPO_LINE_MAX 256
 #define TOPO_PREFIX   "topo: "
 
 int topo_fmt_monitor(char *buf, size_t size, const char *name, const char *kind,

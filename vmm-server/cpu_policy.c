@@ -212,6 +212,10 @@ cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
         /* SDM Vol. 3A 10.4.3: with IA32_APIC_BASE.EN clear, CPUID.1:EDX.APIC = 0. */
         if (!g->apic_enabled)
             r.edx &= ~(uint32_t)CPUID_1_EDX_APIC;
+        /* SDM Vol. 3C 23.6: VMX is shown where a nested-vmx monitor
+         * implements it for this guest (nested-vmx/README.md). */
+        if (g->vmx)
+            r.ecx |= (uint32_t)CPUID_1_ECX_VMX;
     } else if (leaf == 0x80000001 && g->rdtscp) {
         /* RDTSCP runs natively once its secondary control is on (SDM Vol.
          * 3C 24.6.2, Table 24-7; else it raises #UD, 25.3). */

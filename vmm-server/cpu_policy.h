@@ -31,6 +31,7 @@ typedef struct {
     uint32_t apic_id;      /* CPUID.1:EBX[31:24], the initial APIC ID */
     bool rdtscp;           /* the VMM enabled RDTSCP (secondary control): CPUID.80000001H:
                               EDX.RDTSCP as the host has it */
+    bool vmx;              /* a nested-vmx monitor shows VMX: CPUID.1:ECX.VMX */
 } cpuid_guest_t;
 
 #define CPUID_MAX_BASIC    0x16u

@@ -302,7 +302,7 @@ static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32
     }
     const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
                               .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0,
-                              .rdtscp = e->vm->rdtscp };
+                              .rdtscp = e->vm->rdtscp, .vmx = e->vm->vmx_shown };
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
 }
 
@@ -485,7 +485,9 @@ static exit_action_t exit_cr(vmexit_t *e)
     const cr_state_t cur = { .cr0 = s->cr0, .cr4 = s->cr4, .efer = s->efer };
     cr_state_t out;
     bool ok = cr == 0 ? cr0_write(&cur, s->cs.ar & X86_AR_L, v, &out)
-                      : cr4_write(&cur, s->cr3, v, guest_cr4_allowed(), &out);
+                      : cr4_write(&cur, s->cr3, v,
+                                  guest_cr4_allowed() | (e->vm->vmx_shown ? X86_CR4_VMXE : 0),
+                                  &out);
     if (!ok)
         return vm_inject_exception(e, X86_VEC_GP, 0);
     s->cr0 = out.cr0;

@@ -1,13 +1,19 @@
 /*
  * vmm-server/guest_mem.c - reading guest memory by guest-physical and by
- * linear address, walking the guest's own page tables (SDM Vol. 3A 4.3
- * 32-bit paging, 4.4 PAE, 4.5 4-level paging). Only RAM is readable.
+ * linear address, through the guest's own page tables (lib/x86/walk.c).
+ * Only RAM is readable.
  */
 #include "vmm.h"
 #include <string.h>
+#include <x86_walk.h>
 
-#define ADDR_MASK_64 0x000FFFFFFFFFF000ULL
 #define PAGE_SIZE_4K 4096ULL
+
+static bool read_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *e)
+{
+    *e = 0;
+    return guest_read_phys(ctx, gpa, e, size);
+}
 
 bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n)
 {
@@ -17,62 +23,10 @@ bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n)
     return true;
 }
 
-static bool read_entry(vm_t *vm, uint64_t gpa, unsigned size, uint64_t *e)
-{
-    *e = 0;
-    return guest_read_phys(vm, gpa, e, size);
-}
-
-/* Walk one 4-level / PAE table chain from @table; @levels counts down. */
-static bool walk(vm_t *vm, uint64_t table, uint64_t la, int first_shift, int levels,
-                 uint64_t *gpa)
-{
-    int shift = first_shift;
-    for (int l = 0; l < levels; l++, shift -= 9) {
-        uint64_t e;
-        if (!read_entry(vm, (table & ADDR_MASK_64) + ((la >> shift) & 0x1FF) * 8, 8, &e) ||
-            !(e & X86_PTE_P))
-            return false;
-        if (shift < 39 && shift > 12 && (e & X86_PTE_PS)) {   /* 1 GiB / 2 MiB page */
-            uint64_t size = 1ULL << shift;
-            *gpa = (e & ADDR_MASK_64 & ~(size - 1)) | (la & (size - 1));
-            return true;
-        }
-        table = e;
-    }
-    *gpa = (table & ADDR_MASK_64) | (la & (PAGE_SIZE_4K - 1));
-    return true;
-}
-
 bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint64_t *gpa)
 {
-    if (!(s->cr0 & X86_CR0_PG)) {
-        *gpa = la;
-        return true;
-    }
-    if (s->efer & X86_EFER_LMA)
-        return walk(vm, s->cr3, la, 39, 4, gpa);
-    if (s->cr4 & X86_CR4_PAE) {
-        uint64_t pdpte;
-        if (!read_entry(vm, (s->cr3 & ~0x1FULL) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
-            !(pdpte & X86_PTE_P))
-            return false;
-        return walk(vm, pdpte, la & 0x3FFFFFFF, 21, 2, gpa);
-    }
-    /* 32-bit paging: 4 KiB pages, or 4 MiB with CR4.PSE. */
-    uint64_t pde, pte;
-    if (!read_entry(vm, (s->cr3 & 0xFFFFF000) + ((la >> 22) & 0x3FF) * 4, 4, &pde) ||
-        !(pde & X86_PTE_P))
-        return false;
-    if ((pde & X86_PTE_PS) && (s->cr4 & X86_CR4_PSE)) {
-        *gpa = (pde & 0xFFC00000) | (la & 0x3FFFFF);
-        return true;
-    }
-    if (!read_entry(vm, (pde & 0xFFFFF000) + ((la >> 12) & 0x3FF) * 4, 4, &pte) ||
-        !(pte & X86_PTE_P))
-        return false;
-    *gpa = (pte & 0xFFFFF000) | (la & 0xFFF);
-    return true;
+    const x86_paging_t p = { .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer };
+    return x86_linear_to_phys(&p, la, read_entry, vm, gpa);
 }
 
 /* Copy between a linear range and @buf, page by page (it may cross a page

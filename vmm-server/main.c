@@ -9,6 +9,7 @@
  *     monitors stacked on each VM into its exit table;
  *   - as the root task (tests, benchmarks): one VM per "guest NAME" module.
  */
+#include "nvmx_setup.h"
 #include "stacking.h"
 #include "vmm.h"
 #include <fmt.h>
@@ -27,12 +28,13 @@
 static vm_t vms[VMM_MAX_VMS];
 static unsigned n_vms;
 
-/* Count monitors stacked on a VM, for their counts at the end: those init
- * started (config mode) and the one vmm.count= starts (root task). */
+/* Monitors stacked on a VM, for their counts at the end: those init
+ * started (config mode) and the count monitor vmm.count= starts (root task). */
 typedef struct {
     unsigned vm;
     const char *name;               /* "" for the vmm.count= one */
     nestor_cptr_t query;
+    bool count;                     /* a count monitor (else nested-vmx) */
     bool first;                     /* nearest the VM: sees only its own exits */
     bool cpuid_only;                /* takes CPUID exits alone: comparable with the guest */
 } stacked_t;
@@ -329,12 +331,19 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                                  m->n_exits))
             return false;
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
+        if (m->kind == SC_NESTED_VMX && !nested_vmx_grant(a, vm, level, &msg)) {
+            printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
+            return false;
+        }
         if (nu_call(setup, &msg) != NESTOR_OK || nestor_msginfo_label(msg.info) != 0) {
             printf("vmm: vm %s: monitor %s refused its setup\n", vm->name, m->name);
             return false;
         }
+        if (m->kind == SC_NESTED_VMX)
+            vm->vmx_shown = msg.mr[0] & NVMX_SHOWS_VMX;
         stacked[n_stacked++] = (stacked_t){
             .vm = vm->index, .name = m->name, .query = query, .first = k == 0,
+            .count = m->kind == SC_COUNT_MONITOR,
             .cpuid_only = m->n_exits == 1 && m->exits[0] == NESTOR_EXIT_CPUID };
         char line[TOPO_LINE_MAX];
         topo_fmt_stacked(line, sizeof line, vm->name, m->name, m->exits, m->n_exits, next->name);
@@ -494,6 +503,7 @@ static bool build_from_modules(nu_alloc_t *a, const nestor_bootinfo_t *bi, nesto
                 return false;
             }
             stacked[n_stacked++] = (stacked_t){ .vm = vm->index, .name = "", .query = query,
+                                                .count = true,
                                                 .first = true, .cpuid_only = true };
             printf("vmm: vm %s: count monitor stacked on its CPUID exits\n", vm->name);
         }
@@ -518,13 +528,14 @@ static bool check_counts(void)
     for (unsigned i = 0; i < n_stacked; i++) {
         const stacked_t *st = &stacked[i];
         nestor_word_t counted, others;
+        const char *kind = st->count ? "count-monitor" : "nested-vmx";
         if (!count_monitor_query(st->query, &counted, &others)) {
-            printf("count-monitor %s: does not answer\n", st->name);
+            printf("%s %s: does not answer\n", kind, st->name);
             ok = false;
-        } else if (st->cpuid_only) {
+        } else if (st->count && st->cpuid_only) {
             ok &= report_count(&vms[st->vm], counted, others, st->name, st->first);
         } else {
-            printf("count-monitor %s: vm %s: %lu exits taken, %lu passed through\n", st->name,
+            printf("%s %s: vm %s: %lu exits taken, %lu passed through\n", kind, st->name,
                    vms[st->vm].name, counted, others);
         }
     }

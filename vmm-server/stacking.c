@@ -7,8 +7,11 @@
  * holding only
  *   CM_SLOT_EP    its endpoint (exits arrive badged CM_BADGE_EXIT, count
  *                 queries badged CM_BADGE_QUERY).
+ * And what a nested-vmx monitor is handed of its VM (nested_vmx_grant).
  */
 #include "stacking.h"
+#include "nvmx_setup.h"
+#include "vmm.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
 
@@ -65,5 +68,30 @@ bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_wor
         return false;
     *counted = m.mr[0];
     *others = m.mr[1];
+    return true;
+}
+
+bool nested_vmx_grant(nu_alloc_t *a, const vm_t *vm, unsigned level, nu_msg_t *msg)
+{
+    const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
+    unsigned radix = 1;
+    while ((1ULL << radix) < NVMX_GRANT_RAM + frames)
+        radix++;
+    nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
+    if (!node ||
+        nu_cnode_copy(node, NVMX_GRANT_VCPU, radix, a->cnode, vm->vcpu, 64, NESTOR_RIGHTS_ALL) ||
+        nu_cnode_copy(node, NVMX_GRANT_STATE, radix, a->cnode, vm->state_frame, 64,
+                      NESTOR_RIGHTS_ALL))
+        return false;
+    for (nestor_word_t i = 0; i < frames; i++)
+        if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,
+                          NESTOR_RIGHTS_ALL))
+            return false;
+    nu_ipc_buffer()->caps_or_badges[0] = node;
+    *msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 1, NVMX_SETUP_MRS) };
+    msg->mr[NVMX_SETUP_MR_RADIX] = radix;
+    msg->mr[NVMX_SETUP_MR_RAM_BYTES] = vm->ram_bytes;
+    msg->mr[NVMX_SETUP_MR_FRAME_BITS] = VMM_RAM_FRAME_BITS;
+    msg->mr[NVMX_SETUP_MR_LEVEL] = level;
     return true;
 }

@@ -18,4 +18,11 @@ nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned re
  * others it passed through. */
 bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_word_t *others);
 
+struct vm;
+/* The setup call for a nested-vmx monitor at @level of @vm's exit tables
+ * (nested-vmx/nvmx_setup.h): a CNode of copies of the VM's VCPU, state
+ * page and RAM frames, set as the message's one capability, and the MRs.
+ * False if the objects cannot be made. */
+bool nested_vmx_grant(nu_alloc_t *a, const struct vm *vm, unsigned level, nu_msg_t *msg);
+
 #endif

@@ -91,6 +91,7 @@ static bool make_ram(vm_t *vm, nu_alloc_t *a)
     /* First every frame (consecutive slots), then the tables that map them. */
     nestor_cptr_t first = a->next_slot;
     unsigned from = 0;
+    vm->ram_frames = first;
     for (uint64_t i = 0; i < frames; i++)
         if (!alloc_frame(a, &from))
             return false;
@@ -138,6 +139,7 @@ static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
     if (!vm->vcpu || !vm->tcb || nu_map_new_page(a, NESTOR_CAP_INIT_VSPACE, state_va, &state))
         return false;
     vm->state = (nestor_vcpu_state_t *)(uintptr_t)state_va;
+    vm->state_frame = state;
     nestor_cptr_t st = a->next_slot++;
     return nu_cnode_copy(a->cnode, st, 64, a->cnode, state, 64, NESTOR_RIGHTS_ALL) == NESTOR_OK &&
            nu_tcb_set_priority(vm->tcb, VCPU_PRIO) == NESTOR_OK &&

@@ -38,6 +38,9 @@ typedef struct vm {
     uint64_t ram_bytes;
     uint8_t *ram;                  /* guest RAM as mapped in the VMM */
     nestor_cptr_t ept, vcpu, tcb, exit_table;
+    nestor_cptr_t ram_frames;      /* first of its RAM frames' capabilities (consecutive) */
+    nestor_cptr_t state_frame;     /* its state page's frame */
+    bool vmx_shown;                /* nested-vmx is stacked on it: CPUID.1:ECX.VMX, CR4.VMXE */
     nestor_vcpu_state_t *state;   /* the VCPU's state page, mapped in the VMM */
     vm_status_t status;
     uint32_t exit_code;            /* what the guest wrote to its exit port */

@@ -1080,8 +1080,8 @@ static void test_service(void)
            "(give each VM its own), got 2 VMs stacking it");
     base();
     t_str("/monitors/vmm", "compatible", "nestor,vmm");
-    EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\" or "
-           "\"nestor,count-monitor\", got \"nestor,vmm\"");
+    EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\", "
+           "\"nestor,count-monitor\" or \"nestor,nested-vmx\", got \"nestor,vmm\"");
 }
 
 static void test_too_many(void)

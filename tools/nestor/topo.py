@@ -35,7 +35,8 @@ FACT_RE = {
     'grant': re.compile(r'^grant (\S+) (\S+) (.+)$'),
     'exits': re.compile(r'^exits (\S+) total=(\d+)$'),
 }
-KIND_JOB = {'vmm-server': 'runs VMs', 'count-monitor': 'counts the exits it takes'}
+KIND_JOB = {'vmm-server': 'runs VMs', 'count-monitor': 'counts the exits it takes',
+            'nested-vmx': 'virtual VMX for guest hypervisors'}
 
 # Legacy PC devices by I/O port range and IRQ line, to name what a monitor is granted.
 HOST_PORTS = [

@@ -1,0 +1,28 @@
+/*
+ * lib/include/x86_walk.h - translating a guest's linear address through
+ * the guest's own page tables (SDM Vol. 3A 4.3 32-bit paging, 4.4 PAE,
+ * 4.5 4-level paging), for monitors that carry out guest instructions
+ * (vmm-server, nested-vmx). Pure: the caller reads the tables' entries.
+ */
+#ifndef X86_WALK_H
+#define X86_WALK_H
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The paging-mode registers of the guest. */
+typedef struct {
+    uint64_t cr0, cr3, cr4, efer;
+} x86_paging_t;
+
+/* Read the @size-byte (4 or 8) table entry at guest-physical @gpa into
+ * *@entry; false if that is not memory the monitor can read. */
+typedef bool (*x86_walk_read_fn)(void *ctx, uint64_t gpa, unsigned size, uint64_t *entry);
+
+/* @la's guest-physical address in *@gpa; false if the tables do not map it
+ * (an entry not present or not readable). Protection (U/S, R/W, NX) is the
+ * caller's: a monitor acting for the guest at CPL 0 with CR0.WP=0 never
+ * faults on it. */
+bool x86_linear_to_phys(const x86_paging_t *p, uint64_t la, x86_walk_read_fn read, void *ctx,
+                        uint64_t *gpa);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * lib/x86/walk.c - the guest page-table walk (x86_walk.h): SDM Vol. 3A 4.3
+ * (32-bit paging, 4 MiB pages with CR4.PSE), 4.4 (PAE: the PDPTE from
+ * CR3[31:5]), 4.5 (4-level paging, 1 GiB and 2 MiB pages).
+ */
+#include <x86_arch.h>
+#include <x86_walk.h>
+
+#define ADDR_MASK_64   0x000FFFFFFFFFF000ULL
+#define PAGE_4K        4096ULL
+#define PAE_CR3_MASK   (~0x1FULL)
+#define NONPAE_MASK    0xFFFFF000ULL
+#define LARGE_4M_MASK  0xFFC00000ULL
+
+/* Walk one 4-level / PAE table chain from @table; @levels counts down. */
+static bool walk(uint64_t table, uint64_t la, int first_shift, int levels, x86_walk_read_fn rd,
+                 void *ctx, uint64_t *gpa)
+{
+    int shift = first_shift;
+    for (int l = 0; l < levels; l++, shift -= 9) {
+        uint64_t e;
+        if (!rd(ctx, (table & ADDR_MASK_64) + ((la >> shift) & 0x1FF) * 8, 8, &e) ||
+            !(e & X86_PTE_P))
+            return false;
+        if (shift < 39 && shift > 12 && (e & X86_PTE_PS)) {   /* 1 GiB / 2 MiB page */
+            uint64_t size = 1ULL << shift;
+            *gpa = (e & ADDR_MASK_64 & ~(size - 1)) | (la & (size - 1));
+            return true;
+        }
+        table = e;
+    }
+    *gpa = (table & ADDR_MASK_64) | (la & (PAGE_4K - 1));
+    return true;
+}
+
+bool x86_linear_to_phys(const x86_paging_t *p, uint64_t la, x86_walk_read_fn rd, void *ctx,
+                        uint64_t *gpa)
+{
+    if (!(p->cr0 & X86_CR0_PG)) {
+        *gpa = la;
+        return true;
+    }
+    if (p->efer & X86_EFER_LMA)
+        return walk(p->cr3, la, 39, 4, rd, ctx, gpa);
+    if (p->cr4 & X86_CR4_PAE) {
+        uint64_t pdpte;
+        if (!rd(ctx, (p->cr3 & PAE_CR3_MASK) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
+            !(pdpte & X86_PTE_P))
+            return false;
+        return walk(pdpte, la & 0x3FFFFFFF, 21, 2, rd, ctx, gpa);
+    }
+    uint64_t pde, pte;
+    if (!rd(ctx, (p->cr3 & NONPAE_MASK) + ((la >> 22) & 0x3FF) * 4, 4, &pde) ||
+        !(pde & X86_PTE_P))
+        return false;
+    if ((pde & X86_PTE_PS) && (p->cr4 & X86_CR4_PSE)) {
+        *gpa = (pde & LARGE_4M_MASK) | (la & 0x3FFFFF);
+        return true;
+    }
+    if (!rd(ctx, (pde & NONPAE_MASK) + ((la >> 12) & 0x3FF) * 4, 4, &pte) || !(pte & X86_PTE_P))
+        return false;
+    *gpa = (pte & NONPAE_MASK) | (la & 0xFFF);
+    return true;
+}

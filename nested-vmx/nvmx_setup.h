@@ -1,0 +1,33 @@
+/*
+ * nested-vmx/nvmx_setup.h - how the VMM hands nested-vmx a VM (its setup
+ * call, badged CM_BADGE_SETUP like every stacked monitor's: count-monitor/
+ * count_monitor.h). nested-vmx needs more than an exit table: it reads and
+ * writes L1's state and memory (VMXON regions, vmcs12, operands) and
+ * answers L1's exits itself. The call carries one capability, a CNode of
+ * radix MR[NVMX_SETUP_MR_RADIX] the VMM fills with copies of
+ *   NVMX_GRANT_VCPU     the VM's VCPU (state, exit masks at nested-vmx's
+ *                       level, deferred replies)
+ *   NVMX_GRANT_STATE    its state page, a frame to map
+ *   NVMX_GRANT_RAM + i  RAM frame i: guest-physical i << MR[FRAME_BITS]
+ * and nothing else: nested-vmx never holds the VMM's endpoints or another
+ * VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
+ * names the CPU features the VMM must now show the guest (NVMX_SHOWS_*):
+ * the VMM owns CPUID and CR4, nested-vmx only says what it adds.
+ */
+#ifndef NVMX_SETUP_H
+#define NVMX_SETUP_H
+
+#define NVMX_GRANT_VCPU          0
+#define NVMX_GRANT_STATE         1
+#define NVMX_GRANT_RAM           2
+
+#define NVMX_SETUP_MR_RADIX      0
+#define NVMX_SETUP_MR_RAM_BYTES  1
+#define NVMX_SETUP_MR_FRAME_BITS 2
+#define NVMX_SETUP_MR_LEVEL      3    /* nested-vmx's level in the VCPU's exit tables */
+#define NVMX_SETUP_MRS           4
+
+/* Reply MR0: CPUID.1:ECX.VMX and CR4.VMXE (SDM Vol. 3C 23.6, 23.7) */
+#define NVMX_SHOWS_VMX           1u
+
+#endif
