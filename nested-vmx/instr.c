@@ -209,22 +209,31 @@ static void vmxoff(nvmx_ctx_t *c)
     vm_succeed(c);
 }
 
+/* The checks VMCLEAR and VMPTRLD share (SDM Vol. 2C VMCLEAR, VMPTRLD):
+ * #UD/#GP(0) as common_checks(), the 64-bit VMCS pointer read from memory,
+ * then VMfail(@bad_addr) if it is not 4-KByte aligned or beyond the
+ * physical-address width, VMfail(@is_vmxon) if it is the VMXON pointer.
+ * false: the instruction ended (an exception or VMfail). */
+static bool vmcs_pointer(nvmx_ctx_t *c, uint64_t *addr, uint32_t bad_addr, uint32_t is_vmxon)
+{
+    if (!common_checks(c, true) || !nvmx_mem_read(c, addr, sizeof(*addr)))
+        return false;
+    if (!pointer_ok(c->env, *addr)) {
+        vm_fail(c, bad_addr);
+        return false;
+    }
+    if (*addr == c->v->vmxon_ptr) {
+        vm_fail(c, is_vmxon);
+        return false;
+    }
+    return true;
+}
+
 static void vmclear(nvmx_ctx_t *c)
 {
-    if (!common_checks(c, true))
-        return;
     uint64_t addr;
-    if (!nvmx_mem_read(c, &addr, sizeof(addr)))
+    if (!vmcs_pointer(c, &addr, VMXERR_VMCLEAR_INVALID_ADDR, VMXERR_VMCLEAR_VMXON_PTR))
         return;
-    /* SDM Vol. 2C VMCLEAR. */
-    if (!pointer_ok(c->env, addr)) {
-        vm_fail(c, VMXERR_VMCLEAR_INVALID_ADDR);
-        return;
-    }
-    if (addr == c->v->vmxon_ptr) {
-        vm_fail(c, VMXERR_VMCLEAR_VMXON_PTR);
-        return;
-    }
     /* "launch state of VMCS referenced by the operand := clear" (a region
      * that is not RAM keeps nothing); the current VMCS stops being current. */
     vmcs12_t *vmcs = c->env->phys(c->env->ctx, addr, VMCS12_REGION_SIZE);
@@ -237,20 +246,9 @@ static void vmclear(nvmx_ctx_t *c)
 
 static void vmptrld(nvmx_ctx_t *c)
 {
-    if (!common_checks(c, true))
-        return;
     uint64_t addr;
-    if (!nvmx_mem_read(c, &addr, sizeof(addr)))
+    if (!vmcs_pointer(c, &addr, VMXERR_VMPTRLD_INVALID_ADDR, VMXERR_VMPTRLD_VMXON_PTR))
         return;
-    /* SDM Vol. 2C VMPTRLD. */
-    if (!pointer_ok(c->env, addr)) {
-        vm_fail(c, VMXERR_VMPTRLD_INVALID_ADDR);
-        return;
-    }
-    if (addr == c->v->vmxon_ptr) {
-        vm_fail(c, VMXERR_VMPTRLD_VMXON_PTR);
-        return;
-    }
     /* The whole region must be RAM for nested-vmx to keep the VMCS there
      * (vmcs12.h); one that is not reads as all ones, a bad revision. */
     const vmcs12_t *vmcs = c->env->phys(c->env->ctx, addr, VMCS12_REGION_SIZE);
@@ -450,7 +448,7 @@ static void invvpid(nvmx_ctx_t *c)
     bool bad = (desc[0] & ~INVVPID_DESC_VPID_MASK) != 0;
     if (type != INVVPID_ALL_CONTEXT && vpid == 0)
         bad = true;
-    if (type == INVVPID_ADDRESS && !nvmx_canonical(desc[1]))
+    if (type == INVVPID_ADDRESS && !x86_canonical(desc[1]))
         bad = true;
     if (bad) {
         vm_fail(c, VMXERR_INVALID_INVEPT_INVVPID);

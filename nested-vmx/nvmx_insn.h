@@ -6,10 +6,6 @@
 #define NVMX_INSN_H
 #include "nvmx.h"
 
-/* Linear addresses are 48 bits wide: CR4.LA57 may not be set in VMX
- * operation (NVMX_CR4_FIXED1), so an address is canonical iff bits 63:47
- * are all equal (SDM Vol. 3A 3.3.7.1, 4.5). */
-#define NVMX_LINEAR_BITS   48
 /* SDM Vol. 2C VMXON, VMCLEAR, VMPTRLD: the pointer must be 4-KByte aligned. */
 #define NVMX_REGION_ALIGN  4096u
 /* General-purpose registers as numbered in the instruction-information
@@ -37,8 +33,6 @@ nestor_word_t *nvmx_gpr(nestor_vcpu_state_t *s, unsigned n);
 unsigned nvmx_operand_size(const nestor_vcpu_state_t *s);
 /* Register @n read at that operand size. */
 uint64_t nvmx_reg_operand(nestor_vcpu_state_t *s, unsigned n);
-/* Whether @la is canonical (48-bit linear addresses). */
-bool nvmx_canonical(uint64_t la);
 /* c->r becomes an exception for L1 (NVMX_FAULT). */
 void nvmx_set_fault(nvmx_result_t *r, uint8_t vector, bool has_error, uint32_t error);
 /* Read / write @n bytes of the instruction's memory operand (described by

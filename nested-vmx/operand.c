@@ -49,13 +49,6 @@ uint64_t nvmx_reg_operand(nestor_vcpu_state_t *s, unsigned n)
     return nvmx_long_mode(s) ? v : (v & MASK32);
 }
 
-bool nvmx_canonical(uint64_t la)
-{
-    /* SDM Vol. 3A 3.3.7.1: bits 63:47 all equal (48-bit linear addresses). */
-    uint64_t top = la >> (NVMX_LINEAR_BITS - 1);
-    return top == 0 || top == (~0ULL >> (NVMX_LINEAR_BITS - 1));
-}
-
 void nvmx_set_fault(nvmx_result_t *r, uint8_t vector, bool has_error, uint32_t error)
 {
     r->status = NVMX_FAULT;
@@ -114,11 +107,12 @@ static bool operand_linear(nvmx_ctx_t *c, size_t n, bool write, uint64_t *la)
     if (nvmx_long_mode(s)) {
         /* SDM Vol. 3A 3.4.4: in 64-bit mode only the FS and GS bases are
          * added; no limit checks. SDM Vol. 2C "64-Bit Mode Exceptions":
-         * #GP(0) / #SS(0) for a non-canonical memory address. */
+         * #GP(0) / #SS(0) for a non-canonical memory address (48 bits:
+         * CR4.LA57 is fixed to 0 in VMX operation, NVMX_CR4_FIXED1). */
         uint64_t a = ea;
         if (segi == VMX_II_SEG_FS || segi == VMX_II_SEG_GS)
             a += seg->base;
-        if (!nvmx_canonical(a) || !nvmx_canonical(a + n - 1)) {
+        if (!x86_canonical(a) || !x86_canonical(a + n - 1)) {
             nvmx_set_fault(&c->r, vec, true, 0);
             return false;
         }
