@@ -35,18 +35,22 @@ static void advance(nestor_vcpu_state_t *s, uint32_t len)
     s->interruptibility &= ~(nestor_word_t)X86_INTR_BLOCK_SHADOW;
 }
 
-void nvmx_succeed(nestor_vcpu_state_t *s, uint32_t len)
+/* SDM 30.2: CF, PF, AF, ZF, SF, OF := 0 but @set (VMsucceed: none,
+ * VMfailInvalid: CF, VMfailValid: ZF); then past the instruction. */
+static void conclude(nestor_vcpu_state_t *s, uint32_t len, uint64_t set)
 {
-    /* SDM 30.2 VMsucceed: CF, PF, AF, ZF, SF, OF := 0. */
-    s->rflags &= ~(nestor_word_t)VMX_RFLAGS_ARITH;
+    s->rflags = (s->rflags & ~(nestor_word_t)VMX_RFLAGS_ARITH) | set;
     advance(s, len);
 }
 
-/* SDM 30.2 VMfailInvalid: CF := 1; PF, AF, ZF, SF, OF := 0. */
+void nvmx_succeed(nestor_vcpu_state_t *s, uint32_t len)
+{
+    conclude(s, len, 0);
+}
+
 static void fail_invalid(nestor_vcpu_state_t *s, uint32_t len)
 {
-    s->rflags = (s->rflags & ~(nestor_word_t)VMX_RFLAGS_ARITH) | VMX_RFLAGS_CF;
-    advance(s, len);
+    conclude(s, len, VMX_RFLAGS_CF);
 }
 
 void nvmx_fail(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcpu_state_t *s, uint32_t len,
@@ -61,8 +65,7 @@ void nvmx_fail(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcpu_state_t *s, ui
         return;
     }
     vmcs12_write(vmcs, VMCS_INSTR_ERROR, error);
-    s->rflags = (s->rflags & ~(nestor_word_t)VMX_RFLAGS_ARITH) | VMX_RFLAGS_ZF;
-    advance(s, len);
+    conclude(s, len, VMX_RFLAGS_ZF);
 }
 
 /* The three outcomes, with r->vm_error saying which. */
