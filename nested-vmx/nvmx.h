@@ -75,9 +75,13 @@ typedef struct {
     uint64_t inv_eptp;        /* INVEPT single-context: the EPTP */
     uint16_t inv_vpid;        /* INVVPID: the VPID (not all-context) */
     uint64_t inv_addr;        /* INVVPID individual-address: the address */
-    /* NVMX_DONE by VMfail: the error number (0: VMsucceed, ~0u: VMfailInvalid) */
+    /* NVMX_DONE by VMfail: the error number (0: VMsucceed,
+     * NVMX_VMFAIL_INVALID: VMfailInvalid) */
     uint32_t vm_error;
 } nvmx_result_t;
+
+/* nvmx_result_t.vm_error of VMfailInvalid (SDM 30.2). */
+#define NVMX_VMFAIL_INVALID 0xFFFFFFFFu
 
 /* The exit of a VMX instruction as the kernel reported it. */
 typedef struct {
@@ -97,11 +101,20 @@ vmcs12_t *nvmx_current(const nvmx_vcpu_t *v, const nvmx_env_t *env);
 
 /* VMsucceed / VMfail on @s (SDM 30.2): RFLAGS and, for VMfailValid, the
  * current VMCS's VM-instruction error field; also RIP past the instruction
- * (@len). VMfail picks VMfailValid when there is a current VMCS. Used by
- * the instruction code and by the caller for entry-check failures. */
+ * (@len, wrapping at 32 or 16 bits outside 64-bit mode), and blocking by
+ * STI / MOV SS ends as the instruction retired (s->interruptibility: the
+ * caller loads NESTOR_MTD_INTR back). VMfail picks VMfailValid when there
+ * is a current VMCS. Used by the instruction code and by the caller for
+ * entry-check failures. */
 void nvmx_succeed(nestor_vcpu_state_t *s, uint32_t len);
 void nvmx_fail(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcpu_state_t *s, uint32_t len,
                uint32_t error);
+
+/* Whether VM entry with "enable EPT" accepts @eptp (SDM 26.2.1.1) on L1
+ * with physical-address width @maxphyaddr, given the EPT capabilities
+ * nested-vmx reports (nvmx_caps.h). INVEPT single-context uses it; so may
+ * the entry checks. */
+bool nvmx_eptp_valid(uint64_t eptp, unsigned maxphyaddr);
 
 /* RDMSR/WRMSR of the MSRs nested-vmx owns (IA32_FEATURE_CONTROL, the VMX
  * capability MSRs: nvmx_caps.h). 1: handled (*value for RDMSR); 0: not an
@@ -110,8 +123,9 @@ void nvmx_fail(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcpu_state_t *s, ui
 int nvmx_rdmsr(uint32_t msr, uint64_t *value);
 int nvmx_wrmsr(uint32_t msr, uint64_t value);
 
-/* Whether a MOV to CR4 of @value is allowed in VMX operation: CR4.VMXE may
- * not be cleared there (SDM 23.8: #GP(0)). */
+/* Whether a MOV to CR4 of @value is allowed: in VMX operation CR4.VMXE
+ * may not be cleared, nor a bit outside NVMX_CR4_FIXED1 set (SDM 23.8:
+ * #GP(0)); outside it, always. */
 bool nvmx_cr4_write_ok(const nvmx_vcpu_t *v, uint64_t value);
 
 #endif

@@ -16,6 +16,7 @@
 #include <nestor/vmcs.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <x86_arch.h>
 #include <x86_vmx.h>
 
 /* IA32_VMX_BASIC: our revision identifier ("NV"), 4 KiB regions, write-back,
@@ -77,7 +78,7 @@
 
 /* IA32_FEATURE_CONTROL as firmware leaves it: locked, VMXON allowed outside
  * SMX (SDM 23.7). Writes to it #GP: it is locked. */
-#define NVMX_FEATURE_CONTROL (BIT(0) | BIT(2))
+#define NVMX_FEATURE_CONTROL (X86_FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMXON_OUTSIDE_SMX)
 
 /* The value of VMX capability MSR @msr (MSR_IA32_VMX_*) into *@value;
  * false for an MSR nested-vmx does not implement (IA32_VMX_VMFUNC: VMFUNC

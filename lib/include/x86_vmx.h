@@ -76,6 +76,7 @@
 #define VMX_MISC_ACTIVITY_HLT       BIT(6)
 #define VMX_MISC_CR3_TARGETS_SHIFT  16
 #define VMX_MISC_MSR_LIST_SHIFT     25   /* 512 * (N + 1) entries recommended at most */
+#define VMX_MISC_MSR_LIST_UNIT      512
 #define VMX_MISC_VMWRITE_ANY_FIELD  BIT(29)
 
 /* A control may be 0 iff its bit is clear in the MSR's low half, may be 1
@@ -180,5 +181,51 @@
 #define VMX_II_BASE(ii)         (((ii) >> 23) & 0xF)
 #define VMX_II_BASE_INVALID(ii) (((ii) >> 27) & 1)
 #define VMX_II_REG2(ii)         (((ii) >> 28) & 0xF)
+
+/* Address sizes and segment registers in the instruction-information field
+ * (SDM 27.2.5, Tables 27-13 and 27-14). */
+#define VMX_II_ADDR_16          0
+#define VMX_II_ADDR_32          1
+#define VMX_II_ADDR_64          2
+#define VMX_II_SEG_ES           0
+#define VMX_II_SEG_CS           1
+#define VMX_II_SEG_SS           2
+#define VMX_II_SEG_DS           3
+#define VMX_II_SEG_FS           4
+#define VMX_II_SEG_GS           5
+#define VMX_II_SEG_COUNT        6
+
+/* The type field of segment access rights as in the VMCS (SDM 24.4.1,
+ * Table 24-2; the types are SDM Vol. 3A 3.4.5.1, Table 3-1): bit 3 code,
+ * bit 1 writable (data) or readable (code), bit 2 expand-down (data). */
+#define VMX_AR_TYPE_MASK             0xFu
+#define VMX_AR_TYPE_CODE             BIT(3)
+#define VMX_AR_TYPE_DATA_WRITABLE    BIT(1)
+#define VMX_AR_TYPE_CODE_READABLE    BIT(1)
+#define VMX_AR_TYPE_DATA_EXPAND_DOWN BIT(2)
+
+/* IA32_FEATURE_CONTROL (SDM 23.7): bit 2 enables VMXON outside SMX. */
+#define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
+
+/* The EPT pointer (SDM 24.6.11, Table 24-8): memory type 2:0, page-walk
+ * length minus 1 in 5:3, accessed/dirty flags 6, bits 11:7 reserved here
+ * (bit 7 is the supervisor-shadow-stack control, not offered), the EPT
+ * PML4 table's address from bit 12. */
+#define EPTP_MEMTYPE_MASK           0x7ULL
+#define EPTP_WALK_SHIFT             3
+#define EPTP_WALK_MASK              (0x7ULL << EPTP_WALK_SHIFT)
+#define EPTP_WALK_4                 (3ULL << EPTP_WALK_SHIFT)
+#define EPTP_ACCESSED_DIRTY         BIT(6)
+#define EPTP_RESERVED_LOW           0xF80ULL
+/* IA32_VMX_EPT_VPID_CAP (SDM A.10): INVEPT type t is supported iff bit
+ * (EPT_CAP_INVEPT_TYPE_SHIFT + t) is set, INVVPID type t iff bit
+ * (VPID_CAP_INVVPID_TYPE_SHIFT + t). */
+#define EPT_CAP_INVEPT_TYPE_SHIFT   24
+#define VPID_CAP_INVVPID_TYPE_SHIFT 40
+/* The INVEPT / INVVPID descriptor (SDM Vol. 2C INVEPT, INVVPID): 128 bits;
+ * INVVPID's VPID in bits 15:0, bits 63:16 reserved (must be 0), the linear
+ * address in bits 127:64. */
+#define INV_DESC_SIZE               16
+#define INVVPID_DESC_VPID_MASK      0xFFFFULL
 
 #endif

@@ -1,0 +1,97 @@
+/*
+ * nested-vmx/vmcs12.c - the fields of vmcs12 (vmcs12.h): encoding <-> slot,
+ * and VMREAD/VMWRITE width semantics on the stored values (SDM Vol. 3C
+ * 24.11.2, Vol. 2C VMREAD/VMWRITE).
+ */
+#include "vmcs12.h"
+
+/* Field encodings by slot (full access). */
+static const uint32_t field_encoding[NVMX_FIELD_COUNT] = {
+#define NVMX_ENCODING_(name) [V12_##name] = VMCS_##name,
+    NVMX_FIELDS(NVMX_ENCODING_)
+#undef NVMX_ENCODING_
+};
+
+/* 32-bit and 16-bit field widths (SDM 24.11.2). */
+#define WIDTH16_MASK 0xFFFFULL
+#define WIDTH32_MASK 0xFFFFFFFFULL
+#define HIGH_SHIFT   32
+
+int vmcs12_index(uint32_t encoding, bool *high)
+{
+    /* SDM 24.11.2: bit 12 and bits 31:15 of an encoding are reserved; a
+     * set reserved bit names no field. */
+    if (encoding & VMCS_FIELD_RESERVED)
+        return -1;
+    bool hi = VMCS_FIELD_HIGH(encoding);
+    /* SDM 24.11.2: access type 1 (high) exists only for 64-bit fields. */
+    if (hi && VMCS_FIELD_WIDTH(encoding) != VMCS_WIDTH_64)
+        return -1;
+    uint32_t full = encoding & ~1u;
+    for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++) {
+        if (field_encoding[i] == full) {
+            if (high)
+                *high = hi;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+uint32_t vmcs12_encoding(unsigned index)
+{
+    return index < NVMX_FIELD_COUNT ? field_encoding[index] : ~0u;
+}
+
+unsigned vmcs12_max_index(void)
+{
+    /* SDM A.9: IA32_VMX_VMCS_ENUM bits 9:1 are the highest index value of
+     * any supported field's encoding. */
+    unsigned max = 0;
+    for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++)
+        if (VMCS_FIELD_INDEX(field_encoding[i]) > max)
+            max = VMCS_FIELD_INDEX(field_encoding[i]);
+    return max;
+}
+
+/* The stored value of a field as the width keeps it (SDM 24.11.2). */
+static uint64_t width_mask(uint32_t encoding)
+{
+    switch (VMCS_FIELD_WIDTH(encoding)) {
+    case VMCS_WIDTH_16:
+        return WIDTH16_MASK;
+    case VMCS_WIDTH_32:
+        return WIDTH32_MASK;
+    default:   /* 64-bit and natural width (64 bits: Intel 64 CPUs) */
+        return ~0ULL;
+    }
+}
+
+uint64_t vmcs12_read(const vmcs12_t *v, uint32_t encoding)
+{
+    bool high = false;
+    int i = vmcs12_index(encoding, &high);
+    if (i < 0)
+        return 0;
+    /* SDM 24.11.2: the high access of a 64-bit field yields its bits 63:32
+     * (in the low 32 bits); a shorter field is zero-extended (VMREAD). */
+    if (high)
+        return v->field[i] >> HIGH_SHIFT;
+    return v->field[i] & width_mask(encoding);
+}
+
+void vmcs12_write(vmcs12_t *v, uint32_t encoding, uint64_t value)
+{
+    bool high = false;
+    int i = vmcs12_index(encoding, &high);
+    if (i < 0)
+        return;
+    if (high) {
+        /* SDM 24.11.2: a high access writes bits 63:32 of the field only. */
+        v->field[i] = (v->field[i] & WIDTH32_MASK) | (value & WIDTH32_MASK) << HIGH_SHIFT;
+        return;
+    }
+    /* SDM Vol. 2C VMWRITE: the high bits of a source longer than the field
+     * are ignored. */
+    v->field[i] = value & width_mask(encoding);
+}
