@@ -26,24 +26,24 @@ static bool msr_area_ok(const nvmx_env_t *env, uint64_t pa, uint64_t count)
 /* SDM 26.2.1.1: VM-execution control fields. */
 static nvmx_entry_check_t check_exec(const vmcs12_t *v, const nvmx_env_t *env)
 {
-    uint64_t pin = F(PIN_CONTROLS), proc = F(PROC_CONTROLS), proc2 = eff_proc2(v);
+    uint32_t pin = F32(PIN_CONTROLS), proc = F32(PROC_CONTROLS), proc2 = eff_proc2(v);
 
     /* 26.2.1.1: reserved pin-based bits per IA32_VMX_TRUE_PINBASED_CTLS
      * (IA32_VMX_BASIC[55] is set; our TRUE MSR keeps the default1 bits). */
-    if (pin >> 32 || !nvmx_ctls_valid((uint32_t)pin, VMX_PIN_DEFAULT1, NVMX_PIN_ALLOWED1))
+    if (!nvmx_ctls_valid(pin, VMX_PIN_DEFAULT1, NVMX_PIN_ALLOWED1))
         FAIL_CTL("26.2.1.1: pin-based controls outside the allowed settings");
     /* 26.2.1.1: primary processor-based bits per IA32_VMX_TRUE_PROCBASED_CTLS
      * (CR3-load/-store exiting may be 0). */
-    if (proc >> 32 || !nvmx_ctls_valid((uint32_t)proc, NVMX_PROC_TRUE_DEFAULT1, NVMX_PROC_ALLOWED1))
+    if (!nvmx_ctls_valid(proc, NVMX_PROC_TRUE_DEFAULT1, NVMX_PROC_ALLOWED1))
         FAIL_CTL("26.2.1.1: primary processor-based controls outside the allowed settings");
     /* 26.2.1.1: secondary controls per IA32_VMX_PROCBASED_CTLS2, only when
      * "activate secondary controls" is 1 (else they count as 0). */
-    if (proc2 >> 32 || !nvmx_ctls_valid((uint32_t)proc2, 0, NVMX_PROC2_ALLOWED1))
+    if (!nvmx_ctls_valid(proc2, 0, NVMX_PROC2_ALLOWED1))
         FAIL_CTL("26.2.1.1: secondary processor-based controls outside the allowed settings");
     /* 26.2.1.1: the CR3-target count may not exceed the number of CR3-target
      * values the processor supports; IA32_VMX_MISC[24:16] reports 0 here (the
      * SDM's fixed bound is 4; nested-vmx implements none). */
-    if (F(CR3_TARGET_COUNT) > ((NVMX_MISC >> VMX_MISC_CR3_TARGETS_SHIFT) & 0x1FF))
+    if (F32(CR3_TARGET_COUNT) > ((NVMX_MISC >> VMX_MISC_CR3_TARGETS_SHIFT) & 0x1FF))
         FAIL_CTL("26.2.1.1: CR3-target count above the supported number");
     /* 26.2.1.1: I/O bitmap addresses 4-KiB aligned, within the width. */
     if (proc & PROC_USE_IO_BITMAPS) {
@@ -63,7 +63,7 @@ static nvmx_entry_check_t check_exec(const vmcs12_t *v, const nvmx_env_t *env)
     if (!(pin & PIN_VIRTUAL_NMIS) && (proc & PROC_NMI_WINDOW_EXITING))
         FAIL_CTL("26.2.1.1: NMI-window exiting without virtual NMIs");
     /* 26.2.1.1: "enable VPID" requires a nonzero VPID. */
-    if ((proc2 & PROC2_ENABLE_VPID) && (F(VPID) & 0xFFFF) == 0)
+    if ((proc2 & PROC2_ENABLE_VPID) && F16(VPID) == 0)
         FAIL_CTL("26.2.1.1: enable VPID with VPID 0");
     /* 26.2.1.1: the EPT pointer (SDM 24.6.11), against IA32_VMX_EPT_VPID_CAP. */
     if (proc2 & PROC2_ENABLE_EPT) {
@@ -92,20 +92,20 @@ static nvmx_entry_check_t check_exec(const vmcs12_t *v, const nvmx_env_t *env)
 /* SDM 26.2.1.2: VM-exit control fields. */
 static nvmx_entry_check_t check_exit_ctls(const vmcs12_t *v, const nvmx_env_t *env)
 {
-    uint64_t exit = F(EXIT_CONTROLS);
+    uint32_t exit = F32(EXIT_CONTROLS);
 
     /* 26.2.1.2: reserved bits per IA32_VMX_TRUE_EXIT_CTLS. */
-    if (exit >> 32 || !nvmx_ctls_valid((uint32_t)exit, NVMX_EXIT_TRUE_DEFAULT1, NVMX_EXIT_ALLOWED1))
+    if (!nvmx_ctls_valid(exit, NVMX_EXIT_TRUE_DEFAULT1, NVMX_EXIT_ALLOWED1))
         FAIL_CTL("26.2.1.2: VM-exit controls outside the allowed settings");
     /* 26.2.1.2: "save VMX-preemption timer value" requires "activate
      * VMX-preemption timer". */
-    if ((exit & EXIT_SAVE_PREEMPT_TIMER) && !(F(PIN_CONTROLS) & PIN_PREEMPTION_TIMER))
+    if ((exit & EXIT_SAVE_PREEMPT_TIMER) && !(F32(PIN_CONTROLS) & PIN_PREEMPTION_TIMER))
         FAIL_CTL("26.2.1.2: save preemption timer without activate preemption timer");
     /* 26.2.1.2: VM-exit MSR-store area. */
-    if (!msr_area_ok(env, F(EXIT_MSR_STORE_ADDR), F(EXIT_MSR_STORE_COUNT)))
+    if (!msr_area_ok(env, F(EXIT_MSR_STORE_ADDR), F32(EXIT_MSR_STORE_COUNT)))
         FAIL_CTL("26.2.1.2: VM-exit MSR-store address unaligned or beyond the physical-address width");
     /* 26.2.1.2: VM-exit MSR-load area. */
-    if (!msr_area_ok(env, F(EXIT_MSR_LOAD_ADDR), F(EXIT_MSR_LOAD_COUNT)))
+    if (!msr_area_ok(env, F(EXIT_MSR_LOAD_ADDR), F32(EXIT_MSR_LOAD_COUNT)))
         FAIL_CTL("26.2.1.2: VM-exit MSR-load address unaligned or beyond the physical-address width");
     return chk_ok();
 }
@@ -127,10 +127,10 @@ static bool exception_has_error_code(unsigned vector)
 /* SDM 26.2.1.3: VM-entry control fields. */
 static nvmx_entry_check_t check_entry_ctls(const vmcs12_t *v, const nvmx_env_t *env)
 {
-    uint64_t entry = F(ENTRY_CONTROLS), info = F(ENTRY_INTR_INFO);
+    uint32_t entry = F32(ENTRY_CONTROLS), info = F32(ENTRY_INTR_INFO);
 
     /* 26.2.1.3: reserved bits per IA32_VMX_TRUE_ENTRY_CTLS. */
-    if (entry >> 32 || !nvmx_ctls_valid((uint32_t)entry, NVMX_ENTRY_TRUE_DEFAULT1, NVMX_ENTRY_ALLOWED1))
+    if (!nvmx_ctls_valid(entry, NVMX_ENTRY_TRUE_DEFAULT1, NVMX_ENTRY_ALLOWED1))
         FAIL_CTL("26.2.1.3: VM-entry controls outside the allowed settings");
     /* 26.2.1.3: event injection, when the valid bit is 1. */
     if (info & X86_INTR_VALID) {
@@ -160,7 +160,7 @@ static nvmx_entry_check_t check_entry_ctls(const vmcs12_t *v, const nvmx_env_t *
         if (info & VMX_ENTRY_INTR_RESERVED)
             FAIL_CTL("26.2.1.3: reserved bits of the VM-entry interruption information set");
         /* the error code: bits 31:16 0 */
-        if (has_err && (F(ENTRY_EXCEPTION_ERROR) & VMX_ENTRY_ERRCODE_RESERVED))
+        if (has_err && (F32(ENTRY_EXCEPTION_ERROR) & VMX_ENTRY_ERRCODE_RESERVED))
             FAIL_CTL("26.2.1.3: VM-entry exception error code bits 31:16 set");
         /* software interrupt, privileged software exception, software
          * exception: instruction length 1..15 (IA32_VMX_MISC[30], length 0,
@@ -168,13 +168,13 @@ static nvmx_entry_check_t check_entry_ctls(const vmcs12_t *v, const nvmx_env_t *
         if (type == (X86_INTR_TYPE_SW_INT >> X86_INTR_TYPE_SHIFT) ||
             type == (X86_INTR_TYPE_PRIV_SW_EXC >> X86_INTR_TYPE_SHIFT) ||
             type == (X86_INTR_TYPE_SW_EXC >> X86_INTR_TYPE_SHIFT)) {
-            uint64_t len = F(ENTRY_INSTR_LEN);
+            uint32_t len = F32(ENTRY_INSTR_LEN);
             if (len == 0 || len > VMX_INSTR_LEN_MAX)
                 FAIL_CTL("26.2.1.3: software event with an instruction length outside 1..15");
         }
     }
     /* 26.2.1.3: VM-entry MSR-load area. */
-    if (!msr_area_ok(env, F(ENTRY_MSR_LOAD_ADDR), F(ENTRY_MSR_LOAD_COUNT)))
+    if (!msr_area_ok(env, F(ENTRY_MSR_LOAD_ADDR), F32(ENTRY_MSR_LOAD_COUNT)))
         FAIL_CTL("26.2.1.3: VM-entry MSR-load address unaligned or beyond the physical-address width");
     /* 26.2.1.3: outside SMM (L1 never is in SMM), "entry to SMM" and
      * "deactivate dual-monitor treatment" must be 0 (already refused as

@@ -62,7 +62,7 @@ static bool granularity_ok(const seg_t *s)
 /* SDM 26.3.1.1: control registers, debug registers and MSRs. */
 static nvmx_entry_check_t check_guest_regs(const vmcs12_t *v, const nvmx_env_t *env)
 {
-    uint64_t entry = F(ENTRY_CONTROLS), cr0 = F(GUEST_CR0), cr4 = F(GUEST_CR4);
+    uint64_t entry = F32(ENTRY_CONTROLS), cr0 = F(GUEST_CR0), cr4 = F(GUEST_CR4);
     bool ug = (eff_proc2(v) & PROC2_UNRESTRICTED_GUEST) != 0;
     bool ia32e = (entry & ENTRY_IA32E_MODE_GUEST) != 0;
 
@@ -277,7 +277,7 @@ static nvmx_entry_check_t check_guest_dtrs(const vmcs12_t *v)
     /* 26.3.1.3: bases canonical; limits' bits 31:16 0. */
     if (!x86_canonical(F(GUEST_GDTR_BASE)) || !x86_canonical(F(GUEST_IDTR_BASE)))
         FAIL_GUEST("26.3.1.3: GDTR or IDTR base not canonical");
-    if ((F(GUEST_GDTR_LIMIT) | F(GUEST_IDTR_LIMIT)) >> 16)
+    if ((F32(GUEST_GDTR_LIMIT) | F32(GUEST_IDTR_LIMIT)) >> 16)
         FAIL_GUEST("26.3.1.3: GDTR or IDTR limit bits 31:16 set");
     return chk_ok();
 }
@@ -287,7 +287,7 @@ static nvmx_entry_check_t check_guest_rip_rflags(const vmcs12_t *v)
 {
     bool ia32e = (F(ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) != 0;
     bool cs_l = (F(GUEST_CS_AR) & X86_AR_L) != 0;
-    uint64_t rflags = F(GUEST_RFLAGS), info = F(ENTRY_INTR_INFO);
+    uint64_t rflags = F(GUEST_RFLAGS), info = F32(ENTRY_INTR_INFO);
 
     /* 26.3.1.4: RIP bits 63:32 0 unless 64-bit mode (IA-32e mode guest and
      * CS.L); in 64-bit mode, canonical (48 linear-address bits). */
@@ -316,8 +316,8 @@ static nvmx_entry_check_t check_guest_rip_rflags(const vmcs12_t *v)
 static nvmx_entry_check_t check_guest_nonreg(const vmcs12_t *v, const nvmx_env_t *env,
                                              const nvmx_entry_ctx_t *ctx)
 {
-    uint64_t act = F(GUEST_ACTIVITY), intr = F(GUEST_INTERRUPTIBILITY);
-    uint64_t info = F(ENTRY_INTR_INFO), rflags = F(GUEST_RFLAGS);
+    uint64_t act = F32(GUEST_ACTIVITY), intr = F32(GUEST_INTERRUPTIBILITY);
+    uint64_t info = F32(ENTRY_INTR_INFO), rflags = F(GUEST_RFLAGS);
     bool inject = (info & X86_INTR_VALID) != 0;
     uint32_t itype = (uint32_t)info & X86_INTR_TYPE_MASK;
     bool inj_ext = inject && itype == X86_INTR_TYPE_EXT;

@@ -10,8 +10,12 @@
 #include <x86_arch.h>
 #include <x86_vmx.h>
 
-/* A vmcs12 field by name. */
-#define F(name) (v->field[V12_##name])
+/* A vmcs12 field by name; F16/F32 read a 16- or 32-bit field at its width
+ * (the slot holds what VMWRITE stored, but L1 may also have written its
+ * VMCS region directly: vmcs12.h). */
+#define F(name)   (v->field[V12_##name])
+#define F16(name) ((uint16_t)v->field[V12_##name])
+#define F32(name) ((uint32_t)v->field[V12_##name])
 
 static inline nvmx_entry_check_t chk_ok(void)
 {
@@ -43,9 +47,9 @@ static inline bool pa_ok(const nvmx_env_t *env, uint64_t pa)
 }
 
 /* Secondary controls as the checks see them: 0 unless activated (SDM 24.6.2). */
-static inline uint64_t eff_proc2(const vmcs12_t *v)
+static inline uint32_t eff_proc2(const vmcs12_t *v)
 {
-    return (F(PROC_CONTROLS) & PROC_ACTIVATE_SECONDARY) ? F(PROC_CONTROLS2) : 0;
+    return (F32(PROC_CONTROLS) & PROC_ACTIVATE_SECONDARY) ? F32(PROC_CONTROLS2) : 0;
 }
 
 /* Each byte of a PAT value is a valid memory type: 0, 1, 4, 5, 6 or 7
