@@ -334,7 +334,16 @@ static nvmx_entry_check_t check_guest_nonreg(const vmcs12_t *v, const nvmx_env_t
     /* 26.3.1.5: active under blocking by STI or MOV SS. */
     if ((intr & X86_INTR_BLOCK_SHADOW) && act != NESTOR_ACTIVITY_ACTIVE)
         FAIL_GUEST("26.3.1.5: blocking by STI or MOV SS outside the active state");
-    /* (Nothing injectable is blocked in the HLT state, Table 24-3.) */
+    /* 26.3.1.5: an injected event is not one the activity state blocks: in
+     * HLT only external interrupts, NMIs, and hardware exceptions #DB (1)
+     * and #MC (18) (and MTF's "other event", not offered). */
+    if (inject && act == NESTOR_ACTIVITY_HLT) {
+        unsigned vec = (uint32_t)info & X86_INTR_VECTOR_MASK;
+        bool allowed = itype == X86_INTR_TYPE_EXT || itype == X86_INTR_TYPE_NMI ||
+                       (itype == X86_INTR_TYPE_HW_EXC && (vec == X86_VEC_DB || vec == X86_VEC_MC));
+        if (!allowed)
+            FAIL_GUEST("26.3.1.5: injected event blocked in the HLT state");
+    }
 
     /* Interruptibility state. 26.3.1.5: reserved bits 0 (bit 4, enclave
      * interruption, too: no SGX). */

@@ -227,6 +227,8 @@
 /* Architectural state the guest- and host-state checks examine (SDM Vol. 1
  * 3.4.3, Vol. 3A 2.2.1, 3.4.2, 3.4.5, 4.4.1, 17.2.4, 17.4.1). */
 #define X86_RFLAGS_TF                BIT(8)
+/* #MC, the machine-check exception (SDM Vol. 3A 6.3.1, Table 6-1). */
+#define X86_VEC_MC                   18
 /* RFLAGS bits 63:22, 15, 5 and 3 are reserved (must be 0). */
 #define X86_RFLAGS_RESERVED          0xFFFFFFFFFFC08028ULL
 /* IA32_EFER: everything but SCE (0), LME (8), LMA (10), NXE (11). */
