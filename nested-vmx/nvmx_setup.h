@@ -20,6 +20,7 @@
 #define NVMX_GRANT_VCPU          0
 #define NVMX_GRANT_STATE         1
 #define NVMX_GRANT_RAM           2
+#define NVMX_GRANT_RAM_INDEX(i)  (NVMX_GRANT_RAM + (i))
 
 #define NVMX_SETUP_MR_RADIX      0
 #define NVMX_SETUP_MR_RAM_BYTES  1

@@ -125,17 +125,17 @@ static bool operand_linear(nvmx_ctx_t *c, size_t n, bool write, uint64_t *la)
      * read-only data segment or any code segment; for a source in an
      * execute-only code segment; #GP(0) / #SS(0) for an effective address
      * outside the segment limit (SDM Vol. 3A 5.3). */
-    uint32_t type = seg->ar & VMX_AR_TYPE_MASK;
-    bool code = type & VMX_AR_TYPE_CODE;
+    uint32_t type = seg->ar & X86_AR_TYPE_MASK;
+    bool code = type & X86_SEG_TYPE_CODE;
     if ((seg->ar & X86_AR_UNUSABLE) ||
-        (write && (code || !(type & VMX_AR_TYPE_DATA_WRITABLE))) ||
-        (!write && code && !(type & VMX_AR_TYPE_CODE_READABLE))) {
+        (write && (code || !(type & X86_SEG_TYPE_RW))) ||
+        (!write && code && !(type & X86_SEG_TYPE_RW))) {
         nvmx_set_fault(&c->r, (seg->ar & X86_AR_UNUSABLE) ? vec : X86_VEC_GP, true, 0);
         return false;
     }
     uint64_t last = ea + n - 1;
     bool bad;
-    if (!code && (type & VMX_AR_TYPE_DATA_EXPAND_DOWN)) {
+    if (!code && (type & X86_SEG_TYPE_CONFORMING)) {
         /* SDM Vol. 3A 5.3: valid offsets are limit + 1 up to the top. */
         uint64_t top = (seg->ar & X86_AR_DB) ? EXPAND_DOWN_TOP_BIG : EXPAND_DOWN_TOP_SMALL;
         bad = ea <= seg->limit || last > top;

@@ -98,7 +98,7 @@ enum nvmx_field_index {
 
 /* The VMCS region in L1's memory (layout ours, after the two words the SDM
  * fixes). */
-typedef struct {
+typedef struct vmcs12 {
     uint32_t revision;          /* SDM 24.2: revision identifier, bit 31 shadow */
     uint32_t abort;             /* SDM 24.2, 27.7: VMX-abort indicator */
     uint32_t launch_state;      /* VMCS12_CLEAR / VMCS12_LAUNCHED; else neither */

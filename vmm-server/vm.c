@@ -12,7 +12,6 @@
 #define VMM_RAM_WINDOW   0x0000400000000000ULL   /* + (index << 32) */
 #define VMM_STATE_WINDOW 0x0000500000000000ULL   /* + (index << 12) */
 #define VCPU_PRIO        100                     /* below the VMM: exits are served at once */
-#define EPT_LEVELS       2                       /* PDPT and PD above a 2 MiB frame */
 /* A boot sector: 512 bytes ending in 0x55 0xAA, started as a BIOS would, in
  * real mode at 0000:7C00 (an unrestricted guest, SDM Vol. 3C 25.6). */
 #define BOOT_SECTOR_SIZE 512
@@ -43,26 +42,6 @@
 #define LM_TSS_LIMIT     0x67
 #define LM_FLAT_LIMIT    0xFFFFFFFF
 static const uint64_t lm_gdt[] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
-
-/* Map a 2 MiB frame into the EPT, adding the EPT PDPT and PD it needs. */
-static nestor_error_t ept_map(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t frame)
-{
-    static const nestor_word_t tables[EPT_LEVELS] = { NESTOR_OBJ_EPT_PDPT, NESTOR_OBJ_EPT_PD };
-    static const unsigned shifts[EPT_LEVELS] = { 39, 30 };
-    const nestor_word_t args[] = { gpa, NESTOR_EPT_R | NESTOR_EPT_W | NESTOR_EPT_X,
-                                   NESTOR_EPT_MEMTYPE_WB };
-    nestor_error_t e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
-    for (int level = 0; e == NESTOR_ERR_FAILED_LOOKUP && level < EPT_LEVELS; level++) {
-        nestor_cptr_t t = nu_alloc_obj(a, tables[level], 0);
-        if (!t)
-            return NESTOR_ERR_NOT_ENOUGH_MEMORY;
-        nestor_error_t te = nu_page_table_map(t, ept, gpa & ~((1ULL << shifts[level]) - 1));
-        if (te != NESTOR_OK && te != NESTOR_ERR_DELETE_FIRST)
-            return te;
-        e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
-    }
-    return e;
-}
 
 /* A 2 MiB frame from the first untyped (from *@from on) that still holds
  * one whole: frames go where they fit, so the small objects nu_alloc puts
@@ -100,7 +79,7 @@ static bool make_ram(vm_t *vm, nu_alloc_t *a)
         nestor_cptr_t f = first + i, mine = a->next_slot++;
         /* One capability maps once: the guest's and the VMM's are two. */
         if (nu_cnode_copy(a->cnode, mine, 64, a->cnode, f, 64, NESTOR_RIGHTS_ALL) ||
-            ept_map(a, vm->ept, gpa, f) != NESTOR_OK ||
+            nu_ept_map_2m(a, vm->ept, gpa, f, NESTOR_EPT_R | NESTOR_EPT_W | NESTOR_EPT_X) != NESTOR_OK ||
             nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, window + gpa, mine,
                          NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
             return false;

@@ -195,15 +195,6 @@
 #define VMX_II_SEG_GS           5
 #define VMX_II_SEG_COUNT        6
 
-/* The type field of segment access rights as in the VMCS (SDM 24.4.1,
- * Table 24-2; the types are SDM Vol. 3A 3.4.5.1, Table 3-1): bit 3 code,
- * bit 1 writable (data) or readable (code), bit 2 expand-down (data). */
-#define VMX_AR_TYPE_MASK             0xFu
-#define VMX_AR_TYPE_CODE             BIT(3)
-#define VMX_AR_TYPE_DATA_WRITABLE    BIT(1)
-#define VMX_AR_TYPE_CODE_READABLE    BIT(1)
-#define VMX_AR_TYPE_DATA_EXPAND_DOWN BIT(2)
-
 /* IA32_FEATURE_CONTROL (SDM 23.7): bit 2 enables VMXON outside SMX. */
 #define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
 
@@ -227,5 +218,81 @@
  * address in bits 127:64. */
 #define INV_DESC_SIZE               16
 #define INVVPID_DESC_VPID_MASK      0xFFFFULL
+
+/* What the VM-entry checks examine (SDM 26.2, 26.3, 26.4) that x86_arch.h
+ * does not name. */
+/* VM-entry interruption-information field (SDM 24.8.3, Table 24-16):
+ * bits 30:12 reserved; types 1 (reserved) and 7 (other event). */
+#define VMX_ENTRY_INTR_RESERVED      0x7FFFF000u
+#define VMX_INTR_TYPE_RESERVED       1u
+#define VMX_INTR_TYPE_OTHER          7u
+/* Instruction length for software events (SDM 26.2.1.3): 1..15. */
+#define VMX_INSTR_LEN_MAX            15u
+/* VM-entry exception error code (SDM 26.2.1.3): bits 31:16 must be 0. */
+#define VMX_ENTRY_ERRCODE_RESERVED   0xFFFF0000u
+/* Guest interruptibility state (SDM 24.4.2, Table 24-3): bit 2 blocking by
+ * SMI; bit 4 (enclave interruption, SGX) and bits 31:5 reserved here. */
+#define VMX_INTR_BLOCK_SMI           BIT(2)
+#define VMX_INTERRUPTIBILITY_RESERVED 0xFFFFFFF0ULL
+/* Pending debug exceptions (SDM 24.4.2, Table 24-4): B3-B0 3:0, enabled
+ * breakpoint 12, BS 14; bit 16 (RTM) is reserved without RTM, so the rest. */
+#define VMX_PENDING_DBG_BS           BIT(14)
+#define VMX_PENDING_DBG_RESERVED     0xFFFFFFFFFFFFAFF0ULL
+/* VMCS link pointer meaning "none" (SDM 24.4.2). */
+#define VMCS_LINK_PTR_NONE           0xFFFFFFFFFFFFFFFFULL
+/* MSR-load/-store area entries (SDM 24.7.2, Table 24-12): bits 31:0 the
+ * MSR index, 63:32 reserved, 127:64 the data; 16 bytes, 16-byte aligned. */
+#define VMX_MSR_ENTRY_SIZE           16u
+#define VMX_MSR_ENTRY_RESERVED       0xFFFFFFFF00000000ULL
+#define VMX_MSR_AREA_ALIGN_MASK      0xFULL
+/* MSRs no VM-entry MSR-load list may load (SDM 26.4; Vol. 4 2.1 and the
+ * microcode-update MSRs): x2APIC registers 800H-8FFH, the SMM-only MSRs,
+ * microcode update trigger and signature. */
+#define MSR_IA32_BIOS_UPDT_TRIG      0x079
+#define MSR_IA32_BIOS_SIGN_ID        0x08B
+#define MSR_IA32_SMM_MONITOR_CTL     0x09B
+#define MSR_IA32_SMBASE              0x09E
+#define MSR_X2APIC_FIRST             0x800
+#define MSR_X2APIC_LAST              0x8FF
+
+/* Architectural state the guest- and host-state checks examine (SDM Vol. 1
+ * 3.4.3, Vol. 3A 2.2.1, 3.4.2, 3.4.5, 4.4.1, 17.2.4, 17.4.1). */
+#define X86_RFLAGS_TF                BIT(8)
+/* #MC, the machine-check exception (SDM Vol. 3A 6.3.1, Table 6-1). */
+#define X86_VEC_MC                   18
+/* RFLAGS bits 63:22, 15, 5 and 3 are reserved (must be 0). */
+#define X86_RFLAGS_RESERVED          0xFFFFFFFFFFC08028ULL
+/* IA32_EFER: everything but SCE (0), LME (8), LMA (10), NXE (11). */
+#define X86_EFER_RESERVED            (~0xD01ULL)
+/* IA32_DEBUGCTL: bits 5:2 and 63:16 reserved. */
+#define X86_DEBUGCTL_RESERVED        0xFFFFFFFFFFFF003CULL
+/* DR7 bits 63:32 are reserved. */
+#define X86_DR7_RESERVED_HIGH        0xFFFFFFFF00000000ULL
+/* Segment selectors: RPL 1:0, TI 2. */
+#define X86_SEL_RPL_MASK             0x3u
+#define X86_SEL_TI                   BIT(2)
+/* Segment access rights as in the VMCS (SDM 24.4.1, Table 24-2), beyond
+ * the DPL, L, D/B and unusable bits of x86_arch.h: type 3:0, S 4, P 7,
+ * G 15; bits 11:8 and 31:17 reserved. */
+#define X86_AR_TYPE_MASK             0xFu
+#define X86_AR_S                     BIT(4)
+#define X86_AR_P                     BIT(7)
+#define X86_AR_G                     BIT(15)
+#define X86_AR_RESERVED              0xFFFE0F00u
+/* Code/data segment type bits (SDM Vol. 3A 3.4.5.1, Table 3-1). */
+#define X86_SEG_TYPE_ACCESSED        0x1u
+#define X86_SEG_TYPE_RW              0x2u   /* writable data / readable code */
+#define X86_SEG_TYPE_CONFORMING      0x4u   /* code; expand-down for data */
+#define X86_SEG_TYPE_CODE            0x8u
+/* System segment types (SDM Vol. 3A 3.5, Table 3-2). */
+#define X86_SYS_TYPE_LDT             0x2u
+#define X86_SYS_TYPE_TSS16_BUSY      0x3u
+#define X86_SYS_TYPE_TSS32_BUSY      0xBu
+/* PAE-paging PDPTEs (SDM Vol. 3A 4.4.1, Table 4-8): bits 2:1 and 8:5 are
+ * reserved (and bits 63:MAXPHYADDR); four of them, 32-byte aligned at
+ * CR3[31:5]. */
+#define X86_PDPTE_RESERVED           0x1E6ULL
+#define X86_PAE_PDPT_MASK            0xFFFFFFE0ULL
+#define X86_PAE_PDPTE_COUNT          4
 
 #endif

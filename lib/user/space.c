@@ -143,3 +143,25 @@ nestor_cptr_t nu_thread_new_in(nu_alloc_t *a, nestor_cptr_t cspace, nestor_cptr_
     ctx.fs_base = region + PAGE + TLS_OFFSET;
     return nu_tcb_write_registers(tcb, 1, &ctx) == NESTOR_OK ? tcb : 0;
 }
+
+/* The EPT tables above a 2 MiB leaf: a PDPT (per 512 GiB) and a PD (per 1 GiB). */
+#define EPT_LEVELS_2M 2
+
+nestor_error_t nu_ept_map_2m(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t frame,
+                             nestor_word_t rights)
+{
+    static const nestor_word_t tables[EPT_LEVELS_2M] = { NESTOR_OBJ_EPT_PDPT, NESTOR_OBJ_EPT_PD };
+    static const unsigned shifts[EPT_LEVELS_2M] = { 39, 30 };
+    const nestor_word_t args[] = { gpa, rights, NESTOR_EPT_MEMTYPE_WB };
+    nestor_error_t e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
+    for (int level = 0; e == NESTOR_ERR_FAILED_LOOKUP && level < EPT_LEVELS_2M; level++) {
+        nestor_cptr_t t = nu_alloc_obj(a, tables[level], 0);
+        if (!t)
+            return NESTOR_ERR_NOT_ENOUGH_MEMORY;
+        nestor_error_t te = nu_page_table_map(t, ept, gpa & ~((1ULL << shifts[level]) - 1));
+        if (te != NESTOR_OK && te != NESTOR_ERR_DELETE_FIRST)
+            return te;
+        e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
+    }
+    return e;
+}

@@ -9,6 +9,7 @@
 #include "kernel/boot_root.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/vm_boot.h"
+#include "arch/x86_64/vmx.h"
 #include "kernel/boot_mem.h"
 #include "kernel/cnode_ops.h"
 #include "kernel/console.h"
@@ -257,6 +258,7 @@ bool boot_root_task(const mb2_boot_t *boot, uint64_t mbi_phys, uint32_t mbi_size
     bi->ipc_buffer = NESTOR_ROOT_IPC_BUFFER_VADDR;
     bi->tsc_per_tick = lapic_tsc_per_tick();
     bi->vmx_present = vmx_present;
+    bi->vmx_timer_rate = vmx_present ? vmx_raw_caps()->misc & VMX_MISC_PREEMPT_RATE_MASK : 0;
     strncpy(bi->cmdline, cmdline ? cmdline : "", sizeof(bi->cmdline) - 1);
 
     tcb_t *t = r.tcb;

@@ -668,10 +668,10 @@ static void test_operand_32(void)
     uint32_t cs = II_ASIZE(VMX_II_ADDR_32) | II_SEG(VMX_II_SEG_CS) | II_NOBASE | II_NOINDEX;
     expect_fault(run(NESTOR_EXIT_VMPTRST, cs, OPND), X86_VEC_GP);
     expect_succeed(run(NESTOR_EXIT_VMCLEAR, cs, OPND), NVMX_DONE);   /* readable code */
-    s.cs.ar = (s.cs.ar & ~VMX_AR_TYPE_MASK) | TYPE_XO;
+    s.cs.ar = (s.cs.ar & ~X86_AR_TYPE_MASK) | TYPE_XO;
     expect_fault(run(NESTOR_EXIT_VMCLEAR, cs, OPND), X86_VEC_GP);
     /* EIP wraps at 4 GiB */
-    s.cs.ar = (s.cs.ar & ~VMX_AR_TYPE_MASK) | TYPE_CODE;
+    s.cs.ar = (s.cs.ar & ~X86_AR_TYPE_MASK) | TYPE_CODE;
     s.rip = 0xFFFFFFFE;
     run(NESTOR_EXIT_VMPTRST, II_MEM32, OPND);
     CU_ASSERT_EQUAL(s.rip, LEN - 2);

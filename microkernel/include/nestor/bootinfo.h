@@ -83,6 +83,10 @@ typedef struct nestor_bootinfo {
     nestor_cptr_t parent_ep;
     nestor_word_t grant_count;
     nestor_grant_desc_t grants[NESTOR_BOOTINFO_MAX_GRANTS];
+    /* The VMX-preemption timer's rate: it counts down once every 2^rate TSC
+     * ticks (IA32_VMX_MISC[4:0], SDM Vol. 3C 25.5.1): the unit of
+     * NESTOR_VCPU_SET_TIMER. */
+    nestor_word_t vmx_timer_rate;
 } nestor_bootinfo_t;
 
 _Static_assert(sizeof(nestor_bootinfo_t) <= 1ULL << NESTOR_FRAME_4K_BITS, "boot info fits its page");

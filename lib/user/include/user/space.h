@@ -50,6 +50,12 @@ nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_word_t scratch_va);
 nestor_error_t nu_map_frame(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
                             nestor_cptr_t frame, nestor_word_t rights);
 
+/* Map the 2 MiB frame @frame at guest-physical @gpa of the EPT @ept with
+ * @rights (NESTOR_EPT_R/W/X, write-back), adding the EPT PDPT and PD it
+ * needs. */
+nestor_error_t nu_ept_map_2m(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t frame,
+                             nestor_word_t rights);
+
 /* Map a fresh zeroed page at @va in @pml4, building tables as needed. */
 nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
                                nestor_cptr_t *frame_out);

@@ -1,0 +1,461 @@
+/*
+ * nested-vmx/checks_guest.c - VM-entry checks on the guest-state area (SDM
+ * Vol. 3C 26.3.1). Any failure is a VM-entry failure: exit reason
+ * NESTOR_EXIT_INVALID_STATE with bit 31, exit qualification 0, or 4 for the
+ * VMCS link pointer, 2 for the PDPTEs, 3 for NMI injection under blocking by
+ * STI (SDM 26.8).
+ */
+#include "checks_priv.h"
+#include <string.h>
+
+/* The six segment registers in the order of the VMCS (ES CS SS DS FS GS),
+ * then LDTR and TR. */
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_LDTR, S_TR, S_COUNT };
+
+typedef struct {
+    uint16_t sel;
+    uint64_t base;
+    uint32_t limit;
+    uint32_t ar;
+} seg_t;
+
+static const unsigned seg_field[S_COUNT][4] = {
+    [S_ES] = { V12_GUEST_ES_SEL, V12_GUEST_ES_BASE, V12_GUEST_ES_LIMIT, V12_GUEST_ES_AR },
+    [S_CS] = { V12_GUEST_CS_SEL, V12_GUEST_CS_BASE, V12_GUEST_CS_LIMIT, V12_GUEST_CS_AR },
+    [S_SS] = { V12_GUEST_SS_SEL, V12_GUEST_SS_BASE, V12_GUEST_SS_LIMIT, V12_GUEST_SS_AR },
+    [S_DS] = { V12_GUEST_DS_SEL, V12_GUEST_DS_BASE, V12_GUEST_DS_LIMIT, V12_GUEST_DS_AR },
+    [S_FS] = { V12_GUEST_FS_SEL, V12_GUEST_FS_BASE, V12_GUEST_FS_LIMIT, V12_GUEST_FS_AR },
+    [S_GS] = { V12_GUEST_GS_SEL, V12_GUEST_GS_BASE, V12_GUEST_GS_LIMIT, V12_GUEST_GS_AR },
+    [S_LDTR] = { V12_GUEST_LDTR_SEL, V12_GUEST_LDTR_BASE, V12_GUEST_LDTR_LIMIT,
+                 V12_GUEST_LDTR_AR },
+    [S_TR] = { V12_GUEST_TR_SEL, V12_GUEST_TR_BASE, V12_GUEST_TR_LIMIT, V12_GUEST_TR_AR },
+};
+
+static seg_t get_seg(const vmcs12_t *v, unsigned s)
+{
+    return (seg_t){ .sel = (uint16_t)v->field[seg_field[s][0]],
+                    .base = v->field[seg_field[s][1]],
+                    .limit = (uint32_t)v->field[seg_field[s][2]],
+                    .ar = (uint32_t)v->field[seg_field[s][3]] };
+}
+
+static bool usable(const seg_t *s) { return !(s->ar & X86_AR_UNUSABLE); }
+static unsigned type_of(const seg_t *s) { return s->ar & X86_AR_TYPE_MASK; }
+static unsigned dpl_of(const seg_t *s) { return (s->ar >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK; }
+static unsigned rpl_of(const seg_t *s) { return s->sel & X86_SEL_RPL_MASK; }
+
+/* SDM 26.3.1.2: G must be 0 if any of limit[11:0] is 0, 1 if any of
+ * limit[31:20] is 1. */
+static bool granularity_ok(const seg_t *s)
+{
+    bool g = (s->ar & X86_AR_G) != 0;
+    if ((s->limit & 0xFFF) != 0xFFF && g)
+        return false;
+    if ((s->limit & 0xFFF00000u) != 0 && !g)
+        return false;
+    return true;
+}
+
+#define AR_RESERVED_11_8  0x00000F00u
+#define AR_RESERVED_31_17 0xFFFE0000u
+
+/* SDM 26.3.1.1: control registers, debug registers and MSRs. */
+static nvmx_entry_check_t check_guest_regs(const vmcs12_t *v, const nvmx_env_t *env)
+{
+    uint64_t entry = F32(ENTRY_CONTROLS), cr0 = F(GUEST_CR0), cr4 = F(GUEST_CR4);
+    bool ug = (eff_proc2(v) & PROC2_UNRESTRICTED_GUEST) != 0;
+    bool ia32e = (entry & ENTRY_IA32E_MODE_GUEST) != 0;
+
+    /* 26.3.1.1: CR0 honours the fixed bits, except PE and PG for an
+     * unrestricted guest. */
+    uint64_t fixed0 = NVMX_CR0_FIXED0 & ~(ug ? (X86_CR0_PE | X86_CR0_PG) : 0);
+    if (!fixed_ok(cr0, fixed0, NVMX_CR0_FIXED1))
+        FAIL_GUEST("26.3.1.1: guest CR0 violates IA32_VMX_CR0_FIXED0/1");
+    /* 26.3.1.1: CR0.PG requires CR0.PE. */
+    if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+        FAIL_GUEST("26.3.1.1: guest CR0.PG without CR0.PE");
+    /* 26.3.1.1: CR4 honours the fixed bits. */
+    if (!fixed_ok(cr4, NVMX_CR4_FIXED0, NVMX_CR4_FIXED1))
+        FAIL_GUEST("26.3.1.1: guest CR4 violates IA32_VMX_CR4_FIXED0/1");
+    /* 26.3.1.1: "load debug controls": IA32_DEBUGCTL reserved bits 0. */
+    if ((entry & ENTRY_LOAD_DEBUG_CTLS) && (F(GUEST_DEBUGCTL) & X86_DEBUGCTL_RESERVED))
+        FAIL_GUEST("26.3.1.1: guest IA32_DEBUGCTL reserved bits set");
+    /* 26.3.1.1: an IA-32e mode guest has CR0.PG and CR4.PAE; otherwise
+     * CR4.PCIDE is 0. */
+    if (ia32e && !(cr0 & X86_CR0_PG))
+        FAIL_GUEST("26.3.1.1: IA-32e mode guest with CR0.PG clear");
+    if (ia32e && !(cr4 & X86_CR4_PAE))
+        FAIL_GUEST("26.3.1.1: IA-32e mode guest with CR4.PAE clear");
+    if (!ia32e && (cr4 & X86_CR4_PCIDE))
+        FAIL_GUEST("26.3.1.1: CR4.PCIDE outside IA-32e mode");
+    /* 26.3.1.1: CR3 bits beyond the physical-address width 0. */
+    if (!pa_ok(env, F(GUEST_CR3)))
+        FAIL_GUEST("26.3.1.1: guest CR3 beyond the physical-address width");
+    /* 26.3.1.1: "load debug controls": DR7 bits 63:32 0. */
+    if ((entry & ENTRY_LOAD_DEBUG_CTLS) && (F(GUEST_DR7) & X86_DR7_RESERVED_HIGH))
+        FAIL_GUEST("26.3.1.1: guest DR7 bits 63:32 set");
+    /* 26.3.1.1: IA32_SYSENTER_ESP and IA32_SYSENTER_EIP canonical. */
+    if (!x86_canonical(F(GUEST_SYSENTER_ESP)))
+        FAIL_GUEST("26.3.1.1: guest IA32_SYSENTER_ESP not canonical");
+    if (!x86_canonical(F(GUEST_SYSENTER_EIP)))
+        FAIL_GUEST("26.3.1.1: guest IA32_SYSENTER_EIP not canonical");
+    /* 26.3.1.1: "load IA32_PAT": every entry a valid memory type. */
+    if ((entry & ENTRY_LOAD_PAT) && !pat_ok(F(GUEST_PAT)))
+        FAIL_GUEST("26.3.1.1: guest IA32_PAT has an invalid memory type");
+    /* 26.3.1.1: "load IA32_EFER": reserved bits 0, LMA = "IA-32e mode
+     * guest", and LME = LMA when CR0.PG is 1. */
+    if (entry & ENTRY_LOAD_EFER) {
+        uint64_t efer = F(GUEST_EFER);
+        if (efer & X86_EFER_RESERVED)
+            FAIL_GUEST("26.3.1.1: guest IA32_EFER reserved bits set");
+        if (!!(efer & X86_EFER_LMA) != ia32e)
+            FAIL_GUEST("26.3.1.1: guest IA32_EFER.LMA differs from IA-32e mode guest");
+        if ((cr0 & X86_CR0_PG) && !!(efer & X86_EFER_LME) != ia32e)
+            FAIL_GUEST("26.3.1.1: guest IA32_EFER.LME differs from IA-32e mode guest with CR0.PG");
+    }
+    return chk_ok();
+}
+
+/* SDM 26.3.1.2: segment registers. */
+static nvmx_entry_check_t check_guest_segs(const vmcs12_t *v)
+{
+    seg_t s[S_COUNT];
+    for (unsigned i = 0; i < S_COUNT; i++)
+        s[i] = get_seg(v, i);
+    bool ug = (eff_proc2(v) & PROC2_UNRESTRICTED_GUEST) != 0;
+    bool ia32e = (F(ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) != 0;
+    bool v86 = (F(GUEST_RFLAGS) & X86_RFLAGS_VM) != 0;
+    bool pe = (F(GUEST_CR0) & X86_CR0_PE) != 0;
+    const seg_t *cs = &s[S_CS], *ss = &s[S_SS], *tr = &s[S_TR], *ldtr = &s[S_LDTR];
+    static const unsigned data_segs[] = { S_ES, S_DS, S_FS, S_GS };
+
+    /* Selectors. 26.3.1.2: TR.TI 0; LDTR.TI 0 if usable; SS.RPL = CS.RPL
+     * unless virtual-8086 or unrestricted guest. */
+    if (tr->sel & X86_SEL_TI)
+        FAIL_GUEST("26.3.1.2: TR selector TI set");
+    if (usable(ldtr) && (ldtr->sel & X86_SEL_TI))
+        FAIL_GUEST("26.3.1.2: LDTR selector TI set");
+    if (!v86 && !ug && rpl_of(ss) != rpl_of(cs))
+        FAIL_GUEST("26.3.1.2: SS.RPL differs from CS.RPL");
+
+    /* Bases. 26.3.1.2: virtual-8086: base = selector * 16; TR, FS, GS (and
+     * a usable LDTR) canonical; CS (and usable SS, DS, ES) bits 63:32 0. */
+    if (v86)
+        for (unsigned i = S_ES; i <= S_GS; i++)
+            if (s[i].base != (uint64_t)s[i].sel << 4)
+                FAIL_GUEST("26.3.1.2: virtual-8086 segment base not selector * 16");
+    if (!x86_canonical(tr->base))
+        FAIL_GUEST("26.3.1.2: TR base not canonical");
+    if (!x86_canonical(s[S_FS].base) || !x86_canonical(s[S_GS].base))
+        FAIL_GUEST("26.3.1.2: FS or GS base not canonical");
+    if (usable(ldtr) && !x86_canonical(ldtr->base))
+        FAIL_GUEST("26.3.1.2: LDTR base not canonical");
+    if (cs->base >> 32)
+        FAIL_GUEST("26.3.1.2: CS base bits 63:32 set");
+    if ((usable(ss) && ss->base >> 32) || (usable(&s[S_DS]) && s[S_DS].base >> 32) ||
+        (usable(&s[S_ES]) && s[S_ES].base >> 32))
+        FAIL_GUEST("26.3.1.2: SS, DS or ES base bits 63:32 set");
+
+    /* Limits. 26.3.1.2: virtual-8086: 0000FFFFH. */
+    if (v86)
+        for (unsigned i = S_ES; i <= S_GS; i++)
+            if (s[i].limit != 0xFFFF)
+                FAIL_GUEST("26.3.1.2: virtual-8086 segment limit not FFFFH");
+
+    /* Access rights of CS SS DS ES FS GS. */
+    if (v86) {
+        /* 26.3.1.2: virtual-8086: F3H (present read/write accessed data, DPL 3). */
+        for (unsigned i = S_ES; i <= S_GS; i++)
+            if (s[i].ar != 0xF3)
+                FAIL_GUEST("26.3.1.2: virtual-8086 segment access rights not F3H");
+    } else {
+        unsigned cst = type_of(cs);
+        /* Type. 26.3.1.2: CS accessed code (9, 11, 13, 15), or 3
+         * (read/write accessed data) for an unrestricted guest. */
+        if (!(cst == 9 || cst == 11 || cst == 13 || cst == 15 || (ug && cst == 3)))
+            FAIL_GUEST("26.3.1.2: CS type not accessed code (or data type 3 when unrestricted)");
+        /* SS, if usable: read/write accessed data (3 or 7). */
+        if (usable(ss) && type_of(ss) != 3 && type_of(ss) != 7)
+            FAIL_GUEST("26.3.1.2: SS type not read/write accessed data");
+        /* DS ES FS GS, if usable: accessed; code only if readable. */
+        for (unsigned k = 0; k < 4; k++) {
+            const seg_t *d = &s[data_segs[k]];
+            if (!usable(d))
+                continue;
+            if (!(type_of(d) & X86_SEG_TYPE_ACCESSED))
+                FAIL_GUEST("26.3.1.2: ES/DS/FS/GS type not accessed");
+            if ((type_of(d) & X86_SEG_TYPE_CODE) && !(type_of(d) & X86_SEG_TYPE_RW))
+                FAIL_GUEST("26.3.1.2: ES/DS/FS/GS execute-only code segment");
+        }
+        /* S. 26.3.1.2: 1 for CS and every usable one. */
+        for (unsigned i = S_ES; i <= S_GS; i++)
+            if ((i == S_CS || usable(&s[i])) && !(s[i].ar & X86_AR_S))
+                FAIL_GUEST("26.3.1.2: code/data segment with S clear");
+        /* DPL. 26.3.1.2: CS type 3: 0; non-conforming code: = SS.DPL;
+         * conforming code: <= SS.DPL. */
+        if (cst == 3 && dpl_of(cs) != 0)
+            FAIL_GUEST("26.3.1.2: CS type 3 with DPL not 0");
+        if ((cst == 9 || cst == 11) && dpl_of(cs) != dpl_of(ss))
+            FAIL_GUEST("26.3.1.2: non-conforming CS.DPL differs from SS.DPL");
+        if ((cst == 13 || cst == 15) && dpl_of(cs) > dpl_of(ss))
+            FAIL_GUEST("26.3.1.2: conforming CS.DPL above SS.DPL");
+        /* SS: DPL = RPL unless unrestricted guest; 0 if CS type 3 or
+         * CR0.PE 0. */
+        if (!ug && dpl_of(ss) != rpl_of(ss))
+            FAIL_GUEST("26.3.1.2: SS.DPL differs from SS.RPL");
+        if ((cst == 3 || !pe) && dpl_of(ss) != 0)
+            FAIL_GUEST("26.3.1.2: SS.DPL not 0 with CS type 3 or CR0.PE clear");
+        /* DS ES FS GS: unless unrestricted guest, a usable data or
+         * non-conforming code segment (type 0-11) has DPL >= RPL. */
+        if (!ug)
+            for (unsigned k = 0; k < 4; k++) {
+                const seg_t *d = &s[data_segs[k]];
+                if (usable(d) && type_of(d) <= 11 && dpl_of(d) < rpl_of(d))
+                    FAIL_GUEST("26.3.1.2: ES/DS/FS/GS DPL below RPL");
+            }
+        /* P. 26.3.1.2: 1 for CS and every usable one. */
+        for (unsigned i = S_ES; i <= S_GS; i++)
+            if ((i == S_CS || usable(&s[i])) && !(s[i].ar & X86_AR_P))
+                FAIL_GUEST("26.3.1.2: code/data segment not present");
+        /* Bits 11:8 reserved (CS and every usable one). */
+        for (unsigned i = S_ES; i <= S_GS; i++)
+            if ((i == S_CS || usable(&s[i])) && (s[i].ar & AR_RESERVED_11_8))
+                FAIL_GUEST("26.3.1.2: code/data segment access rights bits 11:8 set");
+        /* D/B. 26.3.1.2: a 64-bit CS (IA-32e mode guest, L 1) has D/B 0. */
+        if (ia32e && (cs->ar & X86_AR_L) && (cs->ar & X86_AR_DB))
+            FAIL_GUEST("26.3.1.2: CS.L and CS.D both 1");
+        /* G (CS and every usable one). */
+        for (unsigned i = S_ES; i <= S_GS; i++)
+            if ((i == S_CS || usable(&s[i])) && !granularity_ok(&s[i]))
+                FAIL_GUEST("26.3.1.2: code/data segment G inconsistent with the limit");
+        /* Bits 31:17 reserved (CS and every usable one). */
+        for (unsigned i = S_ES; i <= S_GS; i++)
+            if ((i == S_CS || usable(&s[i])) && (s[i].ar & AR_RESERVED_31_17))
+                FAIL_GUEST("26.3.1.2: code/data segment access rights bits 31:17 set");
+    }
+
+    /* TR. 26.3.1.2: busy TSS (32-bit; or 16-bit outside IA-32e mode), S 0,
+     * P 1, bits 11:8 0, G per limit, usable, bits 31:17 0. */
+    if (!(type_of(tr) == X86_SYS_TYPE_TSS32_BUSY ||
+          (!ia32e && type_of(tr) == X86_SYS_TYPE_TSS16_BUSY)))
+        FAIL_GUEST("26.3.1.2: TR type not a busy TSS (32-bit in IA-32e mode)");
+    if (tr->ar & X86_AR_S)
+        FAIL_GUEST("26.3.1.2: TR with S set");
+    if (!(tr->ar & X86_AR_P))
+        FAIL_GUEST("26.3.1.2: TR not present");
+    if (tr->ar & AR_RESERVED_11_8)
+        FAIL_GUEST("26.3.1.2: TR access rights bits 11:8 set");
+    if (!granularity_ok(tr))
+        FAIL_GUEST("26.3.1.2: TR G inconsistent with the limit");
+    if (!usable(tr))
+        FAIL_GUEST("26.3.1.2: TR unusable");
+    if (tr->ar & AR_RESERVED_31_17)
+        FAIL_GUEST("26.3.1.2: TR access rights bits 31:17 set");
+
+    /* LDTR, if usable. 26.3.1.2: type LDT, S 0, P 1, bits 11:8 0, G per
+     * limit, bits 31:17 0. */
+    if (usable(ldtr)) {
+        if (type_of(ldtr) != X86_SYS_TYPE_LDT)
+            FAIL_GUEST("26.3.1.2: LDTR type not LDT");
+        if (ldtr->ar & X86_AR_S)
+            FAIL_GUEST("26.3.1.2: LDTR with S set");
+        if (!(ldtr->ar & X86_AR_P))
+            FAIL_GUEST("26.3.1.2: LDTR not present");
+        if (ldtr->ar & AR_RESERVED_11_8)
+            FAIL_GUEST("26.3.1.2: LDTR access rights bits 11:8 set");
+        if (!granularity_ok(ldtr))
+            FAIL_GUEST("26.3.1.2: LDTR G inconsistent with the limit");
+        if (ldtr->ar & AR_RESERVED_31_17)
+            FAIL_GUEST("26.3.1.2: LDTR access rights bits 31:17 set");
+    }
+    return chk_ok();
+}
+
+/* SDM 26.3.1.3: GDTR and IDTR. */
+static nvmx_entry_check_t check_guest_dtrs(const vmcs12_t *v)
+{
+    /* 26.3.1.3: bases canonical; limits' bits 31:16 0. */
+    if (!x86_canonical(F(GUEST_GDTR_BASE)) || !x86_canonical(F(GUEST_IDTR_BASE)))
+        FAIL_GUEST("26.3.1.3: GDTR or IDTR base not canonical");
+    if ((F32(GUEST_GDTR_LIMIT) | F32(GUEST_IDTR_LIMIT)) >> 16)
+        FAIL_GUEST("26.3.1.3: GDTR or IDTR limit bits 31:16 set");
+    return chk_ok();
+}
+
+/* SDM 26.3.1.4: RIP and RFLAGS. */
+static nvmx_entry_check_t check_guest_rip_rflags(const vmcs12_t *v)
+{
+    bool ia32e = (F(ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) != 0;
+    bool cs_l = (F(GUEST_CS_AR) & X86_AR_L) != 0;
+    uint64_t rflags = F(GUEST_RFLAGS), info = F32(ENTRY_INTR_INFO);
+
+    /* 26.3.1.4: RIP bits 63:32 0 unless 64-bit mode (IA-32e mode guest and
+     * CS.L); in 64-bit mode, canonical (48 linear-address bits). */
+    if (!(ia32e && cs_l)) {
+        if (F(GUEST_RIP) >> 32)
+            FAIL_GUEST("26.3.1.4: RIP bits 63:32 set outside 64-bit mode");
+    } else if (!x86_canonical(F(GUEST_RIP))) {
+        FAIL_GUEST("26.3.1.4: RIP not canonical in 64-bit mode");
+    }
+    /* 26.3.1.4: RFLAGS bits 63:22, 15, 5, 3 are 0 and bit 1 is 1. */
+    if (rflags & X86_RFLAGS_RESERVED)
+        FAIL_GUEST("26.3.1.4: RFLAGS reserved bits set");
+    if (!(rflags & X86_RFLAGS_FIXED))
+        FAIL_GUEST("26.3.1.4: RFLAGS bit 1 clear");
+    /* 26.3.1.4: VM 0 for an IA-32e mode guest or with CR0.PE 0. */
+    if ((rflags & X86_RFLAGS_VM) && (ia32e || !(F(GUEST_CR0) & X86_CR0_PE)))
+        FAIL_GUEST("26.3.1.4: RFLAGS.VM with IA-32e mode guest or CR0.PE clear");
+    /* 26.3.1.4: IF 1 when injecting an external interrupt. */
+    if ((info & X86_INTR_VALID) && (info & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_EXT &&
+        !(rflags & X86_RFLAGS_IF_BIT))
+        FAIL_GUEST("26.3.1.4: RFLAGS.IF clear while injecting an external interrupt");
+    return chk_ok();
+}
+
+/* SDM 26.3.1.5: non-register state. */
+static nvmx_entry_check_t check_guest_nonreg(const vmcs12_t *v, const nvmx_env_t *env,
+                                             const nvmx_entry_ctx_t *ctx)
+{
+    uint64_t act = F32(GUEST_ACTIVITY), intr = F32(GUEST_INTERRUPTIBILITY);
+    uint64_t info = F32(ENTRY_INTR_INFO), rflags = F(GUEST_RFLAGS);
+    bool inject = (info & X86_INTR_VALID) != 0;
+    uint32_t itype = (uint32_t)info & X86_INTR_TYPE_MASK;
+    bool inj_ext = inject && itype == X86_INTR_TYPE_EXT;
+    bool inj_nmi = inject && itype == X86_INTR_TYPE_NMI;
+    unsigned ss_dpl = (F(GUEST_SS_AR) >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK;
+
+    /* Activity state. 26.3.1.5: a state IA32_VMX_MISC supports: active, or
+     * HLT (bit 6); no shutdown or wait-for-SIPI. */
+    if (act != NESTOR_ACTIVITY_ACTIVE && act != NESTOR_ACTIVITY_HLT)
+        FAIL_GUEST("26.3.1.5: activity state not active or HLT");
+    /* 26.3.1.5: not HLT with SS.DPL other than 0. */
+    if (act == NESTOR_ACTIVITY_HLT && ss_dpl != 0)
+        FAIL_GUEST("26.3.1.5: HLT activity state with SS.DPL not 0");
+    /* 26.3.1.5: active under blocking by STI or MOV SS. */
+    if ((intr & X86_INTR_BLOCK_SHADOW) && act != NESTOR_ACTIVITY_ACTIVE)
+        FAIL_GUEST("26.3.1.5: blocking by STI or MOV SS outside the active state");
+    /* 26.3.1.5: an injected event is not one the activity state blocks: in
+     * HLT only external interrupts, NMIs, and hardware exceptions #DB (1)
+     * and #MC (18) (and MTF's "other event", not offered). */
+    if (inject && act == NESTOR_ACTIVITY_HLT) {
+        unsigned vec = (uint32_t)info & X86_INTR_VECTOR_MASK;
+        bool allowed = itype == X86_INTR_TYPE_EXT || itype == X86_INTR_TYPE_NMI ||
+                       (itype == X86_INTR_TYPE_HW_EXC && (vec == X86_VEC_DB || vec == X86_VEC_MC));
+        if (!allowed)
+            FAIL_GUEST("26.3.1.5: injected event blocked in the HLT state");
+    }
+
+    /* Interruptibility state. 26.3.1.5: reserved bits 0 (bit 4, enclave
+     * interruption, too: no SGX). */
+    if (intr & VMX_INTERRUPTIBILITY_RESERVED)
+        FAIL_GUEST("26.3.1.5: interruptibility state reserved bits set");
+    /* 26.3.1.5: not both blocking by STI and by MOV SS. */
+    if ((intr & X86_INTR_BLOCK_SHADOW) == X86_INTR_BLOCK_SHADOW)
+        FAIL_GUEST("26.3.1.5: blocking by both STI and MOV SS");
+    /* 26.3.1.5: blocking by STI needs RFLAGS.IF. */
+    if ((intr & X86_INTR_BLOCK_STI) && !(rflags & X86_RFLAGS_IF_BIT))
+        FAIL_GUEST("26.3.1.5: blocking by STI with RFLAGS.IF clear");
+    /* 26.3.1.5: no STI/MOV-SS blocking when injecting an external interrupt. */
+    if (inj_ext && (intr & X86_INTR_BLOCK_SHADOW))
+        FAIL_GUEST("26.3.1.5: blocking by STI or MOV SS while injecting an external interrupt");
+    /* 26.3.1.5: no MOV-SS blocking when injecting an NMI. */
+    if (inj_nmi && (intr & X86_INTR_BLOCK_MOVSS))
+        FAIL_GUEST("26.3.1.5: blocking by MOV SS while injecting an NMI");
+    /* 26.3.1.5: blocking by SMI only in SMM (never, for L1). */
+    if (intr & VMX_INTR_BLOCK_SMI)
+        FAIL_GUEST("26.3.1.5: blocking by SMI outside SMM");
+    /* 26.3.1.5, 26.8: a processor may require no STI blocking when injecting
+     * an NMI; this one does (exit qualification 3). */
+    if (inj_nmi && (intr & X86_INTR_BLOCK_STI))
+        FAIL_GUEST_Q(ENTRY_FAIL_QUAL_NMI_INJECT,
+                     "26.3.1.5: blocking by STI while injecting an NMI");
+    /* 26.3.1.5: with "virtual NMIs", no virtual-NMI blocking when injecting
+     * an NMI. */
+    if (inj_nmi && (F(PIN_CONTROLS) & PIN_VIRTUAL_NMIS) && (intr & X86_INTR_BLOCK_NMI))
+        FAIL_GUEST("26.3.1.5: virtual-NMI blocking while injecting an NMI");
+
+    /* Pending debug exceptions. 26.3.1.5: reserved bits 0 (bits 11:4, 13,
+     * 15, 63:17; bit 16, RTM, too: RTM is not offered). */
+    uint64_t pdbg = F(GUEST_PENDING_DBG);
+    if (pdbg & VMX_PENDING_DBG_RESERVED)
+        FAIL_GUEST("26.3.1.5: pending debug exceptions reserved bits set");
+    /* 26.3.1.5: under STI/MOV-SS blocking or in HLT, BS is 1 iff RFLAGS.TF
+     * is 1 and IA32_DEBUGCTL.BTF is 0. */
+    if ((intr & X86_INTR_BLOCK_SHADOW) || act == NESTOR_ACTIVITY_HLT) {
+        uint64_t debugctl = (F(ENTRY_CONTROLS) & ENTRY_LOAD_DEBUG_CTLS) ? F(GUEST_DEBUGCTL)
+                                                                        : ctx->l1_debugctl;
+        bool tf = (rflags & X86_RFLAGS_TF) != 0, btf = (debugctl & X86_DEBUGCTL_BTF) != 0;
+        bool bs = (pdbg & VMX_PENDING_DBG_BS) != 0;
+        if (tf && !btf && !bs)
+            FAIL_GUEST("26.3.1.5: pending BS clear with RFLAGS.TF set and BTF clear");
+        if ((!tf || btf) && bs)
+            FAIL_GUEST("26.3.1.5: pending BS set with RFLAGS.TF clear or BTF set");
+    }
+
+    /* VMCS link pointer. 26.3.1.5: all 1s, or 4-KiB aligned within the
+     * width, referencing a VMCS with our revision identifier and the
+     * shadow-VMCS indicator equal to "VMCS shadowing" (0: not offered),
+     * and not the current VMCS (exit qualification 4). */
+    uint64_t lp = F(LINK_POINTER);
+    if (lp != VMCS_LINK_PTR_NONE) {
+        if ((lp & 0xFFF) || !pa_ok(env, lp))
+            FAIL_GUEST_Q(ENTRY_FAIL_QUAL_LINK_PTR,
+                         "26.3.1.5: VMCS link pointer unaligned or beyond the physical-address width");
+        const void *p = env->phys(env->ctx, lp, sizeof(uint32_t));
+        uint32_t rev = 0xFFFFFFFFu;   /* what reading outside RAM returns */
+        if (p)
+            memcpy(&rev, p, sizeof rev);
+        if (rev != NVMX_REVISION)
+            FAIL_GUEST_Q(ENTRY_FAIL_QUAL_LINK_PTR,
+                         "26.3.1.5: VMCS link pointer references a wrong revision or shadow indicator");
+        if (lp == ctx->vmcs_ptr)
+            FAIL_GUEST_Q(ENTRY_FAIL_QUAL_LINK_PTR,
+                         "26.3.1.5: VMCS link pointer equals the current-VMCS pointer");
+    }
+    return chk_ok();
+}
+
+/* SDM 26.3.1.6: PDPTEs for PAE paging (CR0.PG, CR4.PAE, not IA-32e mode):
+ * from the guest-state fields with EPT, else loaded from CR3[31:5] as MOV
+ * to CR3 would; a present one has no reserved bit set (exit qualification
+ * 2). */
+static nvmx_entry_check_t check_guest_pdptes(const vmcs12_t *v, const nvmx_env_t *env)
+{
+    static const unsigned pdpte_field[X86_PAE_PDPTE_COUNT] = {
+        V12_GUEST_PDPTE0, V12_GUEST_PDPTE1, V12_GUEST_PDPTE2, V12_GUEST_PDPTE3 };
+    bool ia32e = (F(ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) != 0;
+    uint64_t pdpte[X86_PAE_PDPTE_COUNT];
+
+    if (!(F(GUEST_CR0) & X86_CR0_PG) || !(F(GUEST_CR4) & X86_CR4_PAE) || ia32e)
+        return chk_ok();
+    if (eff_proc2(v) & PROC2_ENABLE_EPT) {
+        for (unsigned i = 0; i < X86_PAE_PDPTE_COUNT; i++)
+            pdpte[i] = v->field[pdpte_field[i]];
+    } else {
+        const void *p = env->phys(env->ctx, F(GUEST_CR3) & X86_PAE_PDPT_MASK, sizeof pdpte);
+        if (!p)
+            FAIL_GUEST_Q(ENTRY_FAIL_QUAL_PDPTE, "26.3.1.6: PDPTEs outside L1's RAM");
+        memcpy(pdpte, p, sizeof pdpte);
+    }
+    for (unsigned i = 0; i < X86_PAE_PDPTE_COUNT; i++)
+        if ((pdpte[i] & X86_PTE_P) && ((pdpte[i] & X86_PDPTE_RESERVED) || !pa_ok(env, pdpte[i])))
+            FAIL_GUEST_Q(ENTRY_FAIL_QUAL_PDPTE, "26.3.1.6: present PDPTE with reserved bits set");
+    return chk_ok();
+}
+
+nvmx_entry_check_t nvmx_check_guest(const vmcs12_t *v, const nvmx_env_t *env,
+                                    const nvmx_entry_ctx_t *ctx)
+{
+    nvmx_entry_check_t r = check_guest_regs(v, env);
+    if (r.kind == NVMX_ENTRY_OK)
+        r = check_guest_segs(v);
+    if (r.kind == NVMX_ENTRY_OK)
+        r = check_guest_dtrs(v);
+    if (r.kind == NVMX_ENTRY_OK)
+        r = check_guest_rip_rflags(v);
+    if (r.kind == NVMX_ENTRY_OK)
+        r = check_guest_nonreg(v, env, ctx);
+    if (r.kind == NVMX_ENTRY_OK)
+        r = check_guest_pdptes(v, env);
+    return r;
+}

@@ -1,0 +1,61 @@
+/*
+ * nested-vmx/enter.c - VMLAUNCH/VMRESUME after the instruction's own checks
+ * (SDM 30.3): the checks on the VMX controls and host state (26.2: VMfail
+ * with the error number), on the guest state (26.3: a VM-entry failure,
+ * 26.8, which loads L1's host state from vmcs12 like a VM exit), then
+ * entering L2 (l2.c).
+ */
+#include "entry_checks.h"
+#include "host_state.h"
+#include "monitor.h"
+#include <user/print.h>
+#include <x86_arch.h>
+
+#define L1_GROUPS      (NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT)
+#define VMFAIL_GROUPS  (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | \
+                        NESTOR_MTD_INTR)
+
+/* SDM 26.8: a VM entry that fails after the checks of 26.2 writes the exit
+ * reason (bit 31 set) and qualification, leaves the guest-state area
+ * alone, and continues L1 at its host state. */
+static nestor_word_t entry_failure(nvmx_monitor_t *m, vmcs12_t *v, const nvmx_entry_check_t *c,
+                                   nestor_word_t *changed)
+{
+    uint64_t *f = v->field;
+    f[V12_EXIT_REASON] = c->error_or_reason;
+    f[V12_EXIT_QUALIFICATION] = c->qualification;
+    f[V12_EXIT_INTR_INFO] = 0;
+    f[V12_IDT_VECTORING_INFO] = 0;
+    f[V12_EXIT_INSTR_LEN] = 0;
+    f[V12_ENTRY_INTR_INFO] &= ~(uint64_t)X86_INTR_VALID;
+    if (!nvmx_load_host_state(v, &m->env, m->s)) {
+        printf("nested-vmx %s: VMX abort: L1's host PDPTEs are not in RAM (SDM 27.7): VM "
+               "stopped\n", m->name);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    *changed |= L1_GROUPS;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
+nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_insn_t *insn,
+                         nestor_word_t *changed)
+{
+    vmcs12_t *v = nvmx_current(&m->vmx, &m->env);
+    if (!v)
+        return NESTOR_EXIT_REPLY_STOP;      /* nvmx_instruction made sure there is one */
+    const nvmx_entry_ctx_t ctx = { .l1_ia32e = m->s->efer & X86_EFER_LMA,
+                                   .vmcs_ptr = m->vmx.current, .l1_debugctl = m->s->debugctl };
+    nvmx_entry_check_t c = nvmx_check_entry(v, &m->env, &ctx);
+    m->last_rule = c.rule;
+    switch (c.kind) {
+    case NVMX_ENTRY_VMFAIL:
+        nvmx_fail(&m->vmx, &m->env, m->s, insn->instr_len, c.error_or_reason);
+        *changed |= VMFAIL_GROUPS;
+        return NESTOR_EXIT_REPLY_RESUME;
+    case NVMX_ENTRY_EXIT:
+        return entry_failure(m, v, &c, changed);
+    case NVMX_ENTRY_OK:
+        break;
+    }
+    return l2_enter(m, v, m->vmx.current, r->launch, changed);
+}

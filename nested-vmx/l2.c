@@ -1,0 +1,558 @@
+/*
+ * nested-vmx/l2.c - L2 on vcpu02 (l2.h): VM entry from vmcs12 (SDM Vol. 3C
+ * 26.3.2 loading guest state, 26.6 event injection) and exit reflection
+ * (27.2 exit information, 27.3 saving guest state, 27.5 host state via
+ * host_state.c), with the exits L1 asked for told apart from those L0's
+ * floor added (25.1.3 instructions that cause exits conditionally, 25.2
+ * exceptions).
+ */
+#include "count_monitor.h"
+#include "host_state.h"
+#include "monitor.h"
+#include "nvmx_caps.h"
+#include <string.h>
+#include <user/print.h>
+#include <x86_arch.h>
+
+#define L2_STATE_VA     0x0000210000000000ULL
+#define L2_PRIO         100             /* as the VMM's vCPUs: below every monitor */
+#define L1_STATE_GROUPS (NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT)
+#define EXCEPTION_VECTORS 32
+#define CR3_PAE_MASK    0xFFFFFFE0ULL
+/* Control-register-access qualification (SDM 27.2.1, Table 27-3). */
+#define CRQ_NUMBER(q)   ((q) & 0xF)
+#define CRQ_TYPE(q)     (((q) >> 4) & 0x3)
+#define CRQ_GPR(q)      (((q) >> 8) & 0xF)
+#define CRQ_LMSW_SRC(q) (((q) >> 16) & 0xFFFF)
+#define CRQ_MOV_TO      0
+#define CRQ_MOV_FROM    1
+#define CRQ_CLTS        2
+#define CRQ_LMSW        3
+#define LMSW_BITS       0xFULL          /* PE MP EM TS */
+/* I/O qualification (Table 27-5). */
+#define IOQ_SIZE(q)     (((q) & 7) + 1)
+#define IOQ_PORT(q)     (((q) >> 16) & 0xFFFF)
+#define IO_BITMAP_B_FIRST 0x8000
+/* MSR bitmap (SDM 24.6.9): read low, read high, write low, write high. */
+#define MSR_BITMAP_LOW_LAST   0x1FFFu
+#define MSR_BITMAP_HIGH_FIRST 0xC0000000u
+#define MSR_BITMAP_HIGH_LAST  0xC0001FFFu
+#define MSR_BITMAP_HIGH_OFF   1024
+#define MSR_BITMAP_WRITE_OFF  2048
+
+static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
+{
+    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
+                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
+                                      &s->r12, &s->r13, &s->r14, &s->r15 };
+    return regs[n & 15];
+}
+
+/* General-purpose registers are not in the VMCS: entry and exit keep them
+ * (SDM 26.3, 27.3), so they pass between L1 and L2 as they are; so do CR2,
+ * DR0-DR3, DR6, XCR0 and the MSRs VMX does not switch. */
+static void carry_unswitched(nestor_vcpu_state_t *to, const nestor_vcpu_state_t *from)
+{
+    for (unsigned i = 0; i < 16; i++)
+        if (i != 4)
+            *gpr(to, i) = *gpr((nestor_vcpu_state_t *)from, i);
+    to->cr2 = from->cr2;
+    to->dr0 = from->dr0;
+    to->dr1 = from->dr1;
+    to->dr2 = from->dr2;
+    to->dr3 = from->dr3;
+    to->dr6 = from->dr6;
+    to->xcr0 = from->xcr0;
+    to->star = from->star;
+    to->lstar = from->lstar;
+    to->cstar = from->cstar;
+    to->fmask = from->fmask;
+    to->kernel_gs_base = from->kernel_gs_base;
+    to->tsc_aux = from->tsc_aux;
+}
+
+static bool build(struct nvmx_monitor *m)
+{
+    l2_t *l2 = &m->l2;
+    nu_alloc_t *a = &m->alloc;
+    nestor_cptr_t page;
+    l2->vcpu = nu_alloc_obj(a, NESTOR_OBJ_VCPU, 0);
+    l2->tcb = nu_alloc_obj(a, NESTOR_OBJ_TCB, 0);
+    l2->ept = nu_alloc_obj(a, NESTOR_OBJ_EPT_PML4, 0);
+    l2->table = nu_alloc_obj(a, NESTOR_OBJ_CNODE, NESTOR_EXIT_TABLE_RADIX);
+    if (!l2->vcpu || !l2->tcb || !l2->ept || !l2->table ||
+        nu_map_new_page(a, NESTOR_CAP_INIT_VSPACE, L2_STATE_VA, &page))
+        return false;
+    nestor_cptr_t st = a->next_slot++;
+    if (nu_cnode_copy(a->cnode, st, 64, a->cnode, page, 64, NESTOR_RIGHTS_ALL) ||
+        nu_tcb_set_priority(l2->tcb, L2_PRIO) ||
+        nu_invoke(l2->vcpu, NESTOR_VCPU_SET_TCB, 0, 0, &l2->tcb, 1, 0, 0) ||
+        nu_invoke(l2->vcpu, NESTOR_VCPU_SET_EPT, 0, 0, &l2->ept, 1, 0, 0) ||
+        nu_invoke(l2->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0))
+        return false;
+    l2->s = (nestor_vcpu_state_t *)(uintptr_t)L2_STATE_VA;
+    /* Every basic reason comes to us with the whole state: we decide. */
+    for (nestor_word_t slot = 0; slot < NESTOR_EXIT_SLOT_EXCEPTION + EXCEPTION_VECTORS; slot++) {
+        const nestor_word_t args[] = { slot, NESTOR_MTD_ALL };
+        if ((slot < NESTOR_EXIT_REASONS &&
+             nu_cnode_mint(l2->table, slot, NESTOR_EXIT_TABLE_RADIX, a->cnode, m->ep, 64,
+                           CM_EXIT_RIGHTS, NVMX_BADGE_L2)) ||
+            (slot < NESTOR_EXIT_REASONS || slot >= NESTOR_EXIT_SLOT_EXCEPTION
+                 ? nu_invoke(l2->vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 2, 0, 0, 0, 0)
+                 : NESTOR_OK))
+            return false;
+    }
+    l2->built = true;
+    return nu_invoke(l2->vcpu, NESTOR_VCPU_SET_EXIT_TABLE, 0, 0, &l2->table, 1, 0, 0) ==
+           NESTOR_OK;
+}
+
+/* The exception vectors L1 intercepts (SDM 24.6.3) have our endpoint in
+ * their slots; the kernel derives vcpu02's exception bitmap from them. */
+static bool sync_exceptions(struct nvmx_monitor *m, uint32_t bitmap)
+{
+    l2_t *l2 = &m->l2;
+    if (bitmap == l2->table_exceptions)
+        return true;
+    for (unsigned v = 0; v < EXCEPTION_VECTORS; v++) {
+        const nestor_word_t slot = NESTOR_EXIT_SLOT_EXCEPTION + v;
+        if (!((bitmap ^ l2->table_exceptions) & (1u << v)))
+            continue;
+        nestor_error_t e = bitmap & (1u << v)
+                               ? nu_cnode_mint(l2->table, slot, NESTOR_EXIT_TABLE_RADIX,
+                                               m->alloc.cnode, m->ep, 64, CM_EXIT_RIGHTS,
+                                               NVMX_BADGE_L2)
+                               : nu_cnode_delete(l2->table, slot, NESTOR_EXIT_TABLE_RADIX);
+        if (e != NESTOR_OK)
+            return false;
+    }
+    l2->table_exceptions = bitmap;
+    return nu_invoke(l2->vcpu, NESTOR_VCPU_SET_EXIT_TABLE, 0, 0, &l2->table, 1, 0, 0) ==
+           NESTOR_OK;
+}
+
+static void seg_from12(nestor_vcpu_seg_t *g, const uint64_t *f, unsigned sel, unsigned base,
+                       unsigned limit, unsigned ar)
+{
+    g->sel = (uint16_t)f[sel];
+    g->base = f[base];
+    g->limit = (uint32_t)f[limit];
+    g->ar = (uint32_t)f[ar];
+}
+
+static void seg_to12(uint64_t *f, const nestor_vcpu_seg_t *g, unsigned sel, unsigned base,
+                     unsigned limit, unsigned ar)
+{
+    f[sel] = g->sel;
+    f[base] = g->base;
+    f[limit] = g->limit;
+    f[ar] = g->ar;
+}
+
+#define SEGS(X)                                                                       \
+    X(es, ES) X(cs, CS) X(ss, SS) X(ds, DS) X(fs, FS) X(gs, GS) X(ldtr, LDTR) X(tr, TR)
+
+/* SDM 26.3.2: vcpu02's state from vmcs12's guest-state area and L1's
+ * unswitched state. False: PDPTEs not in RAM (an entry failure). */
+static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s, *s1 = m->s;
+    const uint64_t *f = v->field;
+    const uint32_t entry = (uint32_t)f[V12_ENTRY_CONTROLS];
+    carry_unswitched(s2, s1);
+    s2->rsp = f[V12_GUEST_RSP];
+    s2->rip = f[V12_GUEST_RIP];
+    s2->rflags = f[V12_GUEST_RFLAGS];
+    s2->cr0 = f[V12_GUEST_CR0];
+    s2->cr3 = f[V12_GUEST_CR3];
+    s2->cr4 = f[V12_GUEST_CR4];
+    /* 26.3.2.1: without "load IA32_EFER", LMA (and LME with paging)
+     * follow "IA-32e mode guest"; L1's other EFER bits stay. */
+    if (entry & ENTRY_LOAD_EFER) {
+        s2->efer = f[V12_GUEST_EFER];
+    } else {
+        const bool ia32e = entry & ENTRY_IA32E_MODE_GUEST;
+        s2->efer = s1->efer & ~(uint64_t)(X86_EFER_LMA | X86_EFER_LME);
+        if (ia32e)
+            s2->efer |= X86_EFER_LMA | ((s2->cr0 & X86_CR0_PG) ? X86_EFER_LME : 0);
+    }
+#define SEG_FROM_(n, N) seg_from12(&s2->n, f, V12_GUEST_##N##_SEL, V12_GUEST_##N##_BASE, \
+                                   V12_GUEST_##N##_LIMIT, V12_GUEST_##N##_AR);
+    SEGS(SEG_FROM_)
+#undef SEG_FROM_
+    s2->gdtr_base = f[V12_GUEST_GDTR_BASE];
+    s2->gdtr_limit = f[V12_GUEST_GDTR_LIMIT];
+    s2->idtr_base = f[V12_GUEST_IDTR_BASE];
+    s2->idtr_limit = f[V12_GUEST_IDTR_LIMIT];
+    s2->interruptibility = f[V12_GUEST_INTERRUPTIBILITY];
+    s2->activity = f[V12_GUEST_ACTIVITY];
+    s2->pending_dbg = f[V12_GUEST_PENDING_DBG];
+    s2->sysenter_cs = f[V12_GUEST_SYSENTER_CS];
+    s2->sysenter_esp = f[V12_GUEST_SYSENTER_ESP];
+    s2->sysenter_eip = f[V12_GUEST_SYSENTER_EIP];
+    s2->pat = (entry & ENTRY_LOAD_PAT) ? f[V12_GUEST_PAT] : s1->pat;
+    s2->dr7 = (entry & ENTRY_LOAD_DEBUG_CTLS) ? f[V12_GUEST_DR7] : s1->dr7;
+    s2->debugctl = (entry & ENTRY_LOAD_DEBUG_CTLS) ? f[V12_GUEST_DEBUGCTL] : s1->debugctl;
+    /* 26.3.2.4: PAE paging loads the PDPTEs from vmcs12 with EPT, else from
+     * the guest's CR3 (here L2-physical is L1-physical). */
+    const bool pae = (s2->cr0 & X86_CR0_PG) && (s2->cr4 & X86_CR4_PAE) &&
+                     !(s2->efer & X86_EFER_LMA);
+    if (ept12) {
+        s2->pdpte[0] = f[V12_GUEST_PDPTE0];
+        s2->pdpte[1] = f[V12_GUEST_PDPTE1];
+        s2->pdpte[2] = f[V12_GUEST_PDPTE2];
+        s2->pdpte[3] = f[V12_GUEST_PDPTE3];
+    } else if (pae) {
+        const void *p = m->env.phys(m->env.ctx, s2->cr3 & CR3_PAE_MASK, sizeof s2->pdpte);
+        if (!p)
+            return false;
+        memcpy(s2->pdpte, p, sizeof s2->pdpte);
+    }
+    /* 26.6: event injection. */
+    s2->inject_info = 0;
+    if (f[V12_ENTRY_INTR_INFO] & X86_INTR_VALID) {
+        s2->inject_info = f[V12_ENTRY_INTR_INFO] & 0xFFFFFFFFu;
+        s2->inject_error = f[V12_ENTRY_EXCEPTION_ERROR] & 0xFFFFFFFFu;
+        s2->inject_instr_len = f[V12_ENTRY_INSTR_LEN] & 0xFFFFFFFFu;
+    }
+    return true;
+}
+
+/* vcpu02's controls: what L1 asks for within the kernel's ceiling (the
+ * kernel adds its floor), L1's CR masks (the kernel keeps its own bits),
+ * the #PF filter, and the TSC offset L1 sees plus L1's own for L2. */
+static nestor_error_t write_controls(struct nvmx_monitor *m, const vmcs12_t *v)
+{
+    const uint64_t *f = v->field;
+    const uint32_t proc = (uint32_t)f[V12_PROC_CONTROLS];
+    const uint32_t proc2 = (proc & PROC_ACTIVATE_SECONDARY) ? (uint32_t)f[V12_PROC_CONTROLS2] : 0;
+    nestor_word_t field = VMCS_TSC_OFFSET, l1_offset = 0;
+    nestor_error_t e = nu_invoke(m->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &l1_offset, 1);
+    if (e != NESTOR_OK)
+        return e;
+    const nestor_word_t args[] = {
+        VMCS_PIN_CONTROLS, f[V12_PIN_CONTROLS] & NESTOR_PIN_CEILING,
+        VMCS_PROC_CONTROLS, (proc & NESTOR_PROC_CEILING) | PROC_ACTIVATE_SECONDARY,
+        VMCS_PROC_CONTROLS2, (proc2 & NESTOR_PROC2_CEILING),
+        VMCS_PF_ERROR_MASK, f[V12_PF_ERROR_MASK],
+        VMCS_PF_ERROR_MATCH, f[V12_PF_ERROR_MATCH],
+        VMCS_CR0_MASK, f[V12_CR0_MASK],
+        VMCS_CR4_MASK, f[V12_CR4_MASK],
+        VMCS_TSC_OFFSET, l1_offset + ((proc & PROC_TSC_OFFSETTING) ? f[V12_TSC_OFFSET] : 0),
+    };
+    return nu_invoke(m->l2.vcpu, NESTOR_VCPU_WRITE_VMCS, args, sizeof args / sizeof args[0], 0,
+                     0, 0, 0);
+}
+
+/* The read shadows L2 sees: vmcs12's for the bits L1 owns, L2's own
+ * otherwise (written after the state: loading CRs rewrites them). */
+static nestor_error_t write_shadows(struct nvmx_monitor *m, const vmcs12_t *v)
+{
+    const uint64_t *f = v->field;
+    const nestor_word_t args[] = {
+        VMCS_CR0_SHADOW, (f[V12_CR0_SHADOW] & f[V12_CR0_MASK]) |
+                             (f[V12_GUEST_CR0] & ~f[V12_CR0_MASK]),
+        VMCS_CR4_SHADOW, (f[V12_CR4_SHADOW] & f[V12_CR4_MASK]) |
+                             (f[V12_GUEST_CR4] & ~f[V12_CR4_MASK]),
+    };
+    return nu_invoke(m->l2.vcpu, NESTOR_VCPU_WRITE_VMCS, args, 4, 0, 0, 0, 0);
+}
+
+nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool launch,
+                       nestor_word_t *changed)
+{
+    l2_t *l2 = &m->l2;
+    (void)changed;
+    if (!l2->built && !build(m)) {
+        printf("nested-vmx %s: cannot make L2's VCPU (memory budget?): VM stopped\n", m->name);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    const uint64_t *f = v->field;
+    const uint32_t proc = (uint32_t)f[V12_PROC_CONTROLS];
+    const uint32_t proc2 = (proc & PROC_ACTIVATE_SECONDARY) ? (uint32_t)f[V12_PROC_CONTROLS2] : 0;
+    const bool ept12 = proc2 & PROC2_ENABLE_EPT;
+    const uint64_t eptp = ept12 ? f[V12_EPT_POINTER] : EPT02_NO_EPT;
+    if (eptp != l2->eptp12) {
+        ept02_flush(m);
+        l2->eptp12 = eptp;
+    }
+    if (f[V12_ENTRY_MSR_LOAD_COUNT] || f[V12_EXIT_MSR_STORE_COUNT] ||
+        f[V12_EXIT_MSR_LOAD_COUNT]) {
+        printf("nested-vmx %s: MSR-load/store lists are not supported yet: VM stopped\n",
+               m->name);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    nestor_word_t mask = L1_STATE_GROUPS, refusal[2] = { 0 };
+    nestor_error_t e = write_controls(m, v);
+    if (e == NESTOR_OK && !sync_exceptions(m, (uint32_t)f[V12_EXCEPTION_BITMAP]))
+        e = NESTOR_ERR_NOT_ENOUGH_MEMORY;
+    if (e == NESTOR_OK && !load_guest(m, v, ept12))
+        e = NESTOR_ERR_INVALID_ARGUMENT;
+    if (e == NESTOR_OK)
+        e = nu_invoke(l2->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, refusal, 2);
+    if (e == NESTOR_OK)
+        e = write_shadows(m, v);
+    /* The preemption timer L1 gave L2 (SDM 25.5.1), in the host's units. */
+    if (e == NESTOR_OK) {
+        nestor_word_t t[2] = { 0, 0 };
+        if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER) {
+            uint64_t ticks = f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE;
+            t[0] = (ticks >> m->timer_rate) | 1;
+        }
+        e = nu_invoke(l2->vcpu, NESTOR_VCPU_SET_TIMER, t, 2, 0, 0, 0, 0);
+    }
+    if (e != NESTOR_OK) {
+        printf("nested-vmx %s: the kernel refused L2's state built from vmcs12 at 0x%lx "
+               "(error %lu, 0x%lx): VM stopped\n", m->name, gpa, (nestor_word_t)e, refusal[1]);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    if (launch)
+        v->launch_state = VMCS12_LAUNCHED;
+    l2->vmcs12 = gpa;
+    l2->launch = launch;
+    l2->entries++;
+    const nestor_word_t inject = l2->s->inject_info ? NESTOR_MTD_INJECT : 0;
+    if (!l2->started) {
+        if (inject) {
+            nestor_word_t im = NESTOR_MTD_INJECT;
+            nu_invoke(l2->vcpu, NESTOR_VCPU_LOAD_STATE, &im, 1, 0, 0, 0, 0);
+        }
+        l2->started = nu_tcb_resume(l2->tcb) == NESTOR_OK;
+        if (!l2->started)
+            return NESTOR_EXIT_REPLY_STOP;
+    } else {
+        const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, inject };
+        if (nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) != NESTOR_OK)
+            return NESTOR_EXIT_REPLY_STOP;
+    }
+    return NVMX_NO_REPLY;
+}
+
+/* ---- exits ---- */
+
+static bool bitmap_bit(struct nvmx_monitor *m, uint64_t page, uint64_t bit)
+{
+    const uint8_t *p = m->env.phys(m->env.ctx, page + bit / 8, 1);
+    return !p || (*p >> (bit % 8)) & 1;      /* not RAM: as if set (L1 wants it) */
+}
+
+/* SDM 25.1.3: an I/O instruction exits with "use I/O bitmaps" if a bit of
+ * any port it accesses is set (or the access wraps past FFFFH), else with
+ * "unconditional I/O exiting". */
+static bool wants_io(struct nvmx_monitor *m, const uint64_t *f, uint32_t proc, uint64_t q)
+{
+    if (!(proc & PROC_USE_IO_BITMAPS))
+        return proc & PROC_UNCOND_IO_EXITING;
+    const unsigned port = IOQ_PORT(q), size = IOQ_SIZE(q);
+    if (port + size > 0x10000)
+        return true;
+    for (unsigned p = port; p < port + size; p++)
+        if (p < IO_BITMAP_B_FIRST ? bitmap_bit(m, f[V12_IO_BITMAP_A], p)
+                                  : bitmap_bit(m, f[V12_IO_BITMAP_B], p - IO_BITMAP_B_FIRST))
+            return true;
+    return false;
+}
+
+/* SDM 25.1.3, 24.6.9: RDMSR/WRMSR exit without MSR bitmaps, for an MSR
+ * outside both ranges, or when its bit is set. */
+static bool wants_msr(struct nvmx_monitor *m, const uint64_t *f, uint32_t proc, uint32_t msr,
+                      bool write)
+{
+    if (!(proc & PROC_USE_MSR_BITMAPS))
+        return true;
+    uint64_t off = write ? MSR_BITMAP_WRITE_OFF : 0;
+    if (msr <= MSR_BITMAP_LOW_LAST)
+        return bitmap_bit(m, f[V12_MSR_BITMAP] + off, msr);
+    if (msr >= MSR_BITMAP_HIGH_FIRST && msr <= MSR_BITMAP_HIGH_LAST)
+        return bitmap_bit(m, f[V12_MSR_BITMAP] + off + MSR_BITMAP_HIGH_OFF,
+                          msr - MSR_BITMAP_HIGH_FIRST);
+    return true;
+}
+
+/* SDM 25.1.3: which control-register accesses exit. */
+static bool wants_cr(const uint64_t *f, uint32_t proc, uint64_t q, nestor_vcpu_state_t *s2)
+{
+    const unsigned cr = CRQ_NUMBER(q);
+    const uint64_t mask0 = f[V12_CR0_MASK], shadow0 = f[V12_CR0_SHADOW];
+    switch (CRQ_TYPE(q)) {
+    case CRQ_MOV_TO:
+        if (cr == 0 || cr == 4) {
+            const uint64_t mask = cr ? f[V12_CR4_MASK] : mask0;
+            const uint64_t shadow = cr ? f[V12_CR4_SHADOW] : shadow0;
+            return ((*gpr(s2, CRQ_GPR(q)) ^ shadow) & mask) != 0;
+        }
+        if (cr == 3)
+            return proc & PROC_CR3_LOAD_EXITING;     /* no CR3-target values (count 0) */
+        return cr == 8 && (proc & PROC_CR8_LOAD_EXITING);
+    case CRQ_MOV_FROM:
+        return cr == 3 ? (proc & PROC_CR3_STORE_EXITING) != 0
+                       : cr == 8 && (proc & PROC_CR8_STORE_EXITING);
+    case CRQ_CLTS:
+        return (mask0 & X86_CR0_TS) && (shadow0 & X86_CR0_TS);
+    default: {                                        /* LMSW */
+        const uint64_t src = CRQ_LMSW_SRC(q) & LMSW_BITS, m4 = mask0 & LMSW_BITS;
+        return ((src ^ shadow0) & m4 & ~X86_CR0_PE) ||
+               ((m4 & X86_CR0_PE) && !(shadow0 & X86_CR0_PE) && (src & X86_CR0_PE));
+    }
+    }
+}
+
+/* Whether L1 asked for this exit of L2; false: the kernel's floor made it. */
+static bool l1_wants(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q)
+{
+    const uint64_t *f = v->field;
+    const uint32_t pin = (uint32_t)f[V12_PIN_CONTROLS];
+    const uint32_t proc = (uint32_t)f[V12_PROC_CONTROLS];
+    const uint32_t proc2 = (proc & PROC_ACTIVATE_SECONDARY) ? (uint32_t)f[V12_PROC_CONTROLS2] : 0;
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    switch (reason) {
+    case NESTOR_EXIT_IO:
+        return wants_io(m, f, proc, q);
+    case NESTOR_EXIT_RDMSR:
+    case NESTOR_EXIT_WRMSR:
+        return wants_msr(m, f, proc, (uint32_t)s2->rcx, reason == NESTOR_EXIT_WRMSR);
+    case NESTOR_EXIT_CR_ACCESS:
+        return wants_cr(f, proc, q, s2);
+    case NESTOR_EXIT_MWAIT:
+        return proc & PROC_MWAIT_EXITING;
+    case NESTOR_EXIT_MONITOR:
+        return proc & PROC_MONITOR_EXITING;
+    case NESTOR_EXIT_RDPMC:
+        return proc & PROC_RDPMC_EXITING;
+    case NESTOR_EXIT_WBINVD:
+        return proc2 & PROC2_WBINVD_EXITING;
+    case NESTOR_EXIT_PREEMPT_TIMER:
+        return (pin & PIN_PREEMPTION_TIMER) && q == NESTOR_PREEMPT_MONITOR_TIMER;
+    default:
+        /* The rest exit unconditionally (CPUID, INVD, GETSEC, XSETBV, the VMX
+         * instructions, triple fault, task switch) or only because L1's
+         * controls put them in vcpu02 (HLT, INVLPG, RDTSC, MOV DR, the
+         * windows, PAUSE, descriptor tables, the exceptions L1 intercepts). */
+        return true;
+    }
+}
+
+/* SDM 27.2, 27.3: write exit information and L2's state into vmcs12. */
+static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr, uint32_t reason,
+                      uint64_t qual)
+{
+    uint64_t *f = v->field;
+    const nestor_vcpu_state_t *s2 = m->l2.s;
+    const uint32_t exit = (uint32_t)f[V12_EXIT_CONTROLS];
+    f[V12_EXIT_REASON] = reason;
+    f[V12_EXIT_QUALIFICATION] = qual;
+    f[V12_GUEST_LINEAR_ADDR] = mr[NESTOR_EXIT_MR_GUEST_LINEAR];
+    f[V12_GUEST_PHYS_ADDR] = mr[NESTOR_EXIT_MR_GUEST_PHYS];
+    f[V12_EXIT_INSTR_LEN] = mr[NESTOR_EXIT_MR_INSTR_LEN];
+    f[V12_EXIT_INSTR_INFO] = mr[NESTOR_EXIT_MR_INSTR_INFO];
+    f[V12_EXIT_INTR_INFO] = mr[NESTOR_EXIT_MR_INTR_INFO];
+    f[V12_EXIT_INTR_ERROR] = mr[NESTOR_EXIT_MR_INTR_ERROR];
+    f[V12_IDT_VECTORING_INFO] = mr[NESTOR_EXIT_MR_IDT_VECTORING];
+    f[V12_IDT_VECTORING_ERROR] = mr[NESTOR_EXIT_MR_IDT_ERROR];
+    /* SDM 24.8.3: every VM exit clears the valid bit of the VM-entry
+     * interruption-information field. */
+    f[V12_ENTRY_INTR_INFO] &= ~(uint64_t)X86_INTR_VALID;
+    nestor_word_t fields[2] = { VMCS_GUEST_CR0, VMCS_GUEST_CR4 }, cr[2];
+    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_READ_VMCS, fields, 2, 0, 0, cr, 2) == NESTOR_OK) {
+        f[V12_GUEST_CR0] = cr[0];
+        f[V12_GUEST_CR4] = cr[1];
+    }
+    f[V12_GUEST_CR3] = s2->cr3;
+    f[V12_GUEST_RSP] = s2->rsp;
+    f[V12_GUEST_RIP] = s2->rip;
+    f[V12_GUEST_RFLAGS] = s2->rflags;
+#define SEG_TO_(n, N) seg_to12(f, &s2->n, V12_GUEST_##N##_SEL, V12_GUEST_##N##_BASE, \
+                               V12_GUEST_##N##_LIMIT, V12_GUEST_##N##_AR);
+    SEGS(SEG_TO_)
+#undef SEG_TO_
+    f[V12_GUEST_GDTR_BASE] = s2->gdtr_base;
+    f[V12_GUEST_GDTR_LIMIT] = s2->gdtr_limit;
+    f[V12_GUEST_IDTR_BASE] = s2->idtr_base;
+    f[V12_GUEST_IDTR_LIMIT] = s2->idtr_limit;
+    f[V12_GUEST_INTERRUPTIBILITY] = s2->interruptibility;
+    f[V12_GUEST_ACTIVITY] = s2->activity;
+    f[V12_GUEST_PENDING_DBG] = s2->pending_dbg;
+    f[V12_GUEST_SYSENTER_CS] = s2->sysenter_cs;
+    f[V12_GUEST_SYSENTER_ESP] = s2->sysenter_esp;
+    f[V12_GUEST_SYSENTER_EIP] = s2->sysenter_eip;
+    if (exit & EXIT_SAVE_DEBUG_CTLS) {
+        f[V12_GUEST_DR7] = s2->dr7;
+        f[V12_GUEST_DEBUGCTL] = s2->debugctl;
+    }
+    if (exit & EXIT_SAVE_PAT)
+        f[V12_GUEST_PAT] = s2->pat;
+    if (exit & EXIT_SAVE_EFER)
+        f[V12_GUEST_EFER] = s2->efer;
+    if (m->l2.eptp12 != EPT02_NO_EPT) {
+        f[V12_GUEST_PDPTE0] = s2->pdpte[0];
+        f[V12_GUEST_PDPTE1] = s2->pdpte[1];
+        f[V12_GUEST_PDPTE2] = s2->pdpte[2];
+        f[V12_GUEST_PDPTE3] = s2->pdpte[3];
+    }
+    /* SDM 27.2 (IA32_VMX_MISC bit 5): EFER.LMA goes into "IA-32e mode guest". */
+    f[V12_ENTRY_CONTROLS] = (f[V12_ENTRY_CONTROLS] & ~(uint64_t)ENTRY_IA32E_MODE_GUEST) |
+                            ((s2->efer & X86_EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0);
+}
+
+/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME. */
+static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
+{
+    nestor_vcpu_state_t *s1 = m->s;
+    carry_unswitched(s1, m->l2.s);
+    if (!nvmx_load_host_state(v, &m->env, s1)) {
+        printf("nested-vmx %s: VMX abort: L1's host PDPTEs are not in RAM (SDM 27.7): VM "
+               "stopped\n", m->name);
+        const nestor_word_t stop[] = { NESTOR_EXIT_REPLY_STOP, 0 };
+        nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, L1_STATE_GROUPS };
+    if (nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) != NESTOR_OK) {
+        printf("nested-vmx %s: L1 did not take its state back: VM stopped\n", m->name);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    return NVMX_NO_REPLY;
+}
+
+nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr)
+{
+    l2_t *l2 = &m->l2;
+    vmcs12_t *v = m->env.phys(m->env.ctx, l2->vmcs12, sizeof(vmcs12_t));
+    uint32_t reason = (uint32_t)mr[NESTOR_EXIT_MR_REASON];
+    uint64_t qual = mr[NESTOR_EXIT_MR_QUALIFICATION];
+    const unsigned basic = reason & NESTOR_EXIT_REASON_MASK;
+    if (!v)
+        return NESTOR_EXIT_REPLY_STOP;
+    if (basic == NESTOR_EXIT_EPT_VIOLATION || basic == NESTOR_EXIT_EPT_MISCONFIG) {
+        uint32_t r12;
+        uint64_t q12;
+        int r = basic == NESTOR_EXIT_EPT_MISCONFIG
+                    ? -1
+                    : ept02_fault(m, v, mr[NESTOR_EXIT_MR_GUEST_PHYS], qual, &r12, &q12);
+        if (r > 0) {
+            l2->at_l0++;
+            return NESTOR_EXIT_REPLY_RESUME;
+        }
+        if (r < 0) {
+            if (basic == NESTOR_EXIT_EPT_MISCONFIG)
+                printf("nested-vmx %s: EPT02 misconfiguration at 0x%lx: VM stopped\n", m->name,
+                       mr[NESTOR_EXIT_MR_GUEST_PHYS]);
+            return NESTOR_EXIT_REPLY_STOP;
+        }
+        reason = r12;
+        qual = q12;
+    } else if (!l1_wants(m, v, basic, qual)) {
+        printf("nested-vmx %s: L2 exit %u (qualification 0x%lx) at rip 0x%lx that L1 did not "
+               "ask for: carrying it out for L1 is not supported yet: VM stopped\n", m->name,
+               basic, qual, mr[NESTOR_EXIT_MR_RIP]);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    l2->reflected++;
+    save_exit(m, v, mr, reason, qual);
+    return resume_l1(m, v);
+}
+
+void l2_invept(struct nvmx_monitor *m)
+{
+    ept02_flush(m);
+}

@@ -1,0 +1,72 @@
+/*
+ * nested-vmx/l2.h - running L1's guest (L2) on a VCPU of our own (vcpu02).
+ *
+ * L1 and L2 are one virtual CPU: while L2 runs, L1's vCPU thread waits in
+ * the exit of its VMLAUNCH/VMRESUME, unanswered (a deferred reply,
+ * nestor/vcpu.h); while L1 runs, L2's thread waits in its last exit. An
+ * entry loads vcpu02 from vmcs12 and answers L2's exit; a reflected exit
+ * writes vmcs12's exit information and guest state, loads vmcs12's host
+ * state into L1 and answers L1's. L2's exits arrive on our endpoint badged
+ * NVMX_BADGE_L2 (its exit table is ours at level 0: nobody else sees them).
+ *
+ * vcpu02's VMCS is built from vmcs12 and the kernel's floor (nestor/
+ * vmcs.h): the controls L1 asks for within the kernel's ceiling; exits the
+ * floor adds that L1 did not ask for are L0's (l2_exit). EPT02 (ept02.c)
+ * maps L2's guest-physical memory to L1's RAM through L1's EPT12.
+ */
+#ifndef NVMX_L2_H
+#define NVMX_L2_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <nestor/vcpu.h>
+#include <user/sys.h>
+
+struct nvmx_monitor;
+struct vmcs12;
+
+#define NVMX_BADGE_L2     0xD2       /* L2's exits on our endpoint */
+#define NVMX_NO_REPLY     (~0UL)     /* the exit stays unanswered (its vCPU waits) */
+#define EPT02_MAX_MAPS    64         /* 2 MiB mappings EPT02 holds before it is rebuilt */
+#define EPT02_NO_EPT      (~0ULL)    /* L1 does not use EPT: L2-physical = L1-physical */
+
+typedef struct {
+    uint64_t gpa2;                   /* 2 MiB-aligned L2-physical address */
+    nestor_cptr_t frame;             /* our copy of L1's frame, mapped there */
+} ept02_map_t;
+
+typedef struct {
+    bool built, started;
+    nestor_cptr_t vcpu, tcb, ept, table;
+    nestor_vcpu_state_t *s;          /* vcpu02's state page */
+    uint32_t table_exceptions;       /* exception vectors whose slots hold our endpoint */
+    uint64_t vmcs12;                 /* guest-physical address of the vmcs12 now entered */
+    bool launch;                     /* the entry was a VMLAUNCH */
+    uint64_t eptp12;                 /* what EPT02 is built from (EPT02_NO_EPT) */
+    ept02_map_t maps[EPT02_MAX_MAPS];
+    unsigned n_maps;
+    nestor_cptr_t free_slots[EPT02_MAX_MAPS];
+    unsigned n_free;
+    uint64_t entries, reflected, at_l0;  /* counts for the log */
+} l2_t;
+
+/* L1's VMLAUNCH/VMRESUME of vmcs12 @v (at @gpa) passed every check: enter
+ * L2. Returns the label to answer L1's exit with, or NVMX_NO_REPLY (L2
+ * runs; L1's exit is answered when an L2 exit is reflected). */
+nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, bool launch,
+                       nestor_word_t *changed);
+/* An exit of L2 (its message registers @mr, NESTOR_EXIT_MR_*): the label
+ * to answer it with, or NVMX_NO_REPLY. */
+nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr);
+/* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
+ * stay cached). */
+void l2_invept(struct nvmx_monitor *m);
+
+/* EPT02 (ept02.c): an EPT violation of L2 at @gpa2 with qualification
+ * @qual: 1 mapped (resume L2), 0 reflect (*@reason / *@qual12 set for L1:
+ * an EPT violation or misconfiguration of EPT12), -1 the VM must stop
+ * (said why). */
+int ept02_fault(struct nvmx_monitor *m, const struct vmcs12 *v, uint64_t gpa2, uint64_t qual,
+                uint32_t *reason, uint64_t *qual12);
+void ept02_flush(struct nvmx_monitor *m);
+
+#endif

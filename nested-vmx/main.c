@@ -1,0 +1,129 @@
+/*
+ * nested-vmx/main.c - the nested-vmx monitor as a program init starts from
+ * a stack config ("nestor,nested-vmx", stack-configs/BINDINGS.md). Its boot
+ * info grants it its endpoint ("exits") and its memory budget; the VMM
+ * running its VM wires the endpoint into the VM's exit tables for the
+ * reasons it takes and then calls it once, badged CM_BADGE_SETUP, with the
+ * VM's VCPU, state page and RAM (nvmx_setup.h). We map those, set what the
+ * kernel writes to the state page at our exits, say what the guest may now
+ * be shown, and serve.
+ */
+#include "monitor.h"
+#include "count_monitor.h"
+#include "nvmx_setup.h"
+#include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
+
+#define NVMX_STATE_VA  0x0000200000000000ULL
+#define NVMX_RAM_VA    0x0000300000000000ULL
+#define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
+
+static nvmx_monitor_t mon;
+static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+
+/* What the kernel writes to the state page at each of our exits: VMX
+ * instructions need the whole CPU state (mode, CPL, operands, segments,
+ * MOV-SS blocking); RDMSR/WRMSR the GPRs and RIP; CR accesses the GPRs, RIP
+ * and the CRs. */
+static const struct { nestor_word_t reason, mask; } exit_masks[] = {
+    { NESTOR_EXIT_VMCLEAR, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMLAUNCH, NESTOR_MTD_ALL },
+    { NESTOR_EXIT_VMPTRLD, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMPTRST, NESTOR_MTD_ALL },
+    { NESTOR_EXIT_VMREAD, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMRESUME, NESTOR_MTD_ALL },
+    { NESTOR_EXIT_VMWRITE, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMXOFF, NESTOR_MTD_ALL },
+    { NESTOR_EXIT_VMXON, NESTOR_MTD_ALL }, { NESTOR_EXIT_INVEPT, NESTOR_MTD_ALL },
+    { NESTOR_EXIT_INVVPID, NESTOR_MTD_ALL },
+    { NESTOR_EXIT_RDMSR, NESTOR_MTD_GPRS | NESTOR_MTD_RIP },
+    { NESTOR_EXIT_WRMSR, NESTOR_MTD_GPRS | NESTOR_MTD_RIP },
+    { NESTOR_EXIT_CR_ACCESS, NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_CR },
+};
+
+static nestor_cptr_t take(nestor_cptr_t node, unsigned radix, nestor_word_t index)
+{
+    nestor_cptr_t slot = mon.alloc.next_slot++;
+    return nu_cnode_copy(mon.alloc.cnode, slot, 64, node, index, radix, NESTOR_RIGHTS_ALL) ==
+                   NESTOR_OK
+               ? slot
+               : 0;
+}
+
+/* Map what the setup message @msg granted (the CNode in @node). */
+static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
+{
+    const unsigned radix = (unsigned)msg->mr[NVMX_SETUP_MR_RADIX];
+    const unsigned bits = (unsigned)msg->mr[NVMX_SETUP_MR_FRAME_BITS];
+    mon.ram_bytes = msg->mr[NVMX_SETUP_MR_RAM_BYTES];
+    mon.level = (unsigned)msg->mr[NVMX_SETUP_MR_LEVEL];
+    if (nestor_msginfo_extra_caps(msg->info) != 1 || radix == 0 || radix > 16 || bits < 12 ||
+        bits > 30 || mon.ram_bytes == 0 || (mon.ram_bytes & ((1ULL << bits) - 1)) ||
+        mon.level == 0 || mon.level >= NESTOR_EXIT_LEVELS)
+        return false;
+    nestor_cptr_t state;
+    if (!(mon.vcpu = take(node, radix, NVMX_GRANT_VCPU)) ||
+        !(state = take(node, radix, NVMX_GRANT_STATE)) ||
+        nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_STATE_VA, state, MAP_RW))
+        return false;
+    mon.s = (nestor_vcpu_state_t *)(uintptr_t)NVMX_STATE_VA;
+    for (uint64_t i = 0; i < mon.ram_bytes >> bits; i++) {
+        nestor_cptr_t f = take(node, radix, NVMX_GRANT_RAM + i);
+        if (!f || nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_RAM_VA + (i << bits), f,
+                               MAP_RW))
+            return false;
+    }
+    mon.ram = (uint8_t *)(uintptr_t)NVMX_RAM_VA;
+    mon.grant = node;
+    mon.grant_radix = radix;
+    mon.frame_bits = bits;
+    for (size_t i = 0; i < sizeof exit_masks / sizeof exit_masks[0]; i++) {
+        const nestor_word_t args[] = { exit_masks[i].reason, exit_masks[i].mask, mon.level };
+        if (nu_invoke(mon.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)
+            return false;
+    }
+    return true;
+}
+
+int main(const nestor_bootinfo_t *bi)
+{
+    if (!nu_option_copy(bi->cmdline, "monitor=", mon.name, sizeof mon.name))
+        strncpy(mon.name, "nested-vmx", sizeof mon.name - 1);
+    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
+    unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
+    if (!service || n_untyped == 0) {
+        printf("nested-vmx %s: no endpoint or no memory granted: nothing to serve\n", mon.name);
+        return 0;
+    }
+    mon.ep = service->cptr;
+    mon.timer_rate = (unsigned)bi->vmx_timer_rate;
+    mon.alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start,
+                              bi->empty.end, untypeds + 1, n_untyped - 1 };
+    /* The setup call brings one capability: receive it into a slot of ours. */
+    nestor_cptr_t node = mon.alloc.next_slot++;
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
+    b->receive_index = node;
+    b->receive_depth = 64;
+    nu_msg_t m = { 0 };
+    while (nu_recv(mon.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
+        printf("nested-vmx %s: a message before its setup (badge 0x%lx): ignored\n", mon.name,
+               m.badge);
+        m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
+        nu_reply(&m);
+    }
+    b->receive_cnode = 0;
+    if (!take_vm(node, &m)) {
+        printf("nested-vmx %s: the VM handed over is not usable (caps %u, %lu bytes of RAM, "
+               "level %lu)\n", mon.name, nestor_msginfo_extra_caps(m.info),
+               m.mr[NVMX_SETUP_MR_RAM_BYTES], m.mr[NVMX_SETUP_MR_LEVEL]);
+        m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
+        nu_reply(&m);
+        return 0;
+    }
+    l1mem_env(&mon);
+    mon.vmx.current = NVMX_NO_VMCS;
+    printf("nested-vmx %s: serving VMX to its VM (%lu MiB, level %u)\n", mon.name,
+           mon.ram_bytes >> 20, mon.level);
+    m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 1), .mr = { NVMX_SHOWS_VMX } };
+    nu_reply(&m);
+    nvmx_serve(&mon);
+    return 1;
+}

@@ -1,0 +1,52 @@
+/*
+ * nested-vmx/monitor.h - the nested-vmx program: one VM's L1 (main.c sets
+ * it up from the VMM's grant, serve.c answers its exits, l1mem.c reaches
+ * its memory, enter.c carries out VMLAUNCH/VMRESUME).
+ */
+#ifndef NVMX_MONITOR_H
+#define NVMX_MONITOR_H
+#include "l2.h"
+#include "nvmx.h"
+#include <user/space.h>
+#include <user/sys.h>
+
+typedef struct nvmx_monitor {
+    char name[32];                  /* our monitor name (the config's node) */
+    nestor_cptr_t ep;               /* where exits, queries and the setup arrive */
+    nestor_cptr_t vcpu;             /* L1's VCPU */
+    nestor_vcpu_state_t *s;         /* its state page, mapped */
+    uint8_t *ram;                   /* L1's RAM, mapped */
+    uint64_t ram_bytes;
+    unsigned level;                 /* our level in the VCPU's exit tables */
+    nvmx_env_t env;
+    nvmx_vcpu_t vmx;
+    nu_alloc_t alloc;
+    uint64_t handled, passed;       /* exits answered here / passed on */
+    nestor_cptr_t grant;            /* the VMM's CNode: L1's frames to copy for EPT02 */
+    unsigned grant_radix, frame_bits;
+    l2_t l2;
+    unsigned timer_rate;            /* the host's VMX-preemption-timer rate (bootinfo) */
+    const char *last_rule;          /* the entry check that failed last, for the log */
+} nvmx_monitor_t;
+
+/* An exit's message registers (NESTOR_EXIT_MR_*), copied out of the
+ * registers and the IPC buffer before our own invocations reuse it. */
+static inline void nvmx_exit_mrs(const nu_msg_t *msg, nestor_word_t *mr)
+{
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+        mr[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? msg->mr[i] : b->msg[i];
+}
+
+/* L1's memory for nvmx_env_t (l1mem.c). */
+void l1mem_env(nvmx_monitor_t *m);
+
+/* Answer exits until the end (serve.c). */
+void nvmx_serve(nvmx_monitor_t *m);
+
+/* VMLAUNCH/VMRESUME that passed the instruction's checks (enter.c): the
+ * reply label for L1's exit; the state page updated with what L1 sees. */
+nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_insn_t *insn,
+                         nestor_word_t *changed);
+
+#endif

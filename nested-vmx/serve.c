@@ -1,0 +1,173 @@
+/*
+ * nested-vmx/serve.c - nested-vmx's loop: the exits of its VM it takes
+ * (stackcfg.c nvmx_exits) and the VMM's count query. VMX instructions are
+ * carried out on L1's state (instr.c); RDMSR/WRMSR of the MSRs VMX adds are
+ * answered here (caps.c) and every other MSR passed on; a MOV to CR4 that
+ * would clear CR4.VMXE in VMX operation raises #GP(0) (SDM 23.8) and every
+ * other CR access is passed on. Passing on is a reply (PASS_ON): we hold no
+ * capability to the monitor below.
+ */
+#include "monitor.h"
+#include "count_monitor.h"
+#include <nestor/faults.h>
+#include <user/print.h>
+#include <x86_arch.h>
+
+/* Exit qualification of a control-register access (SDM 27.2.1, Table 27-3). */
+#define CRQ_NUMBER(q)   ((q) & 0xF)
+#define CRQ_TYPE(q)     (((q) >> 4) & 0x3)
+#define CRQ_GPR(q)      (((q) >> 8) & 0xF)
+#define CRQ_MOV_TO_CR   0
+#define CR4             4
+#define GPRS_CHANGED    (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | \
+                         NESTOR_MTD_INTR)   /* VMsucceed/VMfail end STI and MOV-SS blocking */
+
+static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
+{
+    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
+                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
+                                      &s->r12, &s->r13, &s->r14, &s->r15 };
+    return regs[n & 15];
+}
+
+/* An exception for L1 at the instruction (SDM 26.6.1.1 event injection). */
+static nestor_word_t inject(nestor_vcpu_state_t *s, unsigned vector, bool has_error,
+                            uint32_t error, nestor_word_t *changed)
+{
+    s->inject_info = vector | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID |
+                     (has_error ? X86_INTR_DELIVER_ERR : 0);
+    s->inject_error = error;
+    *changed |= NESTOR_MTD_INJECT;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
+static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
+                                     nestor_word_t *changed)
+{
+    const nvmx_insn_t insn = {
+        .reason = mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK,
+        .qualification = mr[NESTOR_EXIT_MR_QUALIFICATION],
+        .instr_info = (uint32_t)mr[NESTOR_EXIT_MR_INSTR_INFO],
+        .instr_len = (uint32_t)mr[NESTOR_EXIT_MR_INSTR_LEN],
+    };
+    nestor_vcpu_state_t *s = m->s;
+    nvmx_result_t r = nvmx_instruction(&m->vmx, &m->env, s, &insn);
+    switch (r.status) {
+    case NVMX_FAULT:
+        if (r.vector == X86_VEC_PF) {
+            s->cr2 = r.cr2;
+            *changed |= NESTOR_MTD_CR;
+        }
+        return inject(s, r.vector, r.has_error, r.error_code, changed);
+    case NVMX_ENTER:
+        return nvmx_enter(m, &r, &insn, changed);
+    case NVMX_INVALIDATE:
+        /* SDM 28.3.3: INVEPT drops what EPT02 holds of EPT12. INVVPID needs
+         * nothing: L2's VPID is flushed at every entry (its CRs are loaded). */
+        if (r.inv_ept)
+            l2_invept(m);
+        *changed |= GPRS_CHANGED;
+        return NESTOR_EXIT_REPLY_RESUME;
+    case NVMX_DONE:
+        *changed |= GPRS_CHANGED;
+        return NESTOR_EXIT_REPLY_RESUME;
+    }
+    return NESTOR_EXIT_REPLY_STOP;
+}
+
+/* RDMSR/WRMSR (SDM Vol. 2B): ECX the MSR, EDX:EAX the value. */
+static nestor_word_t msr_access(nvmx_monitor_t *m, bool write, uint32_t len,
+                                nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s = m->s;
+    uint32_t msr = (uint32_t)s->rcx;
+    uint64_t value = (s->rdx & 0xFFFFFFFFu) << 32 | (s->rax & 0xFFFFFFFFu);
+    int r = write ? nvmx_wrmsr(msr, value) : nvmx_rdmsr(msr, &value);
+    if (r == 0)
+        return NESTOR_EXIT_REPLY_PASS_ON;
+    if (r < 0)
+        return inject(s, X86_VEC_GP, true, 0, changed);
+    if (!write) {
+        s->rax = value & 0xFFFFFFFFu;
+        s->rdx = value >> 32;
+        *changed |= NESTOR_MTD_GPRS;
+    }
+    s->rip += len;
+    *changed |= NESTOR_MTD_RIP;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
+static nestor_word_t cr_access(nvmx_monitor_t *m, nestor_word_t q, nestor_word_t *changed)
+{
+    if (CRQ_TYPE(q) == CRQ_MOV_TO_CR && CRQ_NUMBER(q) == CR4 &&
+        !nvmx_cr4_write_ok(&m->vmx, *gpr(m->s, CRQ_GPR(q))))
+        return inject(m->s, X86_VEC_GP, true, 0, changed);
+    return NESTOR_EXIT_REPLY_PASS_ON;
+}
+
+static nestor_word_t on_exit(nvmx_monitor_t *m, const nestor_word_t *mr, nestor_word_t *changed)
+{
+    const nestor_word_t reason = mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK;
+    const uint32_t len = (uint32_t)mr[NESTOR_EXIT_MR_INSTR_LEN];
+    switch (reason) {
+    case NESTOR_EXIT_RDMSR:
+    case NESTOR_EXIT_WRMSR:
+        return msr_access(m, reason == NESTOR_EXIT_WRMSR, len, changed);
+    case NESTOR_EXIT_CR_ACCESS:
+        return cr_access(m, mr[NESTOR_EXIT_MR_QUALIFICATION], changed);
+    case NESTOR_EXIT_VMCLEAR: case NESTOR_EXIT_VMLAUNCH: case NESTOR_EXIT_VMPTRLD:
+    case NESTOR_EXIT_VMPTRST: case NESTOR_EXIT_VMREAD: case NESTOR_EXIT_VMRESUME:
+    case NESTOR_EXIT_VMWRITE: case NESTOR_EXIT_VMXOFF: case NESTOR_EXIT_VMXON:
+    case NESTOR_EXIT_INVEPT: case NESTOR_EXIT_INVVPID:
+        return vmx_instruction(m, mr, changed);
+    }
+    printf("nested-vmx %s: exit reason %lu is not one it takes: passed on\n", m->name, reason);
+    return NESTOR_EXIT_REPLY_PASS_ON;
+}
+
+/* L2 cannot go on and L1 waits in its VMLAUNCH/VMRESUME: the VM stops
+ * (its VMM sees L1's vCPU end). */
+static void stop_l1(nvmx_monitor_t *m)
+{
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_STOP, 0 };
+    nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
+}
+
+void nvmx_serve(nvmx_monitor_t *m)
+{
+    nu_msg_t msg = { 0 };
+    nu_recv(m->ep, &msg);
+    for (;;) {
+        if (msg.badge == CM_BADGE_QUERY) {
+            msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { m->handled, m->passed } };
+        } else if (msg.badge == NVMX_BADGE_L2 &&
+                   nestor_msginfo_label(msg.info) == NESTOR_FAULT_VM_EXIT) {
+            nestor_word_t mr[NESTOR_EXIT_MR_COUNT];
+            nvmx_exit_mrs(&msg, mr);
+            nestor_word_t label = l2_exit(m, mr);
+            if (label == NVMX_NO_REPLY) {       /* L1 runs; L2 waits in this exit */
+                nu_recv(m->ep, &msg);
+                continue;
+            }
+            if (label == NESTOR_EXIT_REPLY_STOP)
+                stop_l1(m);
+            msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { 0 } };
+        } else if (msg.badge == CM_BADGE_EXIT &&
+                   nestor_msginfo_label(msg.info) == NESTOR_FAULT_VM_EXIT) {
+            nestor_word_t changed = 0, mr[NESTOR_EXIT_MR_COUNT];
+            nvmx_exit_mrs(&msg, mr);
+            nestor_word_t label = on_exit(m, mr, &changed);
+            if (label == NVMX_NO_REPLY) {       /* L2 runs; L1 waits in this exit */
+                m->handled++;
+                nu_recv(m->ep, &msg);
+                continue;
+            }
+            m->handled += label != NESTOR_EXIT_REPLY_PASS_ON;
+            m->passed += label == NESTOR_EXIT_REPLY_PASS_ON;
+            msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
+        } else {
+            msg = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };   /* not ours to answer */
+        }
+        nu_reply_recv(m->ep, &msg);
+    }
+}
