@@ -57,5 +57,10 @@ nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_i
     case NVMX_ENTRY_OK:
         break;
     }
-    return l2_enter(m, v, m->vmx.current, r->launch, changed);
+    nestor_word_t label = l2_enter(m, v, m->vmx.current, r->launch, &c);
+    if (label == NVMX_L2_ENTRY_FAILED) {
+        m->last_rule = c.rule;
+        return entry_failure(m, v, &c, changed);
+    }
+    return label;
 }

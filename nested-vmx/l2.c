@@ -8,6 +8,7 @@
  */
 #include "count_monitor.h"
 #include "host_state.h"
+#include "msr_lists.h"
 #include "monitor.h"
 #include "nvmx_caps.h"
 #include <string.h>
@@ -259,10 +260,9 @@ static nestor_error_t write_shadows(struct nvmx_monitor *m, const vmcs12_t *v)
 }
 
 nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool launch,
-                       nestor_word_t *changed)
+                       nvmx_entry_check_t *failure)
 {
     l2_t *l2 = &m->l2;
-    (void)changed;
     if (!l2->built && !build(m)) {
         printf("nested-vmx %s: cannot make L2's VCPU (memory budget?): VM stopped\n", m->name);
         return NESTOR_EXIT_REPLY_STOP;
@@ -276,18 +276,19 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         ept02_flush(m);
         l2->eptp12 = eptp;
     }
-    if (f[V12_ENTRY_MSR_LOAD_COUNT] || f[V12_EXIT_MSR_STORE_COUNT] ||
-        f[V12_EXIT_MSR_LOAD_COUNT]) {
-        printf("nested-vmx %s: MSR-load/store lists are not supported yet: VM stopped\n",
-               m->name);
-        return NESTOR_EXIT_REPLY_STOP;
-    }
     nestor_word_t mask = L1_STATE_GROUPS, refusal[2] = { 0 };
     nestor_error_t e = write_controls(m, v);
     if (e == NESTOR_OK && !sync_exceptions(m, (uint32_t)f[V12_EXCEPTION_BITMAP]))
         e = NESTOR_ERR_NOT_ENOUGH_MEMORY;
     if (e == NESTOR_OK && !load_guest(m, v, ept12))
         e = NESTOR_ERR_INVALID_ARGUMENT;
+    if (e == NESTOR_OK) {
+        /* SDM 26.4: the VM-entry MSR-load list, after the guest state. */
+        *failure = nvmx_msr_list_load(&m->env, f[V12_ENTRY_MSR_LOAD_ADDR],
+                                      (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
+        if (failure->kind != NVMX_ENTRY_OK)
+            return NVMX_L2_ENTRY_FAILED;
+    }
     if (e == NESTOR_OK)
         e = nu_invoke(l2->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, refusal, 2);
     if (e == NESTOR_OK)
@@ -498,10 +499,24 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
 static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
 {
     nestor_vcpu_state_t *s1 = m->s;
+    const uint64_t *f = v->field;
+    uint32_t bad = 0;
+    /* 27.4: the VM-exit MSR-store list takes L2's values; 27.5 loads the
+     * host state; 27.6 the VM-exit MSR-load list. A failure is a VMX abort
+     * (27.7). */
+    bool ok = nvmx_msr_list_store(&m->env, f[V12_EXIT_MSR_STORE_ADDR],
+                                  (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad);
     carry_unswitched(s1, m->l2.s);
-    if (!nvmx_load_host_state(v, &m->env, s1)) {
-        printf("nested-vmx %s: VMX abort: L1's host PDPTEs are not in RAM (SDM 27.7): VM "
-               "stopped\n", m->name);
+    ok = ok && nvmx_load_host_state(v, &m->env, s1);
+    if (ok) {
+        nvmx_entry_check_t c = nvmx_msr_list_load(&m->env, f[V12_EXIT_MSR_LOAD_ADDR],
+                                                  (uint32_t)f[V12_EXIT_MSR_LOAD_COUNT], s1);
+        ok = c.kind == NVMX_ENTRY_OK;
+        bad = (uint32_t)c.qualification;
+    }
+    if (!ok) {
+        printf("nested-vmx %s: VMX abort (SDM 27.7): L1's host state or MSR lists cannot be "
+               "loaded (entry %u): VM stopped\n", m->name, bad);
         const nestor_word_t stop[] = { NESTOR_EXIT_REPLY_STOP, 0 };
         nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0);
         return NESTOR_EXIT_REPLY_STOP;

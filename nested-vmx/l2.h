@@ -18,6 +18,7 @@
 #define NVMX_L2_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "entry_checks.h"
 #include <nestor/vcpu.h>
 #include <user/sys.h>
 
@@ -26,6 +27,7 @@ struct vmcs12;
 
 #define NVMX_BADGE_L2     0xD2       /* L2's exits on our endpoint */
 #define NVMX_NO_REPLY     (~0UL)     /* the exit stays unanswered (its vCPU waits) */
+#define NVMX_L2_ENTRY_FAILED (~1UL)  /* l2_enter: a VM-entry failure for L1 */
 #define EPT02_MAX_MAPS    64         /* 2 MiB mappings EPT02 holds before it is rebuilt */
 #define EPT02_NO_EPT      (~0ULL)    /* L1 does not use EPT: L2-physical = L1-physical */
 
@@ -50,10 +52,11 @@ typedef struct {
 } l2_t;
 
 /* L1's VMLAUNCH/VMRESUME of vmcs12 @v (at @gpa) passed every check: enter
- * L2. Returns the label to answer L1's exit with, or NVMX_NO_REPLY (L2
- * runs; L1's exit is answered when an L2 exit is reflected). */
+ * L2. Returns the label to answer L1's exit with, NVMX_NO_REPLY (L2 runs;
+ * L1's exit is answered when an L2 exit is reflected), or
+ * NVMX_L2_ENTRY_FAILED with *@failure the MSR-loading failure (SDM 26.4). */
 nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, bool launch,
-                       nestor_word_t *changed);
+                       nvmx_entry_check_t *failure);
 /* An exit of L2 (its message registers @mr, NESTOR_EXIT_MR_*): the label
  * to answer it with, or NVMX_NO_REPLY. */
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr);
