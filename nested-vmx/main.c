@@ -60,6 +60,7 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
         return false;
     nestor_cptr_t state;
     if (!(mon.vcpu = take(node, radix, NVMX_GRANT_VCPU)) ||
+        !(mon.stop = take(node, radix, NVMX_GRANT_STOP)) ||
         !(state = take(node, radix, NVMX_GRANT_STATE)) ||
         nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_STATE_VA, state, MAP_RW))
         return false;

@@ -8,9 +8,14 @@
  *   NVMX_GRANT_VCPU     the VM's VCPU (state, exit masks at nested-vmx's
  *                       level, deferred replies)
  *   NVMX_GRANT_STATE    its state page, a frame to map
+ *   NVMX_GRANT_STOP     a send-only capability to say "stop this VM" (a
+ *                       message labelled NVMX_STOP_LABEL, MR0 unused): for
+ *                       when L2 cannot go on and L1 waits for it. The VMM
+ *                       tells it from exits by its badge; it carries no
+ *                       exit, so it forges none.
  *   NVMX_GRANT_RAM + i  RAM frame i: guest-physical i << MR[FRAME_BITS]
- * and nothing else: nested-vmx never holds the VMM's endpoints or another
- * VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
+ * and nothing else: nested-vmx never holds the VMM's exit endpoints or
+ * another VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
  * names the CPU features the VMM must now show the guest (NVMX_SHOWS_*):
  * the VMM owns CPUID and CR4, nested-vmx only says what it adds.
  */
@@ -19,7 +24,9 @@
 
 #define NVMX_GRANT_VCPU          0
 #define NVMX_GRANT_STATE         1
-#define NVMX_GRANT_RAM           2
+#define NVMX_GRANT_STOP          2
+#define NVMX_GRANT_RAM           3
+#define NVMX_STOP_LABEL          0x5354   /* "ST" */
 #define NVMX_GRANT_RAM_INDEX(i)  (NVMX_GRANT_RAM + (i))
 
 #define NVMX_SETUP_MR_RADIX      0

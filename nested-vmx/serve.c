@@ -9,6 +9,7 @@
  */
 #include "monitor.h"
 #include "count_monitor.h"
+#include "nvmx_setup.h"
 #include <nestor/faults.h>
 #include <user/print.h>
 #include <x86_arch.h>
@@ -131,6 +132,8 @@ static void stop_l1(nvmx_monitor_t *m)
 {
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_STOP, 0 };
     nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
+    nu_msg_t msg = { .info = nestor_msginfo(NVMX_STOP_LABEL, 0, 0, 0) };
+    nu_send(m->stop, &msg);
 }
 
 void nvmx_serve(nvmx_monitor_t *m)

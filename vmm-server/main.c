@@ -180,6 +180,19 @@ static void report_end(const vm_t *vm)
         printf("vmm: vm %s stopped: %s\n", vm->name, vm->reason);
 }
 
+/* A stacked monitor said VM @badge (index + 1) cannot go on (it said why):
+ * its vCPU thread waits in an exit nobody will answer. Stop it. */
+static void monitor_stop(nestor_word_t badge)
+{
+    if (badge == 0 || badge > n_vms || vms[badge - 1].status != VM_RUNNING)
+        return;
+    vm_t *vm = &vms[badge - 1];
+    nu_tcb_suspend(vm->tcb);
+    vm_stop(vm, "a monitor stacked on it stopped it");
+    uart_flush(vm);
+    report_end(vm);
+}
+
 /*
  * Serve exits until no VM runs. Each exit: read it from the message and the
  * state page, handle it, then reply and wait for the next one in a single
@@ -194,6 +207,14 @@ static void serve(nestor_cptr_t exit_ep)
         if (st == NESTOR_OK && nestor_msginfo_label(m.info) != NESTOR_FAULT_VM_EXIT &&
             (m.badge & TICK_BADGE)) {
             on_tick();
+            st = nu_recv(exit_ep, &m);
+            continue;
+        }
+        if (st == NESTOR_OK && nestor_msginfo_label(m.info) == NVMX_STOP_LABEL &&
+            (m.badge & VMM_BADGE_MONITOR_STOP)) {
+            monitor_stop(m.badge & VMM_BADGE_VM_MASK);
+            if (!running())
+                return;
             st = nu_recv(exit_ep, &m);
             continue;
         }
@@ -310,7 +331,7 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t rights
  * capability to another's endpoint or to ours.
  */
 static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
-                           const sc_vm_t *c)
+                           const sc_vm_t *c, nestor_cptr_t exit_ep)
 {
     for (unsigned k = 0; k + 1 < c->n_stack; k++) {
         const sc_monitor_t *m = &config.mon[c->stack[k]];
@@ -331,7 +352,7 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                                  m->n_exits))
             return false;
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
-        if (m->kind == SC_NESTED_VMX && !nested_vmx_grant(a, vm, level, &msg)) {
+        if (m->kind == SC_NESTED_VMX && !nested_vmx_grant(a, vm, level, exit_ep, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
             return false;
         }
@@ -395,7 +416,7 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
         topo_fmt_vm(line, sizeof line, vm->name, my_name, c->guest, "",
                     (uint32_t)(vm->ram_bytes >> 20), 1, vm->devices);
         printf("%s\n", line);
-        if (!stack_monitors(a, bi, vm, c))
+        if (!stack_monitors(a, bi, vm, c, exit_ep))
             return false;
     }
     return true;

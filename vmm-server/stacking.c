@@ -71,7 +71,8 @@ bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_wor
     return true;
 }
 
-bool nested_vmx_grant(nu_alloc_t *a, const vm_t *vm, unsigned level, nu_msg_t *msg)
+bool nested_vmx_grant(nu_alloc_t *a, const vm_t *vm, unsigned level, nestor_cptr_t stop_ep,
+                      nu_msg_t *msg)
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
@@ -81,7 +82,9 @@ bool nested_vmx_grant(nu_alloc_t *a, const vm_t *vm, unsigned level, nu_msg_t *m
     if (!node ||
         nu_cnode_copy(node, NVMX_GRANT_VCPU, radix, a->cnode, vm->vcpu, 64, NESTOR_RIGHTS_ALL) ||
         nu_cnode_copy(node, NVMX_GRANT_STATE, radix, a->cnode, vm->state_frame, 64,
-                      NESTOR_RIGHTS_ALL))
+                      NESTOR_RIGHTS_ALL) ||
+        nu_cnode_mint(node, NVMX_GRANT_STOP, radix, a->cnode, stop_ep, 64, NESTOR_RIGHT_WRITE,
+                      VMM_BADGE_MONITOR_STOP | (vm->index + 1)))
         return false;
     for (nestor_word_t i = 0; i < frames; i++)
         if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,

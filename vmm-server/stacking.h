@@ -19,10 +19,17 @@ nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned re
 bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_word_t *others);
 
 struct vm;
+/* A stacked monitor's "stop this VM" message to the VMM's endpoint @stop_ep
+ * is badged with this | the VM's index + 1 (nested-vmx/nvmx_setup.h). */
+#define VMM_BADGE_MONITOR_STOP (1ULL << 41)
+#define VMM_BADGE_VM_MASK      0xFFFFu
+
 /* The setup call for a nested-vmx monitor at @level of @vm's exit tables
  * (nested-vmx/nvmx_setup.h): a CNode of copies of the VM's VCPU, state
- * page and RAM frames, set as the message's one capability, and the MRs.
- * False if the objects cannot be made. */
-bool nested_vmx_grant(nu_alloc_t *a, const struct vm *vm, unsigned level, nu_msg_t *msg);
+ * page and RAM frames and a stop capability to @stop_ep, set as the
+ * message's one capability, and the MRs. False if the objects cannot be
+ * made. */
+bool nested_vmx_grant(nu_alloc_t *a, const struct vm *vm, unsigned level, nestor_cptr_t stop_ep,
+                      nu_msg_t *msg);
 
 #endif
