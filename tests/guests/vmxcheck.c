@@ -326,6 +326,17 @@ static uint64_t vmx_invvpid(uint64_t type, uint64_t vpid, uint64_t addr)
     return vr_from(fl);
 }
 
+/* RFLAGS' arithmetic flags after VMCLEAR, all six set before it: VMsucceed
+ * clears them, VMfailInvalid leaves only CF, VMfailValid only ZF (SDM 30.2). */
+static uint64_t vmclear_arith_flags(uint64_t pa)
+{
+    uint64_t fl;
+    __asm__ volatile("pushfq\n\torq %[arith], (%%rsp)\n\tpopfq\n\t"
+                     "vmclear %[pa]\n\tpushfq\n\tpopq %[fl]"
+                     : [fl] "=r"(fl) : [pa] "m"(pa), [arith] "i"(VMX_RFLAGS_ARITH) : "cc", "memory");
+    return fl & VMX_RFLAGS_ARITH;
+}
+
 /* VMLAUNCH (or VMRESUME): VR_EXIT(reason) when control came back through
  * HOST_RIP, else the instruction's outcome. */
 uint64_t vmx_launch(uint64_t flags)
@@ -614,6 +625,9 @@ static int section_instructions(void)
     vmxc_check_vr("VMXON misaligned pointer (VMXON)", VR_INVALID, vmx_vmxon(pa(vmxon_region) + 8));
     vmxc_check_vr("VMXON pointer beyond MAXPHYADDR (VMXON)", VR_INVALID, vmx_vmxon(beyond_phys()));
     vmxc_check_vr("VMXON bad revision (VMXON)", VR_INVALID, vmx_vmxon(pa(bad_rev)));
+    write_revision(bad_rev, caps.revision | VMCS_REVISION_SHADOW);
+    vmxc_check_vr("VMXON region with bit 31 set (VMXON)", VR_INVALID, vmx_vmxon(pa(bad_rev)));
+    write_revision(bad_rev, caps.revision ^ 1);
     r = vmx_vmxon(pa(vmxon_region));
     vmxc_check_vr("VMXON (VMXON)", VR_OK, r);
     if (r != VR_OK) {
@@ -634,6 +648,8 @@ static int section_instructions(void)
                   vmx_vmclear(pa(vmcs_region) + 0x10));
     vmxc_check_vr("VMPTRLD VMXON pointer, no current VMCS (VMPTRLD, 30.2)", VR_INVALID,
                   vmx_vmptrld(pa(vmxon_region)));
+    vmxc_check_eq("VMfailInvalid: CF=1, PF AF ZF SF OF cleared (30.2)", VMX_RFLAGS_CF,
+                  vmclear_arith_flags(pa(vmcs_region) + 0x10));
     /* ... and VMfailValid with one: make vmcs_b current for the error numbers. */
     vmxc_check_vr("VMCLEAR (VMCLEAR)", VR_OK, vmx_vmclear(pa(vmcs_b)));
     vmxc_check_vr("VMPTRLD (VMPTRLD)", VR_OK, vmx_vmptrld(pa(vmcs_b)));
@@ -644,6 +660,10 @@ static int section_instructions(void)
                   vmx_vmclear(beyond_phys()));
     vmxc_check_vr("VMCLEAR VMXON pointer (VMCLEAR)", VR_VALID(VMXERR_VMCLEAR_VMXON_PTR),
                   vmx_vmclear(pa(vmxon_region)));
+    vmxc_check_eq("VMfailValid: ZF=1, CF PF AF SF OF cleared (30.2)", VMX_RFLAGS_ZF,
+                  vmclear_arith_flags(pa(vmcs_region) + 0x10));
+    vmxc_check_eq("VMsucceed: CF PF AF ZF SF OF cleared (30.2)", 0,
+                  vmclear_arith_flags(pa(vmcs_region)));
     /* VMPTRLD: 9 invalid address, 10 VMXON pointer, 11 wrong revision (Vol. 2C VMPTRLD). */
     vmxc_check_vr("VMPTRLD misaligned (VMPTRLD)", VR_VALID(VMXERR_VMPTRLD_INVALID_ADDR),
                   vmx_vmptrld(pa(vmcs_region) + 0x800));
@@ -679,6 +699,12 @@ static int section_instructions(void)
                   vmx_vmread(0x1000, &v));
     vmxc_check_vr("VMWRITE unsupported field (VMWRITE)", VR_VALID(VMXERR_UNSUPPORTED_FIELD),
                   vmx_vmwrite(0x1000, 0));
+    /* A 64-bit register operand with bits 63:32 set names no field (24.11.2:
+     * encodings are 32 bits). */
+    vmxc_check_vr("VMREAD encoding bits 63:32 (VMREAD)", VR_VALID(VMXERR_UNSUPPORTED_FIELD),
+                  vmx_vmread(BIT(32) | VMCS_GUEST_RIP, &v));
+    vmxc_check_vr("VMWRITE encoding bits 63:32 (VMWRITE)", VR_VALID(VMXERR_UNSUPPORTED_FIELD),
+                  vmx_vmwrite(BIT(32) | VMCS_GUEST_RIP, 0));
     /* Access type 1 (high) exists only for 64-bit fields (SDM 24.11.2). */
     vmxc_check_vr("VMREAD high half of a natural-width field (VMREAD)",
                   VR_VALID(VMXERR_UNSUPPORTED_FIELD), vmx_vmread(VMCS_GUEST_RIP | 1, &v));
@@ -688,6 +714,10 @@ static int section_instructions(void)
         vmxc_check_vr("VMWRITE read-only field, MISC[29]=1 (VMWRITE)", VR_OK, r);
     else
         vmxc_check_vr("VMWRITE read-only field (VMWRITE)", VR_VALID(VMXERR_VMWRITE_READ_ONLY), r);
+    /* VMLAUNCH right after MOV SS: VMfailValid(26), checked before the
+     * launch state and the VMCS contents (VMLAUNCH/VMRESUME, Operation). */
+    vmxc_check_vr("VMLAUNCH blocked by MOV SS (VMLAUNCH)", VR_VALID(VMXERR_ENTRY_MOVSS_BLOCKING),
+                  vmx_launch(VMXC_ENTER_MOVSS));
     /* VMRESUME of a VMCS whose launch state is clear: 5 (VMLAUNCH/VMRESUME). */
     vmxc_check_vr("VMRESUME non-launched VMCS (VMRESUME)", VR_VALID(VMXERR_VMRESUME_NOT_LAUNCHED),
                   vmx_launch(VMXC_ENTER_RESUME));

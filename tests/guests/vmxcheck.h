@@ -16,6 +16,7 @@
 /* vmxc_enter flags */
 #define VMXC_ENTER_RESUME    1          /* VMRESUME instead of VMLAUNCH */
 #define VMXC_ENTER_KEEP_HRIP 2          /* leave HOST_RIP as the caller wrote it */
+#define VMXC_ENTER_MOVSS     4          /* VMLAUNCH right after a MOV to SS */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -166,7 +166,13 @@ vmxc_enter:
     movq $VMCS_HOST_RIP, %rdx
     leaq vmxc_exit_point(%rip), %rax
     vmwrite %rax, %rdx
-1:  testq $VMXC_ENTER_RESUME, %rdi
+1:  testq $VMXC_ENTER_MOVSS, %rdi
+    jz 5f
+    movw %ss, %ax                   /* blocking by MOV SS for the next instruction */
+    movw %ax, %ss
+    vmlaunch
+    jmp 3f
+5:  testq $VMXC_ENTER_RESUME, %rdi
     jnz 2f
     vmlaunch
     jmp 3f
