@@ -27,16 +27,25 @@ def cmd_run(args):
     why = emu.unavailable_reason()
     if why:
         raise NestorError('run: emulator %s unavailable: %s' % (emu.name, why))
+    if args.bare and (args.config or args.roottask or args.guest or args.guest_mem or
+                      args.guest_cmdline or args.guest_module):
+        raise NestorError('run: --bare boots one guest without Nestor: no config, root task '
+                          'or --guest options with it (--cmdline is the guest\'s)')
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
     build.scons()
-    modules = config.boot_modules(dts, args.roottask, args.guest,
-                                  {'mem': args.guest_mem, 'cmdline': args.guest_cmdline,
-                                   'module': args.guest_module})
-    iso = image.make_iso(args.cmdline, modules)
+    if args.bare:
+        iso = image.bare_iso(args.bare, args.cmdline)
+        what = 'guest %s bare' % args.bare
+    else:
+        modules = config.boot_modules(dts, args.roottask, args.guest,
+                                      {'mem': args.guest_mem, 'cmdline': args.guest_cmdline,
+                                       'module': args.guest_module})
+        iso = image.make_iso(args.cmdline, modules)
+        what = paths.rel(dts)
     timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
     workdir = os.path.join(paths.RUNS, emu.name)
     print('nestor: booting %s on %s (timeout %ds, serial log %s)' %
-          (paths.rel(dts), emu.name, timeout, paths.rel(os.path.join(workdir, 'serial.log'))),
+          (what, emu.name, timeout, paths.rel(os.path.join(workdir, 'serial.log'))),
           file=sys.stderr)
     result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout)
     verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial], stdout=subprocess.PIPE,
@@ -157,6 +166,10 @@ def parser():
                    help="root task to start: build/user/NAME.elf (default: init, which builds "
                    "the config's stack; vmm runs one VM per --guest; ktest runs the kernel test "
                    "suite, kfuzz the fuzzer)")
+    r.add_argument('--bare', metavar='GUEST',
+                   help="boot test guest build/guests/GUEST.bin by itself, without Nestor "
+                   "(GRUB 'multiboot', command line 'bare' plus --cmdline): vmxcheck checks "
+                   "the emulator's own VMX this way (e.g. --bare vmxcheck on Bochs)")
     r.add_argument('--guest', metavar='NAME', action='append', default=[],
                    help="add test guest build/guests/NAME.bin as a 'guest NAME' boot module "
                    "(repeatable; FILE:NAME names the VM; run by the vmm root task, "

@@ -77,6 +77,14 @@ class SystemTest:
         if 'vmx' in self.spec.requires and not self.emu.has_vmx:
             return Outcome(skipped=1, detail='no VMX on this machine (%s emulates none)' %
                            self.emu.name)
+        if self.spec.bare:
+            iso = image.bare_iso(self.spec.bare, self.spec.cmdline)
+        else:
+            iso = self._iso()
+        workdir = os.path.join(paths.TEST_LOGS, '%s@%s' % (self.spec.name, self.emu.name))
+        return self._boot_and_judge(iso, workdir)
+
+    def _iso(self):
         modules = []
         if self.spec.stack:
             modules += config.boot_modules(config.resolve(self.spec.stack), self.spec.roottask)
@@ -85,8 +93,9 @@ class SystemTest:
         modules += image.guest_modules(self.spec.guests, **self.spec.guest_opts)
         if self.spec.config:
             modules.append(config.compile_dts(config.resolve(self.spec.config)))
-        iso = image.make_iso(self.spec.cmdline, modules)
-        workdir = os.path.join(paths.TEST_LOGS, '%s@%s' % (self.spec.name, self.emu.name))
+        return image.make_iso(self.spec.cmdline, modules)
+
+    def _boot_and_judge(self, iso, workdir):
         result = boot.boot(self.emu, iso, workdir, self.spec.timeout(self.emu.name))
         judged = subprocess.run([paths.JUDGE, self.spec.path, result.serial, '--emu',
                                  self.emu.name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

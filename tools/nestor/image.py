@@ -12,9 +12,12 @@ _locks = {}
 _locks_guard = threading.Lock()
 
 
-def _grub_cfg(cmdline, modules):
+KERNEL_NAME = 'nestor-kernel.elf'     # the kernel's file name in the ISO's /boot
+
+
+def _grub_cfg(cmdline, modules, loader='multiboot2', kernel_name=KERNEL_NAME):
     lines = ['set timeout=0', 'set default=0', 'menuentry "Nestor" {',
-             '    multiboot2 /boot/nestor-kernel.elf %s' % cmdline]
+             '    %s /boot/%s %s' % (loader, kernel_name, cmdline)]
     for i, (_, mod_cmdline) in enumerate(modules):
         lines.append('    module2 /boot/module%d %s' % (i, mod_cmdline))
     lines += ['    boot', '}', '']
@@ -125,10 +128,13 @@ def guest_modules(guests, mem=(), cmdline=(), module=()):
     return mods
 
 
-def make_iso(cmdline='', modules=(), kernel=paths.KERNEL):
+def make_iso(cmdline='', modules=(), kernel=paths.KERNEL, loader='multiboot2'):
     """Return the path of an ISO booting @kernel with @cmdline and @modules
-    ([(file, module command line)]). ISOs are cached by content."""
-    cfg = _grub_cfg(cmdline, modules)
+    ([(file, module command line)]) by GRUB's @loader command (multiboot2 for
+    the Nestor kernel; multiboot for a bare test guest, see bare_iso). ISOs
+    are cached by content."""
+    kernel_name = KERNEL_NAME if kernel == paths.KERNEL else os.path.basename(kernel)
+    cfg = _grub_cfg(cmdline, modules, loader, kernel_name)
     h = hashlib.sha256(cfg.encode())
     for f in [kernel] + [m[0] for m in modules]:
         if not os.path.isfile(f):
@@ -141,15 +147,30 @@ def make_iso(cmdline='', modules=(), kernel=paths.KERNEL):
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
         if not os.path.exists(iso):
-            _build(iso, key, cfg, kernel, modules)
+            _build(iso, key, cfg, kernel, modules, kernel_name)
     return iso
 
 
-def _build(iso, key, cfg, kernel, modules):
+BARE_CMDLINE = 'bare'   # tells a bare guest to print the verdict and end Bochs itself
+
+
+def bare_iso(guest, cmdline=''):
+    """An ISO on which GRUB boots test guest @guest (build/guests/NAME.bin, a
+    Multiboot kernel with load addresses) itself, without Nestor, as
+    `multiboot /boot/NAME.bin bare CMDLINE`: a guest that runs bare (vmxcheck)
+    checks the emulator's own VMX, prints the verdict line and shuts the
+    emulator down."""
+    path = os.path.join(paths.BUILD, 'guests', guest + '.bin')
+    if not os.path.isfile(path):
+        raise NestorError("guest '%s' not built (no %s)" % (guest, paths.rel(path)))
+    return make_iso(' '.join(w for w in (BARE_CMDLINE, cmdline) if w), (), path, 'multiboot')
+
+
+def _build(iso, key, cfg, kernel, modules, kernel_name=KERNEL_NAME):
     stage = os.path.join(paths.IMAGES, key + '.d')
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(os.path.join(stage, 'boot', 'grub'))
-    shutil.copy(kernel, os.path.join(stage, 'boot', 'nestor-kernel.elf'))
+    shutil.copy(kernel, os.path.join(stage, 'boot', kernel_name))
     for i, (f, _) in enumerate(modules):
         shutil.copy(f, os.path.join(stage, 'boot', 'module%d' % i))
     with open(os.path.join(stage, 'boot', 'grub', 'grub.cfg'), 'w') as fh:

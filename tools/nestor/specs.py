@@ -12,7 +12,7 @@ from nestor.errors import NestorError
 
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
                 'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
-                'topology'}
+                'topology', 'bare'}
 # topology: live  - the 'topo:' lines the booted system printed must name the
 #                   same monitors, VMs and stacking edges as the stack config.
 TOPOLOGY_CHECKS = {'live'}
@@ -38,6 +38,7 @@ class Spec:
         self.guest_opts = {'mem': [], 'cmdline': [], 'module': []}   # 'NAME=...' each
         self.requires = set()
         self.topology = None
+        self.bare = None            # a test guest GRUB boots by itself (no kernel)
         self.expect_fail = False
         self._parse()
 
@@ -61,6 +62,9 @@ class Spec:
             self._apply(no, key, emu, value)
         if not self.emulators:
             self._error(len(lines), "no 'emulators:' line")
+        if self.bare and (self.stack or self.roottask or self.guests or self.config):
+            self._error(len(lines), "'bare:' boots one guest by itself: no stack, config, "
+                        "roottask or guest with it")
         if self.topology and not self.stack:
             self._error(len(lines), "'topology:' compares with a 'stack:' config; there is none")
 
@@ -96,6 +100,8 @@ class Spec:
                     self._error(no, "unknown requirement '%s' (known: %s)" %
                                 (r, ', '.join(sorted(REQUIREMENTS))))
                 self.requires.add(r)
+        elif key == 'bare':
+            self.bare = value
         elif key == 'topology':
             if value not in TOPOLOGY_CHECKS:
                 self._error(no, "topology: expected one of %s" % ', '.join(sorted(TOPOLOGY_CHECKS)))

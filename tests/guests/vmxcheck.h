@@ -1,0 +1,94 @@
+/* tests/guests/vmxcheck.h - what vmxcheck.c, vmxcheck_entry.c and
+ * vmxcheck_start.S share. */
+#ifndef TESTS_GUESTS_VMXCHECK_H
+#define TESTS_GUESTS_VMXCHECK_H
+
+/* GDT selectors (vmxcheck_start.S builds the table). */
+#define VMXC_SEL_CODE32   0x08
+#define VMXC_SEL_DATA     0x10
+#define VMXC_SEL_CODE64   0x18
+#define VMXC_SEL_TSS      0x20          /* a 16-byte 64-bit TSS descriptor */
+#define VMXC_GDT_BYTES    0x30
+#define VMXC_IDT_VECTORS  32            /* exceptions only: interrupts stay off */
+#define VMXC_ISR_STUB     16            /* bytes per exception stub */
+#define VMXC_EXIT_PORT    0xF4          /* GUEST_EXIT_PORT (lib/guest.h) */
+
+/* vmxc_enter flags */
+#define VMXC_ENTER_RESUME    1          /* VMRESUME instead of VMLAUNCH */
+#define VMXC_ENTER_KEEP_HRIP 2          /* leave HOST_RIP as the caller wrote it */
+#define VMXC_ENTER_MOVSS     4          /* VMLAUNCH right after a MOV to SS */
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/* vmxcheck_start.S */
+extern uint32_t vmxc_boot_magic, vmxc_boot_info;
+extern uint64_t vmxc_gdt[VMXC_GDT_BYTES / 8];
+extern char vmxc_isr_stubs[];
+extern char vmxc_l2_entry[], vmxc_l2_hlt_loop[];
+/* Set before an instruction that may fault: the exception stub records the
+ * vector and error code and resumes there. 0: a fault is unexpected. */
+extern volatile uint64_t vmxc_fault_resume, vmxc_fault_vector, vmxc_fault_error;
+/* VMLAUNCH/VMRESUME with HOST_RSP (and HOST_RIP) pointing back into it:
+ * returns RFLAGS after a failed instruction, or 0 after a VM exit (or a
+ * VM-entry failure), which lands at vmxc_exit_point. */
+uint64_t vmxc_enter(uint64_t flags);
+extern char vmxc_exit_point[];
+
+/* vmxcheck.c: the bookkeeping and VMX instruction wrappers shared with
+ * vmxcheck_entry.c. Outcomes of a VMX instruction (SDM Vol. 3C 30.2): */
+#define VR_OK          0ULL                 /* VMsucceed */
+#define VR_INVALID     1ULL                 /* VMfailInvalid: CF = 1 */
+#define VR_VALID(e)    (0x100ULL | (e))     /* VMfailValid: ZF = 1, error number e */
+#define VR_FAULT(v)    (0x200ULL | (v))     /* exception v */
+#define VR_EXIT(r)     (1ULL << 32 | (r))   /* VM exit with this exit reason */
+
+int vmxc_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vmxc_check(int ok, const char *what);
+void vmxc_check_eq(const char *what, uint64_t expected, uint64_t got);
+void vmxc_check_vr(const char *what, uint64_t expected, uint64_t got);
+void vmxc_section_begin(void);
+void vmxc_section_end(const char *name);
+
+uint64_t vmx_vmxon(uint64_t pa);
+uint64_t vmx_vmxoff(void);
+uint64_t vmx_vmclear(uint64_t pa);
+uint64_t vmx_vmptrld(uint64_t pa);
+uint64_t vmx_vmptrst(uint64_t *pa);
+uint64_t vmx_vmread(uint64_t field, uint64_t *value);
+uint64_t vmx_vmwrite(uint64_t field, uint64_t value);
+uint64_t vmx_launch(uint64_t flags);
+uint64_t vmrd(uint64_t field);          /* VMREAD, 0 on failure */
+void vmwr(uint64_t field, uint64_t value);   /* VMWRITE, a failed check on failure */
+
+/* The capabilities read in the caps section. */
+struct vmxc_caps {
+    uint64_t basic, pin, proc, exit, entry, misc, cr0_fixed0, cr0_fixed1, cr4_fixed0,
+        cr4_fixed1, vmcs_enum, proc2, ept_vpid, vmfunc;
+    uint64_t true_pin, true_proc, true_exit, true_entry;
+    int has_proc2, has_ept_vpid, has_true, has_vmfunc;
+    uint32_t revision;
+    unsigned maxphyaddr, linear_bits;
+};
+extern struct vmxc_caps caps;
+/* "strict" on the command line: also the checks Bochs 2.7 gets wrong. */
+extern int vmxc_opt_strict;
+
+/* The control value every capability allows: the must-be-1 bits (SDM A.3-A.5). */
+static inline uint32_t ctl_min(uint64_t msr) { return (uint32_t)msr; }
+static inline uint32_t ctl_allowed1(uint64_t msr) { return (uint32_t)(msr >> 32); }
+static inline int ctl_can1(uint64_t msr, uint32_t bit) { return (ctl_allowed1(msr) & bit) != 0; }
+static inline int ctl_can0(uint64_t msr, uint32_t bit) { return (ctl_min(msr) & bit) == 0; }
+uint64_t pin_msr(void);   /* TRUE MSRs where IA32_VMX_BASIC[55] says they exist */
+uint64_t proc_msr(void);
+uint64_t exit_msr(void);
+uint64_t entry_msr(void);
+uint64_t proc2_msr(void);   /* 0 when the secondary controls cannot be activated */
+
+/* vmxcheck_entry.c */
+extern uint64_t vmcs_region[512], vmxon_region[512];
+void vmxc_section_vmentry(void);
+void vmxc_section_l2(void);
+void vmxc_build_vmcs(void);
+#endif
+#endif
