@@ -312,6 +312,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     l2->vmcs12 = gpa;
     l2->launch = launch;
     l2->entries++;
+    l2->running = true;
     const nestor_word_t inject = l2->s->inject_info ? NESTOR_MTD_INJECT : 0;
     if (!l2->started) {
         if (inject) {
@@ -531,6 +532,7 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
 
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr)
 {
+    nestor_word_t extint_mr[NESTOR_EXIT_MR_COUNT];
     l2_t *l2 = &m->l2;
     vmcs12_t *v = m->env.phys(m->env.ctx, l2->vmcs12, sizeof(vmcs12_t));
     uint32_t reason = (uint32_t)mr[NESTOR_EXIT_MR_REASON];
@@ -556,6 +558,23 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr)
         }
         reason = r12;
         qual = q12;
+    } else if (basic == NESTOR_EXIT_PREEMPT_TIMER && qual == NESTOR_PREEMPT_PAUSE) {
+        /* Our pause (l2_kick): L1 has an interrupt. SDM 25.2: with
+         * "external-interrupt exiting" it exits to L1 whatever L2's
+         * RFLAGS.IF and blocking; L1's own VMM injects it once L1 runs. */
+        const bool extint = v->field[V12_PIN_CONTROLS] & PIN_EXTINT_EXITING;
+        if (!l2->kicked || !extint) {
+            l2->at_l0++;
+            return NESTOR_EXIT_REPLY_RESUME;    /* stale, or L1 does not exit on them */
+        }
+        reason = NESTOR_EXIT_EXTERNAL_INT;
+        qual = 0;
+        /* SDM 27.2.2: without "acknowledge interrupt on exit" (not offered,
+         * nvmx_caps.h) the exit carries no interruption information. */
+        for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+            extint_mr[i] = i == NESTOR_EXIT_MR_IDT_VECTORING || i == NESTOR_EXIT_MR_IDT_ERROR
+                               ? mr[i] : 0;
+        mr = extint_mr;
     } else if (!l1_wants(m, v, basic, qual)) {
         printf("nested-vmx %s: L2 exit %u (qualification 0x%lx) at rip 0x%lx that L1 did not "
                "ask for: carrying it out for L1 is not supported yet: VM stopped\n", m->name,
@@ -563,8 +582,19 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr)
         return NESTOR_EXIT_REPLY_STOP;
     }
     l2->reflected++;
+    l2->running = false;
+    l2->kicked = false;
     save_exit(m, v, mr, reason, qual);
     return resume_l1(m, v);
+}
+
+void l2_kick(struct nvmx_monitor *m)
+{
+    l2_t *l2 = &m->l2;
+    if (!l2->running || l2->kicked)
+        return;
+    l2->kicked = true;
+    nu_invoke(l2->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0);
 }
 
 void l2_invept(struct nvmx_monitor *m)

@@ -48,6 +48,8 @@ typedef struct {
     unsigned n_maps;
     nestor_cptr_t free_slots[EPT02_MAX_MAPS];
     unsigned n_free;
+    bool running;                    /* L2 runs (L1 waits in VMLAUNCH/VMRESUME) */
+    bool kicked;                     /* an interrupt for L1 waits for L2's exit */
     uint64_t entries, reflected, at_l0;  /* counts for the log */
 } l2_t;
 
@@ -60,6 +62,10 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, b
 /* An exit of L2 (its message registers @mr, NESTOR_EXIT_MR_*): the label
  * to answer it with, or NVMX_NO_REPLY. */
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr);
+/* The VMM paused L1's vCPU for an interrupt (nvmx_setup.h NVMX_GRANT_KICK):
+ * if L2 runs, pause it too, so that its exit reaches L1 (l2_exit). */
+void l2_kick(struct nvmx_monitor *m);
+
 /* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
  * stay cached). */
 void l2_invept(struct nvmx_monitor *m);

@@ -58,9 +58,11 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
         bits > 30 || mon.ram_bytes == 0 || (mon.ram_bytes & ((1ULL << bits) - 1)) ||
         mon.level == 0 || mon.level >= NESTOR_EXIT_LEVELS)
         return false;
-    nestor_cptr_t state;
+    nestor_cptr_t state, kick;
     if (!(mon.vcpu = take(node, radix, NVMX_GRANT_VCPU)) ||
         !(mon.stop = take(node, radix, NVMX_GRANT_STOP)) ||
+        !(kick = take(node, radix, NVMX_GRANT_KICK)) ||
+        nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, kick) ||
         !(state = take(node, radix, NVMX_GRANT_STATE)) ||
         nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_STATE_VA, state, MAP_RW))
         return false;

@@ -13,6 +13,11 @@
  *                       when L2 cannot go on and L1 waits for it. The VMM
  *                       tells it from exits by its badge; it carries no
  *                       exit, so it forges none.
+ *   NVMX_GRANT_KICK     a notification the VMM signals (badge
+ *                       NVMX_KICK_BADGE) when it pauses the VM's vCPU to
+ *                       give it an interrupt: while L2 runs L1 waits, so
+ *                       nested-vmx makes L2 exit to L1 if L1's controls
+ *                       ask for external-interrupt exits (SDM 25.2).
  *   NVMX_GRANT_RAM + i  RAM frame i: guest-physical i << MR[FRAME_BITS]
  * and nothing else: nested-vmx never holds the VMM's exit endpoints or
  * another VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
@@ -25,7 +30,9 @@
 #define NVMX_GRANT_VCPU          0
 #define NVMX_GRANT_STATE         1
 #define NVMX_GRANT_STOP          2
-#define NVMX_GRANT_RAM           3
+#define NVMX_GRANT_KICK          3
+#define NVMX_GRANT_RAM           4
+#define NVMX_KICK_BADGE          (1ULL << 40)
 #define NVMX_STOP_LABEL          0x5354   /* "ST" */
 #define NVMX_GRANT_RAM_INDEX(i)  (NVMX_GRANT_RAM + (i))
 

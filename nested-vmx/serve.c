@@ -143,6 +143,11 @@ void nvmx_serve(nvmx_monitor_t *m)
     for (;;) {
         if (msg.badge == CM_BADGE_QUERY) {
             msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { m->handled, m->passed } };
+        } else if (nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT &&
+                   (msg.badge & NVMX_KICK_BADGE)) {
+            l2_kick(m);                         /* a signal: nothing to answer */
+            nu_recv(m->ep, &msg);
+            continue;
         } else if (msg.badge == NVMX_BADGE_L2 &&
                    nestor_msginfo_label(msg.info) == NESTOR_FAULT_VM_EXIT) {
             nestor_word_t mr[NESTOR_EXIT_MR_COUNT];

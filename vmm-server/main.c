@@ -163,8 +163,12 @@ static void on_tick(void)
         }
         if (vm->status == VM_RUNNING && !vm->pause_requested &&
             (vm->over_limit || irq_due(vm)) &&
-            nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK)
+            nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK) {
             vm->pause_requested = true;
+            /* Its vCPU may be waiting for an L2 to exit (nested-vmx): say so. */
+            if (vm->nvmx_kick)
+                nu_signal(vm->nvmx_kick);
+        }
     }
 }
 

@@ -71,7 +71,7 @@ bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_wor
     return true;
 }
 
-bool nested_vmx_grant(nu_alloc_t *a, const vm_t *vm, unsigned level, nestor_cptr_t stop_ep,
+bool nested_vmx_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_ep,
                       nu_msg_t *msg)
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
@@ -79,7 +79,10 @@ bool nested_vmx_grant(nu_alloc_t *a, const vm_t *vm, unsigned level, nestor_cptr
     while ((1ULL << radix) < NVMX_GRANT_RAM + frames)
         radix++;
     nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
-    if (!node ||
+    nestor_cptr_t kick = nu_alloc_obj(a, NESTOR_OBJ_NOTIFICATION, 0);
+    if (!node || !kick ||
+        nu_cnode_mint(node, NVMX_GRANT_KICK, radix, a->cnode, kick, 64, NESTOR_RIGHT_READ,
+                      NVMX_KICK_BADGE) ||
         nu_cnode_copy(node, NVMX_GRANT_VCPU, radix, a->cnode, vm->vcpu, 64, NESTOR_RIGHTS_ALL) ||
         nu_cnode_copy(node, NVMX_GRANT_STATE, radix, a->cnode, vm->state_frame, 64,
                       NESTOR_RIGHTS_ALL) ||
@@ -90,6 +93,7 @@ bool nested_vmx_grant(nu_alloc_t *a, const vm_t *vm, unsigned level, nestor_cptr
         if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,
                           NESTOR_RIGHTS_ALL))
             return false;
+    vm->nvmx_kick = kick;
     nu_ipc_buffer()->caps_or_badges[0] = node;
     *msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 1, NVMX_SETUP_MRS) };
     msg->mr[NVMX_SETUP_MR_RADIX] = radix;

@@ -29,7 +29,7 @@ struct vm;
  * page and RAM frames and a stop capability to @stop_ep, set as the
  * message's one capability, and the MRs. False if the objects cannot be
  * made. */
-bool nested_vmx_grant(nu_alloc_t *a, const struct vm *vm, unsigned level, nestor_cptr_t stop_ep,
+bool nested_vmx_grant(nu_alloc_t *a, struct vm *vm, unsigned level, nestor_cptr_t stop_ep,
                       nu_msg_t *msg);
 
 #endif
