@@ -8,6 +8,7 @@
  */
 #include "count_monitor.h"
 #include "host_state.h"
+#include "l2_through.h"
 #include "msr_lists.h"
 #include "monitor.h"
 #include "nvmx_caps.h"
@@ -247,7 +248,7 @@ static nestor_error_t write_controls(struct nvmx_monitor *m, const vmcs12_t *v)
 
 /* The read shadows L2 sees: vmcs12's for the bits L1 owns, L2's own
  * otherwise (written after the state: loading CRs rewrites them). */
-static nestor_error_t write_shadows(struct nvmx_monitor *m, const vmcs12_t *v)
+nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const vmcs12_t *v)
 {
     const uint64_t *f = v->field;
     const nestor_word_t args[] = {
@@ -292,7 +293,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     if (e == NESTOR_OK)
         e = nu_invoke(l2->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, refusal, 2);
     if (e == NESTOR_OK)
-        e = write_shadows(m, v);
+        e = l2_write_shadows(m, v);
     /* The preemption timer L1 gave L2 (SDM 25.5.1), in the host's units. */
     if (e == NESTOR_OK) {
         nestor_word_t t[2] = { 0, 0 };
@@ -530,7 +531,7 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
     return NVMX_NO_REPLY;
 }
 
-nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr)
+nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_word_t *changed)
 {
     nestor_word_t extint_mr[NESTOR_EXIT_MR_COUNT];
     l2_t *l2 = &m->l2;
@@ -576,10 +577,8 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr)
                                ? mr[i] : 0;
         mr = extint_mr;
     } else if (!l1_wants(m, v, basic, qual)) {
-        printf("nested-vmx %s: L2 exit %u (qualification 0x%lx) at rip 0x%lx that L1 did not "
-               "ask for: carrying it out for L1 is not supported yet: VM stopped\n", m->name,
-               basic, qual, mr[NESTOR_EXIT_MR_RIP]);
-        return NESTOR_EXIT_REPLY_STOP;
+        l2->at_l0++;
+        return l2_through(m, v, basic, qual, mr[NESTOR_EXIT_MR_INSTR_LEN], changed);
     }
     l2->reflected++;
     l2->running = false;

@@ -60,8 +60,11 @@ typedef struct {
 nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, bool launch,
                        nvmx_entry_check_t *failure);
 /* An exit of L2 (its message registers @mr, NESTOR_EXIT_MR_*): the label
- * to answer it with, or NVMX_NO_REPLY. */
-nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr);
+ * to answer it with (*@changed: the groups of vcpu02's state it loads), or
+ * NVMX_NO_REPLY. */
+nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_word_t *changed);
+/* vcpu02's CR0/CR4 read shadows from vmcs12 (after its CRs were loaded). */
+nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const struct vmcs12 *v);
 /* The VMM paused L1's vCPU for an interrupt (nvmx_setup.h NVMX_GRANT_KICK):
  * if L2 runs, pause it too, so that its exit reaches L1 (l2_exit). */
 void l2_kick(struct nvmx_monitor *m);

@@ -60,7 +60,7 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
         return false;
     nestor_cptr_t state, kick;
     if (!(mon.vcpu = take(node, radix, NVMX_GRANT_VCPU)) ||
-        !(mon.stop = take(node, radix, NVMX_GRANT_STOP)) ||
+        !(mon.vmm = take(node, radix, NVMX_GRANT_VMM)) ||
         !(kick = take(node, radix, NVMX_GRANT_KICK)) ||
         nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, kick) ||
         !(state = take(node, radix, NVMX_GRANT_STATE)) ||

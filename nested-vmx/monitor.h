@@ -14,7 +14,7 @@ typedef struct nvmx_monitor {
     char name[32];                  /* our monitor name (the config's node) */
     nestor_cptr_t ep;               /* where exits, queries and the setup arrive */
     nestor_cptr_t vcpu;             /* L1's VCPU */
-    nestor_cptr_t stop;             /* "stop this VM" to the VMM (nvmx_setup.h) */
+    nestor_cptr_t vmm;              /* requests to the VMM for this VM (nvmx_setup.h) */
     nestor_vcpu_state_t *s;         /* its state page, mapped */
     uint8_t *ram;                   /* L1's RAM, mapped */
     uint64_t ram_bytes;

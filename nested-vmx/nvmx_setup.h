@@ -8,11 +8,10 @@
  *   NVMX_GRANT_VCPU     the VM's VCPU (state, exit masks at nested-vmx's
  *                       level, deferred replies)
  *   NVMX_GRANT_STATE    its state page, a frame to map
- *   NVMX_GRANT_STOP     a send-only capability to say "stop this VM" (a
- *                       message labelled NVMX_STOP_LABEL, MR0 unused): for
- *                       when L2 cannot go on and L1 waits for it. The VMM
- *                       tells it from exits by its badge; it carries no
- *                       exit, so it forges none.
+ *   NVMX_GRANT_VMM      a capability to ask the VMM for things only it
+ *                       can do for this VM (requests below): its badge
+ *                       tells them from exits, and they carry no exit, so
+ *                       nested-vmx forges none.
  *   NVMX_GRANT_KICK     a notification the VMM signals (badge
  *                       NVMX_KICK_BADGE) when it pauses the VM's vCPU to
  *                       give it an interrupt: while L2 runs L1 waits, so
@@ -29,11 +28,32 @@
 
 #define NVMX_GRANT_VCPU          0
 #define NVMX_GRANT_STATE         1
-#define NVMX_GRANT_STOP          2
+#define NVMX_GRANT_VMM          2
 #define NVMX_GRANT_KICK          3
 #define NVMX_GRANT_RAM           4
 #define NVMX_KICK_BADGE          (1ULL << 40)
-#define NVMX_STOP_LABEL          0x5354   /* "ST" */
+/*
+ * Requests on NVMX_GRANT_VMM:
+ *   NVMX_REQ_STOP  (send) L2 cannot go on while L1 waits for it: stop the VM.
+ *   NVMX_REQ_IO    (call) an I/O port access L2 makes that L1 lets through
+ *                  (its I/O bitmaps): L1's own device answers. MR0 port,
+ *                  MR1 size (1, 2, 4), MR2 1 = IN, MR3 the value (OUT).
+ *                  Reply label NVMX_REQ_OK with MR0 the value (IN), or
+ *                  NVMX_REQ_ENDED (the access ended or reset the VM).
+ *   NVMX_REQ_MSR   (call) RDMSR/WRMSR of an MSR of L1's platform (the TSC,
+ *                  the APIC base, MTRRs...) that L1 lets L2 access. MR0 MSR,
+ *                  MR1 1 = write, MR2 the value. Reply NVMX_REQ_OK with MR0
+ *                  the value (read), or NVMX_REQ_FAULT (#GP).
+ *   NVMX_REQ_CR8   (call) MOV to/from CR8 (L1's task priority) that L1 does
+ *                  not intercept. MR0 1 = write, MR1 the value. Reply as MSR.
+ */
+#define NVMX_REQ_STOP            0x5354   /* "ST" */
+#define NVMX_REQ_IO              0x494F   /* "IO" */
+#define NVMX_REQ_MSR             0x4D53   /* "MS" */
+#define NVMX_REQ_CR8             0x4338   /* "C8" */
+#define NVMX_REQ_OK              0
+#define NVMX_REQ_ENDED           1
+#define NVMX_REQ_FAULT           2
 #define NVMX_GRANT_RAM_INDEX(i)  (NVMX_GRANT_RAM + (i))
 
 #define NVMX_SETUP_MR_RADIX      0

@@ -132,8 +132,8 @@ static void stop_l1(nvmx_monitor_t *m)
 {
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_STOP, 0 };
     nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
-    nu_msg_t msg = { .info = nestor_msginfo(NVMX_STOP_LABEL, 0, 0, 0) };
-    nu_send(m->stop, &msg);
+    nu_msg_t msg = { .info = nestor_msginfo(NVMX_REQ_STOP, 0, 0, 0) };
+    nu_send(m->vmm, &msg);
 }
 
 void nvmx_serve(nvmx_monitor_t *m)
@@ -150,16 +150,16 @@ void nvmx_serve(nvmx_monitor_t *m)
             continue;
         } else if (msg.badge == NVMX_BADGE_L2 &&
                    nestor_msginfo_label(msg.info) == NESTOR_FAULT_VM_EXIT) {
-            nestor_word_t mr[NESTOR_EXIT_MR_COUNT];
+            nestor_word_t mr[NESTOR_EXIT_MR_COUNT], changed = 0;
             nvmx_exit_mrs(&msg, mr);
-            nestor_word_t label = l2_exit(m, mr);
+            nestor_word_t label = l2_exit(m, mr, &changed);
             if (label == NVMX_NO_REPLY) {       /* L1 runs; L2 waits in this exit */
                 nu_recv(m->ep, &msg);
                 continue;
             }
             if (label == NESTOR_EXIT_REPLY_STOP)
                 stop_l1(m);
-            msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { 0 } };
+            msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
         } else if (msg.badge == CM_BADGE_EXIT &&
                    nestor_msginfo_label(msg.info) == NESTOR_FAULT_VM_EXIT) {
             nestor_word_t changed = 0, mr[NESTOR_EXIT_MR_COUNT];

@@ -5,6 +5,7 @@
 #include "vmm.h"
 #include "cpu_policy.h"
 #include "strio.h"
+#include "nvmx_setup.h"
 #include <stdarg.h>
 #include <fmt.h>
 #include <user/print.h>
@@ -654,4 +655,55 @@ exit_action_t vm_handle_exit(vmexit_t *e)
     if (__builtin_expect(e->idt_vectoring & X86_INTR_VALID, 0))
         return handle_vectoring(e, h, basic);
     return h(e);
+}
+
+/* MSRs of the VM's platform, kept by the VMM rather than in the state page. */
+static bool platform_msr(uint32_t msr)
+{
+    switch (msr) {
+    case MSR_IA32_TSC: case MSR_IA32_TSC_ADJUST: case MSR_IA32_APIC_BASE:
+    case MSR_IA32_MISC_ENABLE: case MSR_IA32_MTRRCAP: case MSR_IA32_MTRR_DEF_TYPE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A request of nested-vmx for an access its L2 makes that L1 lets through
+ * to L1's own platform (nvmx_setup.h): the device or MSR answers as it
+ * would the guest itself. The platform MSRs only: those in the state page
+ * are nested-vmx's to carry out on L2's state. */
+void vm_monitor_request(vm_t *vm, nu_msg_t *m)
+{
+    const nestor_word_t label = nestor_msginfo_label(m->info);
+    nestor_word_t out = NVMX_REQ_FAULT, value = 0;
+    if (label == NVMX_REQ_IO && (m->mr[1] == 1 || m->mr[1] == 2 || m->mr[1] == 4) &&
+        m->mr[0] <= 0xFFFF) {
+        uint32_t v = (uint32_t)m->mr[3];
+        port_result_t pr = port_access(vm, (uint16_t)m->mr[0], m->mr[2] == 1,
+                                       (unsigned)m->mr[1], &v);
+        if (pr == PORT_RESET)
+            vm_stop(vm, "a system reset from a nested guest (not carried out for L1)");
+        out = pr == PORT_OK ? NVMX_REQ_OK : NVMX_REQ_ENDED;
+        value = v;
+    } else if (label == NVMX_REQ_MSR && platform_msr((uint32_t)m->mr[0])) {
+        static nestor_vcpu_state_t scratch;     /* platform MSRs touch no vCPU state */
+        vmexit_t e = { .vm = vm, .s = &scratch };
+        uint64_t v = m->mr[2];
+        bool ok = m->mr[1] == 1 ? msr_write(&e, (uint32_t)m->mr[0], v)
+                                : msr_read(&e, (uint32_t)m->mr[0], &v);
+        out = ok ? NVMX_REQ_OK : NVMX_REQ_FAULT;
+        value = v;
+    } else if (label == NVMX_REQ_CR8) {
+        /* SDM Vol. 2B MOV CR: CR8[63:4] reserved. */
+        if (m->mr[0] != 1) {
+            value = vm->cr8;
+            out = NVMX_REQ_OK;
+        } else if (!(m->mr[1] & ~(nestor_word_t)CR8_TPR_MASK)) {
+            vm->cr8 = m->mr[1];
+            vm->irq_quiet = false;
+            out = NVMX_REQ_OK;
+        }
+    }
+    *m = (nu_msg_t){ .info = nestor_msginfo(out, 0, 0, 1), .mr = { value } };
 }

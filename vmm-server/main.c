@@ -214,9 +214,22 @@ static void serve(nestor_cptr_t exit_ep)
             st = nu_recv(exit_ep, &m);
             continue;
         }
-        if (st == NESTOR_OK && nestor_msginfo_label(m.info) == NVMX_STOP_LABEL &&
-            (m.badge & VMM_BADGE_MONITOR_STOP)) {
-            monitor_stop(m.badge & VMM_BADGE_VM_MASK);
+        if (st == NESTOR_OK && nestor_msginfo_label(m.info) != NESTOR_FAULT_VM_EXIT &&
+            (m.badge & VMM_BADGE_MONITOR)) {
+            nestor_word_t i = (m.badge & VMM_BADGE_VM_MASK) - 1;
+            if (nestor_msginfo_label(m.info) == NVMX_REQ_STOP) {
+                monitor_stop(i + 1);
+            } else if (i < n_vms && vms[i].status == VM_RUNNING) {
+                vm_t *vm = &vms[i];
+                vm_monitor_request(vm, &m);
+                if (vm->status != VM_RUNNING) {
+                    nu_tcb_suspend(vm->tcb);        /* its vCPU waits in nested-vmx */
+                    uart_flush(vm);
+                    report_end(vm);
+                }
+                st = running() ? nu_reply_recv(exit_ep, &m) : nu_reply(&m);
+                continue;
+            }
             if (!running())
                 return;
             st = nu_recv(exit_ep, &m);

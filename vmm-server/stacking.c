@@ -86,8 +86,9 @@ bool nested_vmx_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t sto
         nu_cnode_copy(node, NVMX_GRANT_VCPU, radix, a->cnode, vm->vcpu, 64, NESTOR_RIGHTS_ALL) ||
         nu_cnode_copy(node, NVMX_GRANT_STATE, radix, a->cnode, vm->state_frame, 64,
                       NESTOR_RIGHTS_ALL) ||
-        nu_cnode_mint(node, NVMX_GRANT_STOP, radix, a->cnode, stop_ep, 64, NESTOR_RIGHT_WRITE,
-                      VMM_BADGE_MONITOR_STOP | (vm->index + 1)))
+        nu_cnode_mint(node, NVMX_GRANT_VMM, radix, a->cnode, stop_ep, 64,
+                      NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT_REPLY,
+                      VMM_BADGE_MONITOR | (vm->index + 1)))
         return false;
     for (nestor_word_t i = 0; i < frames; i++)
         if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,

@@ -19,9 +19,9 @@ nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned re
 bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_word_t *others);
 
 struct vm;
-/* A stacked monitor's "stop this VM" message to the VMM's endpoint @stop_ep
- * is badged with this | the VM's index + 1 (nested-vmx/nvmx_setup.h). */
-#define VMM_BADGE_MONITOR_STOP (1ULL << 41)
+/* A stacked monitor's requests to the VMM's endpoint (nested-vmx/
+ * nvmx_setup.h NVMX_REQ_*) are badged with this | the VM's index + 1. */
+#define VMM_BADGE_MONITOR (1ULL << 41)
 #define VMM_BADGE_VM_MASK      0xFFFFu
 
 /* The setup call for a nested-vmx monitor at @level of @vm's exit tables

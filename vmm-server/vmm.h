@@ -127,6 +127,11 @@ void msr_init(vm_t *vm);
 /* Turn on RDTSCP for the VM's vCPU where the host has it (vm->rdtscp). */
 void msr_enable_rdtscp(vm_t *vm);
 bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value);
+/* A request of a monitor stacked on @vm (nested-vmx/nvmx_setup.h
+ * NVMX_REQ_IO/MSR/CR8): carried out on the VM's devices and platform MSRs
+ * as if the guest had made the access; @m becomes the reply. The VM may
+ * end or stop by it (its status says). */
+void vm_monitor_request(vm_t *vm, nu_msg_t *m);
 bool msr_write(vmexit_t *e, uint32_t msr, uint64_t value);
 
 /* The state-page groups the kernel writes at an exit of exit-table slot

@@ -1,0 +1,231 @@
+/*
+ * nested-vmx/l2_through.c - L2 exits that L1 did not ask for: the kernel's
+ * floor (nestor/vmcs.h) makes every port and MSR access, CR8 access,
+ * MONITOR/MWAIT, RDPMC and WBINVD of vcpu02 exit, and its own CR0/CR4 mask
+ * bits, where L1's controls would let L2 go through to L1's platform (SDM
+ * 25.1.3). nested-vmx carries these out as the CPU would have in L2: on
+ * L2's state where the state is L2's (CRs, the MSRs the state page holds),
+ * through the VMM where it is L1's platform (its devices, its platform MSRs,
+ * its task priority: nvmx_setup.h NVMX_REQ_*). L1 never runs for them.
+ */
+#include "l2_through.h"
+#include "checks_priv.h"
+#include "monitor.h"
+#include "msr_lists.h"
+#include "nvmx_setup.h"
+#include <user/print.h>
+
+/* I/O qualification (SDM 27.2.1, Table 27-5). */
+#define IOQ_SIZE(q)     (((q) & 7) + 1)
+#define IOQ_IN          BIT(3)
+#define IOQ_STRING      BIT(4)
+#define IOQ_REP         BIT(5)
+#define IOQ_PORT(q)     (((q) >> 16) & 0xFFFF)
+/* Control-register-access qualification (Table 27-3). */
+#define CRQ_NUMBER(q)   ((q) & 0xF)
+#define CRQ_TYPE(q)     (((q) >> 4) & 0x3)
+#define CRQ_GPR(q)      (((q) >> 8) & 0xF)
+#define CRQ_LMSW_SRC(q) (((q) >> 16) & 0xFFFF)
+#define CRQ_MOV_TO      0
+#define CRQ_MOV_FROM    1
+#define CRQ_CLTS        2
+#define LMSW_BITS       0xFULL          /* PE MP EM TS: what LMSW loads */
+#define CR8             8
+#define LOW32           0xFFFFFFFFULL
+
+static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
+{
+    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
+                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
+                                      &s->r12, &s->r13, &s->r14, &s->r15 };
+    return regs[n & 15];
+}
+
+/* A request to the VMM (nvmx_setup.h); the reply label, *@value its MR0. */
+static nestor_word_t ask_vmm(struct nvmx_monitor *m, nestor_word_t label, nestor_word_t a0,
+                             nestor_word_t a1, nestor_word_t a2, nestor_word_t a3,
+                             nestor_word_t *value)
+{
+    nu_msg_t msg = { .info = nestor_msginfo(label, 0, 0, 4), .mr = { a0, a1, a2, a3 } };
+    if (nu_call(m->vmm, &msg) != NESTOR_OK)
+        return NVMX_REQ_ENDED;
+    *value = msg.mr[0];
+    return nestor_msginfo_label(msg.info);
+}
+
+static nestor_word_t gp(nestor_vcpu_state_t *s2, nestor_word_t *changed)
+{
+    s2->inject_info = X86_VEC_GP | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID | X86_INTR_DELIVER_ERR;
+    s2->inject_error = 0;
+    *changed |= NESTOR_MTD_INJECT;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
+static nestor_word_t done(nestor_vcpu_state_t *s2, uint64_t len, nestor_word_t *changed)
+{
+    s2->rip += len;
+    *changed |= NESTOR_MTD_RIP | NESTOR_MTD_GPRS;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
+/* IN/OUT to a port L1's I/O bitmaps pass (SDM 25.1.3): L1's device. */
+static nestor_word_t io(struct nvmx_monitor *m, uint64_t q, uint64_t len, nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    if (q & (IOQ_STRING | IOQ_REP)) {
+        printf("nested-vmx %s: L2 string I/O to port 0x%lx that L1 lets through: not "
+               "supported yet: VM stopped\n", m->name, (nestor_word_t)IOQ_PORT(q));
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    const unsigned size = IOQ_SIZE(q);
+    const bool in = q & IOQ_IN;
+    const uint64_t mask = size == 4 ? LOW32 : (1ULL << (8 * size)) - 1;
+    nestor_word_t v = 0;
+    if (ask_vmm(m, NVMX_REQ_IO, IOQ_PORT(q), size, in, s2->rax & mask, &v) != NVMX_REQ_OK)
+        return NESTOR_EXIT_REPLY_STOP;                  /* L2 ended the VM */
+    if (in)     /* SDM Vol. 2A IN: a 32-bit destination zero-extends into RAX */
+        s2->rax = size == 4 ? (v & LOW32) : (s2->rax & ~mask) | (v & mask);
+    return done(s2, len, changed);
+}
+
+/* RDMSR/WRMSR L1's MSR bitmaps pass (SDM 24.6.9): the MSRs L2's state holds
+ * here, the rest (L1's platform) through the VMM. */
+static nestor_word_t msr(struct nvmx_monitor *m, bool write, uint64_t len, nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    const uint32_t index = (uint32_t)s2->rcx;
+    uint64_t v = (s2->rdx & LOW32) << 32 | (s2->rax & LOW32);
+    nestor_word_t *field = nvmx_state_msr(s2, index);
+    if (index == MSR_IA32_FS_BASE)
+        field = &s2->fs.base;
+    else if (index == MSR_IA32_GS_BASE)
+        field = &s2->gs.base;
+    else if (index == MSR_IA32_DEBUGCTL)
+        field = &s2->debugctl;
+    if (index == MSR_IA32_EFER) {
+        if (write) {
+            printf("nested-vmx %s: L2 WRMSR to IA32_EFER that L1 lets through: not supported "
+                   "yet: VM stopped\n", m->name);
+            return NESTOR_EXIT_REPLY_STOP;
+        }
+        field = &s2->efer;
+    }
+    if (field && write) {
+        /* SDM Vol. 4 Table 2-2, Vol. 2B WRMSR: what #GPs. */
+        const bool address = index != MSR_IA32_STAR && index != MSR_IA32_FMASK &&
+                             index != MSR_IA32_SYSENTER_CS && index != MSR_IA32_PAT &&
+                             index != MSR_IA32_DEBUGCTL && index != MSR_IA32_TSC_AUX;
+        if ((address && !x86_canonical(v)) || (index == MSR_IA32_PAT && !pat_ok(v)) ||
+            (index == MSR_IA32_DEBUGCTL && (v & X86_DEBUGCTL_RESERVED)) ||
+            (index == MSR_IA32_TSC_AUX && (v >> 32)))
+            return gp(s2, changed);
+        *field = index == MSR_IA32_SYSENTER_CS ? (v & LOW32) : v;
+        *changed |= NESTOR_MTD_MSRS | NESTOR_MTD_SEGS | NESTOR_MTD_DEBUG;
+        return done(s2, len, changed);
+    }
+    if (field) {
+        v = *field;
+    } else {
+        nestor_word_t got = 0;
+        nestor_word_t r = write ? ask_vmm(m, NVMX_REQ_MSR, index, 1, v, 0, &got)
+                                : ask_vmm(m, NVMX_REQ_MSR, index, 0, 0, 0, &got);
+        if (r == NVMX_REQ_FAULT)
+            return gp(s2, changed);
+        if (r != NVMX_REQ_OK)
+            return NESTOR_EXIT_REPLY_STOP;
+        v = got;
+    }
+    if (!write) {
+        s2->rax = v & LOW32;
+        s2->rdx = v >> 32;
+    }
+    return done(s2, len, changed);
+}
+
+/* A MOV to CR0/CR4, CLTS or LMSW that exited only for the kernel's own mask
+ * bits: L2's CR changes as the instruction says (SDM Vol. 2B MOV CR, CLTS,
+ * LMSW), within what VMX operation fixes (SDM 23.8: #GP otherwise). */
+static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, uint64_t len,
+                        nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    const unsigned n = CRQ_NUMBER(q);
+    if (n == CR8) {
+        nestor_word_t got = 0, *reg = gpr(s2, CRQ_GPR(q));
+        const bool to = CRQ_TYPE(q) == CRQ_MOV_TO;
+        nestor_word_t r = ask_vmm(m, NVMX_REQ_CR8, to, to ? *reg : 0, 0, 0, &got);
+        if (r == NVMX_REQ_FAULT)
+            return gp(s2, changed);
+        if (r != NVMX_REQ_OK)
+            return NESTOR_EXIT_REPLY_STOP;
+        if (!to)
+            *reg = got;
+        return done(s2, len, changed);
+    }
+    uint64_t value;
+    switch (CRQ_TYPE(q)) {
+    case CRQ_MOV_TO:
+        value = *gpr(s2, CRQ_GPR(q));
+        break;
+    case CRQ_CLTS:
+        value = s2->cr0 & ~(uint64_t)X86_CR0_TS;
+        break;
+    case CRQ_MOV_FROM:
+        printf("nested-vmx %s: L2 MOV from CR%u exited though L1 does not ask: VM stopped\n",
+               m->name, n);
+        return NESTOR_EXIT_REPLY_STOP;
+    default:                    /* LMSW: loads PE MP EM TS, never clears PE */
+        value = (s2->cr0 & ~LMSW_BITS) | (CRQ_LMSW_SRC(q) & LMSW_BITS) |
+                (s2->cr0 & X86_CR0_PE);
+        break;
+    }
+    const uint32_t proc2 = (v->field[V12_PROC_CONTROLS] & PROC_ACTIVATE_SECONDARY)
+                               ? (uint32_t)v->field[V12_PROC_CONTROLS2] : 0;
+    uint64_t fixed0 = n == 4 ? NVMX_CR4_FIXED0 : NVMX_CR0_FIXED0;
+    const uint64_t fixed1 = n == 4 ? NVMX_CR4_FIXED1 : NVMX_CR0_FIXED1;
+    if (n == 0 && (proc2 & PROC2_UNRESTRICTED_GUEST))
+        fixed0 &= ~(uint64_t)(X86_CR0_PE | X86_CR0_PG);
+    if ((value & fixed0) != fixed0 || (value & ~fixed1) || (n != 0 && n != 4))
+        return gp(s2, changed);
+    if (n == 0)
+        s2->cr0 = value;
+    else
+        s2->cr4 = value;
+    /* Load the CRs now and put L1's read shadows back over what loading
+     * them wrote (l2.c), then resume with RIP past the instruction. */
+    nestor_word_t cr_mask = NESTOR_MTD_CR;
+    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_LOAD_STATE, &cr_mask, 1, 0, 0, 0, 0) != NESTOR_OK ||
+        l2_write_shadows(m, v) != NESTOR_OK)
+        return gp(s2, changed);
+    s2->rip += len;
+    *changed |= NESTOR_MTD_RIP;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
+nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
+                         uint64_t len, nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    switch (reason) {
+    case NESTOR_EXIT_IO:
+        return io(m, q, len, changed);
+    case NESTOR_EXIT_RDMSR:
+    case NESTOR_EXIT_WRMSR:
+        return msr(m, reason == NESTOR_EXIT_WRMSR, len, changed);
+    case NESTOR_EXIT_CR_ACCESS:
+        return cr(m, v, q, len, changed);
+    case NESTOR_EXIT_MONITOR:       /* L1's CPU shows no MONITOR/MWAIT: #UD as there */
+    case NESTOR_EXIT_MWAIT:
+        s2->inject_info = X86_VEC_UD | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID;
+        *changed |= NESTOR_MTD_INJECT;
+        return NESTOR_EXIT_REPLY_RESUME;
+    case NESTOR_EXIT_RDPMC:         /* no performance counters shown (SDM Vol. 2B RDPMC) */
+        return gp(s2, changed);
+    case NESTOR_EXIT_WBINVD:        /* the caches are coherent with L1's RAM */
+        return done(s2, len, changed);
+    default:
+        printf("nested-vmx %s: L2 exit %u that L1 did not ask for: carrying it out is not "
+               "supported yet: VM stopped\n", m->name, reason);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+}

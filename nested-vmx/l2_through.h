@@ -1,0 +1,15 @@
+/*
+ * nested-vmx/l2_through.h - carrying out for L1 the exits of L2 that L1's
+ * controls let through (l2_through.c).
+ */
+#ifndef NVMX_L2_THROUGH_H
+#define NVMX_L2_THROUGH_H
+#include "l2.h"
+#include "vmcs12.h"
+
+/* L2's exit @reason (qualification @q, instruction length @len) that L1
+ * did not ask for: the reply label for L2's exit, *@changed its groups. */
+nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
+                         uint64_t len, nestor_word_t *changed);
+
+#endif
