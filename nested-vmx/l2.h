@@ -30,6 +30,7 @@ struct vmcs12;
 #define NVMX_L2_ENTRY_FAILED (~1UL)  /* l2_enter: a VM-entry failure for L1 */
 #define EPT02_MAX_MAPS    64         /* 2 MiB mappings EPT02 holds before it is rebuilt */
 #define EPT02_NO_EPT      (~0ULL)    /* L1 does not use EPT: L2-physical = L1-physical */
+#define L2_COUNTED_REASONS 80        /* basic exit reasons counted one by one (SDM Appendix C) */
 
 typedef struct {
     uint64_t gpa2;                   /* 2 MiB-aligned L2-physical address */
@@ -49,6 +50,11 @@ typedef struct {
     nestor_cptr_t free_slots[EPT02_MAX_MAPS];
     unsigned n_free;
     uint64_t entries, reflected, at_l0;  /* counts for the log */
+    /* Per basic reason reflected to L1: how many, and L1's exits that came
+     * here from each reflection through L1's next VMLAUNCH/VMRESUME (what
+     * handling that reason costs L1 in exits to L0 beyond its own). */
+    uint64_t by_reason[L2_COUNTED_REASONS], l1_exits_after[L2_COUNTED_REASONS];
+    unsigned after;                  /* reason + 1 of the reflection being handled; 0: none */
 } l2_t;
 
 /* L1's VMLAUNCH/VMRESUME of vmcs12 @v (at @gpa) passed every check: enter
@@ -60,6 +66,11 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, b
 /* An exit of L2 (its message registers @mr, NESTOR_EXIT_MR_*): the label
  * to answer it with, or NVMX_NO_REPLY. */
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr);
+/* An exit of L1 (basic reason @reason) came here: counted against the L2
+ * exit L1 is handling, if any; a VMLAUNCH/VMRESUME ends that handling. */
+void l2_count_l1_exit(struct nvmx_monitor *m, unsigned reason);
+/* The VMM's count query: one log line per reason reflected. */
+void l2_report(struct nvmx_monitor *m);
 /* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
  * stay cached). */
 void l2_invept(struct nvmx_monitor *m);
