@@ -14,7 +14,7 @@
  *   nested_cpuid{l1=testhv,l0=L0} N             instructions per L2 CPUID
  *                                               round trip (baseline loop
  *                                               subtracted), measured in L2
- *   l1_vmx_instructions_per_l2_exit{reason=cpuid,l1=testhv} N
+ *   l1_vmx_instructions_per_l2_exit{reason=cpuid,l1=testhv,l0=L0} N
  *                                               VMX instructions L1 ran per
  *                                               CPUID exit (each an exit to
  *                                               L0 under nested-vmx)
@@ -180,7 +180,7 @@ int vmxc_main(uint32_t magic, uint32_t info)
         return fail("L2's figures");
     vmxc_printf("nested_cpuid{l1=testhv,l0=%s} %llu\n", l0,
                 (unsigned long long)((with - without) / rounds));
-    vmxc_printf("l1_vmx_instructions_per_l2_exit{reason=cpuid,l1=testhv} %llu\n",
+    vmxc_printf("l1_vmx_instructions_per_l2_exit{reason=cpuid,l1=testhv,l0=%s} %llu\n", l0,
                 (unsigned long long)(vmx_insns / cpuid_exits));
     vmxc_printf("l1_cpuid{l0=%s} %llu\n", l0, (unsigned long long)one_level);
     if (vmx_vmxoff() != VR_OK)
