@@ -583,6 +583,11 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
     l2->reflected++;
     l2->running = false;
     l2->kicked = false;
+    const unsigned reflected = reason & NESTOR_EXIT_REASON_MASK;
+    if (reflected < L2_COUNTED_REASONS) {
+        l2->by_reason[reflected]++;
+        l2->after = reflected + 1;
+    }
     save_exit(m, v, mr, reason, qual);
     return resume_l1(m, v);
 }
@@ -594,6 +599,28 @@ void l2_kick(struct nvmx_monitor *m)
         return;
     l2->kicked = true;
     nu_invoke(l2->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0);
+}
+
+void l2_count_l1_exit(struct nvmx_monitor *m, unsigned reason)
+{
+    l2_t *l2 = &m->l2;
+    if (l2->after)
+        l2->l1_exits_after[l2->after - 1]++;
+    if (reason == NESTOR_EXIT_VMLAUNCH || reason == NESTOR_EXIT_VMRESUME)
+        l2->after = 0;
+}
+
+void l2_report(struct nvmx_monitor *m)
+{
+    const l2_t *l2 = &m->l2;
+    for (unsigned r = 0; r < L2_COUNTED_REASONS; r++) {
+        const uint64_t n = l2->by_reason[r];
+        if (!n)
+            continue;
+        const uint64_t each100 = l2->l1_exits_after[r] * 100 / n;
+        printf("nested-vmx %s: L2 exit reason %u: %lu reflected, %lu.%02lu L0 exits each "
+               "(L1's, through its next entry)\n", m->name, r, n, each100 / 100, each100 % 100);
+    }
 }
 
 void l2_invept(struct nvmx_monitor *m)

@@ -30,6 +30,7 @@ struct vmcs12;
 #define NVMX_L2_ENTRY_FAILED (~1UL)  /* l2_enter: a VM-entry failure for L1 */
 #define EPT02_MAX_MAPS    64         /* 2 MiB mappings EPT02 holds before it is rebuilt */
 #define EPT02_NO_EPT      (~0ULL)    /* L1 does not use EPT: L2-physical = L1-physical */
+#define L2_COUNTED_REASONS 80        /* basic exit reasons counted one by one (SDM Appendix C) */
 
 typedef struct {
     uint64_t gpa2;                   /* 2 MiB-aligned L2-physical address */
@@ -51,6 +52,11 @@ typedef struct {
     bool running;                    /* L2 runs (L1 waits in VMLAUNCH/VMRESUME) */
     bool kicked;                     /* an interrupt for L1 waits for L2's exit */
     uint64_t entries, reflected, at_l0;  /* counts for the log */
+    /* Per basic reason reflected to L1: how many, and L1's exits that came
+     * here from each reflection through L1's next VMLAUNCH/VMRESUME (what
+     * handling that reason costs L1 in exits to L0 beyond its own). */
+    uint64_t by_reason[L2_COUNTED_REASONS], l1_exits_after[L2_COUNTED_REASONS];
+    unsigned after;                  /* reason + 1 of the reflection being handled; 0: none */
 } l2_t;
 
 /* L1's VMLAUNCH/VMRESUME of vmcs12 @v (at @gpa) passed every check: enter
@@ -68,7 +74,11 @@ nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const struct vmcs12 *v);
 /* The VMM paused L1's vCPU for an interrupt (nvmx_setup.h NVMX_GRANT_KICK):
  * if L2 runs, pause it too, so that its exit reaches L1 (l2_exit). */
 void l2_kick(struct nvmx_monitor *m);
-
+/* An exit of L1 (basic reason @reason) came here: counted against the L2
+ * exit L1 is handling, if any; a VMLAUNCH/VMRESUME ends that handling. */
+void l2_count_l1_exit(struct nvmx_monitor *m, unsigned reason);
+/* The VMM's count query: one log line per reason reflected. */
+void l2_report(struct nvmx_monitor *m);
 /* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
  * stay cached). */
 void l2_invept(struct nvmx_monitor *m);

@@ -142,6 +142,7 @@ void nvmx_serve(nvmx_monitor_t *m)
     nu_recv(m->ep, &msg);
     for (;;) {
         if (msg.badge == CM_BADGE_QUERY) {
+            l2_report(m);
             msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { m->handled, m->passed } };
         } else if (nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT &&
                    (msg.badge & NVMX_KICK_BADGE)) {
@@ -164,6 +165,7 @@ void nvmx_serve(nvmx_monitor_t *m)
                    nestor_msginfo_label(msg.info) == NESTOR_FAULT_VM_EXIT) {
             nestor_word_t changed = 0, mr[NESTOR_EXIT_MR_COUNT];
             nvmx_exit_mrs(&msg, mr);
+            l2_count_l1_exit(m, (unsigned)(mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK));
             nestor_word_t label = on_exit(m, mr, &changed);
             if (label == NVMX_NO_REPLY) {       /* L2 runs; L1 waits in this exit */
                 m->handled++;

@@ -1,5 +1,5 @@
-/* tests/guests/vmxcheck.h - what vmxcheck.c, vmxcheck_entry.c and
- * vmxcheck_start.S share. */
+/* tests/guests/vmxcheck.h - what vmxcheck.c, vmxcheck_entry.c,
+ * vmxcheck_start.S and vmxc_lib.c share (and nestbench.c uses). */
 #ifndef TESTS_GUESTS_VMXCHECK_H
 #define TESTS_GUESTS_VMXCHECK_H
 
@@ -35,15 +35,26 @@ extern volatile uint64_t vmxc_fault_resume, vmxc_fault_vector, vmxc_fault_error;
 uint64_t vmxc_enter(uint64_t flags);
 extern char vmxc_exit_point[];
 
-/* vmxcheck.c: the bookkeeping and VMX instruction wrappers shared with
- * vmxcheck_entry.c. Outcomes of a VMX instruction (SDM Vol. 3C 30.2): */
+/* vmxc_lib.c: the bookkeeping and VMX instruction wrappers shared by
+ * vmxcheck.c, vmxcheck_entry.c and nestbench.c. Outcomes of a VMX
+ * instruction (SDM Vol. 3C 30.2): */
 #define VR_OK          0ULL                 /* VMsucceed */
 #define VR_INVALID     1ULL                 /* VMfailInvalid: CF = 1 */
 #define VR_VALID(e)    (0x100ULL | (e))     /* VMfailValid: ZF = 1, error number e */
 #define VR_FAULT(v)    (0x200ULL | (v))     /* exception v */
 #define VR_EXIT(r)     (1ULL << 32 | (r))   /* VM exit with this exit reason */
 
+extern const char *vmxc_name;           /* what output lines start with: "vmxcheck" */
+extern unsigned vmxc_total_checks, vmxc_total_failed;
+extern int vmxc_opt_bare;               /* booted bare by GRUB: no VMM below */
 int vmxc_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vmxc_serial_init(void);            /* bare: nobody set the UART up */
+void vmxc_bare_finish(const char *why); /* verdict line (fail with @why, pass if NULL), Bochs off */
+const char *vmxc_cmdline(uint32_t magic, uint32_t info);
+int vmxc_has_word(const char *s, const char *w);
+void vmxc_setup_descriptors(void);      /* IDT for the exceptions, TSS, TR */
+int vmxc_section_caps(void);            /* fills caps; 0: no VMX */
+void vmxc_write_revision(uint64_t *region, uint32_t rev);
 void vmxc_check(int ok, const char *what);
 void vmxc_check_eq(const char *what, uint64_t expected, uint64_t got);
 void vmxc_check_vr(const char *what, uint64_t expected, uint64_t got);
@@ -58,6 +69,22 @@ uint64_t vmx_vmptrst(uint64_t *pa);
 uint64_t vmx_vmread(uint64_t field, uint64_t *value);
 uint64_t vmx_vmwrite(uint64_t field, uint64_t value);
 uint64_t vmx_launch(uint64_t flags);
+uint64_t vmx_vmcall(void);
+uint64_t vmx_invept(uint64_t type, uint64_t eptp);
+uint64_t vmx_invvpid(uint64_t type, uint64_t vpid, uint64_t addr);
+uint64_t vmclear_arith_flags(uint64_t pa);
+uint64_t rdmsr_safe(uint32_t msr, uint64_t *vec);   /* *vec: the exception, or ~0 */
+uint64_t wrmsr_safe(uint32_t msr, uint64_t v);      /* the exception, or ~0 */
+
+static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
 uint64_t vmrd(uint64_t field);          /* VMREAD, 0 on failure */
 void vmwr(uint64_t field, uint64_t value);   /* VMWRITE, a failed check on failure */
 
@@ -85,8 +112,9 @@ uint64_t exit_msr(void);
 uint64_t entry_msr(void);
 uint64_t proc2_msr(void);   /* 0 when the secondary controls cannot be activated */
 
-/* vmxcheck_entry.c */
 extern uint64_t vmcs_region[512], vmxon_region[512];
+
+/* vmxcheck_entry.c */
 void vmxc_section_vmentry(void);
 void vmxc_section_l2(void);
 void vmxc_build_vmcs(void);
