@@ -22,17 +22,20 @@
 static nvmx_monitor_t mon;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 
-/* What the kernel writes to the state page at each of our exits: VMX
- * instructions need the whole CPU state (mode, CPL, operands, segments,
- * MOV-SS blocking); RDMSR/WRMSR the GPRs and RIP; CR accesses the GPRs, RIP
- * and the CRs. */
+/* What the kernel writes to the state page at each of our exits (below);
+ * RDMSR/WRMSR need the GPRs and RIP, CR accesses the GPRs, RIP and CRs. */
+#define VMX_INSN_MASK (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | \
+                       NESTOR_MTD_CR | NESTOR_MTD_SEGS | NESTOR_MTD_INTR)
 static const struct { nestor_word_t reason, mask; } exit_masks[] = {
-    { NESTOR_EXIT_VMCLEAR, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMLAUNCH, NESTOR_MTD_ALL },
-    { NESTOR_EXIT_VMPTRLD, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMPTRST, NESTOR_MTD_ALL },
-    { NESTOR_EXIT_VMREAD, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMRESUME, NESTOR_MTD_ALL },
-    { NESTOR_EXIT_VMWRITE, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMXOFF, NESTOR_MTD_ALL },
-    { NESTOR_EXIT_VMXON, NESTOR_MTD_ALL }, { NESTOR_EXIT_INVEPT, NESTOR_MTD_ALL },
-    { NESTOR_EXIT_INVVPID, NESTOR_MTD_ALL },
+    /* VMLAUNCH/VMRESUME: all of L1's state, which L2 inherits and which
+     * comes back at the exit (l2.c); the others: what decoding and the
+     * instruction's checks read (mode, CPL, operands, MOV-SS blocking). */
+    { NESTOR_EXIT_VMLAUNCH, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMRESUME, NESTOR_MTD_ALL },
+    { NESTOR_EXIT_VMCLEAR, VMX_INSN_MASK }, { NESTOR_EXIT_VMPTRLD, VMX_INSN_MASK },
+    { NESTOR_EXIT_VMPTRST, VMX_INSN_MASK }, { NESTOR_EXIT_VMREAD, VMX_INSN_MASK },
+    { NESTOR_EXIT_VMWRITE, VMX_INSN_MASK }, { NESTOR_EXIT_VMXOFF, VMX_INSN_MASK },
+    { NESTOR_EXIT_VMXON, VMX_INSN_MASK }, { NESTOR_EXIT_INVEPT, VMX_INSN_MASK },
+    { NESTOR_EXIT_INVVPID, VMX_INSN_MASK },
     { NESTOR_EXIT_RDMSR, NESTOR_MTD_GPRS | NESTOR_MTD_RIP },
     { NESTOR_EXIT_WRMSR, NESTOR_MTD_GPRS | NESTOR_MTD_RIP },
     { NESTOR_EXIT_CR_ACCESS, NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_CR },
