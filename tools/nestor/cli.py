@@ -158,7 +158,8 @@ def parser():
                    "the config's stack; vmm runs one VM per --guest; ktest runs the kernel test "
                    "suite, kfuzz the fuzzer)")
     r.add_argument('--guest', metavar='NAME', action='append', default=[],
-                   help="add test guest build/guests/NAME.bin as a 'guest NAME' boot module "
+                   help="add test guest build/guests/NAME.bin (or .elf, or a path such as "
+                   "build/kernel/nestor-kernel.elf) as a 'guest NAME' boot module "
                    "(repeatable; FILE:NAME names the VM; run by the vmm root task, "
                    "--roottask vmm)")
     r.add_argument('--guest-mem', metavar='NAME=MIB', action='append', default=[],
