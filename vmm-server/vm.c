@@ -5,6 +5,7 @@
  */
 #include "vmm.h"
 #include "boot/multiboot.h"
+#include "boot/multiboot2_load.h"
 #include <elf64.h>
 #include <string.h>
 #include <user/print.h>
@@ -127,18 +128,43 @@ static bool make_vcpu(vm_t *vm, nu_alloc_t *a)
            nu_invoke(vm->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0) == NESTOR_OK;
 }
 
-/* 1: a Multiboot image, loaded with its modules and boot information, *entry
- * and *info set; 0: no Multiboot header; -1: refused (said why). */
+/* Why a Multiboot2 header was refused, beyond the status: the tag to blame. */
+static void mb2_blame(const mb_layout_t *l, mb_status_t st)
+{
+    if (st == MB2_BAD_ARCH)
+        printf(" (architecture %u)", l->bad_tag);
+    else if (st == MB2_UNKNOWN_REQUEST)
+        printf(" (information type %u)", l->bad_tag);
+    else if (st == MB2_UNSUPPORTED_TAG || st == MB2_BAD_HEADER || st == MB2_NO_ENTRY)
+        printf(" (header tag type %u)", l->bad_tag);
+}
+
+/* 1: a Multiboot2 or Multiboot image, loaded with its modules and boot
+ * information, *entry, *info and *magic (for EAX) set; 0: neither header;
+ * -1: refused (said why). Multiboot2 is looked for first: an image with
+ * both headers is loaded as Multiboot2 (GRUB chooses by the command,
+ * "multiboot2" or "multiboot"; a VM has no command, and Multiboot2 is the
+ * newer protocol with the fuller information). */
 static int multiboot_load(vm_t *vm, const uint8_t *image, uint64_t size, uint64_t *entry,
-                          uint64_t *info)
+                          uint64_t *info, uint32_t *magic)
 {
     mb_layout_t l;
-    mb_status_t st = mb_parse(image, size, vm->ram_bytes, &l);
+    bool v2 = true;
+    mb_status_t st = mb2_parse_header(image, size, vm->ram_bytes, &l);
+    if (st == MB_NO_HEADER) {
+        v2 = false;
+        st = mb_parse(image, size, vm->ram_bytes, &l);
+    }
     if (st == MB_NO_HEADER)
         return 0;
     if (st != MB_OK) {
-        printf("vmm: %s: Multiboot image refused (header flags 0x%x): %s", vm->name, l.flags,
-               mb_status_str(st));
+        if (v2)
+            printf("vmm: %s: Multiboot2 image refused: %s", vm->name, mb_status_str(st));
+        else
+            printf("vmm: %s: Multiboot image refused (header flags 0x%x): %s", vm->name,
+                   l.flags, mb_status_str(st));
+        if (v2)
+            mb2_blame(&l, st);
         if (l.bad_index >= 0)
             printf(" (program header %d: 0x%lx, 0x%lx bytes)", l.bad_index, l.bad_addr,
                    l.bad_size);
@@ -146,11 +172,12 @@ static int multiboot_load(vm_t *vm, const uint8_t *image, uint64_t size, uint64_
         return -1;
     }
     mb_boot_t boot;
-    st = mb_build_info(vm->ram, vm->ram_bytes, l.end, vm->cmdline, vm->mods, vm->n_mods, &boot);
+    st = (v2 ? mb2_build_info : mb_build_info)(vm->ram, vm->ram_bytes, l.end, vm->cmdline,
+                                               vm->mods, vm->n_mods, &boot);
     if (st != MB_OK) {
-        printf("vmm: %s: Multiboot image refused: %s (kernel ends at 0x%lx, %u module%s, "
-               "%lu MiB of RAM)\n", vm->name, mb_status_str(st), l.end, vm->n_mods,
-               vm->n_mods == 1 ? "" : "s", vm->ram_bytes >> 20);
+        printf("vmm: %s: %s image refused: %s (kernel ends at 0x%lx, %u module%s, "
+               "%lu MiB of RAM)\n", vm->name, v2 ? "Multiboot2" : "Multiboot", mb_status_str(st),
+               l.end, vm->n_mods, vm->n_mods == 1 ? "" : "s", vm->ram_bytes >> 20);
         return -1;
     }
     mb_load(image, &l, vm->ram);
@@ -158,6 +185,7 @@ static int multiboot_load(vm_t *vm, const uint8_t *image, uint64_t size, uint64_
     vm->mb_format = l.format;
     *entry = l.entry;
     *info = boot.info_addr;
+    *magic = v2 ? MB2_BOOTLOADER_MAGIC : MB_LOADER_MAGIC;
     return 1;
 }
 
@@ -236,7 +264,8 @@ static bool vm_load(vm_t *vm, nestor_word_t mask)
     bool elf = size >= 4 && b[0] == 0x7F && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
     vm->real_mode = !elf && size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
     uint64_t entry = 0, info = 0;
-    int mb = vm->real_mode ? 0 : multiboot_load(vm, b, size, &entry, &info);
+    uint32_t magic = MB_LOADER_MAGIC;
+    int mb = vm->real_mode ? 0 : multiboot_load(vm, b, size, &entry, &info, &magic);
     if (mb < 0)
         return false;
     /* An ELF64 image with no Multiboot header boots in 64-bit mode. */
@@ -254,9 +283,14 @@ static bool vm_load(vm_t *vm, nestor_word_t mask)
         memcpy(vm->ram + load_gpa, image, size);
     }
     irq_init(vm);
-    /* Start as a Multiboot loader leaves a kernel: 32-bit flat, paging off
-     * (the VCPU's initial state), EAX = the loader magic, EBX = the boot
-     * information (memory sizes); or a boot sector as a BIOS leaves it. */
+    /* Start as a Multiboot loader leaves a kernel (Multiboot 3.2, Multiboot2
+     * 3.3 "I386 machine state", the same for both): the VCPU's initial state
+     * (nestor/vcpu.h) is 32-bit protected mode with CR0.PE set and PG clear,
+     * CS a flat 32-bit execute/read code segment and DS, ES, FS, GS, SS flat
+     * 32-bit read/write data segments (base 0, limit 0xFFFFFFFF; SDM Vol. 3A
+     * 3.4.5), EFLAGS with IF and VM clear (only the fixed bit 1), A20 on (guest
+     * RAM never wraps at 1 MiB; devices/sysctl.h); EAX = the loader magic,
+     * EBX = the boot information. Or a boot sector as a BIOS leaves it. */
     *vm->state = vm->reset_state;
     vm->state->rip = entry;
     vm->state->rflags = X86_RFLAGS_FIXED;
@@ -271,7 +305,7 @@ static bool vm_load(vm_t *vm, nestor_word_t mask)
             }
             info = boot.info_addr;
         }
-        vm->state->rax = MB_LOADER_MAGIC;
+        vm->state->rax = magic;
         vm->state->rbx = info;
     }
     mask |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS;

@@ -13,11 +13,6 @@ typedef struct {
     uint32_t size;
 } mb2_tag_hdr_t;
 
-#define MB2_INFO_HDR_SIZE   8   /* u32 total_size, u32 reserved */
-#define MB2_MMAP_HDR_SIZE   16  /* tag header + u32 entry_size + u32 entry_version */
-#define MB2_MMAP_ENTRY_MIN  24  /* u64 base, u64 length, u32 type, u32 reserved */
-#define MB2_MODULE_HDR_SIZE 16  /* tag header + u32 mod_start + u32 mod_end */
-#define MB2_MEMINFO_SIZE    16  /* tag header + u32 mem_lower + u32 mem_upper */
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -44,7 +39,7 @@ static mb2_status_t parse_mmap(const uint8_t *tag, uint32_t size, mb2_boot_t *ou
     if (size < MB2_MMAP_HDR_SIZE)
         return MB2_ERR_BAD_MMAP;
     uint32_t esize = rd32(tag + 8);
-    if (esize < MB2_MMAP_ENTRY_MIN || esize % 8 != 0)
+    if (esize < MB2_MMAP_ENTRY_SIZE || esize % 8 != 0)
         return MB2_ERR_BAD_MMAP;
     for (uint32_t off = MB2_MMAP_HDR_SIZE; off + esize <= size; off += esize) {
         const uint8_t *e = tag + off;

@@ -9,28 +9,9 @@
 #ifndef BOOT_MULTIBOOT2_H
 #define BOOT_MULTIBOOT2_H
 
-/* Header (spec 3.1.1) */
-#define MB2_HEADER_MAGIC       0xE85250D6
-#define MB2_ARCH_I386          0
-#define MB2_HEADER_TAG_END     0
-/* Value in EAX when GRUB jumps to the kernel (spec 3.3). */
-#define MB2_BOOTLOADER_MAGIC   0x36D76289
-
-/* Information tags (spec 3.6) */
-#define MB2_TAG_END            0
-#define MB2_TAG_CMDLINE        1
-#define MB2_TAG_BOOTLOADER     2
-#define MB2_TAG_MODULE         3
-#define MB2_TAG_BASIC_MEMINFO  4
-#define MB2_TAG_MMAP           6
-#define MB2_TAG_ALIGN          8
-
-/* Memory map entry types (spec 3.6.8) */
-#define MB2_MEM_AVAILABLE      1
-#define MB2_MEM_RESERVED       2
-#define MB2_MEM_ACPI_RECLAIM   3
-#define MB2_MEM_NVS            4
-#define MB2_MEM_BAD            5
+/* The protocol's numbers (header, magic, tags, memory types): shared with
+ * the VMM, which boots kernels by it. */
+#include <multiboot2_abi.h>
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>

@@ -2,6 +2,7 @@
  * header, ELF kernels by their program headers, the boot information. */
 #include "unit.h"
 #include "boot/multiboot.h"
+#include "boot/multiboot2_load.h"
 #include <string.h>
 
 #define RAM       (8u << 20)
@@ -247,6 +248,34 @@ static void test_elf_hostile(void)
 
 static uint8_t ram2[RAM];
 
+typedef mb_status_t build_info_t(uint8_t *, uint64_t, uint64_t, const char *, const mb_module_t *,
+                                  unsigned, mb_boot_t *);
+static build_info_t *const builders[] = { mb_build_info, mb2_build_info };
+#define N_BUILDERS (sizeof(builders) / sizeof(builders[0]))
+
+/* Both loaders (Multiboot and Multiboot2) place alike: modules page-aligned
+ * above the kernel, then the information; below 1 MiB the kernel leaves
+ * conventional memory alone. */
+static void test_placement(void)
+{
+    static const uint8_t one[5000] = { 1, 2, 3 }, two[3] = { 9, 8, 7 };
+    const mb_module_t mods[2] = { { one, sizeof(one), "first module" }, { two, 3, "" } };
+    for (unsigned k = 0; k < N_BUILDERS; k++) {
+        mb_boot_t b;
+        memset(ram2, 0xEE, sizeof(ram2));
+        CU_ASSERT_EQUAL_FATAL(builders[k](ram2, RAM, 0x123456, "a b=c", mods, 2, &b), MB_OK);
+        CU_ASSERT_EQUAL(b.mod_addr[0], 0x124000);
+        CU_ASSERT_EQUAL(b.mod_addr[1], 0x126000);
+        CU_ASSERT_EQUAL(b.info_addr, 0x127000);
+        CU_ASSERT_EQUAL(memcmp(ram2 + b.mod_addr[0], one, sizeof(one)), 0);
+        CU_ASSERT_EQUAL(memcmp(ram2 + b.mod_addr[1], two, 3), 0);
+        CU_ASSERT(b.end > b.info_addr && b.end <= RAM);
+        CU_ASSERT_EQUAL(ram2[b.end], 0xEE);                 /* nothing written past it */
+        CU_ASSERT_EQUAL(builders[k](ram2, RAM, 0x20000, NULL, NULL, 0, &b), MB_OK);
+        CU_ASSERT_EQUAL(b.info_addr, 0x100000);
+    }
+}
+
 static void test_info(void)
 {
     static const uint8_t one[5000] = { 1, 2, 3 }, two[3] = { 9, 8, 7 };
@@ -254,12 +283,6 @@ static void test_info(void)
     mb_boot_t b;
     memset(ram2, 0xEE, sizeof(ram2));
     CU_ASSERT_EQUAL_FATAL(mb_build_info(ram2, RAM, 0x123456, "a b=c", mods, 2, &b), MB_OK);
-    /* Modules page-aligned above the kernel, then the information. */
-    CU_ASSERT_EQUAL(b.mod_addr[0], 0x124000);
-    CU_ASSERT_EQUAL(b.mod_addr[1], 0x126000);
-    CU_ASSERT_EQUAL(b.info_addr, 0x127000);
-    CU_ASSERT_EQUAL(memcmp(ram2 + b.mod_addr[0], one, sizeof(one)), 0);
-    CU_ASSERT_EQUAL(memcmp(ram2 + b.mod_addr[1], two, 3), 0);
     mb_info_t info;
     memcpy(&info, ram2 + b.info_addr, sizeof(info));
     CU_ASSERT_EQUAL(info.flags, MB_INFO_MEM | MB_INFO_CMDLINE | MB_INFO_MODS | MB_INFO_MMAP |
@@ -288,34 +311,35 @@ static void test_info(void)
               e[2].type == MB_MMAP_AVAILABLE);
     CU_ASSERT(b.end > info.mmap_addr && b.end <= RAM);
     CU_ASSERT_EQUAL(ram2[b.end], 0xEE);                     /* nothing written past it */
-    /* A kernel entirely below 1 MiB: loader data from 1 MiB on. */
-    CU_ASSERT_EQUAL(mb_build_info(ram2, RAM, 0x20000, NULL, NULL, 0, &b), MB_OK);
-    CU_ASSERT_EQUAL(b.info_addr, 0x100000);
 }
 
+/* Both loaders' information (Multiboot and Multiboot2) is placed alike. */
 static void test_info_refused(void)
 {
     static const uint8_t big[1] = { 0 };
-    mb_module_t mods[MB_MAX_MODULES + 1];
-    for (unsigned i = 0; i <= MB_MAX_MODULES; i++)
-        mods[i] = (mb_module_t){ big, 1, "x" };
-    mb_boot_t b;
-    memset(ram2, 0xEE, sizeof(ram2));
-    CU_ASSERT_EQUAL(mb_build_info(ram2, RAM, 0x100000, "", mods, MB_MAX_MODULES + 1, &b),
-                    MB_TOO_MANY_MODULES);
-    /* A module larger than what is left above the kernel. */
-    mods[0].size = RAM;
-    CU_ASSERT_EQUAL(mb_build_info(ram2, RAM, 0x100000, "", mods, 1, &b), MB_NO_ROOM);
-    mods[0].size = UINT64_MAX;
-    CU_ASSERT_EQUAL(mb_build_info(ram2, RAM, 0x100000, "", mods, 1, &b), MB_NO_ROOM);
-    /* The kernel ends at the last page: no room for the information. */
-    CU_ASSERT_EQUAL(mb_build_info(ram2, RAM, RAM - 16, "", NULL, 0, &b), MB_NO_ROOM);
-    CU_ASSERT_EQUAL(mb_build_info(ram2, RAM, UINT64_MAX, "", NULL, 0, &b), MB_NO_ROOM);
-    for (unsigned i = 0; i < RAM; i += 4096)
-        if (ram2[i] != 0xEE) {
-            CU_FAIL("a refused build wrote to RAM");
-            break;
-        }
+    for (unsigned k = 0; k < N_BUILDERS; k++) {
+        build_info_t *build = builders[k];
+        mb_module_t mods[MB_MAX_MODULES + 1];
+        for (unsigned i = 0; i <= MB_MAX_MODULES; i++)
+            mods[i] = (mb_module_t){ big, 1, "x" };
+        mb_boot_t b;
+        memset(ram2, 0xEE, sizeof(ram2));
+        CU_ASSERT_EQUAL(build(ram2, RAM, 0x100000, "", mods, MB_MAX_MODULES + 1, &b),
+                        MB_TOO_MANY_MODULES);
+        /* A module larger than what is left above the kernel. */
+        mods[0].size = RAM;
+        CU_ASSERT_EQUAL(build(ram2, RAM, 0x100000, "", mods, 1, &b), MB_NO_ROOM);
+        mods[0].size = UINT64_MAX;
+        CU_ASSERT_EQUAL(build(ram2, RAM, 0x100000, "", mods, 1, &b), MB_NO_ROOM);
+        /* The kernel ends at the last page: no room for the information. */
+        CU_ASSERT_EQUAL(build(ram2, RAM, RAM - 16, "", NULL, 0, &b), MB_NO_ROOM);
+        CU_ASSERT_EQUAL(build(ram2, RAM, UINT64_MAX, "", NULL, 0, &b), MB_NO_ROOM);
+        for (unsigned i = 0; i < RAM; i += 4096)
+            if (ram2[i] != 0xEE) {
+                CU_FAIL("a refused build wrote to RAM");
+                break;
+            }
+    }
 }
 
 UNIT_SUITE(vmm_multiboot_suite)
@@ -330,7 +354,10 @@ UNIT_SUITE(vmm_multiboot_suite)
     CU_add_test(s, "ELF64 with a Multiboot header: segments at p_paddr", test_elf64_loads);
     CU_add_test(s, "ELF refused with a reason, never a crash: hostile program headers",
                 test_elf_hostile);
+    CU_add_test(s, "boot information (Multiboot and Multiboot2): where modules and information go",
+                test_placement);
     CU_add_test(s, "boot information: modules, command line, memory map, loader name",
                 test_info);
-    CU_add_test(s, "boot information refused unless it all fits", test_info_refused);
+    CU_add_test(s, "boot information (Multiboot and Multiboot2) refused unless it all fits",
+                test_info_refused);
 }

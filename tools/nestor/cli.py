@@ -200,7 +200,8 @@ def parser():
                    "(GRUB 'multiboot', command line 'bare' plus --cmdline): vmxcheck checks "
                    "the emulator's own VMX this way (e.g. --bare vmxcheck on Bochs)")
     r.add_argument('--guest', metavar='NAME', action='append', default=[],
-                   help="add test guest build/guests/NAME.bin as a 'guest NAME' boot module "
+                   help="add test guest build/guests/NAME.bin (or .elf, or a path such as "
+                   "build/kernel/nestor-kernel.elf) as a 'guest NAME' boot module "
                    "(repeatable; FILE:NAME names the VM; run by the vmm root task, "
                    "--roottask vmm)")
     r.add_argument('--guest-mem', metavar='NAME=MIB', action='append', default=[],

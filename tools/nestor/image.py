@@ -45,14 +45,18 @@ GUEST_TAG = 'guest'          # the VMM's guest modules: "guest NAME"
 
 def guest_module(spec, tag=GUEST_TAG):
     """The boot module "@tag NAME" for test guest FILE or FILE:NAME
-    (build/guests/FILE.bin, a flat image; or, for guests built only as ELF64
-    executables, build/guests/FILE.elf); NAME defaults to FILE."""
+    (build/guests/FILE.bin, a flat image; or, for guests built only as ELF
+    executables, build/guests/FILE.elf; or a path, such as
+    build/kernel/nestor-kernel.elf, a Multiboot2 kernel); NAME defaults to
+    FILE (for a path: its file name less the extension)."""
     name, _, alias = spec.partition(':')
-    path = os.path.join(paths.BUILD, 'guests', name + '.bin')
-    if not os.path.isfile(path) and os.path.isfile(path[:-4] + '.elf'):
-        path = path[:-4] + '.elf'
-    if not os.path.isfile(path):
-        raise NestorError("guest '%s' not built (no %s)" % (name, paths.rel(path)))
+    try:
+        path = _file(name)
+    except NestorError:
+        raise NestorError("guest '%s' not built (no %s, nor a file of that path)" %
+                          (name, paths.rel(os.path.join(paths.BUILD, 'guests', name + '.bin'))))
+    if not alias and path == name:
+        alias = os.path.splitext(os.path.basename(name))[0]
     return (path, '%s %s' % (tag, alias or name))
 
 

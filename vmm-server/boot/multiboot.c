@@ -83,18 +83,19 @@ static mb_status_t add_segment(mb_layout_t *out, uint64_t ram_bytes, int index,
     return MB_OK;
 }
 
-/* The a.out kludge (3.1.3): header_addr is where the header's own file
- * offset lands, so the load starts off - (header_addr - load_addr) into the file. */
-static mb_status_t parse_kludge(const uint32_t *h, uint64_t off, uint64_t size,
-                                uint64_t ram_bytes, mb_layout_t *out)
+/* The a.out kludge (3.1.3; Multiboot2's address tag, 3.1.5, is the same):
+ * header_addr is where the header's own file offset lands, so the load
+ * starts off - (header_addr - load_addr) into the file. */
+mb_status_t mb_parse_addresses(const mb_addresses_t *a, uint64_t off, uint64_t size,
+                               uint64_t ram_bytes, mb_layout_t *out)
 {
     out->format = MB_FORMAT_KLUDGE;
-    if (h[H_LOAD_ADDR] > h[H_HEADER_ADDR] || h[H_HEADER_ADDR] - h[H_LOAD_ADDR] > off)
-        return refuse(out, MB_BAD_ADDRESSES, -1, h[H_LOAD_ADDR], 0);
-    uint64_t file_offset = off - (h[H_HEADER_ADDR] - h[H_LOAD_ADDR]), avail = size - file_offset;
-    uint64_t load = h[H_LOAD_ADDR];
-    uint64_t end = h[H_LOAD_END] ? h[H_LOAD_END] : load + avail;
-    uint64_t bss_end = h[H_BSS_END] ? h[H_BSS_END] : end;
+    if (a->load_addr > a->header_addr || a->header_addr - a->load_addr > off)
+        return refuse(out, MB_BAD_ADDRESSES, -1, a->load_addr, 0);
+    uint64_t file_offset = off - (a->header_addr - a->load_addr), avail = size - file_offset;
+    uint64_t load = a->load_addr;
+    uint64_t end = a->load_end ? a->load_end : load + avail;
+    uint64_t bss_end = a->bss_end ? a->bss_end : end;
     if (end <= load || end - load > avail || bss_end < end)
         return refuse(out, MB_BAD_ADDRESSES, -1, load, end > load ? end - load : 0);
     mb_segment_t s = { .file_offset = file_offset, .load_addr = load, .copy_bytes = end - load,
@@ -102,15 +103,15 @@ static mb_status_t parse_kludge(const uint32_t *h, uint64_t off, uint64_t size,
     mb_status_t st = add_segment(out, ram_bytes, -1, &s);
     if (st != MB_OK)
         return st;
-    if (h[H_ENTRY] < load || h[H_ENTRY] >= end)
-        return refuse(out, MB_BAD_ENTRY, -1, h[H_ENTRY], 0);
-    out->entry = h[H_ENTRY];
+    if (a->entry < load || a->entry >= end)
+        return refuse(out, MB_BAD_ENTRY, -1, a->entry, 0);
+    out->entry = a->entry;
     return MB_OK;
 }
 
 /* An ELF kernel without the kludge: its PT_LOAD segments at p_paddr. */
-static mb_status_t parse_elf(const uint8_t *image, uint64_t size, uint64_t ram_bytes,
-                             mb_layout_t *out)
+mb_status_t mb_parse_elf(const uint8_t *image, uint64_t size, uint64_t ram_bytes,
+                         mb_layout_t *out)
 {
     if (size < 16 || image[EI_CLASS] < ELFCLASS32 || image[EI_CLASS] > ELFCLASS64)
         return refuse(out, MB_BAD_ELF, -1, 0, 0);
@@ -155,6 +156,11 @@ static mb_status_t parse_elf(const uint8_t *image, uint64_t size, uint64_t ram_b
     return MB_OK;
 }
 
+int mb_is_elf(const uint8_t *image, uint64_t size)
+{
+    return size >= 4 && image[0] == 0x7F && image[1] == 'E' && image[2] == 'L' && image[3] == 'F';
+}
+
 mb_status_t mb_parse(const uint8_t *image, uint64_t size, uint64_t ram_bytes, mb_layout_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -176,11 +182,13 @@ mb_status_t mb_parse(const uint8_t *image, uint64_t size, uint64_t ram_bytes, mb
     if (h[H_FLAGS] & MB_FLAG_ADDRESSES) {
         if (off + sizeof(h) > size)
             return refuse(out, MB_BAD_ADDRESSES, -1, 0, 0);
-        return parse_kludge(h, off, size, ram_bytes, out);
+        mb_addresses_t a = { h[H_HEADER_ADDR], h[H_LOAD_ADDR], h[H_LOAD_END], h[H_BSS_END],
+                             h[H_ENTRY] };
+        return mb_parse_addresses(&a, off, size, ram_bytes, out);
     }
-    if (size < 4 || image[0] != 0x7F || image[1] != 'E' || image[2] != 'L' || image[3] != 'F')
+    if (!mb_is_elf(image, size))
         return MB_NO_ADDRESSES;
-    return parse_elf(image, size, ram_bytes, out);
+    return mb_parse_elf(image, size, ram_bytes, out);
 }
 
 void mb_load(const uint8_t *image, const mb_layout_t *l, uint8_t *ram)
@@ -207,17 +215,21 @@ static uint32_t put_string(uint8_t *ram, uint64_t *pos, const char *s)
     return (uint32_t)at;
 }
 
-mb_status_t mb_build_info(uint8_t *ram, uint64_t ram_bytes, uint64_t kernel_end,
-                          const char *cmdline, const mb_module_t *mods, unsigned n_mods,
-                          mb_boot_t *out)
+uint64_t mb_ram_limit(uint64_t ram_bytes)
+{
+    return ram_bytes < MB_ADDR_LIMIT ? ram_bytes : MB_ADDR_LIMIT;
+}
+
+mb_status_t mb_place(uint64_t ram_bytes, uint64_t kernel_end, const mb_module_t *mods,
+                     unsigned n_mods, uint64_t info_bytes, mb_boot_t *out)
 {
     memset(out, 0, sizeof(*out));
     if (n_mods > MB_MAX_MODULES)
         return MB_TOO_MANY_MODULES;
-    uint64_t limit = ram_bytes < MB_ADDR_LIMIT ? ram_bytes : MB_ADDR_LIMIT;
+    uint64_t limit = mb_ram_limit(ram_bytes);
     if (kernel_end > limit)
         return MB_NO_ROOM;
-    /* Lay everything out first, checking each step against the limit. */
+    /* Each step checked against the limit before it is taken. */
     uint64_t pos = page_up(kernel_end < MB_HIGH_MEM_START ? MB_HIGH_MEM_START : kernel_end);
     for (unsigned i = 0; i < n_mods; i++) {
         if (pos > limit || mods[i].size > limit - pos)
@@ -225,41 +237,70 @@ mb_status_t mb_build_info(uint8_t *ram, uint64_t ram_bytes, uint64_t kernel_end,
         out->mod_addr[i] = pos;
         pos = page_up(pos + mods[i].size);
     }
+    if (pos > limit || info_bytes > limit - pos)
+        return MB_NO_ROOM;
+    out->info_addr = pos;
+    out->end = pos + info_bytes;
+    return MB_OK;
+}
+
+void mb_put_modules(uint8_t *ram, const mb_module_t *mods, unsigned n_mods, const mb_boot_t *b)
+{
+    for (unsigned i = 0; i < n_mods; i++)
+        if (mods[i].size)
+            memcpy(ram + b->mod_addr[i], mods[i].data, mods[i].size);
+}
+
+unsigned mb_memory_map(uint64_t ram_bytes, mb_region_t map[MB_MMAP_ENTRIES])
+{
+    uint64_t limit = mb_ram_limit(ram_bytes);
+    map[0] = (mb_region_t){ 0, MB_LOW_MEM_END, MB_MMAP_AVAILABLE };
+    map[1] = (mb_region_t){ MB_LOW_MEM_END, MB_HIGH_MEM_START - MB_LOW_MEM_END, MB_MMAP_RESERVED };
+    map[2] = (mb_region_t){ MB_HIGH_MEM_START, limit - MB_HIGH_MEM_START, MB_MMAP_AVAILABLE };
+    return ram_bytes > MB_HIGH_MEM_START ? MB_MMAP_ENTRIES : MB_MMAP_ENTRIES - 1;
+}
+
+uint32_t mb_mem_upper_kb(uint64_t ram_bytes)
+{
+    /* KiB from 1 MiB up to the first hole (3.3), here the end of RAM. */
+    return ram_bytes > MB_HIGH_MEM_START
+               ? (uint32_t)((mb_ram_limit(ram_bytes) - MB_HIGH_MEM_START) >> 10) : 0;
+}
+
+mb_status_t mb_build_info(uint8_t *ram, uint64_t ram_bytes, uint64_t kernel_end,
+                          const char *cmdline, const mb_module_t *mods, unsigned n_mods,
+                          mb_boot_t *out)
+{
+    if (n_mods > MB_MAX_MODULES)
+        return mb_place(ram_bytes, kernel_end, mods, n_mods, 0, out);
     uint64_t strings = strlen(cmdline ? cmdline : "") + 1 + sizeof(MB_LOADER_NAME);
     for (unsigned i = 0; i < n_mods; i++)
         strings += strlen(mods[i].string ? mods[i].string : "") + 1;
     uint64_t info_bytes = sizeof(mb_info_t) + n_mods * sizeof(mb_module_entry_t) +
                           MB_MMAP_ENTRIES * sizeof(mb_mmap_entry_t) + strings;
-    if (pos > limit || info_bytes > limit - pos)
-        return MB_NO_ROOM;
-    out->info_addr = pos;
-    out->end = pos + info_bytes;
-
-    for (unsigned i = 0; i < n_mods; i++)
-        if (mods[i].size)
-            memcpy(ram + out->mod_addr[i], mods[i].data, mods[i].size);
+    mb_status_t st = mb_place(ram_bytes, kernel_end, mods, n_mods, info_bytes, out);
+    if (st != MB_OK)
+        return st;
+    uint64_t pos = out->info_addr;
+    mb_put_modules(ram, mods, n_mods, out);
     memset(ram + pos, 0, info_bytes);
     mb_info_t info = { .flags = MB_INFO_MEM | MB_INFO_CMDLINE | MB_INFO_MODS | MB_INFO_MMAP |
                                 MB_INFO_LOADER,
-                       .mem_lower = MB_MEM_LOWER_KB };
-    /* mem_upper: KiB from 1 MiB up to the first hole (3.3), here the end of RAM. */
-    info.mem_upper = ram_bytes > MB_HIGH_MEM_START
-                         ? (uint32_t)((limit - MB_HIGH_MEM_START) >> 10) : 0;
+                       .mem_lower = MB_MEM_LOWER_KB, .mem_upper = mb_mem_upper_kb(ram_bytes) };
     uint64_t at = pos + sizeof(mb_info_t);
     info.mods_count = n_mods;
     info.mods_addr = (uint32_t)at;
     uint64_t mods_at = at;
     at += n_mods * sizeof(mb_module_entry_t);
     /* The memory map (3.3): each entry's size field counts the bytes after it. */
-    const mb_mmap_entry_t map[MB_MMAP_ENTRIES] = {
-        { MB_MMAP_ENTRY_SIZE, 0, MB_LOW_MEM_END, MB_MMAP_AVAILABLE },
-        { MB_MMAP_ENTRY_SIZE, MB_LOW_MEM_END, MB_HIGH_MEM_START - MB_LOW_MEM_END, MB_MMAP_RESERVED },
-        { MB_MMAP_ENTRY_SIZE, MB_HIGH_MEM_START, limit - MB_HIGH_MEM_START, MB_MMAP_AVAILABLE },
-    };
-    unsigned n_map = ram_bytes > MB_HIGH_MEM_START ? MB_MMAP_ENTRIES : 2;
-    memcpy(ram + at, map, n_map * sizeof(map[0]));
+    mb_region_t map[MB_MMAP_ENTRIES];
+    unsigned n_map = mb_memory_map(ram_bytes, map);
+    for (unsigned i = 0; i < n_map; i++) {
+        mb_mmap_entry_t e = { MB_MMAP_ENTRY_SIZE, map[i].base, map[i].length, map[i].type };
+        memcpy(ram + at + i * sizeof(e), &e, sizeof(e));
+    }
     info.mmap_addr = (uint32_t)at;
-    info.mmap_length = (uint32_t)(n_map * sizeof(map[0]));
+    info.mmap_length = (uint32_t)(n_map * sizeof(mb_mmap_entry_t));
     at += MB_MMAP_ENTRIES * sizeof(mb_mmap_entry_t);
     info.cmdline = put_string(ram, &at, cmdline ? cmdline : "");
     info.boot_loader_name = put_string(ram, &at, MB_LOADER_NAME);
@@ -282,7 +323,8 @@ const char *mb_status_str(mb_status_t st)
         return "the header asks for what this loader does not give (only flags 0, 1 and 16 "
                "are known)";
     case MB_NO_ADDRESSES:
-        return "no load addresses in the header (flag 16) and not an ELF image";
+        return "no load addresses in the header (Multiboot flag 16, Multiboot2 address tag) "
+               "and not an ELF image";
     case MB_BAD_ADDRESSES: return "the header's addresses do not fit the image";
     case MB_BAD_ELF:
         return "expected an ELF32 i386 or ELF64 x86-64 executable (ET_EXEC, little-endian) "
@@ -296,6 +338,17 @@ const char *mb_status_str(mb_status_t st)
     case MB_TOO_MANY_MODULES: return "more modules than this loader takes (8)";
     case MB_NO_ROOM:
         return "the modules and the boot information do not fit in RAM above the kernel";
+    case MB2_BAD_ARCH:
+        return "the Multiboot2 header is for another architecture (only 0, i386, is loaded)";
+    case MB2_BAD_HEADER:
+        return "the Multiboot2 header's tags are malformed (a size out of the header, "
+               "a repeated tag or no end tag)";
+    case MB2_UNKNOWN_REQUEST:
+        return "the Multiboot2 header requires boot information this loader does not give "
+               "(given: types 1, 2, 3, 4 and 6)";
+    case MB2_UNSUPPORTED_TAG:
+        return "the Multiboot2 header has a required tag this loader cannot honour";
+    case MB2_NO_ENTRY: return "a Multiboot2 address tag without an entry address tag";
     }
     return "unknown error";
 }
@@ -306,6 +359,9 @@ const char *mb_format_str(mb_format_t f)
     case MB_FORMAT_KLUDGE: return "Multiboot";
     case MB_FORMAT_ELF32: return "Multiboot ELF32";
     case MB_FORMAT_ELF64: return "Multiboot ELF64";
+    case MB2_FORMAT_ADDRESS: return "Multiboot2";
+    case MB2_FORMAT_ELF32: return "Multiboot2 ELF32";
+    case MB2_FORMAT_ELF64: return "Multiboot2 ELF64";
     }
     return "?";
 }

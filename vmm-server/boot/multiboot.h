@@ -10,6 +10,8 @@
  *   - the boot information (3.3) with memory sizes, command line, modules,
  *     a memory map and the boot loader's name goes above the highest byte
  *     loaded, page-aligned, after the modules.
+ * Multiboot2 (boot/multiboot2_load.h) shares the ELF and address loading,
+ * the placement of modules and information and the memory map from here.
  * Pure code: it reads images and writes into a buffer that stands for guest
  * RAM; every field of an image is treated as hostile (no sum of two of them
  * is computed before it is known not to wrap). Host-tested (unit-vmm-boot).
@@ -88,9 +90,19 @@ typedef enum {
     MB_BAD_ENTRY,           /* the entry point is not in what is loaded */
     MB_TOO_MANY_MODULES,    /* more than MB_MAX_MODULES modules */
     MB_NO_ROOM,             /* modules and boot information do not fit above the kernel */
+    /* Multiboot2 only (boot/multiboot2_load.h): */
+    MB2_BAD_ARCH,           /* a good header for another architecture (3.1.1) */
+    MB2_BAD_HEADER,         /* header tags outside header_length, repeated, or no end tag */
+    MB2_UNKNOWN_REQUEST,    /* a required information request not given here (3.1.4) */
+    MB2_UNSUPPORTED_TAG,    /* a required header tag not honoured here */
+    MB2_NO_ENTRY,           /* an address tag without an entry address tag (3.1.5, 3.1.6) */
 } mb_status_t;
+#define MB_STATUS_LAST MB2_NO_ENTRY
 
-typedef enum { MB_FORMAT_KLUDGE, MB_FORMAT_ELF32, MB_FORMAT_ELF64 } mb_format_t;
+typedef enum {
+    MB_FORMAT_KLUDGE, MB_FORMAT_ELF32, MB_FORMAT_ELF64,     /* Multiboot */
+    MB2_FORMAT_ADDRESS, MB2_FORMAT_ELF32, MB2_FORMAT_ELF64, /* Multiboot2 */
+} mb_format_t;
 
 typedef struct {
     uint64_t file_offset;   /* copy image[file_offset, +copy_bytes) ... */
@@ -109,6 +121,7 @@ typedef struct {
     /* On a refusal: the segment (program header index) and its range, when one is to blame. */
     int bad_index;
     uint64_t bad_addr, bad_size;
+    uint32_t bad_tag;       /* Multiboot2: the header tag or requested information type */
 } mb_layout_t;
 
 /* Find and check the header of image[0..size) and where its parts go in a
@@ -138,6 +151,41 @@ typedef struct {
 mb_status_t mb_build_info(uint8_t *ram, uint64_t ram_bytes, uint64_t kernel_end,
                           const char *cmdline, const mb_module_t *mods, unsigned n_mods,
                           mb_boot_t *out);
+
+/* ---- shared with the Multiboot2 loader ---- */
+
+int mb_is_elf(const uint8_t *image, uint64_t size);
+
+/* Load addresses from a header (the v1 a.out kludge, 3.1.3, or Multiboot2's
+ * address tag, 3.1.5, with the entry from its entry address tag, 3.1.6);
+ * the header lies at file offset header_off. */
+typedef struct {
+    uint32_t header_addr, load_addr, load_end, bss_end, entry;
+} mb_addresses_t;
+mb_status_t mb_parse_addresses(const mb_addresses_t *a, uint64_t header_off, uint64_t size,
+                               uint64_t ram_bytes, mb_layout_t *out);
+
+/* An ELF32 i386 or ELF64 x86-64 executable by its PT_LOAD segments, at p_paddr. */
+mb_status_t mb_parse_elf(const uint8_t *image, uint64_t size, uint64_t ram_bytes,
+                         mb_layout_t *out);
+
+/* Where the modules and info_bytes of boot information go (as mb_build_info
+ * says), set in *out; nothing is written. */
+mb_status_t mb_place(uint64_t ram_bytes, uint64_t kernel_end, const mb_module_t *mods,
+                     unsigned n_mods, uint64_t info_bytes, mb_boot_t *out);
+/* Copy the modules to where mb_place put them. */
+void mb_put_modules(uint8_t *ram, const mb_module_t *mods, unsigned n_mods, const mb_boot_t *b);
+
+/* The guest's physical memory as a PC has it: [0, 640 KiB) available, the
+ * hole to 1 MiB reserved, [1 MiB, RAM end) available (not given when RAM
+ * ends at 1 MiB); returns the count. Types are the same in both specs. */
+typedef struct {
+    uint64_t base, length;
+    uint32_t type;
+} mb_region_t;
+unsigned mb_memory_map(uint64_t ram_bytes, mb_region_t map[MB_MMAP_ENTRIES]);
+uint64_t mb_ram_limit(uint64_t ram_bytes);      /* RAM the information may describe */
+uint32_t mb_mem_upper_kb(uint64_t ram_bytes);   /* KiB from 1 MiB to the end of RAM */
 
 const char *mb_status_str(mb_status_t st);
 const char *mb_format_str(mb_format_t f);
