@@ -220,6 +220,25 @@ static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
     return true;
 }
 
+/* SDM 25.2: a #PF exits if bit 14 of the exception bitmap is 1 and
+ * PFEC & mask == match, or if it is 0 and they differ. */
+static bool pf_exits(const uint64_t *f, uint32_t pfec)
+{
+    const bool bit14 = (uint32_t)f[V12_EXCEPTION_BITMAP] & (1u << X86_VEC_PF);
+    const uint32_t mask = (uint32_t)f[V12_PF_ERROR_MASK], match = (uint32_t)f[V12_PF_ERROR_MATCH];
+    return ((pfec & mask) == match) == bit14;
+}
+
+/* Whether L1's filter lets some #PFs exit with bit 14 clear. vcpu02's
+ * exception bitmap follows its exit table (a slot per intercepted vector),
+ * so then bit 14 is set there with a filter passing every #PF (mask 0,
+ * match 0), and l2_exit applies L1's rule (pf_exits). */
+static bool pf_filtered(const uint64_t *f)
+{
+    return !((uint32_t)f[V12_EXCEPTION_BITMAP] & (1u << X86_VEC_PF)) &&
+           ((uint32_t)f[V12_PF_ERROR_MASK] | (uint32_t)f[V12_PF_ERROR_MATCH]);
+}
+
 /* vcpu02's controls: what L1 asks for within the kernel's ceiling (the
  * kernel adds its floor), L1's CR masks (the kernel keeps its own bits),
  * the #PF filter, and the TSC offset L1 sees plus L1's own for L2. */
@@ -236,8 +255,8 @@ static nestor_error_t write_controls(struct nvmx_monitor *m, const vmcs12_t *v)
         VMCS_PIN_CONTROLS, f[V12_PIN_CONTROLS] & NESTOR_PIN_CEILING,
         VMCS_PROC_CONTROLS, (proc & NESTOR_PROC_CEILING) | PROC_ACTIVATE_SECONDARY,
         VMCS_PROC_CONTROLS2, (proc2 & NESTOR_PROC2_CEILING),
-        VMCS_PF_ERROR_MASK, f[V12_PF_ERROR_MASK],
-        VMCS_PF_ERROR_MATCH, f[V12_PF_ERROR_MATCH],
+        VMCS_PF_ERROR_MASK, pf_filtered(f) ? 0 : f[V12_PF_ERROR_MASK],
+        VMCS_PF_ERROR_MATCH, pf_filtered(f) ? 0 : f[V12_PF_ERROR_MATCH],
         VMCS_CR0_MASK, f[V12_CR0_MASK],
         VMCS_CR4_MASK, f[V12_CR4_MASK],
         VMCS_TSC_OFFSET, l1_offset + ((proc & PROC_TSC_OFFSETTING) ? f[V12_TSC_OFFSET] : 0),
@@ -279,7 +298,9 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     }
     nestor_word_t mask = L1_STATE_GROUPS, refusal[2] = { 0 };
     nestor_error_t e = write_controls(m, v);
-    if (e == NESTOR_OK && !sync_exceptions(m, (uint32_t)f[V12_EXCEPTION_BITMAP]))
+    if (e == NESTOR_OK &&
+        !sync_exceptions(m, (uint32_t)f[V12_EXCEPTION_BITMAP] |
+                                (pf_filtered(f) ? 1u << X86_VEC_PF : 0)))
         e = NESTOR_ERR_NOT_ENOUGH_MEMORY;
     if (e == NESTOR_OK && !load_guest(m, v, ept12))
         e = NESTOR_ERR_INVALID_ARGUMENT;
@@ -401,7 +422,8 @@ static bool wants_cr(const uint64_t *f, uint32_t proc, uint64_t q, nestor_vcpu_s
 }
 
 /* Whether L1 asked for this exit of L2; false: the kernel's floor made it. */
-static bool l1_wants(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q)
+static bool l1_wants(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
+                     const nestor_word_t *mr)
 {
     const uint64_t *f = v->field;
     const uint32_t pin = (uint32_t)f[V12_PIN_CONTROLS];
@@ -426,6 +448,10 @@ static bool l1_wants(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason,
         return proc2 & PROC2_WBINVD_EXITING;
     case NESTOR_EXIT_PREEMPT_TIMER:
         return (pin & PIN_PREEMPTION_TIMER) && q == NESTOR_PREEMPT_MONITOR_TIMER;
+    case NESTOR_EXIT_EXCEPTION:
+        if ((mr[NESTOR_EXIT_MR_INTR_INFO] & 0xFF) == X86_VEC_PF)
+            return pf_exits(f, (uint32_t)mr[NESTOR_EXIT_MR_INTR_ERROR]);
+        return true;
     default:
         /* The rest exit unconditionally (CPUID, INVD, GETSEC, XSETBV, the VMX
          * instructions, triple fault, task switch) or only because L1's
@@ -531,6 +557,25 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
     return NVMX_NO_REPLY;
 }
 
+/* A #PF that exited only because vcpu02 takes every #PF (pf_filtered):
+ * delivered to L2 as the CPU would have. A #PF that exits leaves CR2
+ * unwritten (SDM 27.1) and injecting one does not write it (26.6.1), so
+ * L2's CR2 gets the faulting address, the exit qualification (27.2.1). */
+static nestor_word_t l2_pf_to_l2(struct nvmx_monitor *m, const vmcs12_t *v,
+                                 const nestor_word_t *mr, uint64_t qual, nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    nestor_word_t cr_mask = NESTOR_MTD_CR;
+    s2->cr2 = qual;
+    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_LOAD_STATE, &cr_mask, 1, 0, 0, 0, 0) != NESTOR_OK ||
+        l2_write_shadows(m, v) != NESTOR_OK)
+        return NESTOR_EXIT_REPLY_STOP;
+    s2->inject_info = X86_VEC_PF | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID | X86_INTR_DELIVER_ERR;
+    s2->inject_error = mr[NESTOR_EXIT_MR_INTR_ERROR] & 0xFFFFFFFFu;
+    *changed |= NESTOR_MTD_INJECT;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_word_t *changed)
 {
     nestor_word_t extint_mr[NESTOR_EXIT_MR_COUNT];
@@ -576,8 +621,10 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
             extint_mr[i] = i == NESTOR_EXIT_MR_IDT_VECTORING || i == NESTOR_EXIT_MR_IDT_ERROR
                                ? mr[i] : 0;
         mr = extint_mr;
-    } else if (!l1_wants(m, v, basic, qual)) {
+    } else if (!l1_wants(m, v, basic, qual, mr)) {
         l2->at_l0++;
+        if (basic == NESTOR_EXIT_EXCEPTION)
+            return l2_pf_to_l2(m, v, mr, qual, changed);
         return l2_through(m, v, basic, qual, mr[NESTOR_EXIT_MR_INSTR_LEN], changed);
     }
     l2->reflected++;

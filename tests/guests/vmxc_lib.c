@@ -320,10 +320,12 @@ uint64_t vmclear_arith_flags(uint64_t pa)
 
 /* VMLAUNCH (or VMRESUME): VR_EXIT(reason) when control came back through
  * HOST_RIP, else the instruction's outcome. */
-uint64_t vmx_launch(uint64_t flags)
+uint64_t vmx_launch(uint64_t flags) { return vmx_launch_with(vmxc_enter, flags); }
+
+uint64_t vmx_launch_with(uint64_t (*enter)(uint64_t), uint64_t flags)
 {
     vmxc_fault_vector = NO_FAULT;
-    uint64_t fl = vmxc_enter(flags);
+    uint64_t fl = enter(flags);
     if (fl == 0) {
         uint64_t reason = 0;
         __asm__ volatile("vmread %1, %0" : "=r"(reason) : "r"((uint64_t)VMCS_EXIT_REASON) : "cc");

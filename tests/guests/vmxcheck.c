@@ -481,8 +481,10 @@ int vmxc_main(uint32_t magic, uint32_t info)
         vmxc_section_vmentry();
         if (opt_nol2)
             vmxc_printf("vmxcheck: l2: skipped (nol2)\n");
-        else
+        else {
             vmxc_section_l2();
+            vmxc_section_l2x();
+        }
         section_vmxoff();
     }
     vmxc_printf("vmxcheck: %u passed, %u failed\n", vmxc_total_checks - vmxc_total_failed, vmxc_total_failed);

@@ -85,6 +85,9 @@ static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, u
 {
     __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
 }
+/* The same through another entry stub (vmxc_enter's contract: RFLAGS after a
+ * failed instruction, 0 after a VM exit). */
+uint64_t vmx_launch_with(uint64_t (*enter)(uint64_t), uint64_t flags);
 uint64_t vmrd(uint64_t field);          /* VMREAD, 0 on failure */
 void vmwr(uint64_t field, uint64_t value);   /* VMWRITE, a failed check on failure */
 
@@ -118,5 +121,7 @@ extern uint64_t vmcs_region[512], vmxon_region[512];
 void vmxc_section_vmentry(void);
 void vmxc_section_l2(void);
 void vmxc_build_vmcs(void);
+/* vmxcheck_l2x.c: the L2-exit sections */
+void vmxc_section_l2x(void);
 #endif
 #endif

@@ -1,0 +1,671 @@
+/*
+ * tests/guests/vmxcheck_l2x.c - vmxcheck's L2-exit sections: L2 programs
+ * (vmxcheck_l2x_guest.S) run under one VMCS with the controls each case sets,
+ * and every exit's information checked against the SDM (Vol. 3C 25, 26.6,
+ * 27.2, 27.3), each case gated on the capability MSRs:
+ *   l2io:     unconditional I/O exiting (exit 30, qualification Table 27-5,
+ *             instruction length, guest-linear address of OUTS); I/O bitmaps
+ *             (a clear port reaches L1's platform: the UART scratch register;
+ *             set bits exit, also for a 2-byte access straddling a set bit
+ *             and the bitmap A/B boundary) (25.1.3, 24.6.4);
+ *   l2msr:    RDMSR/WRMSR without MSR bitmaps (exits 31/32, ECX as L2 left
+ *             it); with them: set bits and MSRs outside both ranges exit,
+ *             clear bits pass (KERNEL_GS_BASE kept for L1, SYSENTER_CS saved
+ *             in the guest state, the TSC read) (25.1.3, 24.6.9, 27.3.1);
+ *   l2cr:     CR0/CR4 guest/host masks and read shadows (MOV to, MOV from,
+ *             CLTS; qualification Table 27-3), CR3-load/store exiting;
+ *   l2exc:    the exception bitmap (#UD, #GP with its error code, exit
+ *             interruption information 24.9.2), exceptions delivered through
+ *             L2's own IDT, #PF against the PFEC mask/match (25.2);
+ *   l2inject: VM-entry event injection (26.6): #UD, #GP with an error code,
+ *             a software interrupt (RIP + instruction length), an external
+ *             interrupt; the valid bit cleared on exit (24.8.3);
+ *   l2timer:  the VMX-preemption timer (exit 52; its saved value where
+ *             offered; HLT without HLT exiting ends in a timer exit with
+ *             activity state HLT, 27.3.4), interrupt- and NMI-window exiting;
+ *   l2ept:    EPT (28.3): an unmapped guest-physical address and a write to
+ *             a read-only 2 MiB page (exit 48, qualification Table 27-7), a
+ *             read of that page passing; L2 without EPT (L2-physical is
+ *             L1-physical) running CPUID and OUT.
+ */
+#include "vmxcheck.h"
+#include <fmt.h>
+#include <nestor/vmcs.h>
+#include <string.h>
+#include <x86_arch.h>
+#include <x86_vmx.h>
+
+#define R_EXCEPTION    0
+#define R_INTR_WINDOW  7
+#define R_NMI_WINDOW   8
+#define R_CPUID        10
+#define R_VMCALL       18
+#define R_CR           28
+#define R_IO           30
+#define R_RDMSR        31
+#define R_WRMSR        32
+#define R_EPT_VIOL     48
+#define R_PREEMPT      52
+#define INFO_VALID     (1u << 31)          /* interruption information (24.8.3, 24.9.2) */
+#define INFO_EC        (1u << 11)
+#define INFO_TYPE(t)   ((uint32_t)(t) << 8)
+#define T_EXT          0
+#define T_HW_EXC       3
+#define T_SW_INT       4
+#define RFL            0x2ULL
+#define RFL_IF         (1ULL << 9)
+#define CR0_TS         (1ULL << 3)
+#define CR0_WP         (1ULL << 16)
+#define CR4_PCE        (1ULL << 8)
+#define BIT(n)         (1ULL << (n))
+#define L2_IDT_VECTORS 64
+#define STUB_BYTES     16
+#define PF_ADDR        0x40000000ULL     /* outside L1's identity-mapped first GiB */
+#define EPT_RO_GPA     0x600010ULL       /* EPT12: 6-8 MiB read/execute only */
+#define EPT_NONE_GPA   0xA00010ULL       /* EPT12: nothing above 8 MiB */
+#define UART_SCR       0x3FF
+
+enum { G_RAX, G_RCX, G_RDX, G_RBX, G_RBP, G_RSI, G_RDI };
+
+extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], l2x_io_out_imm[],
+    l2x_io_in_imm[], l2x_io_rep[], l2x_iobm[], l2x_iobm_80[], l2x_iobm_7f[], l2x_iobm_7fff[],
+    l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
+    l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
+    l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[];
+extern uint64_t l2x_gprs[15], l2x_in[4], l2x_out[4];
+uint64_t l2x_enter(uint64_t resume);
+
+static uint64_t l2x_stack[1024] __attribute__((aligned(16)));
+static uint32_t l2_idt[L2_IDT_VECTORS][4] __attribute__((aligned(16)));
+static uint8_t io_a[4096] __attribute__((aligned(4096)));
+static uint8_t io_b[4096] __attribute__((aligned(4096)));
+static uint8_t msr_bm[4096] __attribute__((aligned(4096)));
+static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
+static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t ept_pd[512] __attribute__((aligned(4096)));
+
+static uint64_t base_pin, base_proc, base_proc2, base_exit, base_cr0, base_cr4;
+static int launched;
+
+static uint64_t pa(const void *p) { return (uint64_t)(uintptr_t)p; }
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* One VMCS for every case: vmxc_build_vmcs's valid L2, HOST_RIP at
+ * l2x_exit, L2's own IDT; reset() puts back what a case may change. */
+static void setup(void)
+{
+    vmxc_build_vmcs();
+    launched = 0;
+    base_pin = vmrd(VMCS_PIN_CONTROLS);
+    base_proc = vmrd(VMCS_PROC_CONTROLS);
+    base_proc2 = caps.has_proc2 ? vmrd(VMCS_PROC_CONTROLS2) : 0;
+    base_exit = vmrd(VMCS_EXIT_CONTROLS);
+    base_cr0 = vmrd(VMCS_GUEST_CR0);
+    base_cr4 = vmrd(VMCS_GUEST_CR4);
+    for (unsigned v = 0; v < L2_IDT_VECTORS; v++) {
+        uint64_t off = pa(l2x_stubs) + v * STUB_BYTES;
+        l2_idt[v][0] = (uint32_t)VMXC_SEL_CODE64 << 16 | (off & 0xFFFF);
+        l2_idt[v][1] = (off & 0xFFFF0000u) | 0x8E00;   /* 64-bit interrupt gate, DPL 0 */
+        l2_idt[v][2] = (uint32_t)(off >> 32);
+        l2_idt[v][3] = 0;
+    }
+    vmwr(VMCS_HOST_RIP, pa(l2x_exit));
+    vmwr(VMCS_GUEST_IDTR_BASE, pa(l2_idt));
+    vmwr(VMCS_GUEST_IDTR_LIMIT, sizeof(l2_idt) - 1);
+}
+
+static void reset(void)
+{
+    vmwr(VMCS_PIN_CONTROLS, base_pin);
+    vmwr(VMCS_PROC_CONTROLS, base_proc);
+    if (caps.has_proc2)
+        vmwr(VMCS_PROC_CONTROLS2, base_proc2);
+    vmwr(VMCS_EXIT_CONTROLS, base_exit);
+    vmwr(VMCS_EXCEPTION_BITMAP, 0xFFFFFFFF);
+    vmwr(VMCS_PF_ERROR_MASK, 0);
+    vmwr(VMCS_PF_ERROR_MATCH, 0);
+    vmwr(VMCS_CR0_MASK, 0);
+    vmwr(VMCS_CR4_MASK, 0);
+    vmwr(VMCS_CR0_SHADOW, 0);
+    vmwr(VMCS_CR4_SHADOW, 0);
+    vmwr(VMCS_GUEST_CR0, base_cr0);
+    vmwr(VMCS_GUEST_CR4, base_cr4);
+    vmwr(VMCS_GUEST_RFLAGS, RFL);
+    vmwr(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwr(VMCS_GUEST_ACTIVITY, 0);
+    vmwr(VMCS_ENTRY_INTR_INFO, 0);
+    vmwr(VMCS_ENTRY_EXCEPTION_ERROR, 0);
+    vmwr(VMCS_ENTRY_INSTR_LEN, 0);
+    memset(l2x_out, 0, sizeof(l2x_out));
+}
+
+static uint64_t go(void)
+{
+    uint64_t r = vmx_launch_with(l2x_enter, launched);
+    if ((r >> 32) == 1 && !(r & EXIT_REASON_ENTRY_FAILURE))
+        launched = 1;
+    return r;
+}
+
+static uint64_t enter(const void *rip)
+{
+    vmwr(VMCS_GUEST_RIP, pa(rip));
+    vmwr(VMCS_GUEST_RSP, pa(&l2x_stack[1024]));
+    memset(l2x_gprs, 0, sizeof(l2x_gprs));
+    return go();
+}
+
+/* Past the instruction that exited (27.2.5), on into L2. */
+static uint64_t next(void)
+{
+    vmwr(VMCS_GUEST_RIP, vmrd(VMCS_GUEST_RIP) + vmrd(VMCS_EXIT_INSTR_LEN));
+    return go();
+}
+
+static char what_buf[96];
+static const char *W(const char *a, const char *b)
+{
+    fmt_snprintf(what_buf, sizeof(what_buf), "%s: %s", a, b);
+    return what_buf;
+}
+
+/* The exit reason; on a wrong one the rest of the case is skipped. */
+static int exit_is(const char *what, uint32_t reason, uint64_t r)
+{
+    vmxc_check_vr(W(what, "exit reason"), VR_EXIT(reason), r);
+    return r == VR_EXIT(reason);
+}
+
+/* An instruction exit: reason, RIP at the instruction (27.3.3), its length
+ * (27.2.5) and qualification (27.2.1). */
+static int insn_exit(const char *what, uint64_t r, uint32_t reason, const void *rip, uint64_t len,
+                     uint64_t qual)
+{
+    if (!exit_is(what, reason, r))
+        return 0;
+    vmxc_check_eq(W(what, "guest RIP"), pa(rip), vmrd(VMCS_GUEST_RIP));
+    vmxc_check_eq(W(what, "instruction length"), len, vmrd(VMCS_EXIT_INSTR_LEN));
+    vmxc_check_eq(W(what, "qualification"), qual, vmrd(VMCS_EXIT_QUALIFICATION));
+    return 1;
+}
+
+/* L2's IDT stub ran for @vector (its VMCALL exited): error code and RIP. */
+static int l2_handled(const char *what, uint64_t r, uint64_t vector, uint64_t error, uint64_t rip)
+{
+    if (!exit_is(what, R_VMCALL, r))
+        return 0;
+    vmxc_check_eq(W(what, "L2 handler vector"), vector, l2x_gprs[G_RBX]);
+    vmxc_check_eq(W(what, "L2 handler error code"), error, l2x_gprs[G_RCX]);
+    vmxc_check_eq(W(what, "L2 handler return RIP"), rip, l2x_gprs[G_RDX]);
+    return 1;
+}
+
+/* ---- l2io: SDM 25.1.3, 24.6.4, 27.2.1 Table 27-5 ---- */
+
+static uint64_t ioq(unsigned size, int in, int str, int rep, int imm, unsigned port)
+{
+    return (uint64_t)(size - 1) | (uint64_t)in << 3 | (uint64_t)str << 4 | (uint64_t)rep << 5 |
+           (uint64_t)imm << 6 | (uint64_t)port << 16;
+}
+
+static void section_io(void)
+{
+    uint64_t r;
+    vmxc_section_begin();
+    if (ctl_can1(proc_msr(), PROC_UNCOND_IO_EXITING)) {
+        static const struct {
+            const char *what;
+            const char *rip;
+            unsigned len, size, in, str, rep, imm, port;
+        } steps[] = {
+            { "OUT DX, AL", l2x_io_out_dx, 1, 1, 0, 0, 0, 0, UART_SCR },
+            { "IN AX, DX", l2x_io_in_dx, 2, 2, 1, 0, 0, 0, UART_SCR },
+            { "OUT 80H, AL", l2x_io_out_imm, 2, 1, 0, 0, 0, 1, 0x80 },
+            { "IN EAX, 71H", l2x_io_in_imm, 2, 4, 1, 0, 0, 1, 0x71 },
+            { "REP OUTSB", l2x_io_rep, 2, 1, 0, 1, 1, 0, UART_SCR },
+        };
+        reset();
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_UNCOND_IO_EXITING);
+        r = enter(l2x_io);
+        for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+            if (!insn_exit(steps[i].what, r, R_IO, steps[i].rip, steps[i].len,
+                           ioq(steps[i].size, steps[i].in, steps[i].str, steps[i].rep,
+                               steps[i].imm, steps[i].port)))
+                break;
+            if (steps[i].str)   /* 27.2.1: OUTS: the linear address of the source */
+                vmxc_check_eq("REP OUTSB: guest-linear address", pa(l2x_out),
+                              vmrd(VMCS_GUEST_LINEAR_ADDR));
+            r = next();
+        }
+        exit_is("I/O exits done, VMCALL", R_VMCALL, r);
+    }
+    if (ctl_can1(proc_msr(), PROC_USE_IO_BITMAPS)) {
+        /* 25.1.3: with "use I/O bitmaps", "unconditional I/O exiting" is ignored. */
+        memset(io_a, 0, sizeof(io_a));
+        memset(io_b, 0, sizeof(io_b));
+        io_a[0x80 / 8] |= 1u << (0x80 % 8);
+        io_b[0] |= 1;                           /* port 8000H */
+        reset();
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_USE_IO_BITMAPS |
+                                     (ctl_can1(proc_msr(), PROC_UNCOND_IO_EXITING)
+                                          ? PROC_UNCOND_IO_EXITING : 0));
+        vmwr(VMCS_IO_BITMAP_A, pa(io_a));
+        vmwr(VMCS_IO_BITMAP_B, pa(io_b));
+        l2x_in[0] = 0xA5;
+        r = enter(l2x_iobm);
+        if (insn_exit("bitmap: OUT 80H (bit set)", r, R_IO, l2x_iobm_80, 2, ioq(1, 0, 0, 0, 1, 0x80))) {
+            vmxc_check_eq("bitmap: scratch 3FFH (bit clear) written and read in L2", 0xA5,
+                          l2x_out[0]);
+            r = next();
+            if (insn_exit("bitmap: IN AX, 7FH (straddles set 80H)", r, R_IO, l2x_iobm_7f, 2,
+                          ioq(2, 1, 0, 0, 0, 0x7F))) {
+                r = next();
+                if (insn_exit("bitmap: IN AX, 7FFFH (A/B, 8000H set)", r, R_IO, l2x_iobm_7fff, 2,
+                              ioq(2, 1, 0, 0, 0, 0x7FFF)))
+                    exit_is("bitmap: done, VMCALL", R_VMCALL, next());
+            }
+        }
+        vmxc_check_eq("bitmap: scratch 3FFH read by L1 after", 0xA5, inb(UART_SCR));
+    }
+    vmxc_section_end("l2io");
+}
+
+/* ---- l2msr: SDM 25.1.3, 24.6.9 ---- */
+
+static void section_msr(void)
+{
+    uint64_t r;
+    vmxc_section_begin();
+    reset();
+    if (ctl_can0(proc_msr(), PROC_USE_MSR_BITMAPS)) {
+        vmwr(VMCS_PROC_CONTROLS, base_proc & ~(uint64_t)PROC_USE_MSR_BITMAPS);
+        r = enter(l2x_msr);
+        if (insn_exit("RDMSR, no bitmaps", r, R_RDMSR, l2x_msr_rd, 2, 0)) {
+            vmxc_check_eq("RDMSR exit: L2's ECX", 0x174, l2x_gprs[G_RCX] & 0xFFFFFFFF);
+            r = next();
+            if (insn_exit("WRMSR, no bitmaps", r, R_WRMSR, l2x_msr_wr, 2, 0)) {
+                vmxc_check_eq("WRMSR exit: L2's ECX", 0x175, l2x_gprs[G_RCX] & 0xFFFFFFFF);
+                vmxc_check_eq("WRMSR exit: L2's EDX:EAX", 0x5566778811223344ULL,
+                              (l2x_gprs[G_RDX] & 0xFFFFFFFF) << 32 | (l2x_gprs[G_RAX] & 0xFFFFFFFF));
+                exit_is("MSR exits done, VMCALL", R_VMCALL, next());
+            }
+        }
+    }
+    if (ctl_can1(proc_msr(), PROC_USE_MSR_BITMAPS)) {
+        /* Read bitmap low at 0, high at 1024, write low at 2048, high at 3072. */
+        memset(msr_bm, 0, sizeof(msr_bm));
+        msr_bm[0x175 / 8] |= 1u << (0x175 % 8);
+        msr_bm[3072 + 0x100 / 8] |= 1u << (0x100 % 8);
+        const uint64_t kgs = rdmsr(MSR_IA32_KERNEL_GS_BASE), scs = rdmsr(MSR_IA32_SYSENTER_CS);
+        l2x_in[0] = 0x00001234567890A0ULL;
+        l2x_in[1] = 0x5A50;
+        reset();
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_USE_MSR_BITMAPS);
+        vmwr(VMCS_MSR_BITMAP, pa(msr_bm));
+        const uint64_t t0 = rdtsc();
+        r = enter(l2x_msrbm);
+        const uint64_t t1 = rdtsc();
+        if (exit_is("bitmap: RDMSR 175H (read bit set)", R_RDMSR, r)) {
+            vmxc_check_eq("bitmap: RDMSR 175H: L2's ECX", 0x175, l2x_gprs[G_RCX] & 0xFFFFFFFF);
+            vmxc_check_eq("bitmap: KERNEL_GS_BASE written and read in L2", l2x_in[0], l2x_out[0]);
+            vmxc_check_eq("bitmap: KERNEL_GS_BASE in L1 after the exit", l2x_in[0],
+                          rdmsr(MSR_IA32_KERNEL_GS_BASE));
+            vmxc_check_eq("bitmap: SYSENTER_CS of L2 saved (27.3.1)", l2x_in[1],
+                          vmrd(VMCS_GUEST_SYSENTER_CS));
+            vmxc_check_eq("bitmap: SYSENTER_CS of L1 from the host state (27.5.1)",
+                          vmrd(VMCS_HOST_SYSENTER_CS), rdmsr(MSR_IA32_SYSENTER_CS));
+            vmxc_check(l2x_out[1] >= t0 && l2x_out[1] <= t1,
+                       "bitmap: IA32_TSC read in L2 between L1's reads around the entry");
+            r = next();
+            if (exit_is("bitmap: WRMSR C0000100H (high write bit set)", R_WRMSR, r)) {
+                vmxc_check_eq("bitmap: WRMSR FS_BASE: L2's ECX", 0xC0000100,
+                              l2x_gprs[G_RCX] & 0xFFFFFFFF);
+                r = next();
+                if (exit_is("bitmap: RDMSR 40000000H (outside the ranges)", R_RDMSR, r)) {
+                    vmxc_check_eq("bitmap: RDMSR 40000000H: L2's ECX", 0x40000000,
+                                  l2x_gprs[G_RCX] & 0xFFFFFFFF);
+                    exit_is("bitmap: done, VMCALL", R_VMCALL, next());
+                }
+            }
+        }
+        wrmsr(MSR_IA32_KERNEL_GS_BASE, kgs);
+        wrmsr(MSR_IA32_SYSENTER_CS, scs);
+    }
+    vmxc_section_end("l2msr");
+}
+
+/* ---- l2cr: SDM 25.1.3, 24.6.6, 27.2.1 Table 27-3 ---- */
+
+static void section_cr(void)
+{
+    uint64_t r;
+    vmxc_section_begin();
+    reset();
+    const int pce = (caps.cr4_fixed1 & CR4_PCE) && !(caps.cr4_fixed0 & CR4_PCE);
+    vmwr(VMCS_CR0_MASK, CR0_TS);
+    vmwr(VMCS_CR0_SHADOW, base_cr0 | CR0_TS);
+    vmwr(VMCS_GUEST_CR0, base_cr0 & ~CR0_TS);
+    if (pce) {
+        vmwr(VMCS_CR4_MASK, CR4_PCE);
+        vmwr(VMCS_CR4_SHADOW, base_cr4 & ~CR4_PCE);
+        vmwr(VMCS_GUEST_CR4, base_cr4 | CR4_PCE);
+    }
+    r = enter(l2x_cr);
+    if (insn_exit("MOV CR0, RBX: TS against the shadow", r, R_CR, l2x_cr_mov0, 3, 0x300)) {
+        vmxc_check_eq("MOV from CR0: TS from the shadow", (base_cr0 & ~CR0_TS) | CR0_TS, l2x_out[0]);
+        if (pce)
+            vmxc_check_eq("MOV from CR4: PCE from the shadow", base_cr4 & ~CR4_PCE, l2x_out[1]);
+        /* 25.3: a MOV to CR0 that does not exit leaves the masked bits
+         * unmodified: WP toggled, TS still 0. */
+        vmxc_check_eq("MOV CR0 (no exits): WP changed, masked TS unmodified (25.3)",
+                      (base_cr0 & ~CR0_TS) ^ CR0_WP, vmrd(VMCS_GUEST_CR0));
+        r = next();
+        if (insn_exit("CLTS, TS masked, shadow TS=1", r, R_CR, l2x_cr_clts, 2, 0x20)) {
+            r = next();
+            if (pce && insn_exit("MOV CR4, RDX: PCE against the shadow", r, R_CR, l2x_cr_mov4, 3,
+                                 0x204)) {
+                vmxc_check_eq("MOV CR4 (no exit): masked PCE unmodified (25.3)",
+                              base_cr4 | CR4_PCE, vmrd(VMCS_GUEST_CR4));
+                r = next();
+            }
+            if (pce)
+                exit_is("CR exits done, VMCALL", R_VMCALL, r);
+        }
+    }
+    /* CR3-load/-store exiting (25.1.3; no CR3-target values used). */
+    const uint32_t cr3x = PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING;
+    if (ctl_can1(proc_msr(), PROC_CR3_LOAD_EXITING) && ctl_can0(proc_msr(), PROC_CR3_STORE_EXITING)) {
+        reset();
+        vmwr(VMCS_PROC_CONTROLS, (base_proc & ~(uint64_t)cr3x) | PROC_CR3_LOAD_EXITING);
+        r = enter(l2x_cr3);
+        if (insn_exit("MOV CR3, RAX with CR3-load exiting", r, R_CR, l2x_cr3 + 3, 3, 0x3)) {
+            vmxc_check_eq("MOV from CR3 without CR3-store exiting: no exit", vmrd(VMCS_GUEST_CR3),
+                          l2x_gprs[G_RAX]);
+            exit_is("CR3 done, VMCALL", R_VMCALL, next());
+        }
+    }
+    if (ctl_can1(proc_msr(), PROC_CR3_STORE_EXITING) && ctl_can1(proc_msr(), PROC_CR3_LOAD_EXITING)) {
+        reset();
+        vmwr(VMCS_PROC_CONTROLS, base_proc | cr3x);
+        r = enter(l2x_cr3);
+        if (insn_exit("MOV RAX, CR3 with CR3-store exiting", r, R_CR, l2x_cr3, 3, 0x13))
+            insn_exit("MOV CR3, RAX after it", next(), R_CR, l2x_cr3 + 3, 3, 0x3);
+    }
+    vmxc_section_end("l2cr");
+}
+
+/* ---- l2exc: SDM 25.2, 24.6.3, 24.9.2 ---- */
+
+static void exc_exit(const char *what, uint64_t r, const void *rip, uint32_t info, uint64_t error)
+{
+    if (!exit_is(what, R_EXCEPTION, r))
+        return;
+    vmxc_check_eq(W(what, "guest RIP at the fault"), pa(rip), vmrd(VMCS_GUEST_RIP));
+    vmxc_check_eq(W(what, "exit interruption information"), info,
+                  vmrd(VMCS_EXIT_INTR_INFO) & 0xFFFFFFFF);
+    if (info & INFO_EC)
+        vmxc_check_eq(W(what, "exit interruption error code"), error,
+                      vmrd(VMCS_EXIT_INTR_ERROR) & 0xFFFFFFFF);
+    vmxc_check_eq(W(what, "IDT-vectoring information not valid (27.2.4)"), 0,
+                  vmrd(VMCS_IDT_VECTORING_INFO) & INFO_VALID);
+}
+
+static void section_exc(void)
+{
+    const uint32_t ud = INFO_VALID | INFO_TYPE(T_HW_EXC) | 6;
+    const uint32_t gp = INFO_VALID | INFO_EC | INFO_TYPE(T_HW_EXC) | 13;
+    const uint32_t pf = INFO_VALID | INFO_EC | INFO_TYPE(T_HW_EXC) | 14;
+    vmxc_section_begin();
+    reset();
+    exc_exit("UD2, bitmap bit 6 set", enter(l2x_ud), l2x_ud, ud, 0);
+    reset();
+    exc_exit("#GP(80H), bitmap bit 13 set", enter(l2x_gp), l2x_gp_insn, gp, 0x80);
+    reset();
+    vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(6));
+    l2_handled("UD2, bit 6 clear: L2's IDT", enter(l2x_ud), 6, 0, pa(l2x_ud));
+    reset();
+    vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(13));
+    l2_handled("#GP(80H), bit 13 clear: L2's IDT", enter(l2x_gp), 13, 0x80, pa(l2x_gp_insn));
+    /* #PF: with bitmap bit 14 set it exits iff PFEC & mask == match, with
+     * it clear iff they differ (25.2). PFEC: 0 read, 2 write (not present). */
+    static const struct {
+        const char *what;
+        int bit14, write, exits;
+        uint32_t mask, match;
+    } pfs[] = {
+        { "#PF read, bit 14 set, mask 0 match 0", 1, 0, 1, 0, 0 },
+        { "#PF read, bit 14 set, mask 2 match 2", 1, 0, 0, 2, 2 },
+        { "#PF write, bit 14 set, mask 2 match 2", 1, 1, 1, 2, 2 },
+        { "#PF write, bit 14 clear, mask 2 match 2", 0, 1, 0, 2, 2 },
+        { "#PF read, bit 14 clear, mask 2 match 2", 0, 0, 1, 2, 2 },
+    };
+    for (unsigned i = 0; i < sizeof(pfs) / sizeof(pfs[0]); i++) {
+        reset();
+        vmwr(VMCS_EXCEPTION_BITMAP, pfs[i].bit14 ? 0xFFFFFFFF : ~BIT(14));
+        vmwr(VMCS_PF_ERROR_MASK, pfs[i].mask);
+        vmwr(VMCS_PF_ERROR_MATCH, pfs[i].match);
+        const char *rip = pfs[i].write ? l2x_pfw : l2x_pfr;
+        uint64_t r = enter(rip);
+        if (pfs[i].exits) {
+            exc_exit(pfs[i].what, r, rip, pf, pfs[i].write ? 2 : 0);
+            if (r == VR_EXIT(R_EXCEPTION))   /* 27.2.1: the faulting linear address */
+                vmxc_check_eq(W(pfs[i].what, "qualification"), PF_ADDR,
+                              vmrd(VMCS_EXIT_QUALIFICATION));
+        } else if (l2_handled(pfs[i].what, r, 14, pfs[i].write ? 2 : 0, pa(rip))) {
+            vmxc_check_eq(W(pfs[i].what, "L2's CR2"), PF_ADDR, l2x_gprs[G_RSI]);
+        }
+    }
+    vmxc_section_end("l2exc");
+}
+
+/* ---- l2inject: SDM 26.6, 24.8.3 ---- */
+
+static void section_inject(void)
+{
+    static const struct {
+        const char *what;
+        uint32_t info, error, len;
+        uint32_t bitmap_clear;
+        uint64_t rflags, rip_add;
+    } cases[] = {
+        { "inject #UD", INFO_VALID | INFO_TYPE(T_HW_EXC) | 6, 0, 0, 6, RFL, 0 },
+        /* An injected event is delivered without consulting the exception
+         * bitmap (26.6.1). */
+        { "inject #UD, bitmap bit 6 set", INFO_VALID | INFO_TYPE(T_HW_EXC) | 6, 0, 0, 32, RFL, 0 },
+        { "inject #GP(1234H)", INFO_VALID | INFO_EC | INFO_TYPE(T_HW_EXC) | 13, 0x1234, 0, 13, RFL, 0 },
+        /* 26.6.1.3: a software interrupt pushes RIP + VM-entry instruction length. */
+        { "inject INT 30H, length 2", INFO_VALID | INFO_TYPE(T_SW_INT) | 0x30, 0, 2, 32, RFL, 2 },
+        { "inject external interrupt 31H", INFO_VALID | INFO_TYPE(T_EXT) | 0x31, 0, 0, 32,
+          RFL | RFL_IF, 0 },
+    };
+    vmxc_section_begin();
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        reset();
+        if (cases[i].bitmap_clear < 32)
+            vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(cases[i].bitmap_clear));
+        vmwr(VMCS_ENTRY_INTR_INFO, cases[i].info);
+        vmwr(VMCS_ENTRY_EXCEPTION_ERROR, cases[i].error);
+        vmwr(VMCS_ENTRY_INSTR_LEN, cases[i].len);
+        vmwr(VMCS_GUEST_RFLAGS, cases[i].rflags);
+        /* L2 starts at a VMCALL: without the injection it exits at once. */
+        uint64_t r = enter(l2x_sti_end);
+        if (l2_handled(cases[i].what, r, cases[i].info & 0xFF,
+                       (cases[i].info & INFO_EC) ? cases[i].error : 0,
+                       pa(l2x_sti_end) + cases[i].rip_add)) {
+            vmxc_check_eq(W(cases[i].what, "entry interruption info valid cleared (24.8.3)"), 0,
+                          vmrd(VMCS_ENTRY_INTR_INFO) & INFO_VALID);
+            vmxc_check_eq(W(cases[i].what, "IDT-vectoring information not valid"), 0,
+                          vmrd(VMCS_IDT_VECTORING_INFO) & INFO_VALID);
+        }
+    }
+    vmxc_section_end("l2inject");
+}
+
+/* ---- l2timer: SDM 25.5.1, 27.3.4, 25.2 windows ---- */
+
+static void section_timer(void)
+{
+    uint64_t r;
+    vmxc_section_begin();
+    if (ctl_can1(pin_msr(), PIN_PREEMPTION_TIMER)) {
+        reset();
+        vmwr(VMCS_PIN_CONTROLS, base_pin | PIN_PREEMPTION_TIMER);
+        vmwr(VMCS_PREEMPT_TIMER_VALUE, 2000);
+        r = enter(l2x_spin);
+        if (exit_is("preemption timer, L2 spinning", R_PREEMPT, r))
+            vmxc_check_eq("preemption timer: guest RIP in the loop", pa(l2x_spin),
+                          vmrd(VMCS_GUEST_RIP));
+        if (ctl_can1(exit_msr(), EXIT_SAVE_PREEMPT_TIMER)) {
+            vmwr(VMCS_EXIT_CONTROLS, base_exit | EXIT_SAVE_PREEMPT_TIMER);
+            vmwr(VMCS_PREEMPT_TIMER_VALUE, 2000);
+            if (exit_is("preemption timer saved, L2 spinning", R_PREEMPT, enter(l2x_spin)))
+                vmxc_check_eq("preemption timer expired: 0 saved (27.3.4)", 0,
+                              vmrd(VMCS_PREEMPT_TIMER_VALUE));
+            vmwr(VMCS_PREEMPT_TIMER_VALUE, 0x7FFFFFFF);
+            if (exit_is("preemption timer saved, L2 CPUID", R_CPUID, enter(vmxc_l2_entry)))
+                vmxc_check(vmrd(VMCS_PREEMPT_TIMER_VALUE) <= 0x7FFFFFFF &&
+                           vmrd(VMCS_PREEMPT_TIMER_VALUE) > 0,
+                           "preemption timer: the value left saved (27.3.4)");
+        }
+        if (ctl_can0(proc_msr(), PROC_HLT_EXITING) && (caps.misc & VMX_MISC_ACTIVITY_HLT)) {
+            reset();
+            vmwr(VMCS_PROC_CONTROLS, base_proc & ~(uint64_t)PROC_HLT_EXITING);
+            vmwr(VMCS_PIN_CONTROLS, base_pin | PIN_PREEMPTION_TIMER);
+            vmwr(VMCS_PREEMPT_TIMER_VALUE, 2000);
+            r = enter(l2x_hlt);
+            if (exit_is("HLT without HLT exiting, timer", R_PREEMPT, r)) {
+                vmxc_check_eq("HLT, timer exit: activity state HLT saved (27.3.4)", 1,
+                              vmrd(VMCS_GUEST_ACTIVITY));
+                vmxc_check_eq("HLT, timer exit: RIP past HLT", pa(l2x_hlt) + 1,
+                              vmrd(VMCS_GUEST_RIP));
+            }
+        }
+    }
+    if (ctl_can1(proc_msr(), PROC_INTR_WINDOW_EXITING)) {
+        reset();
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_INTR_WINDOW_EXITING);
+        vmwr(VMCS_GUEST_RFLAGS, RFL | RFL_IF);
+        if (exit_is("interrupt window, IF=1: at once", R_INTR_WINDOW, enter(l2x_sti_end)))
+            vmxc_check_eq("interrupt window, IF=1: guest RIP", pa(l2x_sti_end), vmrd(VMCS_GUEST_RIP));
+        reset();
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_INTR_WINDOW_EXITING);
+        if (exit_is("interrupt window after STI; NOP", R_INTR_WINDOW, enter(l2x_sti)))
+            vmxc_check_eq("interrupt window after STI blocking: guest RIP", pa(l2x_sti_end),
+                          vmrd(VMCS_GUEST_RIP));
+    }
+    const uint32_t vnmi = PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
+    if (ctl_can1(proc_msr(), PROC_NMI_WINDOW_EXITING) && ctl_can1(pin_msr(), PIN_NMI_EXITING) &&
+        ctl_can1(pin_msr(), PIN_VIRTUAL_NMIS)) {
+        reset();
+        vmwr(VMCS_PIN_CONTROLS, base_pin | vnmi);
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_NMI_WINDOW_EXITING);
+        if (exit_is("NMI window, no blocking: at once", R_NMI_WINDOW, enter(l2x_sti_end)))
+            vmxc_check_eq("NMI window: guest RIP", pa(l2x_sti_end), vmrd(VMCS_GUEST_RIP));
+        reset();
+        vmwr(VMCS_PIN_CONTROLS, base_pin | vnmi);
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_NMI_WINDOW_EXITING);
+        vmwr(VMCS_GUEST_INTERRUPTIBILITY, 8);       /* blocking by (virtual) NMI */
+        exit_is("NMI window, virtual-NMI blocking: L2 runs to CPUID", R_CPUID, enter(vmxc_l2_entry));
+    }
+    vmxc_section_end("l2timer");
+}
+
+/* ---- l2ept: SDM 28.3, 27.2.1 Table 27-7 ---- */
+
+#define EPT_R  1ULL
+#define EPT_W  2ULL
+#define EPT_X  4ULL
+#define EPT_WB (6ULL << 3)
+#define EPT_PS BIT(7)
+
+static void ept_exit(const char *what, uint64_t r, const void *rip, uint64_t gpa, uint64_t bits)
+{
+    if (!exit_is(what, R_EPT_VIOL, r))
+        return;
+    vmxc_check_eq(W(what, "guest RIP"), pa(rip), vmrd(VMCS_GUEST_RIP));
+    vmxc_check_eq(W(what, "guest-physical address"), gpa, vmrd(VMCS_GUEST_PHYS_ADDR));
+    vmxc_check_eq(W(what, "guest-linear address"), gpa, vmrd(VMCS_GUEST_LINEAR_ADDR));
+    /* Bits 2:0 the access, 5:3 the permissions, 7 linear address valid,
+     * 8 the access was to the translation of it. */
+    vmxc_check_eq(W(what, "qualification bits 8:0 but 6"), bits,
+                  vmrd(VMCS_EXIT_QUALIFICATION) & 0x1BF);
+}
+
+static void section_ept(void)
+{
+    uint64_t r;
+    vmxc_section_begin();
+    const uint64_t need = EPT_CAP_PAGE_WALK_4 | EPT_CAP_MEMTYPE_WB | EPT_CAP_2MB_PAGES;
+    if (ctl_can1(proc_msr(), PROC_ACTIVATE_SECONDARY) && ctl_can1(proc2_msr(), PROC2_ENABLE_EPT) &&
+        (caps.ept_vpid & need) == need) {
+        /* Identity: 0-6 MiB RWX, 6-8 MiB read/execute, nothing above. */
+        memset(ept_pml4, 0, sizeof(ept_pml4));
+        memset(ept_pdpt, 0, sizeof(ept_pdpt));
+        memset(ept_pd, 0, sizeof(ept_pd));
+        ept_pml4[0] = pa(ept_pdpt) | EPT_R | EPT_W | EPT_X;
+        ept_pdpt[0] = pa(ept_pd) | EPT_R | EPT_W | EPT_X;
+        for (unsigned i = 0; i < 3; i++)
+            ept_pd[i] = (uint64_t)i << 21 | EPT_R | EPT_W | EPT_X | EPT_WB | EPT_PS;
+        ept_pd[3] = 3ULL << 21 | EPT_R | EPT_X | EPT_WB | EPT_PS;
+        *(volatile uint64_t *)(uintptr_t)EPT_RO_GPA = 0x0123456789ABCDEFULL;
+        reset();
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_ACTIVATE_SECONDARY);
+        vmwr(VMCS_PROC_CONTROLS2, base_proc2 | PROC2_ENABLE_EPT);
+        vmwr(VMCS_EPT_POINTER, pa(ept_pml4) | 6 | 3 << 3);   /* WB, 4 levels (24.6.11) */
+        exit_is("EPT: L2 runs, CPUID exits", R_CPUID, enter(vmxc_l2_entry));
+        ept_exit("EPT: read of an unmapped address", enter(l2x_ept_unmapped), l2x_ept_unmapped,
+                 EPT_NONE_GPA, 0x181);
+        ept_exit("EPT: write to a read/execute 2 MiB page", enter(l2x_ept_write), l2x_ept_write,
+                 EPT_RO_GPA, 0x1AA);
+        if (exit_is("EPT: read of the read/execute page passes", R_VMCALL, enter(l2x_ept_read)))
+            vmxc_check_eq("EPT: L2 read L1's value there", 0x0123456789ABCDEFULL, l2x_out[0]);
+    }
+    /* Without EPT L2-physical is L1-physical. */
+    reset();
+    if (caps.has_proc2 && ctl_can0(proc2_msr(), PROC2_ENABLE_EPT))
+        vmwr(VMCS_PROC_CONTROLS2, base_proc2 & ~(uint64_t)PROC2_ENABLE_EPT);
+    if (ctl_can1(proc_msr(), PROC_UNCOND_IO_EXITING)) {
+        vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_UNCOND_IO_EXITING);
+        l2x_in[0] = 0xFEEDFACE;
+        r = enter(l2x_mem);
+        if (insn_exit("no EPT: CPUID", r, R_CPUID, l2x_mem, 2, 0) &&
+            insn_exit("no EPT: OUT 80H", next(), R_IO, l2x_mem + 2, 2, ioq(1, 0, 0, 0, 1, 0x80)) &&
+            exit_is("no EPT: VMCALL", R_VMCALL, next()))
+            vmxc_check_eq("no EPT: L2 read L1's memory at the same address", 0xFEEDFACE, l2x_out[0]);
+    }
+    vmxc_section_end("l2ept");
+}
+
+void vmxc_section_l2x(void)
+{
+    setup();
+    section_io();
+    section_msr();
+    section_cr();
+    section_exc();
+    section_inject();
+    section_timer();
+    section_ept();
+}
