@@ -348,6 +348,8 @@ static void vmwrite(nvmx_ctx_t *c)
         return;
     }
     vmcs12_write(vmcs, enc, value);
+    const int slot = vmcs12_index(enc, NULL);
+    c->v->dirty[slot / 64] |= 1ULL << (slot % 64);
     vm_succeed(c);
 }
 

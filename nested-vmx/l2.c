@@ -151,8 +151,10 @@ static void seg_to12(uint64_t *f, const nestor_vcpu_seg_t *g, unsigned sel, unsi
     f[ar] = g->ar;
 }
 
-#define SEGS(X)                                                                       \
-    X(es, ES) X(cs, CS) X(ss, SS) X(ds, DS) X(fs, FS) X(gs, GS) X(ldtr, LDTR) X(tr, TR)
+/* The segment registers in vmcs12 (NESTOR_MTD_SEGS, then NESTOR_MTD_SYS_SEGS). */
+#define DATA_SEGS(X) X(es, ES) X(cs, CS) X(ss, SS) X(ds, DS) X(fs, FS) X(gs, GS)
+#define SYS_SEGS(X)  X(ldtr, LDTR) X(tr, TR)
+#define SEGS(X)      DATA_SEGS(X) SYS_SEGS(X)
 
 /* SDM 26.3.2: vcpu02's state from vmcs12's guest-state area and L1's
  * unswitched state. False: PDPTEs not in RAM (an entry failure). */
@@ -279,6 +281,123 @@ nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const vmcs12_t *v)
     return nu_invoke(m->l2.vcpu, NESTOR_VCPU_WRITE_VMCS, args, 4, 0, 0, 0, 0);
 }
 
+/* ---- VMRESUME of the VMCS L2 last exited from ----
+ *
+ * vcpu02 still holds L2's state and controls from its exit; only what L1
+ * changed since needs loading: the vmcs12 fields it wrote with VMWRITE
+ * (nvmx_vcpu_t.dirty) and what passes from L1 to L2 unswitched (GPRs,
+ * debug registers, XCR0, the kernel's switched MSRs). A change to a
+ * control, a CR, the EFER, the PAT, the MSR lists or the TSC L1 sees takes
+ * the whole entry (l2_enter). */
+#define FULL_ENTRY (~0ULL)
+
+/* The state group of vmcs12 field @i as a VMRESUME must load it again. */
+static uint64_t field_group(unsigned i)
+{
+    const uint32_t enc = vmcs12_encoding(i);
+    if (VMCS_FIELD_TYPE(enc) == VMCS_TYPE_READ_ONLY || i == V12_PREEMPT_TIMER_VALUE)
+        return 0;           /* exit information; the timer is set at every entry */
+    switch (i) {
+    case V12_GUEST_RIP: return NESTOR_MTD_RIP;
+    case V12_GUEST_RSP: return NESTOR_MTD_RSP;
+    case V12_GUEST_RFLAGS: return NESTOR_MTD_RFLAGS;
+    case V12_GUEST_INTERRUPTIBILITY: case V12_GUEST_ACTIVITY: case V12_GUEST_PENDING_DBG:
+        return NESTOR_MTD_INTR;
+    case V12_ENTRY_INTR_INFO: case V12_ENTRY_EXCEPTION_ERROR: case V12_ENTRY_INSTR_LEN:
+        return NESTOR_MTD_INJECT;
+    case V12_GUEST_SYSENTER_CS: case V12_GUEST_SYSENTER_ESP: case V12_GUEST_SYSENTER_EIP:
+        return NESTOR_MTD_MSRS;
+    case V12_GUEST_GDTR_BASE: case V12_GUEST_GDTR_LIMIT: case V12_GUEST_IDTR_BASE:
+    case V12_GUEST_IDTR_LIMIT:
+        return NESTOR_MTD_SYS_SEGS;
+#define SEG_CASES_(n, N)                                                            \
+    case V12_GUEST_##N##_SEL: case V12_GUEST_##N##_BASE: case V12_GUEST_##N##_LIMIT: \
+    case V12_GUEST_##N##_AR:
+    DATA_SEGS(SEG_CASES_)
+        return NESTOR_MTD_SEGS;
+    SYS_SEGS(SEG_CASES_)
+        return NESTOR_MTD_SYS_SEGS;
+#undef SEG_CASES_
+    default:
+        return FULL_ENTRY;
+    }
+}
+
+/* The groups a VMRESUME of @v must load, or FULL_ENTRY. */
+static uint64_t resume_groups(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa)
+{
+    const l2_t *l2 = &m->l2;
+    if (!l2->started || l2->vmcs12 != gpa || m->tsc_dirty || v->field[V12_ENTRY_MSR_LOAD_COUNT])
+        return FULL_ENTRY;
+    uint64_t groups = 0;
+    for (unsigned w = 0; w < NVMX_DIRTY_WORDS; w++)
+        for (uint64_t bits = m->vmx.dirty[w]; bits; bits &= bits - 1) {
+            uint64_t g = field_group(w * 64 + (unsigned)__builtin_ctzll(bits));
+            if (g == FULL_ENTRY)
+                return FULL_ENTRY;
+            groups |= g;
+        }
+    return groups;
+}
+
+/* Resume L2 loading only @groups and what L1 changed of its unswitched
+ * state; false (nothing done) if that takes the whole entry. */
+static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t groups,
+                        nestor_word_t *label)
+{
+    l2_t *l2 = &m->l2;
+    nestor_vcpu_state_t *s2 = l2->s, *s1 = m->s;
+    const uint64_t *f = v->field;
+    if (s1->cr2 != s2->cr2)
+        groups |= NESTOR_MTD_CR;
+    if (s1->dr0 != s2->dr0 || s1->dr1 != s2->dr1 || s1->dr2 != s2->dr2 || s1->dr3 != s2->dr3 ||
+        s1->dr6 != s2->dr6)
+        groups |= NESTOR_MTD_DEBUG;
+    if (s1->xcr0 != s2->xcr0)
+        groups |= NESTOR_MTD_XCR0;
+    if (s1->star != s2->star || s1->lstar != s2->lstar || s1->cstar != s2->cstar ||
+        s1->fmask != s2->fmask || s1->kernel_gs_base != s2->kernel_gs_base ||
+        s1->tsc_aux != s2->tsc_aux)
+        groups |= NESTOR_MTD_MSRS;
+    if (groups & NESTOR_MTD_CR)
+        return false;                   /* loading CRs rewrites the shadows: whole entry */
+    carry_unswitched(s2, s1);
+    s2->rip = f[V12_GUEST_RIP];
+    s2->rsp = f[V12_GUEST_RSP];
+    s2->rflags = f[V12_GUEST_RFLAGS];
+#define SEG_FROM_(n, N) seg_from12(&s2->n, f, V12_GUEST_##N##_SEL, V12_GUEST_##N##_BASE, \
+                                   V12_GUEST_##N##_LIMIT, V12_GUEST_##N##_AR);
+    SEGS(SEG_FROM_)
+#undef SEG_FROM_
+    s2->gdtr_base = f[V12_GUEST_GDTR_BASE];
+    s2->gdtr_limit = f[V12_GUEST_GDTR_LIMIT];
+    s2->idtr_base = f[V12_GUEST_IDTR_BASE];
+    s2->idtr_limit = f[V12_GUEST_IDTR_LIMIT];
+    s2->interruptibility = f[V12_GUEST_INTERRUPTIBILITY];
+    s2->activity = f[V12_GUEST_ACTIVITY];
+    s2->pending_dbg = f[V12_GUEST_PENDING_DBG];
+    s2->sysenter_cs = f[V12_GUEST_SYSENTER_CS];
+    s2->sysenter_esp = f[V12_GUEST_SYSENTER_ESP];
+    s2->sysenter_eip = f[V12_GUEST_SYSENTER_EIP];
+    groups &= ~(uint64_t)NESTOR_MTD_INJECT;
+    s2->inject_info = 0;
+    if (f[V12_ENTRY_INTR_INFO] & X86_INTR_VALID) {      /* SDM 26.6 */
+        s2->inject_info = f[V12_ENTRY_INTR_INFO] & 0xFFFFFFFFu;
+        s2->inject_error = f[V12_ENTRY_EXCEPTION_ERROR] & 0xFFFFFFFFu;
+        s2->inject_instr_len = f[V12_ENTRY_INSTR_LEN] & 0xFFFFFFFFu;
+        groups |= NESTOR_MTD_INJECT;
+    }
+    if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER) {
+        const nestor_word_t t[2] = { ((f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE) >>
+                                      m->timer_rate) | 1, 0 };
+        nu_invoke(l2->vcpu, NESTOR_VCPU_SET_TIMER, t, 2, 0, 0, 0, 0);
+    }
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups | NESTOR_MTD_GPRS };
+    *label = nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) == NESTOR_OK
+                 ? NVMX_NO_REPLY : NESTOR_EXIT_REPLY_STOP;
+    return true;
+}
+
 nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool launch,
                        nvmx_entry_check_t *failure)
 {
@@ -287,6 +406,15 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         printf("nested-vmx %s: cannot make L2's VCPU (memory budget?): VM stopped\n", m->name);
         return NESTOR_EXIT_REPLY_STOP;
     }
+    const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, v, gpa);
+    memset(m->vmx.dirty, 0, sizeof m->vmx.dirty);
+    nestor_word_t label;
+    if (groups != FULL_ENTRY && fast_resume(m, v, groups, &label)) {
+        l2->entries++;
+        l2->running = label == NVMX_NO_REPLY;
+        return label;
+    }
+    m->tsc_dirty = false;
     const uint64_t *f = v->field;
     const uint32_t proc = (uint32_t)f[V12_PROC_CONTROLS];
     const uint32_t proc2 = (proc & PROC_ACTIVATE_SECONDARY) ? (uint32_t)f[V12_PROC_CONTROLS2] : 0;

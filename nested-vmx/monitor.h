@@ -27,6 +27,7 @@ typedef struct nvmx_monitor {
     unsigned grant_radix, frame_bits;
     l2_t l2;
     unsigned timer_rate;            /* the host's VMX-preemption-timer rate (bootinfo) */
+    bool tsc_dirty;                 /* L1 wrote its TSC: L2's offset needs computing again */
     const char *last_rule;          /* the entry check that failed last, for the log */
 } nvmx_monitor_t;
 

@@ -52,10 +52,16 @@ typedef struct {
 } nvmx_env_t;
 
 /* The VMX state of one L1 vCPU (SDM 23.3, 24.1). */
+#define NVMX_DIRTY_WORDS ((NVMX_FIELD_COUNT + 63) / 64)
+
 typedef struct {
     bool vmxon;               /* in VMX operation */
     uint64_t vmxon_ptr;       /* the VMXON region */
     uint64_t current;         /* current-VMCS pointer, NVMX_NO_VMCS if none */
+    /* vmcs12 fields L1 wrote with VMWRITE since L2's last entry (a bit per
+     * V12_ slot): what a VMRESUME must load again (l2.c). Changing the
+     * current VMCS makes everything dirty (l2.c compares pointers). */
+    uint64_t dirty[NVMX_DIRTY_WORDS];
 } nvmx_vcpu_t;
 
 typedef enum { NVMX_DONE, NVMX_FAULT, NVMX_ENTER, NVMX_INVALIDATE } nvmx_status_t;

@@ -84,6 +84,9 @@ static nestor_word_t msr_access(nvmx_monitor_t *m, bool write, uint32_t len,
     uint32_t msr = (uint32_t)s->rcx;
     uint64_t value = (s->rdx & 0xFFFFFFFFu) << 32 | (s->rax & 0xFFFFFFFFu);
     int r = write ? nvmx_wrmsr(msr, value) : nvmx_rdmsr(msr, &value);
+    /* The VMM carries out a write of L1's TSC: L2's offset follows it at
+     * the next entry (l2.c). */
+    m->tsc_dirty |= write && (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST);
     if (r == 0)
         return NESTOR_EXIT_REPLY_PASS_ON;
     if (r < 0)
