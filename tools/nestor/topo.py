@@ -23,7 +23,7 @@ from nestor.errors import NestorError
 TEST_OUT = os.path.join(paths.TEST_LOGS, 'topo')
 LIVE_SAMPLE = os.path.join(paths.TEST_CONFIGS, 'live-sample.log')
 NESTED_SAMPLE = os.path.join(paths.TEST_CONFIGS, 'nested.dts')
-MAX_NESTING = 4                     # nested stacks inside nested stacks, at most
+MAX_NESTING = 3                     # nested stacks inside nested stacks (stackcfg.h SC_MAX_NESTING)
 PREFIX = 'topo: '
 FORMATS = ('.dot', '.svg', '.png')
 
