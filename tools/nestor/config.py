@@ -146,7 +146,14 @@ class RefusedBeforeBoot:
                               "3 errors: the stack is refused, nothing boots"]),
              ('budget-at-boot', ["/machine: property 'memory-mib': expected at most the %d MiB "
                                  "of the machine it boots on, got 8192" %
-                                 emulators.MACHINE_MEMORY_MIB])]
+                                 emulators.MACHINE_MEMORY_MIB]),
+             ('nested-unfit', ["/vms/inner: property 'nested-config': expected a VM whose "
+                               "'monitors' include a nestor,nested-vmx (the Nestor it runs "
+                               "needs VMX), got a stack of 'vmm' only",
+                               "/vms/inner: property 'memory-mib': expected at least the 256 MiB "
+                               "of the machine its nested stack \"demo\" is written for (its "
+                               "/machine memory-mib), got 32",
+                               "2 errors: the stack is refused, nothing boots"])]
 
     def __init__(self, name, wanted):
         self.id = 'config/refused/' + name
