@@ -22,16 +22,40 @@
 #include <user/print.h>
 #include <user/runtime.h>
 
+_Static_assert(SPAWN_MAX_MODULES >= SC_VMM_MAX_FILES + 1, "a VMM's files and its config fit");
+
 #define INIT_KEEP_MIB 8               /* init's own objects: processes, page tables */
 #define MIB          (1UL << 20)
 
-/* What the config names must be among the boot modules. Nested stack
- * configs are refused separately, with their own reason. */
+/* The boot module holding file @name of @kind: "program NAME", "image
+ * NAME", or for a nested stack's config "image NAME/stack-config NAME" (the
+ * harness boots a nested stack's files as images: stackcfg.h). */
+static const nestor_module_desc_t *module_of(const nestor_bootinfo_t *bi, sc_file_kind_t kind,
+                                             const char *name)
+{
+    if (kind == SC_FILE_CONFIG) {
+        char file[SC_MODULE_NAME_MAX + 1], inner[SC_MODULE_NAME_MAX + 1];
+        fmt_snprintf(inner, sizeof inner, SC_MODULE_CONFIG "%s", name);
+        return sc_nested_file(file, sizeof file, name, inner) ?
+               nu_module(bi, SC_MODULE_IMAGE, file) : NULL;
+    }
+    return nu_module(bi, kind == SC_FILE_PROGRAM ? SC_MODULE_PROGRAM : SC_MODULE_IMAGE, name);
+}
+
+/* What the config names must be among the boot modules. */
 static bool module_exists(void *ctx, sc_file_kind_t kind, const char *name)
 {
-    const nestor_bootinfo_t *bi = ctx;
-    return kind == SC_FILE_CONFIG ||
-           nu_module(bi, kind == SC_FILE_PROGRAM ? SC_MODULE_PROGRAM : SC_MODULE_IMAGE, name) != NULL;
+    return module_of(ctx, kind, name) != NULL;
+}
+
+/* Nested stacks' configs are read from the boot modules and checked too. */
+static const void *module_read(void *ctx, sc_file_kind_t kind, const char *name, size_t *size)
+{
+    const nestor_module_desc_t *m = module_of(ctx, kind, name);
+    if (!m)
+        return NULL;
+    *size = m->size;
+    return (const void *)(uintptr_t)m->vaddr;
 }
 
 /* RAM untypeds, largest first: init's own objects come from them. */
@@ -113,15 +137,22 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         const sc_vm_t *vm = &stack.vm[v];
         if (sc_vm_vmm(&stack, vm) != m)
             continue;
-        /* Its image and its Multiboot modules' files, each once ("image FILE"). */
+        /* Its image and its Multiboot modules' files ("image FILE"); for a
+         * nested stack every "image NAME/..." (the kernel, the stack's own
+         * boot modules); each once. */
         const char *files[1 + SC_MAX_GUEST_MODULES];
         unsigned n_files = sc_vm_files(vm, files);
-        for (unsigned f = 0; f < n_files; f++) {
-            const nestor_module_desc_t *img = nu_module(bi, SC_MODULE_IMAGE, files[f]);
+        char prefix[SC_MODULE_NAME_MAX + 1];
+        fmt_snprintf(prefix, sizeof prefix, SC_MODULE_IMAGE "%s" SC_NESTED_SEP, vm->nested);
+        for (nestor_word_t b = 0; b < bi->module_count && b < NESTOR_BOOTINFO_MAX_MODULES; b++) {
+            const nestor_module_desc_t *img = &bi->modules[b];
+            bool mine = vm->nested[0] && strncmp(img->name, prefix, strlen(prefix)) == 0;
+            for (unsigned f = 0; !mine && f < n_files; f++)
+                mine = img == nu_module(bi, SC_MODULE_IMAGE, files[f]);
             bool have = false;
-            for (unsigned k = 0; k < req.n_modules; k++)
+            for (unsigned k = 0; mine && k < req.n_modules; k++)
                 have |= strcmp(req.modules[k].name, img->name) == 0;
-            if (have)
+            if (!mine || have)
                 continue;
             if (req.n_modules == SPAWN_MAX_MODULES) {
                 printf("init: %s: more than %d modules\n", m->name, SPAWN_MAX_MODULES);
@@ -295,7 +326,7 @@ int main(const nestor_bootinfo_t *bi)
         module_bytes += bi->modules[i].size;
     uint32_t free_mib = (uint32_t)(ram / MIB), keep = INIT_KEEP_MIB +
                                                       (uint32_t)((module_bytes + MIB - 1) / MIB);
-    sc_env_t env = { .exists = module_exists, .ctx = (void *)(uintptr_t)bi,
+    sc_env_t env = { .exists = module_exists, .read = module_read, .ctx = (void *)(uintptr_t)bi,
                      .memory_limit_mib = free_mib > keep ? free_mib - keep : 1 };
     if (!sc_load((const void *)(uintptr_t)cfg->vaddr, cfg->size, file, &env, &stack, &report)) {
         for (unsigned i = 0; i < report.n; i++)
@@ -307,11 +338,10 @@ int main(const nestor_bootinfo_t *bi)
     printf("init: stack %s: \"%s\": %u monitor%s, %u VM%s\n", file, stack.model, stack.n_mon,
            stack.n_mon == 1 ? "" : "s", stack.n_vm, stack.n_vm == 1 ? "" : "s");
     for (unsigned v = 0; v < stack.n_vm; v++)
-        if (stack.vm[v].nested[0]) {
-            printf("init: /vms/%s: a nested stack (%s) needs nested VMX, which this build does "
-                   "not have yet; nothing started\n", stack.vm[v].name, stack.vm[v].nested);
-            return 0;
-        }
+        if (stack.vm[v].nested[0])
+            printf("init: /vms/%s: a nested stack (%s): %u files, under %s\n", stack.vm[v].name,
+                   stack.vm[v].nested, stack.vm[v].nested_files,
+                   stack.mon[stack.vm[v].stack[0]].name);
     if (!bi->vmx_present) {
         printf("init: no VMX on this machine: the stack's VMs cannot run; nothing started\n");
         return 0;

@@ -18,12 +18,23 @@
 #define PATH_MAX_LEN  128
 #define DESC_MAX      96
 
+/* Where the stack being read sits: the outermost one, or a nested one read
+ * for a VM of the stack around it (and so on out). */
+typedef struct {
+    unsigned depth;                             /* 0: the outermost stack */
+    const char *chain[SC_MAX_NESTING + 1];      /* config names, outermost first */
+    char prefix[SC_MODULE_NAME_MAX + 1];        /* its files' names in the outermost stack
+                                                   begin so ("demo/", "demo/image inner/") */
+    char too_long[SC_MODULE_NAME_MAX + 16];     /* a file whose boot module name does not fit */
+} nest_t;
+
 typedef struct {
     const void *fdt;
     const char *file;
     const sc_env_t *env;
     sc_stack_t *s;
     sc_report_t *rep;
+    nest_t *nest;
 } ctx_t;
 
 static const char *const kind_compat[SC_N_KINDS] = {
@@ -353,10 +364,83 @@ static void no_props(ctx_t *c, int node)
     unknown_props(c, node, none);
 }
 
-/* Whether the place we run in has file @name of @kind (true if it cannot tell). */
-static bool file_exists(const ctx_t *c, sc_file_kind_t kind, const char *name)
+/* ---- files, and where a nested stack's files are ---- */
+
+/* The boot module string file @name of @kind has on the stack's own machine. */
+static size_t own_module(char *out, size_t size, sc_file_kind_t kind, const char *name)
 {
-    return !c->env || !c->env->exists || c->env->exists(c->env->ctx, kind, name);
+    if (kind == SC_FILE_CONFIG)     /* a nested stack's config, among the images */
+        return (size_t)fmt_snprintf(out, size, SC_MODULE_IMAGE "%s" SC_NESTED_SEP
+                                    SC_MODULE_CONFIG "%s", name, name);
+    return (size_t)fmt_snprintf(out, size, "%s%s",
+                                kind == SC_FILE_PROGRAM ? SC_MODULE_PROGRAM : SC_MODULE_IMAGE,
+                                name);
+}
+
+/*
+ * The boot module that carries file @name of @kind on the outermost machine,
+ * into @out: its own ("program vmm", "image hello", "image demo/stack-config
+ * demo"), or, inside a nested stack, an image named by the stack's prefix and
+ * that ("image demo/program vmm"). Returns its length (more than
+ * SC_MODULE_NAME_MAX: no such module can be booted).
+ */
+static size_t outer_module(const ctx_t *c, sc_file_kind_t kind, const char *name, char *out,
+                           size_t size)
+{
+    if (!c->nest->depth)
+        return own_module(out, size, kind, name);
+    size_t n = (size_t)fmt_snprintf(out, size, SC_MODULE_IMAGE "%s", c->nest->prefix);
+    return n + own_module(n < size ? out + n : NULL, n < size ? size - n : 0, kind, name);
+}
+
+/* Ask the place we run in about file @name of @kind: the outermost stack's
+ * own names as they are; a nested stack's as images of the outermost stack.
+ * False (and @too_long noted) when the file could not be booted by name. */
+static bool placed(ctx_t *c, sc_file_kind_t *kind, const char *name, char *out, size_t size)
+{
+    char mod[SC_MODULE_NAME_MAX + 64];
+    size_t n = outer_module(c, *kind, name, mod, sizeof mod);
+    if (n > SC_MODULE_NAME_MAX) {
+        if (!c->nest->too_long[0])
+            fmt_snprintf(c->nest->too_long, sizeof c->nest->too_long, "%.*s...",
+                         SC_MODULE_NAME_MAX, mod);
+        return false;
+    }
+    if (!c->nest->depth)
+        fmt_snprintf(out, size, "%s", name);
+    else
+        fmt_snprintf(out, size, "%s", mod + strlen(SC_MODULE_IMAGE)), *kind = SC_FILE_IMAGE;
+    return true;
+}
+
+/* Whether the place we run in has file @name of @kind (true if it cannot
+ * tell, or if the name cannot be booted: that is said on its own). */
+static bool file_exists(ctx_t *c, sc_file_kind_t kind, const char *name)
+{
+    char where[SC_MODULE_NAME_MAX + 1];
+    if (!c->env || !c->env->exists || !placed(c, &kind, name, where, sizeof where))
+        return true;
+    return c->env->exists(c->env->ctx, kind, where);
+}
+
+bool sc_nested_file(char *buf, size_t size, const char *config, const char *inner)
+{
+    size_t n = (size_t)fmt_snprintf(buf, size, "%s" SC_NESTED_SEP "%s", config, inner);
+    return n < size && strlen(SC_MODULE_IMAGE) + n <= SC_MODULE_NAME_MAX;
+}
+
+const char *sc_nested_inner(const char *file)
+{
+    const char *sep = strrchr(file, SC_NESTED_SEP[0]);
+    return sep ? sep + 1 : NULL;
+}
+
+bool sc_vm_has_vmx(const sc_stack_t *s, const sc_vm_t *vm)
+{
+    for (unsigned k = 0; k < vm->n_stack; k++)
+        if (s->mon[vm->stack[k]].kind == SC_NESTED_VMX)
+            return true;
+    return false;
 }
 
 /* Required string @prop naming a file of @kind: a well-formed name
@@ -765,13 +849,18 @@ static void check_budgets(ctx_t *c)
         if (m->kind != SC_VMM_SERVER)
             continue;
         uint64_t need = SC_VMM_BASE_MIB, ram = 0;
-        unsigned vms = 0, n_files = 0;
+        unsigned vms = 0, n_files = 0, n_nested = 0;
         const char *files[SC_MAX_VMS * (1 + SC_MAX_GUEST_MODULES)];
         for (unsigned v = 0; v < s->n_vm; v++) {
             if (!s->vm[v].n_stack || sc_vm_vmm(s, &s->vm[v]) != m)
                 continue;
             need += s->vm[v].memory_mib + SC_VMM_PER_VM_MIB, vms++;
             ram += s->vm[v].memory_mib;
+            bool nested_seen = false;       /* a nested stack's files: once per config */
+            for (unsigned w = 0; s->vm[v].nested[0] && w < v; w++)
+                nested_seen |= s->vm[w].n_stack && sc_vm_vmm(s, &s->vm[w]) == m &&
+                               strcmp(s->vm[w].nested, s->vm[v].nested) == 0;
+            n_nested += nested_seen ? 0 : s->vm[v].nested_files;
             const char *mine[1 + SC_MAX_GUEST_MODULES];
             unsigned n = sc_vm_files(&s->vm[v], mine);
             for (unsigned f = 0; f < n; f++) {
@@ -788,10 +877,10 @@ static void check_budgets(ctx_t *c)
             fmt_snprintf(got, sizeof got, "%lu MiB", (unsigned long)ram);
             error(c, m->node, "memory-mib", exp, got);
         }
-        if (n_files > SC_VMM_MAX_FILES) {
-            fmt_snprintf(exp, sizeof exp, "VMs booting at most %d distinct files (images and "
-                         "modules) on one VMM", SC_VMM_MAX_FILES);
-            fmt_snprintf(got, sizeof got, "%u", n_files);
+        if (n_files + n_nested > SC_VMM_MAX_FILES) {
+            fmt_snprintf(exp, sizeof exp, "VMs booting at most %d distinct files (images, "
+                         "modules, nested stacks' files) on one VMM", SC_VMM_MAX_FILES);
+            fmt_snprintf(got, sizeof got, "%u", n_files + n_nested);
             error(c, m->node, "compatible", exp, got);
         }
         if (m->memory_mib < need) {
@@ -960,12 +1049,239 @@ static void read_root(ctx_t *c)
     }
 }
 
+/* ---- nested stacks ---- */
+
+/* Boot modules a stack boots with on a machine of its own: the root task,
+ * each program and image once, each nested stack's files once, the config. */
+static void count_boot_files(ctx_t *c)
+{
+    sc_stack_t *s = c->s;
+    unsigned n = 2;                                 /* the root task and the config */
+    for (unsigned i = 0; i < s->n_mon; i++) {
+        bool seen = false;
+        for (unsigned j = 0; j < i; j++)
+            seen |= s->mon[j].kind == s->mon[i].kind;
+        n += !seen;
+    }
+    const char *files[SC_MAX_VMS * (1 + SC_MAX_GUEST_MODULES)];
+    unsigned n_files = 0;
+    for (unsigned v = 0; v < s->n_vm; v++) {
+        const sc_vm_t *vm = &s->vm[v];
+        bool seen = false;
+        for (unsigned w = 0; vm->nested[0] && w < v; w++)
+            seen |= strcmp(s->vm[w].nested, vm->nested) == 0;
+        n += seen ? 0 : vm->nested_files;
+        const char *mine[1 + SC_MAX_GUEST_MODULES];
+        unsigned k = sc_vm_files(vm, mine);
+        for (unsigned f = 0; f < k; f++) {
+            bool have = false;
+            for (unsigned g = 0; g < n_files; g++)
+                have |= strcmp(files[g], mine[f]) == 0;
+            if (!have)
+                files[n_files++] = mine[f];
+        }
+    }
+    s->boot_files = n + n_files;
+    if (s->boot_files > SC_MAX_BOOT_MODULES) {
+        char exp[DESC_MAX * 2], got[DESC_MAX];
+        fmt_snprintf(exp, sizeof exp, "a stack booting at most %d modules (init, programs, "
+                     "images, nested stacks' files and the config: a kernel maps no more)",
+                     SC_MAX_BOOT_MODULES);
+        fmt_snprintf(got, sizeof got, "%u", s->boot_files);
+        error(c, fdt_path_offset(c->fdt, VMS_PATH), "(boot modules)", exp, got);
+    }
+}
+
+/* "a -> b -> NEXT": the configs from the outermost in, then @next. */
+static void chain_str(const ctx_t *c, const char *next, char *buf, size_t size)
+{
+    size_t used = 0;
+    for (unsigned i = 0; i <= c->nest->depth; i++)
+        used += (size_t)fmt_snprintf(buf + used, used < size ? size - used : 0, "%s -> ",
+                                     c->nest->chain[i]);
+    fmt_snprintf(buf + used, used < size ? size - used : 0, "%s", next);
+}
+
+/* An error of a nested stack's, as it was said, into the outer report. */
+static void error_raw(ctx_t *c, const char *msg)
+{
+    c->rep->total++;
+    if (c->rep->n < SC_MAX_ERRORS)
+        fmt_snprintf(c->rep->msg[c->rep->n++], SC_MSG_MAX, "%s", msg);
+}
+
+/* A nested stack read for a VM: one per depth (a VM's nested stack is done
+ * with before the next VM's is read). */
+static struct {
+    sc_stack_t s;
+    sc_report_t rep;
+    nest_t nest;
+} inner[SC_MAX_NESTING];
+
+static bool load(const void *blob, size_t size, const char *file, const sc_env_t *env,
+                 sc_stack_t *out, sc_report_t *rep, nest_t *nest);
+
+/* Read and check nested stack @vm->nested by the same rules; what it needs
+ * of @vm (its memory, its boot modules) is checked here. */
+static void load_nested(ctx_t *c, sc_vm_t *vm)
+{
+    char exp[DESC_MAX * 2], got[DESC_MAX * 2];
+    sc_file_kind_t kind = SC_FILE_CONFIG;
+    char where[SC_MODULE_NAME_MAX + 1];
+    size_t size = 0;
+    if (!placed(c, &kind, vm->nested, where, sizeof where))
+        return;                                     /* said by the caller */
+    const void *blob = c->env->read(c->env->ctx, kind, where, &size);
+    if (!blob) {
+        fmt_snprintf(got, sizeof got, "none for \"%s\"", vm->nested);
+        error(c, vm->node, "nested-config", "a compiled stack config to read", got);
+        return;
+    }
+    unsigned d = c->nest->depth;
+    nest_t *n = &inner[d].nest;
+    memset(n, 0, sizeof *n);
+    n->depth = d + 1;
+    memcpy(n->chain, c->nest->chain, sizeof n->chain);
+    n->chain[d + 1] = vm->nested;
+    char pre[SC_MODULE_NAME_MAX + 64];
+    fmt_snprintf(where, sizeof where, "%s" SC_NESTED_SEP, vm->nested);
+    outer_module(c, SC_FILE_IMAGE, where, pre, sizeof pre);
+    fmt_snprintf(n->prefix, sizeof n->prefix, "%s", pre + strlen(SC_MODULE_IMAGE));
+    sc_env_t env = *c->env;
+    env.memory_limit_mib = 0;                       /* its own machine: the VM */
+    env.machine_mib = 0;                            /* (checked below, at the VM) */
+    char label[PATH_MAX_LEN];
+    if (env.configs_dir)
+        fmt_snprintf(label, sizeof label, "%s/%s.dts", env.configs_dir, vm->nested);
+    else
+        fmt_snprintf(label, sizeof label, "%s.dtb", vm->nested);
+    bool ok = load(blob, size, label, &env, &inner[d].s, &inner[d].rep, n);
+    if (n->too_long[0]) {
+        fmt_snprintf(exp, sizeof exp, "a nested stack whose files' boot module names fit %d "
+                     "characters (shorter config and image names)", SC_MODULE_NAME_MAX);
+        fmt_snprintf(got, sizeof got, "\"%s\"", n->too_long);
+        error(c, vm->node, "nested-config", exp, got);
+    }
+    if (!ok) {
+        fmt_snprintf(got, sizeof got, "\"%s\" with %u error%s", vm->nested, inner[d].rep.total,
+                     inner[d].rep.total == 1 ? "" : "s");
+        error(c, vm->node, "nested-config", "a nested stack config that checks (its errors "
+              "follow)", got);
+        for (unsigned i = 0; i < inner[d].rep.n; i++)
+            error_raw(c, inner[d].rep.msg[i]);
+        c->rep->total += inner[d].rep.total - inner[d].rep.n;
+        return;
+    }
+    if (inner[d].s.machine_mib > vm->memory_mib) {
+        fmt_snprintf(exp, sizeof exp, "at least the %u MiB of the machine its nested stack "
+                     "\"%s\" is written for (its /machine memory-mib)", inner[d].s.machine_mib,
+                     vm->nested);
+        fmt_snprintf(got, sizeof got, "%u", vm->memory_mib);
+        error(c, vm->node, "memory-mib", exp, got);
+    }
+    vm->nested_files = 1 + inner[d].s.boot_files;  /* and the kernel */
+}
+
+/*
+ * A VM running a nested stack runs a Nestor: it needs VMX (a nested-vmx in
+ * its stack), the kernel and init among the files it is given, names that
+ * can be booted, and no cycle or depth beyond SC_MAX_NESTING. Where the
+ * place we run in can read configs, the nested stack is checked too.
+ */
+static void check_nested(ctx_t *c)
+{
+    sc_stack_t *s = c->s;
+    for (unsigned v = 0; v < s->n_vm; v++) {
+        sc_vm_t *vm = &s->vm[v];
+        if (!vm->nested[0] || !name_ok(vm->nested))
+            continue;
+        char exp[DESC_MAX * 2], got[DESC_MAX * 2];
+        if (vm->n_stack && !sc_vm_has_vmx(s, vm)) {
+            size_t used = 0;
+            for (unsigned k = 0; k < vm->n_stack; k++)
+                used += (size_t)fmt_snprintf(got + used, used < sizeof got ? sizeof got - used : 0,
+                                             "%s'%s'", k ? ", " : "a stack of ",
+                                             s->mon[vm->stack[k]].name);
+            fmt_snprintf(got + used, used < sizeof got ? sizeof got - used : 0, " only");
+            error(c, vm->node, "nested-config", "a VM whose 'monitors' include a "
+                  "nestor,nested-vmx (the Nestor it runs needs VMX)", got);
+        }
+        if (!file_exists(c, SC_FILE_CONFIG, vm->nested))
+            continue;                               /* said with the property */
+        bool cycle = false;
+        for (unsigned i = 0; i <= c->nest->depth; i++)
+            cycle |= c->nest->chain[i] && strcmp(c->nest->chain[i], vm->nested) == 0;
+        if (cycle || c->nest->depth + 1 > SC_MAX_NESTING) {
+            chain_str(c, vm->nested, got, sizeof got);
+            if (cycle)
+                error(c, vm->node, "nested-config", "a config that does not nest itself (no "
+                      "cycle of nested stacks)", got);
+            else {
+                fmt_snprintf(exp, sizeof exp, "stacks nested at most %d deep", SC_MAX_NESTING);
+                error(c, vm->node, "nested-config", exp, got);
+            }
+            continue;
+        }
+        /* Its own files: the kernel, init and the config, by names that boot. */
+        char files[3][SC_MODULE_NAME_MAX + 16], mod[SC_MODULE_NAME_MAX + 64];
+        fmt_snprintf(files[0], sizeof files[0], "%s" SC_NESTED_SEP SC_NESTED_KERNEL, vm->nested);
+        fmt_snprintf(files[1], sizeof files[1], "%s" SC_NESTED_SEP SC_MODULE_ROOTTASK SC_ROOT_TASK,
+                     vm->nested);
+        bool fits = true;
+        for (unsigned f = 0; f < 3 && fits; f++) {
+            size_t n = f < 2 ? outer_module(c, SC_FILE_IMAGE, files[f], mod, sizeof mod)
+                             : outer_module(c, SC_FILE_CONFIG, vm->nested, mod, sizeof mod);
+            if (n > SC_MODULE_NAME_MAX) {
+                fmt_snprintf(exp, sizeof exp, "a config name short enough for its files' boot "
+                             "module names (at most %d characters)", SC_MODULE_NAME_MAX);
+                fmt_snprintf(got, sizeof got, "\"%s\", of %lu", mod, (unsigned long)n);
+                error(c, vm->node, "nested-config", exp, got);
+                fits = false;
+            }
+        }
+        if (!fits)
+            continue;
+        for (unsigned f = 0; f < 2; f++)
+            if (!file_exists(c, SC_FILE_IMAGE, files[f])) {
+                fmt_snprintf(got, sizeof got, "no \"%s\"", files[f]);
+                error(c, vm->node, "nested-config", "the files a nested stack boots from (the "
+                      "Nestor kernel and init)", got);
+            }
+        if (c->env && c->env->read)
+            load_nested(c, vm);
+    }
+}
+
+/* The config's own name, for cycles: @file without folders and extension. */
+static void config_name(const char *file, char *out)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    const char *dot = strchr(base, '.');
+    size_t n = dot ? (size_t)(dot - base) : strlen(base);
+    if (n >= SC_NAME_MAX)
+        n = SC_NAME_MAX - 1;
+    memcpy(out, base, n);
+    out[n] = '\0';
+}
+
 bool sc_load(const void *blob, size_t size, const char *file, const sc_env_t *env,
              sc_stack_t *out, sc_report_t *rep)
 {
+    static char self[SC_NAME_MAX];
+    nest_t top = { 0 };
+    config_name(file ? file : "", self);
+    top.chain[0] = self;
+    return load(blob, size, file, env, out, rep, &top);
+}
+
+static bool load(const void *blob, size_t size, const char *file, const sc_env_t *env,
+                 sc_stack_t *out, sc_report_t *rep, nest_t *nest)
+{
     memset(out, 0, sizeof *out);
     memset(rep, 0, sizeof *rep);
-    ctx_t c = { .fdt = blob, .file = file ? file : "(config)", .env = env, .s = out, .rep = rep };
+    ctx_t c = { .fdt = blob, .file = file ? file : "(config)", .env = env, .s = out, .rep = rep,
+                .nest = nest };
     /* Blobs before version 16 are refused first: libfdt 1.6.1's fdt_check_full()
      * dereferences NULL on one whose root name has no '/' (fdt_get_name() fails). */
     int err = !blob ? -FDT_ERR_BADMAGIC :
@@ -981,6 +1297,8 @@ bool sc_load(const void *blob, size_t size, const char *file, const sc_env_t *en
     read_machine(&c);
     read_monitors(&c);
     read_vms(&c);
+    check_nested(&c);
+    count_boot_files(&c);
     check_budgets(&c);
     check_devices(&c);
     check_service(&c);

@@ -38,9 +38,16 @@
  * 4096 slots (the guest's mapping and the VMM's own). */
 #define SC_VM_MAX_MIB            3072
 #define SC_VMM_MAX_RAM_MIB       3072   /* the RAM of all VMs of one VMM together */
-#define SC_MAX_GUEST_MODULES     4      /* Multiboot modules of one VM */
-#define SC_VMM_MAX_FILES         7      /* images and module files one VMM is given (init hands
-                                           a VMM at most 8 boot modules: these and the config) */
+#define SC_MAX_GUEST_MODULES     4      /* Multiboot modules of one VM ('modules') */
+#define SC_MAX_BOOT_MODULES      16     /* boot modules one kernel maps (NESTOR_BOOTINFO_MAX_MODULES);
+                                           init hands a VMM at most as many, the VMM gives a
+                                           nested stack's kernel at most as many */
+#define SC_VMM_MAX_FILES         15     /* images and module files one VMM is given (these and
+                                           the config: SC_MAX_BOOT_MODULES) */
+#define SC_MODULE_NAME_MAX       47     /* a boot module's name (nestor_module_desc_t), less its NUL */
+#define SC_MAX_NESTING           3      /* stacks inside nested stacks, at most this deep
+                                           (tools/nestor/topo.py MAX_NESTING); deeper ones
+                                           would not fit boot module names anyway */
 #define SC_VM_RAM_GRANULE_MIB    2      /* guest RAM is built of 2 MiB frames */
 #define SC_VM_MAX_VCPUS          1      /* one vCPU per VM today */
 #define SC_VMM_BASE_MIB          2      /* the VMM's own objects and tables */
@@ -68,6 +75,22 @@
 #define SC_MODULE_CONFIG  "stack-config "
 #define SC_MODULE_PROGRAM "program "
 #define SC_MODULE_IMAGE   "image "
+#define SC_MODULE_ROOTTASK "roottask "  /* the kernel's root task (microkernel/kernel/boot_root.h) */
+#define SC_ROOT_TASK      "init"
+
+/*
+ * A VM with 'nested-config' NAME boots a whole Nestor: the kernel ELF, and as
+ * its boot modules what the stack NAME boots with on a machine of its own
+ * (GRUB's module strings: "roottask init", "program vmm", "image hello", ...,
+ * "stack-config NAME"). The outer stack carries each of those files as an
+ * image called "NAME/STRING" (module "image NAME/program vmm"), the kernel as
+ * "NAME/kernel": names with a '/', which no image name has, so they collide
+ * with nothing; a nested stack's own nested stacks nest the same way
+ * ("image NAME/image INNER/kernel"). The VMM gives the kernel every image
+ * "NAME/..." but the kernel as a module, with STRING as its string.
+ */
+#define SC_NESTED_SEP     "/"
+#define SC_NESTED_KERNEL  "kernel"
 
 typedef enum {
     SC_VMM_SERVER,                  /* "nestor,vmm-server": runs VMs */
@@ -113,6 +136,8 @@ typedef struct {
     int stack[SC_MAX_STACK];        /* monitor indices, from the VM outward */
     int node;                       /* offset in the blob (for messages) */
     unsigned n_stack;               /* the last one is the VMM running it */
+    unsigned nested_files;          /* nested stack: the files it boots from, the kernel
+                                       included (0: its config was not read) */
 } sc_vm_t;
 
 typedef struct {
@@ -123,6 +148,8 @@ typedef struct {
     sc_vm_t vm[SC_MAX_VMS];
     unsigned n_vm;
     int start_order[SC_MAX_MONITORS];   /* monitors, each after those it passes exits to */
+    unsigned boot_files;            /* boot modules it boots with: the root task, programs,
+                                       images, nested stacks' files, the config */
 } sc_stack_t;
 
 typedef struct {
@@ -136,7 +163,13 @@ typedef struct {
 typedef enum { SC_FILE_PROGRAM, SC_FILE_IMAGE, SC_FILE_CONFIG } sc_file_kind_t;
 typedef struct {
     bool (*exists)(void *ctx, sc_file_kind_t kind, const char *name);
+    /* The bytes of a nested stack's compiled config (kind SC_FILE_CONFIG), or
+     * of a file by a name as exists() gets it; NULL if there is none. A NULL
+     * hook: nested configs are not read (nor checked). */
+    const void *(*read)(void *ctx, sc_file_kind_t kind, const char *name, size_t *size);
     void *ctx;
+    const char *configs_dir;        /* messages name nested config NAME "DIR/NAME.dts"
+                                       (NULL: "NAME.dtb") */
     uint32_t memory_limit_mib;      /* 0: the config's /machine memory-mib */
     uint32_t machine_mib;           /* RAM of the machine it boots on (0: unknown): the
                                        config's /machine memory-mib may not be more */
@@ -155,6 +188,16 @@ void sc_devices_str(uint32_t devices, char *buf, size_t size);
 /* The files a VM boots from (its image, then its module files), into
  * @out[0..SC_MAX_GUEST_MODULES]; returns how many. */
 unsigned sc_vm_files(const sc_vm_t *vm, const char *out[1 + SC_MAX_GUEST_MODULES]);
+/* The image name, in the outer stack, of nested stack @config's file
+ * @inner ("program vmm", or SC_NESTED_KERNEL): "CONFIG/INNER", into @buf.
+ * False if it does not fit @size or a boot module name. */
+bool sc_nested_file(char *buf, size_t size, const char *config, const char *inner);
+/* What a nested stack's file @file ("demo/program vmm", "a/image b/kernel")
+ * is on the machine that boots it in the end: the part after the last '/'
+ * ("program vmm", "kernel"); NULL when @file is no nested stack's. */
+const char *sc_nested_inner(const char *file);
+/* Whether @vm's stack holds a nestor,nested-vmx: it is shown VMX. */
+bool sc_vm_has_vmx(const sc_stack_t *s, const sc_vm_t *vm);
 /* The monitor a VM's stack ends with: the VMM that runs it. */
 static inline const sc_monitor_t *sc_vm_vmm(const sc_stack_t *s, const sc_vm_t *vm)
 {

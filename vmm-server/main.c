@@ -405,6 +405,45 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
     return true;
 }
 
+_Static_assert(MB_MAX_MODULES >= SC_MAX_BOOT_MODULES, "a nested stack's boot modules fit");
+
+/*
+ * A VM running nested stack @c->nested boots a whole Nestor (stackcfg.h,
+ * SC_NESTED_*): its image is the kernel ("image NAME/kernel"); every other
+ * "image NAME/STRING" module, in boot order, is one of the kernel's boot
+ * modules, with STRING as its string ("roottask init", "program vmm", ...,
+ * "stack-config NAME": what GRUB gives it when the stack boots alone); the
+ * VM's command line is the kernel's.
+ */
+static bool nested_spec(const nestor_bootinfo_t *bi, const sc_vm_t *c, vm_spec_t *sp)
+{
+    char kernel[SC_MODULE_NAME_MAX + 1], prefix[SC_MODULE_NAME_MAX + 1];
+    if (sc_nested_file(kernel, sizeof kernel, c->nested, SC_NESTED_KERNEL))
+        sp->image = nu_module(bi, SC_MODULE_IMAGE, kernel);
+    if (!sp->image) {
+        printf("vmm: vm %s: no kernel \"%s\" among its modules for nested stack %s\n", c->name,
+               kernel, c->nested);
+        return false;
+    }
+    size_t n = (size_t)fmt_snprintf(prefix, sizeof prefix, SC_MODULE_IMAGE "%s" SC_NESTED_SEP,
+                                    c->nested);
+    for (nestor_word_t i = 0; i < bi->module_count && i < NESTOR_BOOTINFO_MAX_MODULES; i++) {
+        const nestor_module_desc_t *m = &bi->modules[i];
+        if (m == sp->image || strncmp(m->name, prefix, n) != 0)
+            continue;
+        if (sp->n_mods == MB_MAX_MODULES) {
+            printf("vmm: vm %s: nested stack %s: more than %d modules\n", c->name, c->nested,
+                   MB_MAX_MODULES);
+            return false;
+        }
+        sp->mods[sp->n_mods] = m;
+        sp->mod_strings[sp->n_mods++] = m->name + n;
+    }
+    printf("vmm: vm %s: nested stack %s: %u boot modules, command line \"%s\", kernel %lu "
+           "bytes\n", c->name, c->nested, sp->n_mods, c->cmdline, sp->image->size);
+    return true;
+}
+
 static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor_cptr_t exit_ep)
 {
     const nestor_module_desc_t *cfg = nu_module(bi, SC_MODULE_CONFIG, NULL);
@@ -424,13 +463,14 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
         const sc_monitor_t *vmm = sc_vm_vmm(&config, c);
         if (strcmp(vmm->name, my_name) != 0)
             continue;
-        const nestor_module_desc_t *mod = nu_module(bi, SC_MODULE_IMAGE, c->guest);
-        if (!mod) {
+        vm_spec_t sp = { .name = c->name, .ram_mib = c->memory_mib, .devices = c->devices,
+                         .cmdline = c->cmdline };
+        if (c->nested[0] && !nested_spec(bi, c, &sp))
+            return false;
+        if (!c->nested[0] && !(sp.image = nu_module(bi, SC_MODULE_IMAGE, c->guest))) {
             printf("vmm: vm %s: no image \"%s\" among its modules\n", c->name, c->guest);
             return false;
         }
-        vm_spec_t sp = { .name = c->name, .image = mod, .ram_mib = c->memory_mib,
-                         .devices = c->devices, .cmdline = c->cmdline };
         for (unsigned k = 0; k < c->n_modules; k++) {
             sp.mods[k] = nu_module(bi, SC_MODULE_IMAGE, c->modules[k].file);
             sp.mod_strings[k] = c->modules[k].string;
@@ -440,12 +480,13 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
                 return false;
             }
         }
-        sp.n_mods = c->n_modules;
+        if (!c->nested[0])
+            sp.n_mods = c->n_modules;
         vm_t *vm = add_vm(a, exit_ep, &sp);
         if (!vm)
             return false;
         char line[TOPO_LINE_MAX];
-        topo_fmt_vm(line, sizeof line, vm->name, my_name, c->guest, "",
+        topo_fmt_vm(line, sizeof line, vm->name, my_name, c->guest, c->nested,
                     (uint32_t)(vm->ram_bytes >> 20), 1, vm->devices);
         printf("%s\n", line);
         if (!stack_monitors(a, bi, vm, c, exit_ep))

@@ -221,27 +221,83 @@ static size_t t_build(void)
 
 /* ---- the environment: what exists ---- */
 
+#define W_MAX_CONFIGS 8
+
 typedef struct {
     bool no_programs;               /* no monitor program is built */
+    bool no_nested_files;           /* no kernel or init for nested stacks */
+    bool no_blobs;                  /* configs exist but none can be read */
+    struct {                        /* compiled configs read() gives, by name */
+        char name[SC_NAME_MAX];
+        void *blob;
+        size_t size;
+    } cfg[W_MAX_CONFIGS];
+    unsigned n_cfg;
+    char asked[8][64];              /* the last names read() was asked for */
+    unsigned n_asked;
 } world_t;
 
 static world_t world;
+
+static int world_config(const world_t *w, const char *name)
+{
+    for (unsigned i = 0; i < w->n_cfg; i++)
+        if (!strcmp(w->cfg[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+/* A nested stack's file as the outermost stack names it ("demo/kernel",
+ * "demo/image n2/program vmm"): what it is in the end. */
+static bool nested_exists(const world_t *w, const char *name)
+{
+    const char *inner = sc_nested_inner(name);
+    if (!strcmp(inner, SC_NESTED_KERNEL) || !strcmp(inner, SC_MODULE_ROOTTASK SC_ROOT_TASK))
+        return !w->no_nested_files;
+    if (!strncmp(inner, SC_MODULE_PROGRAM, strlen(SC_MODULE_PROGRAM)) ||
+        !strncmp(inner, SC_MODULE_IMAGE, strlen(SC_MODULE_IMAGE)))
+        return true;
+    return !strncmp(inner, SC_MODULE_CONFIG, strlen(SC_MODULE_CONFIG)) &&
+           world_config(w, inner + strlen(SC_MODULE_CONFIG)) >= 0;
+}
 
 static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
 {
     const world_t *w = ctx;
     switch (kind) {
     case SC_FILE_PROGRAM:
-        return !w->no_programs && (!strcmp(name, "vmm") || !strcmp(name, "count-monitor"));
+        return !w->no_programs && (!strcmp(name, "vmm") || !strcmp(name, "count-monitor") ||
+                                   !strcmp(name, "nested-vmx"));
     case SC_FILE_IMAGE:
-        return !strcmp(name, "hello");
+        return !strcmp(name, "hello") || (sc_nested_inner(name) && nested_exists(w, name));
     case SC_FILE_CONFIG:
-        return !strcmp(name, "demo");
+        return !strcmp(name, "demo") || world_config(w, name) >= 0;
     }
     return false;
 }
 
+static const void *read_file(void *ctx, sc_file_kind_t kind, const char *name, size_t *size)
+{
+    world_t *w = ctx;
+    if (w->n_asked < 8)
+        snprintf(w->asked[w->n_asked++], sizeof w->asked[0], "%d %s", (int)kind, name);
+    const char *inner = kind == SC_FILE_CONFIG ? name : sc_nested_inner(name);
+    if (w->no_blobs || !inner)
+        return NULL;
+    if (kind != SC_FILE_CONFIG) {
+        if (strncmp(inner, SC_MODULE_CONFIG, strlen(SC_MODULE_CONFIG)))
+            return NULL;
+        inner += strlen(SC_MODULE_CONFIG);
+    }
+    int i = world_config(w, inner);
+    if (i < 0)
+        return NULL;
+    *size = w->cfg[i].size;
+    return w->cfg[i].blob;
+}
+
 static sc_env_t env = { .exists = exists, .ctx = &world };
+static sc_env_t env_read = { .exists = exists, .read = read_file, .ctx = &world };
 static sc_stack_t S;
 static sc_report_t R;
 
@@ -317,10 +373,20 @@ static void expect_at(int line, unsigned total, const char *msg, bool exact)
 
 /* ---- the good base and additions ---- */
 
+static void world_clear(void)
+{
+    for (unsigned i = 0; i < world.n_cfg; i++)
+        free(world.cfg[i].blob);
+    world = (world_t){ 0 };
+}
+
+/* The demo stack; the world's flags cleared (its configs are kept: the
+ * nested tests build them first and clear them with world_clear()). */
 static void base(void)
 {
     t_reset();
-    world = (world_t){ 0 };
+    world.no_programs = world.no_nested_files = world.no_blobs = false;
+    world.n_asked = 0;
     t_str("/", "compatible", "nestor,stack");
     t_u32("/machine", "memory-mib", 256);
     t_u32("/machine", "cpus", 1);
@@ -359,6 +425,35 @@ static void add_vm(const char *name, uint32_t mib)
     t_str(path, "guest", "hello");
     t_u32(path, "memory-mib", mib);
     t_cells(path, "monitors", 1, 1);
+}
+
+/* A VM running nested stack @config in @mib MiB, under nested-vmx: the VMM
+ * and the machine sized to fit it. */
+static void nested_base(const char *config, uint32_t mib)
+{
+    base();
+    t_u32("/machine", "memory-mib", mib + 24);
+    t_u32("/monitors/vmm", "memory-mib", mib + 3);
+    t_str("/monitors/nvmx", "compatible", "nestor,nested-vmx");
+    t_u32("/monitors/nvmx", "memory-mib", 2);
+    t_u32("/monitors/nvmx", "phandle", 2);
+    t_del("/vms/hello", "guest");
+    t_str("/vms/hello", "nested-config", config);
+    t_u32("/vms/hello", "memory-mib", mib);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+}
+
+/* The tree as config @name that read() gives (built now: the tree is then free). */
+static void world_add_config(const char *name)
+{
+    CU_ASSERT_FATAL(world.n_cfg < W_MAX_CONFIGS);
+    size_t size = t_build();
+    void *copy = malloc(size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    memcpy(copy, blob_buf, size);
+    snprintf(world.cfg[world.n_cfg].name, SC_NAME_MAX, "%s", name);
+    world.cfg[world.n_cfg].blob = copy;
+    world.cfg[world.n_cfg++].size = size;
 }
 
 /* ---- good configs ---- */
@@ -472,12 +567,11 @@ static void test_good_many(void)
     CU_ASSERT_EQUAL(S.vm[1].memory_mib, 4);
     CU_ASSERT_PTR_EQUAL(sc_vm_vmm(&S, &S.vm[1]), &S.mon[0]);
 
-    base();
-    t_del("/vms/hello", "guest");
-    t_str("/vms/hello", "nested-config", "demo");
+    nested_base("demo", 256);
     EXPECT_OK();
     CU_ASSERT_STRING_EQUAL(S.vm[0].guest, "");
     CU_ASSERT_STRING_EQUAL(S.vm[0].nested, "demo");
+    CU_ASSERT_EQUAL(S.vm[0].nested_files, 0);   /* not read: no read() */
 
     base();
     add_vmm("vmm2", 2, 11);
@@ -801,9 +895,7 @@ static void test_guest_nested(void)
     t_str("/vms/hello", "guest", "nope");
     EXPECT(1, P "/vms/hello: property 'guest': expected a guest image that exists, got \"nope\", "
            "which does not exist");
-    base();
-    t_del("/vms/hello", "guest");
-    t_str("/vms/hello", "nested-config", "nested");
+    nested_base("nested", 256);
     EXPECT(1, P "/vms/hello: property 'nested-config': expected a stack config in stack-configs/, "
            "got \"nested\", which does not exist");
     base();
@@ -815,6 +907,180 @@ static void test_guest_nested(void)
     world.no_programs = true;
     EXPECT(1, P "/monitors/vmm: property 'compatible': expected a monitor whose program is built, "
            "got no program 'vmm' to run it");
+}
+
+
+/* ---- nested stacks: a VM running a Nestor of its own ---- */
+
+#define NESTED_EXP P "/vms/hello: property 'nested-config': expected "
+
+/* The demo stack as config "demo" (a 256 MiB machine), for read(). */
+static void world_demo(void)
+{
+    world_clear();
+    base();
+    world_add_config("demo");
+}
+
+static void test_nested_good(void)
+{
+    world_demo();
+    nested_base("demo", 256);
+    CU_ASSERT_TRUE(load_with(&env_read));
+    CU_ASSERT_EQUAL(R.total, 0);
+    if (R.total)
+        dump_report(__LINE__);
+    /* demo boots init, vmm, hello and its config; the VM the kernel too. */
+    CU_ASSERT_EQUAL(S.vm[0].nested_files, 5);
+    CU_ASSERT_EQUAL(S.boot_files, 2 + 2 + 5);       /* init, config; vmm, nested-vmx */
+    CU_ASSERT_STRING_EQUAL(world.asked[0], "2 demo");   /* SC_FILE_CONFIG */
+    /* The names a nested stack's files have in the stack around it. */
+    char buf[SC_MODULE_NAME_MAX + 1];
+    CU_ASSERT_TRUE(sc_nested_file(buf, sizeof buf, "demo", "program vmm"));
+    CU_ASSERT_STRING_EQUAL(buf, "demo/program vmm");
+    CU_ASSERT_FALSE(sc_nested_file(buf, sizeof buf, "a-config-name-of-thirty-chars-", "program vmm"));
+    CU_ASSERT_STRING_EQUAL(sc_nested_inner("a/image b/kernel"), "kernel");
+    CU_ASSERT_PTR_NULL(sc_nested_inner("hello"));
+    world_clear();
+}
+
+static void test_nested_needs_vmx(void)
+{
+    nested_base("demo", 256);
+    t_cells("/vms/hello", "monitors", 1, 1);
+    t_del_node("/monitors/nvmx");
+    t_u32("/monitors/vmm", "memory-mib", 259);
+    EXPECT(1, NESTED_EXP "a VM whose 'monitors' include a nestor,nested-vmx (the Nestor it runs "
+           "needs VMX), got a stack of 'vmm' only");
+    /* A count monitor does not show VMX either. */
+    nested_base("demo", 256);
+    add_count("count", 3);
+    t_cells("/vms/hello", "monitors", 3, 3, 2, 1);
+    t_u32("/monitors/vmm", "memory-mib", 260);
+    t_u32("/machine", "memory-mib", 290);
+    EXPECT_OK();
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    t_del_node("/monitors/nvmx");
+    EXPECT(1, NESTED_EXP "a VM whose 'monitors' include a nestor,nested-vmx (the Nestor it runs "
+           "needs VMX), got a stack of 'count', 'vmm' only");
+}
+
+static void test_nested_missing(void)
+{
+    /* No kernel or init to boot it from. */
+    nested_base("demo", 256);
+    world.no_nested_files = true;
+    EXPECT(2, NESTED_EXP "the files a nested stack boots from (the Nestor kernel and init), "
+           "got no \"demo/kernel\"");
+    CU_ASSERT_TRUE(has_msg(NESTED_EXP "the files a nested stack boots from (the Nestor kernel "
+                           "and init), got no \"demo/roottask init\"", true));
+    /* Its config there, but nothing to read. */
+    world_demo();
+    nested_base("demo", 256);
+    world.no_blobs = true;
+    CU_ASSERT_FALSE(load_with(&env_read));
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], NESTED_EXP "a compiled stack config to read, got none for "
+                           "\"demo\"");
+    world_clear();
+}
+
+static void test_nested_memory(void)
+{
+    world_demo();
+    nested_base("demo", 128);
+    CU_ASSERT_FALSE(load_with(&env_read));
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], P "/vms/hello: property 'memory-mib': expected at least "
+                           "the 256 MiB of the machine its nested stack \"demo\" is written for "
+                           "(its /machine memory-mib), got 128");
+    world_clear();
+}
+
+static void test_nested_inner_errors(void)
+{
+    world_clear();
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 4);
+    world_add_config("inner");
+    nested_base("inner", 256);
+    CU_ASSERT_FALSE(load_with(&env_read));
+    CU_ASSERT_EQUAL(R.total, 2);
+    CU_ASSERT_TRUE(has_msg(NESTED_EXP "a nested stack config that checks (its errors follow), "
+                           "got \"inner\" with 1 error", true));
+    CU_ASSERT_TRUE(has_msg("inner.dtb: /monitors/vmm: property 'memory-mib': expected at least "
+                           "11 MiB", false));
+    if (R.total != 2)
+        dump_report(__LINE__);
+    /* Messages name nested configs where the host keeps them. */
+    sc_env_t e = env_read;
+    e.configs_dir = "stack-configs";
+    CU_ASSERT_FALSE(load_with(&e));
+    CU_ASSERT_TRUE(has_msg("stack-configs/inner.dts: /monitors/vmm: property 'memory-mib'",
+                           false));
+    world_clear();
+}
+
+/* A config nesting itself, directly or through another: no end to it. */
+static void test_nested_cycle(void)
+{
+    world_clear();
+    nested_base("t", 256);                          /* this file is t.dtb */
+    world_add_config("t");
+    CU_ASSERT_FALSE(load_with(&env_read));
+    CU_ASSERT_EQUAL(R.total, 1);
+    CU_ASSERT_STRING_EQUAL(R.msg[0], NESTED_EXP "a config that does not nest itself (no cycle "
+                           "of nested stacks), got t -> t");
+    /* t -> other -> t: said in other's file, and at the VM here. */
+    world_clear();
+    nested_base("t", 200);
+    world_add_config("other");
+    nested_base("other", 230);
+    world_add_config("t");
+    CU_ASSERT_FALSE(load_with(&env_read));
+    CU_ASSERT_TRUE(has_msg("other.dtb: /vms/hello: property 'nested-config': expected a config "
+                           "that does not nest itself (no cycle of nested stacks), got t -> "
+                           "other -> t", true));
+    CU_ASSERT_TRUE(has_msg(NESTED_EXP "a nested stack config that checks", false));
+    world_clear();
+}
+
+/* Stacks nested deeper than SC_MAX_NESTING: t -> n1 -> ... -> n4. (Deeper
+ * ones would not fit boot module names anyway.) */
+static void test_nested_depth(void)
+{
+    world_clear();
+    base();
+    t_u32("/machine", "memory-mib", 32);            /* n4: the demo in 32 MiB */
+    world_add_config("n4");
+    uint32_t mib = 32;
+    for (int i = 3; i >= 1; i--) {
+        char name[16], next[16];
+        snprintf(name, sizeof name, "n%d", i);
+        snprintf(next, sizeof next, "n%d", i + 1);
+        nested_base(next, mib);
+        mib += 24;
+        world_add_config(name);
+    }
+    nested_base("n1", mib);
+    CU_ASSERT_FALSE(load_with(&env_read));
+    /* t, n1 and n2 say n1, n2 and n3 fail; n4's config would not fit a boot
+     * module name there either (said at n3's VM, by n2). */
+    CU_ASSERT_EQUAL(R.total, 5);
+    CU_ASSERT_TRUE(has_msg("n3.dtb: /vms/hello: property 'nested-config': expected stacks "
+                           "nested at most 3 deep, got t -> n1 -> n2 -> n3 -> n4", true));
+    if (R.total != 5)
+        dump_report(__LINE__);
+    world_clear();
+}
+
+/* Names of a nested stack's files must fit a boot module's name. */
+static void test_nested_names(void)
+{
+    nested_base("a-long-config-name", 256);
+    EXPECT(1, NESTED_EXP "a config name short enough for its files' boot module names (at most "
+           "47 characters), got \"image a-long-config-name/stack-config a-long-config-name\", "
+           "of 56");
 }
 
 static void test_strings(void)
@@ -1186,6 +1452,17 @@ UNIT_SUITE(stackcfg_suite)
                 test_budgets);
     CU_add_test(s, "refused: guest and nested-config both, neither, missing; no program",
                 test_guest_nested);
+    CU_add_test(s, "nested: read and checked, its files counted", test_nested_good);
+    CU_add_test(s, "nested refused: no nested-vmx in the VM's stack", test_nested_needs_vmx);
+    CU_add_test(s, "nested refused: no kernel or init, a config not to be read",
+                test_nested_missing);
+    CU_add_test(s, "nested refused: a VM smaller than the nested stack's machine",
+                test_nested_memory);
+    CU_add_test(s, "nested refused: the nested config's own errors", test_nested_inner_errors);
+    CU_add_test(s, "nested refused: a config nesting itself (directly, through another)",
+                test_nested_cycle);
+    CU_add_test(s, "nested refused: deeper than SC_MAX_NESTING", test_nested_depth);
+    CU_add_test(s, "nested refused: names too long for boot modules", test_nested_names);
     CU_add_test(s, "refused: strings that are bytes, lists, too long; bad name lists",
                 test_strings);
     CU_add_test(s, "refused: dangling phandles, non-monitors, bad monitors lists",

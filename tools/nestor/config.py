@@ -81,20 +81,57 @@ def facts(dts):
     return tool('facts', dts, dtb).splitlines()
 
 
+# A VM with nested-config NAME boots a whole Nestor (stackcfg.h, SC_NESTED_*):
+# the kernel and what NAME boots with on a machine of its own, each file an
+# image of the outer stack called "NAME/STRING" (STRING: its module string
+# there), the kernel "NAME/kernel".
+NESTED_SEP = '/'
+NESTED_KERNEL = 'kernel'
+MAX_BOOT_MODULES = 16                # NESTOR_BOOTINFO_MAX_MODULES: a kernel maps no more
+
+
+def nested_modules(name):
+    """The boot modules nested stack @name (stack-configs/NAME.dts) adds to
+    the stack around it: "image NAME/kernel" (the Nestor kernel), then each
+    of NAME's own boot modules (as it boots on a machine of its own, its
+    nested stacks' files included) as "image NAME/STRING"."""
+    dts = resolve(os.path.join(paths.STACK_CONFIGS, name + '.dts'))
+    if not os.path.isfile(paths.KERNEL):
+        raise NestorError('nested stack %s: the kernel is not built (no %s)' %
+                          (name, paths.rel(paths.KERNEL)))
+    prefix = '%s %s%s' % (IMAGE_TAG, name, NESTED_SEP)
+    return [(paths.KERNEL, prefix + NESTED_KERNEL)] + \
+        [(path, prefix + string) for path, string in boot_modules(dts)]
+
+
 def boot_modules(dts, roottask=None, extra_guests=(), guest_opts=None):
     """The boot modules for config @dts, after the same checks init makes at
-    boot: the root task (init, or @roottask), the monitors' programs and the
-    VMs' images the config names, @extra_guests ("guest NAME" modules for a
-    vmm root task), and the compiled config itself."""
+    boot (nested stacks' configs included): the root task (init, or
+    @roottask), the monitors' programs and the VMs' images the config names,
+    each nested stack's files (nested_modules), @extra_guests ("guest NAME"
+    modules for a vmm root task), and the compiled config itself."""
     dtb, dtb_cmdline = compile_dts(dts)
     mods = [image.root_task_module(roottask or DEFAULT_ROOT_TASK)]
+    nested = []
     for line in tool('modules', dts, dtb).splitlines():
         kind, _, name = line.partition(' ')
         if kind == 'program':
             mods.append(image.user_module(name, PROGRAM_TAG))
         elif kind == 'image':
             mods.append(image.guest_module(name, IMAGE_TAG))
-    return mods + image.guest_modules(extra_guests, **(guest_opts or {})) + [(dtb, dtb_cmdline)]
+        elif kind == 'nested':
+            nested.append(name)
+    for name in nested:
+        mods += nested_modules(name)
+    mods += image.guest_modules(extra_guests, **(guest_opts or {})) + [(dtb, dtb_cmdline)]
+    for _, string in mods:
+        if len(string) > image.MODULE_NAME_MAX:
+            raise NestorError("config %s: boot module name '%s' longer than %d characters" %
+                              (paths.rel(dts), string, image.MODULE_NAME_MAX))
+    if len(mods) > MAX_BOOT_MODULES:
+        raise NestorError('config %s: %d boot modules, more than the %d a kernel maps' %
+                          (paths.rel(dts), len(mods), MAX_BOOT_MODULES))
+    return mods
 
 
 class RefusedBeforeBoot:
@@ -109,7 +146,14 @@ class RefusedBeforeBoot:
                               "3 errors: the stack is refused, nothing boots"]),
              ('budget-at-boot', ["/machine: property 'memory-mib': expected at most the %d MiB "
                                  "of the machine it boots on, got 8192" %
-                                 emulators.MACHINE_MEMORY_MIB])]
+                                 emulators.MACHINE_MEMORY_MIB]),
+             ('nested-unfit', ["/vms/inner: property 'nested-config': expected a VM whose "
+                               "'monitors' include a nestor,nested-vmx (the Nestor it runs "
+                               "needs VMX), got a stack of 'vmm' only",
+                               "/vms/inner: property 'memory-mib': expected at least the 256 MiB "
+                               "of the machine its nested stack \"demo\" is written for (its "
+                               "/machine memory-mib), got 32",
+                               "2 errors: the stack is refused, nothing boots"])]
 
     def __init__(self, name, wanted):
         self.id = 'config/refused/' + name
@@ -130,5 +174,44 @@ class RefusedBeforeBoot:
         return harness.Outcome(failed=1, detail='%s was not refused' % paths.rel(self.dts))
 
 
+class NestedModules:
+    """A host-side test: the boot modules of a config with a nested stack
+    carry the nested stack's files, each by the name its VMM finds it by
+    ("image demo/...") and with the string the nested kernel and init expect
+    (what booting that config itself by GRUB gives)."""
+    kind = 'config'
+    id = 'config/nested-modules'
+    DTS = os.path.join(paths.TEST_CONFIGS, 'nested.dts')
+    INNER = 'demo'
+    WANTED = ['roottask init', 'program vmm', 'program nested-vmx', 'image hello',
+              'image demo/kernel', 'image demo/roottask init', 'image demo/program vmm',
+              'image demo/image hello', 'image demo/stack-config demo', 'stack-config nested']
+
+    def run(self):
+        from nestor import harness
+        try:
+            mods = boot_modules(self.DTS)
+            inner = boot_modules(resolve(self.INNER))
+        except NestorError as e:
+            return harness.Outcome(failed=1, detail=str(e))
+        got = [string for _, string in mods]
+        problems = []
+        if got != self.WANTED:
+            problems.append('modules %s, expected %s' % (got, self.WANTED))
+        prefix = '%s %s%s' % (IMAGE_TAG, self.INNER, NESTED_SEP)
+        nested = [(path, string[len(prefix):]) for path, string in mods
+                  if string.startswith(prefix)]
+        if nested[:1] != [(paths.KERNEL, NESTED_KERNEL)]:
+            problems.append('no kernel first: %s' % nested[:1])
+        if nested[1:] != inner:
+            problems.append('nested files %s, but %s boots with %s' %
+                            (nested[1:], self.INNER, inner))
+        if problems:
+            return harness.Outcome(failed=1, detail='\n'.join(problems))
+        return harness.Outcome(passed=1, note='%d modules, %d of them the nested stack\'s' %
+                               (len(mods), len(nested)))
+
+
 def tests():
-    return [RefusedBeforeBoot(name, wanted) for name, wanted in RefusedBeforeBoot.CASES]
+    return [RefusedBeforeBoot(name, wanted) for name, wanted in RefusedBeforeBoot.CASES] + \
+        [NestedModules()]

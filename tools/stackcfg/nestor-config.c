@@ -3,11 +3,13 @@
  *
  *   nestor-config check   [OPTIONS] BLOB   refuse a bad config (every error, exit 1)
  *   nestor-config facts   [OPTIONS] BLOB   the stack as "topo: ..." lines
- *   nestor-config modules [OPTIONS] BLOB   the programs and images it boots
+ *   nestor-config modules [OPTIONS] BLOB   the programs and images it boots, and
+ *                                          "nested NAME" for each nested stack
  *
  * OPTIONS: --name SOURCE (named in messages; default BLOB)
  *          --build DIR   (programs DIR/user/NAME.elf, images DIR/guests/NAME.{bin,elf})
- *          --configs DIR (nested stack configs DIR/NAME.dts)
+ *          --configs DIR (nested stack configs DIR/NAME.dts; with --build, their
+ *                         blobs DIR/stack-configs/NAME.dtb are read and checked too)
  *          --memory MIB  (the RAM of the machine it will boot on: the config's
  *                         /machine memory-mib may not be more)
  * Without --build / --configs / --memory those are not checked.
@@ -32,10 +34,47 @@ static bool file_exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+#define KERNEL_PATH  "kernel/nestor-kernel.elf"   /* in the build: what a nested stack boots */
+#define CONFIGS_BUILT "stack-configs"              /* in the build: compiled stack-configs/ */
+
+/* What a nested stack's file is ("demo/program vmm": a program), as a kind
+ * and a name; false for its kernel (*name then NULL) or a name it cannot be. */
+static bool nested_kind(const char *file, sc_file_kind_t *kind, const char **name)
+{
+    static const struct { const char *tag; sc_file_kind_t kind; } tags[] = {
+        { SC_MODULE_ROOTTASK, SC_FILE_PROGRAM }, { SC_MODULE_PROGRAM, SC_FILE_PROGRAM },
+        { SC_MODULE_IMAGE, SC_FILE_IMAGE }, { SC_MODULE_CONFIG, SC_FILE_CONFIG },
+    };
+    const char *inner = sc_nested_inner(file);
+    *name = NULL;
+    if (!inner || strcmp(inner, SC_NESTED_KERNEL) == 0)
+        return false;
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+        if (strncmp(inner, tags[i].tag, strlen(tags[i].tag)) == 0) {
+            *kind = tags[i].kind;
+            *name = inner + strlen(tags[i].tag);
+            return true;
+        }
+    *name = "";
+    return false;
+}
+
 static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
 {
     const dirs_t *d = ctx;
     char path[4096];
+    if (kind == SC_FILE_IMAGE && sc_nested_inner(name)) {
+        const char *what;
+        if (!nested_kind(name, &kind, &what)) {
+            if (what)
+                return false;               /* no such kind of file */
+            if (!d->build)
+                return true;
+            snprintf(path, sizeof path, "%s/" KERNEL_PATH, d->build);
+            return file_exists(path);
+        }
+        name = what;
+    }
     switch (kind) {
     case SC_FILE_PROGRAM:
         if (!d->build)
@@ -68,6 +107,38 @@ static void *read_blob(const char *path, size_t *size)
     *size = buf ? fread(buf, 1, MAX_BLOB, f) : 0;
     fclose(f);
     return buf;
+}
+
+/* Nested stacks' configs, each read once and freed at the end. */
+#define MAX_NESTED_CONFIGS 64
+static struct {
+    char name[SC_NAME_MAX];
+    void *blob;
+    size_t size;
+} nested[MAX_NESTED_CONFIGS];
+static unsigned n_nested;
+
+/* A nested stack's compiled config (the build's DIR/stack-configs/NAME.dtb). */
+static const void *read_config(void *ctx, sc_file_kind_t kind, const char *name, size_t *size)
+{
+    const dirs_t *d = ctx;
+    const char *what = name;
+    if (kind != SC_FILE_CONFIG && (!nested_kind(name, &kind, &what) || kind != SC_FILE_CONFIG))
+        return NULL;
+    char path[4096];
+    for (unsigned i = 0; i < n_nested; i++)
+        if (strcmp(nested[i].name, what) == 0) {
+            *size = nested[i].size;
+            return nested[i].blob;
+        }
+    snprintf(path, sizeof path, "%s/" CONFIGS_BUILT "/%s.dtb", d->build, what);
+    void *blob = n_nested < MAX_NESTED_CONFIGS ? read_blob(path, size) : NULL;
+    if (blob) {
+        snprintf(nested[n_nested].name, SC_NAME_MAX, "%s", what);
+        nested[n_nested].blob = blob;
+        nested[n_nested++].size = *size;
+    }
+    return blob;
 }
 
 static void print_line(void *ctx, const char *line)
@@ -115,8 +186,16 @@ int main(int argc, char **argv)
     static sc_stack_t stack;
     static sc_report_t rep;
     sc_env_t env = { .exists = exists, .ctx = &dirs, .machine_mib = memory };
+    if (dirs.build && dirs.configs) {
+        /* Nested stacks are read from the build and named by their sources. */
+        const char *base = strrchr(dirs.configs, '/');
+        env.read = read_config;
+        env.configs_dir = base && base[1] ? base + 1 : dirs.configs;
+    }
     bool ok = sc_load(blob, size, name ? name : blob_path, &env, &stack, &rep);
     free(blob);
+    while (n_nested)
+        free(nested[--n_nested].blob);
     if (!ok) {
         for (unsigned i = 0; i < rep.n; i++)
             fprintf(stderr, "%s\n", rep.msg[i]);
@@ -154,6 +233,14 @@ int main(int argc, char **argv)
                     printf("image %s\n", files[f]);
                 }
             }
+        }
+        /* Nested stacks: each config once (the harness adds their files). */
+        for (unsigned i = 0; i < stack.n_vm; i++) {
+            bool seen = !stack.vm[i].nested[0];
+            for (unsigned j = 0; j < i; j++)
+                seen |= strcmp(stack.vm[j].nested, stack.vm[i].nested) == 0;
+            if (!seen)
+                printf("nested %s\n", stack.vm[i].nested);
         }
     } else {
         printf("%s: good: %u monitor%s, %u VM%s\n", name ? name : blob_path, stack.n_mon,

@@ -42,7 +42,7 @@
 #define MB_ADDR_LIMIT      0x100000000ULL /* the information holds 32-bit addresses */
 
 #define MB_MAX_SEGMENTS    8
-#define MB_MAX_MODULES     8
+#define MB_MAX_MODULES     16             /* a nested Nestor boots with up to 16 */
 
 /* Boot information flags (3.3). */
 #define MB_INFO_MEM        (1u << 0)      /* mem_lower, mem_upper */
