@@ -298,6 +298,8 @@ typedef struct {
     const nestor_module_desc_t *mods[MB_MAX_MODULES];
     const char *mod_strings[MB_MAX_MODULES];
     unsigned n_mods;
+    bool nestor_verdict;            /* a whole Nestor: its exit port says PASS/FAIL as
+                                       nestor/verdict.h has it */
 } vm_spec_t;
 
 /* Create the VM @sp describes; NULL (said) if it cannot be built. */
@@ -309,6 +311,7 @@ static vm_t *add_vm(nu_alloc_t *a, nestor_cptr_t exit_ep, const vm_spec_t *sp)
     }
     vm_t *vm = &vms[n_vms];
     vm->index = n_vms;
+    vm->nestor_verdict = sp->nestor_verdict;
     strncpy(vm->name, sp->name, VMM_NAME_MAX - 1);
     if (strlen(sp->cmdline) >= VMM_CMDLINE_MAX) {
         printf("vmm: vm %s: command line of %lu characters: at most %d\n", vm->name,
@@ -441,6 +444,7 @@ static bool nested_spec(const nestor_bootinfo_t *bi, const sc_vm_t *c, vm_spec_t
     }
     printf("vmm: vm %s: nested stack %s: %u boot modules, command line \"%s\", kernel %lu "
            "bytes\n", c->name, c->nested, sp->n_mods, c->cmdline, sp->image->size);
+    sp->nestor_verdict = true;
     return true;
 }
 

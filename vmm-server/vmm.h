@@ -41,6 +41,8 @@ typedef struct vm {
     nestor_cptr_t ram_frames;      /* first of its RAM frames' capabilities (consecutive) */
     nestor_cptr_t state_frame;     /* its state page's frame */
     bool vmx_shown;                /* nested-vmx is stacked on it: CPUID.1:ECX.VMX, CR4.VMXE */
+    bool nestor_verdict;           /* a Nestor runs in it: its exit port carries the verdict
+                                      codes of nestor/verdict.h, PASS is status 0 */
     nestor_cptr_t nvmx_kick;       /* its notification: "the vCPU is paused for an interrupt" */
     nestor_vcpu_state_t *state;   /* the VCPU's state page, mapped in the VMM */
     vm_status_t status;
