@@ -179,7 +179,13 @@ void nvmx_serve(nvmx_monitor_t *m)
             m->passed += label == NESTOR_EXIT_REPLY_PASS_ON;
             msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
         } else {
-            msg = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };   /* not ours to answer */
+            /* Nothing else is sent here (only the VMM holds our endpoint).
+             * No reply: a stray signal has no caller, and replying would
+             * answer the exit L1 or L2 waits in. */
+            printf("nested-vmx %s: a message it does not know (badge 0x%lx, label 0x%lx): "
+                   "ignored\n", m->name, msg.badge, nestor_msginfo_label(msg.info));
+            nu_recv(m->ep, &msg);
+            continue;
         }
         nu_reply_recv(m->ep, &msg);
     }
