@@ -202,6 +202,7 @@ bool spawn(nu_alloc_t *a, const nestor_bootinfo_t *ibi, const spawn_req_t *r,
     bi.tsc_per_tick = ibi->tsc_per_tick;
     bi.vmx_present = ibi->vmx_present;
     bi.vmx_timer_rate = ibi->vmx_timer_rate;
+    bi.timer_hz = ibi->timer_hz;
     strncpy(bi.cmdline, r->cmdline, sizeof bi.cmdline - 1);
     /* Fixed slots as the root task has them, less the control capabilities
      * (IRQ, I/O ports, debug): what it may use of those is in its grants. */

@@ -680,7 +680,8 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, L1_STATE_GROUPS };
     nestor_error_t e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
     if (e != NESTOR_OK) {
-        printf("nested-vmx %s: L1 did not take its state back (error %lu, exit reason %lu): VM stopped\n", m->name, (nestor_word_t)e, v->field[V12_EXIT_REASON]);
+        printf("nested-vmx %s: L1 did not take its state back (error %lu, exit reason %lu): "
+               "VM stopped\n", m->name, (nestor_word_t)e, v->field[V12_EXIT_REASON]);
         return NESTOR_EXIT_REPLY_STOP;
     }
     return NVMX_NO_REPLY;

@@ -14,10 +14,12 @@
 
 static uint64_t tsc_per_ms = 1;
 
-void irq_set_clock(uint64_t tsc_per_tick)
+void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz)
 {
-    if (tsc_per_tick)
-        tsc_per_ms = tsc_per_tick;   /* the kernel's tick is 1 ms */
+    if (tsc_per_tick && timer_hz)
+        tsc_per_ms = tsc_per_tick * timer_hz / 1000;
+    if (!tsc_per_ms)
+        tsc_per_ms = 1;
 }
 
 /* There is no battery clock to read: the RTC starts at this moment (UTC) and

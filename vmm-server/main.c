@@ -656,7 +656,7 @@ int main(const nestor_bootinfo_t *bi)
     nu_alloc_t a = { ram_untyped[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
                      ram_untyped + 1, n_untyped - 1 };
     nestor_cptr_t exit_ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
-    irq_set_clock(bi->tsc_per_tick);
+    irq_set_clock(bi->tsc_per_tick, bi->timer_hz);
     if (!exit_ep || !tick_setup(&a, bi)) {
         printf("vmm: cannot set up the host timer interrupt\n");
         return 0;

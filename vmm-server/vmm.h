@@ -175,7 +175,7 @@ x86_mode_t guest_cpu_mode(const nestor_vcpu_state_t *s);
 uint64_t guest_seg_base(const nestor_vcpu_state_t *s, unsigned seg, x86_mode_t mode);
 
 /* Interrupts (irq.c): controllers, timers, injection. */
-void irq_set_clock(uint64_t tsc_per_tick);
+void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz);
 uint64_t vm_now_ns(void);
 uint64_t vm_unix_seconds(void);
 void irq_init(vm_t *vm);

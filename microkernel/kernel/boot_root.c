@@ -257,6 +257,7 @@ bool boot_root_task(const mb2_boot_t *boot, uint64_t mbi_phys, uint32_t mbi_size
     bi->magic = NESTOR_BOOTINFO_MAGIC;
     bi->ipc_buffer = NESTOR_ROOT_IPC_BUFFER_VADDR;
     bi->tsc_per_tick = lapic_tsc_per_tick();
+    bi->timer_hz = lapic_timer_hz();
     bi->vmx_present = vmx_present;
     bi->vmx_timer_rate = vmx_present ? vmx_raw_caps()->misc & VMX_MISC_PREEMPT_RATE_MASK : 0;
     strncpy(bi->cmdline, cmdline ? cmdline : "", sizeof(bi->cmdline) - 1);

@@ -14,6 +14,7 @@
 #include "arch/x86_64/vm_boot.h"
 #include "boot/multiboot2.h"
 #include "kernel/boot_root.h"
+#include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/sched.h"
 #include "kernel/selftest.h"
@@ -21,6 +22,27 @@
 #include <nestor/version.h>
 
 extern char kernel_phys_start[], kernel_end[];
+
+/* The timer rate from the command line ("timer_hz=N", NESTOR_TIMER_HZ_MIN
+ * to NESTOR_TIMER_HZ): a Nestor nested two deep in emulation spends more
+ * than a millisecond of its own TSC time on each tick of 1 kHz (every
+ * emulated instruction counts), and would do nothing but take ticks. */
+static unsigned timer_hz(const char *cmdline)
+{
+    char value[8];
+    if (!cmdline_get(cmdline, "timer_hz", value, sizeof value))
+        return NESTOR_TIMER_HZ;
+    unsigned hz = 0;
+    const char *p = value;
+    for (; *p >= '0' && *p <= '9' && hz <= NESTOR_TIMER_HZ; p++)
+        hz = hz * 10 + (unsigned)(*p - '0');
+    if (*p || hz < NESTOR_TIMER_HZ_MIN || hz > NESTOR_TIMER_HZ) {
+        kprintf("boot: timer_hz=%s: expected %u to %u: %u Hz\n", value, NESTOR_TIMER_HZ_MIN,
+                NESTOR_TIMER_HZ, NESTOR_TIMER_HZ);
+        return NESTOR_TIMER_HZ;
+    }
+    return hz;
+}
 
 static void print_memory_map(const mb2_boot_t *b)
 {
@@ -104,9 +126,10 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
             fpu_uses_xsave() ? "xsave (x87, sse, avx where present)" : "fxsave (x87, sse)",
             fpu_area_size());
     syscall_msr_init();
-    lapic_init();
+    unsigned hz = timer_hz(boot.cmdline);
+    lapic_init(hz);
     kprintf("boot: lapic timer %u ticks per %u Hz tick, %lu TSC per tick\n",
-            lapic_ticks_per_tick(), NESTOR_TIMER_HZ, lapic_tsc_per_tick());
+            lapic_ticks_per_tick(), hz, lapic_tsc_per_tick());
     if (boot_root_task(&boot, mbi_phys, mbi_size, boot.cmdline, vmx_enabled())) {
         kprintf("nestor: boot complete, starting the root task\n");
         sched_run();

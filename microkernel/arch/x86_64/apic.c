@@ -25,8 +25,16 @@ void lapic_eoi(void)
 uint32_t lapic_ticks_per_tick(void) { return ticks_per_tick; }
 uint64_t lapic_tsc_per_tick(void) { return tsc_per_tick; }
 
-void lapic_init(void)
+static unsigned timer_hz;
+
+unsigned lapic_timer_hz(void)
 {
+    return timer_hz;
+}
+
+void lapic_init(unsigned hz)
+{
+    timer_hz = hz;
     uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
     /* Never clear the global enable bit: Bochs then ignores every later
      * write to IA32_APIC_BASE (see docs/platforms.md). */
@@ -47,10 +55,10 @@ void lapic_init(void)
     uint32_t elapsed = 0xFFFFFFFF - rd(LAPIC_REG_TIMER_CUR);
     uint64_t tsc = rdtsc() - tsc0;
     uint32_t ticks_per_second = elapsed * (1000000 / CALIBRATION_US);
-    ticks_per_tick = ticks_per_second / NESTOR_TIMER_HZ;
+    ticks_per_tick = ticks_per_second / hz;
     if (ticks_per_tick == 0)
         ticks_per_tick = 1;
-    tsc_per_tick = tsc * (1000000 / CALIBRATION_US) / NESTOR_TIMER_HZ;
+    tsc_per_tick = tsc * (1000000 / CALIBRATION_US) / hz;
 
     wr(LAPIC_REG_TIMER_INIT, 0);
     wr(LAPIC_REG_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);

@@ -29,8 +29,9 @@
 #define LAPIC_ICR_DEST_SHIFT   24        /* SDM 10.6.1: destination APIC ID, ICR[63:56] */
 #define LAPIC_ICR_ASSERT       BIT(14)
 
-/* Enable the local APIC and start the periodic timer at NESTOR_TIMER_HZ. */
-void lapic_init(void);
+/* Enable the local APIC and start the periodic timer at @hz. */
+void lapic_init(unsigned hz);
+unsigned lapic_timer_hz(void);   /* the rate lapic_init started */
 void lapic_eoi(void);
 /* LAPIC timer ticks per kernel tick, as calibrated (for the boot log). */
 uint32_t lapic_ticks_per_tick(void);

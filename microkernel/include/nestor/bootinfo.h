@@ -87,6 +87,7 @@ typedef struct nestor_bootinfo {
      * ticks (IA32_VMX_MISC[4:0], SDM Vol. 3C 25.5.1): the unit of
      * NESTOR_VCPU_SET_TIMER. */
     nestor_word_t vmx_timer_rate;
+    nestor_word_t timer_hz;         /* kernel timer ticks per second (tsc_per_tick's tick) */
 } nestor_bootinfo_t;
 
 _Static_assert(sizeof(nestor_bootinfo_t) <= 1ULL << NESTOR_FRAME_4K_BITS, "boot info fits its page");

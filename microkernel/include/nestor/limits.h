@@ -5,7 +5,8 @@
 #define NESTOR_PRIORITIES       256
 #define NESTOR_PRIORITY_MAX     (NESTOR_PRIORITIES - 1)
 #define NESTOR_TIMESLICE_TICKS  5      /* timer ticks per time slice */
-#define NESTOR_TIMER_HZ         1000   /* LAPIC timer tick rate */
+#define NESTOR_TIMER_HZ         1000   /* LAPIC timer tick rate (kernel option timer_hz=) */
+#define NESTOR_TIMER_HZ_MIN     10     /* the lowest timer_hz= takes */
 /* First address user code may not map or run at. The last page below the
  * non-canonical hole stays unmappable, so no instruction can leave RIP at
  * 2^47, where SYSRET/IRETQ would fault in ring 0 (SDM Vol. 2B SYSRET). */
