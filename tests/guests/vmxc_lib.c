@@ -1,7 +1,7 @@
 /*
  * tests/guests/vmxc_lib.c - what a 64-bit test hypervisor guest needs,
- * shared by vmxcheck (vmxcheck.c, vmxcheck_entry.c) and nestbench
- * (nestbench.c): serial output, the check bookkeeping, the VMX instruction
+ * shared by vmxcheck (vmxcheck.c, vmxcheck_entry.c), nestbench
+ * (nestbench.c) and vmxfuzz (vmxfuzz.c): serial output, the check bookkeeping, the VMX instruction
  * wrappers with their outcome (SDM Vol. 3C 30.2), the descriptors, the
  * Multiboot command line and the capability MSRs (section caps: each one
  * read and its invariants checked, SDM Vol. 3D Appendix A), the Appendix B

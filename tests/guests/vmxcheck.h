@@ -1,5 +1,5 @@
 /* tests/guests/vmxcheck.h - what vmxcheck.c, vmxcheck_entry.c,
- * vmxcheck_start.S and vmxc_lib.c share (and nestbench.c uses). */
+ * vmxcheck_start.S and vmxc_lib.c share (and nestbench.c and vmxfuzz.c use). */
 #ifndef TESTS_GUESTS_VMXCHECK_H
 #define TESTS_GUESTS_VMXCHECK_H
 
@@ -38,7 +38,7 @@ uint64_t vmxc_enter(uint64_t flags);
 extern char vmxc_exit_point[];
 
 /* vmxc_lib.c: the bookkeeping and VMX instruction wrappers shared by
- * vmxcheck.c, vmxcheck_entry.c and nestbench.c. Outcomes of a VMX
+ * vmxcheck.c, vmxcheck_entry.c, nestbench.c and vmxfuzz.c. Outcomes of a VMX
  * instruction (SDM Vol. 3C 30.2): */
 #define VR_OK          0ULL                 /* VMsucceed */
 #define VR_INVALID     1ULL                 /* VMfailInvalid: CF = 1 */
