@@ -49,8 +49,6 @@ static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t ept_pd[512] __attribute__((aligned(4096)));
 
-static uint64_t pa(const void *p) { return (uint64_t)(uintptr_t)p; }
-
 static inline uint64_t vmread(uint64_t field)
 {
     uint64_t v;

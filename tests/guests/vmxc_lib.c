@@ -1,11 +1,12 @@
 /*
  * tests/guests/vmxc_lib.c - what a 64-bit test hypervisor guest needs,
- * shared by vmxcheck (vmxcheck.c, vmxcheck_entry.c) and nestbench
- * (nestbench.c): serial output, the check bookkeeping, the VMX instruction
+ * shared by vmxcheck (vmxcheck.c, vmxcheck_entry.c), nestbench
+ * (nestbench.c) and vmxfuzz (vmxfuzz.c): serial output, the check bookkeeping, the VMX instruction
  * wrappers with their outcome (SDM Vol. 3C 30.2), the descriptors, the
  * Multiboot command line and the capability MSRs (section caps: each one
- * read and its invariants checked, SDM Vol. 3D Appendix A), the verdict of
- * a bare run.
+ * read and its invariants checked, SDM Vol. 3D Appendix A), the Appendix B
+ * field list (each field with the feature it needs, SDM Vol. 3D Appendix B),
+ * the verdict of a bare run.
  */
 #include "vmxcheck.h"
 #include <fmt.h>
@@ -25,7 +26,6 @@
 #define FC_VMXON_OUTSIDE_SMX BIT(2)         /* SDM Vol. 3C 23.7 */
 #define MB_LOADER_MAGIC 0x2BADB002u
 #define MB_INFO_CMDLINE BIT(2)
-#define NO_FAULT      (~0ULL)
 #define VEC_GP        13
 
 struct vmxc_caps caps;
@@ -196,7 +196,7 @@ uint64_t wrmsr_safe(uint32_t msr, uint64_t v)
 }
 
 /* The outcome of a VMX instruction from RFLAGS after it (SDM 30.2). */
-static uint64_t vr_from(uint64_t fl)
+uint64_t vr_from(uint64_t fl)
 {
     if (vmxc_fault_vector != NO_FAULT)
         return VR_FAULT(vmxc_fault_vector);
@@ -559,6 +559,110 @@ int vmxc_section_caps(void)
         caps.vmfunc = read_cap(MSR_IA32_VMX_VMFUNC, "RDMSR IA32_VMX_VMFUNC (A.11)");
     vmxc_section_end("caps");
     return 1;
+}
+
+/* ---- the Appendix B fields: SDM Vol. 3D Appendix B, 24.11.2 ---- */
+
+enum gate {
+    G_ALWAYS, G_VPID, G_POSTED, G_VE, G_VID, G_PML, G_MSRBMP, G_TPR, G_APICACC, G_VMFUNC, G_EPT,
+    G_SHADOW, G_XSS, G_ENCLS, G_TSCMUL, G_PAT, G_EFER, G_PERF, G_BNDCFGS, G_HPAT, G_HEFER,
+    G_HPERF, G_PROC2, G_PLE, G_PREEMPT, G_EPTPLIST,
+};
+
+static int gate_ok(enum gate g)
+{
+    uint64_t p2 = proc2_msr();
+    switch (g) {
+    case G_ALWAYS: return 1;
+    case G_VPID: return ctl_can1(p2, PROC2_ENABLE_VPID);
+    case G_POSTED: return ctl_can1(pin_msr(), PIN_POSTED_INTERRUPTS);
+    case G_VE: return ctl_can1(p2, BIT(18));
+    case G_VID: return ctl_can1(p2, PROC2_VIRT_INTR_DELIVERY);
+    case G_PML: return ctl_can1(p2, PROC2_ENABLE_PML);
+    case G_MSRBMP: return ctl_can1(proc_msr(), PROC_USE_MSR_BITMAPS);
+    case G_TPR: return ctl_can1(proc_msr(), PROC_USE_TPR_SHADOW);
+    case G_APICACC: return ctl_can1(p2, PROC2_VIRT_APIC_ACCESSES);
+    case G_VMFUNC: return ctl_can1(p2, PROC2_ENABLE_VMFUNC);
+    case G_EPTPLIST: return ctl_can1(p2, PROC2_ENABLE_VMFUNC) && (caps.vmfunc & 1);
+    case G_EPT: return ctl_can1(p2, PROC2_ENABLE_EPT);
+    case G_SHADOW: return ctl_can1(p2, PROC2_VMCS_SHADOWING);
+    case G_XSS: return ctl_can1(p2, BIT(20));
+    case G_ENCLS: return ctl_can1(p2, BIT(15));
+    case G_TSCMUL: return ctl_can1(p2, BIT(25));
+    case G_PAT: return ctl_can1(entry_msr(), ENTRY_LOAD_PAT) || ctl_can1(exit_msr(), EXIT_SAVE_PAT);
+    case G_EFER: return ctl_can1(entry_msr(), ENTRY_LOAD_EFER) || ctl_can1(exit_msr(), EXIT_SAVE_EFER);
+    case G_PERF: return ctl_can1(entry_msr(), ENTRY_LOAD_PERF_GLOBAL);
+    case G_BNDCFGS: return ctl_can1(entry_msr(), BIT(16)) || ctl_can1(exit_msr(), BIT(23));
+    case G_HPAT: return ctl_can1(exit_msr(), EXIT_LOAD_PAT);
+    case G_HEFER: return ctl_can1(exit_msr(), EXIT_LOAD_EFER);
+    case G_HPERF: return ctl_can1(exit_msr(), EXIT_LOAD_PERF_GLOBAL);
+    case G_PROC2: return caps.has_proc2;
+    case G_PLE: return ctl_can1(p2, PROC2_PAUSE_LOOP_EXITING);
+    case G_PREEMPT: return ctl_can1(pin_msr(), PIN_PREEMPTION_TIMER);
+    }
+    return 0;
+}
+
+/* The fields of Appendix B (B.1-B.4) and the feature each needs. */
+const struct vmxc_field vmxc_fields[] = {
+    { 0x0000, G_VPID }, { 0x0002, G_POSTED }, { 0x0004, G_VE },
+    { 0x0800, G_ALWAYS }, { 0x0802, G_ALWAYS }, { 0x0804, G_ALWAYS }, { 0x0806, G_ALWAYS },
+    { 0x0808, G_ALWAYS }, { 0x080A, G_ALWAYS }, { 0x080C, G_ALWAYS }, { 0x080E, G_ALWAYS },
+    { 0x0810, G_VID }, { 0x0812, G_PML },
+    { 0x0C00, G_ALWAYS }, { 0x0C02, G_ALWAYS }, { 0x0C04, G_ALWAYS }, { 0x0C06, G_ALWAYS },
+    { 0x0C08, G_ALWAYS }, { 0x0C0A, G_ALWAYS }, { 0x0C0C, G_ALWAYS },
+    { 0x2000, G_ALWAYS }, { 0x2002, G_ALWAYS }, { 0x2004, G_MSRBMP }, { 0x2006, G_ALWAYS },
+    { 0x2008, G_ALWAYS }, { 0x200A, G_ALWAYS }, { 0x200C, G_ALWAYS }, { 0x200E, G_PML },
+    { 0x2010, G_ALWAYS }, { 0x2012, G_TPR }, { 0x2014, G_APICACC }, { 0x2016, G_POSTED },
+    { 0x2018, G_VMFUNC }, { 0x201A, G_EPT }, { 0x201C, G_VID }, { 0x201E, G_VID },
+    { 0x2020, G_VID }, { 0x2022, G_VID }, { 0x2024, G_EPTPLIST }, { 0x2026, G_SHADOW },
+    { 0x2028, G_SHADOW }, { 0x202A, G_VE }, { 0x202C, G_XSS }, { 0x202E, G_ENCLS },
+    { 0x2032, G_TSCMUL },
+    { 0x2400, G_EPT },
+    { 0x2800, G_ALWAYS }, { 0x2802, G_ALWAYS }, { 0x2804, G_PAT }, { 0x2806, G_EFER },
+    { 0x2808, G_PERF }, { 0x280A, G_EPT }, { 0x280C, G_EPT }, { 0x280E, G_EPT },
+    { 0x2810, G_EPT }, { 0x2812, G_BNDCFGS },
+    { 0x2C00, G_HPAT }, { 0x2C02, G_HEFER }, { 0x2C04, G_HPERF },
+    { 0x4000, G_ALWAYS }, { 0x4002, G_ALWAYS }, { 0x4004, G_ALWAYS }, { 0x4006, G_ALWAYS },
+    { 0x4008, G_ALWAYS }, { 0x400A, G_ALWAYS }, { 0x400C, G_ALWAYS }, { 0x400E, G_ALWAYS },
+    { 0x4010, G_ALWAYS }, { 0x4012, G_ALWAYS }, { 0x4014, G_ALWAYS }, { 0x4016, G_ALWAYS },
+    { 0x4018, G_ALWAYS }, { 0x401A, G_ALWAYS }, { 0x401C, G_TPR }, { 0x401E, G_PROC2 },
+    { 0x4020, G_PLE }, { 0x4022, G_PLE },
+    { 0x4400, G_ALWAYS }, { 0x4402, G_ALWAYS }, { 0x4404, G_ALWAYS }, { 0x4406, G_ALWAYS },
+    { 0x4408, G_ALWAYS }, { 0x440A, G_ALWAYS }, { 0x440C, G_ALWAYS }, { 0x440E, G_ALWAYS },
+    { 0x4800, G_ALWAYS }, { 0x4802, G_ALWAYS }, { 0x4804, G_ALWAYS }, { 0x4806, G_ALWAYS },
+    { 0x4808, G_ALWAYS }, { 0x480A, G_ALWAYS }, { 0x480C, G_ALWAYS }, { 0x480E, G_ALWAYS },
+    { 0x4810, G_ALWAYS }, { 0x4812, G_ALWAYS }, { 0x4814, G_ALWAYS }, { 0x4816, G_ALWAYS },
+    { 0x4818, G_ALWAYS }, { 0x481A, G_ALWAYS }, { 0x481C, G_ALWAYS }, { 0x481E, G_ALWAYS },
+    { 0x4820, G_ALWAYS }, { 0x4822, G_ALWAYS }, { 0x4824, G_ALWAYS }, { 0x4826, G_ALWAYS },
+    { 0x4828, G_ALWAYS }, { 0x482A, G_ALWAYS }, { 0x482E, G_PREEMPT },
+    { 0x4C00, G_ALWAYS },
+    { 0x6000, G_ALWAYS }, { 0x6002, G_ALWAYS }, { 0x6004, G_ALWAYS }, { 0x6006, G_ALWAYS },
+    { 0x6008, G_ALWAYS }, { 0x600A, G_ALWAYS }, { 0x600C, G_ALWAYS }, { 0x600E, G_ALWAYS },
+    { 0x6400, G_ALWAYS }, { 0x6402, G_ALWAYS }, { 0x6404, G_ALWAYS }, { 0x6406, G_ALWAYS },
+    { 0x6408, G_ALWAYS }, { 0x640A, G_ALWAYS },
+    { 0x6800, G_ALWAYS }, { 0x6802, G_ALWAYS }, { 0x6804, G_ALWAYS }, { 0x6806, G_ALWAYS },
+    { 0x6808, G_ALWAYS }, { 0x680A, G_ALWAYS }, { 0x680C, G_ALWAYS }, { 0x680E, G_ALWAYS },
+    { 0x6810, G_ALWAYS }, { 0x6812, G_ALWAYS }, { 0x6814, G_ALWAYS }, { 0x6816, G_ALWAYS },
+    { 0x6818, G_ALWAYS }, { 0x681A, G_ALWAYS }, { 0x681C, G_ALWAYS }, { 0x681E, G_ALWAYS },
+    { 0x6820, G_ALWAYS }, { 0x6822, G_ALWAYS }, { 0x6824, G_ALWAYS }, { 0x6826, G_ALWAYS },
+    { 0x6C00, G_ALWAYS }, { 0x6C02, G_ALWAYS }, { 0x6C04, G_ALWAYS }, { 0x6C06, G_ALWAYS },
+    { 0x6C08, G_ALWAYS }, { 0x6C0A, G_ALWAYS }, { 0x6C0C, G_ALWAYS }, { 0x6C0E, G_ALWAYS },
+    { 0x6C10, G_ALWAYS }, { 0x6C12, G_ALWAYS }, { 0x6C14, G_ALWAYS }, { 0x6C16, G_ALWAYS },
+};
+
+const unsigned vmxc_n_fields = sizeof(vmxc_fields) / sizeof(vmxc_fields[0]);
+
+int vmxc_field_supported(unsigned i) { return gate_ok((enum gate)vmxc_fields[i].gate); }
+
+/* The bits of a value VMWRITE stores in field @enc (and VMREAD gives back). */
+uint64_t vmxc_width_mask(uint32_t enc)
+{
+    switch (VMCS_FIELD_WIDTH(enc)) {
+    case VMCS_WIDTH_16: return 0xFFFF;
+    case VMCS_WIDTH_32: return 0xFFFFFFFF;
+    default: return ~0ULL;              /* 64-bit and natural width (64-bit processor) */
+    }
 }
 
 /* A VMXON region or VMCS: zeroed, revision identifier first (SDM 24.2). */

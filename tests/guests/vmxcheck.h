@@ -1,5 +1,5 @@
 /* tests/guests/vmxcheck.h - what vmxcheck.c, vmxcheck_entry.c,
- * vmxcheck_start.S and vmxc_lib.c share (and nestbench.c uses). */
+ * vmxcheck_start.S and vmxc_lib.c share (and nestbench.c and vmxfuzz.c use). */
 #ifndef TESTS_GUESTS_VMXCHECK_H
 #define TESTS_GUESTS_VMXCHECK_H
 
@@ -21,6 +21,8 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
+#define NO_FAULT       (~0ULL)          /* vmxc_fault_vector: no exception */
+
 /* vmxcheck_start.S */
 extern uint32_t vmxc_boot_magic, vmxc_boot_info;
 extern uint64_t vmxc_gdt[VMXC_GDT_BYTES / 8];
@@ -36,7 +38,7 @@ uint64_t vmxc_enter(uint64_t flags);
 extern char vmxc_exit_point[];
 
 /* vmxc_lib.c: the bookkeeping and VMX instruction wrappers shared by
- * vmxcheck.c, vmxcheck_entry.c and nestbench.c. Outcomes of a VMX
+ * vmxcheck.c, vmxcheck_entry.c, nestbench.c and vmxfuzz.c. Outcomes of a VMX
  * instruction (SDM Vol. 3C 30.2): */
 #define VR_OK          0ULL                 /* VMsucceed */
 #define VR_INVALID     1ULL                 /* VMfailInvalid: CF = 1 */
@@ -73,8 +75,9 @@ uint64_t vmx_vmcall(void);
 uint64_t vmx_invept(uint64_t type, uint64_t eptp);
 uint64_t vmx_invvpid(uint64_t type, uint64_t vpid, uint64_t addr);
 uint64_t vmclear_arith_flags(uint64_t pa);
-uint64_t rdmsr_safe(uint32_t msr, uint64_t *vec);   /* *vec: the exception, or ~0 */
-uint64_t wrmsr_safe(uint32_t msr, uint64_t v);      /* the exception, or ~0 */
+uint64_t rdmsr_safe(uint32_t msr, uint64_t *vec);   /* *vec: the exception, or NO_FAULT */
+uint64_t wrmsr_safe(uint32_t msr, uint64_t v);      /* the exception, or NO_FAULT */
+uint64_t vr_from(uint64_t rflags);      /* a VMX instruction's outcome from RFLAGS after it */
 
 static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
@@ -116,6 +119,20 @@ uint64_t entry_msr(void);
 uint64_t proc2_msr(void);   /* 0 when the secondary controls cannot be activated */
 
 extern uint64_t vmcs_region[512], vmxon_region[512];
+
+/* The Appendix B fields (B.1-B.4), each with the feature it needs. */
+struct vmxc_field {
+    uint16_t enc;
+    uint8_t gate;
+};
+extern const struct vmxc_field vmxc_fields[];
+extern const unsigned vmxc_n_fields;
+int vmxc_field_supported(unsigned i);   /* the caps offer field i's feature */
+uint64_t vmxc_width_mask(uint32_t enc); /* the bits field @enc holds */
+
+static inline uint64_t pa(const void *p) { return (uint64_t)(uintptr_t)p; }
+/* The lowest physical address beyond MAXPHYADDR, 4 KiB aligned. */
+static inline uint64_t beyond_phys(void) { return 1ULL << caps.maxphyaddr; }
 
 /* vmxcheck_entry.c */
 void vmxc_section_vmentry(void);

@@ -50,8 +50,6 @@ static uint64_t l2_stack[512] __attribute__((aligned(16)));
 static uint32_t pin, proc, proc2, exitc, entry;
 static unsigned cases;
 
-static uint64_t pa(const void *p) { return (uint64_t)(uintptr_t)p; }
-
 static inline uint64_t rdmsr(uint32_t msr)
 {
     uint32_t lo, hi;
@@ -80,8 +78,6 @@ struct dtr {
  * also differ: bit N set, the rest 0. (Guest RIP is only checked for bits
  * 63:N being identical, 26.3.1.4: bit N-1 alone would pass that check.) */
 static uint64_t noncanon(void) { return 1ULL << caps.linear_bits; }
-/* Bits beyond MAXPHYADDR (a physical address the processor cannot have). */
-static uint64_t beyond_phys(void) { return 1ULL << caps.maxphyaddr; }
 
 /* The lowest bit of a 32-bit control that may not be 1 / must be 1; 0 if none. */
 static uint32_t bit_not_allowed1(uint64_t msr)

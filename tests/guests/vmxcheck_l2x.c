@@ -87,7 +87,6 @@ static uint64_t ept_pd[512] __attribute__((aligned(4096)));
 static uint64_t base_pin, base_proc, base_proc2, base_exit, base_cr0, base_cr4;
 static int launched;
 
-static uint64_t pa(const void *p) { return (uint64_t)(uintptr_t)p; }
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port)
 {
