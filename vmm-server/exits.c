@@ -645,6 +645,8 @@ static __attribute__((noinline)) exit_action_t handle_vectoring(vmexit_t *e, exi
 exit_action_t vm_handle_exit(vmexit_t *e)
 {
     e->vm->exits++;
+    /* Basic reasons are below NESTOR_EXIT_REASONS (SDM Vol. 3D Appendix C). */
+    e->vm->exits_by_reason[e->reason & (NESTOR_EXIT_REASONS - 1)]++;
     e->vm->pause_requested = false;     /* any exit serves (the kernel drops the pause) */
     if (e->vm->over_limit)
         return vm_stop(e->vm, "ran past its time limit (vmm.limit_ms) at rip 0x%lx", e->rip);

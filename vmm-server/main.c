@@ -177,6 +177,19 @@ static void report_end(const vm_t *vm)
 {
     if (my_name[0])
         printf(TOPO_PREFIX "exits %s total=%lu\n", vm->name, vm->exits);
+    /* Its exits by basic reason (SDM Vol. 3D Appendix C), one line. */
+    char line[VMM_LINE_MAX * 2];
+    size_t n = (size_t)fmt_snprintf(line, sizeof line, "vmm: vm %s exits by reason:", vm->name);
+    for (unsigned r = 0; r < NESTOR_EXIT_REASONS && n < sizeof line; r++) {
+        if (!vm->exits_by_reason[r])
+            continue;
+        const char *name = sc_exit_name(r);
+        n += name ? (size_t)fmt_snprintf(line + n, sizeof line - n, " %s %u", name,
+                                         vm->exits_by_reason[r])
+                  : (size_t)fmt_snprintf(line + n, sizeof line - n, " reason-%u %u", r,
+                                         vm->exits_by_reason[r]);
+    }
+    printf("%s\n", line);
     if (vm->status == VM_EXITED)
         printf("vmm: vm %s exited with status %u after %lu exits\n", vm->name, vm->exit_code,
                vm->exits);

@@ -52,6 +52,7 @@ typedef struct vm {
     unsigned line_len;
     uint8_t uart_scr;              /* the UART's scratch register */
     uint64_t exits;
+    uint32_t exits_by_reason[NESTOR_EXIT_REASONS];      /* by basic reason */
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
     uint64_t cr8;                   /* the guest's task priority (CR8) */
