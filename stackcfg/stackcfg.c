@@ -72,13 +72,24 @@ static const struct { const char *name; uint32_t reason; } exit_names[] = {
     { "vmcall", NESTOR_EXIT_VMCALL }, { "cr-access", NESTOR_EXIT_CR_ACCESS },
     { "io", NESTOR_EXIT_IO }, { "rdmsr", NESTOR_EXIT_RDMSR }, { "wrmsr", NESTOR_EXIT_WRMSR },
     { "ept-violation", NESTOR_EXIT_EPT_VIOLATION },
-    /* Named for topology lines only (nested-vmx's): not for 'exits'. */
+    /* Named for topology lines (nested-vmx's) only: not for 'exits'. */
     { "vmclear", NESTOR_EXIT_VMCLEAR }, { "vmlaunch", NESTOR_EXIT_VMLAUNCH },
     { "vmptrld", NESTOR_EXIT_VMPTRLD }, { "vmptrst", NESTOR_EXIT_VMPTRST },
     { "vmread", NESTOR_EXIT_VMREAD }, { "vmresume", NESTOR_EXIT_VMRESUME },
     { "vmwrite", NESTOR_EXIT_VMWRITE }, { "vmxoff", NESTOR_EXIT_VMXOFF },
     { "vmxon", NESTOR_EXIT_VMXON }, { "invept", NESTOR_EXIT_INVEPT },
     { "invvpid", NESTOR_EXIT_INVVPID },
+    /* ... and for the VMM's exits by reason. */
+    { "exception", NESTOR_EXIT_EXCEPTION }, { "external-interrupt", NESTOR_EXIT_EXTERNAL_INT },
+    { "triple-fault", NESTOR_EXIT_TRIPLE_FAULT }, { "interrupt-window", NESTOR_EXIT_INTR_WINDOW },
+    { "nmi-window", NESTOR_EXIT_NMI_WINDOW }, { "task-switch", NESTOR_EXIT_TASK_SWITCH },
+    { "invd", NESTOR_EXIT_INVD }, { "invlpg", NESTOR_EXIT_INVLPG },
+    { "rdpmc", NESTOR_EXIT_RDPMC }, { "dr-access", NESTOR_EXIT_DR_ACCESS },
+    { "invalid-state", NESTOR_EXIT_INVALID_STATE }, { "mwait", NESTOR_EXIT_MWAIT },
+    { "monitor", NESTOR_EXIT_MONITOR }, { "pause", NESTOR_EXIT_PAUSE },
+    { "ept-misconfig", NESTOR_EXIT_EPT_MISCONFIG }, { "rdtscp", NESTOR_EXIT_RDTSCP },
+    { "preemption-timer", NESTOR_EXIT_PREEMPT_TIMER }, { "wbinvd", NESTOR_EXIT_WBINVD },
+    { "xsetbv", NESTOR_EXIT_XSETBV },
 };
 #define N_EXIT_NAMES (sizeof exit_names / sizeof exit_names[0])
 #define N_COUNT_EXIT_NAMES 9    /* the first ones: what a count monitor's 'exits' may name */
