@@ -67,10 +67,12 @@ def cmd_run(args):
 class Bench:
     """A benchmark boot: @roottask with @guests, or the stack config @config
     (tests/configs or stack-configs: init and the modules it names); with
-    @bare, also test guest @bare booted bare on Bochs (./nestor run --bare)."""
-    def __init__(self, roottask, what, guests=(), cmdline='', config=None, bare=None):
+    @bare, also test guest @bare booted bare on Bochs (./nestor run --bare);
+    then each stack config of @more, one boot each."""
+    def __init__(self, roottask, what, guests=(), cmdline='', config=None, bare=None, more=(),
+                 l1=None):
         self.roottask, self.what, self.guests, self.cmdline = roottask, what, guests, cmdline
-        self.config, self.bare = config, bare
+        self.config, self.bare, self.more, self.l1 = config, bare, more, l1
 
 
 BENCHMARKS = {
@@ -86,14 +88,21 @@ BENCHMARKS = {
     # on Bochs's own VMX: its L2's CPUID exits timed from inside L2.
     'nested': Bench(None, 'L2 CPUID exits handled by a test hypervisor (L1) under nested-vmx, '
                     'and bare on Bochs\'s VMX; L0 exits per L2 exit',
-                    config=os.path.join(paths.TEST_CONFIGS, 'nestbench.dts'), bare='nestbench'),
+                    config=os.path.join(paths.TEST_CONFIGS, 'nestbench.dts'), bare='nestbench',
+                    l1='testhv',
+                    # exitbench with Nestor below it: at L2 (Nestor as L1), at L3
+                    more=((os.path.join(paths.TEST_CONFIGS, 'nestbench-nestor.dts'), 'nestor'),
+                          (os.path.join(paths.TEST_CONFIGS, 'nestbench-nestor3.dts'),
+                           'nestor,l2=nestor'))),
 }
-BENCH_LINE = re.compile(r'^(?:\[([a-z0-9-]+)\] )?([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
+BENCH_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
+# A line's VM prefixes ("[l1] [bench] "): one per level of nesting above L0.
+PREFIX = re.compile(r'\[([a-z0-9-]+)\] ')
 # nested-vmx's table at the VMM's count query (nested-vmx/l2.c l2_report):
 # the L0 exits (L1's exits it took) from each reflected L2 exit through L1's
 # next VM entry, per basic exit reason.
-NVMX_REASON_LINE = re.compile(r'^nested-vmx [a-z0-9_-]+: L2 exit reason (\d+): (\d+) reflected, '
-                              r'(\d+\.\d+) L0 exits each')
+NVMX_REASON_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)nested-vmx [a-z0-9_-]+: L2 exit reason '
+                              r'(\d+): (\d+) reflected, (\d+\.\d+) L0 exits each')
 EXIT_REASON_NAMES = {10: 'cpuid', 12: 'hlt', 16: 'rdtsc', 18: 'vmcall', 28: 'cr-access',
                      30: 'io', 31: 'rdmsr', 32: 'wrmsr', 48: 'ept-violation'}
 BENCH_TIMEOUT_S = 300
@@ -101,20 +110,27 @@ BENCH_TIMEOUT_S = 300
 COUNTED_SUFFIX = '-counted'
 
 
-def bench_figure(line):
+def bench_figure(line, l1=None):
     """'[vm] name{labels} value' -> 'name{labels} value' (labels + the stack), or None."""
     m = NVMX_REASON_LINE.match(line)
     if m:
-        reason = int(m.group(1))
-        return 'l0_exits_per_l2_exit{reason=%s} %s' % (EXIT_REASON_NAMES.get(reason, reason),
-                                                       m.group(3))
+        # nested-vmx at level k (k prefixes) counts its L(k+1)'s exits in L(k) exits.
+        level = len(PREFIX.findall(m.group(1)))
+        reason = int(m.group(2))
+        where = ',at=L%d' % level if level else ''
+        who = ',l1=%s' % l1 if l1 else ''
+        return 'l0_exits_per_l2_exit{reason=%s%s%s} %s' % (
+            EXIT_REASON_NAMES.get(reason, reason), who, where, m.group(4))
     m = BENCH_LINE.match(line)
     if not m:
         return None
-    vm, name, labels, value = m.groups()
+    prefixes, name, labels, value = m.groups()
+    vms = PREFIX.findall(prefixes)
     labels = labels[1:-1].split(',') if labels else []
-    if vm and vm.endswith(COUNTED_SUFFIX):
+    if vms and vms[-1].endswith(COUNTED_SUFFIX):
         labels.append('stack=count-monitor')
+    if len(vms) > 1:                # a guest of a Nestor inside a VM: say how deep
+        labels += ['level=%d' % len(vms), 'l1=%s' % (l1 or 'nestor')]
     return '%s%s %s' % (name, '{%s}' % ','.join(labels) if labels else '', value)
 
 
@@ -130,15 +146,18 @@ def cmd_bench(args):
     else:
         iso = image.make_iso(bench.cmdline, [image.root_task_module(bench.roottask)] +
                              [image.guest_module(g) for g in bench.guests])
-    boots = [(iso, 'bench-' + args.name)]
+    boots = [(iso, 'bench-' + args.name, bench.l1)]
     if bench.bare:
-        boots.append((image.bare_iso(bench.bare), 'bench-%s-bare' % args.name))
+        boots.append((image.bare_iso(bench.bare), 'bench-%s-bare' % args.name, bench.l1))
+    for i, (more, l1) in enumerate(bench.more):
+        boots.append((image.make_iso('', config.boot_modules(more)),
+                      'bench-%s-%d' % (args.name, i + 1), l1))
     figures = []
-    for iso, workdir in boots:
+    for iso, workdir, l1 in boots:
         result = boot.boot(emu, iso, os.path.join(paths.RUNS, workdir), BENCH_TIMEOUT_S)
         with open(result.serial, errors='replace') as fh:
             lines = [ln.strip() for ln in fh]
-        found = [f for f in (bench_figure(ln) for ln in lines) if f]
+        found = [f for f in (bench_figure(ln, l1) for ln in lines) if f]
         verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial],
                                  stdout=subprocess.PIPE, text=True).stdout.strip()
         if verdict != 'pass' or not found:
