@@ -11,6 +11,7 @@
 #include "l2_through.h"
 #include "msr_lists.h"
 #include "monitor.h"
+#include "nvmx_insn.h"
 #include "nvmx_caps.h"
 #include <string.h>
 #include <user/print.h>
@@ -21,19 +22,6 @@
 #define L1_STATE_GROUPS (NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT)
 #define EXCEPTION_VECTORS 32
 #define CR3_PAE_MASK    0xFFFFFFE0ULL
-/* Control-register-access qualification (SDM 27.2.1, Table 27-3). */
-#define CRQ_NUMBER(q)   ((q) & 0xF)
-#define CRQ_TYPE(q)     (((q) >> 4) & 0x3)
-#define CRQ_GPR(q)      (((q) >> 8) & 0xF)
-#define CRQ_LMSW_SRC(q) (((q) >> 16) & 0xFFFF)
-#define CRQ_MOV_TO      0
-#define CRQ_MOV_FROM    1
-#define CRQ_CLTS        2
-#define CRQ_LMSW        3
-#define LMSW_BITS       0xFULL          /* PE MP EM TS */
-/* I/O qualification (Table 27-5). */
-#define IOQ_SIZE(q)     (((q) & 7) + 1)
-#define IOQ_PORT(q)     (((q) >> 16) & 0xFFFF)
 #define IO_BITMAP_B_FIRST 0x8000
 /* MSR bitmap (SDM 24.6.9): read low, read high, write low, write high. */
 #define MSR_BITMAP_LOW_LAST   0x1FFFu
@@ -42,14 +30,6 @@
 #define MSR_BITMAP_HIGH_OFF   1024
 #define MSR_BITMAP_WRITE_OFF  2048
 
-static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
-{
-    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
-                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
-                                      &s->r12, &s->r13, &s->r14, &s->r15 };
-    return regs[n & 15];
-}
-
 /* General-purpose registers are not in the VMCS: entry and exit keep them
  * (SDM 26.3, 27.3), so they pass between L1 and L2 as they are; so do CR2,
  * DR0-DR3, DR6, XCR0 and the MSRs VMX does not switch. */
@@ -57,7 +37,7 @@ static void carry_unswitched(nestor_vcpu_state_t *to, const nestor_vcpu_state_t 
 {
     for (unsigned i = 0; i < 16; i++)
         if (i != 4)
-            *gpr(to, i) = *gpr((nestor_vcpu_state_t *)from, i);
+            *nvmx_gpr(to, i) = *nvmx_gpr((nestor_vcpu_state_t *)from, i);
     to->cr2 = from->cr2;
     to->dr0 = from->dr0;
     to->dr1 = from->dr1;
@@ -156,30 +136,15 @@ static void seg_to12(uint64_t *f, const nestor_vcpu_seg_t *g, unsigned sel, unsi
 #define SYS_SEGS(X)  X(ldtr, LDTR) X(tr, TR)
 #define SEGS(X)      DATA_SEGS(X) SYS_SEGS(X)
 
-/* SDM 26.3.2: vcpu02's state from vmcs12's guest-state area and L1's
- * unswitched state. False: PDPTEs not in RAM (an entry failure). */
-static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
+/* SDM 26.3.2.2, 26.3.2.3, 26.3.2.1 (SYSENTER): the registers every entry
+ * loads from vmcs12 as they are: RSP, RIP, RFLAGS, the segment and
+ * descriptor-table registers, interruptibility, activity, pending debug
+ * exceptions, SYSENTER_CS/ESP/EIP. */
+static void regs_from12(nestor_vcpu_state_t *s2, const uint64_t *f)
 {
-    nestor_vcpu_state_t *s2 = m->l2.s, *s1 = m->s;
-    const uint64_t *f = v->field;
-    const uint32_t entry = (uint32_t)f[V12_ENTRY_CONTROLS];
-    carry_unswitched(s2, s1);
     s2->rsp = f[V12_GUEST_RSP];
     s2->rip = f[V12_GUEST_RIP];
     s2->rflags = f[V12_GUEST_RFLAGS];
-    s2->cr0 = f[V12_GUEST_CR0];
-    s2->cr3 = f[V12_GUEST_CR3];
-    s2->cr4 = f[V12_GUEST_CR4];
-    /* 26.3.2.1: without "load IA32_EFER", LMA (and LME with paging)
-     * follow "IA-32e mode guest"; L1's other EFER bits stay. */
-    if (entry & ENTRY_LOAD_EFER) {
-        s2->efer = f[V12_GUEST_EFER];
-    } else {
-        const bool ia32e = entry & ENTRY_IA32E_MODE_GUEST;
-        s2->efer = s1->efer & ~(uint64_t)(X86_EFER_LMA | X86_EFER_LME);
-        if (ia32e)
-            s2->efer |= X86_EFER_LMA | ((s2->cr0 & X86_CR0_PG) ? X86_EFER_LME : 0);
-    }
 #define SEG_FROM_(n, N) seg_from12(&s2->n, f, V12_GUEST_##N##_SEL, V12_GUEST_##N##_BASE, \
                                    V12_GUEST_##N##_LIMIT, V12_GUEST_##N##_AR);
     SEGS(SEG_FROM_)
@@ -194,6 +159,42 @@ static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
     s2->sysenter_cs = f[V12_GUEST_SYSENTER_CS];
     s2->sysenter_esp = f[V12_GUEST_SYSENTER_ESP];
     s2->sysenter_eip = f[V12_GUEST_SYSENTER_EIP];
+}
+
+/* SDM 26.6: the event vmcs12 injects, if any. True if there is one. */
+static bool inject_from12(nestor_vcpu_state_t *s2, const uint64_t *f)
+{
+    s2->inject_info = 0;
+    if (!(f[V12_ENTRY_INTR_INFO] & X86_INTR_VALID))
+        return false;
+    s2->inject_info = f[V12_ENTRY_INTR_INFO] & 0xFFFFFFFFu;
+    s2->inject_error = f[V12_ENTRY_EXCEPTION_ERROR] & 0xFFFFFFFFu;
+    s2->inject_instr_len = f[V12_ENTRY_INSTR_LEN] & 0xFFFFFFFFu;
+    return true;
+}
+
+/* SDM 26.3.2: vcpu02's state from vmcs12's guest-state area and L1's
+ * unswitched state. False: PDPTEs not in RAM (an entry failure). */
+static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s, *s1 = m->s;
+    const uint64_t *f = v->field;
+    const uint32_t entry = (uint32_t)f[V12_ENTRY_CONTROLS];
+    carry_unswitched(s2, s1);
+    regs_from12(s2, f);
+    s2->cr0 = f[V12_GUEST_CR0];
+    s2->cr3 = f[V12_GUEST_CR3];
+    s2->cr4 = f[V12_GUEST_CR4];
+    /* 26.3.2.1: without "load IA32_EFER", LMA (and LME with paging)
+     * follow "IA-32e mode guest"; L1's other EFER bits stay. */
+    if (entry & ENTRY_LOAD_EFER) {
+        s2->efer = f[V12_GUEST_EFER];
+    } else {
+        const bool ia32e = entry & ENTRY_IA32E_MODE_GUEST;
+        s2->efer = s1->efer & ~(uint64_t)(X86_EFER_LMA | X86_EFER_LME);
+        if (ia32e)
+            s2->efer |= X86_EFER_LMA | ((s2->cr0 & X86_CR0_PG) ? X86_EFER_LME : 0);
+    }
     s2->pat = (entry & ENTRY_LOAD_PAT) ? f[V12_GUEST_PAT] : s1->pat;
     s2->dr7 = (entry & ENTRY_LOAD_DEBUG_CTLS) ? f[V12_GUEST_DR7] : s1->dr7;
     s2->debugctl = (entry & ENTRY_LOAD_DEBUG_CTLS) ? f[V12_GUEST_DEBUGCTL] : s1->debugctl;
@@ -212,13 +213,7 @@ static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
             return false;
         memcpy(s2->pdpte, p, sizeof s2->pdpte);
     }
-    /* 26.6: event injection. */
-    s2->inject_info = 0;
-    if (f[V12_ENTRY_INTR_INFO] & X86_INTR_VALID) {
-        s2->inject_info = f[V12_ENTRY_INTR_INFO] & 0xFFFFFFFFu;
-        s2->inject_error = f[V12_ENTRY_EXCEPTION_ERROR] & 0xFFFFFFFFu;
-        s2->inject_instr_len = f[V12_ENTRY_INSTR_LEN] & 0xFFFFFFFFu;
-    }
+    inject_from12(s2, f);
     return true;
 }
 
@@ -362,31 +357,10 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
     if (groups & NESTOR_MTD_CR)
         return false;                   /* loading CRs rewrites the shadows: whole entry */
     carry_unswitched(s2, s1);
-    s2->rip = f[V12_GUEST_RIP];
-    s2->rsp = f[V12_GUEST_RSP];
-    s2->rflags = f[V12_GUEST_RFLAGS];
-#define SEG_FROM_(n, N) seg_from12(&s2->n, f, V12_GUEST_##N##_SEL, V12_GUEST_##N##_BASE, \
-                                   V12_GUEST_##N##_LIMIT, V12_GUEST_##N##_AR);
-    SEGS(SEG_FROM_)
-#undef SEG_FROM_
-    s2->gdtr_base = f[V12_GUEST_GDTR_BASE];
-    s2->gdtr_limit = f[V12_GUEST_GDTR_LIMIT];
-    s2->idtr_base = f[V12_GUEST_IDTR_BASE];
-    s2->idtr_limit = f[V12_GUEST_IDTR_LIMIT];
-    s2->interruptibility = f[V12_GUEST_INTERRUPTIBILITY];
-    s2->activity = f[V12_GUEST_ACTIVITY];
-    s2->pending_dbg = f[V12_GUEST_PENDING_DBG];
-    s2->sysenter_cs = f[V12_GUEST_SYSENTER_CS];
-    s2->sysenter_esp = f[V12_GUEST_SYSENTER_ESP];
-    s2->sysenter_eip = f[V12_GUEST_SYSENTER_EIP];
+    regs_from12(s2, f);
     groups &= ~(uint64_t)NESTOR_MTD_INJECT;
-    s2->inject_info = 0;
-    if (f[V12_ENTRY_INTR_INFO] & X86_INTR_VALID) {      /* SDM 26.6 */
-        s2->inject_info = f[V12_ENTRY_INTR_INFO] & 0xFFFFFFFFu;
-        s2->inject_error = f[V12_ENTRY_EXCEPTION_ERROR] & 0xFFFFFFFFu;
-        s2->inject_instr_len = f[V12_ENTRY_INSTR_LEN] & 0xFFFFFFFFu;
+    if (inject_from12(s2, f))
         groups |= NESTOR_MTD_INJECT;
-    }
     if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER) {
         const nestor_word_t t[2] = { ((f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE) >>
                                       m->timer_rate) | 1, 0 };
@@ -527,16 +501,16 @@ static bool wants_cr(const uint64_t *f, uint32_t proc, uint64_t q, nestor_vcpu_s
     const unsigned cr = CRQ_NUMBER(q);
     const uint64_t mask0 = f[V12_CR0_MASK], shadow0 = f[V12_CR0_SHADOW];
     switch (CRQ_TYPE(q)) {
-    case CRQ_MOV_TO:
+    case CRQ_MOV_TO_CR:
         if (cr == 0 || cr == 4) {
             const uint64_t mask = cr ? f[V12_CR4_MASK] : mask0;
             const uint64_t shadow = cr ? f[V12_CR4_SHADOW] : shadow0;
-            return ((*gpr(s2, CRQ_GPR(q)) ^ shadow) & mask) != 0;
+            return ((*nvmx_gpr(s2, CRQ_GPR(q)) ^ shadow) & mask) != 0;
         }
         if (cr == 3)
             return proc & PROC_CR3_LOAD_EXITING;     /* no CR3-target values (count 0) */
         return cr == 8 && (proc & PROC_CR8_LOAD_EXITING);
-    case CRQ_MOV_FROM:
+    case CRQ_MOV_FROM_CR:
         return cr == 3 ? (proc & PROC_CR3_STORE_EXITING) != 0
                        : cr == 8 && (proc & PROC_CR8_STORE_EXITING);
     case CRQ_CLTS:

@@ -12,34 +12,12 @@
 #include "checks_priv.h"
 #include "monitor.h"
 #include "msr_lists.h"
+#include "nvmx_insn.h"
 #include "nvmx_setup.h"
 #include <user/print.h>
 
-/* I/O qualification (SDM 27.2.1, Table 27-5). */
-#define IOQ_SIZE(q)     (((q) & 7) + 1)
-#define IOQ_IN          BIT(3)
-#define IOQ_STRING      BIT(4)
-#define IOQ_REP         BIT(5)
-#define IOQ_PORT(q)     (((q) >> 16) & 0xFFFF)
-/* Control-register-access qualification (Table 27-3). */
-#define CRQ_NUMBER(q)   ((q) & 0xF)
-#define CRQ_TYPE(q)     (((q) >> 4) & 0x3)
-#define CRQ_GPR(q)      (((q) >> 8) & 0xF)
-#define CRQ_LMSW_SRC(q) (((q) >> 16) & 0xFFFF)
-#define CRQ_MOV_TO      0
-#define CRQ_MOV_FROM    1
-#define CRQ_CLTS        2
-#define LMSW_BITS       0xFULL          /* PE MP EM TS: what LMSW loads */
 #define CR8             8
 #define LOW32           0xFFFFFFFFULL
-
-static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
-{
-    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
-                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
-                                      &s->r12, &s->r13, &s->r14, &s->r15 };
-    return regs[n & 15];
-}
 
 /* A request to the VMM (nvmx_setup.h); the reply label, *@value its MR0. */
 static nestor_word_t ask_vmm(struct nvmx_monitor *m, nestor_word_t label, nestor_word_t a0,
@@ -72,13 +50,13 @@ static nestor_word_t done(nestor_vcpu_state_t *s2, uint64_t len, nestor_word_t *
 static nestor_word_t io(struct nvmx_monitor *m, uint64_t q, uint64_t len, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
-    if (q & (IOQ_STRING | IOQ_REP)) {
+    if (q & (X86_IOQ_STRING | X86_IOQ_REP)) {
         printf("nested-vmx %s: L2 string I/O to port 0x%lx that L1 lets through: not "
                "supported yet: VM stopped\n", m->name, (nestor_word_t)IOQ_PORT(q));
         return NESTOR_EXIT_REPLY_STOP;
     }
     const unsigned size = IOQ_SIZE(q);
-    const bool in = q & IOQ_IN;
+    const bool in = q & X86_IOQ_IN;
     const uint64_t mask = size == 4 ? LOW32 : (1ULL << (8 * size)) - 1;
     nestor_word_t v = 0;
     if (ask_vmm(m, NVMX_REQ_IO, IOQ_PORT(q), size, in, s2->rax & mask, &v) != NVMX_REQ_OK)
@@ -151,8 +129,8 @@ static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, u
     nestor_vcpu_state_t *s2 = m->l2.s;
     const unsigned n = CRQ_NUMBER(q);
     if (n == CR8) {
-        nestor_word_t got = 0, *reg = gpr(s2, CRQ_GPR(q));
-        const bool to = CRQ_TYPE(q) == CRQ_MOV_TO;
+        nestor_word_t got = 0, *reg = nvmx_gpr(s2, CRQ_GPR(q));
+        const bool to = CRQ_TYPE(q) == CRQ_MOV_TO_CR;
         nestor_word_t r = ask_vmm(m, NVMX_REQ_CR8, to, to ? *reg : 0, 0, 0, &got);
         if (r == NVMX_REQ_FAULT)
             return gp(s2, changed);
@@ -164,13 +142,13 @@ static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, u
     }
     uint64_t value;
     switch (CRQ_TYPE(q)) {
-    case CRQ_MOV_TO:
-        value = *gpr(s2, CRQ_GPR(q));
+    case CRQ_MOV_TO_CR:
+        value = *nvmx_gpr(s2, CRQ_GPR(q));
         break;
     case CRQ_CLTS:
         value = s2->cr0 & ~(uint64_t)X86_CR0_TS;
         break;
-    case CRQ_MOV_FROM:
+    case CRQ_MOV_FROM_CR:
         printf("nested-vmx %s: L2 MOV from CR%u exited though L1 does not ask: VM stopped\n",
                m->name, n);
         return NESTOR_EXIT_REPLY_STOP;

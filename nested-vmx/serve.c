@@ -8,28 +8,16 @@
  * capability to the monitor below.
  */
 #include "monitor.h"
+#include "nvmx_insn.h"
 #include "count_monitor.h"
 #include "nvmx_setup.h"
 #include <nestor/faults.h>
 #include <user/print.h>
 #include <x86_arch.h>
 
-/* Exit qualification of a control-register access (SDM 27.2.1, Table 27-3). */
-#define CRQ_NUMBER(q)   ((q) & 0xF)
-#define CRQ_TYPE(q)     (((q) >> 4) & 0x3)
-#define CRQ_GPR(q)      (((q) >> 8) & 0xF)
-#define CRQ_MOV_TO_CR   0
 #define CR4             4
 #define GPRS_CHANGED    (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | \
                          NESTOR_MTD_INTR)   /* VMsucceed/VMfail end STI and MOV-SS blocking */
-
-static nestor_word_t *gpr(nestor_vcpu_state_t *s, unsigned n)
-{
-    nestor_word_t *const regs[16] = { &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp,
-                                      &s->rsi, &s->rdi, &s->r8, &s->r9, &s->r10, &s->r11,
-                                      &s->r12, &s->r13, &s->r14, &s->r15 };
-    return regs[n & 15];
-}
 
 /* An exception for L1 at the instruction (SDM 26.6.1.1 event injection). */
 static nestor_word_t inject(nestor_vcpu_state_t *s, unsigned vector, bool has_error,
@@ -104,7 +92,7 @@ static nestor_word_t msr_access(nvmx_monitor_t *m, bool write, uint32_t len,
 static nestor_word_t cr_access(nvmx_monitor_t *m, nestor_word_t q, nestor_word_t *changed)
 {
     if (CRQ_TYPE(q) == CRQ_MOV_TO_CR && CRQ_NUMBER(q) == CR4 &&
-        !nvmx_cr4_write_ok(&m->vmx, *gpr(m->s, CRQ_GPR(q))))
+        !nvmx_cr4_write_ok(&m->vmx, *nvmx_gpr(m->s, CRQ_GPR(q))))
         return inject(m->s, X86_VEC_GP, true, 0, changed);
     return NESTOR_EXIT_REPLY_PASS_ON;
 }

@@ -6,6 +6,7 @@
 #include "cpu_policy.h"
 #include "strio.h"
 #include "nvmx_setup.h"
+#include <x86_vmx.h>
 #include <nestor/verdict.h>
 #include <stdarg.h>
 #include <fmt.h>
@@ -455,11 +456,7 @@ static exit_action_t exit_xsetbv(vmexit_t *e)
  * #GP(0) for what the CPU refuses, EFER.LMA following CR0.PG with LME. The
  * reply's NESTOR_MTD_CR loads CR0, CR2, CR3, CR4 and EFER, so the exit mask
  * brings all of them (vmm_exit_mask). */
-#define CRQ_NUMBER(q)  ((q) & 0xF)
-#define CRQ_TYPE(q)    (((q) >> 4) & 0x3)
-#define CRQ_GPR(q)     (((q) >> 8) & 0xF)
-#define CRQ_MOV_TO_CR  0
-#define CRQ_MOV_FROM_CR 1
+/* (The qualification's fields: x86_vmx.h CRQ_*.) */
 
 #define CR8_TPR_MASK 0xF
 

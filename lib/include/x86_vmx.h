@@ -160,6 +160,22 @@
 #define VMXERR_ENTRY_MOVSS_BLOCKING        26
 #define VMXERR_INVALID_INVEPT_INVVPID      28
 
+/* Exit qualification of a control-register access (SDM 27.2.1, Table
+ * 27-3): CR number 3:0, access type 5:4, GPR 11:8, LMSW source 31:16. The
+ * I/O qualification's bits are x86_arch.h's X86_IOQ_*. */
+#define CRQ_NUMBER(q)      ((q) & 0xF)
+#define CRQ_TYPE(q)        (((q) >> 4) & 0x3)
+#define CRQ_GPR(q)         (((q) >> 8) & 0xF)
+#define CRQ_LMSW_SRC(q)    (((q) >> 16) & 0xFFFF)
+#define CRQ_MOV_TO_CR      0
+#define CRQ_MOV_FROM_CR    1
+#define CRQ_CLTS           2
+#define CRQ_LMSW           3
+#define LMSW_BITS          0xFULL      /* what LMSW loads: PE MP EM TS (SDM Vol. 2A LMSW) */
+/* The I/O qualification's access size in bytes and port (Table 27-5). */
+#define IOQ_SIZE(q)        (((q) & X86_IOQ_SIZE_MASK) + 1)
+#define IOQ_PORT(q)        (((q) >> X86_IOQ_PORT_SHIFT) & 0xFFFF)
+
 /* VMX instruction results in RFLAGS (SDM 30.2): VMsucceed clears CF PF AF
  * ZF SF OF; VMfailInvalid sets CF; VMfailValid sets ZF. */
 #define VMX_RFLAGS_ARITH   (BIT(0) | BIT(2) | BIT(4) | BIT(6) | BIT(7) | BIT(11))
