@@ -10,8 +10,10 @@
  * Granularity: L1's RAM frames are 2 MiB and mapped whole by the VMM, and
  * the kernel does not slice a frame that is mapped whole (nestor/
  * invocations.h NESTOR_FRAME_SLICE), so EPT02 maps 2 MiB pages: EPT12 must
- * map L2's memory with 2 MiB pages (as Nestor's own VMM does) or not use
- * EPT. A 4 KiB EPT12 leaf stops the VM with that said.
+ * map L2's memory with 2 MiB pages (as Nestor's own VMM does), or with
+ * page tables whose 512 4 KiB pages make one 2 MiB page (in order, same
+ * rights and type), or not use EPT. Other 4 KiB mappings stop the VM with
+ * that said.
  */
 #include "monitor.h"
 #include "nvmx_setup.h"
@@ -98,6 +100,29 @@ static int map(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, unsigned ri
     return 1;
 }
 
+#define NOT_UNIFORM      (~0ULL)
+#define PT_ENTRIES       512
+#define EPT_LEAF_BITS    (EPT_RWX | 0x78ULL)    /* rights, memory type, ignore-PAT */
+
+/* The L1-physical base of the 2 MiB region the EPT12 page table at @pt maps
+ * in order with @pte's rights and memory type in every entry, or
+ * NOT_UNIFORM. */
+static uint64_t uniform_pt(struct nvmx_monitor *m, uint64_t pt, uint64_t pte)
+{
+    const uint64_t *e = m->env.phys(m->env.ctx, pt, PT_ENTRIES * sizeof(uint64_t));
+    if (!e)
+        return NOT_UNIFORM;
+    const uint64_t base = e[0] & EPT_ADDR_MASK;
+    if (base & (PAGE_2M - 1))
+        return NOT_UNIFORM;
+    for (unsigned i = 0; i < PT_ENTRIES; i++)
+        if ((e[i] & EPT_ADDR_MASK) != base + ((uint64_t)i << 12) ||
+            (e[i] & EPT_LEAF_BITS) != (pte & EPT_LEAF_BITS) ||
+            misconfigured(e[i], 0, m->env.maxphyaddr))
+            return NOT_UNIFORM;
+    return base;
+}
+
 int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64_t qual,
                 uint32_t *reason, uint64_t *qual12)
 {
@@ -136,9 +161,18 @@ int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64
         if (level == 0) {
             if ((qual & EPTQ_ACCESS) & ~perms)
                 break;
-            printf("nested-vmx %s: EPT12 maps L2-physical 0x%lx with a 4 KiB page: EPT02 maps "
-                   "2 MiB pages only (ept02.c): VM stopped\n", m->name, gpa2);
-            return -1;
+            /* A page table whose 512 entries map one 2 MiB-aligned L1
+             * region in order, with the same rights and memory type, maps
+             * as one 2 MiB page of EPT02 (SDM 28.3.2: the same translation
+             * for every address in it). */
+            const uint64_t base1 = uniform_pt(m, table, e);
+            if (base1 == NOT_UNIFORM) {
+                printf("nested-vmx %s: EPT12 maps L2-physical 0x%lx with 4 KiB pages that do "
+                       "not make a whole 2 MiB page: EPT02 maps 2 MiB pages only (ept02.c): VM "
+                       "stopped\n", m->name, gpa2);
+                return -1;
+            }
+            return map(m, base2, base1, perms);
         }
         table = e & EPT_ADDR_MASK;
     }
