@@ -138,9 +138,12 @@ int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64
         const unsigned shift = 12 + 9 * (unsigned)level;
         const uint64_t *ep = m->env.phys(m->env.ctx, table + ((gpa2 >> shift) & 0x1FF) * 8, 8);
         if (!ep) {
-            printf("nested-vmx %s: EPT12 table at L1-physical 0x%lx is not RAM: VM stopped\n",
-                   m->name, table);
-            return -1;
+            /* No memory there: reads give all ones on the platforms we
+             * model, and an all-ones entry sets reserved bits 7:3 (28.3.3.1):
+             * a misconfiguration for L1 to see, not a reason to stop. */
+            *reason = NESTOR_EXIT_EPT_MISCONFIG;
+            *qual12 = 0;
+            return 0;
         }
         const uint64_t e = *ep;
         if (!(e & EPT_RWX)) {
