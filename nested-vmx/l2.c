@@ -774,6 +774,15 @@ void l2_report(struct nvmx_monitor *m)
     }
 }
 
+void l2_reset(struct nvmx_monitor *m)
+{
+    l2_t *l2 = &m->l2;
+    ept02_flush(m);
+    l2->eptp12 = EPT02_NO_EPT - 1;      /* none yet: the next entry rebuilds */
+    l2->running = l2->kicked = false;
+    l2->vmcs12 = NVMX_NO_VMCS;
+}
+
 void l2_invept(struct nvmx_monitor *m)
 {
     ept02_flush(m);

@@ -79,6 +79,9 @@ void l2_kick(struct nvmx_monitor *m);
 void l2_count_l1_exit(struct nvmx_monitor *m, unsigned reason);
 /* The VMM's count query: one log line per reason reflected. */
 void l2_report(struct nvmx_monitor *m);
+/* The VM was reset: forget L2 (EPT02, the running and launch bookkeeping). */
+void l2_reset(struct nvmx_monitor *m);
+
 /* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
  * stay cached). */
 void l2_invept(struct nvmx_monitor *m);

@@ -17,6 +17,8 @@
  *                       give it an interrupt: while L2 runs L1 waits, so
  *                       nested-vmx makes L2 exit to L1 if L1's controls
  *                       ask for external-interrupt exits (SDM 25.2).
+ *                       The VMM signals it with NVMX_RESET_BADGE when the
+ *                       VM has a system reset: the CPU leaves VMX operation.
  *   NVMX_GRANT_RAM + i  RAM frame i: guest-physical i << MR[FRAME_BITS]
  * and nothing else: nested-vmx never holds the VMM's exit endpoints or
  * another VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
@@ -32,6 +34,7 @@
 #define NVMX_GRANT_KICK          3
 #define NVMX_GRANT_RAM           4
 #define NVMX_KICK_BADGE          (1ULL << 40)
+#define NVMX_RESET_BADGE         (1ULL << 41)
 /*
  * Requests on NVMX_GRANT_VMM:
  *   NVMX_REQ_STOP  (send) L2 cannot go on while L1 waits for it: stop the VM.

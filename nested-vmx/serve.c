@@ -127,6 +127,17 @@ static void stop_l1(nvmx_monitor_t *m)
     nu_send(m->vmm, &msg);
 }
 
+/* The VM had a system reset: L1's CPU is out of VMX operation, with no
+ * VMXON region and no current VMCS (SDM 23.8; RESET, unlike INIT, is not
+ * blocked in VMX root operation). L2's VCPU stays where it is: a later
+ * VMLAUNCH builds it afresh. */
+static void reset(nvmx_monitor_t *m)
+{
+    m->vmx = (nvmx_vcpu_t){ .current = NVMX_NO_VMCS };
+    l2_reset(m);
+    printf("nested-vmx %s: the VM was reset: VMX operation left\n", m->name);
+}
+
 void nvmx_serve(nvmx_monitor_t *m)
 {
     nu_msg_t msg = { 0 };
@@ -136,8 +147,12 @@ void nvmx_serve(nvmx_monitor_t *m)
             l2_report(m);
             msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { m->handled, m->passed } };
         } else if (nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT &&
-                   (msg.badge & NVMX_KICK_BADGE)) {
-            l2_kick(m);                         /* a signal: nothing to answer */
+                   (msg.badge & (NVMX_KICK_BADGE | NVMX_RESET_BADGE))) {
+            /* Signals: nothing to answer. */
+            if (msg.badge & NVMX_RESET_BADGE)
+                reset(m);
+            else
+                l2_kick(m);
             nu_recv(m->ep, &msg);
             continue;
         } else if (msg.badge == NVMX_BADGE_L2 &&

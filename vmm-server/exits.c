@@ -112,6 +112,10 @@ static exit_action_t reset_vm(vmexit_t *e)
         return vm_stop(vm, "asked for reset %u (at rip 0x%lx): more than %u resets, a reset loop",
                        vm->resets + 1, e->rip, VMM_MAX_RESETS);
     vm->resets++;
+    /* A reset leaves VMX operation (INIT would not: SDM 23.8): nested-vmx
+     * forgets L1's VMX state. It runs before the vCPU does. */
+    if (vm->nvmx_reset)
+        nu_signal(vm->nvmx_reset);
     uart_flush(vm);
     printf("vmm: vm %s: reset (%u)\n", vm->name, vm->resets);
     e->changed = 0;

@@ -42,13 +42,6 @@ static uint32_t tss[26] __attribute__((aligned(16)));     /* 104-byte 64-bit TSS
 /* ---- output and bookkeeping ---- */
 /* ---- output and bookkeeping ---- */
 
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
 
 static void serial_put(void *ctx, char c)
 {

@@ -39,7 +39,7 @@
 #define VEC_GP        13
 #define GATE_NONE     0
 
-static int opt_nol2;
+static int opt_nol2, opt_reset;
 static uint64_t vmcs_b[512] __attribute__((aligned(4096)));
 static uint64_t bad_rev[512] __attribute__((aligned(4096)));
 
@@ -48,7 +48,55 @@ static void parse_cmdline(uint32_t magic, uint32_t info)
     const char *cmd = vmxc_cmdline(magic, info);
     vmxc_opt_bare = vmxc_has_word(cmd, "bare");
     opt_nol2 = vmxc_has_word(cmd, "nol2");
+    opt_reset = vmxc_has_word(cmd, "reset");
     vmxc_opt_strict = vmxc_has_word(cmd, "strict");
+}
+
+/* ---- section reset (option "reset"): a system reset leaves VMX operation ----
+ *
+ * RESET puts the processor out of VMX operation (INIT would not: it is
+ * blocked in VMX root operation, SDM 23.8). The first boot enters VMX
+ * operation and resets the machine through port CF9h; the next boot's
+ * VMXON must succeed. A battery-backed CMOS byte counts the boots. */
+#define CMOS_INDEX       0x70
+#define CMOS_DATA        0x71
+#define CMOS_RESET_BOOTS 0x41
+#define PORT_CF9         0xCF9
+#define CF9_HARD_RESET   0x06
+
+static uint64_t vmxon_as_fixed(void)
+{
+    vmxc_write_revision(vmxon_region, caps.revision);
+    write_cr0(read_cr0() | (caps.cr0_fixed0 & 0xFFFFFFFF));
+    write_cr4(read_cr4() | caps.cr4_fixed0 | X86_CR4_VMXE);
+    return vmx_vmxon(pa(vmxon_region));
+}
+
+static void section_reset(void)
+{
+    vmxc_section_begin();
+    outb(CMOS_INDEX, CMOS_RESET_BOOTS);
+    uint8_t boots = inb(CMOS_DATA);
+    outb(CMOS_INDEX, CMOS_RESET_BOOTS);
+    outb(CMOS_DATA, boots ? 0 : 1);
+    if (!boots) {
+        uint64_t r = vmxon_as_fixed();
+        vmxc_check_vr("reset: VMXON before the reset (VMXON)", VR_OK, r);
+        if (r == VR_OK) {
+            vmxc_printf("vmxcheck: reset: in VMX operation, resetting through CF9h\n");
+            outb(PORT_CF9, CF9_HARD_RESET);
+            for (;;)
+                __asm__ volatile("hlt");
+        }
+    } else {
+        vmxc_check_eq("reset: CR4.VMXE clear after the reset (SDM 23.8)", 0,
+                      read_cr4() & X86_CR4_VMXE);
+        uint64_t r = vmxon_as_fixed();
+        vmxc_check_vr("reset: VMXON after the reset (SDM 23.8: out of VMX operation)", VR_OK, r);
+        if (r == VR_OK)
+            vmx_vmxoff();
+    }
+    vmxc_section_end("reset");
 }
 
 /* ---- section instructions: SDM Vol. 2C chapter 30 (VMX instruction reference) ---- */
@@ -370,7 +418,10 @@ int vmxc_main(uint32_t magic, uint32_t info)
     vmxc_setup_descriptors();
     vmxc_printf("vmxcheck: VMX from a guest hypervisor's side (%s%s)\n",
                 vmxc_opt_bare ? "bare" : "as a guest", opt_nol2 ? ", no L2" : "");
-    if (vmxc_section_caps() && section_instructions()) {
+    const int caps_ok = vmxc_section_caps();
+    if (caps_ok && opt_reset)
+        section_reset();
+    if (caps_ok && section_instructions()) {
         section_fields();
         vmxc_section_vmentry();
         if (opt_nol2)

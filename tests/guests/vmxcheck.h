@@ -91,6 +91,13 @@ static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, u
 /* The same through another entry stub (vmxc_enter's contract: RFLAGS after a
  * failed instruction, 0 after a VM exit). */
 uint64_t vmx_launch_with(uint64_t (*enter)(uint64_t), uint64_t flags);
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 uint64_t vmrd(uint64_t field);          /* VMREAD, 0 on failure */
 void vmwr(uint64_t field, uint64_t value);   /* VMWRITE, a failed check on failure */
 

@@ -88,13 +88,6 @@ static uint64_t ept_pt[512] __attribute__((aligned(4096)));
 static uint64_t base_pin, base_proc, base_proc2, base_exit, base_cr0, base_cr4;
 static int launched;
 
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
 static inline uint64_t rdmsr(uint32_t msr)
 {
     uint32_t lo, hi;
