@@ -117,14 +117,20 @@ static nestor_word_t on_exit(nvmx_monitor_t *m, const nestor_word_t *mr, nestor_
     return NESTOR_EXIT_REPLY_PASS_ON;
 }
 
-/* L2 cannot go on and L1 waits in its VMLAUNCH/VMRESUME: the VM stops
- * (its VMM sees L1's vCPU end). */
+/* The VM cannot go on (said why in the log): the VMM stops it, rather than
+ * leave its vCPU waiting in an exit nobody answers (nvmx_setup.h). */
+static void ask_stop(nvmx_monitor_t *m)
+{
+    nu_msg_t msg = { .info = nestor_msginfo(NVMX_REQ_STOP, 0, 0, 0) };
+    nu_send(m->vmm, &msg);
+}
+
+/* L2 cannot go on and L1 waits in its VMLAUNCH/VMRESUME. */
 static void stop_l1(nvmx_monitor_t *m)
 {
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_STOP, 0 };
     nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
-    nu_msg_t msg = { .info = nestor_msginfo(NVMX_REQ_STOP, 0, 0, 0) };
-    nu_send(m->vmm, &msg);
+    ask_stop(m);
 }
 
 /* The VM had a system reset: L1's CPU is out of VMX operation, with no
@@ -180,6 +186,8 @@ void nvmx_serve(nvmx_monitor_t *m)
             }
             m->handled += label != NESTOR_EXIT_REPLY_PASS_ON;
             m->passed += label == NESTOR_EXIT_REPLY_PASS_ON;
+            if (label == NESTOR_EXIT_REPLY_STOP)
+                ask_stop(m);                    /* said why: the VMM ends the VM */
             msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
         } else {
             /* Nothing else is sent here (only the VMM holds our endpoint).
