@@ -224,13 +224,18 @@ static __attribute__((noinline)) nestor_word_t not_an_exit(nestor_cptr_t exit_ep
     nestor_word_t i = (m->badge & VMM_BADGE_VM_MASK) - 1;
     if (nestor_msginfo_label(m->info) == NVMX_REQ_STOP) {
         monitor_stop(i + 1);
-    } else if (i < n_vms && vms[i].status == VM_RUNNING) {
-        vm_t *vm = &vms[i];
-        vm_monitor_request(vm, m);
-        if (vm->status != VM_RUNNING) {
-            nu_tcb_suspend(vm->tcb);        /* its vCPU waits in nested-vmx */
-            uart_flush(vm);
-            report_end(vm);
+    } else {
+        /* A call: always answered (a VM that has ended answers ENDED). */
+        if (i < n_vms && vms[i].status == VM_RUNNING) {
+            vm_t *vm = &vms[i];
+            vm_monitor_request(vm, m);
+            if (vm->status != VM_RUNNING) {
+                nu_tcb_suspend(vm->tcb);    /* its vCPU waits in nested-vmx */
+                uart_flush(vm);
+                report_end(vm);
+            }
+        } else {
+            *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_ENDED, 0, 0, 0) };
         }
         if (running())
             return nu_reply_recv(exit_ep, m);
