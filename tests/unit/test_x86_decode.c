@@ -453,20 +453,141 @@ static void test_lock_prefix(void)
     CU_ASSERT_EQUAL(status(M64, B(0xf0, 0xa1, 0, 0, 0, 0, 0, 0, 0, 0)), X86_DECODE_INVALID);
     CU_ASSERT_EQUAL(status(M64, B(0xf0, 0x0f, 0xb6, 0x07)), X86_DECODE_INVALID);
     CU_ASSERT_EQUAL(status(M64, B(0xf0, 0x01, 0xc0)), X86_DECODE_INVALID);   /* register form */
+    /* ADC SBB INC DEC NOT NEG with a memory destination may be locked (SDM
+     * Vol. 2A 3.2 "LOCK"); the register-destination forms may not. */
+    CU_ASSERT_EQUAL(ok(M64, B(0xf0, 0x11, 0x07)).op, X86_OP_ADC);
+    CU_ASSERT_EQUAL(ok(M64, B(0xf0, 0x80, 0x1f, 0x01)).op, X86_OP_SBB);
+    CU_ASSERT_EQUAL(ok(M64, B(0xf0, 0xfe, 0x07)).op, X86_OP_INC);
+    CU_ASSERT_EQUAL(ok(M64, B(0xf0, 0x48, 0xff, 0x0f)).op, X86_OP_DEC);
+    CU_ASSERT_EQUAL(ok(M64, B(0xf0, 0xf6, 0x17)).op, X86_OP_NOT);
+    CU_ASSERT_EQUAL(ok(M64, B(0xf0, 0xf7, 0x1f)).op, X86_OP_NEG);
+    CU_ASSERT_EQUAL(status(M64, B(0xf0, 0x13, 0x07)), X86_DECODE_INVALID);   /* adc r, m */
+    CU_ASSERT_EQUAL(status(M64, B(0xf0, 0x1a, 0x07)), X86_DECODE_INVALID);   /* sbb r, m */
+    CU_ASSERT_EQUAL(status(M64, B(0xf0, 0xff, 0xc0)), X86_DECODE_INVALID);   /* inc eax */
+    CU_ASSERT_EQUAL(status(M64, B(0xf0, 0xf7, 0x07, 0, 0, 0, 0)), X86_DECODE_INVALID); /* test */
+}
+
+/* ADC 10-13 and SBB 18-1B in every ModRM form, and 80/81/83 /2 /3. */
+static void test_adc_sbb_forms(void)
+{
+    x86_insn_t i = ok(M64, B(0x10, 0x27));                 /* adc [rdi], ah */
+    CU_ASSERT_EQUAL(i.op, X86_OP_ADC);
+    CU_ASSERT_EQUAL(i.mem_size, 1);
+    CU_ASSERT_EQUAL(i.reg, X86_RAX);
+    CU_ASSERT_TRUE(i.reg_high_byte);
+    CU_ASSERT_FALSE(i.reg_dest);
+    i = ok(M64, B(0x4c, 0x11, 0x47, 0x08));                /* adc [rdi+8], r8 */
+    CU_ASSERT_EQUAL(i.op, X86_OP_ADC);
+    CU_ASSERT_EQUAL(i.mem_size, 8);
+    CU_ASSERT_EQUAL(i.reg, X86_R8);
+    CU_ASSERT_EQUAL(i.reg_size, 8);
+    i = ok(M64, B(0x12, 0x0f));                            /* adc cl, [rdi] */
+    CU_ASSERT_EQUAL(i.op, X86_OP_ADC);
+    CU_ASSERT_TRUE(i.reg_dest);
+    CU_ASSERT_EQUAL(i.reg, X86_RCX);
+    i = ok(M64, B(0x66, 0x13, 0x17));                      /* adc dx, [rdi] */
+    CU_ASSERT_EQUAL(i.op, X86_OP_ADC);
+    CU_ASSERT_EQUAL(i.mem_size, 2);
+    CU_ASSERT_TRUE(i.reg_dest);
+    i = ok(M64, B(0x18, 0x07));                            /* sbb [rdi], al */
+    CU_ASSERT_EQUAL(i.op, X86_OP_SBB);
+    CU_ASSERT_EQUAL(i.mem_size, 1);
+    CU_ASSERT_FALSE(i.reg_dest);
+    i = ok(M32, B(0x19, 0x1e));                            /* sbb [esi], ebx */
+    CU_ASSERT_EQUAL(i.op, X86_OP_SBB);
+    CU_ASSERT_EQUAL(i.mem_size, 4);
+    CU_ASSERT_EQUAL(i.reg, X86_RBX);
+    i = ok(M64, B(0x1a, 0x3f));                            /* sbb bh, [rdi] */
+    CU_ASSERT_EQUAL(i.op, X86_OP_SBB);
+    CU_ASSERT_TRUE(i.reg_high_byte);
+    CU_ASSERT_TRUE(i.reg_dest);
+    i = ok(M16, B(0x1b, 0x04));                            /* sbb ax, [si] */
+    CU_ASSERT_EQUAL(i.op, X86_OP_SBB);
+    CU_ASSERT_EQUAL(i.mem_size, 2);
+    CU_ASSERT_TRUE(i.reg_dest);
+
+    i = ok(M64, B(0x80, 0x17, 0xff));                      /* adc byte [rdi], 0xff */
+    CU_ASSERT_EQUAL(i.op, X86_OP_ADC);
+    CU_ASSERT_TRUE(i.has_imm);
+    CU_ASSERT_EQUAL(i.imm, 0xff);
+    CU_ASSERT_EQUAL(i.reg, -1);
+    i = ok(M64, B(0x48, 0x81, 0x17, 0x00, 0x00, 0x00, 0x80));   /* adc qword [rdi], imm32 */
+    CU_ASSERT_EQUAL(i.op, X86_OP_ADC);
+    CU_ASSERT_EQUAL(i.mem_size, 8);
+    CU_ASSERT_EQUAL(i.imm, 0xFFFFFFFF80000000ull);
+    i = ok(M64, B(0x66, 0x83, 0x1f, 0xfe));                /* sbb word [rdi], -2 */
+    CU_ASSERT_EQUAL(i.op, X86_OP_SBB);
+    CU_ASSERT_EQUAL(i.mem_size, 2);
+    CU_ASSERT_EQUAL(i.imm, 0xfffe);
+    i = ok(M64, B(0x81, 0x1f, 0x01, 0x00, 0x00, 0x00));    /* sbb dword [rdi], 1 */
+    CU_ASSERT_EQUAL(i.op, X86_OP_SBB);
+    CU_ASSERT_EQUAL(i.imm, 1);
+}
+
+/* INC DEC (FE/FF /0 /1) and NOT NEG (F6/F7 /2 /3): memory only, no immediate. */
+static void test_inc_dec_not_neg(void)
+{
+    static const struct {
+        x86_mode_t mode;
+        uint8_t len, b[6];
+        x86_op_t op;
+        unsigned size;
+    } cases[] = {
+        { M64, 2, { 0xfe, 0x07 }, X86_OP_INC, 1 },             /* inc byte [rdi] */
+        { M64, 2, { 0xfe, 0x0f }, X86_OP_DEC, 1 },             /* dec byte [rdi] */
+        { M64, 3, { 0x66, 0xff, 0x07 }, X86_OP_INC, 2 },       /* inc word [rdi] */
+        { M64, 2, { 0xff, 0x0f }, X86_OP_DEC, 4 },             /* dec dword [rdi] */
+        { M64, 3, { 0x48, 0xff, 0x07 }, X86_OP_INC, 8 },       /* inc qword [rdi] */
+        { M64, 4, { 0x49, 0xff, 0x48, 0x10 }, X86_OP_DEC, 8 }, /* dec qword [r8+0x10] */
+        { M64, 2, { 0xf6, 0x17 }, X86_OP_NOT, 1 },             /* not byte [rdi] */
+        { M64, 3, { 0x66, 0xf7, 0x17 }, X86_OP_NOT, 2 },       /* not word [rdi] */
+        { M64, 2, { 0xf6, 0x1f }, X86_OP_NEG, 1 },             /* neg byte [rdi] */
+        { M64, 2, { 0xf7, 0x1f }, X86_OP_NEG, 4 },             /* neg dword [rdi] */
+        { M64, 3, { 0x48, 0xf7, 0x1f }, X86_OP_NEG, 8 },       /* neg qword [rdi] */
+        { M64, 6, { 0xf7, 0x1d, 0, 0, 0, 0 }, X86_OP_NEG, 4 }, /* neg dword [rip] */
+        { M32, 2, { 0xff, 0x06 }, X86_OP_INC, 4 },             /* inc dword [esi] */
+        { M16, 2, { 0xff, 0x0c }, X86_OP_DEC, 2 },             /* dec word [si] */
+        { M16, 3, { 0x66, 0xf7, 0x14 }, X86_OP_NOT, 4 },       /* not dword [si] */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        x86_insn_t i = ok(cases[k].mode, cases[k].b, cases[k].len);
+        CU_ASSERT_EQUAL(i.op, cases[k].op);
+        CU_ASSERT_EQUAL(i.mem_size, cases[k].size);
+        CU_ASSERT_EQUAL(i.reg, -1);
+        CU_ASSERT_FALSE(i.has_imm);
+        CU_ASSERT_FALSE(i.reg_dest);
+    }
+    /* PUSH (FF /6) keeps its stack operand size now that FF /0 /1 decode too. */
+    x86_insn_t i = ok(M64, B(0xff, 0x37));
+    CU_ASSERT_EQUAL(i.op, X86_OP_PUSH);
+    CU_ASSERT_EQUAL(i.mem_size, 8);
+    i = ok(M64, B(0x66, 0xff, 0x37));
+    CU_ASSERT_EQUAL(i.mem_size, 2);
+    i = ok(M32, B(0xff, 0x37));
+    CU_ASSERT_EQUAL(i.mem_size, 4);
+    i = ok(M64, B(0xff, 0x07));                                /* inc: 32 bits here */
+    CU_ASSERT_EQUAL(i.mem_size, 4);
 }
 
 static void test_unsupported(void)
 {
     CU_ASSERT_EQUAL(status(M64, B(0x90)), X86_DECODE_UNSUPPORTED);             /* nop */
     CU_ASSERT_EQUAL(status(M64, B(0x0f, 0x0b)), X86_DECODE_UNSUPPORTED);       /* ud2 */
-    CU_ASSERT_EQUAL(status(M64, B(0xff, 0x07)), X86_DECODE_UNSUPPORTED);       /* inc */
-    CU_ASSERT_EQUAL(status(M64, B(0x10, 0x07)), X86_DECODE_UNSUPPORTED);       /* adc */
-    CU_ASSERT_EQUAL(status(M64, B(0x19, 0x07)), X86_DECODE_UNSUPPORTED);       /* sbb */
-    CU_ASSERT_EQUAL(status(M64, B(0x83, 0x17, 0x01)), X86_DECODE_UNSUPPORTED); /* adc /2 */
     CU_ASSERT_EQUAL(status(M64, B(0x04, 0x01)), X86_DECODE_UNSUPPORTED);       /* add al, ib */
-    CU_ASSERT_EQUAL(status(M64, B(0xf6, 0x17)), X86_DECODE_UNSUPPORTED);       /* not */
+    CU_ASSERT_EQUAL(status(M64, B(0x14, 0x01)), X86_DECODE_UNSUPPORTED);       /* adc al, ib */
+    CU_ASSERT_EQUAL(status(M64, B(0x1d, 1, 0, 0, 0)), X86_DECODE_UNSUPPORTED); /* sbb eax, id */
+    CU_ASSERT_EQUAL(status(M64, B(0xf7, 0x27)), X86_DECODE_UNSUPPORTED);       /* mul */
+    CU_ASSERT_EQUAL(status(M64, B(0xf6, 0x2f)), X86_DECODE_UNSUPPORTED);       /* imul */
     CU_ASSERT_EQUAL(status(M64, B(0xf7, 0x37)), X86_DECODE_UNSUPPORTED);       /* div */
+    CU_ASSERT_EQUAL(status(M64, B(0xf7, 0x3f)), X86_DECODE_UNSUPPORTED);       /* idiv */
     CU_ASSERT_EQUAL(status(M64, B(0xff, 0x17)), X86_DECODE_UNSUPPORTED);       /* call */
+    CU_ASSERT_EQUAL(status(M64, B(0xff, 0x27)), X86_DECODE_UNSUPPORTED);       /* jmp */
+    CU_ASSERT_EQUAL(status(M64, B(0xff, 0x3f)), X86_DECODE_UNSUPPORTED);       /* ff /7 */
+    /* Group 4 (FE) with /2../7 is #UD (Table A-6). */
+    CU_ASSERT_EQUAL(status(M64, B(0xfe, 0x17)), X86_DECODE_INVALID);
+    CU_ASSERT_EQUAL(status(M64, B(0xfe, 0x3f)), X86_DECODE_INVALID);
+    CU_ASSERT_EQUAL(status(M64, B(0xfe, 0xc0)), X86_DECODE_UNSUPPORTED);       /* inc al */
+    CU_ASSERT_EQUAL(status(M64, B(0xf7, 0xd8)), X86_DECODE_UNSUPPORTED);       /* neg eax */
     CU_ASSERT_EQUAL(status(M64, B(0x8f, 0x4f, 0x00)), X86_DECODE_INVALID);     /* 8f /1 */
     CU_ASSERT_EQUAL(status(M64, B(0x8b, 0xc0)), X86_DECODE_UNSUPPORTED);       /* no memory */
     CU_ASSERT_EQUAL(status(M64, B(0xc7, 0xc0, 0, 0, 0, 0)), X86_DECODE_UNSUPPORTED);
@@ -870,6 +991,44 @@ static uint64_t alu_flags(x86_mode_t mode, const uint8_t *bytes, size_t n, uint6
     return r->rflags & X86_RFLAGS_STATUS;
 }
 
+/* ADC/SBB take CF in; INC/DEC keep CF; NEG's CF is (operand != 0); NOT keeps
+ * every flag (SDM Vol. 2A "ADC" "INC" "DEC", Vol. 2B "SBB" "NEG" "NOT").
+ * alu_flags() starts with every status flag set, CF included. */
+static void test_emu_adc_sbb_inc_dec_not_neg(void)
+{
+    fake_dev_t d;
+    x86_regs_t r;
+    const uint64_t F_CF = X86_RFLAGS_CF, F_PF = X86_RFLAGS_PF, F_AF = X86_RFLAGS_AF,
+                   F_ZF = X86_RFLAGS_ZF, F_SF = X86_RFLAGS_SF, F_OF = X86_RFLAGS_OF;
+    /* adc [rdi], eax: 0xffffffff + 0 + CF = 0, carry out */
+    CU_ASSERT_EQUAL(alu_flags(M64, B(0x11, 0x07), 0xffffffff, 0, &d, &r),
+                    F_CF | F_ZF | F_PF | F_AF);
+    CU_ASSERT_EQUAL(d.written, 0);
+    /* sbb eax, [rdi]: 0 - 0 - CF = 0xffffffff, borrow, into the register */
+    CU_ASSERT_EQUAL(alu_flags(M64, B(0x1b, 0x07), 0, 0, &d, &r), F_CF | F_SF | F_PF | F_AF);
+    CU_ASSERT_EQUAL(r.gpr[X86_RAX], 0xffffffffull);
+    CU_ASSERT_EQUAL(d.writes, 0);
+    /* sbb byte [rdi], 0x7f: 0x80 - 0x7f - 1 = 0 (-128 - 127 - 1 = -256: OF) */
+    CU_ASSERT_EQUAL(alu_flags(M64, B(0x80, 0x1f, 0x7f), 0x80, 0, &d, &r),
+                    F_ZF | F_PF | F_AF | F_OF);
+    /* inc dword [rdi]: 0x7fffffff -> 0x80000000, CF kept */
+    CU_ASSERT_EQUAL(alu_flags(M64, B(0xff, 0x07), 0x7fffffff, 0, &d, &r),
+                    F_CF | F_OF | F_SF | F_AF | F_PF);
+    CU_ASSERT_EQUAL(d.written, 0x80000000ull);
+    /* dec byte [rdi]: 0 -> 0xff, CF kept (set) although it borrows */
+    CU_ASSERT_EQUAL(alu_flags(M64, B(0xfe, 0x0f), 0, 0, &d, &r), F_CF | F_SF | F_AF | F_PF);
+    CU_ASSERT_EQUAL(d.written, 0xff);
+    /* neg qword [rdi]: 0 -> 0, CF clear; 1 -> all ones, CF set */
+    CU_ASSERT_EQUAL(alu_flags(M64, B(0x48, 0xf7, 0x1f), 0, 0, &d, &r), F_ZF | F_PF);
+    CU_ASSERT_EQUAL(alu_flags(M64, B(0x48, 0xf7, 0x1f), 1, 0, &d, &r),
+                    F_CF | F_SF | F_AF | F_PF);
+    CU_ASSERT_EQUAL(d.written, ~0ull);
+    /* not word [rdi]: no flag changes */
+    CU_ASSERT_EQUAL(alu_flags(M64, B(0x66, 0xf7, 0x17), 0x00ff, 0, &d, &r), X86_RFLAGS_STATUS);
+    CU_ASSERT_EQUAL(d.written, 0xff00);
+    CU_ASSERT_EQUAL(d.writes, 1);
+}
+
 static void test_emu_and_or_xor_flags(void)
 {
     fake_dev_t d;
@@ -1239,6 +1398,8 @@ UNIT_SUITE(x86_decode_suite)
     CU_add_test(s, "ALU r/m, reg and reg, r/m forms", test_alu_reg_forms);
     CU_add_test(s, "ALU immediate forms 80/81/83", test_alu_imm_forms);
     CU_add_test(s, "lock only on read-modify-write", test_lock_prefix);
+    CU_add_test(s, "adc and sbb forms (10-13, 18-1b, 80/81/83 /2 /3)", test_adc_sbb_forms);
+    CU_add_test(s, "inc dec not neg (fe/ff /0 /1, f6/f7 /2 /3)", test_inc_dec_not_neg);
     CU_add_test(s, "unsupported and undefined encodings", test_unsupported);
     CU_add_test(s, "status strings", test_status_strings);
 
@@ -1263,6 +1424,7 @@ UNIT_SUITE(x86_decode_suite)
     CU_add_test(s, "movs is not emulated", test_emu_movs_unsupported);
     CU_add_test(s, "and/or/xor flags", test_emu_and_or_xor_flags);
     CU_add_test(s, "add flags", test_emu_add_flags);
+    CU_add_test(s, "adc sbb inc dec not neg flags", test_emu_adc_sbb_inc_dec_not_neg);
     CU_add_test(s, "sub flags", test_emu_sub_flags);
     CU_add_test(s, "cmp flags, no write, operand order", test_emu_cmp_flags);
     CU_add_test(s, "test flags", test_emu_test_flags);

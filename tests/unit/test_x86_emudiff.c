@@ -230,7 +230,7 @@ static bool model_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 typedef enum {
     K_MOV_STORE, K_MOV_LOAD, K_MOV_IMM, K_MOFFS_LOAD, K_MOFFS_STORE, K_MOVZX, K_MOVSX,
     K_MOVSXD, K_ALU_MR, K_ALU_RM, K_ALU_IMM, K_TEST_MR, K_TEST_IMM, K_XCHG, K_STOS,
-    K_COUNT
+    K_UNARY, K_COUNT
 } kind_t;
 
 static const char *const kind_names[K_COUNT] = {
@@ -238,17 +238,25 @@ static const char *const kind_names[K_COUNT] = {
     "mov moffs,acc (a2/a3)", "movzx (0f b6/b7)", "movsx (0f be/bf)", "movsxd (63)",
     "alu m,r (00-39)", "alu r,m (02-3b)", "alu m,imm (80/81/83)", "test m,r (84/85)",
     "test m,imm (f6/f7 /0 /1)", "xchg m,r (86/87)", "stos (aa/ab)",
+    "inc dec not neg (fe/ff /0 /1, f6/f7 /2 /3)",
 };
 
-/* ALU groups in opcode order (SDM Vol. 2A Table A-2); ADC (2) and SBB (3)
- * are not emulated and not generated. */
-static const unsigned alu_groups[] = { 0, 1, 4, 5, 6, 7 };   /* ADD OR AND SUB XOR CMP */
+/* ALU groups in opcode order (SDM Vol. 2A Table A-2): ADD OR ADC SBB AND SUB XOR CMP. */
+#define ALU_GROUPS 8u
+#define ALU_CMP    7u
+#define ALU_IS_LOGIC(a) ((a) == 1 || (a) == 4 || (a) == 6)   /* OR AND XOR */
+
+/* K_UNARY forms: ModRM.reg of group 4/5 (FE/FF) and group 3 (F6/F7), Table A-6. */
+enum { U_INC, U_DEC, U_NOT, U_NEG, U_COUNT };
 
 typedef struct {
     uint8_t b[X86_MAX_INSN_LEN];
     unsigned len;
     kind_t kind;
-    unsigned alu;            /* ALU group for K_ALU_* */
+    unsigned alu;            /* ALU group for K_ALU_*, U_* for K_UNARY */
+    bool has_reg;            /* ModRM.reg names a register ... */
+    unsigned reg;            /* ... this one (0..15; 4..7 of a byte op without REX: AH..BH) */
+    bool reg_high;           /* reg is AH CH DH BH */
     uint64_t flag_mask;      /* RFLAGS bits the SDM defines after the instruction */
     bool uses_rdi_rcx;       /* STOS: RDI must address the data page */
     bool addr32;             /* STOS with 67 */
@@ -282,14 +290,27 @@ static unsigned pick_reg(bool byte_op, bool *rex_needed)
 /* MOV MOVZX MOVSX MOVSXD XCHG STOS: "Flags Affected: None" (SDM Vol. 2A/2B
  * "MOV", "MOVZX", "MOVSX/MOVSXD", "XCHG", "STOS"): all must be unchanged. */
 #define MASK_NONE F_STATUS
+/* ADC SBB set all six by result (SDM Vol. 2A "ADC", Vol. 2B "SBB"); INC DEC set
+ * OF SF ZF AF PF and leave CF, which must then match the unchanged input
+ * (Vol. 2A "INC", "DEC"); NEG sets all six, CF = (operand != 0) (Vol. 2B
+ * "NEG"); NOT affects none (Vol. 2B "NOT"). All six are compared for each. */
 
-/* Build one instruction; the RIP-relative disp32 is patched once the length is known. */
-static void generate(gen_t *g)
+/* An instruction that the edge sweep (test_emudiff_edges) asks for instead of
+ * a random one: its kind, ALU group or U_*, and operand size. */
+typedef struct {
+    kind_t kind;
+    unsigned op;
+    unsigned size;
+} want_t;
+
+/* Build one instruction (a random one, or of the form `want` names); the
+ * RIP-relative disp32 is patched once the length is known. */
+static void generate(gen_t *g, const want_t *want)
 {
     memset(g, 0, sizeof *g);
-    g->kind = (kind_t)rnd_below(K_COUNT);
+    g->kind = want ? want->kind : (kind_t)rnd_below(K_COUNT);
     /* Operand size: 1 (byte opcode), 2 (66), 4, 8 (REX.W). */
-    unsigned size = 1u << rnd_below(4);
+    unsigned size = want ? want->size : 1u << rnd_below(4);
     unsigned opcode = 0, digit = 0, imm_len = 0, reg = 0;
     bool byte_op = false, has_reg = true, lock = false, rex = false, two_byte = false;
     bool moffs = false;
@@ -332,14 +353,14 @@ static void generate(gen_t *g)
         g->flag_mask = MASK_NONE;
         break;
     case K_ALU_MR: case K_ALU_RM:
-        g->alu = alu_groups[rnd_below(6)];
+        g->alu = want ? want->op : rnd_below(ALU_GROUPS);
         byte_op = size == 1;
         opcode = g->alu * 8 + (g->kind == K_ALU_RM ? 2 : 0) + !byte_op;
-        lock = g->kind == K_ALU_MR && g->alu != 7 && rnd_below(4) == 0;
-        g->flag_mask = (g->alu == 1 || g->alu == 4 || g->alu == 6) ? MASK_LOGIC : MASK_ARITH;
+        lock = g->kind == K_ALU_MR && g->alu != ALU_CMP && rnd_below(4) == 0;
+        g->flag_mask = ALU_IS_LOGIC(g->alu) ? MASK_LOGIC : MASK_ARITH;
         break;
     case K_ALU_IMM:
-        g->alu = alu_groups[rnd_below(6)];
+        g->alu = want ? want->op : rnd_below(ALU_GROUPS);
         byte_op = size == 1;
         has_reg = false;
         digit = g->alu;
@@ -353,8 +374,17 @@ static void generate(gen_t *g)
             opcode = 0x81;
             imm_len = size == 2 ? 2 : 4;
         }
-        lock = g->alu != 7 && rnd_below(4) == 0;
-        g->flag_mask = (g->alu == 1 || g->alu == 4 || g->alu == 6) ? MASK_LOGIC : MASK_ARITH;
+        lock = g->alu != ALU_CMP && rnd_below(4) == 0;
+        g->flag_mask = ALU_IS_LOGIC(g->alu) ? MASK_LOGIC : MASK_ARITH;
+        break;
+    case K_UNARY:
+        g->alu = want ? want->op : rnd_below(U_COUNT);
+        byte_op = size == 1;
+        has_reg = false;
+        digit = g->alu == U_INC ? 0 : g->alu == U_DEC ? 1 : g->alu == U_NOT ? 2 : 3;
+        opcode = (g->alu == U_INC || g->alu == U_DEC ? 0xFE : 0xF6) + !byte_op;
+        lock = rnd_below(4) == 0;
+        g->flag_mask = F_STATUS;   /* INC/DEC: CF unchanged; NOT: all unchanged */
         break;
     case K_TEST_IMM:
         byte_op = size == 1;
@@ -375,13 +405,17 @@ static void generate(gen_t *g)
         break;
     }
 
-    if (has_reg)
+    if (has_reg) {
         reg = pick_reg(byte_op, &rex);
+        g->has_reg = true;
+        g->reg = reg;
+    }
     if (!byte_op && size == 8)
         rex = true;
     /* A redundant REX, except where it would turn AH into SPL (the stub owns RSP). */
     if (rnd_below(8) == 0 && !(byte_op && has_reg && reg == X86_RSP))
         rex = true;
+    g->reg_high = byte_op && has_reg && !rex && reg >= 4;
 
     /* Prefixes: LOCK, REP, 66, 67 in any order, then REX. */
     if (lock)
@@ -452,11 +486,18 @@ static void report(run_t *run, uint64_t i, const gen_t *g, const char *what)
            (unsigned long long)run->seed, (unsigned long long)i, h, kind_names[g->kind], what);
 }
 
-static void one_case(run_t *run, uint64_t i)
+/* An edge case of test_emudiff_edges: the memory operand, the register operand
+ * (for the m,r form) and CF in; everything else stays random. */
+typedef struct {
+    uint64_t mem, reg;
+    bool cf;
+} edge_t;
+
+static void one_case(run_t *run, uint64_t i, const want_t *want, const edge_t *edge)
 {
     gen_t g;
     seed_case(run->seed, i);
-    generate(&g);
+    generate(&g, want);
 
     native_state_t ns;
     x86_regs_t er;
@@ -471,6 +512,13 @@ static void one_case(run_t *run, uint64_t i)
             ns.gpr[X86_RCX] = (rnd() & ~0xFFFFFFFFull & -(uint64_t)g.addr32) | rnd_below(4);
     }
     ns.rflags = F_BASE | (rnd() & (F_STATUS | F_DF));
+    if (edge) {
+        ns.rflags = (ns.rflags & ~F_CF) | (edge->cf ? F_CF : 0);
+        if (g.has_reg && g.reg_high)   /* AH..BH: bits 15:8 of rax..rbx */
+            ns.gpr[g.reg - 4] = (ns.gpr[g.reg - 4] & ~0xFF00ull) | ((edge->reg & 0xFF) << 8);
+        else if (g.has_reg)            /* the low bits; the rest stays random */
+            ns.gpr[g.reg] = edge->reg;
+    }
     memcpy(er.gpr, ns.gpr, sizeof er.gpr);
     er.rflags = ns.rflags;
 
@@ -479,6 +527,8 @@ static void one_case(run_t *run, uint64_t i)
         uint64_t v = rnd_value();
         memcpy(dev.mem + b, &v, 8);
     }
+    if (edge)
+        memcpy(dev.mem + OPND_OFF, &edge->mem, 8);   /* the low bytes are the operand */
     memcpy(data_page + DATA_OFF, dev.mem, DATA_LEN);
 
     x86_insn_t insn;
@@ -561,7 +611,7 @@ static void test_emudiff_random(void)
     run_t run = { .seed = env_number("NESTOR_EMUDIFF_SEED", DIFF_SEED) };
     uint64_t cases = env_number("NESTOR_EMUDIFF_CASES", DIFF_CASES);
     for (uint64_t i = 0; i < cases; i++)
-        one_case(&run, i);
+        one_case(&run, i, NULL, NULL);
     if (run.failures)
         printf("\n  emudiff: %lu of %lu cases differ (seed 0x%llx)", run.failures, run.cases,
                (unsigned long long)run.seed);
@@ -576,8 +626,73 @@ static void test_emudiff_random(void)
     CU_ASSERT_EQUAL(run.failures, 0);
 }
 
+/* Edge values for each operand size: 0, 1, the sign boundary (max positive,
+ * min negative), all ones, and a value with ones above the operand size
+ * (which must not leak into the result). */
+static unsigned edge_values(unsigned size, uint64_t *v)
+{
+    uint64_t m = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+    uint64_t sign = 1ull << (8 * size - 1);
+    unsigned n = 0;
+    v[n++] = 0;
+    v[n++] = 1;
+    v[n++] = sign - 1;
+    v[n++] = sign;
+    v[n++] = sign + 1;
+    v[n++] = m - 1;
+    v[n++] = m;
+    v[n++] = 0x0F & m;           /* AF: carry/borrow at bit 3 */
+    v[n++] = 0x10 & m;
+    v[n++] = ~m | 0x7E;          /* junk above the size */
+    return n;
+}
+
+/* Every pair of edge values, with CF in 0 and 1, for ADC SBB ADD SUB CMP (m,r
+ * and r,m) and INC DEC NOT NEG, at every operand size, native and emulated. */
+static void test_emudiff_edges(void)
+{
+#if !defined(__x86_64__)
+    printf("\n  emudiff: not an x86-64 host, skipped\n  ");
+    return;
+#endif
+    if (!native_setup())
+        printf("\n  emudiff: no RWX page below 2 GiB: %s\n  ", strerror(errno));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(code_page);
+    static const unsigned arith[] = { 2, 3, 0, 5, 7 };   /* ADC SBB ADD SUB CMP */
+    run_t run = { .seed = env_number("NESTOR_EMUDIFF_SEED", DIFF_SEED) ^ 0xED6E };
+    uint64_t i = 0, v[16];
+    for (unsigned size = 1; size <= 8; size *= 2) {
+        unsigned n = edge_values(size, v);
+        for (unsigned a = 0; a < n; a++) {
+            for (unsigned cf = 0; cf < 2; cf++) {
+                for (unsigned u = 0; u < U_COUNT; u++) {
+                    want_t w = { K_UNARY, u, size };
+                    edge_t e = { v[a], 0, cf };
+                    one_case(&run, i++, &w, &e);
+                }
+                for (unsigned b = 0; b < n; b++) {
+                    for (unsigned k = 0; k < sizeof arith / sizeof arith[0]; k++) {
+                        edge_t e = { v[a], v[b], cf };
+                        want_t w = { K_ALU_MR, arith[k], size };
+                        one_case(&run, i++, &w, &e);
+                        w.kind = K_ALU_RM;
+                        one_case(&run, i++, &w, &e);
+                    }
+                }
+            }
+        }
+    }
+    if (run.failures)
+        printf("\n  emudiff: %lu of %lu edge cases differ", run.failures, run.cases);
+    printf("\n  emudiff: %lu edge cases\n  ", run.cases);
+    CU_ASSERT_EQUAL(run.cases, i);
+    CU_ASSERT_EQUAL(run.failures, 0);
+}
+
 UNIT_SUITE(x86_emudiff_suite)
 {
     CU_pSuite s = CU_add_suite("vmm x86 MMIO emulation vs the host CPU", NULL, NULL);
     CU_add_test(s, "120000 random instructions, native and emulated", test_emudiff_random);
+    CU_add_test(s, "edge values and CF in: adc sbb add sub cmp inc dec not neg",
+                test_emudiff_edges);
 }

@@ -62,12 +62,17 @@
 #define OP_GRP11_EV_IZ 0xC7
 #define OP_ESCAPE_0F   0x0F
 #define OP_POP_EV      0x8F  /* group 1A: /0 POP (Table A-6) */
-#define OP_GRP3_EB     0xF6  /* group 3: /0 and /1 TEST with an immediate (Table A-6) */
+#define OP_GRP3_EB     0xF6  /* group 3: /0 /1 TEST with an immediate, /2 NOT, /3 NEG (Table A-6) */
 #define OP_GRP3_EV     0xF7
-#define OP_GRP5_EV     0xFF  /* group 5: /6 PUSH (Table A-6) */
+#define OP_GRP4_EB     0xFE  /* group 4: /0 INC, /1 DEC, /2../7 undefined (Table A-6) */
+#define OP_GRP5_EV     0xFF  /* group 5: /0 INC, /1 DEC, /6 PUSH (Table A-6) */
 #define GRP1A_POP      0
 #define GRP3_TEST      0
 #define GRP3_TEST_ALIAS 1
+#define GRP3_NOT       2
+#define GRP3_NEG       3
+#define GRP45_INC      0
+#define GRP45_DEC      1
 #define GRP5_PUSH      6
 
 /* Two-byte opcodes 0F xx (SDM Vol. 2A Appendix A, Table A-3). */
@@ -98,10 +103,9 @@
 #define REG8_HIGH_FIRST 4
 
 /* Operations of the ALU groups 00-3F (opcode >> 3) and of group 1 (80/81/83
- * ModRM.reg): the same order, ADD OR ADC SBB AND SUB XOR CMP (Tables A-2, A-6).
- * ADC and SBB are not handled. */
+ * ModRM.reg): the same order, ADD OR ADC SBB AND SUB XOR CMP (Tables A-2, A-6). */
 static const x86_op_t alu_ops[8] = {
-    X86_OP_ADD, X86_OP_OR, X86_OP_NONE, X86_OP_NONE,
+    X86_OP_ADD, X86_OP_OR, X86_OP_ADC, X86_OP_SBB,
     X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_CMP,
 };
 
@@ -183,12 +187,15 @@ static x86_decode_status_t skip_address(cursor_t *c, unsigned modrm, unsigned ad
 }
 
 /* LOCK is legal only on read-modify-write instructions with a memory
- * destination (SDM Vol. 2A 3.2, "LOCK"); of ours: ADD OR AND SUB XOR. */
+ * destination (SDM Vol. 2A 3.2, "LOCK"); of ours: ADD ADC SBB OR AND SUB XOR
+ * (not in their register-destination forms), INC DEC NOT NEG, XCHG. */
 static bool lock_allowed(const x86_insn_t *insn)
 {
     switch (insn->op) {
     case X86_OP_ADD: case X86_OP_OR: case X86_OP_AND: case X86_OP_SUB: case X86_OP_XOR:
+    case X86_OP_ADC: case X86_OP_SBB:
         return !insn->reg_dest;
+    case X86_OP_INC: case X86_OP_DEC: case X86_OP_NOT: case X86_OP_NEG:
     case X86_OP_XCHG:
         return true;
     default:
@@ -268,8 +275,6 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         }
     } else if (opcode <= OP_ALU_LAST && (opcode & OP_ALU_FORM) <= OP_ALU_GV_EV) {
         d->op = alu_ops[opcode >> 3];
-        if (d->op == X86_OP_NONE)
-            return X86_DECODE_UNSUPPORTED;   /* ADC, SBB */
         unsigned form = opcode & OP_ALU_FORM;
         byte_op = form == OP_ALU_EB_GB || form == OP_ALU_GB_EB;
         d->reg_dest = form == OP_ALU_GB_EB || form == OP_ALU_GV_EV;
@@ -290,8 +295,10 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         case OP_XCHG_EV_GV: d->op = X86_OP_XCHG; break;
         case OP_GRP3_EB: group = true; byte_op = true; break;   /* immediate: by digit */
         case OP_GRP3_EV: group = true; break;
-        case OP_GRP5_EV: case OP_POP_EV:
-            /* SDM Vol. 2B PUSH/POP: the stack operand is 64 bits in 64-bit
+        case OP_GRP4_EB: group = true; byte_op = true; break;
+        case OP_GRP5_EV: group = true; break;   /* PUSH's size: by digit, below */
+        case OP_POP_EV:
+            /* SDM Vol. 2B POP: the stack operand is 64 bits in 64-bit
              * mode (16 with 66), else the operand size. */
             group = true;
             if (mode == X86_MODE_64)
@@ -342,22 +349,38 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
                 return X86_DECODE_INVALID;   /* #UD (Table A-6) */
             d->op = X86_OP_MOV_STORE_IMM;
         } else if (opcode == OP_GRP3_EB || opcode == OP_GRP3_EV) {
-            if (digit != GRP3_TEST && digit != GRP3_TEST_ALIAS)
-                return X86_DECODE_UNSUPPORTED;   /* NOT NEG MUL IMUL DIV IDIV */
-            d->op = X86_OP_TEST;
-            imm = opcode == OP_GRP3_EB ? IMM_8 : IMM_Z;
+            if (digit == GRP3_TEST || digit == GRP3_TEST_ALIAS) {
+                d->op = X86_OP_TEST;
+                imm = opcode == OP_GRP3_EB ? IMM_8 : IMM_Z;
+            } else if (digit == GRP3_NOT) {
+                d->op = X86_OP_NOT;
+            } else if (digit == GRP3_NEG) {
+                d->op = X86_OP_NEG;
+            } else {
+                return X86_DECODE_UNSUPPORTED;   /* MUL IMUL DIV IDIV */
+            }
+        } else if (opcode == OP_GRP4_EB) {
+            if (digit != GRP45_INC && digit != GRP45_DEC)
+                return X86_DECODE_INVALID;       /* #UD (Table A-6) */
+            d->op = digit == GRP45_INC ? X86_OP_INC : X86_OP_DEC;
         } else if (opcode == OP_GRP5_EV) {
-            if (digit != GRP5_PUSH)
-                return X86_DECODE_UNSUPPORTED;   /* INC DEC CALL JMP */
-            d->op = X86_OP_PUSH;
+            if (digit == GRP45_INC || digit == GRP45_DEC) {
+                d->op = digit == GRP45_INC ? X86_OP_INC : X86_OP_DEC;
+            } else if (digit == GRP5_PUSH) {
+                /* SDM Vol. 2B PUSH: the stack operand is 64 bits in 64-bit
+                 * mode (16 with 66), else the operand size. */
+                d->op = X86_OP_PUSH;
+                if (mode == X86_MODE_64)
+                    d->mem_size = opsize_pfx ? 2 : 8;
+            } else {
+                return X86_DECODE_UNSUPPORTED;   /* CALL JMP (near, far), /7 */
+            }
         } else if (opcode == OP_POP_EV) {
             if (digit != GRP1A_POP)
                 return X86_DECODE_INVALID;       /* #UD (Table A-6) */
             d->op = X86_OP_POP;
         } else if (group) {
             d->op = alu_ops[digit];
-            if (d->op == X86_OP_NONE)
-                return X86_DECODE_UNSUPPORTED;   /* ADC, SBB */
         }
         if (reg_operand) {
             d->reg = (int)(digit | ((rex & REX_R) ? 8u : 0u));

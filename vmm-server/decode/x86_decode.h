@@ -36,10 +36,17 @@ typedef enum {
     X86_OP_ADD,
     X86_OP_SUB,
     X86_OP_CMP,
+    X86_OP_ADC,           /* 10-13, 80/81/83 /2: add with carry (CF in) */
+    X86_OP_SBB,           /* 18-1B, 80/81/83 /3: subtract with borrow (CF in) */
     X86_OP_TEST,          /* 84 85, F6 /0 ib, F7 /0 iz */
     X86_OP_XCHG,          /* 86 87: memory <-> register */
     X86_OP_PUSH,          /* FF /6: stack <- memory (mem_size: the stack operand size) */
     X86_OP_POP,           /* 8F /0: memory <- stack */
+    /* Read-modify-write forms with the memory operand only (no reg, no imm). */
+    X86_OP_INC,           /* FE /0, FF /0 */
+    X86_OP_DEC,           /* FE /1, FF /1 */
+    X86_OP_NOT,           /* F6 /2, F7 /2 */
+    X86_OP_NEG,           /* F6 /3, F7 /3 */
 } x86_op_t;
 
 /* Segment registers in the order of their 3-bit sreg encoding (es=0 .. gs=5). */

@@ -6,7 +6,8 @@
  * in every mode: outside 64-bit mode bits 63:32 are not architecturally
  * visible. Status flags follow SDM Vol. 1 3.4.3.1 and the instruction pages
  * of Vol. 2A/2B (AND/OR/XOR/TEST clear CF and OF; AF, undefined there, is
- * cleared).
+ * cleared; ADC/SBB take CF in; INC/DEC keep CF; NEG sets CF = (operand != 0);
+ * NOT changes no flag).
  */
 #include "x86_emulate.h"
 
@@ -70,27 +71,39 @@ static bool parity_even(uint64_t v)
     return !(b & 1);
 }
 
-/* Compute `a op b` on `size` bytes; returns the result, sets *flags (status bits only). */
-static uint64_t alu(x86_op_t op, unsigned size, uint64_t a, uint64_t b, uint64_t *flags)
+/* Compute `a op b` on `size` bytes; returns the result, sets *flags (status bits only).
+ * `carry` is the CF that ADC adds and SBB subtracts; the other operations ignore it.
+ * SDM Vol. 2A "ADC" (DEST := DEST + SRC + CF), Vol. 2B "SBB" (DEST := DEST - (SRC + CF)):
+ * OF SF ZF AF CF PF are set according to the result, as for ADD and SUB. */
+static uint64_t alu(x86_op_t op, unsigned size, uint64_t a, uint64_t b, bool carry,
+                    uint64_t *flags)
 {
     uint64_t m = size_mask(size), sign = sign_bit(size), r;
     bool cf = false, of = false, af = false;
+    uint64_t cin;
 
     a &= m;
     b &= m;
     switch (op) {
     case X86_OP_ADD:
-        r = (a + b) & m;
-        cf = r < a;
-        of = ((a ^ r) & (b ^ r) & sign) != 0;
-        af = ((a ^ b ^ r) & 0x10) != 0;
+    case X86_OP_ADC:
+        cin = op == X86_OP_ADC && carry;
+        r = (a + b + cin) & m;
+        /* Carry out of the top bit: the sum wrapped below a, or, with a carry
+         * in, came back to exactly a (b all ones). */
+        cf = r < a || (cin && r == a);
+        of = ((a ^ r) & (b ^ r) & sign) != 0;   /* both inputs one sign, result the other */
+        af = ((a ^ b ^ r) & 0x10) != 0;         /* carry out of bit 3 */
         break;
     case X86_OP_SUB:
     case X86_OP_CMP:
-        r = (a - b) & m;
-        cf = a < b;
-        of = ((a ^ b) & (a ^ r) & sign) != 0;
-        af = ((a ^ b ^ r) & 0x10) != 0;
+    case X86_OP_SBB:
+        cin = op == X86_OP_SBB && carry;
+        r = (a - b - cin) & m;
+        /* Borrow: a < b + CF, computed without overflowing b + CF. */
+        cf = a < b || (cin && a == b);
+        of = ((a ^ b) & (a ^ r) & sign) != 0;   /* inputs differ in sign, result not a's */
+        af = ((a ^ b ^ r) & 0x10) != 0;         /* borrow into bit 3 */
         break;
     case X86_OP_AND:
     case X86_OP_TEST:
@@ -159,16 +172,57 @@ static x86_emu_status_t emulate_alu(const x86_insn_t *insn, x86_regs_t *regs, ui
     if (!rd(ctx, gpa, size, &mem))
         return X86_EMU_DEVICE_ERROR;
 
+    bool carry = (regs->rflags & X86_RFLAGS_CF) != 0;   /* ADC, SBB */
     if (insn->reg_dest)   /* reg = reg op mem (02/03, 0A/0B, ...): the register comes first */
-        r = alu(insn->op, size, src, mem, &flags);
+        r = alu(insn->op, size, src, mem, carry, &flags);
     else
-        r = alu(insn->op, size, mem, src, &flags);
+        r = alu(insn->op, size, mem, src, carry, &flags);
 
     if (write_mem && !wr(ctx, gpa, size, r))
         return X86_EMU_DEVICE_ERROR;
     if (insn->reg_dest && insn->op != X86_OP_CMP && insn->op != X86_OP_TEST)
         reg_write(regs, insn->reg, insn->reg_high_byte, size, r);
     regs->rflags = (regs->rflags & ~X86_RFLAGS_STATUS) | flags;
+    return X86_EMU_OK;
+}
+
+/* INC DEC NOT NEG: the memory operand is read, changed and written back.
+ * SDM Vol. 2A "INC", "DEC": DEST := DEST +/- 1; CF is not affected, OF SF ZF AF
+ * PF are set according to the result (so: ADD/SUB of 1 with the old CF kept).
+ * Vol. 2B "NEG": DEST := 0 - DEST, "IF DEST = 0 THEN CF := 0 ELSE CF := 1";
+ * OF SF ZF AF PF according to the result (so: SUB from 0, whose CF is exactly
+ * that). Vol. 2B "NOT": DEST := NOT DEST; "Flags Affected: None". */
+static x86_emu_status_t emulate_unary(const x86_insn_t *insn, x86_regs_t *regs, uint64_t gpa,
+                                      x86_mmio_read_fn rd, x86_mmio_write_fn wr, void *ctx)
+{
+    unsigned size = insn->mem_size;
+    uint64_t mem, r, flags, keep = ~X86_RFLAGS_STATUS;
+
+    if (!rd || !wr)
+        return X86_EMU_UNSUPPORTED;
+    if (!rd(ctx, gpa, size, &mem))
+        return X86_EMU_DEVICE_ERROR;
+    switch (insn->op) {
+    case X86_OP_INC:
+        r = alu(X86_OP_ADD, size, mem, 1, false, &flags);
+        keep |= X86_RFLAGS_CF;
+        break;
+    case X86_OP_DEC:
+        r = alu(X86_OP_SUB, size, mem, 1, false, &flags);
+        keep |= X86_RFLAGS_CF;
+        break;
+    case X86_OP_NEG:
+        r = alu(X86_OP_SUB, size, 0, mem, false, &flags);
+        break;
+    default: /* X86_OP_NOT */
+        r = ~mem & size_mask(size);
+        flags = 0;
+        keep = ~(uint64_t)0;
+        break;
+    }
+    if (!wr(ctx, gpa, size, r))
+        return X86_EMU_DEVICE_ERROR;
+    regs->rflags = (regs->rflags & keep) | (flags & ~keep);
     return X86_EMU_OK;
 }
 
@@ -231,8 +285,10 @@ x86_emu_status_t x86_emulate_mmio(const x86_insn_t *insn, x86_regs_t *regs, uint
         return X86_EMU_OK;
     }
     case X86_OP_AND: case X86_OP_OR: case X86_OP_XOR: case X86_OP_ADD: case X86_OP_SUB:
-    case X86_OP_CMP: case X86_OP_TEST:
+    case X86_OP_CMP: case X86_OP_TEST: case X86_OP_ADC: case X86_OP_SBB:
         return emulate_alu(insn, regs, gpa, rd, wr, ctx);
+    case X86_OP_INC: case X86_OP_DEC: case X86_OP_NOT: case X86_OP_NEG:
+        return emulate_unary(insn, regs, gpa, rd, wr, ctx);
     default:   /* X86_OP_NONE; MOVS, PUSH, POP (their other side is guest memory) */
         return X86_EMU_UNSUPPORTED;
     }

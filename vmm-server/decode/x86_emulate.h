@@ -3,8 +3,8 @@
  * against a guest register file and a device (read/write callbacks).
  *
  * Supported: MOV load/store/store-immediate (incl. moffs), MOVZX, MOVSX,
- * MOVSXD, STOS (one element per call), AND OR XOR ADD SUB CMP TEST with
- * flags, XCHG. Not supported (X86_EMU_UNSUPPORTED): MOVS, PUSH and POP, whose
+ * MOVSXD, STOS (one element per call), AND OR XOR ADD ADC SUB SBB CMP TEST
+ * INC DEC NEG with flags, NOT, XCHG. Not supported (X86_EMU_UNSUPPORTED): MOVS, PUSH and POP, whose
  * other operand lies at a guest-linear address (DS:RSI, ES:RDI, SS:RSP) this
  * interface cannot reach (vmm-server/mmio.c does them).
  * Pure code: no system calls, no state.
