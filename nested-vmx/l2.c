@@ -276,6 +276,17 @@ nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const vmcs12_t *v)
     return nu_invoke(m->l2.vcpu, NESTOR_VCPU_WRITE_VMCS, args, 4, 0, 0, 0, 0);
 }
 
+/* The preemption timer L1 gave L2 (SDM 25.5.1): vmcs12's value counts TSC
+ * >> NVMX_PREEMPT_RATE, the kernel's TSC >> the host's rate; off when L1's
+ * pin control is. */
+static nestor_error_t set_timer(struct nvmx_monitor *m, const uint64_t *f)
+{
+    nestor_word_t t[2] = { 0, 0 };
+    if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
+        t[0] = ((f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE) >> m->timer_rate) | 1;
+    return nu_invoke(m->l2.vcpu, NESTOR_VCPU_SET_TIMER, t, 2, 0, 0, 0, 0);
+}
+
 /* ---- VMRESUME of the VMCS L2 last exited from ----
  *
  * vcpu02 still holds L2's state and controls from its exit; only what L1
@@ -361,11 +372,8 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
     groups &= ~(uint64_t)NESTOR_MTD_INJECT;
     if (inject_from12(s2, f))
         groups |= NESTOR_MTD_INJECT;
-    if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER) {
-        const nestor_word_t t[2] = { ((f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE) >>
-                                      m->timer_rate) | 1, 0 };
-        nu_invoke(l2->vcpu, NESTOR_VCPU_SET_TIMER, t, 2, 0, 0, 0, 0);
-    }
+    if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
+        set_timer(m, f);
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups | NESTOR_MTD_GPRS };
     *label = nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) == NESTOR_OK
                  ? NVMX_NO_REPLY : NESTOR_EXIT_REPLY_STOP;
@@ -417,15 +425,8 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         e = nu_invoke(l2->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, refusal, 2);
     if (e == NESTOR_OK)
         e = l2_write_shadows(m, v);
-    /* The preemption timer L1 gave L2 (SDM 25.5.1), in the host's units. */
-    if (e == NESTOR_OK) {
-        nestor_word_t t[2] = { 0, 0 };
-        if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER) {
-            uint64_t ticks = f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE;
-            t[0] = (ticks >> m->timer_rate) | 1;
-        }
-        e = nu_invoke(l2->vcpu, NESTOR_VCPU_SET_TIMER, t, 2, 0, 0, 0, 0);
-    }
+    if (e == NESTOR_OK)
+        e = set_timer(m, f);
     if (e != NESTOR_OK) {
         printf("nested-vmx %s: the kernel refused L2's state built from vmcs12 at 0x%lx "
                "(error %lu, 0x%lx): VM stopped\n", m->name, gpa, (nestor_word_t)e, refusal[1]);
