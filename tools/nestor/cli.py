@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from nestor import boot, build, config, emulators, harness, image, paths, topo
+from nestor import boot, build, config, emulators, harness, image, paths, stat, topo
 from nestor.errors import NestorError
 
 EXIT_FAIL = 1
@@ -18,6 +18,7 @@ subcommands:
   test   run the unit tests and the system tests
   bench  run a benchmark on Bochs (instruction counts) and print its figures
   topo   draw a stack (a config, or a serial log with --live) as a Graphviz picture
+  stat   exit statistics of a run per level and monitor (a serial log, or --run CONFIG)
 
 Run './nestor SUBCOMMAND --help' for each one's options.'''
 
@@ -173,7 +174,8 @@ def cmd_bench(args):
 
 def cmd_test(args):
     build.scons()
-    tests = harness.select(harness.discover() + topo.tests() + config.tests(), args.patterns)
+    tests = harness.select(harness.discover() + topo.tests() + config.tests() +
+                           [stat.StatTest()], args.patterns)
     if args.list:
         for t in tests:
             print(t.id)
@@ -191,6 +193,22 @@ def cmd_topo(args):
         build.scons()
     topo.topo(args.config, args.live, args.output)
     return 0
+
+
+def cmd_stat(args):
+    if bool(args.logs) == bool(args.run):
+        raise NestorError('stat: give serial LOGs or --run CONFIG (one of them)')
+    if args.logs:
+        ok = True
+        for log in args.logs:
+            ok &= stat.stat_file(log)
+        return 0 if ok else EXIT_FAIL
+    run_args = argparse.Namespace(config=args.run, emu=args.emu, timeout=args.timeout,
+                                  cmdline='', roottask=None, bare=None, guest=[], guest_mem=[],
+                                  guest_cmdline=[], guest_module=[])
+    status = cmd_run(run_args)
+    ok = stat.stat_file(os.path.join(paths.RUNS, args.emu, 'serial.log'))
+    return status if status else (0 if ok else EXIT_FAIL)
 
 
 def parser():
@@ -256,6 +274,21 @@ def parser():
     g.add_argument('-o', '--output', metavar='FILE',
                    help='write FILE (.dot, .svg or .png) instead of DOT on stdout')
     g.set_defaults(func=cmd_topo)
+
+    s = sub.add_parser('stat', help='exit statistics of a run, per level and per monitor',
+                       description='Print, for each VM at each level of nesting, its exits to '
+                       'the level below by reason, the monitors stacked on it and what they '
+                       'took, for guest hypervisors the exits of their guests reflected to them '
+                       'and the exits below each caused, and the instruction costs the guests '
+                       'measured - from a serial log (e.g. build/test-logs/nested3@bochs/'
+                       'serial.log) or from a boot it makes (--run CONFIG, streamed as by '
+                       '"./nestor run"). Exits 1 if the figures do not add up, 2 on errors.')
+    s.add_argument('logs', nargs='*', metavar='LOG', help='serial logs of finished runs')
+    s.add_argument('--run', metavar='CONFIG', help='boot CONFIG first (as ./nestor run CONFIG)')
+    s.add_argument('--emu', default='bochs', choices=sorted(emulators.EMULATORS),
+                   help='machine for --run (default: bochs)')
+    s.add_argument('--timeout', type=int, metavar='S', help='seconds for --run')
+    s.set_defaults(func=cmd_stat)
 
     t = sub.add_parser('test', help='run unit and system tests',
                        description='Build, then run the CUnit suites, the system tests '

@@ -112,6 +112,12 @@ class SystemTest:
             if mismatch:
                 return Outcome(failed=1, seconds=result.seconds,
                                detail='%s\nlog: %s' % (mismatch, paths.rel(result.serial)))
+        if self.spec.stat:
+            from nestor import stat
+            problem = stat.live_problem(result.serial)
+            if problem:
+                return Outcome(failed=1, seconds=result.seconds,
+                               detail='%s\nlog: %s' % (problem, paths.rel(result.serial)))
         note = ''
         if self.spec.expect_fail:
             note = 'expected failure: %s' % (self.spec.description or 'FAIL verdict seen')

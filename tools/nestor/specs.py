@@ -12,10 +12,13 @@ from nestor.errors import NestorError
 
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
                 'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
-                'topology', 'bare'}
+                'topology', 'bare', 'stat'}
 # topology: live  - the 'topo:' lines the booted system printed must name the
 #                   same monitors, VMs and stacking edges as the stack config.
 TOPOLOGY_CHECKS = {'live'}
+# stat: consistent - './nestor stat' of the run's serial log finds exit figures
+#                   and they add up (tools/nestor/stat.py problems()).
+STAT_CHECKS = {'consistent'}
 JUDGE_KEYS = {'expect', 'forbid', 'verdict', 'count', 'anywhere'}
 KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
@@ -38,6 +41,7 @@ class Spec:
         self.guest_opts = {'mem': [], 'cmdline': [], 'module': []}   # 'NAME=...' each
         self.requires = set()
         self.topology = None
+        self.stat = None
         self.bare = None            # a test guest GRUB boots by itself (no kernel)
         self.expect_fail = False
         self._parse()
@@ -106,6 +110,10 @@ class Spec:
             if value not in TOPOLOGY_CHECKS:
                 self._error(no, "topology: expected one of %s" % ', '.join(sorted(TOPOLOGY_CHECKS)))
             self.topology = value
+        elif key == 'stat':
+            if value not in STAT_CHECKS:
+                self._error(no, "stat: expected one of %s" % ', '.join(sorted(STAT_CHECKS)))
+            self.stat = value
         elif key == 'verdict':
             self.expect_fail = value == 'fail'
 
