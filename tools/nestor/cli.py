@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from nestor import boot, build, config, emulators, harness, image, paths, stat, topo
+from nestor import boot, build, config, emulators, harness, image, paths, plot, stat, topo
 from nestor.errors import NestorError
 
 EXIT_FAIL = 1
@@ -104,8 +104,6 @@ PREFIX = re.compile(r'\[([a-z0-9-]+)\] ')
 # next VM entry, per basic exit reason.
 NVMX_REASON_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)nested-vmx [a-z0-9_-]+: L2 exit reason '
                               r'(\d+): (\d+) reflected, (\d+\.\d+) L0 exits each')
-EXIT_REASON_NAMES = {10: 'cpuid', 12: 'hlt', 16: 'rdtsc', 18: 'vmcall', 28: 'cr-access',
-                     30: 'io', 31: 'rdmsr', 32: 'wrmsr', 48: 'ept-violation'}
 BENCH_TIMEOUT_S = 300
 # A VM named NAME-counted runs with the count monitor stacked: say so in the figure.
 COUNTED_SUFFIX = '-counted'
@@ -121,7 +119,7 @@ def bench_figure(line, l1=None):
         where = ',at=L%d' % level if level else ''
         who = ',l1=%s' % l1 if l1 else ''
         return 'l0_exits_per_l2_exit{reason=%s%s%s} %s' % (
-            EXIT_REASON_NAMES.get(reason, reason), who, where, m.group(4))
+            stat.EXIT_REASONS.get(reason, reason), who, where, m.group(4))
     m = BENCH_LINE.match(line)
     if not m:
         return None
@@ -137,6 +135,20 @@ def bench_figure(line, l1=None):
 
 def cmd_bench(args):
     bench = BENCHMARKS[args.name]
+    if (args.plot or args.figures_from) and args.name != 'nested':
+        raise NestorError('bench: --plot and --from are for the nested benchmark')
+    if args.figures_from and not args.plot:
+        raise NestorError('bench: --from FIGURES only makes sense with --plot FILE')
+    saved = os.path.join(paths.RUNS, 'bench-%s.figures' % args.name)
+    if args.figures_from:
+        try:
+            with open(args.figures_from) as fh:
+                lines = fh.readlines()
+        except OSError as e:
+            raise NestorError('bench: cannot read %s: %s' % (args.figures_from, e.strerror))
+        plot.draw(lines, args.plot, 'nestor bench nested (%s)' % paths.rel(args.figures_from))
+        print('nestor: drew %s' % args.plot, file=sys.stderr)
+        return 0
     build.scons()
     emu = emulators.get('bochs')
     why = emu.unavailable_reason()
@@ -165,17 +177,24 @@ def cmd_bench(args):
             raise NestorError('bench %s: no figures (verdict %s); serial log %s' %
                               (args.name, verdict, paths.rel(result.serial)))
         figures += found
-    print('# nestor bench %s on Bochs (%s, clock sync=none: rdtsc counts instructions)' %
-          (args.name, emulators.BOCHS_CPU_MODEL))
+    head = '# nestor bench %s on Bochs (%s, clock sync=none: rdtsc counts instructions)' % (
+        args.name, emulators.BOCHS_CPU_MODEL)
+    print(head)
     for f in figures:
         print(f)
+    with open(saved, 'w') as fh:
+        fh.write('\n'.join([head] + figures) + '\n')
+    if args.plot:
+        plot.draw(figures, args.plot, 'nestor bench nested')
+        print('nestor: drew %s (figures kept in %s)' % (args.plot, paths.rel(saved)),
+              file=sys.stderr)
     return 0
 
 
 def cmd_test(args):
     build.scons()
     tests = harness.select(harness.discover() + topo.tests() + config.tests() +
-                           [stat.StatTest()], args.patterns)
+                           [stat.StatTest(), plot.PlotTest()], args.patterns)
     if args.list:
         for t in tests:
             print(t.id)
@@ -255,6 +274,12 @@ def parser():
                        'emulated instructions, and print its "name: value" figures. Benchmarks: ' +
                        '; '.join('%s: %s' % (k, v.what) for k, v in sorted(BENCHMARKS.items())))
     b.add_argument('name', choices=sorted(BENCHMARKS), help='which benchmark')
+    b.add_argument('--plot', metavar='FILE',
+                   help='nested only: draw the cost of a CPUID exit per level (.png or .svg, '
+                   'matplotlib) from the figures of this run')
+    b.add_argument('--from', dest='figures_from', metavar='FIGURES',
+                   help='with --plot: draw figures saved earlier (build/runs/bench-nested.figures '
+                   'is written by each run) instead of running the benchmark')
     b.set_defaults(func=cmd_bench)
 
     g = sub.add_parser('topo', help='draw a stack as a picture (Graphviz)',
