@@ -14,6 +14,7 @@
 #define CHILD_RADIX     NESTOR_ROOT_CNODE_RADIX
 #define CHILD_GUARD     (64 - CHILD_RADIX)  /* cptrs are plain slot numbers */
 #define SCRATCH_VA      0x0000500000000000ULL  /* where init fills a page it hands on */
+#define SCRATCH_VA_2M   0x0000500000200000ULL  /* ... and a 2 MiB frame */
 #define MIB_BITS        20
 #define FIXED_CAPS      5   /* its TCB, CNode, VSpace, IPC buffer and boot-info frame */
 
@@ -63,19 +64,31 @@ static bool load_elf(child_t *c, elf_info_t *info)
 }
 
 /* Copy the modules it is given, read-only, one after another with a guard
- * page between (as the kernel maps the root task's). */
+ * page between (as the kernel maps the root task's). A module of
+ * MODULE_BIG_BYTES or more (a Linux kernel, an initrd) goes into 2 MiB
+ * frames at a 2 MiB-aligned address: one capability and no page table per
+ * 2 MiB, where 4 KiB pages would take more slots than init's CNode has
+ * (NESTOR_ROOT_CNODE_RADIX). */
+#define FRAME_2M        (1ULL << NESTOR_FRAME_2M_BITS)
+#define MODULE_BIG_BYTES FRAME_2M
 static bool load_modules(child_t *c)
 {
     nestor_word_t va = NESTOR_ROOT_MODULES_VADDR;
     for (unsigned i = 0; i < c->r->n_modules; i++) {
         const spawn_module_t *m = &c->r->modules[i];
+        bool big = m->size >= MODULE_BIG_BYTES;
+        nestor_word_t step = big ? FRAME_2M : PAGE;
+        if (big)
+            va = (va + FRAME_2M - 1) & ~(FRAME_2M - 1);
         nestor_module_desc_t *d = &c->bi->modules[c->bi->module_count++];
         d->vaddr = va;
         d->size = m->size;
         strncpy(d->name, m->name, sizeof d->name - 1);
-        for (nestor_word_t off = 0; off < m->size; off += PAGE, va += PAGE) {
-            size_t n = m->size - off < PAGE ? (size_t)(m->size - off) : PAGE;
-            if (!child_page(c, va, NESTOR_RIGHT_READ, (const uint8_t *)m->data + off, n, 0))
+        for (nestor_word_t off = 0; off < m->size; off += step, va += step) {
+            size_t n = m->size - off < step ? (size_t)(m->size - off) : step;
+            if (!nu_fill_frame(c->a, big ? NESTOR_OBJ_FRAME_2M : NESTOR_OBJ_FRAME_4K,
+                               big ? SCRATCH_VA_2M : SCRATCH_VA, c->pml4, va, NESTOR_RIGHT_READ,
+                               (const uint8_t *)m->data + off, n, 0))
                 return fail(c->r, "out of memory copying its modules", 0);
         }
         va += PAGE;

@@ -1,17 +1,10 @@
 /*
- * vmm-server/uart.c - a 16550 UART on COM1 (NS16550A data sheet): the
- * guest's console. Output is collected into lines and printed with the VM's
- * name as prefix; the transmitter always reports empty.
+ * vmm-server/uart.c - COM1, the guest's console: a 16550A
+ * (devices/uart16550.h) whose output is collected into lines and printed
+ * with the VM's name as prefix, and whose interrupt drives IRQ 4 of the PIC.
  */
 #include "vmm.h"
 #include <user/print.h>
-
-#define UART_BASE  0x3F8
-#define UART_PORTS 8
-#define REG_THR    0
-#define REG_LSR    5
-#define REG_SCR    7                /* scratch register: holds a byte, no effect */
-#define LSR_THRE_TEMT 0x60
 
 void uart_flush(vm_t *vm)
 {
@@ -38,17 +31,19 @@ static void put(vm_t *vm, char c)
 
 bool uart_io(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value)
 {
-    if (port < UART_BASE || port >= UART_BASE + UART_PORTS)
+    if (port < UART_COM1_BASE || port >= UART_COM1_BASE + UART_PORTS)
         return false;
-    unsigned reg = port - UART_BASE;
-    (void)size;
-    if (!in) {
-        if (reg == REG_THR)
-            put(vm, (char)(*value & 0xFF));
-        else if (reg == REG_SCR)
-            vm->uart_scr = (uint8_t)*value;
-        return true;
+    /* Byte registers: a wider access reaches the first one (the rest of the
+     * bus reads as 1s, as an 8-bit ISA device leaves it). */
+    unsigned reg = port - UART_COM1_BASE;
+    if (in) {
+        uint32_t open_bus = size == 1 ? 0 : size == 2 ? 0xFF00u : 0xFFFFFF00u;
+        *value = uart16550_read(&vm->uart, reg) | open_bus;
+    } else {
+        uint8_t tx;
+        if (uart16550_write(&vm->uart, reg, (uint8_t)*value, &tx))
+            put(vm, (char)tx);
     }
-    *value = reg == REG_LSR ? LSR_THRE_TEMT : reg == REG_SCR ? vm->uart_scr : 0;
+    pic_set_irq(&vm->pic, UART_COM1_IRQ, uart16550_irq_level(&vm->uart));
     return true;
 }

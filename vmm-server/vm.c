@@ -6,6 +6,7 @@
 #include "vmm.h"
 #include "boot/multiboot.h"
 #include "boot/multiboot2_load.h"
+#include "boot/linux_load.h"
 #include <elf64.h>
 #include <string.h>
 #include <user/print.h>
@@ -254,6 +255,58 @@ static bool vm_create_elf64(vm_t *vm, const void *image, size_t size, nestor_wor
     return true;
 }
 
+/* A Linux bzImage (boot/linux_load.h): its one module, if any, is the
+ * initrd; entered by the 32-bit boot protocol: protected mode, paging off,
+ * CS = __BOOT_CS and DS = ES = SS = __BOOT_DS in the GDT the loader wrote,
+ * IF clear, ESI = the zero page, EBP = EDI = EBX = 0. */
+#define LX_AR_CODE 0xC09B                       /* G, D/B, present, code, read, accessed */
+#define LX_AR_DATA 0xC093                       /* G, D/B, present, data, write, accessed */
+static bool vm_create_linux(vm_t *vm, const uint8_t *image, uint64_t size,
+                            const lx_layout_t *l, nestor_word_t mask)
+{
+    if (vm->n_mods > 1) {
+        printf("vmm: %s: Linux image refused: %u modules given; its one module is the initrd\n",
+               vm->name, vm->n_mods);
+        return false;
+    }
+    lx_boot_t boot;
+    const uint8_t *initrd = vm->n_mods ? vm->mods[0].data : NULL;
+    uint64_t initrd_size = vm->n_mods ? vm->mods[0].size : 0;
+    lx_status_t st = lx_load(image, size, l, vm->ram, vm->ram_bytes, vm->cmdline, initrd,
+                             initrd_size, &boot);
+    if (st != LX_OK) {
+        printf("vmm: %s: Linux image refused: %s (protocol %u.%02u, %u KiB to decompress, "
+               "initrd %lu KiB, %lu MiB of RAM)\n", vm->name, lx_status_str(st),
+               l->version >> 8, l->version & 0xFF, l->init_size >> 10, initrd_size >> 10,
+               vm->ram_bytes >> 20);
+        return false;
+    }
+    vm->load_gpa = boot.entry;
+    irq_init(vm);
+    nestor_vcpu_state_t *s = vm->state;
+    *s = vm->reset_state;
+    s->rip = boot.entry;
+    s->rsi = boot.zero_page;
+    s->rbp = s->rdi = s->rbx = 0;
+    s->rflags = X86_RFLAGS_FIXED;
+    nestor_vcpu_seg_t *segs = &s->es;                    /* es cs ss ds fs gs */
+    for (unsigned i = 0; i < 6; i++)
+        segs[i] = (nestor_vcpu_seg_t){ .sel = i == 1 ? LX_BOOT_CS : LX_BOOT_DS,
+                                       .limit = LM_FLAT_LIMIT,
+                                       .ar = i == 1 ? LX_AR_CODE : LX_AR_DATA };
+    s->gdtr_base = boot.gdt;
+    s->gdtr_limit = boot.gdt_limit;
+    printf("vmm: %s: Linux bzImage, boot protocol %u.%02u, %u KiB at 0x%x, initrd %u KiB at "
+           "0x%x, command line \"%s\"\n", vm->name, l->version >> 8, l->version & 0xFF,
+           l->kernel_bytes >> 10, boot.entry, boot.initrd_size >> 10, boot.initrd_addr,
+           vm->cmdline);
+    if (!load_state_groups(vm, mask | NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP |
+                                   NESTOR_MTD_RFLAGS | NESTOR_MTD_SEGS | NESTOR_MTD_SYS_SEGS))
+        return false;
+    vm->status = VM_CREATED;
+    return true;
+}
+
 /* Load the VM's image into its RAM and set the vCPU to its start state
  * (at creation and at each reset): the state groups @mask are loaded. */
 static bool vm_load(vm_t *vm, nestor_word_t mask)
@@ -265,6 +318,16 @@ static bool vm_load(vm_t *vm, nestor_word_t mask)
     vm->real_mode = !elf && size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
     uint64_t entry = 0, info = 0;
     uint32_t magic = MB_LOADER_MAGIC;
+    if (!vm->real_mode && !elf) {
+        lx_layout_t lx;
+        lx_status_t st = lx_parse(b, size, &lx);
+        if (st == LX_OK)
+            return vm_create_linux(vm, b, size, &lx, mask);
+        if (st != LX_NOT_LINUX) {
+            printf("vmm: %s: Linux image refused: %s\n", vm->name, lx_status_str(st));
+            return false;
+        }
+    }
     int mb = vm->real_mode ? 0 : multiboot_load(vm, b, size, &entry, &info, &magic);
     if (mb < 0)
         return false;
@@ -376,7 +439,6 @@ bool vm_reset(vm_t *vm)
     vm->tsc_offset = tsc_offset;
     vm->tsc_adjust = tsc_adjust;
     vm->cr8 = 0;
-    vm->uart_scr = 0;
     vm->shutdown_pos = 0;
     vm->halted = false;
     vm->irq_quiet = false;      /* the LAPIC's pending NMI went with irq_init; a window

@@ -10,6 +10,7 @@
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
 #include "devices/sysctl.h"
+#include "devices/uart16550.h"
 #include "cpu_policy.h"
 #include "decode/x86_decode.h"
 #include "x86_arch.h"
@@ -51,7 +52,7 @@ typedef struct vm {
     char reason[96];               /* why it stopped, for the log */
     char line[VMM_LINE_MAX];       /* UART output not yet printed */
     unsigned line_len;
-    uint8_t uart_scr;              /* the UART's scratch register */
+    uart16550_t uart;              /* COM1 (devices/uart16550.h) */
     uint64_t exits;
     uint32_t exits_by_reason[NESTOR_EXIT_REASONS];      /* by basic reason */
     uint64_t hypercalls, bad_hypercalls;

@@ -69,20 +69,30 @@ nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t 
     return nu_map_frame(a, pml4, va, f, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE);
 }
 
-nestor_cptr_t nu_fill_page(nu_alloc_t *a, nestor_word_t scratch_va, nestor_cptr_t pml4,
-                           nestor_word_t va, nestor_word_t rights, const void *src, size_t n,
-                           size_t offset)
+nestor_cptr_t nu_fill_frame(nu_alloc_t *a, nestor_word_t type, nestor_word_t scratch_va,
+                            nestor_cptr_t pml4, nestor_word_t va, nestor_word_t rights,
+                            const void *src, size_t n, size_t offset)
 {
-    nestor_cptr_t f = nu_alloc_obj(a, NESTOR_OBJ_FRAME_4K, 0);
+    size_t bytes = type == NESTOR_OBJ_FRAME_2M ? 1ULL << NESTOR_FRAME_2M_BITS : PAGE;
+    if (offset > bytes || n > bytes - offset)
+        return 0;
+    nestor_cptr_t f = nu_alloc_obj(a, type, 0);
     if (!f || nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, scratch_va, f,
                            NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
         return 0;
-    memset((void *)(uintptr_t)scratch_va, 0, PAGE);
+    memset((void *)(uintptr_t)scratch_va, 0, bytes);
     if (n)
         memcpy((uint8_t *)(uintptr_t)scratch_va + offset, src, n);
     /* Unmapped, the same capability maps again, in the other space. */
     nu_frame_unmap(f);
     return nu_map_frame(a, pml4, va, f, rights) == NESTOR_OK ? f : 0;
+}
+
+nestor_cptr_t nu_fill_page(nu_alloc_t *a, nestor_word_t scratch_va, nestor_cptr_t pml4,
+                           nestor_word_t va, nestor_word_t rights, const void *src, size_t n,
+                           size_t offset)
+{
+    return nu_fill_frame(a, NESTOR_OBJ_FRAME_4K, scratch_va, pml4, va, rights, src, n, offset);
 }
 
 nestor_cptr_t nu_clone_space(nu_alloc_t *a, nestor_word_t scratch_va)

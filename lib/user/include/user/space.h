@@ -38,6 +38,12 @@ nestor_cptr_t nu_fill_page(nu_alloc_t *a, nestor_word_t scratch_va, nestor_cptr_
                            nestor_word_t va, nestor_word_t rights, const void *src, size_t n,
                            size_t offset);
 
+/* The same for a frame of @type (NESTOR_OBJ_FRAME_4K or NESTOR_OBJ_FRAME_2M;
+ * @scratch_va and @va aligned to its size): one capability for 2 MiB. */
+nestor_cptr_t nu_fill_frame(nu_alloc_t *a, nestor_word_t type, nestor_word_t scratch_va,
+                            nestor_cptr_t pml4, nestor_word_t va, nestor_word_t rights,
+                            const void *src, size_t n, size_t offset);
+
 /*
  * A new address space holding a private copy of this program's image at the
  * same addresses (code, data and bss as they are now), filled through the
