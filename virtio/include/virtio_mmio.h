@@ -9,6 +9,9 @@
  * Storage is the caller's: the device struct and its queue array. The
  * device-specific configuration space is reached through callbacks.
  *
+ * Not thread-safe: register accesses and the server's pop/push calls on
+ * one device come from one thread (or under the caller's lock).
+ *
  * A guest access that breaks a rule of 4.2.2.2 (width, alignment, a write
  * to a read-only register, a read of a write-only one, an offset that is no
  * register) is refused with a named reason and has no effect; a read then
