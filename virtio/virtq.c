@@ -144,6 +144,7 @@ virtq_err_t virtq_setup(virtq_t *q, const virtio_ram_t *ram, const virtq_config_
     q->ram = ram;
     q->size = (uint16_t)cfg->size;     /* 32768 fits */
     q->desc_gpa = cfg->desc;
+    q->desc = desc;
     q->avail = avail;
     q->used = used;
     q->event_idx = cfg->event_idx;
@@ -163,11 +164,20 @@ typedef struct {
 } desc_table_t;
 
 /* Read descriptor @i of @t once, into a private copy. The queue's table was
- * mapped at setup; an indirect table is copied through the windows (it need
- * not be aligned and may cross adjacent windows). */
+ * mapped at setup, 16-aligned: one load per field. An indirect table is
+ * copied through the windows (it need not be aligned and may cross
+ * adjacent windows). */
 static bool read_desc(const virtq_t *q, const desc_table_t *t, uint32_t i, virtq_desc_t *d)
 {
-    return virtio_ram_read(q->ram, t->gpa + (uint64_t)i * VIRTQ_DESC_SIZE, d, VIRTQ_DESC_SIZE);
+    if (t->indirect)
+        return virtio_ram_read(q->ram, t->gpa + (uint64_t)i * VIRTQ_DESC_SIZE, d,
+                               VIRTQ_DESC_SIZE);
+    volatile uint8_t *p = q->desc + (uint64_t)i * VIRTQ_DESC_SIZE;
+    d->addr = __atomic_load_n((volatile uint64_t *)(p + VIRTQ_DESC_ADDR_OFF), __ATOMIC_RELAXED);
+    d->len = __atomic_load_n((volatile uint32_t *)(p + VIRTQ_DESC_LEN_OFF), __ATOMIC_RELAXED);
+    d->flags = ld16(p + VIRTQ_DESC_FLAGS_OFF, __ATOMIC_RELAXED);
+    d->next = ld16(p + VIRTQ_DESC_NEXT_OFF, __ATOMIC_RELAXED);
+    return true;
 }
 
 /* Does guest RAM hold all of [@gpa, @gpa + @len)? (@len > 0, no wrap.) */

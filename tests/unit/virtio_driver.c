@@ -96,10 +96,10 @@ void vdrv_table_desc(fram_t *r, uint64_t table_gpa, unsigned i, uint64_t addr, u
                      uint16_t flags, uint16_t next)
 {
     uint64_t at = table_gpa + (uint64_t)i * VIRTQ_DESC_SIZE;
-    put(r, at, addr, 8);
-    put(r, at + 8, len, 4);
-    put(r, at + 12, flags, 2);
-    put(r, at + 14, next, 2);
+    put(r, at + VIRTQ_DESC_ADDR_OFF, addr, 8);
+    put(r, at + VIRTQ_DESC_LEN_OFF, len, 4);
+    put(r, at + VIRTQ_DESC_FLAGS_OFF, flags, 2);
+    put(r, at + VIRTQ_DESC_NEXT_OFF, next, 2);
 }
 
 void vdrv_desc(vdrv_t *d, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)

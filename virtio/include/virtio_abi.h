@@ -84,6 +84,10 @@ typedef struct {
     uint16_t next;              /* le16: next descriptor if F_NEXT */
 } virtq_desc_t;
 _Static_assert(sizeof(virtq_desc_t) == VIRTQ_DESC_SIZE, "virtq_desc is 16 bytes (2.7.5)");
+#define VIRTQ_DESC_ADDR_OFF              0u
+#define VIRTQ_DESC_LEN_OFF               8u
+#define VIRTQ_DESC_FLAGS_OFF             12u
+#define VIRTQ_DESC_NEXT_OFF              14u
 
 /* Available ring (2.7.6: struct virtq_avail): flags, idx, ring[size],
  * used_event (only meaningful with VIRTIO_F_EVENT_IDX). */

@@ -99,6 +99,7 @@ typedef struct {
     bool indirect;            /* VIRTIO_F_INDIRECT_DESC negotiated */
     bool ready;
     uint64_t desc_gpa;
+    volatile uint8_t *desc;   /* host address of the descriptor table */
     volatile uint8_t *avail;  /* host address of the available ring */
     volatile uint8_t *used;   /* host address of the used ring */
     /* policy, changeable after setup */
