@@ -11,6 +11,7 @@
  * | APIC_BASE 1BH (with a LAPIC)| base, EN, BSP        | 10.4.4: reserved/EXTD/BSP change #GP;   |
  * |                             |                      | EN and the base move the LAPIC model    |
  * | FEATURE_CONTROL 3AH         | locked, VMX off      | #GP (locked, 23.7)                      |
+ * | BIOS_SIGN_ID 8BH            | microcode revision 1 in 63:32 | accepted, ignored (9.11.7.1)   |
  * | MTRRCAP FEH                 | 0: no ranges, no WC  | #GP (read-only)                         |
  * | SYSENTER_CS/ESP/EIP 174-176H| state page (MSRS)    | state page; ESP/EIP canonical           |
  * | MISC_ENABLE 1A0H            | fast strings, no BTS/PEBS | accepted, ignored                  |
@@ -33,6 +34,11 @@
 #include <nestor/vmcs.h>
 
 #define MTRRCAP_VALUE   0ULL        /* VCNT 0, no FIX, no WC, no SMRR (11.11.1) */
+/* IA32_BIOS_SIGN_ID: the microcode update signature in bits 63:32 (SDM Vol.
+ * 3A 9.11.7.1: software writes 0, executes CPUID.1, then reads it). A VM
+ * has no microcode: it reports revision 1 (0 would read as "no update
+ * loaded", which guests such as Linux treat as suspect). */
+#define MICROCODE_REV_VALUE (1ULL << 32)
 #define MISC_ENABLE_VALUE (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_BTS_UNAVAIL | \
                            X86_MISC_ENABLE_PEBS_UNAVAIL)
 #define DEBUGCTL_ALLOWED X86_DEBUGCTL_BTF
@@ -146,6 +152,7 @@ bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value)
         return true;
     case MSR_IA32_FEATURE_CONTROL: *value = X86_FEATURE_CONTROL_LOCK; return true;
     case MSR_IA32_MTRRCAP: *value = MTRRCAP_VALUE; return true;
+    case MSR_IA32_BIOS_SIGN_ID: *value = MICROCODE_REV_VALUE; return true;
     case MSR_IA32_SYSENTER_CS: *value = s->sysenter_cs; return true;
     case MSR_IA32_SYSENTER_ESP: *value = s->sysenter_esp; return true;
     case MSR_IA32_SYSENTER_EIP: *value = s->sysenter_eip; return true;
@@ -185,6 +192,8 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
     case MSR_IA32_TSC_ADJUST: return write_tsc_adjust(vm, v);
     case MSR_IA32_TSC_AUX: return put(e, &s->tsc_aux, v, M, vm->rdtscp && !(v & ~X86_TSC_AUX_MASK));
     case MSR_IA32_APIC_BASE: return (vm->devices & SC_DEV_LAPIC) && write_apic_base(vm, v);
+    case MSR_IA32_BIOS_SIGN_ID:
+        return true;                    /* 9.11.7.1: the write that precedes CPUID.1 */
     case MSR_IA32_MISC_ENABLE:
         /* SDM Vol. 4 Table 2-2: its bits enable model-specific features
          * the VMM does not model; it keeps the value it shows and drops

@@ -104,6 +104,7 @@
 #define MSR_IA32_APIC_BASE         0x01B
 #define MSR_IA32_TSC_ADJUST        0x03B
 #define MSR_IA32_FEATURE_CONTROL   0x03A
+#define MSR_IA32_BIOS_SIGN_ID      0x08B
 #define MSR_IA32_MTRRCAP           0x0FE
 #define MSR_IA32_SYSENTER_CS       0x174
 #define MSR_IA32_SYSENTER_ESP      0x175
