@@ -65,15 +65,20 @@ def cmd_run(args):
                        paths.rel(result.emulator_log)))
 
 
+# stack-configs/linux.dts's command line (the bare boot must use the same).
+LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 noapic acpi=off pci=off'
+
+
 class Bench:
     """A benchmark boot: @roottask with @guests, or the stack config @config
     (tests/configs or stack-configs: init and the modules it names); with
     @bare, also test guest @bare booted bare on Bochs (./nestor run --bare);
     then each stack config of @more, one boot each."""
     def __init__(self, roottask, what, guests=(), cmdline='', config=None, bare=None, more=(),
-                 l1=None):
+                 l1=None, bare_linux=None):
         self.roottask, self.what, self.guests, self.cmdline = roottask, what, guests, cmdline
         self.config, self.bare, self.more, self.l1 = config, bare, more, l1
+        self.bare_linux = bare_linux    # a Linux command line: also boot linux/ bare
 
 
 BENCHMARKS = {
@@ -95,6 +100,12 @@ BENCHMARKS = {
                     more=((os.path.join(paths.TEST_CONFIGS, 'nestbench-nestor.dts'), 'nestor'),
                           (os.path.join(paths.TEST_CONFIGS, 'nestbench-nestor3.dts'),
                            'nestor,l2=nestor'))),
+    # Debian's Linux to its shell: under Nestor (stack-configs/linux.dts),
+    # then bare on Bochs by GRUB with the same kernel, initramfs and command line.
+    'linux': Bench(None, 'instructions from power-on to the Linux shell under Nestor and bare '
+                   'on Bochs (same kernel, initramfs, command line), and the exits by reason',
+                   config=os.path.join(paths.STACK_CONFIGS, 'linux.dts'),
+                   bare_linux=LINUX_CMDLINE),
 }
 BENCH_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
 # A line's VM prefixes ("[l1] [bench] "): one per level of nesting above L0.
@@ -162,6 +173,8 @@ def cmd_bench(args):
     boots = [(iso, 'bench-' + args.name, bench.l1)]
     if bench.bare:
         boots.append((image.bare_iso(bench.bare), 'bench-%s-bare' % args.name, bench.l1))
+    if bench.bare_linux:
+        boots.append((image.linux_bare_iso(bench.bare_linux), 'bench-%s-bare' % args.name, 'bare'))
     for i, (more, l1) in enumerate(bench.more):
         boots.append((image.make_iso('', config.boot_modules(more)),
                       'bench-%s-%d' % (args.name, i + 1), l1))

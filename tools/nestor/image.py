@@ -15,11 +15,15 @@ _locks_guard = threading.Lock()
 KERNEL_NAME = 'nestor-kernel.elf'     # the kernel's file name in the ISO's /boot
 
 
+# GRUB's command for the modules of each kernel-loading command.
+MODULE_COMMAND = {'multiboot2': 'module2', 'multiboot': 'module', 'linux': 'initrd'}
+
+
 def _grub_cfg(cmdline, modules, loader='multiboot2', kernel_name=KERNEL_NAME):
     lines = ['set timeout=0', 'set default=0', 'menuentry "Nestor" {',
              '    %s /boot/%s %s' % (loader, kernel_name, cmdline)]
     for i, (_, mod_cmdline) in enumerate(modules):
-        lines.append('    module2 /boot/module%d %s' % (i, mod_cmdline))
+        lines.append(('    %s /boot/module%d %s' % (MODULE_COMMAND[loader], i, mod_cmdline)).rstrip())
     lines += ['    boot', '}', '']
     return '\n'.join(lines)
 
@@ -168,6 +172,21 @@ def bare_iso(guest, cmdline=''):
     if not os.path.isfile(path):
         raise NestorError("guest '%s' not built (no %s)" % (guest, paths.rel(path)))
     return make_iso(' '.join(w for w in (BARE_CMDLINE, cmdline) if w), (), path, 'multiboot')
+
+
+LINUX_BARE_WORD = 'nestor.bare'  # linux/init: print the verdict, shut Bochs down
+
+
+def linux_bare_iso(cmdline):
+    """An ISO on which GRUB boots the Linux guest (build/guests/linux.bin with
+    build/guests/initramfs.bin as its initrd) itself, without Nestor, by
+    GRUB's `linux` command: the bare reference of `./nestor bench linux`."""
+    kernel = os.path.join(paths.BUILD, 'guests', 'linux.bin')
+    initrd = os.path.join(paths.BUILD, 'guests', 'initramfs.bin')
+    for f in (kernel, initrd):
+        if not os.path.isfile(f):
+            raise NestorError('Linux guest not built (no %s): linux/README.md' % paths.rel(f))
+    return make_iso(' '.join((cmdline, LINUX_BARE_WORD)), [(initrd, '')], kernel, 'linux')
 
 
 def _build(iso, key, cfg, kernel, modules, kernel_name=KERNEL_NAME):
