@@ -58,6 +58,12 @@ static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
         *changed |= GPRS_CHANGED;
         return NESTOR_EXIT_REPLY_RESUME;
     case NVMX_DONE:
+        /* A VMCS L2 ran from, cleared (or VMX operation left): EPT02 has
+         * no user left (l2.h l2_vmcs_gone). */
+        if (r.vm_error == 0 && insn.reason == NESTOR_EXIT_VMCLEAR)
+            l2_vmcs_gone(m, r.cleared);
+        else if (r.vm_error == 0 && insn.reason == NESTOR_EXIT_VMXOFF)
+            l2_vmcs_gone(m, NVMX_NO_VMCS);
         *changed |= GPRS_CHANGED;
         return NESTOR_EXIT_REPLY_RESUME;
     }

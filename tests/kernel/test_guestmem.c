@@ -20,19 +20,33 @@
 #define I_MOV_EAX_MOFFS(a) 0xA1, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
 #define I_MOV_MOFFS_EAX(a) 0xA3, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
 
-static nestor_error_t slice(nestor_cptr_t frame, nestor_word_t index, nestor_cptr_t dest,
-                            nestor_word_t *res)
+/* NESTOR_FRAME_SLICE or NESTOR_FRAME_SLICE_ALIAS (@label) into @dest. */
+static nestor_error_t slice_as(nestor_word_t label, nestor_cptr_t frame, nestor_word_t index,
+                               nestor_cptr_t dest, nestor_word_t *res)
 {
     const nestor_word_t args[] = { index, dest, ROOT_DEPTH };
     nestor_cptr_t root = ROOT_CNODE;
-    return nu_invoke(frame, NESTOR_FRAME_SLICE, args, 3, &root, 1, res, res ? 2 : 0);
+    return nu_invoke(frame, label, args, 3, &root, 1, res, res ? 2 : 0);
+}
+
+static nestor_error_t slice(nestor_cptr_t frame, nestor_word_t index, nestor_cptr_t dest,
+                            nestor_word_t *res)
+{
+    return slice_as(NESTOR_FRAME_SLICE, frame, index, dest, res);
+}
+
+static nestor_error_t ept_map_type(nestor_cptr_t frame, nestor_cptr_t ept, nestor_word_t gpa,
+                                   nestor_word_t rights, nestor_word_t memtype,
+                                   nestor_word_t *res)
+{
+    const nestor_word_t args[] = { gpa, rights, memtype };
+    return nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, res, res ? 2 : 0);
 }
 
 static nestor_error_t ept_map(nestor_cptr_t frame, nestor_cptr_t ept, nestor_word_t gpa,
                               nestor_word_t rights)
 {
-    const nestor_word_t args[] = { gpa, rights, NESTOR_EPT_MEMTYPE_WB };
-    return nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
+    return ept_map_type(frame, ept, gpa, rights, NESTOR_EPT_MEMTYPE_WB, 0);
 }
 
 static nestor_error_t read_ad(nestor_cptr_t ept, nestor_word_t gpa, nestor_word_t flags,
@@ -319,17 +333,7 @@ KTEST(guestmem_ept_mmio_range_exits_as_misconfiguration)
 static nestor_error_t alias(nestor_cptr_t frame, nestor_word_t index, nestor_cptr_t dest,
                             nestor_word_t *res)
 {
-    const nestor_word_t args[] = { index, dest, ROOT_DEPTH };
-    nestor_cptr_t root = ROOT_CNODE;
-    return nu_invoke(frame, NESTOR_FRAME_SLICE_ALIAS, args, 3, &root, 1, res, res ? 2 : 0);
-}
-
-static nestor_error_t ept_map_type(nestor_cptr_t frame, nestor_cptr_t ept, nestor_word_t gpa,
-                                   nestor_word_t rights, nestor_word_t memtype,
-                                   nestor_word_t *res)
-{
-    const nestor_word_t args[] = { gpa, rights, memtype };
-    return nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, res, res ? 2 : 0);
+    return slice_as(NESTOR_FRAME_SLICE_ALIAS, frame, index, dest, res);
 }
 
 /* An alias slice is made and used while its frame is mapped whole (here in
