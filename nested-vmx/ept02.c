@@ -19,10 +19,11 @@
  *
  * EPT02 is a cache of EPT12, as the CPU's EPT TLB is (SDM 28.4): what is
  * in it is dropped whole on INVEPT, a new EPTP, VMCLEAR of the VMCS L2 ran
- * from and a reset, and when a table is full. A fault at an address EPT02
- * maps already (L1 gave more rights without INVEPT, SDM 28.4.3.3) maps it
- * again with EPT12's rights now; where EPT12 turned a 2 MiB page into a
- * page table (or back) without INVEPT, EPT02 is dropped and built again.
+ * from, VMXOFF, a reset and the VM's end, and when a table is full. A
+ * fault at an address EPT02 maps already (L1 gave more rights without
+ * INVEPT, SDM 28.4.3.3) maps it again with EPT12's rights now; where EPT12
+ * turned a 2 MiB page into a page table (or back) without INVEPT, EPT02 is
+ * dropped and built again.
  */
 #include "monitor.h"
 #include "nvmx_setup.h"

@@ -787,6 +787,17 @@ void l2_reset(struct nvmx_monitor *m)
     l2->vmcs12 = NVMX_NO_VMCS;
 }
 
+void l2_end(struct nvmx_monitor *m)
+{
+    l2_t *l2 = &m->l2;
+    if (l2->built)
+        nu_tcb_suspend(l2->tcb);
+    const uint64_t pages = l2->n_pages;
+    l2_reset(m);
+    printf("nested-vmx %s: its VM has ended: L2 stopped, EPT02 dropped (%lu alias slices "
+           "deleted)\n", m->name, pages);
+}
+
 void l2_invept(struct nvmx_monitor *m)
 {
     ept02_flush(m);

@@ -98,6 +98,9 @@ void l2_count_l1_exit(struct nvmx_monitor *m, unsigned reason);
 void l2_report(struct nvmx_monitor *m);
 /* The VM was reset: forget L2 (EPT02, the running and launch bookkeeping). */
 void l2_reset(struct nvmx_monitor *m);
+/* The VM has ended: L2's thread stops for good and EPT02 goes (its alias
+ * slices deleted, page tables unmapped). */
+void l2_end(struct nvmx_monitor *m);
 
 /* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
  * stay cached). */

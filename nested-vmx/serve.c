@@ -159,9 +159,11 @@ void nvmx_serve(nvmx_monitor_t *m)
             l2_report(m);
             msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { m->handled, m->passed } };
         } else if (nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT &&
-                   (msg.badge & (NVMX_KICK_BADGE | NVMX_RESET_BADGE))) {
+                   (msg.badge & (NVMX_KICK_BADGE | NVMX_RESET_BADGE | NVMX_END_BADGE))) {
             /* Signals: nothing to answer. */
-            if (msg.badge & NVMX_RESET_BADGE)
+            if (msg.badge & NVMX_END_BADGE)
+                l2_end(m);
+            else if (msg.badge & NVMX_RESET_BADGE)
                 reset(m);
             else
                 l2_kick(m);
