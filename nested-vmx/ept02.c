@@ -7,13 +7,23 @@
  * 27-7); where it does, the L1 frame is mapped. L1 without EPT: L2-physical
  * is L1-physical.
  *
- * Granularity: L1's RAM frames are 2 MiB and mapped whole by the VMM, and
- * the kernel does not slice a frame that is mapped whole (nestor/
- * invocations.h NESTOR_FRAME_SLICE), so EPT02 maps 2 MiB pages: EPT12 must
- * map L2's memory with 2 MiB pages (as Nestor's own VMM does), or with
- * page tables whose 512 4 KiB pages make one 2 MiB page (in order, same
- * rights and type), or not use EPT. Other 4 KiB mappings stop the VM with
- * that said.
+ * Granularity: EPT12's 2 MiB pages, and page tables whose 512 4 KiB pages
+ * make one 2 MiB page (in order, one set of rights and type), map as 2 MiB
+ * pages of EPT02 (a copy of L1's 2 MiB frame). Any other 4 KiB page of
+ * EPT12 maps as one 4 KiB page of EPT02, through an alias slice of L1's
+ * frame (nestor/invocations.h NESTOR_FRAME_SLICE_ALIAS: a 4 KiB view of a
+ * frame the VMM maps whole in EPT01; write-back, as EPT02's 2 MiB pages),
+ * in an EPT02 page table of ours. EPT02's permissions are EPT12's: the VMM
+ * maps L1's RAM read/write/execute in EPT01, so EPT12 AND EPT01 (the
+ * composition of SDM 28.3.3) is EPT12's.
+ *
+ * EPT02 is a cache of EPT12, as the CPU's EPT TLB is (SDM 28.4): what is
+ * in it is dropped whole on INVEPT, a new EPTP, VMCLEAR of the VMCS L2 ran
+ * from, VMXOFF, a reset and the VM's end, and when a table is full. A
+ * fault at an address EPT02 maps already (L1 gave more rights without
+ * INVEPT, SDM 28.4.3.3) maps it again with EPT12's rights now; where EPT12
+ * turned a 2 MiB page into a page table (or back) without INVEPT, EPT02 is
+ * dropped and built again.
  */
 #include "monitor.h"
 #include "nvmx_setup.h"
@@ -30,6 +40,7 @@
 #define EPTP_ADDR_MASK   0x000FFFFFFFFFF000ULL
 #define EPT_LEVELS       4
 #define PAGE_2M          (1ULL << 21)
+#define PAGE_4K_MASK     0xFFFULL
 /* Exit qualification of an EPT violation (SDM 27.2.1, Table 27-7). */
 #define EPTQ_ACCESS      0x7ULL             /* read, write, fetch */
 #define EPTQ_PERM_SHIFT  3                  /* readable, writable, executable */
@@ -56,21 +67,85 @@ static bool misconfigured(uint64_t e, int level, unsigned maxphyaddr)
     return false;
 }
 
-static nestor_cptr_t slot(struct nvmx_monitor *m)
+/* A slot of ours for @cptr if it has none yet; false if we have no more. */
+static bool have_slot(struct nvmx_monitor *m, nestor_cptr_t *cptr)
 {
-    l2_t *l2 = &m->l2;
-    return l2->n_free ? l2->free_slots[--l2->n_free] : m->alloc.next_slot++;
+    if (!*cptr && m->alloc.next_slot < m->alloc.end_slot)
+        *cptr = m->alloc.next_slot++;
+    return *cptr != 0;
+}
+
+/* Unmap and delete the capability in @slot (the slot stays ours). */
+static void drop_cap(struct nvmx_monitor *m, nestor_cptr_t slot)
+{
+    nu_frame_unmap(slot);
+    nu_cnode_delete(m->alloc.cnode, slot, 64);
+}
+
+/* Remove 2 MiB mapping @i (its slot moves to the unused end). */
+static void drop_map(l2_t *l2, struct nvmx_monitor *m, unsigned i)
+{
+    ept02_map_t gone = l2->maps[i];
+    drop_cap(m, gone.frame);
+    l2->maps[i] = l2->maps[--l2->n_maps];
+    l2->maps[l2->n_maps] = gone;
+}
+
+/* Remove 4 KiB mapping @i (its slot moves to the unused end). */
+static void drop_page(l2_t *l2, struct nvmx_monitor *m, unsigned i)
+{
+    ept02_page_t gone = l2->pages[i];
+    drop_cap(m, gone.alias);
+    l2->pages[i] = l2->pages[--l2->n_pages];
+    l2->pages[l2->n_pages] = gone;
 }
 
 void ept02_flush(struct nvmx_monitor *m)
 {
     l2_t *l2 = &m->l2;
-    for (unsigned i = 0; i < l2->n_maps; i++) {
-        nu_frame_unmap(l2->maps[i].frame);
-        nu_cnode_delete(m->alloc.cnode, l2->maps[i].frame, 64);
-        l2->free_slots[l2->n_free++] = l2->maps[i].frame;
-    }
-    l2->n_maps = 0;
+    l2->rebuilds += l2->n_maps || l2->n_pages;
+    while (l2->n_maps)
+        drop_map(l2, m, 0);
+    while (l2->n_pages)
+        drop_page(l2, m, 0);
+    /* The page tables leave EPT02 (emptied: kernel/vspace.c) and stay ours. */
+    for (unsigned i = 0; i < l2->n_pts; i++)
+        nu_page_table_unmap(l2->pts[i].pt);
+    l2->n_pts = 0;
+}
+
+/* EPT02's 2 MiB mapping at @base2, or -1. */
+static int map_at(const l2_t *l2, uint64_t base2)
+{
+    for (unsigned i = 0; i < l2->n_maps; i++)
+        if (l2->maps[i].gpa2 == base2)
+            return (int)i;
+    return -1;
+}
+
+/* EPT02's page table for the 2 MiB at @base2, or -1. */
+static int pt_at(const l2_t *l2, uint64_t base2)
+{
+    for (unsigned i = 0; i < l2->n_pts; i++)
+        if (l2->pts[i].gpa2 == base2)
+            return (int)i;
+    return -1;
+}
+
+static bool in_ram(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1)
+{
+    if (gpa1 < m->ram_bytes)
+        return true;
+    printf("nested-vmx %s: L2-physical 0x%lx is L1-physical 0x%lx, not RAM: device memory "
+           "for L2 is not supported yet: VM stopped\n", m->name, gpa2, gpa1);
+    return false;
+}
+
+static int cannot_map(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, nestor_error_t e)
+{
+    printf("nested-vmx %s: cannot map L1-physical 0x%lx at L2-physical 0x%lx (error %lu): "
+           "VM stopped\n", m->name, gpa1, gpa2, (nestor_word_t)e);
+    return -1;
 }
 
 /* Map L1's 2 MiB frame holding @gpa1 at L2-physical @gpa2 (both 2 MiB
@@ -78,25 +153,94 @@ void ept02_flush(struct nvmx_monitor *m)
 static int map(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, unsigned rights)
 {
     l2_t *l2 = &m->l2;
-    if (gpa1 >= m->ram_bytes) {
-        printf("nested-vmx %s: L2-physical 0x%lx is L1-physical 0x%lx, not RAM: device memory "
-               "for L2 is not supported yet: VM stopped\n", m->name, gpa2, gpa1);
+    if (!in_ram(m, gpa2, gpa1))
         return -1;
-    }
-    if (l2->n_maps == EPT02_MAX_MAPS)
-        ept02_flush(m);
-    nestor_cptr_t f = slot(m);
+    int old = map_at(l2, gpa2);
+    if (old >= 0)
+        drop_map(l2, m, (unsigned)old);     /* mapped again with EPT12's rights now */
+    if (pt_at(l2, gpa2) >= 0 || l2->n_maps == EPT02_MAX_MAPS)
+        ept02_flush(m);                     /* was a page table; or full */
+    ept02_map_t *e = &l2->maps[l2->n_maps];
+    if (!have_slot(m, &e->frame))
+        return cannot_map(m, gpa2, gpa1, NESTOR_ERR_NOT_ENOUGH_MEMORY);
     nestor_word_t frame = NVMX_GRANT_RAM_INDEX(gpa1 >> m->frame_bits);
-    nestor_error_t e = nu_cnode_copy(m->alloc.cnode, f, 64, m->grant, frame, m->grant_radix,
-                                     NESTOR_RIGHTS_ALL);
-    if (e == NESTOR_OK)
-        e = nu_ept_map_2m(&m->alloc, l2->ept, gpa2, f, rights);
-    if (e != NESTOR_OK) {
-        printf("nested-vmx %s: cannot map L1-physical 0x%lx at L2-physical 0x%lx (error %lu): "
-               "VM stopped\n", m->name, gpa1, gpa2, (nestor_word_t)e);
-        return -1;
+    nestor_error_t err = nu_cnode_copy(m->alloc.cnode, e->frame, 64, m->grant, frame,
+                                       m->grant_radix, NESTOR_RIGHTS_ALL);
+    if (err == NESTOR_OK)
+        err = nu_ept_map_2m(&m->alloc, l2->ept, gpa2, e->frame, rights);
+    if (err != NESTOR_OK) {
+        nu_cnode_delete(m->alloc.cnode, e->frame, 64);
+        return cannot_map(m, gpa2, gpa1, err);
     }
-    l2->maps[l2->n_maps++] = (ept02_map_t){ .gpa2 = gpa2, .frame = f };
+    e->gpa2 = gpa2;
+    l2->n_maps++;
+    l2->made_2m++;
+    return 1;
+}
+
+/* EPT02's page table for the 2 MiB at @base2, added if need be (from the
+ * ones we have, else a new one); false if none can be had. */
+static bool pt_for(struct nvmx_monitor *m, uint64_t base2)
+{
+    l2_t *l2 = &m->l2;
+    if (pt_at(l2, base2) >= 0)
+        return true;
+    ept02_pt_t *p = &l2->pts[l2->n_pts];
+    if (!p->pt && !(p->pt = nu_alloc_obj(&m->alloc, NESTOR_OBJ_EPT_PT, 0)))
+        return false;
+    if (nu_ept_map_pt(&m->alloc, l2->ept, base2, p->pt) != NESTOR_OK)
+        return false;
+    p->gpa2 = base2;
+    l2->n_pts++;
+    return true;
+}
+
+/* Map L1's 4 KiB page @gpa1 at L2-physical @gpa2 (both 4 KiB aligned) with
+ * @rights, through an alias slice of L1's frame. */
+static int map_page(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, unsigned rights)
+{
+    l2_t *l2 = &m->l2;
+    const uint64_t base2 = gpa2 & ~(PAGE_2M - 1);
+    if (!in_ram(m, gpa2, gpa1))
+        return -1;
+    if (map_at(l2, base2) >= 0)
+        ept02_flush(m);                     /* was a 2 MiB page */
+    ept02_page_t *e = 0;
+    for (unsigned i = 0; i < l2->n_pages && !e; i++)
+        if (l2->pages[i].gpa2 == gpa2)
+            e = &l2->pages[i];
+    if (e && e->gpa1 == gpa1) {
+        nu_frame_unmap(e->alias);           /* the same page, EPT12's rights now */
+    } else {
+        if (e)
+            drop_page(l2, m, (unsigned)(e - l2->pages));   /* EPT12 points elsewhere now */
+        if (l2->n_pages == EPT02_MAX_PAGES ||
+            (pt_at(l2, base2) < 0 && l2->n_pts == EPT02_MAX_PTS))
+            ept02_flush(m);
+        if (!pt_for(m, base2))
+            return cannot_map(m, gpa2, gpa1, NESTOR_ERR_NOT_ENOUGH_MEMORY);
+        e = &l2->pages[l2->n_pages];
+        if (!have_slot(m, &e->alias))
+            return cannot_map(m, gpa2, gpa1, NESTOR_ERR_NOT_ENOUGH_MEMORY);
+        const nestor_word_t args[] = { (gpa1 & ((1ULL << m->frame_bits) - 1)) >> 12, e->alias,
+                                        64 };
+        nestor_cptr_t cnode = m->alloc.cnode;
+        nestor_error_t err = nu_invoke(m->ram_frames + (gpa1 >> m->frame_bits),
+                                       NESTOR_FRAME_SLICE_ALIAS, args, 3, &cnode, 1, 0, 0);
+        if (err != NESTOR_OK)
+            return cannot_map(m, gpa2, gpa1, err);
+        e->gpa2 = gpa2;
+        e->gpa1 = gpa1;
+        l2->n_pages++;
+    }
+    const nestor_word_t args[] = { gpa2, rights, NESTOR_EPT_MEMTYPE_WB };
+    nestor_cptr_t ept = l2->ept;
+    nestor_error_t err = nu_invoke(e->alias, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
+    if (err != NESTOR_OK) {
+        drop_page(l2, m, (unsigned)(e - l2->pages));
+        return cannot_map(m, gpa2, gpa1, err);
+    }
+    l2->made_4k++;
     return 1;
 }
 
@@ -169,13 +313,9 @@ int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64
              * as one 2 MiB page of EPT02 (SDM 28.3.2: the same translation
              * for every address in it). */
             const uint64_t base1 = uniform_pt(m, table, e);
-            if (base1 == NOT_UNIFORM) {
-                printf("nested-vmx %s: EPT12 maps L2-physical 0x%lx with 4 KiB pages that do "
-                       "not make a whole 2 MiB page: EPT02 maps 2 MiB pages only (ept02.c): VM "
-                       "stopped\n", m->name, gpa2);
-                return -1;
-            }
-            return map(m, base2, base1, perms);
+            if (base1 != NOT_UNIFORM)
+                return map(m, base2, base1, perms);
+            return map_page(m, gpa2 & ~(uint64_t)PAGE_4K_MASK, e & EPT_ADDR_MASK, perms);
         }
         table = e & EPT_ADDR_MASK;
     }

@@ -244,6 +244,7 @@ static void vmclear(nvmx_ctx_t *c)
         vmcs->launch_state = VMCS12_CLEAR;
     if (addr == c->v->current)
         c->v->current = NVMX_NO_VMCS;
+    c->r.cleared = addr;
     vm_succeed(c);
 }
 

@@ -765,6 +765,9 @@ void l2_count_l1_exit(struct nvmx_monitor *m, unsigned reason)
 void l2_report(struct nvmx_monitor *m)
 {
     const l2_t *l2 = &m->l2;
+    if (l2->made_2m || l2->made_4k)
+        printf("nested-vmx %s: EPT02: %lu 2 MiB and %lu 4 KiB mappings made, dropped %lu "
+               "times\n", m->name, l2->made_2m, l2->made_4k, l2->rebuilds);
     for (unsigned r = 0; r < L2_COUNTED_REASONS; r++) {
         const uint64_t n = l2->by_reason[r];
         if (!n)
@@ -784,7 +787,25 @@ void l2_reset(struct nvmx_monitor *m)
     l2->vmcs12 = NVMX_NO_VMCS;
 }
 
+void l2_end(struct nvmx_monitor *m)
+{
+    l2_t *l2 = &m->l2;
+    if (l2->built)
+        nu_tcb_suspend(l2->tcb);
+    const uint64_t pages = l2->n_pages;
+    l2_reset(m);
+    printf("nested-vmx %s: its VM has ended: L2 stopped, EPT02 dropped (%lu alias slices "
+           "deleted)\n", m->name, pages);
+}
+
 void l2_invept(struct nvmx_monitor *m)
 {
     ept02_flush(m);
+}
+
+void l2_vmcs_gone(struct nvmx_monitor *m, uint64_t gpa)
+{
+    l2_t *l2 = &m->l2;
+    if (gpa == NVMX_NO_VMCS || gpa == l2->vmcs12)
+        ept02_flush(m);     /* the next entry fills it again from its EPT12 */
 }

@@ -29,13 +29,29 @@ struct vmcs12;
 #define NVMX_NO_REPLY     (~0UL)     /* the exit stays unanswered (its vCPU waits) */
 #define NVMX_L2_ENTRY_FAILED (~1UL)  /* l2_enter: a VM-entry failure for L1 */
 #define EPT02_MAX_MAPS    64         /* 2 MiB mappings EPT02 holds before it is rebuilt */
+#define EPT02_MAX_PAGES   256        /* 4 KiB mappings (alias slices) before it is rebuilt */
+#define EPT02_MAX_PTS     16         /* EPT02 page tables for them (4 KiB of budget each) */
 #define EPT02_NO_EPT      (~0ULL)    /* L1 does not use EPT: L2-physical = L1-physical */
 #define L2_COUNTED_REASONS 80        /* basic exit reasons counted one by one (SDM Appendix C) */
 
+/* EPT02's mappings (ept02.c). Each entry keeps its capability slot once
+ * it has one (entries below the count are in use): EPT02 is rebuilt many
+ * times (INVEPT, a new EPTP, VMCLEAR), and slots and page tables are
+ * reused, never allocated again. */
 typedef struct {
     uint64_t gpa2;                   /* 2 MiB-aligned L2-physical address */
     nestor_cptr_t frame;             /* our copy of L1's frame, mapped there */
 } ept02_map_t;
+
+typedef struct {
+    uint64_t gpa2, gpa1;             /* 4 KiB-aligned L2-physical and L1-physical */
+    nestor_cptr_t alias;             /* an alias slice of L1's frame (NESTOR_FRAME_SLICE_ALIAS) */
+} ept02_page_t;
+
+typedef struct {
+    uint64_t gpa2;                   /* 2 MiB-aligned L2-physical address it translates */
+    nestor_cptr_t pt;                /* an EPT PT object of ours */
+} ept02_pt_t;
 
 typedef struct {
     bool built, started;
@@ -46,9 +62,10 @@ typedef struct {
     bool launch;                     /* the entry was a VMLAUNCH */
     uint64_t eptp12;                 /* what EPT02 is built from (EPT02_NO_EPT) */
     ept02_map_t maps[EPT02_MAX_MAPS];
-    unsigned n_maps;
-    nestor_cptr_t free_slots[EPT02_MAX_MAPS];
-    unsigned n_free;
+    ept02_page_t pages[EPT02_MAX_PAGES];
+    ept02_pt_t pts[EPT02_MAX_PTS];
+    unsigned n_maps, n_pages, n_pts;
+    uint64_t made_2m, made_4k, rebuilds;   /* EPT02 mappings made, times dropped: the log */
     bool running;                    /* L2 runs (L1 waits in VMLAUNCH/VMRESUME) */
     bool kicked;                     /* an interrupt for L1 waits for L2's exit */
     uint64_t entries, reflected, at_l0;  /* counts for the log */
@@ -81,10 +98,17 @@ void l2_count_l1_exit(struct nvmx_monitor *m, unsigned reason);
 void l2_report(struct nvmx_monitor *m);
 /* The VM was reset: forget L2 (EPT02, the running and launch bookkeeping). */
 void l2_reset(struct nvmx_monitor *m);
+/* The VM has ended: L2's thread stops for good and EPT02 goes (its alias
+ * slices deleted, page tables unmapped). */
+void l2_end(struct nvmx_monitor *m);
 
 /* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
  * stay cached). */
 void l2_invept(struct nvmx_monitor *m);
+/* L1 cleared (VMCLEAR) the VMCS at @gpa or left VMX operation (@gpa =
+ * NVMX_NO_VMCS): if that was the VMCS L2 last ran from, nothing uses EPT02
+ * any more: drop it (its alias slices and page tables go back). */
+void l2_vmcs_gone(struct nvmx_monitor *m, uint64_t gpa);
 
 /* EPT02 (ept02.c): an EPT violation of L2 at @gpa2 with qualification
  * @qual: 1 mapped (resume L2), 0 reflect (*@reason / *@qual12 set for L1:

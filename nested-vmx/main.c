@@ -70,12 +70,17 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
         nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_STATE_VA, state, MAP_RW))
         return false;
     mon.s = (nestor_vcpu_state_t *)(uintptr_t)NVMX_STATE_VA;
-    for (uint64_t i = 0; i < mon.ram_bytes >> bits; i++) {
-        nestor_cptr_t f = take(node, radix, NVMX_GRANT_RAM + i);
-        if (!f || nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_RAM_VA + (i << bits), f,
-                               MAP_RW))
+    /* The frames' copies first, in consecutive slots (ept02.c finds frame
+     * i at ram_frames + i), then their mappings (which take slots too). */
+    const uint64_t frames = mon.ram_bytes >> bits;
+    mon.ram_frames = mon.alloc.next_slot;
+    for (uint64_t i = 0; i < frames; i++)
+        if (take(node, radix, NVMX_GRANT_RAM + i) != mon.ram_frames + i)
             return false;
-    }
+    for (uint64_t i = 0; i < frames; i++)
+        if (nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_RAM_VA + (i << bits),
+                         mon.ram_frames + i, MAP_RW))
+            return false;
     mon.ram = (uint8_t *)(uintptr_t)NVMX_RAM_VA;
     mon.grant = node;
     mon.grant_radix = radix;

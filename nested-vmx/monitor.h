@@ -25,6 +25,8 @@ typedef struct nvmx_monitor {
     uint64_t handled, passed;       /* exits answered here / passed on */
     nestor_cptr_t grant;            /* the VMM's CNode: L1's frames to copy for EPT02 */
     unsigned grant_radix, frame_bits;
+    nestor_cptr_t ram_frames;       /* our copies of L1's frames: frame i in slot + i
+                                       (mapped at ram; alias slices come from them) */
     l2_t l2;
     unsigned timer_rate;            /* the host's VMX-preemption-timer rate (bootinfo) */
     bool tsc_dirty;                 /* L1 wrote its TSC: L2's offset needs computing again */

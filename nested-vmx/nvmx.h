@@ -84,6 +84,8 @@ typedef struct {
     /* NVMX_DONE by VMfail: the error number (0: VMsucceed,
      * NVMX_VMFAIL_INVALID: VMfailInvalid) */
     uint32_t vm_error;
+    /* NVMX_DONE by a VMCLEAR that succeeded: the VMCS it cleared */
+    uint64_t cleared;
 } nvmx_result_t;
 
 /* nvmx_result_t.vm_error of VMfailInvalid (SDM 30.2). */

@@ -18,7 +18,9 @@
  *                       nested-vmx makes L2 exit to L1 if L1's controls
  *                       ask for external-interrupt exits (SDM 25.2).
  *                       The VMM signals it with NVMX_RESET_BADGE when the
- *                       VM has a system reset: the CPU leaves VMX operation.
+ *                       VM has a system reset: the CPU leaves VMX operation;
+ *                       with NVMX_END_BADGE when the VM has ended (exited or
+ *                       stopped): L2 stops and EPT02 goes.
  *   NVMX_GRANT_RAM + i  RAM frame i: guest-physical i << MR[FRAME_BITS]
  * and nothing else: nested-vmx never holds the VMM's exit endpoints or
  * another VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
@@ -35,6 +37,7 @@
 #define NVMX_GRANT_RAM           4
 #define NVMX_KICK_BADGE          (1ULL << 40)
 #define NVMX_RESET_BADGE         (1ULL << 41)
+#define NVMX_END_BADGE           (1ULL << 42)
 /*
  * Requests on NVMX_GRANT_VMM:
  *   NVMX_REQ_STOP  (send) L2 cannot go on while L1 waits for it: stop the VM.

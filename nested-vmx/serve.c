@@ -58,6 +58,12 @@ static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
         *changed |= GPRS_CHANGED;
         return NESTOR_EXIT_REPLY_RESUME;
     case NVMX_DONE:
+        /* A VMCS L2 ran from, cleared (or VMX operation left): EPT02 has
+         * no user left (l2.h l2_vmcs_gone). */
+        if (r.vm_error == 0 && insn.reason == NESTOR_EXIT_VMCLEAR)
+            l2_vmcs_gone(m, r.cleared);
+        else if (r.vm_error == 0 && insn.reason == NESTOR_EXIT_VMXOFF)
+            l2_vmcs_gone(m, NVMX_NO_VMCS);
         *changed |= GPRS_CHANGED;
         return NESTOR_EXIT_REPLY_RESUME;
     }
@@ -153,9 +159,11 @@ void nvmx_serve(nvmx_monitor_t *m)
             l2_report(m);
             msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { m->handled, m->passed } };
         } else if (nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT &&
-                   (msg.badge & (NVMX_KICK_BADGE | NVMX_RESET_BADGE))) {
+                   (msg.badge & (NVMX_KICK_BADGE | NVMX_RESET_BADGE | NVMX_END_BADGE))) {
             /* Signals: nothing to answer. */
-            if (msg.badge & NVMX_RESET_BADGE)
+            if (msg.badge & NVMX_END_BADGE)
+                l2_end(m);
+            else if (msg.badge & NVMX_RESET_BADGE)
                 reset(m);
             else
                 l2_kick(m);

@@ -172,9 +172,12 @@ static void on_tick(void)
     }
 }
 
-/* Said when it happens, so a log shows the other VMs running on after it. */
+/* Said when it happens, so a log shows the other VMs running on after it.
+ * nested-vmx, stacked on it, is told too: L2 stops, EPT02 goes. */
 static void report_end(const vm_t *vm)
 {
+    if (vm->nvmx_end)
+        nu_signal(vm->nvmx_end);
     if (my_name[0])
         printf(TOPO_PREFIX "exits %s total=%lu\n", vm->name, vm->exits);
     /* Its exits by basic reason (SDM Vol. 3D Appendix C), one line. */

@@ -82,12 +82,14 @@ bool nested_vmx_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t sto
     /* The badge a signal carries is the signalling capability's: ours is
      * badged, nested-vmx's (to wait on) is not. */
     nestor_cptr_t kick = nu_alloc_obj(a, NESTOR_OBJ_NOTIFICATION, 0), signal = a->next_slot++;
-    nestor_cptr_t reset = a->next_slot++;
+    nestor_cptr_t reset = a->next_slot++, end = a->next_slot++;
     if (!node || !kick ||
         nu_cnode_mint(a->cnode, signal, 64, a->cnode, kick, 64, NESTOR_RIGHT_WRITE,
                       NVMX_KICK_BADGE) ||
         nu_cnode_mint(a->cnode, reset, 64, a->cnode, kick, 64, NESTOR_RIGHT_WRITE,
                       NVMX_RESET_BADGE) ||
+        nu_cnode_mint(a->cnode, end, 64, a->cnode, kick, 64, NESTOR_RIGHT_WRITE,
+                      NVMX_END_BADGE) ||
         nu_cnode_copy(node, NVMX_GRANT_KICK, radix, a->cnode, kick, 64, NESTOR_RIGHT_READ) ||
         nu_cnode_copy(node, NVMX_GRANT_VCPU, radix, a->cnode, vm->vcpu, 64, NESTOR_RIGHTS_ALL) ||
         nu_cnode_copy(node, NVMX_GRANT_STATE, radix, a->cnode, vm->state_frame, 64,
@@ -102,6 +104,7 @@ bool nested_vmx_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t sto
             return false;
     vm->nvmx_kick = signal;
     vm->nvmx_reset = reset;
+    vm->nvmx_end = end;
     nu_ipc_buffer()->caps_or_badges[0] = node;
     *msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 1, NVMX_SETUP_MRS) };
     msg->mr[NVMX_SETUP_MR_RADIX] = radix;

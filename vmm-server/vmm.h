@@ -46,6 +46,7 @@ typedef struct vm {
                                       codes of nestor/verdict.h, PASS is status 0 */
     nestor_cptr_t nvmx_kick;       /* its notification: "the vCPU is paused for an interrupt" */
     nestor_cptr_t nvmx_reset;      /* ... and "the VM was reset" (nested-vmx/nvmx_setup.h) */
+    nestor_cptr_t nvmx_end;        /* ... and "the VM has ended" */
     nestor_vcpu_state_t *state;   /* the VCPU's state page, mapped in the VMM */
     vm_status_t status;
     uint32_t exit_code;            /* what the guest wrote to its exit port */

@@ -154,16 +154,19 @@ nestor_cptr_t nu_thread_new_in(nu_alloc_t *a, nestor_cptr_t cspace, nestor_cptr_
     return nu_tcb_write_registers(tcb, 1, &ctx) == NESTOR_OK ? tcb : 0;
 }
 
-/* The EPT tables above a 2 MiB leaf: a PDPT (per 512 GiB) and a PD (per 1 GiB). */
+/* The EPT tables above a 2 MiB leaf or an EPT PT: a PDPT (per 512 GiB) and
+ * a PD (per 1 GiB). */
 #define EPT_LEVELS_2M 2
 
-nestor_error_t nu_ept_map_2m(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t frame,
-                             nestor_word_t rights)
+/* Invoke @label on @obj with @args and the EPT @ept as CAP0 (a mapping at
+ * @gpa), adding the EPT PDPT and PD it lacks. */
+static nestor_error_t ept_map_with_tables(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa,
+                                          nestor_cptr_t obj, nestor_word_t label,
+                                          const nestor_word_t *args, unsigned n)
 {
     static const nestor_word_t tables[EPT_LEVELS_2M] = { NESTOR_OBJ_EPT_PDPT, NESTOR_OBJ_EPT_PD };
     static const unsigned shifts[EPT_LEVELS_2M] = { 39, 30 };
-    const nestor_word_t args[] = { gpa, rights, NESTOR_EPT_MEMTYPE_WB };
-    nestor_error_t e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
+    nestor_error_t e = nu_invoke(obj, label, args, n, &ept, 1, 0, 0);
     for (int level = 0; e == NESTOR_ERR_FAILED_LOOKUP && level < EPT_LEVELS_2M; level++) {
         nestor_cptr_t t = nu_alloc_obj(a, tables[level], 0);
         if (!t)
@@ -171,7 +174,20 @@ nestor_error_t nu_ept_map_2m(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nes
         nestor_error_t te = nu_page_table_map(t, ept, gpa & ~((1ULL << shifts[level]) - 1));
         if (te != NESTOR_OK && te != NESTOR_ERR_DELETE_FIRST)
             return te;
-        e = nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
+        e = nu_invoke(obj, label, args, n, &ept, 1, 0, 0);
     }
     return e;
+}
+
+nestor_error_t nu_ept_map_2m(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t frame,
+                             nestor_word_t rights)
+{
+    const nestor_word_t args[] = { gpa, rights, NESTOR_EPT_MEMTYPE_WB };
+    return ept_map_with_tables(a, ept, gpa, frame, NESTOR_EPT_MAP_FRAME, args, 3);
+}
+
+nestor_error_t nu_ept_map_pt(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t pt)
+{
+    const nestor_word_t args[] = { gpa };
+    return ept_map_with_tables(a, ept, gpa, pt, NESTOR_PAGE_TABLE_MAP, args, 1);
 }

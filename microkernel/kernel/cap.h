@@ -19,7 +19,7 @@ typedef struct {
     uint8_t rights;      /* NESTOR_RIGHT_* */
     uint8_t size_bits;   /* untyped: log2 size; CNode: radix; frames: log2 size */
     uint8_t guard_bits;  /* CNode: guard length */
-    uint32_t reserved;
+    uint32_t flags;      /* 4 KiB frames: CAP_FRAME_ALIAS */
     uint64_t obj;        /* kernel address of the object; IRQ line; port range */
     uint64_t word1;      /* badge (endpoint, notification); untyped: bytes used;
                             CNode: guard value; frames/page tables: mapped vaddr */
@@ -36,6 +36,11 @@ typedef struct cte {
 } cte_t;
 
 _Static_assert(sizeof(cte_t) == (1u << NESTOR_CNODE_SLOT_BITS), "slot size");
+
+/* A 4 KiB frame capability made by NESTOR_FRAME_SLICE_ALIAS: a slice of a
+ * 2 MiB frame that may be used while the frame is mapped whole, only as an
+ * EPT mapping of type WB, never copied (kernel/paging.c frame_slice_alias). */
+#define CAP_FRAME_ALIAS 1u
 
 /* I/O port range capabilities keep [first, last] in obj. */
 #define IOPORT_RANGE(first, last) ((uint64_t)(first) | (uint64_t)(last) << 16)
@@ -58,8 +63,14 @@ bool cap_same_object(const cap_t *a, const cap_t *b);
 /* Badge of an endpoint or notification capability (0 = unbadged). */
 uint64_t cap_badge(const cap_t *c);
 
-/* Is @s a 4 KiB frame capability inside the 2 MiB frame of @frame (a slice)? */
+/* Is @s a 4 KiB frame capability inside the 2 MiB frame of @frame (a slice
+ * or an alias slice)? */
 bool cap_is_slice_of(const cap_t *s, const cap_t *frame);
+/* Is @c an alias slice (CAP_FRAME_ALIAS)? */
+static inline bool cap_is_alias(const cap_t *c)
+{
+    return c->type == NESTOR_OBJ_FRAME_4K && (c->flags & CAP_FRAME_ALIAS);
+}
 /* The capabilities to one 2 MiB frame and to its slices are adjacent in the
  * derivation list (each is derived from another of them, and a derived
  * capability goes directly after its source): the "run" of the frame.

@@ -28,6 +28,10 @@ nestor_error_t cap_check_derivable(const cte_t *src)
     case NESTOR_OBJ_UNTYPED:
         /* Two capabilities retyping one region would hand out memory twice. */
         return NESTOR_ERR_ILLEGAL_OPERATION;
+    case NESTOR_OBJ_FRAME_4K:
+        /* An alias slice stays where it was made, in its frame's run of the
+         * derivation list, with its holder (kernel/paging.c). */
+        return cap_is_alias(&src->cap) ? NESTOR_ERR_ILLEGAL_OPERATION : NESTOR_OK;
     case NESTOR_OBJ_PDPT:
     case NESTOR_OBJ_PD:
     case NESTOR_OBJ_PT:
@@ -177,8 +181,9 @@ static void finalise(cte_t *slot)
     }
 }
 
-/* The last capability to a 2 MiB frame takes its 4 KiB slices with it
- * (wherever they are mapped): no slice outlives its frame. Slices have no
+/* The last capability to a 2 MiB frame takes its 4 KiB slices and alias
+ * slices with it (wherever they are mapped, the EPT entries are removed and
+ * invalidated: vspace_unmap_cap): no slice outlives its frame. Slices have no
  * children of another kind, so this recurses one level only. */
 static void delete_slices(cte_t *slot)
 {
@@ -241,9 +246,7 @@ bool cap_install_copy(cte_t *dst, cte_t *src, const cte_t *owner)
     cap_delete(dst);
     if (!same_cap(&owner->cap, &owner_cap) || (src && !same_cap(&src->cap, &want)))
         return false;
-    if (src)
-        cnode_derive_into(src, dst, NESTOR_RIGHTS_ALL);
-    return true;
+    return !src || cnode_derive_into(src, dst, NESTOR_RIGHTS_ALL);
 }
 
 void cap_revoke(cte_t *slot)

@@ -6,6 +6,7 @@
  *  - memory objects lie in RAM the kernel can reach; an untyped's
  *    watermark is within its size, and its children lie inside it;
  *  - a CNode's guard fits in 64 bits with its radix;
+ *  - only alias slices carry capability flags, and they have no children;
  *  - thread states agree with the queues they are in.
  * The walk is bounded (CHECK_MAX_SLOTS), so a cycle cannot hang it.
  */
@@ -53,6 +54,11 @@ static void check_cap(walk_t *w, const cte_t *s)
         error(w, "untyped watermark beyond its size", s, c->word1);
     if (c->type == NESTOR_OBJ_CNODE && c->guard_bits + c->size_bits > NESTOR_WORD_BITS)
         error(w, "CNode guard and radix exceed 64 bits", s, c->guard_bits);
+    /* Alias slices (kernel/paging.c): 4 KiB frames only, never revocable. */
+    if (c->flags && (c->type != NESTOR_OBJ_FRAME_4K || c->flags != CAP_FRAME_ALIAS))
+        error(w, "capability flags on the wrong type", s, c->flags);
+    if (cap_is_alias(c) && s->revocable)
+        error(w, "alias slice marked revocable", s, 0);
     if (s->next && s->next->prev != s)
         error(w, "derivation list: next->prev is not this slot", s, 0);
     if (s->prev && s->prev->next != s)

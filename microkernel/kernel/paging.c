@@ -14,13 +14,50 @@ static const cte_t *frame_mapped_whole(cte_t *slot)
     return 0;
 }
 
-static bool frame_has_slices(cte_t *slot)
+/* A slice of this 2 MiB frame that is (@alias) or is not an alias slice
+ * and, if @mapped, is mapped; NULL if none. */
+static const cte_t *frame_slice_found(cte_t *slot, bool alias, bool mapped)
 {
     const cap_t frame = slot->cap;
     for (const cte_t *s = cdt_frame_run_first(slot); s; s = cdt_frame_run_next(s, &frame))
-        if (cap_is_slice_of(&s->cap, &frame))
-            return true;
-    return false;
+        if (cap_is_slice_of(&s->cap, &frame) && cap_is_alias(&s->cap) == alias &&
+            (!mapped || s->cap.word2))
+            return s;
+    return 0;
+}
+
+/* A capability to this 2 MiB frame mapped whole with a memory type other
+ * than write-back, or NULL. */
+static const cte_t *frame_mapped_not_wb(cte_t *slot)
+{
+    const cap_t frame = slot->cap;
+    for (const cte_t *s = cdt_frame_run_first(slot); s; s = cdt_frame_run_next(s, &frame))
+        if (s->cap.type == NESTOR_OBJ_FRAME_2M && s->cap.word2 && !vspace_mapped_wb(&s->cap))
+            return s;
+    return 0;
+}
+
+/* Does @s hold a 4 KiB frame in the same 2 MiB-aligned region as @alias
+ * (2 MiB frames are 2 MiB-aligned: SDM Vol. 3A 4.5, a PDE's address)? */
+static bool same_region_4k(const cte_t *s, const cap_t *alias)
+{
+    return s->cap.type == NESTOR_OBJ_FRAME_4K &&
+           s->cap.obj >> NESTOR_FRAME_2M_BITS == alias->obj >> NESTOR_FRAME_2M_BITS;
+}
+
+/* A capability to the 2 MiB frame the alias slice in @slot is in, or NULL.
+ * The frame's run holds one while the alias lives (the last one deleted
+ * deletes the alias); only slices of that frame lie between the two. */
+static cte_t *alias_frame(cte_t *slot)
+{
+    cte_t *s = slot->prev;
+    while (s && same_region_4k(s, &slot->cap))
+        s = s->prev;
+    if (s && cap_is_slice_of(&slot->cap, &s->cap))
+        return s;
+    for (s = slot->next; s && same_region_4k(s, &slot->cap);)
+        s = s->next;
+    return s && cap_is_slice_of(&slot->cap, &s->cap) ? s : 0;
 }
 
 /*
@@ -33,8 +70,31 @@ static bool frame_has_slices(cte_t *slot)
  * is not still reachable through a 2 MiB mapping, and one piece of memory
  * never has a 2 MiB and a 4 KiB mapping with different memory types
  * (SDM Vol. 3A 11.12.4 on aliasing memory types).
+ *
+ * NESTOR_FRAME_SLICE_ALIAS: a 4 KiB view of one slice for the holder of a
+ * frame that is used whole (nested-vmx maps single pages of L1's RAM into
+ * EPT02 while the VMM maps that RAM whole into EPT01). It is part of the
+ * whole use, not a slice in the sense above, and is bounded so that neither
+ * reason for that rule is broken:
+ *  - it is made only while the frame has no slices (NESTOR_ERR_REVOKE_FIRST),
+ *    and no slice is made while an alias exists: a pager's slices keep their
+ *    meaning (no page it takes back stays reachable through an alias);
+ *  - it is a child of the frame like a slice (revoking the frame's original
+ *    or deleting its last capability deletes it and removes its EPT entry,
+ *    with INVEPT: kernel/cnode_ops.c delete_slices, vspace_unmap_cap), and
+ *    it cannot be copied, minted or sent (cap_check_derivable), nor given to
+ *    the kernel as an IPC buffer, state page or PML page: every use of it is
+ *    one EPT entry the kernel finds through it;
+ *  - it is mapped only with NESTOR_EPT_MAP_FRAME and only write-back (the
+ *    EPT leaf's type is the effective type, EPT_IGNORE_PAT; SDM Vol. 3C
+ *    28.3.7), and only while every whole mapping of the frame is
+ *    write-back; a whole mapping of another type is refused while an alias
+ *    is mapped. So a page never has two memory types at once (SDM Vol. 3A
+ *    11.12.4); a 2 MiB and a 4 KiB mapping of one type are allowed aliases.
+ * It does not keep the frame from being mapped whole or sliced later (delete
+ * the aliases first).
  */
-static nestor_error_t frame_slice(inv_t *iv, cte_t *slot)
+static nestor_error_t frame_slice(inv_t *iv, cte_t *slot, bool alias)
 {
     cap_t *c = &slot->cap;
     uint64_t index, dest_index, dest_depth;
@@ -53,15 +113,40 @@ static nestor_error_t frame_slice(inv_t *iv, cte_t *slot)
     if (!cap_is_null(&dest->cap))
         return inv_error(iv, NESTOR_ERR_DELETE_FIRST, 0, 0);
     const cte_t *mapped = frame_mapped_whole(slot);
-    if (mapped)
+    if (!alias && mapped)
         return inv_error(iv, NESTOR_ERR_DELETE_FIRST, 1, mapped->cap.word1);
+    /* Slices and alias slices exclude each other (above). */
+    if (frame_slice_found(slot, !alias, false))
+        return inv_error(iv, NESTOR_ERR_REVOKE_FIRST, 0, 0);
     /* Invoke. */
     cap_t s = { .type = NESTOR_OBJ_FRAME_4K, .rights = c->rights,
-                .size_bits = NESTOR_FRAME_4K_BITS,
+                .size_bits = NESTOR_FRAME_4K_BITS, .flags = alias ? CAP_FRAME_ALIAS : 0,
                 .obj = c->obj + (index << NESTOR_FRAME_4K_BITS) };
     /* Revocable: the slice is the original of its 4 KiB frame, so revoking
-     * it takes back the copies a pager handed out. */
-    cdt_insert(slot, dest, s, true, false);
+     * it takes back the copies a pager handed out. An alias has no copies. */
+    cdt_insert(slot, dest, s, !alias, false);
+    return NESTOR_OK;
+}
+
+/* NESTOR_EPT_MAP_FRAME of an alias slice: write-back only, and only while
+ * its frame is mapped whole with write-back alone (frame_slice above). */
+static nestor_error_t alias_map_check(inv_t *iv, cte_t *slot, uint64_t memtype, uint64_t gpa)
+{
+    if (memtype != NESTOR_EPT_MEMTYPE_WB)
+        return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 2, memtype);
+    cte_t *frame = alias_frame(slot);
+    const cte_t *other = frame ? frame_mapped_not_wb(frame) : 0;
+    return other ? inv_error(iv, NESTOR_ERR_DELETE_FIRST, gpa, other->cap.word1) : NESTOR_OK;
+}
+
+/* Mapping a 2 MiB frame whole (@wb: write-back): not while it has slices,
+ * and not with another memory type while an alias slice of it is mapped. */
+static nestor_error_t whole_map_check(inv_t *iv, cte_t *slot, uint64_t vaddr, bool wb)
+{
+    if (slot->cap.type != NESTOR_OBJ_FRAME_2M)
+        return NESTOR_OK;
+    if (frame_slice_found(slot, false, false) || (!wb && frame_slice_found(slot, true, true)))
+        return inv_error(iv, NESTOR_ERR_REVOKE_FIRST, vaddr, 0);
     return NESTOR_OK;
 }
 
@@ -82,8 +167,11 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot)
             return NESTOR_ERR_TRUNCATED_MESSAGE;
         if (!(pml4 = inv_cap(iv, 0)))
             return NESTOR_ERR_INVALID_CAPABILITY;
-        if (c->type == NESTOR_OBJ_FRAME_2M && frame_has_slices(slot))
-            return inv_error(iv, NESTOR_ERR_REVOKE_FIRST, vaddr, 0);
+        if (cap_is_alias(c))            /* EPT only (frame_slice) */
+            return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, c->type);
+        if (frame && (err = whole_map_check(iv, slot, vaddr,
+                                            !(attr & NESTOR_FRAME_ATTR_UNCACHED))) != NESTOR_OK)
+            return err;
         err = frame ? vspace_map_frame(c, &pml4->cap, vaddr, rights, attr)
                     : vspace_map_table(c, &pml4->cap, vaddr);
         return err == NESTOR_OK ? err : inv_error(iv, err, vaddr, 0);
@@ -102,12 +190,15 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot)
         inv_arg(iv, 2, &memtype);                       /* optional */
         if (!(pml4 = inv_cap(iv, 0)))
             return NESTOR_ERR_INVALID_CAPABILITY;
-        if (c->type == NESTOR_OBJ_FRAME_2M && frame_has_slices(slot))
-            return inv_error(iv, NESTOR_ERR_REVOKE_FIRST, vaddr, 0);
+        err = cap_is_alias(c) ? alias_map_check(iv, slot, memtype, vaddr)
+                              : whole_map_check(iv, slot, vaddr, memtype == NESTOR_EPT_MEMTYPE_WB);
+        if (err != NESTOR_OK)
+            return err;
         err = vspace_map_frame_ept(c, &pml4->cap, vaddr, rights, memtype);
         return err == NESTOR_OK ? err : inv_error(iv, err, vaddr, 0);
     case NESTOR_FRAME_SLICE:
-        return frame_slice(iv, slot);
+    case NESTOR_FRAME_SLICE_ALIAS:
+        return frame_slice(iv, slot, iv->label == NESTOR_FRAME_SLICE_ALIAS);
     case NESTOR_FRAME_GET_ADDRESS:
         if (!frame)
             return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, c->type);

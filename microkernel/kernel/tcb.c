@@ -48,6 +48,8 @@ static nestor_error_t configure(inv_t *iv, const cte_t *self, tcb_t *t)
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 2, vs->cap.type);
     if (buf->cap.type != NESTOR_OBJ_FRAME_4K)
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 3, buf->cap.type);
+    if (cap_is_alias(&buf->cap))        /* EPT use only (kernel/paging.c) */
+        return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 3);
     /* The kernel writes the IPC buffer: only through a writable capability. */
     if (!(buf->cap.rights & NESTOR_RIGHT_WRITE))
         return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 3, buf->cap.rights);

@@ -103,6 +103,8 @@ static nestor_error_t set_cap(inv_t *iv, const cte_t *self, vcpu_t *v, int which
         return NESTOR_ERR_INVALID_CAPABILITY;
     if (c->cap.type != type || (radix && c->cap.size_bits != radix))
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, c->cap.type);
+    if (cap_is_alias(&c->cap))          /* EPT use only (kernel/paging.c) */
+        return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 1);
     /* The kernel and the CPU write the state page and the PML page: only
      * through a writable capability. */
     if ((which == VCPU_CTE_STATE_PAGE || which == VCPU_CTE_PML) &&

@@ -22,6 +22,7 @@
  * type of a leaf, 6 ignore PAT, 7 large page; "present" = any of bits 2:0. */
 #define EPT_RWX            0x7ULL
 #define EPT_MEMTYPE_SHIFT  3             /* SDM 28.3.2, Table 28-6: bits 5:3 of a leaf */
+#define EPT_MEMTYPE_BITS   7
 #define EPT_IGNORE_PAT     BIT(6)
 #define EPT_GPA_LIMIT      (1ULL << 48)      /* 4-level EPT */
 #define EPT_ACCESSED       BIT(8)            /* SDM 28.3.5: set by the CPU, any level */
@@ -240,6 +241,24 @@ void vspace_unmap_cap(cap_t *c)
         }
     }
     c->word1 = c->word2 = 0;
+}
+
+bool vspace_mapped_wb(const cap_t *c)
+{
+    uint64_t *pml4 = live_vspace(c->word2);
+    if (!pml4)
+        return true;                /* its space is gone: no mapping left */
+    bool ept = vspace_ept[vspace_id(c->word2)];
+    uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
+    if (!e || !present(*e, ept) || (ept && is_mmio_entry(*e)) ||
+        (*e & PTE_ADDR_MASK) != kobj_paddr(c->obj))
+        return true;
+    /* EPT: the leaf's type is the effective one (EPT_IGNORE_PAT, SDM Vol.
+     * 3C 28.3.7). Paging: PCD = PWT = 0 selects PAT entry 0, write-back
+     * (SDM Vol. 3A 11.12.3, Table 11-11; the kernel keeps the power-up PAT). */
+    if (ept)
+        return (*e >> EPT_MEMTYPE_SHIFT & EPT_MEMTYPE_BITS) == NESTOR_EPT_MEMTYPE_WB;
+    return !(*e & (PTE_PCD | PTE_PWT));
 }
 
 /* @ept: the mapping goes into an EPT (guest-physical) root. */

@@ -12,6 +12,7 @@
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/vmx.h"
 #include "kernel/cap.h"
+#include <nestor/invocations.h>
 #include <nestor/errors.h>
 #include <stdbool.h>
 
@@ -71,6 +72,8 @@ static inline void vspace_activate(const cap_t *vs)
                                                 : vspace_kernel_pml4_paddr());
 }
 bool vspace_is_mapping_cap(const cap_t *c);
+/* Is the mapping frame capability @c records write-back (or gone)? */
+bool vspace_mapped_wb(const cap_t *c);
 /* Undo the mapping a frame or table capability records, if still valid. */
 void vspace_unmap_cap(cap_t *c);
 /* Invocations on frames and paging structures. */
@@ -81,7 +84,5 @@ nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4, uint64_t vaddr,
 typedef uint64_t (*vspace_alloc_fn)(void);
 void vspace_boot_map(uint64_t *pml4, uint64_t vaddr, uint64_t paddr, bool writable,
                      vspace_alloc_fn alloc);
-/* Frame attribute: uncached (for device memory). */
-#define NESTOR_FRAME_ATTR_UNCACHED 1
 
 #endif

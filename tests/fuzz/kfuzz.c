@@ -50,6 +50,7 @@
 #define VICTIM_PRIO       50
 #define SANDBOX_RADIX     6
 #define SANDBOX_SLOTS     (1u << SANDBOX_RADIX)
+#define SLICES_PER_2M     512               /* 4 KiB slices of a 2 MiB frame */
 #define OUTER_RADIX       1
 #define OUTER_GUARD_BITS  (64 - OUTER_RADIX - SANDBOX_RADIX)
 #define PROTECTED_SLOT    (1ULL << SANDBOX_RADIX)          /* cptr of the fault endpoint */
@@ -132,6 +133,7 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_VCPU_STORE_STATE, "store" }, { NESTOR_VCPU_PAUSE, "pause" },
     { NESTOR_PAGE_TABLE_MAP, "ept_pt_map" }, { NESTOR_PAGE_TABLE_UNMAP, "ept_pt_unmap" },
     { NESTOR_EPT_MAP_FRAME, "ept_map" }, { NESTOR_FRAME_UNMAP, "frame_unmap" },
+    { NESTOR_FRAME_SLICE, "slice" }, { NESTOR_FRAME_SLICE_ALIAS, "alias" },
 };
 #define N_VMX_LABELS   COUNT_OF(vmx_labels)
 #define FIRST_EPT_LABEL 10              /* vmx_labels[] from here on are EPT/paging */
@@ -501,6 +503,16 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
         caps[(*ncaps)++] = pick_cap(CAP_EPT);
         break;
     }
+    case NESTOR_FRAME_SLICE:
+    case NESTOR_FRAME_SLICE_ALIAS:
+        /* A slice or alias slice of a frame (the guest's, mapped whole in
+         * its EPT, or the sandbox's) into a sandbox slot; its EPT mapping
+         * comes from EPT_MAP_FRAME on a random sandbox slot (pick_cap). */
+        args[n++] = pick(8) ? pick(SLICES_PER_2M + 8) : random_value();
+        args[n++] = pick(SANDBOX_SLOTS);
+        args[n++] = pick(8) ? SANDBOX_RADIX : random_word();
+        caps[(*ncaps)++] = pick(8) ? SB_SELF_CNODE : pick_cap(CAP_TABLE);
+        break;
     default: break;                                         /* the unmaps take nothing */
     }
     return n;
@@ -512,6 +524,8 @@ static nestor_cptr_t vmx_dest(nestor_word_t label)
     case NESTOR_PAGE_TABLE_MAP:
     case NESTOR_PAGE_TABLE_UNMAP: return pick_cap(CAP_EPT_TABLE);
     case NESTOR_EPT_MAP_FRAME:
+    case NESTOR_FRAME_SLICE:
+    case NESTOR_FRAME_SLICE_ALIAS:
     case NESTOR_FRAME_UNMAP: return pick_cap(CAP_FRAME);
     default: return pick_cap(CAP_VCPU);
     }

@@ -25,8 +25,10 @@
  *             activity state HLT, 27.3.4), interrupt- and NMI-window exiting;
  *   l2ept:    EPT (28.3): an unmapped guest-physical address and a write to
  *             a read-only 2 MiB page (exit 48, qualification Table 27-7), a
- *             read of that page passing; L2 without EPT (L2-physical is
- *             L1-physical) running CPUID and OUT.
+ *             read of that page passing, the same through 512 4 KiB pages;
+ *             scattered 4 KiB pages (a permutation, two L2 pages on one L1
+ *             page, a read-only page whose write exits, a hole); L2
+ *             without EPT (L2-physical is L1-physical) running CPUID and OUT.
  */
 #include "vmxcheck.h"
 #include <fmt.h>
@@ -62,7 +64,12 @@
 #define STUB_BYTES     16
 #define PF_ADDR        0x40000000ULL     /* outside L1's identity-mapped first GiB */
 #define EPT_RO_GPA     0x600010ULL       /* EPT12: 6-8 MiB read/execute only */
-#define EPT_NONE_GPA   0xA00010ULL       /* EPT12: nothing above 8 MiB */
+#define EPT_NONE_GPA   0xA00010ULL       /* EPT12: nothing above 10 MiB */
+#define EPT4K_L2       0x800000ULL       /* EPT12: 8-10 MiB in scattered 4 KiB pages */
+#define EPT4K_L1       0x500000ULL       /* ... of L1's 5 MiB-5 MiB + 32 KiB */
+#define EPT4K_PAGES    8
+#define EPT4K_ALIAS    8                 /* L2 page 8: L1's page of L2 page 1 again */
+#define EPT4K_RO       9                 /* L2 page 9: read-only */
 #define UART_SCR       0x3FF
 
 enum { G_RAX, G_RCX, G_RDX, G_RBX, G_RBP, G_RSI, G_RDI };
@@ -71,7 +78,8 @@ extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], 
     l2x_io_in_imm[], l2x_io_rep[], l2x_iobm[], l2x_iobm_80[], l2x_iobm_7f[], l2x_iobm_7fff[],
     l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
     l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
-    l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[];
+    l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[], l2x_poke[],
+    l2x_poke_store[], l2x_peek[], l2x_peek_load[];
 extern uint64_t l2x_gprs[15], l2x_in[4], l2x_out[4];
 uint64_t l2x_enter(uint64_t resume);
 
@@ -84,6 +92,7 @@ static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t ept_pd[512] __attribute__((aligned(4096)));
 static uint64_t ept_pt[512] __attribute__((aligned(4096)));
+static uint64_t ept_pt4k[512] __attribute__((aligned(4096)));
 
 static uint64_t base_pin, base_proc, base_proc2, base_exit, base_cr0, base_cr4;
 static int launched;
@@ -606,6 +615,70 @@ static void ept_exit(const char *what, uint64_t r, const void *rip, uint64_t gpa
                   vmrd(VMCS_EXIT_QUALIFICATION) & 0x1BF);
 }
 
+static uint64_t l2_page(unsigned n, unsigned offset)
+{
+    return EPT4K_L2 + n * 4096ULL + offset;
+}
+
+/* L2 runs l2x_poke (store @value at @store, then load @load) or, with
+ * @store 0, l2x_peek (the load). */
+static uint64_t poke(uint64_t store, uint64_t value, uint64_t load)
+{
+    l2x_in[0] = store;
+    l2x_in[1] = value;
+    l2x_in[2] = load;
+    return enter(store ? l2x_poke : l2x_peek);
+}
+
+/* EPT12 maps L2-physical 8-10 MiB with single 4 KiB pages (28.3.2) that
+ * do not make a 2 MiB page: L2 page k is L1 page perm[k] of 5 MiB, L2
+ * page 8 is L1's page of L2 page 1 again, L2 page 9 that of L2 page 3
+ * read-only; the rest of the table is not present. L2 reads what L1 wrote
+ * through each, writes through one alias and reads through the other, a
+ * write to the read-only page is an EPT violation (27.2.1 Table 27-7:
+ * data write, readable, linear address valid, to the translation) until
+ * L1 makes it writable, and a read past the mapped pages is one too. */
+static void section_ept_4k(void)
+{
+    static const unsigned perm[EPT4K_PAGES] = { 5, 2, 7, 0, 3, 6, 1, 4 };
+    volatile uint64_t *l1 = (volatile uint64_t *)(uintptr_t)EPT4K_L1;
+    memset(ept_pt4k, 0, sizeof(ept_pt4k));
+    for (unsigned k = 0; k < EPT4K_PAGES; k++) {
+        ept_pt4k[k] = (EPT4K_L1 + perm[k] * 4096ULL) | EPT_R | EPT_W | EPT_X | EPT_WB;
+        l1[perm[k] * 512] = 0x4C3100ULL + perm[k];     /* L1 page j starts with ...j */
+        l1[perm[k] * 512 + 3] = l1[perm[k] * 512 + 4] = 0;
+    }
+    ept_pt4k[EPT4K_ALIAS] = ept_pt4k[1];
+    ept_pt4k[EPT4K_RO] = (EPT4K_L1 + perm[3] * 4096ULL) | EPT_R | EPT_WB;
+    ept_pd[EPT4K_L2 >> 21] = pa(ept_pt4k) | EPT_R | EPT_W | EPT_X;
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
+    unsigned right = 0;
+    for (unsigned k = 0; k < EPT4K_PAGES; k++)
+        if (poke(0, 0, l2_page(k, 0)) == VR_EXIT(R_VMCALL) && l2x_out[0] == 0x4C3100ULL + perm[k])
+            right++;
+    vmxc_check_eq("EPT 4K scattered: L2 pages read their permuted L1 pages", EPT4K_PAGES, right);
+    if (exit_is("EPT 4K alias: write through one page, read through the other", R_VMCALL,
+                poke(l2_page(EPT4K_ALIAS, 24), 0xA11A5ED0, l2_page(1, 24))))
+        vmxc_check_eq("EPT 4K alias: L2 reads its write", 0xA11A5ED0, l2x_out[0]);
+    vmxc_check_eq("EPT 4K alias: L1 sees L2's write", 0xA11A5ED0, l1[perm[1] * 512 + 3]);
+    ept_exit("EPT 4K: write to a read-only 4 KiB page",
+             poke(l2_page(EPT4K_RO, 32), 1, l2_page(EPT4K_RO, 0)), l2x_poke_store,
+             l2_page(EPT4K_RO, 32), 0x18A);
+    if (exit_is("EPT 4K: read of the read-only page passes", R_VMCALL,
+                poke(0, 0, l2_page(EPT4K_RO, 0))))
+        vmxc_check_eq("EPT 4K: L2 read L1's page through it", 0x4C3100ULL + perm[3], l2x_out[0]);
+    vmxc_check_eq("EPT 4K: L1's page unchanged by the refused write", 0, l1[perm[3] * 512 + 4]);
+    /* Made writable without INVEPT: the EPT violation dropped what was
+     * cached for that address (28.4.3.1), so the write now goes through. */
+    ept_pt4k[EPT4K_RO] |= EPT_W;
+    if (exit_is("EPT 4K: the page made writable takes the write", R_VMCALL,
+                poke(l2_page(EPT4K_RO, 32), 0x3D17AB1E, l2_page(EPT4K_RO, 32))))
+        vmxc_check_eq("EPT 4K: L2 reads its write there", 0x3D17AB1E, l2x_out[0]);
+    vmxc_check_eq("EPT 4K: L1 sees it in its page", 0x3D17AB1E, l1[perm[3] * 512 + 4]);
+    ept_exit("EPT 4K: read of a page the table does not map",
+             poke(0, 0, l2_page(EPT4K_RO + 1, 8)), l2x_peek_load, l2_page(EPT4K_RO + 1, 8), 0x181);
+}
+
 static void section_ept(void)
 {
     uint64_t r;
@@ -644,6 +717,7 @@ static void section_ept(void)
                  EPT_RO_GPA, 0x1AA);
         if (exit_is("EPT 4K: read of the read/execute page passes", R_VMCALL, enter(l2x_ept_read)))
             vmxc_check_eq("EPT 4K: L2 read L1's value there", 0x0123456789ABCDEFULL, l2x_out[0]);
+        section_ept_4k();
     }
     /* Without EPT L2-physical is L1-physical. */
     reset();

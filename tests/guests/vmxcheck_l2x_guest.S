@@ -260,6 +260,20 @@ l2x_ept_read:
     movq 0x600010, %rax
     movq %rax, l2x_out(%rip)
     vmcall
+/* EPT 4 KiB pages: store l2x_in[1] at address l2x_in[0], then load from
+ * l2x_in[2] into l2x_out[0] (l2x_peek: the load alone). */
+    .globl l2x_poke, l2x_poke_store, l2x_peek, l2x_peek_load
+l2x_poke:
+    movq l2x_in(%rip), %rdi
+    movq l2x_in+8(%rip), %rax
+l2x_poke_store:
+    movq %rax, (%rdi)
+l2x_peek:
+    movq l2x_in+16(%rip), %rsi
+l2x_peek_load:
+    movq (%rsi), %rax
+    movq %rax, l2x_out(%rip)
+    vmcall
 l2x_mem:
     cpuid
     outb %al, $0x80

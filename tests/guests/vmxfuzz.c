@@ -1,7 +1,8 @@
 /*
  * tests/guests/vmxfuzz.c - a hostile L1: a seeded fuzzer of VM entry. It
  * VMXONs, builds vmxcheck's valid VMCS (vmxcheck_entry.c) for a tiny 64-bit
- * L2 with EPT (EPT12 in 2 MiB pages; L2 has its own page tables) and the VMX-preemption timer on, and
+ * L2 with EPT (EPT12 in 2 MiB pages, L2's own through 4 KiB pages now and then; L2 has
+ * its own page tables) and the VMX-preemption timer on, and
  * then, for N iterations (command line `seed=S iterations=N`, default 1 and
  * 10000): restores the valid VMCS, writes random values (biased: all ones,
  * single bits, small numbers, boundaries, bit flips of the valid value) to
@@ -25,8 +26,9 @@
  * broken in ways 26.2.2-26.2.4 refuse (a valid but different host state
  * would wreck L1 itself); EPT12 and its pointer never let L2 write or run
  * L1's own 2 MiB (0-2 MiB) and never point outside L1's RAM below
- * MAXPHYADDR (nested-vmx stops the VM there, ept02.c), leaves stay 2 MiB
- * (EPT02 maps no 4 KiB leaves, ept02.c). L2's code uses no I/O, MSR or CR
+ * MAXPHYADDR (nested-vmx stops the VM there, ept02.c); 4 KiB leaves (L2's
+ * 2 MiB through a page table now and then) point only at L2's first pages
+ * (its code, or zeros). L2's code uses no I/O, MSR or CR
  * instruction at any byte offset, so no exit the kernel's floor adds is
  * left to nested-vmx. The VMCS is restored by VMCLEAR, a copy of the
  * cleared valid region, VMPTRLD (an L1 may write its VMCS region; both
@@ -67,6 +69,7 @@ static uint64_t golden[512] __attribute__((aligned(4096)));   /* the valid VMCS,
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t ept_pd[512] __attribute__((aligned(4096)));
+static uint64_t ept_pt[512] __attribute__((aligned(4096)));
 static uint64_t ept_pd_golden[4];
 static uint64_t eptp_golden;
 
@@ -268,6 +271,32 @@ static void mutate_ept(void)
     vmx_invept(INVEPT_ALL_CONTEXT, 0);
 }
 
+/* EPT12 maps L2's 2 MiB through a page table (SDM 28.3.2): 4 KiB pages in
+ * order with all rights, then 1-4 entries mutated (rights, memory type,
+ * reserved and ignored bits) and, unless beyond MAXPHYADDR, pointed at one
+ * of L2's first pages (its code, or zeros): 4 KiB leaves that do not make
+ * a 2 MiB page, which nested-vmx maps one by one (ept02.c). */
+#define PAGE_4K        0x1000ULL
+#define PT_FIRST_PAGES 8
+static void mutate_ept_4k(void)
+{
+    const uint64_t addr_mask = 0x000FFFFFFFFFF000ULL, low = beyond_phys() - 1;
+    for (unsigned i = 0; i < 512; i++)
+        ept_pt[i] = (L2_BASE + i * PAGE_4K) | EPT_R | EPT_W | EPT_X | EPT_WB;
+    for (unsigned n = 1 + below(4); n; n--) {
+        unsigned i = below(4) ? below(PT_FIRST_PAGES) : below(512);
+        uint64_t v = biased(ept_pt[i]);
+        if (!(v & addr_mask & ~low))
+            v = (v & ~(addr_mask & low)) | (L2_BASE + below(PT_FIRST_PAGES) * PAGE_4K);
+        ept_pt[i] = v;
+    }
+    ept_slot = &ept_pd[L2_BASE / PAGE_2M];
+    ept_slot_old = *ept_slot;
+    *ept_slot = pa(ept_pt) | EPT_R | EPT_W | EPT_X;
+    ept_touched = 1;
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
+}
+
 /* L2: 1-4 instructions from a set with no I/O, MSR or CR access at any byte
  * offset, then HLT and a jump to itself (the preemption timer ends it). */
 static void write_l2(void)
@@ -417,8 +446,12 @@ static int iteration(int was_exit)
     unsigned n = 1 + below(MAX_MUT);
     for (unsigned i = 0; i < n; i++)
         mutate_field();
-    if (below(8) == 0)
-        mutate_ept();
+    if (below(8) == 0) {
+        if (below(4))
+            mutate_ept();
+        else
+            mutate_ept_4k();
+    }
     uint64_t flags = resume ? VMXC_ENTER_RESUME : 0;
     if (it == trace) {
         /* `trace=N`: say what iteration N launches with (a reproduction). */

@@ -1,6 +1,7 @@
 /*
  * tests/kernel/test_guestmem.c - guest memory at 4 KiB (issue 9): slices of
- * 2 MiB frames (NESTOR_FRAME_SLICE), EPT accessed/dirty flags
+ * 2 MiB frames (NESTOR_FRAME_SLICE) and alias slices of frames mapped whole
+ * (NESTOR_FRAME_SLICE_ALIAS, issue 10), EPT accessed/dirty flags
  * (NESTOR_EPT_READ_AD) and MMIO ranges that exit as EPT misconfigurations
  * (NESTOR_EPT_SET_MMIO). The guests run under VT-x (Bochs); without VMX
  * (QEMU TCG) those tests skip, the slice tests run everywhere.
@@ -19,19 +20,33 @@
 #define I_MOV_EAX_MOFFS(a) 0xA1, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
 #define I_MOV_MOFFS_EAX(a) 0xA3, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
 
-static nestor_error_t slice(nestor_cptr_t frame, nestor_word_t index, nestor_cptr_t dest,
-                            nestor_word_t *res)
+/* NESTOR_FRAME_SLICE or NESTOR_FRAME_SLICE_ALIAS (@label) into @dest. */
+static nestor_error_t slice_as(nestor_word_t label, nestor_cptr_t frame, nestor_word_t index,
+                               nestor_cptr_t dest, nestor_word_t *res)
 {
     const nestor_word_t args[] = { index, dest, ROOT_DEPTH };
     nestor_cptr_t root = ROOT_CNODE;
-    return nu_invoke(frame, NESTOR_FRAME_SLICE, args, 3, &root, 1, res, res ? 2 : 0);
+    return nu_invoke(frame, label, args, 3, &root, 1, res, res ? 2 : 0);
+}
+
+static nestor_error_t slice(nestor_cptr_t frame, nestor_word_t index, nestor_cptr_t dest,
+                            nestor_word_t *res)
+{
+    return slice_as(NESTOR_FRAME_SLICE, frame, index, dest, res);
+}
+
+static nestor_error_t ept_map_type(nestor_cptr_t frame, nestor_cptr_t ept, nestor_word_t gpa,
+                                   nestor_word_t rights, nestor_word_t memtype,
+                                   nestor_word_t *res)
+{
+    const nestor_word_t args[] = { gpa, rights, memtype };
+    return nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, res, res ? 2 : 0);
 }
 
 static nestor_error_t ept_map(nestor_cptr_t frame, nestor_cptr_t ept, nestor_word_t gpa,
                               nestor_word_t rights)
 {
-    const nestor_word_t args[] = { gpa, rights, NESTOR_EPT_MEMTYPE_WB };
-    return nu_invoke(frame, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
+    return ept_map_type(frame, ept, gpa, rights, NESTOR_EPT_MEMTYPE_WB, 0);
 }
 
 static nestor_error_t read_ad(nestor_cptr_t ept, nestor_word_t gpa, nestor_word_t flags,
@@ -310,5 +325,147 @@ KTEST(guestmem_ept_mmio_range_exits_as_misconfiguration)
     KT_EQ(ept_map(f, vm.ept, 0xA000, NESTOR_EPT_W), NESTOR_ERR_INVALID_ARGUMENT);
     KT_EQ(ept_map(f, vm.ept, 0xA000, NESTOR_EPT_W | NESTOR_EPT_X), NESTOR_ERR_INVALID_ARGUMENT);
     KT_OK(ept_map(f, vm.ept, 0xA000, EPT_RWX));
+    return KT_PASS;
+}
+
+/* ---- alias slices (NESTOR_FRAME_SLICE_ALIAS, kernel/paging.c) ---- */
+
+static nestor_error_t alias(nestor_cptr_t frame, nestor_word_t index, nestor_cptr_t dest,
+                            nestor_word_t *res)
+{
+    return slice_as(NESTOR_FRAME_SLICE_ALIAS, frame, index, dest, res);
+}
+
+/* An alias slice is made and used while its frame is mapped whole (here in
+ * the test's own space, write-back): the guest reads through the alias what
+ * was written through the whole mapping, and writes what the whole mapping
+ * then reads (one page, two mappings of one memory type: SDM Vol. 3A
+ * 11.12.4 allows that). The frame still maps whole (again) while the alias
+ * lives; normal slices stay refused both while it is mapped whole and while
+ * an alias exists. */
+KTEST(guestmem_alias_slice_while_mapped_whole)
+{
+    static const uint8_t code[] = { I_MOV_EAX_MOFFS(0x8000), I_MOV_MOFFS_EAX(0x8010), I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    KT_OK(region_tables());
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), a6 = env_slot(), s = env_slot();
+    nestor_word_t res[2];
+    KT_OK(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, 0));
+    volatile uint32_t *page6 = (volatile uint32_t *)(GM_BIG_VA + 6 * PAGE);
+    page6[0] = 0x6060;
+    KT_EQ(slice(big, 6, s, res), NESTOR_ERR_DELETE_FIRST);    /* a slice: still refused */
+    KT_EQ(res[0], 1);
+    KT_OK(alias(big, 6, a6, 0));
+    nestor_word_t pa_big, pa_a6;
+    KT_OK(nu_frame_get_address(big, &pa_big));
+    KT_OK(nu_frame_get_address(a6, &pa_a6));
+    KT_EQ(pa_a6, pa_big + 6 * PAGE);
+    KT_OK(ept_map(a6, vm.ept, 0x8000, NESTOR_EPT_R | NESTOR_EPT_W));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rax & 0xFFFFFFFF, 0x6060);
+    KT_EQ(page6[4], 0x6060);                                    /* the guest's write */
+    /* The frame maps whole again while its alias is mapped; a normal
+     * slice is refused while an alias exists, even unmapped whole. */
+    KT_OK(nu_frame_unmap(big));
+    KT_EQ(slice(big, 7, s, 0), NESTOR_ERR_REVOKE_FIRST);
+    KT_OK(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, 0));
+    KT_EQ(page6[4], 0x6060);
+    /* Deleted, the alias's EPT entry goes: the same read is a violation. */
+    KT_OK(nu_cnode_delete(ROOT_CNODE, a6, ROOT_DEPTH));
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x8000);
+    /* With no alias left and the frame unmapped, slices are allowed again,
+     * and then an alias is refused. */
+    KT_OK(nu_frame_unmap(big));
+    KT_OK(slice(big, 7, s, 0));
+    KT_EQ(alias(big, 8, a6, 0), NESTOR_ERR_REVOKE_FIRST);
+    return KT_PASS;
+}
+
+/* An alias is used only as a write-back EPT mapping and stays with its
+ * holder: no VSpace mapping, no other EPT memory type, no copy, no use as
+ * a kernel-written page; no whole mapping of another type while it is
+ * mapped, and no alias mapping while the frame is mapped whole with
+ * another type (one page would have two memory types). */
+KTEST(guestmem_alias_slice_refusals)
+{
+    static const uint8_t code[] = { I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    KT_OK(region_tables());
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), small = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    nestor_cptr_t a = env_slot(), c = env_slot();
+    nestor_word_t res[2];
+    KT_EQ(alias(small, 0, a, 0), NESTOR_ERR_ILLEGAL_OPERATION);     /* only of 2 MiB frames */
+    KT_EQ(alias(big, 512, a, res), NESTOR_ERR_RANGE);
+    KT_OK(alias(big, 1, a, 0));
+    KT_EQ(nu_frame_map(a, ROOT_VSPACE, GM_REGION, RW, 0), NESTOR_ERR_ILLEGAL_OPERATION);
+    KT_EQ(ept_map_type(a, vm.ept, 0x8000, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_UC, res),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(nu_cnode_copy(ROOT_CNODE, c, ROOT_DEPTH, ROOT_CNODE, a, ROOT_DEPTH, RW),
+          NESTOR_ERR_ILLEGAL_OPERATION);
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &a, 1, 0, 0),
+          NESTOR_ERR_ILLEGAL_OPERATION);
+    /* Memory types: whole and alias mappings of one frame agree on WB. */
+    KT_OK(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, NESTOR_FRAME_ATTR_UNCACHED));
+    KT_EQ(ept_map_type(a, vm.ept, 0x8000, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WB, res),
+          NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(res[1], GM_BIG_VA);
+    KT_OK(nu_frame_unmap(big));
+    KT_OK(ept_map_type(a, vm.ept, 0x8000, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WB, 0));
+    KT_EQ(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, NESTOR_FRAME_ATTR_UNCACHED),
+          NESTOR_ERR_REVOKE_FIRST);
+    nestor_cptr_t ept2 = env_obj(NESTOR_OBJ_EPT_PML4, 0);
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PDPT, 0), ept2, 0));
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PD, 0), ept2, 0));
+    KT_EQ(ept_map_type(big, ept2, 0, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_UC, 0),
+          NESTOR_ERR_REVOKE_FIRST);
+    KT_OK(ept_map_type(big, ept2, 0, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WB, 0));
+    KT_OK(nu_cnode_copy(ROOT_CNODE, c, ROOT_DEPTH, ROOT_CNODE, big, ROOT_DEPTH, RW));
+    KT_OK(nu_frame_map(c, ROOT_VSPACE, GM_BIG_VA, RW, 0));
+    return KT_PASS;
+}
+
+/* No alias outlives its frame: deleting the frame's last capability (the
+ * alias made through a copy, the original deleted first) or revoking the
+ * original deletes the alias and removes its EPT entry, so the guest's
+ * next read of that page is an EPT violation, not a read of freed memory. */
+KTEST(guestmem_alias_slice_goes_with_its_frame)
+{
+    static const uint8_t code[] = { I_MOV_EAX_MOFFS(0x8000), I_MOV_EAX_MOFFS(0x9000), I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    KT_OK(region_tables());
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), copy = env_slot(), a = env_slot();
+    nestor_cptr_t big2 = env_obj(NESTOR_OBJ_FRAME_2M, 0), b = env_slot();
+    KT_OK(fill_slice(big, 0, 0x1111));
+    KT_OK(fill_slice(big2, 9, 0x9999));
+    KT_OK(nu_cnode_copy(ROOT_CNODE, copy, ROOT_DEPTH, ROOT_CNODE, big, ROOT_DEPTH, RW));
+    KT_OK(nu_frame_map(big, ROOT_VSPACE, GM_BIG_VA, RW, 0));
+    KT_OK(alias(copy, 0, a, 0));
+    KT_OK(alias(big2, 9, b, 0));
+    KT_OK(ept_map(a, vm.ept, 0x8000, NESTOR_EPT_R));
+    KT_OK(ept_map(b, vm.ept, 0x9000, NESTOR_EPT_R));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rax & 0xFFFFFFFF, 0x9999);
+    KT_OK(nu_cnode_delete(ROOT_CNODE, big, ROOT_DEPTH));            /* not the last one */
+    nestor_word_t pa;
+    KT_OK(nu_frame_get_address(a, &pa));
+    KT_OK(nu_cnode_delete(ROOT_CNODE, copy, ROOT_DEPTH));           /* the last one */
+    KT_EQ(nu_frame_get_address(a, &pa), NESTOR_ERR_INVALID_CAPABILITY);
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x8000);
+    /* Revoking the original takes the other frame's alias back too. */
+    KT_OK(nu_cnode_revoke(ROOT_CNODE, big2, ROOT_DEPTH));
+    KT_EQ(nu_frame_get_address(b, &pa), NESTOR_ERR_INVALID_CAPABILITY);
+    KT_OK(ept_map(env_obj(NESTOR_OBJ_FRAME_4K, 0), vm.ept, 0x8000, NESTOR_EPT_R));
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x9000);
     return KT_PASS;
 }

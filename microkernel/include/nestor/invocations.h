@@ -62,6 +62,21 @@ typedef enum {
                                          while slices exist: NESTOR_ERR_REVOKE_FIRST. The
                                          last capability to the frame, deleted, deletes
                                          (and unmaps) its slices. */
+    NESTOR_FRAME_SLICE_ALIAS = 70,    /* on a 2 MiB frame, as FRAME_SLICE: an alias slice,
+                                         usable while the frame is mapped whole: mapped only
+                                         by NESTOR_EPT_MAP_FRAME with type WB (else
+                                         NESTOR_ERR_INVALID_ARGUMENT; FRAME_MAP: ILLEGAL_
+                                         OPERATION) and only while the frame's whole mappings
+                                         are WB (else NESTOR_ERR_DELETE_FIRST, MR0 = the gpa,
+                                         MR1 = that mapping's address); never copied, minted,
+                                         sent or given to a TCB/VCPU (ILLEGAL_OPERATION).
+                                         A child of the frame as a slice is: revoking the
+                                         frame's original or deleting its last capability
+                                         deletes it and removes its EPT entry. Slices and
+                                         alias slices of one frame exclude each other
+                                         (NESTOR_ERR_REVOKE_FIRST); a whole mapping of
+                                         another type than WB while an alias is mapped:
+                                         NESTOR_ERR_REVOKE_FIRST (kernel/paging.c) */
 
     /* Virtual CPUs and EPT (nestor/vcpu.h) */
     NESTOR_VCPU_SET_TCB = 96,         /* CAP0 the TCB that runs this VCPU */
@@ -128,6 +143,10 @@ typedef enum {
     NESTOR_IOPORT_IN = 85,            /* MR0 port, MR1 size (1, 2, 4) -> MR0 value */
     NESTOR_IOPORT_OUT = 86,           /* MR0 port, MR1 size, MR2 value */
 } nestor_invocation_t;
+
+/* NESTOR_FRAME_MAP attributes (MR2): uncached, PCD = PWT = 1 (device memory;
+ * SDM Vol. 3A 11.12.3: PAT entry 3, UC at power-up); 0: write-back. */
+#define NESTOR_FRAME_ATTR_UNCACHED 1
 
 /* NESTOR_EPT_MAP_FRAME: access rights, and the memory types an EPT leaf may
  * give (SDM Vol. 3C 28.3.7; 2, 3 and 7 are reserved: a misconfiguration). The

@@ -61,6 +61,9 @@ nestor_error_t nu_map_frame(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
  * needs. */
 nestor_error_t nu_ept_map_2m(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t frame,
                              nestor_word_t rights);
+/* Map the EPT page table @pt at guest-physical @gpa (2 MiB aligned) of the
+ * EPT @ept, adding the EPT PDPT and PD it needs. */
+nestor_error_t nu_ept_map_pt(nu_alloc_t *a, nestor_cptr_t ept, uint64_t gpa, nestor_cptr_t pt);
 
 /* Map a fresh zeroed page at @va in @pml4, building tables as needed. */
 nestor_error_t nu_map_new_page(nu_alloc_t *a, nestor_cptr_t pml4, nestor_word_t va,
