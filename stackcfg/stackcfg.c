@@ -455,20 +455,25 @@ bool sc_vm_has_vmx(const sc_stack_t *s, const sc_vm_t *vm)
 }
 
 /* Required string @prop naming a file of @kind: a well-formed name
- * (@exp_name otherwise) of a file that exists (@exp_exists otherwise). */
-static void read_file_name(ctx_t *c, int node, const char *prop, char *out, sc_file_kind_t kind,
+ * (@exp_name otherwise) of a file that exists (@exp_exists otherwise).
+ * True if it is both. */
+static bool read_file_name(ctx_t *c, int node, const char *prop, char *out, sc_file_kind_t kind,
                            const char *exp_name, const char *exp_exists)
 {
     if (!read_string(c, node, prop, out, SC_NAME_MAX, true))
-        return;
+        return false;
     char got[DESC_MAX];
     if (!name_ok(out)) {
         fmt_snprintf(got, sizeof got, "\"%s\"", out);
         error(c, node, prop, exp_name, got);
-    } else if (!file_exists(c, kind, out)) {
+        return false;
+    }
+    if (!file_exists(c, kind, out)) {
         fmt_snprintf(got, sizeof got, "\"%s\", which does not exist", out);
         error(c, node, prop, exp_exists, got);
+        return false;
     }
+    return true;
 }
 
 /* ---- /machine ---- */
@@ -802,19 +807,26 @@ static void read_vm(ctx_t *c, int node)
     memset(vm, 0, sizeof *vm);
     vm->node = node;
     node_name(c, node, vm->name);   /* a bad name is an error; the VM still counts */
-    static const char *const props[] = { "guest", "nested-config", "memory-mib", "vcpus",
-                                         "cmdline", "devices", "modules", "monitors", NULL };
+    static const char *const props[] = { "guest", "nested-config", "kernel", "initrd",
+                                         "memory-mib", "vcpus", "cmdline", "devices", "modules",
+                                         "monitors", NULL };
     unknown_props(c, node, props);
     no_subnodes(c, node);
     bool has_guest = fdt_getprop(c->fdt, node, "guest", NULL) != NULL;
     bool has_nested = fdt_getprop(c->fdt, node, "nested-config", NULL) != NULL;
-    if (has_guest == has_nested)
-        error(c, node, "guest", "either 'guest' (an image) or 'nested-config' (a stack config)",
-              has_guest ? "both" : "neither");
+    bool has_kernel = fdt_getprop(c->fdt, node, "kernel", NULL) != NULL;
+    bool has_initrd = fdt_getprop(c->fdt, node, "initrd", NULL) != NULL;
+    if (has_guest + has_nested + has_kernel != 1)
+        error(c, node, "guest", "one of 'guest' (an image), 'nested-config' (a stack config) or "
+              "'kernel' (a Linux bzImage)", has_guest + has_nested + has_kernel ? "more" : "none");
     else if (has_guest)
         read_file_name(c, node, "guest", vm->guest, SC_FILE_IMAGE,
                        "an image name from a-z 0-9 - _", "a guest image that exists");
-    else
+    else if (has_kernel) {
+        vm->linux_kernel = true;
+        read_file_name(c, node, "kernel", vm->guest, SC_FILE_IMAGE,
+                       "an image name from a-z 0-9 - _", "a kernel image that exists");
+    } else
         read_file_name(c, node, "nested-config", vm->nested, SC_FILE_CONFIG,
                        "a config name from a-z 0-9 - _ (no .dts)", "a stack config in stack-configs/");
     if (read_u32(c, node, "memory-mib", SC_VM_MIN_MIB, SC_VM_MAX_MIB, false, SC_VM_DEFAULT_MIB,
@@ -825,7 +837,19 @@ static void read_vm(ctx_t *c, int node)
     }
     read_u32(c, node, "vcpus", 1, SC_VM_MAX_VCPUS, false, 1, &vm->vcpus);
     read_string(c, node, "cmdline", vm->cmdline, sizeof vm->cmdline, false);
-    read_modules(c, node, vm);
+    if (has_initrd && !has_kernel)
+        error(c, node, "initrd", "an initrd only with 'kernel' (a Linux bzImage)", "one");
+    if (has_kernel && fdt_getprop(c->fdt, node, "modules", NULL))
+        error(c, node, "modules", "no modules with 'kernel' (its one module is 'initrd')", "some");
+    if (has_kernel && has_initrd) {
+        sc_module_t *m = &vm->modules[0];
+        memset(m, 0, sizeof *m);
+        if (read_file_name(c, node, "initrd", m->file, SC_FILE_IMAGE,
+                           "an image name from a-z 0-9 - _", "an initrd image that exists"))
+            vm->n_modules = 1;
+    } else {
+        read_modules(c, node, vm);
+    }
     vm->devices = read_name_set(c, node, "devices", device_names, N_DEVICES, SC_DEV_ALL,
                                 "devices");
     read_stack(c, node, vm);

@@ -129,6 +129,8 @@ typedef struct {
     char name[SC_NAME_MAX];
     char guest[SC_NAME_MAX];        /* image name, or "" for a nested stack */
     char nested[SC_NAME_MAX];       /* nested stack config name, or "" */
+    bool linux_kernel;              /* 'kernel' (guest is a Linux bzImage, modules[0]
+                                       its 'initrd' if any), not 'guest' */
     char cmdline[SC_OPTIONS_MAX];
     uint32_t memory_mib, vcpus, devices;
     sc_module_t modules[SC_MAX_GUEST_MODULES];

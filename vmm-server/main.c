@@ -321,6 +321,7 @@ typedef struct {
     unsigned n_mods;
     bool nestor_verdict;            /* a whole Nestor: its exit port says PASS/FAIL as
                                        nestor/verdict.h has it */
+    bool linux_kernel;              /* the config said 'kernel': a Linux bzImage or nothing */
 } vm_spec_t;
 
 /* Create the VM @sp describes; NULL (said) if it cannot be built. */
@@ -333,6 +334,7 @@ static vm_t *add_vm(nu_alloc_t *a, nestor_cptr_t exit_ep, const vm_spec_t *sp)
     vm_t *vm = &vms[n_vms];
     vm->index = n_vms;
     vm->nestor_verdict = sp->nestor_verdict;
+    vm->linux_kernel = sp->linux_kernel;
     strncpy(vm->name, sp->name, VMM_NAME_MAX - 1);
     if (strlen(sp->cmdline) >= VMM_CMDLINE_MAX) {
         printf("vmm: vm %s: command line of %lu characters: at most %d\n", vm->name,
@@ -489,7 +491,7 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
         if (strcmp(vmm->name, my_name) != 0)
             continue;
         vm_spec_t sp = { .name = c->name, .ram_mib = c->memory_mib, .devices = c->devices,
-                         .cmdline = c->cmdline };
+                         .cmdline = c->cmdline, .linux_kernel = c->linux_kernel };
         if (c->nested[0] && !nested_spec(bi, c, &sp))
             return false;
         if (!c->nested[0] && !(sp.image = nu_module(bi, SC_MODULE_IMAGE, c->guest))) {

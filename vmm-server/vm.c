@@ -318,12 +318,13 @@ static bool vm_load(vm_t *vm, nestor_word_t mask)
     vm->real_mode = !elf && size == BOOT_SECTOR_SIZE && b[510] == 0x55 && b[511] == 0xAA;
     uint64_t entry = 0, info = 0;
     uint32_t magic = MB_LOADER_MAGIC;
-    if (!vm->real_mode && !elf) {
+    if (vm->linux_kernel || (!vm->real_mode && !elf)) {
         lx_layout_t lx;
         lx_status_t st = lx_parse(b, size, &lx);
         if (st == LX_OK)
             return vm_create_linux(vm, b, size, &lx, mask);
-        if (st != LX_NOT_LINUX) {
+        /* Its config said 'kernel': nothing but Linux will do. */
+        if (st != LX_NOT_LINUX || vm->linux_kernel) {
             printf("vmm: %s: Linux image refused: %s\n", vm->name, lx_status_str(st));
             return false;
         }

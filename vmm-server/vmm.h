@@ -54,6 +54,7 @@ typedef struct vm {
     char line[VMM_LINE_MAX];       /* UART output not yet printed */
     unsigned line_len;
     uart16550_t uart;              /* COM1 (devices/uart16550.h) */
+    bool linux_kernel;             /* its image must be a Linux bzImage (config 'kernel') */
     uint64_t exits;
     uint32_t exits_by_reason[NESTOR_EXIT_REASONS];      /* by basic reason */
     uint64_t hypercalls, bad_hypercalls;

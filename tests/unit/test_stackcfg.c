@@ -369,7 +369,8 @@ static void expect_at(int line, unsigned total, const char *msg, bool exact)
 #define IRQS_EXP  "expected 1 to 4 cells, IRQ lines 0..15, got "
 #define EXITS_EXP "expected a list of exit reasons from \"cpuid\" \"hlt\" \"rdtsc\" \"vmcall\" " \
                   "\"cr-access\" \"io\" \"rdmsr\" \"wrmsr\" \"ept-violation\", got "
-#define VM_PROPS  "one of guest nested-config memory-mib vcpus cmdline devices modules monitors"
+#define VM_PROPS  "one of guest nested-config kernel initrd memory-mib vcpus cmdline devices modules " \
+                  "monitors"
 
 /* ---- the good base and additions ---- */
 
@@ -881,16 +882,62 @@ static void test_budgets(void)
                            "got 16 MiB");
 }
 
+#define GUEST_ONE_OF "expected one of 'guest' (an image), 'nested-config' (a stack config) or " \
+                     "'kernel' (a Linux bzImage)"
+
+/* 'kernel' and 'initrd': a Linux VM (the VMM then boots nothing but a bzImage). */
+static void test_kernel_initrd(void)
+{
+    base();
+    t_del("/vms/hello", "guest");
+    t_str("/vms/hello", "kernel", "hello");
+    t_str("/vms/hello", "initrd", "hello");
+    CU_ASSERT_TRUE_FATAL(load());
+    CU_ASSERT_TRUE(S.vm[0].linux_kernel);
+    CU_ASSERT_STRING_EQUAL(S.vm[0].guest, "hello");
+    CU_ASSERT_EQUAL_FATAL(S.vm[0].n_modules, 1);
+    CU_ASSERT_STRING_EQUAL(S.vm[0].modules[0].file, "hello");
+    CU_ASSERT_STRING_EQUAL(S.vm[0].modules[0].string, "");
+    /* Without an initrd: no modules. */
+    t_del("/vms/hello", "initrd");
+    CU_ASSERT_TRUE_FATAL(load());
+    CU_ASSERT_EQUAL(S.vm[0].n_modules, 0);
+    /* A plain guest is no Linux kernel. */
+    base();
+    CU_ASSERT_TRUE_FATAL(load());
+    CU_ASSERT_FALSE(S.vm[0].linux_kernel);
+    /* Refusals. */
+    base();
+    t_str("/vms/hello", "kernel", "hello");
+    EXPECT(1, P "/vms/hello: property 'guest': " GUEST_ONE_OF ", got more");
+    base();
+    t_str("/vms/hello", "initrd", "hello");
+    EXPECT(1, P "/vms/hello: property 'initrd': expected an initrd only with 'kernel' (a Linux "
+           "bzImage), got one");
+    base();
+    t_del("/vms/hello", "guest");
+    t_str("/vms/hello", "kernel", "hello");
+    t_strs("/vms/hello", "modules", 1, "hello");
+    EXPECT(1, P "/vms/hello: property 'modules': expected no modules with 'kernel' (its one "
+           "module is 'initrd'), got some");
+    base();
+    t_del("/vms/hello", "guest");
+    t_str("/vms/hello", "kernel", "vmlinuz");
+    t_str("/vms/hello", "initrd", "initrd");
+    EXPECT(2, P "/vms/hello: property 'kernel': expected a kernel image that exists, got "
+           "\"vmlinuz\", which does not exist");
+    EXPECT(2, P "/vms/hello: property 'initrd': expected an initrd image that exists, got "
+           "\"initrd\", which does not exist");
+}
+
 static void test_guest_nested(void)
 {
     base();
     t_str("/vms/hello", "nested-config", "demo");
-    EXPECT(1, P "/vms/hello: property 'guest': expected either 'guest' (an image) or "
-           "'nested-config' (a stack config), got both");
+    EXPECT(1, P "/vms/hello: property 'guest': " GUEST_ONE_OF ", got more");
     base();
     t_del("/vms/hello", "guest");
-    EXPECT(1, P "/vms/hello: property 'guest': expected either 'guest' (an image) or "
-           "'nested-config' (a stack config), got neither");
+    EXPECT(1, P "/vms/hello: property 'guest': " GUEST_ONE_OF ", got none");
     base();
     t_str("/vms/hello", "guest", "nope");
     EXPECT(1, P "/vms/hello: property 'guest': expected a guest image that exists, got \"nope\", "
@@ -1452,6 +1499,8 @@ UNIT_SUITE(stackcfg_suite)
                 test_budgets);
     CU_add_test(s, "refused: guest and nested-config both, neither, missing; no program",
                 test_guest_nested);
+    CU_add_test(s, "kernel and initrd: a Linux VM; with guest, modules, alone: refused",
+                test_kernel_initrd);
     CU_add_test(s, "nested: read and checked, its files counted", test_nested_good);
     CU_add_test(s, "nested refused: no nested-vmx in the VM's stack", test_nested_needs_vmx);
     CU_add_test(s, "nested refused: no kernel or init, a config not to be read",

@@ -69,16 +69,20 @@ def cmd_run(args):
 LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 noapic acpi=off pci=off'
 
 
+BENCH_TIMEOUT_S = 300
+
+
 class Bench:
     """A benchmark boot: @roottask with @guests, or the stack config @config
     (tests/configs or stack-configs: init and the modules it names); with
     @bare, also test guest @bare booted bare on Bochs (./nestor run --bare);
     then each stack config of @more, one boot each."""
     def __init__(self, roottask, what, guests=(), cmdline='', config=None, bare=None, more=(),
-                 l1=None, bare_linux=None):
+                 l1=None, bare_linux=None, timeout=None):
         self.roottask, self.what, self.guests, self.cmdline = roottask, what, guests, cmdline
         self.config, self.bare, self.more, self.l1 = config, bare, more, l1
         self.bare_linux = bare_linux    # a Linux command line: also boot linux/ bare
+        self.timeout = timeout or BENCH_TIMEOUT_S
 
 
 BENCHMARKS = {
@@ -105,7 +109,7 @@ BENCHMARKS = {
     'linux': Bench(None, 'instructions from power-on to the Linux shell under Nestor and bare '
                    'on Bochs (same kernel, initramfs, command line), and the exits by reason',
                    config=os.path.join(paths.STACK_CONFIGS, 'linux.dts'),
-                   bare_linux=LINUX_CMDLINE),
+                   bare_linux=LINUX_CMDLINE, timeout=900),
 }
 BENCH_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
 # A line's VM prefixes ("[l1] [bench] "): one per level of nesting above L0.
@@ -115,7 +119,6 @@ PREFIX = re.compile(r'\[([a-z0-9-]+)\] ')
 # next VM entry, per basic exit reason.
 NVMX_REASON_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)nested-vmx [a-z0-9_-]+: L2 exit reason '
                               r'(\d+): (\d+) reflected, (\d+\.\d+) L0 exits each')
-BENCH_TIMEOUT_S = 300
 # A VM named NAME-counted runs with the count monitor stacked: say so in the figure.
 COUNTED_SUFFIX = '-counted'
 
@@ -180,7 +183,7 @@ def cmd_bench(args):
                       'bench-%s-%d' % (args.name, i + 1), l1))
     figures = []
     for iso, workdir, l1 in boots:
-        result = boot.boot(emu, iso, os.path.join(paths.RUNS, workdir), BENCH_TIMEOUT_S)
+        result = boot.boot(emu, iso, os.path.join(paths.RUNS, workdir), bench.timeout)
         with open(result.serial, errors='replace') as fh:
             lines = [ln.strip() for ln in fh]
         found = [f for f in (bench_figure(ln, l1) for ln in lines) if f]
