@@ -71,6 +71,7 @@
 #define X86_RFLAGS_DF     X86_BIT(10)
 #define X86_RFLAGS_OF     X86_BIT(11)
 #define X86_RFLAGS_NT     X86_BIT(14)
+#define X86_RFLAGS_AC     X86_BIT(18)   /* alignment check (3.4.3.3) */
 #define X86_RFLAGS_VM     X86_BIT(17)
 /* The status flags arithmetic instructions set (SDM Vol. 1 3.4.3.1). */
 #define X86_RFLAGS_STATUS (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \

@@ -56,8 +56,20 @@
 #define OP_MOV_OV_AX   0xA3
 #define OP_MOVSB       0xA4
 #define OP_MOVSV       0xA5
+#define OP_CMPSB       0xA6
+#define OP_CMPSV       0xA7
 #define OP_STOSB       0xAA
 #define OP_STOSV       0xAB
+#define OP_LODSB       0xAC
+#define OP_LODSV       0xAD
+#define OP_SCASB       0xAE
+#define OP_SCASV       0xAF
+#define OP_GRP2_EB_IB  0xC0  /* group 2: shifts and rotates (Table A-6) by imm8 */
+#define OP_GRP2_EV_IB  0xC1
+#define OP_GRP2_EB_1   0xD0  /* ... by 1 */
+#define OP_GRP2_EV_1   0xD1
+#define OP_GRP2_EB_CL  0xD2  /* ... by CL */
+#define OP_GRP2_EV_CL  0xD3
 #define OP_GRP11_EB_IB 0xC6
 #define OP_GRP11_EV_IZ 0xC7
 #define OP_ESCAPE_0F   0x0F
@@ -73,13 +85,32 @@
 #define GRP3_NEG       3
 #define GRP45_INC      0
 #define GRP45_DEC      1
+#define GRP5_CALL      2     /* near, indirect */
+#define GRP5_CALLF     3
+#define GRP5_JMP       4     /* near, indirect */
+#define GRP5_JMPF      5
 #define GRP5_PUSH      6
+#define GRP2_SAL_ALIAS 6     /* blank in Table A-6 */
+#define GRP8_FIRST_BT  4     /* 0F BA: /4 BT /5 BTS /6 BTR /7 BTC; /0../3 undefined */
 
 /* Two-byte opcodes 0F xx (SDM Vol. 2A Appendix A, Table A-3). */
 #define OP2_MOVZX_GV_EB 0xB6
 #define OP2_MOVZX_GV_EW 0xB7
 #define OP2_MOVSX_GV_EB 0xBE
 #define OP2_MOVSX_GV_EW 0xBF
+#define OP2_BT_EV_GV    0xA3
+#define OP2_SHLD_IB     0xA4
+#define OP2_SHLD_CL     0xA5
+#define OP2_BTS_EV_GV   0xAB
+#define OP2_SHRD_IB     0xAC
+#define OP2_SHRD_CL     0xAD
+#define OP2_CMPXCHG_EB  0xB0
+#define OP2_CMPXCHG_EV  0xB1
+#define OP2_BTR_EV_GV   0xB3
+#define OP2_GRP8_EV_IB  0xBA  /* group 8: BT BTS BTR BTC with imm8 (Table A-6) */
+#define OP2_BTC_EV_GV   0xBB
+#define OP2_XADD_EB     0xC0
+#define OP2_XADD_EV     0xC1
 
 /* ModRM and SIB fields (SDM Vol. 2A 2.1.3, Figure 2-1). */
 #define MODRM_MOD(b)  ((unsigned)(b) >> 6)
@@ -109,8 +140,22 @@ static const x86_op_t alu_ops[8] = {
     X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_CMP,
 };
 
+/* Group 2 (C0 C1 D0-D3) by ModRM.reg, Table A-6; /6 is blank there. */
+static const x86_op_t shift_ops[8] = {
+    X86_OP_ROL, X86_OP_ROR, X86_OP_RCL, X86_OP_RCR,
+    X86_OP_SHL, X86_OP_SHR, X86_OP_NONE, X86_OP_SAR,
+};
+
+/* Group 8 (0F BA) /4../7, Table A-6. */
+static const x86_op_t bt_ops[4] = { X86_OP_BT, X86_OP_BTS, X86_OP_BTR, X86_OP_BTC };
+
 /* Sizes of an immediate operand. */
-enum { IMM_NONE, IMM_8, IMM_Z };   /* IMM_Z: 16 bits with 16-bit operands, else 32 */
+enum {
+    IMM_NONE,
+    IMM_8,      /* sign-extended to the operand size */
+    IMM_8U,     /* a count or bit offset: zero-extended */
+    IMM_Z,      /* 16 bits with 16-bit operands, else 32 */
+};
 
 typedef struct {
     const uint8_t *bytes;
@@ -122,7 +167,7 @@ typedef struct {
 static x86_decode_status_t need(const cursor_t *c, size_t n)
 {
     if (c->pos + n > X86_MAX_INSN_LEN)
-        return X86_DECODE_INVALID;   /* SDM Vol. 2A 2.3.11: at most 15 bytes */
+        return X86_DECODE_TOO_LONG;   /* SDM Vol. 2A 2.3.11: at most 15 bytes */
     if (c->pos + n > c->avail)
         return X86_DECODE_TRUNCATED;
     return X86_DECODE_OK;
@@ -187,8 +232,9 @@ static x86_decode_status_t skip_address(cursor_t *c, unsigned modrm, unsigned ad
 }
 
 /* LOCK is legal only on read-modify-write instructions with a memory
- * destination (SDM Vol. 2A 3.2, "LOCK"); of ours: ADD ADC SBB OR AND SUB XOR
- * (not in their register-destination forms), INC DEC NOT NEG, XCHG. */
+ * destination (SDM Vol. 2B "LOCK": ADD ADC AND BTC BTR BTS CMPXCHG DEC INC NEG
+ * NOT OR SBB SUB XOR XADD XCHG); ALU ops not in their register-destination
+ * forms. Anything else (BT, shifts, MOV, ...) is #UD with LOCK. */
 static bool lock_allowed(const x86_insn_t *insn)
 {
     switch (insn->op) {
@@ -196,7 +242,8 @@ static bool lock_allowed(const x86_insn_t *insn)
     case X86_OP_ADC: case X86_OP_SBB:
         return !insn->reg_dest;
     case X86_OP_INC: case X86_OP_DEC: case X86_OP_NOT: case X86_OP_NEG:
-    case X86_OP_XCHG:
+    case X86_OP_XCHG: case X86_OP_BTS: case X86_OP_BTR: case X86_OP_BTC:
+    case X86_OP_CMPXCHG: case X86_OP_XADD:
         return true;
     default:
         return false;
@@ -206,6 +253,7 @@ static bool lock_allowed(const x86_insn_t *insn)
 static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
 {
     bool opsize_pfx = false, addrsize_pfx = false, rep_pfx = false, lock_pfx = false;
+    bool repne_pfx = false;   /* the last of F2/F3 was F2 */
     unsigned rex = 0;   /* the REX byte in effect, 0 if none */
     x86_decode_status_t st;
     unsigned b;
@@ -222,6 +270,7 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             addrsize_pfx = true;
         } else if (b == PFX_REP || b == PFX_REPNE) {
             rep_pfx = true;
+            repne_pfx = b == PFX_REPNE;
         } else if (b == PFX_LOCK) {
             lock_pfx = true;
         } else if (b == PFX_SEG_FS || b == PFX_SEG_GS) {
@@ -260,6 +309,7 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
     /* Opcode. */
     unsigned opcode = (unsigned)fetch(c, 1);
     bool has_modrm = true, byte_op = false, reg_operand = true, group = false;
+    bool shift_group = false, bt_group = false, string_op = false;
     unsigned imm = IMM_NONE, mem_size = 0;
 
     if (opcode == OP_ESCAPE_0F) {
@@ -271,6 +321,19 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         case OP2_MOVZX_GV_EW: d->op = X86_OP_MOVZX; mem_size = 2; break;
         case OP2_MOVSX_GV_EB: d->op = X86_OP_MOVSX; mem_size = 1; break;
         case OP2_MOVSX_GV_EW: d->op = X86_OP_MOVSX; mem_size = 2; break;
+        case OP2_BT_EV_GV: d->op = X86_OP_BT; break;
+        case OP2_BTS_EV_GV: d->op = X86_OP_BTS; break;
+        case OP2_BTR_EV_GV: d->op = X86_OP_BTR; break;
+        case OP2_BTC_EV_GV: d->op = X86_OP_BTC; break;
+        case OP2_GRP8_EV_IB: group = true; bt_group = true; imm = IMM_8U; break;
+        case OP2_SHLD_IB: d->op = X86_OP_SHLD; imm = IMM_8U; break;
+        case OP2_SHLD_CL: d->op = X86_OP_SHLD; d->count_cl = true; break;
+        case OP2_SHRD_IB: d->op = X86_OP_SHRD; imm = IMM_8U; break;
+        case OP2_SHRD_CL: d->op = X86_OP_SHRD; d->count_cl = true; break;
+        case OP2_CMPXCHG_EB: d->op = X86_OP_CMPXCHG; byte_op = true; break;
+        case OP2_CMPXCHG_EV: d->op = X86_OP_CMPXCHG; break;
+        case OP2_XADD_EB: d->op = X86_OP_XADD; byte_op = true; break;
+        case OP2_XADD_EV: d->op = X86_OP_XADD; break;
         default: return X86_DECODE_UNSUPPORTED;
         }
     } else if (opcode <= OP_ALU_LAST && (opcode & OP_ALU_FORM) <= OP_ALU_GV_EV) {
@@ -297,6 +360,21 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         case OP_GRP3_EV: group = true; break;
         case OP_GRP4_EB: group = true; byte_op = true; break;
         case OP_GRP5_EV: group = true; break;   /* PUSH's size: by digit, below */
+        case OP_GRP2_EB_IB: case OP_GRP2_EV_IB:
+        case OP_GRP2_EB_1: case OP_GRP2_EV_1:
+        case OP_GRP2_EB_CL: case OP_GRP2_EV_CL:
+            group = true;
+            shift_group = true;
+            byte_op = !(opcode & 1);
+            if (opcode == OP_GRP2_EB_IB || opcode == OP_GRP2_EV_IB) {
+                imm = IMM_8U;
+            } else if (opcode == OP_GRP2_EB_1 || opcode == OP_GRP2_EV_1) {
+                d->has_imm = true;   /* SDM Vol. 2B SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR: "r/m, 1" */
+                d->imm = 1;
+            } else {
+                d->count_cl = true;
+            }
+            break;
         case OP_POP_EV:
             /* SDM Vol. 2B POP: the stack operand is 64 bits in 64-bit
              * mode (16 with 66), else the operand size. */
@@ -326,6 +404,22 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             d->op = X86_OP_STOS;
             byte_op = opcode == OP_STOSB;
             has_modrm = false;
+            break;
+        case OP_LODSB: case OP_LODSV:
+            d->op = X86_OP_LODS;
+            byte_op = opcode == OP_LODSB;
+            has_modrm = false;
+            break;
+        case OP_SCASB: case OP_SCASV:
+            d->op = X86_OP_SCAS;
+            byte_op = opcode == OP_SCASB;
+            has_modrm = false;
+            break;
+        case OP_CMPSB: case OP_CMPSV:
+            d->op = X86_OP_CMPS;
+            byte_op = opcode == OP_CMPSB;
+            has_modrm = false;
+            reg_operand = false;
             break;
         default:
             return X86_DECODE_UNSUPPORTED;
@@ -372,9 +466,26 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
                 d->op = X86_OP_PUSH;
                 if (mode == X86_MODE_64)
                     d->mem_size = opsize_pfx ? 2 : 8;
+            } else if (digit == GRP5_CALL || digit == GRP5_JMP) {
+                /* SDM Vol. 2A CALL, JMP: near branches in 64-bit mode have a
+                 * 64-bit operand whatever 66 says (Intel; 2.2.1.7: "the
+                 * operand size is forced to 64 bits"); else the operand size. */
+                d->op = digit == GRP5_CALL ? X86_OP_CALL_IND : X86_OP_JMP_IND;
+                if (mode == X86_MODE_64)
+                    d->mem_size = 8;
+            } else if (digit == GRP5_CALLF || digit == GRP5_JMPF) {
+                return X86_DECODE_UNSUPPORTED;   /* far CALL/JMP through memory */
             } else {
-                return X86_DECODE_UNSUPPORTED;   /* CALL JMP (near, far), /7 */
+                return X86_DECODE_INVALID;       /* /7: #UD (Table A-6) */
             }
+        } else if (shift_group) {
+            if (digit == GRP2_SAL_ALIAS)
+                return X86_DECODE_UNSUPPORTED;   /* not defined by the SDM */
+            d->op = shift_ops[digit];
+        } else if (bt_group) {
+            if (digit < GRP8_FIRST_BT)
+                return X86_DECODE_INVALID;       /* #UD (Table A-6) */
+            d->op = bt_ops[digit - GRP8_FIRST_BT];
         } else if (opcode == OP_POP_EV) {
             if (digit != GRP1A_POP)
                 return X86_DECODE_INVALID;       /* #UD (Table A-6) */
@@ -402,8 +513,11 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             d->reg = X86_RAX;
             d->reg_size = size;
         }
-        if (d->op == X86_OP_MOVS || d->op == X86_OP_STOS) {
+        string_op = d->op == X86_OP_MOVS || d->op == X86_OP_STOS || d->op == X86_OP_LODS ||
+                    d->op == X86_OP_SCAS || d->op == X86_OP_CMPS;
+        if (string_op) {
             d->rep = rep_pfx;
+            d->repne = rep_pfx && repne_pfx;
         } else {
             /* moffs: an offset of the address size, 8 bytes in 64-bit mode
              * unless 67 (SDM Vol. 2A 2.2.1.4). */
@@ -416,10 +530,11 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
     if (imm != IMM_NONE) {
         /* Immediates are at most 32 bits, sign-extended to 64-bit operands
          * (SDM Vol. 2A 2.2.1.5); 83 ib is sign-extended to the operand size. */
-        size_t n = imm == IMM_8 ? 1 : (size == 2 ? 2 : 4);
+        size_t n = imm == IMM_8 || imm == IMM_8U ? 1 : (size == 2 ? 2 : 4);
         if ((st = need(c, n)) != X86_DECODE_OK)
             return st;
-        d->imm = sign_extend(fetch(c, n), (unsigned)n) & size_mask(size);
+        d->imm = imm == IMM_8U ? fetch(c, n)
+                               : sign_extend(fetch(c, n), (unsigned)n) & size_mask(size);
         d->has_imm = true;
     }
     d->length = (unsigned)c->pos;
@@ -454,6 +569,7 @@ const char *x86_decode_status_str(x86_decode_status_t st)
     case X86_DECODE_TRUNCATED: return "truncated";
     case X86_DECODE_UNSUPPORTED: return "unsupported";
     case X86_DECODE_INVALID: return "invalid";
+    case X86_DECODE_TOO_LONG: return "longer than 15 bytes";
     }
     return "unknown";
 }
