@@ -936,6 +936,16 @@ static unsigned edge_values(unsigned size, uint64_t *v)
     return n;
 }
 
+/* A sweep's verdict: every case ran and none differed. */
+static void end_sweep(const run_t *run, uint64_t cases, const char *name)
+{
+    if (run->failures)
+        printf("\n  emudiff: %lu of %lu %s cases differ", run->failures, run->cases, name);
+    printf("\n  emudiff: %lu %s cases\n  ", run->cases, name);
+    CU_ASSERT_EQUAL(run->cases, cases);
+    CU_ASSERT_EQUAL(run->failures, 0);
+}
+
 /* Every pair of edge values, with CF in 0 and 1, for ADC SBB ADD SUB CMP (m,r
  * and r,m) and INC DEC NOT NEG, at every operand size, native and emulated. */
 static void test_emudiff_edges(void)
@@ -968,11 +978,7 @@ static void test_emudiff_edges(void)
             }
         }
     }
-    if (run.failures)
-        printf("\n  emudiff: %lu of %lu edge cases differ", run.failures, run.cases);
-    printf("\n  emudiff: %lu edge cases\n  ", run.cases);
-    CU_ASSERT_EQUAL(run.cases, i);
-    CU_ASSERT_EQUAL(run.failures, 0);
+    end_sweep(&run, i, "edge");
 }
 
 #define SWEEP_COUNTS 67u   /* CL = 0..66: past each size's bits and the 5/6-bit mask */
@@ -1001,11 +1007,7 @@ static void test_emudiff_shift_sweep(void)
             }
         }
     }
-    if (run.failures)
-        printf("\n  emudiff: %lu of %lu shift sweep cases differ", run.failures, run.cases);
-    printf("\n  emudiff: %lu shift sweep cases\n  ", run.cases);
-    CU_ASSERT_EQUAL(run.cases, i);
-    CU_ASSERT_EQUAL(run.failures, 0);
+    end_sweep(&run, i, "shift sweep");
 }
 
 UNIT_SUITE(x86_emudiff_suite)

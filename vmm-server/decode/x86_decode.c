@@ -146,6 +146,12 @@ static const x86_op_t shift_ops[8] = {
     X86_OP_SHL, X86_OP_SHR, X86_OP_NONE, X86_OP_SAR,
 };
 
+/* String instructions A4..AF by (opcode - A4) / 2 (Table A-2); A8/A9 are
+ * TEST with the accumulator (no memory). */
+static const x86_op_t string_ops[6] = {
+    X86_OP_MOVS, X86_OP_CMPS, X86_OP_NONE, X86_OP_STOS, X86_OP_LODS, X86_OP_SCAS,
+};
+
 /* Group 8 (0F BA) /4../7, Table A-6. */
 static const x86_op_t bt_ops[4] = { X86_OP_BT, X86_OP_BTS, X86_OP_BTR, X86_OP_BTC };
 
@@ -394,32 +400,14 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             byte_op = opcode == OP_MOV_AL_OB || opcode == OP_MOV_OB_AL;
             has_modrm = false;
             break;
-        case OP_MOVSB: case OP_MOVSV:
-            d->op = X86_OP_MOVS;
-            byte_op = opcode == OP_MOVSB;
+        case OP_MOVSB: case OP_MOVSV: case OP_CMPSB: case OP_CMPSV: case OP_STOSB:
+        case OP_STOSV: case OP_LODSB: case OP_LODSV: case OP_SCASB: case OP_SCASV:
+            /* Even opcodes byte-sized; MOVS CMPS take rSI and rDI, the
+             * others the accumulator and one of them. */
+            d->op = string_ops[(opcode - OP_MOVSB) / 2];
+            byte_op = !(opcode & 1);
             has_modrm = false;
-            reg_operand = false;
-            break;
-        case OP_STOSB: case OP_STOSV:
-            d->op = X86_OP_STOS;
-            byte_op = opcode == OP_STOSB;
-            has_modrm = false;
-            break;
-        case OP_LODSB: case OP_LODSV:
-            d->op = X86_OP_LODS;
-            byte_op = opcode == OP_LODSB;
-            has_modrm = false;
-            break;
-        case OP_SCASB: case OP_SCASV:
-            d->op = X86_OP_SCAS;
-            byte_op = opcode == OP_SCASB;
-            has_modrm = false;
-            break;
-        case OP_CMPSB: case OP_CMPSV:
-            d->op = X86_OP_CMPS;
-            byte_op = opcode == OP_CMPSB;
-            has_modrm = false;
-            reg_operand = false;
+            reg_operand = d->op != X86_OP_MOVS && d->op != X86_OP_CMPS;
             break;
         default:
             return X86_DECODE_UNSUPPORTED;
