@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #define DIFF_SEED   0x656d7564696666ull   /* "emudiff" */
@@ -43,6 +45,7 @@
 #define F_SF X86_RFLAGS_SF
 #define F_DF X86_RFLAGS_DF
 #define F_OF X86_RFLAGS_OF
+#define F_AC X86_RFLAGS_AC
 #define F_AC X86_RFLAGS_AC
 #define F_STATUS X86_RFLAGS_STATUS
 #define F_BASE (X86_RFLAGS_FIXED | X86_RFLAGS_IF_BIT)   /* user mode cannot change IF */
@@ -106,7 +109,7 @@ typedef struct {
 #define DEV_LEN   64u      /* the device window: operand at +24; strings, BT around it */
 #define RAM_LEN   64u      /* guest RAM: stacks and the other side of MOVS/CMPS */
 #define DATA_LEN  (DEV_LEN + RAM_LEN)
-#define OPND_OFF  24u
+#define OPND_OFF  24u      /* (+0..7 when the alignment-check test misaligns it) */
 #define STR_MIN   16u      /* string and stack pointers start at window offsets */
 #define STR_MAX   40u      /* 16..40: three 8-byte elements fit either way */
 #define MODEL_GPA 0xFED00000ull   /* the device window's guest-physical address */
@@ -159,6 +162,8 @@ static void build_stub(void)
     at = emit_riprel(at, 0x8B, X86_RSP, data_page + HOST_RSP);         /* mov rsp, [host] */
     EMIT(0x9C);                                                        /* pushfq */
     EMIT(0xFC);                                                        /* cld (the ABI wants DF=0) */
+    EMIT(0x9C, 0x48, 0x81, 0x24, 0x24, 0xFF, 0xFF, 0xFB, 0xFF, 0x9D);  /* clear AC (C code is
+                                                                          not aligned for it) */
     EMIT(0x57);                                                        /* push rdi */
     EMIT(0x48, 0x8B, 0x7C, 0x24, 0x10);                                /* mov rdi, [rsp+16] */
     for (unsigned r = 0; r < 16; r++) {
@@ -206,6 +211,42 @@ static void native_run(const uint8_t *insn, unsigned len, native_state_t *s)
     void *entry = code_page;
     memcpy(&fn, &entry, sizeof fn);   /* object to function pointer (POSIX) */
     fn(s);
+}
+
+/* ---- #AC on the native side ---- */
+
+static sigjmp_buf ac_jump;
+static volatile sig_atomic_t ac_armed;
+
+/* SIGBUS from an alignment check: clear RFLAGS.AC (the C code after the
+ * jump may do misaligned accesses) and abandon the stub. The jump restores
+ * the callee-saved registers and RSP; the kernel cleared DF. */
+__attribute__((no_sanitize_address)) static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    __asm__ volatile("pushfq; andq %0, (%%rsp); popfq" : : "i"(~(long)F_AC) : "cc", "memory");
+    if (!ac_armed || si->si_code != BUS_ADRALN) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    siglongjmp(ac_jump, 1);
+}
+
+/* native_run with RFLAGS.AC: true when the instruction raised #AC (SIGBUS,
+ * BUS_ADRALN). The signal runs on its own stack: the instruction's RSP is
+ * the case's. */
+__attribute__((noinline)) static bool native_run_ac(const uint8_t *insn, unsigned len,
+                                                    native_state_t *s)
+{
+    if (sigsetjmp(ac_jump, 1) != 0) {
+        ac_armed = 0;
+        return true;
+    }
+    ac_armed = 1;
+    native_run(insn, len, s);
+    ac_armed = 0;
+    return false;
 }
 
 static uint64_t window_la(void)
@@ -352,6 +393,7 @@ typedef struct {
     bool addr32;             /* ... with 67 */
     bool rep, repne;
     bool stack;              /* PUSH POP CALL: RSP in the RAM window */
+    unsigned opnd;           /* the ModRM/moffs operand's offset in the device window */
 } gen_t;
 
 static void put(gen_t *g, uint64_t v, unsigned n)
@@ -389,9 +431,10 @@ typedef struct {
 
 /* Build one instruction (a random one, or of the form `want` names); the
  * RIP-relative disp32 is patched once the length is known. */
-static void generate(gen_t *g, const want_t *want)
+static void generate(gen_t *g, const want_t *want, unsigned opnd)
 {
     memset(g, 0, sizeof *g);
+    g->opnd = opnd;
     g->kind = want ? want->kind : (kind_t)rnd_below(K_COUNT);
     /* Operand size: 1 (byte opcode), 2 (66), 4, 8 (REX.W). */
     unsigned size = want ? want->size : 1u << rnd_below(4);
@@ -428,7 +471,9 @@ static void generate(gen_t *g, const want_t *want)
         opcode = (g->kind == K_MOVZX ? 0xB6 : 0xBE) + rnd_below(2);
         break;
     case K_MOVSXD:
-        if (size == 1)
+        /* 66 63 reads a word by the SDM (MOVSXD r16, r/m16), a dword on AMD
+         * (its #AC at a 2-aligned operand shows it): no 66 under AC. */
+        if (size == 1 || (size == 2 && opnd != OPND_OFF))
             size = 8;
         opcode = 0x63;
         break;
@@ -588,7 +633,7 @@ static void generate(gen_t *g, const want_t *want)
 
     size_t disp_at = 0;
     if (moffs) {
-        put(g, window_la() + OPND_OFF, 8);
+        put(g, window_la() + opnd, 8);
     } else if (modrm) {
         unsigned field = has_reg ? (reg & 7) : digit;
         g->b[g->len++] = (uint8_t)((field << 3) | 5);   /* mod 00, rm 101: [rip+disp32] */
@@ -600,7 +645,7 @@ static void generate(gen_t *g, const want_t *want)
     if (disp_at) {
         /* RIP-relative: from the end of the instruction in the stub's slot. */
         uint64_t next = (uint64_t)(uintptr_t)(code_page + slot_off + g->len);
-        uint64_t target = window_la() + OPND_OFF;
+        uint64_t target = window_la() + opnd;
         for (unsigned i = 0; i < 4; i++)
             g->b[disp_at + i] = (uint8_t)((target - next) >> (8 * i));
     }
@@ -664,7 +709,8 @@ static uint64_t defined_flags(const gen_t *g, uint64_t rcx)
 
 typedef struct {
     uint64_t seed;
-    unsigned long cases, failures, per_kind[K_COUNT];
+    bool ac;                 /* RFLAGS.AC set, operands misaligned: #AC where due */
+    unsigned long cases, failures, per_kind[K_COUNT], faults;
 } run_t;
 
 static void hex(char *out, size_t n, const uint8_t *b, unsigned len)
@@ -709,12 +755,13 @@ static unsigned rnd_str_off(void)
     return STR_MIN + rnd_below(STR_MAX - STR_MIN + 1);
 }
 
-/* The offset register of BT m,r: bit offsets -192..319 keep the unit the
+/* The offset register of BT m,r: bit offsets -128..255 keep the unit the
  * CPU accesses (EA + size * (offset SAR log2(bits)), SDM Vol. 2A BT) in the
- * device window; junk above a 16- or 32-bit operand is ignored. */
+ * device window (operand at +24..31: units at +8..+62); junk above a 16- or
+ * 32-bit operand is ignored. */
 static uint64_t bt_offset(unsigned size, uint64_t junk)
 {
-    int64_t off = (int64_t)rnd_below(512) - 192;
+    int64_t off = (int64_t)rnd_below(384) - 128;
     if (size == 8)
         return (uint64_t)off;
     uint64_t m = (1ull << (8 * size)) - 1;
@@ -734,15 +781,15 @@ static void one_case(run_t *run, uint64_t i, const want_t *want, const edge_t *e
 {
     gen_t g;
     seed_case(run->seed, i);
-    generate(&g, want);
+    generate(&g, want, OPND_OFF + (run->ac ? rnd_below(8) : 0));
 
     native_state_t ns;
     x86_regs_t er;
     for (unsigned r = 0; r < 16; r++)
         ns.gpr[r] = rnd_value();
     uint64_t slot = (uint64_t)(uintptr_t)(code_page + slot_off);
-    uint64_t opnd_gpa = MODEL_GPA + OPND_OFF;
-    ns.rflags = F_BASE | (rnd() & (F_STATUS | F_DF));
+    uint64_t opnd_gpa = MODEL_GPA + g.opnd;
+    ns.rflags = F_BASE | (rnd() & (F_STATUS | F_DF)) | (run->ac ? F_AC : 0);
 
     model_dev_t dev = { .junk = rnd_below(2) != 0 };
     for (unsigned b = 0; b < DATA_LEN; b += 8) {
@@ -780,12 +827,12 @@ static void one_case(run_t *run, uint64_t i, const want_t *want, const edge_t *e
     if (g.kind == K_BT_REG)
         ns.gpr[g.reg] = bt_offset(g.size, ns.gpr[g.reg]);
     if (g.kind == K_CMPXCHG && rnd_below(2))   /* equal half of the time */
-        memcpy(&ns.gpr[X86_RAX], dev.mem + OPND_OFF, g.size);
+        memcpy(&ns.gpr[X86_RAX], dev.mem + g.opnd, g.size);
     uint64_t target = 0;
     if (g.kind == K_CALL || g.kind == K_JMP) {
         /* A landing place in the NOPs after the instruction. */
         target = slot + g.len + rnd_below(SLOT_LEN - g.len + 1);
-        memcpy(dev.mem + OPND_OFF, &target, 8);
+        memcpy(dev.mem + g.opnd, &target, 8);
     }
     if (edge) {
         ns.rflags = (ns.rflags & ~F_CF) | (edge->cf ? F_CF : 0);
@@ -795,11 +842,12 @@ static void one_case(run_t *run, uint64_t i, const want_t *want, const edge_t *e
             ns.gpr[g.reg] = edge->reg;
         if (g.count_form == CNT_CL)
             ns.gpr[X86_RCX] = edge->rcx;
-        memcpy(dev.mem + OPND_OFF, &edge->mem, 8);   /* the low bytes are the operand */
+        memcpy(dev.mem + g.opnd, &edge->mem, 8);   /* the low bytes are the operand */
     }
     memcpy(er.gpr, ns.gpr, sizeof er.gpr);
     er.rflags = ns.rflags;
     er.rip = slot;
+    const x86_regs_t er_in = er;
     memcpy(data_page + DATA_OFF, dev.mem, DATA_LEN);
 
     x86_insn_t insn;
@@ -828,12 +876,29 @@ static void one_case(run_t *run, uint64_t i, const want_t *want, const edge_t *e
         es = x86_emulate(&insn, &er, &env, gpa, &fault);
     } while (es == X86_EMU_OK && er.rip == slot && ++calls < 8);
     uint64_t rcx_in = ns.gpr[X86_RCX];   /* the count of the CL forms */
-    native_run(g.b, g.len, &ns);
+    bool native_ac = run->ac ? native_run_ac(g.b, g.len, &ns) : (native_run(g.b, g.len, &ns), false);
     run->cases++;
     run->per_kind[g.kind]++;
 
     char what[512];
     size_t at = 0;
+    bool emu_ac = es == X86_EMU_FAULT && fault.vector == X86_VEC_AC;
+    if (native_ac || emu_ac) {
+        /* The CPU raised #AC: the emulator must raise #AC(0) with registers
+         * and memory as they were (the first element of a REP faults when any
+         * does: they all share the alignment). */
+        run->faults++;
+        if (!native_ac || !emu_ac || !fault.has_error || fault.error != 0)
+            at += (size_t)snprintf(what + at, sizeof what - at, "#AC native %d emulated %d (%s); ",
+                                   native_ac, emu_ac, x86_emu_status_str(es));
+        if (memcmp(&er, &er_in, sizeof er) != 0)
+            at += (size_t)snprintf(what + at, sizeof what - at, "registers changed; ");
+        if (memcmp(dev.mem, data_page + DATA_OFF, DATA_LEN) != 0)
+            at += (size_t)snprintf(what + at, sizeof what - at, "memory differs; ");
+        if (at)
+            report(run, i, &g, what);
+        return;
+    }
     if (es != X86_EMU_OK || dev.bad_access)
         at += (size_t)snprintf(what + at, sizeof what - at, "emulation %s%s; ",
                                x86_emu_status_str(es), dev.bad_access ? ", bad access" : "");
@@ -913,6 +978,40 @@ static void test_emudiff_random(void)
     printf("\n  ");
     CU_ASSERT_EQUAL(run.cases, cases);
     CU_ASSERT_EQUAL(run.failures, 0);
+}
+
+#define AC_CASES 3000u    /* each #AC a signal: about 0.1 ms a case */
+
+/* Alignment checking against the host CPU (Linux runs user code at CPL 3
+ * with CR0.AM set): random cases of every form with RFLAGS.AC set and the
+ * ModRM/moffs operand, stacks and string pointers misaligned by 0..7. The
+ * host raises #AC (SIGBUS, BUS_ADRALN) exactly where the emulator must
+ * return #AC(0) with nothing changed; elsewhere the results agree as above. */
+static void test_emudiff_alignment(void)
+{
+    if (!diff_setup()) {
+        CU_ASSERT_PTR_NOT_NULL(code_page);
+        return;
+    }
+    static uint8_t alt_stack[1u << 16];
+    stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof alt_stack }, old_ss;
+    struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_ONSTACK },
+                     old_sa;
+    sigemptyset(&sa.sa_mask);
+    CU_ASSERT_EQUAL_FATAL(sigaltstack(&ss, &old_ss), 0);
+    CU_ASSERT_EQUAL_FATAL(sigaction(SIGBUS, &sa, &old_sa), 0);
+    run_t run = { .seed = env_number("NESTOR_EMUDIFF_SEED", DIFF_SEED) ^ 0xAC, .ac = true };
+    uint64_t cases = env_number("NESTOR_EMUDIFF_AC_CASES", AC_CASES);
+    for (uint64_t i = 0; i < cases; i++)
+        one_case(&run, i, NULL, NULL);
+    sigaction(SIGBUS, &old_sa, NULL);
+    sigaltstack(&old_ss, NULL);
+    if (run.failures)
+        printf("\n  emudiff: %lu of %lu alignment cases differ", run.failures, run.cases);
+    printf("\n  emudiff: %lu alignment-check cases, %lu raised #AC\n  ", run.cases, run.faults);
+    CU_ASSERT_EQUAL(run.cases, cases);
+    CU_ASSERT_EQUAL(run.failures, 0);
+    CU_ASSERT_TRUE(cases < 1000 || (run.faults > cases / 10 && run.faults < cases - cases / 10));
 }
 
 /* Edge values for each operand size: 0, 1, the sign boundary (max positive,
@@ -1018,4 +1117,6 @@ UNIT_SUITE(x86_emudiff_suite)
                 test_emudiff_edges);
     CU_add_test(s, "shifts and rotates by CL 0..66, edge values, CF in",
                 test_emudiff_shift_sweep);
+    CU_add_test(s, "alignment check: RFLAGS.AC, misaligned operands, #AC where the CPU raises it",
+                test_emudiff_alignment);
 }
