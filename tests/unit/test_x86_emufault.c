@@ -473,6 +473,12 @@ static void test_bad_env(void)
     i = dec(M64, B(0x0f, 0xc1, 0x07));
     i.reg = 16;
     CU_ASSERT_EQUAL(x86_emulate(&i, &r, &env, DEV_GPA, &f), X86_EMU_UNSUPPORTED);
+    i = dec(M64, B(0x01, 0x07));                               /* add [rdi], eax */
+    i.reg = -1;
+    CU_ASSERT_EQUAL(x86_emulate(&i, &r, &env, DEV_GPA, &f), X86_EMU_UNSUPPORTED);
+    i = dec(M64, B(0x0f, 0xa3, 0x07));                         /* bt [rdi], eax */
+    i.reg = 200;
+    CU_ASSERT_EQUAL(x86_emulate(&i, &r, &env, DEV_GPA, &f), X86_EMU_UNSUPPORTED);
     i.reg = 1;
     i.length = 0;
     CU_ASSERT_EQUAL(x86_emulate(&i, &r, &env, DEV_GPA, &f), X86_EMU_UNSUPPORTED);

@@ -744,6 +744,8 @@ static bool uses_reg(const x86_insn_t *insn)
     case X86_OP_SHLD: case X86_OP_SHRD:
         return true;
     case X86_OP_BT: case X86_OP_BTS: case X86_OP_BTR: case X86_OP_BTC:
+    case X86_OP_AND: case X86_OP_OR: case X86_OP_XOR: case X86_OP_ADD: case X86_OP_SUB:
+    case X86_OP_CMP: case X86_OP_TEST: case X86_OP_ADC: case X86_OP_SBB:
         return !insn->has_imm;
     default:
         return false;
