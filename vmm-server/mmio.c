@@ -11,6 +11,7 @@
 #include <x86_vmx.h>                   /* segment type bits */
 
 #define LAPIC_ACCESS  4                 /* the APIC takes aligned 32-bit accesses only */
+#define GUEST_PAGE    0x1000ull         /* the smallest page of the guest's paging */
 
 /* A 32-bit access to the APIC page. One to a reserved or unaligned offset
  * does not stop the VM: the model logs "illegal register address" in the
@@ -53,18 +54,28 @@ static bool in_lapic(const vm_t *vm, uint64_t gpa)
 }
 
 /* Guest-linear memory for the emulator (x86_lin_fn): the stack of PUSH,
- * POP and CALL, both operands of MOVS and CMPS. Through the guest's paging
- * (protection bits are not checked: guest_linear_to_phys), to the LAPIC
- * page or to RAM (which may cross a page boundary; the LAPIC may not). */
+ * POP and CALL, both operands of MOVS and CMPS. Every page the access
+ * touches is translated through the guest's paging and checked against its
+ * rights for the guest's own access (guest_translate_access: CPL, CR0.WP,
+ * SMAP); then the LAPIC page (the access may not leave it) or RAM. */
 static x86_lin_status_t guest_lin(void *ctx, uint64_t la, unsigned size, bool write,
                                   uint64_t *value, uint64_t *fault_la)
 {
     vmexit_t *e = ctx;
     vm_t *vm = e->vm;
-    uint64_t gpa;
-    if (!guest_linear_to_phys(vm, e->s, la, &gpa)) {
-        *fault_la = la;
-        return X86_LIN_UNMAPPED;
+    uint64_t gpa = 0, first = la & ~(GUEST_PAGE - 1), last = (la + size - 1) & ~(GUEST_PAGE - 1);
+    for (uint64_t page = first;; page += GUEST_PAGE) {
+        uint64_t at = page == first ? la : page, g;
+        uint32_t err;
+        guest_mem_status_t st = guest_translate_access(vm, e->s, at, write, &g, &err);
+        if (st != GUEST_MEM_OK) {
+            *fault_la = at;
+            return st == GUEST_MEM_DENIED ? X86_LIN_DENIED : X86_LIN_UNMAPPED;
+        }
+        if (page == first)
+            gpa = g;
+        if (page == last)
+            break;
     }
     if (in_lapic(vm, gpa)) {
         if (!in_lapic(vm, gpa + size - 1))
@@ -72,11 +83,8 @@ static x86_lin_status_t guest_lin(void *ctx, uint64_t la, unsigned size, bool wr
         bool ok = write ? lapic_write(vm, gpa, size, *value) : lapic_read(vm, gpa, size, value);
         return ok ? X86_LIN_OK : X86_LIN_ERROR;
     }
-    switch (guest_copy_linear(vm, e->s, la, value, size, write, fault_la)) {
-    case GUEST_MEM_OK: return X86_LIN_OK;
-    case GUEST_MEM_UNMAPPED: return X86_LIN_UNMAPPED;
-    default: return X86_LIN_ERROR;
-    }
+    return guest_copy_linear(vm, e->s, la, value, size, write, fault_la) == GUEST_MEM_OK
+               ? X86_LIN_OK : X86_LIN_ERROR;
 }
 
 /* The guest's segments as the emulator checks them (SDM Vol. 3A 3.4.5.1):

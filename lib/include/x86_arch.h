@@ -95,9 +95,11 @@
 #define X86_AR_UNUSABLE  X86_BIT(16)
 
 /* Paging-structure entries (SDM Vol. 3A 4.3, 4.5: Tables 4-4 .. 4-19):
- * present, writable, page size (a 4 MiB, 2 MiB or 1 GiB page). */
+ * present, writable, user-mode accessible, page size (a 4 MiB, 2 MiB or
+ * 1 GiB page). */
 #define X86_PTE_P  X86_BIT(0)
 #define X86_PTE_RW X86_BIT(1)
+#define X86_PTE_US X86_BIT(2)
 #define X86_PTE_PS X86_BIT(7)
 
 /* MSRs (SDM Vol. 4, Table 2-2 architectural MSRs). */

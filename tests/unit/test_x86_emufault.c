@@ -20,6 +20,7 @@
 #define DEV_GPA    0xFEE00000ull   /* the device operand's guest-physical address */
 #define MEM_BYTES  0x20000u        /* guest-linear 0..128 KiB: "RAM" */
 #define HOLE_LA    0x8000u         /* a page the guest's paging does not map */
+#define RO_LA      0xA000u         /* a page whose rights forbid writes */
 #define PAGE_4K    0x1000u
 
 /* The device (one register) and guest-linear memory. */
@@ -59,6 +60,10 @@ static x86_lin_status_t lin(void *ctx, uint64_t la, unsigned size, bool write, u
     if (la >= HOLE_LA && la < HOLE_LA + PAGE_4K) {
         *fault_la = la;
         return X86_LIN_UNMAPPED;
+    }
+    if (write && la >= RO_LA && la < RO_LA + PAGE_4K) {
+        *fault_la = la;
+        return X86_LIN_DENIED;
     }
     if (la + size < la || la + size > MEM_BYTES)
         return X86_LIN_ERROR;
@@ -409,6 +414,16 @@ static void test_page_fault(void)
     CU_ASSERT_EQUAL(r.gpr[X86_RCX], 2);
     CU_ASSERT_EQUAL(r.gpr[X86_RDI], HOLE_LA);
     CU_ASSERT_EQUAL(r.rip, 0x3000);
+
+    /* A CPL-3 push to a page its rights keep from writes: #PF with P set. */
+    env.cpl = 3;
+    r = (x86_regs_t){ .gpr = { [X86_RSP] = RO_LA + 0x20 } };
+    i = dec(M64, B(0xff, 0x37));
+    CU_ASSERT_EQUAL(x86_emulate(&i, &r, &env, DEV_GPA, &f), X86_EMU_FAULT);
+    CU_ASSERT(f.vector == X86_VEC_PF && f.cr2 == RO_LA + 0x18);
+    CU_ASSERT_EQUAL(f.error, X86_PF_PRESENT | X86_PF_WRITE | X86_PF_USER);
+    CU_ASSERT_EQUAL(r.gpr[X86_RSP], RO_LA + 0x20);
+    env.cpl = 0;
 
     /* Outside RAM and devices: a device error, nothing changes. */
     r = (x86_regs_t){ .gpr = { [X86_RSP] = MEM_BYTES + 0x100 } };

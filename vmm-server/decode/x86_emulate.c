@@ -194,7 +194,8 @@ static x86_emu_status_t dev_write(emu_t *e, uint64_t gpa, unsigned size, uint64_
  * segment and #GP(0) for the others (Vol. 2A/2B "Protected Mode Exceptions",
  * "64-Bit Mode Exceptions" of each instruction). Then #AC, then the access:
  * a page with no translation is #PF with W/R by the access and U/S by the
- * CPL, P clear, CR2 the address (Vol. 3A 4.7).
+ * CPL, P clear, CR2 the address; one whose rights forbid the access the
+ * same with P set (Vol. 3A 4.6, 4.7).
  */
 static x86_emu_status_t lin_access(emu_t *e, int seg, uint64_t offset, unsigned size,
                                    bool write, uint64_t *v)
@@ -220,14 +221,17 @@ static x86_emu_status_t lin_access(emu_t *e, int seg, uint64_t offset, unsigned 
     uint64_t fault_la = la;
     if (!write)
         *v = 0;
-    switch (env->lin(env->lin_ctx, la, size, write, v, &fault_la)) {
+    x86_lin_status_t st = env->lin(env->lin_ctx, la, size, write, v, &fault_la);
+    switch (st) {
     case X86_LIN_OK:
         if (!write)
             *v &= size_mask(size);
         return X86_EMU_OK;
     case X86_LIN_UNMAPPED:
+    case X86_LIN_DENIED:
         raise(e, X86_VEC_PF, true,
-              (uint32_t)((write ? X86_PF_WRITE : 0) | (env->cpl == 3 ? X86_PF_USER : 0)));
+              (uint32_t)((write ? X86_PF_WRITE : 0) | (env->cpl == 3 ? X86_PF_USER : 0) |
+                         (st == X86_LIN_DENIED ? X86_PF_PRESENT : 0)));
         e->fault->has_cr2 = true;
         e->fault->cr2 = fault_la;
         return X86_EMU_FAULT;

@@ -30,6 +30,8 @@ typedef bool (*x86_mmio_write_fn)(void *ctx, uint64_t gpa, unsigned size, uint64
 typedef enum {
     X86_LIN_OK,
     X86_LIN_UNMAPPED,      /* the guest's paging does not map *fault_la: the guest gets #PF */
+    X86_LIN_DENIED,        /* mapped, but its rights forbid this access at the guest's CPL
+                              (U/S, R/W with CR0.WP, SMAP): #PF with P set */
     X86_LIN_ERROR,         /* not RAM nor a device, or a device error */
 } x86_lin_status_t;
 
