@@ -576,10 +576,10 @@ static void test_unsupported(void)
     CU_ASSERT_EQUAL(status(M64, B(0x04, 0x01)), X86_DECODE_UNSUPPORTED);       /* add al, ib */
     CU_ASSERT_EQUAL(status(M64, B(0x14, 0x01)), X86_DECODE_UNSUPPORTED);       /* adc al, ib */
     CU_ASSERT_EQUAL(status(M64, B(0x1d, 1, 0, 0, 0)), X86_DECODE_UNSUPPORTED); /* sbb eax, id */
-    CU_ASSERT_EQUAL(status(M64, B(0xf7, 0x27)), X86_DECODE_UNSUPPORTED);       /* mul */
-    CU_ASSERT_EQUAL(status(M64, B(0xf6, 0x2f)), X86_DECODE_UNSUPPORTED);       /* imul */
-    CU_ASSERT_EQUAL(status(M64, B(0xf7, 0x37)), X86_DECODE_UNSUPPORTED);       /* div */
-    CU_ASSERT_EQUAL(status(M64, B(0xf7, 0x3f)), X86_DECODE_UNSUPPORTED);       /* idiv */
+    CU_ASSERT_EQUAL(status(M64, B(0x48, 0x0f, 0xc7, 0x0f)), X86_DECODE_UNSUPPORTED); /* cmpxchg16b */
+    CU_ASSERT_EQUAL(status(M64, B(0x0f, 0xc7, 0x37)), X86_DECODE_UNSUPPORTED);  /* vmptrld */
+    CU_ASSERT_EQUAL(status(M64, B(0xf2, 0x0f, 0x38, 0xf1, 0x07)), X86_DECODE_UNSUPPORTED); /* crc32 */
+    CU_ASSERT_EQUAL(status(M64, B(0x0f, 0xb8, 0x07)), X86_DECODE_UNSUPPORTED);  /* jmpe */
     CU_ASSERT_EQUAL(status(M64, B(0xff, 0x1f)), X86_DECODE_UNSUPPORTED);       /* call far */
     CU_ASSERT_EQUAL(status(M64, B(0xff, 0x2f)), X86_DECODE_UNSUPPORTED);       /* jmp far */
     CU_ASSERT_EQUAL(status(M64, B(0xff, 0x3f)), X86_DECODE_INVALID);           /* ff /7: #UD */
@@ -1345,7 +1345,8 @@ static void test_random_bytes(void)
              * string operand; a jump to a non-canonical target is #GP. */
             (es == X86_EMU_UNSUPPORTED && i.op != X86_OP_MOVS && i.op != X86_OP_PUSH &&
              i.op != X86_OP_POP && i.op != X86_OP_CMPS && i.op != X86_OP_CALL_IND) ||
-            (es == X86_EMU_FAULT && i.op != X86_OP_JMP_IND && i.op != X86_OP_CALL_IND) ||
+            (es == X86_EMU_FAULT && i.op != X86_OP_JMP_IND && i.op != X86_OP_CALL_IND &&
+             i.op != X86_OP_DIV && i.op != X86_OP_IDIV) ||   /* #GP, #DE */
             d.reads > 1 || d.writes > 1 || ((d.reads || d.writes) && d.size != i.mem_size))
             failures++;
         free(buf);

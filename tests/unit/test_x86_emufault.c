@@ -180,6 +180,39 @@ static void test_decode_strings_branches(void)
     CU_ASSERT_EQUAL(st(M64, B(0xf0, 0xff, 0x17)), X86_DECODE_INVALID);
 }
 
+static void test_decode_arith_bits(void)
+{
+    x86_insn_t i = dec(M64, B(0x48, 0xf7, 0x27));             /* mul qword [rdi] */
+    CU_ASSERT(i.op == X86_OP_MUL && i.mem_size == 8);
+    CU_ASSERT_EQUAL(dec(M16, B(0xf6, 0x2f)).op, X86_OP_IMUL1);  /* imul byte [bx] */
+    CU_ASSERT_EQUAL(dec(M32, B(0xf7, 0x37)).op, X86_OP_DIV);
+    CU_ASSERT_EQUAL(dec(M64, B(0xf7, 0x3f)).op, X86_OP_IDIV);
+    CU_ASSERT_EQUAL(st(M64, B(0xf0, 0xf7, 0x37)), X86_DECODE_INVALID);
+    i = dec(M64, B(0x66, 0x6b, 0x07, 0xff));                   /* imul ax, [rdi], -1 */
+    CU_ASSERT(i.op == X86_OP_IMUL && i.reg_dest && i.imm == 0xffff && i.mem_size == 2);
+    i = dec(M32, B(0x69, 0x0f, 0x78, 0x56, 0x34, 0x12));       /* imul ecx, [edi], 0x12345678 */
+    CU_ASSERT(i.op == X86_OP_IMUL && i.reg == X86_RCX && i.imm == 0x12345678);
+    CU_ASSERT_EQUAL(dec(M64, B(0x0f, 0xaf, 0x07)).op, X86_OP_IMUL);
+    i = dec(M64, B(0x0f, 0x9c, 0x3f));                         /* setl [rdi]; reg ignored */
+    CU_ASSERT(i.op == X86_OP_SETCC && i.cc == 0xc && i.mem_size == 1 && i.reg == -1);
+    i = dec(M64, B(0x48, 0x0f, 0x47, 0x07));                   /* cmova rax, [rdi] */
+    CU_ASSERT(i.op == X86_OP_CMOVCC && i.cc == 7 && i.mem_size == 8 && i.reg_dest);
+    CU_ASSERT_EQUAL(dec(M64, B(0x0f, 0xbc, 0x07)).op, X86_OP_BSF);
+    CU_ASSERT_EQUAL(dec(M64, B(0xf3, 0x0f, 0xbc, 0x07)).op, X86_OP_TZCNT);
+    CU_ASSERT_EQUAL(dec(M64, B(0x0f, 0xbd, 0x07)).op, X86_OP_BSR);
+    CU_ASSERT_EQUAL(dec(M64, B(0xf3, 0x0f, 0xbd, 0x07)).op, X86_OP_LZCNT);
+    CU_ASSERT_EQUAL(dec(M64, B(0x66, 0xf3, 0x0f, 0xb8, 0x07)).mem_size, 2);   /* popcnt */
+    i = dec(M64, B(0x0f, 0x38, 0xf1, 0x07));                   /* movbe [rdi], eax */
+    CU_ASSERT(i.op == X86_OP_MOVBE_STORE && i.mem_size == 4);
+    CU_ASSERT_EQUAL(dec(M32, B(0x66, 0x0f, 0x38, 0xf0, 0x07)).op, X86_OP_MOVBE_LOAD);
+    CU_ASSERT_EQUAL(dec(M64, B(0x48, 0x0f, 0xc3, 0x07)).op, X86_OP_MOVNTI);
+    CU_ASSERT_EQUAL(st(M64, B(0x66, 0x0f, 0xc3, 0x07)), X86_DECODE_INVALID);   /* NP */
+    i = dec(M32, B(0xf0, 0x0f, 0xc7, 0x0f));                   /* lock cmpxchg8b [edi] */
+    CU_ASSERT(i.op == X86_OP_CMPXCHG8B && i.mem_size == 8);
+    CU_ASSERT_EQUAL(st(M64, B(0xf0, 0x0f, 0xaf, 0x07)), X86_DECODE_INVALID);
+    CU_ASSERT_EQUAL(st(M64, B(0xf0, 0x0f, 0x94, 0x07)), X86_DECODE_INVALID);
+}
+
 /* ---- 16- and 32-bit modes ---- */
 
 static void test_push_pop_16(void)
@@ -508,6 +541,8 @@ UNIT_SUITE(x86_emufault_suite)
     CU_add_test(s, "decode bt*, cmpxchg, xadd", test_decode_bits_exchange);
     CU_add_test(s, "decode lods scas cmps, call/jmp through memory",
                 test_decode_strings_branches);
+    CU_add_test(s, "decode mul/div, imul, setcc, cmovcc, bit counts, movbe, movnti, cmpxchg8b",
+                test_decode_arith_bits);
     CU_add_test(s, "push/pop in 16-bit mode: SP wraps, 66, SS.B", test_push_pop_16);
     CU_add_test(s, "strings with 16/32-bit addresses, bases, REPNE, CX = 0",
                 test_strings_16_32);

@@ -64,6 +64,8 @@
 #define OP_LODSV       0xAD
 #define OP_SCASB       0xAE
 #define OP_SCASV       0xAF
+#define OP_IMUL_GV_EV_IZ 0x69
+#define OP_IMUL_GV_EV_IB 0x6B
 #define OP_GRP2_EB_IB  0xC0  /* group 2: shifts and rotates (Table A-6) by imm8 */
 #define OP_GRP2_EV_IB  0xC1
 #define OP_GRP2_EB_1   0xD0  /* ... by 1 */
@@ -111,6 +113,21 @@
 #define OP2_BTC_EV_GV   0xBB
 #define OP2_XADD_EB     0xC0
 #define OP2_XADD_EV     0xC1
+#define OP2_CMOV_FIRST  0x40  /* 0F 40..4F CMOVcc Gv, Ev */
+#define OP2_CMOV_LAST   0x4F
+#define OP2_SET_FIRST   0x90  /* 0F 90..9F SETcc Eb */
+#define OP2_SET_LAST    0x9F
+#define OP2_CC_MASK     0x0F  /* the condition in the low nibble */
+#define OP2_IMUL_GV_EV  0xAF
+#define OP2_POPCNT      0xB8  /* with F3 (without: JMPE) */
+#define OP2_BSF         0xBC  /* F3: TZCNT */
+#define OP2_BSR         0xBD  /* F3: LZCNT */
+#define OP2_MOVNTI      0xC3
+#define OP2_GRP9        0xC7  /* group 9: /1 CMPXCHG8B (Table A-6) */
+#define GRP9_CMPXCHG8B  1
+#define OP2_ESCAPE_38   0x38  /* three-byte opcodes 0F 38 xx (Table A-4) */
+#define OP3_MOVBE_GV_MV 0xF0  /* without F2 (with F2: CRC32) */
+#define OP3_MOVBE_MV_GV 0xF1
 
 /* ModRM and SIB fields (SDM Vol. 2A 2.1.3, Figure 2-1). */
 #define MODRM_MOD(b)  ((unsigned)(b) >> 6)
@@ -238,7 +255,7 @@ static x86_decode_status_t skip_address(cursor_t *c, unsigned modrm, unsigned ad
 }
 
 /* LOCK is legal only on read-modify-write instructions with a memory
- * destination (SDM Vol. 2B "LOCK": ADD ADC AND BTC BTR BTS CMPXCHG DEC INC NEG
+ * destination (SDM Vol. 2B "LOCK": ADD ADC AND BTC BTR BTS CMPXCHG CMPXCHG8B DEC INC NEG
  * NOT OR SBB SUB XOR XADD XCHG); ALU ops not in their register-destination
  * forms. Anything else (BT, shifts, MOV, ...) is #UD with LOCK. */
 static bool lock_allowed(const x86_insn_t *insn)
@@ -249,7 +266,7 @@ static bool lock_allowed(const x86_insn_t *insn)
         return !insn->reg_dest;
     case X86_OP_INC: case X86_OP_DEC: case X86_OP_NOT: case X86_OP_NEG:
     case X86_OP_XCHG: case X86_OP_BTS: case X86_OP_BTR: case X86_OP_BTC:
-    case X86_OP_CMPXCHG: case X86_OP_XADD:
+    case X86_OP_CMPXCHG: case X86_OP_XADD: case X86_OP_CMPXCHG8B:
         return true;
     default:
         return false;
@@ -316,6 +333,8 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
     unsigned opcode = (unsigned)fetch(c, 1);
     bool has_modrm = true, byte_op = false, reg_operand = true, group = false;
     bool shift_group = false, bt_group = false, string_op = false;
+    bool f3_pfx = rep_pfx && !repne_pfx;   /* a mandatory F3 (POPCNT TZCNT LZCNT) */
+    unsigned escape_op = 0;                /* the second byte after 0F */
     unsigned imm = IMM_NONE, mem_size = 0;
 
     if (opcode == OP_ESCAPE_0F) {
@@ -340,8 +359,45 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         case OP2_CMPXCHG_EV: d->op = X86_OP_CMPXCHG; break;
         case OP2_XADD_EB: d->op = X86_OP_XADD; byte_op = true; break;
         case OP2_XADD_EV: d->op = X86_OP_XADD; break;
-        default: return X86_DECODE_UNSUPPORTED;
+        case OP2_IMUL_GV_EV: d->op = X86_OP_IMUL; d->reg_dest = true; break;
+        case OP2_BSF: d->op = f3_pfx ? X86_OP_TZCNT : X86_OP_BSF; d->reg_dest = true; break;
+        case OP2_BSR: d->op = f3_pfx ? X86_OP_LZCNT : X86_OP_BSR; d->reg_dest = true; break;
+        case OP2_POPCNT:
+            if (!f3_pfx)
+                return X86_DECODE_UNSUPPORTED;   /* JMPE */
+            d->op = X86_OP_POPCNT;
+            d->reg_dest = true;
+            break;
+        case OP2_MOVNTI:
+            if (opsize_pfx || rep_pfx)
+                return X86_DECODE_INVALID;       /* "NP 0F C3": no 66 F2 F3 (SDM Vol. 2B MOVNTI) */
+            d->op = X86_OP_MOVNTI;
+            break;
+        case OP2_GRP9: group = true; break;
+        case OP2_ESCAPE_38: {
+            if ((st = need(c, 1)) != X86_DECODE_OK)
+                return st;
+            unsigned op3 = (unsigned)fetch(c, 1);
+            if ((op3 != OP3_MOVBE_GV_MV && op3 != OP3_MOVBE_MV_GV) || (rep_pfx && repne_pfx))
+                return X86_DECODE_UNSUPPORTED;   /* CRC32 and the rest of Table A-4 */
+            d->op = op3 == OP3_MOVBE_GV_MV ? X86_OP_MOVBE_LOAD : X86_OP_MOVBE_STORE;
+            break;
         }
+        default:
+            if (op2 >= OP2_CMOV_FIRST && op2 <= OP2_CMOV_LAST) {
+                d->op = X86_OP_CMOVCC;
+                d->reg_dest = true;
+            } else if (op2 >= OP2_SET_FIRST && op2 <= OP2_SET_LAST) {
+                d->op = X86_OP_SETCC;
+                byte_op = true;
+                reg_operand = false;   /* ModRM.reg is ignored */
+            } else {
+                return X86_DECODE_UNSUPPORTED;
+            }
+            d->cc = op2 & OP2_CC_MASK;
+            break;
+        }
+        escape_op = op2;
     } else if (opcode <= OP_ALU_LAST && (opcode & OP_ALU_FORM) <= OP_ALU_GV_EV) {
         d->op = alu_ops[opcode >> 3];
         unsigned form = opcode & OP_ALU_FORM;
@@ -366,6 +422,8 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         case OP_GRP3_EV: group = true; break;
         case OP_GRP4_EB: group = true; byte_op = true; break;
         case OP_GRP5_EV: group = true; break;   /* PUSH's size: by digit, below */
+        case OP_IMUL_GV_EV_IZ: d->op = X86_OP_IMUL; d->reg_dest = true; imm = IMM_Z; break;
+        case OP_IMUL_GV_EV_IB: d->op = X86_OP_IMUL; d->reg_dest = true; imm = IMM_8; break;
         case OP_GRP2_EB_IB: case OP_GRP2_EV_IB:
         case OP_GRP2_EB_1: case OP_GRP2_EV_1:
         case OP_GRP2_EB_CL: case OP_GRP2_EV_CL:
@@ -439,7 +497,10 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             } else if (digit == GRP3_NEG) {
                 d->op = X86_OP_NEG;
             } else {
-                return X86_DECODE_UNSUPPORTED;   /* MUL IMUL DIV IDIV */
+                /* MUL IMUL DIV IDIV: GRP3_NEG + 1.. (Table A-6) */
+                static const x86_op_t muldiv[4] = { X86_OP_MUL, X86_OP_IMUL1, X86_OP_DIV,
+                                                    X86_OP_IDIV };
+                d->op = muldiv[digit - GRP3_NEG - 1];
             }
         } else if (opcode == OP_GRP4_EB) {
             if (digit != GRP45_INC && digit != GRP45_DEC)
@@ -470,6 +531,11 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             if (digit == GRP2_SAL_ALIAS)
                 return X86_DECODE_UNSUPPORTED;   /* not defined by the SDM */
             d->op = shift_ops[digit];
+        } else if (escape_op == OP2_GRP9) {
+            if (digit != GRP9_CMPXCHG8B || (rex & REX_W))
+                return X86_DECODE_UNSUPPORTED;   /* CMPXCHG16B, VMPTRLD, ... */
+            d->op = X86_OP_CMPXCHG8B;
+            d->mem_size = 8;
         } else if (bt_group) {
             if (digit < GRP8_FIRST_BT)
                 return X86_DECODE_INVALID;       /* #UD (Table A-6) */

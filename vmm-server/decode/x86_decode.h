@@ -71,6 +71,24 @@ typedef enum {
     X86_OP_CMPS,          /* A6 A7: compare DS:rSI with ES:rDI */
     X86_OP_CALL_IND,      /* FF /2: near call through memory (mem_size: the operand size) */
     X86_OP_JMP_IND,       /* FF /4: near jump through memory */
+    /* Multiply and divide: F6/F7 /4../7 use the accumulator (and rDX); IMUL
+     * 0F AF, 69, 6B multiply into reg (69/6B: memory times imm). */
+    X86_OP_MUL,           /* F6/F7 /4 */
+    X86_OP_IMUL1,         /* F6/F7 /5: one operand, like MUL */
+    X86_OP_DIV,           /* F6/F7 /6 */
+    X86_OP_IDIV,          /* F6/F7 /7 */
+    X86_OP_IMUL,          /* 0F AF: reg *= mem; 69 iz, 6B ib: reg = mem * imm */
+    X86_OP_SETCC,         /* 0F 90..9F: byte <- condition `cc` */
+    X86_OP_CMOVCC,        /* 0F 40..4F: reg <- mem if condition `cc` */
+    X86_OP_BSF,           /* 0F BC */
+    X86_OP_BSR,           /* 0F BD */
+    X86_OP_TZCNT,         /* F3 0F BC */
+    X86_OP_LZCNT,         /* F3 0F BD */
+    X86_OP_POPCNT,        /* F3 0F B8 */
+    X86_OP_MOVBE_LOAD,    /* 0F 38 F0: reg <- byte-swapped mem */
+    X86_OP_MOVBE_STORE,   /* 0F 38 F1: mem <- byte-swapped reg */
+    X86_OP_MOVNTI,        /* 0F C3: a store (the hint means nothing to a device) */
+    X86_OP_CMPXCHG8B,     /* 0F C7 /1: EDX:EAX against m64, ECX:EBX stored if equal */
 } x86_op_t;
 
 /* Segment registers in the order of their 3-bit sreg encoding (es=0 .. gs=5). */
@@ -99,6 +117,7 @@ typedef struct {
                               SCAS CMPS) */
     bool repne;            /* ... and the last of them was F2: REPNE for SCAS/CMPS */
     bool count_cl;         /* shifts, rotates, SHLD/SHRD: the count is CL, not imm */
+    unsigned cc;           /* SETcc, CMOVcc: the condition (opcode & 0xF, SDM Vol. 1 B.1) */
     unsigned addr_size;    /* 2, 4 or 8: width of RSI/RDI/RCX for string instructions */
     int seg_override;      /* -1 or X86_SEG_*; in 64-bit mode only FS and GS override
                               (ES/CS/SS/DS prefixes are ignored there: SDM Vol. 1 3.4.2.1) */

@@ -670,6 +670,312 @@ static x86_emu_status_t emulate_exchange(emu_t *e)
     }
 }
 
+/* ---- multiply and divide ---- */
+
+/* 64 x 64 -> 128 bits, unsigned: the low half, *hi the high. */
+static uint64_t mul64(uint64_t a, uint64_t b, uint64_t *hi)
+{
+    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+    *hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    return (mid << 32) | (uint32_t)ll;
+}
+
+/* The product of `size`-byte operands (signed or not) as hi:lo, each half
+ * `size` bytes (the 128-bit one for size 8). */
+static void product(unsigned size, bool is_signed, uint64_t a, uint64_t b, uint64_t *lo,
+                    uint64_t *hi)
+{
+    uint64_t m = size_mask(size);
+    if (size < 8) {
+        uint64_t p = is_signed ? (uint64_t)((int64_t)sign_extend(a, size) *
+                                            (int64_t)sign_extend(b, size))
+                               : (a & m) * (b & m);
+        *lo = p & m;
+        *hi = (p >> (4 * size) >> (4 * size)) & m;
+        return;
+    }
+    *lo = mul64(a, b, hi);
+    if (is_signed)   /* two's complement: subtract the other factor for each negative one */
+        *hi -= ((a >> 63) ? b : 0) + ((b >> 63) ? a : 0);
+}
+
+/* 128 / 64 bits, unsigned, when the quotient fits 64 bits (hi < d). */
+static uint64_t div128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem)
+{
+    uint64_t q = 0;
+    for (int i = 0; i < 64; i++) {
+        bool top = (hi >> 63) != 0;
+        hi = (hi << 1) | (lo >> 63);
+        lo <<= 1;
+        q <<= 1;
+        if (top || hi >= d) {
+            hi -= d;
+            q |= 1;
+        }
+    }
+    *rem = hi;
+    return q;
+}
+
+/*
+ * MUL, one-operand IMUL, DIV, IDIV with a memory operand (SDM Vol. 2A "DIV",
+ * "IDIV", "IMUL", "MUL"): the other operand and the result are AL/AX, DX:AX,
+ * EDX:EAX or RDX:RAX by the size (AX = AL * m8; AL, AH = AX / m8, AX % m8).
+ * MUL/IMUL set CF = OF = whether the upper half is needed (zero for MUL, the
+ * sign of the lower half for IMUL); SF ZF AF PF are undefined (here SF ZF PF
+ * of the lower half, AF cleared). DIV/IDIV: a zero divisor or a quotient too
+ * wide for the size is #DE; the quotient rounds toward zero and the
+ * remainder takes the dividend's sign; all six flags are undefined (here
+ * unchanged).
+ */
+static x86_emu_status_t emulate_muldiv(emu_t *e)
+{
+    const x86_insn_t *insn = e->insn;
+    unsigned size = insn->mem_size;
+    uint64_t m = size_mask(size), src, lo, hi, q, r;
+    x86_emu_status_t st;
+    bool is_signed = insn->op == X86_OP_IMUL1 || insn->op == X86_OP_IDIV;
+
+    if ((st = dev_read(e, e->gpa, size, &src)) != X86_EMU_OK)
+        return st;
+    /* The accumulator pair: AX for bytes, else rDX:rAX. */
+    uint64_t a_lo = size == 1 ? e->r.gpr[X86_RAX] & 0xFF : e->r.gpr[X86_RAX] & m;
+    uint64_t a_hi = size == 1 ? (e->r.gpr[X86_RAX] >> 8) & 0xFF : e->r.gpr[X86_RDX] & m;
+
+    if (insn->op == X86_OP_MUL || insn->op == X86_OP_IMUL1) {
+        product(size, is_signed, a_lo, src, &lo, &hi);
+        bool wide = is_signed ? hi != ((lo & sign_bit(size)) ? m : 0) : hi != 0;
+        q = lo;
+        r = hi;
+        e->r.rflags = (e->r.rflags & ~X86_RFLAGS_STATUS) | szp(lo, size) |
+                      (wide ? X86_RFLAGS_CF | X86_RFLAGS_OF : 0);
+    } else {
+        if (src == 0)
+            return raise(e, X86_VEC_DE, false, 0);
+        if (!is_signed) {
+            if (a_hi >= src)
+                return raise(e, X86_VEC_DE, false, 0);   /* the quotient needs more bits */
+            if (size == 8) {
+                q = div128(a_hi, a_lo, src, &r);
+            } else {
+                uint64_t n = (a_hi << (8 * size)) | a_lo;
+                q = n / src;
+                r = n % src;
+            }
+        } else {
+            bool neg_n = (a_hi & sign_bit(size)) != 0, neg_d = (src & sign_bit(size)) != 0;
+            uint64_t d = neg_d ? (~src + 1) & m : src;
+            uint64_t n_lo = a_lo, n_hi = a_hi;
+            if (neg_n) {   /* |dividend|, 2 * size bytes */
+                n_lo = (~a_lo + 1) & m;
+                n_hi = (~a_hi + (n_lo == 0)) & m;
+            }
+            if (n_hi >= d)
+                return raise(e, X86_VEC_DE, false, 0);
+            if (size == 8) {
+                q = div128(n_hi, n_lo, d, &r);
+            } else {
+                uint64_t n = (n_hi << (8 * size)) | n_lo;
+                q = n / d;
+                r = n % d;
+            }
+            /* The quotient's magnitude must fit the signed size. */
+            if (q > (neg_n != neg_d ? sign_bit(size) : sign_bit(size) - 1))
+                return raise(e, X86_VEC_DE, false, 0);
+            if (neg_n != neg_d)
+                q = ~q + 1;
+            if (neg_n)
+                r = ~r + 1;
+        }
+    }
+    if (size == 1) {
+        reg_write(&e->r, X86_RAX, false, 2, ((r & 0xFF) << 8) | (q & 0xFF));
+    } else {
+        reg_write(&e->r, X86_RAX, false, size, q);
+        reg_write(&e->r, X86_RDX, false, size, r);
+    }
+    return X86_EMU_OK;
+}
+
+/* IMUL r, m and IMUL r, m, imm (SDM Vol. 2A "IMUL", two- and three-operand
+ * forms): the product truncated to the size; CF = OF = whether it did not
+ * fit; SF ZF AF PF undefined (here SF ZF PF of the result, AF cleared). */
+static x86_emu_status_t emulate_imul(emu_t *e)
+{
+    const x86_insn_t *insn = e->insn;
+    unsigned size = insn->mem_size;
+    uint64_t mem, lo, hi;
+    x86_emu_status_t st;
+
+    if (insn->reg_size != size || size < 2)
+        return X86_EMU_UNSUPPORTED;
+    if ((st = dev_read(e, e->gpa, size, &mem)) != X86_EMU_OK)
+        return st;
+    uint64_t other = insn->has_imm ? insn->imm : reg_read(&e->r, insn->reg, false, size);
+    product(size, true, mem, other, &lo, &hi);
+    bool wide = hi != ((lo & sign_bit(size)) ? size_mask(size) : 0);
+    reg_write(&e->r, insn->reg, false, size, lo);
+    e->r.rflags = (e->r.rflags & ~X86_RFLAGS_STATUS) | szp(lo, size) |
+                  (wide ? X86_RFLAGS_CF | X86_RFLAGS_OF : 0);
+    return X86_EMU_OK;
+}
+
+/* ---- conditions, bit counts, byte order ---- */
+
+/* Condition `cc` (the low nibble of Jcc/SETcc/CMOVcc) on RFLAGS, SDM Vol. 1
+ * Appendix B, Table B-1: O B E BE S P L LE by cc >> 1, negated when cc is odd. */
+static bool condition(unsigned cc, uint64_t f)
+{
+    bool cf = f & X86_RFLAGS_CF, zf = f & X86_RFLAGS_ZF, sf = f & X86_RFLAGS_SF;
+    bool of = f & X86_RFLAGS_OF, pf = f & X86_RFLAGS_PF, r;
+    switch ((cc >> 1) & 7) {
+    case 0: r = of; break;
+    case 1: r = cf; break;
+    case 2: r = zf; break;
+    case 3: r = cf || zf; break;
+    case 4: r = sf; break;
+    case 5: r = pf; break;
+    case 6: r = sf != of; break;
+    default: r = zf || sf != of; break;
+    }
+    return (cc & 1) ? !r : r;
+}
+
+/*
+ * SETcc m8 (SDM Vol. 2B "SETcc": 1 or 0, no flags); CMOVcc r, m (Vol. 2A
+ * "CMOVcc": the source is read either way; a 32-bit destination is written
+ * either way, so its upper half clears, "IF (OperandSize = 32 and IA-32e
+ * mode active) THEN DEST[63:32] := 0").
+ */
+static x86_emu_status_t emulate_cc(emu_t *e)
+{
+    const x86_insn_t *insn = e->insn;
+    bool cond = condition(insn->cc, e->r.rflags);
+    uint64_t v;
+    x86_emu_status_t st;
+
+    if (insn->op == X86_OP_SETCC)
+        return dev_write(e, e->gpa, 1, cond ? 1 : 0);
+    if (insn->reg_size != insn->mem_size || insn->mem_size < 2)
+        return X86_EMU_UNSUPPORTED;
+    if ((st = dev_read(e, e->gpa, insn->mem_size, &v)) != X86_EMU_OK)
+        return st;
+    if (!cond)
+        v = reg_read(&e->r, insn->reg, false, insn->mem_size);
+    reg_write(&e->r, insn->reg, false, insn->mem_size, v);
+    return X86_EMU_OK;
+}
+
+/*
+ * BSF BSR (SDM Vol. 2A "BSF", "BSR": the index of the lowest/highest set
+ * bit; a zero source sets ZF and leaves the destination undefined, here
+ * unwritten; CF OF SF AF PF undefined, here unchanged), TZCNT LZCNT (Vol. 2B:
+ * trailing/leading zeros, the operand's bits for a zero source; CF = source
+ * is zero, ZF = result is zero; OF SF AF PF undefined, here unchanged),
+ * POPCNT (Vol. 2B: the number of set bits; ZF = source is zero, OF SF AF CF
+ * PF cleared).
+ */
+static x86_emu_status_t emulate_bitcount(emu_t *e)
+{
+    const x86_insn_t *insn = e->insn;
+    unsigned size = insn->mem_size, bits = 8 * size, low = 0, high = 0, ones = 0;
+    uint64_t v, f = e->r.rflags;
+    x86_emu_status_t st;
+
+    if (insn->reg_size != size || size < 2)
+        return X86_EMU_UNSUPPORTED;
+    if ((st = dev_read(e, e->gpa, size, &v)) != X86_EMU_OK)
+        return st;
+    for (unsigned i = 0; i < bits; i++) {
+        if (!((v >> i) & 1))
+            continue;
+        if (!ones)
+            low = i;
+        high = i;
+        ones++;
+    }
+    uint64_t r;
+    switch (insn->op) {
+    case X86_OP_BSF: case X86_OP_BSR:
+        f = (f & ~X86_RFLAGS_ZF) | (v == 0 ? X86_RFLAGS_ZF : 0);
+        e->r.rflags = f;
+        if (v != 0)
+            reg_write(&e->r, insn->reg, false, size, insn->op == X86_OP_BSF ? low : high);
+        return X86_EMU_OK;
+    case X86_OP_TZCNT: case X86_OP_LZCNT:
+        r = v == 0 ? bits : insn->op == X86_OP_TZCNT ? low : bits - 1 - high;
+        f &= ~(X86_RFLAGS_CF | X86_RFLAGS_ZF);
+        f |= (v == 0 ? X86_RFLAGS_CF : 0) | (r == 0 ? X86_RFLAGS_ZF : 0);
+        break;
+    default: /* X86_OP_POPCNT */
+        r = ones;
+        f = (f & ~X86_RFLAGS_STATUS) | (v == 0 ? X86_RFLAGS_ZF : 0);
+        break;
+    }
+    reg_write(&e->r, insn->reg, false, size, r);
+    e->r.rflags = f;
+    return X86_EMU_OK;
+}
+
+static uint64_t byte_swap(uint64_t v, unsigned size)
+{
+    uint64_t r = 0;
+    for (unsigned i = 0; i < size; i++)
+        r |= ((v >> (8 * i)) & 0xFF) << (8 * (size - 1 - i));
+    return r;
+}
+
+/*
+ * MOVBE (SDM Vol. 2B "MOVBE": the bytes reversed, no flags), MOVNTI (Vol. 2B:
+ * a store; the non-temporal hint means nothing to a device), CMPXCHG8B
+ * (Vol. 2A "CMPXCHG8B/CMPXCHG16B": EDX:EAX against m64; equal: ZF = 1 and
+ * ECX:EBX is stored; else ZF = 0, EDX:EAX := m64 and m64 is written back;
+ * the other flags unaffected).
+ */
+static x86_emu_status_t emulate_moves(emu_t *e)
+{
+    const x86_insn_t *insn = e->insn;
+    unsigned size = insn->mem_size;
+    uint64_t v;
+    x86_emu_status_t st;
+
+    switch (insn->op) {
+    case X86_OP_MOVBE_LOAD:
+        if (size < 2 || (st = dev_read(e, e->gpa, size, &v)) != X86_EMU_OK)
+            return size < 2 ? X86_EMU_UNSUPPORTED : st;
+        reg_write(&e->r, insn->reg, false, insn->reg_size, byte_swap(v, size));
+        return X86_EMU_OK;
+    case X86_OP_MOVBE_STORE:
+        if (size < 2)
+            return X86_EMU_UNSUPPORTED;
+        return dev_write(e, e->gpa, size, byte_swap(reg_read(&e->r, insn->reg, false, size), size));
+    case X86_OP_MOVNTI:
+        return dev_write(e, e->gpa, size, reg_read(&e->r, insn->reg, false, size));
+    default: { /* X86_OP_CMPXCHG8B */
+        if (size != 8)
+            return X86_EMU_UNSUPPORTED;
+        if ((st = dev_read(e, e->gpa, 8, &v)) != X86_EMU_OK)
+            return st;
+        uint64_t cmp = ((e->r.gpr[X86_RDX] & 0xFFFFFFFFull) << 32) |
+                       (e->r.gpr[X86_RAX] & 0xFFFFFFFFull);
+        bool equal = v == cmp;
+        uint64_t store = equal ? ((e->r.gpr[X86_RCX] & 0xFFFFFFFFull) << 32) |
+                                     (e->r.gpr[X86_RBX] & 0xFFFFFFFFull)
+                               : v;
+        if ((st = dev_write(e, e->gpa, 8, store)) != X86_EMU_OK)
+            return st;
+        if (!equal) {
+            reg_write(&e->r, X86_RAX, false, 4, v);
+            reg_write(&e->r, X86_RDX, false, 4, v >> 32);
+        }
+        e->r.rflags = (e->r.rflags & ~X86_RFLAGS_ZF) | (equal ? X86_RFLAGS_ZF : 0);
+        return X86_EMU_OK;
+    }
+    }
+}
+
 /* ---- the stack and branches ---- */
 
 /* Push `v` (n bytes) at SS:rSP - n; rSP moves at the stack's address size. */
@@ -745,7 +1051,9 @@ static bool uses_reg(const x86_insn_t *insn)
     switch (insn->op) {
     case X86_OP_MOV_LOAD: case X86_OP_MOV_STORE: case X86_OP_MOVZX: case X86_OP_MOVSX:
     case X86_OP_XCHG: case X86_OP_XADD: case X86_OP_CMPXCHG:
-    case X86_OP_SHLD: case X86_OP_SHRD:
+    case X86_OP_SHLD: case X86_OP_SHRD: case X86_OP_IMUL: case X86_OP_CMOVCC:
+    case X86_OP_BSF: case X86_OP_BSR: case X86_OP_TZCNT: case X86_OP_LZCNT: case X86_OP_POPCNT:
+    case X86_OP_MOVBE_LOAD: case X86_OP_MOVBE_STORE: case X86_OP_MOVNTI:
         return true;
     case X86_OP_BT: case X86_OP_BTS: case X86_OP_BTR: case X86_OP_BTC:
     case X86_OP_AND: case X86_OP_OR: case X86_OP_XOR: case X86_OP_ADD: case X86_OP_SUB:
@@ -801,6 +1109,16 @@ static x86_emu_status_t run(emu_t *e, uint64_t *new_rip)
         return emulate_stack(e);
     case X86_OP_CALL_IND: case X86_OP_JMP_IND:
         return emulate_branch(e, new_rip);
+    case X86_OP_MUL: case X86_OP_IMUL1: case X86_OP_DIV: case X86_OP_IDIV:
+        return emulate_muldiv(e);
+    case X86_OP_IMUL:
+        return emulate_imul(e);
+    case X86_OP_SETCC: case X86_OP_CMOVCC:
+        return emulate_cc(e);
+    case X86_OP_BSF: case X86_OP_BSR: case X86_OP_TZCNT: case X86_OP_LZCNT: case X86_OP_POPCNT:
+        return emulate_bitcount(e);
+    case X86_OP_MOVBE_LOAD: case X86_OP_MOVBE_STORE: case X86_OP_MOVNTI: case X86_OP_CMPXCHG8B:
+        return emulate_moves(e);
     default:   /* X86_OP_NONE */
         return X86_EMU_UNSUPPORTED;
     }

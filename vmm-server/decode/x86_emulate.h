@@ -4,9 +4,10 @@
  *
  * Supported: every x86_op_t the decoder returns: MOV forms, MOVZX MOVSX
  * MOVSXD, the ALU ops, TEST, INC DEC NOT NEG, shifts and rotates, SHLD SHRD,
- * BT BTS BTR BTC, XCHG CMPXCHG XADD, PUSH POP, CALL/JMP through memory, and
- * MOVS STOS LODS SCAS CMPS (one element per call) with the SDM's RFLAGS and
- * the exceptions a CPU raises (#GP #SS #PF #AC).
+ * BT BTS BTR BTC, XCHG CMPXCHG CMPXCHG8B XADD, MUL IMUL DIV IDIV, SETcc
+ * CMOVcc, BSF BSR TZCNT LZCNT POPCNT, MOVBE MOVNTI, PUSH POP, CALL/JMP
+ * through memory, and MOVS STOS LODS SCAS CMPS (one element per call) with
+ * the SDM's RFLAGS and the exceptions a CPU raises (#DE #GP #SS #PF #AC).
  * Pure code: no system calls, no state.
  */
 #ifndef VMM_DECODE_X86_EMULATE_H
