@@ -357,6 +357,20 @@ static void check_mmio_forms(void)
     __asm__ volatile("cld; cmpsl; setz %%dl; movzbl %%dl, %%edx"
                      : "=d"(flag), "+S"(si), "+D"(di) : : "memory", "cc");
     CHECK(flag == 1 && si == (uint32_t)(uintptr_t)&ram_word + 4, "CMPS of RAM with the LAPIC TPR");
+    /* Multiply, divide, CMOVcc, POPCNT with the TPR as the operand. */
+    uint32_t hi;
+    *tprp = 0x12;
+    __asm__ volatile("mull (%2)" : "=a"(v), "=d"(hi) : "r"(tpr), "a"(3u) : "memory", "cc");
+    CHECK(v == 0x36 && hi == 0, "MUL by the LAPIC TPR");
+    __asm__ volatile("divl (%2)" : "=a"(v), "=d"(hi) : "r"(tpr), "a"(0x100u), "d"(0u) : "memory", "cc");
+    CHECK(v == 0x0E && hi == 4, "DIV by the LAPIC TPR");
+    *tprp = 1;   /* (SETcc would write a byte: the LAPIC takes dwords only) */
+    v = 7;
+    __asm__ volatile("testl %%eax, %%eax; cmovzl (%1), %0" : "+r"(v) : "r"(tpr), "a"(0u) : "memory", "cc");
+    CHECK(v == 1, "CMOVZ from the LAPIC TPR");
+    *tprp = 0xF0;
+    __asm__ volatile("popcntl (%1), %0" : "=r"(v) : "r"(tpr) : "memory", "cc");
+    CHECK(v == 4, "POPCNT of the LAPIC TPR");
     *tprp = 0;
 }
 
