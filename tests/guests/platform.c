@@ -50,6 +50,7 @@
 #define PDE_W              0x2
 #define PDE_PCD            0x10
 #define PDE_PS             0x80
+#define VEC_DE             0
 #define VEC_UD             6
 #define VEC_GP             13
 
@@ -371,6 +372,14 @@ static void check_mmio_forms(void)
     *tprp = 0xF0;
     __asm__ volatile("popcntl (%1), %0" : "=r"(v) : "r"(tpr) : "memory", "cc");
     CHECK(v == 4, "POPCNT of the LAPIC TPR");
+    /* DIV by a zero TPR: the VMM's emulator raises #DE (SDM Vol. 2A DIV),
+     * injected as a fault: EAX and EDX as they were (divl (%ecx): 2 bytes). */
+    *tprp = 0;
+    unsigned de = seen[VEC_DE];
+    skip_len = 2;
+    __asm__ volatile("divl (%%ecx)" : "=a"(v), "=d"(hi) : "c"(tpr), "a"(0x1234u), "d"(0u)
+                     : "memory", "cc");
+    CHECK(seen[VEC_DE] == de + 1 && v == 0x1234 && hi == 0, "DIV by a zero LAPIC TPR raises #DE");
     *tprp = 0;
 }
 
@@ -464,6 +473,7 @@ static void check_xsetbv(void)
 int guest_main(void)
 {
     guest_desc_init();
+    guest_set_handler(VEC_DE, on_fault);
     guest_set_handler(VEC_UD, on_fault);
     guest_set_handler(VEC_GP, on_fault);
     check_cpuid();

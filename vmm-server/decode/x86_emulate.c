@@ -941,15 +941,15 @@ static x86_emu_status_t emulate_moves(emu_t *e)
     uint64_t v;
     x86_emu_status_t st;
 
+    if ((insn->op == X86_OP_MOVBE_LOAD || insn->op == X86_OP_MOVBE_STORE) && size < 2)
+        return X86_EMU_UNSUPPORTED;
     switch (insn->op) {
     case X86_OP_MOVBE_LOAD:
-        if (size < 2 || (st = dev_read(e, e->gpa, size, &v)) != X86_EMU_OK)
-            return size < 2 ? X86_EMU_UNSUPPORTED : st;
+        if ((st = dev_read(e, e->gpa, size, &v)) != X86_EMU_OK)
+            return st;
         reg_write(&e->r, insn->reg, false, insn->reg_size, byte_swap(v, size));
         return X86_EMU_OK;
     case X86_OP_MOVBE_STORE:
-        if (size < 2)
-            return X86_EMU_UNSUPPORTED;
         return dev_write(e, e->gpa, size, byte_swap(reg_read(&e->r, insn->reg, false, size), size));
     case X86_OP_MOVNTI:
         return dev_write(e, e->gpa, size, reg_read(&e->r, insn->reg, false, size));
