@@ -626,7 +626,7 @@ static void generate(gen_t *g, const want_t *want, unsigned opnd)
         g->stack = g->kind == K_CALL;
         break;
     case K_MULDIV:
-        g->op = rnd_below(4);         /* MUL IMUL DIV IDIV: /4 .. /7 */
+        g->op = want ? want->op : rnd_below(4);   /* MUL IMUL DIV IDIV: /4 .. /7 */
         byte_op = size == 1;
         has_reg = false;
         digit = 4 + g->op;
@@ -856,7 +856,9 @@ static void report(run_t *run, uint64_t i, const gen_t *g, const char *what)
 }
 
 /* An edge case of an edge sweep: the memory operand, the register operand
- * (m,r forms), RCX (the count of the CL forms) and CF in; the rest random. */
+ * (m,r forms; MUL/DIV: the accumulator's lower half), RCX (the count of the
+ * CL forms; MUL/DIV: the accumulator's upper half, AH or rDX) and CF in;
+ * the rest random. */
 typedef struct {
     uint64_t mem, reg, rcx;
     bool cf;
@@ -980,6 +982,13 @@ static void one_case(run_t *run, uint64_t i, const want_t *want, const edge_t *e
             ns.gpr[g.reg] = edge->reg;
         if (g.count_form == CNT_CL)
             ns.gpr[X86_RCX] = edge->rcx;
+        if (g.kind == K_MULDIV && g.size == 1)   /* AX = AH:AL */
+            ns.gpr[X86_RAX] = (ns.gpr[X86_RAX] & ~0xFFFFull) | ((edge->rcx & 0xFF) << 8) |
+                              (edge->reg & 0xFF);
+        else if (g.kind == K_MULDIV) {           /* rDX:rAX */
+            ns.gpr[X86_RAX] = edge->reg;
+            ns.gpr[X86_RDX] = edge->rcx;
+        }
         memcpy(dev.mem + g.opnd, &edge->mem, 8);   /* the low bytes are the operand */
     }
     memcpy(er.gpr, ns.gpr, sizeof er.gpr);
@@ -1218,6 +1227,32 @@ static void test_emudiff_edges(void)
     end_sweep(&run, i, "edge");
 }
 
+/* MUL IMUL DIV IDIV at every size: every edge divisor/multiplier against
+ * every edge lower half of the accumulator, its upper half 0 or all ones
+ * (quotients that fit, overflow, INT_MIN / -1: #DE compared natively). */
+static void test_emudiff_muldiv_edges(void)
+{
+    if (!diff_setup()) {
+        CU_ASSERT_PTR_NOT_NULL(code_page);
+        return;
+    }
+    run_t run = { .seed = env_number("NESTOR_EMUDIFF_SEED", DIFF_SEED) ^ 0xD1F };
+    uint64_t i = 0, v[16];
+    for (unsigned size = 1; size <= 8; size *= 2) {
+        unsigned n = edge_values(size, v);
+        for (unsigned op = 0; op < 4; op++)
+            for (unsigned a = 0; a < n; a++)
+                for (unsigned b = 0; b < n; b++)
+                    for (unsigned hi = 0; hi < 2; hi++) {
+                        want_t w = { K_MULDIV, op, size };
+                        edge_t e = { v[a], v[b], hi ? ~0ull : 0, false };
+                        one_case(&run, i++, &w, &e);
+                    }
+    }
+    printf("\n  emudiff: %lu of them raised #DE", run.faults);
+    end_sweep(&run, i, "mul/div edge");
+}
+
 #define SWEEP_COUNTS 67u   /* CL = 0..66: past each size's bits and the 5/6-bit mask */
 
 /* Every shift and rotate by CL = 0..66 (junk above CL must not count) at
@@ -1255,6 +1290,8 @@ UNIT_SUITE(x86_emudiff_suite)
                 test_emudiff_edges);
     CU_add_test(s, "shifts and rotates by CL 0..66, edge values, CF in",
                 test_emudiff_shift_sweep);
+    CU_add_test(s, "mul imul div idiv: edge operands, #DE where the CPU raises it",
+                test_emudiff_muldiv_edges);
     CU_add_test(s, "alignment check: RFLAGS.AC, misaligned operands, #AC where the CPU raises it",
                 test_emudiff_alignment);
 }
