@@ -418,6 +418,16 @@ static x86_emu_status_t emulate_unary(emu_t *e)
 
 /* ---- shifts and rotates ---- */
 
+/* Shift and rotate counts (SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR, SHLD/SHRD in
+ * SDM Vol. 2B) are masked to 5 bits, 6 with a 64-bit operand. */
+#define COUNT_MASK_32 0x1Fu
+#define COUNT_MASK_64 0x3Fu
+
+static unsigned count_mask(unsigned size)
+{
+    return size == 8 ? COUNT_MASK_64 : COUNT_MASK_32;
+}
+
 /*
  * Group 2 on `size` bytes by `count` (SDM Vol. 2B "SAL/SAR/SHL/SHR" and
  * "RCL/RCR/ROL/ROR", Operation and Flags Affected). The count is masked to 5
@@ -441,7 +451,7 @@ static uint64_t shift_rotate(x86_op_t op, unsigned size, uint64_t v, unsigned co
 {
     unsigned bits = 8 * size;
     uint64_t m = size_mask(size), msb = sign_bit(size), r;
-    unsigned c = count & (size == 8 ? 0x3Fu : 0x1Fu);
+    unsigned c = count & count_mask(size);
     bool cf = (rflags & X86_RFLAGS_CF) != 0, of;
 
     v &= m;
@@ -523,7 +533,7 @@ static uint64_t shift_double(x86_op_t op, unsigned size, uint64_t v, uint64_t sr
 {
     unsigned bits = 8 * size;
     uint64_t m = size_mask(size), msb = sign_bit(size), r;
-    unsigned c = count & (size == 8 ? 0x3Fu : 0x1Fu);
+    unsigned c = count & count_mask(size);
     bool cf;
 
     v &= m;
@@ -579,7 +589,7 @@ static x86_emu_status_t emulate_shift(emu_t *e)
                          e->r.rflags, &flags);
     else
         r = shift_rotate(insn->op, size, mem, count, e->r.rflags, &flags);
-    if ((count & (size == 8 ? 0x3Fu : 0x1Fu)) != 0 &&
+    if ((count & count_mask(size)) != 0 &&
         (st = dev_write(e, e->gpa, size, r)) != X86_EMU_OK)
         return st;
     e->r.rflags = flags;
