@@ -23,10 +23,29 @@ bool guest_read_phys(vm_t *vm, uint64_t gpa, void *out, size_t n)
     return true;
 }
 
+static x86_paging_t paging_of(const nestor_vcpu_state_t *s)
+{
+    return (x86_paging_t){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer };
+}
+
 bool guest_linear_to_phys(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint64_t *gpa)
 {
-    const x86_paging_t p = { .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer };
+    const x86_paging_t p = paging_of(s);
     return x86_linear_to_phys(&p, la, read_entry, vm, gpa);
+}
+
+guest_mem_status_t guest_translate_access(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la,
+                                          bool write, uint64_t *gpa, uint32_t *pf_error)
+{
+    const x86_paging_t p = paging_of(s);
+    bool user = vm_cpl(s) == 3;
+    x86_walk_rights_t r;
+    if (!x86_linear_to_phys_rights(&p, la, read_entry, vm, gpa, &r)) {
+        *pf_error = (uint32_t)((write ? X86_PF_WRITE : 0) | (user ? X86_PF_USER : 0));
+        return GUEST_MEM_UNMAPPED;
+    }
+    *pf_error = x86_access_fault(&p, &r, write, user, (s->rflags & X86_RFLAGS_AC) != 0);
+    return *pf_error ? GUEST_MEM_DENIED : GUEST_MEM_OK;
 }
 
 /* Copy between a linear range and @buf, page by page (it may cross a page

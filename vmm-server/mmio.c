@@ -8,8 +8,10 @@
 #include "decode/x86_decode.h"
 #include "decode/x86_emulate.h"
 #include <user/print.h>
+#include <x86_vmx.h>                   /* segment type bits */
 
 #define LAPIC_ACCESS  4                 /* the APIC takes aligned 32-bit accesses only */
+#define GUEST_PAGE    0x1000ull         /* the smallest page of the guest's paging */
 
 /* A 32-bit access to the APIC page. One to a reserved or unaligned offset
  * does not stop the VM: the model logs "illegal register address" in the
@@ -41,81 +43,83 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 }
 
 /* EPT-violation exit qualification (SDM Vol. 3C 27.2.1, Table 27-7). */
-#define EPT_QUAL_WRITE       BIT(1)   /* the access was a write */
 #define EPT_QUAL_LINEAR_VALID BIT(7)  /* the guest linear-address field is valid */
 #define EPT_QUAL_TRANSLATED  BIT(8)   /* the access was to the translation of that linear
                                          address (clear: a paging-structure entry) */
 
-/*
- * MOVS with one side in the device page (SDM Vol. 2B MOVS): the EPT
- * violation's direction says which. The other side is RAM at DS:RSI (or its
- * override) or ES:RDI. One element per exit; with REP the guest runs the
- * instruction again while RCX is not zero.
- */
-static exit_action_t emulate_movs(vmexit_t *e, const x86_insn_t *insn, x86_regs_t *regs,
-                                  x86_mode_t mode)
+static bool in_lapic(const vm_t *vm, uint64_t gpa)
 {
-    vm_t *vm = e->vm;
-    nestor_vcpu_state_t *s = e->s;
-    unsigned n = insn->mem_size;
-    uint64_t amask = insn->addr_size == 8 ? ~0ULL : (1ULL << (8 * insn->addr_size)) - 1;
-    uint64_t *rsi = &regs->gpr[X86_RSI], *rdi = &regs->gpr[X86_RDI], *rcx = &regs->gpr[X86_RCX];
-    if (insn->rep && (*rcx & amask) == 0)
-        return EXIT_RESUME;                         /* nothing to move */
-    int src_seg = insn->seg_override >= 0 ? insn->seg_override : X86_SEG_DS;
-    uint64_t src = guest_seg_base(s, src_seg, mode) + (*rsi & amask);
-    uint64_t dst = guest_seg_base(s, X86_SEG_ES, mode) + (*rdi & amask);
-    uint64_t v = 0;
-    bool ok;
-    if (e->qualification & EPT_QUAL_WRITE) {        /* RAM -> device */
-        ok = guest_read_linear(vm, s, src, &v, n) && lapic_write(vm, e->guest_phys, n, v);
-    } else {                                        /* device -> RAM */
-        ok = lapic_read(vm, e->guest_phys, n, &v) && guest_write_linear(vm, s, dst, &v, n);
-    }
-    if (!ok)
-        return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): MOVS with its other side outside RAM "
-                           "or a device error", e->guest_phys, e->rip);
-    uint64_t step = regs->rflags & X86_RFLAGS_DF ? (uint64_t)-n : n;
-    *rsi = (*rsi & ~amask) | ((*rsi + step) & amask);
-    *rdi = (*rdi & ~amask) | ((*rdi + step) & amask);
-    if (insn->rep)
-        *rcx = (*rcx & ~amask) | ((*rcx - 1) & amask);
-    return EXIT_RESUME;
+    uint64_t lapic = vm_lapic_base(vm);
+    return lapic && gpa >= lapic && gpa < lapic + LAPIC_PAGE_SIZE;
 }
 
-/*
- * PUSH m / POP m with m in the device page (SDM Vol. 2B PUSH, POP): the
- * other side is the stack at SS:RSP, as wide as the stack address size
- * (64-bit mode: 64; else SS.B, SDM Vol. 3A 3.4.5). PUSH decrements RSP
- * first; POP reads, then increments it.
- */
-static exit_action_t emulate_stack(vmexit_t *e, const x86_insn_t *insn, x86_regs_t *regs,
-                                   x86_mode_t mode)
+/* Guest-linear memory for the emulator (x86_lin_fn): the stack of PUSH,
+ * POP and CALL, both operands of MOVS and CMPS. Every page the access
+ * touches is translated through the guest's paging and checked against its
+ * rights for the guest's own access (guest_translate_access: CPL, CR0.WP,
+ * SMAP); then the LAPIC page (the access may not leave it) or RAM. */
+static x86_lin_status_t guest_lin(void *ctx, uint64_t la, unsigned size, bool write,
+                                  uint64_t *value, uint64_t *fault_la)
 {
+    vmexit_t *e = ctx;
     vm_t *vm = e->vm;
-    nestor_vcpu_state_t *s = e->s;
-    unsigned n = insn->mem_size;
-    unsigned ss_size = mode == X86_MODE_64 ? 8 : (s->ss.ar & X86_AR_DB) ? 4 : 2;
-    uint64_t amask = ss_size == 8 ? ~0ULL : (1ULL << (8 * ss_size)) - 1;
-    uint64_t *rsp = &regs->gpr[X86_RSP], base = mode == X86_MODE_64 ? 0 : s->ss.base;
-    uint64_t v = 0;
-    bool ok;
-    if (insn->op == X86_OP_PUSH) {
-        uint64_t top = (*rsp - n) & amask;
-        ok = lapic_read(vm, e->guest_phys, n, &v) && guest_write_linear(vm, s, base + top, &v, n);
-        if (ok)
-            *rsp = (*rsp & ~amask) | top;
-    } else {
-        ok = guest_read_linear(vm, s, base + (*rsp & amask), &v, n) &&
-             lapic_write(vm, e->guest_phys, n, v);
-        if (ok)
-            *rsp = (*rsp & ~amask) | ((*rsp + n) & amask);
+    uint64_t gpa = 0, first = la & ~(GUEST_PAGE - 1), last = (la + size - 1) & ~(GUEST_PAGE - 1);
+    for (uint64_t page = first;; page += GUEST_PAGE) {
+        uint64_t at = page == first ? la : page, g;
+        uint32_t err;
+        guest_mem_status_t st = guest_translate_access(vm, e->s, at, write, &g, &err);
+        if (st != GUEST_MEM_OK) {
+            *fault_la = at;
+            return st == GUEST_MEM_DENIED ? X86_LIN_DENIED : X86_LIN_UNMAPPED;
+        }
+        if (page == first)
+            gpa = g;
+        if (page == last)
+            break;
     }
-    if (!ok)
-        return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s with the stack outside RAM or a "
-                           "device error", e->guest_phys, e->rip,
-                       insn->op == X86_OP_PUSH ? "PUSH" : "POP");
-    return EXIT_RESUME;
+    if (in_lapic(vm, gpa)) {
+        if (!in_lapic(vm, gpa + size - 1))
+            return X86_LIN_ERROR;
+        bool ok = write ? lapic_write(vm, gpa, size, *value) : lapic_read(vm, gpa, size, value);
+        return ok ? X86_LIN_OK : X86_LIN_ERROR;
+    }
+    return guest_copy_linear(vm, e->s, la, value, size, write, fault_la) == GUEST_MEM_OK
+               ? X86_LIN_OK : X86_LIN_ERROR;
+}
+
+/* The guest's segments as the emulator checks them (SDM Vol. 3A 3.4.5.1):
+ * an expand-up one holds offsets 0..limit, an expand-down data segment
+ * limit+1..0xFFFF (or 0xFFFFFFFF with B set); an unusable one (a null
+ * selector in protected mode) holds none. */
+static void guest_env(vmexit_t *e, x86_env_t *env)
+{
+    nestor_vcpu_state_t *s = e->s;
+    env->mode = guest_cpu_mode(s);
+    env->cpl = vm_cpl(s);
+    env->cr0_am = (s->cr0 & X86_CR0_AM) != 0;
+    env->stack_addr_size = (s->ss.ar & X86_AR_DB) ? 4 : 2;
+    env->cs_limit = s->cs.limit;
+    for (unsigned i = X86_SEG_ES; i <= X86_SEG_GS; i++) {
+        const nestor_vcpu_seg_t *sg = &(&s->es)[i];
+        unsigned type = sg->ar & X86_AR_TYPE_MASK;
+        x86_seg_t *out = &env->seg[i];
+        out->base = guest_seg_base(s, i, env->mode);
+        out->lo = 0;
+        out->hi = sg->limit;
+        if ((s->cr0 & X86_CR0_PE) && (sg->ar & X86_AR_UNUSABLE)) {
+            out->lo = 1;
+            out->hi = 0;
+        } else if ((sg->ar & X86_AR_S) && !(type & X86_SEG_TYPE_CODE) &&
+                   (type & X86_SEG_TYPE_CONFORMING)) {
+            out->lo = (uint64_t)sg->limit + 1;
+            out->hi = (sg->ar & X86_AR_DB) ? 0xFFFFFFFFull : 0xFFFFull;
+        }
+    }
+    env->rd = lapic_read;
+    env->wr = lapic_write;
+    env->dev = e->vm;
+    env->lin = guest_lin;
+    env->lin_ctx = e;
 }
 
 /* The instruction's bytes at CS:RIP, as many of the 15 as exist: a fetch
@@ -146,8 +150,7 @@ exit_action_t mmio_exit(vmexit_t *e)
     uint64_t gpa = e->guest_phys;
     /* The LAPIC answers at IA32_APIC_BASE while enabled (SDM Vol. 3A
      * 10.4.4, 10.4.3); disabled, its page is unbacked like any other. */
-    uint64_t lapic = vm_lapic_base(vm);
-    if (!lapic || gpa < lapic || gpa >= lapic + LAPIC_PAGE_SIZE)
+    if (!in_lapic(vm, gpa))
         return vm_stop(vm, "access to guest-physical 0x%lx outside its RAM and devices "
                            "(EPT violation, qualification 0x%lx, rip 0x%lx)",
                        gpa, e->qualification, e->rip);
@@ -167,6 +170,13 @@ exit_action_t mmio_exit(vmexit_t *e)
     x86_decode_status_t ds = x86_decode(bytes, got, guest_cpu_mode(s), &insn);
     if (ds == X86_DECODE_TRUNCATED && got < sizeof(bytes))
         return fetch_fault(e, la + got, unmapped);
+    /* What a CPU raises for these before any access: #UD for LOCK where it
+     * is not allowed and undefined opcode extensions (SDM Vol. 2A 3.2
+     * "LOCK", Table A-6), #GP(0) past 15 bytes (2.3.11). */
+    if (ds == X86_DECODE_INVALID)
+        return vm_inject_exception(e, X86_VEC_UD, 0);
+    if (ds == X86_DECODE_TOO_LONG)
+        return vm_inject_exception(e, X86_VEC_GP, 0);
     if (ds != X86_DECODE_OK)
         return vm_stop(vm, "MMIO at 0x%lx: instruction at rip 0x%lx: %s", gpa, e->rip,
                        x86_decode_status_str(ds));
@@ -174,23 +184,24 @@ exit_action_t mmio_exit(vmexit_t *e)
     for (unsigned i = 0; i < 16; i++)
         regs.gpr[i] = *vm_gpr(s, i);
     regs.rflags = s->rflags;
-    if (insn.op == X86_OP_MOVS) {
-        if (emulate_movs(e, &insn, &regs, guest_cpu_mode(s)) == EXIT_STOP)
-            return EXIT_STOP;
-    } else if (insn.op == X86_OP_PUSH || insn.op == X86_OP_POP) {
-        if (emulate_stack(e, &insn, &regs, guest_cpu_mode(s)) == EXIT_STOP)
-            return EXIT_STOP;
-    } else {
-        x86_emu_status_t es = x86_emulate_mmio(&insn, &regs, gpa, lapic_read, lapic_write, vm);
-        if (es != X86_EMU_OK)
-            return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s", gpa, e->rip,
-                           x86_emu_status_str(es));
+    regs.rip = e->rip;
+    x86_env_t env;
+    x86_fault_t fault;
+    guest_env(e, &env);
+    x86_emu_status_t es = x86_emulate(&insn, &regs, &env, gpa, &fault);
+    if (es == X86_EMU_FAULT) {
+        if (fault.has_cr2) {
+            s->cr2 = fault.cr2;
+            e->changed |= NESTOR_MTD_CR;
+        }
+        return vm_inject_exception(e, fault.vector, fault.error);
     }
+    if (es != X86_EMU_OK)
+        return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s", gpa, e->rip, x86_emu_status_str(es));
     for (unsigned i = 0; i < 16; i++)
         *vm_gpr(s, i) = regs.gpr[i];
     s->rflags = regs.rflags;
-    /* A REP string instruction with elements left runs again (RIP stays). */
-    s->rip = x86_emulate_rep_pending(&insn, &regs) ? e->rip : e->rip + insn.length;
+    s->rip = regs.rip;
     e->changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RFLAGS | NESTOR_MTD_RIP;
     vm->mmio_exits++;
     return EXIT_RESUME;

@@ -169,7 +169,15 @@ size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, u
                           size_t n, bool *unmapped);
 bool guest_write_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, const void *in,
                         size_t n);
-typedef enum { GUEST_MEM_OK, GUEST_MEM_UNMAPPED, GUEST_MEM_NOT_RAM } guest_mem_status_t;
+typedef enum {
+    GUEST_MEM_OK, GUEST_MEM_UNMAPPED, GUEST_MEM_NOT_RAM,
+    GUEST_MEM_DENIED,       /* mapped, but the page's rights forbid the access */
+} guest_mem_status_t;
+/* Translate @la for a data access the guest itself makes (its CPL, CR0.WP,
+ * CR4.SMAP with RFLAGS.AC: SDM Vol. 3A 4.6.1): GUEST_MEM_OK, or UNMAPPED /
+ * DENIED with the #PF error code in *@pf_error (4.7). */
+guest_mem_status_t guest_translate_access(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la,
+                                          bool write, uint64_t *gpa, uint32_t *pf_error);
 /* Read (@write false) or write @n bytes at linear @la through the guest's
  * paging; on failure *@fault_la (if given) is the first byte not copied. */
 guest_mem_status_t guest_copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la,

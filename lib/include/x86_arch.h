@@ -71,6 +71,7 @@
 #define X86_RFLAGS_DF     X86_BIT(10)
 #define X86_RFLAGS_OF     X86_BIT(11)
 #define X86_RFLAGS_NT     X86_BIT(14)
+#define X86_RFLAGS_AC     X86_BIT(18)   /* alignment check (3.4.3.3) */
 #define X86_RFLAGS_VM     X86_BIT(17)
 /* The status flags arithmetic instructions set (SDM Vol. 1 3.4.3.1). */
 #define X86_RFLAGS_STATUS (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \
@@ -94,9 +95,11 @@
 #define X86_AR_UNUSABLE  X86_BIT(16)
 
 /* Paging-structure entries (SDM Vol. 3A 4.3, 4.5: Tables 4-4 .. 4-19):
- * present, writable, page size (a 4 MiB, 2 MiB or 1 GiB page). */
+ * present, writable, user-mode accessible, page size (a 4 MiB, 2 MiB or
+ * 1 GiB page). */
 #define X86_PTE_P  X86_BIT(0)
 #define X86_PTE_RW X86_BIT(1)
+#define X86_PTE_US X86_BIT(2)
 #define X86_PTE_PS X86_BIT(7)
 
 /* MSRs (SDM Vol. 4, Table 2-2 architectural MSRs). */

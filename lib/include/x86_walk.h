@@ -25,4 +25,24 @@ typedef bool (*x86_walk_read_fn)(void *ctx, uint64_t gpa, unsigned size, uint64_
 bool x86_linear_to_phys(const x86_paging_t *p, uint64_t la, x86_walk_read_fn read, void *ctx,
                         uint64_t *gpa);
 
+/* A translation's access rights (SDM Vol. 3A 4.6): the R/W and U/S flags of
+ * every paging-structure entry that controls it, ANDed (PAE PDPTEs have
+ * neither). Without paging both are set. */
+typedef struct {
+    bool writable;
+    bool user;
+} x86_walk_rights_t;
+
+/* x86_linear_to_phys that also gives the translation's rights. */
+bool x86_linear_to_phys_rights(const x86_paging_t *p, uint64_t la, x86_walk_read_fn read,
+                               void *ctx, uint64_t *gpa, x86_walk_rights_t *rights);
+
+/* May a data access with these rights go through (SDM Vol. 3A 4.6.1)? 0 if
+ * so, else its #PF error code (4.7: P set, W/R for a write, U/S for a user
+ * access). `user`: the access is at CPL 3; supervisor writes need R/W when
+ * CR0.WP is set; with CR4.SMAP a supervisor access to a user page needs
+ * RFLAGS.AC (`ac`). Protection keys are not checked. */
+uint32_t x86_access_fault(const x86_paging_t *p, const x86_walk_rights_t *r, bool write,
+                          bool user, bool ac);
+
 #endif

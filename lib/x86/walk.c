@@ -1,7 +1,8 @@
 /*
  * lib/x86/walk.c - the guest page-table walk (x86_walk.h): SDM Vol. 3A 4.3
  * (32-bit paging, 4 MiB pages with CR4.PSE), 4.4 (PAE: the PDPTE from
- * CR3[31:5]), 4.5 (4-level paging, 1 GiB and 2 MiB pages).
+ * CR3[31:5]), 4.5 (4-level paging, 1 GiB and 2 MiB pages); the rights of a
+ * translation and the data-access check of 4.6.
  */
 #include <x86_arch.h>
 #include <x86_walk.h>
@@ -12,9 +13,16 @@
 #define NONPAE_MASK    0xFFFFF000ULL
 #define LARGE_4M_MASK  0xFFC00000ULL
 
+/* Fold one paging-structure entry's R/W and U/S into the rights. */
+static void fold(x86_walk_rights_t *r, uint64_t e)
+{
+    r->writable = r->writable && (e & X86_PTE_RW);
+    r->user = r->user && (e & X86_PTE_US);
+}
+
 /* Walk one 4-level / PAE table chain from @table; @levels counts down. */
 static bool walk(uint64_t table, uint64_t la, int first_shift, int levels, x86_walk_read_fn rd,
-                 void *ctx, uint64_t *gpa)
+                 void *ctx, uint64_t *gpa, x86_walk_rights_t *r)
 {
     int shift = first_shift;
     for (int l = 0; l < levels; l++, shift -= 9) {
@@ -22,6 +30,7 @@ static bool walk(uint64_t table, uint64_t la, int first_shift, int levels, x86_w
         if (!rd(ctx, (table & ADDR_MASK_64) + ((la >> shift) & 0x1FF) * 8, 8, &e) ||
             !(e & X86_PTE_P))
             return false;
+        fold(r, e);
         if (shift < 39 && shift > 12 && (e & X86_PTE_PS)) {   /* 1 GiB / 2 MiB page */
             uint64_t size = 1ULL << shift;
             *gpa = (e & ADDR_MASK_64 & ~(size - 1)) | (la & (size - 1));
@@ -33,32 +42,62 @@ static bool walk(uint64_t table, uint64_t la, int first_shift, int levels, x86_w
     return true;
 }
 
-bool x86_linear_to_phys(const x86_paging_t *p, uint64_t la, x86_walk_read_fn rd, void *ctx,
-                        uint64_t *gpa)
+bool x86_linear_to_phys_rights(const x86_paging_t *p, uint64_t la, x86_walk_read_fn rd,
+                               void *ctx, uint64_t *gpa, x86_walk_rights_t *r)
 {
+    r->writable = true;
+    r->user = true;
     if (!(p->cr0 & X86_CR0_PG)) {
         *gpa = la;
         return true;
     }
     if (p->efer & X86_EFER_LMA)
-        return walk(p->cr3, la, 39, 4, rd, ctx, gpa);
+        return walk(p->cr3, la, 39, 4, rd, ctx, gpa, r);
     if (p->cr4 & X86_CR4_PAE) {
         uint64_t pdpte;
         if (!rd(ctx, (p->cr3 & PAE_CR3_MASK) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
             !(pdpte & X86_PTE_P))
             return false;
-        return walk(pdpte, la & 0x3FFFFFFF, 21, 2, rd, ctx, gpa);
+        return walk(pdpte, la & 0x3FFFFFFF, 21, 2, rd, ctx, gpa, r);
     }
     uint64_t pde, pte;
     if (!rd(ctx, (p->cr3 & NONPAE_MASK) + ((la >> 22) & 0x3FF) * 4, 4, &pde) ||
         !(pde & X86_PTE_P))
         return false;
+    fold(r, pde);
     if ((pde & X86_PTE_PS) && (p->cr4 & X86_CR4_PSE)) {
         *gpa = (pde & LARGE_4M_MASK) | (la & 0x3FFFFF);
         return true;
     }
     if (!rd(ctx, (pde & NONPAE_MASK) + ((la >> 12) & 0x3FF) * 4, 4, &pte) || !(pte & X86_PTE_P))
         return false;
+    fold(r, pte);
     *gpa = (pte & NONPAE_MASK) | (la & 0xFFF);
     return true;
+}
+
+bool x86_linear_to_phys(const x86_paging_t *p, uint64_t la, x86_walk_read_fn rd, void *ctx,
+                        uint64_t *gpa)
+{
+    x86_walk_rights_t r;
+    return x86_linear_to_phys_rights(p, la, rd, ctx, gpa, &r);
+}
+
+/* SDM Vol. 3A 4.6.1: user-mode data accesses need U/S (and R/W to write);
+ * supervisor-mode writes need R/W if CR0.WP = 1; with CR4.SMAP, explicit
+ * supervisor accesses to user-mode addresses need RFLAGS.AC = 1. */
+uint32_t x86_access_fault(const x86_paging_t *p, const x86_walk_rights_t *r, bool write,
+                          bool user, bool ac)
+{
+    bool ok;
+    if (!(p->cr0 & X86_CR0_PG))
+        return 0;
+    if (user)
+        ok = r->user && (!write || r->writable);
+    else
+        ok = !(r->user && (p->cr4 & X86_CR4_SMAP) && !ac) &&
+             (!write || r->writable || !(p->cr0 & X86_CR0_WP));
+    if (ok)
+        return 0;
+    return (uint32_t)(X86_PF_PRESENT | (write ? X86_PF_WRITE : 0) | (user ? X86_PF_USER : 0));
 }

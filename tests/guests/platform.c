@@ -50,6 +50,7 @@
 #define PDE_W              0x2
 #define PDE_PCD            0x10
 #define PDE_PS             0x80
+#define VEC_DE             0
 #define VEC_UD             6
 #define VEC_GP             13
 
@@ -306,6 +307,82 @@ static void check_mmio(void)
     CHECK((got & 0xFF) == APIC_VERSION_LOW, "MMIO instruction in the last bytes of RAM");
 }
 
+/* --- MMIO: shifts, bit tests, XADD, CMPXCHG and the string forms on the
+ * LAPIC TPR (bits 7:0 read and write back), each carried out by the VMM's
+ * emulator (vmm-server/decode); the LAPIC takes 32-bit accesses only. --- */
+static uint32_t ram_word = 0x66;
+
+static void check_mmio_forms(void)
+{
+    volatile uint32_t *tprp = (volatile uint32_t *)(uintptr_t)(APIC_DEFAULT + APIC_REG_TPR);
+    uint32_t tpr = APIC_DEFAULT + APIC_REG_TPR, v, flag, si, di, cnt;
+    *tprp = 0x11;
+    __asm__ volatile("shll $2, (%0)" : : "r"(tpr) : "memory", "cc");
+    CHECK(*tprp == 0x44, "SHL by 2 on the LAPIC TPR");
+    __asm__ volatile("movb $3, %%cl; shrl %%cl, (%0)" : : "r"(tpr) : "ecx", "memory", "cc");
+    CHECK(*tprp == 0x08, "SHR by CL on the LAPIC TPR");
+    __asm__ volatile("roll $4, (%0)" : : "r"(tpr) : "memory", "cc");
+    CHECK(*tprp == 0x80, "ROL on the LAPIC TPR");
+    *tprp = 0x08;
+    __asm__ volatile("lock btsl $5, (%1); setc %%dl; movzbl %%dl, %%edx"
+                     : "=d"(flag) : "r"(tpr) : "memory", "cc");
+    CHECK(flag == 0 && *tprp == 0x28, "LOCK BTS on the LAPIC TPR");
+    /* A register bit offset beyond the operand moves it (SDM Vol. 2A BT):
+     * 0x70 + 4 * ((128 + 3) >> 5) = 0x80, bit 3 of the TPR. */
+    __asm__ volatile("btl %2, (%1); setc %%dl; movzbl %%dl, %%edx"
+                     : "=d"(flag) : "r"(APIC_DEFAULT + 0x70), "r"(128u + 3) : "memory", "cc");
+    CHECK(flag == 1, "BT with a register offset that reaches the LAPIC TPR");
+    v = 0x10;
+    __asm__ volatile("lock xaddl %0, (%1)" : "+r"(v) : "r"(tpr) : "memory", "cc");
+    CHECK(v == 0x28 && *tprp == 0x38, "XADD with the LAPIC TPR");
+    v = 0x38;
+    __asm__ volatile("lock cmpxchgl %2, (%1)" : "+a"(v) : "r"(tpr), "r"(0x55u) : "memory", "cc");
+    CHECK(v == 0x38 && *tprp == 0x55, "CMPXCHG (equal) on the LAPIC TPR");
+    v = 0x11;
+    __asm__ volatile("lock cmpxchgl %2, (%1)" : "+a"(v) : "r"(tpr), "r"(0x22u) : "memory", "cc");
+    CHECK(v == 0x55 && *tprp == 0x55, "CMPXCHG (unequal) loads the accumulator from the TPR");
+    si = (uint32_t)(uintptr_t)&ram_word;
+    di = tpr;
+    cnt = 1;
+    __asm__ volatile("cld; rep movsl" : "+S"(si), "+D"(di), "+c"(cnt) : : "memory");
+    CHECK(*tprp == 0x66 && cnt == 0 && di == tpr + 4, "REP MOVS from RAM to the LAPIC TPR");
+    si = tpr;
+    __asm__ volatile("cld; lodsl" : "=a"(v), "+S"(si) : : "memory");
+    CHECK(v == 0x66 && si == tpr + 4, "LODS from the LAPIC TPR");
+    di = tpr;
+    __asm__ volatile("std; scasl; setz %%dl; movzbl %%dl, %%edx; cld"
+                     : "=d"(flag), "+D"(di) : "a"(0x66u) : "memory", "cc");
+    CHECK(flag == 1 && di == tpr - 4, "SCAS on the LAPIC TPR, DF = 1");
+    si = (uint32_t)(uintptr_t)&ram_word;
+    di = tpr;
+    __asm__ volatile("cld; cmpsl; setz %%dl; movzbl %%dl, %%edx"
+                     : "=d"(flag), "+S"(si), "+D"(di) : : "memory", "cc");
+    CHECK(flag == 1 && si == (uint32_t)(uintptr_t)&ram_word + 4, "CMPS of RAM with the LAPIC TPR");
+    /* Multiply, divide, CMOVcc, POPCNT with the TPR as the operand. */
+    uint32_t hi;
+    *tprp = 0x12;
+    __asm__ volatile("mull (%2)" : "=a"(v), "=d"(hi) : "r"(tpr), "a"(3u) : "memory", "cc");
+    CHECK(v == 0x36 && hi == 0, "MUL by the LAPIC TPR");
+    __asm__ volatile("divl (%2)" : "=a"(v), "=d"(hi) : "r"(tpr), "a"(0x100u), "d"(0u) : "memory", "cc");
+    CHECK(v == 0x0E && hi == 4, "DIV by the LAPIC TPR");
+    *tprp = 1;   /* (SETcc would write a byte: the LAPIC takes dwords only) */
+    v = 7;
+    __asm__ volatile("testl %%eax, %%eax; cmovzl (%1), %0" : "+r"(v) : "r"(tpr), "a"(0u) : "memory", "cc");
+    CHECK(v == 1, "CMOVZ from the LAPIC TPR");
+    *tprp = 0xF0;
+    __asm__ volatile("popcntl (%1), %0" : "=r"(v) : "r"(tpr) : "memory", "cc");
+    CHECK(v == 4, "POPCNT of the LAPIC TPR");
+    /* DIV by a zero TPR: the VMM's emulator raises #DE (SDM Vol. 2A DIV),
+     * injected as a fault: EAX and EDX as they were (divl (%ecx): 2 bytes). */
+    *tprp = 0;
+    unsigned de = seen[VEC_DE];
+    skip_len = 2;
+    __asm__ volatile("divl (%%ecx)" : "=a"(v), "=d"(hi) : "c"(tpr), "a"(0x1234u), "d"(0u)
+                     : "memory", "cc");
+    CHECK(seen[VEC_DE] == de + 1 && v == 0x1234 && hi == 0, "DIV by a zero LAPIC TPR raises #DE");
+    *tprp = 0;
+}
+
 /* --- control registers --- */
 static uint32_t page_dir[1024] __attribute__((aligned(4096)));
 static uint64_t pml4[512] __attribute__((aligned(4096)));
@@ -396,11 +473,13 @@ static void check_xsetbv(void)
 int guest_main(void)
 {
     guest_desc_init();
+    guest_set_handler(VEC_DE, on_fault);
     guest_set_handler(VEC_UD, on_fault);
     guest_set_handler(VEC_GP, on_fault);
     check_cpuid();
     check_msrs();
     check_mmio();
+    check_mmio_forms();
     check_apic_base();
     check_cr();
     check_xsetbv();

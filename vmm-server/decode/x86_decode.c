@@ -56,8 +56,22 @@
 #define OP_MOV_OV_AX   0xA3
 #define OP_MOVSB       0xA4
 #define OP_MOVSV       0xA5
+#define OP_CMPSB       0xA6
+#define OP_CMPSV       0xA7
 #define OP_STOSB       0xAA
 #define OP_STOSV       0xAB
+#define OP_LODSB       0xAC
+#define OP_LODSV       0xAD
+#define OP_SCASB       0xAE
+#define OP_SCASV       0xAF
+#define OP_IMUL_GV_EV_IZ 0x69
+#define OP_IMUL_GV_EV_IB 0x6B
+#define OP_GRP2_EB_IB  0xC0  /* group 2: shifts and rotates (Table A-6) by imm8 */
+#define OP_GRP2_EV_IB  0xC1
+#define OP_GRP2_EB_1   0xD0  /* ... by 1 */
+#define OP_GRP2_EV_1   0xD1
+#define OP_GRP2_EB_CL  0xD2  /* ... by CL */
+#define OP_GRP2_EV_CL  0xD3
 #define OP_GRP11_EB_IB 0xC6
 #define OP_GRP11_EV_IZ 0xC7
 #define OP_ESCAPE_0F   0x0F
@@ -73,13 +87,47 @@
 #define GRP3_NEG       3
 #define GRP45_INC      0
 #define GRP45_DEC      1
+#define GRP5_CALL      2     /* near, indirect */
+#define GRP5_CALLF     3
+#define GRP5_JMP       4     /* near, indirect */
+#define GRP5_JMPF      5
 #define GRP5_PUSH      6
+#define GRP2_SAL_ALIAS 6     /* blank in Table A-6 */
+#define GRP8_FIRST_BT  4     /* 0F BA: /4 BT /5 BTS /6 BTR /7 BTC; /0../3 undefined */
 
 /* Two-byte opcodes 0F xx (SDM Vol. 2A Appendix A, Table A-3). */
 #define OP2_MOVZX_GV_EB 0xB6
 #define OP2_MOVZX_GV_EW 0xB7
 #define OP2_MOVSX_GV_EB 0xBE
 #define OP2_MOVSX_GV_EW 0xBF
+#define OP2_BT_EV_GV    0xA3
+#define OP2_SHLD_IB     0xA4
+#define OP2_SHLD_CL     0xA5
+#define OP2_BTS_EV_GV   0xAB
+#define OP2_SHRD_IB     0xAC
+#define OP2_SHRD_CL     0xAD
+#define OP2_CMPXCHG_EB  0xB0
+#define OP2_CMPXCHG_EV  0xB1
+#define OP2_BTR_EV_GV   0xB3
+#define OP2_GRP8_EV_IB  0xBA  /* group 8: BT BTS BTR BTC with imm8 (Table A-6) */
+#define OP2_BTC_EV_GV   0xBB
+#define OP2_XADD_EB     0xC0
+#define OP2_XADD_EV     0xC1
+#define OP2_CMOV_FIRST  0x40  /* 0F 40..4F CMOVcc Gv, Ev */
+#define OP2_CMOV_LAST   0x4F
+#define OP2_SET_FIRST   0x90  /* 0F 90..9F SETcc Eb */
+#define OP2_SET_LAST    0x9F
+#define OP2_CC_MASK     0x0F  /* the condition in the low nibble */
+#define OP2_IMUL_GV_EV  0xAF
+#define OP2_POPCNT      0xB8  /* with F3 (without: JMPE) */
+#define OP2_BSF         0xBC  /* F3: TZCNT */
+#define OP2_BSR         0xBD  /* F3: LZCNT */
+#define OP2_MOVNTI      0xC3
+#define OP2_GRP9        0xC7  /* group 9: /1 CMPXCHG8B (Table A-6) */
+#define GRP9_CMPXCHG8B  1
+#define OP2_ESCAPE_38   0x38  /* three-byte opcodes 0F 38 xx (Table A-4) */
+#define OP3_MOVBE_GV_MV 0xF0  /* without F2 (with F2: CRC32) */
+#define OP3_MOVBE_MV_GV 0xF1
 
 /* ModRM and SIB fields (SDM Vol. 2A 2.1.3, Figure 2-1). */
 #define MODRM_MOD(b)  ((unsigned)(b) >> 6)
@@ -109,8 +157,28 @@ static const x86_op_t alu_ops[8] = {
     X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_CMP,
 };
 
+/* Group 2 (C0 C1 D0-D3) by ModRM.reg, Table A-6; /6 is blank there. */
+static const x86_op_t shift_ops[8] = {
+    X86_OP_ROL, X86_OP_ROR, X86_OP_RCL, X86_OP_RCR,
+    X86_OP_SHL, X86_OP_SHR, X86_OP_NONE, X86_OP_SAR,
+};
+
+/* String instructions A4..AF by (opcode - A4) / 2 (Table A-2); A8/A9 are
+ * TEST with the accumulator (no memory). */
+static const x86_op_t string_ops[6] = {
+    X86_OP_MOVS, X86_OP_CMPS, X86_OP_NONE, X86_OP_STOS, X86_OP_LODS, X86_OP_SCAS,
+};
+
+/* Group 8 (0F BA) /4../7, Table A-6. */
+static const x86_op_t bt_ops[4] = { X86_OP_BT, X86_OP_BTS, X86_OP_BTR, X86_OP_BTC };
+
 /* Sizes of an immediate operand. */
-enum { IMM_NONE, IMM_8, IMM_Z };   /* IMM_Z: 16 bits with 16-bit operands, else 32 */
+enum {
+    IMM_NONE,
+    IMM_8,      /* sign-extended to the operand size */
+    IMM_8U,     /* a count or bit offset: zero-extended */
+    IMM_Z,      /* 16 bits with 16-bit operands, else 32 */
+};
 
 typedef struct {
     const uint8_t *bytes;
@@ -122,7 +190,7 @@ typedef struct {
 static x86_decode_status_t need(const cursor_t *c, size_t n)
 {
     if (c->pos + n > X86_MAX_INSN_LEN)
-        return X86_DECODE_INVALID;   /* SDM Vol. 2A 2.3.11: at most 15 bytes */
+        return X86_DECODE_TOO_LONG;   /* SDM Vol. 2A 2.3.11: at most 15 bytes */
     if (c->pos + n > c->avail)
         return X86_DECODE_TRUNCATED;
     return X86_DECODE_OK;
@@ -187,8 +255,9 @@ static x86_decode_status_t skip_address(cursor_t *c, unsigned modrm, unsigned ad
 }
 
 /* LOCK is legal only on read-modify-write instructions with a memory
- * destination (SDM Vol. 2A 3.2, "LOCK"); of ours: ADD ADC SBB OR AND SUB XOR
- * (not in their register-destination forms), INC DEC NOT NEG, XCHG. */
+ * destination (SDM Vol. 2B "LOCK": ADD ADC AND BTC BTR BTS CMPXCHG CMPXCHG8B DEC INC NEG
+ * NOT OR SBB SUB XOR XADD XCHG); ALU ops not in their register-destination
+ * forms. Anything else (BT, shifts, MOV, ...) is #UD with LOCK. */
 static bool lock_allowed(const x86_insn_t *insn)
 {
     switch (insn->op) {
@@ -196,7 +265,8 @@ static bool lock_allowed(const x86_insn_t *insn)
     case X86_OP_ADC: case X86_OP_SBB:
         return !insn->reg_dest;
     case X86_OP_INC: case X86_OP_DEC: case X86_OP_NOT: case X86_OP_NEG:
-    case X86_OP_XCHG:
+    case X86_OP_XCHG: case X86_OP_BTS: case X86_OP_BTR: case X86_OP_BTC:
+    case X86_OP_CMPXCHG: case X86_OP_XADD: case X86_OP_CMPXCHG8B:
         return true;
     default:
         return false;
@@ -206,6 +276,7 @@ static bool lock_allowed(const x86_insn_t *insn)
 static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
 {
     bool opsize_pfx = false, addrsize_pfx = false, rep_pfx = false, lock_pfx = false;
+    bool repne_pfx = false;   /* the last of F2/F3 was F2 */
     unsigned rex = 0;   /* the REX byte in effect, 0 if none */
     x86_decode_status_t st;
     unsigned b;
@@ -222,6 +293,7 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             addrsize_pfx = true;
         } else if (b == PFX_REP || b == PFX_REPNE) {
             rep_pfx = true;
+            repne_pfx = b == PFX_REPNE;
         } else if (b == PFX_LOCK) {
             lock_pfx = true;
         } else if (b == PFX_SEG_FS || b == PFX_SEG_GS) {
@@ -260,6 +332,9 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
     /* Opcode. */
     unsigned opcode = (unsigned)fetch(c, 1);
     bool has_modrm = true, byte_op = false, reg_operand = true, group = false;
+    bool shift_group = false, bt_group = false, string_op = false;
+    bool f3_pfx = rep_pfx && !repne_pfx;   /* a mandatory F3 (POPCNT TZCNT LZCNT) */
+    unsigned escape_op = 0;                /* the second byte after 0F */
     unsigned imm = IMM_NONE, mem_size = 0;
 
     if (opcode == OP_ESCAPE_0F) {
@@ -271,8 +346,58 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         case OP2_MOVZX_GV_EW: d->op = X86_OP_MOVZX; mem_size = 2; break;
         case OP2_MOVSX_GV_EB: d->op = X86_OP_MOVSX; mem_size = 1; break;
         case OP2_MOVSX_GV_EW: d->op = X86_OP_MOVSX; mem_size = 2; break;
-        default: return X86_DECODE_UNSUPPORTED;
+        case OP2_BT_EV_GV: d->op = X86_OP_BT; break;
+        case OP2_BTS_EV_GV: d->op = X86_OP_BTS; break;
+        case OP2_BTR_EV_GV: d->op = X86_OP_BTR; break;
+        case OP2_BTC_EV_GV: d->op = X86_OP_BTC; break;
+        case OP2_GRP8_EV_IB: group = true; bt_group = true; imm = IMM_8U; break;
+        case OP2_SHLD_IB: d->op = X86_OP_SHLD; imm = IMM_8U; break;
+        case OP2_SHLD_CL: d->op = X86_OP_SHLD; d->count_cl = true; break;
+        case OP2_SHRD_IB: d->op = X86_OP_SHRD; imm = IMM_8U; break;
+        case OP2_SHRD_CL: d->op = X86_OP_SHRD; d->count_cl = true; break;
+        case OP2_CMPXCHG_EB: d->op = X86_OP_CMPXCHG; byte_op = true; break;
+        case OP2_CMPXCHG_EV: d->op = X86_OP_CMPXCHG; break;
+        case OP2_XADD_EB: d->op = X86_OP_XADD; byte_op = true; break;
+        case OP2_XADD_EV: d->op = X86_OP_XADD; break;
+        case OP2_IMUL_GV_EV: d->op = X86_OP_IMUL; d->reg_dest = true; break;
+        case OP2_BSF: d->op = f3_pfx ? X86_OP_TZCNT : X86_OP_BSF; d->reg_dest = true; break;
+        case OP2_BSR: d->op = f3_pfx ? X86_OP_LZCNT : X86_OP_BSR; d->reg_dest = true; break;
+        case OP2_POPCNT:
+            if (!f3_pfx)
+                return X86_DECODE_UNSUPPORTED;   /* JMPE */
+            d->op = X86_OP_POPCNT;
+            d->reg_dest = true;
+            break;
+        case OP2_MOVNTI:
+            if (opsize_pfx || rep_pfx)
+                return X86_DECODE_INVALID;       /* "NP 0F C3": no 66 F2 F3 (SDM Vol. 2B MOVNTI) */
+            d->op = X86_OP_MOVNTI;
+            break;
+        case OP2_GRP9: group = true; break;
+        case OP2_ESCAPE_38: {
+            if ((st = need(c, 1)) != X86_DECODE_OK)
+                return st;
+            unsigned op3 = (unsigned)fetch(c, 1);
+            if ((op3 != OP3_MOVBE_GV_MV && op3 != OP3_MOVBE_MV_GV) || (rep_pfx && repne_pfx))
+                return X86_DECODE_UNSUPPORTED;   /* CRC32 and the rest of Table A-4 */
+            d->op = op3 == OP3_MOVBE_GV_MV ? X86_OP_MOVBE_LOAD : X86_OP_MOVBE_STORE;
+            break;
         }
+        default:
+            if (op2 >= OP2_CMOV_FIRST && op2 <= OP2_CMOV_LAST) {
+                d->op = X86_OP_CMOVCC;
+                d->reg_dest = true;
+            } else if (op2 >= OP2_SET_FIRST && op2 <= OP2_SET_LAST) {
+                d->op = X86_OP_SETCC;
+                byte_op = true;
+                reg_operand = false;   /* ModRM.reg is ignored */
+            } else {
+                return X86_DECODE_UNSUPPORTED;
+            }
+            d->cc = op2 & OP2_CC_MASK;
+            break;
+        }
+        escape_op = op2;
     } else if (opcode <= OP_ALU_LAST && (opcode & OP_ALU_FORM) <= OP_ALU_GV_EV) {
         d->op = alu_ops[opcode >> 3];
         unsigned form = opcode & OP_ALU_FORM;
@@ -297,6 +422,23 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         case OP_GRP3_EV: group = true; break;
         case OP_GRP4_EB: group = true; byte_op = true; break;
         case OP_GRP5_EV: group = true; break;   /* PUSH's size: by digit, below */
+        case OP_IMUL_GV_EV_IZ: d->op = X86_OP_IMUL; d->reg_dest = true; imm = IMM_Z; break;
+        case OP_IMUL_GV_EV_IB: d->op = X86_OP_IMUL; d->reg_dest = true; imm = IMM_8; break;
+        case OP_GRP2_EB_IB: case OP_GRP2_EV_IB:
+        case OP_GRP2_EB_1: case OP_GRP2_EV_1:
+        case OP_GRP2_EB_CL: case OP_GRP2_EV_CL:
+            group = true;
+            shift_group = true;
+            byte_op = !(opcode & 1);
+            if (opcode == OP_GRP2_EB_IB || opcode == OP_GRP2_EV_IB) {
+                imm = IMM_8U;
+            } else if (opcode == OP_GRP2_EB_1 || opcode == OP_GRP2_EV_1) {
+                d->has_imm = true;   /* SDM Vol. 2B SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR: "r/m, 1" */
+                d->imm = 1;
+            } else {
+                d->count_cl = true;
+            }
+            break;
         case OP_POP_EV:
             /* SDM Vol. 2B POP: the stack operand is 64 bits in 64-bit
              * mode (16 with 66), else the operand size. */
@@ -316,16 +458,14 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             byte_op = opcode == OP_MOV_AL_OB || opcode == OP_MOV_OB_AL;
             has_modrm = false;
             break;
-        case OP_MOVSB: case OP_MOVSV:
-            d->op = X86_OP_MOVS;
-            byte_op = opcode == OP_MOVSB;
+        case OP_MOVSB: case OP_MOVSV: case OP_CMPSB: case OP_CMPSV: case OP_STOSB:
+        case OP_STOSV: case OP_LODSB: case OP_LODSV: case OP_SCASB: case OP_SCASV:
+            /* Even opcodes byte-sized; MOVS CMPS take rSI and rDI, the
+             * others the accumulator and one of them. */
+            d->op = string_ops[(opcode - OP_MOVSB) / 2];
+            byte_op = !(opcode & 1);
             has_modrm = false;
-            reg_operand = false;
-            break;
-        case OP_STOSB: case OP_STOSV:
-            d->op = X86_OP_STOS;
-            byte_op = opcode == OP_STOSB;
-            has_modrm = false;
+            reg_operand = d->op != X86_OP_MOVS && d->op != X86_OP_CMPS;
             break;
         default:
             return X86_DECODE_UNSUPPORTED;
@@ -357,7 +497,10 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             } else if (digit == GRP3_NEG) {
                 d->op = X86_OP_NEG;
             } else {
-                return X86_DECODE_UNSUPPORTED;   /* MUL IMUL DIV IDIV */
+                /* MUL IMUL DIV IDIV: GRP3_NEG + 1.. (Table A-6) */
+                static const x86_op_t muldiv[4] = { X86_OP_MUL, X86_OP_IMUL1, X86_OP_DIV,
+                                                    X86_OP_IDIV };
+                d->op = muldiv[digit - GRP3_NEG - 1];
             }
         } else if (opcode == OP_GRP4_EB) {
             if (digit != GRP45_INC && digit != GRP45_DEC)
@@ -372,9 +515,31 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
                 d->op = X86_OP_PUSH;
                 if (mode == X86_MODE_64)
                     d->mem_size = opsize_pfx ? 2 : 8;
+            } else if (digit == GRP5_CALL || digit == GRP5_JMP) {
+                /* SDM Vol. 2A CALL, JMP: near branches in 64-bit mode have a
+                 * 64-bit operand whatever 66 says (Intel; 2.2.1.7: "the
+                 * operand size is forced to 64 bits"); else the operand size. */
+                d->op = digit == GRP5_CALL ? X86_OP_CALL_IND : X86_OP_JMP_IND;
+                if (mode == X86_MODE_64)
+                    d->mem_size = 8;
+            } else if (digit == GRP5_CALLF || digit == GRP5_JMPF) {
+                return X86_DECODE_UNSUPPORTED;   /* far CALL/JMP through memory */
             } else {
-                return X86_DECODE_UNSUPPORTED;   /* CALL JMP (near, far), /7 */
+                return X86_DECODE_INVALID;       /* /7: #UD (Table A-6) */
             }
+        } else if (shift_group) {
+            if (digit == GRP2_SAL_ALIAS)
+                return X86_DECODE_UNSUPPORTED;   /* not defined by the SDM */
+            d->op = shift_ops[digit];
+        } else if (escape_op == OP2_GRP9) {
+            if (digit != GRP9_CMPXCHG8B || (rex & REX_W))
+                return X86_DECODE_UNSUPPORTED;   /* CMPXCHG16B, VMPTRLD, ... */
+            d->op = X86_OP_CMPXCHG8B;
+            d->mem_size = 8;
+        } else if (bt_group) {
+            if (digit < GRP8_FIRST_BT)
+                return X86_DECODE_INVALID;       /* #UD (Table A-6) */
+            d->op = bt_ops[digit - GRP8_FIRST_BT];
         } else if (opcode == OP_POP_EV) {
             if (digit != GRP1A_POP)
                 return X86_DECODE_INVALID;       /* #UD (Table A-6) */
@@ -402,8 +567,11 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
             d->reg = X86_RAX;
             d->reg_size = size;
         }
-        if (d->op == X86_OP_MOVS || d->op == X86_OP_STOS) {
+        string_op = d->op == X86_OP_MOVS || d->op == X86_OP_STOS || d->op == X86_OP_LODS ||
+                    d->op == X86_OP_SCAS || d->op == X86_OP_CMPS;
+        if (string_op) {
             d->rep = rep_pfx;
+            d->repne = rep_pfx && repne_pfx;
         } else {
             /* moffs: an offset of the address size, 8 bytes in 64-bit mode
              * unless 67 (SDM Vol. 2A 2.2.1.4). */
@@ -416,10 +584,11 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
     if (imm != IMM_NONE) {
         /* Immediates are at most 32 bits, sign-extended to 64-bit operands
          * (SDM Vol. 2A 2.2.1.5); 83 ib is sign-extended to the operand size. */
-        size_t n = imm == IMM_8 ? 1 : (size == 2 ? 2 : 4);
+        size_t n = imm == IMM_8 || imm == IMM_8U ? 1 : (size == 2 ? 2 : 4);
         if ((st = need(c, n)) != X86_DECODE_OK)
             return st;
-        d->imm = sign_extend(fetch(c, n), (unsigned)n) & size_mask(size);
+        d->imm = imm == IMM_8U ? fetch(c, n)
+                               : sign_extend(fetch(c, n), (unsigned)n) & size_mask(size);
         d->has_imm = true;
     }
     d->length = (unsigned)c->pos;
@@ -454,6 +623,7 @@ const char *x86_decode_status_str(x86_decode_status_t st)
     case X86_DECODE_TRUNCATED: return "truncated";
     case X86_DECODE_UNSUPPORTED: return "unsupported";
     case X86_DECODE_INVALID: return "invalid";
+    case X86_DECODE_TOO_LONG: return "longer than 15 bytes";
     }
     return "unknown";
 }

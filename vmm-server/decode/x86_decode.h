@@ -47,6 +47,48 @@ typedef enum {
     X86_OP_DEC,           /* FE /1, FF /1 */
     X86_OP_NOT,           /* F6 /2, F7 /2 */
     X86_OP_NEG,           /* F6 /3, F7 /3 */
+    /* Group 2 shifts and rotates (C0/C1 ib, D0/D1 by 1, D2/D3 by CL; Table A-6):
+     * the count is `imm` (1 for D0/D1) or CL (`count_cl`). */
+    X86_OP_ROL,           /* /0 */
+    X86_OP_ROR,           /* /1 */
+    X86_OP_RCL,           /* /2 */
+    X86_OP_RCR,           /* /3 */
+    X86_OP_SHL,           /* /4 (SAL) */
+    X86_OP_SHR,           /* /5 */
+    X86_OP_SAR,           /* /7 */
+    X86_OP_SHLD,          /* 0F A4 ib, 0F A5 CL: reg is the source shifted in */
+    X86_OP_SHRD,          /* 0F AC ib, 0F AD CL */
+    /* Bit tests: 0F A3/AB/B3/BB with a register bit offset (signed, may address
+     * outside the operand), 0F BA /4../7 ib with an immediate one (modulo size). */
+    X86_OP_BT,
+    X86_OP_BTS,
+    X86_OP_BTR,
+    X86_OP_BTC,
+    X86_OP_CMPXCHG,       /* 0F B0 0F B1: compare with AL/AX/EAX/RAX, reg is the source */
+    X86_OP_XADD,          /* 0F C0 0F C1 */
+    X86_OP_LODS,          /* AC AD: accumulator <- DS:rSI */
+    X86_OP_SCAS,          /* AE AF: compare accumulator with ES:rDI */
+    X86_OP_CMPS,          /* A6 A7: compare DS:rSI with ES:rDI */
+    X86_OP_CALL_IND,      /* FF /2: near call through memory (mem_size: the operand size) */
+    X86_OP_JMP_IND,       /* FF /4: near jump through memory */
+    /* Multiply and divide: F6/F7 /4../7 use the accumulator (and rDX); IMUL
+     * 0F AF, 69, 6B multiply into reg (69/6B: memory times imm). */
+    X86_OP_MUL,           /* F6/F7 /4 */
+    X86_OP_IMUL1,         /* F6/F7 /5: one operand, like MUL */
+    X86_OP_DIV,           /* F6/F7 /6 */
+    X86_OP_IDIV,          /* F6/F7 /7 */
+    X86_OP_IMUL,          /* 0F AF: reg *= mem; 69 iz, 6B ib: reg = mem * imm */
+    X86_OP_SETCC,         /* 0F 90..9F: byte <- condition `cc` */
+    X86_OP_CMOVCC,        /* 0F 40..4F: reg <- mem if condition `cc` */
+    X86_OP_BSF,           /* 0F BC */
+    X86_OP_BSR,           /* 0F BD */
+    X86_OP_TZCNT,         /* F3 0F BC */
+    X86_OP_LZCNT,         /* F3 0F BD */
+    X86_OP_POPCNT,        /* F3 0F B8 */
+    X86_OP_MOVBE_LOAD,    /* 0F 38 F0: reg <- byte-swapped mem */
+    X86_OP_MOVBE_STORE,   /* 0F 38 F1: mem <- byte-swapped reg */
+    X86_OP_MOVNTI,        /* 0F C3: a store (the hint means nothing to a device) */
+    X86_OP_CMPXCHG8B,     /* 0F C7 /1: EDX:EAX against m64, ECX:EBX stored if equal */
 } x86_op_t;
 
 /* Segment registers in the order of their 3-bit sreg encoding (es=0 .. gs=5). */
@@ -67,10 +109,15 @@ typedef struct {
                               this is the register holding the byte (0..3 = rax..rbx) */
     bool reg_high_byte;    /* AH/CH/DH/BH (8-bit reg field 4..7 without any REX prefix) */
     bool has_imm;
-    uint64_t imm;          /* immediate as the instruction uses it: sign-extended to the
+    uint64_t imm;          /* shift and rotate counts: the imm8 (1 for D0/D1); else the
+                              immediate as the instruction uses it: sign-extended to the
                               operand size where the instruction sign-extends (83 ib,
                               REX.W C7/81 id), zero above the operand size */
-    bool rep;              /* F3 or F2 prefix on a string instruction (MOVS, STOS) */
+    bool rep;              /* F3 or F2 prefix on a string instruction (MOVS STOS LODS
+                              SCAS CMPS) */
+    bool repne;            /* ... and the last of them was F2: REPNE for SCAS/CMPS */
+    bool count_cl;         /* shifts, rotates, SHLD/SHRD: the count is CL, not imm */
+    unsigned cc;           /* SETcc, CMOVcc: the condition (opcode & 0xF, SDM Vol. 1 B.1) */
     unsigned addr_size;    /* 2, 4 or 8: width of RSI/RDI/RCX for string instructions */
     int seg_override;      /* -1 or X86_SEG_*; in 64-bit mode only FS and GS override
                               (ES/CS/SS/DS prefixes are ignored there: SDM Vol. 1 3.4.2.1) */
@@ -83,7 +130,8 @@ typedef enum {
     X86_DECODE_TRUNCATED,   /* the instruction continues past `avail` bytes */
     X86_DECODE_UNSUPPORTED, /* a valid instruction this decoder does not handle, or one
                                without a memory operand (ModRM.mod = 3) */
-    X86_DECODE_INVALID,     /* longer than 15 bytes, LOCK where it #UDs, undefined /digit */
+    X86_DECODE_INVALID,     /* #UD: LOCK where it is not allowed, an undefined /digit */
+    X86_DECODE_TOO_LONG,    /* #GP(0): longer than 15 bytes (SDM Vol. 2A 2.3.11) */
 } x86_decode_status_t;
 
 /*

@@ -1,0 +1,139 @@
+/*
+ * tests/unit/test_x86_walk.c - lib/x86/walk.c: translations through 4-level,
+ * PAE and 32-bit page tables built in a fake guest-physical memory, the
+ * rights they carry (R/W and U/S ANDed over the levels, SDM Vol. 3A 4.6) and
+ * the data-access check with its #PF error codes (4.6.1, 4.7).
+ */
+#include "unit.h"
+#include <x86_arch.h>
+#include <x86_walk.h>
+#include <string.h>
+
+#define PHYS_BYTES 0x10000u
+static uint8_t phys[PHYS_BYTES];
+
+static bool rd(void *ctx, uint64_t gpa, unsigned size, uint64_t *e)
+{
+    (void)ctx;
+    if (gpa + size > PHYS_BYTES)
+        return false;
+    *e = 0;
+    memcpy(e, phys + gpa, size);
+    return true;
+}
+
+static void put(uint64_t gpa, uint64_t v, unsigned size)
+{
+    memcpy(phys + gpa, &v, size);
+}
+
+#define P  X86_PTE_P
+#define RW X86_PTE_RW
+#define US X86_PTE_US
+#define PS X86_PTE_PS
+
+static const x86_paging_t lm = { .cr0 = X86_CR0_PG | X86_CR0_PE, .cr3 = 0x1000,
+                                 .cr4 = X86_CR4_PAE, .efer = X86_EFER_LMA | X86_EFER_LME };
+
+/* 4-level: la 0x0000 -> PML4[0] 0x2000 -> PDPT[0] 0x3000 -> PD[0] 0x4000 -> PT. */
+static void build_lm(uint64_t pml4_flags, uint64_t pte_flags)
+{
+    memset(phys, 0, sizeof phys);
+    put(0x1000, 0x2000 | pml4_flags, 8);
+    put(0x2000, 0x3000 | P | RW | US, 8);
+    put(0x3000, 0x4000 | P | RW | US, 8);
+    put(0x4000 + 5 * 8, 0x9000 | pte_flags, 8);             /* la 0x5000 -> 0x9000 */
+    put(0x3000 + 1 * 8, 0x200000 | P | RW | PS, 8);         /* la 0x200000: a 2 MiB page */
+}
+
+static void test_rights_4level(void)
+{
+    uint64_t gpa;
+    x86_walk_rights_t r;
+    build_lm(P | RW | US, P | RW | US);
+    CU_ASSERT_TRUE(x86_linear_to_phys_rights(&lm, 0x5123, rd, NULL, &gpa, &r));
+    CU_ASSERT_EQUAL(gpa, 0x9123);
+    CU_ASSERT_TRUE(r.writable && r.user);
+    build_lm(P | US, P | RW | US);                          /* read-only at the top */
+    CU_ASSERT_TRUE(x86_linear_to_phys_rights(&lm, 0x5000, rd, NULL, &gpa, &r));
+    CU_ASSERT_TRUE(!r.writable && r.user);
+    build_lm(P | RW | US, P | RW);                          /* supervisor leaf */
+    CU_ASSERT_TRUE(x86_linear_to_phys_rights(&lm, 0x5000, rd, NULL, &gpa, &r));
+    CU_ASSERT_TRUE(r.writable && !r.user);
+    CU_ASSERT_TRUE(x86_linear_to_phys_rights(&lm, 0x212345, rd, NULL, &gpa, &r));
+    CU_ASSERT_EQUAL(gpa, 0x212345);
+    CU_ASSERT_TRUE(r.writable && !r.user);                  /* the 2 MiB PDE has no U/S */
+    CU_ASSERT_FALSE(x86_linear_to_phys_rights(&lm, 0x6000, rd, NULL, &gpa, &r));
+    CU_ASSERT_TRUE(x86_linear_to_phys(&lm, 0x5000, rd, NULL, &gpa));
+}
+
+static void test_rights_pae_and_32bit(void)
+{
+    uint64_t gpa;
+    x86_walk_rights_t r;
+    /* PAE: PDPTE (no rights bits) -> PD 0x3000 -> PT 0x4000. */
+    const x86_paging_t pae = { .cr0 = X86_CR0_PG | X86_CR0_PE, .cr3 = 0x1000,
+                               .cr4 = X86_CR4_PAE };
+    memset(phys, 0, sizeof phys);
+    put(0x1000, 0x3000 | P, 8);
+    put(0x3000, 0x4000 | P | RW | US, 8);
+    put(0x4000 + 2 * 8, 0x8000 | P | US, 8);
+    CU_ASSERT_TRUE(x86_linear_to_phys_rights(&pae, 0x2010, rd, NULL, &gpa, &r));
+    CU_ASSERT_EQUAL(gpa, 0x8010);
+    CU_ASSERT_TRUE(!r.writable && r.user);
+    /* 32-bit paging: PDE -> PTE, and a 4 MiB page with PSE. */
+    const x86_paging_t p32 = { .cr0 = X86_CR0_PG | X86_CR0_PE, .cr3 = 0x1000,
+                               .cr4 = X86_CR4_PSE };
+    memset(phys, 0, sizeof phys);
+    put(0x1000, 0x2000 | P | RW, 4);
+    put(0x2000 + 3 * 4, 0x7000 | P | RW | US, 4);
+    put(0x1000 + 1 * 4, 0x400000 | P | RW | US | PS, 4);
+    CU_ASSERT_TRUE(x86_linear_to_phys_rights(&p32, 0x3004, rd, NULL, &gpa, &r));
+    CU_ASSERT_EQUAL(gpa, 0x7004);
+    CU_ASSERT_TRUE(r.writable && !r.user);
+    CU_ASSERT_TRUE(x86_linear_to_phys_rights(&p32, 0x412345, rd, NULL, &gpa, &r));
+    CU_ASSERT_EQUAL(gpa, 0x412345);
+    CU_ASSERT_TRUE(r.writable && r.user);
+    /* No paging: everything allowed, the address itself. */
+    const x86_paging_t off = { .cr0 = X86_CR0_PE };
+    CU_ASSERT_TRUE(x86_linear_to_phys_rights(&off, 0xABC, rd, NULL, &gpa, &r));
+    CU_ASSERT_TRUE(gpa == 0xABC && r.writable && r.user);
+    CU_ASSERT_EQUAL(x86_access_fault(&off, &r, true, true, false), 0);
+}
+
+static void test_access_fault(void)
+{
+    const uint32_t PF_P = X86_PF_PRESENT, PF_W = X86_PF_WRITE, PF_U = X86_PF_USER;
+    x86_paging_t p = lm;
+    x86_walk_rights_t ro_user = { .writable = false, .user = true };
+    x86_walk_rights_t rw_user = { .writable = true, .user = true };
+    x86_walk_rights_t ro_sup = { .writable = false, .user = false };
+    x86_walk_rights_t rw_sup = { .writable = true, .user = false };
+    /* CPL 3: U/S needed, and R/W to write. */
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &ro_user, false, true, false), 0);
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &ro_user, true, true, false), PF_P | PF_W | PF_U);
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_user, true, true, false), 0);
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_sup, false, true, false), PF_P | PF_U);
+    /* Supervisor: writes to read-only pages only with CR0.WP clear. */
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &ro_sup, true, false, false), 0);
+    p.cr0 |= X86_CR0_WP;
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &ro_sup, true, false, false), PF_P | PF_W);
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &ro_sup, false, false, false), 0);
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_sup, true, false, false), 0);
+    /* SMAP: supervisor access to a user page only with RFLAGS.AC. */
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_user, false, false, false), 0);
+    p.cr4 |= X86_CR4_SMAP;
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_user, false, false, false), PF_P);
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_user, true, false, false), PF_P | PF_W);
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_user, true, false, true), 0);
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &ro_user, true, false, true), PF_P | PF_W);   /* WP */
+    CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_user, true, true, false), 0);   /* CPL 3: no SMAP */
+}
+
+UNIT_SUITE(x86_walk_suite)
+{
+    CU_pSuite s = CU_add_suite("x86 guest page walk and access rights", NULL, NULL);
+    CU_add_test(s, "4-level: rights ANDed over the levels, 2 MiB pages", test_rights_4level);
+    CU_add_test(s, "PAE and 32-bit paging, 4 MiB pages, paging off", test_rights_pae_and_32bit);
+    CU_add_test(s, "data-access check: U/S, R/W, CR0.WP, SMAP with AC", test_access_fault);
+}
