@@ -13,6 +13,7 @@
 #include "kernel/ipc.h"
 #include "kernel/irq.h"
 #include "kernel/sched.h"
+#include "kernel/shadow.h"
 #include "kernel/vcpu.h"
 #include "kernel/vspace.h"
 #include <nestor/limits.h>
@@ -167,6 +168,15 @@ static void finalise(cte_t *slot)
         vcpu_finalise(v);
         for (int i = 0; i < VCPU_CTE_COUNT; i++)
             delete_one(&v->ctes[i]);
+        break;
+    }
+    case NESTOR_OBJ_SHADOW_VMCS: {
+        /* Its VCPU stops shadowing first and lets go of the bitmaps. */
+        vcpu_t *v = shadow_finalise(cap_shadow(c));
+        if (v) {
+            delete_one(&v->ctes[VCPU_CTE_VMREAD_BITMAP]);
+            delete_one(&v->ctes[VCPU_CTE_VMWRITE_BITMAP]);
+        }
         break;
     }
     case NESTOR_OBJ_IRQ_HANDLER:

@@ -6,6 +6,7 @@
  *  - memory objects lie in RAM the kernel can reach; an untyped's
  *    watermark is within its size, and its children lie inside it;
  *  - a CNode's guard fits in 64 bits with its radix;
+ *  - a VCPU and the shadow VMCS bound to it name each other;
  *  - thread states agree with the queues they are in.
  * The walk is bounded (CHECK_MAX_SLOTS), so a cycle cannot hang it.
  */
@@ -13,6 +14,7 @@
 #include "kernel/console.h"
 #include "kernel/cspace.h"
 #include "kernel/sched.h"
+#include "kernel/shadow.h"
 #include "arch/x86_64/paging.h"
 #include <nestor/limits.h>
 
@@ -53,6 +55,12 @@ static void check_cap(walk_t *w, const cte_t *s)
         error(w, "untyped watermark beyond its size", s, c->word1);
     if (c->type == NESTOR_OBJ_CNODE && c->guard_bits + c->size_bits > NESTOR_WORD_BITS)
         error(w, "CNode guard and radix exceed 64 bits", s, c->guard_bits);
+    if (c->type == NESTOR_OBJ_VCPU && cap_vcpu(c)->shadow &&
+        cap_vcpu(c)->shadow->vcpu != cap_vcpu(c))
+        error(w, "VCPU's shadow VMCS bound elsewhere", s, c->obj);
+    if (c->type == NESTOR_OBJ_SHADOW_VMCS && cap_shadow(c)->vcpu &&
+        cap_shadow(c)->vcpu->shadow != cap_shadow(c))
+        error(w, "shadow VMCS's VCPU does not name it", s, c->obj);
     if (s->next && s->next->prev != s)
         error(w, "derivation list: next->prev is not this slot", s, 0);
     if (s->prev && s->prev->next != s)
