@@ -214,6 +214,8 @@ static void delete_one(cte_t *slot)
     cdt_remove(slot);
     if (c.type == NESTOR_OBJ_IOPORT)
         sched_io_grants_changed();  /* it may have been a thread's direct grant */
+    if (c.type == NESTOR_OBJ_FRAME_4K)
+        shadow_slot_deleted(slot);  /* it may have been a VCPU's VMREAD/VMWRITE bitmap */
     if (final) {
         saved.cap = c;
         finalise(&saved);

@@ -6,7 +6,8 @@
  *  - memory objects lie in RAM the kernel can reach; an untyped's
  *    watermark is within its size, and its children lie inside it;
  *  - a CNode's guard fits in 64 bits with its radix;
- *  - a VCPU and the shadow VMCS bound to it name each other;
+ *  - a VCPU and the shadow VMCS bound to it name each other, and the list
+ *    of VCPUs with a shadow holds exactly those;
  *  - thread states agree with the queues they are in.
  * The walk is bounded (CHECK_MAX_SLOTS), so a cycle cannot hang it.
  */
@@ -156,4 +157,5 @@ void consistency_check(const cap_t *root, consistency_t *out)
             visit_slot(&w, &slots[j]);
     }
     sched_check_queues(&out->errors);
+    shadow_check_list(&out->errors);
 }

@@ -2,12 +2,11 @@
  * kernel/shadow.c - shadow-VMCS objects and VMCS shadowing for VCPUs
  * (kernel/shadow.h; SDM Vol. 3C 24.6.15, 24.10, 25.3, 26.3.1.5, 30.3).
  *
- * Binding: a VCPU holds copies of the two bitmap frames' capabilities (so
- * revoking a frame is noticed: the copy goes, and the next entry turns
- * shadowing off before the CPU could read the memory again) and a pointer
- * to the shadow, which points back. The shadow's last capability deleted
- * turns the VCPU's shadowing off at once, so no VMCS ever names a freed
- * shadow. Entry checks on the link pointer (SDM 26.3.1.5) hold by
+ * Binding: a VCPU holds copies of the two bitmap frames' capabilities and
+ * a pointer to the shadow, which points back; VCPUs with a shadow are on a
+ * list. Either copy deleted (the frame revoked) or the shadow's last
+ * capability deleted turns that VCPU's shadowing off at once, so no VMCS
+ * keeps the address of memory its monitor no longer holds. Entry checks on the link pointer (SDM 26.3.1.5) hold by
  * construction: the kernel alone writes the shadow's header (revision
  * identifier with the shadow-VMCS indicator, SDM 24.2) and the link
  * pointer, and a bound shadow is never the current VMCS at entry.
@@ -16,10 +15,23 @@
 #include "arch/x86_64/vmx.h"
 #include "arch/x86_64/vmx_caps.h"
 #include "kernel/cnode_ops.h"
+#include "kernel/console.h"
 #include <nestor/vmcs.h>
 #include <string.h>
 
 enum { SHADOW_CAP, VMREAD_BITMAP_CAP, VMWRITE_BITMAP_CAP };
+
+static vcpu_t *shadowed;        /* VCPUs with a shadow bound, through shadow_next */
+
+static void list_remove(vcpu_t *v)
+{
+    for (vcpu_t **p = &shadowed; *p; p = &(*p)->shadow_next)
+        if (*p == v) {
+            *p = v->shadow_next;
+            break;
+        }
+    v->shadow_next = 0;
+}
 
 bool shadow_supported(void)
 {
@@ -56,6 +68,7 @@ static void shadowing_off(vcpu_t *v)
     vmx_vmclear(s->vmcs_pa);
     s->vcpu = 0;
     v->shadow = 0;
+    list_remove(v);
     vcpu_follow_update(v);
 }
 
@@ -74,7 +87,17 @@ void shadow_vcpu_gone(vcpu_t *v)
         vmx_vmclear(v->shadow->vmcs_pa);
         v->shadow->vcpu = 0;
         v->shadow = 0;
+        list_remove(v);
     }
+}
+
+void shadow_slot_deleted(const cte_t *slot)
+{
+    for (vcpu_t *v = shadowed; v; v = v->shadow_next)
+        if (slot == &v->ctes[VCPU_CTE_VMREAD_BITMAP] || slot == &v->ctes[VCPU_CTE_VMWRITE_BITMAP]) {
+            shadowing_off(v);
+            return;
+        }
 }
 
 void shadow_check_before_entry(vcpu_t *v)
@@ -121,10 +144,30 @@ nestor_error_t shadow_bind_invocation(inv_t *iv, cte_t *self, vcpu_t *v)
     shadow_vmcs_t *s = cap_shadow(&c[SHADOW_CAP]->cap);
     s->vcpu = v;
     v->shadow = s;
+    v->shadow_next = shadowed;
+    shadowed = v;
     vcpu_follow_update(v);
     vcpu_set_shadowing(v, s->vmcs_pa, frame_paddr(&v->ctes[VCPU_CTE_VMREAD_BITMAP]),
                        frame_paddr(&v->ctes[VCPU_CTE_VMWRITE_BITMAP]));
     return NESTOR_OK;
+}
+
+#define SHADOW_LIST_CHECK_MAX (1u << 16)   /* more than VPIDs: a longer list is a cycle */
+
+void shadow_check_list(uint64_t *errors)
+{
+    unsigned n = 0;
+    for (const vcpu_t *v = shadowed; v; v = v->shadow_next) {
+        if (!v->shadow || v->shadow->vcpu != v) {
+            kprintf("consistency: VCPU %p on the shadow list without its shadow\n", (void *)v);
+            (*errors)++;
+        }
+        if (++n > SHADOW_LIST_CHECK_MAX) {
+            kprintf("consistency: the shadow list does not end\n");
+            (*errors)++;
+            return;
+        }
+    }
 }
 
 /* ---- bulk access to a shadow's fields ---- */

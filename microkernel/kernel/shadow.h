@@ -42,11 +42,19 @@ vcpu_t *shadow_finalise(shadow_vmcs_t *s);
 void shadow_vcpu_gone(vcpu_t *v);
 /* NESTOR_VCPU_SET_SHADOW on @self (a VCPU capability). */
 nestor_error_t shadow_bind_invocation(inv_t *iv, cte_t *self, vcpu_t *v);
-/* Before each entry of a VCPU with a shadow: shadowing goes off if a bitmap
- * frame was revoked since (the CPU must never read memory that is no longer
- * the monitor's), or if the shadow's header is not what SDM 26.3.1.5
- * requires (the entry would fail in a way no monitor asked for). */
+/* A 4 KiB frame capability was deleted from @slot: if that was a VCPU's
+ * VMREAD or VMWRITE bitmap, the VCPU stops shadowing now (its VMCS must
+ * not keep the frame's address). */
+void shadow_slot_deleted(const cte_t *slot);
+/* Before each entry of a VCPU with a shadow, in depth: shadowing goes off
+ * if a bitmap slot is empty or the shadow's header is not what SDM
+ * 26.3.1.5 requires (neither can happen: the entry would otherwise fail in
+ * a way no monitor asked for, or the CPU read memory no longer the
+ * monitor's). */
 void shadow_check_before_entry(vcpu_t *v);
+/* Consistency check: every VCPU on the list has a shadow naming it back
+ * (errors counted into *@errors; the walk is bounded). */
+void shadow_check_list(uint64_t *errors);
 /* NESTOR_SHADOW_READ / NESTOR_SHADOW_WRITE. */
 nestor_error_t invoke_shadow(inv_t *iv, cte_t *slot);
 

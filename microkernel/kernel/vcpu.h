@@ -39,6 +39,7 @@ typedef struct vcpu {
     uint64_t eptp;                  /* EPT pointer last written to the VMCS */
     uint64_t pml_pa;                /* PML address in the VMCS (0: logging off) */
     struct shadow_vmcs *shadow;     /* the bound shadow VMCS (VMCS shadowing on), or NULL */
+    struct vcpu *shadow_next;       /* the next VCPU with a shadow bound (kernel/shadow.c) */
     uint32_t vpid;
     uint8_t launched;
     uint8_t pause_pending;          /* NESTOR_VCPU_PAUSE: exit at the next entry */

@@ -232,8 +232,8 @@ KTEST(shadow_guest_vmread_vmwrite_without_exit)
 }
 
 /* No VMCS keeps a shadow or a bitmap the monitor no longer holds: a
- * revoked bitmap frame turns shadowing off before the next entry, the
- * shadow's deletion at once; the guest's VMREAD then exits. */
+ * revoked bitmap frame or the shadow's deletion turns shadowing off at
+ * once; the guest's VMREAD then exits. */
 KTEST(shadow_revoked_bitmap_or_deleted_shadow_unbinds)
 {
     static const uint8_t code[] = {
@@ -251,10 +251,10 @@ KTEST(shadow_revoked_bitmap_or_deleted_shadow_unbinds)
     nu_msg_t m;
     KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);              /* unit 0: shadowed */
     KT_OK(nu_cnode_revoke(ROOT_CNODE, rd, ROOT_DEPTH));          /* the VCPU's copy goes */
+    KT_EQ(proc2(vm.vcpu) & PROC2_VMCS_SHADOWING, 0);             /* off at once */
     vm.s->rip += VMCALL_LEN;
     KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMREAD); /* unit 1: not any more */
     KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + VMREAD_UNIT_LEN + VMREAD_OFFSET);
-    KT_EQ(proc2(vm.vcpu) & PROC2_VMCS_SHADOWING, 0);
     vm.s->rip += 3;                                              /* skip the VMREAD */
     KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
     KT_OK(bind(vm.vcpu, s, rd2, wr));                            /* bound again */
