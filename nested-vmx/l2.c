@@ -13,6 +13,7 @@
 #include "monitor.h"
 #include "nvmx_insn.h"
 #include "nvmx_caps.h"
+#include "shadow12.h"
 #include <string.h>
 #include <user/print.h>
 #include <x86_arch.h>
@@ -652,6 +653,7 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0);
         return NESTOR_EXIT_REPLY_STOP;
     }
+    shadow12_push(m);                   /* what L1 reads of the exit, without exits */
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, L1_STATE_GROUPS };
     nestor_error_t e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
     if (e != NESTOR_OK) {

@@ -11,6 +11,7 @@
 #include "monitor.h"
 #include "count_monitor.h"
 #include "nvmx_setup.h"
+#include "shadow12.h"
 #include <string.h>
 #include <user/print.h>
 #include <user/runtime.h>
@@ -131,6 +132,7 @@ int main(const nestor_bootinfo_t *bi)
     }
     l1mem_env(&mon);
     mon.vmx.current = NVMX_NO_VMCS;
+    shadow12_setup(&mon);
     printf("nested-vmx %s: serving VMX to its VM (%lu MiB, level %u)\n", mon.name,
            mon.ram_bytes >> 20, mon.level);
     m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 1), .mr = { NVMX_SHOWS_VMX } };

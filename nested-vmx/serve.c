@@ -7,10 +7,12 @@
  * other CR access is passed on. Passing on is a reply (PASS_ON): we hold no
  * capability to the monitor below.
  */
+#include "l1_fields.h"
 #include "monitor.h"
 #include "nvmx_insn.h"
 #include "count_monitor.h"
 #include "nvmx_setup.h"
+#include "shadow12.h"
 #include <nestor/faults.h>
 #include <user/print.h>
 #include <x86_arch.h>
@@ -30,6 +32,8 @@ static nestor_word_t inject(nestor_vcpu_state_t *s, unsigned vector, bool has_er
     return NESTOR_EXIT_REPLY_RESUME;
 }
 
+static nestor_word_t carry_out(nvmx_monitor_t *m, const nvmx_insn_t *insn, nestor_word_t *changed);
+
 static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
                                      nestor_word_t *changed)
 {
@@ -40,7 +44,27 @@ static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
         .instr_len = (uint32_t)mr[NESTOR_EXIT_MR_INSTR_LEN],
     };
     nestor_vcpu_state_t *s = m->s;
-    nvmx_result_t r = nvmx_instruction(&m->vmx, &m->env, s, &insn);
+    if (insn.reason == NESTOR_EXIT_VMREAD || insn.reason == NESTOR_EXIT_VMWRITE)
+        l1_fields_count(m, s, &insn);
+    /* vmcs12 complete before the instructions that read it whole or leave
+     * it (shadow12.h); after any, the shadow follows the current VMCS and
+     * what changed in it. */
+    switch (insn.reason) {
+    case NESTOR_EXIT_VMLAUNCH: case NESTOR_EXIT_VMRESUME: case NESTOR_EXIT_VMPTRLD:
+    case NESTOR_EXIT_VMCLEAR: case NESTOR_EXIT_VMXOFF:
+        shadow12_pull(m);
+        break;
+    }
+    nestor_word_t label = carry_out(m, &insn, changed);
+    shadow12_follow(m);
+    shadow12_push(m);
+    return label;
+}
+
+static nestor_word_t carry_out(nvmx_monitor_t *m, const nvmx_insn_t *insn, nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s = m->s;
+    nvmx_result_t r = nvmx_instruction(&m->vmx, &m->env, s, insn);
     switch (r.status) {
     case NVMX_FAULT:
         if (r.vector == X86_VEC_PF) {
@@ -49,7 +73,7 @@ static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
         }
         return inject(s, r.vector, r.has_error, r.error_code, changed);
     case NVMX_ENTER:
-        return nvmx_enter(m, &r, &insn, changed);
+        return nvmx_enter(m, &r, insn, changed);
     case NVMX_INVALIDATE:
         /* SDM 28.3.3: INVEPT drops what EPT02 holds of EPT12. INVVPID needs
          * nothing: L2's VPID is flushed at every entry (its CRs are loaded). */
@@ -60,9 +84,9 @@ static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
     case NVMX_DONE:
         /* A VMCS L2 ran from, cleared (or VMX operation left): EPT02 has
          * no user left (l2.h l2_vmcs_gone). */
-        if (r.vm_error == 0 && insn.reason == NESTOR_EXIT_VMCLEAR)
+        if (r.vm_error == 0 && insn->reason == NESTOR_EXIT_VMCLEAR)
             l2_vmcs_gone(m, r.cleared);
-        else if (r.vm_error == 0 && insn.reason == NESTOR_EXIT_VMXOFF)
+        else if (r.vm_error == 0 && insn->reason == NESTOR_EXIT_VMXOFF)
             l2_vmcs_gone(m, NVMX_NO_VMCS);
         *changed |= GPRS_CHANGED;
         return NESTOR_EXIT_REPLY_RESUME;
@@ -147,6 +171,7 @@ static void reset(nvmx_monitor_t *m)
 {
     m->vmx = (nvmx_vcpu_t){ .current = NVMX_NO_VMCS };
     l2_reset(m);
+    shadow12_reset(m);
     printf("nested-vmx %s: the VM was reset: VMX operation left\n", m->name);
 }
 
@@ -157,6 +182,7 @@ void nvmx_serve(nvmx_monitor_t *m)
     for (;;) {
         if (msg.badge == CM_BADGE_QUERY) {
             l2_report(m);
+            l1_fields_report(m);
             msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { m->handled, m->passed } };
         } else if (nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT &&
                    (msg.badge & (NVMX_KICK_BADGE | NVMX_RESET_BADGE | NVMX_END_BADGE))) {

@@ -104,6 +104,12 @@
 #define VMCS_TYPE_HOST               3
 /* Bits that must be 0 in an encoding (SDM 24.11.2: bit 12 and bits 31:15). */
 #define VMCS_FIELD_RESERVED          0xFFFF9000u
+/* VMREAD and VMWRITE bitmaps (SDM 24.6.15): 4 KiB each; the bit numbered by
+ * bits 14:0 of a field's encoding says whether a guest's VMREAD/VMWRITE of
+ * it exits (1) or uses the shadow VMCS (0); encodings with any of bits
+ * 63:15 set always exit (SDM 25.1.3). */
+#define VMX_RW_BITMAP_INDEX_MASK     0x7FFFu
+#define VMX_RW_BITMAP_BYTES          4096u
 
 /* VM-exit controls (SDM 24.7.1, Table 24-13) */
 #define EXIT_SAVE_DEBUG_CTLS         BIT(2)

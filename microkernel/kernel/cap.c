@@ -20,6 +20,7 @@ int obj_type_fixed_bits(nestor_obj_type_t t)
     case NESTOR_OBJ_EPT_PD:
     case NESTOR_OBJ_EPT_PT: return NESTOR_PAGE_TABLE_BITS;
     case NESTOR_OBJ_VCPU: return NESTOR_VCPU_BITS;
+    case NESTOR_OBJ_SHADOW_VMCS: return NESTOR_SHADOW_VMCS_BITS;
     default: return -1;
     }
 }

@@ -13,6 +13,7 @@
 #include "kernel/ipc.h"
 #include "kernel/irq.h"
 #include "kernel/sched.h"
+#include "kernel/shadow.h"
 #include "kernel/vcpu.h"
 #include "kernel/vspace.h"
 #include <nestor/limits.h>
@@ -173,6 +174,15 @@ static void finalise(cte_t *slot)
             delete_one(&v->ctes[i]);
         break;
     }
+    case NESTOR_OBJ_SHADOW_VMCS: {
+        /* Its VCPU stops shadowing first and lets go of the bitmaps. */
+        vcpu_t *v = shadow_finalise(cap_shadow(c));
+        if (v) {
+            delete_one(&v->ctes[VCPU_CTE_VMREAD_BITMAP]);
+            delete_one(&v->ctes[VCPU_CTE_VMWRITE_BITMAP]);
+        }
+        break;
+    }
     case NESTOR_OBJ_IRQ_HANDLER:
         irq_handler_release((unsigned)c->obj);
         break;
@@ -209,6 +219,8 @@ static void delete_one(cte_t *slot)
     cdt_remove(slot);
     if (c.type == NESTOR_OBJ_IOPORT)
         sched_io_grants_changed();  /* it may have been a thread's direct grant */
+    if (c.type == NESTOR_OBJ_FRAME_4K)
+        shadow_slot_deleted(slot);  /* it may have been a VCPU's VMREAD/VMWRITE bitmap */
     if (final) {
         saved.cap = c;
         finalise(&saved);

@@ -7,6 +7,8 @@
  *    watermark is within its size, and its children lie inside it;
  *  - a CNode's guard fits in 64 bits with its radix;
  *  - only alias slices carry capability flags, and they have no children;
+ *  - a VCPU and the shadow VMCS bound to it name each other, and the list
+ *    of VCPUs with a shadow holds exactly those;
  *  - thread states agree with the queues they are in.
  * The walk is bounded (CHECK_MAX_SLOTS), so a cycle cannot hang it.
  */
@@ -14,6 +16,7 @@
 #include "kernel/console.h"
 #include "kernel/cspace.h"
 #include "kernel/sched.h"
+#include "kernel/shadow.h"
 #include "arch/x86_64/paging.h"
 #include <nestor/limits.h>
 
@@ -59,6 +62,12 @@ static void check_cap(walk_t *w, const cte_t *s)
         error(w, "capability flags on the wrong type", s, c->flags);
     if (cap_is_alias(c) && s->revocable)
         error(w, "alias slice marked revocable", s, 0);
+    if (c->type == NESTOR_OBJ_VCPU && cap_vcpu(c)->shadow &&
+        cap_vcpu(c)->shadow->vcpu != cap_vcpu(c))
+        error(w, "VCPU's shadow VMCS bound elsewhere", s, c->obj);
+    if (c->type == NESTOR_OBJ_SHADOW_VMCS && cap_shadow(c)->vcpu &&
+        cap_shadow(c)->vcpu->shadow != cap_shadow(c))
+        error(w, "shadow VMCS's VCPU does not name it", s, c->obj);
     if (s->next && s->next->prev != s)
         error(w, "derivation list: next->prev is not this slot", s, 0);
     if (s->prev && s->prev->next != s)
@@ -154,4 +163,5 @@ void consistency_check(const cap_t *root, consistency_t *out)
             visit_slot(&w, &slots[j]);
     }
     sched_check_queues(&out->errors);
+    shadow_check_list(&out->errors);
 }

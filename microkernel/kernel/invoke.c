@@ -2,6 +2,7 @@
 #include "kernel/invoke.h"
 #include "kernel/cspace.h"
 #include "kernel/ipc.h"
+#include "kernel/shadow.h"
 
 bool inv_arg(inv_t *iv, unsigned i, uint64_t *out)
 {
@@ -78,6 +79,8 @@ nestor_error_t invoke(inv_t *iv, cte_t *slot)
         return invoke_vcpu(iv, slot);
     case NESTOR_OBJ_EPT_PML4:
         return invoke_ept(iv, slot);
+    case NESTOR_OBJ_SHADOW_VMCS:
+        return invoke_shadow(iv, slot);
     case NESTOR_OBJ_EPT_PDPT:
     case NESTOR_OBJ_EPT_PD:
     case NESTOR_OBJ_EPT_PT:

@@ -44,6 +44,10 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot);
 nestor_error_t invoke_irq(inv_t *iv, cte_t *slot);
 nestor_error_t invoke_ioport(inv_t *iv, cte_t *slot);
 nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot);
+/* The field list of a bulk VMCS access (VCPU READ/WRITE_VMCS, shadow READ/
+ * WRITE): fields into @f, with @val also their values (pairs in the MRs);
+ * *@n of them, 1..NESTOR_VMCS_BULK_MAX, else the error (already set). */
+nestor_error_t vmcs_bulk_decode(inv_t *iv, uint64_t *f, uint64_t *val, unsigned *n);
 nestor_error_t invoke_ept(inv_t *iv, cte_t *slot);
 
 #endif

@@ -4,6 +4,7 @@
 #include "kernel/cnode_ops.h"
 #include "kernel/cspace.h"
 #include "kernel/invoke.h"
+#include "kernel/shadow.h"
 #include "kernel/untyped_math.h"
 #include "kernel/vcpu.h"
 #include "kernel/vspace.h"
@@ -49,6 +50,7 @@ static bool retypable(uint64_t type)
     case NESTOR_OBJ_FRAME_2M: case NESTOR_OBJ_PML4: case NESTOR_OBJ_PDPT:
     case NESTOR_OBJ_PD: case NESTOR_OBJ_PT: case NESTOR_OBJ_VCPU: case NESTOR_OBJ_EPT_PML4:
     case NESTOR_OBJ_EPT_PDPT: case NESTOR_OBJ_EPT_PD: case NESTOR_OBJ_EPT_PT:
+    case NESTOR_OBJ_SHADOW_VMCS:
         return true;
     default:
         return false;
@@ -117,6 +119,8 @@ nestor_error_t invoke_untyped(inv_t *iv, cte_t *slot)
         return inv_error(iv, NESTOR_ERR_NOT_ENOUGH_MEMORY, 0, 0);
     if (type == NESTOR_OBJ_VCPU && !vcpu_supported())
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, type);
+    if (type == NESTOR_OBJ_SHADOW_VMCS && !shadow_supported())
+        return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, type);
     if (type == NESTOR_OBJ_VCPU && !vcpu_can_create(count))
         return inv_error(iv, NESTOR_ERR_NOT_ENOUGH_MEMORY, 0, 0);   /* out of VPIDs */
 
@@ -138,6 +142,8 @@ nestor_error_t invoke_untyped(inv_t *iv, cte_t *slot)
             vspace_init_ept(&c);
         if (type == NESTOR_OBJ_VCPU)
             vcpu_init_object(obj);
+        if (type == NESTOR_OBJ_SHADOW_VMCS)
+            shadow_init_object(obj);
         cdt_insert(slot, &dest[i], c, true, false);
     }
     return NESTOR_OK;

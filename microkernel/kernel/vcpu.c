@@ -21,6 +21,7 @@
 #include "kernel/invoke.h"
 #include "kernel/ipc.h"
 #include "kernel/sched.h"
+#include "kernel/shadow.h"
 #include "kernel/vspace.h"
 #include <nestor/faults.h>
 #include <nestor/syscalls.h>
@@ -313,6 +314,7 @@ void vcpu_finalise(vcpu_t *v)
     }
     if (dr_owner == v)
         dr_owner = 0;
+    shadow_vcpu_gone(v);
     vpid_free((uint16_t)v->vpid);
     vmx_vmclear(v->vmcs_pa);
     if (current_vmcs == v->vmcs_pa)
@@ -689,6 +691,7 @@ static void pml_follow_frame(vcpu_t *v)
     }
     vmwrite(VMCS_PROC_CONTROLS2, proc2);
     v->pml_pa = pa;
+    vcpu_follow_update(v);
 }
 
 void vcpu_pml_changed(vcpu_t *v)
@@ -696,6 +699,38 @@ void vcpu_pml_changed(vcpu_t *v)
     vmcs_load(v);
     v->pml_pa = 1;                      /* matches no frame: take the slot's */
     pml_follow_frame(v);
+}
+
+void vcpu_set_shadowing(vcpu_t *v, uint64_t link, uint64_t vmread_bitmap, uint64_t vmwrite_bitmap)
+{
+    vmcs_load(v);
+    uint64_t proc2 = vmread(VMCS_PROC_CONTROLS2) & ~(uint64_t)PROC2_VMCS_SHADOWING;
+    if (link != VMCS_LINK_POINTER_NONE)
+        proc2 |= PROC2_VMCS_SHADOWING;
+    /* SDM 24.6.15, 24.4.2: the bitmaps' and the shadow's addresses. */
+    vmwrite(VMCS_VMREAD_BITMAP, vmread_bitmap);
+    vmwrite(VMCS_VMWRITE_BITMAP, vmwrite_bitmap);
+    vmwrite(VMCS_LINK_POINTER, link);
+    vmwrite(VMCS_PROC_CONTROLS2, proc2);
+}
+
+bool vcpu_vmcs_borrow(uint64_t pa, uint64_t *prev)
+{
+    *prev = current_vmcs;
+    if (!vmx_vmptrld(pa))
+        return false;               /* SDM 30.3: VMfail leaves the current VMCS */
+    current_vmcs = pa;
+    return true;
+}
+
+void vcpu_vmcs_return(uint64_t pa, uint64_t prev)
+{
+    /* SDM 30.3 VMCLEAR: the data reach memory and the VMCS is no longer
+     * current; the shadow is then safe to link or to free. */
+    vmx_vmclear(pa);
+    current_vmcs = 0;
+    if (prev && vmx_vmptrld(prev))
+        current_vmcs = prev;
 }
 
 void vcpu_run(tcb_t *t)
@@ -732,8 +767,12 @@ void vcpu_run(tcb_t *t)
         vmwrite(VMCS_EPT_POINTER, eptp);
         v->eptp = eptp;
     }
-    if (v->pml_pa)
-        pml_follow_frame(v);
+    if (v->follow) {
+        if (v->pml_pa)
+            pml_follow_frame(v);
+        if (v->shadow)
+            shadow_check_before_entry(v);
+    }
     if (dr_owner != v)
         dr_switch_to(v);
     WRITE_DR(6, v->drs[GDR_DR6]);

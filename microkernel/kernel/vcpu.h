@@ -11,7 +11,8 @@
 #define EXIT_TABLE_SLOTS (1u << NESTOR_EXIT_TABLE_RADIX)
 
 /* Capability slots: the exit tables of levels 0.. follow VCPU_CTE_EXIT_TABLE. */
-enum { VCPU_CTE_EPT, VCPU_CTE_STATE_PAGE, VCPU_CTE_PML, VCPU_CTE_EXIT_TABLE,
+enum { VCPU_CTE_EPT, VCPU_CTE_STATE_PAGE, VCPU_CTE_PML, VCPU_CTE_VMREAD_BITMAP,
+       VCPU_CTE_VMWRITE_BITMAP, VCPU_CTE_EXIT_TABLE,
        VCPU_CTE_COUNT = VCPU_CTE_EXIT_TABLE + NESTOR_EXIT_LEVELS };
 
 /* An entry of a VM-entry MSR-load / VM-exit MSR-store or -load area (SDM
@@ -37,6 +38,8 @@ typedef struct vcpu {
     uint64_t vmcs_pa;
     uint64_t eptp;                  /* EPT pointer last written to the VMCS */
     uint64_t pml_pa;                /* PML address in the VMCS (0: logging off) */
+    struct shadow_vmcs *shadow;     /* the bound shadow VMCS (VMCS shadowing on), or NULL */
+    struct vcpu *shadow_next;       /* the next VCPU with a shadow bound (kernel/shadow.c) */
     uint32_t vpid;
     uint8_t launched;
     uint8_t pause_pending;          /* NESTOR_VCPU_PAUSE: exit at the next entry */
@@ -46,7 +49,7 @@ typedef struct vcpu {
     uint8_t timer_level;            /* whose handler gets the monitor timer's exit */
     uint32_t timer_loaded;          /* the preemption timer value of the last entry */
     uint64_t monitor_timer;         /* guest time left on the monitor's timer (0: off) */
-    uint8_t reserved[1];
+    uint8_t follow;                 /* PML or VMCS shadowing on: frames checked before entry */
     uint64_t fetched;               /* state groups written to the page since the exit */
     uint64_t refused;               /* != 0: refuse the next entry with this qualification */
     uint64_t xcr0;                  /* the guest's XCR0 (switched by XSETBV around entry) */
@@ -97,6 +100,23 @@ bool vcpu_waits_for_exit_reply(const vcpu_t *v);
 void vcpu_derive_routing(vcpu_t *v);
 /* VMCS access for invocations: false when the CPU refused (VMfail). */
 bool vcpu_vmcs_read(vcpu_t *v, uint64_t field, uint64_t *value);
+/* Keep vcpu_t.follow in step with the PML address and the shadow (one
+ * test on the entry path for both). */
+static inline void vcpu_follow_update(vcpu_t *v)
+{
+    v->follow = v->pml_pa || v->shadow;
+}
+/* The access class (NESTOR_VMCS_*) of a field in nestor/vmcs.h's table, or
+ * VMCS_FIELD_NOT_IN_TABLE (unknown, reserved bits, a HIGH half). */
+#define VMCS_FIELD_NOT_IN_TABLE (-1)
+int vmcs_field_access(uint64_t field);
+/* VMCS shadowing (kernel/shadow.c): turn it on with the link pointer @link
+ * and the bitmaps' addresses, or off with VMCS_LINK_POINTER_NONE. */
+void vcpu_set_shadowing(vcpu_t *v, uint64_t link, uint64_t vmread_bitmap, uint64_t vmwrite_bitmap);
+/* Make the VMCS at @pa current for a few accesses (SDM 30.3 VMPTRLD; false
+ * on VMfail), then VMCLEAR it and make the one before current again. */
+bool vcpu_vmcs_borrow(uint64_t pa, uint64_t *prev);
+void vcpu_vmcs_return(uint64_t pa, uint64_t prev);
 /* A write decoded against nestor/vmcs.h (the EFER's LMA also sets the
  * IA-32e-mode entry control). */
 void vcpu_vmcs_write_guest(vcpu_t *v, uint64_t field, uint64_t value);

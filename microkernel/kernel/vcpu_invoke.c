@@ -6,6 +6,7 @@
 #include "arch/x86_64/vmx.h"
 #include "kernel/cnode_ops.h"
 #include "kernel/invoke.h"
+#include "kernel/shadow.h"
 #include "kernel/vcpu.h"
 #include <nestor/vmcs.h>
 
@@ -22,9 +23,9 @@ static const uint8_t field_access_table[4][4][1u << FIELD_INDEX_BITS] = {
     NESTOR_VMCS_FIELDS(FIELD_ACCESS_)
 #undef FIELD_ACCESS_
 };
-#define NOT_IN_TABLE (-1)
+#define NOT_IN_TABLE VMCS_FIELD_NOT_IN_TABLE
 
-static int field_access(uint64_t f)
+int vmcs_field_access(uint64_t f)
 {
     if (f > 0xFFFF || (f & (BIT(0) | BIT(12) | BIT(15))) || ((f >> 1) & 0x1FF) >= (1u << FIELD_INDEX_BITS))
         return NOT_IN_TABLE;
@@ -63,7 +64,7 @@ static bool control_rule(uint64_t f, control_rule_t *r)
 static bool decode_write(const vcpu_t *v, uint64_t f, uint64_t *value)
 {
     control_rule_t r;
-    switch (field_access(f)) {
+    switch (vmcs_field_access(f)) {
     case NESTOR_VMCS_RW:
         /* SDM 24.4.2: only the activity states that give the CPU back. */
         if (f == VMCS_GUEST_CR4 && (*value & CR4_UNSWITCHED))
@@ -77,10 +78,14 @@ static bool decode_write(const vcpu_t *v, uint64_t f, uint64_t *value)
         if (!control_rule(f, &r))
             return false;
         uint64_t allowed0 = (uint32_t)r.caps, allowed1 = r.caps >> VMX_CTLS_ALLOWED1_SHIFT;
-        /* Page-modification logging is the kernel's (NESTOR_VCPU_SET_PML):
-         * a monitor's value keeps it as it is. */
-        uint64_t kernel_bits = f == VMCS_PROC_CONTROLS2 ? PROC2_ENABLE_PML : 0;
-        uint64_t kept = v->pml_pa ? kernel_bits : 0;
+        /* Page-modification logging and VMCS shadowing are the kernel's
+         * (NESTOR_VCPU_SET_PML, NESTOR_VCPU_SET_SHADOW: they come with
+         * addresses the kernel checks): a monitor's value keeps them as they
+         * are. */
+        uint64_t kernel_bits =
+            f == VMCS_PROC_CONTROLS2 ? PROC2_ENABLE_PML | PROC2_VMCS_SHADOWING : 0;
+        uint64_t kept = kernel_bits & ((v->pml_pa ? PROC2_ENABLE_PML : 0) |
+                                       (v->shadow ? PROC2_VMCS_SHADOWING : 0));
         *value &= ~kernel_bits;
         if (*value & ~((r.ceiling | allowed0) & allowed1))
             return false;
@@ -138,24 +143,34 @@ static nestor_error_t set_ept(inv_t *iv, const cte_t *self, vcpu_t *v)
     return set_cap(iv, self, v, VCPU_CTE_EPT, NESTOR_OBJ_EPT_PML4, 0);
 }
 
+nestor_error_t vmcs_bulk_decode(inv_t *iv, uint64_t *f, uint64_t *val, unsigned *n)
+{
+    unsigned per = val ? 2 : 1;
+    *n = iv->len / per;
+    if (*n == 0 || iv->len % per)
+        return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, per, 0);
+    if (*n > NESTOR_VMCS_BULK_MAX)
+        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_VMCS_BULK_MAX);
+    for (unsigned i = 0; i < *n; i++)
+        if (!inv_arg(iv, per * i, &f[i]) || (val && !inv_arg(iv, per * i + 1, &val[i])))
+            return NESTOR_ERR_TRUNCATED_MESSAGE;
+    return NESTOR_OK;
+}
+
 /* Bulk reads: MR0..MRn-1 fields -> MR0..MRn-1 values. Every field is checked
  * (in the table, readable, and present on this CPU: a VMREAD that fails is
  * an error, never a stale value) before any result is written. */
 static nestor_error_t read_vmcs(inv_t *iv, vcpu_t *v)
 {
-    uint64_t values[NESTOR_VMCS_BULK_MAX];
-    unsigned n = iv->len;
-    if (n == 0)
-        return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, 1, 0);
-    if (n > NESTOR_VMCS_BULK_MAX)
-        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_VMCS_BULK_MAX);
+    uint64_t f[NESTOR_VMCS_BULK_MAX], values[NESTOR_VMCS_BULK_MAX];
+    unsigned n;
+    nestor_error_t e = vmcs_bulk_decode(iv, f, 0, &n);
+    if (e != NESTOR_OK)
+        return e;
     for (unsigned i = 0; i < n; i++) {
-        uint64_t f;
-        if (!inv_arg(iv, i, &f))
-            return NESTOR_ERR_TRUNCATED_MESSAGE;
-        int a = field_access(f);
-        if (a == NOT_IN_TABLE || a == NESTOR_VMCS_HIDDEN || !vcpu_vmcs_read(v, f, &values[i]))
-            return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, i, f);
+        int a = vmcs_field_access(f[i]);
+        if (a == NOT_IN_TABLE || a == NESTOR_VMCS_HIDDEN || !vcpu_vmcs_read(v, f[i], &values[i]))
+            return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, i, f[i]);
     }
     for (unsigned i = 0; i < n; i++)
         inv_result(iv, i, values[i]);
@@ -168,17 +183,13 @@ static nestor_error_t read_vmcs(inv_t *iv, vcpu_t *v)
 static nestor_error_t write_vmcs(inv_t *iv, vcpu_t *v)
 {
     uint64_t f[NESTOR_VMCS_BULK_MAX], val[NESTOR_VMCS_BULK_MAX], probe;
-    unsigned n = iv->len / 2;
-    if (n == 0 || iv->len % 2)
-        return inv_error(iv, NESTOR_ERR_TRUNCATED_MESSAGE, 2, 0);
-    if (n > NESTOR_VMCS_BULK_MAX)
-        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_VMCS_BULK_MAX);
-    for (unsigned i = 0; i < n; i++) {
-        if (!inv_arg(iv, 2 * i, &f[i]) || !inv_arg(iv, 2 * i + 1, &val[i]))
-            return NESTOR_ERR_TRUNCATED_MESSAGE;
+    unsigned n;
+    nestor_error_t e = vmcs_bulk_decode(iv, f, val, &n);
+    if (e != NESTOR_OK)
+        return e;
+    for (unsigned i = 0; i < n; i++)
         if (!decode_write(v, f[i], &val[i]) || !vcpu_vmcs_read(v, f[i], &probe))
             return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 2 * i, f[i]);
-    }
     for (unsigned i = 0; i < n; i++)
         vcpu_vmcs_write_guest(v, f[i], val[i]);
     return NESTOR_OK;
@@ -235,6 +246,8 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
             vcpu_pml_changed(v);
         return e;
     }
+    case NESTOR_VCPU_SET_SHADOW:
+        return shadow_bind_invocation(iv, slot, v);
     case NESTOR_VCPU_SET_STATE_PAGE:
         return set_cap(iv, slot, v, VCPU_CTE_STATE_PAGE, NESTOR_OBJ_FRAME_4K, 0);
     case NESTOR_VCPU_SET_EXIT_TABLE:

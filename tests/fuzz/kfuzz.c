@@ -100,7 +100,7 @@
 /* Sandbox layout: what the fuzz thread starts with (the VMX ones only with VMX). */
 enum { SB_UNTYPED_BIG = 1, SB_UNTYPED_SMALL, SB_EP, SB_NTFN, SB_VICTIM, SB_FRAME,
        SB_PML4, SB_PDPT, SB_PD, SB_PT, SB_SELF_CNODE, SB_VCPU, SB_EPT_PML4, SB_EPT_PDPT,
-       SB_EPT_PD, SB_EPT_PT, SB_FRAME_2M, SB_EXIT_CNODE, SB_FIRST_FREE };
+       SB_EPT_PD, SB_EPT_PT, SB_FRAME_2M, SB_EXIT_CNODE, SB_SHADOW, SB_FIRST_FREE };
 
 /* A guest's objects: root task slots guest_slot + G_*, protected copies at
  * PROTECTED_GUEST + G_* (the first G_OBJS). */
@@ -131,12 +131,14 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_VCPU_SET_EXIT_MASK, "set_mask" }, { NESTOR_VCPU_READ_VMCS, "read_vmcs" },
     { NESTOR_VCPU_WRITE_VMCS, "write_vmcs" }, { NESTOR_VCPU_LOAD_STATE, "load" },
     { NESTOR_VCPU_STORE_STATE, "store" }, { NESTOR_VCPU_PAUSE, "pause" },
+    { NESTOR_VCPU_SET_SHADOW, "set_shadow" }, { NESTOR_SHADOW_READ, "shadow_read" },
+    { NESTOR_SHADOW_WRITE, "shadow_write" },
     { NESTOR_PAGE_TABLE_MAP, "ept_pt_map" }, { NESTOR_PAGE_TABLE_UNMAP, "ept_pt_unmap" },
     { NESTOR_EPT_MAP_FRAME, "ept_map" }, { NESTOR_FRAME_UNMAP, "frame_unmap" },
     { NESTOR_FRAME_SLICE, "slice" }, { NESTOR_FRAME_SLICE_ALIAS, "alias" },
 };
 #define N_VMX_LABELS   COUNT_OF(vmx_labels)
-#define FIRST_EPT_LABEL 10              /* vmx_labels[] from here on are EPT/paging */
+#define FIRST_EPT_LABEL 13              /* vmx_labels[] from here on are EPT/paging */
 
 /* The VMCS field table of the ABI, encodings only. */
 #define FIELD_ENCODING_(name, enc, access) enc,
@@ -339,7 +341,8 @@ static void count_result(nestor_word_t st, unsigned family)
 
 /* ---- VCPU and EPT invocations ------------------------------------------ */
 
-enum { CAP_VCPU, CAP_TCB, CAP_EPT, CAP_EPT_TABLE, CAP_FRAME, CAP_STATE, CAP_TABLE, CAP_KINDS };
+enum { CAP_VCPU, CAP_TCB, CAP_EPT, CAP_EPT_TABLE, CAP_FRAME, CAP_STATE, CAP_TABLE, CAP_SHADOW,
+       CAP_KINDS };
 
 /* A capability of the kind asked for (from the guest's or the sandbox's),
  * or now and then a wrong one: any sandbox slot or a random address. */
@@ -355,11 +358,12 @@ static nestor_cptr_t pick_cap(unsigned kind)
                                             P_GUEST(G_STATE), SB_FRAME, SB_FRAME_2M };
     static const nestor_cptr_t states[] = { P_GUEST(G_STATE), SB_FRAME, SB_FRAME_2M };
     static const nestor_cptr_t cnodes[] = { P_GUEST(G_TABLE), SB_EXIT_CNODE, SB_SELF_CNODE };
+    static const nestor_cptr_t shadows[] = { SB_SHADOW };
     static const struct { const nestor_cptr_t *c; unsigned n; } kinds[CAP_KINDS] = {
         [CAP_VCPU] = { vcpus, COUNT_OF(vcpus) }, [CAP_TCB] = { tcbs, COUNT_OF(tcbs) },
         [CAP_EPT] = { epts, COUNT_OF(epts) }, [CAP_EPT_TABLE] = { tables, COUNT_OF(tables) },
         [CAP_FRAME] = { frames, COUNT_OF(frames) }, [CAP_STATE] = { states, COUNT_OF(states) },
-        [CAP_TABLE] = { cnodes, COUNT_OF(cnodes) },
+        [CAP_TABLE] = { cnodes, COUNT_OF(cnodes) }, [CAP_SHADOW] = { shadows, COUNT_OF(shadows) },
     };
     nestor_word_t r = pick(10);
     if (r < 7)
@@ -457,6 +461,14 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
         args[n++] = pick(8) ? pick(EXIT_SLOTS) : random_value();
         args[n++] = random_mask();
         break;
+    case NESTOR_VCPU_SET_SHADOW:
+        if (pick(4)) {                                      /* no capability: unbind */
+            caps[(*ncaps)++] = pick_cap(CAP_SHADOW);
+            caps[(*ncaps)++] = pick_cap(CAP_FRAME);
+            caps[(*ncaps)++] = pick_cap(CAP_FRAME);
+        }
+        break;
+    case NESTOR_SHADOW_READ:
     case NESTOR_VCPU_READ_VMCS: {
         unsigned k = pick(4) ? 1 : 1 + (unsigned)pick(NESTOR_VMCS_BULK_MAX);
         if (pick(32) == 0)
@@ -465,6 +477,7 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
             args[n++] = random_field();
         break;
     }
+    case NESTOR_SHADOW_WRITE:
     case NESTOR_VCPU_WRITE_VMCS: {
         unsigned k = pick(4) ? 1 : 1 + (unsigned)pick(NESTOR_VMCS_BULK_MAX);
         if (pick(32) == 0)
@@ -527,6 +540,8 @@ static nestor_cptr_t vmx_dest(nestor_word_t label)
     case NESTOR_FRAME_SLICE:
     case NESTOR_FRAME_SLICE_ALIAS:
     case NESTOR_FRAME_UNMAP: return pick_cap(CAP_FRAME);
+    case NESTOR_SHADOW_READ:
+    case NESTOR_SHADOW_WRITE: return pick_cap(CAP_SHADOW);
     default: return pick_cap(CAP_VCPU);
     }
 }
@@ -849,6 +864,10 @@ static nestor_cptr_t build_cspace(nu_alloc_t *a, nestor_cptr_t fault_ep)
         nu_untyped_retype(a->untyped, NESTOR_OBJ_UNTYPED, 18, protect, 0, 0,
                           PROTECTED_UNTYPED & 0x3F, 1))
         return 0;
+    /* A shadow VMCS where the CPU has VMCS shadowing (else the slot stays
+     * empty and its labels fail, as they must). */
+    if (vmx)
+        nu_untyped_retype(a->untyped, NESTOR_OBJ_SHADOW_VMCS, 0, sandbox, 0, 0, SB_SHADOW, 1);
     if (vmx) {
         /* The guests' untyped and root slots for their objects. */
         guest_ut = nu_alloc_obj(a, NESTOR_OBJ_UNTYPED, GUEST_UT_BITS);

@@ -119,12 +119,17 @@ PREFIX = re.compile(r'\[([a-z0-9-]+)\] ')
 # next VM entry, per basic exit reason.
 NVMX_REASON_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)nested-vmx [a-z0-9_-]+: L2 exit reason '
                               r'(\d+): (\d+) reflected, (\d+\.\d+) L0 exits each')
+# L0's nested-vmx keeps L1's most used VMCS fields in a shadow VMCS
+# (nested-vmx/shadow12.c): its figures are labelled shadowing=on.
+NVMX_SHADOWING_LINE = re.compile(r'^nested-vmx [a-z0-9_-]+: VMCS shadowing: \d+ fields')
 # A VM named NAME-counted runs with the count monitor stacked: say so in the figure.
 COUNTED_SUFFIX = '-counted'
 
 
-def bench_figure(line, l1=None):
-    """'[vm] name{labels} value' -> 'name{labels} value' (labels + the stack), or None."""
+def bench_figure(line, l1=None, shadowing=False):
+    """'[vm] name{labels} value' -> 'name{labels} value' (labels + the stack), or None.
+    @shadowing: the boot's L0 nested-vmx used VMCS shadowing for L1."""
+    shadow = ',shadowing=on' if shadowing else ''
     m = NVMX_REASON_LINE.match(line)
     if m:
         # nested-vmx at level k (k prefixes) counts its L(k+1)'s exits in L(k) exits.
@@ -132,8 +137,8 @@ def bench_figure(line, l1=None):
         reason = int(m.group(2))
         where = ',at=L%d' % level if level else ''
         who = ',l1=%s' % l1 if l1 else ''
-        return 'l0_exits_per_l2_exit{reason=%s%s%s} %s' % (
-            stat.EXIT_REASONS.get(reason, reason), who, where, m.group(4))
+        return 'l0_exits_per_l2_exit{reason=%s%s%s%s} %s' % (
+            stat.EXIT_REASONS.get(reason, reason), who, where, shadow, m.group(4))
     m = BENCH_LINE.match(line)
     if not m:
         return None
@@ -144,6 +149,8 @@ def bench_figure(line, l1=None):
         labels.append('stack=count-monitor')
     if len(vms) > 1:                # a guest of a Nestor inside a VM: say how deep
         labels += ['level=%d' % len(vms), 'l1=%s' % (l1 or 'nestor')]
+    if shadowing:
+        labels.append('shadowing=on')
     return '%s%s %s' % (name, '{%s}' % ','.join(labels) if labels else '', value)
 
 
@@ -186,7 +193,8 @@ def cmd_bench(args):
         result = boot.boot(emu, iso, os.path.join(paths.RUNS, workdir), bench.timeout)
         with open(result.serial, errors='replace') as fh:
             lines = [ln.strip() for ln in fh]
-        found = [f for f in (bench_figure(ln, l1) for ln in lines) if f]
+        shadowing = any(NVMX_SHADOWING_LINE.match(ln) for ln in lines)
+        found = [f for f in (bench_figure(ln, l1, shadowing) for ln in lines) if f]
         verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial],
                                  stdout=subprocess.PIPE, text=True).stdout.strip()
         if verdict != 'pass' or not found:

@@ -3,8 +3,9 @@
 The figures are the benchmark's own lines ('name{labels} value', as
 `./nestor bench nested` prints them and keeps in build/runs/bench-nested.figures).
 One series per L1 (Nestor, or the test hypervisor) and VMCS-shadowing setting
-(label 'shadowing=on|off'; a figure without the label was made without
-shadowing, which nested-vmx does not offer yet); x is the level the measuring
+(label 'shadowing=on|off', which `./nestor bench nested` adds where L0's
+nested-vmx used VMCS shadowing for L1; a figure without the label was made
+without it); x is the level the measuring
 guest runs at (1 = a VM on Nestor), y the instructions per CPUID exit round
 trip, measured inside that guest (Bochs: rdtsc counts instructions).
 

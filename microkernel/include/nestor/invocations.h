@@ -134,6 +134,24 @@ typedef enum {
                                          entries (a frame's: NESTOR_ERR_INVALID_ARGUMENT,
                                          MR0 = 0, MR1 = its address) */
 
+    NESTOR_VCPU_SET_SHADOW = 112,     /* CAP0 a shadow VMCS, CAP1 the VMREAD bitmap, CAP2 the
+                                         VMWRITE bitmap (4 KiB frames the monitor fills, SDM
+                                         24.6.15: bit set = the guest's access exits): the
+                                         guest's VMREAD/VMWRITE act on the shadow without an
+                                         exit (SDM 25.3, 30.3); no CAP: unbind. The shadow
+                                         is bound to one VCPU at a time (else
+                                         NESTOR_ERR_DELETE_FIRST, MR0 = 0). Where the CPU has
+                                         no VMCS shadowing: NESTOR_ERR_ILLEGAL_OPERATION */
+    NESTOR_SHADOW_READ = 113,         /* on a shadow VMCS: MR0..MRn-1 fields -> MR0..MRn-1
+                                         values (n <= NESTOR_VMCS_BULK_MAX): every field of
+                                         nestor/vmcs.h the CPU has (a shadow's fields are a
+                                         guest hypervisor's, none reaches the host) */
+    NESTOR_SHADOW_WRITE = 114,        /* on a shadow VMCS: MR0 field, MR1 value, MR2 field, ...
+                                         (all checked before any is written; read-only fields
+                                         only where IA32_VMX_MISC bit 29 allows VMWRITE to
+                                         them). Refused field: NESTOR_ERR_INVALID_ARGUMENT,
+                                         MR0 = its message register, MR1 = the field */
+
     /* Interrupts and I/O ports */
     NESTOR_IRQ_CONTROL_GET = 80,      /* MR0 irq line, MR1/2 dest index/depth; CAP0 dest root */
     NESTOR_IRQ_HANDLER_ACK = 81,

@@ -31,6 +31,9 @@ typedef enum {
     NESTOR_OBJ_EPT_PT = 20,
     /* Test and debug builds: ending the system, checking kernel state. */
     NESTOR_OBJ_DEBUG_CONTROL = 21,
+    /* Virtual machines (retypable, continued): a shadow VMCS (SDM Vol. 3C
+     * 24.10) for a VCPU's guest hypervisor, where the CPU has VMCS shadowing. */
+    NESTOR_OBJ_SHADOW_VMCS = 22,
     NESTOR_OBJ_TYPE_COUNT
 } nestor_obj_type_t;
 
@@ -43,6 +46,8 @@ typedef enum {
 #define NESTOR_FRAME_4K_BITS      12
 #define NESTOR_FRAME_2M_BITS      21
 #define NESTOR_VCPU_BITS          13   /* a VMCS page and a kernel page */
+#define NESTOR_SHADOW_VMCS_BITS   13   /* a VMCS page (the CPU's: SDM 24.11.1) and a
+                                          kernel page (which VCPU it is bound to) */
 #define NESTOR_UNTYPED_MIN_BITS   4
 #define NESTOR_UNTYPED_MAX_BITS   47
 #define NESTOR_CNODE_MIN_RADIX    1

@@ -1,0 +1,171 @@
+/*
+ * nested-vmx/shadow12.c - L1's most used VMCS fields in a shadow VMCS
+ * (shadow12.h; SDM Vol. 3C 24.6.15, 24.10, 25.3, 30.3).
+ */
+#include "shadow12.h"
+#include "monitor.h"
+#include <string.h>
+#include <user/print.h>
+
+#define SHADOW12_BITMAP_VA 0x0000220000000000ULL   /* VMREAD bitmap, VMWRITE bitmap after */
+#define MAP_RW             (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
+
+/* Writable fields first (pulled at entries), then the read-only exit
+ * information (only nested-vmx writes it: pushed, never pulled). */
+static const uint32_t fields[] = {
+    VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR4,
+    VMCS_PREEMPT_TIMER_VALUE,
+    VMCS_GUEST_PHYS_ADDR, VMCS_EXIT_REASON, VMCS_EXIT_INTR_INFO, VMCS_EXIT_INTR_ERROR,
+    VMCS_IDT_VECTORING_INFO, VMCS_IDT_VECTORING_ERROR, VMCS_EXIT_INSTR_LEN,
+    VMCS_EXIT_INSTR_INFO, VMCS_EXIT_QUALIFICATION, VMCS_GUEST_LINEAR_ADDR,
+};
+enum { N_FIELDS = sizeof(fields) / sizeof(fields[0]), N_WRITABLE = 5 };
+_Static_assert(N_FIELDS <= NESTOR_VMCS_BULK_MAX, "one bulk invocation moves them all");
+
+/* One nested-vmx process serves one VM (main.c): one shadow. */
+static struct {
+    bool usable;                /* set up: the CPU has VMCS shadowing */
+    unsigned n;                 /* fields shadowed: all, or the writable ones only */
+    bool bound;                 /* on L1's VCPU now */
+    uint64_t mirrored;          /* the vmcs12 (L1 address) the shadow holds, if bound */
+    nestor_cptr_t shadow, bitmap[2];
+    uint64_t value[N_FIELDS];   /* what the shadow holds (valid while bound) */
+    unsigned slot[N_FIELDS];    /* each field's vmcs12 slot */
+} sh;
+
+static void bitmap_clear(uint8_t *bitmap, uint32_t enc)
+{
+    unsigned bit = enc & VMX_RW_BITMAP_INDEX_MASK;       /* SDM 24.6.15 */
+    bitmap[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+/* The shadow object, or 0 where the CPU has no VMCS shadowing (the kernel
+ * refuses the type: tried once, so the allocator does not take the refusal
+ * for a full untyped and move on). */
+static nestor_cptr_t new_shadow(nu_alloc_t *a)
+{
+    if (a->next_slot >= a->end_slot)
+        return 0;
+    nestor_error_t e = nu_untyped_retype(a->untyped, NESTOR_OBJ_SHADOW_VMCS, 0, a->cnode, 0, 0,
+                                         a->next_slot, 1);
+    if (e == NESTOR_ERR_ILLEGAL_OPERATION)
+        return 0;
+    return e == NESTOR_OK ? a->next_slot++ : nu_alloc_obj(a, NESTOR_OBJ_SHADOW_VMCS, 0);
+}
+
+bool shadow12_setup(struct nvmx_monitor *m)
+{
+    sh.shadow = new_shadow(&m->alloc);
+    if (!sh.shadow) {
+        printf("nested-vmx %s: no VMCS shadowing: every VMREAD/VMWRITE of L1 exits\n", m->name);
+        return false;
+    }
+    uint8_t *page[2];
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t va = SHADOW12_BITMAP_VA + i * VMX_RW_BITMAP_BYTES;
+        sh.bitmap[i] = nu_alloc_obj(&m->alloc, NESTOR_OBJ_FRAME_4K, 0);
+        if (!sh.bitmap[i] ||
+            nu_map_frame(&m->alloc, NESTOR_CAP_INIT_VSPACE, va, sh.bitmap[i], MAP_RW))
+            return false;
+        page[i] = (uint8_t *)(uintptr_t)va;
+        memset(page[i], 0xFF, VMX_RW_BITMAP_BYTES);      /* everything exits ... */
+    }
+    /* The exit information is read-only: the kernel can fill it in the
+     * shadow only where the CPU allows VMWRITE to read-only fields
+     * (IA32_VMX_MISC bit 29, SDM A.6); else L1 reads it with exits. */
+    const nestor_word_t probe[] = { VMCS_EXIT_REASON, 0 };
+    sh.n = nu_invoke(sh.shadow, NESTOR_SHADOW_WRITE, probe, 2, 0, 0, 0, 0) == NESTOR_OK
+               ? N_FIELDS : N_WRITABLE;
+    for (unsigned i = 0; i < sh.n; i++) {
+        sh.slot[i] = (unsigned)vmcs12_index(fields[i], NULL);
+        bitmap_clear(page[0], fields[i]);               /* ... but these reads */
+        /* Read-only fields: VMWRITE exits, nested-vmx fails it or not by
+         * its own IA32_VMX_MISC (instr.c). */
+        if (i < N_WRITABLE)
+            bitmap_clear(page[1], fields[i]);
+    }
+    sh.usable = true;
+    printf("nested-vmx %s: VMCS shadowing: %u fields of L1's without exits\n", m->name, sh.n);
+    return true;
+}
+
+static void mark_dirty(struct nvmx_monitor *m, unsigned slot)
+{
+    m->vmx.dirty[slot / 64] |= 1ULL << (slot % 64);
+}
+
+void shadow12_pull(struct nvmx_monitor *m)
+{
+    vmcs12_t *v = sh.bound ? nvmx_current(&m->vmx, &m->env) : 0;
+    if (!v || m->vmx.current != sh.mirrored)
+        return;
+    nestor_word_t f[N_WRITABLE], val[N_WRITABLE];
+    for (unsigned i = 0; i < N_WRITABLE; i++)
+        f[i] = fields[i];
+    if (nu_invoke(sh.shadow, NESTOR_SHADOW_READ, f, N_WRITABLE, 0, 0, val, N_WRITABLE) !=
+        NESTOR_OK)
+        return;
+    for (unsigned i = 0; i < N_WRITABLE; i++) {
+        sh.value[i] = val[i];
+        if (v->field[sh.slot[i]] != val[i]) {
+            v->field[sh.slot[i]] = val[i];      /* what L1's VMWRITE stored */
+            mark_dirty(m, sh.slot[i]);
+        }
+    }
+}
+
+/* The fields whose vmcs12 value differs from the shadow's (all of them
+ * with @all) into the shadow. */
+static void write_shadow(const vmcs12_t *v, bool all)
+{
+    nestor_word_t w[2 * N_FIELDS];
+    unsigned n = 0;
+    for (unsigned i = 0; i < sh.n; i++) {
+        uint64_t x = v->field[sh.slot[i]];
+        if (all || x != sh.value[i]) {
+            w[n++] = fields[i];
+            w[n++] = x;
+            sh.value[i] = x;
+        }
+    }
+    if (n)
+        nu_invoke(sh.shadow, NESTOR_SHADOW_WRITE, w, n, 0, 0, 0, 0);
+}
+
+void shadow12_push(struct nvmx_monitor *m)
+{
+    const vmcs12_t *v = sh.bound ? nvmx_current(&m->vmx, &m->env) : 0;
+    if (v && m->vmx.current == sh.mirrored)
+        write_shadow(v, false);
+}
+
+static void unbind(struct nvmx_monitor *m)
+{
+    if (sh.bound)
+        nu_invoke(m->vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, 0, 0, 0, 0);
+    sh.bound = false;
+}
+
+void shadow12_follow(struct nvmx_monitor *m)
+{
+    if (!sh.usable)
+        return;
+    const vmcs12_t *v = m->vmx.vmxon ? nvmx_current(&m->vmx, &m->env) : 0;
+    if (!v) {
+        unbind(m);
+        return;
+    }
+    if (sh.bound && sh.mirrored == m->vmx.current)
+        return;
+    write_shadow(v, true);                      /* a new current VMCS: all of it */
+    sh.mirrored = m->vmx.current;
+    if (!sh.bound) {
+        const nestor_cptr_t caps[] = { sh.shadow, sh.bitmap[0], sh.bitmap[1] };
+        sh.bound = nu_invoke(m->vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, caps, 3, 0, 0) == NESTOR_OK;
+    }
+}
+
+void shadow12_reset(struct nvmx_monitor *m)
+{
+    unbind(m);
+}
