@@ -116,9 +116,16 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
             for (unsigned x = 0; x < m->n_exits; x++)
                 n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, "%s%u",
                                           x ? "," : " exits=", m->exits[x]);
-        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_SERVICE, .name = "exits",
-                                                      .endpoint = run[i].service_ep,
-                                                      .rights = NESTOR_RIGHTS_ALL };
+        /* A device server: the VM whose device it is (the prefix of its
+         * console lines); the VMM hands it the VM itself. */
+        for (unsigned v = 0; sc_kind_is_device_server(m->kind) && v < stack.n_vm; v++)
+            for (unsigned k = 0; k < stack.vm[v].n_virtio; k++)
+                if (stack.vm[v].virtio[k] == i)
+                    fmt_snprintf(cmdline + n, sizeof cmdline - n, " vm=%s", stack.vm[v].name);
+        req.grants[req.n_grants++] = (spawn_grant_t){
+            .kind = NESTOR_GRANT_SERVICE,
+            .name = sc_kind_is_device_server(m->kind) ? "requests" : "exits",
+            .endpoint = run[i].service_ep, .rights = NESTOR_RIGHTS_ALL };
         return true;
     }
     if (m->options[0])
@@ -171,6 +178,19 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
             req.grants[req.n_grants++] = (spawn_grant_t){
                 .kind = NESTOR_GRANT_ENDPOINT, .name = stack.mon[vm->stack[k]].name,
                 .endpoint = run[vm->stack[k]].service_ep,
+                .rights = NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT };
+        }
+        /* ... and to the server of each of its virtio devices: the VMM
+         * hands it the VM's RAM and forwards the device's window to it
+         * (device-servers/include/devsrv.h). */
+        for (unsigned k = 0; k < vm->n_virtio; k++) {
+            if (req.n_grants == NESTOR_BOOTINFO_MAX_GRANTS) {
+                printf("init: %s: more than %d grants\n", m->name, NESTOR_BOOTINFO_MAX_GRANTS);
+                return false;
+            }
+            req.grants[req.n_grants++] = (spawn_grant_t){
+                .kind = NESTOR_GRANT_ENDPOINT, .name = stack.mon[vm->virtio[k]].name,
+                .endpoint = run[vm->virtio[k]].service_ep,
                 .rights = NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT };
         }
     }

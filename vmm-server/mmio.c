@@ -2,7 +2,8 @@
  * vmm-server/mmio.c - memory-mapped devices. Device pages are left out of
  * the EPT, so a guest access exits as an EPT violation; the VMM fetches the
  * instruction through the guest's page tables, decodes it, and performs the
- * access on the device model (vmm-server/decode, vmm-server/devices).
+ * access on the device: the LAPIC model (vmm-server/devices), or a virtio
+ * device's server (virtio_fwd.c).
  */
 #include "vmm.h"
 #include "decode/x86_decode.h"
@@ -40,6 +41,13 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     return true;
 }
 
+/* The device an access goes to: its read and write, as the emulator calls them. */
+typedef struct {
+    x86_mmio_read_fn read;
+    x86_mmio_write_fn write;
+    void *ctx;
+} mmio_dev_t;
+
 /* EPT-violation exit qualification (SDM Vol. 3C 27.2.1, Table 27-7). */
 #define EPT_QUAL_WRITE       BIT(1)   /* the access was a write */
 #define EPT_QUAL_LINEAR_VALID BIT(7)  /* the guest linear-address field is valid */
@@ -52,8 +60,8 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
  * override) or ES:RDI. One element per exit; with REP the guest runs the
  * instruction again while RCX is not zero.
  */
-static exit_action_t emulate_movs(vmexit_t *e, const x86_insn_t *insn, x86_regs_t *regs,
-                                  x86_mode_t mode)
+static exit_action_t emulate_movs(vmexit_t *e, const mmio_dev_t *dev, const x86_insn_t *insn,
+                                  x86_regs_t *regs, x86_mode_t mode)
 {
     vm_t *vm = e->vm;
     nestor_vcpu_state_t *s = e->s;
@@ -68,9 +76,9 @@ static exit_action_t emulate_movs(vmexit_t *e, const x86_insn_t *insn, x86_regs_
     uint64_t v = 0;
     bool ok;
     if (e->qualification & EPT_QUAL_WRITE) {        /* RAM -> device */
-        ok = guest_read_linear(vm, s, src, &v, n) && lapic_write(vm, e->guest_phys, n, v);
+        ok = guest_read_linear(vm, s, src, &v, n) && dev->write(dev->ctx, e->guest_phys, n, v);
     } else {                                        /* device -> RAM */
-        ok = lapic_read(vm, e->guest_phys, n, &v) && guest_write_linear(vm, s, dst, &v, n);
+        ok = dev->read(dev->ctx, e->guest_phys, n, &v) && guest_write_linear(vm, s, dst, &v, n);
     }
     if (!ok)
         return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): MOVS with its other side outside RAM "
@@ -89,8 +97,8 @@ static exit_action_t emulate_movs(vmexit_t *e, const x86_insn_t *insn, x86_regs_
  * (64-bit mode: 64; else SS.B, SDM Vol. 3A 3.4.5). PUSH decrements RSP
  * first; POP reads, then increments it.
  */
-static exit_action_t emulate_stack(vmexit_t *e, const x86_insn_t *insn, x86_regs_t *regs,
-                                   x86_mode_t mode)
+static exit_action_t emulate_stack(vmexit_t *e, const mmio_dev_t *dev, const x86_insn_t *insn,
+                                   x86_regs_t *regs, x86_mode_t mode)
 {
     vm_t *vm = e->vm;
     nestor_vcpu_state_t *s = e->s;
@@ -102,12 +110,13 @@ static exit_action_t emulate_stack(vmexit_t *e, const x86_insn_t *insn, x86_regs
     bool ok;
     if (insn->op == X86_OP_PUSH) {
         uint64_t top = (*rsp - n) & amask;
-        ok = lapic_read(vm, e->guest_phys, n, &v) && guest_write_linear(vm, s, base + top, &v, n);
+        ok = dev->read(dev->ctx, e->guest_phys, n, &v) &&
+             guest_write_linear(vm, s, base + top, &v, n);
         if (ok)
             *rsp = (*rsp & ~amask) | top;
     } else {
         ok = guest_read_linear(vm, s, base + (*rsp & amask), &v, n) &&
-             lapic_write(vm, e->guest_phys, n, v);
+             dev->write(dev->ctx, e->guest_phys, n, v);
         if (ok)
             *rsp = (*rsp & ~amask) | ((*rsp + n) & amask);
     }
@@ -147,7 +156,15 @@ exit_action_t mmio_exit(vmexit_t *e)
     /* The LAPIC answers at IA32_APIC_BASE while enabled (SDM Vol. 3A
      * 10.4.4, 10.4.3); disabled, its page is unbacked like any other. */
     uint64_t lapic = vm_lapic_base(vm);
-    if (!lapic || gpa < lapic || gpa >= lapic + LAPIC_PAGE_SIZE)
+    /* A virtio window (vm_layout.h) goes to its device server; the LAPIC
+     * wins where a guest moved it over one (SDM Vol. 3A 10.4.1: its
+     * registers are in the processor's own physical address space). */
+    bool in_lapic = lapic && gpa >= lapic && gpa < lapic + LAPIC_PAGE_SIZE;
+    vfwd_dev_t *vdev = in_lapic ? NULL : vfwd_find(vm, gpa);
+    mmio_dev_t dev = { lapic_read, lapic_write, vm };
+    if (vdev)
+        dev = (mmio_dev_t){ vfwd_read, vfwd_write, vdev };
+    else if (!in_lapic)
         return vm_stop(vm, "access to guest-physical 0x%lx outside its RAM and devices "
                            "(EPT violation, qualification 0x%lx, rip 0x%lx)",
                        gpa, e->qualification, e->rip);
@@ -175,13 +192,13 @@ exit_action_t mmio_exit(vmexit_t *e)
         regs.gpr[i] = *vm_gpr(s, i);
     regs.rflags = s->rflags;
     if (insn.op == X86_OP_MOVS) {
-        if (emulate_movs(e, &insn, &regs, guest_cpu_mode(s)) == EXIT_STOP)
+        if (emulate_movs(e, &dev, &insn, &regs, guest_cpu_mode(s)) == EXIT_STOP)
             return EXIT_STOP;
     } else if (insn.op == X86_OP_PUSH || insn.op == X86_OP_POP) {
-        if (emulate_stack(e, &insn, &regs, guest_cpu_mode(s)) == EXIT_STOP)
+        if (emulate_stack(e, &dev, &insn, &regs, guest_cpu_mode(s)) == EXIT_STOP)
             return EXIT_STOP;
     } else {
-        x86_emu_status_t es = x86_emulate_mmio(&insn, &regs, gpa, lapic_read, lapic_write, vm);
+        x86_emu_status_t es = x86_emulate_mmio(&insn, &regs, gpa, dev.read, dev.write, dev.ctx);
         if (es != X86_EMU_OK)
             return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s", gpa, e->rip,
                            x86_emu_status_str(es));
