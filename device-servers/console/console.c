@@ -6,6 +6,7 @@
 #include "console.h"
 #include <devsrv.h>
 #include <fmt.h>
+#include <guest_line.h>
 #include <virtq.h>
 
 /* Transport features offered besides VERSION_1 (6): indirect descriptors
@@ -40,18 +41,10 @@ static void flush(con_t *c)
     c->emit(text);
 }
 
-/* One byte of output, as the VMM's UART takes it: '\n' ends a line, '\r'
- * is dropped, anything unprintable shows as '?', a full line is cut. */
+/* One byte of output, as the VMM's UART takes it (guest_line.h). */
 static void put(con_t *c, uint8_t ch)
 {
-    if (ch == '\n') {
-        flush(c);
-        return;
-    }
-    if (ch == '\r')
-        return;
-    c->line[c->line_len++] = ch >= 0x20 && ch < 0x7F ? (char)ch : '?';
-    if (c->line_len == CON_LINE_MAX - 1)
+    if (guest_line_put(c->line, &c->line_len, CON_LINE_MAX, ch))
         flush(c);
 }
 
