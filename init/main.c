@@ -134,7 +134,10 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         for (unsigned v = 0; sc_kind_is_device_server(m->kind) && v < stack.n_vm; v++)
             for (unsigned k = 0; k < stack.vm[v].n_virtio; k++)
                 if (stack.vm[v].virtio[k] == i)
-                    fmt_snprintf(cmdline + n, sizeof cmdline - n, " vm=%s", stack.vm[v].name);
+                    n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " vm=%s",
+                                              stack.vm[v].name);
+        if (m->options[0])
+            fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
         req.grants[req.n_grants++] = (spawn_grant_t){
             .kind = NESTOR_GRANT_SERVICE,
             .name = sc_kind_is_device_server(m->kind) ? "requests" : "exits",

@@ -8,6 +8,7 @@
 #include "stackcfg.h"
 #include <fmt.h>
 #include <libfdt.h>
+#include <nestor/bootinfo.h>
 #include <nestor/vcpu.h>
 #include <string.h>
 
@@ -622,11 +623,12 @@ static void read_monitor(ctx_t *c, int node)
     static const char *const vmm_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                              "irqs", "options", NULL };
     static const char *const cm_props[] = { "compatible", "memory-mib", "priority", "exits", NULL };
-    /* nested-vmx and device servers: nothing but their budget and priority */
-    static const char *const plain_props[] = { "compatible", "memory-mib", "priority", NULL };
+    static const char *const nvmx_props[] = { "compatible", "memory-mib", "priority", NULL };
+    static const char *const server_props[] = { "compatible", "memory-mib", "priority",
+                                                "options", NULL };
     unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props
-                           : m->kind == SC_NESTED_VMX || sc_kind_is_device_server(m->kind) ?
-                           plain_props : vmm_props);
+                           : m->kind == SC_NESTED_VMX  ? nvmx_props
+                           : sc_kind_is_device_server(m->kind) ? server_props : vmm_props);
     no_subnodes(c, node);
     read_u32(c, node, "memory-mib", SC_MONITOR_MIN_MIB, 1u << 20, true, 0, &m->memory_mib);
     read_u32(c, node, "priority", SC_PRIO_MIN, SC_PRIO_MAX, false,
@@ -637,7 +639,9 @@ static void read_monitor(ctx_t *c, int node)
     } else if (m->kind == SC_NESTED_VMX) {
         for (size_t i = 0; i < sizeof nvmx_exits / sizeof nvmx_exits[0]; i++)
             m->exits[m->n_exits++] = nvmx_exits[i];
-    } else if (m->kind == SC_VMM_SERVER || m->kind == SC_N_KINDS) {
+    } else if (sc_kind_is_device_server(m->kind)) {
+        read_string(c, node, "options", m->options, sizeof m->options, false);
+    } else {
         read_ports(c, node, m);
         read_irqs(c, node, m);
         read_string(c, node, "options", m->options, sizeof m->options, false);
@@ -972,10 +976,34 @@ static void check_budgets(ctx_t *c)
         }
 }
 
+/* What init grants a VMM must fit its boot info's grant list: its port
+ * ranges and IRQ lines, an endpoint per monitor stacked on its VMs and per
+ * device server of their 'virtio'. */
+static void check_vmm_grants(ctx_t *c, const sc_monitor_t *m)
+{
+    unsigned grants = m->n_ports + m->n_irqs;
+    for (unsigned v = 0; v < c->s->n_vm; v++) {
+        const sc_vm_t *vm = &c->s->vm[v];
+        if (vm->n_stack && sc_vm_vmm(c->s, vm) == m)
+            grants += vm->n_stack - 1 + vm->n_virtio;
+    }
+    if (grants <= NESTOR_BOOTINFO_MAX_GRANTS)
+        return;
+    char exp[DESC_MAX * 2], got[DESC_MAX];
+    fmt_snprintf(exp, sizeof exp, "a VMM granted at most %d capabilities (port ranges, IRQ "
+                 "lines, stacked monitors and device servers of its VMs)",
+                 NESTOR_BOOTINFO_MAX_GRANTS);
+    fmt_snprintf(got, sizeof got, "%u", grants);
+    error(c, m->node, "compatible", exp, got);
+}
+
 /* Devices two monitors both hold: no port or IRQ line may be granted twice. */
 static void check_devices(ctx_t *c)
 {
     sc_stack_t *s = c->s;
+    for (unsigned i = 0; i < s->n_mon; i++)
+        if (s->mon[i].kind == SC_VMM_SERVER)
+            check_vmm_grants(c, &s->mon[i]);
     for (unsigned i = 0; i < s->n_mon; i++)
         for (unsigned j = i + 1; j < s->n_mon; j++) {
             const sc_monitor_t *a = &s->mon[i], *b = &s->mon[j];

@@ -18,6 +18,7 @@
  */
 #include "console.h"
 #include <devsrv.h>
+#include <stdlib.h>
 #include <string.h>
 #include <user/print.h>
 #include <user/runtime.h>
@@ -98,6 +99,16 @@ static bool setup(nestor_cptr_t ep)
     return ok;
 }
 
+/*
+ * Fault injection, for the tests of the VMM's defences: with
+ * "console.fault=garbage:N" on the command line (the node's 'options'),
+ * every reply after the first N accesses is garbage: a label the protocol
+ * does not have and all-ones MRs. 0: off.
+ */
+#define FAULT_OPT        "console.fault=garbage:"
+#define GARBAGE_LABEL    0xBAD
+static unsigned long garbage_after;
+
 /* Serve the VMM's forwarded accesses, for ever. */
 static void serve(nestor_cptr_t ep)
 {
@@ -113,6 +124,9 @@ static void serve(nestor_cptr_t ep)
                             (uint32_t)m.mr[2]);
         m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
                         .mr = { value, con_irq(&con) ? DS_REPLY_IRQ_LEVEL : 0 } };
+        if (garbage_after && con.accesses > garbage_after)
+            m = (nu_msg_t){ .info = nestor_msginfo(GARBAGE_LABEL, 0, 0, DS_REPLY_MRS),
+                            .mr = { ~0UL, ~0UL } };
         st = nu_reply_recv(ep, &m);
     }
 }
@@ -129,6 +143,12 @@ int main(const nestor_bootinfo_t *bi)
         strncpy(con.name, "virtio-console", sizeof con.name - 1);
     if (!nu_option_copy(bi->cmdline, "vm=", con.vm, sizeof con.vm))
         strncpy(con.vm, "?", sizeof con.vm - 1);
+    const char *fault = nu_option(bi->cmdline, FAULT_OPT);
+    if (fault) {
+        garbage_after = strtoul(fault, NULL, 10);
+        printf("virtio-console %s: fault injection: garbage replies after %lu accesses\n",
+               con.name, garbage_after);
+    }
     const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
     unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
     if (!service || n_untyped == 0) {

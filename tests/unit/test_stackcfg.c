@@ -1444,6 +1444,22 @@ static void test_virtio(void)
     t_cells("/vms/hello", "virtio", 4, 2, 3, 4, 5);
     EXPECT_OK();
     CU_ASSERT_EQUAL(S.vm[0].n_virtio, 4);
+    /* What init grants the VMM must fit its boot info: 2 for the PIT, 4
+     * device servers, 3 count monitors on a second VM: 9 > 8. */
+    t_u32("/monitors/vmm", "memory-mib", 32);
+    add_vm("other", 8);
+    add_count("k1", 10);
+    add_count("k2", 11);
+    add_count("k3", 12);
+    t_strs("/monitors/k2", "exits", 1, "hlt");
+    t_strs("/monitors/k3", "exits", 1, "rdtsc");
+    t_cells("/vms/other", "monitors", 4, 10, 11, 12, 1);
+    EXPECT(1, P "/monitors/vmm: property 'compatible': expected a VMM granted at most 8 "
+           "capabilities (port ranges, IRQ lines, stacked monitors and device servers of its "
+           "VMs), got 9");
+    t_cells("/vms/other", "monitors", 3, 10, 11, 1);
+    t_del_node("/monitors/k3");
+    EXPECT_OK();
     /* A device server in 'monitors': it takes no exits. */
     base();
     add_console("con", 2);
@@ -1455,8 +1471,12 @@ static void test_virtio(void)
     add_console("con", 2);
     t_cells("/vms/hello", "virtio", 1, 2);
     t_cells("/monitors/con", "irqs", 1, 5);
-    EXPECT(1, P "/monitors/con: property 'irqs': expected one of compatible memory-mib priority, "
-           "got an unknown property");
+    EXPECT(1, P "/monitors/con: property 'irqs': expected one of compatible memory-mib priority "
+           "options, got an unknown property");
+    t_del("/monitors/con", "irqs");
+    t_str("/monitors/con", "options", "console.fault=garbage:3");
+    EXPECT_OK();
+    CU_ASSERT_STRING_EQUAL(S.mon[1].options, "console.fault=garbage:3");
     /* Its program must be built. */
     base();
     add_console("con", 2);
