@@ -109,18 +109,26 @@ static void transmit(con_t *c)
     }
 }
 
+/* A refused access, said as "read of 4 bytes at 0x50" (formatted only
+ * when it is logged: accesses are the fast path). */
+static void say_access(con_t *c, bool write, uint64_t offset, uint64_t size, const char *why)
+{
+    char what[64] = "";
+    if (c->logged <= CON_LOG_MAX)
+        fmt_snprintf(what, sizeof what, "%s of %lu bytes at 0x%lx", write ? "write" : "read",
+                     (unsigned long)size, (unsigned long)offset);
+    say(c, what, why);
+}
+
 bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
                 uint32_t wvalue)
 {
     c->accesses++;
     *value = 0;
-    char what[64];
-    fmt_snprintf(what, sizeof what, "%s of %lu bytes at 0x%lx", write ? "write" : "read",
-                 (unsigned long)size, (unsigned long)offset);
     /* The VMM forwards accesses inside the window; it is not trusted to. */
     if (offset >= CON_WINDOW_SIZE || size == 0 || size > VIRTIO_MMIO_REG_SIZE ||
         offset + size > CON_WINDOW_SIZE) {
-        say(c, what, "outside the device's window or wider than 4 bytes");
+        say_access(c, write, offset, size, "outside the device's window or wider than 4 bytes");
         return false;
     }
     virtio_mmio_effect_t eff;
@@ -129,7 +137,7 @@ bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *
                                 : virtio_mmio_read(&c->dev, (uint32_t)offset, (unsigned)size,
                                                    value, &eff);
     if (e != VIRTIO_MMIO_OK) {
-        say(c, what, virtio_mmio_strerror(e));
+        say_access(c, write, offset, size, virtio_mmio_strerror(e));
         if (!write)
             *value = 0;
     }
