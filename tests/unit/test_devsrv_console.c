@@ -284,6 +284,86 @@ static void test_refusals(void)
     ram = NULL;
 }
 
+/* ---- a hostile driver: seeded random accesses and rings ---- */
+
+static uint64_t rng;
+
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;      /* xorshift64 */
+    return (uint32_t)(rng >> 11);
+}
+
+/* Registers a driver touches, to aim half the accesses at real ones. */
+static const uint32_t reg_offsets[] = {
+    VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_MMIO_DRIVER_FEATURES,
+    VIRTIO_MMIO_DRIVER_FEATURES_SEL, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_MMIO_QUEUE_NUM,
+    VIRTIO_MMIO_QUEUE_READY, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_MMIO_INTERRUPT_STATUS,
+    VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_STATUS, VIRTIO_MMIO_QUEUE_DESC_LOW,
+    VIRTIO_MMIO_QUEUE_DRIVER_LOW, VIRTIO_MMIO_QUEUE_DEVICE_LOW, VIRTIO_MMIO_QUEUE_RESET,
+    VIRTIO_MMIO_CONFIG,
+};
+
+static void fuzz_step(void)
+{
+    uint32_t r = rnd() % 8, v;
+    if (r < 3) {                                 /* scribble on the ring */
+        uint32_t at = DESC_GPA + rnd() % (USED_GPA + 0x100 - DESC_GPA);
+        ram[at] = (uint8_t)rnd();
+        if (rnd() % 4 == 0)                      /* a plausible descriptor */
+            desc(rnd() % QSIZE, rnd() % 2 ? BUF_GPA + rnd() % 0x1000 : rnd(), rnd() % 300,
+                 (uint16_t)(rnd() % 8), (uint16_t)(rnd() % (QSIZE + 2)));
+        if (rnd() % 2)
+            put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, (uint16_t)(avail_idx += rnd() % 3));
+    } else if (r < 5) {
+        con_access(&C, true, VIRTIO_MMIO_QUEUE_NOTIFY, 4, &v, rnd() % 3);
+    } else {
+        uint32_t off = rnd() % 2 ? reg_offsets[rnd() % (sizeof reg_offsets / sizeof reg_offsets[0])]
+                                 : rnd() % (CON_WINDOW_SIZE + 0x100);
+        static const uint64_t sizes[] = { 1, 2, 4, 4, 4, 8, 0 };
+        uint32_t w = rnd() % 2 ? rnd() : rnd() % 16;
+        con_access(&C, rnd() % 2, off, sizes[rnd() % 7], &v, w);
+    }
+}
+
+/* Whatever the driver does: no access outside the RAM block (ASan), every
+ * line printable and bounded, the line the interrupt status. */
+static void test_fuzz(void)
+{
+    const char *env = getenv("NESTOR_FUZZ_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : 0x436f6e736f6c65ull;    /* "Console" */
+    rng = seed | 1;
+    unsigned bad_lines = 0, bad_irq = 0;
+    uint64_t kicks = 0, chains = 0;
+    for (unsigned round = 0; round < 200; round++) {
+        setup();
+        if (rnd() % 4)
+            driver_init();
+        for (unsigned step = 0; step < 500; step++) {
+            n_lines = 0;
+            fuzz_step();
+            for (unsigned i = 0; i < n_lines; i++) {
+                size_t len = strlen(lines[i]);
+                bool ok = len < sizeof lines[0] - 1;
+                for (size_t k = 0; k < len; k++)
+                    ok &= lines[i][k] >= 0x20 && lines[i][k] < 0x7F;
+                ok &= !strncmp(lines[i], "[vm1] ", 6) || !strncmp(lines[i], "virtio-console con: ", 20);
+                bad_lines += !ok;
+            }
+            bad_irq += con_irq(&C) != (C.dev.interrupt_status != 0);
+        }
+        kicks += C.kicks;
+        chains += C.chains;
+    }
+    printf("\n    console fuzz, seed 0x%llx: %llu kicks, %llu chains served\n    ",
+           (unsigned long long)seed, (unsigned long long)kicks, (unsigned long long)chains);
+    CU_ASSERT_EQUAL(bad_lines, 0);
+    CU_ASSERT_EQUAL(bad_irq, 0);
+    CU_ASSERT_TRUE(chains > 0);
+    free(ram);
+    ram = NULL;
+}
+
 UNIT_SUITE(devsrv_console_suite)
 {
     CU_pSuite s = CU_add_suite("device-servers/console: the virtio console device", NULL, NULL);
@@ -293,4 +373,5 @@ UNIT_SUITE(devsrv_console_suite)
     CU_add_test(s, "a broken ring: DEVICE_NEEDS_RESET, logged; works after a reset",
                 test_broken_ring);
     CU_add_test(s, "out-of-window and refused accesses; the log limit", test_refusals);
+    CU_add_test(s, "a hostile driver: 100,000 seeded random accesses and ring writes", test_fuzz);
 }
