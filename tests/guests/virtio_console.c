@@ -13,6 +13,7 @@
  */
 #include "lib/guest.h"
 #include <stdbool.h>
+#include <string.h>
 #include <virtio_abi.h>
 #include <vm_layout.h>
 
@@ -26,8 +27,9 @@
 #define LAPIC_BASE       0xFEE00000u                /* SDM Vol. 3A 10.4.1: its default base */
 #define LAPIC_VERSION    0x30u                      /* SDM Vol. 3A Table 10-1 */
 #define COST_ROUNDS      8
+#define SECOND_OPT       "second"                   /* its command line: a device 1 too */
 
-static volatile uint32_t *const regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;
+static volatile uint32_t *regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;   /* device 0 */
 
 /* The split ring (2.7): each part at its alignment. */
 static struct {
@@ -240,5 +242,24 @@ int guest_main(void)
     CHECK(used_ok(1), "a line after the reset used");
     ack_all();
     wr(VIRTIO_MMIO_STATUS, 0);
+
+    /* With "second" on the command line the VM has a second device (its
+     * own server): window 1, PIC line 6. */
+    const guest_mb_info_t *mb = (const guest_mb_info_t *)guest_boot_info;
+    if (mb && (mb->flags & GUEST_MB_INFO_CMDLINE) &&
+        strcmp((const char *)(uintptr_t)mb->cmdline, SECOND_OPT) == 0) {
+        regs = (volatile uint32_t *)vm_virtio_base(1);
+        CHECK(rd(VIRTIO_MMIO_MAGIC_VALUE) == VIRTIO_MMIO_MAGIC &&
+                  rd(VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_CONSOLE && init_device(),
+              "device 1: a console, live");
+        irr_before = pic_irr();
+        offer(put_buf(0, "virtio1: hello from the second device\n", 0, 0));
+        kick();
+        CHECK(used_ok(1) && !(irr_before & (1u << vm_virtio_irq(1))) &&
+                  (pic_irr() & (1u << vm_virtio_irq(1))),
+              "device 1: line used, its own PIC line (6) raised");
+        ack_all();
+        wr(VIRTIO_MMIO_STATUS, 0);
+    }
     return guest_report("virtio_console");
 }
