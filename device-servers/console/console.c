@@ -73,6 +73,7 @@ bool con_init(con_t *c, uint8_t *ram)
         c->emit(text);
         return false;
     }
+    c->queues[CON_TRANSMITQ].vq.max_chain_bytes = CON_MAX_CHAIN_BYTES;   /* kept by resets */
     return true;
 }
 

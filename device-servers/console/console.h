@@ -14,6 +14,10 @@
 #define CON_QUEUE_SIZE    128     /* QueueNumMax of both queues */
 #define CON_MAX_SEGS      64      /* pieces of one chain we take */
 #define CON_LOG_MAX       16      /* refusals logged; the rest are only counted */
+/* The longest transmit chain taken (virtq.h max_chain_bytes; a longer one
+ * breaks the queue): the guest's output per kick is at most a queue of
+ * these, 8 MiB, while its VMM waits for the reply. */
+#define CON_MAX_CHAIN_BYTES 0x10000u
 #define CON_WINDOW_SIZE   0x1000u /* the device's MMIO window (vm_layout.h stride) */
 /* The configuration space (5.3.4: struct virtio_console_config: le16 cols,
  * le16 rows, le32 max_nr_ports, le32 emerg_wr). Without the features that
