@@ -3,7 +3,7 @@
  * device servers that serve them (virtio_fwd.h, devsrv.h).
  *
  * Cost of a guest access to a window: one EPT-violation exit (the window
- * is never mapped in the EPT, so every access exits, SDM Vol. 3C 29.3.3),
+ * is never mapped in the EPT, so every access exits, SDM Vol. 3C 28.2.3.2),
  * the decode the LAPIC page gets too (mmio.c), and one IPC call to the
  * server, whose reply brings the value and the interrupt line's level. A
  * kick (QueueNotify) is served by the server before it replies.
