@@ -1416,7 +1416,7 @@ static void test_virtio(void)
     add_console("con", 2);
     t_cells("/vms/hello", "virtio", 2, 2, 2);
     EXPECT(1, P "/vms/hello: property 'virtio': " VIRTIO_EXP "'con' twice");
-    /* A VMM, a count monitor, a dangling phandle in 'virtio'. */
+    /* A VMM and a dangling phandle in 'virtio'. */
     base();
     add_console("con", 2);
     t_cells("/vms/hello", "virtio", 2, 2, 1);
