@@ -98,6 +98,19 @@ static void topo_line(const char *fmt_line)
     printf("%s\n", fmt_line);
 }
 
+/* A send right to monitor @to's endpoint among the grants of VMM @m. */
+static bool grant_endpoint(const sc_monitor_t *m, int to)
+{
+    if (req.n_grants == NESTOR_BOOTINFO_MAX_GRANTS) {
+        printf("init: %s: more than %d grants\n", m->name, NESTOR_BOOTINFO_MAX_GRANTS);
+        return false;
+    }
+    req.grants[req.n_grants++] = (spawn_grant_t){
+        .kind = NESTOR_GRANT_ENDPOINT, .name = stack.mon[to].name, .endpoint = run[to].service_ep,
+        .rights = NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT };
+    return true;
+}
+
 /* The request for monitor @i: its program, budget, modules and grants. */
 static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg, int i,
                           nestor_cptr_t parent)
@@ -116,9 +129,19 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
             for (unsigned x = 0; x < m->n_exits; x++)
                 n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, "%s%u",
                                           x ? "," : " exits=", m->exits[x]);
-        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_SERVICE, .name = "exits",
-                                                      .endpoint = run[i].service_ep,
-                                                      .rights = NESTOR_RIGHTS_ALL };
+        /* A device server: the VM whose device it is (the prefix of its
+         * console lines); the VMM hands it the VM itself. */
+        for (unsigned v = 0; sc_kind_is_device_server(m->kind) && v < stack.n_vm; v++)
+            for (unsigned k = 0; k < stack.vm[v].n_virtio; k++)
+                if (stack.vm[v].virtio[k] == i)
+                    n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " vm=%s",
+                                              stack.vm[v].name);
+        if (m->options[0])
+            fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
+        req.grants[req.n_grants++] = (spawn_grant_t){
+            .kind = NESTOR_GRANT_SERVICE,
+            .name = sc_kind_is_device_server(m->kind) ? "requests" : "exits",
+            .endpoint = run[i].service_ep, .rights = NESTOR_RIGHTS_ALL };
         return true;
     }
     if (m->options[0])
@@ -163,16 +186,15 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         }
         /* Send rights to each monitor stacked on this VM: the VMM wires
          * them into the VM's exit table and tells each where to pass on. */
-        for (unsigned k = 0; k + 1 < vm->n_stack; k++) {
-            if (req.n_grants == NESTOR_BOOTINFO_MAX_GRANTS) {
-                printf("init: %s: more than %d grants\n", m->name, NESTOR_BOOTINFO_MAX_GRANTS);
+        for (unsigned k = 0; k + 1 < vm->n_stack; k++)
+            if (!grant_endpoint(m, vm->stack[k]))
                 return false;
-            }
-            req.grants[req.n_grants++] = (spawn_grant_t){
-                .kind = NESTOR_GRANT_ENDPOINT, .name = stack.mon[vm->stack[k]].name,
-                .endpoint = run[vm->stack[k]].service_ep,
-                .rights = NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT };
-        }
+        /* ... and to the server of each of its virtio devices: the VMM
+         * hands it the VM's RAM and forwards the device's window to it
+         * (device-servers/include/devsrv.h). */
+        for (unsigned k = 0; k < vm->n_virtio; k++)
+            if (!grant_endpoint(m, vm->virtio[k]))
+                return false;
     }
     return true;
 }

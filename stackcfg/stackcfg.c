@@ -8,6 +8,7 @@
 #include "stackcfg.h"
 #include <fmt.h>
 #include <libfdt.h>
+#include <nestor/bootinfo.h>
 #include <nestor/vcpu.h>
 #include <string.h>
 
@@ -39,13 +40,14 @@ typedef struct {
 
 static const char *const kind_compat[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "nestor,vmm-server", [SC_COUNT_MONITOR] = "nestor,count-monitor",
-    [SC_NESTED_VMX] = "nestor,nested-vmx",
+    [SC_NESTED_VMX] = "nestor,nested-vmx", [SC_VIRTIO_CONSOLE] = "nestor,virtio-console",
 };
-#define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\" or \"nestor,nested-vmx\""
+#define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\" " \
+                       "or \"nestor,virtio-console\""
 
 static const char *const kind_prog[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "vmm", [SC_COUNT_MONITOR] = "count-monitor",
-    [SC_NESTED_VMX] = "nested-vmx",
+    [SC_NESTED_VMX] = "nested-vmx", [SC_VIRTIO_CONSOLE] = "virtio-console",
 };
 
 /* What nested-vmx takes of its VM's exits (nested-vmx/README.md): the VMX
@@ -627,9 +629,11 @@ static void read_monitor(ctx_t *c, int node)
                                              "irqs", "options", NULL };
     static const char *const cm_props[] = { "compatible", "memory-mib", "priority", "exits", NULL };
     static const char *const nvmx_props[] = { "compatible", "memory-mib", "priority", NULL };
+    static const char *const server_props[] = { "compatible", "memory-mib", "priority",
+                                                "options", NULL };
     unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props
                            : m->kind == SC_NESTED_VMX  ? nvmx_props
-                                                       : vmm_props);
+                           : sc_kind_is_device_server(m->kind) ? server_props : vmm_props);
     no_subnodes(c, node);
     read_u32(c, node, "memory-mib", SC_MONITOR_MIN_MIB, 1u << 20, true, 0, &m->memory_mib);
     read_u32(c, node, "priority", SC_PRIO_MIN, SC_PRIO_MAX, false,
@@ -640,6 +644,8 @@ static void read_monitor(ctx_t *c, int node)
     } else if (m->kind == SC_NESTED_VMX) {
         for (size_t i = 0; i < sizeof nvmx_exits / sizeof nvmx_exits[0]; i++)
             m->exits[m->n_exits++] = nvmx_exits[i];
+    } else if (sc_kind_is_device_server(m->kind)) {
+        read_string(c, node, "options", m->options, sizeof m->options, false);
     } else {
         read_ports(c, node, m);
         read_irqs(c, node, m);
@@ -723,6 +729,12 @@ static void read_stack(ctx_t *c, int node, sc_vm_t *vm)
         bool last = i == vm->n_stack - 1;
         if (m->kind == SC_N_KINDS)
             continue;               /* reported with its node */
+        if (sc_kind_is_device_server(m->kind)) {
+            fmt_snprintf(got, sizeof got, "'%s', a device server (it goes in 'virtio')",
+                         m->name);
+            error(c, node, "monitors", exp, got);
+            continue;
+        }
         if (last != (m->kind == SC_VMM_SERVER)) {
             fmt_snprintf(got, sizeof got, last ? "'%s' (%s) last" : "'%s' (a VMM) before the "
                          "end", m->name, sc_kind_compatible(m->kind));
@@ -784,6 +796,47 @@ static void read_modules(ctx_t *c, int node, sc_vm_t *vm)
     }
 }
 
+/* "virtio": the device servers of the VM's virtio devices, device N's
+ * first (window and IRQ line by N: vm_layout.h). */
+static void read_virtio(ctx_t *c, int node, sc_vm_t *vm)
+{
+    int len;
+    const void *v = get(c, node, "virtio", &len);
+    if (!v)
+        return;
+    char exp[DESC_MAX * 2], got[DESC_MAX];
+    fmt_snprintf(exp, sizeof exp, "1 to %d phandles of device-server /monitors nodes (%s), "
+                 "each once", SC_MAX_VIRTIO, sc_kind_compatible(SC_VIRTIO_CONSOLE));
+    if (len == 0 || len % 4 || len / 4 > (int)SC_MAX_VIRTIO) {
+        got_len(got, len);
+        error(c, node, "virtio", exp, got);
+        return;
+    }
+    for (int i = 0; i < len / 4; i++) {
+        uint32_t ph = be32_at(v, i);
+        int m = monitor_by_phandle(c, ph);
+        if (m < 0) {
+            fmt_snprintf(got, sizeof got, "phandle %u, which names no monitor", ph);
+            error(c, node, "virtio", exp, got);
+            continue;
+        }
+        const sc_monitor_t *mon = &c->s->mon[m];
+        bool twice = false;
+        for (unsigned j = 0; j < vm->n_virtio; j++)
+            twice |= vm->virtio[j] == m;
+        if (twice) {
+            fmt_snprintf(got, sizeof got, "'%s' twice", mon->name);
+            error(c, node, "virtio", exp, got);
+        } else if (mon->kind != SC_N_KINDS && !sc_kind_is_device_server(mon->kind)) {
+            fmt_snprintf(got, sizeof got, "'%s' (%s), which is no device server", mon->name,
+                         sc_kind_compatible(mon->kind));
+            error(c, node, "virtio", exp, got);
+        } else {
+            vm->virtio[vm->n_virtio++] = m;
+        }
+    }
+}
+
 unsigned sc_vm_files(const sc_vm_t *vm, const char *out[1 + SC_MAX_GUEST_MODULES])
 {
     unsigned n = 0;
@@ -809,7 +862,7 @@ static void read_vm(ctx_t *c, int node)
     node_name(c, node, vm->name);   /* a bad name is an error; the VM still counts */
     static const char *const props[] = { "guest", "nested-config", "kernel", "initrd",
                                          "memory-mib", "vcpus", "cmdline", "devices", "modules",
-                                         "monitors", NULL };
+                                         "monitors", "virtio", NULL };
     unknown_props(c, node, props);
     no_subnodes(c, node);
     bool has_guest = fdt_getprop(c->fdt, node, "guest", NULL) != NULL;
@@ -853,6 +906,7 @@ static void read_vm(ctx_t *c, int node)
     vm->devices = read_name_set(c, node, "devices", device_names, N_DEVICES, SC_DEV_ALL,
                                 "devices");
     read_stack(c, node, vm);
+    read_virtio(c, node, vm);
     s->n_vm++;
 }
 
@@ -945,10 +999,34 @@ static void check_budgets(ctx_t *c)
         }
 }
 
+/* What init grants a VMM must fit its boot info's grant list: its port
+ * ranges and IRQ lines, an endpoint per monitor stacked on its VMs and per
+ * device server of their 'virtio'. */
+static void check_vmm_grants(ctx_t *c, const sc_monitor_t *m)
+{
+    unsigned grants = m->n_ports + m->n_irqs;
+    for (unsigned v = 0; v < c->s->n_vm; v++) {
+        const sc_vm_t *vm = &c->s->vm[v];
+        if (vm->n_stack && sc_vm_vmm(c->s, vm) == m)
+            grants += vm->n_stack - 1 + vm->n_virtio;
+    }
+    if (grants <= NESTOR_BOOTINFO_MAX_GRANTS)
+        return;
+    char exp[DESC_MAX * 2], got[DESC_MAX];
+    fmt_snprintf(exp, sizeof exp, "a VMM granted at most %d capabilities (port ranges, IRQ "
+                 "lines, stacked monitors and device servers of its VMs)",
+                 NESTOR_BOOTINFO_MAX_GRANTS);
+    fmt_snprintf(got, sizeof got, "%u", grants);
+    error(c, m->node, "compatible", exp, got);
+}
+
 /* Devices two monitors both hold: no port or IRQ line may be granted twice. */
 static void check_devices(ctx_t *c)
 {
     sc_stack_t *s = c->s;
+    for (unsigned i = 0; i < s->n_mon; i++)
+        if (s->mon[i].kind == SC_VMM_SERVER)
+            check_vmm_grants(c, &s->mon[i]);
     for (unsigned i = 0; i < s->n_mon; i++)
         for (unsigned j = i + 1; j < s->n_mon; j++) {
             const sc_monitor_t *a = &s->mon[i], *b = &s->mon[j];
@@ -994,14 +1072,22 @@ static void check_service(ctx_t *c)
     for (unsigned i = 0; i < s->n_mon; i++) {
         const sc_monitor_t *m = &s->mon[i];
         unsigned users = 0;
-        for (unsigned v = 0; v < s->n_vm; v++)
+        for (unsigned v = 0; v < s->n_vm; v++) {
             for (unsigned k = 0; k < s->vm[v].n_stack; k++)
                 users += s->vm[v].stack[k] == (int)i;
+            for (unsigned k = 0; k < s->vm[v].n_virtio; k++)
+                users += s->vm[v].virtio[k] == (int)i;
+        }
         char got[DESC_MAX];
+        bool server = sc_kind_is_device_server(m->kind);
         if (users == 0)
-            error(c, m->node, "compatible", "a monitor some VM's 'monitors' names",
-                  "one no VM uses");
-        if (m->kind != SC_VMM_SERVER && users > 1) {
+            error(c, m->node, "compatible", server ? "a device server some VM's 'virtio' names" :
+                  "a monitor some VM's 'monitors' names", "one no VM uses");
+        if (server && users > 1) {
+            fmt_snprintf(got, sizeof got, "%u virtio devices", users);
+            error(c, m->node, "compatible", "a device server serving one virtio device of one "
+                  "VM (give each device its own)", got);
+        } else if (m->kind != SC_VMM_SERVER && users > 1) {
             fmt_snprintf(got, sizeof got, "%u VMs stacking it", users);
             error(c, m->node, "compatible", "a stacked monitor serving one VM (give each VM its "
                   "own)", got);
@@ -1025,9 +1111,13 @@ static void order_starts(ctx_t *c)
 {
     sc_stack_t *s = c->s;
     bool edge[SC_MAX_MONITORS][SC_MAX_MONITORS] = { { false } };
-    for (unsigned v = 0; v < s->n_vm; v++)
+    for (unsigned v = 0; v < s->n_vm; v++) {
         for (unsigned k = 0; k + 1 < s->vm[v].n_stack; k++)
             edge[s->vm[v].stack[k]][s->vm[v].stack[k + 1]] = true;
+        /* The VMM hands each device server its VM: the server runs first. */
+        for (unsigned k = 0; s->vm[v].n_stack && k < s->vm[v].n_virtio; k++)
+            edge[s->vm[v].stack[s->vm[v].n_stack - 1]][s->vm[v].virtio[k]] = true;
+    }
     bool done[SC_MAX_MONITORS] = { false };
     unsigned n = 0;
     for (bool progress = true; progress && n < s->n_mon;) {

@@ -13,12 +13,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <vm_layout.h>
 
 #define SC_NAME_MAX          32     /* node names, image names (with the NUL) */
 #define SC_OPTIONS_MAX       128    /* a monitor's options / a VM's command line */
 #define SC_MAX_MONITORS      8
 #define SC_MAX_VMS           8      /* in all; one VMM runs at most VMM_MAX_VMS (same) */
 #define SC_MAX_STACK         4      /* monitors in one VM's stack */
+#define SC_MAX_VIRTIO        VM_VIRTIO_MAX  /* virtio devices of one VM (vm_layout.h) */
 #define SC_MAX_PORT_RANGES   4
 #define SC_MAX_IRQS          4
 #define SC_MAX_EXITS         16     /* exit reasons one stacked monitor takes */
@@ -96,12 +98,17 @@ typedef enum {
     SC_VMM_SERVER,                  /* "nestor,vmm-server": runs VMs */
     SC_COUNT_MONITOR,               /* "nestor,count-monitor": counts exits it takes */
     SC_NESTED_VMX,                  /* "nestor,nested-vmx": virtual VMX for guest hypervisors */
+    SC_VIRTIO_CONSOLE,              /* "nestor,virtio-console": a device server (device-servers/) */
     SC_N_KINDS
 } sc_kind_t;
 
 /* VM devices the VMM models (a bit each). */
 enum { SC_DEV_PIC = 1u << 0, SC_DEV_PIT = 1u << 1, SC_DEV_RTC = 1u << 2,
        SC_DEV_LAPIC = 1u << 3, SC_DEV_UART = 1u << 4, SC_DEV_ALL = 0x1F };
+
+/* Whether monitors of kind @k are device servers: named in a VM's 'virtio',
+ * never in its 'monitors' (they take no exits). */
+static inline bool sc_kind_is_device_server(sc_kind_t k) { return k == SC_VIRTIO_CONSOLE; }
 
 typedef struct { uint32_t first, last; } sc_port_range_t;
 
@@ -136,6 +143,9 @@ typedef struct {
     sc_module_t modules[SC_MAX_GUEST_MODULES];
     unsigned n_modules;
     int stack[SC_MAX_STACK];        /* monitor indices, from the VM outward */
+    int virtio[SC_MAX_VIRTIO];      /* device servers of its virtio devices, device N's first
+                                       (its window and IRQ: lib/include/vm_layout.h) */
+    unsigned n_virtio;
     int node;                       /* offset in the blob (for messages) */
     unsigned n_stack;               /* the last one is the VMM running it */
     unsigned nested_files;          /* nested stack: the files it boots from, the kernel

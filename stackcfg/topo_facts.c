@@ -53,6 +53,12 @@ int topo_fmt_stacked(char *buf, size_t size, const char *vm, const char *monitor
                         list, next);
 }
 
+int topo_fmt_virtio(char *buf, size_t size, const char *vm, unsigned n, const char *server)
+{
+    return fmt_snprintf(buf, size, TOPO_PREFIX "virtio %s %u server=%s mmio=0x%lx irq=%u", vm, n,
+                        server, vm_virtio_base(n), vm_virtio_irq(n));
+}
+
 void topo_config_facts(const sc_stack_t *s, void (*emit)(void *ctx, const char *line), void *ctx)
 {
     char line[TOPO_LINE_MAX];
@@ -79,6 +85,10 @@ void topo_config_facts(const sc_stack_t *s, void (*emit)(void *ctx, const char *
             const sc_monitor_t *m = &s->mon[vm->stack[k]];
             topo_fmt_stacked(line, sizeof line, vm->name, m->name, m->exits, m->n_exits,
                              s->mon[vm->stack[k + 1]].name);
+            emit(ctx, line);
+        }
+        for (unsigned k = 0; k < vm->n_virtio; k++) {
+            topo_fmt_virtio(line, sizeof line, vm->name, k, s->mon[vm->virtio[k]].name);
             emit(ctx, line);
         }
     }

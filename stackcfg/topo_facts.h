@@ -7,6 +7,7 @@
  *   topo: monitor NAME kind=KIND memory-mib=N priority=P
  *   topo: vm NAME vmm=MONITOR guest=IMAGE|nested=CONFIG memory-mib=N vcpus=N devices=A,B
  *   topo: stacked VM MONITOR exits=R[,R] next=MONITOR
+ *   topo: virtio VM N server=MONITOR mmio=0xADDR irq=L   VM's virtio device N
  *
  *   topo: grant MONITOR ioports FIRST-LAST  host ports its node grants it
  *   topo: grant MONITOR irq N               a host IRQ line its node grants it
@@ -31,6 +32,8 @@ int topo_fmt_grant_ports(char *buf, size_t size, const char *monitor, uint32_t f
 int topo_fmt_grant_irq(char *buf, size_t size, const char *monitor, uint32_t irq);
 int topo_fmt_stacked(char *buf, size_t size, const char *vm, const char *monitor,
                      const uint32_t *exits, unsigned n_exits, const char *next);
+
+int topo_fmt_virtio(char *buf, size_t size, const char *vm, unsigned n, const char *server);
 
 /* The kind word of a monitor: its compatible without "nestor,". */
 const char *topo_kind(sc_kind_t k);

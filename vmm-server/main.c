@@ -193,6 +193,7 @@ static void report_end(const vm_t *vm)
                                          vm->exits_by_reason[r]);
     }
     printf("%s\n", line);
+    vfwd_report(vm);
     if (vm->status == VM_EXITED)
         printf("vmm: vm %s exited with status %u after %lu exits\n", vm->name, vm->exit_code,
                vm->exits);
@@ -431,6 +432,26 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
     return true;
 }
 
+/* The device servers of @c's virtio devices, each given the VM's RAM and
+ * device N's window (virtio_fwd.c); the endpoints are init's grants. */
+static bool attach_virtio(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm, const sc_vm_t *c)
+{
+    for (unsigned k = 0; k < c->n_virtio; k++) {
+        const sc_monitor_t *m = &config.mon[c->virtio[k]];
+        const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, m->name);
+        if (!g) {
+            printf("vmm: vm %s: no endpoint to device server %s granted\n", vm->name, m->name);
+            return false;
+        }
+        if (!vfwd_attach(a, vm, k, m->name, g->cptr))
+            return false;
+        char line[TOPO_LINE_MAX];
+        topo_fmt_virtio(line, sizeof line, vm->name, k, m->name);
+        printf("%s\n", line);
+    }
+    return true;
+}
+
 _Static_assert(MB_MAX_MODULES >= SC_MAX_BOOT_MODULES, "a nested stack's boot modules fit");
 
 /*
@@ -516,7 +537,7 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
         topo_fmt_vm(line, sizeof line, vm->name, my_name, c->guest, c->nested,
                     (uint32_t)(vm->ram_bytes >> 20), 1, vm->devices);
         printf("%s\n", line);
-        if (!stack_monitors(a, bi, vm, c, exit_ep))
+        if (!stack_monitors(a, bi, vm, c, exit_ep) || !attach_virtio(a, bi, vm, c))
             return false;
     }
     return true;

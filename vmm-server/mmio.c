@@ -2,7 +2,8 @@
  * vmm-server/mmio.c - memory-mapped devices. Device pages are left out of
  * the EPT, so a guest access exits as an EPT violation; the VMM fetches the
  * instruction through the guest's page tables, decodes it, and performs the
- * access on the device model (vmm-server/decode, vmm-server/devices).
+ * access on the device: the LAPIC model (vmm-server/devices), or a virtio
+ * device's server (virtio_fwd.c).
  */
 #include "vmm.h"
 #include "decode/x86_decode.h"
@@ -53,6 +54,28 @@ static bool in_lapic(const vm_t *vm, uint64_t gpa)
     return lapic && gpa >= lapic && gpa < lapic + LAPIC_PAGE_SIZE;
 }
 
+/* The device an access to @gpa goes to, as the emulator calls it: the LAPIC
+ * (which wins where a guest moved it over a virtio window: SDM Vol. 3A
+ * 10.4.1, its registers are in the processor's own address space), or the
+ * server of the virtio window (vm_layout.h) holding it. False: neither. */
+static bool device_at(vm_t *vm, uint64_t gpa, x86_mmio_read_fn *rd, x86_mmio_write_fn *wr,
+                      void **ctx)
+{
+    if (in_lapic(vm, gpa)) {
+        *rd = lapic_read;
+        *wr = lapic_write;
+        *ctx = vm;
+        return true;
+    }
+    vfwd_dev_t *vdev = vfwd_find(vm, gpa);
+    if (!vdev)
+        return false;
+    *rd = vfwd_read;
+    *wr = vfwd_write;
+    *ctx = vdev;
+    return true;
+}
+
 /* Guest-linear memory for the emulator (x86_lin_fn): the stack of PUSH,
  * POP and CALL, both operands of MOVS and CMPS. Every page the access
  * touches is translated through the guest's paging and checked against its
@@ -77,10 +100,14 @@ static x86_lin_status_t guest_lin(void *ctx, uint64_t la, unsigned size, bool wr
         if (page == last)
             break;
     }
-    if (in_lapic(vm, gpa)) {
-        if (!in_lapic(vm, gpa + size - 1))
+    x86_mmio_read_fn rd;
+    x86_mmio_write_fn wr;
+    void *dev;
+    if (device_at(vm, gpa, &rd, &wr, &dev)) {
+        /* The access may not leave the device's page. */
+        if (((gpa ^ (gpa + size - 1)) & ~(GUEST_PAGE - 1)) != 0)
             return X86_LIN_ERROR;
-        bool ok = write ? lapic_write(vm, gpa, size, *value) : lapic_read(vm, gpa, size, value);
+        bool ok = write ? wr(dev, gpa, size, *value) : rd(dev, gpa, size, value);
         return ok ? X86_LIN_OK : X86_LIN_ERROR;
     }
     return guest_copy_linear(vm, e->s, la, value, size, write, fault_la) == GUEST_MEM_OK
@@ -91,7 +118,8 @@ static x86_lin_status_t guest_lin(void *ctx, uint64_t la, unsigned size, bool wr
  * an expand-up one holds offsets 0..limit, an expand-down data segment
  * limit+1..0xFFFF (or 0xFFFFFFFF with B set); an unusable one (a null
  * selector in protected mode) holds none. */
-static void guest_env(vmexit_t *e, x86_env_t *env)
+static void guest_env(vmexit_t *e, x86_env_t *env, x86_mmio_read_fn rd, x86_mmio_write_fn wr,
+                      void *dev)
 {
     nestor_vcpu_state_t *s = e->s;
     env->mode = guest_cpu_mode(s);
@@ -115,9 +143,9 @@ static void guest_env(vmexit_t *e, x86_env_t *env)
             out->hi = (sg->ar & X86_AR_DB) ? 0xFFFFFFFFull : 0xFFFFull;
         }
     }
-    env->rd = lapic_read;
-    env->wr = lapic_write;
-    env->dev = e->vm;
+    env->rd = rd;
+    env->wr = wr;
+    env->dev = dev;
     env->lin = guest_lin;
     env->lin_ctx = e;
 }
@@ -149,8 +177,12 @@ exit_action_t mmio_exit(vmexit_t *e)
     vm_t *vm = e->vm;
     uint64_t gpa = e->guest_phys;
     /* The LAPIC answers at IA32_APIC_BASE while enabled (SDM Vol. 3A
-     * 10.4.4, 10.4.3); disabled, its page is unbacked like any other. */
-    if (!in_lapic(vm, gpa))
+     * 10.4.4, 10.4.3); disabled, its page is unbacked like any other. A
+     * virtio window goes to its device server. */
+    x86_mmio_read_fn rd;
+    x86_mmio_write_fn wr;
+    void *dev;
+    if (!device_at(vm, gpa, &rd, &wr, &dev))
         return vm_stop(vm, "access to guest-physical 0x%lx outside its RAM and devices "
                            "(EPT violation, qualification 0x%lx, rip 0x%lx)",
                        gpa, e->qualification, e->rip);
@@ -187,7 +219,7 @@ exit_action_t mmio_exit(vmexit_t *e)
     regs.rip = e->rip;
     x86_env_t env;
     x86_fault_t fault;
-    guest_env(e, &env);
+    guest_env(e, &env, rd, wr, dev);
     x86_emu_status_t es = x86_emulate(&insn, &regs, &env, gpa, &fault);
     if (es == X86_EMU_FAULT) {
         if (fault.has_cr2) {

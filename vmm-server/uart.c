@@ -4,6 +4,7 @@
  * with the VM's name as prefix, and whose interrupt drives IRQ 4 of the PIC.
  */
 #include "vmm.h"
+#include <guest_line.h>
 #include <user/print.h>
 
 void uart_flush(vm_t *vm)
@@ -15,17 +16,10 @@ void uart_flush(vm_t *vm)
     }
 }
 
+/* Keep hostile output printable and bounded (guest_line.h). */
 static void put(vm_t *vm, char c)
 {
-    if (c == '\n') {
-        uart_flush(vm);
-        return;
-    }
-    if (c == '\r')
-        return;
-    /* Keep hostile output printable and bounded. */
-    vm->line[vm->line_len++] = (c >= 0x20 && c < 0x7F) ? c : '?';
-    if (vm->line_len == VMM_LINE_MAX - 1)
+    if (guest_line_put(vm->line, &vm->line_len, VMM_LINE_MAX, (uint8_t)c))
         uart_flush(vm);
 }
 

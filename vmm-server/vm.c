@@ -8,6 +8,7 @@
 #include "boot/multiboot2_load.h"
 #include "boot/linux_load.h"
 #include <elf64.h>
+#include <virtio_abi.h>
 #include <string.h>
 #include <user/print.h>
 
@@ -445,6 +446,11 @@ bool vm_reset(vm_t *vm)
     vm->irq_quiet = false;      /* the LAPIC's pending NMI went with irq_init; a window
                                    exiting control left on only costs one exit */
     vm->status = VM_RUNNING;
+    /* Its virtio devices are reset as their drivers reset them (Virtio 1.2
+     * 4.2.2: writing 0 to Status), through their servers. */
+    for (unsigned n = 0; n < vm->n_virtio; n++)
+        vfwd_write(&vm->virtio[n], vm->virtio[n].base + VIRTIO_MMIO_STATUS, VIRTIO_MMIO_REG_SIZE,
+                   0);
     return ok;
 }
 

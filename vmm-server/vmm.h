@@ -12,6 +12,7 @@
 #include "devices/sysctl.h"
 #include "devices/uart16550.h"
 #include "cpu_policy.h"
+#include "virtio_fwd.h"
 #include "decode/x86_decode.h"
 #include "x86_arch.h"
 #include <nestor/bootinfo.h>
@@ -99,6 +100,8 @@ typedef struct vm {
     const void *image;              /* what vm_create loaded, for a reset */
     uint64_t image_size, image_gpa;
     nestor_vcpu_state_t reset_state; /* the fresh VCPU's state */
+    vfwd_dev_t virtio[VM_VIRTIO_MAX];  /* its virtio devices, served by device servers */
+    unsigned n_virtio;
 } vm_t;
 
 /* A reset reloads every state group but the injection (reply-only). */

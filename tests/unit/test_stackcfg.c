@@ -267,7 +267,8 @@ static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
     switch (kind) {
     case SC_FILE_PROGRAM:
         return !w->no_programs && (!strcmp(name, "vmm") || !strcmp(name, "count-monitor") ||
-                                   !strcmp(name, "nested-vmx"));
+                                   !strcmp(name, "nested-vmx") ||
+                                   !strcmp(name, "virtio-console"));
     case SC_FILE_IMAGE:
         return !strcmp(name, "hello") || (sc_nested_inner(name) && nested_exists(w, name));
     case SC_FILE_CONFIG:
@@ -370,7 +371,7 @@ static void expect_at(int line, unsigned total, const char *msg, bool exact)
 #define EXITS_EXP "expected a list of exit reasons from \"cpuid\" \"hlt\" \"rdtsc\" \"vmcall\" " \
                   "\"cr-access\" \"io\" \"rdmsr\" \"wrmsr\" \"ept-violation\", got "
 #define VM_PROPS  "one of guest nested-config kernel initrd memory-mib vcpus cmdline devices modules " \
-                  "monitors"
+                  "monitors virtio"
 
 /* ---- the good base and additions ---- */
 
@@ -1394,7 +1395,141 @@ static void test_service(void)
     base();
     t_str("/monitors/vmm", "compatible", "nestor,vmm");
     EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\", "
-           "\"nestor,count-monitor\" or \"nestor,nested-vmx\", got \"nestor,vmm\"");
+           "\"nestor,count-monitor\", \"nestor,nested-vmx\" or \"nestor,virtio-console\", got "
+           "\"nestor,vmm\"");
+}
+
+/* A virtio-console device server named in a VM's 'virtio'. */
+static void add_console(const char *name, uint32_t phandle)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/monitors/%s", name);
+    t_str(path, "compatible", "nestor,virtio-console");
+    t_u32(path, "memory-mib", 1);
+    t_u32(path, "phandle", phandle);
+}
+
+#define VIRTIO_EXP "expected 1 to 4 phandles of device-server /monitors nodes " \
+                   "(nestor,virtio-console), each once, got "
+
+/* Device servers: read, ordered before their VMM, and every misuse refused. */
+static void test_virtio(void)
+{
+    /* Good: two consoles on one VM, declared after the VMM: they start first. */
+    base();
+    add_console("con", 2);
+    add_console("con2", 3);
+    t_u32("/monitors/con2", "priority", 180);
+    t_cells("/vms/hello", "virtio", 2, 2, 3);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL_FATAL(S.n_mon, 3);
+    CU_ASSERT_EQUAL(S.mon[1].kind, SC_VIRTIO_CONSOLE);
+    CU_ASSERT_TRUE(sc_kind_is_device_server(S.mon[1].kind));
+    CU_ASSERT_FALSE(sc_kind_is_device_server(SC_VMM_SERVER));
+    CU_ASSERT_EQUAL(S.mon[1].priority, SC_PRIO_MONITOR_DEFAULT);
+    CU_ASSERT_EQUAL(S.mon[2].priority, 180);
+    CU_ASSERT_EQUAL(S.mon[1].n_exits, 0);
+    CU_ASSERT_STRING_EQUAL(sc_kind_program(SC_VIRTIO_CONSOLE), "virtio-console");
+    CU_ASSERT_EQUAL_FATAL(S.vm[0].n_virtio, 2);
+    CU_ASSERT_EQUAL(S.vm[0].virtio[0], 1);
+    CU_ASSERT_EQUAL(S.vm[0].virtio[1], 2);
+    CU_ASSERT_EQUAL(S.vm[0].n_stack, 1);
+    CU_ASSERT_EQUAL(S.start_order[2], 0);       /* the VMM after both servers */
+    /* The windows and lines the VMM gives them (vm_layout.h). */
+    CU_ASSERT_EQUAL(vm_virtio_base(0), 0xFEB00000ul);
+    CU_ASSERT_EQUAL(vm_virtio_base(3), 0xFEB03000ul);
+    CU_ASSERT_EQUAL(vm_virtio_irq(0), 5);
+    CU_ASSERT_EQUAL(vm_virtio_irq(1), 6);
+    CU_ASSERT_EQUAL(vm_virtio_irq(2), 10);
+    CU_ASSERT_EQUAL(vm_virtio_irq(3), 11);
+
+    /* Not named by any VM. */
+    base();
+    add_console("con", 2);
+    EXPECT(1, P "/monitors/con: property 'compatible': expected a device server some VM's "
+           "'virtio' names, got one no VM uses");
+    /* Serving two VMs. */
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 32);
+    add_console("con", 2);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    add_vm("other", 8);
+    t_cells("/vms/other", "virtio", 1, 2);
+    EXPECT(1, P "/monitors/con: property 'compatible': expected a device server serving one "
+           "virtio device of one VM (give each device its own), got 2 virtio devices");
+    /* Twice in one VM's list. */
+    base();
+    add_console("con", 2);
+    t_cells("/vms/hello", "virtio", 2, 2, 2);
+    EXPECT(1, P "/vms/hello: property 'virtio': " VIRTIO_EXP "'con' twice");
+    /* A VMM and a dangling phandle in 'virtio'. */
+    base();
+    add_console("con", 2);
+    t_cells("/vms/hello", "virtio", 2, 2, 1);
+    EXPECT(1, P "/vms/hello: property 'virtio': " VIRTIO_EXP "'vmm' (nestor,vmm-server), which "
+           "is no device server");
+    base();
+    add_console("con", 2);
+    t_cells("/vms/hello", "virtio", 2, 2, 9);
+    EXPECT(1, P "/vms/hello: property 'virtio': " VIRTIO_EXP "phandle 9, which names no monitor");
+    /* Too many, empty, not cells. */
+    base();
+    const char *names[] = { "c1", "c2", "c3", "c4", "c5" };
+    for (unsigned i = 0; i < 5; i++)
+        add_console(names[i], 2 + i);
+    t_cells("/vms/hello", "virtio", 5, 2, 3, 4, 5, 6);
+    EXPECT_FRAG(0, P "/vms/hello: property 'virtio': " VIRTIO_EXP "20 bytes");
+    base();
+    add_console("con", 2);
+    t_raw("/vms/hello", "virtio", "", 0);
+    EXPECT_FRAG(0, P "/vms/hello: property 'virtio': " VIRTIO_EXP "0 bytes");
+    /* Four are allowed. */
+    base();
+    for (unsigned i = 0; i < 4; i++)
+        add_console(names[i], 2 + i);
+    t_cells("/vms/hello", "virtio", 4, 2, 3, 4, 5);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.vm[0].n_virtio, 4);
+    /* What init grants the VMM must fit its boot info: 2 for the PIT, 4
+     * device servers, 3 count monitors on a second VM: 9 > 8. */
+    t_u32("/monitors/vmm", "memory-mib", 32);
+    add_vm("other", 8);
+    add_count("k1", 10);
+    add_count("k2", 11);
+    add_count("k3", 12);
+    t_strs("/monitors/k2", "exits", 1, "hlt");
+    t_strs("/monitors/k3", "exits", 1, "rdtsc");
+    t_cells("/vms/other", "monitors", 4, 10, 11, 12, 1);
+    EXPECT(1, P "/monitors/vmm: property 'compatible': expected a VMM granted at most 8 "
+           "capabilities (port ranges, IRQ lines, stacked monitors and device servers of its "
+           "VMs), got 9");
+    t_cells("/vms/other", "monitors", 3, 10, 11, 1);
+    t_del_node("/monitors/k3");
+    EXPECT_OK();
+    /* A device server in 'monitors': it takes no exits. */
+    base();
+    add_console("con", 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    EXPECT(1, P "/vms/hello: property 'monitors': " STACK_EXP "'con', a device server (it goes in "
+           "'virtio')");
+    /* A device server has no ports, IRQs or exits of its own. */
+    base();
+    add_console("con", 2);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    t_cells("/monitors/con", "irqs", 1, 5);
+    EXPECT(1, P "/monitors/con: property 'irqs': expected one of compatible memory-mib priority "
+           "options, got an unknown property");
+    t_del("/monitors/con", "irqs");
+    t_str("/monitors/con", "options", "console.fault=garbage:3");
+    EXPECT_OK();
+    CU_ASSERT_STRING_EQUAL(S.mon[1].options, "console.fault=garbage:3");
+    /* Its program must be built. */
+    base();
+    add_console("con", 2);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    world.no_programs = true;
+    EXPECT_FRAG(0, P "/monitors/con: property 'compatible': expected a monitor whose program is "
+                "built, got no program 'virtio-console' to run it");
 }
 
 static void test_too_many(void)
@@ -1525,6 +1660,8 @@ UNIT_SUITE(stackcfg_suite)
     CU_add_test(s, "refused: a port or IRQ held by two monitors", test_shared_devices);
     CU_add_test(s, "refused: unknown, duplicated, too many, shared exits", test_exits);
     CU_add_test(s, "refused: unused monitors, one serving two VMs, unknown kind", test_service);
+    CU_add_test(s, "virtio: device servers read and ordered; unused, shared, misplaced, too "
+                "many refused", test_virtio);
     CU_add_test(s, "refused: nine VMs, nine monitors", test_too_many);
     CU_add_test(s, "refused: several defects, all reported; more than are stored",
                 test_all_reported);

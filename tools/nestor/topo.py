@@ -32,11 +32,13 @@ FACT_RE = {
     'vm': re.compile(r'^vm (\S+) vmm=(\S+) (guest|nested)=(\S+) memory-mib=(\d+) vcpus=(\d+) '
                      r'devices=(\S+)$'),
     'stacked': re.compile(r'^stacked (\S+) (\S+) exits=(\S*) next=(\S+)$'),
+    'virtio': re.compile(r'^virtio (\S+) (\d+) server=(\S+) mmio=(0x[0-9a-f]+) irq=(\d+)$'),
     'grant': re.compile(r'^grant (\S+) (\S+) (.+)$'),
     'exits': re.compile(r'^exits (\S+) total=(\d+)$'),
 }
 KIND_JOB = {'vmm-server': 'runs VMs', 'count-monitor': 'counts the exits it takes',
-            'nested-vmx': 'virtual VMX for guest hypervisors'}
+            'nested-vmx': 'virtual VMX for guest hypervisors',
+            'virtio-console': 'device server: a virtio console'}
 
 # Legacy PC devices by I/O port range and IRQ line, to name what a monitor is granted.
 HOST_PORTS = [
@@ -66,6 +68,7 @@ class Vm:
         self.name, self.vmm, self.guest, self.nested = name, vmm, guest, nested
         self.memory_mib, self.vcpus, self.devices = memory_mib, vcpus, devices
         self.stacked = []           # [(monitor, [exit reasons], next)] from the VM outward
+        self.virtio = []            # [(device number, server, mmio base, irq line)]
         self.exits_total = None     # live: exits its VMM served
 
 
@@ -140,13 +143,18 @@ def parse_facts(lines, title, live=False):
             entry = (m.group(2), [e for e in m.group(3).split(',') if e], m.group(4))
             if entry not in vm.stacked:
                 vm.stacked.append(entry)
+        elif word == 'virtio' and m.group(1) in stack.vms:
+            entry = (int(m.group(2)), m.group(3), _int(m.group(4)), int(m.group(5)))
+            if entry not in stack.vms[m.group(1)].virtio:
+                stack.vms[m.group(1)].virtio.append(entry)
         elif word == 'grant':
             stack.has_init = True   # init hands out every capability a monitor holds
             _grant(stack, *m.groups())
         elif word == 'exits' and m.group(1) in stack.vms:
             stack.vms[m.group(1)].exits_total = int(m.group(2))
     for vm in stack.vms.values():   # a log cut short may lack some monitor lines
-        for name in [vm.vmm] + [s[0] for s in vm.stacked] + [s[2] for s in vm.stacked]:
+        for name in ([vm.vmm] + [s[0] for s in vm.stacked] + [s[2] for s in vm.stacked] +
+                     [d[1] for d in vm.virtio]):
             _monitor(stack, name)
     return stack
 
@@ -317,6 +325,12 @@ def _draw(dot, stack, prefix, ind, host='host', vm_host=None):
                 dot.edge(ind, _id(prefix, 'mon', nxt), _id(prefix, 'mon', mon), dir='back',
                          color='darkgreen', fontcolor='darkgreen',
                          label=_q('passes %s exits' % ', '.join(exits)))
+        # Device servers: the VMM forwards the device window's accesses to them.
+        for n, server, base, irq in vm.virtio:
+            dot.edge(ind, _id(prefix, 'mon', server), vid, dir='back', color='purple',
+                     fontcolor='purple', style='dashed',
+                     label=_q('virtio device %d\nMMIO 0x%x, IRQ %d\n(via %s), its RAM'
+                              % (n, base, irq, vm.vmm)))
         label = '%s exits,\nEPT memory, I/O ports' % ('all other' if vm.stacked else 'all')
         if vm.exits_total is not None:
             label += '\n%d exits served' % vm.exits_total
@@ -384,7 +398,7 @@ def topo(config_name=None, live_log=None, out=None):
 
 # The facts both sides state: what runs and how it is stacked. Grants and
 # exit totals are only known live.
-COMPARED = ('monitor ', 'vm ', 'stacked ')
+COMPARED = ('monitor ', 'vm ', 'stacked ', 'virtio ')
 
 
 def _compared(stack):

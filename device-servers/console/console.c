@@ -1,0 +1,162 @@
+/*
+ * device-servers/console/console.c - the virtio console device (Virtio 1.2
+ * 5.3) over virtio/'s register file and split queues: what a guest
+ * transmits becomes host console lines "[VM] text".
+ */
+#include "console.h"
+#include <devsrv.h>
+#include <fmt.h>
+#include <guest_line.h>
+#include <virtq.h>
+
+/* Transport features offered besides VERSION_1 (6): indirect descriptors
+ * and event indexes (virtio/ implements both). No device-type feature:
+ * F_SIZE, F_MULTIPORT and F_EMERG_WRITE (5.3.3) are not offered. */
+#define CON_FEATURES (VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | \
+                      VIRTIO_FEATURE(VIRTIO_F_INDIRECT_DESC) | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX))
+
+static void say(con_t *c, const char *what, const char *why)
+{
+    c->refusals++;
+    if (c->logged > CON_LOG_MAX)
+        return;
+    char text[CON_LINE_MAX + 64];
+    if (c->logged++ == CON_LOG_MAX)
+        fmt_snprintf(text, sizeof text, "virtio-console %s: vm %s: more refusals: no longer "
+                     "logged", c->name, c->vm);
+    else
+        fmt_snprintf(text, sizeof text, "virtio-console %s: vm %s: %s refused: %s", c->name, c->vm,
+                     what, why);
+    c->emit(text);
+}
+
+static void flush(con_t *c)
+{
+    if (!c->line_len)
+        return;
+    char text[CON_LINE_MAX + CON_NAME_MAX + 4];
+    c->line[c->line_len] = '\0';
+    fmt_snprintf(text, sizeof text, "[%s] %s", c->vm, c->line);
+    c->line_len = 0;
+    c->emit(text);
+}
+
+/* One byte of output, as the VMM's UART takes it (guest_line.h). */
+static void put(con_t *c, uint8_t ch)
+{
+    if (guest_line_put(c->line, &c->line_len, CON_LINE_MAX, ch))
+        flush(c);
+}
+
+static bool config_read(void *ctx, uint32_t offset, unsigned size, uint32_t *value)
+{
+    (void)ctx, (void)offset, (void)size;
+    *value = 0;         /* cols, rows, max_nr_ports, emerg_wr: not valid without features */
+    return true;
+}
+
+static const virtio_mmio_ops_t con_ops = { .config_read = config_read };
+
+bool con_init(con_t *c, uint8_t *ram)
+{
+    c->window = (virtio_ram_window_t){ .gpa = 0, .size = c->ram_bytes, .host = ram };
+    c->ram = (virtio_ram_t){ .windows = &c->window, .count = 1 };
+    for (unsigned q = 0; q < CON_QUEUES; q++)
+        c->queues[q].num_max = CON_QUEUE_SIZE;
+    virtio_mmio_init_err_t e = virtio_mmio_init(&c->dev, VIRTIO_ID_CONSOLE, DS_VIRTIO_VENDOR,
+                                                CON_FEATURES, c->queues, CON_QUEUES,
+                                                CON_CONFIG_SIZE, &con_ops, c, &c->ram);
+    if (e != VIRTIO_MMIO_INIT_OK) {
+        char text[CON_LINE_MAX];
+        fmt_snprintf(text, sizeof text, "virtio-console %s: device refused: %s", c->name,
+                     virtio_mmio_init_strerror(e));
+        c->emit(text);
+        return false;
+    }
+    c->queues[CON_TRANSMITQ].vq.max_chain_bytes = CON_MAX_CHAIN_BYTES;   /* kept by resets */
+    return true;
+}
+
+/* The driver notified the transmit queue: print every chain's readable
+ * bytes and hand it back (the device writes nothing: used length 0). */
+static void transmit(con_t *c)
+{
+    virtq_seg_t segs[CON_MAX_SEGS];
+    for (;;) {
+        virtq_chain_t ch;
+        virtio_mmio_effect_t eff;
+        virtq_err_t e = virtio_mmio_pop(&c->dev, CON_TRANSMITQ, segs, CON_MAX_SEGS, &ch, &eff);
+        if (e == VIRTQ_EMPTY)
+            return;
+        if (e != VIRTQ_OK) {
+            bool fatal = virtq_err_fatal(e) || (eff.flags & VIRTIO_MMIO_EFF_NEEDS_RESET);
+            char why[CON_LINE_MAX];
+            fmt_snprintf(why, sizeof why, "%s%s", virtq_strerror(e),
+                         fatal ? "; the device needs a reset" : "");
+            say(c, "transmitq0 chain", why);
+            c->resets_needed += fatal;
+            if (fatal)
+                return;
+            virtio_mmio_push(&c->dev, CON_TRANSMITQ, ch.head, 0, &eff);
+            continue;
+        }
+        /* Readable segments first (virtq.h); each byte read once. */
+        for (unsigned s = 0; s < ch.nsegs && !segs[s].writable; s++)
+            for (uint32_t i = 0; i < segs[s].len; i++)
+                put(c, ((volatile uint8_t *)segs[s].host)[i]);
+        c->chains++;
+        c->bytes += ch.readable;
+        virtio_mmio_push(&c->dev, CON_TRANSMITQ, ch.head, 0, &eff);
+    }
+}
+
+/* A refused access, said as "read of 4 bytes at 0x50" (formatted only
+ * when it is logged: accesses are the fast path). */
+static void say_access(con_t *c, bool write, uint64_t offset, uint64_t size, const char *why)
+{
+    char what[64] = "";
+    if (c->logged <= CON_LOG_MAX)
+        fmt_snprintf(what, sizeof what, "%s of %lu bytes at 0x%lx", write ? "write" : "read",
+                     (unsigned long)size, (unsigned long)offset);
+    say(c, what, why);
+}
+
+bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
+                uint32_t wvalue)
+{
+    c->accesses++;
+    *value = 0;
+    /* The VMM forwards accesses inside the window; it is not trusted to. */
+    if (offset >= CON_WINDOW_SIZE || size == 0 || size > VIRTIO_MMIO_REG_SIZE ||
+        offset + size > CON_WINDOW_SIZE) {
+        say_access(c, write, offset, size, "outside the device's window or wider than 4 bytes");
+        return false;
+    }
+    virtio_mmio_effect_t eff;
+    virtio_mmio_err_t e = write ? virtio_mmio_write(&c->dev, (uint32_t)offset, (unsigned)size,
+                                                    wvalue, &eff)
+                                : virtio_mmio_read(&c->dev, (uint32_t)offset, (unsigned)size,
+                                                   value, &eff);
+    if (e != VIRTIO_MMIO_OK) {
+        say_access(c, write, offset, size, virtio_mmio_strerror(e));
+        if (!write)
+            *value = 0;
+    }
+    if (eff.flags & VIRTIO_MMIO_EFF_NEEDS_RESET) {
+        say(c, "queue setup", virtq_strerror(eff.queue_err));
+        c->resets_needed++;
+    }
+    if (eff.flags & VIRTIO_MMIO_EFF_RESET)
+        flush(c);                   /* a reset ends the line in progress */
+    if ((eff.flags & VIRTIO_MMIO_EFF_NOTIFY) && eff.queue == CON_TRANSMITQ) {
+        c->kicks++;
+        transmit(c);
+    }
+    /* A receiveq0 notification: new buffers for input; there is none yet. */
+    return e == VIRTIO_MMIO_OK;
+}
+
+bool con_irq(const con_t *c)
+{
+    return virtio_mmio_irq(&c->dev);
+}

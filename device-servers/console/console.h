@@ -1,0 +1,62 @@
+/*
+ * device-servers/console/console.h - the virtio console device (Virtio 1.2
+ * 5.3) of the console server, apart from its IPC (main.c) so that the host
+ * unit tests drive it as the server does (tests/unit/test_devsrv_console.c).
+ */
+#ifndef CONSOLE_H
+#define CONSOLE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <virtio_mmio.h>
+
+#define CON_NAME_MAX      32
+#define CON_LINE_MAX      160     /* a console line, as the VMM's UART lines (VMM_LINE_MAX) */
+#define CON_QUEUE_SIZE    128     /* QueueNumMax of both queues */
+#define CON_MAX_SEGS      64      /* pieces of one chain we take */
+#define CON_LOG_MAX       16      /* refusals logged; the rest are only counted */
+/* The longest transmit chain taken (virtq.h max_chain_bytes; a longer one
+ * breaks the queue): the guest's output per kick is at most a queue of
+ * these, 8 MiB, while its VMM waits for the reply. */
+#define CON_MAX_CHAIN_BYTES 0x10000u
+#define CON_WINDOW_SIZE   0x1000u /* the device's MMIO window (vm_layout.h stride) */
+/* The configuration space (5.3.4: struct virtio_console_config: le16 cols,
+ * le16 rows, le32 max_nr_ports, le32 emerg_wr). Without the features that
+ * make them valid it reads as zeros and takes no writes. */
+#define CON_CONFIG_SIZE   12u
+
+/* Virtio 1.2 5.3.2: the queues of port 0 (no MULTIPORT: no control queues). */
+#define CON_RECEIVEQ      0
+#define CON_TRANSMITQ     1
+#define CON_QUEUES        2
+
+typedef struct {
+    char name[CON_NAME_MAX];        /* the server's monitor name */
+    char vm[CON_NAME_MAX];          /* its VM's: the prefix of every line */
+    uint64_t ram_bytes, mmio;
+    unsigned device, irq;
+    void (*emit)(const char *text); /* one line of output, without '\n' */
+    virtio_ram_window_t window;
+    virtio_ram_t ram;
+    virtio_mmio_queue_t queues[CON_QUEUES];
+    virtio_mmio_dev_t dev;
+    char line[CON_LINE_MAX];
+    unsigned line_len;
+    /* counts */
+    uint64_t accesses, kicks, chains, bytes, refusals, resets_needed;
+    unsigned logged;
+} con_t;
+
+/* The device over the VM's RAM, guest-physical 0 at @ram (ram_bytes long);
+ * name, vm, ram_bytes and emit are set first. False if virtio/ refuses it. */
+bool con_init(con_t *c, uint8_t *ram);
+
+/* One guest access forwarded by the VMM: @offset in the window, @size
+ * bytes, @wvalue written or *@value read. False: refused (no effect, a
+ * read gives 0); it is logged, the first CON_LOG_MAX times. */
+bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
+                uint32_t wvalue);
+
+/* The device's interrupt line (InterruptStatus not 0, 4.2.3.4). */
+bool con_irq(const con_t *c);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * device-servers/console/main.c - the virtio-console device server
+ * ("nestor,virtio-console"): one virtio-mmio console device (Virtio 1.2
+ * 5.3, device id 3) of one VM, in a process of its own. Init starts it
+ * with its budget and the endpoint it serves on; the VMM of its VM hands it
+ * the VM's RAM (DS_BADGE_SETUP) and then forwards every guest access to
+ * the device's window (DS_BADGE_MMIO); see devsrv.h.
+ *
+ * The device: the single-port console of 5.3 without VIRTIO_CONSOLE_F_SIZE,
+ * _MULTIPORT or _EMERG_WRITE (so its configuration space has no field a
+ * driver may use, 5.3.4), queue 0 receiveq0 and queue 1 transmitq0 (5.3.2).
+ * Transmitted bytes go to the host console as lines "[VM] text", as the
+ * VMM prints the VM's UART (vmm-server/uart.c); the receive queue is
+ * never filled (no input yet). The driver is hostile: the register file
+ * and the rings are checked by virtio/ (virtio_mmio.h, virtq.h); a broken
+ * ring puts the device in DEVICE_NEEDS_RESET (2.1.2), which we log, and we
+ * go on serving the driver's reset.
+ */
+#include "console.h"
+#include <devsrv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
+#include <user/space.h>
+#include <vm_layout.h>
+
+#define CON_RAM_VA     0x0000300000000000ULL  /* the VM's RAM, guest-physical 0 here */
+#define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
+#define MAX_FRAME_BITS 30
+#define MIN_FRAME_BITS 12
+#define MAX_RADIX      16
+#define MAX_RAM_BYTES  (3ULL << 30)           /* SC_VM_MAX_MIB */
+
+static con_t con;
+static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+static nu_alloc_t alloc;
+
+static nestor_cptr_t take(nestor_cptr_t node, unsigned radix, nestor_word_t index)
+{
+    nestor_cptr_t slot = alloc.next_slot++;
+    return nu_cnode_copy(alloc.cnode, slot, 64, node, index, radix, NESTOR_RIGHTS_ALL) ==
+                   NESTOR_OK ? slot : 0;
+}
+
+/* Map the RAM frames the setup call granted (the CNode in @node). Every
+ * number in the message is checked: the VMM is trusted to give its VM's
+ * frames, not to send sane numbers. */
+static bool take_ram(nestor_cptr_t node, const nu_msg_t *m)
+{
+    const unsigned radix = (unsigned)m->mr[DS_SETUP_MR_RADIX];
+    const unsigned bits = (unsigned)m->mr[DS_SETUP_MR_FRAME_BITS];
+    const uint64_t bytes = m->mr[DS_SETUP_MR_RAM_BYTES];
+    if (nestor_msginfo_extra_caps(m->info) != 1 || radix == 0 || radix > MAX_RADIX ||
+        bits < MIN_FRAME_BITS || bits > MAX_FRAME_BITS || bytes == 0 || bytes > MAX_RAM_BYTES ||
+        (bytes & ((1ULL << bits) - 1)) || (bytes >> bits) > (1ULL << radix))
+        return false;
+    for (uint64_t i = 0; i < bytes >> bits; i++) {
+        nestor_cptr_t f = take(node, radix, DS_GRANT_RAM + i);
+        if (!f || nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, CON_RAM_VA + (i << bits), f, MAP_RW))
+            return false;
+    }
+    con.ram_bytes = bytes;
+    con.device = (unsigned)m->mr[DS_SETUP_MR_DEVICE];
+    if (con.device >= VM_VIRTIO_MAX)
+        return false;
+    con.mmio = vm_virtio_base(con.device);
+    con.irq = vm_virtio_irq(con.device);
+    return true;
+}
+
+/* Wait for the VMM's setup call; answer anything else with a refusal. */
+static bool setup(nestor_cptr_t ep)
+{
+    nestor_cptr_t node = alloc.next_slot++;
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
+    b->receive_index = node;
+    b->receive_depth = 64;
+    nu_msg_t m = { 0 };
+    while (nu_recv(ep, &m) != NESTOR_OK || m.badge != DS_BADGE_SETUP) {
+        printf("virtio-console %s: a message before its setup (badge 0x%lx): refused\n",
+               con.name, m.badge);
+        m = (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
+        nu_reply(&m);
+    }
+    b->receive_cnode = 0;
+    bool ok = take_ram(node, &m) && con_init(&con, (uint8_t *)(uintptr_t)CON_RAM_VA);
+    if (!ok)
+        printf("virtio-console %s: the VM handed over is not usable (caps %u, %lu bytes of RAM, "
+               "frames of 2^%lu)\n", con.name, nestor_msginfo_extra_caps(m.info),
+               m.mr[DS_SETUP_MR_RAM_BYTES], m.mr[DS_SETUP_MR_FRAME_BITS]);
+    else
+        printf("virtio-console %s: serving vm %s's virtio device %u (MMIO 0x%lx, IRQ %u, %lu MiB "
+               "of RAM mapped)\n", con.name, con.vm, con.device, con.mmio, con.irq,
+               con.ram_bytes >> 20);
+    m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, 0) };
+    nu_reply(&m);
+    return ok;
+}
+
+/*
+ * Fault injection, for the tests of the VMM's defences: with
+ * "console.fault=garbage:N" on the command line (the node's 'options'),
+ * every reply after the first N accesses is garbage: a label the protocol
+ * does not have and all-ones MRs. 0: off.
+ */
+#define FAULT_OPT        "console.fault=garbage:"
+#define GARBAGE_LABEL    0xBAD
+static unsigned long garbage_after;
+
+/* Serve the VMM's forwarded accesses, for ever. */
+static void serve(nestor_cptr_t ep)
+{
+    nu_msg_t m = { 0 };
+    nestor_word_t st = nu_recv(ep, &m);
+    for (;;) {
+        nestor_word_t label = nestor_msginfo_label(m.info);
+        uint32_t value = 0;
+        bool ok = false;
+        if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO &&
+            (label == DS_REQ_READ || label == DS_REQ_WRITE))
+            ok = con_access(&con, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
+                            (uint32_t)m.mr[2]);
+        m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
+                        .mr = { value, con_irq(&con) ? DS_REPLY_IRQ_LEVEL : 0 } };
+        if (garbage_after && con.accesses > garbage_after)
+            m = (nu_msg_t){ .info = nestor_msginfo(GARBAGE_LABEL, 0, 0, DS_REPLY_MRS),
+                            .mr = { ~0UL, ~0UL } };
+        st = nu_reply_recv(ep, &m);
+    }
+}
+
+static void emit(const char *text)
+{
+    printf("%s\n", text);
+}
+
+int main(const nestor_bootinfo_t *bi)
+{
+    con.emit = emit;
+    if (!nu_option_copy(bi->cmdline, "monitor=", con.name, sizeof con.name))
+        strncpy(con.name, "virtio-console", sizeof con.name - 1);
+    if (!nu_option_copy(bi->cmdline, "vm=", con.vm, sizeof con.vm))
+        strncpy(con.vm, "?", sizeof con.vm - 1);
+    const char *fault = nu_option(bi->cmdline, FAULT_OPT);
+    if (fault) {
+        garbage_after = strtoul(fault, NULL, 10);
+        printf("virtio-console %s: fault injection: garbage replies after %lu accesses\n",
+               con.name, garbage_after);
+    }
+    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
+    unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
+    if (!service || n_untyped == 0) {
+        printf("virtio-console %s: no endpoint or no memory granted: nothing to serve\n",
+               con.name);
+        return 0;
+    }
+    alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
+                          untypeds + 1, n_untyped - 1 };
+    if (!setup(service->cptr))
+        return 0;
+    serve(service->cptr);
+    return 1;
+}

@@ -1,0 +1,67 @@
+/*
+ * device-servers/include/devsrv.h - how a VMM and a device server talk
+ * (device-servers/README.md has the whole protocol and its costs).
+ *
+ * A device server is a process init starts from the config ("nestor,
+ * virtio-console", stack-configs/BINDINGS.md) with its memory budget and
+ * one endpoint it serves on; the VMM running the VM that names it in
+ * 'virtio' holds a send capability to that endpoint (and nothing else of
+ * the server's), and the server holds no capability of the VMM's: it only
+ * ever answers calls. The badge of the VMM's capability says what a call
+ * is:
+ *
+ *   DS_BADGE_SETUP   once, before the VM starts. One capability: a CNode of
+ *                    radix MR[DS_SETUP_MR_RADIX] the VMM fills with copies of
+ *                      DS_GRANT_RAM + i   RAM frame i of the VM, guest-
+ *                                         physical i << MR[FRAME_BITS]
+ *                    and nothing else. MRs: the VM's RAM size, the frame
+ *                    size, the device's number in the VM's 'virtio' (its
+ *                    window and IRQ line are the number's, vm_layout.h:
+ *                    for the server's log; the VMM routes both). Reply label DS_OK when the server
+ *                    mapped the RAM and is ready, anything else refuses.
+ *   DS_BADGE_MMIO    a guest access to the device's window (the VMM took
+ *                    the EPT violation and decoded the instruction):
+ *                    label DS_REQ_READ or DS_REQ_WRITE, MR0 the offset in
+ *                    the window, MR1 the size in bytes, MR2 the value
+ *                    written. Reply label DS_OK (done) or DS_REFUSED (the
+ *                    access broke a rule of the device: it had no effect,
+ *                    a read gives 0), MR0 the value read, MR1 DS_REPLY_*
+ *                    flags: the level of the device's interrupt line now.
+ *                    A kick (a QueueNotify write) is served before the
+ *                    reply: the completions and the interrupt they raise
+ *                    come back in this one reply.
+ *
+ * The VMM trusts nothing in a reply: a label it does not know is a broken
+ * server (the access reads all ones and the VMM says so once), the value is
+ * cut to the access's size, only the defined flag bits count.
+ */
+#ifndef DEVSRV_H
+#define DEVSRV_H
+
+#define DS_BADGE_SETUP       0xD5
+#define DS_BADGE_MMIO        0xD6
+
+#define DS_GRANT_RAM         0
+
+#define DS_SETUP_MR_RADIX     0
+#define DS_SETUP_MR_RAM_BYTES 1
+#define DS_SETUP_MR_FRAME_BITS 2
+#define DS_SETUP_MR_DEVICE    3       /* its window and IRQ line follow (vm_layout.h) */
+#define DS_SETUP_MRS          4
+
+#define DS_REQ_READ          0x5244     /* "RD" */
+#define DS_REQ_WRITE         0x5752     /* "WR" */
+#define DS_REQ_MRS           3
+
+#define DS_OK                0
+#define DS_REFUSED           1
+#define DS_REPLY_MRS         2
+
+#define DS_REPLY_IRQ_LEVEL   0x1u       /* MR1: the device's interrupt line is asserted */
+#define DS_REPLY_FLAGS       DS_REPLY_IRQ_LEVEL
+
+/* The vendor id our virtio devices show (Virtio 1.2 4.2.2 VendorID: any
+ * value; this one reads "NEST" in memory). */
+#define DS_VIRTIO_VENDOR     0x5453454Eu
+
+#endif

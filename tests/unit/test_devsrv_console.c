@@ -1,0 +1,388 @@
+/*
+ * tests/unit/test_devsrv_console.c - the virtio console device of the
+ * console server (device-servers/console/console.c), driven as the server
+ * drives it: every guest access as the VMM forwards it (con_access), a
+ * driver's rings written into a fake guest RAM (one heap block of exactly
+ * its size, so ASan sees any stray device access), the lines it emits
+ * captured. Identity and features (Virtio 1.2 5.3), transmitq0 to lines
+ * as the VMM's UART makes them, interrupts, refusals and their log limit,
+ * a broken ring (DEVICE_NEEDS_RESET, 2.1.2) and the reset after it.
+ */
+#include "unit.h"
+#include "console.h"
+#include <devsrv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RAM_BYTES   0x40000u            /* 256 KiB of guest RAM */
+#define DESC_GPA    0x1000u
+#define AVAIL_GPA   0x2000u
+#define USED_GPA    0x3000u
+#define BUF_GPA     0x8000u
+#define QSIZE       8
+#define MAX_LINES   64
+
+static uint8_t *ram;
+static con_t C;
+static char lines[MAX_LINES][CON_LINE_MAX + 80];
+static unsigned n_lines;
+static uint16_t avail_idx, used_seen;
+
+static void emit(const char *text)
+{
+    if (n_lines < MAX_LINES)
+        snprintf(lines[n_lines++], sizeof lines[0], "%s", text);
+}
+
+static uint32_t rd(uint32_t off)
+{
+    uint32_t v = 0xdeadbeef;
+    con_access(&C, false, off, 4, &v, 0);
+    return v;
+}
+
+static bool wr(uint32_t off, uint32_t v)
+{
+    uint32_t ignored;
+    return con_access(&C, true, off, 4, &ignored, v);
+}
+
+static void put16(uint32_t gpa, uint16_t v) { memcpy(ram + gpa, &v, 2); }
+static uint16_t get16(uint32_t gpa) { uint16_t v; memcpy(&v, ram + gpa, 2); return v; }
+static uint32_t get32(uint32_t gpa) { uint32_t v; memcpy(&v, ram + gpa, 4); return v; }
+
+static void desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+    virtq_desc_t d = { .addr = addr, .len = len, .flags = flags, .next = next };
+    memcpy(ram + DESC_GPA + i * VIRTQ_DESC_SIZE, &d, sizeof d);
+}
+
+/* Descriptor @i holds @text (at BUF_GPA + i * 256). */
+static void text_desc(unsigned i, const char *text, uint16_t flags, uint16_t next)
+{
+    size_t n = strlen(text);
+    memcpy(ram + BUF_GPA + i * 256, text, n);
+    desc(i, BUF_GPA + i * 256, (uint32_t)n, flags, next);
+}
+
+static void offer(uint16_t head)
+{
+    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, head);
+    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
+}
+
+static void kick(void) { CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, CON_TRANSMITQ)); }
+
+/* The used ring moved by @n since the last look, each element length 0. */
+static bool used(unsigned n)
+{
+    uint16_t idx = get16(USED_GPA + VIRTQ_USED_IDX_OFF);
+    if ((uint16_t)(idx - used_seen) != n)
+        return false;
+    for (; used_seen != idx; used_seen++) {
+        uint32_t slot = USED_GPA + VIRTQ_USED_RING_OFF + (used_seen % QSIZE) * VIRTQ_USED_ELEM_SIZE;
+        if (get32(slot + VIRTQ_USED_ELEM_ID_OFF) >= QSIZE ||
+            get32(slot + VIRTQ_USED_ELEM_LEN_OFF) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* 3.1.1 and 4.2.3.2 for transmitq0, as the guest driver does. */
+static void driver_init(void)
+{
+    memset(ram + DESC_GPA, 0, USED_GPA + 0x1000 - DESC_GPA);
+    avail_idx = used_seen = 0;
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, 0));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32)));
+    uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, st));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_SEL, CON_TRANSMITQ));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_READY, 1));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK));
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
+}
+
+static void setup(void)
+{
+    free(ram);
+    ram = calloc(1, RAM_BYTES);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ram);
+    memset(&C, 0, sizeof C);
+    strcpy(C.name, "con");
+    strcpy(C.vm, "vm1");
+    C.ram_bytes = RAM_BYTES;
+    C.emit = emit;
+    n_lines = 0;
+    CU_ASSERT_TRUE_FATAL(con_init(&C, ram));
+}
+
+static void test_identity(void)
+{
+    setup();
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_MAGIC_VALUE), VIRTIO_MMIO_MAGIC);
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_VERSION), VIRTIO_MMIO_VERSION_2);
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_VENDOR_ID), DS_VIRTIO_VENDOR);
+    /* Features: VERSION_1, INDIRECT_DESC, EVENT_IDX; no console feature
+     * (5.3.3: F_SIZE 0, F_MULTIPORT 1, F_EMERG_WRITE 2). */
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0));
+    uint32_t lo = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1));
+    uint32_t hi = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+    CU_ASSERT_EQUAL(lo & 0x7, 0);
+    CU_ASSERT_TRUE(lo & (1u << VIRTIO_F_INDIRECT_DESC));
+    CU_ASSERT_TRUE(lo & (1u << VIRTIO_F_EVENT_IDX));
+    CU_ASSERT_TRUE(hi & (1u << (VIRTIO_F_VERSION_1 - 32)));
+    /* Two queues of CON_QUEUE_SIZE, no third. */
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_SEL, CON_RECEIVEQ));
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), CON_QUEUE_SIZE);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_SEL, CON_TRANSMITQ));
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), CON_QUEUE_SIZE);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_SEL, CON_QUEUES));
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+    /* The configuration space reads zeros and takes no writes. */
+    driver_init();
+    uint32_t v = 1;
+    CU_ASSERT_TRUE(con_access(&C, false, VIRTIO_MMIO_CONFIG, 2, &v, 0));
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_FALSE(con_access(&C, true, VIRTIO_MMIO_CONFIG + 8, 4, &v, 1));
+    CU_ASSERT_FALSE(con_access(&C, false, VIRTIO_MMIO_CONFIG + CON_CONFIG_SIZE, 4, &v, 0));
+    CU_ASSERT_FALSE(con_irq(&C));
+    CU_ASSERT_EQUAL(n_lines, 2);        /* the two refusals, logged */
+}
+
+static void test_transmit(void)
+{
+    setup();
+    driver_init();
+    text_desc(0, "hello ", VIRTQ_DESC_F_NEXT, 1);
+    text_desc(1, "world\r\n", 0, 0);
+    offer(0);
+    text_desc(2, "bell\a and ", 0, 0);
+    offer(2);
+    kick();
+    CU_ASSERT_TRUE(used(2));
+    CU_ASSERT_EQUAL_FATAL(n_lines, 1);
+    CU_ASSERT_STRING_EQUAL(lines[0], "[vm1] hello world");
+    CU_ASSERT_TRUE(con_irq(&C));
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING));
+    CU_ASSERT_FALSE(con_irq(&C));
+    /* The line goes on across chains; a device-writable buffer is ignored. */
+    text_desc(3, "more\n", VIRTQ_DESC_F_NEXT, 4);
+    desc(4, BUF_GPA + 0x4000, 16, VIRTQ_DESC_F_WRITE, 0);
+    offer(3);
+    kick();
+    CU_ASSERT_TRUE(used(1));
+    CU_ASSERT_EQUAL_FATAL(n_lines, 2);
+    CU_ASSERT_STRING_EQUAL(lines[1], "[vm1] bell? and more");
+    /* A line longer than CON_LINE_MAX is cut into pieces. */
+    char long_text[250];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    text_desc(5, long_text, 0, 0);
+    offer(5);
+    text_desc(6, "\n", 0, 0);
+    offer(6);
+    /* Suppressed interrupts (2.7.7): used, but no notification. */
+    CU_ASSERT_TRUE(con_irq(&C));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING));
+    put16(AVAIL_GPA + VIRTQ_AVAIL_FLAGS_OFF, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    kick();
+    CU_ASSERT_TRUE(used(2));
+    CU_ASSERT_FALSE(con_irq(&C));
+    CU_ASSERT_EQUAL_FATAL(n_lines, 4);
+    CU_ASSERT_EQUAL(strlen(lines[2]), strlen("[vm1] ") + CON_LINE_MAX - 1);
+    CU_ASSERT_EQUAL(strlen(lines[3]), strlen("[vm1] ") + 249 - (CON_LINE_MAX - 1));
+    CU_ASSERT_EQUAL(C.kicks, 3);
+    CU_ASSERT_EQUAL(C.chains, 5);
+    CU_ASSERT_EQUAL(C.refusals, 0);
+    /* A reset ends the line in progress. */
+    text_desc(7, "unfinished", 0, 0);
+    offer(7);
+    kick();
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, 0));
+    CU_ASSERT_EQUAL_FATAL(n_lines, 5);
+    CU_ASSERT_STRING_EQUAL(lines[4], "[vm1] unfinished");
+}
+
+static void test_broken_ring(void)
+{
+    setup();
+    driver_init();
+    desc(0, RAM_BYTES - 8, 16, 0, 0);      /* runs off the end of RAM */
+    offer(0);
+    kick();
+    CU_ASSERT_TRUE(used(0));
+    CU_ASSERT_TRUE(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    CU_ASSERT_TRUE(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+    CU_ASSERT_TRUE(con_irq(&C));
+    CU_ASSERT_EQUAL(C.resets_needed, 1);
+    CU_ASSERT_EQUAL_FATAL(n_lines, 1);
+    CU_ASSERT_STRING_EQUAL(lines[0], "virtio-console con: vm vm1: transmitq0 chain refused: a "
+                           "buffer is not in guest RAM; the device needs a reset");
+    /* Nothing more is consumed until a reset (a notification is refused:
+     * the device is not live); then it works again. */
+    text_desc(1, "lost\n", 0, 0);
+    offer(1);
+    CU_ASSERT_FALSE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, CON_TRANSMITQ));
+    CU_ASSERT_TRUE(used(0));
+    driver_init();
+    CU_ASSERT_FALSE(con_irq(&C));
+    text_desc(0, "again\n", 0, 0);
+    offer(0);
+    kick();
+    CU_ASSERT_TRUE(used(1));
+    CU_ASSERT_STRING_EQUAL(lines[n_lines - 1], "[vm1] again");
+    /* A chain longer than CON_MAX_CHAIN_BYTES: the same (after a reset, the
+     * limit still holds). */
+    driver_init();
+    desc(0, BUF_GPA, CON_MAX_CHAIN_BYTES / 2, VIRTQ_DESC_F_NEXT, 1);
+    desc(1, BUF_GPA, CON_MAX_CHAIN_BYTES / 2 + 1, 0, 0);
+    offer(0);
+    kick();
+    CU_ASSERT_TRUE(used(0));
+    CU_ASSERT_TRUE(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    CU_ASSERT_EQUAL(C.resets_needed, 2);
+    driver_init();
+    /* A head beyond the table, an index jump: the same. */
+    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, (uint16_t)(avail_idx + QSIZE + 1));
+    kick();
+    CU_ASSERT_TRUE(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    CU_ASSERT_EQUAL(C.resets_needed, 3);
+}
+
+/* What the VMM forwards is checked too; refusals are logged CON_LOG_MAX
+ * times, then once more to say so, then only counted. */
+static void test_refusals(void)
+{
+    setup();
+    uint32_t v = 7;
+    CU_ASSERT_FALSE(con_access(&C, false, CON_WINDOW_SIZE, 4, &v, 0));
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_FALSE(con_access(&C, false, 0, 8, &v, 0));
+    CU_ASSERT_FALSE(con_access(&C, false, 0, 0, &v, 0));
+    CU_ASSERT_FALSE(con_access(&C, true, CON_WINDOW_SIZE - 2, 4, &v, 0));
+    CU_ASSERT_FALSE(con_access(&C, false, ~0ull - 1, 4, &v, 0));
+    CU_ASSERT_STRING_EQUAL(lines[0], "virtio-console con: vm vm1: read of 4 bytes at 0x1000 "
+                           "refused: outside the device's window or wider than 4 bytes");
+    CU_ASSERT_FALSE(wr(VIRTIO_MMIO_MAGIC_VALUE, 0));
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_MAGIC_VALUE), VIRTIO_MMIO_MAGIC);
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_QUEUE_NOTIFY), 0);
+    for (unsigned i = 0; i < 3 * CON_LOG_MAX; i++)
+        wr(VIRTIO_MMIO_VERSION, i);
+    CU_ASSERT_EQUAL(n_lines, CON_LOG_MAX + 1);
+    CU_ASSERT_STRING_EQUAL(lines[CON_LOG_MAX], "virtio-console con: vm vm1: more refusals: no "
+                           "longer logged");
+    CU_ASSERT_EQUAL(C.refusals, 7 + 3 * CON_LOG_MAX);
+    /* ... and the device still works. */
+    driver_init();
+    text_desc(0, "fine\n", 0, 0);
+    offer(0);
+    kick();
+    CU_ASSERT_TRUE(used(1));
+    CU_ASSERT_EQUAL(n_lines, CON_LOG_MAX + 2);
+    CU_ASSERT_STRING_EQUAL(lines[n_lines - 1], "[vm1] fine");
+    free(ram);
+    ram = NULL;
+}
+
+/* ---- a hostile driver: seeded random accesses and rings ---- */
+
+static uint64_t rng;
+
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;      /* xorshift64 */
+    return (uint32_t)(rng >> 11);
+}
+
+/* Registers a driver touches, to aim half the accesses at real ones. */
+static const uint32_t reg_offsets[] = {
+    VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_MMIO_DRIVER_FEATURES,
+    VIRTIO_MMIO_DRIVER_FEATURES_SEL, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_MMIO_QUEUE_NUM,
+    VIRTIO_MMIO_QUEUE_READY, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_MMIO_INTERRUPT_STATUS,
+    VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_STATUS, VIRTIO_MMIO_QUEUE_DESC_LOW,
+    VIRTIO_MMIO_QUEUE_DRIVER_LOW, VIRTIO_MMIO_QUEUE_DEVICE_LOW, VIRTIO_MMIO_QUEUE_RESET,
+    VIRTIO_MMIO_CONFIG,
+};
+
+static void fuzz_step(void)
+{
+    uint32_t r = rnd() % 8, v;
+    if (r < 3) {                                 /* scribble on the ring */
+        uint32_t at = DESC_GPA + rnd() % (USED_GPA + 0x100 - DESC_GPA);
+        ram[at] = (uint8_t)rnd();
+        if (rnd() % 4 == 0)                      /* a plausible descriptor */
+            desc(rnd() % QSIZE, rnd() % 2 ? BUF_GPA + rnd() % 0x1000 : rnd(), rnd() % 300,
+                 (uint16_t)(rnd() % 8), (uint16_t)(rnd() % (QSIZE + 2)));
+        if (rnd() % 2)
+            put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, (uint16_t)(avail_idx += rnd() % 3));
+    } else if (r < 5) {
+        con_access(&C, true, VIRTIO_MMIO_QUEUE_NOTIFY, 4, &v, rnd() % 3);
+    } else {
+        uint32_t off = rnd() % 2 ? reg_offsets[rnd() % (sizeof reg_offsets / sizeof reg_offsets[0])]
+                                 : rnd() % (CON_WINDOW_SIZE + 0x100);
+        static const uint64_t sizes[] = { 1, 2, 4, 4, 4, 8, 0 };
+        uint32_t w = rnd() % 2 ? rnd() : rnd() % 16;
+        con_access(&C, rnd() % 2, off, sizes[rnd() % 7], &v, w);
+    }
+}
+
+/* Whatever the driver does: no access outside the RAM block (ASan), every
+ * line printable and bounded, the line the interrupt status. */
+static void test_fuzz(void)
+{
+    const char *env = getenv("NESTOR_FUZZ_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : 0x436f6e736f6c65ull;    /* "Console" */
+    rng = seed | 1;
+    unsigned bad_lines = 0, bad_irq = 0;
+    uint64_t kicks = 0, chains = 0;
+    for (unsigned round = 0; round < 200; round++) {
+        setup();
+        if (rnd() % 4)
+            driver_init();
+        for (unsigned step = 0; step < 500; step++) {
+            n_lines = 0;
+            fuzz_step();
+            for (unsigned i = 0; i < n_lines; i++) {
+                size_t len = strlen(lines[i]);
+                bool ok = len < sizeof lines[0] - 1;
+                for (size_t k = 0; k < len; k++)
+                    ok &= lines[i][k] >= 0x20 && lines[i][k] < 0x7F;
+                ok &= !strncmp(lines[i], "[vm1] ", 6) || !strncmp(lines[i], "virtio-console con: ", 20);
+                bad_lines += !ok;
+            }
+            bad_irq += con_irq(&C) != (C.dev.interrupt_status != 0);
+        }
+        kicks += C.kicks;
+        chains += C.chains;
+    }
+    printf("\n    console fuzz, seed 0x%llx: %llu kicks, %llu chains served\n    ",
+           (unsigned long long)seed, (unsigned long long)kicks, (unsigned long long)chains);
+    CU_ASSERT_EQUAL(bad_lines, 0);
+    CU_ASSERT_EQUAL(bad_irq, 0);
+    CU_ASSERT_TRUE(chains > 0);
+    free(ram);
+    ram = NULL;
+}
+
+UNIT_SUITE(devsrv_console_suite)
+{
+    CU_pSuite s = CU_add_suite("device-servers/console: the virtio console device", NULL, NULL);
+    CU_add_test(s, "identity, features, queues, configuration space", test_identity);
+    CU_add_test(s, "transmitq0 to lines: chains, batches, cuts, suppression, reset",
+                test_transmit);
+    CU_add_test(s, "a broken ring: DEVICE_NEEDS_RESET, logged; works after a reset",
+                test_broken_ring);
+    CU_add_test(s, "out-of-window and refused accesses; the log limit", test_refusals);
+    CU_add_test(s, "a hostile driver: 100,000 seeded random accesses and ring writes", test_fuzz);
+}

@@ -1,0 +1,145 @@
+/*
+ * vmm-server/virtio_fwd.c - forwarding a VM's virtio-mmio windows to the
+ * device servers that serve them (virtio_fwd.h, devsrv.h).
+ *
+ * Cost of a guest access to a window: one EPT-violation exit (the window
+ * is never mapped in the EPT, so every access exits, SDM Vol. 3C 28.2.3.2),
+ * the decode the LAPIC page gets too (mmio.c), and one IPC call to the
+ * server, whose reply brings the value and the interrupt line's level. A
+ * kick (QueueNotify) is served by the server before it replies.
+ *
+ * The server is trusted with nothing: it holds only the VM's RAM frames
+ * and its own endpoint. Its reply is checked (the label is DS_OK or
+ * DS_REFUSED, the value is cut to the access's size, only the defined flag
+ * bits count); a failed call or an unknown label marks the device broken:
+ * from then on reads give all ones, writes are dropped, the line is low,
+ * and the VMM says so once. What is not bounded: a server that never
+ * replies blocks this VMM (the kernel has no IPC timeouts yet), as a stuck
+ * device would block a CPU's bus cycle. That is the price of the
+ * synchronous protocol; device-servers/README.md says more.
+ */
+#include "vmm.h"
+#include "stacking.h"
+#include <devsrv.h>
+#include <virtio_abi.h>
+#include <string.h>
+#include <user/print.h>
+
+#define FWD_RIGHTS   (NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT)
+
+static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t badge)
+{
+    nestor_cptr_t slot = a->next_slot++;
+    return nu_cnode_mint(a->cnode, slot, 64, a->cnode, src, 64, FWD_RIGHTS, badge) == NESTOR_OK
+               ? slot : 0;
+}
+
+/* The setup call: a CNode of copies of the VM's RAM frames (devsrv.h). */
+static bool grant_ram(nu_alloc_t *a, vm_t *vm, unsigned n, nestor_cptr_t setup)
+{
+    const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
+    unsigned radix = 1;
+    while ((1ULL << radix) < DS_GRANT_RAM + frames)
+        radix++;
+    nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
+    if (!node)
+        return false;
+    for (nestor_word_t i = 0; i < frames; i++)
+        if (nu_cnode_copy(node, DS_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,
+                          NESTOR_RIGHTS_ALL))
+            return false;
+    nu_ipc_buffer()->caps_or_badges[0] = node;
+    nu_msg_t m = { .info = nestor_msginfo(0, 0, 1, DS_SETUP_MRS) };
+    m.mr[DS_SETUP_MR_RADIX] = radix;
+    m.mr[DS_SETUP_MR_RAM_BYTES] = vm->ram_bytes;
+    m.mr[DS_SETUP_MR_FRAME_BITS] = VMM_RAM_FRAME_BITS;
+    m.mr[DS_SETUP_MR_DEVICE] = n;
+    return nu_call(setup, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == DS_OK;
+}
+
+bool vfwd_attach(nu_alloc_t *a, vm_t *vm, unsigned n, const char *server, nestor_cptr_t ep)
+{
+    if (n >= VM_VIRTIO_MAX || n != vm->n_virtio)
+        return false;
+    vfwd_dev_t *d = &vm->virtio[n];
+    *d = (vfwd_dev_t){ .vm = vm, .n = n, .base = vm_virtio_base(n), .irq = vm_virtio_irq(n) };
+    strncpy(d->server, server, sizeof d->server - 1);
+    nestor_cptr_t setup = mint(a, ep, DS_BADGE_SETUP);
+    if (!setup || !(d->ep = mint(a, ep, DS_BADGE_MMIO)) || !grant_ram(a, vm, n, setup)) {
+        printf("vmm: vm %s: device server %s refused its setup (or it could not be made)\n",
+               vm->name, server);
+        return false;
+    }
+    vm->n_virtio++;
+    return true;
+}
+
+vfwd_dev_t *vfwd_find(vm_t *vm, uint64_t gpa)
+{
+    /* The windows are consecutive pages from VM_VIRTIO_MMIO_BASE. */
+    if (gpa < VM_VIRTIO_MMIO_BASE)
+        return NULL;
+    uint64_t n = (gpa - VM_VIRTIO_MMIO_BASE) / VM_VIRTIO_MMIO_STRIDE;
+    return n < vm->n_virtio ? &vm->virtio[n] : NULL;
+}
+
+/* The device's line to the VM's PIC (level-triggered, as InterruptStatus
+ * is: Virtio 1.2 4.2.3.4; the 8259 latches the rising edge). */
+static void set_line(vfwd_dev_t *d, bool level)
+{
+    if (level && !d->level)
+        d->raised++;
+    d->level = level;
+    pic_set_irq(&d->vm->pic, d->irq, level);
+    d->vm->irq_quiet = false;
+}
+
+/* One forwarded access; false only when the server is broken. */
+static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    if (d->broken)
+        return false;
+    nu_msg_t m = { .info = nestor_msginfo(write ? DS_REQ_WRITE : DS_REQ_READ, 0, 0, DS_REQ_MRS),
+                   .mr = { gpa - d->base, size, write ? *value : 0 } };
+    nestor_word_t st = nu_call(d->ep, &m);
+    nestor_word_t label = nestor_msginfo_label(m.info);
+    d->accesses++;
+    if (st != NESTOR_OK || (label != DS_OK && label != DS_REFUSED)) {
+        d->broken = true;
+        set_line(d, false);
+        printf("vmm: vm %s: device server %s %s (call status %lu, label 0x%lx): its device %u "
+               "reads all ones from now on\n", d->vm->name, d->server,
+               st != NESTOR_OK ? "cannot be called" : "answered garbage", st, label, d->n);
+        return false;
+    }
+    d->refused += label == DS_REFUSED;
+    if (write && gpa - d->base == VIRTIO_MMIO_QUEUE_NOTIFY)
+        d->kicks++;
+    if (!write)
+        *value = label == DS_OK ? m.mr[0] & (size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1) : 0;
+    set_line(d, m.mr[1] & DS_REPLY_IRQ_LEVEL);
+    return true;
+}
+
+bool vfwd_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    if (!forward(ctx, false, gpa, size, value))
+        *value = size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;     /* no device answers */
+    return true;
+}
+
+bool vfwd_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
+{
+    forward(ctx, true, gpa, size, &value);
+    return true;
+}
+
+void vfwd_report(const vm_t *vm)
+{
+    for (unsigned n = 0; n < vm->n_virtio; n++) {
+        const vfwd_dev_t *d = &vm->virtio[n];
+        printf("vmm: vm %s virtio %u (%s): %lu accesses forwarded, %lu kicks, %lu refused, %lu "
+               "interrupts raised%s\n", vm->name, n, d->server, d->accesses, d->kicks, d->refused,
+               d->raised, d->broken ? ", server broken" : "");
+    }
+}

@@ -1,0 +1,45 @@
+/*
+ * vmm-server/virtio_fwd.h - a VM's virtio devices served by device servers
+ * (device-servers/): the VMM hands each server the VM's RAM, forwards the
+ * guest's accesses to the device's MMIO window to it by IPC and sets the
+ * device's PIC line to the level the server's reply says
+ * (device-servers/include/devsrv.h; windows and lines: vm_layout.h).
+ */
+#ifndef VMM_VIRTIO_FWD_H
+#define VMM_VIRTIO_FWD_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <user/space.h>
+#include <vm_layout.h>
+
+struct vm;
+
+typedef struct {
+    struct vm *vm;
+    unsigned n;                     /* its number in the VM's 'virtio' */
+    uint64_t base;                  /* its window, vm_virtio_base(n) */
+    unsigned irq;                   /* its PIC line, vm_virtio_irq(n) */
+    char server[32];
+    nestor_cptr_t ep;               /* the server's endpoint, badged DS_BADGE_MMIO */
+    bool level;                     /* the line's level, as the last reply said */
+    bool broken;                    /* the server failed a call or answered garbage */
+    uint64_t accesses, kicks, raised, refused;
+} vfwd_dev_t;
+
+/* Give server @server (its endpoint @ep, as init granted it) the VM's RAM
+ * and make it device @n of @vm. False (said) if it cannot be done or the
+ * server refuses. */
+bool vfwd_attach(nu_alloc_t *a, struct vm *vm, unsigned n, const char *server, nestor_cptr_t ep);
+
+/* The device whose window holds @gpa, or NULL. */
+vfwd_dev_t *vfwd_find(struct vm *vm, uint64_t gpa);
+
+/* Accesses as the instruction emulator makes them (x86_emulate.h), @ctx a
+ * vfwd_dev_t: forwarded to the server; the reply sets the device's line. */
+bool vfwd_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value);
+bool vfwd_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value);
+
+/* What each device saw, one line each (at the VM's end). */
+void vfwd_report(const struct vm *vm);
+
+#endif
