@@ -14,6 +14,7 @@
 #include "nvmx_insn.h"
 #include "nvmx_caps.h"
 #include "shadow12.h"
+#include "nvmx_setup.h"
 #include <string.h>
 #include <user/print.h>
 #include <x86_arch.h>
@@ -286,6 +287,24 @@ static nestor_error_t set_timer(struct nvmx_monitor *m, const uint64_t *f)
     if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
         t[0] = ((f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE) >> m->timer_rate) | 1;
     return nu_invoke(m->l2.vcpu, NESTOR_VCPU_SET_TIMER, t, 2, 0, 0, 0, 0);
+}
+
+/* "Save VMX-preemption timer value" (SDM 24.7.1; 27.3.4: what is left of
+ * the timer at the exit, 0 when it ran out): the kernel gives back the time
+ * left of vcpu02's timer as it turns it off for L1's turn (NESTOR_VCPU_
+ * SET_TIMER). set_timer's conversion inverted, rounded down and never above
+ * the value this entry loaded: L1 never sees its timer go up. */
+static void save_timer(struct nvmx_monitor *m, uint64_t *f)
+{
+    const nestor_word_t off = 0;
+    nestor_word_t left = 0;
+    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_SET_TIMER, &off, 1, 0, 0, &left, 1) != NESTOR_OK)
+        left = 0;
+    const uint64_t loaded = f[V12_PREEMPT_TIMER_VALUE] & 0xFFFFFFFFu;
+    const uint64_t v = left > (UINT64_MAX >> m->timer_rate)
+                           ? loaded
+                           : (left << m->timer_rate) >> NVMX_PREEMPT_RATE;
+    f[V12_PREEMPT_TIMER_VALUE] = v < loaded ? v : loaded;
 }
 
 /* ---- VMRESUME of the VMCS L2 last exited from ----
@@ -616,6 +635,8 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
         f[V12_GUEST_PAT] = s2->pat;
     if (exit & EXIT_SAVE_EFER)
         f[V12_GUEST_EFER] = s2->efer;
+    if (exit & EXIT_SAVE_PREEMPT_TIMER)     /* the entry checks: the timer is on (26.2.1.2) */
+        save_timer(m, f);
     if (m->l2.eptp12 != EPT02_NO_EPT) {
         f[V12_GUEST_PDPTE0] = s2->pdpte[0];
         f[V12_GUEST_PDPTE1] = s2->pdpte[1];
@@ -714,19 +735,39 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
     } else if (basic == NESTOR_EXIT_PREEMPT_TIMER && qual == NESTOR_PREEMPT_PAUSE) {
         /* Our pause (l2_kick): L1 has an interrupt. SDM 25.2: with
          * "external-interrupt exiting" it exits to L1 whatever L2's
-         * RFLAGS.IF and blocking; L1's own VMM injects it once L1 runs. */
+         * RFLAGS.IF and blocking. */
         const bool extint = v->field[V12_PIN_CONTROLS] & PIN_EXTINT_EXITING;
         if (!l2->kicked || !extint) {
             l2->at_l0++;
             return NESTOR_EXIT_REPLY_RESUME;    /* stale, or L1 does not exit on them */
         }
+        /* SDM 27.2.2: with "acknowledge interrupt on exit" the CPU
+         * acknowledges the interrupt controller and the exit carries the
+         * vector (24.9.2: type external interrupt, valid); the VMM
+         * acknowledges L1's. Without it the exit carries no interruption
+         * information, and L1's own VMM injects the interrupt, still
+         * pending, once L1 takes it. */
+        uint64_t info = 0;
+        if (v->field[V12_EXIT_CONTROLS] & EXIT_ACK_INTR_ON_EXIT) {
+            nestor_word_t vector = 0;
+            const nestor_word_t r = l2_ask_vmm(m, NVMX_REQ_ACK, 0, 0, 0, 0, &vector);
+            if (r == NVMX_REQ_NONE) {
+                /* None pending any more: no exit out of nothing; the VMM
+                 * kicks again for the next one. */
+                l2->kicked = false;
+                l2->at_l0++;
+                return NESTOR_EXIT_REPLY_RESUME;
+            }
+            if (r != NVMX_REQ_OK)
+                return NESTOR_EXIT_REPLY_STOP;  /* the VM has ended */
+            info = (vector & X86_INTR_VECTOR_MASK) | X86_INTR_TYPE_EXT | X86_INTR_VALID;
+        }
         reason = NESTOR_EXIT_EXTERNAL_INT;
         qual = 0;
-        /* SDM 27.2.2: without "acknowledge interrupt on exit" (not offered,
-         * nvmx_caps.h) the exit carries no interruption information. */
         for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
             extint_mr[i] = i == NESTOR_EXIT_MR_IDT_VECTORING || i == NESTOR_EXIT_MR_IDT_ERROR
                                ? mr[i] : 0;
+        extint_mr[NESTOR_EXIT_MR_INTR_INFO] = info;
         mr = extint_mr;
     } else if (!l1_wants(m, v, basic, qual, mr)) {
         l2->at_l0++;

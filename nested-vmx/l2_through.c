@@ -19,10 +19,9 @@
 #define CR8             8
 #define LOW32           0xFFFFFFFFULL
 
-/* A request to the VMM (nvmx_setup.h); the reply label, *@value its MR0. */
-static nestor_word_t ask_vmm(struct nvmx_monitor *m, nestor_word_t label, nestor_word_t a0,
-                             nestor_word_t a1, nestor_word_t a2, nestor_word_t a3,
-                             nestor_word_t *value)
+nestor_word_t l2_ask_vmm(struct nvmx_monitor *m, nestor_word_t label, nestor_word_t a0,
+                         nestor_word_t a1, nestor_word_t a2, nestor_word_t a3,
+                         nestor_word_t *value)
 {
     nu_msg_t msg = { .info = nestor_msginfo(label, 0, 0, 4), .mr = { a0, a1, a2, a3 } };
     if (nu_call(m->vmm, &msg) != NESTOR_OK)
@@ -59,7 +58,7 @@ static nestor_word_t io(struct nvmx_monitor *m, uint64_t q, uint64_t len, nestor
     const bool in = q & X86_IOQ_IN;
     const uint64_t mask = size == 4 ? LOW32 : (1ULL << (8 * size)) - 1;
     nestor_word_t v = 0;
-    if (ask_vmm(m, NVMX_REQ_IO, IOQ_PORT(q), size, in, s2->rax & mask, &v) != NVMX_REQ_OK)
+    if (l2_ask_vmm(m, NVMX_REQ_IO, IOQ_PORT(q), size, in, s2->rax & mask, &v) != NVMX_REQ_OK)
         return NESTOR_EXIT_REPLY_STOP;                  /* L2 ended the VM */
     if (in)     /* SDM Vol. 2A IN: a 32-bit destination zero-extends into RAX */
         s2->rax = size == 4 ? (v & LOW32) : (s2->rax & ~mask) | (v & mask);
@@ -105,8 +104,8 @@ static nestor_word_t msr(struct nvmx_monitor *m, bool write, uint64_t len, nesto
         v = *field;
     } else {
         nestor_word_t got = 0;
-        nestor_word_t r = write ? ask_vmm(m, NVMX_REQ_MSR, index, 1, v, 0, &got)
-                                : ask_vmm(m, NVMX_REQ_MSR, index, 0, 0, 0, &got);
+        nestor_word_t r = write ? l2_ask_vmm(m, NVMX_REQ_MSR, index, 1, v, 0, &got)
+                                : l2_ask_vmm(m, NVMX_REQ_MSR, index, 0, 0, 0, &got);
         if (r == NVMX_REQ_FAULT)
             return gp(s2, changed);
         if (r != NVMX_REQ_OK)
@@ -131,7 +130,7 @@ static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, u
     if (n == CR8) {
         nestor_word_t got = 0, *reg = nvmx_gpr(s2, CRQ_GPR(q));
         const bool to = CRQ_TYPE(q) == CRQ_MOV_TO_CR;
-        nestor_word_t r = ask_vmm(m, NVMX_REQ_CR8, to, to ? *reg : 0, 0, 0, &got);
+        nestor_word_t r = l2_ask_vmm(m, NVMX_REQ_CR8, to, to ? *reg : 0, 0, 0, &got);
         if (r == NVMX_REQ_FAULT)
             return gp(s2, changed);
         if (r != NVMX_REQ_OK)

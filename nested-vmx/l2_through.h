@@ -12,4 +12,10 @@
 nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
                          uint64_t len, nestor_word_t *changed);
 
+/* A request to the VMM (nvmx_setup.h NVMX_REQ_*, MRs @a0-@a3): the reply
+ * label (NVMX_REQ_ENDED if the call failed), *@value its MR0. */
+nestor_word_t l2_ask_vmm(struct nvmx_monitor *m, nestor_word_t label, nestor_word_t a0,
+                         nestor_word_t a1, nestor_word_t a2, nestor_word_t a3,
+                         nestor_word_t *value);
+
 #endif

@@ -5,8 +5,7 @@
  * it, or the exits it asks for reflected); one not allowed fails VM entry
  * with VMXERR_ENTRY_INVALID_CONTROLS (SDM 26.2.1).
  *
- * Left out on purpose, each a feature of its own: acknowledge interrupt on
- * exit and saving the preemption timer (see NVMX_EXIT_ALLOWED1), TPR shadow and APIC
+ * Left out on purpose, each a feature of its own: TPR shadow and APIC
  * virtualization (a virtual-APIC page), posted interrupts, monitor trap
  * flag (Bochs has none to build it on), PML, VMFUNC, VMCS shadowing (its
  * own issue), EPT A/D flags, CR3-target values (count 0), SMM and the
@@ -44,11 +43,12 @@
 #define NVMX_PROC2_ALLOWED1 (PROC2_ENABLE_EPT | PROC2_DESC_TABLE_EXITING |                     \
                              PROC2_ENABLE_RDTSCP | PROC2_ENABLE_VPID |                         \
                              PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST)
-/* (No "acknowledge interrupt on exit": L1's interrupts are its VMM's to
- * deliver, nested-vmx does not know their vectors. No "save VMX-preemption
- * timer value": the kernel does not give back what is left of it.) */
+/* "Acknowledge interrupt on exit": the VMM acknowledges L1's interrupt
+ * controller for the exit (NVMX_REQ_ACK); "save VMX-preemption timer
+ * value": what the kernel gives back of vcpu02's timer (l2.c). */
 #define NVMX_EXIT_ALLOWED1 (VMX_EXIT_DEFAULT1 | EXIT_HOST_ADDR_SPACE_SIZE |                    \
-                            EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER | EXIT_LOAD_EFER)
+                            EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_PAT | EXIT_LOAD_PAT |            \
+                            EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PREEMPT_TIMER)
 /* TRUE_EXIT / TRUE_ENTRY (SDM A.4.2, A.5.2): "save/load debug controls" may be 0. */
 #define NVMX_EXIT_TRUE_DEFAULT1  (VMX_EXIT_DEFAULT1 & ~EXIT_SAVE_DEBUG_CTLS)
 #define NVMX_ENTRY_ALLOWED1 (VMX_ENTRY_DEFAULT1 | ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_PAT |     \

@@ -52,14 +52,25 @@
  *                  the value (read), or NVMX_REQ_FAULT (#GP).
  *   NVMX_REQ_CR8   (call) MOV to/from CR8 (L1's task priority) that L1 does
  *                  not intercept. MR0 1 = write, MR1 the value. Reply as MSR.
+ *   NVMX_REQ_ACK   (call) L2 exits to L1 for L1's external interrupt with
+ *                  "acknowledge interrupt on exit" (SDM 24.7.1, 27.2.2): the
+ *                  VMM acknowledges the highest-priority interrupt pending
+ *                  at L1's virtual interrupt controllers as the CPU's INTA
+ *                  cycle (8259) or acceptance (local APIC) would: it is in
+ *                  service from now on, and L1 must EOI it. No MRs. Reply
+ *                  NVMX_REQ_OK with MR0 its vector, or NVMX_REQ_NONE when
+ *                  none is pending any more (the VMM then signals the kick
+ *                  again for the next one).
  */
 #define NVMX_REQ_STOP            0x5354   /* "ST" */
 #define NVMX_REQ_IO              0x494F   /* "IO" */
 #define NVMX_REQ_MSR             0x4D53   /* "MS" */
 #define NVMX_REQ_CR8             0x4338   /* "C8" */
+#define NVMX_REQ_ACK             0x414B   /* "AK" */
 #define NVMX_REQ_OK              0
 #define NVMX_REQ_ENDED           1
 #define NVMX_REQ_FAULT           2
+#define NVMX_REQ_NONE            3
 #define NVMX_GRANT_RAM_INDEX(i)  (NVMX_GRANT_RAM + (i))
 
 #define NVMX_SETUP_MR_RADIX      0

@@ -676,7 +676,7 @@ static bool platform_msr(uint32_t msr)
 
 /* A request of nested-vmx for an access its L2 makes that L1 lets through
  * to L1's own platform (nvmx_setup.h): the device or MSR answers as it
- * would the guest itself. The platform MSRs only: those in the state page
+ * would the guest itself; or for the interrupt an L2 exit acknowledges. The platform MSRs only: those in the state page
  * are nested-vmx's to carry out on L2's state. */
 void vm_monitor_request(vm_t *vm, nu_msg_t *m)
 {
@@ -699,6 +699,16 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
                                 : msr_read(&e, (uint32_t)m->mr[0], &v);
         out = ok ? NVMX_REQ_OK : NVMX_REQ_FAULT;
         value = v;
+    } else if (label == NVMX_REQ_ACK) {
+        /* Its L2 exits to L1 for L1's interrupt with "acknowledge interrupt
+         * on exit" (SDM 27.2.2). With none pending any more (the kick was
+         * for an NMI, or L2 masked it through L1's devices) L2 goes on, and
+         * the next interrupt must kick it again. */
+        const int v = irq_acknowledge(vm);
+        out = v >= 0 ? NVMX_REQ_OK : NVMX_REQ_NONE;
+        value = v >= 0 ? (nestor_word_t)v : 0;
+        if (v < 0)
+            vm->pause_requested = false;
     } else if (label == NVMX_REQ_CR8) {
         /* SDM Vol. 2B MOV CR: CR8[63:4] reserved. */
         if (m->mr[0] != 1) {

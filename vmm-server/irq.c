@@ -91,6 +91,20 @@ static int ack(vm_t *vm)
     return lapic_extint_enabled(&vm->lapic) ? pic_ack(&vm->pic) : -1;
 }
 
+int irq_acknowledge(vm_t *vm)
+{
+    /* SDM Vol. 3C 27.2.2: with "acknowledge interrupt on exit" the CPU
+     * acknowledges the interrupt controller at the exit, whatever the
+     * guest's RFLAGS.IF (25.2: external-interrupt exiting ignores it), and
+     * the interrupt is in service from then on. */
+    if (irq_pending(vm) < 0)            /* ticks the timers first */
+        return -1;
+    int v = ack(vm);
+    if (v >= 0)
+        vm->interrupts++;
+    return v;
+}
+
 /* Turn a primary processor-based control bit (interrupt- or NMI-window
  * exiting) on or off, *state caching what it is. */
 static void set_proc_control(vm_t *vm, nestor_word_t bit, bool on, bool *state)

@@ -138,7 +138,7 @@ void msr_init(vm_t *vm);
 void msr_enable_rdtscp(vm_t *vm);
 bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value);
 /* A request of a monitor stacked on @vm (nested-vmx/nvmx_setup.h
- * NVMX_REQ_IO/MSR/CR8): carried out on the VM's devices and platform MSRs
+ * NVMX_REQ_IO/MSR/CR8/ACK): carried out on the VM's devices and platform MSRs
  * as if the guest had made the access; @m becomes the reply. The VM may
  * end or stop by it (its status says). */
 void vm_monitor_request(vm_t *vm, nu_msg_t *m);
@@ -196,6 +196,11 @@ uint64_t vm_now_ns(void);
 uint64_t vm_unix_seconds(void);
 void irq_init(vm_t *vm);
 int irq_pending(vm_t *vm);
+/* Acknowledge the highest-priority interrupt pending for the VM, as the
+ * CPU's INTA cycle (8259) or acceptance (local APIC) does: it moves to in
+ * service and its vector is returned; -1 when none is pending. For a
+ * stacked nested-vmx's "acknowledge interrupt on exit" (NVMX_REQ_ACK). */
+int irq_acknowledge(vm_t *vm);
 void irq_before_resume(vm_t *vm, vmexit_t *e);
 /* Turn on virtual NMIs for the VM's vCPU (at creation; vm->virtual_nmis). */
 void irq_enable_virtual_nmis(vm_t *vm);

@@ -289,8 +289,13 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
             return NESTOR_ERR_TRUNCATED_MESSAGE;
         if (!optional_level(iv, 1, &level))
             return inv_error(iv, NESTOR_ERR_RANGE, 1, NESTOR_EXIT_LEVELS - 1);
+        /* What was left of the timer this one replaces (kept up to date at
+         * every exit from the value the CPU saved, SDM 27.3.4); an exit
+         * owed for it (it ran out at an exit of another kind) goes with it. */
+        inv_result(iv, 0, v->monitor_timer);
         v->monitor_timer = a;
         v->timer_level = (uint8_t)level;
+        v->timer_due = 0;
         return NESTOR_OK;
     case NESTOR_VCPU_LOAD_STATE:
     case NESTOR_VCPU_STORE_STATE: {

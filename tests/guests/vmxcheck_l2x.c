@@ -23,6 +23,15 @@
  *   l2timer:  the VMX-preemption timer (exit 52; its saved value where
  *             offered; HLT without HLT exiting ends in a timer exit with
  *             activity state HLT, 27.3.4), interrupt- and NMI-window exiting;
+ *   l2extint: L1's external interrupt (its 8259's IRQ 0 from a one-shot
+ *             PIT count) while L2 runs with external-interrupt exiting (exit
+ *             1, 25.2): without "acknowledge interrupt on exit" the exit
+ *             interruption information is invalid and the interrupt stays
+ *             pending, taken through L1's IDT once L1 sets IF; with it the
+ *             information holds the vector and the 8259 has it in service
+ *             (L1 EOIs it; it is not delivered again) (27.2.2, 24.9.2); the
+ *             preemption timer value saved at two exits (27.3.4): at most
+ *             the value loaded, and lower after L2 ran on;
  *   l2ept:    EPT (28.3): an unmapped guest-physical address and a write to
  *             a read-only 2 MiB page (exit 48, qualification Table 27-7), a
  *             read of that page passing, the same through 512 4 KiB pages;
@@ -594,6 +603,179 @@ static void section_timer(void)
     vmxc_section_end("l2timer");
 }
 
+/* ---- l2extint: SDM 25.2, 27.2.2, 24.9.2, 24.7.1, 27.3.4 ---- */
+
+#define R_EXTINT         1
+#define INFO_NMI_UNBLOCKED (1u << 12) /* NMI unblocking due to IRET (27.2.3) */
+#define PIC1_CMD         0x20
+#define PIC1_DATA        0x21
+#define PIC2_CMD         0xA0
+#define PIC2_DATA        0xA1
+#define PIC_ICW1         0x11       /* edge, cascade, ICW4 follows */
+#define PIC_ICW4_8086    0x01
+#define PIC_OCW2_EOI     0x20       /* non-specific EOI */
+#define PIC_OCW3_IRR     0x0A       /* the next read of the command port: IRR */
+#define PIC_OCW3_ISR     0x0B       /* ISR */
+#define PIC_OCW3_POLL    0x0C       /* the next read is an INTA: the level, bit 7 set */
+#define PIC_ONLY_IRQ0    0xFE
+#define PIC_ALL_MASKED   0xFF
+#define PIC_IRQ0         0x01
+#define L1_VEC_IRQ0      0x20       /* master base: IRQ 0's vector */
+#define L1_IDT_VECTORS   (L1_VEC_IRQ0 + 1)
+#define PIT_CH0          0x40
+#define PIT_CMD          0x43
+#define PIT_CH0_MODE0    0x30       /* channel 0, low then high byte, mode 0 (one shot) */
+#define PIT_HZ           1193182
+#define EXTINT_MS        30         /* past L1's way into L2 (nested: VMWRITE exits, the entry) */
+#define L1_STI_SPIN      1000       /* L1 with IF = 1: the pending interrupt comes at once */
+#define TIMER_START      0x10000000 /* far from running out in the two runs below */
+
+extern char l2x_extint_wait[], l2x_extint_wait_end[], l2x_timer_runs[], l2x_l1_irq[];
+extern volatile uint64_t l2x_l1_irqs;
+static uint32_t l1_idt[L1_IDT_VECTORS][4] __attribute__((aligned(16)));
+
+struct idtr {
+    uint16_t limit;
+    uint64_t base;
+} __attribute__((packed));
+
+static uint8_t pic_read(uint8_t ocw3)
+{
+    outb(PIC1_CMD, ocw3);
+    return inb(PIC1_CMD);
+}
+
+/* The 8259s at vectors 20H/28H, only IRQ 0 unmasked, nothing left in
+ * request or service from before (firmware's periodic timer on bare Bochs:
+ * a poll acknowledges what is requested, an EOI ends it). */
+static void pic_setup(void)
+{
+    outb(PIT_CMD, PIT_CH0_MODE0);       /* OUT low until a count runs out: no edges */
+    outb(PIC1_CMD, PIC_ICW1);
+    outb(PIC2_CMD, PIC_ICW1);
+    outb(PIC1_DATA, L1_VEC_IRQ0);
+    outb(PIC2_DATA, L1_VEC_IRQ0 + 8);
+    outb(PIC1_DATA, 1 << 2);            /* ICW3: the slave on IR2 */
+    outb(PIC2_DATA, 2);
+    outb(PIC1_DATA, PIC_ICW4_8086);
+    outb(PIC2_DATA, PIC_ICW4_8086);
+    outb(PIC1_DATA, PIC_ONLY_IRQ0);
+    outb(PIC2_DATA, PIC_ALL_MASKED);
+    for (unsigned i = 0; i < 8 && (pic_read(PIC_OCW3_IRR) | pic_read(PIC_OCW3_ISR)); i++) {
+        pic_read(PIC_OCW3_POLL);
+        outb(PIC1_CMD, PIC_OCW2_EOI);
+    }
+    vmxc_check_eq("extint: 8259 IRR and ISR clear before the cases", 0,
+                  pic_read(PIC_OCW3_IRR) | pic_read(PIC_OCW3_ISR));
+}
+
+/* IRQ 0 in EXTINT_MS (a one-shot count: one edge). */
+static void pit_arm(void)
+{
+    const unsigned count = PIT_HZ / 1000 * EXTINT_MS;
+    outb(PIT_CMD, PIT_CH0_MODE0);
+    outb(PIT_CH0, count & 0xFF);
+    outb(PIT_CH0, count >> 8);
+}
+
+/* L1 with interrupts enabled a moment: how many came through its IDT. */
+static uint64_t l1_sti_window(void)
+{
+    l2x_l1_irqs = 0;
+    __asm__ volatile("sti" ::: "memory");
+    for (volatile unsigned i = 0; i < L1_STI_SPIN; i++)
+        ;
+    __asm__ volatile("cli" ::: "memory");
+    return l2x_l1_irqs;
+}
+
+/* L2 waits with RFLAGS.IF = 1 for L1's IRQ 0; the exit must be reason 1
+ * with L2 in its loop (not at the VMCALL that ends the wait). */
+static int extint_exit(const char *what, uint32_t exit_ctls)
+{
+    reset();
+    vmwr(VMCS_PIN_CONTROLS, base_pin | PIN_EXTINT_EXITING);
+    vmwr(VMCS_EXIT_CONTROLS, exit_ctls);
+    vmwr(VMCS_GUEST_RFLAGS, RFL | RFL_IF);
+    pit_arm();
+    if (!exit_is(what, R_EXTINT, enter(l2x_extint_wait)))
+        return 0;
+    const uint64_t rip = vmrd(VMCS_GUEST_RIP);
+    vmxc_check(rip >= pa(l2x_extint_wait) && rip < pa(l2x_extint_wait_end),
+               W(what, "guest RIP in L2's wait loop"));
+    return 1;
+}
+
+static void section_extint(void)
+{
+    vmxc_section_begin();
+    if (!ctl_can1(pin_msr(), PIN_EXTINT_EXITING)) {
+        vmxc_section_end("l2extint");
+        return;
+    }
+    /* L1's IDT: its exception vectors and IRQ 0's (SDM Vol. 3A 6.14.1). */
+    struct idtr old, idtr = { sizeof(l1_idt) - 1, pa(l1_idt) };
+    __asm__ volatile("sidt %0" : "=m"(old));
+    memcpy(l1_idt, (const void *)(uintptr_t)old.base, VMXC_IDT_VECTORS * sizeof(l1_idt[0]));
+    const uint64_t isr = pa(l2x_l1_irq);
+    l1_idt[L1_VEC_IRQ0][0] = (uint32_t)VMXC_SEL_CODE64 << 16 | (isr & 0xFFFF);
+    l1_idt[L1_VEC_IRQ0][1] = (isr & 0xFFFF0000u) | 0x8E00;   /* 64-bit interrupt gate */
+    l1_idt[L1_VEC_IRQ0][2] = (uint32_t)(isr >> 32);
+    l1_idt[L1_VEC_IRQ0][3] = 0;
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+    vmwr(VMCS_HOST_IDTR_BASE, pa(l1_idt));  /* exits load it (limit FFFFH, 27.5.2) */
+    pic_setup();
+    const uint32_t exit_no_ack = (uint32_t)base_exit & ~EXIT_ACK_INTR_ON_EXIT;
+    if (ctl_can0(exit_msr(), EXIT_ACK_INTR_ON_EXIT) &&
+        extint_exit("extint, no acknowledge on exit", exit_no_ack)) {
+        /* 27.2.2: without the control the information is invalid, and the
+         * interrupt is still requested at the controller. */
+        vmxc_check_eq("extint, no ack: exit interruption information not valid", 0,
+                      vmrd(VMCS_EXIT_INTR_INFO) & INFO_VALID);
+        vmxc_check_eq("extint, no ack: IRQ 0 still requested (IRR)", PIC_IRQ0,
+                      pic_read(PIC_OCW3_IRR) & PIC_IRQ0);
+        vmxc_check_eq("extint, no ack: IRQ 0 not in service", 0,
+                      pic_read(PIC_OCW3_ISR) & PIC_IRQ0);
+        vmxc_check_eq("extint, no ack: L1 takes it once it sets IF", 1, l1_sti_window());
+        vmxc_check_eq("extint, no ack: L1's handler ended it (ISR clear)", 0,
+                      pic_read(PIC_OCW3_ISR) & PIC_IRQ0);
+    }
+    if (ctl_can1(exit_msr(), EXIT_ACK_INTR_ON_EXIT) &&
+        extint_exit("extint, acknowledge on exit", exit_no_ack | EXIT_ACK_INTR_ON_EXIT)) {
+        /* 27.2.2, 24.9.2: vector, type 0 (external interrupt), no error
+         * code, valid; the CPU acknowledged the 8259: in service now. */
+        vmxc_check_eq("extint, ack: exit interruption information",
+                      INFO_VALID | INFO_TYPE(T_EXT) | L1_VEC_IRQ0,
+                      vmrd(VMCS_EXIT_INTR_INFO) & ~(uint64_t)INFO_NMI_UNBLOCKED);
+        vmxc_check_eq("extint, ack: IRQ 0 in service", PIC_IRQ0, pic_read(PIC_OCW3_ISR) & PIC_IRQ0);
+        vmxc_check_eq("extint, ack: IRQ 0 no longer requested", 0,
+                      pic_read(PIC_OCW3_IRR) & PIC_IRQ0);
+        outb(PIC1_CMD, PIC_OCW2_EOI);
+        vmxc_check_eq("extint, ack: EOI ends it", 0, pic_read(PIC_OCW3_ISR) & PIC_IRQ0);
+        vmxc_check_eq("extint, ack: not delivered again through L1's IDT", 0, l1_sti_window());
+    }
+    outb(PIC1_DATA, PIC_ALL_MASKED);
+    vmwr(VMCS_HOST_IDTR_BASE, old.base);
+    __asm__ volatile("lidt %0" : : "m"(old));
+    /* 24.7.1 bit 22, 27.3.4: the value left at each exit; the next entry
+     * counts on from it. */
+    if (ctl_can1(pin_msr(), PIN_PREEMPTION_TIMER) && ctl_can1(exit_msr(), EXIT_SAVE_PREEMPT_TIMER)) {
+        reset();
+        vmwr(VMCS_PIN_CONTROLS, base_pin | PIN_PREEMPTION_TIMER);
+        vmwr(VMCS_EXIT_CONTROLS, base_exit | EXIT_SAVE_PREEMPT_TIMER);
+        vmwr(VMCS_PREEMPT_TIMER_VALUE, TIMER_START);
+        if (exit_is("timer saved, first run", R_CPUID, enter(l2x_timer_runs))) {
+            const uint64_t first = vmrd(VMCS_PREEMPT_TIMER_VALUE);
+            vmxc_check(first > 0 && first < TIMER_START,
+                       "timer saved, first run: below the value loaded, not run out");
+            if (exit_is("timer saved, second run", R_CPUID, next()))
+                vmxc_check(vmrd(VMCS_PREEMPT_TIMER_VALUE) < first,
+                           "timer saved, second run: lower than the first");
+        }
+    }
+    vmxc_section_end("l2extint");
+}
+
 /* ---- l2ept: SDM 28.3, 27.2.1 Table 27-7 ---- */
 
 #define EPT_R  1ULL
@@ -744,5 +926,6 @@ void vmxc_section_l2x(void)
     section_exc();
     section_inject();
     section_timer();
+    section_extint();
     section_ept();
 }

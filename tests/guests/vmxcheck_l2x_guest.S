@@ -247,6 +247,39 @@ l2x_sti:
 l2x_sti_end:
     vmcall
 
+/* L1's external interrupt while L2 waits (RFLAGS.IF = 1), at most
+ * L2X_EXTINT_SPIN iterations (about 0.7 s on Bochs, the interrupt is due in
+ * 30 ms): the VMCALL ends a wait that no interrupt ended. The preemption timer across two runs: a loop, CPUID
+ * (an exit), the loop again, CPUID. L1's IRQ 0 handler: counts, EOIs. */
+    .globl l2x_extint_wait, l2x_extint_wait_end, l2x_timer_runs, l2x_l1_irq
+#define L2X_EXTINT_SPIN 0x1000000
+#define L2X_TIMER_LOOP  2000
+#define PIC1_CMD        0x20
+#define PIC_OCW2_EOI    0x20
+l2x_extint_wait:
+    movl $L2X_EXTINT_SPIN, %ecx
+1:  decl %ecx
+    jnz 1b
+l2x_extint_wait_end:
+    vmcall
+l2x_timer_runs:
+    movl $L2X_TIMER_LOOP, %ecx
+1:  decl %ecx
+    jnz 1b
+    cpuid
+    movl $L2X_TIMER_LOOP, %ecx
+1:  decl %ecx
+    jnz 1b
+    cpuid
+    vmcall
+l2x_l1_irq:
+    pushq %rax
+    incq l2x_l1_irqs(%rip)
+    movb $PIC_OCW2_EOI, %al         /* 8259 OCW2: non-specific EOI */
+    outb %al, $PIC1_CMD
+    popq %rax
+    iretq
+
 /* EPT: a read of an unmapped address, a write to a read-only page, a read
  * of it; and L2 reading what L1 left in l2x_in. */
     .globl l2x_ept_unmapped, l2x_ept_write, l2x_ept_read, l2x_mem
@@ -283,8 +316,9 @@ l2x_mem:
 
     .bss
     .balign 16
-    .globl l2x_gprs, l2x_in, l2x_out
+    .globl l2x_gprs, l2x_in, l2x_out, l2x_l1_irqs
 l2x_gprs:   .skip 8 * 15
     .balign 8
 l2x_in:     .skip 8 * 4
 l2x_out:    .skip 8 * 4
+l2x_l1_irqs: .skip 8

@@ -427,6 +427,37 @@ KTEST(vmx_monitor_timer_and_pause_reach_their_level)
     return KT_PASS;
 }
 
+/* Setting a monitor timer gives back what was left of the one it replaces:
+ * the guest time the guest has not spent of it (the kernel keeps it from the
+ * value the CPU saves at each exit, SDM 27.3.4), 0 once it ran out or when
+ * none was set. nested-vmx saves an L2's timer for L1 with it. */
+KTEST(vmx_monitor_timer_gives_back_what_is_left)
+{
+    static const uint8_t code[] = { 0xB9, 0xE8, 0x03, 0x00, 0x00,     /* mov ecx, 1000 */
+                                    0x49, 0x75, 0xFD,                 /* 1: dec ecx; jnz 1b */
+                                    I_VMCALL, 0xEB, 0xFE };           /* vmcall; jmp . */
+    const nestor_word_t start = 1ULL << 30, off = 0;
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    nestor_word_t left = ~0ULL;
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &start, 1, 0, 0, &left, 1));
+    KT_EQ(left, 0);                                     /* none before */
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &off, 1, 0, 0, &left, 1));
+    KT_ASSERT(left > 0 && left < start);                /* the loop spent some of it */
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &off, 1, 0, 0, &left, 1));
+    KT_EQ(left, 0);                                     /* off */
+    const nestor_word_t small = 1;
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &small, 1, 0, 0, &left, 1));
+    vm.s->rip += 3;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_PREEMPT_TIMER);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_QUALIFICATION], NESTOR_PREEMPT_MONITOR_TIMER);
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &off, 1, 0, 0, &left, 1));
+    KT_EQ(left, 0);                                     /* ran out */
+    return KT_PASS;
+}
+
 /* A guest that turns CR4.OSXSAVE on itself must not run on the host's XCR0
  * until its next exit: the kernel owns OSXSAVE in the CR4 mask, so the write
  * exits, and once the monitor loads it the guest's XCR0 (1 at reset) is live. */

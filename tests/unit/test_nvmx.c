@@ -336,6 +336,12 @@ static void test_caps(void)
     }
     CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, &w));
     CU_ASSERT_EQUAL(w & PROC_CR3_LOAD_EXITING, 0);        /* may be 0 (TRUE) */
+    /* Acknowledge interrupt on exit and save the preemption timer may be 1
+     * (SDM A.4: allowed-1 bits 15, 22) and need not be (allowed-0 clear). */
+    CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_TRUE_EXIT_CTLS, &w));
+    CU_ASSERT_EQUAL((w >> 32) & (EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_PREEMPT_TIMER),
+                    EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_PREEMPT_TIMER);
+    CU_ASSERT_EQUAL(w & (EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_PREEMPT_TIMER), 0);
     CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_PROCBASED_CTLS2, &v));
     CU_ASSERT_EQUAL((uint32_t)v, 0);                   /* allowed-0 all 0 */
     CU_ASSERT_EQUAL(v >> 32, NVMX_PROC2_ALLOWED1);

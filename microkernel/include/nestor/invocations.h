@@ -109,7 +109,10 @@ typedef enum {
     NESTOR_VCPU_SET_TIMER = 108,      /* MR0 guest time in VMX-preemption-timer units (SDM
                                          25.5.1; 0: off), MR1 (optional) level: a one-shot
                                          exit NESTOR_EXIT_PREEMPT_TIMER, qualification
-                                         NESTOR_PREEMPT_MONITOR_TIMER, when it has run out */
+                                         NESTOR_PREEMPT_MONITOR_TIMER, when it has run out;
+                                         -> MR0 the guest time that was left of the timer
+                                         it replaces (0: off or run out; an exit owed for
+                                         one that ran out is dropped) */
     NESTOR_EPT_MAP_FRAME = 104,       /* on a frame: MR0 guest-physical address,
                                          MR1 EPT rights (NESTOR_EPT_R/W/X), MR2 (optional,
                                          default WB) memory type NESTOR_EPT_MEMTYPE_*;
