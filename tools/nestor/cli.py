@@ -110,6 +110,12 @@ BENCHMARKS = {
                    'on Bochs (same kernel, initramfs, command line), and the exits by reason',
                    config=os.path.join(paths.STACK_CONFIGS, 'linux.dts'),
                    bare_linux=LINUX_CMDLINE, timeout=900),
+    # Linux KVM as L1 running linux/kvm-test's L2: under Nestor (nested-vmx
+    # stacked on the Linux VM), then KVM directly on Bochs's VT-x (bare).
+    'kvm': Bench(None, 'an L2 I/O exit handled by Linux KVM and its user-space program: KVM as '
+                 'L1 under Nestor (nested-vmx), and KVM bare on Bochs\'s VT-x',
+                 config=os.path.join(paths.STACK_CONFIGS, 'linux-kvm.dts'),
+                 bare_linux=LINUX_CMDLINE + ' nestor.kvm', l1='kvm', timeout=1500),
 }
 BENCH_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
 # A line's VM prefixes ("[l1] [bench] "): one per level of nesting above L0.
@@ -154,6 +160,17 @@ def bench_figure(line, l1=None, shadowing=False):
     return '%s%s %s' % (name, '{%s}' % ','.join(labels) if labels else '', value)
 
 
+LINUX_BARE = 'bare'     # the boot of a bench's bare_linux: its figures say under=bare
+
+
+def with_label(figure, label):
+    """'name{a} v' or 'name v' with @label added to its labels."""
+    name, value = figure.rsplit(' ', 1)
+    if name.endswith('}'):
+        return '%s,%s} %s' % (name[:-1], label, value)
+    return '%s{%s} %s' % (name, label, value)
+
+
 def cmd_bench(args):
     bench = BENCHMARKS[args.name]
     if (args.plot or args.figures_from) and args.name != 'nested':
@@ -184,7 +201,8 @@ def cmd_bench(args):
     if bench.bare:
         boots.append((image.bare_iso(bench.bare), 'bench-%s-bare' % args.name, bench.l1))
     if bench.bare_linux:
-        boots.append((image.linux_bare_iso(bench.bare_linux), 'bench-%s-bare' % args.name, 'bare'))
+        boots.append((image.linux_bare_iso(bench.bare_linux), 'bench-%s-bare' % args.name,
+                      LINUX_BARE))
     for i, (more, l1) in enumerate(bench.more):
         boots.append((image.make_iso('', config.boot_modules(more)),
                       'bench-%s-%d' % (args.name, i + 1), l1))
@@ -194,7 +212,11 @@ def cmd_bench(args):
         with open(result.serial, errors='replace') as fh:
             lines = [ln.strip() for ln in fh]
         shadowing = any(NVMX_SHADOWING_LINE.match(ln) for ln in lines)
-        found = [f for f in (bench_figure(ln, l1, shadowing) for ln in lines) if f]
+        found = [f for f in (bench_figure(ln, None if l1 == LINUX_BARE else l1, shadowing)
+                             for ln in lines) if f]
+        if bench.bare_linux:        # Linux under Nestor or bare: say which
+            found = [with_label(f, 'under=%s' % ('bare' if l1 == LINUX_BARE else 'nestor'))
+                     for f in found]
         verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial],
                                  stdout=subprocess.PIPE, text=True).stdout.strip()
         if verdict != 'pass' or not found:
