@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "unit.h"
+#include "fuzz_rng.h"
 #include "decode/x86_decode.h"
 #include "decode/x86_emulate.h"
 #include <errno.h>
@@ -43,17 +44,7 @@
 #define F_STATUS (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
 #define F_BASE 0x202ull    /* bit 1, IF (user mode cannot change IF) */
 
-/* ---- randomness: xorshift64*, one stream per case ---- */
-
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545F4914F6CDD1Dull;
-}
+/* ---- randomness: xorshift64* (fuzz_rng.h), one stream per case ---- */
 
 static unsigned rnd_below(unsigned n)
 {
