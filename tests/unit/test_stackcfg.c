@@ -1347,7 +1347,7 @@ static void test_service(void)
     base();
     t_str("/monitors/vmm", "compatible", "nestor,vmm");
     EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\", "
-           "\"nestor,count-monitor\" or \"nestor,nested-vmx\", got \"nestor,vmm\"");
+           "\"nestor,count-monitor\", \"nestor,nested-vmx\" or \"nestor,inspector\", got \"nestor,vmm\"");
 }
 
 static void test_too_many(void)

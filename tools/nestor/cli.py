@@ -8,6 +8,7 @@ import sys
 from nestor import boot, build, config, emulators, harness, image, paths, topo
 from nestor.errors import NestorError
 
+GDB_RUN_TIMEOUT_S = 3600        # a run with --gdb waits on a person at a debugger
 EXIT_FAIL = 1
 EXIT_ERROR = 2
 
@@ -42,12 +43,20 @@ def cmd_run(args):
                                        'module': args.guest_module})
         iso = image.make_iso(args.cmdline, modules)
         what = paths.rel(dts)
-    timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
+    timeout = args.timeout or (GDB_RUN_TIMEOUT_S if args.gdb else
+                               harness.specs.DEFAULT_TIMEOUT[emu.name])
     workdir = os.path.join(paths.RUNS, emu.name)
     print('nestor: booting %s on %s (timeout %ds, serial log %s)' %
           (what, emu.name, timeout, paths.rel(os.path.join(workdir, 'serial.log'))),
           file=sys.stderr)
-    result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout)
+    if args.gdb:
+        print('nestor: COM2 is TCP port %d (the inspector\'s link); debug with:\n'
+              '    gdb -ex \'target remote :%d\' FILE\n'
+              '(FILE: the guest\'s ELF, e.g. build/guests/debuggee.elf%s)' %
+              (args.gdb, args.gdb,
+               '; Bochs starts once gdb has connected' if emu.name == 'bochs' else ''),
+              file=sys.stderr)
+    result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=args.gdb)
     verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial], stdout=subprocess.PIPE,
                              text=True).stdout.strip()
     if verdict == 'pass':
@@ -206,6 +215,9 @@ def parser():
                    help='stack config (.dts path or name in stack-configs/; default: demo)')
     r.add_argument('--emu', default='bochs', choices=sorted(emulators.EMULATORS),
                    help='machine to boot on (default: bochs)')
+    r.add_argument('--gdb', type=int, metavar='PORT', default=None,
+                   help='wire the machine\'s COM2 to TCP port PORT on localhost, the link of '
+                        'an inspector monitor in the config to gdb (prints the line to type)')
     r.add_argument('--timeout', type=int, metavar='S',
                    help='seconds before the boot counts as hung (default: qemu/kvm 30, bochs 120)')
     r.add_argument('--cmdline', default='', metavar='ARGS',

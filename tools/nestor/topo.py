@@ -36,7 +36,8 @@ FACT_RE = {
     'exits': re.compile(r'^exits (\S+) total=(\d+)$'),
 }
 KIND_JOB = {'vmm-server': 'runs VMs', 'count-monitor': 'counts the exits it takes',
-            'nested-vmx': 'virtual VMX for guest hypervisors'}
+            'nested-vmx': 'virtual VMX for guest hypervisors',
+            'inspector': 'a GDB stub for its VM'}
 
 # Legacy PC devices by I/O port range and IRQ line, to name what a monitor is granted.
 HOST_PORTS = [
