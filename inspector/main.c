@@ -151,21 +151,26 @@ int main(const nestor_bootinfo_t *bi)
         nu_reply(&m);
     }
     b->receive_cnode = 0;
-    if (!link || !take_vm(node, &m)) {
-        printf("inspector %s: %s\n", insp.name,
-               link ? "the VM handed over is not usable" : "no link to gdb");
+    if (!take_vm(node, &m)) {
+        printf("inspector %s: the VM handed over is not usable\n", insp.name);
         m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
         nu_reply(&m);
         return 0;
     }
     rsp_init(&insp.rsp, &insp_ops, &insp);
     insp.state = TGT_RUNNING;
-    bool wait = nu_option(bi->cmdline, WAIT_OPT) != NULL;
+    /* Without a link it still takes its exits (passing on what is not its
+     * own), which is what `./nestor bench exits` measures. */
+    bool wait = link && nu_option(bi->cmdline, WAIT_OPT) != NULL;
     if (wait)
         target_pause(&insp);      /* taken at the VM's first entry */
-    printf("inspector %s: gdb stub for its VM (%lu MiB, level %u) on the serial port at 0x%x%s\n",
-           insp.name, insp.ram_bytes >> 20, insp.level, insp.uart_base,
-           wait ? "; the VM waits for gdb" : "");
+    if (link)
+        printf("inspector %s: gdb stub for its VM (%lu MiB, level %u) on the serial port at "
+               "0x%x%s\n", insp.name, insp.ram_bytes >> 20, insp.level, insp.uart_base,
+               wait ? "; the VM waits for gdb" : "");
+    else
+        printf("inspector %s: stacked on its VM (%lu MiB, level %u) without a link to gdb\n",
+               insp.name, insp.ram_bytes >> 20, insp.level);
     m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 1), .mr = { 0 } };
     nu_reply(&m);
     serve();

@@ -45,6 +45,12 @@ bool uart_setup(insp_t *in, const nestor_bootinfo_t *bi, nestor_cptr_t notificat
     out8(in, UART_DLL, divisor & 0xFF);
     out8(in, UART_DLM, divisor >> 8);
     out8(in, UART_LCR, UART_LCR_8N1);
+    if (in8(in, UART_LCR) != UART_LCR_8N1) {
+        /* No UART answers there (an absent device reads all ones). */
+        printf("inspector %s: no serial port at 0x%x: no link to gdb\n", in->name,
+               in->uart_base);
+        return false;
+    }
     out8(in, UART_FCR, UART_FCR_ENABLE);
     out8(in, UART_MCR, UART_MCR_DTR_RTS_OUT2);
     if (nu_irq_handler_set_notification(in->uart_irq, notification) != NESTOR_OK)

@@ -88,11 +88,14 @@ BENCHMARKS = {
     'ipc': Bench('ipcbench', 'IPC call/reply-receive round trips (same and cross address '
                  'space, fast and slow path)'),
     # The same exit benchmark guest twice, one after the other: plain, then with
-    # the count monitor stacked on its CPUID exits.
+    # the count monitor stacked on its CPUID exits; then in a boot of its own
+    # with the inspector stacked (which takes none of the exits it times).
     'exits': Bench('vmm', 'VM exit round trips per reason, handled by the user-level VMM, '
-                   'without and with a count monitor stacked on CPUID exits',
+                   'without and with a count monitor stacked on CPUID exits, and with the '
+                   'inspector stacked',
                    guests=('exitbench', 'exitbench:exitbench-counted'),
-                   cmdline='vmm.sequential vmm.count=exitbench-counted'),
+                   cmdline='vmm.sequential vmm.count=exitbench-counted',
+                   more=((os.path.join(paths.TEST_CONFIGS, 'bench-inspector.dts'), None),)),
     # nestbench (a minimal test hypervisor) as L1 under nested-vmx, then bare
     # on Bochs's own VMX: its L2's CPUID exits timed from inside L2.
     'nested': Bench(None, 'L2 CPUID exits handled by a test hypervisor (L1) under nested-vmx, '
@@ -115,8 +118,9 @@ NVMX_REASON_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)nested-vmx [a-z0-9_-]+: L
 EXIT_REASON_NAMES = {10: 'cpuid', 12: 'hlt', 16: 'rdtsc', 18: 'vmcall', 28: 'cr-access',
                      30: 'io', 31: 'rdmsr', 32: 'wrmsr', 48: 'ept-violation'}
 BENCH_TIMEOUT_S = 300
-# A VM named NAME-counted runs with the count monitor stacked: say so in the figure.
-COUNTED_SUFFIX = '-counted'
+# A VM named NAME-counted runs with the count monitor stacked, NAME-inspected
+# with the inspector: say so in the figure.
+STACK_SUFFIXES = (('-counted', 'count-monitor'), ('-inspected', 'inspector'))
 
 
 def bench_figure(line, l1=None):
@@ -136,8 +140,9 @@ def bench_figure(line, l1=None):
     prefixes, name, labels, value = m.groups()
     vms = PREFIX.findall(prefixes)
     labels = labels[1:-1].split(',') if labels else []
-    if vms and vms[-1].endswith(COUNTED_SUFFIX):
-        labels.append('stack=count-monitor')
+    for suffix, monitor in STACK_SUFFIXES:
+        if vms and vms[-1].endswith(suffix):
+            labels.append('stack=' + monitor)
     if len(vms) > 1:                # a guest of a Nestor inside a VM: say how deep
         labels += ['level=%d' % len(vms), 'l1=%s' % (l1 or 'nestor')]
     return '%s%s %s' % (name, '{%s}' % ','.join(labels) if labels else '', value)
