@@ -6,7 +6,10 @@
  *   add_up(n)      a function to break on, with a local (total) to read and
  *                  a few lines to step;
  *   watched        a global the main line writes (a watchpoint's target);
- *   poked          a global the debugger rewrites; its value is printed.
+ *   poked          a global the debugger rewrites; its value is printed;
+ *   released       a global the debugger sets to end a bounded spin (a
+ *                  running guest to stop with Ctrl-C); without it the spin
+ *                  ends by itself after SPIN_MAX rounds (about a second).
  * Without a debugger it runs through and reports "debuggee: N passed, N
  * failed" on COM1, its failure count on port 0xF4, like every test guest.
  */
@@ -17,9 +20,11 @@
 #define ADD_UP_N    10
 #define ADD_UP_SUM  55                /* 1 + 2 + ... + 10 */
 #define POKED_INIT  0x1111
+#define SPIN_MAX    10000000u
 
 volatile uint64_t watched;
 volatile uint64_t poked = POKED_INIT;
+volatile uint64_t released;
 static unsigned passed, failed;
 
 static void outb(uint16_t port, uint8_t v)
@@ -77,6 +82,10 @@ void debuggee_main(void)
     puts_("debuggee: poked=0x");
     put_num(poked, 16);
     puts_("\n");
+    uint64_t spins = 0;
+    while (!released && spins < SPIN_MAX)
+        spins++;
+    puts_(released ? "debuggee: released by the debugger\n" : "debuggee: spun to the end\n");
     puts_("debuggee: ");
     put_num(passed, 10);
     puts_(" passed, ");

@@ -25,12 +25,13 @@ print watched
 delete
 # Write the global the guest prints, read it back.
 set var poked = 0x2222
+set var released = 1
 print/x poked
 x/2gx &poked
 print $cr0
 print/x $efer
 monitor exits
 monitor vmcs
-monitor ept 0x102058
+python gdb.execute("monitor ept 0x%x" % int(gdb.parse_and_eval("&poked")))
 info threads
 detach
