@@ -127,9 +127,17 @@ static bool read_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *entry)
     return true;
 }
 
+/* The largest linear address outside IA-32e mode (SDM Vol. 3A 3.3: 32 bits). */
+#define LINEAR_32_MAX 0xFFFFFFFFull
+
 bool target_translate(insp_t *in, uint64_t va, uint64_t *gpa)
 {
     const x86_paging_t p = { in->s->cr0, in->s->cr3, in->s->cr4, in->s->efer };
+    /* An address the guest itself could not use is no address: in IA-32e
+     * mode it must be canonical (SDM Vol. 1 3.3.7.1), elsewhere 32 bits
+     * wide. The walk alone would drop the high bits and alias it. */
+    if ((p.efer & X86_EFER_LMA) ? !x86_canonical(va) : va > LINEAR_32_MAX)
+        return false;
     return x86_linear_to_phys(&p, va, read_entry, in, gpa) && *gpa < in->ram_bytes;
 }
 

@@ -9,7 +9,7 @@
  *   poked          a global the debugger rewrites; its value is printed;
  *   released       a global the debugger sets to end a bounded spin (a
  *                  running guest to stop with Ctrl-C); without it the spin
- *                  ends by itself after SPIN_MAX rounds (about a second).
+ *                  ends by itself after SPIN_MAX rounds (some seconds on Bochs).
  * Without a debugger it runs through and reports "debuggee: N passed, N
  * failed" on COM1, its failure count on port 0xF4, like every test guest.
  */
@@ -20,7 +20,7 @@
 #define ADD_UP_N    10
 #define ADD_UP_SUM  55                /* 1 + 2 + ... + 10 */
 #define POKED_INIT  0x1111
-#define SPIN_MAX    10000000u
+#define SPIN_MAX    50000000u
 
 volatile uint64_t watched;
 volatile uint64_t poked = POKED_INIT;

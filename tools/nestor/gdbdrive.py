@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 
 from nestor import paths
@@ -31,16 +32,21 @@ def free_port():
 
 
 class Session:
-    """gdb -batch -x SCRIPT FILE against localhost:PORT, started once the
-    emulator runs; its output goes to @log."""
-    def __init__(self, script, elf, port, log, timeout):
+    """gdb -batch -x SCRIPT FILE against localhost:PORT (or, with @client,
+    python3 CLIENT PORT FILE), started once the emulator runs; its output
+    goes to @log."""
+    def __init__(self, script, elf, port, log, timeout, client=None):
         self.script, self.elf, self.port, self.log, self.timeout = (script, elf, port, log,
                                                                     timeout)
+        self.client = client
         self.output = ''
         self.status = None
         self.thread = None
 
     def command(self):
+        if self.client:
+            return [sys.executable, self.client, str(self.port),
+                    os.path.join(paths.ROOT, self.elf)]
         return [GDB, '-batch', '-nx',
                 '-ex', 'set tcp connect-timeout %d' % CONNECT_TIMEOUT_S,
                 '-ex', 'set remotetimeout %d' % REMOTE_TIMEOUT_S,

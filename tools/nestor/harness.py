@@ -77,7 +77,7 @@ class SystemTest:
         if 'vmx' in self.spec.requires and not self.emu.has_vmx:
             return Outcome(skipped=1, detail='no VMX on this machine (%s emulates none)' %
                            self.emu.name)
-        if self.spec.gdb and gdbdrive.unavailable_reason():
+        if self.spec.gdb and not self.spec.client and gdbdrive.unavailable_reason():
             return Outcome(skipped=1, detail=gdbdrive.unavailable_reason())
         if self.spec.bare:
             iso = image.bare_iso(self.spec.bare, self.spec.cmdline)
@@ -99,11 +99,11 @@ class SystemTest:
 
     def _boot_and_judge(self, iso, workdir):
         gdb = None
-        if self.spec.gdb:
+        if self.spec.gdb or self.spec.client:
             os.makedirs(workdir, exist_ok=True)
             gdb = gdbdrive.Session(self.spec.gdb, self.spec.gdb_file, gdbdrive.free_port(),
                                    os.path.join(workdir, 'gdb.log'),
-                                   self.spec.timeout(self.emu.name))
+                                   self.spec.timeout(self.emu.name), client=self.spec.client)
         result = boot.boot(self.emu, iso, workdir, self.spec.timeout(self.emu.name),
                            gdb_port=gdb.port if gdb else None,
                            started=gdb.start if gdb else None)
