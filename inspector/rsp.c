@@ -269,9 +269,10 @@ void rsp_console(struct rsp *r, const char *text)
 static void put_reg_value(struct rsp *r, unsigned tid, unsigned regno)
 {
     uint8_t buf[RSP_REG_BYTES_MAX];
-    unsigned bytes = rsp_x86_regs[regno].bytes;
+    const rsp_x86_reg_t *reg = &r->arch->regs[regno];
+    unsigned bytes = reg->bytes;
     memset(buf, 0, sizeof buf);
-    int rc = r->ops->read_reg(r->ctx, tid, regno, buf);
+    int rc = r->ops->read_reg(r->ctx, tid, reg->id, buf, bytes);
     if (rc == 0) {
         reply_hexbytes(r, buf, bytes);
     } else {
@@ -285,7 +286,7 @@ static void cmd_read_regs(struct rsp *r)
 {
     unsigned tid = g_thread(r);
     reply_reset(r);
-    for (unsigned i = 0; i < RSP_X86_NREGS; i++)
+    for (unsigned i = 0; i < r->arch->n; i++)
         put_reg_value(r, tid, i);
     send_reply(r);
 }
@@ -322,8 +323,9 @@ static void cmd_write_regs(struct rsp *r, cur_t *c)
     bool skip;
     /* Check the whole packet before writing anything. */
     cur_t check = *c;
-    for (unsigned i = 0; i < RSP_X86_NREGS; i++)
-        if (!parse_reg_value(&check, buf, rsp_x86_regs[i].bytes, &skip)) {
+    const rsp_x86_reg_t *regs = r->arch->regs;
+    for (unsigned i = 0; i < r->arch->n; i++)
+        if (!parse_reg_value(&check, buf, regs[i].bytes, &skip)) {
             send_error(r, RSP_EINVAL);
             return;
         }
@@ -332,10 +334,10 @@ static void cmd_write_regs(struct rsp *r, cur_t *c)
         return;
     }
     int rc = 0;
-    for (unsigned i = 0; i < RSP_X86_NREGS; i++) {
-        parse_reg_value(c, buf, rsp_x86_regs[i].bytes, &skip);
+    for (unsigned i = 0; i < r->arch->n; i++) {
+        parse_reg_value(c, buf, regs[i].bytes, &skip);
         if (!skip) {
-            int e = r->ops->write_reg(r->ctx, tid, i, buf);
+            int e = r->ops->write_reg(r->ctx, tid, regs[i].id, buf, regs[i].bytes);
             /* Registers the backend cannot write (x87, SSE) are skipped as
              * gdb itself sends them back unchanged; other errors count. */
             if (e < 0 && !rc)
@@ -348,7 +350,7 @@ static void cmd_write_regs(struct rsp *r, cur_t *c)
 static void cmd_read_reg(struct rsp *r, cur_t *c)
 {
     uint64_t n;
-    if (!cur_hex(c, &n) || !cur_done(c) || n >= RSP_X86_NREGS) {
+    if (!cur_hex(c, &n) || !cur_done(c) || n >= r->arch->n) {
         send_error(r, RSP_EINVAL);
         return;
     }
@@ -362,12 +364,13 @@ static void cmd_write_reg(struct rsp *r, cur_t *c)
     uint64_t n;
     uint8_t buf[RSP_REG_BYTES_MAX];
     bool skip;
-    if (!cur_hex(c, &n) || n >= RSP_X86_NREGS || !cur_eat(c, '=') ||
-        !parse_reg_value(c, buf, rsp_x86_regs[n].bytes, &skip) || !cur_done(c)) {
+    if (!cur_hex(c, &n) || n >= r->arch->n || !cur_eat(c, '=') ||
+        !parse_reg_value(c, buf, r->arch->regs[n].bytes, &skip) || !cur_done(c)) {
         send_error(r, RSP_EINVAL);
         return;
     }
-    send_result(r, skip ? 0 : r->ops->write_reg(r->ctx, g_thread(r), (unsigned)n, buf));
+    const rsp_x86_reg_t *reg = &r->arch->regs[n];
+    send_result(r, skip ? 0 : r->ops->write_reg(r->ctx, g_thread(r), reg->id, buf, reg->bytes));
 }
 
 /* ---- memory ---- */
@@ -494,9 +497,15 @@ static void cmd_resume(struct rsp *r, cur_t *c, bool step)
             send_error(r, RSP_EINVAL);
             return;
         }
+        /* The program counter at its size in this register set. */
+        unsigned bytes = rsp_arch_reg(r->arch, RSP_X86_RIP)->bytes;
+        if (bytes < 8 && addr >> (8 * bytes)) {
+            send_error(r, RSP_EINVAL);
+            return;
+        }
         for (unsigned i = 0; i < 8; i++)
             buf[i] = (uint8_t)(addr >> (8 * i));
-        int rc = r->ops->write_reg(r->ctx, tid, RSP_X86_RIP, buf);
+        int rc = r->ops->write_reg(r->ctx, tid, RSP_X86_RIP, buf, bytes);
         if (rc < 0) {
             send_result(r, rc);
             return;
@@ -629,7 +638,7 @@ static void cmd_xfer_features(struct rsp *r, cur_t *c)
 {
     uint64_t off, len;
     size_t total;
-    const char *xml = rsp_x86_target_xml(&total);
+    const char *xml = rsp_arch_xml(r->arch, &total);
     if (!cur_prefix(c, "target.xml:")) {
         send_error(r, RSP_ENOENT);
         return;
@@ -747,6 +756,8 @@ static void dispatch(struct rsp *r)
 {
     cur_t c = { r->in, r->in + r->in_len };
     r->stats.packets++;
+    if (!r->attached && r->ops->attach)
+        r->ops->attach(r->ctx, r);
     r->attached = true;
     if (r->running) {
         /* All-stop: while the target runs gdb sends only Ctrl-C. */
@@ -883,6 +894,11 @@ static void dispatch(struct rsp *r)
     send_str(r, "");
 }
 
+void rsp_set_arch(struct rsp *r, struct rsp_arch *arch)
+{
+    r->arch = arch;
+}
+
 /* ---- receiving (E.1) ---- */
 
 void rsp_init(struct rsp *r, const struct rsp_ops *ops, void *ctx)
@@ -890,6 +906,7 @@ void rsp_init(struct rsp *r, const struct rsp_ops *ops, void *ctx)
     memset(r, 0, sizeof *r);
     r->ops = ops;
     r->ctx = ctx;
+    r->arch = &rsp_x86_64;
     r->stop_tid = 1;
     r->stop_sig = RSP_SIGTRAP;
 }

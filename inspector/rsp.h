@@ -14,7 +14,9 @@
  * All-stop mode only: when one thread stops, the backend has stopped all.
  *
  * Threads are gdb thread ids 1..n (one per vCPU: vCPU i is thread i+1).
- * Registers are numbered as in the target description (rsp_x86.h).
+ * Registers are numbered as in the target description of the session's
+ * register set (rsp_x86.h: x86-64, or i386 for a guest outside IA-32e mode);
+ * the backend sees them by id (enum rsp_x86_reg) whichever set it is.
  *
  * Nothing the debugger sends can make the engine read or write outside its
  * own buffers or call the backend with a length beyond RSP_MEM_MAX: a packet
@@ -101,10 +103,11 @@ struct rsp_ops {
     void (*put)(void *ctx, const uint8_t *buf, size_t n);
     /* How many threads (vCPUs): 1..RSP_MAX_THREADS. */
     unsigned (*threads)(void *ctx);
-    /* Register @regno (< RSP_X86_NREGS) of thread @tid, little-endian in
-     * rsp_x86_regs[regno].bytes bytes: 0, RSP_UNAVAILABLE, or -error. */
-    int (*read_reg)(void *ctx, unsigned tid, unsigned regno, uint8_t *buf);
-    int (*write_reg)(void *ctx, unsigned tid, unsigned regno, const uint8_t *buf);
+    /* Register @id (enum rsp_x86_reg) of thread @tid, little-endian in
+     * @bytes (1..RSP_REG_BYTES_MAX) bytes: 0, RSP_UNAVAILABLE, or -error.
+     * A write of fewer bytes than the register has changes the low ones. */
+    int (*read_reg)(void *ctx, unsigned tid, unsigned id, uint8_t *buf, unsigned bytes);
+    int (*write_reg)(void *ctx, unsigned tid, unsigned id, const uint8_t *buf, unsigned bytes);
     /* @len (1..RSP_MEM_MAX) bytes at guest-virtual @addr as thread @tid sees
      * them. Returns the bytes done from the start (a short count stops at
      * the first byte that is not there), or -error if none. */
@@ -124,6 +127,9 @@ struct rsp_ops {
     int (*monitor)(void *ctx, struct rsp *r, const char *cmd);
     /* The debugger detaches (D, k): remove every breakpoint, let all run. */
     void (*detach)(void *ctx);
+    /* The first packet of a session (after rsp_init or a detach): the
+     * backend may choose the register set (rsp_set_arch). May be NULL. */
+    void (*attach)(void *ctx, struct rsp *r);
 };
 
 struct rsp_stats {
@@ -137,9 +143,12 @@ struct rsp_stats {
 
 enum rsp_rx_state { RSP_RX_IDLE, RSP_RX_DATA, RSP_RX_CSUM1, RSP_RX_CSUM2 };
 
+struct rsp_arch;
+
 struct rsp {
     const struct rsp_ops *ops;
     void *ctx;
+    struct rsp_arch *arch;        /* the register set gdb sees (rsp_x86.h) */
     /* receiving */
     enum rsp_rx_state rx;
     uint8_t in[RSP_PKT_MAX];
@@ -179,6 +188,8 @@ void rsp_stopped(struct rsp *r, unsigned tid, unsigned sig, enum rsp_stop_why wh
                  uint64_t addr);
 /* Text for the debugger's console during a monitor command (an O packet). */
 void rsp_console(struct rsp *r, const char *text);
+/* The register set of this session (before gdb reads the description). */
+void rsp_set_arch(struct rsp *r, struct rsp_arch *arch);
 /* Whether the debugger waits for a stop reply. */
 static inline bool rsp_running(const struct rsp *r) { return r->running; }
 

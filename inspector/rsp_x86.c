@@ -16,36 +16,67 @@ static const char *const feature_names[F_COUNT] = {
     [F_SYSTEM] = "org.nestor.x86.system",
 };
 
-#define GPR(n)     [RSP_X86_##n] = { #n, 8, F_CORE, "int64", NULL }
-#define SEG(n)     [RSP_X86_##n] = { #n, 4, F_CORE, "int32", NULL }
-#define ST(i)      [RSP_X86_ST0 + i] = { "st" #i, 10, F_CORE, "i387_ext", NULL }
-#define FPC(n)     [RSP_X86_##n] = { #n, 4, F_CORE, "int", "float" }
-#define XMM(i)     [RSP_X86_XMM0 + i] = { "xmm" #i, 16, F_SSE, "vec128", NULL }
-#define SYS(n, f)  [RSP_X86_##n] = { #n, 8, f, "int64", "system" }
+/* Entries (positional), and the same at their x86-64 index. */
+#define E_SEG(n)    { #n, 4, F_CORE, "int32", NULL, RSP_X86_##n }
+#define E_ST(i)     { "st" #i, 10, F_CORE, "i387_ext", NULL, RSP_X86_ST0 + i }
+#define E_FPC(n)    { #n, 4, F_CORE, "int", "float", RSP_X86_##n }
+#define E_XMM(i)    { "xmm" #i, 16, F_SSE, "vec128", NULL, RSP_X86_XMM0 + i }
+#define E_SYS(n)    { #n, 8, F_SYSTEM, "int64", "system", RSP_X86_##n }
+#define GPR(n)      [RSP_X86_##n] = { #n, 8, F_CORE, "int64", NULL, RSP_X86_##n }
+#define SEG(n)      [RSP_X86_##n] = E_SEG(n)
+#define ST(i)       [RSP_X86_ST0 + i] = E_ST(i)
+#define FPC(n)      [RSP_X86_##n] = E_FPC(n)
+#define XMM(i)      [RSP_X86_XMM0 + i] = E_XMM(i)
+#define SYS(n)      [RSP_X86_##n] = E_SYS(n)
 
 /* Names are gdb's (lower case): the macros' upper-case names are lowered
- * when the XML is written and when a name is looked up. */
+ * when the XML is written. */
 const rsp_x86_reg_t rsp_x86_regs[RSP_X86_NREGS] = {
     GPR(RAX), GPR(RBX), GPR(RCX), GPR(RDX), GPR(RSI), GPR(RDI),
-    [RSP_X86_RBP] = { "RBP", 8, F_CORE, "data_ptr", NULL },
-    [RSP_X86_RSP] = { "RSP", 8, F_CORE, "data_ptr", NULL },
+    [RSP_X86_RBP] = { "RBP", 8, F_CORE, "data_ptr", NULL, RSP_X86_RBP },
+    [RSP_X86_RSP] = { "RSP", 8, F_CORE, "data_ptr", NULL, RSP_X86_RSP },
     GPR(R8), GPR(R9), GPR(R10), GPR(R11), GPR(R12), GPR(R13), GPR(R14), GPR(R15),
-    [RSP_X86_RIP] = { "RIP", 8, F_CORE, "code_ptr", NULL },
-    [RSP_X86_EFLAGS] = { "EFLAGS", 4, F_CORE, "i386_eflags", NULL },
+    [RSP_X86_RIP] = { "RIP", 8, F_CORE, "code_ptr", NULL, RSP_X86_RIP },
+    [RSP_X86_EFLAGS] = { "EFLAGS", 4, F_CORE, "i386_eflags", NULL, RSP_X86_EFLAGS },
     SEG(CS), SEG(SS), SEG(DS), SEG(ES), SEG(FS), SEG(GS),
     ST(0), ST(1), ST(2), ST(3), ST(4), ST(5), ST(6), ST(7),
     FPC(FCTRL), FPC(FSTAT), FPC(FTAG), FPC(FISEG), FPC(FIOFF), FPC(FOSEG), FPC(FOOFF),
     FPC(FOP),
     XMM(0), XMM(1), XMM(2), XMM(3), XMM(4), XMM(5), XMM(6), XMM(7),
     XMM(8), XMM(9), XMM(10), XMM(11), XMM(12), XMM(13), XMM(14), XMM(15),
-    [RSP_X86_MXCSR] = { "MXCSR", 4, F_SSE, "i386_mxcsr", "vector" },
-    [RSP_X86_FS_BASE] = { "FS_BASE", 8, F_SEGMENTS, "int", NULL },
-    [RSP_X86_GS_BASE] = { "GS_BASE", 8, F_SEGMENTS, "int", NULL },
-    SYS(CS_BASE, F_SYSTEM), SYS(SS_BASE, F_SYSTEM), SYS(DS_BASE, F_SYSTEM),
-    SYS(ES_BASE, F_SYSTEM),
-    SYS(CR0, F_SYSTEM), SYS(CR2, F_SYSTEM), SYS(CR3, F_SYSTEM), SYS(CR4, F_SYSTEM),
-    SYS(EFER, F_SYSTEM),
+    [RSP_X86_MXCSR] = { "MXCSR", 4, F_SSE, "i386_mxcsr", "vector", RSP_X86_MXCSR },
+    [RSP_X86_FS_BASE] = { "FS_BASE", 8, F_SEGMENTS, "int", NULL, RSP_X86_FS_BASE },
+    [RSP_X86_GS_BASE] = { "GS_BASE", 8, F_SEGMENTS, "int", NULL, RSP_X86_GS_BASE },
+    SYS(CS_BASE), SYS(SS_BASE), SYS(DS_BASE), SYS(ES_BASE),
+    SYS(CR0), SYS(CR2), SYS(CR3), SYS(CR4), SYS(EFER),
 };
+
+/* The i386 set (gdb's 32bit-core.xml order, 32-bit general registers,
+ * eight xmm), then the system feature with FS and GS bases too. */
+#define R32(name, id, type) { name, 4, F_CORE, type, NULL, RSP_X86_##id }
+#define N_I386 (16 + 8 + 8 + 8 + 1 + 2 + 9)
+static const rsp_x86_reg_t i386_regs[N_I386] = {
+    R32("eax", RAX, "int32"), R32("ecx", RCX, "int32"), R32("edx", RDX, "int32"),
+    R32("ebx", RBX, "int32"), R32("esp", RSP, "data_ptr"), R32("ebp", RBP, "data_ptr"),
+    R32("esi", RSI, "int32"), R32("edi", RDI, "int32"), R32("eip", RIP, "code_ptr"),
+    R32("eflags", EFLAGS, "i386_eflags"),
+    E_SEG(CS), E_SEG(SS), E_SEG(DS), E_SEG(ES), E_SEG(FS), E_SEG(GS),
+    E_ST(0), E_ST(1), E_ST(2), E_ST(3), E_ST(4), E_ST(5), E_ST(6), E_ST(7),
+    E_FPC(FCTRL), E_FPC(FSTAT), E_FPC(FTAG), E_FPC(FISEG), E_FPC(FIOFF), E_FPC(FOSEG),
+    E_FPC(FOOFF), E_FPC(FOP),
+    E_XMM(0), E_XMM(1), E_XMM(2), E_XMM(3), E_XMM(4), E_XMM(5), E_XMM(6), E_XMM(7),
+    { "MXCSR", 4, F_SSE, "i386_mxcsr", "vector", RSP_X86_MXCSR },
+    /* In our own feature: gdb 13's i386 (not amd64) architecture asserts on
+     * org.gnu.gdb.i386.segments in a remote description. */
+    E_SYS(FS_BASE), E_SYS(GS_BASE),
+    E_SYS(CS_BASE), E_SYS(SS_BASE), E_SYS(DS_BASE), E_SYS(ES_BASE),
+    E_SYS(CR0), E_SYS(CR2), E_SYS(CR3), E_SYS(CR4), E_SYS(EFER),
+};
+
+#define XML_MAX 12288
+static char xml64[XML_MAX], xml32[XML_MAX];
+rsp_arch_t rsp_x86_64 = { "i386:x86-64", rsp_x86_regs, RSP_X86_NREGS, xml64, 0 };
+rsp_arch_t rsp_i386 = { "i386", i386_regs, N_I386, xml32, 0 };
 
 /* The types the core and sse features use that gdb does not predefine
  * (the flag and vector layouts of EFLAGS (SDM Vol. 1 3.4.3), MXCSR (SDM
@@ -83,68 +114,81 @@ static const char sse_types[] =
     "<field name=\"PM\" start=\"12\" end=\"12\"/><field name=\"FZ\" start=\"15\" end=\"15\"/>"
     "</flags>\n";
 
-#define XML_MAX 12288
-static char xml[XML_MAX];
-static size_t xml_len;
-
-static void put(const char *s)
+static void put(rsp_arch_t *a, const char *str)
 {
-    while (*s && xml_len < XML_MAX - 1)
-        xml[xml_len++] = *s++;
+    while (*str && a->xml_len < XML_MAX - 1)
+        a->xml[a->xml_len++] = *str++;
 }
 
-static void put_lower(const char *s)
+static void put_lower(rsp_arch_t *a, const char *str)
 {
-    for (; *s && xml_len < XML_MAX - 1; s++)
-        xml[xml_len++] = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : *s;
+    for (; *str && a->xml_len < XML_MAX - 1; str++)
+        a->xml[a->xml_len++] = (*str >= 'A' && *str <= 'Z') ? (char)(*str - 'A' + 'a') : *str;
 }
 
-static void put_reg(unsigned i)
+static void put_reg(rsp_arch_t *a, unsigned i)
 {
     char num[64];
-    const rsp_x86_reg_t *r = &rsp_x86_regs[i];
-    put("<reg name=\"");
-    put_lower(r->name);
+    const rsp_x86_reg_t *r = &a->regs[i];
+    put(a, "<reg name=\"");
+    put_lower(a, r->name);
     fmt_snprintf(num, sizeof num, "\" bitsize=\"%u\" regnum=\"%u\" type=\"", r->bytes * 8u, i);
-    put(num);
-    put(r->type);
+    put(a, num);
+    put(a, r->type);
     if (r->group) {
-        put("\" group=\"");
-        put(r->group);
+        put(a, "\" group=\"");
+        put(a, r->group);
     }
-    put("\"/>\n");
+    put(a, "\"/>\n");
 }
 
-const char *rsp_x86_target_xml(size_t *len)
+const char *rsp_arch_xml(rsp_arch_t *a, size_t *len)
 {
-    if (!xml_len) {
-        put("<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
-            "<target version=\"1.0\">\n<architecture>i386:x86-64</architecture>\n");
+    if (!a->xml_len) {
+        put(a, "<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
+               "<target version=\"1.0\">\n<architecture>");
+        put(a, a->architecture);
+        put(a, "</architecture>\n");
         for (unsigned f = 0; f < F_COUNT; f++) {
-            put("<feature name=\"");
-            put(feature_names[f]);
-            put("\">\n");
+            /* A feature without registers is left out: gdb checks a known
+             * one for the registers it expects (i386 segments). */
+            bool any = false;
+            for (unsigned i = 0; i < a->n; i++)
+                any |= a->regs[i].feature == f;
+            if (!any)
+                continue;
+            put(a, "<feature name=\"");
+            put(a, feature_names[f]);
+            put(a, "\">\n");
             if (f == F_CORE)
-                put(core_types);
+                put(a, core_types);
             if (f == F_SSE)
-                put(sse_types);
-            for (unsigned i = 0; i < RSP_X86_NREGS; i++)
-                if (rsp_x86_regs[i].feature == f)
-                    put_reg(i);
-            put("</feature>\n");
+                put(a, sse_types);
+            for (unsigned i = 0; i < a->n; i++)
+                if (a->regs[i].feature == f)
+                    put_reg(a, i);
+            put(a, "</feature>\n");
         }
-        put("</target>\n");
-        xml[xml_len] = 0;
+        put(a, "</target>\n");
+        a->xml[a->xml_len] = 0;
     }
     if (len)
-        *len = xml_len;
-    return xml;
+        *len = a->xml_len;
+    return a->xml;
 }
 
-size_t rsp_x86_regs_bytes(void)
+size_t rsp_arch_bytes(const rsp_arch_t *a)
 {
     size_t n = 0;
-    for (unsigned i = 0; i < RSP_X86_NREGS; i++)
-        n += rsp_x86_regs[i].bytes;
+    for (unsigned i = 0; i < a->n; i++)
+        n += a->regs[i].bytes;
     return n;
+}
+
+const rsp_x86_reg_t *rsp_arch_reg(const rsp_arch_t *a, unsigned id)
+{
+    for (unsigned i = 0; i < a->n; i++)
+        if (a->regs[i].id == id)
+            return &a->regs[i];
+    return NULL;
 }

@@ -11,6 +11,12 @@
  * what a monitor sees (the other segment bases, control registers, EFER)
  * is our own feature, org.nestor.x86.system, which gdb shows as ordinary
  * registers ("info registers cr3").
+ *
+ * A guest outside IA-32e mode when gdb attaches gets the i386 set instead
+ * (gdb's 32bit-core.xml and 32bit-sse.xml order: eax ecx edx ebx esp ebp esi
+ * edi eip ...), which is what gdb wants with a 32-bit ELF. Entries name the
+ * register they show by its x86-64 number (the id), so a backend maps one
+ * set of ids whichever set gdb sees.
  */
 #ifndef INSPECTOR_RSP_X86_H
 #define INSPECTOR_RSP_X86_H
@@ -41,14 +47,26 @@ typedef struct {
     uint8_t feature;          /* index into the feature names */
     const char *type;         /* the tdesc type */
     const char *group;        /* NULL: gdb's default */
+    uint8_t id;               /* the register it shows (enum rsp_x86_reg) */
 } rsp_x86_reg_t;
 
-extern const rsp_x86_reg_t rsp_x86_regs[RSP_X86_NREGS];
+/* A register set gdb sees: its registers in g-packet order, and its target
+ * description (built once, on first use, NUL-terminated). */
+typedef struct rsp_arch {
+    const char *architecture;     /* gdb's name: "i386:x86-64", "i386" */
+    const rsp_x86_reg_t *regs;
+    unsigned n;
+    char *xml;                    /* buffer of XML_MAX bytes */
+    size_t xml_len;
+} rsp_arch_t;
 
-/* The target description, NUL-terminated (built once, on first use). */
-const char *rsp_x86_target_xml(size_t *len);
+extern rsp_arch_t rsp_x86_64, rsp_i386;
+extern const rsp_x86_reg_t rsp_x86_regs[RSP_X86_NREGS];   /* rsp_x86_64's (id = index) */
 
+const char *rsp_arch_xml(rsp_arch_t *a, size_t *len);
 /* The bytes of all registers in a g packet. */
-size_t rsp_x86_regs_bytes(void);
+size_t rsp_arch_bytes(const rsp_arch_t *a);
+/* The entry of @a showing register @id, or NULL. */
+const rsp_x86_reg_t *rsp_arch_reg(const rsp_arch_t *a, unsigned id);
 
 #endif

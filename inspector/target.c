@@ -70,7 +70,7 @@ static uint64_t reg_get(insp_t *in, unsigned regno)
     return v;
 }
 
-static int t_read_reg(void *ctx, unsigned tid, unsigned regno, uint8_t *buf)
+static int t_read_reg(void *ctx, unsigned tid, unsigned regno, uint8_t *buf, unsigned bytes)
 {
     insp_t *in = I(ctx);
     if (tid != 1 || in->state != TGT_STOPPED)
@@ -78,21 +78,27 @@ static int t_read_reg(void *ctx, unsigned tid, unsigned regno, uint8_t *buf)
     if (!reg_mapped(regno))
         return RSP_UNAVAILABLE;
     uint64_t v = reg_get(in, regno);
-    for (unsigned i = 0; i < rsp_x86_regs[regno].bytes; i++)
-        buf[i] = (uint8_t)(v >> (8 * i));
+    for (unsigned i = 0; i < bytes; i++)
+        buf[i] = (uint8_t)(i < 8 ? v >> (8 * i) : 0);
     return 0;
 }
 
-static int t_write_reg(void *ctx, unsigned tid, unsigned regno, const uint8_t *buf)
+static int t_write_reg(void *ctx, unsigned tid, unsigned regno, const uint8_t *buf,
+                       unsigned bytes)
 {
     insp_t *in = I(ctx);
     if (tid != 1 || in->state != TGT_STOPPED)
         return -RSP_EBUSY;
     if (!reg_mapped(regno))
         return -RSP_EPERM;
+    if (bytes > 8)
+        return -RSP_EINVAL;
     uint64_t v = 0;
-    for (unsigned i = 0; i < rsp_x86_regs[regno].bytes; i++)
+    for (unsigned i = 0; i < bytes; i++)
         v |= (uint64_t)buf[i] << (8 * i);
+    /* A narrower view (EFLAGS, the i386 set) changes the low bytes only. */
+    const uint64_t low = bytes == 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+    v |= reg_get(in, regno) & ~low;
     const reg_map_t *m = &reg_map[regno];
     if (!m->writable)
         /* Selectors, bases and control registers change with descriptors
@@ -107,8 +113,6 @@ static int t_write_reg(void *ctx, unsigned tid, unsigned regno, const uint8_t *b
             v |= X86_RFLAGS_TF;
         }
     }
-    if (rsp_x86_regs[regno].bytes == 4)
-        v |= reg_get(in, regno) & ~0xFFFFFFFFull;
     *(uint64_t *)((uint8_t *)in->s + m->off) = v;
     in->dirty |= m->group;
     return 0;
@@ -414,6 +418,16 @@ static void t_detach(void *ctx)
         release(in, NESTOR_EXIT_REPLY_RESUME);
 }
 
+/* gdb's register set follows the guest's mode when gdb attaches: i386 for
+ * a guest outside IA-32e mode (EFER.LMA, SDM Vol. 3A 2.2.1), which is what
+ * gdb wants for a 32-bit ELF. */
+static void t_attach(void *ctx, struct rsp *r)
+{
+    insp_t *in = I(ctx);
+    if (in->state == TGT_STOPPED)
+        rsp_set_arch(r, (in->s->efer & X86_EFER_LMA) ? &rsp_x86_64 : &rsp_i386);
+}
+
 static void t_put(void *ctx, const uint8_t *buf, size_t n)
 {
     uart_put(I(ctx), buf, n);
@@ -431,6 +445,7 @@ const struct rsp_ops insp_ops = {
     .breakpoint = t_breakpoint,
     .monitor = insp_monitor_cmd,
     .detach = t_detach,
+    .attach = t_attach,
 };
 
 /* ---- exits ---- */

@@ -35,29 +35,30 @@ static bool good_tid(model_t *m, unsigned tid)
     return false;
 }
 
-static int m_read_reg(void *ctx, unsigned tid, unsigned regno, uint8_t *buf)
+static int m_read_reg(void *ctx, unsigned tid, unsigned regno, uint8_t *buf, unsigned bytes)
 {
     model_t *m = M(ctx);
-    if (!good_tid(m, tid) || regno >= RSP_X86_NREGS) {
-        m->violations += regno >= RSP_X86_NREGS;
+    if (!good_tid(m, tid) || regno >= RSP_X86_NREGS || bytes == 0 || bytes > RSP_REG_BYTES_MAX) {
+        m->violations += regno >= RSP_X86_NREGS || bytes == 0 || bytes > RSP_REG_BYTES_MAX;
         return -RSP_EINVAL;
     }
     if (unavailable(regno))
         return RSP_UNAVAILABLE;
-    memcpy(buf, m->regs[tid - 1][regno], rsp_x86_regs[regno].bytes);
+    memcpy(buf, m->regs[tid - 1][regno], bytes);
     return 0;
 }
 
-static int m_write_reg(void *ctx, unsigned tid, unsigned regno, const uint8_t *buf)
+static int m_write_reg(void *ctx, unsigned tid, unsigned regno, const uint8_t *buf,
+                       unsigned bytes)
 {
     model_t *m = M(ctx);
-    if (!good_tid(m, tid) || regno >= RSP_X86_NREGS) {
-        m->violations += regno >= RSP_X86_NREGS;
+    if (!good_tid(m, tid) || regno >= RSP_X86_NREGS || bytes == 0 || bytes > RSP_REG_BYTES_MAX) {
+        m->violations += regno >= RSP_X86_NREGS || bytes == 0 || bytes > RSP_REG_BYTES_MAX;
         return -RSP_EINVAL;
     }
     if (unavailable(regno))
         return -RSP_EPERM;
-    memcpy(m->regs[tid - 1][regno], buf, rsp_x86_regs[regno].bytes);
+    memcpy(m->regs[tid - 1][regno], buf, bytes);
     return 0;
 }
 
@@ -208,6 +209,14 @@ static int m_monitor(void *ctx, struct rsp *r, const char *cmd)
     return -RSP_ENOENT;
 }
 
+static void m_attach(void *ctx, struct rsp *r)
+{
+    model_t *m = M(ctx);
+    m->attaches++;
+    if (m->arch)
+        rsp_set_arch(r, m->arch);
+}
+
 static void m_detach(void *ctx)
 {
     model_t *m = M(ctx);
@@ -232,6 +241,7 @@ static const struct rsp_ops model_ops = {
     .breakpoint = m_breakpoint,
     .monitor = m_monitor,
     .detach = m_detach,
+    .attach = m_attach,
 };
 
 void model_init(model_t *m)

@@ -106,7 +106,7 @@ static void test_target_xml(void)
 {
     fresh();
     size_t total;
-    const char *xml = rsp_x86_target_xml(&total);
+    const char *xml = rsp_arch_xml(&rsp_x86_64, &total);
     CU_ASSERT_EQUAL(strlen(xml), total);
     /* Read it as gdb does, in pieces, and compare. */
     char *got = calloc(1, total + 1), q[64];
@@ -161,7 +161,7 @@ static void test_registers(void)
 {
     fresh();
     const char *r = model_ask(m, "g");
-    CU_ASSERT_EQUAL(strlen(r), 2 * rsp_x86_regs_bytes());
+    CU_ASSERT_EQUAL(strlen(r), 2 * rsp_arch_bytes(&rsp_x86_64));
     char want[17];
     hex64(want, model_reg(m, 1, RSP_X86_RAX));
     CU_ASSERT_NSTRING_EQUAL(r, want, 16);
@@ -429,6 +429,42 @@ static void test_bad_packets(void)
     CU_ASSERT_EQUAL(m->violations, 0);
 }
 
+/* A session whose backend chooses the i386 set at attach (a guest outside
+ * IA-32e mode): gdb's 32-bit order, 4-byte general registers that show
+ * and change the low half, a 32-bit resume address. */
+static void test_i386(void)
+{
+    fresh();
+    m->arch = &rsp_i386;
+    ASK_EQ("qC", "QC1");
+    CU_ASSERT_EQUAL(m->attaches, 1);
+    CU_ASSERT_PTR_EQUAL(m->rsp.arch, &rsp_i386);
+    size_t total;
+    const char *xml = rsp_arch_xml(&rsp_i386, &total);
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<architecture>i386</architecture>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<reg name=\"eax\" bitsize=\"32\" regnum=\"0\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<reg name=\"ecx\" bitsize=\"32\" regnum=\"1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<reg name=\"esp\" bitsize=\"32\" regnum=\"4\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<reg name=\"eip\" bitsize=\"32\" regnum=\"8\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<reg name=\"st0\" bitsize=\"80\" regnum=\"16\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<reg name=\"xmm7\" bitsize=\"128\" regnum=\"39\""));
+    CU_ASSERT_PTR_NULL(strstr(xml, "xmm8"));
+    CU_ASSERT_PTR_NULL(strstr(xml, "rax"));
+    CU_ASSERT_EQUAL(strlen(model_ask(m, "g")), 2 * rsp_arch_bytes(&rsp_i386));
+    model_set_reg(m, 1, RSP_X86_RCX, 0x1122334455667788ull);
+    ASK_EQ("p1", "88776655");                      /* ecx: the low half */
+    ASK_EQ("P1=01000000", "OK");
+    CU_ASSERT_EQUAL(model_reg(m, 1, RSP_X86_RCX), 0x1122334400000001ull);
+    ASK_EQ("p8", "00011000");                      /* eip */
+    ASK_EQ("c100000000", "E16");                   /* beyond 32 bits */
+    ASK_EQ("p34", "E16");                          /* 52 registers */
+    ASK_EQ("D", "OK");
+    m->arch = NULL;
+    ASK_EQ("qC", "QC1");
+    CU_ASSERT_EQUAL(m->attaches, 2);               /* a new session chooses again */
+    CU_ASSERT_EQUAL(m->violations, 0);
+}
+
 UNIT_SUITE(rsp_suite)
 {
     CU_pSuite s = CU_add_suite("inspector: GDB remote protocol", NULL, NULL);
@@ -443,4 +479,5 @@ UNIT_SUITE(rsp_suite)
     CU_add_test(s, "monitor commands (qRcmd)", test_monitor);
     CU_add_test(s, "threads: qfThreadInfo H T qThreadExtraInfo", test_threads);
     CU_add_test(s, "bad and unknown packets", test_bad_packets);
+    CU_add_test(s, "the i386 register set for a guest outside IA-32e mode", test_i386);
 }

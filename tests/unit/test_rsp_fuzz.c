@@ -86,7 +86,7 @@ static size_t gen_packet(char *p, size_t cap)
 {
     char t[24], t2[24];
     size_t n = 0;
-    unsigned regs = (unsigned)rsp_x86_regs_bytes();
+    unsigned regs = (unsigned)rsp_arch_bytes(&rsp_x86_64);
     switch (below(26)) {
     case 0: return (size_t)sprintf(p, "?");
     case 1: return (size_t)sprintf(p, "g");
@@ -227,6 +227,7 @@ static void test_rsp_fuzz(void)
         if (i % SESSION_LEN == 0) {
             model_init(m);
             m->step_stops_at_once = below(2);
+            m->arch = below(2) ? &rsp_i386 : NULL;
         }
         m->out_len = 0;
         bool was_running = rsp_running(&m->rsp), no_ack = m->rsp.no_ack;
