@@ -16,6 +16,7 @@
  */
 #ifndef INSPECTOR_H
 #define INSPECTOR_H
+#include "dregs.h"
 #include "rsp.h"
 #include <nestor/vcpu.h>
 #include <user/space.h>
@@ -30,13 +31,6 @@ typedef struct {
     uint8_t saved;                /* the guest's byte there */
     bool used;
 } insp_swbp_t;
-
-typedef struct {
-    uint64_t addr;                /* guest-linear */
-    unsigned kind, rw;            /* length; DR7 R/W (x86_arch.h X86_DR7_RW_*) */
-    enum rsp_bp_type type;
-    bool used;
-} insp_hwbp_t;
 
 typedef enum {
     TGT_RUNNING,                  /* the guest runs; no exit held */

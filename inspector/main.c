@@ -62,15 +62,23 @@ static void exit_mrs(const nu_msg_t *msg, nestor_word_t *mr)
         mr[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? msg->mr[i] : b->msg[i];
 }
 
-/* gdb's bytes. While the guest runs and gdb waits for no stop, gdb is
- * (re)attaching or talking out of turn: stop the guest first and hold the
- * bytes until the pause arrives. */
+/* gdb's bytes. While the guest runs and gdb waits for no stop, a packet
+ * (or a Ctrl-C) means gdb is (re)attaching or talking out of turn: stop the
+ * guest first and hold the bytes until the pause arrives. Anything else
+ * (the ack of our last reply, noise) goes to the engine, which has no use
+ * for it: it must not stop a guest gdb has let go. */
+static bool wants_target(const uint8_t *buf, size_t n)
+{
+    return memchr(buf, RSP_START, n) || memchr(buf, RSP_INTERRUPT, n);
+}
+
 static void from_gdb(void)
 {
     uint8_t buf[64];
     size_t n;
     while ((n = uart_drain(&insp, buf, sizeof buf)) > 0) {
-        if (insp.state == TGT_STOPPED || rsp_running(&insp.rsp)) {
+        if (insp.state == TGT_STOPPED || rsp_running(&insp.rsp) ||
+            (!insp.inlen && !wants_target(buf, n))) {
             rsp_input(&insp.rsp, buf, n);
             continue;
         }

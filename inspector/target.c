@@ -131,16 +131,13 @@ static bool read_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *entry)
     return true;
 }
 
-/* The largest linear address outside IA-32e mode (SDM Vol. 3A 3.3: 32 bits). */
-#define LINEAR_32_MAX 0xFFFFFFFFull
-
 bool target_translate(insp_t *in, uint64_t va, uint64_t *gpa)
 {
     const x86_paging_t p = { in->s->cr0, in->s->cr3, in->s->cr4, in->s->efer };
     /* An address the guest itself could not use is no address: in IA-32e
      * mode it must be canonical (SDM Vol. 1 3.3.7.1), elsewhere 32 bits
      * wide. The walk alone would drop the high bits and alias it. */
-    if ((p.efer & X86_EFER_LMA) ? !x86_canonical(va) : va > LINEAR_32_MAX)
+    if (!dregs_va_ok(va, p.efer & X86_EFER_LMA))
         return false;
     return x86_linear_to_phys(&p, va, read_entry, in, gpa) && *gpa < in->ram_bytes;
 }
@@ -250,12 +247,6 @@ static void sw_remove(insp_t *in, insp_swbp_t *b)
  * is ours and put back when the last goes. (The guest could still read ours
  * with MOV DR meanwhile: MOV-DR exiting is not ours to set yet.)
  */
-static unsigned dr7_len(unsigned kind)
-{
-    return kind == 1 ? X86_DR7_LEN_1 : kind == 2 ? X86_DR7_LEN_2
-                     : kind == 4 ? X86_DR7_LEN_4 : X86_DR7_LEN_8;
-}
-
 static nestor_word_t *dr_slot(insp_t *in, unsigned i)
 {
     nestor_word_t *drs[X86_DEBUG_SLOTS] = { &in->s->dr0, &in->s->dr1, &in->s->dr2, &in->s->dr3 };
@@ -275,18 +266,9 @@ static void hw_program(insp_t *in)
     }
     if (!in->guest_dr_saved)
         return;
-    nestor_word_t dr7 = X86_DR7_FIXED1;
-    for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++) {
-        const insp_hwbp_t *h = &in->hw[i];
-        if (!h->used) {
-            *dr_slot(in, i) = any ? 0 : in->guest_dr[i];
-            continue;
-        }
-        *dr_slot(in, i) = h->addr;
-        dr7 |= X86_DR7_L(i) | X86_DR7_LE |
-               (nestor_word_t)h->rw << X86_DR7_RW_SHIFT(i) |
-               (nestor_word_t)dr7_len(h->kind) << X86_DR7_LEN_SHIFT(i);
-    }
+    for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
+        *dr_slot(in, i) = in->hw[i].used ? in->hw[i].addr : any ? 0 : in->guest_dr[i];
+    const nestor_word_t dr7 = dregs_dr7(in->hw, X86_DEBUG_SLOTS);
     in->s->dr7 = any ? dr7 : in->guest_dr7;
     in->guest_dr_saved = any;
     in->dirty |= NESTOR_MTD_DEBUG;
@@ -295,17 +277,11 @@ static void hw_program(insp_t *in)
 static int hw_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_t addr,
                          unsigned kind)
 {
-    unsigned rw = type == RSP_BP_HARDWARE ? X86_DR7_RW_EXEC
-                : type == RSP_BP_WRITE    ? X86_DR7_RW_WRITE
-                                          : X86_DR7_RW_ACCESS;
-    if (type == RSP_BP_READ)
-        return RSP_UNSUPPORTED;   /* SDM 17.2.4: no read-only data breakpoints */
-    /* SDM 17.2.5: an instruction breakpoint has LEN 00; a data breakpoint
-     * covers 1, 2, 4 or 8 bytes at an address aligned to its length. */
-    if (type == RSP_BP_HARDWARE)
-        kind = 1;
-    if ((kind != 1 && kind != 2 && kind != 4 && kind != 8) || (addr & (kind - 1)))
-        return -RSP_EINVAL;
+    unsigned rw, len;
+    int rc = dregs_check(type, addr, kind, &rw, &len);
+    if (rc)
+        return rc;
+    kind = len;
     for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++) {
         insp_hwbp_t *h = &in->hw[i];
         if (h->used && h->addr == addr && h->rw == rw && h->kind == kind) {

@@ -161,8 +161,6 @@
 #define X86_DR7_LEN_2        1u
 #define X86_DR7_LEN_8        2u
 #define X86_DR7_LEN_4        3u
-#define X86_DR7_SLOT_MASK(i) (X86_DR7_L(i) | X86_BIT(2 * (i) + 1) | \
-                              (0xFull << X86_DR7_RW_SHIFT(i)))
 
 /* IA32_DEBUGCTL (SDM Vol. 3B 17.4.1): BTF, single-step on branches. */
 #define X86_DEBUGCTL_BTF X86_BIT(1)
