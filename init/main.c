@@ -122,6 +122,16 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
                          .budget = &budget[i],
                          .priority = m->priority, .cmdline = cmdline, .parent_ep = parent };
     size_t n = (size_t)fmt_snprintf(cmdline, sizeof cmdline, "monitor=%s", m->name);
+    if (m->options[0])
+        n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
+    /* Host devices of its node (a VMM's timer, an inspector's serial port). */
+    for (unsigned p = 0; p < m->n_ports; p++)
+        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_IOPORT,
+                                                      .arg0 = m->ports[p].first,
+                                                      .arg1 = m->ports[p].last, .name = "ioports" };
+    for (unsigned q = 0; q < m->n_irqs; q++)
+        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_IRQ, .arg0 = m->irqs[q],
+                                                      .name = "irq" };
     if (m->kind != SC_VMM_SERVER) {
         /* A stacked monitor: the endpoint its VM's exits arrive on (the VMM
          * wires it into the VM's exit table and sets it up there). */
@@ -144,18 +154,9 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
             .endpoint = run[i].service_ep, .rights = NESTOR_RIGHTS_ALL };
         return true;
     }
-    if (m->options[0])
-        fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
     /* The VMM reads its VMs from the config and needs their images. */
     req.modules[req.n_modules++] = (spawn_module_t){ cfg->name, (const void *)(uintptr_t)cfg->vaddr,
                                                      cfg->size };
-    for (unsigned p = 0; p < m->n_ports; p++)
-        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_IOPORT,
-                                                      .arg0 = m->ports[p].first,
-                                                      .arg1 = m->ports[p].last, .name = "ioports" };
-    for (unsigned q = 0; q < m->n_irqs; q++)
-        req.grants[req.n_grants++] = (spawn_grant_t){ .kind = NESTOR_GRANT_IRQ, .arg0 = m->irqs[q],
-                                                      .name = "irq" };
     for (unsigned v = 0; v < stack.n_vm; v++) {
         const sc_vm_t *vm = &stack.vm[v];
         if (sc_vm_vmm(&stack, vm) != m)

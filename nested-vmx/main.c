@@ -18,7 +18,6 @@
 
 #define NVMX_STATE_VA  0x0000200000000000ULL
 #define NVMX_RAM_VA    0x0000300000000000ULL
-#define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
 
 static nvmx_monitor_t mon;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
@@ -42,50 +41,23 @@ static const struct { nestor_word_t reason, mask; } exit_masks[] = {
     { NESTOR_EXIT_CR_ACCESS, NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_CR },
 };
 
-static nestor_cptr_t take(nestor_cptr_t node, unsigned radix, nestor_word_t index)
-{
-    nestor_cptr_t slot = mon.alloc.next_slot++;
-    return nu_cnode_copy(mon.alloc.cnode, slot, 64, node, index, radix, NESTOR_RIGHTS_ALL) ==
-                   NESTOR_OK
-               ? slot
-               : 0;
-}
-
 /* Map what the setup message @msg granted (the CNode in @node). */
 static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
 {
-    const unsigned radix = (unsigned)msg->mr[NVMX_SETUP_MR_RADIX];
-    const unsigned bits = (unsigned)msg->mr[NVMX_SETUP_MR_FRAME_BITS];
-    mon.ram_bytes = msg->mr[NVMX_SETUP_MR_RAM_BYTES];
-    mon.level = (unsigned)msg->mr[NVMX_SETUP_MR_LEVEL];
-    if (nestor_msginfo_extra_caps(msg->info) != 1 || radix == 0 || radix > 16 || bits < 12 ||
-        bits > 30 || mon.ram_bytes == 0 || (mon.ram_bytes & ((1ULL << bits) - 1)) ||
-        mon.level == 0 || mon.level >= NESTOR_EXIT_LEVELS)
+    nvmx_grant_t g;
+    if (!nvmx_grant_take(&mon.alloc, node, msg, true, NVMX_STATE_VA, NVMX_RAM_VA, &g) ||
+        nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, g.kick))
         return false;
-    nestor_cptr_t state, kick;
-    if (!(mon.vcpu = take(node, radix, NVMX_GRANT_VCPU)) ||
-        !(mon.vmm = take(node, radix, NVMX_GRANT_VMM)) ||
-        !(kick = take(node, radix, NVMX_GRANT_KICK)) ||
-        nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, kick) ||
-        !(state = take(node, radix, NVMX_GRANT_STATE)) ||
-        nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_STATE_VA, state, MAP_RW))
-        return false;
-    mon.s = (nestor_vcpu_state_t *)(uintptr_t)NVMX_STATE_VA;
-    /* The frames' copies first, in consecutive slots (ept02.c finds frame
-     * i at ram_frames + i), then their mappings (which take slots too). */
-    const uint64_t frames = mon.ram_bytes >> bits;
-    mon.ram_frames = mon.alloc.next_slot;
-    for (uint64_t i = 0; i < frames; i++)
-        if (take(node, radix, NVMX_GRANT_RAM + i) != mon.ram_frames + i)
-            return false;
-    for (uint64_t i = 0; i < frames; i++)
-        if (nu_map_frame(&mon.alloc, NESTOR_CAP_INIT_VSPACE, NVMX_RAM_VA + (i << bits),
-                         mon.ram_frames + i, MAP_RW))
-            return false;
-    mon.ram = (uint8_t *)(uintptr_t)NVMX_RAM_VA;
-    mon.grant = node;
-    mon.grant_radix = radix;
-    mon.frame_bits = bits;
+    mon.vcpu = g.vcpu;
+    mon.vmm = g.vmm;
+    mon.s = g.state;
+    mon.ram = g.ram;
+    mon.ram_bytes = g.ram_bytes;
+    mon.level = g.level;
+    mon.grant = g.node;
+    mon.grant_radix = g.radix;
+    mon.frame_bits = g.frame_bits;
+    mon.ram_frames = g.ram_frames;
     for (size_t i = 0; i < sizeof exit_masks / sizeof exit_masks[0]; i++) {
         const nestor_word_t args[] = { exit_masks[i].reason, exit_masks[i].mask, mon.level };
         if (nu_invoke(mon.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)

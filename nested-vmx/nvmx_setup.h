@@ -26,9 +26,16 @@
  * another VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
  * names the CPU features the VMM must now show the guest (NVMX_SHOWS_*):
  * the VMM owns CPUID and CR4, nested-vmx only says what it adds.
+ *
+ * The inspector gets the same hand-over without the kick (it stops the
+ * VM only at its own exits), and answers its setup with MR0 = 0.
  */
 #ifndef NVMX_SETUP_H
 #define NVMX_SETUP_H
+#include <nestor/vcpu.h>
+#include <stdbool.h>
+#include <user/space.h>
+#include <user/sys.h>
 
 #define NVMX_GRANT_VCPU          0
 #define NVMX_GRANT_STATE         1
@@ -81,5 +88,23 @@
 
 /* Reply MR0: CPUID.1:ECX.VMX and CR4.VMXE (SDM Vol. 3C 23.6, 23.7) */
 #define NVMX_SHOWS_VMX           1u
+
+/* What a monitor took of its VM (grant_take.c). */
+typedef struct {
+    nestor_cptr_t vcpu, vmm, kick;  /* kick: 0 unless asked for */
+    nestor_vcpu_state_t *state;     /* mapped */
+    uint8_t *ram;                   /* mapped */
+    uint64_t ram_bytes;
+    unsigned level;                 /* the monitor's level in the VCPU's exit tables */
+    nestor_cptr_t node;             /* the VMM's CNode (its frames, for EPT02) */
+    unsigned radix, frame_bits;
+    nestor_cptr_t ram_frames;       /* our copies of the RAM frames: frame i at ram_frames + i */
+} nvmx_grant_t;
+
+/* Check the setup message @msg whose capability came into @node, take the
+ * VM's VCPU, stop capability and (@kick) notification, and map its state
+ * page at @state_va and its RAM from @ram_va. False if any is unusable. */
+bool nvmx_grant_take(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *msg, bool kick,
+                     nestor_word_t state_va, nestor_word_t ram_va, nvmx_grant_t *g);
 
 #endif

@@ -41,13 +41,15 @@ typedef struct {
 static const char *const kind_compat[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "nestor,vmm-server", [SC_COUNT_MONITOR] = "nestor,count-monitor",
     [SC_NESTED_VMX] = "nestor,nested-vmx", [SC_VIRTIO_CONSOLE] = "nestor,virtio-console",
+    [SC_INSPECTOR] = "nestor,inspector",
 };
-#define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\" " \
-                       "or \"nestor,virtio-console\""
+#define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\", " \
+                       "\"nestor,virtio-console\" or \"nestor,inspector\""
 
 static const char *const kind_prog[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "vmm", [SC_COUNT_MONITOR] = "count-monitor",
     [SC_NESTED_VMX] = "nested-vmx", [SC_VIRTIO_CONSOLE] = "virtio-console",
+    [SC_INSPECTOR] = "inspector",
 };
 
 /* What nested-vmx takes of its VM's exits (nested-vmx/README.md): the VMX
@@ -62,6 +64,9 @@ static const uint32_t nvmx_exits[] = {
     NESTOR_EXIT_WRMSR, NESTOR_EXIT_CR_ACCESS,
 };
 _Static_assert(sizeof nvmx_exits / sizeof nvmx_exits[0] <= SC_MAX_EXITS, "nested-vmx exits fit");
+static const uint32_t inspector_exits[] = {
+    SC_EXIT_DEBUG_EXCEPTION, SC_EXIT_BREAKPOINT, NESTOR_EXIT_PREEMPT_TIMER,
+};
 
 
 const char *sc_kind_compatible(sc_kind_t k) { return k < SC_N_KINDS ? kind_compat[k] : "?"; }
@@ -92,6 +97,8 @@ static const struct { const char *name; uint32_t reason; } exit_names[] = {
     { "ept-misconfig", NESTOR_EXIT_EPT_MISCONFIG }, { "rdtscp", NESTOR_EXIT_RDTSCP },
     { "preemption-timer", NESTOR_EXIT_PREEMPT_TIMER }, { "wbinvd", NESTOR_EXIT_WBINVD },
     { "xsetbv", NESTOR_EXIT_XSETBV },
+    /* ... and the inspector's exception exits (their table slots). */
+    { "debug-exception", SC_EXIT_DEBUG_EXCEPTION }, { "breakpoint", SC_EXIT_BREAKPOINT },
 };
 #define N_EXIT_NAMES (sizeof exit_names / sizeof exit_names[0])
 #define N_COUNT_EXIT_NAMES 9    /* the first ones: what a count monitor's 'exits' may name */
@@ -631,8 +638,11 @@ static void read_monitor(ctx_t *c, int node)
     static const char *const nvmx_props[] = { "compatible", "memory-mib", "priority", NULL };
     static const char *const server_props[] = { "compatible", "memory-mib", "priority",
                                                 "options", NULL };
+    static const char *const insp_props[] = { "compatible", "memory-mib", "priority", "ioports",
+                                              "irqs", "options", NULL };
     unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props
                            : m->kind == SC_NESTED_VMX  ? nvmx_props
+                           : m->kind == SC_INSPECTOR   ? insp_props
                            : sc_kind_is_device_server(m->kind) ? server_props : vmm_props);
     no_subnodes(c, node);
     read_u32(c, node, "memory-mib", SC_MONITOR_MIN_MIB, 1u << 20, true, 0, &m->memory_mib);
@@ -644,6 +654,14 @@ static void read_monitor(ctx_t *c, int node)
     } else if (m->kind == SC_NESTED_VMX) {
         for (size_t i = 0; i < sizeof nvmx_exits / sizeof nvmx_exits[0]; i++)
             m->exits[m->n_exits++] = nvmx_exits[i];
+    } else if (m->kind == SC_INSPECTOR) {
+        /* Its exits are fixed; its host serial port (the link to gdb) comes
+         * by grant, like a VMM's devices. */
+        for (size_t i = 0; i < sizeof inspector_exits / sizeof inspector_exits[0]; i++)
+            m->exits[m->n_exits++] = inspector_exits[i];
+        read_ports(c, node, m);
+        read_irqs(c, node, m);
+        read_string(c, node, "options", m->options, sizeof m->options, false);
     } else if (sc_kind_is_device_server(m->kind)) {
         read_string(c, node, "options", m->options, sizeof m->options, false);
     } else {

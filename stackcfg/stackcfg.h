@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vm_layout.h>
+#include <nestor/vcpu.h>
 
 #define SC_NAME_MAX          32     /* node names, image names (with the NUL) */
 #define SC_OPTIONS_MAX       128    /* a monitor's options / a VM's command line */
@@ -99,8 +100,15 @@ typedef enum {
     SC_COUNT_MONITOR,               /* "nestor,count-monitor": counts exits it takes */
     SC_NESTED_VMX,                  /* "nestor,nested-vmx": virtual VMX for guest hypervisors */
     SC_VIRTIO_CONSOLE,              /* "nestor,virtio-console": a device server (device-servers/) */
+    SC_INSPECTOR,                   /* "nestor,inspector": a GDB stub for its VM */
     SC_N_KINDS
 } sc_kind_t;
+
+/* The exits an inspector takes (inspector/README.md): #DB and #BP (exception
+ * exits, table slots NESTOR_EXIT_SLOT_EXCEPTION + vector) and its own pauses
+ * (NESTOR_VCPU_PAUSE at its level exits as NESTOR_EXIT_PREEMPT_TIMER). */
+#define SC_EXIT_DEBUG_EXCEPTION  (NESTOR_EXIT_SLOT_EXCEPTION + 1)    /* SDM 6.15: #DB is 1 */
+#define SC_EXIT_BREAKPOINT       (NESTOR_EXIT_SLOT_EXCEPTION + 3)    /* SDM 6.15: #BP is 3 */
 
 /* VM devices the VMM models (a bit each). */
 enum { SC_DEV_PIC = 1u << 0, SC_DEV_PIT = 1u << 1, SC_DEV_RTC = 1u << 2,

@@ -34,7 +34,8 @@ typedef struct {
     unsigned vm;
     const char *name;               /* "" for the vmm.count= one */
     nestor_cptr_t query;
-    bool count;                     /* a count monitor (else nested-vmx) */
+    const char *kind;               /* its program's name: "count-monitor", "nested-vmx", ... */
+    bool count;                     /* a count monitor */
     bool first;                     /* nearest the VM: sees only its own exits */
     bool cpuid_only;                /* takes CPUID exits alone: comparable with the guest */
 } stacked_t;
@@ -411,7 +412,8 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                                  m->n_exits))
             return false;
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
-        if (m->kind == SC_NESTED_VMX && !nested_vmx_grant(a, vm, level, exit_ep, &msg)) {
+        if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR) &&
+            !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
             return false;
         }
@@ -423,7 +425,7 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
             vm->vmx_shown = msg.mr[0] & NVMX_SHOWS_VMX;
         stacked[n_stacked++] = (stacked_t){
             .vm = vm->index, .name = m->name, .query = query, .first = k == 0,
-            .count = m->kind == SC_COUNT_MONITOR,
+            .kind = sc_kind_program(m->kind), .count = m->kind == SC_COUNT_MONITOR,
             .cpuid_only = m->n_exits == 1 && m->exits[0] == NESTOR_EXIT_CPUID };
         char line[TOPO_LINE_MAX];
         topo_fmt_stacked(line, sizeof line, vm->name, m->name, m->exits, m->n_exits, next->name);
@@ -645,6 +647,7 @@ static bool build_from_modules(nu_alloc_t *a, const nestor_bootinfo_t *bi, nesto
                 return false;
             }
             stacked[n_stacked++] = (stacked_t){ .vm = vm->index, .name = "", .query = query,
+                                                .kind = sc_kind_program(SC_COUNT_MONITOR),
                                                 .count = true,
                                                 .first = true, .cpuid_only = true };
             printf("vmm: vm %s: count monitor stacked on its CPUID exits\n", vm->name);
@@ -670,7 +673,7 @@ static bool check_counts(void)
     for (unsigned i = 0; i < n_stacked; i++) {
         const stacked_t *st = &stacked[i];
         nestor_word_t counted, others;
-        const char *kind = st->count ? "count-monitor" : "nested-vmx";
+        const char *kind = st->kind;
         if (!count_monitor_query(st->query, &counted, &others)) {
             printf("%s %s: does not answer\n", kind, st->name);
             ok = false;

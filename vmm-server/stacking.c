@@ -7,7 +7,8 @@
  * holding only
  *   CM_SLOT_EP    its endpoint (exits arrive badged CM_BADGE_EXIT, count
  *                 queries badged CM_BADGE_QUERY).
- * And what a nested-vmx monitor is handed of its VM (nested_vmx_grant).
+ * And what a monitor that works on its VM's state and memory (nested-vmx,
+ * the inspector) is handed of it (monitor_grant).
  */
 #include "stacking.h"
 #include "nvmx_setup.h"
@@ -71,26 +72,15 @@ bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_wor
     return true;
 }
 
-bool nested_vmx_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_ep,
-                      nu_msg_t *msg)
+bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_ep, bool kick,
+                   nu_msg_t *msg)
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
     while ((1ULL << radix) < NVMX_GRANT_RAM + frames)
         radix++;
     nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
-    /* The badge a signal carries is the signalling capability's: ours is
-     * badged, nested-vmx's (to wait on) is not. */
-    nestor_cptr_t kick = nu_alloc_obj(a, NESTOR_OBJ_NOTIFICATION, 0), signal = a->next_slot++;
-    nestor_cptr_t reset = a->next_slot++, end = a->next_slot++;
-    if (!node || !kick ||
-        nu_cnode_mint(a->cnode, signal, 64, a->cnode, kick, 64, NESTOR_RIGHT_WRITE,
-                      NVMX_KICK_BADGE) ||
-        nu_cnode_mint(a->cnode, reset, 64, a->cnode, kick, 64, NESTOR_RIGHT_WRITE,
-                      NVMX_RESET_BADGE) ||
-        nu_cnode_mint(a->cnode, end, 64, a->cnode, kick, 64, NESTOR_RIGHT_WRITE,
-                      NVMX_END_BADGE) ||
-        nu_cnode_copy(node, NVMX_GRANT_KICK, radix, a->cnode, kick, 64, NESTOR_RIGHT_READ) ||
+    if (!node ||
         nu_cnode_copy(node, NVMX_GRANT_VCPU, radix, a->cnode, vm->vcpu, 64, NESTOR_RIGHTS_ALL) ||
         nu_cnode_copy(node, NVMX_GRANT_STATE, radix, a->cnode, vm->state_frame, 64,
                       NESTOR_RIGHTS_ALL) ||
@@ -98,13 +88,28 @@ bool nested_vmx_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t sto
                       NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT_REPLY,
                       VMM_BADGE_MONITOR | (vm->index + 1)))
         return false;
+    if (kick) {
+        /* The badge a signal carries is the signalling capability's: ours is
+         * badged, the monitor's (to wait on) is not. */
+        nestor_cptr_t note = nu_alloc_obj(a, NESTOR_OBJ_NOTIFICATION, 0),
+                      signal = a->next_slot++, reset = a->next_slot++, end = a->next_slot++;
+        if (!note ||
+            nu_cnode_mint(a->cnode, signal, 64, a->cnode, note, 64, NESTOR_RIGHT_WRITE,
+                          NVMX_KICK_BADGE) ||
+            nu_cnode_mint(a->cnode, reset, 64, a->cnode, note, 64, NESTOR_RIGHT_WRITE,
+                          NVMX_RESET_BADGE) ||
+            nu_cnode_mint(a->cnode, end, 64, a->cnode, note, 64, NESTOR_RIGHT_WRITE,
+                          NVMX_END_BADGE) ||
+            nu_cnode_copy(node, NVMX_GRANT_KICK, radix, a->cnode, note, 64, NESTOR_RIGHT_READ))
+            return false;
+        vm->nvmx_kick = signal;
+        vm->nvmx_reset = reset;
+        vm->nvmx_end = end;
+    }
     for (nestor_word_t i = 0; i < frames; i++)
         if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,
                           NESTOR_RIGHTS_ALL))
             return false;
-    vm->nvmx_kick = signal;
-    vm->nvmx_reset = reset;
-    vm->nvmx_end = end;
     nu_ipc_buffer()->caps_or_badges[0] = node;
     *msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 1, NVMX_SETUP_MRS) };
     msg->mr[NVMX_SETUP_MR_RADIX] = radix;

@@ -24,12 +24,13 @@ struct vm;
 #define VMM_BADGE_MONITOR (1ULL << 41)
 #define VMM_BADGE_VM_MASK      0xFFFFu
 
-/* The setup call for a nested-vmx monitor at @level of @vm's exit tables
- * (nested-vmx/nvmx_setup.h): a CNode of copies of the VM's VCPU, state
- * page and RAM frames and a stop capability to @stop_ep, set as the
- * message's one capability, and the MRs. False if the objects cannot be
- * made. */
-bool nested_vmx_grant(nu_alloc_t *a, struct vm *vm, unsigned level, nestor_cptr_t stop_ep,
-                      nu_msg_t *msg);
+/* The setup call for a monitor at @level of @vm's exit tables that works
+ * on the VM itself (nested-vmx, the inspector; nested-vmx/nvmx_setup.h):
+ * a CNode of copies of the VM's VCPU, state page and RAM frames and a stop
+ * capability to @stop_ep, with (@kick, nested-vmx) the notification the
+ * VMM signals on its pauses and resets, set as the message's one
+ * capability, and the MRs. False if the objects cannot be made. */
+bool monitor_grant(nu_alloc_t *a, struct vm *vm, unsigned level, nestor_cptr_t stop_ep, bool kick,
+                   nu_msg_t *msg);
 
 #endif

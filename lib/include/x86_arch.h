@@ -73,6 +73,7 @@
 #define X86_RFLAGS_NT     X86_BIT(14)
 #define X86_RFLAGS_AC     X86_BIT(18)   /* alignment check (3.4.3.3) */
 #define X86_RFLAGS_VM     X86_BIT(17)
+#define X86_RFLAGS_RF     X86_BIT(16)    /* resume flag: skip instruction breakpoints once */
 /* The status flags arithmetic instructions set (SDM Vol. 1 3.4.3.1). */
 #define X86_RFLAGS_STATUS (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \
                            X86_RFLAGS_SF | X86_RFLAGS_OF)
@@ -145,6 +146,25 @@
 #define X86_MISC_ENABLE_FAST_STRINGS X86_BIT(0)
 #define X86_MISC_ENABLE_BTS_UNAVAIL  X86_BIT(11)
 #define X86_MISC_ENABLE_PEBS_UNAVAIL X86_BIT(12)
+
+/* Debug registers (SDM Vol. 3B 17.2): four breakpoint addresses, DR6
+ * status, DR7 control. */
+#define X86_DEBUG_SLOTS      4
+#define X86_DR6_B(i)         X86_BIT(i)         /* breakpoint condition i met */
+#define X86_DR6_BS           X86_BIT(14)        /* single step */
+#define X86_DR7_L(i)         X86_BIT(2 * (i))   /* local enable of breakpoint i */
+#define X86_DR7_LE           X86_BIT(8)         /* exact data breakpoints (recommended) */
+#define X86_DR7_FIXED1       X86_BIT(10)        /* reads as 1 */
+#define X86_DR7_RW_SHIFT(i)  (16 + 4 * (i))     /* R/W field of breakpoint i */
+#define X86_DR7_LEN_SHIFT(i) (18 + 4 * (i))     /* LEN field of breakpoint i */
+#define X86_DR7_RW_EXEC      0u                 /* break on instruction execution */
+#define X86_DR7_RW_WRITE     1u                 /* on data writes */
+#define X86_DR7_RW_ACCESS    3u                 /* on data reads or writes */
+/* SDM 17.2.5: LEN 00 = 1 byte, 01 = 2, 11 = 4, 10 = 8 (IA-32e mode). */
+#define X86_DR7_LEN_1        0u
+#define X86_DR7_LEN_2        1u
+#define X86_DR7_LEN_8        2u
+#define X86_DR7_LEN_4        3u
 
 /* IA32_DEBUGCTL (SDM Vol. 3B 17.4.1): BTF, single-step on branches. */
 #define X86_DEBUGCTL_BTF X86_BIT(1)

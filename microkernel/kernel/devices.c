@@ -7,7 +7,7 @@
  */
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/pic8259.h"
-#include "arch/x86_64/uart16550.h"
+#include <x86_uart16550.h>
 #include "kernel/cspace.h"
 #include "kernel/invoke.h"
 #include "kernel/irq.h"

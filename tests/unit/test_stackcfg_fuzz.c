@@ -20,6 +20,7 @@
  * seed and the input, and input I of seed S is the same on every run.
  */
 #include "unit.h"
+#include "fuzz_rng.h"
 #include "stackcfg.h"
 #include <libfdt.h>
 #include <stdio.h>
@@ -33,29 +34,9 @@
 #define GEN_BUF          (16 * 1024)
 #define MUT_SLACK        64
 
-/* ---- deterministic randomness: xorshift64*, seeded per input ---- */
+/* ---- deterministic randomness (fuzz_rng.h), seeded per input ---- */
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545F4914F6CDD1Dull;
-}
-
-static uint32_t below(uint32_t n) { return n ? (uint32_t)(rnd() >> 32) % n : 0; }
 static bool permille(unsigned p) { return below(1000) < p; }
-
-/* Input @i of @seed: its own stream, whatever came before it. */
-static void seed_input(uint64_t seed, uint64_t i)
-{
-    uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;   /* splitmix64 */
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    rng = (z ^ (z >> 31)) | 1;
-}
 
 #define PICK(a) ((a)[below(sizeof(a) / sizeof((a)[0]))])
 

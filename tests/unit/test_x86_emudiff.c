@@ -22,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include "unit.h"
+#include "fuzz_rng.h"
 #include "decode/x86_decode.h"
 #include "decode/x86_emulate.h"
 #include <cpuid.h>
@@ -52,17 +53,7 @@
 #define F_STATUS X86_RFLAGS_STATUS
 #define F_BASE (X86_RFLAGS_FIXED | X86_RFLAGS_IF_BIT)   /* user mode cannot change IF */
 
-/* ---- randomness: xorshift64*, one stream per case ---- */
-
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545F4914F6CDD1Dull;
-}
+/* ---- randomness: xorshift64* (fuzz_rng.h), one stream per case ---- */
 
 static unsigned rnd_below(unsigned n)
 {

@@ -32,14 +32,14 @@ def _pump(fh, stream):
         stream.flush()
 
 
-def _run_once(emu, iso, workdir, timeout, stream):
+def _run_once(emu, iso, workdir, timeout, stream, gdb_port=None, started=None):
     serial = os.path.join(workdir, 'serial.log')
     out_path = os.path.join(workdir, 'emulator.out')
     for stale in (serial, out_path):
         if os.path.exists(stale):
             os.unlink(stale)
     open(serial, 'wb').close()
-    cmd = emu.prepare(iso, serial, workdir)
+    cmd = emu.prepare(iso, serial, workdir, gdb_port)
     with open(os.path.join(workdir, 'command'), 'w') as fh:
         fh.write(' '.join(cmd) + '\n')
     emu.before_start()
@@ -47,6 +47,8 @@ def _run_once(emu, iso, workdir, timeout, stream):
     with open(out_path, 'wb') as out, open(serial, 'rb') as reader:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        if started is not None:
+            started(proc)
         status = 'exited'
         while proc.poll() is None:
             _pump(reader, stream)
@@ -59,11 +61,13 @@ def _run_once(emu, iso, workdir, timeout, stream):
     return BootResult(status, time.monotonic() - start, serial, out_path, proc.returncode)
 
 
-def boot(emu, iso, workdir, timeout, stream=None):
-    """Boot @iso on @emu; stop at exit or after @timeout seconds."""
+def boot(emu, iso, workdir, timeout, stream=None, gdb_port=None, started=None):
+    """Boot @iso on @emu; stop at exit or after @timeout seconds. With
+    @gdb_port, COM2 is that TCP port (the inspector's link to gdb);
+    @started(process) is called once the emulator runs."""
     os.makedirs(workdir, exist_ok=True)
     for _ in range(START_RETRIES):
-        result = _run_once(emu, iso, workdir, timeout, stream)
+        result = _run_once(emu, iso, workdir, timeout, stream, gdb_port, started)
         with open(result.emulator_log, errors='replace') as fh:
             if not emu.retry_reason(fh.read()):
                 break

@@ -8,6 +8,7 @@ import sys
 from nestor import boot, build, config, emulators, harness, image, paths, plot, stat, topo
 from nestor.errors import NestorError
 
+GDB_RUN_TIMEOUT_S = 3600        # a run with --gdb waits on a person at a debugger
 EXIT_FAIL = 1
 EXIT_ERROR = 2
 
@@ -43,12 +44,20 @@ def cmd_run(args):
                                        'module': args.guest_module})
         iso = image.make_iso(args.cmdline, modules)
         what = paths.rel(dts)
-    timeout = args.timeout or harness.specs.DEFAULT_TIMEOUT[emu.name]
+    timeout = args.timeout or (GDB_RUN_TIMEOUT_S if args.gdb else
+                               harness.specs.DEFAULT_TIMEOUT[emu.name])
     workdir = os.path.join(paths.RUNS, emu.name)
     print('nestor: booting %s on %s (timeout %ds, serial log %s)' %
           (what, emu.name, timeout, paths.rel(os.path.join(workdir, 'serial.log'))),
           file=sys.stderr)
-    result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout)
+    if args.gdb:
+        print('nestor: COM2 is TCP port %d (the inspector\'s link); debug with:\n'
+              '    gdb -ex \'target remote :%d\' FILE\n'
+              '(FILE: the guest\'s ELF, e.g. build/guests/debuggee.elf%s)' %
+              (args.gdb, args.gdb,
+               '; Bochs starts once gdb has connected' if emu.name == 'bochs' else ''),
+              file=sys.stderr)
+    result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=args.gdb)
     verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial], stdout=subprocess.PIPE,
                              text=True).stdout.strip()
     if verdict == 'pass':
@@ -89,11 +98,14 @@ BENCHMARKS = {
     'ipc': Bench('ipcbench', 'IPC call/reply-receive round trips (same and cross address '
                  'space, fast and slow path)'),
     # The same exit benchmark guest twice, one after the other: plain, then with
-    # the count monitor stacked on its CPUID exits.
+    # the count monitor stacked on its CPUID exits; then in a boot of its own
+    # with the inspector stacked (which takes none of the exits it times).
     'exits': Bench('vmm', 'VM exit round trips per reason, handled by the user-level VMM, '
-                   'without and with a count monitor stacked on CPUID exits',
+                   'without and with a count monitor stacked on CPUID exits, and with the '
+                   'inspector stacked',
                    guests=('exitbench', 'exitbench:exitbench-counted'),
-                   cmdline='vmm.sequential vmm.count=exitbench-counted'),
+                   cmdline='vmm.sequential vmm.count=exitbench-counted',
+                   more=((os.path.join(paths.TEST_CONFIGS, 'bench-inspector.dts'), None),)),
     # nestbench (a minimal test hypervisor) as L1 under nested-vmx, then bare
     # on Bochs's own VMX: its L2's CPUID exits timed from inside L2.
     'nested': Bench(None, 'L2 CPUID exits handled by a test hypervisor (L1) under nested-vmx, '
@@ -128,8 +140,9 @@ NVMX_REASON_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)nested-vmx [a-z0-9_-]+: L
 # L0's nested-vmx keeps L1's most used VMCS fields in a shadow VMCS
 # (nested-vmx/shadow12.c): its figures are labelled shadowing=on.
 NVMX_SHADOWING_LINE = re.compile(r'^nested-vmx [a-z0-9_-]+: VMCS shadowing: \d+ fields')
-# A VM named NAME-counted runs with the count monitor stacked: say so in the figure.
-COUNTED_SUFFIX = '-counted'
+# A VM named NAME-counted runs with the count monitor stacked, NAME-inspected
+# with the inspector: say so in the figure.
+STACK_SUFFIXES = (('-counted', 'count-monitor'), ('-inspected', 'inspector'))
 
 
 def bench_figure(line, l1=None, shadowing=False):
@@ -151,8 +164,9 @@ def bench_figure(line, l1=None, shadowing=False):
     prefixes, name, labels, value = m.groups()
     vms = PREFIX.findall(prefixes)
     labels = labels[1:-1].split(',') if labels else []
-    if vms and vms[-1].endswith(COUNTED_SUFFIX):
-        labels.append('stack=count-monitor')
+    for suffix, monitor in STACK_SUFFIXES:
+        if vms and vms[-1].endswith(suffix):
+            labels.append('stack=' + monitor)
     if len(vms) > 1:                # a guest of a Nestor inside a VM: say how deep
         labels += ['level=%d' % len(vms), 'l1=%s' % (l1 or 'nestor')]
     if shadowing:
@@ -289,6 +303,9 @@ def parser():
                    help='stack config (.dts path or name in stack-configs/; default: demo)')
     r.add_argument('--emu', default='bochs', choices=sorted(emulators.EMULATORS),
                    help='machine to boot on (default: bochs)')
+    r.add_argument('--gdb', type=int, metavar='PORT', default=None,
+                   help='wire the machine\'s COM2 to TCP port PORT on localhost, the link of '
+                        'an inspector monitor in the config to gdb (prints the line to type)')
     r.add_argument('--timeout', type=int, metavar='S',
                    help='seconds before the boot counts as hung (default: qemu/kvm 30, bochs 120)')
     r.add_argument('--cmdline', default='', metavar='ARGS',

@@ -34,8 +34,10 @@ class Emulator:
             return '%s is not installed (Debian package %s)' % (self.binary, self.package)
         return None
 
-    def prepare(self, iso, serial, workdir):
-        """Return the command line that boots @iso with COM1 into @serial."""
+    def prepare(self, iso, serial, workdir, gdb_port=None):
+        """Return the command line that boots @iso with COM1 into @serial
+        (and, with @gdb_port, COM2 on that TCP port of localhost: the
+        inspector's link to gdb)."""
         raise NotImplementedError
 
     def before_start(self):
@@ -54,11 +56,13 @@ class Qemu(Emulator):
     def accel_args(self):
         return ['-accel', 'tcg']
 
-    def prepare(self, iso, serial, workdir):
+    def prepare(self, iso, serial, workdir, gdb_port=None):
+        # The second -serial is COM2 (0x2F8, IRQ 3).
+        com2 = ['-serial', 'tcp:127.0.0.1:%d,server,nowait' % gdb_port] if gdb_port else []
         return [self.binary] + self.accel_args() + [
             '-m', str(MACHINE_MEMORY_MIB), '-cdrom', iso, '-boot', 'd',
             '-display', 'none', '-monitor', 'none', '-no-reboot',
-            '-serial', 'file:' + serial,
+            '-serial', 'file:' + serial] + com2 + [
             '-device', 'isa-debug-exit,iobase=0xf4,iosize=4']
 
 
@@ -103,12 +107,15 @@ class Bochs(Emulator):
     _start_lock = threading.Lock()
     _last_start = 0.0
 
-    def prepare(self, iso, serial, workdir):
+    def prepare(self, iso, serial, workdir, gdb_port=None):
         rc = os.path.join(workdir, 'bochsrc')
         with open(rc, 'w') as fh:
             fh.write(BOCHSRC.format(mem=MACHINE_MEMORY_MIB, model=BOCHS_CPU_MODEL, ips=BOCHS_IPS,
                                     iso=iso, serial=serial,
                                     log=os.path.join(workdir, 'bochs.log')))
+            if gdb_port:
+                # Bochs waits at start-up until a client (gdb) connects.
+                fh.write(BOCHS_COM2.format(port=gdb_port))
         cont = os.path.join(workdir, 'bochs-debugger-commands')
         with open(cont, 'w') as fh:
             fh.write('c\n')     # Debian's Bochs has its debugger built in: continue
@@ -150,6 +157,8 @@ error: action=report
 info: action=ignore
 debug: action=ignore
 '''
+
+BOCHS_COM2 = 'com2: enabled=1, mode=socket-server, dev="localhost:{port}"\n'
 
 EMULATORS = {e.name: e for e in (Qemu(), Kvm(), Bochs())}
 

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from nestor import boot, config, emulators, image, paths, specs
+from nestor import boot, config, emulators, gdbdrive, image, paths, specs
 from nestor.errors import NestorError
 
 UNIT_RESULTS_RE = re.compile(r'^unit-results: tests=(\d+) failed=(\d+) suites-failed=(\d+)',
@@ -77,6 +77,8 @@ class SystemTest:
         if 'vmx' in self.spec.requires and not self.emu.has_vmx:
             return Outcome(skipped=1, detail='no VMX on this machine (%s emulates none)' %
                            self.emu.name)
+        if self.spec.gdb and not self.spec.client and gdbdrive.unavailable_reason():
+            return Outcome(skipped=1, detail=gdbdrive.unavailable_reason())
         if self.spec.bare:
             iso = image.bare_iso(self.spec.bare, self.spec.cmdline)
         else:
@@ -96,7 +98,22 @@ class SystemTest:
         return image.make_iso(self.spec.cmdline, modules)
 
     def _boot_and_judge(self, iso, workdir):
-        result = boot.boot(self.emu, iso, workdir, self.spec.timeout(self.emu.name))
+        gdb = None
+        if self.spec.gdb or self.spec.client:
+            os.makedirs(workdir, exist_ok=True)
+            gdb = gdbdrive.Session(self.spec.gdb, self.spec.gdb_file, gdbdrive.free_port(),
+                                   os.path.join(workdir, 'gdb.log'),
+                                   self.spec.timeout(self.emu.name), client=self.spec.client)
+        result = boot.boot(self.emu, iso, workdir, self.spec.timeout(self.emu.name),
+                           gdb_port=gdb.port if gdb else None,
+                           started=gdb.start if gdb else None)
+        if gdb:
+            gdb.wait()
+            wrong = gdbdrive.judge(gdb.output, self.spec.gdb_expect, self.spec.gdb_forbid)
+            if wrong:
+                return Outcome(failed=1, seconds=result.seconds,
+                               detail='%s\nlogs: %s, %s' % (wrong, paths.rel(gdb.log),
+                                                            paths.rel(result.serial)))
         judged = subprocess.run([paths.JUDGE, self.spec.path, result.serial, '--emu',
                                  self.emu.name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)

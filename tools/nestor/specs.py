@@ -12,7 +12,15 @@ from nestor.errors import NestorError
 
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
                 'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
-                'topology', 'bare', 'stat'}
+                'topology', 'bare', 'stat', 'gdb', 'gdb-file', 'gdb-expect', 'gdb-forbid',
+                'client'}
+# gdb: SCRIPT       - a gdb command file (tests/system/SCRIPT): the machine's COM2
+#                     becomes a TCP port and Debian's gdb runs SCRIPT in batch mode
+#                     against it (an inspector in the stack is its other end);
+# gdb-file: PATH    - the ELF gdb loads symbols from (relative to the tree);
+# client: SCRIPT    - instead of gdb: python3 SCRIPT PORT GDB-FILE speaks to COM2;
+# gdb-expect: TEXT  - must appear in a line of gdb's (or the client's) output, in order;
+# gdb-forbid: TEXT  - must appear in no line of it.
 # topology: live  - the 'topo:' lines the booted system printed must name the
 #                   same monitors, VMs and stacking edges as the stack config.
 TOPOLOGY_CHECKS = {'live'}
@@ -43,6 +51,11 @@ class Spec:
         self.topology = None
         self.stat = None
         self.bare = None            # a test guest GRUB boots by itself (no kernel)
+        self.gdb = None             # gdb command file (tests/system/...), with gdb_file
+        self.gdb_file = None
+        self.client = None          # a Python program on COM2 instead of gdb
+        self.gdb_expect = []
+        self.gdb_forbid = []
         self.expect_fail = False
         self._parse()
 
@@ -69,6 +82,11 @@ class Spec:
         if self.bare and (self.stack or self.roottask or self.guests or self.config):
             self._error(len(lines), "'bare:' boots one guest by itself: no stack, config, "
                         "roottask or guest with it")
+        talker = self.gdb or self.client
+        if (self.gdb and self.client) or (talker is None) != (self.gdb_file is None) or \
+                (self.gdb_expect or self.gdb_forbid) and not talker:
+            self._error(len(lines), "'gdb:' (or 'client:') and 'gdb-file:' go together, "
+                        "'gdb-expect:' / 'gdb-forbid:' need them")
         if self.topology and not self.stack:
             self._error(len(lines), "'topology:' compares with a 'stack:' config; there is none")
 
@@ -106,6 +124,16 @@ class Spec:
                 self.requires.add(r)
         elif key == 'bare':
             self.bare = value
+        elif key == 'gdb':
+            self.gdb = os.path.join(os.path.dirname(self.path), value)
+        elif key == 'client':
+            self.client = os.path.join(os.path.dirname(self.path), value)
+        elif key == 'gdb-file':
+            self.gdb_file = value
+        elif key == 'gdb-expect':
+            self.gdb_expect.append(value)
+        elif key == 'gdb-forbid':
+            self.gdb_forbid.append(value)
         elif key == 'topology':
             if value not in TOPOLOGY_CHECKS:
                 self._error(no, "topology: expected one of %s" % ', '.join(sorted(TOPOLOGY_CHECKS)))

@@ -38,7 +38,8 @@ FACT_RE = {
 }
 KIND_JOB = {'vmm-server': 'runs VMs', 'count-monitor': 'counts the exits it takes',
             'nested-vmx': 'virtual VMX for guest hypervisors',
-            'virtio-console': 'device server: a virtio console'}
+            'virtio-console': 'device server: a virtio console',
+            'inspector': 'a GDB stub for its VM'}
 
 # Legacy PC devices by I/O port range and IRQ line, to name what a monitor is granted.
 HOST_PORTS = [

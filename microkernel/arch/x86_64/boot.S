@@ -17,7 +17,7 @@
 #include "arch/x86_64/msr.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/seg.h"
-#include "arch/x86_64/uart16550.h"
+#include <x86_uart16550.h>
 
 #define PHYS(sym) ((sym) - KERNEL_VMA)
 #define BOOT_PTE (PTE_P | PTE_W)

@@ -4,7 +4,7 @@
  */
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/io.h"
-#include "arch/x86_64/uart16550.h"
+#include <x86_uart16550.h>
 
 void serial_init(void)
 {

@@ -1,0 +1,97 @@
+/*
+ * inspector/cmds.c - gdb's "monitor CMD" (qRcmd) for the inspector:
+ *   help             the commands
+ *   vmcs             VMCS fields as the monitor sees them (the kernel hides
+ *                    host-side ones such as the EPT pointer and VPID)
+ *   exits            the exits that reached the inspector, and the link's bytes
+ *   ept ADDR         where guest-virtual ADDR lands: guest-physical, RAM or not
+ */
+#include "inspector.h"
+#include <fmt.h>
+#include <nestor/vmcs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <user/invoke.h>
+
+#define LINE_MAX 160
+
+static const struct { const char *name; nestor_word_t field; } vmcs_fields[] = {
+    { "guest-rip", VMCS_GUEST_RIP }, { "guest-rsp", VMCS_GUEST_RSP },
+    { "guest-rflags", VMCS_GUEST_RFLAGS }, { "guest-cr0", VMCS_GUEST_CR0 },
+    { "guest-cr3", VMCS_GUEST_CR3 }, { "guest-cr4", VMCS_GUEST_CR4 },
+    { "guest-efer", VMCS_GUEST_EFER }, { "guest-dr7", VMCS_GUEST_DR7 },
+    { "guest-interruptibility", VMCS_GUEST_INTERRUPTIBILITY },
+    { "guest-activity", VMCS_GUEST_ACTIVITY },
+    { "guest-pending-dbg", VMCS_GUEST_PENDING_DBG },
+    { "pin-controls", VMCS_PIN_CONTROLS }, { "proc-controls", VMCS_PROC_CONTROLS },
+    { "proc-controls2", VMCS_PROC_CONTROLS2 }, { "exception-bitmap", VMCS_EXCEPTION_BITMAP },
+    { "exit-controls", VMCS_EXIT_CONTROLS }, { "entry-controls", VMCS_ENTRY_CONTROLS },
+    { "exit-reason", VMCS_EXIT_REASON }, { "exit-qualification", VMCS_EXIT_QUALIFICATION },
+};
+
+static void say(struct rsp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct rsp *r, const char *fmt, ...)
+{
+    char line[LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    rsp_console(r, line);
+}
+
+static int cmd_vmcs(insp_t *in, struct rsp *r)
+{
+    for (size_t i = 0; i < sizeof vmcs_fields / sizeof vmcs_fields[0]; i++) {
+        nestor_word_t v = 0;
+        if (nu_invoke(in->vcpu, NESTOR_VCPU_READ_VMCS, &vmcs_fields[i].field, 1, 0, 0, &v, 1) ==
+            NESTOR_OK)
+            say(r, "%-24s 0x%lx\n", vmcs_fields[i].name, v);
+        else
+            say(r, "%-24s (not readable)\n", vmcs_fields[i].name);
+    }
+    return 0;
+}
+
+static int cmd_exits(insp_t *in, struct rsp *r)
+{
+    say(r, "pauses %lu, breakpoints %lu, steps %lu, passed on %lu\n", in->exits_pause,
+        in->exits_bp, in->exits_db, in->passed_on);
+    say(r, "link: %lu bytes in, %lu out; packets %lu, bad checksums %lu, errors %lu\n",
+        in->bytes_in, in->bytes_out, in->rsp.stats.packets, in->rsp.stats.bad_checksum,
+        in->rsp.stats.errors);
+    return 0;
+}
+
+static int cmd_ept(insp_t *in, struct rsp *r, const char *arg)
+{
+    char *end;
+    uint64_t va = strtoul(arg, &end, 0);
+    if (end == arg || *end)
+        return -RSP_EINVAL;
+    uint64_t gpa;
+    if (!target_translate(in, va, &gpa)) {
+        say(r, "0x%lx: not mapped to the VM's RAM by the guest's page tables\n", va);
+        return 0;
+    }
+    /* The VMM maps the VM's RAM at guest-physical 0 with 2 MiB EPT pages,
+     * read/write/execute (vmm-server/vm.c). */
+    say(r, "0x%lx -> guest-physical 0x%lx: RAM (EPT: 2 MiB page 0x%lx, rwx, of %lu MiB)\n", va,
+        gpa, gpa & ~(uint64_t)0x1FFFFF, in->ram_bytes >> 20);
+    return 0;
+}
+
+int insp_monitor_cmd(void *ctx, struct rsp *r, const char *cmd)
+{
+    insp_t *in = ctx;
+    if (in->state != TGT_STOPPED && strcmp(cmd, "exits") != 0)
+        return -RSP_EBUSY;
+    if (strcmp(cmd, "vmcs") == 0)
+        return cmd_vmcs(in, r);
+    if (strcmp(cmd, "exits") == 0)
+        return cmd_exits(in, r);
+    if (strncmp(cmd, "ept ", 4) == 0)
+        return cmd_ept(in, r, cmd + 4);
+    say(r, "monitor commands: vmcs, exits, ept ADDR\n");
+    return strcmp(cmd, "help") == 0 ? 0 : -RSP_ENOENT;
+}

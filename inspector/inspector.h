@@ -1,0 +1,90 @@
+/*
+ * inspector/inspector.h - the inspector monitor: one VM's GDB stub. main.c
+ * takes the VM the VMM hands it (nested-vmx/nvmx_setup.h) and the host
+ * serial port init grants it, and serves; uart.c is the link to gdb;
+ * target.c is the protocol engine's backend (rsp.h): the guest's
+ * registers, memory, breakpoints and run control; cmds.c the "monitor"
+ * commands.
+ *
+ * Run control without the guest's help. The VM's vCPU stops at an exit
+ * boundary: an exit that reaches us (our pause, NESTOR_VCPU_PAUSE at our
+ * level; a #BP on one of our breakpoints; the #DB that ends our single
+ * step) is simply not answered until gdb resumes the target; then a
+ * deferred reply (NESTOR_VCPU_REPLY) lets it go on. Exits of those kinds
+ * that are not ours are passed on (the guest's own int3 and #DB are
+ * reflected into it as if nobody had intercepted them).
+ */
+#ifndef INSPECTOR_H
+#define INSPECTOR_H
+#include "dregs.h"
+#include "rsp.h"
+#include <nestor/vcpu.h>
+#include <user/space.h>
+#include <user/sys.h>
+
+#define INSP_MAX_SW_BPS   64      /* software breakpoints (int3 bytes) at once */
+#define INSP_INBUF        8192    /* bytes from gdb held while the target stops */
+
+typedef struct {
+    uint64_t addr;                /* guest-virtual, as gdb gave it */
+    uint64_t gpa;                 /* where the int3 is */
+    uint8_t saved;                /* the guest's byte there */
+    bool used;
+} insp_swbp_t;
+
+typedef enum {
+    TGT_RUNNING,                  /* the guest runs; no exit held */
+    TGT_STOPPING,                 /* we asked for a pause; not yet arrived */
+    TGT_STOPPED,                  /* we hold an exit */
+} insp_tstate_t;
+
+typedef struct insp {
+    char name[32];                /* our monitor name (the config's node) */
+    nestor_cptr_t ep;             /* exits and the setup arrive here */
+    nestor_cptr_t vcpu;           /* the VM's VCPU */
+    nestor_vcpu_state_t *s;       /* its state page, mapped */
+    uint8_t *ram;                 /* its RAM, mapped */
+    uint64_t ram_bytes;
+    unsigned level;               /* our level in the VCPU's exit tables */
+    nu_alloc_t alloc;
+    /* the host serial port */
+    nestor_cptr_t uart_ports, uart_irq;
+    uint16_t uart_base;
+    /* the target */
+    insp_tstate_t state;
+    nestor_word_t dirty;          /* state-page groups changed while stopped */
+    bool stepping;                /* TF is ours until the step's #DB */
+    bool guest_tf;                /* the guest's own TF while we step */
+    bool interrupt_pending;       /* gdb's Ctrl-C: report SIGINT at the pause */
+    bool attached;                /* gdb has spoken since the last detach */
+    insp_swbp_t sw[INSP_MAX_SW_BPS];
+    insp_hwbp_t hw[4];            /* X86_DEBUG_SLOTS debug registers */
+    nestor_word_t guest_dr[4], guest_dr7;   /* the guest's own, while we hold any */
+    bool guest_dr_saved;
+    /* gdb's bytes that arrived while the guest ran and gdb did not know */
+    uint8_t inbuf[INSP_INBUF];
+    size_t inlen;
+    struct rsp rsp;
+    /* counts for "monitor exits" */
+    uint64_t exits_pause, exits_bp, exits_db, passed_on, bytes_in, bytes_out;
+} insp_t;
+
+/* uart.c: the host serial port granted by init. */
+bool uart_setup(insp_t *in, const nestor_bootinfo_t *bi, nestor_cptr_t notification);
+void uart_put(insp_t *in, const uint8_t *buf, size_t n);
+/* Read what the port holds into @buf (at most @cap bytes); acks the IRQ. */
+size_t uart_drain(insp_t *in, uint8_t *buf, size_t cap);
+
+/* target.c: the backend and the exits. */
+extern const struct rsp_ops insp_ops;
+/* An exit at our level: held (the target stopped) or passed on. */
+void target_exit(insp_t *in, const nestor_word_t *mr);
+/* Stop the running guest (a pause at our level). */
+void target_pause(insp_t *in);
+/* Guest-virtual @va to guest-physical, through the guest's page tables. */
+bool target_translate(insp_t *in, uint64_t va, uint64_t *gpa);
+
+/* cmds.c: "monitor CMD". */
+int insp_monitor_cmd(void *ctx, struct rsp *r, const char *cmd);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * inspector/main.c - the inspector as a program init starts from a stack
+ * config ("nestor,inspector", stack-configs/BINDINGS.md). Its boot info
+ * grants it its endpoint ("exits"), its memory budget and the host serial
+ * port of its node; the VMM running its VM wires the endpoint into the VM's
+ * exit tables for the inspector's exits (#DB, #BP, its own pauses) and
+ * calls it once, badged CM_BADGE_SETUP, with the VM's VCPU, state page and
+ * RAM (nested-vmx/nvmx_setup.h, the same hand-over nested-vmx gets, without
+ * the kick). Then one loop: exits (target.c) and the bytes gdb sends
+ * (the UART's IRQ, a notification bound to our thread).
+ */
+#include "inspector.h"
+#include "count_monitor.h"
+#include "nvmx_setup.h"
+#include <nestor/bootinfo.h>
+#include <nestor/faults.h>
+#include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
+
+#define INSP_STATE_VA  0x0000200000000000ULL
+#define INSP_RAM_VA    0x0000300000000000ULL
+#define UART_BADGE     (1ULL << 40)       /* our notification's badge bit (no endpoint badge) */
+#define WAIT_OPT       "inspector.wait"   /* hold the VM at its first instruction for gdb */
+
+static insp_t insp;
+static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+
+/* The slots of our exits: the kernel writes the whole state page at them
+ * (gdb may ask for any register). */
+static const nestor_word_t our_slots[] = {
+    NESTOR_EXIT_SLOT_EXCEPTION + 1,      /* #DB (SDM 6.15: vector 1) */
+    NESTOR_EXIT_SLOT_EXCEPTION + 3,      /* #BP (vector 3) */
+    NESTOR_EXIT_PREEMPT_TIMER,           /* our pauses */
+};
+
+/* Map what the setup message @msg granted (the CNode in @node). */
+static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
+{
+    nvmx_grant_t g;
+    if (!nvmx_grant_take(&insp.alloc, node, msg, false, INSP_STATE_VA, INSP_RAM_VA, &g))
+        return false;
+    insp.vcpu = g.vcpu;
+    insp.s = g.state;
+    insp.ram = g.ram;
+    insp.ram_bytes = g.ram_bytes;
+    insp.level = g.level;
+    for (size_t i = 0; i < sizeof our_slots / sizeof our_slots[0]; i++) {
+        const nestor_word_t args[] = { our_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
+                                       insp.level };
+        if (nu_invoke(insp.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)
+            return false;
+    }
+    return true;
+}
+
+/* The exit's message registers, before our invocations reuse the buffer. */
+static void exit_mrs(const nu_msg_t *msg, nestor_word_t *mr)
+{
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+        mr[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? msg->mr[i] : b->msg[i];
+}
+
+/* gdb's bytes. While the guest runs and gdb waits for no stop, a packet
+ * (or a Ctrl-C) means gdb is (re)attaching or talking out of turn: stop the
+ * guest first and hold the bytes until the pause arrives. Anything else
+ * (the ack of our last reply, noise) goes to the engine, which has no use
+ * for it: it must not stop a guest gdb has let go. */
+static bool wants_target(const uint8_t *buf, size_t n)
+{
+    return memchr(buf, RSP_START, n) || memchr(buf, RSP_INTERRUPT, n);
+}
+
+static void from_gdb(void)
+{
+    uint8_t buf[64];
+    size_t n;
+    while ((n = uart_drain(&insp, buf, sizeof buf)) > 0) {
+        if (insp.state == TGT_STOPPED || rsp_running(&insp.rsp) ||
+            (!insp.inlen && !wants_target(buf, n))) {
+            rsp_input(&insp.rsp, buf, n);
+            continue;
+        }
+        if (insp.inlen + n <= INSP_INBUF) {
+            memcpy(insp.inbuf + insp.inlen, buf, n);
+            insp.inlen += n;
+        }
+        target_pause(&insp);
+    }
+}
+
+static void serve(void)
+{
+    nu_msg_t m = { 0 };
+    nestor_word_t mr[NESTOR_EXIT_MR_COUNT];
+    for (;;) {
+        nu_recv(insp.ep, &m);
+        if (m.badge & UART_BADGE) {
+            from_gdb();
+        } else if (m.badge == CM_BADGE_EXIT && nestor_msginfo_label(m.info) == NESTOR_FAULT_VM_EXIT) {
+            exit_mrs(&m, mr);
+            target_exit(&insp, mr);
+        } else if (m.badge == CM_BADGE_QUERY) {
+            /* The VMM's question at the end, as to every stacked monitor:
+             * MR0 the exits we took (held), MR1 those we passed on. */
+            m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2),
+                            .mr = { insp.exits_pause + insp.exits_bp + insp.exits_db,
+                                    insp.passed_on } };
+            nu_reply(&m);
+            continue;
+        } else if (m.badge) {
+            m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };   /* not ours to answer */
+            nu_reply(&m);
+            continue;
+        }
+        /* Bytes held while the guest was stopping go in once it stopped. */
+        if (insp.state == TGT_STOPPED && insp.inlen) {
+            size_t n = insp.inlen;
+            insp.inlen = 0;
+            rsp_input(&insp.rsp, insp.inbuf, n);
+        }
+    }
+}
+
+int main(const nestor_bootinfo_t *bi)
+{
+    if (!nu_option_copy(bi->cmdline, "monitor=", insp.name, sizeof insp.name))
+        strncpy(insp.name, "inspector", sizeof insp.name - 1);
+    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
+    unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
+    if (!service || n_untyped == 0) {
+        printf("inspector %s: no endpoint or no memory granted: nothing to serve\n", insp.name);
+        return 0;
+    }
+    insp.ep = service->cptr;
+    insp.alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start,
+                               bi->empty.end, untypeds + 1, n_untyped - 1 };
+    nestor_cptr_t note = nu_alloc_obj(&insp.alloc, NESTOR_OBJ_NOTIFICATION, 0);
+    nestor_cptr_t badged = insp.alloc.next_slot++;
+    bool link = note &&
+                nu_cnode_mint(insp.alloc.cnode, badged, 64, insp.alloc.cnode, note, 64,
+                              NESTOR_RIGHTS_ALL, UART_BADGE) == NESTOR_OK &&
+                uart_setup(&insp, bi, badged) &&
+                nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, note) == NESTOR_OK;
+    /* The setup call brings one capability: receive it into a slot of ours. */
+    nestor_cptr_t node = insp.alloc.next_slot++;
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
+    b->receive_index = node;
+    b->receive_depth = 64;
+    nu_msg_t m = { 0 };
+    while (nu_recv(insp.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
+        if (m.badge & UART_BADGE)
+            continue;             /* gdb early: its bytes wait in the port */
+        printf("inspector %s: a message before its setup (badge 0x%lx): ignored\n", insp.name,
+               m.badge);
+        m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
+        nu_reply(&m);
+    }
+    b->receive_cnode = 0;
+    if (!take_vm(node, &m)) {
+        printf("inspector %s: the VM handed over is not usable\n", insp.name);
+        m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
+        nu_reply(&m);
+        return 0;
+    }
+    rsp_init(&insp.rsp, &insp_ops, &insp);
+    insp.state = TGT_RUNNING;
+    /* Without a link it still takes its exits (passing on what is not its
+     * own), which is what `./nestor bench exits` measures. */
+    bool wait = link && nu_option(bi->cmdline, WAIT_OPT) != NULL;
+    if (wait)
+        target_pause(&insp);      /* taken at the VM's first entry */
+    if (link)
+        printf("inspector %s: gdb stub for its VM (%lu MiB, level %u) on the serial port at "
+               "0x%x%s\n", insp.name, insp.ram_bytes >> 20, insp.level, insp.uart_base,
+               wait ? "; the VM waits for gdb" : "");
+    else
+        printf("inspector %s: stacked on its VM (%lu MiB, level %u) without a link to gdb\n",
+               insp.name, insp.ram_bytes >> 20, insp.level);
+    m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 1), .mr = { 0 } };
+    nu_reply(&m);
+    serve();
+    return 1;
+}
