@@ -189,6 +189,9 @@ def linux_bare_iso(cmdline):
     return make_iso(' '.join((cmdline, LINUX_BARE_WORD)), [(initrd, '')], kernel, 'linux')
 
 
+MKRESCUE_ATTEMPTS = 2
+
+
 def _build(iso, key, cfg, kernel, modules, kernel_name=KERNEL_NAME):
     stage = os.path.join(paths.IMAGES, key + '.d')
     shutil.rmtree(stage, ignore_errors=True)
@@ -199,9 +202,16 @@ def _build(iso, key, cfg, kernel, modules, kernel_name=KERNEL_NAME):
     with open(os.path.join(stage, 'boot', 'grub', 'grub.cfg'), 'w') as fh:
         fh.write(cfg)
     tmp = iso + '.tmp'
-    res = subprocess.run(['grub-mkrescue', '-o', tmp, stage], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+    # xorriso (under grub-mkrescue) has been seen to die of SIGSEGV while
+    # shutting down after writing a good image, on a loaded machine: a
+    # failure is tried once more before it counts.
+    for attempt in range(MKRESCUE_ATTEMPTS):
+        res = subprocess.run(['grub-mkrescue', '-o', tmp, stage], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        if res.returncode == 0:
+            break
     if res.returncode != 0:
-        raise NestorError('image: grub-mkrescue failed:\n' + res.stdout.rstrip())
+        raise NestorError('image: grub-mkrescue failed %d times:\n%s' %
+                          (MKRESCUE_ATTEMPTS, res.stdout.rstrip()))
     os.replace(tmp, iso)
     shutil.rmtree(stage, ignore_errors=True)
