@@ -16,13 +16,14 @@
  * descriptor outside RAM, which breaks the queue until a reset.
  */
 #include "lib/guest.h"
+#include "lib/virtio.h"
 #include <stdbool.h>
 #include <string.h>
 #include <virtio_abi.h>
 #include <vm_layout.h>
 
 #define DEV              0
-#define QSIZE            8
+#define QSIZE            GUEST_VQ_SIZE
 #define REQQ             0                          /* 5.2.2: requestq */
 #define SECTOR           512u
 #define PAT_SECTORS      16u                        /* the pattern: sectors 1..16 */
@@ -45,17 +46,7 @@
 
 static volatile uint32_t *regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;
 
-static struct {
-    virtq_desc_t desc[QSIZE] __attribute__((aligned(VIRTQ_DESC_ALIGN)));
-    struct {
-        uint16_t flags, idx, ring[QSIZE], used_event;
-    } avail __attribute__((aligned(VIRTQ_AVAIL_ALIGN)));
-    struct {
-        uint16_t flags, idx;
-        struct { uint32_t id, len; } ring[QSIZE];
-        uint16_t avail_event;
-    } used __attribute__((aligned(VIRTQ_USED_ALIGN)));
-} vq;
+static guest_vq_t vq;
 static struct {
     uint32_t type, reserved;
     uint64_t sector;
@@ -69,45 +60,12 @@ static uint32_t rd(uint32_t off) { return regs[off / 4]; }
 static void wr(uint32_t off, uint32_t v) { regs[off / 4] = v; }
 static void barrier(void) { __asm__ volatile("" ::: "memory"); }
 
-/* 3.1.1 steps 1-8 and 4.2.3.2 for requestq; true if the device went live. */
+/* 3.1.1 and 4.2.3.2 for requestq, VERSION_1 and FLUSH; true if the device went live. */
 static bool init_device(void)
 {
-    wr(VIRTIO_MMIO_STATUS, 0);
-    if (rd(VIRTIO_MMIO_STATUS) != 0)
-        return false;
-    wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-    wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    uint32_t lo = rd(VIRTIO_MMIO_DEVICE_FEATURES);
-    wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    uint32_t hi = rd(VIRTIO_MMIO_DEVICE_FEATURES);
-    if (!(hi & (1u << (VIRTIO_F_VERSION_1 - 32))) || !(lo & (1u << F_FLUSH)))
-        return false;
-    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << F_FLUSH);
-    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32));
-    uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
-    wr(VIRTIO_MMIO_STATUS, st);
-    if (!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
-        return false;
-    wr(VIRTIO_MMIO_QUEUE_SEL, REQQ);
-    if (rd(VIRTIO_MMIO_QUEUE_READY) != 0 || rd(VIRTIO_MMIO_QUEUE_NUM_MAX) < QSIZE)
-        return false;
-    __builtin_memset(&vq, 0, sizeof vq);
     next_avail = seen_used = 0;
-    wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-    wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(uintptr_t)vq.desc);
-    wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-    wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(uintptr_t)&vq.avail);
-    wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-    wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(uintptr_t)&vq.used);
-    wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-    wr(VIRTIO_MMIO_QUEUE_READY, 1);
-    if (rd(VIRTIO_MMIO_QUEUE_READY) != 1)
-        return false;
-    wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
-    return rd(VIRTIO_MMIO_STATUS) == (st | VIRTIO_STATUS_DRIVER_OK);
+    return guest_virtio_init(regs, VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(F_FLUSH),
+                             REQQ, &vq);
 }
 
 /* Offer the chain at descriptor 0 and kick; the device serves it before
