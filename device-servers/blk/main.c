@@ -30,14 +30,19 @@
 #define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
 #define OPT_VM_PART    "blk.vm="
 #define OPT_CLIENT     "blk.client"           /* blk.client0=FIRST:COUNT ... */
+#define OPT_SELFTEST   "blk.selftest="        /* FIRST:COUNT: a client thread of our own */
+#define SELFTEST       BLK_MAX_CLIENTS        /* its client number (and badge) */
+#define SELFTEST_PRIO  150                    /* below the server: it waits for its calls */
+#define SELFTEST_REGION 0x0000200000000000ULL /* its stack and IPC buffer */
+#define SELFTEST_BUF_VA 0x0000200000100000ULL /* its buffer frame, as the client maps it */
 #define ATA_ERR_NO_REG 0x100u                 /* blk_disk_t: the device gave no Error register */
 
 static char name[BLK_NAME_MAX] = "blk";
 static ata_t ata;
 static bool have_disk;
 static blk_disk_t disk;
-static blk_client_t clients[BLK_MAX_CLIENTS];
-static nestor_cptr_t client_frame[BLK_MAX_CLIENTS];
+static blk_client_t clients[BLK_MAX_CLIENTS + 1];      /* + the self-test's */
+static nestor_cptr_t client_frame[BLK_MAX_CLIENTS + 1];
 static vblk_t vblk;
 static bool vm_configured, vm_ready;
 static nestor_cptr_t cmd_ports, ctl_port;   /* 0x1F0-0x1F7, 0x3F6 */
@@ -233,8 +238,10 @@ static blk_reply_t attach(unsigned i, nestor_cptr_t cap, const nu_msg_t *m)
     nestor_word_t type = 0, rights = 0, extra = 0;
     if (!c->configured || nestor_msginfo_extra_caps(m->info) != 1)
         return (blk_reply_t){ .label = BLK_E_BAD_REQUEST };
+    /* The kernel says what it is: a frame, its size (bits), its rights. */
     if (nu_cap_identify(cap, &type, &rights, &extra) != NESTOR_OK ||
         (type != NESTOR_OBJ_FRAME_4K && type != NESTOR_OBJ_FRAME_2M) ||
+        (extra != NESTOR_FRAME_4K_BITS && extra != NESTOR_FRAME_2M_BITS) ||
         (rights & MAP_RW) != MAP_RW)
         return (blk_reply_t){ .label = BLK_E_BAD_BUFFER };
     if (client_frame[i]) {      /* the old buffer goes */
@@ -244,13 +251,145 @@ static blk_reply_t attach(unsigned i, nestor_cptr_t cap, const nu_msg_t *m)
         c->buf = NULL;
         c->buf_bytes = 0;
     }
-    uint64_t bytes = type == NESTOR_OBJ_FRAME_2M ? 1ULL << NESTOR_FRAME_2M_BITS
-                                                 : 1ULL << NESTOR_FRAME_4K_BITS;
+    uint64_t bytes = 1ULL << extra;
     nestor_word_t va = BLK_BUF_VA + i * BLK_BUF_STRIDE;
     if (nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, va, cap, MAP_RW) != NESTOR_OK)
         return (blk_reply_t){ .label = BLK_E_BAD_BUFFER };
     client_frame[i] = cap;
     return blk_attached(c, (uint8_t *)(uintptr_t)va, bytes);
+}
+
+/* ---- the self-test: a client thread of the server's own ----
+ *
+ * With "blk.selftest=FIRST:COUNT" in the node's options, a thread of this
+ * process speaks blk_proto.h to the server through a badged capability, as
+ * a client monitor would: the kernel's IPC, the frame it attaches and the
+ * server's mapping of it are the real ones. Its partition must not overlap
+ * the VM's or a client's. It prints one line: its checks passed and failed.
+ */
+static struct {
+    nestor_cptr_t ep, frame, not_frame, done;
+    unsigned passed, failed;
+} self;
+
+static nestor_word_t st_call(nestor_word_t label, nestor_word_t a, nestor_word_t b,
+                             nestor_word_t c, unsigned n_mrs, nestor_cptr_t cap, nu_msg_t *out)
+{
+    nu_msg_t m = { .info = nestor_msginfo(label, 0, cap ? 1 : 0, n_mrs), .mr = { a, b, c } };
+    if (cap)
+        nu_ipc_buffer()->caps_or_badges[0] = cap;
+    if (nu_call(self.ep, &m) != NESTOR_OK)
+        return ~0UL;
+    if (out)
+        *out = m;
+    return nestor_msginfo_label(m.info);
+}
+
+static void st_check(bool ok, const char *what)
+{
+    if (ok)
+        self.passed++;
+    else {
+        self.failed++;
+        printf("blk %s: self-test: check failed: %s\n", name, what);
+    }
+}
+
+static void st_fill(uint8_t *p, unsigned sectors, uint8_t seed)
+{
+    for (unsigned i = 0; i < sectors * BLK_SECTOR_SIZE; i++)
+        p[i] = (uint8_t)(i * 13 + seed);
+}
+
+static bool st_same(const uint8_t *p, unsigned sectors, uint8_t seed)
+{
+    for (unsigned i = 0; i < sectors * BLK_SECTOR_SIZE; i++)
+        if (p[i] != (uint8_t)(i * 13 + seed))
+            return false;
+    return true;
+}
+
+static void selftest(nestor_word_t count)
+{
+    uint8_t *buf = (uint8_t *)(uintptr_t)SELFTEST_BUF_VA;
+    nu_msg_t r;
+    const nestor_word_t last = count - 8;      /* the partition's last 8 sectors */
+    st_check(st_call(BLK_REQ_INFO, 0, 0, 0, 0, 0, &r) == BLK_OK &&
+             r.mr[BLK_INFO_MR_SECTORS] == count && r.mr[BLK_INFO_MR_MAX_SECTORS] == 0,
+             "INFO: the partition's size, no buffer yet");
+    st_check(st_call(BLK_REQ_READ, 0, 1, 0, BLK_RW_MRS, 0, NULL) == BLK_E_NO_BUFFER,
+             "READ before ATTACH: BLK_E_NO_BUFFER");
+    st_check(st_call(BLK_REQ_ATTACH, 0, 0, 0, 0, self.not_frame, NULL) == BLK_E_BAD_BUFFER,
+             "ATTACH of an endpoint: BLK_E_BAD_BUFFER");
+    st_check(st_call(BLK_REQ_ATTACH, 0, 0, 0, 0, self.frame, &r) == BLK_OK && r.mr[0] == 4096,
+             "ATTACH of a 4 KiB frame");
+    st_check(st_call(BLK_REQ_INFO, 0, 0, 0, 0, 0, &r) == BLK_OK &&
+             r.mr[BLK_INFO_MR_MAX_SECTORS] == 8, "INFO: 8 sectors a request");
+    /* Write the first and last 8 sectors, read both back. */
+    st_fill(buf, 8, 1);
+    st_check(st_call(BLK_REQ_WRITE, 0, 8, 0, BLK_RW_MRS, 0, &r) == BLK_OK && r.mr[0] == 8,
+             "WRITE of 8 sectors at 0");
+    st_fill(buf, 8, 2);
+    st_check(st_call(BLK_REQ_WRITE, last, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK,
+             "WRITE of the last 8 sectors");
+    for (unsigned i = 0; i < 4096; i++)
+        buf[i] = 0;
+    st_check(st_call(BLK_REQ_READ, 0, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK && st_same(buf, 8, 1),
+             "READ of sectors 0-7: as written");
+    /* Refused: each with its code, nothing written. */
+    st_fill(buf, 8, 3);
+    st_check(st_call(BLK_REQ_WRITE, last + 4, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_E_RANGE,
+             "WRITE past the end: BLK_E_RANGE");
+    st_check(st_call(BLK_REQ_WRITE, ~0UL, 2, 0, BLK_RW_MRS, 0, NULL) == BLK_E_OVERFLOW,
+             "WRITE at 2^64-1: BLK_E_OVERFLOW");
+    st_check(st_call(BLK_REQ_WRITE, last, 1, 100, BLK_RW_MRS, 0, NULL) == BLK_E_ALIGN,
+             "WRITE from offset 100: BLK_E_ALIGN");
+    st_check(st_call(BLK_REQ_WRITE, last, 2, 3584, BLK_RW_MRS, 0, NULL) == BLK_E_TOO_BIG,
+             "WRITE beyond the buffer: BLK_E_TOO_BIG");
+    st_check(st_call(BLK_REQ_WRITE, last, 1, 0, 2, 0, NULL) == BLK_E_BAD_REQUEST,
+             "WRITE with two MRs: BLK_E_BAD_REQUEST");
+    st_check(st_call(0x7777, 0, 0, 0, 0, 0, NULL) == BLK_E_BAD_REQUEST,
+             "an unknown label: BLK_E_BAD_REQUEST");
+    st_check(st_call(BLK_REQ_READ, last, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK && st_same(buf, 8, 2),
+             "the last 8 sectors as first written: no refused request wrote");
+    st_check(st_call(BLK_REQ_FLUSH, 0, 0, 0, 0, 0, NULL) == BLK_OK, "FLUSH");
+    printf("blk %s: self-test client: %u passed, %u failed\n", name, self.passed, self.failed);
+    for (;;)
+        nu_wait(self.done);                     /* done: nobody ever signals it */
+}
+
+/* Start the self-test thread on client slot SELFTEST, if asked and its
+ * partition is usable and apart from every other. */
+static void start_selftest(const char *cmdline, nestor_cptr_t ep)
+{
+    const char *v = nu_option(cmdline, OPT_SELFTEST);
+    blk_client_t *c = &clients[SELFTEST];
+    if (!v)
+        return;
+    c->configured = true;
+    c->usable = take_part("self-test client", v, &c->part);
+    for (unsigned i = 0; c->usable && i <= BLK_MAX_CLIENTS; i++) {
+        const blk_part_t *o = i < SELFTEST ? &clients[i].part : &vblk.part;
+        bool has = i < SELFTEST ? clients[i].configured : vm_configured;
+        if (has && c->part.first < o->first + o->count && o->first < c->part.first + c->part.count) {
+            printf("blk %s: self-test client: its sectors overlap another partition: not run\n",
+                   name);
+            return;
+        }
+    }
+    if (!c->usable || c->part.count < 16)
+        return;
+    self.ep = alloc.next_slot++;
+    self.not_frame = alloc.next_slot++;
+    self.done = nu_alloc_obj(&alloc, NESTOR_OBJ_NOTIFICATION, 0);
+    if (nu_cnode_mint(alloc.cnode, self.ep, 64, alloc.cnode, ep, 64,
+                      NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT, BLK_BADGE_CLIENT(SELFTEST)) ||
+        nu_cnode_copy(alloc.cnode, self.not_frame, 64, alloc.cnode, ep, 64, NESTOR_RIGHTS_ALL) ||
+        !self.done ||
+        nu_map_new_page(&alloc, NESTOR_CAP_INIT_VSPACE, SELFTEST_BUF_VA, &self.frame) ||
+        !nu_thread_new(&alloc, NESTOR_CAP_INIT_VSPACE, SELFTEST_REGION, selftest, c->part.count,
+                       SELFTEST_PRIO, 0))
+        printf("blk %s: self-test client: could not be started\n", name);
 }
 
 /* ---- serving ---- */
@@ -282,7 +421,7 @@ static void serve(nestor_cptr_t ep)
             r = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
                             .mr = { value, vm_ready && vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL : 0 } };
         } else if (m.badge >= BLK_BADGE_CLIENT_BASE &&
-                   m.badge < BLK_BADGE_CLIENT(BLK_MAX_CLIENTS)) {
+                   m.badge <= BLK_BADGE_CLIENT(SELFTEST)) {
             unsigned i = (unsigned)(m.badge - BLK_BADGE_CLIENT_BASE);
             blk_client_t *c = &clients[i];
             blk_reply_t br;
@@ -338,6 +477,7 @@ int main(const nestor_bootinfo_t *bi)
     find_ports(bi);
     probe_disk();
     read_partitions(bi->cmdline);
+    start_selftest(bi->cmdline, service->cptr);
     serve(service->cptr);
     return 1;
 }
