@@ -34,7 +34,7 @@
 #define SC_BLK_PORT_FIRST    0x1F0
 #define SC_BLK_PORT_LAST     0x1F7
 #define SC_BLK_CTL_PORT      0x3F6
-#define SC_MSG_MAX           224
+#define SC_MSG_MAX           320    /* room for the kinds list in a compatible error */
 
 /* Defaults and limits the bindings state (BINDINGS.md). */
 #define SC_MACHINE_DEFAULT_MIB   2048   /* the harness's emulated machines
