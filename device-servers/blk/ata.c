@@ -50,6 +50,7 @@ ata_err_t ata_parse_identify(const uint16_t id[ATA_IDENTIFY_WORDS], ata_info_t *
     out->lba48 = valid83 && (cmdset2 & ATA_ID_CMDSET2_LBA48);
     out->flush_ext = out->lba48 && (cmdset2 & ATA_ID_CMDSET2_FLUSH_EXT);
     out->flush = valid83 && (cmdset2 & ATA_ID_CMDSET2_FLUSH);
+    out->dword_io = id[ATA_ID_DWORD_IO] == ATA_ID_DWORD_IO_YES;
     if (out->lba48) {
         /* Words 100-103: the highest 48-bit LBA + 1; word 86 bit 10 says
          * the feature set is enabled (it must be to be used, 6.2.2). */
@@ -225,6 +226,37 @@ ata_err_t ata_probe(ata_t *d, const ata_io_t *io, uint16_t base, uint16_t ctl)
     return ata_parse_identify(id, &d->info);
 }
 
+/* One sector through the data port, little-endian: 16 bits an access ... */
+static void move_words(ata_t *d, bool write, uint16_t port, uint8_t *buf)
+{
+    for (unsigned w = 0; w < ATA_SECTOR_WORDS; w++, buf += 2) {
+        if (write) {
+            d->io.out16(d->io.ctx, port, (uint16_t)(buf[0] | buf[1] << 8));
+        } else {
+            uint16_t v = d->io.in16(d->io.ctx, port);
+            buf[0] = (uint8_t)v;
+            buf[1] = (uint8_t)(v >> 8);
+        }
+    }
+}
+
+/* ... or 32 (ATA_ID_DWORD_IO). */
+static void move_dwords(ata_t *d, bool write, uint16_t port, uint8_t *buf)
+{
+    for (unsigned w = 0; w < ATA_SECTOR_WORDS / 2; w++, buf += 4) {
+        if (write) {
+            d->io.out32(d->io.ctx, port, (uint32_t)buf[0] | (uint32_t)buf[1] << 8 |
+                                         (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 24);
+        } else {
+            uint32_t v = d->io.in32(d->io.ctx, port);
+            buf[0] = (uint8_t)v;
+            buf[1] = (uint8_t)(v >> 8);
+            buf[2] = (uint8_t)(v >> 16);
+            buf[3] = (uint8_t)(v >> 24);
+        }
+    }
+}
+
 /* One command of PIO data-in (ATA-6 9.5) or data-out (9.6). */
 static ata_err_t rw_cmd(ata_t *d, bool write, uint64_t lba, unsigned count, uint8_t *buf)
 {
@@ -235,20 +267,16 @@ static ata_err_t rw_cmd(ata_t *d, bool write, uint64_t lba, unsigned count, uint
     if ((e = select_dev(d, tf.device)) != ATA_OK)
         return e;
     write_taskfile(d, &tf);
+    const bool dw = d->info.dword_io && d->io.in32 && d->io.out32;
+    const uint16_t port = (uint16_t)(d->base + ATA_REG_DATA);
     for (unsigned s = 0; s < count; s++, buf += ATA_SECTOR_SIZE) {
         /* Each DRQ block is one sector (no READ/WRITE MULTIPLE). */
         if ((e = wait_ready(d, true)) != ATA_OK)
             return e;
-        for (unsigned w = 0; w < ATA_SECTOR_WORDS; w++) {
-            if (write)
-                d->io.out16(d->io.ctx, (uint16_t)(d->base + ATA_REG_DATA),
-                            (uint16_t)(buf[2 * w] | buf[2 * w + 1] << 8));
-            else {
-                uint16_t v = d->io.in16(d->io.ctx, (uint16_t)(d->base + ATA_REG_DATA));
-                buf[2 * w] = (uint8_t)v;
-                buf[2 * w + 1] = (uint8_t)(v >> 8);
-            }
-        }
+        if (dw)
+            move_dwords(d, write, port, buf);
+        else
+            move_words(d, write, port, buf);
         if (write)
             d->sectors_written++;
         else

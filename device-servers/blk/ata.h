@@ -84,6 +84,12 @@
 /* IDENTIFY DEVICE words (ATA-6 8.15.8, table 28). */
 #define ATA_ID_CONFIG        0          /* bit 15: 0 = ATA device */
 #define ATA_ID_CONFIG_ATAPI  0x8000u
+#define ATA_ID_DWORD_IO      48         /* bit 0: the data port moves 32 bits an access (ATA-1
+                                           X3.221-1994 word 48 "can perform doubleword I/O";
+                                           reserved since ATA-2, still set by the controllers
+                                           the emulators model, and each port access is an IPC
+                                           invocation here: half as many per sector) */
+#define ATA_ID_DWORD_IO_YES  0x0001u
 #define ATA_ID_MODEL         27         /* words 27-46: 40 ASCII characters */
 #define ATA_ID_MODEL_WORDS   20
 #define ATA_ID_CAPS          49         /* bit 9: LBA supported */
@@ -132,6 +138,7 @@ typedef struct {
     uint64_t sectors;         /* user addressable sectors */
     bool lba48;               /* 48-bit addressing: use the EXT commands */
     bool flush, flush_ext;    /* FLUSH CACHE (EXT) supported */
+    bool dword_io;            /* 32-bit data port accesses (word 48) */
     char model[2 * ATA_ID_MODEL_WORDS + 1];   /* trailing blanks cut */
 } ata_info_t;
 
@@ -151,6 +158,10 @@ typedef struct {
     void (*out8)(void *ctx, uint16_t port, uint8_t value);
     uint16_t (*in16)(void *ctx, uint16_t port);
     void (*out16)(void *ctx, uint16_t port, uint16_t value);
+    /* 32-bit data port accesses; NULL: 16-bit only (used only when the
+     * disk says it takes them, ATA_ID_DWORD_IO). */
+    uint32_t (*in32)(void *ctx, uint16_t port);
+    void (*out32)(void *ctx, uint16_t port, uint32_t value);
     void *ctx;
 } ata_io_t;
 

@@ -85,7 +85,21 @@ static void io_out16(void *ctx, uint16_t port, uint16_t value)
     nu_ioport_out(port_cap(port), port, 2, value);
 }
 
-static const ata_io_t ata_io = { io_in8, io_out8, io_in16, io_out16, NULL };
+static uint32_t io_in32(void *ctx, uint16_t port)
+{
+    (void)ctx;
+    nestor_word_t v = 0xFFFFFFFF;
+    nu_ioport_in(port_cap(port), port, 4, &v);
+    return (uint32_t)v;
+}
+
+static void io_out32(void *ctx, uint16_t port, uint32_t value)
+{
+    (void)ctx;
+    nu_ioport_out(port_cap(port), port, 4, value);
+}
+
+static const ata_io_t ata_io = { io_in8, io_out8, io_in16, io_out16, io_in32, io_out32, NULL };
 
 /* ---- the disk as blk.c sees it ---- */
 
@@ -148,9 +162,9 @@ static void probe_disk(void)
     }
     have_disk = true;
     disk = (blk_disk_t){ disk_read, disk_write, disk_flush, NULL, ata.info.sectors };
-    printf("blk %s: disk \"%s\": %lu sectors (%lu MiB), %s addressing, %s\n", name,
+    printf("blk %s: disk \"%s\": %lu sectors (%lu MiB), %s addressing, %s data, %s\n", name,
            ata.info.model, ata.info.sectors, ata.info.sectors >> (20 - BLK_SECTOR_BITS),
-           ata.info.lba48 ? "48-bit" : "28-bit",
+           ata.info.lba48 ? "48-bit" : "28-bit", ata.info.dword_io ? "32-bit" : "16-bit",
            ata.info.flush_ext ? "FLUSH CACHE EXT" : ata.info.flush ? "FLUSH CACHE"
                                                                    : "no write cache flush");
 }

@@ -27,7 +27,8 @@
 typedef struct {
     uint8_t *data;
     uint64_t sectors;
-    bool present, lba48, atapi, fail_io;
+    bool present, lba48, atapi, fail_io, dword;
+    unsigned dword_accesses;
     uint8_t reg[ATA_REGS], hob[ATA_REGS], status, error, devctl;
     uint8_t cmd;
     uint64_t lba;
@@ -42,6 +43,7 @@ static void md_set_identify(void)
     memset(M.block, 0, sizeof M.block);
     M.block[ATA_ID_CONFIG] = M.atapi ? 0x8580 : 0x0040;
     M.block[ATA_ID_CAPS] = ATA_ID_CAPS_LBA;
+    M.block[ATA_ID_DWORD_IO] = M.dword ? ATA_ID_DWORD_IO_YES : 0;
     uint64_t n28 = M.sectors < ATA_LBA28_LIMIT ? M.sectors : ATA_LBA28_LIMIT - 1;
     M.block[ATA_ID_LBA28_SECTORS] = (uint16_t)n28;
     M.block[ATA_ID_LBA28_SECTORS + 1] = (uint16_t)(n28 >> 16);
@@ -208,7 +210,24 @@ static void md_out16(void *ctx, uint16_t port, uint16_t v)
     }
 }
 
-static const ata_io_t model_io = { md_in8, md_out8, md_in16, md_out16, NULL };
+/* The data port 32 bits at a time, as the PC controllers take it: two words. */
+static uint32_t md_in32(void *ctx, uint16_t port)
+{
+    M.dword_accesses++;
+    uint32_t lo = md_in16(ctx, port);
+    return lo | (uint32_t)md_in16(ctx, port) << 16;
+}
+
+static void md_out32(void *ctx, uint16_t port, uint32_t v)
+{
+    M.dword_accesses++;
+    md_out16(ctx, port, (uint16_t)v);
+    md_out16(ctx, port, (uint16_t)(v >> 16));
+}
+
+static const ata_io_t model_io = { md_in8, md_out8, md_in16, md_out16, md_in32, md_out32, NULL };
+/* A port interface without 32-bit accesses: 16-bit whatever the disk says. */
+static const ata_io_t model_io16 = { md_in8, md_out8, md_in16, md_out16, NULL, NULL, NULL };
 
 static void model_reset(bool lba48)
 {
@@ -306,11 +325,16 @@ static void test_taskfile(void)
 
 static void test_pio(void)
 {
-    for (int lba48 = 0; lba48 < 2; lba48++) {
+    /* 28/48-bit, 16/32-bit data (the disk's word 48), and a 32-bit disk
+     * behind a port interface that has no 32-bit accesses. */
+    for (int mode = 0; mode < 6; mode++) {
+        int lba48 = mode & 1, dword = mode >> 1;
         model_reset(lba48);
+        M.dword = dword != 0;
         ata_t dev;
-        CU_ASSERT_EQUAL_FATAL(ata_probe(&dev, &model_io, ATA_PRIMARY_BASE, ATA_PRIMARY_CTL),
-                              ATA_OK);
+        CU_ASSERT_EQUAL_FATAL(ata_probe(&dev, dword == 2 ? &model_io16 : &model_io,
+                                        ATA_PRIMARY_BASE, ATA_PRIMARY_CTL), ATA_OK);
+        CU_ASSERT_EQUAL(dev.info.dword_io, dword != 0);
         CU_ASSERT_EQUAL(M.devctl, ATA_DC_NIEN);           /* polled: no INTRQ */
         CU_ASSERT_EQUAL(dev.info.sectors, MD_SECTORS);
         CU_ASSERT_EQUAL(dev.info.lba48, (bool)lba48);
@@ -326,6 +350,8 @@ static void test_pio(void)
         CU_ASSERT_EQUAL(memcmp(M.data + 1000 * ATA_SECTOR_SIZE, out, N * ATA_SECTOR_SIZE), 0);
         CU_ASSERT_EQUAL(ata_read(&dev, 1000, N, in), ATA_OK);
         CU_ASSERT_EQUAL(memcmp(in, out, N * ATA_SECTOR_SIZE), 0);
+        /* 32-bit: 128 accesses a sector each way; else none. */
+        CU_ASSERT_EQUAL(M.dword_accesses, dword == 1 ? 2u * N * 128 : 0);
         CU_ASSERT_EQUAL(dev.sectors_read, N);
         CU_ASSERT_EQUAL(dev.sectors_written, N);
         CU_ASSERT_EQUAL(ata_flush(&dev), ATA_OK);
