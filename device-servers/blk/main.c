@@ -26,7 +26,8 @@
 
 #define BLK_RAM_VA     0x0000300000000000ULL  /* the VM's RAM, guest-physical 0 here */
 #define BLK_BUF_VA     0x0000380000000000ULL  /* client i's buffer at + i * BLK_BUF_STRIDE */
-#define BLK_BUF_STRIDE (1ULL << 22)           /* room for a 2 MiB frame, aligned */
+#define BLK_BUF_STRIDE (1ULL << 22)           /* a 2 MiB frame at + 0, a 4 KiB one at + 2 MiB:
+                                                 their tables never get in each other's way */
 #define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
 #define OPT_VM_PART    "blk.vm="
 #define OPT_CLIENT     "blk.client"           /* blk.client0=FIRST:COUNT ... */
@@ -43,6 +44,7 @@ static bool have_disk;
 static blk_disk_t disk;
 static blk_client_t clients[BLK_MAX_CLIENTS + 1];      /* + the self-test's */
 static nestor_cptr_t client_frame[BLK_MAX_CLIENTS + 1];
+static nestor_cptr_t freed_slot;   /* a slot an ATTACH emptied: the next capability's */
 static vblk_t vblk;
 static bool vm_configured, vm_ready;
 static nestor_cptr_t cmd_ports, ctl_port;   /* 0x1F0-0x1F7, 0x3F6 */
@@ -258,15 +260,17 @@ static blk_reply_t attach(unsigned i, nestor_cptr_t cap, const nu_msg_t *m)
         (extra != NESTOR_FRAME_4K_BITS && extra != NESTOR_FRAME_2M_BITS) ||
         (rights & MAP_RW) != MAP_RW)
         return (blk_reply_t){ .label = BLK_E_BAD_BUFFER };
-    if (client_frame[i]) {      /* the old buffer goes */
+    if (client_frame[i]) {      /* the old buffer goes; its slot serves again */
         nu_frame_unmap(client_frame[i]);
         nu_cnode_delete(alloc.cnode, client_frame[i], 64);
+        freed_slot = client_frame[i];
         client_frame[i] = 0;
         c->buf = NULL;
         c->buf_bytes = 0;
     }
     uint64_t bytes = 1ULL << extra;
-    nestor_word_t va = BLK_BUF_VA + i * BLK_BUF_STRIDE;
+    nestor_word_t va = BLK_BUF_VA + i * BLK_BUF_STRIDE +
+                       (extra == NESTOR_FRAME_4K_BITS ? 1ULL << NESTOR_FRAME_2M_BITS : 0);
     if (nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, va, cap, MAP_RW) != NESTOR_OK)
         return (blk_reply_t){ .label = BLK_E_BAD_BUFFER };
     client_frame[i] = cap;
@@ -367,6 +371,12 @@ static void selftest(nestor_word_t count)
     st_check(st_call(BLK_REQ_READ, last, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK && st_same(buf, 8, 2),
              "the last 8 sectors as first written: no refused request wrote");
     st_check(st_call(BLK_REQ_FLUSH, 0, 0, 0, 0, 0, NULL) == BLK_OK, "FLUSH");
+    /* Attaching again replaces the buffer (the old mapping goes). */
+    for (unsigned i = 0; i < 4096; i++)
+        buf[i] = 0;
+    st_check(st_call(BLK_REQ_ATTACH, 0, 0, 0, 0, self.frame, NULL) == BLK_OK &&
+             st_call(BLK_REQ_READ, 0, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK && st_same(buf, 8, 1),
+             "ATTACH again: reads go on into the new mapping");
     printf("blk %s: self-test client: %u passed, %u failed\n", name, self.passed, self.failed);
     for (;;)
         nu_wait(self.done);                     /* done: nobody ever signals it */
@@ -460,10 +470,14 @@ static void serve(nestor_cptr_t ep)
             r = (nu_msg_t){ .info = nestor_msginfo(BLK_E_BAD_REQUEST, 0, 0, 0) };
         }
         if (got_cap) {
-            if (cap_kept)
-                slot = alloc.next_slot++;       /* the next capability lands elsewhere */
-            else
+            /* The next capability lands elsewhere: in a slot an ATTACH
+             * emptied, so clients attaching again and again use no more. */
+            if (cap_kept) {
+                slot = freed_slot ? freed_slot : alloc.next_slot++;
+                freed_slot = 0;
+            } else {
                 nu_cnode_delete(alloc.cnode, slot, 64);
+            }
             b->receive_index = slot;
         }
         m = r;
