@@ -1,6 +1,6 @@
 /*
  * device-servers/blk/ata.c - PIO ATA for the block server (ata.h).
- * Cited: ATA/ATAPI-6, T13/1410D revision 3b ("ATA-6").
+ * Cited: ATA/ATAPI-6, T13/1410D ("ATA-6").
  */
 #include "ata.h"
 
@@ -37,7 +37,7 @@ static uint32_t words32(const uint16_t *w)
 ata_err_t ata_parse_identify(const uint16_t id[ATA_IDENTIFY_WORDS], ata_info_t *out)
 {
     *out = (ata_info_t){ 0 };
-    /* ATA-6 8.15.8 word 0 bit 15: 0 for an ATA device. */
+    /* ATA-6 8.15, word 0 bit 15: 0 for an ATA device. */
     if (id[ATA_ID_CONFIG] & ATA_ID_CONFIG_ATAPI)
         return ATA_ERR_ATAPI;
     /* Word 49 bit 9: LBA supported (ATA-6 makes it mandatory; refuse a
@@ -53,7 +53,8 @@ ata_err_t ata_parse_identify(const uint16_t id[ATA_IDENTIFY_WORDS], ata_info_t *
     out->dword_io = id[ATA_ID_DWORD_IO] == ATA_ID_DWORD_IO_YES;
     if (out->lba48) {
         /* Words 100-103: the highest 48-bit LBA + 1; word 86 bit 10 says
-         * the feature set is enabled (it must be to be used, 6.2.2). */
+         * the feature set is enabled (it must be to be used: the 48-bit Address
+         * feature set, ATA-6 clause 6). */
         uint64_t n = (uint64_t)words32(&id[ATA_ID_LBA48_SECTORS]) |
                      (uint64_t)words32(&id[ATA_ID_LBA48_SECTORS + 2]) << 32;
         if (n > ATA_LBA48_LIMIT || !(id[ATA_ID_CMDSET2_ON] & ATA_ID_CMDSET2_LBA48))
@@ -68,7 +69,7 @@ ata_err_t ata_parse_identify(const uint16_t id[ATA_IDENTIFY_WORDS], ata_info_t *
     if (out->sectors == 0)
         return ATA_ERR_NO_SECTORS;
     /* Words 27-46: the model, two characters a word, the first in the
-     * high byte (ATA-6 8.15.8: ATA string convention). */
+     * high byte (ATA-6 8.15: the ATA string convention). */
     unsigned n = 0;
     for (unsigned w = 0; w < ATA_ID_MODEL_WORDS; w++) {
         uint16_t v = id[ATA_ID_MODEL + w];
@@ -98,7 +99,8 @@ ata_err_t ata_build_rw(bool write, bool lba48, uint64_t lba, unsigned count, ata
     tf->lba_high = (uint8_t)(lba >> 16);
     tf->lba48 = lba48;
     if (lba48) {
-        /* ATA-6 6.2.2: the previous contents hold bits 15:8 of the count
+        /* 48-bit Address feature set (ATA-6 clause 6; 8.35.3): the
+         * previous contents hold bits 15:8 of the count
          * and LBA 47:24; the Device register's LBA bits are unused. */
         tf->count_hi = (uint8_t)(c >> 8);
         tf->lba_low_hi = (uint8_t)(lba >> 24);
@@ -119,9 +121,9 @@ ata_err_t ata_build_rw(bool write, bool lba48, uint64_t lba, unsigned count, ata
 static uint8_t in8(ata_t *d, unsigned reg) { return d->io.in8(d->io.ctx, (uint16_t)(d->base + reg)); }
 static void out8(ata_t *d, unsigned reg, uint8_t v) { d->io.out8(d->io.ctx, (uint16_t)(d->base + reg), v); }
 
-/* ATA-6 9.x: the host waits 400 ns after writing the Command or Device
- * register before it trusts BSY; reading Alternate Status does not
- * acknowledge anything, so it is the delay. */
+/* ATA-6 9.3 (bus idle) and 9.5/9.6 (PIO data-in/out): the host waits 400 ns
+ * after writing the Command or Device register before it trusts BSY;
+ * reading Alternate Status acknowledges nothing, so it is the delay. */
 static void settle(ata_t *d)
 {
     for (unsigned i = 0; i < ATA_SETTLE_READS; i++)
@@ -153,8 +155,8 @@ static ata_err_t wait_ready(ata_t *d, bool want_drq)
     return ATA_ERR_TIMEOUT;
 }
 
-/* ATA-6 9.x device selection: wait for BSY and DRQ clear, write the
- * Device register, wait 400 ns, wait for BSY and DRQ clear again. */
+/* ATA-6 9.3, bus idle protocol (device selection): wait for BSY and DRQ
+ * clear, write the Device register, wait 400 ns, wait for them again. */
 static ata_err_t select_dev(ata_t *d, uint8_t device)
 {
     for (uint32_t i = 0;; i++) {
@@ -176,7 +178,7 @@ static ata_err_t select_dev(ata_t *d, uint8_t device)
 static void write_taskfile(ata_t *d, const ata_taskfile_t *tf)
 {
     if (tf->lba48) {
-        /* ATA-6 6.2.2: each register written twice, previous first. */
+        /* 48-bit Address feature set: each register written twice, previous first. */
         out8(d, ATA_REG_COUNT, tf->count_hi);
         out8(d, ATA_REG_LBA_LOW, tf->lba_low_hi);
         out8(d, ATA_REG_LBA_MID, tf->lba_mid_hi);
@@ -316,7 +318,7 @@ ata_err_t ata_write(ata_t *d, uint64_t lba, uint64_t count, const uint8_t *buf)
 
 ata_err_t ata_flush(ata_t *d)
 {
-    /* ATA-6 8.13/8.14 FLUSH CACHE (EXT): non-data (9.7). */
+    /* ATA-6 8.12/8.13 FLUSH CACHE (EXT): the non-data protocol (9.4). */
     if (!d->info.flush && !d->info.flush_ext)
         return ATA_OK;
     ata_err_t e = select_dev(d, ATA_DEV_OBSOLETE | ATA_DEV_LBA);

@@ -3,7 +3,7 @@
  * channel's master, ports 0x1F0-0x1F7 and 0x3F6, as the emulators attach
  * a disk image: Bochs ata0-master, QEMU -drive if=ide,index=0).
  *
- * Cited: ATA/ATAPI-6, T13/1410D revision 3b ("ATA-6" below). The pure
+ * Cited: ATA/ATAPI-6, T13/1410D ("ATA-6" below). The pure
  * parts (command building, IDENTIFY DEVICE data) are separate from the
  * port I/O, which goes through ata_io_t so the unit tests drive the same
  * protocol against a model disk (tests/unit/test_blk.c).
@@ -13,7 +13,7 @@
  * while its caller (a client, or the VMM during a guest's kick) waits in
  * its call. An interrupt would only replace the short busy-wait on BSY;
  * it would cost a notification round trip per sector block and an IRQ
- * grant. So nIEN is set (ATA-6 7.9 Device Control register: the device
+ * grant. So nIEN is set (ATA-6 7.8 Device Control register: the device
  * asserts no INTRQ) and the status register is polled, with a bound.
  */
 #ifndef BLK_ATA_H
@@ -21,12 +21,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The legacy primary channel (ATA-6 annex / the PC/AT compatible map). */
+/* The legacy primary channel: the PC/AT compatible addresses. */
 #define ATA_PRIMARY_BASE     0x1F0u     /* command block: base + 0..7 */
 #define ATA_PRIMARY_CTL      0x3F6u     /* control block: Device Control (w) / Alternate Status (r) */
 
-/* Command block registers, offsets from the base (ATA-6 7.1 table 7:
- * register addressing). */
+/* Command block registers, offsets from the base (ATA-6 clause 7, the
+ * register descriptions, 7.4-7.15). */
 #define ATA_REG_DATA         0          /* 16 bits */
 #define ATA_REG_ERROR        1          /* read */
 #define ATA_REG_FEATURES     1          /* write */
@@ -48,12 +48,12 @@
 /* A status of all ones: nothing drives the bus (no device). */
 #define ATA_SR_FLOATING      0xFFu
 
-/* Device Control register bits (ATA-6 7.9). */
+/* Device Control register bits (ATA-6 7.8). */
 #define ATA_DC_NIEN          0x02u      /* no INTRQ */
 #define ATA_DC_SRST          0x04u      /* software reset */
 #define ATA_DC_HOB           0x80u      /* read the previous (high order) 48-bit bytes */
 
-/* Device register (ATA-6 7.10): bit 6 LBA, bit 4 DEV (0 master), bits 7
+/* Device register (ATA-6 7.7): bit 6 LBA, bit 4 DEV (0 master), bits 7
  * and 5 obsolete (set, as older devices expect), bits 3-0 LBA 27:24 in
  * 28-bit commands. */
 #define ATA_DEV_OBSOLETE     0xA0u
@@ -66,8 +66,8 @@
 #define ATA_CMD_READ_SECTORS_EXT   0x24u   /* 8.35 READ SECTOR(S) EXT */
 #define ATA_CMD_WRITE_SECTORS      0x30u   /* 8.62 WRITE SECTOR(S) */
 #define ATA_CMD_WRITE_SECTORS_EXT  0x34u   /* 8.63 WRITE SECTOR(S) EXT */
-#define ATA_CMD_FLUSH_CACHE        0xE7u   /* 8.13 FLUSH CACHE */
-#define ATA_CMD_FLUSH_CACHE_EXT    0xEAu   /* 8.14 FLUSH CACHE EXT */
+#define ATA_CMD_FLUSH_CACHE        0xE7u   /* 8.12 FLUSH CACHE */
+#define ATA_CMD_FLUSH_CACHE_EXT    0xEAu   /* 8.13 FLUSH CACHE EXT */
 #define ATA_CMD_IDENTIFY           0xECu   /* 8.15 IDENTIFY DEVICE */
 
 #define ATA_SECTOR_SIZE      512u
@@ -81,7 +81,7 @@
 /* Status polls before a command is declared stuck. */
 #define ATA_POLL_MAX         1000000u
 
-/* IDENTIFY DEVICE words (ATA-6 8.15.8, table 28). */
+/* IDENTIFY DEVICE words (ATA-6 8.15, the table of its data). */
 #define ATA_ID_CONFIG        0          /* bit 15: 0 = ATA device */
 #define ATA_ID_CONFIG_ATAPI  0x8000u
 #define ATA_ID_DWORD_IO      48         /* bit 0: the data port moves 32 bits an access (ATA-1
@@ -107,8 +107,8 @@
 
 /* One command's register values (the taskfile), as ata_build_rw makes
  * them: the 48-bit commands write Sector Count and the LBA registers
- * twice, the previous (high order) byte first (ATA-6 6.2.2, 48-bit
- * address feature set). */
+ * twice, the previous (high order) byte first (ATA-6 clause 6, the 48-bit
+ * Address feature set). */
 typedef struct {
     uint8_t count_hi, lba_low_hi, lba_mid_hi, lba_high_hi;   /* 48-bit only */
     uint8_t count, lba_low, lba_mid, lba_high;
