@@ -39,7 +39,8 @@
  *   BLK_REQ_WRITE   as READ                   -> MR0 sectors written
  *   BLK_REQ_FLUSH   -                         -> - (the disk's write cache is flushed)
  *
- * Errors (each said once per client in the server's log, then counted):
+ * Errors (said in the server's log, the first 16 per client, then only
+ * counted):
  *   BLK_E_BAD_REQUEST  unknown label, wrong number of MRs or capabilities
  *   BLK_E_NO_BUFFER    READ/WRITE before a buffer was attached
  *   BLK_E_BAD_BUFFER   ATTACH with a capability that is no frame the server can map
