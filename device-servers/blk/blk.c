@@ -19,6 +19,7 @@ const char *blk_strerror(int code)
         [BLK_E_TOO_BIG] = "no sectors, or more than the buffer holds from its offset",
         [BLK_E_IO] = "the disk reported an error",
         [BLK_E_NO_DISK] = "no usable disk for this partition",
+        [BLK_E_NO_SERVER] = "the call failed: no server behind the capability",
     };
     return code >= 0 && code < BLK_E_COUNT && names[code] ? names[code] : "unknown error";
 }

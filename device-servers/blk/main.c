@@ -14,6 +14,7 @@
 #include "ata.h"
 #include "blk.h"
 #include "vblk.h"
+#include <blk_client.h>
 #include <devsrv.h>
 #include <ds_setup.h>
 #include <fmt.h>
@@ -330,53 +331,46 @@ static bool st_same(const uint8_t *p, unsigned sectors, uint8_t seed)
 static void selftest(nestor_word_t count)
 {
     uint8_t *buf = (uint8_t *)(uintptr_t)SELFTEST_BUF_VA;
-    nu_msg_t r;
     const nestor_word_t last = count - 8;      /* the partition's last 8 sectors */
-    st_check(st_call(BLK_REQ_INFO, 0, 0, 0, 0, 0, &r) == BLK_OK &&
-             r.mr[BLK_INFO_MR_SECTORS] == count && r.mr[BLK_INFO_MR_MAX_SECTORS] == 0,
+    blk_conn_t c;
+    nu_msg_t r;
+    /* Through blk_client.h, as a client monitor does. */
+    st_check(blk_connect(&c, self.ep) == BLK_OK && c.sectors == count && c.max_sectors == 0,
              "INFO: the partition's size, no buffer yet");
-    st_check(st_call(BLK_REQ_READ, 0, 1, 0, BLK_RW_MRS, 0, NULL) == BLK_E_NO_BUFFER,
-             "READ before ATTACH: BLK_E_NO_BUFFER");
-    st_check(st_call(BLK_REQ_ATTACH, 0, 0, 0, 0, self.not_frame, NULL) == BLK_E_BAD_BUFFER,
+    st_check(blk_read(&c, 0, 1, 0) == BLK_E_NO_BUFFER, "READ before ATTACH: BLK_E_NO_BUFFER");
+    st_check(blk_attach(&c, self.not_frame) == BLK_E_BAD_BUFFER,
              "ATTACH of an endpoint: BLK_E_BAD_BUFFER");
-    st_check(st_call(BLK_REQ_ATTACH, 0, 0, 0, 0, self.frame, &r) == BLK_OK && r.mr[0] == 4096,
-             "ATTACH of a 4 KiB frame");
-    st_check(st_call(BLK_REQ_INFO, 0, 0, 0, 0, 0, &r) == BLK_OK &&
-             r.mr[BLK_INFO_MR_MAX_SECTORS] == 8, "INFO: 8 sectors a request");
-    /* Write the first and last 8 sectors, read both back. */
+    st_check(blk_attach(&c, self.frame) == BLK_OK && c.buf_bytes == 4096 && c.max_sectors == 8,
+             "ATTACH of a 4 KiB frame: 8 sectors a request");
+    /* Write the first and last 8 sectors, read the first back. */
     st_fill(buf, 8, 1);
-    st_check(st_call(BLK_REQ_WRITE, 0, 8, 0, BLK_RW_MRS, 0, &r) == BLK_OK && r.mr[0] == 8,
-             "WRITE of 8 sectors at 0");
+    st_check(blk_write(&c, 0, 8, 0) == BLK_OK, "WRITE of 8 sectors at 0");
     st_fill(buf, 8, 2);
-    st_check(st_call(BLK_REQ_WRITE, last, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK,
-             "WRITE of the last 8 sectors");
+    st_check(blk_write(&c, last, 8, 0) == BLK_OK, "WRITE of the last 8 sectors");
     for (unsigned i = 0; i < 4096; i++)
         buf[i] = 0;
-    st_check(st_call(BLK_REQ_READ, 0, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK && st_same(buf, 8, 1),
+    st_check(blk_read(&c, 0, 8, 0) == BLK_OK && st_same(buf, 8, 1),
              "READ of sectors 0-7: as written");
     /* Refused: each with its code, nothing written. */
     st_fill(buf, 8, 3);
-    st_check(st_call(BLK_REQ_WRITE, last + 4, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_E_RANGE,
-             "WRITE past the end: BLK_E_RANGE");
-    st_check(st_call(BLK_REQ_WRITE, ~0UL, 2, 0, BLK_RW_MRS, 0, NULL) == BLK_E_OVERFLOW,
-             "WRITE at 2^64-1: BLK_E_OVERFLOW");
-    st_check(st_call(BLK_REQ_WRITE, last, 1, 100, BLK_RW_MRS, 0, NULL) == BLK_E_ALIGN,
-             "WRITE from offset 100: BLK_E_ALIGN");
-    st_check(st_call(BLK_REQ_WRITE, last, 2, 3584, BLK_RW_MRS, 0, NULL) == BLK_E_TOO_BIG,
+    st_check(blk_write(&c, last + 4, 8, 0) == BLK_E_RANGE, "WRITE past the end: BLK_E_RANGE");
+    st_check(blk_write(&c, ~0UL, 2, 0) == BLK_E_OVERFLOW, "WRITE at 2^64-1: BLK_E_OVERFLOW");
+    st_check(blk_write(&c, last, 1, 100) == BLK_E_ALIGN, "WRITE from offset 100: BLK_E_ALIGN");
+    st_check(blk_write(&c, last, 2, 3584) == BLK_E_TOO_BIG,
              "WRITE beyond the buffer: BLK_E_TOO_BIG");
+    /* Malformed messages, which blk_client.h never sends. */
     st_check(st_call(BLK_REQ_WRITE, last, 1, 0, 2, 0, NULL) == BLK_E_BAD_REQUEST,
              "WRITE with two MRs: BLK_E_BAD_REQUEST");
-    st_check(st_call(0x7777, 0, 0, 0, 0, 0, NULL) == BLK_E_BAD_REQUEST,
+    st_check(st_call(0x7777, 0, 0, 0, 0, 0, &r) == BLK_E_BAD_REQUEST,
              "an unknown label: BLK_E_BAD_REQUEST");
-    st_check(st_call(BLK_REQ_READ, last, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK && st_same(buf, 8, 2),
+    st_check(blk_read(&c, last, 8, 0) == BLK_OK && st_same(buf, 8, 2),
              "the last 8 sectors as first written: no refused request wrote");
-    st_check(st_call(BLK_REQ_FLUSH, 0, 0, 0, 0, 0, NULL) == BLK_OK, "FLUSH");
+    st_check(blk_flush(&c) == BLK_OK, "FLUSH");
     /* Attaching again replaces the buffer (the old mapping goes). */
     for (unsigned i = 0; i < 4096; i++)
         buf[i] = 0;
-    st_check(st_call(BLK_REQ_ATTACH, 0, 0, 0, 0, self.frame, NULL) == BLK_OK &&
-             st_call(BLK_REQ_READ, 0, 8, 0, BLK_RW_MRS, 0, NULL) == BLK_OK && st_same(buf, 8, 1),
-             "ATTACH again: reads go on into the new mapping");
+    st_check(blk_attach(&c, self.frame) == BLK_OK && blk_read(&c, 0, 8, 0) == BLK_OK &&
+             st_same(buf, 8, 1), "ATTACH again: reads go on into the new mapping");
     printf("blk %s: self-test client: %u passed, %u failed\n", name, self.passed, self.failed);
     for (;;)
         nu_wait(self.done);                     /* done: nobody ever signals it */

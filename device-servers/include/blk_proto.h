@@ -50,6 +50,8 @@
  *   BLK_E_TOO_BIG      count 0, or the sectors do not fit the buffer from its offset
  *   BLK_E_IO           the disk reported an error (its ATA error register in MR0)
  *   BLK_E_NO_DISK      the server has no usable disk (or the partition is not on it)
+ *
+ * device-servers/include/blk_client.h wraps these messages for a client.
  */
 #ifndef BLK_PROTO_H
 #define BLK_PROTO_H
@@ -94,6 +96,8 @@
 #define BLK_E_TOO_BIG        7
 #define BLK_E_IO             8
 #define BLK_E_NO_DISK        9
-#define BLK_E_COUNT          10
+#define BLK_E_NO_SERVER      10     /* never a reply: blk_client.h's code for a call
+                                       that failed (no server behind the capability) */
+#define BLK_E_COUNT          11
 
 #endif
