@@ -59,48 +59,22 @@ static nestor_cptr_t port_cap(uint16_t port)
     return port == ATA_PRIMARY_CTL ? ctl_port : cmd_ports;
 }
 
-static uint8_t io_in8(void *ctx, uint16_t port)
+/* A port read of @size bytes; a refused invocation reads all ones (the
+ * floating bus: "no device"). */
+static nestor_word_t port_in(uint16_t port, unsigned size)
 {
-    (void)ctx;
-    nestor_word_t v = ATA_SR_FLOATING;
-    if (nu_ioport_in(port_cap(port), port, 1, &v) != NESTOR_OK)
-        v = ATA_SR_FLOATING;
-    return (uint8_t)v;
+    nestor_word_t v;
+    if (nu_ioport_in(port_cap(port), port, size, &v) != NESTOR_OK)
+        v = ~0UL;
+    return v;
 }
 
-static void io_out8(void *ctx, uint16_t port, uint8_t value)
-{
-    (void)ctx;
-    nu_ioport_out(port_cap(port), port, 1, value);
-}
-
-static uint16_t io_in16(void *ctx, uint16_t port)
-{
-    (void)ctx;
-    nestor_word_t v = 0xFFFF;
-    nu_ioport_in(port_cap(port), port, 2, &v);
-    return (uint16_t)v;
-}
-
-static void io_out16(void *ctx, uint16_t port, uint16_t value)
-{
-    (void)ctx;
-    nu_ioport_out(port_cap(port), port, 2, value);
-}
-
-static uint32_t io_in32(void *ctx, uint16_t port)
-{
-    (void)ctx;
-    nestor_word_t v = 0xFFFFFFFF;
-    nu_ioport_in(port_cap(port), port, 4, &v);
-    return (uint32_t)v;
-}
-
-static void io_out32(void *ctx, uint16_t port, uint32_t value)
-{
-    (void)ctx;
-    nu_ioport_out(port_cap(port), port, 4, value);
-}
+static uint8_t io_in8(void *ctx, uint16_t port) { (void)ctx; return (uint8_t)port_in(port, 1); }
+static uint16_t io_in16(void *ctx, uint16_t port) { (void)ctx; return (uint16_t)port_in(port, 2); }
+static uint32_t io_in32(void *ctx, uint16_t port) { (void)ctx; return (uint32_t)port_in(port, 4); }
+static void io_out8(void *ctx, uint16_t port, uint8_t v) { (void)ctx; nu_ioport_out(port_cap(port), port, 1, v); }
+static void io_out16(void *ctx, uint16_t port, uint16_t v) { (void)ctx; nu_ioport_out(port_cap(port), port, 2, v); }
+static void io_out32(void *ctx, uint16_t port, uint32_t v) { (void)ctx; nu_ioport_out(port_cap(port), port, 4, v); }
 
 static const ata_io_t ata_io = { io_in8, io_out8, io_in16, io_out16, io_in32, io_out32, NULL };
 

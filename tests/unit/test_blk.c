@@ -17,6 +17,8 @@
 #include "../../device-servers/blk/ata.h"
 #include "../../device-servers/blk/blk.h"
 #include "../../device-servers/blk/vblk.h"
+#define DSD_SHORTHANDS                  /* rd, wr, desc, offer ... on D */
+#include "devsrv_driver.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,20 +533,20 @@ static void test_clients(void)
 /* ---- the virtio block device ---- */
 
 #define RAM_BYTES   0x40000u
-#define DESC_GPA    0x1000u
-#define AVAIL_GPA   0x2000u
-#define USED_GPA    0x3000u
+#define DESC_GPA    DSD_DESC_GPA
+#define AVAIL_GPA   DSD_AVAIL_GPA
+#define USED_GPA    DSD_USED_GPA
 #define HDR_GPA     0x8000u
 #define DATA_GPA    0x10000u
 #define STATUS_GPA  0x9000u
-#define QSIZE       8
+#define QSIZE       DSD_QSIZE
 #define MAX_LINES   64
 
 static uint8_t *ram;
 static vblk_t V;
 static char lines[MAX_LINES][VBLK_LINE_MAX + 80];
 static unsigned n_lines;
-static uint16_t avail_idx, used_seen;
+static dsd_t D;
 
 static void emit(const char *text)
 {
@@ -560,49 +562,16 @@ static bool logged(const char *frag)
     return false;
 }
 
-static uint32_t vrd(uint32_t off)
+static bool vaccess(void *dev, bool write, uint64_t off, uint64_t size, uint32_t *v, uint32_t w)
 {
-    uint32_t v = 0xdeadbeef;
-    vblk_access(&V, false, off, 4, &v, 0);
-    return v;
+    return vblk_access(dev, write, off, size, v, w);
 }
 
-static bool vwr(uint32_t off, uint32_t v)
-{
-    uint32_t ignored;
-    return vblk_access(&V, true, off, 4, &ignored, v);
-}
-
-static void put16(uint32_t gpa, uint16_t v) { memcpy(ram + gpa, &v, 2); }
-static uint16_t get16(uint32_t gpa) { uint16_t v; memcpy(&v, ram + gpa, 2); return v; }
-static uint32_t get32(uint32_t gpa) { uint32_t v; memcpy(&v, ram + gpa, 4); return v; }
-
-static void desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-    virtq_desc_t d = { .addr = addr, .len = len, .flags = flags, .next = next };
-    memcpy(ram + DESC_GPA + i * VIRTQ_DESC_SIZE, &d, sizeof d);
-}
-
+/* 3.1.1 and 4.2.3.2 for requestq, VERSION_1 and FLUSH. */
 static void driver_init(void)
 {
-    memset(ram + DESC_GPA, 0, USED_GPA + 0x1000 - DESC_GPA);
-    avail_idx = used_seen = 0;
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_STATUS, 0));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << VIRTIO_BLK_F_FLUSH));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32)));
-    uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_STATUS, st));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_SEL, VBLK_REQUESTQ));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NUM, QSIZE));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_READY, 1));
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK));
-    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
+    dsd_driver_init(&D, VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_BLK_F_FLUSH),
+                    VBLK_REQUESTQ);
 }
 
 static void vsetup(void)
@@ -620,6 +589,7 @@ static void vsetup(void)
     V.usable = true;
     n_lines = 0;
     rd_calls = rd_fail = 0;
+    D = (dsd_t){ .ram = ram, .access = vaccess, .dev = &V };
     CU_ASSERT_TRUE_FATAL(vblk_init(&V, ram));
     driver_init();
 }
@@ -637,9 +607,8 @@ static uint8_t vreq(uint32_t type, uint64_t sector, uint32_t len, bool in, uint3
     desc(0, HDR_GPA, VIRTIO_BLK_HDR_SIZE, VIRTQ_DESC_F_NEXT, len ? 1 : 2);
     desc(1, DATA_GPA, len, VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0), 2);
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
-    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, 0);
-    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
+    offer(0);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
     CU_ASSERT_EQUAL(get16(USED_GPA + VIRTQ_USED_IDX_OFF), (uint16_t)(used_seen + 1));
     uint32_t slot = USED_GPA + VIRTQ_USED_RING_OFF + (used_seen % QSIZE) * VIRTQ_USED_ELEM_SIZE;
     used_seen++;
@@ -651,11 +620,11 @@ static uint8_t vreq(uint32_t type, uint64_t sector, uint32_t len, bool in, uint3
 static void test_vblk(void)
 {
     vsetup();
-    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
-    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_CAPACITY), 32);   /* 5.2.4 */
-    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_CONFIG + 4), 0);
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0));
-    CU_ASSERT_TRUE(vrd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_BLK_F_FLUSH));
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_CAPACITY), 32);   /* 5.2.4 */
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_CONFIG + 4), 0);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0));
+    CU_ASSERT_TRUE(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_BLK_F_FLUSH));
     memset(rdisk, 0xAA, sizeof rdisk);
     /* OUT of 3 sectors at 2 (disk 18..20), IN back. */
     for (unsigned i = 0; i < 3 * 512; i++)
@@ -702,17 +671,15 @@ static void test_vblk(void)
     /* A header the device cannot read: IOERR in the status byte. */
     desc(0, HDR_GPA, VIRTIO_BLK_HDR_SIZE, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
     ram[STATUS_GPA] = 0xEE;
-    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, 0);
-    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
+    offer(0);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
     used_seen++;
     CU_ASSERT_EQUAL(ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     CU_ASSERT_TRUE(logged("header not device-readable"));
     /* No writable byte at all: nowhere to answer; used with length 0. */
     desc(0, HDR_GPA, VIRTIO_BLK_HDR_SIZE, 0, 0);
-    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, 0);
-    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
+    offer(0);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
     CU_ASSERT_EQUAL(get16(USED_GPA + VIRTQ_USED_IDX_OFF), (uint16_t)(used_seen + 1));
     used_seen++;
     CU_ASSERT_TRUE(logged("no device-writable status byte"));
@@ -724,16 +691,15 @@ static void test_vblk(void)
     rd_fail = 0;
     /* A buffer outside RAM breaks the queue; a reset brings it back. */
     desc(0, RAM_BYTES - 8, 16, VIRTQ_DESC_F_NEXT, 2);
-    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, 0);
-    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
-    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
-    CU_ASSERT_TRUE(vrd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    offer(0);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
+    CU_ASSERT_TRUE(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
     CU_ASSERT_TRUE(logged("the device needs a reset"));
     driver_init();
     CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 2, 512, true, NULL), VIRTIO_BLK_S_OK);
     /* Without a disk the capacity is 0 and everything is IOERR. */
     V.usable = false;
-    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_CONFIG), 0);
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_CONFIG), 0);
     calls = rd_calls;
     CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_IOERR);
     CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_FLUSH, 0, 0, false, NULL), VIRTIO_BLK_S_IOERR);
