@@ -10,24 +10,27 @@
  */
 #include "unit.h"
 #include "console.h"
+#define DSD_SHORTHANDS                  /* rd, wr, desc, offer ... on D */
+#include "devsrv_driver.h"
 #include <devsrv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RAM_BYTES   0x40000u            /* 256 KiB of guest RAM */
-#define DESC_GPA    0x1000u
-#define AVAIL_GPA   0x2000u
-#define USED_GPA    0x3000u
+#define DESC_GPA    DSD_DESC_GPA
+#define AVAIL_GPA   DSD_AVAIL_GPA
+#define USED_GPA    DSD_USED_GPA
 #define BUF_GPA     0x8000u
-#define QSIZE       8
+#define QSIZE       DSD_QSIZE
 #define MAX_LINES   64
 
 static uint8_t *ram;
 static con_t C;
+static dsd_t D;
 static char lines[MAX_LINES][CON_LINE_MAX + 80];
 static unsigned n_lines;
-static uint16_t avail_idx, used_seen;
+
 
 static void emit(const char *text)
 {
@@ -35,27 +38,9 @@ static void emit(const char *text)
         snprintf(lines[n_lines++], sizeof lines[0], "%s", text);
 }
 
-static uint32_t rd(uint32_t off)
+static bool access(void *dev, bool write, uint64_t off, uint64_t size, uint32_t *v, uint32_t w)
 {
-    uint32_t v = 0xdeadbeef;
-    con_access(&C, false, off, 4, &v, 0);
-    return v;
-}
-
-static bool wr(uint32_t off, uint32_t v)
-{
-    uint32_t ignored;
-    return con_access(&C, true, off, 4, &ignored, v);
-}
-
-static void put16(uint32_t gpa, uint16_t v) { memcpy(ram + gpa, &v, 2); }
-static uint16_t get16(uint32_t gpa) { uint16_t v; memcpy(&v, ram + gpa, 2); return v; }
-static uint32_t get32(uint32_t gpa) { uint32_t v; memcpy(&v, ram + gpa, 4); return v; }
-
-static void desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-    virtq_desc_t d = { .addr = addr, .len = len, .flags = flags, .next = next };
-    memcpy(ram + DESC_GPA + i * VIRTQ_DESC_SIZE, &d, sizeof d);
+    return con_access(dev, write, off, size, v, w);
 }
 
 /* Descriptor @i holds @text (at BUF_GPA + i * 256). */
@@ -64,12 +49,6 @@ static void text_desc(unsigned i, const char *text, uint16_t flags, uint16_t nex
     size_t n = strlen(text);
     memcpy(ram + BUF_GPA + i * 256, text, n);
     desc(i, BUF_GPA + i * 256, (uint32_t)n, flags, next);
-}
-
-static void offer(uint16_t head)
-{
-    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, head);
-    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
 }
 
 static void kick(void) { CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, CON_TRANSMITQ)); }
@@ -92,22 +71,7 @@ static bool used(unsigned n)
 /* 3.1.1 and 4.2.3.2 for transmitq0, as the guest driver does. */
 static void driver_init(void)
 {
-    memset(ram + DESC_GPA, 0, USED_GPA + 0x1000 - DESC_GPA);
-    avail_idx = used_seen = 0;
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, 0));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32)));
-    uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, st));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_SEL, CON_TRANSMITQ));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_READY, 1));
-    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK));
-    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
+    dsd_driver_init(&D, VIRTIO_FEATURE(VIRTIO_F_VERSION_1), CON_TRANSMITQ);
 }
 
 static void setup(void)
@@ -121,6 +85,7 @@ static void setup(void)
     C.ram_bytes = RAM_BYTES;
     C.emit = emit;
     n_lines = 0;
+    D = (dsd_t){ .ram = ram, .access = access, .dev = &C };
     CU_ASSERT_TRUE_FATAL(con_init(&C, ram));
 }
 

@@ -39,7 +39,8 @@ FACT_RE = {
 KIND_JOB = {'vmm-server': 'runs VMs', 'count-monitor': 'counts the exits it takes',
             'nested-vmx': 'virtual VMX for guest hypervisors',
             'virtio-console': 'device server: a virtio console',
-            'inspector': 'a GDB stub for its VM'}
+            'inspector': 'a GDB stub for its VM',
+            'blk': 'device server: a disk in partitions'}
 
 # Legacy PC devices by I/O port range and IRQ line, to name what a monitor is granted.
 HOST_PORTS = [

@@ -1,0 +1,39 @@
+/*
+ * device-servers/include/blk_client.h - the client side of blk_proto.h, for
+ * monitors that keep data on a block server's partition (the pager's swap,
+ * the checkpoint monitor's images). Link device-servers/common/blk_client.c.
+ *
+ * Use: find the grant BLK_GRANT_NAME in the boot info (nu_grant), call
+ * blk_connect with its capability, map a frame of your own and hand it over
+ * with blk_attach, then move sectors between the partition and that frame
+ * with blk_read/blk_write (sector numbers are the partition's, offsets
+ * the frame's) and make them durable with blk_flush. Each call returns
+ * BLK_OK or a BLK_E_* code; BLK_E_NO_SERVER when the call itself failed.
+ * One thread per connection: the calls use the caller's IPC buffer.
+ */
+#ifndef BLK_CLIENT_H
+#define BLK_CLIENT_H
+#include <blk_proto.h>
+#include <stdint.h>
+#include <nestor/types.h>
+
+typedef struct {
+    nestor_cptr_t ep;               /* the badged send capability */
+    uint64_t sectors;               /* the partition's size */
+    uint64_t max_sectors;           /* sectors one request may move (the buffer's) */
+    uint64_t buf_bytes;             /* the attached buffer's size (0: none) */
+    uint64_t last_error;            /* BLK_E_IO: the disk's error (MR0 of the reply) */
+} blk_conn_t;
+
+/* Ask the server for the partition's size (BLK_REQ_INFO). */
+int blk_connect(blk_conn_t *c, nestor_cptr_t ep);
+/* Hand the server @frame (4 KiB or 2 MiB, mapped read/write by the caller
+ * too) as the buffer; any earlier one is dropped. */
+int blk_attach(blk_conn_t *c, nestor_cptr_t frame);
+/* @count sectors at partition sector @sector from/to the buffer at byte
+ * @offset (a multiple of BLK_SECTOR_SIZE). */
+int blk_read(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset);
+int blk_write(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset);
+int blk_flush(blk_conn_t *c);
+
+#endif
