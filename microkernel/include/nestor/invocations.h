@@ -81,7 +81,7 @@ typedef enum {
     /* Virtual CPUs and EPT (nestor/vcpu.h) */
     NESTOR_VCPU_SET_TCB = 96,         /* CAP0 the TCB that runs this VCPU */
     NESTOR_VCPU_SET_EPT = 97,         /* CAP0 an EPT PML4 */
-    NESTOR_VCPU_SET_STATE_PAGE = 98,  /* CAP0 a 4 KiB frame */
+    NESTOR_VCPU_SET_STATE_PAGE = 98,  /* CAP0 a 4 KiB frame, readable and writable */
     NESTOR_VCPU_SET_EXIT_TABLE = 99,  /* CAP0 a CNode of radix NESTOR_EXIT_TABLE_RADIX, MR0
                                          (optional, default 0) its level; no CAP0 with MR0:
                                          remove that level's table (nestor/vcpu.h) */
@@ -138,7 +138,8 @@ typedef enum {
                                          MR0 = 0, MR1 = its address) */
 
     NESTOR_VCPU_SET_SHADOW = 112,     /* CAP0 a shadow VMCS, CAP1 the VMREAD bitmap, CAP2 the
-                                         VMWRITE bitmap (4 KiB frames the monitor fills, SDM
+                                         VMWRITE bitmap (readable 4 KiB frames, not alias
+                                         slices, the monitor fills, SDM
                                          24.6.15: bit set = the guest's access exits): the
                                          guest's VMREAD/VMWRITE act on the shadow without an
                                          exit (SDM 25.3, 30.3); no CAP: unbind. The shadow
