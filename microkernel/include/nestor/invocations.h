@@ -27,7 +27,8 @@ typedef enum {
     /* TCB */
     NESTOR_TCB_CONFIGURE = 48,        /* MR0 fault endpoint cptr (in the thread's CSpace),
                                          MR1 IPC buffer address; CAP0 CSpace root,
-                                         CAP1 VSpace root (PML4), CAP2 IPC buffer frame */
+                                         CAP1 VSpace root (PML4), CAP2 IPC buffer frame
+                                         (readable and writable) */
     NESTOR_TCB_SET_PRIORITY = 49,     /* MR0 priority (<= caller's), */
     NESTOR_TCB_READ_REGISTERS = 50,   /* -> MR0.. nestor_user_context_t words */
     NESTOR_TCB_WRITE_REGISTERS = 51,  /* MR0 resume (bool), MR1.. context words */
