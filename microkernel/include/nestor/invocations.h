@@ -48,7 +48,11 @@ typedef enum {
     /* Paging structures and frames (x86-64) */
     NESTOR_PAGE_TABLE_MAP = 64,       /* MR0 vaddr; CAP0 VSpace root (PML4) */
     NESTOR_PAGE_TABLE_UNMAP = 65,
-    NESTOR_FRAME_MAP = 66,            /* MR0 vaddr, MR1 rights, MR2 attributes; CAP0 PML4 */
+    NESTOR_FRAME_MAP = 66,            /* MR0 vaddr, MR1 rights, MR2 attributes; CAP0 PML4.
+                                         Here and in NESTOR_EPT_MAP_FRAME: a page mapped
+                                         elsewhere with another memory type is refused,
+                                         NESTOR_ERR_DELETE_FIRST, MR1 = that mapping's
+                                         address (SDM Vol. 3A 11.12.4) */
     NESTOR_FRAME_UNMAP = 67,
     NESTOR_FRAME_GET_ADDRESS = 68,    /* -> MR0 physical address */
     NESTOR_FRAME_SLICE = 69,          /* on a 2 MiB frame: MR0 slice index (0-511),
