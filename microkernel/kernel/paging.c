@@ -151,7 +151,9 @@ static bool mapped_otherwise(const cte_t *s, const cte_t *slot, int type)
  * alias slices, with their copies) or the copies of a 4 KiB frame of its
  * own. Mapping @slot with @type (the PAT/MTRR encoding) is refused while one
  * of them maps memory of it with another (MR0 the address asked for, MR1
- * the other mapping's).
+ * the other mapping's). (Not covered: the kernel's own write-back map of
+ * all memory, through which it reads and writes IPC buffers, state pages
+ * and new objects; a monitor's uncached mapping of RAM still aliases that.)
  */
 static nestor_error_t memtype_check(inv_t *iv, cte_t *slot, uint64_t vaddr, int type)
 {
