@@ -26,17 +26,6 @@ static const cte_t *frame_slice_found(cte_t *slot, bool alias, bool mapped)
     return 0;
 }
 
-/* A capability to this 2 MiB frame mapped whole with a memory type other
- * than write-back, or NULL. */
-static const cte_t *frame_mapped_not_wb(cte_t *slot)
-{
-    const cap_t frame = slot->cap;
-    for (const cte_t *s = cdt_frame_run_first(slot); s; s = cdt_frame_run_next(s, &frame))
-        if (s->cap.type == NESTOR_OBJ_FRAME_2M && s->cap.word2 && !vspace_mapped_wb(&s->cap))
-            return s;
-    return 0;
-}
-
 /* Does @s hold a 4 KiB frame in the same 2 MiB-aligned region as @alias
  * (2 MiB frames are 2 MiB-aligned: SDM Vol. 3A 4.5, a PDE's address)? */
 static bool same_region_4k(const cte_t *s, const cap_t *alias)
@@ -45,10 +34,11 @@ static bool same_region_4k(const cte_t *s, const cap_t *alias)
            s->cap.obj >> NESTOR_FRAME_2M_BITS == alias->obj >> NESTOR_FRAME_2M_BITS;
 }
 
-/* A capability to the 2 MiB frame the alias slice in @slot is in, or NULL.
- * The frame's run holds one while the alias lives (the last one deleted
- * deletes the alias); only slices of that frame lie between the two. */
-static cte_t *alias_frame(cte_t *slot)
+/* A capability to the 2 MiB frame the 4 KiB frame capability in @slot is a
+ * slice or alias slice of, or NULL (a frame of its own). The frame's run
+ * holds one while the slice lives (the last one deleted deletes the
+ * slices); only slices of that frame lie between the two. */
+static cte_t *slice_frame(cte_t *slot)
 {
     cte_t *s = slot->prev;
     while (s && same_region_4k(s, &slot->cap))
@@ -93,6 +83,10 @@ static cte_t *alias_frame(cte_t *slot)
  *    11.12.4); a 2 MiB and a 4 KiB mapping of one type are allowed aliases.
  * It does not keep the frame from being mapped whole or sliced later (delete
  * the aliases first).
+ *
+ * Beyond slices and aliases, every mapping of a page has one memory type
+ * (memtype_check below): two capabilities to one frame, or two copies of
+ * one slice, cannot map it with two types either.
  */
 static nestor_error_t frame_slice(inv_t *iv, cte_t *slot, bool alias)
 {
@@ -128,15 +122,57 @@ static nestor_error_t frame_slice(inv_t *iv, cte_t *slot, bool alias)
     return NESTOR_OK;
 }
 
-/* NESTOR_EPT_MAP_FRAME of an alias slice: write-back only, and only while
- * its frame is mapped whole with write-back alone (frame_slice above). */
-static nestor_error_t alias_map_check(inv_t *iv, cte_t *slot, uint64_t memtype, uint64_t gpa)
+/* NESTOR_EPT_MAP_FRAME of an alias slice: write-back only (frame_slice
+ * above; that its frame is mapped whole with write-back alone is
+ * memtype_check's). */
+static nestor_error_t alias_map_check(inv_t *iv, uint64_t memtype)
 {
-    if (memtype != NESTOR_EPT_MEMTYPE_WB)
-        return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 2, memtype);
-    cte_t *frame = alias_frame(slot);
-    const cte_t *other = frame ? frame_mapped_not_wb(frame) : 0;
-    return other ? inv_error(iv, NESTOR_ERR_DELETE_FIRST, gpa, other->cap.word1) : NESTOR_OK;
+    return memtype == NESTOR_EPT_MEMTYPE_WB ? NESTOR_OK
+                                            : inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 2, memtype);
+}
+
+/* Does the mapping of @s cover memory of @slot's (a 2 MiB frame covers all
+ * of its slices, a 4 KiB one its own page) with a type other than @type? */
+static bool mapped_otherwise(const cte_t *s, const cte_t *slot, int type)
+{
+    if (!s->cap.word2 || (s->cap.type != NESTOR_OBJ_FRAME_2M &&
+                          slot->cap.type != NESTOR_OBJ_FRAME_2M && s->cap.obj != slot->cap.obj))
+        return false;
+    int t = vspace_mapped_type(&s->cap);
+    return t != VSPACE_NOT_MAPPED && t != type;
+}
+
+/*
+ * One memory type per page, whatever maps it: SDM Vol. 3A 11.12.4, a page
+ * mapped with two memory types "may lead to undefined operations that can
+ * result in a system failure", a machine check for every monitor, not only
+ * the one that chose. The capabilities that can map a page lie together in
+ * the derivation list: a 2 MiB frame's run (its capabilities, slices and
+ * alias slices, with their copies) or the copies of a 4 KiB frame of its
+ * own. Mapping @slot with @type (the PAT/MTRR encoding) is refused while one
+ * of them maps memory of it with another (MR0 the address asked for, MR1
+ * the other mapping's). (Not covered: the kernel's own write-back map of
+ * all memory, through which it reads and writes IPC buffers, state pages
+ * and new objects; a monitor's uncached mapping of RAM still aliases that.)
+ */
+static nestor_error_t memtype_check(inv_t *iv, cte_t *slot, uint64_t vaddr, int type)
+{
+    cte_t *frame = slot->cap.type == NESTOR_OBJ_FRAME_2M ? slot : slice_frame(slot);
+    const cte_t *s;
+    if (frame) {
+        const cap_t f = frame->cap;
+        for (s = cdt_frame_run_first(frame); s; s = cdt_frame_run_next(s, &f))
+            if (mapped_otherwise(s, slot, type))
+                return inv_error(iv, NESTOR_ERR_DELETE_FIRST, vaddr, s->cap.word1);
+        return NESTOR_OK;
+    }
+    for (s = slot->prev; s && cap_same_object(&s->cap, &slot->cap); s = s->prev)
+        if (mapped_otherwise(s, slot, type))
+            return inv_error(iv, NESTOR_ERR_DELETE_FIRST, vaddr, s->cap.word1);
+    for (s = slot->next; s && cap_same_object(&s->cap, &slot->cap); s = s->next)
+        if (mapped_otherwise(s, slot, type))
+            return inv_error(iv, NESTOR_ERR_DELETE_FIRST, vaddr, s->cap.word1);
+    return NESTOR_OK;
 }
 
 /* Mapping a 2 MiB frame whole (@wb: write-back): not while it has slices,
@@ -169,9 +205,13 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot)
             return NESTOR_ERR_INVALID_CAPABILITY;
         if (cap_is_alias(c))            /* EPT only (frame_slice) */
             return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, c->type);
-        if (frame && (err = whole_map_check(iv, slot, vaddr,
-                                            !(attr & NESTOR_FRAME_ATTR_UNCACHED))) != NESTOR_OK)
-            return err;
+        if (frame) {
+            bool uc = attr & NESTOR_FRAME_ATTR_UNCACHED;
+            if ((err = whole_map_check(iv, slot, vaddr, !uc)) != NESTOR_OK ||
+                (err = memtype_check(iv, slot, vaddr, uc ? NESTOR_EPT_MEMTYPE_UC
+                                                         : NESTOR_EPT_MEMTYPE_WB)) != NESTOR_OK)
+                return err;
+        }
         err = frame ? vspace_map_frame(c, &pml4->cap, vaddr, rights, attr)
                     : vspace_map_table(c, &pml4->cap, vaddr);
         return err == NESTOR_OK ? err : inv_error(iv, err, vaddr, 0);
@@ -190,8 +230,10 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot)
         inv_arg(iv, 2, &memtype);                       /* optional */
         if (!(pml4 = inv_cap(iv, 0)))
             return NESTOR_ERR_INVALID_CAPABILITY;
-        err = cap_is_alias(c) ? alias_map_check(iv, slot, memtype, vaddr)
+        err = cap_is_alias(c) ? alias_map_check(iv, memtype)
                               : whole_map_check(iv, slot, vaddr, memtype == NESTOR_EPT_MEMTYPE_WB);
+        if (err == NESTOR_OK && vspace_memtype_valid(memtype))
+            err = memtype_check(iv, slot, vaddr, (int)memtype);
         if (err != NESTOR_OK)
             return err;
         err = vspace_map_frame_ept(c, &pml4->cap, vaddr, rights, memtype);

@@ -127,6 +127,16 @@ nestor_error_t shadow_bind_invocation(inv_t *iv, cte_t *self, vcpu_t *v)
             uint8_t want = i == SHADOW_CAP ? NESTOR_OBJ_SHADOW_VMCS : NESTOR_OBJ_FRAME_4K;
             if (c[i]->cap.type != want)
                 return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1 + i, c[i]->cap.type);
+            if (i == SHADOW_CAP)
+                continue;
+            /* Every refusal before anything changes (the binding in place
+             * stays): an alias slice is for EPT use only (kernel/paging.c),
+             * and the CPU reads the bitmaps (SDM 24.6.15, 30.3), whose bits
+             * the guest's exits then tell: only a readable frame. */
+            if (cap_is_alias(&c[i]->cap))
+                return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 1 + i);
+            if (!(c[i]->cap.rights & NESTOR_RIGHT_READ))
+                return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 1 + i, c[i]->cap.rights);
         }
         shadow_vmcs_t *s = cap_shadow(&c[SHADOW_CAP]->cap);
         if (s->vcpu && s->vcpu != v)        /* one VCPU at a time */

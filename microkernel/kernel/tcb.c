@@ -50,8 +50,10 @@ static nestor_error_t configure(inv_t *iv, const cte_t *self, tcb_t *t)
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 3, buf->cap.type);
     if (cap_is_alias(&buf->cap))        /* EPT use only (kernel/paging.c) */
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 3);
-    /* The kernel writes the IPC buffer: only through a writable capability. */
-    if (!(buf->cap.rights & NESTOR_RIGHT_WRITE))
+    /* The kernel writes the IPC buffer (messages received) and reads it
+     * (messages sent): only through a readable, writable capability. */
+    if ((buf->cap.rights & (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)) !=
+        (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE))
         return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 3, buf->cap.rights);
     if (buf_vaddr & ((1ULL << NESTOR_IPC_BUFFER_ALIGN_BITS) - 1) || buf_vaddr >= NESTOR_USER_TOP)
         return inv_error(iv, NESTOR_ERR_ALIGNMENT, 1, buf_vaddr);

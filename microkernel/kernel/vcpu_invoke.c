@@ -110,10 +110,12 @@ static nestor_error_t set_cap(inv_t *iv, const cte_t *self, vcpu_t *v, int which
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, c->cap.type);
     if (cap_is_alias(&c->cap))          /* EPT use only (kernel/paging.c) */
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 1);
-    /* The kernel and the CPU write the state page and the PML page: only
-     * through a writable capability. */
-    if ((which == VCPU_CTE_STATE_PAGE || which == VCPU_CTE_PML) &&
-        !(c->cap.rights & NESTOR_RIGHT_WRITE))
+    /* The rights the kernel and the CPU use the frame with: the state page
+     * is written at exits and read at LOAD_STATE and replies (into guest
+     * state READ_VMCS returns); the CPU writes the PML page. */
+    uint8_t need = which == VCPU_CTE_STATE_PAGE ? NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE
+                   : which == VCPU_CTE_PML      ? NESTOR_RIGHT_WRITE : 0;
+    if ((c->cap.rights & need) != need)
         return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 1, c->cap.rights);
     if (!cap_install_copy(&v->ctes[which], c, self))
         return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);

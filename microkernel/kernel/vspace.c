@@ -243,22 +243,34 @@ void vspace_unmap_cap(cap_t *c)
     c->word1 = c->word2 = 0;
 }
 
-bool vspace_mapped_wb(const cap_t *c)
+/* SDM Vol. 3A 11.12.3, Table 11-11: the PAT entry a 4 KiB or 2 MiB entry
+ * selects with PCD and PWT (the PAT bit is never set) and its memory type in
+ * the PAT the kernel keeps, the power-up one (11.12.4: WB, WT, UC-, UC). */
+static const uint8_t pat_power_up_type[4] = { NESTOR_EPT_MEMTYPE_WB, NESTOR_EPT_MEMTYPE_WT,
+                                              NESTOR_EPT_MEMTYPE_UC, NESTOR_EPT_MEMTYPE_UC };
+
+int vspace_mapped_type(const cap_t *c)
 {
     uint64_t *pml4 = live_vspace(c->word2);
     if (!pml4)
-        return true;                /* its space is gone: no mapping left */
+        return VSPACE_NOT_MAPPED;   /* never mapped, or its space is gone */
     bool ept = vspace_ept[vspace_id(c->word2)];
     uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
     if (!e || !present(*e, ept) || (ept && is_mmio_entry(*e)) ||
         (*e & PTE_ADDR_MASK) != kobj_paddr(c->obj))
-        return true;
+        return VSPACE_NOT_MAPPED;
     /* EPT: the leaf's type is the effective one (EPT_IGNORE_PAT, SDM Vol.
-     * 3C 28.3.7). Paging: PCD = PWT = 0 selects PAT entry 0, write-back
-     * (SDM Vol. 3A 11.12.3, Table 11-11; the kernel keeps the power-up PAT). */
+     * 3C 28.3.7). */
     if (ept)
-        return (*e >> EPT_MEMTYPE_SHIFT & EPT_MEMTYPE_BITS) == NESTOR_EPT_MEMTYPE_WB;
-    return !(*e & (PTE_PCD | PTE_PWT));
+        return (int)(*e >> EPT_MEMTYPE_SHIFT & EPT_MEMTYPE_BITS);
+    return pat_power_up_type[(*e & PTE_PCD ? 2 : 0) | (*e & PTE_PWT ? 1 : 0)];
+}
+
+bool vspace_memtype_valid(uint64_t memtype)
+{
+    return memtype == NESTOR_EPT_MEMTYPE_UC || memtype == NESTOR_EPT_MEMTYPE_WC ||
+           memtype == NESTOR_EPT_MEMTYPE_WT || memtype == NESTOR_EPT_MEMTYPE_WP ||
+           memtype == NESTOR_EPT_MEMTYPE_WB;
 }
 
 /* @ept: the mapping goes into an EPT (guest-physical) root. */
@@ -326,9 +338,7 @@ nestor_error_t vspace_map_frame(cap_t *frame, const cap_t *pml4_cap, uint64_t va
 nestor_error_t vspace_map_frame_ept(cap_t *frame, const cap_t *ept_cap, uint64_t gpa,
                                     uint64_t rights, uint64_t memtype)
 {
-    if (memtype != NESTOR_EPT_MEMTYPE_UC && memtype != NESTOR_EPT_MEMTYPE_WC &&
-        memtype != NESTOR_EPT_MEMTYPE_WT && memtype != NESTOR_EPT_MEMTYPE_WP &&
-        memtype != NESTOR_EPT_MEMTYPE_WB)
+    if (!vspace_memtype_valid(memtype))
         return NESTOR_ERR_INVALID_ARGUMENT;
     rights &= EPT_RWX;
     /* SDM 28.3.3.1: write without read is a misconfiguration, and so is

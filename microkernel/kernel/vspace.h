@@ -72,8 +72,13 @@ static inline void vspace_activate(const cap_t *vs)
                                                 : vspace_kernel_pml4_paddr());
 }
 bool vspace_is_mapping_cap(const cap_t *c);
-/* Is the mapping frame capability @c records write-back (or gone)? */
-bool vspace_mapped_wb(const cap_t *c);
+/* The memory type (NESTOR_EPT_MEMTYPE_*: the PAT/MTRR encoding, SDM Vol. 3A
+ * 11.3) of the mapping frame capability @c records, or VSPACE_NOT_MAPPED. */
+#define VSPACE_NOT_MAPPED (-1)
+int vspace_mapped_type(const cap_t *c);
+/* Is @memtype one of the types a frame may be mapped with in an EPT (SDM
+ * Vol. 3C 28.3.7, Table 28-6: not the reserved 2, 3, 7)? */
+bool vspace_memtype_valid(uint64_t memtype);
 /* Undo the mapping a frame or table capability records, if still valid. */
 void vspace_unmap_cap(cap_t *c);
 /* Invocations on frames and paging structures. */

@@ -26,7 +26,11 @@
  * a short program into the code page and random contents into the state
  * page, resumes the vCPU thread, receives its exits with non-blocking
  * receives (yielding to the guest, which runs at the fuzz thread's priority)
- * and answers them with random replies, for at most GUEST_MAX_EXITS exits.
+ * and answers them with random replies (some of them deferred replies,
+ * NESTOR_VCPU_REPLY), for at most GUEST_MAX_EXITS exits. Random VCPU calls
+ * during a session bind the sandbox's shadow VMCS, set timers and PML pages,
+ * pause at random levels, and two guest programs execute VMREAD/VMWRITE
+ * (on the shadow where one is bound, else exiting).
  * The guest's objects are copies in the protected CNode, so random calls
  * keep invoking them between sessions.
  *
@@ -132,13 +136,15 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_VCPU_WRITE_VMCS, "write_vmcs" }, { NESTOR_VCPU_LOAD_STATE, "load" },
     { NESTOR_VCPU_STORE_STATE, "store" }, { NESTOR_VCPU_PAUSE, "pause" },
     { NESTOR_VCPU_SET_SHADOW, "set_shadow" }, { NESTOR_SHADOW_READ, "shadow_read" },
-    { NESTOR_SHADOW_WRITE, "shadow_write" },
+    { NESTOR_SHADOW_WRITE, "shadow_write" }, { NESTOR_VCPU_SET_TIMER, "timer" },
+    { NESTOR_VCPU_SET_PML, "pml" }, { NESTOR_VCPU_REPLY, "reply" },
     { NESTOR_PAGE_TABLE_MAP, "ept_pt_map" }, { NESTOR_PAGE_TABLE_UNMAP, "ept_pt_unmap" },
     { NESTOR_EPT_MAP_FRAME, "ept_map" }, { NESTOR_FRAME_UNMAP, "frame_unmap" },
     { NESTOR_FRAME_SLICE, "slice" }, { NESTOR_FRAME_SLICE_ALIAS, "alias" },
+    { NESTOR_EPT_READ_AD, "read_ad" }, { NESTOR_EPT_SET_MMIO, "mmio" },
 };
 #define N_VMX_LABELS   COUNT_OF(vmx_labels)
-#define FIRST_EPT_LABEL 13              /* vmx_labels[] from here on are EPT/paging */
+#define FIRST_EPT_LABEL 16              /* vmx_labels[] from here on are EPT/paging */
 
 /* The VMCS field table of the ABI, encodings only. */
 #define FIELD_ENCODING_(name, enc, access) enc,
@@ -160,13 +166,21 @@ static const uint8_t prog_spin[] = { 0xEB, 0xFE };                         /* jm
 static const uint8_t prog_rdtsc[] = { 0x0F, 0x31, 0xEB, 0xFC };
 static const uint8_t prog_rdmsr[] = { 0x0F, 0x32, 0xEB, 0xFC };
 static const uint8_t prog_cli_hlt[] = { 0xFA, 0xF4, 0xEB, 0xFC };
+/* mov eax, field; vmread ebx, eax; vmwrite eax, ecx; jmp: on the shadow without
+ * an exit where one is bound (SDM 30.3), else exits 23 (the second field is
+ * not one: VMfailValid on the shadow). */
+static const uint8_t prog_vmrw[] = { 0xB8, 0x1E, 0x68, 0x00, 0x00, 0x0F, 0x78, 0xC3,
+                                     0x0F, 0x79, 0xC1, 0xEB, 0xF3 };
+static const uint8_t prog_vmrw_bad[] = { 0xB8, 0xFE, 0x7F, 0x00, 0x00, 0x0F, 0x78, 0xC3,
+                                         0x0F, 0x79, 0xC1, 0xEB, 0xF3 };
 static const struct { const uint8_t *code; unsigned len; } programs[] = {
     { prog_cpuid, sizeof(prog_cpuid) }, { prog_hlt, sizeof(prog_hlt) },
     { prog_vmcall, sizeof(prog_vmcall) }, { prog_out, sizeof(prog_out) },
     { prog_ud2, sizeof(prog_ud2) }, { prog_int3, sizeof(prog_int3) },
     { prog_unbacked, sizeof(prog_unbacked) }, { prog_spin, sizeof(prog_spin) },
     { prog_rdtsc, sizeof(prog_rdtsc) }, { prog_rdmsr, sizeof(prog_rdmsr) },
-    { prog_cli_hlt, sizeof(prog_cli_hlt) },
+    { prog_cli_hlt, sizeof(prog_cli_hlt) }, { prog_vmrw, sizeof(prog_vmrw) },
+    { prog_vmrw_bad, sizeof(prog_vmrw_bad) },
 };
 
 /* Families of calls, for the summary. */
@@ -418,6 +432,12 @@ static nestor_word_t random_mask(void)
     }
 }
 
+/* An exit level (NESTOR_EXIT_LEVELS of them), now and then a wrong one. */
+static nestor_word_t random_level(void)
+{
+    return pick(8) ? pick(NESTOR_EXIT_LEVELS) : random_value();
+}
+
 static nestor_word_t random_gpa(void)
 {
     switch (pick(6)) {
@@ -456,10 +476,17 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
     case NESTOR_VCPU_SET_TCB: caps[(*ncaps)++] = pick_cap(CAP_TCB); break;
     case NESTOR_VCPU_SET_EPT: caps[(*ncaps)++] = pick_cap(CAP_EPT); break;
     case NESTOR_VCPU_SET_STATE_PAGE: caps[(*ncaps)++] = pick_cap(CAP_STATE); break;
-    case NESTOR_VCPU_SET_EXIT_TABLE: caps[(*ncaps)++] = pick_cap(CAP_TABLE); break;
+    case NESTOR_VCPU_SET_EXIT_TABLE:
+        if (pick(8))                                        /* else: remove a level's */
+            caps[(*ncaps)++] = pick_cap(CAP_TABLE);
+        if (pick(2) || !*ncaps)
+            args[n++] = random_level();
+        break;
     case NESTOR_VCPU_SET_EXIT_MASK:
         args[n++] = pick(8) ? pick(EXIT_SLOTS) : random_value();
         args[n++] = random_mask();
+        if (pick(2))
+            args[n++] = random_level();
         break;
     case NESTOR_VCPU_SET_SHADOW:
         if (pick(4)) {                                      /* no capability: unbind */
@@ -496,7 +523,35 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
         args[n++] = random_mask();
         break;
     case NESTOR_VCPU_STORE_STATE: args[n++] = random_mask(); break;
-    case NESTOR_VCPU_PAUSE: break;
+    case NESTOR_VCPU_PAUSE:
+        if (pick(2))
+            args[n++] = random_level();
+        break;
+    case NESTOR_VCPU_SET_TIMER:
+        /* Guest time: short, none, or edges (2^32 and more than a slice). */
+        args[n++] = pick(2) ? pick(1u << 16) : random_value();
+        if (pick(2))
+            args[n++] = random_level();
+        break;
+    case NESTOR_VCPU_SET_PML:
+        if (pick(8))                                        /* else: stop logging */
+            caps[(*ncaps)++] = pick_cap(CAP_STATE);
+        break;
+    case NESTOR_VCPU_REPLY:
+        args[n++] = pick(4) ? pick(NESTOR_EXIT_REPLY_STOP + 1) : random_value();
+        if (pick(4))
+            args[n++] = random_mask();
+        break;
+    case NESTOR_EPT_READ_AD:
+        args[n++] = random_gpa();
+        args[n++] = pick(8) ? pick(NESTOR_EPT_AD_CLEAR + 1) : random_value();
+        break;
+    case NESTOR_EPT_SET_MMIO:
+        args[n++] = random_gpa();
+        args[n++] = pick(4) ? 1 + pick(16) : pick(4) ? pick(NESTOR_EPT_MMIO_MAX_PAGES + 2)
+                                                    : random_value();
+        args[n++] = pick(8) ? pick(NESTOR_EPT_MMIO_INSTALL + 1) : random_value();
+        break;
     case NESTOR_PAGE_TABLE_MAP:
         args[n++] = random_gpa();
         caps[(*ncaps)++] = pick_cap(CAP_EPT);
@@ -542,6 +597,8 @@ static nestor_cptr_t vmx_dest(nestor_word_t label)
     case NESTOR_FRAME_UNMAP: return pick_cap(CAP_FRAME);
     case NESTOR_SHADOW_READ:
     case NESTOR_SHADOW_WRITE: return pick_cap(CAP_SHADOW);
+    case NESTOR_EPT_READ_AD:
+    case NESTOR_EPT_SET_MMIO: return pick_cap(CAP_EPT);
     default: return pick_cap(CAP_VCPU);
     }
 }
@@ -584,6 +641,28 @@ static nestor_word_t guest_invoke(nestor_cptr_t cap, nestor_word_t label, nestor
     nestor_word_t st = nu_invoke(cap, label, &arg, nargs, 0, 0, 0, 0);
     count_result(st, FAM_GUEST);
     return st;
+}
+
+/* Answer an exit: mostly by reply; now and then by NESTOR_VCPU_REPLY (a
+ * deferred reply, which any thread may make), then perhaps the reply too,
+ * which then has nobody to answer. */
+static void reply_to_exit(const nu_msg_t *r)
+{
+    if (pick(4) == 0) {
+        unsigned i = 0;
+        while (vmx_labels[i].label != NESTOR_VCPU_REPLY)
+            i++;
+        const nestor_word_t args[] = { nestor_msginfo_label(r->info), r->mr[0] };
+        trace("guest-deferred-reply", args[0], args[1], 0);
+        nestor_word_t st = nu_invoke(P_GUEST(G_VCPU), NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
+        vmx_calls[i]++;
+        vmx_ok[i] += st == NESTOR_OK;
+        count_result(st, FAM_GUEST);
+        if (pick(2))
+            return;
+    }
+    nu_msg_t m = *r;
+    count_result(nu_reply(&m), FAM_GUEST);
 }
 
 /* The guest's code page: a program at GUEST_ENTRY, or random bytes. */
@@ -692,7 +771,7 @@ static void guest_session(void)
             st = answer ? nu_reply_recv(ep, &m) : nu_recv(ep, &m);
         } else {
             if (answer)
-                count_result(nu_reply(&r), FAM_GUEST);
+                reply_to_exit(&r);
             m = (nu_msg_t){ 0 };
             st = nu_nbrecv(ep, &m);
         }
@@ -714,7 +793,7 @@ static void guest_session(void)
             vmx_call((unsigned)pick(N_VMX_LABELS));        /* while the guest lives */
     }
     if (answer)
-        count_result(nu_reply(&r), FAM_GUEST);
+        reply_to_exit(&r);
     /* Mostly stopped; else it lives on until the next set-up deletes it. */
     if (pick(GUEST_LEFT_RUNNING))
         guest_invoke(tcb, NESTOR_TCB_SUSPEND, 0, 0);

@@ -469,3 +469,59 @@ KTEST(guestmem_alias_slice_goes_with_its_frame)
     KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x9000);
     return KT_PASS;
 }
+
+/* One memory type per page (SDM Vol. 3A 11.12.4: a page mapped with two
+ * memory types "may lead to undefined operations that can result in a
+ * system failure", one monitor's mapping choices a machine check for all).
+ * However a page is reached (a 4 KiB frame's copies, a slice's copies, a 2
+ * MiB frame whole through two of its capabilities, a slice while ...), a
+ * mapping of another type than one in place is refused with the other
+ * mapping's address, in VSpaces (write-back or uncached) and EPTs alike;
+ * once that one is gone, it is allowed. */
+KTEST(guestmem_one_memory_type_per_page)
+{
+    static const uint8_t code[] = { I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    KT_OK(region_tables());
+    nestor_word_t res[2];
+    /* A 4 KiB frame through two copies. */
+    nestor_cptr_t f = env_obj(NESTOR_OBJ_FRAME_4K, 0), f2 = env_slot();
+    KT_OK(nu_cnode_copy(ROOT_CNODE, f2, ROOT_DEPTH, ROOT_CNODE, f, ROOT_DEPTH, RW));
+    KT_OK(nu_frame_map(f, ROOT_VSPACE, GM_REGION, RW, NESTOR_FRAME_ATTR_UNCACHED));
+    KT_EQ(ept_map_type(f2, vm.ept, 0x8000, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WB, res),
+          NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(res[0], 0x8000);
+    KT_EQ(res[1], GM_REGION);
+    KT_OK(ept_map_type(f2, vm.ept, 0x8000, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_UC, 0));
+    KT_OK(nu_frame_unmap(f));
+    KT_EQ(nu_frame_map(f, ROOT_VSPACE, GM_REGION, RW, 0), NESTOR_ERR_DELETE_FIRST);
+    KT_OK(nu_frame_unmap(f2));
+    KT_OK(nu_frame_map(f, ROOT_VSPACE, GM_REGION, RW, 0));
+    /* A slice through two copies. */
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), s = env_slot(), s2 = env_slot();
+    KT_OK(slice(big, 2, s, 0));
+    KT_OK(nu_cnode_copy(ROOT_CNODE, s2, ROOT_DEPTH, ROOT_CNODE, s, ROOT_DEPTH, RW));
+    KT_OK(ept_map_type(s, vm.ept, 0x9000, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WT, 0));
+    KT_EQ(nu_frame_map(s2, ROOT_VSPACE, GM_REGION + PAGE, RW, 0), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(ept_map_type(s2, vm.ept, 0xA000, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WB, res),
+          NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(res[1], 0x9000);
+    KT_OK(ept_map_type(s2, vm.ept, 0xA000, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WT, 0));
+    /* Another slice of that frame is another page: its own type. */
+    nestor_cptr_t s3 = env_slot();
+    KT_OK(slice(big, 3, s3, 0));
+    KT_OK(nu_frame_map(s3, ROOT_VSPACE, GM_REGION + PAGE, RW, 0));
+    /* A 2 MiB frame whole through two capabilities. */
+    nestor_cptr_t big2 = env_obj(NESTOR_OBJ_FRAME_2M, 0), c = env_slot();
+    KT_OK(nu_cnode_copy(ROOT_CNODE, c, ROOT_DEPTH, ROOT_CNODE, big2, ROOT_DEPTH, RW));
+    nestor_cptr_t ept2 = env_obj(NESTOR_OBJ_EPT_PML4, 0);
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PDPT, 0), ept2, 0));
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PD, 0), ept2, 0));
+    KT_OK(nu_frame_map(big2, ROOT_VSPACE, GM_BIG_VA, RW, 0));
+    KT_EQ(ept_map_type(c, ept2, 0, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_UC, res),
+          NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(res[1], GM_BIG_VA);
+    KT_OK(ept_map_type(c, ept2, 0, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WB, 0));
+    return KT_PASS;
+}

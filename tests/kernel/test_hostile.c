@@ -120,6 +120,15 @@ KTEST(hostile_rights_on_bind_and_ipc_buffer)
     KT_OK(nu_cnode_copy(ROOT_CNODE, ro, ROOT_DEPTH, ROOT_CNODE, f, ROOT_DEPTH, NESTOR_RIGHT_READ));
     KT_EQ(nu_tcb_configure(tcb, 0, ROOT_CNODE, ROOT_VSPACE, ro, (uintptr_t)va),
           NESTOR_ERR_INSUFFICIENT_RIGHTS);
+    /* It also reads it (the thread's message registers 4 and up, sent on):
+     * a write-only frame cannot be one either, or its contents would reach
+     * a receiver the holder of that capability chooses. */
+    nestor_cptr_t wof = env_slot();
+    KT_OK(nu_cnode_copy(ROOT_CNODE, wof, ROOT_DEPTH, ROOT_CNODE, f, ROOT_DEPTH,
+                        NESTOR_RIGHT_WRITE));
+    KT_EQ(nu_tcb_configure(tcb, 0, ROOT_CNODE, ROOT_VSPACE, wof, (uintptr_t)va),
+          NESTOR_ERR_INSUFFICIENT_RIGHTS);
+    KT_OK(nu_tcb_configure(tcb, 0, ROOT_CNODE, ROOT_VSPACE, f, (uintptr_t)va));
     return KT_PASS;
 }
 

@@ -270,3 +270,56 @@ KTEST(shadow_revoked_bitmap_or_deleted_shadow_unbinds)
     KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 3 * VMREAD_UNIT_LEN + VMREAD_OFFSET);
     return KT_PASS;
 }
+
+/* SET_SHADOW decodes every capability before it changes anything (decode,
+ * then invoke): a bitmap that is an alias slice (EPT use only) or a frame
+ * the monitor may not read is refused with the capability named, and the
+ * shadow already bound stays bound. The CPU reads the bitmaps (SDM 24.6.15,
+ * 30.3), and whether the guest's VMREAD/VMWRITE of each field exits tells
+ * their bits: a frame capability without the read right must not become
+ * one, nor a state page, which the kernel reads at LOAD_STATE and at every
+ * reply that names a group. */
+KTEST(shadow_bind_refuses_before_it_unbinds)
+{
+    static const uint8_t code[] = { VMREAD_UNIT(VMCS_GUEST_RIP) };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 1);
+    nestor_cptr_t s, rd, wr;
+    SHADOW_OR_SKIP(s);
+    env_page(&rd);
+    env_page(&wr);
+    KT_OK(bind(vm.vcpu, s, rd, wr));
+    nestor_word_t err[2];
+    /* An alias slice as the VMWRITE bitmap. */
+    nestor_cptr_t big = env_obj(NESTOR_OBJ_FRAME_2M, 0), a = env_slot(), root = ROOT_CNODE;
+    const nestor_word_t alias_args[] = { 3, a, ROOT_DEPTH };
+    KT_OK(nu_invoke(big, NESTOR_FRAME_SLICE_ALIAS, alias_args, 3, &root, 1, 0, 0));
+    const nestor_cptr_t with_alias[] = { s, rd, a };
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, with_alias, 3, err, 2),
+          NESTOR_ERR_ILLEGAL_OPERATION);
+    KT_EQ(err[1], 3);
+    KT_ASSERT(proc2(vm.vcpu) & PROC2_VMCS_SHADOWING);
+    /* A copy of a bitmap frame without the read right (write only, and none). */
+    nestor_cptr_t wo = env_slot(), none = env_slot();
+    KT_OK(nu_cnode_copy(ROOT_CNODE, wo, ROOT_DEPTH, ROOT_CNODE, rd, ROOT_DEPTH,
+                        NESTOR_RIGHT_WRITE));
+    KT_OK(nu_cnode_copy(ROOT_CNODE, none, ROOT_DEPTH, ROOT_CNODE, wr, ROOT_DEPTH, 0));
+    const nestor_cptr_t unreadable[][3] = { { s, wo, wr }, { s, rd, none } };
+    for (unsigned i = 0; i < 2; i++) {
+        KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, unreadable[i], 3, err, 2),
+              NESTOR_ERR_INSUFFICIENT_RIGHTS);
+        KT_EQ(err[0], 2 + i);
+        KT_ASSERT(proc2(vm.vcpu) & PROC2_VMCS_SHADOWING);
+    }
+    /* Still bound: the guest's VMREAD reads the shadow without an exit. */
+    const nestor_word_t w[] = { VMCS_GUEST_RIP, 0x5A5A };
+    KT_OK(nu_invoke(s, NESTOR_SHADOW_WRITE, w, 2, 0, 0, 0, 0));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rbx, 0x5A5A);
+    /* The state page likewise: written and read by the kernel. */
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &wo, 1, err, 2),
+          NESTOR_ERR_INSUFFICIENT_RIGHTS);
+    KT_EQ(err[0], 1);
+    return KT_PASS;
+}

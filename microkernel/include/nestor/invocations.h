@@ -27,7 +27,8 @@ typedef enum {
     /* TCB */
     NESTOR_TCB_CONFIGURE = 48,        /* MR0 fault endpoint cptr (in the thread's CSpace),
                                          MR1 IPC buffer address; CAP0 CSpace root,
-                                         CAP1 VSpace root (PML4), CAP2 IPC buffer frame */
+                                         CAP1 VSpace root (PML4), CAP2 IPC buffer frame
+                                         (readable and writable) */
     NESTOR_TCB_SET_PRIORITY = 49,     /* MR0 priority (<= caller's), */
     NESTOR_TCB_READ_REGISTERS = 50,   /* -> MR0.. nestor_user_context_t words */
     NESTOR_TCB_WRITE_REGISTERS = 51,  /* MR0 resume (bool), MR1.. context words */
@@ -47,7 +48,11 @@ typedef enum {
     /* Paging structures and frames (x86-64) */
     NESTOR_PAGE_TABLE_MAP = 64,       /* MR0 vaddr; CAP0 VSpace root (PML4) */
     NESTOR_PAGE_TABLE_UNMAP = 65,
-    NESTOR_FRAME_MAP = 66,            /* MR0 vaddr, MR1 rights, MR2 attributes; CAP0 PML4 */
+    NESTOR_FRAME_MAP = 66,            /* MR0 vaddr, MR1 rights, MR2 attributes; CAP0 PML4.
+                                         Here and in NESTOR_EPT_MAP_FRAME: a page mapped
+                                         elsewhere with another memory type is refused,
+                                         NESTOR_ERR_DELETE_FIRST, MR1 = that mapping's
+                                         address (SDM Vol. 3A 11.12.4) */
     NESTOR_FRAME_UNMAP = 67,
     NESTOR_FRAME_GET_ADDRESS = 68,    /* -> MR0 physical address */
     NESTOR_FRAME_SLICE = 69,          /* on a 2 MiB frame: MR0 slice index (0-511),
@@ -81,7 +86,7 @@ typedef enum {
     /* Virtual CPUs and EPT (nestor/vcpu.h) */
     NESTOR_VCPU_SET_TCB = 96,         /* CAP0 the TCB that runs this VCPU */
     NESTOR_VCPU_SET_EPT = 97,         /* CAP0 an EPT PML4 */
-    NESTOR_VCPU_SET_STATE_PAGE = 98,  /* CAP0 a 4 KiB frame */
+    NESTOR_VCPU_SET_STATE_PAGE = 98,  /* CAP0 a 4 KiB frame, readable and writable */
     NESTOR_VCPU_SET_EXIT_TABLE = 99,  /* CAP0 a CNode of radix NESTOR_EXIT_TABLE_RADIX, MR0
                                          (optional, default 0) its level; no CAP0 with MR0:
                                          remove that level's table (nestor/vcpu.h) */
@@ -138,7 +143,8 @@ typedef enum {
                                          MR0 = 0, MR1 = its address) */
 
     NESTOR_VCPU_SET_SHADOW = 112,     /* CAP0 a shadow VMCS, CAP1 the VMREAD bitmap, CAP2 the
-                                         VMWRITE bitmap (4 KiB frames the monitor fills, SDM
+                                         VMWRITE bitmap (readable 4 KiB frames, not alias
+                                         slices, the monitor fills, SDM
                                          24.6.15: bit set = the guest's access exits): the
                                          guest's VMREAD/VMWRITE act on the shadow without an
                                          exit (SDM 25.3, 30.3); no CAP: unbind. The shadow
