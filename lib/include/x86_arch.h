@@ -192,6 +192,7 @@
 #define X86_VEC_NMI 2
 #define X86_VEC_BP 3
 #define X86_VEC_OF 4
+#define X86_VEC_BR 5
 #define X86_VEC_UD 6
 #define X86_VEC_NM 7
 #define X86_VEC_DF 8
@@ -200,7 +201,11 @@
 #define X86_VEC_SS 12
 #define X86_VEC_GP 13
 #define X86_VEC_PF 14
+#define X86_VEC_MF 16
 #define X86_VEC_AC 17
+#define X86_VEC_MC 18
+#define X86_VEC_XM 19
+#define X86_VEC_VE 20
 #define X86_VEC_CP 21
 
 /* #PF error code (SDM Vol. 3A 4.7, Figure 4-12). */

@@ -74,6 +74,8 @@ typedef void (*guest_handler_t)(guest_frame_t *f);
 /* A flat GDT and an IDT whose every vector goes to guest_isr_dispatch. */
 void guest_desc_init(void);
 void guest_set_handler(unsigned vector, guest_handler_t h);
+/* Mark vector's IDT gate present or not present (#NP on its delivery). */
+void guest_set_gate_present(unsigned vector, int present);
 /* Vectors taken without a handler, for checks. */
 extern volatile unsigned guest_unhandled;
 
