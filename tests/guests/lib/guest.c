@@ -102,8 +102,8 @@ void guest_start(void)
 }
 
 /* Under the VMM: the status on the exit port ends the VM. Bare: the verdict
- * line the harness judges, once the UART has sent it, then Bochs shut down
- * (nestor/verdict.h). */
+ * line the harness judges, once the UART has sent it, then the emulator
+ * ended, QEMU's way or Bochs's (nestor/verdict.h). */
 void guest_finish(int status)
 {
     if (guest_bare) {
@@ -113,6 +113,7 @@ void guest_finish(int status)
             guest_printf("%s\n", NESTOR_VERDICT_PASS_LINE);
         while (!(inb(GUEST_COM1_LSR) & UART_LSR_TEMT))
             ;
+        outl(NESTOR_QEMU_EXIT_PORT, status ? NESTOR_QEMU_EXIT_FAIL : NESTOR_QEMU_EXIT_PASS);
         for (const char *p = NESTOR_BOCHS_SHUTDOWN_STRING; *p; p++)
             outb(NESTOR_BOCHS_SHUTDOWN_PORT, (uint8_t)*p);
     } else
