@@ -412,18 +412,6 @@ event_merge_t event_merge(uint32_t first, unsigned second)
     return EVENT_SERIAL;
 }
 
-bool exception_is_fault(unsigned v)
-{
-    switch (v) {
-    case X86_VEC_DE: case X86_VEC_BR: case X86_VEC_UD: case X86_VEC_NM: case X86_VEC_TS:
-    case X86_VEC_NP: case X86_VEC_SS: case X86_VEC_GP: case X86_VEC_PF: case X86_VEC_MF:
-    case X86_VEC_AC: case X86_VEC_XM: case X86_VEC_VE: case X86_VEC_CP:
-        return true;
-    default:
-        return false;
-    }
-}
-
 bool idt_reinject(uint32_t idt_info, uint32_t idt_error, uint32_t exit_instr_len,
                   uint32_t *info, uint32_t *error, uint32_t *instr_len)
 {

@@ -96,11 +96,6 @@ typedef enum { EVENT_SERIAL, EVENT_DOUBLE_FAULT, EVENT_TRIPLE_FAULT } event_merg
  * vector of a hardware exception raised during its delivery. */
 event_merge_t event_merge(uint32_t first, unsigned second);
 
-/* A fault-class exception (SDM Vol. 3A 6.5, Table 6-1): #DE #BR #UD #NM
- * #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP. #DB is a fault or a trap by its
- * cause, #BP #OF traps, #DF #MC aborts: false for them. */
-bool exception_is_fault(unsigned vector);
-
 /* What to do about an NMI before entering the guest (SDM Vol. 3C 26.6,
  * 26.3.1.5; Vol. 3A 6.7.1). NMI_INJECT: inject it now (type 2, vector 2);
  * NMI_WAIT: keep it pending and arm NMI-window exiting (25.2); NMI_NONE:

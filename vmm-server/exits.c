@@ -385,7 +385,7 @@ exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error)
      * exception except a debug exception generated in response to an
      * instruction breakpoint"), but event injection pushes the guest's
      * RFLAGS as they are (SDM Vol. 3C 26.6.1.2): the VMM sets RF itself. */
-    if (exception_is_fault(vector)) {
+    if (x86_exception_is_fault(vector)) {
         e->s->rflags |= X86_RFLAGS_RF;
         e->changed |= NESTOR_MTD_RFLAGS;
     }

@@ -237,14 +237,14 @@ static void test_exception_class(void)
         bool fault = false;
         for (unsigned i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
             fault |= faults[i] == v;
-        CU_ASSERT_EQUAL(exception_is_fault(v), fault);
-        n += exception_is_fault(v);
+        CU_ASSERT_EQUAL(x86_exception_is_fault(v), fault);
+        n += x86_exception_is_fault(v);
     }
     CU_ASSERT_EQUAL(n, 14);
-    CU_ASSERT_FALSE(exception_is_fault(X86_VEC_DB));   /* fault or trap by cause */
-    CU_ASSERT_FALSE(exception_is_fault(X86_VEC_BP));
-    CU_ASSERT_FALSE(exception_is_fault(X86_VEC_DF));   /* an abort */
-    CU_ASSERT_FALSE(exception_is_fault(X86_VEC_MC));   /* an abort */
+    CU_ASSERT_FALSE(x86_exception_is_fault(X86_VEC_DB));   /* fault or trap by cause */
+    CU_ASSERT_FALSE(x86_exception_is_fault(X86_VEC_BP));
+    CU_ASSERT_FALSE(x86_exception_is_fault(X86_VEC_DF));   /* an abort */
+    CU_ASSERT_FALSE(x86_exception_is_fault(X86_VEC_MC));   /* an abort */
 }
 
 static void test_event_merge(void)
