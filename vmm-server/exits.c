@@ -381,6 +381,14 @@ exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error)
     e->s->inject_error = has_error ? error : 0;
     e->s->inject_instr_len = 0;
     e->changed |= NESTOR_MTD_INJECT;
+    /* A fault pushes RF = 1 (SDM Vol. 3B 17.3.1.1: "for any fault-class
+     * exception except a debug exception generated in response to an
+     * instruction breakpoint"), but event injection pushes the guest's
+     * RFLAGS as they are (SDM Vol. 3C 26.6.1.2): the VMM sets RF itself. */
+    if (x86_exception_is_fault(vector)) {
+        e->s->rflags |= X86_RFLAGS_RF;
+        e->changed |= NESTOR_MTD_RFLAGS;
+    }
     return EXIT_RESUME;
 }
 

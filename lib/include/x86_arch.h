@@ -192,6 +192,7 @@
 #define X86_VEC_NMI 2
 #define X86_VEC_BP 3
 #define X86_VEC_OF 4
+#define X86_VEC_BR 5
 #define X86_VEC_UD 6
 #define X86_VEC_NM 7
 #define X86_VEC_DF 8
@@ -200,8 +201,28 @@
 #define X86_VEC_SS 12
 #define X86_VEC_GP 13
 #define X86_VEC_PF 14
+#define X86_VEC_MF 16
 #define X86_VEC_AC 17
+#define X86_VEC_MC 18
+#define X86_VEC_XM 19
+#define X86_VEC_VE 20
 #define X86_VEC_CP 21
+
+/* A fault-class exception (SDM Vol. 3A 6.5, Table 6-1): #DE #BR #UD #NM
+ * #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP. #DB is a fault or a trap by its
+ * cause, #BP #OF traps, #DF #MC aborts: false for them. A fault pushes RF = 1
+ * (SDM Vol. 3B 17.3.1.1), which event injection does not do by itself. */
+static inline int x86_exception_is_fault(unsigned v)
+{
+    switch (v) {
+    case X86_VEC_DE: case X86_VEC_BR: case X86_VEC_UD: case X86_VEC_NM: case X86_VEC_TS:
+    case X86_VEC_NP: case X86_VEC_SS: case X86_VEC_GP: case X86_VEC_PF: case X86_VEC_MF:
+    case X86_VEC_AC: case X86_VEC_XM: case X86_VEC_VE: case X86_VEC_CP:
+        return 1;
+    default:
+        return 0;
+    }
+}
 
 /* #PF error code (SDM Vol. 3A 4.7, Figure 4-12). */
 #define X86_PF_PRESENT X86_BIT(0)

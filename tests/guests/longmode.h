@@ -23,7 +23,8 @@
 #define LM_RES_STR32_RDI     40         /* REP INSB, 32-bit addresses (0x67): RDI, RCX after */
 #define LM_RES_STR32_RCX     48
 #define LM_RES_STR_BUF       56         /* 8 bytes INSB writes into (3, then 2 more) */
-#define LM_ABSENT_PORT       0x2E0      /* no device: reads all ones */
+#define LM_ABSENT_PORT       0x2F0      /* no device: reads all ones (bare Bochs
+                                         * 2.7 answers 0 at 0x2E0) */
 #define LM_STR_HIGH          0xAB00000000000000 /* upper RDI/RCX bits 0x67 must clear */
 
 #ifndef __ASSEMBLER__

@@ -2,7 +2,14 @@
  * tests/guests/timer.c - interrupts from the VMM's virtual devices: the PIT
  * through the 8259 PIC, the local APIC timer programmed through MMIO (every
  * access goes through the VMM's instruction decoder), HLT woken by them, a
- * busy loop interrupted, and the CMOS clock.
+ * busy loop interrupted, and the CMOS clock. Then the TSC (SDM Vol. 3B
+ * 17.17): a written TSC advances from the value written, IA32_TSC_ADJUST
+ * follows TSC writes and moves the TSC when written, RDTSCP returns
+ * IA32_TSC_AUX, each where CPUID shows it (#GP / #UD where not); and the
+ * LAPIC globally disabled and enabled again by IA32_APIC_BASE[11], with
+ * CPUID.1:EDX.APIC following it and the APIC back in its power-up state
+ * (SDM Vol. 3A 10.4.3). Every branch makes the same number of checks, so
+ * bare and virtual print the same lines.
  */
 #include "lib/guest.h"
 
@@ -33,6 +40,21 @@
 #define CMOS_DATA 0x71
 #define CMOS_YEAR 0x09
 #define CMOS_STATUS_B 0x0B
+#define VEC_UD 6
+#define VEC_GP 13
+/* MSRs and CPUID bits (SDM Vol. 3B 17.17, Vol. 4 Table 2-2; Vol. 2A CPUID). */
+#define MSR_TSC         0x10
+#define MSR_APIC_BASE   0x1B
+#define MSR_TSC_ADJUST  0x3B
+#define MSR_TSC_AUX     0xC0000103u
+#define APIC_BASE_EN    (1u << 11)
+#define CPUID1_EDX_APIC (1u << 9)
+#define CPUID7_EBX_TSC_ADJUST (1u << 1)
+#define CPUID_EXT_EDX_RDTSCP (1u << 27)
+#define CPUID_EXT_LEAF  0x80000001u
+#define TSC_WRITTEN     (1ULL << 44)   /* far from any TSC of a fresh machine */
+#define TSC_SLACK       (1ULL << 32)   /* cycles between a write and a read, at most */
+#define TSC_AUX_VALUE   0x2A5u
 
 static volatile unsigned pit_ticks, lapic_ticks;
 
@@ -51,6 +73,104 @@ static void on_lapic_timer(guest_frame_t *f)
     (void)f;
     lapic_ticks++;
     lapic_write(LAPIC_EOI, 0);
+}
+
+/* RDMSR/WRMSR/RDTSCP that may fault: skip them (2 or 3 bytes), count it. */
+static volatile unsigned faults_seen;
+static volatile uint32_t fault_len;
+static void on_fault(guest_frame_t *f)
+{
+    faults_seen++;
+    f->eip += fault_len;
+}
+
+static uint64_t rdmsr_try(uint32_t msr, int *faulted)
+{
+    uint32_t lo = 0, hi = 0;
+    unsigned before = faults_seen;
+    fault_len = 2;
+    __asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr));
+    *faulted = faults_seen != before;
+    return (uint64_t)hi << 32 | lo;
+}
+
+static int wrmsr_try(uint32_t msr, uint64_t v)
+{
+    unsigned before = faults_seen;
+    fault_len = 2;
+    wrmsr(msr, v);
+    return faults_seen != before;
+}
+
+static void tsc_checks(void)
+{
+    guest_set_handler(VEC_GP, on_fault);
+    guest_set_handler(VEC_UD, on_fault);
+    int f;
+
+    /* A TSC write: RDTSC goes on from the value written (17.17). */
+    CHECK(!wrmsr_try(MSR_TSC, TSC_WRITTEN), "WRMSR to the TSC");
+    uint64_t t = rdtsc();
+    CHECK(t >= TSC_WRITTEN && t < TSC_WRITTEN + TSC_SLACK, "RDTSC advances from the written TSC");
+
+    /* IA32_TSC_ADJUST (17.17.3): a TSC write of X adds X minus the TSC's
+     * value to it; writing it adds the difference to the TSC. */
+    const int adjust = (guest_cpuid(7, 0).ebx & CPUID7_EBX_TSC_ADJUST) != 0;
+    uint64_t adj0 = rdmsr_try(MSR_TSC_ADJUST, &f);
+    CHECK(adjust ? !f : f, "IA32_TSC_ADJUST reads where CPUID.7:EBX[1] shows it, else #GP");
+    if (adjust) {
+        uint64_t before = rdtsc();
+        wrmsr(MSR_TSC, 2 * TSC_WRITTEN);
+        uint64_t moved = rdmsr(MSR_TSC_ADJUST) - adj0;     /* 2X - the TSC at the write */
+        CHECK(moved <= 2 * TSC_WRITTEN - before && moved > 2 * TSC_WRITTEN - before - TSC_SLACK,
+              "a TSC write adds its difference to IA32_TSC_ADJUST");
+        before = rdtsc();
+        wrmsr(MSR_TSC_ADJUST, rdmsr(MSR_TSC_ADJUST) + TSC_WRITTEN);
+        t = rdtsc();
+        CHECK(t >= before + TSC_WRITTEN && t < before + TSC_WRITTEN + TSC_SLACK,
+              "writing IA32_TSC_ADJUST moves the TSC by the difference");
+    } else {
+        CHECK(wrmsr_try(MSR_TSC_ADJUST, 0), "IA32_TSC_ADJUST not shown: WRMSR #GP");
+        CHECK(rdtsc() >= TSC_WRITTEN, "the TSC kept");
+    }
+
+    /* RDTSCP: ECX = IA32_TSC_AUX (Vol. 2B RDTSCP), #UD where not shown. */
+    const int rdtscp = (guest_cpuid(CPUID_EXT_LEAF, 0).edx & CPUID_EXT_EDX_RDTSCP) != 0;
+    int wf = wrmsr_try(MSR_TSC_AUX, TSC_AUX_VALUE);
+    uint32_t lo = 0, hi = 0, aux = 0;
+    unsigned before = faults_seen;
+    fault_len = 3;
+    __asm__ volatile("rdtscp" : "+a"(lo), "+d"(hi), "+c"(aux));
+    int rf = faults_seen != before;
+    uint64_t tp = (uint64_t)hi << 32 | lo;
+    if (rdtscp) {
+        CHECK(!wf && !rf && aux == TSC_AUX_VALUE, "RDTSCP returns IA32_TSC_AUX in ECX");
+        CHECK(tp >= TSC_WRITTEN, "RDTSCP reads the TSC");
+    } else {
+        CHECK(wf && rf, "RDTSCP not shown: TSC_AUX #GP, RDTSCP #UD");
+        CHECK(faults_seen == before + 1, "one #UD");
+    }
+    guest_set_handler(VEC_GP, 0);
+    guest_set_handler(VEC_UD, 0);
+}
+
+/* IA32_APIC_BASE[11] off: no APIC, CPUID.1:EDX.APIC 0 (SDM Vol. 3A
+ * 10.4.3); on again, a valid transition from "disabled" to xAPIC mode (SDM
+ * 10.12.5, Figure 10-27): the bit and CPUID.1:EDX.APIC read 1. (The APIC's
+ * state then "may" be its power-up state, 10.4.3: not checked here.) Bare
+ * Bochs 2.7 ignores the write that enables it again: the APIC stays off. */
+static void apic_enable_checks(void)
+{
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    CHECK((base & APIC_BASE_EN) && (guest_cpuid(1, 0).edx & CPUID1_EDX_APIC),
+          "APIC globally enabled, CPUID.1:EDX.APIC = 1");
+    wrmsr(MSR_APIC_BASE, base & ~(uint64_t)APIC_BASE_EN);
+    CHECK(!(rdmsr(MSR_APIC_BASE) & APIC_BASE_EN) && !(guest_cpuid(1, 0).edx & CPUID1_EDX_APIC),
+          "APIC globally disabled: CPUID.1:EDX.APIC = 0 (SDM 10.4.3)");
+    wrmsr(MSR_APIC_BASE, base);
+    CHECK_SDM(rdmsr(MSR_APIC_BASE) == base && (guest_cpuid(1, 0).edx & CPUID1_EDX_APIC),
+              "APIC enabled again from disabled: IA32_APIC_BASE[11] and CPUID.1:EDX.APIC read 1 "
+              "(SDM 10.12.5)");
 }
 
 static void pic_init(void)
@@ -125,6 +245,8 @@ int guest_main(void)
     uint8_t year = inb(CMOS_DATA);
     CHECK((b & 4) ? year == 26 : year == 0x26, "RTC year is 2026");
     __asm__ volatile("cli");
+    tsc_checks();
+    apic_enable_checks();
     CHECK(guest_unhandled == 0, "no unexpected vectors");
     guest_printf("timer: %u PIT ticks, %u LAPIC ticks\n", pit_ticks, lapic_ticks);
     return guest_report("timer");

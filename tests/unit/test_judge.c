@@ -209,3 +209,110 @@ UNIT_SUITE(judge_anywhere_suite)
     CU_pSuite s = CU_add_suite("serial line judge: unordered lines", NULL, NULL);
     CU_add_test(s, "anywhere rule: each text in some line, any order", test_anywhere_rule);
 }
+
+/* ---- bare against virtual (judge_compare) ---- */
+
+#define PASS_LINE NESTOR_VERDICT_PASS_LINE "\n"
+
+static const char virt_timer[] =
+    "Nestor microkernel 0.1 (x86-64) booting\n"
+    "vmm: vm timer: 8 MiB RAM\n"
+    "[timer] timer: 20 PIT ticks\n"
+    "[other] timer: not this VM\n"
+    "[timer] " NESTOR_ENV_LINE_MARK "timer: TSC at 1000 MHz\n"
+    "[timer] timer: 9 passed, 0 failed\n"
+    "vmm: vm timer exited with status 0\n" PASS_LINE;
+
+static bool cmp(const char *virt, const char *bare, char *rep)
+{
+    return judge_compare(virt, bare, "timer", rep, JUDGE_MAX_REPORT);
+}
+
+static void test_compare_same(void)
+{
+    char rep[JUDGE_MAX_REPORT];
+    /* Marked lines differ, CRLF, an empty line bare: the same. */
+    CU_ASSERT_TRUE(cmp(virt_timer,
+                       "timer: 20 PIT ticks\r\n\n" NESTOR_ENV_LINE_MARK "timer: TSC at 3500 MHz\n"
+                       NESTOR_ENV_LINE_MARK "bare only\ntimer: 9 passed, 0 failed\n" PASS_LINE
+                       "after the verdict: not the guest's\n", rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "ok: bare and virtual: 2 lines the same"));
+}
+
+static void test_compare_first_difference(void)
+{
+    char rep[JUDGE_MAX_REPORT];
+    CU_ASSERT_FALSE(cmp(virt_timer, "timer: 20 PIT ticks\ntimer: 8 passed, 1 failed\n" PASS_LINE,
+                        rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "differ at the guest's line 2 (after 1 the same"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "virtual (serial line 6): 'timer: 9 passed, 0 failed'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "bare    (serial line 2): 'timer: 8 passed, 1 failed'"));
+    /* A prefix of the other line is not the same line. */
+    CU_ASSERT_FALSE(cmp(virt_timer, "timer: 20 PIT tick\ntimer: 9 passed, 0 failed\n" PASS_LINE,
+                        rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "differ at the guest's line 1"));
+}
+
+static void test_compare_lengths(void)
+{
+    char rep[JUDGE_MAX_REPORT];
+    /* Bare has one line more: virtual runs out first. */
+    CU_ASSERT_FALSE(cmp(virt_timer, "timer: 20 PIT ticks\ntimer: 9 passed, 0 failed\nextra\n"
+                        PASS_LINE, rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "virtual: no more lines"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "'extra'"));
+    /* Bare stopped early (a line after its verdict is not counted). */
+    CU_ASSERT_FALSE(cmp(virt_timer, "timer: 20 PIT ticks\n" PASS_LINE
+                        "timer: 9 passed, 0 failed\n", rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "bare   : no more lines"));
+}
+
+static void test_compare_bare_verdict(void)
+{
+    char rep[JUDGE_MAX_REPORT];
+    const char *lines = "timer: 20 PIT ticks\ntimer: 9 passed, 0 failed\n";
+    char bare[256];
+    snprintf(bare, sizeof(bare), "%s", lines);
+    CU_ASSERT_FALSE(cmp(virt_timer, bare, rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "no verdict line"));
+    snprintf(bare, sizeof(bare), "%s%s (guest status 1)\n", lines, NESTOR_VERDICT_FAIL_LINE);
+    CU_ASSERT_FALSE(cmp(virt_timer, bare, rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "FAIL verdict"));
+}
+
+static void test_compare_nothing(void)
+{
+    char rep[JUDGE_MAX_REPORT];
+    /* No line of the VM and none bare: nothing was compared, a failure. */
+    CU_ASSERT_FALSE(cmp("vmm: vm timer: 8 MiB RAM\n[timerx] timer: x\n" PASS_LINE, PASS_LINE, rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "no line of VM timer"));
+    CU_ASSERT_FALSE(judge_compare(virt_timer, PASS_LINE, "", rep, sizeof(rep)));
+    /* Only marked lines on both sides: still nothing compared. */
+    CU_ASSERT_FALSE(cmp("[timer] " NESTOR_ENV_LINE_MARK "a\n", NESTOR_ENV_LINE_MARK "b\n" PASS_LINE,
+                        rep));
+}
+
+static void test_compare_long_line(void)
+{
+    char rep[JUDGE_MAX_REPORT];
+    char virt[1200], bare[1200];
+    char long_text[1000];
+    memset(long_text, 'x', sizeof(long_text) - 1);
+    long_text[sizeof(long_text) - 1] = '\0';
+    snprintf(virt, sizeof(virt), "[timer] %s\n", long_text);
+    snprintf(bare, sizeof(bare), "%sy\n%s", long_text, PASS_LINE);
+    CU_ASSERT_FALSE(cmp(virt, bare, rep));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "'..."));
+    CU_ASSERT_TRUE(strlen(rep) < 600);
+}
+
+UNIT_SUITE(judge_compare_suite)
+{
+    CU_pSuite s = CU_add_suite("serial line judge: bare against virtual", NULL, NULL);
+    CU_add_test(s, "the same lines, marked and empty ones left out", test_compare_same);
+    CU_add_test(s, "the first differing line of each side is named", test_compare_first_difference);
+    CU_add_test(s, "one side longer than the other", test_compare_lengths);
+    CU_add_test(s, "the bare run must end with PASS", test_compare_bare_verdict);
+    CU_add_test(s, "nothing compared is a failure", test_compare_nothing);
+    CU_add_test(s, "a long differing line is shown cut", test_compare_long_line);
+}

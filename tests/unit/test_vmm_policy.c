@@ -225,6 +225,28 @@ static void test_reinject(void)
     CU_ASSERT_EQUAL(len, 0);
 }
 
+static void test_exception_class(void)
+{
+    /* SDM Vol. 3A Table 6-1: the faults, and the rest. */
+    static const unsigned faults[] = { X86_VEC_DE, X86_VEC_BR, X86_VEC_UD, X86_VEC_NM,
+                                       X86_VEC_TS, X86_VEC_NP, X86_VEC_SS, X86_VEC_GP,
+                                       X86_VEC_PF, X86_VEC_MF, X86_VEC_AC, X86_VEC_XM,
+                                       X86_VEC_VE, X86_VEC_CP };
+    unsigned n = 0;
+    for (unsigned v = 0; v < 256; v++) {
+        bool fault = false;
+        for (unsigned i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+            fault |= faults[i] == v;
+        CU_ASSERT_EQUAL(x86_exception_is_fault(v), fault);
+        n += x86_exception_is_fault(v);
+    }
+    CU_ASSERT_EQUAL(n, 14);
+    CU_ASSERT_FALSE(x86_exception_is_fault(X86_VEC_DB));   /* fault or trap by cause */
+    CU_ASSERT_FALSE(x86_exception_is_fault(X86_VEC_BP));
+    CU_ASSERT_FALSE(x86_exception_is_fault(X86_VEC_DF));   /* an abort */
+    CU_ASSERT_FALSE(x86_exception_is_fault(X86_VEC_MC));   /* an abort */
+}
+
 static void test_event_merge(void)
 {
     const uint32_t hw = X86_INTR_VALID | X86_INTR_TYPE_HW_EXC;
@@ -303,5 +325,6 @@ UNIT_SUITE(vmm_policy_suite)
     CU_add_test(s, "PAT, MTRR, APIC base, EFER, canonical", test_msr_rules);
     CU_add_test(s, "IDT-vectoring re-injection", test_reinject);
     CU_add_test(s, "exceptions during delivery (Table 6-5)", test_event_merge);
+    CU_add_test(s, "fault-class exceptions (Table 6-1)", test_exception_class);
     CU_add_test(s, "NMI injection or NMI window", test_nmi_decide);
 }

@@ -243,3 +243,107 @@ bool judge_finish(const judge_t *j, char *report, size_t len)
             verdict_name(j->seen_verdict), j->verdict_line);
     return ok;
 }
+
+/* ---- bare against virtual ---- */
+
+#define COMPARE_SHOWN 160               /* bytes of a differing line shown */
+
+/* One side of the comparison: a log walked line by line. */
+typedef struct {
+    const char *p;          /* next line */
+    size_t line_no;         /* serial line of the last one returned */
+    const char *prefix;     /* "[vm] " under Nestor; NULL bare */
+    size_t prefix_len;
+    judge_verdict_t verdict;  /* bare: the verdict line that ended the guest's lines */
+} cmp_side_t;
+
+/* The next line of the guest's own output on @s (its text in @text, @len
+ * bytes, no newline), or false at the end. */
+static bool next_guest_line(cmp_side_t *s, const char **text, size_t *len)
+{
+    size_t mark_len = strlen(NESTOR_ENV_LINE_MARK);
+    while (*s->p && s->verdict == JUDGE_VERDICT_NONE) {
+        const char *line = s->p, *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        s->p = nl ? nl + 1 : line + n;
+        s->line_no++;
+        if (n && line[n - 1] == '\r')
+            n--;
+        if (s->prefix) {
+            if (n < s->prefix_len || strncmp(line, s->prefix, s->prefix_len) != 0)
+                continue;                       /* not the guest's */
+            line += s->prefix_len;
+            n -= s->prefix_len;
+        } else {
+            char head[JUDGE_MAX_TEXT];
+            size_t h = n < sizeof(head) - 1 ? n : sizeof(head) - 1;
+            memcpy(head, line, h);
+            head[h] = '\0';
+            s->verdict = judge_line_verdict(head);
+            if (s->verdict != JUDGE_VERDICT_NONE)
+                return false;                   /* the guest's last word */
+        }
+        if (n == 0 || (n >= mark_len && strncmp(line, NESTOR_ENV_LINE_MARK, mark_len) == 0))
+            continue;
+        *text = line;
+        *len = n;
+        return true;
+    }
+    return false;
+}
+
+static void say_line(report_t *r, const char *side, const cmp_side_t *s, bool have,
+                     const char *text, size_t n)
+{
+    if (have)
+        say(r, "  %s (serial line %zu): '%.*s'%s\n", side, s->line_no,
+            (int)(n < COMPARE_SHOWN ? n : COMPARE_SHOWN), text, n > COMPARE_SHOWN ? "..." : "");
+    else
+        say(r, "  %s: no more lines (serial line %zu)\n", side, s->line_no);
+}
+
+bool judge_compare(const char *virt_log, const char *bare_log, const char *vm, char *report,
+                   size_t len)
+{
+    report_t r = { report, len, 0 };
+    if (len)
+        report[0] = '\0';
+    char prefix[JUDGE_MAX_TEXT];
+    int pn = snprintf(prefix, sizeof(prefix), "[%s] ", vm);
+    if (pn <= 3 || (size_t)pn >= sizeof(prefix)) {
+        say(&r, "compare: bad VM name '%s'\n", vm);
+        return false;
+    }
+    cmp_side_t v = { virt_log, 0, prefix, (size_t)pn, JUDGE_VERDICT_NONE };
+    cmp_side_t b = { bare_log, 0, NULL, 0, JUDGE_VERDICT_NONE };
+    size_t same = 0;
+    for (;;) {
+        const char *vt = NULL, *bt = NULL;
+        size_t vn = 0, bn = 0;
+        bool hv = next_guest_line(&v, &vt, &vn), hb = next_guest_line(&b, &bt, &bn);
+        if (!hv && !hb)
+            break;
+        if (hv && hb && vn == bn && memcmp(vt, bt, vn) == 0) {
+            same++;
+            continue;
+        }
+        say(&r, "bare and virtual differ at the guest's line %zu (after %zu the same; "
+            "lines starting '%s' left out):\n", same + 1, same, NESTOR_ENV_LINE_MARK);
+        say_line(&r, "virtual", &v, hv, vt, vn);
+        say_line(&r, "bare   ", &b, hb, bt, bn);
+        return false;
+    }
+    if (same == 0) {
+        say(&r, "compare: no line of VM %s in the virtual run nor of the guest bare\n", vm);
+        return false;
+    }
+    if (b.verdict != JUDGE_VERDICT_PASS) {
+        say(&r, "compare: %u lines the same, but the bare run %s\n", (unsigned)same,
+            b.verdict == JUDGE_VERDICT_NONE ? "has no verdict line (it did not finish)"
+                                            : "ended with a FAIL verdict");
+        return false;
+    }
+    say(&r, "ok: bare and virtual: %zu lines the same (serial lines %zu and %zu)\n", same,
+        v.line_no, b.line_no);
+    return true;
+}

@@ -68,4 +68,19 @@ judge_verdict_t judge_line_verdict(const char *line);
 /* True if every rule holds. @report gets one line per problem, or a summary. */
 bool judge_finish(const judge_t *j, char *report, size_t len);
 
+/*
+ * Bare against virtual (a spec's 'compare: bare'): the same test guest booted
+ * under Nestor (@virt_log, the whole serial log: the guest's lines are those
+ * of VM @vm, "[vm] TEXT") and bare by GRUB (@bare_log: the guest's own
+ * lines, up to its verdict line) must print the same lines in the same
+ * order. Left out on both sides: empty lines and lines starting with
+ * NESTOR_ENV_LINE_MARK (nestor/verdict.h), which the guest marks as values
+ * of the machine. The bare run must also end with a PASS verdict (it
+ * finished, and the guest saw no failure). True if all holds; @report names
+ * the first differing line of each side (with its serial line number), or
+ * gives a summary.
+ */
+bool judge_compare(const char *virt_log, const char *bare_log, const char *vm, char *report,
+                   size_t len);
+
 #endif

@@ -4,6 +4,9 @@
  *   serial-judge SPEC LOG [--emu EMU]   exit 0 if the log meets the spec, 1 if
  *                                       not, 2 on usage or I/O error
  *   serial-judge --verdict LOG          print pass|fail|none; exit 0|1|3
+ *   serial-judge --compare VM VIRTUAL-LOG BARE-LOG
+ *                                       bare against virtual (judge_compare):
+ *                                       exit 0 if the same, 1 if not
  */
 #include "judge.h"
 #include <errno.h>
@@ -58,7 +61,8 @@ static void feed_log(judge_t *j, char *log, size_t len)
 static int usage(void)
 {
     fprintf(stderr, "usage: serial-judge SPEC LOG [--emu EMU]\n"
-                    "       serial-judge --verdict LOG\n");
+                    "       serial-judge --verdict LOG\n"
+                    "       serial-judge --compare VM VIRTUAL-LOG BARE-LOG\n");
     return EXIT_USAGE;
 }
 
@@ -79,8 +83,23 @@ static int verdict_only(const char *log_path)
     return v == JUDGE_VERDICT_PASS ? 0 : v == JUDGE_VERDICT_FAIL ? 1 : EXIT_NO_VERDICT;
 }
 
+static int compare(const char *vm, const char *virt_path, const char *bare_path)
+{
+    char *virt = read_file(virt_path, NULL), *bare = read_file(bare_path, NULL);
+    if (!virt || !bare)
+        return EXIT_USAGE;
+    char msg[JUDGE_MAX_REPORT];
+    bool same = judge_compare(virt, bare, vm, msg, sizeof(msg));
+    fputs(msg, stdout);
+    free(virt);
+    free(bare);
+    return same ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "--compare") == 0)
+        return compare(argv[2], argv[3], argv[4]);
     if (argc == 3 && strcmp(argv[1], "--verdict") == 0)
         return verdict_only(argv[2]);
     if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--emu") == 0))

@@ -141,6 +141,10 @@ class SystemTest:
             if mismatch:
                 return Outcome(failed=1, seconds=result.seconds,
                                detail='%s\nlog: %s' % (mismatch, paths.rel(result.serial)))
+        if self.spec.compare:
+            outcome = self._compare_bare(result)
+            if outcome:
+                return outcome
         if self.spec.stat:
             from nestor import stat
             problem = stat.live_problem(result.serial)
@@ -148,10 +152,30 @@ class SystemTest:
                 return Outcome(failed=1, seconds=result.seconds,
                                detail='%s\nlog: %s' % (problem, paths.rel(result.serial)))
         note = ''
+        if self.spec.compare:
+            note = 'bare and virtual the same'
         if self.spec.expect_fail:
             note = 'expected failure: %s' % (self.spec.description or 'FAIL verdict seen')
         return Outcome(passed=1, seconds=result.seconds, note=note)
 
+    def _compare_bare(self, virtual):
+        """'compare: bare': boot the guest bare too (log in WORKDIR/bare) and
+        compare its lines with the virtual run's; an Outcome on a difference."""
+        guest, vm, cmdline = self.spec.compared_guest()
+        workdir = os.path.join(paths.TEST_LOGS, '%s@%s' % (self.spec.name, self.emu.name), 'bare')
+        bare = boot.boot(self.emu, image.bare_iso(guest, cmdline), workdir,
+                         self.spec.timeout(self.emu.name))
+        virtual.seconds += bare.seconds
+        judged = subprocess.run([paths.JUDGE, '--compare', vm, virtual.serial, bare.serial],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if judged.returncode == 0:
+            return None
+        report = judged.stdout.strip()
+        if bare.status == 'timeout':
+            report += '\nbare run timed out after %ds' % self.spec.timeout(self.emu.name)
+        return Outcome(failed=1, seconds=virtual.seconds,
+                       detail='%s\nlogs: %s (virtual), %s (bare)' %
+                       (report, paths.rel(virtual.serial), paths.rel(bare.serial)))
 
     def _boot_again(self, iso, workdir, first, disk_image):
         """Boot again on the same disk (spec 'boots: 2'). Each boot's log is

@@ -13,7 +13,7 @@ from nestor.errors import NestorError
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
                 'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
                 'topology', 'bare', 'stat', 'gdb', 'gdb-file', 'gdb-expect', 'gdb-forbid',
-                'client', 'disk', 'boots'}
+                'client', 'disk', 'boots', 'compare'}
 # disk: NAME=SIZE_MIB - a fresh zeroed disk image NAME.img in the test's log
 #                     folder, attached as the primary ATA master (nestor/disk.py);
 # boots: N          - boot N times (1 or 2) on that same disk; the serial logs are
@@ -29,6 +29,12 @@ HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'confi
 # topology: live  - the 'topo:' lines the booted system printed must name the
 #                   same monitors, VMs and stacking edges as the stack config.
 TOPOLOGY_CHECKS = {'live'}
+# compare: bare   - the spec's one test guest (guest: NAME) is booted a second
+#                   time bare by GRUB on the same emulator ('bare' and its
+#                   guest-cmdline on its command line) and the guest's lines of
+#                   both runs must be the same (tools/judge judge_compare:
+#                   lines starting NESTOR_ENV_LINE_MARK left out).
+COMPARE_WITH = {'bare'}
 # stat: consistent - './nestor stat' of the run's serial log finds exit figures
 #                   and they add up (tools/nestor/stat.py problems()).
 STAT_CHECKS = {'consistent'}
@@ -56,6 +62,7 @@ class Spec:
         self.topology = None
         self.stat = None
         self.bare = None            # a test guest GRUB boots by itself (no kernel)
+        self.compare = None         # 'bare': the guest also booted bare, lines compared
         self.gdb = None             # gdb command file (tests/system/...), with gdb_file
         self.gdb_file = None
         self.client = None          # a Python program on COM2 instead of gdb
@@ -89,6 +96,9 @@ class Spec:
         if self.bare and (self.stack or self.roottask or self.guests or self.config):
             self._error(len(lines), "'bare:' boots one guest by itself: no stack, config, "
                         "roottask or guest with it")
+        if self.compare and (len(self.guests) != 1 or self.bare or self.stack or self.config):
+            self._error(len(lines), "'compare: bare' boots the spec's one 'guest:' both ways: "
+                        "exactly one guest, no bare, stack or config")
         talker = self.gdb or self.client
         if (self.gdb and self.client) or (talker is None) != (self.gdb_file is None) or \
                 (self.gdb_expect or self.gdb_forbid) and not talker:
@@ -148,6 +158,10 @@ class Spec:
             if value not in TOPOLOGY_CHECKS:
                 self._error(no, "topology: expected one of %s" % ', '.join(sorted(TOPOLOGY_CHECKS)))
             self.topology = value
+        elif key == 'compare':
+            if value not in COMPARE_WITH:
+                self._error(no, "compare: expected one of %s" % ', '.join(sorted(COMPARE_WITH)))
+            self.compare = value
         elif key == 'stat':
             if value not in STAT_CHECKS:
                 self._error(no, "stat: expected one of %s" % ', '.join(sorted(STAT_CHECKS)))
@@ -164,6 +178,18 @@ class Spec:
             if value not in ('1', '2'):
                 self._error(no, 'boots: expected 1 or 2')
             self.boots = int(value)
+
+    def compared_guest(self):
+        """For 'compare: bare': (guest file, VM name, its command line)."""
+        guest = self.guests[0]
+        file, _, name = guest.partition(':')
+        name = name or file
+        cmdline = ''
+        for opt in self.guest_opts['cmdline']:
+            vm, _, args = opt.partition('=')
+            if vm == name:
+                cmdline = args
+        return file, name, cmdline
 
     def timeout(self, emu):
         return self.timeouts.get(emu, DEFAULT_TIMEOUT.get(emu, 60))

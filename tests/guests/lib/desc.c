@@ -2,6 +2,7 @@
 #include "guest.h"
 
 #define IDT_GATE_INT32 0x8E        /* present, DPL 0, 32-bit interrupt gate */
+#define IDT_GATE_P     0x80        /* the gate's P flag (SDM Vol. 3A 6.11) */
 
 typedef struct __attribute__((packed)) {
     uint16_t limit;
@@ -42,6 +43,13 @@ void guest_set_handler(unsigned vector, guest_handler_t h)
 {
     if (vector < GUEST_IDT_VECTORS)
         handlers[vector] = h;
+}
+
+void guest_set_gate_present(unsigned vector, int present)
+{
+    if (vector < GUEST_IDT_VECTORS)
+        idt[vector].type = (uint8_t)(present ? idt[vector].type | IDT_GATE_P
+                                             : idt[vector].type & ~IDT_GATE_P);
 }
 
 void guest_desc_init(void)
