@@ -27,7 +27,7 @@
 #define SC_MAX_EXITS         16     /* exit reasons one stacked monitor takes */
 #define SC_MAX_COUNT_EXITS   4      /* ... a count monitor's 'exits' may name */
 #define SC_MAX_ERRORS        32
-#define SC_MSG_MAX           224
+#define SC_MSG_MAX           288
 
 /* Defaults and limits the bindings state (BINDINGS.md). */
 #define SC_MACHINE_DEFAULT_MIB   2048   /* the harness's emulated machines
@@ -101,6 +101,7 @@ typedef enum {
     SC_NESTED_VMX,                  /* "nestor,nested-vmx": virtual VMX for guest hypervisors */
     SC_VIRTIO_CONSOLE,              /* "nestor,virtio-console": a device server (device-servers/) */
     SC_INSPECTOR,                   /* "nestor,inspector": a GDB stub for its VM */
+    SC_PAGER,                       /* "nestor,pager": demand paging of its VM's RAM */
     SC_N_KINDS
 } sc_kind_t;
 
@@ -109,6 +110,13 @@ typedef enum {
  * (NESTOR_VCPU_PAUSE at its level exits as NESTOR_EXIT_PREEMPT_TIMER). */
 #define SC_EXIT_DEBUG_EXCEPTION  (NESTOR_EXIT_SLOT_EXCEPTION + 1)    /* SDM 6.15: #DB is 1 */
 #define SC_EXIT_BREAKPOINT       (NESTOR_EXIT_SLOT_EXCEPTION + 3)    /* SDM 6.15: #BP is 3 */
+
+/* A VM stacking a pager (pager/README.md): the VMM keeps the first
+ * SC_PAGER_VMM_KEEP_MIB of its RAM (the image, its boot information) as
+ * always; the rest is the pager's, mapped page by page as the guest touches
+ * it. So such a VM has more RAM than that, and its VMM's budget counts only
+ * what it keeps. */
+#define SC_PAGER_VMM_KEEP_MIB    2
 
 /* VM devices the VMM models (a bit each). */
 enum { SC_DEV_PIC = 1u << 0, SC_DEV_PIT = 1u << 1, SC_DEV_RTC = 1u << 2,
@@ -219,6 +227,10 @@ const char *sc_nested_inner(const char *file);
 /* Whether @vm's stack holds a nestor,nested-vmx: it is shown VMX. */
 bool sc_vm_has_vmx(const sc_stack_t *s, const sc_vm_t *vm);
 /* The monitor a VM's stack ends with: the VMM that runs it. */
+/* The pager stacked on @vm, or NULL (it is the one right above the VMM). */
+const sc_monitor_t *sc_vm_pager(const sc_stack_t *s, const sc_vm_t *vm);
+/* RAM of @vm its VMM backs itself (MiB): all of it, or without a pager's part. */
+uint32_t sc_vm_vmm_ram_mib(const sc_stack_t *s, const sc_vm_t *vm);
 static inline const sc_monitor_t *sc_vm_vmm(const sc_stack_t *s, const sc_vm_t *vm)
 {
     return &s->mon[vm->stack[vm->n_stack - 1]];

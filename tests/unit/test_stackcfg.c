@@ -1395,8 +1395,8 @@ static void test_service(void)
     base();
     t_str("/monitors/vmm", "compatible", "nestor,vmm");
     EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\", "
-           "\"nestor,count-monitor\", \"nestor,nested-vmx\", \"nestor,virtio-console\" or "
-           "\"nestor,inspector\", got \"nestor,vmm\"");
+           "\"nestor,count-monitor\", \"nestor,nested-vmx\", \"nestor,virtio-console\", "
+           "\"nestor,inspector\" or \"nestor,pager\", got \"nestor,vmm\"");
 }
 
 /* A virtio-console device server named in a VM's 'virtio'. */
