@@ -1,0 +1,364 @@
+/*
+ * device-servers/blk/main.c - the block server ("nestor,blk"): one ATA disk
+ * (ata.h: the primary master, driven by PIO through the I/O ports its
+ * config node grants), served in partitions to
+ *   - client monitors (the pager's swap, the checkpoint monitor's images)
+ *     by the protocol of blk_proto.h, each client's badge naming its
+ *     partition (blk.clientN=FIRST:COUNT on the command line, from init);
+ *   - at most one VM as a virtio block device (vblk.h, Virtio 1.2 5.2) on
+ *     the partition blk.vm=FIRST:COUNT, the VMM forwarding the device's
+ *     MMIO window as for every device server (devsrv.h).
+ * One thread serves everything in order: a request finishes (the data is
+ * in the buffer, or handed to the disk) before its reply.
+ */
+#include "ata.h"
+#include "blk.h"
+#include "vblk.h"
+#include <devsrv.h>
+#include <fmt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
+#include <user/space.h>
+#include <vm_layout.h>
+
+#define BLK_RAM_VA     0x0000300000000000ULL  /* the VM's RAM, guest-physical 0 here */
+#define BLK_BUF_VA     0x0000380000000000ULL  /* client i's buffer at + i * BLK_BUF_STRIDE */
+#define BLK_BUF_STRIDE (1ULL << 22)           /* room for a 2 MiB frame, aligned */
+#define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
+#define MAX_FRAME_BITS 30
+#define MIN_FRAME_BITS 12
+#define MAX_RADIX      16
+#define MAX_RAM_BYTES  (3ULL << 30)           /* SC_VM_MAX_MIB */
+#define OPT_VM_PART    "blk.vm="
+#define OPT_CLIENT     "blk.client"           /* blk.client0=FIRST:COUNT ... */
+#define ATA_ERR_NO_REG 0x100u                 /* blk_disk_t: the device gave no Error register */
+
+static char name[BLK_NAME_MAX] = "blk";
+static ata_t ata;
+static bool have_disk;
+static blk_disk_t disk;
+static blk_client_t clients[BLK_MAX_CLIENTS];
+static nestor_cptr_t client_frame[BLK_MAX_CLIENTS];
+static vblk_t vblk;
+static bool vm_configured, vm_ready;
+static nestor_cptr_t cmd_ports, ctl_port;   /* 0x1F0-0x1F7, 0x3F6 */
+static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+static nu_alloc_t alloc;
+
+/* ---- port I/O through the granted port capabilities ---- */
+
+static nestor_cptr_t port_cap(uint16_t port)
+{
+    return port == ATA_PRIMARY_CTL ? ctl_port : cmd_ports;
+}
+
+static uint8_t io_in8(void *ctx, uint16_t port)
+{
+    (void)ctx;
+    nestor_word_t v = ATA_SR_FLOATING;
+    if (nu_ioport_in(port_cap(port), port, 1, &v) != NESTOR_OK)
+        v = ATA_SR_FLOATING;
+    return (uint8_t)v;
+}
+
+static void io_out8(void *ctx, uint16_t port, uint8_t value)
+{
+    (void)ctx;
+    nu_ioport_out(port_cap(port), port, 1, value);
+}
+
+static uint16_t io_in16(void *ctx, uint16_t port)
+{
+    (void)ctx;
+    nestor_word_t v = 0xFFFF;
+    nu_ioport_in(port_cap(port), port, 2, &v);
+    return (uint16_t)v;
+}
+
+static void io_out16(void *ctx, uint16_t port, uint16_t value)
+{
+    (void)ctx;
+    nu_ioport_out(port_cap(port), port, 2, value);
+}
+
+static const ata_io_t ata_io = { io_in8, io_out8, io_in16, io_out16, NULL };
+
+/* ---- the disk as blk.c sees it ---- */
+
+static unsigned disk_status(ata_err_t e)
+{
+    if (e == ATA_OK)
+        return 0;
+    return e == ATA_ERR_DEVICE && ata.last_error ? ata.last_error : ATA_ERR_NO_REG + e;
+}
+
+static unsigned disk_read(void *ctx, uint64_t lba, uint64_t count, uint8_t *buf)
+{
+    (void)ctx;
+    return disk_status(ata_read(&ata, lba, count, buf));
+}
+
+static unsigned disk_write(void *ctx, uint64_t lba, uint64_t count, const uint8_t *buf)
+{
+    (void)ctx;
+    return disk_status(ata_write(&ata, lba, count, buf));
+}
+
+static unsigned disk_flush(void *ctx)
+{
+    (void)ctx;
+    return disk_status(ata_flush(&ata));
+}
+
+static void emit(const char *text)
+{
+    printf("%s\n", text);
+}
+
+/* ---- start: ports, disk, partitions ---- */
+
+static void find_ports(const nestor_bootinfo_t *bi)
+{
+    for (nestor_word_t i = 0; i < bi->grant_count && i < NESTOR_BOOTINFO_MAX_GRANTS; i++) {
+        const nestor_grant_desc_t *g = &bi->grants[i];
+        if (g->kind != NESTOR_GRANT_IOPORT)
+            continue;
+        if (g->arg0 <= ATA_PRIMARY_BASE && g->arg1 >= ATA_PRIMARY_BASE + ATA_REGS - 1)
+            cmd_ports = g->cptr;
+        if (g->arg0 <= ATA_PRIMARY_CTL && g->arg1 >= ATA_PRIMARY_CTL)
+            ctl_port = g->cptr;
+    }
+}
+
+static void probe_disk(void)
+{
+    if (!cmd_ports || !ctl_port) {
+        printf("blk %s: no disk: ports 0x1f0-0x1f7 and 0x3f6 are not granted (ioports)\n", name);
+        return;
+    }
+    ata_err_t e = ata_probe(&ata, &ata_io, ATA_PRIMARY_BASE, ATA_PRIMARY_CTL);
+    if (e != ATA_OK) {
+        printf("blk %s: no disk: primary master: %s (status 0x%x, error 0x%x)\n", name,
+               ata_strerror(e), ata.last_status, ata.last_error);
+        return;
+    }
+    have_disk = true;
+    disk = (blk_disk_t){ disk_read, disk_write, disk_flush, NULL, ata.info.sectors };
+    printf("blk %s: disk \"%s\": %lu sectors (%lu MiB), %s addressing, %s\n", name,
+           ata.info.model, ata.info.sectors, ata.info.sectors >> (20 - BLK_SECTOR_BITS),
+           ata.info.lba48 ? "48-bit" : "28-bit",
+           ata.info.flush_ext ? "FLUSH CACHE EXT" : ata.info.flush ? "FLUSH CACHE"
+                                                                   : "no write cache flush");
+}
+
+/* A partition from the command line, checked against the disk. */
+static bool take_part(const char *who, const char *value, blk_part_t *p)
+{
+    if (!blk_parse_part(value, p)) {
+        printf("blk %s: %s: partition \"%.24s\" is not FIRST:COUNT: refused\n", name, who, value);
+        return false;
+    }
+    int e = have_disk ? blk_part_fits(p, disk.sectors) : BLK_E_NO_DISK;
+    if (e != BLK_OK) {
+        printf("blk %s: %s: sectors %lu-%lu: %s: every request will be refused\n", name, who,
+               p->first, p->first + p->count - 1, blk_strerror(e));
+        return false;
+    }
+    printf("blk %s: %s: sectors %lu-%lu (%lu)\n", name, who, p->first, p->first + p->count - 1,
+           p->count);
+    return true;
+}
+
+static void read_partitions(const char *cmdline)
+{
+    for (unsigned i = 0; i < BLK_MAX_CLIENTS; i++) {
+        char key[24], who[16];
+        fmt_snprintf(key, sizeof key, OPT_CLIENT "%u=", i);
+        const char *v = nu_option(cmdline, key);
+        if (!v)
+            continue;
+        fmt_snprintf(who, sizeof who, "client %u", i);
+        clients[i].configured = true;
+        clients[i].usable = take_part(who, v, &clients[i].part);
+    }
+    const char *v = nu_option(cmdline, OPT_VM_PART);
+    if (v) {
+        vm_configured = true;
+        vblk.usable = take_part("vm", v, &vblk.part);
+    }
+}
+
+/* ---- the VMM's setup call: the VM's RAM (devsrv.h) ---- */
+
+static nestor_cptr_t take(nestor_cptr_t node, unsigned radix, nestor_word_t index)
+{
+    nestor_cptr_t slot = alloc.next_slot++;
+    return nu_cnode_copy(alloc.cnode, slot, 64, node, index, radix, NESTOR_RIGHTS_ALL) ==
+                   NESTOR_OK ? slot : 0;
+}
+
+static bool take_ram(nestor_cptr_t node, const nu_msg_t *m)
+{
+    const unsigned radix = (unsigned)m->mr[DS_SETUP_MR_RADIX];
+    const unsigned bits = (unsigned)m->mr[DS_SETUP_MR_FRAME_BITS];
+    const uint64_t bytes = m->mr[DS_SETUP_MR_RAM_BYTES];
+    if (vm_ready || nestor_msginfo_extra_caps(m->info) != 1 || radix == 0 ||
+        radix > MAX_RADIX || bits < MIN_FRAME_BITS || bits > MAX_FRAME_BITS || bytes == 0 ||
+        bytes > MAX_RAM_BYTES || (bytes & ((1ULL << bits) - 1)) ||
+        (bytes >> bits) > (1ULL << radix) || m->mr[DS_SETUP_MR_DEVICE] >= VM_VIRTIO_MAX)
+        return false;
+    for (uint64_t i = 0; i < bytes >> bits; i++) {
+        nestor_cptr_t f = take(node, radix, DS_GRANT_RAM + i);
+        if (!f || nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, BLK_RAM_VA + (i << bits), f, MAP_RW))
+            return false;
+    }
+    vblk.ram_bytes = bytes;
+    return vblk_init(&vblk, (uint8_t *)(uintptr_t)BLK_RAM_VA);
+}
+
+static nu_msg_t setup(nestor_cptr_t node, const nu_msg_t *m)
+{
+    bool ok = vm_configured && take_ram(node, m);
+    if (!ok)
+        printf("blk %s: the VM handed over is not usable (%s; caps %u, %lu bytes of RAM)\n", name,
+               vm_configured ? "bad numbers" : "no blk.vm partition",
+               nestor_msginfo_extra_caps(m->info), m->mr[DS_SETUP_MR_RAM_BYTES]);
+    else {
+        unsigned dev = (unsigned)m->mr[DS_SETUP_MR_DEVICE];
+        vm_ready = true;
+        printf("blk %s: serving vm %s's virtio block device %u (MMIO 0x%lx, IRQ %u, %lu MiB of "
+               "RAM mapped): %lu sectors\n", name, vblk.vm, dev, vm_virtio_base(dev),
+               vm_virtio_irq(dev), vblk.ram_bytes >> 20, vblk.usable ? vblk.part.count : 0);
+    }
+    return (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, 0) };
+}
+
+/* ---- clients ---- */
+
+static void say_client(unsigned i, blk_client_t *c, const char *what, int code)
+{
+    if (c->logged > BLK_LOG_MAX)
+        return;
+    if (c->logged++ == BLK_LOG_MAX)
+        printf("blk %s: client %u: more refusals: no longer logged\n", name, i);
+    else
+        printf("blk %s: client %u: %s refused: %s\n", name, i, what, blk_strerror(code));
+}
+
+/* BLK_REQ_ATTACH: map the frame the client sent as its buffer. */
+static blk_reply_t attach(unsigned i, nestor_cptr_t cap, const nu_msg_t *m)
+{
+    blk_client_t *c = &clients[i];
+    nestor_word_t type = 0, rights = 0, extra = 0;
+    if (!c->configured || nestor_msginfo_extra_caps(m->info) != 1)
+        return (blk_reply_t){ .label = BLK_E_BAD_REQUEST };
+    if (nu_cap_identify(cap, &type, &rights, &extra) != NESTOR_OK ||
+        (type != NESTOR_OBJ_FRAME_4K && type != NESTOR_OBJ_FRAME_2M) ||
+        (rights & MAP_RW) != MAP_RW)
+        return (blk_reply_t){ .label = BLK_E_BAD_BUFFER };
+    if (client_frame[i]) {      /* the old buffer goes */
+        nu_frame_unmap(client_frame[i]);
+        nu_cnode_delete(alloc.cnode, client_frame[i], 64);
+        client_frame[i] = 0;
+        c->buf = NULL;
+        c->buf_bytes = 0;
+    }
+    uint64_t bytes = type == NESTOR_OBJ_FRAME_2M ? 1ULL << NESTOR_FRAME_2M_BITS
+                                                 : 1ULL << NESTOR_FRAME_4K_BITS;
+    nestor_word_t va = BLK_BUF_VA + i * BLK_BUF_STRIDE;
+    if (nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, va, cap, MAP_RW) != NESTOR_OK)
+        return (blk_reply_t){ .label = BLK_E_BAD_BUFFER };
+    client_frame[i] = cap;
+    return blk_attached(c, (uint8_t *)(uintptr_t)va, bytes);
+}
+
+/* ---- serving ---- */
+
+static void serve(nestor_cptr_t ep)
+{
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    nu_msg_t m = { 0 };
+    nestor_cptr_t slot = alloc.next_slot++;     /* where a received capability lands */
+    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
+    b->receive_index = slot;
+    b->receive_depth = 64;
+    nestor_word_t st = nu_recv(ep, &m);
+    for (;;) {
+        nestor_word_t label = nestor_msginfo_label(m.info);
+        bool got_cap = st == NESTOR_OK && nestor_msginfo_extra_caps(m.info) > 0;
+        bool cap_kept = false;
+        nu_msg_t r;
+        if (st != NESTOR_OK) {
+            r = (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
+        } else if (m.badge == DS_BADGE_SETUP) {
+            r = setup(slot, &m);
+            cap_kept = vm_ready;
+        } else if (m.badge == DS_BADGE_MMIO) {
+            uint32_t value = 0;
+            bool ok = vm_ready && (label == DS_REQ_READ || label == DS_REQ_WRITE) &&
+                      vblk_access(&vblk, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
+                                  (uint32_t)m.mr[2]);
+            r = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
+                            .mr = { value, vm_ready && vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL : 0 } };
+        } else if (m.badge >= BLK_BADGE_CLIENT_BASE &&
+                   m.badge < BLK_BADGE_CLIENT(BLK_MAX_CLIENTS)) {
+            unsigned i = (unsigned)(m.badge - BLK_BADGE_CLIENT_BASE);
+            blk_client_t *c = &clients[i];
+            blk_reply_t br;
+            if (label == BLK_REQ_ATTACH) {
+                c->requests++;
+                br = attach(i, slot, &m);
+                cap_kept = br.label == BLK_OK;
+            } else if (got_cap) {
+                br = (blk_reply_t){ .label = BLK_E_BAD_REQUEST };
+            } else {
+                br = blk_serve(&disk, c, label, m.mr, nestor_msginfo_length(m.info));
+            }
+            if (br.label != BLK_OK)
+                say_client(i, c, label == BLK_REQ_READ ? "read" : label == BLK_REQ_WRITE
+                                     ? "write" : label == BLK_REQ_ATTACH ? "attach" : "request",
+                           (int)br.label);
+            r = (nu_msg_t){ .info = nestor_msginfo(br.label, 0, 0, br.n_mrs) };
+            for (unsigned k = 0; k < br.n_mrs; k++)
+                r.mr[k] = br.mr[k];
+        } else {
+            printf("blk %s: a message with unknown badge 0x%lx: refused\n", name, m.badge);
+            r = (nu_msg_t){ .info = nestor_msginfo(BLK_E_BAD_REQUEST, 0, 0, 0) };
+        }
+        if (got_cap) {
+            if (cap_kept)
+                slot = alloc.next_slot++;       /* the next capability lands elsewhere */
+            else
+                nu_cnode_delete(alloc.cnode, slot, 64);
+            b->receive_index = slot;
+        }
+        m = r;
+        st = nu_reply_recv(ep, &m);
+    }
+}
+
+int main(const nestor_bootinfo_t *bi)
+{
+    if (!nu_option_copy(bi->cmdline, "monitor=", name, sizeof name))
+        strncpy(name, "blk", sizeof name - 1);
+    strncpy(vblk.name, name, sizeof vblk.name - 1);
+    if (!nu_option_copy(bi->cmdline, "vm=", vblk.vm, sizeof vblk.vm))
+        strncpy(vblk.vm, "?", sizeof vblk.vm - 1);
+    vblk.emit = emit;
+    vblk.disk = &disk;
+    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
+    unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
+    if (!service || n_untyped == 0) {
+        printf("blk %s: no endpoint or no memory granted: nothing to serve\n", name);
+        return 0;
+    }
+    alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
+                          untypeds + 1, n_untyped - 1 };
+    find_ports(bi);
+    probe_disk();
+    read_partitions(bi->cmdline);
+    serve(service->cptr);
+    return 1;
+}

@@ -1,0 +1,98 @@
+/*
+ * device-servers/include/blk_proto.h - the block server's protocol for
+ * monitors (the pager's swap, the checkpoint monitor's images): how a
+ * client reads and writes sectors of its own partition of the disk the
+ * block server ("nestor,blk", device-servers/blk/) drives.
+ *
+ * STABLE: other monitors build on this header. Add labels or error codes
+ * at the end; never renumber.
+ *
+ * Who may call. Init gives each client monitor named by the server's config
+ * (a monitor node's 'blk = <&SERVER FIRST COUNT>', stack-configs/BINDINGS.md)
+ * a send capability to the server's endpoint, badged BLK_BADGE_CLIENT(i),
+ * as the grant named BLK_GRANT_NAME ("blk"); the server learns client i's
+ * partition (its first sector and sector count) from its own command line,
+ * never from the client. A client therefore sees only its partition:
+ * sector 0 of a request is the partition's first sector, and every request
+ * is checked against the partition's size before the disk is touched.
+ *
+ * Data travels through one buffer frame per client, shared with the
+ * server: BLK_REQ_ATTACH hands the server a capability to a frame of the
+ * client's (4 KiB or 2 MiB; the server asks the kernel which), which the
+ * server maps read/write and keeps until the client attaches another. Then
+ * READ copies sectors from the disk into the buffer, WRITE from the buffer
+ * to the disk. Each request is synchronous: the reply comes when the data
+ * is in the buffer (READ) or was handed to the disk (WRITE; FLUSH makes it
+ * durable).
+ *
+ * Messages (label, MRs -> reply label, MRs). The reply label is BLK_OK or
+ * one of the BLK_E_* codes; on an error nothing was read or written.
+ *
+ *   BLK_REQ_INFO    -                         -> MR0 partition size in sectors,
+ *                                                MR1 sector size (BLK_SECTOR_SIZE),
+ *                                                MR2 sectors one request may move
+ *                                                    (the attached buffer's; 0 if none)
+ *   BLK_REQ_ATTACH  cap 0: a frame            -> MR0 buffer size in bytes
+ *   BLK_REQ_READ    MR0 first sector (in the partition), MR1 sector count (>= 1),
+ *                   MR2 byte offset in the buffer (a multiple of BLK_SECTOR_SIZE)
+ *                                             -> MR0 sectors read
+ *   BLK_REQ_WRITE   as READ                   -> MR0 sectors written
+ *   BLK_REQ_FLUSH   -                         -> - (the disk's write cache is flushed)
+ *
+ * Errors (each said once per client in the server's log, then counted):
+ *   BLK_E_BAD_REQUEST  unknown label, wrong number of MRs or capabilities
+ *   BLK_E_NO_BUFFER    READ/WRITE before a buffer was attached
+ *   BLK_E_BAD_BUFFER   ATTACH with a capability that is no frame the server can map
+ *   BLK_E_RANGE        sectors beyond the partition's end
+ *   BLK_E_OVERFLOW     first + count wraps 64 bits
+ *   BLK_E_ALIGN        buffer offset not a multiple of the sector size
+ *   BLK_E_TOO_BIG      count 0, or the sectors do not fit the buffer from its offset
+ *   BLK_E_IO           the disk reported an error (its ATA error register in MR0)
+ *   BLK_E_NO_DISK      the server has no usable disk (or the partition is not on it)
+ */
+#ifndef BLK_PROTO_H
+#define BLK_PROTO_H
+
+#define BLK_SECTOR_SIZE      512u
+#define BLK_SECTOR_BITS      9
+
+/* Client badges: client i of the server's config (0..BLK_MAX_CLIENTS-1).
+ * Distinct from devsrv.h's DS_BADGE_SETUP/DS_BADGE_MMIO (the VMM's). */
+#define BLK_BADGE_CLIENT_BASE 0xB100u
+#define BLK_BADGE_CLIENT(i)   (BLK_BADGE_CLIENT_BASE + (i))
+#define BLK_MAX_CLIENTS       4
+
+/* The grant name a client finds its send capability under (nu_grant). */
+#define BLK_GRANT_NAME       "blk"
+
+/* Request labels. */
+#define BLK_REQ_INFO         0x4249     /* "BI" */
+#define BLK_REQ_ATTACH       0x4241     /* "BA" */
+#define BLK_REQ_READ         0x4252     /* "BR" */
+#define BLK_REQ_WRITE        0x4257     /* "BW" */
+#define BLK_REQ_FLUSH        0x4246     /* "BF" */
+
+#define BLK_RW_MR_SECTOR     0
+#define BLK_RW_MR_COUNT      1
+#define BLK_RW_MR_OFFSET     2
+#define BLK_RW_MRS           3
+
+#define BLK_INFO_MR_SECTORS  0
+#define BLK_INFO_MR_SECTOR_SIZE 1
+#define BLK_INFO_MR_MAX_SECTORS 2
+#define BLK_INFO_MRS         3
+
+/* Reply labels. */
+#define BLK_OK               0
+#define BLK_E_BAD_REQUEST    1
+#define BLK_E_NO_BUFFER      2
+#define BLK_E_BAD_BUFFER     3
+#define BLK_E_RANGE          4
+#define BLK_E_OVERFLOW       5
+#define BLK_E_ALIGN          6
+#define BLK_E_TOO_BIG        7
+#define BLK_E_IO             8
+#define BLK_E_NO_DISK        9
+#define BLK_E_COUNT          10
+
+#endif
