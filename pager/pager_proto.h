@@ -15,7 +15,7 @@
  * Exits: badge CM_BADGE_EXIT, an EPT violation (nestor/vcpu.h exit MRs).
  * Query: badge CM_BADGE_QUERY, at the VM's end: the pager prints its
  * statistics and replies MR0 = faults it served, MR1 = exits passed on,
- * MR2.. PAGER_QUERY_MR_* (the statistics).
+ * MR2 swap-outs, MR3 swap-ins (PAGER_QUERY_MR_*); the rest is in its line.
  */
 #ifndef PAGER_PROTO_H
 #define PAGER_PROTO_H
@@ -27,10 +27,8 @@
 
 #define PAGER_QUERY_MR_FAULTS     0
 #define PAGER_QUERY_MR_PASSED     1
-#define PAGER_QUERY_MR_ZERO_FILLS 2
-#define PAGER_QUERY_MR_EVICTIONS  3
-#define PAGER_QUERY_MR_SWAP_OUTS  4
-#define PAGER_QUERY_MR_SWAP_INS   5
-#define PAGER_QUERY_MRS           6
+#define PAGER_QUERY_MR_SWAP_OUTS  2
+#define PAGER_QUERY_MR_SWAP_INS   3
+#define PAGER_QUERY_MRS           4
 
 #endif
