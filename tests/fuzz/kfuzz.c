@@ -136,6 +136,7 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_PAGE_TABLE_MAP, "ept_pt_map" }, { NESTOR_PAGE_TABLE_UNMAP, "ept_pt_unmap" },
     { NESTOR_EPT_MAP_FRAME, "ept_map" }, { NESTOR_FRAME_UNMAP, "frame_unmap" },
     { NESTOR_FRAME_SLICE, "slice" }, { NESTOR_FRAME_SLICE_ALIAS, "alias" },
+    { NESTOR_EPT_RESTRICT, "ept_restrict" },
 };
 #define N_VMX_LABELS   COUNT_OF(vmx_labels)
 #define FIRST_EPT_LABEL 13              /* vmx_labels[] from here on are EPT/paging */
@@ -526,6 +527,15 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
         args[n++] = pick(8) ? SANDBOX_RADIX : random_word();
         caps[(*ncaps)++] = pick(8) ? SB_SELF_CNODE : pick_cap(CAP_TABLE);
         break;
+    case NESTOR_EPT_RESTRICT:
+        /* A range of an EPT (or of a restricted copy found in the sandbox)
+         * into a sandbox slot, where EPT_MAP_FRAME may then pick it. */
+        args[n++] = pick(4) ? random_gpa() & ~0xFFFULL : random_value();
+        args[n++] = pick(4) ? (1 + pick(1024)) << 12 : random_value();
+        args[n++] = pick(SANDBOX_SLOTS);
+        args[n++] = pick(8) ? SANDBOX_RADIX : random_word();
+        caps[(*ncaps)++] = pick(8) ? SB_SELF_CNODE : pick_cap(CAP_TABLE);
+        break;
     default: break;                                         /* the unmaps take nothing */
     }
     return n;
@@ -542,6 +552,7 @@ static nestor_cptr_t vmx_dest(nestor_word_t label)
     case NESTOR_FRAME_UNMAP: return pick_cap(CAP_FRAME);
     case NESTOR_SHADOW_READ:
     case NESTOR_SHADOW_WRITE: return pick_cap(CAP_SHADOW);
+    case NESTOR_EPT_RESTRICT: return pick_cap(CAP_EPT);
     default: return pick_cap(CAP_VCPU);
     }
 }
