@@ -113,7 +113,7 @@ static bool grant_endpoint(const sc_monitor_t *m, int to)
 
 /* The request for monitor @i: its program, budget, modules and grants. */
 static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg, int i,
-                          nestor_cptr_t parent)
+                          nestor_cptr_t parent, nestor_cptr_t blk_ep)
 {
     const sc_monitor_t *m = &stack.mon[i];
     const nestor_module_desc_t *prog = nu_module(bi, SC_MODULE_PROGRAM, sc_kind_program(m->kind));
@@ -146,8 +146,27 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
                 if (stack.vm[v].virtio[k] == i)
                     n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " vm=%s",
                                               stack.vm[v].name);
+        /* A block server: the partitions it serves, each client's by its
+         * badge (device-servers/include/blk_proto.h); clients never say
+         * which sectors are theirs. */
+        if (m->kind == SC_BLK && m->vm_sectors.count)
+            n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " blk.vm=%lu:%lu",
+                                      (unsigned long)m->vm_sectors.first,
+                                      (unsigned long)m->vm_sectors.count);
+        for (unsigned k = 0; m->kind == SC_BLK && k < stack.n_mon; k++)
+            if (stack.mon[k].blk_server == i)
+                n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n,
+                                          " blk.client%u=%lu:%lu", stack.mon[k].blk_client,
+                                          (unsigned long)stack.mon[k].blk_sectors.first,
+                                          (unsigned long)stack.mon[k].blk_sectors.count);
         if (m->options[0])
             fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
+        /* A block server's client: a send capability badged with its number. */
+        if (m->blk_server >= 0) {
+            req.grants[req.n_grants++] = (spawn_grant_t){
+                .kind = NESTOR_GRANT_ENDPOINT, .name = BLK_GRANT_NAME, .endpoint = blk_ep,
+                .rights = NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT };
+        }
         req.grants[req.n_grants++] = (spawn_grant_t){
             .kind = NESTOR_GRANT_SERVICE,
             .name = sc_kind_is_device_server(m->kind) ? "requests" : "exits",
@@ -242,9 +261,16 @@ static bool start_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t 
         int i = stack.start_order[k];
         const sc_monitor_t *m = &stack.mon[i];
         nestor_cptr_t parent = a->next_slot++;
+        /* A block server's client: a send capability badged with its
+         * number among the server's clients (blk_proto.h). */
+        nestor_cptr_t blk_ep = m->blk_server >= 0 ? a->next_slot++ : 0;
         if (nu_cnode_mint(a->cnode, parent, 64, a->cnode, ep, 64, NESTOR_RIGHTS_ALL,
                           (nestor_word_t)i + 1) != NESTOR_OK ||
-            !build_request(bi, cfg, i, parent) || !spawn(a, bi, &req, &run[i].proc)) {
+            (blk_ep && nu_cnode_mint(a->cnode, blk_ep, 64, a->cnode,
+                                     run[m->blk_server].service_ep, 64,
+                                     NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT,
+                                     BLK_BADGE_CLIENT(m->blk_client)) != NESTOR_OK) ||
+            !build_request(bi, cfg, i, parent, blk_ep) || !spawn(a, bi, &req, &run[i].proc)) {
             printf("init: monitor %s did not start: stopping the stack\n", m->name);
             stop_all();
             return false;

@@ -41,15 +41,15 @@ typedef struct {
 static const char *const kind_compat[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "nestor,vmm-server", [SC_COUNT_MONITOR] = "nestor,count-monitor",
     [SC_NESTED_VMX] = "nestor,nested-vmx", [SC_VIRTIO_CONSOLE] = "nestor,virtio-console",
-    [SC_INSPECTOR] = "nestor,inspector", [SC_PAGER] = "nestor,pager",
+    [SC_INSPECTOR] = "nestor,inspector", [SC_BLK] = "nestor,blk", [SC_PAGER] = "nestor,pager",
 };
 #define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\", " \
-                       "\"nestor,virtio-console\", \"nestor,inspector\" or \"nestor,pager\""
+                       "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\" or \"nestor,pager\""
 
 static const char *const kind_prog[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "vmm", [SC_COUNT_MONITOR] = "count-monitor",
     [SC_NESTED_VMX] = "nested-vmx", [SC_VIRTIO_CONSOLE] = "virtio-console",
-    [SC_INSPECTOR] = "inspector", [SC_PAGER] = "pager",
+    [SC_INSPECTOR] = "inspector", [SC_BLK] = "blk", [SC_PAGER] = "pager",
 };
 
 /* What nested-vmx takes of its VM's exits (nested-vmx/README.md): the VMX
@@ -598,6 +598,39 @@ static void read_exits(ctx_t *c, int node, sc_monitor_t *m)
     }
 }
 
+/* A sector range of two cells <FIRST COUNT>, COUNT >= 1, FIRST + COUNT
+ * within 32 bits of sectors (2 TiB): @cells 2; or, with @phandle, three
+ * cells <&SERVER FIRST COUNT> ('blk'). */
+static bool read_sectors(ctx_t *c, int node, const char *prop, bool phandle, uint32_t *ph,
+                         sc_sectors_t *out)
+{
+    int len;
+    const void *v = get(c, node, prop, &len);
+    if (!v)
+        return false;
+    const int cells = phandle ? 3 : 2;
+    const char *exp = phandle ? "<&SERVER FIRST COUNT>: a nestor,blk monitor and the sectors "
+                                "FIRST to FIRST+COUNT-1 of its disk (COUNT >= 1, below 2^32)"
+                              : "<FIRST COUNT>: the sectors FIRST to FIRST+COUNT-1 of the disk "
+                                "(COUNT >= 1, below 2^32)";
+    char got[DESC_MAX];
+    if (len != 4 * cells) {
+        got_len(got, len);
+        error(c, node, prop, exp, got);
+        return false;
+    }
+    uint64_t first = be32_at(v, cells - 2), count = be32_at(v, cells - 1);
+    if (count == 0 || first + count > (1ULL << 32)) {
+        fmt_snprintf(got, sizeof got, "<%lu %lu>", (unsigned long)first, (unsigned long)count);
+        error(c, node, prop, exp, got);
+        return false;
+    }
+    if (phandle)
+        *ph = be32_at(v, 0);
+    *out = (sc_sectors_t){ first, count };
+    return true;
+}
+
 static void read_monitor(ctx_t *c, int node)
 {
     sc_stack_t *s = c->s;
@@ -610,6 +643,7 @@ static void read_monitor(ctx_t *c, int node)
     sc_monitor_t *m = &s->mon[s->n_mon];
     memset(m, 0, sizeof *m);
     m->node = node;
+    m->blk_server = -1;
     m->phandle = fdt_get_phandle(c->fdt, node);
     bool ok = node_name(c, node, m->name);
     for (unsigned i = 0; m->phandle && i < s->n_mon; i++)
@@ -634,16 +668,24 @@ static void read_monitor(ctx_t *c, int node)
     }
     static const char *const vmm_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                              "irqs", "options", NULL };
-    static const char *const cm_props[] = { "compatible", "memory-mib", "priority", "exits", NULL };
-    static const char *const nvmx_props[] = { "compatible", "memory-mib", "priority", NULL };
+    static const char *const cm_props[] = { "compatible", "memory-mib", "priority", "exits",
+                                            "blk", NULL };
+    static const char *const nvmx_props[] = { "compatible", "memory-mib", "priority", "blk",
+                                              NULL };
     static const char *const server_props[] = { "compatible", "memory-mib", "priority",
                                                 "options", NULL };
+    static const char *const blk_props[] = { "compatible", "memory-mib", "priority", "ioports",
+                                             "irqs", "options", "vm-sectors", NULL };
     static const char *const insp_props[] = { "compatible", "memory-mib", "priority", "ioports",
-                                              "irqs", "options", NULL };
+                                              "irqs", "options", "blk", NULL };
     unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props
                            : m->kind == SC_NESTED_VMX || m->kind == SC_PAGER ? nvmx_props
                            : m->kind == SC_INSPECTOR   ? insp_props
+                           : m->kind == SC_BLK         ? blk_props
                            : sc_kind_is_device_server(m->kind) ? server_props : vmm_props);
+    if (sc_kind_blk_client(m->kind) &&
+        read_sectors(c, node, "blk", true, &m->blk_phandle, &m->blk_sectors) && !m->blk_phandle)
+        error(c, node, "blk", "<&SERVER FIRST COUNT> with a phandle", "phandle 0");
     no_subnodes(c, node);
     read_u32(c, node, "memory-mib", SC_MONITOR_MIN_MIB, 1u << 20, true, 0, &m->memory_mib);
     read_u32(c, node, "priority", SC_PRIO_MIN, SC_PRIO_MAX, false,
@@ -666,6 +708,20 @@ static void read_monitor(ctx_t *c, int node)
         /* EPT violations (SDM Vol. 3C 28.3.3.2, basic reason 48): the
          * faults of the RAM it owns; it passes the others (MMIO) on. */
         m->exits[m->n_exits++] = NESTOR_EXIT_EPT_VIOLATION;
+    } else if (m->kind == SC_BLK) {
+        /* The ATA channel's ports come by grant (device-servers/blk/ata.h). */
+        read_ports(c, node, m);
+        read_irqs(c, node, m);
+        read_string(c, node, "options", m->options, sizeof m->options, false);
+        read_sectors(c, node, "vm-sectors", false, NULL, &m->vm_sectors);
+        bool cmd = false, ctl = false;
+        for (unsigned p = 0; p < m->n_ports; p++) {
+            cmd |= m->ports[p].first <= SC_BLK_PORT_FIRST && m->ports[p].last >= SC_BLK_PORT_LAST;
+            ctl |= m->ports[p].first <= SC_BLK_CTL_PORT && m->ports[p].last >= SC_BLK_CTL_PORT;
+        }
+        if (!cmd || !ctl)
+            error(c, node, "ioports", "the primary ATA channel's ports, <0x1f0 0x1f7 0x3f6 "
+                  "0x3f6> (the disk it drives)", m->n_ports ? "ranges without them" : "none");
     } else if (sc_kind_is_device_server(m->kind)) {
         read_string(c, node, "options", m->options, sizeof m->options, false);
     } else {
@@ -843,8 +899,9 @@ static void read_virtio(ctx_t *c, int node, sc_vm_t *vm)
     if (!v)
         return;
     char exp[DESC_MAX * 2], got[DESC_MAX];
-    fmt_snprintf(exp, sizeof exp, "1 to %d phandles of device-server /monitors nodes (%s), "
-                 "each once", SC_MAX_VIRTIO, sc_kind_compatible(SC_VIRTIO_CONSOLE));
+    fmt_snprintf(exp, sizeof exp, "1 to %d phandles of device-server /monitors nodes (%s or "
+                 "%s), each once", SC_MAX_VIRTIO, sc_kind_compatible(SC_VIRTIO_CONSOLE),
+                 sc_kind_compatible(SC_BLK));
     if (len == 0 || len % 4 || len / 4 > (int)SC_MAX_VIRTIO) {
         got_len(got, len);
         error(c, node, "virtio", exp, got);
@@ -1116,6 +1173,89 @@ static void check_shared_exits(ctx_t *c, const sc_vm_t *vm, const sc_monitor_t *
         }
 }
 
+/* Two partitions of one disk share a sector. */
+static bool sectors_overlap(const sc_sectors_t *a, const sc_sectors_t *b)
+{
+    return a->first < b->first + b->count && b->first < a->first + a->count;
+}
+
+/*
+ * Block servers (device-servers/blk): each client's 'blk' names a
+ * nestor,blk monitor, at most SC_BLK_MAX_CLIENTS clients per server (their
+ * badges, blk_proto.h); a server some VM's 'virtio' names has the VM's
+ * 'vm-sectors', one no VM names has none; no two partitions of one server
+ * (its VM's and its clients') share a sector: each client gets only its own.
+ */
+static void check_blk(ctx_t *c)
+{
+    sc_stack_t *s = c->s;
+    char got[DESC_MAX];
+    for (unsigned i = 0; i < s->n_mon; i++) {
+        sc_monitor_t *m = &s->mon[i];
+        if (!m->blk_phandle)
+            continue;
+        int srv = monitor_by_phandle(c, m->blk_phandle);
+        if (srv < 0 || s->mon[srv].kind != SC_BLK) {
+            if (srv < 0)
+                fmt_snprintf(got, sizeof got, "phandle %u, which names no monitor",
+                             m->blk_phandle);
+            else
+                fmt_snprintf(got, sizeof got, "'%s' (%s)", s->mon[srv].name,
+                             sc_kind_compatible(s->mon[srv].kind));
+            error(c, m->node, "blk", "<&SERVER FIRST COUNT> naming a nestor,blk monitor", got);
+            continue;
+        }
+        unsigned n = 0;
+        for (unsigned k = 0; k < i; k++)
+            n += s->mon[k].blk_server == srv;
+        if (n == SC_BLK_MAX_CLIENTS) {
+            char exp[DESC_MAX];
+            fmt_snprintf(exp, sizeof exp, "at most %d clients of one block server",
+                         SC_BLK_MAX_CLIENTS);
+            fmt_snprintf(got, sizeof got, "'%s' has more", s->mon[srv].name);
+            error(c, m->node, "blk", exp, got);
+            continue;
+        }
+        m->blk_server = srv;
+        m->blk_client = n;
+    }
+    for (unsigned j = 0; j < s->n_mon; j++) {
+        const sc_monitor_t *b = &s->mon[j];
+        if (b->kind != SC_BLK)
+            continue;
+        bool named = false;
+        for (unsigned v = 0; v < s->n_vm; v++)
+            for (unsigned k = 0; k < s->vm[v].n_virtio; k++)
+                named |= s->vm[v].virtio[k] == (int)j;
+        if (named && !b->vm_sectors.count)
+            error(c, b->node, "vm-sectors", "<FIRST COUNT>: the sectors of the virtio disk of "
+                  "the VM whose 'virtio' names it", "none");
+        if (!named && b->vm_sectors.count)
+            error(c, b->node, "vm-sectors", "none: no VM's 'virtio' names this server",
+                  "a partition");
+        for (unsigned i = 0; i < s->n_mon; i++) {
+            const sc_monitor_t *m = &s->mon[i];
+            if (m->blk_server != (int)j)
+                continue;
+            const char *other = NULL;
+            if (b->vm_sectors.count && sectors_overlap(&m->blk_sectors, &b->vm_sectors))
+                other = "its VM's 'vm-sectors'";
+            for (unsigned k = 0; !other && k < i; k++)
+                if (s->mon[k].blk_server == (int)j &&
+                    sectors_overlap(&m->blk_sectors, &s->mon[k].blk_sectors))
+                    other = s->mon[k].name;
+            if (other) {
+                char exp[DESC_MAX];
+                fmt_snprintf(exp, sizeof exp, "sectors no other partition of '%s' has", b->name);
+                fmt_snprintf(got, sizeof got, "<%lu %lu>, which overlap %s",
+                             (unsigned long)m->blk_sectors.first,
+                             (unsigned long)m->blk_sectors.count, other);
+                error(c, m->node, "blk", exp, got);
+            }
+        }
+    }
+}
+
 /* Each monitor must serve some VM; a stacked monitor serves one VM (its
  * exit-table slots are that VM's); its exits must not be taken twice. */
 static void check_service(ctx_t *c)
@@ -1132,8 +1272,15 @@ static void check_service(ctx_t *c)
         }
         char got[DESC_MAX];
         bool server = sc_kind_is_device_server(m->kind);
+        unsigned clients = 0;
+        for (unsigned k = 0; k < s->n_mon; k++)
+            clients += s->mon[k].blk_server == (int)i;
+        if (m->kind == SC_BLK && users == 0 && clients)
+            continue;               /* a block server for monitors only */
         if (users == 0)
-            error(c, m->node, "compatible", server ? "a device server some VM's 'virtio' names" :
+            error(c, m->node, "compatible", m->kind == SC_BLK ? "a block server some VM's "
+                  "'virtio' or some monitor's 'blk' names" : server ?
+                  "a device server some VM's 'virtio' names" :
                   "a monitor some VM's 'monitors' names", "one no VM uses");
         if (server && users > 1) {
             fmt_snprintf(got, sizeof got, "%u virtio devices", users);
@@ -1170,6 +1317,10 @@ static void order_starts(ctx_t *c)
         for (unsigned k = 0; s->vm[v].n_stack && k < s->vm[v].n_virtio; k++)
             edge[s->vm[v].stack[s->vm[v].n_stack - 1]][s->vm[v].virtio[k]] = true;
     }
+    /* A block server runs before its clients. */
+    for (unsigned i = 0; i < s->n_mon; i++)
+        if (s->mon[i].blk_server >= 0)
+            edge[i][s->mon[i].blk_server] = true;
     bool done[SC_MAX_MONITORS] = { false };
     unsigned n = 0;
     for (bool progress = true; progress && n < s->n_mon;) {
@@ -1478,6 +1629,7 @@ static bool load(const void *blob, size_t size, const char *file, const sc_env_t
     count_boot_files(&c);
     check_budgets(&c);
     check_devices(&c);
+    check_blk(&c);
     check_service(&c);
     order_starts(&c);
     return rep->total == 0;

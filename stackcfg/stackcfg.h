@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vm_layout.h>
+#include <blk_proto.h>
 #include <nestor/vcpu.h>
 
 #define SC_NAME_MAX          32     /* node names, image names (with the NUL) */
@@ -27,6 +28,12 @@
 #define SC_MAX_EXITS         16     /* exit reasons one stacked monitor takes */
 #define SC_MAX_COUNT_EXITS   4      /* ... a count monitor's 'exits' may name */
 #define SC_MAX_ERRORS        32
+#define SC_BLK_MAX_CLIENTS   BLK_MAX_CLIENTS   /* client monitors of one block server */
+/* The ATA ports a block server drives (device-servers/blk/ata.h): its
+ * 'ioports' must include both ranges. */
+#define SC_BLK_PORT_FIRST    0x1F0
+#define SC_BLK_PORT_LAST     0x1F7
+#define SC_BLK_CTL_PORT      0x3F6
 #define SC_MSG_MAX           288
 
 /* Defaults and limits the bindings state (BINDINGS.md). */
@@ -101,6 +108,7 @@ typedef enum {
     SC_NESTED_VMX,                  /* "nestor,nested-vmx": virtual VMX for guest hypervisors */
     SC_VIRTIO_CONSOLE,              /* "nestor,virtio-console": a device server (device-servers/) */
     SC_INSPECTOR,                   /* "nestor,inspector": a GDB stub for its VM */
+    SC_BLK,                         /* "nestor,blk": a block device server (device-servers/blk) */
     SC_PAGER,                       /* "nestor,pager": demand paging of its VM's RAM */
     SC_N_KINDS
 } sc_kind_t;
@@ -124,9 +132,20 @@ enum { SC_DEV_PIC = 1u << 0, SC_DEV_PIT = 1u << 1, SC_DEV_RTC = 1u << 2,
 
 /* Whether monitors of kind @k are device servers: named in a VM's 'virtio',
  * never in its 'monitors' (they take no exits). */
-static inline bool sc_kind_is_device_server(sc_kind_t k) { return k == SC_VIRTIO_CONSOLE; }
+static inline bool sc_kind_is_device_server(sc_kind_t k)
+{
+    return k == SC_VIRTIO_CONSOLE || k == SC_BLK;
+}
+
+/* Whether monitors of kind @k may be clients of a block server ('blk'):
+ * every monitor that is neither a VMM nor a device server. */
+static inline bool sc_kind_blk_client(sc_kind_t k)
+{
+    return k != SC_VMM_SERVER && !sc_kind_is_device_server(k) && k != SC_N_KINDS;
+}
 
 typedef struct { uint32_t first, last; } sc_port_range_t;
+typedef struct { uint64_t first, count; } sc_sectors_t;   /* count 0: none */
 
 typedef struct {
     char name[SC_NAME_MAX];
@@ -141,6 +160,15 @@ typedef struct {
     char options[SC_OPTIONS_MAX];
     int node;                       /* offset in the blob (for messages) */
     uint32_t phandle;
+    /* nestor,blk: the sectors of its VM's virtio device ('vm-sectors') */
+    sc_sectors_t vm_sectors;
+    /* a block server's client ('blk = <&SERVER FIRST COUNT>'): the server's
+     * index (-1: none), the partition, and its number among the server's
+     * clients (its badge, blk_proto.h BLK_BADGE_CLIENT) */
+    int blk_server;
+    sc_sectors_t blk_sectors;
+    unsigned blk_client;
+    uint32_t blk_phandle;           /* as read (resolved by the checks) */
 } sc_monitor_t;
 
 typedef struct {                    /* a VM's Multiboot module: a file and its string */

@@ -15,6 +15,7 @@
 #include "blk.h"
 #include "vblk.h"
 #include <devsrv.h>
+#include <ds_setup.h>
 #include <fmt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,6 @@
 #define BLK_BUF_VA     0x0000380000000000ULL  /* client i's buffer at + i * BLK_BUF_STRIDE */
 #define BLK_BUF_STRIDE (1ULL << 22)           /* room for a 2 MiB frame, aligned */
 #define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
-#define MAX_FRAME_BITS 30
-#define MIN_FRAME_BITS 12
-#define MAX_RADIX      16
-#define MAX_RAM_BYTES  (3ULL << 30)           /* SC_VM_MAX_MIB */
 #define OPT_VM_PART    "blk.vm="
 #define OPT_CLIENT     "blk.client"           /* blk.client0=FIRST:COUNT ... */
 #define ATA_ERR_NO_REG 0x100u                 /* blk_disk_t: the device gave no Error register */
@@ -192,29 +189,11 @@ static void read_partitions(const char *cmdline)
 
 /* ---- the VMM's setup call: the VM's RAM (devsrv.h) ---- */
 
-static nestor_cptr_t take(nestor_cptr_t node, unsigned radix, nestor_word_t index)
-{
-    nestor_cptr_t slot = alloc.next_slot++;
-    return nu_cnode_copy(alloc.cnode, slot, 64, node, index, radix, NESTOR_RIGHTS_ALL) ==
-                   NESTOR_OK ? slot : 0;
-}
-
+/* One setup only: a second would remap over the first VM's RAM. */
 static bool take_ram(nestor_cptr_t node, const nu_msg_t *m)
 {
-    const unsigned radix = (unsigned)m->mr[DS_SETUP_MR_RADIX];
-    const unsigned bits = (unsigned)m->mr[DS_SETUP_MR_FRAME_BITS];
-    const uint64_t bytes = m->mr[DS_SETUP_MR_RAM_BYTES];
-    if (vm_ready || nestor_msginfo_extra_caps(m->info) != 1 || radix == 0 ||
-        radix > MAX_RADIX || bits < MIN_FRAME_BITS || bits > MAX_FRAME_BITS || bytes == 0 ||
-        bytes > MAX_RAM_BYTES || (bytes & ((1ULL << bits) - 1)) ||
-        (bytes >> bits) > (1ULL << radix) || m->mr[DS_SETUP_MR_DEVICE] >= VM_VIRTIO_MAX)
+    if (vm_ready || !(vblk.ram_bytes = ds_map_ram(&alloc, node, m, BLK_RAM_VA)))
         return false;
-    for (uint64_t i = 0; i < bytes >> bits; i++) {
-        nestor_cptr_t f = take(node, radix, DS_GRANT_RAM + i);
-        if (!f || nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, BLK_RAM_VA + (i << bits), f, MAP_RW))
-            return false;
-    }
-    vblk.ram_bytes = bytes;
     return vblk_init(&vblk, (uint8_t *)(uintptr_t)BLK_RAM_VA);
 }
 

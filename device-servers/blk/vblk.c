@@ -10,6 +10,7 @@
  */
 #include "vblk.h"
 #include <devsrv.h>
+#include <ds_access.h>
 #include <fmt.h>
 #include <string.h>
 #include <virtq.h>
@@ -260,35 +261,18 @@ static void serve_queue(vblk_t *v)
     }
 }
 
-static void say_access(vblk_t *v, bool write, uint64_t offset, uint64_t size, const char *why)
-{
-    char what[64] = "";
-    if (v->logged <= BLK_LOG_MAX)
-        fmt_snprintf(what, sizeof what, "%s of %lu bytes at 0x%lx", write ? "write" : "read",
-                     (unsigned long)size, (unsigned long)offset);
-    say(v, what, why);
-}
-
 bool vblk_access(vblk_t *v, bool write, uint64_t offset, uint64_t size, uint32_t *value,
                  uint32_t wvalue)
 {
     v->accesses++;
-    *value = 0;
-    /* The VMM forwards accesses inside the window; it is not trusted to. */
-    if (offset >= VBLK_WINDOW_SIZE || size == 0 || size > VIRTIO_MMIO_REG_SIZE ||
-        offset + size > VBLK_WINDOW_SIZE) {
-        say_access(v, write, offset, size, "outside the device's window or wider than 4 bytes");
-        return false;
-    }
     virtio_mmio_effect_t eff;
-    virtio_mmio_err_t e = write ? virtio_mmio_write(&v->dev, (uint32_t)offset, (unsigned)size,
-                                                    wvalue, &eff)
-                                : virtio_mmio_read(&v->dev, (uint32_t)offset, (unsigned)size,
-                                                   value, &eff);
-    if (e != VIRTIO_MMIO_OK) {
-        say_access(v, write, offset, size, virtio_mmio_strerror(e));
-        if (!write)
-            *value = 0;
+    const char *why = ds_mmio_access(&v->dev, VBLK_WINDOW_SIZE, write, offset, size, value,
+                                     wvalue, &eff);
+    if (why) {
+        char what[64] = "";
+        if (v->logged <= BLK_LOG_MAX)       /* formatted only when it is logged */
+            ds_access_str(what, sizeof what, write, offset, size);
+        say(v, what, why);
     }
     if (eff.flags & VIRTIO_MMIO_EFF_NEEDS_RESET)
         say(v, "queue setup", virtq_strerror(eff.queue_err));
@@ -296,7 +280,7 @@ bool vblk_access(vblk_t *v, bool write, uint64_t offset, uint64_t size, uint32_t
         v->kicks++;
         serve_queue(v);
     }
-    return e == VIRTIO_MMIO_OK;
+    return !why;
 }
 
 bool vblk_irq(const vblk_t *v)

@@ -5,6 +5,7 @@
  */
 #include "console.h"
 #include <devsrv.h>
+#include <ds_access.h>
 #include <fmt.h>
 #include <guest_line.h>
 #include <virtq.h>
@@ -112,35 +113,18 @@ static void transmit(con_t *c)
 
 /* A refused access, said as "read of 4 bytes at 0x50" (formatted only
  * when it is logged: accesses are the fast path). */
-static void say_access(con_t *c, bool write, uint64_t offset, uint64_t size, const char *why)
-{
-    char what[64] = "";
-    if (c->logged <= CON_LOG_MAX)
-        fmt_snprintf(what, sizeof what, "%s of %lu bytes at 0x%lx", write ? "write" : "read",
-                     (unsigned long)size, (unsigned long)offset);
-    say(c, what, why);
-}
-
 bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
                 uint32_t wvalue)
 {
     c->accesses++;
-    *value = 0;
-    /* The VMM forwards accesses inside the window; it is not trusted to. */
-    if (offset >= CON_WINDOW_SIZE || size == 0 || size > VIRTIO_MMIO_REG_SIZE ||
-        offset + size > CON_WINDOW_SIZE) {
-        say_access(c, write, offset, size, "outside the device's window or wider than 4 bytes");
-        return false;
-    }
     virtio_mmio_effect_t eff;
-    virtio_mmio_err_t e = write ? virtio_mmio_write(&c->dev, (uint32_t)offset, (unsigned)size,
-                                                    wvalue, &eff)
-                                : virtio_mmio_read(&c->dev, (uint32_t)offset, (unsigned)size,
-                                                   value, &eff);
-    if (e != VIRTIO_MMIO_OK) {
-        say_access(c, write, offset, size, virtio_mmio_strerror(e));
-        if (!write)
-            *value = 0;
+    const char *why = ds_mmio_access(&c->dev, CON_WINDOW_SIZE, write, offset, size, value,
+                                     wvalue, &eff);
+    if (why) {
+        char what[64] = "";
+        if (c->logged <= CON_LOG_MAX)       /* formatted only when it is logged */
+            ds_access_str(what, sizeof what, write, offset, size);
+        say(c, what, why);
     }
     if (eff.flags & VIRTIO_MMIO_EFF_NEEDS_RESET) {
         say(c, "queue setup", virtq_strerror(eff.queue_err));
@@ -153,7 +137,7 @@ bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *
         transmit(c);
     }
     /* A receiveq0 notification: new buffers for input; there is none yet. */
-    return e == VIRTIO_MMIO_OK;
+    return !why;
 }
 
 bool con_irq(const con_t *c)

@@ -18,6 +18,7 @@
  */
 #include "console.h"
 #include <devsrv.h>
+#include <ds_setup.h>
 #include <stdlib.h>
 #include <string.h>
 #include <user/print.h>
@@ -26,44 +27,19 @@
 #include <vm_layout.h>
 
 #define CON_RAM_VA     0x0000300000000000ULL  /* the VM's RAM, guest-physical 0 here */
-#define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
-#define MAX_FRAME_BITS 30
-#define MIN_FRAME_BITS 12
-#define MAX_RADIX      16
-#define MAX_RAM_BYTES  (3ULL << 30)           /* SC_VM_MAX_MIB */
 
 static con_t con;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 static nu_alloc_t alloc;
 
-static nestor_cptr_t take(nestor_cptr_t node, unsigned radix, nestor_word_t index)
-{
-    nestor_cptr_t slot = alloc.next_slot++;
-    return nu_cnode_copy(alloc.cnode, slot, 64, node, index, radix, NESTOR_RIGHTS_ALL) ==
-                   NESTOR_OK ? slot : 0;
-}
-
-/* Map the RAM frames the setup call granted (the CNode in @node). Every
- * number in the message is checked: the VMM is trusted to give its VM's
- * frames, not to send sane numbers. */
+/* Map the RAM frames the setup call granted (the CNode in @node; ds_setup.h
+ * checks every number). */
 static bool take_ram(nestor_cptr_t node, const nu_msg_t *m)
 {
-    const unsigned radix = (unsigned)m->mr[DS_SETUP_MR_RADIX];
-    const unsigned bits = (unsigned)m->mr[DS_SETUP_MR_FRAME_BITS];
-    const uint64_t bytes = m->mr[DS_SETUP_MR_RAM_BYTES];
-    if (nestor_msginfo_extra_caps(m->info) != 1 || radix == 0 || radix > MAX_RADIX ||
-        bits < MIN_FRAME_BITS || bits > MAX_FRAME_BITS || bytes == 0 || bytes > MAX_RAM_BYTES ||
-        (bytes & ((1ULL << bits) - 1)) || (bytes >> bits) > (1ULL << radix))
+    con.ram_bytes = ds_map_ram(&alloc, node, m, CON_RAM_VA);
+    if (!con.ram_bytes)
         return false;
-    for (uint64_t i = 0; i < bytes >> bits; i++) {
-        nestor_cptr_t f = take(node, radix, DS_GRANT_RAM + i);
-        if (!f || nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, CON_RAM_VA + (i << bits), f, MAP_RW))
-            return false;
-    }
-    con.ram_bytes = bytes;
     con.device = (unsigned)m->mr[DS_SETUP_MR_DEVICE];
-    if (con.device >= VM_VIRTIO_MAX)
-        return false;
     con.mmio = vm_virtio_base(con.device);
     con.irq = vm_virtio_irq(con.device);
     return true;

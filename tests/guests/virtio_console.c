@@ -12,13 +12,14 @@
  * device works again. The verdict goes out through the UART.
  */
 #include "lib/guest.h"
+#include "lib/virtio.h"
 #include <stdbool.h>
 #include <string.h>
 #include <virtio_abi.h>
 #include <vm_layout.h>
 
 #define DEV              0                          /* the VM's first virtio device */
-#define QSIZE            8                          /* our transmitq0 size (<= QueueNumMax) */
+#define QSIZE            GUEST_VQ_SIZE              /* our transmitq0 size (<= QueueNumMax) */
 #define TXQ              1                          /* Virtio 1.2 5.3.2: transmitq0 */
 #define BUF_SIZE         64
 #define OUTSIDE_RAM      0x7FFF0000u                /* far beyond the VM's 8 MiB */
@@ -31,18 +32,7 @@
 
 static volatile uint32_t *regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;   /* device 0 */
 
-/* The split ring (2.7): each part at its alignment. */
-static struct {
-    virtq_desc_t desc[QSIZE] __attribute__((aligned(VIRTQ_DESC_ALIGN)));
-    struct {
-        uint16_t flags, idx, ring[QSIZE], used_event;
-    } avail __attribute__((aligned(VIRTQ_AVAIL_ALIGN)));
-    struct {
-        uint16_t flags, idx;
-        struct { uint32_t id, len; } ring[QSIZE];
-        uint16_t avail_event;
-    } used __attribute__((aligned(VIRTQ_USED_ALIGN)));
-} vq;
+static guest_vq_t vq;
 static char bufs[QSIZE][BUF_SIZE];
 static uint16_t next_avail, seen_used;
 
@@ -64,43 +54,11 @@ static uint8_t pic_irr(void)
     return inb(PIC1_CMD);
 }
 
-/* 3.1.1 steps 1-8 and 4.2.3.2 for transmitq0; true if the device went live. */
+/* 3.1.1 and 4.2.3.2 for transmitq0, VERSION_1 only; true if the device went live. */
 static bool init_device(void)
 {
-    wr(VIRTIO_MMIO_STATUS, 0);                                      /* reset */
-    if (rd(VIRTIO_MMIO_STATUS) != 0)
-        return false;
-    wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-    wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    uint32_t hi = rd(VIRTIO_MMIO_DEVICE_FEATURES);
-    if (!(hi & (1u << (VIRTIO_F_VERSION_1 - 32))))
-        return false;
-    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(VIRTIO_MMIO_DRIVER_FEATURES, 0);
-    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32));
-    uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
-    wr(VIRTIO_MMIO_STATUS, st);
-    if (!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))    /* 3.1.1 step 6 */
-        return false;
-    wr(VIRTIO_MMIO_QUEUE_SEL, TXQ);
-    if (rd(VIRTIO_MMIO_QUEUE_READY) != 0 || rd(VIRTIO_MMIO_QUEUE_NUM_MAX) < QSIZE)
-        return false;
-    __builtin_memset(&vq, 0, sizeof vq);
     next_avail = seen_used = 0;
-    wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-    wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(uintptr_t)vq.desc);
-    wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-    wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(uintptr_t)&vq.avail);
-    wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-    wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(uintptr_t)&vq.used);
-    wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-    wr(VIRTIO_MMIO_QUEUE_READY, 1);
-    if (rd(VIRTIO_MMIO_QUEUE_READY) != 1)
-        return false;
-    wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
-    return rd(VIRTIO_MMIO_STATUS) == (st | VIRTIO_STATUS_DRIVER_OK);
+    return guest_virtio_init(regs, VIRTIO_FEATURE(VIRTIO_F_VERSION_1), TXQ, &vq);
 }
 
 /* Make the chain at @head available (2.7.13.2); kick() notifies. */

@@ -268,7 +268,7 @@ static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
     case SC_FILE_PROGRAM:
         return !w->no_programs && (!strcmp(name, "vmm") || !strcmp(name, "count-monitor") ||
                                    !strcmp(name, "nested-vmx") ||
-                                   !strcmp(name, "virtio-console"));
+                                   !strcmp(name, "virtio-console") || !strcmp(name, "blk"));
     case SC_FILE_IMAGE:
         return !strcmp(name, "hello") || (sc_nested_inner(name) && nested_exists(w, name));
     case SC_FILE_CONFIG:
@@ -793,7 +793,7 @@ static void test_unknown_props(void)
     t_cells("/vms/hello", "monitors", 2, 2, 1);
     t_cells("/monitors/count", "ioports", 2, 0x60, 0x64);
     EXPECT(1, P "/monitors/count: property 'ioports': expected one of compatible memory-mib "
-           "priority exits, got an unknown property");
+           "priority exits blk, got an unknown property");
     base();
     t_u32("/machine", "disks", 1);
     EXPECT(1, P "/machine: property 'disks': expected one of memory-mib cpus, got an unknown "
@@ -1396,7 +1396,7 @@ static void test_service(void)
     t_str("/monitors/vmm", "compatible", "nestor,vmm");
     EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\", "
            "\"nestor,count-monitor\", \"nestor,nested-vmx\", \"nestor,virtio-console\", "
-           "\"nestor,inspector\" or \"nestor,pager\", got \"nestor,vmm\"");
+           "\"nestor,inspector\", \"nestor,blk\" or \"nestor,pager\", got \"nestor,vmm\"");
 }
 
 /* A virtio-console device server named in a VM's 'virtio'. */
@@ -1410,7 +1410,7 @@ static void add_console(const char *name, uint32_t phandle)
 }
 
 #define VIRTIO_EXP "expected 1 to 4 phandles of device-server /monitors nodes " \
-                   "(nestor,virtio-console), each once, got "
+                   "(nestor,virtio-console or nestor,blk), each once, got "
 
 /* Device servers: read, ordered before their VMM, and every misuse refused. */
 static void test_virtio(void)
@@ -1612,6 +1612,138 @@ static void test_names_helpers(void)
     CU_ASSERT_STRING_EQUAL(sc_kind_program(SC_N_KINDS), "?");
 }
 
+/* A block server (device-servers/blk) on the ATA ports, the VM's disk on
+ * sectors @first..+@count. */
+static void add_blk(const char *name, uint32_t phandle, uint32_t first, uint32_t count)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/monitors/%s", name);
+    t_str(path, "compatible", "nestor,blk");
+    t_u32(path, "memory-mib", 1);
+    t_u32(path, "phandle", phandle);
+    t_cells(path, "ioports", 4, 0x1f0, 0x1f7, 0x3f6, 0x3f6);
+    if (count)
+        t_cells(path, "vm-sectors", 2, first, count);
+}
+
+#define BLK_CLIENT_EXP "expected <&SERVER FIRST COUNT>: a nestor,blk monitor and the sectors " \
+                       "FIRST to FIRST+COUNT-1 of its disk (COUNT >= 1, below 2^32), got "
+
+/* Block servers: the VM's partition, client monitors' partitions and
+ * badges, start order, and every misuse refused. */
+static void test_blk(void)
+{
+    /* Good: the VM's disk and a client (a count monitor on the VM) on
+     * sectors of their own; the server starts before both. */
+    base();
+    add_blk("disk", 2, 2048, 4096);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 3, 2, 0, 2048);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL_FATAL(S.n_mon, 3);
+    CU_ASSERT_EQUAL(S.mon[1].kind, SC_BLK);
+    CU_ASSERT_TRUE(sc_kind_is_device_server(SC_BLK));
+    CU_ASSERT_FALSE(sc_kind_blk_client(SC_BLK));
+    CU_ASSERT_FALSE(sc_kind_blk_client(SC_VMM_SERVER));
+    CU_ASSERT_TRUE(sc_kind_blk_client(SC_COUNT_MONITOR));
+    CU_ASSERT_STRING_EQUAL(sc_kind_program(SC_BLK), "blk");
+    CU_ASSERT_EQUAL(S.mon[1].vm_sectors.first, 2048);
+    CU_ASSERT_EQUAL(S.mon[1].vm_sectors.count, 4096);
+    CU_ASSERT_EQUAL(S.mon[1].n_ports, 2);
+    CU_ASSERT_EQUAL(S.mon[1].blk_server, -1);
+    CU_ASSERT_EQUAL(S.mon[2].blk_server, 1);
+    CU_ASSERT_EQUAL(S.mon[2].blk_client, 0);
+    CU_ASSERT_EQUAL(S.mon[2].blk_sectors.first, 0);
+    CU_ASSERT_EQUAL(S.mon[2].blk_sectors.count, 2048);
+    CU_ASSERT_EQUAL(S.mon[0].blk_server, -1);
+    CU_ASSERT_EQUAL(S.start_order[0], 1);       /* the server first */
+    /* A server for monitors only: no VM names it, no vm-sectors. */
+    base();
+    add_blk("disk", 2, 0, 0);
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 3, 2, 100, 50);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    EXPECT_OK();
+    /* Named by nobody at all. */
+    base();
+    add_blk("disk", 2, 0, 0);
+    EXPECT(1, P "/monitors/disk: property 'compatible': expected a block server some VM's "
+           "'virtio' or some monitor's 'blk' names, got one no VM uses");
+    /* Without the ATA ports. */
+    base();
+    add_blk("disk", 2, 0, 16);
+    t_cells("/monitors/disk", "ioports", 2, 0x1f0, 0x1f7);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT(1, P "/monitors/disk: property 'ioports': expected the primary ATA channel's ports, "
+           "<0x1f0 0x1f7 0x3f6 0x3f6> (the disk it drives), got ranges without them");
+    /* A VM's disk without sectors; sectors without a VM. */
+    base();
+    add_blk("disk", 2, 0, 0);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT(1, P "/monitors/disk: property 'vm-sectors': expected <FIRST COUNT>: the sectors of "
+           "the virtio disk of the VM whose 'virtio' names it, got none");
+    base();
+    add_blk("disk", 2, 0, 16);
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 3, 2, 100, 50);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    EXPECT(1, P "/monitors/disk: property 'vm-sectors': expected none: no VM's 'virtio' names "
+           "this server, got a partition");
+    /* Malformed ranges: COUNT 0, past 2^32 sectors, wrong length. */
+    base();
+    add_blk("disk", 2, 0, 16);
+    t_cells("/monitors/disk", "vm-sectors", 2, 5, 0);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT_FRAG(0, P "/monitors/disk: property 'vm-sectors': expected <FIRST COUNT>: the "
+                "sectors FIRST to FIRST+COUNT-1 of the disk (COUNT >= 1, below 2^32), got <5 0>");
+    base();
+    add_blk("disk", 2, 0xFFFFFFF0u, 0x20);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT_FRAG(0, "got <4294967280 32>");
+    base();
+    add_blk("disk", 2, 0, 16);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 2, 2, 100);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    EXPECT(1, P "/monitors/count: property 'blk': " BLK_CLIENT_EXP "8 bytes");
+    /* A client overlapping the VM's disk, and another client. */
+    base();
+    add_blk("disk", 2, 2048, 4096);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 3, 2, 6143, 10);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    EXPECT(1, P "/monitors/count: property 'blk': expected sectors no other partition of 'disk' "
+           "has, got <6143 10>, which overlap its VM's 'vm-sectors'");
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 32);
+    add_blk("disk", 2, 0, 0);
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 3, 2, 0, 100);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    add_vm("other", 8);
+    add_count("count2", 4);
+    t_cells("/monitors/count2", "blk", 3, 2, 99, 1);
+    t_cells("/vms/other", "monitors", 2, 4, 1);
+    EXPECT(1, P "/monitors/count2: property 'blk': expected sectors no other partition of "
+           "'disk' has, got <99 1>, which overlap count");
+    /* 'blk' naming no block server; on a VMM (not a client). */
+    base();
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 3, 1, 0, 100);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    EXPECT(1, P "/monitors/count: property 'blk': expected <&SERVER FIRST COUNT> naming a "
+           "nestor,blk monitor, got 'vmm' (nestor,vmm-server)");
+    base();
+    add_blk("disk", 2, 0, 16);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    t_cells("/monitors/vmm", "blk", 3, 2, 100, 1);
+    EXPECT_FRAG(1, P "/monitors/vmm: property 'blk': expected one of ");
+}
+
 UNIT_SUITE(stackcfg_suite)
 {
     CU_pSuite s = CU_add_suite("stackcfg: the stack-config validator", NULL, NULL);
@@ -1658,6 +1790,7 @@ UNIT_SUITE(stackcfg_suite)
     CU_add_test(s, "modules: files with strings; refused: bad or missing files, too many; a "
                 "machine larger than the one it boots on", test_modules_machine);
     CU_add_test(s, "refused: a port or IRQ held by two monitors", test_shared_devices);
+    CU_add_test(s, "block servers: the VM's disk, client partitions; misuses refused", test_blk);
     CU_add_test(s, "refused: unknown, duplicated, too many, shared exits", test_exits);
     CU_add_test(s, "refused: unused monitors, one serving two VMs, unknown kind", test_service);
     CU_add_test(s, "virtio: device servers read and ordered; unused, shared, misplaced, too "

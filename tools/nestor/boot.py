@@ -32,14 +32,14 @@ def _pump(fh, stream):
         stream.flush()
 
 
-def _run_once(emu, iso, workdir, timeout, stream, gdb_port=None, started=None):
+def _run_once(emu, iso, workdir, timeout, stream, gdb_port=None, started=None, disk=None):
     serial = os.path.join(workdir, 'serial.log')
     out_path = os.path.join(workdir, 'emulator.out')
     for stale in (serial, out_path):
         if os.path.exists(stale):
             os.unlink(stale)
     open(serial, 'wb').close()
-    cmd = emu.prepare(iso, serial, workdir, gdb_port)
+    cmd = emu.prepare(iso, serial, workdir, gdb_port, disk)
     with open(os.path.join(workdir, 'command'), 'w') as fh:
         fh.write(' '.join(cmd) + '\n')
     emu.before_start()
@@ -61,13 +61,14 @@ def _run_once(emu, iso, workdir, timeout, stream, gdb_port=None, started=None):
     return BootResult(status, time.monotonic() - start, serial, out_path, proc.returncode)
 
 
-def boot(emu, iso, workdir, timeout, stream=None, gdb_port=None, started=None):
+def boot(emu, iso, workdir, timeout, stream=None, gdb_port=None, started=None, disk=None):
     """Boot @iso on @emu; stop at exit or after @timeout seconds. With
     @gdb_port, COM2 is that TCP port (the inspector's link to gdb);
-    @started(process) is called once the emulator runs."""
+    @started(process) is called once the emulator runs; @disk is a raw
+    image attached as the primary ATA master (nestor/disk.py)."""
     os.makedirs(workdir, exist_ok=True)
     for _ in range(START_RETRIES):
-        result = _run_once(emu, iso, workdir, timeout, stream, gdb_port, started)
+        result = _run_once(emu, iso, workdir, timeout, stream, gdb_port, started, disk)
         with open(result.emulator_log, errors='replace') as fh:
             if not emu.retry_reason(fh.read()):
                 break

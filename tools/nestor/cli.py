@@ -34,6 +34,13 @@ def cmd_run(args):
         raise NestorError('run: --bare boots one guest without Nestor: no config, root task '
                           'or --guest options with it (--cmdline is the guest\'s)')
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
+    if args.disk_mib is not None and not args.disk:
+        raise NestorError('run: --disk-mib sizes the image --disk FILE creates; no --disk')
+    if args.disk:
+        from nestor import disk
+        if args.disk_mib is not None and not os.path.exists(args.disk):
+            disk.create(args.disk, args.disk_mib)
+        disk.cylinders(args.disk)       # a clear error now for a file Bochs cannot take
     build.scons()
     if args.bare:
         iso = image.bare_iso(args.bare, args.cmdline)
@@ -57,7 +64,8 @@ def cmd_run(args):
               (args.gdb, args.gdb,
                '; Bochs starts once gdb has connected' if emu.name == 'bochs' else ''),
               file=sys.stderr)
-    result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=args.gdb)
+    result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=args.gdb,
+                       disk=args.disk)
     verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial], stdout=subprocess.PIPE,
                              text=True).stdout.strip()
     if verdict == 'pass':
@@ -303,6 +311,13 @@ def parser():
                    help='stack config (.dts path or name in stack-configs/; default: demo)')
     r.add_argument('--emu', default='bochs', choices=sorted(emulators.EMULATORS),
                    help='machine to boot on (default: bochs)')
+    r.add_argument('--disk', metavar='FILE', default=None,
+                   help='attach the raw disk image FILE as the primary ATA master (the disk '
+                        'of a nestor,blk block server in the config); what the guest writes '
+                        'stays in FILE')
+    r.add_argument('--disk-mib', type=int, metavar='MIB', default=None,
+                   help='with --disk: create FILE, zeroed, of MIB MiB (rounded up to whole '
+                        'cylinders) if it does not exist')
     r.add_argument('--gdb', type=int, metavar='PORT', default=None,
                    help='wire the machine\'s COM2 to TCP port PORT on localhost, the link of '
                         'an inspector monitor in the config to gdb (prints the line to type)')

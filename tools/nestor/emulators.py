@@ -34,10 +34,11 @@ class Emulator:
             return '%s is not installed (Debian package %s)' % (self.binary, self.package)
         return None
 
-    def prepare(self, iso, serial, workdir, gdb_port=None):
+    def prepare(self, iso, serial, workdir, gdb_port=None, disk=None):
         """Return the command line that boots @iso with COM1 into @serial
         (and, with @gdb_port, COM2 on that TCP port of localhost: the
-        inspector's link to gdb)."""
+        inspector's link to gdb; with @disk, that raw image file as the
+        primary ATA master, the block server's disk)."""
         raise NotImplementedError
 
     def before_start(self):
@@ -56,10 +57,12 @@ class Qemu(Emulator):
     def accel_args(self):
         return ['-accel', 'tcg']
 
-    def prepare(self, iso, serial, workdir, gdb_port=None):
+    def prepare(self, iso, serial, workdir, gdb_port=None, disk=None):
         # The second -serial is COM2 (0x2F8, IRQ 3).
         com2 = ['-serial', 'tcp:127.0.0.1:%d,server,nowait' % gdb_port] if gdb_port else []
-        return [self.binary] + self.accel_args() + [
+        # The disk on IDE index 0 (primary master); -cdrom is index 2.
+        drive = ['-drive', 'file=%s,format=raw,if=ide,index=0,media=disk' % disk] if disk else []
+        return [self.binary] + self.accel_args() + drive + [
             '-m', str(MACHINE_MEMORY_MIB), '-cdrom', iso, '-boot', 'd',
             '-display', 'none', '-monitor', 'none', '-no-reboot',
             '-serial', 'file:' + serial] + com2 + [
@@ -107,11 +110,19 @@ class Bochs(Emulator):
     _start_lock = threading.Lock()
     _last_start = 0.0
 
-    def prepare(self, iso, serial, workdir, gdb_port=None):
+    def prepare(self, iso, serial, workdir, gdb_port=None, disk=None):
+        from nestor import disk as disks
         rc = os.path.join(workdir, 'bochsrc')
+        if disk:
+            # The disk is the primary master; the CD moves to the secondary channel.
+            drives = BOCHS_DISK.format(disk=os.path.abspath(disk), iso=iso,
+                                       cylinders=disks.cylinders(disk), heads=disks.HEADS,
+                                       spt=disks.SECTORS_PER_TRACK)
+        else:
+            drives = BOCHS_CDROM.format(iso=iso)
         with open(rc, 'w') as fh:
             fh.write(BOCHSRC.format(mem=MACHINE_MEMORY_MIB, model=BOCHS_CPU_MODEL, ips=BOCHS_IPS,
-                                    iso=iso, serial=serial,
+                                    drives=drives, serial=serial,
                                     log=os.path.join(workdir, 'bochs.log')))
             if gdb_port:
                 # Bochs waits at start-up until a client (gdb) connects.
@@ -144,8 +155,7 @@ romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
 cpu: model={model}, count=1, ips={ips}, reset_on_triple_fault=0
 clock: sync=none, time0=1
-ata0-master: type=cdrom, path="{iso}", status=inserted
-boot: cdrom
+{drives}boot: cdrom
 com1: enabled=1, mode=file, dev="{serial}"
 display_library: rfb, options="timeout=0"
 speaker: enabled=0
@@ -157,6 +167,12 @@ error: action=report
 info: action=ignore
 debug: action=ignore
 '''
+
+BOCHS_CDROM = 'ata0-master: type=cdrom, path="{iso}", status=inserted\n'
+BOCHS_DISK = ('ata0-master: type=disk, path="{disk}", mode=flat, cylinders={cylinders}, '
+              'heads={heads}, spt={spt}\n'
+              'ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15\n'
+              'ata1-master: type=cdrom, path="{iso}", status=inserted\n')
 
 BOCHS_COM2 = 'com2: enabled=1, mode=socket-server, dev="localhost:{port}"\n'
 

@@ -104,9 +104,18 @@ class SystemTest:
             gdb = gdbdrive.Session(self.spec.gdb, self.spec.gdb_file, gdbdrive.free_port(),
                                    os.path.join(workdir, 'gdb.log'),
                                    self.spec.timeout(self.emu.name), client=self.spec.client)
+        disk_image = None
+        if self.spec.disk:
+            from nestor import disk
+            name, mib = self.spec.disk
+            disk_image = disk.create(os.path.join(workdir, name + '.img'), mib)
         result = boot.boot(self.emu, iso, workdir, self.spec.timeout(self.emu.name),
                            gdb_port=gdb.port if gdb else None,
-                           started=gdb.start if gdb else None)
+                           started=gdb.start if gdb else None, disk=disk_image)
+        if self.spec.boots > 1:
+            result, wrong = self._boot_again(iso, workdir, result, disk_image)
+            if wrong:
+                return Outcome(failed=1, seconds=result.seconds, detail=wrong)
         if gdb:
             gdb.wait()
             wrong = gdbdrive.judge(gdb.output, self.spec.gdb_expect, self.spec.gdb_forbid)
@@ -139,6 +148,39 @@ class SystemTest:
         if self.spec.expect_fail:
             note = 'expected failure: %s' % (self.spec.description or 'FAIL verdict seen')
         return Outcome(passed=1, seconds=result.seconds, note=note)
+
+
+    def _boot_again(self, iso, workdir, first, disk_image):
+        """Boot again on the same disk (spec 'boots: 2'). Each boot's log is
+        kept (serial-N.log) and must end with the verdict the spec wants; the
+        serial.log judged is the logs one after the other, with a line between.
+        Returns the last boot's result (its seconds the total) and what went
+        wrong, if anything."""
+        logs, seconds, result = [], 0.0, first
+        want = 'fail' if self.spec.expect_fail else 'pass'
+        for n in range(1, self.spec.boots + 1):
+            if n > 1:
+                result = boot.boot(self.emu, iso, workdir, self.spec.timeout(self.emu.name),
+                                   disk=disk_image)
+            seconds += result.seconds
+            kept = os.path.join(workdir, 'serial-%d.log' % n)
+            os.replace(result.serial, kept)
+            logs.append(kept)
+            verdict = subprocess.run([paths.JUDGE, '--verdict', kept], stdout=subprocess.PIPE,
+                                     text=True).stdout.strip()
+            if verdict != want:
+                result.seconds = seconds
+                return result, 'boot %d of %d on the same disk: verdict %s, expected %s\nlog: %s' % (
+                    n, self.spec.boots, verdict or 'none', want, paths.rel(kept))
+        with open(first.serial, 'w') as out:
+            for n, log in enumerate(logs, 1):
+                out.write('nestor-harness: boot %d of %d on disk %s\n' %
+                          (n, len(logs), paths.rel(disk_image)))
+                with open(log, errors='replace') as fh:
+                    out.write(fh.read())
+        result.serial = first.serial
+        result.seconds = seconds
+        return result, None
 
 
 def discover():

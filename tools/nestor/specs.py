@@ -13,7 +13,12 @@ from nestor.errors import NestorError
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
                 'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
                 'topology', 'bare', 'stat', 'gdb', 'gdb-file', 'gdb-expect', 'gdb-forbid',
-                'client'}
+                'client', 'disk', 'boots'}
+# disk: NAME=SIZE_MIB - a fresh zeroed disk image NAME.img in the test's log
+#                     folder, attached as the primary ATA master (nestor/disk.py);
+# boots: N          - boot N times (1 or 2) on that same disk; the serial logs are
+#                     judged one after the other (serial-1.log, serial-2.log, joined
+#                     in serial.log), and each boot must end with the verdict.
 # gdb: SCRIPT       - a gdb command file (tests/system/SCRIPT): the machine's COM2
 #                     becomes a TCP port and Debian's gdb runs SCRIPT in batch mode
 #                     against it (an inspector in the stack is its other end);
@@ -57,6 +62,8 @@ class Spec:
         self.gdb_expect = []
         self.gdb_forbid = []
         self.expect_fail = False
+        self.disk = None            # (NAME, MIB): a fresh disk image per run
+        self.boots = 1
         self._parse()
 
     def _error(self, no, msg):
@@ -87,6 +94,9 @@ class Spec:
                 (self.gdb_expect or self.gdb_forbid) and not talker:
             self._error(len(lines), "'gdb:' (or 'client:') and 'gdb-file:' go together, "
                         "'gdb-expect:' / 'gdb-forbid:' need them")
+        if self.boots > 1 and not self.disk:
+            self._error(len(lines), "'boots:' above 1 boots again on the same 'disk:'; "
+                        "there is none")
         if self.topology and not self.stack:
             self._error(len(lines), "'topology:' compares with a 'stack:' config; there is none")
 
@@ -144,6 +154,16 @@ class Spec:
             self.stat = value
         elif key == 'verdict':
             self.expect_fail = value == 'fail'
+        elif key == 'disk':
+            from nestor import disk
+            try:
+                self.disk = disk.parse_spec(value)
+            except ValueError as e:
+                self._error(no, str(e))
+        elif key == 'boots':
+            if value not in ('1', '2'):
+                self._error(no, 'boots: expected 1 or 2')
+            self.boots = int(value)
 
     def timeout(self, emu):
         return self.timeouts.get(emu, DEFAULT_TIMEOUT.get(emu, 60))

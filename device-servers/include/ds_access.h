@@ -1,0 +1,29 @@
+/*
+ * device-servers/include/ds_access.h - what every virtio device server
+ * does with a guest access the VMM forwarded (devsrv.h DS_BADGE_MMIO):
+ * check it against the device's window, run it through virtio/'s register
+ * file, and say a refusal the same way. Pure code: the servers and their
+ * host unit tests share it (console/console.c, blk/vblk.c).
+ */
+#ifndef DS_ACCESS_H
+#define DS_ACCESS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <virtio_mmio.h>
+
+/*
+ * The access at @offset of @dev's window (@window bytes), @size bytes,
+ * writing @wvalue or reading into *@value. The VMM is not trusted to stay
+ * inside the window or to send a width of 1, 2 or 4. Returns NULL when it
+ * was done, else why it was refused (no effect; a read gives 0). @eff
+ * (cleared first) says what the server must do next (virtio_mmio.h).
+ */
+const char *ds_mmio_access(virtio_mmio_dev_t *dev, uint32_t window, bool write, uint64_t offset,
+                           uint64_t size, uint32_t *value, uint32_t wvalue,
+                           virtio_mmio_effect_t *eff);
+
+/* An access said as "write of 4 bytes at 0x38", into @buf. */
+void ds_access_str(char *buf, size_t len, bool write, uint64_t offset, uint64_t size);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * tests/guests/lib/virtio.h - the part of a virtio-mmio driver every test
+ * guest with a virtio device repeats: one split queue of GUEST_VQ_SIZE in
+ * the guest's RAM and the initialization sequence (Virtio 1.2 3.1.1 steps
+ * 1-8, 4.2.3.2 for the queue). The device-specific part stays in each
+ * guest (virtio_console.c, virtio_blk.c).
+ */
+#ifndef GUEST_VIRTIO_H
+#define GUEST_VIRTIO_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <virtio_abi.h>
+
+#define GUEST_VQ_SIZE 8
+
+/* The split ring (2.7): each part at its alignment. */
+typedef struct {
+    virtq_desc_t desc[GUEST_VQ_SIZE] __attribute__((aligned(VIRTQ_DESC_ALIGN)));
+    struct {
+        uint16_t flags, idx, ring[GUEST_VQ_SIZE], used_event;
+    } avail __attribute__((aligned(VIRTQ_AVAIL_ALIGN)));
+    struct {
+        uint16_t flags, idx;
+        struct { uint32_t id, len; } ring[GUEST_VQ_SIZE];
+        uint16_t avail_event;
+    } used __attribute__((aligned(VIRTQ_USED_ALIGN)));
+} guest_vq_t;
+
+/*
+ * Reset the device at @regs and bring it up with exactly the features
+ * @features (the device must offer all of them; VERSION_1 among them) and
+ * queue @queue set up on @vq (zeroed here). True if the device went live
+ * (DRIVER_OK read back).
+ */
+bool guest_virtio_init(volatile uint32_t *regs, uint64_t features, unsigned queue, guest_vq_t *vq);
+
+#endif

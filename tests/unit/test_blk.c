@@ -1,0 +1,734 @@
+/*
+ * tests/unit/test_blk.c - the block server's pure parts (device-servers/blk):
+ *  - ATA: IDENTIFY DEVICE data read against ATA/ATAPI-6 8.15.8, the
+ *    taskfiles of 28- and 48-bit READ/WRITE SECTOR(S), and the PIO
+ *    protocol run against a model disk (a register file with a sector
+ *    array behind it, which checks every step the host takes: it fails the
+ *    test on a data-port access without DRQ or a command while busy);
+ *  - partitions and request bounds, and the client protocol of blk_proto.h
+ *    over a RAM disk that counts its accesses (refused requests touch
+ *    nothing);
+ *  - the virtio block device (Virtio 1.2 5.2) driven through forwarded
+ *    register accesses over a fake guest RAM: reads, writes, flush, GET_ID,
+ *    and each malformed request answered with IOERR/UNSUPP, the disk
+ *    untouched.
+ */
+#include "unit.h"
+#include "../../device-servers/blk/ata.h"
+#include "../../device-servers/blk/blk.h"
+#include "../../device-servers/blk/vblk.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a model ATA disk (master on the primary channel) ---- */
+
+#define MD_SECTORS   4096u
+typedef struct {
+    uint8_t *data;
+    uint64_t sectors;
+    bool present, lba48, atapi, fail_io;
+    uint8_t reg[ATA_REGS], hob[ATA_REGS], status, error, devctl;
+    uint8_t cmd;
+    uint64_t lba;
+    unsigned left, word;            /* sectors left in the command, word in the sector */
+    uint16_t block[ATA_SECTOR_WORDS];
+    unsigned protocol_errors, commands;
+} model_t;
+static model_t M;
+
+static void md_set_identify(void)
+{
+    memset(M.block, 0, sizeof M.block);
+    M.block[ATA_ID_CONFIG] = M.atapi ? 0x8580 : 0x0040;
+    M.block[ATA_ID_CAPS] = ATA_ID_CAPS_LBA;
+    uint64_t n28 = M.sectors < ATA_LBA28_LIMIT ? M.sectors : ATA_LBA28_LIMIT - 1;
+    M.block[ATA_ID_LBA28_SECTORS] = (uint16_t)n28;
+    M.block[ATA_ID_LBA28_SECTORS + 1] = (uint16_t)(n28 >> 16);
+    M.block[ATA_ID_CMDSET2] = ATA_ID_VALID | ATA_ID_CMDSET2_FLUSH |
+                              (M.lba48 ? ATA_ID_CMDSET2_LBA48 | ATA_ID_CMDSET2_FLUSH_EXT : 0);
+    M.block[ATA_ID_CMDSET2_ON] = M.lba48 ? ATA_ID_CMDSET2_LBA48 : 0;
+    for (unsigned i = 0; i < 4; i++)
+        M.block[ATA_ID_LBA48_SECTORS + i] = M.lba48 ? (uint16_t)(M.sectors >> (16 * i)) : 0;
+    const char *model = "MODEL DISK";
+    for (unsigned i = 0; i < 2 * ATA_ID_MODEL_WORDS; i += 2) {
+        char a = i < strlen(model) ? model[i] : ' ';
+        char b = i + 1 < strlen(model) ? model[i + 1] : ' ';
+        M.block[ATA_ID_MODEL + i / 2] = (uint16_t)((uint8_t)a << 8 | (uint8_t)b);
+    }
+}
+
+static void md_abort(void)
+{
+    M.status = ATA_SR_DRDY | ATA_SR_ERR;
+    M.error = 0x04;                 /* ABRT */
+    M.left = 0;
+}
+
+static void md_load_sector(void)
+{
+    memcpy(M.block, M.data + M.lba * ATA_SECTOR_SIZE, ATA_SECTOR_SIZE);
+    M.word = 0;
+    M.status = ATA_SR_DRDY | ATA_SR_DRQ;
+}
+
+static void md_command(uint8_t cmd)
+{
+    if (M.status & (ATA_SR_BSY | ATA_SR_DRQ))
+        M.protocol_errors++;            /* ATA-6: no command while BSY or DRQ */
+    M.commands++;
+    M.cmd = cmd;
+    M.error = 0;
+    bool ext = cmd == ATA_CMD_READ_SECTORS_EXT || cmd == ATA_CMD_WRITE_SECTORS_EXT;
+    if (ext) {
+        M.lba = (uint64_t)M.reg[ATA_REG_LBA_LOW] | (uint64_t)M.reg[ATA_REG_LBA_MID] << 8 |
+                (uint64_t)M.reg[ATA_REG_LBA_HIGH] << 16 | (uint64_t)M.hob[ATA_REG_LBA_LOW] << 24 |
+                (uint64_t)M.hob[ATA_REG_LBA_MID] << 32 | (uint64_t)M.hob[ATA_REG_LBA_HIGH] << 40;
+        M.left = M.reg[ATA_REG_COUNT] | M.hob[ATA_REG_COUNT] << 8;
+        if (M.left == 0)
+            M.left = 65536;
+    } else {
+        M.lba = (uint64_t)M.reg[ATA_REG_LBA_LOW] | (uint64_t)M.reg[ATA_REG_LBA_MID] << 8 |
+                (uint64_t)M.reg[ATA_REG_LBA_HIGH] << 16 |
+                (uint64_t)(M.reg[ATA_REG_DEVICE] & ATA_DEV_LBA28_HIGH) << 24;
+        M.left = M.reg[ATA_REG_COUNT] ? M.reg[ATA_REG_COUNT] : 256;
+    }
+    switch (cmd) {
+    case ATA_CMD_IDENTIFY:
+        if (M.atapi) {
+            md_abort();
+            M.reg[ATA_REG_LBA_MID] = 0x14;
+            M.reg[ATA_REG_LBA_HIGH] = 0xEB;
+            return;
+        }
+        md_set_identify();
+        M.left = 1;
+        M.word = 0;
+        M.status = ATA_SR_DRDY | ATA_SR_DRQ;
+        return;
+    case ATA_CMD_READ_SECTORS:
+    case ATA_CMD_READ_SECTORS_EXT:
+    case ATA_CMD_WRITE_SECTORS:
+    case ATA_CMD_WRITE_SECTORS_EXT:
+        if (ext != M.lba48 && ext) {
+            md_abort();
+            return;
+        }
+        if (M.fail_io || !(M.reg[ATA_REG_DEVICE] & ATA_DEV_LBA) || M.lba + M.left > M.sectors) {
+            M.status = ATA_SR_DRDY | ATA_SR_ERR;
+            M.error = 0x10;             /* IDNF */
+            M.left = 0;
+            return;
+        }
+        if (cmd == ATA_CMD_READ_SECTORS || cmd == ATA_CMD_READ_SECTORS_EXT)
+            md_load_sector();
+        else {
+            M.word = 0;
+            M.status = ATA_SR_DRDY | ATA_SR_DRQ;
+        }
+        return;
+    case ATA_CMD_FLUSH_CACHE:
+    case ATA_CMD_FLUSH_CACHE_EXT:
+        M.status = ATA_SR_DRDY;
+        M.left = 0;
+        return;
+    default:
+        md_abort();
+    }
+}
+
+static uint8_t md_in8(void *ctx, uint16_t port)
+{
+    (void)ctx;
+    if (!M.present)
+        return ATA_SR_FLOATING;
+    if (port == ATA_PRIMARY_CTL)
+        return M.status;
+    unsigned r = port - ATA_PRIMARY_BASE;
+    if (r == ATA_REG_STATUS)
+        return M.status;
+    if (r == ATA_REG_ERROR)
+        return M.error;
+    return M.reg[r];
+}
+
+static void md_out8(void *ctx, uint16_t port, uint8_t v)
+{
+    (void)ctx;
+    if (!M.present)
+        return;
+    if (port == ATA_PRIMARY_CTL) {
+        M.devctl = v;
+        return;
+    }
+    unsigned r = port - ATA_PRIMARY_BASE;
+    if (r == ATA_REG_COMMAND) {
+        md_command(v);
+        return;
+    }
+    M.hob[r] = M.reg[r];            /* 48-bit: the previous content is kept */
+    M.reg[r] = v;
+}
+
+static uint16_t md_in16(void *ctx, uint16_t port)
+{
+    (void)ctx;
+    if (!M.present || port != ATA_PRIMARY_BASE || !(M.status & ATA_SR_DRQ) ||
+        M.cmd == ATA_CMD_WRITE_SECTORS || M.cmd == ATA_CMD_WRITE_SECTORS_EXT) {
+        M.protocol_errors++;
+        return 0xFFFF;
+    }
+    uint16_t v = M.block[M.word++];
+    if (M.word == ATA_SECTOR_WORDS) {
+        M.left--;
+        M.lba++;
+        if (M.left && M.cmd != ATA_CMD_IDENTIFY)
+            md_load_sector();
+        else
+            M.status = ATA_SR_DRDY;
+    }
+    return v;
+}
+
+static void md_out16(void *ctx, uint16_t port, uint16_t v)
+{
+    (void)ctx;
+    if (!M.present || port != ATA_PRIMARY_BASE || !(M.status & ATA_SR_DRQ) ||
+        !(M.cmd == ATA_CMD_WRITE_SECTORS || M.cmd == ATA_CMD_WRITE_SECTORS_EXT)) {
+        M.protocol_errors++;
+        return;
+    }
+    M.block[M.word++] = v;
+    if (M.word == ATA_SECTOR_WORDS) {
+        memcpy(M.data + M.lba * ATA_SECTOR_SIZE, M.block, ATA_SECTOR_SIZE);
+        M.word = 0;
+        M.left--;
+        M.lba++;
+        M.status = M.left ? ATA_SR_DRDY | ATA_SR_DRQ : ATA_SR_DRDY;
+    }
+}
+
+static const ata_io_t model_io = { md_in8, md_out8, md_in16, md_out16, NULL };
+
+static void model_reset(bool lba48)
+{
+    free(M.data);
+    memset(&M, 0, sizeof M);
+    M.sectors = MD_SECTORS;
+    M.data = calloc(MD_SECTORS, ATA_SECTOR_SIZE);
+    M.present = true;
+    M.lba48 = lba48;
+    M.status = ATA_SR_DRDY;
+}
+
+/* ---- ATA: IDENTIFY data and taskfiles ---- */
+
+static void test_identify(void)
+{
+    uint16_t id[ATA_IDENTIFY_WORDS] = { 0 };
+    ata_info_t info;
+    id[ATA_ID_CAPS] = ATA_ID_CAPS_LBA;
+    id[ATA_ID_LBA28_SECTORS] = 0x1234;
+    id[ATA_ID_LBA28_SECTORS + 1] = 0x0005;
+    id[ATA_ID_MODEL] = ('A' << 8) | 'B';
+    id[ATA_ID_MODEL + 1] = ('C' << 8) | ' ';
+    for (unsigned w = 2; w < ATA_ID_MODEL_WORDS; w++)
+        id[ATA_ID_MODEL + w] = 0x2020;
+    CU_ASSERT_EQUAL(ata_parse_identify(id, &info), ATA_OK);
+    CU_ASSERT_EQUAL(info.sectors, 0x51234);
+    CU_ASSERT_FALSE(info.lba48);
+    CU_ASSERT_STRING_EQUAL(info.model, "ABC");
+    /* Word 83 bit 10 counts only with bits 15:14 = 01b. */
+    id[ATA_ID_CMDSET2] = ATA_ID_CMDSET2_LBA48;
+    CU_ASSERT_EQUAL(ata_parse_identify(id, &info), ATA_OK);
+    CU_ASSERT_FALSE(info.lba48);
+    id[ATA_ID_CMDSET2] = ATA_ID_VALID | ATA_ID_CMDSET2_LBA48 | ATA_ID_CMDSET2_FLUSH_EXT;
+    id[ATA_ID_CMDSET2_ON] = ATA_ID_CMDSET2_LBA48;
+    id[ATA_ID_LBA48_SECTORS] = 0;
+    id[ATA_ID_LBA48_SECTORS + 2] = 0x0001;        /* 2^32 sectors */
+    CU_ASSERT_EQUAL(ata_parse_identify(id, &info), ATA_OK);
+    CU_ASSERT_TRUE(info.lba48 && info.flush_ext);
+    CU_ASSERT_EQUAL(info.sectors, 1ULL << 32);
+    /* Refused: supported but not enabled; beyond 2^48; capacity 0. */
+    id[ATA_ID_CMDSET2_ON] = 0;
+    CU_ASSERT_EQUAL(ata_parse_identify(id, &info), ATA_ERR_BAD_GEOMETRY);
+    id[ATA_ID_CMDSET2_ON] = ATA_ID_CMDSET2_LBA48;
+    id[ATA_ID_LBA48_SECTORS + 3] = 0x0001;        /* 2^48 + 2^32 */
+    CU_ASSERT_EQUAL(ata_parse_identify(id, &info), ATA_ERR_BAD_GEOMETRY);
+    memset(&id[ATA_ID_LBA48_SECTORS], 0, 8);
+    CU_ASSERT_EQUAL(ata_parse_identify(id, &info), ATA_ERR_NO_SECTORS);
+    /* A packet device; no LBA. */
+    id[ATA_ID_CONFIG] = ATA_ID_CONFIG_ATAPI;
+    CU_ASSERT_EQUAL(ata_parse_identify(id, &info), ATA_ERR_ATAPI);
+    id[ATA_ID_CONFIG] = 0;
+    id[ATA_ID_CAPS] = 0;
+    CU_ASSERT_EQUAL(ata_parse_identify(id, &info), ATA_ERR_NO_LBA);
+    CU_ASSERT_STRING_EQUAL(ata_strerror(ATA_ERR_NO_LBA), "the disk has no LBA addressing (CHS only)");
+    CU_ASSERT_STRING_EQUAL(ata_strerror((ata_err_t)99), "unknown ATA error");
+}
+
+static void test_taskfile(void)
+{
+    ata_taskfile_t tf;
+    /* 28-bit: LBA 27:24 in the Device register, 256 sectors as count 0. */
+    CU_ASSERT_EQUAL(ata_build_rw(false, false, 0x0ABCDEF1, 256, &tf), ATA_OK);
+    CU_ASSERT_EQUAL(tf.command, ATA_CMD_READ_SECTORS);
+    CU_ASSERT_EQUAL(tf.count, 0);
+    CU_ASSERT_EQUAL(tf.lba_low, 0xF1);
+    CU_ASSERT_EQUAL(tf.lba_mid, 0xDE);
+    CU_ASSERT_EQUAL(tf.lba_high, 0xBC);
+    CU_ASSERT_EQUAL(tf.device, ATA_DEV_OBSOLETE | ATA_DEV_LBA | 0x0A);
+    CU_ASSERT_FALSE(tf.lba48);
+    CU_ASSERT_EQUAL(ata_build_rw(true, false, 5, 3, &tf), ATA_OK);
+    CU_ASSERT_EQUAL(tf.command, ATA_CMD_WRITE_SECTORS);
+    CU_ASSERT_EQUAL(tf.count, 3);
+    /* The 28-bit limit: the last sector yes, one past no; counts 0 and 257 no. */
+    CU_ASSERT_EQUAL(ata_build_rw(false, false, ATA_LBA28_LIMIT - 1, 1, &tf), ATA_OK);
+    CU_ASSERT_EQUAL(ata_build_rw(false, false, ATA_LBA28_LIMIT - 1, 2, &tf), ATA_ERR_RANGE);
+    CU_ASSERT_EQUAL(ata_build_rw(false, false, 0, 0, &tf), ATA_ERR_COUNT_BAD);
+    CU_ASSERT_EQUAL(ata_build_rw(false, false, 0, 257, &tf), ATA_ERR_COUNT_BAD);
+    /* 48-bit: the high bytes go first, the Device register only says LBA. */
+    CU_ASSERT_EQUAL(ata_build_rw(true, true, 0x123456789ABCull, 256, &tf), ATA_OK);
+    CU_ASSERT_EQUAL(tf.command, ATA_CMD_WRITE_SECTORS_EXT);
+    CU_ASSERT_EQUAL(tf.count, 0);
+    CU_ASSERT_EQUAL(tf.count_hi, 1);
+    CU_ASSERT_EQUAL(tf.lba_low, 0xBC);
+    CU_ASSERT_EQUAL(tf.lba_mid, 0x9A);
+    CU_ASSERT_EQUAL(tf.lba_high, 0x78);
+    CU_ASSERT_EQUAL(tf.lba_low_hi, 0x56);
+    CU_ASSERT_EQUAL(tf.lba_mid_hi, 0x34);
+    CU_ASSERT_EQUAL(tf.lba_high_hi, 0x12);
+    CU_ASSERT_EQUAL(tf.device, ATA_DEV_OBSOLETE | ATA_DEV_LBA);
+    CU_ASSERT_EQUAL(ata_build_rw(false, true, ATA_LBA48_LIMIT - 1, 2, &tf), ATA_ERR_RANGE);
+}
+
+/* ---- ATA: the PIO protocol against the model ---- */
+
+static void test_pio(void)
+{
+    for (int lba48 = 0; lba48 < 2; lba48++) {
+        model_reset(lba48);
+        ata_t dev;
+        CU_ASSERT_EQUAL_FATAL(ata_probe(&dev, &model_io, ATA_PRIMARY_BASE, ATA_PRIMARY_CTL),
+                              ATA_OK);
+        CU_ASSERT_EQUAL(M.devctl, ATA_DC_NIEN);           /* polled: no INTRQ */
+        CU_ASSERT_EQUAL(dev.info.sectors, MD_SECTORS);
+        CU_ASSERT_EQUAL(dev.info.lba48, (bool)lba48);
+        CU_ASSERT_STRING_EQUAL(dev.info.model, "MODEL DISK");
+        /* 300 sectors: two commands (256 + 44). */
+        enum { N = 300 };
+        uint8_t *out = malloc(N * ATA_SECTOR_SIZE), *in = calloc(N, ATA_SECTOR_SIZE);
+        for (unsigned i = 0; i < N * ATA_SECTOR_SIZE; i++)
+            out[i] = (uint8_t)(i * 7 + i / 512 + lba48);
+        unsigned before = M.commands;
+        CU_ASSERT_EQUAL(ata_write(&dev, 1000, N, out), ATA_OK);
+        CU_ASSERT_EQUAL(M.commands - before, 2);
+        CU_ASSERT_EQUAL(memcmp(M.data + 1000 * ATA_SECTOR_SIZE, out, N * ATA_SECTOR_SIZE), 0);
+        CU_ASSERT_EQUAL(ata_read(&dev, 1000, N, in), ATA_OK);
+        CU_ASSERT_EQUAL(memcmp(in, out, N * ATA_SECTOR_SIZE), 0);
+        CU_ASSERT_EQUAL(dev.sectors_read, N);
+        CU_ASSERT_EQUAL(dev.sectors_written, N);
+        CU_ASSERT_EQUAL(ata_flush(&dev), ATA_OK);
+        /* Beyond the disk: refused before any command. */
+        before = M.commands;
+        CU_ASSERT_EQUAL(ata_read(&dev, MD_SECTORS - 1, 2, in), ATA_ERR_RANGE);
+        CU_ASSERT_EQUAL(ata_read(&dev, ~0ULL, 2, in), ATA_ERR_RANGE);
+        CU_ASSERT_EQUAL(M.commands, before);
+        /* The device reports an error: its Error register is kept. */
+        M.fail_io = true;
+        CU_ASSERT_EQUAL(ata_read(&dev, 0, 1, in), ATA_ERR_DEVICE);
+        CU_ASSERT_EQUAL(dev.last_error, 0x10);
+        M.fail_io = false;
+        CU_ASSERT_EQUAL(ata_read(&dev, 0, 1, in), ATA_OK);
+        CU_ASSERT_EQUAL(M.protocol_errors, 0);
+        free(out);
+        free(in);
+    }
+    /* No device: the bus floats. A packet device (a CD) is no disk. */
+    ata_t dev;
+    model_reset(false);
+    M.present = false;
+    CU_ASSERT_EQUAL(ata_probe(&dev, &model_io, ATA_PRIMARY_BASE, ATA_PRIMARY_CTL),
+                    ATA_ERR_NO_DEVICE);
+    model_reset(false);
+    M.atapi = true;
+    CU_ASSERT_EQUAL(ata_probe(&dev, &model_io, ATA_PRIMARY_BASE, ATA_PRIMARY_CTL), ATA_ERR_ATAPI);
+    /* A device stuck busy times out. */
+    model_reset(false);
+    M.status = ATA_SR_BSY;
+    CU_ASSERT_EQUAL(ata_probe(&dev, &model_io, ATA_PRIMARY_BASE, ATA_PRIMARY_CTL),
+                    ATA_ERR_TIMEOUT);
+    free(M.data);
+    M.data = NULL;
+}
+
+/* ---- partitions, bounds, the client protocol ---- */
+
+#define RD_SECTORS 64u
+static uint8_t rdisk[RD_SECTORS * BLK_SECTOR_SIZE];
+static unsigned rd_calls;
+static unsigned rd_fail;
+
+static unsigned rd_read(void *ctx, uint64_t lba, uint64_t count, uint8_t *buf)
+{
+    (void)ctx;
+    rd_calls++;
+    CU_ASSERT_FATAL(lba + count <= RD_SECTORS);
+    if (rd_fail)
+        return rd_fail;
+    memcpy(buf, rdisk + lba * BLK_SECTOR_SIZE, count * BLK_SECTOR_SIZE);
+    return 0;
+}
+
+static unsigned rd_write(void *ctx, uint64_t lba, uint64_t count, const uint8_t *buf)
+{
+    (void)ctx;
+    rd_calls++;
+    CU_ASSERT_FATAL(lba + count <= RD_SECTORS);
+    if (rd_fail)
+        return rd_fail;
+    memcpy(rdisk + lba * BLK_SECTOR_SIZE, buf, count * BLK_SECTOR_SIZE);
+    return 0;
+}
+
+static unsigned rd_flush(void *ctx)
+{
+    (void)ctx;
+    rd_calls++;
+    return rd_fail;
+}
+
+static blk_disk_t ramdisk = { rd_read, rd_write, rd_flush, NULL, RD_SECTORS };
+
+static void test_bounds(void)
+{
+    blk_part_t p;
+    CU_ASSERT_TRUE(blk_parse_part("16:32", &p));
+    CU_ASSERT_EQUAL(p.first, 16);
+    CU_ASSERT_EQUAL(p.count, 32);
+    CU_ASSERT_TRUE(blk_parse_part("0x10:8 blk.client1=0:1", &p));
+    CU_ASSERT_EQUAL(p.first, 16);
+    CU_ASSERT_FALSE(blk_parse_part("16:0", &p));
+    CU_ASSERT_FALSE(blk_parse_part("16", &p));
+    CU_ASSERT_FALSE(blk_parse_part(":5", &p));
+    CU_ASSERT_FALSE(blk_parse_part("1:2x", &p));
+    CU_ASSERT_FALSE(blk_parse_part("-1:2", &p));
+    p = (blk_part_t){ 16, 32 };
+    CU_ASSERT_EQUAL(blk_part_fits(&p, 48), BLK_OK);
+    CU_ASSERT_EQUAL(blk_part_fits(&p, 47), BLK_E_RANGE);
+    blk_part_t wrap = { ~0ULL - 1, 4 };
+    CU_ASSERT_EQUAL(blk_part_fits(&wrap, ~0ULL), BLK_E_OVERFLOW);
+    /* Each error in its order; the last sector and the whole buffer allowed. */
+    const uint64_t buf = 8 * BLK_SECTOR_SIZE;
+    CU_ASSERT_EQUAL(blk_check(&p, 24, 8, 0, buf), BLK_OK);
+    CU_ASSERT_EQUAL(blk_check(&p, 31, 1, 7 * BLK_SECTOR_SIZE, buf), BLK_OK);
+    CU_ASSERT_EQUAL(blk_check(&p, 0, 0, 0, buf), BLK_E_TOO_BIG);
+    CU_ASSERT_EQUAL(blk_check(&p, ~0ULL, 2, 0, buf), BLK_E_OVERFLOW);
+    CU_ASSERT_EQUAL(blk_check(&p, 32, 1, 0, buf), BLK_E_RANGE);
+    CU_ASSERT_EQUAL(blk_check(&p, 25, 8, 0, buf), BLK_E_RANGE);
+    CU_ASSERT_EQUAL(blk_check(&p, 0, 1, 100, buf), BLK_E_ALIGN);
+    CU_ASSERT_EQUAL(blk_check(&p, 0, 2, 7 * BLK_SECTOR_SIZE, buf), BLK_E_TOO_BIG);
+    CU_ASSERT_EQUAL(blk_check(&p, 0, 1, 1ULL << 63, buf), BLK_E_TOO_BIG);
+    CU_ASSERT_EQUAL(blk_check(&p, 0, 9, 0, buf), BLK_E_TOO_BIG);
+    CU_ASSERT_STRING_EQUAL(blk_strerror(BLK_E_RANGE), "sectors beyond the partition");
+    CU_ASSERT_STRING_EQUAL(blk_strerror(99), "unknown error");
+}
+
+static void test_clients(void)
+{
+    static uint8_t buffer[4096];
+    blk_client_t c = { .part = { 16, 32 }, .configured = true, .usable = true };
+    uint64_t mr[3] = { 0 };
+    memset(rdisk, 0xAA, sizeof rdisk);
+    rd_calls = rd_fail = 0;
+    /* INFO before a buffer: no sectors per request yet. */
+    blk_reply_t r = blk_serve(&ramdisk, &c, BLK_REQ_INFO, mr, 0);
+    CU_ASSERT_EQUAL(r.label, BLK_OK);
+    CU_ASSERT_EQUAL(r.mr[BLK_INFO_MR_SECTORS], 32);
+    CU_ASSERT_EQUAL(r.mr[BLK_INFO_MR_SECTOR_SIZE], BLK_SECTOR_SIZE);
+    CU_ASSERT_EQUAL(r.mr[BLK_INFO_MR_MAX_SECTORS], 0);
+    mr[BLK_RW_MR_COUNT] = 1;
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_READ, mr, 3).label, BLK_E_NO_BUFFER);
+    r = blk_attached(&c, buffer, sizeof buffer);
+    CU_ASSERT_EQUAL(r.mr[0], 4096);
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_INFO, mr, 0).mr[BLK_INFO_MR_MAX_SECTORS], 8);
+    /* Write sector 0 of the partition = disk sector 16, from buffer offset 1024. */
+    memset(buffer + 1024, 0x5C, BLK_SECTOR_SIZE);
+    uint64_t w[3] = { 0, 1, 1024 };
+    r = blk_serve(&ramdisk, &c, BLK_REQ_WRITE, w, 3);
+    CU_ASSERT_EQUAL(r.label, BLK_OK);
+    CU_ASSERT_EQUAL(r.mr[0], 1);
+    CU_ASSERT_EQUAL(rdisk[16 * BLK_SECTOR_SIZE], 0x5C);
+    CU_ASSERT_EQUAL(rdisk[15 * BLK_SECTOR_SIZE + 511], 0xAA);
+    CU_ASSERT_EQUAL(rdisk[17 * BLK_SECTOR_SIZE], 0xAA);
+    memset(buffer, 0, sizeof buffer);
+    uint64_t rq[3] = { 0, 8, 0 };
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_READ, rq, 3).label, BLK_OK);
+    CU_ASSERT_EQUAL(buffer[0], 0x5C);
+    CU_ASSERT_EQUAL(buffer[BLK_SECTOR_SIZE], 0xAA);
+    CU_ASSERT_EQUAL(c.sectors_read, 8);
+    CU_ASSERT_EQUAL(c.sectors_written, 1);
+    /* Refusals touch nothing. */
+    unsigned calls = rd_calls;
+    uint64_t bad[][3] = { { 32, 1, 0 }, { 31, 2, 0 }, { ~0ULL, 2, 0 }, { 0, 1, 3 },
+                          { 0, 9, 0 }, { 0, 0, 0 }, { 0, 1, 4096 } };
+    const int want[] = { BLK_E_RANGE, BLK_E_RANGE, BLK_E_OVERFLOW, BLK_E_ALIGN, BLK_E_TOO_BIG,
+                         BLK_E_TOO_BIG, BLK_E_TOO_BIG };
+    for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++) {
+        CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_READ, bad[i], 3).label,
+                        (uint64_t)want[i]);
+        CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_WRITE, bad[i], 3).label,
+                        (uint64_t)want[i]);
+    }
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_READ, rq, 2).label, BLK_E_BAD_REQUEST);
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, 0x7777, rq, 3).label, BLK_E_BAD_REQUEST);
+    CU_ASSERT_EQUAL(rd_calls, calls);
+    CU_ASSERT_EQUAL(c.refusals, 2 * 7 + 2 + 1);
+    /* A disk error comes back as BLK_E_IO with the device's code. */
+    rd_fail = 0x40;
+    r = blk_serve(&ramdisk, &c, BLK_REQ_READ, rq, 3);
+    CU_ASSERT_EQUAL(r.label, BLK_E_IO);
+    CU_ASSERT_EQUAL(r.mr[0], 0x40);
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_FLUSH, rq, 0).label, BLK_E_IO);
+    rd_fail = 0;
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_FLUSH, rq, 0).label, BLK_OK);
+    /* A partition off the disk, or a client the config did not name. */
+    calls = rd_calls;
+    c.usable = false;
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_READ, rq, 3).label, BLK_E_NO_DISK);
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_FLUSH, rq, 0).label, BLK_E_NO_DISK);
+    c.configured = false;
+    CU_ASSERT_EQUAL(blk_serve(&ramdisk, &c, BLK_REQ_INFO, rq, 0).label, BLK_E_BAD_REQUEST);
+    CU_ASSERT_EQUAL(rd_calls, calls);
+}
+
+/* ---- the virtio block device ---- */
+
+#define RAM_BYTES   0x40000u
+#define DESC_GPA    0x1000u
+#define AVAIL_GPA   0x2000u
+#define USED_GPA    0x3000u
+#define HDR_GPA     0x8000u
+#define DATA_GPA    0x10000u
+#define STATUS_GPA  0x9000u
+#define QSIZE       8
+#define MAX_LINES   64
+
+static uint8_t *ram;
+static vblk_t V;
+static char lines[MAX_LINES][VBLK_LINE_MAX + 80];
+static unsigned n_lines;
+static uint16_t avail_idx, used_seen;
+
+static void emit(const char *text)
+{
+    if (n_lines < MAX_LINES)
+        snprintf(lines[n_lines++], sizeof lines[0], "%s", text);
+}
+
+static bool logged(const char *frag)
+{
+    for (unsigned i = 0; i < n_lines; i++)
+        if (strstr(lines[i], frag))
+            return true;
+    return false;
+}
+
+static uint32_t vrd(uint32_t off)
+{
+    uint32_t v = 0xdeadbeef;
+    vblk_access(&V, false, off, 4, &v, 0);
+    return v;
+}
+
+static bool vwr(uint32_t off, uint32_t v)
+{
+    uint32_t ignored;
+    return vblk_access(&V, true, off, 4, &ignored, v);
+}
+
+static void put16(uint32_t gpa, uint16_t v) { memcpy(ram + gpa, &v, 2); }
+static uint16_t get16(uint32_t gpa) { uint16_t v; memcpy(&v, ram + gpa, 2); return v; }
+static uint32_t get32(uint32_t gpa) { uint32_t v; memcpy(&v, ram + gpa, 4); return v; }
+
+static void desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+    virtq_desc_t d = { .addr = addr, .len = len, .flags = flags, .next = next };
+    memcpy(ram + DESC_GPA + i * VIRTQ_DESC_SIZE, &d, sizeof d);
+}
+
+static void driver_init(void)
+{
+    memset(ram + DESC_GPA, 0, USED_GPA + 0x1000 - DESC_GPA);
+    avail_idx = used_seen = 0;
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_STATUS, 0));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << VIRTIO_BLK_F_FLUSH));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32)));
+    uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_STATUS, st));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_SEL, VBLK_REQUESTQ));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NUM, QSIZE));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_READY, 1));
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK));
+    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
+}
+
+static void vsetup(void)
+{
+    free(ram);
+    ram = calloc(1, RAM_BYTES);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ram);
+    memset(&V, 0, sizeof V);
+    strcpy(V.name, "disk");
+    strcpy(V.vm, "vm1");
+    V.ram_bytes = RAM_BYTES;
+    V.emit = emit;
+    V.disk = &ramdisk;
+    V.part = (blk_part_t){ 16, 32 };
+    V.usable = true;
+    n_lines = 0;
+    rd_calls = rd_fail = 0;
+    CU_ASSERT_TRUE_FATAL(vblk_init(&V, ram));
+    driver_init();
+}
+
+/* Header, optional data (@len bytes at DATA_GPA, device-writable with
+ * @in), status; offered and kicked. Returns the status byte (0xEE if the
+ * device wrote none) and the used length in *@used. */
+static uint8_t vreq(uint32_t type, uint64_t sector, uint32_t len, bool in, uint32_t *used)
+{
+    uint8_t hdr[VIRTIO_BLK_HDR_SIZE] = { 0 };
+    memcpy(hdr, &type, 4);
+    memcpy(hdr + 8, &sector, 8);
+    memcpy(ram + HDR_GPA, hdr, sizeof hdr);
+    ram[STATUS_GPA] = 0xEE;
+    desc(0, HDR_GPA, VIRTIO_BLK_HDR_SIZE, VIRTQ_DESC_F_NEXT, len ? 1 : 2);
+    desc(1, DATA_GPA, len, VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0), 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, 0);
+    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
+    CU_ASSERT_EQUAL(get16(USED_GPA + VIRTQ_USED_IDX_OFF), (uint16_t)(used_seen + 1));
+    uint32_t slot = USED_GPA + VIRTQ_USED_RING_OFF + (used_seen % QSIZE) * VIRTQ_USED_ELEM_SIZE;
+    used_seen++;
+    if (used)
+        *used = get32(slot + VIRTQ_USED_ELEM_LEN_OFF);
+    return ram[STATUS_GPA];
+}
+
+static void test_vblk(void)
+{
+    vsetup();
+    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CFG_CAPACITY), 32);   /* 5.2.4 */
+    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_CONFIG + 4), 0);
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0));
+    CU_ASSERT_TRUE(vrd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_BLK_F_FLUSH));
+    memset(rdisk, 0xAA, sizeof rdisk);
+    /* OUT of 3 sectors at 2 (disk 18..20), IN back. */
+    for (unsigned i = 0; i < 3 * 512; i++)
+        ram[DATA_GPA + i] = (uint8_t)(i ^ 0x3C);
+    uint32_t used;
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_OUT, 2, 3 * 512, false, &used), VIRTIO_BLK_S_OK);
+    CU_ASSERT_EQUAL(used, 1);
+    CU_ASSERT_EQUAL(memcmp(rdisk + 18 * 512, ram + DATA_GPA, 3 * 512), 0);
+    CU_ASSERT_EQUAL(rdisk[21 * 512], 0xAA);
+    memset(ram + DATA_GPA, 0, 3 * 512);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 2, 3 * 512, true, &used), VIRTIO_BLK_S_OK);
+    CU_ASSERT_EQUAL(used, 3 * 512 + 1);
+    CU_ASSERT_EQUAL(memcmp(rdisk + 18 * 512, ram + DATA_GPA, 3 * 512), 0);
+    /* More than the bounce buffer, in pieces: 20 sectors. */
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 10, 20 * 512, true, &used), VIRTIO_BLK_S_OK);
+    CU_ASSERT_EQUAL(memcmp(rdisk + 26 * 512, ram + DATA_GPA, 20 * 512), 0);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_FLUSH, 0, 0, false, &used), VIRTIO_BLK_S_OK);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES, true, &used),
+                    VIRTIO_BLK_S_OK);
+    CU_ASSERT_EQUAL(used, VIRTIO_BLK_ID_BYTES + 1);
+    CU_ASSERT_STRING_EQUAL((char *)ram + DATA_GPA, "nestor-disk");
+    CU_ASSERT_EQUAL(V.reads, 2);
+    CU_ASSERT_EQUAL(V.writes, 1);
+    CU_ASSERT_EQUAL(V.flushes, 1);
+
+    /* Bad requests: IOERR or UNSUPP, the disk untouched. */
+    unsigned calls = rd_calls;
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 32, 512, true, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_OUT, 31, 1024, false, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, ~0ULL, 1024, true, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_OUT, 0, 100, false, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 0, 0, false, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 0, 512, false, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_OUT, 0, 512, true, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_GET_ID, 0, 10, true, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(0x1234, 0, 0, false, NULL), VIRTIO_BLK_S_UNSUPP);
+    CU_ASSERT_EQUAL(vreq(11 /* DISCARD, not offered */, 0, 16, false, NULL),
+                    VIRTIO_BLK_S_UNSUPP);
+    CU_ASSERT_EQUAL(rd_calls, calls);
+    CU_ASSERT_TRUE(logged("blk disk: vm vm1: read refused: sectors beyond the capacity"));
+    CU_ASSERT_TRUE(logged("write refused: data not a whole number of 512-byte sectors"));
+    CU_ASSERT_TRUE(logged("read refused: data buffers on the wrong side"));
+    CU_ASSERT_TRUE(logged("request refused: type 4660 is not supported"));
+    /* A header the device cannot read: IOERR in the status byte. */
+    desc(0, HDR_GPA, VIRTIO_BLK_HDR_SIZE, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    ram[STATUS_GPA] = 0xEE;
+    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, 0);
+    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
+    used_seen++;
+    CU_ASSERT_EQUAL(ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_TRUE(logged("header not device-readable"));
+    /* No writable byte at all: nowhere to answer; used with length 0. */
+    desc(0, HDR_GPA, VIRTIO_BLK_HDR_SIZE, 0, 0);
+    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, 0);
+    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
+    CU_ASSERT_EQUAL(get16(USED_GPA + VIRTQ_USED_IDX_OFF), (uint16_t)(used_seen + 1));
+    used_seen++;
+    CU_ASSERT_TRUE(logged("no device-writable status byte"));
+    CU_ASSERT_EQUAL(rd_calls, calls);
+    /* A disk error is IOERR. */
+    rd_fail = 0x40;
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_TRUE(logged("disk error 0x40 at sector 16"));
+    rd_fail = 0;
+    /* A buffer outside RAM breaks the queue; a reset brings it back. */
+    desc(0, RAM_BYTES - 8, 16, VIRTQ_DESC_F_NEXT, 2);
+    put16(AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (avail_idx % QSIZE) * 2, 0);
+    put16(AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++avail_idx);
+    CU_ASSERT_TRUE(vwr(VIRTIO_MMIO_QUEUE_NOTIFY, VBLK_REQUESTQ));
+    CU_ASSERT_TRUE(vrd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    CU_ASSERT_TRUE(logged("the device needs a reset"));
+    driver_init();
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 2, 512, true, NULL), VIRTIO_BLK_S_OK);
+    /* Without a disk the capacity is 0 and everything is IOERR. */
+    V.usable = false;
+    CU_ASSERT_EQUAL(vrd(VIRTIO_MMIO_CONFIG), 0);
+    calls = rd_calls;
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_FLUSH, 0, 0, false, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(rd_calls, calls);
+    /* Out-of-window accesses from the VMM are refused. */
+    uint32_t v;
+    CU_ASSERT_FALSE(vblk_access(&V, false, VBLK_WINDOW_SIZE, 4, &v, 0));
+    CU_ASSERT_FALSE(vblk_access(&V, false, 0, 8, &v, 0));
+    free(ram);
+    ram = NULL;
+}
+
+UNIT_SUITE(blk_suite)
+{
+    CU_pSuite s = CU_add_suite("blk: the block server (ATA, partitions, virtio-blk)", NULL, NULL);
+    CU_add_test(s, "ATA: IDENTIFY DEVICE data: LBA28, LBA48, refusals", test_identify);
+    CU_add_test(s, "ATA: READ/WRITE SECTOR(S) (EXT) taskfiles and their limits", test_taskfile);
+    CU_add_test(s, "ATA: PIO data-in/out against a model disk, errors, no device", test_pio);
+    CU_add_test(s, "partitions and request bounds", test_bounds);
+    CU_add_test(s, "client protocol: info, attach, read/write, refusals touch nothing",
+                test_clients);
+    CU_add_test(s, "virtio-blk: IN/OUT/FLUSH/GET_ID, bad requests IOERR/UNSUPP, broken ring",
+                test_vblk);
+}
