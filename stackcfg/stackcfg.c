@@ -41,15 +41,15 @@ typedef struct {
 static const char *const kind_compat[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "nestor,vmm-server", [SC_COUNT_MONITOR] = "nestor,count-monitor",
     [SC_NESTED_VMX] = "nestor,nested-vmx", [SC_VIRTIO_CONSOLE] = "nestor,virtio-console",
-    [SC_INSPECTOR] = "nestor,inspector", [SC_BLK] = "nestor,blk",
+    [SC_INSPECTOR] = "nestor,inspector", [SC_BLK] = "nestor,blk", [SC_PAGER] = "nestor,pager",
 };
 #define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\", " \
-                       "\"nestor,virtio-console\", \"nestor,inspector\" or \"nestor,blk\""
+                       "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\" or \"nestor,pager\""
 
 static const char *const kind_prog[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "vmm", [SC_COUNT_MONITOR] = "count-monitor",
     [SC_NESTED_VMX] = "nested-vmx", [SC_VIRTIO_CONSOLE] = "virtio-console",
-    [SC_INSPECTOR] = "inspector", [SC_BLK] = "blk",
+    [SC_INSPECTOR] = "inspector", [SC_BLK] = "blk", [SC_PAGER] = "pager",
 };
 
 /* What nested-vmx takes of its VM's exits (nested-vmx/README.md): the VMX
@@ -679,7 +679,7 @@ static void read_monitor(ctx_t *c, int node)
     static const char *const insp_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                               "irqs", "options", "blk", NULL };
     unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props
-                           : m->kind == SC_NESTED_VMX  ? nvmx_props
+                           : m->kind == SC_NESTED_VMX || m->kind == SC_PAGER ? nvmx_props
                            : m->kind == SC_INSPECTOR   ? insp_props
                            : m->kind == SC_BLK         ? blk_props
                            : sc_kind_is_device_server(m->kind) ? server_props : vmm_props);
@@ -704,6 +704,10 @@ static void read_monitor(ctx_t *c, int node)
         read_ports(c, node, m);
         read_irqs(c, node, m);
         read_string(c, node, "options", m->options, sizeof m->options, false);
+    } else if (m->kind == SC_PAGER) {
+        /* EPT violations (SDM Vol. 3C 28.3.3.2, basic reason 48): the
+         * faults of the RAM it owns; it passes the others (MMIO) on. */
+        m->exits[m->n_exits++] = NESTOR_EXIT_EPT_VIOLATION;
     } else if (m->kind == SC_BLK) {
         /* The ATA channel's ports come by grant (device-servers/blk/ata.h). */
         read_ports(c, node, m);
@@ -813,6 +817,22 @@ static void read_stack(ctx_t *c, int node, sc_vm_t *vm)
             fmt_snprintf(got, sizeof got, last ? "'%s' (%s) last" : "'%s' (a VMM) before the "
                          "end", m->name, sc_kind_compatible(m->kind));
             error(c, node, "monitors", exp, got);
+        }
+        /* The VMM hands a pager the VM's RAM: the pager sits right above
+         * it, and the VM has RAM beyond what the VMM keeps. */
+        if (m->kind == SC_PAGER && i + 2 != vm->n_stack) {
+            fmt_snprintf(got, sizeof got, "pager '%s' not right before the VMM", m->name);
+            error(c, node, "monitors", "a pager right before the VMM (<... &pager &vmm>)", got);
+        }
+        if (m->kind == SC_PAGER && (vm->memory_mib <= SC_PAGER_VMM_KEEP_MIB || vm->nested[0] ||
+                                    vm->linux_kernel)) {
+            char want[DESC_MAX];
+            fmt_snprintf(want, sizeof want, "a VM under a pager: a 'guest' image and more than "
+                         "%d MiB of RAM", SC_PAGER_VMM_KEEP_MIB);
+            fmt_snprintf(got, sizeof got, "%u MiB%s", vm->memory_mib,
+                         vm->nested[0] ? ", a nested stack" : vm->linux_kernel ? ", a Linux "
+                         "kernel" : "");
+            error(c, node, "memory-mib", want, got);
         }
     }
 }
@@ -1002,6 +1022,20 @@ static void read_vms(ctx_t *c)
 
 /* ---- checks across nodes ---- */
 
+const sc_monitor_t *sc_vm_pager(const sc_stack_t *s, const sc_vm_t *vm)
+{
+    if (vm->n_stack < 2 || vm->stack[vm->n_stack - 2] < 0)
+        return NULL;
+    const sc_monitor_t *m = &s->mon[vm->stack[vm->n_stack - 2]];
+    return m->kind == SC_PAGER ? m : NULL;
+}
+
+uint32_t sc_vm_vmm_ram_mib(const sc_stack_t *s, const sc_vm_t *vm)
+{
+    return sc_vm_pager(s, vm) && vm->memory_mib > SC_PAGER_VMM_KEEP_MIB ? SC_PAGER_VMM_KEEP_MIB
+                                                                         : vm->memory_mib;
+}
+
 static void check_budgets(ctx_t *c)
 {
     sc_stack_t *s = c->s;
@@ -1018,8 +1052,8 @@ static void check_budgets(ctx_t *c)
         for (unsigned v = 0; v < s->n_vm; v++) {
             if (!s->vm[v].n_stack || sc_vm_vmm(s, &s->vm[v]) != m)
                 continue;
-            need += s->vm[v].memory_mib + SC_VMM_PER_VM_MIB, vms++;
-            ram += s->vm[v].memory_mib;
+            need += sc_vm_vmm_ram_mib(s, &s->vm[v]) + SC_VMM_PER_VM_MIB, vms++;
+            ram += sc_vm_vmm_ram_mib(s, &s->vm[v]);
             bool nested_seen = false;       /* a nested stack's files: once per config */
             for (unsigned w = 0; s->vm[v].nested[0] && w < v; w++)
                 nested_seen |= s->vm[w].n_stack && sc_vm_vmm(s, &s->vm[w]) == m &&

@@ -109,6 +109,7 @@ typedef enum {
     SC_VIRTIO_CONSOLE,              /* "nestor,virtio-console": a device server (device-servers/) */
     SC_INSPECTOR,                   /* "nestor,inspector": a GDB stub for its VM */
     SC_BLK,                         /* "nestor,blk": a block device server (device-servers/blk) */
+    SC_PAGER,                       /* "nestor,pager": demand paging of its VM's RAM */
     SC_N_KINDS
 } sc_kind_t;
 
@@ -117,6 +118,13 @@ typedef enum {
  * (NESTOR_VCPU_PAUSE at its level exits as NESTOR_EXIT_PREEMPT_TIMER). */
 #define SC_EXIT_DEBUG_EXCEPTION  (NESTOR_EXIT_SLOT_EXCEPTION + 1)    /* SDM 6.15: #DB is 1 */
 #define SC_EXIT_BREAKPOINT       (NESTOR_EXIT_SLOT_EXCEPTION + 3)    /* SDM 6.15: #BP is 3 */
+
+/* A VM stacking a pager (pager/README.md): the VMM keeps the first
+ * SC_PAGER_VMM_KEEP_MIB of its RAM (the image, its boot information) as
+ * always; the rest is the pager's, mapped page by page as the guest touches
+ * it. So such a VM has more RAM than that, and its VMM's budget counts only
+ * what it keeps. */
+#define SC_PAGER_VMM_KEEP_MIB    2
 
 /* VM devices the VMM models (a bit each). */
 enum { SC_DEV_PIC = 1u << 0, SC_DEV_PIT = 1u << 1, SC_DEV_RTC = 1u << 2,
@@ -247,6 +255,10 @@ const char *sc_nested_inner(const char *file);
 /* Whether @vm's stack holds a nestor,nested-vmx: it is shown VMX. */
 bool sc_vm_has_vmx(const sc_stack_t *s, const sc_vm_t *vm);
 /* The monitor a VM's stack ends with: the VMM that runs it. */
+/* The pager stacked on @vm, or NULL (it is the one right above the VMM). */
+const sc_monitor_t *sc_vm_pager(const sc_stack_t *s, const sc_vm_t *vm);
+/* RAM of @vm its VMM backs itself (MiB): all of it, or without a pager's part. */
+uint32_t sc_vm_vmm_ram_mib(const sc_stack_t *s, const sc_vm_t *vm);
 static inline const sc_monitor_t *sc_vm_vmm(const sc_stack_t *s, const sc_vm_t *vm)
 {
     return &s->mon[vm->stack[vm->n_stack - 1]];

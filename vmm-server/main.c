@@ -324,6 +324,7 @@ typedef struct {
     bool nestor_verdict;            /* a whole Nestor: its exit port says PASS/FAIL as
                                        nestor/verdict.h has it */
     bool linux_kernel;              /* the config said 'kernel': a Linux bzImage or nothing */
+    uint32_t paged_mib;             /* of ram_mib, what a pager stacked on it owns */
 } vm_spec_t;
 
 /* Create the VM @sp describes; NULL (said) if it cannot be built. */
@@ -344,7 +345,8 @@ static vm_t *add_vm(nu_alloc_t *a, nestor_cptr_t exit_ep, const vm_spec_t *sp)
         return NULL;
     }
     strncpy(vm->cmdline, sp->cmdline, VMM_CMDLINE_MAX - 1);
-    vm->ram_bytes = (uint64_t)sp->ram_mib << 20;
+    vm->ram_bytes = (uint64_t)(sp->ram_mib - sp->paged_mib) << 20;
+    vm->paged_bytes = (uint64_t)sp->paged_mib << 20;
     vm->devices = sp->devices;
     vm->n_mods = sp->n_mods;
     for (unsigned i = 0; i < sp->n_mods; i++) {
@@ -355,8 +357,10 @@ static vm_t *add_vm(nu_alloc_t *a, nestor_cptr_t exit_ep, const vm_spec_t *sp)
     if (!vm_create(vm, a, exit_ep, (const void *)(uintptr_t)sp->image->vaddr, sp->image->size,
                    GUEST_LOAD_GPA))
         return NULL;
-    printf("vmm: vm %s: %lu MiB RAM, image %lu bytes at 0x%lx%s%s", vm->name,
-           vm->ram_bytes >> 20, sp->image->size, vm->load_gpa,
+    printf("vmm: vm %s: %lu MiB RAM", vm->name, (vm->ram_bytes + vm->paged_bytes) >> 20);
+    if (vm->paged_bytes)
+        printf(" (%lu MiB from 0x%lx paged)", vm->paged_bytes >> 20, vm->ram_bytes);
+    printf(", image %lu bytes at 0x%lx%s%s", sp->image->size, vm->load_gpa,
            vm->real_mode ? " (boot sector: real mode)" :
            vm->long_mode ? " (ELF64: 64-bit mode)" : "",
            vm->multiboot ? " (" : "");
@@ -415,6 +419,10 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
         if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR) &&
             !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
+            return false;
+        }
+        if (m->kind == SC_PAGER && !pager_grant(a, vm, level, &msg)) {
+            printf("vmm: vm %s: cannot hand pager %s its RAM\n", vm->name, m->name);
             return false;
         }
         if (nu_call(setup, &msg) != NESTOR_OK || nestor_msginfo_label(msg.info) != 0) {
@@ -514,7 +522,8 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
         if (strcmp(vmm->name, my_name) != 0)
             continue;
         vm_spec_t sp = { .name = c->name, .ram_mib = c->memory_mib, .devices = c->devices,
-                         .cmdline = c->cmdline, .linux_kernel = c->linux_kernel };
+                         .cmdline = c->cmdline, .linux_kernel = c->linux_kernel,
+                         .paged_mib = c->memory_mib - sc_vm_vmm_ram_mib(&config, c) };
         if (c->nested[0] && !nested_spec(bi, c, &sp))
             return false;
         if (!c->nested[0] && !(sp.image = nu_module(bi, SC_MODULE_IMAGE, c->guest))) {
@@ -537,7 +546,7 @@ static bool build_from_config(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor
             return false;
         char line[TOPO_LINE_MAX];
         topo_fmt_vm(line, sizeof line, vm->name, my_name, c->guest, c->nested,
-                    (uint32_t)(vm->ram_bytes >> 20), 1, vm->devices);
+                    (uint32_t)((vm->ram_bytes + vm->paged_bytes) >> 20), 1, vm->devices);
         printf("%s\n", line);
         if (!stack_monitors(a, bi, vm, c, exit_ep) || !attach_virtio(a, bi, vm, c))
             return false;

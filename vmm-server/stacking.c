@@ -11,6 +11,7 @@
  * the inspector) is handed of it (monitor_grant).
  */
 #include "stacking.h"
+#include "../pager/pager_proto.h"
 #include "nvmx_setup.h"
 #include "vmm.h"
 #include <nestor/bootinfo.h>
@@ -116,5 +117,33 @@ bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_e
     msg->mr[NVMX_SETUP_MR_RAM_BYTES] = vm->ram_bytes;
     msg->mr[NVMX_SETUP_MR_FRAME_BITS] = VMM_RAM_FRAME_BITS;
     msg->mr[NVMX_SETUP_MR_LEVEL] = level;
+    return true;
+}
+
+/* One EPT page table maps 2 MiB (SDM Vol. 3C 28.3.2, Table 28-6: 512
+ * entries of 4 KiB). */
+#define EPT_PT_SPAN (1ULL << 21)
+
+bool pager_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nu_msg_t *msg)
+{
+    const uint64_t base = vm->ram_bytes, end = vm->ram_bytes + vm->paged_bytes;
+    if (!vm->paged_bytes || (base | end) & (EPT_PT_SPAN - 1))
+        return false;
+    /* The tables are ours (the pager cannot map tables with what it gets):
+     * one page table per 2 MiB, every entry empty. */
+    for (uint64_t gpa = base; gpa < end; gpa += EPT_PT_SPAN) {
+        nestor_cptr_t pt = nu_alloc_obj(a, NESTOR_OBJ_EPT_PT, 0);
+        if (!pt || nu_ept_map_pt(a, vm->ept, gpa, pt) != NESTOR_OK)
+            return false;
+    }
+    const nestor_cptr_t ranged = a->next_slot++;
+    const nestor_word_t args[] = { base, end - base, ranged, 64 };
+    if (nu_invoke(vm->ept, NESTOR_EPT_RESTRICT, args, 4, &a->cnode, 1, 0, 0) != NESTOR_OK)
+        return false;
+    nu_ipc_buffer()->caps_or_badges[0] = ranged;
+    *msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 1, PAGER_SETUP_MRS) };
+    msg->mr[PAGER_SETUP_MR_BASE] = base;
+    msg->mr[PAGER_SETUP_MR_END] = end;
+    msg->mr[PAGER_SETUP_MR_LEVEL] = level;
     return true;
 }

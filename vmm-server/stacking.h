@@ -33,4 +33,11 @@ struct vm;
 bool monitor_grant(nu_alloc_t *a, struct vm *vm, unsigned level, nestor_cptr_t stop_ep, bool kick,
                    nu_msg_t *msg);
 
+/* The setup call for the pager stacked at @level right above the VMM on
+ * @vm (pager/pager_proto.h): the EPT tables over the VM's paged RAM
+ * [ram_bytes, ram_bytes + paged_bytes), built here and left empty, and a
+ * capability to the VM's EPT restricted to that range (NESTOR_EPT_RESTRICT)
+ * as the message's one capability. False if they cannot be made. */
+bool pager_grant(nu_alloc_t *a, struct vm *vm, unsigned level, nu_msg_t *msg);
+
 #endif

@@ -174,8 +174,18 @@ static int multiboot_load(vm_t *vm, const uint8_t *image, uint64_t size, uint64_
         return -1;
     }
     mb_boot_t boot;
-    st = (v2 ? mb2_build_info : mb_build_info)(vm->ram, vm->ram_bytes, l.end, vm->cmdline,
-                                               vm->mods, vm->n_mods, &boot);
+    /* The information describes all the guest's RAM, a pager's part too,
+     * but goes where the VMM can write it: below ram_bytes. Placement
+     * depends on the kernel's end and the modules only (mb_place), so a
+     * dry run with the VMM's part says whether it fits there. */
+    if (vm->paged_bytes &&
+        (mb_place(vm->ram_bytes, l.end, vm->mods, vm->n_mods, VMM_MB_INFO_BOUND, &boot) != MB_OK)) {
+        printf("vmm: %s: image, modules and boot information do not fit in the first %lu MiB "
+               "(the rest of RAM is the pager's)\n", vm->name, vm->ram_bytes >> 20);
+        return -1;
+    }
+    st = (v2 ? mb2_build_info : mb_build_info)(vm->ram, vm->ram_bytes + vm->paged_bytes, l.end,
+                                               vm->cmdline, vm->mods, vm->n_mods, &boot);
     if (st != MB_OK) {
         printf("vmm: %s: %s image refused: %s (kernel ends at 0x%lx, %u module%s, "
                "%lu MiB of RAM)\n", vm->name, v2 ? "Multiboot2" : "Multiboot", mb_status_str(st),

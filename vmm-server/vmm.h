@@ -31,13 +31,21 @@
 #define VMM_CMDLINE_MAX    256
 #define VMM_OPTS_MAX       1024               /* a root-task VM's "guest-opts NAME" text */
 #define NS_PER_MS          1000000ULL
+/* Most bytes of Multiboot (1 or 2) boot information a VM's command line and
+ * modules make (headers, MB_MAX_MODULES entries and strings of at most
+ * VMM_CMDLINE_MAX, the memory map): where a pager owns RAM above the VMM's
+ * part, this much must fit in the VMM's part. */
+#define VMM_MB_INFO_BOUND  (16 * 1024)
 
 typedef enum { VM_CREATED, VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
 
 typedef struct vm {
     unsigned index;
     char name[VMM_NAME_MAX];
-    uint64_t ram_bytes;
+    uint64_t ram_bytes;            /* the RAM the VMM backs, from guest-physical 0 */
+    uint64_t paged_bytes;          /* RAM above it that a pager stacked on the VM owns
+                                      (pager/README.md): never mapped by the VMM, not
+                                      readable by it; the guest has ram_bytes + this */
     uint8_t *ram;                  /* guest RAM as mapped in the VMM */
     nestor_cptr_t ept, vcpu, tcb, exit_table;
     nestor_cptr_t ram_frames;      /* first of its RAM frames' capabilities (consecutive) */

@@ -12,6 +12,11 @@
 
 #define PAGE_4K_MASK ((1ULL << NESTOR_FRAME_4K_BITS) - 1)
 
+static nestor_error_t range_error(inv_t *iv, const cap_t *c)
+{
+    return inv_error(iv, NESTOR_ERR_RANGE, vspace_ept_range_base(c), vspace_ept_range_end(c));
+}
+
 static nestor_error_t read_ad(inv_t *iv, cte_t *slot)
 {
     uint64_t gpa, flags, *leaf;
@@ -23,6 +28,8 @@ static nestor_error_t read_ad(inv_t *iv, cte_t *slot)
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, slot->cap.type);
     if (flags & ~(uint64_t)NESTOR_EPT_AD_CLEAR)
         return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 1, flags);
+    if (!vspace_ept_range_allows(&slot->cap, gpa, 1))
+        return range_error(iv, &slot->cap);
     nestor_error_t err = vspace_ept_ad_lookup(&slot->cap, gpa, &leaf, &shift);
     if (err == NESTOR_ERR_INVALID_ARGUMENT)
         return inv_error(iv, err, 0, gpa);
@@ -45,6 +52,10 @@ static nestor_error_t set_mmio(inv_t *iv, cte_t *slot)
         return inv_error(iv, NESTOR_ERR_RANGE, 1, NESTOR_EPT_MMIO_MAX_PAGES);
     if (op != NESTOR_EPT_MMIO_INSTALL && op != NESTOR_EPT_MMIO_REMOVE)
         return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 2, op);
+    /* MMIO entries are the VMM's: a restricted capability (a pager's) has
+     * none to install or remove. */
+    if (vspace_ept_restricted(&slot->cap))
+        return range_error(iv, &slot->cap);
     bool install = op == NESTOR_EPT_MMIO_INSTALL;
     nestor_error_t err = vspace_ept_mmio_check(&slot->cap, gpa, pages, install, &bad);
     if (err == NESTOR_ERR_INVALID_ARGUMENT)
@@ -56,9 +67,50 @@ static nestor_error_t set_mmio(inv_t *iv, cte_t *slot)
     return NESTOR_OK;
 }
 
+/*
+ * NESTOR_EPT_RESTRICT: a child capability to the same EPT that maps frames
+ * and reads A/D flags only in [base, base + bytes) (vspace.h), inside the
+ * invoked capability's own range. A VMM hands it to a pager stacked on a
+ * VM: the pager can put its own frames into that VM's RAM range and nowhere
+ * else, neither outside the range (MMIO, another device's window) nor into
+ * another VM (it holds no other EPT), and cannot take a frame the VMM
+ * mapped there (mapping needs an empty entry; unmapping needs the frame's
+ * capability).
+ */
+static nestor_error_t restrict_range(inv_t *iv, cte_t *slot)
+{
+    uint64_t base, bytes, dest_index, dest_depth;
+    if (!inv_arg(iv, 0, &base) || !inv_arg(iv, 1, &bytes) || !inv_arg(iv, 2, &dest_index) ||
+        !inv_arg(iv, 3, &dest_depth))
+        return NESTOR_ERR_TRUNCATED_MESSAGE;
+    cte_t *root = inv_cap(iv, 0), *dest;
+    if (!root)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    if ((base | bytes) & PAGE_4K_MASK)
+        return inv_error(iv, NESTOR_ERR_ALIGNMENT, base, bytes);
+    if (bytes == 0 || base >= NESTOR_EPT_RESTRICT_LIMIT ||
+        bytes > NESTOR_EPT_RESTRICT_LIMIT - base)
+        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_EPT_RESTRICT_LIMIT);
+    if (!vspace_ept_range_allows(&slot->cap, base, bytes))
+        return range_error(iv, &slot->cap);
+    nestor_error_t err = inv_slot(iv, &root->cap, dest_index, dest_depth, &dest);
+    if (err != NESTOR_OK)
+        return err;
+    if (!cap_is_null(&dest->cap))
+        return inv_error(iv, NESTOR_ERR_DELETE_FIRST, 0, 0);
+    /* Invoke. */
+    cap_t c = slot->cap;
+    c.word2 = base >> EPT_RANGE_PAGE_BITS |
+              ((base + bytes) >> EPT_RANGE_PAGE_BITS) << EPT_RANGE_END_SHIFT;
+    cdt_insert(slot, dest, c, false, false);
+    return NESTOR_OK;
+}
+
 nestor_error_t invoke_ept(inv_t *iv, cte_t *slot)
 {
     switch (iv->label) {
+    case NESTOR_EPT_RESTRICT:
+        return restrict_range(iv, slot);
     case NESTOR_EPT_READ_AD:
         return read_ad(iv, slot);
     case NESTOR_EPT_SET_MMIO:

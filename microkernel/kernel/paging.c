@@ -186,6 +186,17 @@ static nestor_error_t whole_map_check(inv_t *iv, cte_t *slot, uint64_t vaddr, bo
     return NESTOR_OK;
 }
 
+/* A mapping's result: MR0 = the address, or for a restricted EPT
+ * capability's range refusal (vspace.h) MR0/MR1 = its range. */
+static nestor_error_t map_error(inv_t *iv, nestor_error_t err, const cap_t *root, uint64_t vaddr)
+{
+    if (err == NESTOR_OK)
+        return err;
+    if (err == NESTOR_ERR_RANGE && vspace_ept_restricted(root))
+        return inv_error(iv, err, vspace_ept_range_base(root), vspace_ept_range_end(root));
+    return inv_error(iv, err, vaddr, 0);
+}
+
 nestor_error_t invoke_paging(inv_t *iv, cte_t *slot)
 {
     cap_t *c = &slot->cap;
@@ -214,7 +225,7 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot)
         }
         err = frame ? vspace_map_frame(c, &pml4->cap, vaddr, rights, attr)
                     : vspace_map_table(c, &pml4->cap, vaddr);
-        return err == NESTOR_OK ? err : inv_error(iv, err, vaddr, 0);
+        return map_error(iv, err, &pml4->cap, vaddr);
     case NESTOR_FRAME_UNMAP:
     case NESTOR_PAGE_TABLE_UNMAP:
         if ((iv->label == NESTOR_FRAME_UNMAP) != frame)
@@ -237,7 +248,7 @@ nestor_error_t invoke_paging(inv_t *iv, cte_t *slot)
         if (err != NESTOR_OK)
             return err;
         err = vspace_map_frame_ept(c, &pml4->cap, vaddr, rights, memtype);
-        return err == NESTOR_OK ? err : inv_error(iv, err, vaddr, 0);
+        return map_error(iv, err, &pml4->cap, vaddr);
     case NESTOR_FRAME_SLICE:
     case NESTOR_FRAME_SLICE_ALIAS:
         return frame_slice(iv, slot, iv->label == NESTOR_FRAME_SLICE_ALIAS);

@@ -8,6 +8,7 @@
 #include "kernel/invoke.h"
 #include "kernel/shadow.h"
 #include "kernel/vcpu.h"
+#include "kernel/vspace.h"
 #include <nestor/vmcs.h>
 
 /*
@@ -110,6 +111,10 @@ static nestor_error_t set_cap(inv_t *iv, const cte_t *self, vcpu_t *v, int which
         return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, c->cap.type);
     if (cap_is_alias(&c->cap))          /* EPT use only (kernel/paging.c) */
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 1);
+    /* A VCPU runs in a whole guest-physical space, never a pager's part
+     * of one (NESTOR_EPT_RESTRICT, kernel/vspace.h). */
+    if (vspace_ept_restricted(&c->cap))
+        return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 1, c->cap.type);
     /* The rights the kernel and the CPU use the frame with: the state page
      * is written at exits and read at LOAD_STATE and replies (into guest
      * state READ_VMCS returns); the CPU writes the PML page. */

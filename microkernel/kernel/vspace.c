@@ -282,6 +282,11 @@ static nestor_error_t map_checks(const cap_t *obj, const cap_t *pml4_cap, uint64
     if (obj->word2)
         return NESTOR_ERR_DELETE_FIRST;     /* already mapped: unmap first */
     unsigned shift = map_shift(obj->type);
+    /* A restricted EPT capability (vspace.h) maps frames inside its range
+     * and nothing else: a table would reach past it. */
+    if (ept && vspace_ept_restricted(pml4_cap) &&
+        (is_ept_table(obj->type) || !vspace_ept_range_allows(pml4_cap, vaddr, 1ULL << shift)))
+        return NESTOR_ERR_RANGE;
     if (vaddr & ((1ULL << shift) - 1))
         return NESTOR_ERR_ALIGNMENT;
     if (vaddr >= (ept ? EPT_GPA_LIMIT : NESTOR_USER_TOP))

@@ -45,6 +45,34 @@ uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear);
 nestor_error_t vspace_ept_mmio_check(const cap_t *ept_cap, uint64_t gpa, uint64_t pages,
                                      bool install, uint64_t *bad);
 void vspace_ept_mmio_apply(const cap_t *ept_cap, uint64_t gpa, uint64_t pages, bool install);
+/*
+ * A restricted EPT capability (NESTOR_EPT_RESTRICT): word2 of an EPT PML4
+ * capability, unused otherwise (a root is never mapped), holds the 4 KiB
+ * pages [first, end) it may touch as first | end << 32; 0 is the whole
+ * space (end > first, so a range is never 0). Copies keep it.
+ */
+#define EPT_RANGE_PAGE_BITS 12
+#define EPT_RANGE_END_SHIFT 32
+static inline bool vspace_ept_restricted(const cap_t *ept_cap)
+{
+    return ept_cap->type == NESTOR_OBJ_EPT_PML4 && ept_cap->word2 != 0;
+}
+static inline uint64_t vspace_ept_range_base(const cap_t *c)
+{
+    return (c->word2 & 0xFFFFFFFFu) << EPT_RANGE_PAGE_BITS;
+}
+static inline uint64_t vspace_ept_range_end(const cap_t *c)
+{
+    return (c->word2 >> EPT_RANGE_END_SHIFT) << EPT_RANGE_PAGE_BITS;
+}
+/* Whether @ept_cap lets its holder touch [@gpa, @gpa + @bytes). */
+static inline bool vspace_ept_range_allows(const cap_t *ept_cap, uint64_t gpa, uint64_t bytes)
+{
+    if (!vspace_ept_restricted(ept_cap))
+        return true;
+    uint64_t base = vspace_ept_range_base(ept_cap), end = vspace_ept_range_end(ept_cap);
+    return gpa >= base && gpa < end && bytes <= end - gpa;
+}
 /* The mapping record (capability word2) for a mapping into @root. */
 uint64_t vspace_map_record(const cap_t *root);
 /* How many more PML4s can get an id. */

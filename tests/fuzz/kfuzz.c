@@ -142,6 +142,7 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_EPT_MAP_FRAME, "ept_map" }, { NESTOR_FRAME_UNMAP, "frame_unmap" },
     { NESTOR_FRAME_SLICE, "slice" }, { NESTOR_FRAME_SLICE_ALIAS, "alias" },
     { NESTOR_EPT_READ_AD, "read_ad" }, { NESTOR_EPT_SET_MMIO, "mmio" },
+    { NESTOR_EPT_RESTRICT, "ept_restrict" },
 };
 #define N_VMX_LABELS   COUNT_OF(vmx_labels)
 #define FIRST_EPT_LABEL 16              /* vmx_labels[] from here on are EPT/paging */
@@ -581,6 +582,15 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
         args[n++] = pick(8) ? SANDBOX_RADIX : random_word();
         caps[(*ncaps)++] = pick(8) ? SB_SELF_CNODE : pick_cap(CAP_TABLE);
         break;
+    case NESTOR_EPT_RESTRICT:
+        /* A range of an EPT (or of a restricted copy found in the sandbox)
+         * into a sandbox slot, where EPT_MAP_FRAME may then pick it. */
+        args[n++] = pick(4) ? random_gpa() & ~0xFFFULL : random_value();
+        args[n++] = pick(4) ? (1 + pick(1024)) << 12 : random_value();
+        args[n++] = pick(SANDBOX_SLOTS);
+        args[n++] = pick(8) ? SANDBOX_RADIX : random_word();
+        caps[(*ncaps)++] = pick(8) ? SB_SELF_CNODE : pick_cap(CAP_TABLE);
+        break;
     default: break;                                         /* the unmaps take nothing */
     }
     return n;
@@ -598,7 +608,8 @@ static nestor_cptr_t vmx_dest(nestor_word_t label)
     case NESTOR_SHADOW_READ:
     case NESTOR_SHADOW_WRITE: return pick_cap(CAP_SHADOW);
     case NESTOR_EPT_READ_AD:
-    case NESTOR_EPT_SET_MMIO: return pick_cap(CAP_EPT);
+    case NESTOR_EPT_SET_MMIO:
+    case NESTOR_EPT_RESTRICT: return pick_cap(CAP_EPT);
     default: return pick_cap(CAP_VCPU);
     }
 }

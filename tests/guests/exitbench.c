@@ -21,23 +21,9 @@ static unsigned cpuids, iterations = ITERATIONS;
  * costs millions of instructions: fewer of them do). */
 static void read_options(void)
 {
-    const guest_mb_info_t *mb = (const guest_mb_info_t *)guest_boot_info;
-    if (guest_boot_magic != GUEST_MB_LOADER_MAGIC || !mb || !(mb->flags & GUEST_MB_INFO_CMDLINE))
-        return;
-    const char *c = (const char *)(uintptr_t)mb->cmdline;
-    for (; *c; c++) {
-        const char *o = ITERATIONS_OPT, *p = c;
-        while (*o && *p == *o)
-            o++, p++;
-        if (*o)
-            continue;
-        unsigned n = 0;
-        while (*p >= '0' && *p <= '9' && n < 1000000)
-            n = n * 10 + (unsigned)(*p++ - '0');
-        if (n)
-            iterations = n;
-        return;
-    }
+    unsigned n = guest_cmdline_number(ITERATIONS_OPT, 0, 1000000);
+    if (n)
+        iterations = n;
 }
 
 enum { OP_NOP, OP_CPUID, OP_VMCALL, OP_IN };

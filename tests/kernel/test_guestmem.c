@@ -525,3 +525,67 @@ KTEST(guestmem_one_memory_type_per_page)
     KT_OK(ept_map_type(c, ept2, 0, NESTOR_EPT_R, NESTOR_EPT_MEMTYPE_WB, 0));
     return KT_PASS;
 }
+
+/* ---- restricted EPT capabilities (NESTOR_EPT_RESTRICT, kernel/ept.c) ---- */
+
+static nestor_error_t restrict_ept(nestor_cptr_t ept, nestor_word_t base, nestor_word_t bytes,
+                                   nestor_cptr_t dest, nestor_word_t *res)
+{
+    const nestor_word_t args[] = { base, bytes, dest, ROOT_DEPTH };
+    nestor_cptr_t root = ROOT_CNODE;
+    return nu_invoke(ept, NESTOR_EPT_RESTRICT, args, 4, &root, 1, res, res ? 2 : 0);
+}
+
+/* What a pager holds of a VM's EPT: frames map and A/D flags read inside
+ * its range only (MR0/MR1 of the refusal: the range); no tables, no MMIO
+ * entries, no VCPU runs on it, a further restriction stays inside it. A
+ * frame it maps is the guest's page there, and unmapping it takes the page
+ * back (the guest's next access is an EPT violation again). */
+KTEST(guestmem_ept_restricted_capability)
+{
+    static const uint8_t code[] = { I_MOV_EAX_MOFFS(0xA000), I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    KT_OK(region_tables());
+    nestor_cptr_t r = env_slot(), r2 = env_slot(), spare = env_slot();
+    nestor_cptr_t f = env_obj(NESTOR_OBJ_FRAME_4K, 0), g = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    nestor_word_t res[2];
+    KT_OK(nu_frame_map(f, ROOT_VSPACE, GM_REGION, RW, 0));
+    *(volatile nestor_word_t *)GM_REGION = 0xA0A0;
+    KT_OK(nu_frame_unmap(f));
+    KT_OK(restrict_ept(vm.ept, 0xA000, 0x2000, r, 0));          /* [0xA000, 0xC000) */
+    KT_EQ(ept_map_type(f, r, 0x9000, EPT_RWX, NESTOR_EPT_MEMTYPE_WB, res), NESTOR_ERR_RANGE);
+    KT_EQ(res[0], 0xA000);
+    KT_EQ(res[1], 0xC000);
+    KT_EQ(ept_map(f, r, 0xC000, EPT_RWX), NESTOR_ERR_RANGE);
+    KT_EQ(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PT, 0), r, 0xA000), NESTOR_ERR_RANGE);
+    KT_EQ(set_mmio(r, 0xB000, 1, NESTOR_EPT_MMIO_INSTALL, 0), NESTOR_ERR_RANGE);
+    KT_OK(ept_map(f, r, 0xA000, EPT_RWX));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rax, 0xA0A0);
+    nestor_error_t e = read_ad(r, 0xA000, 0, res);
+    if (e != NESTOR_ERR_ILLEGAL_OPERATION) {            /* where the CPU has EPT A/D flags */
+        KT_OK(e);
+        KT_EQ(res[0], NESTOR_EPT_ACCESSED);
+        KT_EQ(read_ad(r, 0x5000, 0, res), NESTOR_ERR_RANGE);    /* mapped, but not ours */
+    }
+    /* Narrower inside it, never wider; bad arguments. */
+    KT_OK(restrict_ept(r, 0xB000, 0x1000, r2, 0));
+    KT_EQ(ept_map(g, r2, 0xA000, EPT_RWX), NESTOR_ERR_RANGE);
+    KT_EQ(restrict_ept(r, 0x9000, 0x2000, spare, res), NESTOR_ERR_RANGE);
+    KT_EQ(restrict_ept(vm.ept, 0xA800, 0x1000, spare, 0), NESTOR_ERR_ALIGNMENT);
+    KT_EQ(restrict_ept(vm.ept, 0xA000, 0, spare, 0), NESTOR_ERR_RANGE);
+    KT_EQ(restrict_ept(vm.ept, NESTOR_EPT_RESTRICT_LIMIT, PAGE, spare, 0), NESTOR_ERR_RANGE);
+    KT_EQ(restrict_ept(vm.ept, 0xA000, 0x1000, r2, 0), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(restrict_ept(vm.vcpu, 0xA000, 0x1000, spare, 0), NESTOR_ERR_ILLEGAL_OPERATION);
+    /* No VCPU runs in a part of a guest-physical space. */
+    nestor_cptr_t v2 = env_obj(NESTOR_OBJ_VCPU, 0);
+    KT_EQ(nu_invoke(v2, NESTOR_VCPU_SET_EPT, 0, 0, &r, 1, 0, 0), NESTOR_ERR_INSUFFICIENT_RIGHTS);
+    /* Taken back: the guest's access exits again. */
+    KT_OK(nu_frame_unmap(f));
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0xA000);
+    return KT_PASS;
+}

@@ -95,11 +95,12 @@ class Bench:
     @bare, also test guest @bare booted bare on Bochs (./nestor run --bare);
     then each stack config of @more, one boot each."""
     def __init__(self, roottask, what, guests=(), cmdline='', config=None, bare=None, more=(),
-                 l1=None, bare_linux=None, timeout=None):
+                 l1=None, bare_linux=None, timeout=None, disk_mib=None):
         self.roottask, self.what, self.guests, self.cmdline = roottask, what, guests, cmdline
         self.config, self.bare, self.more, self.l1 = config, bare, more, l1
         self.bare_linux = bare_linux    # a Linux command line: also boot linux/ bare
         self.timeout = timeout or BENCH_TIMEOUT_S
+        self.disk_mib = disk_mib        # boot with a fresh disk of this size (block servers)
 
 
 BENCHMARKS = {
@@ -136,6 +137,17 @@ BENCHMARKS = {
                  'L1 under Nestor (nested-vmx), and KVM bare on Bochs\'s VT-x',
                  config=os.path.join(paths.STACK_CONFIGS, 'linux-kvm.dts'),
                  bare_linux=LINUX_CMDLINE + ' nestor.kvm', l1='kvm', timeout=1500),
+    # memtest's bench mode under the pager (16 MiB of frames, swap on a
+    # block server's partition of a fresh disk), then without a pager; then
+    # the exit benchmark guest with a pager stacked that never pages.
+    'pager': Bench(None, 'instructions per first touch of a fresh page (a demand-zero fault) and '
+                   'per touch of a page written long ago (a swap-in, with the swap-out of the '
+                   'written page it evicts) under the pager; the same touches without a pager; '
+                   'exit round trips of a VM with a pager stacked',
+                   config=os.path.join(paths.TEST_CONFIGS, 'bench-pager.dts'),
+                   more=((os.path.join(paths.TEST_CONFIGS, 'bench-pager-none.dts'), None),
+                         (os.path.join(paths.TEST_CONFIGS, 'bench-pager-exits.dts'), None)),
+                   timeout=900, disk_mib=80),
 }
 BENCH_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
 # A line's VM prefixes ("[l1] [bench] "): one per level of nesting above L0.
@@ -149,8 +161,9 @@ NVMX_REASON_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)nested-vmx [a-z0-9_-]+: L
 # (nested-vmx/shadow12.c): its figures are labelled shadowing=on.
 NVMX_SHADOWING_LINE = re.compile(r'^nested-vmx [a-z0-9_-]+: VMCS shadowing: \d+ fields')
 # A VM named NAME-counted runs with the count monitor stacked, NAME-inspected
-# with the inspector: say so in the figure.
-STACK_SUFFIXES = (('-counted', 'count-monitor'), ('-inspected', 'inspector'))
+# with the inspector, NAME-paged with a pager: say so in the figure.
+STACK_SUFFIXES = (('-counted', 'count-monitor'), ('-inspected', 'inspector'),
+                  ('-paged', 'pager'))
 
 
 def bench_figure(line, l1=None, shadowing=False):
@@ -230,7 +243,13 @@ def cmd_bench(args):
                       'bench-%s-%d' % (args.name, i + 1), l1))
     figures = []
     for iso, workdir, l1 in boots:
-        result = boot.boot(emu, iso, os.path.join(paths.RUNS, workdir), bench.timeout)
+        disk_image = None
+        if bench.disk_mib:
+            from nestor import disk
+            disk_image = disk.create(os.path.join(paths.RUNS, workdir, 'disk.img'),
+                                     bench.disk_mib)
+        result = boot.boot(emu, iso, os.path.join(paths.RUNS, workdir), bench.timeout,
+                           disk=disk_image)
         with open(result.serial, errors='replace') as fh:
             lines = [ln.strip() for ln in fh]
         shadowing = any(NVMX_SHADOWING_LINE.match(ln) for ln in lines)

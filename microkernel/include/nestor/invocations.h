@@ -141,6 +141,17 @@ typedef enum {
                                          first such address); remove clears only such
                                          entries (a frame's: NESTOR_ERR_INVALID_ARGUMENT,
                                          MR0 = 0, MR1 = its address) */
+    NESTOR_EPT_RESTRICT = 115,        /* on an EPT PML4: MR0 guest-physical base, MR1 bytes
+                                         (both 4 KiB multiples, the range inside the
+                                         invoked capability's own), MR2/3 dest index/depth;
+                                         CAP0 dest root -> a child capability to the same
+                                         EPT limited to [base, base + bytes): frames map
+                                         (NESTOR_EPT_MAP_FRAME) and A/D flags are read
+                                         (NESTOR_EPT_READ_AD) only inside it (else
+                                         NESTOR_ERR_RANGE, MR0/MR1 = the range), nothing
+                                         else (tables, MMIO entries, a VCPU's EPT, a further
+                                         NESTOR_EPT_RESTRICT outside it): what a pager
+                                         stacked on a VM holds of the VM's RAM (pager/) */
 
     NESTOR_VCPU_SET_SHADOW = 112,     /* CAP0 a shadow VMCS, CAP1 the VMREAD bitmap, CAP2 the
                                          VMWRITE bitmap (readable 4 KiB frames, not alias
@@ -200,5 +211,9 @@ typedef enum {
 #define NESTOR_EPT_MMIO_MAX_PAGES 512
 #define NESTOR_EPT_MMIO_REMOVE 0
 #define NESTOR_EPT_MMIO_INSTALL 1
+
+/* NESTOR_EPT_RESTRICT: a range is kept in 4 KiB pages of 32 bits each, so it
+ * lies below this guest-physical address (16 TiB). */
+#define NESTOR_EPT_RESTRICT_LIMIT (1ULL << 44)
 
 #endif

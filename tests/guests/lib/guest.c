@@ -52,6 +52,34 @@ int guest_env_printf(const char *fmt, ...)
     return n;
 }
 
+const char *guest_cmdline(void)
+{
+    const guest_mb_info_t *mb = (const guest_mb_info_t *)(uintptr_t)guest_boot_info;
+    if (guest_boot_magic != GUEST_MB_LOADER_MAGIC || !mb || !(mb->flags & GUEST_MB_INFO_CMDLINE))
+        return "";
+    return (const char *)(uintptr_t)mb->cmdline;
+}
+
+uint32_t guest_cmdline_number(const char *key, uint32_t dflt, uint32_t max)
+{
+    for (const char *c = guest_cmdline(); *c; c++) {
+        const char *k = key, *p = c;
+        while (*k && *p == *k)
+            k++, p++;
+        if (*k)
+            continue;
+        uint32_t n = 0;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            uint32_t d = (uint32_t)(*p - '0');
+            if (d > max || n > (max - d) / 10)
+                break;                          /* n * 10 + d would pass @max */
+            n = n * 10 + d;
+        }
+        return n;
+    }
+    return dflt;
+}
+
 int guest_report(const char *name)
 {
     guest_printf("%s: %u passed, %u failed\n", name, guest_passed, guest_failed);

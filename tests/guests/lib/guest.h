@@ -113,6 +113,13 @@ typedef struct {
 } guest_mb_info_t;
 extern uint32_t guest_boot_magic, guest_boot_info;
 
+/* The Multiboot command line ("" without one), and the decimal number
+ * right after the first @key in it ("iterations=", "write-mib="), or
+ * @dflt when @key is not there (digits that would take it past @max are
+ * not read). */
+const char *guest_cmdline(void);
+uint32_t guest_cmdline_number(const char *key, uint32_t dflt, uint32_t max);
+
 /* Test bookkeeping: CHECK(cond, what) counts and prints failures. */
 extern unsigned guest_passed, guest_failed;
 #define CHECK(cond, what)                                                     \

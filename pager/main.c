@@ -1,0 +1,325 @@
+/*
+ * pager/main.c - the pager as a program init starts from a stack config
+ * ("nestor,pager", stack-configs/BINDINGS.md), stacked right above the VMM
+ * of one VM. Its boot info grants it its endpoint ("exits"), its memory
+ * budget (its frames) and, where the config gives it one, its partition of
+ * a block server's disk ("blk", the swap area). The VMM wires the endpoint
+ * into the VM's exit table at the pager's level for EPT violations only and
+ * calls once, badged CM_BADGE_SETUP, with the VM's EPT restricted to the
+ * paged range (pager_proto.h). Then one loop: a fault in the range maps a
+ * frame there (zeroed, or read back from swap), evicting one first when
+ * all are in use (clock.c); any other EPT violation (MMIO) is passed on.
+ */
+#include "pager.h"
+#include "pager_proto.h"
+#include "count_monitor.h"
+#include <nestor/bootinfo.h>
+#include <nestor/faults.h>
+#include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
+
+#define FRAMES_VA    0x0000200000000000ULL  /* our frames, frame i at + i * 4 KiB */
+#define SWAPBUF_VA   0x0000300000000000ULL  /* the buffer shared with the block server */
+#define STORE_RADIX  13                     /* slots of the store CNode (below) */
+#define STORE_EPT    (1u << (STORE_RADIX - 1))   /* EPT copies from this slot on */
+#define MAX_FRAMES   STORE_EPT
+/* Our root CNode has 2^NESTOR_ROOT_CNODE_RADIX slots: too few for two
+ * capabilities per frame. The frames and their EPT copies live in a CNode
+ * of our own (the store): frame i's capability (mapped in our space) at
+ * slot i, the copy mapped into the VM's EPT at STORE_EPT + i. Invocations
+ * on a frame need it in the root CNode: it passes through slot tmp_slot. */
+#define EPT_RWX      (NESTOR_EPT_R | NESTOR_EPT_W | NESTOR_EPT_X)
+#define REPLY_FAULT_STOP NESTOR_EXIT_REPLY_STOP
+
+static struct {
+    char name[32];
+    nu_alloc_t alloc;
+    nestor_cptr_t ep, ept, store, tmp_slot;
+    uint64_t base, end;                 /* the paged range */
+    uint32_t n_pages, n_frames, frames_used;
+    pg_page_t *pages;
+    pg_frame_t frames[MAX_FRAMES];
+    pg_clock_t clock;
+    pg_slots_t slots;
+    pg_swap_t swap;
+    pg_stats_t st;
+} pg;
+
+static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+static uint64_t slot_words[PG_SLOT_WORDS(1u << 16)];
+static pg_page_t page_table[PG_MAX_PAGES / 16];   /* 256 MiB of paged RAM (below) */
+#define PAGES_MAX (sizeof page_table / sizeof page_table[0])
+
+static uint8_t *frame_va(uint32_t f) { return (uint8_t *)(uintptr_t)(FRAMES_VA + (uint64_t)f * PG_PAGE_SIZE); }
+
+/* One 4 KiB frame from the budget into root slot @slot. */
+static bool retype_frame(nestor_cptr_t slot)
+{
+    nu_alloc_t *a = &pg.alloc;
+    while (nu_untyped_retype(a->untyped, NESTOR_OBJ_FRAME_4K, 0, a->cnode, 0, 0, slot, 1) !=
+           NESTOR_OK) {
+        if (a->n_spares == 0)
+            return false;
+        a->untyped = *a->spares++;
+        a->n_spares--;
+    }
+    return true;
+}
+
+/* Our frames: as many as the budget gives after the store and our tables,
+ * each mapped in our space and kept in the store. */
+static void make_frames(void)
+{
+    nu_alloc_t *a = &pg.alloc;
+    pg.store = nu_alloc_obj(a, NESTOR_OBJ_CNODE, STORE_RADIX);
+    pg.tmp_slot = a->next_slot++;
+    if (!pg.store)
+        return;
+    while (pg.n_frames < MAX_FRAMES && retype_frame(pg.tmp_slot)) {
+        uint32_t f = pg.n_frames;
+        if (nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, FRAMES_VA + (uint64_t)f * PG_PAGE_SIZE,
+                         pg.tmp_slot, NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK) {
+            nu_cnode_delete(a->cnode, pg.tmp_slot, 64);     /* no room for its table */
+            break;
+        }
+        if (nu_cnode_move(pg.store, f, STORE_RADIX, a->cnode, pg.tmp_slot, 64) != NESTOR_OK)
+            break;
+        pg.frames[f] = (pg_frame_t){ .page = PG_NONE };
+        pg.n_frames++;
+    }
+}
+
+static unsigned read_ad(void *ctx, uint32_t f)
+{
+    (void)ctx;
+    const nestor_word_t args[] = { pg.base + (uint64_t)pg.frames[f].page * PG_PAGE_SIZE,
+                                   NESTOR_EPT_AD_CLEAR };
+    nestor_word_t res[2] = { 0 };
+    if (nu_invoke(pg.ept, NESTOR_EPT_READ_AD, args, 2, 0, 0, res, 2) != NESTOR_OK)
+        return PG_AD_ACCESSED | PG_AD_DIRTY;    /* unknown: keep it, as if used and written */
+    return (res[0] & NESTOR_EPT_ACCESSED ? PG_AD_ACCESSED : 0) |
+           (res[0] & NESTOR_EPT_DIRTY ? PG_AD_DIRTY : 0);
+}
+
+/* Take frame @f back from its page: out of the VM's EPT (deleting the
+ * mapped copy unmaps it and invalidates the EPT's translations: kernel
+ * vspace_unmap_cap, SDM Vol. 3C 28.4.3.1), then to swap if it was written
+ * since it was last clean. False: it could not be written (the VM stops). */
+static bool evict(uint32_t f)
+{
+    pg_frame_t *fr = &pg.frames[f];
+    pg_page_t *p = &pg.pages[fr->page];
+    if (nu_cnode_delete(pg.store, STORE_EPT + f, STORE_RADIX) != NESTOR_OK)
+        return false;
+    if (fr->dirty) {
+        unsigned err = 0;
+        if (p->slot == PG_SLOT_NONE)
+            p->slot = pg_slot_alloc(&pg.slots);
+        if (p->slot == PG_SLOT_NONE || !pg_swap_write(&pg.swap, p->slot, frame_va(f), &err)) {
+            printf("pager %s: cannot write page 0x%lx to swap (slot %u, error %u)\n", pg.name,
+                   pg.base + (uint64_t)fr->page * PG_PAGE_SIZE, p->slot, err);
+            return false;
+        }
+        pg.st.swap_outs++;
+    } else {
+        pg.st.clean_drops++;
+    }
+    p->frame = PG_NONE;
+    fr->page = PG_NONE;
+    fr->dirty = false;
+    pg.st.evictions++;
+    return true;
+}
+
+/* A frame for a new page: a free one, else the clock's victim. */
+static uint32_t get_frame(void)
+{
+    if (pg.frames_used < pg.n_frames)
+        return pg.frames_used++;
+    bool can_write = pg.slots.free > 0;
+    uint32_t f = pg_clock_pick(&pg.clock, pg.frames, read_ad, NULL, can_write);
+    if (f == PG_NONE) {
+        printf("pager %s: out of frames: all %u hold pages written since their last copy, "
+               "and %s\n", pg.name, pg.n_frames,
+               pg.swap.slots ? "the swap area is full" : pg.swap.why);
+        return PG_NONE;
+    }
+    return pg.frames[f].page == PG_NONE || evict(f) ? f : PG_NONE;
+}
+
+/* Make page @n resident: a frame, its contents (zero on first touch, else
+ * from swap), mapped at its guest-physical address. */
+static bool fault_in(uint32_t n)
+{
+    pg_page_t *p = &pg.pages[n];
+    uint32_t f = get_frame();
+    if (f == PG_NONE)
+        return false;
+    if (p->slot == PG_SLOT_NONE) {
+        memset(frame_va(f), 0, PG_PAGE_SIZE);
+        pg.st.zero_fills++;
+    } else {
+        unsigned err = 0;
+        if (!pg_swap_read(&pg.swap, p->slot, frame_va(f), &err)) {
+            printf("pager %s: cannot read page 0x%lx back from swap (slot %u, error %u)\n",
+                   pg.name, pg.base + (uint64_t)n * PG_PAGE_SIZE, p->slot, err);
+            return false;
+        }
+        pg.st.swap_ins++;
+    }
+    const uint64_t gpa = pg.base + (uint64_t)n * PG_PAGE_SIZE;
+    const nestor_word_t args[] = { gpa, EPT_RWX, NESTOR_EPT_MEMTYPE_WB };
+    nu_alloc_t *a = &pg.alloc;
+    if (nu_cnode_copy(a->cnode, pg.tmp_slot, 64, pg.store, f, STORE_RADIX, NESTOR_RIGHTS_ALL) ||
+        nu_invoke(pg.tmp_slot, NESTOR_EPT_MAP_FRAME, args, 3, &pg.ept, 1, 0, 0) != NESTOR_OK ||
+        nu_cnode_move(pg.store, STORE_EPT + f, STORE_RADIX, a->cnode, pg.tmp_slot, 64)) {
+        printf("pager %s: cannot map page 0x%lx\n", pg.name, gpa);
+        nu_cnode_delete(a->cnode, pg.tmp_slot, 64);
+        return false;
+    }
+    p->frame = f;
+    pg.frames[f] = (pg_frame_t){ .page = n, .dirty = false };
+    return true;
+}
+
+/* One EPT violation: ours (in the range) or passed on. The reply label. */
+static nestor_word_t on_exit(const nu_msg_t *m)
+{
+    const nestor_word_t gpa = m->mr[NESTOR_EXIT_MR_GUEST_PHYS];
+    if (nestor_msginfo_label(m->info) != NESTOR_FAULT_VM_EXIT ||
+        (m->mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK) != NESTOR_EXIT_EPT_VIOLATION ||
+        gpa < pg.base || gpa >= pg.end) {
+        pg.st.passed++;
+        return NESTOR_EXIT_REPLY_PASS_ON;
+    }
+    uint32_t n = (uint32_t)((gpa - pg.base) / PG_PAGE_SIZE);
+    pg.st.faults++;
+    /* Resident already: the guest raced nothing (one vCPU) and we map
+     * read-write-execute, so this cannot be ours to fix: the VM stops. */
+    if (pg.pages[n].frame != PG_NONE) {
+        printf("pager %s: EPT violation on resident page 0x%lx (qualification 0x%lx)\n",
+               pg.name, gpa, m->mr[NESTOR_EXIT_MR_QUALIFICATION]);
+        return REPLY_FAULT_STOP;
+    }
+    return fault_in(n) ? NESTOR_EXIT_REPLY_RESUME : REPLY_FAULT_STOP;
+}
+
+static void print_stats(void)
+{
+    printf("pager %s: %lu faults, %lu zero-filled, %lu evictions (%lu clean), %lu swap-outs, "
+           "%lu swap-ins, %lu exits passed on; %u frames, %u swap slots\n", pg.name,
+           pg.st.faults, pg.st.zero_fills, pg.st.evictions, pg.st.clean_drops, pg.st.swap_outs,
+           pg.st.swap_ins, pg.st.passed, pg.n_frames, pg.swap.slots);
+}
+
+static void serve(void)
+{
+    nu_msg_t m = { 0 };
+    nu_recv(pg.ep, &m);
+    for (;;) {
+        if (m.badge == CM_BADGE_EXIT) {
+            nestor_word_t label = on_exit(&m);
+            m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { 0 } };
+        } else if (m.badge == CM_BADGE_QUERY) {
+            print_stats();
+            m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, PAGER_QUERY_MRS) };
+            m.mr[PAGER_QUERY_MR_FAULTS] = pg.st.faults;
+            m.mr[PAGER_QUERY_MR_PASSED] = pg.st.passed;
+            m.mr[PAGER_QUERY_MR_SWAP_OUTS] = pg.st.swap_outs;
+            m.mr[PAGER_QUERY_MR_SWAP_INS] = pg.st.swap_ins;
+        } else {
+            m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };   /* not ours to answer */
+        }
+        nu_reply_recv(pg.ep, &m);
+    }
+}
+
+/* Check the setup message and take the range; false: refuse it. */
+static bool take_setup(const nu_msg_t *m)
+{
+    pg.base = m->mr[PAGER_SETUP_MR_BASE];
+    pg.end = m->mr[PAGER_SETUP_MR_END];
+    if (nestor_msginfo_extra_caps(m->info) != 1 || (pg.base | pg.end) % PG_PAGE_SIZE ||
+        pg.end <= pg.base || (pg.end - pg.base) / PG_PAGE_SIZE > PAGES_MAX) {
+        printf("pager %s: setup refused: range 0x%lx-0x%lx (at most %lu MiB)\n", pg.name,
+               pg.base, pg.end, (unsigned long)(PAGES_MAX * PG_PAGE_SIZE >> 20));
+        return false;
+    }
+    pg.n_pages = (uint32_t)((pg.end - pg.base) / PG_PAGE_SIZE);
+    pg.pages = page_table;
+    for (uint32_t i = 0; i < pg.n_pages; i++)
+        pg.pages[i] = (pg_page_t){ .frame = PG_NONE, .slot = PG_SLOT_NONE };
+    pg.clock = (pg_clock_t){ .hand = 0, .n = pg.n_frames };
+    return true;
+}
+
+/* The kernel must refuse what the restricted EPT does not cover: mapping
+ * one of our frames just below and just above the range (isolation:
+ * pager/README.md). Said once at setup; a frame that maps is taken back. */
+static void check_isolation(void)
+{
+    const uint64_t outside[] = { pg.base - PG_PAGE_SIZE, pg.end };
+    nu_alloc_t *a = &pg.alloc;
+    for (unsigned i = 0; i < 2; i++) {
+        const nestor_word_t args[] = { outside[i], EPT_RWX, NESTOR_EPT_MEMTYPE_WB };
+        nestor_word_t res[2] = { 0 };
+        nestor_error_t e = NESTOR_ERR_INVALID_CAPABILITY;
+        if (nu_cnode_copy(a->cnode, pg.tmp_slot, 64, pg.store, 0, STORE_RADIX,
+                          NESTOR_RIGHTS_ALL) == NESTOR_OK)
+            e = nu_invoke(pg.tmp_slot, NESTOR_EPT_MAP_FRAME, args, 3, &pg.ept, 1, res, 2);
+        nu_cnode_delete(a->cnode, pg.tmp_slot, 64);
+        printf("pager %s: mapping a frame at 0x%lx, outside its range: %s\n", pg.name,
+               outside[i], e == NESTOR_ERR_RANGE ? "refused by the kernel"
+                                                 : "NOT REFUSED (isolation broken)");
+    }
+}
+
+int main(const nestor_bootinfo_t *bi)
+{
+    if (!nu_option_copy(bi->cmdline, "monitor=", pg.name, sizeof pg.name))
+        strncpy(pg.name, "pager", sizeof pg.name - 1);
+    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
+    unsigned n_ut = nu_ram_untypeds(bi, untypeds, NULL);
+    if (!service || n_ut == 0) {
+        printf("pager %s: no endpoint or no memory granted: nothing to serve\n", pg.name);
+        return 0;
+    }
+    pg.ep = service->cptr;
+    pg.alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
+                             untypeds + 1, n_ut - 1 };
+    pg_swap_open(&pg.swap, bi, &pg.alloc, SWAPBUF_VA);
+    pg_slots_init(&pg.slots, slot_words, pg.swap.slots);
+    make_frames();
+    /* The setup call brings the restricted EPT: receive it into a slot. */
+    pg.ept = pg.alloc.next_slot++;
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
+    b->receive_index = pg.ept;
+    b->receive_depth = 64;
+    nu_msg_t m = { 0 };
+    while (nu_recv(pg.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
+        printf("pager %s: a message before its setup (badge 0x%lx): ignored\n", pg.name, m.badge);
+        m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
+        nu_reply(&m);
+    }
+    b->receive_cnode = 0;
+    bool ok = pg.n_frames > 0 && take_setup(&m);
+    if (ok) {
+        printf("pager %s: %lu MiB at 0x%lx-0x%lx, %u frames (%u KiB), swap: ", pg.name,
+               (pg.end - pg.base) >> 20, pg.base, pg.end, pg.n_frames,
+               pg.n_frames * (PG_PAGE_SIZE / 1024));
+        if (pg.swap.slots)
+            printf("%u slots (%u MiB)\n", pg.swap.slots, pg.swap.slots / 256);
+        else
+            printf("none (%s): only pages never written are evicted\n", pg.swap.why);
+        check_isolation();
+    } else if (!pg.n_frames) {
+        printf("pager %s: no frame could be made from its budget\n", pg.name);
+    }
+    m = (nu_msg_t){ .info = nestor_msginfo(ok ? 0 : 1, 0, 0, 0) };
+    nu_reply(&m);
+    if (ok)
+        serve();
+    return 0;
+}
