@@ -56,6 +56,21 @@ static bool device_io(vm_t *vm, uint16_t port, bool in, uint8_t *b)
     return (vm->devices & SC_DEV_PIC) && pic_io(&vm->pic, port, in, b);
 }
 
+/* The 8042 (devices/i8042.h), out of line: the port check in port_access
+ * stays two compares for every other port's exit. Its output-buffer lines
+ * drive IRQ 1 and IRQ 12 (edges: the PIC latches a rising one). */
+static __attribute__((noinline)) i8042_result_t kbc_access(vm_t *vm, uint16_t port, bool in,
+                                                           uint8_t *b)
+{
+    i8042_result_t r = i8042_io(&vm->kbc, port, in, b);
+    if (vm->devices & SC_DEV_PIC) {
+        pic_set_irq(&vm->pic, I8042_IRQ_KBD, i8042_irq_level(&vm->kbc, I8042_IRQ_KBD));
+        pic_set_irq(&vm->pic, I8042_IRQ_AUX, i8042_irq_level(&vm->kbc, I8042_IRQ_AUX));
+        vm->irq_quiet = false;
+    }
+    return r;
+}
+
 typedef enum {
     PORT_OK,
     PORT_END,           /* the VM ended (the exit port, Bochs's shutdown port) */
@@ -81,6 +96,13 @@ static port_result_t port_access(vm_t *vm, uint16_t port, bool in, unsigned size
     }
     if (!in && port == BOCHS_SHUTDOWN_PORT && shutdown_byte(vm, (char)*value))
         return PORT_END;
+    if (size == 1 && (port == I8042_PORT_DATA || port == I8042_PORT_CMD)) {
+        uint8_t b = (uint8_t)*value;
+        if (kbc_access(vm, port, in, &b) == I8042_RESET)
+            return PORT_RESET;
+        *value = in ? b : *value;
+        return PORT_OK;
+    }
     if (size == 1) {                    /* the system-control ports are byte-wide */
         uint8_t b = (uint8_t)*value;
         sysctl_result_t r = sysctl_io(&vm->sysctl, port, in, &b);

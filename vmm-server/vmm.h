@@ -5,6 +5,7 @@
 #ifndef VMM_H
 #define VMM_H
 #include "boot/multiboot.h"
+#include "devices/i8042.h"
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
@@ -95,7 +96,8 @@ typedef struct vm {
     uint64_t tsc_adjust;            /* IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3) */
     bool rdtscp;                    /* RDTSCP enabled (secondary control): shown, TSC_AUX */
     uint64_t msr_mtrr_def;          /* IA32_MTRR_DEF_TYPE */
-    sysctl_t sysctl;                /* ports 92h, CF9h, 64h, 80h */
+    sysctl_t sysctl;                /* ports 92h, CF9h, 80h */
+    i8042_t kbc;                    /* the 8042, ports 60h and 64h */
     unsigned resets;                /* system resets so far (VMM_MAX_RESETS) */
     const void *image;              /* what vm_create loaded, for a reset */
     uint64_t image_size, image_gpa;
