@@ -31,6 +31,9 @@
 #define VMM_DEFAULT_RAM_MB 8
 #define VMM_CMDLINE_MAX    256
 #define VMM_OPTS_MAX       1024               /* a root-task VM's "guest-opts NAME" text */
+#define VMM_IO_PORTS_COUNTED 0x400             /* I/O exits counted per port below this (the
+                                                  ISA's 10-bit decode); the rest together */
+#define VMM_IO_PORTS_PRINTED 10                /* the busiest ports in the end-of-VM line */
 #define NS_PER_MS          1000000ULL
 
 typedef enum { VM_CREATED, VM_RUNNING, VM_EXITED, VM_STOPPED } vm_status_t;
@@ -59,6 +62,7 @@ typedef struct vm {
     bool linux_kernel;             /* its image must be a Linux bzImage (config 'kernel') */
     uint64_t exits;
     uint32_t exits_by_reason[NESTOR_EXIT_REASONS];      /* by basic reason */
+    uint32_t io_exits_by_port[VMM_IO_PORTS_COUNTED + 1]; /* [VMM_IO_PORTS_COUNTED]: the rest */
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
     uint64_t cr8;                   /* the guest's task priority (CR8) */
