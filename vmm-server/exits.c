@@ -56,6 +56,21 @@ static bool device_io(vm_t *vm, uint16_t port, bool in, uint8_t *b)
     return (vm->devices & SC_DEV_PIC) && pic_io(&vm->pic, port, in, b);
 }
 
+/* The 8042 (devices/i8042.h), out of line: the port check in port_access
+ * stays one test for every other port's exit. Its output-buffer lines
+ * drive IRQ 1 and IRQ 12 (edges: the PIC latches a rising one). */
+static __attribute__((noinline)) i8042_result_t kbc_access(vm_t *vm, uint16_t port, bool in,
+                                                           uint8_t *b)
+{
+    i8042_result_t r = i8042_io(&vm->kbc, port, in, b);
+    if (vm->devices & SC_DEV_PIC) {
+        pic_set_irq(&vm->pic, I8042_IRQ_KBD, i8042_irq_level(&vm->kbc, I8042_IRQ_KBD));
+        pic_set_irq(&vm->pic, I8042_IRQ_AUX, i8042_irq_level(&vm->kbc, I8042_IRQ_AUX));
+        vm->irq_quiet = false;
+    }
+    return r;
+}
+
 typedef enum {
     PORT_OK,
     PORT_END,           /* the VM ended (the exit port, Bochs's shutdown port) */
@@ -84,6 +99,10 @@ static port_result_t port_access(vm_t *vm, uint16_t port, bool in, unsigned size
     if (size == 1) {                    /* the system-control ports are byte-wide */
         uint8_t b = (uint8_t)*value;
         sysctl_result_t r = sysctl_io(&vm->sysctl, port, in, &b);
+        /* One test for both 8042 ports (60h, 64h: they differ in bit 2). */
+        if (r == SYSCTL_NOT_MINE &&
+            (port & ~(I8042_PORT_DATA ^ I8042_PORT_CMD)) == I8042_PORT_DATA)
+            r = kbc_access(vm, port, in, &b) == I8042_RESET ? SYSCTL_RESET : SYSCTL_DONE;
         if (r == SYSCTL_RESET)
             return PORT_RESET;
         if (r == SYSCTL_DONE) {
@@ -206,11 +225,12 @@ static exit_action_t exit_string_io(vmexit_t *e)
 static exit_action_t exit_io(vmexit_t *e)
 {
     nestor_word_t q = e->qualification;
+    uint16_t port = (uint16_t)(q >> X86_IOQ_PORT_SHIFT);
+    e->vm->io_exits_by_port[port < VMM_IO_PORTS_COUNTED ? port : VMM_IO_PORTS_COUNTED]++;
     if (q & X86_IOQ_STRING)
         return exit_string_io(e);
     unsigned size = (unsigned)(q & X86_IOQ_SIZE_MASK) + 1;
     bool in = q & X86_IOQ_IN;
-    uint16_t port = (uint16_t)(q >> X86_IOQ_PORT_SHIFT);
     uint32_t mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
     uint32_t value = (uint32_t)e->s->rax;
     port_result_t pr = port_access(e->vm, port, in, size, &value);

@@ -46,6 +46,7 @@ void irq_init(vm_t *vm)
     pit_init(&vm->pit);
     rtc_init(&vm->rtc);
     sysctl_init(&vm->sysctl);
+    i8042_init(&vm->kbc);
     uart16550_init(&vm->uart);
     lapic_init(&vm->lapic, 0);
     msr_init(vm);                   /* IA32_APIC_BASE: enabled at 0xFEE00000 */

@@ -173,6 +173,41 @@ static void on_tick(void)
     }
 }
 
+/* Its I/O exits by port, the busiest VMM_IO_PORTS_PRINTED first, one line
+ * ("other" sums the ports from VMM_IO_PORTS_COUNTED up). */
+static void report_io_ports(const vm_t *vm)
+{
+    if (!vm->exits_by_reason[NESTOR_EXIT_IO])
+        return;
+    char line[VMM_LINE_MAX * 2];
+    size_t n = (size_t)fmt_snprintf(line, sizeof line, "vmm: vm %s io exits by port:", vm->name);
+    uint32_t below = UINT32_MAX;        /* the count printed last: the next is under it */
+    unsigned printed = 0;
+    while (printed < VMM_IO_PORTS_PRINTED && n < sizeof line) {
+        uint32_t best = 0;
+        unsigned best_port = 0;
+        for (unsigned p = 0; p <= VMM_IO_PORTS_COUNTED; p++) {
+            uint32_t c = vm->io_exits_by_port[p];
+            if (c > best && c < below)
+                best = c, best_port = p;
+        }
+        if (!best)
+            break;
+        /* Every port with that count, in port order. */
+        for (unsigned p = best_port; p <= VMM_IO_PORTS_COUNTED && printed < VMM_IO_PORTS_PRINTED &&
+                                     n < sizeof line; p++) {
+            if (vm->io_exits_by_port[p] != best)
+                continue;
+            n += p == VMM_IO_PORTS_COUNTED
+                     ? (size_t)fmt_snprintf(line + n, sizeof line - n, " other %u", best)
+                     : (size_t)fmt_snprintf(line + n, sizeof line - n, " 0x%x %u", p, best);
+            printed++;
+        }
+        below = best;
+    }
+    printf("%s\n", line);
+}
+
 /* Said when it happens, so a log shows the other VMs running on after it.
  * nested-vmx, stacked on it, is told too: L2 stops, EPT02 goes. */
 static void report_end(const vm_t *vm)
@@ -194,6 +229,7 @@ static void report_end(const vm_t *vm)
                                          vm->exits_by_reason[r]);
     }
     printf("%s\n", line);
+    report_io_ports(vm);
     vfwd_report(vm);
     if (vm->status == VM_EXITED)
         printf("vmm: vm %s exited with status %u after %lu exits\n", vm->name, vm->exit_code,

@@ -5,6 +5,7 @@
 #ifndef VMM_H
 #define VMM_H
 #include "boot/multiboot.h"
+#include "devices/i8042.h"
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
@@ -30,6 +31,9 @@
 #define VMM_DEFAULT_RAM_MB 8
 #define VMM_CMDLINE_MAX    256
 #define VMM_OPTS_MAX       1024               /* a root-task VM's "guest-opts NAME" text */
+#define VMM_IO_PORTS_COUNTED 0x400             /* I/O exits counted per port below this (the
+                                                  ISA's 10-bit decode); the rest together */
+#define VMM_IO_PORTS_PRINTED 10                /* the busiest ports in the end-of-VM line */
 #define NS_PER_MS          1000000ULL
 /* Most bytes of Multiboot (1 or 2) boot information a VM's command line and
  * modules make (headers, MB_MAX_MODULES entries and strings of at most
@@ -66,6 +70,7 @@ typedef struct vm {
     bool linux_kernel;             /* its image must be a Linux bzImage (config 'kernel') */
     uint64_t exits;
     uint32_t exits_by_reason[NESTOR_EXIT_REASONS];      /* by basic reason */
+    uint32_t io_exits_by_port[VMM_IO_PORTS_COUNTED + 1]; /* [VMM_IO_PORTS_COUNTED]: the rest */
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
     uint64_t cr8;                   /* the guest's task priority (CR8) */
@@ -103,7 +108,8 @@ typedef struct vm {
     uint64_t tsc_adjust;            /* IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3) */
     bool rdtscp;                    /* RDTSCP enabled (secondary control): shown, TSC_AUX */
     uint64_t msr_mtrr_def;          /* IA32_MTRR_DEF_TYPE */
-    sysctl_t sysctl;                /* ports 92h, CF9h, 64h, 80h */
+    sysctl_t sysctl;                /* ports 92h, CF9h, 80h */
+    i8042_t kbc;                    /* the 8042, ports 60h and 64h */
     unsigned resets;                /* system resets so far (VMM_MAX_RESETS) */
     const void *image;              /* what vm_create loaded, for a reset */
     uint64_t image_size, image_gpa;

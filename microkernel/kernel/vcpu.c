@@ -530,6 +530,9 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->interruptibility);
         vmwrite(VMCS_GUEST_ACTIVITY, s->activity);
         vmwrite(VMCS_GUEST_PENDING_DBG, s->pending_dbg);
+        /* An event injected at entry wakes it (SDM Vol. 3C 26.6.2). */
+        v->halted = s->activity == NESTOR_ACTIVITY_HLT &&
+                    !((mask & NESTOR_MTD_INJECT) && (s->inject_info & INTR_INFO_VALID));
     }
     if (mask & NESTOR_MTD_PDPTE) {
         for (unsigned i = 0; i < 4; i++)
@@ -1136,6 +1139,31 @@ static void host_event(unsigned basic)
     __asm__ volatile("int %0" : : "i"(VEC_MC) : "memory");
 }
 
+/*
+ * An exit from a guest its monitor entered in the HLT state (v->halted).
+ * A host interrupt, a host event or the VMX-preemption timer (the kernel's
+ * tick, a pause) that exits from the HLT state leaves the guest there: the
+ * exit comes first, any return to the active state only after it (SDM Vol.
+ * 3C 27.1), and the activity state saved is the one before the exit
+ * (27.3.4). Bochs saves "active" (it wakes the CPU, then delivers the exit:
+ * docs/platforms.md); re-entered so, the guest would run on past its HLT,
+ * find nothing to do and halt again, one HLT exit per host tick. Put the
+ * HLT state back. Any other exit means the guest ran: from then on its
+ * monitor decides (a halted guest executes nothing, so it cannot make one).
+ */
+static __attribute__((noinline)) void keep_halted(vcpu_t *v, uint64_t reason)
+{
+    unsigned basic = reason & EXIT_REASON_BASIC_MASK;
+    if (!(reason & EXIT_REASON_ENTRY_FAILURE) &&
+        (basic == NESTOR_EXIT_EXTERNAL_INT || basic == NESTOR_EXIT_PREEMPT_TIMER ||
+         is_host_event(basic))) {
+        if (vmread(VMCS_GUEST_ACTIVITY) == NESTOR_ACTIVITY_ACTIVE)
+            vmwrite(VMCS_GUEST_ACTIVITY, NESTOR_ACTIVITY_HLT);
+        return;
+    }
+    v->halted = 0;
+}
+
 void vmx_exit_handler(uint64_t *gprs)
 {
     vcpu_t *v = (vcpu_t *)gprs;         /* gprs is vcpu_t's first member */
@@ -1157,6 +1185,8 @@ void vmx_exit_handler(uint64_t *gprs)
     v->pause_armed = 0;
     bool time_out = armed == NESTOR_PREEMPT_MONITOR_TIMER ||
                     (v->monitor_timer && monitor_timer_ran_out(v));
+    if (__builtin_expect(v->halted, 0))
+        keep_halted(v, reason);
     if (reason & EXIT_REASON_ENTRY_FAILURE) {
         v->timer_due = time_out;
         deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_ENTRY_FAIL);

@@ -45,6 +45,8 @@ typedef struct vcpu {
     uint8_t pause_pending;          /* NESTOR_VCPU_PAUSE: exit at the next entry */
     uint8_t pause_armed;            /* the timer is 0 for: NESTOR_PREEMPT_PAUSE/_MONITOR_TIMER */
     uint8_t timer_due;              /* the monitor's timer ran out: its exit at the next entry */
+    uint8_t halted;                 /* its monitor entered it in the HLT state with no event
+                                       to inject, and no exit reached a monitor since */
     uint8_t pause_level;            /* whose handler gets the pause exit */
     uint8_t timer_level;            /* whose handler gets the monitor timer's exit */
     uint32_t timer_loaded;          /* the preemption timer value of the last entry */

@@ -4,7 +4,12 @@
  * every boot that it starts afresh: entered as a Multiboot loader leaves a
  * kernel, its data and bss loaded anew, CR4 and the UART scratch register
  * back at their reset values, port 92h with A20 on, MSRs (SYSENTER_CS,
- * TSC_AUX) at 0. Memory does not survive
+ * TSC_AUX) at 0, the 8042's command byte and output port as a BIOS leaves
+ * them. Before the 8042 reset it checks the controller answers
+ * (vmm-server/devices/i8042.h): command byte read and write, self test,
+ * interface tests, output port, the aux loop (D3h) raising IRQ 12 (the
+ * slave PIC's IRR) only once the command byte enables it, a byte to the
+ * absent keyboard timing out with FEh. Memory does not survive
  * a reset; the CMOS RAM (battery-backed) does: byte CMOS_BOOT counts the
  * boots. The VMM prints "vmm: vm NAME: reset (n)" for each (reset.spec).
  */
@@ -21,9 +26,32 @@
 #define PORT_CF9     0xCF9
 #define CF9_SYS_RST  0x02
 #define CF9_HARD_RESET 0x06         /* SYS_RST | RST_CPU */
-#define KBC_STATUS   0x64
+#define KBC_DATA     0x60
+#define KBC_STATUS   0x64           /* read: status; write: command */
 #define KBC_PULSE_RESET 0xFE
+#define KBC_OBF      0x01           /* status: output buffer full */
 #define KBC_BUFFERS  0x03           /* output and input buffer full bits */
+#define KBC_SYS      0x04
+#define KBC_AUXOBF   0x20
+#define KBC_TIMEOUT  0x40
+#define KBC_READ_CTR 0x20
+#define KBC_WRITE_CTR 0x60
+#define KBC_SELF_TEST 0xAA
+#define KBC_SELF_TEST_OK 0x55
+#define KBC_KBD_TEST 0xAB
+#define KBC_AUX_TEST 0xA9
+#define KBC_READ_OUT 0xD0
+#define KBC_WRITE_OUT 0xD1
+#define KBC_WRITE_AUX_OBUF 0xD3
+#define KBC_CTR_KBDINT 0x01
+#define KBC_CTR_BIOS 0x65           /* KBDINT, SYS, AUXDIS, XLATE */
+#define KBC_OUT_BIOS 0xC3           /* reset line high, A20, keyboard clock and data */
+#define KBC_OUT_A20  0x02
+#define KBC_NO_DEVICE 0xFE
+#define KBC_CTR_AUXINT 0x02
+#define PIC2_CMD     0xA0
+#define PIC_READ_IRR 0x0A           /* OCW3: the next read of the command port is the IRR */
+#define IRQ12_BIT    0x10           /* IRQ 12: the slave's line 4 */
 #define POST_PORT    0x80
 #define CR4_PSE      (1u << 4)
 #define DATA_MARK    0x1234ABCDu
@@ -60,6 +88,50 @@ static void cmos_write(uint8_t i, uint8_t v)
     outb(CMOS_DATA, v);
 }
 
+/* An 8042 command answered by one byte: OBF must be set at once (the
+ * model transfers instantly); -1 if it is not. */
+static int kbc_ask(uint8_t cmd)
+{
+    outb(KBC_STATUS, cmd);
+    if (!(inb(KBC_STATUS) & KBC_OBF))
+        return -1;
+    return inb(KBC_DATA);
+}
+
+static void kbc_write(uint8_t cmd, uint8_t data)
+{
+    outb(KBC_STATUS, cmd);
+    outb(KBC_DATA, data);
+}
+
+/* The 8042 answering as a controller with nothing plugged in. */
+static void kbc_checks(void)
+{
+    CHECK(kbc_ask(KBC_SELF_TEST) == KBC_SELF_TEST_OK, "8042: self test answers 55h");
+    CHECK(kbc_ask(KBC_KBD_TEST) == 0 && kbc_ask(KBC_AUX_TEST) == 0,
+          "8042: interface tests answer 00h");
+    kbc_write(KBC_WRITE_CTR, KBC_CTR_KBDINT);
+    CHECK(kbc_ask(KBC_READ_CTR) == KBC_CTR_KBDINT && !(inb(KBC_STATUS) & KBC_SYS),
+          "8042: command byte written, read back, SYS follows it");
+    kbc_write(KBC_WRITE_OUT, KBC_OUT_BIOS & ~KBC_OUT_A20);
+    CHECK(kbc_ask(KBC_READ_OUT) == (KBC_OUT_BIOS & ~KBC_OUT_A20), "8042: output port A20 off");
+    kbc_write(KBC_WRITE_AUX_OBUF, 0x5A);
+    CHECK((inb(KBC_STATUS) & (KBC_OBF | KBC_AUXOBF)) == (KBC_OBF | KBC_AUXOBF) &&
+          inb(KBC_DATA) == 0x5A, "8042: aux loop (D3h) comes back as aux data");
+    outb(PIC2_CMD, PIC_READ_IRR);
+    CHECK(!(inb(PIC2_CMD) & IRQ12_BIT), "8042: no IRQ 12 while the command byte disables it");
+    kbc_write(KBC_WRITE_CTR, KBC_CTR_AUXINT);
+    kbc_write(KBC_WRITE_AUX_OBUF, 0xA5);
+    outb(PIC2_CMD, PIC_READ_IRR);
+    CHECK((inb(PIC2_CMD) & IRQ12_BIT) && inb(KBC_DATA) == 0xA5,
+          "8042: aux loop with IRQ 12 enabled raises it (IRR)");
+    outb(KBC_DATA, 0xF2);                       /* GET ID to the keyboard: nobody there */
+    uint8_t st = inb(KBC_STATUS);
+    CHECK((st & (KBC_OBF | KBC_TIMEOUT | KBC_AUXOBF)) == (KBC_OBF | KBC_TIMEOUT) &&
+          inb(KBC_DATA) == KBC_NO_DEVICE, "8042: no keyboard: time-out and FEh");
+    CHECK(!(inb(KBC_STATUS) & KBC_OBF), "8042: the buffer empties when read");
+}
+
 int guest_main(void)
 {
     guest_desc_init();
@@ -74,6 +146,8 @@ int guest_main(void)
     bool aux = guest_cpuid(0x80000001, 0).edx & CPUID_81_RDTSCP;
     CHECK(rdmsr_lo(MSR_SYSENTER_CS) == 0 && (!aux || rdmsr_lo(MSR_TSC_AUX) == 0),
           "MSRs (SYSENTER_CS, TSC_AUX) back at 0");
+    CHECK(kbc_ask(KBC_READ_CTR) == KBC_CTR_BIOS && kbc_ask(KBC_READ_OUT) == KBC_OUT_BIOS,
+          "8042: command byte and output port as a BIOS leaves them");
     /* What a reset must undo. */
     data_mark = 0;
     bss_mark = 1;
@@ -99,6 +173,7 @@ int guest_main(void)
         break;
     case 2:
         CHECK((inb(KBC_STATUS) & KBC_BUFFERS) == 0, "8042: buffers empty");
+        kbc_checks();                           /* the reset must undo what they change */
         outb(POST_PORT, 0x55);                          /* POST code: accepted */
         outb(KBC_STATUS, KBC_PULSE_RESET);
         CHECK(0, "8042 command FEh reset the VM");

@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_vmm_devices.c - the VMM's legacy PC device models
  * (vmm-server/devices): 8259A PIC pair, 8254 PIT, MC146818 RTC, local APIC,
- * the system-control ports (92h, CF9h, the 8042 reset, 80h).
+ * the system-control ports (92h, CF9h, 80h); the 8042 is test_vmm_i8042.c.
  * One suite per device; each ends with hostile-input tests (every port or
  * offset, every byte, random sequences) that must not trip ASan/UBSan.
  */
@@ -1790,21 +1790,6 @@ static void test_sysctl_cf9(void)
     CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_RESET, 0xF1), SYSCTL_DONE);     /* RST_CPU clear */
 }
 
-static void test_sysctl_kbc(void)
-{
-    sysctl_t c;
-    sysctl_init(&c);
-    uint8_t st = sc_in(&c, SYSCTL_PORT_KBC_CMD);
-    CU_ASSERT_EQUAL(st & 0x3, 0);                   /* output and input buffers empty */
-    CU_ASSERT_TRUE(st & SYSCTL_KBC_STATUS_SYS);
-    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xAD), SYSCTL_DONE);   /* ignored */
-    CU_ASSERT_TRUE(sc_in(&c, SYSCTL_PORT_KBC_CMD) & SYSCTL_KBC_STATUS_A2);
-    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xFF), SYSCTL_DONE);   /* pulses nothing */
-    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xFD), SYSCTL_DONE);   /* line 1 only */
-    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xFE), SYSCTL_RESET);
-    CU_ASSERT_EQUAL(sc_out(&c, SYSCTL_PORT_KBC_CMD, 0xF0), SYSCTL_RESET);
-}
-
 static void test_sysctl_hostile(void)
 {
     sysctl_t c;
@@ -1812,7 +1797,8 @@ static void test_sysctl_hostile(void)
     uint8_t v = 0x12;
     CU_ASSERT_EQUAL(sysctl_io(&c, SYSCTL_PORT_POST, false, &v), SYSCTL_DONE);
     CU_ASSERT_EQUAL(sc_in(&c, SYSCTL_PORT_POST), 0xFF);
-    CU_ASSERT_EQUAL(sysctl_io(&c, SYSCTL_PORT_KBC_DATA, true, &v), SYSCTL_NOT_MINE);
+    CU_ASSERT_EQUAL(sysctl_io(&c, 0x60, true, &v), SYSCTL_NOT_MINE);   /* the 8042's */
+    CU_ASSERT_EQUAL(sysctl_io(&c, 0x64, true, &v), SYSCTL_NOT_MINE);
     for (unsigned port = 0; port <= 0xFFFF; port += 7)
         for (unsigned b = 0; b < 256; b += 51) {
             uint8_t x = (uint8_t)b;
@@ -1826,6 +1812,5 @@ UNIT_SUITE(vmm_sysctl_suite)
     CU_pSuite s = CU_add_suite("vmm system-control ports", NULL, NULL);
     CU_add_test(s, "port 92h: A20 reads back, fast reset on 0 -> 1", test_sysctl_port_a);
     CU_add_test(s, "CF9h: 06h/0Eh reset", test_sysctl_cf9);
-    CU_add_test(s, "8042: status empty, FEh pulses reset", test_sysctl_kbc);
     CU_add_test(s, "hostile: every port, POST", test_sysctl_hostile);
 }

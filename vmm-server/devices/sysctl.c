@@ -7,7 +7,6 @@ void sysctl_init(sysctl_t *c)
 {
     c->port_a = SYSCTL_A_RESET;
     c->reset_ctl = 0;
-    c->kbc_a2 = false;
 }
 
 sysctl_result_t sysctl_io(sysctl_t *c, uint16_t port, bool in, uint8_t *value)
@@ -38,19 +37,6 @@ sysctl_result_t sysctl_io(sysctl_t *c, uint16_t port, bool in, uint8_t *value)
         c->reset_ctl = *value & (SYSCTL_CF9_KEPT | SYSCTL_CF9_RST_CPU);
         return reset ? SYSCTL_RESET : SYSCTL_DONE;
     }
-    case SYSCTL_PORT_KBC_CMD:
-        if (in) {
-            *value = SYSCTL_KBC_STATUS_SYS | (c->kbc_a2 ? SYSCTL_KBC_STATUS_A2 : 0);
-            return SYSCTL_DONE;
-        }
-        c->kbc_a2 = true;
-        if (*value >= SYSCTL_KBC_PULSE_MIN && !(*value & SYSCTL_KBC_PULSE_RESET))
-            return SYSCTL_RESET;
-        return SYSCTL_DONE;             /* other commands: no keyboard, ignored */
-    case SYSCTL_PORT_KBC_DATA:
-        if (!in)
-            c->kbc_a2 = false;          /* a data write clears A2; reads: not modelled */
-        return SYSCTL_NOT_MINE;
     default:
         return SYSCTL_NOT_MINE;
     }

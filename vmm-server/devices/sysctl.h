@@ -1,13 +1,11 @@
 /*
  * vmm-server/devices/sysctl.h - the PC's system-control ports: System
- * Control Port A (92h), the Reset Control Register (CF9h), the 8042
- * keyboard controller's command/status port (64h, as far as its reset
- * command) and the POST code port (80h). References: Intel I/O Controller
- * Hub (ICH) datasheets, "Port 92h" (bit 0 INIT_NOW / fast reset, bit 1
- * ALT_A20_GATE) and "CF9h Reset Control Register" (bit 1 SYS_RST, bit 2
- * RST_CPU, bit 3 FULL_RST); IBM PC/AT Technical Reference, Keyboard
- * Controller: status register bits, command F0h-FFh "pulse output port"
- * (a 0 in bits 3:0 pulses that output-port line; line 0 is the CPU reset).
+ * Control Port A (92h), the Reset Control Register (CF9h) and the POST
+ * code port (80h). References: Intel I/O Controller Hub (ICH) datasheets,
+ * "Port 92h" (bit 0 INIT_NOW / fast reset, bit 1 ALT_A20_GATE) and "CF9h
+ * Reset Control Register" (bit 1 SYS_RST, bit 2 RST_CPU, bit 3 FULL_RST).
+ * The 8042 keyboard controller, whose output port also resets, is
+ * i8042.h.
  *
  * Pure model: an access says whether it asked for a system reset; the VMM
  * carries the reset out (vm.c). A20 is only remembered: the VM's memory
@@ -20,8 +18,6 @@
 
 #define SYSCTL_PORT_POST      0x80
 #define SYSCTL_PORT_A         0x92
-#define SYSCTL_PORT_KBC_DATA  0x60
-#define SYSCTL_PORT_KBC_CMD   0x64    /* write: command; read: status */
 #define SYSCTL_PORT_RESET     0xCF9
 
 /* Port 92h. */
@@ -35,18 +31,9 @@
 #define SYSCTL_CF9_FULL_RST   0x08
 #define SYSCTL_CF9_KEPT       (SYSCTL_CF9_SYS_RST | SYSCTL_CF9_FULL_RST)
 
-/* 8042 status register: OBF (0), IBF (1), SYS (2: self-test passed), A2
- * (3: last write was a command). No keyboard is modelled: both buffers
- * always read empty. */
-#define SYSCTL_KBC_STATUS_SYS 0x04
-#define SYSCTL_KBC_STATUS_A2  0x08
-#define SYSCTL_KBC_PULSE_MIN  0xF0    /* F0h-FFh: pulse output-port bits 3:0 that are 0 */
-#define SYSCTL_KBC_PULSE_RESET 0x01   /* output-port bit 0: system reset */
-
 typedef struct {
     uint8_t port_a;       /* port 92h */
     uint8_t reset_ctl;    /* CF9h */
-    bool kbc_a2;          /* the 8042's last write went to 64h */
 } sysctl_t;
 
 typedef enum { SYSCTL_NOT_MINE, SYSCTL_DONE, SYSCTL_RESET } sysctl_result_t;
@@ -54,7 +41,7 @@ typedef enum { SYSCTL_NOT_MINE, SYSCTL_DONE, SYSCTL_RESET } sysctl_result_t;
 void sysctl_init(sysctl_t *c);
 /* A byte access (@in: read into *value, else write *value). SYSCTL_RESET:
  * the write asked for a system reset. Port 80h is accepted and dropped (reads
- * as all ones, no device latches it); the 8042 data port is not modelled. */
+ * as all ones, no device latches it). */
 sysctl_result_t sysctl_io(sysctl_t *c, uint16_t port, bool in, uint8_t *value);
 
 #endif
