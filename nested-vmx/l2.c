@@ -175,6 +175,30 @@ static bool inject_from12(nestor_vcpu_state_t *s2, const uint64_t *f)
     return true;
 }
 
+/* An MSR of L1's platform that an MSR list names (msr_lists.h): the VMM
+ * reads or writes it as L1's RDMSR/WRMSR would (nvmx_setup.h
+ * NVMX_REQ_MSR). A TSC written so moves L2's offset too (27.6, 26.4: the
+ * TSC is one CPU's for L1 and L2). */
+static nvmx_pmsr_t platform_msr(void *ctx, uint32_t msr, bool write, uint64_t *value)
+{
+    struct nvmx_monitor *m = ctx;
+    nestor_word_t got = 0;
+    const nestor_word_t r = l2_ask_vmm(m, NVMX_REQ_MSR, msr, write, write ? *value : 0, 0, &got);
+    if (r == NVMX_REQ_FAULT)
+        return NVMX_PMSR_GP;
+    if (r != NVMX_REQ_OK)
+        return NVMX_PMSR_ENDED;
+    if (!write)
+        *value = got;
+    m->tsc_dirty |= write && (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST);
+    return NVMX_PMSR_OK;
+}
+
+static nvmx_platform_msrs_t platform_msrs(struct nvmx_monitor *m)
+{
+    return (nvmx_platform_msrs_t){ .ctx = m, .access = platform_msr };
+}
+
 /* SDM 26.3.2: vcpu02's state from vmcs12's guest-state area and L1's
  * unswitched state. False: PDPTEs not in RAM (an entry failure). */
 static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
@@ -427,20 +451,21 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         l2->eptp12 = eptp;
     }
     nestor_word_t mask = L1_STATE_GROUPS, refusal[2] = { 0 };
-    nestor_error_t e = write_controls(m, v);
+    nestor_error_t e = load_guest(m, v, ept12) ? NESTOR_OK : NESTOR_ERR_INVALID_ARGUMENT;
+    if (e == NESTOR_OK) {
+        /* SDM 26.4: the VM-entry MSR-load list, after the guest state (and
+         * before vcpu02's TSC offset: the list may write L1's TSC). */
+        const nvmx_platform_msrs_t pm = platform_msrs(m);
+        *failure = nvmx_msr_list_load(&m->env, &pm, f[V12_ENTRY_MSR_LOAD_ADDR],
+                                      (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
+        if (failure->kind != NVMX_ENTRY_OK)
+            return NVMX_L2_ENTRY_FAILED;
+        e = write_controls(m, v);
+    }
     if (e == NESTOR_OK &&
         !sync_exceptions(m, (uint32_t)f[V12_EXCEPTION_BITMAP] |
                                 (pf_filtered(f) ? 1u << X86_VEC_PF : 0)))
         e = NESTOR_ERR_NOT_ENOUGH_MEMORY;
-    if (e == NESTOR_OK && !load_guest(m, v, ept12))
-        e = NESTOR_ERR_INVALID_ARGUMENT;
-    if (e == NESTOR_OK) {
-        /* SDM 26.4: the VM-entry MSR-load list, after the guest state. */
-        *failure = nvmx_msr_list_load(&m->env, f[V12_ENTRY_MSR_LOAD_ADDR],
-                                      (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
-        if (failure->kind != NVMX_ENTRY_OK)
-            return NVMX_L2_ENTRY_FAILED;
-    }
     if (e == NESTOR_OK)
         e = nu_invoke(l2->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, refusal, 2);
     if (e == NESTOR_OK)
@@ -657,12 +682,13 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
     /* 27.4: the VM-exit MSR-store list takes L2's values; 27.5 loads the
      * host state; 27.6 the VM-exit MSR-load list. A failure is a VMX abort
      * (27.7). */
-    bool ok = nvmx_msr_list_store(&m->env, f[V12_EXIT_MSR_STORE_ADDR],
+    const nvmx_platform_msrs_t pm = platform_msrs(m);
+    bool ok = nvmx_msr_list_store(&m->env, &pm, f[V12_EXIT_MSR_STORE_ADDR],
                                   (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad);
     carry_unswitched(s1, m->l2.s);
     ok = ok && nvmx_load_host_state(v, &m->env, s1);
     if (ok) {
-        nvmx_entry_check_t c = nvmx_msr_list_load(&m->env, f[V12_EXIT_MSR_LOAD_ADDR],
+        nvmx_entry_check_t c = nvmx_msr_list_load(&m->env, &pm, f[V12_EXIT_MSR_LOAD_ADDR],
                                                   (uint32_t)f[V12_EXIT_MSR_LOAD_COUNT], s1);
         ok = c.kind == NVMX_ENTRY_OK;
         bad = (uint32_t)c.qualification;

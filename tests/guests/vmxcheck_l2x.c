@@ -12,6 +12,9 @@
  *             it); with them: set bits and MSRs outside both ranges exit,
  *             clear bits pass (KERNEL_GS_BASE kept for L1, SYSENTER_CS saved
  *             in the guest state, the TSC read) (25.1.3, 24.6.9, 27.3.1);
+ *             the MSR lists with a platform MSR (MTRR_DEF_TYPE) and a state
+ *             MSR: loaded at entry, stored and loaded at exit, an entry
+ *             that would #GP failing with reason 34 (26.4, 27.4, 27.6);
  *   l2cr:     CR0/CR4 guest/host masks and read shadows (MOV to, MOV from,
  *             CLTS; qualification Table 27-3), CR3-load/store exiting;
  *   l2exc:    the exception bitmap (#UD, #GP with its error code, exit
@@ -85,7 +88,7 @@ enum { G_RAX, G_RCX, G_RDX, G_RBX, G_RBP, G_RSI, G_RDI };
 
 extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], l2x_io_out_imm[],
     l2x_io_in_imm[], l2x_io_rep[], l2x_iobm[], l2x_iobm_80[], l2x_iobm_7f[], l2x_iobm_7fff[],
-    l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
+    l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_msrlist[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
     l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
     l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[], l2x_poke[],
     l2x_poke_store[], l2x_peek[], l2x_peek_load[];
@@ -305,6 +308,77 @@ static void section_io(void)
 
 /* ---- l2msr: SDM 25.1.3, 24.6.9 ---- */
 
+#define R_MSR_LOADING  34
+#define MSRL_KGS       0x0000123400005678ULL
+#define MTRR_TYPE_MASK 0xFFULL
+#define MTRR_TYPE_WB   6
+#define MTRR_RESERVED  (1ULL << 32)       /* IA32_MTRR_DEF_TYPE bits 63:12 (SDM 11.11.2.1) */
+
+static uint64_t msrl_load[4] __attribute__((aligned(16)));
+static uint64_t msrl_store[4] __attribute__((aligned(16)));
+static uint64_t msrl_exit_load[2] __attribute__((aligned(16)));
+
+/* The MSR lists (SDM 24.7.2, 24.8.2) with a platform MSR beyond the
+ * guest state, IA32_MTRR_DEF_TYPE, and a state MSR, KERNEL_GS_BASE: the
+ * VM-entry list loads both for L2 (26.4), the VM-exit MSR-store list saves
+ * L2's values (27.4) and the VM-exit MSR-load list puts L1's back (27.6);
+ * an entry whose WRMSR would #GP fails the entry with reason 34 and its
+ * index (26.4, 26.8). With MSR bitmaps all clear: L2 reads them itself. */
+static void msr_lists(void)
+{
+    const uint64_t def = rdmsr(MSR_IA32_MTRR_DEF_TYPE), kgs = rdmsr(MSR_IA32_KERNEL_GS_BASE);
+    const uint64_t other = (def & ~MTRR_TYPE_MASK) |
+                           ((def & MTRR_TYPE_MASK) == MTRR_TYPE_WB ? 0 : MTRR_TYPE_WB);
+    memset(msr_bm, 0, sizeof(msr_bm));
+    msrl_load[0] = MSR_IA32_KERNEL_GS_BASE;
+    msrl_load[1] = MSRL_KGS;
+    msrl_load[2] = MSR_IA32_MTRR_DEF_TYPE;
+    msrl_load[3] = other;
+    msrl_store[0] = MSR_IA32_MTRR_DEF_TYPE;
+    msrl_store[1] = 0;
+    msrl_store[2] = MSR_IA32_KERNEL_GS_BASE;
+    msrl_store[3] = 0;
+    msrl_exit_load[0] = MSR_IA32_MTRR_DEF_TYPE;
+    msrl_exit_load[1] = def;
+    reset();
+    vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_USE_MSR_BITMAPS);
+    vmwr(VMCS_MSR_BITMAP, pa(msr_bm));
+    vmwr(VMCS_ENTRY_MSR_LOAD_ADDR, pa(msrl_load));
+    vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 2);
+    vmwr(VMCS_EXIT_MSR_STORE_ADDR, pa(msrl_store));
+    vmwr(VMCS_EXIT_MSR_STORE_COUNT, 2);
+    vmwr(VMCS_EXIT_MSR_LOAD_ADDR, pa(msrl_exit_load));
+    vmwr(VMCS_EXIT_MSR_LOAD_COUNT, 1);
+    if (exit_is("MSR lists: L2 reads them, VMCALL", R_VMCALL, enter(l2x_msrlist))) {
+        vmxc_check_eq("MSR lists: L2 reads MTRR_DEF_TYPE as the entry list loaded it (26.4)",
+                      other, l2x_out[0]);
+        vmxc_check_eq("MSR lists: L2 reads KERNEL_GS_BASE as the entry list loaded it (26.4)",
+                      MSRL_KGS, l2x_out[1]);
+        vmxc_check_eq("MSR lists: exit store list holds L2's MTRR_DEF_TYPE (27.4)", other,
+                      msrl_store[1]);
+        vmxc_check_eq("MSR lists: exit store list holds L2's KERNEL_GS_BASE (27.4)", MSRL_KGS,
+                      msrl_store[3]);
+        vmxc_check_eq("MSR lists: exit load list gave L1 its MTRR_DEF_TYPE back (27.6)", def,
+                      rdmsr(MSR_IA32_MTRR_DEF_TYPE));
+    }
+    vmwr(VMCS_EXIT_MSR_STORE_COUNT, 0);
+    vmwr(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+    msrl_load[0] = MSR_IA32_MTRR_DEF_TYPE;
+    msrl_load[1] = other;
+    msrl_load[2] = MSR_IA32_MTRR_DEF_TYPE;
+    msrl_load[3] = MTRR_RESERVED | MTRR_TYPE_WB;
+    reset();
+    const uint64_t r = enter(l2x_msrlist);
+    vmxc_check_vr("MSR lists: entry 2 would #GP: entry fails, reason 34 (26.4)",
+                  VR_EXIT(EXIT_REASON_ENTRY_FAILURE | R_MSR_LOADING), r);
+    if (r == VR_EXIT(EXIT_REASON_ENTRY_FAILURE | R_MSR_LOADING))
+        vmxc_check_eq("MSR lists: entry 2 would #GP: qualification 2 (26.8)", 2,
+                      vmrd(VMCS_EXIT_QUALIFICATION));
+    vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+    wrmsr(MSR_IA32_MTRR_DEF_TYPE, def);
+    wrmsr(MSR_IA32_KERNEL_GS_BASE, kgs);
+}
+
 static void section_msr(void)
 {
     uint64_t r;
@@ -363,6 +437,7 @@ static void section_msr(void)
         }
         wrmsr(MSR_IA32_KERNEL_GS_BASE, kgs);
         wrmsr(MSR_IA32_SYSENTER_CS, scs);
+        msr_lists();
     }
     vmxc_section_end("l2msr");
 }

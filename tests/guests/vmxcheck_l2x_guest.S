@@ -187,6 +187,20 @@ l2x_msrbm:
     rdmsr
     vmcall
 
+/* MSR lists: read IA32_MTRR_DEF_TYPE (2FFH, its read bit clear) as the
+ * VM-entry MSR-load list left it, and KERNEL_GS_BASE. */
+    .globl l2x_msrlist
+l2x_msrlist:
+    movl $0x2FF, %ecx
+    rdmsr
+    movl %eax, l2x_out(%rip)
+    movl %edx, l2x_out+4(%rip)
+    movl $0xC0000102, %ecx
+    rdmsr
+    movl %eax, l2x_out+8(%rip)
+    movl %edx, l2x_out+12(%rip)
+    vmcall
+
 /* CR0 mask TS (shadow TS = 1), CR4 mask PCE (shadow PCE = 0). */
     .globl l2x_cr, l2x_cr_mov0, l2x_cr_clts, l2x_cr_mov4
 l2x_cr:
