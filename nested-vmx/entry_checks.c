@@ -30,7 +30,7 @@ nvmx_entry_check_t nvmx_entry_msr_fail(uint32_t n, const char *rule)
 static bool msr_needs_canonical(uint32_t msr)
 {
     switch (msr) {
-    case MSR_IA32_FS_BASE: case MSR_IA32_GS_BASE: case MSR_IA32_KERNEL_GS_BASE:
+    case MSR_IA32_KERNEL_GS_BASE:
     case MSR_IA32_LSTAR: case MSR_IA32_CSTAR:
     case MSR_IA32_SYSENTER_ESP: case MSR_IA32_SYSENTER_EIP:
         return true;
@@ -43,6 +43,11 @@ nvmx_entry_check_t nvmx_check_msr_load_entry(uint32_t n, uint64_t index_word, ui
 {
     uint32_t msr = (uint32_t)index_word;
 
+    /* 26.4 (and 27.6 for the VM-exit MSR-load list): bits 31:0 C0000100H
+     * (IA32_FS_BASE) or C0000101H (IA32_GS_BASE): the bases come from the
+     * guest-state (host-state) area, never from a list. */
+    if (msr == MSR_IA32_FS_BASE || msr == MSR_IA32_GS_BASE)
+        return nvmx_entry_msr_fail(n, "26.4: MSR-load entry for IA32_FS_BASE or IA32_GS_BASE");
     /* 26.4: bits 31:8 of the index 000008H: an x2APIC register (800H-8FFH). */
     if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
         return nvmx_entry_msr_fail(n, "26.4: MSR-load entry for an x2APIC MSR");

@@ -1,8 +1,9 @@
 /*
  * nested-vmx/grant_take.c - the monitor's side of the VMM's hand-over of a
  * VM (nvmx_setup.h): check the setup message, copy the granted VCPU, stop
- * capability and (when asked) kick notification out of the VMM's CNode,
- * and map the state page and the RAM frames. Shared by nested-vmx and the
+ * capability and (when asked) kick notification and events page out of
+ * the VMM's CNode, and map the state page, the events page and the RAM
+ * frames. Shared by nested-vmx and the
  * inspector (linked into both programs).
  */
 #include "nvmx_setup.h"
@@ -38,6 +39,13 @@ bool nvmx_grant_take(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *msg, boo
         nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, state_va, state, MAP_RW))
         return false;
     g->state = (nestor_vcpu_state_t *)(uintptr_t)state_va;
+    if (kick) {
+        nestor_cptr_t events = take(a, node, radix, NVMX_GRANT_EVENTS);
+        if (!events || nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, state_va + NVMX_EVENTS_OFFSET,
+                                    events, NESTOR_RIGHT_READ))
+            return false;
+        g->events = (const nvmx_events_t *)(uintptr_t)(state_va + NVMX_EVENTS_OFFSET);
+    }
     /* The frames' copies first, in consecutive slots (nested-vmx's ept02.c
      * finds frame i at ram_frames + i), then their mappings (which take
      * slots too). */

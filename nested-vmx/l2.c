@@ -175,6 +175,30 @@ static bool inject_from12(nestor_vcpu_state_t *s2, const uint64_t *f)
     return true;
 }
 
+/* An MSR of L1's platform that an MSR list names (msr_lists.h): the VMM
+ * reads or writes it as L1's RDMSR/WRMSR would (nvmx_setup.h
+ * NVMX_REQ_MSR). A TSC written so moves L2's offset too (27.6, 26.4: the
+ * TSC is one CPU's for L1 and L2). */
+static nvmx_pmsr_t platform_msr(void *ctx, uint32_t msr, bool write, uint64_t *value)
+{
+    struct nvmx_monitor *m = ctx;
+    nestor_word_t got = 0;
+    const nestor_word_t r = l2_ask_vmm(m, NVMX_REQ_MSR, msr, write, write ? *value : 0, 0, &got);
+    if (r == NVMX_REQ_FAULT)
+        return NVMX_PMSR_GP;
+    if (r != NVMX_REQ_OK)
+        return NVMX_PMSR_ENDED;
+    if (!write)
+        *value = got;
+    m->tsc_dirty |= write && (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST);
+    return NVMX_PMSR_OK;
+}
+
+static nvmx_platform_msrs_t platform_msrs(struct nvmx_monitor *m)
+{
+    return (nvmx_platform_msrs_t){ .ctx = m, .access = platform_msr };
+}
+
 /* SDM 26.3.2: vcpu02's state from vmcs12's guest-state area and L1's
  * unswitched state. False: PDPTEs not in RAM (an entry failure). */
 static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
@@ -307,6 +331,22 @@ static void save_timer(struct nvmx_monitor *m, uint64_t *f)
     f[V12_PREEMPT_TIMER_VALUE] = v < loaded ? v : loaded;
 }
 
+/* An NMI the VMM holds for L1 (nvmx_setup.h nvmx_events_t: L1 blocks NMIs,
+ * so no kick announces it), looked at as L2 is entered, no IPC: with "NMI
+ * exiting" L2 exits for it (SDM 25.2), without it goes to L2 (25.3).
+ * Pending at the entry, it is recognized right after it (26.7.5, after any
+ * event the entry injects: 26.6): vcpu02 is entered with a pause, which
+ * makes it exit before its first instruction, and l2_exit decides
+ * (l1_event). An interrupt held for L1's window is not looked at here
+ * (README: "What is not there yet"). */
+static void pause_for_l1_event(struct nvmx_monitor *m)
+{
+    const nvmx_events_t *ev = m->events;
+    l2_t *l2 = &m->l2;
+    if (ev && ev->nmi && nu_invoke(l2->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK)
+        l2->kicked = true;
+}
+
 /* ---- VMRESUME of the VMCS L2 last exited from ----
  *
  * vcpu02 still holds L2's state and controls from its exit; only what L1
@@ -394,6 +434,7 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         groups |= NESTOR_MTD_INJECT;
     if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
         set_timer(m, f);
+    pause_for_l1_event(m);
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups | NESTOR_MTD_GPRS };
     *label = nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) == NESTOR_OK
                  ? NVMX_NO_REPLY : NESTOR_EXIT_REPLY_STOP;
@@ -427,20 +468,21 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         l2->eptp12 = eptp;
     }
     nestor_word_t mask = L1_STATE_GROUPS, refusal[2] = { 0 };
-    nestor_error_t e = write_controls(m, v);
+    nestor_error_t e = load_guest(m, v, ept12) ? NESTOR_OK : NESTOR_ERR_INVALID_ARGUMENT;
+    if (e == NESTOR_OK) {
+        /* SDM 26.4: the VM-entry MSR-load list, after the guest state (and
+         * before vcpu02's TSC offset: the list may write L1's TSC). */
+        const nvmx_platform_msrs_t pm = platform_msrs(m);
+        *failure = nvmx_msr_list_load(&m->env, &pm, f[V12_ENTRY_MSR_LOAD_ADDR],
+                                      (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
+        if (failure->kind != NVMX_ENTRY_OK)
+            return NVMX_L2_ENTRY_FAILED;
+        e = write_controls(m, v);
+    }
     if (e == NESTOR_OK &&
         !sync_exceptions(m, (uint32_t)f[V12_EXCEPTION_BITMAP] |
                                 (pf_filtered(f) ? 1u << X86_VEC_PF : 0)))
         e = NESTOR_ERR_NOT_ENOUGH_MEMORY;
-    if (e == NESTOR_OK && !load_guest(m, v, ept12))
-        e = NESTOR_ERR_INVALID_ARGUMENT;
-    if (e == NESTOR_OK) {
-        /* SDM 26.4: the VM-entry MSR-load list, after the guest state. */
-        *failure = nvmx_msr_list_load(&m->env, f[V12_ENTRY_MSR_LOAD_ADDR],
-                                      (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
-        if (failure->kind != NVMX_ENTRY_OK)
-            return NVMX_L2_ENTRY_FAILED;
-    }
     if (e == NESTOR_OK)
         e = nu_invoke(l2->vcpu, NESTOR_VCPU_LOAD_STATE, &mask, 1, 0, 0, refusal, 2);
     if (e == NESTOR_OK)
@@ -459,6 +501,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     l2->entries++;
     l2->running = true;
     const nestor_word_t inject = l2->s->inject_info ? NESTOR_MTD_INJECT : 0;
+    pause_for_l1_event(m);
     if (!l2->started) {
         if (inject) {
             nestor_word_t im = NESTOR_MTD_INJECT;
@@ -657,12 +700,13 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
     /* 27.4: the VM-exit MSR-store list takes L2's values; 27.5 loads the
      * host state; 27.6 the VM-exit MSR-load list. A failure is a VMX abort
      * (27.7). */
-    bool ok = nvmx_msr_list_store(&m->env, f[V12_EXIT_MSR_STORE_ADDR],
+    const nvmx_platform_msrs_t pm = platform_msrs(m);
+    bool ok = nvmx_msr_list_store(&m->env, &pm, f[V12_EXIT_MSR_STORE_ADDR],
                                   (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad);
     carry_unswitched(s1, m->l2.s);
     ok = ok && nvmx_load_host_state(v, &m->env, s1);
     if (ok) {
-        nvmx_entry_check_t c = nvmx_msr_list_load(&m->env, f[V12_EXIT_MSR_LOAD_ADDR],
+        nvmx_entry_check_t c = nvmx_msr_list_load(&m->env, &pm, f[V12_EXIT_MSR_LOAD_ADDR],
                                                   (uint32_t)f[V12_EXIT_MSR_LOAD_COUNT], s1);
         ok = c.kind == NVMX_ENTRY_OK;
         bad = (uint32_t)c.qualification;
@@ -685,23 +729,117 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
     return NVMX_NO_REPLY;
 }
 
-/* A #PF that exited only because vcpu02 takes every #PF (pf_filtered):
- * delivered to L2 as the CPU would have. A #PF that exits leaves CR2
- * unwritten (SDM 27.1) and injecting one does not write it (26.6.1), so
- * L2's CR2 gets the faulting address, the exit qualification (27.2.1). */
-static nestor_word_t l2_pf_to_l2(struct nvmx_monitor *m, const vmcs12_t *v,
-                                 const nestor_word_t *mr, uint64_t qual, nestor_word_t *changed)
+/* A #PF for L2 at linear @addr with error code @error, as the CPU delivers
+ * it: L2's CR2 gets the address (SDM Vol. 3A 4.7; injecting a #PF does not
+ * write CR2, SDM 26.6.1, so it is loaded here). */
+nestor_word_t l2_inject_pf(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t addr,
+                           uint32_t error, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
     nestor_word_t cr_mask = NESTOR_MTD_CR;
-    s2->cr2 = qual;
+    s2->cr2 = addr;
     if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_LOAD_STATE, &cr_mask, 1, 0, 0, 0, 0) != NESTOR_OK ||
         l2_write_shadows(m, v) != NESTOR_OK)
         return NESTOR_EXIT_REPLY_STOP;
     s2->inject_info = X86_VEC_PF | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID | X86_INTR_DELIVER_ERR;
-    s2->inject_error = mr[NESTOR_EXIT_MR_INTR_ERROR] & 0xFFFFFFFFu;
+    s2->inject_error = error;
     *changed |= NESTOR_MTD_INJECT;
     return NESTOR_EXIT_REPLY_RESUME;
+}
+
+/* A #PF that exited only because vcpu02 takes every #PF (pf_filtered):
+ * delivered to L2 as the CPU would have. A #PF that exits leaves CR2
+ * unwritten (SDM 27.1): the address is the exit qualification (27.2.1). */
+static nestor_word_t l2_pf_to_l2(struct nvmx_monitor *m, const vmcs12_t *v,
+                                 const nestor_word_t *mr, uint64_t qual, nestor_word_t *changed)
+{
+    return l2_inject_pf(m, v, qual, (uint32_t)mr[NESTOR_EXIT_MR_INTR_ERROR], changed);
+}
+
+/* The exit information of an exit L2 makes for L1's event: no
+ * qualification or instruction information; the IDT-vectoring information
+ * of vcpu02's exit (27.2.4); interruption information @info. */
+static void event_mrs(const nestor_word_t *mr, nestor_word_t *out, uint64_t info)
+{
+    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+        out[i] = i == NESTOR_EXIT_MR_IDT_VECTORING || i == NESTOR_EXIT_MR_IDT_ERROR ? mr[i] : 0;
+    out[NESTOR_EXIT_MR_INTR_INFO] = info;
+}
+
+/* Our pause (l2_kick, or pause_for_l1_event at an entry): L1 has an NMI
+ * or an interrupt. True: L2 exits to L1 for it (*@reason, @out its
+ * message registers). False: L2 goes on (*@label, *@changed: an NMI
+ * delivered to L2). */
+static bool l1_event(struct nvmx_monitor *m, const vmcs12_t *v, const nestor_word_t *mr,
+                     nestor_word_t *out, uint32_t *reason, nestor_word_t *label,
+                     nestor_word_t *changed)
+{
+    l2_t *l2 = &m->l2;
+    nestor_vcpu_state_t *s2 = l2->s;
+    const uint32_t pin = (uint32_t)v->field[V12_PIN_CONTROLS];
+    nestor_word_t vector = 0, r;
+    const bool kicked = l2->kicked;
+    l2->kicked = false;
+    l2->at_l0++;
+    *label = NESTOR_EXIT_REPLY_RESUME;
+    if (!kicked)
+        return false;                           /* stale */
+    if (m->events && m->events->nmi) {
+        /* An NMI goes before a maskable interrupt (SDM Vol. 3A 6.9). */
+        if (pin & PIN_NMI_EXITING) {
+            /* SDM 25.2: an NMI exits with reason 0 whatever L2's blocking;
+             * 27.2.2, 24.9.2: vector 2, type NMI, valid. */
+            r = l2_ask_vmm(m, NVMX_REQ_ACK, NVMX_ACK_NMI, 0, 0, 0, &vector);
+            if (r == NVMX_REQ_OK) {
+                *reason = NESTOR_EXIT_EXCEPTION;
+                event_mrs(mr, out, X86_VEC_NMI | X86_INTR_TYPE_NMI | X86_INTR_VALID);
+                l2->at_l0--;
+                return true;
+            }
+        } else if (!(s2->interruptibility & X86_INTR_BLOCK_NMI) &&
+                   !(mr[NESTOR_EXIT_MR_IDT_VECTORING] & X86_INTR_VALID)) {
+            /* SDM 25.3: without "NMI exiting" the NMI is L2's, delivered
+             * through its IDT unless L2 blocks NMIs (which then holds it
+             * until L2's next exit to L1: L1 gets it). */
+            r = l2_ask_vmm(m, NVMX_REQ_ACK, NVMX_ACK_NMI, 0, 0, 0, &vector);
+            if (r == NVMX_REQ_OK) {
+                s2->inject_info = X86_VEC_NMI | X86_INTR_TYPE_NMI | X86_INTR_VALID;
+                s2->inject_error = 0;
+                *changed |= NESTOR_MTD_INJECT;
+                return false;
+            }
+        } else {
+            r = NVMX_REQ_NONE;
+        }
+        if (r != NVMX_REQ_OK && r != NVMX_REQ_NONE) {
+            *label = NESTOR_EXIT_REPLY_STOP;     /* the VM has ended */
+            return false;
+        }
+    }
+    if (!(pin & PIN_EXTINT_EXITING))
+        return false;                           /* L1 does not exit on its interrupts */
+    /* SDM 25.2: with "external-interrupt exiting" L1's interrupt exits to L1
+     * whatever L2's RFLAGS.IF and blocking. 27.2.2: with "acknowledge
+     * interrupt on exit" the CPU acknowledges the interrupt controller and
+     * the exit carries the vector (24.9.2: type external interrupt, valid);
+     * the VMM acknowledges L1's. Without it the exit carries no
+     * interruption information, and L1's own VMM injects the interrupt,
+     * still pending, once L1 takes it. */
+    uint64_t info = 0;
+    if (v->field[V12_EXIT_CONTROLS] & EXIT_ACK_INTR_ON_EXIT) {
+        r = l2_ask_vmm(m, NVMX_REQ_ACK, NVMX_ACK_INTR, 0, 0, 0, &vector);
+        if (r == NVMX_REQ_NONE)
+            return false;   /* none pending any more: no exit out of nothing */
+        if (r != NVMX_REQ_OK) {
+            *label = NESTOR_EXIT_REPLY_STOP;
+            return false;
+        }
+        info = (vector & X86_INTR_VECTOR_MASK) | X86_INTR_TYPE_EXT | X86_INTR_VALID;
+    }
+    *reason = NESTOR_EXIT_EXTERNAL_INT;
+    event_mrs(mr, out, info);
+    l2->at_l0--;
+    return true;
 }
 
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_word_t *changed)
@@ -733,47 +871,16 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
         reason = r12;
         qual = q12;
     } else if (basic == NESTOR_EXIT_PREEMPT_TIMER && qual == NESTOR_PREEMPT_PAUSE) {
-        /* Our pause (l2_kick): L1 has an interrupt. SDM 25.2: with
-         * "external-interrupt exiting" it exits to L1 whatever L2's
-         * RFLAGS.IF and blocking. */
-        const bool extint = v->field[V12_PIN_CONTROLS] & PIN_EXTINT_EXITING;
-        if (!l2->kicked || !extint) {
-            l2->at_l0++;
-            return NESTOR_EXIT_REPLY_RESUME;    /* stale, or L1 does not exit on them */
-        }
-        /* SDM 27.2.2: with "acknowledge interrupt on exit" the CPU
-         * acknowledges the interrupt controller and the exit carries the
-         * vector (24.9.2: type external interrupt, valid); the VMM
-         * acknowledges L1's. Without it the exit carries no interruption
-         * information, and L1's own VMM injects the interrupt, still
-         * pending, once L1 takes it. */
-        uint64_t info = 0;
-        if (v->field[V12_EXIT_CONTROLS] & EXIT_ACK_INTR_ON_EXIT) {
-            nestor_word_t vector = 0;
-            const nestor_word_t r = l2_ask_vmm(m, NVMX_REQ_ACK, 0, 0, 0, 0, &vector);
-            if (r == NVMX_REQ_NONE) {
-                /* None pending any more: no exit out of nothing; the VMM
-                 * kicks again for the next one. */
-                l2->kicked = false;
-                l2->at_l0++;
-                return NESTOR_EXIT_REPLY_RESUME;
-            }
-            if (r != NVMX_REQ_OK)
-                return NESTOR_EXIT_REPLY_STOP;  /* the VM has ended */
-            info = (vector & X86_INTR_VECTOR_MASK) | X86_INTR_TYPE_EXT | X86_INTR_VALID;
-        }
-        reason = NESTOR_EXIT_EXTERNAL_INT;
+        nestor_word_t label;
+        if (!l1_event(m, v, mr, extint_mr, &reason, &label, changed))
+            return label;
         qual = 0;
-        for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
-            extint_mr[i] = i == NESTOR_EXIT_MR_IDT_VECTORING || i == NESTOR_EXIT_MR_IDT_ERROR
-                               ? mr[i] : 0;
-        extint_mr[NESTOR_EXIT_MR_INTR_INFO] = info;
         mr = extint_mr;
     } else if (!l1_wants(m, v, basic, qual, mr)) {
         l2->at_l0++;
         if (basic == NESTOR_EXIT_EXCEPTION)
             return l2_pf_to_l2(m, v, mr, qual, changed);
-        return l2_through(m, v, basic, qual, mr[NESTOR_EXIT_MR_INSTR_LEN], changed);
+        return l2_through(m, v, basic, qual, mr, changed);
     }
     l2->reflected++;
     l2->running = false;
@@ -784,6 +891,11 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
         l2->after = reflected + 1;
     }
     save_exit(m, v, mr, reason, qual);
+    /* An NMI-caused VM exit leaves NMIs blocked (SDM 24.4.2, 27.5: until
+     * L1's next IRET). */
+    if (reflected == NESTOR_EXIT_EXCEPTION &&
+        (mr[NESTOR_EXIT_MR_INTR_INFO] & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_NMI)
+        m->s->interruptibility |= X86_INTR_BLOCK_NMI;
     return resume_l1(m, v);
 }
 

@@ -86,6 +86,10 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, b
  * to answer it with (*@changed: the groups of vcpu02's state it loads), or
  * NVMX_NO_REPLY. */
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_word_t *changed);
+/* Deliver a #PF to L2 at linear @addr, error code @error (CR2 loaded): the
+ * reply label, *@changed its groups. */
+nestor_word_t l2_inject_pf(struct nvmx_monitor *m, const struct vmcs12 *v, uint64_t addr,
+                           uint32_t error, nestor_word_t *changed);
 /* vcpu02's CR0/CR4 read shadows from vmcs12 (after its CRs were loaded). */
 nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const struct vmcs12 *v);
 /* The VMM paused L1's vCPU for an interrupt (nvmx_setup.h NVMX_GRANT_KICK):

@@ -14,6 +14,7 @@
 #include "msr_lists.h"
 #include "nvmx_insn.h"
 #include "nvmx_setup.h"
+#include "strio.h"
 #include <user/print.h>
 
 #define CR8             8
@@ -45,23 +46,92 @@ static nestor_word_t done(nestor_vcpu_state_t *s2, uint64_t len, nestor_word_t *
     return NESTOR_EXIT_REPLY_RESUME;
 }
 
-/* IN/OUT to a port L1's I/O bitmaps pass (SDM 25.1.3): L1's device. */
-static nestor_word_t io(struct nvmx_monitor *m, uint64_t q, uint64_t len, nestor_word_t *changed)
+/* L2's segment register @seg (X86_SEG_*, the order of SDM 27.2.5 Table
+ * 27-8). */
+static const nestor_vcpu_seg_t *l2_seg(const nestor_vcpu_state_t *s, unsigned seg)
+{
+    switch (seg) {
+    case X86_SEG_ES: return &s->es;
+    case X86_SEG_CS: return &s->cs;
+    case X86_SEG_SS: return &s->ss;
+    case X86_SEG_DS: return &s->ds;
+    case X86_SEG_FS: return &s->fs;
+    default: return &s->gs;
+    }
+}
+
+/* INS/OUTS (with or without REP) to a port L1's I/O bitmaps pass (SDM
+ * 25.1.3): carried out as the CPU would in L2 (SDM Vol. 2B INS, OUTS,
+ * REP; vmm-server/strio.h decodes and steps), each element through L1's
+ * device, memory through L2's paging into L1's RAM. A REP runs
+ * STRIO_BATCH elements per exit and leaves RIP at the instruction while
+ * the count is not 0 (it exits again: L1's interrupts come between
+ * batches). L2-physical must be L1-physical (no EPT12); a fault in L2's
+ * paging is L2's #PF at that element, the elements before it done. */
+static nestor_word_t string_io(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q,
+                               const nestor_word_t *mr, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
-    if (q & (X86_IOQ_STRING | X86_IOQ_REP)) {
-        printf("nested-vmx %s: L2 string I/O to port 0x%lx that L1 lets through: not "
-               "supported yet: VM stopped\n", m->name, (nestor_word_t)IOQ_PORT(q));
+    strio_op_t op;
+    if (m->l2.eptp12 != EPT02_NO_EPT ||
+        !strio_decode(q, (uint32_t)mr[NESTOR_EXIT_MR_INSTR_INFO], &op)) {
+        printf("nested-vmx %s: L2 string I/O to port 0x%lx that L1 lets through %s: not "
+               "supported yet: VM stopped\n", m->name, (nestor_word_t)IOQ_PORT(q),
+               m->l2.eptp12 != EPT02_NO_EPT ? "through EPT12" : "(undecodable)");
         return NESTOR_EXIT_REPLY_STOP;
     }
+    const bool mode64 = (s2->efer & X86_EFER_LMA) && (s2->cs.ar & X86_AR_L);
+    /* SDM Vol. 3A 3.4.4: in 64-bit mode only FS and GS have bases. */
+    const uint64_t base = mode64 && op.seg != X86_SEG_FS && op.seg != X86_SEG_GS
+                              ? 0 : l2_seg(s2, op.seg)->base;
+    uint64_t *index = op.in ? &s2->rdi : &s2->rsi;
+    const uint64_t n = strio_count(&op, s2->rcx);
+    *changed |= NESTOR_MTD_GPRS;
+    for (uint64_t i = 0; i < n; i++) {
+        const uint64_t la = strio_linear(&op, base, *index, mode64);
+        uint32_t value = 0, error = 0;
+        uint64_t addr = 0;
+        nvmx_mem_t r = NVMX_MEM_OK;
+        nestor_word_t got = 0;
+        if (!op.in)
+            r = m->env.linear(m->env.ctx, s2, la, &value, op.size, false, &error, &addr);
+        if (r == NVMX_MEM_OK &&
+            l2_ask_vmm(m, NVMX_REQ_IO, op.port, op.size, op.in, value, &got) != NVMX_REQ_OK)
+            return NESTOR_EXIT_REPLY_STOP;              /* L2 ended the VM */
+        if (r == NVMX_MEM_OK && op.in) {
+            value = (uint32_t)got;
+            r = m->env.linear(m->env.ctx, s2, la, &value, op.size, true, &error, &addr);
+        }
+        if (r == NVMX_MEM_PAGE_FAULT)
+            return l2_inject_pf(m, v, addr, error, changed);
+        if (r != NVMX_MEM_OK) {
+            printf("nested-vmx %s: L2 string I/O at linear 0x%lx, outside L1's RAM: not "
+                   "supported: VM stopped\n", m->name, la);
+            return NESTOR_EXIT_REPLY_STOP;
+        }
+        strio_step(&op, s2->rflags, index, &s2->rcx);
+    }
+    if (op.rep && (s2->rcx & strio_addr_mask(&op)))
+        return NESTOR_EXIT_REPLY_RESUME;                /* more: the same instruction again */
+    return done(s2, mr[NESTOR_EXIT_MR_INSTR_LEN], changed);
+}
+
+/* IN/OUT to a port L1's I/O bitmaps pass (SDM 25.1.3): L1's device. */
+static nestor_word_t io(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q,
+                        const nestor_word_t *mr, nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    const uint64_t len = mr[NESTOR_EXIT_MR_INSTR_LEN];
+    if (q & (X86_IOQ_STRING | X86_IOQ_REP))
+        return string_io(m, v, q, mr, changed);
     const unsigned size = IOQ_SIZE(q);
     const bool in = q & X86_IOQ_IN;
     const uint64_t mask = size == 4 ? LOW32 : (1ULL << (8 * size)) - 1;
-    nestor_word_t v = 0;
-    if (l2_ask_vmm(m, NVMX_REQ_IO, IOQ_PORT(q), size, in, s2->rax & mask, &v) != NVMX_REQ_OK)
+    nestor_word_t got = 0;
+    if (l2_ask_vmm(m, NVMX_REQ_IO, IOQ_PORT(q), size, in, s2->rax & mask, &got) != NVMX_REQ_OK)
         return NESTOR_EXIT_REPLY_STOP;                  /* L2 ended the VM */
     if (in)     /* SDM Vol. 2A IN: a 32-bit destination zero-extends into RAX */
-        s2->rax = size == 4 ? (v & LOW32) : (s2->rax & ~mask) | (v & mask);
+        s2->rax = size == 4 ? (got & LOW32) : (s2->rax & ~mask) | (got & mask);
     return done(s2, len, changed);
 }
 
@@ -180,12 +250,13 @@ static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, u
 }
 
 nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
-                         uint64_t len, nestor_word_t *changed)
+                         const nestor_word_t *mr, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
+    const uint64_t len = mr[NESTOR_EXIT_MR_INSTR_LEN];
     switch (reason) {
     case NESTOR_EXIT_IO:
-        return io(m, q, len, changed);
+        return io(m, v, q, mr, changed);
     case NESTOR_EXIT_RDMSR:
     case NESTOR_EXIT_WRMSR:
         return msr(m, reason == NESTOR_EXIT_WRMSR, len, changed);

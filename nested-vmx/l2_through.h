@@ -7,10 +7,11 @@
 #include "l2.h"
 #include "vmcs12.h"
 
-/* L2's exit @reason (qualification @q, instruction length @len) that L1
- * did not ask for: the reply label for L2's exit, *@changed its groups. */
+/* L2's exit @reason (qualification @q, message registers @mr: the
+ * instruction length and information) that L1 did not ask for: the reply
+ * label for L2's exit, *@changed its groups. */
 nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
-                         uint64_t len, nestor_word_t *changed);
+                         const nestor_word_t *mr, nestor_word_t *changed);
 
 /* A request to the VMM (nvmx_setup.h NVMX_REQ_*, MRs @a0-@a3): the reply
  * label (NVMX_REQ_ENDED if the call failed), *@value its MR0. */

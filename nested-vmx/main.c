@@ -51,6 +51,7 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
     mon.vcpu = g.vcpu;
     mon.vmm = g.vmm;
     mon.s = g.state;
+    mon.events = g.events;
     mon.ram = g.ram;
     mon.ram_bytes = g.ram_bytes;
     mon.level = g.level;

@@ -7,6 +7,7 @@
 #define NVMX_MONITOR_H
 #include "l2.h"
 #include "nvmx.h"
+#include "nvmx_setup.h"
 #include <user/space.h>
 #include <user/sys.h>
 
@@ -16,6 +17,7 @@ typedef struct nvmx_monitor {
     nestor_cptr_t vcpu;             /* L1's VCPU */
     nestor_cptr_t vmm;              /* requests to the VMM for this VM (nvmx_setup.h) */
     nestor_vcpu_state_t *s;         /* its state page, mapped */
+    const nvmx_events_t *events;    /* what the VMM holds for L1 (nvmx_setup.h), mapped */
     uint8_t *ram;                   /* L1's RAM, mapped */
     uint64_t ram_bytes;
     unsigned level;                 /* our level in the VCPU's exit tables */

@@ -7,6 +7,8 @@
 #include "checks_priv.h"
 #include <x86_arch.h>
 
+#define LOW32 0xFFFFFFFFULL
+
 nestor_word_t *nvmx_state_msr(nestor_vcpu_state_t *s, uint32_t msr)
 {
     switch (msr) {
@@ -20,6 +22,7 @@ nestor_word_t *nvmx_state_msr(nestor_vcpu_state_t *s, uint32_t msr)
     case MSR_IA32_SYSENTER_ESP: return &s->sysenter_esp;
     case MSR_IA32_SYSENTER_EIP: return &s->sysenter_eip;
     case MSR_IA32_PAT: return &s->pat;
+    case MSR_IA32_DEBUGCTL: return &s->debugctl;
     default: return NULL;
     }
 }
@@ -31,8 +34,18 @@ static uint64_t *entry(const nvmx_env_t *env, uint64_t addr, uint64_t i)
     return env->phys(env->ctx, addr + i * VMX_MSR_ENTRY_SIZE, VMX_MSR_ENTRY_SIZE);
 }
 
-nvmx_entry_check_t nvmx_msr_list_load(const nvmx_env_t *env, uint64_t addr, uint64_t count,
-                                      nestor_vcpu_state_t *s)
+/* A WRMSR at CPL 0 of @v to state-page MSR @msr would #GP (SDM Vol. 4
+ * Table 2-2, Vol. 2B WRMSR; the canonical ones are nvmx_check_msr_load_
+ * entry's). */
+static bool state_msr_gp(uint32_t msr, uint64_t v)
+{
+    return (msr == MSR_IA32_PAT && !pat_ok(v)) ||
+           (msr == MSR_IA32_DEBUGCTL && (v & X86_DEBUGCTL_RESERVED)) ||
+           (msr == MSR_IA32_TSC_AUX && (v >> 32));
+}
+
+nvmx_entry_check_t nvmx_msr_list_load(const nvmx_env_t *env, const nvmx_platform_msrs_t *platform,
+                                      uint64_t addr, uint64_t count, nestor_vcpu_state_t *s)
 {
     for (uint64_t i = 0; i < count; i++) {
         const uint32_t n = (uint32_t)(i + 1);
@@ -43,28 +56,54 @@ nvmx_entry_check_t nvmx_msr_list_load(const nvmx_env_t *env, uint64_t addr, uint
         if (c.kind != NVMX_ENTRY_OK)
             return c;
         /* 26.4: the entries are loaded in order, as WRMSR would. */
-        nestor_word_t *field = nvmx_state_msr(s, (uint32_t)e[0]);
-        if (!field)
+        const uint32_t msr = (uint32_t)e[0];
+        nestor_word_t *field = nvmx_state_msr(s, msr);
+        if (field) {
+            if (state_msr_gp(msr, e[1]))
+                return nvmx_entry_msr_fail(n, "26.4: MSR-load entry WRMSR would #GP");
+            *field = msr == MSR_IA32_SYSENTER_CS ? (e[1] & LOW32) : e[1];
+            continue;
+        }
+        if (msr == MSR_IA32_EFER || !platform)
             return nvmx_entry_msr_fail(n, "26.4: MSR-load entry for an MSR nested-vmx "
-                                          "cannot give L2 (msr_lists.h)");
-        if ((uint32_t)e[0] == MSR_IA32_PAT && !pat_ok(e[1]))
-            return nvmx_entry_msr_fail(n, "26.4: MSR-load entry with an invalid PAT");
-        *field = (uint32_t)e[0] == MSR_IA32_SYSENTER_CS ? (e[1] & 0xFFFFFFFFu) : e[1];
+                                          "does not load from a list (msr_lists.h)");
+        uint64_t v = e[1];
+        switch (platform->access(platform->ctx, msr, true, &v)) {
+        case NVMX_PMSR_OK:
+            break;
+        case NVMX_PMSR_GP:
+            return nvmx_entry_msr_fail(n, "26.4: MSR-load entry WRMSR would #GP");
+        default:
+            return nvmx_entry_msr_fail(n, "26.4: the VM ended loading an MSR-load entry");
+        }
     }
     return (nvmx_entry_check_t){ .kind = NVMX_ENTRY_OK };
 }
 
-bool nvmx_msr_list_store(const nvmx_env_t *env, uint64_t addr, uint64_t count,
-                         nestor_vcpu_state_t *s, uint32_t *bad)
+bool nvmx_msr_list_store(const nvmx_env_t *env, const nvmx_platform_msrs_t *platform,
+                         uint64_t addr, uint64_t count, nestor_vcpu_state_t *s, uint32_t *bad)
 {
     for (uint64_t i = 0; i < count; i++) {
+        *bad = (uint32_t)(i + 1);
         uint64_t *e = entry(env, addr, i);
-        nestor_word_t *field = e ? nvmx_state_msr(s, (uint32_t)e[0]) : NULL;
-        if (!field || (e[0] & VMX_MSR_ENTRY_RESERVED)) {
-            *bad = (uint32_t)(i + 1);
+        /* 27.4: an abort for reserved bits 63:32, an x2APIC MSR (bits 31:8
+         * 000008H), IA32_SMBASE outside SMM, or an MSR RDMSR cannot read. */
+        if (!e || (e[0] & VMX_MSR_ENTRY_RESERVED))
             return false;
-        }
-        e[1] = *field;          /* 27.4: bits 127:64 receive the MSR's value */
+        const uint32_t msr = (uint32_t)e[0];
+        if ((msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) || msr == MSR_IA32_SMBASE)
+            return false;
+        nestor_word_t *field = nvmx_state_msr(s, msr);
+        uint64_t v = 0;
+        if (field)
+            v = *field;
+        else if (msr == MSR_IA32_EFER)
+            v = s->efer;
+        else if (msr == MSR_IA32_FS_BASE || msr == MSR_IA32_GS_BASE)
+            v = msr == MSR_IA32_FS_BASE ? s->fs.base : s->gs.base;
+        else if (!platform || platform->access(platform->ctx, msr, false, &v) != NVMX_PMSR_OK)
+            return false;
+        e[1] = v;               /* 27.4: bits 127:64 receive the MSR's value */
     }
     return true;
 }

@@ -21,6 +21,10 @@
  *                       VM has a system reset: the CPU leaves VMX operation;
  *                       with NVMX_END_BADGE when the VM has ended (exited or
  *                       stopped): L2 stops and EPT02 goes.
+ *   NVMX_GRANT_EVENTS   (with the kick) a page the VMM writes and nested-vmx
+ *                       reads (nvmx_events_t): the NMI it holds for L1
+ *                       that no kick will announce, checked at every L2
+ *                       entry without an IPC.
  *   NVMX_GRANT_RAM + i  RAM frame i: guest-physical i << MR[FRAME_BITS]
  * and nothing else: nested-vmx never holds the VMM's exit endpoints or
  * another VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
@@ -41,7 +45,9 @@
 #define NVMX_GRANT_STATE         1
 #define NVMX_GRANT_VMM          2
 #define NVMX_GRANT_KICK          3
-#define NVMX_GRANT_RAM           4
+#define NVMX_GRANT_EVENTS        4
+#define NVMX_GRANT_RAM           5
+#define NVMX_EVENTS_OFFSET       0x1000   /* the events page maps right after the state page */
 #define NVMX_KICK_BADGE          (1ULL << 40)
 #define NVMX_RESET_BADGE         (1ULL << 41)
 #define NVMX_END_BADGE           (1ULL << 42)
@@ -59,21 +65,27 @@
  *                  the value (read), or NVMX_REQ_FAULT (#GP).
  *   NVMX_REQ_CR8   (call) MOV to/from CR8 (L1's task priority) that L1 does
  *                  not intercept. MR0 1 = write, MR1 the value. Reply as MSR.
- *   NVMX_REQ_ACK   (call) L2 exits to L1 for L1's external interrupt with
- *                  "acknowledge interrupt on exit" (SDM 24.7.1, 27.2.2): the
- *                  VMM acknowledges the highest-priority interrupt pending
- *                  at L1's virtual interrupt controllers as the CPU's INTA
- *                  cycle (8259) or acceptance (local APIC) would: it is in
- *                  service from now on, and L1 must EOI it. No MRs. Reply
- *                  NVMX_REQ_OK with MR0 its vector, or NVMX_REQ_NONE when
- *                  none is pending any more (the VMM then signals the kick
- *                  again for the next one).
+ *   NVMX_REQ_ACK   (call) MR0 NVMX_ACK_INTR: L2 exits to L1 for L1's
+ *                  external interrupt with "acknowledge interrupt on exit"
+ *                  (SDM 24.7.1, 27.2.2): the VMM acknowledges the
+ *                  highest-priority interrupt pending at L1's virtual
+ *                  interrupt controllers as the CPU's INTA cycle (8259) or
+ *                  acceptance (local APIC) would: it is in service from now
+ *                  on, and L1 must EOI it. Reply NVMX_REQ_OK with MR0 its
+ *                  vector, or NVMX_REQ_NONE when none is pending any more
+ *                  (the VMM then signals the kick again for the next one).
+ *                  MR0 NVMX_ACK_NMI: L1's pending NMI is taken, by an NMI
+ *                  exit of L2 (SDM 25.2, "NMI exiting") or delivered to L2
+ *                  (25.3): the VMM's local APIC of L1 no longer holds it.
+ *                  Reply NVMX_REQ_OK, or NVMX_REQ_NONE if none is pending.
  */
 #define NVMX_REQ_STOP            0x5354   /* "ST" */
 #define NVMX_REQ_IO              0x494F   /* "IO" */
 #define NVMX_REQ_MSR             0x4D53   /* "MS" */
 #define NVMX_REQ_CR8             0x4338   /* "C8" */
 #define NVMX_REQ_ACK             0x414B   /* "AK" */
+#define NVMX_ACK_INTR            0
+#define NVMX_ACK_NMI             1
 #define NVMX_REQ_OK              0
 #define NVMX_REQ_ENDED           1
 #define NVMX_REQ_FAULT           2
@@ -89,10 +101,26 @@
 /* Reply MR0: CPUID.1:ECX.VMX and CR4.VMXE (SDM Vol. 3C 23.6, 23.7) */
 #define NVMX_SHOWS_VMX           1u
 
+/* The events page (NVMX_GRANT_EVENTS), written by the VMM whenever what
+ * it holds for L1 changes (at L1's exits it serves, its requests, a tick
+ * that kicks), read by nested-vmx at each L2 entry and at a kick:
+ *   nmi        an NMI for L1 is pending at its local APIC (ICR, LINT0/1 in
+ *              NMI mode; held while L1 blocks NMIs, so no kick announces
+ *              it): L2 exits for it with "NMI exiting" (SDM 25.2), else it
+ *              is delivered to L2 (25.3); pending at an entry it is
+ *              recognized right after it (26.7.5).
+ * A word, written whole: nested-vmx reads it without a lock (a stale
+ * value costs one pause of L2, never a lost NMI: the VMM still injects it
+ * into L1). */
+typedef struct nvmx_events {
+    volatile uint32_t nmi;
+} nvmx_events_t;
+
 /* What a monitor took of its VM (grant_take.c). */
 typedef struct {
     nestor_cptr_t vcpu, vmm, kick;  /* kick: 0 unless asked for */
     nestor_vcpu_state_t *state;     /* mapped */
+    const nvmx_events_t *events;    /* mapped read-only at state + 4 KiB with the kick, or NULL */
     uint8_t *ram;                   /* mapped */
     uint64_t ram_bytes;
     unsigned level;                 /* the monitor's level in the VCPU's exit tables */
@@ -102,8 +130,9 @@ typedef struct {
 } nvmx_grant_t;
 
 /* Check the setup message @msg whose capability came into @node, take the
- * VM's VCPU, stop capability and (@kick) notification, and map its state
- * page at @state_va and its RAM from @ram_va. False if any is unusable. */
+ * VM's VCPU, stop capability and (@kick) notification and events page, and
+ * map its state page at @state_va (the events page after it) and its RAM
+ * from @ram_va. False if any is unusable. */
 bool nvmx_grant_take(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *msg, bool kick,
                      nestor_word_t state_va, nestor_word_t ram_va, nvmx_grant_t *g);
 

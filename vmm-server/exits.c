@@ -727,11 +727,21 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
                                 : msr_read(&e, (uint32_t)m->mr[0], &v);
         out = ok ? NVMX_REQ_OK : NVMX_REQ_FAULT;
         value = v;
-    } else if (label == NVMX_REQ_ACK) {
+    } else if (label == NVMX_REQ_ACK && m->mr[0] == NVMX_ACK_NMI) {
+        /* L1's NMI went to its L2: an NMI exit (SDM 25.2, "NMI exiting")
+         * or delivered to L2 (25.3). Taken as the CPU takes an NMI. */
+        out = NVMX_REQ_NONE;
+        if (irq_nmi_pending(vm)) {
+            lapic_nmi_ack(&vm->lapic);
+            vm->nmis++;
+            out = NVMX_REQ_OK;
+        }
+        irq_publish(vm);
+    } else if (label == NVMX_REQ_ACK && m->mr[0] == NVMX_ACK_INTR) {
         /* Its L2 exits to L1 for L1's interrupt with "acknowledge interrupt
-         * on exit" (SDM 27.2.2). With none pending any more (the kick was
-         * for an NMI, or L2 masked it through L1's devices) L2 goes on, and
-         * the next interrupt must kick it again. */
+         * on exit" (SDM 27.2.2). With none pending any more (L2 masked it
+         * through L1's devices) L2 goes on, and the next interrupt must
+         * kick it again. */
         const int v = irq_acknowledge(vm);
         out = v >= 0 ? NVMX_REQ_OK : NVMX_REQ_NONE;
         value = v >= 0 ? (nestor_word_t)v : 0;

@@ -5,6 +5,7 @@
  */
 #include "vmm.h"
 #include "cpu_policy.h"
+#include "nvmx_setup.h"
 #include <nestor/vmcs.h>
 
 #define PIT_IRQ            0
@@ -228,10 +229,19 @@ static bool nmi_before_resume(vm_t *vm, vmexit_t *e)
     return true;
 }
 
-void irq_before_resume(vm_t *vm, vmexit_t *e)
+void irq_publish(vm_t *vm)
 {
-    if (vm->irq_quiet)
-        return;                         /* nothing can be due */
+    nvmx_events_t *ev = vm->nvmx_events;
+    if (!ev)
+        return;
+    /* An NMI held while L1 blocks NMIs gets no kick (main.c on_tick), yet
+     * it makes L1's L2 exit with "NMI exiting" (SDM 25.2) or goes to L2
+     * (25.3). nested-vmx looks at each L2 entry. */
+    ev->nmi = lapic_nmi_pending(&vm->lapic);
+}
+
+static void before_resume(vm_t *vm, vmexit_t *e)
+{
     if (nmi_before_resume(vm, e)) {
         /* A maskable interrupt due waits for the window the NMI handler
          * opens (its IRET, or at once through a trap gate). */
@@ -263,6 +273,14 @@ void irq_before_resume(vm_t *vm, vmexit_t *e)
     wake(vm, e);                /* the interrupt wakes it (SDM 26.6.2) */
     vm->interrupts++;
     set_window_exiting(vm, false);
+}
+
+void irq_before_resume(vm_t *vm, vmexit_t *e)
+{
+    if (vm->irq_quiet)
+        return;                         /* nothing can be due (published when it went quiet) */
+    before_resume(vm, e);
+    irq_publish(vm);
 }
 
 uint64_t irq_next_deadline(vm_t *vm)

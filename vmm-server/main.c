@@ -166,9 +166,12 @@ static void on_tick(void)
             (vm->over_limit || irq_due(vm)) &&
             nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK) {
             vm->pause_requested = true;
-            /* Its vCPU may be waiting for an L2 to exit (nested-vmx): say so. */
-            if (vm->nvmx_kick)
+            /* Its vCPU may be waiting for an L2 to exit (nested-vmx): say so,
+             * and what for (an NMI or an interrupt). */
+            if (vm->nvmx_kick) {
+                irq_publish(vm);
                 nu_signal(vm->nvmx_kick);
+            }
         }
     }
 }

@@ -23,6 +23,7 @@
 #define CM_PRIO         200              /* between the VMM (255) and vCPUs (100) */
 #define CM_REGION       0x0000100000800000ULL
 #define CM_SCRATCH      0x0000100000A00000ULL
+#define NVMX_EVENTS_WINDOW 0x0000500000100000ULL    /* + (VM index << 12): events pages */
 
 static void monitor(nestor_word_t reason)
 {
@@ -103,6 +104,13 @@ bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_e
                           NVMX_END_BADGE) ||
             nu_cnode_copy(node, NVMX_GRANT_KICK, radix, a->cnode, note, 64, NESTOR_RIGHT_READ))
             return false;
+        /* The events page: ours to write, nested-vmx's to read. */
+        nestor_cptr_t page;
+        const nestor_word_t va = NVMX_EVENTS_WINDOW + ((nestor_word_t)vm->index << 12);
+        if (nu_map_new_page(a, NESTOR_CAP_INIT_VSPACE, va, &page) ||
+            nu_cnode_copy(node, NVMX_GRANT_EVENTS, radix, a->cnode, page, 64, NESTOR_RIGHT_READ))
+            return false;
+        vm->nvmx_events = (nvmx_events_t *)(uintptr_t)va;
         vm->nvmx_kick = signal;
         vm->nvmx_reset = reset;
         vm->nvmx_end = end;

@@ -60,6 +60,7 @@ typedef struct vm {
     nestor_cptr_t nvmx_kick;       /* its notification: "the vCPU is paused for an interrupt" */
     nestor_cptr_t nvmx_reset;      /* ... and "the VM was reset" (nested-vmx/nvmx_setup.h) */
     nestor_cptr_t nvmx_end;        /* ... and "the VM has ended" */
+    struct nvmx_events *nvmx_events;  /* the events page it reads (irq_publish), or NULL */
     nestor_vcpu_state_t *state;   /* the VCPU's state page, mapped in the VMM */
     vm_status_t status;
     uint32_t exit_code;            /* what the guest wrote to its exit port */
@@ -216,6 +217,9 @@ int irq_pending(vm_t *vm);
  * stacked nested-vmx's "acknowledge interrupt on exit" (NVMX_REQ_ACK). */
 int irq_acknowledge(vm_t *vm);
 void irq_before_resume(vm_t *vm, vmexit_t *e);
+/* Tell a stacked nested-vmx (its events page, nested-vmx/nvmx_setup.h) what
+ * is held for the guest as L1: a pending NMI. Nothing without nested-vmx. */
+void irq_publish(vm_t *vm);
 /* Turn on virtual NMIs for the VM's vCPU (at creation; vm->virtual_nmis). */
 void irq_enable_virtual_nmis(vm_t *vm);
 /* Whether an NMI is pending for the guest. */

@@ -145,6 +145,23 @@ l2x_iobm_7fff:
     inw %dx, %ax                    /* 0x7FFF clear (bitmap A), 0x8000 set (B) */
     vmcall
 
+/* String I/O to the clear port 3FFH: REP OUTSB of l2x_in[1] bytes from
+ * l2x_in[0] (more than one batch of nested-vmx's), then INSB into l2x_out[2]:
+ * RSI, RCX and RDI after them in l2x_out. */
+    .globl l2x_iostr
+l2x_iostr:
+    cld
+    movq l2x_in(%rip), %rsi
+    movq l2x_in+8(%rip), %rcx
+    movw $0x3FF, %dx
+    rep outsb
+    movq %rsi, l2x_out(%rip)
+    movq %rcx, l2x_out+8(%rip)
+    leaq l2x_out+16(%rip), %rdi
+    insb
+    movq %rdi, l2x_out+24(%rip)
+    vmcall
+
 /* RDMSR/WRMSR without MSR bitmaps. */
     .globl l2x_msr, l2x_msr_rd, l2x_msr_wr
 l2x_msr:
@@ -185,6 +202,20 @@ l2x_msrbm:
     wrmsr
     movl $0x40000000, %ecx
     rdmsr
+    vmcall
+
+/* MSR lists: read IA32_MTRR_DEF_TYPE (2FFH, its read bit clear) as the
+ * VM-entry MSR-load list left it, and KERNEL_GS_BASE. */
+    .globl l2x_msrlist
+l2x_msrlist:
+    movl $0x2FF, %ecx
+    rdmsr
+    movl %eax, l2x_out(%rip)
+    movl %edx, l2x_out+4(%rip)
+    movl $0xC0000102, %ecx
+    rdmsr
+    movl %eax, l2x_out+8(%rip)
+    movl %edx, l2x_out+12(%rip)
     vmcall
 
 /* CR0 mask TS (shadow TS = 1), CR4 mask PCE (shadow PCE = 0). */
@@ -272,6 +303,32 @@ l2x_timer_runs:
     jnz 1b
     cpuid
     vmcall
+/* L1's NMI handler for the l2nmi section: its cases run inside it, where
+ * NMIs are blocked until this IRETQ (SDM Vol. 3A 6.7.1). Nine pushes keep
+ * the call 16-byte aligned (the CPU aligned RSP before its 40-byte frame). */
+    .globl l2x_l1_nmi
+l2x_l1_nmi:
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    call l2x_nmi_cases
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rax
+    iretq
+
 l2x_l1_irq:
     pushq %rax
     incq l2x_l1_irqs(%rip)

@@ -220,6 +220,7 @@ vmxc_gdt:                           /* SDM Vol. 3A 3.4.5 */
     .bss
     .balign 4096
 vmxc_pml4:  .skip 4096
+    .globl vmxc_pdpt                /* vmxcheck_l2x.c maps the local APIC through it */
 vmxc_pdpt:  .skip 4096
 vmxc_pd:    .skip 4096
 vmxc_stack: .skip 32768

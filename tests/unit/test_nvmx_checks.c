@@ -11,6 +11,7 @@
  */
 #include "unit.h"
 #include "../../nested-vmx/entry_checks.h"
+#include "../../nested-vmx/msr_lists.h"
 #include "../../nested-vmx/nvmx_caps.h"
 #include <stdio.h>
 #include <string.h>
@@ -835,9 +836,9 @@ static void test_msr_load(void)
         bool ok;
     } c[] = {
         { 1, MSR_IA32_STAR, 0x0023001000000000ULL, true },
-        { 2, MSR_IA32_FS_BASE, 0x00007FFFFFFFF000ULL, true },
+        { 2, MSR_IA32_FS_BASE, 0x00007FFFFFFFF000ULL, false },   /* 26.4: never in a list */
         { 3, MSR_IA32_FS_BASE, NONCANON, false },
-        { 4, MSR_IA32_GS_BASE, 0xFFFF7FFFFFFFF000ULL, false },
+        { 4, MSR_IA32_GS_BASE, 0xFFFF800000000000ULL, false },
         { 5, MSR_IA32_LSTAR, NONCANON, false },
         { 6, MSR_IA32_KERNEL_GS_BASE, 0xFFFF800000000000ULL, true },
         { 7, MSR_X2APIC_FIRST, 0, false },
@@ -875,6 +876,108 @@ static void test_count(void)
     CU_ASSERT(cases_run >= 150);
 }
 
+/* ---- the lists (msr_lists.c): 26.4, 27.4, 27.6 ---- */
+
+#define LIST_ADDR   0x5000ULL
+#define FAKE_MTRR_DEF 0x2FFu            /* a platform MSR the fake knows */
+#define FAKE_GP_MSR 0x12345u            /* one it #GPs for */
+
+static uint64_t fake_mtrr_def = 0x806;
+static unsigned platform_calls;
+
+static nvmx_pmsr_t fake_platform(void *ctx, uint32_t msr, bool write, uint64_t *value)
+{
+    (void)ctx;
+    platform_calls++;
+    if (msr != FAKE_MTRR_DEF)
+        return NVMX_PMSR_GP;
+    if (write)
+        fake_mtrr_def = *value;
+    else
+        *value = fake_mtrr_def;
+    return NVMX_PMSR_OK;
+}
+
+static const nvmx_platform_msrs_t platform = { .access = fake_platform };
+
+static void list_put(unsigned i, uint64_t index_word, uint64_t data)
+{
+    put64(LIST_ADDR + i * 16, index_word);
+    put64(LIST_ADDR + i * 16 + 8, data);
+}
+
+static void test_msr_lists(void)
+{
+    nestor_vcpu_state_t s;
+    memset(&s, 0, sizeof s);
+    ram_setup();
+    /* State MSRs into the state, the rest through the platform, in order. */
+    list_put(0, MSR_IA32_SYSENTER_CS, 0xFFFFFFFF00000010ULL);
+    list_put(1, FAKE_MTRR_DEF, 0xC00);
+    list_put(2, MSR_IA32_DEBUGCTL, 1);
+    platform_calls = 0;
+    nvmx_entry_check_t r = nvmx_msr_list_load(&env, &platform, LIST_ADDR, 3, &s);
+    CU_ASSERT_EQUAL(r.kind, NVMX_ENTRY_OK);
+    CU_ASSERT_EQUAL(s.sysenter_cs, 0x10);           /* WRMSR of SYSENTER_CS: bits 31:0 */
+    CU_ASSERT_EQUAL(s.debugctl, 1);
+    CU_ASSERT_EQUAL(fake_mtrr_def, 0xC00);
+    CU_ASSERT_EQUAL(platform_calls, 1);
+    /* A platform #GP fails at its entry, after the ones before it loaded. */
+    list_put(0, FAKE_MTRR_DEF, 0x806);
+    list_put(1, FAKE_GP_MSR, 0);
+    r = nvmx_msr_list_load(&env, &platform, LIST_ADDR, 2, &s);
+    CU_ASSERT_EQUAL(r.kind, NVMX_ENTRY_EXIT);
+    CU_ASSERT_EQUAL(r.error_or_reason, 34u | 0x80000000u);
+    CU_ASSERT_EQUAL(r.qualification, 2);
+    CU_ASSERT_EQUAL(fake_mtrr_def, 0x806);
+    /* State MSR #GPs, forbidden MSRs, EFER, no platform: never loaded. */
+    const struct { uint64_t index_word, data; } bad[] = {
+        { MSR_IA32_DEBUGCTL, X86_DEBUGCTL_RESERVED }, { MSR_IA32_PAT, 0x02 },
+        { MSR_IA32_TSC_AUX, 1ULL << 32 }, { MSR_IA32_FS_BASE, 0 }, { MSR_IA32_GS_BASE, 0 },
+        { 0x830, 0 }, { MSR_IA32_EFER, 0 },
+    };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        list_put(0, MSR_IA32_STAR, 0x1234);
+        list_put(1, bad[i].index_word, bad[i].data);
+        platform_calls = 0;
+        r = nvmx_msr_list_load(&env, &platform, LIST_ADDR, 2, &s);
+        CU_ASSERT_EQUAL(r.kind, NVMX_ENTRY_EXIT);
+        CU_ASSERT_EQUAL(r.qualification, 2);
+        CU_ASSERT_EQUAL(platform_calls, 0);
+        CU_ASSERT(r.rule && strncmp(r.rule, "26.4: ", 6) == 0);
+    }
+    list_put(0, FAKE_MTRR_DEF, 0);
+    r = nvmx_msr_list_load(&env, NULL, LIST_ADDR, 1, &s);
+    CU_ASSERT_EQUAL(r.kind, NVMX_ENTRY_EXIT);
+    /* 27.4: the store list reads state and platform; x2APIC, SMBASE,
+     * reserved bits, a #GP or a list outside RAM abort (false, the entry). */
+    uint32_t at = 0;
+    s.pat = 0x0007040600070406ULL;
+    s.fs.base = 0x7000;
+    fake_mtrr_def = 0xC06;
+    list_put(0, MSR_IA32_PAT, 0);
+    list_put(1, FAKE_MTRR_DEF, 0);
+    list_put(2, MSR_IA32_FS_BASE, 0);
+    CU_ASSERT_TRUE(nvmx_msr_list_store(&env, &platform, LIST_ADDR, 3, &s, &at));
+    uint64_t got[3];
+    for (unsigned i = 0; i < 3; i++)
+        memcpy(&got[i], ram + LIST_ADDR + i * 16 + 8, 8);
+    CU_ASSERT_EQUAL(got[0], s.pat);
+    CU_ASSERT_EQUAL(got[1], 0xC06);
+    CU_ASSERT_EQUAL(got[2], 0x7000);
+    const uint64_t unstorable[] = { 0x808, MSR_IA32_SMBASE, MSR_IA32_PAT | 1ULL << 32,
+                                    FAKE_GP_MSR };
+    for (unsigned i = 0; i < sizeof unstorable / sizeof unstorable[0]; i++) {
+        list_put(1, unstorable[i], 0);
+        at = 0;
+        CU_ASSERT_FALSE(nvmx_msr_list_store(&env, &platform, LIST_ADDR, 3, &s, &at));
+        CU_ASSERT_EQUAL(at, 2);
+    }
+    put64(RAM_SIZE - 16, MSR_IA32_PAT);
+    CU_ASSERT_FALSE(nvmx_msr_list_store(&env, &platform, RAM_SIZE - 16, 2, &s, &at));
+    CU_ASSERT_EQUAL(at, 2);
+}
+
 UNIT_SUITE(nvmx_checks_suite)
 {
     CU_pSuite s = CU_add_suite("nested-vmx VM-entry checks", NULL, NULL);
@@ -887,5 +990,6 @@ UNIT_SUITE(nvmx_checks_suite)
     CU_add_test(s, "26.3.1.6 PDPTEs -> exit 33 qual 2", test_pdptes);
     CU_add_test(s, "the groups on their own", test_groups);
     CU_add_test(s, "26.4 MSR-load entries -> exit 34 qual n", test_msr_load);
+    CU_add_test(s, "26.4, 27.4, 27.6 the MSR lists: state, platform, refusals", test_msr_lists);
     CU_add_test(s, "case count", test_count);
 }
