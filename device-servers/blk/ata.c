@@ -275,7 +275,11 @@ static ata_err_t rw_cmd(ata_t *d, bool write, uint64_t lba, unsigned count, uint
         /* Each DRQ block is one sector (no READ/WRITE MULTIPLE). */
         if ((e = wait_ready(d, true)) != ATA_OK)
             return e;
-        if (dw)
+        if (write && d->io.out_sector)
+            d->io.out_sector(d->io.ctx, port, buf, dw);
+        else if (!write && d->io.in_sector)
+            d->io.in_sector(d->io.ctx, port, buf, dw);
+        else if (dw)
             move_dwords(d, write, port, buf);
         else
             move_words(d, write, port, buf);

@@ -163,6 +163,12 @@ typedef struct {
     uint32_t (*in32)(void *ctx, uint16_t port);
     void (*out32)(void *ctx, uint16_t port, uint32_t value);
     void *ctx;
+    /* Optional: one whole sector through the data port in one go (a string
+     * instruction where the caller may use the port directly), 32 bits an
+     * access when @dwords, else 16; NULL: access by access through the
+     * above. The bytes are the same either way (little-endian words). */
+    void (*in_sector)(void *ctx, uint16_t port, uint8_t *buf, bool dwords);
+    void (*out_sector)(void *ctx, uint16_t port, const uint8_t *buf, bool dwords);
 } ata_io_t;
 
 typedef struct {

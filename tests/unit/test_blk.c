@@ -30,7 +30,7 @@ typedef struct {
     uint8_t *data;
     uint64_t sectors;
     bool present, lba48, atapi, fail_io, dword;
-    unsigned dword_accesses;
+    unsigned dword_accesses, sector_calls;
     uint8_t reg[ATA_REGS], hob[ATA_REGS], status, error, devctl;
     uint8_t cmd;
     uint64_t lba;
@@ -227,9 +227,38 @@ static void md_out32(void *ctx, uint16_t port, uint32_t v)
     md_out16(ctx, port, (uint16_t)(v >> 16));
 }
 
-static const ata_io_t model_io = { md_in8, md_out8, md_in16, md_out16, md_in32, md_out32, NULL };
+static const ata_io_t model_io = { md_in8, md_out8, md_in16, md_out16, md_in32, md_out32, NULL,
+                                   NULL, NULL };
 /* A port interface without 32-bit accesses: 16-bit whatever the disk says. */
-static const ata_io_t model_io16 = { md_in8, md_out8, md_in16, md_out16, NULL, NULL, NULL };
+static const ata_io_t model_io16 = { md_in8, md_out8, md_in16, md_out16, NULL, NULL, NULL,
+                                     NULL, NULL };
+
+/* Whole sectors in one call, as the server's REP INS/OUTS: the same words
+ * reach the model, 32 or 16 bits an access as asked. */
+static void md_in_sector(void *ctx, uint16_t port, uint8_t *buf, bool dwords)
+{
+    M.sector_calls++;
+    for (unsigned i = 0; i < ATA_SECTOR_SIZE; i += dwords ? 4 : 2) {
+        uint32_t v = dwords ? md_in32(ctx, port) : md_in16(ctx, port);
+        memcpy(buf + i, &v, dwords ? 4 : 2);
+    }
+}
+
+static void md_out_sector(void *ctx, uint16_t port, const uint8_t *buf, bool dwords)
+{
+    M.sector_calls++;
+    for (unsigned i = 0; i < ATA_SECTOR_SIZE; i += dwords ? 4 : 2) {
+        uint32_t v = 0;
+        memcpy(&v, buf + i, dwords ? 4 : 2);
+        if (dwords)
+            md_out32(ctx, port, v);
+        else
+            md_out16(ctx, port, (uint16_t)v);
+    }
+}
+
+static const ata_io_t model_io_sector = { md_in8, md_out8, md_in16, md_out16, md_in32, md_out32,
+                                          NULL, md_in_sector, md_out_sector };
 
 static void model_reset(bool lba48)
 {
@@ -327,14 +356,16 @@ static void test_taskfile(void)
 
 static void test_pio(void)
 {
-    /* 28/48-bit, 16/32-bit data (the disk's word 48), and a 32-bit disk
-     * behind a port interface that has no 32-bit accesses. */
-    for (int mode = 0; mode < 6; mode++) {
-        int lba48 = mode & 1, dword = mode >> 1;
+    /* 28/48-bit, 16/32-bit data (the disk's word 48), a 32-bit disk
+     * behind a port interface that has no 32-bit accesses, and whole
+     * sectors a call (modes 6, 7). */
+    for (int mode = 0; mode < 8; mode++) {
+        int lba48 = mode & 1, hooks = mode >= 6, dword = hooks ? 1 : mode >> 1;
         model_reset(lba48);
         M.dword = dword != 0;
         ata_t dev;
-        CU_ASSERT_EQUAL_FATAL(ata_probe(&dev, dword == 2 ? &model_io16 : &model_io,
+        CU_ASSERT_EQUAL_FATAL(ata_probe(&dev, hooks ? &model_io_sector : dword == 2 ? &model_io16
+                                                                                 : &model_io,
                                         ATA_PRIMARY_BASE, ATA_PRIMARY_CTL), ATA_OK);
         CU_ASSERT_EQUAL(dev.info.dword_io, dword != 0);
         CU_ASSERT_EQUAL(M.devctl, ATA_DC_NIEN);           /* polled: no INTRQ */
@@ -354,6 +385,7 @@ static void test_pio(void)
         CU_ASSERT_EQUAL(memcmp(in, out, N * ATA_SECTOR_SIZE), 0);
         /* 32-bit: 128 accesses a sector each way; else none. */
         CU_ASSERT_EQUAL(M.dword_accesses, dword == 1 ? 2u * N * 128 : 0);
+        CU_ASSERT_EQUAL(M.sector_calls, hooks ? 2u * N : 0);
         CU_ASSERT_EQUAL(dev.sectors_read, N);
         CU_ASSERT_EQUAL(dev.sectors_written, N);
         CU_ASSERT_EQUAL(ata_flush(&dev), ATA_OK);
