@@ -154,6 +154,9 @@ typedef struct {
     int virtio[SC_MAX_VIRTIO];      /* device servers of its virtio devices, device N's first
                                        (its window and IRQ: lib/include/vm_layout.h) */
     unsigned n_virtio;
+    bool vmcs_shadowing;            /* 'vmcs-shadowing': nested-vmx may use the CPU's VMCS
+                                       shadowing for this VM's hypervisor (default on;
+                                       "off": every VMREAD/VMWRITE of it exits) */
     int node;                       /* offset in the blob (for messages) */
     unsigned n_stack;               /* the last one is the VMM running it */
     unsigned nested_files;          /* nested stack: the files it boots from, the kernel

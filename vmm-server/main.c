@@ -413,7 +413,8 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
             return false;
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
         if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR) &&
-            !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX, &msg)) {
+            !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX,
+                           c->vmcs_shadowing ? 0 : NVMX_SETUP_NO_SHADOWING, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
             return false;
         }
