@@ -1250,11 +1250,12 @@ static void count_boot_files(ctx_t *c)
         }
     }
     s->boot_files = n + n_files;
-    if (s->boot_files > SC_MAX_BOOT_MODULES) {
+    const unsigned max = c->nest->depth ? SC_MAX_NESTED_BOOT_MODULES : SC_MAX_BOOT_MODULES;
+    if (s->boot_files > max) {
         char exp[DESC_MAX * 2], got[DESC_MAX];
-        fmt_snprintf(exp, sizeof exp, "a stack booting at most %d modules (init, programs, "
-                     "images, nested stacks' files and the config: a kernel maps no more)",
-                     SC_MAX_BOOT_MODULES);
+        fmt_snprintf(exp, sizeof exp, "a stack booting at most %u modules (init, programs, "
+                     "images, nested stacks' files and the config: a kernel maps no more%s)",
+                     max, c->nest->depth ? ", nested: a VMM hands no more" : "");
         fmt_snprintf(got, sizeof got, "%u", s->boot_files);
         error(c, fdt_path_offset(c->fdt, VMS_PATH), "(boot modules)", exp, got);
     }

@@ -455,7 +455,7 @@ static bool attach_virtio(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm, 
     return true;
 }
 
-_Static_assert(MB_MAX_MODULES >= SC_MAX_BOOT_MODULES, "a nested stack's boot modules fit");
+_Static_assert(MB_MAX_MODULES >= SC_MAX_NESTED_BOOT_MODULES, "a nested stack's boot modules fit");
 
 /*
  * A VM running nested stack @c->nested boots a whole Nestor (stackcfg.h,
