@@ -13,7 +13,7 @@ from nestor.errors import NestorError
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
                 'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
                 'topology', 'bare', 'stat', 'gdb', 'gdb-file', 'gdb-expect', 'gdb-forbid',
-                'client'}
+                'client', 'slow'}
 # gdb: SCRIPT       - a gdb command file (tests/system/SCRIPT): the machine's COM2
 #                     becomes a TCP port and Debian's gdb runs SCRIPT in batch mode
 #                     against it (an inspector in the stack is its other end);
@@ -32,6 +32,9 @@ KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
 # What a test may need from the machine: vmx = hardware virtualization (VT-x).
 REQUIREMENTS = {'vmx'}
+# slow: true - a boot too long for the suite's 30 minutes (e.g. nested4): skipped,
+#              with the reason, unless NESTOR_SLOW=1 is in the environment.
+SLOW_ENV = 'NESTOR_SLOW'
 
 
 class Spec:
@@ -57,6 +60,7 @@ class Spec:
         self.gdb_expect = []
         self.gdb_forbid = []
         self.expect_fail = False
+        self.slow = False
         self._parse()
 
     def _error(self, no, msg):
@@ -124,6 +128,10 @@ class Spec:
                 self.requires.add(r)
         elif key == 'bare':
             self.bare = value
+        elif key == 'slow':
+            if value not in ('true', 'false'):
+                self._error(no, "slow: 'true' or 'false', not '%s'" % value)
+            self.slow = value == 'true'
         elif key == 'gdb':
             self.gdb = os.path.join(os.path.dirname(self.path), value)
         elif key == 'client':
