@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <user/space.h>
 
-#define SPAWN_MAX_MODULES 16          /* NESTOR_BOOTINFO_MAX_MODULES, SC_MAX_BOOT_MODULES */
+#define SPAWN_MAX_MODULES 16          /* what init hands a program (a VMM: SC_VMM_MAX_FILES + 1) */
 #define SPAWN_MAX_UNTYPEDS 32           /* pieces of one monitor's budget */
 
 /* A monitor's budget, carved out of init's RAM before anything starts:

@@ -55,6 +55,14 @@ static nvmx_entry_check_t check_exec(const vmcs12_t *v, const nvmx_env_t *env)
     /* 26.2.1.1: MSR bitmap address 4-KiB aligned, within the width. */
     if ((proc & PROC_USE_MSR_BITMAPS) && !page_addr_ok(env, F(MSR_BITMAP)))
         FAIL_CTL("26.2.1.1: MSR bitmap address unaligned or beyond the physical-address width");
+    /* 26.2.1.1: with "VMCS shadowing", the VMREAD- and VMWRITE-bitmap
+     * addresses 4-KiB aligned, within the width. */
+    if (proc2 & PROC2_VMCS_SHADOWING) {
+        if (!page_addr_ok(env, F(VMREAD_BITMAP)))
+            FAIL_CTL("26.2.1.1: VMREAD-bitmap address unaligned or beyond the physical-address width");
+        if (!page_addr_ok(env, F(VMWRITE_BITMAP)))
+            FAIL_CTL("26.2.1.1: VMWRITE-bitmap address unaligned or beyond the physical-address width");
+    }
     /* (TPR shadow, APIC virtualization, posted interrupts: not allowed above.) */
     /* 26.2.1.1: "NMI exiting" 0 requires "virtual NMIs" 0. */
     if (!(pin & PIN_NMI_EXITING) && (pin & PIN_VIRTUAL_NMIS))
@@ -84,7 +92,7 @@ static nvmx_entry_check_t check_exec(const vmcs12_t *v, const nvmx_env_t *env)
     /* 26.2.1.1: "unrestricted guest" requires "enable EPT". */
     if ((proc2 & PROC2_UNRESTRICTED_GUEST) && !(proc2 & PROC2_ENABLE_EPT))
         FAIL_CTL("26.2.1.1: unrestricted guest without enable EPT");
-    /* (PML, VMFUNC, VMCS shadowing, EPT-violation #VE, sub-page permissions:
+    /* (PML, VMFUNC, EPT-violation #VE, sub-page permissions:
      * not allowed above.) */
     return chk_ok();
 }

@@ -393,9 +393,9 @@ static nvmx_entry_check_t check_guest_nonreg(const vmcs12_t *v, const nvmx_env_t
     }
 
     /* VMCS link pointer. 26.3.1.5: all 1s, or 4-KiB aligned within the
-     * width, referencing a VMCS with our revision identifier and the
-     * shadow-VMCS indicator equal to "VMCS shadowing" (0: not offered),
-     * and not the current VMCS (exit qualification 4). */
+     * width, referencing a VMCS whose bits 30:0 are our revision identifier
+     * and whose bit 31 (shadow-VMCS indicator) is the setting of "VMCS
+     * shadowing", and not the current VMCS (exit qualification 4). */
     uint64_t lp = F(LINK_POINTER);
     if (lp != VMCS_LINK_PTR_NONE) {
         if ((lp & 0xFFF) || !pa_ok(env, lp))
@@ -405,7 +405,8 @@ static nvmx_entry_check_t check_guest_nonreg(const vmcs12_t *v, const nvmx_env_t
         uint32_t rev = 0xFFFFFFFFu;   /* what reading outside RAM returns */
         if (p)
             memcpy(&rev, p, sizeof rev);
-        if (rev != NVMX_REVISION)
+        const uint32_t shadow = (eff_proc2(v) & PROC2_VMCS_SHADOWING) ? VMCS_REVISION_SHADOW : 0;
+        if (rev != (NVMX_REVISION | shadow))
             FAIL_GUEST_Q(ENTRY_FAIL_QUAL_LINK_PTR,
                          "26.3.1.5: VMCS link pointer references a wrong revision or shadow indicator");
         if (lp == ctx->vmcs_ptr)

@@ -133,11 +133,15 @@ static bool pointer_ok(const nvmx_env_t *env, uint64_t addr)
     return env->maxphyaddr >= 64 || (addr >> env->maxphyaddr) == 0;
 }
 
-/* SDM Vol. 2C VMXON, VMPTRLD: rev[30:0] must be the revision identifier and
- * rev[31] (shadow-VMCS indicator) 0, as VMCS shadowing is not offered. */
-static bool revision_ok(uint32_t rev)
+/* SDM Vol. 2C VMXON: rev[30:0] must be the revision identifier and rev[31]
+ * 0. VMPTRLD: rev[31] (the shadow-VMCS indicator, SDM 24.2) may be 1 where
+ * the 1-setting of "VMCS shadowing" is supported, as it is here
+ * (nvmx_caps.h): @shadow_ok. */
+static bool revision_ok(uint32_t rev, bool shadow_ok)
 {
-    return (rev & VMX_BASIC_REVISION_MASK) == NVMX_REVISION && !(rev & VMCS_REVISION_SHADOW);
+    return (rev & VMX_BASIC_REVISION_MASK) == NVMX_REVISION &&
+           (!(rev & VMCS_REVISION_SHADOW) ||
+            (shadow_ok && (NVMX_PROC2_ALLOWED1 & PROC2_VMCS_SHADOWING)));
 }
 
 /* The 32 bits at physical address @addr; memory that is not RAM reads as
@@ -187,7 +191,7 @@ static void vmxon(nvmx_ctx_t *c)
         return;
     /* SDM Vol. 2C VMXON: a bad pointer or revision is VMfailInvalid (there
      * is no current VMCS). */
-    if (!pointer_ok(c->env, addr) || !revision_ok(region_revision(c->env, addr))) {
+    if (!pointer_ok(c->env, addr) || !revision_ok(region_revision(c->env, addr), false)) {
         vm_fail_invalid(c);
         return;
     }
@@ -256,7 +260,7 @@ static void vmptrld(nvmx_ctx_t *c)
     /* The whole region must be RAM for nested-vmx to keep the VMCS there
      * (vmcs12.h); one that is not reads as all ones, a bad revision. */
     const vmcs12_t *vmcs = c->env->phys(c->env->ctx, addr, VMCS12_REGION_SIZE);
-    if (!vmcs || !revision_ok(vmcs->revision)) {
+    if (!vmcs || !revision_ok(vmcs->revision, true)) {
         vm_fail(c, VMXERR_VMPTRLD_BAD_REVISION);
         return;
     }
@@ -367,6 +371,12 @@ static void vmlaunch_vmresume(nvmx_ctx_t *c, bool launch)
         vm_fail_invalid(c);
         return;
     }
+    /* SDM 24.10, 26.1: a shadow VMCS (indicator set, SDM 24.2) cannot be
+     * used for VM entry: VMfailInvalid, as with no current VMCS. */
+    if (vmcs->revision & VMCS_REVISION_SHADOW) {
+        vm_fail_invalid(c);
+        return;
+    }
     if (c->s->interruptibility & X86_INTR_BLOCK_MOVSS) {
         vm_fail(c, VMXERR_ENTRY_MOVSS_BLOCKING);
         return;
@@ -468,6 +478,95 @@ static void invvpid(nvmx_ctx_t *c)
         c->r.inv_vpid = vpid;
     if (type == INVVPID_ADDRESS)
         c->r.inv_addr = desc[1];
+}
+
+/* ---- L2's VMREAD/VMWRITE with L1's "VMCS shadowing" (VMX non-root) ---- */
+
+/* The VMCS field encoding of L2's VMREAD/VMWRITE (the register named by
+ * bits 31:28 of the instruction information), at the operand size. */
+static uint64_t l2_field(nestor_vcpu_state_t *s2, const nvmx_insn_t *insn)
+{
+    return nvmx_reg_operand(s2, VMX_II_REG2(insn->instr_info));
+}
+
+bool nvmx_l2_shadow_exits(const vmcs12_t *v12, const nvmx_env_t *env, nestor_vcpu_state_t *s2,
+                          const nvmx_insn_t *insn)
+{
+    const uint64_t *f = v12->field;
+    const uint32_t proc = (uint32_t)f[V12_PROC_CONTROLS];
+    const uint32_t proc2 = (proc & PROC_ACTIVATE_SECONDARY) ? (uint32_t)f[V12_PROC_CONTROLS2] : 0;
+    /* SDM 25.1.3 (VMREAD, VMWRITE): an exit if "VMCS shadowing" is 0, if
+     * bits 63:15 (31:15 outside 64-bit mode: the operand size) of the
+     * field operand are not all 0, or if bit n of the VMREAD (VMWRITE)
+     * bitmap is 1, n being bits 14:0 of the field operand (SDM 24.6.15).
+     * A bitmap byte outside L1's RAM reads as all ones: an exit. */
+    if (!(proc2 & PROC2_VMCS_SHADOWING))
+        return true;
+    const uint64_t enc = l2_field(s2, insn);
+    if (enc & ~(uint64_t)VMX_RW_BITMAP_INDEX_MASK)
+        return true;
+    const uint64_t bitmap = f[insn->reason == NESTOR_EXIT_VMREAD ? V12_VMREAD_BITMAP
+                                                                 : V12_VMWRITE_BITMAP];
+    const uint8_t *byte = env->phys(env->ctx, bitmap + (enc >> 3), 1);
+    if (!byte || ((*byte >> (enc & 7)) & 1))
+        return true;
+    /* Not the SDM's: nested-vmx carries out register operands only (L2's
+     * memory would need a walk of L2's paging through EPT12); a memory
+     * operand exits to L1, as if its bitmap bit were 1 (nested-vmx/README.md). */
+    return !VMX_II_IS_REG(insn->instr_info);
+}
+
+nvmx_result_t nvmx_l2_shadow_access(vmcs12_t *v12, const nvmx_env_t *env, nestor_vcpu_state_t *s2,
+                                    const nvmx_insn_t *insn)
+{
+    nvmx_result_t r = { .status = NVMX_DONE };
+    const uint32_t ii = insn->instr_info, len = insn->instr_len;
+    /* SDM Vol. 2C VMREAD/VMWRITE, Operation, in VMX non-root operation past
+     * the VM-exit test (nvmx_l2_shadow_exits): #UD for the modes; #GP(0) at
+     * CPL > 0; VMfailInvalid if the VMCS link pointer is not valid; VMfail-
+     * Valid(12) for a field that does not exist, VMWRITE: (13) for a
+     * read-only one unless IA32_VMX_MISC[29]; else the access goes to the
+     * VMCS the link pointer references. VMfailValid's error goes into the
+     * current VMCS, L1's for L2 (SDM 30.2). */
+    if (mode_ud(s2)) {
+        nvmx_set_fault(&r, X86_VEC_UD, false, 0);
+        return r;
+    }
+    if (nvmx_cpl(s2) > 0) {
+        nvmx_set_fault(&r, X86_VEC_GP, true, 0);
+        return r;
+    }
+    const uint64_t lp = v12->field[V12_LINK_POINTER];
+    vmcs12_t *shadow = lp == VMCS_LINK_PTR_NONE ? NULL
+                                                : env->phys(env->ctx, lp, VMCS12_REGION_SIZE);
+    if (!shadow) {
+        fail_invalid(s2, len);
+        r.vm_error = NVMX_VMFAIL_INVALID;
+        return r;
+    }
+    const uint32_t enc = (uint32_t)l2_field(s2, insn);
+    uint32_t error = 0;
+    if (vmcs12_index(enc, NULL) < 0)
+        error = VMXERR_UNSUPPORTED_FIELD;
+    else if (insn->reason == NESTOR_EXIT_VMWRITE && VMCS_FIELD_TYPE(enc) == VMCS_TYPE_READ_ONLY &&
+             !(NVMX_MISC & VMX_MISC_VMWRITE_ANY_FIELD))
+        error = VMXERR_VMWRITE_READ_ONLY;
+    if (error) {
+        vmcs12_write(v12, VMCS_INSTR_ERROR, error);
+        conclude(s2, len, VMX_RFLAGS_ZF);
+        r.vm_error = error;
+        return r;
+    }
+    if (insn->reason == NESTOR_EXIT_VMREAD) {
+        uint64_t value = vmcs12_read(shadow, enc);
+        if (nvmx_operand_size(s2) < sizeof(uint64_t))
+            value &= MASK32;
+        *nvmx_gpr(s2, VMX_II_REG1(ii)) = value;
+    } else {
+        vmcs12_write(shadow, enc, nvmx_reg_operand(s2, VMX_II_REG1(ii)));
+    }
+    nvmx_succeed(s2, len);
+    return r;
 }
 
 nvmx_result_t nvmx_instruction(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcpu_state_t *s,

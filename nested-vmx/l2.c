@@ -614,6 +614,12 @@ static bool l1_wants(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason,
         return proc2 & PROC2_WBINVD_EXITING;
     case NESTOR_EXIT_PREEMPT_TIMER:
         return (pin & PIN_PREEMPTION_TIMER) && q == NESTOR_PREEMPT_MONITOR_TIMER;
+    case NESTOR_EXIT_VMREAD:
+    case NESTOR_EXIT_VMWRITE: {
+        /* SDM 25.1.3: with "VMCS shadowing", by L1's bitmaps. */
+        const nvmx_insn_t insn = l2_insn(mr);
+        return nvmx_l2_shadow_exits(v, &m->env, s2, &insn);
+    }
     case NESTOR_EXIT_EXCEPTION:
         if ((mr[NESTOR_EXIT_MR_INTR_INFO] & 0xFF) == X86_VEC_PF)
             return pf_exits(f, (uint32_t)mr[NESTOR_EXIT_MR_INTR_ERROR]);
@@ -880,6 +886,8 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
         l2->at_l0++;
         if (basic == NESTOR_EXIT_EXCEPTION)
             return l2_pf_to_l2(m, v, mr, qual, changed);
+        if (basic == NESTOR_EXIT_VMREAD || basic == NESTOR_EXIT_VMWRITE)
+            return l2_shadow_access(m, v, mr, changed);
         return l2_through(m, v, basic, qual, mr, changed);
     }
     l2->reflected++;
@@ -923,6 +931,9 @@ void l2_report(struct nvmx_monitor *m)
     if (l2->made_2m || l2->made_4k)
         printf("nested-vmx %s: EPT02: %lu 2 MiB and %lu 4 KiB mappings made, dropped %lu "
                "times\n", m->name, l2->made_2m, l2->made_4k, l2->rebuilds);
+    if (l2->shadow_served)
+        printf("nested-vmx %s: L2 VMREAD/VMWRITE served on L1's shadow VMCS (not reaching "
+               "L1): %lu\n", m->name, l2->shadow_served);
     for (unsigned r = 0; r < L2_COUNTED_REASONS; r++) {
         const uint64_t n = l2->by_reason[r];
         if (!n)

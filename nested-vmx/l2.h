@@ -69,6 +69,7 @@ typedef struct {
     bool running;                    /* L2 runs (L1 waits in VMLAUNCH/VMRESUME) */
     bool kicked;                     /* an interrupt for L1 waits for L2's exit */
     uint64_t entries, reflected, at_l0;  /* counts for the log */
+    uint64_t shadow_served;         /* L2's VMREAD/VMWRITE served on L1's shadow VMCS */
     /* Per basic reason reflected to L1: how many, and L1's exits that came
      * here from each reflection through L1's next VMLAUNCH/VMRESUME (what
      * handling that reason costs L1 in exits to L0 beyond its own). */

@@ -249,6 +249,32 @@ static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, u
     return NESTOR_EXIT_REPLY_RESUME;
 }
 
+nvmx_insn_t l2_insn(const nestor_word_t *mr)
+{
+    return (nvmx_insn_t){ .reason = (uint32_t)mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK,
+                          .qualification = mr[NESTOR_EXIT_MR_QUALIFICATION],
+                          .instr_info = (uint32_t)mr[NESTOR_EXIT_MR_INSTR_INFO],
+                          .instr_len = (uint32_t)mr[NESTOR_EXIT_MR_INSTR_LEN] };
+}
+
+nestor_word_t l2_shadow_access(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
+                               nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    const nvmx_insn_t insn = l2_insn(mr);
+    const nvmx_result_t r = nvmx_l2_shadow_access(v, &m->env, s2, &insn);
+    if (r.status == NVMX_FAULT) {
+        s2->inject_info = r.vector | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID |
+                          (r.has_error ? X86_INTR_DELIVER_ERR : 0);
+        s2->inject_error = r.error_code;
+        *changed |= NESTOR_MTD_INJECT;
+    } else {
+        *changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | NESTOR_MTD_INTR;
+    }
+    m->l2.shadow_served++;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
 nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
                          const nestor_word_t *mr, nestor_word_t *changed)
 {

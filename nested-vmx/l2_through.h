@@ -13,6 +13,15 @@
 nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
                          const nestor_word_t *mr, nestor_word_t *changed);
 
+/* L2's VMREAD/VMWRITE (exit message @mr) that L1's "VMCS shadowing" lets
+ * through (nvmx_l2_shadow_exits false): carried out on L1's shadow VMCS,
+ * the reply label for L2's exit, *@changed its groups. */
+nestor_word_t l2_shadow_access(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
+                               nestor_word_t *changed);
+
+/* The instruction of L2's VMX-instruction exit @mr (SDM 27.2.1, 27.2.5). */
+nvmx_insn_t l2_insn(const nestor_word_t *mr);
+
 /* A request to the VMM (nvmx_setup.h NVMX_REQ_*, MRs @a0-@a3): the reply
  * label (NVMX_REQ_ENDED if the call failed), *@value its MR0. */
 nestor_word_t l2_ask_vmm(struct nvmx_monitor *m, nestor_word_t label, nestor_word_t a0,

@@ -95,6 +95,10 @@ int main(const nestor_bootinfo_t *bi)
         nu_reply(&m);
     }
     b->receive_cnode = 0;
+    /* The MRs past the CPU registers are in the IPC buffer: read them before
+     * take_vm's invocations. */
+    const nestor_word_t flags = nestor_msginfo_length(m.info) > NVMX_SETUP_MR_FLAGS
+                                    ? b->msg[NVMX_SETUP_MR_FLAGS] : 0;
     if (!take_vm(node, &m)) {
         printf("nested-vmx %s: the VM handed over is not usable (caps %u, %lu bytes of RAM, "
                "level %lu)\n", mon.name, nestor_msginfo_extra_caps(m.info),
@@ -105,7 +109,11 @@ int main(const nestor_bootinfo_t *bi)
     }
     l1mem_env(&mon);
     mon.vmx.current = NVMX_NO_VMCS;
-    shadow12_setup(&mon);
+    if (flags & NVMX_SETUP_NO_SHADOWING)
+        printf("nested-vmx %s: VMCS shadowing off (the VM's config): every VMREAD/VMWRITE of "
+               "L1 exits\n", mon.name);
+    else
+        shadow12_setup(&mon);
     printf("nested-vmx %s: serving VMX to its VM (%lu MiB, level %u)\n", mon.name,
            mon.ram_bytes >> 20, mon.level);
     m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 1), .mr = { NVMX_SHOWS_VMX } };

@@ -104,6 +104,19 @@ typedef struct {
 nvmx_result_t nvmx_instruction(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcpu_state_t *s,
                                const nvmx_insn_t *insn);
 
+/* L2's VMREAD/VMWRITE (@insn; @s2 L2's state) while L1's vmcs12 @v12 runs
+ * it. nvmx_l2_shadow_exits: whether it exits to L1 (SDM 25.1.3: "VMCS
+ * shadowing" 0, field operand bits 63:15 set, or its bit set in L1's
+ * VMREAD/VMWRITE bitmap; a memory operand too: not carried out here).
+ * Otherwise nvmx_l2_shadow_access carries it out on the shadow VMCS that
+ * vmcs12's link pointer references (SDM Vol. 2C VMREAD/VMWRITE in VMX
+ * non-root operation, 24.10): NVMX_FAULT for L2, or NVMX_DONE with @s2
+ * updated (GPRs, RIP, RFLAGS, interruptibility) and vm_error as for L1. */
+bool nvmx_l2_shadow_exits(const vmcs12_t *v12, const nvmx_env_t *env, nestor_vcpu_state_t *s2,
+                          const nvmx_insn_t *insn);
+nvmx_result_t nvmx_l2_shadow_access(vmcs12_t *v12, const nvmx_env_t *env, nestor_vcpu_state_t *s2,
+                                    const nvmx_insn_t *insn);
+
 /* The current VMCS (L1's memory), or NULL if there is none. */
 vmcs12_t *nvmx_current(const nvmx_vcpu_t *v, const nvmx_env_t *env);
 

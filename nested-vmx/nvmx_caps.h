@@ -7,9 +7,16 @@
  *
  * Left out on purpose, each a feature of its own: TPR shadow and APIC
  * virtualization (a virtual-APIC page), posted interrupts, monitor trap
- * flag (Bochs has none to build it on), PML, VMFUNC, VMCS shadowing (its
- * own issue), EPT A/D flags, CR3-target values (count 0), SMM and the
- * dual-monitor treatment, "load IA32_PERF_GLOBAL_CTRL".
+ * flag (Bochs has none to build it on), PML, VMFUNC, EPT A/D flags, CR3-target
+ * values (count 0), SMM and the dual-monitor treatment, "load
+ * IA32_PERF_GLOBAL_CTRL"; IA32_VMX_MISC bit 29 (VMWRITE to the VM-exit
+ * information fields, SDM A.6).
+ *
+ * "VMCS shadowing" (SDM 24.6.2, 24.10) is offered: VMPTRLD takes a VMCS
+ * whose revision has the shadow-VMCS indicator (bit 31), VMLAUNCH/VMRESUME
+ * refuse one, and L2's VMREAD/VMWRITE of the fields clear in L1's bitmaps
+ * run on the shadow VMCS the link pointer names (instr.c nvmx_l2_shadow_*,
+ * l2_through.c) without reaching L1.
  */
 #ifndef NVMX_CAPS_H
 #define NVMX_CAPS_H
@@ -42,7 +49,8 @@
                                                        PROC_CR3_STORE_EXITING))
 #define NVMX_PROC2_ALLOWED1 (PROC2_ENABLE_EPT | PROC2_DESC_TABLE_EXITING |                     \
                              PROC2_ENABLE_RDTSCP | PROC2_ENABLE_VPID |                         \
-                             PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST)
+                             PROC2_WBINVD_EXITING | PROC2_UNRESTRICTED_GUEST |                 \
+                             PROC2_VMCS_SHADOWING)
 /* "Acknowledge interrupt on exit": the VMM acknowledges L1's interrupt
  * controller for the exit (NVMX_REQ_ACK); "save VMX-preemption timer
  * value": what the kernel gives back of vcpu02's timer (l2.c). */

@@ -96,7 +96,13 @@
 #define NVMX_SETUP_MR_RAM_BYTES  1
 #define NVMX_SETUP_MR_FRAME_BITS 2
 #define NVMX_SETUP_MR_LEVEL      3    /* nested-vmx's level in the VCPU's exit tables */
-#define NVMX_SETUP_MRS           4
+#define NVMX_SETUP_MR_FLAGS      4    /* NVMX_SETUP_* below */
+#define NVMX_SETUP_MRS           5
+
+/* MR[NVMX_SETUP_MR_FLAGS]: the VM's config says 'vmcs-shadowing = "off"'
+ * (stack-configs/BINDINGS.md): no shadow VMCS for L1 even where the CPU has
+ * VMCS shadowing, every VMREAD/VMWRITE of L1 exits. */
+#define NVMX_SETUP_NO_SHADOWING  1u
 
 /* Reply MR0: CPUID.1:ECX.VMX and CR4.VMXE (SDM Vol. 3C 23.6, 23.7) */
 #define NVMX_SHOWS_VMX           1u

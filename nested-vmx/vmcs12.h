@@ -39,7 +39,7 @@
     /* 64-bit control (B.2.1) */                                                  \
     X(IO_BITMAP_A) X(IO_BITMAP_B) X(MSR_BITMAP) X(EXIT_MSR_STORE_ADDR)            \
     X(EXIT_MSR_LOAD_ADDR) X(ENTRY_MSR_LOAD_ADDR) X(EXECUTIVE_VMCS_PTR)            \
-    X(TSC_OFFSET) X(EPT_POINTER)                                                  \
+    X(TSC_OFFSET) X(EPT_POINTER) X(VMREAD_BITMAP) X(VMWRITE_BITMAP)               \
     /* 64-bit read-only data (B.2.2) */                                           \
     X(GUEST_PHYS_ADDR)                                                            \
     /* 64-bit guest state (B.2.3) */                                              \

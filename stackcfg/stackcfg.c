@@ -942,6 +942,30 @@ unsigned sc_vm_files(const sc_vm_t *vm, const char *out[1 + SC_MAX_GUEST_MODULES
     return n;
 }
 
+/* 'vmcs-shadowing' = "on" | "off" (default on): whether nested-vmx may keep
+ * the VM's hypervisor's most used VMCS fields in a shadow VMCS (SDM Vol. 3C
+ * 24.10) where the CPU has VMCS shadowing. Only with a nested-vmx in the
+ * VM's stack (read_stack first): without it the guest sees no VMX. */
+static void read_shadowing(ctx_t *c, int node, sc_vm_t *vm)
+{
+    static const char exp[] = "\"on\" or \"off\" (a VM whose 'monitors' include a "
+                              "nestor,nested-vmx)";
+    char v[SC_NAME_MAX], got[DESC_MAX];
+    vm->vmcs_shadowing = true;
+    if (!get(c, node, "vmcs-shadowing", NULL))
+        return;
+    if (!read_string(c, node, "vmcs-shadowing", v, sizeof v, true))
+        return;
+    if (strcmp(v, "on") && strcmp(v, "off")) {
+        fmt_snprintf(got, sizeof got, "\"%.40s\"", v);
+        error(c, node, "vmcs-shadowing", exp, got);
+        return;
+    }
+    vm->vmcs_shadowing = strcmp(v, "on") == 0;
+    if (vm->n_stack && !sc_vm_has_vmx(c->s, vm))
+        error(c, node, "vmcs-shadowing", exp, "a VM without nested-vmx (it sees no VMX)");
+}
+
 static void read_vm(ctx_t *c, int node)
 {
     sc_stack_t *s = c->s;
@@ -957,7 +981,7 @@ static void read_vm(ctx_t *c, int node)
     node_name(c, node, vm->name);   /* a bad name is an error; the VM still counts */
     static const char *const props[] = { "guest", "nested-config", "kernel", "initrd",
                                          "memory-mib", "vcpus", "cmdline", "devices", "modules",
-                                         "monitors", "virtio", NULL };
+                                         "monitors", "virtio", "vmcs-shadowing", NULL };
     unknown_props(c, node, props);
     no_subnodes(c, node);
     bool has_guest = fdt_getprop(c->fdt, node, "guest", NULL) != NULL;
@@ -1002,6 +1026,7 @@ static void read_vm(ctx_t *c, int node)
                                 "devices");
     read_stack(c, node, vm);
     read_virtio(c, node, vm);
+    read_shadowing(c, node, vm);
     s->n_vm++;
 }
 
@@ -1410,11 +1435,12 @@ static void count_boot_files(ctx_t *c)
         }
     }
     s->boot_files = n + n_files;
-    if (s->boot_files > SC_MAX_BOOT_MODULES) {
+    const unsigned max = c->nest->depth ? SC_MAX_NESTED_BOOT_MODULES : SC_MAX_BOOT_MODULES;
+    if (s->boot_files > max) {
         char exp[DESC_MAX * 2], got[DESC_MAX];
-        fmt_snprintf(exp, sizeof exp, "a stack booting at most %d modules (init, programs, "
-                     "images, nested stacks' files and the config: a kernel maps no more)",
-                     SC_MAX_BOOT_MODULES);
+        fmt_snprintf(exp, sizeof exp, "a stack booting at most %u modules (init, programs, "
+                     "images, nested stacks' files and the config: a kernel maps no more%s)",
+                     max, c->nest->depth ? ", nested: a VMM hands no more" : "");
         fmt_snprintf(got, sizeof got, "%u", s->boot_files);
         error(c, fdt_path_offset(c->fdt, VMS_PATH), "(boot modules)", exp, got);
     }

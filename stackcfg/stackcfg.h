@@ -49,9 +49,10 @@
 #define SC_VM_MAX_MIB            3072
 #define SC_VMM_MAX_RAM_MIB       3072   /* the RAM of all VMs of one VMM together */
 #define SC_MAX_GUEST_MODULES     4      /* Multiboot modules of one VM ('modules') */
-#define SC_MAX_BOOT_MODULES      16     /* boot modules one kernel maps (NESTOR_BOOTINFO_MAX_MODULES);
-                                           init hands a VMM at most as many, the VMM gives a
-                                           nested stack's kernel at most as many */
+#define SC_MAX_BOOT_MODULES      19     /* boot modules one kernel maps (NESTOR_BOOTINFO_MAX_MODULES) */
+#define SC_MAX_NESTED_BOOT_MODULES 16   /* ... a nested stack's kernel: what a VMM gives it
+                                           (vmm-server MB_MAX_MODULES; within its
+                                           SC_VMM_MAX_FILES and config anyway) */
 #define SC_VMM_MAX_FILES         15     /* images and module files one VMM is given (these and
                                            the config: SC_MAX_BOOT_MODULES) */
 #define SC_MODULE_NAME_MAX       47     /* a boot module's name (nestor_module_desc_t), less its NUL */
@@ -190,6 +191,9 @@ typedef struct {
     int virtio[SC_MAX_VIRTIO];      /* device servers of its virtio devices, device N's first
                                        (its window and IRQ: lib/include/vm_layout.h) */
     unsigned n_virtio;
+    bool vmcs_shadowing;            /* 'vmcs-shadowing': nested-vmx may use the CPU's VMCS
+                                       shadowing for this VM's hypervisor (default on;
+                                       "off": every VMREAD/VMWRITE of it exits) */
     int node;                       /* offset in the blob (for messages) */
     unsigned n_stack;               /* the last one is the VMM running it */
     unsigned nested_files;          /* nested stack: the files it boots from, the kernel

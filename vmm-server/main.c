@@ -456,7 +456,8 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
             return false;
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
         if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR) &&
-            !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX, &msg)) {
+            !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX,
+                           c->vmcs_shadowing ? 0 : NVMX_SETUP_NO_SHADOWING, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
             return false;
         }
@@ -501,7 +502,7 @@ static bool attach_virtio(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm, 
     return true;
 }
 
-_Static_assert(MB_MAX_MODULES >= SC_MAX_BOOT_MODULES, "a nested stack's boot modules fit");
+_Static_assert(MB_MAX_MODULES >= SC_MAX_NESTED_BOOT_MODULES, "a nested stack's boot modules fit");
 
 /*
  * A VM running nested stack @c->nested boots a whole Nestor (stackcfg.h,

@@ -75,7 +75,7 @@ bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_wor
 }
 
 bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_ep, bool kick,
-                   nu_msg_t *msg)
+                   nestor_word_t flags, nu_msg_t *msg)
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
@@ -119,7 +119,9 @@ bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_e
         if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,
                           NESTOR_RIGHTS_ALL))
             return false;
-    nu_ipc_buffer()->caps_or_badges[0] = node;
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->caps_or_badges[0] = node;
+    b->msg[NVMX_SETUP_MR_FLAGS] = flags;    /* past the MRs in registers: the buffer's */
     *msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 1, NVMX_SETUP_MRS) };
     msg->mr[NVMX_SETUP_MR_RADIX] = radix;
     msg->mr[NVMX_SETUP_MR_RAM_BYTES] = vm->ram_bytes;

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define MB2_MAX_MMAP      64
-#define MB2_MAX_MODULES   16
+#define MB2_MAX_MODULES   19        /* NESTOR_BOOTINFO_MAX_MODULES */
 /* Sanity bound on the information block: GRUB's is a few KiB. */
 #define MB2_MAX_INFO_SIZE (1u << 20)
 

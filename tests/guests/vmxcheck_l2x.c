@@ -50,7 +50,15 @@
  *             read of that page passing, the same through 512 4 KiB pages;
  *             scattered 4 KiB pages (a permutation, two L2 pages on one L1
  *             page, a read-only page whose write exits, a hole); L2
- *             without EPT (L2-physical is L1-physical) running CPUID and OUT.
+ *             without EPT (L2-physical is L1-physical) running CPUID and OUT;
+ *   l2shadow: VMCS shadowing (24.10), where the caps offer it: a shadow VMCS
+ *             VMPTRLD'd, read and written from the root, refused by
+ *             VMLAUNCH/VMRESUME (VMfailInvalid); L2's VMREAD/VMWRITE of
+ *             fields clear in the bitmaps served from the shadow with no
+ *             exit, of fields set (or with bits 63:15 set) exiting as 23/25
+ *             with their instruction information; VMfail cases in VMX
+ *             non-root (no field, a read-only field, no link pointer); the
+ *             link-pointer (26.3.1.5) and bitmap-address (26.2.1.1) checks.
  */
 #include "vmxcheck.h"
 #include <fmt.h>
@@ -101,7 +109,7 @@ extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], 
     l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_msrlist[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
     l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
     l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[], l2x_poke[],
-    l2x_poke_store[], l2x_peek[], l2x_peek_load[];
+    l2x_poke_store[], l2x_peek[], l2x_peek_load[], l2x_vmread[], l2x_vmwrite[];
 extern uint64_t l2x_gprs[15], l2x_in[4], l2x_out[4];
 uint64_t l2x_enter(uint64_t resume);
 
@@ -110,6 +118,10 @@ static uint32_t l2_idt[L2_IDT_VECTORS][4] __attribute__((aligned(16)));
 static uint8_t io_a[4096] __attribute__((aligned(4096)));
 static uint8_t io_b[4096] __attribute__((aligned(4096)));
 static uint8_t msr_bm[4096] __attribute__((aligned(4096)));
+static uint8_t vmread_bm[4096] __attribute__((aligned(4096)));
+static uint8_t vmwrite_bm[4096] __attribute__((aligned(4096)));
+static uint64_t shadow_vmcs[512] __attribute__((aligned(4096)));
+static uint64_t ordinary_vmcs[512] __attribute__((aligned(4096)));
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t ept_pd[512] __attribute__((aligned(4096)));
@@ -1200,6 +1212,171 @@ static void section_ept(void)
     vmxc_section_end("l2ept");
 }
 
+/* ---- l2shadow: VMCS shadowing, SDM 24.6.2, 24.6.15, 24.10, 25.1.3, 26.2.1.1,
+ * 26.3.1.5, Vol. 2C VMREAD/VMWRITE/VMLAUNCH ---- */
+
+#define R_VMREAD       23
+#define R_VMWRITE      25
+#define RFL_CF         BIT(0)
+#define RFL_ZF         BIT(6)
+#define R_ENTRY_FAIL_GUEST 33
+#define LINK_QUAL      4                 /* 27.8: VMCS link pointer */
+#define II_RR(r1, r2)  ((uint64_t)(r1) << 3 | 1u << 10 | (uint64_t)(r2) << 28)
+#define G_RAX_N        0
+#define G_RBX_N        3
+
+static void bm_set(uint8_t *bm, uint32_t enc)
+{
+    bm[(enc & VMX_RW_BITMAP_INDEX_MASK) / 8] |= (uint8_t)(1u << (enc % 8));
+}
+
+/* L2 runs VMREAD or VMWRITE (@write) of field @field (@value in RBX for a
+ * VMWRITE) and VMCALLs: the exit, and l2x_gprs as L2 left them. */
+static uint64_t l2_vmx(int write, uint64_t field, uint64_t value)
+{
+    vmwr(VMCS_GUEST_RIP, pa(write ? l2x_vmwrite : l2x_vmread));
+    vmwr(VMCS_GUEST_RSP, pa(&l2x_stack[1024]));
+    memset(l2x_gprs, 0, sizeof(l2x_gprs));
+    l2x_gprs[G_RAX_N] = field;
+    l2x_gprs[G_RBX_N] = value;
+    return go();
+}
+
+/* The outcome L2 saw in RFLAGS (SDM 30.2). */
+static uint64_t l2_vr(void)
+{
+    uint64_t fl = l2x_gprs[G_RCX];
+    return (fl & RFL_CF) ? VR_INVALID : (fl & RFL_ZF) ? VR_VALID(vmrd(VMCS_INSTR_ERROR)) : VR_OK;
+}
+
+static void section_shadow(void)
+{
+    uint64_t r, v = 0;
+    if (!ctl_can1(proc2_msr(), PROC2_VMCS_SHADOWING)) {
+        vmxc_printf("%s: l2shadow: skipped (no VMCS shadowing in IA32_VMX_PROCBASED_CTLS2)\n",
+                    vmxc_name);
+        return;
+    }
+    vmxc_section_begin();
+    /* A shadow VMCS (24.2: revision with bit 31) in the root: VMPTRLD takes
+     * it (Vol. 2C VMPTRLD), VMREAD/VMWRITE work on it, VMLAUNCH and
+     * VMRESUME refuse it with VMfailInvalid (24.10, 26.1). */
+    vmxc_write_revision(shadow_vmcs, caps.revision | VMCS_REVISION_SHADOW);
+    vmxc_check_vr("VMCLEAR of a shadow VMCS (VMCLEAR)", VR_OK, vmx_vmclear(pa(shadow_vmcs)));
+    vmxc_check_vr("VMPTRLD of a shadow VMCS (VMPTRLD)", VR_OK, vmx_vmptrld(pa(shadow_vmcs)));
+    vmxc_check_vr("VMWRITE to a shadow VMCS (VMWRITE)", VR_OK, vmx_vmwrite(VMCS_GUEST_RSP, 0x1234));
+    vmxc_check_vr("VMWRITE to a shadow VMCS, a 16-bit field (VMWRITE)", VR_OK,
+                  vmx_vmwrite(VMCS_GUEST_ES_SEL, 0x28));
+    vmxc_check_vr("VMREAD of a shadow VMCS (VMREAD)", VR_OK, vmx_vmread(VMCS_GUEST_RSP, &v));
+    vmxc_check_eq("VMREAD of a shadow VMCS: the value written", 0x1234, v);
+    /* 26.1 item 4. Bochs 2.7 does not check it (it goes on to 26.1 item 5
+     * and 26.2: VMfailValid 5 or 7, docs/platforms.md): bare only with
+     * "strict"; always where the VMX below is not Bochs's own. */
+    if (vmxc_opt_strict || !vmxc_opt_bare) {
+        vmxc_check_vr("VMLAUNCH of a shadow VMCS: VMfailInvalid (26.1)", VR_INVALID,
+                      vmx_launch(0));
+        vmxc_check_vr("VMRESUME of a shadow VMCS: VMfailInvalid (26.1)", VR_INVALID,
+                      vmx_launch(VMXC_ENTER_RESUME));
+    }
+    /* Software VMCLEARs a shadow VMCS before linking it (24.11.1). */
+    vmxc_check_vr("VMCLEAR of the shadow VMCS before linking it", VR_OK,
+                  vmx_vmclear(pa(shadow_vmcs)));
+    vmxc_check_vr("VMPTRLD the ordinary VMCS again", VR_OK, vmx_vmptrld(pa(vmcs_region)));
+
+    /* L1 lets L2 use the shadow: GUEST_RSP and ES selector clear in both
+     * bitmaps, GUEST_RIP set in both, EXIT_REASON clear (read-only). */
+    memset(vmread_bm, 0, sizeof(vmread_bm));
+    memset(vmwrite_bm, 0, sizeof(vmwrite_bm));
+    bm_set(vmread_bm, VMCS_GUEST_RIP);
+    bm_set(vmwrite_bm, VMCS_GUEST_RIP);
+    reset();
+    vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_ACTIVATE_SECONDARY);
+    vmwr(VMCS_PROC_CONTROLS2, base_proc2 | PROC2_VMCS_SHADOWING);
+    vmwr(VMCS_VMREAD_BITMAP, pa(vmread_bm));
+    vmwr(VMCS_VMWRITE_BITMAP, pa(vmwrite_bm));
+    vmwr(VMCS_LINK_POINTER, pa(shadow_vmcs));
+
+    /* 25.1.3: bit clear, no exit: L2 reads and writes the shadow. */
+    r = l2_vmx(0, VMCS_GUEST_RSP, 0);
+    if (exit_is("L2 VMREAD, bitmap bit clear: no exit, then VMCALL", R_VMCALL, r)) {
+        vmxc_check_vr("L2 VMREAD of the shadow: VMsucceed", VR_OK, l2_vr());
+        vmxc_check_eq("L2 VMREAD of the shadow: the value L1 wrote there", 0x1234,
+                      l2x_gprs[G_RBX]);
+    }
+    r = l2_vmx(1, VMCS_GUEST_ES_SEL, 0xABCDEF);
+    if (exit_is("L2 VMWRITE, bitmap bit clear: no exit, then VMCALL", R_VMCALL, r))
+        vmxc_check_vr("L2 VMWRITE of the shadow: VMsucceed", VR_OK, l2_vr());
+    vmxc_check_eq("L2's VMWRITE left the ordinary VMCS's field alone", 0,
+                  vmrd(VMCS_GUEST_ES_SEL) == 0xCDEF);
+    /* 25.1.3: bit set: VMREAD exits (23), VMWRITE exits (25), with the
+     * instruction information (27.2.5: RBX and RAX, register operands). */
+    r = l2_vmx(0, VMCS_GUEST_RIP, 0);
+    if (insn_exit("L2 VMREAD, bitmap bit set", r, R_VMREAD, l2x_vmread, 3, 0))
+        vmxc_check_eq("L2 VMREAD exit: instruction information (27.2.5)", II_RR(3, 0),
+                      vmrd(VMCS_EXIT_INSTR_INFO) & 0xF0000478);
+    r = l2_vmx(1, VMCS_GUEST_RIP, 5);
+    if (insn_exit("L2 VMWRITE, bitmap bit set", r, R_VMWRITE, l2x_vmwrite, 3, 0))
+        vmxc_check_eq("L2 VMWRITE exit: instruction information (27.2.5)", II_RR(3, 0),
+                      vmrd(VMCS_EXIT_INSTR_INFO) & 0xF0000478);
+    /* 25.1.3: any of bits 63:15 of the field operand set: an exit. */
+    r = l2_vmx(0, VMCS_GUEST_RSP | BIT(15), 0);
+    exit_is("L2 VMREAD of a field with bit 15 set exits", R_VMREAD, r);
+    r = l2_vmx(0, VMCS_GUEST_RSP | BIT(40), 0);
+    exit_is("L2 VMREAD of a field with bit 40 set exits", R_VMREAD, r);
+    /* VMREAD in VMX non-root (Vol. 2C): an unsupported field is
+     * VMfailValid(12), the error in the ordinary VMCS (30.2). */
+    r = l2_vmx(0, 0x6C7E, 0);
+    if (exit_is("L2 VMREAD of no field: VMfailValid, then VMCALL", R_VMCALL, r))
+        vmxc_check_vr("L2 VMREAD of no field (VMREAD)", VR_VALID(VMXERR_UNSUPPORTED_FIELD), l2_vr());
+    /* VMWRITE of a read-only field: VMfailValid(13) unless IA32_VMX_MISC[29]. */
+    r = l2_vmx(1, VMCS_EXIT_REASON, 77);
+    if (exit_is("L2 VMWRITE of a read-only field, then VMCALL", R_VMCALL, r))
+        vmxc_check_vr("L2 VMWRITE of a read-only field (VMWRITE, A.6)",
+                      (caps.misc & VMX_MISC_VMWRITE_ANY_FIELD) ? VR_OK
+                                                               : VR_VALID(VMXERR_VMWRITE_READ_ONLY),
+                      l2_vr());
+    /* What L2 wrote is in the shadow VMCS, for L1 to read from the root. */
+    vmxc_check_vr("VMPTRLD the shadow VMCS after L2 ran", VR_OK, vmx_vmptrld(pa(shadow_vmcs)));
+    vmxc_check_eq("the shadow VMCS holds L2's VMWRITE (truncated to 16 bits)", 0xCDEF,
+                  vmrd(VMCS_GUEST_ES_SEL));
+    vmxc_check_vr("VMPTRLD the ordinary VMCS after L2 ran", VR_OK, vmx_vmptrld(pa(vmcs_region)));
+    /* No valid link pointer: L2's VMREAD is VMfailInvalid (Vol. 2C VMREAD). */
+    vmwr(VMCS_LINK_POINTER, ~0ULL);
+    r = l2_vmx(0, VMCS_GUEST_RSP, 0);
+    if (exit_is("L2 VMREAD without a link pointer: VMfailInvalid, then VMCALL", R_VMCALL, r))
+        vmxc_check_vr("L2 VMREAD without a link pointer (VMREAD)", VR_INVALID, l2_vr());
+    /* 26.3.1.5: the link pointer's VMCS has bit 31 as "VMCS shadowing". */
+    vmxc_write_revision(ordinary_vmcs, caps.revision);
+    vmwr(VMCS_LINK_POINTER, pa(ordinary_vmcs));
+    r = go();
+    vmxc_check_vr("VM entry, VMCS shadowing and an ordinary VMCS linked (26.3.1.5)",
+                  VR_EXIT(R_ENTRY_FAIL_GUEST | EXIT_REASON_ENTRY_FAILURE), r);
+    vmxc_check_eq("... exit qualification 4, the link pointer (27.8)", LINK_QUAL,
+                  vmrd(VMCS_EXIT_QUALIFICATION));
+    vmwr(VMCS_PROC_CONTROLS2, base_proc2);
+    vmwr(VMCS_LINK_POINTER, pa(shadow_vmcs));
+    r = go();
+    vmxc_check_vr("VM entry, a shadow VMCS linked without VMCS shadowing (26.3.1.5)",
+                  VR_EXIT(R_ENTRY_FAIL_GUEST | EXIT_REASON_ENTRY_FAILURE), r);
+    vmxc_check_eq("... exit qualification 4, the link pointer (27.8)", LINK_QUAL,
+                  vmrd(VMCS_EXIT_QUALIFICATION));
+    /* 26.2.1.1: the bitmap addresses 4-KiB aligned: VMfailValid(7). */
+    vmwr(VMCS_PROC_CONTROLS2, base_proc2 | PROC2_VMCS_SHADOWING);
+    vmwr(VMCS_VMREAD_BITMAP, pa(vmread_bm) + 8);
+    vmxc_check_vr("VM entry, VMREAD bitmap unaligned (26.2.1.1)",
+                  VR_VALID(VMXERR_ENTRY_INVALID_CONTROLS), go());
+    vmwr(VMCS_VMREAD_BITMAP, pa(vmread_bm));
+    vmwr(VMCS_VMWRITE_BITMAP, beyond_phys());
+    vmxc_check_vr("VM entry, VMWRITE bitmap beyond MAXPHYADDR (26.2.1.1)",
+                  VR_VALID(VMXERR_ENTRY_INVALID_CONTROLS), go());
+    /* Back to no shadowing for what follows. */
+    vmwr(VMCS_PROC_CONTROLS2, base_proc2);
+    vmwr(VMCS_VMWRITE_BITMAP, pa(vmwrite_bm));
+    vmwr(VMCS_LINK_POINTER, ~0ULL);
+    reset();
+    vmxc_section_end("l2shadow");
+}
+
 void vmxc_section_l2x(void)
 {
     setup();
@@ -1212,4 +1389,5 @@ void vmxc_section_l2x(void)
     section_extint();
     section_nmi();
     section_ept();
+    section_shadow();
 }

@@ -162,6 +162,21 @@ l2x_iostr:
     movq %rdi, l2x_out+24(%rip)
     vmcall
 
+/* VMCS shadowing (section l2shadow): VMREAD RBX := field RAX, or VMWRITE
+ * field RAX := RBX, in VMX non-root operation; RFLAGS after it into RCX
+ * (VMsucceed / VMfailInvalid / VMfailValid), then VMCALL. */
+    .globl l2x_vmread, l2x_vmwrite
+l2x_vmread:
+    vmread %rax, %rbx
+    pushfq
+    popq %rcx
+    vmcall
+l2x_vmwrite:
+    vmwrite %rbx, %rax
+    pushfq
+    popq %rcx
+    vmcall
+
 /* RDMSR/WRMSR without MSR bitmaps. */
     .globl l2x_msr, l2x_msr_rd, l2x_msr_wr
 l2x_msr:

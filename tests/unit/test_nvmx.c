@@ -346,7 +346,7 @@ static void test_caps(void)
     CU_ASSERT_EQUAL((uint32_t)v, 0);                   /* allowed-0 all 0 */
     CU_ASSERT_EQUAL(v >> 32, NVMX_PROC2_ALLOWED1);
     CU_ASSERT_EQUAL((v >> 32) & PROC2_ENABLE_VMFUNC, 0);
-    CU_ASSERT_EQUAL((v >> 32) & PROC2_VMCS_SHADOWING, 0);
+    CU_ASSERT_EQUAL((v >> 32) & PROC2_VMCS_SHADOWING, PROC2_VMCS_SHADOWING);   /* offered */
     CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_VMCS_ENUM, &v));
     CU_ASSERT_EQUAL(v, (uint64_t)vmcs12_max_index() << 1);
     CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_EPT_VPID_CAP, &v));
@@ -542,7 +542,7 @@ static void test_vmptrld(void)
     expect_fail_valid(run_ptr(NESTOR_EXIT_VMPTRLD, VMXON_PA), VMXERR_VMPTRLD_VMXON_PTR);
     put32(VMCS_B, NVMX_REVISION ^ 1);
     expect_fail_valid(run_ptr(NESTOR_EXIT_VMPTRLD, VMCS_B), VMXERR_VMPTRLD_BAD_REVISION);
-    put32(VMCS_B, NVMX_REVISION | VMCS_REVISION_SHADOW);   /* no VMCS shadowing */
+    put32(VMCS_B, (NVMX_REVISION ^ 1) | VMCS_REVISION_SHADOW);
     expect_fail_valid(run_ptr(NESTOR_EXIT_VMPTRLD, VMCS_B), VMXERR_VMPTRLD_BAD_REVISION);
     expect_fail_valid(run_ptr(NESTOR_EXIT_VMPTRLD, RAM_SIZE), VMXERR_VMPTRLD_BAD_REVISION);
     CU_ASSERT_EQUAL(vcpu.current, VMCS_A);
@@ -874,6 +874,182 @@ static void test_vmlaunch_vmresume(void)
     CU_ASSERT_EQUAL(s.rip, rip_after());
 }
 
+/* ---- VMCS shadowing (SDM 24.10): L1's side and L2's VMREAD/VMWRITE ---- */
+
+#define SHADOW_PA   0x4000ULL
+#define RBITMAP_PA  0x5000ULL
+#define WBITMAP_PA  0x6000ULL
+
+/* A shadow VMCS (indicator set) is VMPTRLD'able and readable from the root,
+ * never enterable; VMXON takes no shadow indicator. */
+static void test_shadow_l1(void)
+{
+    uint64_t v;
+    CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_PROCBASED_CTLS2, &v));
+    CU_ASSERT_TRUE((v >> VMX_CTLS_ALLOWED1_SHIFT) & PROC2_VMCS_SHADOWING);
+    CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_MISC, &v));
+    CU_ASSERT_FALSE(v & VMX_MISC_VMWRITE_ANY_FIELD);       /* not implemented */
+    reset();
+    put32(VMXON_PA, NVMX_REVISION | VMCS_REVISION_SHADOW);
+    expect_fail_invalid(run_ptr(NESTOR_EXIT_VMXON, VMXON_PA));
+    CU_ASSERT_FALSE(vcpu.vmxon);
+    reset();
+    put32(SHADOW_PA, NVMX_REVISION | VMCS_REVISION_SHADOW);
+    load_vmcs(SHADOW_PA);
+    s.rax = VMCS_GUEST_RIP;
+    s.rbx = 0x1234;
+    expect_succeed(run(NESTOR_EXIT_VMWRITE, II_ISREG | II_REG1(R_RBX) | II_REG2(R_RAX), 0),
+                   NVMX_DONE);
+    CU_ASSERT_EQUAL(vmcs12_read(region(SHADOW_PA), VMCS_GUEST_RIP), 0x1234);
+    /* SDM 26.1 / 24.10: VM entry with a shadow VMCS is VMfailInvalid,
+     * before the MOV-SS and launch-state checks. */
+    s.interruptibility = X86_INTR_BLOCK_MOVSS;
+    expect_fail_invalid(run(NESTOR_EXIT_VMLAUNCH, 0, 0));
+    expect_fail_invalid(run(NESTOR_EXIT_VMRESUME, 0, 0));
+    CU_ASSERT_EQUAL(region(SHADOW_PA)->launch_state, VMCS12_CLEAR);
+}
+
+static nestor_vcpu_state_t s2;
+
+/* L1's vmcs12 at VMCS_A running L2 with "VMCS shadowing" (@on), its
+ * bitmaps all zero but for RIP's bit, and the shadow at SHADOW_PA. */
+static vmcs12_t *shadow_setup(bool on)
+{
+    reset();
+    vmcs12_t *v = region(VMCS_A);
+    vmcs12_write(v, VMCS_PROC_CONTROLS, PROC_ACTIVATE_SECONDARY);
+    vmcs12_write(v, VMCS_PROC_CONTROLS2, on ? PROC2_VMCS_SHADOWING : 0);
+    vmcs12_write(v, VMCS_VMREAD_BITMAP, RBITMAP_PA);
+    vmcs12_write(v, VMCS_VMWRITE_BITMAP, WBITMAP_PA);
+    vmcs12_write(v, VMCS_LINK_POINTER, SHADOW_PA);
+    put32(SHADOW_PA, NVMX_REVISION | VMCS_REVISION_SHADOW);
+    ram[RBITMAP_PA + ((VMCS_GUEST_RIP & VMX_RW_BITMAP_INDEX_MASK) >> 3)] |=
+        (uint8_t)(1u << (VMCS_GUEST_RIP & 7));
+    ram[WBITMAP_PA + ((VMCS_GUEST_RIP & VMX_RW_BITMAP_INDEX_MASK) >> 3)] |=
+        (uint8_t)(1u << (VMCS_GUEST_RIP & 7));
+    state64();
+    s2 = s;
+    s2.cr4 &= ~(uint64_t)X86_CR4_VMXE;     /* L2 needs none: it runs in VMX non-root */
+    return v;
+}
+
+static bool l2_exits(vmcs12_t *v, uint32_t reason, uint32_t ii)
+{
+    nvmx_insn_t in = { .reason = reason, .instr_info = ii, .instr_len = LEN };
+    return nvmx_l2_shadow_exits(v, &env, &s2, &in);
+}
+
+static nvmx_result_t l2_run(vmcs12_t *v, uint32_t reason, uint32_t ii)
+{
+    nvmx_insn_t in = { .reason = reason, .instr_info = ii, .instr_len = LEN };
+    before = s2;
+    return nvmx_l2_shadow_access(v, &env, &s2, &in);
+}
+
+#define RR (II_ISREG | II_REG1(R_RBX) | II_REG2(R_RAX))   /* rbx <-> field rax */
+
+/* SDM 25.1.3: which of L2's VMREAD/VMWRITE exit to L1. */
+static void test_shadow_l2_exits(void)
+{
+    vmcs12_t *v = shadow_setup(false);
+    s2.rax = VMCS_GUEST_RSP;
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));     /* shadowing off */
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMWRITE, RR));
+    v = shadow_setup(true);
+    s2.rax = VMCS_GUEST_RSP;
+    CU_ASSERT_FALSE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));    /* bit clear */
+    CU_ASSERT_FALSE(l2_exits(v, NESTOR_EXIT_VMWRITE, RR));
+    vmcs12_write(v, VMCS_PROC_CONTROLS, 0);                  /* secondary controls off */
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));
+    vmcs12_write(v, VMCS_PROC_CONTROLS, PROC_ACTIVATE_SECONDARY);
+    s2.rax = VMCS_GUEST_RIP;                                 /* bit set */
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMWRITE, RR));
+    ram[WBITMAP_PA + ((VMCS_GUEST_RIP & VMX_RW_BITMAP_INDEX_MASK) >> 3)] = 0;
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));     /* each its own bitmap */
+    CU_ASSERT_FALSE(l2_exits(v, NESTOR_EXIT_VMWRITE, RR));
+    s2.rax = VMCS_GUEST_RSP | (1ULL << 15);                  /* bits 63:15 */
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));
+    s2.rax = VMCS_GUEST_RSP | (1ULL << 40);
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));
+    state32();                                               /* 31:15 outside 64-bit mode */
+    s2 = s;
+    s2.rax = VMCS_GUEST_RSP | (1ULL << 40);
+    CU_ASSERT_FALSE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));
+    state64();
+    s2 = s;
+    s2.rax = VMCS_GUEST_RSP;
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMREAD, II_MEM | II_REG2(R_RAX)));  /* memory operand */
+    vmcs12_write(v, VMCS_VMREAD_BITMAP, RAM_SIZE);           /* bitmap outside RAM: all ones */
+    CU_ASSERT_TRUE(l2_exits(v, NESTOR_EXIT_VMREAD, RR));
+}
+
+/* SDM Vol. 2C VMREAD/VMWRITE in VMX non-root operation: on the shadow. */
+static void test_shadow_l2_access(void)
+{
+    vmcs12_t *v = shadow_setup(true);
+    vmcs12_t *sh = region(SHADOW_PA);
+    vmcs12_write(sh, VMCS_GUEST_RSP, 0xABCDEF);
+    vmcs12_write(v, VMCS_GUEST_RSP, 0x111);                  /* the ordinary VMCS: untouched */
+    s2.rax = VMCS_GUEST_RSP;
+    nvmx_result_t r = l2_run(v, NESTOR_EXIT_VMREAD, RR);
+    CU_ASSERT_EQUAL(r.status, NVMX_DONE);
+    CU_ASSERT_EQUAL(r.vm_error, 0);
+    CU_ASSERT_EQUAL(s2.rbx, 0xABCDEF);
+    CU_ASSERT_EQUAL(s2.rip, before.rip + LEN);
+    CU_ASSERT_EQUAL(s2.rflags & VMX_RFLAGS_ARITH, 0);
+    s2.rbx = 0x5555;
+    r = l2_run(v, NESTOR_EXIT_VMWRITE, RR);
+    CU_ASSERT_EQUAL(r.vm_error, 0);
+    CU_ASSERT_EQUAL(vmcs12_read(sh, VMCS_GUEST_RSP), 0x5555);
+    CU_ASSERT_EQUAL(vmcs12_read(v, VMCS_GUEST_RSP), 0x111);
+    /* a 16-bit field truncated, as VMWRITE does */
+    s2.rax = VMCS_GUEST_CS_SEL;
+    s2.rbx = 0x12345;
+    l2_run(v, NESTOR_EXIT_VMWRITE, RR);
+    CU_ASSERT_EQUAL(vmcs12_read(sh, VMCS_GUEST_CS_SEL), 0x2345);
+    /* read-only field: VMfailValid(13) into L1's current VMCS */
+    s2.rax = VMCS_EXIT_REASON;
+    s2.rflags |= X86_RFLAGS_CF;
+    r = l2_run(v, NESTOR_EXIT_VMWRITE, RR);
+    CU_ASSERT_EQUAL(r.vm_error, VMXERR_VMWRITE_READ_ONLY);
+    CU_ASSERT_EQUAL(s2.rflags & VMX_RFLAGS_ARITH, VMX_RFLAGS_ZF);
+    CU_ASSERT_EQUAL(vmcs12_read(v, VMCS_INSTR_ERROR), VMXERR_VMWRITE_READ_ONLY);
+    CU_ASSERT_EQUAL(vmcs12_read(sh, VMCS_INSTR_ERROR), 0);
+    /* reading it is fine */
+    vmcs12_write(sh, VMCS_EXIT_REASON, 48);
+    r = l2_run(v, NESTOR_EXIT_VMREAD, RR);
+    CU_ASSERT_EQUAL(r.vm_error, 0);
+    CU_ASSERT_EQUAL(s2.rbx, 48);
+    /* a field nested-vmx does not have: VMfailValid(12) */
+    s2.rax = 0x6C00 | 0x7E;                                  /* unused natural-width host index */
+    r = l2_run(v, NESTOR_EXIT_VMREAD, RR);
+    CU_ASSERT_EQUAL(r.vm_error, VMXERR_UNSUPPORTED_FIELD);
+    CU_ASSERT_EQUAL(vmcs12_read(v, VMCS_INSTR_ERROR), VMXERR_UNSUPPORTED_FIELD);
+    CU_ASSERT_EQUAL(s2.rip, before.rip + LEN);
+    /* no valid link pointer: VMfailInvalid */
+    vmcs12_write(v, VMCS_LINK_POINTER, VMCS_LINK_PTR_NONE);
+    s2.rax = VMCS_GUEST_RSP;
+    r = l2_run(v, NESTOR_EXIT_VMREAD, RR);
+    CU_ASSERT_EQUAL(r.vm_error, NVMX_VMFAIL_INVALID);
+    CU_ASSERT_EQUAL(s2.rflags & VMX_RFLAGS_ARITH, VMX_RFLAGS_CF);
+    vmcs12_write(v, VMCS_LINK_POINTER, SHADOW_PA);
+    /* CPL 3: #GP(0), nothing changed */
+    s2.ss.ar |= AR_DPL3;
+    r = l2_run(v, NESTOR_EXIT_VMWRITE, RR);
+    CU_ASSERT_EQUAL(r.status, NVMX_FAULT);
+    CU_ASSERT_EQUAL(r.vector, X86_VEC_GP);
+    CU_ASSERT_EQUAL(memcmp(&s2, &before, sizeof(s2)), 0);
+    CU_ASSERT_EQUAL(vmcs12_read(sh, VMCS_GUEST_RSP), 0x5555);
+    /* outside 64-bit mode the destination has 32 bits */
+    state32();
+    s2 = s;
+    vmcs12_write(sh, VMCS_GUEST_RSP, 0x1122334455667788ULL);
+    s2.rax = VMCS_GUEST_RSP;
+    l2_run(v, NESTOR_EXIT_VMREAD, RR);
+    CU_ASSERT_EQUAL(s2.rbx, 0x55667788);
+}
+
 /* ---- INVEPT / INVVPID ---- */
 
 #define GOOD_EPTP (0x40000ULL | EPTP_WALK_4 | X86_MT_WB)
@@ -999,6 +1175,10 @@ UNIT_SUITE(nvmx_suite)
     CU_add_test(su, "VMREAD/VMWRITE errors", test_vmread_vmwrite_errors);
     CU_add_test(su, "VMREAD/VMWRITE outside 64-bit mode", test_vmread_vmwrite_32);
     CU_add_test(su, "VMLAUNCH/VMRESUME", test_vmlaunch_vmresume);
+    CU_add_test(su, "VMCS shadowing: shadow VMCSs in L1's VMX operation", test_shadow_l1);
+    CU_add_test(su, "VMCS shadowing: which L2 VMREAD/VMWRITE exit (SDM 25.1.3)",
+                test_shadow_l2_exits);
+    CU_add_test(su, "VMCS shadowing: L2 VMREAD/VMWRITE on the shadow", test_shadow_l2_access);
     CU_add_test(su, "INVEPT", test_invept);
     CU_add_test(su, "INVVPID", test_invvpid);
     CU_add_test(su, "not a VMX instruction", test_not_vmx);

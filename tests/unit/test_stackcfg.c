@@ -371,7 +371,7 @@ static void expect_at(int line, unsigned total, const char *msg, bool exact)
 #define EXITS_EXP "expected a list of exit reasons from \"cpuid\" \"hlt\" \"rdtsc\" \"vmcall\" " \
                   "\"cr-access\" \"io\" \"rdmsr\" \"wrmsr\" \"ept-violation\", got "
 #define VM_PROPS  "one of guest nested-config kernel initrd memory-mib vcpus cmdline devices modules " \
-                  "monitors virtio"
+                  "monitors virtio vmcs-shadowing"
 
 /* ---- the good base and additions ---- */
 
@@ -1011,6 +1011,44 @@ static void test_nested_needs_vmx(void)
     t_del_node("/monitors/nvmx");
     EXPECT(1, NESTED_EXP "a VM whose 'monitors' include a nestor,nested-vmx (the Nestor it runs "
            "needs VMX), got a stack of 'count', 'vmm' only");
+}
+
+#define SHADOWING_EXP P "/vms/hello: property 'vmcs-shadowing': expected \"on\" or \"off\" (a VM " \
+                      "whose 'monitors' include a nestor,nested-vmx), got "
+
+/* 'vmcs-shadowing': on by default, "on" or "off" on a VM nested-vmx serves. */
+static void test_vmcs_shadowing(void)
+{
+    base();
+    t_str("/monitors/nvmx", "compatible", "nestor,nested-vmx");
+    t_u32("/monitors/nvmx", "memory-mib", 2);
+    t_u32("/monitors/nvmx", "phandle", 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    EXPECT_OK();
+    CU_ASSERT_TRUE(S.vm[0].vmcs_shadowing);
+    t_str("/vms/hello", "vmcs-shadowing", "off");
+    EXPECT_OK();
+    CU_ASSERT_FALSE(S.vm[0].vmcs_shadowing);
+    t_str("/vms/hello", "vmcs-shadowing", "on");
+    EXPECT_OK();
+    CU_ASSERT_TRUE(S.vm[0].vmcs_shadowing);
+    t_str("/vms/hello", "vmcs-shadowing", "yes");
+    EXPECT(1, SHADOWING_EXP "\"yes\"");
+    t_str("/vms/hello", "vmcs-shadowing", "");
+    EXPECT(1, SHADOWING_EXP "\"\"");
+    t_str("/vms/hello", "vmcs-shadowing", "Off");
+    EXPECT(1, SHADOWING_EXP "\"Off\"");
+    t_strs("/vms/hello", "vmcs-shadowing", 2, "on", "off");
+    EXPECT_FRAG(1, P "/vms/hello: property 'vmcs-shadowing': expected one printable string");
+    t_u32("/vms/hello", "vmcs-shadowing", 1);
+    EXPECT_FRAG(1, P "/vms/hello: property 'vmcs-shadowing': expected one printable string");
+    /* A VM nested-vmx does not serve has no VMX to shadow: refused, either way. */
+    t_str("/vms/hello", "vmcs-shadowing", "on");
+    t_cells("/vms/hello", "monitors", 1, 1);
+    t_del_node("/monitors/nvmx");
+    EXPECT(1, SHADOWING_EXP "a VM without nested-vmx (it sees no VMX)");
+    t_str("/vms/hello", "vmcs-shadowing", "off");
+    EXPECT(1, SHADOWING_EXP "a VM without nested-vmx (it sees no VMX)");
 }
 
 static void test_nested_missing(void)
@@ -1770,6 +1808,8 @@ UNIT_SUITE(stackcfg_suite)
                 test_kernel_initrd);
     CU_add_test(s, "nested: read and checked, its files counted", test_nested_good);
     CU_add_test(s, "nested refused: no nested-vmx in the VM's stack", test_nested_needs_vmx);
+    CU_add_test(s, "vmcs-shadowing: on, off, default; bad values and VMs without VMX refused",
+                test_vmcs_shadowing);
     CU_add_test(s, "nested refused: no kernel or init, a config not to be read",
                 test_nested_missing);
     CU_add_test(s, "nested refused: a VM smaller than the nested stack's machine",

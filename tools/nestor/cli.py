@@ -116,15 +116,22 @@ BENCHMARKS = {
                    cmdline='vmm.sequential vmm.count=exitbench-counted',
                    more=((os.path.join(paths.TEST_CONFIGS, 'bench-inspector.dts'), None),)),
     # nestbench (a minimal test hypervisor) as L1 under nested-vmx, then bare
-    # on Bochs's own VMX: its L2's CPUID exits timed from inside L2.
+    # on Bochs's own VMX: its L2's CPUID exits timed from inside L2. Each
+    # nested boot twice: with VMCS shadowing for L1 (the default) and with
+    # it off (the -noshadow configs: 'vmcs-shadowing = "off"').
     'nested': Bench(None, 'L2 CPUID exits handled by a test hypervisor (L1) under nested-vmx, '
-                    'and bare on Bochs\'s VMX; L0 exits per L2 exit',
+                    'and bare on Bochs\'s VMX; L0 exits per L2 exit; VMCS shadowing on and off',
                     config=os.path.join(paths.TEST_CONFIGS, 'nestbench.dts'), bare='nestbench',
                     l1='testhv',
                     # exitbench with Nestor below it: at L2 (Nestor as L1), at L3
-                    more=((os.path.join(paths.TEST_CONFIGS, 'nestbench-nestor.dts'), 'nestor'),
-                          (os.path.join(paths.TEST_CONFIGS, 'nestbench-nestor3.dts'),
-                           'nestor,l2=nestor'))),
+                    more=tuple((os.path.join(paths.TEST_CONFIGS, name + suffix + '.dts'), l1)
+                               for name, l1 in (('nestbench', 'testhv'),
+                                                ('nestbench-nestor', 'nestor'),
+                                                ('nestbench-nestor3', 'nestor,l2=nestor'))
+                               for suffix in ('', '-noshadow')
+                               if name + suffix != 'nestbench'),
+                    # the L3 boots take ~5 min each on a loaded 2-core machine
+                    timeout=900),
     # Debian's Linux to its shell: under Nestor (stack-configs/linux.dts),
     # then bare on Bochs by GRUB with the same kernel, initramfs and command line.
     'linux': Bench(None, 'instructions from power-on to the Linux shell under Nestor and bare '
@@ -158,18 +165,22 @@ PREFIX = re.compile(r'\[([a-z0-9-]+)\] ')
 NVMX_REASON_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)nested-vmx [a-z0-9_-]+: L2 exit reason '
                               r'(\d+): (\d+) reflected, (\d+\.\d+) L0 exits each')
 # L0's nested-vmx keeps L1's most used VMCS fields in a shadow VMCS
-# (nested-vmx/shadow12.c): its figures are labelled shadowing=on.
+# (nested-vmx/shadow12.c): its figures are labelled shadowing=on; when the
+# VM's config turns it off, or the CPU has none, shadowing=off.
 NVMX_SHADOWING_LINE = re.compile(r'^nested-vmx [a-z0-9_-]+: VMCS shadowing: \d+ fields')
+NVMX_NO_SHADOWING_LINE = re.compile(r'^nested-vmx [a-z0-9_-]+: (?:VMCS shadowing off|'
+                                    r'no VMCS shadowing)')
 # A VM named NAME-counted runs with the count monitor stacked, NAME-inspected
 # with the inspector, NAME-paged with a pager: say so in the figure.
 STACK_SUFFIXES = (('-counted', 'count-monitor'), ('-inspected', 'inspector'),
                   ('-paged', 'pager'))
 
 
-def bench_figure(line, l1=None, shadowing=False):
+def bench_figure(line, l1=None, shadowing=None):
     """'[vm] name{labels} value' -> 'name{labels} value' (labels + the stack), or None.
-    @shadowing: the boot's L0 nested-vmx used VMCS shadowing for L1."""
-    shadow = ',shadowing=on' if shadowing else ''
+    @shadowing: 'on' or 'off', whether the boot's L0 nested-vmx used VMCS
+    shadowing for L1 (None: no nested-vmx at L0, no label)."""
+    shadow = ',shadowing=%s' % shadowing if shadowing else ''
     m = NVMX_REASON_LINE.match(line)
     if m:
         # nested-vmx at level k (k prefixes) counts its L(k+1)'s exits in L(k) exits.
@@ -191,7 +202,7 @@ def bench_figure(line, l1=None, shadowing=False):
     if len(vms) > 1:                # a guest of a Nestor inside a VM: say how deep
         labels += ['level=%d' % len(vms), 'l1=%s' % (l1 or 'nestor')]
     if shadowing:
-        labels.append('shadowing=on')
+        labels.append('shadowing=' + shadowing)
     return '%s%s %s' % (name, '{%s}' % ','.join(labels) if labels else '', value)
 
 
@@ -252,7 +263,8 @@ def cmd_bench(args):
                            disk=disk_image)
         with open(result.serial, errors='replace') as fh:
             lines = [ln.strip() for ln in fh]
-        shadowing = any(NVMX_SHADOWING_LINE.match(ln) for ln in lines)
+        shadowing = ('on' if any(NVMX_SHADOWING_LINE.match(ln) for ln in lines) else
+                     'off' if any(NVMX_NO_SHADOWING_LINE.match(ln) for ln in lines) else None)
         found = [f for f in (bench_figure(ln, None if l1 == LINUX_BARE else l1, shadowing)
                              for ln in lines) if f]
         if bench.bare_linux:        # Linux under Nestor or bare: say which

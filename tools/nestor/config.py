@@ -87,7 +87,7 @@ def facts(dts):
 # there), the kernel "NAME/kernel".
 NESTED_SEP = '/'
 NESTED_KERNEL = 'kernel'
-MAX_BOOT_MODULES = 16                # NESTOR_BOOTINFO_MAX_MODULES: a kernel maps no more
+MAX_BOOT_MODULES = 19                # NESTOR_BOOTINFO_MAX_MODULES: a kernel maps no more
 
 
 def nested_modules(name):

@@ -77,6 +77,9 @@ class SystemTest:
         why = self.emu.unavailable_reason()
         if why:
             return Outcome(skipped=1, detail=why)
+        if self.spec.slow and os.environ.get(specs.SLOW_ENV) != '1':
+            return Outcome(skipped=1, detail='slow (timeout %d s): run with %s=1' %
+                           (self.spec.timeout(self.emu.name), specs.SLOW_ENV))
         if 'vmx' in self.spec.requires and not self.emu.has_vmx:
             return Outcome(skipped=1, detail='no VMX on this machine (%s emulates none)' %
                            self.emu.name)

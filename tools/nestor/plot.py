@@ -135,10 +135,14 @@ class PlotTest:
         try:
             data = draw(lines, out, 'sample')
             nestor = data.get('Nestor as L1, VMCS shadowing off', {})
-            if sorted(nestor) != [1, 2, 3]:
-                problem = 'the Nestor series has levels %s, not 1-3' % sorted(nestor)
+            on = data.get('Nestor as L1, VMCS shadowing on', {})
+            if sorted(nestor) != [1, 2, 3] or sorted(on) != [1, 2, 3]:
+                problem = 'the Nestor series have levels %s (off) and %s (on), not 1-3' % (
+                    sorted(nestor), sorted(on))
             elif not nestor[1] < nestor[2] < nestor[3]:
                 problem = 'the cost does not grow with the level: %s' % nestor
+            elif not (on[2] < nestor[2] and on[3] < nestor[3]):
+                problem = 'shadowing on is not cheaper than off at L2 and L3: %s, %s' % (on, nestor)
             else:
                 with open(out, 'rb') as fh:
                     if fh.read(8) != b'\x89PNG\r\n\x1a\n':

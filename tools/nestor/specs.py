@@ -13,7 +13,7 @@ from nestor.errors import NestorError
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
                 'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
                 'topology', 'bare', 'stat', 'gdb', 'gdb-file', 'gdb-expect', 'gdb-forbid',
-                'client', 'disk', 'boots', 'compare'}
+                'client', 'disk', 'boots', 'compare', 'slow'}
 # disk: NAME=SIZE_MIB - a fresh zeroed disk image NAME.img in the test's log
 #                     folder, attached as the primary ATA master (nestor/disk.py);
 # boots: N          - boot N times (1 or 2) on that same disk; the serial logs are
@@ -43,6 +43,9 @@ KEY_RE = re.compile(r'^([a-z-]+)(?:\[([a-z0-9]+)\])?:\s*(.*)$')
 DEFAULT_TIMEOUT = {'qemu': 30, 'kvm': 30, 'bochs': 120}
 # What a test may need from the machine: vmx = hardware virtualization (VT-x).
 REQUIREMENTS = {'vmx'}
+# slow: true - a boot too long for the suite's 30 minutes (e.g. nested4): skipped,
+#              with the reason, unless NESTOR_SLOW=1 is in the environment.
+SLOW_ENV = 'NESTOR_SLOW'
 
 
 class Spec:
@@ -71,6 +74,7 @@ class Spec:
         self.expect_fail = False
         self.disk = None            # (NAME, MIB): a fresh disk image per run
         self.boots = 1
+        self.slow = False
         self._parse()
 
     def _error(self, no, msg):
@@ -144,6 +148,10 @@ class Spec:
                 self.requires.add(r)
         elif key == 'bare':
             self.bare = value
+        elif key == 'slow':
+            if value not in ('true', 'false'):
+                self._error(no, "slow: 'true' or 'false', not '%s'" % value)
+            self.slow = value == 'true'
         elif key == 'gdb':
             self.gdb = os.path.join(os.path.dirname(self.path), value)
         elif key == 'client':
