@@ -91,6 +91,11 @@ static port_result_t port_access(vm_t *vm, uint16_t port, bool in, unsigned size
             return PORT_OK;
         }
     }
+    /* The ACPI PM1 blocks its FADT describes (a VM with ACPI tables). */
+    if (vm->linux_boot && acpi_pm_io(&vm->acpi_pm, port, in, size, value)) {
+        *value &= mask;
+        return PORT_OK;
+    }
     if (!((vm->devices & SC_DEV_UART) && uart_io(vm, port, in, size, value)) && size == 1) {
         uint8_t b = (uint8_t)*value;
         if (device_io(vm, port, in, &b)) {

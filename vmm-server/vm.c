@@ -267,7 +267,9 @@ static bool vm_write_acpi(vm_t *vm)
     acpi_platform_t p = {
         .lapic_base = LAPIC_BASE_GPA, .ioapic_base = IOAPIC_BASE_GPA, .lapic_id = 0,
         .ioapic_id = VM_IOAPIC_ID, .pit_irq = 0, .pit_gsi = IOAPIC_PIN_PIT,
-        .lapic_nmi_lint = LAPIC_LVT_LINT1 - LAPIC_LVT_LINT0,
+        .lapic_nmi_lint = LAPIC_LVT_LINT1 - LAPIC_LVT_LINT0, .sci_irq = ACPI_SCI_IRQ,
+        .pm1a_evt_port = ACPI_PM1A_EVT_PORT, .pm1a_cnt_port = ACPI_PM1A_CNT_PORT,
+        .pm1_evt_len = ACPI_PM1_EVT_LEN, .pm1_cnt_len = ACPI_PM1_CNT_LEN,
         .com1 = vm->devices & SC_DEV_UART, .com1_port = UART_COM1_BASE,
         .com1_irq = UART_COM1_IRQ, .reset_port = SYSCTL_PORT_RESET,
         .reset_value = SYSCTL_CF9_SYS_RST | SYSCTL_CF9_RST_CPU, .n_virtio = vm->n_virtio,

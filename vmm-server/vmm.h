@@ -5,6 +5,7 @@
 #ifndef VMM_H
 #define VMM_H
 #include "boot/multiboot.h"
+#include "devices/acpi_pm.h"
 #include "devices/ioapic.h"
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
@@ -68,6 +69,7 @@ typedef struct vm {
     rtc_t rtc;
     lapic_t lapic;
     ioapic_t ioapic;                /* at 0xFEC00000 with the LAPIC (devices/ioapic.h) */
+    acpi_pm_t acpi_pm;              /* PM1 registers, a Linux VM's (linux_boot) only */
     uint32_t irq_lines;             /* the ISA IRQ lines' levels (bit n: IRQ n), irq_line */
     bool window_exiting;            /* interrupt-window exiting is on */
     bool nmi_window_exiting;        /* NMI-window exiting is on */

@@ -23,7 +23,8 @@ static acpi_platform_t platform(unsigned n_virtio)
 {
     acpi_platform_t p = {
         .lapic_base = 0xFEE00000u, .ioapic_base = 0xFEC00000u, .lapic_id = 0, .ioapic_id = 1,
-        .pit_irq = 0, .pit_gsi = 2, .lapic_nmi_lint = 1, .com1 = true, .com1_port = 0x3F8,
+        .pit_irq = 0, .pit_gsi = 2, .lapic_nmi_lint = 1, .sci_irq = 9, .pm1a_evt_port = 0x600,
+        .pm1a_cnt_port = 0x604, .pm1_evt_len = 4, .pm1_cnt_len = 2, .com1 = true, .com1_port = 0x3F8,
         .com1_irq = 4, .reset_port = 0xCF9, .reset_value = 0x06, .n_virtio = n_virtio,
     };
     static const uint32_t gsi[] = { 5, 6, 10, 11, 12, 13, 14, 15 };
@@ -107,7 +108,18 @@ static void test_acpi_fadt(void)
     CU_ASSERT_EQUAL(f[ACPI_HDR_REVISION], 6);
     CU_ASSERT_EQUAL(f[ACPI_FADT_MINOR_VERSION], 5);
     uint32_t flags = rd32(f + ACPI_FADT_FLAGS);
-    CU_ASSERT_TRUE(flags & ACPI_FADT_F_HW_REDUCED);
+    CU_ASSERT_FALSE(flags & ACPI_FADT_F_HW_REDUCED);        /* the PIT and 8259s stay */
+    CU_ASSERT_EQUAL(rd16(f + ACPI_FADT_SCI_INT), 9);
+    CU_ASSERT_EQUAL(rd32(f + ACPI_FADT_SMI_CMD), 0);         /* always in ACPI mode */
+    CU_ASSERT_EQUAL(rd32(f + ACPI_FADT_PM1A_EVT), 0x600);
+    CU_ASSERT_EQUAL(rd32(f + ACPI_FADT_PM1A_CNT), 0x604);
+    CU_ASSERT_EQUAL(f[ACPI_FADT_PM1_EVT_LEN], 4);
+    CU_ASSERT_EQUAL(f[ACPI_FADT_PM1_CNT_LEN], 2);
+    CU_ASSERT_EQUAL(f[ACPI_FADT_X_PM1A_EVT], ACPI_GAS_SYSTEM_IO);
+    CU_ASSERT_EQUAL(f[ACPI_FADT_X_PM1A_EVT + 1], 32);
+    CU_ASSERT_EQUAL(rd64(f + ACPI_FADT_X_PM1A_EVT + 4), 0x600);
+    CU_ASSERT_EQUAL(f[ACPI_FADT_X_PM1A_CNT + 1], 16);
+    CU_ASSERT_EQUAL(rd64(f + ACPI_FADT_X_PM1A_CNT + 4), 0x604);
     CU_ASSERT_TRUE(flags & ACPI_FADT_F_RESET_REG_SUP);
     uint16_t arch = rd16(f + ACPI_FADT_BOOT_ARCH);
     CU_ASSERT_TRUE(arch & ACPI_BOOT_LEGACY_DEVICES);
@@ -149,9 +161,14 @@ static void test_acpi_madt(void)
         case ACPI_MADT_ISO:
             CU_ASSERT_EQUAL(e[1], 10);
             CU_ASSERT_EQUAL(e[2], 0);                       /* ISA */
-            CU_ASSERT_EQUAL(e[3], 0);                       /* IRQ0 */
-            CU_ASSERT_EQUAL(rd32(e + 4), 2);                /* GSI 2 */
-            CU_ASSERT_EQUAL(rd16(e + 8), 0);
+            if (e[3] == 0) {                                /* IRQ0: GSI 2, as the bus says */
+                CU_ASSERT_EQUAL(rd32(e + 4), 2);
+                CU_ASSERT_EQUAL(rd16(e + 8), 0);
+            } else {                                        /* the SCI: GSI 9, level, high */
+                CU_ASSERT_EQUAL(e[3], 9);
+                CU_ASSERT_EQUAL(rd32(e + 4), 9);
+                CU_ASSERT_EQUAL(rd16(e + 8), 0x000D);
+            }
             isos++;
             break;
         case ACPI_MADT_LAPIC_NMI:
@@ -167,7 +184,7 @@ static void test_acpi_madt(void)
     }
     CU_ASSERT_EQUAL(lapics, 1);
     CU_ASSERT_EQUAL(ioapics, 1);
-    CU_ASSERT_EQUAL(isos, 1);
+    CU_ASSERT_EQUAL(isos, 2);
     CU_ASSERT_EQUAL(nmis, 1);
 }
 
@@ -340,8 +357,8 @@ UNIT_SUITE(acpi_suite)
 {
     CU_pSuite s = CU_add_suite("VMM ACPI tables (ACPI 6.5)", NULL, NULL);
     CU_add_test(s, "RSDP found by the scan, RSDT and XSDT agree", test_acpi_rsdp_rsdt_xsdt);
-    CU_add_test(s, "FADT: hardware-reduced, reset register, DSDT", test_acpi_fadt);
-    CU_add_test(s, "MADT: LAPIC, I/O APIC, IRQ0 override, LINT1 NMI", test_acpi_madt);
+    CU_add_test(s, "FADT: PM1 blocks, SCI, reset register, DSDT", test_acpi_fadt);
+    CU_add_test(s, "MADT: LAPIC, I/O APIC, IRQ0 and SCI overrides, LINT1 NMI", test_acpi_madt);
     CU_add_test(s, "DSDT: COM1 and one LNRO0005 per virtio window", test_acpi_dsdt_devices);
     CU_add_test(s, "DSDT: long packages, no COM1", test_acpi_pkglength_forms);
     CU_add_test(s, "refused: small area, misaligned, too many, bad IRQ", test_acpi_refused);

@@ -148,10 +148,15 @@ static void test_ioapic_edge(void)
     ioapic_set_irq(&io, 4, true, &lp);
     CU_ASSERT_EQUAL(take(), 0x34);
     eoi();
-    /* A masked edge is lost (82093AA: ignored, not held pending). */
+    /* An edge while masked is latched and delivered at the unmask, once. */
     rte_wr(4, 0x34 | IOAPIC_RTE_MASKED);
     ioapic_set_irq(&io, 4, false, &lp);
     ioapic_set_irq(&io, 4, true, &lp);
+    CU_ASSERT_EQUAL(take(), -1);
+    rte_wr(4, 0x34);
+    CU_ASSERT_EQUAL(take(), 0x34);
+    eoi();
+    rte_wr(4, 0x34 | IOAPIC_RTE_MASKED);
     rte_wr(4, 0x34);
     CU_ASSERT_EQUAL(take(), -1);
 }
@@ -351,7 +356,7 @@ UNIT_SUITE(ioapic_suite)
     CU_add_test(s, "reset state, ID, version, IOREGSEL", test_ioapic_reset_and_ids);
     CU_add_test(s, "undefined registers, offsets and sizes", test_ioapic_undefined);
     CU_add_test(s, "redirection entry bits", test_ioapic_rte_bits);
-    CU_add_test(s, "edge-triggered: one per edge, masked edges lost", test_ioapic_edge);
+    CU_add_test(s, "edge-triggered: one per edge, masked edges latched", test_ioapic_edge);
     CU_add_test(s, "level-triggered: Remote IRR and the EOI", test_ioapic_level_remote_irr);
     CU_add_test(s, "level: unmask delivers, edge switch clears", test_ioapic_level_unmask_and_edge_switch);
     CU_add_test(s, "polarity", test_ioapic_polarity);
@@ -360,4 +365,46 @@ UNIT_SUITE(ioapic_suite)
     CU_add_test(s, "NMI, ExtINT, INIT entries", test_ioapic_nmi_extint);
     CU_add_test(s, "LAPIC: TMR and the EOI broadcast", test_ioapic_lapic_level_eoi);
     CU_add_test(s, "hostile register traffic", test_ioapic_hostile);
+}
+
+/* ------------------ ACPI PM1 registers (devices/acpi_pm.c) ------------------ */
+#include "devices/acpi_pm.h"
+
+static void test_acpi_pm1(void)
+{
+    acpi_pm_t pm;
+    acpi_pm_init(&pm);
+    uint32_t v = 0;
+    CU_ASSERT_FALSE(acpi_pm_io(&pm, 0x5FF, true, 1, &v));       /* not ours */
+    CU_ASSERT_FALSE(acpi_pm_io(&pm, 0x606, true, 2, &v));
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_CNT_PORT, true, 2, &v));
+    CU_ASSERT_EQUAL(v, ACPI_PM1_CNT_SCI_EN);                     /* always in ACPI mode */
+    v = 0;                                                       /* SCI_EN is read-only */
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_CNT_PORT, false, 2, &v));
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_CNT_PORT, true, 2, &v));
+    CU_ASSERT_EQUAL(v, ACPI_PM1_CNT_SCI_EN);
+    v = ACPI_PM1_CNT_SLP_EN | 0x1400;                            /* SLP_TYP 5, SLP_EN */
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_CNT_PORT, false, 2, &v));
+    CU_ASSERT_EQUAL(pm.sleep_requests, 1);
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_CNT_PORT, true, 2, &v));
+    CU_ASSERT_EQUAL(v, 0x1400 | ACPI_PM1_CNT_SCI_EN);            /* SLP_EN reads 0 */
+    /* PM1_EN: only its defined bits; PM1_STS: nothing set, write-1-to-clear. */
+    v = 0xFFFF;
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_EVT_PORT + 2, false, 2, &v));
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_EVT_PORT, true, 4, &v));
+    CU_ASSERT_EQUAL(v, (uint32_t)ACPI_PM1_EN_WRITABLE << 16);
+    v = 0xFFFFFFFFu;
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_EVT_PORT, false, 4, &v));   /* clears STS, sets EN */
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_EVT_PORT, true, 2, &v));
+    CU_ASSERT_EQUAL(v, 0);
+    /* A dword at the control block's last byte: one byte ours, the rest ones. */
+    CU_ASSERT_TRUE(acpi_pm_io(&pm, ACPI_PM1A_CNT_PORT + 1, true, 4, &v));
+    CU_ASSERT_EQUAL(v, 0xFFFFFF14u);
+    CU_ASSERT_FALSE(acpi_pm_io(&pm, ACPI_PM1A_CNT_PORT, true, 3, &v));    /* no such size */
+}
+
+UNIT_SUITE(acpi_pm_suite)
+{
+    CU_pSuite s = CU_add_suite("ACPI PM1 event and control registers", NULL, NULL);
+    CU_add_test(s, "SCI_EN, SLP_EN, enable and status bits, widths", test_acpi_pm1);
 }

@@ -75,7 +75,7 @@ def cmd_run(args):
 
 
 # stack-configs/linux.dts's command line (the bare boot must use the same).
-LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 pci=off'
+LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 noapic acpi=off pci=off'
 
 
 BENCH_TIMEOUT_S = 300

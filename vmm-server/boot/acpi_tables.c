@@ -269,6 +269,18 @@ static size_t build_dsdt(uint8_t *out, const acpi_platform_t *p)
     return t.len;
 }
 
+/* One Interrupt Source Override for ISA IRQ @irq; returns the next entry. */
+static uint8_t *madt_iso(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+    e[0] = ACPI_MADT_ISO;
+    e[1] = ACPI_MADT_ISO_LEN;
+    e[2] = ACPI_ISA_BUS;
+    e[3] = irq;
+    wr32(e + 4, gsi);
+    wr16(e + 8, flags);
+    return e + ACPI_MADT_ISO_LEN;
+}
+
 static size_t build_madt(uint8_t *t, const acpi_platform_t *p)
 {
     uint8_t *e = t + ACPI_MADT_ENTRIES;
@@ -289,15 +301,12 @@ static size_t build_madt(uint8_t *t, const acpi_platform_t *p)
     wr32(e + 4, p->ioapic_base);
     wr32(e + 8, 0);
     e += ACPI_MADT_IO_APIC_LEN;
-    /* Interrupt Source Override (5.2.12.5): ISA IRQ0 is GSI 2, flags as
-     * the ISA bus has them (edge, active high). */
-    e[0] = ACPI_MADT_ISO;
-    e[1] = ACPI_MADT_ISO_LEN;
-    e[2] = ACPI_ISA_BUS;
-    e[3] = p->pit_irq;
-    wr32(e + 4, p->pit_gsi);
-    wr16(e + 8, ACPI_MPS_INTI_CONFORMS);
-    e += ACPI_MADT_ISO_LEN;
+    /* Interrupt Source Overrides (5.2.12.5): ISA IRQ0 is GSI 2, flags as
+     * the ISA bus has them (edge, active high); the SCI is level-triggered,
+     * active high (5.2.9 SCI_INT: "sharable, level, active low" unless an
+     * override says otherwise; here it does). */
+    e = madt_iso(e, p->pit_irq, p->pit_gsi, ACPI_MPS_INTI_CONFORMS);
+    e = madt_iso(e, p->sci_irq, p->sci_irq, ACPI_MPS_INTI_HIGH_LEVEL);
     /* Local APIC NMI (5.2.12.7): every processor's LINT1. */
     e[0] = ACPI_MADT_LAPIC_NMI;
     e[1] = ACPI_MADT_LAPIC_NMI_LEN;
@@ -312,7 +321,17 @@ static size_t build_madt(uint8_t *t, const acpi_platform_t *p)
 }
 
 #define MADT_SIZE (ACPI_MADT_ENTRIES + ACPI_MADT_LOCAL_APIC_LEN + ACPI_MADT_IO_APIC_LEN + \
-                   ACPI_MADT_ISO_LEN + ACPI_MADT_LAPIC_NMI_LEN)
+                   2 * ACPI_MADT_ISO_LEN + ACPI_MADT_LAPIC_NMI_LEN)
+
+/* A Generic Address Structure (5.2.3.2) for @bytes of I/O space at @port. */
+static void gas_io(uint8_t *g, uint16_t port, unsigned bytes, uint8_t access)
+{
+    g[0] = ACPI_GAS_SYSTEM_IO;
+    g[1] = (uint8_t)(8 * bytes);    /* register bit width */
+    g[2] = 0;                       /* bit offset */
+    g[3] = access;
+    wr64(g + 4, port);
+}
 
 static void build_fadt(uint8_t *t, const acpi_platform_t *p, uint32_t dsdt_gpa)
 {
@@ -321,15 +340,18 @@ static void build_fadt(uint8_t *t, const acpi_platform_t *p, uint32_t dsdt_gpa)
     wr16(t + ACPI_FADT_BOOT_ARCH, (p->com1 ? ACPI_BOOT_LEGACY_DEVICES : 0) |
                                   ACPI_BOOT_VGA_NOT_PRESENT | ACPI_BOOT_MSI_NOT_SUPPORTED);
     wr32(t + ACPI_FADT_FLAGS, ACPI_FADT_F_WBINVD | ACPI_FADT_F_PWR_BUTTON |
-                              ACPI_FADT_F_SLP_BUTTON | ACPI_FADT_F_RESET_REG_SUP |
-                              ACPI_FADT_F_HW_REDUCED);
+                              ACPI_FADT_F_SLP_BUTTON | ACPI_FADT_F_RESET_REG_SUP);
+    /* The fixed hardware (4.8.3.1-4.8.3.2), in the 32-bit and the extended
+     * (GAS) fields alike; SMI_CMD stays 0: no transition to ACPI mode. */
+    wr16(t + ACPI_FADT_SCI_INT, p->sci_irq);
+    wr32(t + ACPI_FADT_PM1A_EVT, p->pm1a_evt_port);
+    wr32(t + ACPI_FADT_PM1A_CNT, p->pm1a_cnt_port);
+    t[ACPI_FADT_PM1_EVT_LEN] = p->pm1_evt_len;
+    t[ACPI_FADT_PM1_CNT_LEN] = p->pm1_cnt_len;
+    gas_io(t + ACPI_FADT_X_PM1A_EVT, p->pm1a_evt_port, p->pm1_evt_len, ACPI_GAS_ACCESS_WORD);
+    gas_io(t + ACPI_FADT_X_PM1A_CNT, p->pm1a_cnt_port, p->pm1_cnt_len, ACPI_GAS_ACCESS_WORD);
     /* RESET_REG (4.8.3.6): one byte in I/O space. */
-    uint8_t *g = t + ACPI_FADT_RESET_REG;
-    g[0] = ACPI_GAS_SYSTEM_IO;
-    g[1] = 8;                   /* register bit width */
-    g[2] = 0;                   /* bit offset */
-    g[3] = ACPI_GAS_ACCESS_BYTE;
-    wr64(g + 4, p->reset_port);
+    gas_io(t + ACPI_FADT_RESET_REG, p->reset_port, 1, ACPI_GAS_ACCESS_BYTE);
     t[ACPI_FADT_RESET_VALUE] = p->reset_value;
     t[ACPI_FADT_MINOR_VERSION] = ACPI_FADT_MINOR;
     header(t, "FACP", ACPI_FADT_SIZE, ACPI_FADT_REVISION);

@@ -4,13 +4,17 @@
  *   - RSDP (5.2.5) at ACPI_TABLES_GPA, in the BIOS read-only area
  *     0xE0000-0xFFFFF where an OS looks for it (5.2.5.1), revision 2;
  *   - RSDT (5.2.7) and XSDT (5.2.8), both listing FADT and MADT;
- *   - FADT (5.2.9, revision 6.5): a hardware-reduced ACPI platform (4.1,
- *     flag HW_REDUCED_ACPI): no PM timer, PM1 blocks, SCI or GPEs to model;
- *     the reset register is port 0xCF9 (value 0x06); IA-PC boot
+ *   - FADT (5.2.9, revision 6.5): a full (not hardware-reduced) platform,
+ *     so that the OS keeps the 8259s and the PIT (a hardware-reduced one,
+ *     4.1, has no timer until the LAPIC's is set up, and Linux sleeps
+ *     before that): the PM1a event and control blocks (devices/acpi_pm.h),
+ *     SCI on ISA IRQ 9, SMI_CMD 0 (always in ACPI mode), no PM timer, no
+ *     GPE blocks; the reset register is port 0xCF9 (value 0x06); IA-PC boot
  *     architecture flags: legacy devices (COM1), no VGA, no MSI, an RTC;
  *   - MADT (5.2.12): the local APIC, the I/O APIC (GSI base 0), the
- *     interrupt source override ISA IRQ0 -> GSI 2 (the PIT on pin 2), the
- *     local APIC NMI on LINT1; PCAT_COMPAT (the 8259s are there);
+ *     interrupt source overrides ISA IRQ0 -> GSI 2 (the PIT on pin 2) and
+ *     IRQ 9 -> GSI 9 level, active high (the SCI), the local APIC NMI on
+ *     LINT1; PCAT_COMPAT (the 8259s are there);
  *   - DSDT (5.2.11.1) in AML (chapter 20) generated here: under \_SB, COM1
  *     (PNP0501: I/O 0x3F8-0x3FF, IRQ 4) and one LNRO0005 device (virtio-mmio,
  *     Linux's ACPI id for it) per virtio window: Memory32Fixed and a
@@ -59,6 +63,14 @@
 #define ACPI_FADT_REVISION  6u
 #define ACPI_FADT_MINOR     5u          /* ACPI 6.5 */
 #define ACPI_FADT_DSDT      40u         /* u32 */
+#define ACPI_FADT_SCI_INT   46u         /* u16 */
+#define ACPI_FADT_SMI_CMD   48u         /* u32: 0, no mode transition */
+#define ACPI_FADT_PM1A_EVT  56u         /* u32 port */
+#define ACPI_FADT_PM1A_CNT  64u         /* u32 port */
+#define ACPI_FADT_PM1_EVT_LEN 88u       /* u8 */
+#define ACPI_FADT_PM1_CNT_LEN 89u       /* u8 */
+#define ACPI_FADT_X_PM1A_EVT 148u       /* GAS */
+#define ACPI_FADT_X_PM1A_CNT 172u       /* GAS */
 #define ACPI_FADT_BOOT_ARCH 109u        /* u16 IAPC_BOOT_ARCH */
 #define ACPI_FADT_FLAGS     112u        /* u32 */
 #define ACPI_FADT_RESET_REG 116u        /* Generic Address Structure */
@@ -81,6 +93,7 @@
 #define ACPI_GAS_SIZE       12u
 #define ACPI_GAS_SYSTEM_IO  1u
 #define ACPI_GAS_ACCESS_BYTE 1u
+#define ACPI_GAS_ACCESS_WORD 2u
 
 /* MADT (5.2.12, Table 5.19) and its structures (Tables 5.21-5.30). */
 #define ACPI_MADT_LAPIC_ADDR 36u        /* u32 */
@@ -98,6 +111,7 @@
 #define ACPI_MADT_ENABLED    1u         /* Local APIC flags: Enabled */
 #define ACPI_MADT_ALL_PROCESSORS 0xFFu  /* NMI structure: every processor */
 #define ACPI_MPS_INTI_CONFORMS 0u       /* MPS INTI flags (Table 5.26): as the bus says */
+#define ACPI_MPS_INTI_HIGH_LEVEL 0x000Du  /* polarity 01 active high, trigger 11 level */
 #define ACPI_ISA_BUS         0u
 
 /* The platform the tables describe. */
@@ -105,6 +119,9 @@ typedef struct {
     uint32_t lapic_base, ioapic_base;
     uint8_t lapic_id, ioapic_id;
     uint8_t pit_irq, pit_gsi;           /* the ISA IRQ0 -> GSI 2 override */
+    uint8_t sci_irq;                    /* the SCI's ISA IRQ (and GSI) */
+    uint16_t pm1a_evt_port, pm1a_cnt_port;
+    uint8_t pm1_evt_len, pm1_cnt_len;
     uint8_t lapic_nmi_lint;             /* the LINT pin wired to NMI */
     bool com1;
     uint16_t com1_port;
