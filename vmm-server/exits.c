@@ -63,10 +63,9 @@ static __attribute__((noinline)) i8042_result_t kbc_access(vm_t *vm, uint16_t po
                                                            uint8_t *b)
 {
     i8042_result_t r = i8042_io(&vm->kbc, port, in, b);
-    if (vm->devices & SC_DEV_PIC) {
-        pic_set_irq(&vm->pic, I8042_IRQ_KBD, i8042_irq_level(&vm->kbc, I8042_IRQ_KBD));
-        pic_set_irq(&vm->pic, I8042_IRQ_AUX, i8042_irq_level(&vm->kbc, I8042_IRQ_AUX));
-        vm->irq_quiet = false;
+    if (vm->devices & SC_DEV_PIC) {     /* the 8259s and the I/O APIC (irq.c) */
+        irq_line(vm, I8042_IRQ_KBD, i8042_irq_level(&vm->kbc, I8042_IRQ_KBD));
+        irq_line(vm, I8042_IRQ_AUX, i8042_irq_level(&vm->kbc, I8042_IRQ_AUX));
     }
     return r;
 }
@@ -109,6 +108,11 @@ static port_result_t port_access(vm_t *vm, uint16_t port, bool in, unsigned size
             *value = in ? b : *value;
             return PORT_OK;
         }
+    }
+    /* The ACPI PM1 blocks its FADT describes (a VM with ACPI tables). */
+    if (vm->linux_boot && acpi_pm_io(&vm->acpi_pm, port, in, size, value)) {
+        *value &= mask;
+        return PORT_OK;
     }
     if (!((vm->devices & SC_DEV_UART) && uart_io(vm, port, in, size, value)) && size == 1) {
         uint8_t b = (uint8_t)*value;

@@ -50,6 +50,9 @@ void irq_init(vm_t *vm)
     i8042_init(&vm->kbc);
     uart16550_init(&vm->uart);
     lapic_init(&vm->lapic, 0);
+    ioapic_init(&vm->ioapic, VM_IOAPIC_ID);
+    acpi_pm_init(&vm->acpi_pm);
+    vm->irq_lines = 0;
     msr_init(vm);                   /* IA32_APIC_BASE: enabled at 0xFEE00000 */
     /* No BIOS runs: leave the APIC as one would (virtual wire mode). */
     uint32_t v = LAPIC_SVR_BIOS;
@@ -60,25 +63,56 @@ void irq_init(vm_t *vm)
     lapic_mmio(&vm->lapic, LAPIC_REG_LVT_LINT1, true, &v, 0);
 }
 
+/* The I/O APIC pin of ISA IRQ @irq: the same number, but IRQ0 (the PIT)
+ * is on pin 2 (the MADT's interrupt source override, ACPI 6.5 5.2.12.5;
+ * pin 0 is the 8259's INTR). */
+static unsigned isa_pin(unsigned irq)
+{
+    return irq == PIT_IRQ ? IOAPIC_PIN_PIT : irq;
+}
+
+void irq_line(vm_t *vm, unsigned irq, bool level)
+{
+    uint32_t bit = 1u << irq;
+    if (irq >= PIC_IRQS || !!(vm->irq_lines & bit) == level)
+        return;
+    vm->irq_lines = level ? vm->irq_lines | bit : vm->irq_lines & ~bit;
+    pic_set_irq(&vm->pic, irq, level);
+    if (vm->devices & SC_DEV_LAPIC)
+        ioapic_set_irq(&vm->ioapic, isa_pin(irq), level, &vm->lapic);
+    vm->irq_quiet = false;
+}
+
 /* Advance the timers to now; raise what came due. */
 static void tick(vm_t *vm, uint64_t now)
 {
     lapic_timer_update(&vm->lapic, now);
     if (pit_irq0_due(&vm->pit, now)) {
-        pic_set_irq(&vm->pic, PIT_IRQ, true);
-        pic_set_irq(&vm->pic, PIT_IRQ, false);
+        irq_line(vm, PIT_IRQ, true);
+        irq_line(vm, PIT_IRQ, false);
     }
     /* The 8259's INTR output drives LINT0 (virtual wire, MP spec 3.6.2.2):
      * in NMI mode its rising edge is an NMI, and no INTA follows, so INTR
-     * stays up until the guest masks or clears the request. */
-    lapic_lint_level(&vm->lapic, 0, pic_pending_vector(&vm->pic) >= 0);
+     * stays up until the guest masks or clears the request. It is also
+     * the I/O APIC's pin 0 (virtual wire through the I/O APIC: ExtINT). */
+    bool intr = pic_pending_vector(&vm->pic) >= 0;
+    lapic_lint_level(&vm->lapic, 0, intr);
+    if (vm->devices & SC_DEV_LAPIC)
+        ioapic_set_irq(&vm->ioapic, IOAPIC_PIN_8259_INTR, intr, &vm->lapic);
+}
+
+/* Whether the CPU takes the 8259's vector (INTA): through LINT0 in ExtINT
+ * mode, or an I/O APIC entry in ExtINT mode. */
+static bool extint(const vm_t *vm)
+{
+    return lapic_extint_enabled(&vm->lapic) || ioapic_extint_pending(&vm->ioapic, &vm->lapic);
 }
 
 int irq_pending(vm_t *vm)
 {
     tick(vm, vm_now_ns());
     int v = lapic_pending_vector(&vm->lapic);
-    if (v < 0 && lapic_extint_enabled(&vm->lapic))
+    if (v < 0 && extint(vm))
         v = pic_pending_vector(&vm->pic);
     return v;
 }
@@ -90,7 +124,7 @@ static int ack(vm_t *vm)
         lapic_ack(&vm->lapic, (uint8_t)v);
         return v;
     }
-    return lapic_extint_enabled(&vm->lapic) ? pic_ack(&vm->pic) : -1;
+    return extint(vm) ? pic_ack(&vm->pic) : -1;
 }
 
 int irq_acknowledge(vm_t *vm)

@@ -2,8 +2,8 @@
  * vmm-server/mmio.c - memory-mapped devices. Device pages are left out of
  * the EPT, so a guest access exits as an EPT violation; the VMM fetches the
  * instruction through the guest's page tables, decodes it, and performs the
- * access on the device: the LAPIC model (vmm-server/devices), or a virtio
- * device's server (virtio_fwd.c).
+ * access on the device: the LAPIC or I/O APIC model (vmm-server/devices),
+ * or a virtio device's server (virtio_fwd.c).
  */
 #include "vmm.h"
 #include "decode/x86_decode.h"
@@ -40,6 +40,34 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     if (size != LAPIC_ACCESS)
         return false;
     lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), true, &v, vm_now_ns());
+    /* The EOI of a level-triggered interrupt goes to the I/O APIC (SDM Vol.
+     * 3A 10.8.5); an APIC software-enabled again takes what it held back. */
+    int eoi = lapic_take_eoi_broadcast(&vm->lapic);
+    if (eoi >= 0)
+        ioapic_eoi(&vm->ioapic, (uint8_t)eoi, &vm->lapic);
+    ioapic_retry(&vm->ioapic, &vm->lapic);
+    return true;
+}
+
+/* The I/O APIC's page (devices/ioapic.h): what the model does not define
+ * (other offsets, sizes) reads as all ones and drops writes. */
+static bool ioapic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    vm_t *vm = ctx;
+    uint32_t v = 0;
+    vm->irq_quiet = false;
+    bool defined = ioapic_mmio(&vm->ioapic, (uint32_t)(gpa - IOAPIC_BASE_GPA), size, false, &v,
+                               &vm->lapic);
+    *value = defined ? v : ~0ull;
+    return true;
+}
+
+static bool ioapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
+{
+    vm_t *vm = ctx;
+    uint32_t v = (uint32_t)value;
+    vm->irq_quiet = false;
+    ioapic_mmio(&vm->ioapic, (uint32_t)(gpa - IOAPIC_BASE_GPA), size, true, &v, &vm->lapic);
     return true;
 }
 
@@ -55,15 +83,23 @@ static bool in_lapic(const vm_t *vm, uint64_t gpa)
 }
 
 /* The device an access to @gpa goes to, as the emulator calls it: the LAPIC
- * (which wins where a guest moved it over a virtio window: SDM Vol. 3A
- * 10.4.1, its registers are in the processor's own address space), or the
- * server of the virtio window (vm_layout.h) holding it. False: neither. */
+ * (which wins where a guest moved it over another device: SDM Vol. 3A
+ * 10.4.1, its registers are in the processor's own address space), the
+ * I/O APIC (with the LAPIC), or the server of the virtio window
+ * (vm_layout.h) holding it. False: none. */
 static bool device_at(vm_t *vm, uint64_t gpa, x86_mmio_read_fn *rd, x86_mmio_write_fn *wr,
                       void **ctx)
 {
     if (in_lapic(vm, gpa)) {
         *rd = lapic_read;
         *wr = lapic_write;
+        *ctx = vm;
+        return true;
+    }
+    if ((vm->devices & SC_DEV_LAPIC) && gpa >= IOAPIC_BASE_GPA &&
+        gpa < IOAPIC_BASE_GPA + IOAPIC_PAGE_SIZE) {
+        *rd = ioapic_read;
+        *wr = ioapic_write;
         *ctx = vm;
         return true;
     }

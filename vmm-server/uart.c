@@ -38,7 +38,7 @@ static __attribute__((noinline)) void uart_access(vm_t *vm, unsigned reg, bool i
         if (uart16550_write(&vm->uart, reg, (uint8_t)*value, &tx))
             put(vm, (char)tx);
     }
-    pic_set_irq(&vm->pic, UART_COM1_IRQ, uart16550_irq_level(&vm->uart));
+    irq_line(vm, UART_COM1_IRQ, uart16550_irq_level(&vm->uart));
 }
 
 bool uart_io(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value)

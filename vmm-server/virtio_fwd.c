@@ -83,14 +83,15 @@ vfwd_dev_t *vfwd_find(vm_t *vm, uint64_t gpa)
     return n < vm->n_virtio ? &vm->virtio[n] : NULL;
 }
 
-/* The device's line to the VM's PIC (level-triggered, as InterruptStatus
- * is: Virtio 1.2 4.2.3.4; the 8259 latches the rising edge). */
+/* The device's line to the VM's PIC and I/O APIC (level-triggered, as
+ * InterruptStatus is: Virtio 1.2 4.2.3.4; the 8259 latches the rising
+ * edge, the I/O APIC entry the DSDT describes is level-triggered). */
 static void set_line(vfwd_dev_t *d, bool level)
 {
     if (level && !d->level)
         d->raised++;
     d->level = level;
-    pic_set_irq(&d->vm->pic, d->irq, level);
+    irq_line(d->vm, d->irq, level);
     d->vm->irq_quiet = false;
 }
 

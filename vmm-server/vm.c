@@ -7,6 +7,7 @@
 #include "boot/multiboot.h"
 #include "boot/multiboot2_load.h"
 #include "boot/linux_load.h"
+#include "boot/acpi_tables.h"
 #include <elf64.h>
 #include <virtio_abi.h>
 #include <string.h>
@@ -266,6 +267,37 @@ static bool vm_create_elf64(vm_t *vm, const void *image, size_t size, nestor_wor
     return true;
 }
 
+/* The ACPI tables of a Linux VM (boot/acpi_tables.h) in the BIOS area of
+ * its RAM, and their address in its zero page: its LAPIC and I/O APIC,
+ * COM1 if it has the UART, its virtio windows (vm_layout.h) with their
+ * lines. Written when the image is loaded and again when the VM starts,
+ * once its virtio devices are attached. */
+static bool vm_write_acpi(vm_t *vm)
+{
+    acpi_platform_t p = {
+        .lapic_base = LAPIC_BASE_GPA, .ioapic_base = IOAPIC_BASE_GPA, .lapic_id = 0,
+        .ioapic_id = VM_IOAPIC_ID, .pit_irq = 0, .pit_gsi = IOAPIC_PIN_PIT,
+        .lapic_nmi_lint = LAPIC_LVT_LINT1 - LAPIC_LVT_LINT0, .sci_irq = ACPI_SCI_IRQ,
+        .pm1a_evt_port = ACPI_PM1A_EVT_PORT, .pm1a_cnt_port = ACPI_PM1A_CNT_PORT,
+        .pm1_evt_len = ACPI_PM1_EVT_LEN, .pm1_cnt_len = ACPI_PM1_CNT_LEN,
+        .kbc = true,                    /* the 8042 is always there (exits.c) */
+        .com1 = vm->devices & SC_DEV_UART, .com1_port = UART_COM1_BASE,
+        .com1_irq = UART_COM1_IRQ, .reset_port = SYSCTL_PORT_RESET,
+        .reset_value = SYSCTL_CF9_SYS_RST | SYSCTL_CF9_RST_CPU, .n_virtio = vm->n_virtio,
+    };
+    for (unsigned i = 0; i < vm->n_virtio; i++) {
+        p.virtio[i].base = (uint32_t)vm->virtio[i].base;
+        p.virtio[i].size = VM_VIRTIO_MMIO_STRIDE;
+        p.virtio[i].gsi = vm->virtio[i].irq;       /* ISA line n is I/O APIC pin n */
+    }
+    if (!acpi_build(vm->ram + ACPI_TABLES_GPA, ACPI_TABLES_MAX, ACPI_TABLES_GPA, &p)) {
+        printf("vmm: %s: the ACPI tables do not fit\n", vm->name);
+        return false;
+    }
+    lx_set_rsdp(vm->ram, ACPI_TABLES_GPA);
+    return true;
+}
+
 /* A Linux bzImage (boot/linux_load.h): its one module, if any, is the
  * initrd; entered by the 32-bit boot protocol: protected mode, paging off,
  * CS = __BOOT_CS and DS = ES = SS = __BOOT_DS in the GDT the loader wrote,
@@ -293,6 +325,9 @@ static bool vm_create_linux(vm_t *vm, const uint8_t *image, uint64_t size,
         return false;
     }
     vm->load_gpa = boot.entry;
+    vm->linux_boot = true;
+    if (!vm_write_acpi(vm))
+        return false;
     irq_init(vm);
     nestor_vcpu_state_t *s = vm->state;
     *s = vm->reset_state;
@@ -466,6 +501,8 @@ bool vm_reset(vm_t *vm)
 
 bool vm_start(vm_t *vm)
 {
+    if (vm->linux_boot && !vm_write_acpi(vm))
+        return false;
     if (nu_tcb_resume(vm->tcb) != NESTOR_OK)
         return false;
     vm->status = VM_RUNNING;

@@ -5,6 +5,8 @@
 #ifndef VMM_H
 #define VMM_H
 #include "boot/multiboot.h"
+#include "devices/acpi_pm.h"
+#include "devices/ioapic.h"
 #include "devices/i8042.h"
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
@@ -69,6 +71,7 @@ typedef struct vm {
     unsigned line_len;
     uart16550_t uart;              /* COM1 (devices/uart16550.h) */
     bool linux_kernel;             /* its image must be a Linux bzImage (config 'kernel') */
+    bool linux_boot;               /* loaded as a bzImage: it has ACPI tables (vm.c) */
     uint64_t exits;
     uint32_t exits_by_reason[NESTOR_EXIT_REASONS];      /* by basic reason */
     uint32_t io_exits_by_port[VMM_IO_PORTS_COUNTED + 1]; /* [VMM_IO_PORTS_COUNTED]: the rest */
@@ -79,6 +82,9 @@ typedef struct vm {
     pit_t pit;
     rtc_t rtc;
     lapic_t lapic;
+    ioapic_t ioapic;                /* at 0xFEC00000 with the LAPIC (devices/ioapic.h) */
+    acpi_pm_t acpi_pm;              /* PM1 registers, a Linux VM's (linux_boot) only */
+    uint32_t irq_lines;             /* the ISA IRQ lines' levels (bit n: IRQ n), irq_line */
     bool window_exiting;            /* interrupt-window exiting is on */
     bool nmi_window_exiting;        /* NMI-window exiting is on */
     bool virtual_nmis;              /* the "virtual NMIs" pin control is on (irq.c) */
@@ -211,6 +217,11 @@ uint64_t vm_now_ns(void);
 uint64_t vm_unix_seconds(void);
 void irq_init(vm_t *vm);
 int irq_pending(vm_t *vm);
+/* A device drives ISA IRQ line @irq (0-15) to @level: into the 8259 pair
+ * and the I/O APIC (IRQ0, the PIT, on its pin 2: the MADT's override). */
+void irq_line(vm_t *vm, unsigned irq, bool level);
+/* The I/O APIC's ID, as the MADT gives it. */
+#define VM_IOAPIC_ID 1
 /* Acknowledge the highest-priority interrupt pending for the VM, as the
  * CPU's INTA cycle (8259) or acceptance (local APIC) does: it moves to in
  * service and its vector is returned; -1 when none is pending. For a

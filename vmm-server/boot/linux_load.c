@@ -40,6 +40,11 @@ static void wr64(uint8_t *p, uint64_t v)
     wr32(p + 4, (uint32_t)(v >> 32));
 }
 
+void lx_set_rsdp(uint8_t *ram, uint64_t rsdp_gpa)
+{
+    wr64(ram + LX_ZERO_PAGE_GPA + LX_ZP_ACPI_RSDP_ADDR, rsdp_gpa);
+}
+
 lx_status_t lx_parse(const uint8_t *image, uint64_t size, lx_layout_t *out)
 {
     memset(out, 0, sizeof *out);

@@ -54,6 +54,7 @@
 
 /* The zero page ("THE ZERO PAGE", arch/x86/include/uapi/asm/bootparam.h). */
 #define LX_ZP_SIZE            0x1000u
+#define LX_ZP_ACPI_RSDP_ADDR  0x070u   /* u64 acpi_rsdp_addr (2.14+; older kernels scan) */
 #define LX_ZP_E820_ENTRIES    0x1E8u   /* u8 */
 #define LX_ZP_E820_TABLE      0x2D0u   /* struct boot_e820_entry[128]: u64 addr, u64 size, u32 type */
 #define LX_E820_ENTRY_SIZE    20u
@@ -88,6 +89,10 @@ typedef enum {
 } lx_status_t;
 
 const char *lx_status_str(lx_status_t st);
+
+/* Tell the kernel loaded in @ram where its ACPI RSDP is (the zero page's
+ * acpi_rsdp_addr); it also finds it by scanning 0xE0000-0xFFFFF. */
+void lx_set_rsdp(uint8_t *ram, uint64_t rsdp_gpa);
 
 typedef struct {
     uint32_t setup_bytes;       /* (setup_sects + 1) * 512: where the protected-mode code starts */

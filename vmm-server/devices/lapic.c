@@ -6,8 +6,9 @@
  * Modelled: register access rules, TPR/PPR priority, IRR/ISR/EOI, the ESR,
  * software enable/disable, the timer (one-shot and periodic, all divide
  * values), fixed and NMI self-IPIs through the ICR (the VMM injects the
- * pending NMI). Not modelled: TSC-deadline mode, level-triggered interrupts
- * (TMR stays 0, no Remote IRR), SMI/INIT/STARTUP IPIs, other CPUs. LINT0/1
+ * pending NMI), level-triggered interrupts from the I/O APIC (TMR, the EOI
+ * broadcast). Not modelled: TSC-deadline mode, level-triggered LVT inputs
+ * (no Remote IRR in LINT0/1), SMI/INIT/STARTUP IPIs, other CPUs. LINT0/1
  * in NMI mode raise NMIs on a rising edge of the level the VMM passes.
  */
 #include "devices/lapic.h"
@@ -94,6 +95,16 @@ static void deliver(lapic_t *l, unsigned v)
     }
     set_vec(l->irr, v);
     clear_vec(l->tmr, v);
+}
+
+/* A level-triggered fixed interrupt (from an I/O APIC): SDM 10.8.4, the
+ * TMR bit is set on acceptance into the IRR for a level-triggered
+ * interrupt, cleared for an edge-triggered one. */
+static void deliver_level(lapic_t *l, unsigned v)
+{
+    deliver(l, v);
+    if (v >= LAPIC_FIRST_VALID_VECTOR)
+        set_vec(l->tmr, v);
 }
 
 /* --- timer (SDM 10.5.4) --- */
@@ -209,6 +220,7 @@ void lapic_init(lapic_t *l, uint32_t apic_id)
     for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
         l->lvt[i] = LAPIC_LVT_RESET;
     l->timer_deadline_ns = UINT64_MAX;
+    l->eoi_level_vector = -1;
 }
 
 /* Registers of Table 10-1 this APIC has (APR is absent on Pentium 4 and
@@ -260,7 +272,7 @@ static uint32_t read_reg(const lapic_t *l, uint32_t off, uint64_t now)
 }
 
 /* SDM 10.6.2.2: logical destination match, flat or cluster model. */
-static bool logical_match(const lapic_t *l, uint8_t dest)
+bool lapic_logical_match(const lapic_t *l, uint8_t dest)
 {
     uint8_t ld = (uint8_t)(l->ldr >> LAPIC_LDR_SHIFT);
     if (dest == LAPIC_BROADCAST_ID)
@@ -303,9 +315,7 @@ static void send_ipi(lapic_t *l)
         self = false;
         break;
     default:
-        self = (lo & LAPIC_ICR_DEST_LOGICAL)
-                   ? logical_match(l, dest)
-                   : dest == LAPIC_BROADCAST_ID || dest == l->id >> LAPIC_ID_SHIFT;
+        self = lapic_dest_match(l, lo & LAPIC_ICR_DEST_LOGICAL, dest);
         break;
     }
     if (self && nmi)
@@ -354,8 +364,14 @@ static void write_reg(lapic_t *l, uint32_t off, uint32_t v, uint64_t now)
     case LAPIC_REG_EOI:
         /* SDM 10.8.5: an EOI clears the highest-priority ISR bit. */
         isrv = highest_vec(l->isr);
-        if (isrv >= 0)
+        if (isrv >= 0) {
             clear_vec(l->isr, (unsigned)isrv);
+            /* SDM 10.8.5: for a level-triggered interrupt (its TMR bit
+             * set) the EOI is also broadcast to the I/O APICs (no
+             * suppression: SVR bit 12 is not offered, Version bit 24 is 0). */
+            if (test_vec(l->tmr, (unsigned)isrv))
+                l->eoi_level_vector = isrv;
+        }
         break;
     case LAPIC_REG_LDR:
         l->ldr = v & LAPIC_LDR_MASK;
@@ -478,4 +494,46 @@ bool lapic_extint_enabled(const lapic_t *l)
     uint32_t lint0 = l->lvt[LAPIC_LVT_LINT0];
     return sw_enabled(l) && !(lint0 & LAPIC_LVT_MASKED) &&
            (lint0 & LAPIC_LVT_DM_MASK) >> LAPIC_LVT_DM_SHIFT == LAPIC_DM_EXTINT;
+}
+
+bool lapic_dest_match(const lapic_t *l, bool logical, uint8_t dest)
+{
+    /* SDM 10.6.2.1: a physical destination is an APIC ID, 0xFF all of
+     * them; 10.6.2.2: a logical one is matched against LDR/DFR. */
+    if (logical)
+        return lapic_logical_match(l, dest);
+    return dest == LAPIC_BROADCAST_ID || dest == l->id >> LAPIC_ID_SHIFT;
+}
+
+bool lapic_message(lapic_t *l, unsigned dm, uint8_t vector, bool level, bool logical,
+                   uint8_t dest)
+{
+    if (!lapic_dest_match(l, logical, dest))
+        return false;
+    switch (dm) {
+    case LAPIC_DM_FIXED:
+    case LAPIC_DM_LOWEST:
+        /* SDM 10.6.2.4: lowest priority among the matching APICs: here the
+         * only one. 10.4.7.2: a software-disabled APIC accepts no fixed
+         * interrupt. */
+        if (!sw_enabled(l))
+            return false;
+        if (level)
+            deliver_level(l, vector);
+        else
+            deliver(l, vector);
+        return true;
+    case LAPIC_DM_NMI:
+        l->nmi_pending = true;  /* SDM 10.4.7.2: accepted even while software-disabled */
+        return true;
+    default:
+        return false;           /* SMI, INIT, ExtINT (the VMM's business): not taken here */
+    }
+}
+
+int lapic_take_eoi_broadcast(lapic_t *l)
+{
+    int v = l->eoi_level_vector;
+    l->eoi_level_vector = -1;
+    return v;
 }

@@ -163,6 +163,8 @@ typedef struct {
     uint64_t timer_deadline_ns;  /* guest time of that expiry, UINT64_MAX if none */
     bool nmi_pending;            /* an NMI accepted, not yet taken by the vCPU */
     bool lint_level[2];          /* the LINT0/LINT1 input levels last seen */
+    int eoi_level_vector;        /* vector of the last EOI of a level-triggered interrupt,
+                                    not yet taken by lapic_take_eoi_broadcast; -1 none */
 } lapic_t;
 
 /* Power-up/RESET state (SDM 10.4.7.1) with the xAPIC ID @apic_id (bits 7-0). */
@@ -199,6 +201,21 @@ void lapic_nmi_ack(lapic_t *l);
  * always edge-sensitive); other modes are the VMM's business (ExtINT:
  * lapic_extint_enabled). */
 void lapic_lint_level(lapic_t *l, unsigned pin, bool level);
+/* An interrupt message from an I/O APIC (SDM 10.6.2 destinations, 10.8.4
+ * acceptance): delivery mode @dm (LAPIC_DM_*), @vector, trigger @level,
+ * destination @dest (an APIC ID, or a logical destination with @logical).
+ * Fixed and lowest-priority interrupts enter the IRR (level ones set the TMR
+ * bit, so their EOI is broadcast), NMIs become pending. Returns whether
+ * this APIC accepted it: false when the destination does not match, for
+ * fixed/lowest while software-disabled, and for other delivery modes. */
+bool lapic_message(lapic_t *l, unsigned dm, uint8_t vector, bool level, bool logical,
+                   uint8_t dest);
+/* Whether @dest names this APIC (physical: its ID or 0xFF; logical: LDR/DFR). */
+bool lapic_dest_match(const lapic_t *l, bool logical, uint8_t dest);
+bool lapic_logical_match(const lapic_t *l, uint8_t dest);
+/* After an EOI write: the vector whose EOI must go to the I/O APICs (it
+ * was level-triggered, SDM 10.8.5), once; -1 if none. */
+int lapic_take_eoi_broadcast(lapic_t *l);
 /* Whether LINT@pin is unmasked in NMI delivery mode. */
 bool lapic_lint_nmi(const lapic_t *l, unsigned pin);
 /* Whether LINT0 passes an ExtINT (8259 PIC) interrupt to the CPU: the APIC is
