@@ -70,6 +70,14 @@ static __attribute__((noinline)) i8042_result_t kbc_access(vm_t *vm, uint16_t po
     return r;
 }
 
+/* The ACPI PM1 registers (devices/acpi_pm.h), out of line for the same
+ * reason as the 8042. */
+static __attribute__((noinline)) void acpi_pm_access(vm_t *vm, uint16_t port, bool in,
+                                                     unsigned size, uint32_t *value)
+{
+    (void)acpi_pm_io(&vm->acpi_pm, port, in, size, value);
+}
+
 typedef enum {
     PORT_OK,
     PORT_END,           /* the VM ended (the exit port, Bochs's shutdown port) */
@@ -109,18 +117,19 @@ static port_result_t port_access(vm_t *vm, uint16_t port, bool in, unsigned size
             return PORT_OK;
         }
     }
-    /* The ACPI PM1 blocks its FADT describes (a VM with ACPI tables). */
-    if (vm->linux_boot && acpi_pm_io(&vm->acpi_pm, port, in, size, value)) {
-        *value &= mask;
-        return PORT_OK;
-    }
-    if (!((vm->devices & SC_DEV_UART) && uart_io(vm, port, in, size, value)) && size == 1) {
+    bool done = (vm->devices & SC_DEV_UART) && uart_io(vm, port, in, size, value);
+    if (!done && size == 1) {
         uint8_t b = (uint8_t)*value;
         if (device_io(vm, port, in, &b)) {
             *value = in ? b : *value;
             vm->irq_quiet = false;      /* a device may have started a timer or raised a line */
+            done = true;
         }
     }
+    /* Last, out of line: the ACPI PM1 blocks its FADT describes (a VM with
+     * ACPI tables); no other device has their ports. */
+    if (!done && vm->linux_boot)
+        acpi_pm_access(vm, port, in, size, value);
     *value &= mask;
     return PORT_OK;
 }
