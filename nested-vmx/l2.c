@@ -898,6 +898,14 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
         l2->by_reason[reflected]++;
         l2->after = reflected + 1;
     }
+    /* SDM Vol. 3C 27.2.1 (exit qualification of VMREAD, VMWRITE): the
+     * instruction's displacement, and 0 where it has none (a register
+     * operand, instruction-information bit 10). Bochs 2.7 was seen storing
+     * a non-zero value for a register form (docs/platforms.md): L1 gets
+     * the SDM's value whatever L0's hardware stored. */
+    if ((basic == NESTOR_EXIT_VMREAD || basic == NESTOR_EXIT_VMWRITE) &&
+        VMX_II_IS_REG(mr[NESTOR_EXIT_MR_INSTR_INFO]))
+        qual = 0;
     save_exit(m, v, mr, reason, qual);
     /* An NMI-caused VM exit leaves NMIs blocked (SDM 24.4.2, 27.5: until
      * L1's next IRET). */
