@@ -125,17 +125,9 @@ static void serve(void)
 
 int main(const nestor_bootinfo_t *bi)
 {
-    if (!nu_option_copy(bi->cmdline, "monitor=", insp.name, sizeof insp.name))
-        strncpy(insp.name, "inspector", sizeof insp.name - 1);
-    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
-    unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
-    if (!service || n_untyped == 0) {
-        printf("inspector %s: no endpoint or no memory granted: nothing to serve\n", insp.name);
+    if (!nu_monitor_start(bi, "inspector", insp.name, sizeof insp.name, untypeds, &insp.ep,
+                          &insp.alloc))
         return 0;
-    }
-    insp.ep = service->cptr;
-    insp.alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start,
-                               bi->empty.end, untypeds + 1, n_untyped - 1 };
     nestor_cptr_t note = nu_alloc_obj(&insp.alloc, NESTOR_OBJ_NOTIFICATION, 0);
     nestor_cptr_t badged = insp.alloc.next_slot++;
     bool link = note &&

@@ -69,18 +69,10 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
 
 int main(const nestor_bootinfo_t *bi)
 {
-    if (!nu_option_copy(bi->cmdline, "monitor=", mon.name, sizeof mon.name))
-        strncpy(mon.name, "nested-vmx", sizeof mon.name - 1);
-    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
-    unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
-    if (!service || n_untyped == 0) {
-        printf("nested-vmx %s: no endpoint or no memory granted: nothing to serve\n", mon.name);
+    if (!nu_monitor_start(bi, "nested-vmx", mon.name, sizeof mon.name, untypeds, &mon.ep,
+                          &mon.alloc))
         return 0;
-    }
-    mon.ep = service->cptr;
     mon.timer_rate = (unsigned)bi->vmx_timer_rate;
-    mon.alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start,
-                              bi->empty.end, untypeds + 1, n_untyped - 1 };
     /* The setup call brings one capability: receive it into a slot of ours. */
     nestor_cptr_t node = mon.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();

@@ -277,17 +277,9 @@ static void check_isolation(void)
 
 int main(const nestor_bootinfo_t *bi)
 {
-    if (!nu_option_copy(bi->cmdline, "monitor=", pg.name, sizeof pg.name))
-        strncpy(pg.name, "pager", sizeof pg.name - 1);
-    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
-    unsigned n_ut = nu_ram_untypeds(bi, untypeds, NULL);
-    if (!service || n_ut == 0) {
-        printf("pager %s: no endpoint or no memory granted: nothing to serve\n", pg.name);
+    if (!nu_monitor_start(bi, "pager", pg.name, sizeof pg.name, untypeds, &pg.ep,
+                          &pg.alloc))
         return 0;
-    }
-    pg.ep = service->cptr;
-    pg.alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
-                             untypeds + 1, n_ut - 1 };
     pg_swap_open(&pg.swap, bi, &pg.alloc, SWAPBUF_VA);
     pg_slots_init(&pg.slots, slot_words, pg.swap.slots);
     make_frames();

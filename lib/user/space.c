@@ -1,5 +1,7 @@
 /* lib/user/space.c - address spaces from untyped memory. */
 #include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
 #include <user/space.h>
 
 #define PAGE 4096ULL
@@ -21,6 +23,26 @@ unsigned nu_ram_untypeds(const nestor_bootinfo_t *bi, nestor_cptr_t *out, uint64
         out[j] = bi->untyped.start + i;
     }
     return n;
+}
+
+bool nu_monitor_start(const nestor_bootinfo_t *bi, const char *kind, char *name,
+                      size_t name_size, nestor_cptr_t *untypeds, nestor_cptr_t *ep,
+                      nu_alloc_t *alloc)
+{
+    if (!nu_option_copy(bi->cmdline, "monitor=", name, name_size)) {
+        strncpy(name, kind, name_size - 1);
+        name[name_size - 1] = 0;
+    }
+    const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
+    unsigned n = nu_ram_untypeds(bi, untypeds, NULL);
+    if (!service || n == 0) {
+        printf("%s %s: no endpoint or no memory granted: nothing to serve\n", kind, name);
+        return false;
+    }
+    *ep = service->cptr;
+    *alloc = (nu_alloc_t){ untypeds[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
+                           untypeds + 1, n - 1 };
+    return true;
 }
 
 nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size_bits)

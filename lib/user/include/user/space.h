@@ -6,6 +6,7 @@
 #ifndef USER_SPACE_H
 #define USER_SPACE_H
 #include <nestor/bootinfo.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <user/invoke.h>
 
@@ -24,6 +25,18 @@ typedef struct {
  * first (room for NESTOR_BOOTINFO_MAX_UNTYPED); returns how many. Adds
  * their bytes to *@total if @total is not NULL. */
 unsigned nu_ram_untypeds(const nestor_bootinfo_t *bi, nestor_cptr_t *out, uint64_t *total);
+
+/*
+ * What a monitor init starts needs first: its name (the command line's
+ * "monitor=", else @kind) into @name, its service endpoint into *@ep and an
+ * allocator over its RAM untypeds into *@alloc (@untypeds: room for
+ * NESTOR_BOOTINFO_MAX_UNTYPED, kept by the caller: the allocator's spares
+ * point into it). false, after a line saying so, when there is no endpoint
+ * or no memory: nothing to serve.
+ */
+bool nu_monitor_start(const nestor_bootinfo_t *bi, const char *kind, char *name,
+                      size_t name_size, nestor_cptr_t *untypeds, nestor_cptr_t *ep,
+                      nu_alloc_t *alloc);
 
 /* Retype one object into the next free slot; 0 on failure. */
 nestor_cptr_t nu_alloc_obj(nu_alloc_t *a, nestor_word_t type, nestor_word_t size_bits);
