@@ -631,6 +631,15 @@ static bool read_sectors(ctx_t *c, int node, const char *prop, bool phandle, uin
     return true;
 }
 
+/* Whether @props (a NULL-ended list of property names) has @name. */
+static bool props_allow(const char *const *props, const char *name)
+{
+    for (; *props; props++)
+        if (strcmp(*props, name) == 0)
+            return true;
+    return false;
+}
+
 static void read_monitor(ctx_t *c, int node)
 {
     sc_stack_t *s = c->s;
@@ -678,11 +687,12 @@ static void read_monitor(ctx_t *c, int node)
                                              "irqs", "options", "vm-sectors", NULL };
     static const char *const insp_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                               "irqs", "options", "blk", NULL };
-    unknown_props(c, node, m->kind == SC_COUNT_MONITOR ? cm_props
-                           : m->kind == SC_NESTED_VMX || m->kind == SC_PAGER ? nvmx_props
-                           : m->kind == SC_INSPECTOR   ? insp_props
-                           : m->kind == SC_BLK         ? blk_props
-                           : sc_kind_is_device_server(m->kind) ? server_props : vmm_props);
+    const char *const *props = m->kind == SC_COUNT_MONITOR ? cm_props
+                               : m->kind == SC_NESTED_VMX || m->kind == SC_PAGER ? nvmx_props
+                               : m->kind == SC_INSPECTOR   ? insp_props
+                               : m->kind == SC_BLK         ? blk_props
+                               : sc_kind_is_device_server(m->kind) ? server_props : vmm_props;
+    unknown_props(c, node, props);
     if (sc_kind_blk_client(m->kind) &&
         read_sectors(c, node, "blk", true, &m->blk_phandle, &m->blk_sectors) && !m->blk_phandle)
         error(c, node, "blk", "<&SERVER FIRST COUNT> with a phandle", "phandle 0");
@@ -698,21 +708,23 @@ static void read_monitor(ctx_t *c, int node)
             m->exits[m->n_exits++] = nvmx_exits[i];
     } else if (m->kind == SC_INSPECTOR) {
         /* Its exits are fixed; its host serial port (the link to gdb) comes
-         * by grant, like a VMM's devices. */
+         * by grant (ioports below), like a VMM's devices. */
         for (size_t i = 0; i < sizeof inspector_exits / sizeof inspector_exits[0]; i++)
             m->exits[m->n_exits++] = inspector_exits[i];
-        read_ports(c, node, m);
-        read_irqs(c, node, m);
-        read_string(c, node, "options", m->options, sizeof m->options, false);
     } else if (m->kind == SC_PAGER) {
         /* EPT violations (SDM Vol. 3C 28.3.3.2, basic reason 48): the
          * faults of the RAM it owns; it passes the others (MMIO) on. */
         m->exits[m->n_exits++] = NESTOR_EXIT_EPT_VIOLATION;
-    } else if (m->kind == SC_BLK) {
-        /* The ATA channel's ports come by grant (device-servers/blk/ata.h). */
+    }
+    /* Host devices by grant and options, for the kinds that take them. */
+    if (props_allow(props, "ioports")) {
         read_ports(c, node, m);
         read_irqs(c, node, m);
+    }
+    if (props_allow(props, "options"))
         read_string(c, node, "options", m->options, sizeof m->options, false);
+    if (m->kind == SC_BLK) {
+        /* The ATA channel's ports come by grant (device-servers/blk/ata.h). */
         read_sectors(c, node, "vm-sectors", false, NULL, &m->vm_sectors);
         bool cmd = false, ctl = false;
         for (unsigned p = 0; p < m->n_ports; p++) {
@@ -722,12 +734,6 @@ static void read_monitor(ctx_t *c, int node)
         if (!cmd || !ctl)
             error(c, node, "ioports", "the primary ATA channel's ports, <0x1f0 0x1f7 0x3f6 "
                   "0x3f6> (the disk it drives)", m->n_ports ? "ranges without them" : "none");
-    } else if (sc_kind_is_device_server(m->kind)) {
-        read_string(c, node, "options", m->options, sizeof m->options, false);
-    } else {
-        read_ports(c, node, m);
-        read_irqs(c, node, m);
-        read_string(c, node, "options", m->options, sizeof m->options, false);
     }
     if (ok && m->kind != SC_N_KINDS && !file_exists(c, SC_FILE_PROGRAM, sc_kind_program(m->kind))) {
         char got[DESC_MAX];
