@@ -26,6 +26,7 @@
 #include <nestor/faults.h>
 #include <nestor/syscalls.h>
 #include <string.h>
+#include <x86_arch.h>
 
 extern char vmx_exit_entry[];
 __attribute__((noreturn)) void vmx_enter(uint64_t *gprs, int launched);
@@ -1157,8 +1158,15 @@ static __attribute__((noinline)) void keep_halted(vcpu_t *v, uint64_t reason)
     if (!(reason & EXIT_REASON_ENTRY_FAILURE) &&
         (basic == NESTOR_EXIT_EXTERNAL_INT || basic == NESTOR_EXIT_PREEMPT_TIMER ||
          is_host_event(basic))) {
-        if (vmread(VMCS_GUEST_ACTIVITY) == NESTOR_ACTIVITY_ACTIVE)
+        if (vmread(VMCS_GUEST_ACTIVITY) == NESTOR_ACTIVITY_ACTIVE) {
             vmwrite(VMCS_GUEST_ACTIVITY, NESTOR_ACTIVITY_HLT);
+            /* The HLT has completed, so no STI or MOV SS shadow is in
+             * effect; an entry in the HLT state with one fails (SDM Vol.
+             * 3C 26.3.1.5), and Bochs may have saved one it still held. */
+            uint64_t irq = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+            if (irq & X86_INTR_BLOCK_SHADOW)
+                vmwrite(VMCS_GUEST_INTERRUPTIBILITY, irq & ~(uint64_t)X86_INTR_BLOCK_SHADOW);
+        }
         return;
     }
     v->halted = 0;
