@@ -91,6 +91,7 @@ static unsigned running(void)
 
 static nestor_cptr_t tick_irq, tick_ports;
 static bool tick_running, tick_available;
+nestor_cptr_t vmm_notification;              /* bound to our thread (vmm.h) */
 
 /* The host PIT: issued from the control capabilities (root task), or the
  * port range and IRQ line init granted (a monitor); without them VMs run
@@ -99,8 +100,9 @@ static bool tick_setup(nu_alloc_t *a, const nestor_bootinfo_t *bi)
 {
     nestor_cptr_t n = nu_alloc_obj(a, NESTOR_OBJ_NOTIFICATION, 0), nb = a->next_slot++;
     if (!n || nu_cnode_mint(a->cnode, nb, 64, a->cnode, n, 64, NESTOR_RIGHTS_ALL, TICK_BADGE) !=
-                  NESTOR_OK)
+                  NESTOR_OK || nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, n) != NESTOR_OK)
         return false;
+    vmm_notification = n;       /* device servers signal it too (virtio_fwd.c) */
     if (bi->parent_ep) {
         tick_ports = tick_irq = 0;
         for (nestor_word_t i = 0; i < bi->grant_count && i < NESTOR_BOOTINFO_MAX_GRANTS; i++) {
@@ -126,8 +128,7 @@ static bool tick_setup(nu_alloc_t *a, const nestor_bootinfo_t *bi)
                 NESTOR_OK)
             return false;
     }
-    tick_available = nu_irq_handler_set_notification(tick_irq, nb) == NESTOR_OK &&
-                     nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, n) == NESTOR_OK;
+    tick_available = nu_irq_handler_set_notification(tick_irq, nb) == NESTOR_OK;
     return tick_available;
 }
 
@@ -148,13 +149,27 @@ static void tick_start_if_needed(void)
     }
 }
 
+/* Pause a guest only when that is the way its interrupt gets in: not
+ * when an interrupt-window exit is armed (the CPU exits by itself once
+ * the guest can take it) and not twice before it exits; otherwise a
+ * guest whose exits take longer than a tick would never run again. */
+static void kick_if_due(vm_t *vm)
+{
+    if (vm->status == VM_RUNNING && !vm->pause_requested && (vm->over_limit || irq_due(vm)) &&
+        nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK) {
+        vm->pause_requested = true;
+        /* Its vCPU may be waiting for an L2 to exit (nested-vmx): say so,
+         * and what for (an NMI or an interrupt). */
+        if (vm->nvmx_kick) {
+            irq_publish(vm);
+            nu_signal(vm->nvmx_kick);
+        }
+    }
+}
+
 static void on_tick(void)
 {
     nu_irq_handler_ack(tick_irq);
-    /* Pause a guest only when that is the way its interrupt gets in: not
-     * when an interrupt-window exit is armed (the CPU exits by itself once
-     * the guest can take it) and not twice before it exits; otherwise a
-     * guest whose exits take longer than a tick would never run again. */
     uint64_t now = opt_limit_ms ? vm_now_ns() : 0;
     for (unsigned i = 0; i < n_vms; i++) {
         vm_t *vm = &vms[i];
@@ -162,18 +177,18 @@ static void on_tick(void)
             now - vm->started_ns > opt_limit_ms * NS_PER_MS) {
             vm->over_limit = true;          /* stopped at the exit the pause forces */
         }
-        if (vm->status == VM_RUNNING && !vm->pause_requested &&
-            (vm->over_limit || irq_due(vm)) &&
-            nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK) {
-            vm->pause_requested = true;
-            /* Its vCPU may be waiting for an L2 to exit (nested-vmx): say so,
-             * and what for (an NMI or an interrupt). */
-            if (vm->nvmx_kick) {
-                irq_publish(vm);
-                nu_signal(vm->nvmx_kick);
-            }
-        }
+        kick_if_due(vm);
     }
+}
+
+/* Device servers signalled (VMM_BADGE_DEVICES bits of @badge): their lines
+ * go up, and a VM that can take the interrupt now is paused for it (an
+ * ordinary pause exit injects it, irq_before_resume). */
+static void devices_signalled(nestor_word_t badge)
+{
+    for (unsigned i = 0; i < n_vms; i++)
+        if (vfwd_signalled(&vms[i], badge))
+            kick_if_due(&vms[i]);
 }
 
 /* Its I/O exits by port, the busiest VMM_IO_PORTS_PRINTED first, one line
@@ -254,15 +269,18 @@ static void monitor_stop(nestor_word_t badge)
     report_end(vm);
 }
 
-/* A message that is no exit: the host tick, or a request of a monitor
+/* A message that is no exit: the host tick, device servers' signals, or a request of a monitor
  * stacked on a VM (nested-vmx/nvmx_setup.h). Out of line, so the exit path
  * in serve() stays as short as it was. Returns the next receive's status;
  * *@done when no VM runs any more. */
 static __attribute__((noinline)) nestor_word_t not_an_exit(nestor_cptr_t exit_ep, nu_msg_t *m,
                                                           bool *done)
 {
-    if (m->badge & TICK_BADGE) {
-        on_tick();
+    if (m->badge & (TICK_BADGE | VMM_BADGE_DEVICES)) {     /* the bound notification */
+        if (m->badge & VMM_BADGE_DEVICES)
+            devices_signalled(m->badge);
+        if (m->badge & TICK_BADGE)
+            on_tick();
         return nu_recv(exit_ep, m);
     }
     nestor_word_t i = (m->badge & VMM_BADGE_VM_MASK) - 1;
@@ -301,7 +319,7 @@ static void serve(nestor_cptr_t exit_ep)
     nestor_word_t st = nu_recv(exit_ep, &m);
     while (running()) {
         if (st == NESTOR_OK && nestor_msginfo_label(m.info) != NESTOR_FAULT_VM_EXIT &&
-            (m.badge & (TICK_BADGE | VMM_BADGE_MONITOR))) {
+            (m.badge & (TICK_BADGE | VMM_BADGE_MONITOR | VMM_BADGE_DEVICES))) {
             /* A copy: taking m's address would keep it out of registers on
              * the exit path (BENCHMARKS.md, +27 instructions per exit). */
             bool done = false;

@@ -22,7 +22,7 @@ struct vm;
 /* A stacked monitor's requests to the VMM's endpoint (nested-vmx/
  * nvmx_setup.h NVMX_REQ_*) are badged with this | the VM's index + 1. */
 #define VMM_BADGE_MONITOR (1ULL << 41)
-#define VMM_BADGE_VM_MASK      0xFFFFu
+#define VMM_BADGE_VM_MASK      0xFFu          /* VMM_MAX_VMS fits; bits 8-39: virtio_fwd.h */
 
 /* The setup call for a monitor at @level of @vm's exit tables that works
  * on the VM itself (nested-vmx, the inspector; nested-vmx/nvmx_setup.h):

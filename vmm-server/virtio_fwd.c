@@ -27,6 +27,9 @@
 
 #define FWD_RIGHTS   (NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT)
 
+_Static_assert(VMM_MAX_VMS * VM_VIRTIO_MAX <= 32, "a device bit each in VMM_BADGE_DEVICES");
+_Static_assert(VMM_MAX_VMS <= VMM_BADGE_VM_MASK, "VM indexes below the device bits");
+
 static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t badge)
 {
     nestor_cptr_t slot = a->next_slot++;
@@ -34,7 +37,8 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t badge)
                ? slot : 0;
 }
 
-/* The setup call: a CNode of copies of the VM's RAM frames (devsrv.h). */
+/* The setup call: a CNode of the device's signal capability and copies of
+ * the VM's RAM frames (devsrv.h). */
 static bool grant_ram(nu_alloc_t *a, vm_t *vm, unsigned n, nestor_cptr_t setup)
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
@@ -42,7 +46,8 @@ static bool grant_ram(nu_alloc_t *a, vm_t *vm, unsigned n, nestor_cptr_t setup)
     while ((1ULL << radix) < DS_GRANT_RAM + frames)
         radix++;
     nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
-    if (!node)
+    if (!node || nu_cnode_mint(node, DS_GRANT_IRQ, radix, a->cnode, vmm_notification, 64,
+                               NESTOR_RIGHT_WRITE, VMM_BADGE_DEVICE(vm->index, n)) != NESTOR_OK)
         return false;
     for (nestor_word_t i = 0; i < frames; i++)
         if (nu_cnode_copy(node, DS_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,
@@ -135,6 +140,22 @@ bool vfwd_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     return true;
 }
 
+bool vfwd_signalled(vm_t *vm, uint64_t badge)
+{
+    bool raised = false;
+    for (unsigned n = 0; n < vm->n_virtio; n++) {
+        vfwd_dev_t *d = &vm->virtio[n];
+        if (!(badge & VMM_BADGE_DEVICE(vm->index, n)))
+            continue;
+        d->signals++;
+        if (d->broken || vm->status != VM_RUNNING)
+            continue;
+        raised |= !d->level;
+        set_line(d, true);
+    }
+    return raised;
+}
+
 void vfwd_report(const vm_t *vm)
 {
     for (unsigned n = 0; n < vm->n_virtio; n++) {
@@ -142,5 +163,8 @@ void vfwd_report(const vm_t *vm)
         printf("vmm: vm %s virtio %u (%s): %lu accesses forwarded, %lu kicks, %lu refused, %lu "
                "interrupts raised%s\n", vm->name, n, d->server, d->accesses, d->kicks, d->refused,
                d->raised, d->broken ? ", server broken" : "");
+        if (d->signals)
+            printf("vmm: vm %s virtio %u (%s): %lu signals between accesses\n", vm->name, n,
+                   d->server, d->signals);
     }
 }

@@ -14,6 +14,20 @@
 
 struct vm;
 
+/*
+ * Server-initiated interrupts: each device's server holds a capability to
+ * the VMM's bound notification (the one the host tick signals) badged with
+ * one bit of its own, VMM_BADGE_DEVICE(VM index, device number), bits 8-39
+ * of the word (below TICK_BADGE and VMM_BADGE_MONITOR, above the VM index
+ * VMM_BADGE_VM_MASK leaves to exits). A signal says "my line is asserted"
+ * (devsrv.h DS_GRANT_IRQ); signals coalesce in the word, so the VMM learns
+ * every device that signalled whatever their order.
+ */
+#define VMM_BADGE_DEVICE_SHIFT 8
+#define VMM_BADGE_DEVICE(vm_index, n) \
+    (1ULL << (VMM_BADGE_DEVICE_SHIFT + (vm_index) * VM_VIRTIO_MAX + (n)))
+#define VMM_BADGE_DEVICES      (((1ULL << 32) - 1) << VMM_BADGE_DEVICE_SHIFT)
+
 typedef struct {
     struct vm *vm;
     unsigned n;                     /* its number in the VM's 'virtio' */
@@ -23,7 +37,7 @@ typedef struct {
     nestor_cptr_t ep;               /* the server's endpoint, badged DS_BADGE_MMIO */
     bool level;                     /* the line's level, as the last reply said */
     bool broken;                    /* the server failed a call or answered garbage */
-    uint64_t accesses, kicks, raised, refused;
+    uint64_t accesses, kicks, raised, refused, signals;
 } vfwd_dev_t;
 
 /* Give server @server (its endpoint @ep, as init granted it) the VM's RAM
@@ -38,6 +52,11 @@ vfwd_dev_t *vfwd_find(struct vm *vm, uint64_t gpa);
  * vfwd_dev_t: forwarded to the server; the reply sets the device's line. */
 bool vfwd_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value);
 bool vfwd_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value);
+
+/* The notification word @badge (VMM_BADGE_DEVICES bits) from the VMM's
+ * bound notification: raise the line of each of @vm's devices whose bit is
+ * set (a broken device's stays low). True if a line of @vm went up. */
+bool vfwd_signalled(struct vm *vm, uint64_t badge);
 
 /* What each device saw, one line each (at the VM's end). */
 void vfwd_report(const struct vm *vm);

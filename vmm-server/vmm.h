@@ -143,6 +143,10 @@ typedef struct {
 typedef enum { EXIT_RESUME, EXIT_STOP } exit_action_t;
 
 /* Create a VM running the flat image @image (@size bytes) loaded at @load_gpa. */
+/* The notification bound to the VMM's thread (main.c): the host tick and
+ * the device servers' signals (virtio_fwd.h VMM_BADGE_DEVICE). */
+extern nestor_cptr_t vmm_notification;
+
 bool vm_create(vm_t *vm, nu_alloc_t *a, nestor_cptr_t exit_ep, const void *image,
                uint64_t size, uint64_t load_gpa);
 bool vm_start(vm_t *vm);

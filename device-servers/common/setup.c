@@ -13,7 +13,7 @@ uint64_t ds_map_ram(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *m, uint64
     if (nestor_msginfo_extra_caps(m->info) != 1 || radix == 0 || radix > DS_MAX_RADIX ||
         bits < DS_MIN_FRAME_BITS || bits > DS_MAX_FRAME_BITS || bytes == 0 ||
         bytes > DS_MAX_RAM_BYTES || (bytes & ((1ULL << bits) - 1)) ||
-        (bytes >> bits) > (1ULL << radix) || m->mr[DS_SETUP_MR_DEVICE] >= VM_VIRTIO_MAX)
+        DS_GRANT_RAM + (bytes >> bits) > (1ULL << radix) || m->mr[DS_SETUP_MR_DEVICE] >= VM_VIRTIO_MAX)
         return 0;
     for (uint64_t i = 0; i < bytes >> bits; i++) {
         nestor_cptr_t f = a->next_slot++;
@@ -23,4 +23,12 @@ uint64_t ds_map_ram(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *m, uint64
             return 0;
     }
     return bytes;
+}
+
+nestor_cptr_t ds_signal_cap(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *m)
+{
+    nestor_cptr_t slot = a->next_slot++;
+    return nu_cnode_copy(a->cnode, slot, 64, node, DS_GRANT_IRQ,
+                         (unsigned)m->mr[DS_SETUP_MR_RADIX], NESTOR_RIGHT_WRITE) == NESTOR_OK
+               ? slot : 0;
 }

@@ -78,6 +78,23 @@ bool con_init(con_t *c, uint8_t *ram)
     return true;
 }
 
+/* virtio_mmio_pop refused a chain of queue @q with @e: logged; a fatal
+ * refusal (the queue broke: DEVICE_NEEDS_RESET) returns true, any other
+ * hands the chain back with length 0. */
+static bool chain_refused(con_t *c, unsigned q, virtq_err_t e, const virtq_chain_t *ch,
+                          virtio_mmio_effect_t *eff)
+{
+    bool fatal = virtq_err_fatal(e) || (eff->flags & VIRTIO_MMIO_EFF_NEEDS_RESET);
+    char why[CON_LINE_MAX];
+    fmt_snprintf(why, sizeof why, "%s%s", virtq_strerror(e),
+                 fatal ? "; the device needs a reset" : "");
+    say(c, q == CON_TRANSMITQ ? "transmitq0 chain" : "receiveq0 chain", why);
+    c->resets_needed += fatal;
+    if (!fatal)
+        virtio_mmio_push(&c->dev, q, ch->head, 0, eff);
+    return fatal;
+}
+
 /* The driver notified the transmit queue: print every chain's readable
  * bytes and hand it back (the device writes nothing: used length 0). */
 static void transmit(con_t *c)
@@ -90,15 +107,8 @@ static void transmit(con_t *c)
         if (e == VIRTQ_EMPTY)
             return;
         if (e != VIRTQ_OK) {
-            bool fatal = virtq_err_fatal(e) || (eff.flags & VIRTIO_MMIO_EFF_NEEDS_RESET);
-            char why[CON_LINE_MAX];
-            fmt_snprintf(why, sizeof why, "%s%s", virtq_strerror(e),
-                         fatal ? "; the device needs a reset" : "");
-            say(c, "transmitq0 chain", why);
-            c->resets_needed += fatal;
-            if (fatal)
+            if (chain_refused(c, CON_TRANSMITQ, e, &ch, &eff))
                 return;
-            virtio_mmio_push(&c->dev, CON_TRANSMITQ, ch.head, 0, &eff);
             continue;
         }
         /* Readable segments first (virtq.h); each byte read once. */
@@ -136,8 +146,55 @@ bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *
         c->kicks++;
         transmit(c);
     }
-    /* A receiveq0 notification: new buffers for input; there is none yet. */
+    /* A receiveq0 notification: new buffers for input, filled after the
+     * reply (con_input), the interrupt then raised by a signal. */
+    if ((eff.flags & VIRTIO_MMIO_EFF_NOTIFY) && eff.queue == CON_RECEIVEQ)
+        c->rx_kicks++;
     return !why;
+}
+
+bool con_input_pending(const con_t *c)
+{
+    return c->input_off < c->input_len && virtio_mmio_queue((virtio_mmio_dev_t *)&c->dev,
+                                                             CON_RECEIVEQ);
+}
+
+unsigned con_input(con_t *c)
+{
+    virtq_seg_t segs[CON_MAX_SEGS];
+    unsigned given = 0;
+    while (c->input_off < c->input_len) {
+        virtq_chain_t ch;
+        virtio_mmio_effect_t eff;
+        virtq_err_t e = virtio_mmio_pop(&c->dev, CON_RECEIVEQ, segs, CON_MAX_SEGS, &ch, &eff);
+        if (e == VIRTQ_EMPTY)
+            break;
+        if (e != VIRTQ_OK) {
+            if (chain_refused(c, CON_RECEIVEQ, e, &ch, &eff))
+                break;
+            continue;
+        }
+        if (!ch.writable)
+            say(c, "receiveq0 chain", "no device-writable buffer");
+        /* Writable segments come after the readable ones (virtq.h). */
+        uint32_t len = 0;
+        for (unsigned s = 0; s < ch.nsegs && c->input_off < c->input_len; s++) {
+            if (!segs[s].writable)
+                continue;
+            uint32_t n = c->input_len - c->input_off;
+            if (n > segs[s].len)
+                n = segs[s].len;
+            for (uint32_t i = 0; i < n; i++)
+                ((volatile uint8_t *)segs[s].host)[i] = (uint8_t)c->input[c->input_off + i];
+            c->input_off += n;
+            len += n;
+        }
+        c->rx_chains++;
+        c->rx_bytes += len;
+        given += len;
+        virtio_mmio_push(&c->dev, CON_RECEIVEQ, ch.head, len, &eff);
+    }
+    return given;
 }
 
 bool con_irq(const con_t *c)

@@ -41,8 +41,12 @@ typedef struct {
     virtio_mmio_dev_t dev;
     char line[CON_LINE_MAX];
     unsigned line_len;
+    /* host input for receiveq0 (5.3.6): bytes not yet given to the driver */
+    const char *input;
+    unsigned input_len, input_off;
     /* counts */
     uint64_t accesses, kicks, chains, bytes, refusals, resets_needed;
+    uint64_t rx_kicks, rx_chains, rx_bytes;
     unsigned logged;
 } con_t;
 
@@ -55,6 +59,21 @@ bool con_init(con_t *c, uint8_t *ram);
  * read gives 0); it is logged, the first CON_LOG_MAX times. */
 bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
                 uint32_t wvalue);
+
+/* Host input waits for receiveq0: the device is live, receiveq0 ready and
+ * bytes are left. The server then calls con_input after its reply. */
+bool con_input_pending(const con_t *c);
+
+/*
+ * Give pending host input to the driver: each available receiveq0 chain
+ * gets as many bytes as its writable part holds (5.3.6.1: the device
+ * fills device-writable buffers) and is used with that length; a chain
+ * without a writable byte is used with length 0 and refused in the log.
+ * Stops when the input or the buffers run out. Returns the bytes given;
+ * the used buffer notification, if the driver wants one, is in
+ * InterruptStatus (con_irq) as for transmitted chains.
+ */
+unsigned con_input(con_t *c);
 
 /* The device's interrupt line (InterruptStatus not 0, 4.2.3.4). */
 bool con_irq(const con_t *c);

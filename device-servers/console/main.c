@@ -11,7 +11,10 @@
  * driver may use, 5.3.4), queue 0 receiveq0 and queue 1 transmitq0 (5.3.2).
  * Transmitted bytes go to the host console as lines "[VM] text", as the
  * VMM prints the VM's UART (vmm-server/uart.c); the receive queue is
- * never filled (no input yet). The driver is hostile: the register file
+ * filled with the host input the node's options give
+ * ("console.input=TEXT": TEXT and a newline), after the reply to the
+ * driver's kick, the interrupt then raised by a signal to the VMM
+ * (devsrv.h DS_GRANT_IRQ). The driver is hostile: the register file
  * and the rings are checked by virtio/ (virtio_mmio.h, virtq.h); a broken
  * ring puts the device in DEVICE_NEEDS_RESET (2.1.2), which we log, and we
  * go on serving the driver's reset.
@@ -31,6 +34,11 @@
 static con_t con;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 static nu_alloc_t alloc;
+static nestor_cptr_t signal_cap;        /* "my line went up" to the VMM (DS_GRANT_IRQ) */
+
+#define INPUT_OPT      "console.input="
+#define INPUT_MAX      CON_LINE_MAX
+static char input[INPUT_MAX + 1];
 
 /* Map the RAM frames the setup call granted (the CNode in @node; ds_setup.h
  * checks every number). */
@@ -42,6 +50,7 @@ static bool take_ram(nestor_cptr_t node, const nu_msg_t *m)
     con.device = (unsigned)m->mr[DS_SETUP_MR_DEVICE];
     con.mmio = vm_virtio_base(con.device);
     con.irq = vm_virtio_irq(con.device);
+    signal_cap = ds_signal_cap(&alloc, node, m);
     return true;
 }
 
@@ -103,7 +112,20 @@ static void serve(nestor_cptr_t ep)
         if (garbage_after && con.accesses > garbage_after)
             m = (nu_msg_t){ .info = nestor_msginfo(GARBAGE_LABEL, 0, 0, DS_REPLY_MRS),
                             .mr = { ~0UL, ~0UL } };
-        st = nu_reply_recv(ep, &m);
+        if (!con_input_pending(&con)) {
+            st = nu_reply_recv(ep, &m);
+            continue;
+        }
+        /* Input for receiveq0: given after the reply, between the guest's
+         * accesses, as host input would come; a line that goes up then is
+         * the VMM's to raise, by a signal (one per rise: the VMM holds
+         * the level until the next reply says otherwise). */
+        bool was_up = m.mr[1] & DS_REPLY_IRQ_LEVEL;
+        nu_reply(&m);
+        con_input(&con);
+        if (!was_up && con_irq(&con) && signal_cap)
+            nu_signal(signal_cap);
+        st = nu_recv(ep, &m);
     }
 }
 
@@ -124,6 +146,13 @@ int main(const nestor_bootinfo_t *bi)
         garbage_after = strtoul(fault, NULL, 10);
         printf("virtio-console %s: fault injection: garbage replies after %lu accesses\n",
                con.name, garbage_after);
+    }
+    if (nu_option_copy(bi->cmdline, INPUT_OPT, input, sizeof input - 1)) {
+        con.input = input;
+        con.input_len = (unsigned)strlen(input);
+        input[con.input_len++] = '\n';
+        printf("virtio-console %s: host input of %u bytes for receiveq0\n", con.name,
+               con.input_len);
     }
     const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
     unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);

@@ -11,7 +11,14 @@
  * is:
  *
  *   DS_BADGE_SETUP   once, before the VM starts. One capability: a CNode of
- *                    radix MR[DS_SETUP_MR_RADIX] the VMM fills with copies of
+ *                    radix MR[DS_SETUP_MR_RADIX] the VMM fills with
+ *                      DS_GRANT_IRQ       a notification (signal right
+ *                                         only): the server signals it when
+ *                                         its line goes up between accesses
+ *                                         (a completion after the reply,
+ *                                         input); the VMM raises the line
+ *                                         and injects as its PIC/I/O APIC
+ *                                         model says
  *                      DS_GRANT_RAM + i   RAM frame i of the VM, guest-
  *                                         physical i << MR[FRAME_BITS]
  *                    and nothing else. MRs: the VM's RAM size, the frame
@@ -41,7 +48,8 @@
 #define DS_BADGE_SETUP       0xD5
 #define DS_BADGE_MMIO        0xD6
 
-#define DS_GRANT_RAM         0
+#define DS_GRANT_IRQ         0       /* signal: "my interrupt line is asserted" */
+#define DS_GRANT_RAM         1
 
 #define DS_SETUP_MR_RADIX     0
 #define DS_SETUP_MR_RAM_BYTES 1

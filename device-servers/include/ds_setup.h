@@ -24,4 +24,10 @@
  */
 uint64_t ds_map_ram(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *m, uint64_t va);
 
+/* The capability to signal the VMM that the device's line went up between
+ * accesses (devsrv.h DS_GRANT_IRQ), copied out of the setup CNode (after
+ * ds_map_ram checked its radix) with the signal right only; 0 if there is
+ * none. */
+nestor_cptr_t ds_signal_cap(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *m);
+
 #endif

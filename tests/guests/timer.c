@@ -15,8 +15,6 @@
 
 #define PIC1_CMD 0x20
 #define PIC1_DATA 0x21
-#define PIC2_CMD 0xA0
-#define PIC2_DATA 0xA1
 #define PIC_EOI 0x20
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
@@ -175,11 +173,7 @@ static void apic_enable_checks(void)
 
 static void pic_init(void)
 {
-    outb(PIC1_CMD, 0x11); outb(PIC2_CMD, 0x11);        /* ICW1: edge, cascade, ICW4 */
-    outb(PIC1_DATA, VEC_PIT); outb(PIC2_DATA, VEC_PIT + 8);
-    outb(PIC1_DATA, 4); outb(PIC2_DATA, 2);            /* ICW3: slave on IRQ 2 */
-    outb(PIC1_DATA, 1); outb(PIC2_DATA, 1);            /* ICW4: 8086 mode */
-    outb(PIC1_DATA, 0xFE); outb(PIC2_DATA, 0xFF);      /* only IRQ 0 */
+    guest_pic_init(VEC_PIT, 0xFE, 0xFF);               /* only IRQ 0 */
 }
 
 static void pit_start(unsigned hz)

@@ -340,6 +340,62 @@ static void test_fuzz(void)
     ram = NULL;
 }
 
+/* Host input for receiveq0 (5.3.6): held until the driver posts writable
+ * buffers, then given chain by chain with the lengths written; a chain
+ * without a writable byte used with length 0 and logged; the interrupt as
+ * for transmitted chains. */
+static void test_input(void)
+{
+    static const char text[] = "input for the guest\n";      /* 20 bytes */
+    setup();
+    C.input = text;
+    C.input_len = (unsigned)strlen(text);
+    CU_ASSERT_FALSE(con_input_pending(&C));                  /* not live yet */
+    dsd_driver_init(&D, VIRTIO_FEATURE(VIRTIO_F_VERSION_1), CON_RECEIVEQ);
+    CU_ASSERT_TRUE(con_input_pending(&C));
+    CU_ASSERT_EQUAL(con_input(&C), 0);                       /* no buffer yet */
+    CU_ASSERT_FALSE(con_irq(&C));
+    desc(0, BUF_GPA, 8, 0, 0);                               /* device-readable only */
+    desc(1, BUF_GPA + 0x100, 8, VIRTQ_DESC_F_WRITE, 0);
+    desc(2, BUF_GPA + 0x200, 4, VIRTQ_DESC_F_NEXT, 3);       /* readable, then writable */
+    desc(3, BUF_GPA + 0x300, 8, VIRTQ_DESC_F_WRITE, 0);
+    offer(0);
+    offer(1);
+    offer(2);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, CON_RECEIVEQ));
+    CU_ASSERT_EQUAL(C.rx_kicks, 1);
+    CU_ASSERT_EQUAL(get16(USED_GPA + VIRTQ_USED_IDX_OFF), 0); /* nothing before con_input */
+    CU_ASSERT_EQUAL(con_input(&C), 16);
+    CU_ASSERT_EQUAL(get16(USED_GPA + VIRTQ_USED_IDX_OFF), 3);
+    const uint32_t ring = USED_GPA + VIRTQ_USED_RING_OFF;
+    CU_ASSERT_EQUAL(get32(ring + VIRTQ_USED_ELEM_LEN_OFF), 0);
+    CU_ASSERT_EQUAL(get32(ring + VIRTQ_USED_ELEM_SIZE + VIRTQ_USED_ELEM_LEN_OFF), 8);
+    CU_ASSERT_EQUAL(get32(ring + 2 * VIRTQ_USED_ELEM_SIZE + VIRTQ_USED_ELEM_LEN_OFF), 8);
+    CU_ASSERT_EQUAL(memcmp(ram + BUF_GPA + 0x100, text, 8), 0);
+    CU_ASSERT_EQUAL(memcmp(ram + BUF_GPA + 0x300, text + 8, 8), 0);
+    CU_ASSERT_TRUE(con_irq(&C));
+    CU_ASSERT_EQUAL(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING));
+    CU_ASSERT_EQUAL(n_lines, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lines[0], "receiveq0 chain refused: no device-writable buffer"));
+    /* The rest (4 bytes) when the next buffer comes; then nothing is left. */
+    CU_ASSERT_TRUE(con_input_pending(&C));
+    desc(4, BUF_GPA + 0x400, 8, VIRTQ_DESC_F_WRITE, 0);
+    offer(4);
+    CU_ASSERT_EQUAL(con_input(&C), 4);
+    CU_ASSERT_EQUAL(memcmp(ram + BUF_GPA + 0x400, text + 16, 4), 0);
+    CU_ASSERT_EQUAL(get32(ring + 3 * VIRTQ_USED_ELEM_SIZE + VIRTQ_USED_ELEM_LEN_OFF), 4);
+    CU_ASSERT_FALSE(con_input_pending(&C));
+    CU_ASSERT_EQUAL(C.rx_bytes, 20);
+    /* A receive buffer outside RAM breaks the queue like a transmit one. */
+    C.input_off = 0;
+    desc(5, RAM_BYTES - 4, 8, VIRTQ_DESC_F_WRITE, 0);
+    offer(5);
+    CU_ASSERT_EQUAL(con_input(&C), 0);
+    CU_ASSERT_TRUE(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    CU_ASSERT_FALSE(con_input_pending(&C));
+}
+
 UNIT_SUITE(devsrv_console_suite)
 {
     CU_pSuite s = CU_add_suite("device-servers/console: the virtio console device", NULL, NULL);
@@ -349,5 +405,7 @@ UNIT_SUITE(devsrv_console_suite)
     CU_add_test(s, "a broken ring: DEVICE_NEEDS_RESET, logged; works after a reset",
                 test_broken_ring);
     CU_add_test(s, "out-of-window and refused accesses; the log limit", test_refusals);
+    CU_add_test(s, "host input to receiveq0: chains, lengths, a chain without room, a bad buffer",
+                test_input);
     CU_add_test(s, "a hostile driver: 100,000 seeded random accesses and ring writes", test_fuzz);
 }

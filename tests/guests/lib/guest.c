@@ -189,3 +189,12 @@ uint64_t __udivmoddi4(uint64_t n, uint64_t d, uint64_t *rem)
         *rem = r;
     return q;
 }
+
+void guest_pic_init(uint8_t vector_base, uint8_t mask1, uint8_t mask2)
+{
+    outb(GUEST_PIC1_CMD, 0x11); outb(GUEST_PIC2_CMD, 0x11);   /* ICW1: edge, cascade, ICW4 */
+    outb(GUEST_PIC1_DATA, vector_base); outb(GUEST_PIC2_DATA, vector_base + 8);   /* ICW2 */
+    outb(GUEST_PIC1_DATA, 4); outb(GUEST_PIC2_DATA, 2);       /* ICW3: slave on IRQ 2 */
+    outb(GUEST_PIC1_DATA, 1); outb(GUEST_PIC2_DATA, 1);       /* ICW4: 8086 mode */
+    outb(GUEST_PIC1_DATA, mask1); outb(GUEST_PIC2_DATA, mask2);
+}

@@ -74,6 +74,15 @@ typedef void (*guest_handler_t)(guest_frame_t *f);
 /* A flat GDT and an IDT whose every vector goes to guest_isr_dispatch. */
 void guest_desc_init(void);
 void guest_set_handler(unsigned vector, guest_handler_t h);
+/* Program both 8259As (ICW1-4, 8259A datasheet): master's vectors from
+ * @vector_base (slave's from @vector_base + 8), the slave on IRQ 2, 8086
+ * mode, then the masks (OCW1) @mask1 and @mask2. */
+void guest_pic_init(uint8_t vector_base, uint8_t mask1, uint8_t mask2);
+#define GUEST_PIC1_CMD  0x20
+#define GUEST_PIC1_DATA 0x21
+#define GUEST_PIC2_CMD  0xA0
+#define GUEST_PIC2_DATA 0xA1
+#define GUEST_PIC_EOI   0x20         /* OCW2: non-specific EOI */
 /* Mark vector's IDT gate present or not present (#NP on its delivery). */
 void guest_set_gate_present(unsigned vector, int present);
 /* Vectors taken without a handler, for checks. */
