@@ -58,6 +58,9 @@ static void parse_options(const char *cmdline)
 {
     opt_sequential = nu_option(cmdline, "vmm.sequential") != NULL;
     nu_option_copy(cmdline, "vmm.count=", opt_count, sizeof opt_count);
+    const char *wait = nu_option(cmdline, "vmm.devsrv_timeout_ms=");
+    if (wait)
+        vfwd_timeout_ms = strtoul(wait, NULL, 10);
     const char *limit = nu_option(cmdline, "vmm.limit_ms=");
     if (limit) {
         unsigned long ms = strtoul(limit, NULL, 10);
@@ -775,6 +778,8 @@ int main(const nestor_bootinfo_t *bi)
         printf("vmm: cannot set up the host timer interrupt\n");
         return 0;
     }
+    if (!vfwd_set_timeout())
+        return 0;
     if (!(my_name[0] ? build_from_config(&a, bi, exit_ep) : build_from_modules(&a, bi, exit_ep)))
         return 0;
     if (n_vms == 0) {

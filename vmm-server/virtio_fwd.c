@@ -13,19 +13,33 @@
  * DS_REFUSED, the value is cut to the access's size, only the defined flag
  * bits count); a failed call or an unknown label marks the device broken:
  * from then on reads give all ones, writes are dropped, the line is low,
- * and the VMM says so once. What is not bounded: a server that never
- * replies blocks this VMM (the kernel has no IPC timeouts yet), as a stuck
- * device would block a CPU's bus cycle. That is the price of the
- * synchronous protocol; device-servers/README.md says more.
+ * and the VMM says so once. Every call is bounded (NESTOR_SYS_CALL_BOUNDED,
+ * vfwd_timeout_ms): a server that does not answer in time is broken the
+ * same way (its Status then reads all ones: DEVICE_NEEDS_RESET and FAILED
+ * set, Virtio 1.2 2.1), and the VM runs on.
  */
 #include "vmm.h"
 #include "stacking.h"
 #include <devsrv.h>
+#include <nestor/limits.h>
 #include <virtio_abi.h>
 #include <string.h>
 #include <user/print.h>
 
 #define FWD_RIGHTS   (NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT)
+
+unsigned long vfwd_timeout_ms = VFWD_TIMEOUT_MS;
+
+bool vfwd_set_timeout(void)
+{
+    nestor_word_t ms = vfwd_timeout_ms;
+    nestor_error_t e = nu_invoke(NESTOR_CAP_INIT_TCB, NESTOR_TCB_SET_CALL_TIMEOUT, &ms, 1, 0, 0,
+                                 0, 0);
+    if (e != NESTOR_OK)
+        printf("vmm: device server timeout of %lu ms refused (error %u): at most %u\n", ms, e,
+               NESTOR_CALL_TIMEOUT_MAX_MS);
+    return e == NESTOR_OK;
+}
 
 _Static_assert(VMM_MAX_VMS * VM_VIRTIO_MAX <= 32, "a device bit each in VMM_BADGE_DEVICES");
 _Static_assert(VMM_MAX_VMS <= VMM_BADGE_VM_MASK, "VM indexes below the device bits");
@@ -59,7 +73,7 @@ static bool grant_ram(nu_alloc_t *a, vm_t *vm, unsigned n, nestor_cptr_t setup)
     m.mr[DS_SETUP_MR_RAM_BYTES] = vm->ram_bytes;
     m.mr[DS_SETUP_MR_FRAME_BITS] = VMM_RAM_FRAME_BITS;
     m.mr[DS_SETUP_MR_DEVICE] = n;
-    return nu_call(setup, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == DS_OK;
+    return nu_call_bounded(setup, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == DS_OK;
 }
 
 bool vfwd_attach(nu_alloc_t *a, vm_t *vm, unsigned n, const char *server, nestor_cptr_t ep)
@@ -107,15 +121,20 @@ static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint
         return false;
     nu_msg_t m = { .info = nestor_msginfo(write ? DS_REQ_WRITE : DS_REQ_READ, 0, 0, DS_REQ_MRS),
                    .mr = { gpa - d->base, size, write ? *value : 0 } };
-    nestor_word_t st = nu_call(d->ep, &m);
+    nestor_word_t st = nu_call_bounded(d->ep, &m);
     nestor_word_t label = nestor_msginfo_label(m.info);
     d->accesses++;
     if (st != NESTOR_OK || (label != DS_OK && label != DS_REFUSED)) {
         d->broken = true;
         set_line(d, false);
-        printf("vmm: vm %s: device server %s %s (call status %lu, label 0x%lx): its device %u "
-               "reads all ones from now on\n", d->vm->name, d->server,
-               st != NESTOR_OK ? "cannot be called" : "answered garbage", st, label, d->n);
+        if (st == NESTOR_ERR_TIMED_OUT)
+            printf("vmm: vm %s: device server %s did not answer within %lu ms: its device %u "
+                   "needs a reset and reads all ones from now on\n", d->vm->name, d->server,
+                   vfwd_timeout_ms, d->n);
+        else
+            printf("vmm: vm %s: device server %s %s (call status %lu, label 0x%lx): its device "
+                   "%u reads all ones from now on\n", d->vm->name, d->server,
+                   st != NESTOR_OK ? "cannot be called" : "answered garbage", st, label, d->n);
         return false;
     }
     d->refused += label == DS_REFUSED;

@@ -40,6 +40,19 @@ typedef struct {
     uint64_t accesses, kicks, raised, refused, signals;
 } vfwd_dev_t;
 
+/*
+ * How long the VMM waits for a device server's answer (its setup call and
+ * each access), in milliseconds: the VMM's thread calls with
+ * NESTOR_SYS_CALL_BOUNDED, so a server that never answers (hostile, dead,
+ * suspended after a fault) costs its VM that device, not the VMM. Option
+ * vmm.devsrv_timeout_ms=N; default VFWD_TIMEOUT_MS.
+ */
+#define VFWD_TIMEOUT_MS 1000u
+extern unsigned long vfwd_timeout_ms;
+/* Set the VMM thread's call timeout to vfwd_timeout_ms (said and false if
+ * the kernel refuses it). */
+bool vfwd_set_timeout(void);
+
 /* Give server @server (its endpoint @ep, as init granted it) the VM's RAM
  * and make it device @n of @vm. False (said) if it cannot be done or the
  * server refuses. */

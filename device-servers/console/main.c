@@ -88,11 +88,14 @@ static bool setup(nestor_cptr_t ep)
  * Fault injection, for the tests of the VMM's defences: with
  * "console.fault=garbage:N" on the command line (the node's 'options'),
  * every reply after the first N accesses is garbage: a label the protocol
- * does not have and all-ones MRs. 0: off.
+ * does not have and all-ones MRs; with "console.fault=silent:N", the
+ * server takes access N + 1 and never answers it (nor anything after).
+ * 0: off.
  */
 #define FAULT_OPT        "console.fault=garbage:"
+#define SILENT_OPT       "console.fault=silent:"
 #define GARBAGE_LABEL    0xBAD
-static unsigned long garbage_after;
+static unsigned long garbage_after, silent_after;
 
 /* Serve the VMM's forwarded accesses, for ever. */
 static void serve(nestor_cptr_t ep)
@@ -112,6 +115,9 @@ static void serve(nestor_cptr_t ep)
         if (garbage_after && con.accesses > garbage_after)
             m = (nu_msg_t){ .info = nestor_msginfo(GARBAGE_LABEL, 0, 0, DS_REPLY_MRS),
                             .mr = { ~0UL, ~0UL } };
+        if (silent_after && con.accesses > silent_after)
+            for (;;)                    /* receives on, never replying */
+                nu_recv(ep, &m);
         if (!con_input_pending(&con)) {
             st = nu_reply_recv(ep, &m);
             continue;
@@ -146,6 +152,12 @@ int main(const nestor_bootinfo_t *bi)
         garbage_after = strtoul(fault, NULL, 10);
         printf("virtio-console %s: fault injection: garbage replies after %lu accesses\n",
                con.name, garbage_after);
+    }
+    const char *silent = nu_option(bi->cmdline, SILENT_OPT);
+    if (silent) {
+        silent_after = strtoul(silent, NULL, 10);
+        printf("virtio-console %s: fault injection: no answer after %lu accesses\n", con.name,
+               silent_after);
     }
     if (nu_option_copy(bi->cmdline, INPUT_OPT, input, sizeof input - 1)) {
         con.input = input;

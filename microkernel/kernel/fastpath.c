@@ -1,6 +1,7 @@
 /* kernel/fastpath.c - direct-switch IPC for the common case (see fastpath.h). */
 #include "kernel/fastpath.h"
 #include "kernel/cspace.h"
+#include "kernel/ipc.h"
 #include "kernel/sched.h"
 #include "kernel/vcpu.h"
 #include <nestor/errors.h>
@@ -123,6 +124,8 @@ void fastpath_reply_recv(trap_frame_t *f)
         caller->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
         return;
     endpoint_t *ep = cap_ep(c);
+    if (caller->call_deadline)
+        ipc_timeout_disarm(caller);     /* a bounded call ends with its reply */
     copy_message(t, caller, info, 0);
     t->caller = 0;
     caller->callee = 0;

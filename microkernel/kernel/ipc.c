@@ -295,6 +295,7 @@ bool ipc_reply(tcb_t *t)
         return false;
     t->caller = 0;
     client->callee = 0;
+    ipc_timeout_disarm(client);
     if (client->fault_type != NESTOR_FAULT_NONE) {
         resume_after_fault(client, t, tcb_ipc_buffer(t));
         return true;
@@ -329,6 +330,7 @@ void fault_deliver(tcb_t *t, nestor_fault_t type, const uint64_t *mrs, unsigned 
 
 void ipc_cancel(tcb_t *t)
 {
+    ipc_timeout_disarm(t);
     switch (t->state) {
     case TS_BLOCKED_SEND:
     case TS_BLOCKED_RECV: {
@@ -361,6 +363,7 @@ void ipc_cancel(tcb_t *t)
 void ipc_wake_deleted(tcb_t *t)
 {
     bool exit_lost = t->fault_type == NESTOR_FAULT_VM_EXIT;
+    ipc_timeout_disarm(t);
     t->blocked_on = 0;
     t->callee = 0;
     t->fault_type = NESTOR_FAULT_NONE;
@@ -388,5 +391,57 @@ void ntfn_cancel_all(notification_t *n)
     if (n->bound) {
         n->bound->bound_ntfn = 0;
         n->bound = 0;
+    }
+}
+
+/* ---- bounded calls ----
+ *
+ * A doubly linked list of the threads blocked in a bounded call, each with
+ * the tick its call ends at; the timer's tick walks it (it holds at most
+ * one entry per thread, and only threads that chose bounded calls). A
+ * call ends early at its reply (ipc_reply, or fastpath_reply_recv), at a cancel (suspend, deletion) or when its endpoint or
+ * partner is deleted; those disarm it. */
+
+static tcb_t *armed;
+static uint64_t ticks;
+
+void ipc_timeout_arm(tcb_t *t)
+{
+    t->call_deadline = ticks + t->call_timeout_ticks;
+    t->timeout_prev = 0;
+    t->timeout_next = armed;
+    if (armed)
+        armed->timeout_prev = t;
+    armed = t;
+}
+
+void ipc_timeout_disarm(tcb_t *t)
+{
+    if (!t->call_deadline)
+        return;
+    if (t->timeout_prev)
+        t->timeout_prev->timeout_next = t->timeout_next;
+    else
+        armed = t->timeout_next;
+    if (t->timeout_next)
+        t->timeout_next->timeout_prev = t->timeout_prev;
+    t->timeout_next = t->timeout_prev = 0;
+    t->call_deadline = 0;
+}
+
+void ipc_timeout_tick(void)
+{
+    ticks++;
+    tcb_t *next;
+    for (tcb_t *t = armed; t; t = next) {
+        next = t->timeout_next;
+        if (t->call_deadline > ticks)
+            continue;
+        /* Still in the send queue, or the receiver holds the reply right:
+         * either way the call ends here; a later reply finds no caller
+         * (NESTOR_ERR_NO_REPLY). */
+        ipc_cancel(t);                          /* disarms */
+        set_syscall_result(t, NESTOR_ERR_TIMED_OUT, 0, 0);
+        sched_make_ready(t);
     }
 }

@@ -16,6 +16,14 @@ bool ipc_reply(tcb_t *t);
 void ntfn_signal(notification_t *n, uint64_t badge);
 /* Remove @t from whatever endpoint/notification queue or reply wait it is in. */
 void ipc_cancel(tcb_t *t);
+
+/* Bounded calls (NESTOR_SYS_CALL_BOUNDED): arm @t, blocked in a call, to
+ * give up after its call_timeout_ticks; disarm (its call ended); the
+ * timer's tick, which ends the calls whose time is up with
+ * NESTOR_ERR_TIMED_OUT. */
+void ipc_timeout_arm(tcb_t *t);
+void ipc_timeout_disarm(tcb_t *t);
+void ipc_timeout_tick(void);
 /* @t waited on a partner or endpoint now deleted: wake it with
  * NESTOR_ERR_DELETED (a vCPU thread waiting on an exit stops instead). */
 void ipc_wake_deleted(tcb_t *t);

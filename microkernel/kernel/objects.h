@@ -80,7 +80,9 @@ typedef struct tcb {
     uint32_t id;                    /* for logs: sequence number */
     uint64_t fault_mrs[TCB_FAULT_MRS];
     uint32_t fault_len;
-    uint32_t reserved;
+    uint32_t call_timeout_ticks;    /* NESTOR_SYS_CALL_BOUNDED waits this long (0: no limit) */
+    uint64_t call_deadline;         /* armed bounded call: the tick it ends at (0: none) */
+    struct tcb *timeout_next, *timeout_prev;   /* the armed calls (ipc.c) */
 } tcb_t;
 _Static_assert(sizeof(tcb_t) <= TCB_FPU_OFFSET, "tcb fits before its FPU area");
 

@@ -80,6 +80,16 @@ static void do_send(tcb_t *t, bool blocking, bool call)
         ipc_send(t, c, blocking, call);
 }
 
+/* A CALL that gives up after the thread's call timeout: armed only when it
+ * blocked on an endpoint (a kernel object or a notification answers at
+ * once). */
+static void call_bounded(tcb_t *t)
+{
+    do_send(t, true, true);
+    if (t->call_timeout_ticks && (t->state == TS_BLOCKED_SEND || t->state == TS_BLOCKED_REPLY))
+        ipc_timeout_arm(t);
+}
+
 static void do_recv(tcb_t *t, bool blocking)
 {
     cte_t *slot;
@@ -152,6 +162,7 @@ void syscall_from_user(trap_frame_t *f)
     switch (t->frame.rax) {
     case NESTOR_SYS_CALL: do_send(t, true, true); break;
     case NESTOR_SYS_SEND: do_send(t, true, false); break;
+    case NESTOR_SYS_CALL_BOUNDED: call_bounded(t); break;
     case NESTOR_SYS_NB_SEND: do_send(t, false, false); break;
     case NESTOR_SYS_RECV: do_recv(t, true); break;
     case NESTOR_SYS_NB_RECV: do_recv(t, false); break;

@@ -1,6 +1,7 @@
 /*
  * kernel/tcb.c - thread control block invocations.
  */
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
@@ -210,6 +211,21 @@ static nestor_error_t set_io_ports(inv_t *iv, const cte_t *self, tcb_t *t)
     return ok ? NESTOR_OK : inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
 }
 
+/* How long the thread's bounded calls wait: @ms in timer ticks rounded up,
+ * plus one for the tick already under way when a call blocks (so a call
+ * waits at least @ms). */
+static nestor_error_t set_call_timeout(inv_t *iv, tcb_t *t)
+{
+    uint64_t ms;
+    if (!inv_arg(iv, 0, &ms))
+        return NESTOR_ERR_TRUNCATED_MESSAGE;
+    if (ms > NESTOR_CALL_TIMEOUT_MAX_MS)
+        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_CALL_TIMEOUT_MAX_MS);
+    const uint64_t hz = lapic_timer_hz();
+    t->call_timeout_ticks = ms ? (uint32_t)((ms * hz + 999) / 1000 + 1) : 0;
+    return NESTOR_OK;
+}
+
 nestor_error_t invoke_tcb(inv_t *iv, cte_t *slot)
 {
     tcb_t *t = cap_tcb(&slot->cap);
@@ -226,6 +242,7 @@ nestor_error_t invoke_tcb(inv_t *iv, cte_t *slot)
     case NESTOR_TCB_READ_FPU: return read_fpu(iv, t);
     case NESTOR_TCB_WRITE_FPU: return write_fpu(iv, t);
     case NESTOR_TCB_SET_IO_PORTS: return set_io_ports(iv, slot, t);
+    case NESTOR_TCB_SET_CALL_TIMEOUT: return set_call_timeout(iv, t);
     default: return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
     }
 }

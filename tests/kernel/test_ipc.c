@@ -4,6 +4,7 @@
  * runs only while the root task is blocked in IPC.
  */
 #include "ktest.h"
+#include <nestor/limits.h>
 
 #define THREAD_PRIO 100
 
@@ -330,5 +331,71 @@ KTEST(notification_unbadged_signal_not_lost)
     KT_OK(nu_nbrecv(n, &m));
     KT_EQ(m.badge, 0);
     KT_EQ(nu_nbrecv(n, &m), NESTOR_ERR_WOULD_BLOCK);
+    return KT_PASS;
+}
+
+/* Takes one call and never answers it until signalled (arg: the endpoint;
+ * env_shared[2]: the notification); then tries to reply, recording the
+ * status: the caller gave up, so there is nobody to reply to. */
+static void silent_server(nestor_word_t ep)
+{
+    nu_msg_t m = { 0 };
+    env_shared[0] = nu_recv(ep, &m) == NESTOR_OK ? m.mr[0] : 0;
+    nu_wait(env_shared[2]);
+    m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 0) };
+    env_shared[1] = nu_reply(&m);
+    nu_wait(env_shared[2]);
+}
+
+static nestor_error_t set_call_timeout(nestor_cptr_t tcb, nestor_word_t ms)
+{
+    return nu_invoke(tcb, NESTOR_TCB_SET_CALL_TIMEOUT, &ms, 1, 0, 0, 0, 0);
+}
+
+/* NESTOR_SYS_CALL_BOUNDED: nobody receiving, a receiver that never replies
+ * (its late reply finds no caller), a receiver that replies in time (no
+ * timeout left behind to hit a later wait), timeout 0 (a plain call) and
+ * a timeout out of range. */
+KTEST(ipc_bounded_call_times_out)
+{
+    enum { TIMEOUT_MS = 20 };
+    nestor_cptr_t me = NESTOR_CAP_INIT_TCB;
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0), n = env_obj(NESTOR_OBJ_NOTIFICATION, 0);
+    KT_EQ(set_call_timeout(me, NESTOR_CALL_TIMEOUT_MAX_MS + 1), NESTOR_ERR_RANGE);
+    KT_OK(set_call_timeout(me, TIMEOUT_MS));
+
+    /* Nobody receives: out of the send queue with TIMED_OUT. */
+    nu_msg_t m = { .info = nestor_msginfo(1, 0, 0, 1), .mr = { 7 } };
+    KT_EQ(nu_call_bounded(ep, &m), NESTOR_ERR_TIMED_OUT);
+
+    /* A server takes the call and keeps it. */
+    env_shared[0] = env_shared[1] = 0;
+    env_shared[2] = n;
+    env_thread(silent_server, ep, THREAD_PRIO, 0);
+    m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 1), .mr = { 42 } };
+    KT_EQ(nu_call_bounded(ep, &m), NESTOR_ERR_TIMED_OUT);
+    KT_EQ(env_shared[0], 42);               /* it had the message */
+    nu_signal(n);
+    env_wait_idle();
+    KT_EQ(env_shared[1], NESTOR_ERR_NO_REPLY);
+
+    /* A server that answers: the reply, and no timeout left armed (a stale
+     * one would end the root task's next waits with an error). */
+    nestor_cptr_t ep2 = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    env_thread(echo_server, ep2, THREAD_PRIO, 0);
+    for (int i = 0; i < 10; i++) {
+        m = (nu_msg_t){ .info = nestor_msginfo(3, 0, 0, 1), .mr = { (nestor_word_t)i } };
+        KT_OK(nu_call_bounded(ep2, &m));
+        KT_EQ(nestor_msginfo_label(m.info), 4);
+        KT_EQ(m.mr[1], i);
+    }
+    for (int i = 0; i < 3 * TIMEOUT_MS; i++)
+        KT_EQ(env_sleep_ticks(1), ENV_TICK_BADGE);
+
+    /* Timeout 0: no limit, the call is a plain one. */
+    KT_OK(set_call_timeout(me, 0));
+    m = (nu_msg_t){ .info = nestor_msginfo(5, 0, 0, 1), .mr = { 9 } };
+    KT_OK(nu_call_bounded(ep2, &m));
+    KT_EQ(m.mr[1], 9);
     return KT_PASS;
 }

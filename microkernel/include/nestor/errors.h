@@ -25,6 +25,8 @@ typedef enum {
     NESTOR_ERR_WOULD_BLOCK = 13,      /* non-blocking operation found no partner */
     NESTOR_ERR_NO_REPLY = 14,         /* reply with nobody to reply to */
     NESTOR_ERR_UNKNOWN_SYSCALL = 15,
+    NESTOR_ERR_TIMED_OUT = 16,        /* a bounded call got no reply in time (the receiver,
+                                         if it took the message, can no longer reply) */
     NESTOR_ERR_COUNT
 } nestor_error_t;
 

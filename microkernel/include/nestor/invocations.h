@@ -44,6 +44,10 @@ typedef enum {
                                          IN/OUT on its ports directly (it keeps a copy;
                                          revoking the original ends the grant); no CAP0:
                                          remove the grant */
+    NESTOR_TCB_SET_CALL_TIMEOUT = 60, /* MR0 milliseconds (0: none, at most
+                                         NESTOR_CALL_TIMEOUT_MAX_MS): how long the
+                                         thread's NESTOR_SYS_CALL_BOUNDED waits, in
+                                         kernel ticks rounded up, plus one */
 
     /* Paging structures and frames (x86-64) */
     NESTOR_PAGE_TABLE_MAP = 64,       /* MR0 vaddr; CAP0 VSpace root (PML4) */

@@ -28,7 +28,10 @@
                                        MR1 slots, MR2 threads */
 #define NESTOR_SYS_DEBUG_NMI     13 /* rdi = debug cap: send this CPU an NMI (a host NMI, for
                                        tests) -> MR0 host NMIs the kernel has handled */
-#define NESTOR_SYS_COUNT         14
+#define NESTOR_SYS_CALL_BOUNDED  14 /* CALL that gives up after the thread's call timeout
+                                       (NESTOR_TCB_SET_CALL_TIMEOUT): status
+                                       NESTOR_ERR_TIMED_OUT if no reply came by then */
+#define NESTOR_SYS_COUNT         15
 
 #define NESTOR_MSG_REGISTERS_IN_CPU 4
 

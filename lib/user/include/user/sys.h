@@ -37,6 +37,9 @@ static inline nestor_word_t nu_syscall(nestor_word_t num, nestor_word_t dest, nu
 }
 
 static inline nestor_word_t nu_call(nestor_cptr_t c, nu_msg_t *m) { return nu_syscall(NESTOR_SYS_CALL, c, m); }
+/* A call that gives up after this thread's call timeout (set once with
+ * NESTOR_TCB_SET_CALL_TIMEOUT): NESTOR_ERR_TIMED_OUT then. */
+static inline nestor_word_t nu_call_bounded(nestor_cptr_t c, nu_msg_t *m) { return nu_syscall(NESTOR_SYS_CALL_BOUNDED, c, m); }
 static inline nestor_word_t nu_send(nestor_cptr_t c, nu_msg_t *m) { return nu_syscall(NESTOR_SYS_SEND, c, m); }
 static inline nestor_word_t nu_nbsend(nestor_cptr_t c, nu_msg_t *m) { return nu_syscall(NESTOR_SYS_NB_SEND, c, m); }
 static inline nestor_word_t nu_recv(nestor_cptr_t c, nu_msg_t *m) { return nu_syscall(NESTOR_SYS_RECV, c, m); }
