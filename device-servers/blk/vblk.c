@@ -246,14 +246,12 @@ static void serve_queue(vblk_t *v)
         if (e == VIRTQ_EMPTY)
             return;
         if (e != VIRTQ_OK) {
-            bool fatal = virtq_err_fatal(e) || (eff.flags & VIRTIO_MMIO_EFF_NEEDS_RESET);
             char why[VBLK_LINE_MAX];
-            fmt_snprintf(why, sizeof why, "%s%s", virtq_strerror(e),
-                         fatal ? "; the device needs a reset" : "");
+            bool fatal = ds_chain_refused(&v->dev, VBLK_REQUESTQ, e, ch.head, &eff, why,
+                                          sizeof why);
             say(v, "requestq chain", why);
             if (fatal)
                 return;
-            virtio_mmio_push(&v->dev, VBLK_REQUESTQ, ch.head, 0, &eff);
             continue;
         }
         uint32_t used = request(v, segs, &ch);

@@ -84,14 +84,10 @@ bool con_init(con_t *c, uint8_t *ram)
 static bool chain_refused(con_t *c, unsigned q, virtq_err_t e, const virtq_chain_t *ch,
                           virtio_mmio_effect_t *eff)
 {
-    bool fatal = virtq_err_fatal(e) || (eff->flags & VIRTIO_MMIO_EFF_NEEDS_RESET);
     char why[CON_LINE_MAX];
-    fmt_snprintf(why, sizeof why, "%s%s", virtq_strerror(e),
-                 fatal ? "; the device needs a reset" : "");
+    bool fatal = ds_chain_refused(&c->dev, q, e, ch->head, eff, why, sizeof why);
     say(c, q == CON_TRANSMITQ ? "transmitq0 chain" : "receiveq0 chain", why);
     c->resets_needed += fatal;
-    if (!fatal)
-        virtio_mmio_push(&c->dev, q, ch->head, 0, eff);
     return fatal;
 }
 

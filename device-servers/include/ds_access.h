@@ -40,6 +40,13 @@ static inline const char *ds_mmio_access(virtio_mmio_dev_t *dev, uint32_t window
     return virtio_mmio_strerror(e);
 }
 
+/* virtio_mmio_pop refused a chain of queue @q (its head @head) with @e:
+ * why, into @why; true if the queue broke (DEVICE_NEEDS_RESET: "; the
+ * device needs a reset" added), else the chain is handed back used with
+ * length 0. The caller logs @why. */
+bool ds_chain_refused(virtio_mmio_dev_t *dev, unsigned q, virtq_err_t e, uint16_t head,
+                      virtio_mmio_effect_t *eff, char *why, size_t len);
+
 /* An access said as "write of 4 bytes at 0x38", into @buf. */
 void ds_access_str(char *buf, size_t len, bool write, uint64_t offset, uint64_t size);
 
