@@ -295,7 +295,8 @@ bool ipc_reply(tcb_t *t)
         return false;
     t->caller = 0;
     client->callee = 0;
-    ipc_timeout_disarm(client);
+    if (client->call_deadline)
+        ipc_timeout_disarm(client);
     if (client->fault_type != NESTOR_FAULT_NONE) {
         resume_after_fault(client, t, tcb_ipc_buffer(t));
         return true;
