@@ -55,11 +55,14 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t badge)
  * the VM's RAM frames (devsrv.h). */
 static bool grant_ram(nu_alloc_t *a, vm_t *vm, unsigned n, nestor_cptr_t setup)
 {
+    vfwd_dev_t *d = &vm->virtio[n];
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
     while ((1ULL << radix) < DS_GRANT_RAM + frames)
         radix++;
     nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
+    d->grants = node;
+    d->grants_radix = radix;
     if (!node || nu_cnode_mint(node, DS_GRANT_IRQ, radix, a->cnode, vmm_notification, 64,
                                NESTOR_RIGHT_WRITE, VMM_BADGE_DEVICE(vm->index, n)) != NESTOR_OK)
         return false;
@@ -114,6 +117,19 @@ static void set_line(vfwd_dev_t *d, bool level)
     d->vm->irq_quiet = false;
 }
 
+/* The server failed: its device is dead to the VM from now on, and so are
+ * its signals: the capability it copied out of the setup CNode is revoked
+ * (with the slot's own), so a hostile server cannot keep waking the VMM. */
+static void mark_broken(vfwd_dev_t *d)
+{
+    d->broken = true;
+    set_line(d, false);
+    if (d->grants) {
+        nu_cnode_revoke(d->grants, DS_GRANT_IRQ, d->grants_radix);
+        nu_cnode_delete(d->grants, DS_GRANT_IRQ, d->grants_radix);
+    }
+}
+
 /* One forwarded access; false only when the server is broken. */
 static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint64_t *value)
 {
@@ -125,8 +141,7 @@ static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint
     nestor_word_t label = nestor_msginfo_label(m.info);
     d->accesses++;
     if (st != NESTOR_OK || (label != DS_OK && label != DS_REFUSED)) {
-        d->broken = true;
-        set_line(d, false);
+        mark_broken(d);
         if (st == NESTOR_ERR_TIMED_OUT)
             printf("vmm: vm %s: device server %s did not answer within %lu ms: its device %u "
                    "needs a reset and reads all ones from now on\n", d->vm->name, d->server,

@@ -35,6 +35,8 @@ typedef struct {
     unsigned irq;                   /* its PIC line, vm_virtio_irq(n) */
     char server[32];
     nestor_cptr_t ep;               /* the server's endpoint, badged DS_BADGE_MMIO */
+    nestor_cptr_t grants;           /* the setup CNode (its DS_GRANT_IRQ: the signal cap) */
+    unsigned grants_radix;
     bool level;                     /* the line's level, as the last reply said */
     bool broken;                    /* the server failed a call or answered garbage */
     uint64_t accesses, kicks, raised, refused, signals;

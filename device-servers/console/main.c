@@ -88,14 +88,15 @@ static bool setup(nestor_cptr_t ep)
  * Fault injection, for the tests of the VMM's defences: with
  * "console.fault=garbage:N" on the command line (the node's 'options'),
  * every reply after the first N accesses is garbage: a label the protocol
- * does not have and all-ones MRs; with "console.fault=silent:N", the
+ * does not have and all-ones MRs, each followed by a signal (which the VMM,
+ * having broken the device, must refuse); with "console.fault=silent:N", the
  * server takes access N + 1 and never answers it (nor anything after).
  * 0: off.
  */
 #define FAULT_OPT        "console.fault=garbage:"
 #define SILENT_OPT       "console.fault=silent:"
 #define GARBAGE_LABEL    0xBAD
-static unsigned long garbage_after, silent_after;
+static unsigned long garbage_after, silent_after, garbage_signalled;
 
 /* Serve the VMM's forwarded accesses, for ever. */
 static void serve(nestor_cptr_t ep)
@@ -112,9 +113,20 @@ static void serve(nestor_cptr_t ep)
                             (uint32_t)m.mr[2]);
         m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
                         .mr = { value, con_irq(&con) ? DS_REPLY_IRQ_LEVEL : 0 } };
-        if (garbage_after && con.accesses > garbage_after)
+        if (garbage_after && con.accesses > garbage_after) {
+            /* Garbage, then signals: the VMM, having broken the device at
+             * the reply, has revoked the capability they go through. */
             m = (nu_msg_t){ .info = nestor_msginfo(GARBAGE_LABEL, 0, 0, DS_REPLY_MRS),
                             .mr = { ~0UL, ~0UL } };
+            nu_reply(&m);
+            nu_msg_t s = { 0 };
+            nestor_word_t sst = signal_cap ? nu_syscall(NESTOR_SYS_SEND, signal_cap, &s) : 0;
+            if (!garbage_signalled++)
+                printf("virtio-console %s: a signal after the garbage: %s (status %lu)\n",
+                       con.name, sst == NESTOR_OK ? "taken" : "refused", sst);
+            st = nu_recv(ep, &m);
+            continue;
+        }
         if (silent_after && con.accesses > silent_after)
             for (;;)                    /* receives on, never replying */
                 nu_recv(ep, &m);
