@@ -55,18 +55,26 @@ typedef struct insp {
     nestor_word_t dirty;          /* state-page groups changed while stopped */
     bool stepping;                /* TF is ours until the step's #DB */
     bool guest_tf;                /* the guest's own TF while we step */
+    insp_step_insn_t step;        /* the instruction the step began at (dregs.h) */
+    uint64_t step_rip, step_rsp;  /* where it began */
+    /* INT n, SYSCALL and the like: a hidden int3 at the handler's entry
+     * (step_bp_rip, when step_handler) ends the step */
+    bool step_handler, step_bp_set;
+    uint64_t step_bp_rip, step_bp_gpa;
+    uint8_t step_bp_saved;
+    unsigned step_frame_word;     /* bytes per slot of the handler's frame */
     bool interrupt_pending;       /* gdb's Ctrl-C: report SIGINT at the pause */
     bool attached;                /* gdb has spoken since the last detach */
     insp_swbp_t sw[INSP_MAX_SW_BPS];
     insp_hwbp_t hw[4];            /* X86_DEBUG_SLOTS debug registers */
     nestor_word_t guest_dr[4], guest_dr7;   /* the guest's own, while we hold any */
-    bool guest_dr_saved;
+    bool guest_dr_saved;          /* ... and MOV DR exits to us (we set MOV-DR exiting) */
     /* gdb's bytes that arrived while the guest ran and gdb did not know */
     uint8_t inbuf[INSP_INBUF];
     size_t inlen;
     struct rsp rsp;
     /* counts for "monitor exits" */
-    uint64_t exits_pause, exits_bp, exits_db, passed_on, bytes_in, bytes_out;
+    uint64_t exits_pause, exits_bp, exits_db, exits_dr, passed_on, bytes_in, bytes_out;
 } insp_t;
 
 /* uart.c: the host serial port granted by init. */

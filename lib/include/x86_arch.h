@@ -152,6 +152,18 @@
 #define X86_DEBUG_SLOTS      4
 #define X86_DR6_B(i)         X86_BIT(i)         /* breakpoint condition i met */
 #define X86_DR6_BS           X86_BIT(14)        /* single step */
+/* Debug register numbers (17.2): DR4 and DR5 are DR6 and DR7 unless CR4.DE
+ * (17.2.2). */
+#define X86_DR_ALIAS_STATUS  4u
+#define X86_DR_ALIAS_CONTROL 5u
+#define X86_DR_STATUS        6u
+#define X86_DR_CONTROL       7u
+#define X86_DR6_BD           X86_BIT(13)        /* a debug-register access detected (17.2.3) */
+/* DR6 bits 31:16 and 11:4 are reserved and read as 1 (17.2.3). */
+#define X86_DR6_FIXED1       0xFFFF0FF0ull
+#define X86_DR7_GD           X86_BIT(13)        /* general detect: MOV DR raises #DB (17.2.4) */
+/* DR7 bits 11, 12, 14 and 15 are reserved and read as 0 (17.2.4). */
+#define X86_DR7_FIXED0       (X86_BIT(11) | X86_BIT(12) | X86_BIT(14) | X86_BIT(15))
 #define X86_DR7_L(i)         X86_BIT(2 * (i))   /* local enable of breakpoint i */
 #define X86_DR7_LE           X86_BIT(8)         /* exact data breakpoints (recommended) */
 #define X86_DR7_FIXED1       X86_BIT(10)        /* reads as 1 */
@@ -165,6 +177,27 @@
 #define X86_DR7_LEN_2        1u
 #define X86_DR7_LEN_8        2u
 #define X86_DR7_LEN_4        3u
+
+/* Gate and segment descriptors as one 8-byte word (SDM Vol. 3A 3.4.5,
+ * 6.11 Figure 6-2, 6.14.1 Figure 6-8: an IA-32e gate's second word holds
+ * offset bits 63:32): type 43:40, present 47; a gate's offset 15:0 and
+ * 63:48 (31:16), its selector 31:16; a segment's base 39:16 and 63:56. */
+#define X86_DESC_TYPE(d)       (((d) >> 40) & 0xFu)
+#define X86_DESC_P             X86_BIT(47)
+#define X86_DESC_BASE(d)       ((((d) >> 16) & 0xFFFFFFull) | (((d) >> 56) << 24))
+#define X86_GATE_OFFSET(d)     (((d) & 0xFFFFull) | (((d) >> 32) & 0xFFFF0000ull))
+#define X86_GATE_SEL(d)        (((d) >> 16) & 0xFFFFu)
+/* Gate types (3.5 Table 3-2): 16-bit interrupt and trap gates, 32-bit ones
+ * (64-bit ones in IA-32e mode, where only these two are valid). */
+#define X86_GATE_INT16         0x6u
+#define X86_GATE_TRAP16        0x7u
+#define X86_GATE_INT32         0xEu
+#define X86_GATE_TRAP32        0xFu
+#define X86_GATE_32BIT         0x8u     /* the type bit that makes a gate 32-bit */
+#define X86_IDT_GATE_SIZE      8u       /* bytes per IDT entry (16 in IA-32e mode) */
+#define X86_IDT_GATE_SIZE_64   16u
+#define X86_IVT_ENTRY_SIZE     4u       /* real mode: offset, segment (20.1.4) */
+#define X86_REAL_SEG_SHIFT     4        /* real-mode linear = segment * 16 + offset */
 
 /* IA32_DEBUGCTL (SDM Vol. 3B 17.4.1): BTF, single-step on branches. */
 #define X86_DEBUGCTL_BTF X86_BIT(1)

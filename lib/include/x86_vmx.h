@@ -178,6 +178,14 @@
 #define CRQ_CLTS           2
 #define CRQ_LMSW           3
 #define LMSW_BITS          0xFULL      /* what LMSW loads: PE MP EM TS (SDM Vol. 2A LMSW) */
+/* Exit qualification of a MOV DR (SDM 27.2.1, Table 27-3): the debug
+ * register 2:0, the direction 4 (1: MOV from DR), the GPR 11:8. */
+#define DRQ_NUMBER(q)      ((q) & 0x7)
+#define DRQ_FROM_DR        BIT(4)
+#define DRQ_GPR(q)         (((q) >> 8) & 0xF)
+/* The pending debug exceptions field (SDM 24.4.2, Table 24-4): B3-B0 3:0,
+ * enabled breakpoint 12, BS 14 (a single-step trap pending). */
+#define PENDING_DBG_BS     BIT(14)
 /* The I/O qualification's access size in bytes and port (Table 27-5). */
 #define IOQ_SIZE(q)        (((q) & X86_IOQ_SIZE_MASK) + 1)
 #define IOQ_PORT(q)        (((q) >> X86_IOQ_PORT_SHIFT) & 0xFFFF)

@@ -1,0 +1,192 @@
+/*
+ * tests/guests/unseen.c - a guest that looks for the debugger and must not
+ * find it (tests/system/inspector-unseen.spec, inspector-unseen.gdb): an
+ * ELF64 kernel like the debuggee (built -O0 -g), whose checks pass with or
+ * without gdb attached through the inspector:
+ *   - its own debug registers (SDM Vol. 3B 17.2): it writes DR0, DR1 and
+ *     DR7 and reads them back while gdb holds a hardware breakpoint on
+ *     dr_probe (the inspector's DR0/DR7 in the CPU); then, gdb's breakpoint
+ *     gone, the CPU holds what it wrote;
+ *   - RFLAGS.TF (SDM 17.3.1.4) where gdb single-steps with it: the image
+ *     PUSHFQ pushes (pushf_here), the frame INT 0x80 pushes (int_here; gdb's
+ *     stepi lands in int80_handler), R11 after SYSCALL (syscall_here, with
+ *     TF in IA32_FMASK as Linux has it; stepi lands in syscall_entry).
+ * Reports "unseen: N passed, N failed" on COM1, its failures on port 0xF4.
+ */
+#include <stdint.h>
+
+#define COM1          0x3F8
+#define EXIT_PORT     0xF4
+#define RFLAGS_TF     (1ull << 8)           /* SDM Vol. 1 3.4.3 */
+#define GUEST_DR0     0x123000ull           /* an address it never executes */
+#define GUEST_DR1     0x5678ull
+#define GUEST_DR7     0x600ull              /* GE and the bit that reads 1: no breakpoint on */
+#define INT_VECTOR    0x80
+#define IDT_ENTRIES   256
+#define GATE_INT64    0x8E00ull             /* present, DPL 0, 64-bit interrupt gate (6.14.1) */
+#define MSR_EFER      0xC0000080u
+#define MSR_STAR      0xC0000081u
+#define MSR_LSTAR     0xC0000082u
+#define MSR_FMASK     0xC0000084u
+#define EFER_SCE      1ull                  /* SYSCALL enable (SDM Vol. 3A 2.2.1) */
+#define STAR_CS_SHIFT 32                    /* SYSCALL's CS is STAR[47:32] */
+
+static unsigned passed, failed;
+
+/* What the handlers saw. */
+uint64_t int_frame_rflags, syscall_r11, pushed_rflags;
+uint16_t saved_ss;
+
+static struct { uint64_t lo, hi; } idt[IDT_ENTRIES] __attribute__((aligned(16)));
+
+static void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static void puts_(const char *s)
+{
+    while (*s)
+        outb(COM1, (uint8_t)*s++);
+}
+
+static void put_dec(unsigned v)
+{
+    char buf[12];
+    int n = 0;
+    do {
+        buf[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        outb(COM1, (uint8_t)buf[--n]);
+}
+
+static void check(int ok, const char *what)
+{
+    if (ok) {
+        passed++;
+        return;
+    }
+    failed++;
+    puts_("unseen: FAIL ");
+    puts_(what);
+    puts_("\n");
+}
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* The debug registers (MOV DR: SDM Vol. 2A). */
+#define DR_READ(n)                                                                     \
+    ({                                                                                 \
+        uint64_t v_;                                                                   \
+        __asm__ volatile("mov %%dr" #n ", %0" : "=r"(v_));                             \
+        v_;                                                                            \
+    })
+#define DR_WRITE(n, v) __asm__ volatile("mov %0, %%dr" #n : : "r"((uint64_t)(v)))
+
+/* gdb holds a hardware breakpoint here while the guest plays with its own
+ * debug registers. */
+void dr_probe(void);
+void dr_probe(void)
+{
+    __asm__ volatile("nop");
+}
+
+/* The handlers: each records what the CPU stored and clears TF there
+ * itself, so that a failure shows in the checks, not as a stray #DB. */
+void int80_handler(void);
+void syscall_entry(void);
+__asm__(".text\n"
+        ".globl int80_handler\nint80_handler:\n"
+        "\tmovq 16(%rsp), %rax\n"                 /* RIP, CS, RFLAGS (6.14.2) */
+        "\tmovq %rax, int_frame_rflags(%rip)\n"
+        "\tandq $~0x100, 16(%rsp)\n"
+        "\tiretq\n"
+        ".globl syscall_entry\nsyscall_entry:\n"
+        "\tmovq %r11, syscall_r11(%rip)\n"       /* SDM Vol. 2B SYSCALL: R11 <- RFLAGS */
+        "\tmovw saved_ss(%rip), %ax\n"
+        "\tmovw %ax, %ss\n"                      /* SYSCALL loaded STAR's SS */
+        "\tandq $~0x100, %r11\n"
+        "\tpushq %r11\n"
+        "\tpopfq\n"
+        "\tjmp *%rcx\n");
+
+static void setup(void)
+{
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    __asm__ volatile("mov %%ss, %0" : "=r"(saved_ss));
+    const uint64_t h = (uint64_t)(uintptr_t)int80_handler;
+    /* SDM Vol. 3A 6.14.1, Figure 6-8: offset 15:0, selector, type, offset
+     * 31:16; offset 63:32 in the second word. */
+    idt[INT_VECTOR].lo = (h & 0xFFFF) | (uint64_t)cs << 16 | GATE_INT64 << 32 |
+                         ((h >> 16) & 0xFFFF) << 48;
+    idt[INT_VECTOR].hi = h >> 32;
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = {
+        sizeof idt - 1, (uint64_t)(uintptr_t)idt
+    };
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+    wrmsr(MSR_STAR, (uint64_t)cs << STAR_CS_SHIFT);
+    wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);
+    wrmsr(MSR_FMASK, RFLAGS_TF);
+}
+
+static void debug_registers(void)
+{
+    DR_WRITE(0, GUEST_DR0);
+    DR_WRITE(1, GUEST_DR1);
+    DR_WRITE(7, GUEST_DR7);
+    check(DR_READ(0) == GUEST_DR0, "DR0 reads what the guest wrote");
+    check(DR_READ(7) == GUEST_DR7, "DR7 reads what the guest wrote");
+    dr_probe();
+    /* gdb has let go of its breakpoint: the CPU holds the guest's values. */
+    check(DR_READ(0) == GUEST_DR0, "DR0 is the guest's after the debugger");
+    check(DR_READ(1) == GUEST_DR1, "DR1 is the guest's after the debugger");
+    check(DR_READ(7) == GUEST_DR7, "DR7 is the guest's after the debugger");
+    DR_WRITE(7, 0);
+}
+
+static void trap_flag(void)
+{
+    __asm__ volatile(".globl pushf_here\npushf_here:\n\tpushfq\n\tpopq %0"
+                     : "=r"(pushed_rflags));
+    check(!(pushed_rflags & RFLAGS_TF), "PUSHFQ's image without TF");
+    __asm__ volatile(".globl int_here\nint_here:\n\tint $0x80" : : : "rax", "memory");
+    check(int_frame_rflags != 0, "INT 0x80 reached its handler");
+    check(!(int_frame_rflags & RFLAGS_TF), "INT 0x80's frame without TF");
+    __asm__ volatile(".globl syscall_here\nsyscall_here:\n\tsyscall"
+                     : : : "rax", "rcx", "r11", "memory");
+    check(syscall_r11 != 0, "SYSCALL reached its entry");
+    check(!(syscall_r11 & RFLAGS_TF), "SYSCALL's R11 without TF");
+}
+
+void unseen_main(void);
+void unseen_main(void)
+{
+    puts_("unseen: start\n");
+    setup();
+    debug_registers();
+    trap_flag();
+    puts_("unseen: ");
+    put_dec(passed);
+    puts_(" passed, ");
+    put_dec(failed);
+    puts_(" failed\n");
+    __asm__ volatile("outl %0, %1" : : "a"((uint32_t)failed), "Nd"((uint16_t)EXIT_PORT));
+    for (;;)
+        __asm__ volatile("hlt");
+}
+
+__asm__(".text\n.globl start\nstart:\n\tcall unseen_main\n1:\thlt\n\tjmp 1b\n");
