@@ -24,10 +24,19 @@ exit_action_t vm_stop(vm_t *vm, const char *fmt, ...)
     return EXIT_STOP;
 }
 
-static void advance(vmexit_t *e)
+/* The instruction is done: RIP past it, and the single-step trap it owes
+ * (irq_step_trap) if the guest's RFLAGS.TF is set. */
+static void advance_rip(vmexit_t *e)
 {
     e->s->rip = e->rip + e->instr_len;
     e->changed |= NESTOR_MTD_RIP;
+}
+
+static void advance(vmexit_t *e)
+{
+    advance_rip(e);
+    if (__builtin_expect(e->s->rflags & X86_RFLAGS_TF, 0))
+        irq_step_trap(e->vm, e);
 }
 
 /* Bochs's shutdown port: "Shutdown" written byte by byte ends the VM. */
@@ -371,7 +380,10 @@ static exit_action_t exit_hlt(vmexit_t *e)
     bool nmi_ok = !(e->s->interruptibility & X86_INTR_BLOCK_NMI);
     if (!intr_on && !(nmi_ok && irq_nmi_may_come(e->vm)))
         return vm_stop(e->vm, "halted with interrupts disabled at rip 0x%lx", e->rip);
-    advance(e);                 /* when it wakes, it runs on after the HLT */
+    /* When it wakes, it runs on after the HLT. (No single-step trap here:
+     * a halted guest takes its wake-up interrupt first; a step over HLT
+     * ends after the handler and the next instruction.) */
+    advance_rip(e);
     if ((intr_on && intr) || (nmi_ok && irq_nmi_pending(e->vm)))
         return EXIT_RESUME;     /* irq_before_resume injects it now */
     if (irq_next_deadline(e->vm) == UINT64_MAX)

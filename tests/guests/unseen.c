@@ -10,13 +10,17 @@
  *   - RFLAGS.TF (SDM 17.3.1.4) where gdb single-steps with it: the image
  *     PUSHFQ pushes (pushf_here), the frame INT 0x80 pushes (int_here; gdb's
  *     stepi lands in int80_handler), R11 after SYSCALL (syscall_here, with
- *     TF in IA32_FMASK as Linux has it; stepi lands in syscall_entry).
+ *     TF in IA32_FMASK as Linux has it; stepi lands in syscall_entry);
+ *   - a single step over CPUID and OUT, which the VMM carries out, ends
+ *     right after them (cpuid_here, out_here), and an interrupt due when
+ *     one completes waits for the step's trap (unmask_here).
  * Reports "unseen: N passed, N failed" on COM1, its failures on port 0xF4.
  */
 #include <stdint.h>
 
 #define COM1          0x3F8
 #define EXIT_PORT     0xF4
+#define COM1_SCRATCH  (COM1 + 7)            /* the 16550's scratch register */
 #define RFLAGS_TF     (1ull << 8)           /* SDM Vol. 1 3.4.3 */
 #define GUEST_DR0     0x123000ull           /* an address it never executes */
 #define GUEST_DR1     0x5678ull
@@ -33,8 +37,26 @@
 
 static unsigned passed, failed;
 
+/* The 8259 and the 8254 (IRQ 0), for an interrupt due during a step. */
+#define PIC_CMD       0x20
+#define PIC_DATA      0x21
+#define PIC_ICW1      0x11                  /* edge, cascade, ICW4 follows */
+#define PIC_ICW3      0x04                  /* the slave on IRQ 2 */
+#define PIC_ICW4      0x01                  /* 8086 mode */
+#define PIC_OCW3_IRR  0x0A                  /* the next read of PIC_CMD gives IRR */
+#define PIC_EOI       0x20
+#define PIC_ALL_OFF   0xFF
+#define PIC_IRQ0_ON   0xFE
+#define IRQ0_VECTOR   0x20
+#define PIT_CH0       0x40
+#define PIT_CMD       0x43
+#define PIT_CH0_RATE  0x34                  /* channel 0, low then high byte, mode 2 */
+#define PIT_COUNT     1193                  /* about 1 ms */
+#define POLL_MAX      1000000u
+
 /* What the handlers saw. */
 uint64_t int_frame_rflags, syscall_r11, pushed_rflags;
+volatile uint64_t ticks;
 uint16_t saved_ss;
 
 static struct { uint64_t lo, hi; } idt[IDT_ENTRIES] __attribute__((aligned(16)));
@@ -120,19 +142,33 @@ __asm__(".text\n"
         "\tandq $~0x100, %r11\n"
         "\tpushq %r11\n"
         "\tpopfq\n"
-        "\tjmp *%rcx\n");
+        "\tjmp *%rcx\n"
+        ".globl irq0_handler\nirq0_handler:\n"
+        "\tpushq %rax\n"
+        "\tincq ticks(%rip)\n"
+        "\tmovb $0x20, %al\n"                   /* EOI */
+        "\toutb %al, $0x20\n"
+        "\tpopq %rax\n"
+        "\tiretq\n");
+void irq0_handler(void);
+
+static void set_gate(unsigned vector, void (*handler)(void), uint16_t cs)
+{
+    /* SDM Vol. 3A 6.14.1, Figure 6-8: offset 15:0, selector, type, offset
+     * 31:16; offset 63:32 in the second word. */
+    const uint64_t h = (uint64_t)(uintptr_t)handler;
+    idt[vector].lo = (h & 0xFFFF) | (uint64_t)cs << 16 | GATE_INT64 << 32 |
+                     ((h >> 16) & 0xFFFF) << 48;
+    idt[vector].hi = h >> 32;
+}
 
 static void setup(void)
 {
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     __asm__ volatile("mov %%ss, %0" : "=r"(saved_ss));
-    const uint64_t h = (uint64_t)(uintptr_t)int80_handler;
-    /* SDM Vol. 3A 6.14.1, Figure 6-8: offset 15:0, selector, type, offset
-     * 31:16; offset 63:32 in the second word. */
-    idt[INT_VECTOR].lo = (h & 0xFFFF) | (uint64_t)cs << 16 | GATE_INT64 << 32 |
-                         ((h >> 16) & 0xFFFF) << 48;
-    idt[INT_VECTOR].hi = h >> 32;
+    set_gate(INT_VECTOR, int80_handler, cs);
+    set_gate(IRQ0_VECTOR, irq0_handler, cs);
     struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = {
         sizeof idt - 1, (uint64_t)(uintptr_t)idt
     };
@@ -172,6 +208,58 @@ static void trap_flag(void)
     check(!(syscall_r11 & RFLAGS_TF), "SYSCALL's R11 without TF");
 }
 
+/* Instructions the VMM carries out (CPUID, OUT): gdb's stepi over each
+ * must end right after it (the VMM owes the single-step trap, SDM
+ * 17.3.1.4), not one instruction later. */
+static void emulated(void)
+{
+    uint32_t a = 0, b, c = 0, d;
+    __asm__ volatile(".globl cpuid_here\ncpuid_here:\n\tcpuid\n\tnop"
+                     : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+    check(b != 0, "CPUID leaf 0 answered");
+    __asm__ volatile(".globl out_here\nout_here:\n\toutb %%al, %%dx\n\tnop"
+                     : : "a"((uint8_t)0x5A), "d"((uint16_t)COM1_SCRATCH));
+}
+
+static uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+/* An interrupt due when an instruction the VMM carries out completes
+ * during a step: IRQ 0 is requested (IRR) but masked; gdb steps the OUT
+ * that unmasks it (unmask_here). The step's trap goes first (SDM Vol. 3A
+ * 6.9): gdb sees the step end right after the OUT with ticks still 0;
+ * the interrupt comes once gdb lets the guest go. */
+static void interrupt_in_step(void)
+{
+    outb(PIC_CMD, PIC_ICW1);
+    outb(PIC_DATA, IRQ0_VECTOR);
+    outb(PIC_DATA, PIC_ICW3);
+    outb(PIC_DATA, PIC_ICW4);
+    outb(PIC_DATA, PIC_ALL_OFF);
+    outb(PIT_CMD, PIT_CH0_RATE);
+    outb(PIT_CH0, PIT_COUNT & 0xFF);
+    outb(PIT_CH0, PIT_COUNT >> 8);
+    unsigned polls = 0;
+    uint8_t irr = 0;
+    while (!(irr & 1) && polls++ < POLL_MAX) {
+        outb(PIC_CMD, PIC_OCW3_IRR);
+        irr = inb(PIC_CMD);
+    }
+    check(irr & 1, "IRQ 0 requested while masked");
+    __asm__ volatile("sti\n\tnop\n"
+                     ".globl unmask_here\nunmask_here:\n\toutb %%al, $0x21\n\tnop"
+                     : : "a"((uint8_t)PIC_IRQ0_ON) : "memory");
+    for (polls = 0; !ticks && polls < POLL_MAX; polls++)
+        __asm__ volatile("pause");
+    __asm__ volatile("cli");
+    outb(PIC_DATA, PIC_ALL_OFF);
+    check(ticks != 0, "IRQ 0 delivered after the unmask");
+}
+
 void unseen_main(void);
 void unseen_main(void)
 {
@@ -179,6 +267,8 @@ void unseen_main(void)
     setup();
     debug_registers();
     trap_flag();
+    emulated();
+    interrupt_in_step();
     puts_("unseen: ");
     put_dec(passed);
     puts_(" passed, ");

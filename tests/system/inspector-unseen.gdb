@@ -1,7 +1,9 @@
 # gdb's side of tests/system/inspector-unseen.spec: the unseen guest waits
 # at its first instruction. A hardware breakpoint while it reads and writes
 # its own debug registers; single steps over PUSHFQ, INT 0x80 (into its
-# handler) and SYSCALL (into its entry); detach, and the guest reports.
+# handler) and SYSCALL (into its entry), then over CPUID and OUT (which
+# the VMM carries out) and over the OUT that unmasks a pending IRQ 0 (its
+# handler must not run inside the step); detach, and the guest reports.
 hbreak dr_probe
 continue
 delete
@@ -17,5 +19,18 @@ tbreak *syscall_here
 continue
 stepi
 x/i $pc
+tbreak *cpuid_here
+continue
+stepi
+print (long)$pc - (long)&cpuid_here
+tbreak *out_here
+continue
+stepi
+print (long)$pc - (long)&out_here
+tbreak *unmask_here
+continue
+stepi
+print (long)$pc - (long)&unmask_here
+print ticks
 monitor exits
 detach
