@@ -250,7 +250,7 @@ static void interrupt_in_step(void)
         irr = inb(PIC_CMD);
     }
     check(irr & 1, "IRQ 0 requested while masked");
-    __asm__ volatile("sti\n\tnop\n"
+    __asm__ volatile(".globl sti_here\nsti_here:\n\tsti\n\tnop\n"
                      ".globl unmask_here\nunmask_here:\n\toutb %%al, $0x21\n\tnop"
                      : : "a"((uint8_t)PIC_IRQ0_ON) : "memory");
     for (polls = 0; !ticks && polls < POLL_MAX; polls++)

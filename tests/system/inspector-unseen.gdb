@@ -2,8 +2,8 @@
 # at its first instruction. A hardware breakpoint while it reads and writes
 # its own debug registers; single steps over PUSHFQ, INT 0x80 (into its
 # handler) and SYSCALL (into its entry), then over CPUID and OUT (which
-# the VMM carries out) and over the OUT that unmasks a pending IRQ 0 (its
-# handler must not run inside the step); detach, and the guest reports.
+# the VMM carries out), STI, NOP and the OUT that unmasks a pending IRQ 0
+# (its handler must not run inside the step); detach, and the guest reports.
 hbreak dr_probe
 continue
 delete
@@ -27,8 +27,11 @@ tbreak *out_here
 continue
 stepi
 print (long)$pc - (long)&out_here
-tbreak *unmask_here
+tbreak *sti_here
 continue
+stepi
+stepi
+print (long)$pc - (long)&sti_here
 stepi
 print (long)$pc - (long)&unmask_here
 print ticks
