@@ -238,6 +238,16 @@
 #define EPTP_WALK_4                 (3ULL << EPTP_WALK_SHIFT)
 #define EPTP_ACCESSED_DIRTY         BIT(6)
 #define EPTP_RESERVED_LOW           0xF80ULL
+/* EPT paging-structure entries (SDM 28.3.2, Tables 28-1 .. 28-6): read,
+ * write and execute 2:0 (not present when all three are 0), a 1 GiB or
+ * 2 MiB page in a PDPTE or PDE with bit 7, the address bits 51:12. */
+#define X86_EPT_R                   BIT(0)
+#define X86_EPT_W                   BIT(1)
+#define X86_EPT_X                   BIT(2)
+#define X86_EPT_RWX                 (X86_EPT_R | X86_EPT_W | X86_EPT_X)
+#define X86_EPT_PS                  BIT(7)
+#define X86_EPT_ADDR_MASK           0x000FFFFFFFFFF000ULL
+#define X86_EPT_LEVELS              4           /* with EPTP_WALK_4 */
 /* IA32_VMX_EPT_VPID_CAP (SDM A.10): INVEPT type t is supported iff bit
  * (EPT_CAP_INVEPT_TYPE_SHIFT + t) is set, INVVPID type t iff bit
  * (VPID_CAP_INVVPID_TYPE_SHIFT + t). */
