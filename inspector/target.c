@@ -499,7 +499,9 @@ static void step_end(insp_t *in)
 {
     nestor_vcpu_state_t *s = in->s;
     if (in->step_bp_set) {
-        in->ram[in->step_bp_gpa] = in->step_bp_saved;
+        /* (A guest that wrote over it meanwhile keeps what it wrote.) */
+        if (in->ram[in->step_bp_gpa] == INT3)
+            in->ram[in->step_bp_gpa] = in->step_bp_saved;
         in->step_bp_set = false;
     }
     in->stepping = false;
