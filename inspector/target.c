@@ -383,29 +383,46 @@ static unsigned t_threads(void *ctx)
  * takes a #DB (DR6.BS) after the next instruction; the #DB exits to us
  * (exception bitmap, SDM 25.2), and the guest never sees it. Our TF must
  * not show where the instruction stores RFLAGS (dregs.h): PUSHF's image on
- * the stack and SYSCALL's R11 lose it after the step; INT n, INT3, INTO
- * and INT1 enter their handler with TF clear (SDM Vol. 3A 6.12.1.2), so
- * the step could only end after the handler's IRET: a hidden int3 at the
- * handler's first instruction ends it there instead, and the frame's
- * RFLAGS image loses our TF.
+ * the stack and SYSCALL's R11 lose it after the step. Any event delivered
+ * during the step (INT n, INT3, INTO, INT1, an exception the instruction
+ * raises) enters its handler with TF clear (SDM Vol. 3A 6.12.1.2), so the
+ * step could only end after the handler's IRET: hidden int3s at the
+ * handlers' first instructions end it there instead, as gdb expects of a
+ * bare machine, and the frame's RFLAGS image loses our TF.
  */
 #define TF_IMAGE_BYTE  1                          /* TF is bit 8: byte 1 of the image */
 #define TF_IMAGE_BIT   (X86_RFLAGS_TF >> 8)
 #define FRAME_RFLAGS   2                          /* slots below it: (E/R)IP, CS (6.12.1, 6.14.2) */
 
+/* The guest's IDT (or real mode's IVT) as the step began: read once per
+ * step, not per vector (each read walks the guest's page tables). */
+static uint8_t idt_copy[X86_VECTORS * X86_IDT_GATE_SIZE_64];
+static size_t idt_bytes;
+
+static void read_idt(insp_t *in)
+{
+    const nestor_vcpu_state_t *s = in->s;
+    size_t n = (size_t)s->idtr_limit + 1;
+    if (n > sizeof idt_copy)
+        n = sizeof idt_copy;
+    idt_bytes = read_linear(in, s->idtr_base, idt_copy, n);
+}
+
 /* Where vector @v's handler starts: its RIP, its linear address and the
  * size of its frame's slots. Real mode: the IVT (SDM Vol. 3A 20.1.4);
  * IA-32e mode: a 16-byte 64-bit gate (6.14.1); else an 8-byte interrupt
  * or trap gate (6.11) through a GDT code descriptor (3.4.5). Task gates,
- * absent gates and LDT selectors are not followed (false). */
-static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, unsigned *word)
+ * absent gates, gates beyond the IDT's limit and LDT selectors are not
+ * followed (false). @desc caches the last code descriptor read. */
+static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, unsigned *word,
+                       uint64_t desc[2])
 {
     const nestor_vcpu_state_t *s = in->s;
     if (!(s->cr0 & X86_CR0_PE)) {
         uint16_t ivt[2];
-        if ((uint64_t)X86_IVT_ENTRY_SIZE * v + sizeof ivt - 1 > s->idtr_limit ||
-            read_linear(in, s->idtr_base + X86_IVT_ENTRY_SIZE * v, ivt, sizeof ivt) != sizeof ivt)
+        if ((uint64_t)X86_IVT_ENTRY_SIZE * v + sizeof ivt > idt_bytes)
             return false;
+        memcpy(ivt, idt_copy + X86_IVT_ENTRY_SIZE * v, sizeof ivt);
         *rip = ivt[0];
         *lin = ((uint64_t)ivt[1] << X86_REAL_SEG_SHIFT) + ivt[0];
         *word = sizeof(uint16_t);
@@ -414,9 +431,10 @@ static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, uns
     const bool ia32e = s->efer & X86_EFER_LMA;
     const unsigned size = ia32e ? X86_IDT_GATE_SIZE_64 : X86_IDT_GATE_SIZE;
     uint64_t g[2] = { 0, 0 };
-    if ((uint64_t)size * v + size - 1 > s->idtr_limit ||
-        read_linear(in, s->idtr_base + (uint64_t)size * v, g, size) != size ||
-        !(g[0] & X86_DESC_P))
+    if ((uint64_t)size * v + size > idt_bytes)
+        return false;
+    memcpy(g, idt_copy + (size_t)size * v, size);
+    if (!(g[0] & X86_DESC_P))
         return false;
     const unsigned type = X86_DESC_TYPE(g[0]);
     if (type != X86_GATE_INT32 && type != X86_GATE_TRAP32 &&
@@ -432,12 +450,18 @@ static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, uns
     if (*word == sizeof(uint16_t))
         off = (uint16_t)off;
     const unsigned sel = X86_GATE_SEL(g[0]);
-    uint64_t d;
-    if ((sel & X86_SEL_TI) || (sel & ~7u) + sizeof d - 1 > s->gdtr_limit ||
-        read_linear(in, s->gdtr_base + (sel & ~7u), &d, sizeof d) != sizeof d)
+    if (sel & X86_SEL_TI)
         return false;
+    if (desc[0] != sel) {
+        uint64_t d;
+        if ((sel & ~7u) + sizeof d - 1 > s->gdtr_limit ||
+            read_linear(in, s->gdtr_base + (sel & ~7u), &d, sizeof d) != sizeof d)
+            return false;
+        desc[0] = sel;
+        desc[1] = d;
+    }
     *rip = off;
-    *lin = (uint32_t)(X86_DESC_BASE(d) + off);
+    *lin = (uint32_t)(X86_DESC_BASE(desc[1]) + off);
     return true;
 }
 
@@ -451,6 +475,38 @@ static void clear_tf_image(insp_t *in, uint64_t va)
     }
 }
 
+/* A hidden int3 at the entry @rip (guest-linear @lin) of vector @vector's
+ * handler, or of SYSCALL's (STEP_BP_SYSCALL), for this step. One of gdb's
+ * own breakpoints there, or one of ours for another vector, serves too. */
+static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, unsigned word)
+{
+    /* The page of the last translation (handlers share a few pages). */
+    static uint64_t last_va = ~0ull, last_gpa;
+    uint64_t gpa;
+    if (in->n_step_bps >= INSP_STEP_BPS)
+        return;
+    if (in->n_step_bps && (lin & ~(uint64_t)(PAGE_SIZE - 1)) == last_va) {
+        gpa = last_gpa | (lin & (PAGE_SIZE - 1));
+    } else {
+        if (!target_translate(in, lin, &gpa))
+            return;
+        last_va = lin & ~(uint64_t)(PAGE_SIZE - 1);
+        last_gpa = gpa & ~(uint64_t)(PAGE_SIZE - 1);
+    }
+    bool taken = false;
+    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
+        taken |= in->sw[i].used && in->sw[i].gpa == gpa;
+    for (unsigned i = 0; i < in->n_step_bps; i++)
+        taken |= in->step_bps[i].planted && in->step_bps[i].gpa == gpa;
+    insp_stepbp_t *b = &in->step_bps[in->n_step_bps++];
+    *b = (insp_stepbp_t){ .rip = rip, .gpa = gpa, .vector = (uint16_t)vector,
+                          .word = (uint8_t)word, .planted = !taken };
+    if (b->planted) {
+        b->saved = in->ram[gpa];
+        in->ram[gpa] = INT3;
+    }
+}
+
 static void step_begin(insp_t *in)
 {
     nestor_vcpu_state_t *s = in->s;
@@ -458,68 +514,92 @@ static void step_begin(insp_t *in)
     const size_t n = read_linear(in, linear(s, &s->cs, s->rip, false), code, sizeof code);
     dregs_step_insn(code, (unsigned)n, mode64(s), &in->step);
     in->step_rip = s->rip;
-    in->step_frame_word = 0;
-    in->step_handler = false;
-    uint64_t rip = 0, lin = 0, gpa;
-    unsigned word = 0;
-    bool entry = false;
-    if (in->step.kind == STEP_INT) {
-        entry = handler_of(in, in->step.vector, &rip, &lin, &word);
-    } else if (in->step.kind == STEP_SYSCALL && mode64(s)) {
-        /* SDM Vol. 2B SYSCALL: RIP <- IA32_LSTAR, RFLAGS &= ~IA32_FMASK;
-         * with TF in FMASK (as Linux has it) no trap follows (17.3.1.4:
-         * TF is clear when it completes), so the entry gets the int3. */
-        rip = lin = s->lstar;
-        entry = true;
+    in->n_step_bps = 0;
+    /* Every vector's handler: an INT n, an exception the instruction
+     * raises, an event delivered before it: each enters its handler with
+     * TF clear (SDM Vol. 3A 6.12.1.2), where the step ends. */
+    read_idt(in);
+    uint64_t desc[2] = { ~0ull, 0 };
+    for (unsigned v = 0; v < X86_VECTORS; v++) {
+        uint64_t rip, lin;
+        unsigned word;
+        if (handler_of(in, v, &rip, &lin, &word, desc))
+            hide_bp(in, v, rip, lin, word);
     }
-    if (entry && target_translate(in, lin, &gpa)) {
-        in->step_bp_rip = rip;
-        in->step_frame_word = word;
-        in->step_handler = true;
-        /* (One of gdb's own breakpoints there stops the step as well.) */
-        bool gdbs = false;
-        for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-            gdbs |= in->sw[i].used && in->sw[i].gpa == gpa;
-        if (!gdbs) {
-            in->step_bp_gpa = gpa;
-            in->step_bp_saved = in->ram[gpa];
-            in->ram[gpa] = INT3;
-            in->step_bp_set = true;
-        }
-    }
+    /* SDM Vol. 2B SYSCALL: RIP <- IA32_LSTAR, RFLAGS &= ~IA32_FMASK; with
+     * TF in FMASK (as Linux has it) no trap follows (17.3.1.4: TF is clear
+     * when it completes), so the entry gets an int3 too. */
+    if (in->step.kind == STEP_SYSCALL && mode64(s))
+        hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0);
     in->guest_tf = s->rflags & X86_RFLAGS_TF;
     s->rflags |= X86_RFLAGS_TF;
     in->dirty |= NESTOR_MTD_RFLAGS;
     in->stepping = true;
 }
 
+/* The step ended at a handler's entry (one of our hidden int3s): the
+ * frame the delivery pushed there, (E/R)IP (after an error code, for the
+ * exceptions that push one outside real mode: SDM Vol. 3A 6.13, Table
+ * 6-1; an INT n never does), CS, RFLAGS. It is a frame of this step only
+ * if its IP is where the step began (a fault, an event before the
+ * instruction) or after it (INT n): a CALL to a handler pushes neither.
+ * Vectors sharing a handler that disagree on the error code leave it. */
+static void fix_frame(insp_t *in)
+{
+    nestor_vcpu_state_t *s = in->s;
+    const bool real = !(s->cr0 & X86_CR0_PE);
+    int err = -1;
+    unsigned word = 0;
+    for (unsigned i = 0; i < in->n_step_bps; i++) {
+        const insp_stepbp_t *b = &in->step_bps[i];
+        if (b->rip != s->rip || b->vector == STEP_BP_SYSCALL)
+            continue;
+        const bool soft = in->step.kind == STEP_INT && b->vector == in->step.vector;
+        const int e = !real && !soft && x86_exception_has_error(b->vector);
+        if ((err >= 0 && e != err) || (word && word != b->word))
+            return;
+        err = e;
+        word = b->word;
+    }
+    if (err < 0)
+        return;
+    uint64_t ip = 0;
+    const uint64_t at = s->rsp + (uint64_t)err * word;
+    if (read_linear(in, linear(s, &s->ss, at, true), &ip, word) != word)
+        return;
+    if (ip != in->step_rip && !(in->step.len && ip == in->step_rip + in->step.len))
+        return;
+    clear_tf_image(in, linear(s, &s->ss, at + FRAME_RFLAGS * word, true));
+}
+
 /* The step is over (we hold an exit): our TF out of RFLAGS and out of
- * whatever the instruction stored it in; the hidden int3 out of RAM. */
+ * whatever the instruction stored it in; the hidden int3s out of RAM. */
 static void step_end(insp_t *in)
 {
     nestor_vcpu_state_t *s = in->s;
-    if (in->step_bp_set) {
-        /* (A guest that wrote over it meanwhile keeps what it wrote.) */
-        if (in->ram[in->step_bp_gpa] == INT3)
-            in->ram[in->step_bp_gpa] = in->step_bp_saved;
-        in->step_bp_set = false;
+    for (unsigned i = in->n_step_bps; i-- > 0;) {
+        const insp_stepbp_t *b = &in->step_bps[i];
+        /* (A guest that wrote over one meanwhile keeps what it wrote.) */
+        if (b->planted && in->ram[b->gpa] == INT3)
+            in->ram[b->gpa] = b->saved;
     }
     in->stepping = false;
     if (!in->guest_tf) {
         s->rflags &= ~X86_RFLAGS_TF;
         in->dirty |= NESTOR_MTD_RFLAGS;
-        const unsigned w = in->step_frame_word;
-        if (in->step.kind == STEP_PUSHF && s->rip == in->step_rip + in->step.len)
+        const insp_stepbp_t *sc = in->n_step_bps ? &in->step_bps[in->n_step_bps - 1] : NULL;
+        if (in->step.kind == STEP_PUSHF && s->rip == in->step_rip + in->step.len) {
             clear_tf_image(in, linear(s, &s->ss, s->rsp, true));
-        else if (in->step.kind == STEP_INT && w && s->rip == in->step_bp_rip)
-            clear_tf_image(in, linear(s, &s->ss, s->rsp + FRAME_RFLAGS * w, true));
-        else if (in->step.kind == STEP_SYSCALL && in->step_handler && s->rip == in->step_bp_rip &&
-                 (s->r11 & X86_RFLAGS_TF)) {
+        } else if (in->step.kind == STEP_SYSCALL && sc && sc->vector == STEP_BP_SYSCALL &&
+                   s->rip == sc->rip) {
             /* SDM Vol. 2B SYSCALL: R11 <- RFLAGS, RIP <- IA32_LSTAR. */
             s->r11 &= ~X86_RFLAGS_TF;
             in->dirty |= NESTOR_MTD_GPRS;
+        } else {
+            fix_frame(in);
         }
     }
+    in->n_step_bps = 0;
     in->step.kind = STEP_PLAIN;
 }
 
@@ -623,10 +703,13 @@ static void stopped(insp_t *in, unsigned sig, enum rsp_stop_why why, uint64_t ad
     rsp_stopped(&in->rsp, 1, sig, why, addr);
 }
 
-/* The step's hidden int3 at a handler's entry (step_begin). */
+/* One of the step's hidden int3s at a handler's entry (step_begin). */
 static bool step_bp_hit(insp_t *in, nestor_word_t rip)
 {
-    return in->stepping && in->step_handler && rip == in->step_bp_rip;
+    for (unsigned i = 0; in->stepping && i < in->n_step_bps; i++)
+        if (in->step_bps[i].rip == rip)
+            return true;
+    return false;
 }
 
 /* A #DB that is ours: the end of our step (BS), or one of our debug

@@ -416,11 +416,9 @@ static exit_action_t exit_triple_fault(vmexit_t *e)
 exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error)
 {
     /* SDM Vol. 3C 24.8.3, Table 24-16: type 3 (hardware exception); bit 11
-     * delivers an error code, which #DF, #TS, #NP, #SS, #GP, #PF and #AC
-     * push (SDM Vol. 3A 6.13, Table 6-1). A fault: RIP stays, no length. */
-    bool has_error = vector == X86_VEC_DF || vector == X86_VEC_TS || vector == X86_VEC_NP ||
-                     vector == X86_VEC_SS || vector == X86_VEC_GP || vector == X86_VEC_PF ||
-                     vector == X86_VEC_AC;
+     * delivers an error code for the exceptions that push one
+     * (x86_exception_has_error). A fault: RIP stays, no length. */
+    bool has_error = x86_exception_has_error(vector);
     e->s->inject_info = X86_INTR_VALID | X86_INTR_TYPE_HW_EXC | (vector & X86_INTR_VECTOR_MASK) |
                         (has_error ? X86_INTR_DELIVER_ERR : 0);
     e->s->inject_error = has_error ? error : 0;

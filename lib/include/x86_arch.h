@@ -220,6 +220,7 @@
 #define X86_MT_UCM 7                            /* UC-: PAT only */
 
 /* Exception vectors (SDM Vol. 3A 6.3.1, Table 6-1). */
+#define X86_VECTORS 256          /* interrupt and exception vectors (6.2) */
 #define X86_VEC_DE 0
 #define X86_VEC_DB 1
 #define X86_VEC_NMI 2
@@ -240,6 +241,8 @@
 #define X86_VEC_XM 19
 #define X86_VEC_VE 20
 #define X86_VEC_CP 21
+#define X86_VEC_VC 29
+#define X86_VEC_SX 30
 
 /* A fault-class exception (SDM Vol. 3A 6.5, Table 6-1): #DE #BR #UD #NM
  * #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP. #DB is a fault or a trap by its
@@ -251,6 +254,20 @@ static inline int x86_exception_is_fault(unsigned v)
     case X86_VEC_DE: case X86_VEC_BR: case X86_VEC_UD: case X86_VEC_NM: case X86_VEC_TS:
     case X86_VEC_NP: case X86_VEC_SS: case X86_VEC_GP: case X86_VEC_PF: case X86_VEC_MF:
     case X86_VEC_AC: case X86_VEC_XM: case X86_VEC_VE: case X86_VEC_CP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The exceptions that push an error code outside real mode (SDM Vol. 3A
+ * 6.13, Table 6-1): #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX. An INT n of
+ * one of these vectors pushes none (6.4.2). */
+static inline int x86_exception_has_error(unsigned v)
+{
+    switch (v) {
+    case X86_VEC_DF: case X86_VEC_TS: case X86_VEC_NP: case X86_VEC_SS: case X86_VEC_GP:
+    case X86_VEC_PF: case X86_VEC_AC: case X86_VEC_CP: case X86_VEC_VC: case X86_VEC_SX:
         return 1;
     default:
         return 0;

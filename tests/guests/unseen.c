@@ -10,7 +10,9 @@
  *   - RFLAGS.TF (SDM 17.3.1.4) where gdb single-steps with it: the image
  *     PUSHFQ pushes (pushf_here), the frame INT 0x80 pushes (int_here; gdb's
  *     stepi lands in int80_handler), R11 after SYSCALL (syscall_here, with
- *     TF in IA32_FMASK as Linux has it; stepi lands in syscall_entry);
+ *     TF in IA32_FMASK as Linux has it; stepi lands in syscall_entry), the
+ *     frames of #UD (ud2_here) and of the #GP the VMM injects for RDMSR of
+ *     no MSR (rdmsr_here, after an error code); stepi lands in the handler;
  *   - a single step over CPUID and OUT, which the VMM carries out, ends
  *     right after them (cpuid_here, out_here), and an interrupt due when
  *     one completes waits for the step's trap (unmask_here).
@@ -28,6 +30,9 @@
 #define INT_VECTOR    0x80
 #define IDT_ENTRIES   256
 #define GATE_INT64    0x8E00ull             /* present, DPL 0, 64-bit interrupt gate (6.14.1) */
+#define VEC_UD        6                     /* SDM Vol. 3A Table 6-1 */
+#define VEC_GP        13
+#define MSR_NONE      0xDEAD0000u           /* no MSR: RDMSR raises #GP(0) */
 #define MSR_EFER      0xC0000080u
 #define MSR_STAR      0xC0000081u
 #define MSR_LSTAR     0xC0000082u
@@ -55,7 +60,7 @@ static unsigned passed, failed;
 #define POLL_MAX      1000000u
 
 /* What the handlers saw. */
-uint64_t int_frame_rflags, syscall_r11, pushed_rflags;
+uint64_t int_frame_rflags, syscall_r11, pushed_rflags, ud_frame_rflags, gp_frame_rflags;
 volatile uint64_t ticks;
 uint16_t saved_ss;
 
@@ -143,6 +148,25 @@ __asm__(".text\n"
         "\tpushq %r11\n"
         "\tpopfq\n"
         "\tjmp *%rcx\n"
+        /* #UD (no error code) and #GP (with one, SDM Vol. 3A 6.13): record
+         * RFLAGS, skip the 2-byte UD2 / RDMSR that raised it. */
+        ".globl ud_handler\nud_handler:\n"
+        "\tpushq %rax\n"
+        "\tmovq 24(%rsp), %rax\n"
+        "\tmovq %rax, ud_frame_rflags(%rip)\n"
+        "\tandq $~0x100, 24(%rsp)\n"
+        "\taddq $2, 8(%rsp)\n"
+        "\tpopq %rax\n"
+        "\tiretq\n"
+        ".globl gp_handler\ngp_handler:\n"
+        "\tpushq %rax\n"
+        "\tmovq 32(%rsp), %rax\n"               /* rax, error code, RIP, CS, RFLAGS */
+        "\tmovq %rax, gp_frame_rflags(%rip)\n"
+        "\tandq $~0x100, 32(%rsp)\n"
+        "\taddq $2, 16(%rsp)\n"
+        "\tpopq %rax\n"
+        "\taddq $8, %rsp\n"
+        "\tiretq\n"
         ".globl irq0_handler\nirq0_handler:\n"
         "\tpushq %rax\n"
         "\tincq ticks(%rip)\n"
@@ -151,6 +175,8 @@ __asm__(".text\n"
         "\tpopq %rax\n"
         "\tiretq\n");
 void irq0_handler(void);
+void ud_handler(void);
+void gp_handler(void);
 
 static void set_gate(unsigned vector, void (*handler)(void), uint16_t cs)
 {
@@ -169,6 +195,8 @@ static void setup(void)
     __asm__ volatile("mov %%ss, %0" : "=r"(saved_ss));
     set_gate(INT_VECTOR, int80_handler, cs);
     set_gate(IRQ0_VECTOR, irq0_handler, cs);
+    set_gate(VEC_UD, ud_handler, cs);
+    set_gate(VEC_GP, gp_handler, cs);
     struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = {
         sizeof idt - 1, (uint64_t)(uintptr_t)idt
     };
@@ -206,6 +234,16 @@ static void trap_flag(void)
                      : : : "rax", "rcx", "r11", "memory");
     check(syscall_r11 != 0, "SYSCALL reached its entry");
     check(!(syscall_r11 & RFLAGS_TF), "SYSCALL's R11 without TF");
+    /* Exceptions the stepped instruction raises: gdb's stepi lands in the
+     * handler; the frame (after an error code for #GP) has no TF. */
+    __asm__ volatile(".globl ud2_here\nud2_here:\n\tud2" : : : "memory");
+    check(ud_frame_rflags != 0, "UD2 reached the #UD handler");
+    check(!(ud_frame_rflags & RFLAGS_TF), "#UD's frame without TF");
+    uint32_t lo, hi;
+    __asm__ volatile(".globl rdmsr_here\nrdmsr_here:\n\trdmsr"
+                     : "=a"(lo), "=d"(hi) : "c"(MSR_NONE) : "memory");
+    check(gp_frame_rflags != 0, "RDMSR of no MSR reached the #GP handler");
+    check(!(gp_frame_rflags & RFLAGS_TF), "#GP's frame (after its error code) without TF");
 }
 
 /* Instructions the VMM carries out (CPUID, OUT): gdb's stepi over each

@@ -1,7 +1,8 @@
 # gdb's side of tests/system/inspector-unseen.spec: the unseen guest waits
 # at its first instruction. A hardware breakpoint while it reads and writes
 # its own debug registers; single steps over PUSHFQ, INT 0x80 (into its
-# handler) and SYSCALL (into its entry), then over CPUID and OUT (which
+# handler), SYSCALL (into its entry), UD2 and RDMSR of no MSR (into the
+# #UD and #GP handlers), then over CPUID and OUT (which
 # the VMM carries out), STI, NOP and the OUT that unmasks a pending IRQ 0
 # (its handler must not run inside the step); detach, and the guest reports.
 hbreak dr_probe
@@ -16,6 +17,14 @@ continue
 stepi
 x/i $pc
 tbreak *syscall_here
+continue
+stepi
+x/i $pc
+tbreak *ud2_here
+continue
+stepi
+x/i $pc
+tbreak *rdmsr_here
 continue
 stepi
 x/i $pc
