@@ -383,12 +383,13 @@ static unsigned t_threads(void *ctx)
  * takes a #DB (DR6.BS) after the next instruction; the #DB exits to us
  * (exception bitmap, SDM 25.2), and the guest never sees it. Our TF must
  * not show where the instruction stores RFLAGS (dregs.h): PUSHF's image on
- * the stack and SYSCALL's R11 lose it after the step. Any event delivered
- * during the step (INT n, INT3, INTO, INT1, an exception the instruction
- * raises) enters its handler with TF clear (SDM Vol. 3A 6.12.1.2), so the
- * step could only end after the handler's IRET: hidden int3s at the
- * handlers' first instructions end it there instead, as gdb expects of a
- * bare machine, and the frame's RFLAGS image loses our TF.
+ * the stack and SYSCALL's R11 lose it after the step. An exception or INT
+ * n delivered during the step (INT3, INTO, INT1, a fault the instruction
+ * raises, one the VMM injects for it) enters its handler with TF clear
+ * (SDM Vol. 3A 6.12.1.2), so the step could only end after the handler's
+ * IRET: hidden int3s at the handlers' first instructions end it there
+ * instead, as gdb expects of a bare machine, and the frame's RFLAGS image
+ * loses our TF.
  */
 #define TF_IMAGE_BYTE  1                          /* TF is bit 8: byte 1 of the image */
 #define TF_IMAGE_BIT   (X86_RFLAGS_TF >> 8)
@@ -515,21 +516,25 @@ static void step_begin(insp_t *in)
     dregs_step_insn(code, (unsigned)n, mode64(s), &in->step);
     in->step_rip = s->rip;
     in->n_step_bps = 0;
-    /* Every vector's handler: an INT n, an exception the instruction
-     * raises, an event delivered before it: each enters its handler with
-     * TF clear (SDM Vol. 3A 6.12.1.2), where the step ends. */
+    /* The handlers of the exceptions (an instruction's faults, an NMI) and
+     * of an INT n's vector: each enters its handler with TF clear (SDM
+     * Vol. 3A 6.12.1.2), where the step ends. (Not every vector's: the
+     * int3s are bytes a guest reading its own code could see while the
+     * step runs.) */
     read_idt(in);
     uint64_t desc[2] = { ~0ull, 0 };
+    const uint64_t here = linear(s, &s->cs, s->rip, false);
     for (unsigned v = 0; v < X86_VECTORS; v++) {
         uint64_t rip, lin;
         unsigned word;
-        if (handler_of(in, v, &rip, &lin, &word, desc))
-            hide_bp(in, v, rip, lin, word);
+        if ((v < X86_EXCEPTIONS || (in->step.kind == STEP_INT && v == in->step.vector)) &&
+            handler_of(in, v, &rip, &lin, &word, desc) && lin != here)
+            hide_bp(in, v, rip, lin, word);   /* (never where the step starts) */
     }
     /* SDM Vol. 2B SYSCALL: RIP <- IA32_LSTAR, RFLAGS &= ~IA32_FMASK; with
      * TF in FMASK (as Linux has it) no trap follows (17.3.1.4: TF is clear
      * when it completes), so the entry gets an int3 too. */
-    if (in->step.kind == STEP_SYSCALL && mode64(s))
+    if (in->step.kind == STEP_SYSCALL && mode64(s) && s->lstar != here)
         hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0);
     in->guest_tf = s->rflags & X86_RFLAGS_TF;
     s->rflags |= X86_RFLAGS_TF;

@@ -221,6 +221,7 @@
 
 /* Exception vectors (SDM Vol. 3A 6.3.1, Table 6-1). */
 #define X86_VECTORS 256          /* interrupt and exception vectors (6.2) */
+#define X86_EXCEPTIONS 32        /* 0-31: the architecture's (6.2) */
 #define X86_VEC_DE 0
 #define X86_VEC_DB 1
 #define X86_VEC_NMI 2

@@ -24,6 +24,9 @@ tbreak *ud2_here
 continue
 stepi
 x/i $pc
+# A step from a handler's first instruction goes on (no hidden int3 there).
+stepi
+print (long)$pc - (long)&ud_handler
 tbreak *rdmsr_here
 continue
 stepi
