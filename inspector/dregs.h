@@ -31,4 +31,33 @@ uint64_t dregs_dr7(const insp_hwbp_t *hw, unsigned n);
  * IA-32e mode (@long_mode), else 32 bits wide. */
 bool dregs_va_ok(uint64_t va, bool long_mode);
 
+/*
+ * The instructions a single step must look after so that the guest never
+ * sees our RFLAGS.TF (SDM Vol. 3B 17.3.1.4): those that store RFLAGS where
+ * the guest reads it. PUSHF pushes it (SDM Vol. 2B PUSHF); SYSCALL saves it
+ * in R11 (Vol. 2B SYSCALL); INT n, INT3, INTO and INT1 push it in the
+ * handler's frame and enter the handler with TF clear (Vol. 3A 6.12.1), so
+ * the step ends at the handler's first instruction, as gdb expects of a
+ * bare machine.
+ */
+#define DREGS_INSN_MAX 15         /* bytes an instruction may have (SDM Vol. 2A 2.3.11) */
+
+typedef enum {
+    STEP_PLAIN,                   /* nothing of TF escapes */
+    STEP_PUSHF,                   /* 9C */
+    STEP_SYSCALL,                 /* 0F 05 */
+    STEP_INT,                     /* CD ib, CC, CE (outside 64-bit mode), F1 */
+} insp_step_kind_t;
+
+typedef struct {
+    insp_step_kind_t kind;
+    unsigned vector;              /* STEP_INT: the vector it raises */
+    unsigned len;                 /* bytes, prefixes included (0: not known) */
+} insp_step_insn_t;
+
+/* Classify the instruction in @bytes (@n of them, up to the 15 an
+ * instruction may have, SDM Vol. 2A 2.3.11), @mode64 for 64-bit mode (REX
+ * prefixes, no INTO). */
+void dregs_step_insn(const uint8_t *bytes, unsigned n, bool mode64, insp_step_insn_t *out);
+
 #endif

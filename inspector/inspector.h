@@ -19,6 +19,7 @@
 #include "dregs.h"
 #include "rsp.h"
 #include <nestor/vcpu.h>
+#include <x86_arch.h>
 #include <user/space.h>
 #include <user/sys.h>
 
@@ -31,6 +32,18 @@ typedef struct {
     uint8_t saved;                /* the guest's byte there */
     bool used;
 } insp_swbp_t;
+
+/* A step's hidden int3 at the entry of a vector's handler (target.c). */
+#define STEP_BP_SYSCALL   X86_VECTORS                  /* ... or of SYSCALL's */
+#define INSP_STEP_BPS     (X86_VECTORS + 1)
+typedef struct {
+    uint64_t rip;                 /* the handler's RIP */
+    uint64_t gpa;                 /* where the int3 is */
+    uint16_t vector;              /* or STEP_BP_SYSCALL */
+    uint8_t word;                 /* bytes per slot of its frame */
+    uint8_t saved;                /* the guest's byte there */
+    bool planted;                 /* ours (else gdb's, or another vector's) */
+} insp_stepbp_t;
 
 typedef enum {
     TGT_RUNNING,                  /* the guest runs; no exit held */
@@ -55,18 +68,23 @@ typedef struct insp {
     nestor_word_t dirty;          /* state-page groups changed while stopped */
     bool stepping;                /* TF is ours until the step's #DB */
     bool guest_tf;                /* the guest's own TF while we step */
+    insp_step_insn_t step;        /* the instruction the step began at (dregs.h) */
+    uint64_t step_rip, step_rsp;  /* where it began */
+    /* hidden int3s at the handlers' entries end the step there */
+    insp_stepbp_t step_bps[INSP_STEP_BPS];
+    unsigned n_step_bps;
     bool interrupt_pending;       /* gdb's Ctrl-C: report SIGINT at the pause */
     bool attached;                /* gdb has spoken since the last detach */
     insp_swbp_t sw[INSP_MAX_SW_BPS];
     insp_hwbp_t hw[4];            /* X86_DEBUG_SLOTS debug registers */
     nestor_word_t guest_dr[4], guest_dr7;   /* the guest's own, while we hold any */
-    bool guest_dr_saved;
+    bool guest_dr_saved;          /* ... and MOV DR exits to us (we set MOV-DR exiting) */
     /* gdb's bytes that arrived while the guest ran and gdb did not know */
     uint8_t inbuf[INSP_INBUF];
     size_t inlen;
     struct rsp rsp;
     /* counts for "monitor exits" */
-    uint64_t exits_pause, exits_bp, exits_db, passed_on, bytes_in, bytes_out;
+    uint64_t exits_pause, exits_bp, exits_db, exits_dr, passed_on, bytes_in, bytes_out;
 } insp_t;
 
 /* uart.c: the host serial port granted by init. */

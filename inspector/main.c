@@ -32,6 +32,7 @@ static const nestor_word_t our_slots[] = {
     NESTOR_EXIT_SLOT_EXCEPTION + 1,      /* #DB (SDM 6.15: vector 1) */
     NESTOR_EXIT_SLOT_EXCEPTION + 3,      /* #BP (vector 3) */
     NESTOR_EXIT_PREEMPT_TIMER,           /* our pauses */
+    NESTOR_EXIT_DR_ACCESS,               /* MOV DR while we hold debug registers */
 };
 
 /* Map what the setup message @msg granted (the CNode in @node). */
@@ -105,7 +106,8 @@ static void serve(void)
             /* The VMM's question at the end, as to every stacked monitor:
              * MR0 the exits we took (held), MR1 those we passed on. */
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2),
-                            .mr = { insp.exits_pause + insp.exits_bp + insp.exits_db,
+                            .mr = { insp.exits_pause + insp.exits_bp + insp.exits_db +
+                                        insp.exits_dr,
                                     insp.passed_on } };
             nu_reply(&m);
             continue;

@@ -9,6 +9,7 @@
 #include "rsp_x86.h"
 #include <stddef.h>
 #include <string.h>
+#include <nestor/vmcs.h>
 #include <user/invoke.h>
 #include <x86_arch.h>
 #include <x86_vmx.h>
@@ -184,6 +185,37 @@ static void copy_chunk(insp_t *in, uint64_t gpa, uint8_t *buf, size_t n, bool wr
     }
 }
 
+/* 64-bit mode: IA32_EFER.LMA and CS.L (SDM Vol. 3A 5.2.1). */
+static bool mode64(const nestor_vcpu_state_t *s)
+{
+    return (s->efer & X86_EFER_LMA) && (s->cs.ar & X86_AR_L);
+}
+
+/* The linear address of @seg:@off (SDM Vol. 3A 3.4: base + offset; in
+ * 64-bit mode the bases of CS, SS, DS and ES count as 0, 3.4.4), @off cut
+ * to the segment's address size when @sized (a stack: SS.B, 3.4.5). */
+static uint64_t linear(const nestor_vcpu_state_t *s, const nestor_vcpu_seg_t *seg, uint64_t off,
+                       bool sized)
+{
+    if (mode64(s))
+        return off;
+    if (sized && !(seg->ar & X86_AR_DB))
+        off = (uint16_t)off;
+    return (uint32_t)(seg->base + off);
+}
+
+/* Guest-linear bytes as gdb sees them (our int3 bytes hidden, written
+ * under). */
+static size_t read_linear(insp_t *in, uint64_t va, void *buf, size_t n)
+{
+    return walk_mem(in, va, buf, n, false, copy_chunk);
+}
+
+static bool write_linear(insp_t *in, uint64_t va, const void *buf, size_t n)
+{
+    return walk_mem(in, va, (uint8_t *)buf, n, true, copy_chunk) == n;
+}
+
 static long t_read_mem(void *ctx, unsigned tid, uint64_t addr, uint8_t *buf, size_t len)
 {
     insp_t *in = I(ctx);
@@ -244,9 +276,21 @@ static void sw_remove(insp_t *in, insp_swbp_t *b)
 /*
  * Hardware breakpoints and watchpoints in the guest's debug registers (SDM
  * Vol. 3B 17.2): the guest's own DR0-DR3/DR7 are kept aside while any slot
- * is ours and put back when the last goes. (The guest could still read ours
- * with MOV DR meanwhile: MOV-DR exiting is not ours to set yet.)
+ * is ours and put back when the last goes. Meanwhile "MOV-DR exiting" (SDM
+ * 24.6.2, 25.1.3) makes every MOV DR exit to us (dr_access): the guest
+ * reads and writes its own values, never ours.
  */
+static void set_movdr_exiting(insp_t *in, bool on)
+{
+    nestor_word_t ctl;
+    const nestor_word_t field = VMCS_PROC_CONTROLS;
+    if (nu_invoke(in->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &ctl, 1) != NESTOR_OK)
+        return;
+    ctl = on ? ctl | PROC_MOV_DR_EXITING : ctl & ~(nestor_word_t)PROC_MOV_DR_EXITING;
+    const nestor_word_t args[] = { field, ctl };
+    nu_invoke(in->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 2, 0, 0, 0, 0);
+}
+
 static nestor_word_t *dr_slot(insp_t *in, unsigned i)
 {
     nestor_word_t *drs[X86_DEBUG_SLOTS] = { &in->s->dr0, &in->s->dr1, &in->s->dr2, &in->s->dr3 };
@@ -255,6 +299,7 @@ static nestor_word_t *dr_slot(insp_t *in, unsigned i)
 
 static void hw_program(insp_t *in)
 {
+    const bool held = in->guest_dr_saved;
     bool any = false;
     for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
         any |= in->hw[i].used;
@@ -270,6 +315,8 @@ static void hw_program(insp_t *in)
         *dr_slot(in, i) = in->hw[i].used ? in->hw[i].addr : any ? 0 : in->guest_dr[i];
     const nestor_word_t dr7 = dregs_dr7(in->hw, X86_DEBUG_SLOTS);
     in->s->dr7 = any ? dr7 : in->guest_dr7;
+    if (held != any)
+        set_movdr_exiting(in, any);
     in->guest_dr_saved = any;
     in->dirty |= NESTOR_MTD_DEBUG;
 }
@@ -331,6 +378,236 @@ static unsigned t_threads(void *ctx)
     return 1;                     /* one vCPU per VM today (BINDINGS.md) */
 }
 
+/*
+ * Single steps the guest does not see. SDM 17.3.1.4: with TF set the CPU
+ * takes a #DB (DR6.BS) after the next instruction; the #DB exits to us
+ * (exception bitmap, SDM 25.2), and the guest never sees it. Our TF must
+ * not show where the instruction stores RFLAGS (dregs.h): PUSHF's image on
+ * the stack and SYSCALL's R11 lose it after the step. An exception or INT
+ * n delivered during the step (INT3, INTO, INT1, a fault the instruction
+ * raises, one the VMM injects for it) enters its handler with TF clear
+ * (SDM Vol. 3A 6.12.1.2), so the step could only end after the handler's
+ * IRET: hidden int3s at the handlers' first instructions end it there
+ * instead, as gdb expects of a bare machine, and the frame's RFLAGS image
+ * loses our TF.
+ */
+#define TF_IMAGE_BYTE  1                          /* TF is bit 8: byte 1 of the image */
+#define TF_IMAGE_BIT   (X86_RFLAGS_TF >> 8)
+#define FRAME_RFLAGS   2                          /* slots below it: (E/R)IP, CS (6.12.1, 6.14.2) */
+
+/* The guest's IDT (or real mode's IVT) as the step began: read once per
+ * step, not per vector (each read walks the guest's page tables). */
+static uint8_t idt_copy[X86_VECTORS * X86_IDT_GATE_SIZE_64];
+static size_t idt_bytes;
+
+static void read_idt(insp_t *in)
+{
+    const nestor_vcpu_state_t *s = in->s;
+    size_t n = (size_t)s->idtr_limit + 1;
+    if (n > sizeof idt_copy)
+        n = sizeof idt_copy;
+    idt_bytes = read_linear(in, s->idtr_base, idt_copy, n);
+}
+
+/* Where vector @v's handler starts: its RIP, its linear address and the
+ * size of its frame's slots. Real mode: the IVT (SDM Vol. 3A 20.1.4);
+ * IA-32e mode: a 16-byte 64-bit gate (6.14.1); else an 8-byte interrupt
+ * or trap gate (6.11) through a GDT code descriptor (3.4.5). Task gates,
+ * absent gates, gates beyond the IDT's limit and LDT selectors are not
+ * followed (false). @desc caches the last code descriptor read. */
+static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, unsigned *word,
+                       uint64_t desc[2])
+{
+    const nestor_vcpu_state_t *s = in->s;
+    if (!(s->cr0 & X86_CR0_PE)) {
+        uint16_t ivt[2];
+        if ((uint64_t)X86_IVT_ENTRY_SIZE * v + sizeof ivt > idt_bytes)
+            return false;
+        memcpy(ivt, idt_copy + X86_IVT_ENTRY_SIZE * v, sizeof ivt);
+        *rip = ivt[0];
+        *lin = ((uint64_t)ivt[1] << X86_REAL_SEG_SHIFT) + ivt[0];
+        *word = sizeof(uint16_t);
+        return true;
+    }
+    const bool ia32e = s->efer & X86_EFER_LMA;
+    const unsigned size = ia32e ? X86_IDT_GATE_SIZE_64 : X86_IDT_GATE_SIZE;
+    uint64_t g[2] = { 0, 0 };
+    if ((uint64_t)size * v + size > idt_bytes)
+        return false;
+    memcpy(g, idt_copy + (size_t)size * v, size);
+    if (!(g[0] & X86_DESC_P))
+        return false;
+    const unsigned type = X86_DESC_TYPE(g[0]);
+    if (type != X86_GATE_INT32 && type != X86_GATE_TRAP32 &&
+        (ia32e || (type != X86_GATE_INT16 && type != X86_GATE_TRAP16)))
+        return false;
+    uint64_t off = X86_GATE_OFFSET(g[0]);
+    if (ia32e) {
+        *rip = *lin = off | g[1] << 32;
+        *word = sizeof(uint64_t);
+        return true;
+    }
+    *word = (type & X86_GATE_32BIT) ? sizeof(uint32_t) : sizeof(uint16_t);
+    if (*word == sizeof(uint16_t))
+        off = (uint16_t)off;
+    const unsigned sel = X86_GATE_SEL(g[0]);
+    if (sel & X86_SEL_TI)
+        return false;
+    if (desc[0] != sel) {
+        uint64_t d;
+        if ((sel & ~7u) + sizeof d - 1 > s->gdtr_limit ||
+            read_linear(in, s->gdtr_base + (sel & ~7u), &d, sizeof d) != sizeof d)
+            return false;
+        desc[0] = sel;
+        desc[1] = d;
+    }
+    *rip = off;
+    *lin = (uint32_t)(X86_DESC_BASE(desc[1]) + off);
+    return true;
+}
+
+/* Clear our TF in an RFLAGS image at guest-linear @va. */
+static void clear_tf_image(insp_t *in, uint64_t va)
+{
+    uint8_t b;
+    if (read_linear(in, va + TF_IMAGE_BYTE, &b, 1) == 1 && (b & TF_IMAGE_BIT)) {
+        b &= (uint8_t)~TF_IMAGE_BIT;
+        write_linear(in, va + TF_IMAGE_BYTE, &b, 1);
+    }
+}
+
+/* A hidden int3 at the entry @rip (guest-linear @lin) of vector @vector's
+ * handler, or of SYSCALL's (STEP_BP_SYSCALL), for this step. One of gdb's
+ * own breakpoints there, or one of ours for another vector, serves too. */
+static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, unsigned word)
+{
+    /* The page of the last translation (handlers share a few pages). */
+    static uint64_t last_va = ~0ull, last_gpa;
+    uint64_t gpa;
+    if (in->n_step_bps >= INSP_STEP_BPS)
+        return;
+    if (in->n_step_bps && (lin & ~(uint64_t)(PAGE_SIZE - 1)) == last_va) {
+        gpa = last_gpa | (lin & (PAGE_SIZE - 1));
+    } else {
+        if (!target_translate(in, lin, &gpa))
+            return;
+        last_va = lin & ~(uint64_t)(PAGE_SIZE - 1);
+        last_gpa = gpa & ~(uint64_t)(PAGE_SIZE - 1);
+    }
+    bool taken = false;
+    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
+        taken |= in->sw[i].used && in->sw[i].gpa == gpa;
+    for (unsigned i = 0; i < in->n_step_bps; i++)
+        taken |= in->step_bps[i].planted && in->step_bps[i].gpa == gpa;
+    insp_stepbp_t *b = &in->step_bps[in->n_step_bps++];
+    *b = (insp_stepbp_t){ .rip = rip, .gpa = gpa, .vector = (uint16_t)vector,
+                          .word = (uint8_t)word, .planted = !taken };
+    if (b->planted) {
+        b->saved = in->ram[gpa];
+        in->ram[gpa] = INT3;
+    }
+}
+
+static void step_begin(insp_t *in)
+{
+    nestor_vcpu_state_t *s = in->s;
+    uint8_t code[DREGS_INSN_MAX];
+    const size_t n = read_linear(in, linear(s, &s->cs, s->rip, false), code, sizeof code);
+    dregs_step_insn(code, (unsigned)n, mode64(s), &in->step);
+    in->step_rip = s->rip;
+    in->n_step_bps = 0;
+    /* The handlers of the exceptions (an instruction's faults, an NMI) and
+     * of an INT n's vector: each enters its handler with TF clear (SDM
+     * Vol. 3A 6.12.1.2), where the step ends. (Not every vector's: the
+     * int3s are bytes a guest reading its own code could see while the
+     * step runs.) */
+    read_idt(in);
+    uint64_t desc[2] = { ~0ull, 0 };
+    const uint64_t here = linear(s, &s->cs, s->rip, false);
+    for (unsigned v = 0; v < X86_VECTORS; v++) {
+        uint64_t rip, lin;
+        unsigned word;
+        if ((v < X86_EXCEPTIONS || (in->step.kind == STEP_INT && v == in->step.vector)) &&
+            handler_of(in, v, &rip, &lin, &word, desc) && lin != here)
+            hide_bp(in, v, rip, lin, word);   /* (never where the step starts) */
+    }
+    /* SDM Vol. 2B SYSCALL: RIP <- IA32_LSTAR, RFLAGS &= ~IA32_FMASK; with
+     * TF in FMASK (as Linux has it) no trap follows (17.3.1.4: TF is clear
+     * when it completes), so the entry gets an int3 too. */
+    if (in->step.kind == STEP_SYSCALL && mode64(s) && s->lstar != here)
+        hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0);
+    in->guest_tf = s->rflags & X86_RFLAGS_TF;
+    s->rflags |= X86_RFLAGS_TF;
+    in->dirty |= NESTOR_MTD_RFLAGS;
+    in->stepping = true;
+}
+
+/* The step ended at a handler's entry (one of our hidden int3s): the
+ * frame the delivery pushed there, (E/R)IP (after an error code, for the
+ * exceptions that push one outside real mode: SDM Vol. 3A 6.13, Table
+ * 6-1; an INT n never does), CS, RFLAGS. It is a frame of this step only
+ * if its IP is where the step began (a fault, an event before the
+ * instruction) or after it (INT n): a CALL to a handler pushes neither.
+ * Vectors sharing a handler that disagree on the error code leave it. */
+static void fix_frame(insp_t *in)
+{
+    nestor_vcpu_state_t *s = in->s;
+    const bool real = !(s->cr0 & X86_CR0_PE);
+    int err = -1;
+    unsigned word = 0;
+    for (unsigned i = 0; i < in->n_step_bps; i++) {
+        const insp_stepbp_t *b = &in->step_bps[i];
+        if (b->rip != s->rip || b->vector == STEP_BP_SYSCALL)
+            continue;
+        const bool soft = in->step.kind == STEP_INT && b->vector == in->step.vector;
+        const int e = !real && !soft && x86_exception_has_error(b->vector);
+        if ((err >= 0 && e != err) || (word && word != b->word))
+            return;
+        err = e;
+        word = b->word;
+    }
+    if (err < 0)
+        return;
+    uint64_t ip = 0;
+    const uint64_t at = s->rsp + (uint64_t)err * word;
+    if (read_linear(in, linear(s, &s->ss, at, true), &ip, word) != word)
+        return;
+    if (ip != in->step_rip && !(in->step.len && ip == in->step_rip + in->step.len))
+        return;
+    clear_tf_image(in, linear(s, &s->ss, at + FRAME_RFLAGS * word, true));
+}
+
+/* The step is over (we hold an exit): our TF out of RFLAGS and out of
+ * whatever the instruction stored it in; the hidden int3s out of RAM. */
+static void step_end(insp_t *in)
+{
+    nestor_vcpu_state_t *s = in->s;
+    for (unsigned i = in->n_step_bps; i-- > 0;) {
+        const insp_stepbp_t *b = &in->step_bps[i];
+        /* (A guest that wrote over one meanwhile keeps what it wrote.) */
+        if (b->planted && in->ram[b->gpa] == INT3)
+            in->ram[b->gpa] = b->saved;
+    }
+    in->stepping = false;
+    if (!in->guest_tf) {
+        s->rflags &= ~X86_RFLAGS_TF;
+        in->dirty |= NESTOR_MTD_RFLAGS;
+        const insp_stepbp_t *sc = in->n_step_bps ? &in->step_bps[in->n_step_bps - 1] : NULL;
+        if (in->step.kind == STEP_PUSHF && s->rip == in->step_rip + in->step.len) {
+            clear_tf_image(in, linear(s, &s->ss, s->rsp, true));
+        } else if (in->step.kind == STEP_SYSCALL && sc && sc->vector == STEP_BP_SYSCALL &&
+                   s->rip == sc->rip) {
+            /* SDM Vol. 2B SYSCALL: R11 <- RFLAGS, RIP <- IA32_LSTAR. */
+            s->r11 &= ~X86_RFLAGS_TF;
+            in->dirty |= NESTOR_MTD_GPRS;
+        } else {
+            fix_frame(in);
+        }
+    }
+    in->n_step_bps = 0;
+    in->step.kind = STEP_PLAIN;
+}
+
 /* Let the held exit go: a deferred reply loads what we changed. */
 static void release(insp_t *in, nestor_word_t label)
 {
@@ -345,15 +622,8 @@ static int t_resume(void *ctx, const uint8_t *acts, unsigned n)
     insp_t *in = I(ctx);
     if (n != 1 || in->state != TGT_STOPPED)
         return -RSP_EBUSY;
-    if (acts[0] == RSP_ACT_STEP && !in->stepping) {
-        /* SDM 17.3.1.4: with TF set the CPU takes a #DB (DR6.BS) after the
-         * next instruction; the #DB exits to us (exception bitmap, SDM
-         * 25.2), and the guest never sees it. */
-        in->guest_tf = in->s->rflags & X86_RFLAGS_TF;
-        in->s->rflags |= X86_RFLAGS_TF;
-        in->dirty |= NESTOR_MTD_RFLAGS;
-        in->stepping = true;
-    }
+    if (acts[0] == RSP_ACT_STEP && !in->stepping)
+        step_begin(in);
     release(in, NESTOR_EXIT_REPLY_RESUME);
     return 0;
 }
@@ -384,12 +654,8 @@ static void t_detach(void *ctx)
         in->hw[i].used = false;
     hw_program(in);
     in->attached = false;
-    if (in->stepping) {
-        in->stepping = false;
-        if (!in->guest_tf)
-            in->s->rflags &= ~X86_RFLAGS_TF;
-        in->dirty |= NESTOR_MTD_RFLAGS;
-    }
+    if (in->stepping)
+        step_end(in);
     if (in->state == TGT_STOPPED)
         release(in, NESTOR_EXIT_REPLY_RESUME);
 }
@@ -437,7 +703,18 @@ static void stopped(insp_t *in, unsigned sig, enum rsp_stop_why why, uint64_t ad
 {
     in->state = TGT_STOPPED;
     in->dirty = 0;
+    if (in->stepping)
+        step_end(in);             /* any stop of ours ends a step */
     rsp_stopped(&in->rsp, 1, sig, why, addr);
+}
+
+/* One of the step's hidden int3s at a handler's entry (step_begin). */
+static bool step_bp_hit(insp_t *in, nestor_word_t rip)
+{
+    for (unsigned i = 0; in->stepping && i < in->n_step_bps; i++)
+        if (in->step_bps[i].rip == rip)
+            return true;
+    return false;
 }
 
 /* A #DB that is ours: the end of our step (BS), or one of our debug
@@ -451,6 +728,93 @@ static bool ours_db(insp_t *in, const nestor_word_t *mr)
         if ((q & X86_DR6_B(i)) && in->hw[i].used)
             return true;
     return false;
+}
+
+/*
+ * MOV DR while we hold debug registers (MOV-DR exiting, SDM 25.1.3): the
+ * guest's own values, kept aside (hw_program), are what it reads and
+ * writes; DR6 is its own throughout (our #DBs never write it, SDM 27.1).
+ * Qualification: SDM 27.2.1, Table 27-3. The privilege check (#GP at CPL
+ * > 0) and the #UD of a LOCK prefix come before the exit (SDM 25.1.1).
+ */
+static const uint8_t sdm_gpr[16] = {         /* Table 27-3: 0 RAX ... 15 R15 */
+    RSP_X86_RAX, RSP_X86_RCX, RSP_X86_RDX, RSP_X86_RBX, RSP_X86_RSP, RSP_X86_RBP,
+    RSP_X86_RSI, RSP_X86_RDI, RSP_X86_R8, RSP_X86_R9, RSP_X86_R10, RSP_X86_R11,
+    RSP_X86_R12, RSP_X86_R13, RSP_X86_R14, RSP_X86_R15,
+};
+
+static nestor_word_t *guest_dreg(insp_t *in, unsigned n)
+{
+    if (n < X86_DEBUG_SLOTS)
+        return &in->guest_dr[n];
+    return n == X86_DR_STATUS ? &in->s->dr6 : &in->guest_dr7;
+}
+
+static void inject_fault(insp_t *in, unsigned vector, bool error)
+{
+    /* SDM 24.8.3: a hardware exception, its error code (0) if it has one. */
+    in->s->inject_info = X86_INTR_VALID | X86_INTR_TYPE_HW_EXC | vector |
+                         (error ? X86_INTR_DELIVER_ERR : 0);
+    in->s->inject_error = 0;
+    in->s->inject_instr_len = 0;
+}
+
+static void dr_access(insp_t *in, const nestor_word_t *mr)
+{
+    if (!in->guest_dr_saved) {
+        pass_on(in);              /* not ours: we set no MOV-DR exiting */
+        return;
+    }
+    in->exits_dr++;
+    nestor_vcpu_state_t *s = in->s;
+    const nestor_word_t q = mr[NESTOR_EXIT_MR_QUALIFICATION];
+    const unsigned r = sdm_gpr[DRQ_GPR(q)];
+    nestor_word_t *reg = (nestor_word_t *)((uint8_t *)s + reg_map[r].off);
+    unsigned n = DRQ_NUMBER(q);
+    nestor_word_t groups = NESTOR_MTD_INJECT;
+    if ((n == X86_DR_ALIAS_STATUS || n == X86_DR_ALIAS_CONTROL) && (s->cr4 & X86_CR4_DE)) {
+        inject_fault(in, X86_VEC_UD, false);      /* SDM 17.2.2: DR4/DR5 with CR4.DE */
+    } else if (in->guest_dr7 & X86_DR7_GD) {
+        /* SDM 17.2.4: general detect, a fault before the MOV: DR6.BD, and
+         * the CPU clears GD as the handler starts. */
+        s->dr6 |= X86_DR6_BD;
+        in->guest_dr7 &= ~(nestor_word_t)X86_DR7_GD;
+        inject_fault(in, X86_VEC_DB, false);
+        groups |= NESTOR_MTD_DEBUG;
+    } else {
+        /* SDM 17.2.2: without CR4.DE, DR4 and DR5 are DR6 and DR7. */
+        if (n == X86_DR_ALIAS_STATUS || n == X86_DR_ALIAS_CONTROL)
+            n += X86_DR_STATUS - X86_DR_ALIAS_STATUS;
+        /* SDM Vol. 2A MOV DR: 64-bit operands in 64-bit mode, else 32. */
+        const bool wide = mode64(s);
+        nestor_word_t v = wide ? *reg : (uint32_t)*reg;
+        if (q & DRQ_FROM_DR) {
+            *reg = wide ? *guest_dreg(in, n) : (uint32_t)*guest_dreg(in, n);
+            groups = reg_map[r].group;
+        } else if (n >= X86_DR_STATUS && (v & X86_DR7_RESERVED_HIGH)) {
+            inject_fault(in, X86_VEC_GP, true);   /* bits 63:32 of DR6/DR7 */
+            groups = NESTOR_MTD_INJECT;
+        } else {
+            if (n == X86_DR_CONTROL)
+                v = (v | X86_DR7_FIXED1) & ~(nestor_word_t)X86_DR7_FIXED0;
+            else if (n == X86_DR_STATUS)
+                v |= X86_DR6_FIXED1;
+            *guest_dreg(in, n) = v;
+            groups = n == X86_DR_STATUS ? NESTOR_MTD_DEBUG : 0;
+        }
+        if (!(groups & NESTOR_MTD_INJECT)) {
+            s->rip += mr[NESTOR_EXIT_MR_INSTR_LEN];
+            groups |= NESTOR_MTD_RIP | NESTOR_MTD_INTR;
+            /* The MOV is done: its interrupt shadow ends, and a single
+             * step of the guest's (or ours) traps now, as after any
+             * instruction (SDM 17.3.1.4; 24.4.2, pending debug exceptions). */
+            s->interruptibility &= ~(nestor_word_t)X86_INTR_BLOCK_SHADOW;
+            if (s->rflags & X86_RFLAGS_TF)
+                s->pending_dbg |= PENDING_DBG_BS;
+        }
+    }
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups };
+    nu_invoke(in->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
 }
 
 void target_exit(insp_t *in, const nestor_word_t *mr)
@@ -468,6 +832,12 @@ void target_exit(insp_t *in, const nestor_word_t *mr)
         /* SDM 27.1: an intercepted INT3 leaves RIP at the instruction. */
         in->exits_bp++;
         stopped(in, RSP_SIGTRAP, RSP_STOP_SWBREAK, 0);
+    } else if (reason == NESTOR_EXIT_EXCEPTION && vector == X86_VEC_BP &&
+               step_bp_hit(in, mr[NESTOR_EXIT_MR_RIP])) {
+        in->exits_db++;           /* a step that ended in a handler */
+        stopped(in, RSP_SIGTRAP, RSP_STOP_SIGNAL, 0);
+    } else if (reason == NESTOR_EXIT_DR_ACCESS) {
+        dr_access(in, mr);
     } else if (reason == NESTOR_EXIT_EXCEPTION && vector == X86_VEC_DB && ours_db(in, mr)) {
         in->exits_db++;
         const nestor_word_t q = mr[NESTOR_EXIT_MR_QUALIFICATION];
@@ -478,16 +848,7 @@ void target_exit(insp_t *in, const nestor_word_t *mr)
                 why = in->hw[i].type == RSP_BP_WRITE ? RSP_STOP_WATCH : RSP_STOP_AWATCH;
                 addr = in->hw[i].addr;
             }
-        bool dirty_flags = false;
-        if (in->stepping) {
-            in->stepping = false;
-            if (!in->guest_tf)
-                in->s->rflags &= ~X86_RFLAGS_TF;
-            dirty_flags = true;
-        }
         stopped(in, RSP_SIGTRAP, why, addr);
-        if (dirty_flags)
-            in->dirty |= NESTOR_MTD_RFLAGS;
     } else {
         pass_on(in);
     }

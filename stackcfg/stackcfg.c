@@ -66,6 +66,7 @@ static const uint32_t nvmx_exits[] = {
 _Static_assert(sizeof nvmx_exits / sizeof nvmx_exits[0] <= SC_MAX_EXITS, "nested-vmx exits fit");
 static const uint32_t inspector_exits[] = {
     SC_EXIT_DEBUG_EXCEPTION, SC_EXIT_BREAKPOINT, NESTOR_EXIT_PREEMPT_TIMER,
+    NESTOR_EXIT_DR_ACCESS,
 };
 
 

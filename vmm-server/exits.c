@@ -24,10 +24,19 @@ exit_action_t vm_stop(vm_t *vm, const char *fmt, ...)
     return EXIT_STOP;
 }
 
-static void advance(vmexit_t *e)
+/* The instruction is done: RIP past it, and the single-step trap it owes
+ * (irq_step_trap) if the guest's RFLAGS.TF is set. */
+static void advance_rip(vmexit_t *e)
 {
     e->s->rip = e->rip + e->instr_len;
     e->changed |= NESTOR_MTD_RIP;
+}
+
+static void advance(vmexit_t *e)
+{
+    advance_rip(e);
+    if (__builtin_expect(e->s->rflags & X86_RFLAGS_TF, 0))
+        irq_step_trap(e->vm, e);
 }
 
 /* Bochs's shutdown port: "Shutdown" written byte by byte ends the VM. */
@@ -371,7 +380,10 @@ static exit_action_t exit_hlt(vmexit_t *e)
     bool nmi_ok = !(e->s->interruptibility & X86_INTR_BLOCK_NMI);
     if (!intr_on && !(nmi_ok && irq_nmi_may_come(e->vm)))
         return vm_stop(e->vm, "halted with interrupts disabled at rip 0x%lx", e->rip);
-    advance(e);                 /* when it wakes, it runs on after the HLT */
+    /* When it wakes, it runs on after the HLT. (No single-step trap here:
+     * a halted guest takes its wake-up interrupt first; a step over HLT
+     * ends after the handler and the next instruction.) */
+    advance_rip(e);
     if ((intr_on && intr) || (nmi_ok && irq_nmi_pending(e->vm)))
         return EXIT_RESUME;     /* irq_before_resume injects it now */
     if (irq_next_deadline(e->vm) == UINT64_MAX)
@@ -404,11 +416,9 @@ static exit_action_t exit_triple_fault(vmexit_t *e)
 exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error)
 {
     /* SDM Vol. 3C 24.8.3, Table 24-16: type 3 (hardware exception); bit 11
-     * delivers an error code, which #DF, #TS, #NP, #SS, #GP, #PF and #AC
-     * push (SDM Vol. 3A 6.13, Table 6-1). A fault: RIP stays, no length. */
-    bool has_error = vector == X86_VEC_DF || vector == X86_VEC_TS || vector == X86_VEC_NP ||
-                     vector == X86_VEC_SS || vector == X86_VEC_GP || vector == X86_VEC_PF ||
-                     vector == X86_VEC_AC;
+     * delivers an error code for the exceptions that push one
+     * (x86_exception_has_error). A fault: RIP stays, no length. */
+    bool has_error = x86_exception_has_error(vector);
     e->s->inject_info = X86_INTR_VALID | X86_INTR_TYPE_HW_EXC | (vector & X86_INTR_VECTOR_MASK) |
                         (has_error ? X86_INTR_DELIVER_ERR : 0);
     e->s->inject_error = has_error ? error : 0;

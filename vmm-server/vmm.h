@@ -136,6 +136,7 @@ typedef struct {
     nestor_word_t reason, qualification, guest_phys, instr_len, instr_info, rip;
     nestor_word_t idt_vectoring, idt_error;   /* SDM 27.2.4: the event the exit interrupted */
     bool event_consumed;           /* the handler completed that event (a task gate) */
+    bool step_trap;                /* an instruction done here owes a single-step #DB */
     nestor_vcpu_state_t *s;        /* state page (groups per the exit masks) */
     nestor_word_t changed;         /* groups the handler changed (reply MR0) */
 } vmexit_t;
@@ -232,6 +233,9 @@ void irq_line(vm_t *vm, unsigned irq, bool level);
  * stacked nested-vmx's "acknowledge interrupt on exit" (NVMX_REQ_ACK). */
 int irq_acknowledge(vm_t *vm);
 void irq_before_resume(vm_t *vm, vmexit_t *e);
+/* An instruction the VMM carried out with the guest's RFLAGS.TF set: the
+ * single-step trap it owes (irq.c). */
+void irq_step_trap(vm_t *vm, vmexit_t *e);
 /* Tell a stacked nested-vmx (its events page, nested-vmx/nvmx_setup.h) what
  * is held for the guest as L1: a pending NMI. Nothing without nested-vmx. */
 void irq_publish(vm_t *vm);

@@ -152,6 +152,18 @@
 #define X86_DEBUG_SLOTS      4
 #define X86_DR6_B(i)         X86_BIT(i)         /* breakpoint condition i met */
 #define X86_DR6_BS           X86_BIT(14)        /* single step */
+/* Debug register numbers (17.2): DR4 and DR5 are DR6 and DR7 unless CR4.DE
+ * (17.2.2). */
+#define X86_DR_ALIAS_STATUS  4u
+#define X86_DR_ALIAS_CONTROL 5u
+#define X86_DR_STATUS        6u
+#define X86_DR_CONTROL       7u
+#define X86_DR6_BD           X86_BIT(13)        /* a debug-register access detected (17.2.3) */
+/* DR6 bits 31:16 and 11:4 are reserved and read as 1 (17.2.3). */
+#define X86_DR6_FIXED1       0xFFFF0FF0ull
+#define X86_DR7_GD           X86_BIT(13)        /* general detect: MOV DR raises #DB (17.2.4) */
+/* DR7 bits 11, 12, 14 and 15 are reserved and read as 0 (17.2.4). */
+#define X86_DR7_FIXED0       (X86_BIT(11) | X86_BIT(12) | X86_BIT(14) | X86_BIT(15))
 #define X86_DR7_L(i)         X86_BIT(2 * (i))   /* local enable of breakpoint i */
 #define X86_DR7_LE           X86_BIT(8)         /* exact data breakpoints (recommended) */
 #define X86_DR7_FIXED1       X86_BIT(10)        /* reads as 1 */
@@ -165,6 +177,27 @@
 #define X86_DR7_LEN_2        1u
 #define X86_DR7_LEN_8        2u
 #define X86_DR7_LEN_4        3u
+
+/* Gate and segment descriptors as one 8-byte word (SDM Vol. 3A 3.4.5,
+ * 6.11 Figure 6-2, 6.14.1 Figure 6-8: an IA-32e gate's second word holds
+ * offset bits 63:32): type 43:40, present 47; a gate's offset 15:0 and
+ * 63:48 (31:16), its selector 31:16; a segment's base 39:16 and 63:56. */
+#define X86_DESC_TYPE(d)       (((d) >> 40) & 0xFu)
+#define X86_DESC_P             X86_BIT(47)
+#define X86_DESC_BASE(d)       ((((d) >> 16) & 0xFFFFFFull) | (((d) >> 56) << 24))
+#define X86_GATE_OFFSET(d)     (((d) & 0xFFFFull) | (((d) >> 32) & 0xFFFF0000ull))
+#define X86_GATE_SEL(d)        (((d) >> 16) & 0xFFFFu)
+/* Gate types (3.5 Table 3-2): 16-bit interrupt and trap gates, 32-bit ones
+ * (64-bit ones in IA-32e mode, where only these two are valid). */
+#define X86_GATE_INT16         0x6u
+#define X86_GATE_TRAP16        0x7u
+#define X86_GATE_INT32         0xEu
+#define X86_GATE_TRAP32        0xFu
+#define X86_GATE_32BIT         0x8u     /* the type bit that makes a gate 32-bit */
+#define X86_IDT_GATE_SIZE      8u       /* bytes per IDT entry (16 in IA-32e mode) */
+#define X86_IDT_GATE_SIZE_64   16u
+#define X86_IVT_ENTRY_SIZE     4u       /* real mode: offset, segment (20.1.4) */
+#define X86_REAL_SEG_SHIFT     4        /* real-mode linear = segment * 16 + offset */
 
 /* IA32_DEBUGCTL (SDM Vol. 3B 17.4.1): BTF, single-step on branches. */
 #define X86_DEBUGCTL_BTF X86_BIT(1)
@@ -187,6 +220,8 @@
 #define X86_MT_UCM 7                            /* UC-: PAT only */
 
 /* Exception vectors (SDM Vol. 3A 6.3.1, Table 6-1). */
+#define X86_VECTORS 256          /* interrupt and exception vectors (6.2) */
+#define X86_EXCEPTIONS 32        /* 0-31: the architecture's (6.2) */
 #define X86_VEC_DE 0
 #define X86_VEC_DB 1
 #define X86_VEC_NMI 2
@@ -207,6 +242,8 @@
 #define X86_VEC_XM 19
 #define X86_VEC_VE 20
 #define X86_VEC_CP 21
+#define X86_VEC_VC 29
+#define X86_VEC_SX 30
 
 /* A fault-class exception (SDM Vol. 3A 6.5, Table 6-1): #DE #BR #UD #NM
  * #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP. #DB is a fault or a trap by its
@@ -218,6 +255,20 @@ static inline int x86_exception_is_fault(unsigned v)
     case X86_VEC_DE: case X86_VEC_BR: case X86_VEC_UD: case X86_VEC_NM: case X86_VEC_TS:
     case X86_VEC_NP: case X86_VEC_SS: case X86_VEC_GP: case X86_VEC_PF: case X86_VEC_MF:
     case X86_VEC_AC: case X86_VEC_XM: case X86_VEC_VE: case X86_VEC_CP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The exceptions that push an error code outside real mode (SDM Vol. 3A
+ * 6.13, Table 6-1): #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX. An INT n of
+ * one of these vectors pushes none (6.4.2). */
+static inline int x86_exception_has_error(unsigned v)
+{
+    switch (v) {
+    case X86_VEC_DF: case X86_VEC_TS: case X86_VEC_NP: case X86_VEC_SS: case X86_VEC_GP:
+    case X86_VEC_PF: case X86_VEC_AC: case X86_VEC_CP: case X86_VEC_VC: case X86_VEC_SX:
         return 1;
     default:
         return 0;

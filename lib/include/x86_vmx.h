@@ -178,6 +178,14 @@
 #define CRQ_CLTS           2
 #define CRQ_LMSW           3
 #define LMSW_BITS          0xFULL      /* what LMSW loads: PE MP EM TS (SDM Vol. 2A LMSW) */
+/* Exit qualification of a MOV DR (SDM 27.2.1, Table 27-3): the debug
+ * register 2:0, the direction 4 (1: MOV from DR), the GPR 11:8. */
+#define DRQ_NUMBER(q)      ((q) & 0x7)
+#define DRQ_FROM_DR        BIT(4)
+#define DRQ_GPR(q)         (((q) >> 8) & 0xF)
+/* The pending debug exceptions field (SDM 24.4.2, Table 24-4): B3-B0 3:0,
+ * enabled breakpoint 12, BS 14 (a single-step trap pending). */
+#define PENDING_DBG_BS     BIT(14)
 /* The I/O qualification's access size in bytes and port (Table 27-5). */
 #define IOQ_SIZE(q)        (((q) & X86_IOQ_SIZE_MASK) + 1)
 #define IOQ_PORT(q)        (((q) >> X86_IOQ_PORT_SHIFT) & 0xFFFF)
@@ -230,6 +238,16 @@
 #define EPTP_WALK_4                 (3ULL << EPTP_WALK_SHIFT)
 #define EPTP_ACCESSED_DIRTY         BIT(6)
 #define EPTP_RESERVED_LOW           0xF80ULL
+/* EPT paging-structure entries (SDM 28.3.2, Tables 28-1 .. 28-6): read,
+ * write and execute 2:0 (not present when all three are 0), a 1 GiB or
+ * 2 MiB page in a PDPTE or PDE with bit 7, the address bits 51:12. */
+#define X86_EPT_R                   BIT(0)
+#define X86_EPT_W                   BIT(1)
+#define X86_EPT_X                   BIT(2)
+#define X86_EPT_RWX                 (X86_EPT_R | X86_EPT_W | X86_EPT_X)
+#define X86_EPT_PS                  BIT(7)
+#define X86_EPT_ADDR_MASK           0x000FFFFFFFFFF000ULL
+#define X86_EPT_LEVELS              4           /* with EPTP_WALK_4 */
 /* IA32_VMX_EPT_VPID_CAP (SDM A.10): INVEPT type t is supported iff bit
  * (EPT_CAP_INVEPT_TYPE_SHIFT + t) is set, INVVPID type t iff bit
  * (VPID_CAP_INVVPID_TYPE_SHIFT + t). */

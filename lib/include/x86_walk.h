@@ -45,4 +45,20 @@ bool x86_linear_to_phys_rights(const x86_paging_t *p, uint64_t la, x86_walk_read
 uint32_t x86_access_fault(const x86_paging_t *p, const x86_walk_rights_t *r, bool write,
                           bool user, bool ac);
 
+/* Guest-physical @gpa through the EPT paging structures of @eptp (SDM
+ * 28.3.2: 4-level, 1 GiB and 2 MiB pages; the entries read with @read at
+ * the addresses the EPT's owner sees): the address in *@pa and the rights
+ * (X86_EPT_R/W/X, ANDed over the levels) in *@rights. false if an entry is
+ * not present (rights 0 there) or the EPTP is not a 4-level walk.
+ * Misconfigurations (28.3.3.1) are the caller's. */
+bool x86_ept_to_phys(uint64_t eptp, uint64_t gpa, x86_walk_read_fn read, void *ctx,
+                     uint64_t *pa, unsigned *rights);
+
+/* An L2 guest's linear address @la to its L1's physical address (SDM
+ * 28.3.1: guest paging @p over EPT12 @eptp12, every paging-structure
+ * access of the walk itself going through the EPT too); @read reads L1's
+ * memory. What a debugger of an L2 guest needs. */
+bool x86_nested_linear_to_phys(const x86_paging_t *p, uint64_t eptp12, uint64_t la,
+                               x86_walk_read_fn read, void *ctx, uint64_t *pa1);
+
 #endif

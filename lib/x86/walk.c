@@ -5,6 +5,7 @@
  * translation and the data-access check of 4.6.
  */
 #include <x86_arch.h>
+#include <x86_vmx.h>
 #include <x86_walk.h>
 
 #define ADDR_MASK_64   0x000FFFFFFFFFF000ULL
@@ -100,4 +101,64 @@ uint32_t x86_access_fault(const x86_paging_t *p, const x86_walk_rights_t *r, boo
     if (ok)
         return 0;
     return (uint32_t)(X86_PF_PRESENT | (write ? X86_PF_WRITE : 0) | (user ? X86_PF_USER : 0));
+}
+
+#define EPT_INDEX_BITS 9                  /* 512 entries a table (28.3.2) */
+#define EPT_INDEX_MASK 0x1FFULL
+#define EPT_ENTRY      8u
+
+bool x86_ept_to_phys(uint64_t eptp, uint64_t gpa, x86_walk_read_fn rd, void *ctx, uint64_t *pa,
+                     unsigned *rights)
+{
+    *rights = 0;
+    if ((eptp & EPTP_WALK_MASK) != EPTP_WALK_4)
+        return false;
+    uint64_t table = eptp & X86_EPT_ADDR_MASK;
+    unsigned perms = X86_EPT_RWX;
+    for (int level = X86_EPT_LEVELS - 1; level >= 0; level--) {
+        const unsigned shift = 12 + EPT_INDEX_BITS * (unsigned)level;
+        uint64_t e;
+        if (!rd(ctx, table + ((gpa >> shift) & EPT_INDEX_MASK) * EPT_ENTRY, EPT_ENTRY, &e) ||
+            !(e & X86_EPT_RWX))
+            return false;
+        perms &= (unsigned)(e & X86_EPT_RWX);
+        /* A PDPTE (level 2) or PDE (level 1) with bit 7 maps a 1 GiB or
+         * 2 MiB page; a PTE (level 0) a 4 KiB one. */
+        if (level == 0 || ((level == 1 || level == 2) && (e & X86_EPT_PS))) {
+            const uint64_t size = 1ULL << shift;
+            *pa = (e & X86_EPT_ADDR_MASK & ~(size - 1)) | (gpa & (size - 1));
+            *rights = perms;
+            return true;
+        }
+        table = e & X86_EPT_ADDR_MASK;
+    }
+    return false;
+}
+
+/* The guest's table entries, read at their L2-physical addresses through
+ * EPT12. */
+typedef struct {
+    uint64_t eptp;
+    x86_walk_read_fn read;
+    void *ctx;
+} nested_read_t;
+
+static bool nested_read(void *ctx, uint64_t gpa2, unsigned size, uint64_t *entry)
+{
+    const nested_read_t *n = ctx;
+    uint64_t pa1;
+    unsigned rights;
+    /* An entry never straddles a page (4- and 8-byte entries, aligned). */
+    return x86_ept_to_phys(n->eptp, gpa2, n->read, n->ctx, &pa1, &rights) &&
+           (rights & X86_EPT_R) && n->read(n->ctx, pa1, size, entry);
+}
+
+bool x86_nested_linear_to_phys(const x86_paging_t *p, uint64_t eptp12, uint64_t la,
+                               x86_walk_read_fn rd, void *ctx, uint64_t *pa1)
+{
+    nested_read_t n = { eptp12, rd, ctx };
+    uint64_t gpa2;
+    unsigned rights;
+    return x86_linear_to_phys(p, la, nested_read, &n, &gpa2) &&
+           x86_ept_to_phys(eptp12, gpa2, rd, ctx, pa1, &rights);
 }

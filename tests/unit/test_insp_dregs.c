@@ -77,10 +77,53 @@ static void test_va(void)
     CU_ASSERT_FALSE(dregs_va_ok(0x100000000ull, false));
 }
 
+/* The instructions a step must look after (dregs_step_insn, SDM Vol. 2A
+ * Appendix A opcodes, 2.1.1 and 2.2.1 prefixes). */
+static void step_of(const uint8_t *b, unsigned n, bool mode64, insp_step_kind_t kind,
+                    unsigned vector, unsigned len)
+{
+    insp_step_insn_t si;
+    dregs_step_insn(b, n, mode64, &si);
+    CU_ASSERT_EQUAL(si.kind, kind);
+    if (kind == STEP_INT)
+        CU_ASSERT_EQUAL(si.vector, vector);
+    if (kind != STEP_PLAIN)
+        CU_ASSERT_EQUAL(si.len, len);
+}
+
+static void test_step_insn(void)
+{
+    step_of((const uint8_t[]){ 0x9C }, 1, true, STEP_PUSHF, 0, 1);
+    step_of((const uint8_t[]){ 0x66, 0x9C }, 2, false, STEP_PUSHF, 0, 2);     /* PUSHF 16 */
+    step_of((const uint8_t[]){ 0x48, 0x9C }, 2, true, STEP_PUSHF, 0, 2);      /* REX.W */
+    /* REX is INC/DEC outside 64-bit mode: 48 is an instruction there. */
+    step_of((const uint8_t[]){ 0x48, 0x9C }, 2, false, STEP_PLAIN, 0, 0);
+    step_of((const uint8_t[]){ 0xCD, 0x80 }, 2, true, STEP_INT, 0x80, 2);
+    step_of((const uint8_t[]){ 0xCD }, 1, true, STEP_PLAIN, 0, 0);           /* cut short */
+    step_of((const uint8_t[]){ 0xCC }, 1, false, STEP_INT, X86_VEC_BP, 1);
+    step_of((const uint8_t[]){ 0xCE }, 1, false, STEP_INT, X86_VEC_OF, 1);
+    step_of((const uint8_t[]){ 0xCE }, 1, true, STEP_PLAIN, 0, 0);           /* #UD there */
+    step_of((const uint8_t[]){ 0xF1 }, 1, true, STEP_INT, X86_VEC_DB, 1);
+    step_of((const uint8_t[]){ 0x0F, 0x05 }, 2, true, STEP_SYSCALL, 0, 2);
+    step_of((const uint8_t[]){ 0x0F, 0xA2 }, 2, true, STEP_PLAIN, 0, 0);     /* CPUID */
+    step_of((const uint8_t[]){ 0x9D }, 1, true, STEP_PLAIN, 0, 0);           /* POPF */
+    /* Fifteen prefixes leave no room for the opcode; sixteen bytes are
+     * never read. */
+    uint8_t many[16];
+    for (unsigned i = 0; i < 16; i++)
+        many[i] = 0x66;
+    many[15] = 0x9C;
+    step_of(many, 16, true, STEP_PLAIN, 0, 0);
+    many[14] = 0x9C;
+    step_of(many, 16, true, STEP_PUSHF, 0, 15);
+    step_of(many, 0, true, STEP_PLAIN, 0, 0);
+}
+
 UNIT_SUITE(insp_dregs_suite)
 {
     CU_pSuite s = CU_add_suite("inspector: debug registers and addresses", NULL, NULL);
     CU_add_test(s, "which breakpoints a debug register serves", test_check);
     CU_add_test(s, "DR7 for a set of slots", test_dr7);
     CU_add_test(s, "canonical and 32-bit linear addresses", test_va);
+    CU_add_test(s, "the instructions a step hides TF from", test_step_insn);
 }

@@ -2,10 +2,12 @@
  * tests/unit/test_x86_walk.c - lib/x86/walk.c: translations through 4-level,
  * PAE and 32-bit page tables built in a fake guest-physical memory, the
  * rights they carry (R/W and U/S ANDed over the levels, SDM Vol. 3A 4.6) and
- * the data-access check with its #PF error codes (4.6.1, 4.7).
+ * the data-access check with its #PF error codes (4.6.1, 4.7); EPT walks
+ * (28.3.2) and an L2 guest's linear addresses through its paging and EPT12.
  */
 #include "unit.h"
 #include <x86_arch.h>
+#include <x86_vmx.h>
 #include <x86_walk.h>
 #include <string.h>
 
@@ -130,10 +132,91 @@ static void test_access_fault(void)
     CU_ASSERT_EQUAL(x86_access_fault(&p, &rw_user, true, true, false), 0);   /* CPL 3: no SMAP */
 }
 
+/* EPT (SDM 28.3.2) in the fake memory: EPTP -> PML4 0x5000 -> PDPT 0x6000
+ * -> PD 0x7000 -> PT 0x8000. */
+#define EPTP     (0x5000 | EPTP_WALK_4)
+#define EPT_PT   0x8000u
+#define R_       X86_EPT_R
+#define RWX      X86_EPT_RWX
+
+static void build_ept(uint64_t pml4_rights)
+{
+    memset(phys, 0, sizeof phys);
+    put(0x5000, 0x6000 | pml4_rights, 8);
+    put(0x6000, 0x7000 | RWX, 8);
+    put(0x7000, EPT_PT | RWX, 8);
+    put(EPT_PT + 3 * 8, 0xA000 | RWX, 8);                        /* 0x3000 -> 0xA000 */
+    put(0x7000 + 1 * 8, 0x400000 | X86_EPT_PS | R_, 8);          /* a 2 MiB page, read only */
+    put(0x6000 + 1 * 8, 0x80000000 | X86_EPT_PS | R_ | X86_EPT_W, 8);   /* a 1 GiB page */
+}
+
+static void test_ept(void)
+{
+    uint64_t pa = 0;
+    unsigned rights = 0;
+    build_ept(RWX);
+    CU_ASSERT_TRUE(x86_ept_to_phys(EPTP, 0x3456, rd, NULL, &pa, &rights));
+    CU_ASSERT_EQUAL(pa, 0xA456);
+    CU_ASSERT_EQUAL(rights, RWX);
+    CU_ASSERT_TRUE(x86_ept_to_phys(EPTP, 0x200123, rd, NULL, &pa, &rights));
+    CU_ASSERT_EQUAL(pa, 0x400123);
+    CU_ASSERT_EQUAL(rights, R_);
+    CU_ASSERT_TRUE(x86_ept_to_phys(EPTP, 0x40000055, rd, NULL, &pa, &rights));
+    CU_ASSERT_EQUAL(pa, 0x80000055);
+    CU_ASSERT_EQUAL(rights, R_ | X86_EPT_W);
+    /* Not present (bits 2:0 clear), at the last level and at the first. */
+    CU_ASSERT_FALSE(x86_ept_to_phys(EPTP, 0x4000, rd, NULL, &pa, &rights));
+    CU_ASSERT_EQUAL(rights, 0);
+    CU_ASSERT_FALSE(x86_ept_to_phys(EPTP, 0x8000000000ull, rd, NULL, &pa, &rights));
+    /* Rights are ANDed over the levels (28.3.3.2). */
+    build_ept(R_ | X86_EPT_X);
+    CU_ASSERT_TRUE(x86_ept_to_phys(EPTP, 0x3000, rd, NULL, &pa, &rights));
+    CU_ASSERT_EQUAL(rights, R_ | X86_EPT_X);
+    /* Only the 4-level walk (24.6.11). */
+    CU_ASSERT_FALSE(x86_ept_to_phys(0x5000 | (1ull << EPTP_WALK_SHIFT), 0x3000, rd, NULL, &pa,
+                                    &rights));
+    /* Tables outside the memory are no translation. */
+    CU_ASSERT_FALSE(x86_ept_to_phys(0x70000 | EPTP_WALK_4, 0x3000, rd, NULL, &pa, &rights));
+}
+
+/* An L2 guest's 4-level tables at L2-physical 0x1000-0x4000, which EPT12
+ * puts at L1-physical 0xB000-0xE000: every entry of the walk is read
+ * through EPT12, and so is the result. */
+static void test_nested(void)
+{
+    build_ept(RWX);
+    for (unsigned i = 1; i <= 4; i++)
+        put(EPT_PT + i * 8, (0xA000 + i * 0x1000) | RWX, 8);
+    put(0xB000, 0x2000 | P | RW, 8);
+    put(0xC000, 0x3000 | P | RW, 8);
+    put(0xD000, 0x4000 | P | RW, 8);
+    put(0xE000 + 7 * 8, 0x1000 | P, 8);                          /* la 0x7000 -> L2 0x1000 */
+    const x86_paging_t l2 = { .cr0 = X86_CR0_PG | X86_CR0_PE, .cr3 = 0x1000,
+                              .cr4 = X86_CR4_PAE, .efer = X86_EFER_LMA | X86_EFER_LME };
+    uint64_t pa1 = 0;
+    CU_ASSERT_TRUE(x86_nested_linear_to_phys(&l2, EPTP, 0x7123, rd, NULL, &pa1));
+    CU_ASSERT_EQUAL(pa1, 0xB123);
+    /* The same walk without EPT12 reads L1's 0x1000 (nothing there). */
+    uint64_t gpa = 0;
+    CU_ASSERT_FALSE(x86_linear_to_phys(&l2, 0x7123, rd, NULL, &gpa));
+    /* The page holding L2's page table gone from EPT12: no translation. */
+    put(EPT_PT + 4 * 8, 0, 8);
+    CU_ASSERT_FALSE(x86_nested_linear_to_phys(&l2, EPTP, 0x7123, rd, NULL, &pa1));
+    /* ... or there but not readable (execute only). */
+    put(EPT_PT + 4 * 8, 0xE000 | X86_EPT_X, 8);
+    CU_ASSERT_FALSE(x86_nested_linear_to_phys(&l2, EPTP, 0x7123, rd, NULL, &pa1));
+    /* L2 without paging: its linear address is L2-physical. */
+    const x86_paging_t flat = { .cr0 = X86_CR0_PE };
+    CU_ASSERT_TRUE(x86_nested_linear_to_phys(&flat, EPTP, 0x2010, rd, NULL, &pa1));
+    CU_ASSERT_EQUAL(pa1, 0xC010);
+}
+
 UNIT_SUITE(x86_walk_suite)
 {
     CU_pSuite s = CU_add_suite("x86 guest page walk and access rights", NULL, NULL);
     CU_add_test(s, "4-level: rights ANDed over the levels, 2 MiB pages", test_rights_4level);
     CU_add_test(s, "PAE and 32-bit paging, 4 MiB pages, paging off", test_rights_pae_and_32bit);
     CU_add_test(s, "data-access check: U/S, R/W, CR0.WP, SMAP with AC", test_access_fault);
+    CU_add_test(s, "EPT: 4 KiB, 2 MiB and 1 GiB pages, rights ANDed", test_ept);
+    CU_add_test(s, "an L2 linear address through its paging and EPT12", test_nested);
 }
