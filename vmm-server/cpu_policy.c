@@ -364,13 +364,13 @@ bool mtrr_def_type_valid(uint64_t v)
 
 bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr)
 {
-    /* SDM Vol. 3A 10.4.4, Figure 10-5: BSP (8, read-only here: a write must
-     * keep it), EXTD (10, x2APIC: not offered, so reserved), EN (11), base
+    /* SDM Vol. 3A 10.4.4, Figure 10-5 and Vol. 4 Table 2-2: BSP (8, R/W: it
+     * only reports, so a write may change it, as on the bare machine), EXTD
+     * (10, x2APIC: not offered, so reserved), EN (11), base
      * (MAXPHYADDR-1:12); every other bit is reserved (#GP). */
+    (void)old;
     uint64_t base_mask = ((1ULL << maxphyaddr) - 1) & ~0xFFFULL;
-    if (value & ~(base_mask | X86_APIC_BASE_BSP | X86_APIC_BASE_EN))
-        return false;
-    return (value & X86_APIC_BASE_BSP) == (old & X86_APIC_BASE_BSP);
+    return !(value & ~(base_mask | X86_APIC_BASE_BSP | X86_APIC_BASE_EN));
 }
 
 bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, uint64_t *out)

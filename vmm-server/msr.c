@@ -8,7 +8,7 @@
  * |-----------------------------|----------------------|-----------------------------------------|
  * | TSC 10H                     | host TSC + offset    | sets the VMCS TSC offset (17.17); TSC_ADJUST moves by as much |
  * | TSC_ADJUST 3BH              | kept per VM (0 first)| moves the TSC by the change (17.17.3)   |
- * | APIC_BASE 1BH (with a LAPIC)| base, EN, BSP        | 10.4.4: reserved/EXTD/BSP change #GP;   |
+ * | APIC_BASE 1BH (with a LAPIC)| base, EN, BSP        | 10.4.4: reserved bits/EXTD #GP; BSP R/W;|
  * |                             |                      | EN and the base move the LAPIC model    |
  * | FEATURE_CONTROL 3AH         | locked, VMX off      | #GP (locked, 23.7)                      |
  * | BIOS_SIGN_ID 8BH            | microcode revision 1 in 63:32 | accepted, ignored (9.11.7.1)   |

@@ -185,7 +185,8 @@ static void test_msr_rules(void)
     CU_ASSERT_TRUE(apic_base_valid(reset, reset, 39));
     CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEA00000 | X86_APIC_BASE_BSP | X86_APIC_BASE_EN, 39));
     CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_BSP, 39));   /* disable */
-    CU_ASSERT_FALSE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_EN, 39));   /* BSP RO */
+    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_EN, 39));    /* BSP is R/W */
+    CU_ASSERT_TRUE(apic_base_valid(0xFEE00000 | X86_APIC_BASE_EN, reset, 39));
     CU_ASSERT_FALSE(apic_base_valid(reset, reset | X86_APIC_BASE_EXTD, 39));
     CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1, 39));
     CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1ULL << 39, 39));
