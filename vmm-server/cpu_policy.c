@@ -216,10 +216,16 @@ cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
          * implements it for this guest (nested-vmx/README.md). */
         if (g->vmx)
             r.ecx |= (uint32_t)CPUID_1_ECX_VMX;
-    } else if (leaf == 0x80000001 && g->rdtscp) {
+    } else if (leaf == 0x80000001) {
         /* RDTSCP runs natively once its secondary control is on (SDM Vol.
          * 3C 24.6.2, Table 24-7; else it raises #UD, 25.3). */
-        r.edx |= host(leaf, sub).edx & (uint32_t)CPUID_81_EDX_RDTSCP;
+        if (g->rdtscp)
+            r.edx |= host(leaf, sub).edx & (uint32_t)CPUID_81_EDX_RDTSCP;
+        /* SDM Vol. 2A CPUID, Table 3-8 (note on EDX bit 11): Intel
+         * processors support SYSCALL/SYSRET only in 64-bit mode, and the
+         * flag is always enumerated as 0 outside it (bare Bochs does so). */
+        if (!g->long64)
+            r.edx &= ~(uint32_t)CPUID_81_EDX_SYSCALL;
     } else if (leaf == 0xD && (sub == 0 || sub == 1) && r.eax) {
         /* The XSAVE area size for the guest's XCR0 (| IA32_XSS, 0 here). */
         r.ebx = xsave_size(g->xcr0 & xcr0_allowed(host), host);
@@ -234,10 +240,11 @@ cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cp
 
 uint64_t efer_allowed(cpuid_host_fn host)
 {
-    static const cpuid_guest_t none = { .apic_enabled = true };
+    /* EFER.SCE is writable in any mode where SYSCALL exists in 64-bit mode. */
+    static const cpuid_guest_t none = { .apic_enabled = true, .long64 = true };
     cpuid_regs_t x1 = cpuid_guest(0x80000001, 0, &none, host);
     uint64_t ok = 0;
-    if (x1.edx & B(11))
+    if (x1.edx & CPUID_81_EDX_SYSCALL)
         ok |= X86_EFER_SCE;
     if (x1.edx & B(29))
         ok |= X86_EFER_LME;

@@ -32,6 +32,7 @@ typedef struct {
     bool rdtscp;           /* the VMM enabled RDTSCP (secondary control): CPUID.80000001H:
                               EDX.RDTSCP as the host has it */
     bool vmx;              /* a nested-vmx monitor shows VMX: CPUID.1:ECX.VMX */
+    bool long64;           /* executed in 64-bit mode: CPUID.80000001H:EDX.SYSCALL */
 } cpuid_guest_t;
 
 #define CPUID_MAX_BASIC    0x16u

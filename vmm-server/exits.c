@@ -157,14 +157,19 @@ static exit_action_t reset_vm(vmexit_t *e)
     return EXIT_RESUME;
 }
 
+/* State groups the exit did not bring, fetched where needed. */
+static void fetch_state(vmexit_t *e, nestor_word_t need)
+{
+    if ((e->s->mtd & need) != need)
+        nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &need, 1, 0, 0, 0, 0);
+}
+
 /* The CR and SEGS groups, which an I/O exit does not bring (the common
  * IN/OUT needs neither): fetched for string I/O, which needs the mode,
  * the segment bases, paging, and CR2 to raise a #PF. */
 static void fetch_cr_segs(vmexit_t *e)
 {
-    const nestor_word_t need = NESTOR_MTD_CR | NESTOR_MTD_SEGS;
-    if ((e->s->mtd & need) != need)
-        nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &need, 1, 0, 0, 0, 0);
+    fetch_state(e, NESTOR_MTD_CR | NESTOR_MTD_SEGS);
 }
 
 /*
@@ -332,18 +337,21 @@ static cpuid_regs_t cpuid_static_cached(uint32_t leaf, uint32_t sub)
 }
 
 /* The leaves whose values depend on the guest's state (cpuid_guest_state):
- * only they fetch it. Leaf 1 needs guest CR4 (OSXSAVE), which the exit does
- * not bring: fetched on demand, so the other leaves cost no CR reads. */
+ * only they fetch it. Leaf 1 needs guest CR4 (OSXSAVE), leaf 80000001H the
+ * mode (EFER.LMA, CS.L: SYSCALL is shown in 64-bit mode only), which the
+ * exit does not bring: fetched on demand, so the other leaves cost no reads. */
 static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32_t leaf,
                                                             uint32_t sub, cpuid_regs_t r)
 {
-    if (leaf == 0x1 && !(e->s->mtd & NESTOR_MTD_CR)) {
-        const nestor_word_t cr = NESTOR_MTD_CR;
-        nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &cr, 1, 0, 0, 0, 0);
-    }
+    if (leaf == 0x1)
+        fetch_state(e, NESTOR_MTD_CR);
+    else if (leaf == 0x80000001)
+        fetch_cr_segs(e);
     const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
                               .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0,
-                              .rdtscp = e->vm->rdtscp, .vmx = e->vm->vmx_shown };
+                              .rdtscp = e->vm->rdtscp, .vmx = e->vm->vmx_shown,
+                              .long64 = leaf == 0x80000001 &&
+                                        guest_cpu_mode(e->s) == X86_MODE_64 };
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
 }
 

@@ -280,6 +280,7 @@ static inline int x86_exception_is_fault(unsigned v)
 #define CPUID_7_EBX_TSC_ADJUST X86_BIT(1)
 #define CPUID_7_EBX_INVPCID    X86_BIT(10)
 #define CPUID_D1_EAX_XSAVES    X86_BIT(3)
+#define CPUID_81_EDX_SYSCALL   X86_BIT(11)
 #define CPUID_81_EDX_RDTSCP    X86_BIT(27)
 
 /* Canonical linear addresses with 48 bits (SDM Vol. 1 3.3.7.1; LA57 is not

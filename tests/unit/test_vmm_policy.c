@@ -57,6 +57,13 @@ static void test_cpuid_hidden(void)
     cpuid_regs_t x1 = cpuid_guest(0x80000001, 0, &g_default, host_all);
     CU_ASSERT_FALSE(x1.edx & CPUID_81_EDX_RDTSCP);      /* the control is not on */
     CU_ASSERT_TRUE(x1.edx & (1u << 29));                 /* LM */
+    /* SYSCALL: shown in 64-bit mode only (SDM Vol. 2A Table 3-8); EFER.SCE
+     * stays writable outside it. */
+    CU_ASSERT_FALSE(x1.edx & CPUID_81_EDX_SYSCALL);
+    cpuid_guest_t g64 = g_default;
+    g64.long64 = true;
+    CU_ASSERT_TRUE(cpuid_guest(0x80000001, 0, &g64, host_all).edx & CPUID_81_EDX_SYSCALL);
+    CU_ASSERT_TRUE(efer_allowed(host_all) & X86_EFER_SCE);
     cpuid_regs_t d1 = cpuid_guest(0xD, 1, &g_default, host_all);
     CU_ASSERT_FALSE(d1.eax & CPUID_D1_EAX_XSAVES);
     CU_ASSERT_EQUAL(cpuid_guest(0, 0, &g_default, host_all).eax, CPUID_MAX_BASIC);
