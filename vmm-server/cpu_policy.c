@@ -34,7 +34,8 @@ static const cpuid_allow_t allow[] = {
      * natively). OSXSAVE 27 and the hypervisor bit 31 are set below. Hidden:
      * DTES64 2, MONITOR 3 (MONITOR/MWAIT exit and #UD), DS-CPL 4, VMX 5 (no
      * nested VMX), SMX 6, EIST 7, TM2 8, CNXT-ID 10, SDBG 11, xTPR 14, PDCM 15
-     * (no PMU), DCA 18, x2APIC 21 (not emulated), TSC-deadline 24 (not in the
+     * (no PMU), DCA 18, x2APIC 21 (set below where the VM has a LAPIC: the
+     * model has the x2APIC MSRs), TSC-deadline 24 (not in the
      * LAPIC model). */
     { 0x1, ANY_SUB, R_ECX, B(0) | B(1) | B(9) | B(12) | B(13) | B(17) | B(19) | B(20) | B(22) |
                            B(23) | B(25) | B(26) | B(28) | B(29) | B(30) },
@@ -212,6 +213,10 @@ cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
         /* SDM Vol. 3A 10.4.3: with IA32_APIC_BASE.EN clear, CPUID.1:EDX.APIC = 0. */
         if (!g->apic_enabled)
             r.edx &= ~(uint32_t)CPUID_1_EDX_APIC;
+        /* SDM Vol. 3A 10.12.1: x2APIC mode where the VM has a LAPIC (the
+         * model's MSR interface, devices/lapic.h), whatever its mode now. */
+        if (g->x2apic)
+            r.ecx |= (uint32_t)CPUID_1_ECX_X2APIC;
         /* SDM Vol. 3C 23.6: VMX is shown where a nested-vmx monitor
          * implements it for this guest (nested-vmx/README.md). */
         if (g->vmx)
@@ -369,15 +374,27 @@ bool mtrr_def_type_valid(uint64_t v)
            t == X86_MT_WB;
 }
 
-bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr)
+bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr, bool x2apic)
 {
     /* SDM Vol. 3A 10.4.4, Figure 10-5 and Vol. 4 Table 2-2: BSP (8, R/W: it
      * only reports, so a write may change it, as on the bare machine), EXTD
-     * (10, x2APIC: not offered, so reserved), EN (11), base
+     * (10, x2APIC mode: reserved where x2APIC is not offered), EN (11), base
      * (MAXPHYADDR-1:12); every other bit is reserved (#GP). */
-    (void)old;
     uint64_t base_mask = ((1ULL << maxphyaddr) - 1) & ~0xFFFULL;
-    return !(value & ~(base_mask | X86_APIC_BASE_BSP | X86_APIC_BASE_EN));
+    uint64_t ok = base_mask | X86_APIC_BASE_BSP | X86_APIC_BASE_EN |
+                  (x2apic ? X86_APIC_BASE_EXTD : 0);
+    if (value & ~ok)
+        return false;
+    /* SDM 10.12.5, Figure 10-27: the mode is (EN, EXTD); EXTD without EN is
+     * invalid, x2APIC mode is entered from xAPIC mode only and left only
+     * for disabled (a reset). */
+    const uint64_t mode = X86_APIC_BASE_EN | X86_APIC_BASE_EXTD;
+    uint64_t from = old & mode, to = value & mode;
+    if (to == X86_APIC_BASE_EXTD)
+        return false;
+    if (from == mode && to == X86_APIC_BASE_EN)
+        return false;
+    return !(from == 0 && to == mode);
 }
 
 bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, uint64_t *out)

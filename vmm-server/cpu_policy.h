@@ -33,6 +33,7 @@ typedef struct {
                               EDX.RDTSCP as the host has it */
     bool vmx;              /* a nested-vmx monitor shows VMX: CPUID.1:ECX.VMX */
     bool long64;           /* executed in 64-bit mode: CPUID.80000001H:EDX.SYSCALL */
+    bool x2apic;           /* the VM's LAPIC offers x2APIC mode: CPUID.1:ECX.x2APIC */
 } cpuid_guest_t;
 
 #define CPUID_MAX_BASIC    0x16u
@@ -79,8 +80,9 @@ bool xcr0_valid(uint32_t ecx, uint64_t value, unsigned cpl, uint64_t allowed);
 bool pat_valid(uint64_t pat);                   /* SDM Vol. 3A 11.12.2 */
 bool mtrr_def_type_valid(uint64_t v);           /* SDM Vol. 3A 11.11.2.1, no fixed MTRRs */
 /* IA32_APIC_BASE write (SDM Vol. 3A 10.4.4): false means #GP; @maxphyaddr
- * bounds the base; @old is the value before (BSP is R/W, Vol. 4 Table 2-2). */
-bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr);
+ * bounds the base; @old is the value before (BSP is R/W, Vol. 4 Table 2-2);
+ * @x2apic: x2APIC mode is offered (EXTD, the transitions of 10.12.5). */
+bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr, bool x2apic);
 /* IA32_EFER write: false means #GP; LMA is kept from @cur (read-only). */
 bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, uint64_t *out);
 

@@ -310,6 +310,13 @@ uint64_t vm_lapic_base(const vm_t *vm)
     return vm->apic_base & X86_APIC_BASE_ADDR;
 }
 
+uint64_t vm_lapic_mmio_base(const vm_t *vm)
+{
+    /* SDM Vol. 3A 10.12.2: in x2APIC mode the xAPIC page is not the APIC's
+     * (its accesses go where they would with the APIC disabled). */
+    return vm->apic_base & X86_APIC_BASE_EXTD ? 0 : vm_lapic_base(vm);
+}
+
 unsigned vm_cpl(const nestor_vcpu_state_t *s)
 {
     return (s->ss.ar >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK;
@@ -350,6 +357,7 @@ static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32
     const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
                               .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0,
                               .rdtscp = e->vm->rdtscp, .vmx = e->vm->vmx_shown,
+                              .x2apic = (e->vm->devices & SC_DEV_LAPIC) != 0,
                               .long64 = leaf == 0x80000001 &&
                                         guest_cpu_mode(e->s) == X86_MODE_64 };
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);

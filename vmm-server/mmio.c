@@ -26,7 +26,7 @@ static bool lapic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
     vm->irq_quiet = false;
     if (size != LAPIC_ACCESS)
         return false;
-    if (!lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), false, &v, vm_now_ns()))
+    if (!lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_mmio_base(vm)), false, &v, vm_now_ns()))
         v = 0;
     *value = v;
     return true;
@@ -39,14 +39,19 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     vm->irq_quiet = false;
     if (size != LAPIC_ACCESS)
         return false;
-    lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), true, &v, vm_now_ns());
+    lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_mmio_base(vm)), true, &v, vm_now_ns());
+    vm_lapic_written(vm);
+    return true;
+}
+
+void vm_lapic_written(vm_t *vm)
+{
     /* The EOI of a level-triggered interrupt goes to the I/O APIC (SDM Vol.
      * 3A 10.8.5); an APIC software-enabled again takes what it held back. */
     int eoi = lapic_take_eoi_broadcast(&vm->lapic);
     if (eoi >= 0)
         ioapic_eoi(&vm->ioapic, (uint8_t)eoi, &vm->lapic);
     ioapic_retry(&vm->ioapic, &vm->lapic);
-    return true;
 }
 
 /* The I/O APIC's page (devices/ioapic.h): what the model does not define
@@ -78,7 +83,7 @@ static bool ioapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 
 static bool in_lapic(const vm_t *vm, uint64_t gpa)
 {
-    uint64_t lapic = vm_lapic_base(vm);
+    uint64_t lapic = vm_lapic_mmio_base(vm);
     return lapic && gpa >= lapic && gpa < lapic + LAPIC_PAGE_SIZE;
 }
 

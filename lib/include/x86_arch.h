@@ -129,7 +129,7 @@
 
 /* IA32_APIC_BASE (SDM Vol. 3A 10.4.4, Figure 10-5). */
 #define X86_APIC_BASE_BSP    X86_BIT(8)
-#define X86_APIC_BASE_EXTD   X86_BIT(10)       /* x2APIC mode: not offered */
+#define X86_APIC_BASE_EXTD   X86_BIT(10)       /* x2APIC mode (10.12.1) */
 #define X86_APIC_BASE_EN     X86_BIT(11)
 #define X86_APIC_BASE_ADDR   0xFFFFFFFFFF000ULL /* bits MAXPHYADDR-1:12 */
 #define X86_APIC_BASE_RESET  (0xFEE00000ULL | X86_APIC_BASE_BSP | X86_APIC_BASE_EN)

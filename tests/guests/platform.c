@@ -25,7 +25,20 @@
 #define MTRRCAP_FIX        (1u << 8)  /* SDM Vol. 3A 11.11.1: fixed ranges */
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1u << 2)
 #define MSR_XSS            0xDA0      /* SDM Vol. 4 Table 2-2: with XSAVES */
-#define MSR_X2APIC_TPR     0x808      /* SDM Vol. 3A 10.12.1.2, Table 10-6 */
+/* x2APIC registers (SDM Vol. 3A 10.12.1.2, Table 10-6). */
+#define MSR_X2APIC_ID      0x802
+#define MSR_X2APIC_VERSION 0x803
+#define MSR_X2APIC_TPR     0x808
+#define MSR_X2APIC_EOI     0x80B
+#define MSR_X2APIC_LDR     0x80D
+#define MSR_X2APIC_DFR     0x80E
+#define MSR_X2APIC_SVR     0x80F
+#define MSR_X2APIC_IRR     0x820      /* 820H-827H: vectors 32 at a time */
+#define MSR_X2APIC_ICR     0x830
+#define MSR_X2APIC_SELF_IPI 0x83F
+#define X2APIC_SELF_VECTOR 0x50
+#define X2APIC_ICR_VECTOR  0x51
+#define APIC_SVR_ENABLED   0x1FF      /* software enable, spurious vector 0xFF */
 #define CPUID_1_EDX_MTRR   (1u << 12)
 #define MSR_SYSENTER_CS    0x174
 #define MSR_SYSENTER_ESP   0x175
@@ -292,6 +305,48 @@ static void check_msrs(void)
     }
 }
 
+/* Whether @vector is requested in the x2APIC IRR (SDM 10.8.4). */
+static int x2apic_irr_has(unsigned vector)
+{
+    uint64_t irr = 0;
+    return rdmsr_ok(MSR_X2APIC_IRR + vector / 32, &irr) && (irr >> (vector % 32) & 1);
+}
+
+/* x2APIC mode, entered from xAPIC mode (SDM Vol. 3A 10.12). IF is 0: the
+ * IPIs sent stay requested until the disable that follows resets them. */
+static void check_x2apic_mode(void)
+{
+    uint64_t v, id = 0, ldr = 0;
+    CHECK(wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN | APIC_EXTD) &&
+              wrmsr_ok(MSR_X2APIC_TPR, 0x20) && rdmsr_ok(MSR_X2APIC_TPR, &v) && v == 0x20 &&
+              wrmsr_ok(MSR_X2APIC_TPR, 0), "x2APIC shown: enabled, its TPR MSR round trip");
+    /* 10.12.5.1: the x2APIC ID is the initial APIC ID; 10.12.10.2: the
+     * LDR is derived from it (cluster in 31:16, 1 << ID[3:0]), read-only.
+     * Bare Bochs 2.7 reads the LDR as 0 in x2APIC mode. */
+    CHECK(rdmsr_ok(MSR_X2APIC_ID, &id) && id == guest_cpuid(1, 0).ebx >> 24,
+          "x2APIC ID is the initial APIC ID");
+    CHECK_SDM(rdmsr_ok(MSR_X2APIC_LDR, &ldr) && ldr == ((id >> 4) << 16 | 1u << (id & 0xF)),
+              "x2APIC LDR derived from the x2APIC ID");
+    /* 10.12.1.2: read-only registers and the DFR (absent) raise #GP; EOI is
+     * write-only, and a non-zero EOI or a reserved bit (10.12.1.3) #GPs. */
+    CHECK(!wrmsr_ok(MSR_X2APIC_LDR, ldr) && !wrmsr_ok(MSR_X2APIC_VERSION, 0) &&
+              !wrmsr_ok(MSR_X2APIC_ID, id), "x2APIC: writes to ID, version, LDR raise #GP");
+    CHECK(!rdmsr_ok(MSR_X2APIC_DFR, &v) && !wrmsr_ok(MSR_X2APIC_DFR, ~0u),
+          "x2APIC: no DFR (#GP)");
+    CHECK(!rdmsr_ok(MSR_X2APIC_EOI, &v) && !wrmsr_ok(MSR_X2APIC_EOI, 1) &&
+              !wrmsr_ok(MSR_X2APIC_TPR, 0x100) && !wrmsr_ok(MSR_X2APIC_TPR, 1ULL << 32),
+          "x2APIC: EOI read, non-zero EOI, TPR reserved bits raise #GP");
+    /* 10.12.11 SELF IPI and 10.12.9 the 64-bit ICR (destination 63:32, the
+     * own x2APIC ID): each vector is requested. */
+    CHECK(wrmsr_ok(MSR_X2APIC_SVR, APIC_SVR_ENABLED) &&
+              wrmsr_ok(MSR_X2APIC_SELF_IPI, X2APIC_SELF_VECTOR) && x2apic_irr_has(X2APIC_SELF_VECTOR),
+          "x2APIC: SELF IPI requests its vector");
+    CHECK(wrmsr_ok(MSR_X2APIC_ICR, id << 32 | X2APIC_ICR_VECTOR) &&
+              x2apic_irr_has(X2APIC_ICR_VECTOR), "x2APIC: a fixed IPI by the 64-bit ICR to its own ID");
+    CHECK(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN) &&
+              rdmsr_ok(MSR_APIC_BASE, &v) && (v & APIC_EXTD), "x2APIC -> xAPIC raises #GP");
+}
+
 /* --- the APIC base: relocation, global disable, re-enable --- */
 static void check_apic_base(void)
 {
@@ -315,23 +370,21 @@ static void check_apic_base(void)
     /* x2APIC MSRs outside x2APIC mode raise #GP (SDM Vol. 3A 10.12.1.2). */
     CHECK(!wrmsr_ok(MSR_X2APIC_TPR, 0) && !rdmsr_ok(MSR_X2APIC_TPR, &v),
           "x2APIC MSRs in xAPIC mode raise #GP");
-    if (guest_cpuid(1, 0).ecx & CPUID_1_ECX_X2APIC) {
-        /* SDM Vol. 3A 10.12.5, Figure 10-27: xAPIC -> x2APIC is valid, its
-         * MSRs then work; x2APIC -> xAPIC is not (#GP). */
-        CHECK(wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN | APIC_EXTD) &&
-                  wrmsr_ok(MSR_X2APIC_TPR, 0x20) && rdmsr_ok(MSR_X2APIC_TPR, &v) && v == 0x20 &&
-                  wrmsr_ok(MSR_X2APIC_TPR, 0), "x2APIC shown: enabled, its TPR MSR round trip");
-        CHECK(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN) &&
-                  rdmsr_ok(MSR_APIC_BASE, &v) && (v & APIC_EXTD), "x2APIC -> xAPIC raises #GP");
-    } else {
+    /* SDM Vol. 3A 10.12.5, Figure 10-27: EXTD without EN is invalid. */
+    CHECK(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EXTD),
+          "APIC base: EXTD without EN raises #GP");
+    if (guest_cpuid(1, 0).ecx & CPUID_1_ECX_X2APIC)
+        check_x2apic_mode();
+    else
         CHECK(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN | APIC_EXTD),
               "x2APIC hidden: enabling it raises #GP");
-        CHECK(rdmsr_ok(MSR_APIC_BASE, &v) && v == (APIC_DEFAULT | APIC_BSP | APIC_EN),
-              "x2APIC hidden: the APIC base is unchanged");
-    }
     /* Disabled from either mode (10.12.5), CPUID.1:EDX.APIC follows (10.4.3). */
     CHECK(wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP) &&
               !(guest_cpuid(1, 0).edx & (1u << 9)), "APIC disabled: CPUID.1:EDX.APIC = 0");
+    /* Disabled -> x2APIC is invalid (10.12.5). Bare Bochs 2.7 takes (and
+     * ignores) any write that enables a disabled APIC. */
+    CHECK_SDM(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN | APIC_EXTD),
+              "APIC base: disabled -> x2APIC raises #GP");
     /* Bare Bochs 2.7 ignores the write that enables a disabled APIC again
      * (docs/platforms.md); hence this runs last. */
     CHECK_SDM(wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN) &&

@@ -40,7 +40,10 @@ static void test_cpuid_hidden(void)
     cpuid_regs_t l1 = cpuid_guest(1, 0, &g_default, host_all);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_VMX);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_MONITOR);
-    CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_X2APIC);
+    CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_X2APIC);        /* no LAPIC offering it */
+    cpuid_guest_t gx = g_default;
+    gx.x2apic = true;
+    CU_ASSERT_TRUE(cpuid_guest(1, 0, &gx, host_all).ecx & CPUID_1_ECX_X2APIC);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_PDCM);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_OSXSAVE);      /* guest CR4.OSXSAVE = 0 */
     CU_ASSERT_TRUE(l1.ecx & CPUID_1_ECX_HYPERVISOR);
@@ -189,14 +192,26 @@ static void test_msr_rules(void)
     CU_ASSERT_FALSE(mtrr_def_type_valid(2));
     CU_ASSERT_FALSE(mtrr_def_type_valid(1u << 12));
     uint64_t reset = X86_APIC_BASE_RESET;
-    CU_ASSERT_TRUE(apic_base_valid(reset, reset, 39));
-    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEA00000 | X86_APIC_BASE_BSP | X86_APIC_BASE_EN, 39));
-    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_BSP, 39));   /* disable */
-    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_EN, 39));    /* BSP is R/W */
-    CU_ASSERT_TRUE(apic_base_valid(0xFEE00000 | X86_APIC_BASE_EN, reset, 39));
-    CU_ASSERT_FALSE(apic_base_valid(reset, reset | X86_APIC_BASE_EXTD, 39));
-    CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1, 39));
-    CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1ULL << 39, 39));
+    CU_ASSERT_TRUE(apic_base_valid(reset, reset, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEA00000 | X86_APIC_BASE_BSP | X86_APIC_BASE_EN, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_BSP, 39, true));   /* disable */
+    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_EN, 39, true));    /* BSP R/W */
+    CU_ASSERT_TRUE(apic_base_valid(0xFEE00000 | X86_APIC_BASE_EN, reset, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1ULL << 39, 39, true));
+    /* x2APIC (SDM Vol. 3A 10.12.5, Figure 10-27): EXTD reserved where not
+     * offered; xAPIC -> x2APIC -> disabled -> xAPIC; never x2APIC -> xAPIC,
+     * disabled -> x2APIC or EXTD without EN. */
+    const uint64_t x2 = reset | X86_APIC_BASE_EXTD, off = 0xFEE00000 | X86_APIC_BASE_BSP;
+    CU_ASSERT_FALSE(apic_base_valid(reset, x2, 39, false));
+    CU_ASSERT_TRUE(apic_base_valid(reset, x2, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(x2, x2, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(x2, reset, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(x2, off, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(off, x2, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(off, reset, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(reset, off | X86_APIC_BASE_EXTD, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(x2, off | X86_APIC_BASE_EXTD, 39, true));
     uint64_t efer;
     uint64_t allowed = X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE;
     CU_ASSERT_TRUE(efer_write(0, X86_EFER_SCE, 0, allowed, &efer));
