@@ -87,6 +87,31 @@ static bool in_lapic(const vm_t *vm, uint64_t gpa)
     return lapic && gpa >= lapic && gpa < lapic + LAPIC_PAGE_SIZE;
 }
 
+/* The APIC's page while it is globally disabled or in x2APIC mode: no
+ * longer the APIC's (SDM Vol. 3A 10.4.3; 10.12.1.2: x2APIC mode acts as a
+ * globally disabled xAPIC there). */
+static bool in_apic_page_off(const vm_t *vm, uint64_t gpa)
+{
+    uint64_t base = vm->apic_base & X86_APIC_BASE_ADDR;
+    return (vm->devices & SC_DEV_LAPIC) && !vm_lapic_mmio_base(vm) && gpa >= base &&
+           gpa < base + LAPIC_PAGE_SIZE;
+}
+
+/* Nothing answers there (the access goes to the bus): reads all ones,
+ * writes are dropped, as on hardware. */
+static bool absent_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    (void)ctx, (void)gpa, (void)size;
+    *value = ~0ull;
+    return true;
+}
+
+static bool absent_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
+{
+    (void)ctx, (void)gpa, (void)size, (void)value;
+    return true;
+}
+
 /* The device an access to @gpa goes to, as the emulator calls it: the LAPIC
  * (which wins where a guest moved it over another device: SDM Vol. 3A
  * 10.4.1, its registers are in the processor's own address space), the
@@ -98,6 +123,12 @@ static bool device_at(vm_t *vm, uint64_t gpa, x86_mmio_read_fn *rd, x86_mmio_wri
     if (in_lapic(vm, gpa)) {
         *rd = lapic_read;
         *wr = lapic_write;
+        *ctx = vm;
+        return true;
+    }
+    if (in_apic_page_off(vm, gpa)) {
+        *rd = absent_read;
+        *wr = absent_write;
         *ctx = vm;
         return true;
     }

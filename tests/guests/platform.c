@@ -345,6 +345,9 @@ static void check_x2apic_mode(void)
               x2apic_irr_has(X2APIC_ICR_VECTOR), "x2APIC: a fixed IPI by the 64-bit ICR to its own ID");
     CHECK(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN) &&
               rdmsr_ok(MSR_APIC_BASE, &v) && (v & APIC_EXTD), "x2APIC -> xAPIC raises #GP");
+    /* 10.12.1.2: the xAPIC page acts as a globally disabled APIC's. */
+    CHECK(apic_read(APIC_DEFAULT, APIC_REG_VERSION) == 0xFFFFFFFFu,
+          "x2APIC mode: the xAPIC page is not the APIC's (all ones)");
 }
 
 /* --- the APIC base: relocation, global disable, re-enable --- */
@@ -381,6 +384,12 @@ static void check_apic_base(void)
     /* Disabled from either mode (10.12.5), CPUID.1:EDX.APIC follows (10.4.3). */
     CHECK(wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP) &&
               !(guest_cpuid(1, 0).edx & (1u << 9)), "APIC disabled: CPUID.1:EDX.APIC = 0");
+    /* SDM 10.4.3: a globally disabled APIC's page is not the APIC's: on
+     * this machine nothing answers there (all ones, writes dropped). */
+    *(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT + APIC_REG_TPR) = 0x30;
+    CHECK(apic_read(APIC_DEFAULT, APIC_REG_VERSION) == 0xFFFFFFFFu &&
+              apic_read(APIC_DEFAULT, APIC_REG_TPR) == 0xFFFFFFFFu,
+          "disabled APIC: its page reads all ones, a write is dropped");
     /* Disabled -> x2APIC is invalid (10.12.5). Bare Bochs 2.7 takes (and
      * ignores) any write that enables a disabled APIC. */
     CHECK_SDM(!wrmsr_ok(MSR_APIC_BASE, APIC_DEFAULT | APIC_BSP | APIC_EN | APIC_EXTD),
