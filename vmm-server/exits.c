@@ -520,6 +520,29 @@ static exit_action_t exit_xsetbv(vmexit_t *e)
 /* (The qualification's fields: x86_vmx.h CRQ_*.) */
 
 #define CR8_TPR_MASK 0xF
+#define CR8_TPR_SHIFT 4
+
+/* SDM Vol. 3A 10.8.6.1: CR8 is the LAPIC's TPR seen as its priority class:
+ * MOV to CR8 sets TPR[7:4] = CR8[3:0] and TPR[3:0] = 0, MOV from CR8
+ * reads TPR[7:4]. A VM without a LAPIC keeps CR8 alone. */
+static nestor_word_t vm_cr8(vm_t *vm)
+{
+    uint32_t tpr = 0;
+    if (!(vm->devices & SC_DEV_LAPIC))
+        return vm->cr8;
+    lapic_mmio(&vm->lapic, LAPIC_REG_TPR, false, &tpr, vm_now_ns());
+    return (tpr >> CR8_TPR_SHIFT) & CR8_TPR_MASK;
+}
+
+static void vm_set_cr8(vm_t *vm, nestor_word_t v)
+{
+    uint32_t tpr = (uint32_t)v << CR8_TPR_SHIFT;
+    if (vm->devices & SC_DEV_LAPIC)
+        lapic_mmio(&vm->lapic, LAPIC_REG_TPR, true, &tpr, vm_now_ns());
+    else
+        vm->cr8 = v;
+    vm->irq_quiet = false;      /* a lower priority may let an interrupt through */
+}
 
 static exit_action_t exit_cr(vmexit_t *e)
 {
@@ -532,9 +555,9 @@ static exit_action_t exit_cr(vmexit_t *e)
             nestor_word_t v = *vm_gpr(s, CRQ_GPR(q));
             if (v & ~(nestor_word_t)CR8_TPR_MASK)      /* SDM Vol. 2B MOV CR: CR8[63:4] */
                 return vm_inject_exception(e, X86_VEC_GP, 0);
-            e->vm->cr8 = v;
+            vm_set_cr8(e->vm, v);
         } else {
-            *vm_gpr(s, CRQ_GPR(q)) = e->vm->cr8;
+            *vm_gpr(s, CRQ_GPR(q)) = vm_cr8(e->vm);
         }
         e->changed |= NESTOR_MTD_GPRS;
         advance(e);
@@ -779,11 +802,10 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
     } else if (label == NVMX_REQ_CR8) {
         /* SDM Vol. 2B MOV CR: CR8[63:4] reserved. */
         if (m->mr[0] != 1) {
-            value = vm->cr8;
+            value = vm_cr8(vm);
             out = NVMX_REQ_OK;
         } else if (!(m->mr[1] & ~(nestor_word_t)CR8_TPR_MASK)) {
-            vm->cr8 = m->mr[1];
-            vm->irq_quiet = false;
+            vm_set_cr8(vm, m->mr[1]);
             out = NVMX_REQ_OK;
         }
     }

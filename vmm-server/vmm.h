@@ -77,7 +77,7 @@ typedef struct vm {
     uint32_t io_exits_by_port[VMM_IO_PORTS_COUNTED + 1]; /* [VMM_IO_PORTS_COUNTED]: the rest */
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
-    uint64_t cr8;                   /* the guest's task priority (CR8) */
+    uint64_t cr8;                   /* CR8 of a VM without a LAPIC (else its TPR, 10.8.6.1) */
     pic_t pic;
     pit_t pit;
     rtc_t rtc;
