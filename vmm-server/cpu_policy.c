@@ -70,7 +70,8 @@ static const cpuid_allow_t allow[] = {
                      B(20) | B(23) | B(24) | B(29) },
     { 0x7, 0, R_ECX, B(2) | B(8) | B(9) | B(10) },
     { 0x7, 0, R_EDX, B(4) },
-    /* Leaf 0AH (performance monitoring), 0BH (x2APIC topology): 0. Leaves
+    /* Leaf 0AH (performance monitoring): 0; 0BH (x2APIC topology) is set in
+     * cpuid_guest_state where x2APIC is shown (else 0). Leaves
      * 0EH-14H (RDT, SGX, PT: hidden) read 0. */
     /* Leaf 0DH subleaf 0: EAX components (filtered by xcr0_allowed below);
      * subleaf 1 EAX: XSAVEOPT 0, XSAVEC 1, XGETBV with ECX = 1 2; hidden XSAVES
@@ -231,6 +232,16 @@ cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
          * flag is always enumerated as 0 outside it (bare Bochs does so). */
         if (!g->long64)
             r.edx &= ~(uint32_t)CPUID_81_EDX_SYSCALL;
+    } else if (leaf == 0xB && g->x2apic) {
+        /* SDM Vol. 2A CPUID leaf 0BH, Vol. 3A 10.12.8.1: the x2APIC ID in
+         * EDX of every subleaf; one logical processor: subleaf 0 the SMT
+         * level, 1 the core level, each of one processor and a shift of 0;
+         * later subleaves invalid (level type 0, EBX 0). */
+        r = (cpuid_regs_t){ 0, 0, sub & CPUID_0B_LEVEL_MASK, g->apic_id };
+        if (sub < CPUID_0B_LEVELS) {
+            r.ebx = 1;
+            r.ecx |= (sub + 1) << CPUID_0B_TYPE_SHIFT;
+        }
     } else if (leaf == 0xD && (sub == 0 || sub == 1) && r.eax) {
         /* The XSAVE area size for the guest's XCR0 (| IA32_XSS, 0 here). */
         r.ebx = xsave_size(g->xcr0 & xcr0_allowed(host), host);

@@ -37,6 +37,11 @@ typedef struct {
 } cpuid_guest_t;
 
 #define CPUID_MAX_BASIC    0x16u
+/* Leaf 0BH (SDM Vol. 2A): ECX[7:0] the level number, ECX[15:8] its type
+ * (1 SMT, 2 core, 0 invalid); two levels here. */
+#define CPUID_0B_LEVEL_MASK 0xFFu
+#define CPUID_0B_TYPE_SHIFT 8
+#define CPUID_0B_LEVELS     2
 #define CPUID_HV_LEAF      0x40000000u
 #define CPUID_MAX_EXTENDED 0x80000008u
 

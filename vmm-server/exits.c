@@ -367,7 +367,7 @@ static exit_action_t exit_cpuid(vmexit_t *e)
 {
     uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx;
     cpuid_regs_t r = cpuid_static_cached(leaf, sub);
-    if (leaf == 0x1 || leaf == 0xD || leaf == 0x80000001)
+    if (leaf == 0x1 || leaf == 0xB || leaf == 0xD || leaf == 0x80000001)
         r = cpuid_stateful(e, leaf, sub, r);
     e->s->rax = r.eax;
     e->s->rbx = r.ebx;

@@ -325,6 +325,14 @@ static void check_x2apic_mode(void)
      * Bare Bochs 2.7 reads the LDR as 0 in x2APIC mode. */
     CHECK(rdmsr_ok(MSR_X2APIC_ID, &id) && id == guest_cpuid(1, 0).ebx >> 24,
           "x2APIC ID is the initial APIC ID");
+    /* SDM Vol. 2A CPUID leaf 0BH (where EBX[15:0] of subleaf 0 is not 0):
+     * EDX is the x2APIC ID; subleaf 0 is a valid level, the SMT one (type
+     * 1). Bare Bochs 2.7 gives subleaf 0 EBX 1 but level type 0 (invalid). */
+    guest_cpuid_t topo = guest_cpuid(0xB, 0);
+    int has_0b = guest_cpuid(0, 0).eax >= 0xB && (topo.ebx & 0xFFFF);
+    CHECK(!has_0b || topo.edx == id, "CPUID.0BH: EDX is the x2APIC ID");
+    CHECK_SDM(!has_0b || (((topo.ecx >> 8) & 0xFF) == 1 && (topo.ecx & 0xFF) == 0),
+              "CPUID.0BH: subleaf 0 is the SMT level");
     CHECK_SDM(rdmsr_ok(MSR_X2APIC_LDR, &ldr) && ldr == ((id >> 4) << 16 | 1u << (id & 0xF)),
               "x2APIC LDR derived from the x2APIC ID");
     /* 10.12.1.2: read-only registers and the DFR (absent) raise #GP; EOI is

@@ -44,6 +44,16 @@ static void test_cpuid_hidden(void)
     cpuid_guest_t gx = g_default;
     gx.x2apic = true;
     CU_ASSERT_TRUE(cpuid_guest(1, 0, &gx, host_all).ecx & CPUID_1_ECX_X2APIC);
+    /* Leaf 0BH: the x2APIC ID in EDX, SMT and core levels of one, then
+     * invalid; nothing where x2APIC is hidden. */
+    gx.apic_id = 5;
+    cpuid_regs_t t0 = cpuid_guest(0xB, 0, &gx, host_all), t1 = cpuid_guest(0xB, 1, &gx, host_all);
+    cpuid_regs_t t2 = cpuid_guest(0xB, 2, &gx, host_all);
+    CU_ASSERT_TRUE(t0.eax == 0 && t0.ebx == 1 && t0.ecx == 0x100 && t0.edx == 5);
+    CU_ASSERT_TRUE(t1.eax == 0 && t1.ebx == 1 && t1.ecx == 0x201 && t1.edx == 5);
+    CU_ASSERT_TRUE(t2.eax == 0 && t2.ebx == 0 && t2.ecx == 2 && t2.edx == 5);
+    cpuid_regs_t tn = cpuid_guest(0xB, 0, &g_default, host_all);
+    CU_ASSERT_TRUE(tn.eax == 0 && tn.ebx == 0 && tn.ecx == 0 && tn.edx == 0);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_PDCM);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_OSXSAVE);      /* guest CR4.OSXSAVE = 0 */
     CU_ASSERT_TRUE(l1.ecx & CPUID_1_ECX_HYPERVISOR);
