@@ -34,7 +34,8 @@ static const cpuid_allow_t allow[] = {
      * natively). OSXSAVE 27 and the hypervisor bit 31 are set below. Hidden:
      * DTES64 2, MONITOR 3 (MONITOR/MWAIT exit and #UD), DS-CPL 4, VMX 5 (no
      * nested VMX), SMX 6, EIST 7, TM2 8, CNXT-ID 10, SDBG 11, xTPR 14, PDCM 15
-     * (no PMU), DCA 18, x2APIC 21 (not emulated), TSC-deadline 24 (not in the
+     * (no PMU), DCA 18, x2APIC 21 (set below where the VM has a LAPIC: the
+     * model has the x2APIC MSRs), TSC-deadline 24 (not in the
      * LAPIC model). */
     { 0x1, ANY_SUB, R_ECX, B(0) | B(1) | B(9) | B(12) | B(13) | B(17) | B(19) | B(20) | B(22) |
                            B(23) | B(25) | B(26) | B(28) | B(29) | B(30) },
@@ -69,7 +70,8 @@ static const cpuid_allow_t allow[] = {
                      B(20) | B(23) | B(24) | B(29) },
     { 0x7, 0, R_ECX, B(2) | B(8) | B(9) | B(10) },
     { 0x7, 0, R_EDX, B(4) },
-    /* Leaf 0AH (performance monitoring), 0BH (x2APIC topology): 0. Leaves
+    /* Leaf 0AH (performance monitoring): 0; 0BH (x2APIC topology) is set in
+     * cpuid_guest_state where x2APIC is shown (else 0). Leaves
      * 0EH-14H (RDT, SGX, PT: hidden) read 0. */
     /* Leaf 0DH subleaf 0: EAX components (filtered by xcr0_allowed below);
      * subleaf 1 EAX: XSAVEOPT 0, XSAVEC 1, XGETBV with ECX = 1 2; hidden XSAVES
@@ -212,14 +214,34 @@ cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
         /* SDM Vol. 3A 10.4.3: with IA32_APIC_BASE.EN clear, CPUID.1:EDX.APIC = 0. */
         if (!g->apic_enabled)
             r.edx &= ~(uint32_t)CPUID_1_EDX_APIC;
+        /* SDM Vol. 3A 10.12.1: x2APIC mode where the VM has a LAPIC (the
+         * model's MSR interface, devices/lapic.h), whatever its mode now. */
+        if (g->x2apic)
+            r.ecx |= (uint32_t)CPUID_1_ECX_X2APIC;
         /* SDM Vol. 3C 23.6: VMX is shown where a nested-vmx monitor
          * implements it for this guest (nested-vmx/README.md). */
         if (g->vmx)
             r.ecx |= (uint32_t)CPUID_1_ECX_VMX;
-    } else if (leaf == 0x80000001 && g->rdtscp) {
+    } else if (leaf == 0x80000001) {
         /* RDTSCP runs natively once its secondary control is on (SDM Vol.
          * 3C 24.6.2, Table 24-7; else it raises #UD, 25.3). */
-        r.edx |= host(leaf, sub).edx & (uint32_t)CPUID_81_EDX_RDTSCP;
+        if (g->rdtscp)
+            r.edx |= host(leaf, sub).edx & (uint32_t)CPUID_81_EDX_RDTSCP;
+        /* SDM Vol. 2A CPUID, Table 3-8 (note on EDX bit 11): Intel
+         * processors support SYSCALL/SYSRET only in 64-bit mode, and the
+         * flag is always enumerated as 0 outside it (bare Bochs does so). */
+        if (!g->long64)
+            r.edx &= ~(uint32_t)CPUID_81_EDX_SYSCALL;
+    } else if (leaf == 0xB && g->x2apic) {
+        /* SDM Vol. 2A CPUID leaf 0BH, Vol. 3A 10.12.8.1: the x2APIC ID in
+         * EDX of every subleaf; one logical processor: subleaf 0 the SMT
+         * level, 1 the core level, each of one processor and a shift of 0;
+         * later subleaves invalid (level type 0, EBX 0). */
+        r = (cpuid_regs_t){ 0, 0, sub & CPUID_0B_LEVEL_MASK, g->apic_id };
+        if (sub < CPUID_0B_LEVELS) {
+            r.ebx = 1;
+            r.ecx |= (sub + 1) << CPUID_0B_TYPE_SHIFT;
+        }
     } else if (leaf == 0xD && (sub == 0 || sub == 1) && r.eax) {
         /* The XSAVE area size for the guest's XCR0 (| IA32_XSS, 0 here). */
         r.ebx = xsave_size(g->xcr0 & xcr0_allowed(host), host);
@@ -234,10 +256,11 @@ cpuid_regs_t cpuid_guest(uint32_t leaf, uint32_t sub, const cpuid_guest_t *g, cp
 
 uint64_t efer_allowed(cpuid_host_fn host)
 {
-    static const cpuid_guest_t none = { .apic_enabled = true };
+    /* EFER.SCE is writable in any mode where SYSCALL exists in 64-bit mode. */
+    static const cpuid_guest_t none = { .apic_enabled = true, .long64 = true };
     cpuid_regs_t x1 = cpuid_guest(0x80000001, 0, &none, host);
     uint64_t ok = 0;
-    if (x1.edx & B(11))
+    if (x1.edx & CPUID_81_EDX_SYSCALL)
         ok |= X86_EFER_SCE;
     if (x1.edx & B(29))
         ok |= X86_EFER_LME;
@@ -362,15 +385,27 @@ bool mtrr_def_type_valid(uint64_t v)
            t == X86_MT_WB;
 }
 
-bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr)
+bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr, bool x2apic)
 {
-    /* SDM Vol. 3A 10.4.4, Figure 10-5: BSP (8, read-only here: a write must
-     * keep it), EXTD (10, x2APIC: not offered, so reserved), EN (11), base
+    /* SDM Vol. 3A 10.4.4, Figure 10-5 and Vol. 4 Table 2-2: BSP (8, R/W: it
+     * only reports, so a write may change it, as on the bare machine), EXTD
+     * (10, x2APIC mode: reserved where x2APIC is not offered), EN (11), base
      * (MAXPHYADDR-1:12); every other bit is reserved (#GP). */
     uint64_t base_mask = ((1ULL << maxphyaddr) - 1) & ~0xFFFULL;
-    if (value & ~(base_mask | X86_APIC_BASE_BSP | X86_APIC_BASE_EN))
+    uint64_t ok = base_mask | X86_APIC_BASE_BSP | X86_APIC_BASE_EN |
+                  (x2apic ? X86_APIC_BASE_EXTD : 0);
+    if (value & ~ok)
         return false;
-    return (value & X86_APIC_BASE_BSP) == (old & X86_APIC_BASE_BSP);
+    /* SDM 10.12.5, Figure 10-27: the mode is (EN, EXTD); EXTD without EN is
+     * invalid, x2APIC mode is entered from xAPIC mode only and left only
+     * for disabled (a reset). */
+    const uint64_t mode = X86_APIC_BASE_EN | X86_APIC_BASE_EXTD;
+    uint64_t from = old & mode, to = value & mode;
+    if (to == X86_APIC_BASE_EXTD)
+        return false;
+    if (from == mode && to == X86_APIC_BASE_EN)
+        return false;
+    return !(from == 0 && to == mode);
 }
 
 bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, uint64_t *out)

@@ -32,9 +32,16 @@ typedef struct {
     bool rdtscp;           /* the VMM enabled RDTSCP (secondary control): CPUID.80000001H:
                               EDX.RDTSCP as the host has it */
     bool vmx;              /* a nested-vmx monitor shows VMX: CPUID.1:ECX.VMX */
+    bool long64;           /* executed in 64-bit mode: CPUID.80000001H:EDX.SYSCALL */
+    bool x2apic;           /* the VM's LAPIC offers x2APIC mode: CPUID.1:ECX.x2APIC */
 } cpuid_guest_t;
 
 #define CPUID_MAX_BASIC    0x16u
+/* Leaf 0BH (SDM Vol. 2A): ECX[7:0] the level number, ECX[15:8] its type
+ * (1 SMT, 2 core, 0 invalid); two levels here. */
+#define CPUID_0B_LEVEL_MASK 0xFFu
+#define CPUID_0B_TYPE_SHIFT 8
+#define CPUID_0B_LEVELS     2
 #define CPUID_HV_LEAF      0x40000000u
 #define CPUID_MAX_EXTENDED 0x80000008u
 
@@ -78,8 +85,9 @@ bool xcr0_valid(uint32_t ecx, uint64_t value, unsigned cpl, uint64_t allowed);
 bool pat_valid(uint64_t pat);                   /* SDM Vol. 3A 11.12.2 */
 bool mtrr_def_type_valid(uint64_t v);           /* SDM Vol. 3A 11.11.2.1, no fixed MTRRs */
 /* IA32_APIC_BASE write (SDM Vol. 3A 10.4.4): false means #GP; @maxphyaddr
- * bounds the base. BSP is read-only (kept from @old). */
-bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr);
+ * bounds the base; @old is the value before (BSP is R/W, Vol. 4 Table 2-2);
+ * @x2apic: x2APIC mode is offered (EXTD, the transitions of 10.12.5). */
+bool apic_base_valid(uint64_t old, uint64_t value, unsigned maxphyaddr, bool x2apic);
 /* IA32_EFER write: false means #GP; LMA is kept from @cur (read-only). */
 bool efer_write(uint64_t cur, uint64_t value, uint64_t cr0, uint64_t allowed, uint64_t *out);
 

@@ -166,14 +166,19 @@ static exit_action_t reset_vm(vmexit_t *e)
     return EXIT_RESUME;
 }
 
+/* State groups the exit did not bring, fetched where needed. */
+static void fetch_state(vmexit_t *e, nestor_word_t need)
+{
+    if ((e->s->mtd & need) != need)
+        nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &need, 1, 0, 0, 0, 0);
+}
+
 /* The CR and SEGS groups, which an I/O exit does not bring (the common
  * IN/OUT needs neither): fetched for string I/O, which needs the mode,
  * the segment bases, paging, and CR2 to raise a #PF. */
 static void fetch_cr_segs(vmexit_t *e)
 {
-    const nestor_word_t need = NESTOR_MTD_CR | NESTOR_MTD_SEGS;
-    if ((e->s->mtd & need) != need)
-        nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &need, 1, 0, 0, 0, 0);
+    fetch_state(e, NESTOR_MTD_CR | NESTOR_MTD_SEGS);
 }
 
 /*
@@ -314,6 +319,13 @@ uint64_t vm_lapic_base(const vm_t *vm)
     return vm->apic_base & X86_APIC_BASE_ADDR;
 }
 
+uint64_t vm_lapic_mmio_base(const vm_t *vm)
+{
+    /* SDM Vol. 3A 10.12.2: in x2APIC mode the xAPIC page is not the APIC's
+     * (its accesses go where they would with the APIC disabled). */
+    return vm->apic_base & X86_APIC_BASE_EXTD ? 0 : vm_lapic_base(vm);
+}
+
 unsigned vm_cpl(const nestor_vcpu_state_t *s)
 {
     return (s->ss.ar >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK;
@@ -341,18 +353,22 @@ static cpuid_regs_t cpuid_static_cached(uint32_t leaf, uint32_t sub)
 }
 
 /* The leaves whose values depend on the guest's state (cpuid_guest_state):
- * only they fetch it. Leaf 1 needs guest CR4 (OSXSAVE), which the exit does
- * not bring: fetched on demand, so the other leaves cost no CR reads. */
+ * only they fetch it. Leaf 1 needs guest CR4 (OSXSAVE), leaf 80000001H the
+ * mode (EFER.LMA, CS.L: SYSCALL is shown in 64-bit mode only), which the
+ * exit does not bring: fetched on demand, so the other leaves cost no reads. */
 static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32_t leaf,
                                                             uint32_t sub, cpuid_regs_t r)
 {
-    if (leaf == 0x1 && !(e->s->mtd & NESTOR_MTD_CR)) {
-        const nestor_word_t cr = NESTOR_MTD_CR;
-        nu_invoke(e->vm->vcpu, NESTOR_VCPU_STORE_STATE, &cr, 1, 0, 0, 0, 0);
-    }
+    if (leaf == 0x1)
+        fetch_state(e, NESTOR_MTD_CR);
+    else if (leaf == 0x80000001)
+        fetch_cr_segs(e);
     const cpuid_guest_t g = { .cr4 = e->s->cr4, .xcr0 = e->vm->xcr0,
                               .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0,
-                              .rdtscp = e->vm->rdtscp, .vmx = e->vm->vmx_shown };
+                              .rdtscp = e->vm->rdtscp, .vmx = e->vm->vmx_shown,
+                              .x2apic = (e->vm->devices & SC_DEV_LAPIC) != 0,
+                              .long64 = leaf == 0x80000001 &&
+                                        guest_cpu_mode(e->s) == X86_MODE_64 };
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
 }
 
@@ -360,7 +376,7 @@ static exit_action_t exit_cpuid(vmexit_t *e)
 {
     uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx;
     cpuid_regs_t r = cpuid_static_cached(leaf, sub);
-    if (leaf == 0x1 || leaf == 0xD || leaf == 0x80000001)
+    if (leaf == 0x1 || leaf == 0xB || leaf == 0xD || leaf == 0x80000001)
         r = cpuid_stateful(e, leaf, sub, r);
     e->s->rax = r.eax;
     e->s->rbx = r.ebx;
@@ -514,6 +530,29 @@ static exit_action_t exit_xsetbv(vmexit_t *e)
 /* (The qualification's fields: x86_vmx.h CRQ_*.) */
 
 #define CR8_TPR_MASK 0xF
+#define CR8_TPR_SHIFT 4
+
+/* SDM Vol. 3A 10.8.6.1: CR8 is the LAPIC's TPR seen as its priority class:
+ * MOV to CR8 sets TPR[7:4] = CR8[3:0] and TPR[3:0] = 0, MOV from CR8
+ * reads TPR[7:4]. A VM without a LAPIC keeps CR8 alone. */
+static nestor_word_t vm_cr8(vm_t *vm)
+{
+    uint32_t tpr = 0;
+    if (!(vm->devices & SC_DEV_LAPIC))
+        return vm->cr8;
+    lapic_mmio(&vm->lapic, LAPIC_REG_TPR, false, &tpr, vm_now_ns());
+    return (tpr >> CR8_TPR_SHIFT) & CR8_TPR_MASK;
+}
+
+static void vm_set_cr8(vm_t *vm, nestor_word_t v)
+{
+    uint32_t tpr = (uint32_t)v << CR8_TPR_SHIFT;
+    if (vm->devices & SC_DEV_LAPIC)
+        lapic_mmio(&vm->lapic, LAPIC_REG_TPR, true, &tpr, vm_now_ns());
+    else
+        vm->cr8 = v;
+    vm->irq_quiet = false;      /* a lower priority may let an interrupt through */
+}
 
 static exit_action_t exit_cr(vmexit_t *e)
 {
@@ -526,9 +565,9 @@ static exit_action_t exit_cr(vmexit_t *e)
             nestor_word_t v = *vm_gpr(s, CRQ_GPR(q));
             if (v & ~(nestor_word_t)CR8_TPR_MASK)      /* SDM Vol. 2B MOV CR: CR8[63:4] */
                 return vm_inject_exception(e, X86_VEC_GP, 0);
-            e->vm->cr8 = v;
+            vm_set_cr8(e->vm, v);
         } else {
-            *vm_gpr(s, CRQ_GPR(q)) = e->vm->cr8;
+            *vm_gpr(s, CRQ_GPR(q)) = vm_cr8(e->vm);
         }
         e->changed |= NESTOR_MTD_GPRS;
         advance(e);
@@ -773,11 +812,10 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
     } else if (label == NVMX_REQ_CR8) {
         /* SDM Vol. 2B MOV CR: CR8[63:4] reserved. */
         if (m->mr[0] != 1) {
-            value = vm->cr8;
+            value = vm_cr8(vm);
             out = NVMX_REQ_OK;
         } else if (!(m->mr[1] & ~(nestor_word_t)CR8_TPR_MASK)) {
-            vm->cr8 = m->mr[1];
-            vm->irq_quiet = false;
+            vm_set_cr8(vm, m->mr[1]);
             out = NVMX_REQ_OK;
         }
     }

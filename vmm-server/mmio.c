@@ -26,7 +26,7 @@ static bool lapic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
     vm->irq_quiet = false;
     if (size != LAPIC_ACCESS)
         return false;
-    if (!lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), false, &v, vm_now_ns()))
+    if (!lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_mmio_base(vm)), false, &v, vm_now_ns()))
         v = 0;
     *value = v;
     return true;
@@ -39,14 +39,19 @@ static bool lapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     vm->irq_quiet = false;
     if (size != LAPIC_ACCESS)
         return false;
-    lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_base(vm)), true, &v, vm_now_ns());
+    lapic_mmio(&vm->lapic, (uint32_t)(gpa - vm_lapic_mmio_base(vm)), true, &v, vm_now_ns());
+    vm_lapic_written(vm);
+    return true;
+}
+
+void vm_lapic_written(vm_t *vm)
+{
     /* The EOI of a level-triggered interrupt goes to the I/O APIC (SDM Vol.
      * 3A 10.8.5); an APIC software-enabled again takes what it held back. */
     int eoi = lapic_take_eoi_broadcast(&vm->lapic);
     if (eoi >= 0)
         ioapic_eoi(&vm->ioapic, (uint8_t)eoi, &vm->lapic);
     ioapic_retry(&vm->ioapic, &vm->lapic);
-    return true;
 }
 
 /* The I/O APIC's page (devices/ioapic.h): what the model does not define
@@ -78,8 +83,33 @@ static bool ioapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 
 static bool in_lapic(const vm_t *vm, uint64_t gpa)
 {
-    uint64_t lapic = vm_lapic_base(vm);
+    uint64_t lapic = vm_lapic_mmio_base(vm);
     return lapic && gpa >= lapic && gpa < lapic + LAPIC_PAGE_SIZE;
+}
+
+/* The APIC's page while it is globally disabled or in x2APIC mode: no
+ * longer the APIC's (SDM Vol. 3A 10.4.3; 10.12.1.2: x2APIC mode acts as a
+ * globally disabled xAPIC there). */
+static bool in_apic_page_off(const vm_t *vm, uint64_t gpa)
+{
+    uint64_t base = vm->apic_base & X86_APIC_BASE_ADDR;
+    return (vm->devices & SC_DEV_LAPIC) && !vm_lapic_mmio_base(vm) && gpa >= base &&
+           gpa < base + LAPIC_PAGE_SIZE;
+}
+
+/* Nothing answers there (the access goes to the bus): reads all ones,
+ * writes are dropped, as on hardware. */
+static bool absent_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    (void)ctx, (void)gpa, (void)size;
+    *value = ~0ull;
+    return true;
+}
+
+static bool absent_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
+{
+    (void)ctx, (void)gpa, (void)size, (void)value;
+    return true;
 }
 
 /* The device an access to @gpa goes to, as the emulator calls it: the LAPIC
@@ -93,6 +123,12 @@ static bool device_at(vm_t *vm, uint64_t gpa, x86_mmio_read_fn *rd, x86_mmio_wri
     if (in_lapic(vm, gpa)) {
         *rd = lapic_read;
         *wr = lapic_write;
+        *ctx = vm;
+        return true;
+    }
+    if (in_apic_page_off(vm, gpa)) {
+        *rd = absent_read;
+        *wr = absent_write;
         *ctx = vm;
         return true;
     }

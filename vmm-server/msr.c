@@ -8,8 +8,10 @@
  * |-----------------------------|----------------------|-----------------------------------------|
  * | TSC 10H                     | host TSC + offset    | sets the VMCS TSC offset (17.17); TSC_ADJUST moves by as much |
  * | TSC_ADJUST 3BH              | kept per VM (0 first)| moves the TSC by the change (17.17.3)   |
- * | APIC_BASE 1BH (with a LAPIC)| base, EN, BSP        | 10.4.4: reserved/EXTD/BSP change #GP;   |
- * |                             |                      | EN and the base move the LAPIC model    |
+ * | APIC_BASE 1BH (with a LAPIC)| base, EN, EXTD, BSP  | 10.4.4: reserved bits #GP; BSP R/W;     |
+ * |                             |                      | EN and the base move the LAPIC model;   |
+ * |                             |                      | EXTD: the mode changes of 10.12.5       |
+ * | x2APIC 800H-8FFH            | in x2APIC mode: the LAPIC's registers (devices/lapic.h, 10.12.1.2); else #GP |
  * | FEATURE_CONTROL 3AH         | locked, VMX off      | #GP (locked, 23.7)                      |
  * | BIOS_SIGN_ID 8BH            | microcode revision 1 in 63:32 | accepted, ignored (9.11.7.1)   |
  * | MTRRCAP FEH                 | 0: no ranges, no WC  | #GP (read-only)                         |
@@ -121,12 +123,14 @@ void msr_enable_rdtscp(vm_t *vm)
 
 static bool write_apic_base(vm_t *vm, uint64_t value)
 {
-    if (!apic_base_valid(vm->apic_base, value, maxphyaddr()))
+    if (!apic_base_valid(vm->apic_base, value, maxphyaddr(), true))
         return false;
     /* SDM Vol. 3A 10.4.3: globally disabling the APIC may return it to its
-     * power-up state (10.4.7.1); it comes back in that state when enabled. */
+     * power-up state (10.4.7.1); it comes back in that state when enabled.
+     * 10.12.5.1: leaving x2APIC mode (only for disabled) resets it too. */
     if ((vm->apic_base & X86_APIC_BASE_EN) && !(value & X86_APIC_BASE_EN))
         lapic_init(&vm->lapic, 0);
+    lapic_set_x2apic(&vm->lapic, (value & X86_APIC_BASE_EXTD) != 0);
     vm->apic_base = value;
     vm->irq_quiet = false;
     return true;
@@ -168,7 +172,9 @@ bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value)
     case MSR_IA32_FS_BASE: *value = s->fs.base; return true;
     case MSR_IA32_GS_BASE: *value = s->gs.base; return true;
     case MSR_IA32_KERNEL_GS_BASE: *value = s->kernel_gs_base; return true;
-    default: return false;
+    default:
+        return (vm->devices & SC_DEV_LAPIC) &&
+               lapic_x2apic_msr(&vm->lapic, msr, false, value, vm_now_ns());
     }
 }
 
@@ -226,6 +232,13 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
     case MSR_IA32_KERNEL_GS_BASE: return put(e, &s->kernel_gs_base, v, M, x86_canonical(v));
     case MSR_IA32_FS_BASE: return put(e, &s->fs.base, v, NESTOR_MTD_SEGS, x86_canonical(v));
     case MSR_IA32_GS_BASE: return put(e, &s->gs.base, v, NESTOR_MTD_SEGS, x86_canonical(v));
-    default: return false;      /* FEATURE_CONTROL (locked), MTRRCAP, unknown */
+    default:
+        /* x2APIC registers (in x2APIC mode); FEATURE_CONTROL (locked),
+         * MTRRCAP and unknown MSRs raise #GP. */
+        if (!(vm->devices & SC_DEV_LAPIC) || !lapic_x2apic_msr(&vm->lapic, msr, true, &v, vm_now_ns()))
+            return false;
+        vm->irq_quiet = false;
+        vm_lapic_written(vm);
+        return true;
     }
 }

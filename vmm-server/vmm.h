@@ -77,7 +77,7 @@ typedef struct vm {
     uint32_t io_exits_by_port[VMM_IO_PORTS_COUNTED + 1]; /* [VMM_IO_PORTS_COUNTED]: the rest */
     uint64_t hypercalls, bad_hypercalls;
     uint64_t guest_cpuid_reported;  /* VMM_HC_REPORT_CPUID */
-    uint64_t cr8;                   /* the guest's task priority (CR8) */
+    uint64_t cr8;                   /* CR8 of a VM without a LAPIC (else its TPR, 10.8.6.1) */
     pic_t pic;
     pit_t pit;
     rtc_t rtc;
@@ -183,6 +183,11 @@ unsigned vm_cpl(const nestor_vcpu_state_t *s);
 cpuid_regs_t host_cpuid(uint32_t leaf, uint32_t sub);
 /* Where the guest's LAPIC answers now, or 0 when it is disabled or absent. */
 uint64_t vm_lapic_base(const vm_t *vm);
+/* Where its MMIO page is: vm_lapic_base, 0 in x2APIC mode (MSRs only). */
+uint64_t vm_lapic_mmio_base(const vm_t *vm);
+/* After a guest write to the LAPIC (MMIO or x2APIC MSR): an EOI broadcast
+ * to the I/O APIC, what it held back retried. */
+void vm_lapic_written(vm_t *vm);
 
 /* Guest general-purpose register @n (0 = RAX ... 15 = R15, the order of
  * instruction encodings, SDM Vol. 2A 2.1.5) in the state page. */

@@ -129,7 +129,7 @@
 
 /* IA32_APIC_BASE (SDM Vol. 3A 10.4.4, Figure 10-5). */
 #define X86_APIC_BASE_BSP    X86_BIT(8)
-#define X86_APIC_BASE_EXTD   X86_BIT(10)       /* x2APIC mode: not offered */
+#define X86_APIC_BASE_EXTD   X86_BIT(10)       /* x2APIC mode (10.12.1) */
 #define X86_APIC_BASE_EN     X86_BIT(11)
 #define X86_APIC_BASE_ADDR   0xFFFFFFFFFF000ULL /* bits MAXPHYADDR-1:12 */
 #define X86_APIC_BASE_RESET  (0xFEE00000ULL | X86_APIC_BASE_BSP | X86_APIC_BASE_EN)
@@ -331,6 +331,7 @@ static inline int x86_exception_has_error(unsigned v)
 #define CPUID_7_EBX_TSC_ADJUST X86_BIT(1)
 #define CPUID_7_EBX_INVPCID    X86_BIT(10)
 #define CPUID_D1_EAX_XSAVES    X86_BIT(3)
+#define CPUID_81_EDX_SYSCALL   X86_BIT(11)
 #define CPUID_81_EDX_RDTSCP    X86_BIT(27)
 
 /* Canonical linear addresses with 48 bits (SDM Vol. 1 3.3.7.1; LA57 is not

@@ -184,7 +184,11 @@ static void msr_roundtrip(uint32_t msr, uint64_t v, const char *what)
 static void check_syscall(unsigned id)
 {
     guest_cpuid_t ext = guest_cpuid(0x80000001, 0);
-    CHECK(ext.edx & CPUID_EXT_EDX_SYSCALL, "CPUID.80000001H:EDX.SYSCALL");
+    /* SDM Vol. 2A CPUID, Table 3-8: Intel processors enumerate SYSCALL as 0
+     * outside 64-bit mode (this C code runs in compatibility mode). */
+    CHECK(!(ext.edx & CPUID_EXT_EDX_SYSCALL) &&
+              (call64(cs64_ext_edx, 0) & CPUID_EXT_EDX_SYSCALL),
+          "CPUID.80000001H:EDX.SYSCALL shown in 64-bit mode only");
     msr_roundtrip(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE, "EFER.SCE by WRMSR");
     msr_roundtrip(MSR_STAR, star_for(id, 0), "STAR reads back");
     msr_roundtrip(MSR_LSTAR, lstar_for(id, 0), "LSTAR reads back");

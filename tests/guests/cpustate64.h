@@ -59,6 +59,7 @@ extern char cs64_dr_read[];         /* arg: uint64_t[5]: filled from DR0-DR3, DR
 extern char cs64_breakpoints[];     /* a data and an instruction breakpoint */
 extern char cs64_xsetbv[];          /* arg: XCR0 value; returns the vector raised, or 0 */
 extern char cs64_xgetbv[];          /* returns XCR0 */
+extern char cs64_ext_edx[];         /* returns CPUID.80000001H:EDX, run in 64-bit mode */
 extern char cs64_syscall_pads[];
 extern char cs64_exc_db[], cs64_exc_ud[], cs64_exc_gp[], cs64_exc_other[];
 extern char cs64_sysret_target[], cs64_after_syscall2[];

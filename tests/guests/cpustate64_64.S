@@ -226,6 +226,17 @@ cs64_xgetbv:
     orq %rdx, %rax
     ret
 
+/* CPUID.80000001H:EDX executed in 64-bit mode (RBX is callee-saved). */
+    .globl cs64_ext_edx
+cs64_ext_edx:
+    pushq %rbx
+    movl $0x80000001, %eax
+    xorl %ecx, %ecx
+    cpuid
+    movl %edx, %eax
+    popq %rbx
+    ret
+
 /* Exception entries: vector and error code (0 when the CPU pushes none). */
     .globl cs64_exc_db, cs64_exc_ud, cs64_exc_gp, cs64_exc_other
 cs64_exc_db:

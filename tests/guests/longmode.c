@@ -75,6 +75,8 @@ int guest_main(void)
     CHECK(r.str_rdi == buf + 3 && r.str_rcx == 0, "64-bit REP INSB: RDI + 3, RCX 0");
     CHECK(r.str32_rdi == buf + 5 && r.str32_rcx == 0,
           "0x67 REP INSB in 64-bit mode: EDI/ECX counted, written zero-extended");
+    CHECK(r.cr8_tpr == LM_CR8_VALUE << 4 && r.tpr_cr8 == LM_TPR_VALUE >> 4,
+          "CR8 is the LAPIC TPR's priority class, both ways (10.8.6.1)");
     CHECK(r.str_buf[0] == 0xFF && r.str_buf[4] == 0xFF && r.str_buf[5] == 0,
           "64-bit INSB wrote exactly 5 bytes of all ones");
     guest_printf("longmode: EFER 0x%x, 64-bit result 0x%x%08x\n", (unsigned)efer,

@@ -23,6 +23,11 @@
 #define LM_RES_STR32_RDI     40         /* REP INSB, 32-bit addresses (0x67): RDI, RCX after */
 #define LM_RES_STR32_RCX     48
 #define LM_RES_STR_BUF       56         /* 8 bytes INSB writes into (3, then 2 more) */
+#define LM_RES_CR8_TPR       64         /* the LAPIC TPR after MOV CR8 <- LM_CR8_VALUE */
+#define LM_RES_TPR_CR8       68         /* CR8 after the TPR was written LM_TPR_VALUE */
+#define LM_LAPIC_TPR_GPA     0xFEE00080
+#define LM_CR8_VALUE         5
+#define LM_TPR_VALUE         0x7C       /* class 7, sub-class C: CR8 reads 7 */
 #define LM_ABSENT_PORT       0x2F0      /* no device: reads all ones (bare Bochs
                                          * 2.7 answers 0 at 0x2E0) */
 #define LM_STR_HIGH          0xAB00000000000000 /* upper RDI/RCX bits 0x67 must clear */
@@ -34,7 +39,10 @@ struct lm_results {
     uint32_t ext_edx, lapic_version, alias, ran64;
     uint64_t str_rdi, str_rcx, str32_rdi, str32_rcx;
     uint8_t str_buf[8];
+    uint32_t cr8_tpr, tpr_cr8;
 };
+_Static_assert(__builtin_offsetof(struct lm_results, cr8_tpr) == LM_RES_CR8_TPR, "layout");
+_Static_assert(__builtin_offsetof(struct lm_results, tpr_cr8) == LM_RES_TPR_CR8, "layout");
 _Static_assert(__builtin_offsetof(struct lm_results, str_buf) == LM_RES_STR_BUF, "layout");
 _Static_assert(__builtin_offsetof(struct lm_results, ext_edx) == LM_RES_EXT_EDX, "layout");
 _Static_assert(__builtin_offsetof(struct lm_results, ran64) == LM_RES_RAN64, "layout");

@@ -53,6 +53,17 @@ long_mode_probe:
     addr32 rep insb
     movq %rdi, LM_RES_STR32_RDI(%rsi)
     movq %rcx, LM_RES_STR32_RCX(%rsi)
+    /* CR8 is the LAPIC TPR's class (SDM Vol. 3A 10.8.6.1): both ways. */
+    movq $LM_CR8_VALUE, %rax
+    movq %rax, %cr8
+    movl $LM_LAPIC_TPR_GPA, %edi
+    movl (%rdi), %eax
+    movl %eax, LM_RES_CR8_TPR(%rsi)
+    movl $LM_TPR_VALUE, (%rdi)
+    movq %cr8, %rax
+    movl %eax, LM_RES_TPR_CR8(%rsi)
+    xorl %eax, %eax
+    movq %rax, %cr8
     movl $1, LM_RES_RAN64(%rsi)
     /* Back to the 32-bit code segment (compatibility mode). */
     pushq $LM_SEL_CODE32

@@ -1664,6 +1664,101 @@ static void test_lapic_lint_nmi(void)
     CU_ASSERT(!lapic_nmi_pending(&l));
 }
 
+/* x2APIC mode (SDM Vol. 3A 10.12): the registers as MSRs 800H-8FFH, with
+ * the access rules of 10.12.1.2/10.12.1.3. */
+static bool x2_rd(lapic_t *l, uint32_t msr, uint64_t *v)
+{
+    return lapic_x2apic_msr(l, msr, false, v, 0);
+}
+
+static bool x2_wr(lapic_t *l, uint32_t msr, uint64_t v)
+{
+    return lapic_x2apic_msr(l, msr, true, &v, 0);
+}
+
+static void test_lapic_x2apic(void)
+{
+    lapic_t l;
+    uint64_t v = 0;
+    lapic_init(&l, 0x23);
+    CU_ASSERT_FALSE(x2_rd(&l, 0x808, &v));                /* xAPIC mode: #GP */
+    CU_ASSERT_FALSE(x2_wr(&l, 0x808, 0));
+    lapic_set_x2apic(&l, true);
+    CU_ASSERT_TRUE(x2_rd(&l, 0x802, &v) && v == 0x23);    /* the 32-bit x2APIC ID */
+    CU_ASSERT_TRUE(x2_rd(&l, 0x803, &v) && v == LAPIC_VERSION_REG);
+    /* LDR: cluster 0x23 >> 4 = 2, bit 3 (10.12.10.2); read-only. */
+    CU_ASSERT_TRUE(x2_rd(&l, 0x80D, &v) && v == (2u << 16 | 1u << 3));
+    CU_ASSERT_FALSE(x2_wr(&l, 0x80D, 0));
+    /* Read-only registers: ID, version, PPR, ISR/TMR/IRR, current count. */
+    static const uint32_t ro[] = { 0x802, 0x803, 0x80A, 0x810, 0x817, 0x818, 0x820, 0x827, 0x839 };
+    for (unsigned i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
+        CU_ASSERT_TRUE(x2_rd(&l, ro[i], &v));
+        CU_ASSERT_FALSE(x2_wr(&l, ro[i], 0));
+    }
+    /* Absent in x2APIC mode: DFR, ICR high, APR, RRD, CMCI, reserved. */
+    static const uint32_t absent[] = { 0x800, 0x801, 0x804, 0x809, 0x80C, 0x80E, 0x829, 0x82F,
+                                       0x831, 0x83A, 0x83D, 0x840, 0x8FF };
+    for (unsigned i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+        CU_ASSERT_FALSE(x2_rd(&l, absent[i], &v));
+        CU_ASSERT_FALSE(x2_wr(&l, absent[i], 0));
+    }
+    CU_ASSERT_FALSE(x2_rd(&l, 0x7FF, &v));
+    CU_ASSERT_FALSE(x2_rd(&l, 0x900, &v));
+    /* Write-only: EOI (0 only), SELF IPI. */
+    CU_ASSERT_FALSE(x2_rd(&l, 0x80B, &v));
+    CU_ASSERT_FALSE(x2_rd(&l, 0x83F, &v));
+    CU_ASSERT_FALSE(x2_wr(&l, 0x80B, 1));
+    CU_ASSERT_TRUE(x2_wr(&l, 0x80B, 0));
+    /* Reserved bits (10.12.1.3): TPR 31:8, 63:32, ESR non-zero, DCR bit 2. */
+    CU_ASSERT_TRUE(x2_wr(&l, 0x808, 0x20) && x2_rd(&l, 0x808, &v) && v == 0x20);
+    CU_ASSERT_FALSE(x2_wr(&l, 0x808, 0x120));
+    CU_ASSERT_FALSE(x2_wr(&l, 0x808, 1ULL << 32 | 0x20));
+    CU_ASSERT_TRUE(x2_rd(&l, 0x808, &v) && v == 0x20);
+    CU_ASSERT_FALSE(x2_wr(&l, 0x828, 1));
+    CU_ASSERT_TRUE(x2_wr(&l, 0x828, 0));
+    CU_ASSERT_FALSE(x2_wr(&l, 0x83E, 4));
+    CU_ASSERT_TRUE(x2_wr(&l, 0x83E, 0xB) && x2_rd(&l, 0x83E, &v) && v == 0xB);
+    CU_ASSERT_FALSE(x2_wr(&l, 0x832, 1u << 18));          /* no TSC-deadline mode */
+    CU_ASSERT_TRUE(x2_wr(&l, 0x808, 0));
+    /* Software-enabled, then SELF IPI and the 64-bit ICR (physical, own ID;
+     * another ID; the broadcast; logical cluster 2 bit 3). */
+    CU_ASSERT_TRUE(x2_wr(&l, 0x80F, LAPIC_SVR_ENABLE | 0xFF));
+    CU_ASSERT_FALSE(x2_wr(&l, 0x83F, 0x140));             /* reserved 31:8 */
+    CU_ASSERT_TRUE(x2_wr(&l, 0x83F, 0x40));
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0x40);
+    lapic_ack(&l, 0x40);
+    CU_ASSERT_TRUE(x2_wr(&l, 0x80B, 0));
+    CU_ASSERT_TRUE(x2_wr(&l, 0x830, 0x23ULL << 32 | 0x41));
+    CU_ASSERT_TRUE(x2_rd(&l, 0x830, &v) && v == (0x23ULL << 32 | 0x41));
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0x41);
+    lapic_ack(&l, 0x41);
+    CU_ASSERT_TRUE(x2_wr(&l, 0x80B, 0));
+    CU_ASSERT_TRUE(x2_wr(&l, 0x830, 0x123ULL << 32 | 0x42));   /* another x2APIC ID */
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    CU_ASSERT_TRUE(x2_wr(&l, 0x830, 0xFFFFFFFFULL << 32 | 0x43));
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0x43);
+    lapic_ack(&l, 0x43);
+    CU_ASSERT_TRUE(x2_wr(&l, 0x80B, 0));
+    CU_ASSERT_TRUE(x2_wr(&l, 0x830, (2ULL << 16 | 1u << 3) << 32 | LAPIC_ICR_DEST_LOGICAL | 0x44));
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0x44);
+    lapic_ack(&l, 0x44);
+    CU_ASSERT_TRUE(x2_wr(&l, 0x80B, 0));
+    CU_ASSERT_TRUE(x2_wr(&l, 0x830, (3ULL << 16 | 1u << 3) << 32 | LAPIC_ICR_DEST_LOGICAL | 0x45));
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);        /* another cluster */
+    CU_ASSERT_FALSE(x2_wr(&l, 0x830, LAPIC_ICR_PENDING | 0x46));  /* bit 12 reserved */
+    CU_ASSERT_FALSE(x2_wr(&l, 0x830, 1u << 20 | 0x46));
+    /* An NMI IPI to self by its ID; an I/O APIC message with 0xFF. */
+    CU_ASSERT_TRUE(x2_wr(&l, 0x830, 0x23ULL << 32 | LAPIC_DM_NMI << LAPIC_ICR_DM_SHIFT));
+    CU_ASSERT_TRUE(lapic_nmi_pending(&l));
+    lapic_nmi_ack(&l);
+    CU_ASSERT_TRUE(lapic_message(&l, LAPIC_DM_FIXED, 0x47, false, false, 0xFF));
+    CU_ASSERT_FALSE(lapic_message(&l, LAPIC_DM_FIXED, 0x48, false, false, 0x22));
+    /* Back to the xAPIC registers: the disable resets (lapic_init). */
+    lapic_init(&l, 0x23);
+    CU_ASSERT_FALSE(l.x2apic);
+    CU_ASSERT_FALSE(x2_rd(&l, 0x802, &v));
+}
+
 static void test_lapic_hostile(void)
 {
     lapic_t l;
@@ -1742,6 +1837,7 @@ UNIT_SUITE(lapic_suite)
     CU_add_test(s, "self IPIs through the ICR", test_lapic_self_ipi);
     CU_add_test(s, "NMI IPIs through the ICR", test_lapic_nmi_ipi);
     CU_add_test(s, "LINT0/LINT1 in NMI mode", test_lapic_lint_nmi);
+    CU_add_test(s, "x2APIC: MSR interface and its access rules", test_lapic_x2apic);
     CU_add_test(s, "hostile: every offset, random traffic", test_lapic_hostile);
 }
 

@@ -40,7 +40,20 @@ static void test_cpuid_hidden(void)
     cpuid_regs_t l1 = cpuid_guest(1, 0, &g_default, host_all);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_VMX);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_MONITOR);
-    CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_X2APIC);
+    CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_X2APIC);        /* no LAPIC offering it */
+    cpuid_guest_t gx = g_default;
+    gx.x2apic = true;
+    CU_ASSERT_TRUE(cpuid_guest(1, 0, &gx, host_all).ecx & CPUID_1_ECX_X2APIC);
+    /* Leaf 0BH: the x2APIC ID in EDX, SMT and core levels of one, then
+     * invalid; nothing where x2APIC is hidden. */
+    gx.apic_id = 5;
+    cpuid_regs_t t0 = cpuid_guest(0xB, 0, &gx, host_all), t1 = cpuid_guest(0xB, 1, &gx, host_all);
+    cpuid_regs_t t2 = cpuid_guest(0xB, 2, &gx, host_all);
+    CU_ASSERT_TRUE(t0.eax == 0 && t0.ebx == 1 && t0.ecx == 0x100 && t0.edx == 5);
+    CU_ASSERT_TRUE(t1.eax == 0 && t1.ebx == 1 && t1.ecx == 0x201 && t1.edx == 5);
+    CU_ASSERT_TRUE(t2.eax == 0 && t2.ebx == 0 && t2.ecx == 2 && t2.edx == 5);
+    cpuid_regs_t tn = cpuid_guest(0xB, 0, &g_default, host_all);
+    CU_ASSERT_TRUE(tn.eax == 0 && tn.ebx == 0 && tn.ecx == 0 && tn.edx == 0);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_PDCM);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_OSXSAVE);      /* guest CR4.OSXSAVE = 0 */
     CU_ASSERT_TRUE(l1.ecx & CPUID_1_ECX_HYPERVISOR);
@@ -57,6 +70,13 @@ static void test_cpuid_hidden(void)
     cpuid_regs_t x1 = cpuid_guest(0x80000001, 0, &g_default, host_all);
     CU_ASSERT_FALSE(x1.edx & CPUID_81_EDX_RDTSCP);      /* the control is not on */
     CU_ASSERT_TRUE(x1.edx & (1u << 29));                 /* LM */
+    /* SYSCALL: shown in 64-bit mode only (SDM Vol. 2A Table 3-8); EFER.SCE
+     * stays writable outside it. */
+    CU_ASSERT_FALSE(x1.edx & CPUID_81_EDX_SYSCALL);
+    cpuid_guest_t g64 = g_default;
+    g64.long64 = true;
+    CU_ASSERT_TRUE(cpuid_guest(0x80000001, 0, &g64, host_all).edx & CPUID_81_EDX_SYSCALL);
+    CU_ASSERT_TRUE(efer_allowed(host_all) & X86_EFER_SCE);
     cpuid_regs_t d1 = cpuid_guest(0xD, 1, &g_default, host_all);
     CU_ASSERT_FALSE(d1.eax & CPUID_D1_EAX_XSAVES);
     CU_ASSERT_EQUAL(cpuid_guest(0, 0, &g_default, host_all).eax, CPUID_MAX_BASIC);
@@ -182,13 +202,26 @@ static void test_msr_rules(void)
     CU_ASSERT_FALSE(mtrr_def_type_valid(2));
     CU_ASSERT_FALSE(mtrr_def_type_valid(1u << 12));
     uint64_t reset = X86_APIC_BASE_RESET;
-    CU_ASSERT_TRUE(apic_base_valid(reset, reset, 39));
-    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEA00000 | X86_APIC_BASE_BSP | X86_APIC_BASE_EN, 39));
-    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_BSP, 39));   /* disable */
-    CU_ASSERT_FALSE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_EN, 39));   /* BSP RO */
-    CU_ASSERT_FALSE(apic_base_valid(reset, reset | X86_APIC_BASE_EXTD, 39));
-    CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1, 39));
-    CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1ULL << 39, 39));
+    CU_ASSERT_TRUE(apic_base_valid(reset, reset, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEA00000 | X86_APIC_BASE_BSP | X86_APIC_BASE_EN, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_BSP, 39, true));   /* disable */
+    CU_ASSERT_TRUE(apic_base_valid(reset, 0xFEE00000 | X86_APIC_BASE_EN, 39, true));    /* BSP R/W */
+    CU_ASSERT_TRUE(apic_base_valid(0xFEE00000 | X86_APIC_BASE_EN, reset, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(reset, reset | 1ULL << 39, 39, true));
+    /* x2APIC (SDM Vol. 3A 10.12.5, Figure 10-27): EXTD reserved where not
+     * offered; xAPIC -> x2APIC -> disabled -> xAPIC; never x2APIC -> xAPIC,
+     * disabled -> x2APIC or EXTD without EN. */
+    const uint64_t x2 = reset | X86_APIC_BASE_EXTD, off = 0xFEE00000 | X86_APIC_BASE_BSP;
+    CU_ASSERT_FALSE(apic_base_valid(reset, x2, 39, false));
+    CU_ASSERT_TRUE(apic_base_valid(reset, x2, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(x2, x2, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(x2, reset, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(x2, off, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(off, x2, 39, true));
+    CU_ASSERT_TRUE(apic_base_valid(off, reset, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(reset, off | X86_APIC_BASE_EXTD, 39, true));
+    CU_ASSERT_FALSE(apic_base_valid(x2, off | X86_APIC_BASE_EXTD, 39, true));
     uint64_t efer;
     uint64_t allowed = X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE;
     CU_ASSERT_TRUE(efer_write(0, X86_EFER_SCE, 0, allowed, &efer));

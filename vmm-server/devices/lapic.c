@@ -215,6 +215,7 @@ void lapic_init(lapic_t *l, uint32_t apic_id)
      * zero; DFR all ones; LVT entries masked; SVR 0xFF (software-disabled). */
     memset(l, 0, sizeof(*l));
     l->id = (apic_id & 0xFFu) << LAPIC_ID_SHIFT;
+    l->x2apic_id = apic_id;
     l->dfr = LAPIC_DFR_MODEL_MASK | LAPIC_DFR_RESERVED;
     l->svr = LAPIC_SVR_RESET;
     for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
@@ -271,6 +272,27 @@ static uint32_t read_reg(const lapic_t *l, uint32_t off, uint64_t now)
     return l->isr[i];
 }
 
+/* SDM 10.12.10.2: the x2APIC logical ID, cluster ID (x2APIC ID[19:4]) in
+ * 31:16 and bit x2APIC ID[3:0] set in 15:0. */
+static uint32_t x2apic_ldr(const lapic_t *l)
+{
+    return (l->x2apic_id >> LAPIC_X2APIC_CLUSTER_ID_SHIFT) << LAPIC_X2APIC_CLUSTER_SHIFT |
+           1u << (l->x2apic_id & LAPIC_X2APIC_LOGICAL_ID_MASK);
+}
+
+/* SDM 10.12.9, 10.12.10: x2APIC destinations are 32 bits; FFFFFFFFH is
+ * every APIC, a logical one names a cluster and a bitmap within it. */
+static bool x2apic_dest_match(const lapic_t *l, bool logical, uint32_t dest)
+{
+    if (dest == LAPIC_X2APIC_BROADCAST)
+        return true;
+    if (!logical)
+        return dest == l->x2apic_id;
+    uint32_t ldr = x2apic_ldr(l);
+    return dest >> LAPIC_X2APIC_CLUSTER_SHIFT == ldr >> LAPIC_X2APIC_CLUSTER_SHIFT &&
+           (dest & ldr & 0xFFFFu) != 0;
+}
+
 /* SDM 10.6.2.2: logical destination match, flat or cluster model. */
 bool lapic_logical_match(const lapic_t *l, uint8_t dest)
 {
@@ -282,15 +304,14 @@ bool lapic_logical_match(const lapic_t *l, uint8_t dest)
     return (ld >> 4) == (dest >> 4) && (ld & dest & 0xF) != 0;
 }
 
-/* An IPI (SDM 10.6.1). Only fixed, lowest-priority and NMI interrupts that
- * reach this APIC are modelled: there is no other CPU. */
-static void send_ipi(lapic_t *l)
+/* An IPI (SDM 10.6.1) with ICR low half @lo to @dest (8 bits in xAPIC
+ * mode, 32 in x2APIC mode). Only fixed, lowest-priority and NMI interrupts
+ * that reach this APIC are modelled: there is no other CPU. */
+static void send_ipi(lapic_t *l, uint32_t lo, uint32_t dest)
 {
-    uint32_t lo = l->icr_lo;
     unsigned v = lo & LAPIC_ICR_VECTOR_MASK;
     unsigned dm = (lo >> LAPIC_ICR_DM_SHIFT) & 7;
     unsigned sh = (lo & LAPIC_ICR_SHORTHAND_MASK) >> LAPIC_ICR_SHORTHAND_SHIFT;
-    uint8_t dest = (uint8_t)(l->icr_hi >> LAPIC_ICR_DEST_SHIFT);
     bool nmi = dm == LAPIC_DM_NMI;
     if (dm != LAPIC_DM_FIXED && dm != LAPIC_DM_LOWEST && !nmi)
         return;
@@ -315,7 +336,8 @@ static void send_ipi(lapic_t *l)
         self = false;
         break;
     default:
-        self = lapic_dest_match(l, lo & LAPIC_ICR_DEST_LOGICAL, dest);
+        self = l->x2apic ? x2apic_dest_match(l, lo & LAPIC_ICR_DEST_LOGICAL, dest)
+                         : lapic_dest_match(l, lo & LAPIC_ICR_DEST_LOGICAL, (uint8_t)dest);
         break;
     }
     if (self && nmi)
@@ -324,18 +346,20 @@ static void send_ipi(lapic_t *l)
         lapic_accept(l, (uint8_t)v);
 }
 
+/* The bits software may set in each LVT entry (SDM 10.5.1, Figure 10-8). */
+static const uint32_t lvt_writable[LAPIC_LVT_COUNT] = {
+    [LAPIC_LVT_TIMER] = LAPIC_LVT_TIMER_WRITABLE,
+    [LAPIC_LVT_THERMAL] = LAPIC_LVT_DM_WRITABLE,
+    [LAPIC_LVT_PERF] = LAPIC_LVT_DM_WRITABLE,
+    [LAPIC_LVT_LINT0] = LAPIC_LVT_LINT_WRITABLE,
+    [LAPIC_LVT_LINT1] = LAPIC_LVT_LINT_WRITABLE,
+    [LAPIC_LVT_ERROR] = LAPIC_LVT_ERROR_WRITABLE,
+};
+
 static void write_lvt(lapic_t *l, unsigned i, uint32_t v, uint64_t now)
 {
-    static const uint32_t writable[LAPIC_LVT_COUNT] = {
-        [LAPIC_LVT_TIMER] = LAPIC_LVT_TIMER_WRITABLE,
-        [LAPIC_LVT_THERMAL] = LAPIC_LVT_DM_WRITABLE,
-        [LAPIC_LVT_PERF] = LAPIC_LVT_DM_WRITABLE,
-        [LAPIC_LVT_LINT0] = LAPIC_LVT_LINT_WRITABLE,
-        [LAPIC_LVT_LINT1] = LAPIC_LVT_LINT_WRITABLE,
-        [LAPIC_LVT_ERROR] = LAPIC_LVT_ERROR_WRITABLE,
-    };
     bool was_periodic = timer_periodic(l);
-    v &= writable[i];
+    v &= lvt_writable[i];
     /* SDM 10.4.7.2: while software-disabled the mask bits stay set. */
     if (!sw_enabled(l))
         v |= LAPIC_LVT_MASKED;
@@ -396,7 +420,7 @@ static void write_reg(lapic_t *l, uint32_t off, uint32_t v, uint64_t now)
         break;
     case LAPIC_REG_ICR_LO:
         l->icr_lo = v & LAPIC_ICR_LO_WRITABLE;   /* a write sends the IPI */
-        send_ipi(l);
+        send_ipi(l, l->icr_lo, l->icr_hi >> LAPIC_ICR_DEST_SHIFT);
         break;
     case LAPIC_REG_TIMER_INITIAL:
         write_initial_count(l, v, now);
@@ -427,6 +451,83 @@ bool lapic_mmio(lapic_t *l, uint32_t offset, bool write, uint32_t *value, uint64
         write_reg(l, offset, *value, now_ns);
     else
         *value = read_reg(l, offset, now_ns);
+    return true;
+}
+
+void lapic_set_x2apic(lapic_t *l, bool on)
+{
+    /* SDM 10.12.5.1: xAPIC -> x2APIC keeps the APIC's state; the ID is the
+     * x2APIC ID and the LDR is derived from it (read through x2apic_ldr). */
+    l->x2apic = on;
+}
+
+/* The bits of x2APIC register @off that are neither reserved nor
+ * read-only status (SDM 10.12.1.2, Table 10-6, 10.12.1.3): a WRMSR setting
+ * any other raises #GP. */
+static uint32_t x2apic_write_mask(uint32_t off)
+{
+    switch (off) {
+    case LAPIC_REG_TPR:          return LAPIC_PRIORITY_MASK;
+    case LAPIC_REG_SVR:          return LAPIC_SVR_WRITABLE;
+    case LAPIC_REG_TIMER_INITIAL: return UINT32_MAX;
+    case LAPIC_REG_TIMER_DIVIDE: return LAPIC_DCR_WRITABLE;
+    case LAPIC_REG_SELF_IPI:     return LAPIC_SELF_IPI_WRITABLE;
+    case LAPIC_REG_EOI:                         /* a non-zero write raises #GP */
+    case LAPIC_REG_ESR:
+        return 0;
+    default:
+        break;
+    }
+    /* LVT entries: what software sets, plus the read-only status bits
+     * (delivery status, remote IRR) written back as read. */
+    return lvt_writable[(off - LAPIC_REG_LVT_TIMER) / LAPIC_REG_STRIDE] | LAPIC_LVT_PENDING |
+           LAPIC_LVT_REMOTE_IRR;
+}
+
+bool lapic_x2apic_msr(lapic_t *l, uint32_t msr, bool write, uint64_t *value, uint64_t now_ns)
+{
+    if (!l->x2apic || msr < LAPIC_X2APIC_MSR_FIRST || msr > LAPIC_X2APIC_MSR_LAST)
+        return false;
+    uint32_t off = (msr - LAPIC_X2APIC_MSR_FIRST) << LAPIC_X2APIC_MSR_SHIFT;
+    /* SDM Table 10-6: what x2APIC mode has of the xAPIC registers, and SELF
+     * IPI; no DFR, ICR high half, RRD or APR (CMCI and APR are absent here
+     * as in xAPIC mode). Their MSRs raise #GP. */
+    bool read_only = off == LAPIC_REG_ID || off == LAPIC_REG_VERSION || off == LAPIC_REG_PPR ||
+                     off == LAPIC_REG_LDR || off == LAPIC_REG_TIMER_CURRENT ||
+                     (off >= LAPIC_REG_ISR && off < LAPIC_REG_ESR);
+    bool write_only = off == LAPIC_REG_EOI || off == LAPIC_REG_SELF_IPI;
+    if (off == LAPIC_REG_DFR || off == LAPIC_REG_ICR_HI || off == LAPIC_REG_RRD ||
+        (!reg_exists(off) && off != LAPIC_REG_SELF_IPI) || (write ? read_only : write_only))
+        return false;
+    lapic_timer_update(l, now_ns);    /* expiries before this access happen first */
+    if (off == LAPIC_REG_ICR_LO) {
+        /* SDM 10.12.9: one 64-bit register, destination in 63:32; a write
+         * sends the IPI. */
+        if (!write) {
+            *value = (uint64_t)l->icr_hi << 32 | l->icr_lo;
+            return true;
+        }
+        if ((uint32_t)*value & ~LAPIC_X2APIC_ICR_WRITABLE)
+            return false;
+        l->icr_lo = (uint32_t)*value;
+        l->icr_hi = (uint32_t)(*value >> 32);
+        send_ipi(l, l->icr_lo, l->icr_hi);
+        return true;
+    }
+    if (!write) {
+        *value = off == LAPIC_REG_ID    ? l->x2apic_id
+                 : off == LAPIC_REG_LDR ? x2apic_ldr(l)
+                                        : read_reg(l, off, now_ns);
+        return true;
+    }
+    if (*value >> 32 || ((uint32_t)*value & ~x2apic_write_mask(off)))
+        return false;
+    uint32_t v = (uint32_t)*value;
+    if (off == LAPIC_REG_SELF_IPI)
+        /* SDM 10.12.11: a fixed, edge-triggered IPI to this APIC. */
+        send_ipi(l, v | LAPIC_SHORTHAND_SELF << LAPIC_ICR_SHORTHAND_SHIFT, 0);
+    else
+        write_reg(l, off, v, now_ns);
     return true;
 }
 
@@ -499,7 +600,12 @@ bool lapic_extint_enabled(const lapic_t *l)
 bool lapic_dest_match(const lapic_t *l, bool logical, uint8_t dest)
 {
     /* SDM 10.6.2.1: a physical destination is an APIC ID, 0xFF all of
-     * them; 10.6.2.2: a logical one is matched against LDR/DFR. */
+     * them; 10.6.2.2: a logical one is matched against LDR/DFR. An 8-bit
+     * destination reaching an APIC in x2APIC mode: 0xFF is the broadcast
+     * (10.12.9). */
+    if (l->x2apic)
+        return x2apic_dest_match(l, logical, dest == LAPIC_BROADCAST_ID ? LAPIC_X2APIC_BROADCAST
+                                                                         : dest);
     if (logical)
         return lapic_logical_match(l, dest);
     return dest == LAPIC_BROADCAST_ID || dest == l->id >> LAPIC_ID_SHIFT;

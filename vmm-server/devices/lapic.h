@@ -1,7 +1,8 @@
 /*
- * vmm-server/devices/lapic.h - a local APIC in xAPIC mode (Intel SDM Vol. 3A
- * chapter 10), one per vCPU, seen by the guest as the 4 KiB MMIO page at
- * LAPIC_BASE_GPA. The VMM passes offsets within that page.
+ * vmm-server/devices/lapic.h - a local APIC (Intel SDM Vol. 3A chapter 10),
+ * one per vCPU: in xAPIC mode seen by the guest as the 4 KiB MMIO page at
+ * LAPIC_BASE_GPA (the VMM passes offsets within that page), in x2APIC mode
+ * (10.12) as the MSRs 800H-8FFH (lapic_x2apic_msr).
  *
  * Pure model: time is guest time in nanoseconds, passed in by the VMM. The
  * timer counts the bus clock LAPIC_BUS_HZ divided by the divide
@@ -143,6 +144,23 @@
 #define LAPIC_ICR_DEST_SHIFT 24
 #define LAPIC_BROADCAST_ID   0xFFu
 
+/* x2APIC mode (SDM 10.12): register at xAPIC offset X is MSR 800H + X/10H
+ * (Table 10-6); the ICR is one 64-bit MSR (destination in 63:32); a SELF
+ * IPI register (83FH); no DFR, ICR high half, APR or RRD; LDR read-only,
+ * derived from the x2APIC ID (10.12.10.2). */
+#define LAPIC_X2APIC_MSR_FIRST 0x800u
+#define LAPIC_X2APIC_MSR_LAST  0x8FFu
+#define LAPIC_X2APIC_MSR_SHIFT 4         /* offset = (MSR - 800H) << 4 */
+#define LAPIC_REG_SELF_IPI   0x3F0       /* x2APIC only */
+#define LAPIC_SELF_IPI_WRITABLE LAPIC_ICR_VECTOR_MASK
+#define LAPIC_X2APIC_BROADCAST 0xFFFFFFFFu
+#define LAPIC_X2APIC_CLUSTER_SHIFT 16    /* LDR: cluster in 31:16, 1 << (ID & 0xF) in 15:0 */
+#define LAPIC_X2APIC_CLUSTER_ID_SHIFT 4
+#define LAPIC_X2APIC_LOGICAL_ID_MASK 0xFu
+/* ICR bits of x2APIC mode (Figure 10-28): no delivery status; the rest
+ * as in xAPIC mode. Bits 31:20, 17:16, 13:12 are reserved (#GP if set). */
+#define LAPIC_X2APIC_ICR_WRITABLE 0x000CCFFFu
+
 /* Divide configuration register (SDM 10.5.4, Figure 10-10): bits 0, 1, 3. */
 #define LAPIC_DCR_WRITABLE   0x0Bu
 
@@ -150,6 +168,8 @@
 
 typedef struct {
     uint32_t id;                 /* ID register as read (bits 31-24) */
+    uint32_t x2apic_id;          /* the initial APIC ID: the x2APIC ID (10.12.5.1) */
+    bool x2apic;                 /* in x2APIC mode (IA32_APIC_BASE.EXTD, the VMM sets it) */
     uint32_t tpr, ldr, dfr, svr;
     uint32_t isr[LAPIC_VECTOR_REGS], tmr[LAPIC_VECTOR_REGS], irr[LAPIC_VECTOR_REGS];
     uint32_t esr, esr_pending;   /* ESR as read; errors since the last ESR write */
@@ -177,6 +197,17 @@ void lapic_init(lapic_t *l, uint32_t apic_id);
  * are ignored and return true. Timer expiries due by @now_ns are raised
  * first. */
 bool lapic_mmio(lapic_t *l, uint32_t offset, bool write, uint32_t *value, uint64_t now_ns);
+/* x2APIC mode (SDM 10.12): RDMSR (@write false, *value out) or WRMSR of
+ * @msr in 800H-8FFH at guest time @now_ns. False means #GP(0): not in
+ * x2APIC mode, a register x2APIC mode lacks (DFR, 831H, APR, RRD, CMCI,
+ * reserved), a write to a read-only register or a read of a write-only one
+ * (EOI, SELF IPI), a non-zero write to EOI or ESR, reserved bits set
+ * (10.12.1.3: bits 63:32 of all but the ICR, and each register's own). */
+bool lapic_x2apic_msr(lapic_t *l, uint32_t msr, bool write, uint64_t *value, uint64_t now_ns);
+/* The VMM's IA32_APIC_BASE write moved the APIC into (@on) or out of
+ * x2APIC mode (only xAPIC -> x2APIC and x2APIC -> disabled are valid,
+ * 10.12.5; the latter resets it by lapic_init). */
+void lapic_set_x2apic(lapic_t *l, bool on);
 /* Raise the timer's vector in the IRR if the timer expired by @now_ns. */
 void lapic_timer_update(lapic_t *l, uint64_t now_ns);
 /* When the timer next raises an interrupt, UINT64_MAX if it will not. */
@@ -210,7 +241,8 @@ void lapic_lint_level(lapic_t *l, unsigned pin, bool level);
  * fixed/lowest while software-disabled, and for other delivery modes. */
 bool lapic_message(lapic_t *l, unsigned dm, uint8_t vector, bool level, bool logical,
                    uint8_t dest);
-/* Whether @dest names this APIC (physical: its ID or 0xFF; logical: LDR/DFR). */
+/* Whether @dest names this APIC (physical: its ID or 0xFF; logical: LDR/DFR;
+ * in x2APIC mode its x2APIC ID, 0xFF the broadcast, logical by cluster). */
 bool lapic_dest_match(const lapic_t *l, bool logical, uint8_t dest);
 bool lapic_logical_match(const lapic_t *l, uint8_t dest);
 /* After an EOI write: the vector whose EOI must go to the I/O APICs (it

@@ -115,11 +115,22 @@ static inline uint64_t rdtsc(void)
 
 /* What the Multiboot loader passed in EAX and EBX (start.S). */
 #define GUEST_MB_LOADER_MAGIC 0x2BADB002u
+#define GUEST_MB_INFO_MEM     (1u << 0)  /* Multiboot 0.6.96 3.3: mem_lower/mem_upper valid */
 #define GUEST_MB_INFO_CMDLINE (1u << 2)  /* Multiboot 0.6.96 3.3: cmdline is valid */
+#define GUEST_MB_INFO_MMAP    (1u << 6)  /* Multiboot 0.6.96 3.3: mmap_* valid */
+#define GUEST_MB_MMAP_RAM     1          /* Multiboot 0.6.96 3.3: available RAM */
 typedef struct {
-    uint32_t flags, mem_lower, mem_upper;       /* Multiboot information, start */
+    uint32_t flags, mem_lower, mem_upper;       /* Multiboot information (3.3) */
     uint32_t boot_device, cmdline;
+    uint32_t mods_count, mods_addr, syms[4];
+    uint32_t mmap_length, mmap_addr;
 } guest_mb_info_t;
+/* A memory map entry; size counts the bytes after itself (3.3). */
+typedef struct __attribute__((packed)) {
+    uint32_t size;
+    uint64_t base, length;
+    uint32_t type;
+} guest_mb_mmap_t;
 extern uint32_t guest_boot_magic, guest_boot_info;
 
 /* The Multiboot command line ("" without one), and the decimal number
