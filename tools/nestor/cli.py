@@ -329,6 +329,20 @@ def cmd_stat(args):
     return status if status else (0 if ok else EXIT_FAIL)
 
 
+def cmd_checkpoint(args):
+    """List or show the checkpoint images in a file (checkpoint/README.md):
+    build/host/tools/nestor-ckpt does the reading and checking."""
+    if args.index is not None and args.what != 'show':
+        raise NestorError('checkpoint: an image number goes with show only')
+    if not os.path.exists(args.image):
+        raise NestorError('checkpoint: no file %s' % args.image)
+    build.scons()
+    cmd = [paths.CKPT_TOOL, args.what, args.image, '--offset', str(args.sector * 512)]
+    if args.index is not None:
+        cmd.append(str(args.index))
+    return subprocess.run(cmd).returncode
+
+
 def parser():
     p = argparse.ArgumentParser(prog='nestor', description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -423,6 +437,21 @@ def parser():
                    help='machine for --run (default: bochs)')
     s.add_argument('--timeout', type=int, metavar='S', help='seconds for --run')
     s.set_defaults(func=cmd_stat)
+
+    c = sub.add_parser('checkpoint', help='list or show checkpoint images in a disk image',
+                       description='Read the chain of checkpoint images the checkpoint monitor '
+                       'wrote (checkpoint/README.md): "ls" prints one line per image (full, then '
+                       'incremental) and the verdict, "show" one image whole (header, sections, '
+                       'vCPU registers, device records, RAM pages). Every image is checked '
+                       '(checksums, sizes, chain) first; a refused one is named with the reason. '
+                       'Exits 0 when the chain checks, 1 when an image is refused, 2 on errors.')
+    c.add_argument('what', choices=['ls', 'show'])
+    c.add_argument('image', metavar='IMAGE', help='a file: the disk image attached with --disk')
+    c.add_argument('index', nargs='?', type=int, metavar='N',
+                   help='show: which image of the chain (default 0)')
+    c.add_argument('--sector', type=int, default=0, metavar='S',
+                   help="the checkpoint partition's first sector in IMAGE (its 'blk' FIRST)")
+    c.set_defaults(func=cmd_checkpoint)
 
     t = sub.add_parser('test', help='run unit and system tests',
                        description='Build, then run the CUnit suites, the system tests '
