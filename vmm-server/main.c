@@ -9,6 +9,7 @@
  *     monitors stacked on each VM into its exit table;
  *   - as the root task (tests, benchmarks): one VM per "guest NAME" module.
  */
+#include "../checkpoint/ckpt_proto.h"
 #include "nvmx_setup.h"
 #include "stacking.h"
 #include "vmm.h"
@@ -424,6 +425,29 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t rights
 
 #define MONITOR_RIGHTS (NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT | NESTOR_RIGHT_GRANT_REPLY)
 
+/* The checkpoint monitor's setup carries the VM's identity after the
+ * hand-over's MRs (checkpoint/ckpt_proto.h): the stack identity its images
+ * must have (ckpt_stack_id: name, all its RAM, guest image, devices) and
+ * its name. */
+static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
+{
+    char devices[16];
+    fmt_snprintf(devices, sizeof devices, "0x%x", c->devices);
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->msg[CKPT_SETUP_MR_STACK_ID] =
+        ckpt_stack_id(c->name, vm->ram_bytes + vm->paged_bytes, c->guest[0] ? c->guest : c->nested,
+                      devices);
+    char name[CKPT_NAME_BYTES] = { 0 };
+    strncpy(name, c->name, sizeof name - 1);
+    for (unsigned i = 0; i < CKPT_SETUP_NAME_MRS; i++) {
+        nestor_word_t w = 0;
+        for (unsigned k = 0; k < 8; k++)
+            w |= (nestor_word_t)(uint8_t)name[i * 8 + k] << (8 * k);
+        b->msg[CKPT_SETUP_MR_NAME + i] = w;
+    }
+    msg->info = nestor_msginfo(0, 0, 1, CKPT_SETUP_MRS);
+}
+
 /*
  * Stack the monitors of @c's stack on @vm. The stack lists them from the VM
  * outward, the VMM last: the first gets the highest level of the VCPU's
@@ -455,12 +479,14 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                                  m->n_exits))
             return false;
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
-        if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR) &&
+        if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR || m->kind == SC_CHECKPOINT) &&
             !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX,
                            c->vmcs_shadowing ? 0 : NVMX_SETUP_NO_SHADOWING, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
             return false;
         }
+        if (m->kind == SC_CHECKPOINT)
+            checkpoint_identity(vm, c, &msg);
         if (m->kind == SC_PAGER && !pager_grant(a, vm, level, &msg)) {
             printf("vmm: vm %s: cannot hand pager %s its RAM\n", vm->name, m->name);
             return false;

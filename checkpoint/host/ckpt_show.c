@@ -16,9 +16,9 @@ static const char *kind_name(uint32_t kind)
 static void image_line(FILE *out, const ckpt_image_t *im)
 {
     fprintf(out, "#%u %s vm=%s stack=0x%016" PRIx64 " ram=%" PRIu64 "KiB pages=%" PRIu64
-            " exits=%" PRIu64 " bytes=%" PRIu64 " at=%" PRIu64 " header=0x%08x\n",
+            " time=%" PRIu64 " bytes=%" PRIu64 " at=%" PRIu64 " header=0x%08x\n",
             im->h.seq, kind_name(im->h.kind), im->h.vm_name, im->h.stack_id,
-            im->h.ram_bytes >> 10, im->h.pages, im->h.exits, im->h.image_bytes, im->base,
+            im->h.ram_bytes >> 10, im->h.pages, im->h.guest_time, im->h.image_bytes, im->base,
             im->h.header_crc);
 }
 
@@ -131,8 +131,8 @@ int ckpt_show(FILE *out, const ckpt_medium_t *m, unsigned index)
     fprintf(out, "image %u: %s, format version %u, %" PRIu64 " bytes at byte %" PRIu64 "\n",
             h->seq, kind_name(h->kind), h->version, h->image_bytes, im->base);
     fprintf(out, "vm %s, stack identity 0x%016" PRIx64 ", RAM %" PRIu64 " KiB, %" PRIu64
-            " pages saved, taken after %" PRIu64 " exits\n", h->vm_name, h->stack_id,
-            h->ram_bytes >> 10, h->pages, h->exits);
+            " pages saved, taken after %" PRIu64 " units of guest time\n", h->vm_name,
+            h->stack_id, h->ram_bytes >> 10, h->pages, h->guest_time);
     fprintf(out, "checksums: header 0x%08x, image 0x%08x, previous header 0x%08x\n",
             h->header_crc, h->image_crc, h->prev_header_crc);
     for (uint32_t i = 0; i < h->n_sections; i++) {

@@ -62,7 +62,8 @@ typedef struct {
     uint32_t prev_header_crc;    /* image seq-1's header_crc (0 for seq 0) */
     uint32_t n_sections;         /* 1..CKPT_MAX_SECTIONS, table right after the header */
     uint64_t ram_bytes;          /* the VM's guest-physical RAM [0, ram_bytes) */
-    uint64_t exits;              /* VM exits the VM had taken when it was stopped */
+    uint64_t guest_time;         /* guest time the VM had run when it was stopped, in the
+                                    writer's units (VMX-preemption-timer ticks) */
     uint64_t pages;              /* RAM pages this image holds */
     char vm_name[CKPT_NAME_BYTES];   /* NUL-padded */
     uint8_t reserved[CKPT_HEADER_BYTES - 112];  /* zero */

@@ -80,7 +80,7 @@ static ckpt_header_t write_image(uint64_t base, uint32_t seq, uint32_t prev_crc,
     }
     ckpt_header_t h = { .stack_id = STACK, .kind = seq ? CKPT_KIND_INCREMENTAL : CKPT_KIND_FULL,
                         .seq = seq, .prev_header_crc = prev_crc,
-                        .ram_bytes = VM_PAGES * CKPT_PAGE_SIZE, .exits = 100 + seq,
+                        .ram_bytes = VM_PAGES * CKPT_PAGE_SIZE, .guest_time = 100 + seq,
                         .pages = pages };
     strcpy(h.vm_name, "calc");
     CU_ASSERT_TRUE(ckpt_w_finish(&w, &h));
@@ -173,7 +173,7 @@ static void test_flipped_bytes_refused(void)
     const ckpt_section_t *ram1 = ckpt_find(img[1].sec, img[1].h.n_sections, CKPT_SEC_RAM);
     const ckpt_section_t *dev0 = ckpt_find(img[0].sec, img[0].h.n_sections, CKPT_SEC_DEVICES);
     const struct { uint64_t at; ckpt_err_t err; unsigned image; } cases[] = {
-        { offsetof(ckpt_header_t, exits), CKPT_E_HEADER_CRC, 0 },
+        { offsetof(ckpt_header_t, guest_time), CKPT_E_HEADER_CRC, 0 },
         { offsetof(ckpt_header_t, magic), CKPT_E_MAGIC, 0 },
         { CKPT_HEADER_BYTES + 9, CKPT_E_HEADER_CRC, 0 },      /* the table */
         { dev0->offset + 17, CKPT_E_SECTION_CRC, 0 },
@@ -348,7 +348,7 @@ static void test_tool_ls_and_show(void)
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "#0 full vm=calc stack=0x1122334455667788"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "#1 incremental vm=calc"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(t, "pages=3 exits=101"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "pages=3 time=101"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "2 images, chain ok"));
     free(t);
     t = run_tool(ckpt_show, 1, &rc);
