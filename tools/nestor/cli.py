@@ -36,6 +36,8 @@ def cmd_run(args):
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
     if args.disk_mib is not None and not args.disk:
         raise NestorError('run: --disk-mib sizes the image --disk FILE creates; no --disk')
+    if args.restore:
+        args.disk = restore_disk(dts, args)
     if args.disk:
         from nestor import disk
         if args.disk_mib is not None and not os.path.exists(args.disk):
@@ -323,10 +325,37 @@ def cmd_stat(args):
         return 0 if ok else EXIT_FAIL
     run_args = argparse.Namespace(config=args.run, emu=args.emu, timeout=args.timeout,
                                   cmdline='', roottask=None, bare=None, guest=[], guest_mem=[],
-                                  guest_cmdline=[], guest_module=[])
+                                  guest_cmdline=[], guest_module=[], disk=None, disk_mib=None,
+                                  gdb=None, restore=None)
     status = cmd_run(run_args)
     ok = stat.stat_file(os.path.join(paths.RUNS, args.emu, 'serial.log'))
     return status if status else (0 if ok else EXIT_FAIL)
+
+
+def restore_disk(dts, args):
+    """--restore IMAGE: the disk to boot with, once the checkpoint chain on
+    it (at the config's checkpoint partition) checks on the host; else an
+    error and nothing boots. The checkpoint monitor checks it again at boot
+    (with the VM's stack identity) and starts the VM from it."""
+    if args.disk or args.disk_mib is not None:
+        raise NestorError('run: --restore IMAGE is the disk: no --disk or --disk-mib with it')
+    if not os.path.isfile(args.restore):
+        raise NestorError('run: --restore: no file %s' % args.restore)
+    build.scons()
+    parts = config.checkpoint_partitions(dts)
+    if len(parts) != 1:
+        raise NestorError('run: --restore needs a config with one nestor,checkpoint monitor '
+                          '(%s has %d)' % (paths.rel(dts), len(parts)))
+    name, first = parts[0]
+    res = subprocess.run([paths.CKPT_TOOL, 'ls', args.restore, '--offset', str(first * 512)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if res.returncode != 0:
+        raise NestorError('run: --restore %s: the images of monitor %s (sector %d on) are '
+                          'refused, nothing boots:\n%s' % (args.restore, name, first,
+                                                           res.stdout.rstrip()))
+    print('nestor: restoring from %s (monitor %s, sector %d):\n%s' %
+          (args.restore, name, first, res.stdout.rstrip()), file=sys.stderr)
+    return args.restore
 
 
 def cmd_checkpoint(args):
@@ -363,6 +392,11 @@ def parser():
     r.add_argument('--disk-mib', type=int, metavar='MIB', default=None,
                    help='with --disk: create FILE, zeroed, of MIB MiB (rounded up to whole '
                         'cylinders) if it does not exist')
+    r.add_argument('--restore', metavar='IMAGE', default=None,
+                   help='boot with IMAGE (a disk image holding a checkpoint chain, e.g. a '
+                        'test\'s disk.img) as the disk: the config\'s checkpoint monitor starts '
+                        'its VM from the last image; the chain is checked on the host first '
+                        'and a refused one boots nothing (checkpoint/README.md)')
     r.add_argument('--gdb', type=int, metavar='PORT', default=None,
                    help='wire the machine\'s COM2 to TCP port PORT on localhost, the link of '
                         'an inspector monitor in the config to gdb (prints the line to type)')
