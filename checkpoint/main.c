@@ -57,7 +57,11 @@ static struct {
     uint64_t taken, passed, written, restored;
 } ck = { .cached = NO_BLOCK };
 
+#define DEVICES_MAX   4096          /* bytes of device records a restore holds */
+
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+static uint8_t devices[DEVICES_MAX];   /* the restored image's device records */
+static uint64_t devices_bytes;
 static uint8_t scratch[CKPT_SCRATCH];
 static ckpt_image_t chain[CKPT_MAX_IMAGES];
 
@@ -136,6 +140,68 @@ static void vcpu_in(const ckpt_vcpu_t *c, nestor_vcpu_state_t *s)
     SEG_IN(ldtr); SEG_IN(tr);
 }
 
+/* ---- device state, through the VMM (ckpt_proto.h CKPT_REQ_DEV_*) ---- */
+
+/* Record @k of the VMM's devices into @rec and @data; false past the last
+ * (or when the VMM does not answer). */
+static bool dev_save(unsigned k, ckpt_dev_record_t *rec, uint8_t *data)
+{
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_DEV_SAVE, 0, 0, 1), .mr = { k } };
+    if (nu_call(ck.g.vmm, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != NVMX_REQ_OK ||
+        m.mr[CKPT_DEV_MR_BYTES] > CKPT_DEV_MAX_BYTES)
+        return false;
+    *rec = (ckpt_dev_record_t){ .id = (uint32_t)m.mr[CKPT_DEV_MR_ID],
+                                .version = (uint32_t)m.mr[CKPT_DEV_MR_VERSION],
+                                .bytes = (uint32_t)m.mr[CKPT_DEV_MR_BYTES],
+                                .instance = (uint32_t)m.mr[CKPT_DEV_MR_INSTANCE] };
+    memcpy(data, &nu_ipc_buffer()->msg[CKPT_DEV_MR_DATA], rec->bytes);
+    return true;
+}
+
+/* The device section: every record the VMM gives, each padded to 8. */
+static bool put_devices(ckpt_writer_t *w, unsigned *n)
+{
+    static uint8_t data[CKPT_DEV_MAX_BYTES];
+    static const uint8_t zero[8];
+    ckpt_dev_record_t rec;
+    if (!ckpt_w_section(w, CKPT_SEC_DEVICES))
+        return false;
+    for (*n = 0; dev_save(*n, &rec, data); (*n)++)
+        if (!ckpt_w_put(w, &rec, sizeof rec) || !ckpt_w_put(w, data, rec.bytes) ||
+            !ckpt_w_put(w, zero, (8 - rec.bytes % 8) % 8))
+            return false;
+    return true;
+}
+
+/* The restored image's device records into the VMM's models; false (after
+ * a line saying which and why) if one is refused. */
+static bool load_devices(void)
+{
+    uint64_t off = 0;
+    while (off < devices_bytes) {
+        ckpt_dev_record_t rec;
+        memcpy(&rec, devices + off, sizeof rec);        /* sizes checked by ckpt_walk */
+        nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_DEV_LOAD, 0, 0,
+                                              CKPT_DEV_MR_DATA + (rec.bytes + 7) / 8),
+                       .mr = { rec.id, rec.version, rec.bytes, rec.instance } };
+        nestor_word_t e = CKPT_DEV_E_VERSION;
+        if (rec.bytes <= CKPT_DEV_MAX_BYTES) {
+            memcpy(&nu_ipc_buffer()->msg[CKPT_DEV_MR_DATA], devices + off + sizeof rec,
+                   rec.bytes);
+            e = nu_call(ck.g.vmm, &m) != NESTOR_OK ? CKPT_DEV_E_UNKNOWN
+                : nestor_msginfo_label(m.info) == NVMX_REQ_OK ? 0 : m.mr[0];
+        }
+        if (e) {
+            printf("checkpoint %s: the VMM refused device %s.%u (version %u, %u bytes): error "
+                   "%lu; vm %s stops\n", ck.name, ckpt_dev_name(rec.id), rec.instance,
+                   rec.version, rec.bytes, (unsigned long)e, ck.vm);
+            return false;
+        }
+        off += (sizeof rec + rec.bytes + 7) & ~7ull;
+    }
+    return true;
+}
+
 /* ---- taking a checkpoint ---- */
 
 /* Image 0, full: the vCPU as the state page holds it at this exit, then
@@ -151,8 +217,9 @@ static bool take(const nestor_word_t *mr)
     const uint64_t pages = ck.g.ram_bytes / CKPT_PAGE_SIZE;
     const ckpt_ram_t r = { .encoding = CKPT_RAM_DENSE, .page_size = CKPT_PAGE_SIZE,
                            .first_page = 0, .pages = pages };
+    unsigned n_dev = 0;
     bool ok = ckpt_w_section(&w, CKPT_SEC_VCPU) && ckpt_w_put(&w, &c, sizeof c) &&
-              ckpt_w_section(&w, CKPT_SEC_RAM) && ckpt_w_put(&w, &r, sizeof r) && ckpt_w_pad(&w);
+              put_devices(&w, &n_dev) && ckpt_w_section(&w, CKPT_SEC_RAM) && ckpt_w_put(&w, &r, sizeof r) && ckpt_w_pad(&w);
     for (uint64_t p = 0; ok && p < pages; p++)
         ok = ckpt_w_put(&w, ck.g.ram + p * CKPT_PAGE_SIZE, CKPT_PAGE_SIZE);
     ckpt_header_t h = { .stack_id = ck.stack_id, .kind = CKPT_KIND_FULL, .seq = 0,
@@ -181,9 +248,10 @@ static bool take(const nestor_word_t *mr)
         return false;
     }
     ck.written++;
-    printf("checkpoint %s: image 0 (full) of vm %s written and read back: %lu pages, %lu "
-           "bytes, header 0x%08x, at rip 0x%lx after %lu units of guest time\n", ck.name, ck.vm,
-           (unsigned long)pages, (unsigned long)h.image_bytes, h.header_crc,
+    printf("checkpoint %s: image 0 (full) of vm %s written and read back: %lu pages, %u "
+           "device records, %lu bytes, header 0x%08x, at rip 0x%lx after %lu units of guest "
+           "time\n", ck.name, ck.vm, (unsigned long)pages, n_dev, (unsigned long)h.image_bytes,
+           h.header_crc,
            (unsigned long)c.rip, (unsigned long)ck.ran);
     return true;
 }
@@ -270,6 +338,18 @@ static bool restore_chain(void)
         fmt_snprintf(v.why, sizeof v.why, "%lu bytes of RAM, the VM has %lu",
                      (unsigned long)last->h.ram_bytes, (unsigned long)ck.g.ram_bytes);
     }
+    const ckpt_section_t *dev = ok ? ckpt_find(last->sec, last->h.n_sections,
+                                               CKPT_SEC_DEVICES) : NULL;
+    if (dev && dev->bytes > sizeof devices) {
+        ok = false;
+        v.err = CKPT_E_CONTENT;
+        fmt_snprintf(v.why, sizeof v.why, "%lu bytes of device records (at most %lu)",
+                     (unsigned long)dev->bytes, (unsigned long)sizeof devices);
+    }
+    if (ok && dev) {
+        devices_bytes = dev->bytes;
+        ok = m.read(m.ctx, last->base + dev->offset, devices, dev->bytes);
+    }
     if (ok) {
         const ckpt_section_t *s = ckpt_find(last->sec, last->h.n_sections, CKPT_SEC_VCPU);
         ok = m.read(m.ctx, last->base + s->offset, &c, sizeof c);
@@ -329,6 +409,8 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
     ck.taken++;
     if (q == NESTOR_PREEMPT_PAUSE && ck.restore_pending) {
         ck.restore_pending = false;
+        if (!load_devices())
+            return NESTOR_EXIT_REPLY_STOP;
         vcpu_in(&ck.restore, ck.g.state);
         *changed = ALL_STATE;
         printf("checkpoint %s: vm %s resumes at rip 0x%lx\n", ck.name, ck.vm,

@@ -5,6 +5,7 @@
 #include "vmm.h"
 #include "cpu_policy.h"
 #include "strio.h"
+#include "dev_state.h"
 #include "nvmx_setup.h"
 #include <x86_vmx.h>
 #include <nestor/verdict.h>
@@ -723,6 +724,10 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
 {
     const nestor_word_t label = nestor_msginfo_label(m->info);
     nestor_word_t out = NVMX_REQ_FAULT, value = 0;
+    if (label == CKPT_REQ_DEV_SAVE || label == CKPT_REQ_DEV_LOAD) {
+        dev_state_request(vm, m);
+        return;
+    }
     if (label == NVMX_REQ_IO && (m->mr[1] == 1 || m->mr[1] == 2 || m->mr[1] == 4) &&
         m->mr[0] <= 0xFFFF) {
         uint32_t v = (uint32_t)m->mr[3];
