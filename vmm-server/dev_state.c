@@ -9,10 +9,9 @@
  * past the FIFO must never reach a model.
  */
 #include "dev_state.h"
-#include "vmm.h"
+#include <stackcfg.h>
 #include <stddef.h>
 #include <string.h>
-#include <user/sys.h>
 
 #define PIC_STATE_VERSION  1
 #define PIT_STATE_VERSION  1
@@ -25,37 +24,6 @@ typedef struct {
     pic_t pic;
     uint32_t irq_lines;                   /* the VMM's view of each input line's level */
 } pic_state_t;
-
-/* The requests of the checkpoint monitor (ckpt_proto.h): record words
- * after MR CKPT_DEV_MR_DATA, in the IPC buffer. */
-void dev_state_request(vm_t *vm, nu_msg_t *m)
-{
-    nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    uint8_t *words = (uint8_t *)&b->msg[CKPT_DEV_MR_DATA];
-    ckpt_dev_record_t rec;
-    nestor_word_t out = NVMX_REQ_OK;
-    if (nestor_msginfo_label(m->info) == CKPT_REQ_DEV_SAVE) {
-        if (!dev_state_save(vm, (unsigned)m->mr[0], &rec, words, vm_now_ns())) {
-            *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_NONE, 0, 0, 0) };
-            return;
-        }
-        *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_OK, 0, 0, CKPT_DEV_MR_DATA +
-                                                (rec.bytes + 7) / 8),
-                         .mr = { rec.id, rec.version, rec.bytes, rec.instance } };
-        return;
-    }
-    rec = (ckpt_dev_record_t){ .id = (uint32_t)m->mr[CKPT_DEV_MR_ID],
-                               .version = (uint32_t)m->mr[CKPT_DEV_MR_VERSION],
-                               .bytes = (uint32_t)m->mr[CKPT_DEV_MR_BYTES],
-                               .instance = (uint32_t)m->mr[CKPT_DEV_MR_INSTANCE] };
-    unsigned e = CKPT_DEV_E_VERSION;
-    if (m->mr[CKPT_DEV_MR_BYTES] <= CKPT_DEV_MAX_BYTES &&
-        nestor_msginfo_length(m->info) == CKPT_DEV_MR_DATA + (rec.bytes + 7) / 8)
-        e = dev_state_load(vm, &rec, words, vm_now_ns());
-    if (e)
-        out = NVMX_REQ_FAULT;
-    *m = (nu_msg_t){ .info = nestor_msginfo(out, 0, 0, 1), .mr = { e } };
-}
 
 /* Which devices have a record, in record order. */
 static const struct {
@@ -70,7 +38,7 @@ static const struct {
 static uint64_t rel(uint64_t t, uint64_t now) { return t == NO_TIME ? NO_TIME : t - now; }
 static uint64_t abs_time(uint64_t r, uint64_t now) { return r == NO_TIME ? NO_TIME : r + now; }
 
-bool dev_state_save(const vm_t *vm, unsigned k, ckpt_dev_record_t *rec, uint8_t *data,
+bool dev_state_save(const dev_models_t *vm, unsigned k, ckpt_dev_record_t *rec, uint8_t *data,
                     uint64_t now_ns)
 {
     unsigned seen = 0;
@@ -79,12 +47,12 @@ bool dev_state_save(const vm_t *vm, unsigned k, ckpt_dev_record_t *rec, uint8_t 
             continue;
         *rec = (ckpt_dev_record_t){ .id = records[i].id, .instance = 0 };
         if (records[i].id == CKPT_DEV_PIC) {
-            const pic_state_t s = { vm->pic, vm->irq_lines };
+            const pic_state_t s = { *vm->pic, *vm->irq_lines };
             rec->version = PIC_STATE_VERSION;
             rec->bytes = sizeof s;
             memcpy(data, &s, sizeof s);
         } else if (records[i].id == CKPT_DEV_PIT) {
-            pit_t p = vm->pit;
+            pit_t p = *vm->pit;
             for (unsigned c = 0; c < PIT_CHANNELS; c++)
                 p.ch[c].run_start_ns = rel(p.ch[c].run_start_ns, now_ns);
             p.irq0_next_ns = rel(p.irq0_next_ns, now_ns);
@@ -93,8 +61,8 @@ bool dev_state_save(const vm_t *vm, unsigned k, ckpt_dev_record_t *rec, uint8_t 
             memcpy(data, &p, sizeof p);
         } else {
             rec->version = UART_STATE_VERSION;
-            rec->bytes = sizeof vm->uart;
-            memcpy(data, &vm->uart, sizeof vm->uart);
+            rec->bytes = sizeof *vm->uart;
+            memcpy(data, vm->uart, sizeof *vm->uart);
         }
         return true;
     }
@@ -157,7 +125,7 @@ static bool uart_ok(const uart16550_t *u, const uint8_t *data)
            u->rx_count <= UART_FIFO_SIZE;
 }
 
-unsigned dev_state_load(vm_t *vm, const ckpt_dev_record_t *rec, const uint8_t *data,
+unsigned dev_state_load(dev_models_t *vm, const ckpt_dev_record_t *rec, const uint8_t *data,
                         uint64_t now_ns)
 {
     unsigned i = 0;
@@ -174,8 +142,8 @@ unsigned dev_state_load(vm_t *vm, const ckpt_dev_record_t *rec, const uint8_t *d
         memcpy(&s, data, sizeof s);
         if (s.irq_lines >> PIC_IRQS)
             return CKPT_DEV_E_INVALID;
-        vm->pic = s.pic;
-        vm->irq_lines = s.irq_lines;
+        *vm->pic = s.pic;
+        *vm->irq_lines = s.irq_lines;
     } else if (rec->id == CKPT_DEV_PIT) {
         pit_t p;
         if (rec->version != PIT_STATE_VERSION || rec->bytes != sizeof p)
@@ -186,7 +154,7 @@ unsigned dev_state_load(vm_t *vm, const ckpt_dev_record_t *rec, const uint8_t *d
         for (unsigned c = 0; c < PIT_CHANNELS; c++)
             p.ch[c].run_start_ns = abs_time(p.ch[c].run_start_ns, now_ns);
         p.irq0_next_ns = abs_time(p.irq0_next_ns, now_ns);
-        vm->pit = p;
+        *vm->pit = p;
     } else {
         uart16550_t u;
         if (rec->version != UART_STATE_VERSION || rec->bytes != sizeof u)
@@ -194,8 +162,7 @@ unsigned dev_state_load(vm_t *vm, const ckpt_dev_record_t *rec, const uint8_t *d
         memcpy(&u, data, sizeof u);
         if (!uart_ok(&u, data))
             return CKPT_DEV_E_INVALID;
-        vm->uart = u;
+        *vm->uart = u;
     }
-    vm->irq_quiet = false;              /* a restored timer or line may be due */
     return 0;
 }
