@@ -21,6 +21,8 @@
  * VM has run this long (VMX-preemption-timer units, SDM Vol. 3C 25.5.1:
  * the TSC divided by 2^IA32_VMX_MISC[4:0]); without it none is taken. */
 #define CKPT_OPT_AFTER          "checkpoint.after="
+/* ... and print what taking it cost (`./nestor bench checkpoint`). */
+#define CKPT_OPT_BENCH          "checkpoint.bench"
 
 /* Query (badge CM_BADGE_QUERY, the VMM at the VM's end): MR0 the exits it
  * took, MR1 those it passed on, MR2 images written, MR3 images restored. */

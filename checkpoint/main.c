@@ -52,6 +52,7 @@ static struct {
     uint8_t *buf;               /* BUF_VA, CKPT_SCRATCH bytes */
     uint64_t cached;            /* the partition block (of CKPT_SCRATCH) in buf, or NO_BLOCK */
     uint64_t stack_id, after, ran;
+    bool bench;                 /* option checkpoint.bench: print the cost figures */
     bool restore_pending;
     ckpt_vcpu_t restore;
     uint64_t taken, passed, written, restored;
@@ -207,8 +208,31 @@ static bool load_devices(void)
 /* Image 0, full: the vCPU as the state page holds it at this exit, then
  * every RAM page, dense. Then a zero sector to end the chain, and the whole
  * image read back and checked as a restore would. */
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* `./nestor bench checkpoint` (option checkpoint.bench): TSC ticks (on
+ * Bochs, instructions of the whole machine: this monitor, the block
+ * server, the kernel, the VMM's device records) per MiB of RAM saved, for
+ * writing the image and for reading it back whole. */
+static void bench_figures(uint64_t t0, uint64_t t1, uint64_t t2)
+{
+    const uint64_t mib = ck.g.ram_bytes >> 20;
+    if (!ck.bench || !mib)
+        return;
+    printf("checkpoint_instructions_per_mib{image=full,phase=write} %lu\n",
+           (unsigned long)((t1 - t0) / mib));
+    printf("checkpoint_instructions_per_mib{image=full,phase=read_back} %lu\n",
+           (unsigned long)((t2 - t1) / mib));
+}
+
 static bool take(const nestor_word_t *mr)
 {
+    const uint64_t t0 = rdtsc();
     ckpt_writer_t w;
     ckpt_w_init(&w, part_write, NULL, ck.buf);
     ckpt_vcpu_t c = { .idt_vectoring = mr[NESTOR_EXIT_MR_IDT_VECTORING],
@@ -239,6 +263,7 @@ static bool take(const nestor_word_t *mr)
         blk_write(&ck.blk, end / BLK_SECTOR_SIZE, 1, 0) != BLK_OK)
         return false;
     blk_flush(&ck.blk);
+    const uint64_t t1 = rdtsc();
     ckpt_verdict_t v;
     unsigned n = 0;
     const ckpt_medium_t m = medium();
@@ -247,6 +272,7 @@ static bool take(const nestor_word_t *mr)
                ckpt_err_name(v.err), v.why);
         return false;
     }
+    bench_figures(t0, t1, rdtsc());
     ck.written++;
     printf("checkpoint %s: image 0 (full) of vm %s written and read back: %lu pages, %u "
            "device records, %lu bytes, header 0x%08x, at rip 0x%lx after %lu units of guest "
@@ -502,6 +528,7 @@ int main(const nestor_bootinfo_t *bi)
                           &ck.alloc))
         return 0;
     ck.after = option_number(bi->cmdline, CKPT_OPT_AFTER);
+    ck.bench = nu_option(bi->cmdline, CKPT_OPT_BENCH) != NULL;
     bool part = open_partition(bi);
     nestor_cptr_t node = ck.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();

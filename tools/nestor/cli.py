@@ -157,6 +157,16 @@ BENCHMARKS = {
                    more=((os.path.join(paths.TEST_CONFIGS, 'bench-pager-none.dts'), None),
                          (os.path.join(paths.TEST_CONFIGS, 'bench-pager-exits.dts'), None)),
                    timeout=900, disk_mib=80),
+    # calc under the checkpoint monitor, one full image of its 8 MiB taken in
+    # its round 3 (and read back); then the exit benchmark guest with a
+    # checkpoint monitor stacked that never takes one.
+    'checkpoint': Bench(None, 'instructions per MiB of RAM to write a full checkpoint image '
+                        'through the block server and to read it back whole; exit round trips '
+                        'of a VM with a checkpoint monitor stacked (none taken)',
+                        config=os.path.join(paths.TEST_CONFIGS, 'bench-checkpoint.dts'),
+                        more=((os.path.join(paths.TEST_CONFIGS, 'bench-checkpoint-exits.dts'),
+                               None),),
+                        timeout=600, disk_mib=20),
 }
 BENCH_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
 # A line's VM prefixes ("[l1] [bench] "): one per level of nesting above L0.
@@ -175,7 +185,7 @@ NVMX_NO_SHADOWING_LINE = re.compile(r'^nested-vmx [a-z0-9_-]+: (?:VMCS shadowing
 # A VM named NAME-counted runs with the count monitor stacked, NAME-inspected
 # with the inspector, NAME-paged with a pager: say so in the figure.
 STACK_SUFFIXES = (('-counted', 'count-monitor'), ('-inspected', 'inspector'),
-                  ('-paged', 'pager'))
+                  ('-paged', 'pager'), ('-checkpointed', 'checkpoint'))
 
 
 def bench_figure(line, l1=None, shadowing=None):
