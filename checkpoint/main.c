@@ -51,7 +51,10 @@ static struct {
     blk_conn_t blk;
     uint8_t *buf;               /* BUF_VA, CKPT_SCRATCH bytes */
     uint64_t cached;            /* the partition block (of CKPT_SCRATCH) in buf, or NO_BLOCK */
-    uint64_t stack_id, after, ran;
+    uint64_t stack_id, after, every, max_images, ran;
+    nestor_cptr_t ept;          /* the VM's EPT restricted to its RAM (ckpt_proto.h) */
+    ckpt_header_t prev;         /* the last image written */
+    uint64_t prev_base;
     bool bench;                 /* option checkpoint.bench: print the cost figures */
     bool restore_pending;
     ckpt_vcpu_t restore;
@@ -99,14 +102,14 @@ static bool part_read(void *ctx, uint64_t off, void *out, size_t n)
 }
 
 /* The writer stages in the shared buffer itself (ckpt_w_init): a write is
- * one request. Image offsets are partition bytes (the image is at 0). */
+ * one request. @ctx: the image's first byte on the partition (a sector). */
 static bool part_write(void *ctx, uint64_t off, const void *buf, size_t n)
 {
-    (void)ctx;
+    const uint64_t base = *(const uint64_t *)ctx;
     ck.cached = NO_BLOCK;
     if (buf != ck.buf)
         memcpy(ck.buf, buf, n);
-    return blk_write(&ck.blk, off / BLK_SECTOR_SIZE, n / BLK_SECTOR_SIZE, 0) == BLK_OK;
+    return blk_write(&ck.blk, (base + off) / BLK_SECTOR_SIZE, n / BLK_SECTOR_SIZE, 0) == BLK_OK;
 }
 
 static ckpt_medium_t medium(void)
@@ -219,34 +222,79 @@ static inline uint64_t rdtsc(void)
  * Bochs, instructions of the whole machine: this monitor, the block
  * server, the kernel, the VMM's device records) per MiB of RAM saved, for
  * writing the image and for reading it back whole. */
-static void bench_figures(uint64_t t0, uint64_t t1, uint64_t t2)
+static void bench_figures(uint64_t t0, uint64_t t1, uint64_t t2, bool full, uint64_t pages)
 {
-    const uint64_t mib = ck.g.ram_bytes >> 20;
-    if (!ck.bench || !mib)
+    const uint64_t kib = pages * (CKPT_PAGE_SIZE / 1024);
+    if (!ck.bench || !kib)
         return;
-    printf("checkpoint_instructions_per_mib{image=full,phase=write} %lu\n",
-           (unsigned long)((t1 - t0) / mib));
-    printf("checkpoint_instructions_per_mib{image=full,phase=read_back} %lu\n",
-           (unsigned long)((t2 - t1) / mib));
+    const char *kind = full ? "full" : "incremental";
+    printf("checkpoint_instructions_per_mib{image=%s,phase=write} %lu\n", kind,
+           (unsigned long)((t1 - t0) * 1024 / kib));
+    printf("checkpoint_instructions_per_mib{image=%s,phase=read_back} %lu\n", kind,
+           (unsigned long)((t2 - t1) * 1024 / kib));
+}
+
+/* The EPT leaves over the VM's RAM: read and clear each one's accessed
+ * and dirty flags (NESTOR_EPT_READ_AD with clear, which also invalidates
+ * the EPT's cached translations so that the CPU sets them again: SDM Vol.
+ * 3C 28.3.5). With @pages, the 4 KiB page numbers of every leaf written
+ * since the last clear go there (a 2 MiB leaf: its 512 pages); returns
+ * how many, or -1 when a flag cannot be read. */
+#define MAX_DIRTY (1u << 16)
+static uint64_t dirty[MAX_DIRTY];
+
+static long sweep_dirty(uint64_t *pages)
+{
+    long n = 0;
+    for (uint64_t gpa = 0; gpa < ck.g.ram_bytes;) {
+        const nestor_word_t args[] = { gpa, NESTOR_EPT_AD_CLEAR };
+        nestor_word_t res[2] = { 0 };
+        if (nu_invoke(ck.ept, NESTOR_EPT_READ_AD, args, 2, 0, 0, res, 2) != NESTOR_OK ||
+            res[1] < 12 || res[1] > 30)
+            return -1;
+        const uint64_t size = 1ull << res[1];
+        if (pages && (res[0] & NESTOR_EPT_DIRTY))
+            for (uint64_t p = gpa; p < gpa + size && p < ck.g.ram_bytes; p += CKPT_PAGE_SIZE) {
+                if (n == MAX_DIRTY)
+                    return -1;
+                pages[n++] = p / CKPT_PAGE_SIZE;
+            }
+        gpa = (gpa & ~(size - 1)) + size;
+    }
+    return n;
 }
 
 static bool take(const nestor_word_t *mr)
 {
     const uint64_t t0 = rdtsc();
+    /* Image 0 holds every page; a later one the pages written since the
+     * one before (the flags were cleared when that one was taken). */
+    const bool full = ck.written == 0;
+    const long n_dirty = sweep_dirty(full ? NULL : dirty);
+    if (n_dirty < 0) {
+        printf("checkpoint %s: cannot read the EPT's dirty flags\n", ck.name);
+        return false;
+    }
+    const uint64_t base = full ? 0 : ckpt_next(ck.prev_base, &ck.prev);
     ckpt_writer_t w;
-    ckpt_w_init(&w, part_write, NULL, ck.buf);
+    ckpt_w_init(&w, part_write, (void *)&base, ck.buf);
     ckpt_vcpu_t c = { .idt_vectoring = mr[NESTOR_EXIT_MR_IDT_VECTORING],
                       .idt_vectoring_error = mr[NESTOR_EXIT_MR_IDT_ERROR] };
     vcpu_out(ck.g.state, &c);
-    const uint64_t pages = ck.g.ram_bytes / CKPT_PAGE_SIZE;
-    const ckpt_ram_t r = { .encoding = CKPT_RAM_DENSE, .page_size = CKPT_PAGE_SIZE,
-                           .first_page = 0, .pages = pages };
+    const uint64_t pages = full ? ck.g.ram_bytes / CKPT_PAGE_SIZE : (uint64_t)n_dirty;
+    const ckpt_ram_t r = { .encoding = full ? CKPT_RAM_DENSE : CKPT_RAM_LIST,
+                           .page_size = CKPT_PAGE_SIZE, .first_page = 0, .pages = pages };
     unsigned n_dev = 0;
     bool ok = ckpt_w_section(&w, CKPT_SEC_VCPU) && ckpt_w_put(&w, &c, sizeof c) &&
-              put_devices(&w, &n_dev) && ckpt_w_section(&w, CKPT_SEC_RAM) && ckpt_w_put(&w, &r, sizeof r) && ckpt_w_pad(&w);
-    for (uint64_t p = 0; ok && p < pages; p++)
-        ok = ckpt_w_put(&w, ck.g.ram + p * CKPT_PAGE_SIZE, CKPT_PAGE_SIZE);
-    ckpt_header_t h = { .stack_id = ck.stack_id, .kind = CKPT_KIND_FULL, .seq = 0,
+              put_devices(&w, &n_dev) && ckpt_w_section(&w, CKPT_SEC_RAM) &&
+              ckpt_w_put(&w, &r, sizeof r) &&
+              (full || ckpt_w_put(&w, dirty, pages * sizeof dirty[0])) && ckpt_w_pad(&w);
+    for (uint64_t i = 0; ok && i < pages; i++)
+        ok = ckpt_w_put(&w, ck.g.ram + (full ? i : dirty[i]) * CKPT_PAGE_SIZE, CKPT_PAGE_SIZE);
+    ckpt_header_t h = { .stack_id = ck.stack_id,
+                        .kind = full ? CKPT_KIND_FULL : CKPT_KIND_INCREMENTAL,
+                        .seq = full ? 0 : ck.prev.seq + 1,
+                        .prev_header_crc = full ? 0 : ck.prev.header_crc,
                         .ram_bytes = ck.g.ram_bytes, .guest_time = ck.ran, .pages = pages };
     memcpy(h.vm_name, ck.vm, sizeof h.vm_name);
     h.vm_name[CKPT_NAME_BYTES - 1] = 0;
@@ -256,7 +304,7 @@ static bool take(const nestor_word_t *mr)
         return false;
     }
     /* The chain ends after it. */
-    const uint64_t end = ckpt_next(0, &h);
+    const uint64_t end = ckpt_next(base, &h);
     memset(ck.buf, 0, BLK_SECTOR_SIZE);
     ck.cached = NO_BLOCK;
     if (end / BLK_SECTOR_SIZE < ck.blk.sectors &&
@@ -264,20 +312,26 @@ static bool take(const nestor_word_t *mr)
         return false;
     blk_flush(&ck.blk);
     const uint64_t t1 = rdtsc();
+    /* Read back as a restore would: this image whole, and that it follows
+     * the one before. */
     ckpt_verdict_t v;
-    unsigned n = 0;
     const ckpt_medium_t m = medium();
-    if (!ckpt_walk(&m, ck.stack_id, chain, CKPT_MAX_IMAGES, &n, &v) || n != 1) {
+    ckpt_image_t *im = &chain[0];
+    if (!ckpt_check_header(&m, base, ck.stack_id, &im->h, im->sec, &v) ||
+        !ckpt_check_image(&m, base, &im->h, im->sec, &v) ||
+        (!full && !ckpt_check_follows(&ck.prev, &im->h, &v))) {
         printf("checkpoint %s: the image written does not read back: %s: %s\n", ck.name,
                ckpt_err_name(v.err), v.why);
         return false;
     }
-    bench_figures(t0, t1, rdtsc());
+    bench_figures(t0, t1, rdtsc(), full, pages);
+    ck.prev = h;
+    ck.prev_base = base;
     ck.written++;
-    printf("checkpoint %s: image 0 (full) of vm %s written and read back: %lu pages, %u "
+    printf("checkpoint %s: image %u (%s) of vm %s written and read back: %lu pages, %u "
            "device records, %lu bytes, header 0x%08x, at rip 0x%lx after %lu units of guest "
-           "time\n", ck.name, ck.vm, (unsigned long)pages, n_dev, (unsigned long)h.image_bytes,
-           h.header_crc,
+           "time\n", ck.name, h.seq, full ? "full" : "incremental", ck.vm, (unsigned long)pages,
+           n_dev, (unsigned long)h.image_bytes, h.header_crc,
            (unsigned long)c.rip, (unsigned long)ck.ran);
     return true;
 }
@@ -446,6 +500,10 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
     if (q == NESTOR_PREEMPT_MONITOR_TIMER) {
         bool stop = false;
         *changed = on_timer(mr, &stop);
+        if (!stop && !*changed && ck.every && (!ck.max_images || ck.written < ck.max_images)) {
+            ck.ran += ck.every;
+            set_timer(ck.every);
+        }
         return stop ? NESTOR_EXIT_REPLY_STOP : NESTOR_EXIT_REPLY_RESUME;
     }
     ck.passed++;
@@ -491,6 +549,11 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *m)
     if (nestor_msginfo_length(m->info) != CKPT_SETUP_MRS || !ck.stack_id ||
         !nvmx_grant_take(&ck.alloc, node, m, false, STATE_VA, RAM_VA, &ck.g))
         return false;
+    ck.ept = ck.alloc.next_slot++;
+    if (nu_cnode_copy(ck.alloc.cnode, ck.ept, 64, node,
+                      CKPT_GRANT_EPT(ck.g.ram_bytes >> ck.g.frame_bits), ck.g.radix,
+                      NESTOR_RIGHTS_ALL) != NESTOR_OK)
+        return false;
     const nestor_word_t args[] = { NESTOR_EXIT_PREEMPT_TIMER, ALL_STATE, ck.g.level };
     return nu_invoke(ck.g.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) == NESTOR_OK;
 }
@@ -528,6 +591,8 @@ int main(const nestor_bootinfo_t *bi)
                           &ck.alloc))
         return 0;
     ck.after = option_number(bi->cmdline, CKPT_OPT_AFTER);
+    ck.every = option_number(bi->cmdline, CKPT_OPT_EVERY);
+    ck.max_images = option_number(bi->cmdline, CKPT_OPT_IMAGES);
     ck.bench = nu_option(bi->cmdline, CKPT_OPT_BENCH) != NULL;
     bool part = open_partition(bi);
     nestor_cptr_t node = ck.alloc.next_slot++;
