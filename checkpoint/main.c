@@ -66,6 +66,8 @@ static struct {
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 static uint8_t devices[DEVICES_MAX];   /* the restored image's device records */
 static uint64_t devices_bytes;
+static nestor_word_t restore_fpu[CKPT_FPU_WORDS];   /* the restored image's FPU section */
+static bool has_fpu;
 static uint8_t scratch[CKPT_SCRATCH];
 static ckpt_image_t chain[CKPT_MAX_IMAGES];
 
@@ -206,6 +208,32 @@ static bool load_devices(void)
     return true;
 }
 
+/* The vCPU's FPU state through the VMM (CKPT_REQ_FPU_*), as words. */
+static bool fpu_save(nestor_word_t *w)
+{
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_FPU_SAVE, 0, 0, 0) };
+    if (nu_call(ck.g.vmm, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != NVMX_REQ_OK ||
+        nestor_msginfo_length(m.info) != CKPT_FPU_WORDS)
+        return false;
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < CKPT_FPU_WORDS; i++)
+        w[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m.mr[i] : b->msg[i];
+    return true;
+}
+
+static bool fpu_load(const nestor_word_t *w)
+{
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_FPU_LOAD, 0, 0, CKPT_FPU_WORDS) };
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < CKPT_FPU_WORDS; i++) {
+        if (i < NESTOR_MSG_REGISTERS_IN_CPU)
+            m.mr[i] = w[i];
+        else
+            b->msg[i] = w[i];
+    }
+    return nu_call(ck.g.vmm, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == NVMX_REQ_OK;
+}
+
 /* ---- taking a checkpoint ---- */
 
 /* Image 0, full: the vCPU as the state page holds it at this exit, then
@@ -285,8 +313,10 @@ static bool take(const nestor_word_t *mr)
     const ckpt_ram_t r = { .encoding = full ? CKPT_RAM_DENSE : CKPT_RAM_LIST,
                            .page_size = CKPT_PAGE_SIZE, .first_page = 0, .pages = pages };
     unsigned n_dev = 0;
+    static nestor_word_t fpu[CKPT_FPU_WORDS];
     bool ok = ckpt_w_section(&w, CKPT_SEC_VCPU) && ckpt_w_put(&w, &c, sizeof c) &&
-              put_devices(&w, &n_dev) && ckpt_w_section(&w, CKPT_SEC_RAM) &&
+              fpu_save(fpu) && ckpt_w_section(&w, CKPT_SEC_FPU) &&
+              ckpt_w_put(&w, fpu, sizeof fpu) && put_devices(&w, &n_dev) && ckpt_w_section(&w, CKPT_SEC_RAM) &&
               ckpt_w_put(&w, &r, sizeof r) &&
               (full || ckpt_w_put(&w, dirty, pages * sizeof dirty[0])) && ckpt_w_pad(&w);
     for (uint64_t i = 0; ok && i < pages; i++)
@@ -430,6 +460,16 @@ static bool restore_chain(void)
         devices_bytes = dev->bytes;
         ok = m.read(m.ctx, last->base + dev->offset, devices, dev->bytes);
     }
+    const ckpt_section_t *fs = ok ? ckpt_find(last->sec, last->h.n_sections, CKPT_SEC_FPU)
+                                  : NULL;
+    if (fs && fs->bytes != sizeof restore_fpu) {
+        ok = false;
+        v.err = CKPT_E_CONTENT;
+        fmt_snprintf(v.why, sizeof v.why, "an FPU section of %lu bytes (this VMM's: %lu)",
+                     (unsigned long)fs->bytes, (unsigned long)sizeof restore_fpu);
+    }
+    if (ok && fs)
+        ok = has_fpu = m.read(m.ctx, last->base + fs->offset, restore_fpu, sizeof restore_fpu);
     if (ok) {
         const ckpt_section_t *s = ckpt_find(last->sec, last->h.n_sections, CKPT_SEC_VCPU);
         ok = m.read(m.ctx, last->base + s->offset, &c, sizeof c);
@@ -491,6 +531,11 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
         ck.restore_pending = false;
         if (!load_devices())
             return NESTOR_EXIT_REPLY_STOP;
+        if (has_fpu && !fpu_load(restore_fpu)) {
+            printf("checkpoint %s: the VMM refused the FPU state; vm %s stops\n", ck.name,
+                   ck.vm);
+            return NESTOR_EXIT_REPLY_STOP;
+        }
         vcpu_in(&ck.restore, ck.g.state);
         *changed = ALL_STATE;
         printf("checkpoint %s: vm %s resumes at rip 0x%lx\n", ck.name, ck.vm,

@@ -31,6 +31,19 @@
 #define CKPT_DEV_MR_INSTANCE    3
 #define CKPT_DEV_MR_DATA        4
 #define CKPT_DEV_MAX_BYTES      ((NESTOR_MSG_MAX_LENGTH - CKPT_DEV_MR_DATA) * 8)
+/*
+ *   CKPT_REQ_FPU_SAVE (call) -: the vCPU's x87/SSE/AVX state, as
+ *       NESTOR_TCB_READ_FPU gives it for the vCPU's thread (the VMM holds
+ *       the thread; the monitor never does). Reply NVMX_REQ_OK with
+ *       CKPT_FPU_WORDS words (MRs 0 on).
+ *   CKPT_REQ_FPU_LOAD (call) CKPT_FPU_WORDS words: into the vCPU's thread
+ *       (NESTOR_TCB_WRITE_FPU: the kernel sanitises the image, SDM Vol. 1
+ *       13.8: reserved MXCSR bits and XSAVE header). Reply NVMX_REQ_OK or
+ *       NVMX_REQ_FAULT.
+ */
+#define CKPT_REQ_FPU_SAVE       0x4653    /* "FS" */
+#define CKPT_REQ_FPU_LOAD       0x464C    /* "FL" */
+#define CKPT_FPU_WORDS          104       /* 832 bytes: the XSAVE image NESTOR_TCB_READ_FPU gives */
 #define CKPT_DEV_E_UNKNOWN      1         /* no such device in this VM */
 #define CKPT_DEV_E_VERSION      2         /* another layout version or size */
 #define CKPT_DEV_E_INVALID      3         /* a value the model cannot hold */

@@ -20,6 +20,11 @@
  * LATE_ROUNDS rounds must see some (after a restore, only if the PIT's and
  * the PIC's state came back with the image), "calc: timer: ticks in the
  * last 4 rounds: yes".
+ *
+ * The x87 register stack holds FPU_MARK from the start to the end (no
+ * code of the guest touches the FPU in between): "calc: x87 st(0) kept:
+ * yes" only if the vCPU's FPU state survived every exit and, after a
+ * restore, came back with the image.
  */
 #include "lib/guest.h"
 #include <stdbool.h>
@@ -31,6 +36,7 @@
 #define FNV_OFFSET  0x811C9DC5u
 #define FNV_PRIME   0x01000193u
 #define LATE_ROUNDS 4
+#define FPU_MARK    0x1234567
 /* 8259A and 8254 programming (their data sheets), as tests/guests/timer.c. */
 #define PIC1_CMD    0x20
 #define PIC1_DATA   0x21
@@ -83,6 +89,9 @@ int guest_main(void)
     const uint32_t hz = guest_cmdline_number("timer=", 0, 10000);
     if (hz)
         timer_start(hz);
+    /* SDM Vol. 1 8.3.4: FILD pushes the integer, FISTP pops it back. */
+    static const int32_t mark = FPU_MARK;
+    __asm__ volatile("fninit; fildl %0" : : "m"(mark));
     uint32_t x = SEED, late_ticks = 0;
     for (uint32_t r = 1; r <= rounds; r++) {
         if (r == rounds - LATE_ROUNDS + 1)
@@ -100,7 +109,11 @@ int guest_main(void)
     for (uint32_t i = 0; i < AREA_WORDS; i++)
         digest = fnv_word(digest, AREA[i]);
     digest = fnv_word(digest, x);
+    int32_t back = 0;
+    __asm__ volatile("fistpl %0" : "=m"(back));
     guest_printf("calc: %u rounds: digest 0x%08x\n", rounds, digest);
+    guest_printf("calc: x87 st(0) kept: %s\n", back == FPU_MARK ? "yes" : "no");
+    CHECK(back == FPU_MARK, "the x87 register stack kept its value");
     if (hz) {
         __asm__ volatile("cli");
         const bool late = ticks != late_ticks;
