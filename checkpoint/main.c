@@ -329,8 +329,10 @@ static bool take(const nestor_word_t *mr)
     memcpy(h.vm_name, ck.vm, sizeof h.vm_name);
     h.vm_name[CKPT_NAME_BYTES - 1] = 0;
     if (!ok || !ckpt_w_finish(&w, &h)) {
-        printf("checkpoint %s: cannot write the image (block server error %lu)\n", ck.name,
-               (unsigned long)ck.blk.last_error);
+        printf("checkpoint %s: cannot write the image (%lu bytes from byte %lu of its "
+               "partition of %lu: the block server said why)\n", ck.name,
+               (unsigned long)(w.off > CKPT_DATA_START ? w.off : 0), (unsigned long)base,
+               (unsigned long)(ck.blk.sectors * BLK_SECTOR_SIZE));
         return false;
     }
     /* The chain ends after it. */
@@ -374,7 +376,8 @@ static void set_timer(uint64_t units)
 
 /* Our timer ran out: a checkpoint, unless an event was being delivered
  * (SDM Vol. 3C 27.2.4): then it is re-injected (26.6.1.1) and we try
- * again a little later. Returns the groups changed; *@stop on failure. */
+ * again a little later. Returns the groups changed; *@stop: the VM must
+ * stop (never, today: a failed image only ends the checkpoints). */
 static nestor_word_t on_timer(const nestor_word_t *mr, bool *stop)
 {
     uint32_t info, error, len;
@@ -388,7 +391,15 @@ static nestor_word_t on_timer(const nestor_word_t *mr, bool *stop)
         ck.g.state->inject_instr_len = len;
         return NESTOR_MTD_INJECT;
     }
-    *stop = !take(mr);
+    /* An image that could not be written is not there (its header is
+     * written last); the dirty flags it cleared are lost, so no later
+     * incremental image could be right: the VM goes on without any. */
+    *stop = false;
+    if (!take(mr)) {
+        printf("checkpoint %s: no more checkpoints of vm %s; it goes on\n", ck.name, ck.vm);
+        ck.every = 0;
+        return 0;
+    }
     return 0;
 }
 
