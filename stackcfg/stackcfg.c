@@ -42,14 +42,17 @@ static const char *const kind_compat[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "nestor,vmm-server", [SC_COUNT_MONITOR] = "nestor,count-monitor",
     [SC_NESTED_VMX] = "nestor,nested-vmx", [SC_VIRTIO_CONSOLE] = "nestor,virtio-console",
     [SC_INSPECTOR] = "nestor,inspector", [SC_BLK] = "nestor,blk", [SC_PAGER] = "nestor,pager",
+    [SC_CHECKPOINT] = "nestor,checkpoint",
 };
 #define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\", " \
-                       "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\" or \"nestor,pager\""
+                       "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\", \"nestor,pager\" " \
+                       "or \"nestor,checkpoint\""
 
 static const char *const kind_prog[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "vmm", [SC_COUNT_MONITOR] = "count-monitor",
     [SC_NESTED_VMX] = "nested-vmx", [SC_VIRTIO_CONSOLE] = "virtio-console",
     [SC_INSPECTOR] = "inspector", [SC_BLK] = "blk", [SC_PAGER] = "pager",
+    [SC_CHECKPOINT] = "checkpoint",
 };
 
 /* What nested-vmx takes of its VM's exits (nested-vmx/README.md): the VMX
@@ -688,9 +691,12 @@ static void read_monitor(ctx_t *c, int node)
                                              "irqs", "options", "vm-sectors", NULL };
     static const char *const insp_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                               "irqs", "options", "blk", NULL };
+    static const char *const ckpt_props[] = { "compatible", "memory-mib", "priority", "options",
+                                              "blk", NULL };
     const char *const *props = m->kind == SC_COUNT_MONITOR ? cm_props
                                : m->kind == SC_NESTED_VMX || m->kind == SC_PAGER ? nvmx_props
                                : m->kind == SC_INSPECTOR   ? insp_props
+                               : m->kind == SC_CHECKPOINT  ? ckpt_props
                                : m->kind == SC_BLK         ? blk_props
                                : sc_kind_is_device_server(m->kind) ? server_props : vmm_props;
     unknown_props(c, node, props);
@@ -712,6 +718,11 @@ static void read_monitor(ctx_t *c, int node)
          * by grant (ioports below), like a VMM's devices. */
         for (size_t i = 0; i < sizeof inspector_exits / sizeof inspector_exits[0]; i++)
             m->exits[m->n_exits++] = inspector_exits[i];
+    } else if (m->kind == SC_CHECKPOINT) {
+        /* Only its own pauses and timer (NESTOR_VCPU_PAUSE, NESTOR_VCPU_SET_TIMER
+         * at its level exit as NESTOR_EXIT_PREEMPT_TIMER): the exit
+         * boundaries it takes checkpoints at (checkpoint/README.md). */
+        m->exits[m->n_exits++] = NESTOR_EXIT_PREEMPT_TIMER;
     } else if (m->kind == SC_PAGER) {
         /* EPT violations (SDM Vol. 3C 28.3.3.2, basic reason 48): the
          * faults of the RAM it owns; it passes the others (MMIO) on. */

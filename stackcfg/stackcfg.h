@@ -111,6 +111,7 @@ typedef enum {
     SC_INSPECTOR,                   /* "nestor,inspector": a GDB stub for its VM */
     SC_BLK,                         /* "nestor,blk": a block device server (device-servers/blk) */
     SC_PAGER,                       /* "nestor,pager": demand paging of its VM's RAM */
+    SC_CHECKPOINT,                  /* "nestor,checkpoint": checkpoints of its VM (checkpoint/) */
     SC_N_KINDS
 } sc_kind_t;
 

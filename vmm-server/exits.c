@@ -5,6 +5,7 @@
 #include "vmm.h"
 #include "cpu_policy.h"
 #include "strio.h"
+#include "dev_state.h"
 #include "nvmx_setup.h"
 #include <x86_vmx.h>
 #include <nestor/verdict.h>
@@ -764,6 +765,70 @@ static bool platform_msr(uint32_t msr)
     }
 }
 
+/* The requests of the checkpoint monitor stacked on @vm (checkpoint/
+ * include/ckpt_dev.h): record words after MR CKPT_DEV_MR_DATA, in the IPC
+ * buffer (dev_state.c). */
+static void dev_state_request(vm_t *vm, nu_msg_t *m)
+{
+    dev_models_t d = { vm->devices, &vm->pic, &vm->irq_lines, &vm->pit, &vm->uart };
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    uint8_t *words = (uint8_t *)&b->msg[CKPT_DEV_MR_DATA];
+    ckpt_dev_record_t rec;
+    nestor_word_t out = NVMX_REQ_OK;
+    if (nestor_msginfo_label(m->info) == CKPT_REQ_DEV_SAVE) {
+        if (!dev_state_save(&d, (unsigned)m->mr[0], &rec, words, vm_now_ns())) {
+            *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_NONE, 0, 0, 0) };
+            return;
+        }
+        *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_OK, 0, 0, CKPT_DEV_MR_DATA +
+                                                (rec.bytes + 7) / 8),
+                         .mr = { rec.id, rec.version, rec.bytes, rec.instance } };
+        return;
+    }
+    rec = (ckpt_dev_record_t){ .id = (uint32_t)m->mr[CKPT_DEV_MR_ID],
+                               .version = (uint32_t)m->mr[CKPT_DEV_MR_VERSION],
+                               .bytes = (uint32_t)m->mr[CKPT_DEV_MR_BYTES],
+                               .instance = (uint32_t)m->mr[CKPT_DEV_MR_INSTANCE] };
+    unsigned e = CKPT_DEV_E_VERSION;
+    if (m->mr[CKPT_DEV_MR_BYTES] <= CKPT_DEV_MAX_BYTES &&
+        nestor_msginfo_length(m->info) == CKPT_DEV_MR_DATA + (rec.bytes + 7) / 8)
+        e = dev_state_load(&d, &rec, words, vm_now_ns());
+    if (e)
+        out = NVMX_REQ_FAULT;
+    else
+        vm->irq_quiet = false;              /* a restored timer or line may be due */
+    *m = (nu_msg_t){ .info = nestor_msginfo(out, 0, 0, 1), .mr = { e } };
+}
+
+/* The vCPU thread's FPU state for the checkpoint monitor (ckpt_dev.h
+ * CKPT_REQ_FPU_*): read or written through our capability to the thread,
+ * while it waits on the monitor's exit. */
+static void fpu_request(vm_t *vm, nu_msg_t *m)
+{
+    nestor_word_t w[CKPT_FPU_WORDS];
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    if (nestor_msginfo_label(m->info) == CKPT_REQ_FPU_SAVE) {
+        if (nu_invoke(vm->tcb, NESTOR_TCB_READ_FPU, 0, 0, 0, 0, w, CKPT_FPU_WORDS) != NESTOR_OK) {
+            *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_FAULT, 0, 0, 0) };
+            return;
+        }
+        *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_OK, 0, 0, CKPT_FPU_WORDS) };
+        for (unsigned i = 0; i < CKPT_FPU_WORDS; i++) {
+            if (i < NESTOR_MSG_REGISTERS_IN_CPU)
+                m->mr[i] = w[i];
+            else
+                b->msg[i] = w[i];
+        }
+        return;
+    }
+    bool ok = nestor_msginfo_length(m->info) == CKPT_FPU_WORDS;
+    for (unsigned i = 0; ok && i < CKPT_FPU_WORDS; i++)
+        w[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m->mr[i] : b->msg[i];
+    ok = ok && nu_invoke(vm->tcb, NESTOR_TCB_WRITE_FPU, w, CKPT_FPU_WORDS, 0, 0, 0, 0) ==
+                   NESTOR_OK;
+    *m = (nu_msg_t){ .info = nestor_msginfo(ok ? NVMX_REQ_OK : NVMX_REQ_FAULT, 0, 0, 0) };
+}
+
 /* A request of nested-vmx for an access its L2 makes that L1 lets through
  * to L1's own platform (nvmx_setup.h): the device or MSR answers as it
  * would the guest itself; or for the interrupt an L2 exit acknowledges. The platform MSRs only: those in the state page
@@ -772,6 +837,14 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
 {
     const nestor_word_t label = nestor_msginfo_label(m->info);
     nestor_word_t out = NVMX_REQ_FAULT, value = 0;
+    if (label == CKPT_REQ_DEV_SAVE || label == CKPT_REQ_DEV_LOAD) {
+        dev_state_request(vm, m);
+        return;
+    }
+    if (label == CKPT_REQ_FPU_SAVE || label == CKPT_REQ_FPU_LOAD) {
+        fpu_request(vm, m);
+        return;
+    }
     if (label == NVMX_REQ_IO && (m->mr[1] == 1 || m->mr[1] == 2 || m->mr[1] == 4) &&
         m->mr[0] <= 0xFFFF) {
         uint32_t v = (uint32_t)m->mr[3];

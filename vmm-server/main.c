@@ -9,6 +9,7 @@
  *     monitors stacked on each VM into its exit table;
  *   - as the root task (tests, benchmarks): one VM per "guest NAME" module.
  */
+#include "../checkpoint/ckpt_proto.h"
 #include "nvmx_setup.h"
 #include "stacking.h"
 #include "vmm.h"
@@ -445,6 +446,50 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t rights
 
 #define MONITOR_RIGHTS (NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT | NESTOR_RIGHT_GRANT_REPLY)
 
+/* The checkpoint monitor's setup carries the VM's identity after the
+ * hand-over's MRs (checkpoint/ckpt_proto.h): the stack identity its images
+ * must have (ckpt_stack_id: name, all its RAM, guest image, devices) and
+ * its name. */
+static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg);
+
+static bool checkpoint_grant(nu_alloc_t *a, const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
+{
+    /* The VM's EPT restricted to its RAM (NESTOR_EPT_RESTRICT): the
+     * monitor reads and clears the dirty flags of its leaves there, for
+     * incremental images, and can do nothing else with it (the RAM frames
+     * it already holds). In the hand-over's CNode right after the frames. */
+    const nestor_cptr_t node = nu_ipc_buffer()->caps_or_badges[0], ranged = a->next_slot++;
+    const nestor_word_t radix = msg->mr[NVMX_SETUP_MR_RADIX];
+    const nestor_word_t args[] = { 0, vm->ram_bytes, ranged, 64 };
+    if (nu_invoke(vm->ept, NESTOR_EPT_RESTRICT, args, 4, &a->cnode, 1, 0, 0) != NESTOR_OK ||
+        nu_cnode_copy(node, CKPT_GRANT_EPT(vm->ram_bytes >> VMM_RAM_FRAME_BITS), radix,
+                      a->cnode, ranged, 64, NESTOR_RIGHTS_ALL) != NESTOR_OK)
+        return false;
+    nu_ipc_buffer()->caps_or_badges[0] = node;
+    checkpoint_identity(vm, c, msg);
+    return true;
+}
+
+static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
+{
+    char devices[16];
+    fmt_snprintf(devices, sizeof devices, "0x%x", c->devices);
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->msg[NVMX_SETUP_MR_FLAGS] = 0;
+    b->msg[CKPT_SETUP_MR_STACK_ID] =
+        ckpt_stack_id(c->name, vm->ram_bytes + vm->paged_bytes, c->guest[0] ? c->guest : c->nested,
+                      devices);
+    char name[CKPT_NAME_BYTES] = { 0 };
+    strncpy(name, c->name, sizeof name - 1);
+    for (unsigned i = 0; i < CKPT_SETUP_NAME_MRS; i++) {
+        nestor_word_t w = 0;
+        for (unsigned k = 0; k < 8; k++)
+            w |= (nestor_word_t)(uint8_t)name[i * 8 + k] << (8 * k);
+        b->msg[CKPT_SETUP_MR_NAME + i] = w;
+    }
+    msg->info = nestor_msginfo(0, 0, 1, CKPT_SETUP_MRS);
+}
+
 /*
  * Stack the monitors of @c's stack on @vm. The stack lists them from the VM
  * outward, the VMM last: the first gets the highest level of the VCPU's
@@ -476,10 +521,14 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                                  m->n_exits))
             return false;
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
-        if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR) &&
+        if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR || m->kind == SC_CHECKPOINT) &&
             !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX,
                            c->vmcs_shadowing ? 0 : NVMX_SETUP_NO_SHADOWING, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
+            return false;
+        }
+        if (m->kind == SC_CHECKPOINT && !checkpoint_grant(a, vm, c, &msg)) {
+            printf("vmm: vm %s: cannot hand monitor %s its VM's EPT\n", vm->name, m->name);
             return false;
         }
         if (m->kind == SC_PAGER && !pager_grant(a, vm, level, &msg)) {

@@ -79,7 +79,8 @@ bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_e
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
-    while ((1ULL << radix) < NVMX_GRANT_RAM + frames)
+    /* One slot past the frames: the checkpoint monitor's EPT capability. */
+    while ((1ULL << radix) < NVMX_GRANT_RAM + frames + 1)
         radix++;
     nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
     if (!node ||

@@ -1434,7 +1434,7 @@ static void test_service(void)
     t_str("/monitors/vmm", "compatible", "nestor,vmm");
     EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\", "
            "\"nestor,count-monitor\", \"nestor,nested-vmx\", \"nestor,virtio-console\", "
-           "\"nestor,inspector\", \"nestor,blk\" or \"nestor,pager\", got \"nestor,vmm\"");
+           "\"nestor,inspector\", \"nestor,blk\", \"nestor,pager\" or \"nestor,checkpoint\", got \"nestor,vmm\"");
 }
 
 /* A virtio-console device server named in a VM's 'virtio'. */

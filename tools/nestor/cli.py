@@ -36,6 +36,8 @@ def cmd_run(args):
     dts = config.resolve(args.config) if args.config else paths.DEFAULT_CONFIG
     if args.disk_mib is not None and not args.disk:
         raise NestorError('run: --disk-mib sizes the image --disk FILE creates; no --disk')
+    if args.restore:
+        args.disk = restore_disk(dts, args)
     if args.disk:
         from nestor import disk
         if args.disk_mib is not None and not os.path.exists(args.disk):
@@ -155,6 +157,16 @@ BENCHMARKS = {
                    more=((os.path.join(paths.TEST_CONFIGS, 'bench-pager-none.dts'), None),
                          (os.path.join(paths.TEST_CONFIGS, 'bench-pager-exits.dts'), None)),
                    timeout=900, disk_mib=80),
+    # calc under the checkpoint monitor, one full image of its 8 MiB taken in
+    # its round 3 (and read back); then the exit benchmark guest with a
+    # checkpoint monitor stacked that never takes one.
+    'checkpoint': Bench(None, 'instructions per MiB of RAM to write a full checkpoint image '
+                        'through the block server and to read it back whole; exit round trips '
+                        'of a VM with a checkpoint monitor stacked (none taken)',
+                        config=os.path.join(paths.TEST_CONFIGS, 'bench-checkpoint.dts'),
+                        more=((os.path.join(paths.TEST_CONFIGS, 'bench-checkpoint-exits.dts'),
+                               None),),
+                        timeout=600, disk_mib=20),
 }
 BENCH_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
 # A line's VM prefixes ("[l1] [bench] "): one per level of nesting above L0.
@@ -173,7 +185,7 @@ NVMX_NO_SHADOWING_LINE = re.compile(r'^nested-vmx [a-z0-9_-]+: (?:VMCS shadowing
 # A VM named NAME-counted runs with the count monitor stacked, NAME-inspected
 # with the inspector, NAME-paged with a pager: say so in the figure.
 STACK_SUFFIXES = (('-counted', 'count-monitor'), ('-inspected', 'inspector'),
-                  ('-paged', 'pager'))
+                  ('-paged', 'pager'), ('-checkpointed', 'checkpoint'))
 
 
 def bench_figure(line, l1=None, shadowing=None):
@@ -323,10 +335,51 @@ def cmd_stat(args):
         return 0 if ok else EXIT_FAIL
     run_args = argparse.Namespace(config=args.run, emu=args.emu, timeout=args.timeout,
                                   cmdline='', roottask=None, bare=None, guest=[], guest_mem=[],
-                                  guest_cmdline=[], guest_module=[])
+                                  guest_cmdline=[], guest_module=[], disk=None, disk_mib=None,
+                                  gdb=None, restore=None)
     status = cmd_run(run_args)
     ok = stat.stat_file(os.path.join(paths.RUNS, args.emu, 'serial.log'))
     return status if status else (0 if ok else EXIT_FAIL)
+
+
+def restore_disk(dts, args):
+    """--restore IMAGE: the disk to boot with, once the checkpoint chain on
+    it (at the config's checkpoint partition) checks on the host; else an
+    error and nothing boots. The checkpoint monitor checks it again at boot
+    (with the VM's stack identity) and starts the VM from it."""
+    if args.disk or args.disk_mib is not None:
+        raise NestorError('run: --restore IMAGE is the disk: no --disk or --disk-mib with it')
+    if not os.path.isfile(args.restore):
+        raise NestorError('run: --restore: no file %s' % args.restore)
+    build.scons()
+    parts = config.checkpoint_partitions(dts)
+    if len(parts) != 1:
+        raise NestorError('run: --restore needs a config with one nestor,checkpoint monitor '
+                          '(%s has %d)' % (paths.rel(dts), len(parts)))
+    name, first = parts[0]
+    res = subprocess.run([paths.CKPT_TOOL, 'ls', args.restore, '--offset', str(first * 512)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if res.returncode != 0:
+        raise NestorError('run: --restore %s: the images of monitor %s (sector %d on) are '
+                          'refused, nothing boots:\n%s' % (args.restore, name, first,
+                                                           res.stdout.rstrip()))
+    print('nestor: restoring from %s (monitor %s, sector %d):\n%s' %
+          (args.restore, name, first, res.stdout.rstrip()), file=sys.stderr)
+    return args.restore
+
+
+def cmd_checkpoint(args):
+    """List or show the checkpoint images in a file (checkpoint/README.md):
+    build/host/tools/nestor-ckpt does the reading and checking."""
+    if args.index is not None and args.what != 'show':
+        raise NestorError('checkpoint: an image number goes with show only')
+    if not os.path.exists(args.image):
+        raise NestorError('checkpoint: no file %s' % args.image)
+    build.scons()
+    cmd = [paths.CKPT_TOOL, args.what, args.image, '--offset', str(args.sector * 512)]
+    if args.index is not None:
+        cmd.append(str(args.index))
+    return subprocess.run(cmd).returncode
 
 
 def parser():
@@ -349,6 +402,11 @@ def parser():
     r.add_argument('--disk-mib', type=int, metavar='MIB', default=None,
                    help='with --disk: create FILE, zeroed, of MIB MiB (rounded up to whole '
                         'cylinders) if it does not exist')
+    r.add_argument('--restore', metavar='IMAGE', default=None,
+                   help='boot with IMAGE (a disk image holding a checkpoint chain, e.g. a '
+                        'test\'s disk.img) as the disk: the config\'s checkpoint monitor starts '
+                        'its VM from the last image; the chain is checked on the host first '
+                        'and a refused one boots nothing (checkpoint/README.md)')
     r.add_argument('--gdb', type=int, metavar='PORT', default=None,
                    help='wire the machine\'s COM2 to TCP port PORT on localhost, the link of '
                         'an inspector monitor in the config to gdb (prints the line to type)')
@@ -423,6 +481,21 @@ def parser():
                    help='machine for --run (default: bochs)')
     s.add_argument('--timeout', type=int, metavar='S', help='seconds for --run')
     s.set_defaults(func=cmd_stat)
+
+    c = sub.add_parser('checkpoint', help='list or show checkpoint images in a disk image',
+                       description='Read the chain of checkpoint images the checkpoint monitor '
+                       'wrote (checkpoint/README.md): "ls" prints one line per image (full, then '
+                       'incremental) and the verdict, "show" one image whole (header, sections, '
+                       'vCPU registers, device records, RAM pages). Every image is checked '
+                       '(checksums, sizes, chain) first; a refused one is named with the reason. '
+                       'Exits 0 when the chain checks, 1 when an image is refused, 2 on errors.')
+    c.add_argument('what', choices=['ls', 'show'])
+    c.add_argument('image', metavar='IMAGE', help='a file: the disk image attached with --disk')
+    c.add_argument('index', nargs='?', type=int, metavar='N',
+                   help='show: which image of the chain (default 0)')
+    c.add_argument('--sector', type=int, default=0, metavar='S',
+                   help="the checkpoint partition's first sector in IMAGE (its 'blk' FIRST)")
+    c.set_defaults(func=cmd_checkpoint)
 
     t = sub.add_parser('test', help='run unit and system tests',
                        description='Build, then run the CUnit suites, the system tests '

@@ -81,6 +81,29 @@ def facts(dts):
     return tool('facts', dts, dtb).splitlines()
 
 
+CHECKPOINT_KIND = 'nestor,checkpoint'
+
+
+def checkpoint_partitions(dts):
+    """(monitor name, first sector) of each checkpoint monitor of @dts: where
+    its images start on the disk ('blk = <&SERVER FIRST COUNT>')."""
+    dtb, _ = compile_dts(dts)
+
+    def fdtget(*args):
+        res = subprocess.run(['fdtget'] + list(args), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        return res.stdout.split() if res.returncode == 0 else []
+
+    out = []
+    for name in fdtget('-l', dtb, '/monitors'):
+        node = '/monitors/' + name
+        if fdtget(dtb, node, 'compatible') == [CHECKPOINT_KIND]:
+            blk = fdtget('-t', 'u', dtb, node, 'blk')
+            if len(blk) == 3:
+                out.append((name, int(blk[1])))
+    return out
+
+
 # A VM with nested-config NAME boots a whole Nestor (stackcfg.h, SC_NESTED_*):
 # the kernel and what NAME boots with on a machine of its own, each file an
 # image of the outer stack called "NAME/STRING" (STRING: its module string
@@ -142,8 +165,8 @@ class RefusedBeforeBoot:
     # (config, messages that must be among the errors)
     CASES = [('bad-at-boot', ["/monitors/pager: property 'compatible': expected "
                               "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\", "
-                              "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\" or "
-                              "\"nestor,pager\", got \"nestor,checkpoint\"",
+                              "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\", "
+                              "\"nestor,pager\" or \"nestor,checkpoint\", got \"nestor,snapshot\"",
                               "/monitors/vmm: property 'memory-mib': expected at least 11 MiB",
                               "3 errors: the stack is refused, nothing boots"]),
              ('budget-at-boot', ["/machine: property 'memory-mib': expected at most the %d MiB "

@@ -189,7 +189,15 @@ class SystemTest:
         logs, seconds, result = [], 0.0, first
         want = 'fail' if self.spec.expect_fail else 'pass'
         for n in range(1, self.spec.boots + 1):
+            if self.spec.verdicts:
+                want = self.spec.verdicts[n - 1]
             if n > 1:
+                with open(disk_image, 'r+b') as fh:
+                    for off, val in self.spec.between_boots:
+                        fh.seek(off)
+                        byte = fh.read(1)
+                        fh.seek(off)
+                        fh.write(bytes([(byte[0] if byte else 0) ^ val]))
                 result = boot.boot(self.emu, iso, workdir, self.spec.timeout(self.emu.name),
                                    disk=disk_image)
             seconds += result.seconds

@@ -13,12 +13,17 @@ from nestor.errors import NestorError
 HARNESS_KEYS = {'name', 'description', 'emulators', 'timeout', 'cmdline', 'config', 'stack',
                 'roottask', 'guest', 'guest-mem', 'guest-cmdline', 'guest-module', 'requires',
                 'topology', 'bare', 'stat', 'gdb', 'gdb-file', 'gdb-expect', 'gdb-forbid',
-                'client', 'disk', 'boots', 'compare', 'slow'}
+                'client', 'disk', 'boots', 'compare', 'slow', 'between-boots', 'verdicts'}
 # disk: NAME=SIZE_MIB - a fresh zeroed disk image NAME.img in the test's log
 #                     folder, attached as the primary ATA master (nestor/disk.py);
 # boots: N          - boot N times (1 or 2) on that same disk; the serial logs are
 #                     judged one after the other (serial-1.log, serial-2.log, joined
 #                     in serial.log), and each boot must end with the verdict.
+# between-boots: xor OFFSET VALUE - before each boot after the first, XOR the
+#                     disk's byte at OFFSET with VALUE (repeatable): a corrupted
+#                     checkpoint image, say (checkpoint-*.spec);
+# verdicts: V1 V2   - with boots: 2, the verdict each boot must end with (pass or
+#                     fail; default: the one 'verdict:' gives, for every boot).
 # gdb: SCRIPT       - a gdb command file (tests/system/SCRIPT): the machine's COM2
 #                     becomes a TCP port and Debian's gdb runs SCRIPT in batch mode
 #                     against it (an inspector in the stack is its other end);
@@ -74,6 +79,8 @@ class Spec:
         self.expect_fail = False
         self.disk = None            # (NAME, MIB): a fresh disk image per run
         self.boots = 1
+        self.between_boots = []     # (offset, value): disk bytes XORed before a later boot
+        self.verdicts = None        # per boot: 'pass' / 'fail'
         self.slow = False
         self._parse()
 
@@ -108,6 +115,10 @@ class Spec:
                 (self.gdb_expect or self.gdb_forbid) and not talker:
             self._error(len(lines), "'gdb:' (or 'client:') and 'gdb-file:' go together, "
                         "'gdb-expect:' / 'gdb-forbid:' need them")
+        if (self.between_boots or self.verdicts) and self.boots < 2:
+            self._error(len(lines), "'between-boots:' and 'verdicts:' need 'boots: 2'")
+        if self.verdicts and len(self.verdicts) != self.boots:
+            self._error(len(lines), "'verdicts:' names one verdict per boot")
         if self.boots > 1 and not self.disk:
             self._error(len(lines), "'boots:' above 1 boots again on the same 'disk:'; "
                         "there is none")
@@ -182,6 +193,21 @@ class Spec:
                 self.disk = disk.parse_spec(value)
             except ValueError as e:
                 self._error(no, str(e))
+        elif key == 'between-boots':
+            words = value.split()
+            try:
+                if len(words) != 3 or words[0] != 'xor':
+                    raise ValueError
+                off, val = int(words[1], 0), int(words[2], 0)
+                if off < 0 or not 0 < val < 256:
+                    raise ValueError
+            except ValueError:
+                self._error(no, 'between-boots: expected xor OFFSET VALUE (VALUE 1-255)')
+            self.between_boots.append((off, val))
+        elif key == 'verdicts':
+            self.verdicts = value.split()
+            if not all(v in ('pass', 'fail') for v in self.verdicts):
+                self._error(no, 'verdicts: expected pass or fail per boot')
         elif key == 'boots':
             if value not in ('1', '2'):
                 self._error(no, 'boots: expected 1 or 2')

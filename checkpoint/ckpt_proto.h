@@ -1,0 +1,39 @@
+/*
+ * checkpoint/ckpt_proto.h - what the VMM and the checkpoint monitor say
+ * (checkpoint/README.md "Interface"). The setup call is the hand-over
+ * nested-vmx and the inspector get (nested-vmx/nvmx_setup.h: a CNode with
+ * the VM's VCPU, state page and RAM frames), without the kick, and after
+ * its MRs the VM's identity: its stack identity (ckpt_stack_id) and its
+ * name, 8 bytes per MR, NUL-padded.
+ */
+#ifndef CKPT_PROTO_H
+#define CKPT_PROTO_H
+#include "nvmx_setup.h"
+#include "include/ckpt_dev.h"
+#include "include/ckpt_format.h"
+
+#define CKPT_SETUP_MR_STACK_ID  NVMX_SETUP_MRS
+#define CKPT_SETUP_MR_NAME      (NVMX_SETUP_MRS + 1)
+#define CKPT_SETUP_NAME_MRS     (CKPT_NAME_BYTES / 8)
+#define CKPT_SETUP_MRS          (CKPT_SETUP_MR_NAME + CKPT_SETUP_NAME_MRS)
+/* In the hand-over's CNode, right after the VM's @frames RAM frames: the
+ * VM's EPT restricted to its RAM (NESTOR_EPT_RESTRICT), to read and clear
+ * its leaves' dirty flags (NESTOR_EPT_READ_AD) for incremental images. */
+#define CKPT_GRANT_EPT(frames)  (NVMX_GRANT_RAM + (frames))
+
+/* The monitor's options (its node's `options`): take a checkpoint once the
+ * VM has run this long (VMX-preemption-timer units, SDM Vol. 3C 25.5.1:
+ * the TSC divided by 2^IA32_VMX_MISC[4:0]); without it none is taken. */
+#define CKPT_OPT_AFTER          "checkpoint.after="
+/* ... then an incremental one every N units more. */
+#define CKPT_OPT_EVERY          "checkpoint.every="
+/* ... at most N images in all (0 or absent: no limit but the partition's). */
+#define CKPT_OPT_IMAGES         "checkpoint.images="
+/* ... and print what taking it cost (`./nestor bench checkpoint`). */
+#define CKPT_OPT_BENCH          "checkpoint.bench"
+
+/* Query (badge CM_BADGE_QUERY, the VMM at the VM's end): MR0 the exits it
+ * took, MR1 those it passed on, MR2 images written, MR3 images restored. */
+#define CKPT_QUERY_MRS          4
+
+#endif

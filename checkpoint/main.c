@@ -1,0 +1,685 @@
+/*
+ * checkpoint/main.c - the checkpoint monitor as a program init starts from
+ * a stack config ("nestor,checkpoint", stack-configs/BINDINGS.md), stacked
+ * on one VM. Its boot info grants its endpoint, its budget and its
+ * partition of a block server's disk ("blk"). The VMM hands it the VM
+ * (ckpt_proto.h: VCPU, state page, RAM, the VM's identity) in one setup
+ * call. Then:
+ *
+ * - an image chain on the partition (ckpt_walk: every checksum, size and
+ *   the stack identity checked): its RAM goes into the VM's RAM now and its
+ *   vCPU state at the VM's first instruction (a pause of ours); any image
+ *   that does not check refuses the setup with the reason: the VM does not
+ *   start.
+ * - no image (no magic at sector 0): the VM starts fresh; with the option
+ *   checkpoint.after=N our VMX-preemption timer stops it after N units of
+ *   guest time, at an exit boundary, and a full image is written (vCPU
+ *   state, RAM) and read back whole before the VM goes on.
+ *
+ * Only its own pauses and timer exits reach it (exit slot 52 at its level).
+ */
+#include "ckpt_proto.h"
+#include "count_monitor.h"
+#include "cpu_policy.h"
+#include <blk_client.h>
+#include <fmt.h>
+#include <nestor/bootinfo.h>
+#include <nestor/faults.h>
+#include <string.h>
+#include <user/print.h>
+#include <user/runtime.h>
+#include <x86_arch.h>
+
+#define STATE_VA      0x0000200000000000ULL
+#define RAM_VA        0x0000300000000000ULL
+#define BUF_VA        0x0000400000000000ULL  /* the buffer shared with the block server */
+#define SECTORS_PER_BUF (CKPT_SCRATCH / BLK_SECTOR_SIZE)
+#define NO_BLOCK      (~0ull)
+/* What our exits write to the state page, and what a reply may load back:
+ * every group (a checkpoint reads them all, a restore writes them all). */
+#define ALL_STATE     (NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT)
+/* An event was being delivered at the timer exit: try again this much
+ * guest time later (VMX-preemption-timer units). */
+#define RETRY_UNITS   256
+
+static struct {
+    char name[32];
+    char vm[CKPT_NAME_BYTES];
+    nu_alloc_t alloc;
+    nestor_cptr_t ep;
+    nvmx_grant_t g;
+    blk_conn_t blk;
+    uint8_t *buf;               /* BUF_VA, CKPT_SCRATCH bytes */
+    uint64_t cached;            /* the partition block (of CKPT_SCRATCH) in buf, or NO_BLOCK */
+    uint64_t stack_id, after, every, max_images, ran;
+    nestor_cptr_t ept;          /* the VM's EPT restricted to its RAM (ckpt_proto.h) */
+    ckpt_header_t prev;         /* the last image written */
+    uint64_t prev_base;
+    bool bench;                 /* option checkpoint.bench: print the cost figures */
+    bool restore_pending;
+    ckpt_vcpu_t restore;
+    uint64_t taken, passed, written, restored;
+} ck = { .cached = NO_BLOCK };
+
+#define DEVICES_MAX   4096          /* bytes of device records a restore holds */
+
+static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+static uint8_t devices[DEVICES_MAX];   /* the restored image's device records */
+static uint64_t devices_bytes;
+static nestor_word_t restore_fpu[CKPT_FPU_WORDS];   /* the restored image's FPU section */
+static bool has_fpu;
+static uint8_t scratch[CKPT_SCRATCH];
+static ckpt_image_t chain[CKPT_MAX_IMAGES];
+
+/* ---- the partition as a medium ---- */
+
+static bool part_read(void *ctx, uint64_t off, void *out, size_t n)
+{
+    (void)ctx;
+    uint8_t *o = out;
+    while (n) {
+        const uint64_t block = off / CKPT_SCRATCH;
+        if (block != ck.cached) {
+            const uint64_t first = block * SECTORS_PER_BUF;
+            if (first >= ck.blk.sectors)
+                return false;
+            uint64_t count = ck.blk.sectors - first;
+            if (count > SECTORS_PER_BUF)
+                count = SECTORS_PER_BUF;
+            ck.cached = NO_BLOCK;
+            if (blk_read(&ck.blk, first, count, 0) != BLK_OK)
+                return false;
+            ck.cached = block;
+        }
+        const size_t in = (size_t)(off % CKPT_SCRATCH);
+        size_t k = CKPT_SCRATCH - in;
+        if (k > n)
+            k = n;
+        memcpy(o, ck.buf + in, k);
+        o += k;
+        off += k;
+        n -= k;
+    }
+    return true;
+}
+
+/* The writer stages in the shared buffer itself (ckpt_w_init): a write is
+ * one request. @ctx: the image's first byte on the partition (a sector). */
+static bool part_write(void *ctx, uint64_t off, const void *buf, size_t n)
+{
+    const uint64_t base = *(const uint64_t *)ctx;
+    ck.cached = NO_BLOCK;
+    if (buf != ck.buf)
+        memcpy(ck.buf, buf, n);
+    return blk_write(&ck.blk, (base + off) / BLK_SECTOR_SIZE, n / BLK_SECTOR_SIZE, 0) == BLK_OK;
+}
+
+static ckpt_medium_t medium(void)
+{
+    return (ckpt_medium_t){ part_read, NULL, ck.blk.sectors * BLK_SECTOR_SIZE, scratch };
+}
+
+/* ---- vCPU state <-> the image ---- */
+
+#define SEG_OUT(f) c->f = (ckpt_seg_t){ s->f.base, s->f.limit, s->f.ar, s->f.sel, { 0 } }
+#define SEG_IN(f)  s->f = (nestor_vcpu_seg_t){ c->f.base, c->f.limit, c->f.ar, c->f.sel, { 0 } }
+#define FIELDS(X) X(rax) X(rbx) X(rcx) X(rdx) X(rsi) X(rdi) X(rbp) X(r8) X(r9) X(r10) X(r11) \
+    X(r12) X(r13) X(r14) X(r15) X(rsp) X(rip) X(rflags) X(cr0) X(cr2) X(cr3) X(cr4) X(efer)   \
+    X(gdtr_base) X(gdtr_limit) X(idtr_base) X(idtr_limit) X(interruptibility) X(activity)     \
+    X(pending_dbg) X(sysenter_cs) X(sysenter_esp) X(sysenter_eip) X(star) X(lstar) X(cstar)   \
+    X(fmask) X(kernel_gs_base) X(pat) X(tsc_aux) X(dr0) X(dr1) X(dr2) X(dr3) X(dr6) X(dr7)    \
+    X(debugctl) X(xcr0) X(pdpte[0]) X(pdpte[1]) X(pdpte[2]) X(pdpte[3])
+#define OUT(f) c->f = s->f;
+#define IN(f)  s->f = c->f;
+
+static void vcpu_out(const nestor_vcpu_state_t *s, ckpt_vcpu_t *c)
+{
+    FIELDS(OUT)
+    SEG_OUT(es); SEG_OUT(cs); SEG_OUT(ss); SEG_OUT(ds); SEG_OUT(fs); SEG_OUT(gs);
+    SEG_OUT(ldtr); SEG_OUT(tr);
+}
+
+static void vcpu_in(const ckpt_vcpu_t *c, nestor_vcpu_state_t *s)
+{
+    FIELDS(IN)
+    SEG_IN(es); SEG_IN(cs); SEG_IN(ss); SEG_IN(ds); SEG_IN(fs); SEG_IN(gs);
+    SEG_IN(ldtr); SEG_IN(tr);
+}
+
+/* ---- device state, through the VMM (ckpt_proto.h CKPT_REQ_DEV_*) ---- */
+
+/* Record @k of the VMM's devices into @rec and @data; false past the last
+ * (or when the VMM does not answer). */
+static bool dev_save(unsigned k, ckpt_dev_record_t *rec, uint8_t *data)
+{
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_DEV_SAVE, 0, 0, 1), .mr = { k } };
+    if (nu_call(ck.g.vmm, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != NVMX_REQ_OK ||
+        m.mr[CKPT_DEV_MR_BYTES] > CKPT_DEV_MAX_BYTES)
+        return false;
+    *rec = (ckpt_dev_record_t){ .id = (uint32_t)m.mr[CKPT_DEV_MR_ID],
+                                .version = (uint32_t)m.mr[CKPT_DEV_MR_VERSION],
+                                .bytes = (uint32_t)m.mr[CKPT_DEV_MR_BYTES],
+                                .instance = (uint32_t)m.mr[CKPT_DEV_MR_INSTANCE] };
+    memcpy(data, &nu_ipc_buffer()->msg[CKPT_DEV_MR_DATA], rec->bytes);
+    return true;
+}
+
+/* The device section: every record the VMM gives, each padded to 8. */
+static bool put_devices(ckpt_writer_t *w, unsigned *n)
+{
+    static uint8_t data[CKPT_DEV_MAX_BYTES];
+    static const uint8_t zero[8];
+    ckpt_dev_record_t rec;
+    if (!ckpt_w_section(w, CKPT_SEC_DEVICES))
+        return false;
+    for (*n = 0; dev_save(*n, &rec, data); (*n)++)
+        if (!ckpt_w_put(w, &rec, sizeof rec) || !ckpt_w_put(w, data, rec.bytes) ||
+            !ckpt_w_put(w, zero, (8 - rec.bytes % 8) % 8))
+            return false;
+    return true;
+}
+
+/* The restored image's device records into the VMM's models; false (after
+ * a line saying which and why) if one is refused. */
+static bool load_devices(void)
+{
+    uint64_t off = 0;
+    while (off < devices_bytes) {
+        ckpt_dev_record_t rec;
+        memcpy(&rec, devices + off, sizeof rec);        /* sizes checked by ckpt_walk */
+        nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_DEV_LOAD, 0, 0,
+                                              CKPT_DEV_MR_DATA + (rec.bytes + 7) / 8),
+                       .mr = { rec.id, rec.version, rec.bytes, rec.instance } };
+        nestor_word_t e = CKPT_DEV_E_VERSION;
+        if (rec.bytes <= CKPT_DEV_MAX_BYTES) {
+            memcpy(&nu_ipc_buffer()->msg[CKPT_DEV_MR_DATA], devices + off + sizeof rec,
+                   rec.bytes);
+            e = nu_call(ck.g.vmm, &m) != NESTOR_OK ? CKPT_DEV_E_UNKNOWN
+                : nestor_msginfo_label(m.info) == NVMX_REQ_OK ? 0 : m.mr[0];
+        }
+        if (e) {
+            printf("checkpoint %s: the VMM refused device %s.%u (version %u, %u bytes): error "
+                   "%lu; vm %s stops\n", ck.name, ckpt_dev_name(rec.id), rec.instance,
+                   rec.version, rec.bytes, (unsigned long)e, ck.vm);
+            return false;
+        }
+        off += (sizeof rec + rec.bytes + 7) & ~7ull;
+    }
+    return true;
+}
+
+/* The vCPU's FPU state through the VMM (CKPT_REQ_FPU_*), as words. */
+static bool fpu_save(nestor_word_t *w)
+{
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_FPU_SAVE, 0, 0, 0) };
+    if (nu_call(ck.g.vmm, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != NVMX_REQ_OK ||
+        nestor_msginfo_length(m.info) != CKPT_FPU_WORDS)
+        return false;
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < CKPT_FPU_WORDS; i++)
+        w[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m.mr[i] : b->msg[i];
+    return true;
+}
+
+static bool fpu_load(const nestor_word_t *w)
+{
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_FPU_LOAD, 0, 0, CKPT_FPU_WORDS) };
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < CKPT_FPU_WORDS; i++) {
+        if (i < NESTOR_MSG_REGISTERS_IN_CPU)
+            m.mr[i] = w[i];
+        else
+            b->msg[i] = w[i];
+    }
+    return nu_call(ck.g.vmm, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == NVMX_REQ_OK;
+}
+
+/* ---- taking a checkpoint ---- */
+
+/* Image 0, full: the vCPU as the state page holds it at this exit, then
+ * every RAM page, dense. Then a zero sector to end the chain, and the whole
+ * image read back and checked as a restore would. */
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* `./nestor bench checkpoint` (option checkpoint.bench): TSC ticks (on
+ * Bochs, instructions of the whole machine: this monitor, the block
+ * server, the kernel, the VMM's device records) per MiB of RAM saved, for
+ * writing the image and for reading it back whole. */
+static void bench_figures(uint64_t t0, uint64_t t1, uint64_t t2, bool full, uint64_t pages)
+{
+    const uint64_t kib = pages * (CKPT_PAGE_SIZE / 1024);
+    if (!ck.bench || !kib)
+        return;
+    const char *kind = full ? "full" : "incremental";
+    printf("checkpoint_instructions_per_mib{image=%s,phase=write} %lu\n", kind,
+           (unsigned long)((t1 - t0) * 1024 / kib));
+    printf("checkpoint_instructions_per_mib{image=%s,phase=read_back} %lu\n", kind,
+           (unsigned long)((t2 - t1) * 1024 / kib));
+}
+
+/* The EPT leaves over the VM's RAM: read and clear each one's accessed
+ * and dirty flags (NESTOR_EPT_READ_AD with clear, which also invalidates
+ * the EPT's cached translations so that the CPU sets them again: SDM Vol.
+ * 3C 28.3.5). With @pages, the 4 KiB page numbers of every leaf written
+ * since the last clear go there (a 2 MiB leaf: its 512 pages); returns
+ * how many, or -1 when a flag cannot be read. */
+#define MAX_DIRTY (1u << 16)
+static uint64_t dirty[MAX_DIRTY];
+
+static long sweep_dirty(uint64_t *pages)
+{
+    long n = 0;
+    for (uint64_t gpa = 0; gpa < ck.g.ram_bytes;) {
+        const nestor_word_t args[] = { gpa, NESTOR_EPT_AD_CLEAR };
+        nestor_word_t res[2] = { 0 };
+        if (nu_invoke(ck.ept, NESTOR_EPT_READ_AD, args, 2, 0, 0, res, 2) != NESTOR_OK ||
+            res[1] < 12 || res[1] > 30)
+            return -1;
+        const uint64_t size = 1ull << res[1];
+        if (pages && (res[0] & NESTOR_EPT_DIRTY))
+            for (uint64_t p = gpa; p < gpa + size && p < ck.g.ram_bytes; p += CKPT_PAGE_SIZE) {
+                if (n == MAX_DIRTY)
+                    return -1;
+                pages[n++] = p / CKPT_PAGE_SIZE;
+            }
+        gpa = (gpa & ~(size - 1)) + size;
+    }
+    return n;
+}
+
+static bool take(const nestor_word_t *mr)
+{
+    const uint64_t t0 = rdtsc();
+    /* Image 0 holds every page; a later one the pages written since the
+     * one before (the flags were cleared when that one was taken). */
+    const bool full = ck.written == 0;
+    const long n_dirty = sweep_dirty(full ? NULL : dirty);
+    if (n_dirty < 0) {
+        printf("checkpoint %s: cannot read the EPT's dirty flags\n", ck.name);
+        return false;
+    }
+    const uint64_t base = full ? 0 : ckpt_next(ck.prev_base, &ck.prev);
+    ckpt_writer_t w;
+    ckpt_w_init(&w, part_write, (void *)&base, ck.buf);
+    ckpt_vcpu_t c = { .idt_vectoring = mr[NESTOR_EXIT_MR_IDT_VECTORING],
+                      .idt_vectoring_error = mr[NESTOR_EXIT_MR_IDT_ERROR] };
+    vcpu_out(ck.g.state, &c);
+    const uint64_t pages = full ? ck.g.ram_bytes / CKPT_PAGE_SIZE : (uint64_t)n_dirty;
+    const ckpt_ram_t r = { .encoding = full ? CKPT_RAM_DENSE : CKPT_RAM_LIST,
+                           .page_size = CKPT_PAGE_SIZE, .first_page = 0, .pages = pages };
+    unsigned n_dev = 0;
+    static nestor_word_t fpu[CKPT_FPU_WORDS];
+    bool ok = ckpt_w_section(&w, CKPT_SEC_VCPU) && ckpt_w_put(&w, &c, sizeof c) &&
+              fpu_save(fpu) && ckpt_w_section(&w, CKPT_SEC_FPU) &&
+              ckpt_w_put(&w, fpu, sizeof fpu) && put_devices(&w, &n_dev) && ckpt_w_section(&w, CKPT_SEC_RAM) &&
+              ckpt_w_put(&w, &r, sizeof r) &&
+              (full || ckpt_w_put(&w, dirty, pages * sizeof dirty[0])) && ckpt_w_pad(&w);
+    for (uint64_t i = 0; ok && i < pages; i++)
+        ok = ckpt_w_put(&w, ck.g.ram + (full ? i : dirty[i]) * CKPT_PAGE_SIZE, CKPT_PAGE_SIZE);
+    ckpt_header_t h = { .stack_id = ck.stack_id,
+                        .kind = full ? CKPT_KIND_FULL : CKPT_KIND_INCREMENTAL,
+                        .seq = full ? 0 : ck.prev.seq + 1,
+                        .prev_header_crc = full ? 0 : ck.prev.header_crc,
+                        .ram_bytes = ck.g.ram_bytes, .guest_time = ck.ran, .pages = pages };
+    memcpy(h.vm_name, ck.vm, sizeof h.vm_name);
+    h.vm_name[CKPT_NAME_BYTES - 1] = 0;
+    if (!ok || !ckpt_w_finish(&w, &h)) {
+        printf("checkpoint %s: cannot write the image (%lu bytes from byte %lu of its "
+               "partition of %lu: the block server said why)\n", ck.name,
+               (unsigned long)(w.off > CKPT_DATA_START ? w.off : 0), (unsigned long)base,
+               (unsigned long)(ck.blk.sectors * BLK_SECTOR_SIZE));
+        return false;
+    }
+    /* The chain ends after it. */
+    const uint64_t end = ckpt_next(base, &h);
+    memset(ck.buf, 0, BLK_SECTOR_SIZE);
+    ck.cached = NO_BLOCK;
+    if (end / BLK_SECTOR_SIZE < ck.blk.sectors &&
+        blk_write(&ck.blk, end / BLK_SECTOR_SIZE, 1, 0) != BLK_OK)
+        return false;
+    blk_flush(&ck.blk);
+    const uint64_t t1 = rdtsc();
+    /* Read back as a restore would: this image whole, and that it follows
+     * the one before. */
+    ckpt_verdict_t v;
+    const ckpt_medium_t m = medium();
+    ckpt_image_t *im = &chain[0];
+    if (!ckpt_check_header(&m, base, ck.stack_id, &im->h, im->sec, &v) ||
+        !ckpt_check_image(&m, base, &im->h, im->sec, &v) ||
+        (!full && !ckpt_check_follows(&ck.prev, &im->h, &v))) {
+        printf("checkpoint %s: the image written does not read back: %s: %s\n", ck.name,
+               ckpt_err_name(v.err), v.why);
+        return false;
+    }
+    bench_figures(t0, t1, rdtsc(), full, pages);
+    ck.prev = h;
+    ck.prev_base = base;
+    ck.written++;
+    printf("checkpoint %s: image %u (%s) of vm %s written and read back: %lu pages, %u "
+           "device records, %lu bytes, header 0x%08x, at rip 0x%lx after %lu units of guest "
+           "time\n", ck.name, h.seq, full ? "full" : "incremental", ck.vm, (unsigned long)pages,
+           n_dev, (unsigned long)h.image_bytes, h.header_crc,
+           (unsigned long)c.rip, (unsigned long)ck.ran);
+    return true;
+}
+
+static void set_timer(uint64_t units)
+{
+    const nestor_word_t args[] = { units, ck.g.level };
+    nu_invoke(ck.g.vcpu, NESTOR_VCPU_SET_TIMER, args, 2, 0, 0, 0, 0);
+}
+
+/* Our timer ran out: a checkpoint, unless an event was being delivered
+ * (SDM Vol. 3C 27.2.4): then it is re-injected (26.6.1.1) and we try
+ * again a little later. Returns the groups changed; *@stop: the VM must
+ * stop (never, today: a failed image only ends the checkpoints). */
+static nestor_word_t on_timer(const nestor_word_t *mr, bool *stop)
+{
+    uint32_t info, error, len;
+    if (idt_reinject((uint32_t)mr[NESTOR_EXIT_MR_IDT_VECTORING],
+                     (uint32_t)mr[NESTOR_EXIT_MR_IDT_ERROR],
+                     (uint32_t)mr[NESTOR_EXIT_MR_INSTR_LEN], &info, &error, &len)) {
+        ck.ran += RETRY_UNITS;
+        set_timer(RETRY_UNITS);
+        ck.g.state->inject_info = info;
+        ck.g.state->inject_error = error;
+        ck.g.state->inject_instr_len = len;
+        return NESTOR_MTD_INJECT;
+    }
+    /* An image that could not be written is not there (its header is
+     * written last); the dirty flags it cleared are lost, so no later
+     * incremental image could be right: the VM goes on without any. */
+    *stop = false;
+    if (!take(mr)) {
+        printf("checkpoint %s: no more checkpoints of vm %s; it goes on\n", ck.name, ck.vm);
+        ck.every = 0;
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- restoring ---- */
+
+/* The RAM of image @im into the VM's RAM. Its section checked (format.c
+ * check_content: every page inside the VM). */
+static bool apply_ram(const ckpt_medium_t *m, const ckpt_image_t *im)
+{
+    const ckpt_section_t *s = ckpt_find(im->sec, im->h.n_sections, CKPT_SEC_RAM);
+    ckpt_ram_t r;
+    if (!m->read(m->ctx, im->base + s->offset, &r, sizeof r))
+        return false;
+    const uint64_t list = r.encoding == CKPT_RAM_LIST ? r.pages * sizeof(uint64_t) : 0;
+    const uint64_t data = im->base + s->offset + ckpt_align(sizeof r + list);
+    for (uint64_t i = 0; i < r.pages; i++) {
+        uint64_t pn = r.first_page + i;
+        if (list && !m->read(m->ctx, im->base + s->offset + sizeof r + i * sizeof pn, &pn,
+                             sizeof pn))
+            return false;
+        if (pn >= ck.g.ram_bytes / CKPT_PAGE_SIZE ||
+            !m->read(m->ctx, data + i * CKPT_PAGE_SIZE, ck.g.ram + pn * CKPT_PAGE_SIZE,
+                     CKPT_PAGE_SIZE))
+            return false;
+    }
+    return true;
+}
+
+/* The chain on our partition, if there is one: checked whole, then loaded.
+ * False (after a line saying why) when it must not be: the VM must not
+ * start. */
+static bool restore_chain(void)
+{
+    const ckpt_medium_t m = medium();
+    char magic[CKPT_MAGIC_BYTES];
+    if (!m.read(m.ctx, 0, magic, sizeof magic)) {
+        printf("checkpoint %s: cannot read its partition (block server error %lu)\n", ck.name,
+               (unsigned long)ck.blk.last_error);
+        return false;
+    }
+    if (memcmp(magic, CKPT_MAGIC, CKPT_MAGIC_BYTES) != 0) {
+        printf("checkpoint %s: no image on its partition: vm %s starts fresh", ck.name, ck.vm);
+        if (ck.after)
+            printf("; a checkpoint after %lu units of guest time\n", (unsigned long)ck.after);
+        else
+            printf("\n");
+        return true;
+    }
+    ckpt_verdict_t v;
+    unsigned n = 0;
+    bool ok = ckpt_walk(&m, ck.stack_id, chain, CKPT_MAX_IMAGES, &n, &v);
+    const ckpt_image_t *last = n ? &chain[n - 1] : NULL;
+    ckpt_vcpu_t c;
+    if (ok && last->h.ram_bytes != ck.g.ram_bytes) {
+        ok = false;
+        v.err = CKPT_E_STACK;
+        fmt_snprintf(v.why, sizeof v.why, "%lu bytes of RAM, the VM has %lu",
+                     (unsigned long)last->h.ram_bytes, (unsigned long)ck.g.ram_bytes);
+    }
+    const ckpt_section_t *dev = ok ? ckpt_find(last->sec, last->h.n_sections,
+                                               CKPT_SEC_DEVICES) : NULL;
+    if (dev && dev->bytes > sizeof devices) {
+        ok = false;
+        v.err = CKPT_E_CONTENT;
+        fmt_snprintf(v.why, sizeof v.why, "%lu bytes of device records (at most %lu)",
+                     (unsigned long)dev->bytes, (unsigned long)sizeof devices);
+    }
+    if (ok && dev) {
+        devices_bytes = dev->bytes;
+        ok = m.read(m.ctx, last->base + dev->offset, devices, dev->bytes);
+    }
+    const ckpt_section_t *fs = ok ? ckpt_find(last->sec, last->h.n_sections, CKPT_SEC_FPU)
+                                  : NULL;
+    if (fs && fs->bytes != sizeof restore_fpu) {
+        ok = false;
+        v.err = CKPT_E_CONTENT;
+        fmt_snprintf(v.why, sizeof v.why, "an FPU section of %lu bytes (this VMM's: %lu)",
+                     (unsigned long)fs->bytes, (unsigned long)sizeof restore_fpu);
+    }
+    if (ok && fs)
+        ok = has_fpu = m.read(m.ctx, last->base + fs->offset, restore_fpu, sizeof restore_fpu);
+    if (ok) {
+        const ckpt_section_t *s = ckpt_find(last->sec, last->h.n_sections, CKPT_SEC_VCPU);
+        ok = m.read(m.ctx, last->base + s->offset, &c, sizeof c);
+        /* Taken only where no event was in flight (SDM Vol. 3C 27.2.4):
+         * one that says otherwise was not written by us. */
+        if (ok && ((c.idt_vectoring | c.inject_info) & X86_INTR_VALID)) {
+            ok = false;
+            v.err = CKPT_E_CONTENT;
+            fmt_snprintf(v.why, sizeof v.why, "an event in flight (0x%lx, 0x%lx)",
+                         (unsigned long)c.idt_vectoring, (unsigned long)c.inject_info);
+        }
+    }
+    if (!ok) {
+        printf("checkpoint %s: image %u refused: %s: %s; vm %s does not start\n", ck.name, n,
+               ckpt_err_name(v.err), v.why, ck.vm);
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++)
+        if (!apply_ram(&m, &chain[i])) {
+            printf("checkpoint %s: cannot read image %u back; vm %s does not start\n", ck.name,
+                   i, ck.vm);
+            return false;
+        }
+    ck.restore = c;
+    ck.restore_pending = true;
+    ck.restored = n;
+    printf("checkpoint %s: restoring vm %s from %u image%s (last: seq %u, rip 0x%lx, after %lu "
+           "units of guest time)\n", ck.name, ck.vm, n, n == 1 ? "" : "s", last->h.seq,
+           (unsigned long)c.rip, (unsigned long)last->h.guest_time);
+    /* Its vCPU state goes in at its first instruction: our pause. */
+    const nestor_word_t level = ck.g.level;
+    return nu_invoke(ck.g.vcpu, NESTOR_VCPU_PAUSE, &level, 1, 0, 0, 0, 0) == NESTOR_OK;
+}
+
+/* ---- the loop ---- */
+
+static void exit_mrs(const nu_msg_t *msg, nestor_word_t *mr)
+{
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+        mr[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? msg->mr[i] : b->msg[i];
+}
+
+/* One exit of ours: the reply label, *@changed the groups to load. */
+static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
+{
+    nestor_word_t mr[NESTOR_EXIT_MR_COUNT];
+    exit_mrs(m, mr);
+    const nestor_word_t reason = mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK;
+    const nestor_word_t q = mr[NESTOR_EXIT_MR_QUALIFICATION];
+    *changed = 0;
+    if (nestor_msginfo_label(m->info) != NESTOR_FAULT_VM_EXIT ||
+        reason != NESTOR_EXIT_PREEMPT_TIMER) {
+        ck.passed++;
+        return NESTOR_EXIT_REPLY_PASS_ON;
+    }
+    ck.taken++;
+    if (q == NESTOR_PREEMPT_PAUSE && ck.restore_pending) {
+        ck.restore_pending = false;
+        if (!load_devices())
+            return NESTOR_EXIT_REPLY_STOP;
+        if (has_fpu && !fpu_load(restore_fpu)) {
+            printf("checkpoint %s: the VMM refused the FPU state; vm %s stops\n", ck.name,
+                   ck.vm);
+            return NESTOR_EXIT_REPLY_STOP;
+        }
+        vcpu_in(&ck.restore, ck.g.state);
+        *changed = ALL_STATE;
+        printf("checkpoint %s: vm %s resumes at rip 0x%lx\n", ck.name, ck.vm,
+               (unsigned long)ck.restore.rip);
+        return NESTOR_EXIT_REPLY_RESUME;
+    }
+    if (q == NESTOR_PREEMPT_MONITOR_TIMER) {
+        bool stop = false;
+        *changed = on_timer(mr, &stop);
+        if (!stop && !*changed && ck.every && (!ck.max_images || ck.written < ck.max_images)) {
+            ck.ran += ck.every;
+            set_timer(ck.every);
+        }
+        return stop ? NESTOR_EXIT_REPLY_STOP : NESTOR_EXIT_REPLY_RESUME;
+    }
+    ck.passed++;
+    ck.taken--;
+    return NESTOR_EXIT_REPLY_PASS_ON;
+}
+
+static void serve(void)
+{
+    nu_msg_t m = { 0 };
+    nu_recv(ck.ep, &m);
+    for (;;) {
+        if (m.badge == CM_BADGE_EXIT) {
+            nestor_word_t changed;
+            nestor_word_t label = on_exit(&m, &changed);
+            m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
+        } else if (m.badge == CM_BADGE_QUERY) {
+            printf("checkpoint %s: %lu images written, %lu restored; %lu exits taken, %lu "
+                   "passed on\n", ck.name, (unsigned long)ck.written, (unsigned long)ck.restored,
+                   (unsigned long)ck.taken, (unsigned long)ck.passed);
+            m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, CKPT_QUERY_MRS),
+                            .mr = { ck.taken, ck.passed, ck.written, ck.restored } };
+        } else {
+            m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };   /* not ours to answer */
+        }
+        nu_reply_recv(ck.ep, &m);
+    }
+}
+
+/* ---- start ---- */
+
+/* The VM handed over (setup message @m, its CNode in @node) and its
+ * identity; false: refuse it. */
+static bool take_vm(nestor_cptr_t node, const nu_msg_t *m)
+{
+    /* The identity first: taking the grant reuses the IPC buffer. */
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    ck.stack_id = b->msg[CKPT_SETUP_MR_STACK_ID];
+    for (unsigned i = 0; i < CKPT_SETUP_NAME_MRS; i++)
+        for (unsigned k = 0; k < 8; k++)
+            ck.vm[i * 8 + k] = (char)(b->msg[CKPT_SETUP_MR_NAME + i] >> (8 * k));
+    ck.vm[CKPT_NAME_BYTES - 1] = 0;
+    if (nestor_msginfo_length(m->info) != CKPT_SETUP_MRS || !ck.stack_id ||
+        !nvmx_grant_take(&ck.alloc, node, m, false, STATE_VA, RAM_VA, &ck.g))
+        return false;
+    ck.ept = ck.alloc.next_slot++;
+    if (nu_cnode_copy(ck.alloc.cnode, ck.ept, 64, node,
+                      CKPT_GRANT_EPT(ck.g.ram_bytes >> ck.g.frame_bits), ck.g.radix,
+                      NESTOR_RIGHTS_ALL) != NESTOR_OK)
+        return false;
+    const nestor_word_t args[] = { NESTOR_EXIT_PREEMPT_TIMER, ALL_STATE, ck.g.level };
+    return nu_invoke(ck.g.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) == NESTOR_OK;
+}
+
+/* Our partition: the block server's grant, a buffer page attached. */
+static bool open_partition(const nestor_bootinfo_t *bi)
+{
+    const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, BLK_GRANT_NAME);
+    nestor_cptr_t frame, copy = ck.alloc.next_slot++;
+    int e = BLK_E_NO_SERVER;
+    if (!g || (e = blk_connect(&ck.blk, g->cptr)) != BLK_OK ||
+        nu_map_new_page(&ck.alloc, NESTOR_CAP_INIT_VSPACE, BUF_VA, &frame) != NESTOR_OK ||
+        nu_cnode_copy(ck.alloc.cnode, copy, 64, ck.alloc.cnode, frame, 64, NESTOR_RIGHTS_ALL) ||
+        (e = blk_attach(&ck.blk, copy)) != BLK_OK || ck.blk.buf_bytes < CKPT_SCRATCH) {
+        printf("checkpoint %s: no partition to keep images on (%s, error %d)\n", ck.name,
+               g ? "the block server refused" : "no 'blk' in its node", e);
+        return false;
+    }
+    ck.buf = (uint8_t *)(uintptr_t)BUF_VA;
+    return true;
+}
+
+static uint64_t option_number(const char *cmdline, const char *key)
+{
+    const char *v = nu_option(cmdline, key);
+    uint64_t n = 0;
+    while (v && *v >= '0' && *v <= '9')
+        n = n * 10 + (uint64_t)(*v++ - '0');
+    return n;
+}
+
+int main(const nestor_bootinfo_t *bi)
+{
+    if (!nu_monitor_start(bi, "checkpoint", ck.name, sizeof ck.name, untypeds, &ck.ep,
+                          &ck.alloc))
+        return 0;
+    ck.after = option_number(bi->cmdline, CKPT_OPT_AFTER);
+    ck.every = option_number(bi->cmdline, CKPT_OPT_EVERY);
+    ck.max_images = option_number(bi->cmdline, CKPT_OPT_IMAGES);
+    ck.bench = nu_option(bi->cmdline, CKPT_OPT_BENCH) != NULL;
+    bool part = open_partition(bi);
+    nestor_cptr_t node = ck.alloc.next_slot++;
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
+    b->receive_index = node;
+    b->receive_depth = 64;
+    nu_msg_t m = { 0 };
+    while (nu_recv(ck.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
+        printf("checkpoint %s: a message before its setup (badge 0x%lx): ignored\n", ck.name,
+               m.badge);
+        m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
+        nu_reply(&m);
+    }
+    b->receive_cnode = 0;
+    bool ok = part && take_vm(node, &m);
+    if (part && !ok)
+        printf("checkpoint %s: the VM handed over is not usable\n", ck.name);
+    if (ok) {
+        printf("checkpoint %s: stacked on vm %s (%lu MiB, level %u, stack identity 0x%016lx); "
+               "partition of %lu sectors\n", ck.name, ck.vm, (unsigned long)(ck.g.ram_bytes >> 20),
+               ck.g.level, (unsigned long)ck.stack_id, (unsigned long)ck.blk.sectors);
+        ok = restore_chain();
+    }
+    if (ok && !ck.restore_pending && ck.after) {
+        ck.ran = ck.after;
+        set_timer(ck.after);
+    }
+    m = (nu_msg_t){ .info = nestor_msginfo(ok ? 0 : 1, 0, 0, 0) };
+    nu_reply(&m);
+    if (ok)
+        serve();
+    return ok;
+}

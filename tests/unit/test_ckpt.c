@@ -1,0 +1,384 @@
+/*
+ * tests/unit/test_ckpt.c - the checkpoint image format (checkpoint/
+ * format.c, include/ckpt_format.h) and the host tool's listing (checkpoint/
+ * host/ckpt_show.c). Images are written by the streaming writer into a
+ * memory "disk", then read back: whole chains check; a flipped byte in any
+ * region, a truncation, another version, another stack, a spliced chain
+ * and hostile sizes are each refused with their own error.
+ */
+#include "unit.h"
+#include "../../checkpoint/host/ckpt_show.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define DISK_BYTES (1u << 20)
+#define VM_PAGES   16u
+#define STACK      0x1122334455667788ull
+
+static uint8_t disk[DISK_BYTES];
+static uint64_t disk_base;        /* where the image being written starts */
+static uint8_t scratch[CKPT_SCRATCH];
+static uint8_t wbuf[CKPT_SCRATCH];
+static uint64_t limit = DISK_BYTES;
+
+static bool mem_write(void *ctx, uint64_t off, const void *buf, size_t n)
+{
+    (void)ctx;
+    if (off % CKPT_ALIGN || n % CKPT_ALIGN || disk_base + off + n > DISK_BYTES)
+        return false;
+    memcpy(disk + disk_base + off, buf, n);
+    return true;
+}
+
+static bool mem_read(void *ctx, uint64_t off, void *buf, size_t n)
+{
+    (void)ctx;
+    if (off + n > DISK_BYTES)
+        return false;
+    memcpy(buf, disk + off, n);
+    return true;
+}
+
+static ckpt_medium_t medium(void)
+{
+    return (ckpt_medium_t){ mem_read, NULL, limit, scratch };
+}
+
+static uint8_t page_byte(uint64_t page, unsigned i, unsigned gen)
+{
+    return (uint8_t)(page * 7 + i + gen * 13);
+}
+
+/* Write an image at @base: vcpu (rip = @rip), one device record, RAM
+ * (gen 0: all VM_PAGES dense; else the pages in @list). */
+static ckpt_header_t write_image(uint64_t base, uint32_t seq, uint32_t prev_crc, uint64_t rip,
+                                 const uint64_t *list, unsigned n_list)
+{
+    ckpt_writer_t w;
+    disk_base = base;
+    ckpt_w_init(&w, mem_write, NULL, wbuf);
+    ckpt_vcpu_t c = { .rip = rip, .rax = 0xAAAA, .cr0 = 0x11, .cs = { .sel = 0x10 } };
+    CU_ASSERT_TRUE(ckpt_w_section(&w, CKPT_SEC_VCPU) && ckpt_w_put(&w, &c, sizeof c));
+    const uint8_t pic[5] = { 1, 2, 3, 4, 5 };
+    const ckpt_dev_record_t d = { .id = CKPT_DEV_PIC, .version = 1, .bytes = sizeof pic };
+    const uint8_t pad[3] = { 0 };
+    CU_ASSERT_TRUE(ckpt_w_section(&w, CKPT_SEC_DEVICES) && ckpt_w_put(&w, &d, sizeof d) &&
+                   ckpt_w_put(&w, pic, sizeof pic) && ckpt_w_put(&w, pad, sizeof pad));
+    const unsigned pages = seq == 0 ? VM_PAGES : n_list;
+    ckpt_ram_t r = { .encoding = seq == 0 ? CKPT_RAM_DENSE : CKPT_RAM_LIST,
+                     .page_size = CKPT_PAGE_SIZE, .pages = pages };
+    CU_ASSERT_TRUE(ckpt_w_section(&w, CKPT_SEC_RAM) && ckpt_w_put(&w, &r, sizeof r));
+    if (seq)
+        CU_ASSERT_TRUE(ckpt_w_put(&w, list, n_list * sizeof *list));
+    CU_ASSERT_TRUE(ckpt_w_pad(&w));
+    static uint8_t page[CKPT_PAGE_SIZE];
+    for (unsigned p = 0; p < pages; p++) {
+        uint64_t pn = seq ? list[p] : p;
+        for (unsigned i = 0; i < CKPT_PAGE_SIZE; i++)
+            page[i] = page_byte(pn, i, seq);
+        CU_ASSERT_TRUE(ckpt_w_put(&w, page, sizeof page));
+    }
+    ckpt_header_t h = { .stack_id = STACK, .kind = seq ? CKPT_KIND_INCREMENTAL : CKPT_KIND_FULL,
+                        .seq = seq, .prev_header_crc = prev_crc,
+                        .ram_bytes = VM_PAGES * CKPT_PAGE_SIZE, .guest_time = 100 + seq,
+                        .pages = pages };
+    strcpy(h.vm_name, "calc");
+    CU_ASSERT_TRUE(ckpt_w_finish(&w, &h));
+    return h;
+}
+
+static const uint64_t dirty[] = { 3, 9, 15 };
+
+/* A full image then an incremental one; a zero sector ends the chain. */
+static void write_chain(void)
+{
+    memset(disk, 0, sizeof disk);
+    limit = DISK_BYTES;
+    ckpt_header_t h0 = write_image(0, 0, 0, 0x1000, NULL, 0);
+    write_image(ckpt_next(0, &h0), 1, h0.header_crc, 0x2000, dirty, 3);
+}
+
+static ckpt_verdict_t walk(unsigned *n, uint64_t stack)
+{
+    static ckpt_image_t img[CKPT_MAX_IMAGES];
+    ckpt_verdict_t v;
+    ckpt_medium_t m = medium();
+    ckpt_walk(&m, stack, img, CKPT_MAX_IMAGES, n, &v);
+    return v;
+}
+
+static void test_crc_and_fnv_vectors(void)
+{
+    /* The CRC-32 check value of "123456789" (IEEE, zlib's crc32()). */
+    CU_ASSERT_EQUAL(ckpt_crc32(CKPT_CRC_INIT, "123456789", 9), 0xCBF43926u);
+    /* Split in two gives the same. */
+    CU_ASSERT_EQUAL(ckpt_crc32(ckpt_crc32(CKPT_CRC_INIT, "1234", 4), "56789", 5), 0xCBF43926u);
+    /* FNV-1a 64 of "a" (the published test vector). */
+    CU_ASSERT_EQUAL(ckpt_fnv1a(CKPT_FNV_OFFSET, "a", 1), 0xaf63dc4c8601ec8cull);
+    /* The identity changes with each of its parts. */
+    uint64_t id = ckpt_stack_id("vm", 8 << 20, "calc", "pic,pit");
+    CU_ASSERT_NOT_EQUAL(id, ckpt_stack_id("vm2", 8 << 20, "calc", "pic,pit"));
+    CU_ASSERT_NOT_EQUAL(id, ckpt_stack_id("vm", 16 << 20, "calc", "pic,pit"));
+    CU_ASSERT_NOT_EQUAL(id, ckpt_stack_id("vm", 8 << 20, "hello", "pic,pit"));
+    CU_ASSERT_NOT_EQUAL(id, ckpt_stack_id("vm", 8 << 20, "calc", "pic"));
+    CU_ASSERT_EQUAL(id, ckpt_stack_id("vm", 8 << 20, "calc", "pic,pit"));
+}
+
+static void test_chain_reads_back(void)
+{
+    write_chain();
+    static ckpt_image_t img[CKPT_MAX_IMAGES];
+    unsigned n = 0;
+    ckpt_verdict_t v;
+    ckpt_medium_t m = medium();
+    CU_ASSERT_TRUE(ckpt_walk(&m, STACK, img, CKPT_MAX_IMAGES, &n, &v));
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(img[0].h.kind, CKPT_KIND_FULL);
+    CU_ASSERT_EQUAL(img[0].h.pages, VM_PAGES);
+    CU_ASSERT_EQUAL(img[1].h.kind, CKPT_KIND_INCREMENTAL);
+    CU_ASSERT_EQUAL(img[1].base % CKPT_ALIGN, 0);
+    CU_ASSERT_EQUAL(img[1].h.prev_header_crc, img[0].h.header_crc);
+    /* The sections are where the table says, with what was written. */
+    const ckpt_section_t *s = ckpt_find(img[1].sec, img[1].h.n_sections, CKPT_SEC_VCPU);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    ckpt_vcpu_t c;
+    memcpy(&c, disk + img[1].base + s->offset, sizeof c);
+    CU_ASSERT_EQUAL(c.rip, 0x2000);
+    CU_ASSERT_EQUAL(c.cs.sel, 0x10);
+    s = ckpt_find(img[0].sec, img[0].h.n_sections, CKPT_SEC_RAM);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* Dense: page 5's byte 17 after the padded RAM header. */
+    CU_ASSERT_EQUAL(disk[img[0].base + s->offset + CKPT_ALIGN + 5 * CKPT_PAGE_SIZE + 17],
+                    page_byte(5, 17, 0));
+    s = ckpt_find(img[1].sec, img[1].h.n_sections, CKPT_SEC_RAM);
+    uint64_t pn;
+    memcpy(&pn, disk + img[1].base + s->offset + sizeof(ckpt_ram_t) + sizeof pn, sizeof pn);
+    CU_ASSERT_EQUAL(pn, 9);
+    CU_ASSERT_EQUAL(disk[img[1].base + s->offset + CKPT_ALIGN + 1 * CKPT_PAGE_SIZE + 3],
+                    page_byte(9, 3, 1));
+}
+
+/* A flipped byte anywhere in an image is refused, and the error names the
+ * region: the header, the table, a section's bytes, the padding. */
+static void test_flipped_bytes_refused(void)
+{
+    static ckpt_image_t img[CKPT_MAX_IMAGES];
+    write_chain();
+    unsigned n;
+    ckpt_verdict_t v = walk(&n, STACK);
+    CU_ASSERT_EQUAL_FATAL(v.err, CKPT_OK);
+    ckpt_medium_t m = medium();
+    ckpt_walk(&m, STACK, img, CKPT_MAX_IMAGES, &n, &v);
+    const uint64_t b1 = img[1].base;
+    const ckpt_section_t *ram1 = ckpt_find(img[1].sec, img[1].h.n_sections, CKPT_SEC_RAM);
+    const ckpt_section_t *dev0 = ckpt_find(img[0].sec, img[0].h.n_sections, CKPT_SEC_DEVICES);
+    const struct { uint64_t at; ckpt_err_t err; unsigned image; } cases[] = {
+        { offsetof(ckpt_header_t, guest_time), CKPT_E_HEADER_CRC, 0 },
+        { offsetof(ckpt_header_t, magic), CKPT_E_MAGIC, 0 },
+        { CKPT_HEADER_BYTES + 9, CKPT_E_HEADER_CRC, 0 },      /* the table */
+        { dev0->offset + 17, CKPT_E_SECTION_CRC, 0 },
+        { dev0->offset + dev0->bytes + 1, CKPT_E_IMAGE_CRC, 0 },   /* padding */
+        { b1 + ram1->offset + ram1->bytes - 1, CKPT_E_SECTION_CRC, 1 },
+        { b1 + offsetof(ckpt_header_t, seq), CKPT_E_HEADER_CRC, 1 },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        disk[cases[i].at] ^= 0x40;
+        v = walk(&n, STACK);
+        CU_ASSERT_EQUAL(v.err, cases[i].err);
+        CU_ASSERT_EQUAL(n, cases[i].image);         /* the images before it checked */
+        CU_ASSERT_TRUE(strlen(v.why) > 10);
+        disk[cases[i].at] ^= 0x40;
+    }
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_OK);
+}
+
+static void test_truncated_refused(void)
+{
+    write_chain();
+    static ckpt_image_t img[CKPT_MAX_IMAGES];
+    unsigned n;
+    ckpt_verdict_t v;
+    ckpt_medium_t m = medium();
+    ckpt_walk(&m, STACK, img, CKPT_MAX_IMAGES, &n, &v);
+    /* The medium ends inside image 0, then inside image 1's sections. */
+    limit = img[0].h.image_bytes - 1;
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_SHORT);
+    CU_ASSERT_EQUAL(n, 0);
+    limit = img[1].base + img[1].h.image_bytes / 2;
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_SHORT);
+    CU_ASSERT_EQUAL(n, 1);
+    limit = 100;                                    /* not even a header */
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_SHORT);
+    limit = DISK_BYTES;
+}
+
+/* Re-seal a header changed on purpose: only the check aimed at survives. */
+static void reseal(uint64_t base)
+{
+    ckpt_header_t h;
+    ckpt_section_t sec[CKPT_MAX_SECTIONS];
+    memcpy(&h, disk + base, sizeof h);
+    uint32_t n = h.n_sections <= CKPT_MAX_SECTIONS ? h.n_sections : CKPT_MAX_SECTIONS;
+    memcpy(sec, disk + base + CKPT_HEADER_BYTES, n * sizeof *sec);
+    h.n_sections = n;
+    uint32_t crc = ckpt_header_crc(&h, sec);
+    memcpy(disk + base + offsetof(ckpt_header_t, header_crc), &crc, sizeof crc);
+}
+
+static void set32(uint64_t at, uint32_t v) { memcpy(disk + at, &v, sizeof v); }
+static void set64(uint64_t at, uint64_t v) { memcpy(disk + at, &v, sizeof v); }
+
+static void test_version_and_stack_refused(void)
+{
+    unsigned n;
+    write_chain();
+    set32(offsetof(ckpt_header_t, version), CKPT_VERSION + 1);
+    reseal(0);
+    ckpt_verdict_t v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_VERSION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "version 2"));
+    write_chain();
+    v = walk(&n, STACK ^ 1);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_STACK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "calc"));
+    v = walk(&n, 0);                                /* any stack: the host tool */
+    CU_ASSERT_EQUAL(v.err, CKPT_OK);
+}
+
+/* An incremental image from another chain (its predecessor's checksum
+ * differs) is refused; an image 0 that is not full too. */
+static void test_spliced_chain_refused(void)
+{
+    unsigned n;
+    write_chain();
+    static ckpt_image_t img[CKPT_MAX_IMAGES];
+    ckpt_verdict_t v;
+    ckpt_medium_t m = medium();
+    ckpt_walk(&m, STACK, img, CKPT_MAX_IMAGES, &n, &v);
+    /* Rewrite image 1 as if it followed another image 0. */
+    write_image(img[1].base, 1, img[0].h.header_crc ^ 1, 0x2000, dirty, 3);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
+    CU_ASSERT_EQUAL(n, 1);
+    /* Only the incremental one, at the start. */
+    memmove(disk, disk + img[1].base, img[1].h.image_bytes);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
+    CU_ASSERT_EQUAL(n, 0);
+}
+
+/* Sizes and offsets an attacker chose, each with a valid header checksum. */
+static void test_hostile_layout_refused(void)
+{
+    unsigned n;
+    ckpt_verdict_t v;
+    write_chain();
+    set32(offsetof(ckpt_header_t, n_sections), 1000);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+    write_chain();
+    set64(offsetof(ckpt_header_t, image_bytes), ~0ull);
+    reseal(0);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_SHORT);
+    /* A section pointing past the image. */
+    write_chain();
+    set64(CKPT_HEADER_BYTES + offsetof(ckpt_section_t, offset), 1ull << 40);
+    reseal(0);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+    /* Two sections on the same bytes. */
+    write_chain();
+    ckpt_section_t s0;
+    memcpy(&s0, disk + CKPT_HEADER_BYTES, sizeof s0);
+    set64(CKPT_HEADER_BYTES + sizeof s0 + offsetof(ckpt_section_t, offset), s0.offset);
+    reseal(0);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+    /* More pages than the VM has. */
+    write_chain();
+    set64(offsetof(ckpt_header_t, pages), VM_PAGES + 1);
+    reseal(0);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+}
+
+/* A listed page outside the VM, with every checksum right: the content
+ * check refuses it (a restore would write outside the VM's RAM). */
+static void test_page_outside_vm_refused(void)
+{
+    unsigned n;
+    write_chain();
+    ckpt_header_t h0;
+    memcpy(&h0, disk, sizeof h0);
+    const uint64_t bad[] = { 3, VM_PAGES, 15 };
+    write_image(ckpt_next(0, &h0), 1, h0.header_crc, 0x2000, bad, 3);
+    ckpt_verdict_t v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_CONTENT);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "page 16"));
+}
+
+static char *run_tool(int (*fn)(FILE *, const ckpt_medium_t *, unsigned), unsigned arg, int *rc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ckpt_medium_t m = medium();
+    *rc = fn(f, &m, arg);
+    fclose(f);
+    return text;
+}
+
+static int ls(FILE *f, const ckpt_medium_t *m, unsigned arg)
+{
+    (void)arg;
+    return ckpt_ls(f, m);
+}
+
+static void test_tool_ls_and_show(void)
+{
+    int rc;
+    write_chain();
+    char *t = run_tool(ls, 0, &rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "#0 full vm=calc stack=0x1122334455667788"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "#1 incremental vm=calc"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "pages=3 time=101"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "2 images, chain ok"));
+    free(t);
+    t = run_tool(ckpt_show, 1, &rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "image 1: incremental, format version 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "rip              0x0000000000002000"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "pic.0 version 1, 5 bytes"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "list: 3 pages 0x3000 0x9000 0xf000"));
+    free(t);
+    t = run_tool(ckpt_show, 2, &rc);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "no image 2"));
+    free(t);
+    disk[CKPT_DATA_START + 3] ^= 1;
+    t = run_tool(ls, 0, &rc);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "image 0 refused: corrupt section: section 0 (vcpu)"));
+    free(t);
+}
+
+UNIT_SUITE(ckpt_suite)
+{
+    CU_pSuite s = CU_add_suite("checkpoint image format", NULL, NULL);
+    CU_add_test(s, "CRC-32 and FNV-1a test vectors, stack identity", test_crc_and_fnv_vectors);
+    CU_add_test(s, "a full and an incremental image read back", test_chain_reads_back);
+    CU_add_test(s, "a flipped byte in any region is refused", test_flipped_bytes_refused);
+    CU_add_test(s, "a truncated image is refused", test_truncated_refused);
+    CU_add_test(s, "another version or stack is refused", test_version_and_stack_refused);
+    CU_add_test(s, "a spliced chain is refused", test_spliced_chain_refused);
+    CU_add_test(s, "hostile sizes and offsets are refused", test_hostile_layout_refused);
+    CU_add_test(s, "a page outside the VM is refused", test_page_outside_vm_refused);
+    CU_add_test(s, "nestor-ckpt ls and show", test_tool_ls_and_show);
+}
