@@ -87,10 +87,14 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, b
  * to answer it with (*@changed: the groups of vcpu02's state it loads), or
  * NVMX_NO_REPLY. */
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_word_t *changed);
-/* Deliver a #PF to L2 at linear @addr, error code @error (CR2 loaded): the
- * reply label, *@changed its groups. */
-nestor_word_t l2_inject_pf(struct nvmx_monitor *m, const struct vmcs12 *v, uint64_t addr,
-                           uint32_t error, nestor_word_t *changed);
+/* Hardware exception @vector (error code @error if @has_error; a #PF's
+ * linear address @addr) raised by an instruction of L2 that nested-vmx
+ * carries out, at that instruction: an exit to L1 where L1's exception
+ * bitmap (and #PF filter) asks for it (SDM 25.2, 27.2.1, 27.2.2), else
+ * delivered to L2 (CR2 loaded for a #PF, RF for a fault: 17.3.1.1). The
+ * reply label for L2's exit, *@changed its groups. */
+nestor_word_t l2_raise(struct nvmx_monitor *m, struct vmcs12 *v, unsigned vector, bool has_error,
+                       uint32_t error, uint64_t addr, nestor_word_t *changed);
 /* vcpu02's CR0/CR4 read shadows from vmcs12 (after its CRs were loaded). */
 nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const struct vmcs12 *v);
 /* The VMM paused L1's vCPU for an interrupt (nvmx_setup.h NVMX_GRANT_KICK):

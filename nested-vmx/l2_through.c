@@ -15,6 +15,7 @@
 #include "nvmx_insn.h"
 #include "nvmx_setup.h"
 #include "strio.h"
+#include "cpu_policy.h"
 #include <user/print.h>
 
 #define CR8             8
@@ -31,18 +32,32 @@ nestor_word_t l2_ask_vmm(struct nvmx_monitor *m, nestor_word_t label, nestor_wor
     return nestor_msginfo_label(msg.info);
 }
 
-static nestor_word_t gp(nestor_vcpu_state_t *s2, nestor_word_t *changed)
+/* #GP(0) at L2's instruction (l2_raise: L1's exit or L2's fault). */
+static nestor_word_t gp(struct nvmx_monitor *m, vmcs12_t *v, nestor_word_t *changed)
 {
-    s2->inject_info = X86_VEC_GP | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID | X86_INTR_DELIVER_ERR;
-    s2->inject_error = 0;
-    *changed |= NESTOR_MTD_INJECT;
-    return NESTOR_EXIT_REPLY_RESUME;
+    return l2_raise(m, v, X86_VEC_GP, true, 0, 0, changed);
 }
 
 static nestor_word_t done(nestor_vcpu_state_t *s2, uint64_t len, nestor_word_t *changed)
 {
     s2->rip += len;
     *changed |= NESTOR_MTD_RIP | NESTOR_MTD_GPRS;
+    return NESTOR_EXIT_REPLY_RESUME;
+}
+
+/* L2's CR0, CR4 or EFER (NESTOR_MTD_CR) changed: loaded now, with L1's
+ * read shadows put back over what loading them wrote (l2.c); L2 resumes
+ * past the instruction of length @len. */
+static nestor_word_t load_crs(struct nvmx_monitor *m, vmcs12_t *v, uint64_t len,
+                              nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    nestor_word_t cr_mask = NESTOR_MTD_CR;
+    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_LOAD_STATE, &cr_mask, 1, 0, 0, 0, 0) != NESTOR_OK ||
+        l2_write_shadows(m, v) != NESTOR_OK)
+        return gp(m, v, changed);
+    s2->rip += len;
+    *changed |= NESTOR_MTD_RIP;
     return NESTOR_EXIT_REPLY_RESUME;
 }
 
@@ -68,7 +83,7 @@ static const nestor_vcpu_seg_t *l2_seg(const nestor_vcpu_state_t *s, unsigned se
  * the count is not 0 (it exits again: L1's interrupts come between
  * batches). L2-physical must be L1-physical (no EPT12); a fault in L2's
  * paging is L2's #PF at that element, the elements before it done. */
-static nestor_word_t string_io(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q,
+static nestor_word_t string_io(struct nvmx_monitor *m, vmcs12_t *v, uint64_t q,
                                const nestor_word_t *mr, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
@@ -103,7 +118,7 @@ static nestor_word_t string_io(struct nvmx_monitor *m, const vmcs12_t *v, uint64
             r = m->env.linear(m->env.ctx, s2, la, &value, op.size, true, &error, &addr);
         }
         if (r == NVMX_MEM_PAGE_FAULT)
-            return l2_inject_pf(m, v, addr, error, changed);
+            return l2_raise(m, v, X86_VEC_PF, true, error, addr, changed);
         if (r != NVMX_MEM_OK) {
             printf("nested-vmx %s: L2 string I/O at linear 0x%lx, outside L1's RAM: not "
                    "supported: VM stopped\n", m->name, la);
@@ -117,7 +132,7 @@ static nestor_word_t string_io(struct nvmx_monitor *m, const vmcs12_t *v, uint64
 }
 
 /* IN/OUT to a port L1's I/O bitmaps pass (SDM 25.1.3): L1's device. */
-static nestor_word_t io(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q,
+static nestor_word_t io(struct nvmx_monitor *m, vmcs12_t *v, uint64_t q,
                         const nestor_word_t *mr, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
@@ -137,7 +152,8 @@ static nestor_word_t io(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q,
 
 /* RDMSR/WRMSR L1's MSR bitmaps pass (SDM 24.6.9): the MSRs L2's state holds
  * here, the rest (L1's platform) through the VMM. */
-static nestor_word_t msr(struct nvmx_monitor *m, bool write, uint64_t len, nestor_word_t *changed)
+static nestor_word_t msr(struct nvmx_monitor *m, vmcs12_t *v12, bool write, uint64_t len,
+                         nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
     const uint32_t index = (uint32_t)s2->rcx;
@@ -150,11 +166,12 @@ static nestor_word_t msr(struct nvmx_monitor *m, bool write, uint64_t len, nesto
     else if (index == MSR_IA32_DEBUGCTL)
         field = &s2->debugctl;
     if (index == MSR_IA32_EFER) {
-        if (write) {
-            printf("nested-vmx %s: L2 WRMSR to IA32_EFER that L1 lets through: not supported "
-                   "yet: VM stopped\n", m->name);
-            return NESTOR_EXIT_REPLY_STOP;
-        }
+        /* SDM Vol. 4 Table 2-2, Vol. 3A 9.8.5: bits L1's CPUID does not
+         * show, or LME changed with CR0.PG 1, #GP; LMA is not written. */
+        if (write && !efer_write(s2->efer, v, s2->cr0, m->efer_allowed, &s2->efer))
+            return gp(m, v12, changed);
+        if (write)
+            return load_crs(m, v12, len, changed);
         field = &s2->efer;
     }
     if (field && write) {
@@ -165,7 +182,7 @@ static nestor_word_t msr(struct nvmx_monitor *m, bool write, uint64_t len, nesto
         if ((address && !x86_canonical(v)) || (index == MSR_IA32_PAT && !pat_ok(v)) ||
             (index == MSR_IA32_DEBUGCTL && (v & X86_DEBUGCTL_RESERVED)) ||
             (index == MSR_IA32_TSC_AUX && (v >> 32)))
-            return gp(s2, changed);
+            return gp(m, v12, changed);
         *field = index == MSR_IA32_SYSENTER_CS ? (v & LOW32) : v;
         *changed |= NESTOR_MTD_MSRS | NESTOR_MTD_SEGS | NESTOR_MTD_DEBUG;
         return done(s2, len, changed);
@@ -177,7 +194,7 @@ static nestor_word_t msr(struct nvmx_monitor *m, bool write, uint64_t len, nesto
         nestor_word_t r = write ? l2_ask_vmm(m, NVMX_REQ_MSR, index, 1, v, 0, &got)
                                 : l2_ask_vmm(m, NVMX_REQ_MSR, index, 0, 0, 0, &got);
         if (r == NVMX_REQ_FAULT)
-            return gp(s2, changed);
+            return gp(m, v12, changed);
         if (r != NVMX_REQ_OK)
             return NESTOR_EXIT_REPLY_STOP;
         v = got;
@@ -192,7 +209,7 @@ static nestor_word_t msr(struct nvmx_monitor *m, bool write, uint64_t len, nesto
 /* A MOV to CR0/CR4, CLTS or LMSW that exited only for the kernel's own mask
  * bits: L2's CR changes as the instruction says (SDM Vol. 2B MOV CR, CLTS,
  * LMSW), within what VMX operation fixes (SDM 23.8: #GP otherwise). */
-static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, uint64_t len,
+static nestor_word_t cr(struct nvmx_monitor *m, vmcs12_t *v, uint64_t q, uint64_t len,
                         nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
@@ -202,7 +219,7 @@ static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, u
         const bool to = CRQ_TYPE(q) == CRQ_MOV_TO_CR;
         nestor_word_t r = l2_ask_vmm(m, NVMX_REQ_CR8, to, to ? *reg : 0, 0, 0, &got);
         if (r == NVMX_REQ_FAULT)
-            return gp(s2, changed);
+            return gp(m, v, changed);
         if (r != NVMX_REQ_OK)
             return NESTOR_EXIT_REPLY_STOP;
         if (!to)
@@ -233,20 +250,12 @@ static nestor_word_t cr(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t q, u
     if (n == 0 && (proc2 & PROC2_UNRESTRICTED_GUEST))
         fixed0 &= ~(uint64_t)(X86_CR0_PE | X86_CR0_PG);
     if ((value & fixed0) != fixed0 || (value & ~fixed1) || (n != 0 && n != 4))
-        return gp(s2, changed);
+        return gp(m, v, changed);
     if (n == 0)
         s2->cr0 = value;
     else
         s2->cr4 = value;
-    /* Load the CRs now and put L1's read shadows back over what loading
-     * them wrote (l2.c), then resume with RIP past the instruction. */
-    nestor_word_t cr_mask = NESTOR_MTD_CR;
-    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_LOAD_STATE, &cr_mask, 1, 0, 0, 0, 0) != NESTOR_OK ||
-        l2_write_shadows(m, v) != NESTOR_OK)
-        return gp(s2, changed);
-    s2->rip += len;
-    *changed |= NESTOR_MTD_RIP;
-    return NESTOR_EXIT_REPLY_RESUME;
+    return load_crs(m, v, len, changed);
 }
 
 nvmx_insn_t l2_insn(const nestor_word_t *mr)
@@ -263,19 +272,14 @@ nestor_word_t l2_shadow_access(struct nvmx_monitor *m, vmcs12_t *v, const nestor
     nestor_vcpu_state_t *s2 = m->l2.s;
     const nvmx_insn_t insn = l2_insn(mr);
     const nvmx_result_t r = nvmx_l2_shadow_access(v, &m->env, s2, &insn);
-    if (r.status == NVMX_FAULT) {
-        s2->inject_info = r.vector | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID |
-                          (r.has_error ? X86_INTR_DELIVER_ERR : 0);
-        s2->inject_error = r.error_code;
-        *changed |= NESTOR_MTD_INJECT;
-    } else {
-        *changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | NESTOR_MTD_INTR;
-    }
     m->l2.shadow_served++;
+    if (r.status == NVMX_FAULT)
+        return l2_raise(m, v, r.vector, r.has_error, r.error_code, r.cr2, changed);
+    *changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | NESTOR_MTD_INTR;
     return NESTOR_EXIT_REPLY_RESUME;
 }
 
-nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
+nestor_word_t l2_through(struct nvmx_monitor *m, vmcs12_t *v, unsigned reason, uint64_t q,
                          const nestor_word_t *mr, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
@@ -285,16 +289,14 @@ nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned rea
         return io(m, v, q, mr, changed);
     case NESTOR_EXIT_RDMSR:
     case NESTOR_EXIT_WRMSR:
-        return msr(m, reason == NESTOR_EXIT_WRMSR, len, changed);
+        return msr(m, v, reason == NESTOR_EXIT_WRMSR, len, changed);
     case NESTOR_EXIT_CR_ACCESS:
         return cr(m, v, q, len, changed);
     case NESTOR_EXIT_MONITOR:       /* L1's CPU shows no MONITOR/MWAIT: #UD as there */
     case NESTOR_EXIT_MWAIT:
-        s2->inject_info = X86_VEC_UD | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID;
-        *changed |= NESTOR_MTD_INJECT;
-        return NESTOR_EXIT_REPLY_RESUME;
+        return l2_raise(m, v, X86_VEC_UD, false, 0, 0, changed);
     case NESTOR_EXIT_RDPMC:         /* no performance counters shown (SDM Vol. 2B RDPMC) */
-        return gp(s2, changed);
+        return gp(m, v, changed);
     case NESTOR_EXIT_WBINVD:        /* the caches are coherent with L1's RAM */
         return done(s2, len, changed);
     default:

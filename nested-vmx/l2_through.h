@@ -10,7 +10,7 @@
 /* L2's exit @reason (qualification @q, message registers @mr: the
  * instruction length and information) that L1 did not ask for: the reply
  * label for L2's exit, *@changed its groups. */
-nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
+nestor_word_t l2_through(struct nvmx_monitor *m, vmcs12_t *v, unsigned reason, uint64_t q,
                          const nestor_word_t *mr, nestor_word_t *changed);
 
 /* L2's VMREAD/VMWRITE (exit message @mr) that L1's "VMCS shadowing" lets

@@ -10,6 +10,7 @@
 #include "nvmx_setup.h"
 #include <user/space.h>
 #include <user/sys.h>
+#include <x86_arch.h>
 
 typedef struct nvmx_monitor {
     char name[32];                  /* our monitor name (the config's node) */
@@ -31,6 +32,7 @@ typedef struct nvmx_monitor {
                                        (mapped at ram; alias slices come from them) */
     l2_t l2;
     unsigned timer_rate;            /* the host's VMX-preemption-timer rate (bootinfo) */
+    uint64_t efer_allowed;          /* EFER bits L1 may set (cpu_policy.h efer_allowed) */
     bool tsc_dirty;                 /* L1 wrote its TSC: L2's offset needs computing again */
     const char *last_rule;          /* the entry check that failed last, for the log */
 } nvmx_monitor_t;
@@ -42,6 +44,24 @@ static inline void nvmx_exit_mrs(const nu_msg_t *msg, nestor_word_t *mr)
     const nestor_ipc_buffer_t *b = nu_ipc_buffer();
     for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
         mr[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? msg->mr[i] : b->msg[i];
+}
+
+/* Hardware exception @vector (error code @error if @has_error) delivered to
+ * the guest of state @s at its next entry (SDM 26.6.1.1 event injection):
+ * the groups to load. A fault pushes RFLAGS with RF = 1 (SDM Vol. 3B
+ * 17.3.1.1), which injection does not do by itself (it pushes the RFLAGS
+ * the entry loads, 26.6.1.1): RF is set in them here, so @s's RFLAGS must
+ * be current (the exit's transfer mask has NESTOR_MTD_RFLAGS). */
+static inline nestor_word_t nvmx_inject_exception(nestor_vcpu_state_t *s, unsigned vector,
+                                                  bool has_error, uint32_t error)
+{
+    s->inject_info = vector | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID |
+                     (has_error ? X86_INTR_DELIVER_ERR : 0);
+    s->inject_error = has_error ? error : 0;
+    if (!x86_exception_is_fault(vector))
+        return NESTOR_MTD_INJECT;
+    s->rflags |= X86_RFLAGS_RF;
+    return NESTOR_MTD_INJECT | NESTOR_MTD_RFLAGS;
 }
 
 /* L1's memory for nvmx_env_t (l1mem.c). */

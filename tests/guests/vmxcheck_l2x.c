@@ -16,11 +16,17 @@
  *             the MSR lists with a platform MSR (MTRR_DEF_TYPE) and a state
  *             MSR: loaded at entry, stored and loaded at exit, an entry
  *             that would #GP failing with reason 34 (26.4, 27.4, 27.6);
+ *             IA32_EFER in the lists and written by L2 through the
+ *             bitmaps: loaded as WRMSR would (LMA kept), LME changed
+ *             with paging on or a reserved bit failing the entry with
+ *             reason 34 and its index, L2's WRMSR of it a #GP (26.4,
+ *             27.4, 27.6; Vol. 3A 9.8.5);
  *   l2cr:     CR0/CR4 guest/host masks and read shadows (MOV to, MOV from,
  *             CLTS; qualification Table 27-3), CR3-load/store exiting;
  *   l2exc:    the exception bitmap (#UD, #GP with its error code, exit
  *             interruption information 24.9.2), exceptions delivered through
- *             L2's own IDT, #PF against the PFEC mask/match (25.2);
+ *             L2's own IDT with RF pushed 1 (17.3.1.1: faults), #PF against
+ *             the PFEC mask/match (25.2);
  *   l2inject: VM-entry event injection (26.6): #UD, #GP with an error code,
  *             a software interrupt (RIP + instruction length), an external
  *             interrupt; the valid bit cleared on exit (24.8.3);
@@ -106,7 +112,7 @@ enum { G_RAX, G_RCX, G_RDX, G_RBX, G_RBP, G_RSI, G_RDI };
 
 extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], l2x_io_out_imm[],
     l2x_io_in_imm[], l2x_io_rep[], l2x_iobm[], l2x_iostr[], l2x_iobm_80[], l2x_iobm_7f[], l2x_iobm_7fff[],
-    l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_msrlist[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
+    l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_msrlist[], l2x_efer[], l2x_efer_gp[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
     l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
     l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[], l2x_poke[],
     l2x_poke_store[], l2x_peek[], l2x_peek_load[], l2x_vmread[], l2x_vmwrite[];
@@ -256,6 +262,17 @@ static int l2_handled(const char *what, uint64_t r, uint64_t vector, uint64_t er
     vmxc_check_eq(W(what, "L2 handler error code"), error, l2x_gprs[G_RCX]);
     vmxc_check_eq(W(what, "L2 handler return RIP"), rip, l2x_gprs[G_RDX]);
     return 1;
+}
+
+/* L2's handler of a fault (l2_handled) was entered with RF = 1 in the
+ * RFLAGS pushed (SDM Vol. 3B 17.3.1.1: "for any fault-class exception
+ * except a debug exception generated in response to an instruction
+ * breakpoint"), whoever delivered it: the CPU, or the VMM under L2 that
+ * carried out L2's instruction and injected the fault. */
+static void l2_fault_rf(const char *what)
+{
+    vmxc_check_eq(W(what, "RF in the RFLAGS pushed (17.3.1.1)"), X86_RFLAGS_RF,
+                  l2x_gprs[G_RDI] & X86_RFLAGS_RF);
 }
 
 /* ---- l2io: SDM 25.1.3, 24.6.4, 27.2.1 Table 27-5 ---- */
@@ -422,6 +439,8 @@ static void msr_lists(void)
     wrmsr(MSR_IA32_KERNEL_GS_BASE, kgs);
 }
 
+static void efer_lists(void);
+
 static void section_msr(void)
 {
     uint64_t r;
@@ -481,6 +500,7 @@ static void section_msr(void)
         wrmsr(MSR_IA32_KERNEL_GS_BASE, kgs);
         wrmsr(MSR_IA32_SYSENTER_CS, scs);
         msr_lists();
+        efer_lists();
     }
     vmxc_section_end("l2msr");
 }
@@ -561,6 +581,82 @@ static void exc_exit(const char *what, uint64_t r, const void *rip, uint32_t inf
                   vmrd(VMCS_IDT_VECTORING_INFO) & INFO_VALID);
 }
 
+/* IA32_EFER (SDM 26.4, 27.4, 27.6; Vol. 4 Table 2-2, Vol. 3A 9.8.5): the
+ * entry list loads it after the guest state (SCE flipped, LMA kept), L2
+ * reads and writes it through clear MSR bitmaps (its value without LMA:
+ * LMA stays), a WRMSR changing LME with paging on is L2's #GP (here an
+ * exception exit), the exit store list reads L2's, the exit load list
+ * gives L1 SCE flipped; entry lists changing LME under paging or setting
+ * a reserved bit fail with reason 34 and the entry's index. */
+static void efer_lists(void)
+{
+    const uint64_t efer = rdmsr(MSR_IA32_EFER), flipped = efer ^ X86_EFER_SCE;
+    const uint32_t gp = INFO_VALID | INFO_TYPE(T_HW_EXC) | INFO_EC | X86_VEC_GP;
+    memset(msr_bm, 0, sizeof(msr_bm));
+    msrl_load[0] = MSR_IA32_EFER;
+    msrl_load[1] = flipped;
+    msrl_store[0] = MSR_IA32_EFER;
+    msrl_store[1] = 0;
+    msrl_exit_load[0] = MSR_IA32_EFER;
+    msrl_exit_load[1] = flipped & ~X86_EFER_LMA;
+    l2x_in[0] = efer & ~X86_EFER_LMA;
+    l2x_in[1] = efer & ~(X86_EFER_LME | X86_EFER_LMA);
+    reset();
+    vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_USE_MSR_BITMAPS);
+    vmwr(VMCS_MSR_BITMAP, pa(msr_bm));
+    vmwr(VMCS_ENTRY_MSR_LOAD_ADDR, pa(msrl_load));
+    vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 1);
+    vmwr(VMCS_EXIT_MSR_STORE_ADDR, pa(msrl_store));
+    vmwr(VMCS_EXIT_MSR_STORE_COUNT, 1);
+    vmwr(VMCS_EXIT_MSR_LOAD_ADDR, pa(msrl_exit_load));
+    vmwr(VMCS_EXIT_MSR_LOAD_COUNT, 1);
+    const uint64_t r = enter(l2x_efer);
+    const uint64_t l1_after = rdmsr(MSR_IA32_EFER);
+    wrmsr(MSR_IA32_EFER, efer);
+    exc_exit("EFER: L2's WRMSR changing LME with paging on: #GP(0)", r, l2x_efer_gp, gp, 0);
+    if (r == VR_EXIT(R_EXCEPTION)) {
+        vmxc_check_eq("EFER: L2 reads it as the entry list loaded it, LMA kept (26.4)", flipped,
+                      l2x_out[0]);
+        vmxc_check_eq("EFER: L2's WRMSR without LMA, read back: LMA kept", efer, l2x_out[1]);
+        vmxc_check_eq("EFER: exit store list holds L2's (27.4)", efer, msrl_store[1]);
+        vmxc_check_eq("EFER: exit load list gave L1 its value, LMA kept (27.6)", flipped,
+                      l1_after);
+    }
+    vmwr(VMCS_EXIT_MSR_STORE_COUNT, 0);
+    vmwr(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+    vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+    /* The same #GP with bitmap bit 13 clear: L2's own (25.2), a fault. */
+    reset();
+    vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_USE_MSR_BITMAPS);
+    vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(13));
+    if (l2_handled("EFER: L2's WRMSR #GP, bit 13 clear: L2's IDT", enter(l2x_efer), 13, 0,
+                   pa(l2x_efer_gp)))
+        l2_fault_rf("EFER: L2's WRMSR #GP");
+    static const struct {
+        const char *what;
+        uint64_t clear, set;
+    } bad[] = {
+        { "EFER.LME cleared with paging on: entry fails, reason 34, index 2 (26.4)",
+          X86_EFER_LME, 0 },
+        { "EFER reserved bit 1: entry fails, reason 34, index 2 (26.4)", 0, BIT(1) },
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        msrl_load[0] = MSR_IA32_KERNEL_GS_BASE;
+        msrl_load[1] = rdmsr(MSR_IA32_KERNEL_GS_BASE);
+        msrl_load[2] = MSR_IA32_EFER;
+        msrl_load[3] = (efer & ~bad[i].clear) | bad[i].set;
+        reset();
+        vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 2);
+        const uint64_t f = enter(l2x_efer);
+        vmxc_check_vr(bad[i].what, VR_EXIT(EXIT_REASON_ENTRY_FAILURE | R_MSR_LOADING), f);
+        if (f == VR_EXIT(EXIT_REASON_ENTRY_FAILURE | R_MSR_LOADING))
+            vmxc_check_eq(W(bad[i].what, "qualification"), 2, vmrd(VMCS_EXIT_QUALIFICATION));
+        vmxc_check_eq(W(bad[i].what, "L1's EFER after"), efer, rdmsr(MSR_IA32_EFER));
+        wrmsr(MSR_IA32_EFER, efer);
+    }
+    vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+}
+
 static void section_exc(void)
 {
     const uint32_t ud = INFO_VALID | INFO_TYPE(T_HW_EXC) | 6;
@@ -573,10 +669,12 @@ static void section_exc(void)
     exc_exit("#GP(80H), bitmap bit 13 set", enter(l2x_gp), l2x_gp_insn, gp, 0x80);
     reset();
     vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(6));
-    l2_handled("UD2, bit 6 clear: L2's IDT", enter(l2x_ud), 6, 0, pa(l2x_ud));
+    if (l2_handled("UD2, bit 6 clear: L2's IDT", enter(l2x_ud), 6, 0, pa(l2x_ud)))
+        l2_fault_rf("UD2, bit 6 clear");
     reset();
     vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(13));
-    l2_handled("#GP(80H), bit 13 clear: L2's IDT", enter(l2x_gp), 13, 0x80, pa(l2x_gp_insn));
+    if (l2_handled("#GP(80H), bit 13 clear: L2's IDT", enter(l2x_gp), 13, 0x80, pa(l2x_gp_insn)))
+        l2_fault_rf("#GP(80H), bit 13 clear");
     /* #PF: with bitmap bit 14 set it exits iff PFEC & mask == match, with
      * it clear iff they differ (25.2). PFEC: 0 read, 2 write (not present). */
     static const struct {
@@ -604,6 +702,7 @@ static void section_exc(void)
                               vmrd(VMCS_EXIT_QUALIFICATION));
         } else if (l2_handled(pfs[i].what, r, 14, pfs[i].write ? 2 : 0, pa(rip))) {
             vmxc_check_eq(W(pfs[i].what, "L2's CR2"), PF_ADDR, l2x_gprs[G_RSI]);
+            l2_fault_rf(pfs[i].what);
         }
     }
     vmxc_section_end("l2exc");
