@@ -743,6 +743,13 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
 static nestor_word_t reflect(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
                              uint32_t reason, uint64_t qual);
 
+nestor_word_t l2_reflect_carried(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
+                                 uint32_t reason, uint64_t qual)
+{
+    m->l2.at_l0--;                          /* l2_exit counted it as handled here */
+    return reflect(m, v, mr, reason, qual);
+}
+
 nestor_word_t l2_raise(struct nvmx_monitor *m, vmcs12_t *v, unsigned vector, bool has_error,
                        uint32_t error, uint64_t addr, nestor_word_t *changed)
 {
@@ -759,8 +766,8 @@ nestor_word_t l2_raise(struct nvmx_monitor *m, vmcs12_t *v, unsigned vector, boo
         mr[NESTOR_EXIT_MR_INTR_INFO] = vector | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID |
                                        (has_error ? X86_INTR_DELIVER_ERR : 0);
         mr[NESTOR_EXIT_MR_INTR_ERROR] = has_error ? error : 0;
-        m->l2.at_l0--;                          /* l2_exit counted it as handled here */
-        return reflect(m, v, mr, NESTOR_EXIT_EXCEPTION, vector == X86_VEC_PF ? addr : 0);
+        return l2_reflect_carried(m, v, mr, NESTOR_EXIT_EXCEPTION,
+                                  vector == X86_VEC_PF ? addr : 0);
     }
     if (vector == X86_VEC_PF) {
         /* SDM Vol. 3A 4.7: the #PF loads CR2 with the address (injecting a

@@ -95,6 +95,12 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
  * reply label for L2's exit, *@changed its groups. */
 nestor_word_t l2_raise(struct nvmx_monitor *m, struct vmcs12 *v, unsigned vector, bool has_error,
                        uint32_t error, uint64_t addr, nestor_word_t *changed);
+/* An exit L2 made that nested-vmx began to carry out (l2_through) turned
+ * out to be L1's after all (an exception L1 intercepts, EPT12 refusing an
+ * access): exit @reason with qualification @qual and the rest of the exit
+ * information in @mr goes to L1 (SDM 27.2-27.6). The reply label. */
+nestor_word_t l2_reflect_carried(struct nvmx_monitor *m, struct vmcs12 *v,
+                                 const nestor_word_t *mr, uint32_t reason, uint64_t qual);
 /* vcpu02's CR0/CR4 read shadows from vmcs12 (after its CRs were loaded). */
 nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const struct vmcs12 *v);
 /* The VMM paused L1's vCPU for an interrupt (nvmx_setup.h NVMX_GRANT_KICK):
@@ -126,5 +132,13 @@ void l2_vmcs_gone(struct nvmx_monitor *m, uint64_t gpa);
 int ept02_fault(struct nvmx_monitor *m, const struct vmcs12 *v, uint64_t gpa2, uint64_t qual,
                 uint32_t *reason, uint64_t *qual12);
 void ept02_flush(struct nvmx_monitor *m);
+/* EPT12's translation of L2-physical @gpa2 for an access @access
+ * (EPT_QUAL_READ/WRITE/FETCH, x86_vmx.h), as the CPU walks it (SDM 28.3.2,
+ * 28.3.3): 1 allowed, *@gpa1 the L1-physical address (L2-physical itself
+ * without EPT12); 0 refused, *@reason an EPT violation (*@qual12 the
+ * access and EPT12's permissions, Table 27-7, without the linear-address
+ * bits) or misconfiguration (*@qual12 0) for L1. */
+int ept12_translate(struct nvmx_monitor *m, uint64_t gpa2, uint64_t access, uint64_t *gpa1,
+                    uint32_t *reason, uint64_t *qual12);
 
 #endif

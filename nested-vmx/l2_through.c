@@ -75,24 +75,38 @@ static const nestor_vcpu_seg_t *l2_seg(const nestor_vcpu_state_t *s, unsigned se
     }
 }
 
+/* EPT12 refused an access of L2's instruction (@f): L1's EPT violation or
+ * misconfiguration, at that instruction (SDM 28.3.3.2, 27.2.1: the
+ * guest-physical address, and the guest-linear one where the
+ * qualification says it is valid). */
+static nestor_word_t ept12_refused(struct nvmx_monitor *m, vmcs12_t *v, const l2mem_fault_t *f)
+{
+    nestor_word_t mr[NESTOR_EXIT_MR_COUNT] = { 0 };
+    mr[NESTOR_EXIT_MR_GUEST_PHYS] = f->gpa2;
+    if (f->qualification & EPT_QUAL_LINEAR_VALID)
+        mr[NESTOR_EXIT_MR_GUEST_LINEAR] = f->la;
+    return l2_reflect_carried(m, v, mr, f->reason, f->qualification);
+}
+
 /* INS/OUTS (with or without REP) to a port L1's I/O bitmaps pass (SDM
  * 25.1.3): carried out as the CPU would in L2 (SDM Vol. 2B INS, OUTS,
  * REP; vmm-server/strio.h decodes and steps), each element through L1's
- * device, memory through L2's paging into L1's RAM. A REP runs
- * STRIO_BATCH elements per exit and leaves RIP at the instruction while
- * the count is not 0 (it exits again: L1's interrupts come between
- * batches). L2-physical must be L1-physical (no EPT12); a fault in L2's
- * paging is L2's #PF at that element, the elements before it done. */
+ * device, memory through L2's paging, then EPT12 where L1 uses EPT for L2
+ * (28.3.1), into L1's RAM. A REP runs STRIO_BATCH elements per exit and
+ * leaves RIP at the instruction while the count is not 0 (it exits again:
+ * L1's interrupts come between batches). A fault in L2's paging is L2's
+ * #PF at that element, an access EPT12 refuses (a paging-structure entry's
+ * or the element's) L1's EPT violation or misconfiguration there, the
+ * elements before it done (SDM Vol. 2B REP: a fault leaves the registers
+ * at the element). */
 static nestor_word_t string_io(struct nvmx_monitor *m, vmcs12_t *v, uint64_t q,
                                const nestor_word_t *mr, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
     strio_op_t op;
-    if (m->l2.eptp12 != EPT02_NO_EPT ||
-        !strio_decode(q, (uint32_t)mr[NESTOR_EXIT_MR_INSTR_INFO], &op)) {
-        printf("nested-vmx %s: L2 string I/O to port 0x%lx that L1 lets through %s: not "
-               "supported yet: VM stopped\n", m->name, (nestor_word_t)IOQ_PORT(q),
-               m->l2.eptp12 != EPT02_NO_EPT ? "through EPT12" : "(undecodable)");
+    if (!strio_decode(q, (uint32_t)mr[NESTOR_EXIT_MR_INSTR_INFO], &op)) {
+        printf("nested-vmx %s: L2 string I/O to port 0x%lx that L1 lets through "
+               "(undecodable): VM stopped\n", m->name, (nestor_word_t)IOQ_PORT(q));
         return NESTOR_EXIT_REPLY_STOP;
     }
     const bool mode64 = (s2->efer & X86_EFER_LMA) && (s2->cs.ar & X86_AR_L);
@@ -106,19 +120,22 @@ static nestor_word_t string_io(struct nvmx_monitor *m, vmcs12_t *v, uint64_t q,
         const uint64_t la = strio_linear(&op, base, *index, mode64);
         uint32_t value = 0, error = 0;
         uint64_t addr = 0;
+        l2mem_fault_t ept12;
         nvmx_mem_t r = NVMX_MEM_OK;
         nestor_word_t got = 0;
         if (!op.in)
-            r = m->env.linear(m->env.ctx, s2, la, &value, op.size, false, &error, &addr);
+            r = l2mem_linear(m, la, &value, op.size, false, &error, &addr, &ept12);
         if (r == NVMX_MEM_OK &&
             l2_ask_vmm(m, NVMX_REQ_IO, op.port, op.size, op.in, value, &got) != NVMX_REQ_OK)
             return NESTOR_EXIT_REPLY_STOP;              /* L2 ended the VM */
         if (r == NVMX_MEM_OK && op.in) {
             value = (uint32_t)got;
-            r = m->env.linear(m->env.ctx, s2, la, &value, op.size, true, &error, &addr);
+            r = l2mem_linear(m, la, &value, op.size, true, &error, &addr, &ept12);
         }
         if (r == NVMX_MEM_PAGE_FAULT)
             return l2_raise(m, v, X86_VEC_PF, true, error, addr, changed);
+        if (r == NVMX_MEM_EPT12)
+            return ept12_refused(m, v, &ept12);
         if (r != NVMX_MEM_OK) {
             printf("nested-vmx %s: L2 string I/O at linear 0x%lx, outside L1's RAM: not "
                    "supported: VM stopped\n", m->name, la);

@@ -67,6 +67,22 @@ static inline nestor_word_t nvmx_inject_exception(nestor_vcpu_state_t *s, unsign
 /* L1's memory for nvmx_env_t (l1mem.c). */
 void l1mem_env(nvmx_monitor_t *m);
 
+/* How EPT12 refused an access of L2 (l2mem_linear): an EPT violation or
+ * misconfiguration for L1 (SDM 27.2.1), at L2-physical @gpa2 in the
+ * access to linear @la. */
+typedef struct {
+    bool refused;
+    uint32_t reason;            /* NESTOR_EXIT_EPT_VIOLATION or _MISCONFIG */
+    uint64_t qualification;     /* Table 27-7, linear-address bits included */
+    uint64_t gpa2, la;
+} l2mem_fault_t;
+
+/* Copy @n bytes between L2's linear @la and @buf as an access of L2 would
+ * (its paging, then EPT12 where L1 uses EPT for L2, then L1's RAM): as
+ * nvmx_env_t.linear, or NVMX_MEM_EPT12 with *@fault for L1. */
+nvmx_mem_t l2mem_linear(nvmx_monitor_t *m, uint64_t la, void *buf, size_t n, bool write,
+                        uint32_t *error, uint64_t *addr, l2mem_fault_t *fault);
+
 /* Answer exits until the end (serve.c). */
 void nvmx_serve(nvmx_monitor_t *m);
 

@@ -71,10 +71,8 @@ static bool ioapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     return true;
 }
 
-/* EPT-violation exit qualification (SDM Vol. 3C 27.2.1, Table 27-7). */
-#define EPT_QUAL_LINEAR_VALID BIT(7)  /* the guest linear-address field is valid */
-#define EPT_QUAL_TRANSLATED  BIT(8)   /* the access was to the translation of that linear
-                                         address (clear: a paging-structure entry) */
+/* EPT-violation exit qualification: x86_vmx.h EPT_QUAL_* (SDM Vol. 3C
+ * 27.2.1, Table 27-7). */
 
 static bool in_lapic(const vm_t *vm, uint64_t gpa)
 {

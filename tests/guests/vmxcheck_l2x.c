@@ -115,7 +115,8 @@ extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], 
     l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_msrlist[], l2x_efer[], l2x_efer_gp[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
     l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
     l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[], l2x_poke[],
-    l2x_poke_store[], l2x_peek[], l2x_peek_load[], l2x_vmread[], l2x_vmwrite[];
+    l2x_poke_store[], l2x_peek[], l2x_peek_load[], l2x_vmread[], l2x_vmwrite[], l2x_outs[],
+    l2x_outs_insn[], l2x_ins[], l2x_ins_insn[];
 extern uint64_t l2x_gprs[15], l2x_in[4], l2x_out[4];
 uint64_t l2x_enter(uint64_t resume);
 
@@ -1214,6 +1215,8 @@ static uint64_t poke(uint64_t store, uint64_t value, uint64_t load)
  * write to the read-only page is an EPT violation (27.2.1 Table 27-7:
  * data write, readable, linear address valid, to the translation) until
  * L1 makes it writable, and a read past the mapped pages is one too. */
+static void ept_strio(const unsigned *perm);
+
 static void section_ept_4k(void)
 {
     static const unsigned perm[EPT4K_PAGES] = { 5, 2, 7, 0, 3, 6, 1, 4 };
@@ -1253,6 +1256,69 @@ static void section_ept_4k(void)
     vmxc_check_eq("EPT 4K: L1 sees it in its page", 0x3D17AB1E, l1[perm[3] * 512 + 4]);
     ept_exit("EPT 4K: read of a page the table does not map",
              poke(0, 0, l2_page(EPT4K_RO + 1, 8)), l2x_peek_load, l2_page(EPT4K_RO + 1, 8), 0x181);
+    ept_strio(perm);
+}
+
+/* String I/O to a port L1 lets through, with EPT: each element's memory
+ * operand is L2-linear, through L2's paging and then EPT12 (SDM 28.3.1;
+ * Vol. 2B OUTS, INS, REP): REP OUTSB across two scattered L2 pages reads
+ * their permuted L1 pages, REP INSB writes through the alias page; an
+ * element EPT12 refuses is an EPT violation at the instruction (27.2.1
+ * Table 27-7, 28.3.3.2) with the elements before it done. */
+static void ept_strio(const unsigned *perm)
+{
+    volatile uint8_t *l1 = (volatile uint8_t *)(uintptr_t)EPT4K_L1;
+    if (ctl_can1(proc_msr(), PROC_USE_IO_BITMAPS)) {
+        memset(io_a, 0, sizeof(io_a));
+        memset(io_b, 0, sizeof(io_b));
+        vmwr(VMCS_PROC_CONTROLS, vmrd(VMCS_PROC_CONTROLS) | PROC_USE_IO_BITMAPS);
+        vmwr(VMCS_IO_BITMAP_A, pa(io_a));
+        vmwr(VMCS_IO_BITMAP_B, pa(io_b));
+    }
+    static const uint8_t bytes[4] = { 0x11, 0x22, 0x33, 0x44 };
+    l1[perm[1] * 4096 + 4094] = bytes[0];
+    l1[perm[1] * 4096 + 4095] = bytes[1];
+    l1[perm[2] * 4096 + 0] = bytes[2];
+    l1[perm[2] * 4096 + 1] = bytes[3];
+    l1[perm[1] * 4096 + 100] = l1[perm[1] * 4096 + 101] = 0;
+    l2x_in[0] = l2_page(1, 4094);
+    l2x_in[1] = 4;
+    if (exit_is("EPT strio: REP OUTSB across two scattered pages, VMCALL", R_VMCALL,
+                enter(l2x_outs))) {
+        vmxc_check_eq("EPT strio: REP OUTSB: RSI past the source", l2_page(1, 4094) + 4,
+                      l2x_out[0]);
+        vmxc_check_eq("EPT strio: REP OUTSB: the last byte of L1's second page out", bytes[3],
+                      inb(UART_SCR));
+    }
+    l2x_in[0] = l2_page(EPT4K_ALIAS, 100);
+    l2x_in[1] = 2;
+    outb(UART_SCR, 0x5C);
+    if (exit_is("EPT strio: REP INSB through the alias page, VMCALL", R_VMCALL, enter(l2x_ins))) {
+        vmxc_check_eq("EPT strio: REP INSB: RDI past the destination",
+                      l2_page(EPT4K_ALIAS, 100) + 2, l2x_out[0]);
+        vmxc_check_eq("EPT strio: REP INSB: L1's page of L2 page 1 has both bytes",
+                      0x5C5C, l1[perm[1] * 4096 + 100] | l1[perm[1] * 4096 + 101] << 8);
+    }
+    ept_pt4k[EPT4K_RO] &= ~(uint64_t)EPT_W;
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
+    l2x_in[0] = l2_page(EPT4K_RO, 4094);
+    l2x_in[1] = 3;
+    const uint64_t r = enter(l2x_ins);
+    ept_exit("EPT strio: REP INSB into a read-only page", r, l2x_ins_insn,
+             l2_page(EPT4K_RO, 4094), 0x18A);
+    if (r == VR_EXIT(R_EPT_VIOL))
+        vmxc_check_eq("EPT strio: REP INSB refused at its first element: RCX 3", 3,
+                      l2x_gprs[G_RCX]);
+    l2x_in[0] = l2_page(EPT4K_RO, 4094);
+    l2x_in[1] = 3;
+    const uint64_t o = enter(l2x_outs);
+    ept_exit("EPT strio: REP OUTSB running into an unmapped page", o, l2x_outs_insn,
+             l2_page(EPT4K_RO + 1, 0), 0x181);
+    if (o == VR_EXIT(R_EPT_VIOL)) {
+        vmxc_check_eq("EPT strio: REP OUTSB: two elements done, RCX 1", 1, l2x_gprs[G_RCX]);
+        vmxc_check_eq("EPT strio: REP OUTSB: RSI at the refused element",
+                      l2_page(EPT4K_RO + 1, 0), l2x_gprs[G_RSI]);
+    }
 }
 
 static void section_ept(void)

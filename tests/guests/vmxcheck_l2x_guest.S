@@ -164,6 +164,31 @@ l2x_iostr:
     movq %rdi, l2x_out+24(%rip)
     vmcall
 
+/* String I/O at any L2 address (l2ept): REP OUTSB of l2x_in[1] bytes from
+ * l2x_in[0] to 3FFH, or REP INSB of l2x_in[1] bytes to l2x_in[0]; RSI or
+ * RDI after it into l2x_out[0], RCX into l2x_out[1]. */
+    .globl l2x_outs, l2x_outs_insn, l2x_ins, l2x_ins_insn
+l2x_outs:
+    cld
+    movq l2x_in(%rip), %rsi
+    movq l2x_in+8(%rip), %rcx
+    movw $0x3FF, %dx
+l2x_outs_insn:
+    rep outsb
+    movq %rsi, l2x_out(%rip)
+    movq %rcx, l2x_out+8(%rip)
+    vmcall
+l2x_ins:
+    cld
+    movq l2x_in(%rip), %rdi
+    movq l2x_in+8(%rip), %rcx
+    movw $0x3FF, %dx
+l2x_ins_insn:
+    rep insb
+    movq %rdi, l2x_out(%rip)
+    movq %rcx, l2x_out+8(%rip)
+    vmcall
+
 /* VMCS shadowing (section l2shadow): VMREAD RBX := field RAX, or VMWRITE
  * field RAX := RBX, in VMX non-root operation; RFLAGS after it into RCX
  * (VMsucceed / VMfailInvalid / VMfailValid), then VMCALL. */
