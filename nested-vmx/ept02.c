@@ -313,12 +313,21 @@ static ept12_walk_t ept12_walk(struct nvmx_monitor *m, uint64_t gpa2)
     return w;
 }
 
+/* L1-physical @gpa1 is outside L1's RAM: L1's device memory (or nothing),
+ * which EPT02 never maps: each access of L2 there is carried out
+ * (l2_device_access). */
+static bool l1_device(struct nvmx_monitor *m, uint64_t gpa1)
+{
+    return gpa1 >= m->ram_bytes;
+}
+
 int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64_t qual,
-                uint32_t *reason, uint64_t *qual12)
+                uint32_t *reason, uint64_t *qual12, uint64_t *device)
 {
     const uint64_t base2 = gpa2 & ~(PAGE_2M - 1);
+    *device = gpa2;
     if (m->l2.eptp12 == EPT02_NO_EPT)
-        return map(m, base2, base2, EPT_RWX);
+        return l1_device(m, gpa2) ? EPT02_DEVICE : map(m, base2, base2, EPT_RWX);
     (void)v;
     const ept12_walk_t w = ept12_walk(m, gpa2);
     if (w.kind == EPT12_MISCONFIG) {
@@ -326,6 +335,10 @@ int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64
         *qual12 = 0;
         return 0;
     }
+    if (w.kind == EPT12_LEAF && !((qual & EPT_QUAL_ACCESS) & ~w.perms) &&
+        ept12_translate(m, gpa2, qual & EPT_QUAL_ACCESS, device, reason, qual12) &&
+        l1_device(m, *device))
+        return EPT02_DEVICE;
     if (w.kind == EPT12_LEAF && !((qual & EPT_QUAL_ACCESS) & ~w.perms)) {
         if (w.level == 1)
             return map(m, base2, w.entry & EPT_ADDR_MASK & ~(PAGE_2M - 1), w.perms);

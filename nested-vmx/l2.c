@@ -890,10 +890,14 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
         return NESTOR_EXIT_REPLY_STOP;
     if (basic == NESTOR_EXIT_EPT_VIOLATION || basic == NESTOR_EXIT_EPT_MISCONFIG) {
         uint32_t r12;
-        uint64_t q12;
+        uint64_t q12, device;
         int r = basic == NESTOR_EXIT_EPT_MISCONFIG
                     ? -1
-                    : ept02_fault(m, v, mr[NESTOR_EXIT_MR_GUEST_PHYS], qual, &r12, &q12);
+                    : ept02_fault(m, v, mr[NESTOR_EXIT_MR_GUEST_PHYS], qual, &r12, &q12, &device);
+        if (r == EPT02_DEVICE) {
+            l2->at_l0++;
+            return l2_device_access(m, v, mr, device, changed);
+        }
         if (r > 0) {
             l2->at_l0++;
             return NESTOR_EXIT_REPLY_RESUME;
@@ -979,6 +983,9 @@ void l2_report(struct nvmx_monitor *m)
     if (l2->made_2m || l2->made_4k)
         printf("nested-vmx %s: EPT02: %lu 2 MiB and %lu 4 KiB mappings made, dropped %lu "
                "times\n", m->name, l2->made_2m, l2->made_4k, l2->rebuilds);
+    if (l2->device_accesses)
+        printf("nested-vmx %s: L2 accesses to L1's device memory carried out: %lu\n", m->name,
+               l2->device_accesses);
     if (l2->shadow_served)
         printf("nested-vmx %s: L2 VMREAD/VMWRITE served on L1's shadow VMCS (not reaching "
                "L1): %lu\n", m->name, l2->shadow_served);

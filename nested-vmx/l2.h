@@ -70,6 +70,7 @@ typedef struct {
     bool kicked;                     /* an interrupt for L1 waits for L2's exit */
     uint64_t entries, reflected, at_l0;  /* counts for the log */
     uint64_t shadow_served;         /* L2's VMREAD/VMWRITE served on L1's shadow VMCS */
+    uint64_t device_accesses;       /* L2's accesses to L1's device memory carried out */
     /* Per basic reason reflected to L1: how many, and L1's exits that came
      * here from each reflection through L1's next VMLAUNCH/VMRESUME (what
      * handling that reason costs L1 in exits to L0 beyond its own). */
@@ -127,10 +128,13 @@ void l2_vmcs_gone(struct nvmx_monitor *m, uint64_t gpa);
 
 /* EPT02 (ept02.c): an EPT violation of L2 at @gpa2 with qualification
  * @qual: 1 mapped (resume L2), 0 reflect (*@reason / *@qual12 set for L1:
- * an EPT violation or misconfiguration of EPT12), -1 the VM must stop
- * (said why). */
+ * an EPT violation or misconfiguration of EPT12), EPT02_DEVICE (below),
+ * -1 the VM must stop (said why). */
 int ept02_fault(struct nvmx_monitor *m, const struct vmcs12 *v, uint64_t gpa2, uint64_t qual,
-                uint32_t *reason, uint64_t *qual12);
+                uint32_t *reason, uint64_t *qual12, uint64_t *device);
+/* ept02_fault: EPT12 (or no EPT12) takes the access to L1-physical
+ * *device, outside L1's RAM: L1's device memory, never mapped in EPT02. */
+#define EPT02_DEVICE 2
 void ept02_flush(struct nvmx_monitor *m);
 /* EPT12's translation of L2-physical @gpa2 for an access @access
  * (EPT_QUAL_READ/WRITE/FETCH, x86_vmx.h), as the CPU walks it (SDM 28.3.2,

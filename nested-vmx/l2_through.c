@@ -16,6 +16,7 @@
 #include "nvmx_setup.h"
 #include "strio.h"
 #include "cpu_policy.h"
+#include "guest_env.h"
 #include <user/print.h>
 
 #define CR8             8
@@ -273,6 +274,124 @@ static nestor_word_t cr(struct nvmx_monitor *m, vmcs12_t *v, uint64_t q, uint64_
     else
         s2->cr4 = value;
     return load_crs(m, v, len, changed);
+}
+
+/* L1's device at L1-physical @gpa (x86_mmio_read_fn/_write_fn for the
+ * emulator): NVMX_REQ_MMIO, the VMM's device models as L1's own access
+ * would reach them. */
+static bool device_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    nestor_word_t got = 0;
+    if (l2_ask_vmm(ctx, NVMX_REQ_MMIO, gpa, size, 0, 0, &got) != NVMX_REQ_OK)
+        return false;
+    *value = got;
+    return true;
+}
+
+static bool device_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
+{
+    nestor_word_t got = 0;
+    return l2_ask_vmm(ctx, NVMX_REQ_MMIO, gpa, size, 1, value, &got) == NVMX_REQ_OK;
+}
+
+/* L2-linear memory for the emulator's other operands (MOVS, the stack of
+ * PUSH/POP/CALL): RAM through L2's paging and EPT12. One in L1's device
+ * memory, or refused by EPT12, is not carried out (X86_LIN_ERROR). */
+static x86_lin_status_t l2_lin(void *ctx, uint64_t la, unsigned size, bool write,
+                               uint64_t *value, uint64_t *fault_la)
+{
+    uint32_t error;
+    l2mem_fault_t ept12;
+    switch (l2mem_linear(ctx, la, value, size, write, &error, fault_la, &ept12)) {
+    case NVMX_MEM_OK: return X86_LIN_OK;
+    case NVMX_MEM_PAGE_FAULT: return X86_LIN_UNMAPPED;
+    default: return X86_LIN_ERROR;
+    }
+}
+
+/* The bytes of L2's instruction at CS:RIP (SDM Vol. 2A 2.3.11: at most
+ * 15), as many as L2's paging, EPT12 and L1's RAM give, page by page. */
+static size_t l2_fetch(struct nvmx_monitor *m, uint64_t la, uint8_t *bytes)
+{
+    size_t got = 0;
+    while (got < X86_MAX_INSN_LEN) {
+        size_t chunk = 0x1000 - ((la + got) & 0xFFF);
+        if (chunk > X86_MAX_INSN_LEN - got)
+            chunk = X86_MAX_INSN_LEN - got;
+        uint32_t error;
+        uint64_t addr;
+        l2mem_fault_t ept12;
+        if (l2mem_linear(m, la + got, bytes + got, chunk, false, &error, &addr, &ept12) !=
+            NVMX_MEM_OK)
+            break;
+        got += chunk;
+    }
+    return got;
+}
+
+nestor_word_t l2_device_access(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
+                               uint64_t gpa1, nestor_word_t *changed)
+{
+    nestor_vcpu_state_t *s2 = m->l2.s;
+    const uint64_t q = mr[NESTOR_EXIT_MR_QUALIFICATION];
+    /* Only an instruction's data access is carried out (SDM 27.2.1 Table
+     * 27-7: bits 7 and 8 set, not a fetch): L2's page tables or code in
+     * L1's device memory are not. */
+    if ((q & (EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED)) !=
+            (EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED) || (q & EPT_QUAL_FETCH)) {
+        printf("nested-vmx %s: L2 %s L1's device memory at 0x%lx (qualification 0x%lx): not "
+               "carried out: VM stopped\n", m->name,
+               (q & EPT_QUAL_FETCH) ? "executes from" : "has paging structures in", gpa1, q);
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    /* The instruction, decoded and carried out on L2's state against L1's
+     * device as the CPU would (vmm-server/decode: its exceptions, RFLAGS,
+     * RIP); L1's devices answer as to L1's own accesses (the access goes
+     * to whatever is at L1's physical address, SDM 28.3.3.1). */
+    const x86_mode_t mode = guest_cpu_mode(s2);
+    const uint64_t la = (mode == X86_MODE_64 ? 0 : s2->cs.base) + s2->rip;
+    uint8_t bytes[X86_MAX_INSN_LEN];
+    const size_t got = l2_fetch(m, la, bytes);
+    x86_insn_t insn;
+    const x86_decode_status_t ds = x86_decode(bytes, got, mode, &insn);
+    if (ds == X86_DECODE_INVALID)           /* SDM Vol. 2A 3.2 LOCK, Table A-6 */
+        return l2_raise(m, v, X86_VEC_UD, false, 0, 0, changed);
+    if (ds == X86_DECODE_TOO_LONG)          /* SDM Vol. 2A 2.3.11 */
+        return l2_raise(m, v, X86_VEC_GP, true, 0, 0, changed);
+    if (ds != X86_DECODE_OK) {
+        printf("nested-vmx %s: L2's access to L1's device memory at 0x%lx, instruction at "
+               "linear 0x%lx: %s: VM stopped\n", m->name, gpa1, la, x86_decode_status_str(ds));
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    x86_regs_t regs;
+    for (unsigned i = 0; i < 16; i++)
+        regs.gpr[i] = *nvmx_gpr(s2, i);
+    regs.rflags = s2->rflags;
+    regs.rip = s2->rip;
+    x86_env_t env;
+    guest_env_from_state(s2, &env);
+    env.rd = device_read;
+    env.wr = device_write;
+    env.dev = m;
+    env.lin = l2_lin;
+    env.lin_ctx = m;
+    x86_fault_t fault;
+    const x86_emu_status_t es = x86_emulate(&insn, &regs, &env, gpa1, &fault);
+    if (es == X86_EMU_FAULT)
+        return l2_raise(m, v, fault.vector, fault.has_error, fault.error,
+                        fault.has_cr2 ? fault.cr2 : 0, changed);
+    if (es != X86_EMU_OK) {
+        printf("nested-vmx %s: L2's access to L1's device memory at 0x%lx (rip 0x%lx): %s: VM "
+               "stopped\n", m->name, gpa1, s2->rip, x86_emu_status_str(es));
+        return NESTOR_EXIT_REPLY_STOP;
+    }
+    for (unsigned i = 0; i < 16; i++)
+        *nvmx_gpr(s2, i) = regs.gpr[i];
+    s2->rflags = regs.rflags;
+    s2->rip = regs.rip;
+    m->l2.device_accesses++;
+    *changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RFLAGS | NESTOR_MTD_RIP;
+    return NESTOR_EXIT_REPLY_RESUME;
 }
 
 nvmx_insn_t l2_insn(const nestor_word_t *mr)

@@ -106,6 +106,7 @@
 #define EPT4K_PAGES    8
 #define EPT4K_ALIAS    8                 /* L2 page 8: L1's page of L2 page 1 again */
 #define EPT4K_RO       9                 /* L2 page 9: read-only */
+#define EPT4K_LAPIC    11                /* L2 page 11: L1's local APIC page */
 #define UART_SCR       0x3FF
 
 enum { G_RAX, G_RCX, G_RDX, G_RBX, G_RBP, G_RSI, G_RDI };
@@ -116,7 +117,7 @@ extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], 
     l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
     l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[], l2x_poke[],
     l2x_poke_store[], l2x_peek[], l2x_peek_load[], l2x_vmread[], l2x_vmwrite[], l2x_outs[],
-    l2x_outs_insn[], l2x_ins[], l2x_ins_insn[];
+    l2x_outs_insn[], l2x_ins[], l2x_ins_insn[], l2x_poke32[], l2x_peek32[];
 extern uint64_t l2x_gprs[15], l2x_in[4], l2x_out[4];
 uint64_t l2x_enter(uint64_t resume);
 
@@ -1081,6 +1082,9 @@ static void section_extint(void)
 
 #define LAPIC_BASE       0xFEE00000ULL
 #define LAPIC_ID         0x020
+#define LAPIC_VERSION    0x030
+#define LAPIC_TPR        0x080
+#define LAPIC_TPR_TEST   0x20
 #define LAPIC_SVR        0x0F0
 #define LAPIC_ICR_LO     0x300
 #define LAPIC_ICR_HI     0x310
@@ -1216,6 +1220,7 @@ static uint64_t poke(uint64_t store, uint64_t value, uint64_t load)
  * data write, readable, linear address valid, to the translation) until
  * L1 makes it writable, and a read past the mapped pages is one too. */
 static void ept_strio(const unsigned *perm);
+static void ept_device(void);
 
 static void section_ept_4k(void)
 {
@@ -1257,6 +1262,35 @@ static void section_ept_4k(void)
     ept_exit("EPT 4K: read of a page the table does not map",
              poke(0, 0, l2_page(EPT4K_RO + 1, 8)), l2x_peek_load, l2_page(EPT4K_RO + 1, 8), 0x181);
     ept_strio(perm);
+    ept_device();
+}
+
+/* EPT12 maps an L2 page onto L1's local APIC (L1-physical FEE00000H,
+ * uncached): L2's accesses there reach L1's APIC, as any access goes to
+ * what is at its physical address (SDM 28.3.3.1 "the guest-physical
+ * address translates to a physical address"; Vol. 3A 10.4.1): L2 reads
+ * the version register L1 reads, and writes the TPR L1 then reads. */
+static void ept_device(void)
+{
+    ept_pt4k[EPT4K_LAPIC] = LAPIC_BASE | EPT_R | EPT_W;       /* memory type 0: UC */
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
+    l2x_in[2] = l2_page(EPT4K_LAPIC, LAPIC_VERSION);
+    if (exit_is("EPT device: L2 reads L1's APIC version register, VMCALL", R_VMCALL,
+                enter(l2x_peek32)))
+        vmxc_check_eq("EPT device: L2's APIC version is L1's", lapic_read(LAPIC_VERSION),
+                      l2x_out[0] & 0xFFFFFFFF);
+    const uint32_t tpr = lapic_read(LAPIC_TPR);
+    l2x_in[0] = l2_page(EPT4K_LAPIC, LAPIC_TPR);
+    l2x_in[1] = LAPIC_TPR_TEST;
+    l2x_in[2] = l2_page(EPT4K_LAPIC, LAPIC_TPR);
+    if (exit_is("EPT device: L2 writes and reads L1's APIC TPR, VMCALL", R_VMCALL,
+                enter(l2x_poke32)))
+        vmxc_check_eq("EPT device: L2 reads back its TPR", LAPIC_TPR_TEST,
+                      l2x_out[0] & 0xFFFFFFFF);
+    vmxc_check_eq("EPT device: L1's APIC has L2's TPR", LAPIC_TPR_TEST, lapic_read(LAPIC_TPR));
+    lapic_write(LAPIC_TPR, tpr);
+    ept_pt4k[EPT4K_LAPIC] = 0;
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
 }
 
 /* String I/O to a port L1 lets through, with EPT: each element's memory

@@ -426,6 +426,17 @@ l2x_peek_load:
     movq (%rsi), %rax
     movq %rax, l2x_out(%rip)
     vmcall
+/* The same with 32-bit accesses (a local APIC takes only those). */
+    .globl l2x_poke32, l2x_peek32
+l2x_poke32:
+    movq l2x_in(%rip), %rdi
+    movq l2x_in+8(%rip), %rax
+    movl %eax, (%rdi)
+l2x_peek32:
+    movq l2x_in+16(%rip), %rsi
+    movl (%rsi), %eax
+    movq %rax, l2x_out(%rip)
+    vmcall
 l2x_mem:
     cpuid
     outb %al, $0x80
