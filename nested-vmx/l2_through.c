@@ -302,6 +302,8 @@ static x86_lin_status_t l2_lin(void *ctx, uint64_t la, unsigned size, bool write
 {
     uint32_t error;
     l2mem_fault_t ept12;
+    if (!write)
+        *value = 0;                     /* @size bytes read, zero-extended */
     switch (l2mem_linear(ctx, la, value, size, write, &error, fault_la, &ept12)) {
     case NVMX_MEM_OK: return X86_LIN_OK;
     case NVMX_MEM_PAGE_FAULT: return X86_LIN_UNMAPPED;
