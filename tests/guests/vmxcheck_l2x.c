@@ -1298,7 +1298,8 @@ static void ept_device(void)
  * Vol. 2B OUTS, INS, REP): REP OUTSB across two scattered L2 pages reads
  * their permuted L1 pages, REP INSB writes through the alias page; an
  * element EPT12 refuses is an EPT violation at the instruction (27.2.1
- * Table 27-7, 28.3.3.2) with the elements before it done. */
+ * Table 27-7, 28.3.3.2) with the elements before it done; one refused in
+ * the walk of L2's paging has bit 8 clear and the entry's address. */
 static void ept_strio(const unsigned *perm)
 {
     volatile uint8_t *l1 = (volatile uint8_t *)(uintptr_t)EPT4K_L1;
@@ -1352,6 +1353,33 @@ static void ept_strio(const unsigned *perm)
         vmxc_check_eq("EPT strio: REP OUTSB: two elements done, RCX 1", 1, l2x_gprs[G_RCX]);
         vmxc_check_eq("EPT strio: REP OUTSB: RSI at the refused element",
                       l2_page(EPT4K_RO + 1, 0), l2x_gprs[G_RSI]);
+    }
+    /* The refusal in the translation of the element's linear address: its
+     * page directory (L2-physical EPT_NONE_GPA's page, above what EPT12
+     * maps) behind the page tables' second GiB, for L2 only (L1 never
+     * touches that GiB while it is set). 27.2.1 Table 27-7: a read, no
+     * permissions, the linear address valid, bit 8 clear (a paging-structure
+     * entry); the guest-physical address the entry's, the linear the
+     * element's. */
+    const uint64_t pd_gpa = EPT_NONE_GPA & ~0xFFFULL;
+    vmxc_pdpt[PF_ADDR >> 30] = pd_gpa | PTE_P_RW;
+    l2x_in[0] = PF_ADDR;
+    l2x_in[1] = 2;
+    const uint64_t w = enter(l2x_outs);
+    vmxc_pdpt[PF_ADDR >> 30] = 0;
+    __asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+    if (exit_is("EPT strio: REP OUTSB whose page directory EPT12 does not map", R_EPT_VIOL, w)) {
+        vmxc_check_eq("EPT strio: page-directory refusal: guest RIP at the instruction",
+                      pa(l2x_outs_insn), vmrd(VMCS_GUEST_RIP));
+        vmxc_check_eq("EPT strio: page-directory refusal: guest-physical address of the PDE",
+                      pd_gpa, vmrd(VMCS_GUEST_PHYS_ADDR));
+        vmxc_check_eq("EPT strio: page-directory refusal: guest-linear address of the element",
+                      PF_ADDR, vmrd(VMCS_GUEST_LINEAR_ADDR));
+        vmxc_check_eq("EPT strio: page-directory refusal: qualification bits 8:0 but 6 (read, "
+                      "linear valid, not the translation)", 0x81,
+                      vmrd(VMCS_EXIT_QUALIFICATION) & 0x1BF);
+        vmxc_check_eq("EPT strio: page-directory refusal: no element done, RCX 2", 2,
+                      l2x_gprs[G_RCX]);
     }
 }
 
