@@ -366,10 +366,7 @@ nestor_word_t l2_device_access(struct nvmx_monitor *m, vmcs12_t *v, const nestor
         return NESTOR_EXIT_REPLY_STOP;
     }
     x86_regs_t regs;
-    for (unsigned i = 0; i < 16; i++)
-        regs.gpr[i] = *nvmx_gpr(s2, i);
-    regs.rflags = s2->rflags;
-    regs.rip = s2->rip;
+    guest_regs_get(s2, &regs);
     x86_env_t env;
     guest_env_from_state(s2, &env);
     env.rd = device_read;
@@ -387,10 +384,7 @@ nestor_word_t l2_device_access(struct nvmx_monitor *m, vmcs12_t *v, const nestor
                "stopped\n", m->name, gpa1, s2->rip, x86_emu_status_str(es));
         return NESTOR_EXIT_REPLY_STOP;
     }
-    for (unsigned i = 0; i < 16; i++)
-        *nvmx_gpr(s2, i) = regs.gpr[i];
-    s2->rflags = regs.rflags;
-    s2->rip = regs.rip;
+    guest_regs_put(&regs, s2);
     m->l2.device_accesses++;
     *changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RFLAGS | NESTOR_MTD_RIP;
     return NESTOR_EXIT_REPLY_RESUME;

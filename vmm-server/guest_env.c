@@ -53,3 +53,27 @@ void guest_env_from_state(const nestor_vcpu_state_t *s, x86_env_t *env)
         }
     }
 }
+
+/* x86_regs_t.gpr's order: RAX RCX RDX RBX RSP RBP RSI RDI R8-R15 (SDM Vol.
+ * 2A 2.1.5, Table 2-2's register numbers). */
+#define GPRS(X) X(0, rax) X(1, rcx) X(2, rdx) X(3, rbx) X(4, rsp) X(5, rbp) X(6, rsi) X(7, rdi) \
+                X(8, r8) X(9, r9) X(10, r10) X(11, r11) X(12, r12) X(13, r13) X(14, r14)   \
+                X(15, r15)
+
+void guest_regs_get(const nestor_vcpu_state_t *s, x86_regs_t *r)
+{
+#define GET_(i, reg) r->gpr[i] = s->reg;
+    GPRS(GET_)
+#undef GET_
+    r->rflags = s->rflags;
+    r->rip = s->rip;
+}
+
+void guest_regs_put(const x86_regs_t *r, nestor_vcpu_state_t *s)
+{
+#define PUT_(i, reg) s->reg = r->gpr[i];
+    GPRS(PUT_)
+#undef PUT_
+    s->rflags = r->rflags;
+    s->rip = r->rip;
+}

@@ -25,4 +25,9 @@ static inline unsigned guest_cpl(const nestor_vcpu_state_t *s)
  * @s (the device and linear-memory callbacks are the caller's). */
 void guest_env_from_state(const nestor_vcpu_state_t *s, x86_env_t *env);
 
+/* The emulator's register file from @s (GPRs in architectural order,
+ * RFLAGS, RIP) and back. */
+void guest_regs_get(const nestor_vcpu_state_t *s, x86_regs_t *r);
+void guest_regs_put(const x86_regs_t *r, nestor_vcpu_state_t *s);
+
 #endif

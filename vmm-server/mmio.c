@@ -235,9 +235,7 @@ exit_action_t mmio_exit(vmexit_t *e)
         return vm_stop(vm, "MMIO at 0x%lx: instruction at rip 0x%lx: %s", gpa, e->rip,
                        x86_decode_status_str(ds));
     x86_regs_t regs;
-    for (unsigned i = 0; i < 16; i++)
-        regs.gpr[i] = *vm_gpr(s, i);
-    regs.rflags = s->rflags;
+    guest_regs_get(s, &regs);
     regs.rip = e->rip;
     x86_env_t env;
     x86_fault_t fault;
@@ -252,10 +250,7 @@ exit_action_t mmio_exit(vmexit_t *e)
     }
     if (es != X86_EMU_OK)
         return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s", gpa, e->rip, x86_emu_status_str(es));
-    for (unsigned i = 0; i < 16; i++)
-        *vm_gpr(s, i) = regs.gpr[i];
-    s->rflags = regs.rflags;
-    s->rip = regs.rip;
+    guest_regs_put(&regs, s);
     e->changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RFLAGS | NESTOR_MTD_RIP;
     vm->mmio_exits++;
     return EXIT_RESUME;
