@@ -41,10 +41,10 @@
 #define EPT_LEVELS       4
 #define PAGE_2M          (1ULL << 21)
 #define PAGE_4K_MASK     0xFFFULL
-/* Exit qualification of an EPT violation (SDM 27.2.1, Table 27-7). */
-#define EPTQ_ACCESS      0x7ULL             /* read, write, fetch */
-#define EPTQ_PERM_SHIFT  3                  /* readable, writable, executable */
-#define EPTQ_KEEP        (EPTQ_ACCESS | BIT(7) | BIT(8) | BIT(12))   /* linear-address bits, NMI unblocking */
+/* What an EPT violation of vcpu02 gives L1's (SDM 27.2.1, Table 27-7,
+ * x86_vmx.h): the access, the linear-address bits, NMI unblocking. */
+#define EPTQ_KEEP        (EPT_QUAL_ACCESS | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED | \
+                          EPT_QUAL_NMI_UNBLOCKED)
 
 /* SDM 28.3.3.1: an entry misconfigures EPT12 (with nested-vmx's EPT caps:
  * no execute-only, 2 MiB but not 1 GiB pages, WB/UC memory types). */
@@ -267,17 +267,20 @@ static uint64_t uniform_pt(struct nvmx_monitor *m, uint64_t pt, uint64_t pte)
     return base;
 }
 
-int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64_t qual,
-                uint32_t *reason, uint64_t *qual12)
+/* One walk of EPT12 for L2-physical @gpa2 (SDM 28.3.2: PML4E, PDPTE, PDE
+ * as a 2 MiB leaf or PTE). */
+typedef struct {
+    enum { EPT12_LEAF, EPT12_NOT_PRESENT, EPT12_MISCONFIG } kind;
+    int level;          /* the leaf's: 1 (2 MiB) or 0 (4 KiB) */
+    uint64_t entry;     /* the leaf entry */
+    uint64_t table;     /* the table that holds it */
+    unsigned perms;     /* EPT_RWX ANDed over the walk (0 if not present) */
+} ept12_walk_t;
+
+static ept12_walk_t ept12_walk(struct nvmx_monitor *m, uint64_t gpa2)
 {
-    l2_t *l2 = &m->l2;
-    const uint64_t base2 = gpa2 & ~(PAGE_2M - 1);
-    if (l2->eptp12 == EPT02_NO_EPT)
-        return map(m, base2, base2, EPT_RWX);
-    (void)v;
-    /* Walk EPT12 (SDM 28.3.2): PML4E, PDPTE, PDE (2 MiB leaf) or PTE. */
-    uint64_t table = l2->eptp12 & EPTP_ADDR_MASK;
-    unsigned perms = EPT_RWX;
+    ept12_walk_t w = { .kind = EPT12_NOT_PRESENT, .perms = EPT_RWX };
+    uint64_t table = m->l2.eptp12 & EPTP_ADDR_MASK;
     for (int level = EPT_LEVELS - 1; level >= 0; level--) {
         const unsigned shift = 12 + 9 * (unsigned)level;
         const uint64_t *ep = m->env.phys(m->env.ctx, table + ((gpa2 >> shift) & 0x1FF) * 8, 8);
@@ -285,41 +288,93 @@ int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64
             /* No memory there: reads give all ones on the platforms we
              * model, and an all-ones entry sets reserved bits 7:3 (28.3.3.1):
              * a misconfiguration for L1 to see, not a reason to stop. */
-            *reason = NESTOR_EXIT_EPT_MISCONFIG;
-            *qual12 = 0;
-            return 0;
+            w.kind = EPT12_MISCONFIG;
+            return w;
         }
         const uint64_t e = *ep;
         if (!(e & EPT_RWX)) {
-            perms = 0;                  /* not present: an EPT violation for L1 */
-            break;
+            w.perms = 0;                /* not present: an EPT violation for L1 */
+            return w;
         }
         if (misconfigured(e, level, m->env.maxphyaddr) || (level >= 2 && (e & EPT_PS))) {
-            *reason = NESTOR_EXIT_EPT_MISCONFIG;   /* 1 GiB pages are not advertised */
-            *qual12 = 0;
-            return 0;
+            w.kind = EPT12_MISCONFIG;   /* 1 GiB pages are not advertised */
+            return w;
         }
-        perms &= e & EPT_RWX;
-        if (level == 1 && (e & EPT_PS)) {
-            if ((qual & EPTQ_ACCESS) & ~perms)
-                break;                  /* EPT12 forbids this access */
-            return map(m, base2, e & EPT_ADDR_MASK & ~(PAGE_2M - 1), perms);
-        }
-        if (level == 0) {
-            if ((qual & EPTQ_ACCESS) & ~perms)
-                break;
-            /* A page table whose 512 entries map one 2 MiB-aligned L1
-             * region in order, with the same rights and memory type, maps
-             * as one 2 MiB page of EPT02 (SDM 28.3.2: the same translation
-             * for every address in it). */
-            const uint64_t base1 = uniform_pt(m, table, e);
-            if (base1 != NOT_UNIFORM)
-                return map(m, base2, base1, perms);
-            return map_page(m, gpa2 & ~(uint64_t)PAGE_4K_MASK, e & EPT_ADDR_MASK, perms);
+        w.perms &= e & EPT_RWX;
+        if (level == 0 || (level == 1 && (e & EPT_PS))) {
+            w.kind = EPT12_LEAF;
+            w.level = level;
+            w.entry = e;
+            w.table = table;
+            return w;
         }
         table = e & EPT_ADDR_MASK;
     }
+    return w;
+}
+
+/* L1-physical @gpa1 is outside L1's RAM: L1's device memory (or nothing),
+ * which EPT02 never maps: each access of L2 there is carried out
+ * (l2_device_access). */
+static bool l1_device(struct nvmx_monitor *m, uint64_t gpa1)
+{
+    return gpa1 >= m->ram_bytes;
+}
+
+int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64_t qual,
+                uint32_t *reason, uint64_t *qual12, uint64_t *device)
+{
+    const uint64_t base2 = gpa2 & ~(PAGE_2M - 1);
+    *device = gpa2;
+    if (m->l2.eptp12 == EPT02_NO_EPT)
+        return l1_device(m, gpa2) ? EPT02_DEVICE : map(m, base2, base2, EPT_RWX);
+    (void)v;
+    const ept12_walk_t w = ept12_walk(m, gpa2);
+    if (w.kind == EPT12_MISCONFIG) {
+        *reason = NESTOR_EXIT_EPT_MISCONFIG;
+        *qual12 = 0;
+        return 0;
+    }
+    if (w.kind == EPT12_LEAF && !((qual & EPT_QUAL_ACCESS) & ~w.perms) &&
+        ept12_translate(m, gpa2, qual & EPT_QUAL_ACCESS, device, reason, qual12) &&
+        l1_device(m, *device))
+        return EPT02_DEVICE;
+    if (w.kind == EPT12_LEAF && !((qual & EPT_QUAL_ACCESS) & ~w.perms)) {
+        if (w.level == 1)
+            return map(m, base2, w.entry & EPT_ADDR_MASK & ~(PAGE_2M - 1), w.perms);
+        /* A page table whose 512 entries map one 2 MiB-aligned L1 region
+         * in order, with the same rights and memory type, maps as one 2 MiB
+         * page of EPT02 (SDM 28.3.2: the same translation for every
+         * address in it). */
+        const uint64_t base1 = uniform_pt(m, w.table, w.entry);
+        if (base1 != NOT_UNIFORM)
+            return map(m, base2, base1, w.perms);
+        return map_page(m, gpa2 & ~(uint64_t)PAGE_4K_MASK, w.entry & EPT_ADDR_MASK, w.perms);
+    }
     *reason = NESTOR_EXIT_EPT_VIOLATION;
-    *qual12 = (qual & EPTQ_KEEP) | (uint64_t)perms << EPTQ_PERM_SHIFT;
+    *qual12 = (qual & EPTQ_KEEP) | (uint64_t)w.perms << EPT_QUAL_PERM_SHIFT;
+    return 0;
+}
+
+int ept12_translate(struct nvmx_monitor *m, uint64_t gpa2, uint64_t access, uint64_t *gpa1,
+                    uint32_t *reason, uint64_t *qual12)
+{
+    if (m->l2.eptp12 == EPT02_NO_EPT) {
+        *gpa1 = gpa2;
+        return 1;
+    }
+    const ept12_walk_t w = ept12_walk(m, gpa2);
+    if (w.kind == EPT12_MISCONFIG) {
+        *reason = NESTOR_EXIT_EPT_MISCONFIG;
+        *qual12 = 0;
+        return 0;
+    }
+    if (w.kind == EPT12_LEAF && !(access & EPT_QUAL_ACCESS & ~w.perms)) {
+        const uint64_t offset = gpa2 & (w.level ? PAGE_2M - 1 : PAGE_4K_MASK);
+        *gpa1 = (w.entry & EPT_ADDR_MASK & ~(w.level ? PAGE_2M - 1 : 0)) + offset;
+        return 1;
+    }
+    *reason = NESTOR_EXIT_EPT_VIOLATION;
+    *qual12 = (access & EPT_QUAL_ACCESS) | (uint64_t)w.perms << EPT_QUAL_PERM_SHIFT;
     return 0;
 }

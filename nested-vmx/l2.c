@@ -53,6 +53,10 @@ static void carry_unswitched(nestor_vcpu_state_t *to, const nestor_vcpu_state_t 
     to->fmask = from->fmask;
     to->kernel_gs_base = from->kernel_gs_base;
     to->tsc_aux = from->tsc_aux;
+    /* 27.5.1: without "load IA32_EFER" only LMA and LME are loaded at an
+     * exit, the other bits stay L2's (a WRMSR L1 let through may have
+     * changed them); an entry loads L2's EFER itself (load_guest). */
+    to->efer = from->efer;
 }
 
 static bool build(struct nvmx_monitor *m)
@@ -196,7 +200,8 @@ static nvmx_pmsr_t platform_msr(void *ctx, uint32_t msr, bool write, uint64_t *v
 
 static nvmx_platform_msrs_t platform_msrs(struct nvmx_monitor *m)
 {
-    return (nvmx_platform_msrs_t){ .ctx = m, .access = platform_msr };
+    return (nvmx_platform_msrs_t){ .ctx = m, .access = platform_msr,
+                                   .efer_allowed = m->efer_allowed };
 }
 
 /* SDM 26.3.2: vcpu02's state from vmcs12's guest-state area and L1's
@@ -735,31 +740,56 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
     return NVMX_NO_REPLY;
 }
 
-/* A #PF for L2 at linear @addr with error code @error, as the CPU delivers
- * it: L2's CR2 gets the address (SDM Vol. 3A 4.7; injecting a #PF does not
- * write CR2, SDM 26.6.1, so it is loaded here). */
-nestor_word_t l2_inject_pf(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t addr,
-                           uint32_t error, nestor_word_t *changed)
+static nestor_word_t reflect(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
+                             uint32_t reason, uint64_t qual);
+
+nestor_word_t l2_reflect_carried(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
+                                 uint32_t reason, uint64_t qual)
+{
+    m->l2.at_l0--;                          /* l2_exit counted it as handled here */
+    return reflect(m, v, mr, reason, qual);
+}
+
+nestor_word_t l2_raise(struct nvmx_monitor *m, vmcs12_t *v, unsigned vector, bool has_error,
+                       uint32_t error, uint64_t addr, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s2 = m->l2.s;
-    nestor_word_t cr_mask = NESTOR_MTD_CR;
-    s2->cr2 = addr;
-    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_LOAD_STATE, &cr_mask, 1, 0, 0, 0, 0) != NESTOR_OK ||
-        l2_write_shadows(m, v) != NESTOR_OK)
-        return NESTOR_EXIT_REPLY_STOP;
-    s2->inject_info = X86_VEC_PF | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID | X86_INTR_DELIVER_ERR;
-    s2->inject_error = error;
-    *changed |= NESTOR_MTD_INJECT;
+    const uint64_t *f = v->field;
+    const bool exits = vector == X86_VEC_PF
+                           ? pf_exits(f, error)
+                           : ((uint32_t)f[V12_EXCEPTION_BITMAP] >> vector) & 1;
+    if (exits) {
+        /* 27.2.2: the exception's interruption information and error code;
+         * 27.2.1: a #PF's linear address in the qualification (27.1: CR2
+         * is not written); no IDT-vectoring information, no instruction. */
+        nestor_word_t mr[NESTOR_EXIT_MR_COUNT] = { 0 };
+        mr[NESTOR_EXIT_MR_INTR_INFO] = vector | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID |
+                                       (has_error ? X86_INTR_DELIVER_ERR : 0);
+        mr[NESTOR_EXIT_MR_INTR_ERROR] = has_error ? error : 0;
+        return l2_reflect_carried(m, v, mr, NESTOR_EXIT_EXCEPTION,
+                                  vector == X86_VEC_PF ? addr : 0);
+    }
+    if (vector == X86_VEC_PF) {
+        /* SDM Vol. 3A 4.7: the #PF loads CR2 with the address (injecting a
+         * #PF does not write CR2, SDM 26.6.1: loaded here). */
+        nestor_word_t cr_mask = NESTOR_MTD_CR;
+        s2->cr2 = addr;
+        if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_LOAD_STATE, &cr_mask, 1, 0, 0, 0, 0) != NESTOR_OK ||
+            l2_write_shadows(m, v) != NESTOR_OK)
+            return NESTOR_EXIT_REPLY_STOP;
+    }
+    *changed |= nvmx_inject_exception(s2, vector, has_error, error);
     return NESTOR_EXIT_REPLY_RESUME;
 }
 
 /* A #PF that exited only because vcpu02 takes every #PF (pf_filtered):
  * delivered to L2 as the CPU would have. A #PF that exits leaves CR2
  * unwritten (SDM 27.1): the address is the exit qualification (27.2.1). */
-static nestor_word_t l2_pf_to_l2(struct nvmx_monitor *m, const vmcs12_t *v,
+static nestor_word_t l2_pf_to_l2(struct nvmx_monitor *m, vmcs12_t *v,
                                  const nestor_word_t *mr, uint64_t qual, nestor_word_t *changed)
 {
-    return l2_inject_pf(m, v, qual, (uint32_t)mr[NESTOR_EXIT_MR_INTR_ERROR], changed);
+    return l2_raise(m, v, X86_VEC_PF, true, (uint32_t)mr[NESTOR_EXIT_MR_INTR_ERROR], qual,
+                    changed);
 }
 
 /* The exit information of an exit L2 makes for L1's event: no
@@ -860,10 +890,14 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
         return NESTOR_EXIT_REPLY_STOP;
     if (basic == NESTOR_EXIT_EPT_VIOLATION || basic == NESTOR_EXIT_EPT_MISCONFIG) {
         uint32_t r12;
-        uint64_t q12;
+        uint64_t q12, device;
         int r = basic == NESTOR_EXIT_EPT_MISCONFIG
                     ? -1
-                    : ept02_fault(m, v, mr[NESTOR_EXIT_MR_GUEST_PHYS], qual, &r12, &q12);
+                    : ept02_fault(m, v, mr[NESTOR_EXIT_MR_GUEST_PHYS], qual, &r12, &q12, &device);
+        if (r == EPT02_DEVICE) {
+            l2->at_l0++;
+            return l2_device_access(m, v, mr, device, changed);
+        }
         if (r > 0) {
             l2->at_l0++;
             return NESTOR_EXIT_REPLY_RESUME;
@@ -890,6 +924,16 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
             return l2_shadow_access(m, v, mr, changed);
         return l2_through(m, v, basic, qual, mr, changed);
     }
+    return reflect(m, v, mr, reason, qual);
+}
+
+/* L2's exit @reason (qualification @qual, the rest in @mr) goes to L1
+ * (SDM 27.2-27.6). */
+static nestor_word_t reflect(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
+                             uint32_t reason, uint64_t qual)
+{
+    l2_t *l2 = &m->l2;
+    const unsigned basic = reason & NESTOR_EXIT_REASON_MASK;
     l2->reflected++;
     l2->running = false;
     l2->kicked = false;
@@ -939,6 +983,9 @@ void l2_report(struct nvmx_monitor *m)
     if (l2->made_2m || l2->made_4k)
         printf("nested-vmx %s: EPT02: %lu 2 MiB and %lu 4 KiB mappings made, dropped %lu "
                "times\n", m->name, l2->made_2m, l2->made_4k, l2->rebuilds);
+    if (l2->device_accesses)
+        printf("nested-vmx %s: L2 accesses to L1's device memory carried out: %lu\n", m->name,
+               l2->device_accesses);
     if (l2->shadow_served)
         printf("nested-vmx %s: L2 VMREAD/VMWRITE served on L1's shadow VMCS (not reaching "
                "L1): %lu\n", m->name, l2->shadow_served);

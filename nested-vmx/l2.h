@@ -70,6 +70,7 @@ typedef struct {
     bool kicked;                     /* an interrupt for L1 waits for L2's exit */
     uint64_t entries, reflected, at_l0;  /* counts for the log */
     uint64_t shadow_served;         /* L2's VMREAD/VMWRITE served on L1's shadow VMCS */
+    uint64_t device_accesses;       /* L2's accesses to L1's device memory carried out */
     /* Per basic reason reflected to L1: how many, and L1's exits that came
      * here from each reflection through L1's next VMLAUNCH/VMRESUME (what
      * handling that reason costs L1 in exits to L0 beyond its own). */
@@ -87,10 +88,20 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, b
  * to answer it with (*@changed: the groups of vcpu02's state it loads), or
  * NVMX_NO_REPLY. */
 nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_word_t *changed);
-/* Deliver a #PF to L2 at linear @addr, error code @error (CR2 loaded): the
- * reply label, *@changed its groups. */
-nestor_word_t l2_inject_pf(struct nvmx_monitor *m, const struct vmcs12 *v, uint64_t addr,
-                           uint32_t error, nestor_word_t *changed);
+/* Hardware exception @vector (error code @error if @has_error; a #PF's
+ * linear address @addr) raised by an instruction of L2 that nested-vmx
+ * carries out, at that instruction: an exit to L1 where L1's exception
+ * bitmap (and #PF filter) asks for it (SDM 25.2, 27.2.1, 27.2.2), else
+ * delivered to L2 (CR2 loaded for a #PF, RF for a fault: 17.3.1.1). The
+ * reply label for L2's exit, *@changed its groups. */
+nestor_word_t l2_raise(struct nvmx_monitor *m, struct vmcs12 *v, unsigned vector, bool has_error,
+                       uint32_t error, uint64_t addr, nestor_word_t *changed);
+/* An exit L2 made that nested-vmx began to carry out (l2_through) turned
+ * out to be L1's after all (an exception L1 intercepts, EPT12 refusing an
+ * access): exit @reason with qualification @qual and the rest of the exit
+ * information in @mr goes to L1 (SDM 27.2-27.6). The reply label. */
+nestor_word_t l2_reflect_carried(struct nvmx_monitor *m, struct vmcs12 *v,
+                                 const nestor_word_t *mr, uint32_t reason, uint64_t qual);
 /* vcpu02's CR0/CR4 read shadows from vmcs12 (after its CRs were loaded). */
 nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const struct vmcs12 *v);
 /* The VMM paused L1's vCPU for an interrupt (nvmx_setup.h NVMX_GRANT_KICK):
@@ -117,10 +128,21 @@ void l2_vmcs_gone(struct nvmx_monitor *m, uint64_t gpa);
 
 /* EPT02 (ept02.c): an EPT violation of L2 at @gpa2 with qualification
  * @qual: 1 mapped (resume L2), 0 reflect (*@reason / *@qual12 set for L1:
- * an EPT violation or misconfiguration of EPT12), -1 the VM must stop
- * (said why). */
+ * an EPT violation or misconfiguration of EPT12), EPT02_DEVICE (below),
+ * -1 the VM must stop (said why). */
 int ept02_fault(struct nvmx_monitor *m, const struct vmcs12 *v, uint64_t gpa2, uint64_t qual,
-                uint32_t *reason, uint64_t *qual12);
+                uint32_t *reason, uint64_t *qual12, uint64_t *device);
+/* ept02_fault: EPT12 (or no EPT12) takes the access to L1-physical
+ * *device, outside L1's RAM: L1's device memory, never mapped in EPT02. */
+#define EPT02_DEVICE 2
 void ept02_flush(struct nvmx_monitor *m);
+/* EPT12's translation of L2-physical @gpa2 for an access @access
+ * (EPT_QUAL_READ/WRITE/FETCH, x86_vmx.h), as the CPU walks it (SDM 28.3.2,
+ * 28.3.3): 1 allowed, *@gpa1 the L1-physical address (L2-physical itself
+ * without EPT12); 0 refused, *@reason an EPT violation (*@qual12 the
+ * access and EPT12's permissions, Table 27-7, without the linear-address
+ * bits) or misconfiguration (*@qual12 0) for L1. */
+int ept12_translate(struct nvmx_monitor *m, uint64_t gpa2, uint64_t access, uint64_t *gpa1,
+                    uint32_t *reason, uint64_t *qual12);
 
 #endif

@@ -10,7 +10,7 @@
 /* L2's exit @reason (qualification @q, message registers @mr: the
  * instruction length and information) that L1 did not ask for: the reply
  * label for L2's exit, *@changed its groups. */
-nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason, uint64_t q,
+nestor_word_t l2_through(struct nvmx_monitor *m, vmcs12_t *v, unsigned reason, uint64_t q,
                          const nestor_word_t *mr, nestor_word_t *changed);
 
 /* L2's VMREAD/VMWRITE (exit message @mr) that L1's "VMCS shadowing" lets
@@ -18,6 +18,13 @@ nestor_word_t l2_through(struct nvmx_monitor *m, const vmcs12_t *v, unsigned rea
  * the reply label for L2's exit, *@changed its groups. */
 nestor_word_t l2_shadow_access(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
                                nestor_word_t *changed);
+
+/* L2's access (its EPT-violation exit @mr) to L1-physical @gpa1 outside
+ * L1's RAM, which EPT12 (or L2-physical itself) takes it to: carried out
+ * on L1's device, as the CPU would in L2 (l2_through.c). The reply label,
+ * *@changed its groups. */
+nestor_word_t l2_device_access(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr,
+                               uint64_t gpa1, nestor_word_t *changed);
 
 /* The instruction of L2's VMX-instruction exit @mr (SDM 27.2.1, 27.2.5). */
 nvmx_insn_t l2_insn(const nestor_word_t *mr);

@@ -12,6 +12,7 @@
 #include "count_monitor.h"
 #include "nvmx_setup.h"
 #include "shadow12.h"
+#include "cpu_policy.h"
 #include <string.h>
 #include <user/print.h>
 #include <user/runtime.h>
@@ -23,7 +24,8 @@ static nvmx_monitor_t mon;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 
 /* What the kernel writes to the state page at each of our exits (below);
- * RDMSR/WRMSR need the GPRs and RIP, CR accesses the GPRs, RIP and CRs. */
+ * RDMSR/WRMSR need the GPRs and RIP, CR accesses the GPRs, RIP and CRs;
+ * each the RFLAGS a #GP it may inject pushes with RF (serve.c inject). */
 #define VMX_INSN_MASK (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | \
                        NESTOR_MTD_CR | NESTOR_MTD_SEGS | NESTOR_MTD_INTR)
 static const struct { nestor_word_t reason, mask; } exit_masks[] = {
@@ -36,9 +38,9 @@ static const struct { nestor_word_t reason, mask; } exit_masks[] = {
     { NESTOR_EXIT_VMWRITE, VMX_INSN_MASK }, { NESTOR_EXIT_VMXOFF, VMX_INSN_MASK },
     { NESTOR_EXIT_VMXON, VMX_INSN_MASK }, { NESTOR_EXIT_INVEPT, VMX_INSN_MASK },
     { NESTOR_EXIT_INVVPID, VMX_INSN_MASK },
-    { NESTOR_EXIT_RDMSR, NESTOR_MTD_GPRS | NESTOR_MTD_RIP },
-    { NESTOR_EXIT_WRMSR, NESTOR_MTD_GPRS | NESTOR_MTD_RIP },
-    { NESTOR_EXIT_CR_ACCESS, NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_CR },
+    { NESTOR_EXIT_RDMSR, NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS },
+    { NESTOR_EXIT_WRMSR, NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS },
+    { NESTOR_EXIT_CR_ACCESS, NESTOR_MTD_GPRS | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | NESTOR_MTD_CR },
 };
 
 /* Map what the setup message @msg granted (the CNode in @node). */
@@ -67,12 +69,24 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
     return true;
 }
 
+/* CPUID as this CPU answers it: the VMM shows L1 the policy's subset of
+ * the same CPU (vmm-server/cpu_policy.h), which nested-vmx needs for the
+ * EFER bits L1 (and so L2) may set. */
+static cpuid_regs_t cpuid_here(uint32_t leaf, uint32_t sub)
+{
+    cpuid_regs_t r;
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+                     : "a"(leaf), "c"(sub));
+    return r;
+}
+
 int main(const nestor_bootinfo_t *bi)
 {
     if (!nu_monitor_start(bi, "nested-vmx", mon.name, sizeof mon.name, untypeds, &mon.ep,
                           &mon.alloc))
         return 0;
     mon.timer_rate = (unsigned)bi->vmx_timer_rate;
+    mon.efer_allowed = efer_allowed(cpuid_here);
     /* The setup call brings one capability: receive it into a slot of ours. */
     nestor_cptr_t node = mon.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();

@@ -10,6 +10,7 @@
 #include "nvmx_setup.h"
 #include <user/space.h>
 #include <user/sys.h>
+#include <x86_arch.h>
 
 typedef struct nvmx_monitor {
     char name[32];                  /* our monitor name (the config's node) */
@@ -31,6 +32,7 @@ typedef struct nvmx_monitor {
                                        (mapped at ram; alias slices come from them) */
     l2_t l2;
     unsigned timer_rate;            /* the host's VMX-preemption-timer rate (bootinfo) */
+    uint64_t efer_allowed;          /* EFER bits L1 may set (cpu_policy.h efer_allowed) */
     bool tsc_dirty;                 /* L1 wrote its TSC: L2's offset needs computing again */
     const char *last_rule;          /* the entry check that failed last, for the log */
 } nvmx_monitor_t;
@@ -44,8 +46,42 @@ static inline void nvmx_exit_mrs(const nu_msg_t *msg, nestor_word_t *mr)
         mr[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? msg->mr[i] : b->msg[i];
 }
 
+/* Hardware exception @vector (error code @error if @has_error) delivered to
+ * the guest of state @s at its next entry (SDM 26.6.1.1 event injection):
+ * the groups to load. A fault pushes RFLAGS with RF = 1 (SDM Vol. 3B
+ * 17.3.1.1), which injection does not do by itself (it pushes the RFLAGS
+ * the entry loads, 26.6.1.1): RF is set in them here, so @s's RFLAGS must
+ * be current (the exit's transfer mask has NESTOR_MTD_RFLAGS). */
+static inline nestor_word_t nvmx_inject_exception(nestor_vcpu_state_t *s, unsigned vector,
+                                                  bool has_error, uint32_t error)
+{
+    s->inject_info = vector | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID |
+                     (has_error ? X86_INTR_DELIVER_ERR : 0);
+    s->inject_error = has_error ? error : 0;
+    if (!x86_exception_is_fault(vector))
+        return NESTOR_MTD_INJECT;
+    s->rflags |= X86_RFLAGS_RF;
+    return NESTOR_MTD_INJECT | NESTOR_MTD_RFLAGS;
+}
+
 /* L1's memory for nvmx_env_t (l1mem.c). */
 void l1mem_env(nvmx_monitor_t *m);
+
+/* How EPT12 refused an access of L2 (l2mem_linear): an EPT violation or
+ * misconfiguration for L1 (SDM 27.2.1), at L2-physical @gpa2 in the
+ * access to linear @la. */
+typedef struct {
+    bool refused;
+    uint32_t reason;            /* NESTOR_EXIT_EPT_VIOLATION or _MISCONFIG */
+    uint64_t qualification;     /* Table 27-7, linear-address bits included */
+    uint64_t gpa2, la;
+} l2mem_fault_t;
+
+/* Copy @n bytes between L2's linear @la and @buf as an access of L2 would
+ * (its paging, then EPT12 where L1 uses EPT for L2, then L1's RAM): as
+ * nvmx_env_t.linear, or NVMX_MEM_EPT12 with *@fault for L1. */
+nvmx_mem_t l2mem_linear(nvmx_monitor_t *m, uint64_t la, void *buf, size_t n, bool write,
+                        uint32_t *error, uint64_t *addr, l2mem_fault_t *fault);
 
 /* Answer exits until the end (serve.c). */
 void nvmx_serve(nvmx_monitor_t *m);

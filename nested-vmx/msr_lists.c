@@ -5,6 +5,7 @@
  */
 #include "msr_lists.h"
 #include "checks_priv.h"
+#include "cpu_policy.h"
 #include <x86_arch.h>
 
 #define LOW32 0xFFFFFFFFULL
@@ -64,9 +65,21 @@ nvmx_entry_check_t nvmx_msr_list_load(const nvmx_env_t *env, const nvmx_platform
             *field = msr == MSR_IA32_SYSENTER_CS ? (e[1] & LOW32) : e[1];
             continue;
         }
-        if (msr == MSR_IA32_EFER || !platform)
-            return nvmx_entry_msr_fail(n, "26.4: MSR-load entry for an MSR nested-vmx "
-                                          "does not load from a list (msr_lists.h)");
+        if (msr == MSR_IA32_EFER) {
+            /* 26.4: as WRMSR would, after the state the entry (26.3.2) or
+             * exit (27.5) loaded: CR0 and EFER.LMA are the new ones. Bits
+             * L1's CPUID does not show and a change of LME with CR0.PG 1
+             * #GP (Vol. 4 Table 2-2, Vol. 3A 9.8.5); LMA is not written
+             * (it is "IA-32e mode guest" or the host address-space size). */
+            if (!efer_write(s->efer, e[1], s->cr0, platform ? platform->efer_allowed : 0,
+                            &s->efer))
+                return nvmx_entry_msr_fail(n, "26.4: MSR-load entry for IA32_EFER: WRMSR "
+                                              "would #GP");
+            continue;
+        }
+        if (!platform)
+            return nvmx_entry_msr_fail(n, "26.4: MSR-load entry for a platform MSR without "
+                                          "a platform (msr_lists.h)");
         uint64_t v = e[1];
         switch (platform->access(platform->ctx, msr, true, &v)) {
         case NVMX_PMSR_OK:

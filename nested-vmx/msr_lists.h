@@ -9,8 +9,9 @@
  * MSRs are: the lists read and write it through @platform, as a RDMSR or
  * WRMSR at CPL 0 would (the VMM's emulation, nvmx_setup.h NVMX_REQ_MSR).
  * An MSR the SDM forbids in a list fails it (26.4: exit 34 with the
- * entry's index; 27.4, 27.6: a VMX abort, 27.7). IA32_EFER is refused too:
- * loading it from a list is not carried out here (README). Pure, given
+ * entry's index; 27.4, 27.6: a VMX abort, 27.7). IA32_EFER is the state's
+ * and is loaded as WRMSR would load it (26.4): reserved bits and a change
+ * of LME while CR0.PG is 1 fail, LMA is not written. Pure, given
  * @platform.
  */
 #ifndef NVMX_MSR_LISTS_H
@@ -27,6 +28,8 @@ typedef enum {
 typedef struct {
     void *ctx;
     nvmx_pmsr_t (*access)(void *ctx, uint32_t msr, bool write, uint64_t *value);
+    uint64_t efer_allowed;  /* the EFER bits L1's CPUID shows (vmm-server/cpu_policy.h
+                               efer_allowed): the others #GP on WRMSR */
 } nvmx_platform_msrs_t;
 
 /* The state-page field holding MSR @msr, or NULL. */

@@ -36,6 +36,7 @@ typedef enum {
     NVMX_MEM_OK,
     NVMX_MEM_PAGE_FAULT,   /* *fault has the #PF error code and address */
     NVMX_MEM_NOT_RAM,      /* a guest-physical address outside L1's RAM */
+    NVMX_MEM_EPT12,        /* L2's access refused by EPT12 (monitor.h l2mem_linear) */
 } nvmx_mem_t;
 
 typedef struct {

@@ -78,12 +78,20 @@
  *                  exit of L2 (SDM 25.2, "NMI exiting") or delivered to L2
  *                  (25.3): the VMM's local APIC of L1 no longer holds it.
  *                  Reply NVMX_REQ_OK, or NVMX_REQ_NONE if none is pending.
+ *   NVMX_REQ_MMIO  (call) an access L2 makes to L1-physical memory outside
+ *                  L1's RAM (EPT12 maps it there): L1's device at that
+ *                  address answers, as to L1's own access. MR0 the
+ *                  L1-physical address, MR1 size (1, 2, 4, 8), MR2 1 =
+ *                  write, MR3 the value (write). Reply NVMX_REQ_OK with MR0
+ *                  the value (read), or NVMX_REQ_NONE: no device there, or
+ *                  the access leaves its page or is refused by it.
  */
 #define NVMX_REQ_STOP            0x5354   /* "ST" */
 #define NVMX_REQ_IO              0x494F   /* "IO" */
 #define NVMX_REQ_MSR             0x4D53   /* "MS" */
 #define NVMX_REQ_CR8             0x4338   /* "C8" */
 #define NVMX_REQ_ACK             0x414B   /* "AK" */
+#define NVMX_REQ_MMIO            0x4D4D   /* "MM" */
 #define NVMX_ACK_INTR            0
 #define NVMX_ACK_NMI             1
 #define NVMX_REQ_OK              0

@@ -21,14 +21,12 @@
 #define GPRS_CHANGED    (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS | \
                          NESTOR_MTD_INTR)   /* VMsucceed/VMfail end STI and MOV-SS blocking */
 
-/* An exception for L1 at the instruction (SDM 26.6.1.1 event injection). */
+/* An exception for L1 at the instruction (SDM 26.6.1.1 event injection,
+ * RF for a fault: nvmx_inject_exception). */
 static nestor_word_t inject(nestor_vcpu_state_t *s, unsigned vector, bool has_error,
                             uint32_t error, nestor_word_t *changed)
 {
-    s->inject_info = vector | X86_INTR_TYPE_HW_EXC | X86_INTR_VALID |
-                     (has_error ? X86_INTR_DELIVER_ERR : 0);
-    s->inject_error = error;
-    *changed |= NESTOR_MTD_INJECT;
+    *changed |= nvmx_inject_exception(s, vector, has_error, error);
     return NESTOR_EXIT_REPLY_RESUME;
 }
 

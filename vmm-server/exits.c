@@ -329,7 +329,7 @@ uint64_t vm_lapic_mmio_base(const vm_t *vm)
 
 unsigned vm_cpl(const nestor_vcpu_state_t *s)
 {
-    return (s->ss.ar >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK;
+    return guest_cpl(s);
 }
 
 /* The host-only part of CPUID per leaf and subleaf, computed once: a small
@@ -882,6 +882,13 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
         value = v >= 0 ? (nestor_word_t)v : 0;
         if (v < 0)
             vm->pause_requested = false;
+    } else if (label == NVMX_REQ_MMIO) {
+        /* Its L2's access to the VM's device memory, which EPT12 maps for
+         * it: the device answers as to the VM's own access. */
+        uint64_t v = m->mr[3];
+        out = mmio_device_access(vm, m->mr[0], (unsigned)m->mr[1], m->mr[2] == 1, &v)
+                  ? NVMX_REQ_OK : NVMX_REQ_NONE;
+        value = v;
     } else if (label == NVMX_REQ_CR8) {
         /* SDM Vol. 2B MOV CR: CR8[63:4] reserved. */
         if (m->mr[0] != 1) {

@@ -88,25 +88,6 @@ static bool copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uin
     return guest_copy_linear(vm, s, la, buf, n, write, 0) == GUEST_MEM_OK;
 }
 
-x86_mode_t guest_cpu_mode(const nestor_vcpu_state_t *s)
-{
-    /* SDM Vol. 3A 5.2.1: 64-bit mode is IA-32e mode with CS.L; CS.D gives
-     * 32-bit code in protected mode (SDM Vol. 3C 24.4.1 access rights). */
-    if ((s->efer & X86_EFER_LMA) && (s->cs.ar & X86_AR_L))
-        return X86_MODE_64;
-    if ((s->cr0 & X86_CR0_PE) && (s->cs.ar & X86_AR_DB))
-        return X86_MODE_32;
-    return X86_MODE_16;
-}
-
-uint64_t guest_seg_base(const nestor_vcpu_state_t *s, unsigned seg, x86_mode_t mode)
-{
-    /* In 64-bit mode only FS and GS have a base (SDM Vol. 3A 3.4.4). */
-    if (mode == X86_MODE_64 && seg != X86_SEG_FS && seg != X86_SEG_GS)
-        return 0;
-    return (&s->es)[seg].base;          /* es cs ss ds fs gs: X86_SEG_* order */
-}
-
 size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *out,
                           size_t n, bool *unmapped)
 {

@@ -76,10 +76,8 @@ static bool ioapic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     return true;
 }
 
-/* EPT-violation exit qualification (SDM Vol. 3C 27.2.1, Table 27-7). */
-#define EPT_QUAL_LINEAR_VALID BIT(7)  /* the guest linear-address field is valid */
-#define EPT_QUAL_TRANSLATED  BIT(8)   /* the access was to the translation of that linear
-                                         address (clear: a paging-structure entry) */
+/* EPT-violation exit qualification: x86_vmx.h EPT_QUAL_* (SDM Vol. 3C
+ * 27.2.1, Table 27-7). */
 
 static bool in_lapic(const vm_t *vm, uint64_t gpa)
 {
@@ -148,6 +146,17 @@ static bool device_at(vm_t *vm, uint64_t gpa, x86_mmio_read_fn *rd, x86_mmio_wri
     return true;
 }
 
+bool mmio_device_access(vm_t *vm, uint64_t gpa, unsigned size, bool write, uint64_t *value)
+{
+    x86_mmio_read_fn rd;
+    x86_mmio_write_fn wr;
+    void *dev;
+    if ((size != 1 && size != 2 && size != 4 && size != 8) || !device_at(vm, gpa, &rd, &wr, &dev) ||
+        ((gpa ^ (gpa + size - 1)) & ~(GUEST_PAGE - 1)))
+        return false;
+    return write ? wr(dev, gpa, size, *value) : rd(dev, gpa, size, value);
+}
+
 /* Guest-linear memory for the emulator (x86_lin_fn): the stack of PUSH,
  * POP and CALL, both operands of MOVS and CMPS. Every page the access
  * touches is translated through the guest's paging and checked against its
@@ -186,35 +195,12 @@ static x86_lin_status_t guest_lin(void *ctx, uint64_t la, unsigned size, bool wr
                ? X86_LIN_OK : X86_LIN_ERROR;
 }
 
-/* The guest's segments as the emulator checks them (SDM Vol. 3A 3.4.5.1):
- * an expand-up one holds offsets 0..limit, an expand-down data segment
- * limit+1..0xFFFF (or 0xFFFFFFFF with B set); an unusable one (a null
- * selector in protected mode) holds none. */
+/* The emulator's view of the guest (guest_env.h) with its devices and
+ * linear memory. */
 static void guest_env(vmexit_t *e, x86_env_t *env, x86_mmio_read_fn rd, x86_mmio_write_fn wr,
                       void *dev)
 {
-    nestor_vcpu_state_t *s = e->s;
-    env->mode = guest_cpu_mode(s);
-    env->cpl = vm_cpl(s);
-    env->cr0_am = (s->cr0 & X86_CR0_AM) != 0;
-    env->stack_addr_size = (s->ss.ar & X86_AR_DB) ? 4 : 2;
-    env->cs_limit = s->cs.limit;
-    for (unsigned i = X86_SEG_ES; i <= X86_SEG_GS; i++) {
-        const nestor_vcpu_seg_t *sg = &(&s->es)[i];
-        unsigned type = sg->ar & X86_AR_TYPE_MASK;
-        x86_seg_t *out = &env->seg[i];
-        out->base = guest_seg_base(s, i, env->mode);
-        out->lo = 0;
-        out->hi = sg->limit;
-        if ((s->cr0 & X86_CR0_PE) && (sg->ar & X86_AR_UNUSABLE)) {
-            out->lo = 1;
-            out->hi = 0;
-        } else if ((sg->ar & X86_AR_S) && !(type & X86_SEG_TYPE_CODE) &&
-                   (type & X86_SEG_TYPE_CONFORMING)) {
-            out->lo = (uint64_t)sg->limit + 1;
-            out->hi = (sg->ar & X86_AR_DB) ? 0xFFFFFFFFull : 0xFFFFull;
-        }
-    }
+    guest_env_from_state(e->s, env);
     env->rd = rd;
     env->wr = wr;
     env->dev = dev;
@@ -285,9 +271,7 @@ exit_action_t mmio_exit(vmexit_t *e)
         return vm_stop(vm, "MMIO at 0x%lx: instruction at rip 0x%lx: %s", gpa, e->rip,
                        x86_decode_status_str(ds));
     x86_regs_t regs;
-    for (unsigned i = 0; i < 16; i++)
-        regs.gpr[i] = *vm_gpr(s, i);
-    regs.rflags = s->rflags;
+    guest_regs_get(s, &regs);
     regs.rip = e->rip;
     x86_env_t env;
     x86_fault_t fault;
@@ -302,10 +286,7 @@ exit_action_t mmio_exit(vmexit_t *e)
     }
     if (es != X86_EMU_OK)
         return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s", gpa, e->rip, x86_emu_status_str(es));
-    for (unsigned i = 0; i < 16; i++)
-        *vm_gpr(s, i) = regs.gpr[i];
-    s->rflags = regs.rflags;
-    s->rip = regs.rip;
+    guest_regs_put(&regs, s);
     e->changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RFLAGS | NESTOR_MTD_RIP;
     vm->mmio_exits++;
     return EXIT_RESUME;

@@ -16,6 +16,7 @@
 #include "devices/uart16550.h"
 #include "cpu_policy.h"
 #include "virtio_fwd.h"
+#include "guest_env.h"
 #include "decode/x86_decode.h"
 #include "x86_arch.h"
 #include <nestor/bootinfo.h>
@@ -216,10 +217,7 @@ guest_mem_status_t guest_translate_access(vm_t *vm, const nestor_vcpu_state_t *s
  * paging; on failure *@fault_la (if given) is the first byte not copied. */
 guest_mem_status_t guest_copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la,
                                      void *buf, size_t n, bool write, uint64_t *fault_la);
-/* The guest's execution mode (needs the CR and SEGS groups) and a data
- * segment's base in it (X86_SEG_*). */
-x86_mode_t guest_cpu_mode(const nestor_vcpu_state_t *s);
-uint64_t guest_seg_base(const nestor_vcpu_state_t *s, unsigned seg, x86_mode_t mode);
+/* The guest's mode, segment bases, emulator view: guest_env.h. */
 
 /* Interrupts (irq.c): controllers, timers, injection. */
 void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz);
@@ -260,6 +258,11 @@ exit_action_t exit_task_switch(vmexit_t *e);
 
 /* MMIO (mmio.c): EPT violations on device pages. */
 exit_action_t mmio_exit(vmexit_t *e);
+/* A @size-byte access at guest-physical @gpa to the VM's device there (the
+ * LAPIC, the I/O APIC, a virtio window), for nested-vmx's L2 (nvmx_setup.h
+ * NVMX_REQ_MMIO): false if none is there, the access leaves its page or
+ * the device refuses it. */
+bool mmio_device_access(vm_t *vm, uint64_t gpa, unsigned size, bool write, uint64_t *value);
 
 /* Devices. */
 bool uart_io(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value);

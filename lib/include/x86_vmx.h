@@ -228,6 +228,20 @@
 /* IA32_FEATURE_CONTROL (SDM 23.7): bit 2 enables VMXON outside SMX. */
 #define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
 
+/* Exit qualification of an EPT violation (SDM 27.2.1, Table 27-7): the
+ * access (read, write, fetch), the EPT entries' permissions (bits 5:3),
+ * whether the guest-linear address field is valid (7) and, if so, whether
+ * the access was to the linear address's translation (8: 1) or to a
+ * paging-structure entry (0), NMI unblocking by IRET (12). */
+#define EPT_QUAL_READ               BIT(0)
+#define EPT_QUAL_WRITE              BIT(1)
+#define EPT_QUAL_FETCH              BIT(2)
+#define EPT_QUAL_ACCESS             (EPT_QUAL_READ | EPT_QUAL_WRITE | EPT_QUAL_FETCH)
+#define EPT_QUAL_PERM_SHIFT         3
+#define EPT_QUAL_LINEAR_VALID       BIT(7)
+#define EPT_QUAL_TRANSLATED         BIT(8)
+#define EPT_QUAL_NMI_UNBLOCKED      BIT(12)
+
 /* The EPT pointer (SDM 24.6.11, Table 24-8): memory type 2:0, page-walk
  * length minus 1 in 5:3, accessed/dirty flags 6, bits 11:7 reserved here
  * (bit 7 is the supervisor-shadow-stack control, not offered), the EPT

@@ -121,9 +121,11 @@ static const nestor_word_t labels[] = {
     NESTOR_TCB_SET_PRIORITY, NESTOR_TCB_READ_REGISTERS, NESTOR_TCB_WRITE_REGISTERS,
     NESTOR_TCB_RESUME, NESTOR_TCB_SUSPEND, NESTOR_TCB_BIND_NOTIFICATION,
     NESTOR_TCB_UNBIND_NOTIFICATION, NESTOR_TCB_SET_TLS_BASE, NESTOR_TCB_READ_FPU,
-    NESTOR_TCB_WRITE_FPU, NESTOR_PAGE_TABLE_MAP, NESTOR_PAGE_TABLE_UNMAP, NESTOR_FRAME_MAP,
-    NESTOR_FRAME_UNMAP, NESTOR_FRAME_GET_ADDRESS, NESTOR_IRQ_CONTROL_GET,
-    NESTOR_IRQ_HANDLER_ACK, NESTOR_IOPORT_CONTROL_ISSUE, NESTOR_IOPORT_IN, NESTOR_IOPORT_OUT,
+    NESTOR_TCB_WRITE_FPU, NESTOR_TCB_SET_IO_PORTS, NESTOR_TCB_SET_CALL_TIMEOUT,
+    NESTOR_PAGE_TABLE_MAP, NESTOR_PAGE_TABLE_UNMAP, NESTOR_FRAME_MAP,
+    NESTOR_FRAME_UNMAP, NESTOR_FRAME_GET_ADDRESS, NESTOR_FRAME_SLICE, NESTOR_FRAME_SLICE_ALIAS,
+    NESTOR_IRQ_CONTROL_GET, NESTOR_IRQ_HANDLER_ACK, NESTOR_IRQ_HANDLER_SET_NOTIFICATION,
+    NESTOR_IRQ_HANDLER_CLEAR, NESTOR_IOPORT_CONTROL_ISSUE, NESTOR_IOPORT_IN, NESTOR_IOPORT_OUT,
 };
 #define N_LABELS (sizeof(labels) / sizeof(labels[0]))
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -263,7 +265,7 @@ static nestor_word_t safe_syscall(nestor_word_t num, nestor_cptr_t dest, nu_msg_
     nestor_word_t type = 0;
     nu_cap_identify(dest, &type, 0, 0);
     bool ipc = type == NESTOR_OBJ_ENDPOINT || type == NESTOR_OBJ_NOTIFICATION;
-    if (num == NESTOR_SYS_CALL || num == NESTOR_SYS_SEND)
+    if (num == NESTOR_SYS_CALL || num == NESTOR_SYS_CALL_BOUNDED || num == NESTOR_SYS_SEND)
         num = type == NESTOR_OBJ_ENDPOINT ? NESTOR_SYS_NB_SEND : num;
     if (num == NESTOR_SYS_RECV || num == NESTOR_SYS_REPLY_RECV)
         num = NESTOR_SYS_NB_RECV;
@@ -325,7 +327,8 @@ static bool structured_call(nu_msg_t *m, nestor_ipc_buffer_t *buf, nestor_cptr_t
 static nestor_word_t random_syscall(void)
 {
     nestor_word_t r = pick(100);
-    if (r < 60) return NESTOR_SYS_CALL;
+    if (r < 57) return NESTOR_SYS_CALL;
+    if (r < 60) return NESTOR_SYS_CALL_BOUNDED;
     if (r < 66) return NESTOR_SYS_SEND;
     if (r < 72) return NESTOR_SYS_NB_SEND;
     if (r < 78) return NESTOR_SYS_NB_RECV;

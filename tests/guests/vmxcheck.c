@@ -113,6 +113,9 @@ static int section_instructions(void)
     /* VMXON: #UD with CR4.VMXE = 0 (Vol. 2C VMXON, Operation). */
     write_cr4(read_cr4() & ~X86_CR4_VMXE);
     vmxc_check_vr("VMXON with CR4.VMXE=0 #UD (VMXON)", VR_FAULT(VEC_UD), vmx_vmxon(pa(vmxon_region)));
+    /* SDM Vol. 3B 17.3.1.1: a fault pushes RF = 1, whoever delivers it (the
+     * CPU, or a VMM under L1 carrying out the instruction). */
+    vmxc_check(vmxc_fault_rflags & X86_RFLAGS_RF, "VMXON #UD pushes RF = 1 (17.3.1.1)");
     /* VMX instructions other than VMXON #UD outside VMX operation (e.g. VMPTRST, VMXOFF). */
     vmxc_check_vr("VMXOFF outside VMX operation #UD (VMXOFF)", VR_FAULT(VEC_UD), vmx_vmxoff());
 
@@ -126,6 +129,8 @@ static int section_instructions(void)
         r = vmx_vmxon(pa(vmxon_region));
         write_cr0(cr0);
         vmxc_check_vr("VMXON with CR0.NE=0 #GP (VMXON)", VR_FAULT(VEC_GP), r);
+        vmxc_check(r != VR_FAULT(VEC_GP) || (vmxc_fault_rflags & X86_RFLAGS_RF),
+                   "VMXON #GP pushes RF = 1 (17.3.1.1)");
         if (r == VR_OK)
             vmx_vmxoff();
     }

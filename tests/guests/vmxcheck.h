@@ -31,6 +31,7 @@ extern char vmxc_l2_entry[], vmxc_l2_hlt_loop[];
 /* Set before an instruction that may fault: the exception stub records the
  * vector and error code and resumes there. 0: a fault is unexpected. */
 extern volatile uint64_t vmxc_fault_resume, vmxc_fault_vector, vmxc_fault_error;
+extern volatile uint64_t vmxc_fault_rflags;    /* the RFLAGS the last exception pushed */
 /* VMLAUNCH/VMRESUME with HOST_RSP (and HOST_RIP) pointing back into it:
  * returns RFLAGS after a failed instruction, or 0 after a VM exit (or a
  * VM-entry failure), which lands at vmxc_exit_point. */

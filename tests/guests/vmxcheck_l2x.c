@@ -16,11 +16,17 @@
  *             the MSR lists with a platform MSR (MTRR_DEF_TYPE) and a state
  *             MSR: loaded at entry, stored and loaded at exit, an entry
  *             that would #GP failing with reason 34 (26.4, 27.4, 27.6);
+ *             IA32_EFER in the lists and written by L2 through the
+ *             bitmaps: loaded as WRMSR would (LMA kept), LME changed
+ *             with paging on or a reserved bit failing the entry with
+ *             reason 34 and its index, L2's WRMSR of it a #GP (26.4,
+ *             27.4, 27.6; Vol. 3A 9.8.5);
  *   l2cr:     CR0/CR4 guest/host masks and read shadows (MOV to, MOV from,
  *             CLTS; qualification Table 27-3), CR3-load/store exiting;
  *   l2exc:    the exception bitmap (#UD, #GP with its error code, exit
  *             interruption information 24.9.2), exceptions delivered through
- *             L2's own IDT, #PF against the PFEC mask/match (25.2);
+ *             L2's own IDT with RF pushed 1 (17.3.1.1: faults), #PF against
+ *             the PFEC mask/match (25.2);
  *   l2inject: VM-entry event injection (26.6): #UD, #GP with an error code,
  *             a software interrupt (RIP + instruction length), an external
  *             interrupt; the valid bit cleared on exit (24.8.3);
@@ -100,16 +106,18 @@
 #define EPT4K_PAGES    8
 #define EPT4K_ALIAS    8                 /* L2 page 8: L1's page of L2 page 1 again */
 #define EPT4K_RO       9                 /* L2 page 9: read-only */
+#define EPT4K_LAPIC    11                /* L2 page 11: L1's local APIC page */
 #define UART_SCR       0x3FF
 
 enum { G_RAX, G_RCX, G_RDX, G_RBX, G_RBP, G_RSI, G_RDI };
 
 extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], l2x_io_out_imm[],
     l2x_io_in_imm[], l2x_io_rep[], l2x_iobm[], l2x_iostr[], l2x_iobm_80[], l2x_iobm_7f[], l2x_iobm_7fff[],
-    l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_msrlist[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
+    l2x_msr[], l2x_msr_rd[], l2x_msr_wr[], l2x_msrbm[], l2x_msrlist[], l2x_efer[], l2x_efer_gp[], l2x_cr[], l2x_cr_mov0[], l2x_cr_clts[], l2x_cr_mov4[], l2x_cr3[],
     l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
     l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[], l2x_poke[],
-    l2x_poke_store[], l2x_peek[], l2x_peek_load[], l2x_vmread[], l2x_vmwrite[];
+    l2x_poke_store[], l2x_peek[], l2x_peek_load[], l2x_vmread[], l2x_vmwrite[], l2x_outs[],
+    l2x_outs_insn[], l2x_ins[], l2x_ins_insn[], l2x_poke32[], l2x_peek32[];
 extern uint64_t l2x_gprs[15], l2x_in[4], l2x_out[4];
 uint64_t l2x_enter(uint64_t resume);
 
@@ -256,6 +264,17 @@ static int l2_handled(const char *what, uint64_t r, uint64_t vector, uint64_t er
     vmxc_check_eq(W(what, "L2 handler error code"), error, l2x_gprs[G_RCX]);
     vmxc_check_eq(W(what, "L2 handler return RIP"), rip, l2x_gprs[G_RDX]);
     return 1;
+}
+
+/* L2's handler of a fault (l2_handled) was entered with RF = 1 in the
+ * RFLAGS pushed (SDM Vol. 3B 17.3.1.1: "for any fault-class exception
+ * except a debug exception generated in response to an instruction
+ * breakpoint"), whoever delivered it: the CPU, or the VMM under L2 that
+ * carried out L2's instruction and injected the fault. */
+static void l2_fault_rf(const char *what)
+{
+    vmxc_check_eq(W(what, "RF in the RFLAGS pushed (17.3.1.1)"), X86_RFLAGS_RF,
+                  l2x_gprs[G_RDI] & X86_RFLAGS_RF);
 }
 
 /* ---- l2io: SDM 25.1.3, 24.6.4, 27.2.1 Table 27-5 ---- */
@@ -422,6 +441,8 @@ static void msr_lists(void)
     wrmsr(MSR_IA32_KERNEL_GS_BASE, kgs);
 }
 
+static void efer_lists(void);
+
 static void section_msr(void)
 {
     uint64_t r;
@@ -481,6 +502,7 @@ static void section_msr(void)
         wrmsr(MSR_IA32_KERNEL_GS_BASE, kgs);
         wrmsr(MSR_IA32_SYSENTER_CS, scs);
         msr_lists();
+        efer_lists();
     }
     vmxc_section_end("l2msr");
 }
@@ -561,6 +583,82 @@ static void exc_exit(const char *what, uint64_t r, const void *rip, uint32_t inf
                   vmrd(VMCS_IDT_VECTORING_INFO) & INFO_VALID);
 }
 
+/* IA32_EFER (SDM 26.4, 27.4, 27.6; Vol. 4 Table 2-2, Vol. 3A 9.8.5): the
+ * entry list loads it after the guest state (SCE flipped, LMA kept), L2
+ * reads and writes it through clear MSR bitmaps (its value without LMA:
+ * LMA stays), a WRMSR changing LME with paging on is L2's #GP (here an
+ * exception exit), the exit store list reads L2's, the exit load list
+ * gives L1 SCE flipped; entry lists changing LME under paging or setting
+ * a reserved bit fail with reason 34 and the entry's index. */
+static void efer_lists(void)
+{
+    const uint64_t efer = rdmsr(MSR_IA32_EFER), flipped = efer ^ X86_EFER_SCE;
+    const uint32_t gp = INFO_VALID | INFO_TYPE(T_HW_EXC) | INFO_EC | X86_VEC_GP;
+    memset(msr_bm, 0, sizeof(msr_bm));
+    msrl_load[0] = MSR_IA32_EFER;
+    msrl_load[1] = flipped;
+    msrl_store[0] = MSR_IA32_EFER;
+    msrl_store[1] = 0;
+    msrl_exit_load[0] = MSR_IA32_EFER;
+    msrl_exit_load[1] = flipped & ~X86_EFER_LMA;
+    l2x_in[0] = efer & ~X86_EFER_LMA;
+    l2x_in[1] = efer & ~(X86_EFER_LME | X86_EFER_LMA);
+    reset();
+    vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_USE_MSR_BITMAPS);
+    vmwr(VMCS_MSR_BITMAP, pa(msr_bm));
+    vmwr(VMCS_ENTRY_MSR_LOAD_ADDR, pa(msrl_load));
+    vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 1);
+    vmwr(VMCS_EXIT_MSR_STORE_ADDR, pa(msrl_store));
+    vmwr(VMCS_EXIT_MSR_STORE_COUNT, 1);
+    vmwr(VMCS_EXIT_MSR_LOAD_ADDR, pa(msrl_exit_load));
+    vmwr(VMCS_EXIT_MSR_LOAD_COUNT, 1);
+    const uint64_t r = enter(l2x_efer);
+    const uint64_t l1_after = rdmsr(MSR_IA32_EFER);
+    wrmsr(MSR_IA32_EFER, efer);
+    exc_exit("EFER: L2's WRMSR changing LME with paging on: #GP(0)", r, l2x_efer_gp, gp, 0);
+    if (r == VR_EXIT(R_EXCEPTION)) {
+        vmxc_check_eq("EFER: L2 reads it as the entry list loaded it, LMA kept (26.4)", flipped,
+                      l2x_out[0]);
+        vmxc_check_eq("EFER: L2's WRMSR without LMA, read back: LMA kept", efer, l2x_out[1]);
+        vmxc_check_eq("EFER: exit store list holds L2's (27.4)", efer, msrl_store[1]);
+        vmxc_check_eq("EFER: exit load list gave L1 its value, LMA kept (27.6)", flipped,
+                      l1_after);
+    }
+    vmwr(VMCS_EXIT_MSR_STORE_COUNT, 0);
+    vmwr(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+    vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+    /* The same #GP with bitmap bit 13 clear: L2's own (25.2), a fault. */
+    reset();
+    vmwr(VMCS_PROC_CONTROLS, base_proc | PROC_USE_MSR_BITMAPS);
+    vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(13));
+    if (l2_handled("EFER: L2's WRMSR #GP, bit 13 clear: L2's IDT", enter(l2x_efer), 13, 0,
+                   pa(l2x_efer_gp)))
+        l2_fault_rf("EFER: L2's WRMSR #GP");
+    static const struct {
+        const char *what;
+        uint64_t clear, set;
+    } bad[] = {
+        { "EFER.LME cleared with paging on: entry fails, reason 34, index 2 (26.4)",
+          X86_EFER_LME, 0 },
+        { "EFER reserved bit 1: entry fails, reason 34, index 2 (26.4)", 0, BIT(1) },
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        msrl_load[0] = MSR_IA32_KERNEL_GS_BASE;
+        msrl_load[1] = rdmsr(MSR_IA32_KERNEL_GS_BASE);
+        msrl_load[2] = MSR_IA32_EFER;
+        msrl_load[3] = (efer & ~bad[i].clear) | bad[i].set;
+        reset();
+        vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 2);
+        const uint64_t f = enter(l2x_efer);
+        vmxc_check_vr(bad[i].what, VR_EXIT(EXIT_REASON_ENTRY_FAILURE | R_MSR_LOADING), f);
+        if (f == VR_EXIT(EXIT_REASON_ENTRY_FAILURE | R_MSR_LOADING))
+            vmxc_check_eq(W(bad[i].what, "qualification"), 2, vmrd(VMCS_EXIT_QUALIFICATION));
+        vmxc_check_eq(W(bad[i].what, "L1's EFER after"), efer, rdmsr(MSR_IA32_EFER));
+        wrmsr(MSR_IA32_EFER, efer);
+    }
+    vmwr(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+}
+
 static void section_exc(void)
 {
     const uint32_t ud = INFO_VALID | INFO_TYPE(T_HW_EXC) | 6;
@@ -573,10 +671,12 @@ static void section_exc(void)
     exc_exit("#GP(80H), bitmap bit 13 set", enter(l2x_gp), l2x_gp_insn, gp, 0x80);
     reset();
     vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(6));
-    l2_handled("UD2, bit 6 clear: L2's IDT", enter(l2x_ud), 6, 0, pa(l2x_ud));
+    if (l2_handled("UD2, bit 6 clear: L2's IDT", enter(l2x_ud), 6, 0, pa(l2x_ud)))
+        l2_fault_rf("UD2, bit 6 clear");
     reset();
     vmwr(VMCS_EXCEPTION_BITMAP, ~BIT(13));
-    l2_handled("#GP(80H), bit 13 clear: L2's IDT", enter(l2x_gp), 13, 0x80, pa(l2x_gp_insn));
+    if (l2_handled("#GP(80H), bit 13 clear: L2's IDT", enter(l2x_gp), 13, 0x80, pa(l2x_gp_insn)))
+        l2_fault_rf("#GP(80H), bit 13 clear");
     /* #PF: with bitmap bit 14 set it exits iff PFEC & mask == match, with
      * it clear iff they differ (25.2). PFEC: 0 read, 2 write (not present). */
     static const struct {
@@ -604,6 +704,7 @@ static void section_exc(void)
                               vmrd(VMCS_EXIT_QUALIFICATION));
         } else if (l2_handled(pfs[i].what, r, 14, pfs[i].write ? 2 : 0, pa(rip))) {
             vmxc_check_eq(W(pfs[i].what, "L2's CR2"), PF_ADDR, l2x_gprs[G_RSI]);
+            l2_fault_rf(pfs[i].what);
         }
     }
     vmxc_section_end("l2exc");
@@ -981,6 +1082,9 @@ static void section_extint(void)
 
 #define LAPIC_BASE       0xFEE00000ULL
 #define LAPIC_ID         0x020
+#define LAPIC_VERSION    0x030
+#define LAPIC_TPR        0x080
+#define LAPIC_TPR_TEST   0x20
 #define LAPIC_SVR        0x0F0
 #define LAPIC_ICR_LO     0x300
 #define LAPIC_ICR_HI     0x310
@@ -1115,6 +1219,9 @@ static uint64_t poke(uint64_t store, uint64_t value, uint64_t load)
  * write to the read-only page is an EPT violation (27.2.1 Table 27-7:
  * data write, readable, linear address valid, to the translation) until
  * L1 makes it writable, and a read past the mapped pages is one too. */
+static void ept_strio(const unsigned *perm);
+static void ept_device(void);
+
 static void section_ept_4k(void)
 {
     static const unsigned perm[EPT4K_PAGES] = { 5, 2, 7, 0, 3, 6, 1, 4 };
@@ -1154,6 +1261,126 @@ static void section_ept_4k(void)
     vmxc_check_eq("EPT 4K: L1 sees it in its page", 0x3D17AB1E, l1[perm[3] * 512 + 4]);
     ept_exit("EPT 4K: read of a page the table does not map",
              poke(0, 0, l2_page(EPT4K_RO + 1, 8)), l2x_peek_load, l2_page(EPT4K_RO + 1, 8), 0x181);
+    ept_strio(perm);
+    ept_device();
+}
+
+/* EPT12 maps an L2 page onto L1's local APIC (L1-physical FEE00000H,
+ * uncached): L2's accesses there reach L1's APIC, as any access goes to
+ * what is at its physical address (SDM 28.3.3.1 "the guest-physical
+ * address translates to a physical address"; Vol. 3A 10.4.1): L2 reads
+ * the version register L1 reads, and writes the TPR L1 then reads. */
+static void ept_device(void)
+{
+    ept_pt4k[EPT4K_LAPIC] = LAPIC_BASE | EPT_R | EPT_W;       /* memory type 0: UC */
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
+    l2x_in[2] = l2_page(EPT4K_LAPIC, LAPIC_VERSION);
+    if (exit_is("EPT device: L2 reads L1's APIC version register, VMCALL", R_VMCALL,
+                enter(l2x_peek32)))
+        vmxc_check_eq("EPT device: L2's APIC version is L1's", lapic_read(LAPIC_VERSION),
+                      l2x_out[0] & 0xFFFFFFFF);
+    const uint32_t tpr = lapic_read(LAPIC_TPR);
+    l2x_in[0] = l2_page(EPT4K_LAPIC, LAPIC_TPR);
+    l2x_in[1] = LAPIC_TPR_TEST;
+    l2x_in[2] = l2_page(EPT4K_LAPIC, LAPIC_TPR);
+    if (exit_is("EPT device: L2 writes and reads L1's APIC TPR, VMCALL", R_VMCALL,
+                enter(l2x_poke32)))
+        vmxc_check_eq("EPT device: L2 reads back its TPR", LAPIC_TPR_TEST,
+                      l2x_out[0] & 0xFFFFFFFF);
+    vmxc_check_eq("EPT device: L1's APIC has L2's TPR", LAPIC_TPR_TEST, lapic_read(LAPIC_TPR));
+    lapic_write(LAPIC_TPR, tpr);
+    ept_pt4k[EPT4K_LAPIC] = 0;
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
+}
+
+/* String I/O to a port L1 lets through, with EPT: each element's memory
+ * operand is L2-linear, through L2's paging and then EPT12 (SDM 28.3.1;
+ * Vol. 2B OUTS, INS, REP): REP OUTSB across two scattered L2 pages reads
+ * their permuted L1 pages, REP INSB writes through the alias page; an
+ * element EPT12 refuses is an EPT violation at the instruction (27.2.1
+ * Table 27-7, 28.3.3.2) with the elements before it done; one refused in
+ * the walk of L2's paging has bit 8 clear and the entry's address. */
+static void ept_strio(const unsigned *perm)
+{
+    volatile uint8_t *l1 = (volatile uint8_t *)(uintptr_t)EPT4K_L1;
+    if (ctl_can1(proc_msr(), PROC_USE_IO_BITMAPS)) {
+        memset(io_a, 0, sizeof(io_a));
+        memset(io_b, 0, sizeof(io_b));
+        vmwr(VMCS_PROC_CONTROLS, vmrd(VMCS_PROC_CONTROLS) | PROC_USE_IO_BITMAPS);
+        vmwr(VMCS_IO_BITMAP_A, pa(io_a));
+        vmwr(VMCS_IO_BITMAP_B, pa(io_b));
+    }
+    static const uint8_t bytes[4] = { 0x11, 0x22, 0x33, 0x44 };
+    l1[perm[1] * 4096 + 4094] = bytes[0];
+    l1[perm[1] * 4096 + 4095] = bytes[1];
+    l1[perm[2] * 4096 + 0] = bytes[2];
+    l1[perm[2] * 4096 + 1] = bytes[3];
+    l1[perm[1] * 4096 + 100] = l1[perm[1] * 4096 + 101] = 0;
+    l2x_in[0] = l2_page(1, 4094);
+    l2x_in[1] = 4;
+    if (exit_is("EPT strio: REP OUTSB across two scattered pages, VMCALL", R_VMCALL,
+                enter(l2x_outs))) {
+        vmxc_check_eq("EPT strio: REP OUTSB: RSI past the source", l2_page(1, 4094) + 4,
+                      l2x_out[0]);
+        vmxc_check_eq("EPT strio: REP OUTSB: the last byte of L1's second page out", bytes[3],
+                      inb(UART_SCR));
+    }
+    l2x_in[0] = l2_page(EPT4K_ALIAS, 100);
+    l2x_in[1] = 2;
+    outb(UART_SCR, 0x5C);
+    if (exit_is("EPT strio: REP INSB through the alias page, VMCALL", R_VMCALL, enter(l2x_ins))) {
+        vmxc_check_eq("EPT strio: REP INSB: RDI past the destination",
+                      l2_page(EPT4K_ALIAS, 100) + 2, l2x_out[0]);
+        vmxc_check_eq("EPT strio: REP INSB: L1's page of L2 page 1 has both bytes",
+                      0x5C5C, l1[perm[1] * 4096 + 100] | l1[perm[1] * 4096 + 101] << 8);
+    }
+    ept_pt4k[EPT4K_RO] &= ~(uint64_t)EPT_W;
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
+    l2x_in[0] = l2_page(EPT4K_RO, 4094);
+    l2x_in[1] = 3;
+    const uint64_t r = enter(l2x_ins);
+    ept_exit("EPT strio: REP INSB into a read-only page", r, l2x_ins_insn,
+             l2_page(EPT4K_RO, 4094), 0x18A);
+    if (r == VR_EXIT(R_EPT_VIOL))
+        vmxc_check_eq("EPT strio: REP INSB refused at its first element: RCX 3", 3,
+                      l2x_gprs[G_RCX]);
+    l2x_in[0] = l2_page(EPT4K_RO, 4094);
+    l2x_in[1] = 3;
+    const uint64_t o = enter(l2x_outs);
+    ept_exit("EPT strio: REP OUTSB running into an unmapped page", o, l2x_outs_insn,
+             l2_page(EPT4K_RO + 1, 0), 0x181);
+    if (o == VR_EXIT(R_EPT_VIOL)) {
+        vmxc_check_eq("EPT strio: REP OUTSB: two elements done, RCX 1", 1, l2x_gprs[G_RCX]);
+        vmxc_check_eq("EPT strio: REP OUTSB: RSI at the refused element",
+                      l2_page(EPT4K_RO + 1, 0), l2x_gprs[G_RSI]);
+    }
+    /* The refusal in the translation of the element's linear address: its
+     * page directory (L2-physical EPT_NONE_GPA's page, above what EPT12
+     * maps) behind the page tables' second GiB, for L2 only (L1 never
+     * touches that GiB while it is set). 27.2.1 Table 27-7: a read, no
+     * permissions, the linear address valid, bit 8 clear (a paging-structure
+     * entry); the guest-physical address the entry's, the linear the
+     * element's. */
+    const uint64_t pd_gpa = EPT_NONE_GPA & ~0xFFFULL;
+    vmxc_pdpt[PF_ADDR >> 30] = pd_gpa | PTE_P_RW;
+    l2x_in[0] = PF_ADDR;
+    l2x_in[1] = 2;
+    const uint64_t w = enter(l2x_outs);
+    vmxc_pdpt[PF_ADDR >> 30] = 0;
+    __asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+    if (exit_is("EPT strio: REP OUTSB whose page directory EPT12 does not map", R_EPT_VIOL, w)) {
+        vmxc_check_eq("EPT strio: page-directory refusal: guest RIP at the instruction",
+                      pa(l2x_outs_insn), vmrd(VMCS_GUEST_RIP));
+        vmxc_check_eq("EPT strio: page-directory refusal: guest-physical address of the PDE",
+                      pd_gpa, vmrd(VMCS_GUEST_PHYS_ADDR));
+        vmxc_check_eq("EPT strio: page-directory refusal: guest-linear address of the element",
+                      PF_ADDR, vmrd(VMCS_GUEST_LINEAR_ADDR));
+        vmxc_check_eq("EPT strio: page-directory refusal: qualification bits 8:0 but 6 (read, "
+                      "linear valid, not the translation)", 0x81,
+                      vmrd(VMCS_EXIT_QUALIFICATION) & 0x1BF);
+        vmxc_check_eq("EPT strio: page-directory refusal: no element done, RCX 2", 2,
+                      l2x_gprs[G_RCX]);
+    }
 }
 
 static void section_ept(void)

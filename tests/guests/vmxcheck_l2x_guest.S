@@ -2,7 +2,8 @@
  * tests/guests/vmxcheck_l2x_guest.S - the L2 programs of vmxcheck's L2-exit
  * sections (vmxcheck_l2x.c). L2 runs on L1's page tables, GDT and TSS with
  * an IDT of its own (l2x_idt, built by the C side): each stub below reports
- * the vector, error code and return RIP it was entered with by VMCALL.
+ * the vector, error code, return RIP, CR2 and pushed RFLAGS it was entered
+ * with by VMCALL (RBX, RCX, RDX, RSI, RDI).
  * Inputs come from l2x_in, results go to l2x_out; l2x_exit (HOST_RIP)
  * saves L2's general-purpose registers, which a VM exit leaves as they are
  * (SDM 27.3), into l2x_gprs before vmxc_exit_point.
@@ -104,6 +105,7 @@ l2x_stub_common:
     movq 8(%rsp), %rcx
     movq 16(%rsp), %rdx
     movq %cr2, %rsi
+    movq 32(%rsp), %rdi             /* the RFLAGS pushed (past RIP and CS) */
     vmcall
 1:  jmp 1b
 
@@ -160,6 +162,31 @@ l2x_iostr:
     leaq l2x_out+16(%rip), %rdi
     insb
     movq %rdi, l2x_out+24(%rip)
+    vmcall
+
+/* String I/O at any L2 address (l2ept): REP OUTSB of l2x_in[1] bytes from
+ * l2x_in[0] to 3FFH, or REP INSB of l2x_in[1] bytes to l2x_in[0]; RSI or
+ * RDI after it into l2x_out[0], RCX into l2x_out[1]. */
+    .globl l2x_outs, l2x_outs_insn, l2x_ins, l2x_ins_insn
+l2x_outs:
+    cld
+    movq l2x_in(%rip), %rsi
+    movq l2x_in+8(%rip), %rcx
+    movw $0x3FF, %dx
+l2x_outs_insn:
+    rep outsb
+    movq %rsi, l2x_out(%rip)
+    movq %rcx, l2x_out+8(%rip)
+    vmcall
+l2x_ins:
+    cld
+    movq l2x_in(%rip), %rdi
+    movq l2x_in+8(%rip), %rcx
+    movw $0x3FF, %dx
+l2x_ins_insn:
+    rep insb
+    movq %rdi, l2x_out(%rip)
+    movq %rcx, l2x_out+8(%rip)
     vmcall
 
 /* VMCS shadowing (section l2shadow): VMREAD RBX := field RAX, or VMWRITE
@@ -231,6 +258,26 @@ l2x_msrlist:
     rdmsr
     movl %eax, l2x_out+8(%rip)
     movl %edx, l2x_out+12(%rip)
+    vmcall
+
+/* IA32_EFER with the MSR bitmaps clear: read it (out[0]), write in[0] and
+ * read it back (out[1]), then write in[1], which #GPs. */
+    .globl l2x_efer, l2x_efer_gp
+l2x_efer:
+    movl $0xC0000080, %ecx
+    rdmsr
+    movl %eax, l2x_out(%rip)
+    movl %edx, l2x_out+4(%rip)
+    movl l2x_in(%rip), %eax
+    movl l2x_in+4(%rip), %edx
+    wrmsr
+    rdmsr
+    movl %eax, l2x_out+8(%rip)
+    movl %edx, l2x_out+12(%rip)
+    movl l2x_in+8(%rip), %eax
+    movl l2x_in+12(%rip), %edx
+l2x_efer_gp:
+    wrmsr
     vmcall
 
 /* CR0 mask TS (shadow TS = 1), CR4 mask PCE (shadow PCE = 0). */
@@ -377,6 +424,17 @@ l2x_peek:
     movq l2x_in+16(%rip), %rsi
 l2x_peek_load:
     movq (%rsi), %rax
+    movq %rax, l2x_out(%rip)
+    vmcall
+/* The same with 32-bit accesses (a local APIC takes only those). */
+    .globl l2x_poke32, l2x_peek32
+l2x_poke32:
+    movq l2x_in(%rip), %rdi
+    movq l2x_in+8(%rip), %rax
+    movl %eax, (%rdi)
+l2x_peek32:
+    movq l2x_in+16(%rip), %rsi
+    movl (%rsi), %eax
     movq %rax, l2x_out(%rip)
     vmcall
 l2x_mem:

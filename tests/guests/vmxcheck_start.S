@@ -124,6 +124,8 @@ isr_common:
     movq %rax, vmxc_fault_vector(%rip)
     movq 16(%rsp), %rax
     movq %rax, vmxc_fault_error(%rip)
+    movq 40(%rsp), %rax
+    movq %rax, vmxc_fault_rflags(%rip)
     movq vmxc_fault_resume(%rip), %rax
     testq %rax, %rax
     jz 1f
@@ -226,10 +228,11 @@ vmxc_pd:    .skip 4096
 vmxc_stack: .skip 32768
 vmxc_stack_top:
     .balign 8
-    .globl vmxc_fault_resume, vmxc_fault_vector, vmxc_fault_error
+    .globl vmxc_fault_resume, vmxc_fault_vector, vmxc_fault_error, vmxc_fault_rflags
 vmxc_fault_resume: .skip 8
 vmxc_fault_vector: .skip 8
 vmxc_fault_error:  .skip 8
+vmxc_fault_rflags: .skip 8
     .globl vmxc_boot_magic, vmxc_boot_info
 vmxc_boot_magic: .skip 4
 vmxc_boot_info:  .skip 4

@@ -913,7 +913,8 @@ static nvmx_pmsr_t fake_platform(void *ctx, uint32_t msr, bool write, uint64_t *
     return NVMX_PMSR_OK;
 }
 
-static const nvmx_platform_msrs_t platform = { .access = fake_platform };
+static const nvmx_platform_msrs_t platform = {
+    .access = fake_platform, .efer_allowed = X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE };
 
 static void list_put(unsigned i, uint64_t index_word, uint64_t data)
 {
@@ -949,7 +950,7 @@ static void test_msr_lists(void)
     const struct { uint64_t index_word, data; } bad[] = {
         { MSR_IA32_DEBUGCTL, X86_DEBUGCTL_RESERVED }, { MSR_IA32_PAT, 0x02 },
         { MSR_IA32_TSC_AUX, 1ULL << 32 }, { MSR_IA32_FS_BASE, 0 }, { MSR_IA32_GS_BASE, 0 },
-        { 0x830, 0 }, { MSR_IA32_EFER, 0 },
+        { 0x830, 0 }, { MSR_IA32_EFER, X86_BIT(1) },
     };
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         list_put(0, MSR_IA32_STAR, 0x1234);
@@ -964,6 +965,32 @@ static void test_msr_lists(void)
     list_put(0, FAKE_MTRR_DEF, 0);
     r = nvmx_msr_list_load(&env, NULL, LIST_ADDR, 1, &s);
     CU_ASSERT_EQUAL(r.kind, NVMX_ENTRY_EXIT);
+    /* 26.4: IA32_EFER as WRMSR loads it: into the state, LMA kept, never
+     * the platform; LME changed with CR0.PG 1 or a bit L1 cannot set fail. */
+    s.cr0 = X86_CR0_PE | X86_CR0_PG;
+    s.efer = X86_EFER_LME | X86_EFER_LMA;
+    list_put(0, MSR_IA32_EFER, X86_EFER_LME | X86_EFER_SCE | X86_EFER_NXE);
+    platform_calls = 0;
+    r = nvmx_msr_list_load(&env, &platform, LIST_ADDR, 1, &s);
+    CU_ASSERT_EQUAL(r.kind, NVMX_ENTRY_OK);
+    CU_ASSERT_EQUAL(s.efer, X86_EFER_LME | X86_EFER_LMA | X86_EFER_SCE | X86_EFER_NXE);
+    CU_ASSERT_EQUAL(platform_calls, 0);
+    const uint64_t efer_bad[] = { X86_EFER_SCE, X86_EFER_LME | X86_BIT(9) };
+    for (unsigned i = 0; i < sizeof efer_bad / sizeof efer_bad[0]; i++) {
+        list_put(0, MSR_IA32_STAR, 0);
+        list_put(1, MSR_IA32_EFER, efer_bad[i]);
+        r = nvmx_msr_list_load(&env, &platform, LIST_ADDR, 2, &s);
+        CU_ASSERT_EQUAL(r.kind, NVMX_ENTRY_EXIT);
+        CU_ASSERT_EQUAL(r.qualification, 2);
+        CU_ASSERT_EQUAL(s.efer, X86_EFER_LME | X86_EFER_LMA | X86_EFER_SCE | X86_EFER_NXE);
+    }
+    s.cr0 = X86_CR0_PE;                 /* paging off: LME may change, LMA stays */
+    s.efer = 0;
+    list_put(0, MSR_IA32_EFER, X86_EFER_LME | X86_EFER_LMA);
+    r = nvmx_msr_list_load(&env, &platform, LIST_ADDR, 1, &s);
+    CU_ASSERT_EQUAL(r.kind, NVMX_ENTRY_OK);
+    CU_ASSERT_EQUAL(s.efer, X86_EFER_LME);
+    s.cr0 = 0;
     /* 27.4: the store list reads state and platform; x2APIC, SMBASE,
      * reserved bits, a #GP or a list outside RAM abort (false, the entry). */
     uint32_t at = 0;
