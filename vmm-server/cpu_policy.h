@@ -35,6 +35,8 @@ typedef struct {
 } cpuid_guest_t;
 
 #define CPUID_MAX_BASIC    0x16u
+#define CPUID_HZ_PER_MHZ   1000000u    /* leaf 16H counts MHz */
+#define CPUID_HZ_PER_KHZ   1000u
 #define CPUID_HV_LEAF      0x40000000u
 #define CPUID_MAX_EXTENDED 0x80000008u
 
