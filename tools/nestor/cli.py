@@ -114,9 +114,8 @@ def run_verdict(result, timeout):
 
 # stack-configs/linux.dts's command line (the bare boot must use the same).
 LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 pci=off'
-# stack-configs/linux-kvm.dts's (still without ACPI: noapic acpi=off).
-LINUX_KVM_CMDLINE = ('console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 noapic acpi=off '
-                     'pci=off nestor.kvm')
+# stack-configs/linux-kvm.dts's.
+LINUX_KVM_CMDLINE = LINUX_CMDLINE + ' nestor.kvm'
 
 
 BENCH_TIMEOUT_S = 300
