@@ -16,6 +16,7 @@
  */
 #ifndef INSPECTOR_H
 #define INSPECTOR_H
+#include <user/hostuart.h>
 #include "dregs.h"
 #include "rsp.h"
 #include <nestor/vcpu.h>
@@ -61,8 +62,7 @@ typedef struct insp {
     unsigned level;               /* our level in the VCPU's exit tables */
     nu_alloc_t alloc;
     /* the host serial port */
-    nestor_cptr_t uart_ports, uart_irq;
-    uint16_t uart_base;
+    nu_hostuart_t uart;                 /* the host's COM2 (user/hostuart.h) */
     /* the target */
     insp_tstate_t state;
     nestor_word_t dirty;          /* state-page groups changed while stopped */

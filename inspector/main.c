@@ -168,7 +168,7 @@ int main(const nestor_bootinfo_t *bi)
         target_pause(&insp);      /* taken at the VM's first entry */
     if (link)
         printf("inspector %s: gdb stub for its VM (%lu MiB, level %u) on the serial port at "
-               "0x%x%s\n", insp.name, insp.ram_bytes >> 20, insp.level, insp.uart_base,
+               "0x%x%s\n", insp.name, insp.ram_bytes >> 20, insp.level, insp.uart.base,
                wait ? "; the VM waits for gdb" : "");
     else
         printf("inspector %s: stacked on its VM (%lu MiB, level %u) without a link to gdb\n",

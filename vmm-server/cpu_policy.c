@@ -5,6 +5,7 @@
  * table says why a feature is shown.
  */
 #include "cpu_policy.h"
+#include "devices/lapic.h"
 
 #define ALL 0xFFFFFFFFu
 #define ANY_SUB 0xFFFFFFFFu
@@ -80,11 +81,11 @@ static const cpuid_allow_t allow[] = {
     { 0xD, 1, R_EAX, B(0) | B(1) | B(2) },
     { 0xD, 2, R_EAX, ALL }, { 0xD, 2, R_EBX, ALL },
     /* Leaf 15H: TSC / core crystal clock ratio (EBX/EAX) and the crystal's
-     * frequency (ECX); leaf 16H: base, maximum and bus frequencies in MHz.
-     * The guest's TSC is the host's plus an offset (SDM Vol. 3C 25.3), so
-     * the host's values hold and a guest need not calibrate (SDM Vol. 3B
-     * 18.7.3). Shown as the host has them (0 where it does not). */
-    { 0x15, ANY_SUB, R_EAX, ALL }, { 0x15, ANY_SUB, R_EBX, ALL }, { 0x15, ANY_SUB, R_ECX, ALL },
+     * frequency (ECX): rewritten below (tsc_leaf), the crystal being the
+     * LAPIC model's timer clock. Leaf 16H: base, maximum and bus
+     * frequencies in MHz, as the host has them (0 where it does not). The
+     * guest's TSC is the host's plus an offset (SDM Vol. 3C 25.3), so a
+     * guest need not calibrate (SDM Vol. 3B 18.7.3). */
     { 0x16, ANY_SUB, R_EAX, 0xFFFF }, { 0x16, ANY_SUB, R_EBX, 0xFFFF },
     { 0x16, ANY_SUB, R_ECX, 0xFFFF },
     /* Hypervisor leaf: set below. Extended leaves: 80000000H (EAX clamped),
@@ -144,6 +145,56 @@ uint64_t xcr0_allowed(cpuid_host_fn host)
     return host(0xD, 0).eax & want;
 }
 
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Leaf 15H. The local APIC timer counts the core crystal clock when leaf
+ * 15H enumerates it (SDM Vol. 3A 10.5.4), and a guest (Linux) programs it
+ * at that rate without calibrating; our LAPIC model's clock is
+ * LAPIC_BUS_HZ, not the host's crystal. So ECX says LAPIC_BUS_HZ and the
+ * ratio EBX/EAX is chosen so that the TSC frequency ECX * EBX / EAX (SDM
+ * Vol. 2A CPUID leaf 15H) stays the host's: the host's own ECX * EBX /
+ * EAX, or, where the host does not enumerate its crystal (ECX = 0), its
+ * base frequency (leaf 16H EAX, MHz), at which such a processor's TSC
+ * runs (SDM Vol. 3B 18.7.3; Linux derives the crystal from it so). With
+ * neither, 15H reads 0: the guest calibrates the timer against the PIT. */
+static cpuid_regs_t tsc_leaf(uint32_t max_basic, cpuid_host_fn host)
+{
+    cpuid_regs_t h = host(0x15, 0), none = { 0, 0, 0, 0 };
+    if (h.eax == 0 || h.ebx == 0)
+        return none;
+    uint64_t num, den;                  /* TSC Hz = num / den */
+    if (h.ecx) {
+        num = (uint64_t)h.ecx * h.ebx;
+        den = h.eax;
+    } else if (max_basic >= 0x16 && (host(0x16, 0).eax & 0xFFFF)) {
+        num = (uint64_t)(host(0x16, 0).eax & 0xFFFF) * CPUID_HZ_PER_MHZ;
+        den = 1;
+    } else {
+        return none;
+    }
+    uint64_t tsc_hz = num / den;
+    den *= LAPIC_BUS_HZ;                /* EBX / EAX = TSC Hz / LAPIC_BUS_HZ */
+    uint64_t g = gcd64(num, den);
+    num /= g;
+    den /= g;
+    if (num > UINT32_MAX || den > UINT32_MAX) {
+        /* No exact ratio in 32 bits: the TSC's kHz over LAPIC_BUS_HZ's. */
+        num = tsc_hz / CPUID_HZ_PER_KHZ;
+        den = LAPIC_BUS_HZ / CPUID_HZ_PER_KHZ;
+        if (num == 0 || num > UINT32_MAX)
+            return none;
+    }
+    return (cpuid_regs_t){ (uint32_t)den, (uint32_t)num, LAPIC_BUS_HZ, 0 };
+}
+
 cpuid_regs_t cpuid_static(uint32_t leaf, uint32_t sub, cpuid_host_fn host)
 {
     cpuid_regs_t r;
@@ -193,6 +244,9 @@ cpuid_regs_t cpuid_static(uint32_t leaf, uint32_t sub, cpuid_host_fn host)
         } else if (sub == 2 && !(xcr0_ok & X86_XCR0_AVX)) {
             r = (cpuid_regs_t){ 0, 0, 0, 0 };
         }
+        break;
+    case 0x15:
+        r = tsc_leaf(max_basic, host);
         break;
     case 0x80000000:
         r.eax = max_ext;

@@ -42,6 +42,8 @@ typedef struct {
 #define CPUID_0B_LEVEL_MASK 0xFFu
 #define CPUID_0B_TYPE_SHIFT 8
 #define CPUID_0B_LEVELS     2
+#define CPUID_HZ_PER_MHZ   1000000u    /* leaf 16H counts MHz */
+#define CPUID_HZ_PER_KHZ   1000u
 #define CPUID_HV_LEAF      0x40000000u
 #define CPUID_MAX_EXTENDED 0x80000008u
 

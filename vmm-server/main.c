@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <topo_facts.h>
+#include <user/hostuart.h>
 #include <user/print.h>
 #include <user/runtime.h>
 
@@ -100,6 +101,7 @@ nestor_cptr_t vmm_notification;              /* bound to our thread (vmm.h) */
 /* The host PIT: issued from the control capabilities (root task), or the
  * port range and IRQ line init granted (a monitor); without them VMs run
  * on, but busy guests only get their timer interrupts at their own exits. */
+
 static bool tick_setup(nu_alloc_t *a, const nestor_bootinfo_t *bi)
 {
     nestor_cptr_t n = nu_alloc_obj(a, NESTOR_OBJ_NOTIFICATION, 0), nb = a->next_slot++;
@@ -153,11 +155,11 @@ static void tick_start_if_needed(void)
     }
 }
 
-/* Pause a guest only when that is the way its interrupt gets in: not
- * when an interrupt-window exit is armed (the CPU exits by itself once
- * the guest can take it) and not twice before it exits; otherwise a
- * guest whose exits take longer than a tick would never run again. */
-static void kick_if_due(vm_t *vm)
+/* Pause @vm's vCPU when that is the way its due interrupt gets in: not
+ * when an interrupt-window exit is armed (the CPU exits by itself once the
+ * guest can take it) and not twice before it exits; otherwise a guest
+ * whose exits take longer than a tick would never run again. */
+static void pause_if_due(vm_t *vm)
 {
     if (vm->status == VM_RUNNING && !vm->pause_requested && (vm->over_limit || irq_due(vm)) &&
         nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK) {
@@ -181,7 +183,7 @@ static void on_tick(void)
             now - vm->started_ns > opt_limit_ms * NS_PER_MS) {
             vm->over_limit = true;          /* stopped at the exit the pause forces */
         }
-        kick_if_due(vm);
+        pause_if_due(vm);
     }
 }
 
@@ -192,7 +194,44 @@ static void devices_signalled(nestor_word_t badge)
 {
     for (unsigned i = 0; i < n_vms; i++)
         if (vfwd_signalled(&vms[i], badge))
-            kick_if_due(&vms[i]);
+            pause_if_due(&vms[i]);
+}
+
+/* ---- Host console input: the host's COM2 (granted: ioports 0x2F8-0x2FF
+ * and IRQ 3 in the VMM's node; `./nestor run --interactive` wires the
+ * emulator's COM2 to the terminal), its bytes into the first VM's COM1 ---- */
+
+#define CONSOLE_BADGE   (1ULL << 42)         /* above VM badges, TICK_BADGE, VMM_BADGE_MONITOR */
+#define CONSOLE_CHUNK   16u                  /* the 16550's receive FIFO */
+
+static nu_hostuart_t console;
+static bool console_open;
+static uint64_t console_dropped;
+
+static void console_setup(nu_alloc_t *a, const nestor_bootinfo_t *bi, nestor_cptr_t notification)
+{
+    if (!bi->parent_ep || !nu_hostuart_find_com2(&console, bi))
+        return;
+    nestor_cptr_t nb = a->next_slot++;
+    if (nu_cnode_mint(a->cnode, nb, 64, a->cnode, notification, 64, NESTOR_RIGHTS_ALL,
+                      CONSOLE_BADGE) != NESTOR_OK || !nu_hostuart_open(&console, nb)) {
+        printf("vmm: no serial port answers at 0x%x: no host console input\n", console.base);
+        return;
+    }
+    console_open = true;
+}
+
+static void on_console(void)
+{
+    uint8_t buf[CONSOLE_CHUNK];
+    size_t n;
+    vm_t *vm = n_vms && vms[0].status == VM_RUNNING ? &vms[0] : NULL;
+    while ((n = nu_hostuart_drain(&console, buf, sizeof buf)) > 0) {
+        size_t taken = vm ? uart_receive(vm, buf, n) : 0;
+        console_dropped += n - taken;
+    }
+    if (vm)
+        pause_if_due(vm);
 }
 
 /* Its I/O exits by port, the busiest VMM_IO_PORTS_PRINTED first, one line
@@ -280,11 +319,13 @@ static void monitor_stop(nestor_word_t badge)
 static __attribute__((noinline)) nestor_word_t not_an_exit(nestor_cptr_t exit_ep, nu_msg_t *m,
                                                           bool *done)
 {
-    if (m->badge & (TICK_BADGE | VMM_BADGE_DEVICES)) {     /* the bound notification */
+    if (m->badge & (TICK_BADGE | VMM_BADGE_DEVICES | CONSOLE_BADGE)) {     /* the bound notification */
         if (m->badge & VMM_BADGE_DEVICES)
             devices_signalled(m->badge);
         if (m->badge & TICK_BADGE)
             on_tick();
+        if ((m->badge & CONSOLE_BADGE) && console_open)
+            on_console();
         return nu_recv(exit_ep, m);
     }
     nestor_word_t i = (m->badge & VMM_BADGE_VM_MASK) - 1;
@@ -323,7 +364,7 @@ static void serve(nestor_cptr_t exit_ep)
     nestor_word_t st = nu_recv(exit_ep, &m);
     while (running()) {
         if (st == NESTOR_OK && nestor_msginfo_label(m.info) != NESTOR_FAULT_VM_EXIT &&
-            (m.badge & (TICK_BADGE | VMM_BADGE_MONITOR | VMM_BADGE_DEVICES))) {
+            (m.badge & (TICK_BADGE | CONSOLE_BADGE | VMM_BADGE_MONITOR | VMM_BADGE_DEVICES))) {
             /* A copy: taking m's address would keep it out of registers on
              * the exit path (BENCHMARKS.md, +27 instructions per exit). */
             bool done = false;
@@ -831,6 +872,12 @@ int main(const nestor_bootinfo_t *bi)
         return 0;
     if (!(my_name[0] ? build_from_config(&a, bi, exit_ep) : build_from_modules(&a, bi, exit_ep)))
         return 0;
+    console_setup(&a, bi, vmm_notification);
+    if (console_open && n_vms) {
+        vms[0].console_input = true;
+        printf("vmm: host console input: the serial port at 0x%x (IRQ %u) into vm %s's COM1\n",
+               console.base, console.line, vms[0].name);
+    }
     if (n_vms == 0) {
         printf(my_name[0] ? "vmm: the config gives this VMM no VM: nothing to run\n"
                           : "vmm: no \"guest NAME\" module: nothing to run\n");

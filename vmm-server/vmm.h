@@ -30,6 +30,7 @@
 #define VMM_MAX_VMS        8
 #define VMM_NAME_MAX       32
 #define VMM_LINE_MAX       160
+#define VMM_CONSOLE_RING 4096u     /* host console input held for a VM's COM1 */
 #define VMM_RAM_FRAME_BITS 21                 /* guest RAM in 2 MiB frames */
 #define VMM_DEFAULT_RAM_MB 8
 #define VMM_CMDLINE_MAX    256
@@ -99,6 +100,9 @@ typedef struct vm {
     uint64_t started_ns;            /* guest time when it started, for vmm.limit_ms */
     bool over_limit;                /* past vmm.limit_ms: stopped at its next exit */
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */
+    bool console_input;             /* the host's console input comes to its COM1 (main.c) */
+    uint8_t console_ring[VMM_CONSOLE_RING];   /* typed bytes its COM1 has no room for yet */
+    unsigned console_head, console_count;
     uint64_t interrupts, nmis, mmio_exits;
     uint64_t string_io_elements;    /* INS/OUTS elements carried out */
     unsigned shutdown_pos;         /* progress through "Shutdown" on port 0x8900 */
@@ -267,5 +271,7 @@ bool mmio_device_access(vm_t *vm, uint64_t gpa, unsigned size, bool write, uint6
 /* Devices. */
 bool uart_io(vm_t *vm, uint16_t port, bool in, unsigned size, uint32_t *value);
 void uart_flush(vm_t *vm);
+size_t uart_receive(vm_t *vm, const uint8_t *buf, size_t n);
+void uart_refill(vm_t *vm);
 
 #endif

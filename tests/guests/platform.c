@@ -72,6 +72,12 @@
 #define APIC_REG_TPR       0x80
 #define APIC_VERSION_LOW   0x14       /* integrated xAPIC (vmm-server/devices/lapic.h) */
 #define APIC_SVR_RESET     0xFF       /* SDM 10.4.7.1: power-up SVR */
+#define APIC_REG_LVT_TIMER 0x320
+#define APIC_REG_TIMER_INITIAL 0x380
+#define APIC_REG_TIMER_CURRENT 0x390
+#define APIC_REG_TIMER_DIVIDE  0x3E0
+#define APIC_LVT_MASKED    (1u << 16)
+#define APIC_DIVIDE_BY_1   0xB        /* SDM Figure 10-10 */
 #define PDE_P              0x1
 #define PDE_W              0x2
 #define PDE_PCD            0x10
@@ -139,6 +145,11 @@ static int cr4_gp(uint32_t v)
 static uint32_t apic_read(uint32_t base, uint32_t reg)
 {
     return *(volatile uint32_t *)(uintptr_t)(base + reg);
+}
+
+static void apic_write(uint32_t base, uint32_t reg, uint32_t v)
+{
+    *(volatile uint32_t *)(uintptr_t)(base + reg) = v;
 }
 
 /* --- hidden features: shown as absent, and absent --- */
@@ -356,6 +367,53 @@ static void check_x2apic_mode(void)
     /* 10.12.1.2: the xAPIC page acts as a globally disabled APIC's. */
     CHECK(apic_read(APIC_DEFAULT, APIC_REG_VERSION) == 0xFFFFFFFFu,
           "x2APIC mode: the xAPIC page is not the APIC's (all ones)");
+}
+
+/* The LAPIC timer counts the core crystal clock CPUID.15H:ECX enumerates
+ * (SDM Vol. 3A 10.5.4): Linux programs it at that rate without calibrating
+ * it. Measured against the PIT (counter 2 in mode 0 gated by port 61h, as
+ * Linux calibrates: 8254 data sheet, mode 0 "interrupt on terminal count",
+ * OUT2 on port 61h bit 5): over 10 ms of PIT time the timer must count
+ * ECX / 100 ticks within 15% (each read of it is an exit). Not against the
+ * TSC: Bochs's TSC counts instructions, not the 3.5 GHz its CPUID claims. */
+#define PIT_HZ             1193182u
+#define PIT_CH2            0x42
+#define PIT_CMD            0x43
+#define PIT_CH2_MODE0_LOHI 0xB0       /* counter 2, LSB then MSB, mode 0, binary */
+#define PORT_61            0x61
+#define PORT_61_GATE2      0x01
+#define PORT_61_SPEAKER    0x02
+#define PORT_61_OUT2       0x20
+#define PIT_WINDOW_PER_S   100u       /* a 10 ms window */
+
+static void check_apic_timer_rate(void)
+{
+    guest_cpuid_t l15 = guest_cpuid(0x15, 0);
+    if (guest_cpuid(0, 0).eax < 0x15 || !l15.ecx) {
+        guest_env_printf("platform: CPUID.15H enumerates no crystal: timer rate not checked\n");
+        return;
+    }
+    uint16_t count = (uint16_t)(PIT_HZ / PIT_WINDOW_PER_S);
+    outb(PORT_61, (uint8_t)(inb(PORT_61) & ~(PORT_61_GATE2 | PORT_61_SPEAKER)));
+    outb(PIT_CMD, PIT_CH2_MODE0_LOHI);
+    outb(PIT_CH2, (uint8_t)count);
+    outb(PIT_CH2, (uint8_t)(count >> 8));
+    apic_write(APIC_DEFAULT, APIC_REG_LVT_TIMER, APIC_LVT_MASKED | 0x40);
+    apic_write(APIC_DEFAULT, APIC_REG_TIMER_DIVIDE, APIC_DIVIDE_BY_1);
+    apic_write(APIC_DEFAULT, APIC_REG_TIMER_INITIAL, 0xFFFFFFFFu);
+    outb(PORT_61, (uint8_t)(inb(PORT_61) | PORT_61_GATE2));       /* start counting */
+    uint32_t c0 = apic_read(APIC_DEFAULT, APIC_REG_TIMER_CURRENT);
+    unsigned polls = 0;
+    while (!(inb(PORT_61) & PORT_61_OUT2) && ++polls < 10000000u)
+        ;
+    uint32_t c1 = apic_read(APIC_DEFAULT, APIC_REG_TIMER_CURRENT);
+    outb(PORT_61, (uint8_t)(inb(PORT_61) & ~PORT_61_GATE2));
+    apic_write(APIC_DEFAULT, APIC_REG_TIMER_INITIAL, 0);
+    uint32_t want = l15.ecx / PIT_WINDOW_PER_S, got = c0 - c1;
+    guest_env_printf("platform: LAPIC timer %u ticks in 10 ms of PIT time (CPUID.15H crystal %u Hz)\n",
+                 got, l15.ecx);
+    CHECK(c0 > c1 && got > want - want / 100 * 15 && got < want + want / 100 * 15,
+          "the LAPIC timer counts at CPUID.15H's crystal rate");
 }
 
 /* --- the APIC base: relocation, global disable, re-enable --- */
@@ -635,6 +693,7 @@ int guest_main(void)
     check_msrs();
     check_mmio();
     check_mmio_forms();
+    check_apic_timer_rate();
     check_cr();
     check_xsetbv();
     check_apic_base();

@@ -5,6 +5,7 @@
  */
 #include "unit.h"
 #include "cpu_policy.h"
+#include "devices/lapic.h"
 #include <string.h>
 
 /* A host with every feature bit set, leaves up to 0x1F / 0x80000008, XCR0
@@ -326,6 +327,51 @@ static cpuid_regs_t host_no_rdtscp(uint32_t leaf, uint32_t sub)
     return r;
 }
 
+/* Leaf 15H/16H of a host: @l15 and the base frequency @mhz (0: 16H absent). */
+static cpuid_regs_t host_l15, host_l16;
+
+static cpuid_regs_t host_tsc(uint32_t leaf, uint32_t sub)
+{
+    if (leaf == 0x15)
+        return host_l15;
+    if (leaf == 0x16)
+        return host_l16;
+    return host_all(leaf, sub);
+}
+
+static cpuid_regs_t l15_of(cpuid_regs_t l15, uint32_t base_mhz)
+{
+    host_l15 = l15;
+    host_l16 = (cpuid_regs_t){ base_mhz, base_mhz, 100, 0 };
+    return cpuid_guest(0x15, 0, &g_default, host_tsc);
+}
+
+/* Leaf 15H rewritten so that the LAPIC timer's clock is the crystal the
+ * guest is told (SDM Vol. 3A 10.5.4) and the TSC keeps its frequency. */
+static void test_cpuid_tsc_leaf(void)
+{
+    /* Bochs's Skylake-X: ratio 292/2, crystal not enumerated, base 3500 MHz:
+     * TSC 3.5 GHz = 10^9 * 7/2. */
+    cpuid_regs_t r = l15_of((cpuid_regs_t){ 2, 292, 0, 0 }, 3500);
+    CU_ASSERT_TRUE(r.ecx == LAPIC_BUS_HZ && r.ebx == 7 && r.eax == 2);
+    /* A 24 MHz crystal with ratio 292/2: 3.504 GHz = 10^9 * 438/125. */
+    r = l15_of((cpuid_regs_t){ 2, 292, 24000000, 0 }, 3500);
+    CU_ASSERT_TRUE(r.ecx == LAPIC_BUS_HZ && r.ebx == 438 && r.eax == 125);
+    /* No exact 32-bit ratio (two large primes): the TSC in kHz over 10^6. */
+    r = l15_of((cpuid_regs_t){ 4294967291u, 4294967279u, 25000000, 0 }, 0);
+    CU_ASSERT_TRUE(r.ecx == LAPIC_BUS_HZ && r.ebx == 24999 && r.eax == 1000000);
+    /* Nothing to go on: 15H reads 0 (the guest calibrates its timer). */
+    r = l15_of((cpuid_regs_t){ 0, 0, 24000000, 0 }, 3500);
+    CU_ASSERT_TRUE(r.eax == 0 && r.ebx == 0 && r.ecx == 0 && r.edx == 0);
+    r = l15_of((cpuid_regs_t){ 2, 292, 0, 0 }, 0);
+    CU_ASSERT_TRUE(r.eax == 0 && r.ebx == 0 && r.ecx == 0 && r.edx == 0);
+    r = l15_of((cpuid_regs_t){ 2, 0, 24000000, 0 }, 3500);
+    CU_ASSERT_TRUE(r.eax == 0 && r.ebx == 0 && r.ecx == 0);
+    /* A TSC below 1 kHz with no exact ratio: not enumerated rather than 0/x. */
+    r = l15_of((cpuid_regs_t){ 4294967291u, 1, 1000, 0 }, 0);
+    CU_ASSERT_TRUE(r.eax == 0 && r.ebx == 0 && r.ecx == 0);
+}
+
 static void test_cpuid_time(void)
 {
     cpuid_guest_t g = g_default;
@@ -334,8 +380,12 @@ static void test_cpuid_time(void)
     CU_ASSERT_FALSE(cpuid_guest(0x80000001, 0, &g, host_no_rdtscp).edx & CPUID_81_EDX_RDTSCP);
     CU_ASSERT_TRUE(cpuid_guest(7, 0, &g_default, host_no_rdtscp).ebx & CPUID_7_EBX_TSC_ADJUST);
     CU_ASSERT_FALSE(cpuid_guest(7, 1, &g_default, host_all).ebx & CPUID_7_EBX_TSC_ADJUST);
+    /* 15H: the crystal is the LAPIC model's clock, the TSC frequency
+     * (ECX * EBX / EAX) the host's: 2^32-1 Hz * (2^32-1) / (2^32-1) =
+     * 10^9 * (2^32-1) / 10^9, reduced by their common factor 5. */
     cpuid_regs_t l15 = cpuid_guest(0x15, 0, &g_default, host_all);
-    CU_ASSERT_TRUE(l15.eax == ALL_ONES && l15.ebx == ALL_ONES && l15.ecx == ALL_ONES);
+    CU_ASSERT_TRUE(l15.ecx == LAPIC_BUS_HZ && l15.ebx == ALL_ONES / 5 &&
+                   l15.eax == LAPIC_BUS_HZ / 5 && l15.edx == 0);
     cpuid_regs_t l16 = cpuid_guest(0x16, 0, &g_default, host_all);
     CU_ASSERT_TRUE(l16.eax == 0xFFFF && l16.ebx == 0xFFFF && l16.ecx == 0xFFFF && l16.edx == 0);
     /* Leaves between the shown ones (SGX 12H, PT 14H) read 0. */
@@ -351,6 +401,7 @@ UNIT_SUITE(vmm_policy_suite)
     CU_add_test(s, "CPUID hides what the VMCS does not give", test_cpuid_hidden);
     CU_add_test(s, "CPUID follows CR4, XCR0, APIC base", test_cpuid_dynamic);
     CU_add_test(s, "CPUID time: RDTSCP, TSC_ADJUST, leaves 15H/16H", test_cpuid_time);
+    CU_add_test(s, "CPUID 15H: the LAPIC clock as crystal, the host's TSC rate", test_cpuid_tsc_leaf);
     CU_add_test(s, "MOV to CR0 rules and LMA", test_cr0);
     CU_add_test(s, "MOV to CR4 rules", test_cr4);
     CU_add_test(s, "EFER bits follow CPUID", test_efer_allowed);

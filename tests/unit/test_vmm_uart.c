@@ -60,7 +60,9 @@ static void test_receive_and_priorities(void)
     uart16550_init(&u);
     uart16550_write(&u, UART_MCR, UART_MCR_OUT2, &tx);
     uart16550_write(&u, UART_IER, UART_IER_ERBFI | UART_IER_ETBEI | UART_IER_ELSI, &tx);
+    CU_ASSERT_EQUAL(uart16550_rx_room(&u), 1);
     CU_ASSERT_TRUE(uart16550_receive(&u, 'q'));
+    CU_ASSERT_EQUAL(uart16550_rx_room(&u), 0);
     /* FIFOs off: one byte deep; the second overruns. */
     CU_ASSERT_FALSE(uart16550_receive(&u, 'r'));
     /* Line status first, then received data, then THRE (Table IV). */
@@ -73,8 +75,11 @@ static void test_receive_and_priorities(void)
     CU_ASSERT_EQUAL(uart16550_read(&u, UART_IIR_FCR), UART_IIR_THRE);
     /* FIFOs on: 16 bytes, in order. */
     uart16550_write(&u, UART_IIR_FCR, UART_FCR_ENABLE, &tx);
-    for (int i = 0; i < UART_FIFO_SIZE; i++)
+    for (int i = 0; i < UART_FIFO_SIZE; i++) {
+        CU_ASSERT_EQUAL(uart16550_rx_room(&u), (unsigned)(UART_FIFO_SIZE - i));
         CU_ASSERT_TRUE(uart16550_receive(&u, (uint8_t)('A' + i)));
+    }
+    CU_ASSERT_EQUAL(uart16550_rx_room(&u), 0);
     CU_ASSERT_FALSE(uart16550_receive(&u, '!'));
     for (int i = 0; i < UART_FIFO_SIZE; i++)
         CU_ASSERT_EQUAL(uart16550_read(&u, UART_RBR_THR), 'A' + i);

@@ -53,9 +53,11 @@ def cmd_run(args):
                                        'module': args.guest_module})
         iso = image.make_iso(args.cmdline, modules)
         what = paths.rel(dts)
-    timeout = args.timeout or (GDB_RUN_TIMEOUT_S if args.gdb else
+    timeout = args.timeout or (GDB_RUN_TIMEOUT_S if args.gdb or args.interactive else
                                harness.specs.DEFAULT_TIMEOUT[emu.name])
     workdir = os.path.join(paths.RUNS, emu.name)
+    if args.interactive:
+        return run_interactive(args, emu, dts, workdir, timeout)
     print('nestor: booting %s on %s (timeout %ds, serial log %s)' %
           (what, emu.name, timeout, paths.rel(os.path.join(workdir, 'serial.log'))),
           file=sys.stderr)
@@ -68,6 +70,34 @@ def cmd_run(args):
               file=sys.stderr)
     result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=args.gdb,
                        disk=args.disk)
+    return run_verdict(result, timeout)
+
+
+def run_interactive(args, emu, dts, workdir, timeout):
+    """./nestor run CONFIG --interactive (nestor/interactive.py)."""
+    from nestor import interactive
+    if args.gdb or args.bare or args.roottask or args.guest:
+        raise NestorError('run: --interactive boots a config whose VMM takes COM2; no --gdb, '
+                          '--bare, --roottask or --guest with it')
+    modules = config.boot_modules(dts)
+    dtb, dtb_string = modules[-1]
+    dtb, vms = interactive.interactive_config(dtb, workdir)
+    if not vms:
+        raise NestorError('run: --interactive: config %s has no Linux VM (a kernel property)' %
+                          paths.rel(dts))
+    iso = image.make_iso(args.cmdline, modules[:-1] + [(dtb, dtb_string)])
+    port = interactive.free_port()
+    print('nestor: booting %s on %s, the terminal wired to COM2 (TCP port %d) for vm %s '
+          '(timeout %ds; Ctrl-C ends the run)' % (paths.rel(dts), emu.name, port, vms[0],
+                                                  timeout), file=sys.stderr)
+    with interactive.Keyboard(port):
+        result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=port,
+                           disk=args.disk)
+    return run_verdict(result, timeout)
+
+
+def run_verdict(result, timeout):
+    """The exit status of a run from its serial log's verdict."""
     verdict = subprocess.run([paths.JUDGE, '--verdict', result.serial], stdout=subprocess.PIPE,
                              text=True).stdout.strip()
     if verdict == 'pass':
@@ -85,7 +115,9 @@ def cmd_run(args):
 
 
 # stack-configs/linux.dts's command line (the bare boot must use the same).
-LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 noapic acpi=off pci=off'
+LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 pci=off'
+# stack-configs/linux-kvm.dts's.
+LINUX_KVM_CMDLINE = LINUX_CMDLINE + ' nestor.kvm'
 
 
 BENCH_TIMEOUT_S = 300
@@ -145,7 +177,7 @@ BENCHMARKS = {
     'kvm': Bench(None, 'an L2 I/O exit handled by Linux KVM and its user-space program: KVM as '
                  'L1 under Nestor (nested-vmx), and KVM bare on Bochs\'s VT-x',
                  config=os.path.join(paths.STACK_CONFIGS, 'linux-kvm.dts'),
-                 bare_linux=LINUX_CMDLINE + ' nestor.kvm', l1='kvm', timeout=1500),
+                 bare_linux=LINUX_KVM_CMDLINE, l1='kvm', timeout=1500),
     # memtest's bench mode under the pager (16 MiB of frames, swap on a
     # block server's partition of a fresh disk), then without a pager; then
     # the exit benchmark guest with a pager stacked that never pages.
@@ -410,6 +442,11 @@ def parser():
     r.add_argument('--gdb', type=int, metavar='PORT', default=None,
                    help='wire the machine\'s COM2 to TCP port PORT on localhost, the link of '
                         'an inspector monitor in the config to gdb (prints the line to type)')
+    r.add_argument('--interactive', action='store_true',
+                   help='wire the terminal to the machine\'s COM2, which a VMM granted it '
+                        'feeds to its first VM\'s COM1 (stack-configs/linux.dts), and put '
+                        '"nestor.interactive" on the command line of each Linux VM: its '
+                        'init starts a shell on the console after its checks')
     r.add_argument('--timeout', type=int, metavar='S',
                    help='seconds before the boot counts as hung (default: qemu/kvm 30, bochs 120)')
     r.add_argument('--cmdline', default='', metavar='ARGS',

@@ -17,8 +17,9 @@
 #define LAPIC_PAGE_SIZE    0x1000u
 /* The timer's input clock (SDM 10.5.4: "the processor's bus clock or core
  * crystal clock frequency"): 1 GHz, i.e. one tick per nanosecond of guest
- * time before division. A guest calibrates it against the PIT, so any value
- * works; CPUID leaf 0x15 should not claim another if the VMM reports it. */
+ * time before division. The VMM's CPUID leaf 15H gives it as the crystal
+ * (vmm-server/cpu_policy.c): Linux programs the timer at that rate without
+ * calibrating it; a guest that calibrates against the PIT gets it too. */
 #define LAPIC_BUS_HZ       1000000000u
 #define LAPIC_NS_PER_SEC   1000000000u
 

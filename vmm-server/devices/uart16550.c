@@ -49,6 +49,11 @@ bool uart16550_irq_level(const uart16550_t *u)
            pending(u) != UART_IIR_NONE;
 }
 
+unsigned uart16550_rx_room(const uart16550_t *u)
+{
+    return rx_capacity(u) - u->rx_count;
+}
+
 bool uart16550_receive(uart16550_t *u, uint8_t byte)
 {
     if (u->rx_count == rx_capacity(u)) {

@@ -93,6 +93,9 @@ bool uart16550_write(uart16550_t *u, unsigned reg, uint8_t v, uint8_t *tx);
 
 /* A byte arriving on the line (false: overrun, the byte is lost and LSR.OE set). */
 bool uart16550_receive(uart16550_t *u, uint8_t byte);
+/* Bytes the receiver can take now without an overrun (the FIFO's free
+ * places, or the holding register's with the FIFOs off). */
+unsigned uart16550_rx_room(const uart16550_t *u);
 
 /* The level of the interrupt output as the PIC sees it (gated by MCR.OUT2). */
 bool uart16550_irq_level(const uart16550_t *u);
