@@ -259,9 +259,16 @@ static void fill_message(nu_msg_t *m, nestor_ipc_buffer_t *buf)
     m->info = nestor_msginfo(label, (unsigned)pick(8), caps, len);
 }
 
-/* A blocking call on an endpoint could wait forever: use the non-blocking form. */
+/* A blocking call on an endpoint could wait forever: use the non-blocking
+ * form. The timer's IRQ handler keeps its notification: rebinding or
+ * clearing it would leave the fuzz thread's bounded receives unbounded (a
+ * hang of the fuzzer's own making, not the kernel's). */
 static nestor_word_t safe_syscall(nestor_word_t num, nestor_cptr_t dest, nu_msg_t *m)
 {
+    nestor_word_t label = nestor_msginfo_label(m->info);
+    if (dest == PROTECTED_TICK &&
+        (label == NESTOR_IRQ_HANDLER_SET_NOTIFICATION || label == NESTOR_IRQ_HANDLER_CLEAR))
+        num = NESTOR_SYS_CAP_IDENTIFY;
     nestor_word_t type = 0;
     nu_cap_identify(dest, &type, 0, 0);
     bool ipc = type == NESTOR_OBJ_ENDPOINT || type == NESTOR_OBJ_NOTIFICATION;
