@@ -16,7 +16,7 @@
  * | BIOS_SIGN_ID 8BH            | microcode revision 1 in 63:32 | accepted, ignored (9.11.7.1)   |
  * | MTRRCAP FEH                 | 0: no ranges, no WC  | #GP (read-only)                         |
  * | SYSENTER_CS/ESP/EIP 174-176H| state page (MSRS)    | state page; ESP/EIP canonical           |
- * | MISC_ENABLE 1A0H            | fast strings, no BTS/PEBS | accepted, ignored                  |
+ * | MISC_ENABLE 1A0H            | kept per VM: fast strings, no BTS/PEBS | R/W bits kept, R/O ignored, others #GP |
  * | DEBUGCTL 1D9H               | state page (DEBUG)   | BTF only, other bits #GP (17.4.1)       |
  * | PAT 277H                    | state page (MSRS)    | 11.12.2: types 2, 3, >= 8 #GP           |
  * | MTRR_DEF_TYPE 2FFH          | kept per VM          | 11.11.2.1: reserved bits, FE, bad type #GP |
@@ -41,8 +41,20 @@
  * has no microcode: it reports revision 1 (0 would read as "no update
  * loaded", which guests such as Linux treat as suspect). */
 #define MICROCODE_REV_VALUE (1ULL << 32)
-#define MISC_ENABLE_VALUE (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_BTS_UNAVAIL | \
+#define MISC_ENABLE_RESET (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_BTS_UNAVAIL | \
                            X86_MISC_ENABLE_PEBS_UNAVAIL)
+/* SDM Vol. 4 Table 2-2: the R/W bits a VM may change (they select nothing
+ * a VM can observe: string microcode, thermal control, xTPR messages), and
+ * the R/O ones (which say no PMU and no debug store here: a write leaves
+ * them as they are). Every other bit is reserved or enables what this VM
+ * does not have (EIST, bit 16, and the MONITOR FSM, bit 18, which CPUID
+ * does not show; Limit CPUID Maxval, bit 22, and XD Bit Disable, bit 34,
+ * which would change CPUID leaves 0 and 80000001H and are not modelled):
+ * setting one raises #GP. */
+#define MISC_ENABLE_RW (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_TCC | \
+                        X86_MISC_ENABLE_XTPR_DISABLE)
+#define MISC_ENABLE_RO (X86_MISC_ENABLE_PERFMON | X86_MISC_ENABLE_BTS_UNAVAIL | \
+                        X86_MISC_ENABLE_PEBS_UNAVAIL)
 #define DEBUGCTL_ALLOWED X86_DEBUGCTL_BTF
 #define SYSENTER_CS_MASK 0xFFFFULL
 #define CPUID_ADDR_SIZES 0x80000008u
@@ -73,6 +85,7 @@ void msr_init(vm_t *vm)
     vm->tsc_offset = 0;
     vm->tsc_adjust = 0;
     vm->msr_mtrr_def = 0;
+    vm->misc_enable = MISC_ENABLE_RESET;
 }
 
 /* SDM Vol. 3C 25.3 (TSC offsetting): with "use TSC offsetting" (SDM
@@ -160,7 +173,7 @@ bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value)
     case MSR_IA32_SYSENTER_CS: *value = s->sysenter_cs; return true;
     case MSR_IA32_SYSENTER_ESP: *value = s->sysenter_esp; return true;
     case MSR_IA32_SYSENTER_EIP: *value = s->sysenter_eip; return true;
-    case MSR_IA32_MISC_ENABLE: *value = MISC_ENABLE_VALUE; return true;
+    case MSR_IA32_MISC_ENABLE: *value = vm->misc_enable; return true;
     case MSR_IA32_DEBUGCTL: *value = s->debugctl; return true;
     case MSR_IA32_PAT: *value = s->pat; return true;
     case MSR_IA32_MTRR_DEF_TYPE: *value = vm->msr_mtrr_def; return true;
@@ -201,9 +214,9 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
     case MSR_IA32_BIOS_SIGN_ID:
         return true;                    /* 9.11.7.1: the write that precedes CPUID.1 */
     case MSR_IA32_MISC_ENABLE:
-        /* SDM Vol. 4 Table 2-2: its bits enable model-specific features
-         * the VMM does not model; it keeps the value it shows and drops
-         * writes rather than fault a guest that sets fast strings. */
+        if (v & ~(MISC_ENABLE_RW | MISC_ENABLE_RO))
+            return false;
+        vm->misc_enable = (vm->misc_enable & ~MISC_ENABLE_RW) | (v & MISC_ENABLE_RW);
         return true;
     case MSR_IA32_SYSENTER_CS: return put(e, &s->sysenter_cs, v & SYSENTER_CS_MASK, M, true);
     case MSR_IA32_SYSENTER_ESP: return put(e, &s->sysenter_esp, v, M, x86_canonical(v));

@@ -120,6 +120,7 @@ typedef struct vm {
     uint64_t tsc_adjust;            /* IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3) */
     bool rdtscp;                    /* RDTSCP enabled (secondary control): shown, TSC_AUX */
     uint64_t msr_mtrr_def;          /* IA32_MTRR_DEF_TYPE */
+    uint64_t misc_enable;           /* IA32_MISC_ENABLE (msr.c) */
     sysctl_t sysctl;                /* ports 92h, CF9h, 80h */
     i8042_t kbc;                    /* the 8042, ports 60h and 64h */
     unsigned resets;                /* system resets so far (VMM_MAX_RESETS) */

@@ -141,11 +141,15 @@
 /* IA32_FEATURE_CONTROL (SDM Vol. 3C 23.7): bit 0 lock. */
 #define X86_FEATURE_CONTROL_LOCK X86_BIT(0)
 
-/* IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2): fast strings, BTS and PEBS
- * unavailable (no debug store is offered). */
+/* IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2): fast strings (R/W), automatic
+ * thermal control (R/W), performance monitoring available (R/O), BTS and
+ * PEBS unavailable (R/O), xTPR message disable (R/W). */
 #define X86_MISC_ENABLE_FAST_STRINGS X86_BIT(0)
+#define X86_MISC_ENABLE_TCC          X86_BIT(3)
+#define X86_MISC_ENABLE_PERFMON      X86_BIT(7)
 #define X86_MISC_ENABLE_BTS_UNAVAIL  X86_BIT(11)
 #define X86_MISC_ENABLE_PEBS_UNAVAIL X86_BIT(12)
+#define X86_MISC_ENABLE_XTPR_DISABLE X86_BIT(23)
 
 /* Debug registers (SDM Vol. 3B 17.2): four breakpoint addresses, DR6
  * status, DR7 control. */

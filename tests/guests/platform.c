@@ -252,6 +252,15 @@ static void check_msrs(void)
               !wrmsr_ok(MSR_FEATURE_CONTROL, v), "FEATURE_CONTROL: locked (or locked now), then #GP");
     CHECK(rdmsr_ok(MSR_MISC_ENABLE, &v), "MISC_ENABLE reads");
     guest_env_printf("platform: MISC_ENABLE 0x%x\n", (unsigned)v);
+    /* SDM Vol. 4 Table 2-2: fast-strings enable (bit 0) is R/W, bit 1 is
+     * reserved (#GP). */
+    uint64_t misc = v, w = 0;
+    CHECK_SDM(wrmsr_ok(MSR_MISC_ENABLE, misc ^ 1) && rdmsr_ok(MSR_MISC_ENABLE, &w) &&
+                  w == (misc ^ 1) && wrmsr_ok(MSR_MISC_ENABLE, misc) &&
+                  rdmsr_ok(MSR_MISC_ENABLE, &w) && w == misc,
+              "MISC_ENABLE: fast strings R/W");
+    CHECK_SDM(!wrmsr_ok(MSR_MISC_ENABLE, misc | 2), "MISC_ENABLE: reserved bit 1 #GP");
+    wrmsr_ok(MSR_MISC_ENABLE, misc);
     /* SDM Vol. 3B 17.4.1: BTF is architectural. Bare Bochs 2.7 has no
      * IA32_DEBUGCTL: it reads 0 and drops writes (ignore_bad_msrs). */
     CHECK_SDM(roundtrip(MSR_DEBUGCTL, 2) && wrmsr_ok(MSR_DEBUGCTL, 0), "DEBUGCTL: BTF kept");
@@ -310,7 +319,7 @@ static void check_msrs(void)
     guest_cpuid_t l0 = guest_cpuid(0, 0);
     if (l0.eax >= 0x15) {
         guest_cpuid_t l15 = guest_cpuid(0x15, 0), l16 = guest_cpuid(0x16, 0);
-        guest_printf("platform: CPUID.15H %u/%u crystal %u Hz, 16H base %u MHz\n", l15.ebx,
+        guest_env_printf("platform: CPUID.15H %u/%u crystal %u Hz, 16H base %u MHz\n", l15.ebx,
                      l15.eax, l15.ecx, l16.eax & 0xFFFF);
         CHECK(l15.ebx == 0 || l15.eax != 0, "CPUID.15H: a ratio has a denominator");
     }
@@ -390,7 +399,9 @@ static void check_apic_timer_rate(void)
 {
     guest_cpuid_t l15 = guest_cpuid(0x15, 0);
     if (guest_cpuid(0, 0).eax < 0x15 || !l15.ecx) {
+        /* As many checks either way: nothing to hold the rate to. */
         guest_env_printf("platform: CPUID.15H enumerates no crystal: timer rate not checked\n");
+        CHECK(1, "the LAPIC timer counts at CPUID.15H's crystal rate (none enumerated)");
         return;
     }
     uint16_t count = (uint16_t)(PIT_HZ / PIT_WINDOW_PER_S);
