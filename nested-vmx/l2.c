@@ -55,6 +55,66 @@ static void carry_unswitched(nestor_vcpu_state_t *to, const nestor_vcpu_state_t 
     to->tsc_aux = from->tsc_aux;
 }
 
+/* The state page's groups as (offset, size) ranges, for comparing two states. */
+#define RANGE(first, last)                                                          \
+    (uint16_t) offsetof(nestor_vcpu_state_t, first),                               \
+        (uint16_t)(offsetof(nestor_vcpu_state_t, last) + sizeof(((nestor_vcpu_state_t *)0)->last) - \
+                   offsetof(nestor_vcpu_state_t, first))
+static const struct {
+    uint16_t group, offset, size;
+} state_ranges[] = {
+    { NESTOR_MTD_GPRS, RANGE(rax, r15) },         /* (RSP is a group of its own) */
+    { NESTOR_MTD_RSP, RANGE(rsp, rsp) },
+    { NESTOR_MTD_RIP, RANGE(rip, rip) },
+    { NESTOR_MTD_RFLAGS, RANGE(rflags, rflags) },
+    { NESTOR_MTD_CR, RANGE(cr0, efer) },
+    { NESTOR_MTD_SEGS, RANGE(es, gs) },
+    { NESTOR_MTD_SYS_SEGS, RANGE(ldtr, tr) },
+    { NESTOR_MTD_SYS_SEGS, RANGE(gdtr_base, idtr_limit) },
+    { NESTOR_MTD_INTR, RANGE(interruptibility, activity) },
+    { NESTOR_MTD_INTR, RANGE(pending_dbg, pending_dbg) },
+    { NESTOR_MTD_MSRS, RANGE(sysenter_cs, tsc_aux) },
+    { NESTOR_MTD_DEBUG, RANGE(dr0, debugctl) },
+    { NESTOR_MTD_XCR0, RANGE(xcr0, xcr0) },
+    { NESTOR_MTD_PDPTE, RANGE(pdpte[0], pdpte[3]) },
+};
+#undef RANGE
+
+/* The state page is words (segments are three): copied and compared by
+ * the word, not by libc's bytes (this is on every reflected exit). */
+#define STATE_WORDS (sizeof(nestor_vcpu_state_t) / sizeof(uint64_t))
+_Static_assert(sizeof(nestor_vcpu_state_t) % sizeof(uint64_t) == 0, "a state page of words");
+
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+static void state_copy(nestor_vcpu_state_t *to, const nestor_vcpu_state_t *from)
+{
+    uint64_t *t = (uint64_t *)to;
+    const uint64_t *f = (const uint64_t *)from;
+    for (unsigned i = 0; i < STATE_WORDS; i++)
+        t[i] = f[i];
+}
+
+/* The groups of @groups in which @now differs from @was, the state the
+ * kernel wrote (@was->mtd: a group it did not write counts as changed). */
+static nestor_word_t groups_changed(const nestor_vcpu_state_t *was,
+                                    const nestor_vcpu_state_t *now, nestor_word_t groups)
+{
+    nestor_word_t changed = groups & ~was->mtd;
+    const uint64_t *a = (const uint64_t *)was, *b = (const uint64_t *)now;
+    for (unsigned i = 0; i < sizeof state_ranges / sizeof state_ranges[0]; i++) {
+        const uint16_t g = state_ranges[i].group;
+        if (!(groups & g) || (changed & g))
+            continue;
+        const unsigned w = state_ranges[i].offset / sizeof(uint64_t);
+        for (unsigned k = 0; k < state_ranges[i].size / sizeof(uint64_t); k++)
+            if (a[w + k] != b[w + k]) {
+                changed |= g;
+                break;
+            }
+    }
+    return changed;
+}
+
 static bool build(struct nvmx_monitor *m)
 {
     l2_t *l2 = &m->l2;
@@ -449,6 +509,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         printf("nested-vmx %s: cannot make L2's VCPU (memory budget?): VM stopped\n", m->name);
         return NESTOR_EXIT_REPLY_STOP;
     }
+    state_copy(&m->s_entered, m->s);    /* (resume_l1) */
     const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, v, gpa);
     memset(m->vmx.dirty, 0, sizeof m->vmx.dirty);
     nestor_word_t label;
@@ -697,7 +758,11 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
                             ((s2->efer & X86_EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0);
 }
 
-/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME. */
+/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME.
+ * L1's VMCS still holds its state from that VMLAUNCH/VMRESUME exit
+ * (m->s_entered): only the groups the exit changes are loaded again (most
+ * of the host state is what L1 had when it entered L2; under a VMM each
+ * field written is an exit of L1's kernel, BENCHMARKS.md). */
 static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
 {
     nestor_vcpu_state_t *s1 = m->s;
@@ -725,7 +790,8 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         return NESTOR_EXIT_REPLY_STOP;
     }
     shadow12_push(m);                   /* what L1 reads of the exit, without exits */
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, L1_STATE_GROUPS };
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME,
+                                   groups_changed(&m->s_entered, s1, L1_STATE_GROUPS) };
     nestor_error_t e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
     if (e != NESTOR_OK) {
         printf("nested-vmx %s: L1 did not take its state back (error %lu, exit reason %lu): "
