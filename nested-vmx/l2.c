@@ -94,6 +94,24 @@ static void state_copy(nestor_vcpu_state_t *to, const nestor_vcpu_state_t *from)
         t[i] = f[i];
 }
 
+/* The NESTOR_MTD_MSRS fields of a state, by the word. */
+#define MSRS_FIRST (offsetof(nestor_vcpu_state_t, sysenter_cs) / sizeof(uint64_t))
+#define MSRS_WORDS (offsetof(nestor_vcpu_state_t, tsc_aux) / sizeof(uint64_t) + 1 - MSRS_FIRST)
+
+static void msrs_get(uint64_t *to, const nestor_vcpu_state_t *s)
+{
+    for (unsigned i = 0; i < MSRS_WORDS; i++)
+        to[i] = ((const uint64_t *)s)[MSRS_FIRST + i];
+}
+
+static bool msrs_differ(const uint64_t *was, const nestor_vcpu_state_t *s)
+{
+    for (unsigned i = 0; i < MSRS_WORDS; i++)
+        if (was[i] != ((const uint64_t *)s)[MSRS_FIRST + i])
+            return true;
+    return false;
+}
+
 /* The groups of @groups in which @now differs from @was, the state the
  * kernel wrote (@was->mtd: a group it did not write counts as changed). */
 static nestor_word_t groups_changed(const nestor_vcpu_state_t *was,
@@ -449,11 +467,11 @@ static uint64_t field_group(unsigned i)
     }
 }
 
-/* The groups a VMRESUME of @v must load, or FULL_ENTRY. */
-static uint64_t resume_groups(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa)
+/* The groups a VMRESUME of the vmcs12 at @gpa must load, or FULL_ENTRY. */
+static uint64_t resume_groups(struct nvmx_monitor *m, uint64_t gpa)
 {
     const l2_t *l2 = &m->l2;
-    if (!l2->started || l2->vmcs12 != gpa || m->tsc_dirty || v->field[V12_ENTRY_MSR_LOAD_COUNT])
+    if (!l2->started || l2->vmcs12 != gpa || m->tsc_dirty)
         return FULL_ENTRY;
     uint64_t groups = 0;
     for (unsigned w = 0; w < NVMX_DIRTY_WORDS; w++)
@@ -467,7 +485,8 @@ static uint64_t resume_groups(struct nvmx_monitor *m, const vmcs12_t *v, uint64_
 }
 
 /* Resume L2 loading only @groups and what L1 changed of its unswitched
- * state; false (nothing done) if that takes the whole entry. */
+ * state and through the VM-entry MSR-load list; false if that takes the
+ * whole entry (which then builds all of L2's state again). */
 static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t groups,
                         nestor_word_t *label)
 {
@@ -481,13 +500,26 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         groups |= NESTOR_MTD_DEBUG;
     if (s1->xcr0 != s2->xcr0)
         groups |= NESTOR_MTD_XCR0;
-    if (s1->star != s2->star || s1->lstar != s2->lstar || s1->cstar != s2->cstar ||
-        s1->fmask != s2->fmask || s1->kernel_gs_base != s2->kernel_gs_base ||
-        s1->tsc_aux != s2->tsc_aux)
-        groups |= NESTOR_MTD_MSRS;
     if (groups & NESTOR_MTD_CR)
         return false;                   /* loading CRs rewrites the shadows: whole entry */
+    uint64_t msrs[MSRS_WORDS];
+    const nestor_word_t debugctl = s2->debugctl;   /* a list may hold it too */
+    msrs_get(msrs, s2);
     carry_unswitched(s2, s1);
+    /* SDM 26.4: the VM-entry MSR-load list, loaded after the guest state at
+     * every entry. A list of state-page MSRs only (a Nestor as L1 switches
+     * its guests' SYSCALL MSRs so) is loaded here, into L2's state; one
+     * naming an MSR of L1's platform (no @platform: it fails), or failing,
+     * takes the whole entry, which loads it again in order and reports a
+     * failure as 26.4 says. */
+    if (f[V12_ENTRY_MSR_LOAD_COUNT] &&
+        nvmx_msr_list_load(&m->env, NULL, f[V12_ENTRY_MSR_LOAD_ADDR],
+                           (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], s2).kind != NVMX_ENTRY_OK)
+        return false;
+    if (msrs_differ(msrs, s2))
+        groups |= NESTOR_MTD_MSRS;
+    if (s2->debugctl != debugctl)
+        groups |= NESTOR_MTD_DEBUG;
     regs_from12(s2, f);
     groups &= ~(uint64_t)NESTOR_MTD_INJECT;
     if (inject_from12(s2, f))
@@ -510,7 +542,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         return NESTOR_EXIT_REPLY_STOP;
     }
     state_copy(&m->s_entered, m->s);    /* (resume_l1) */
-    const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, v, gpa);
+    const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, gpa);
     memset(m->vmx.dirty, 0, sizeof m->vmx.dirty);
     nestor_word_t label;
     if (groups != FULL_ENTRY && fast_resume(m, v, groups, &label)) {
