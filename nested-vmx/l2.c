@@ -59,6 +59,84 @@ static void carry_unswitched(nestor_vcpu_state_t *to, const nestor_vcpu_state_t 
     to->efer = from->efer;
 }
 
+/* The state page's groups as (offset, size) ranges, for comparing two states. */
+#define RANGE(first, last)                                                          \
+    (uint16_t) offsetof(nestor_vcpu_state_t, first),                               \
+        (uint16_t)(offsetof(nestor_vcpu_state_t, last) + sizeof(((nestor_vcpu_state_t *)0)->last) - \
+                   offsetof(nestor_vcpu_state_t, first))
+static const struct {
+    uint16_t group, offset, size;
+} state_ranges[] = {
+    { NESTOR_MTD_GPRS, RANGE(rax, r15) },         /* (RSP is a group of its own) */
+    { NESTOR_MTD_RSP, RANGE(rsp, rsp) },
+    { NESTOR_MTD_RIP, RANGE(rip, rip) },
+    { NESTOR_MTD_RFLAGS, RANGE(rflags, rflags) },
+    { NESTOR_MTD_CR, RANGE(cr0, efer) },
+    { NESTOR_MTD_SEGS, RANGE(es, gs) },
+    { NESTOR_MTD_SYS_SEGS, RANGE(ldtr, tr) },
+    { NESTOR_MTD_SYS_SEGS, RANGE(gdtr_base, idtr_limit) },
+    { NESTOR_MTD_INTR, RANGE(interruptibility, activity) },
+    { NESTOR_MTD_INTR, RANGE(pending_dbg, pending_dbg) },
+    { NESTOR_MTD_MSRS, RANGE(sysenter_cs, tsc_aux) },
+    { NESTOR_MTD_DEBUG, RANGE(dr0, debugctl) },
+    { NESTOR_MTD_XCR0, RANGE(xcr0, xcr0) },
+    { NESTOR_MTD_PDPTE, RANGE(pdpte[0], pdpte[3]) },
+};
+#undef RANGE
+
+/* The state page is words (segments are three): copied and compared by
+ * the word, not by libc's bytes (this is on every reflected exit). */
+#define STATE_WORDS (sizeof(nestor_vcpu_state_t) / sizeof(uint64_t))
+_Static_assert(sizeof(nestor_vcpu_state_t) % sizeof(uint64_t) == 0, "a state page of words");
+
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+static void state_copy(nestor_vcpu_state_t *to, const nestor_vcpu_state_t *from)
+{
+    uint64_t *t = (uint64_t *)to;
+    const uint64_t *f = (const uint64_t *)from;
+    for (unsigned i = 0; i < STATE_WORDS; i++)
+        t[i] = f[i];
+}
+
+/* The NESTOR_MTD_MSRS fields of a state, by the word. */
+#define MSRS_FIRST (offsetof(nestor_vcpu_state_t, sysenter_cs) / sizeof(uint64_t))
+#define MSRS_WORDS (offsetof(nestor_vcpu_state_t, tsc_aux) / sizeof(uint64_t) + 1 - MSRS_FIRST)
+
+static void msrs_get(uint64_t *to, const nestor_vcpu_state_t *s)
+{
+    for (unsigned i = 0; i < MSRS_WORDS; i++)
+        to[i] = ((const uint64_t *)s)[MSRS_FIRST + i];
+}
+
+static bool msrs_differ(const uint64_t *was, const nestor_vcpu_state_t *s)
+{
+    for (unsigned i = 0; i < MSRS_WORDS; i++)
+        if (was[i] != ((const uint64_t *)s)[MSRS_FIRST + i])
+            return true;
+    return false;
+}
+
+/* The groups of @groups in which @now differs from @was, the state the
+ * kernel wrote (@was->mtd: a group it did not write counts as changed). */
+static nestor_word_t groups_changed(const nestor_vcpu_state_t *was,
+                                    const nestor_vcpu_state_t *now, nestor_word_t groups)
+{
+    nestor_word_t changed = groups & ~was->mtd;
+    const uint64_t *a = (const uint64_t *)was, *b = (const uint64_t *)now;
+    for (unsigned i = 0; i < sizeof state_ranges / sizeof state_ranges[0]; i++) {
+        const uint16_t g = state_ranges[i].group;
+        if (!(groups & g) || (changed & g))
+            continue;
+        const unsigned w = state_ranges[i].offset / sizeof(uint64_t);
+        for (unsigned k = 0; k < state_ranges[i].size / sizeof(uint64_t); k++)
+            if (a[w + k] != b[w + k]) {
+                changed |= g;
+                break;
+            }
+    }
+    return changed;
+}
+
 static bool build(struct nvmx_monitor *m)
 {
     l2_t *l2 = &m->l2;
@@ -394,11 +472,11 @@ static uint64_t field_group(unsigned i)
     }
 }
 
-/* The groups a VMRESUME of @v must load, or FULL_ENTRY. */
-static uint64_t resume_groups(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa)
+/* The groups a VMRESUME of the vmcs12 at @gpa must load, or FULL_ENTRY. */
+static uint64_t resume_groups(struct nvmx_monitor *m, uint64_t gpa)
 {
     const l2_t *l2 = &m->l2;
-    if (!l2->started || l2->vmcs12 != gpa || m->tsc_dirty || v->field[V12_ENTRY_MSR_LOAD_COUNT])
+    if (!l2->started || l2->vmcs12 != gpa || m->tsc_dirty)
         return FULL_ENTRY;
     uint64_t groups = 0;
     for (unsigned w = 0; w < NVMX_DIRTY_WORDS; w++)
@@ -412,7 +490,8 @@ static uint64_t resume_groups(struct nvmx_monitor *m, const vmcs12_t *v, uint64_
 }
 
 /* Resume L2 loading only @groups and what L1 changed of its unswitched
- * state; false (nothing done) if that takes the whole entry. */
+ * state and through the VM-entry MSR-load list; false if that takes the
+ * whole entry (which then builds all of L2's state again). */
 static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t groups,
                         nestor_word_t *label)
 {
@@ -426,13 +505,26 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         groups |= NESTOR_MTD_DEBUG;
     if (s1->xcr0 != s2->xcr0)
         groups |= NESTOR_MTD_XCR0;
-    if (s1->star != s2->star || s1->lstar != s2->lstar || s1->cstar != s2->cstar ||
-        s1->fmask != s2->fmask || s1->kernel_gs_base != s2->kernel_gs_base ||
-        s1->tsc_aux != s2->tsc_aux)
-        groups |= NESTOR_MTD_MSRS;
     if (groups & NESTOR_MTD_CR)
         return false;                   /* loading CRs rewrites the shadows: whole entry */
+    uint64_t msrs[MSRS_WORDS];
+    const nestor_word_t debugctl = s2->debugctl;   /* a list may hold it too */
+    msrs_get(msrs, s2);
     carry_unswitched(s2, s1);
+    /* SDM 26.4: the VM-entry MSR-load list, loaded after the guest state at
+     * every entry. A list of state-page MSRs only (a Nestor as L1 switches
+     * its guests' SYSCALL MSRs so) is loaded here, into L2's state; one
+     * naming an MSR of L1's platform (no @platform: it fails), or failing,
+     * takes the whole entry, which loads it again in order and reports a
+     * failure as 26.4 says. */
+    if (f[V12_ENTRY_MSR_LOAD_COUNT] &&
+        nvmx_msr_list_load(&m->env, NULL, f[V12_ENTRY_MSR_LOAD_ADDR],
+                           (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], s2).kind != NVMX_ENTRY_OK)
+        return false;
+    if (msrs_differ(msrs, s2))
+        groups |= NESTOR_MTD_MSRS;
+    if (s2->debugctl != debugctl)
+        groups |= NESTOR_MTD_DEBUG;
     regs_from12(s2, f);
     groups &= ~(uint64_t)NESTOR_MTD_INJECT;
     if (inject_from12(s2, f))
@@ -454,7 +546,8 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         printf("nested-vmx %s: cannot make L2's VCPU (memory budget?): VM stopped\n", m->name);
         return NESTOR_EXIT_REPLY_STOP;
     }
-    const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, v, gpa);
+    state_copy(&m->s_entered, m->s);    /* (resume_l1) */
+    const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, gpa);
     memset(m->vmx.dirty, 0, sizeof m->vmx.dirty);
     nestor_word_t label;
     if (groups != FULL_ENTRY && fast_resume(m, v, groups, &label)) {
@@ -702,7 +795,11 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
                             ((s2->efer & X86_EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0);
 }
 
-/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME. */
+/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME.
+ * L1's VMCS still holds its state from that VMLAUNCH/VMRESUME exit
+ * (m->s_entered): only the groups the exit changes are loaded again (most
+ * of the host state is what L1 had when it entered L2; under a VMM each
+ * field written is an exit of L1's kernel, BENCHMARKS.md). */
 static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
 {
     nestor_vcpu_state_t *s1 = m->s;
@@ -730,7 +827,8 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         return NESTOR_EXIT_REPLY_STOP;
     }
     shadow12_push(m);                   /* what L1 reads of the exit, without exits */
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, L1_STATE_GROUPS };
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME,
+                                   groups_changed(&m->s_entered, s1, L1_STATE_GROUPS) };
     nestor_error_t e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
     if (e != NESTOR_OK) {
         printf("nested-vmx %s: L1 did not take its state back (error %lu, exit reason %lu): "

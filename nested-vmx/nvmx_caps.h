@@ -9,8 +9,15 @@
  * virtualization (a virtual-APIC page), posted interrupts, monitor trap
  * flag (Bochs has none to build it on), PML, VMFUNC, EPT A/D flags, CR3-target
  * values (count 0), SMM and the dual-monitor treatment, "load
- * IA32_PERF_GLOBAL_CTRL"; IA32_VMX_MISC bit 29 (VMWRITE to the VM-exit
- * information fields, SDM A.6).
+ * IA32_PERF_GLOBAL_CTRL".
+ *
+ * IA32_VMX_MISC bit 29 is set (SDM A.6, Vol. 2C VMWRITE): VMWRITE may write
+ * every supported field, the read-only VM-exit information fields too. In
+ * vmcs12 they are data like any other (the next exit overwrites them; a
+ * VMRESUME loads nothing from them, l2.c field_group); what it buys is a
+ * guest hypervisor that fills its own shadow VMCS's exit information, so
+ * that its guest hypervisor reads it without exits (a Nestor as L1: its
+ * kernel's NESTOR_SHADOW_WRITE, used by its nested-vmx's shadow12.c).
  *
  * "VMCS shadowing" (SDM 24.6.2, 24.10) is offered: VMPTRLD takes a VMCS
  * whose revision has the shadow-VMCS indicator (bit 31), VMLAUNCH/VMRESUME
@@ -65,9 +72,11 @@
 
 /* IA32_VMX_MISC (SDM A.6): the preemption timer counts every 2^5 TSC ticks,
  * EFER.LMA is stored on exits, HLT is the one activity state besides
- * active, no CR3-target values, lists of up to 512 MSRs. */
+ * active, no CR3-target values, lists of up to 512 MSRs, VMWRITE to any
+ * supported field (bit 29, above). */
 #define NVMX_PREEMPT_RATE  5
-#define NVMX_MISC          (NVMX_PREEMPT_RATE | VMX_MISC_STORE_LMA | VMX_MISC_ACTIVITY_HLT)
+#define NVMX_MISC          (NVMX_PREEMPT_RATE | VMX_MISC_STORE_LMA | VMX_MISC_ACTIVITY_HLT |    \
+                            VMX_MISC_VMWRITE_ANY_FIELD)
 #define NVMX_MSR_LIST_MAX  512
 
 /* CR0/CR4 bits fixed in VMX operation (SDM A.7, A.8): PE, NE and PG must be

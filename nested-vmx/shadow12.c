@@ -4,14 +4,18 @@
  */
 #include "shadow12.h"
 #include "monitor.h"
+#include "nvmx_caps.h"
 #include <string.h>
 #include <user/print.h>
 
 #define SHADOW12_BITMAP_VA 0x0000220000000000ULL   /* VMREAD bitmap, VMWRITE bitmap after */
 #define MAP_RW             (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
 
-/* Writable fields first (pulled at entries), then the read-only exit
- * information (only nested-vmx writes it: pushed, never pulled). */
+/* Writable fields first, then the read-only exit information. nested-vmx
+ * writes all of them into the shadow (pushed); L1 can write the writable
+ * ones, and the read-only ones too where nested-vmx offers it VMWRITE to
+ * any field (IA32_VMX_MISC bit 29, nvmx_caps.h): those L1 can write are
+ * read back before vmcs12 is used (pulled). */
 static const uint32_t fields[] = {
     VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS, VMCS_GUEST_CR4,
     VMCS_PREEMPT_TIMER_VALUE,
@@ -26,6 +30,9 @@ _Static_assert(N_FIELDS <= NESTOR_VMCS_BULK_MAX, "one bulk invocation moves them
 static struct {
     bool usable;                /* set up: the CPU has VMCS shadowing */
     unsigned n;                 /* fields shadowed: all, or the writable ones only */
+    unsigned n_l1;              /* the first n_l1 of them L1 may VMWRITE on the shadow */
+    bool ro_on_shadow;          /* the read-only ones now too (the current VMCS is a shadow) */
+    uint8_t *write_bitmap;
     bool bound;                 /* on L1's VCPU now */
     uint64_t mirrored;          /* the vmcs12 (L1 address) the shadow holds, if bound */
     nestor_cptr_t shadow, bitmap[2];
@@ -33,10 +40,33 @@ static struct {
     unsigned slot[N_FIELDS];    /* each field's vmcs12 slot */
 } sh;
 
-static void bitmap_clear(uint8_t *bitmap, uint32_t enc)
+static void bitmap_clear_bit(uint8_t *bitmap, uint32_t enc)
 {
     unsigned bit = enc & VMX_RW_BITMAP_INDEX_MASK;       /* SDM 24.6.15 */
     bitmap[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+static void bitmap_set_bit(uint8_t *bitmap, uint32_t enc)
+{
+    unsigned bit = enc & VMX_RW_BITMAP_INDEX_MASK;       /* SDM 24.6.15 */
+    bitmap[bit / 8] |= (uint8_t)(1u << (bit % 8));
+}
+
+static void bitmap_set(uint8_t *bitmap, uint32_t enc)
+{
+    bitmap_set_bit(bitmap, enc);
+    if (VMCS_FIELD_WIDTH(enc) == VMCS_WIDTH_64)
+        bitmap_set_bit(bitmap, enc | 1);
+}
+
+/* Field @enc's accesses run on the shadow: a 64-bit field's high half too
+ * (access type 1, its own encoding and bitmap bit, SDM 24.11.2), or L1
+ * would read a stale vmcs12 half of a value it wrote in the shadow. */
+static void bitmap_clear(uint8_t *bitmap, uint32_t enc)
+{
+    bitmap_clear_bit(bitmap, enc);
+    if (VMCS_FIELD_WIDTH(enc) == VMCS_WIDTH_64)
+        bitmap_clear_bit(bitmap, enc | 1);
 }
 
 /* The shadow object, or 0 where the CPU has no VMCS shadowing (the kernel
@@ -76,13 +106,16 @@ bool shadow12_setup(struct nvmx_monitor *m)
     const nestor_word_t probe[] = { VMCS_EXIT_REASON, 0 };
     sh.n = nu_invoke(sh.shadow, NESTOR_SHADOW_WRITE, probe, 2, 0, 0, 0, 0) == NESTOR_OK
                ? N_FIELDS : N_WRITABLE;
+    /* L1's VMWRITE of a read-only field succeeds only where nested-vmx's
+     * IA32_VMX_MISC has bit 29 (SDM Vol. 2C VMWRITE); without it the write
+     * must exit to get its VMfailValid(13) (instr.c). */
+    sh.n_l1 = (NVMX_MISC & VMX_MISC_VMWRITE_ANY_FIELD) ? sh.n : N_WRITABLE;
+    sh.write_bitmap = page[1];
     for (unsigned i = 0; i < sh.n; i++) {
         sh.slot[i] = (unsigned)vmcs12_index(fields[i], NULL);
         bitmap_clear(page[0], fields[i]);               /* ... but these reads */
-        /* Read-only fields: VMWRITE exits, nested-vmx fails it or not by
-         * its own IA32_VMX_MISC (instr.c). */
         if (i < N_WRITABLE)
-            bitmap_clear(page[1], fields[i]);
+            bitmap_clear(page[1], fields[i]);           /* ... and these writes */
     }
     sh.usable = true;
     printf("nested-vmx %s: VMCS shadowing: %u fields of L1's without exits\n", m->name, sh.n);
@@ -99,13 +132,13 @@ void shadow12_pull(struct nvmx_monitor *m)
     vmcs12_t *v = sh.bound ? nvmx_current(&m->vmx, &m->env) : 0;
     if (!v || m->vmx.current != sh.mirrored)
         return;
-    nestor_word_t f[N_WRITABLE], val[N_WRITABLE];
-    for (unsigned i = 0; i < N_WRITABLE; i++)
+    nestor_word_t f[N_FIELDS], val[N_FIELDS];
+    const unsigned n = sh.ro_on_shadow ? sh.n_l1 : N_WRITABLE;
+    for (unsigned i = 0; i < n; i++)
         f[i] = fields[i];
-    if (nu_invoke(sh.shadow, NESTOR_SHADOW_READ, f, N_WRITABLE, 0, 0, val, N_WRITABLE) !=
-        NESTOR_OK)
+    if (nu_invoke(sh.shadow, NESTOR_SHADOW_READ, f, n, 0, 0, val, n) != NESTOR_OK)
         return;
-    for (unsigned i = 0; i < N_WRITABLE; i++) {
+    for (unsigned i = 0; i < n; i++) {
         sh.value[i] = val[i];
         if (v->field[sh.slot[i]] != val[i]) {
             v->field[sh.slot[i]] = val[i];      /* what L1's VMWRITE stored */
@@ -159,6 +192,21 @@ void shadow12_follow(struct nvmx_monitor *m)
         return;
     write_shadow(v, true);                      /* a new current VMCS: all of it */
     sh.mirrored = m->vmx.current;
+    /* L1's VMWRITEs of the read-only fields (IA32_VMX_MISC bit 29) run on
+     * the shadow only while the current VMCS is itself a shadow VMCS (SDM
+     * 24.2: what a guest hypervisor fills for its own guest hypervisor);
+     * otherwise they exit (instr.c), and a pull reads the 5 writable fields
+     * only, not 15. The bitmap changes while L1 waits in an exit, not in
+     * VMX non-root operation (SDM 24.11.4). */
+    const bool ro = sh.n_l1 > N_WRITABLE && (v->revision & VMCS_REVISION_SHADOW);
+    if (ro != sh.ro_on_shadow) {
+        for (unsigned i = N_WRITABLE; i < sh.n_l1; i++)
+            if (ro)
+                bitmap_clear(sh.write_bitmap, fields[i]);
+            else
+                bitmap_set(sh.write_bitmap, fields[i]);
+        sh.ro_on_shadow = ro;
+    }
     if (!sh.bound) {
         const nestor_cptr_t caps[] = { sh.shadow, sh.bitmap[0], sh.bitmap[1] };
         sh.bound = nu_invoke(m->vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, caps, 3, 0, 0) == NESTOR_OK;

@@ -17,8 +17,10 @@
  * or fault as nested-vmx decides, so the shadow is unbound). They are
  * brought together only where vmcs12 is read or changed:
  *   - shadow12_pull before VMLAUNCH/VMRESUME, VMPTRLD, VMCLEAR and VMXOFF:
- *     the writable shadowed fields L1 changed go into vmcs12 (and count as
- *     VMWRITEs for the next VMRESUME, nvmx_vcpu_t.dirty);
+ *     the shadowed fields L1 changed go into vmcs12 (and count as VMWRITEs
+ *     for the next VMRESUME, nvmx_vcpu_t.dirty): the writable ones, and
+ *     the exit information too, which nested-vmx lets L1 write
+ *     (IA32_VMX_MISC bit 29, SDM A.6) and so lets it write in the shadow;
  *   - shadow12_push after each VMX instruction nested-vmx carried out and
  *     before L1 resumes from a reflected L2 exit: the shadowed fields whose
  *     vmcs12 value changed go into the shadow;

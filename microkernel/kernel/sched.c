@@ -165,12 +165,49 @@ void sched_set_priority(tcb_t *t, uint8_t prio)
         enqueue(t, false);
 }
 
-/* Written at every switch: a thread can reload FS or GS with a selector
- * (base 0), so the MSRs cannot be assumed to still hold any earlier value. */
-static inline void load_tls_bases(const tcb_t *t)
+/*
+ * FS/GS bases at a switch. A thread that runs in ring 3 can reload FS or GS
+ * with a selector (base 0), so after ring-3 code ran the MSRs cannot be
+ * assumed to hold any earlier value: they are written. Two cases need no
+ * WRMSR (under a VMM each is an exit: a Nestor as L1 paid four per exit of
+ * its guest, BENCHMARKS.md):
+ *   - a thread with a vCPU never runs ring-3 code, and VM entry loads the
+ *     guest's FS/GS bases from the VMCS (SDM 26.3.2.2), not the MSRs';
+ *   - a VM exit loads the bases of the VMCS host state (SDM 27.5.2), which
+ *     vcpu_run sets to those of the ring-3 thread the vCPU thread was
+ *     switched to from (its monitor, replying: most often the handler of
+ *     the next exit too). From the exit until a ring-3 thread is entered
+ *     they are known (sched_tls.known), and a thread whose bases they are
+ *     needs no write.
+ * (A VMfail of VMLAUNCH/VMRESUME loads no host state, SDM 30.2, and leaves
+ * sched_tls as it was: no ring-3 code ran since it was last set.) Between
+ * ring-3 threads (IPC) this costs one test of sched_tls.known.
+ */
+sched_tls_t sched_tls;
+
+/* For @t, which runs in ring 3. */
+static inline void load_tls_ring3(const tcb_t *t)
 {
+    if (__builtin_expect(sched_tls.known, 0)) {
+        sched_tls.known = false;
+        if (sched_tls.fs == t->fs_base && sched_tls.gs == t->gs_base)
+            return;
+    }
     wrmsr(MSR_IA32_FS_BASE, t->fs_base);
     wrmsr(MSR_IA32_GS_BASE, t->gs_base);
+}
+
+/* For any thread @t, switched to from @prev (or from none). */
+static inline void load_tls_bases(const tcb_t *prev, const tcb_t *t)
+{
+    if (t->vcpu) {
+        if (prev && !prev->vcpu) {          /* (then sched_tls.known is false) */
+            sched_tls.fs = prev->fs_base;
+            sched_tls.gs = prev->gs_base;
+        }
+        return;
+    }
+    load_tls_ring3(t);
 }
 
 static inline void switch_fpu(tcb_t *t)
@@ -227,18 +264,19 @@ static inline void enter(tcb_t *t)
     switch_io(t);
     switch_fpu(t);
     vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
-    load_tls_bases(t);
+    load_tls_bases(sched_current, t);
     tss_set_rsp0((uint64_t)(uintptr_t)(&t->frame + 1));
     sched_current = t;
 }
 
-/* As enter(), for a thread known to have a PML4 (one that has run before). */
+/* As enter(), for a thread known to have a PML4 (one that has run before)
+ * and to run in ring 3 (an IPC partner: never a vCPU thread). */
 static inline void enter_known_space(tcb_t *t)
 {
     switch_io(t);
     switch_fpu(t);
     vspace_load_cr3(kobj_paddr(t->ctes[TCB_CTE_VSPACE].cap.obj));
-    load_tls_bases(t);
+    load_tls_ring3(t);
     tss_set_rsp0((uint64_t)(uintptr_t)(&t->frame + 1));
     sched_current = t;
 }

@@ -36,6 +36,25 @@ void sched_forget(tcb_t *t);
 void sched_remove(tcb_t *t);
 /* A timer tick: charge the current thread; rotate at slice end. */
 void sched_tick(void);
+
+/* FS/GS bases (sched.c load_tls_bases): while @known, what the MSRs hold;
+ * otherwise those of the ring-3 thread the running vCPU thread was
+ * switched to from (the likely handler of its next VM exit: vcpu_run makes
+ * them the VMCS host state's). */
+typedef struct {
+    bool known;
+    uint64_t fs, gs;
+} sched_tls_t;
+extern sched_tls_t sched_tls;
+
+/* A VM exit happened (vmx_exit_handler): FS/GS bases are now @fs and @gs,
+ * the VMCS host state's (SDM 27.5.2). */
+static inline void sched_vm_exited(uint64_t fs, uint64_t gs)
+{
+    sched_tls.known = true;
+    sched_tls.fs = fs;
+    sched_tls.gs = gs;
+}
 /* Current thread gives up the rest of its slice. */
 void sched_yield(void);
 /* Pick the thread to run and return to it (idles with interrupts on if none). */

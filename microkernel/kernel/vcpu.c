@@ -132,8 +132,9 @@ static void setup_host_state(vcpu_t *v)
     vmwrite(VMCS_HOST_FS_SEL, 0);
     vmwrite(VMCS_HOST_GS_SEL, 0);
     vmwrite(VMCS_HOST_TR_SEL, SEL_TSS);
-    vmwrite(VMCS_HOST_FS_BASE, 0);
-    vmwrite(VMCS_HOST_GS_BASE, 0);
+    vmwrite(VMCS_HOST_FS_BASE, VCPU_HOST_TLS_BASE);
+    vmwrite(VMCS_HOST_GS_BASE, VCPU_HOST_TLS_BASE);
+    v->host_fs = v->host_gs = VCPU_HOST_TLS_BASE;
     vmwrite(VMCS_HOST_TR_BASE, (uint64_t)(uintptr_t)&tss_iopb);
     vmwrite(VMCS_HOST_GDTR_BASE, gdt_base());
     vmwrite(VMCS_HOST_IDTR_BASE, idt_base());
@@ -742,6 +743,17 @@ void vcpu_run(tcb_t *t)
     vcpu_t *v = t->vcpu;
     const cap_t *ept = &v->ctes[VCPU_CTE_EPT].cap;
     vmcs_load(v);
+    /* The exit loads these as FS/GS bases (SDM 27.5.2; canonical: user
+     * bases, 26.2.3): the last ring-3 thread's, most often the handler of
+     * the exit, which then runs with no WRMSR (sched.c). */
+    if (__builtin_expect(v->host_fs != sched_tls.fs, 0)) {
+        v->host_fs = sched_tls.fs;
+        vmwrite(VMCS_HOST_FS_BASE, v->host_fs);
+    }
+    if (__builtin_expect(v->host_gs != sched_tls.gs, 0)) {
+        v->host_gs = sched_tls.gs;
+        vmwrite(VMCS_HOST_GS_BASE, v->host_gs);
+    }
     if (ept->type != NESTOR_OBJ_EPT_PML4) {
         /* No guest-physical space (never set, or revoked): nothing to run. */
         stop(t, "no EPT (set one with NESTOR_VCPU_SET_EPT)", 0);
@@ -1177,6 +1189,7 @@ void vmx_exit_handler(uint64_t *gprs)
     vcpu_t *v = (vcpu_t *)gprs;         /* gprs is vcpu_t's first member */
     tcb_t *t = v->tcb;
     host_state_restore();
+    sched_vm_exited(v->host_fs, v->host_gs);
     uint64_t reason = vmread(VMCS_EXIT_REASON);
     unsigned basic = reason & EXIT_REASON_BASIC_MASK;
     /* SDM 26.8: a VM entry that failed (bit 31) leaves the VMCS unlaunched. */

@@ -8,6 +8,11 @@
 #include <nestor/vcpu.h>
 
 #define VCPU_GPRS 15
+/* The FS and GS bases of a new VMCS's host-state area. Every VM exit loads
+ * the host-state bases (SDM 27.5.2); vcpu_run sets them to those of the
+ * thread expected to handle the exit, so that switching to it needs no
+ * WRMSR (sched.c load_tls_bases). */
+#define VCPU_HOST_TLS_BASE 0
 #define EXIT_TABLE_SLOTS (1u << NESTOR_EXIT_TABLE_RADIX)
 
 /* Capability slots: the exit tables of levels 0.. follow VCPU_CTE_EXIT_TABLE. */
@@ -37,6 +42,7 @@ typedef struct vcpu {
     tcb_t *tcb;                     /* the vCPU thread, or NULL */
     uint64_t vmcs_pa;
     uint64_t eptp;                  /* EPT pointer last written to the VMCS */
+    uint64_t host_fs, host_gs;      /* the host-state FS/GS bases in the VMCS */
     uint64_t pml_pa;                /* PML address in the VMCS (0: logging off) */
     struct shadow_vmcs *shadow;     /* the bound shadow VMCS (VMCS shadowing on), or NULL */
     struct vcpu *shadow_next;       /* the next VCPU with a shadow bound (kernel/shadow.c) */

@@ -353,7 +353,7 @@ static void test_caps(void)
     CU_ASSERT_EQUAL(v, NVMX_EPT_VPID_CAP);
     CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_MISC, &v));
     CU_ASSERT_EQUAL(v & VMX_MISC_PREEMPT_RATE_MASK, NVMX_PREEMPT_RATE);
-    CU_ASSERT_EQUAL(v & VMX_MISC_VMWRITE_ANY_FIELD, 0);
+    CU_ASSERT_EQUAL(v & VMX_MISC_VMWRITE_ANY_FIELD, VMX_MISC_VMWRITE_ANY_FIELD);  /* offered */
     CU_ASSERT_EQUAL((v >> VMX_MISC_MSR_LIST_SHIFT) & 7, 0);   /* 512 MSRs */
     CU_ASSERT_EQUAL((v >> VMX_MISC_CR3_TARGETS_SHIFT) & 0x1FF, 0);
     CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_CR0_FIXED0, &v));
@@ -708,31 +708,25 @@ static void test_vmread_vmwrite_fields(void)
     for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++) {
         uint32_t enc = vmcs12_encoding(i);
         uint64_t val = pat ^ ((uint64_t)i << 40) ^ i;
+        /* Every field, the read-only ones too: IA32_VMX_MISC bit 29 (SDM
+         * A.6, Vol. 2C VMWRITE). */
         nvmx_result_t r = vmwrite_reg(enc, val);
-        if (VMCS_FIELD_TYPE(enc) == VMCS_TYPE_READ_ONLY) {
-            CU_ASSERT_EQUAL(r.vm_error, VMXERR_VMWRITE_READ_ONLY);
-            vmcs12_write(v, enc, val);       /* as an exit would store it */
-        } else {
-            CU_ASSERT_EQUAL(r.vm_error, 0);
-        }
+        CU_ASSERT_EQUAL(r.vm_error, 0);
         CU_ASSERT_EQUAL(vmread_reg(enc).vm_error, 0);
         CU_ASSERT_EQUAL(s.rcx, val & width_mask(enc));
         if (VMCS_FIELD_WIDTH(enc) == VMCS_WIDTH_64) {
             CU_ASSERT_EQUAL(vmread_reg(enc | 1).vm_error, 0);
             CU_ASSERT_EQUAL(s.rcx, val >> 32);
             r = vmwrite_reg(enc | 1, 0xFFFFFFFF00C0FFEEULL);
-            if (VMCS_FIELD_TYPE(enc) == VMCS_TYPE_READ_ONLY) {
-                CU_ASSERT_EQUAL(r.vm_error, VMXERR_VMWRITE_READ_ONLY);
-            } else {
-                CU_ASSERT_EQUAL(r.vm_error, 0);
-                CU_ASSERT_EQUAL(vmread_reg(enc).vm_error, 0);
-                CU_ASSERT_EQUAL(s.rcx, 0x00C0FFEE00000000ULL | (val & 0xFFFFFFFF));
-            }
+            CU_ASSERT_EQUAL(r.vm_error, 0);
+            CU_ASSERT_EQUAL(vmread_reg(enc).vm_error, 0);
+            CU_ASSERT_EQUAL(s.rcx, 0x00C0FFEE00000000ULL | (val & 0xFFFFFFFF));
         }
     }
-    /* VMfailValid leaves the field alone, sets the error field. */
-    CU_ASSERT_EQUAL(vmwrite_reg(VMCS_EXIT_REASON, 1).vm_error, VMXERR_VMWRITE_READ_ONLY);
-    CU_ASSERT_EQUAL(vmcs12_read(v, VMCS_INSTR_ERROR), VMXERR_VMWRITE_READ_ONLY);
+    /* A VMWRITE of a read-only field is what a VMREAD then gives, and a
+     * VMRESUME loads nothing from it (l2.c field_group). */
+    CU_ASSERT_EQUAL(vmwrite_reg(VMCS_EXIT_REASON, 1).vm_error, 0);
+    CU_ASSERT_EQUAL(vmcs12_read(v, VMCS_EXIT_REASON), 1);
 }
 
 static void test_vmread_vmwrite_errors(void)
@@ -761,9 +755,11 @@ static void test_vmread_vmwrite_errors(void)
                       VMXERR_UNSUPPORTED_FIELD);
     expect_fail_valid(run(NESTOR_EXIT_VMWRITE, II_ISREG | II_REG1(R_RCX) | II_REG2(R_RDX), 0),
                       VMXERR_UNSUPPORTED_FIELD);
-    /* read-only fields */
-    expect_fail_valid(vmwrite_reg(VMCS_EXIT_QUALIFICATION, 0), VMXERR_VMWRITE_READ_ONLY);
-    expect_fail_valid(vmwrite_reg(VMCS_GUEST_PHYS_ADDR | 1, 0), VMXERR_VMWRITE_READ_ONLY);
+    /* read-only fields: written (IA32_VMX_MISC bit 29), their encodings
+     * checked as any other's */
+    expect_succeed(vmwrite_reg(VMCS_EXIT_QUALIFICATION, 0), NVMX_DONE);
+    expect_succeed(vmwrite_reg(VMCS_GUEST_PHYS_ADDR | 1, 0), NVMX_DONE);
+    expect_fail_valid(vmwrite_reg(VMCS_EXIT_QUALIFICATION | 1, 0), VMXERR_UNSUPPORTED_FIELD);
     /* success clears the flags the failures set */
     expect_succeed(vmwrite_reg(VMCS_GUEST_RIP, 0xFFFFFFFF80001000ULL), NVMX_DONE);
     expect_succeed(vmread_reg(VMCS_GUEST_RIP), NVMX_DONE);
@@ -888,7 +884,7 @@ static void test_shadow_l1(void)
     CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_PROCBASED_CTLS2, &v));
     CU_ASSERT_TRUE((v >> VMX_CTLS_ALLOWED1_SHIFT) & PROC2_VMCS_SHADOWING);
     CU_ASSERT_TRUE(nvmx_cap_msr(MSR_IA32_VMX_MISC, &v));
-    CU_ASSERT_FALSE(v & VMX_MISC_VMWRITE_ANY_FIELD);       /* not implemented */
+    CU_ASSERT_TRUE(v & VMX_MISC_VMWRITE_ANY_FIELD);        /* VMWRITE to any field */
     reset();
     put32(VMXON_PA, NVMX_REVISION | VMCS_REVISION_SHADOW);
     expect_fail_invalid(run_ptr(NESTOR_EXIT_VMXON, VMXON_PA));
@@ -1008,14 +1004,17 @@ static void test_shadow_l2_access(void)
     s2.rbx = 0x12345;
     l2_run(v, NESTOR_EXIT_VMWRITE, RR);
     CU_ASSERT_EQUAL(vmcs12_read(sh, VMCS_GUEST_CS_SEL), 0x2345);
-    /* read-only field: VMfailValid(13) into L1's current VMCS */
+    /* read-only field: written into the shadow (IA32_VMX_MISC bit 29,
+     * Vol. 2C VMWRITE), L1's current VMCS untouched */
     s2.rax = VMCS_EXIT_REASON;
+    s2.rbx = 0x77;
     s2.rflags |= X86_RFLAGS_CF;
     r = l2_run(v, NESTOR_EXIT_VMWRITE, RR);
-    CU_ASSERT_EQUAL(r.vm_error, VMXERR_VMWRITE_READ_ONLY);
-    CU_ASSERT_EQUAL(s2.rflags & VMX_RFLAGS_ARITH, VMX_RFLAGS_ZF);
-    CU_ASSERT_EQUAL(vmcs12_read(v, VMCS_INSTR_ERROR), VMXERR_VMWRITE_READ_ONLY);
-    CU_ASSERT_EQUAL(vmcs12_read(sh, VMCS_INSTR_ERROR), 0);
+    CU_ASSERT_EQUAL(r.vm_error, 0);
+    CU_ASSERT_EQUAL(s2.rflags & VMX_RFLAGS_ARITH, 0);
+    CU_ASSERT_EQUAL(vmcs12_read(sh, VMCS_EXIT_REASON), 0x77);
+    CU_ASSERT_NOT_EQUAL(vmcs12_read(v, VMCS_EXIT_REASON), 0x77);
+    CU_ASSERT_EQUAL(vmcs12_read(v, VMCS_INSTR_ERROR), 0);
     /* reading it is fine */
     vmcs12_write(sh, VMCS_EXIT_REASON, 48);
     r = l2_run(v, NESTOR_EXIT_VMREAD, RR);
