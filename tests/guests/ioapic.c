@@ -210,6 +210,11 @@ int guest_main(void)
     io_write(IOAPIC_REG_RTE + 2 * pit_pin, VEC_EDGE | RTE_MASKED);
     pit_edge();
     CHECK(count[VEC_EDGE] == 1, "a masked entry delivers nothing (82093AA 3.2.4)");
+    __asm__ volatile("sti");
+    io_write(IOAPIC_REG_RTE + 2 * pit_pin, VEC_EDGE);
+    __asm__ volatile("nop; cli");
+    CHECK(count[VEC_EDGE] == 1, "an edge on a masked entry is not held for the unmask (82093AA 3.2.4)");
+    io_write(IOAPIC_REG_RTE + 2 * pit_pin, VEC_EDGE | RTE_MASKED);
 
     /* Level-triggered: Remote IRR while in service, cleared by the EOI. */
     level_pin = pit_pin;

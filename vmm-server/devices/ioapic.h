@@ -75,7 +75,6 @@ typedef struct {
     uint32_t id;                          /* IOAPICID as read */
     uint64_t rte[IOAPIC_PINS];
     bool input[IOAPIC_PINS];              /* each pin's input level (high = true) */
-    uint32_t edge_latched;                /* bit n: an edge came on pin n while masked */
 } ioapic_t;
 
 /* Power-up state with the I/O APIC ID @id (bits 3:0): every entry masked. */
@@ -88,8 +87,8 @@ void ioapic_init(ioapic_t *io, uint8_t id);
 bool ioapic_mmio(ioapic_t *io, uint32_t offset, unsigned size, bool write, uint32_t *value,
                  lapic_t *l);
 /* The input level of @pin (pins >= IOAPIC_PINS are ignored): an edge-
- * triggered entry delivers on the input going to its active level (latched
- * while masked, delivered at the unmask), a level-triggered one while it
+ * triggered entry delivers on the input going to its active level (an edge
+ * on a masked entry is lost, 82093AA 3.2.4), a level-triggered one while it
  * stays there and Remote IRR is clear. */
 void ioapic_set_irq(ioapic_t *io, unsigned pin, bool level, lapic_t *l);
 /* The EOI message for @vector (the LAPIC's broadcast, SDM Vol. 3A 10.8.5):
