@@ -66,7 +66,8 @@ static const cpuid_allow_t allow[] = {
      * 14, AVX-512 16/17/21/26-28/30/31 (XCR0 components not allowed), PT 25.
      * ECX shown: UMIP 2, GFNI 8, VAES 9, VPCLMULQDQ 10; hidden: PKU 3 / OSPKE 4
      * (PKRU not switched), WAITPKG 5 (user-wait control off), LA57 16,
-     * RDPID 22 (needs the RDTSCP control), everything else. EDX: FSRM 4. */
+     * everything else; RDPID 22 is set in cpuid_guest_state where the
+     * RDTSCP control is on (it enables both). EDX: FSRM 4. */
     { 0x7, 0, R_EBX, B(0) | B(3) | B(5) | B(6) | B(7) | B(8) | B(9) | B(13) | B(18) | B(19) |
                      B(20) | B(23) | B(24) | B(29) },
     { 0x7, 0, R_ECX, B(2) | B(8) | B(9) | B(10) },
@@ -286,6 +287,12 @@ cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
          * flag is always enumerated as 0 outside it (bare Bochs does so). */
         if (!g->long64)
             r.edx &= ~(uint32_t)CPUID_81_EDX_SYSCALL;
+    } else if (leaf == 0x7 && sub == 0) {
+        /* SDM Vol. 3C 25.3: with "enable RDTSCP" RDPID runs natively too
+         * (without it, #UD): where the host has RDPID it is shown then,
+         * so that what runs is what CPUID says. */
+        if (g->rdtscp)
+            r.ecx |= host(leaf, sub).ecx & (uint32_t)CPUID_7_ECX_RDPID;
     } else if (leaf == 0xB && g->x2apic) {
         /* SDM Vol. 2A CPUID leaf 0BH, Vol. 3A 10.12.8.1: the x2APIC ID in
          * EDX of every subleaf; one logical processor: subleaf 0 the SMT

@@ -373,11 +373,15 @@ static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
 }
 
+/* The leaves below 32 whose result depends on the guest's state
+ * (cpuid_guest_state): 1, 7, 0BH, 0DH; one bit test on the exit path. */
+#define CPUID_STATEFUL_LOW (1u << 0x1 | 1u << 0x7 | 1u << 0xB | 1u << 0xD)
+
 static exit_action_t exit_cpuid(vmexit_t *e)
 {
     uint32_t leaf = (uint32_t)e->s->rax, sub = (uint32_t)e->s->rcx;
     cpuid_regs_t r = cpuid_static_cached(leaf, sub);
-    if (leaf == 0x1 || leaf == 0xB || leaf == 0xD || leaf == 0x80000001)
+    if ((leaf < 32 && (CPUID_STATEFUL_LOW >> leaf & 1)) || leaf == 0x80000001)
         r = cpuid_stateful(e, leaf, sub, r);
     e->s->rax = r.eax;
     e->s->rbx = r.ebx;

@@ -283,6 +283,18 @@ static void check_msrs(void)
     } else {
         CHECK(!rdmsr_ok(MSR_TSC_AUX, &v), "TSC_AUX raises #GP (RDTSCP hidden)");
     }
+    /* RDPID (SDM Vol. 2B): TSC_AUX into a register where CPUID.7:ECX[22]
+     * shows it, else #UD (under VMX it runs exactly where RDTSCP does,
+     * Vol. 3C 25.3, so the VMM shows it only then). */
+    uint32_t pid = 0;
+    mark();
+    skip_len = 4;                                    /* F3 0F C7 F8: RDPID EAX */
+    __asm__ volatile(".byte 0xf3, 0x0f, 0xc7, 0xf8" : "=a"(pid) : "a"(0));
+    if (guest_cpuid(7, 0).ecx & (1u << 22))
+        CHECK(ud_since() == 0 && pid == 0x12345, "RDPID shown: runs, returns TSC_AUX");
+    else
+        CHECK(ud_since() == 1, "RDPID hidden and raises #UD");
+    guest_env_printf("platform: RDPID %s\n", guest_cpuid(7, 0).ecx & (1u << 22) ? "shown" : "hidden");
     /* FS base through the MSR: a segment-relative load reads through it. */
     static volatile uint32_t target = 0xF5BA5E00;
     CHECK(wrmsr_ok(MSR_FS_BASE, (uint32_t)(uintptr_t)&target), "FS_BASE written");

@@ -380,6 +380,11 @@ static void test_cpuid_time(void)
     CU_ASSERT_FALSE(cpuid_guest(0x80000001, 0, &g, host_no_rdtscp).edx & CPUID_81_EDX_RDTSCP);
     CU_ASSERT_TRUE(cpuid_guest(7, 0, &g_default, host_no_rdtscp).ebx & CPUID_7_EBX_TSC_ADJUST);
     CU_ASSERT_FALSE(cpuid_guest(7, 1, &g_default, host_all).ebx & CPUID_7_EBX_TSC_ADJUST);
+    /* RDPID: shown exactly where the RDTSCP control is on (it enables both,
+     * SDM Vol. 3C 25.3) and the host has it. */
+    CU_ASSERT_TRUE(cpuid_guest(7, 0, &g, host_all).ecx & CPUID_7_ECX_RDPID);
+    CU_ASSERT_FALSE(cpuid_guest(7, 0, &g_default, host_all).ecx & CPUID_7_ECX_RDPID);
+    CU_ASSERT_FALSE(cpuid_guest(7, 1, &g, host_all).ecx & CPUID_7_ECX_RDPID);
     /* 15H: the crystal is the LAPIC model's clock, the TSC frequency
      * (ECX * EBX / EAX) the host's: 2^32-1 Hz * (2^32-1) / (2^32-1) =
      * 10^9 * (2^32-1) / 10^9, reduced by their common factor 5. */
