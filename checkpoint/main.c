@@ -653,9 +653,7 @@ int main(const nestor_bootinfo_t *bi)
     bool part = open_partition(bi);
     nestor_cptr_t node = ck.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
-    b->receive_index = node;
-    b->receive_depth = 64;
+    nu_receive_cap_into(node);
     nu_msg_t m = { 0 };
     while (nu_recv(ck.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
         printf("checkpoint %s: a message before its setup (badge 0x%lx): ignored\n", ck.name,

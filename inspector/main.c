@@ -140,9 +140,7 @@ int main(const nestor_bootinfo_t *bi)
     /* The setup call brings one capability: receive it into a slot of ours. */
     nestor_cptr_t node = insp.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
-    b->receive_index = node;
-    b->receive_depth = 64;
+    nu_receive_cap_into(node);
     nu_msg_t m = { 0 };
     while (nu_recv(insp.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
         if (m.badge & UART_BADGE)

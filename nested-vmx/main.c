@@ -90,9 +90,7 @@ int main(const nestor_bootinfo_t *bi)
     /* The setup call brings one capability: receive it into a slot of ours. */
     nestor_cptr_t node = mon.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
-    b->receive_index = node;
-    b->receive_depth = 64;
+    nu_receive_cap_into(node);
     nu_msg_t m = { 0 };
     while (nu_recv(mon.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
         printf("nested-vmx %s: a message before its setup (badge 0x%lx): ignored\n", mon.name,

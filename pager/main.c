@@ -286,9 +286,7 @@ int main(const nestor_bootinfo_t *bi)
     /* The setup call brings the restricted EPT: receive it into a slot. */
     pg.ept = pg.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
-    b->receive_index = pg.ept;
-    b->receive_depth = 64;
+    nu_receive_cap_into(pg.ept);
     nu_msg_t m = { 0 };
     while (nu_recv(pg.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
         printf("pager %s: a message before its setup (badge 0x%lx): ignored\n", pg.name, m.badge);

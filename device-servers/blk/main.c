@@ -467,9 +467,7 @@ static void serve(nestor_cptr_t ep)
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
     nu_msg_t m = { 0 };
     nestor_cptr_t slot = alloc.next_slot++;     /* where a received capability lands */
-    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
-    b->receive_index = slot;
-    b->receive_depth = 64;
+    nu_receive_cap_into(slot);
     nestor_word_t st = nu_recv(ep, &m);
     for (;;) {
         nestor_word_t label = nestor_msginfo_label(m.info);

@@ -59,9 +59,7 @@ static bool setup(nestor_cptr_t ep)
 {
     nestor_cptr_t node = alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
-    b->receive_index = node;
-    b->receive_depth = 64;
+    nu_receive_cap_into(node);
     nu_msg_t m = { 0 };
     while (nu_recv(ep, &m) != NESTOR_OK || m.badge != DS_BADGE_SETUP) {
         printf("virtio-console %s: a message before its setup (badge 0x%lx): refused\n",

@@ -117,4 +117,14 @@ static inline nestor_ipc_buffer_t *nu_ipc_buffer(void)
     return t->ipc_buffer;
 }
 
+/* The next capability this thread receives lands in @slot of its own CNode
+ * (the IPC buffer's receive slot: CNode, index, depth 64). */
+static inline void nu_receive_cap_into(nestor_cptr_t slot)
+{
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    b->receive_cnode = NESTOR_CAP_INIT_CNODE;
+    b->receive_index = slot;
+    b->receive_depth = 64;
+}
+
 #endif
