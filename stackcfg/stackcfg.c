@@ -42,17 +42,17 @@ static const char *const kind_compat[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "nestor,vmm-server", [SC_COUNT_MONITOR] = "nestor,count-monitor",
     [SC_NESTED_VMX] = "nestor,nested-vmx", [SC_VIRTIO_CONSOLE] = "nestor,virtio-console",
     [SC_INSPECTOR] = "nestor,inspector", [SC_BLK] = "nestor,blk", [SC_PAGER] = "nestor,pager",
-    [SC_CHECKPOINT] = "nestor,checkpoint",
+    [SC_CHECKPOINT] = "nestor,checkpoint", [SC_NET] = "nestor,net",
 };
 #define KINDS_EXPECTED "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\", " \
-                       "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\", \"nestor,pager\" " \
-                       "or \"nestor,checkpoint\""
+                       "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\", \"nestor,pager\", " \
+                       "\"nestor,checkpoint\" or \"nestor,net\""
 
 static const char *const kind_prog[SC_N_KINDS] = {
     [SC_VMM_SERVER] = "vmm", [SC_COUNT_MONITOR] = "count-monitor",
     [SC_NESTED_VMX] = "nested-vmx", [SC_VIRTIO_CONSOLE] = "virtio-console",
     [SC_INSPECTOR] = "inspector", [SC_BLK] = "blk", [SC_PAGER] = "pager",
-    [SC_CHECKPOINT] = "checkpoint",
+    [SC_CHECKPOINT] = "checkpoint", [SC_NET] = "net",
 };
 
 /* What nested-vmx takes of its VM's exits (nested-vmx/README.md): the VMX
@@ -917,9 +917,9 @@ static void read_virtio(ctx_t *c, int node, sc_vm_t *vm)
     if (!v)
         return;
     char exp[DESC_MAX * 2], got[DESC_MAX];
-    fmt_snprintf(exp, sizeof exp, "1 to %d phandles of device-server /monitors nodes (%s or "
-                 "%s), each once", SC_MAX_VIRTIO, sc_kind_compatible(SC_VIRTIO_CONSOLE),
-                 sc_kind_compatible(SC_BLK));
+    fmt_snprintf(exp, sizeof exp, "1 to %d phandles of device-server /monitors nodes (%s, "
+                 "%s or %s), each once", SC_MAX_VIRTIO, sc_kind_compatible(SC_VIRTIO_CONSOLE),
+                 sc_kind_compatible(SC_BLK), sc_kind_compatible(SC_NET));
     if (len == 0 || len % 4 || len / 4 > (int)SC_MAX_VIRTIO) {
         got_len(got, len);
         error(c, node, "virtio", exp, got);
@@ -1299,6 +1299,8 @@ static void check_blk(ctx_t *c)
     }
 }
 
+_Static_assert(SC_MAX_VMS <= SC_NET_MAX_VMS, "a network server has a port for every VM");
+
 /* Each monitor must serve some VM; a stacked monitor serves one VM (its
  * exit-table slots are that VM's); its exits must not be taken twice. */
 static void check_service(ctx_t *c)
@@ -1325,7 +1327,12 @@ static void check_service(ctx_t *c)
                   "'virtio' or some monitor's 'blk' names" : server ?
                   "a device server some VM's 'virtio' names" :
                   "a monitor some VM's 'monitors' names", "one no VM uses");
-        if (server && users > 1) {
+        if (m->kind == SC_NET) {
+            /* A network server: one virtio-net device of each VM it
+             * serves (read_virtio refuses a second one in one VM), each
+             * VM a port of its switch (net_proto.h); a port for every VM
+             * a stack may have (the assertion above). */
+        } else if (server && users > 1) {
             fmt_snprintf(got, sizeof got, "%u virtio devices", users);
             error(c, m->node, "compatible", "a device server serving one virtio device of one "
                   "VM (give each device its own)", got);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <vm_layout.h>
 #include <blk_proto.h>
+#include <net_proto.h>
 #include <nestor/vcpu.h>
 
 #define SC_NAME_MAX          32     /* node names, image names (with the NUL) */
@@ -29,6 +30,7 @@
 #define SC_MAX_COUNT_EXITS   4      /* ... a count monitor's 'exits' may name */
 #define SC_MAX_ERRORS        32
 #define SC_BLK_MAX_CLIENTS   BLK_MAX_CLIENTS   /* client monitors of one block server */
+#define SC_NET_MAX_VMS       NET_MAX_PORTS     /* VMs one network server serves */
 /* The ATA ports a block server drives (device-servers/blk/ata.h): its
  * 'ioports' must include both ranges. */
 #define SC_BLK_PORT_FIRST    0x1F0
@@ -112,6 +114,7 @@ typedef enum {
     SC_BLK,                         /* "nestor,blk": a block device server (device-servers/blk) */
     SC_PAGER,                       /* "nestor,pager": demand paging of its VM's RAM */
     SC_CHECKPOINT,                  /* "nestor,checkpoint": checkpoints of its VM (checkpoint/) */
+    SC_NET,                         /* "nestor,net": virtio-net devices and their switch */
     SC_N_KINDS
 } sc_kind_t;
 
@@ -138,7 +141,7 @@ enum { SC_DEV_PIC = 1u << 0, SC_DEV_PIT = 1u << 1, SC_DEV_RTC = 1u << 2,
  * never in its 'monitors' (they take no exits). */
 static inline bool sc_kind_is_device_server(sc_kind_t k)
 {
-    return k == SC_VIRTIO_CONSOLE || k == SC_BLK;
+    return k == SC_VIRTIO_CONSOLE || k == SC_BLK || k == SC_NET;
 }
 
 /* Whether monitors of kind @k may be clients of a block server ('blk'):

@@ -268,7 +268,8 @@ static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
     case SC_FILE_PROGRAM:
         return !w->no_programs && (!strcmp(name, "vmm") || !strcmp(name, "count-monitor") ||
                                    !strcmp(name, "nested-vmx") ||
-                                   !strcmp(name, "virtio-console") || !strcmp(name, "blk"));
+                                   !strcmp(name, "virtio-console") || !strcmp(name, "blk") ||
+                                   !strcmp(name, "net"));
     case SC_FILE_IMAGE:
         return !strcmp(name, "hello") || (sc_nested_inner(name) && nested_exists(w, name));
     case SC_FILE_CONFIG:
@@ -1434,7 +1435,8 @@ static void test_service(void)
     t_str("/monitors/vmm", "compatible", "nestor,vmm");
     EXPECT(1, P "/monitors/vmm: property 'compatible': expected \"nestor,vmm-server\", "
            "\"nestor,count-monitor\", \"nestor,nested-vmx\", \"nestor,virtio-console\", "
-           "\"nestor,inspector\", \"nestor,blk\", \"nestor,pager\" or \"nestor,checkpoint\", got \"nestor,vmm\"");
+           "\"nestor,inspector\", \"nestor,blk\", \"nestor,pager\", \"nestor,checkpoint\" or "
+           "\"nestor,net\", got \"nestor,vmm\"");
 }
 
 /* A virtio-console device server named in a VM's 'virtio'. */
@@ -1448,7 +1450,69 @@ static void add_console(const char *name, uint32_t phandle)
 }
 
 #define VIRTIO_EXP "expected 1 to 4 phandles of device-server /monitors nodes " \
-                   "(nestor,virtio-console or nestor,blk), each once, got "
+                   "(nestor,virtio-console, nestor,blk or nestor,net), each once, got "
+
+/* A network server: one virtio-net device of each of several VMs (the
+ * one exception to "one device of one VM", net_proto.h), under one VMM
+ * or two; a second device of one VM on it, or one in 'monitors', refused. */
+static void test_net_server(void)
+{
+    base();
+    t_u32("/monitors/vmm", "memory-mib", 32);
+    t_str("/monitors/net", "compatible", "nestor,net");
+    t_u32("/monitors/net", "memory-mib", 1);
+    t_u32("/monitors/net", "phandle", 2);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    add_vm("other", 8);
+    t_cells("/vms/other", "virtio", 1, 2);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL_FATAL(S.n_mon, 2);
+    CU_ASSERT_EQUAL(S.mon[1].kind, SC_NET);
+    CU_ASSERT_TRUE(sc_kind_is_device_server(SC_NET));
+    CU_ASSERT_FALSE(sc_kind_blk_client(SC_NET));
+    CU_ASSERT_STRING_EQUAL(sc_kind_compatible(SC_NET), "nestor,net");
+    CU_ASSERT_STRING_EQUAL(sc_kind_program(SC_NET), "net");
+    CU_ASSERT_EQUAL(S.vm[0].virtio[0], 1);
+    CU_ASSERT_EQUAL(S.vm[1].virtio[0], 1);
+    CU_ASSERT_EQUAL(S.start_order[1], 0);       /* the VMM after the server */
+    /* Each VM under a VMM of its own. */
+    add_vmm("vmm2", 3, 16);
+    t_cells("/monitors/vmm2", "ioports", 2, 0x48, 0x4b);
+    t_cells("/vms/other", "monitors", 1, 3);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.n_vm, 2);
+    /* A console still serves one device of one VM. */
+    add_console("con", 4);
+    t_cells("/vms/hello", "virtio", 2, 2, 4);
+    t_cells("/vms/other", "virtio", 2, 2, 4);
+    EXPECT(1, P "/monitors/con: property 'compatible': expected a device server serving one "
+           "virtio device of one VM (give each device its own), got 2 virtio devices");
+    t_cells("/vms/other", "virtio", 1, 2);
+    EXPECT_OK();
+    t_del_node("/monitors/con");
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT_OK();
+    /* Two devices of one VM on it: one VM is one port. */
+    t_cells("/vms/hello", "virtio", 2, 2, 2);
+    EXPECT(1, P "/vms/hello: property 'virtio': " VIRTIO_EXP "'net' twice");
+    /* In a VM's 'monitors': it takes no exits (and would stack one VMM
+     * over the other: a cycle too). */
+    t_cells("/vms/hello", "virtio", 1, 2);
+    t_cells("/vms/hello", "monitors", 2, 2, 1);
+    EXPECT(2, P "/vms/hello: property 'monitors': " STACK_EXP "'net', a device server (it goes in "
+           "'virtio')");
+    /* No host devices of its own. */
+    t_cells("/vms/hello", "monitors", 1, 1);
+    t_cells("/monitors/net", "ioports", 2, 0x1f0, 0x1f7);
+    EXPECT(1, P "/monitors/net: property 'ioports': expected one of compatible memory-mib "
+           "priority options, got an unknown property");
+    t_del("/monitors/net", "ioports");
+    /* Named by no VM. */
+    t_del("/vms/hello", "virtio");
+    t_del("/vms/other", "virtio");
+    EXPECT(1, P "/monitors/net: property 'compatible': expected a device server some VM's "
+           "'virtio' names, got one no VM uses");
+}
 
 /* Device servers: read, ordered before their VMM, and every misuse refused. */
 static void test_virtio(void)
@@ -1835,6 +1899,8 @@ UNIT_SUITE(stackcfg_suite)
     CU_add_test(s, "refused: unused monitors, one serving two VMs, unknown kind", test_service);
     CU_add_test(s, "virtio: device servers read and ordered; unused, shared, misplaced, too "
                 "many refused", test_virtio);
+    CU_add_test(s, "virtio: a network server on several VMs' devices; misuses refused",
+                test_net_server);
     CU_add_test(s, "refused: nine VMs, nine monitors", test_too_many);
     CU_add_test(s, "refused: several defects, all reported; more than are stored",
                 test_all_reported);

@@ -166,7 +166,7 @@ class RefusedBeforeBoot:
     CASES = [('bad-at-boot', ["/monitors/pager: property 'compatible': expected "
                               "\"nestor,vmm-server\", \"nestor,count-monitor\", \"nestor,nested-vmx\", "
                               "\"nestor,virtio-console\", \"nestor,inspector\", \"nestor,blk\", "
-                              "\"nestor,pager\" or \"nestor,checkpoint\", got \"nestor,snapshot\"",
+                              "\"nestor,pager\", \"nestor,checkpoint\" or \"nestor,net\", got \"nestor,snapshot\"",
                               "/monitors/vmm: property 'memory-mib': expected at least 11 MiB",
                               "3 errors: the stack is refused, nothing boots"]),
              ('budget-at-boot', ["/machine: property 'memory-mib': expected at most the %d MiB "

@@ -40,7 +40,8 @@ KIND_JOB = {'vmm-server': 'runs VMs', 'count-monitor': 'counts the exits it take
             'nested-vmx': 'virtual VMX for guest hypervisors',
             'virtio-console': 'device server: a virtio console',
             'inspector': 'a GDB stub for its VM',
-            'blk': 'device server: a disk in partitions'}
+            'blk': 'device server: a disk in partitions',
+            'net': 'device server: virtio-net devices and their switch'}
 
 # Legacy PC devices by I/O port range and IRQ line, to name what a monitor is granted.
 HOST_PORTS = [
