@@ -111,6 +111,49 @@ static bool grant_endpoint(const sc_monitor_t *m, int to)
     return true;
 }
 
+/*
+ * Network servers (net_proto.h): VM @v's port on server @srv is its number
+ * among the VMs naming that server, in config order; the VMM of VM v gets
+ * the server's endpoint badged with that port (port_ep, minted in
+ * start_stack), so it can speak for no other VM's port.
+ */
+static nestor_cptr_t port_ep[SC_MAX_VMS][SC_MAX_VIRTIO];
+
+static bool vm_uses(const sc_vm_t *vm, int srv)
+{
+    for (unsigned k = 0; k < vm->n_virtio; k++)
+        if (vm->virtio[k] == srv)
+            return true;
+    return false;
+}
+
+static unsigned net_port(int srv, unsigned v)
+{
+    unsigned p = 0;
+    for (unsigned u = 0; u < v; u++)
+        p += vm_uses(&stack.vm[u], srv);
+    return p;
+}
+
+static bool mint_net_ports(nu_alloc_t *a)
+{
+    for (unsigned v = 0; v < stack.n_vm; v++)
+        for (unsigned k = 0; k < stack.vm[v].n_virtio; k++) {
+            int srv = stack.vm[v].virtio[k];
+            if (stack.mon[srv].kind != SC_NET)
+                continue;
+            port_ep[v][k] = a->next_slot++;
+            if (nu_cnode_mint(a->cnode, port_ep[v][k], 64, a->cnode, run[srv].service_ep, 64,
+                              NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT,
+                              NET_BADGE_PORT(net_port(srv, v))) != NESTOR_OK) {
+                printf("init: %s: its port for vm %s could not be made\n", stack.mon[srv].name,
+                       stack.vm[v].name);
+                return false;
+            }
+        }
+    return true;
+}
+
 /* The request for monitor @i: its program, budget, modules and grants. */
 static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg, int i,
                           nestor_cptr_t parent, nestor_cptr_t blk_ep)
@@ -142,10 +185,12 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         /* A device server: the VM whose device it is (the prefix of its
          * console lines); the VMM hands it the VM itself. */
         for (unsigned v = 0; sc_kind_is_device_server(m->kind) && v < stack.n_vm; v++)
-            for (unsigned k = 0; k < stack.vm[v].n_virtio; k++)
-                if (stack.vm[v].virtio[k] == i)
-                    n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " vm=%s",
-                                              stack.vm[v].name);
+            if (vm_uses(&stack.vm[v], i) && m->kind == SC_NET)
+                n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " " NET_PORT_OPT
+                                          "%u=%s", net_port(i, v), stack.vm[v].name);
+            else if (vm_uses(&stack.vm[v], i))
+                n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " vm=%s",
+                                          stack.vm[v].name);
         /* A block server: the partitions it serves, each client's by its
          * badge (device-servers/include/blk_proto.h); clients never say
          * which sectors are theirs. */
@@ -212,9 +257,23 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         /* ... and to the server of each of its virtio devices: the VMM
          * hands it the VM's RAM and forwards the device's window to it
          * (device-servers/include/devsrv.h). */
-        for (unsigned k = 0; k < vm->n_virtio; k++)
-            if (!grant_endpoint(m, vm->virtio[k]))
+        for (unsigned k = 0; k < vm->n_virtio; k++) {
+            if (stack.mon[vm->virtio[k]].kind != SC_NET) {
+                if (!grant_endpoint(m, vm->virtio[k]))
+                    return false;
+                continue;
+            }
+            /* A network server: the capability badged with this VM's
+             * port, arg0 the VM's index (its VMM may run others on it). */
+            if (req.n_grants == NESTOR_BOOTINFO_MAX_GRANTS) {
+                printf("init: %s: more than %d grants\n", m->name, NESTOR_BOOTINFO_MAX_GRANTS);
                 return false;
+            }
+            req.grants[req.n_grants++] = (spawn_grant_t){
+                .kind = NESTOR_GRANT_ENDPOINT, .name = stack.mon[vm->virtio[k]].name,
+                .endpoint = port_ep[v][k], .arg0 = v,
+                .rights = NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT };
+        }
     }
     return true;
 }
@@ -257,6 +316,8 @@ static bool start_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t 
             !(run[i].service_ep = nu_alloc_obj(a, NESTOR_OBJ_ENDPOINT, 0)))
             return false;
     }
+    if (!mint_net_ports(a))
+        return false;
     for (unsigned k = 0; k < stack.n_mon; k++) {
         int i = stack.start_order[k];
         const sc_monitor_t *m = &stack.mon[i];

@@ -407,7 +407,8 @@ static exit_action_t exit_hlt(vmexit_t *e)
     advance_rip(e);
     if ((intr_on && intr) || (nmi_ok && irq_nmi_pending(e->vm)))
         return EXIT_RESUME;     /* irq_before_resume injects it now */
-    if (irq_next_deadline(e->vm) == UINT64_MAX && !e->vm->console_input)
+    if (irq_next_deadline(e->vm) == UINT64_MAX && !e->vm->console_input &&
+        !vfwd_may_signal(e->vm))
         return vm_stop(e->vm, "halted with interrupts on but no timer or device armed");
     /* Back in, halted (activity state HLT, SDM 24.4.2): the CPU waits in the
      * guest; the VMM pauses it when an interrupt is due and injects it. The

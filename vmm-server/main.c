@@ -600,6 +600,17 @@ static bool attach_virtio(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm, 
     for (unsigned k = 0; k < c->n_virtio; k++) {
         const sc_monitor_t *m = &config.mon[c->virtio[k]];
         const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, m->name);
+        /* A network server serves several VMs, one port each: init badged
+         * each VM's capability with its port and says whose it is in arg0
+         * (device-servers/include/net_proto.h). */
+        for (nestor_word_t i = 0; m->kind == SC_NET && i < bi->grant_count &&
+                                  i < NESTOR_BOOTINFO_MAX_GRANTS; i++) {
+            g = &bi->grants[i];
+            if (g->kind == NESTOR_GRANT_ENDPOINT && strcmp(g->name, m->name) == 0 &&
+                g->arg0 == (nestor_word_t)(c - config.vm))
+                break;
+            g = NULL;
+        }
         if (!g) {
             printf("vmm: vm %s: no endpoint to device server %s granted\n", vm->name, m->name);
             return false;

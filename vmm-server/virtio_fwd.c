@@ -96,6 +96,14 @@ bool vfwd_attach(nu_alloc_t *a, vm_t *vm, unsigned n, const char *server, nestor
     return true;
 }
 
+bool vfwd_may_signal(const vm_t *vm)
+{
+    for (unsigned n = 0; n < vm->n_virtio; n++)
+        if (!vm->virtio[n].broken)
+            return true;
+    return false;
+}
+
 vfwd_dev_t *vfwd_find(vm_t *vm, uint64_t gpa)
 {
     /* The windows are consecutive pages from VM_VIRTIO_MMIO_BASE. */

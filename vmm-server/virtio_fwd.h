@@ -73,6 +73,12 @@ bool vfwd_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value);
  * set (a broken device's stays low). True if a line of @vm went up. */
 bool vfwd_signalled(struct vm *vm, uint64_t badge);
 
+/* Whether a device server of @vm may still raise its line between the
+ * guest's accesses (a device not broken: its signal capability stands), so
+ * a guest halted with interrupts on waits for it (a network frame from
+ * another VM, input) rather than being stopped as stuck. */
+bool vfwd_may_signal(const struct vm *vm);
+
 /* What each device saw, one line each (at the VM's end). */
 void vfwd_report(const struct vm *vm);
 

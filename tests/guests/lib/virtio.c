@@ -4,7 +4,29 @@
 static uint32_t rd(volatile uint32_t *regs, uint32_t off) { return regs[off / 4]; }
 static void wr(volatile uint32_t *regs, uint32_t off, uint32_t v) { regs[off / 4] = v; }
 
-bool guest_virtio_init(volatile uint32_t *regs, uint64_t features, unsigned queue, guest_vq_t *vq)
+/* 4.2.3.2: queue @queue on @vq (zeroed here); true if it reads back ready. */
+static bool queue_init(volatile uint32_t *regs, unsigned queue, guest_vq_t *vq)
+{
+    wr(regs, VIRTIO_MMIO_QUEUE_SEL, queue);
+    if (rd(regs, VIRTIO_MMIO_QUEUE_READY) != 0 ||
+        rd(regs, VIRTIO_MMIO_QUEUE_NUM_MAX) < GUEST_VQ_SIZE)
+        return false;
+    __builtin_memset(vq, 0, sizeof *vq);
+    wr(regs, VIRTIO_MMIO_QUEUE_NUM, GUEST_VQ_SIZE);
+    wr(regs, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(uintptr_t)vq->desc);
+    wr(regs, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+    wr(regs, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(uintptr_t)&vq->avail);
+    wr(regs, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+    wr(regs, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(uintptr_t)&vq->used);
+    wr(regs, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+    wr(regs, VIRTIO_MMIO_QUEUE_READY, 1);
+    return rd(regs, VIRTIO_MMIO_QUEUE_READY) == 1;
+}
+
+/* 3.1.1: reset, negotiate @features, set up queue @nums[i] on @vqs[i] for
+ * each i < @n, DRIVER_OK; true if the device went live. */
+static bool init(volatile uint32_t *regs, uint64_t features, const unsigned *nums,
+                 guest_vq_t *const *vqs, unsigned n)
 {
     wr(regs, VIRTIO_MMIO_STATUS, 0);                                /* reset */
     if (rd(regs, VIRTIO_MMIO_STATUS) != 0)
@@ -25,21 +47,21 @@ bool guest_virtio_init(volatile uint32_t *regs, uint64_t features, unsigned queu
     wr(regs, VIRTIO_MMIO_STATUS, st);
     if (!(rd(regs, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))   /* 3.1.1 step 6 */
         return false;
-    wr(regs, VIRTIO_MMIO_QUEUE_SEL, queue);
-    if (rd(regs, VIRTIO_MMIO_QUEUE_READY) != 0 ||
-        rd(regs, VIRTIO_MMIO_QUEUE_NUM_MAX) < GUEST_VQ_SIZE)
-        return false;
-    __builtin_memset(vq, 0, sizeof *vq);
-    wr(regs, VIRTIO_MMIO_QUEUE_NUM, GUEST_VQ_SIZE);
-    wr(regs, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(uintptr_t)vq->desc);
-    wr(regs, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-    wr(regs, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(uintptr_t)&vq->avail);
-    wr(regs, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-    wr(regs, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(uintptr_t)&vq->used);
-    wr(regs, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-    wr(regs, VIRTIO_MMIO_QUEUE_READY, 1);
-    if (rd(regs, VIRTIO_MMIO_QUEUE_READY) != 1)
-        return false;
+    for (unsigned i = 0; i < n; i++)                                /* 3.1.1 step 7 */
+        if (!queue_init(regs, nums[i], vqs[i]))
+            return false;
     wr(regs, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
     return rd(regs, VIRTIO_MMIO_STATUS) == (st | VIRTIO_STATUS_DRIVER_OK);
+}
+
+bool guest_virtio_init_queues(volatile uint32_t *regs, uint64_t features, guest_vq_t *const *vqs,
+                              unsigned n)
+{
+    static const unsigned nums[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+    return n <= sizeof nums / sizeof nums[0] && init(regs, features, nums, vqs, n);
+}
+
+bool guest_virtio_init(volatile uint32_t *regs, uint64_t features, unsigned queue, guest_vq_t *vq)
+{
+    return init(regs, features, &queue, &vq, 1);
 }

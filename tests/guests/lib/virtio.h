@@ -34,4 +34,8 @@ typedef struct {
  */
 bool guest_virtio_init(volatile uint32_t *regs, uint64_t features, unsigned queue, guest_vq_t *vq);
 
+/* The same with @n queues: queue i (numbered i) set up on @vqs[i]. */
+bool guest_virtio_init_queues(volatile uint32_t *regs, uint64_t features, guest_vq_t *const *vqs,
+                              unsigned n);
+
 #endif
