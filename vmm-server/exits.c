@@ -3,6 +3,7 @@
  * Exit qualification layouts: SDM Vol. 3C 27.2.1, Table 27-5 (I/O).
  */
 #include "vmm.h"
+#include <vmm_hypercall.h>
 #include "cpu_policy.h"
 #include "strio.h"
 #include "dev_state.h"
@@ -457,10 +458,8 @@ exit_action_t vm_inject_exception(vmexit_t *e, unsigned vector, uint32_t error)
     return EXIT_RESUME;
 }
 
-/* Hypercalls: RAX selects; unknown ones return VMM_HC_ERROR in RAX. */
-#define VMM_HC_PING          0
-#define VMM_HC_REPORT_CPUID  1      /* RBX: how many CPUIDs the guest executed */
-#define VMM_HC_ERROR ((nestor_word_t)-1)
+/* Hypercalls (vmm_hypercall.h): RAX selects; unknown ones return
+ * VMM_HC_ERROR in RAX. */
 
 static exit_action_t exit_vmcall(vmexit_t *e)
 {
@@ -472,6 +471,9 @@ static exit_action_t exit_vmcall(vmexit_t *e)
     case VMM_HC_REPORT_CPUID:
         e->vm->guest_cpuid_reported = e->s->rbx;
         e->s->rax = 0;
+        break;
+    case VMM_HC_EXITS:
+        e->s->rax = e->vm->exits;
         break;
     default:
         e->s->rax = VMM_HC_ERROR;

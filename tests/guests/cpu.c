@@ -7,6 +7,7 @@
  * CHECK_SDM.
  */
 #include "lib/guest.h"
+#include <vmm_hypercall.h>
 #include <x86_arch.h>
 
 #define MSR_TSC        0x10
@@ -17,7 +18,6 @@
 #define MSR_EFER       0xC0000080
 #define EFER_SCE       0x1
 #define EFER_RESERVED  0x2
-#define HC_PING        0
 #define HC_BOGUS       0x12345
 #define UNUSED_PORT    0x2F0         /* nothing there: reads all ones (bare Bochs
                                       * 2.7 answers 0x2E8's COM4 range) */
@@ -109,10 +109,10 @@ int guest_main(void)
     CHECK(inb(UNUSED_PORT) == 0xFF, "reading an empty port gives all ones");
     outb(UNUSED_PORT, 0x55);        /* writes to nothing are dropped */
     if (hypervisor) {
-        CHECK(vmcall(HC_PING) == 0, "hypercall ping answered");
+        CHECK(vmcall(VMM_HC_PING) == 0, "hypercall ping answered");
         CHECK(vmcall(HC_BOGUS) == 0xFFFFFFFFu, "unknown hypercall returns an error");
     } else {
-        CHECK(vmcall_ud(HC_PING), "bare: VMCALL raises #UD");
+        CHECK(vmcall_ud(VMM_HC_PING), "bare: VMCALL raises #UD");
         CHECK(vmcall_ud(HC_BOGUS), "bare: VMCALL raises #UD whatever EAX holds");
     }
     CHECK(ud_count == (hypervisor ? 0 : 2), "no other #UD");

@@ -8,11 +8,11 @@
  * a stacked count monitor's count can be checked against it.
  */
 #include "lib/guest.h"
+#include <vmm_hypercall.h>
 
 #define ITERATIONS   2000         /* default; "iterations=N" on its command line */
 #define ITERATIONS_OPT "iterations="
 #define WARMUP       50
-#define HC_REPORT_CPUID 1           /* vmm-server: RBX = CPUIDs this guest executed */
 #define BENCH_PORT   0x2E8          /* no device: the VMM answers all ones */
 
 static unsigned cpuids, iterations = ITERATIONS;
@@ -67,7 +67,7 @@ int guest_main(void)
     report("vmcall", OP_VMCALL, base);
     report("io_in", OP_IN, base);
     uint32_t r;
-    __asm__ volatile("vmcall" : "=a"(r) : "a"(HC_REPORT_CPUID), "b"(cpuids) : "memory");
+    __asm__ volatile("vmcall" : "=a"(r) : "a"(VMM_HC_REPORT_CPUID), "b"(cpuids) : "memory");
     CHECK(r == 0, "the VMM took the CPUID count");
     return guest_report("exitbench");
 }

@@ -4,9 +4,8 @@
  * EAX) and leave the VM running; a defined one still works afterwards.
  */
 #include "lib/guest.h"
+#include <vmm_hypercall.h>
 
-#define HC_PING  0u
-#define HC_ERROR 0xFFFFFFFFu
 #define CALLS    100u
 
 static uint32_t vmcall(uint32_t nr, uint32_t arg)
@@ -23,9 +22,9 @@ int guest_main(void)
         nr = nr * 1103515245u + 12345u;
         if (nr < 16)
             continue;                   /* keep clear of the defined numbers */
-        bad += vmcall(nr, ~nr) != HC_ERROR;
+        bad += vmcall(nr, ~nr) != (uint32_t)VMM_HC_ERROR;
     }
     CHECK(bad == 0, "undefined hypercalls fail with VMM_HC_ERROR");
-    CHECK(vmcall(HC_PING, 0) == 0, "a defined hypercall still works afterwards");
+    CHECK(vmcall(VMM_HC_PING, 0) == 0, "a defined hypercall still works afterwards");
     return guest_report("hostile-vmcall");
 }

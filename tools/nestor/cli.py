@@ -199,6 +199,16 @@ BENCHMARKS = {
                         more=((os.path.join(paths.TEST_CONFIGS, 'bench-checkpoint-exits.dts'),
                                None),),
                         timeout=600, disk_mib=20),
+    # The virtio_blk guest's bench mode on the block server (ATA PIO disk,
+    # a fresh image), then the virtio-net test stack (three VMs on the
+    # network server): its ping guest times 20 round trips and its kicks.
+    'virtio': Bench(None, 'instructions per 4 KiB virtio-blk write and read (the block server\'s '
+                    'ATA PIO backing), VM exits per request without and with EVENT_IDX, '
+                    'virtio-net frames per million instructions between two VMs and '
+                    'instructions per transmit kick',
+                    config=os.path.join(paths.TEST_CONFIGS, 'bench-virtio-blk.dts'),
+                    more=((os.path.join(paths.TEST_CONFIGS, 'virtio-net.dts'), None),),
+                    timeout=600, disk_mib=8),
 }
 BENCH_LINE = re.compile(r'^((?:\[[a-z0-9-]+\] )*)([a-z_0-9]+)(\{[^}]*\})?:? (\d+(?:\.\d+)?)$')
 # A line's VM prefixes ("[l1] [bench] "): one per level of nesting above L0.
