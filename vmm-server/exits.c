@@ -472,10 +472,13 @@ static exit_action_t exit_vmcall(vmexit_t *e)
         e->vm->guest_cpuid_reported = e->s->rbx;
         e->s->rax = 0;
         break;
-    case VMM_HC_EXITS:
-        e->s->rax = e->vm->exits;
-        break;
     default:
+        /* The bench's exit count, tested here so that PING's path (bench
+         * exits' VMCALL) is the one it was: a third case cost it +4. */
+        if (e->s->rax == VMM_HC_EXITS) {
+            e->s->rax = e->vm->exits;
+            break;
+        }
         e->s->rax = VMM_HC_ERROR;
         e->vm->bad_hypercalls++;
     }
