@@ -73,16 +73,10 @@ static bool init_device(void)
  * the kick's access returns. True if exactly one element came back. */
 static bool submit(void)
 {
-    vq.avail.ring[next_avail % QSIZE] = 0;
-    barrier();
-    vq.avail.idx = ++next_avail;
-    barrier();
-    wr(VIRTIO_MMIO_QUEUE_NOTIFY, REQQ);
-    barrier();
-    if ((uint16_t)(vq.used.idx - seen_used) != 1)
+    uint32_t id;
+    guest_virtq_offer(regs, &vq, REQQ, 0, &next_avail, true);
+    if (!guest_virtq_one_used(&vq, &seen_used, &id, &last_used_len))
         return false;
-    last_used_len = vq.used.ring[seen_used % QSIZE].len;
-    seen_used++;
     wr(VIRTIO_MMIO_INTERRUPT_ACK, rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_ALL);
     return true;
 }
@@ -168,10 +162,7 @@ static void hostile(uint64_t capacity)
 
     /* A buffer outside RAM breaks the queue (2.1.2) until a reset. */
     vq.desc[0] = (virtq_desc_t){ .addr = OUTSIDE_RAM, .len = 16 };
-    vq.avail.ring[next_avail % QSIZE] = 0;
-    barrier();
-    vq.avail.idx = ++next_avail;
-    wr(VIRTIO_MMIO_QUEUE_NOTIFY, REQQ);
+    guest_virtq_offer(regs, &vq, REQQ, 0, &next_avail, true);
     CHECK(vq.used.idx == seen_used && (rd(VIRTIO_MMIO_STATUS) &
                                        VIRTIO_STATUS_DEVICE_NEEDS_RESET),
           "a buffer outside RAM: not used, DEVICE_NEEDS_RESET");
@@ -236,18 +227,15 @@ static bool bench_request(uint32_t type, uint64_t sector, bool event_idx, uint16
                                  .flags = VIRTQ_DESC_F_WRITE };
     if (event_idx)
         vq.avail.used_event = irq_at;
+    /* 2.7.10: kick only if the new index passes the device's avail_event
+     * (read after idx is written, so a device that just looked sees it). */
     uint16_t old = next_avail;
-    vq.avail.ring[next_avail % QSIZE] = 0;
-    barrier();
-    vq.avail.idx = ++next_avail;
-    barrier();
+    guest_virtq_offer(regs, &vq, REQQ, 0, &next_avail, false);
     if (!event_idx || need_event(*(volatile uint16_t *)&vq.used.avail_event, next_avail, old))
         wr(VIRTIO_MMIO_QUEUE_NOTIFY, REQQ);
     barrier();
-    if ((uint16_t)(vq.used.idx - seen_used) != 1)
-        return false;
-    seen_used++;
-    return status == S_OK;
+    uint32_t id, len;
+    return guest_virtq_one_used(&vq, &seen_used, &id, &len) && status == S_OK;
 }
 
 static void bench(void)

@@ -143,17 +143,9 @@ static bool bring_up(void)
  * the kick. True if it came back used (length 0: nothing written). */
 static bool kick_tx(void)
 {
-    txq.avail.ring[tx_next % QSIZE] = 0;
-    barrier();
-    txq.avail.idx = ++tx_next;
-    barrier();
-    wr(VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
-    barrier();
-    if ((uint16_t)(txq.used.idx - tx_seen) != 1)
-        return false;
-    bool ok = txq.used.ring[tx_seen % QSIZE].id == 0 && txq.used.ring[tx_seen % QSIZE].len == 0;
-    tx_seen++;
-    return ok;
+    uint32_t id, len;
+    guest_virtq_offer(regs, &txq, TXQ, 0, &tx_next, true);
+    return guest_virtq_one_used(&txq, &tx_seen, &id, &len) && id == 0 && len == 0;
 }
 
 /* A frame of @kind to @dst with @len payload bytes from @payload. */
@@ -393,10 +385,7 @@ static void hostile_chains(void)
     txq.desc[0].flags = 0;
     /* A buffer outside RAM: the queue breaks (2.1.2), not used. */
     txq.desc[0].addr = OUTSIDE_RAM;
-    txq.avail.ring[tx_next % QSIZE] = 0;
-    barrier();
-    txq.avail.idx = ++tx_next;
-    wr(VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
+    guest_virtq_offer(regs, &txq, TXQ, 0, &tx_next, true);
     CHECK(txq.used.idx == tx_seen && (rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET),
           "a buffer outside RAM: not used, DEVICE_NEEDS_RESET");
 }

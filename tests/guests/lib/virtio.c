@@ -65,3 +65,25 @@ bool guest_virtio_init(volatile uint32_t *regs, uint64_t features, unsigned queu
 {
     return init(regs, features, &queue, &vq, 1);
 }
+
+void guest_virtq_offer(volatile uint32_t *regs, guest_vq_t *vq, unsigned queue, uint16_t head,
+                       uint16_t *next_avail, bool kick)
+{
+    vq->avail.ring[*next_avail % GUEST_VQ_SIZE] = head;
+    __asm__ volatile("" ::: "memory");
+    vq->avail.idx = ++*next_avail;
+    __asm__ volatile("" ::: "memory");
+    if (kick)
+        wr(regs, VIRTIO_MMIO_QUEUE_NOTIFY, queue);
+    __asm__ volatile("" ::: "memory");
+}
+
+bool guest_virtq_one_used(guest_vq_t *vq, uint16_t *seen, uint32_t *id, uint32_t *len)
+{
+    if ((uint16_t)(*(volatile uint16_t *)&vq->used.idx - *seen) != 1)
+        return false;
+    *id = vq->used.ring[*seen % GUEST_VQ_SIZE].id;
+    *len = vq->used.ring[*seen % GUEST_VQ_SIZE].len;
+    ++*seen;
+    return true;
+}

@@ -34,6 +34,16 @@ typedef struct {
  */
 bool guest_virtio_init(volatile uint32_t *regs, uint64_t features, unsigned queue, guest_vq_t *vq);
 
+/* Offer the chain at descriptor @head of @vq (queue number @queue) and,
+ * if @kick, notify the device (2.7.13: the ring entry before idx, 4.2.3.3
+ * QueueNotify); *@next_avail is the driver's avail index. */
+void guest_virtq_offer(volatile uint32_t *regs, guest_vq_t *vq, unsigned queue, uint16_t head,
+                       uint16_t *next_avail, bool kick);
+
+/* Whether exactly one used element came after *@seen (then *@seen moves
+ * past it and *@id, *@len are its). */
+bool guest_virtq_one_used(guest_vq_t *vq, uint16_t *seen, uint32_t *id, uint32_t *len);
+
 /* The same with @n queues: queue i (numbered i) set up on @vqs[i]. */
 bool guest_virtio_init_queues(volatile uint32_t *regs, uint64_t features, guest_vq_t *const *vqs,
                               unsigned n);
