@@ -9,6 +9,7 @@
  * descriptors the device must refuse without harming the other guests.
  */
 #include "unit.h"
+#include "../../device-servers/net/server.h"
 #include "../../device-servers/net/switch.h"
 #include "../../device-servers/net/vnet.h"
 #include <devsrv.h>
@@ -37,6 +38,9 @@ typedef struct {
     uint8_t *ram;
     vnet_t n;
     uint16_t rx_avail, tx_avail, rx_seen, tx_seen;
+    net_server_t *srv;              /* set: its accesses go through the server (net_serve) */
+    unsigned port;
+    bool level;                     /* the line, as the server's last reply said */
 } guest_t;
 
 static guest_t G[GUESTS];
@@ -61,17 +65,31 @@ static void to_port(void *ctx, unsigned port, const uint8_t *frame, uint32_t len
     vnet_receive(&G[port].n, frame, len);
 }
 
+/* A 32-bit access of guest @g: to its own device, or forwarded to the
+ * server by its port's badge as its VMM would. */
+static bool access32(guest_t *g, bool write, uint32_t off, uint32_t *v, uint32_t wv)
+{
+    if (!g->srv)
+        return vnet_access(&g->n, write, off, 4, v, wv);
+    net_msg_t m = { .badge = NET_BADGE_PORT(g->port), .label = write ? DS_REQ_WRITE : DS_REQ_READ,
+                    .mr = { off, 4, wv } };
+    net_reply_t r = net_serve(g->srv, &m);
+    *v = r.value;
+    g->level = r.level;
+    return r.label == DS_OK;
+}
+
 static uint32_t rd(guest_t *g, uint32_t off)
 {
     uint32_t v = 0;
-    vnet_access(&g->n, false, off, 4, &v, 0);
+    access32(g, false, off, &v, 0);
     return v;
 }
 
 static bool wr(guest_t *g, uint32_t off, uint32_t v)
 {
     uint32_t ignored;
-    return vnet_access(&g->n, true, off, 4, &ignored, v);
+    return access32(g, true, off, &ignored, v);
 }
 
 static void put16(guest_t *g, uint32_t gpa, uint16_t v) { memcpy(g->ram + gpa, &v, 2); }
@@ -451,6 +469,140 @@ static void test_hostile(void)
     teardown();
 }
 
+/* The server's dispatch (server.c): ports by badge, as a VMM's messages
+ * come; the kernel's part faked. */
+static net_server_t NS;
+static unsigned signalled[NET_MAX_PORTS];
+static bool setup_ok;
+
+static bool fake_setup(void *ctx, unsigned port, const net_msg_t *m, uint8_t **ram,
+                       uint64_t *bytes)
+{
+    (void)ctx;
+    (void)m;
+    *ram = G[port].ram;
+    *bytes = setup_ok ? RAM_BYTES : 0;
+    return setup_ok;
+}
+
+static void fake_signal(void *ctx, unsigned port)
+{
+    (void)ctx;
+    signalled[port]++;
+}
+
+static net_reply_t message(uint64_t badge, unsigned label, unsigned caps)
+{
+    net_msg_t m = { .badge = badge, .label = label, .caps = caps, .mr = { 0, 4, 0 } };
+    return net_serve(&NS, &m);
+}
+
+static bool last_line(const char *text)
+{
+    return n_lines && strstr(lines[n_lines - 1], text);
+}
+
+/* Hostile VMMs: messages of no port, before or after the setup, setups
+ * without their CNode or refused; then two guests through the server: a
+ * frame for the other port raises its line by one signal per rise, the
+ * sender's comes in its replies; the counts at a reset; the log limit. */
+static void test_server(void)
+{
+    setup();
+    static const char *const vms[] = { "a", "b" };
+    net_server_init(&NS, "net", 2, vms);
+    NS.emit = emit;
+    NS.setup = fake_setup;
+    NS.signal = fake_signal;
+    memset(signalled, 0, sizeof signalled);
+    n_lines = 0;
+    setup_ok = true;
+    CU_ASSERT_EQUAL(NS.ports[0].dev.mac[0], 0x02);      /* locally administered, unicast */
+    CU_ASSERT_EQUAL(NS.ports[1].dev.mac[5], 2);
+
+    net_reply_t r = message(DS_BADGE_MMIO, DS_REQ_READ, 0);
+    CU_ASSERT_EQUAL(r.label, DS_REFUSED);
+    CU_ASSERT_TRUE(last_line("virtio-net net: message refused: badge 0xd6 names no port"));
+    r = message(NET_BADGE_PORT(2), 0, 1);
+    CU_ASSERT_TRUE(r.label == DS_REFUSED && !r.cap_taken);
+    CU_ASSERT_TRUE(last_line("badge 0x4e02 names no port"));
+    r = message(NET_BADGE_PORT(0), DS_REQ_READ, 0);
+    CU_ASSERT_EQUAL(r.label, DS_REFUSED);
+    CU_ASSERT_TRUE(last_line("port 0: label 0x5244 with 0 capabilities before its setup"));
+    r = message(NET_BADGE_PORT(0), 0, 0);                /* a setup without its CNode */
+    CU_ASSERT_EQUAL(r.label, DS_REFUSED);
+    setup_ok = false;                                     /* numbers ds_map_ram refuses */
+    r = message(NET_BADGE_PORT(0), 0, 1);
+    CU_ASSERT_TRUE(r.label == DS_REFUSED && !r.cap_taken && !NS.ports[0].live);
+    CU_ASSERT_TRUE(last_line("vm a: the VM handed over is not usable"));
+    setup_ok = true;
+    r = message(NET_BADGE_PORT(0), 0, 1);
+    CU_ASSERT_TRUE(r.label == DS_OK && r.cap_taken && NS.ports[0].live && NS.waiting == 1);
+    CU_ASSERT_TRUE(last_line("port 0: serving vm a's virtio device 0 (MMIO 0xfeb00000, IRQ 5"));
+    CU_ASSERT_TRUE(last_line("MAC 02:4e:53:54:00:01"));
+    r = message(NET_BADGE_PORT(0), 0, 1);                /* a second setup */
+    CU_ASSERT_TRUE(r.label == DS_REFUSED && !r.cap_taken);
+    r = message(NET_BADGE_PORT(0), DS_REQ_READ, 1);      /* an access with a capability */
+    CU_ASSERT_TRUE(r.label == DS_REFUSED && !r.cap_taken);
+    CU_ASSERT_TRUE(last_line("port 0: label 0x5244 with 1 capabilities (not an access)"));
+    CU_ASSERT_EQUAL(message(NET_BADGE_PORT(1), 0, 1).label, DS_OK);
+    CU_ASSERT_EQUAL(NS.waiting, 0);
+    CU_ASSERT_EQUAL(NS.refused, 6);                      /* the failed setup: said, not refused */
+
+    for (unsigned i = 0; i < 2; i++) {
+        G[i].srv = &NS;
+        G[i].port = i;
+        memcpy(G[i].n.mac, NS.ports[i].dev.mac, VNET_MAC_LEN);
+        driver_init(&G[i]);
+    }
+    CU_ASSERT_EQUAL(rd(&G[1], VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
+    static const uint8_t bcast[VNET_MAC_LEN] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
+    uint8_t f[ETH_FRAME_MAX], got[ETH_FRAME_MAX];
+    uint32_t len = make_frame(f, bcast, &G[0], 46, 1);
+    send(&G[0], f, len);
+    CU_ASSERT_EQUAL(signalled[1], 1);                    /* b's line went up: its VMM told */
+    CU_ASSERT_EQUAL(signalled[0], 0);
+    send(&G[0], f, len);
+    CU_ASSERT_EQUAL(signalled[1], 1);                    /* still up: no second signal */
+    CU_ASSERT_TRUE(wr(&G[1], VIRTIO_MMIO_INTERRUPT_ACK, rd(&G[1], VIRTIO_MMIO_INTERRUPT_STATUS)));
+    CU_ASSERT_FALSE(G[1].level);
+    send(&G[0], f, len);
+    CU_ASSERT_EQUAL(signalled[1], 2);                    /* a new rise, a new signal */
+    for (unsigned k = 0; k < 3; k++) {
+        CU_ASSERT_EQUAL(receive(&G[1], got), len);
+        CU_ASSERT_TRUE(csum_ok(got, len));
+    }
+    /* a's line is up from its own transmissions (its replies said so: no
+     * signal); a acknowledges, then b answers a, learnt: a's line goes up
+     * by a signal, and in a's next reply. */
+    CU_ASSERT_TRUE(G[0].level);
+    CU_ASSERT_TRUE(wr(&G[0], VIRTIO_MMIO_INTERRUPT_ACK, rd(&G[0], VIRTIO_MMIO_INTERRUPT_STATUS)));
+    CU_ASSERT_FALSE(G[0].level);
+    CU_ASSERT_EQUAL(signalled[0], 0);
+    uint32_t len2 = make_frame(f, G[0].n.mac, &G[1], 100, 2);
+    send(&G[1], f, len2);
+    CU_ASSERT_EQUAL(signalled[0], 1);
+    CU_ASSERT_EQUAL(S.forwarded, 0);                     /* the test's own switch: untouched */
+    CU_ASSERT_EQUAL(NS.sw.forwarded, 1);
+    CU_ASSERT_EQUAL(receive(&G[0], got), len2);
+    CU_ASSERT_TRUE(rd(&G[0], VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
+    CU_ASSERT_TRUE(G[0].level);
+    /* The counts at b's reset. */
+    CU_ASSERT_TRUE(wr(&G[1], VIRTIO_MMIO_STATUS, 0));
+    CU_ASSERT_TRUE(n_lines >= 2 && strstr(lines[n_lines - 2], "virtio-net net: port 1 (vm b) "
+                                          "reset: sent 1 frames (116 bytes), received 3 (186 "
+                                          "bytes), 0 refused, 0 dropped"));
+    CU_ASSERT_TRUE(last_line("switch: 1 forwarded, 3 flooded"));
+    /* Refusals are logged NET_LOG_MAX times, then once more to say so. */
+    for (unsigned k = 0; k < 2 * NET_LOG_MAX; k++)
+        message(NET_BADGE_PORT(7), DS_REQ_READ, 0);
+    CU_ASSERT_TRUE(last_line("message refused: no longer logged"));
+    CU_ASSERT_EQUAL(NS.logged, NET_LOG_MAX + 1);
+    CU_ASSERT_EQUAL(NS.refused, 6 + 2 * NET_LOG_MAX);
+    G[0].srv = G[1].srv = NULL;
+    teardown();
+}
+
 UNIT_SUITE(devsrv_net_suite)
 {
     CU_pSuite s = CU_add_suite("device-servers/net: virtio-net and the switch", NULL, NULL);
@@ -461,4 +613,6 @@ UNIT_SUITE(devsrv_net_suite)
                 test_switch);
     CU_add_test(s, "hostile frames and buffers refused; only the guilty queue breaks",
                 test_hostile);
+    CU_add_test(s, "the server: ports by badge, hostile VMM messages refused, signals per rise",
+                test_server);
 }
