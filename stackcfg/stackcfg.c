@@ -1331,7 +1331,25 @@ static void check_service(ctx_t *c)
             /* A network server: one virtio-net device of each VM it
              * serves (read_virtio refuses a second one in one VM), each
              * VM a port of its switch (net_proto.h); a port for every VM
-             * a stack may have (the assertion above). */
+             * a stack may have (the assertion above). Init names the
+             * ports on its command line ("net.portP=VM", init/main.c,
+             * after "monitor=NAME" and its options, which init writes
+             * twice): they must all fit. */
+            size_t len = strlen("monitor=") + strlen(m->name) +
+                         (m->options[0] ? 2 * (1 + strlen(m->options)) : 0);
+            for (unsigned v = 0, p = 0; v < s->n_vm; v++)
+                for (unsigned k = 0; k < s->vm[v].n_virtio; k++)
+                    if (s->vm[v].virtio[k] == (int)i)
+                        len += (size_t)fmt_snprintf(got, sizeof got, " " NET_PORT_OPT "%u=%s",
+                                                    p++, s->vm[v].name);
+            if (len >= NESTOR_BOOTINFO_CMDLINE_MAX) {
+                char exp[DESC_MAX];
+                fmt_snprintf(exp, sizeof exp, "a network server whose name, options and VMs' "
+                             "names fit its command line (%u characters)",
+                             NESTOR_BOOTINFO_CMDLINE_MAX - 1);
+                fmt_snprintf(got, sizeof got, "%lu characters", (unsigned long)len);
+                error(c, m->node, "compatible", exp, got);
+            }
         } else if (server && users > 1) {
             fmt_snprintf(got, sizeof got, "%u virtio devices", users);
             error(c, m->node, "compatible", "a device server serving one virtio device of one "

@@ -1507,6 +1507,16 @@ static void test_net_server(void)
     EXPECT(1, P "/monitors/net: property 'ioports': expected one of compatible memory-mib "
            "priority options, got an unknown property");
     t_del("/monitors/net", "ioports");
+    /* Its ports' names must fit the command line init gives it. */
+    char opt[121];                      /* "net.x=xxx...": 120 characters, written twice */
+    memset(opt, 'x', sizeof opt - 1);
+    memcpy(opt, "net.x=", 6);
+    opt[sizeof opt - 1] = '\0';
+    t_str("/monitors/net", "options", opt);
+    EXPECT(1, P "/monitors/net: property 'compatible': expected a network server whose name, "
+           "options and VMs' names fit its command line (255 characters), got 285 characters");
+    t_del("/monitors/net", "options");
+    EXPECT_OK();
     /* Named by no VM. */
     t_del("/vms/hello", "virtio");
     t_del("/vms/other", "virtio");
