@@ -38,6 +38,9 @@
 #define SELFTEST_REGION 0x0000200000000000ULL /* its stack and IPC buffer */
 #define SELFTEST_BUF_VA 0x0000200000100000ULL /* its buffer frame, as the client maps it */
 #define ATA_ERR_NO_REG 0x100u                 /* blk_disk_t: the device gave no Error register */
+#define OPT_FAULT      "blk.fault=die:"       /* N: crash in the Nth virtio write (a test) */
+#define OPT_RESTART    "restart="             /* K: init's Kth restart of this server */
+#define CRASH_ADDR     0x10UL                 /* below every mapping (user.ld links at 4 MiB) */
 
 static char name[BLK_NAME_MAX] = "blk";
 static ata_t ata;
@@ -174,6 +177,26 @@ static unsigned disk_flush(void *ctx)
 static void emit(const char *text)
 {
     printf("%s\n", text);
+}
+
+/* ---- the crash test (blk.fault=die:N) ----
+ *
+ * The server's thread writes to an unmapped address (a page fault init
+ * sees as "init: monitor NAME faulted") during the Nth virtio write
+ * request, after its data reached the disk and before its chain is used:
+ * a crash in the middle of a request, for the restart test
+ * (device-servers/README.md "Restart"). Only the first instance crashes:
+ * init tells a restarted one restart=K on its command line. */
+static unsigned long die_at, vm_writes;
+
+static void written(void)
+{
+    if (++vm_writes != die_at)
+        return;
+    printf("blk %s: blk.fault=die:%lu: crashing in virtio write %lu (its data on the disk, its "
+           "chain not used)\n", name, die_at, vm_writes);
+    volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
+    *where = 0;
 }
 
 /* ---- start: ports, disk, partitions ---- */
@@ -484,6 +507,10 @@ static void serve(nestor_cptr_t ep)
             bool ok = vm_ready && (label == DS_REQ_READ || label == DS_REQ_WRITE) &&
                       vblk_access(&vblk, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
                                   (uint32_t)m.mr[2]);
+            if (vm_ready && label == DS_REQ_RESUME) {
+                value = vblk_resume(&vblk, (uint32_t)m.mr[0]);
+                ok = true;
+            }
             r = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
                             .mr = { value, vm_ready && vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL : 0 } };
         } else if (m.badge >= BLK_BADGE_CLIENT_BASE &&
@@ -536,6 +563,13 @@ int main(const nestor_bootinfo_t *bi)
         strncpy(vblk.vm, "?", sizeof vblk.vm - 1);
     vblk.emit = emit;
     vblk.disk = &disk;
+    const char *restart = nu_option(bi->cmdline, OPT_RESTART);
+    if (restart)
+        printf("blk %s: a fresh instance (init's restart %lu): the VMM restores its device\n",
+               name, strtoul(restart, NULL, 10));
+    const char *die = nu_option(bi->cmdline, OPT_FAULT);
+    if (die && !restart && (die_at = strtoul(die, NULL, 10)) != 0)
+        vblk.written = written;
     const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
     unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
     if (!service || n_untyped == 0) {
