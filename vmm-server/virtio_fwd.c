@@ -174,7 +174,7 @@ static bool restore_call(vfwd_dev_t *d, nestor_word_t label, nestor_word_t mr0, 
 
 /* Ask init for server @d's new instance and bring it to the device's
  * state (devsrv.h); false (said) if init has none or it refuses. */
-static bool reconnect(vfwd_dev_t *d)
+static __attribute__((noinline, cold)) bool reconnect(vfwd_dev_t *d)
 {
     if (!fwd_parent || !fwd_alloc)
         return false;
@@ -219,16 +219,15 @@ static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint
 {
     if (d->broken)
         return false;
-    nu_msg_t m;
-    nestor_word_t st;
-    /* A server that is gone is asked for once more, at its new instance. */
-    for (bool again = true;; again = false) {
+    nu_msg_t m = { .info = nestor_msginfo(write ? DS_REQ_WRITE : DS_REQ_READ, 0, 0, DS_REQ_MRS),
+                   .mr = { gpa - d->base, size, write ? *value : 0 } };
+    nestor_word_t st = nu_call_bounded(d->ep, &m);
+    /* A server that is gone is asked once more, at its new instance. */
+    if (__builtin_expect(st != NESTOR_OK, 0) && reconnect(d)) {
         m = (nu_msg_t){ .info = nestor_msginfo(write ? DS_REQ_WRITE : DS_REQ_READ, 0, 0,
                                                DS_REQ_MRS),
                         .mr = { gpa - d->base, size, write ? *value : 0 } };
         st = nu_call_bounded(d->ep, &m);
-        if (st == NESTOR_OK || !again || !reconnect(d))
-            break;
     }
     nestor_word_t label = nestor_msginfo_label(m.info);
     d->accesses++;
@@ -245,11 +244,13 @@ static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint
         return false;
     }
     d->refused += label == DS_REFUSED;
-    /* What the server accepted of the driver's setup (a restart replays it). */
-    if (write && label == DS_OK && size == VIRTIO_MMIO_REG_SIZE && gpa - d->base < VIRTIO_MMIO_CONFIG)
-        virtio_shadow_write(&d->shadow, (uint32_t)(gpa - d->base), (uint32_t)*value);
     if (write && gpa - d->base == VIRTIO_MMIO_QUEUE_NOTIFY)
         d->kicks++;
+    /* What the server accepted of the driver's setup (a restart replays
+     * it); a kick holds no state and is the hot path: not looked at. */
+    else if (write && label == DS_OK && size == VIRTIO_MMIO_REG_SIZE &&
+             gpa - d->base < VIRTIO_MMIO_CONFIG)
+        virtio_shadow_write(&d->shadow, (uint32_t)(gpa - d->base), (uint32_t)*value);
     if (!write)
         *value = label == DS_OK ? m.mr[0] & (size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1) : 0;
     set_line(d, m.mr[1] & DS_REPLY_IRQ_LEVEL);
