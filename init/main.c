@@ -160,6 +160,15 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
             n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " blk.vm=%lu:%lu",
                                       (unsigned long)m->vm_sectors.first,
                                       (unsigned long)m->vm_sectors.count);
+        /* ... or the image backing its VM's disk, as a module of its own. */
+        const nestor_module_desc_t *img = m->kind == SC_BLK && m->image[0] ?
+                                          nu_module(bi, SC_MODULE_IMAGE, m->image) : NULL;
+        if (img) {
+            n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " blk.image=%s",
+                                      m->image);
+            req.modules[req.n_modules++] = (spawn_module_t){
+                img->name, (const void *)(uintptr_t)img->vaddr, img->size };
+        }
         for (unsigned k = 0; m->kind == SC_BLK && k < stack.n_mon; k++)
             if (stack.mon[k].blk_server == i)
                 n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n,
