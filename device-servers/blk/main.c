@@ -13,11 +13,13 @@
  */
 #include "ata.h"
 #include "blk.h"
+#include "image.h"
 #include "vblk.h"
 #include <blk_client.h>
 #include <devsrv.h>
 #include <ds_setup.h>
 #include <fmt.h>
+#include <stackcfg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <user/print.h>
@@ -31,6 +33,8 @@
                                                  their tables never get in each other's way */
 #define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
 #define OPT_VM_PART    "blk.vm="
+#define OPT_IMAGE      "blk.image="           /* NAME: the VM's disk is module "image NAME" */
+#define BLK_COW_VA     0x0000340000000000ULL  /* the image's private page copies */
 #define OPT_CLIENT     "blk.client"           /* blk.client0=FIRST:COUNT ... */
 #define OPT_SELFTEST   "blk.selftest="        /* FIRST:COUNT: a client thread of our own */
 #define SELFTEST       BLK_MAX_CLIENTS        /* its client number (and badge) */
@@ -280,6 +284,45 @@ static void read_partitions(const char *cmdline)
         vm_configured = true;
         vblk.usable = take_part("vm", v, &vblk.part);
     }
+}
+
+/* ---- the VM's disk as a read-only image, copy-on-write (image.h) ---- */
+
+static img_disk_t image;
+static blk_disk_t image_disk;
+
+/* A private page for a copy, from the server's budget (its memory-mib):
+ * NULL when that is spent, and the write asking for it fails. */
+static uint8_t *cow_page(void *ctx)
+{
+    (void)ctx;
+    nestor_word_t va = BLK_COW_VA + image.copied * IMG_PAGE_SIZE;
+    nestor_cptr_t frame;
+    return nu_map_new_page(&alloc, NESTOR_CAP_INIT_VSPACE, va, &frame) == NESTOR_OK
+               ? (uint8_t *)(uintptr_t)va : NULL;
+}
+
+/* With blk.image=NAME the VM's disk is that boot module (init gives it
+ * to us, read-only), not sectors of the ATA disk. */
+static void read_image(const nestor_bootinfo_t *bi)
+{
+    char file[BLK_NAME_MAX];
+    if (!nu_option_copy(bi->cmdline, OPT_IMAGE, file, sizeof file))
+        return;
+    vm_configured = true;
+    const nestor_module_desc_t *mod = nu_module(bi, SC_MODULE_IMAGE, file);
+    image.new_page = cow_page;
+    if (!mod || !img_init(&image, (const uint8_t *)(uintptr_t)mod->vaddr, mod->size,
+                          &image_disk)) {
+        printf("blk %s: vm: image \"%s\": %s: every request will be refused\n", name, file,
+               mod ? "empty or larger than 64 MiB" : "no such module given");
+        return;
+    }
+    vblk.disk = &image_disk;
+    vblk.part = (blk_part_t){ 0, image_disk.sectors };
+    vblk.usable = true;
+    printf("blk %s: vm: image \"%s\", %lu bytes: %lu sectors, read-only, its writes "
+           "copy-on-write in this server's memory\n", name, file, mod->size, image_disk.sectors);
 }
 
 /* ---- the VMM's setup call: the VM's RAM (devsrv.h) ---- */
@@ -581,6 +624,7 @@ int main(const nestor_bootinfo_t *bi)
     find_ports(bi);
     probe_disk();
     read_partitions(bi->cmdline);
+    read_image(bi);
     start_selftest(bi->cmdline, service->cptr);
     serve(service->cptr);
     return 1;
