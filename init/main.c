@@ -403,6 +403,38 @@ static void reconnect(nu_alloc_t *a, int vmm, const nu_msg_t *m)
     nu_cnode_delete(a->cnode, copy, 64);        /* the VMM has its own now */
 }
 
+/* Monitor @asker asks for device server NAME's restart (devsrv.h
+ * DS_INIT_RESTART): done if NAME serves a VM in whose stack @asker is, no
+ * client monitor depends on it, and its restarts are not spent. */
+static void restart_request(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg,
+                            nu_alloc_t *a, int asker, const nu_msg_t *m)
+{
+    char name[DS_NAME_MRS * sizeof(nestor_word_t) + 1] = { 0 };
+    memcpy(name, &m->mr[1], DS_NAME_MRS * sizeof(nestor_word_t));
+    int srv = -1;
+    for (unsigned v = 0; v < stack.n_vm; v++) {
+        const sc_vm_t *vm = &stack.vm[v];
+        bool mine = false;
+        for (unsigned k = 0; k < vm->n_stack; k++)
+            mine |= vm->stack[k] == asker;
+        for (unsigned k = 0; mine && k < vm->n_virtio; k++)
+            if (strcmp(stack.mon[vm->virtio[k]].name, name) == 0)
+                srv = vm->virtio[k];
+    }
+    bool clients = false;
+    for (unsigned k = 0; srv >= 0 && k < stack.n_mon; k++)
+        clients |= stack.mon[k].blk_server == srv;
+    bool ok = nestor_msginfo_length(m->info) == DS_RECONNECT_MRS && srv >= 0 && !clients &&
+              !run[srv].ended && run[srv].restarts < INIT_RESTARTS_MAX;
+    printf("init: %s asks for %s's restart: %s\n", stack.mon[asker].name, name,
+           ok ? "killing it" : "refused (not a server of its VM's, one with client monitors, "
+                               "or its restarts spent)");
+    ok = ok && restart(bi, cfg, a, srv);
+    nu_msg_t r = { .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, ok ? 1 : 0),
+                   .mr = { ok ? run[srv].restarts : 0 } };
+    nu_reply(&r);
+}
+
 /* Until every VMM has ended: their ends and any monitor's faults. */
 static bool wait_for_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg,
                            nu_alloc_t *a, nestor_cptr_t ep)
@@ -421,6 +453,10 @@ static bool wait_for_stack(const nestor_bootinfo_t *bi, const nestor_module_desc
             continue;
         if (label == DS_INIT_RECONNECT && r->m->kind == SC_VMM_SERVER) {
             reconnect(a, (int)(m.badge - 1), &m);
+            continue;
+        }
+        if (label == DS_INIT_RESTART && !sc_kind_is_device_server(r->m->kind)) {
+            restart_request(bi, cfg, a, (int)(m.badge - 1), &m);
             continue;
         }
         if (label != NESTOR_EXIT_LABEL && sc_kind_is_device_server(r->m->kind) &&

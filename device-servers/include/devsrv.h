@@ -89,6 +89,13 @@
  * instance's endpoint) and MR0 the server's restarts, or DS_REFUSED (no
  * such server of this VMM's VMs, or not restarted since). */
 #define DS_INIT_RECONNECT    0x5243     /* "RC" */
+/* A monitor stacked on a device server's VM (its inspector, for gdb's
+ * "monitor restart NAME", or its VMM) asks init to kill and restart the
+ * server: MR1..DS_NAME_MRS its name as above (MR0 unused). Reply DS_OK,
+ * MR0 the server's restarts, or DS_REFUSED (not a server of a VM this
+ * monitor is stacked on, one that also serves client monitors, or its
+ * restarts spent). The VMM finds out at its next call to it (a reconnect). */
+#define DS_INIT_RESTART      0x5252     /* "RR" */
 #define DS_NAME_MRS          4
 #define DS_RECONNECT_MRS     (1 + DS_NAME_MRS)
 

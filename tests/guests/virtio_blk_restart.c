@@ -89,7 +89,7 @@ static void chain(unsigned c, uint32_t type, uint64_t sector, uint32_t len)
 
 /* Kick for @n chains offered (0..n-1, in that order); true if exactly those
  * came back, once each, in order, each with status OK. */
-static bool kick(unsigned n)
+__attribute__((noinline)) static bool kick(unsigned n)
 {
     wr(VIRTIO_MMIO_QUEUE_NOTIFY, REQQ);
     barrier();
