@@ -29,17 +29,25 @@ static bool in_range(const img_disk_t *d, uint64_t lba, uint64_t count)
     return count <= sectors && lba <= sectors - count;
 }
 
+/* The piece of a request from sector @lba + @done on that lies in one
+ * page: its page @p, its offset @off there; returns its sectors. */
+static uint64_t piece(uint64_t lba, uint64_t done, uint64_t count, uint64_t *p, uint64_t *off)
+{
+    uint64_t byte = (lba + done) * IMG_SECTOR_SIZE;
+    *p = byte / IMG_PAGE_SIZE;
+    *off = byte % IMG_PAGE_SIZE;
+    uint64_t k = (IMG_PAGE_SIZE - *off) / IMG_SECTOR_SIZE;
+    return k < count - done ? k : count - done;
+}
+
 static unsigned img_read(void *ctx, uint64_t lba, uint64_t count, uint8_t *buf)
 {
     const img_disk_t *d = ctx;
     if (!in_range(d, lba, count))
         return IMG_ERR_RANGE;
-    for (uint64_t done = 0; done < count;) {
-        uint64_t byte = (lba + done) * IMG_SECTOR_SIZE, p = byte / IMG_PAGE_SIZE;
-        uint64_t off = byte % IMG_PAGE_SIZE;
-        uint64_t k = (IMG_PAGE_SIZE - off) / IMG_SECTOR_SIZE;
-        if (k > count - done)
-            k = count - done;
+    for (uint64_t done = 0, p, off, k; done < count; done += k) {
+        k = piece(lba, done, count, &p, &off);
+        uint64_t byte = p * IMG_PAGE_SIZE + off;
         uint8_t *dst = buf + done * IMG_SECTOR_SIZE;
         if (d->copy[p]) {
             memcpy(dst, d->copy[p] + off, k * IMG_SECTOR_SIZE);
@@ -51,7 +59,6 @@ static unsigned img_read(void *ctx, uint64_t lba, uint64_t count, uint8_t *buf)
                 memcpy(dst, d->data + byte, have);
             memset(dst + have, 0, len - have);
         }
-        done += k;
     }
     return 0;
 }
@@ -75,14 +82,9 @@ static unsigned img_write(void *ctx, uint64_t lba, uint64_t count, const uint8_t
         d->copy[p] = page;
         d->copied++;
     }
-    for (uint64_t done = 0; done < count;) {
-        uint64_t byte = (lba + done) * IMG_SECTOR_SIZE, p = byte / IMG_PAGE_SIZE;
-        uint64_t off = byte % IMG_PAGE_SIZE;
-        uint64_t k = (IMG_PAGE_SIZE - off) / IMG_SECTOR_SIZE;
-        if (k > count - done)
-            k = count - done;
+    for (uint64_t done = 0, p, off, k; done < count; done += k) {
+        k = piece(lba, done, count, &p, &off);
         memcpy(d->copy[p] + off, buf + done * IMG_SECTOR_SIZE, k * IMG_SECTOR_SIZE);
-        done += k;
     }
     return 0;
 }
