@@ -185,7 +185,9 @@ static __attribute__((noinline, cold)) bool reconnect(vfwd_dev_t *d)
     _Static_assert(sizeof d->server <= DS_NAME_MRS * sizeof m.mr[0], "the name fits its MRs");
     memcpy(&m.mr[1], d->server, sizeof d->server);
     nu_receive_cap_into(ep);
-    if (nu_call_bounded(fwd_parent, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != DS_OK ||
+    nestor_word_t st = nu_call_bounded(fwd_parent, &m);
+    nu_ipc_buffer()->receive_cnode = 0;     /* no other message brings the VMM a capability */
+    if (st != NESTOR_OK || nestor_msginfo_label(m.info) != DS_OK ||
         nestor_msginfo_extra_caps(m.info) != 1 || m.mr[0] <= d->instance)
         return false;                       /* not restarted: broken as before */
     uint64_t instance = m.mr[0];
