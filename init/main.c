@@ -14,6 +14,7 @@
  * are the live topology (stackcfg/topo_facts.h).
  */
 #include "spawn.h"
+#include <devsrv.h>
 #include <fmt.h>
 #include <nestor/faults.h>
 #include <stackcfg.h>
@@ -25,6 +26,10 @@
 _Static_assert(SPAWN_MAX_MODULES >= SC_VMM_MAX_FILES + 1, "a VMM's files and its config fit");
 
 #define INIT_KEEP_MIB 8               /* init's own objects: processes, page tables */
+/* Restarts of one device server after its faults; the next fault ends the
+ * stack as any monitor's does (a server that crashes at each start). Each
+ * restart costs init the new process's image pages and tables (spawn_destroy). */
+#define INIT_RESTARTS_MAX 3
 #define MIB          (1UL << 20)
 
 /* The boot module holding file @name of @kind: "program NAME", "image
@@ -82,7 +87,9 @@ static const nestor_module_desc_t *find_config(const nestor_bootinfo_t *bi)
 typedef struct {
     const sc_monitor_t *m;
     nestor_cptr_t service_ep;       /* stacked monitors: the endpoint they serve on */
+    nestor_cptr_t parent, blk_ep;   /* its badged endpoint to init; to its block server */
     spawn_result_t proc;
+    unsigned restarts;              /* device servers: its instance is restarts + 1 */
     bool started, ended, passed;
 } running_t;
 
@@ -198,12 +205,26 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
             n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " blk.vm=%lu:%lu",
                                       (unsigned long)m->vm_sectors.first,
                                       (unsigned long)m->vm_sectors.count);
+        /* ... or the image backing its VM's disk, as a module of its own. */
+        const nestor_module_desc_t *img = m->kind == SC_BLK && m->image[0] ?
+                                          nu_module(bi, SC_MODULE_IMAGE, m->image) : NULL;
+        if (img) {
+            n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " blk.image=%s",
+                                      m->image);
+            req.modules[req.n_modules++] = (spawn_module_t){
+                img->name, (const void *)(uintptr_t)img->vaddr, img->size };
+        }
         for (unsigned k = 0; m->kind == SC_BLK && k < stack.n_mon; k++)
             if (stack.mon[k].blk_server == i)
                 n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n,
                                           " blk.client%u=%lu:%lu", stack.mon[k].blk_client,
                                           (unsigned long)stack.mon[k].blk_sectors.first,
                                           (unsigned long)stack.mon[k].blk_sectors.count);
+        /* A restarted device server knows it is one (and so does not
+         * repeat a test's crash; the VMM restores its device's state). */
+        if (run[i].restarts)
+            n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " restart=%u",
+                                      run[i].restarts);
         if (m->options[0])
             fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
         /* A block server's client: a send capability badged with its number. */
@@ -337,6 +358,8 @@ static bool start_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t 
             return false;
         }
         run[i].started = true;
+        run[i].parent = parent;
+        run[i].blk_ep = blk_ep;
         char line[TOPO_LINE_MAX];
         topo_fmt_monitor(line, sizeof line, m->name, topo_kind(m->kind), m->memory_mib,
                          m->priority);
@@ -386,8 +409,96 @@ static void describe_fault(const running_t *r, const nu_msg_t *m)
         printf("init: monitor %s faulted (fault type %lu)\n", r->m->name, label);
 }
 
+/*
+ * Device server @i faulted: a fresh process in its place (issue 13, item
+ * 6; device-servers/README.md "Restart"). The old one is destroyed whole
+ * (spawn_destroy: a VMM waiting for its reply wakes with an error), its
+ * endpoint revoked (every capability to it, the VMM's among them, goes),
+ * and the server starts again from its program with the same budget and
+ * grants on a fresh endpoint, "restart=K" on its command line. The VMM
+ * gets a capability to the new endpoint only by asking (reconnect below).
+ */
+static bool restart(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg, nu_alloc_t *a,
+                    int i)
+{
+    running_t *r = &run[i];
+    if (!spawn_destroy(a, &r->proc, &budget[i]) ||
+        nu_cnode_revoke(a->cnode, r->service_ep, 64) != NESTOR_OK ||
+        nu_cnode_delete(a->cnode, r->service_ep, 64) != NESTOR_OK ||
+        !(r->service_ep = nu_alloc_obj(a, NESTOR_OBJ_ENDPOINT, 0)))
+        return false;
+    r->restarts++;
+    if (!build_request(bi, cfg, i, r->parent, r->blk_ep) || !spawn(a, bi, &req, &r->proc))
+        return false;
+    printf("init: restarted %s (instance %u; restart %u of at most %u): a fresh process with "
+           "its budget and grants, on a fresh endpoint\n", r->m->name, r->restarts + 1,
+           r->restarts, INIT_RESTARTS_MAX);
+    return true;
+}
+
+/* VMM @vmm asks for device server NAME's instance after @known (devsrv.h
+ * DS_INIT_RECONNECT): a send capability to its endpoint if it is a server
+ * of one of that VMM's VMs and was restarted since; else refused. */
+static void reconnect(nu_alloc_t *a, int vmm, const nu_msg_t *m)
+{
+    char name[DS_NAME_MRS * sizeof(nestor_word_t) + 1] = { 0 };
+    memcpy(name, &m->mr[1], DS_NAME_MRS * sizeof(nestor_word_t));
+    nu_msg_t r = { .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
+    int srv = -1;
+    for (unsigned v = 0; v < stack.n_vm; v++)
+        for (unsigned k = 0; sc_vm_vmm(&stack, &stack.vm[v]) == &stack.mon[vmm] &&
+                             k < stack.vm[v].n_virtio; k++)
+            if (strcmp(stack.mon[stack.vm[v].virtio[k]].name, name) == 0)
+                srv = stack.vm[v].virtio[k];
+    nestor_cptr_t copy = a->next_slot++;
+    if (nestor_msginfo_length(m->info) == DS_RECONNECT_MRS && srv >= 0 && run[srv].restarts &&
+        !run[srv].ended && m->mr[0] < run[srv].restarts &&
+        nu_cnode_copy(a->cnode, copy, 64, a->cnode, run[srv].service_ep, 64,
+                      NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT) == NESTOR_OK) {
+        r = (nu_msg_t){ .info = nestor_msginfo(DS_OK, 0, 1, 1), .mr = { run[srv].restarts } };
+        nu_ipc_buffer()->caps_or_badges[0] = copy;
+        printf("init: %s reconnects to %s's instance %u\n", stack.mon[vmm].name, name,
+               run[srv].restarts + 1);
+    }
+    nu_reply(&r);
+    nu_cnode_delete(a->cnode, copy, 64);        /* the VMM has its own now */
+}
+
+/* Monitor @asker asks for device server NAME's restart (devsrv.h
+ * DS_INIT_RESTART): done if NAME serves a VM in whose stack @asker is, no
+ * client monitor depends on it, and its restarts are not spent. */
+static void restart_request(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg,
+                            nu_alloc_t *a, int asker, const nu_msg_t *m)
+{
+    char name[DS_NAME_MRS * sizeof(nestor_word_t) + 1] = { 0 };
+    memcpy(name, &m->mr[1], DS_NAME_MRS * sizeof(nestor_word_t));
+    int srv = -1;
+    for (unsigned v = 0; v < stack.n_vm; v++) {
+        const sc_vm_t *vm = &stack.vm[v];
+        bool mine = false;
+        for (unsigned k = 0; k < vm->n_stack; k++)
+            mine |= vm->stack[k] == asker;
+        for (unsigned k = 0; mine && k < vm->n_virtio; k++)
+            if (strcmp(stack.mon[vm->virtio[k]].name, name) == 0)
+                srv = vm->virtio[k];
+    }
+    bool clients = false;
+    for (unsigned k = 0; srv >= 0 && k < stack.n_mon; k++)
+        clients |= stack.mon[k].blk_server == srv;
+    bool ok = nestor_msginfo_length(m->info) == DS_RECONNECT_MRS && srv >= 0 && !clients &&
+              !run[srv].ended && run[srv].restarts < INIT_RESTARTS_MAX;
+    printf("init: %s asks for %s's restart: %s\n", stack.mon[asker].name, name,
+           ok ? "killing it" : "refused (not a server of its VM's, one with client monitors, "
+                               "or its restarts spent)");
+    ok = ok && restart(bi, cfg, a, srv);
+    nu_msg_t r = { .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, ok ? 1 : 0),
+                   .mr = { ok ? run[srv].restarts : 0 } };
+    nu_reply(&r);
+}
+
 /* Until every VMM has ended: their ends and any monitor's faults. */
-static bool wait_for_stack(nestor_cptr_t ep)
+static bool wait_for_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg,
+                           nu_alloc_t *a, nestor_cptr_t ep)
 {
     unsigned vmms = 0;
     bool ok = true;
@@ -398,8 +509,24 @@ static bool wait_for_stack(nestor_cptr_t ep)
         if (nu_recv(ep, &m) != NESTOR_OK || m.badge == 0 || m.badge > stack.n_mon)
             continue;
         running_t *r = &run[m.badge - 1];
+        nestor_word_t label = nestor_msginfo_label(m.info);
         if (r->ended)
             continue;
+        if (label == DS_INIT_RECONNECT && r->m->kind == SC_VMM_SERVER) {
+            reconnect(a, (int)(m.badge - 1), &m);
+            continue;
+        }
+        if (label == DS_INIT_RESTART && !sc_kind_is_device_server(r->m->kind)) {
+            restart_request(bi, cfg, a, (int)(m.badge - 1), &m);
+            continue;
+        }
+        if (label != NESTOR_EXIT_LABEL && sc_kind_is_device_server(r->m->kind) &&
+            r->restarts < INIT_RESTARTS_MAX) {
+            describe_fault(r, &m);
+            if (restart(bi, cfg, a, (int)(m.badge - 1)))
+                continue;
+            printf("init: %s could not be restarted\n", r->m->name);
+        }
         r->ended = true;
         if (nestor_msginfo_label(m.info) == NESTOR_EXIT_LABEL) {
             r->passed = m.mr[0] == 1;
@@ -463,7 +590,7 @@ int main(const nestor_bootinfo_t *bi)
     nestor_cptr_t ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
     if (!ep || !start_stack(bi, cfg, &a, ep))
         return 0;
-    bool ok = wait_for_stack(ep);
+    bool ok = wait_for_stack(bi, cfg, &a, ep);
     stop_all();
     printf("init: stack %s done: %s\n", file, ok ? "every VMM ended with PASS" : "FAILED");
     return ok;

@@ -250,8 +250,29 @@ bool spawn(nu_alloc_t *a, const nestor_bootinfo_t *ibi, const spawn_req_t *r,
     e = nu_tcb_write_registers(tcb, 1, &ctx);
     if (e != NESTOR_OK)
         return fail(r, "cannot start its thread", e);
-    *out = (spawn_result_t){ .tcb = tcb, .cnode = c.cnode,
+    *out = (spawn_result_t){ .tcb = tcb, .cnode = c.cnode, .pml4 = c.pml4,
                              .caps = (unsigned)c.next_slot - NESTOR_CAP_FIRST_FREE_FIXED + FIXED_CAPS,
-                             .untypeds = (unsigned)(bi.untyped.end - bi.untyped.start) };
+                             .untypeds = (unsigned)(bi.untyped.end - bi.untyped.start),
+                             .untyped_start = bi.untyped.start };
     return true;
+}
+
+/* A capability of init's and every one derived from it. */
+static bool drop(nu_alloc_t *a, nestor_cptr_t slot)
+{
+    return nu_cnode_revoke(a->cnode, slot, 64) == NESTOR_OK &&
+           nu_cnode_delete(a->cnode, slot, 64) == NESTOR_OK;
+}
+
+bool spawn_destroy(nu_alloc_t *a, const spawn_result_t *p, const spawn_budget_t *budget)
+{
+    /* The thread first: nothing of it runs while the rest goes. */
+    bool ok = drop(a, p->tcb);
+    for (unsigned i = 0; i < budget->n && i < p->untypeds; i++) {
+        nestor_word_t slot = p->untyped_start + i;
+        ok &= nu_cnode_revoke(p->cnode, slot, CHILD_RADIX) == NESTOR_OK &&
+              nu_cnode_move(a->cnode, budget->slot[i], 64, p->cnode, slot, CHILD_RADIX) ==
+                  NESTOR_OK;
+    }
+    return drop(a, p->pml4) && drop(a, p->cnode) && ok;
 }

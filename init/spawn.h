@@ -62,13 +62,26 @@ typedef struct {
 } spawn_req_t;
 
 typedef struct {
-    nestor_cptr_t tcb, cnode;        /* in init's CSpace */
+    nestor_cptr_t tcb, cnode, pml4;  /* in init's CSpace */
     unsigned caps;                   /* capabilities placed in its CSpace */
     unsigned untypeds;
+    nestor_word_t untyped_start;     /* its budget's first slot in its CSpace */
 } spawn_result_t;
 
 /* Build and start the process; false (with the reason printed) on failure. */
 bool spawn(nu_alloc_t *a, const nestor_bootinfo_t *init_bi, const spawn_req_t *r,
            spawn_result_t *out);
+
+/*
+ * End process @p for good (init restarts a device server this way): every
+ * object made from its budget is deleted (its threads, its mappings of
+ * memory it was granted, its endpoints), then its thread, VSpace and
+ * CSpace with every capability it held; a thread waiting for its reply
+ * wakes with an error (NESTOR_ERR_DELETED). Its budget's untypeds, empty
+ * again, go back to @budget's slots in init's CSpace for the next spawn.
+ * What init made for it from its own memory (image pages, page tables)
+ * is not reclaimed: init's allocator does not free. False if a step failed.
+ */
+bool spawn_destroy(nu_alloc_t *a, const spawn_result_t *p, const spawn_budget_t *budget);
 
 #endif

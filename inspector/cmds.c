@@ -5,8 +5,12 @@
  *                    host-side ones such as the EPT pointer and VPID)
  *   exits            the exits that reached the inspector, and the link's bytes
  *   ept ADDR         where guest-virtual ADDR lands: guest-physical, RAM or not
+ *   restart NAME     init kills device server NAME of this VM and starts it
+ *                    again (devsrv.h DS_INIT_RESTART); the VMM reconnects at
+ *                    its next access to the device (device-servers/README.md)
  */
 #include "inspector.h"
+#include <devsrv.h>
 #include <fmt.h>
 #include <nestor/vmcs.h>
 #include <stdlib.h>
@@ -81,6 +85,22 @@ static int cmd_ept(insp_t *in, struct rsp *r, const char *arg)
     return 0;
 }
 
+static int cmd_restart(insp_t *in, struct rsp *r, const char *name)
+{
+    nu_msg_t m = { .info = nestor_msginfo(DS_INIT_RESTART, 0, 0, DS_RECONNECT_MRS) };
+    char padded[DS_NAME_MRS * sizeof(nestor_word_t)] = { 0 };
+    if (!*name || strlen(name) >= sizeof padded)
+        return -RSP_EINVAL;
+    memcpy(padded, name, strlen(name));
+    memcpy(&m.mr[1], padded, sizeof padded);
+    if (!in->parent_ep || nu_call(in->parent_ep, &m) != NESTOR_OK ||
+        nestor_msginfo_label(m.info) != DS_OK)
+        say(r, "init refused to restart %s\n", name);
+    else
+        say(r, "init restarted %s (restart %lu)\n", name, m.mr[0]);
+    return 0;
+}
+
 int insp_monitor_cmd(void *ctx, struct rsp *r, const char *cmd)
 {
     insp_t *in = ctx;
@@ -92,6 +112,8 @@ int insp_monitor_cmd(void *ctx, struct rsp *r, const char *cmd)
         return cmd_exits(in, r);
     if (strncmp(cmd, "ept ", 4) == 0)
         return cmd_ept(in, r, cmd + 4);
-    say(r, "monitor commands: vmcs, exits, ept ADDR\n");
+    if (strncmp(cmd, "restart ", 8) == 0)
+        return cmd_restart(in, r, cmd + 8);
+    say(r, "monitor commands: vmcs, exits, ept ADDR, restart SERVER\n");
     return strcmp(cmd, "help") == 0 ? 0 : -RSP_ENOENT;
 }

@@ -130,6 +130,7 @@ int main(const nestor_bootinfo_t *bi)
     if (!nu_monitor_start(bi, "inspector", insp.name, sizeof insp.name, untypeds, &insp.ep,
                           &insp.alloc))
         return 0;
+    insp.parent_ep = bi->parent_ep;
     nestor_cptr_t note = nu_alloc_obj(&insp.alloc, NESTOR_OBJ_NOTIFICATION, 0);
     nestor_cptr_t badged = insp.alloc.next_slot++;
     bool link = note &&

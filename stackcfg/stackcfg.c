@@ -688,7 +688,7 @@ static void read_monitor(ctx_t *c, int node)
     static const char *const server_props[] = { "compatible", "memory-mib", "priority",
                                                 "options", NULL };
     static const char *const blk_props[] = { "compatible", "memory-mib", "priority", "ioports",
-                                             "irqs", "options", "vm-sectors", NULL };
+                                             "irqs", "options", "vm-sectors", "image", NULL };
     static const char *const insp_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                               "irqs", "options", "blk", NULL };
     static const char *const ckpt_props[] = { "compatible", "memory-mib", "priority", "options",
@@ -738,6 +738,9 @@ static void read_monitor(ctx_t *c, int node)
     if (m->kind == SC_BLK) {
         /* The ATA channel's ports come by grant (device-servers/blk/ata.h). */
         read_sectors(c, node, "vm-sectors", false, NULL, &m->vm_sectors);
+        if (fdt_getprop(c->fdt, node, "image", NULL))
+            read_file_name(c, node, "image", m->image, SC_FILE_IMAGE,
+                           "an image name from a-z 0-9 - _", "a disk image that exists");
         bool cmd = false, ctl = false;
         for (unsigned p = 0; p < m->n_ports; p++) {
             cmd |= m->ports[p].first <= SC_BLK_PORT_FIRST && m->ports[p].last >= SC_BLK_PORT_LAST;
@@ -1226,8 +1229,9 @@ static bool sectors_overlap(const sc_sectors_t *a, const sc_sectors_t *b)
  * Block servers (device-servers/blk): each client's 'blk' names a
  * nestor,blk monitor, at most SC_BLK_MAX_CLIENTS clients per server (their
  * badges, blk_proto.h); a server some VM's 'virtio' names has the VM's
- * 'vm-sectors', one no VM names has none; no two partitions of one server
- * (its VM's and its clients') share a sector: each client gets only its own.
+ * 'vm-sectors' or its 'image' (not both), one no VM names has neither; no
+ * two partitions of one server (its VM's and its clients') share a
+ * sector: each client gets only its own.
  */
 static void check_blk(ctx_t *c)
 {
@@ -1270,9 +1274,13 @@ static void check_blk(ctx_t *c)
         for (unsigned v = 0; v < s->n_vm; v++)
             for (unsigned k = 0; k < s->vm[v].n_virtio; k++)
                 named |= s->vm[v].virtio[k] == (int)j;
-        if (named && !b->vm_sectors.count)
+        if (named && !b->vm_sectors.count && !b->image[0])
             error(c, b->node, "vm-sectors", "<FIRST COUNT>: the sectors of the virtio disk of "
                   "the VM whose 'virtio' names it", "none");
+        if (b->vm_sectors.count && b->image[0])
+            error(c, b->node, "image", "either 'image' or 'vm-sectors' as its VM's disk", "both");
+        if (!named && b->image[0])
+            error(c, b->node, "image", "none: no VM's 'virtio' names this server", "an image");
         if (!named && b->vm_sectors.count)
             error(c, b->node, "vm-sectors", "none: no VM's 'virtio' names this server",
                   "a partition");
@@ -1459,7 +1467,7 @@ static void count_boot_files(ctx_t *c)
             seen |= s->mon[j].kind == s->mon[i].kind;
         n += !seen;
     }
-    const char *files[SC_MAX_VMS * (1 + SC_MAX_GUEST_MODULES)];
+    const char *files[SC_MAX_VMS * (1 + SC_MAX_GUEST_MODULES) + SC_MAX_MONITORS];
     unsigned n_files = 0;
     for (unsigned v = 0; v < s->n_vm; v++) {
         const sc_vm_t *vm = &s->vm[v];
@@ -1476,6 +1484,14 @@ static void count_boot_files(ctx_t *c)
             if (!have)
                 files[n_files++] = mine[f];
         }
+    }
+    /* Block servers' images (their VMs' disks), each once among the rest. */
+    for (unsigned i = 0; i < s->n_mon; i++) {
+        bool have = !s->mon[i].image[0];
+        for (unsigned g = 0; !have && g < n_files; g++)
+            have |= strcmp(files[g], s->mon[i].image) == 0;
+        if (!have)
+            files[n_files++] = s->mon[i].image;
     }
     s->boot_files = n + n_files;
     const unsigned max = c->nest->depth ? SC_MAX_NESTED_BOOT_MODULES : SC_MAX_BOOT_MODULES;

@@ -167,8 +167,11 @@ typedef struct {
     char options[SC_OPTIONS_MAX];
     int node;                       /* offset in the blob (for messages) */
     uint32_t phandle;
-    /* nestor,blk: the sectors of its VM's virtio device ('vm-sectors') */
+    /* nestor,blk: the sectors of its VM's virtio device ('vm-sectors'), or
+     * the image backing it instead, copy-on-write in the server's RAM
+     * ('image': the boot module "image NAME"; "" for none) */
     sc_sectors_t vm_sectors;
+    char image[SC_NAME_MAX];
     /* a block server's client ('blk = <&SERVER FIRST COUNT>'): the server's
      * index (-1: none), the partition, and its number among the server's
      * clients (its badge, blk_proto.h BLK_BADGE_CLIENT) */

@@ -400,3 +400,17 @@ bool virtq_set_notify(virtq_t *q, bool enable)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return ld16(q->avail + VIRTQ_AVAIL_IDX_OFF, __ATOMIC_ACQUIRE) != q->last_avail;
 }
+
+/* ---- a restarted device (virtq.h) ---- */
+
+uint16_t virtq_resume(virtq_t *q)
+{
+    if (!q->ready || q->broken)
+        return 0;
+    /* The old device's last used idx, as it published it (release); the
+     * avail idx after it (acquire, as virtq_pop reads it). */
+    uint16_t used = ld16(q->used + VIRTQ_USED_IDX_OFF, __ATOMIC_ACQUIRE);
+    q->last_avail = q->used_idx = q->signalled_used = used;
+    q->in_flight = 0;
+    return (uint16_t)(ld16(q->avail + VIRTQ_AVAIL_IDX_OFF, __ATOMIC_ACQUIRE) - used);
+}

@@ -881,6 +881,7 @@ int main(const nestor_bootinfo_t *bi)
     }
     if (!vfwd_set_timeout())
         return 0;
+    vfwd_set_reconnect(&a, bi->parent_ep);
     if (!(my_name[0] ? build_from_config(&a, bi, exit_ep) : build_from_modules(&a, bi, exit_ep)))
         return 0;
     console_setup(&a, bi, vmm_notification);

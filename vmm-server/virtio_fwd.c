@@ -17,6 +17,15 @@
  * vfwd_timeout_ms): a server that does not answer in time is broken the
  * same way (its Status then reads all ones: DEVICE_NEEDS_RESET and FAILED
  * set, Virtio 1.2 2.1), and the VM runs on.
+ *
+ * Unless the server was restarted: a call that fails (the server's process
+ * deleted by init after its fault, or no answer in time) makes the VMM ask
+ * init for the server's new instance (devsrv.h DS_INIT_RECONNECT). If init
+ * gives one, the VMM sets it up as at the start, replays the register
+ * writes the old one accepted (the shadow, virtio_shadow.h), has it take
+ * up its rings from guest memory (DS_REQ_RESUME) and sends the access
+ * again: the guest sees a slow access, not a broken device
+ * (device-servers/README.md "Restart").
  */
 #include "vmm.h"
 #include "stacking.h"
@@ -29,6 +38,14 @@
 #define FWD_RIGHTS   (NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT)
 
 unsigned long vfwd_timeout_ms = VFWD_TIMEOUT_MS;
+static nu_alloc_t *fwd_alloc;
+static nestor_cptr_t fwd_parent;
+
+void vfwd_set_reconnect(nu_alloc_t *a, nestor_cptr_t parent_ep)
+{
+    fwd_alloc = a;
+    fwd_parent = parent_ep;
+}
 
 bool vfwd_set_timeout(void)
 {
@@ -138,6 +155,75 @@ static void mark_broken(vfwd_dev_t *d)
     }
 }
 
+/* ---- a restarted server ---- */
+
+/* The old instance's grants go, and with them every copy it made of the
+ * VM's frames and of the signal capability (wherever they are). */
+static void forget_grants(vfwd_dev_t *d)
+{
+    if (!d->grants)
+        return;
+    nestor_word_t slots = DS_GRANT_RAM + (d->vm->ram_bytes >> VMM_RAM_FRAME_BITS);
+    for (nestor_word_t i = 0; i < slots; i++)
+        nu_cnode_revoke(d->grants, i, d->grants_radix);
+    nu_cnode_revoke(fwd_alloc->cnode, d->grants, 64);
+    nu_cnode_delete(fwd_alloc->cnode, d->grants, 64);
+    d->grants = 0;
+}
+
+/* A write or a resume to the server; true if it answered DS_OK. */
+static bool restore_call(vfwd_dev_t *d, nestor_word_t label, nestor_word_t mr0, unsigned n_mrs,
+                         nestor_word_t value, nu_msg_t *m)
+{
+    *m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, n_mrs),
+                     .mr = { mr0, VIRTIO_MMIO_REG_SIZE, value } };
+    return nu_call_bounded(d->ep, m) == NESTOR_OK && nestor_msginfo_label(m->info) == DS_OK;
+}
+
+/* Ask init for server @d's new instance and bring it to the device's
+ * state (devsrv.h); false (said) if init has none or it refuses. */
+static __attribute__((noinline, cold)) bool reconnect(vfwd_dev_t *d)
+{
+    if (!fwd_parent || !fwd_alloc)
+        return false;
+    nu_alloc_t *a = fwd_alloc;
+    nestor_cptr_t ep = a->next_slot++;
+    nu_msg_t m = { .info = nestor_msginfo(DS_INIT_RECONNECT, 0, 0, DS_RECONNECT_MRS),
+                   .mr = { d->instance } };
+    _Static_assert(sizeof d->server <= DS_NAME_MRS * sizeof m.mr[0], "the name fits its MRs");
+    memcpy(&m.mr[1], d->server, sizeof d->server);
+    nu_receive_cap_into(ep);
+    nestor_word_t st = nu_call_bounded(fwd_parent, &m);
+    nu_ipc_buffer()->receive_cnode = 0;     /* no other message brings the VMM a capability */
+    if (st != NESTOR_OK || nestor_msginfo_label(m.info) != DS_OK ||
+        nestor_msginfo_extra_caps(m.info) != 1 || m.mr[0] <= d->instance)
+        return false;                       /* not restarted: broken as before */
+    uint64_t instance = m.mr[0];
+    forget_grants(d);
+    nestor_cptr_t setup = mint(a, ep, DS_BADGE_SETUP);
+    virtio_shadow_op_t ops[VIRTIO_SHADOW_OPS_MAX];
+    unsigned n_ops = virtio_shadow_replay(&d->shadow, ops), done = 0;
+    d->instance = instance;
+    bool ok = setup && (d->ep = mint(a, ep, DS_BADGE_MMIO)) && grant_ram(a, d->vm, d->n, setup);
+    while (ok && done < n_ops && restore_call(d, DS_REQ_WRITE, ops[done].offset, DS_REQ_MRS,
+                                              ops[done].value, &m))
+        done++;
+    ok = ok && done == n_ops &&
+         restore_call(d, DS_REQ_RESUME, d->level ? DS_RESUME_IRQ : 0, DS_RESUME_MRS, 0, &m);
+    if (!ok) {
+        printf("vmm: vm %s: device server %s's restart %lu refused its device's state (%u of "
+               "%u register writes replayed)\n", d->vm->name, d->server, instance, done, n_ops);
+        return false;
+    }
+    d->reconnects++;
+    set_line(d, m.mr[1] & DS_REPLY_IRQ_LEVEL);
+    printf("vmm: vm %s: device server %s restarted by init (restart %lu): device %u "
+           "reconnected, %u register writes replayed, its queues resumed with %lu chains "
+           "available; the access is sent again\n", d->vm->name, d->server, instance, d->n,
+           n_ops, m.mr[0]);
+    return true;
+}
+
 /* One forwarded access; false only when the server is broken. */
 static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint64_t *value)
 {
@@ -146,6 +232,13 @@ static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint
     nu_msg_t m = { .info = nestor_msginfo(write ? DS_REQ_WRITE : DS_REQ_READ, 0, 0, DS_REQ_MRS),
                    .mr = { gpa - d->base, size, write ? *value : 0 } };
     nestor_word_t st = nu_call_bounded(d->ep, &m);
+    /* A server that is gone is asked once more, at its new instance. */
+    if (__builtin_expect(st != NESTOR_OK, 0) && reconnect(d)) {
+        m = (nu_msg_t){ .info = nestor_msginfo(write ? DS_REQ_WRITE : DS_REQ_READ, 0, 0,
+                                               DS_REQ_MRS),
+                        .mr = { gpa - d->base, size, write ? *value : 0 } };
+        st = nu_call_bounded(d->ep, &m);
+    }
     nestor_word_t label = nestor_msginfo_label(m.info);
     d->accesses++;
     if (st != NESTOR_OK || (label != DS_OK && label != DS_REFUSED)) {
@@ -163,6 +256,11 @@ static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint
     d->refused += label == DS_REFUSED;
     if (write && gpa - d->base == VIRTIO_MMIO_QUEUE_NOTIFY)
         d->kicks++;
+    /* What the server accepted of the driver's setup (a restart replays
+     * it); a kick holds no state and is the hot path: not looked at. */
+    else if (write && label == DS_OK && size == VIRTIO_MMIO_REG_SIZE &&
+             gpa - d->base < VIRTIO_MMIO_CONFIG)
+        virtio_shadow_write(&d->shadow, (uint32_t)(gpa - d->base), (uint32_t)*value);
     if (!write)
         *value = label == DS_OK ? m.mr[0] & (size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1) : 0;
     set_line(d, m.mr[1] & DS_REPLY_IRQ_LEVEL);
@@ -205,6 +303,9 @@ void vfwd_report(const vm_t *vm)
         printf("vmm: vm %s virtio %u (%s): %lu accesses forwarded, %lu kicks, %lu refused, %lu "
                "interrupts raised%s\n", vm->name, n, d->server, d->accesses, d->kicks, d->refused,
                d->raised, d->broken ? ", server broken" : "");
+        if (d->reconnects)
+            printf("vmm: vm %s virtio %u (%s): reconnected %lu times (to restart %lu)\n", vm->name,
+                   n, d->server, d->reconnects, d->instance);
         if (d->signals)
             printf("vmm: vm %s virtio %u (%s): %lu signals between accesses\n", vm->name, n,
                    d->server, d->signals);

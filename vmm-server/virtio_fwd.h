@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <user/space.h>
+#include <virtio_shadow.h>
 #include <vm_layout.h>
 
 struct vm;
@@ -39,7 +40,11 @@ typedef struct {
     unsigned grants_radix;
     bool level;                     /* the line's level, as the last reply said */
     bool broken;                    /* the server failed a call or answered garbage */
-    uint64_t accesses, kicks, raised, refused, signals;
+    /* What the driver set and the server accepted: replayed into a
+     * restarted server (virtio_shadow.h, devsrv.h DS_REQ_RESUME). */
+    virtio_shadow_t shadow;
+    uint64_t instance;              /* the server's restarts, as init last said (0: none) */
+    uint64_t accesses, kicks, raised, refused, signals, reconnects;
 } vfwd_dev_t;
 
 /*
@@ -54,6 +59,11 @@ extern unsigned long vfwd_timeout_ms;
 /* Set the VMM thread's call timeout to vfwd_timeout_ms (said and false if
  * the kernel refuses it). */
 bool vfwd_set_timeout(void);
+
+/* Where to ask for a restarted server's new instance: init's endpoint
+ * (@parent_ep, the boot info's; 0: no init, no reconnection), and the
+ * allocator the new capabilities and setup CNode come from. */
+void vfwd_set_reconnect(nu_alloc_t *a, nestor_cptr_t parent_ep);
 
 /* Give server @server (its endpoint @ep, as init granted it) the VM's RAM
  * and make it device @n of @vm. False (said) if it cannot be done or the

@@ -13,11 +13,13 @@
  */
 #include "ata.h"
 #include "blk.h"
+#include "image.h"
 #include "vblk.h"
 #include <blk_client.h>
 #include <devsrv.h>
 #include <ds_setup.h>
 #include <fmt.h>
+#include <stackcfg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <user/print.h>
@@ -31,6 +33,8 @@
                                                  their tables never get in each other's way */
 #define MAP_RW         (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
 #define OPT_VM_PART    "blk.vm="
+#define OPT_IMAGE      "blk.image="           /* NAME: the VM's disk is module "image NAME" */
+#define BLK_COW_VA     0x0000340000000000ULL  /* the image's private page copies */
 #define OPT_CLIENT     "blk.client"           /* blk.client0=FIRST:COUNT ... */
 #define OPT_SELFTEST   "blk.selftest="        /* FIRST:COUNT: a client thread of our own */
 #define SELFTEST       BLK_MAX_CLIENTS        /* its client number (and badge) */
@@ -38,6 +42,9 @@
 #define SELFTEST_REGION 0x0000200000000000ULL /* its stack and IPC buffer */
 #define SELFTEST_BUF_VA 0x0000200000100000ULL /* its buffer frame, as the client maps it */
 #define ATA_ERR_NO_REG 0x100u                 /* blk_disk_t: the device gave no Error register */
+#define OPT_FAULT      "blk.fault=die:"       /* N: crash in the Nth virtio write (a test) */
+#define OPT_RESTART    "restart="             /* K: init's Kth restart of this server */
+#define CRASH_ADDR     0x10UL                 /* below every mapping (user.ld links at 4 MiB) */
 
 static char name[BLK_NAME_MAX] = "blk";
 static ata_t ata;
@@ -176,6 +183,26 @@ static void emit(const char *text)
     printf("%s\n", text);
 }
 
+/* ---- the crash test (blk.fault=die:N) ----
+ *
+ * The server's thread writes to an unmapped address (a page fault init
+ * sees as "init: monitor NAME faulted") during the Nth virtio write
+ * request, after its data reached the disk and before its chain is used:
+ * a crash in the middle of a request, for the restart test
+ * (device-servers/README.md "Restart"). Only the first instance crashes:
+ * init tells a restarted one restart=K on its command line. */
+static unsigned long die_at, vm_writes;
+
+static void written(void)
+{
+    if (++vm_writes != die_at)
+        return;
+    printf("blk %s: blk.fault=die:%lu: crashing in virtio write %lu (its data on the disk, its "
+           "chain not used)\n", name, die_at, vm_writes);
+    volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
+    *where = 0;
+}
+
 /* ---- start: ports, disk, partitions ---- */
 
 static void find_ports(const nestor_bootinfo_t *bi)
@@ -257,6 +284,45 @@ static void read_partitions(const char *cmdline)
         vm_configured = true;
         vblk.usable = take_part("vm", v, &vblk.part);
     }
+}
+
+/* ---- the VM's disk as a read-only image, copy-on-write (image.h) ---- */
+
+static img_disk_t image;
+static blk_disk_t image_disk;
+
+/* A private page for a copy, from the server's budget (its memory-mib):
+ * NULL when that is spent, and the write asking for it fails. */
+static uint8_t *cow_page(void *ctx)
+{
+    (void)ctx;
+    nestor_word_t va = BLK_COW_VA + image.copied * IMG_PAGE_SIZE;
+    nestor_cptr_t frame;
+    return nu_map_new_page(&alloc, NESTOR_CAP_INIT_VSPACE, va, &frame) == NESTOR_OK
+               ? (uint8_t *)(uintptr_t)va : NULL;
+}
+
+/* With blk.image=NAME the VM's disk is that boot module (init gives it
+ * to us, read-only), not sectors of the ATA disk. */
+static void read_image(const nestor_bootinfo_t *bi)
+{
+    char file[BLK_NAME_MAX];
+    if (!nu_option_copy(bi->cmdline, OPT_IMAGE, file, sizeof file))
+        return;
+    vm_configured = true;
+    const nestor_module_desc_t *mod = nu_module(bi, SC_MODULE_IMAGE, file);
+    image.new_page = cow_page;
+    if (!mod || !img_init(&image, (const uint8_t *)(uintptr_t)mod->vaddr, mod->size,
+                          &image_disk)) {
+        printf("blk %s: vm: image \"%s\": %s: every request will be refused\n", name, file,
+               mod ? "empty or larger than 64 MiB" : "no such module given");
+        return;
+    }
+    vblk.disk = &image_disk;
+    vblk.part = (blk_part_t){ 0, image_disk.sectors };
+    vblk.usable = true;
+    printf("blk %s: vm: image \"%s\", %lu bytes: %lu sectors, read-only, its writes "
+           "copy-on-write in this server's memory\n", name, file, mod->size, image_disk.sectors);
 }
 
 /* ---- the VMM's setup call: the VM's RAM (devsrv.h) ---- */
@@ -484,6 +550,10 @@ static void serve(nestor_cptr_t ep)
             bool ok = vm_ready && (label == DS_REQ_READ || label == DS_REQ_WRITE) &&
                       vblk_access(&vblk, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
                                   (uint32_t)m.mr[2]);
+            if (vm_ready && label == DS_REQ_RESUME) {
+                value = vblk_resume(&vblk, (uint32_t)m.mr[0]);
+                ok = true;
+            }
             r = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
                             .mr = { value, vm_ready && vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL : 0 } };
         } else if (m.badge >= BLK_BADGE_CLIENT_BASE &&
@@ -536,6 +606,13 @@ int main(const nestor_bootinfo_t *bi)
         strncpy(vblk.vm, "?", sizeof vblk.vm - 1);
     vblk.emit = emit;
     vblk.disk = &disk;
+    const char *restart = nu_option(bi->cmdline, OPT_RESTART);
+    if (restart)
+        printf("blk %s: a fresh instance (init's restart %lu): the VMM restores its device\n",
+               name, strtoul(restart, NULL, 10));
+    const char *die = nu_option(bi->cmdline, OPT_FAULT);
+    if (die && !restart && (die_at = strtoul(die, NULL, 10)) != 0)
+        vblk.written = written;
     const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
     unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
     if (!service || n_untyped == 0) {
@@ -547,6 +624,7 @@ int main(const nestor_bootinfo_t *bi)
     find_ports(bi);
     probe_disk();
     read_partitions(bi->cmdline);
+    read_image(bi);
     start_selftest(bi->cmdline, service->cptr);
     serve(service->cptr);
     return 1;

@@ -138,10 +138,13 @@ static uint8_t transfer(vblk_t *v, bool out, uint64_t sector, uint64_t bytes,
         }
         done += k;
     }
-    if (out)
+    if (out) {
         v->writes++;
-    else
+        if (v->written)
+            v->written();
+    } else {
         v->reads++;
+    }
     return VIRTIO_BLK_S_OK;
 }
 
@@ -284,4 +287,21 @@ bool vblk_access(vblk_t *v, bool write, uint64_t offset, uint64_t size, uint32_t
 bool vblk_irq(const vblk_t *v)
 {
     return virtio_mmio_irq(&v->dev);
+}
+
+unsigned vblk_resume(vblk_t *v, uint32_t flags)
+{
+    unsigned available = ds_resume(&v->dev, flags);
+    char text[VBLK_LINE_MAX];
+    virtq_t *q = virtio_mmio_queue(&v->dev, VBLK_REQUESTQ);
+    fmt_snprintf(text, sizeof text, "blk %s: vm %s: state restored (status 0x%x, features "
+                 "0x%lx); requestq %s", v->name, v->vm, v->dev.status,
+                 (unsigned long)v->dev.driver_features, q ? "" : "not live");
+    if (q)
+        fmt_snprintf(text + strlen(text), sizeof text - strlen(text),
+                     "resumed at used index %u, %u available", q->used_idx, available);
+    v->emit(text);
+    if (q)
+        serve_queue(v);
+    return available;
 }

@@ -49,6 +49,10 @@ typedef struct {
     uint64_t ram_bytes;
     void (*emit)(const char *text); /* one log line, without '\n' */
     blk_disk_t *disk;
+    /* Called when an OUT's data has reached the disk, before its chain is
+     * used (NULL: nothing): the server's test option that crashes it in
+     * the middle of a request (blk.fault=die:N, main.c). */
+    void (*written)(void);
     blk_part_t part;                /* the VM's partition: its sector 0 is part.first */
     bool usable;                    /* the partition lies on a disk */
     virtio_ram_window_t window;
@@ -71,5 +75,13 @@ bool vblk_access(vblk_t *v, bool write, uint64_t offset, uint64_t size, uint32_t
                  uint32_t wvalue);
 
 bool vblk_irq(const vblk_t *v);
+
+/* A restarted server's DS_REQ_RESUME (devsrv.h, after the VMM replayed
+ * the driver's register writes): requestq taken up from its used ring
+ * (ds_resume), said once, and what is available served. Returns the
+ * chains found available: those the old instance had taken and not used
+ * (served again: a write writes the same sectors again, a read reads
+ * them) and those the driver added since. */
+unsigned vblk_resume(vblk_t *v, uint32_t flags);
 
 #endif

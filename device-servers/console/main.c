@@ -21,6 +21,7 @@
  */
 #include "console.h"
 #include <devsrv.h>
+#include <ds_access.h>
 #include <ds_setup.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,12 @@ static void serve(nestor_cptr_t ep)
             (label == DS_REQ_READ || label == DS_REQ_WRITE))
             ok = con_access(&con, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
                             (uint32_t)m.mr[2]);
+        else if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO && label == DS_REQ_RESUME) {
+            /* A restarted instance takes up its rings (devsrv.h): the
+             * receive buffers the old one held are available again. */
+            value = ds_resume(&con.dev, (uint32_t)m.mr[0]);
+            ok = true;
+        }
         m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
                         .mr = { value, con_irq(&con) ? DS_REPLY_IRQ_LEVEL : 0 } };
         if (garbage_after && con.accesses > garbage_after) {

@@ -41,6 +41,23 @@
  * The VMM trusts nothing in a reply: a label it does not know is a broken
  * server (the access reads all ones and the VMM says so once), the value is
  * cut to the access's size, only the defined flag bits count.
+ *
+ * A restarted server (device-servers/README.md "Restart"): when a call
+ * fails because the server is gone (its process deleted by init after a
+ * fault, or no answer within the timeout), the VMM asks init for the
+ * server's new instance (DS_INIT_RECONNECT below, a call on its parent
+ * endpoint). Init answers with a fresh send capability to the new
+ * instance's endpoint, or refuses (the server was not restarted). The VMM
+ * then makes the setup call again, replays the register writes the old
+ * instance accepted (virtio_shadow.h) as DS_REQ_WRITEs, and sends
+ *   DS_REQ_RESUME    (badge DS_BADGE_MMIO) MR0 DS_RESUME_* flags: take up
+ *                    each ready queue from the used idx in guest memory
+ *                    (virtq_resume: chains the old instance took and never
+ *                    used are served again) and serve what is available;
+ *                    DS_RESUME_IRQ: the line was up, set InterruptStatus's
+ *                    used-buffer bit. Reply as to an access, MR0 the chains
+ *                    found available.
+ * then re-sends the access that failed.
  */
 #ifndef DEVSRV_H
 #define DEVSRV_H
@@ -60,6 +77,27 @@
 #define DS_REQ_READ          0x5244     /* "RD" */
 #define DS_REQ_WRITE         0x5752     /* "WR" */
 #define DS_REQ_MRS           3
+
+#define DS_REQ_RESUME        0x5253     /* "RS": a restarted server takes up its rings */
+#define DS_RESUME_IRQ        0x1u       /* MR0: the device's line was up */
+#define DS_RESUME_MRS        1
+
+/* The VMM's call to init (its parent endpoint) for a device server's new
+ * instance: MR0 the server's restarts it knows of (0: none, the first
+ * instance), MR1..DS_NAME_MRS the server's monitor name (NUL-padded, 8
+ * bytes a word). Reply DS_OK with one capability (a send right to the new
+ * instance's endpoint) and MR0 the server's restarts, or DS_REFUSED (no
+ * such server of this VMM's VMs, or not restarted since). */
+#define DS_INIT_RECONNECT    0x5243     /* "RC" */
+/* A monitor stacked on a device server's VM (its inspector, for gdb's
+ * "monitor restart NAME", or its VMM) asks init to kill and restart the
+ * server: MR1..DS_NAME_MRS its name as above (MR0 unused). Reply DS_OK,
+ * MR0 the server's restarts, or DS_REFUSED (not a server of a VM this
+ * monitor is stacked on, one that also serves client monitors, or its
+ * restarts spent). The VMM finds out at its next call to it (a reconnect). */
+#define DS_INIT_RESTART      0x5252     /* "RR" */
+#define DS_NAME_MRS          4
+#define DS_RECONNECT_MRS     (1 + DS_NAME_MRS)
 
 #define DS_OK                0
 #define DS_REFUSED           1

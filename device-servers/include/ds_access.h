@@ -47,6 +47,12 @@ static inline const char *ds_mmio_access(virtio_mmio_dev_t *dev, uint32_t window
 bool ds_chain_refused(virtio_mmio_dev_t *dev, unsigned q, virtq_err_t e, uint16_t head,
                       virtio_mmio_effect_t *eff, char *why, size_t len);
 
+/* A restarted server's DS_REQ_RESUME (devsrv.h): each ready queue of
+ * @dev taken up from its used ring (virtq_resume), and with DS_RESUME_IRQ
+ * in @flags InterruptStatus's used-buffer bit set. Returns the chains
+ * available from there (the device serves them next). */
+unsigned ds_resume(virtio_mmio_dev_t *dev, uint32_t flags);
+
 /* An access said as "write of 4 bytes at 0x38", into @buf. */
 void ds_access_str(char *buf, size_t len, bool write, uint64_t offset, uint64_t size);
 

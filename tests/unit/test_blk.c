@@ -16,6 +16,7 @@
 #include "unit.h"
 #include "../../device-servers/blk/ata.h"
 #include "../../device-servers/blk/blk.h"
+#include "../../device-servers/blk/image.h"
 #include "../../device-servers/blk/vblk.h"
 #define DSD_SHORTHANDS                  /* rd, wr, desc, offer ... on D */
 #include "devsrv_driver.h"
@@ -744,6 +745,106 @@ static void test_vblk(void)
     ram = NULL;
 }
 
+/* ---- a read-only image as a copy-on-write disk (image.h) ---- */
+
+#define IMG_BYTES   (2 * IMG_PAGE_SIZE + 700)   /* 3 pages, 18 sectors, the last partial */
+#define IMG_POOL    3                           /* private pages the fake budget holds */
+
+static uint8_t img_pool[IMG_POOL][IMG_PAGE_SIZE];
+static unsigned img_pool_used;
+static img_disk_t IMG;
+
+static uint8_t *img_new_page(void *ctx)
+{
+    (void)ctx;
+    if (img_pool_used == IMG_POOL)
+        return NULL;
+    memset(img_pool[img_pool_used], 0xCC, IMG_PAGE_SIZE);   /* not zeroed: any content */
+    return img_pool[img_pool_used++];
+}
+
+static uint8_t img_byte(uint64_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
+
+static void test_image(void)
+{
+    static uint8_t image[IMG_BYTES];
+    static uint8_t buf[20 * IMG_SECTOR_SIZE], sec[IMG_SECTOR_SIZE];
+    for (uint64_t i = 0; i < IMG_BYTES; i++)
+        image[i] = img_byte(i);
+    blk_disk_t disk;
+    img_pool_used = 0;
+    IMG.new_page = img_new_page;
+    CU_ASSERT_FALSE(img_init(&IMG, image, 0, &disk));
+    CU_ASSERT_FALSE(img_init(&IMG, image, (uint64_t)IMG_MAX_PAGES * IMG_PAGE_SIZE + 1, &disk));
+    CU_ASSERT_TRUE_FATAL(img_init(&IMG, image, IMG_BYTES, &disk));
+    CU_ASSERT_EQUAL(disk.sectors, 18);
+    /* The whole disk reads as the image, then zeros past its end. */
+    memset(buf, 0xAA, sizeof buf);
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, 0, 18, buf), 0);
+    bool same = true;
+    for (uint64_t i = 0; i < 18 * IMG_SECTOR_SIZE; i++)
+        same &= buf[i] == (i < IMG_BYTES ? img_byte(i) : 0);
+    CU_ASSERT_TRUE(same);
+    /* Beyond the disk, or wrapping: refused. */
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, 18, 1, buf), IMG_ERR_RANGE);
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, ~0ULL, 2, buf), IMG_ERR_RANGE);
+    CU_ASSERT_EQUAL(disk.write(disk.ctx, 17, 2, buf), IMG_ERR_RANGE);
+    CU_ASSERT_EQUAL(img_pool_used, 0);
+    /* A write to sector 9 (page 1): read back, its neighbours as the image
+     * has them, the image itself unchanged, one page copied. */
+    memset(sec, 0x5A, sizeof sec);
+    CU_ASSERT_EQUAL(disk.write(disk.ctx, 9, 1, sec), 0);
+    CU_ASSERT_EQUAL(IMG.copied, 1);
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, 8, 3, buf), 0);
+    same = true;
+    for (uint64_t i = 0; i < 3 * IMG_SECTOR_SIZE; i++) {
+        uint64_t at = 8 * IMG_SECTOR_SIZE + i;
+        same &= buf[i] == (at / IMG_SECTOR_SIZE == 9 ? 0x5A : img_byte(at));
+    }
+    CU_ASSERT_TRUE(same);
+    same = true;
+    for (uint64_t i = 0; i < IMG_BYTES; i++)
+        same &= image[i] == img_byte(i);
+    CU_ASSERT_TRUE(same);
+    /* Across pages 0 and 1 (sectors 7-8): page 0 copied too, page 1 kept. */
+    memset(buf, 0x11, 2 * IMG_SECTOR_SIZE);
+    CU_ASSERT_EQUAL(disk.write(disk.ctx, 7, 2, buf), 0);
+    CU_ASSERT_EQUAL(IMG.copied, 2);
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, 6, 4, buf), 0);
+    CU_ASSERT_EQUAL(buf[0], img_byte(6 * IMG_SECTOR_SIZE));
+    CU_ASSERT_EQUAL(buf[IMG_SECTOR_SIZE], 0x11);
+    CU_ASSERT_EQUAL(buf[3 * IMG_SECTOR_SIZE - 1], 0x11);
+    CU_ASSERT_EQUAL(buf[3 * IMG_SECTOR_SIZE], 0x5A);
+    /* The last, partial sector: its copy keeps the zeros past the image. */
+    memset(sec, 0x77, 100);
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, 17, 1, buf), 0);
+    memcpy(sec + 100, buf + 100, IMG_SECTOR_SIZE - 100);
+    CU_ASSERT_EQUAL(disk.write(disk.ctx, 17, 1, sec), 0);
+    CU_ASSERT_EQUAL(IMG.copied, 3);
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, 16, 2, buf), 0);
+    CU_ASSERT_EQUAL(buf[0], img_byte(16 * IMG_SECTOR_SIZE));
+    CU_ASSERT_EQUAL(buf[IMG_SECTOR_SIZE], 0x77);
+    CU_ASSERT_EQUAL(buf[IMG_SECTOR_SIZE + 99], 0x77);
+    CU_ASSERT_EQUAL(buf[IMG_SECTOR_SIZE + 187], img_byte(17 * IMG_SECTOR_SIZE + 187));
+    CU_ASSERT_EQUAL(buf[IMG_SECTOR_SIZE + 188], 0);                 /* the image ends */
+    CU_ASSERT_EQUAL(buf[2 * IMG_SECTOR_SIZE - 1], 0);
+    CU_ASSERT_EQUAL(disk.flush(disk.ctx), 0);
+    /* Out of private pages: a write to a page without a copy fails whole,
+     * one across a copied and an uncopied page writes neither. */
+    img_pool_used = IMG_POOL;
+    CU_ASSERT_TRUE_FATAL(img_init(&IMG, image, IMG_BYTES, &disk));
+    img_pool_used = IMG_POOL - 1;
+    memset(sec, 0x33, sizeof sec);
+    CU_ASSERT_EQUAL(disk.write(disk.ctx, 0, 1, sec), 0);           /* the last page */
+    memset(buf, 0x44, 2 * IMG_SECTOR_SIZE);
+    CU_ASSERT_EQUAL(disk.write(disk.ctx, 7, 2, buf), IMG_ERR_NO_MEMORY);
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, 7, 2, buf), 0);
+    CU_ASSERT_EQUAL(buf[0], img_byte(7 * IMG_SECTOR_SIZE));
+    CU_ASSERT_EQUAL(buf[IMG_SECTOR_SIZE], img_byte(8 * IMG_SECTOR_SIZE));
+    CU_ASSERT_EQUAL(disk.read(disk.ctx, 0, 1, buf), 0);
+    CU_ASSERT_EQUAL(buf[0], 0x33);
+}
+
 UNIT_SUITE(blk_suite)
 {
     CU_pSuite s = CU_add_suite("blk: the block server (ATA, partitions, virtio-blk)", NULL, NULL);
@@ -755,4 +856,5 @@ UNIT_SUITE(blk_suite)
                 test_clients);
     CU_add_test(s, "virtio-blk: IN/OUT/FLUSH/GET_ID, bad requests IOERR/UNSUPP, broken ring",
                 test_vblk);
+    CU_add_test(s, "a read-only image as a copy-on-write disk", test_image);
 }

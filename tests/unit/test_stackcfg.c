@@ -271,7 +271,8 @@ static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
                                    !strcmp(name, "virtio-console") || !strcmp(name, "blk") ||
                                    !strcmp(name, "net"));
     case SC_FILE_IMAGE:
-        return !strcmp(name, "hello") || (sc_nested_inner(name) && nested_exists(w, name));
+        return !strcmp(name, "hello") || !strcmp(name, "ro-disk") ||
+               (sc_nested_inner(name) && nested_exists(w, name));
     case SC_FILE_CONFIG:
         return !strcmp(name, "demo") || world_config(w, name) >= 0;
     }
@@ -1856,6 +1857,47 @@ static void test_blk(void)
     EXPECT_FRAG(1, P "/monitors/vmm: property 'blk': expected one of ");
 }
 
+/* A block server's VM disk backed by an image (copy-on-write in its RAM). */
+static void test_blk_image(void)
+{
+    base();
+    add_blk("disk", 2, 0, 0);
+    t_str("/monitors/disk", "image", "ro-disk");
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT_OK();
+    CU_ASSERT_STRING_EQUAL(S.mon[1].image, "ro-disk");
+    CU_ASSERT_EQUAL(S.mon[1].vm_sectors.count, 0);
+    CU_ASSERT_EQUAL(S.boot_files, 2 + 2 + 2);   /* init, config; vmm, blk; hello, ro-disk */
+    /* The VM's own image as the disk too: one boot module. */
+    base();
+    add_blk("disk", 2, 0, 0);
+    t_str("/monitors/disk", "image", "hello");
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.boot_files, 2 + 2 + 1);
+    /* Both backings; an image nobody's VM uses; one that does not exist. */
+    base();
+    add_blk("disk", 2, 2048, 16);
+    t_str("/monitors/disk", "image", "ro-disk");
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT(1, P "/monitors/disk: property 'image': expected either 'image' or 'vm-sectors' as "
+           "its VM's disk, got both");
+    base();
+    add_blk("disk", 2, 0, 0);
+    t_str("/monitors/disk", "image", "ro-disk");
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 3, 2, 100, 50);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    EXPECT(1, P "/monitors/disk: property 'image': expected none: no VM's 'virtio' names this "
+           "server, got an image");
+    base();
+    add_blk("disk", 2, 0, 0);
+    t_str("/monitors/disk", "image", "nope");
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT_FRAG(0, P "/monitors/disk: property 'image': expected a disk image that exists, got "
+                "\"nope\", which does not exist");
+}
+
 UNIT_SUITE(stackcfg_suite)
 {
     CU_pSuite s = CU_add_suite("stackcfg: the stack-config validator", NULL, NULL);
@@ -1905,6 +1947,7 @@ UNIT_SUITE(stackcfg_suite)
                 "machine larger than the one it boots on", test_modules_machine);
     CU_add_test(s, "refused: a port or IRQ held by two monitors", test_shared_devices);
     CU_add_test(s, "block servers: the VM's disk, client partitions; misuses refused", test_blk);
+    CU_add_test(s, "block server: a VM disk backed by an image", test_blk_image);
     CU_add_test(s, "refused: unknown, duplicated, too many, shared exits", test_exits);
     CU_add_test(s, "refused: unused monitors, one serving two VMs, unknown kind", test_service);
     CU_add_test(s, "virtio: device servers read and ordered; unused, shared, misplaced, too "

@@ -9,6 +9,7 @@
 #include "unit.h"
 #include "virtio_driver.h"
 #include <virtio_mmio.h>
+#include <virtio_shadow.h>
 #include <string.h>
 
 #define VENDOR      0x4e657374u          /* "Nest" */
@@ -578,6 +579,121 @@ static void test_queue_reset(void)
     CU_ASSERT_EQUAL(vdrv_used_idx(&d), 1);
 }
 
+/* ---- a restarted device: the shadow's replay and virtq_resume ---- */
+
+static virtio_shadow_t SHADOW;
+
+/* A driver write that, when the device accepts it, the shadow keeps (as
+ * the VMM keeps what a device server accepted). */
+static virtio_mmio_err_t swr(uint32_t off, uint32_t v)
+{
+    virtio_mmio_err_t e = wr(off, v);
+    if (e == VIRTIO_MMIO_OK)
+        virtio_shadow_write(&SHADOW, off, v);
+    return e;
+}
+
+static void test_restart_replay(void)
+{
+    vdrv_t d;
+    virtio_shadow_op_t ops[VIRTIO_SHADOW_OPS_MAX];
+    const uint64_t f = VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX) |
+                       DEV_FEATURE_0;
+    fresh(OFFERED);
+    SHADOW = (virtio_shadow_t){ 0 };
+    CU_ASSERT_EQUAL(virtio_shadow_replay(&SHADOW, ops), 0);      /* reset: nothing to do */
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE), VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER),
+                    VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0), VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f), VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1), VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32)), VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                                VIRTIO_STATUS_FEATURES_OK), VIRTIO_MMIO_OK);
+    /* Queue 0 live on the model ring; queue 2 given some registers, not
+     * made ready. */
+    vdrv_init(&d, &R, 8, DESC_GPA, AVAIL_GPA, USED_GPA);
+    const uint32_t q0[][2] = {
+        { VIRTIO_MMIO_QUEUE_SEL, 0 }, { VIRTIO_MMIO_QUEUE_NUM, 8 },
+        { VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA }, { VIRTIO_MMIO_QUEUE_DESC_HIGH, 0 },
+        { VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA }, { VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0 },
+        { VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA }, { VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0 },
+        { VIRTIO_MMIO_QUEUE_READY, 1 }, { VIRTIO_MMIO_QUEUE_SEL, 2 },
+        { VIRTIO_MMIO_QUEUE_NUM, 3 }, { VIRTIO_MMIO_QUEUE_DESC_LOW, 0x4000 } };
+    for (unsigned i = 0; i < sizeof q0 / sizeof q0[0]; i++)
+        CU_ASSERT_EQUAL(swr(q0[i][0], q0[i][1]), VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK),
+                    VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_QUEUE_SEL, 0), VIRTIO_MMIO_OK);
+    /* A refused write is not kept: queue 0 stays of size 8. */
+    CU_ASSERT_EQUAL(swr(VIRTIO_MMIO_QUEUE_NUM, 4), VIRTIO_MMIO_ERR_QUEUE_LIVE);
+    /* Three chains offered; the old device used one and had taken the
+     * second when it died. */
+    virtq_seg_t segs[4];
+    virtq_chain_t c;
+    for (uint16_t h = 1; h <= 3; h++) {
+        vdrv_desc(&d, h, BUF_GPA + 64 * h, 64, VIRTQ_DESC_F_WRITE, 0);
+        vdrv_offer(&d, h);
+    }
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&DEV, 0, segs, 4, &c, &EFF), VIRTQ_OK);
+    CU_ASSERT_EQUAL(virtio_mmio_push(&DEV, 0, c.head, 64, &EFF), VIRTQ_OK);
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&DEV, 0, segs, 4, &c, &EFF), VIRTQ_OK);
+    CU_ASSERT_EQUAL(c.head, 2);
+
+    /* A fresh device over the same RAM, brought up by the replay alone:
+     * every write accepted, the same negotiated state. */
+    static virtio_mmio_dev_t dev2;
+    static virtio_mmio_queue_t qs2[NQUEUES];
+    memset(qs2, 0, sizeof qs2);
+    qs2[0].num_max = 8;
+    qs2[2].num_max = 16;
+    CU_ASSERT_EQUAL_FATAL(virtio_mmio_init(&dev2, VIRTIO_ID_BLOCK, VENDOR, OFFERED, qs2, NQUEUES,
+                                           CFG_SIZE, &OPS, NULL, &R.ram), VIRTIO_MMIO_INIT_OK);
+    unsigned n = virtio_shadow_replay(&SHADOW, ops);
+    CU_ASSERT_TRUE(n > 0 && n <= VIRTIO_SHADOW_OPS_MAX);
+    for (unsigned i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(virtio_mmio_write(&dev2, ops[i].offset, 4, ops[i].value, &EFF),
+                        VIRTIO_MMIO_OK);
+    CU_ASSERT_EQUAL(dev2.status, DEV.status);
+    CU_ASSERT_EQUAL(dev2.driver_features, f);
+    CU_ASSERT_EQUAL(dev2.queue_sel, 0);
+    CU_ASSERT_TRUE(virtio_mmio_live(&dev2));
+    CU_ASSERT_TRUE(qs2[0].vq.ready && qs2[0].vq.event_idx && qs2[0].vq.size == 8);
+    CU_ASSERT_EQUAL(qs2[0].vq.desc_gpa, DESC_GPA);
+    CU_ASSERT_FALSE(qs2[2].vq.ready);
+    CU_ASSERT_EQUAL(qs2[2].num, 3);
+    CU_ASSERT_EQUAL(qs2[2].desc_lo, 0x4000);
+    /* The rings: resumed at the used idx, the taken chain offered again,
+     * then the third, then nothing; none used twice. */
+    CU_ASSERT_EQUAL(virtq_resume(&qs2[0].vq), 2);
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&dev2, 0, segs, 4, &c, &EFF), VIRTQ_OK);
+    CU_ASSERT_EQUAL(c.head, 2);
+    CU_ASSERT_EQUAL(virtio_mmio_push(&dev2, 0, c.head, 64, &EFF), VIRTQ_OK);
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&dev2, 0, segs, 4, &c, &EFF), VIRTQ_OK);
+    CU_ASSERT_EQUAL(c.head, 3);
+    CU_ASSERT_EQUAL(virtio_mmio_push(&dev2, 0, c.head, 64, &EFF), VIRTQ_OK);
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&dev2, 0, segs, 4, &c, &EFF), VIRTQ_EMPTY);
+    CU_ASSERT_EQUAL(vdrv_used_idx(&d), 3);
+    uint32_t id, len;
+    vdrv_used_elem(&d, 1, &id, &len);
+    CU_ASSERT_EQUAL(id, 2);
+    /* A driver that moved the used idx itself is resumed from there: more
+     * than the queue size outstanding breaks the queue at the next pop. */
+    vdrv_set_avail_idx(&d, 3);
+    *(volatile uint16_t *)fram_host(&R, USED_GPA + VIRTQ_USED_IDX_OFF) = 0x8000;
+    CU_ASSERT_EQUAL(virtq_resume(&qs2[0].vq), (uint16_t)(3 - 0x8000));
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&dev2, 0, segs, 4, &c, &EFF), VIRTQ_ERR_AVAIL_IDX_JUMP);
+    CU_ASSERT_TRUE(dev2.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    /* A reset forgets the shadow; a queue selector beyond it is kept off. */
+    virtio_shadow_write(&SHADOW, VIRTIO_MMIO_STATUS, 0);
+    CU_ASSERT_EQUAL(virtio_shadow_replay(&SHADOW, ops), 0);
+    virtio_shadow_write(&SHADOW, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_SHADOW_QUEUES);
+    virtio_shadow_write(&SHADOW, VIRTIO_MMIO_QUEUE_NUM, 8);
+    for (unsigned i = 0; i < VIRTIO_SHADOW_QUEUES; i++)
+        CU_ASSERT_EQUAL(SHADOW.q[i].num, 0);
+}
+
 UNIT_SUITE(virtio_mmio_suite)
 {
     CU_pSuite s = CU_add_suite("virtio-mmio transport", NULL, cleanup);
@@ -591,4 +707,5 @@ UNIT_SUITE(virtio_mmio_suite)
     CU_add_test(s, "a malformed ring: DEVICE_NEEDS_RESET until reset", test_needs_reset);
     CU_add_test(s, "configuration space and generation", test_config_space);
     CU_add_test(s, "QueueReset with VIRTIO_F_RING_RESET", test_queue_reset);
+    CU_add_test(s, "a restarted device: replayed registers, resumed ring", test_restart_replay);
 }

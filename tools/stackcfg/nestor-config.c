@@ -234,6 +234,16 @@ int main(int argc, char **argv)
                 }
             }
         }
+        /* Block servers' disk images ('image'), each once. */
+        for (unsigned i = 0; i < stack.n_mon; i++) {
+            bool seen = !stack.mon[i].image[0];
+            for (unsigned j = 0; !seen && j < n_seen; j++)
+                seen |= strcmp(stack.mon[i].image, seen_files[j]) == 0;
+            for (unsigned j = 0; !seen && j < i; j++)
+                seen |= strcmp(stack.mon[i].image, stack.mon[j].image) == 0;
+            if (!seen)
+                printf("image %s\n", stack.mon[i].image);
+        }
         /* Nested stacks: each config once (the harness adds their files). */
         for (unsigned i = 0; i < stack.n_vm; i++) {
             bool seen = !stack.vm[i].nested[0];

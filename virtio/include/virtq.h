@@ -164,4 +164,18 @@ bool virtq_need_notify(virtq_t *q);
  */
 bool virtq_set_notify(virtq_t *q, bool enable);
 
+/*
+ * A device that replaces another over a live ring (a restarted device
+ * server, device-servers/README.md "Restart") takes up the work where the
+ * used ring says the old one left it: last_avail and used_idx become the
+ * used idx in guest memory. For a device that serves in order (each chain
+ * pushed before the next is popped: the block server), every entry before
+ * that idx was used and none after: the ones after, taken by the old
+ * device and never used, are available again (replayed), none is lost
+ * and none is used twice. Returns how many entries are available from
+ * there (more than the queue size: the next pop breaks the queue, as a
+ * driver that moved its idx so far would). The queue must be ready.
+ */
+uint16_t virtq_resume(virtq_t *q);
+
 #endif
