@@ -37,13 +37,6 @@
 #define EPT_LEAF_2M      BIT(7)
 #define PAGE_2M          (1ULL << 21)
 
-/* L2's general registers while L1 runs (nestbench_l2.S: G(n) offsets). */
-struct nb_gprs {
-    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
-};
-struct nb_gprs nb_l2;
-uint64_t nb_run(uint64_t resume);
-extern char nb_l2_entry[];
 
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));

@@ -146,6 +146,18 @@ static inline uint64_t beyond_phys(void) { return 1ULL << caps.maxphyaddr; }
 void vmxc_section_vmentry(void);
 void vmxc_section_l2(void);
 void vmxc_build_vmcs(void);
+/* nestbench_l2.S (linked into nestbench and debughv): a minimal
+ * hypervisor's entry path. nb_run(resume) enters L2 by VMLAUNCH (0) or
+ * VMRESUME (1) with L2's general registers from nb_l2 and returns 0 at its
+ * next exit (nb_l2 then holds them as L2 left them), or RFLAGS after a
+ * failed VMLAUNCH/VMRESUME; nb_l2_entry is nestbench's L2. */
+struct nb_gprs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+extern struct nb_gprs nb_l2;
+uint64_t nb_run(uint64_t resume);
+extern char nb_l2_entry[];
+
 /* vmxcheck_l2x.c: the L2-exit sections */
 void vmxc_section_l2x(void);
 #endif
