@@ -57,6 +57,10 @@ const char *vmxc_cmdline(uint32_t magic, uint32_t info);
 int vmxc_has_word(const char *s, const char *w);
 void vmxc_setup_descriptors(void);      /* IDT for the exceptions, TSS, TR */
 int vmxc_section_caps(void);            /* fills caps; 0: no VMX */
+/* A minimal hypervisor's start (nestbench, debughv): the caps section, CR0
+ * and CR4 to their fixed bits with VMXE, VMXON, and vmxc_build_vmcs's VMCS
+ * current. NULL, or what failed. */
+const char *vmxc_start_vmx(void);
 void vmxc_write_revision(uint64_t *region, uint32_t rev);
 void vmxc_check(int ok, const char *what);
 void vmxc_check_eq(const char *what, uint64_t expected, uint64_t got);
