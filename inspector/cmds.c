@@ -10,6 +10,7 @@
  *                    its next access to the device (device-servers/README.md)
  */
 #include "inspector.h"
+#include "nvmx_setup.h"
 #include <devsrv.h>
 #include <fmt.h>
 #include <nestor/vmcs.h>
@@ -76,6 +77,12 @@ static int cmd_ept(insp_t *in, struct rsp *r, const char *arg)
     uint64_t gpa;
     if (!target_translate(in, va, &gpa)) {
         say(r, "0x%lx: not mapped to the VM's RAM by the guest's page tables\n", va);
+        return 0;
+    }
+    if (in->l2) {
+        /* L2's paging, then EPT12 (SDM 28.3.1): an address in L1's RAM. */
+        say(r, "0x%lx -> L1-physical 0x%lx through L2's paging and EPT12 (EPTP 0x%lx): L1's "
+            "RAM (%lu MiB)\n", va, gpa, in->l2->eptp12, in->ram_bytes >> 20);
         return 0;
     }
     /* The VMM maps the VM's RAM at guest-physical 0 with 2 MiB EPT pages,

@@ -61,6 +61,10 @@ typedef struct insp {
     uint8_t *ram;                 /* its RAM, mapped */
     uint64_t ram_bytes;
     unsigned level;               /* our level in the VCPU's exit tables */
+    /* An inspector of L2 (config 'level = <2>'): the VCPU is nested-vmx's
+     * vcpu02, the RAM is L1's, and this is nested-vmx's L2 page (its EPTP12,
+     * nested-vmx/nvmx_setup.h); NULL when we debug our VM's own guest. */
+    const struct nvmx_l2_page *l2;
     nu_alloc_t alloc;
     /* the host serial port */
     nu_hostuart_t uart;                 /* the host's COM2 (user/hostuart.h) */

@@ -6,7 +6,9 @@
  * exit tables for the inspector's exits (#DB, #BP, its own pauses) and
  * calls it once, badged CM_BADGE_SETUP, with the VM's VCPU, state page and
  * RAM (nested-vmx/nvmx_setup.h, the same hand-over nested-vmx gets, without
- * the kick). Then one loop: exits (target.c) and the bytes gdb sends
+ * the kick). An inspector of L2 ('level = <2>') gets that call from
+ * nested-vmx instead, with L2's vCPU, the L2 page and L1's RAM, when L1
+ * first enters L2. Then one loop: exits (target.c) and the bytes gdb sends
  * (the UART's IRQ, a notification bound to our thread).
  */
 #include "inspector.h"
@@ -20,6 +22,7 @@
 
 #define INSP_STATE_VA  0x0000200000000000ULL
 #define INSP_RAM_VA    0x0000300000000000ULL
+#define INSP_L2PAGE_VA 0x0000210000000000ULL     /* nested-vmx's L2 page (at level 2) */
 #define UART_BADGE     (1ULL << 40)       /* our notification's badge bit (no endpoint badge) */
 #define WAIT_OPT       "inspector.wait"   /* hold the VM at its first instruction for gdb */
 
@@ -35,18 +38,31 @@ static const nestor_word_t our_slots[] = {
     NESTOR_EXIT_DR_ACCESS,               /* MOV DR while we hold debug registers */
 };
 
-/* Map what the setup message @msg granted (the CNode in @node). */
-static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg)
+/* Map what the setup message @msg granted (the CNode in @node): from the
+ * VMM, its VM; from nested-vmx (@flags NVMX_SETUP_L2), L2's vCPU with the
+ * L2 page and L1's RAM. */
+static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags)
 {
     nvmx_grant_t g;
     if (!nvmx_grant_take(&insp.alloc, node, msg, false, INSP_STATE_VA, INSP_RAM_VA, &g))
         return false;
+    if (flags & NVMX_SETUP_L2) {
+        const nestor_cptr_t page = insp.alloc.next_slot++;
+        if (nu_cnode_copy(insp.alloc.cnode, page, 64, node, NVMX_GRANT_L2_PAGE, g.radix,
+                          NESTOR_RIGHT_READ) ||
+            nu_map_frame(&insp.alloc, NESTOR_CAP_INIT_VSPACE, INSP_L2PAGE_VA, page,
+                         NESTOR_RIGHT_READ))
+            return false;
+        insp.l2 = (const nvmx_l2_page_t *)(uintptr_t)INSP_L2PAGE_VA;
+    }
     insp.vcpu = g.vcpu;
     insp.s = g.state;
     insp.ram = g.ram;
     insp.ram_bytes = g.ram_bytes;
     insp.level = g.level;
     for (size_t i = 0; i < sizeof our_slots / sizeof our_slots[0]; i++) {
+        if (insp.l2 && our_slots[i] == NESTOR_EXIT_DR_ACCESS)
+            continue;             /* no debug registers of ours at L2 (target.c) */
         const nestor_word_t args[] = { our_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
                                        insp.level };
         if (nu_invoke(insp.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)
@@ -152,7 +168,10 @@ int main(const nestor_bootinfo_t *bi)
         nu_reply(&m);
     }
     b->receive_cnode = 0;
-    if (!take_vm(node, &m)) {
+    /* The flags are past the MRs in registers: read before our invocations. */
+    const nestor_word_t flags = nestor_msginfo_length(m.info) > NVMX_SETUP_MR_FLAGS
+                                    ? b->msg[NVMX_SETUP_MR_FLAGS] : 0;
+    if (!take_vm(node, &m, flags)) {
         printf("inspector %s: the VM handed over is not usable\n", insp.name);
         m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
         nu_reply(&m);
@@ -165,7 +184,12 @@ int main(const nestor_bootinfo_t *bi)
     bool wait = link && nu_option(bi->cmdline, WAIT_OPT) != NULL;
     if (wait)
         target_pause(&insp);      /* taken at the VM's first entry */
-    if (link)
+    if (link && insp.l2)
+        printf("inspector %s: gdb stub for the L2 guest of its VM (L1's %lu MiB, level %u of "
+               "nested-vmx's vcpu02) on the serial port at 0x%x%s\n", insp.name,
+               insp.ram_bytes >> 20, insp.level, insp.uart.base,
+               wait ? "; L2 waits for gdb" : "");
+    else if (link)
         printf("inspector %s: gdb stub for its VM (%lu MiB, level %u) on the serial port at "
                "0x%x%s\n", insp.name, insp.ram_bytes >> 20, insp.level, insp.uart.base,
                wait ? "; the VM waits for gdb" : "");
@@ -174,6 +198,11 @@ int main(const nestor_bootinfo_t *bi)
                insp.name, insp.ram_bytes >> 20, insp.level);
     m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 1), .mr = { 0 } };
     nu_reply(&m);
+    /* gdb may have spoken before the setup (an inspector of L2 gets it at
+     * L1's first VMLAUNCH): its bytes wait in the port, whose interrupt
+     * waits for our acknowledgement. */
+    if (link)
+        from_gdb();
     serve();
     return 1;
 }

@@ -7,6 +7,7 @@
  */
 #include "inspector.h"
 #include "rsp_x86.h"
+#include "nvmx_setup.h"
 #include <stddef.h>
 #include <string.h>
 #include <nestor/vmcs.h>
@@ -140,6 +141,13 @@ bool target_translate(insp_t *in, uint64_t va, uint64_t *gpa)
      * wide. The walk alone would drop the high bits and alias it. */
     if (!dregs_va_ok(va, p.efer & X86_EFER_LMA))
         return false;
+    /* L2's linear address: through L2's paging, every paging-structure
+     * entry and the result through EPT12 in L1's RAM (SDM 28.3.1), with
+     * the EPTP L2 runs with now (the L2 page: L1 waits while we hold L2). */
+    const uint64_t eptp12 = in->l2 ? in->l2->eptp12 : NVMX_L2_NO_EPT;
+    if (eptp12 != NVMX_L2_NO_EPT)
+        return x86_nested_linear_to_phys(&p, eptp12, va, read_entry, in, gpa) &&
+               *gpa < in->ram_bytes;
     return x86_linear_to_phys(&p, va, read_entry, in, gpa) && *gpa < in->ram_bytes;
 }
 
@@ -357,6 +365,12 @@ static int t_breakpoint(void *ctx, bool insert, enum rsp_bp_type type, uint64_t 
     insp_t *in = I(ctx);
     if (in->state != TGT_STOPPED)
         return -RSP_EBUSY;
+    /* At L2 nested-vmx carries vcpu02's DR0-DR3 and DR7 between L1 and L2
+     * at every entry and reflected exit (SDM 26.3.2.1, 27.3.1): ours would
+     * show in L1 and be lost at L1's next entry. Refused there (gdb's
+     * software watchpoints still work, on our single steps). */
+    if (type != RSP_BP_SOFTWARE && in->l2)
+        return -RSP_EPERM;
     if (type != RSP_BP_SOFTWARE)
         return hw_breakpoint(in, insert, type, addr, kind);
     if (kind != 1)

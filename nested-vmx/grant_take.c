@@ -32,8 +32,10 @@ bool nvmx_grant_take(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *msg, boo
         g->level == 0 || g->level >= NESTOR_EXIT_LEVELS)
         return false;
     nestor_cptr_t state;
-    if (!(g->vcpu = take(a, node, radix, NVMX_GRANT_VCPU)) ||
-        !(g->vmm = take(a, node, radix, NVMX_GRANT_VMM)) ||
+    /* The stop capability: the VMM's hand-overs have it, nested-vmx's to
+     * an inspector of L2 not (0). */
+    g->vmm = take(a, node, radix, NVMX_GRANT_VMM);
+    if (!(g->vcpu = take(a, node, radix, NVMX_GRANT_VCPU)) || (kick && !g->vmm) ||
         (kick && !(g->kick = take(a, node, radix, NVMX_GRANT_KICK))) ||
         !(state = take(a, node, radix, NVMX_GRANT_STATE)) ||
         nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, state_va, state, MAP_RW))

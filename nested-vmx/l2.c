@@ -157,6 +157,7 @@ static bool build(struct nvmx_monitor *m)
         nu_invoke(l2->vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &st, 1, 0, 0))
         return false;
     l2->s = (nestor_vcpu_state_t *)(uintptr_t)L2_STATE_VA;
+    l2->state_frame = page;
     /* Every basic reason comes to us with the whole state: we decide. */
     for (nestor_word_t slot = 0; slot < NESTOR_EXIT_SLOT_EXCEPTION + EXCEPTION_VECTORS; slot++) {
         const nestor_word_t args[] = { slot, NESTOR_MTD_ALL };
@@ -170,7 +171,8 @@ static bool build(struct nvmx_monitor *m)
     }
     l2->built = true;
     return nu_invoke(l2->vcpu, NESTOR_VCPU_SET_EXIT_TABLE, 0, 0, &l2->table, 1, 0, 0) ==
-           NESTOR_OK;
+               NESTOR_OK &&
+           l2_inspector_stack(m);
 }
 
 /* The exception vectors L1 intercepts (SDM 24.6.3) have our endpoint in
@@ -564,6 +566,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     if (eptp != l2->eptp12) {
         ept02_flush(m);
         l2->eptp12 = eptp;
+        l2_inspector_eptp(m, eptp);
     }
     nestor_word_t mask = L1_STATE_GROUPS, refusal[2] = { 0 };
     nestor_error_t e = load_guest(m, v, ept12) ? NESTOR_OK : NESTOR_ERR_INVALID_ARGUMENT;

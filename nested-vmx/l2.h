@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "entry_checks.h"
+#include "nvmx_setup.h"
 #include <nestor/vcpu.h>
 #include <user/sys.h>
 
@@ -31,7 +32,7 @@ struct vmcs12;
 #define EPT02_MAX_MAPS    64         /* 2 MiB mappings EPT02 holds before it is rebuilt */
 #define EPT02_MAX_PAGES   256        /* 4 KiB mappings (alias slices) before it is rebuilt */
 #define EPT02_MAX_PTS     16         /* EPT02 page tables for them (4 KiB of budget each) */
-#define EPT02_NO_EPT      (~0ULL)    /* L1 does not use EPT: L2-physical = L1-physical */
+#define EPT02_NO_EPT      NVMX_L2_NO_EPT   /* L1 does not use EPT: L2-physical = L1-physical */
 #define L2_COUNTED_REASONS 80        /* basic exit reasons counted one by one (SDM Appendix C) */
 
 /* EPT02's mappings (ept02.c). Each entry keeps its capability slot once
@@ -56,6 +57,7 @@ typedef struct {
 typedef struct {
     bool built, started;
     nestor_cptr_t vcpu, tcb, ept, table;
+    nestor_cptr_t state_frame;       /* vcpu02's state page (for an inspector of L2) */
     nestor_vcpu_state_t *s;          /* vcpu02's state page */
     uint32_t table_exceptions;       /* exception vectors whose slots hold our endpoint */
     uint64_t vmcs12;                 /* guest-physical address of the vmcs12 now entered */
@@ -117,6 +119,15 @@ void l2_reset(struct nvmx_monitor *m);
 /* The VM has ended: L2's thread stops for good and EPT02 goes (its alias
  * slices deleted, page tables unmapped). */
 void l2_end(struct nvmx_monitor *m);
+
+/* An inspector of L2 (l2_inspector.c): take its endpoints from the
+ * VMM's hand-over (@node of @radix; nvmx_setup.h NVMX_GRANT_INSP_*). */
+bool l2_inspector_take(struct nvmx_monitor *m, nestor_cptr_t node, unsigned radix);
+/* vcpu02 was made: hand it to the inspector of L2, if any, and stack it on
+ * vcpu02 at level 1. False if our budget cannot make what that takes. */
+bool l2_inspector_stack(struct nvmx_monitor *m);
+/* L2 enters with EPT12 @eptp12 (EPT02_NO_EPT): the L2 page says so. */
+void l2_inspector_eptp(struct nvmx_monitor *m, uint64_t eptp12);
 
 /* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
  * stay cached). */

@@ -103,7 +103,9 @@ int main(const nestor_bootinfo_t *bi)
      * take_vm's invocations. */
     const nestor_word_t flags = nestor_msginfo_length(m.info) > NVMX_SETUP_MR_FLAGS
                                     ? b->msg[NVMX_SETUP_MR_FLAGS] : 0;
-    if (!take_vm(node, &m)) {
+    if (!take_vm(node, &m) ||
+        ((flags & NVMX_SETUP_INSPECTOR) &&
+         !l2_inspector_take(&mon, node, (unsigned)m.mr[NVMX_SETUP_MR_RADIX]))) {
         printf("nested-vmx %s: the VM handed over is not usable (caps %u, %lu bytes of RAM, "
                "level %lu)\n", mon.name, nestor_msginfo_extra_caps(m.info),
                m.mr[NVMX_SETUP_MR_RAM_BYTES], m.mr[NVMX_SETUP_MR_LEVEL]);

@@ -37,6 +37,10 @@ typedef struct nvmx_monitor {
     uint64_t efer_allowed;          /* EFER bits L1 may set (cpu_policy.h efer_allowed) */
     bool tsc_dirty;                 /* L1 wrote its TSC: L2's offset needs computing again */
     const char *last_rule;          /* the entry check that failed last, for the log */
+    /* an inspector of L2 (l2_inspector.c): its endpoint badged for its setup
+     * and its exits (0: none), and the L2 page we write for it */
+    nestor_cptr_t insp_setup, insp_exits;
+    nvmx_l2_page_t *l2_page;
 } nvmx_monitor_t;
 
 /* An exit's message registers (NESTOR_EXIT_MR_*), copied out of the

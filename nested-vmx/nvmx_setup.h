@@ -25,6 +25,11 @@
  *                       reads (nvmx_events_t): the NMI it holds for L1
  *                       that no kick will announce, checked at every L2
  *                       entry without an IPC.
+ *   NVMX_GRANT_INSP_SETUP, NVMX_GRANT_INSP_EXITS (with NVMX_SETUP_INSPECTOR)
+ *                       an inspector of L2 stacked on this VM (config
+ *                       'level = <2>'): its endpoint badged CM_BADGE_SETUP
+ *                       and CM_BADGE_EXIT. nested-vmx stacks it on vcpu02
+ *                       (below) and can do nothing else with them.
  *   NVMX_GRANT_RAM + i  RAM frame i: guest-physical i << MR[FRAME_BITS]
  * and nothing else: nested-vmx never holds the VMM's exit endpoints or
  * another VM's objects. The reply's label is 0 when nested-vmx is ready; its MR0
@@ -33,6 +38,16 @@
  *
  * The inspector gets the same hand-over without the kick (it stops the
  * VM only at its own exits), and answers its setup with MR0 = 0.
+ *
+ * An inspector of L2 gets its hand-over from nested-vmx instead, when
+ * nested-vmx makes vcpu02 (L1's first VMLAUNCH): the same call and layout,
+ * flags NVMX_SETUP_L2, level 1 (vcpu02's exit table there holds the
+ * inspector's endpoint in the #DB, #BP and pause slots; nested-vmx's is
+ * level 0), with
+ *   NVMX_GRANT_VCPU     vcpu02 (L2's vCPU)
+ *   NVMX_GRANT_STATE    vcpu02's state page
+ *   NVMX_GRANT_L2_PAGE  nested-vmx's L2 page (nvmx_l2_page_t), read-only
+ *   NVMX_GRANT_RAM + i  L1's RAM frames (what EPT12 and L2's memory are in)
  */
 #ifndef NVMX_SETUP_H
 #define NVMX_SETUP_H
@@ -46,7 +61,10 @@
 #define NVMX_GRANT_VMM          2
 #define NVMX_GRANT_KICK          3
 #define NVMX_GRANT_EVENTS        4
-#define NVMX_GRANT_RAM           5
+#define NVMX_GRANT_L2_PAGE       NVMX_GRANT_EVENTS   /* (nested-vmx to an inspector of L2) */
+#define NVMX_GRANT_INSP_SETUP    5
+#define NVMX_GRANT_INSP_EXITS    6
+#define NVMX_GRANT_RAM           7
 #define NVMX_EVENTS_OFFSET       0x1000   /* the events page maps right after the state page */
 #define NVMX_KICK_BADGE          (1ULL << 40)
 #define NVMX_RESET_BADGE         (1ULL << 41)
@@ -111,6 +129,10 @@
  * (stack-configs/BINDINGS.md): no shadow VMCS for L1 even where the CPU has
  * VMCS shadowing, every VMREAD/VMWRITE of L1 exits. */
 #define NVMX_SETUP_NO_SHADOWING  1u
+/* ... the hand-over has an inspector of L2 (NVMX_GRANT_INSP_*). */
+#define NVMX_SETUP_INSPECTOR     2u
+/* (nested-vmx to an inspector) the VCPU is vcpu02, with the L2 page. */
+#define NVMX_SETUP_L2            4u
 
 /* Reply MR0: CPUID.1:ECX.VMX and CR4.VMXE (SDM Vol. 3C 23.6, 23.7) */
 #define NVMX_SHOWS_VMX           1u
@@ -130,9 +152,21 @@ typedef struct nvmx_events {
     volatile uint32_t nmi;
 } nvmx_events_t;
 
+/* The L2 page (NVMX_GRANT_L2_PAGE): written by nested-vmx at each L2
+ * entry that changes it, read by an inspector of L2 while it holds an exit
+ * of vcpu02 (then L1 waits and nothing changes it):
+ *   eptp12     the EPT pointer L1 gave L2 (SDM 24.6.11), whose tables in
+ *              L1's RAM translate L2-physical addresses; NVMX_L2_NO_EPT when
+ *              L1 does not use EPT for L2 (L2-physical = L1-physical). */
+#define NVMX_L2_NO_EPT           (~0ULL)
+typedef struct nvmx_l2_page {
+    volatile uint64_t eptp12;
+} nvmx_l2_page_t;
+
 /* What a monitor took of its VM (grant_take.c). */
 typedef struct {
-    nestor_cptr_t vcpu, vmm, kick;  /* kick: 0 unless asked for */
+    nestor_cptr_t vcpu, vmm, kick;  /* vmm: 0 if the hand-over has none; kick: 0 unless
+                                       asked for */
     nestor_vcpu_state_t *state;     /* mapped */
     const nvmx_events_t *events;    /* mapped read-only at state + 4 KiB with the kick, or NULL */
     uint8_t *ram;                   /* mapped */
@@ -144,7 +178,8 @@ typedef struct {
 } nvmx_grant_t;
 
 /* Check the setup message @msg whose capability came into @node, take the
- * VM's VCPU, stop capability and (@kick) notification and events page, and
+ * VM's VCPU, stop capability (required with @kick) and (@kick)
+ * notification and events page, and
  * map its state page at @state_va (the events page after it) and its RAM
  * from @ram_va. False if any is unusable. */
 bool nvmx_grant_take(nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *msg, bool kick,

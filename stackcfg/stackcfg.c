@@ -690,7 +690,7 @@ static void read_monitor(ctx_t *c, int node)
     static const char *const blk_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                              "irqs", "options", "vm-sectors", "image", NULL };
     static const char *const insp_props[] = { "compatible", "memory-mib", "priority", "ioports",
-                                              "irqs", "options", "blk", NULL };
+                                              "irqs", "options", "blk", "level", NULL };
     static const char *const ckpt_props[] = { "compatible", "memory-mib", "priority", "options",
                                               "blk", NULL };
     const char *const *props = m->kind == SC_COUNT_MONITOR ? cm_props
@@ -715,9 +715,15 @@ static void read_monitor(ctx_t *c, int node)
             m->exits[m->n_exits++] = nvmx_exits[i];
     } else if (m->kind == SC_INSPECTOR) {
         /* Its exits are fixed; its host serial port (the link to gdb) comes
-         * by grant (ioports below), like a VMM's devices. */
+         * by grant (ioports below), like a VMM's devices. At level 2 they
+         * are L2's (nested-vmx's vCPU), and MOV DR is not among them: it
+         * holds no debug registers there (inspector/README.md). */
+        read_u32(c, node, "level", SC_INSPECTOR_LEVEL_VM, SC_INSPECTOR_LEVEL_L2, false,
+                 SC_INSPECTOR_LEVEL_VM, &m->guest_level);
         for (size_t i = 0; i < sizeof inspector_exits / sizeof inspector_exits[0]; i++)
-            m->exits[m->n_exits++] = inspector_exits[i];
+            if (m->guest_level == SC_INSPECTOR_LEVEL_VM ||
+                inspector_exits[i] != NESTOR_EXIT_DR_ACCESS)
+                m->exits[m->n_exits++] = inspector_exits[i];
     } else if (m->kind == SC_CHECKPOINT) {
         /* Only its own pauses and timer (NESTOR_VCPU_PAUSE, NESTOR_VCPU_SET_TIMER
          * at its level exit as NESTOR_EXIT_PREEMPT_TIMER): the exit
@@ -844,6 +850,15 @@ static void read_stack(ctx_t *c, int node, sc_vm_t *vm)
         if (m->kind == SC_PAGER && i + 2 != vm->n_stack) {
             fmt_snprintf(got, sizeof got, "pager '%s' not right before the VMM", m->name);
             error(c, node, "monitors", "a pager right before the VMM (<... &pager &vmm>)", got);
+        }
+        /* An inspector of L2 is stacked by nested-vmx on its L2 vCPU: the
+         * nested-vmx of this VM comes right after it. */
+        if (m->kind == SC_INSPECTOR && m->guest_level == SC_INSPECTOR_LEVEL_L2 &&
+            (last || c->s->mon[vm->stack[i + 1]].kind != SC_NESTED_VMX)) {
+            fmt_snprintf(got, sizeof got, "inspector '%s' with level <2> not right before "
+                         "nested-vmx", m->name);
+            error(c, node, "monitors", "an inspector of L2 right before nested-vmx (<&insp "
+                  "&nvmx ... &vmm>)", got);
         }
         if (m->kind == SC_PAGER && (vm->memory_mib <= SC_PAGER_VMM_KEEP_MIB || vm->nested[0] ||
                                     vm->linux_kernel)) {

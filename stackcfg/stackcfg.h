@@ -126,6 +126,13 @@ typedef enum {
 #define SC_EXIT_DEBUG_EXCEPTION  (NESTOR_EXIT_SLOT_EXCEPTION + 1)    /* SDM 6.15: #DB is 1 */
 #define SC_EXIT_BREAKPOINT       (NESTOR_EXIT_SLOT_EXCEPTION + 3)    /* SDM 6.15: #BP is 3 */
 
+/* An inspector's 'level': the guest it debugs. 1: its VM's own guest (L1);
+ * 2: the guest of its VM's guest hypervisor (L2), through nested-vmx stacked
+ * right after it: the VMM hands nested-vmx the inspector's endpoint, and
+ * nested-vmx stacks it on its L2 vCPU (inspector/README.md). */
+#define SC_INSPECTOR_LEVEL_VM    1
+#define SC_INSPECTOR_LEVEL_L2    2
+
 /* A VM stacking a pager (pager/README.md): the VMM keeps the first
  * SC_PAGER_VMM_KEEP_MIB of its RAM (the image, its boot information) as
  * always; the rest is the pager's, mapped page by page as the guest touches
@@ -179,6 +186,7 @@ typedef struct {
     sc_sectors_t blk_sectors;
     unsigned blk_client;
     uint32_t blk_phandle;           /* as read (resolved by the checks) */
+    uint32_t guest_level;           /* nestor,inspector: SC_INSPECTOR_LEVEL_* ('level') */
 } sc_monitor_t;
 
 typedef struct {                    /* a VM's Multiboot module: a file and its string */

@@ -543,6 +543,7 @@ static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
 static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                            const sc_vm_t *c, nestor_cptr_t exit_ep)
 {
+    nestor_cptr_t l2_inspector = 0;     /* an inspector of L2's endpoint, for nested-vmx */
     for (unsigned k = 0; k + 1 < c->n_stack; k++) {
         const sc_monitor_t *m = &config.mon[c->stack[k]];
         const sc_monitor_t *next = &config.mon[c->stack[k + 1]];
@@ -554,6 +555,19 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
         }
         nestor_cptr_t setup = mint(a, g->cptr, MONITOR_RIGHTS, CM_BADGE_SETUP);
         nestor_cptr_t query = mint(a, g->cptr, MONITOR_RIGHTS, CM_BADGE_QUERY);
+        char line[TOPO_LINE_MAX];
+        topo_fmt_stacked(line, sizeof line, vm->name, m->name, m->exits, m->n_exits, next->name);
+        if (m->kind == SC_INSPECTOR && m->guest_level == SC_INSPECTOR_LEVEL_L2) {
+            /* Not on this VM's vCPU: nested-vmx, right after it (the
+             * config's checks), stacks it on L2's and gives it its setup. */
+            l2_inspector = g->cptr;
+            if (!query)
+                return false;
+            stacked[n_stacked++] = (stacked_t){ .vm = vm->index, .name = m->name, .query = query,
+                                                .kind = sc_kind_program(m->kind) };
+            printf("%s\n", line);
+            continue;
+        }
         nestor_word_t reasons[SC_MAX_EXITS];
         for (unsigned x = 0; x < m->n_exits; x++)
             reasons[x] = m->exits[x];
@@ -564,7 +578,8 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
         nu_msg_t msg = { .info = nestor_msginfo(0, 0, 0, 0) };
         if ((m->kind == SC_NESTED_VMX || m->kind == SC_INSPECTOR || m->kind == SC_CHECKPOINT) &&
             !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX,
-                           c->vmcs_shadowing ? 0 : NVMX_SETUP_NO_SHADOWING, &msg)) {
+                           c->vmcs_shadowing ? 0 : NVMX_SETUP_NO_SHADOWING,
+                           m->kind == SC_NESTED_VMX ? l2_inspector : 0, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
             return false;
         }
@@ -586,8 +601,6 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
             .vm = vm->index, .name = m->name, .query = query, .first = k == 0,
             .kind = sc_kind_program(m->kind), .count = m->kind == SC_COUNT_MONITOR,
             .cpuid_only = m->n_exits == 1 && m->exits[0] == NESTOR_EXIT_CPUID };
-        char line[TOPO_LINE_MAX];
-        topo_fmt_stacked(line, sizeof line, vm->name, m->name, m->exits, m->n_exits, next->name);
         printf("%s\n", line);
     }
     return true;

@@ -75,7 +75,7 @@ bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_wor
 }
 
 bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_ep, bool kick,
-                   nestor_word_t flags, nu_msg_t *msg)
+                   nestor_word_t flags, nestor_cptr_t inspector, nu_msg_t *msg)
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
@@ -116,6 +116,17 @@ bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_e
         vm->nvmx_reset = reset;
         vm->nvmx_end = end;
     }
+    /* An inspector of L2: nested-vmx may call it once (its setup) and put
+     * it in vcpu02's exit table; the badges tell the inspector which. */
+    if (inspector &&
+        (nu_cnode_mint(node, NVMX_GRANT_INSP_SETUP, radix, a->cnode, inspector, 64,
+                       NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT | NESTOR_RIGHT_GRANT_REPLY,
+                       CM_BADGE_SETUP) ||
+         nu_cnode_mint(node, NVMX_GRANT_INSP_EXITS, radix, a->cnode, inspector, 64,
+                       CM_EXIT_RIGHTS, CM_BADGE_EXIT)))
+        return false;
+    if (inspector)
+        flags |= NVMX_SETUP_INSPECTOR;
     for (nestor_word_t i = 0; i < frames; i++)
         if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,
                           NESTOR_RIGHTS_ALL))

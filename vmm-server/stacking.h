@@ -29,10 +29,12 @@ struct vm;
  * a CNode of copies of the VM's VCPU, state page and RAM frames and a stop
  * capability to @stop_ep, with (@kick, nested-vmx) the notification the
  * VMM signals on its pauses and resets, set as the message's one
- * capability, and the MRs (@flags: NVMX_SETUP_*). False if the objects
- * cannot be made. */
+ * capability, and the MRs (@flags: NVMX_SETUP_*). With @inspector (not 0,
+ * nested-vmx's hand-over) the endpoint of an inspector of L2, badged for
+ * its setup and for its exits (NVMX_GRANT_INSP_*, NVMX_SETUP_INSPECTOR).
+ * False if the objects cannot be made. */
 bool monitor_grant(nu_alloc_t *a, struct vm *vm, unsigned level, nestor_cptr_t stop_ep, bool kick,
-                   nestor_word_t flags, nu_msg_t *msg);
+                   nestor_word_t flags, nestor_cptr_t inspector, nu_msg_t *msg);
 
 /* The setup call for the pager stacked at @level right above the VMM on
  * @vm (pager/pager_proto.h): the EPT tables over the VM's paged RAM

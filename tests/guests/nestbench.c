@@ -37,13 +37,6 @@
 #define EPT_LEAF_2M      BIT(7)
 #define PAGE_2M          (1ULL << 21)
 
-/* L2's general registers while L1 runs (nestbench_l2.S: G(n) offsets). */
-struct nb_gprs {
-    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
-};
-struct nb_gprs nb_l2;
-uint64_t nb_run(uint64_t resume);
-extern char nb_l2_entry[];
 
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
@@ -117,16 +110,9 @@ int vmxc_main(uint32_t magic, uint32_t info)
     vmxc_printf("nestbench: L2 CPUID exits handled by a minimal L1 (%s)\n",
                 vmxc_opt_bare ? "bare on Bochs's VMX" : "as a guest");
     uint64_t one_level = l1_cpuid();
-    if (!vmxc_section_caps() || vmxc_total_failed)
-        return fail("no usable VMX");
-
-    write_cr0(read_cr0() | (caps.cr0_fixed0 & 0xFFFFFFFF));
-    write_cr4(read_cr4() | caps.cr4_fixed0 | X86_CR4_VMXE);
-    vmxc_write_revision(vmxon_region, caps.revision);
-    vmxc_write_revision(vmcs_region, caps.revision);
-    if (vmx_vmxon(pa(vmxon_region)) != VR_OK)
-        return fail("VMXON");
-    vmxc_build_vmcs();
+    const char *why = vmxc_start_vmx();
+    if (why)
+        return fail(why);
     uint64_t eptp = ept_setup();
     if (!eptp)
         return fail("no EPT with 2 MiB pages");

@@ -136,3 +136,5 @@ nb_l2_entry:
     .bss
     .balign 8
 nb_host_rsp: .skip 8
+    .globl nb_l2                    /* struct nb_gprs (vmxcheck.h) */
+nb_l2:  .skip G(15)

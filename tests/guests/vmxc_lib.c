@@ -665,3 +665,17 @@ void vmxc_write_revision(uint64_t *region, uint32_t rev)
     *(uint32_t *)region = rev;
 }
 
+const char *vmxc_start_vmx(void)
+{
+    if (!vmxc_section_caps() || vmxc_total_failed)
+        return "no usable VMX";
+    /* SDM 23.8: CR0 and CR4 within IA32_VMX_CR0/CR4_FIXED0, CR4.VMXE set. */
+    write_cr0(read_cr0() | (caps.cr0_fixed0 & 0xFFFFFFFF));
+    write_cr4(read_cr4() | caps.cr4_fixed0 | X86_CR4_VMXE);
+    vmxc_write_revision(vmxon_region, caps.revision);
+    vmxc_write_revision(vmcs_region, caps.revision);
+    if (vmx_vmxon(pa(vmxon_region)) != VR_OK)
+        return "VMXON";
+    vmxc_build_vmcs();
+    return NULL;
+}

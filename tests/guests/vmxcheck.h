@@ -57,6 +57,10 @@ const char *vmxc_cmdline(uint32_t magic, uint32_t info);
 int vmxc_has_word(const char *s, const char *w);
 void vmxc_setup_descriptors(void);      /* IDT for the exceptions, TSS, TR */
 int vmxc_section_caps(void);            /* fills caps; 0: no VMX */
+/* A minimal hypervisor's start (nestbench, debughv): the caps section, CR0
+ * and CR4 to their fixed bits with VMXE, VMXON, and vmxc_build_vmcs's VMCS
+ * current. NULL, or what failed. */
+const char *vmxc_start_vmx(void);
 void vmxc_write_revision(uint64_t *region, uint32_t rev);
 void vmxc_check(int ok, const char *what);
 void vmxc_check_eq(const char *what, uint64_t expected, uint64_t got);
@@ -146,6 +150,18 @@ static inline uint64_t beyond_phys(void) { return 1ULL << caps.maxphyaddr; }
 void vmxc_section_vmentry(void);
 void vmxc_section_l2(void);
 void vmxc_build_vmcs(void);
+/* nestbench_l2.S (linked into nestbench and debughv): a minimal
+ * hypervisor's entry path. nb_run(resume) enters L2 by VMLAUNCH (0) or
+ * VMRESUME (1) with L2's general registers from nb_l2 and returns 0 at its
+ * next exit (nb_l2 then holds them as L2 left them), or RFLAGS after a
+ * failed VMLAUNCH/VMRESUME; nb_l2_entry is nestbench's L2. */
+struct nb_gprs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+extern struct nb_gprs nb_l2;
+uint64_t nb_run(uint64_t resume);
+extern char nb_l2_entry[];
+
 /* vmxcheck_l2x.c: the L2-exit sections */
 void vmxc_section_l2x(void);
 #endif

@@ -267,7 +267,7 @@ static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
     switch (kind) {
     case SC_FILE_PROGRAM:
         return !w->no_programs && (!strcmp(name, "vmm") || !strcmp(name, "count-monitor") ||
-                                   !strcmp(name, "nested-vmx") ||
+                                   !strcmp(name, "nested-vmx") || !strcmp(name, "inspector") ||
                                    !strcmp(name, "virtio-console") || !strcmp(name, "blk") ||
                                    !strcmp(name, "net"));
     case SC_FILE_IMAGE:
@@ -1051,6 +1051,60 @@ static void test_vmcs_shadowing(void)
     EXPECT(1, SHADOWING_EXP "a VM without nested-vmx (it sees no VMX)");
     t_str("/vms/hello", "vmcs-shadowing", "off");
     EXPECT(1, SHADOWING_EXP "a VM without nested-vmx (it sees no VMX)");
+}
+
+/* An inspector's 'level': 1 (its VM's guest) by default; 2 (the L2
+ * guest, through nested-vmx) only right before nested-vmx, without MOV DR
+ * among its exits; nothing else. */
+static const sc_monitor_t *mon_named(const char *name)
+{
+    for (unsigned i = 0; i < S.n_mon; i++)
+        if (strcmp(S.mon[i].name, name) == 0)
+            return &S.mon[i];
+    return NULL;
+}
+
+#define LEVEL_EXP P "/vms/hello: property 'monitors': expected an inspector of L2 right before " \
+                  "nested-vmx (<&insp &nvmx ... &vmm>), got inspector 'insp' with level <2> not " \
+                  "right before nested-vmx"
+
+static void test_inspector_level(void)
+{
+    base();
+    t_str("/monitors/nvmx", "compatible", "nestor,nested-vmx");
+    t_u32("/monitors/nvmx", "memory-mib", 2);
+    t_u32("/monitors/nvmx", "phandle", 2);
+    t_str("/monitors/insp", "compatible", "nestor,inspector");
+    t_u32("/monitors/insp", "memory-mib", 2);
+    t_u32("/monitors/insp", "phandle", 3);
+    t_cells("/vms/hello", "monitors", 3, 3, 2, 1);
+    EXPECT_OK();
+    const sc_monitor_t *m = mon_named("insp");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(m->guest_level, SC_INSPECTOR_LEVEL_VM);
+    CU_ASSERT_EQUAL(m->n_exits, 4);             /* #DB, #BP, pauses, MOV DR */
+    t_u32("/monitors/insp", "level", 2);
+    EXPECT_OK();
+    m = mon_named("insp");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(m->guest_level, SC_INSPECTOR_LEVEL_L2);
+    CU_ASSERT_EQUAL_FATAL(m->n_exits, 3);       /* no MOV DR at L2 */
+    for (unsigned i = 0; i < m->n_exits; i++)
+        CU_ASSERT_NOT_EQUAL(m->exits[i], NESTOR_EXIT_DR_ACCESS);
+    t_u32("/monitors/insp", "level", 3);
+    EXPECT(1, P "/monitors/insp: property 'level': expected one cell <N> with 1 <= N <= 2, got 3");
+    t_u32("/monitors/insp", "level", 0);
+    EXPECT(1, P "/monitors/insp: property 'level': expected one cell <N> with 1 <= N <= 2, got 0");
+    /* Level 2 after nested-vmx, or without it: refused. */
+    t_u32("/monitors/insp", "level", 2);
+    t_cells("/vms/hello", "monitors", 3, 2, 3, 1);
+    EXPECT(1, LEVEL_EXP);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    t_del_node("/monitors/nvmx");
+    EXPECT(1, LEVEL_EXP);
+    /* ... a level 1 inspector may sit anywhere above the VMM. */
+    t_u32("/monitors/insp", "level", 1);
+    EXPECT_OK();
 }
 
 static void test_nested_missing(void)
@@ -1924,6 +1978,8 @@ UNIT_SUITE(stackcfg_suite)
                 test_kernel_initrd);
     CU_add_test(s, "nested: read and checked, its files counted", test_nested_good);
     CU_add_test(s, "nested refused: no nested-vmx in the VM's stack", test_nested_needs_vmx);
+    CU_add_test(s, "inspector level: 1 by default, 2 right before nested-vmx, else refused",
+                test_inspector_level);
     CU_add_test(s, "vmcs-shadowing: on, off, default; bad values and VMs without VMX refused",
                 test_vmcs_shadowing);
     CU_add_test(s, "nested refused: no kernel or init, a config not to be read",

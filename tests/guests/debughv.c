@@ -1,0 +1,171 @@
+/*
+ * tests/guests/debughv.c - a minimal test hypervisor (L1, on vmxcheck's
+ * entry and VMX code and nestbench's entry path) whose L2 is a program
+ * with debug information to debug: the debuggee (debuggee.c linked at
+ * 4 MiB, build/guests/debuggee-l2.elf, its ELF embedded by
+ * debughv_payload.S). tests/system/inspector-l2.spec debugs that L2 with
+ * gdb through an inspector stacked on nested-vmx's L2 vCPU; this L1 must
+ * see nothing of it.
+ *
+ * L2's memory: EPT12 (SDM 28.3.2) maps the first GiB in 2 MiB pages,
+ * identity but for the pages at L2-physical 4 MiB and 6 MiB, which are
+ * swapped: L2's program lives in L1's memory at 6 MiB while L2 sees it at
+ * 4 MiB, so a debugger that read L2's memory without EPT12 would read the
+ * wrong bytes. L1 loads the ELF's PT_LOAD segments (lib/elf) where EPT12
+ * puts their L2-physical addresses. L2 runs on L1's paging (identity) and
+ * GDT, in 64-bit mode, RIP at the ELF's entry, RSP at the top of its 2 MiB
+ * page, with no IDT (limit 0: it expects no exception, and every one exits
+ * to L1 anyway).
+ *
+ * L1 asks for every exception (bitmap all ones, SDM 24.6.3: a debugger's
+ * #BP or #DB reaching L1 is counted against it) and every port access
+ * (unconditional I/O exiting, 24.6.2): L2's bytes to COM1 it writes to its
+ * own COM1, L2's write to port 0xF4 (its failure count) ends L2. Then L1
+ * prints `debughv: L2 ended with status N after M exits: I I/O, E
+ * exceptions` and its checks (L2's status 0, no exception exit).
+ */
+#include "vmxcheck.h"
+#include <elf64.h>
+#include <nestor/vmcs.h>
+#include <x86_arch.h>
+#include <x86_vmx.h>
+
+#define REASON_EXCEPTION 0
+#define REASON_IO        30
+#define EPT_RWX          0x7ULL             /* SDM 28.3.2, Table 28-4 */
+#define EPT_WB           (6ULL << 3)        /* memory type of a leaf */
+#define EPT_LEAF_2M      BIT(7)
+#define PAGE_2M          (1ULL << 21)
+#define L2_PAGE          (4 * PAGE_2M / 2)  /* L2-physical 4 MiB: its program ... */
+#define L2_HOME          (6 * PAGE_2M / 2)  /* ... in L1's memory at 6 MiB (and back) */
+#define L2_STACK_TOP     (L2_PAGE + PAGE_2M - 16)
+#define COM1             0x3F8
+#define L2_MAX_EXITS     100000             /* a runaway L2 ends here */
+
+extern const uint8_t debughv_payload[], debughv_payload_end[];
+
+static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
+static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t ept_pd[512] __attribute__((aligned(4096)));
+
+/* EPT12's translation of L2-physical @gpa2: the two pages swapped. */
+static uint64_t l1_phys(uint64_t gpa2)
+{
+    const uint64_t page = gpa2 & ~(PAGE_2M - 1);
+    const uint64_t off = gpa2 & (PAGE_2M - 1);
+    return (page == L2_PAGE ? L2_HOME : page == L2_HOME ? L2_PAGE : page) + off;
+}
+
+static uint64_t ept_setup(void)
+{
+    if (!ctl_can1(proc2_msr(), PROC2_ENABLE_EPT) || !(caps.ept_vpid & EPT_CAP_2MB_PAGES) ||
+        !(caps.ept_vpid & EPT_CAP_MEMTYPE_WB) || !(caps.ept_vpid & EPT_CAP_PAGE_WALK_4))
+        return 0;
+    for (unsigned i = 0; i < 512; i++)
+        ept_pd[i] = l1_phys(i * PAGE_2M) | EPT_RWX | EPT_WB | EPT_LEAF_2M;
+    ept_pdpt[0] = pa(ept_pd) | EPT_RWX;
+    ept_pml4[0] = pa(ept_pdpt) | EPT_RWX;
+    return pa(ept_pml4) | EPTP_WALK_4 | 6;
+}
+
+/* The program's segments at their L2-physical addresses (through EPT12),
+ * its bss zeroed. Its entry, or 0. */
+static uint64_t load_l2(void)
+{
+    elf_info_t info;
+    const size_t size = (size_t)(debughv_payload_end - debughv_payload);
+    const elf_status_t st = elf_parse(debughv_payload, size, PAGE_2M * 512, &info);
+    if (st != ELF_OK) {
+        vmxc_printf("debughv: L2's ELF: %s\n", elf_status_str(st));
+        return 0;
+    }
+    for (size_t i = 0; i < info.nseg; i++) {
+        const elf_segment_t *s = &info.seg[i];
+        for (uint64_t k = 0; k < s->memsz; k++)
+            *(volatile uint8_t *)(uintptr_t)l1_phys(s->vaddr + k) =
+                k < s->filesz ? debughv_payload[s->offset + k] : 0;
+    }
+    return info.entry;
+}
+
+static int fail(const char *why)
+{
+    vmxc_printf("debughv: FAILED %s\n", why);
+    return 1;
+}
+
+int vmxc_main(uint32_t magic, uint32_t info);
+int vmxc_main(uint32_t magic, uint32_t info)
+{
+    (void)magic;
+    (void)info;
+    vmxc_name = "debughv";
+    vmxc_setup_descriptors();
+    vmxc_printf("debughv: a minimal hypervisor running a program to debug as its L2\n");
+    const char *why = vmxc_start_vmx();
+    if (why)
+        return fail(why);
+    const uint64_t eptp = ept_setup(), entry = load_l2();
+    if (!eptp || !entry)
+        return fail(eptp ? "L2's program" : "no EPT with 2 MiB pages");
+    vmwr(VMCS_PROC_CONTROLS,
+         vmrd(VMCS_PROC_CONTROLS) | PROC_ACTIVATE_SECONDARY | PROC_UNCOND_IO_EXITING);
+    vmwr(VMCS_PROC_CONTROLS2, ctl_min(proc2_msr()) | PROC2_ENABLE_EPT);
+    vmwr(VMCS_EPT_POINTER, eptp);
+    vmwr(VMCS_GUEST_RIP, entry);
+    vmwr(VMCS_GUEST_RSP, L2_STACK_TOP);
+    vmwr(VMCS_GUEST_IDTR_BASE, 0);
+    vmwr(VMCS_GUEST_IDTR_LIMIT, 0);
+    if (vmxc_total_failed)
+        return fail("VMCS set-up");
+    vmxc_printf("debughv: L2 at %#llx (its program at L2-physical %#llx, in L1's memory at "
+                "%#llx)\n", (unsigned long long)entry, (unsigned long long)L2_PAGE,
+                (unsigned long long)L2_HOME);
+
+    uint64_t exits = 0, io = 0, exceptions = 0, status = ~0ULL, r = nb_run(0);
+    while (exits++ < L2_MAX_EXITS) {
+        if (r != 0) {
+            vmxc_printf("debughv: VMLAUNCH/VMRESUME failed: RFLAGS %#llx, error %llu\n",
+                        (unsigned long long)r, (unsigned long long)vmrd(VMCS_INSTR_ERROR));
+            return fail("VM entry");
+        }
+        const uint64_t reason = vmrd(VMCS_EXIT_REASON) & 0xFFFF;
+        const uint64_t q = vmrd(VMCS_EXIT_QUALIFICATION);
+        if (reason == REASON_EXCEPTION) {
+            /* Not ours to see: L2 raises none, a debugger's are its own. */
+            exceptions++;
+            vmxc_printf("debughv: L2 exception exit, interruption information %#llx at %#llx\n",
+                        (unsigned long long)vmrd(VMCS_EXIT_INTR_INFO),
+                        (unsigned long long)vmrd(VMCS_GUEST_RIP));
+            break;
+        }
+        if (reason != REASON_IO || (q & X86_IOQ_STRING)) {
+            vmxc_printf("debughv: unexpected L2 exit %llu (qualification %#llx) at %#llx\n",
+                        (unsigned long long)reason, (unsigned long long)q,
+                        (unsigned long long)vmrd(VMCS_GUEST_RIP));
+            break;
+        }
+        /* SDM 27.2.1, Table 27-5: the port, the size, the direction. */
+        io++;
+        const unsigned port = IOQ_PORT(q);
+        if (q & X86_IOQ_IN)
+            nb_l2.rax |= 0xFFFFFFFFull >> (32 - 8 * IOQ_SIZE(q));   /* no device: all ones */
+        else if (port == COM1)
+            outb(COM1, (uint8_t)nb_l2.rax);
+        else if (port == VMXC_EXIT_PORT) {
+            status = (uint32_t)nb_l2.rax;
+            break;
+        }
+        vmwr(VMCS_GUEST_RIP, vmrd(VMCS_GUEST_RIP) + vmrd(VMCS_EXIT_INSTR_LEN));
+        r = nb_run(1);
+    }
+    vmxc_printf("debughv: L2 ended with status %lld after %llu exits: %llu I/O, %llu "
+                "exceptions\n", (long long)status, (unsigned long long)exits,
+                (unsigned long long)io, (unsigned long long)exceptions);
+    vmxc_check_eq("L2's status", 0, status);
+    vmxc_check_eq("exception exits of L2", 0, exceptions);
+    vmxc_printf("debughv: %u checks, %u failed\n", vmxc_total_checks, vmxc_total_failed);
+    if (vmx_vmxoff() != VR_OK)
+        return fail("VMXOFF");
+    return vmxc_total_failed ? 1 : 0;
+}
