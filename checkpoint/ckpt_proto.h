@@ -4,7 +4,8 @@
  * nested-vmx and the inspector get (nested-vmx/nvmx_setup.h: a CNode with
  * the VM's VCPU, state page and RAM frames), without the kick, and after
  * its MRs the VM's identity: its stack identity (ckpt_stack_id) and its
- * name, 8 bytes per MR, NUL-padded.
+ * name, 8 bytes per MR, NUL-padded; then the bytes of RAM a pager stacked
+ * on the same VM owns above the VMM's (0: none).
  */
 #ifndef CKPT_PROTO_H
 #define CKPT_PROTO_H
@@ -15,11 +16,17 @@
 #define CKPT_SETUP_MR_STACK_ID  NVMX_SETUP_MRS
 #define CKPT_SETUP_MR_NAME      (NVMX_SETUP_MRS + 1)
 #define CKPT_SETUP_NAME_MRS     (CKPT_NAME_BYTES / 8)
-#define CKPT_SETUP_MRS          (CKPT_SETUP_MR_NAME + CKPT_SETUP_NAME_MRS)
+#define CKPT_SETUP_MR_PAGED     (CKPT_SETUP_MR_NAME + CKPT_SETUP_NAME_MRS)
+#define CKPT_SETUP_MRS          (CKPT_SETUP_MR_PAGED + 1)
 /* In the hand-over's CNode, right after the VM's @frames RAM frames: the
  * VM's EPT restricted to its RAM (NESTOR_EPT_RESTRICT), to read and clear
  * its leaves' dirty flags (NESTOR_EPT_READ_AD) for incremental images. */
 #define CKPT_GRANT_EPT(frames)  (NVMX_GRANT_RAM + (frames))
+/* ... and after it, where the VM has a pager (CKPT_SETUP_MR_PAGED not 0), a
+ * capability to call the pager for the pages it owns (pager/pager_proto.h
+ * PAGER_BADGE_PAGES): the one capability to another monitor's endpoint a
+ * monitor is given. */
+#define CKPT_GRANT_PAGER(frames) (CKPT_GRANT_EPT(frames) + 1)
 
 /* The monitor's options (its node's `options`): take a checkpoint once the
  * VM has run this long (VMX-preemption-timer units, SDM Vol. 3C 25.5.1:
