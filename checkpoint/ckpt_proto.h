@@ -28,6 +28,22 @@
  * monitor is given. */
 #define CKPT_GRANT_PAGER(frames) (CKPT_GRANT_EPT(frames) + 1)
 
+/* A checkpoint asked for by a monitor command (gdb's "monitor checkpoint"
+ * through an inspector stacked on the same VM: inspector/cmds.c): the VMM
+ * gives that inspector, in its hand-over's CNode at
+ * CKPT_GRANT_COMMAND(frames), a capability to our endpoint badged
+ * CKPT_BADGE_COMMAND (its only capability to another monitor).
+ *   CKPT_REQ_NOW (call): an image (full if none was written yet, else
+ *       incremental) once the VM has run CKPT_NOW_UNITS more. Reply
+ *       label 0, or CKPT_CMD_E_* (none will be taken).
+ */
+#define CKPT_BADGE_COMMAND      0xC4      /* after count_monitor.h's CM_BADGE_* and PAGER_BADGE_PAGES */
+#define CKPT_REQ_NOW            0x4E57    /* "NW" */
+#define CKPT_GRANT_COMMAND(frames) (NVMX_GRANT_RAM + (frames) + 1)
+#define CKPT_NOW_UNITS          1         /* VMX-preemption-timer units: its next exit boundary */
+#define CKPT_CMD_E_RESTORING    1         /* the VM has not resumed from its image yet */
+#define CKPT_CMD_E_OFF          2         /* checkpoints ended (a failed image, the images limit) */
+
 /* The monitor's options (its node's `options`): take a checkpoint once the
  * VM has run this long (VMX-preemption-timer units, SDM Vol. 3C 25.5.1:
  * the TSC divided by 2^IA32_VMX_MISC[4:0]); without it none is taken. */

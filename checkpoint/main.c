@@ -64,6 +64,8 @@ static struct {
     bool restore_pending;
     ckpt_vcpu_t restore;
     uint64_t taken, passed, written, restored;
+    bool off;                   /* no more images (one failed) */
+    uint64_t commanded;         /* images asked for by a monitor command */
 } ck = { .cached = NO_BLOCK };
 
 #define DEVICES_MAX   4096          /* bytes of device records a restore holds */
@@ -508,6 +510,7 @@ static nestor_word_t on_timer(const nestor_word_t *mr, bool *stop)
     if (!take(mr)) {
         printf("checkpoint %s: no more checkpoints of vm %s; it goes on\n", ck.name, ck.vm);
         ck.every = 0;
+        ck.off = true;
         return 0;
     }
     return 0;
@@ -698,6 +701,24 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
     return NESTOR_EXIT_REPLY_PASS_ON;
 }
 
+/* A monitor command's CKPT_REQ_NOW (ckpt_proto.h): our timer at the VM's
+ * next exit boundary; the reply label. */
+static nestor_word_t on_command(const nu_msg_t *m)
+{
+    if (nestor_msginfo_label(m->info) != CKPT_REQ_NOW)
+        return 1;
+    if (ck.restore_pending)
+        return CKPT_CMD_E_RESTORING;
+    if (ck.off || (ck.max_images && ck.written >= ck.max_images))
+        return CKPT_CMD_E_OFF;
+    ck.commanded++;
+    ck.ran += CKPT_NOW_UNITS;
+    set_timer(CKPT_NOW_UNITS);
+    printf("checkpoint %s: a checkpoint of vm %s asked for by a monitor command: at its next "
+           "instruction\n", ck.name, ck.vm);
+    return 0;
+}
+
 static void serve(void)
 {
     nu_msg_t m = { 0 };
@@ -707,6 +728,8 @@ static void serve(void)
             nestor_word_t changed;
             nestor_word_t label = on_exit(&m, &changed);
             m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
+        } else if (m.badge == CKPT_BADGE_COMMAND) {
+            m = (nu_msg_t){ .info = nestor_msginfo(on_command(&m), 0, 0, 0) };
         } else if (m.badge == CM_BADGE_QUERY) {
             printf("checkpoint %s: %lu images written, %lu restored; %lu exits taken, %lu "
                    "passed on\n", ck.name, (unsigned long)ck.written, (unsigned long)ck.restored,

@@ -5,8 +5,11 @@
  *                    host-side ones such as the EPT pointer and VPID)
  *   exits            the exits that reached the inspector, and the link's bytes
  *   ept ADDR         where guest-virtual ADDR lands: guest-physical, RAM or not
+ *   checkpoint       ask the VM's checkpoint monitor for an image, taken once the
+ *                    VM runs again (checkpoint/ckpt_proto.h CKPT_REQ_NOW)
  */
 #include "inspector.h"
+#include "../checkpoint/ckpt_proto.h"
 #include <fmt.h>
 #include <nestor/vmcs.h>
 #include <stdlib.h>
@@ -81,6 +84,25 @@ static int cmd_ept(insp_t *in, struct rsp *r, const char *arg)
     return 0;
 }
 
+static int cmd_checkpoint(insp_t *in, struct rsp *r)
+{
+    if (!in->ckpt) {
+        say(r, "no checkpoint monitor on this VM\n");
+        return 0;
+    }
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_NOW, 0, 0, 0) };
+    if (nu_call(in->ckpt, &m) != NESTOR_OK) {
+        say(r, "the checkpoint monitor does not answer\n");
+        return 0;
+    }
+    const nestor_word_t e = nestor_msginfo_label(m.info);
+    say(r, "%s\n", e == 0 ? "checkpoint: taken when the VM runs again"
+                   : e == CKPT_CMD_E_RESTORING ? "checkpoint refused: the VM is being restored"
+                   : e == CKPT_CMD_E_OFF ? "checkpoint refused: checkpoints have ended"
+                                         : "checkpoint refused");
+    return 0;
+}
+
 int insp_monitor_cmd(void *ctx, struct rsp *r, const char *cmd)
 {
     insp_t *in = ctx;
@@ -92,6 +114,8 @@ int insp_monitor_cmd(void *ctx, struct rsp *r, const char *cmd)
         return cmd_exits(in, r);
     if (strncmp(cmd, "ept ", 4) == 0)
         return cmd_ept(in, r, cmd + 4);
-    say(r, "monitor commands: vmcs, exits, ept ADDR\n");
+    if (strcmp(cmd, "checkpoint") == 0)
+        return cmd_checkpoint(in, r);
+    say(r, "monitor commands: vmcs, exits, ept ADDR, checkpoint\n");
     return strcmp(cmd, "help") == 0 ? 0 : -RSP_ENOENT;
 }

@@ -545,6 +545,33 @@ static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
     msg->info = nestor_msginfo(0, 0, 1, CKPT_SETUP_MRS);
 }
 
+/* An inspector on a VM that also has a checkpoint monitor: a capability to
+ * ask that monitor for a checkpoint (checkpoint/ckpt_proto.h
+ * CKPT_BADGE_COMMAND, gdb's "monitor checkpoint"), in the inspector's
+ * hand-over CNode (@msg's) at CKPT_GRANT_COMMAND. */
+static bool command_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t *vm,
+                          const sc_vm_t *c, const nu_msg_t *msg)
+{
+    /* The CNode invocations pass their source CNode in the IPC buffer's
+     * capability slots, where the hand-over's CNode waits: kept aside. */
+    const nestor_cptr_t node = nu_ipc_buffer()->caps_or_badges[0];
+    for (unsigned k = 0; k + 1 < c->n_stack; k++) {
+        const sc_monitor_t *m = &config.mon[c->stack[k]];
+        if (m->kind != SC_CHECKPOINT)
+            continue;
+        const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, m->name);
+        const nestor_cptr_t cmd = g ? mint(a, g->cptr, MONITOR_RIGHTS, CKPT_BADGE_COMMAND) : 0;
+        const bool ok = cmd && nu_cnode_copy(node,
+                                             CKPT_GRANT_COMMAND(vm->ram_bytes >>
+                                                                VMM_RAM_FRAME_BITS),
+                                             msg->mr[NVMX_SETUP_MR_RADIX], a->cnode, cmd, 64,
+                                             NESTOR_RIGHTS_ALL) == NESTOR_OK;
+        nu_ipc_buffer()->caps_or_badges[0] = node;
+        return ok;
+    }
+    return true;
+}
+
 /*
  * Stack the monitors of @c's stack on @vm. The stack lists them from the VM
  * outward, the VMM last: the first gets the highest level of the VCPU's
@@ -553,7 +580,8 @@ static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
  * nothing else; it sees those exits first and passes them on by reply (SDM
  * 24.9.1: the basic exit reason indexes the table). No monitor gets a
  * capability to another's endpoint or to ours, but for a checkpoint monitor
- * on a VM with a pager: a badged one to ask the pager for its pages.
+ * on a VM with a pager (a badged one to ask the pager for its pages) and an
+ * inspector on a VM with a checkpoint monitor (one to ask for a checkpoint).
  */
 static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                            const sc_vm_t *c, nestor_cptr_t exit_ep)
@@ -581,6 +609,11 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
             !monitor_grant(a, vm, level, exit_ep, m->kind == SC_NESTED_VMX,
                            c->vmcs_shadowing ? 0 : NVMX_SETUP_NO_SHADOWING, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
+            return false;
+        }
+        if (m->kind == SC_INSPECTOR && !command_grant(a, bi, vm, c, &msg)) {
+            printf("vmm: vm %s: cannot hand monitor %s its checkpoint command\n", vm->name,
+                   m->name);
             return false;
         }
         if (m->kind == SC_CHECKPOINT && !checkpoint_grant(a, bi, vm, c, &msg)) {
