@@ -4,7 +4,8 @@
  * nested-vmx and the inspector get (nested-vmx/nvmx_setup.h: a CNode with
  * the VM's VCPU, state page and RAM frames), without the kick, and after
  * its MRs the VM's identity: its stack identity (ckpt_stack_id) and its
- * name, 8 bytes per MR, NUL-padded.
+ * name, 8 bytes per MR, NUL-padded; then the bytes of RAM a pager stacked
+ * on the same VM owns above the VMM's (0: none).
  */
 #ifndef CKPT_PROTO_H
 #define CKPT_PROTO_H
@@ -15,11 +16,33 @@
 #define CKPT_SETUP_MR_STACK_ID  NVMX_SETUP_MRS
 #define CKPT_SETUP_MR_NAME      (NVMX_SETUP_MRS + 1)
 #define CKPT_SETUP_NAME_MRS     (CKPT_NAME_BYTES / 8)
-#define CKPT_SETUP_MRS          (CKPT_SETUP_MR_NAME + CKPT_SETUP_NAME_MRS)
+#define CKPT_SETUP_MR_PAGED     (CKPT_SETUP_MR_NAME + CKPT_SETUP_NAME_MRS)
+#define CKPT_SETUP_MRS          (CKPT_SETUP_MR_PAGED + 1)
 /* In the hand-over's CNode, right after the VM's @frames RAM frames: the
  * VM's EPT restricted to its RAM (NESTOR_EPT_RESTRICT), to read and clear
  * its leaves' dirty flags (NESTOR_EPT_READ_AD) for incremental images. */
 #define CKPT_GRANT_EPT(frames)  (NVMX_GRANT_RAM + (frames))
+/* ... and after it, where the VM has a pager (CKPT_SETUP_MR_PAGED not 0), a
+ * capability to call the pager for the pages it owns (pager/pager_proto.h
+ * PAGER_BADGE_PAGES): the one capability to another monitor's endpoint a
+ * monitor is given. */
+#define CKPT_GRANT_PAGER(frames) (CKPT_GRANT_EPT(frames) + 1)
+
+/* A checkpoint asked for by a monitor command (gdb's "monitor checkpoint"
+ * through an inspector stacked on the same VM: inspector/cmds.c): the VMM
+ * gives that inspector, in its hand-over's CNode at
+ * CKPT_GRANT_COMMAND(frames), a capability to our endpoint badged
+ * CKPT_BADGE_COMMAND (its only capability to another monitor).
+ *   CKPT_REQ_NOW (call): an image (full if none was written yet, else
+ *       incremental) once the VM has run CKPT_NOW_UNITS more. Reply
+ *       label 0, or CKPT_CMD_E_* (none will be taken).
+ */
+#define CKPT_BADGE_COMMAND      0xC4      /* after count_monitor.h's CM_BADGE_* and PAGER_BADGE_PAGES */
+#define CKPT_REQ_NOW            0x4E57    /* "NW" */
+#define CKPT_GRANT_COMMAND(frames) (NVMX_GRANT_RAM + (frames) + 1)
+#define CKPT_NOW_UNITS          1         /* VMX-preemption-timer units: its next exit boundary */
+#define CKPT_CMD_E_RESTORING    1         /* the VM has not resumed from its image yet */
+#define CKPT_CMD_E_OFF          2         /* checkpoints ended (a failed image, the images limit) */
 
 /* The monitor's options (its node's `options`): take a checkpoint once the
  * VM has run this long (VMX-preemption-timer units, SDM Vol. 3C 25.5.1:

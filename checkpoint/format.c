@@ -428,6 +428,10 @@ const char *ckpt_dev_name(uint32_t id)
     case CKPT_DEV_LAPIC: return "lapic";
     case CKPT_DEV_UART: return "uart";
     case CKPT_DEV_IOAPIC: return "ioapic";
+    case CKPT_DEV_I8042: return "i8042";
+    case CKPT_DEV_ACPI_PM: return "acpi-pm";
+    case CKPT_DEV_SYSCTL: return "sysctl";
+    case CKPT_DEV_PLATFORM: return "platform";
     default: return "unknown";
     }
 }

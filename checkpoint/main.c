@@ -20,6 +20,7 @@
  */
 #include "ckpt_proto.h"
 #include "count_monitor.h"
+#include "../pager/pager_proto.h"
 #include "cpu_policy.h"
 #include <blk_client.h>
 #include <fmt.h>
@@ -53,12 +54,18 @@ static struct {
     uint64_t cached;            /* the partition block (of CKPT_SCRATCH) in buf, or NO_BLOCK */
     uint64_t stack_id, after, every, max_images, ran;
     nestor_cptr_t ept;          /* the VM's EPT restricted to its RAM (ckpt_proto.h) */
+    nestor_cptr_t pager;        /* the VM's pager (PAGER_BADGE_PAGES), when it has one */
+    uint64_t paged_bytes;       /* RAM the pager owns, from ck.g.ram_bytes on (0: none) */
+    uint64_t ram_bytes;         /* all the VM's RAM: the VMM's and the pager's */
+    uint64_t paged_out, paged_in;   /* pages read from / written to the pager */
     ckpt_header_t prev;         /* the last image written */
     uint64_t prev_base;
     bool bench;                 /* option checkpoint.bench: print the cost figures */
     bool restore_pending;
     ckpt_vcpu_t restore;
     uint64_t taken, passed, written, restored;
+    bool off;                   /* no more images (one failed) */
+    uint64_t commanded;         /* images asked for by a monitor command */
 } ck = { .cached = NO_BLOCK };
 
 #define DEVICES_MAX   4096          /* bytes of device records a restore holds */
@@ -234,6 +241,99 @@ static bool fpu_load(const nestor_word_t *w)
     return nu_call(ck.g.vmm, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == NVMX_REQ_OK;
 }
 
+/* ---- the pager's pages (pager/pager_proto.h PAGER_BADGE_PAGES) ---- */
+
+static uint8_t page_buf[CKPT_PAGE_SIZE];
+
+/* Page @index of the pager's range into @out (zero if it was never
+ * written); false if the pager does not answer it. */
+static bool pager_read(uint64_t index, uint8_t *out)
+{
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (nestor_word_t chunk = 0; chunk < PAGER_CHUNKS; chunk++) {
+        nu_msg_t m = { .info = nestor_msginfo(PAGER_REQ_READ, 0, 0, 2), .mr = { index, chunk } };
+        if (nu_call(ck.pager, &m) != NESTOR_OK ||
+            nestor_msginfo_label(m.info) != PAGER_REPLY_OK)
+            return false;
+        if (m.mr[0] == PAGER_PAGE_ZERO && chunk == 0) {
+            memset(out, 0, CKPT_PAGE_SIZE);
+            return true;
+        }
+        if (m.mr[0] != PAGER_PAGE_DATA ||
+            nestor_msginfo_length(m.info) != PAGER_PAGE_MR_DATA + PAGER_CHUNK_WORDS)
+            return false;
+        nestor_word_t *w = (nestor_word_t *)(void *)out + chunk * PAGER_CHUNK_WORDS;
+        for (unsigned i = 0; i < PAGER_CHUNK_WORDS; i++) {
+            const unsigned mr = PAGER_PAGE_MR_DATA + i;
+            w[i] = mr < NESTOR_MSG_REGISTERS_IN_CPU ? m.mr[mr] : b->msg[mr];
+        }
+    }
+    ck.paged_out++;
+    return true;
+}
+
+/* @in becomes page @index of the pager's range. */
+static bool pager_write(uint64_t index, const uint8_t *in)
+{
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (nestor_word_t chunk = 0; chunk < PAGER_CHUNKS; chunk++) {
+        nu_msg_t m = { .info = nestor_msginfo(PAGER_REQ_WRITE, 0, 0,
+                                              PAGER_PAGE_MR_DATA + PAGER_CHUNK_WORDS),
+                       .mr = { index, chunk } };
+        const nestor_word_t *w = (const nestor_word_t *)(const void *)in +
+                                 chunk * PAGER_CHUNK_WORDS;
+        for (unsigned i = 0; i < PAGER_CHUNK_WORDS; i++) {
+            const unsigned mr = PAGER_PAGE_MR_DATA + i;
+            if (mr < NESTOR_MSG_REGISTERS_IN_CPU)
+                m.mr[mr] = w[i];
+            else
+                b->msg[mr] = w[i];
+        }
+        if (nu_call(ck.pager, &m) != NESTOR_OK ||
+            nestor_msginfo_label(m.info) != PAGER_REPLY_OK)
+            return false;
+    }
+    ck.paged_in++;
+    return true;
+}
+
+/* The pages the pager's range had written since the last call (its
+ * PAGER_REQ_DIRTY sweep), as guest page numbers after @pages[@n]; with
+ * @pages NULL only forgotten (a full image holds them all). The new count,
+ * or -1 (the pager did not answer, or more than MAX pages). */
+static long pager_dirty(uint64_t *pages, long n, long max)
+{
+    const uint64_t first = ck.g.ram_bytes / CKPT_PAGE_SIZE;
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (nestor_word_t from = 0; from < ck.paged_bytes / CKPT_PAGE_SIZE;) {
+        nu_msg_t m = { .info = nestor_msginfo(PAGER_REQ_DIRTY, 0, 0, 1), .mr = { from } };
+        /* Trust nothing of the answer: a count past the message, no
+         * progress, a page outside the range end the sweep. */
+        if (nu_call(ck.pager, &m) != NESTOR_OK ||
+            nestor_msginfo_label(m.info) != PAGER_REPLY_OK || m.mr[0] > PAGER_DIRTY_MAX ||
+            nestor_msginfo_length(m.info) != PAGER_DIRTY_MR_LIST + m.mr[0] || m.mr[1] <= from)
+            return -1;
+        for (unsigned i = 0; pages && i < m.mr[0]; i++) {
+            const unsigned mr = PAGER_DIRTY_MR_LIST + i;
+            const nestor_word_t index = mr < NESTOR_MSG_REGISTERS_IN_CPU ? m.mr[mr] : b->msg[mr];
+            if (n == max || index >= ck.paged_bytes / CKPT_PAGE_SIZE)
+                return -1;
+            pages[n++] = first + index;
+        }
+        from = m.mr[1];
+    }
+    return n;
+}
+
+/* Guest page @pn's contents: the VMM's RAM we hold, or the pager's. NULL
+ * if the pager could not give it. */
+static const uint8_t *ram_page(uint64_t pn)
+{
+    if (pn < ck.g.ram_bytes / CKPT_PAGE_SIZE)
+        return ck.g.ram + pn * CKPT_PAGE_SIZE;
+    return pager_read(pn - ck.g.ram_bytes / CKPT_PAGE_SIZE, page_buf) ? page_buf : NULL;
+}
+
 /* ---- taking a checkpoint ---- */
 
 /* Image 0, full: the vCPU as the state page holds it at this exit, then
@@ -298,9 +398,16 @@ static bool take(const nestor_word_t *mr)
     /* Image 0 holds every page; a later one the pages written since the
      * one before (the flags were cleared when that one was taken). */
     const bool full = ck.written == 0;
-    const long n_dirty = sweep_dirty(full ? NULL : dirty);
+    long n_dirty = sweep_dirty(full ? NULL : dirty);
     if (n_dirty < 0) {
         printf("checkpoint %s: cannot read the EPT's dirty flags\n", ck.name);
+        return false;
+    }
+    /* Under a pager, the pages of its range written since (its sweep of
+     * the EPT's dirty flags over the frames it maps, and what it saw at
+     * evictions), 4 KiB each. */
+    if (ck.pager && (n_dirty = pager_dirty(full ? NULL : dirty, n_dirty, MAX_DIRTY)) < 0) {
+        printf("checkpoint %s: the pager did not say which pages were written\n", ck.name);
         return false;
     }
     const uint64_t base = full ? 0 : ckpt_next(ck.prev_base, &ck.prev);
@@ -309,7 +416,7 @@ static bool take(const nestor_word_t *mr)
     ckpt_vcpu_t c = { .idt_vectoring = mr[NESTOR_EXIT_MR_IDT_VECTORING],
                       .idt_vectoring_error = mr[NESTOR_EXIT_MR_IDT_ERROR] };
     vcpu_out(ck.g.state, &c);
-    const uint64_t pages = full ? ck.g.ram_bytes / CKPT_PAGE_SIZE : (uint64_t)n_dirty;
+    const uint64_t pages = full ? ck.ram_bytes / CKPT_PAGE_SIZE : (uint64_t)n_dirty;
     const ckpt_ram_t r = { .encoding = full ? CKPT_RAM_DENSE : CKPT_RAM_LIST,
                            .page_size = CKPT_PAGE_SIZE, .first_page = 0, .pages = pages };
     unsigned n_dev = 0;
@@ -319,13 +426,18 @@ static bool take(const nestor_word_t *mr)
               ckpt_w_put(&w, fpu, sizeof fpu) && put_devices(&w, &n_dev) && ckpt_w_section(&w, CKPT_SEC_RAM) &&
               ckpt_w_put(&w, &r, sizeof r) &&
               (full || ckpt_w_put(&w, dirty, pages * sizeof dirty[0])) && ckpt_w_pad(&w);
-    for (uint64_t i = 0; ok && i < pages; i++)
-        ok = ckpt_w_put(&w, ck.g.ram + (full ? i : dirty[i]) * CKPT_PAGE_SIZE, CKPT_PAGE_SIZE);
+    for (uint64_t i = 0; ok && i < pages; i++) {
+        const uint8_t *page = ram_page(full ? i : dirty[i]);
+        if (!page)
+            printf("checkpoint %s: the pager did not give page 0x%lx\n", ck.name,
+                   (unsigned long)((full ? i : dirty[i]) * CKPT_PAGE_SIZE));
+        ok = page && ckpt_w_put(&w, page, CKPT_PAGE_SIZE);
+    }
     ckpt_header_t h = { .stack_id = ck.stack_id,
                         .kind = full ? CKPT_KIND_FULL : CKPT_KIND_INCREMENTAL,
                         .seq = full ? 0 : ck.prev.seq + 1,
                         .prev_header_crc = full ? 0 : ck.prev.header_crc,
-                        .ram_bytes = ck.g.ram_bytes, .guest_time = ck.ran, .pages = pages };
+                        .ram_bytes = ck.ram_bytes, .guest_time = ck.ran, .pages = pages };
     memcpy(h.vm_name, ck.vm, sizeof h.vm_name);
     h.vm_name[CKPT_NAME_BYTES - 1] = 0;
     if (!ok || !ckpt_w_finish(&w, &h)) {
@@ -398,6 +510,7 @@ static nestor_word_t on_timer(const nestor_word_t *mr, bool *stop)
     if (!take(mr)) {
         printf("checkpoint %s: no more checkpoints of vm %s; it goes on\n", ck.name, ck.vm);
         ck.every = 0;
+        ck.off = true;
         return 0;
     }
     return 0;
@@ -405,10 +518,14 @@ static nestor_word_t on_timer(const nestor_word_t *mr, bool *stop)
 
 /* ---- restoring ---- */
 
-/* The RAM of image @im into the VM's RAM. Its section checked (format.c
- * check_content: every page inside the VM). */
-static bool apply_ram(const ckpt_medium_t *m, const ckpt_image_t *im)
+/* The RAM of image @im into the VM's RAM: the pages in the VMM's RAM we
+ * hold (@paged false), or those in the pager's range, through the pager
+ * (@paged true: once every monitor is set up, at the VM's first
+ * instruction). Its section checked (format.c check_content: every page
+ * inside the VM). */
+static bool apply_ram(const ckpt_medium_t *m, const ckpt_image_t *im, bool paged)
 {
+    const uint64_t kept = ck.g.ram_bytes / CKPT_PAGE_SIZE;
     const ckpt_section_t *s = ckpt_find(im->sec, im->h.n_sections, CKPT_SEC_RAM);
     ckpt_ram_t r;
     if (!m->read(m->ctx, im->base + s->offset, &r, sizeof r))
@@ -420,9 +537,13 @@ static bool apply_ram(const ckpt_medium_t *m, const ckpt_image_t *im)
         if (list && !m->read(m->ctx, im->base + s->offset + sizeof r + i * sizeof pn, &pn,
                              sizeof pn))
             return false;
-        if (pn >= ck.g.ram_bytes / CKPT_PAGE_SIZE ||
-            !m->read(m->ctx, data + i * CKPT_PAGE_SIZE, ck.g.ram + pn * CKPT_PAGE_SIZE,
-                     CKPT_PAGE_SIZE))
+        if (pn >= ck.ram_bytes / CKPT_PAGE_SIZE)
+            return false;
+        if ((pn >= kept) != paged)
+            continue;
+        uint8_t *to = paged ? page_buf : ck.g.ram + pn * CKPT_PAGE_SIZE;
+        if (!m->read(m->ctx, data + i * CKPT_PAGE_SIZE, to, CKPT_PAGE_SIZE) ||
+            (paged && !pager_write(pn - kept, page_buf)))
             return false;
     }
     return true;
@@ -453,11 +574,11 @@ static bool restore_chain(void)
     bool ok = ckpt_walk(&m, ck.stack_id, chain, CKPT_MAX_IMAGES, &n, &v);
     const ckpt_image_t *last = n ? &chain[n - 1] : NULL;
     ckpt_vcpu_t c;
-    if (ok && last->h.ram_bytes != ck.g.ram_bytes) {
+    if (ok && last->h.ram_bytes != ck.ram_bytes) {
         ok = false;
         v.err = CKPT_E_STACK;
         fmt_snprintf(v.why, sizeof v.why, "%lu bytes of RAM, the VM has %lu",
-                     (unsigned long)last->h.ram_bytes, (unsigned long)ck.g.ram_bytes);
+                     (unsigned long)last->h.ram_bytes, (unsigned long)ck.ram_bytes);
     }
     const ckpt_section_t *dev = ok ? ckpt_find(last->sec, last->h.n_sections,
                                                CKPT_SEC_DEVICES) : NULL;
@@ -499,7 +620,7 @@ static bool restore_chain(void)
         return false;
     }
     for (unsigned i = 0; i < n; i++)
-        if (!apply_ram(&m, &chain[i])) {
+        if (!apply_ram(&m, &chain[i], false)) {
             printf("checkpoint %s: cannot read image %u back; vm %s does not start\n", ck.name,
                    i, ck.vm);
             return false;
@@ -540,6 +661,19 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
     ck.taken++;
     if (q == NESTOR_PREEMPT_PAUSE && ck.restore_pending) {
         ck.restore_pending = false;
+        /* The pager's pages: it is set up by now (it is stacked below us,
+         * so its setup came after ours). The chain was checked whole at
+         * our setup; a read or a write that fails now stops the VM. */
+        const ckpt_medium_t med = medium();
+        for (unsigned i = 0; ck.pager && i < ck.restored; i++)
+            if (!apply_ram(&med, &chain[i], true)) {
+                printf("checkpoint %s: cannot give image %u's paged RAM to the pager; vm %s "
+                       "stops\n", ck.name, i, ck.vm);
+                return NESTOR_EXIT_REPLY_STOP;
+            }
+        if (ck.pager)
+            printf("checkpoint %s: %lu pages of vm %s given to its pager\n", ck.name,
+                   (unsigned long)ck.paged_in, ck.vm);
         if (!load_devices())
             return NESTOR_EXIT_REPLY_STOP;
         if (has_fpu && !fpu_load(restore_fpu)) {
@@ -567,6 +701,24 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
     return NESTOR_EXIT_REPLY_PASS_ON;
 }
 
+/* A monitor command's CKPT_REQ_NOW (ckpt_proto.h): our timer at the VM's
+ * next exit boundary; the reply label. */
+static nestor_word_t on_command(const nu_msg_t *m)
+{
+    if (nestor_msginfo_label(m->info) != CKPT_REQ_NOW)
+        return 1;
+    if (ck.restore_pending)
+        return CKPT_CMD_E_RESTORING;
+    if (ck.off || (ck.max_images && ck.written >= ck.max_images))
+        return CKPT_CMD_E_OFF;
+    ck.commanded++;
+    ck.ran += CKPT_NOW_UNITS;
+    set_timer(CKPT_NOW_UNITS);
+    printf("checkpoint %s: a checkpoint of vm %s asked for by a monitor command: at its next "
+           "instruction\n", ck.name, ck.vm);
+    return 0;
+}
+
 static void serve(void)
 {
     nu_msg_t m = { 0 };
@@ -576,10 +728,15 @@ static void serve(void)
             nestor_word_t changed;
             nestor_word_t label = on_exit(&m, &changed);
             m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
+        } else if (m.badge == CKPT_BADGE_COMMAND) {
+            m = (nu_msg_t){ .info = nestor_msginfo(on_command(&m), 0, 0, 0) };
         } else if (m.badge == CM_BADGE_QUERY) {
             printf("checkpoint %s: %lu images written, %lu restored; %lu exits taken, %lu "
                    "passed on\n", ck.name, (unsigned long)ck.written, (unsigned long)ck.restored,
                    (unsigned long)ck.taken, (unsigned long)ck.passed);
+            if (ck.pager)
+                printf("checkpoint %s: pages through the pager: %lu read, %lu written\n",
+                       ck.name, (unsigned long)ck.paged_out, (unsigned long)ck.paged_in);
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, CKPT_QUERY_MRS),
                             .mr = { ck.taken, ck.passed, ck.written, ck.restored } };
         } else {
@@ -602,14 +759,24 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *m)
         for (unsigned k = 0; k < 8; k++)
             ck.vm[i * 8 + k] = (char)(b->msg[CKPT_SETUP_MR_NAME + i] >> (8 * k));
     ck.vm[CKPT_NAME_BYTES - 1] = 0;
+    ck.paged_bytes = b->msg[CKPT_SETUP_MR_PAGED];
     if (nestor_msginfo_length(m->info) != CKPT_SETUP_MRS || !ck.stack_id ||
+        ck.paged_bytes % CKPT_PAGE_SIZE ||
         !nvmx_grant_take(&ck.alloc, node, m, false, STATE_VA, RAM_VA, &ck.g))
         return false;
+    ck.ram_bytes = ck.g.ram_bytes + ck.paged_bytes;
     ck.ept = ck.alloc.next_slot++;
     if (nu_cnode_copy(ck.alloc.cnode, ck.ept, 64, node,
                       CKPT_GRANT_EPT(ck.g.ram_bytes >> ck.g.frame_bits), ck.g.radix,
                       NESTOR_RIGHTS_ALL) != NESTOR_OK)
         return false;
+    if (ck.paged_bytes) {
+        ck.pager = ck.alloc.next_slot++;
+        if (nu_cnode_copy(ck.alloc.cnode, ck.pager, 64, node,
+                          CKPT_GRANT_PAGER(ck.g.ram_bytes >> ck.g.frame_bits), ck.g.radix,
+                          NESTOR_RIGHTS_ALL) != NESTOR_OK)
+            return false;
+    }
     const nestor_word_t args[] = { NESTOR_EXIT_PREEMPT_TIMER, ALL_STATE, ck.g.level };
     return nu_invoke(ck.g.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) == NESTOR_OK;
 }
@@ -667,8 +834,12 @@ int main(const nestor_bootinfo_t *bi)
         printf("checkpoint %s: the VM handed over is not usable\n", ck.name);
     if (ok) {
         printf("checkpoint %s: stacked on vm %s (%lu MiB, level %u, stack identity 0x%016lx); "
-               "partition of %lu sectors\n", ck.name, ck.vm, (unsigned long)(ck.g.ram_bytes >> 20),
+               "partition of %lu sectors\n", ck.name, ck.vm, (unsigned long)(ck.ram_bytes >> 20),
                ck.g.level, (unsigned long)ck.stack_id, (unsigned long)ck.blk.sectors);
+        if (ck.pager)
+            printf("checkpoint %s: %lu MiB of vm %s from 0x%lx are its pager's: saved and "
+                   "restored through it\n", ck.name, (unsigned long)(ck.paged_bytes >> 20),
+                   ck.vm, (unsigned long)ck.g.ram_bytes);
         ok = restore_chain();
     }
     if (ok && !ck.restore_pending && ck.after) {

@@ -8,10 +8,13 @@
  *   restart NAME     init kills device server NAME of this VM and starts it
  *                    again (devsrv.h DS_INIT_RESTART); the VMM reconnects at
  *                    its next access to the device (device-servers/README.md)
+ *   checkpoint       ask the VM's checkpoint monitor for an image, taken once the
+ *                    VM runs again (checkpoint/ckpt_proto.h CKPT_REQ_NOW)
  */
 #include "inspector.h"
 #include "nvmx_setup.h"
 #include <devsrv.h>
+#include "../checkpoint/ckpt_proto.h"
 #include <fmt.h>
 #include <nestor/vmcs.h>
 #include <stdlib.h>
@@ -108,6 +111,25 @@ static int cmd_restart(insp_t *in, struct rsp *r, const char *name)
     return 0;
 }
 
+static int cmd_checkpoint(insp_t *in, struct rsp *r)
+{
+    if (!in->ckpt) {
+        say(r, "no checkpoint monitor on this VM\n");
+        return 0;
+    }
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_NOW, 0, 0, 0) };
+    if (nu_call(in->ckpt, &m) != NESTOR_OK) {
+        say(r, "the checkpoint monitor does not answer\n");
+        return 0;
+    }
+    const nestor_word_t e = nestor_msginfo_label(m.info);
+    say(r, "%s\n", e == 0 ? "checkpoint: taken when the VM runs again"
+                   : e == CKPT_CMD_E_RESTORING ? "checkpoint refused: the VM is being restored"
+                   : e == CKPT_CMD_E_OFF ? "checkpoint refused: checkpoints have ended"
+                                         : "checkpoint refused");
+    return 0;
+}
+
 int insp_monitor_cmd(void *ctx, struct rsp *r, const char *cmd)
 {
     insp_t *in = ctx;
@@ -121,6 +143,8 @@ int insp_monitor_cmd(void *ctx, struct rsp *r, const char *cmd)
         return cmd_ept(in, r, cmd + 4);
     if (strncmp(cmd, "restart ", 8) == 0)
         return cmd_restart(in, r, cmd + 8);
-    say(r, "monitor commands: vmcs, exits, ept ADDR, restart SERVER\n");
+    if (strcmp(cmd, "checkpoint") == 0)
+        return cmd_checkpoint(in, r);
+    say(r, "monitor commands: vmcs, exits, ept ADDR, restart SERVER, checkpoint\n");
     return strcmp(cmd, "help") == 0 ? 0 : -RSP_ENOENT;
 }

@@ -57,6 +57,7 @@ typedef struct insp {
     nestor_cptr_t ep;             /* exits and the setup arrive here */
     nestor_cptr_t vcpu;           /* the VM's VCPU */
     nestor_cptr_t parent_ep;      /* init's endpoint ("monitor restart NAME") */
+    nestor_cptr_t ckpt;           /* the VM's checkpoint monitor (CKPT_BADGE_COMMAND), or 0 */
     nestor_vcpu_state_t *s;       /* its state page, mapped */
     uint8_t *ram;                 /* its RAM, mapped */
     uint64_t ram_bytes;

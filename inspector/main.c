@@ -12,6 +12,7 @@
  * (the UART's IRQ, a notification bound to our thread).
  */
 #include "inspector.h"
+#include "../checkpoint/ckpt_proto.h"
 #include "count_monitor.h"
 #include "nvmx_setup.h"
 #include <nestor/bootinfo.h>
@@ -60,6 +61,13 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
     insp.ram = g.ram;
     insp.ram_bytes = g.ram_bytes;
     insp.level = g.level;
+    /* A checkpoint monitor on the same VM: its command capability, if the
+     * VMM put one after the frames (checkpoint/ckpt_proto.h). */
+    const nestor_cptr_t ckpt = insp.alloc.next_slot++;
+    if (nu_cnode_copy(insp.alloc.cnode, ckpt, 64, node,
+                      CKPT_GRANT_COMMAND(g.ram_bytes >> g.frame_bits), g.radix,
+                      NESTOR_RIGHTS_ALL) == NESTOR_OK)
+        insp.ckpt = ckpt;
     for (size_t i = 0; i < sizeof our_slots / sizeof our_slots[0]; i++) {
         if (insp.l2 && our_slots[i] == NESTOR_EXIT_DR_ACCESS)
             continue;             /* no debug registers of ours at L2 (target.c) */

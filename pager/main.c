@@ -97,7 +97,11 @@ static unsigned read_ad(void *ctx, uint32_t f)
                                    NESTOR_EPT_AD_CLEAR };
     nestor_word_t res[2] = { 0 };
     if (nu_invoke(pg.ept, NESTOR_EPT_READ_AD, args, 2, 0, 0, res, 2) != NESTOR_OK)
-        return PG_AD_ACCESSED | PG_AD_DIRTY;    /* unknown: keep it, as if used and written */
+        res[0] = NESTOR_EPT_ACCESSED | NESTOR_EPT_DIRTY;  /* unknown: as if used and written */
+    /* Every dirty flag read here (the clock's, a checkpoint's sweep) also
+     * says the page changed since the last checkpoint (PAGER_REQ_DIRTY). */
+    if (res[0] & NESTOR_EPT_DIRTY)
+        pg.pages[pg.frames[f].page].written = true;
     return (res[0] & NESTOR_EPT_ACCESSED ? PG_AD_ACCESSED : 0) |
            (res[0] & NESTOR_EPT_DIRTY ? PG_AD_DIRTY : 0);
 }
@@ -205,12 +209,155 @@ static nestor_word_t on_exit(const nu_msg_t *m)
     return fault_in(n) ? NESTOR_EXIT_REPLY_RESUME : REPLY_FAULT_STOP;
 }
 
+/* ---- the pages for a checkpoint monitor (pager_proto.h PAGER_BADGE_PAGES) ---- */
+
+static struct {
+    uint8_t page[PG_PAGE_SIZE];     /* the page being read or written, chunk by chunk */
+    uint32_t index;                 /* which, PG_NONE when none */
+    unsigned next_chunk;            /* a write's next chunk */
+    uint64_t read, from_swap, written;  /* pages handed out (read from swap), taken in */
+} xfer = { .index = PG_NONE };
+
+/* PAGER_REQ_DIRTY from @from: the pages written since the last sweep. */
+static nestor_word_t pages_dirty(nu_msg_t *m, uint32_t from)
+{
+    if (from == 0)
+        for (uint32_t f = 0; f < pg.frames_used; f++)
+            if (pg.frames[f].page != PG_NONE && (read_ad(NULL, f) & PG_AD_DIRTY))
+                pg.frames[f].dirty = true;      /* the clearing took the clock's flag */
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    unsigned n = 0;
+    uint32_t i = from;
+    for (; i < pg.n_pages && n < PAGER_DIRTY_MAX; i++)
+        if (pg.pages[i].written) {
+            pg.pages[i].written = false;
+            const unsigned mr = PAGER_DIRTY_MR_LIST + n++;
+            if (mr < NESTOR_MSG_REGISTERS_IN_CPU)
+                m->mr[mr] = i;
+            else
+                b->msg[mr] = i;
+        }
+    m->mr[0] = n;
+    m->mr[1] = i;
+    return PAGER_DIRTY_MR_LIST + n;
+}
+
+/* Page @n's contents into xfer.page; false on a swap error. *@zero: it was
+ * never written (no frame, no swap copy). */
+static bool fetch(uint32_t n, bool *zero)
+{
+    const pg_page_t *p = &pg.pages[n];
+    *zero = false;
+    xfer.index = PG_NONE;
+    if (p->frame != PG_NONE) {
+        memcpy(xfer.page, frame_va(p->frame), PG_PAGE_SIZE);
+    } else if (p->slot != PG_SLOT_NONE) {
+        unsigned err = 0;
+        if (!pg_swap_read(&pg.swap, p->slot, xfer.page, &err)) {
+            printf("pager %s: cannot read page 0x%lx from swap for the checkpoint (error %u)\n",
+                   pg.name, pg.base + (uint64_t)n * PG_PAGE_SIZE, err);
+            return false;
+        }
+        xfer.from_swap++;
+    } else {
+        *zero = true;
+        return true;
+    }
+    xfer.index = n;
+    xfer.read++;
+    return true;
+}
+
+/* xfer.page becomes page @n's contents: in its frame (written: the clock
+ * must write it out before dropping it), else in its swap slot, else in a
+ * frame of its own. False (said) when there is no room or swap fails. */
+static bool commit(uint32_t n)
+{
+    pg_page_t *p = &pg.pages[n];
+    if (p->frame == PG_NONE && p->slot == PG_SLOT_NONE) {
+        bool zero = true;
+        for (unsigned i = 0; zero && i < PG_PAGE_SIZE; i++)
+            zero = xfer.page[i] == 0;
+        if (zero)
+            return true;                        /* it reads as zero already */
+    }
+    if (p->frame == PG_NONE && pg.swap.slots) {
+        unsigned err = 0;
+        if (p->slot == PG_SLOT_NONE)
+            p->slot = pg_slot_alloc(&pg.slots);
+        if (p->slot != PG_SLOT_NONE && pg_swap_write(&pg.swap, p->slot, xfer.page, &err)) {
+            pg.st.swap_outs++;
+            xfer.written++;
+            return true;
+        }
+        printf("pager %s: cannot put page 0x%lx in swap for the checkpoint (slot %u, error "
+               "%u)\n", pg.name, pg.base + (uint64_t)n * PG_PAGE_SIZE, p->slot, err);
+        return false;
+    }
+    if (p->frame == PG_NONE && !fault_in(n))
+        return false;
+    memcpy(frame_va(p->frame), xfer.page, PG_PAGE_SIZE);
+    pg.frames[p->frame].dirty = true;
+    xfer.written++;
+    return true;
+}
+
+/* One request of the checkpoint monitor: @m becomes the reply. */
+static void pages_request(nu_msg_t *m)
+{
+    const nestor_word_t label = nestor_msginfo_label(m->info);
+    const nestor_word_t index = m->mr[PAGER_PAGE_MR_INDEX], chunk = m->mr[PAGER_PAGE_MR_CHUNK];
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    /* Only indexed once the chunk is checked to be one of the page's. */
+    nestor_word_t *words = (nestor_word_t *)(void *)xfer.page;
+    nestor_word_t out = PAGER_REPLY_FAULT, len = 0;
+    if (label == PAGER_REQ_DIRTY && index <= pg.n_pages) {
+        len = pages_dirty(m, (uint32_t)index);
+        out = PAGER_REPLY_OK;
+    } else if (label == PAGER_REQ_READ && index < pg.n_pages && chunk < PAGER_CHUNKS) {
+        bool zero = false;
+        if (chunk == 0 ? fetch((uint32_t)index, &zero) : xfer.index == index) {
+            out = PAGER_REPLY_OK;
+            m->mr[0] = zero ? PAGER_PAGE_ZERO : PAGER_PAGE_DATA;
+            len = zero ? 1 : PAGER_PAGE_MR_DATA + PAGER_CHUNK_WORDS;
+            for (unsigned i = 0; !zero && i < PAGER_CHUNK_WORDS; i++) {
+                const unsigned mr = PAGER_PAGE_MR_DATA + i;
+                if (mr < NESTOR_MSG_REGISTERS_IN_CPU)
+                    m->mr[mr] = words[chunk * PAGER_CHUNK_WORDS + i];
+                else
+                    b->msg[mr] = words[chunk * PAGER_CHUNK_WORDS + i];
+            }
+        }
+    } else if (label == PAGER_REQ_WRITE && index < pg.n_pages && chunk < PAGER_CHUNKS &&
+               nestor_msginfo_length(m->info) == PAGER_PAGE_MR_DATA + PAGER_CHUNK_WORDS &&
+               (chunk == 0 || (xfer.index == index && xfer.next_chunk == chunk))) {
+        xfer.index = (uint32_t)index;
+        xfer.next_chunk = (unsigned)chunk + 1;
+        for (unsigned i = 0; i < PAGER_CHUNK_WORDS; i++) {
+            const unsigned mr = PAGER_PAGE_MR_DATA + i;
+            words[chunk * PAGER_CHUNK_WORDS + i] =
+                mr < NESTOR_MSG_REGISTERS_IN_CPU ? m->mr[mr] : b->msg[mr];
+        }
+        out = PAGER_REPLY_OK;
+        if (xfer.next_chunk == PAGER_CHUNKS) {
+            xfer.index = PG_NONE;
+            if (!commit((uint32_t)index))
+                out = PAGER_REPLY_FAULT;
+        }
+    }
+    m->info = nestor_msginfo(out, 0, 0, out == PAGER_REPLY_OK ? len : 0);
+}
+
 static void print_stats(void)
 {
     printf("pager %s: %lu faults, %lu zero-filled, %lu evictions (%lu clean), %lu swap-outs, "
            "%lu swap-ins, %lu exits passed on; %u frames, %u swap slots\n", pg.name,
            pg.st.faults, pg.st.zero_fills, pg.st.evictions, pg.st.clean_drops, pg.st.swap_outs,
            pg.st.swap_ins, pg.st.passed, pg.n_frames, pg.swap.slots);
+    if (xfer.read || xfer.written)
+        printf("pager %s: for the checkpoint monitor: %lu pages read out (%lu of them from "
+               "swap), %lu written in\n", pg.name, (unsigned long)xfer.read,
+               (unsigned long)xfer.from_swap, (unsigned long)xfer.written);
 }
 
 static void serve(void)
@@ -221,6 +368,8 @@ static void serve(void)
         if (m.badge == CM_BADGE_EXIT) {
             nestor_word_t label = on_exit(&m);
             m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { 0 } };
+        } else if (m.badge == PAGER_BADGE_PAGES) {
+            pages_request(&m);
         } else if (m.badge == CM_BADGE_QUERY) {
             print_stats();
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, PAGER_QUERY_MRS) };
@@ -249,7 +398,7 @@ static bool take_setup(const nu_msg_t *m)
     pg.n_pages = (uint32_t)((pg.end - pg.base) / PG_PAGE_SIZE);
     pg.pages = page_table;
     for (uint32_t i = 0; i < pg.n_pages; i++)
-        pg.pages[i] = (pg_page_t){ .frame = PG_NONE, .slot = PG_SLOT_NONE };
+        pg.pages[i] = (pg_page_t){ .frame = PG_NONE, .slot = PG_SLOT_NONE, .written = false };
     pg.clock = (pg_clock_t){ .hand = 0, .n = pg.n_frames };
     return true;
 }

@@ -14,6 +14,7 @@
 typedef struct {
     uint32_t frame;         /* the frame holding it, PG_NONE when not resident */
     uint32_t slot;          /* its copy in swap, PG_SLOT_NONE if none (zero or never out) */
+    bool written;           /* written since the checkpoint monitor's last PAGER_REQ_DIRTY */
 } pg_page_t;
 
 typedef struct {

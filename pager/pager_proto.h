@@ -20,6 +20,50 @@
 #ifndef PAGER_PROTO_H
 #define PAGER_PROTO_H
 
+/*
+ * The paged range's pages for a checkpoint monitor stacked on the same VM
+ * (checkpoint/README.md "Under the pager"): calls badged PAGER_BADGE_PAGES,
+ * a capability the VMM mints on the pager's endpoint for that monitor
+ * alone, made while the vCPU waits on that monitor's exit. Pages are named
+ * by their index in the range (guest-physical base + index * 4 KiB) and go
+ * in PAGER_CHUNKS chunks of PAGER_CHUNK_WORDS words from MR
+ * PAGER_PAGE_MR_DATA on. Replies: label PAGER_REPLY_OK, or
+ * PAGER_REPLY_FAULT (an index past the range, a chunk out of order, a
+ * swap I/O error: said in the pager's log).
+ *   PAGER_REQ_DIRTY   MR0 first index: from 0, first read and clear the EPT
+ *                     accessed/dirty flags of every resident page (SDM Vol.
+ *                     3C 28.3.5; a dirty one keeps its frame's "written"
+ *                     record for the clock). Reply MR0 n (at most
+ *                     PAGER_DIRTY_MAX), MR1 the index to ask from next (the
+ *                     range's size when done), MRs 2.. the n pages written
+ *                     since the sweep before, from the first index on,
+ *                     each forgotten as it is listed.
+ *   PAGER_REQ_READ    MR0 index, MR1 chunk: reply MR0 PAGER_PAGE_ZERO (never
+ *                     written: no data) or PAGER_PAGE_DATA with the chunk
+ *                     (chunk 0 fetches the page: from its frame, or from
+ *                     swap without mapping it; later chunks of that page
+ *                     come from the copy).
+ *   PAGER_REQ_WRITE   MR0 index, MR1 chunk, the chunk's words: staged; the
+ *                     last chunk makes the page hold them (its frame if
+ *                     resident, else its swap slot, else a frame).
+ */
+#define PAGER_BADGE_PAGES    0xC3      /* after count_monitor.h's CM_BADGE_* */
+#define PAGER_REQ_DIRTY      0x5044    /* "PD" */
+#define PAGER_REQ_READ       0x5052    /* "PR" */
+#define PAGER_REQ_WRITE      0x5057    /* "PW" */
+#define PAGER_REPLY_OK       0
+#define PAGER_REPLY_FAULT    1
+#define PAGER_PAGE_ZERO      0
+#define PAGER_PAGE_DATA      1
+#define PAGER_PAGE_MR_INDEX  0
+#define PAGER_PAGE_MR_CHUNK  1
+#define PAGER_PAGE_MR_DATA   2
+#define PAGER_CHUNK_WORDS    64
+#define PAGER_CHUNKS         (4096 / (PAGER_CHUNK_WORDS * 8))
+#define PAGER_DIRTY_MR_LIST  2
+#define PAGER_DIRTY_MAX      100
+
+
 #define PAGER_SETUP_MR_BASE  0
 #define PAGER_SETUP_MR_END   1
 #define PAGER_SETUP_MR_LEVEL 2

@@ -1219,13 +1219,26 @@ static void check_devices(ctx_t *c)
         }
 }
 
+/* Whether @a and @b may both take preemption-timer exits: the inspector
+ * (pauses only) and the checkpoint monitor (its timer; a pause only to
+ * restore): the kernel sends a pause or timer exit to the handler at the
+ * level of the monitor that asked for it first (microkernel/kernel/vcpu.c
+ * deliver_exit_at), so neither sees the other's; one pause and one timer
+ * per vCPU (nestor/invocations.h NESTOR_VCPU_PAUSE, _SET_TIMER). */
+static bool shared_timer_ok(const sc_monitor_t *a, const sc_monitor_t *b)
+{
+    return (a->kind == SC_INSPECTOR && b->kind == SC_CHECKPOINT) ||
+           (a->kind == SC_CHECKPOINT && b->kind == SC_INSPECTOR);
+}
+
 /* Two monitors stacked on @vm must not take the same exit reason. */
 static void check_shared_exits(ctx_t *c, const sc_vm_t *vm, const sc_monitor_t *ma,
                                const sc_monitor_t *mb)
 {
     for (unsigned x = 0; x < ma->n_exits; x++)
         for (unsigned y = 0; y < mb->n_exits; y++) {
-            if (ma->exits[x] != mb->exits[y])
+            if (ma->exits[x] != mb->exits[y] ||
+                (ma->exits[x] == NESTOR_EXIT_PREEMPT_TIMER && shared_timer_ok(ma, mb)))
                 continue;
             char got[DESC_MAX];
             fmt_snprintf(got, sizeof got, "'%s' and '%s' both taking %s exits", ma->name,

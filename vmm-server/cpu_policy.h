@@ -85,6 +85,22 @@ bool xcr0_valid(uint32_t ecx, uint64_t value, unsigned cpl, uint64_t allowed);
 
 /* MSR value rules. */
 bool pat_valid(uint64_t pat);                   /* SDM Vol. 3A 11.12.2 */
+/* IA32_MISC_ENABLE as the VMM offers it (msr.c; the checkpoint's platform
+ * record, dev_state.c). */
+#define MISC_ENABLE_RESET (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_BTS_UNAVAIL | \
+                           X86_MISC_ENABLE_PEBS_UNAVAIL)
+/* SDM Vol. 4 Table 2-2: the R/W bits a VM may change (they select nothing
+ * a VM can observe: string microcode, thermal control, xTPR messages), and
+ * the R/O ones (which say no PMU and no debug store here: a write leaves
+ * them as they are). Every other bit is reserved or enables what this VM
+ * does not have (EIST, bit 16, and the MONITOR FSM, bit 18, which CPUID
+ * does not show; Limit CPUID Maxval, bit 22, and XD Bit Disable, bit 34,
+ * which would change CPUID leaves 0 and 80000001H and are not modelled):
+ * setting one raises #GP. */
+#define MISC_ENABLE_RW (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_TCC | \
+                        X86_MISC_ENABLE_XTPR_DISABLE)
+#define MISC_ENABLE_RO (X86_MISC_ENABLE_PERFMON | X86_MISC_ENABLE_BTS_UNAVAIL | \
+                        X86_MISC_ENABLE_PEBS_UNAVAIL)
 bool mtrr_def_type_valid(uint64_t v);           /* SDM Vol. 3A 11.11.2.1, no fixed MTRRs */
 /* IA32_APIC_BASE write (SDM Vol. 3A 10.4.4): false means #GP; @maxphyaddr
  * bounds the base; @old is the value before (BSP is R/W, Vol. 4 Table 2-2);

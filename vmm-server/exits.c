@@ -780,7 +780,16 @@ static bool platform_msr(uint32_t msr)
  * buffer (dev_state.c). */
 static void dev_state_request(vm_t *vm, nu_msg_t *m)
 {
-    dev_models_t d = { vm->devices, &vm->pic, &vm->irq_lines, &vm->pit, &vm->uart };
+    dev_models_t d = {
+        .devices = vm->devices | (vm->linux_boot ? DEV_STATE_ACPI_PM : 0),
+        .pic = &vm->pic, .irq_lines = &vm->irq_lines, .pit = &vm->pit, .uart = &vm->uart,
+        .rtc = &vm->rtc, .unix_now = vm_unix_seconds(), .lapic = &vm->lapic,
+        .ioapic = &vm->ioapic, .kbc = &vm->kbc, .sysctl = &vm->sysctl, .acpi_pm = &vm->acpi_pm,
+        .platform = { .apic_base = &vm->apic_base, .misc_enable = &vm->misc_enable,
+                      .mtrr_def = &vm->msr_mtrr_def, .tsc_adjust = &vm->tsc_adjust,
+                      .xcr0 = &vm->xcr0, .cr8 = &vm->cr8, .guest_tsc = msr_guest_tsc(vm),
+                      .maxphyaddr = msr_maxphyaddr(), .xcr0_allowed = guest_xcr0_allowed() },
+    };
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
     uint8_t *words = (uint8_t *)&b->msg[CKPT_DEV_MR_DATA];
     ckpt_dev_record_t rec;
@@ -803,6 +812,10 @@ static void dev_state_request(vm_t *vm, nu_msg_t *m)
     if (m->mr[CKPT_DEV_MR_BYTES] <= CKPT_DEV_MAX_BYTES &&
         nestor_msginfo_length(m->info) == CKPT_DEV_MR_DATA + (rec.bytes + 7) / 8)
         e = dev_state_load(&d, &rec, words, vm_now_ns());
+    /* The platform record's TSC: the guest's counts on from where it was
+     * (SDM Vol. 3C 25.3, the VMCS TSC offset). */
+    if (!e && rec.id == CKPT_DEV_PLATFORM && !msr_set_guest_tsc(vm, d.platform.guest_tsc))
+        e = CKPT_DEV_E_INVALID;
     if (e)
         out = NVMX_REQ_FAULT;
     else

@@ -10,6 +10,7 @@
  *   - as the root task (tests, benchmarks): one VM per "guest NAME" module.
  */
 #include "../checkpoint/ckpt_proto.h"
+#include "../pager/pager_proto.h"
 #include "nvmx_setup.h"
 #include "stacking.h"
 #include "vmm.h"
@@ -493,7 +494,8 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t rights
  * its name. */
 static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg);
 
-static bool checkpoint_grant(nu_alloc_t *a, const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
+static bool checkpoint_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t *vm,
+                             const sc_vm_t *c, nu_msg_t *msg)
 {
     /* The VM's EPT restricted to its RAM (NESTOR_EPT_RESTRICT): the
      * monitor reads and clears the dirty flags of its leaves there, for
@@ -506,8 +508,20 @@ static bool checkpoint_grant(nu_alloc_t *a, const vm_t *vm, const sc_vm_t *c, nu
         nu_cnode_copy(node, CKPT_GRANT_EPT(vm->ram_bytes >> VMM_RAM_FRAME_BITS), radix,
                       a->cnode, ranged, 64, NESTOR_RIGHTS_ALL) != NESTOR_OK)
         return false;
+    /* Under a pager (pager/pager_proto.h PAGER_BADGE_PAGES): a capability
+     * to ask it for the pages it owns, the paged RAM is in the images too. */
+    const sc_monitor_t *pager = sc_vm_pager(&config, c);
+    if (vm->paged_bytes && pager) {
+        const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, pager->name);
+        const nestor_cptr_t pages = g ? mint(a, g->cptr, MONITOR_RIGHTS, PAGER_BADGE_PAGES) : 0;
+        if (!pages ||
+            nu_cnode_copy(node, CKPT_GRANT_PAGER(vm->ram_bytes >> VMM_RAM_FRAME_BITS), radix,
+                          a->cnode, pages, 64, NESTOR_RIGHTS_ALL) != NESTOR_OK)
+            return false;
+    }
     nu_ipc_buffer()->caps_or_badges[0] = node;
     checkpoint_identity(vm, c, msg);
+    nu_ipc_buffer()->msg[CKPT_SETUP_MR_PAGED] = pager ? vm->paged_bytes : 0;
     return true;
 }
 
@@ -531,6 +545,33 @@ static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
     msg->info = nestor_msginfo(0, 0, 1, CKPT_SETUP_MRS);
 }
 
+/* An inspector on a VM that also has a checkpoint monitor: a capability to
+ * ask that monitor for a checkpoint (checkpoint/ckpt_proto.h
+ * CKPT_BADGE_COMMAND, gdb's "monitor checkpoint"), in the inspector's
+ * hand-over CNode (@msg's) at CKPT_GRANT_COMMAND. */
+static bool command_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t *vm,
+                          const sc_vm_t *c, const nu_msg_t *msg)
+{
+    /* The CNode invocations pass their source CNode in the IPC buffer's
+     * capability slots, where the hand-over's CNode waits: kept aside. */
+    const nestor_cptr_t node = nu_ipc_buffer()->caps_or_badges[0];
+    for (unsigned k = 0; k + 1 < c->n_stack; k++) {
+        const sc_monitor_t *m = &config.mon[c->stack[k]];
+        if (m->kind != SC_CHECKPOINT)
+            continue;
+        const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, m->name);
+        const nestor_cptr_t cmd = g ? mint(a, g->cptr, MONITOR_RIGHTS, CKPT_BADGE_COMMAND) : 0;
+        const bool ok = cmd && nu_cnode_copy(node,
+                                             CKPT_GRANT_COMMAND(vm->ram_bytes >>
+                                                                VMM_RAM_FRAME_BITS),
+                                             msg->mr[NVMX_SETUP_MR_RADIX], a->cnode, cmd, 64,
+                                             NESTOR_RIGHTS_ALL) == NESTOR_OK;
+        nu_ipc_buffer()->caps_or_badges[0] = node;
+        return ok;
+    }
+    return true;
+}
+
 /*
  * Stack the monitors of @c's stack on @vm. The stack lists them from the VM
  * outward, the VMM last: the first gets the highest level of the VCPU's
@@ -538,7 +579,9 @@ static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg)
  * its own holding its endpoint in the slots of the reasons it takes and
  * nothing else; it sees those exits first and passes them on by reply (SDM
  * 24.9.1: the basic exit reason indexes the table). No monitor gets a
- * capability to another's endpoint or to ours.
+ * capability to another's endpoint or to ours, but for a checkpoint monitor
+ * on a VM with a pager (a badged one to ask the pager for its pages) and an
+ * inspector on a VM with a checkpoint monitor (one to ask for a checkpoint).
  */
 static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                            const sc_vm_t *c, nestor_cptr_t exit_ep)
@@ -583,7 +626,12 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
             return false;
         }
-        if (m->kind == SC_CHECKPOINT && !checkpoint_grant(a, vm, c, &msg)) {
+        if (m->kind == SC_INSPECTOR && !command_grant(a, bi, vm, c, &msg)) {
+            printf("vmm: vm %s: cannot hand monitor %s its checkpoint command\n", vm->name,
+                   m->name);
+            return false;
+        }
+        if (m->kind == SC_CHECKPOINT && !checkpoint_grant(a, bi, vm, c, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM's EPT\n", vm->name, m->name);
             return false;
         }

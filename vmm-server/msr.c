@@ -41,20 +41,6 @@
  * has no microcode: it reports revision 1 (0 would read as "no update
  * loaded", which guests such as Linux treat as suspect). */
 #define MICROCODE_REV_VALUE (1ULL << 32)
-#define MISC_ENABLE_RESET (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_BTS_UNAVAIL | \
-                           X86_MISC_ENABLE_PEBS_UNAVAIL)
-/* SDM Vol. 4 Table 2-2: the R/W bits a VM may change (they select nothing
- * a VM can observe: string microcode, thermal control, xTPR messages), and
- * the R/O ones (which say no PMU and no debug store here: a write leaves
- * them as they are). Every other bit is reserved or enables what this VM
- * does not have (EIST, bit 16, and the MONITOR FSM, bit 18, which CPUID
- * does not show; Limit CPUID Maxval, bit 22, and XD Bit Disable, bit 34,
- * which would change CPUID leaves 0 and 80000001H and are not modelled):
- * setting one raises #GP. */
-#define MISC_ENABLE_RW (X86_MISC_ENABLE_FAST_STRINGS | X86_MISC_ENABLE_TCC | \
-                        X86_MISC_ENABLE_XTPR_DISABLE)
-#define MISC_ENABLE_RO (X86_MISC_ENABLE_PERFMON | X86_MISC_ENABLE_BTS_UNAVAIL | \
-                        X86_MISC_ENABLE_PEBS_UNAVAIL)
 #define DEBUGCTL_ALLOWED X86_DEBUGCTL_BTF
 #define SYSENTER_CS_MASK 0xFFFFULL
 #define CPUID_ADDR_SIZES 0x80000008u
@@ -68,7 +54,7 @@ static uint64_t host_tsc(void)
 }
 
 /* The guest's MAXPHYADDR: CPUID.80000008H:EAX[7:0] as the guest sees it. */
-static unsigned maxphyaddr(void)
+unsigned msr_maxphyaddr(void)
 {
     uint32_t a, b, c, d;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
@@ -112,6 +98,16 @@ static bool write_tsc(vm_t *vm, uint64_t value)
     return set_tsc_offset(vm, offset);
 }
 
+uint64_t msr_guest_tsc(const vm_t *vm)
+{
+    return host_tsc() + vm->tsc_offset;
+}
+
+bool msr_set_guest_tsc(vm_t *vm, uint64_t tsc)
+{
+    return set_tsc_offset(vm, tsc - host_tsc());
+}
+
 static bool write_tsc_adjust(vm_t *vm, uint64_t value)
 {
     uint64_t delta = value - vm->tsc_adjust;
@@ -136,7 +132,7 @@ void msr_enable_rdtscp(vm_t *vm)
 
 static bool write_apic_base(vm_t *vm, uint64_t value)
 {
-    if (!apic_base_valid(vm->apic_base, value, maxphyaddr(), true))
+    if (!apic_base_valid(vm->apic_base, value, msr_maxphyaddr(), true))
         return false;
     /* SDM Vol. 3A 10.4.3: globally disabling the APIC may return it to its
      * power-up state (10.4.7.1); it comes back in that state when enabled.

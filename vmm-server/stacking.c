@@ -79,8 +79,9 @@ bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_e
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
-    /* One slot past the frames: the checkpoint monitor's EPT capability. */
-    while ((1ULL << radix) < NVMX_GRANT_RAM + frames + 1)
+    /* Two slots past the frames: the checkpoint monitor's EPT capability and
+     * its pager's (checkpoint/ckpt_proto.h CKPT_GRANT_*). */
+    while ((1ULL << radix) < NVMX_GRANT_RAM + frames + 2)
         radix++;
     nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
     if (!node ||

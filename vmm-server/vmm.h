@@ -168,6 +168,12 @@ exit_action_t vm_stop(vm_t *vm, const char *fmt, ...) __attribute__((format(prin
 void msr_init(vm_t *vm);
 /* Turn on RDTSCP for the VM's vCPU where the host has it (vm->rdtscp). */
 void msr_enable_rdtscp(vm_t *vm);
+/* The guest's TSC now (host TSC + offset, SDM Vol. 3C 25.3), and making it
+ * read @tsc now (a restored checkpoint's: IA32_TSC_ADJUST unchanged). */
+uint64_t msr_guest_tsc(const vm_t *vm);
+bool msr_set_guest_tsc(vm_t *vm, uint64_t tsc);
+/* The guest's MAXPHYADDR (CPUID.80000008H:EAX[7:0]). */
+unsigned msr_maxphyaddr(void);
 bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value);
 /* A request of a monitor stacked on @vm (nested-vmx/nvmx_setup.h
  * NVMX_REQ_IO/MSR/CR8/ACK): carried out on the VM's devices and platform MSRs

@@ -1,5 +1,5 @@
 /*
- * checkpoint/include/ckpt_format.h - the checkpoint image format, version 1
+ * checkpoint/include/ckpt_format.h - the checkpoint image format, version 2
  * (checkpoint/README.md "Image format" is its prose specification). One
  * definition shared by the checkpoint monitor that writes images, the VMM
  * that restores them and the host tool that reads them
@@ -32,7 +32,11 @@
 
 #define CKPT_MAGIC          "NESTCKPT"   /* 8 bytes, no terminator in the image */
 #define CKPT_MAGIC_BYTES    8
-#define CKPT_VERSION        1
+/* Version 2: the devices section holds every device model of the VMM and
+ * its per-VM platform state (CKPT_DEV_PLATFORM); a version 1 image lacks
+ * them, and a VM restored from one would find its LAPIC, I/O APIC, RTC and
+ * TSC reset: refused. */
+#define CKPT_VERSION        2
 #define CKPT_HEADER_BYTES   256
 #define CKPT_ALIGN          512          /* images (and sections) start on a sector */
 #define CKPT_DATA_START     CKPT_ALIGN   /* the first section: header and table fill sector 0 */
@@ -136,6 +140,10 @@ typedef struct {
 #define CKPT_DEV_LAPIC   4
 #define CKPT_DEV_UART    5
 #define CKPT_DEV_IOAPIC  6
+#define CKPT_DEV_I8042   7
+#define CKPT_DEV_ACPI_PM 8
+#define CKPT_DEV_SYSCTL  9       /* port 92h and CF9h */
+#define CKPT_DEV_PLATFORM 10     /* the VMM's per-VM state: MSRs it keeps, TSC, CR8 */
 
 /*
  * The RAM section: a ckpt_ram_t, then (CKPT_RAM_LIST) `pages` guest-

@@ -21,6 +21,25 @@
  * the PIC's state came back with the image), "calc: timer: ticks in the
  * last 4 rounds: yes".
  *
+ * With "apic=1" as well, the 8259s are masked and the interrupts come
+ * through the APICs instead: the PIT's IRQ 0 through the I/O APIC (pin 2,
+ * the PC's interrupt source override; vector VEC_IOAPIC_PIT, edge) and the
+ * local APIC's own timer, periodic at HZ too (vector VEC_LAPIC_TIMER), both
+ * EOId at the local APIC; the last rounds must see ticks of both (after a
+ * restore, only if the LAPIC's and the I/O APIC's state came back):
+ * "calc: apic: pit ticks yes, lapic timer ticks yes".
+ *
+ * The TSC must run forward: it is read at the end of each round and must
+ * be above the round before's (after a restore, only if the guest's TSC
+ * came back with the image rather than restarting at the host's):
+ * "calc: tsc ran forward: yes".
+ *
+ * With "fill=MIB", MIB MiB from FILL (after the area) are written once at
+ * the start, word i holding fill_word(i), and checked at the end: "calc:
+ * fill of N MiB kept: yes". Under a pager with fewer frames than that, most
+ * of it is in swap while calc computes: a checkpoint must save it from
+ * there and a restore give it back.
+ *
  * The x87 register stack holds FPU_MARK from the start to the end (no
  * code of the guest touches the FPU in between): "calc: x87 st(0) kept:
  * yes" only if the vCPU's FPU state survived every exit and, after a
@@ -37,6 +56,9 @@
 #define FNV_PRIME   0x01000193u
 #define LATE_ROUNDS 4
 #define FPU_MARK    0x1234567
+#define FILL        ((volatile uint32_t *)0x300000)
+#define FILL_MAX_MIB 60
+#define FILL_MUL    0x9E3779B1u   /* 2^32 / golden ratio: consecutive words differ */
 /* 8259A and 8254 programming (their data sheets), as tests/guests/timer.c. */
 #define PIC1_CMD    0x20
 #define PIC1_DATA   0x21
@@ -50,8 +72,28 @@
 #define PIT_RATE_GEN 0x34         /* counter 0, LSB then MSB, mode 2 */
 #define PIT_HZ      1193182u
 #define VEC_PIT     0x20
+/* The APICs (SDM Vol. 3A chapter 10; 82093AA I/O APIC datasheet 3.2.4), as
+ * tests/guests/timer.c and ioapic.c program them. */
+#define LAPIC_BASE  0xFEE00000u
+#define LAPIC_EOI   0x0B0
+#define LAPIC_SVR   0x0F0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_DIV 0x3E0
+#define LAPIC_SVR_ENABLE 0x100
+#define LAPIC_SVR_SPURIOUS 0xFF
+#define LAPIC_TIMER_PERIODIC (1u << 17)
+#define LAPIC_DIV_16 0x3              /* SDM 10.5.4, Figure 10-10 */
+#define LAPIC_TIMER_HZ 62500000u      /* the VMM's 1 GHz crystal (CPUID.15H) / 16 */
+#define IOAPIC_BASE 0xFEC00000u
+#define IOAPIC_REGSEL 0x00
+#define IOAPIC_WIN  0x10
+#define IOAPIC_REG_RTE 0x10
+#define IOAPIC_PIN_PIT 2              /* ISA IRQ 0 by the PC's override */
+#define VEC_IOAPIC_PIT 0x30
+#define VEC_LAPIC_TIMER 0x31
 
-static volatile uint32_t ticks;
+static volatile uint32_t ticks, lapic_ticks;
 
 static void on_pit(guest_frame_t *f)
 {
@@ -60,7 +102,29 @@ static void on_pit(guest_frame_t *f)
     outb(PIC1_CMD, PIC_EOI);
 }
 
-static void timer_start(uint32_t hz)
+static void lapic_write(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(LAPIC_BASE + reg) = v; }
+
+static void ioapic_write(uint32_t idx, uint32_t v)
+{
+    *(volatile uint32_t *)(IOAPIC_BASE + IOAPIC_REGSEL) = idx;
+    *(volatile uint32_t *)(IOAPIC_BASE + IOAPIC_WIN) = v;
+}
+
+static void on_apic_pit(guest_frame_t *f)
+{
+    (void)f;
+    ticks++;
+    lapic_write(LAPIC_EOI, 0);
+}
+
+static void on_lapic_timer(guest_frame_t *f)
+{
+    (void)f;
+    lapic_ticks++;
+    lapic_write(LAPIC_EOI, 0);
+}
+
+static void timer_start(uint32_t hz, bool apic)
 {
     guest_desc_init();
     guest_set_handler(VEC_PIT, on_pit);
@@ -68,12 +132,30 @@ static void timer_start(uint32_t hz)
     outb(PIC1_DATA, VEC_PIT); outb(PIC2_DATA, VEC_PIT + 8);
     outb(PIC1_DATA, 4); outb(PIC2_DATA, 2);            /* ICW3: the slave on IRQ 2 */
     outb(PIC1_DATA, PIC_ICW4); outb(PIC2_DATA, PIC_ICW4);
-    outb(PIC1_DATA, 0xFE); outb(PIC2_DATA, 0xFF);      /* IRQ 0 only */
+    outb(PIC1_DATA, apic ? 0xFF : 0xFE); outb(PIC2_DATA, 0xFF);  /* IRQ 0 only, or none */
+    if (apic) {
+        guest_set_handler(VEC_IOAPIC_PIT, on_apic_pit);
+        guest_set_handler(VEC_LAPIC_TIMER, on_lapic_timer);
+        lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SVR_SPURIOUS);
+        /* 82093AA 3.2.4: destination APIC ID 0 (high dword), then the low
+         * dword: fixed, physical, edge, active high, unmasked. */
+        ioapic_write(IOAPIC_REG_RTE + 2 * IOAPIC_PIN_PIT + 1, 0);
+        ioapic_write(IOAPIC_REG_RTE + 2 * IOAPIC_PIN_PIT, VEC_IOAPIC_PIT);
+        /* SDM 10.5.4: periodic, the initial count reloaded at each expiry. */
+        lapic_write(LAPIC_TIMER_DIV, LAPIC_DIV_16);
+        lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);
+        lapic_write(LAPIC_TIMER_INIT, LAPIC_TIMER_HZ / hz);
+    }
     const uint32_t divisor = PIT_HZ / hz;
     outb(PIT_CMD, PIT_RATE_GEN);
     outb(PIT_CH0, divisor & 0xFF);
     outb(PIT_CH0, divisor >> 8);
     __asm__ volatile("sti");
+}
+
+static uint32_t fill_word(uint32_t i)
+{
+    return i * FILL_MUL ^ SEED;
 }
 
 static uint32_t fnv_word(uint32_t h, uint32_t v)
@@ -87,15 +169,23 @@ int guest_main(void)
 {
     const uint32_t rounds = guest_cmdline_number("rounds=", 24, 1000);
     const uint32_t hz = guest_cmdline_number("timer=", 0, 10000);
+    const bool apic = guest_cmdline_number("apic=", 0, 1) != 0;
+    const uint32_t fill_words = guest_cmdline_number("fill=", 0, FILL_MAX_MIB) * (1u << 20) / 4;
+    for (uint32_t i = 0; i < fill_words; i++)
+        FILL[i] = fill_word(i);
     if (hz)
-        timer_start(hz);
+        timer_start(hz, apic);
     /* SDM Vol. 1 8.3.4: FILD pushes the integer, FISTP pops it back. */
     static const int32_t mark = FPU_MARK;
     __asm__ volatile("fninit; fildl %0" : : "m"(mark));
-    uint32_t x = SEED, late_ticks = 0;
+    uint32_t x = SEED, late_ticks = 0, late_lapic = 0;
+    uint64_t tsc = rdtsc();
+    bool tsc_forward = true;
     for (uint32_t r = 1; r <= rounds; r++) {
-        if (r == rounds - LATE_ROUNDS + 1)
+        if (r == rounds - LATE_ROUNDS + 1) {
             late_ticks = ticks;
+            late_lapic = lapic_ticks;
+        }
         for (uint32_t s = 0; s < STEPS; s++) {
             x ^= x << 13;
             x ^= x >> 17;
@@ -104,6 +194,9 @@ int guest_main(void)
             AREA[i] = AREA[i] * 31u + x + s;
         }
         guest_printf("calc: round %u of %u\n", r, rounds);
+        const uint64_t now = rdtsc();
+        tsc_forward = tsc_forward && now > tsc;
+        tsc = now;
     }
     uint32_t digest = FNV_OFFSET;
     for (uint32_t i = 0; i < AREA_WORDS; i++)
@@ -114,12 +207,28 @@ int guest_main(void)
     guest_printf("calc: %u rounds: digest 0x%08x\n", rounds, digest);
     guest_printf("calc: x87 st(0) kept: %s\n", back == FPU_MARK ? "yes" : "no");
     CHECK(back == FPU_MARK, "the x87 register stack kept its value");
+    if (fill_words) {
+        uint32_t wrong = 0;
+        for (uint32_t i = 0; i < fill_words; i++)
+            wrong += FILL[i] != fill_word(i);
+        guest_printf("calc: fill of %u MiB kept: %s (%u wrong words)\n",
+                     fill_words / ((1u << 20) / 4), wrong ? "no" : "yes", wrong);
+        CHECK(!wrong, "the fill kept every word");
+    }
+    guest_printf("calc: tsc ran forward: %s\n", tsc_forward ? "yes" : "no");
+    CHECK(tsc_forward, "the TSC ran forward through every round");
     if (hz) {
         __asm__ volatile("cli");
         const bool late = ticks != late_ticks;
         guest_printf("calc: timer: ticks in the last %u rounds: %s\n", LATE_ROUNDS,
                      late ? "yes" : "no");
         CHECK(late, "timer interrupts in the last rounds");
+        if (apic) {
+            const bool late_apic = lapic_ticks != late_lapic;
+            guest_printf("calc: apic: pit ticks %s, lapic timer ticks %s\n",
+                         late ? "yes" : "no", late_apic ? "yes" : "no");
+            CHECK(late_apic, "LAPIC timer interrupts in the last rounds");
+        }
     }
     return guest_report("calc");
 }

@@ -240,7 +240,15 @@ static void test_version_and_stack_refused(void)
     reseal(0);
     ckpt_verdict_t v = walk(&n, STACK);
     CU_ASSERT_EQUAL(v.err, CKPT_E_VERSION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "version 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "format version 3, this reader knows version 2"));
+    /* An image of the version before, whose devices section lacks the
+     * LAPIC, I/O APIC, RTC and platform records: refused too. */
+    write_chain();
+    set32(offsetof(ckpt_header_t, version), CKPT_VERSION - 1);
+    reseal(0);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_VERSION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "format version 1, this reader knows version 2"));
     write_chain();
     v = walk(&n, STACK ^ 1);
     CU_ASSERT_EQUAL(v.err, CKPT_E_STACK);
@@ -353,7 +361,7 @@ static void test_tool_ls_and_show(void)
     free(t);
     t = run_tool(ckpt_show, 1, &rc);
     CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(t, "image 1: incremental, format version 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "image 1: incremental, format version 2"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "rip              0x0000000000002000"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "pic.0 version 1, 5 bytes"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "list: 3 pages 0x3000 0x9000 0xf000"));

@@ -1,38 +1,98 @@
 /*
  * tests/unit/test_vmm_dev_state.c - the VMM's device-state records for the
  * checkpoint monitor (vmm-server/dev_state.c): saved and loaded back into
- * fresh models they give the same behaviour (the PIT's next IRQ0 as far
- * away as it was, the PIC's pending vector, the UART's registers); a
- * record of another version or size, of a device the VM lacks, or holding
- * a value no model can (a bool of 2, a PIC initialization step 5, a PIT
- * mode 6 or count above 2^16, a FIFO index past the FIFO) is refused and
- * changes nothing.
+ * fresh models they give the same behaviour (the PIT's next IRQ0 and the
+ * LAPIC timer's next expiry as far away as they were, the PIC's pending
+ * vector, the I/O APIC's entries, the RTC's date as the guest set it, the
+ * UART's registers, the guest's TSC and IA32_APIC_BASE); a record of
+ * another version or size, of a device the VM lacks, or holding a value no
+ * model can (a bool of 2, a PIC initialization step 5, a PIT mode 6 or
+ * count above 2^16, a FIFO index past the FIFO, an LVT entry or I/O APIC
+ * entry with reserved bits, an RTC index past the CMOS, an 8042 waiting
+ * for the data of a command that takes none, CR8 16, an IA32_APIC_BASE in
+ * x2APIC mode without EN, a LAPIC whose mode disagrees with it) is refused
+ * and changes nothing.
  */
 #include "unit.h"
 #include "dev_state.h"
+#include "cpu_policy.h"
 #include <stackcfg.h>
 #include <stddef.h>
 #include <string.h>
 
-#define ALL (SC_DEV_PIC | SC_DEV_PIT | SC_DEV_UART)
+#define ALL (SC_DEV_ALL | DEV_STATE_ACPI_PM)
+#define RECORDS_ALL 10              /* every record: the platform, 6 devices, 3 always there */
 #define T0  1000000000ull           /* the clock at the save (ns) */
 #define T1  7000000000ull           /* ... at the load, in another boot */
+#define U0  1767225600ull           /* the RTC's host seconds at the save */
+#define U1  1767225607ull           /* ... at the load */
+#define MAXPHYADDR 39
+#define XCR0_ALLOWED (X86_XCR0_X87 | X86_XCR0_SSE | X86_XCR0_AVX)
+#define GUEST_TSC 0x123456789ull
 
 typedef struct {
     pic_t pic;
     uint32_t lines;
     pit_t pit;
     uart16550_t uart;
+    rtc_t rtc;
+    lapic_t lapic;
+    ioapic_t ioapic;
+    i8042_t kbc;
+    sysctl_t sysctl;
+    acpi_pm_t pm;
+    uint64_t apic_base, misc_enable, mtrr_def, tsc_adjust, xcr0, cr8;
     dev_models_t d;
 } models_t;
 
-static void fresh(models_t *m, uint32_t devices)
+static void fresh_at(models_t *m, uint32_t devices, uint64_t unix_now)
 {
     memset(m, 0, sizeof *m);
     pic_init(&m->pic);
     pit_init(&m->pit);
     uart16550_init(&m->uart);
-    m->d = (dev_models_t){ devices, &m->pic, &m->lines, &m->pit, &m->uart };
+    rtc_init(&m->rtc);
+    lapic_init(&m->lapic, 0);
+    ioapic_init(&m->ioapic, 1);
+    i8042_init(&m->kbc);
+    sysctl_init(&m->sysctl);
+    acpi_pm_init(&m->pm);
+    m->apic_base = X86_APIC_BASE_RESET;
+    m->misc_enable = MISC_ENABLE_RESET;
+    m->xcr0 = X86_XCR0_X87;
+    m->d = (dev_models_t){
+        .devices = devices, .pic = &m->pic, .irq_lines = &m->lines, .pit = &m->pit,
+        .uart = &m->uart, .rtc = &m->rtc, .unix_now = unix_now, .lapic = &m->lapic,
+        .ioapic = &m->ioapic, .kbc = &m->kbc, .sysctl = &m->sysctl, .acpi_pm = &m->pm,
+        .platform = { .apic_base = &m->apic_base, .misc_enable = &m->misc_enable,
+                      .mtrr_def = &m->mtrr_def, .tsc_adjust = &m->tsc_adjust, .xcr0 = &m->xcr0,
+                      .cr8 = &m->cr8, .guest_tsc = GUEST_TSC, .maxphyaddr = MAXPHYADDR,
+                      .xcr0_allowed = XCR0_ALLOWED },
+    };
+}
+
+static void fresh(models_t *m, uint32_t devices)
+{
+    fresh_at(m, devices, U0);
+}
+
+static void lapic_w(models_t *m, uint32_t reg, uint32_t v, uint64_t now)
+{
+    CU_ASSERT_TRUE(lapic_mmio(&m->lapic, reg, true, &v, now));
+}
+
+static void rtc_w(models_t *m, uint8_t idx, uint8_t v, uint64_t unix_now)
+{
+    rtc_io(&m->rtc, RTC_PORT_INDEX, false, &idx, unix_now);
+    rtc_io(&m->rtc, RTC_PORT_DATA, false, &v, unix_now);
+}
+
+static uint8_t rtc_r(models_t *m, uint8_t idx, uint64_t unix_now)
+{
+    uint8_t v;
+    rtc_io(&m->rtc, RTC_PORT_INDEX, false, &idx, unix_now);
+    rtc_io(&m->rtc, RTC_PORT_DATA, true, &v, unix_now);
+    return v;
 }
 
 static void outp(models_t *m, uint16_t port, uint8_t v, uint64_t now)
@@ -55,6 +115,17 @@ static void program(models_t *m)
     pic_set_irq(&m->pic, 0, true);      /* one request pending */
     m->uart.ier = 0x05;
     m->uart.scr = 0x5A;
+    /* The LAPIC software-enabled, its timer periodic at vector 0x31, an
+     * I/O APIC entry for the PIT (pin 2, vector 0x30, edge, unmasked),
+     * the RTC's minutes set by the guest, a TSC_ADJUST, CR8. */
+    lapic_w(m, LAPIC_REG_SVR, LAPIC_SVR_ENABLE | 0xFF, T0);
+    lapic_w(m, LAPIC_REG_TIMER_DIVIDE, 0x3, T0);           /* divide by 16 */
+    lapic_w(m, LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_PERIODIC | 0x31, T0);
+    lapic_w(m, LAPIC_REG_TIMER_INITIAL, 62500, T0);         /* 1 ms */
+    m->ioapic.rte[IOAPIC_PIN_PIT] = 0x30;
+    rtc_w(m, RTC_MINUTES, 0x42, U0);
+    m->tsc_adjust = 77;
+    m->cr8 = 0;
 }
 
 /* Save every record of @src, load them into @dst. */
@@ -76,7 +147,19 @@ static void test_round_trip(void)
     program(&a);
     const uint64_t due = pit_next_irq0_ns(&a.pit);
     CU_ASSERT_NOT_EQUAL_FATAL(due, UINT64_MAX);
-    CU_ASSERT_EQUAL(copy(&a, &b, T0, T1), 3);
+    const uint64_t lapic_due = lapic_next_timer_ns(&a.lapic);
+    CU_ASSERT_NOT_EQUAL_FATAL(lapic_due, UINT64_MAX);
+    const uint8_t minutes = rtc_r(&a, RTC_MINUTES, U0), seconds = rtc_r(&a, RTC_SECONDS, U0);
+    b.d.unix_now = U1;
+    CU_ASSERT_EQUAL(copy(&a, &b, T0, T1), RECORDS_ALL);
+    /* The LAPIC timer's next expiry as far from the load as from the save. */
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&b.lapic), lapic_due - T0 + T1);
+    CU_ASSERT_EQUAL(b.ioapic.rte[IOAPIC_PIN_PIT], 0x30);
+    /* The guest's clock goes on from where it was, not from the host's. */
+    CU_ASSERT_EQUAL(rtc_r(&b, RTC_MINUTES, U1), minutes);
+    CU_ASSERT_EQUAL(rtc_r(&b, RTC_SECONDS, U1), seconds);
+    CU_ASSERT_EQUAL(b.tsc_adjust, 77);
+    CU_ASSERT_EQUAL(b.d.platform.guest_tsc, GUEST_TSC);
     /* The PIT's next edge is as far from the load as it was from the save. */
     CU_ASSERT_EQUAL(pit_next_irq0_ns(&b.pit), due - T0 + T1);
     CU_ASSERT_FALSE(pit_irq0_due(&b.pit, T1));
@@ -95,8 +178,14 @@ static void test_devices_of_the_vm(void)
     ckpt_dev_record_t rec;
     fresh(&a, SC_DEV_PIT);
     CU_ASSERT_TRUE(dev_state_save(&a.d, 0, &rec, data, T0));
+    CU_ASSERT_EQUAL(rec.id, CKPT_DEV_PLATFORM);
+    CU_ASSERT_TRUE(dev_state_save(&a.d, 1, &rec, data, T0));
     CU_ASSERT_EQUAL(rec.id, CKPT_DEV_PIT);
-    CU_ASSERT_FALSE(dev_state_save(&a.d, 1, &rec, data, T0));
+    /* then the 8042 and ports 92h/CF9h, which every VM has */
+    CU_ASSERT_TRUE(dev_state_save(&a.d, 3, &rec, data, T0));
+    CU_ASSERT_EQUAL(rec.id, CKPT_DEV_SYSCTL);
+    CU_ASSERT_FALSE(dev_state_save(&a.d, 4, &rec, data, T0));
+    CU_ASSERT_TRUE(dev_state_save(&a.d, 1, &rec, data, T0));
     fresh(&b, SC_DEV_PIC);
     CU_ASSERT_EQUAL(dev_state_load(&b.d, &rec, data, T1), CKPT_DEV_E_UNKNOWN);
     rec.id = 99;
@@ -128,6 +217,12 @@ static unsigned load_poked(uint32_t id, size_t off, uint8_t value, uint32_t vers
         CU_ASSERT_EQUAL(memcmp(&b.pit, &before.pit, sizeof b.pit), 0);
         CU_ASSERT_EQUAL(memcmp(&b.uart, &before.uart, sizeof b.uart), 0);
         CU_ASSERT_EQUAL(b.lines, before.lines);
+        CU_ASSERT_EQUAL(memcmp(&b.lapic, &before.lapic, sizeof b.lapic), 0);
+        CU_ASSERT_EQUAL(memcmp(&b.ioapic, &before.ioapic, sizeof b.ioapic), 0);
+        CU_ASSERT_EQUAL(memcmp(&b.rtc, &before.rtc, sizeof b.rtc), 0);
+        CU_ASSERT_EQUAL(memcmp(&b.kbc, &before.kbc, sizeof b.kbc), 0);
+        CU_ASSERT_EQUAL(b.apic_base, before.apic_base);
+        CU_ASSERT_EQUAL(b.cr8, before.cr8);
     }
     return e;
 }
@@ -155,7 +250,41 @@ static void test_hostile_records_refused(void)
                     CKPT_DEV_E_INVALID);
     CU_ASSERT_EQUAL(load_poked(CKPT_DEV_UART, offsetof(uart16550_t, thre_pending), 3, 0, 0),
                     CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, timer_running), 2, 0, 0),
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, lvt) + 2, 0x04, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* LVT timer bit 18: reserved here */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, eoi_level_vector) + 1, 1, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* vector 256 and more */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, x2apic), 1, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* x2APIC mode, IA32_APIC_BASE in xAPIC mode */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, 0, 0, 0, 4), CKPT_DEV_E_VERSION);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_IOAPIC, offsetof(ioapic_t, rte) + 2, 0x04, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* bit 18: reserved (82093AA 3.2.4) */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_IOAPIC, offsetof(ioapic_t, input) + 5, 7, 0, 0),
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_RTC, offsetof(rtc_t, index), 0x80, 0, 0),
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_I8042, offsetof(i8042_t, pending), 0xAA, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* self-test takes no data byte */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_SYSCTL, offsetof(sysctl_t, port_a), 0x80, 0, 0),
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_ACPI_PM, offsetof(acpi_pm_t, cnt), 0x01, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* SCI_EN is read-only, never stored */
+    /* The platform record: u64 fields apic_base, misc_enable, mtrr_def,
+     * tsc_adjust, xcr0, cr8, guest_tsc. */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_PLATFORM, 5 * 8, 16, 0, 0), CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_PLATFORM, 1, 0x04, 0, 0),   /* EXTD, EN cleared */
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_PLATFORM, 8 + 2, 0x01, 0, 0), /* MISC_ENABLE bit 16 */
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_PLATFORM, 4 * 8, 0x02, 0, 0), /* XCR0 without x87 */
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_PLATFORM, 0, 0, 2, 0), CKPT_DEV_E_VERSION);
     /* The same pokes with valid values load. */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_PLATFORM, 5 * 8, 15, 0, 0), 0);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_I8042, offsetof(i8042_t, pending), 0xD1, 0, 0), 0);
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_RTC, offsetof(rtc_t, index), 0x7F, 0, 0), 0);
     CU_ASSERT_EQUAL(load_poked(CKPT_DEV_PIC, offsetof(pic_chip_t, lowest), 3, 0, 0), 0);
     CU_ASSERT_EQUAL(load_poked(CKPT_DEV_UART, offsetof(uart16550_t, rx_head), 15, 0, 0), 0);
 }
@@ -163,7 +292,8 @@ static void test_hostile_records_refused(void)
 UNIT_SUITE(vmm_dev_state_suite)
 {
     CU_pSuite s = CU_add_suite("vmm device state records", NULL, NULL);
-    CU_add_test(s, "PIC, PIT, UART saved and loaded behave the same", test_round_trip);
+    CU_add_test(s, "every device and the platform saved and loaded behave the same",
+                test_round_trip);
     CU_add_test(s, "only the VM's devices have records", test_devices_of_the_vm);
     CU_add_test(s, "hostile records are refused, nothing changes", test_hostile_records_refused);
 }
