@@ -553,8 +553,11 @@ static bool command_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t
                           const sc_vm_t *c, const nu_msg_t *msg)
 {
     /* The CNode invocations pass their source CNode in the IPC buffer's
-     * capability slots, where the hand-over's CNode waits: kept aside. */
+     * capability slots, where the hand-over's CNode waits, and their
+     * arguments in its message words, where the setup's flags wait
+     * (NVMX_SETUP_MR_FLAGS is past the MRs in registers): both kept aside. */
     const nestor_cptr_t node = nu_ipc_buffer()->caps_or_badges[0];
+    const nestor_word_t flags = nu_ipc_buffer()->msg[NVMX_SETUP_MR_FLAGS];
     for (unsigned k = 0; k + 1 < c->n_stack; k++) {
         const sc_monitor_t *m = &config.mon[c->stack[k]];
         if (m->kind != SC_CHECKPOINT)
@@ -567,6 +570,7 @@ static bool command_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t
                                              msg->mr[NVMX_SETUP_MR_RADIX], a->cnode, cmd, 64,
                                              NESTOR_RIGHTS_ALL) == NESTOR_OK;
         nu_ipc_buffer()->caps_or_badges[0] = node;
+        nu_ipc_buffer()->msg[NVMX_SETUP_MR_FLAGS] = flags;
         return ok;
     }
     return true;
