@@ -28,6 +28,7 @@
  * addressed to it or broadcast); one that is not counts as a failure.
  */
 #include "lib/guest.h"
+#include "lib/netp.h"
 #include "lib/virtio.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,27 +45,27 @@
 #define HDR_F_NEEDS_CSUM 1u
 #define HDR_GSO_TCPV4    1u
 #define ETH_ALEN         6u
-#define ETH_HDR          14u
-#define ETH_MAX          1514u
-#define ETH_TYPE         0x88B5u           /* IEEE 802 local experimental ethertype 1 */
+#define ETH_HDR          NETP_ETH_HDR
+#define ETH_MAX          NETP_FRAME_MAX
+#define ETH_TYPE         NETP_ETHERTYPE
 #define BUF_SIZE         (NET_HDR + ETH_MAX)
 #define VEC_PIC          0x20
 #define OUTSIDE_RAM      0x7FFF0000u
 
-/* Our header after the Ethernet one. */
-#define K_HELLO 1
-#define K_ACK   2
-#define K_PING  3
-#define K_PONG  4
-#define K_DONE  5
-#define K_BYE   6
-#define MSG_HDR 8u                         /* kind, role, seq (le16), len (le16), csum (le16) */
-#define PAYLOAD_MAX (ETH_MAX - ETH_HDR - MSG_HDR)
-#define ROUNDS  20
+/* Our header after the Ethernet one (lib/netp.h, shared with linux/net-test.c). */
+#define K_HELLO NETP_HELLO
+#define K_ACK   NETP_ACK
+#define K_PING  NETP_PING
+#define K_PONG  NETP_PONG
+#define K_DONE  NETP_DONE
+#define K_BYE   NETP_BYE
+#define MSG_HDR NETP_HDR
+#define PAYLOAD_MAX NETP_PAYLOAD_MAX
+#define ROUNDS  NETP_ROUNDS
 #define HELLO_EVERY 2000000ull             /* TSC ticks between HELLOs (Bochs: instructions) */
 #define HELLO_MAX   400                    /* HELLOs before giving up */
 
-enum { R_PING = 1, R_PONG = 2, R_HOSTILE = 3 };
+enum { R_PING = NETP_ROLE_PING, R_PONG = NETP_ROLE_PONG, R_HOSTILE = NETP_ROLE_HOSTILE };
 
 static volatile uint32_t *const regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;
 static guest_vq_t rxq, txq;
@@ -82,21 +83,7 @@ static uint32_t rd(uint32_t off) { return regs[off / 4]; }
 static void wr(uint32_t off, uint32_t v) { regs[off / 4] = v; }
 static void barrier(void) { __asm__ volatile("" ::: "memory"); }
 static bool same_mac(const uint8_t *a, const uint8_t *b) { return !__builtin_memcmp(a, b, ETH_ALEN); }
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-
-/* RFC 1071: the one's complement of the one's complement sum of 16-bit words. */
-static uint16_t inet_csum(const uint8_t *p, uint32_t len)
-{
-    uint32_t sum = 0;
-    for (uint32_t i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (len & 1)
-        sum += (uint32_t)p[len - 1] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    return (uint16_t)~sum;
-}
+static uint16_t le16(const uint8_t *p) { return netp_get16(p); }
 
 static uint8_t pattern(uint16_t seq, uint32_t i)
 {
@@ -154,19 +141,7 @@ static bool send(const uint8_t *dst, uint8_t kind, uint16_t seq, const uint8_t *
 {
     uint8_t *b = txbuf;
     __builtin_memset(b, 0, NET_HDR);                    /* 5.1.6.2: no offload, GSO_NONE */
-    uint8_t *e = b + NET_HDR;
-    __builtin_memcpy(e, dst, ETH_ALEN);
-    __builtin_memcpy(e + ETH_ALEN, mac, ETH_ALEN);
-    e[12] = ETH_TYPE >> 8;
-    e[13] = ETH_TYPE & 0xFF;
-    uint8_t *h = e + ETH_HDR;
-    h[0] = kind;
-    h[1] = (uint8_t)role;
-    put16(h + 2, seq);
-    put16(h + 4, len);
-    if (len)
-        __builtin_memcpy(h + MSG_HDR, payload, len);
-    put16(h + 6, inet_csum(h + MSG_HDR, len));
+    netp_frame(b + NET_HDR, dst, mac, kind, (uint8_t)role, seq, payload, len);
     txq.desc[0] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)b,
                                   .len = NET_HDR + ETH_HDR + MSG_HDR + len };
     return kick_tx();
@@ -214,7 +189,7 @@ static bool poll_rx(msg_t *m)
                           .len = le16(h + 4), .payload = h + MSG_HDR,
                           .broadcast = same_mac(e, bcast) };
             ok = NET_HDR + ETH_HDR + MSG_HDR + m->len == len &&
-                 inet_csum(m->payload, m->len) == le16(h + 6) &&
+                 netp_checksum(m->payload, m->len) == le16(h + 6) &&
                  (m->broadcast || same_mac(e, mac)) && !same_mac(m->src, mac);
         }
         if (!ok) {
@@ -280,7 +255,7 @@ static void run_ping(void)
     unsigned echoed = 0, done = 0;
     uint64_t t0 = rdtsc(), t_send = 0;
     for (uint16_t r = 0; r < ROUNDS; r++) {
-        uint16_t len = r == ROUNDS - 1 ? PAYLOAD_MAX : (uint16_t)(46 + r * 73);
+        uint16_t len = r == ROUNDS - 1 ? PAYLOAD_MAX : (uint16_t)(NETP_PAYLOAD_MIN + r * 73);
         for (uint32_t i = 0; i < len; i++)
             payload[i] = pattern(r, i);
         uint64_t k0 = rdtsc();
