@@ -53,6 +53,7 @@ void irq_init(vm_t *vm)
     lapic_init(&vm->lapic, 0);
     ioapic_init(&vm->ioapic, VM_IOAPIC_ID);
     acpi_pm_init(&vm->acpi_pm);
+    pci_init(&vm->pci);
     vm->irq_lines = 0;
     msr_init(vm);                   /* IA32_APIC_BASE: enabled at 0xFEE00000 */
     /* No BIOS runs: leave the APIC as one would (virtual wire mode). */

@@ -7,6 +7,7 @@
 #include "boot/multiboot.h"
 #include "devices/acpi_pm.h"
 #include "devices/ioapic.h"
+#include "devices/pci.h"
 #include "devices/i8042.h"
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
@@ -86,6 +87,7 @@ typedef struct vm {
     lapic_t lapic;
     ioapic_t ioapic;                /* at 0xFEC00000 with the LAPIC (devices/ioapic.h) */
     acpi_pm_t acpi_pm;              /* PM1 registers, a Linux VM's (linux_boot) only */
+    pci_t pci;                      /* PCI configuration space, a Linux VM's only */
     uint32_t irq_lines;             /* the ISA IRQ lines' levels (bit n: IRQ n), irq_line */
     bool window_exiting;            /* interrupt-window exiting is on */
     bool nmi_window_exiting;        /* NMI-window exiting is on */
