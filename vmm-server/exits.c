@@ -421,6 +421,7 @@ static exit_action_t exit_hlt(vmexit_t *e)
     e->s->interruptibility = 0;
     e->changed |= NESTOR_MTD_INTR;
     e->vm->halted = true;
+    irq_arm_wake(e->vm);        /* woken at its deadline, not the host's next tick */
     return EXIT_RESUME;
 }
 
@@ -430,7 +431,9 @@ static exit_action_t exit_hlt(vmexit_t *e)
  * shadow): resuming is all, irq_before_resume injects it. */
 static exit_action_t exit_inject_due(vmexit_t *e)
 {
-    (void)e;
+    if ((e->reason & NESTOR_EXIT_REASON_MASK) == NESTOR_EXIT_PREEMPT_TIMER &&
+        e->qualification == NESTOR_PREEMPT_MONITOR_TIMER)
+        irq_wake_timer_ran_out(e->vm);      /* the wake-up timer of a halted guest (irq.c) */
     return EXIT_RESUME;
 }
 
