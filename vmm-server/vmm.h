@@ -87,7 +87,6 @@ typedef struct vm {
     lapic_t lapic;
     ioapic_t ioapic;                /* at 0xFEC00000 with the LAPIC (devices/ioapic.h) */
     acpi_pm_t acpi_pm;              /* PM1 registers, a Linux VM's (linux_boot) only */
-    pci_t pci;                      /* PCI configuration space, a Linux VM's only */
     uint32_t irq_lines;             /* the ISA IRQ lines' levels (bit n: IRQ n), irq_line */
     bool window_exiting;            /* interrupt-window exiting is on */
     bool nmi_window_exiting;        /* NMI-window exiting is on */
@@ -136,6 +135,8 @@ typedef struct vm {
     nestor_vcpu_state_t reset_state; /* the fresh VCPU's state */
     vfwd_dev_t virtio[VM_VIRTIO_MAX];  /* its virtio devices, served by device servers */
     unsigned n_virtio;
+    pci_t pci;                      /* PCI configuration space, a Linux VM's only (last:
+                                       the exit path's fields keep their offsets) */
 } vm_t;
 
 /* A reset reloads every state group but the injection (reply-only). */
