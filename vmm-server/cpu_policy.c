@@ -547,3 +547,16 @@ nmi_action_t nmi_decide(bool pending, bool injecting, uint64_t interruptibility)
         return NMI_WAIT;
     return NMI_INJECT;
 }
+
+uint64_t vmx_timer_units(uint64_t ns, uint64_t tsc_per_ms, unsigned rate)
+{
+    const uint64_t ns_per_ms = 1000000;
+    if (ns > VMX_TIMER_MAX_NS)
+        ns = VMX_TIMER_MAX_NS;          /* with tsc_per_ms below 2^34, no overflow */
+    if (rate > 63)
+        rate = 63;
+    uint64_t tsc = ns / ns_per_ms * tsc_per_ms + ((ns % ns_per_ms) * tsc_per_ms + ns_per_ms - 1) /
+                   ns_per_ms;
+    uint64_t units = (tsc >> rate) + ((tsc & ((1ULL << rate) - 1)) != 0);
+    return units ? units : 1;
+}

@@ -130,4 +130,13 @@ event_merge_t event_merge(uint32_t first, unsigned second);
 typedef enum { NMI_NONE, NMI_INJECT, NMI_WAIT } nmi_action_t;
 nmi_action_t nmi_decide(bool pending, bool injecting, uint64_t interruptibility);
 
+/* The VMX-preemption timer value that runs out no earlier than @ns from
+ * now: the timer counts down by one every 2^@rate TSC ticks (SDM Vol. 3C
+ * 25.5.1, IA32_VMX_MISC[4:0]), the TSC at @tsc_per_ms. Rounded up, at
+ * least 1 (0 means off to NESTOR_VCPU_SET_TIMER); @ns at most
+ * VMX_TIMER_MAX_NS (longer waits are cut to it: the caller sets the timer
+ * again when it runs out early). */
+#define VMX_TIMER_MAX_NS (10ULL * 1000000000ULL)
+uint64_t vmx_timer_units(uint64_t ns, uint64_t tsc_per_ms, unsigned rate);
+
 #endif

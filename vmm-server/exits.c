@@ -81,12 +81,16 @@ static __attribute__((noinline)) i8042_result_t kbc_access(vm_t *vm, uint16_t po
     return r;
 }
 
-/* The ACPI PM1 registers (devices/acpi_pm.h), out of line for the same
- * reason as the 8042. */
-static __attribute__((noinline)) void acpi_pm_access(vm_t *vm, uint16_t port, bool in,
-                                                     unsigned size, uint32_t *value)
+/* The platform a Linux VM's ACPI tables describe: the PM1 registers
+ * (devices/acpi_pm.h) and PCI configuration mechanism #1 (devices/pci.h),
+ * out of line for the same reason as the 8042. Neither takes a port the
+ * other has, nor one of the devices before them: a byte at 0xCF9 went to
+ * the reset control register (sysctl_io) already. */
+static __attribute__((noinline)) void platform_access(vm_t *vm, uint16_t port, bool in,
+                                                      unsigned size, uint32_t *value)
 {
-    (void)acpi_pm_io(&vm->acpi_pm, port, in, size, value);
+    if (!acpi_pm_io(&vm->acpi_pm, port, in, size, value))
+        (void)pci_io(&vm->pci, port, in, size, value);
 }
 
 typedef enum {
@@ -137,10 +141,11 @@ static port_result_t port_access(vm_t *vm, uint16_t port, bool in, unsigned size
             done = true;
         }
     }
-    /* Last, out of line: the ACPI PM1 blocks its FADT describes (a VM with
-     * ACPI tables); no other device has their ports. */
+    /* Last, out of line: the ACPI PM1 blocks its FADT describes and the
+     * PCI configuration ports of the host bridge its DSDT describes (a VM
+     * with ACPI tables); no other device has their ports. */
     if (!done && vm->linux_boot)
-        acpi_pm_access(vm, port, in, size, value);
+        platform_access(vm, port, in, size, value);
     *value &= mask;
     return PORT_OK;
 }
@@ -418,6 +423,7 @@ static exit_action_t exit_hlt(vmexit_t *e)
     e->s->interruptibility = 0;
     e->changed |= NESTOR_MTD_INTR;
     e->vm->halted = true;
+    irq_arm_wake(e->vm);        /* woken at its deadline, not the host's next tick */
     return EXIT_RESUME;
 }
 
@@ -427,7 +433,9 @@ static exit_action_t exit_hlt(vmexit_t *e)
  * shadow): resuming is all, irq_before_resume injects it. */
 static exit_action_t exit_inject_due(vmexit_t *e)
 {
-    (void)e;
+    if ((e->reason & NESTOR_EXIT_REASON_MASK) == NESTOR_EXIT_PREEMPT_TIMER &&
+        e->qualification == NESTOR_PREEMPT_MONITOR_TIMER)
+        irq_wake_timer_ran_out(e->vm);      /* the wake-up timer of a halted guest (irq.c) */
     return EXIT_RESUME;
 }
 

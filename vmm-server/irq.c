@@ -15,9 +15,11 @@
 #define LAPIC_LINT1_NMI    0x400
 
 static uint64_t tsc_per_ms = 1;
+static unsigned timer_rate;         /* VMX-preemption timer: one unit per 2^rate TSC ticks */
 
-void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz)
+void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz, unsigned vmx_timer_rate)
 {
+    timer_rate = vmx_timer_rate < 64 ? vmx_timer_rate : 0;
     if (tsc_per_tick && timer_hz)
         tsc_per_ms = tsc_per_tick * timer_hz / 1000;
     if (!tsc_per_ms)
@@ -53,6 +55,7 @@ void irq_init(vm_t *vm)
     lapic_init(&vm->lapic, 0);
     ioapic_init(&vm->ioapic, VM_IOAPIC_ID);
     acpi_pm_init(&vm->acpi_pm);
+    pci_init(&vm->pci);
     vm->irq_lines = 0;
     msr_init(vm);                   /* IA32_APIC_BASE: enabled at 0xFEE00000 */
     /* No BIOS runs: leave the APIC as one would (virtual wire mode). */
@@ -220,7 +223,50 @@ static void fetch_intr(vm_t *vm, vmexit_t *e)
     e->s->mtd |= NESTOR_MTD_INTR;
 }
 
-/* A halted guest wakes for the event injected (SDM Vol. 3C 26.6.2). */
+/* The vCPU's monitor timer (level 0: its exit is the VMM's,
+ * nestor/invocations.h) set to @units, 0 taking it back. */
+static void set_wake_timer(vm_t *vm, uint64_t units)
+{
+    const nestor_word_t args[] = { units, 0 };
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_SET_TIMER, args, 2, 0, 0, 0, 0) != NESTOR_OK) {
+        vm->wake_timer_off = true;          /* no VMX-preemption timer: host ticks only */
+        units = 0;
+    }
+    vm->wake_timer_armed = units != 0;
+}
+
+/*
+ * A guest halted with a timer armed (the LAPIC timer, the PIT) would wait
+ * for the host's next 1 kHz tick to be paused and given its interrupt, up
+ * to 1 ms late. Instead its vCPU's monitor timer is set to the deadline:
+ * the VMX-preemption timer, which counts down in the HLT activity state
+ * too (SDM Vol. 3C 25.5.1) at one unit per 2^rate TSC ticks
+ * (IA32_VMX_MISC[4:0]); when it runs out the guest exits (reason 52, SDM
+ * 25.2; NESTOR_PREEMPT_MONITOR_TIMER) and irq_before_resume injects what
+ * came due. Rounded up (vmx_timer_units): an exit before the deadline
+ * would find nothing due.
+ */
+__attribute__((noinline)) void irq_arm_wake(vm_t *vm)
+{
+    uint64_t deadline = irq_next_deadline(vm), now = vm_now_ns();
+    if (vm->wake_timer_off || deadline == UINT64_MAX)
+        return;
+    set_wake_timer(vm, vmx_timer_units(deadline > now ? deadline - now : 1, tsc_per_ms,
+                                       timer_rate));
+}
+
+void irq_wake_timer_ran_out(vm_t *vm)
+{
+    vm->wake_timer_armed = false;
+    /* Early (a wait longer than VMX_TIMER_MAX_NS was cut): set it again
+     * if the guest is still halted with nothing due. */
+    if (vm->halted && irq_pending(vm) < 0)
+        irq_arm_wake(vm);
+}
+
+/* A halted guest wakes for the event injected (SDM Vol. 3C 26.6.2). A
+ * wake-up timer still set (another interrupt came first) is taken back:
+ * else it would end a later run of the guest for nothing. */
 static void wake(vm_t *vm, vmexit_t *e)
 {
     if (!vm->halted)
@@ -229,6 +275,8 @@ static void wake(vm_t *vm, vmexit_t *e)
     e->s->interruptibility &= ~(nestor_word_t)X86_INTR_BLOCK_SHADOW;
     e->changed |= NESTOR_MTD_INTR;
     vm->halted = false;
+    if (vm->wake_timer_armed)
+        set_wake_timer(vm, 0);
 }
 
 /* The pending NMI, which goes before any maskable interrupt (SDM Vol. 3A

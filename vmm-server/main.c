@@ -635,6 +635,8 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                    m->name);
             return false;
         }
+        if (m->kind == SC_CHECKPOINT)
+            vm->wake_timer_off = true;      /* its checkpoints come by the monitor timer */
         if (m->kind == SC_CHECKPOINT && !checkpoint_grant(a, bi, vm, c, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM's EPT\n", vm->name, m->name);
             return false;
@@ -939,7 +941,7 @@ int main(const nestor_bootinfo_t *bi)
     nu_alloc_t a = { ram_untyped[0], NESTOR_CAP_INIT_CNODE, bi->empty.start, bi->empty.end,
                      ram_untyped + 1, n_untyped - 1 };
     nestor_cptr_t exit_ep = nu_alloc_obj(&a, NESTOR_OBJ_ENDPOINT, 0);
-    irq_set_clock(bi->tsc_per_tick, bi->timer_hz);
+    irq_set_clock(bi->tsc_per_tick, bi->timer_hz, (unsigned)bi->vmx_timer_rate);
     if (!exit_ep || !tick_setup(&a, bi)) {
         printf("vmm: cannot set up the host timer interrupt\n");
         return 0;

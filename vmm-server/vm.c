@@ -284,6 +284,12 @@ static bool vm_write_acpi(vm_t *vm)
         .com1 = vm->devices & SC_DEV_UART, .com1_port = UART_COM1_BASE,
         .com1_irq = UART_COM1_IRQ, .reset_port = SYSCTL_PORT_RESET,
         .reset_value = SYSCTL_CF9_SYS_RST | SYSCTL_CF9_RST_CPU, .n_virtio = vm->n_virtio,
+        /* The PCI host bridge (devices/pci.h): its memory window is what
+         * lies between the top of RAM and the virtio windows. */
+        .pci = true, .pci_cfg_port = PCI_CONFIG_ADDRESS_PORT,
+        .pci_cfg_len = PCI_CONFIG_DATA_PORT + PCI_CONFIG_DATA_LEN - PCI_CONFIG_ADDRESS_PORT,
+        .pci_mem_base = (uint32_t)(vm->ram_bytes + vm->paged_bytes),
+        .pci_mem_limit = VM_VIRTIO_MMIO_BASE - 1,
     };
     for (unsigned i = 0; i < vm->n_virtio; i++) {
         p.virtio[i].base = (uint32_t)vm->virtio[i].base;

@@ -7,6 +7,7 @@
 #include "boot/multiboot.h"
 #include "devices/acpi_pm.h"
 #include "devices/ioapic.h"
+#include "devices/pci.h"
 #include "devices/i8042.h"
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
@@ -100,6 +101,11 @@ typedef struct vm {
     uint64_t started_ns;            /* guest time when it started, for vmm.limit_ms */
     bool over_limit;                /* past vmm.limit_ms: stopped at its next exit */
     bool halted;                    /* in HLT: its exit is answered when an interrupt comes */
+    bool wake_timer_armed;          /* halted: its vCPU's monitor timer is set for its
+                                       timer deadline (irq.c irq_arm_wake) */
+    bool wake_timer_off;            /* no wake-up timer: a stacked monitor (the checkpoint
+                                       monitor) owns the vCPU's one monitor timer, or the
+                                       kernel refused it; halted, it waits for host ticks */
     bool console_input;             /* the host's console input comes to its COM1 (main.c) */
     uint8_t console_ring[VMM_CONSOLE_RING];   /* typed bytes its COM1 has no room for yet */
     unsigned console_head, console_count;
@@ -129,6 +135,8 @@ typedef struct vm {
     nestor_vcpu_state_t reset_state; /* the fresh VCPU's state */
     vfwd_dev_t virtio[VM_VIRTIO_MAX];  /* its virtio devices, served by device servers */
     unsigned n_virtio;
+    pci_t pci;                      /* PCI configuration space, a Linux VM's only (last:
+                                       the exit path's fields keep their offsets) */
 } vm_t;
 
 /* A reset reloads every state group but the injection (reply-only). */
@@ -231,7 +239,10 @@ guest_mem_status_t guest_copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uin
 /* The guest's mode, segment bases, emulator view: guest_env.h. */
 
 /* Interrupts (irq.c): controllers, timers, injection. */
-void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz);
+/* The clock: TSC ticks per kernel tick and ticks per second, and the
+ * VMX-preemption timer's rate (its unit is 2^rate TSC ticks, SDM Vol. 3C
+ * 25.5.1: nestor_bootinfo_t.vmx_timer_rate). */
+void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz, unsigned vmx_timer_rate);
 uint64_t vm_now_ns(void);
 uint64_t vm_unix_seconds(void);
 void irq_init(vm_t *vm);
@@ -263,6 +274,12 @@ bool irq_nmi_may_come(vm_t *vm);
  * running guest must be paused for it (main.c). Ticks the timers. */
 bool irq_due(vm_t *vm);
 uint64_t irq_next_deadline(vm_t *vm);
+/* A guest going into HLT with a timer armed: wake it at the deadline (its
+ * vCPU's monitor timer, NESTOR_VCPU_SET_TIMER), not at the host's next
+ * tick. At the timer's exit (NESTOR_PREEMPT_MONITOR_TIMER), call
+ * irq_wake_timer_ran_out. */
+void irq_arm_wake(vm_t *vm);
+void irq_wake_timer_ran_out(vm_t *vm);
 
 /* Hardware task switches (task_switch.c). */
 exit_action_t exit_task_switch(vmexit_t *e);

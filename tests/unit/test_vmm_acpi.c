@@ -208,7 +208,7 @@ typedef struct {
     char name[5];
     char hid[9];           /* a string _HID, or "EISA" + the 4 bytes */
     uint32_t eisa;
-    uint8_t crs[64];
+    uint8_t crs[128];
     unsigned crs_len;
 } dev_t_;
 
@@ -333,6 +333,84 @@ static void test_acpi_pkglength_forms(void)
     CU_ASSERT_EQUAL(walk_dsdt(d, devs, 10), ACPI_MAX_VIRTIO);
 }
 
+/* The PCI host bridge: PNP0A03 with its windows, parsed as Linux's
+ * acpi_dev_get_resources reads them (6.4.3.5: _MIN, _MAX and _LEN agree
+ * for a fixed range). */
+static void test_acpi_dsdt_pci(void)
+{
+    memset(mem, 0, sizeof mem);
+    acpi_platform_t p = platform(2);
+    p.pci = true;
+    p.pci_cfg_port = 0xCF8;
+    p.pci_cfg_len = 8;
+    p.pci_mem_base = 0x10000000u;
+    p.pci_mem_limit = 0xFEAFFFFFu;
+    CU_ASSERT_TRUE_FATAL(acpi_build(mem + ACPI_TABLES_GPA, ACPI_TABLES_MAX, ACPI_TABLES_GPA, &p) > 0);
+    const uint8_t *f = xsdt_entry("FACP");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    dev_t_ devs[10];
+    unsigned n = walk_dsdt(table(rd64(f + ACPI_FADT_X_DSDT), "DSDT"), devs, 10);
+    CU_ASSERT_EQUAL_FATAL(n, 4);                            /* COM1, VR00, VR01, PCI0 */
+    const dev_t_ *d = &devs[3];
+    CU_ASSERT_STRING_EQUAL(d->name, "PCI0");
+    CU_ASSERT_STRING_EQUAL(d->hid, "EISA");
+    CU_ASSERT_EQUAL(d->eisa, 0x030AD041u);                  /* PNP0A03 */
+    /* Walk the resources: type, then what each says. */
+    const uint8_t *r = d->crs, *end = d->crs + d->crs_len;
+    unsigned words = 0, ios = 0, dwords = 0;
+    uint32_t io_covered = 0;
+    while (r < end && r[0] != 0x79) {
+        if (r[0] == 0x88) {                                 /* Word Address Space */
+            CU_ASSERT_EQUAL_FATAL(rd16(r + 1), 13);
+            CU_ASSERT_EQUAL(r[4], 0x0C);                    /* producer, fixed min and max */
+            uint16_t min = rd16(r + 8), max = rd16(r + 10), len = rd16(r + 14);
+            CU_ASSERT_EQUAL((uint32_t)len, (uint32_t)(max - min + 1) & 0xFFFF);
+            if (r[3] == 2) {                                /* bus numbers */
+                CU_ASSERT_EQUAL(min, 0);
+                CU_ASSERT_EQUAL(max, 0xFF);
+            } else {
+                CU_ASSERT_EQUAL(r[3], 1);                   /* I/O, both ranges */
+                CU_ASSERT_EQUAL(r[5], 3);
+                CU_ASSERT_TRUE(max < 0xCF8 || min >= 0xD00);    /* never the config ports */
+                io_covered += (uint32_t)(max - min + 1);
+            }
+            words++;
+            r += 16;
+        } else if (r[0] == 0x47) {                          /* the config ports, consumed */
+            CU_ASSERT_EQUAL(rd16(r + 2), 0xCF8);
+            CU_ASSERT_EQUAL(rd16(r + 4), 0xCF8);
+            CU_ASSERT_EQUAL(r[7], 8);
+            ios++;
+            r += 8;
+        } else if (r[0] == 0x87) {                          /* DWord Address Space */
+            CU_ASSERT_EQUAL_FATAL(rd16(r + 1), 23);
+            CU_ASSERT_EQUAL(r[3], 0);                       /* memory */
+            CU_ASSERT_EQUAL(r[4], 0x0C);
+            CU_ASSERT_EQUAL(rd32(r + 10), 0x10000000u);
+            CU_ASSERT_EQUAL(rd32(r + 14), 0xFEAFFFFFu);
+            CU_ASSERT_EQUAL(rd32(r + 22), 0xFEAFFFFFu - 0x10000000u + 1);
+            dwords++;
+            r += 26;
+        } else {
+            CU_FAIL_FATAL("unexpected resource descriptor");
+        }
+    }
+    CU_ASSERT_EQUAL(words, 3);
+    CU_ASSERT_EQUAL(ios, 1);
+    CU_ASSERT_EQUAL(dwords, 1);
+    CU_ASSERT_EQUAL(io_covered, 0x10000u - 8);              /* every port but CF8h-CFFh */
+    CU_ASSERT_TRUE_FATAL(r + 1 < end);
+    CU_ASSERT_EQUAL(r[0], 0x79);
+    /* A window that is no range, or config ports off the end: refused. */
+    p.pci_mem_base = 0xFEB00000u;
+    CU_ASSERT_EQUAL(acpi_build(mem + ACPI_TABLES_GPA, ACPI_TABLES_MAX, ACPI_TABLES_GPA, &p), 0);
+    p.pci_mem_base = 0x10000000u;
+    p.pci_cfg_port = 0xFFFC;
+    CU_ASSERT_EQUAL(acpi_build(mem + ACPI_TABLES_GPA, ACPI_TABLES_MAX, ACPI_TABLES_GPA, &p), 0);
+    p.pci_cfg_port = 0;
+    CU_ASSERT_EQUAL(acpi_build(mem + ACPI_TABLES_GPA, ACPI_TABLES_MAX, ACPI_TABLES_GPA, &p), 0);
+}
+
 static void test_acpi_refused(void)
 {
     acpi_platform_t p = platform(1);
@@ -365,5 +443,6 @@ UNIT_SUITE(acpi_suite)
     CU_add_test(s, "MADT: LAPIC, I/O APIC, IRQ0 and SCI overrides, LINT1 NMI", test_acpi_madt);
     CU_add_test(s, "DSDT: COM1 and one LNRO0005 per virtio window", test_acpi_dsdt_devices);
     CU_add_test(s, "DSDT: long packages, no COM1", test_acpi_pkglength_forms);
+    CU_add_test(s, "DSDT: the PCI host bridge PNP0A03 and its windows", test_acpi_dsdt_pci);
     CU_add_test(s, "refused: small area, misaligned, too many, bad IRQ", test_acpi_refused);
 }

@@ -301,6 +301,29 @@ static void test_event_merge(void)
 /* NMI injection (SDM Vol. 3C 26.3.1.5, 26.6): blocked by (virtual-)NMI
  * blocking and by the STI/MOV SS shadows, never by RFLAGS.IF; behind any
  * other event of the same entry. */
+static void test_vmx_timer_units(void)
+{
+    /* SDM Vol. 3C 25.5.1: one unit per 2^rate TSC ticks; rounded up so
+     * that the timer never runs out before the deadline. */
+    CU_ASSERT_EQUAL(vmx_timer_units(1000000, 50003, 0), 50003);         /* 1 ms at Bochs's rate */
+    CU_ASSERT_EQUAL(vmx_timer_units(1, 50003, 0), 1);                   /* 0.05 ticks: 1 */
+    CU_ASSERT_EQUAL(vmx_timer_units(0, 50003, 0), 1);                   /* never 0 (off) */
+    CU_ASSERT_EQUAL(vmx_timer_units(1000, 3000000, 5), 94);             /* 3000 ticks / 32 = 93.75 */
+    CU_ASSERT_EQUAL(vmx_timer_units(1000, 3200000, 5), 100);            /* exactly 100 */
+    CU_ASSERT_EQUAL(vmx_timer_units(1500000, 2000000, 1), 1500000);     /* 3,000,000 / 2 */
+    /* Long waits are cut to VMX_TIMER_MAX_NS, without overflow at a fast TSC. */
+    CU_ASSERT_EQUAL(vmx_timer_units(UINT64_MAX, 1000000, 0), VMX_TIMER_MAX_NS);
+    CU_ASSERT_EQUAL(vmx_timer_units(VMX_TIMER_MAX_NS, 5000000, 0), VMX_TIMER_MAX_NS * 5);
+    CU_ASSERT_EQUAL(vmx_timer_units(1000000, 1, 70), 1);                /* rate out of range */
+    /* Never short: units << rate covers ns * tsc_per_ms / 1e6. */
+    for (uint64_t ns = 1; ns < 5000000; ns = ns * 3 + 7)
+        for (unsigned rate = 0; rate < 8; rate++) {
+            uint64_t u = vmx_timer_units(ns, 50003, rate);
+            CU_ASSERT_TRUE((u << rate) * 1000000 >= ns * 50003);
+            CU_ASSERT_TRUE(((u - 1) << rate) * 1000000 < ns * 50003 + 1000000);
+        }
+}
+
 static void test_nmi_decide(void)
 {
     CU_ASSERT_EQUAL(nmi_decide(false, false, 0), NMI_NONE);
@@ -416,4 +439,5 @@ UNIT_SUITE(vmm_policy_suite)
     CU_add_test(s, "exceptions during delivery (Table 6-5)", test_event_merge);
     CU_add_test(s, "fault-class exceptions (Table 6-1)", test_exception_class);
     CU_add_test(s, "NMI injection or NMI window", test_nmi_decide);
+    CU_add_test(s, "VMX-preemption timer units for a deadline", test_vmx_timer_units);
 }

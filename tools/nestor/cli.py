@@ -115,7 +115,7 @@ def run_verdict(result, timeout):
 
 
 # stack-configs/linux.dts's command line (the bare boot must use the same).
-LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000 pci=off'
+LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000'
 # stack-configs/linux-kvm.dts's.
 LINUX_KVM_CMDLINE = LINUX_CMDLINE + ' nestor.kvm'
 

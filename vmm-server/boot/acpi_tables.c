@@ -66,6 +66,19 @@ static void put32(buf_t *b, uint32_t v) { uint8_t t[4]; wr32(t, v); put(b, t, 4)
 #define RES_EXT_IRQ_CONSUMER 0x01   /* bit 0: consumer; bit 1 clear: level; bit 2 clear:
                                        active high; bit 3 clear: exclusive */
 #define RES_EXT_IRQ_LEN  6u     /* flags, count 1, one u32 */
+#define RES_WORD_ADDR    0x88   /* 6.4.3.5.3: large item 8, Word Address Space */
+#define RES_WORD_ADDR_LEN 13u
+#define RES_DWORD_ADDR   0x87   /* 6.4.3.5.2: large item 7, DWord Address Space */
+#define RES_DWORD_ADDR_LEN 23u
+#define RES_ADDR_MEMORY  0u     /* Resource Type: memory, I/O, bus number range */
+#define RES_ADDR_IO      1u
+#define RES_ADDR_BUS     2u
+#define RES_ADDR_PRODUCER_FIXED 0x0Cu   /* General Flags: _MAF and _MIF set (fixed size
+                                           and place), _DEC clear (positive decode),
+                                           bit 0 clear: a producer (a bridge's window) */
+#define RES_ADDR_IO_ENTIRE 0x03u    /* Type Specific (I/O): _RNG 3, ISA and non-ISA ports */
+#define RES_ADDR_MEM_RW  0x01u      /* Type Specific (memory): _RW read/write,
+                                       _MEM 0 non-cacheable */
 
 /* PkgLength (20.2.4): one byte up to 63; else a lead byte with the count of
  * following bytes in bits 7:6 and the low nibble in 3:0, then the rest. The
@@ -156,7 +169,7 @@ static void aml_device(buf_t *b, const char seg[AML_NAMESEG_LEN], const buf_t *b
     put(b, body->p, body->len);
 }
 
-#define DEV_BODY_MAX 128u
+#define DEV_BODY_MAX 192u
 
 static void dsdt_com1(buf_t *devs, const acpi_platform_t *p)
 {
@@ -207,6 +220,61 @@ static void dsdt_virtio(buf_t *devs, unsigned n, uint32_t base, uint32_t size, u
     aml_device(devs, seg, &body);
 }
 
+/* A Word (16-bit) Address Space Descriptor (6.4.3.5.3) for [min, max],
+ * fixed, produced: r must have 3 + RES_WORD_ADDR_LEN bytes. */
+static uint8_t *res_word(uint8_t *r, uint8_t type, uint8_t specific, uint16_t min, uint16_t max)
+{
+    r[0] = RES_WORD_ADDR;
+    wr16(r + 1, RES_WORD_ADDR_LEN);
+    r[3] = type;
+    r[4] = RES_ADDR_PRODUCER_FIXED;
+    r[5] = specific;
+    wr16(r + 6, 0);                             /* _GRA: no granularity */
+    wr16(r + 8, min);
+    wr16(r + 10, max);
+    wr16(r + 12, 0);                            /* _TRA: no translation */
+    wr16(r + 14, (uint32_t)(max - min + 1));    /* _LEN (6.4.3.5, Table 6.44: fixed) */
+    return r + 3 + RES_WORD_ADDR_LEN;
+}
+
+/* The PCI host bridge (PNP0A03, the PCI root bridge's ID): _CRS says what
+ * it forwards to bus 0 and below it: bus numbers 0-255, I/O ports other
+ * than the configuration ports (which it consumes: an IO descriptor,
+ * Linux leaves them out of the windows), memory from the top of RAM to
+ * below the chipset's fixed devices. */
+static void dsdt_pci(buf_t *devs, const acpi_platform_t *p)
+{
+    uint8_t bb[DEV_BODY_MAX];
+    buf_t body = { bb, 0, sizeof bb, false };
+    aml_name_begin(&body, "_HID");
+    aml_eisaid(&body, "PNP0A03");
+    aml_name_begin(&body, "_UID");
+    aml_integer(&body, 0);
+    uint8_t res[4 * (3 + RES_WORD_ADDR_LEN) + 8 + 3 + RES_DWORD_ADDR_LEN];
+    uint8_t *r = res_word(res, RES_ADDR_BUS, 0, 0, 0xFF);
+    uint16_t cfg = p->pci_cfg_port, cfg_end = (uint16_t)(cfg + p->pci_cfg_len);
+    uint8_t io[] = { RES_IO, RES_IO_DECODE16, (uint8_t)cfg, (uint8_t)(cfg >> 8), (uint8_t)cfg,
+                     (uint8_t)(cfg >> 8), 1, (uint8_t)p->pci_cfg_len };
+    memcpy(r, io, sizeof io);
+    r += sizeof io;
+    r = res_word(r, RES_ADDR_IO, RES_ADDR_IO_ENTIRE, 0, (uint16_t)(cfg - 1));
+    r = res_word(r, RES_ADDR_IO, RES_ADDR_IO_ENTIRE, cfg_end, 0xFFFF);
+    r[0] = RES_DWORD_ADDR;
+    wr16(r + 1, RES_DWORD_ADDR_LEN);
+    r[3] = RES_ADDR_MEMORY;
+    r[4] = RES_ADDR_PRODUCER_FIXED;
+    r[5] = RES_ADDR_MEM_RW;
+    wr32(r + 6, 0);
+    wr32(r + 10, p->pci_mem_base);
+    wr32(r + 14, p->pci_mem_limit);
+    wr32(r + 18, 0);
+    wr32(r + 22, p->pci_mem_limit - p->pci_mem_base + 1);
+    r += 3 + RES_DWORD_ADDR_LEN;
+    aml_crs(&body, res, (size_t)(r - res));
+    devs->overflow |= body.overflow;
+    aml_device(devs, "PCI0", &body);
+}
+
 /* --- tables --- */
 
 static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
@@ -255,6 +323,8 @@ static size_t build_dsdt(uint8_t *out, const acpi_platform_t *p)
         dsdt_com1(&devs, p);
     for (unsigned i = 0; i < p->n_virtio; i++)
         dsdt_virtio(&devs, i, p->virtio[i].base, p->virtio[i].size, p->virtio[i].gsi);
+    if (p->pci)
+        dsdt_pci(&devs, p);
     buf_t t = { out, ACPI_HDR_SIZE, DSDT_MAX, devs.overflow };
     /* Scope(\_SB) { devices } */
     put8(&t, AML_SCOPE_OP);
@@ -362,6 +432,11 @@ static void build_fadt(uint8_t *t, const acpi_platform_t *p, uint32_t dsdt_gpa)
 size_t acpi_build(uint8_t *area, size_t area_size, uint32_t area_gpa, const acpi_platform_t *p)
 {
     if (p->n_virtio > ACPI_MAX_VIRTIO || area_gpa % 16 || p->com1_irq > 15)
+        return 0;
+    /* A PCI window must be a range, the configuration ports inside 1-0xFFFE. */
+    if (p->pci && (p->pci_mem_base > p->pci_mem_limit || !p->pci_cfg_port || !p->pci_cfg_len ||
+                   p->pci_cfg_len > 0xFF ||
+                   (uint32_t)p->pci_cfg_port + p->pci_cfg_len > 0xFFFF))
         return 0;
     buf_t b = { area, 0, area_size, false };
     uint32_t rsdp_off, rsdt_off, xsdt_off, fadt_off, madt_off, dsdt_off;

@@ -16,9 +16,14 @@
  *     IRQ 9 -> GSI 9 level, active high (the SCI), the local APIC NMI on
  *     LINT1; PCAT_COMPAT (the 8259s are there);
  *   - DSDT (5.2.11.1) in AML (chapter 20) generated here: under \_SB, COM1
- *     (PNP0501: I/O 0x3F8-0x3FF, IRQ 4) and one LNRO0005 device (virtio-mmio,
+ *     (PNP0501: I/O 0x3F8-0x3FF, IRQ 4), one LNRO0005 device (virtio-mmio,
  *     Linux's ACPI id for it) per virtio window: Memory32Fixed and a
- *     level-triggered, active-high Interrupt on its GSI.
+ *     level-triggered, active-high Interrupt on its GSI; and, where the
+ *     platform has PCI, the host bridge PCI0 (PNP0A03, 6.1.5 _HID; a PCI
+ *     root bridge, 9.12 and 6.2.10 _CRS): bus numbers 0-255, the
+ *     configuration ports 0xCF8-0xCFF it consumes, the I/O below and
+ *     above them and one memory window (from the top of RAM to below the
+ *     virtio windows) it forwards to PCI.
  * Pure code: host-tested (unit-vmm-boot) by parsing the tables back.
  */
 #ifndef VMM_BOOT_ACPI_TABLES_H
@@ -131,6 +136,9 @@ typedef struct {
     uint8_t reset_value;
     unsigned n_virtio;
     struct { uint32_t base, size, gsi; } virtio[ACPI_MAX_VIRTIO];
+    bool pci;                           /* a PCI host bridge (devices/pci.h) */
+    uint16_t pci_cfg_port, pci_cfg_len; /* configuration mechanism #1's ports */
+    uint32_t pci_mem_base, pci_mem_limit;   /* its memory window, inclusive */
 } acpi_platform_t;
 
 /* Write the tables for @p into area[0..area_size), which the guest sees at
