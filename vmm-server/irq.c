@@ -27,7 +27,6 @@ void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz)
 /* There is no battery clock to read: the RTC starts at this moment (UTC) and
  * runs with guest time, so guests see the same dates in every run. */
 #define RTC_EPOCH_UNIX 1767225600ULL        /* 2026-01-01 00:00:00 */
-#define NS_PER_S       1000000000ULL
 
 uint64_t vm_unix_seconds(void)
 {
