@@ -209,6 +209,13 @@ static void pause_if_due(vm_t *vm)
             irq_publish(vm);
             nu_signal(vm->nvmx_kick);
         }
+    } else if (vm->nvmx_kick && vm->window_exiting && irq_pending(vm) >= 0) {
+        /* Held for the guest's interrupt window, which cannot open while
+         * its vCPU waits for an L2 (nested-vmx): L2 exits to it if its
+         * controls ask (SDM 25.2); its vCPU needs no pause (the window
+         * exit brings the interrupt in). */
+        irq_publish(vm);
+        nu_signal(vm->nvmx_kick);
     }
 }
 

@@ -44,8 +44,7 @@
  *             the value loaded, and lower after L2 ran on; an interrupt
  *             already pending (L1 has IF = 0) when L1 enters L2 exits right
  *             after the entry, guest RIP at L2's first instruction (26.7.5),
- *             with and without acknowledge on exit (bare only: nested-vmx
- *             leaves it for L2's next exit, its README says why);
+ *             with and without acknowledge on exit;
  *   l2nmi:    an NMI L1 sent itself from its NMI handler (held until its
  *             IRET) pending as L1 enters L2: with "NMI exiting" an exit
  *             (reason 0, vector 2, type NMI) before L2's first instruction
@@ -979,13 +978,6 @@ static int irq0_requested(void)
  * "acknowledge interrupt on exit" the exit holds its vector (27.2.2). */
 static void extint_at_entry(uint32_t exit_no_ack)
 {
-    if (!vmxc_opt_bare) {
-        /* nested-vmx leaves it for L2's next exit to L1: its README says why
-         * (L2 starves under a deeply nested Nestor on Bochs). */
-        vmxc_printf("vmxcheck: extint pending at entry: checked bare only (nested-vmx "
-                    "delivers it at L2's next exit)\n");
-        return;
-    }
     static const struct { const char *what; uint32_t ack; } cases[] = {
         { "extint pending at entry, no ack", 0 },
         { "extint pending at entry, ack", EXIT_ACK_INTR_ON_EXIT },
