@@ -71,6 +71,29 @@ static bool read_entry12(void *ctx, uint64_t gpa, unsigned size, uint64_t *e)
     return stage2(w, gpa, EPT_QUAL_READ, false, &gpa1) && read_entry(w->m, gpa1, size, e);
 }
 
+/* SDM Vol. 3A 4.8: the accessed flag of each paging-structure entry the
+ * translation in @t used, and for a @write the dirty flag of the entry that
+ * maps the page, set as the CPU sets them: a locked OR of the entry in
+ * memory, an access EPT12 takes as a write (SDM 28.3.3.2; refused: an EPT
+ * violation for a paging-structure entry, 27.2.1 Table 27-7 bit 8 clear). */
+static bool set_ad(walk_t *w, const x86_walk_trace_t *t, bool write)
+{
+    for (unsigned i = 0; i < t->count; i++) {
+        const uint64_t bits = x86_walk_ad_bits(t, i, write);
+        uint64_t gpa1;
+        if (!bits)
+            continue;
+        if (!stage2(w, t->gpa[i], EPT_QUAL_WRITE, false, &gpa1))
+            return false;
+        void *e = phys(w->m, gpa1, t->size);
+        if (e && t->size == 8)
+            __atomic_fetch_or((uint64_t *)e, bits, __ATOMIC_SEQ_CST);
+        else if (e)
+            __atomic_fetch_or((uint32_t *)e, (uint32_t)bits, __ATOMIC_SEQ_CST);
+    }
+    return true;
+}
+
 /* SDM Vol. 3A 4.7: a not-present fault's error code says write (W/R) and
  * user (U/S) access; this walk reports only not-present translations. */
 static nvmx_mem_t walk_copy(walk_t *w, const nestor_vcpu_state_t *s, uint64_t la, void *buffer,
@@ -84,8 +107,10 @@ static nvmx_mem_t walk_copy(walk_t *w, const nestor_vcpu_state_t *s, uint64_t la
         if (chunk > n)
             chunk = n;
         uint64_t gpa;
+        x86_walk_rights_t rights;
+        x86_walk_trace_t trace;
         w->la = la;
-        if (!x86_linear_to_phys(&p, la, read_entry12, w, &gpa)) {
+        if (!x86_linear_to_phys_trace(&p, la, read_entry12, w, &gpa, &rights, &trace)) {
             if (w->fault && w->fault->refused)
                 return NVMX_MEM_EPT12;
             unsigned cpl = (s->ss.ar >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK;
@@ -93,6 +118,8 @@ static nvmx_mem_t walk_copy(walk_t *w, const nestor_vcpu_state_t *s, uint64_t la
             *addr = la;
             return NVMX_MEM_PAGE_FAULT;
         }
+        if (!set_ad(w, &trace, write))
+            return NVMX_MEM_EPT12;
         if (!stage2(w, gpa, write ? EPT_QUAL_WRITE : EPT_QUAL_READ, true, &gpa))
             return NVMX_MEM_EPT12;
         uint8_t *mem = phys(ctx, gpa, chunk);

@@ -416,19 +416,26 @@ static void save_timer(struct nvmx_monitor *m, uint64_t *f)
     f[V12_PREEMPT_TIMER_VALUE] = v < loaded ? v : loaded;
 }
 
-/* An NMI the VMM holds for L1 (nvmx_setup.h nvmx_events_t: L1 blocks NMIs,
- * so no kick announces it), looked at as L2 is entered, no IPC: with "NMI
- * exiting" L2 exits for it (SDM 25.2), without it goes to L2 (25.3).
- * Pending at the entry, it is recognized right after it (26.7.5, after any
- * event the entry injects: 26.6): vcpu02 is entered with a pause, which
- * makes it exit before its first instruction, and l2_exit decides
- * (l1_event). An interrupt held for L1's window is not looked at here
- * (README: "What is not there yet"). */
-static void pause_for_l1_event(struct nvmx_monitor *m)
+/* An NMI or interrupt the VMM holds for L1 (nvmx_setup.h nvmx_events_t:
+ * L1 blocks NMIs, or has RFLAGS.IF 0 as it enters L2, so no kick announces
+ * it), looked at as L2 is entered, no IPC: with "NMI exiting" L2 exits for
+ * the NMI (SDM 25.2), without it goes to L2 (25.3); with "external-
+ * interrupt exiting" L2 exits for the interrupt whatever its RFLAGS.IF
+ * (25.2). Pending at the entry, it is recognized right after it (26.7.5,
+ * after any event the entry injects: 26.6): vcpu02 is entered with a
+ * pause, which makes it exit before its first instruction, and l2_exit
+ * decides (l1_event). Without "external-interrupt exiting" L1's interrupt
+ * is not looked at here. */
+static void pause_for_l1_event(struct nvmx_monitor *m, const uint64_t *f)
 {
     const nvmx_events_t *ev = m->events;
     l2_t *l2 = &m->l2;
-    if (ev && ev->nmi && nu_invoke(l2->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK)
+    const bool intr = ev && ev->intr && (f[V12_PIN_CONTROLS] & PIN_EXTINT_EXITING);
+    l2->held_again += intr && l2->held_last;
+    l2->held_intr += intr;
+    l2->held_last = intr;
+    if (ev && (ev->nmi || intr) &&
+        nu_invoke(l2->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK)
         l2->kicked = true;
 }
 
@@ -533,7 +540,7 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         groups |= NESTOR_MTD_INJECT;
     if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
         set_timer(m, f);
-    pause_for_l1_event(m);
+    pause_for_l1_event(m, f);
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups | NESTOR_MTD_GPRS };
     *label = nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) == NESTOR_OK
                  ? NVMX_NO_REPLY : NESTOR_EXIT_REPLY_STOP;
@@ -602,7 +609,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     l2->entries++;
     l2->running = true;
     const nestor_word_t inject = l2->s->inject_info ? NESTOR_MTD_INJECT : 0;
-    pause_for_l1_event(m);
+    pause_for_l1_event(m, f);
     if (!l2->started) {
         if (inject) {
             nestor_word_t im = NESTOR_MTD_INJECT;
@@ -1087,6 +1094,9 @@ void l2_report(struct nvmx_monitor *m)
     if (l2->device_accesses)
         printf("nested-vmx %s: L2 accesses to L1's device memory carried out: %lu\n", m->name,
                l2->device_accesses);
+    if (l2->held_intr)
+        printf("nested-vmx %s: L2 entries held for L1's pending interrupt: %lu (%lu right after "
+               "an entry held so)\n", m->name, l2->held_intr, l2->held_again);
     if (l2->shadow_served)
         printf("nested-vmx %s: L2 VMREAD/VMWRITE served on L1's shadow VMCS (not reaching "
                "L1): %lu\n", m->name, l2->shadow_served);

@@ -73,6 +73,10 @@ typedef struct {
     uint64_t entries, reflected, at_l0;  /* counts for the log */
     uint64_t shadow_served;         /* L2's VMREAD/VMWRITE served on L1's shadow VMCS */
     uint64_t device_accesses;       /* L2's accesses to L1's device memory carried out */
+    /* Entries paused for an interrupt L1 holds (pause_for_l1_event), those
+     * whose entry before was paused for one too: the log. */
+    uint64_t held_intr, held_again;
+    bool held_last;
     /* Per basic reason reflected to L1: how many, and L1's exits that came
      * here from each reflection through L1's next VMLAUNCH/VMRESUME (what
      * handling that reason costs L1 in exits to L0 beyond its own). */

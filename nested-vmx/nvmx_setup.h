@@ -22,9 +22,9 @@
  *                       with NVMX_END_BADGE when the VM has ended (exited or
  *                       stopped): L2 stops and EPT02 goes.
  *   NVMX_GRANT_EVENTS   (with the kick) a page the VMM writes and nested-vmx
- *                       reads (nvmx_events_t): the NMI it holds for L1
- *                       that no kick will announce, checked at every L2
- *                       entry without an IPC.
+ *                       reads (nvmx_events_t): the NMI and interrupt it
+ *                       holds for L1 that no kick will announce, checked
+ *                       at every L2 entry without an IPC.
  *   NVMX_GRANT_INSP_SETUP, NVMX_GRANT_INSP_EXITS (with NVMX_SETUP_INSPECTOR)
  *                       an inspector of L2 stacked on this VM (config
  *                       'level = <2>'): its endpoint badged CM_BADGE_SETUP
@@ -145,11 +145,17 @@
  *              it): L2 exits for it with "NMI exiting" (SDM 25.2), else it
  *              is delivered to L2 (25.3); pending at an entry it is
  *              recognized right after it (26.7.5).
- * A word, written whole: nested-vmx reads it without a lock (a stale
- * value costs one pause of L2, never a lost NMI: the VMM still injects it
- * into L1). */
+ *   intr       a maskable interrupt is pending at L1's 8259 or local APIC
+ *              (held for L1's interrupt window: L1 enters L2 with RFLAGS.IF
+ *              0, so no kick announces it): with "external-interrupt
+ *              exiting" L2 exits for it whatever its RFLAGS.IF (25.2),
+ *              right after an entry it is pending at (26.7.5).
+ * Words, each written whole: nested-vmx reads them without a lock (a
+ * stale value costs one pause of L2, never a lost event: the VMM still
+ * injects it into L1). */
 typedef struct nvmx_events {
     volatile uint32_t nmi;
+    volatile uint32_t intr;
 } nvmx_events_t;
 
 /* The L2 page (NVMX_GRANT_L2_PAGE): written by nested-vmx at each L2

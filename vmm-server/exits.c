@@ -913,6 +913,7 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
         value = v >= 0 ? (nestor_word_t)v : 0;
         if (v < 0)
             vm->pause_requested = false;
+        irq_publish(vm);
     } else if (label == NVMX_REQ_MMIO) {
         /* Its L2's access to the VM's device memory, which EPT12 maps for
          * it: the device answers as to the VM's own access. */

@@ -29,7 +29,6 @@ void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz, unsigned vmx_timer_
 /* There is no battery clock to read: the RTC starts at this moment (UTC) and
  * runs with guest time, so guests see the same dates in every run. */
 #define RTC_EPOCH_UNIX 1767225600ULL        /* 2026-01-01 00:00:00 */
-#define NS_PER_S       1000000000ULL
 
 uint64_t vm_unix_seconds(void)
 {
@@ -112,13 +111,19 @@ static bool extint(const vm_t *vm)
     return lapic_extint_enabled(&vm->lapic) || ioapic_extint_pending(&vm->ioapic, &vm->lapic);
 }
 
-int irq_pending(vm_t *vm)
+/* The vector the CPU would take now, the timers where they are. */
+static int pending_vector(vm_t *vm)
 {
-    tick(vm, vm_now_ns());
     int v = lapic_pending_vector(&vm->lapic);
     if (v < 0 && extint(vm))
         v = pic_pending_vector(&vm->pic);
     return v;
+}
+
+int irq_pending(vm_t *vm)
+{
+    tick(vm, vm_now_ns());
+    return pending_vector(vm);
 }
 
 static int ack(vm_t *vm)
@@ -319,8 +324,13 @@ void irq_publish(vm_t *vm)
         return;
     /* An NMI held while L1 blocks NMIs gets no kick (main.c on_tick), yet
      * it makes L1's L2 exit with "NMI exiting" (SDM 25.2) or goes to L2
-     * (25.3). nested-vmx looks at each L2 entry. */
+     * (25.3); so does an interrupt held for L1's interrupt window (L1
+     * enters L2 with RFLAGS.IF 0) with "external-interrupt exiting" (25.2,
+     * 26.7.5). nested-vmx looks at each L2 entry. What the decisions just
+     * made saw: no tick here (one raised now would get neither the window
+     * nor the pause those decisions gave the others). */
     ev->nmi = lapic_nmi_pending(&vm->lapic);
+    ev->intr = pending_vector(vm) >= 0;
 }
 
 /*

@@ -82,21 +82,32 @@ static unsigned running(void)
     return n;
 }
 
-/* ---- the host tick: when any VM has a timer armed, the VMM looks at its
- * VMs every millisecond and pauses those with an interrupt due ---- */
+/* ---- the host tick: when a VM has a timer armed (or a time limit), the
+ * host PIT counts down to the earliest such deadline of all VMs, one shot,
+ * and the VMM then pauses the VMs with an interrupt due. Not a periodic
+ * tick: a guest whose timer fires every 10 ms costs one host interrupt per
+ * 10 ms, not ten (each a mask, EOI and unmask of the 8259, and a thread
+ * switch: exits of their own where this VMM is itself a guest). ---- */
 
 #define HOST_PIT_FIRST  0x40
 #define HOST_PIT_LAST   0x43
 #define HOST_PIT_CH0    0x40
 #define HOST_PIT_CMD    0x43
-#define HOST_PIT_RATE   0x34                 /* channel 0, lobyte/hibyte, mode 2 */
+/* Channel 0, lobyte/hibyte, mode 0 "interrupt on terminal count" (8254
+ * data sheet, Mode 0): OUT goes low at the control word and rises once,
+ * when the count written runs out: one IRQ 0 edge per count written. */
+#define HOST_PIT_ONE_SHOT 0x30
 #define HOST_PIT_HZ     1193182
-#define HOST_TICK_HZ    1000
+#define HOST_PIT_MAX_COUNT 0xFFFFu
+#define HOST_TICK_HZ    1000                 /* at most this many host ticks a second */
+#define HOST_TICK_MIN_NS (NS_PER_S / HOST_TICK_HZ)
+#define HOST_TICK_MAX_NS ((uint64_t)HOST_PIT_MAX_COUNT * NS_PER_S / HOST_PIT_HZ)
 #define HOST_PIT_IRQ    0
 #define TICK_BADGE      (1ULL << 40)         /* no VM badge is this large */
 
 static nestor_cptr_t tick_irq, tick_ports;
-static bool tick_running, tick_available;
+static bool tick_available;
+static uint64_t tick_armed_ns = UINT64_MAX; /* when the count written runs out; MAX: none */
 nestor_cptr_t vmm_notification;              /* bound to our thread (vmm.h) */
 
 /* The host PIT: issued from the control capabilities (root task), or the
@@ -139,21 +150,47 @@ static bool tick_setup(nu_alloc_t *a, const nestor_bootinfo_t *bi)
     return tick_available;
 }
 
-static void tick_start_if_needed(void)
+/* When the tick must look at @vm: its timers' next interrupt (irq.c, after
+ * they were brought to now), or the end of its vmm.limit_ms. */
+static uint64_t vm_tick_deadline(vm_t *vm)
 {
-    if (tick_running || !tick_available)
-        return;
-    for (unsigned i = 0; i < n_vms; i++) {
-        if (vms[i].status == VM_RUNNING &&
-            (opt_limit_ms || irq_next_deadline(&vms[i]) != UINT64_MAX)) {
-            unsigned divisor = HOST_PIT_HZ / HOST_TICK_HZ;
-            nu_ioport_out(tick_ports, HOST_PIT_CMD, 1, HOST_PIT_RATE);
-            nu_ioport_out(tick_ports, HOST_PIT_CH0, 1, divisor & 0xFF);
-            nu_ioport_out(tick_ports, HOST_PIT_CH0, 1, divisor >> 8);
-            tick_running = true;
-            return;
-        }
+    if (vm->status != VM_RUNNING)
+        return UINT64_MAX;
+    uint64_t d = irq_next_deadline(vm);
+    if (opt_limit_ms && !vm->over_limit) {
+        const uint64_t end = vm->started_ns + opt_limit_ms * NS_PER_MS;
+        d = end < d ? end : d;
     }
+    return d;
+}
+
+/* The host PIT's count to run out at @deadline, no sooner than
+ * HOST_TICK_MIN_NS from @now (never more ticks than HOST_TICK_HZ) and no
+ * later than the longest count; unless a count already runs out sooner.
+ * Rounded up: the tick comes at the deadline or just after it. */
+static void tick_arm(uint64_t deadline, uint64_t now)
+{
+    if (!tick_available || deadline == UINT64_MAX)
+        return;
+    uint64_t delay = deadline > now ? deadline - now : 0;
+    delay = delay < HOST_TICK_MIN_NS ? HOST_TICK_MIN_NS
+                                     : delay > HOST_TICK_MAX_NS ? HOST_TICK_MAX_NS : delay;
+    if (now + delay >= tick_armed_ns)
+        return;
+    const unsigned count = (unsigned)((delay * HOST_PIT_HZ + NS_PER_S - 1) / NS_PER_S);
+    nu_ioport_out(tick_ports, HOST_PIT_CMD, 1, HOST_PIT_ONE_SHOT);
+    nu_ioport_out(tick_ports, HOST_PIT_CH0, 1, count & 0xFF);
+    nu_ioport_out(tick_ports, HOST_PIT_CH0, 1, count >> 8);
+    tick_armed_ns = now + delay;
+}
+
+/* After an exit of @vm that left it with a timer: a count for its next
+ * deadline if none runs out before it. */
+static void tick_arm_for(vm_t *vm)
+{
+    const uint64_t d = vm_tick_deadline(vm);
+    if (d < tick_armed_ns)                  /* (else tick_arm would keep the count) */
+        tick_arm(d, vm_now_ns());
 }
 
 /* Pause @vm's vCPU when that is the way its due interrupt gets in: not
@@ -162,7 +199,9 @@ static void tick_start_if_needed(void)
  * whose exits take longer than a tick would never run again. */
 static void pause_if_due(vm_t *vm)
 {
-    if (vm->status == VM_RUNNING && !vm->pause_requested && (vm->over_limit || irq_due(vm)) &&
+    if (vm->status != VM_RUNNING || vm->pause_requested)
+        return;
+    if ((vm->over_limit || irq_due(vm)) &&
         nu_invoke(vm->vcpu, NESTOR_VCPU_PAUSE, 0, 0, 0, 0, 0, 0) == NESTOR_OK) {
         vm->pause_requested = true;
         /* Its vCPU may be waiting for an L2 to exit (nested-vmx): say so,
@@ -171,21 +210,32 @@ static void pause_if_due(vm_t *vm)
             irq_publish(vm);
             nu_signal(vm->nvmx_kick);
         }
+    } else if (vm->nvmx_kick && vm->window_exiting && irq_pending(vm) >= 0) {
+        /* Held for the guest's interrupt window, which cannot open while
+         * its vCPU waits for an L2 (nested-vmx): L2 exits to it if its
+         * controls ask (SDM 25.2); its vCPU needs no pause (the window
+         * exit brings the interrupt in). */
+        irq_publish(vm);
+        nu_signal(vm->nvmx_kick);
     }
 }
 
 static void on_tick(void)
 {
     nu_irq_handler_ack(tick_irq);
-    uint64_t now = opt_limit_ms ? vm_now_ns() : 0;
+    uint64_t now = vm_now_ns(), next = UINT64_MAX;
+    tick_armed_ns = UINT64_MAX;             /* that count has run out */
     for (unsigned i = 0; i < n_vms; i++) {
         vm_t *vm = &vms[i];
         if (opt_limit_ms && vm->status == VM_RUNNING && !vm->over_limit &&
-            now - vm->started_ns > opt_limit_ms * NS_PER_MS) {
+            now - vm->started_ns >= opt_limit_ms * NS_PER_MS) {
             vm->over_limit = true;          /* stopped at the exit the pause forces */
         }
-        pause_if_due(vm);
+        pause_if_due(vm);                   /* brings its timers to now */
+        const uint64_t d = vm_tick_deadline(vm);
+        next = d < next ? d : next;
     }
+    tick_arm(next, now);
 }
 
 /* Device servers signalled (VMM_BADGE_DEVICES bits of @badge): their lines
@@ -395,7 +445,7 @@ static void serve(nestor_cptr_t exit_ep)
         if (act == EXIT_RESUME) {
             irq_before_resume(vm, &e);
             if (!vm->irq_quiet)
-                tick_start_if_needed();
+                tick_arm_for(vm);
         }
         m = (nu_msg_t){ .info = nestor_msginfo(act == EXIT_RESUME ? NESTOR_EXIT_REPLY_RESUME
                                                                   : NESTOR_EXIT_REPLY_STOP,
@@ -965,7 +1015,7 @@ int main(const nestor_bootinfo_t *bi)
     for (unsigned i = 0; i < n_vms; i++) {
         vm_start(&vms[i]);
         if (opt_limit_ms)
-            tick_start_if_needed();
+            tick_arm_for(&vms[i]);
         if (opt_sequential || i == n_vms - 1)
             serve(exit_ep);
     }

@@ -40,6 +40,7 @@
                                                   ISA's 10-bit decode); the rest together */
 #define VMM_IO_PORTS_PRINTED 10                /* the busiest ports in the end-of-VM line */
 #define NS_PER_MS          1000000ULL
+#define NS_PER_S           1000000000ULL
 /* Most bytes of Multiboot (1 or 2) boot information a VM's command line and
  * modules make (headers, MB_MAX_MODULES entries and strings of at most
  * VMM_CMDLINE_MAX, the memory map): where a pager owns RAM above the VMM's

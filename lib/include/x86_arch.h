@@ -96,11 +96,13 @@
 #define X86_AR_UNUSABLE  X86_BIT(16)
 
 /* Paging-structure entries (SDM Vol. 3A 4.3, 4.5: Tables 4-4 .. 4-19):
- * present, writable, user-mode accessible, page size (a 4 MiB, 2 MiB or
- * 1 GiB page). */
+ * present, writable, user-mode accessible, accessed, dirty (in the entry
+ * that maps a page: 4.8), page size (a 4 MiB, 2 MiB or 1 GiB page). */
 #define X86_PTE_P  X86_BIT(0)
 #define X86_PTE_RW X86_BIT(1)
 #define X86_PTE_US X86_BIT(2)
+#define X86_PTE_A  X86_BIT(5)
+#define X86_PTE_D  X86_BIT(6)
 #define X86_PTE_PS X86_BIT(7)
 
 /* MSRs (SDM Vol. 4, Table 2-2 architectural MSRs). */

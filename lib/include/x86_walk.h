@@ -37,6 +37,31 @@ typedef struct {
 bool x86_linear_to_phys_rights(const x86_paging_t *p, uint64_t la, x86_walk_read_fn read,
                                void *ctx, uint64_t *gpa, x86_walk_rights_t *rights);
 
+/* The paging-structure entries a translation used, the top level first:
+ * each one's guest-physical address and the value read; @size bytes each
+ * (4: 32-bit paging, 8: PAE and 4-level). PAE's PDPTEs are left out: they
+ * have no accessed flag (SDM Vol. 3A 4.4.1, Table 4-8). */
+#define X86_WALK_MAX_ENTRIES 4
+typedef struct {
+    unsigned count, size;
+    uint64_t gpa[X86_WALK_MAX_ENTRIES];
+    uint64_t entry[X86_WALK_MAX_ENTRIES];
+} x86_walk_trace_t;
+
+/* x86_linear_to_phys_rights that also gives the entries it used (count 0
+ * without paging; on failure, the present entries before the one that
+ * failed). */
+bool x86_linear_to_phys_trace(const x86_paging_t *p, uint64_t la, x86_walk_read_fn read,
+                              void *ctx, uint64_t *gpa, x86_walk_rights_t *rights,
+                              x86_walk_trace_t *trace);
+
+/* SDM Vol. 3A 4.8: an access through a translation sets the accessed flag
+ * of every paging-structure entry it used, and a write the dirty flag of
+ * the last one (the entry that maps the page: a PTE, or a PDE/PDPTE with
+ * PS). The flags entry @i of @trace must gain for a (@write) access: 0 if
+ * it has them. */
+uint64_t x86_walk_ad_bits(const x86_walk_trace_t *trace, unsigned i, bool write);
+
 /* May a data access with these rights go through (SDM Vol. 3A 4.6.1)? 0 if
  * so, else its #PF error code (4.7: P set, W/R for a write, U/S for a user
  * access). `user`: the access is at CPL 3; supervisor writes need R/W when

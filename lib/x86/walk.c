@@ -21,16 +21,26 @@ static void fold(x86_walk_rights_t *r, uint64_t e)
     r->user = r->user && (e & X86_PTE_US);
 }
 
+/* Note a present entry the translation uses (x86_walk_trace_t). */
+static void trace_entry(x86_walk_trace_t *t, uint64_t gpa, uint64_t e)
+{
+    if (t->count < X86_WALK_MAX_ENTRIES) {
+        t->gpa[t->count] = gpa;
+        t->entry[t->count++] = e;
+    }
+}
+
 /* Walk one 4-level / PAE table chain from @table; @levels counts down. */
 static bool walk(uint64_t table, uint64_t la, int first_shift, int levels, x86_walk_read_fn rd,
-                 void *ctx, uint64_t *gpa, x86_walk_rights_t *r)
+                 void *ctx, uint64_t *gpa, x86_walk_rights_t *r, x86_walk_trace_t *t)
 {
     int shift = first_shift;
     for (int l = 0; l < levels; l++, shift -= 9) {
         uint64_t e;
-        if (!rd(ctx, (table & ADDR_MASK_64) + ((la >> shift) & 0x1FF) * 8, 8, &e) ||
-            !(e & X86_PTE_P))
+        const uint64_t at = (table & ADDR_MASK_64) + ((la >> shift) & 0x1FF) * 8;
+        if (!rd(ctx, at, 8, &e) || !(e & X86_PTE_P))
             return false;
+        trace_entry(t, at, e);
         fold(r, e);
         if (shift < 39 && shift > 12 && (e & X86_PTE_PS)) {   /* 1 GiB / 2 MiB page */
             uint64_t size = 1ULL << shift;
@@ -43,38 +53,60 @@ static bool walk(uint64_t table, uint64_t la, int first_shift, int levels, x86_w
     return true;
 }
 
-bool x86_linear_to_phys_rights(const x86_paging_t *p, uint64_t la, x86_walk_read_fn rd,
-                               void *ctx, uint64_t *gpa, x86_walk_rights_t *r)
+bool x86_linear_to_phys_trace(const x86_paging_t *p, uint64_t la, x86_walk_read_fn rd,
+                              void *ctx, uint64_t *gpa, x86_walk_rights_t *r,
+                              x86_walk_trace_t *t)
 {
     r->writable = true;
     r->user = true;
+    t->count = 0;
+    t->size = 8;
     if (!(p->cr0 & X86_CR0_PG)) {
         *gpa = la;
         return true;
     }
     if (p->efer & X86_EFER_LMA)
-        return walk(p->cr3, la, 39, 4, rd, ctx, gpa, r);
+        return walk(p->cr3, la, 39, 4, rd, ctx, gpa, r, t);
     if (p->cr4 & X86_CR4_PAE) {
         uint64_t pdpte;
         if (!rd(ctx, (p->cr3 & PAE_CR3_MASK) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
             !(pdpte & X86_PTE_P))
             return false;
-        return walk(pdpte, la & 0x3FFFFFFF, 21, 2, rd, ctx, gpa, r);
+        return walk(pdpte, la & 0x3FFFFFFF, 21, 2, rd, ctx, gpa, r, t);
     }
     uint64_t pde, pte;
-    if (!rd(ctx, (p->cr3 & NONPAE_MASK) + ((la >> 22) & 0x3FF) * 4, 4, &pde) ||
-        !(pde & X86_PTE_P))
+    t->size = 4;
+    const uint64_t pde_at = (p->cr3 & NONPAE_MASK) + ((la >> 22) & 0x3FF) * 4;
+    if (!rd(ctx, pde_at, 4, &pde) || !(pde & X86_PTE_P))
         return false;
+    trace_entry(t, pde_at, pde);
     fold(r, pde);
     if ((pde & X86_PTE_PS) && (p->cr4 & X86_CR4_PSE)) {
         *gpa = (pde & LARGE_4M_MASK) | (la & 0x3FFFFF);
         return true;
     }
-    if (!rd(ctx, (pde & NONPAE_MASK) + ((la >> 12) & 0x3FF) * 4, 4, &pte) || !(pte & X86_PTE_P))
+    const uint64_t pte_at = (pde & NONPAE_MASK) + ((la >> 12) & 0x3FF) * 4;
+    if (!rd(ctx, pte_at, 4, &pte) || !(pte & X86_PTE_P))
         return false;
+    trace_entry(t, pte_at, pte);
     fold(r, pte);
     *gpa = (pte & NONPAE_MASK) | (la & 0xFFF);
     return true;
+}
+
+bool x86_linear_to_phys_rights(const x86_paging_t *p, uint64_t la, x86_walk_read_fn rd,
+                               void *ctx, uint64_t *gpa, x86_walk_rights_t *r)
+{
+    x86_walk_trace_t t;
+    return x86_linear_to_phys_trace(p, la, rd, ctx, gpa, r, &t);
+}
+
+uint64_t x86_walk_ad_bits(const x86_walk_trace_t *t, unsigned i, bool write)
+{
+    if (i >= t->count)
+        return 0;
+    const uint64_t want = X86_PTE_A | (write && i == t->count - 1 ? X86_PTE_D : 0);
+    return want & ~t->entry[i];
 }
 
 bool x86_linear_to_phys(const x86_paging_t *p, uint64_t la, x86_walk_read_fn rd, void *ctx,

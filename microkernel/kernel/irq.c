@@ -19,11 +19,19 @@ static struct {
 } lines[NESTOR_IRQ_LINES];
 
 static uint16_t pic_mask = 0xFFFF;
+static uint16_t pic_mask_written = 0xFFFF;  /* what the PICs' IMRs hold (pic_remap_and_mask) */
 
+/* Write the interrupt mask registers (OCW1) whose byte changed: masking
+ * and unmasking one line costs one port write, not two (under a VMM each
+ * is an exit). */
 static void apply_mask(void)
 {
-    outb(PIC1_DATA, pic_mask & 0xFF);
-    outb(PIC2_DATA, pic_mask >> 8);
+    const uint16_t changed = pic_mask ^ pic_mask_written;
+    if (changed & 0xFF)
+        outb(PIC1_DATA, pic_mask & 0xFF);
+    if (changed >> 8)
+        outb(PIC2_DATA, pic_mask >> 8);
+    pic_mask_written = pic_mask;
 }
 
 static void set_masked(unsigned line, bool masked)

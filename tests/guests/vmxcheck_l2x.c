@@ -44,8 +44,7 @@
  *             the value loaded, and lower after L2 ran on; an interrupt
  *             already pending (L1 has IF = 0) when L1 enters L2 exits right
  *             after the entry, guest RIP at L2's first instruction (26.7.5),
- *             with and without acknowledge on exit (bare only: nested-vmx
- *             leaves it for L2's next exit, its README says why);
+ *             with and without acknowledge on exit;
  *   l2nmi:    an NMI L1 sent itself from its NMI handler (held until its
  *             IRET) pending as L1 enters L2: with "NMI exiting" an exit
  *             (reason 0, vector 2, type NMI) before L2's first instruction
@@ -55,7 +54,9 @@
  *             a read-only 2 MiB page (exit 48, qualification Table 27-7), a
  *             read of that page passing, the same through 512 4 KiB pages;
  *             scattered 4 KiB pages (a permutation, two L2 pages on one L1
- *             page, a read-only page whose write exits, a hole); L2
+ *             page, a read-only page whose write exits, a hole); string
+ *             I/O through them setting the accessed and dirty flags of
+ *             L2's paging-structure entry (Vol. 3A 4.8); L2
  *             without EPT (L2-physical is L1-physical) running CPUID and OUT;
  *   l2shadow: VMCS shadowing (24.10), where the caps offer it: a shadow VMCS
  *             VMPTRLD'd, read and written from the root, refused by
@@ -977,13 +978,6 @@ static int irq0_requested(void)
  * "acknowledge interrupt on exit" the exit holds its vector (27.2.2). */
 static void extint_at_entry(uint32_t exit_no_ack)
 {
-    if (!vmxc_opt_bare) {
-        /* nested-vmx leaves it for L2's next exit to L1: its README says why
-         * (L2 starves under a deeply nested Nestor on Bochs). */
-        vmxc_printf("vmxcheck: extint pending at entry: checked bare only (nested-vmx "
-                    "delivers it at L2's next exit)\n");
-        return;
-    }
     static const struct { const char *what; uint32_t ack; } cases[] = {
         { "extint pending at entry, no ack", 0 },
         { "extint pending at entry, ack", EXIT_ACK_INTR_ON_EXIT },
@@ -1095,6 +1089,7 @@ static void section_extint(void)
 #define LAPIC_PDE        ((LAPIC_BASE >> 21) & 511)
 #define PTE_P_RW         0x3ULL
 #define PTE_PS           0x80ULL
+#define PTE_ADDR         0x000FFFFFFFFFF000ULL   /* a table's address (SDM Vol. 3A Table 4-16) */
 #define PTE_PWT_PCD      0x18ULL    /* uncached (SDM Vol. 3A 11.12.3) */
 #define NMI_SPIN         100000
 #define T_NMI            2
@@ -1300,6 +1295,31 @@ static void ept_device(void)
  * element EPT12 refuses is an EPT violation at the instruction (27.2.1
  * Table 27-7, 28.3.3.2) with the elements before it done; one refused in
  * the walk of L2's paging has bit 8 clear and the entry's address. */
+/* SDM Vol. 3A 4.8: the accesses of L2's string I/O set the accessed flag
+ * of the paging-structure entries their translation uses, and a write the
+ * dirty flag of the entry that maps the page: here the 2 MiB PDE of
+ * L2-linear 8-10 MiB in the page tables L2 shares with L1 (L1 never
+ * touches that range, so only L2's accesses can set them). Cleared, then
+ * a REP OUTSB (reads) sets A alone, a REP INSB (writes) D too. */
+static void ept_strio_ad(void)
+{
+    volatile uint64_t *pde =
+        (volatile uint64_t *)(uintptr_t)(vmxc_pdpt[0] & PTE_ADDR) + (EPT4K_L2 >> 21);
+    *pde &= ~(X86_PTE_A | X86_PTE_D);
+    __asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+    vmx_invept(INVEPT_ALL_CONTEXT, 0);
+    l2x_in[0] = l2_page(1, 200);
+    l2x_in[1] = 2;
+    if (exit_is("EPT strio A/D: REP OUTSB, VMCALL", R_VMCALL, enter(l2x_outs)))
+        vmxc_check_eq("EPT strio A/D: reads set the PDE's accessed flag, not its dirty flag",
+                      X86_PTE_A, *pde & (X86_PTE_A | X86_PTE_D));
+    l2x_in[0] = l2_page(1, 200);
+    l2x_in[1] = 2;
+    if (exit_is("EPT strio A/D: REP INSB, VMCALL", R_VMCALL, enter(l2x_ins)))
+        vmxc_check_eq("EPT strio A/D: writes set the PDE's dirty flag",
+                      X86_PTE_A | X86_PTE_D, *pde & (X86_PTE_A | X86_PTE_D));
+}
+
 static void ept_strio(const unsigned *perm)
 {
     volatile uint8_t *l1 = (volatile uint8_t *)(uintptr_t)EPT4K_L1;
@@ -1310,6 +1330,7 @@ static void ept_strio(const unsigned *perm)
         vmwr(VMCS_IO_BITMAP_A, pa(io_a));
         vmwr(VMCS_IO_BITMAP_B, pa(io_b));
     }
+    ept_strio_ad();
     static const uint8_t bytes[4] = { 0x11, 0x22, 0x33, 0x44 };
     l1[perm[1] * 4096 + 4094] = bytes[0];
     l1[perm[1] * 4096 + 4095] = bytes[1];

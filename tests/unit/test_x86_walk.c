@@ -211,6 +211,67 @@ static void test_nested(void)
     CU_ASSERT_EQUAL(pa1, 0xC010);
 }
 
+/* The entries a translation used, for setting A/D (SDM Vol. 3A 4.8). */
+static void test_trace_ad(void)
+{
+    uint64_t gpa;
+    x86_walk_rights_t r;
+    x86_walk_trace_t t;
+    const uint64_t A = X86_PTE_A, D = X86_PTE_D;
+    /* 4-level, 4 KiB page: PML4E, PDPTE, PDE, PTE, top first. */
+    build_lm(P | RW | US | A, P | RW | US | D);
+    CU_ASSERT_TRUE(x86_linear_to_phys_trace(&lm, 0x5123, rd, NULL, &gpa, &r, &t));
+    CU_ASSERT_EQUAL(t.count, 4);
+    CU_ASSERT_EQUAL(t.size, 8);
+    CU_ASSERT_EQUAL(t.gpa[0], 0x1000);
+    CU_ASSERT_EQUAL(t.gpa[1], 0x2000);
+    CU_ASSERT_EQUAL(t.gpa[2], 0x3000);
+    CU_ASSERT_EQUAL(t.gpa[3], 0x4000 + 5 * 8);
+    CU_ASSERT_EQUAL(t.entry[3], 0x9000 | P | RW | US | D);
+    /* A read: A everywhere it is clear; D never. A write: D on the leaf. */
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 0, false), 0);             /* A already set */
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 0, true), 0);              /* no D above the leaf */
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 1, true), A);
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 3, false), A);
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 3, true), A);              /* D already set */
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 4, true), 0);              /* past the trace */
+    /* A 2 MiB page: the PDE is the leaf, three entries. */
+    CU_ASSERT_TRUE(x86_linear_to_phys_trace(&lm, 0x212345, rd, NULL, &gpa, &r, &t));
+    CU_ASSERT_EQUAL(t.count, 3);
+    CU_ASSERT_EQUAL(t.gpa[2], 0x3000 + 8);
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 2, true), A | D);
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 1, true), A);
+    /* A failed walk keeps the present entries before the failure. */
+    CU_ASSERT_FALSE(x86_linear_to_phys_trace(&lm, 0x6000, rd, NULL, &gpa, &r, &t));
+    CU_ASSERT_EQUAL(t.count, 3);
+    /* PAE: the PDPTE (no A flag, 4.4.1) is not in the trace. */
+    const x86_paging_t pae = { .cr0 = X86_CR0_PG | X86_CR0_PE, .cr3 = 0x1000,
+                               .cr4 = X86_CR4_PAE };
+    memset(phys, 0, sizeof phys);
+    put(0x1000, 0x3000 | P, 8);
+    put(0x3000, 0x4000 | P | RW, 8);
+    put(0x4000 + 2 * 8, 0x8000 | P | RW, 8);
+    CU_ASSERT_TRUE(x86_linear_to_phys_trace(&pae, 0x2010, rd, NULL, &gpa, &r, &t));
+    CU_ASSERT_EQUAL(t.count, 2);
+    CU_ASSERT_EQUAL(t.gpa[0], 0x3000);
+    CU_ASSERT_EQUAL(t.gpa[1], 0x4000 + 2 * 8);
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 1, true), A | D);
+    /* 32-bit paging: 4-byte entries; a 4 MiB page's PDE is the leaf. */
+    const x86_paging_t p32 = { .cr0 = X86_CR0_PG | X86_CR0_PE, .cr3 = 0x1000,
+                               .cr4 = X86_CR4_PSE };
+    memset(phys, 0, sizeof phys);
+    put(0x1000 + 1 * 4, 0x400000 | P | RW | PS, 4);
+    CU_ASSERT_TRUE(x86_linear_to_phys_trace(&p32, 0x412345, rd, NULL, &gpa, &r, &t));
+    CU_ASSERT_EQUAL(t.count, 1);
+    CU_ASSERT_EQUAL(t.size, 4);
+    CU_ASSERT_EQUAL(t.gpa[0], 0x1004);
+    CU_ASSERT_EQUAL(x86_walk_ad_bits(&t, 0, true), A | D);
+    /* No paging: no entries. */
+    const x86_paging_t off = { .cr0 = X86_CR0_PE };
+    CU_ASSERT_TRUE(x86_linear_to_phys_trace(&off, 0xABC, rd, NULL, &gpa, &r, &t));
+    CU_ASSERT_EQUAL(t.count, 0);
+}
+
 UNIT_SUITE(x86_walk_suite)
 {
     CU_pSuite s = CU_add_suite("x86 guest page walk and access rights", NULL, NULL);
@@ -219,4 +280,5 @@ UNIT_SUITE(x86_walk_suite)
     CU_add_test(s, "data-access check: U/S, R/W, CR0.WP, SMAP with AC", test_access_fault);
     CU_add_test(s, "EPT: 4 KiB, 2 MiB and 1 GiB pages, rights ANDed", test_ept);
     CU_add_test(s, "an L2 linear address through its paging and EPT12", test_nested);
+    CU_add_test(s, "the entries a translation used and the A/D flags they gain", test_trace_ad);
 }
