@@ -8,6 +8,7 @@
 #include "entry_checks.h"
 #include "host_state.h"
 #include "monitor.h"
+#include "nvmx_prof.h"
 #include <user/print.h>
 #include <x86_arch.h>
 
@@ -45,7 +46,8 @@ nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_i
         return NESTOR_EXIT_REPLY_STOP;      /* nvmx_instruction made sure there is one */
     const nvmx_entry_ctx_t ctx = { .l1_ia32e = m->s->efer & X86_EFER_LMA,
                                    .vmcs_ptr = m->vmx.current, .l1_debugctl = m->s->debugctl };
-    nvmx_entry_check_t c = nvmx_check_entry(v, &m->env, &ctx);
+    nvmx_entry_check_t c;
+    PROF_SPAN(PROF_CHECKS, c = nvmx_check_entry(v, &m->env, &ctx));
     m->last_rule = c.rule;
     switch (c.kind) {
     case NVMX_ENTRY_VMFAIL:
