@@ -12,6 +12,13 @@
 #include <user/sys.h>
 #include <x86_arch.h>
 
+/* The vmcs12 whose control and host-state checks (SDM 26.2) passed last,
+ * and what they read besides its fields (enter.c ctl_host_known). */
+typedef struct {
+    bool valid, l1_ia32e;
+    uint64_t vmcs, entry_controls;
+} nvmx_checked_t;
+
 typedef struct nvmx_monitor {
     char name[32];                  /* our monitor name (the config's node) */
     nestor_cptr_t ep;               /* where exits, queries and the setup arrive */
@@ -37,6 +44,7 @@ typedef struct nvmx_monitor {
     uint64_t efer_allowed;          /* EFER bits L1 may set (cpu_policy.h efer_allowed) */
     bool tsc_dirty;                 /* L1 wrote its TSC: L2's offset needs computing again */
     const char *last_rule;          /* the entry check that failed last, for the log */
+    nvmx_checked_t checked;
 } nvmx_monitor_t;
 
 /* An exit's message registers (NESTOR_EXIT_MR_*), copied out of the
@@ -92,5 +100,8 @@ void nvmx_serve(nvmx_monitor_t *m);
  * reply label for L1's exit; the state page updated with what L1 sees. */
 nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_insn_t *insn,
                          nestor_word_t *changed);
+/* L1 cleared or loaded a VMCS, left VMX operation or was reset: the entry
+ * checks start afresh (enter.c). */
+void nvmx_enter_forget(nvmx_monitor_t *m);
 
 #endif

@@ -49,8 +49,13 @@ static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
      * it (shadow12.h); after any, the shadow follows the current VMCS and
      * what changed in it. */
     switch (insn.reason) {
-    case NESTOR_EXIT_VMLAUNCH: case NESTOR_EXIT_VMRESUME: case NESTOR_EXIT_VMPTRLD:
-    case NESTOR_EXIT_VMCLEAR: case NESTOR_EXIT_VMXOFF:
+    case NESTOR_EXIT_VMPTRLD: case NESTOR_EXIT_VMCLEAR: case NESTOR_EXIT_VMXOFF:
+    case NESTOR_EXIT_VMXON:
+        nvmx_enter_forget(m);
+        if (insn.reason == NESTOR_EXIT_VMXON)
+            break;
+        /* fall through */
+    case NESTOR_EXIT_VMLAUNCH: case NESTOR_EXIT_VMRESUME:
         PROF_SPAN(PROF_PULL, shadow12_pull(m));
         break;
     }
@@ -169,6 +174,7 @@ static void stop_l1(nvmx_monitor_t *m)
 static void reset(nvmx_monitor_t *m)
 {
     m->vmx = (nvmx_vcpu_t){ .current = NVMX_NO_VMCS };
+    nvmx_enter_forget(m);
     l2_reset(m);
     shadow12_reset(m);
     printf("nested-vmx %s: the VM was reset: VMX operation left\n", m->name);
