@@ -2,9 +2,10 @@
  * nested-vmx/nvmx_prof.h - where one reflected L2 exit's instructions go,
  * measured with RDTSC, which counts emulated instructions on Bochs (its
  * clock: sync=none; SDM Vol. 3B 17.17 time-stamp counter). Off unless
- * built with NVMX_PROFILE 1 (`scons -Q nvmx_profile=1`, then boot a
- * nestbench config): the markers cost instructions of their own (~30 per
- * span), so the figures of `./nestor bench nested` are taken without them.
+ * NVMX_PROFILE is 1 (set it below, then `./nestor run
+ * tests/configs/nestbench.dts`): the markers cost instructions of their own
+ * (~300 per cycle), so the figures of `./nestor bench nested` are taken
+ * without them.
  *
  * One cycle: L2's exit message arrives (A), nested-vmx has reflected it and
  * answered L1 (B), L1's VMLAUNCH/VMRESUME exit arrives (C), nested-vmx has
