@@ -555,7 +555,8 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         printf("nested-vmx %s: cannot make L2's VCPU (memory budget?): VM stopped\n", m->name);
         return NESTOR_EXIT_REPLY_STOP;
     }
-    PROF_SPAN(PROF_SNAPSHOT, state_copy(&m->s_entered, m->s));    /* (resume_l1) */
+    if (m->kernel_nested)
+        PROF_SPAN(PROF_SNAPSHOT, state_copy(&m->s_entered, m->s));  /* (resume_l1) */
     const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, gpa);
     memset(m->vmx.dirty, 0, sizeof m->vmx.dirty);
     nestor_word_t label;
@@ -825,11 +826,24 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
                             ((s2->efer & X86_EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0);
 }
 
-/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME.
- * L1's VMCS still holds its state from that VMLAUNCH/VMRESUME exit
- * (m->s_entered): only the groups the exit changes are loaded again (most
- * of the host state is what L1 had when it entered L2; under a VMM each
- * field written is an exit of L1's kernel, BENCHMARKS.md). */
+/* The groups of L1's state to load at a reflected exit. L1's VMCS still
+ * holds its state from its VMLAUNCH/VMRESUME exit: where our kernel runs
+ * in a VM, each field it writes may be an exit of its own (BENCHMARKS.md),
+ * so only the groups that differ from that state (m->s_entered) are loaded;
+ * on a CPU, comparing costs more than writing (nested-vmx/README.md), so
+ * every group the exit may change is: all but the PDPTEs, which only a
+ * 32-bit PAE host loads (27.5.4). */
+static nestor_word_t l1_groups(struct nvmx_monitor *m, const nestor_vcpu_state_t *s1)
+{
+    if (m->kernel_nested)
+        return groups_changed(&m->s_entered, s1, L1_STATE_GROUPS);
+    const bool host_pae = (s1->cr0 & X86_CR0_PG) && (s1->cr4 & X86_CR4_PAE) &&
+                          !(s1->efer & X86_EFER_LMA);
+    return L1_STATE_GROUPS & ~(host_pae ? 0 : (nestor_word_t)NESTOR_MTD_PDPTE);
+}
+
+/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME
+ * (l1_groups: what is loaded again). */
 static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
 {
     nestor_vcpu_state_t *s1 = m->s;
@@ -857,8 +871,7 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0);
         return NESTOR_EXIT_REPLY_STOP;
     }
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME,
-                                   groups_changed(&m->s_entered, s1, L1_STATE_GROUPS) };
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, l1_groups(m, s1) };
 #if NVMX_PROFILE
     nvmx_prof.part[PROF_HOST_STATE] += nvmx_prof_tsc() - prof_t0;
 #else

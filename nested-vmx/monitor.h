@@ -26,7 +26,9 @@ typedef struct nvmx_monitor {
     nestor_cptr_t vmm;              /* requests to the VMM for this VM (nvmx_setup.h) */
     nestor_vcpu_state_t *s;         /* its state page, mapped */
     nestor_vcpu_state_t s_entered;  /* *s at L1's last VMLAUNCH/VMRESUME into L2: what
-                                       L1's VMCS holds while L2 runs (l2.c resume_l1) */
+                                       L1's VMCS holds while L2 runs (l2.c resume_l1),
+                                       kept where kernel_nested */
+    bool kernel_nested;             /* our kernel runs in a VM (main.c) */
     const nvmx_events_t *events;    /* what the VMM holds for L1 (nvmx_setup.h), mapped */
     uint8_t *ram;                   /* L1's RAM, mapped */
     uint64_t ram_bytes;
