@@ -53,12 +53,22 @@ nvmx_entry_check_t nvmx_msr_list_load(const nvmx_env_t *env, const nvmx_platform
         uint64_t *e = entry(env, addr, i);
         if (!e)
             return nvmx_entry_msr_fail(n, "26.4: MSR-load entry outside L1's RAM");
-        nvmx_entry_check_t c = nvmx_check_msr_load_entry(n, e[0], e[1]);
-        if (c.kind != NVMX_ENTRY_OK)
-            return c;
         /* 26.4: the entries are loaded in order, as WRMSR would. */
         const uint32_t msr = (uint32_t)e[0];
         nestor_word_t *field = nvmx_state_msr(s, msr);
+        /* A state-page MSR is none that 26.4 refuses by its index (FS/GS
+         * base, x2APIC, SMM, microcode update): with bits 63:32 clear and
+         * a value WRMSR takes, it loads without the whole check (this is
+         * on every entry and exit of a Nestor as L1, whose lists hold the
+         * SYSCALL MSRs). Anything else goes through all of them. */
+        if (field && !(e[0] & VMX_MSR_ENTRY_RESERVED) &&
+            (x86_canonical(e[1]) || !nvmx_msr_needs_canonical(msr)) && !state_msr_gp(msr, e[1])) {
+            *field = msr == MSR_IA32_SYSENTER_CS ? (e[1] & LOW32) : e[1];
+            continue;
+        }
+        nvmx_entry_check_t c = nvmx_check_msr_load_entry(n, e[0], e[1]);
+        if (c.kind != NVMX_ENTRY_OK)
+            return c;
         if (field) {
             if (state_msr_gp(msr, e[1]))
                 return nvmx_entry_msr_fail(n, "26.4: MSR-load entry WRMSR would #GP");
