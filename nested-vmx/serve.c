@@ -60,6 +60,10 @@ static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
         break;
     }
     nestor_word_t label = carry_out(m, &insn, changed);
+    /* L2 entered: L1 runs again only after a reflected exit, which pushes
+     * (l2.c resume_l1), and an entry leaves the current VMCS as it was. */
+    if (label == NVMX_NO_REPLY)
+        return label;
     PROF_SPAN(PROF_FOLLOW, shadow12_follow(m); shadow12_push(m));
     return label;
 }
