@@ -8,6 +8,7 @@
 #include "entry_checks.h"
 #include "host_state.h"
 #include "monitor.h"
+#include "nvmx_prof.h"
 #include <user/print.h>
 #include <x86_arch.h>
 
@@ -37,6 +38,39 @@ static nestor_word_t entry_failure(nvmx_monitor_t *m, vmcs12_t *v, const nvmx_en
     return NESTOR_EXIT_REPLY_RESUME;
 }
 
+/*
+ * The checks of SDM 26.2 (VMX controls, host state) read vmcs12's control
+ * and host-state fields, "IA-32e mode guest" among them, L1's IA-32e mode,
+ * and, for an event injected, the guest's CR0.PE (26.2.1.3). Once passed
+ * for a vmcs12 they pass again while none of those changed: no VMWRITE of
+ * L1's to a field other than guest state since (nvmx_vcpu_t.dirty, which
+ * the shadow pull feeds too), the same entry controls and L1 mode, and no
+ * event to inject (a VMWRITE of it would be dirty anyway). Any VMCLEAR,
+ * VMPTRLD, VMXOFF or reset forgets the vmcs12 (nvmx_enter_forget); a
+ * VMLAUNCH checks everything. The guest-state checks (26.3), on fields
+ * every exit rewrites, run at every entry.
+ */
+static bool ctl_host_known(const nvmx_monitor_t *m, const vmcs12_t *v,
+                           const nvmx_entry_ctx_t *ctx, bool launch)
+{
+    const nvmx_checked_t *k = &m->checked;
+    if (launch || !k->valid || k->vmcs != ctx->vmcs_ptr || k->l1_ia32e != ctx->l1_ia32e ||
+        k->entry_controls != v->field[V12_ENTRY_CONTROLS] ||
+        (v->field[V12_ENTRY_INTR_INFO] & X86_INTR_VALID))
+        return false;
+    for (unsigned w = 0; w < NVMX_DIRTY_WORDS; w++)
+        for (uint64_t bits = m->vmx.dirty[w]; bits; bits &= bits - 1)
+            if (VMCS_FIELD_TYPE(vmcs12_encoding(w * 64 + (unsigned)__builtin_ctzll(bits))) !=
+                VMCS_TYPE_GUEST)
+                return false;
+    return true;
+}
+
+void nvmx_enter_forget(nvmx_monitor_t *m)
+{
+    m->checked.valid = false;
+}
+
 nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_insn_t *insn,
                          nestor_word_t *changed)
 {
@@ -45,7 +79,13 @@ nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_i
         return NESTOR_EXIT_REPLY_STOP;      /* nvmx_instruction made sure there is one */
     const nvmx_entry_ctx_t ctx = { .l1_ia32e = m->s->efer & X86_EFER_LMA,
                                    .vmcs_ptr = m->vmx.current, .l1_debugctl = m->s->debugctl };
-    nvmx_entry_check_t c = nvmx_check_entry(v, &m->env, &ctx);
+    nvmx_entry_check_t c;
+    PROF_SPAN(PROF_CHECKS,
+              c = ctl_host_known(m, v, &ctx, r->launch) ? nvmx_check_guest(v, &m->env, &ctx)
+                                                         : nvmx_check_entry(v, &m->env, &ctx));
+    m->checked = (nvmx_checked_t){ .valid = c.kind == NVMX_ENTRY_OK, .vmcs = ctx.vmcs_ptr,
+                                   .l1_ia32e = ctx.l1_ia32e,
+                                   .entry_controls = v->field[V12_ENTRY_CONTROLS] };
     m->last_rule = c.rule;
     switch (c.kind) {
     case NVMX_ENTRY_VMFAIL:

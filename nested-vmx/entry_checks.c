@@ -27,7 +27,7 @@ nvmx_entry_check_t nvmx_entry_msr_fail(uint32_t n, const char *rule)
 
 /* MSRs whose value must be a canonical address, else WRMSR raises #GP
  * (SDM Vol. 4 Table 2-2; Vol. 2B WRMSR). */
-static bool msr_needs_canonical(uint32_t msr)
+bool nvmx_msr_needs_canonical(uint32_t msr)
 {
     switch (msr) {
     case MSR_IA32_KERNEL_GS_BASE:
@@ -64,7 +64,7 @@ nvmx_entry_check_t nvmx_check_msr_load_entry(uint32_t n, uint64_t index_word, ui
         return nvmx_entry_msr_fail(n, "26.4: MSR-load entry reserved bits 63:32 set");
     /* 26.4: a WRMSR of the data at CPL 0 would #GP: non-canonical bases and
      * entry points (the caller's WRMSR emulation covers the rest). */
-    if (msr_needs_canonical(msr) && !x86_canonical(data))
+    if (nvmx_msr_needs_canonical(msr) && !x86_canonical(data))
         return nvmx_entry_msr_fail(n, "26.4: MSR-load entry with a non-canonical address");
     return chk_ok();
 }

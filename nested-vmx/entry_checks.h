@@ -66,6 +66,9 @@ nvmx_entry_check_t nvmx_check_guest(const vmcs12_t *v, const nvmx_env_t *env,
  * first failure; a WRMSR that would #GP for a reason not covered here is the
  * caller's to report with nvmx_entry_msr_fail(@n). */
 nvmx_entry_check_t nvmx_check_msr_load_entry(uint32_t n, uint64_t index_word, uint64_t data);
+/* Whether WRMSR of MSR @msr takes only a canonical address (SDM Vol. 4
+ * Table 2-2; one of nvmx_check_msr_load_entry's rules). */
+bool nvmx_msr_needs_canonical(uint32_t msr);
 nvmx_entry_check_t nvmx_entry_msr_fail(uint32_t n, const char *rule);
 
 #endif

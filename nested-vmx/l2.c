@@ -13,6 +13,7 @@
 #include "monitor.h"
 #include "nvmx_insn.h"
 #include "nvmx_caps.h"
+#include "nvmx_prof.h"
 #include "shadow12.h"
 #include "nvmx_setup.h"
 #include <string.h>
@@ -35,11 +36,17 @@
 /* General-purpose registers are not in the VMCS: entry and exit keep them
  * (SDM 26.3, 27.3), so they pass between L1 and L2 as they are; so do CR2,
  * DR0-DR3, DR6, XCR0 and the MSRs VMX does not switch. */
+#define GPR_WORDS 15            /* rax .. r15 (RSP is in the VMCS) */
+_Static_assert(offsetof(nestor_vcpu_state_t, r15) - offsetof(nestor_vcpu_state_t, rax) ==
+                   (GPR_WORDS - 1) * sizeof(nestor_word_t), "the GPRs but RSP are one block");
+
 static void carry_unswitched(nestor_vcpu_state_t *to, const nestor_vcpu_state_t *from)
 {
-    for (unsigned i = 0; i < 16; i++)
-        if (i != 4)
-            *nvmx_gpr(to, i) = *nvmx_gpr((nestor_vcpu_state_t *)from, i);
+    nestor_word_t *t = (nestor_word_t *)((char *)to + offsetof(nestor_vcpu_state_t, rax));
+    const nestor_word_t *f =
+        (const nestor_word_t *)((const char *)from + offsetof(nestor_vcpu_state_t, rax));
+    for (unsigned i = 0; i < GPR_WORDS; i++)
+        t[i] = f[i];
     to->cr2 = from->cr2;
     to->dr0 = from->dr0;
     to->dr1 = from->dr1;
@@ -378,6 +385,7 @@ static nestor_error_t write_controls(struct nvmx_monitor *m, const vmcs12_t *v)
 nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const vmcs12_t *v)
 {
     const uint64_t *f = v->field;
+    m->l2.crs_known = false;            /* every load of vcpu02's CRs comes here (l2_guest_crs) */
     const nestor_word_t args[] = {
         VMCS_CR0_SHADOW, (f[V12_CR0_SHADOW] & f[V12_CR0_MASK]) |
                              (f[V12_GUEST_CR0] & ~f[V12_CR0_MASK]),
@@ -542,8 +550,9 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         set_timer(m, f);
     pause_for_l1_event(m, f);
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups | NESTOR_MTD_GPRS };
-    *label = nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) == NESTOR_OK
-                 ? NVMX_NO_REPLY : NESTOR_EXIT_REPLY_STOP;
+    PROF_SPAN(PROF_REPLY_L2,
+              *label = nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) == NESTOR_OK
+                           ? NVMX_NO_REPLY : NESTOR_EXIT_REPLY_STOP);
     return true;
 }
 
@@ -555,7 +564,8 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         printf("nested-vmx %s: cannot make L2's VCPU (memory budget?): VM stopped\n", m->name);
         return NESTOR_EXIT_REPLY_STOP;
     }
-    state_copy(&m->s_entered, m->s);    /* (resume_l1) */
+    if (m->kernel_nested)
+        PROF_SPAN(PROF_SNAPSHOT, state_copy(&m->s_entered, m->s));  /* (resume_l1) */
     const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, gpa);
     memset(m->vmx.dirty, 0, sizeof m->vmx.dirty);
     nestor_word_t label;
@@ -741,6 +751,31 @@ static bool l1_wants(struct nvmx_monitor *m, const vmcs12_t *v, unsigned reason,
     }
 }
 
+/* SDM 27.3.1: CR0 and CR4 as they are in vcpu02, which the state page does
+ * not show (it has the read shadows in the bits the masks own: the guest's
+ * view). The owned bits of the real registers change only when nested-vmx
+ * loads them (MOV to CR, CLTS and LMSW leave them, SDM 25.3), so they are
+ * read once after each load (l2_write_shadows forgets them), with the
+ * masks; the other bits are the state page's. */
+static void l2_guest_crs(struct nvmx_monitor *m, uint64_t *f)
+{
+    l2_t *l2 = &m->l2;
+    const nestor_vcpu_state_t *s2 = l2->s;
+    if (!l2->crs_known) {
+        nestor_word_t fields[4] = { VMCS_GUEST_CR0, VMCS_GUEST_CR4, VMCS_CR0_MASK, VMCS_CR4_MASK };
+        nestor_word_t got[4];
+        if (nu_invoke(l2->vcpu, NESTOR_VCPU_READ_VMCS, fields, 4, 0, 0, got, 4) != NESTOR_OK)
+            return;
+        l2->cr_real[0] = got[0];
+        l2->cr_real[1] = got[1];
+        l2->cr_owned[0] = got[2];
+        l2->cr_owned[1] = got[3];
+        l2->crs_known = true;
+    }
+    f[V12_GUEST_CR0] = (l2->cr_real[0] & l2->cr_owned[0]) | (s2->cr0 & ~l2->cr_owned[0]);
+    f[V12_GUEST_CR4] = (l2->cr_real[1] & l2->cr_owned[1]) | (s2->cr4 & ~l2->cr_owned[1]);
+}
+
 /* SDM 27.2, 27.3: write exit information and L2's state into vmcs12. */
 static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr, uint32_t reason,
                       uint64_t qual)
@@ -761,11 +796,7 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
     /* SDM 24.8.3: every VM exit clears the valid bit of the VM-entry
      * interruption-information field. */
     f[V12_ENTRY_INTR_INFO] &= ~(uint64_t)X86_INTR_VALID;
-    nestor_word_t fields[2] = { VMCS_GUEST_CR0, VMCS_GUEST_CR4 }, cr[2];
-    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_READ_VMCS, fields, 2, 0, 0, cr, 2) == NESTOR_OK) {
-        f[V12_GUEST_CR0] = cr[0];
-        f[V12_GUEST_CR4] = cr[1];
-    }
+    PROF_SPAN(PROF_SAVE_CR, l2_guest_crs(m, f));
     f[V12_GUEST_CR3] = s2->cr3;
     f[V12_GUEST_RSP] = s2->rsp;
     f[V12_GUEST_RIP] = s2->rip;
@@ -805,11 +836,24 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
                             ((s2->efer & X86_EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0);
 }
 
-/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME.
- * L1's VMCS still holds its state from that VMLAUNCH/VMRESUME exit
- * (m->s_entered): only the groups the exit changes are loaded again (most
- * of the host state is what L1 had when it entered L2; under a VMM each
- * field written is an exit of L1's kernel, BENCHMARKS.md). */
+/* The groups of L1's state to load at a reflected exit. L1's VMCS still
+ * holds its state from its VMLAUNCH/VMRESUME exit: where our kernel runs
+ * in a VM, each field it writes may be an exit of its own (BENCHMARKS.md),
+ * so only the groups that differ from that state (m->s_entered) are loaded;
+ * on a CPU, comparing costs more than writing (nested-vmx/README.md), so
+ * every group the exit may change is: all but the PDPTEs, which only a
+ * 32-bit PAE host loads (27.5.4). */
+static nestor_word_t l1_groups(struct nvmx_monitor *m, const nestor_vcpu_state_t *s1)
+{
+    if (m->kernel_nested)
+        return groups_changed(&m->s_entered, s1, L1_STATE_GROUPS);
+    const bool host_pae = (s1->cr0 & X86_CR0_PG) && (s1->cr4 & X86_CR4_PAE) &&
+                          !(s1->efer & X86_EFER_LMA);
+    return L1_STATE_GROUPS & ~(host_pae ? 0 : (nestor_word_t)NESTOR_MTD_PDPTE);
+}
+
+/* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME
+ * (l1_groups: what is loaded again). */
 static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
 {
     nestor_vcpu_state_t *s1 = m->s;
@@ -818,6 +862,7 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
     /* 27.4: the VM-exit MSR-store list takes L2's values; 27.5 loads the
      * host state; 27.6 the VM-exit MSR-load list. A failure is a VMX abort
      * (27.7). */
+    const uint64_t prof_t0 = NVMX_PROFILE ? nvmx_prof_tsc() : 0;
     const nvmx_platform_msrs_t pm = platform_msrs(m);
     bool ok = nvmx_msr_list_store(&m->env, &pm, f[V12_EXIT_MSR_STORE_ADDR],
                                   (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad);
@@ -836,10 +881,15 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0);
         return NESTOR_EXIT_REPLY_STOP;
     }
-    shadow12_push(m);                   /* what L1 reads of the exit, without exits */
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME,
-                                   groups_changed(&m->s_entered, s1, L1_STATE_GROUPS) };
-    nestor_error_t e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, l1_groups(m, s1) };
+#if NVMX_PROFILE
+    nvmx_prof.part[PROF_HOST_STATE] += nvmx_prof_tsc() - prof_t0;
+#else
+    (void)prof_t0;
+#endif
+    PROF_SPAN(PROF_PUSH, shadow12_push(m));   /* what L1 reads of the exit, without exits */
+    nestor_error_t e;
+    PROF_SPAN(PROF_REPLY_L1, e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0));
     if (e != NESTOR_OK) {
         printf("nested-vmx %s: L1 did not take its state back (error %lu, exit reason %lu): "
                "VM stopped\n", m->name, (nestor_word_t)e, v->field[V12_EXIT_REASON]);

@@ -82,6 +82,11 @@ typedef struct {
      * handling that reason costs L1 in exits to L0 beyond its own). */
     uint64_t by_reason[L2_COUNTED_REASONS], l1_exits_after[L2_COUNTED_REASONS];
     unsigned after;                  /* reason + 1 of the reflection being handled; 0: none */
+    /* vcpu02's CR0 and CR4 as the CPU holds them (l2.c l2_guest_crs), and
+     * the bits its guest/host masks own, as read after the last load of
+     * its CRs: the owned bits cannot change until the next load (SDM 25.3). */
+    bool crs_known;
+    uint64_t cr_real[2], cr_owned[2];
 } l2_t;
 
 /* L1's VMLAUNCH/VMRESUME of vmcs12 @v (at @gpa) passed every check: enter

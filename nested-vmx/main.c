@@ -87,6 +87,10 @@ int main(const nestor_bootinfo_t *bi)
         return 0;
     mon.timer_rate = (unsigned)bi->vmx_timer_rate;
     mon.efer_allowed = efer_allowed(cpuid_here);
+    /* Under a hypervisor (CPUID.1:ECX bit 31, which a VMM sets and a CPU
+     * leaves 0: SDM Vol. 2A Table 3-10 "not used") each VMCS field our
+     * kernel writes may be an exit of its own (l2.c resume_l1). */
+    mon.kernel_nested = cpuid_here(1, 0).ecx & CPUID_1_ECX_HYPERVISOR;
     /* The setup call brings one capability: receive it into a slot of ours. */
     nestor_cptr_t node = mon.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();

@@ -12,6 +12,13 @@
 #include <user/sys.h>
 #include <x86_arch.h>
 
+/* The vmcs12 whose control and host-state checks (SDM 26.2) passed last,
+ * and what they read besides its fields (enter.c ctl_host_known). */
+typedef struct {
+    bool valid, l1_ia32e;
+    uint64_t vmcs, entry_controls;
+} nvmx_checked_t;
+
 typedef struct nvmx_monitor {
     char name[32];                  /* our monitor name (the config's node) */
     nestor_cptr_t ep;               /* where exits, queries and the setup arrive */
@@ -19,7 +26,9 @@ typedef struct nvmx_monitor {
     nestor_cptr_t vmm;              /* requests to the VMM for this VM (nvmx_setup.h) */
     nestor_vcpu_state_t *s;         /* its state page, mapped */
     nestor_vcpu_state_t s_entered;  /* *s at L1's last VMLAUNCH/VMRESUME into L2: what
-                                       L1's VMCS holds while L2 runs (l2.c resume_l1) */
+                                       L1's VMCS holds while L2 runs (l2.c resume_l1),
+                                       kept where kernel_nested */
+    bool kernel_nested;             /* our kernel runs in a VM (main.c) */
     const nvmx_events_t *events;    /* what the VMM holds for L1 (nvmx_setup.h), mapped */
     uint8_t *ram;                   /* L1's RAM, mapped */
     uint64_t ram_bytes;
@@ -41,6 +50,7 @@ typedef struct nvmx_monitor {
      * and its exits (0: none), and the L2 page we write for it */
     nestor_cptr_t insp_setup, insp_exits;
     nvmx_l2_page_t *l2_page;
+    nvmx_checked_t checked;
 } nvmx_monitor_t;
 
 /* An exit's message registers (NESTOR_EXIT_MR_*), copied out of the
@@ -96,5 +106,8 @@ void nvmx_serve(nvmx_monitor_t *m);
  * reply label for L1's exit; the state page updated with what L1 sees. */
 nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_insn_t *insn,
                          nestor_word_t *changed);
+/* L1 cleared or loaded a VMCS, left VMX operation or was reset: the entry
+ * checks start afresh (enter.c). */
+void nvmx_enter_forget(nvmx_monitor_t *m);
 
 #endif

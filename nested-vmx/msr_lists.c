@@ -35,6 +35,14 @@ static uint64_t *entry(const nvmx_env_t *env, uint64_t addr, uint64_t i)
     return env->phys(env->ctx, addr + i * VMX_MSR_ENTRY_SIZE, VMX_MSR_ENTRY_SIZE);
 }
 
+/* The whole list of @count entries at @addr, if all of it is in RAM (one
+ * look-up, not one per entry); NULL otherwise: entry() then finds the
+ * first entry outside. */
+static uint64_t *whole_list(const nvmx_env_t *env, uint64_t addr, uint64_t count)
+{
+    return count ? env->phys(env->ctx, addr, count * VMX_MSR_ENTRY_SIZE) : NULL;
+}
+
 /* A WRMSR at CPL 0 of @v to state-page MSR @msr would #GP (SDM Vol. 4
  * Table 2-2, Vol. 2B WRMSR; the canonical ones are nvmx_check_msr_load_
  * entry's). */
@@ -48,17 +56,28 @@ static bool state_msr_gp(uint32_t msr, uint64_t v)
 nvmx_entry_check_t nvmx_msr_list_load(const nvmx_env_t *env, const nvmx_platform_msrs_t *platform,
                                       uint64_t addr, uint64_t count, nestor_vcpu_state_t *s)
 {
+    uint64_t *all = whole_list(env, addr, count);
     for (uint64_t i = 0; i < count; i++) {
         const uint32_t n = (uint32_t)(i + 1);
-        uint64_t *e = entry(env, addr, i);
+        uint64_t *e = all ? all + 2 * i : entry(env, addr, i);
         if (!e)
             return nvmx_entry_msr_fail(n, "26.4: MSR-load entry outside L1's RAM");
-        nvmx_entry_check_t c = nvmx_check_msr_load_entry(n, e[0], e[1]);
-        if (c.kind != NVMX_ENTRY_OK)
-            return c;
         /* 26.4: the entries are loaded in order, as WRMSR would. */
         const uint32_t msr = (uint32_t)e[0];
         nestor_word_t *field = nvmx_state_msr(s, msr);
+        /* A state-page MSR is none that 26.4 refuses by its index (FS/GS
+         * base, x2APIC, SMM, microcode update): with bits 63:32 clear and
+         * a value WRMSR takes, it loads without the whole check (this is
+         * on every entry and exit of a Nestor as L1, whose lists hold the
+         * SYSCALL MSRs). Anything else goes through all of them. */
+        if (field && !(e[0] & VMX_MSR_ENTRY_RESERVED) &&
+            (x86_canonical(e[1]) || !nvmx_msr_needs_canonical(msr)) && !state_msr_gp(msr, e[1])) {
+            *field = msr == MSR_IA32_SYSENTER_CS ? (e[1] & LOW32) : e[1];
+            continue;
+        }
+        nvmx_entry_check_t c = nvmx_check_msr_load_entry(n, e[0], e[1]);
+        if (c.kind != NVMX_ENTRY_OK)
+            return c;
         if (field) {
             if (state_msr_gp(msr, e[1]))
                 return nvmx_entry_msr_fail(n, "26.4: MSR-load entry WRMSR would #GP");
@@ -96,9 +115,10 @@ nvmx_entry_check_t nvmx_msr_list_load(const nvmx_env_t *env, const nvmx_platform
 bool nvmx_msr_list_store(const nvmx_env_t *env, const nvmx_platform_msrs_t *platform,
                          uint64_t addr, uint64_t count, nestor_vcpu_state_t *s, uint32_t *bad)
 {
+    uint64_t *all = whole_list(env, addr, count);
     for (uint64_t i = 0; i < count; i++) {
         *bad = (uint32_t)(i + 1);
-        uint64_t *e = entry(env, addr, i);
+        uint64_t *e = all ? all + 2 * i : entry(env, addr, i);
         /* 27.4: an abort for reserved bits 63:32, an x2APIC MSR (bits 31:8
          * 000008H), IA32_SMBASE outside SMM, or an MSR RDMSR cannot read. */
         if (!e || (e[0] & VMX_MSR_ENTRY_RESERVED))

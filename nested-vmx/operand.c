@@ -7,6 +7,7 @@
  * (SDM Vol. 2C).
  */
 #include "nvmx_insn.h"
+#include <stddef.h>
 #include <string.h>
 #include <x86_arch.h>
 
@@ -31,11 +32,17 @@ nestor_word_t *nvmx_gpr(nestor_vcpu_state_t *s, unsigned n)
 {
     /* SDM 27.2.5, Table 27-13: 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP,
      * 6 RSI, 7 RDI, 8-15 R8-R15. */
-    nestor_word_t *const regs[NVMX_GPR_COUNT] = {
-        &s->rax, &s->rcx, &s->rdx, &s->rbx, &s->rsp, &s->rbp, &s->rsi, &s->rdi,
-        &s->r8,  &s->r9,  &s->r10, &s->r11, &s->r12, &s->r13, &s->r14, &s->r15,
+    /* Offsets, not a table of pointers built at each call (this is on
+     * every VMREAD/VMWRITE and L2 register access). */
+#define GPR_OFF(r) (uint16_t) offsetof(nestor_vcpu_state_t, r)
+    static const uint16_t off[NVMX_GPR_COUNT] = {
+        GPR_OFF(rax), GPR_OFF(rcx), GPR_OFF(rdx), GPR_OFF(rbx),
+        GPR_OFF(rsp), GPR_OFF(rbp), GPR_OFF(rsi), GPR_OFF(rdi),
+        GPR_OFF(r8),  GPR_OFF(r9),  GPR_OFF(r10), GPR_OFF(r11),
+        GPR_OFF(r12), GPR_OFF(r13), GPR_OFF(r14), GPR_OFF(r15),
     };
-    return regs[n % NVMX_GPR_COUNT];
+#undef GPR_OFF
+    return (nestor_word_t *)((char *)s + off[n % NVMX_GPR_COUNT]);
 }
 
 unsigned nvmx_operand_size(const nestor_vcpu_state_t *s)

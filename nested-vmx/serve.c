@@ -11,6 +11,7 @@
 #include "monitor.h"
 #include "nvmx_insn.h"
 #include "count_monitor.h"
+#include "nvmx_prof.h"
 #include "nvmx_setup.h"
 #include "shadow12.h"
 #include <nestor/faults.h>
@@ -48,21 +49,30 @@ static nestor_word_t vmx_instruction(nvmx_monitor_t *m, const nestor_word_t *mr,
      * it (shadow12.h); after any, the shadow follows the current VMCS and
      * what changed in it. */
     switch (insn.reason) {
-    case NESTOR_EXIT_VMLAUNCH: case NESTOR_EXIT_VMRESUME: case NESTOR_EXIT_VMPTRLD:
-    case NESTOR_EXIT_VMCLEAR: case NESTOR_EXIT_VMXOFF:
-        shadow12_pull(m);
+    case NESTOR_EXIT_VMPTRLD: case NESTOR_EXIT_VMCLEAR: case NESTOR_EXIT_VMXOFF:
+    case NESTOR_EXIT_VMXON:
+        nvmx_enter_forget(m);
+        if (insn.reason == NESTOR_EXIT_VMXON)
+            break;
+        /* fall through */
+    case NESTOR_EXIT_VMLAUNCH: case NESTOR_EXIT_VMRESUME:
+        PROF_SPAN(PROF_PULL, shadow12_pull(m));
         break;
     }
     nestor_word_t label = carry_out(m, &insn, changed);
-    shadow12_follow(m);
-    shadow12_push(m);
+    /* L2 entered: L1 runs again only after a reflected exit, which pushes
+     * (l2.c resume_l1), and an entry leaves the current VMCS as it was. */
+    if (label == NVMX_NO_REPLY)
+        return label;
+    PROF_SPAN(PROF_FOLLOW, shadow12_follow(m); shadow12_push(m));
     return label;
 }
 
 static nestor_word_t carry_out(nvmx_monitor_t *m, const nvmx_insn_t *insn, nestor_word_t *changed)
 {
     nestor_vcpu_state_t *s = m->s;
-    nvmx_result_t r = nvmx_instruction(&m->vmx, &m->env, s, insn);
+    nvmx_result_t r;
+    PROF_SPAN(PROF_INSN, r = nvmx_instruction(&m->vmx, &m->env, s, insn));
     switch (r.status) {
     case NVMX_FAULT:
         if (r.vector == X86_VEC_PF) {
@@ -168,6 +178,7 @@ static void stop_l1(nvmx_monitor_t *m)
 static void reset(nvmx_monitor_t *m)
 {
     m->vmx = (nvmx_vcpu_t){ .current = NVMX_NO_VMCS };
+    nvmx_enter_forget(m);
     l2_reset(m);
     shadow12_reset(m);
     printf("nested-vmx %s: the VM was reset: VMX operation left\n", m->name);
@@ -181,6 +192,7 @@ void nvmx_serve(nvmx_monitor_t *m)
         if (msg.badge == CM_BADGE_QUERY) {
             l2_report(m);
             l1_fields_report(m);
+            nvmx_prof_report(m->name);
             msg = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2), .mr = { m->handled, m->passed } };
         } else if (nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT &&
                    (msg.badge & (NVMX_KICK_BADGE | NVMX_RESET_BADGE | NVMX_END_BADGE))) {
@@ -196,22 +208,29 @@ void nvmx_serve(nvmx_monitor_t *m)
         } else if (msg.badge == NVMX_BADGE_L2 &&
                    nestor_msginfo_label(msg.info) == NESTOR_FAULT_VM_EXIT) {
             nestor_word_t mr[NESTOR_EXIT_MR_COUNT], changed = 0;
+            PROF_MARK(0);
             nvmx_exit_mrs(&msg, mr);
             nestor_word_t label = l2_exit(m, mr, &changed);
             if (label == NVMX_NO_REPLY) {       /* L1 runs; L2 waits in this exit */
+                PROF_MARK(1);
                 nu_recv(m->ep, &msg);
                 continue;
             }
             if (label == NESTOR_EXIT_REPLY_STOP)
                 stop_l1(m);
+            if (changed & NESTOR_MTD_CR)
+                m->l2.crs_known = false;        /* the reply loads them (l2.c l2_guest_crs) */
             msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
         } else if (msg.badge == CM_BADGE_EXIT &&
                    nestor_msginfo_label(msg.info) == NESTOR_FAULT_VM_EXIT) {
             nestor_word_t changed = 0, mr[NESTOR_EXIT_MR_COUNT];
             nvmx_exit_mrs(&msg, mr);
+            PROF_MARK((mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK) == NESTOR_EXIT_VMRESUME
+                          ? 2 : -1);
             l2_count_l1_exit(m, (unsigned)(mr[NESTOR_EXIT_MR_REASON] & NESTOR_EXIT_REASON_MASK));
             nestor_word_t label = on_exit(m, mr, &changed);
             if (label == NVMX_NO_REPLY) {       /* L2 runs; L1 waits in this exit */
+                PROF_MARK(3);
                 m->handled++;
                 nu_recv(m->ep, &msg);
                 continue;
@@ -233,3 +252,54 @@ void nvmx_serve(nvmx_monitor_t *m)
         nu_reply_recv(m->ep, &msg);
     }
 }
+
+#if NVMX_PROFILE
+nvmx_prof_t nvmx_prof = { .mark = -1 };
+
+void nvmx_prof_mark(int k)
+{
+    nvmx_prof_t *p = &nvmx_prof;
+    const uint64_t t = nvmx_prof_tsc();
+    const bool in_order = k >= 0 && p->mark == (k + 3) % 4;
+    if (in_order)
+        p->part[k] += t - p->last;
+    if (k == 0) {
+        if (in_order && p->last_a) {
+            for (unsigned i = 0; i < PROF_SPANS; i++)
+                p->sum[i] += p->part[i];
+            p->cycles++;
+        }
+        p->last_a = true;
+    } else if (!in_order) {
+        p->last_a = false;
+    }
+    if (k == 0 || !in_order)
+        for (unsigned i = 0; i < PROF_SPANS; i++)
+            p->part[i] = 0;
+    p->mark = k;
+    p->last = nvmx_prof_tsc();
+}
+
+void nvmx_prof_report(const char *name)
+{
+    static const char *const what[PROF_SPANS] = {
+        "vcpu02 entered, L2 to its exit, the exit's IPC", "reflection (all)",
+        "L1 entered, L1's handler, its VMRESUME's IPC", "VMRESUME (all)",
+        "reflection: READ_VMCS CR0/CR4", "reflection: shadow push",
+        "reflection: MSR lists, host state, compare", "reflection: VCPU_REPLY to L1",
+        "VMRESUME: shadow pull", "VMRESUME: instruction", "VMRESUME: entry checks",
+        "VMRESUME: L1 state kept", "VMRESUME: VCPU_REPLY to vcpu02",
+        "VMRESUME: shadow follow and push",
+    };
+    const nvmx_prof_t *p = &nvmx_prof;
+    if (!p->cycles)
+        return;
+    uint64_t total = 0;
+    for (unsigned i = 0; i <= PROF_ENTER; i++)
+        total += p->sum[i];
+    printf("nested-vmx %s: profile: %lu cycles, %lu instructions each\n", name, p->cycles,
+           total / p->cycles);
+    for (unsigned i = 0; i < PROF_SPANS; i++)
+        printf("nested-vmx %s: profile: %lu %s\n", name, p->sum[i] / p->cycles, what[i]);
+}
+#endif
