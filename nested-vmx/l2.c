@@ -868,6 +868,13 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
                                   (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad);
     carry_unswitched(s1, m->l2.s);
     ok = ok && nvmx_load_host_state(v, &m->env, s1);
+    /* An NMI-caused VM exit leaves NMIs blocked (SDM 24.4.2, 27.5: until
+     * L1's next IRET): after the host state, which loads no blocking
+     * (27.5.3), or the blocking would be lost. */
+    if ((f[V12_EXIT_REASON] & NESTOR_EXIT_REASON_MASK) == NESTOR_EXIT_EXCEPTION &&
+        (f[V12_EXIT_INTR_INFO] & X86_INTR_VALID) &&
+        (f[V12_EXIT_INTR_INFO] & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_NMI)
+        s1->interruptibility |= X86_INTR_BLOCK_NMI;
     if (ok) {
         nvmx_entry_check_t c = nvmx_msr_list_load(&m->env, &pm, f[V12_EXIT_MSR_LOAD_ADDR],
                                                   (uint32_t)f[V12_EXIT_MSR_LOAD_COUNT], s1);
@@ -1109,11 +1116,6 @@ static nestor_word_t reflect(struct nvmx_monitor *m, vmcs12_t *v, const nestor_w
         VMX_II_IS_REG(mr[NESTOR_EXIT_MR_INSTR_INFO]))
         qual = 0;
     save_exit(m, v, mr, reason, qual);
-    /* An NMI-caused VM exit leaves NMIs blocked (SDM 24.4.2, 27.5: until
-     * L1's next IRET). */
-    if (reflected == NESTOR_EXIT_EXCEPTION &&
-        (mr[NESTOR_EXIT_MR_INTR_INFO] & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_NMI)
-        m->s->interruptibility |= X86_INTR_BLOCK_NMI;
     return resume_l1(m, v);
 }
 
