@@ -3,7 +3,14 @@
  * VMM's virtio-mmio window, served by the network server device-servers/net)
  * against a test guest in another VM: this program plays the 'ping' role of
  * the frame protocol of tests/guests/virtio_net.c, whose 'pong' role runs in
- * the other VM (tests/configs/linux-virtio.dts).
+ * the other VM (stack-configs/linux.dts: 'pong serve', which serves any
+ * number of sessions until a BYE).
+ *
+ *   net-test [IFACE]         a session (1. and 2. below), pong left serving:
+ *                            run it again as often as you like
+ *   net-test --bye [IFACE]   3. below only: the BYE that ends pong
+ *                            (linux/init sends it before the VM ends)
+ * IFACE defaults to eth0.
  *
  * An AF_PACKET raw socket on the interface (packet(7)) bound to the
  * protocol's ethertype sends and receives whole Ethernet frames:
@@ -13,7 +20,7 @@
  *      to 1514 bytes), each payload carrying its RFC 1071 checksum; each
  *      must come back as a PONG of the same sequence number, length,
  *      checksum and bytes (compared byte for byte), unicast to our MAC;
- *   3. a BYE broadcast, which ends pong.
+ *   3. (--bye) a BYE broadcast, which ends pong.
  * Every frame received is checked (ethertype, addresses, length, checksum);
  * one that breaks a rule is a failure. Prints "net-test: N passed, N
  * failed"; exit status 0 when all passed.
@@ -166,7 +173,12 @@ static void print_mac(const char *what, const uint8_t *a)
 
 int main(int argc, char **argv)
 {
-    const char *ifname = argc > 1 ? argv[1] : "eth0";
+    int bye = argc > 1 && !strcmp(argv[1], "--bye");
+    if (argc > 2 + bye || (argc > 1 && argv[1][0] == '-' && !bye)) {
+        fprintf(stderr, "usage: net-test [--bye] [IFACE]\n");
+        return 2;
+    }
+    const char *ifname = argc > 1 + bye ? argv[1 + bye] : "eth0";
     setvbuf(stdout, NULL, _IOLBF, 0);
     sock = socket(AF_PACKET, SOCK_RAW, htons(NETP_ETHERTYPE));
     check(sock >= 0, "an AF_PACKET raw socket");
@@ -188,6 +200,10 @@ int main(int argc, char **argv)
     struct sockaddr_ll me = { .sll_family = AF_PACKET, .sll_protocol = htons(NETP_ETHERTYPE),
                               .sll_ifindex = ifindex };
     check(bind(sock, (struct sockaddr *)&me, sizeof me) == 0, "the socket bound to the interface");
+    if (bye) {          /* 3. only: the end of pong */
+        check(send_frame(bcast, NETP_BYE, 0, NULL, 0), "BYE broadcast");
+        goto out;
+    }
 
     /* 1. Discovery. */
     msg_t m;
@@ -246,8 +262,6 @@ int main(int argc, char **argv)
            ROUNDS, NETP_ETH_HDR + NETP_HDR + NETP_PAYLOAD_MIN, NETP_FRAME_MAX, t);
     check(echoed == ROUNDS, "20 PINGs echoed by pong, byte for byte");
 
-    /* 3. The end. */
-    check(send_frame(bcast, NETP_BYE, 0, NULL, 0), "BYE broadcast");
     check(bad_frames == 0, "every frame received well formed, to us or to all");
 out:
     printf("net-test: %u passed, %u failed\n", passed, failed);

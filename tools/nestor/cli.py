@@ -44,6 +44,8 @@ def cmd_run(args):
             disk.create(args.disk, args.disk_mib)
         disk.cylinders(args.disk)       # a clear error now for a file Bochs cannot take
     build.scons()
+    if not args.disk and not args.bare:
+        args.disk = default_disk(dts, emu.name)
     if args.bare:
         iso = image.bare_iso(args.bare, args.cmdline)
         what = 'guest %s bare' % args.bare
@@ -71,6 +73,23 @@ def cmd_run(args):
     result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=args.gdb,
                        disk=args.disk)
     return run_verdict(result, timeout)
+
+
+def default_disk(dts, emu_name):
+    """A run without --disk of a config whose block server has partitions on
+    the machine's ATA disk: a fresh zeroed image build/runs/EMU/disk.img
+    just large enough for them (made again each run: --disk FILE keeps what
+    the guests write); None for a config that uses no disk."""
+    from nestor import disk
+    sectors = config.disk_sectors(dts)
+    if not sectors:
+        return None
+    mib = -(-sectors * disk.SECTOR_BYTES // disk.MIB)
+    path = disk.create(os.path.join(paths.RUNS, emu_name, 'disk.img'), mib)
+    print('nestor: no --disk: a fresh zeroed %d MiB disk %s for the block server (made again '
+          'each run; --disk FILE keeps what the guests write)' % (mib, paths.rel(path)),
+          file=sys.stderr)
+    return path
 
 
 def run_interactive(args, emu, dts, workdir, timeout):
@@ -114,7 +133,8 @@ def run_verdict(result, timeout):
                        paths.rel(result.emulator_log)))
 
 
-# stack-configs/linux.dts's command line (the bare boot must use the same).
+# stack-configs/linux.dts's (and bench-linux.dts's) command line (the bare
+# boot must use the same).
 LINUX_CMDLINE = 'console=ttyS0 quiet nokaslr tsc=reliable lpj=10000000'
 # stack-configs/linux-kvm.dts's.
 LINUX_KVM_CMDLINE = LINUX_CMDLINE + ' nestor.kvm'
@@ -166,11 +186,13 @@ BENCHMARKS = {
                                if name + suffix != 'nestbench'),
                     # the L3 boots take ~5 min each on a loaded 2-core machine
                     timeout=900),
-    # Debian's Linux to its shell: under Nestor (stack-configs/linux.dts),
-    # then bare on Bochs by GRUB with the same kernel, initramfs and command line.
+    # Debian's Linux to its shell: under Nestor (tests/configs/bench-linux.dts:
+    # stack-configs/linux.dts without its virtio devices, as the bare boot has
+    # none), then bare on Bochs by GRUB with the same kernel, initramfs and
+    # command line.
     'linux': Bench(None, 'instructions from power-on to the Linux shell under Nestor and bare '
                    'on Bochs (same kernel, initramfs, command line), and the exits by reason',
-                   config=os.path.join(paths.STACK_CONFIGS, 'linux.dts'),
+                   config=os.path.join(paths.TEST_CONFIGS, 'bench-linux.dts'),
                    bare_linux=LINUX_CMDLINE, timeout=900),
     # Linux KVM as L1 running linux/kvm-test's L2: under Nestor (nested-vmx
     # stacked on the Linux VM), then KVM directly on Bochs's VT-x (bare).
@@ -440,7 +462,9 @@ def parser():
     r.add_argument('--disk', metavar='FILE', default=None,
                    help='attach the raw disk image FILE as the primary ATA master (the disk '
                         'of a nestor,blk block server in the config); what the guest writes '
-                        'stays in FILE')
+                        'stays in FILE. Without it, a config whose block server has '
+                        'partitions on the disk gets a fresh zeroed image each run '
+                        '(build/runs/EMU/disk.img)')
     r.add_argument('--disk-mib', type=int, metavar='MIB', default=None,
                    help='with --disk: create FILE, zeroed, of MIB MiB (rounded up to whole '
                         'cylinders) if it does not exist')

@@ -84,24 +84,48 @@ def facts(dts):
 CHECKPOINT_KIND = 'nestor,checkpoint'
 
 
+def _fdtget(*args):
+    """fdtget's answer, split on white space; [] when it has none (a
+    property or node that is not there)."""
+    res = subprocess.run(['fdtget'] + list(args), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    return res.stdout.split() if res.returncode == 0 else []
+
+
 def checkpoint_partitions(dts):
     """(monitor name, first sector) of each checkpoint monitor of @dts: where
     its images start on the disk ('blk = <&SERVER FIRST COUNT>')."""
     dtb, _ = compile_dts(dts)
-
-    def fdtget(*args):
-        res = subprocess.run(['fdtget'] + list(args), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        return res.stdout.split() if res.returncode == 0 else []
-
     out = []
-    for name in fdtget('-l', dtb, '/monitors'):
+    for name in _fdtget('-l', dtb, '/monitors'):
         node = '/monitors/' + name
-        if fdtget(dtb, node, 'compatible') == [CHECKPOINT_KIND]:
-            blk = fdtget('-t', 'u', dtb, node, 'blk')
+        if _fdtget(dtb, node, 'compatible') == [CHECKPOINT_KIND]:
+            blk = _fdtget('-t', 'u', dtb, node, 'blk')
             if len(blk) == 3:
                 out.append((name, int(blk[1])))
     return out
+
+
+BLK_KIND = 'nestor,blk'
+
+
+def disk_sectors(dts):
+    """The sectors the machine's ATA disk needs for config @dts: the end of
+    the last partition on it, a block server's VM disk ('vm-sectors =
+    <FIRST COUNT>') or a client's ('blk = <&SERVER FIRST COUNT>'); 0 when
+    no monitor uses the disk (stack-configs/BINDINGS.md)."""
+    dtb, _ = compile_dts(dts)
+    end = 0
+    for name in _fdtget('-l', dtb, '/monitors'):
+        node = '/monitors/' + name
+        if _fdtget(dtb, node, 'compatible') == [BLK_KIND]:
+            part = _fdtget('-t', 'u', dtb, node, 'vm-sectors')
+            if len(part) == 2:
+                end = max(end, int(part[0]) + int(part[1]))
+        part = _fdtget('-t', 'u', dtb, node, 'blk')
+        if len(part) == 3:
+            end = max(end, int(part[1]) + int(part[2]))
+    return end
 
 
 # A VM with nested-config NAME boots a whole Nestor (stackcfg.h, SC_NESTED_*):
