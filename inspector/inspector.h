@@ -58,6 +58,8 @@ typedef struct insp {
     nestor_cptr_t vcpu;           /* the VM's VCPU */
     nestor_cptr_t parent_ep;      /* init's endpoint ("monitor restart NAME") */
     nestor_cptr_t ckpt;           /* the VM's checkpoint monitor (CKPT_BADGE_COMMAND), or 0 */
+    nestor_cptr_t ept;            /* the VM's EPT restricted to its RAM (NVMX_GRANT_RAM_EPT,
+                                     NESTOR_EPT_PROTECT for EPT watchpoints), or 0 (at L2) */
     nestor_vcpu_state_t *s;       /* its state page, mapped */
     uint8_t *ram;                 /* its RAM, mapped */
     uint64_t ram_bytes;

@@ -68,6 +68,15 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
                       CKPT_GRANT_COMMAND(g.ram_bytes >> g.frame_bits), g.radix,
                       NESTOR_RIGHTS_ALL) == NESTOR_OK)
         insp.ckpt = ckpt;
+    /* From the VMM (not at L2: EPT02 is nested-vmx's): the VM's EPT
+     * restricted to its RAM, to withhold rights of its pages for EPT
+     * watchpoints (ewatch.h). */
+    const nestor_cptr_t ept = insp.alloc.next_slot++;
+    if (!insp.l2 &&
+        nu_cnode_copy(insp.alloc.cnode, ept, 64, node,
+                      NVMX_GRANT_RAM_EPT(g.ram_bytes >> g.frame_bits), g.radix,
+                      NESTOR_RIGHTS_ALL) == NESTOR_OK)
+        insp.ept = ept;
     for (size_t i = 0; i < sizeof our_slots / sizeof our_slots[0]; i++) {
         if (insp.l2 && our_slots[i] == NESTOR_EXIT_DR_ACCESS)
             continue;             /* no debug registers of ours at L2 (target.c) */
