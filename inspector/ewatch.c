@@ -117,9 +117,16 @@ static bool kind_hits(enum rsp_bp_type type, uint64_t qual)
     }
 }
 
-ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t qual,
-                                  unsigned leaf_bits, int *hit)
+/* Whether @linear is one of watch @w's guest-virtual bytes. */
+static bool linear_in(const ewatch_t *w, uint64_t linear)
 {
+    return linear >= w->addr && linear - w->addr < w->len;
+}
+
+ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t linear,
+                                  uint64_t qual, unsigned leaf_bits, int *hit)
+{
+    const bool walk = (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED);
     const uint64_t base = gpa & ~((1ULL << leaf_bits) - 1);
     bool ours = false;
     unsigned part;
@@ -129,7 +136,10 @@ ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t 
         if (!w->used || !piece_in(w, base, base + (1ULL << leaf_bits), &part))
             continue;
         ours = true;
-        if (*hit < 0 && piece_in(w, gpa, gpa + 1, &part) && kind_hits(w->type, qual))
+        if (*hit >= 0)
+            continue;
+        if (walk ? w->type != RSP_BP_WRITE && linear_in(w, linear)
+                 : piece_in(w, gpa, gpa + 1, &part) && kind_hits(w->type, qual))
             *hit = i;
     }
     return ours ? EWATCH_STEP : EWATCH_NOT_OURS;
@@ -142,4 +152,18 @@ enum rsp_stop_why ewatch_stop_why(const ewatch_set_t *s, int i)
     case RSP_BP_READ: return RSP_STOP_RWATCH;
     default: return RSP_STOP_AWATCH;
     }
+}
+
+uint64_t ewatch_digest(const ewatch_set_t *s, int i, const uint8_t *ram, uint64_t ram_bytes)
+{
+    const ewatch_t *w = &s->w[i];
+    uint64_t h = 0xcbf29ce484222325ULL;              /* FNV-1a offset basis */
+    for (unsigned p = 0; p < 2; p++) {
+        const uint64_t bytes = p == 0 ? w->len0 : w->len - w->len0;
+        if (!bytes || w->gpa[p] >= ram_bytes || bytes > ram_bytes - w->gpa[p])
+            continue;
+        for (uint64_t k = 0; k < bytes; k++)
+            h = (h ^ ram[w->gpa[p] + k]) * 0x100000001b3ULL;    /* FNV prime */
+    }
+    return h;
 }

@@ -25,7 +25,8 @@
 
 #define EWATCH_MAX      32        /* EPT watchpoints at once */
 #define EWATCH_LEN_MAX  4096      /* bytes one may watch: so it spans at most two pages */
-#define EWATCH_PAGE     4096ULL   /* the guest's pages translate one by one */
+#define EWATCH_PAGE_BITS 12
+#define EWATCH_PAGE     (1ULL << EWATCH_PAGE_BITS)  /* the guest's pages translate one by one */
 
 typedef struct {
     uint64_t addr;                /* guest-virtual, as gdb gave it */
@@ -73,13 +74,24 @@ typedef enum {
     EWATCH_NOT_OURS,              /* no watch of ours in its leaf: pass it on */
     EWATCH_STEP,                  /* ours: give the rights back, step, withhold again */
 } ewatch_verdict_t;
-/* Classify it: EWATCH_STEP with *@hit the watch it hits (its access kind
- * and bytes; -1 for none: the step is silent), else EWATCH_NOT_OURS. The
+/* Classify it: EWATCH_STEP with *@hit the watch it hits (-1 for none: the
+ * step is silent), else EWATCH_NOT_OURS. An access to a translated address
+ * (qualification bit 8, SDM 27.2.1 Table 27-7) hits by its kind and its
+ * guest-physical address; a paging-structure access (bit 8 clear, bit 7
+ * set) made to translate guest-linear @linear hits a read or access watch
+ * whose guest-virtual bytes hold @linear (the access it was for is not
+ * told: a write watch there is judged by its bytes, ewatch_digest). The
  * access's first byte must lie in the watched bytes (the exit gives no
  * access length: one that begins before the range and runs into it is
  * missed, README "Not yet"). */
-ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t qual,
-                                  unsigned leaf_bits, int *hit);
+ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t linear,
+                                  uint64_t qual, unsigned leaf_bits, int *hit);
+/* A digest of watch @i's bytes in @ram (@ram_bytes of guest RAM at
+ * guest-physical 0): once the rights of its leaf are back for a step, other
+ * accesses of that instruction (after a page walk through the leaf) exit no
+ * more, so a write watch also hits when its bytes changed across the step
+ * (what gdb reports of a write watchpoint anyway). FNV-1a, 64 bits. */
+uint64_t ewatch_digest(const ewatch_set_t *s, int i, const uint8_t *ram, uint64_t ram_bytes);
 /* The stop reply's reason for a hit of watch @i (RSP_STOP_WATCH, _RWATCH,
  * _AWATCH). */
 enum rsp_stop_why ewatch_stop_why(const ewatch_set_t *s, int i);

@@ -37,6 +37,7 @@ static const nestor_word_t our_slots[] = {
     NESTOR_EXIT_SLOT_EXCEPTION + 3,      /* #BP (vector 3) */
     NESTOR_EXIT_PREEMPT_TIMER,           /* our pauses */
     NESTOR_EXIT_DR_ACCESS,               /* MOV DR while we hold debug registers */
+    NESTOR_EXIT_EPT_VIOLATION,           /* our EPT watchpoints' pages (ewatch.h) */
 };
 
 /* Map what the setup message @msg granted (the CNode in @node): from the
@@ -77,9 +78,12 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
                       NVMX_GRANT_RAM_EPT(g.ram_bytes >> g.frame_bits), g.radix,
                       NESTOR_RIGHTS_ALL) == NESTOR_OK)
         insp.ept = ept;
+    insp.leaf_bits = (unsigned)g.frame_bits;
+    insp.ew_hit = -1;
     for (size_t i = 0; i < sizeof our_slots / sizeof our_slots[0]; i++) {
-        if (insp.l2 && our_slots[i] == NESTOR_EXIT_DR_ACCESS)
-            continue;             /* no debug registers of ours at L2 (target.c) */
+        if (insp.l2 && (our_slots[i] == NESTOR_EXIT_DR_ACCESS ||
+                        our_slots[i] == NESTOR_EXIT_EPT_VIOLATION))
+            continue;             /* no debug registers, no EPT of ours at L2 (target.c) */
         const nestor_word_t args[] = { our_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
                                        insp.level };
         if (nu_invoke(insp.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)
@@ -140,7 +144,7 @@ static void serve(void)
              * MR0 the exits we took (held), MR1 those we passed on. */
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2),
                             .mr = { insp.exits_pause + insp.exits_bp + insp.exits_db +
-                                        insp.exits_dr,
+                                        insp.exits_dr + insp.exits_ept,
                                     insp.passed_on } };
             nu_reply(&m);
             continue;

@@ -49,7 +49,7 @@ static nestor_error_t read_ad(inv_t *iv, cte_t *slot)
  * RAM it was given and gives no page a right its owner did not. */
 static nestor_error_t protect(inv_t *iv, cte_t *slot)
 {
-    uint64_t gpa, withhold, *leaf, rights;
+    uint64_t gpa, withhold, *leaf, rights, before;
     unsigned shift;
     if (!inv_arg(iv, 0, &gpa) || !inv_arg(iv, 1, &withhold))
         return NESTOR_ERR_TRUNCATED_MESSAGE;
@@ -67,11 +67,12 @@ static nestor_error_t protect(inv_t *iv, cte_t *slot)
     if (!vspace_ept_range_allows(&slot->cap, leaf_base, 1ULL << shift))
         return range_error(iv, &slot->cap);
     /* Invoke. */
-    err = vspace_ept_protect(&slot->cap, leaf, withhold, &rights);
+    err = vspace_ept_protect(&slot->cap, leaf, withhold, &rights, &before);
     if (err != NESTOR_OK)
         return inv_error(iv, err, iv->label, withhold);
     inv_result(iv, 0, shift);
     inv_result(iv, 1, rights);
+    inv_result(iv, 2, before);
     return NESTOR_OK;
 }
 

@@ -420,9 +420,10 @@ uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear)
 }
 
 nestor_error_t vspace_ept_protect(const cap_t *ept_cap, uint64_t *leaf, uint64_t withhold,
-                                  uint64_t *rights)
+                                  uint64_t *rights, uint64_t *before)
 {
     const uint64_t e = *leaf;
+    *before = e >> EPT_WITHHELD_SHIFT & EPT_RWX;
     const uint64_t mapped = (e | e >> EPT_WITHHELD_SHIFT) & EPT_RWX;
     const uint64_t now = mapped & ~withhold;
     /* SDM 28.3.3.1: no rights is not present (the mapping would be lost),

@@ -597,7 +597,7 @@ static nestor_error_t protect(nestor_cptr_t ept, nestor_word_t gpa, nestor_word_
                               nestor_word_t *res)
 {
     const nestor_word_t args[] = { gpa, withhold };
-    return nu_invoke(ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 2);
+    return nu_invoke(ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 3);
 }
 
 /* An inspector's EPT watchpoints: write withheld, the guest's write exits as
@@ -610,12 +610,13 @@ KTEST(guestmem_ept_protect_withholds_rights)
     static const uint8_t code[] = { I_MOV_EAX_MOFFS(0x5000), I_MOV_MOFFS_EAX(0x5000), I_VMCALL };
     tvm_t vm;
     TVM_CREATE_OR_SKIP(&vm, code, 0);
-    nestor_word_t res[2];
+    nestor_word_t res[3];
     nu_msg_t m;
     *(volatile uint32_t *)vm.page[5] = 0x5A5A;
     KT_OK(protect(vm.ept, 0x5004, NESTOR_EPT_WITHHOLD_W, res));
     KT_EQ(res[0], 12);
     KT_EQ(res[1], NESTOR_EPT_R | NESTOR_EPT_X);
+    KT_EQ(res[2], 0);                                   /* nothing withheld before */
     KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_EPT_VIOLATION);
     KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x5000);
     KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_QUALIFICATION) & EPT_QUAL_ACCESS, EPT_QUAL_WRITE);
@@ -623,8 +624,10 @@ KTEST(guestmem_ept_protect_withholds_rights)
     KT_EQ(vm.s->rax, 0x5A5A);
     /* Withheld twice is withheld once: one give-back restores all. */
     KT_OK(protect(vm.ept, 0x5000, NESTOR_EPT_WITHHOLD_W, res));
+    KT_EQ(res[2], NESTOR_EPT_W);
     KT_OK(protect(vm.ept, 0x5000, NESTOR_EPT_WITHHOLD_NONE, res));
     KT_EQ(res[1], EPT_RWX);
+    KT_EQ(res[2], NESTOR_EPT_W);                        /* what was given back */
     KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
     /* Read and write: execute-only where the CPU has it (else refused). */
     nestor_error_t e = protect(vm.ept, 0x5000, NESTOR_EPT_WITHHOLD_RW, res);
@@ -647,6 +650,7 @@ KTEST(guestmem_ept_protect_withholds_rights)
     KT_EQ(res[1], NESTOR_EPT_R | NESTOR_EPT_X);
     KT_OK(protect(vm.ept, 0xA000, NESTOR_EPT_WITHHOLD_NONE, res));
     KT_EQ(res[1], NESTOR_EPT_R | NESTOR_EPT_X);
+    KT_EQ(res[2], 0);                                   /* it had no W to withhold */
     /* A mapping left with no rights would be no mapping: refused. */
     nestor_cptr_t h = env_obj(NESTOR_OBJ_FRAME_4K, 0);
     KT_OK(ept_map(h, vm.ept, 0xB000, NESTOR_EPT_R | NESTOR_EPT_W));

@@ -85,11 +85,11 @@ static void test_across_pages(void)
     CU_ASSERT_EQUAL(base[1], 0x600000);
     CU_ASSERT_EQUAL(ewatch_leaf_withhold(&s, 0x600000, LEAF_2M), NESTOR_EPT_WITHHOLD_W);
     int hit;
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x600003, EPT_QUAL_WRITE, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x600003, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, i);
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x600004, EPT_QUAL_WRITE, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x600004, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, -1);                        /* past the 4 bytes there */
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x1FFFFC, EPT_QUAL_WRITE, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x1FFFFC, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, i);
     /* Both pieces in one leaf: one leaf. */
     ewatch_remove(&s, RSP_BP_WRITE, 0x7FFC, 8);
@@ -110,36 +110,64 @@ static void test_violation(void)
     ewatch_set_t s;
     memset(&s, 0, sizeof s);
     int hit;
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x1000, EPT_QUAL_WRITE, LEAF_2M, &hit),
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x1000, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit),
                     EWATCH_NOT_OURS);
     const int w = ewatch_add(&s, RSP_BP_WRITE, 0x401000, 4, 0x101000, 0);
     const int r = ewatch_add(&s, RSP_BP_READ, 0x402000, 8, 0x102000, 0);
     const int a = ewatch_add(&s, RSP_BP_ACCESS, 0x403000, 2, 0x103000, 0);
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x101002, EPT_QUAL_WRITE, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x101002, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, w);
     CU_ASSERT_EQUAL(ewatch_stop_why(&s, hit), RSP_STOP_WATCH);
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x101002, EPT_QUAL_READ, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x101002, 0, EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, -1);                        /* a read of a write watch */
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x101004, EPT_QUAL_WRITE, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x101004, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, -1);                        /* the next bytes */
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x102007, EPT_QUAL_READ, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x102007, 0, EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, r);
     CU_ASSERT_EQUAL(ewatch_stop_why(&s, hit), RSP_STOP_RWATCH);
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x102000, EPT_QUAL_WRITE, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x102000, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, -1);                        /* a write of a read watch */
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x103001, EPT_QUAL_WRITE, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x103001, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, a);
     CU_ASSERT_EQUAL(ewatch_stop_why(&s, hit), RSP_STOP_AWATCH);
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x103000, EPT_QUAL_READ, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x103000, 0, EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, a);
     /* Another leaf: the VMM's business. With 4 KiB leaves, another page. */
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x201000, EPT_QUAL_WRITE, LEAF_2M, &hit),
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x201000, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_2M, &hit),
                     EWATCH_NOT_OURS);
     CU_ASSERT_EQUAL(hit, -1);
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x104000, EPT_QUAL_WRITE, LEAF_4K, &hit),
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x104000, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_4K, &hit),
                     EWATCH_NOT_OURS);
-    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x101FFF, EPT_QUAL_WRITE, LEAF_4K, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x101FFF, 0, EPT_QUAL_WRITE | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED, LEAF_4K, &hit), EWATCH_STEP);
     CU_ASSERT_EQUAL(hit, -1);
+}
+
+/* A paging-structure access (the walk for a linear address, bit 8 clear):
+ * read and access watches hit by the linear address it translates; a write
+ * watch by its bytes changing (the digest). */
+static void test_walk_and_digest(void)
+{
+    ewatch_set_t s;
+    memset(&s, 0, sizeof s);
+    int hit;
+    const int w = ewatch_add(&s, RSP_BP_WRITE, 0x401000, 4, 0x1000, 0);
+    const int r = ewatch_add(&s, RSP_BP_READ, 0x402000, 8, 0x2000, 0);
+    const uint64_t walk = EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID;
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x3008, 0x402004, walk, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(hit, r);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x3008, 0x401000, walk, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(hit, -1);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x3008, 0x402008, walk, LEAF_2M, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(hit, -1);
+    static uint8_t ram[0x4000];
+    const uint64_t d = ewatch_digest(&s, w, ram, sizeof ram);
+    ram[0x1004] = 1;                                 /* next to it */
+    CU_ASSERT_EQUAL(ewatch_digest(&s, w, ram, sizeof ram), d);
+    ram[0x1003] = 1;
+    CU_ASSERT_NOT_EQUAL(ewatch_digest(&s, w, ram, sizeof ram), d);
+    /* Outside RAM: nothing read. */
+    const int far = ewatch_add(&s, RSP_BP_WRITE, 0x500000, 4, 0x10000, 0);
+    CU_ASSERT_EQUAL(ewatch_digest(&s, far, ram, sizeof ram), 0xcbf29ce484222325ULL);
 }
 
 UNIT_SUITE(insp_ewatch_suite)
@@ -150,4 +178,5 @@ UNIT_SUITE(insp_ewatch_suite)
     CU_add_test(s, "a leaf withholds the union of its watches' needs", test_leaf_withhold);
     CU_add_test(s, "a range across pages", test_across_pages);
     CU_add_test(s, "which EPT violations are ours and which hit", test_violation);
+    CU_add_test(s, "page walks and a write watch's bytes", test_walk_and_digest);
 }

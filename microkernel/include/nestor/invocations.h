@@ -161,7 +161,8 @@ typedef enum {
                                          (NESTOR_EPT_WITHHOLD_*; NESTOR_EPT_WITHHOLD_NONE
                                          gives back what was withheld) -> MR0 the leaf's
                                          level (12: 4 KiB, 21: 2 MiB, all of which the
-                                         call changes), MR1 its rights now. Only inside a
+                                         call changes), MR1 its rights now, MR2 the rights
+                                         that were withheld before. Only inside a
                                          restricted capability's range, the whole leaf
                                          (else NESTOR_ERR_RANGE); no frame there:
                                          NESTOR_ERR_FAILED_LOOKUP; a leaf left with no
