@@ -69,7 +69,7 @@ static const uint32_t nvmx_exits[] = {
 _Static_assert(sizeof nvmx_exits / sizeof nvmx_exits[0] <= SC_MAX_EXITS, "nested-vmx exits fit");
 static const uint32_t inspector_exits[] = {
     SC_EXIT_DEBUG_EXCEPTION, SC_EXIT_BREAKPOINT, NESTOR_EXIT_PREEMPT_TIMER,
-    NESTOR_EXIT_DR_ACCESS, NESTOR_EXIT_EPT_VIOLATION,
+    NESTOR_EXIT_DR_ACCESS,
 };
 
 
@@ -716,15 +716,13 @@ static void read_monitor(ctx_t *c, int node)
     } else if (m->kind == SC_INSPECTOR) {
         /* Its exits are fixed; its host serial port (the link to gdb) comes
          * by grant (ioports below), like a VMM's devices. At level 2 they
-         * are L2's (nested-vmx's vCPU), and neither MOV DR nor EPT
-         * violations are among them: it holds no debug registers and no EPT
-         * there (inspector/README.md). */
+         * are L2's (nested-vmx's vCPU), and MOV DR is not among them: it
+         * holds no debug registers there (inspector/README.md). */
         read_u32(c, node, "level", SC_INSPECTOR_LEVEL_VM, SC_INSPECTOR_LEVEL_L2, false,
                  SC_INSPECTOR_LEVEL_VM, &m->guest_level);
         for (size_t i = 0; i < sizeof inspector_exits / sizeof inspector_exits[0]; i++)
             if (m->guest_level == SC_INSPECTOR_LEVEL_VM ||
-                (inspector_exits[i] != NESTOR_EXIT_DR_ACCESS &&
-                 inspector_exits[i] != NESTOR_EXIT_EPT_VIOLATION))
+                inspector_exits[i] != NESTOR_EXIT_DR_ACCESS)
                 m->exits[m->n_exits++] = inspector_exits[i];
     } else if (m->kind == SC_CHECKPOINT) {
         /* Only its own pauses and timer (NESTOR_VCPU_PAUSE, NESTOR_VCPU_SET_TIMER
@@ -1233,16 +1231,6 @@ static bool shared_timer_ok(const sc_monitor_t *a, const sc_monitor_t *b)
            (a->kind == SC_CHECKPOINT && b->kind == SC_INSPECTOR);
 }
 
-/* Whether @a and @b may both take EPT violations: an inspector (those in
- * the pages of its EPT watchpoints, inspector/ewatch.h) and a pager (the
- * faults of the RAM it owns): the inspector passes on every one not its
- * own, and its pages (the VMM's RAM) are none of the pager's. */
-static bool shared_ept_ok(const sc_monitor_t *a, const sc_monitor_t *b)
-{
-    return (a->kind == SC_INSPECTOR && b->kind == SC_PAGER) ||
-           (a->kind == SC_PAGER && b->kind == SC_INSPECTOR);
-}
-
 /* Two monitors stacked on @vm must not take the same exit reason. */
 static void check_shared_exits(ctx_t *c, const sc_vm_t *vm, const sc_monitor_t *ma,
                                const sc_monitor_t *mb)
@@ -1250,8 +1238,7 @@ static void check_shared_exits(ctx_t *c, const sc_vm_t *vm, const sc_monitor_t *
     for (unsigned x = 0; x < ma->n_exits; x++)
         for (unsigned y = 0; y < mb->n_exits; y++) {
             if (ma->exits[x] != mb->exits[y] ||
-                (ma->exits[x] == NESTOR_EXIT_PREEMPT_TIMER && shared_timer_ok(ma, mb)) ||
-                (ma->exits[x] == NESTOR_EXIT_EPT_VIOLATION && shared_ept_ok(ma, mb)))
+                (ma->exits[x] == NESTOR_EXIT_PREEMPT_TIMER && shared_timer_ok(ma, mb)))
                 continue;
             char got[DESC_MAX];
             fmt_snprintf(got, sizeof got, "'%s' and '%s' both taking %s exits", ma->name,

@@ -122,9 +122,7 @@ typedef enum {
  * exits, table slots NESTOR_EXIT_SLOT_EXCEPTION + vector) and its own pauses
  * (NESTOR_VCPU_PAUSE at its level exits as NESTOR_EXIT_PREEMPT_TIMER), and
  * MOV DR (NESTOR_EXIT_DR_ACCESS), which exits only while it sets "MOV-DR
- * exiting" (SDM 25.1.3) to show the guest its own debug registers, and EPT
- * violations (those in the pages of its EPT watchpoints; it passes on the
- * others, a pager's included). */
+ * exiting" (SDM 25.1.3) to show the guest its own debug registers. */
 #define SC_EXIT_DEBUG_EXCEPTION  (NESTOR_EXIT_SLOT_EXCEPTION + 1)    /* SDM 6.15: #DB is 1 */
 #define SC_EXIT_BREAKPOINT       (NESTOR_EXIT_SLOT_EXCEPTION + 3)    /* SDM 6.15: #BP is 3 */
 

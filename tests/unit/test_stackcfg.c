@@ -1082,17 +1082,15 @@ static void test_inspector_level(void)
     const sc_monitor_t *m = mon_named("insp");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_EQUAL(m->guest_level, SC_INSPECTOR_LEVEL_VM);
-    CU_ASSERT_EQUAL(m->n_exits, 5);             /* #DB, #BP, pauses, MOV DR, EPT violations */
+    CU_ASSERT_EQUAL(m->n_exits, 4);             /* #DB, #BP, pauses, MOV DR */
     t_u32("/monitors/insp", "level", 2);
     EXPECT_OK();
     m = mon_named("insp");
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_EQUAL(m->guest_level, SC_INSPECTOR_LEVEL_L2);
-    CU_ASSERT_EQUAL_FATAL(m->n_exits, 3);       /* no MOV DR, no EPT violations at L2 */
-    for (unsigned i = 0; i < m->n_exits; i++) {
+    CU_ASSERT_EQUAL_FATAL(m->n_exits, 3);       /* no MOV DR at L2 */
+    for (unsigned i = 0; i < m->n_exits; i++)
         CU_ASSERT_NOT_EQUAL(m->exits[i], NESTOR_EXIT_DR_ACCESS);
-        CU_ASSERT_NOT_EQUAL(m->exits[i], NESTOR_EXIT_EPT_VIOLATION);
-    }
     t_u32("/monitors/insp", "level", 3);
     EXPECT(1, P "/monitors/insp: property 'level': expected one cell <N> with 1 <= N <= 2, got 3");
     t_u32("/monitors/insp", "level", 0);
@@ -1107,14 +1105,6 @@ static void test_inspector_level(void)
     /* ... a level 1 inspector may sit anywhere above the VMM. */
     t_u32("/monitors/insp", "level", 1);
     EXPECT_OK();
-    /* Its EPT violations are shared with a pager only, not with any
-     * monitor that takes them (a count monitor here). */
-    t_cells("/vms/hello", "monitors", 2, 3, 1);
-    add_count("count", 4);
-    t_strs("/monitors/count", "exits", 1, "ept-violation");
-    t_cells("/vms/hello", "monitors", 3, 3, 4, 1);
-    EXPECT(1, P "/vms/hello: property 'monitors': expected each exit reason taken by one stacked "
-           "monitor, got 'insp' and 'count' both taking ept-violation exits");
 }
 
 static void test_nested_missing(void)
