@@ -98,6 +98,9 @@ typedef struct insp {
     int ew_hit;                   /* the watch the step's access hits, or -1 */
     uint64_t ew_digest[EWATCH_MAX];   /* the write watches' bytes before it (ewatch_digest) */
     bool ew_silent;               /* the step is ours alone (gdb asked for none) */
+    /* our exit tables (ours, not the VMM's): with EPT violations while an
+     * EPT watchpoint is set, without them after */
+    nestor_cptr_t table_ew, table_plain;
     /* gdb's bytes that arrived while the guest ran and gdb did not know */
     uint8_t inbuf[INSP_INBUF];
     size_t inlen;
@@ -106,6 +109,10 @@ typedef struct insp {
     uint64_t exits_pause, exits_bp, exits_db, exits_dr, exits_ept, passed_on, bytes_in,
         bytes_out;
 } insp_t;
+
+/* main.c: the slots of our exits at our level, EPT violations last. */
+#define INSP_EXIT_SLOTS 5
+extern const nestor_word_t insp_exit_slots[INSP_EXIT_SLOTS];
 
 /* uart.c: the host serial port granted by init. */
 bool uart_setup(insp_t *in, const nestor_bootinfo_t *bi, nestor_cptr_t notification);

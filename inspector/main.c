@@ -31,8 +31,9 @@ static insp_t insp;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 
 /* The slots of our exits: the kernel writes the whole state page at them
- * (gdb may ask for any register). */
-static const nestor_word_t our_slots[] = {
+ * (gdb may ask for any register). EPT violations last: they come to us
+ * only while an EPT watchpoint is set (target.c ew_take_violations). */
+const nestor_word_t insp_exit_slots[INSP_EXIT_SLOTS] = {
     NESTOR_EXIT_SLOT_EXCEPTION + 1,      /* #DB (SDM 6.15: vector 1) */
     NESTOR_EXIT_SLOT_EXCEPTION + 3,      /* #BP (vector 3) */
     NESTOR_EXIT_PREEMPT_TIMER,           /* our pauses */
@@ -80,11 +81,11 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
         insp.ept = ept;
     insp.leaf_bits = (unsigned)g.frame_bits;
     insp.ew_hit = -1;
-    for (size_t i = 0; i < sizeof our_slots / sizeof our_slots[0]; i++) {
-        if (insp.l2 && (our_slots[i] == NESTOR_EXIT_DR_ACCESS ||
-                        our_slots[i] == NESTOR_EXIT_EPT_VIOLATION))
+    for (size_t i = 0; i < INSP_EXIT_SLOTS; i++) {
+        if (insp.l2 && (insp_exit_slots[i] == NESTOR_EXIT_DR_ACCESS ||
+                        insp_exit_slots[i] == NESTOR_EXIT_EPT_VIOLATION))
             continue;             /* no debug registers, no EPT of ours at L2 (target.c) */
-        const nestor_word_t args[] = { our_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
+        const nestor_word_t args[] = { insp_exit_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
                                        insp.level };
         if (nu_invoke(insp.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)
             return false;

@@ -6,6 +6,7 @@
  * exit boundaries (inspector.h).
  */
 #include "inspector.h"
+#include "count_monitor.h"
 #include "rsp_x86.h"
 #include "nvmx_setup.h"
 #include <stddef.h>
@@ -407,6 +408,30 @@ static bool ew_apply(insp_t *in, int i)
     return ok;
 }
 
+/* EPT violations come to us only while an EPT watchpoint is set: every
+ * MMIO access of the VM exits as one (the VMM's devices), and a VM we do
+ * not watch that way must not pay a round trip through us for each. The
+ * VMM's table at our level has #DB, #BP, our pauses and MOV DR; we put
+ * one of our own there (the VCPU is ours to stack on, at our level only,
+ * as nested-vmx does for vcpu02), with the EPT slot (@on) or without. */
+static bool ew_take_violations(insp_t *in, bool on)
+{
+    nestor_cptr_t *t = on ? &in->table_ew : &in->table_plain;
+    const unsigned n = on ? INSP_EXIT_SLOTS : INSP_EXIT_SLOTS - 1;
+    if (!*t) {
+        const nestor_cptr_t table = nu_alloc_obj(&in->alloc, NESTOR_OBJ_CNODE,
+                                                 NESTOR_EXIT_TABLE_RADIX);
+        for (unsigned i = 0; table && i < n; i++)
+            if (nu_cnode_mint(table, insp_exit_slots[i], NESTOR_EXIT_TABLE_RADIX,
+                              in->alloc.cnode, in->ep, 64, CM_EXIT_RIGHTS, CM_BADGE_EXIT))
+                return false;
+        *t = table;
+    }
+    const nestor_word_t level = in->level;
+    return *t && nu_invoke(in->vcpu, NESTOR_VCPU_SET_EXIT_TABLE, &level, 1, t, 1, 0, 0) ==
+                     NESTOR_OK;
+}
+
 static int ew_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_t addr,
                          unsigned kind)
 {
@@ -417,6 +442,8 @@ static int ew_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
         const int i = ewatch_remove(&in->ew, type, addr, kind);
         if (i < 0)
             return i;
+        if (!ewatch_count(&in->ew))
+            ew_take_violations(in, false);
         return ew_apply(in, i) ? 0 : -RSP_EIO;
     }
     /* Its bytes in RAM, page by page (MMIO and unmapped pages refused). */
@@ -425,14 +452,21 @@ static int ew_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
     if (!target_translate(in, addr, &gpa0) ||
         (len0 < kind && !target_translate(in, addr + len0, &gpa1)))
         return -RSP_EFAULT;
+    const bool first = !ewatch_count(&in->ew);
     const int i = ewatch_add(&in->ew, type, addr, kind, gpa0, gpa1);
     if (i < 0)
         return i;
+    if (first && !ew_take_violations(in, true)) {
+        ewatch_remove(&in->ew, type, addr, kind);
+        return -RSP_EPERM;
+    }
     if (!ew_apply(in, i)) {
         /* Refused (a read watch without execute-only EPT, SDM 28.3.3.1):
          * the leaves as they were. */
         ewatch_remove(&in->ew, type, addr, kind);
         ew_apply(in, i);
+        if (first)
+            ew_take_violations(in, false);
         return -RSP_EPERM;
     }
     return 0;
@@ -753,11 +787,14 @@ static void t_detach(void *ctx)
     for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
         in->hw[i].used = false;
     hw_program(in);
+    const bool any_ew = ewatch_count(&in->ew);
     for (int i = 0; i < EWATCH_MAX; i++)
         if (in->ew.w[i].used) {
             in->ew.w[i].used = false;
             ew_apply(in, i);
         }
+    if (any_ew)
+        ew_take_violations(in, false);
     in->attached = false;
     if (in->stepping)
         step_end(in);
