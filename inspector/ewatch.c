@@ -8,11 +8,10 @@
 
 int ewatch_check(enum rsp_bp_type type, uint64_t addr, unsigned len)
 {
-    (void)addr;
     if (type != RSP_BP_WRITE && type != RSP_BP_READ && type != RSP_BP_ACCESS)
         return RSP_UNSUPPORTED;
-    if (len == 0 || len > EWATCH_LEN_MAX)
-        return -RSP_EINVAL;
+    if (len == 0 || len > EWATCH_LEN_MAX || addr + (len - 1) < addr)
+        return -RSP_EINVAL;       /* (nor one that wraps past the top) */
     return 0;
 }
 

@@ -94,7 +94,8 @@ typedef struct insp {
     unsigned leaf_bits;           /* the EPT leaves we protect: the VMM's RAM frames */
     /* An access to a protected leaf: its rights back for one step. */
     uint64_t ew_leaf[INSP_EW_STEP_LEAVES];
-    unsigned n_ew_leaves;         /* leaves given back for the step (0: none) */
+    unsigned n_ew_leaves;         /* leaves given back for the step (0: none; one more
+                                     than INSP_EW_STEP_LEAVES: more than we kept) */
     int ew_hit;                   /* the watch the step's access hits, or -1 */
     uint64_t ew_digest[EWATCH_MAX];   /* the write watches' bytes before it (ewatch_digest) */
     bool ew_silent;               /* the step is ours alone (gdb asked for none) */

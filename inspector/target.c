@@ -849,8 +849,14 @@ static int ew_step_end(insp_t *in)
         if (in->ew.w[i].used && in->ew.w[i].type == RSP_BP_WRITE &&
             ewatch_digest(&in->ew, i, in->ram, in->ram_bytes) != in->ew_digest[i])
             in->ew_hit = i;       /* written by an access we did not see */
-    for (unsigned k = 0; k < in->n_ew_leaves; k++)
-        ew_protect_leaf(in, in->ew_leaf[k]);
+    if (in->n_ew_leaves > INSP_EW_STEP_LEAVES) {
+        for (int i = 0; i < EWATCH_MAX; i++)    /* more than we kept: all of them */
+            if (in->ew.w[i].used)
+                ew_apply(in, i);
+    } else {
+        for (unsigned k = 0; k < in->n_ew_leaves; k++)
+            ew_protect_leaf(in, in->ew_leaf[k]);
+    }
     const int hit = in->ew_hit;
     in->n_ew_leaves = 0;
     in->ew_hit = -1;
@@ -879,7 +885,7 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
 {
     const uint64_t gpa = mr[NESTOR_EXIT_MR_GUEST_PHYS];
     int hit;
-    if (!in->ept || in->n_ew_leaves == INSP_EW_STEP_LEAVES ||
+    if (!in->ept ||
         ewatch_violation(&in->ew, gpa, mr[NESTOR_EXIT_MR_GUEST_LINEAR],
                          mr[NESTOR_EXIT_MR_QUALIFICATION], in->leaf_bits,
                          &hit) == EWATCH_NOT_OURS) {
@@ -898,7 +904,12 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
         for (int i = 0; i < EWATCH_MAX; i++)
             if (in->ew.w[i].used && in->ew.w[i].type == RSP_BP_WRITE)
                 in->ew_digest[i] = ewatch_digest(&in->ew, i, in->ram, in->ram_bytes);
-    in->ew_leaf[in->n_ew_leaves++] = gpa;
+    /* (More leaves than we keep, a walk through many: the step's end
+     * protects every watch's leaves again.) */
+    if (in->n_ew_leaves < INSP_EW_STEP_LEAVES)
+        in->ew_leaf[in->n_ew_leaves] = gpa;
+    if (in->n_ew_leaves <= INSP_EW_STEP_LEAVES)
+        in->n_ew_leaves++;
     if (in->ew_hit < 0)
         in->ew_hit = hit;
     if (!in->stepping) {          /* (else gdb's own step goes on, and ends ours) */

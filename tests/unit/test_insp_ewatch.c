@@ -21,6 +21,8 @@ static void test_check_and_withhold(void)
     CU_ASSERT_EQUAL(ewatch_check(RSP_BP_ACCESS, 0x1003, 3), 0);  /* any length, any alignment */
     CU_ASSERT_EQUAL(ewatch_check(RSP_BP_WRITE, 0x1000, 0), -RSP_EINVAL);
     CU_ASSERT_EQUAL(ewatch_check(RSP_BP_WRITE, 0x1000, EWATCH_LEN_MAX + 1), -RSP_EINVAL);
+    CU_ASSERT_EQUAL(ewatch_check(RSP_BP_WRITE, ~0ULL - 2, 4), -RSP_EINVAL);   /* wraps */
+    CU_ASSERT_EQUAL(ewatch_check(RSP_BP_WRITE, ~0ULL - 3, 4), 0);
     CU_ASSERT_EQUAL(ewatch_check(RSP_BP_SOFTWARE, 0x1000, 1), RSP_UNSUPPORTED);
     CU_ASSERT_EQUAL(ewatch_check(RSP_BP_HARDWARE, 0x1000, 1), RSP_UNSUPPORTED);
     CU_ASSERT_EQUAL(ewatch_withhold(RSP_BP_WRITE), NESTOR_EPT_W);
