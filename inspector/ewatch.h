@@ -89,8 +89,8 @@ ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t 
 /* A digest of watch @i's bytes in @ram (@ram_bytes of guest RAM at
  * guest-physical 0): once the rights of its leaf are back for a step, other
  * accesses of that instruction (after a page walk through the leaf) exit no
- * more, so a write watch also hits when its bytes changed across the step
- * (what gdb reports of a write watchpoint anyway). FNV-1a, 64 bits. */
+ * more, so a write or access watch also hits when its bytes changed across
+ * the step (what gdb reports of a write watchpoint anyway). FNV-1a, 64 bits. */
 uint64_t ewatch_digest(const ewatch_set_t *s, int i, const uint8_t *ram, uint64_t ram_bytes);
 /* The stop reply's reason for a hit of watch @i (RSP_STOP_WATCH, _RWATCH,
  * _AWATCH). */

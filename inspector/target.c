@@ -846,7 +846,7 @@ static void pass_on(insp_t *in)
 static int ew_step_end(insp_t *in)
 {
     for (int i = 0; in->ew_hit < 0 && in->n_ew_leaves && i < EWATCH_MAX; i++)
-        if (in->ew.w[i].used && in->ew.w[i].type == RSP_BP_WRITE &&
+        if (in->ew.w[i].used && in->ew.w[i].type != RSP_BP_READ &&
             ewatch_digest(&in->ew, i, in->ram, in->ram_bytes) != in->ew_digest[i])
             in->ew_hit = i;       /* written by an access we did not see */
     if (in->n_ew_leaves > INSP_EW_STEP_LEAVES) {
@@ -900,9 +900,9 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
         return;
     }
     in->exits_ept++;
-    if (!in->n_ew_leaves)         /* the write watches' bytes before the step */
+    if (!in->n_ew_leaves)         /* the write and access watches' bytes before it */
         for (int i = 0; i < EWATCH_MAX; i++)
-            if (in->ew.w[i].used && in->ew.w[i].type == RSP_BP_WRITE)
+            if (in->ew.w[i].used && in->ew.w[i].type != RSP_BP_READ)
                 in->ew_digest[i] = ewatch_digest(&in->ew, i, in->ram, in->ram_bytes);
     /* (More leaves than we keep, a walk through many: the step's end
      * protects every watch's leaves again.) */
