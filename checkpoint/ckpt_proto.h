@@ -21,7 +21,7 @@
 /* In the hand-over's CNode, right after the VM's @frames RAM frames: the
  * VM's EPT restricted to its RAM (NESTOR_EPT_RESTRICT), to read and clear
  * its leaves' dirty flags (NESTOR_EPT_READ_AD) for incremental images. */
-#define CKPT_GRANT_EPT(frames)  (NVMX_GRANT_RAM + (frames))
+#define CKPT_GRANT_EPT(frames)  NVMX_GRANT_RAM_EPT(frames)
 /* ... and after it, where the VM has a pager (CKPT_SETUP_MR_PAGED not 0), a
  * capability to call the pager for the pages it owns (pager/pager_proto.h
  * PAGER_BADGE_PAGES): the one capability to another monitor's endpoint a

@@ -18,6 +18,7 @@
 #define INSPECTOR_H
 #include <user/hostuart.h>
 #include "dregs.h"
+#include "ewatch.h"
 #include "rsp.h"
 #include <nestor/vcpu.h>
 #include <x86_arch.h>
@@ -26,6 +27,7 @@
 
 #define INSP_MAX_SW_BPS   64      /* software breakpoints (int3 bytes) at once */
 #define INSP_INBUF        8192    /* bytes from gdb held while the target stops */
+#define INSP_EW_STEP_LEAVES 4     /* protected leaves one stepped instruction may touch */
 
 typedef struct {
     uint64_t addr;                /* guest-virtual, as gdb gave it */
@@ -58,6 +60,8 @@ typedef struct insp {
     nestor_cptr_t vcpu;           /* the VM's VCPU */
     nestor_cptr_t parent_ep;      /* init's endpoint ("monitor restart NAME") */
     nestor_cptr_t ckpt;           /* the VM's checkpoint monitor (CKPT_BADGE_COMMAND), or 0 */
+    nestor_cptr_t ept;            /* the VM's EPT restricted to its RAM (NVMX_GRANT_RAM_EPT,
+                                     NESTOR_EPT_PROTECT for EPT watchpoints), or 0 (at L2) */
     nestor_vcpu_state_t *s;       /* its state page, mapped */
     uint8_t *ram;                 /* its RAM, mapped */
     uint64_t ram_bytes;
@@ -85,13 +89,31 @@ typedef struct insp {
     insp_hwbp_t hw[4];            /* X86_DEBUG_SLOTS debug registers */
     nestor_word_t guest_dr[4], guest_dr7;   /* the guest's own, while we hold any */
     bool guest_dr_saved;          /* ... and MOV DR exits to us (we set MOV-DR exiting) */
+    /* EPT watchpoints (ewatch.h): Z2-Z4 the debug registers cannot take */
+    ewatch_set_t ew;
+    unsigned leaf_bits;           /* the EPT leaves we protect: the VMM's RAM frames */
+    /* An access to a protected leaf: its rights back for one step. */
+    uint64_t ew_leaf[INSP_EW_STEP_LEAVES];
+    unsigned n_ew_leaves;         /* leaves given back for the step (0: none; one more
+                                     than INSP_EW_STEP_LEAVES: more than we kept) */
+    int ew_hit;                   /* the watch the step's access hits, or -1 */
+    uint64_t ew_digest[EWATCH_MAX];   /* the write watches' bytes before it (ewatch_digest) */
+    bool ew_silent;               /* the step is ours alone (gdb asked for none) */
+    /* our exit tables (ours, not the VMM's): with EPT violations while an
+     * EPT watchpoint is set, without them after */
+    nestor_cptr_t table_ew, table_plain;
     /* gdb's bytes that arrived while the guest ran and gdb did not know */
     uint8_t inbuf[INSP_INBUF];
     size_t inlen;
     struct rsp rsp;
     /* counts for "monitor exits" */
-    uint64_t exits_pause, exits_bp, exits_db, exits_dr, passed_on, bytes_in, bytes_out;
+    uint64_t exits_pause, exits_bp, exits_db, exits_dr, exits_ept, passed_on, bytes_in,
+        bytes_out;
 } insp_t;
+
+/* main.c: the slots of our exits at our level, EPT violations last. */
+#define INSP_EXIT_SLOTS 5
+extern const nestor_word_t insp_exit_slots[INSP_EXIT_SLOTS];
 
 /* uart.c: the host serial port granted by init. */
 bool uart_setup(insp_t *in, const nestor_bootinfo_t *bi, nestor_cptr_t notification);

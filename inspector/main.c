@@ -31,12 +31,14 @@ static insp_t insp;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 
 /* The slots of our exits: the kernel writes the whole state page at them
- * (gdb may ask for any register). */
-static const nestor_word_t our_slots[] = {
+ * (gdb may ask for any register). EPT violations last: they come to us
+ * only while an EPT watchpoint is set (target.c ew_take_violations). */
+const nestor_word_t insp_exit_slots[INSP_EXIT_SLOTS] = {
     NESTOR_EXIT_SLOT_EXCEPTION + 1,      /* #DB (SDM 6.15: vector 1) */
     NESTOR_EXIT_SLOT_EXCEPTION + 3,      /* #BP (vector 3) */
     NESTOR_EXIT_PREEMPT_TIMER,           /* our pauses */
     NESTOR_EXIT_DR_ACCESS,               /* MOV DR while we hold debug registers */
+    NESTOR_EXIT_EPT_VIOLATION,           /* our EPT watchpoints' pages (ewatch.h) */
 };
 
 /* Map what the setup message @msg granted (the CNode in @node): from the
@@ -68,10 +70,22 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
                       CKPT_GRANT_COMMAND(g.ram_bytes >> g.frame_bits), g.radix,
                       NESTOR_RIGHTS_ALL) == NESTOR_OK)
         insp.ckpt = ckpt;
-    for (size_t i = 0; i < sizeof our_slots / sizeof our_slots[0]; i++) {
-        if (insp.l2 && our_slots[i] == NESTOR_EXIT_DR_ACCESS)
-            continue;             /* no debug registers of ours at L2 (target.c) */
-        const nestor_word_t args[] = { our_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
+    /* From the VMM (not at L2: EPT02 is nested-vmx's): the VM's EPT
+     * restricted to its RAM, to withhold rights of its pages for EPT
+     * watchpoints (ewatch.h). */
+    const nestor_cptr_t ept = insp.alloc.next_slot++;
+    if (!insp.l2 &&
+        nu_cnode_copy(insp.alloc.cnode, ept, 64, node,
+                      NVMX_GRANT_RAM_EPT(g.ram_bytes >> g.frame_bits), g.radix,
+                      NESTOR_RIGHTS_ALL) == NESTOR_OK)
+        insp.ept = ept;
+    insp.leaf_bits = (unsigned)g.frame_bits;
+    insp.ew_hit = -1;
+    for (size_t i = 0; i < INSP_EXIT_SLOTS; i++) {
+        if (insp.l2 && (insp_exit_slots[i] == NESTOR_EXIT_DR_ACCESS ||
+                        insp_exit_slots[i] == NESTOR_EXIT_EPT_VIOLATION))
+            continue;             /* no debug registers, no EPT of ours at L2 (target.c) */
+        const nestor_word_t args[] = { insp_exit_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
                                        insp.level };
         if (nu_invoke(insp.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)
             return false;
@@ -131,7 +145,7 @@ static void serve(void)
              * MR0 the exits we took (held), MR1 those we passed on. */
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2),
                             .mr = { insp.exits_pause + insp.exits_bp + insp.exits_db +
-                                        insp.exits_dr,
+                                        insp.exits_dr + insp.exits_ept,
                                     insp.passed_on } };
             nu_reply(&m);
             continue;

@@ -6,6 +6,7 @@
  * exit boundaries (inspector.h).
  */
 #include "inspector.h"
+#include "count_monitor.h"
 #include "rsp_x86.h"
 #include "nvmx_setup.h"
 #include <stddef.h>
@@ -359,6 +360,118 @@ static int hw_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
     return -RSP_ENOSPC;           /* four debug registers */
 }
 
+/* ---- watchpoints by EPT protection (ewatch.h) ---- */
+
+/* Withhold @withhold of the rights of the EPT leaf mapping @gpa (our
+ * capability is restricted to the VM's RAM: NESTOR_EPT_PROTECT refuses
+ * anything else, and never gives a page more than the VMM mapped it with).
+ * *@shift: the leaf's level; *@before: what it withheld before. */
+static bool ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *shift,
+                        unsigned *before)
+{
+    const nestor_word_t args[] = { gpa, withhold };
+    nestor_word_t res[3];
+    if (nu_invoke(in->ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 3) != NESTOR_OK)
+        return false;
+    *shift = (unsigned)res[0];
+    *before = (unsigned)res[2];
+    return true;
+}
+
+/* The leaf mapping @gpa protected as every watch in it needs now. The VMM
+ * maps RAM in 2 MiB frames but may map some of it in 4 KiB pages: the
+ * kernel says which leaf it is (its level), and the rights follow that. */
+static bool ew_protect_leaf(insp_t *in, uint64_t gpa)
+{
+    unsigned shift = in->leaf_bits, before;
+    for (unsigned tries = 0; tries < 2; tries++) {
+        const unsigned want = ewatch_leaf_withhold(&in->ew, gpa & ~((1ULL << shift) - 1), shift);
+        unsigned got;
+        if (!ept_protect(in, gpa, want, &got, &before))
+            return false;
+        if (got == shift)
+            return true;
+        shift = got;
+    }
+    return false;
+}
+
+/* The leaves of watch @i (page by page) protected as all watches need. */
+static bool ew_apply(insp_t *in, int i)
+{
+    uint64_t page[2];
+    unsigned n;
+    bool ok = true;
+    ewatch_leaves(&in->ew, i, EWATCH_PAGE_BITS, page, &n);
+    for (unsigned k = 0; k < n; k++)
+        ok &= ew_protect_leaf(in, page[k]);
+    return ok;
+}
+
+/* EPT violations come to us only while an EPT watchpoint is set: every
+ * MMIO access of the VM exits as one (the VMM's devices), and a VM we do
+ * not watch that way must not pay a round trip through us for each. The
+ * VMM's table at our level has #DB, #BP, our pauses and MOV DR; we put
+ * one of our own there (the VCPU is ours to stack on, at our level only,
+ * as nested-vmx does for vcpu02), with the EPT slot (@on) or without. */
+static bool ew_take_violations(insp_t *in, bool on)
+{
+    nestor_cptr_t *t = on ? &in->table_ew : &in->table_plain;
+    const unsigned n = on ? INSP_EXIT_SLOTS : INSP_EXIT_SLOTS - 1;
+    if (!*t) {
+        const nestor_cptr_t table = nu_alloc_obj(&in->alloc, NESTOR_OBJ_CNODE,
+                                                 NESTOR_EXIT_TABLE_RADIX);
+        for (unsigned i = 0; table && i < n; i++)
+            if (nu_cnode_mint(table, insp_exit_slots[i], NESTOR_EXIT_TABLE_RADIX,
+                              in->alloc.cnode, in->ep, 64, CM_EXIT_RIGHTS, CM_BADGE_EXIT))
+                return false;
+        *t = table;
+    }
+    const nestor_word_t level = in->level;
+    return *t && nu_invoke(in->vcpu, NESTOR_VCPU_SET_EXIT_TABLE, &level, 1, t, 1, 0, 0) ==
+                     NESTOR_OK;
+}
+
+static int ew_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_t addr,
+                         unsigned kind)
+{
+    int rc = ewatch_check(type, addr, kind);
+    if (rc)
+        return rc;
+    if (!insert) {
+        const int i = ewatch_remove(&in->ew, type, addr, kind);
+        if (i < 0)
+            return i;
+        if (!ewatch_count(&in->ew))
+            ew_take_violations(in, false);
+        return ew_apply(in, i) ? 0 : -RSP_EIO;
+    }
+    /* Its bytes in RAM, page by page (MMIO and unmapped pages refused). */
+    const unsigned len0 = ewatch_first_len(addr, kind);
+    uint64_t gpa0, gpa1 = 0;
+    if (!target_translate(in, addr, &gpa0) ||
+        (len0 < kind && !target_translate(in, addr + len0, &gpa1)))
+        return -RSP_EFAULT;
+    const bool first = !ewatch_count(&in->ew);
+    const int i = ewatch_add(&in->ew, type, addr, kind, gpa0, gpa1);
+    if (i < 0)
+        return i;
+    if (first && !ew_take_violations(in, true)) {
+        ewatch_remove(&in->ew, type, addr, kind);
+        return -RSP_EPERM;
+    }
+    if (!ew_apply(in, i)) {
+        /* Refused (a read watch without execute-only EPT, SDM 28.3.3.1):
+         * the leaves as they were. */
+        ewatch_remove(&in->ew, type, addr, kind);
+        ew_apply(in, i);
+        if (first)
+            ew_take_violations(in, false);
+        return -RSP_EPERM;
+    }
+    return 0;
+}
+
 static int t_breakpoint(void *ctx, bool insert, enum rsp_bp_type type, uint64_t addr,
                         unsigned kind)
 {
@@ -371,8 +484,15 @@ static int t_breakpoint(void *ctx, bool insert, enum rsp_bp_type type, uint64_t 
      * software watchpoints still work, on our single steps). */
     if (type != RSP_BP_SOFTWARE && in->l2)
         return -RSP_EPERM;
-    if (type != RSP_BP_SOFTWARE)
-        return hw_breakpoint(in, insert, type, addr, kind);
+    if (type != RSP_BP_SOFTWARE) {
+        /* A data watchpoint the debug registers cannot take (all four
+         * ours, a length or alignment DR7 has not, a read-only one) or do
+         * not hold: by EPT protection where the VMM gave us its EPT. */
+        const int rc = hw_breakpoint(in, insert, type, addr, kind);
+        if (rc != 0 && type != RSP_BP_HARDWARE && in->ept)
+            return ew_breakpoint(in, insert, type, addr, kind);
+        return rc;
+    }
     if (kind != 1)
         return -RSP_EINVAL;       /* x86: int3 is one byte */
     if (insert)
@@ -667,6 +787,14 @@ static void t_detach(void *ctx)
     for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
         in->hw[i].used = false;
     hw_program(in);
+    const bool any_ew = ewatch_count(&in->ew);
+    for (int i = 0; i < EWATCH_MAX; i++)
+        if (in->ew.w[i].used) {
+            in->ew.w[i].used = false;
+            ew_apply(in, i);
+        }
+    if (any_ew)
+        ew_take_violations(in, false);
     in->attached = false;
     if (in->stepping)
         step_end(in);
@@ -713,8 +841,88 @@ static void pass_on(insp_t *in)
     nu_invoke(in->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
 }
 
+/* The step over an access to protected leaves is over (or cut short):
+ * their rights withheld again. Returns the watch it hit, or -1. */
+static int ew_step_end(insp_t *in)
+{
+    for (int i = 0; in->ew_hit < 0 && in->n_ew_leaves && i < EWATCH_MAX; i++)
+        if (in->ew.w[i].used && in->ew.w[i].type != RSP_BP_READ &&
+            ewatch_digest(&in->ew, i, in->ram, in->ram_bytes) != in->ew_digest[i])
+            in->ew_hit = i;       /* written by an access we did not see */
+    if (in->n_ew_leaves > INSP_EW_STEP_LEAVES) {
+        for (int i = 0; i < EWATCH_MAX; i++)    /* more than we kept: all of them */
+            if (in->ew.w[i].used)
+                ew_apply(in, i);
+    } else {
+        for (unsigned k = 0; k < in->n_ew_leaves; k++)
+            ew_protect_leaf(in, in->ew_leaf[k]);
+    }
+    const int hit = in->ew_hit;
+    in->n_ew_leaves = 0;
+    in->ew_hit = -1;
+    in->ew_silent = false;
+    return hit;
+}
+
+/* Resume the exit we hold with what we changed, the target running on. */
+static void resume_held(insp_t *in)
+{
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, in->dirty & CHANGEABLE };
+    nu_invoke(in->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
+    in->dirty = 0;
+}
+
+/*
+ * An EPT violation (SDM 28.3.3.2): in a leaf of our watches, the rights
+ * come back for one single step of the instruction (RFLAGS.TF, as gdb's
+ * steps: step_begin), withheld again when it ends (ew_step_end); one that
+ * hits a watch is reported then, after the access as a data breakpoint's
+ * trap is (SDM Vol. 3B 17.2.4, 17.3.1.2). Any other goes on (the VMM's, a
+ * pager's). The exit's qualification (SDM 27.2.1, Table 27-7) says read or
+ * write; the guest-physical address is the access's.
+ */
+static void ept_violation(insp_t *in, const nestor_word_t *mr)
+{
+    const uint64_t gpa = mr[NESTOR_EXIT_MR_GUEST_PHYS];
+    int hit;
+    if (!in->ept ||
+        ewatch_violation(&in->ew, gpa, mr[NESTOR_EXIT_MR_GUEST_LINEAR],
+                         mr[NESTOR_EXIT_MR_QUALIFICATION], in->leaf_bits,
+                         &hit) == EWATCH_NOT_OURS) {
+        pass_on(in);
+        return;
+    }
+    /* Near a watch of ours: the rights back if we withheld any there; if
+     * not, the violation is not ours (a hole, the VMM's read-only page). */
+    unsigned shift, before;
+    if (!ept_protect(in, gpa, NESTOR_EPT_WITHHOLD_NONE, &shift, &before) || !before) {
+        pass_on(in);
+        return;
+    }
+    in->exits_ept++;
+    if (!in->n_ew_leaves)         /* the write and access watches' bytes before it */
+        for (int i = 0; i < EWATCH_MAX; i++)
+            if (in->ew.w[i].used && in->ew.w[i].type != RSP_BP_READ)
+                in->ew_digest[i] = ewatch_digest(&in->ew, i, in->ram, in->ram_bytes);
+    /* (More leaves than we keep, a walk through many: the step's end
+     * protects every watch's leaves again.) */
+    if (in->n_ew_leaves < INSP_EW_STEP_LEAVES)
+        in->ew_leaf[in->n_ew_leaves] = gpa;
+    if (in->n_ew_leaves <= INSP_EW_STEP_LEAVES)
+        in->n_ew_leaves++;
+    if (in->ew_hit < 0)
+        in->ew_hit = hit;
+    if (!in->stepping) {          /* (else gdb's own step goes on, and ends ours) */
+        in->ew_silent = true;
+        step_begin(in);
+    }
+    resume_held(in);
+}
+
 static void stopped(insp_t *in, unsigned sig, enum rsp_stop_why why, uint64_t addr)
 {
+    if (in->n_ew_leaves)
+        ew_step_end(in);          /* a stop cuts an access's step short */
     in->state = TGT_STOPPED;
     in->dirty = 0;
     if (in->stepping)
@@ -733,15 +941,20 @@ static bool step_bp_hit(insp_t *in, nestor_word_t rip)
 
 /* A #DB that is ours: the end of our step (BS), or one of our debug
  * registers' conditions (B0-B3 of a slot we hold). */
-static bool ours_db(insp_t *in, const nestor_word_t *mr)
+/* Whether #DB qualification @q has a condition of one of our debug
+ * registers met (SDM 27.2.1: DR6's B0-B3). */
+static bool dr_hit(const insp_t *in, nestor_word_t q)
 {
-    const nestor_word_t q = mr[NESTOR_EXIT_MR_QUALIFICATION];
-    if (in->stepping && (q & DB_QUAL_BS))
-        return true;
     for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
         if ((q & X86_DR6_B(i)) && in->hw[i].used)
             return true;
     return false;
+}
+
+static bool ours_db(insp_t *in, const nestor_word_t *mr)
+{
+    const nestor_word_t q = mr[NESTOR_EXIT_MR_QUALIFICATION];
+    return (in->stepping && (q & DB_QUAL_BS)) || dr_hit(in, q);
 }
 
 /*
@@ -849,7 +1062,15 @@ void target_exit(insp_t *in, const nestor_word_t *mr)
     } else if (reason == NESTOR_EXIT_EXCEPTION && vector == X86_VEC_BP &&
                step_bp_hit(in, mr[NESTOR_EXIT_MR_RIP])) {
         in->exits_db++;           /* a step that ended in a handler */
+        if (in->ew_silent) {      /* the access faulted: nothing was accessed */
+            ew_step_end(in);
+            step_end(in);
+            resume_held(in);
+            return;
+        }
         stopped(in, RSP_SIGTRAP, RSP_STOP_SIGNAL, 0);
+    } else if (reason == NESTOR_EXIT_EPT_VIOLATION) {
+        ept_violation(in, mr);
     } else if (reason == NESTOR_EXIT_DR_ACCESS) {
         dr_access(in, mr);
     } else if (reason == NESTOR_EXIT_EXCEPTION && vector == X86_VEC_DB && ours_db(in, mr)) {
@@ -857,6 +1078,16 @@ void target_exit(insp_t *in, const nestor_word_t *mr)
         const nestor_word_t q = mr[NESTOR_EXIT_MR_QUALIFICATION];
         enum rsp_stop_why why = RSP_STOP_HWBREAK;
         uint64_t addr = 0;
+        const bool silent = in->ew_silent;
+        const int ew = in->n_ew_leaves ? ew_step_end(in) : -1;
+        if (ew >= 0) {
+            why = ewatch_stop_why(&in->ew, ew);
+            addr = in->ew.w[ew].addr;
+        } else if (silent && !dr_hit(in, q)) {
+            step_end(in);         /* an access that hit nothing: on it goes */
+            resume_held(in);
+            return;
+        }
         for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
             if ((q & X86_DR6_B(i)) && in->hw[i].used && in->hw[i].type != RSP_BP_HARDWARE) {
                 why = in->hw[i].type == RSP_BP_WRITE ? RSP_STOP_WATCH : RSP_STOP_AWATCH;

@@ -117,6 +117,13 @@
 #define NVMX_REQ_FAULT           2
 #define NVMX_REQ_NONE            3
 #define NVMX_GRANT_RAM_INDEX(i)  (NVMX_GRANT_RAM + (i))
+/* Right after the @frames RAM frames, for an inspector or a checkpoint
+ * monitor on the VM (not nested-vmx): the VM's EPT restricted to its RAM
+ * [0, ram bytes) (NESTOR_EPT_RESTRICT): an inspector withholds rights of its
+ * leaves for watchpoints (NESTOR_EPT_PROTECT), a checkpoint monitor reads
+ * their dirty flags (NESTOR_EPT_READ_AD); neither maps anything there (the
+ * VMM's frames fill it) nor touches anything outside it. */
+#define NVMX_GRANT_RAM_EPT(frames) (NVMX_GRANT_RAM + (frames))
 
 #define NVMX_SETUP_MR_RADIX      0
 #define NVMX_SETUP_MR_RAM_BYTES  1

@@ -544,19 +544,37 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t rights
  * its name. */
 static void checkpoint_identity(const vm_t *vm, const sc_vm_t *c, nu_msg_t *msg);
 
+/* The VM's EPT restricted to its RAM [0, ram_bytes) (NESTOR_EPT_RESTRICT),
+ * in the hand-over's CNode (@msg's) right after the frames
+ * (nested-vmx/nvmx_setup.h NVMX_GRANT_RAM_EPT): a checkpoint monitor reads
+ * and clears its leaves' dirty flags there, an inspector withholds their
+ * rights for its watchpoints (NESTOR_EPT_PROTECT, never more than ours);
+ * neither can map a page or touch anything outside the RAM (MMIO entries,
+ * the paged range, another VM). The invocations pass their CNode in the IPC
+ * buffer's capability slot and their arguments in its message words, where
+ * the hand-over's CNode and the setup's flags wait: both kept. */
+static bool ram_ept_grant(nu_alloc_t *a, const vm_t *vm, const nu_msg_t *msg)
+{
+    const nestor_cptr_t node = nu_ipc_buffer()->caps_or_badges[0], ranged = a->next_slot++;
+    const nestor_word_t flags = nu_ipc_buffer()->msg[NVMX_SETUP_MR_FLAGS];
+    const nestor_word_t radix = msg->mr[NVMX_SETUP_MR_RADIX];
+    const nestor_word_t args[] = { 0, vm->ram_bytes, ranged, 64 };
+    const bool ok =
+        nu_invoke(vm->ept, NESTOR_EPT_RESTRICT, args, 4, &a->cnode, 1, 0, 0) == NESTOR_OK &&
+        nu_cnode_copy(node, NVMX_GRANT_RAM_EPT(vm->ram_bytes >> VMM_RAM_FRAME_BITS), radix,
+                      a->cnode, ranged, 64, NESTOR_RIGHTS_ALL) == NESTOR_OK;
+    nu_ipc_buffer()->caps_or_badges[0] = node;
+    nu_ipc_buffer()->msg[NVMX_SETUP_MR_FLAGS] = flags;
+    return ok;
+}
+
 static bool checkpoint_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t *vm,
                              const sc_vm_t *c, nu_msg_t *msg)
 {
-    /* The VM's EPT restricted to its RAM (NESTOR_EPT_RESTRICT): the
-     * monitor reads and clears the dirty flags of its leaves there, for
-     * incremental images, and can do nothing else with it (the RAM frames
-     * it already holds). In the hand-over's CNode right after the frames. */
-    const nestor_cptr_t node = nu_ipc_buffer()->caps_or_badges[0], ranged = a->next_slot++;
+    /* The VM's EPT restricted to its RAM, for incremental images. */
+    const nestor_cptr_t node = nu_ipc_buffer()->caps_or_badges[0];
     const nestor_word_t radix = msg->mr[NVMX_SETUP_MR_RADIX];
-    const nestor_word_t args[] = { 0, vm->ram_bytes, ranged, 64 };
-    if (nu_invoke(vm->ept, NESTOR_EPT_RESTRICT, args, 4, &a->cnode, 1, 0, 0) != NESTOR_OK ||
-        nu_cnode_copy(node, CKPT_GRANT_EPT(vm->ram_bytes >> VMM_RAM_FRAME_BITS), radix,
-                      a->cnode, ranged, 64, NESTOR_RIGHTS_ALL) != NESTOR_OK)
+    if (!ram_ept_grant(a, vm, msg))
         return false;
     /* Under a pager (pager/pager_proto.h PAGER_BADGE_PAGES): a capability
      * to ask it for the pages it owns, the paged RAM is in the images too. */
@@ -678,6 +696,10 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                            c->vmcs_shadowing ? 0 : NVMX_SETUP_NO_SHADOWING,
                            m->kind == SC_NESTED_VMX ? l2_inspector : 0, &msg)) {
             printf("vmm: vm %s: cannot hand monitor %s its VM\n", vm->name, m->name);
+            return false;
+        }
+        if (m->kind == SC_INSPECTOR && !ram_ept_grant(a, vm, &msg)) {
+            printf("vmm: vm %s: cannot hand monitor %s its VM's EPT\n", vm->name, m->name);
             return false;
         }
         if (m->kind == SC_INSPECTOR && !command_grant(a, bi, vm, c, &msg)) {

@@ -3,6 +3,7 @@
  * address space): reading and clearing the accessed/dirty flags of a
  * mapped frame (SDM Vol. 3C 28.3.5), and guest-physical ranges whose
  * accesses exit as EPT misconfigurations (SDM 28.3.3.1, exit reason 49).
+ * Rights withheld from a mapped frame for watchpoints (SDM 28.3.3.2).
  * Mapping frames and tables into an EPT is an invocation on the frame or
  * table (paging.c).
  */
@@ -38,6 +39,40 @@ static nestor_error_t read_ad(inv_t *iv, cte_t *slot)
     /* Invoke. */
     inv_result(iv, 0, vspace_ept_take_ad(&slot->cap, leaf, flags & NESTOR_EPT_AD_CLEAR));
     inv_result(iv, 1, shift);
+    return NESTOR_OK;
+}
+
+/* NESTOR_EPT_PROTECT: withhold rights of the leaf mapping a frame at a
+ * guest-physical address (an inspector's EPT watchpoints): only ever less
+ * than the mapping's own rights, and only for a leaf wholly inside the
+ * capability's range, so a restricted holder changes nothing outside the
+ * RAM it was given and gives no page a right its owner did not. */
+static nestor_error_t protect(inv_t *iv, cte_t *slot)
+{
+    uint64_t gpa, withhold, *leaf, rights, before;
+    unsigned shift;
+    if (!inv_arg(iv, 0, &gpa) || !inv_arg(iv, 1, &withhold))
+        return NESTOR_ERR_TRUNCATED_MESSAGE;
+    if (withhold != NESTOR_EPT_WITHHOLD_NONE && withhold != NESTOR_EPT_WITHHOLD_W &&
+        withhold != NESTOR_EPT_WITHHOLD_RW)
+        return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 1, withhold);
+    if (!vspace_ept_range_allows(&slot->cap, gpa, 1))
+        return range_error(iv, &slot->cap);
+    nestor_error_t err = vspace_ept_ad_lookup(&slot->cap, gpa, &leaf, &shift);
+    if (err == NESTOR_ERR_INVALID_ARGUMENT)
+        return inv_error(iv, err, 0, gpa);
+    if (err != NESTOR_OK)
+        return inv_error(iv, err, gpa, 0);
+    const uint64_t leaf_base = gpa & ~((1ULL << shift) - 1);
+    if (!vspace_ept_range_allows(&slot->cap, leaf_base, 1ULL << shift))
+        return range_error(iv, &slot->cap);
+    /* Invoke. */
+    err = vspace_ept_protect(&slot->cap, leaf, withhold, &rights, &before);
+    if (err != NESTOR_OK)
+        return inv_error(iv, err, iv->label, withhold);
+    inv_result(iv, 0, shift);
+    inv_result(iv, 1, rights);
+    inv_result(iv, 2, before);
     return NESTOR_OK;
 }
 
@@ -115,6 +150,8 @@ nestor_error_t invoke_ept(inv_t *iv, cte_t *slot)
         return read_ad(iv, slot);
     case NESTOR_EPT_SET_MMIO:
         return set_mmio(iv, slot);
+    case NESTOR_EPT_PROTECT:
+        return protect(iv, slot);
     default:
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, slot->cap.type);
     }

@@ -27,6 +27,10 @@
 #define EPT_GPA_LIMIT      (1ULL << 48)      /* 4-level EPT */
 #define EPT_ACCESSED       BIT(8)            /* SDM 28.3.5: set by the CPU, any level */
 #define EPT_DIRTY          BIT(9)            /* SDM 28.3.5: leaves only */
+/* NESTOR_EPT_PROTECT: the rights withheld from a leaf, kept in bits 54:52,
+ * which the CPU ignores in EPT leaves (SDM Vol. 3C 28.3.2, the formats of
+ * an EPT PDE mapping a 2 MiB page and of an EPT PTE: bits 56:52 ignored). */
+#define EPT_WITHHELD_SHIFT 52
 /* SDM 28.3.3.1: an entry with bit 1 (write) set and bit 0 (read) clear is
  * misconfigured. NESTOR_EPT_SET_MMIO installs exactly this (no address);
  * frames are never mapped write-without-read, so it names MMIO entries. */
@@ -413,6 +417,26 @@ uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear)
         ept_flush(kobj_ptr(ept_cap->obj));
     }
     return ad;
+}
+
+nestor_error_t vspace_ept_protect(const cap_t *ept_cap, uint64_t *leaf, uint64_t withhold,
+                                  uint64_t *rights, uint64_t *before)
+{
+    const uint64_t e = *leaf;
+    *before = e >> EPT_WITHHELD_SHIFT & EPT_RWX;
+    const uint64_t mapped = (e | e >> EPT_WITHHELD_SHIFT) & EPT_RWX;
+    const uint64_t now = mapped & ~withhold;
+    /* SDM 28.3.3.1: no rights is not present (the mapping would be lost),
+     * execute alone is a misconfiguration without execute-only support. */
+    if (!now || (now == NESTOR_EPT_X && !vmx_ept_execute_only()))
+        return NESTOR_ERR_ILLEGAL_OPERATION;
+    *leaf = (e & ~(EPT_RWX | EPT_RWX << EPT_WITHHELD_SHIFT)) | now |
+            (mapped & withhold) << EPT_WITHHELD_SHIFT;
+    /* SDM 28.4.3.1: translations cached while the rights were wider stay
+     * in use until invalidated. */
+    ept_flush(kobj_ptr(ept_cap->obj));
+    *rights = now;
+    return NESTOR_OK;
 }
 
 nestor_error_t vspace_ept_mmio_check(const cap_t *ept_cap, uint64_t gpa, uint64_t pages,

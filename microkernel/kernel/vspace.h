@@ -40,6 +40,13 @@ static inline uint64_t vspace_eptp(kaddr_t ept_pml4)
 nestor_error_t vspace_ept_ad_lookup(const cap_t *ept_cap, uint64_t gpa, uint64_t **leaf,
                                     unsigned *shift);
 uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear);
+/* NESTOR_EPT_PROTECT: withhold @withhold (NESTOR_EPT_WITHHOLD_*) of the
+ * rights @leaf (from vspace_ept_ad_lookup) was mapped with, what an earlier
+ * call withheld given back first; the EPT invalidated. *rights: the leaf's
+ * rights after, *before: what was withheld before. NESTOR_ERR_ILLEGAL_OPERATION (nothing changed) where they
+ * would be none or execute-only without the CPU's support. */
+nestor_error_t vspace_ept_protect(const cap_t *ept_cap, uint64_t *leaf, uint64_t withhold,
+                                  uint64_t *rights, uint64_t *before);
 /* NESTOR_EPT_SET_MMIO: check @pages 4 KiB entries from @gpa (*bad: the
  * failing address), then install or remove misconfigured entries. */
 nestor_error_t vspace_ept_mmio_check(const cap_t *ept_cap, uint64_t gpa, uint64_t pages,

@@ -144,7 +144,7 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_EPT_MAP_FRAME, "ept_map" }, { NESTOR_FRAME_UNMAP, "frame_unmap" },
     { NESTOR_FRAME_SLICE, "slice" }, { NESTOR_FRAME_SLICE_ALIAS, "alias" },
     { NESTOR_EPT_READ_AD, "read_ad" }, { NESTOR_EPT_SET_MMIO, "mmio" },
-    { NESTOR_EPT_RESTRICT, "ept_restrict" },
+    { NESTOR_EPT_RESTRICT, "ept_restrict" }, { NESTOR_EPT_PROTECT, "ept_protect" },
 };
 #define N_VMX_LABELS   COUNT_OF(vmx_labels)
 #define FIRST_EPT_LABEL 16              /* vmx_labels[] from here on are EPT/paging */
@@ -563,6 +563,11 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
                                                     : random_value();
         args[n++] = pick(8) ? pick(NESTOR_EPT_MMIO_INSTALL + 1) : random_value();
         break;
+    case NESTOR_EPT_PROTECT:
+        args[n++] = random_gpa();
+        args[n++] = pick(8) ? pick(NESTOR_EPT_WITHHOLD_RW + 2)
+                            : random_value();
+        break;
     case NESTOR_PAGE_TABLE_MAP:
         args[n++] = random_gpa();
         caps[(*ncaps)++] = pick_cap(CAP_EPT);
@@ -619,7 +624,8 @@ static nestor_cptr_t vmx_dest(nestor_word_t label)
     case NESTOR_SHADOW_WRITE: return pick_cap(CAP_SHADOW);
     case NESTOR_EPT_READ_AD:
     case NESTOR_EPT_SET_MMIO:
-    case NESTOR_EPT_RESTRICT: return pick_cap(CAP_EPT);
+    case NESTOR_EPT_RESTRICT:
+    case NESTOR_EPT_PROTECT: return pick_cap(CAP_EPT);
     default: return pick_cap(CAP_VCPU);
     }
 }

@@ -7,6 +7,7 @@
  * (QEMU TCG) those tests skip, the slice tests run everywhere.
  */
 #include "vm_env.h"
+#include <x86_vmx.h>
 #include <string.h>
 
 #define RW            (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)
@@ -587,5 +588,85 @@ KTEST(guestmem_ept_restricted_capability)
     vm.s->rip = TVM_CODE;
     KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
     KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0xA000);
+    return KT_PASS;
+}
+
+/* ---- rights withheld for watchpoints (NESTOR_EPT_PROTECT, kernel/ept.c) ---- */
+
+static nestor_error_t protect(nestor_cptr_t ept, nestor_word_t gpa, nestor_word_t withhold,
+                              nestor_word_t *res)
+{
+    const nestor_word_t args[] = { gpa, withhold };
+    return nu_invoke(ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 3);
+}
+
+/* An inspector's EPT watchpoints: write withheld, the guest's write exits as
+ * an EPT violation with the write bit (SDM 27.2.1, Table 27-7) and its read
+ * does not; read and write withheld, its read exits too; given back, the
+ * guest runs on. Never more than the mapping's own rights, never outside a
+ * restricted capability's range, never a misconfiguration (SDM 28.3.3.1). */
+KTEST(guestmem_ept_protect_withholds_rights)
+{
+    static const uint8_t code[] = { I_MOV_EAX_MOFFS(0x5000), I_MOV_MOFFS_EAX(0x5000), I_VMCALL };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    nestor_word_t res[3];
+    nu_msg_t m;
+    *(volatile uint32_t *)vm.page[5] = 0x5A5A;
+    KT_OK(protect(vm.ept, 0x5004, NESTOR_EPT_WITHHOLD_W, res));
+    KT_EQ(res[0], 12);
+    KT_EQ(res[1], NESTOR_EPT_R | NESTOR_EPT_X);
+    KT_EQ(res[2], 0);                                   /* nothing withheld before */
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x5000);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_QUALIFICATION) & EPT_QUAL_ACCESS, EPT_QUAL_WRITE);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 5);       /* the read went through */
+    KT_EQ(vm.s->rax, 0x5A5A);
+    /* Withheld twice is withheld once: one give-back restores all. */
+    KT_OK(protect(vm.ept, 0x5000, NESTOR_EPT_WITHHOLD_W, res));
+    KT_EQ(res[2], NESTOR_EPT_W);
+    KT_OK(protect(vm.ept, 0x5000, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[1], EPT_RWX);
+    KT_EQ(res[2], NESTOR_EPT_W);                        /* what was given back */
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    /* Read and write: execute-only where the CPU has it (else refused). */
+    nestor_error_t e = protect(vm.ept, 0x5000, NESTOR_EPT_WITHHOLD_RW, res);
+    if (e == NESTOR_ERR_ILLEGAL_OPERATION) {
+        printf("    (no execute-only EPT here: read watchpoints refused)\n");
+    } else {
+        KT_OK(e);
+        KT_EQ(res[1], NESTOR_EPT_X);
+        vm.s->rip = TVM_CODE;
+        KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
+        KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_QUALIFICATION) & EPT_QUAL_ACCESS, EPT_QUAL_READ);
+        KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE);
+        KT_OK(protect(vm.ept, 0x5000, NESTOR_EPT_WITHHOLD_NONE, res));
+        KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    }
+    /* A read-only mapping gains nothing: withholding W withholds nothing. */
+    nestor_cptr_t g = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    KT_OK(ept_map(g, vm.ept, 0xA000, NESTOR_EPT_R | NESTOR_EPT_X));
+    KT_OK(protect(vm.ept, 0xA000, NESTOR_EPT_WITHHOLD_W, res));
+    KT_EQ(res[1], NESTOR_EPT_R | NESTOR_EPT_X);
+    KT_OK(protect(vm.ept, 0xA000, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[1], NESTOR_EPT_R | NESTOR_EPT_X);
+    KT_EQ(res[2], 0);                                   /* it had no W to withhold */
+    /* A mapping left with no rights would be no mapping: refused. */
+    nestor_cptr_t h = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    KT_OK(ept_map(h, vm.ept, 0xB000, NESTOR_EPT_R | NESTOR_EPT_W));
+    KT_EQ(protect(vm.ept, 0xB000, NESTOR_EPT_WITHHOLD_RW, res), NESTOR_ERR_ILLEGAL_OPERATION);
+    /* Restricted: only inside the range. Bad arguments. */
+    nestor_cptr_t r = env_slot();
+    KT_OK(restrict_ept(vm.ept, 0x5000, 0x1000, r, 0));
+    KT_EQ(protect(r, 0x4000, NESTOR_EPT_WITHHOLD_W, res), NESTOR_ERR_RANGE);
+    KT_EQ(res[0], 0x5000);
+    KT_EQ(res[1], 0x6000);
+    KT_OK(protect(r, 0x5000, NESTOR_EPT_WITHHOLD_W, res));
+    KT_OK(protect(r, 0x5000, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(protect(vm.ept, 0x5000, NESTOR_EPT_X, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(protect(vm.ept, 0x5000, NESTOR_EPT_R, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(protect(vm.ept, 0x100000, NESTOR_EPT_WITHHOLD_W, res), NESTOR_ERR_FAILED_LOOKUP);
+    KT_EQ(protect(vm.ept, 1ULL << 48, NESTOR_EPT_WITHHOLD_W, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(protect(vm.vcpu, 0x5000, NESTOR_EPT_WITHHOLD_W, res), NESTOR_ERR_ILLEGAL_OPERATION);
     return KT_PASS;
 }

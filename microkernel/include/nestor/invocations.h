@@ -156,6 +156,21 @@ typedef enum {
                                          else (tables, MMIO entries, a VCPU's EPT, a further
                                          NESTOR_EPT_RESTRICT outside it): what a pager
                                          stacked on a VM holds of the VM's RAM (pager/) */
+    NESTOR_EPT_PROTECT = 116,         /* on an EPT PML4: MR0 guest-physical address, MR1
+                                         the rights to withhold from the frame mapped there
+                                         (NESTOR_EPT_WITHHOLD_*; NESTOR_EPT_WITHHOLD_NONE
+                                         gives back what was withheld) -> MR0 the leaf's
+                                         level (12: 4 KiB, 21: 2 MiB, all of which the
+                                         call changes), MR1 its rights now, MR2 the rights
+                                         that were withheld before. Only inside a
+                                         restricted capability's range, the whole leaf
+                                         (else NESTOR_ERR_RANGE); no frame there:
+                                         NESTOR_ERR_FAILED_LOOKUP; a leaf left with no
+                                         rights or execute-only without the CPU's support
+                                         (SDM 28.3.3.1): NESTOR_ERR_ILLEGAL_OPERATION.
+                                         Never adds a right the mapping did not have:
+                                         what an inspector's EPT watchpoints hold of the
+                                         VM's RAM (inspector/) */
 
     NESTOR_VCPU_SET_SHADOW = 112,     /* CAP0 a shadow VMCS, CAP1 the VMREAD bitmap, CAP2 the
                                          VMWRITE bitmap (readable 4 KiB frames, not alias
@@ -219,5 +234,13 @@ typedef enum {
 /* NESTOR_EPT_RESTRICT: a range is kept in 4 KiB pages of 32 bits each, so it
  * lies below this guest-physical address (16 TiB). */
 #define NESTOR_EPT_RESTRICT_LIMIT (1ULL << 44)
+
+/* NESTOR_EPT_PROTECT (MR1): which rights an EPT watchpoint withholds. Write
+ * alone (a write watchpoint), or read and write together: read without
+ * write would leave write without read, an EPT misconfiguration (SDM Vol. 3C
+ * 28.3.3.1), so a read watchpoint's page is neither readable nor writable. */
+#define NESTOR_EPT_WITHHOLD_NONE 0
+#define NESTOR_EPT_WITHHOLD_W    NESTOR_EPT_W
+#define NESTOR_EPT_WITHHOLD_RW   (NESTOR_EPT_R | NESTOR_EPT_W)
 
 #endif
