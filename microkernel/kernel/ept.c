@@ -18,6 +18,21 @@ static nestor_error_t range_error(inv_t *iv, const cap_t *c)
     return inv_error(iv, NESTOR_ERR_RANGE, vspace_ept_range_base(c), vspace_ept_range_end(c));
 }
 
+/* The leaf mapping @gpa, within the capability's range (read_ad, protect):
+ * NESTOR_OK, or the error already reported to the caller. */
+static nestor_error_t leaf_at(inv_t *iv, cte_t *slot, uint64_t gpa, uint64_t **leaf,
+                              unsigned *shift)
+{
+    if (!vspace_ept_range_allows(&slot->cap, gpa, 1))
+        return range_error(iv, &slot->cap);
+    nestor_error_t err = vspace_ept_ad_lookup(&slot->cap, gpa, leaf, shift);
+    if (err == NESTOR_ERR_INVALID_ARGUMENT)
+        return inv_error(iv, err, 0, gpa);
+    if (err != NESTOR_OK)
+        return inv_error(iv, err, gpa, 0);
+    return NESTOR_OK;
+}
+
 static nestor_error_t read_ad(inv_t *iv, cte_t *slot)
 {
     uint64_t gpa, flags, *leaf;
@@ -29,13 +44,9 @@ static nestor_error_t read_ad(inv_t *iv, cte_t *slot)
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, slot->cap.type);
     if (flags & ~(uint64_t)NESTOR_EPT_AD_CLEAR)
         return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 1, flags);
-    if (!vspace_ept_range_allows(&slot->cap, gpa, 1))
-        return range_error(iv, &slot->cap);
-    nestor_error_t err = vspace_ept_ad_lookup(&slot->cap, gpa, &leaf, &shift);
-    if (err == NESTOR_ERR_INVALID_ARGUMENT)
-        return inv_error(iv, err, 0, gpa);
+    nestor_error_t err = leaf_at(iv, slot, gpa, &leaf, &shift);
     if (err != NESTOR_OK)
-        return inv_error(iv, err, gpa, 0);
+        return err;
     /* Invoke. */
     inv_result(iv, 0, vspace_ept_take_ad(&slot->cap, leaf, flags & NESTOR_EPT_AD_CLEAR));
     inv_result(iv, 1, shift);
@@ -56,13 +67,9 @@ static nestor_error_t protect(inv_t *iv, cte_t *slot)
     if (withhold != NESTOR_EPT_WITHHOLD_NONE && withhold != NESTOR_EPT_WITHHOLD_W &&
         withhold != NESTOR_EPT_WITHHOLD_RW)
         return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 1, withhold);
-    if (!vspace_ept_range_allows(&slot->cap, gpa, 1))
-        return range_error(iv, &slot->cap);
-    nestor_error_t err = vspace_ept_ad_lookup(&slot->cap, gpa, &leaf, &shift);
-    if (err == NESTOR_ERR_INVALID_ARGUMENT)
-        return inv_error(iv, err, 0, gpa);
+    nestor_error_t err = leaf_at(iv, slot, gpa, &leaf, &shift);
     if (err != NESTOR_OK)
-        return inv_error(iv, err, gpa, 0);
+        return err;
     const uint64_t leaf_base = gpa & ~((1ULL << shift) - 1);
     if (!vspace_ept_range_allows(&slot->cap, leaf_base, 1ULL << shift))
         return range_error(iv, &slot->cap);
