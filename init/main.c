@@ -225,8 +225,7 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
         if (run[i].restarts)
             n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " restart=%u",
                                       run[i].restarts);
-        if (m->options[0])
-            fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
+        /* (Its 'options' are already at the front, after its name.) */
         /* A block server's client: a send capability badged with its number. */
         if (m->blk_server >= 0) {
             req.grants[req.n_grants++] = (spawn_grant_t){
