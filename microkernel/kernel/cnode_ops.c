@@ -7,6 +7,7 @@
  * their slot 0 (zombie_next) and emptied one by one by a loop.
  */
 #include "kernel/cnode_ops.h"
+#include "kernel/console.h"
 #include "arch/x86_64/rflags.h"
 #include "arch/x86_64/seg.h"
 #include "kernel/cspace.h"
@@ -121,6 +122,7 @@ static void delete_one(cte_t *slot);
 
 static void tcb_finalise(tcb_t *t)
 {
+    console_thread_flush(t);
     ipc_cancel(t);
     if (t->caller) {            /* a client waits for our reply: it never comes */
         tcb_t *c = t->caller;

@@ -313,6 +313,7 @@ void fault_deliver(tcb_t *t, nestor_fault_t type, const uint64_t *mrs, unsigned 
     nestor_error_t err = t->fault_ep ? cspace_lookup(cs, t->fault_ep, NESTOR_WORD_BITS, &lu)
                                      : NESTOR_ERR_INVALID_CAPABILITY;
     const cap_t *ep = err == NESTOR_OK ? &lu.slot->cap : 0;
+    console_thread_flush(t);            /* its last words come before the fault's */
     if (!ep || ep->type != NESTOR_OBJ_ENDPOINT || !(ep->rights & NESTOR_RIGHT_WRITE)) {
         kprintf("fault: thread %u: fault type %u at rip 0x%lx (addr/vector 0x%lx), "
                 "no usable fault endpoint: thread stopped\n", t->id, type, mrs[0], n > 1 ? mrs[1] : 0);

@@ -55,6 +55,10 @@ struct vcpu;
 
 #define TCB_FPU_OFFSET 2048      /* 64-byte aligned, FPU_AREA_MAX bytes free after it */
 #define TCB_FAULT_MRS  NESTOR_CONTEXT_WORDS  /* the longest fault message */
+/* A user thread's debug output is collected into lines of at most this many
+ * bytes and written to the console a line at a time (console.c), so that
+ * two threads' lines never mix mid-line on the serial port. */
+#define TCB_LINE_MAX   160
 
 typedef struct tcb {
     cte_t ctes[TCB_CTE_COUNT];
@@ -83,6 +87,8 @@ typedef struct tcb {
     uint32_t call_timeout_ticks;    /* NESTOR_SYS_CALL_BOUNDED waits this long (0: no limit) */
     uint64_t call_deadline;         /* armed bounded call: the tick it ends at (0: none) */
     struct tcb *timeout_next, *timeout_prev;   /* the armed calls (ipc.c) */
+    uint8_t line_len;               /* bytes in line[], not yet on the console */
+    char line[TCB_LINE_MAX];        /* its debug output since its last '\n' */
 } tcb_t;
 _Static_assert(sizeof(tcb_t) <= TCB_FPU_OFFSET, "tcb fits before its FPU area");
 

@@ -6,7 +6,7 @@
  */
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/platform.h"
-#include "arch/x86_64/serial.h"
+#include "kernel/console.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/cspace.h"
 #include "kernel/cnode_ops.h"
@@ -159,6 +159,10 @@ void syscall_from_user(trap_frame_t *f)
 {
     tcb_t *t = sched_current;
     (void)f;
+    /* A partial line is written before any other system call (one that may
+     * block, for a prompt); the IPC fast path leaves it for the next. */
+    if (t->line_len && t->frame.rax != NESTOR_SYS_DEBUG_PUTCHAR)
+        console_thread_flush(t);
     switch (t->frame.rax) {
     case NESTOR_SYS_CALL: do_send(t, true, true); break;
     case NESTOR_SYS_SEND: do_send(t, true, false); break;
@@ -178,7 +182,7 @@ void syscall_from_user(trap_frame_t *f)
         sched_yield();
         break;
     case NESTOR_SYS_DEBUG_PUTCHAR:
-        serial_putc((char)t->frame.rdi);
+        console_thread_putc(t, (char)t->frame.rdi);
         set_syscall_result(t, NESTOR_OK, 0, 0);
         break;
     case NESTOR_SYS_CAP_IDENTIFY:
