@@ -98,6 +98,8 @@ typedef struct insp {
                                      than INSP_EW_STEP_LEAVES: more than we kept) */
     int ew_hit;                   /* the watch the step's access hits, or -1 */
     uint64_t ew_digest[EWATCH_MAX];   /* the write watches' bytes before it (ewatch_digest) */
+    bool ew_decoded;              /* the step's instruction was decoded (insn_access.h):
+                                     its accesses decide the hit, not a page walk's */
     bool ew_silent;               /* the step is ours alone (gdb asked for none) */
     /* our exit tables (ours, not the VMM's): with EPT violations while an
      * EPT watchpoint is set, without them after */

@@ -861,7 +861,43 @@ static int ew_step_end(insp_t *in)
     in->n_ew_leaves = 0;
     in->ew_hit = -1;
     in->ew_silent = false;
+    in->ew_decoded = false;
     return hit;
+}
+
+static bool ew_xlate(void *ctx, uint64_t lin, uint64_t *gpa)
+{
+    return target_translate(I(ctx), lin, gpa);
+}
+
+/* The watch the instruction at RIP hits by the bytes it reads and writes
+ * (decoded: insn_access.h), -1 for none; false where it cannot be decoded.
+ * The CPU's mode: IA32_EFER.LMA and CS.L, else CS.D in protected mode
+ * outside virtual-8086 mode (SDM Vol. 3A 5.2.1, 20.2); the stack's
+ * address size: SS.B (3.4.5). */
+static bool ew_insn_hit(insp_t *in, int *hit)
+{
+    const nestor_vcpu_state_t *s = in->s;
+    const bool m64 = mode64(s);
+    const bool m32 = !m64 && (s->cr0 & X86_CR0_PE) && !(s->rflags & X86_RFLAGS_VM) &&
+                     (s->cs.ar & X86_AR_DB);
+    const insn_cpu_t cpu = {
+        .mode = m64 ? X86_MODE_64 : m32 ? X86_MODE_32 : X86_MODE_16,
+        .gpr = { s->rax, s->rcx, s->rdx, s->rbx, s->rsp, s->rbp, s->rsi, s->rdi,
+                 s->r8, s->r9, s->r10, s->r11, s->r12, s->r13, s->r14, s->r15 },
+        .rip = s->rip,
+        .seg_base = { s->es.base, s->cs.base, s->ss.base, s->ds.base, s->fs.base, s->gs.base },
+        .stack_size = m64 ? 8 : (s->ss.ar & X86_AR_DB) ? 4 : 2,
+        .df = s->rflags & X86_RFLAGS_DF,
+    };
+    uint8_t code[X86_MAX_INSN_LEN];
+    const size_t n = read_linear(in, linear(s, &s->cs, s->rip, false), code, sizeof code);
+    insn_access_t a[INSN_ACCESS_MAX];
+    const int k = insn_accesses(code, n, &cpu, a);
+    if (k < 0)
+        return false;
+    *hit = ewatch_accesses_hit(&in->ew, a, k, ew_xlate, in);
+    return true;
 }
 
 /* Resume the exit we hold with what we changed, the target running on. */
@@ -900,10 +936,22 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
         return;
     }
     in->exits_ept++;
-    if (!in->n_ew_leaves)         /* the write and access watches' bytes before it */
-        for (int i = 0; i < EWATCH_MAX; i++)
+    if (!in->n_ew_leaves) {       /* the instruction's first exit in our leaves */
+        for (int i = 0; i < EWATCH_MAX; i++)   /* the write and access watches' bytes */
             if (in->ew.w[i].used && in->ew.w[i].type != RSP_BP_READ)
                 in->ew_digest[i] = ewatch_digest(&in->ew, i, in->ram, in->ram_bytes);
+        /* What it reads and writes decides (once the rights are back for
+         * the step, its other accesses exit no more): decoded, where the
+         * decoder knows it. */
+        int by_insn;
+        in->ew_decoded = ew_insn_hit(in, &by_insn);
+        if (in->ew_decoded)
+            in->ew_hit = by_insn;
+    }
+    /* A page walk's linear address judges the access only where the
+     * instruction could not be decoded (it may be the fetch's walk). */
+    if (in->ew_decoded && ewatch_is_walk(mr[NESTOR_EXIT_MR_QUALIFICATION]))
+        hit = -1;
     /* (More leaves than we keep, a walk through many: the step's end
      * protects every watch's leaves again.) */
     if (in->n_ew_leaves < INSP_EW_STEP_LEAVES)
