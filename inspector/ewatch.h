@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define EWATCH_MAX      32        /* EPT watchpoints at once */
-#define EWATCH_LEN_MAX  4096      /* bytes one may watch: so it spans at most two pages */
+#define EWATCH_LEN_MAX  RSP_WATCH_LEN_MAX  /* bytes one may watch: at most two pages */
 #define EWATCH_PAGE_BITS 12
 #define EWATCH_PAGE     (1ULL << EWATCH_PAGE_BITS)  /* the guest's pages translate one by one */
 
