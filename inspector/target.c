@@ -366,16 +366,17 @@ static int hw_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
  * capability is restricted to the VM's RAM: NESTOR_EPT_PROTECT refuses
  * anything else, and never gives a page more than the VMM mapped it with).
  * *@shift: the leaf's level; *@before: what it withheld before. */
-static bool ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *shift,
-                        unsigned *before)
+static nestor_error_t ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *shift,
+                                  unsigned *before)
 {
     const nestor_word_t args[] = { gpa, withhold };
     nestor_word_t res[3];
-    if (nu_invoke(in->ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 3) != NESTOR_OK)
-        return false;
-    *shift = (unsigned)res[0];
-    *before = (unsigned)res[2];
-    return true;
+    const nestor_error_t e = nu_invoke(in->ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 3);
+    if (e == NESTOR_OK) {
+        *shift = (unsigned)res[0];
+        *before = (unsigned)res[2];
+    }
+    return e;
 }
 
 /* The leaf mapping @gpa protected as every watch in it needs now. The VMM
@@ -384,10 +385,20 @@ static bool ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *s
 static bool ew_protect_leaf(insp_t *in, uint64_t gpa)
 {
     unsigned shift = in->leaf_bits, before;
-    for (unsigned tries = 0; tries < 2; tries++) {
-        const unsigned want = ewatch_leaf_withhold(&in->ew, gpa & ~((1ULL << shift) - 1), shift);
+    for (unsigned tries = 0; tries < 3; tries++) {
+        unsigned want = ewatch_leaf_withhold(&in->ew, gpa & ~((1ULL << shift) - 1), shift);
+        /* Read and write withheld leave the leaf execute-only, which the
+         * CPU may not have (SDM 28.3.3.1, A.10): then all three (the
+         * fetches from it exit too, and step on silently). */
+        if (want == NESTOR_EPT_WITHHOLD_RW && in->ept_all)
+            want = NESTOR_EPT_WITHHOLD_ALL;
         unsigned got;
-        if (!ept_protect(in, gpa, want, &got, &before))
+        const nestor_error_t e = ept_protect(in, gpa, want, &got, &before);
+        if (e == NESTOR_ERR_ILLEGAL_OPERATION && want == NESTOR_EPT_WITHHOLD_RW) {
+            in->ept_all = true;
+            continue;
+        }
+        if (e != NESTOR_OK)
             return false;
         if (got == shift)
             return true;
@@ -461,8 +472,8 @@ static int ew_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
         return -RSP_EPERM;
     }
     if (!ew_apply(in, i)) {
-        /* Refused (a read watch without execute-only EPT, SDM 28.3.3.1):
-         * the leaves as they were. */
+        /* Refused (the kernel's reason: a leaf outside our range, a
+         * mapping without the rights to withhold): the leaves as they were. */
         ewatch_remove(&in->ew, type, addr, kind);
         ew_apply(in, i);
         if (first)
@@ -931,11 +942,13 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
     /* Near a watch of ours: the rights back if we withheld any there; if
      * not, the violation is not ours (a hole, the VMM's read-only page). */
     unsigned shift, before;
-    if (!ept_protect(in, gpa, NESTOR_EPT_WITHHOLD_NONE, &shift, &before) || !before) {
+    if (ept_protect(in, gpa, NESTOR_EPT_WITHHOLD_NONE, &shift, &before) != NESTOR_OK ||
+        !before) {
         pass_on(in);
         return;
     }
     in->exits_ept++;
+    in->exits_ept_fetch += (mr[NESTOR_EXIT_MR_QUALIFICATION] & EPT_QUAL_FETCH) != 0;
     if (!in->n_ew_leaves) {       /* the instruction's first exit in our leaves */
         for (int i = 0; i < EWATCH_MAX; i++)   /* the write and access watches' bytes */
             if (in->ew.w[i].used && in->ew.w[i].type != RSP_BP_READ)

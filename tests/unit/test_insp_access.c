@@ -267,6 +267,24 @@ static void test_many_watches(void)
     CU_ASSERT_EQUAL(ewatch_leaf_withhold(&s, 0x600000, 21), NESTOR_EPT_WITHHOLD_RW);
 }
 
+/* With all rights withheld (no execute-only EPT), a fetch from the leaf
+ * exits too (qualification bit 2): a silent step, even at a watched byte
+ * (executing is no read, SDM 27.2.1 Table 27-7). */
+static void test_fetch(void)
+{
+    ewatch_set_t s;
+    memset(&s, 0, sizeof s);
+    ewatch_add(&s, RSP_BP_READ, 0x100010, 4, 0x100010, 0);
+    ewatch_add(&s, RSP_BP_ACCESS, 0x100020, 4, 0x100020, 0);
+    const uint64_t fetch = EPT_QUAL_FETCH | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED;
+    int hit = 7;
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x100010, 0x100010, fetch, 21, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(hit, -1);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x100022, 0x100022, fetch, 21, &hit), EWATCH_STEP);
+    CU_ASSERT_EQUAL(hit, -1);
+    CU_ASSERT_EQUAL(ewatch_violation(&s, 0x300000, 0x300000, fetch, 21, &hit), EWATCH_NOT_OURS);
+}
+
 static void test_is_walk(void)
 {
     CU_ASSERT_TRUE(ewatch_is_walk(EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID));
@@ -284,5 +302,6 @@ UNIT_SUITE(insp_access_suite)
     CU_add_test(s, "what the decoder does not know", test_unknown);
     CU_add_test(s, "which watch the accesses hit", test_accesses_hit);
     CU_add_test(s, "32 watches at once, each by its own bytes", test_many_watches);
+    CU_add_test(s, "fetches from a leaf without rights", test_fetch);
     CU_add_test(s, "page walks in the exit qualification", test_is_walk);
 }
