@@ -4,7 +4,7 @@
  */
 #include "insn_access.h"
 
-/* Whether the ModRM/moffs operand of @op is read and whether it is written
+/* Whether the ModRM/moffs operand of @d is read and whether it is written
  * (each instruction's "Operation" in SDM Vol. 2A-2B). */
 static void operand_kind(const x86_insn_t *d, bool *read, bool *write)
 {
@@ -12,8 +12,7 @@ static void operand_kind(const x86_insn_t *d, bool *read, bool *write)
     *write = false;
     switch (d->op) {
     case X86_OP_MOV_STORE: case X86_OP_MOV_STORE_IMM: case X86_OP_SETCC:
-    case X86_OP_MOVBE_STORE: case X86_OP_MOVNTI: case X86_OP_POP: case X86_OP_STOS:
-    case X86_OP_MOVS:
+    case X86_OP_MOVBE_STORE: case X86_OP_MOVNTI: case X86_OP_POP:
         *read = false;
         *write = true;
         break;
