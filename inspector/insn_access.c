@@ -3,6 +3,20 @@
  * and writes (insn_access.h).
  */
 #include "insn_access.h"
+#include "dregs.h"
+
+/* One-byte opcodes whose only memory access is the stack (SDM Vol. 2A
+ * Table A-2), which the VMM's decoder does not take (no MMIO operand). */
+#define OPC_PUSH_R_FIRST  0x50    /* 50+r PUSH r */
+#define OPC_POP_R_FIRST   0x58    /* 58+r POP r */
+#define OPC_REG_COUNT     8
+#define OPC_PUSH_IZ       0x68
+#define OPC_PUSH_IB       0x6A
+#define OPC_POPF          0x9D
+#define OPC_RET_IW        0xC2
+#define OPC_RET           0xC3
+#define OPC_LEAVE         0xC9
+#define OPC_CALL_REL      0xE8
 
 /* Whether the ModRM/moffs operand of @d is read and whether it is written
  * (each instruction's "Operation" in SDM Vol. 2A-2B). */
@@ -73,12 +87,55 @@ static unsigned log2_bits(unsigned bytes)
     return l;
 }
 
+/*
+ * The stack access of an instruction the decoder does not take: PUSH and
+ * POP of a register or an immediate, PUSHF/POPF, near CALL and RET, LEAVE
+ * (SDM Vol. 2A-2B, each instruction's Operation). The stack operand is
+ * the operand size (66 toggles it; in 64-bit mode 8 bytes, 2 with 66),
+ * near CALL and RET's 8 bytes in 64-bit mode whatever 66 says (2.2.1.7);
+ * LEAVE pops rBP from where rBP points. -1 for any other instruction.
+ */
+static int stack_access(const uint8_t *code, size_t avail, const insn_cpu_t *cpu,
+                        insn_access_t *out)
+{
+    const bool m64 = cpu->mode == X86_MODE_64;
+    bool opsize_pfx = false;
+    size_t i = 0;
+    for (; i < avail && i < X86_MAX_INSN_LEN && dregs_is_prefix(code[i], m64); i++)
+        opsize_pfx |= code[i] == DREGS_OP_OPSIZE;
+    if (i >= avail || i >= X86_MAX_INSN_LEN)
+        return -1;
+    const unsigned def = m64 ? 8 : cpu->mode == X86_MODE_32 ? 4 : 2;
+    const unsigned size = !opsize_pfx ? def : m64 || def == 4 ? 2 : 4;
+    const unsigned branch = m64 ? 8 : size;
+    int n = 0;
+    const uint8_t op = code[i];
+    if ((op >= OPC_PUSH_R_FIRST && op < OPC_PUSH_R_FIRST + OPC_REG_COUNT) ||
+        op == OPC_PUSH_IZ || op == OPC_PUSH_IB || op == DREGS_OP_PUSHF)
+        put(out, &n, stack_lin(cpu, -(int64_t)size), size, false, true);
+    else if ((op >= OPC_POP_R_FIRST && op < OPC_POP_R_FIRST + OPC_REG_COUNT) ||
+             op == OPC_POPF)
+        put(out, &n, stack_lin(cpu, 0), size, true, false);
+    else if (op == OPC_CALL_REL)
+        put(out, &n, stack_lin(cpu, -(int64_t)branch), branch, false, true);
+    else if (op == OPC_RET || op == OPC_RET_IW)
+        put(out, &n, stack_lin(cpu, 0), branch, true, false);
+    else if (op == OPC_LEAVE)
+        put(out, &n, lin_of(cpu, X86_SEG_SS, cpu->gpr[X86_RBP] & width_mask(cpu->stack_size)),
+            size, true, false);
+    else
+        return -1;
+    return n;
+}
+
 int insn_accesses(const uint8_t *code, size_t avail, const insn_cpu_t *cpu,
                   insn_access_t out[INSN_ACCESS_MAX])
 {
     x86_insn_t d;
-    if (!cpu || x86_decode(code, avail, cpu->mode, &d) != X86_DECODE_OK)
+    if (!cpu || !code)
         return -1;
+    if (x86_decode(code, avail, cpu->mode, &d) != X86_DECODE_OK)
+        return stack_access(code, avail, cpu, out);
     const uint64_t amask = width_mask(d.addr_size);
     const unsigned size = d.mem_size;
     int n = 0;

@@ -39,8 +39,10 @@ typedef struct {
 
 /* The memory accesses of the instruction at @code (@avail bytes of it)
  * executed in @cpu: how many (0..INSN_ACCESS_MAX, in @out; 0 for a REP
- * string instruction with no element left), or -1 where the decoder does
- * not know the instruction (anything but its list, a register-only form). */
+ * string instruction with no element left), or -1 where neither the
+ * decoder knows the instruction nor is it one whose only access is the
+ * stack (PUSH/POP of a register or an immediate, PUSHF/POPF, near CALL and
+ * RET, LEAVE); a register-only form is -1 too. */
 int insn_accesses(const uint8_t *code, size_t avail, const insn_cpu_t *cpu,
                   insn_access_t out[INSN_ACCESS_MAX]);
 

@@ -23,7 +23,12 @@ rwatch released
 up
 awatch -l sum
 down
+# A sixth: the return address add_up's RET reads (LEAVE reads the saved
+# rBP right below it first: no stop). Deleted after its stop.
+rwatch -l *(unsigned long *)($rbp + 8)
 monitor exits
+continue
+delete 11
 # sum = add_up() writes sum; check(sum == 55) reads it; check reads
 # passed; watched = sum reads sum and writes watched (no stop: a write);
 # check(watched == 55) reads watched; check reads passed; put_num(poked)

@@ -159,13 +159,69 @@ static void test_legacy_modes(void)
     CU_ASSERT_EQUAL(a[1].lin, 0x20000 + 0xFFFE);
 }
 
-/* What the decoder does not know is no answer: the caller falls back on
- * the exit's own address. */
+/* Instructions whose only access is the stack, which the decoder does not
+ * take (SDM Vol. 2A-2B PUSH, POP, PUSHF, POPF, CALL, RET, LEAVE). */
+static void test_stack_ops(void)
+{
+    insn_cpu_t c = cpu64();
+    insn_access_t a[2];
+    /* push rbp; push r12 (41 54); push imm8; pushfq: 8 bytes below rSP */
+    CU_ASSERT_EQUAL(acc(B(0x55), &c, a), 1);
+    CU_ASSERT(!a[0].read && a[0].write && a[0].lin == 0x1FF000 - 8 && a[0].len == 8);
+    CU_ASSERT_EQUAL(acc(B(0x41, 0x54), &c, a), 1);
+    CU_ASSERT_EQUAL(a[0].lin, 0x1FF000 - 8);
+    CU_ASSERT_EQUAL(acc(B(0x6a, 0x01), &c, a), 1);
+    CU_ASSERT_EQUAL(acc(B(0x9c), &c, a), 1);
+    CU_ASSERT(a[0].write && a[0].len == 8);
+    /* 66 push ax: 2 bytes */
+    CU_ASSERT_EQUAL(acc(B(0x66, 0x50), &c, a), 1);
+    CU_ASSERT(a[0].lin == 0x1FF000 - 2 && a[0].len == 2);
+    /* pop rbx, popfq: read at rSP */
+    CU_ASSERT_EQUAL(acc(B(0x5b), &c, a), 1);
+    CU_ASSERT(a[0].read && !a[0].write && a[0].lin == 0x1FF000 && a[0].len == 8);
+    CU_ASSERT_EQUAL(acc(B(0x9d), &c, a), 1);
+    CU_ASSERT(a[0].read && a[0].lin == 0x1FF000);
+    /* call rel32 writes the return address, ret reads it: 8 bytes, 66 or not */
+    CU_ASSERT_EQUAL(acc(B(0xe8, 0x00, 0x00, 0x00, 0x00), &c, a), 1);
+    CU_ASSERT(a[0].write && !a[0].read && a[0].lin == 0x1FF000 - 8 && a[0].len == 8);
+    CU_ASSERT_EQUAL(acc(B(0xc3), &c, a), 1);
+    CU_ASSERT(a[0].read && !a[0].write && a[0].lin == 0x1FF000 && a[0].len == 8);
+    CU_ASSERT_EQUAL(acc(B(0x66, 0xc3), &c, a), 1);
+    CU_ASSERT_EQUAL(a[0].len, 8);
+    CU_ASSERT_EQUAL(acc(B(0xc2, 0x10, 0x00), &c, a), 1);
+    /* leave: pops rBP from where rBP points */
+    CU_ASSERT_EQUAL(acc(B(0xc9), &c, a), 1);
+    CU_ASSERT(a[0].read && a[0].lin == 0x1FF040 && a[0].len == 8);
+    /* 32-bit code: 4 bytes (2 with 66), SS's base, ESP's width */
+    c.mode = X86_MODE_32;
+    c.stack_size = 4;
+    c.seg_base[X86_SEG_SS] = 0x10000;
+    CU_ASSERT_EQUAL(acc(B(0x50), &c, a), 1);
+    CU_ASSERT(a[0].lin == 0x10000 + 0x1FF000 - 4 && a[0].len == 4);
+    CU_ASSERT_EQUAL(acc(B(0x66, 0x50), &c, a), 1);
+    CU_ASSERT_EQUAL(a[0].len, 2);
+    CU_ASSERT_EQUAL(acc(B(0xc3), &c, a), 1);
+    CU_ASSERT_EQUAL(a[0].len, 4);
+    /* 16-bit code: 2 bytes (4 with 66), SP wraps */
+    c.mode = X86_MODE_16;
+    c.stack_size = 2;
+    c.gpr[X86_RSP] = 0x10000;
+    CU_ASSERT_EQUAL(acc(B(0x50), &c, a), 1);
+    CU_ASSERT(a[0].lin == 0x10000 + 0xFFFE && a[0].len == 2);
+    CU_ASSERT_EQUAL(acc(B(0x66, 0x50), &c, a), 1);
+    CU_ASSERT(a[0].lin == 0x10000 + 0xFFFC && a[0].len == 4);
+}
+
+/* What neither knows is no answer: the caller falls back on the exit's own
+ * address. */
 static void test_unknown(void)
 {
     insn_cpu_t c = cpu64();
     insn_access_t a[2];
-    CU_ASSERT_EQUAL(acc(B(0xc3), &c, a), -1);                    /* ret */
+    CU_ASSERT_EQUAL(acc(B(0xc8, 0x10, 0x00, 0x00), &c, a), -1);  /* enter */
+    CU_ASSERT_EQUAL(acc(B(0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+                          0x66, 0x66, 0x66, 0x66, 0x50), &c, a), -1);  /* 16 bytes */
+    CU_ASSERT_EQUAL(acc(B(0x66, 0x66), &c, a), -1);              /* prefixes only */
     CU_ASSERT_EQUAL(acc(B(0x89, 0xc0), &c, a), -1);              /* mov eax, eax */
     CU_ASSERT_EQUAL(acc(B(0x48, 0x8b, 0x05, 0x20), &c, a), -1);  /* truncated */
     CU_ASSERT_EQUAL(insn_accesses(NULL, 0, &c, a), -1);
@@ -299,7 +355,8 @@ UNIT_SUITE(insp_access_suite)
     CU_add_test(s, "the stack and string instructions", test_stack_and_strings);
     CU_add_test(s, "BT's register bit offset", test_bit_offsets);
     CU_add_test(s, "32- and 16-bit code: segments and wraps", test_legacy_modes);
-    CU_add_test(s, "what the decoder does not know", test_unknown);
+    CU_add_test(s, "instructions whose only access is the stack", test_stack_ops);
+    CU_add_test(s, "what neither knows", test_unknown);
     CU_add_test(s, "which watch the accesses hit", test_accesses_hit);
     CU_add_test(s, "32 watches at once, each by its own bytes", test_many_watches);
     CU_add_test(s, "fetches from a leaf without rights", test_fetch);
