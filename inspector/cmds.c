@@ -64,9 +64,9 @@ static int cmd_vmcs(insp_t *in, struct rsp *r)
 static int cmd_exits(insp_t *in, struct rsp *r)
 {
     say(r, "pauses %lu, breakpoints %lu, steps %lu, passed on %lu, MOV DR emulated %lu, "
-        "EPT watch accesses %lu (%u EPT watchpoints)\n",
+        "EPT watch accesses %lu, fetches: %lu; (%u EPT watchpoints)\n",
         in->exits_pause, in->exits_bp, in->exits_db, in->passed_on, in->exits_dr, in->exits_ept,
-        ewatch_count(&in->ew));
+        in->exits_ept_fetch, ewatch_count(&in->ew));
     say(r, "link: %lu bytes in, %lu out; packets %lu, bad checksums %lu, errors %lu\n",
         in->bytes_in, in->bytes_out, in->rsp.stats.packets, in->rsp.stats.bad_checksum,
         in->rsp.stats.errors);

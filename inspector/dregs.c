@@ -51,7 +51,6 @@ bool dregs_va_ok(uint64_t va, bool long_mode)
 }
 
 /* Opcodes (SDM Vol. 2A Appendix A, Table ). */
-#define OP_PUSHF     0x9C
 #define OP_INT_IB    0xCD
 #define OP_INT3      0xCC
 #define OP_INTO      0xCE
@@ -62,7 +61,7 @@ bool dregs_va_ok(uint64_t va, bool long_mode)
 /* SDM Vol. 2A 2.1.1: lock/repeat (F0 F2 F3), segment overrides (2E 36 3E
  * 26 64 65), operand and address size (66 67); 2.2.1: REX (40-4F) in
  * 64-bit mode. */
-static bool is_prefix(uint8_t b, bool mode64)
+bool dregs_is_prefix(uint8_t b, bool mode64)
 {
     switch (b) {
     case 0xF0: case 0xF2: case 0xF3: case 0x2E: case 0x36: case 0x3E: case 0x26:
@@ -79,12 +78,12 @@ void dregs_step_insn(const uint8_t *bytes, unsigned n, bool mode64, insp_step_in
     if (n > DREGS_INSN_MAX)
         n = DREGS_INSN_MAX;
     unsigned i = 0;
-    while (i < n && is_prefix(bytes[i], mode64))
+    while (i < n && dregs_is_prefix(bytes[i], mode64))
         i++;
     if (i >= n)
         return;
     const uint8_t op = bytes[i];
-    if (op == OP_PUSHF) {
+    if (op == DREGS_OP_PUSHF) {
         *out = (insp_step_insn_t){ STEP_PUSHF, 0, i + 1 };
     } else if (op == OP_INT_IB && i + 1 < n) {
         *out = (insp_step_insn_t){ STEP_INT, bytes[i + 1], i + 2 };

@@ -41,6 +41,13 @@ bool dregs_va_ok(uint64_t va, bool long_mode);
  * bare machine.
  */
 #define DREGS_INSN_MAX 15         /* bytes an instruction may have (SDM Vol. 2A 2.3.11) */
+#define DREGS_OP_PUSHF 0x9C       /* SDM Vol. 2A Table A-2 */
+#define DREGS_OP_OPSIZE 0x66      /* the operand-size prefix (SDM Vol. 2A 2.1.1) */
+
+/* Whether @b is a prefix: lock/repeat, segment override, operand or
+ * address size (SDM Vol. 2A 2.1.1), or in 64-bit mode (@mode64) REX
+ * (2.2.1). */
+bool dregs_is_prefix(uint8_t b, bool mode64);
 
 typedef enum {
     STEP_PLAIN,                   /* nothing of TF escapes */

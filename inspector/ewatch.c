@@ -122,10 +122,15 @@ static bool linear_in(const ewatch_t *w, uint64_t linear)
     return linear >= w->addr && linear - w->addr < w->len;
 }
 
+bool ewatch_is_walk(uint64_t qual)
+{
+    return (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED);
+}
+
 ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t linear,
                                   uint64_t qual, unsigned leaf_bits, int *hit)
 {
-    const bool walk = (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_TRANSLATED);
+    const bool walk = ewatch_is_walk(qual);
     const uint64_t base = gpa & ~((1ULL << leaf_bits) - 1);
     bool ours = false;
     unsigned part;
@@ -142,6 +147,43 @@ ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t 
             *hit = i;
     }
     return ours ? EWATCH_STEP : EWATCH_NOT_OURS;
+}
+
+int ewatch_bytes_hit(const ewatch_set_t *s, uint64_t gpa, unsigned len, bool read, bool write)
+{
+    unsigned part;
+    if (!len || gpa + len < gpa)
+        return -1;
+    for (int i = 0; i < EWATCH_MAX; i++) {
+        const ewatch_t *w = &s->w[i];
+        const bool kind = w->type == RSP_BP_READ    ? read
+                          : w->type == RSP_BP_WRITE ? write
+                                                    : read || write;
+        if (w->used && kind && piece_in(w, gpa, gpa + len, &part))
+            return i;
+    }
+    return -1;
+}
+
+int ewatch_accesses_hit(const ewatch_set_t *s, const insn_access_t *a, int n,
+                        ewatch_xlate_fn xlate, void *ctx)
+{
+    for (int k = 0; k < n && k < INSN_ACCESS_MAX; k++) {
+        uint64_t lin = a[k].lin;
+        unsigned left = a[k].len;
+        while (left) {
+            const unsigned here = ewatch_first_len(lin, left);
+            uint64_t gpa;
+            if (!xlate(ctx, lin, &gpa))
+                break;
+            const int hit = ewatch_bytes_hit(s, gpa, here, a[k].read, a[k].write);
+            if (hit >= 0)
+                return hit;
+            lin += here;
+            left -= here;
+        }
+    }
+    return -1;
 }
 
 enum rsp_stop_why ewatch_stop_why(const ewatch_set_t *s, int i)

@@ -19,12 +19,13 @@
  */
 #ifndef INSPECTOR_EWATCH_H
 #define INSPECTOR_EWATCH_H
+#include "insn_access.h"
 #include "rsp.h"
 #include <stdbool.h>
 #include <stdint.h>
 
 #define EWATCH_MAX      32        /* EPT watchpoints at once */
-#define EWATCH_LEN_MAX  4096      /* bytes one may watch: so it spans at most two pages */
+#define EWATCH_LEN_MAX  RSP_WATCH_LEN_MAX  /* bytes one may watch: at most two pages */
 #define EWATCH_PAGE_BITS 12
 #define EWATCH_PAGE     (1ULL << EWATCH_PAGE_BITS)  /* the guest's pages translate one by one */
 
@@ -84,8 +85,27 @@ typedef enum {
  * access's first byte must lie in the watched bytes (the exit gives no
  * access length: one that begins before the range and runs into it is
  * missed, README "Not yet"). */
+/* Whether exit qualification @qual is a page walk's: an access to a
+ * paging-structure entry (or its A/D update) while translating the
+ * guest-linear address the exit gives (bit 7 set, bit 8 clear: SDM 27.2.1,
+ * Table 27-7). */
+bool ewatch_is_walk(uint64_t qual);
 ewatch_verdict_t ewatch_violation(const ewatch_set_t *s, uint64_t gpa, uint64_t linear,
                                   uint64_t qual, unsigned leaf_bits, int *hit);
+/* Guest-physical bytes [@gpa, +@len), read (@read) and/or written (@write):
+ * the first watch they hit, or -1. A read watch hits on a read, a write
+ * watch on a write, an access watch on either, of any of its bytes (an
+ * access that begins before the range and runs into it too). */
+int ewatch_bytes_hit(const ewatch_set_t *s, uint64_t gpa, unsigned len, bool read, bool write);
+/* Guest-linear to guest-physical, through the guest's paging (false: not
+ * mapped, not RAM). */
+typedef bool (*ewatch_xlate_fn)(void *ctx, uint64_t lin, uint64_t *gpa);
+/* The first watch the accesses of an instruction (insn_accesses) hit,
+ * each split at the guest's page boundaries and each page translated by
+ * @xlate (a page that does not translate is not accessed: the instruction
+ * faults there), or -1. */
+int ewatch_accesses_hit(const ewatch_set_t *s, const insn_access_t *a, int n,
+                        ewatch_xlate_fn xlate, void *ctx);
 /* A digest of watch @i's bytes in @ram (@ram_bytes of guest RAM at
  * guest-physical 0): once the rights of its leaf are back for a step, other
  * accesses of that instruction (after a page walk through the leaf) exit no

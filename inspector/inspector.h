@@ -62,6 +62,9 @@ typedef struct insp {
     nestor_cptr_t ckpt;           /* the VM's checkpoint monitor (CKPT_BADGE_COMMAND), or 0 */
     nestor_cptr_t ept;            /* the VM's EPT restricted to its RAM (NVMX_GRANT_RAM_EPT,
                                      NESTOR_EPT_PROTECT for EPT watchpoints), or 0 (at L2) */
+    bool ept_all;                 /* read watches withhold all rights: the CPU has no
+                                     execute-only EPT (SDM A.10), or the config says
+                                     so (inspector.no-exec-only) */
     nestor_vcpu_state_t *s;       /* its state page, mapped */
     uint8_t *ram;                 /* its RAM, mapped */
     uint64_t ram_bytes;
@@ -98,6 +101,8 @@ typedef struct insp {
                                      than INSP_EW_STEP_LEAVES: more than we kept) */
     int ew_hit;                   /* the watch the step's access hits, or -1 */
     uint64_t ew_digest[EWATCH_MAX];   /* the write watches' bytes before it (ewatch_digest) */
+    bool ew_decoded;              /* the step's instruction was decoded (insn_access.h):
+                                     its accesses decide the hit, not a page walk's */
     bool ew_silent;               /* the step is ours alone (gdb asked for none) */
     /* our exit tables (ours, not the VMM's): with EPT violations while an
      * EPT watchpoint is set, without them after */
@@ -107,6 +112,7 @@ typedef struct insp {
     size_t inlen;
     struct rsp rsp;
     /* counts for "monitor exits" */
+    uint64_t exits_ept_fetch;     /* of exits_ept: fetches (all rights withheld) */
     uint64_t exits_pause, exits_bp, exits_db, exits_dr, exits_ept, passed_on, bytes_in,
         bytes_out;
 } insp_t;

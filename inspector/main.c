@@ -26,6 +26,9 @@
 #define INSP_L2PAGE_VA 0x0000210000000000ULL     /* nested-vmx's L2 page (at level 2) */
 #define UART_BADGE     (1ULL << 40)       /* our notification's badge bit (no endpoint badge) */
 #define WAIT_OPT       "inspector.wait"   /* hold the VM at its first instruction for gdb */
+/* Read watchpoints withhold all rights of their leaf, as on a CPU without
+ * execute-only EPT: that way, tried on one with it. */
+#define NO_XO_OPT      "inspector.no-exec-only"
 
 static insp_t insp;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
@@ -204,6 +207,10 @@ int main(const nestor_bootinfo_t *bi)
     /* Without a link it still takes its exits (passing on what is not its
      * own), which is what `./nestor bench exits` measures. */
     bool wait = link && nu_option(bi->cmdline, WAIT_OPT) != NULL;
+    insp.ept_all = nu_option(bi->cmdline, NO_XO_OPT) != NULL;
+    if (insp.ept_all)
+        printf("inspector %s: read watchpoints withhold all rights (%s)\n", insp.name,
+               NO_XO_OPT);
     if (wait)
         target_pause(&insp);      /* taken at the VM's first entry */
     if (link && insp.l2)

@@ -586,7 +586,8 @@ static void cmd_breakpoint(struct rsp *r, cur_t *c, bool insert)
     }
     /* Conditions and commands (";X...", "cond_list") are not offered: we
      * never say ConditionalBreakpoints+ / BreakpointCommands+. */
-    if (!cur_done(c) || kind == 0 || kind > 8) {
+    if (!cur_done(c) || kind == 0 ||
+        kind > (RSP_BP_IS_WATCH(type) ? RSP_WATCH_LEN_MAX : RSP_BP_KIND_MAX)) {
         send_error(r, RSP_EINVAL);
         return;
     }

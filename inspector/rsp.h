@@ -78,6 +78,14 @@ enum rsp_bp_type {
     RSP_BP_TYPES
 };
 
+/* The kind (bytes) a Z/z packet may give: a breakpoint's instruction
+ * length is at most 8; a watchpoint (Z2-Z4) may cover up to
+ * RSP_WATCH_LEN_MAX bytes, served as the backend can (the inspector: a
+ * debug register up to 8 aligned bytes, EPT protection beyond). */
+#define RSP_BP_KIND_MAX   8
+#define RSP_WATCH_LEN_MAX 4096
+#define RSP_BP_IS_WATCH(t) ((t) == RSP_BP_WRITE || (t) == RSP_BP_READ || (t) == RSP_BP_ACCESS)
+
 /* What each thread does on a resume (c, s, vCont). */
 enum rsp_action {
     RSP_ACT_STOP = 0,         /* stays stopped */

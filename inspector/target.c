@@ -366,16 +366,17 @@ static int hw_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
  * capability is restricted to the VM's RAM: NESTOR_EPT_PROTECT refuses
  * anything else, and never gives a page more than the VMM mapped it with).
  * *@shift: the leaf's level; *@before: what it withheld before. */
-static bool ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *shift,
-                        unsigned *before)
+static nestor_error_t ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *shift,
+                                  unsigned *before)
 {
     const nestor_word_t args[] = { gpa, withhold };
     nestor_word_t res[3];
-    if (nu_invoke(in->ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 3) != NESTOR_OK)
-        return false;
-    *shift = (unsigned)res[0];
-    *before = (unsigned)res[2];
-    return true;
+    const nestor_error_t e = nu_invoke(in->ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 3);
+    if (e == NESTOR_OK) {
+        *shift = (unsigned)res[0];
+        *before = (unsigned)res[2];
+    }
+    return e;
 }
 
 /* The leaf mapping @gpa protected as every watch in it needs now. The VMM
@@ -384,10 +385,20 @@ static bool ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *s
 static bool ew_protect_leaf(insp_t *in, uint64_t gpa)
 {
     unsigned shift = in->leaf_bits, before;
-    for (unsigned tries = 0; tries < 2; tries++) {
-        const unsigned want = ewatch_leaf_withhold(&in->ew, gpa & ~((1ULL << shift) - 1), shift);
+    for (unsigned tries = 0; tries < 3; tries++) {
+        unsigned want = ewatch_leaf_withhold(&in->ew, gpa & ~((1ULL << shift) - 1), shift);
+        /* Read and write withheld leave the leaf execute-only, which the
+         * CPU may not have (SDM 28.3.3.1, A.10): then all three (the
+         * fetches from it exit too, and step on silently). */
+        if (want == NESTOR_EPT_WITHHOLD_RW && in->ept_all)
+            want = NESTOR_EPT_WITHHOLD_ALL;
         unsigned got;
-        if (!ept_protect(in, gpa, want, &got, &before))
+        const nestor_error_t e = ept_protect(in, gpa, want, &got, &before);
+        if (e == NESTOR_ERR_ILLEGAL_OPERATION && want == NESTOR_EPT_WITHHOLD_RW) {
+            in->ept_all = true;
+            continue;
+        }
+        if (e != NESTOR_OK)
             return false;
         if (got == shift)
             return true;
@@ -461,8 +472,8 @@ static int ew_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
         return -RSP_EPERM;
     }
     if (!ew_apply(in, i)) {
-        /* Refused (a read watch without execute-only EPT, SDM 28.3.3.1):
-         * the leaves as they were. */
+        /* Refused (the kernel's reason: a leaf outside our range, a
+         * mapping without the rights to withhold): the leaves as they were. */
         ewatch_remove(&in->ew, type, addr, kind);
         ew_apply(in, i);
         if (first)
@@ -861,7 +872,43 @@ static int ew_step_end(insp_t *in)
     in->n_ew_leaves = 0;
     in->ew_hit = -1;
     in->ew_silent = false;
+    in->ew_decoded = false;
     return hit;
+}
+
+static bool ew_xlate(void *ctx, uint64_t lin, uint64_t *gpa)
+{
+    return target_translate(I(ctx), lin, gpa);
+}
+
+/* The watch the instruction at RIP hits by the bytes it reads and writes
+ * (decoded: insn_access.h), -1 for none; false where it cannot be decoded.
+ * The CPU's mode: IA32_EFER.LMA and CS.L, else CS.D in protected mode
+ * outside virtual-8086 mode (SDM Vol. 3A 5.2.1, 20.2); the stack's
+ * address size: SS.B (3.4.5). */
+static bool ew_insn_hit(insp_t *in, int *hit)
+{
+    const nestor_vcpu_state_t *s = in->s;
+    const bool m64 = mode64(s);
+    const bool m32 = !m64 && (s->cr0 & X86_CR0_PE) && !(s->rflags & X86_RFLAGS_VM) &&
+                     (s->cs.ar & X86_AR_DB);
+    const insn_cpu_t cpu = {
+        .mode = m64 ? X86_MODE_64 : m32 ? X86_MODE_32 : X86_MODE_16,
+        .gpr = { s->rax, s->rcx, s->rdx, s->rbx, s->rsp, s->rbp, s->rsi, s->rdi,
+                 s->r8, s->r9, s->r10, s->r11, s->r12, s->r13, s->r14, s->r15 },
+        .rip = s->rip,
+        .seg_base = { s->es.base, s->cs.base, s->ss.base, s->ds.base, s->fs.base, s->gs.base },
+        .stack_size = m64 ? 8 : (s->ss.ar & X86_AR_DB) ? 4 : 2,
+        .df = s->rflags & X86_RFLAGS_DF,
+    };
+    uint8_t code[X86_MAX_INSN_LEN];
+    const size_t n = read_linear(in, linear(s, &s->cs, s->rip, false), code, sizeof code);
+    insn_access_t a[INSN_ACCESS_MAX];
+    const int k = insn_accesses(code, n, &cpu, a);
+    if (k < 0)
+        return false;
+    *hit = ewatch_accesses_hit(&in->ew, a, k, ew_xlate, in);
+    return true;
 }
 
 /* Resume the exit we hold with what we changed, the target running on. */
@@ -895,15 +942,29 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
     /* Near a watch of ours: the rights back if we withheld any there; if
      * not, the violation is not ours (a hole, the VMM's read-only page). */
     unsigned shift, before;
-    if (!ept_protect(in, gpa, NESTOR_EPT_WITHHOLD_NONE, &shift, &before) || !before) {
+    if (ept_protect(in, gpa, NESTOR_EPT_WITHHOLD_NONE, &shift, &before) != NESTOR_OK ||
+        !before) {
         pass_on(in);
         return;
     }
     in->exits_ept++;
-    if (!in->n_ew_leaves)         /* the write and access watches' bytes before it */
-        for (int i = 0; i < EWATCH_MAX; i++)
+    in->exits_ept_fetch += (mr[NESTOR_EXIT_MR_QUALIFICATION] & EPT_QUAL_FETCH) != 0;
+    if (!in->n_ew_leaves) {       /* the instruction's first exit in our leaves */
+        for (int i = 0; i < EWATCH_MAX; i++)   /* the write and access watches' bytes */
             if (in->ew.w[i].used && in->ew.w[i].type != RSP_BP_READ)
                 in->ew_digest[i] = ewatch_digest(&in->ew, i, in->ram, in->ram_bytes);
+        /* What it reads and writes decides (once the rights are back for
+         * the step, its other accesses exit no more): decoded, where the
+         * decoder knows it. */
+        int by_insn;
+        in->ew_decoded = ew_insn_hit(in, &by_insn);
+        if (in->ew_decoded)
+            in->ew_hit = by_insn;
+    }
+    /* A page walk's linear address judges the access only where the
+     * instruction could not be decoded (it may be the fetch's walk). */
+    if (in->ew_decoded && ewatch_is_walk(mr[NESTOR_EXIT_MR_QUALIFICATION]))
+        hit = -1;
     /* (More leaves than we keep, a walk through many: the step's end
      * protects every watch's leaves again.) */
     if (in->n_ew_leaves < INSP_EW_STEP_LEAVES)

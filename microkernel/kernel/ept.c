@@ -65,7 +65,7 @@ static nestor_error_t protect(inv_t *iv, cte_t *slot)
     if (!inv_arg(iv, 0, &gpa) || !inv_arg(iv, 1, &withhold))
         return NESTOR_ERR_TRUNCATED_MESSAGE;
     if (withhold != NESTOR_EPT_WITHHOLD_NONE && withhold != NESTOR_EPT_WITHHOLD_W &&
-        withhold != NESTOR_EPT_WITHHOLD_RW)
+        withhold != NESTOR_EPT_WITHHOLD_RW && withhold != NESTOR_EPT_WITHHOLD_ALL)
         return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 1, withhold);
     nestor_error_t err = leaf_at(iv, slot, gpa, &leaf, &shift);
     if (err != NESTOR_OK)

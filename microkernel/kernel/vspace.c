@@ -31,6 +31,7 @@
  * which the CPU ignores in EPT leaves (SDM Vol. 3C 28.3.2, the formats of
  * an EPT PDE mapping a 2 MiB page and of an EPT PTE: bits 56:52 ignored). */
 #define EPT_WITHHELD_SHIFT 52
+#define EPT_WITHHELD_RWX   (EPT_RWX << EPT_WITHHELD_SHIFT)
 /* SDM 28.3.3.1: an entry with bit 1 (write) set and bit 0 (read) clear is
  * misconfigured. NESTOR_EPT_SET_MMIO installs exactly this (no address);
  * frames are never mapped write-without-read, so it names MMIO entries. */
@@ -152,9 +153,14 @@ static unsigned map_shift(uint8_t type)
 
 /* Walk @pml4 down to the table holding @va's entry at @shift; NULL if a
  * table on the way is missing or a large page is in the way. */
+/* Whether entry @e holds something: for the CPU an EPT entry is present
+ * when any of bits 2:0 is set (SDM Vol. 3C 28.3.2); a leaf whose rights
+ * are all withheld (NESTOR_EPT_WITHHOLD_ALL) is not present to the CPU
+ * but is still its frame's mapping here (lookups find it, nothing maps
+ * over it, unmapping clears it). */
 static bool present(uint64_t e, bool ept)
 {
-    return ept ? (e & EPT_RWX) != 0 : (e & PTE_P) != 0;
+    return ept ? (e & (EPT_RWX | EPT_WITHHELD_RWX)) != 0 : (e & PTE_P) != 0;
 }
 
 static bool is_mmio_entry(uint64_t e)
@@ -426,11 +432,15 @@ nestor_error_t vspace_ept_protect(const cap_t *ept_cap, uint64_t *leaf, uint64_t
     *before = e >> EPT_WITHHELD_SHIFT & EPT_RWX;
     const uint64_t mapped = (e | e >> EPT_WITHHELD_SHIFT) & EPT_RWX;
     const uint64_t now = mapped & ~withhold;
-    /* SDM 28.3.3.1: no rights is not present (the mapping would be lost),
-     * execute alone is a misconfiguration without execute-only support. */
-    if (!now || (now == NESTOR_EPT_X && !vmx_ept_execute_only()))
+    /* SDM 28.3.3.1: execute alone is a misconfiguration without
+     * execute-only support. No rights at all makes the leaf not present
+     * (28.3.2: every guest access, fetches too, exits as an EPT violation,
+     * 28.3.3.2): only when asked for by name (NESTOR_EPT_WITHHOLD_ALL), not
+     * as what is left of a narrower mapping. */
+    if ((!now && withhold != NESTOR_EPT_WITHHOLD_ALL) ||
+        (now == NESTOR_EPT_X && !vmx_ept_execute_only()))
         return NESTOR_ERR_ILLEGAL_OPERATION;
-    *leaf = (e & ~(EPT_RWX | EPT_RWX << EPT_WITHHELD_SHIFT)) | now |
+    *leaf = (e & ~(EPT_RWX | EPT_WITHHELD_RWX)) | now |
             (mapped & withhold) << EPT_WITHHELD_SHIFT;
     /* SDM 28.4.3.1: translations cached while the rights were wider stay
      * in use until invalidated. */

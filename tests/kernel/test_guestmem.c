@@ -643,6 +643,23 @@ KTEST(guestmem_ept_protect_withholds_rights)
         KT_OK(protect(vm.ept, 0x5000, NESTOR_EPT_WITHHOLD_NONE, res));
         KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
     }
+    /* All three (read watchpoints where the CPU has no execute-only EPT):
+     * the code's leaf is not present to the CPU (SDM 28.3.2), so the fetch
+     * exits (Table 27-7 bit 2); it stays the frame's mapping: nothing maps
+     * over it, and given back the guest runs on. */
+    KT_OK(protect(vm.ept, TVM_CODE, NESTOR_EPT_WITHHOLD_ALL, res));
+    KT_EQ(res[1], 0);
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_QUALIFICATION) & EPT_QUAL_ACCESS, EPT_QUAL_FETCH);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), TVM_CODE);
+    nestor_cptr_t over = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    KT_EQ(ept_map(over, vm.ept, TVM_CODE, EPT_RWX), NESTOR_ERR_DELETE_FIRST);
+    KT_OK(protect(vm.ept, TVM_CODE, NESTOR_EPT_WITHHOLD_ALL, res));  /* twice: once */
+    KT_EQ(res[2], EPT_RWX);
+    KT_OK(protect(vm.ept, TVM_CODE, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[1], EPT_RWX);
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
     /* A read-only mapping gains nothing: withholding W withholds nothing. */
     nestor_cptr_t g = env_obj(NESTOR_OBJ_FRAME_4K, 0);
     KT_OK(ept_map(g, vm.ept, 0xA000, NESTOR_EPT_R | NESTOR_EPT_X));

@@ -8,13 +8,16 @@ inspector-fuzz.spec): python3 inspector_fuzz.py PORT ELF.
 3. Sends seeded hostile packets: wrong checksums, bytes outside packets,
    over-long packets, hex that is not hex, lengths of 0 and 2^64-1, memory
    reads and writes outside the guest's RAM and unmapped, breakpoints and
-   watchpoints in MMIO (the LAPIC page) and outside RAM, register writes the
-   inspector must refuse, unknown packets. Each reply must be a well-formed
+   watchpoints in MMIO (the LAPIC page) and outside RAM, watchpoint lengths
+   no watchpoint has, register writes the inspector must refuse, unknown
+   packets. Each reply must be a well-formed
    packet (checksum right), and every refusal an error reply; nothing may
    change the guest (writes go only where they must be refused, and each
    breakpoint set is removed again).
 4. Checks the inspector still answers right (qC, a memory read of a known
-   global), sets 'released' so the guest's spin ends, and detaches: the
+   global, a write watchpoint, read watchpoints until there is no room for
+   another, all removed), sets 'released' so the guest's spin ends, and
+   detaches: the
    guest must then finish with 0 failed (the spec judges its console).
 Prints one line per stage; the spec judges them (gdb-expect).
 """
@@ -147,7 +150,7 @@ def hostile(rng, poked):
     a = rng.choice([OUTSIDE_RAM + rng.randrange(0, 1 << 20), LAPIC + rng.randrange(0, 4096),
                     (1 << 64) - rng.randrange(1, 64), 1 << rng.randrange(40, 64)])
     n = rng.choice([1, 2, 8, 16, 4096, (1 << 64) - 1, 0x7FFFFFFF])
-    k = rng.randrange(14)
+    k = rng.randrange(16)
     if k == 0:
         return 'm%x,%x' % (a, n), True
     if k == 1:
@@ -178,6 +181,18 @@ def hostile(rng, poked):
         # could be a resume address: legal, and not ours to send).
         junk = ''.join(chr(rng.randrange(0x20, 0x7F)) for _ in range(rng.randrange(0, 40)))
         return 'j' + junk.replace('$', '').replace('#', '').replace('}', '').replace('*', ''), None
+    if k == 13:
+        # A read watchpoint, or an access watchpoint of a length no debug
+        # register takes (EPT watchpoints: no debug register has a read
+        # condition), in MMIO or outside RAM. (A debug register may watch
+        # any linear address: a condition of the CPU's, no access of ours.)
+        if rng.randrange(2):
+            return 'Z3,%x,%x' % (a, rng.choice([1, 3, 16, 4096])), True
+        return 'Z4,%x,%x' % (a, rng.choice([3, 16, 4096])), True
+    if k == 14:
+        # Lengths no watchpoint has: 0, past RSP_WATCH_LEN_MAX, 2^64-1
+        return 'Z%d,%x,%x' % (rng.choice([2, 3, 4]), poked,
+                              rng.choice([0, 4097, 0x7FFFFFFF, (1 << 64) - 1])), True
     return 'Z2,%x,8' % poked, False                    # legal: removed again below
 
 
@@ -238,6 +253,17 @@ def main():
     # (the inspector holds none there); removed again.
     print('client: watchpoint %s' % link.ask('Z2,%x,8' % poked), flush=True)
     link.ask('z2,%x,8' % poked)
+    # Read watchpoints of 1 to 16 bytes on the globals until there is no
+    # room (EPT watchpoints: EWATCH_MAX at L1; none at L2), removed again.
+    n_set, reply = 0, None
+    for i in range(40):
+        reply = link.ask('Z3,%x,%x' % (poked + i, 1 + i % 16))
+        if reply != 'OK':
+            break
+        n_set += 1
+    print('client: read watches: %d set, then %s' % (n_set, reply), flush=True)
+    removed = sum(link.ask('z3,%x,%x' % (poked + i, 1 + i % 16)) == 'OK' for i in range(n_set))
+    print('client: read watches removed: %d' % removed, flush=True)
     print('client: release %s' % link.ask('M%x,8:0100000000000000' % released), flush=True)
     print('client: detach %s' % link.ask('D'), flush=True)
     return 1 if accepted_wrongly or link.malformed else 0

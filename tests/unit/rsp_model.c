@@ -139,7 +139,9 @@ static int m_breakpoint(void *ctx, bool insert, enum rsp_bp_type type, uint64_t 
                         unsigned kind)
 {
     model_t *m = M(ctx);
-    if (type >= RSP_BP_TYPES || kind == 0 || kind > 8) {
+    m->breakpoints++;
+    if (type >= RSP_BP_TYPES || kind == 0 ||
+        kind > (RSP_BP_IS_WATCH(type) ? RSP_WATCH_LEN_MAX : RSP_BP_KIND_MAX)) {
         m->violations++;
         return -RSP_EINVAL;
     }

@@ -26,7 +26,7 @@ typedef struct {
     struct { uint64_t addr; uint8_t saved; bool used; } sw[MODEL_SW_BPS];
     struct { uint64_t addr; unsigned type, kind; bool used; } hw[MODEL_HW_SLOTS];
     uint8_t last_acts[RSP_MAX_THREADS];
-    unsigned resumes, interrupts, detaches, steps, attaches;
+    unsigned resumes, interrupts, detaches, steps, attaches, breakpoints;
     rsp_arch_t *arch;          /* the register set attach chooses (NULL: the default) */
     bool step_stops_at_once;   /* a step reports its stop from inside resume() */
     unsigned violations;       /* calls that broke the engine's promises */

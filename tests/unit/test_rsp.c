@@ -347,6 +347,17 @@ static void test_breakpoints(void)
     ASK_EQ("Z5,100000,1", "");                     /* unknown type */
     ASK_EQ("Z0,100000,0", "E16");
     ASK_EQ("Z0,100000,9", "E16");
+    ASK_EQ("Z1,100000,9", "E16");
+    /* A watchpoint may be longer (the backend decides: the model's debug
+     * registers take 1, 2, 4 or 8 bytes), up to RSP_WATCH_LEN_MAX. */
+    unsigned calls = m->breakpoints;
+    ASK_EQ("Z3,100000,10", "E16");
+    ASK_EQ("Z4,100000,1000", "E16");
+    CU_ASSERT_EQUAL(m->breakpoints, calls + 2);    /* the backend's refusals */
+    ASK_EQ("Z2,100000,1001", "E16");
+    ASK_EQ("Z3,100000,ffffffffffffffff", "E16");
+    ASK_EQ("Z1,100000,10", "E16");
+    CU_ASSERT_EQUAL(m->breakpoints, calls + 2);    /* the engine's */
     ASK_EQ("Z0,100000", "E16");
     ASK_EQ("Z0,100000,1;X2,0a", "E16");            /* no conditions offered */
     ASK_EQ("Z", "E16");

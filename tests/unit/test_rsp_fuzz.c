@@ -135,7 +135,9 @@ static size_t gen_packet(char *p, size_t cap)
     case 12:
     case 13:
         return (size_t)sprintf(p, "%c%x,%" PRIx64 ",%x", below(2) ? 'Z' : 'z', below(7),
-                               any_addr(), below(4) ? 1u << below(4) : below(20));
+                               any_addr(), below(4)   ? 1u << below(4)
+                                           : below(2) ? below(20)
+                                                      : RSP_WATCH_LEN_MAX - 2 + below(4));
     case 14: return (size_t)sprintf(p, "H%c%s", below(8) ? "gc"[below(2)] : 'q', any_tid(t));
     case 15: return (size_t)sprintf(p, "T%s", any_tid(t));
     case 16:

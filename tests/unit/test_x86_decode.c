@@ -136,6 +136,89 @@ static void test_rip_relative(void)
     CU_ASSERT_EQUAL(i.addr_size, 4);
 }
 
+/* The memory operand's address (x86_decode_ea): each form of SDM Vol. 2A
+ * Tables 2-1, 2-2 and 2-3 against registers with distinct values. */
+static uint64_t ea_of(x86_mode_t mode, const uint8_t *bytes, size_t n, uint64_t next_rip,
+                      int *seg)
+{
+    static const uint64_t gpr[16] = {
+        0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000, 0x7000, 0x8000,   /* rax..rdi */
+        0x90000, 0xA0000, 0xB0000, 0xC0000, 0xD0000, 0xE0000, 0xF0000,    /* r8..r14 */
+        0xFFFFFFFFFFFFFFF0ull,                                            /* r15 */
+    };
+    x86_insn_t i = ok(mode, bytes, n);
+    uint64_t ea = 0;
+    CU_ASSERT_TRUE(x86_decode_ea(&i, gpr, next_rip, &ea));
+    *seg = i.ea_seg;
+    return ea;
+}
+
+static void test_effective_address(void)
+{
+    int seg;
+    /* mov eax, [rdi] */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x8b, 0x07), 0, &seg), 0x8000);
+    CU_ASSERT_EQUAL(seg, X86_SEG_DS);
+    /* mov [rbp-8], rax: SS by default (SDM Vol. 1 Table 3-5) */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x48, 0x89, 0x45, 0xf8), 0, &seg), 0x5FF8);
+    CU_ASSERT_EQUAL(seg, X86_SEG_SS);
+    /* mov rax, [rip+0x100]: from the next instruction */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x48, 0x8b, 0x05, 0x00, 0x01, 0x00, 0x00), 0x401007, &seg),
+                    0x401107);
+    /* 67: EIP-relative, cut to 32 bits */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x67, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00), 0x1FFFFFFF8ull,
+                          &seg), 0x8);
+    /* [rbx + rsi*4 + 0x10] (SIB, disp8) */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x8b, 0x44, 0xb3, 0x10), 0, &seg), 0x4000 + 0x7000 * 4 + 0x10);
+    CU_ASSERT_EQUAL(seg, X86_SEG_DS);
+    /* [rsp + 8]: SS */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x8b, 0x44, 0x24, 0x08), 0, &seg), 0x5008);
+    CU_ASSERT_EQUAL(seg, X86_SEG_SS);
+    /* REX.X: index r12 (SIB index 100 with REX.X is a register) */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x42, 0x8b, 0x04, 0x20), 0, &seg), 0x1000 + 0xD0000);
+    /* REX.B: base r13 with mod 01 (not rBP: DS), base r12 through SIB */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x41, 0x8b, 0x45, 0x04), 0, &seg), 0xE0004);
+    CU_ASSERT_EQUAL(seg, X86_SEG_DS);
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x41, 0x8b, 0x04, 0x24), 0, &seg), 0xD0000);
+    /* SIB without base: [rcx*8 + disp32] */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x8b, 0x04, 0xcd, 0x00, 0x10, 0x00, 0x00), 0, &seg),
+                    0x2000 * 8 + 0x1000);
+    /* disp32 sign-extended and the 64-bit wrap: [r15 + 0x20] */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0x41, 0x8b, 0x87, 0x20, 0x00, 0x00, 0x00), 0, &seg), 0x10);
+    /* 32-bit mode: absolute disp32, and a 4 GiB wrap */
+    CU_ASSERT_EQUAL(ea_of(M32, B(0x8b, 0x05, 0x00, 0x10, 0x00, 0x00), 0, &seg), 0x1000);
+    CU_ASSERT_EQUAL(ea_of(M32, B(0x8b, 0x80, 0x00, 0x00, 0x00, 0xf0), 0, &seg),
+                    (0x1000 + 0xF0000000ull) & 0xFFFFFFFF);
+    /* 16-bit forms: [bp+si+2] (SS), [bx+di], [disp16], a 64 KiB wrap */
+    CU_ASSERT_EQUAL(ea_of(M16, B(0x8b, 0x42, 0x02), 0, &seg), 0x6000 + 0x7000 + 2);
+    CU_ASSERT_EQUAL(seg, X86_SEG_SS);
+    CU_ASSERT_EQUAL(ea_of(M16, B(0x8b, 0x01), 0, &seg), 0x4000 + 0x8000);
+    CU_ASSERT_EQUAL(seg, X86_SEG_DS);
+    CU_ASSERT_EQUAL(ea_of(M16, B(0x8b, 0x06, 0x34, 0x12), 0, &seg), 0x1234);
+    CU_ASSERT_EQUAL(ea_of(M16, B(0x8b, 0x87, 0x00, 0xf0), 0, &seg), (0x4000 + 0xF000) & 0xFFFF);
+    /* moffs: the offset, of the address size; a segment override */
+    CU_ASSERT_EQUAL(ea_of(M64, B(0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11), 0, &seg),
+                    0x1122334455667788ull);
+    CU_ASSERT_EQUAL(ea_of(M32, B(0x64, 0xa3, 0x10, 0x00, 0x00, 0x00), 0, &seg), 0x10);
+    CU_ASSERT_EQUAL(seg, X86_SEG_FS);
+    CU_ASSERT_EQUAL(ea_of(M32, B(0x26, 0x8b, 0x45, 0x00), 0, &seg), 0x6000);
+    CU_ASSERT_EQUAL(seg, X86_SEG_ES);
+    /* No ModRM memory operand: string instructions; bad arguments */
+    x86_insn_t i = ok(M64, B(0xa4));
+    uint64_t ea = 7;
+    static const uint64_t zero[16];
+    CU_ASSERT_FALSE(i.has_ea);
+    CU_ASSERT_FALSE(x86_decode_ea(&i, zero, 0, &ea));
+    CU_ASSERT_EQUAL(ea, 7);
+    CU_ASSERT_FALSE(x86_decode_ea(NULL, zero, 0, &ea));
+    i = ok(M64, B(0x8b, 0x07));
+    CU_ASSERT_FALSE(x86_decode_ea(&i, NULL, 0, &ea));
+    i.ea_base = 99;                  /* hostile fields: no register outside the array */
+    i.ea_index = 16;
+    CU_ASSERT_TRUE(x86_decode_ea(&i, zero, 0, &ea));
+    CU_ASSERT_EQUAL(ea, 0);
+}
+
 static void test_opsize_prefix(void)
 {
     x86_insn_t i = ok(M64, B(0x66, 0x89, 0x06));   /* mov [rsi], ax */
@@ -1389,6 +1472,7 @@ UNIT_SUITE(x86_decode_suite)
     CU_add_test(s, "mov [rdi+0x100], imm32 (c7 87 ...)", test_mov_store_imm32);
     CU_add_test(s, "mov imm: imm8, imm16, sign-extended imm32", test_mov_store_imm_sizes);
     CU_add_test(s, "RIP-relative and absolute disp32", test_rip_relative);
+    CU_add_test(s, "memory operand addresses (x86_decode_ea)", test_effective_address);
     CU_add_test(s, "66 operand size, REX.W over 66", test_opsize_prefix);
     CU_add_test(s, "AH CH DH BH without REX", test_high_byte_regs);
     CU_add_test(s, "SPL..DIL and r8b with REX", test_rex_byte_regs);

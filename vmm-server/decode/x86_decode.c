@@ -28,8 +28,8 @@
 #define REX_BASE      0x40
 #define REX_W         0x08   /* 64-bit operand size */
 #define REX_R         0x04   /* extends ModRM.reg */
-#define REX_X         0x02   /* extends SIB.index (only the length matters here) */
-#define REX_B         0x01   /* extends ModRM.rm / SIB.base (only the length matters here) */
+#define REX_X         0x02   /* extends SIB.index */
+#define REX_B         0x01   /* extends ModRM.rm / SIB.base */
 
 /* One-byte opcodes (SDM Vol. 2A Appendix A, Table A-2). */
 #define OP_ALU_LAST    0x3F  /* 00-3F: eight ALU groups of 8 opcodes, group = opcode >> 3 */
@@ -134,6 +134,9 @@
 #define MODRM_REG(b)  (((unsigned)(b) >> 3) & 7u)
 #define MODRM_RM(b)   ((unsigned)(b) & 7u)
 #define SIB_BASE(b)   ((unsigned)(b) & 7u)
+#define SIB_INDEX(b)  (((unsigned)(b) >> 3) & 7u)
+#define SIB_SCALE(b)  ((unsigned)(b) >> 6)      /* log2 of the scale */
+#define SIB_INDEX_NONE 4     /* index 100 without REX.X: no index (Table 2-3) */
 #define MOD_NO_DISP   0
 #define MOD_DISP8     1
 #define MOD_DISP_FULL 2
@@ -220,37 +223,65 @@ static uint64_t sign_extend(uint64_t v, unsigned from_bytes)
     return (v ^ sign) - sign;
 }
 
-/* Skip the SIB byte and displacement of a memory operand (mod != 3).
- * SDM Vol. 2A 2.1.5: Table 2-1 (16-bit addressing), Table 2-2 (32-bit),
- * Table 2-3 (SIB); 2.2.1.2: rm = 100 always means SIB and mod 00 rm 101
- * always means disp32 (RIP-relative in 64-bit mode, 2.2.1.6), whatever REX.B. */
-static x86_decode_status_t skip_address(cursor_t *c, unsigned modrm, unsigned addr_size)
+/* The base and index registers of the 16-bit forms by ModRM.rm (SDM Vol.
+ * 2A 2.1.5, Table 2-1): [BX+SI] [BX+DI] [BP+SI] [BP+DI] [SI] [DI] [BP] [BX]. */
+static const int8_t rm16_base[8] = { X86_RBX, X86_RBX, X86_RBP, X86_RBP, X86_RSI, X86_RDI,
+                                     X86_RBP, X86_RBX };
+static const int8_t rm16_index[8] = { X86_RSI, X86_RDI, X86_RSI, X86_RDI, -1, -1, -1, -1 };
+
+/* Read the SIB byte and displacement of a memory operand (mod != 3) into
+ * d's address fields. SDM Vol. 2A 2.1.5: Table 2-1 (16-bit addressing),
+ * Table 2-2 (32-bit), Table 2-3 (SIB; index 100 without REX.X is none);
+ * 2.2.1.2: rm = 100 always means SIB and mod 00 rm 101 always means
+ * disp32 (RIP-relative in 64-bit mode, 2.2.1.6), whatever REX.B. */
+static x86_decode_status_t read_address(cursor_t *c, unsigned modrm, unsigned addr_size,
+                                        unsigned rex, x86_mode_t mode, x86_insn_t *d)
 {
     unsigned mod = MODRM_MOD(modrm), rm = MODRM_RM(modrm);
     size_t disp = 0;
     x86_decode_status_t st;
 
+    d->has_ea = true;
+    d->ea_scale = 1;
     if (addr_size == 2) {
-        if (mod == MOD_DISP8)
+        d->ea_base = rm16_base[rm];
+        d->ea_index = rm16_index[rm];
+        if (mod == MOD_DISP8) {
             disp = 1;
-        else if (mod == MOD_DISP_FULL || (mod == MOD_NO_DISP && rm == RM16_DISP16))
+        } else if (mod == MOD_DISP_FULL || (mod == MOD_NO_DISP && rm == RM16_DISP16)) {
             disp = 2;
+            if (mod == MOD_NO_DISP)
+                d->ea_base = -1;
+        }
     } else {
+        const unsigned rex_b = (rex & REX_B) ? 8u : 0u;
+        d->ea_base = (int)(rm | rex_b);
         if (rm == RM_SIB) {
             if ((st = need(c, 1)) != X86_DECODE_OK)
                 return st;
             unsigned sib = (unsigned)fetch(c, 1);
-            if (mod == MOD_NO_DISP && SIB_BASE(sib) == SIB_BASE_NONE)
+            unsigned index = SIB_INDEX(sib) | ((rex & REX_X) ? 8u : 0u);
+            d->ea_index = index == SIB_INDEX_NONE ? -1 : (int)index;
+            d->ea_scale = 1u << SIB_SCALE(sib);
+            d->ea_base = (int)(SIB_BASE(sib) | rex_b);
+            if (mod == MOD_NO_DISP && SIB_BASE(sib) == SIB_BASE_NONE) {
                 disp = 4;
+                d->ea_base = -1;
+            }
         }
-        if (mod == MOD_DISP8)
+        if (mod == MOD_DISP8) {
             disp = 1;
-        else if (mod == MOD_DISP_FULL || (mod == MOD_NO_DISP && rm == RM_DISP32))
+        } else if (mod == MOD_DISP_FULL || (mod == MOD_NO_DISP && rm == RM_DISP32)) {
             disp = 4;
+            if (mod == MOD_NO_DISP && rm == RM_DISP32) {
+                d->ea_base = -1;
+                d->ea_rip = mode == X86_MODE_64;
+            }
+        }
     }
     if ((st = need(c, disp)) != X86_DECODE_OK)
         return st;
-    c->pos += disp;
+    d->ea_disp = disp ? sign_extend(fetch(c, disp), (unsigned)disp) : 0;
     return X86_DECODE_OK;
 }
 
@@ -558,7 +589,7 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
         }
         if (lock_pfx && !lock_allowed(d))
             return X86_DECODE_INVALID;
-        if ((st = skip_address(c, modrm, addr_size)) != X86_DECODE_OK)
+        if ((st = read_address(c, modrm, addr_size, rex, mode, d)) != X86_DECODE_OK)
             return st;
     } else {
         if (lock_pfx)
@@ -577,7 +608,9 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
              * unless 67 (SDM Vol. 2A 2.2.1.4). */
             if ((st = need(c, addr_size)) != X86_DECODE_OK)
                 return st;
-            c->pos += addr_size;
+            d->has_ea = true;
+            d->ea_scale = 1;
+            d->ea_disp = fetch(c, addr_size);
         }
     }
 
@@ -595,7 +628,8 @@ static x86_decode_status_t decode(cursor_t *c, x86_mode_t mode, x86_insn_t *d)
     return X86_DECODE_OK;
 }
 
-static const x86_insn_t insn_none = { .op = X86_OP_NONE, .reg = -1, .seg_override = -1 };
+static const x86_insn_t insn_none = { .op = X86_OP_NONE, .reg = -1, .seg_override = -1,
+                                       .ea_base = -1, .ea_index = -1, .ea_seg = -1 };
 
 x86_decode_status_t x86_decode(const uint8_t *bytes, size_t avail, x86_mode_t mode,
                                x86_insn_t *out)
@@ -611,9 +645,34 @@ x86_decode_status_t x86_decode(const uint8_t *bytes, size_t avail, x86_mode_t mo
     cursor_t c = { .bytes = bytes, .avail = avail, .pos = 0 };
     x86_insn_t d = insn_none;
     x86_decode_status_t st = decode(&c, mode, &d);
-    if (st == X86_DECODE_OK)
+    if (st == X86_DECODE_OK) {
+        /* SDM Vol. 1 3.7.5, Table 3-5: a prefix's segment, else SS for an
+         * address with rBP or rSP as its base (BP in the 16-bit forms),
+         * else DS. */
+        if (d.has_ea)
+            d.ea_seg = d.seg_override >= 0                              ? d.seg_override
+                       : d.ea_base == X86_RSP || d.ea_base == X86_RBP ? X86_SEG_SS
+                                                                       : X86_SEG_DS;
         *out = d;
+    }
     return st;
+}
+
+bool x86_decode_ea(const x86_insn_t *insn, const uint64_t gpr[16], uint64_t next_rip,
+                   uint64_t *offset)
+{
+    if (!insn || !insn->has_ea || !gpr || !offset)
+        return false;
+    uint64_t ea = insn->ea_disp;
+    if (insn->ea_rip)
+        ea += next_rip;
+    if (insn->ea_base >= 0 && insn->ea_base < 16)
+        ea += gpr[insn->ea_base];
+    if (insn->ea_index >= 0 && insn->ea_index < 16)
+        ea += gpr[insn->ea_index] * insn->ea_scale;
+    /* Computed in the address size, zero-extended (SDM Vol. 1 3.3.7). */
+    *offset = ea & size_mask(insn->addr_size);
+    return true;
 }
 
 const char *x86_decode_status_str(x86_decode_status_t st)

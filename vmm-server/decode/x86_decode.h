@@ -123,6 +123,19 @@ typedef struct {
                               (ES/CS/SS/DS prefixes are ignored there: SDM Vol. 1 3.4.2.1) */
     bool reg_dest;         /* ALU forms 02/03 0A/0B 22/23 2A/2B 32/33 3A/3B: the register is
                               the destination and first operand; otherwise memory is */
+    /* The ModRM or moffs memory operand's address (x86_decode_ea): offset =
+     * base + index * scale + disp in the address size (SDM Vol. 2A 2.1.5,
+     * Tables 2-1, 2-2, 2-3), RIP-relative from the next instruction
+     * (2.2.1.6), or the moffs offset (2.2.1.4). String instructions have
+     * none (rSI/rDI). */
+    bool has_ea;
+    int ea_base;           /* register 0..15, -1 none */
+    int ea_index;          /* register 0..15, -1 none */
+    unsigned ea_scale;     /* 1, 2, 4 or 8 */
+    uint64_t ea_disp;      /* sign-extended displacement, or the moffs offset */
+    bool ea_rip;           /* RIP-relative */
+    int ea_seg;            /* X86_SEG_*: the override, else SS with rBP or rSP as the
+                              base, else DS (SDM Vol. 1 3.7.5, Table 3-5) */
 } x86_insn_t;
 
 typedef enum {
@@ -142,5 +155,14 @@ typedef enum {
 x86_decode_status_t x86_decode(const uint8_t *bytes, size_t avail, x86_mode_t mode,
                                x86_insn_t *out);
 const char *x86_decode_status_str(x86_decode_status_t st);
+
+/*
+ * The offset of a decoded instruction's ModRM/moffs memory operand in its
+ * segment (insn->ea_seg), cut to the address size: @gpr the registers in
+ * X86_RAX.. order, @next_rip the address of the next instruction (for
+ * RIP-relative operands). false when it has none (insn->has_ea clear).
+ */
+bool x86_decode_ea(const x86_insn_t *insn, const uint64_t gpr[16], uint64_t next_rip,
+                   uint64_t *offset);
 
 #endif

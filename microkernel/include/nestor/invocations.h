@@ -166,8 +166,12 @@ typedef enum {
                                          restricted capability's range, the whole leaf
                                          (else NESTOR_ERR_RANGE); no frame there:
                                          NESTOR_ERR_FAILED_LOOKUP; a leaf left with no
-                                         rights or execute-only without the CPU's support
-                                         (SDM 28.3.3.1): NESTOR_ERR_ILLEGAL_OPERATION.
+                                         rights (but by NESTOR_EPT_WITHHOLD_ALL) or
+                                         execute-only without the CPU's support (SDM
+                                         28.3.3.1): NESTOR_ERR_ILLEGAL_OPERATION. A 2 MiB
+                                         leaf is protected whole (never split): the
+                                         caller tells its own accesses from the others
+                                         there by address.
                                          Never adds a right the mapping did not have:
                                          what an inspector's EPT watchpoints hold of the
                                          VM's RAM (inspector/) */
@@ -238,9 +242,15 @@ typedef enum {
 /* NESTOR_EPT_PROTECT (MR1): which rights an EPT watchpoint withholds. Write
  * alone (a write watchpoint), or read and write together: read without
  * write would leave write without read, an EPT misconfiguration (SDM Vol. 3C
- * 28.3.3.1), so a read watchpoint's page is neither readable nor writable. */
+ * 28.3.3.1), so a read watchpoint's page is neither readable nor writable;
+ * that leaves it execute-only, which needs the CPU's support
+ * (IA32_VMX_EPT_VPID_CAP bit 0, SDM A.10). Without it, all three: the leaf
+ * is then not present to the CPU (28.3.2), every access to it, fetches
+ * too, exits as an EPT violation, and the kernel keeps it as the frame's
+ * mapping (NESTOR_EPT_WITHHOLD_NONE gives the rights back). */
 #define NESTOR_EPT_WITHHOLD_NONE 0
 #define NESTOR_EPT_WITHHOLD_W    NESTOR_EPT_W
 #define NESTOR_EPT_WITHHOLD_RW   (NESTOR_EPT_R | NESTOR_EPT_W)
+#define NESTOR_EPT_WITHHOLD_ALL  (NESTOR_EPT_R | NESTOR_EPT_W | NESTOR_EPT_X)
 
 #endif
