@@ -368,7 +368,8 @@ static nestor_error_t write_controls(struct nvmx_monitor *m, const vmcs12_t *v)
         return e;
     const nestor_word_t args[] = {
         VMCS_PIN_CONTROLS, f[V12_PIN_CONTROLS] & NESTOR_PIN_CEILING,
-        VMCS_PROC_CONTROLS, (proc & NESTOR_PROC_CEILING) | PROC_ACTIVATE_SECONDARY,
+        VMCS_PROC_CONTROLS,
+        (proc & NESTOR_PROC_CEILING) | PROC_ACTIVATE_SECONDARY | l2_inspector_proc(m),
         VMCS_PROC_CONTROLS2, (proc2 & NESTOR_PROC2_CEILING),
         VMCS_PF_ERROR_MASK, pf_filtered(f) ? 0 : f[V12_PF_ERROR_MASK],
         VMCS_PF_ERROR_MATCH, pf_filtered(f) ? 0 : f[V12_PF_ERROR_MATCH],
@@ -546,6 +547,7 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
     groups &= ~(uint64_t)NESTOR_MTD_INJECT;
     if (inject_from12(s2, f))
         groups |= NESTOR_MTD_INJECT;
+    groups |= l2_inspector_enter(m, f);
     if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
         set_timer(m, f);
     pause_for_l1_event(m, f);
@@ -588,6 +590,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     nestor_word_t mask = L1_STATE_GROUPS, refusal[2] = { 0 };
     nestor_error_t e = load_guest(m, v, ept12) ? NESTOR_OK : NESTOR_ERR_INVALID_ARGUMENT;
     if (e == NESTOR_OK) {
+        l2_inspector_enter(m, f);       /* (every group is loaded below) */
         /* SDM 26.4: the VM-entry MSR-load list, after the guest state (and
          * before vcpu02's TSC offset: the list may write L1's TSC). */
         const nvmx_platform_msrs_t pm = platform_msrs(m);
@@ -1115,6 +1118,7 @@ static nestor_word_t reflect(struct nvmx_monitor *m, vmcs12_t *v, const nestor_w
     if ((basic == NESTOR_EXIT_VMREAD || basic == NESTOR_EXIT_VMWRITE) &&
         VMX_II_IS_REG(mr[NESTOR_EXIT_MR_INSTR_INFO]))
         qual = 0;
+    l2_inspector_reflect(m);            /* L1 sees L2's own debug state */
     save_exit(m, v, mr, reason, qual);
     return resume_l1(m, v);
 }

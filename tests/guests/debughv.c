@@ -23,9 +23,18 @@
  * own COM1, L2's write to port 0xF4 (its failure count) ends L2. Then L1
  * prints `debughv: L2 ended with status N after M exits: I I/O, E
  * exceptions` and its checks (L2's status 0, no exception exit).
+ *
+ * A debugger of L2 must not show in what L1 sees at L2's exits (the gdb
+ * session steps over L2's OUTs and keeps debug registers armed while L2
+ * prints): at every exit L1 checks L2's RFLAGS.TF and pending single-step
+ * trap (L2 sets neither; SDM 27.3.1, 24.4.2 Table 24-4), vmcs12's guest
+ * DR7 (saved with "save debug controls", 27.3.1) and its own DR0-DR3 (not
+ * switched: L2's, 27.3.1) against what L1 entered L2 with, and prints
+ * each exit that shows a debugger.
  */
 #include "vmxcheck.h"
 #include <elf64.h>
+#include <stdbool.h>
 #include <nestor/vmcs.h>
 #include <x86_arch.h>
 #include <x86_vmx.h>
@@ -43,6 +52,35 @@
 #define L2_MAX_EXITS     100000             /* a runaway L2 ends here */
 
 extern const uint8_t debughv_payload[], debughv_payload_end[];
+
+/* L1's DR0-DR3 (SDM Vol. 2A MOV DR: at CPL 0). */
+static void read_drs(uint64_t dr[4])
+{
+    __asm__ volatile("mov %%dr0, %0" : "=r"(dr[0]));
+    __asm__ volatile("mov %%dr1, %0" : "=r"(dr[1]));
+    __asm__ volatile("mov %%dr2, %0" : "=r"(dr[2]));
+    __asm__ volatile("mov %%dr3, %0" : "=r"(dr[3]));
+}
+
+/* Whether this exit of L2 shows L1 a debugger: TF or a pending BS in L2's
+ * state (L2 sets no TF), DR7 or DR0-DR3 other than L1 entered with. */
+static bool debugger_seen(uint64_t dr7, const uint64_t dr[4])
+{
+    uint64_t now[4];
+    read_drs(now);
+    const uint64_t rflags = vmrd(VMCS_GUEST_RFLAGS), pdbg = vmrd(VMCS_GUEST_PENDING_DBG);
+    const uint64_t dr7_now = vmrd(VMCS_GUEST_DR7);
+    bool seen = (rflags & X86_RFLAGS_TF) || (pdbg & VMX_PENDING_DBG_BS) || dr7_now != dr7;
+    for (unsigned i = 0; i < 4; i++)
+        seen |= now[i] != dr[i];
+    if (seen)
+        vmxc_printf("debughv: L2's exit at %#llx shows a debugger: RFLAGS %#llx, pending debug "
+                    "exceptions %#llx, DR7 %#llx, DR0 %#llx\n",
+                    (unsigned long long)vmrd(VMCS_GUEST_RIP), (unsigned long long)rflags,
+                    (unsigned long long)pdbg, (unsigned long long)dr7_now,
+                    (unsigned long long)now[0]);
+    return seen;
+}
 
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
@@ -122,13 +160,17 @@ int vmxc_main(uint32_t magic, uint32_t info)
                 "%#llx)\n", (unsigned long long)entry, (unsigned long long)L2_PAGE,
                 (unsigned long long)L2_HOME);
 
-    uint64_t exits = 0, io = 0, exceptions = 0, status = ~0ULL, r = nb_run(0);
+    uint64_t dr[4];
+    read_drs(dr);
+    const uint64_t dr7 = vmrd(VMCS_GUEST_DR7);
+    uint64_t exits = 0, io = 0, exceptions = 0, seen = 0, status = ~0ULL, r = nb_run(0);
     while (exits++ < L2_MAX_EXITS) {
         if (r != 0) {
             vmxc_printf("debughv: VMLAUNCH/VMRESUME failed: RFLAGS %#llx, error %llu\n",
                         (unsigned long long)r, (unsigned long long)vmrd(VMCS_INSTR_ERROR));
             return fail("VM entry");
         }
+        seen += debugger_seen(dr7, dr);
         const uint64_t reason = vmrd(VMCS_EXIT_REASON) & 0xFFFF;
         const uint64_t q = vmrd(VMCS_EXIT_QUALIFICATION);
         if (reason == REASON_EXCEPTION) {
@@ -164,6 +206,7 @@ int vmxc_main(uint32_t magic, uint32_t info)
                 (unsigned long long)io, (unsigned long long)exceptions);
     vmxc_check_eq("L2's status", 0, status);
     vmxc_check_eq("exception exits of L2", 0, exceptions);
+    vmxc_check_eq("exits of L2 showing a debugger", 0, seen);
     vmxc_printf("debughv: %u checks, %u failed\n", vmxc_total_checks, vmxc_total_failed);
     if (vmx_vmxoff() != VR_OK)
         return fail("VMXOFF");

@@ -19,9 +19,8 @@ step
 print i
 # Run to the end of the function: its value.
 finish
-# The debug registers are not ours at L2 (inspector/README.md): gdb's
-# software watchpoint, on our single steps.
-set can-use-hw-watchpoints 0
+# A watchpoint in the debug registers (an overlay nested-vmx keeps apart
+# from L2's and L1's own, inspector/README.md).
 watch watched
 continue
 print watched
@@ -35,4 +34,24 @@ print/x $efer
 monitor exits
 python gdb.execute("monitor ept 0x%x" % int(gdb.parse_and_eval("&poked")))
 info threads
+# A watchpoint and a hardware breakpoint armed while L2 exits to L1 for
+# every byte it prints: L1 (debughv) sees neither in its DR0-DR3 nor in
+# vmcs12's DR7 (it checks at every exit).
+watch released
+hbreak put_num
+continue
+# A single step over an OUT that exits to L1: it ends right after the OUT
+# (one byte, EE), and L1 sees neither our TF nor its trap.
+break outb
+continue
+python
+while not gdb.execute("x/i $pc", to_string=True).split(":", 1)[1].split()[0].startswith("out"):
+    gdb.execute("stepi", to_string=True)
+end
+x/i $pc
+set $before = $pc
+stepi
+print (long)$pc - (long)$before
+print $eflags & 0x100
+delete
 detach
