@@ -40,6 +40,28 @@ info threads
 watch released
 hbreak put_num
 continue
+# L2 reads its DR7 and DR0 while our watch is armed (MOV DR, SDM 17.2): it
+# gets its own (DR7 0x400, DR0 0), and each step ends right after the MOV.
+# The two instructions are written over put_num's first bytes, then put
+# back (the hardware breakpoint goes first: it would stop the rerun).
+delete 4
+python
+inf = gdb.selected_inferior()
+val = lambda e: int(gdb.parse_and_eval(e))
+pc, rax, rcx = val("$pc"), val("$rax"), val("$rcx")
+saved = bytes(inf.read_memory(pc, 6))
+inf.write_memory(pc, b"\x0f\x21\xf8\x0f\x21\xc1")    # mov %dr7,%rax; mov %dr0,%rcx
+gdb.execute("set $rax = 0x5a5a")
+gdb.execute("set $rcx = 0x5a5a")
+gdb.execute("stepi", to_string=True)
+print("L2's own DR7: %#x, RIP +%d" % (val("$rax"), val("$pc") - pc))
+gdb.execute("stepi", to_string=True)
+print("L2's own DR0: %#x, RIP +%d" % (val("$rcx"), val("$pc") - pc))
+inf.write_memory(pc, saved)
+gdb.execute("set $pc = %d" % pc)
+gdb.execute("set $rax = %d" % rax)
+gdb.execute("set $rcx = %d" % rcx)
+end
 # A single step over an OUT that exits to L1: it ends right after the OUT
 # (one byte, EE), and L1 sees neither our TF nor its trap.
 break outb
