@@ -547,7 +547,8 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
     groups &= ~(uint64_t)NESTOR_MTD_INJECT;
     if (inject_from12(s2, f))
         groups |= NESTOR_MTD_INJECT;
-    groups |= l2_inspector_enter(m, f);
+    if (m->l2_page)                     /* an inspector of L2 */
+        groups |= l2_inspector_enter(m, f);
     if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
         set_timer(m, f);
     pause_for_l1_event(m, f);
@@ -590,7 +591,6 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     nestor_word_t mask = L1_STATE_GROUPS, refusal[2] = { 0 };
     nestor_error_t e = load_guest(m, v, ept12) ? NESTOR_OK : NESTOR_ERR_INVALID_ARGUMENT;
     if (e == NESTOR_OK) {
-        l2_inspector_enter(m, f);       /* (every group is loaded below) */
         /* SDM 26.4: the VM-entry MSR-load list, after the guest state (and
          * before vcpu02's TSC offset: the list may write L1's TSC). */
         const nvmx_platform_msrs_t pm = platform_msrs(m);
@@ -598,6 +598,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
                                       (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
         if (failure->kind != NVMX_ENTRY_OK)
             return NVMX_L2_ENTRY_FAILED;
+        l2_inspector_enter(m, f);       /* (before the controls; every group is loaded below) */
         e = write_controls(m, v);
     }
     if (e == NESTOR_OK &&
@@ -1118,7 +1119,8 @@ static nestor_word_t reflect(struct nvmx_monitor *m, vmcs12_t *v, const nestor_w
     if ((basic == NESTOR_EXIT_VMREAD || basic == NESTOR_EXIT_VMWRITE) &&
         VMX_II_IS_REG(mr[NESTOR_EXIT_MR_INSTR_INFO]))
         qual = 0;
-    l2_inspector_reflect(m);            /* L1 sees L2's own debug state */
+    if (m->l2_page)
+        l2_inspector_reflect(m);        /* L1 sees L2's own debug state */
     save_exit(m, v, mr, reason, qual);
     return resume_l1(m, v);
 }
