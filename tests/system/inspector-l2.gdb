@@ -42,25 +42,38 @@ hbreak put_num
 continue
 # L2 reads its DR7 and DR0 while our watch is armed (MOV DR, SDM 17.2): it
 # gets its own (DR7 0x400, DR0 0), and each step ends right after the MOV.
-# The two instructions are written over put_num's first bytes, then put
-# back (the hardware breakpoint goes first: it would stop the rerun).
+# The instructions are written over put_num's first bytes, then put back
+# (the hardware breakpoint goes first: it would stop the rerun). Then an
+# OUT to port 0xF5 makes debughv (L1) ask for L2's MOV DR exits, and the
+# same two MOVs exit to L1, which reads them from L2's state as it holds
+# it: again 0x400 and 0, never ours.
 delete 4
 python
 inf = gdb.selected_inferior()
 val = lambda e: int(gdb.parse_and_eval(e))
-pc, rax, rcx = val("$pc"), val("$rax"), val("$rcx")
+pc, rax, rcx, rdx = val("$pc"), val("$rax"), val("$rcx"), val("$rdx")
 saved = bytes(inf.read_memory(pc, 6))
-inf.write_memory(pc, b"\x0f\x21\xf8\x0f\x21\xc1")    # mov %dr7,%rax; mov %dr0,%rcx
-gdb.execute("set $rax = 0x5a5a")
-gdb.execute("set $rcx = 0x5a5a")
+def mov_drs(how):
+    gdb.execute("set $pc = %d" % pc)
+    inf.write_memory(pc, b"\x0f\x21\xf8\x0f\x21\xc1")    # mov %dr7,%rax; mov %dr0,%rcx
+    gdb.execute("set $rax = 0x5a5a")
+    gdb.execute("set $rcx = 0x5a5a")
+    gdb.execute("stepi", to_string=True)
+    print("L2's own DR7%s: %#x, RIP +%d" % (how, val("$rax"), val("$pc") - pc))
+    gdb.execute("stepi", to_string=True)
+    print("L2's own DR0%s: %#x, RIP +%d" % (how, val("$rcx"), val("$pc") - pc))
+mov_drs("")
+gdb.execute("set $pc = %d" % pc)
+inf.write_memory(pc, b"\xee")                                  # out %al,(%dx)
+gdb.execute("set $rdx = 0xf5")
 gdb.execute("stepi", to_string=True)
-print("L2's own DR7: %#x, RIP +%d" % (val("$rax"), val("$pc") - pc))
-gdb.execute("stepi", to_string=True)
-print("L2's own DR0: %#x, RIP +%d" % (val("$rcx"), val("$pc") - pc))
+print("OUT to 0xf5: RIP +%d" % (val("$pc") - pc))
+mov_drs(" through L1")
 inf.write_memory(pc, saved)
 gdb.execute("set $pc = %d" % pc)
 gdb.execute("set $rax = %d" % rax)
 gdb.execute("set $rcx = %d" % rcx)
+gdb.execute("set $rdx = %d" % rdx)
 end
 # A single step over an OUT that exits to L1: it ends right after the OUT
 # (one byte, EE), and L1 sees neither our TF nor its trap.
