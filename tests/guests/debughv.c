@@ -29,7 +29,11 @@
  * (SDM 24.6.2 "MOV-DR exiting", 25.1.3), which L1 carries out on L2's
  * debug registers as it holds them: DR0-DR3 and DR6 in its own (not
  * switched, 27.3.1), DR7 in vmcs12's guest DR7 (SDM 17.2, 27.2.1 Table
- * 27-3); the count is in the last line.
+ * 27-3); the count is in the last line. L2's write to port 0xF6
+ * (DEBUGHV_TIMER_PORT) arms the VMX-preemption timer at 0 for L2's next
+ * DEBUGHV_TIMER_EXITS entries (SDM 25.5.1, 26.7.4: an exit before L2's
+ * first instruction), as an interrupt of L1's would take L2 out between
+ * two instructions: a debugger's single step of L2 must go on after them.
  *
  * A debugger of L2 must not show in what L1 sees at L2's exits (the gdb
  * session steps over L2's OUTs and keeps debug registers armed while L2
@@ -49,7 +53,10 @@
 #define REASON_EXCEPTION 0
 #define REASON_MOV_DR    29
 #define REASON_IO        30
+#define REASON_PREEMPT_TIMER 52
 #define DEBUGHV_MOVDR_PORT 0xF5             /* L2's OUT there: L1 takes its MOV DRs */
+#define DEBUGHV_TIMER_PORT 0xF6             /* ... L2's next entries exit at once */
+#define DEBUGHV_TIMER_EXITS 3
 #define SDM_GPR_RSP      4                  /* Table 27-3's register 4 (in the VMCS) */
 #define DR_ALIAS_FIRST   4                  /* DR4, DR5: DR6, DR7 without CR4.DE (17.2.2) */
 #define EPT_RWX          0x7ULL             /* SDM 28.3.2, Table 28-4 */
@@ -222,8 +229,9 @@ int vmxc_main(uint32_t magic, uint32_t info)
     uint64_t dr[4];
     read_drs(dr);
     const uint64_t dr7 = vmrd(VMCS_GUEST_DR7);
-    uint64_t exits = 0, io = 0, exceptions = 0, movdr = 0, seen = 0, status = ~0ULL,
+    uint64_t exits = 0, io = 0, exceptions = 0, movdr = 0, timer = 0, seen = 0, status = ~0ULL,
              r = nb_run(0);
+    unsigned timer_left = 0;            /* entries still to exit at once (DEBUGHV_TIMER_PORT) */
     while (exits++ < L2_MAX_EXITS) {
         if (r != 0) {
             vmxc_printf("debughv: VMLAUNCH/VMRESUME failed: RFLAGS %#llx, error %llu\n",
@@ -240,6 +248,15 @@ int vmxc_main(uint32_t magic, uint32_t info)
                         (unsigned long long)vmrd(VMCS_EXIT_INTR_INFO),
                         (unsigned long long)vmrd(VMCS_GUEST_RIP));
             break;
+        }
+        if (reason == REASON_PREEMPT_TIMER && timer_left) {
+            timer++;
+            if (--timer_left)
+                vmwr(VMCS_PREEMPT_TIMER_VALUE, 0);
+            else
+                vmwr(VMCS_PIN_CONTROLS, vmrd(VMCS_PIN_CONTROLS) & ~(uint64_t)PIN_PREEMPTION_TIMER);
+            r = nb_run(1);
+            continue;
         }
         if (reason == REASON_MOV_DR && l2_mov_dr(q)) {
             movdr++;
@@ -262,6 +279,11 @@ int vmxc_main(uint32_t magic, uint32_t info)
             outb(COM1, (uint8_t)nb_l2.rax);
         else if (port == DEBUGHV_MOVDR_PORT)
             vmwr(VMCS_PROC_CONTROLS, vmrd(VMCS_PROC_CONTROLS) | PROC_MOV_DR_EXITING);
+        else if (port == DEBUGHV_TIMER_PORT && ctl_can1(pin_msr(), PIN_PREEMPTION_TIMER)) {
+            timer_left = DEBUGHV_TIMER_EXITS;
+            vmwr(VMCS_PIN_CONTROLS, vmrd(VMCS_PIN_CONTROLS) | PIN_PREEMPTION_TIMER);
+            vmwr(VMCS_PREEMPT_TIMER_VALUE, 0);
+        }
         else if (port == VMXC_EXIT_PORT) {
             status = (uint32_t)nb_l2.rax;
             break;
@@ -270,9 +292,10 @@ int vmxc_main(uint32_t magic, uint32_t info)
         r = nb_run(1);
     }
     vmxc_printf("debughv: L2 ended with status %lld after %llu exits: %llu I/O, %llu "
-                "exceptions, %llu MOV DR\n", (long long)status, (unsigned long long)exits,
-                (unsigned long long)io, (unsigned long long)exceptions,
-                (unsigned long long)movdr);
+                "exceptions, %llu MOV DR, %llu timer\n", (long long)status,
+                (unsigned long long)exits, (unsigned long long)io,
+                (unsigned long long)exceptions, (unsigned long long)movdr,
+                (unsigned long long)timer);
     vmxc_check_eq("L2's status", 0, status);
     vmxc_check_eq("exception exits of L2", 0, exceptions);
     vmxc_check_eq("exits of L2 showing a debugger", 0, seen);

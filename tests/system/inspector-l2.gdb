@@ -69,6 +69,16 @@ gdb.execute("set $rdx = 0xf5")
 gdb.execute("stepi", to_string=True)
 print("OUT to 0xf5: RIP +%d" % (val("$pc") - pc))
 mov_drs(" through L1")
+# An OUT to port 0xF6: debughv makes L2's next three entries exit at once
+# (its preemption timer at 0), before the next instruction. The step over
+# the instruction after it goes on through those exits to L1 and ends
+# right after that instruction (a 3-byte NOP).
+gdb.execute("set $pc = %d" % pc)
+inf.write_memory(pc, b"\xee\x0f\x1f\x00")                   # out %al,(%dx); nopl (%rax)
+gdb.execute("set $rdx = 0xf6")
+gdb.execute("stepi", to_string=True)
+gdb.execute("stepi", to_string=True)
+print("OUT to 0xf6 and a NOP: RIP +%d" % (val("$pc") - pc))
 inf.write_memory(pc, saved)
 gdb.execute("set $pc = %d" % pc)
 gdb.execute("set $rax = %d" % rax)
