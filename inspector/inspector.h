@@ -72,7 +72,7 @@ typedef struct insp {
     /* An inspector of L2 (config 'level = <2>'): the VCPU is nested-vmx's
      * vcpu02, the RAM is L1's, and this is nested-vmx's L2 page (its EPTP12,
      * nested-vmx/nvmx_setup.h); NULL when we debug our VM's own guest. */
-    const struct nvmx_l2_page *l2;
+    struct nvmx_l2_page *l2;
     nu_alloc_t alloc;
     /* the host serial port */
     nu_hostuart_t uart;                 /* the host's COM2 (user/hostuart.h) */
@@ -90,7 +90,11 @@ typedef struct insp {
     bool attached;                /* gdb has spoken since the last detach */
     insp_swbp_t sw[INSP_MAX_SW_BPS];
     insp_hwbp_t hw[4];            /* X86_DEBUG_SLOTS debug registers */
-    nestor_word_t guest_dr[4], guest_dr7;   /* the guest's own, while we hold any */
+    nestor_word_t guest_dr[4], guest_dr7;   /* the guest's own, while we hold any (L1) */
+    /* Where the guest's own are: guest_dr, guest_dr7 at L1; at L2 the L2
+     * page's own_dr, own_dr7 (nested-vmx keeps them there across L1's
+     * entries and gives them to L1, nvmx_setup.h: our debug overlay). */
+    volatile nestor_word_t *own_dr, *own_dr7;
     bool guest_dr_saved;          /* ... and MOV DR exits to us (we set MOV-DR exiting) */
     /* EPT watchpoints (ewatch.h): Z2-Z4 the debug registers cannot take */
     ewatch_set_t ew;

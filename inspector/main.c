@@ -54,12 +54,17 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
         return false;
     if (flags & NVMX_SETUP_L2) {
         const nestor_cptr_t page = insp.alloc.next_slot++;
-        if (nu_cnode_copy(insp.alloc.cnode, page, 64, node, NVMX_GRANT_L2_PAGE, g.radix,
-                          NESTOR_RIGHT_READ) ||
-            nu_map_frame(&insp.alloc, NESTOR_CAP_INIT_VSPACE, INSP_L2PAGE_VA, page,
-                         NESTOR_RIGHT_READ))
+        /* (Written: our debug overlay and steps, nvmx_setup.h.) */
+        const nestor_word_t rw = NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE;
+        if (nu_cnode_copy(insp.alloc.cnode, page, 64, node, NVMX_GRANT_L2_PAGE, g.radix, rw) ||
+            nu_map_frame(&insp.alloc, NESTOR_CAP_INIT_VSPACE, INSP_L2PAGE_VA, page, rw))
             return false;
-        insp.l2 = (const nvmx_l2_page_t *)(uintptr_t)INSP_L2PAGE_VA;
+        insp.l2 = (nvmx_l2_page_t *)(uintptr_t)INSP_L2PAGE_VA;
+        insp.own_dr = insp.l2->own_dr;
+        insp.own_dr7 = &insp.l2->own_dr7;
+    } else {
+        insp.own_dr = insp.guest_dr;
+        insp.own_dr7 = &insp.guest_dr7;
     }
     insp.vcpu = g.vcpu;
     insp.s = g.state;
@@ -85,9 +90,8 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
     insp.leaf_bits = (unsigned)g.frame_bits;
     insp.ew_hit = -1;
     for (size_t i = 0; i < INSP_EXIT_SLOTS; i++) {
-        if (insp.l2 && (insp_exit_slots[i] == NESTOR_EXIT_DR_ACCESS ||
-                        insp_exit_slots[i] == NESTOR_EXIT_EPT_VIOLATION))
-            continue;             /* no debug registers, no EPT of ours at L2 (target.c) */
+        if (insp.l2 && insp_exit_slots[i] == NESTOR_EXIT_EPT_VIOLATION)
+            continue;             /* no EPT of ours at L2 (target.c) */
         const nestor_word_t args[] = { insp_exit_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
                                        insp.level };
         if (nu_invoke(insp.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)

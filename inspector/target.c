@@ -291,6 +291,11 @@ static void sw_remove(insp_t *in, insp_swbp_t *b)
  */
 static void set_movdr_exiting(insp_t *in, bool on)
 {
+    /* At L2, L1 may ask for L2's MOV DR exits itself (the L2 page says so,
+     * nvmx_setup.h; nested-vmx adds ours at each entry while our overlay
+     * is on): then the control stays. */
+    if (!on && in->l2 && in->l2->l1_movdr)
+        return;
     nestor_word_t ctl;
     const nestor_word_t field = VMCS_PROC_CONTROLS;
     if (nu_invoke(in->vcpu, NESTOR_VCPU_READ_VMCS, &field, 1, 0, 0, &ctl, 1) != NESTOR_OK)
@@ -314,16 +319,25 @@ static void hw_program(insp_t *in)
         any |= in->hw[i].used;
     if (any && !in->guest_dr_saved) {
         for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
-            in->guest_dr[i] = *dr_slot(in, i);
-        in->guest_dr7 = in->s->dr7;
+            in->own_dr[i] = *dr_slot(in, i);
+        *in->own_dr7 = in->s->dr7;
         in->guest_dr_saved = true;
     }
     if (!in->guest_dr_saved)
         return;
     for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
-        *dr_slot(in, i) = in->hw[i].used ? in->hw[i].addr : any ? 0 : in->guest_dr[i];
+        *dr_slot(in, i) = in->hw[i].used ? in->hw[i].addr : any ? 0 : in->own_dr[i];
     const nestor_word_t dr7 = dregs_dr7(in->hw, X86_DEBUG_SLOTS);
-    in->s->dr7 = any ? dr7 : in->guest_dr7;
+    in->s->dr7 = any ? dr7 : *in->own_dr7;
+    if (in->l2) {
+        /* Our overlay for nested-vmx: it puts ours in at each entry of L2
+         * and L2's own out at each exit to L1 (nvmx_setup.h). */
+        for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
+            in->l2->dr[i] = *dr_slot(in, i);
+        in->l2->dr7 = dr7;
+        in->l2->debug = any ? in->l2->debug | NVMX_L2_DEBUG_OVERLAY
+                            : in->l2->debug & ~(uint64_t)NVMX_L2_DEBUG_OVERLAY;
+    }
     if (held != any)
         set_movdr_exiting(in, any);
     in->guest_dr_saved = any;
@@ -489,12 +503,9 @@ static int t_breakpoint(void *ctx, bool insert, enum rsp_bp_type type, uint64_t 
     insp_t *in = I(ctx);
     if (in->state != TGT_STOPPED)
         return -RSP_EBUSY;
-    /* At L2 nested-vmx carries vcpu02's DR0-DR3 and DR7 between L1 and L2
-     * at every entry and reflected exit (SDM 26.3.2.1, 27.3.1): ours would
-     * show in L1 and be lost at L1's next entry. Refused there (gdb's
-     * software watchpoints still work, on our single steps). */
-    if (type != RSP_BP_SOFTWARE && in->l2)
-        return -RSP_EPERM;
+    /* (At L2 the debug registers are an overlay nested-vmx keeps apart
+     * from L2's and L1's, hw_program; no EPT watchpoints: EPT02 is
+     * nested-vmx's, in->ept is 0.) */
     if (type != RSP_BP_SOFTWARE) {
         /* A data watchpoint the debug registers cannot take (all four
          * ours, a length or alignment DR7 has not, a read-only one) or do
@@ -685,6 +696,11 @@ static void step_begin(insp_t *in)
     s->rflags |= X86_RFLAGS_TF;
     in->dirty |= NESTOR_MTD_RFLAGS;
     in->stepping = true;
+    /* At L2 the step may exit to L1 (an instruction L1 intercepts, L1's
+     * interrupt): nested-vmx hides our TF and trap from L1 and goes on
+     * with the step when L1 enters L2 again (nvmx_setup.h). */
+    if (in->l2)
+        in->l2->debug |= NVMX_L2_DEBUG_STEP | (in->guest_tf ? NVMX_L2_DEBUG_GUEST_TF : 0);
 }
 
 /* The step ended at a handler's entry (one of our hidden int3s): the
@@ -734,6 +750,8 @@ static void step_end(insp_t *in)
             in->ram[b->gpa] = b->saved;
     }
     in->stepping = false;
+    if (in->l2)
+        in->l2->debug &= ~(uint64_t)(NVMX_L2_DEBUG_STEP | NVMX_L2_DEBUG_GUEST_TF);
     if (!in->guest_tf) {
         s->rflags &= ~X86_RFLAGS_TF;
         in->dirty |= NESTOR_MTD_RFLAGS;
@@ -1031,11 +1049,11 @@ static const uint8_t sdm_gpr[16] = {         /* Table 27-3: 0 RAX ... 15 R15 */
     RSP_X86_R12, RSP_X86_R13, RSP_X86_R14, RSP_X86_R15,
 };
 
-static nestor_word_t *guest_dreg(insp_t *in, unsigned n)
+static volatile nestor_word_t *guest_dreg(insp_t *in, unsigned n)
 {
     if (n < X86_DEBUG_SLOTS)
-        return &in->guest_dr[n];
-    return n == X86_DR_STATUS ? &in->s->dr6 : &in->guest_dr7;
+        return &in->own_dr[n];
+    return n == X86_DR_STATUS ? &in->s->dr6 : in->own_dr7;
 }
 
 static void inject_fault(insp_t *in, unsigned vector, bool error)
@@ -1049,8 +1067,10 @@ static void inject_fault(insp_t *in, unsigned vector, bool error)
 
 static void dr_access(insp_t *in, const nestor_word_t *mr)
 {
-    if (!in->guest_dr_saved) {
-        pass_on(in);              /* not ours: we set no MOV-DR exiting */
+    /* Not ours: we set no MOV-DR exiting; or at L2 L1 asks for it too
+     * (nested-vmx reflects it, L1 seeing L2's own values). */
+    if (!in->guest_dr_saved || (in->l2 && in->l2->l1_movdr)) {
+        pass_on(in);
         return;
     }
     in->exits_dr++;
@@ -1062,11 +1082,11 @@ static void dr_access(insp_t *in, const nestor_word_t *mr)
     nestor_word_t groups = NESTOR_MTD_INJECT;
     if ((n == X86_DR_ALIAS_STATUS || n == X86_DR_ALIAS_CONTROL) && (s->cr4 & X86_CR4_DE)) {
         inject_fault(in, X86_VEC_UD, false);      /* SDM 17.2.2: DR4/DR5 with CR4.DE */
-    } else if (in->guest_dr7 & X86_DR7_GD) {
+    } else if (*in->own_dr7 & X86_DR7_GD) {
         /* SDM 17.2.4: general detect, a fault before the MOV: DR6.BD, and
          * the CPU clears GD as the handler starts. */
         s->dr6 |= X86_DR6_BD;
-        in->guest_dr7 &= ~(nestor_word_t)X86_DR7_GD;
+        *in->own_dr7 &= ~(nestor_word_t)X86_DR7_GD;
         inject_fault(in, X86_VEC_DB, false);
         groups |= NESTOR_MTD_DEBUG;
     } else {

@@ -368,7 +368,8 @@ static nestor_error_t write_controls(struct nvmx_monitor *m, const vmcs12_t *v)
         return e;
     const nestor_word_t args[] = {
         VMCS_PIN_CONTROLS, f[V12_PIN_CONTROLS] & NESTOR_PIN_CEILING,
-        VMCS_PROC_CONTROLS, (proc & NESTOR_PROC_CEILING) | PROC_ACTIVATE_SECONDARY,
+        VMCS_PROC_CONTROLS,
+        (proc & NESTOR_PROC_CEILING) | PROC_ACTIVATE_SECONDARY | l2_inspector_proc(m),
         VMCS_PROC_CONTROLS2, (proc2 & NESTOR_PROC2_CEILING),
         VMCS_PF_ERROR_MASK, pf_filtered(f) ? 0 : f[V12_PF_ERROR_MASK],
         VMCS_PF_ERROR_MATCH, pf_filtered(f) ? 0 : f[V12_PF_ERROR_MATCH],
@@ -546,6 +547,8 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
     groups &= ~(uint64_t)NESTOR_MTD_INJECT;
     if (inject_from12(s2, f))
         groups |= NESTOR_MTD_INJECT;
+    if (m->l2_page)                     /* an inspector of L2 */
+        groups |= l2_inspector_enter(m, f);
     if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
         set_timer(m, f);
     pause_for_l1_event(m, f);
@@ -595,6 +598,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
                                       (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
         if (failure->kind != NVMX_ENTRY_OK)
             return NVMX_L2_ENTRY_FAILED;
+        l2_inspector_enter(m, f);       /* (before the controls; every group is loaded below) */
         e = write_controls(m, v);
     }
     if (e == NESTOR_OK &&
@@ -1115,6 +1119,8 @@ static nestor_word_t reflect(struct nvmx_monitor *m, vmcs12_t *v, const nestor_w
     if ((basic == NESTOR_EXIT_VMREAD || basic == NESTOR_EXIT_VMWRITE) &&
         VMX_II_IS_REG(mr[NESTOR_EXIT_MR_INSTR_INFO]))
         qual = 0;
+    if (m->l2_page)
+        l2_inspector_reflect(m);        /* L1 sees L2's own debug state */
     save_exit(m, v, mr, reason, qual);
     return resume_l1(m, v);
 }

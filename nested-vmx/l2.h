@@ -87,6 +87,12 @@ typedef struct {
      * its CRs: the owned bits cannot change until the next load (SDM 25.3). */
     bool crs_known;
     uint64_t cr_real[2], cr_owned[2];
+    /* An inspector of L2's debug overlay and single step (l2_inspector.c):
+     * its DR0-DR3/DR7 were loaded into vcpu02 at the last entry; its step
+     * was under way at the last reflected exit, at @step_rip, and the
+     * instruction had completed there (its single-step trap pending). */
+    bool overlay_loaded, step_reflected, step_done;
+    uint64_t step_rip;
 } l2_t;
 
 /* L1's VMLAUNCH/VMRESUME of vmcs12 @v (at @gpa) passed every check: enter
@@ -137,6 +143,17 @@ bool l2_inspector_take(struct nvmx_monitor *m, nestor_cptr_t node, unsigned radi
 bool l2_inspector_stack(struct nvmx_monitor *m);
 /* L2 enters with EPT12 @eptp12 (EPT02_NO_EPT): the L2 page says so. */
 void l2_inspector_eptp(struct nvmx_monitor *m, uint64_t eptp12);
+/* An entry of L2 (full or fast, vcpu02's state built from L1's and vmcs12
+ * @f, not yet loaded): the inspector's debug overlay and the step it had
+ * under way at the last reflected exit go back in. The state groups that
+ * now need loading. */
+nestor_word_t l2_inspector_enter(struct nvmx_monitor *m, const uint64_t *f);
+/* vcpu02's processor-based controls the inspector of L2 adds (MOV-DR
+ * exiting while its overlay is on). */
+uint32_t l2_inspector_proc(const struct nvmx_monitor *m);
+/* An exit of L2 is reflected to L1: the inspector's DR0-DR3/DR7, TF and
+ * pending single-step trap out of vcpu02's state before L1 sees it. */
+void l2_inspector_reflect(struct nvmx_monitor *m);
 
 /* L1 executed INVEPT: drop EPT02 (SDM 28.3.3: nothing L1 invalidated may
  * stay cached). */

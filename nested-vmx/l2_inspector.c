@@ -11,20 +11,30 @@
  * nothing of it; what it passes on comes here as any L2 exit (L1's
  * exception bitmap decides, SDM 25.2) or, where neither level takes the
  * vector, is delivered to L2 by the kernel as if nobody had intercepted it.
+ *
+ * The inspector's debug registers and single steps (the L2 page's debug
+ * overlay, nvmx_setup.h): vcpu02 runs with the inspector's DR0-DR3/DR7
+ * while L2's own, the values L2 and L1 see, are kept on the L2 page; at
+ * each reflected exit L1 gets L2's own (and never the inspector's TF or
+ * the pending trap of its step), and at the next entry the overlay, and a
+ * step that was under way, go back in.
  */
 #include "monitor.h"
 #include "count_monitor.h"
+#include "vmcs12.h"
 #include <user/print.h>
+#include <x86_vmx.h>
 
 #define PAGE_BYTES      4096            /* the L2 page maps right after vcpu02's state page */
 #define INSP_LEVEL      1               /* above ours (0) in vcpu02's exit tables */
-#define MAP_READ        NESTOR_RIGHT_READ
+#define MAP_SHARED      (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)   /* its debug overlay */
 
 /* The vcpu02 slots that are the inspector's (its exits, nvmx_setup.h). */
 static const nestor_word_t insp_slots[] = {
     NESTOR_EXIT_SLOT_EXCEPTION + X86_VEC_DB,    /* SDM 6.15: vector 1 */
     NESTOR_EXIT_SLOT_EXCEPTION + X86_VEC_BP,    /* vector 3 */
     NESTOR_EXIT_PREEMPT_TIMER,                  /* its pauses (NESTOR_VCPU_PAUSE at level 1) */
+    NESTOR_EXIT_DR_ACCESS,                      /* L2's MOV DR while its overlay is on */
 };
 
 bool l2_inspector_take(struct nvmx_monitor *m, nestor_cptr_t node, unsigned radix)
@@ -57,7 +67,7 @@ static nestor_cptr_t hand_over(struct nvmx_monitor *m, nestor_cptr_t page, unsig
                       NESTOR_RIGHTS_ALL) ||
         nu_cnode_copy(node, NVMX_GRANT_STATE, *radix, a->cnode, m->l2.state_frame, 64,
                       NESTOR_RIGHTS_ALL) ||
-        nu_cnode_copy(node, NVMX_GRANT_L2_PAGE, *radix, a->cnode, page, 64, MAP_READ))
+        nu_cnode_copy(node, NVMX_GRANT_L2_PAGE, *radix, a->cnode, page, 64, MAP_SHARED))
         return 0;
     for (uint64_t i = 0; i < frames; i++)
         if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, *radix, a->cnode, m->ram_frames + i, 64,
@@ -104,7 +114,111 @@ bool l2_inspector_stack(struct nvmx_monitor *m)
     if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_SET_EXIT_TABLE, &level, 1, &table, 1, 0, 0) !=
         NESTOR_OK)
         return false;
-    printf("nested-vmx %s: inspector of L2 stacked on vcpu02 (level %u: #DB, #BP, its pauses)\n",
+    printf("nested-vmx %s: inspector of L2 stacked on vcpu02 (level %u: #DB, #BP, its pauses, "
+           "MOV DR)\n",
            m->name, INSP_LEVEL);
     return true;
+}
+
+/* The inspector's overlay as vcpu02 can take it: DR0-DR3 canonical (the
+ * kernel refuses others, SDM Vol. 2A MOV DR), DR7's bits 63:32 clear and
+ * its fixed bits as the CPU keeps them (SDM 17.2.4, 26.3.1.1). The page is
+ * the inspector's to write: an overlay it broke is not put in. */
+static bool overlay_usable(const nvmx_l2_page_t *p)
+{
+    for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
+        if (!x86_canonical(p->dr[i]))
+            return false;
+    return !(p->dr7 & X86_DR7_RESERVED_HIGH);
+}
+
+nestor_word_t l2_inspector_enter(struct nvmx_monitor *m, const uint64_t *f)
+{
+    nvmx_l2_page_t *p = m->l2_page;
+    if (!p)
+        return 0;
+    l2_t *l2 = &m->l2;
+    nestor_vcpu_state_t *s2 = l2->s;
+    nestor_word_t groups = 0;
+    p->l1_movdr = (f[V12_PROC_CONTROLS] & PROC_MOV_DR_EXITING) != 0;
+    const uint64_t debug = p->debug;
+    /* L2's own debug registers, as the entry built them (SDM 26.3.2.1:
+     * DR7 from vmcs12 with "load debug controls", else L1's; DR0-DR3 are
+     * L1's, not switched), kept for L2's MOV DR and for L1; vcpu02 gets
+     * the inspector's. */
+    const bool overlay = (debug & NVMX_L2_DEBUG_OVERLAY) && overlay_usable(p);
+    if (overlay) {
+        nestor_word_t *dr[X86_DEBUG_SLOTS] = { &s2->dr0, &s2->dr1, &s2->dr2, &s2->dr3 };
+        for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++) {
+            p->own_dr[i] = *dr[i];
+            *dr[i] = p->dr[i];
+        }
+        p->own_dr7 = s2->dr7;
+        s2->dr7 = (p->dr7 | X86_DR7_FIXED1) & ~(uint64_t)X86_DR7_FIXED0;
+    }
+    if (overlay || l2->overlay_loaded)
+        groups |= NESTOR_MTD_DEBUG;     /* (in, or out again) */
+    l2->overlay_loaded = overlay;
+    if (!l2->step_reflected)
+        return groups;
+    /* The inspector's step was under way when L2 exited to L1 (vcpu02's
+     * RFLAGS may still hold its TF: loaded either way). If L1 injects an
+     * event, the step ends where the inspector's hidden int3 at the
+     * handler is (its TF would be pushed in the frame: not set). Else, if
+     * the instruction completed (its single-step trap was pending, or L1
+     * moved RIP past it, as after an instruction L1 carried out), the trap
+     * is made pending again so the step ends right at the entry (SDM
+     * 24.4.2 Table 24-4, 26.7.3), as on a CPU; if not (an exit before or
+     * during it: an interrupt, an EPT violation), TF goes back and the
+     * instruction is stepped again. */
+    l2->step_reflected = false;
+    groups |= NESTOR_MTD_RFLAGS | NESTOR_MTD_INTR;
+    if ((debug & (NVMX_L2_DEBUG_STEP | NVMX_L2_DEBUG_GUEST_TF)) != NVMX_L2_DEBUG_STEP ||
+        (s2->inject_info & X86_INTR_VALID))
+        return groups;
+    s2->rflags |= X86_RFLAGS_TF;
+    /* 26.3.1.5: under STI/MOV-SS blocking or in HLT, BS must be 1 iff TF
+     * is 1 and IA32_DEBUGCTL.BTF is 0: the trap is pending there too. */
+    const bool shadow = (s2->interruptibility & X86_INTR_BLOCK_SHADOW) ||
+                        s2->activity == X86_ACTIVITY_HLT;
+    if (l2->step_done || s2->rip != l2->step_rip ||
+        (shadow && !(s2->debugctl & X86_DEBUGCTL_BTF)))
+        s2->pending_dbg |= VMX_PENDING_DBG_BS;
+    return groups;
+}
+
+uint32_t l2_inspector_proc(const struct nvmx_monitor *m)
+{
+    return m->l2.overlay_loaded ? PROC_MOV_DR_EXITING : 0;
+}
+
+void l2_inspector_reflect(struct nvmx_monitor *m)
+{
+    nvmx_l2_page_t *p = m->l2_page;
+    if (!p)
+        return;
+    l2_t *l2 = &m->l2;
+    nestor_vcpu_state_t *s2 = l2->s;
+    const uint64_t debug = p->debug;
+    if (l2->overlay_loaded || (debug & NVMX_L2_DEBUG_OVERLAY)) {
+        /* (Loaded by us at the last entry, or by the inspector since: it
+         * puts its overlay in while it holds an exit.) L1 gets L2's own
+         * DR0-DR3 (27.3.1 leaves them: L1 runs on with them) and DR7
+         * (vmcs12's guest DR7 with "save debug controls"). A value the
+         * inspector broke (it writes them at L2's MOV DR) is not L1's to
+         * get: 0 instead. */
+        nestor_word_t *dr[X86_DEBUG_SLOTS] = { &s2->dr0, &s2->dr1, &s2->dr2, &s2->dr3 };
+        for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
+            *dr[i] = x86_canonical(p->own_dr[i]) ? p->own_dr[i] : 0;
+        s2->dr7 = (p->own_dr7 & X86_DR7_RESERVED_HIGH) ? X86_DR7_FIXED1 : p->own_dr7;
+    }
+    if ((debug & (NVMX_L2_DEBUG_STEP | NVMX_L2_DEBUG_GUEST_TF)) != NVMX_L2_DEBUG_STEP)
+        return;         /* no step, or L2's own TF: L1 sees what L2 has */
+    /* The step's TF and trap are the inspector's, not L2's (SDM 27.3.1:
+     * RFLAGS and the pending debug exceptions go to vmcs12 as they are). */
+    l2->step_reflected = true;
+    l2->step_rip = s2->rip;
+    l2->step_done = (s2->pending_dbg & VMX_PENDING_DBG_BS) != 0;
+    s2->rflags &= ~(uint64_t)X86_RFLAGS_TF;
+    s2->pending_dbg &= ~(uint64_t)VMX_PENDING_DBG_BS;
 }

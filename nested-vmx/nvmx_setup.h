@@ -55,6 +55,7 @@
 #include <stdbool.h>
 #include <user/space.h>
 #include <user/sys.h>
+#include <x86_arch.h>
 
 #define NVMX_GRANT_VCPU          0
 #define NVMX_GRANT_STATE         1
@@ -165,15 +166,40 @@ typedef struct nvmx_events {
     volatile uint32_t intr;
 } nvmx_events_t;
 
-/* The L2 page (NVMX_GRANT_L2_PAGE): written by nested-vmx at each L2
- * entry that changes it, read by an inspector of L2 while it holds an exit
- * of vcpu02 (then L1 waits and nothing changes it):
+/* The L2 page (NVMX_GRANT_L2_PAGE), shared by nested-vmx and an inspector
+ * of L2; the inspector writes it only while it holds an exit of vcpu02
+ * (then L1 waits and nested-vmx does not run L2), nested-vmx reads it at
+ * L2's entries and reflected exits (l2_inspector.c) and checks what it
+ * takes from it. Written by nested-vmx at each entry:
  *   eptp12     the EPT pointer L1 gave L2 (SDM 24.6.11), whose tables in
  *              L1's RAM translate L2-physical addresses; NVMX_L2_NO_EPT when
- *              L1 does not use EPT for L2 (L2-physical = L1-physical). */
+ *              L1 does not use EPT for L2 (L2-physical = L1-physical);
+ *   l1_movdr   nonzero if L1 asks for L2's MOV DR exits (vmcs12's "MOV-DR
+ *              exiting", SDM 24.6.2, 25.1.3).
+ * Written by the inspector (its debug overlay and its single step):
+ *   debug      NVMX_L2_DEBUG_* below;
+ *   dr, dr7    with NVMX_L2_DEBUG_OVERLAY: its DR0-DR3 and DR7, which
+ *              vcpu02 runs with instead of L2's own (nested-vmx puts them
+ *              in at each entry and takes them out at each reflected exit;
+ *              the inspector sets MOV-DR exiting on vcpu02 meanwhile and
+ *              takes L2's MOV DRs that L1 does not ask for).
+ * Written by both, with NVMX_L2_DEBUG_OVERLAY:
+ *   own_dr, own_dr7  L2's own DR0-DR3 and DR7 as L2 and L1 see them:
+ *              nested-vmx writes them at each entry (from L1's DR0-DR3 and
+ *              vmcs12's or L1's DR7, SDM 26.3.2.1), the inspector at each
+ *              MOV DR of L2 it carries out; L1 gets them at each reflected
+ *              exit (its DR0-DR3, vmcs12's guest DR7: SDM 27.3.1). */
 #define NVMX_L2_NO_EPT           (~0ULL)
+#define NVMX_L2_DEBUG_OVERLAY    1u   /* dr, dr7 are vcpu02's instead of L2's own */
+#define NVMX_L2_DEBUG_STEP       2u   /* vcpu02's RFLAGS.TF is the inspector's single step: */
+                                      /* L1 never sees it, nor its pending BS (SDM 24.4.2) */
+#define NVMX_L2_DEBUG_GUEST_TF   4u   /* ... and L2's own TF was set before the step */
 typedef struct nvmx_l2_page {
     volatile uint64_t eptp12;
+    volatile uint64_t l1_movdr;
+    volatile uint64_t debug;
+    volatile uint64_t dr[X86_DEBUG_SLOTS], dr7;
+    volatile uint64_t own_dr[X86_DEBUG_SLOTS], own_dr7;
 } nvmx_l2_page_t;
 
 /* What a monitor took of its VM (grant_take.c). */

@@ -23,15 +23,42 @@
  * own COM1, L2's write to port 0xF4 (its failure count) ends L2. Then L1
  * prints `debughv: L2 ended with status N after M exits: I I/O, E
  * exceptions` and its checks (L2's status 0, no exception exit).
+ *
+ * L2's write to port 0xF5 (DEBUGHV_MOVDR_PORT: the gdb session writes
+ * such an OUT into L2) makes L1 ask for L2's MOV DR exits from then on
+ * (SDM 24.6.2 "MOV-DR exiting", 25.1.3), which L1 carries out on L2's
+ * debug registers as it holds them: DR0-DR3 and DR6 in its own (not
+ * switched, 27.3.1), DR7 in vmcs12's guest DR7 (SDM 17.2, 27.2.1 Table
+ * 27-3); the count is in the last line. L2's write to port 0xF6
+ * (DEBUGHV_TIMER_PORT) arms the VMX-preemption timer at 0 for L2's next
+ * DEBUGHV_TIMER_EXITS entries (SDM 25.5.1, 26.7.4: an exit before L2's
+ * first instruction), as an interrupt of L1's would take L2 out between
+ * two instructions: a debugger's single step of L2 must go on after them.
+ *
+ * A debugger of L2 must not show in what L1 sees at L2's exits (the gdb
+ * session steps over L2's OUTs and keeps debug registers armed while L2
+ * prints): at every exit L1 checks L2's RFLAGS.TF and pending single-step
+ * trap (L2 sets neither; SDM 27.3.1, 24.4.2 Table 24-4), vmcs12's guest
+ * DR7 (saved with "save debug controls", 27.3.1) and its own DR0-DR3 (not
+ * switched: L2's, 27.3.1) against what L1 entered L2 with, and prints
+ * each exit that shows a debugger.
  */
 #include "vmxcheck.h"
 #include <elf64.h>
+#include <stdbool.h>
 #include <nestor/vmcs.h>
 #include <x86_arch.h>
 #include <x86_vmx.h>
 
 #define REASON_EXCEPTION 0
+#define REASON_MOV_DR    29
 #define REASON_IO        30
+#define REASON_PREEMPT_TIMER 52
+#define DEBUGHV_MOVDR_PORT 0xF5             /* L2's OUT there: L1 takes its MOV DRs */
+#define DEBUGHV_TIMER_PORT 0xF6             /* ... L2's next entries exit at once */
+#define DEBUGHV_TIMER_EXITS 3
+#define SDM_GPR_RSP      4                  /* Table 27-3's register 4 (in the VMCS) */
+#define DR_ALIAS_FIRST   4                  /* DR4, DR5: DR6, DR7 without CR4.DE (17.2.2) */
 #define EPT_RWX          0x7ULL             /* SDM 28.3.2, Table 28-4 */
 #define EPT_WB           (6ULL << 3)        /* memory type of a leaf */
 #define EPT_LEAF_2M      BIT(7)
@@ -43,6 +70,83 @@
 #define L2_MAX_EXITS     100000             /* a runaway L2 ends here */
 
 extern const uint8_t debughv_payload[], debughv_payload_end[];
+
+/* L1's DR0-DR3 (SDM Vol. 2A MOV DR: at CPL 0). */
+static void read_drs(uint64_t dr[4])
+{
+    __asm__ volatile("mov %%dr0, %0" : "=r"(dr[0]));
+    __asm__ volatile("mov %%dr1, %0" : "=r"(dr[1]));
+    __asm__ volatile("mov %%dr2, %0" : "=r"(dr[2]));
+    __asm__ volatile("mov %%dr3, %0" : "=r"(dr[3]));
+}
+
+/* L2's general register @n in Table 27-3's numbering (SDM 27.2.1: 0 RAX,
+ * 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15); RSP is
+ * the VMCS's: NULL. */
+static uint64_t *l2_gpr(unsigned n)
+{
+    uint64_t *const regs[16] = {
+        &nb_l2.rax, &nb_l2.rcx, &nb_l2.rdx, &nb_l2.rbx, 0, &nb_l2.rbp, &nb_l2.rsi, &nb_l2.rdi,
+        &nb_l2.r8, &nb_l2.r9, &nb_l2.r10, &nb_l2.r11, &nb_l2.r12, &nb_l2.r13, &nb_l2.r14,
+        &nb_l2.r15,
+    };
+    return n == SDM_GPR_RSP ? 0 : regs[n & 15];
+}
+
+/* L2's MOV DR (qualification @q, SDM 27.2.1 Table 27-3), in 64-bit mode
+ * (64-bit operands): on L1's own DR0-DR3/DR6, which are L2's, and vmcs12's
+ * guest DR7. False if it uses RSP (not done here). */
+static bool l2_mov_dr(uint64_t q)
+{
+    uint64_t *reg = l2_gpr(DRQ_GPR(q)), v;
+    unsigned n = DRQ_NUMBER(q);
+    if (!reg)
+        return false;
+    if (n == DR_ALIAS_FIRST || n == DR_ALIAS_FIRST + 1)
+        n += X86_DR_STATUS - DR_ALIAS_FIRST;
+    if (q & DRQ_FROM_DR) {
+        switch (n) {
+        case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(v)); break;
+        case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(v)); break;
+        case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(v)); break;
+        case 3: __asm__ volatile("mov %%dr3, %0" : "=r"(v)); break;
+        case X86_DR_STATUS: __asm__ volatile("mov %%dr6, %0" : "=r"(v)); break;
+        default: v = vmrd(VMCS_GUEST_DR7); break;
+        }
+        *reg = v;
+        return true;
+    }
+    v = *reg;
+    switch (n) {
+    case 0: __asm__ volatile("mov %0, %%dr0" : : "r"(v)); break;
+    case 1: __asm__ volatile("mov %0, %%dr1" : : "r"(v)); break;
+    case 2: __asm__ volatile("mov %0, %%dr2" : : "r"(v)); break;
+    case 3: __asm__ volatile("mov %0, %%dr3" : : "r"(v)); break;
+    case X86_DR_STATUS: __asm__ volatile("mov %0, %%dr6" : : "r"(v)); break;
+    default: vmwr(VMCS_GUEST_DR7, v); break;
+    }
+    return true;
+}
+
+/* Whether this exit of L2 shows L1 a debugger: TF or a pending BS in L2's
+ * state (L2 sets no TF), DR7 or DR0-DR3 other than L1 entered with. */
+static bool debugger_seen(uint64_t dr7, const uint64_t dr[4])
+{
+    uint64_t now[4];
+    read_drs(now);
+    const uint64_t rflags = vmrd(VMCS_GUEST_RFLAGS), pdbg = vmrd(VMCS_GUEST_PENDING_DBG);
+    const uint64_t dr7_now = vmrd(VMCS_GUEST_DR7);
+    bool seen = (rflags & X86_RFLAGS_TF) || (pdbg & VMX_PENDING_DBG_BS) || dr7_now != dr7;
+    for (unsigned i = 0; i < 4; i++)
+        seen |= now[i] != dr[i];
+    if (seen)
+        vmxc_printf("debughv: L2's exit at %#llx shows a debugger: RFLAGS %#llx, pending debug "
+                    "exceptions %#llx, DR7 %#llx, DR0 %#llx\n",
+                    (unsigned long long)vmrd(VMCS_GUEST_RIP), (unsigned long long)rflags,
+                    (unsigned long long)pdbg, (unsigned long long)dr7_now,
+                    (unsigned long long)now[0]);
+    return seen;
+}
 
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
@@ -122,13 +226,19 @@ int vmxc_main(uint32_t magic, uint32_t info)
                 "%#llx)\n", (unsigned long long)entry, (unsigned long long)L2_PAGE,
                 (unsigned long long)L2_HOME);
 
-    uint64_t exits = 0, io = 0, exceptions = 0, status = ~0ULL, r = nb_run(0);
+    uint64_t dr[4];
+    read_drs(dr);
+    const uint64_t dr7 = vmrd(VMCS_GUEST_DR7);
+    uint64_t exits = 0, io = 0, exceptions = 0, movdr = 0, timer = 0, seen = 0, status = ~0ULL,
+             r = nb_run(0);
+    unsigned timer_left = 0;            /* entries still to exit at once (DEBUGHV_TIMER_PORT) */
     while (exits++ < L2_MAX_EXITS) {
         if (r != 0) {
             vmxc_printf("debughv: VMLAUNCH/VMRESUME failed: RFLAGS %#llx, error %llu\n",
                         (unsigned long long)r, (unsigned long long)vmrd(VMCS_INSTR_ERROR));
             return fail("VM entry");
         }
+        seen += debugger_seen(dr7, dr);
         const uint64_t reason = vmrd(VMCS_EXIT_REASON) & 0xFFFF;
         const uint64_t q = vmrd(VMCS_EXIT_QUALIFICATION);
         if (reason == REASON_EXCEPTION) {
@@ -138,6 +248,21 @@ int vmxc_main(uint32_t magic, uint32_t info)
                         (unsigned long long)vmrd(VMCS_EXIT_INTR_INFO),
                         (unsigned long long)vmrd(VMCS_GUEST_RIP));
             break;
+        }
+        if (reason == REASON_PREEMPT_TIMER && timer_left) {
+            timer++;
+            if (--timer_left)
+                vmwr(VMCS_PREEMPT_TIMER_VALUE, 0);
+            else
+                vmwr(VMCS_PIN_CONTROLS, vmrd(VMCS_PIN_CONTROLS) & ~(uint64_t)PIN_PREEMPTION_TIMER);
+            r = nb_run(1);
+            continue;
+        }
+        if (reason == REASON_MOV_DR && l2_mov_dr(q)) {
+            movdr++;
+            vmwr(VMCS_GUEST_RIP, vmrd(VMCS_GUEST_RIP) + vmrd(VMCS_EXIT_INSTR_LEN));
+            r = nb_run(1);
+            continue;
         }
         if (reason != REASON_IO || (q & X86_IOQ_STRING)) {
             vmxc_printf("debughv: unexpected L2 exit %llu (qualification %#llx) at %#llx\n",
@@ -152,6 +277,13 @@ int vmxc_main(uint32_t magic, uint32_t info)
             nb_l2.rax |= 0xFFFFFFFFull >> (32 - 8 * IOQ_SIZE(q));   /* no device: all ones */
         else if (port == COM1)
             outb(COM1, (uint8_t)nb_l2.rax);
+        else if (port == DEBUGHV_MOVDR_PORT)
+            vmwr(VMCS_PROC_CONTROLS, vmrd(VMCS_PROC_CONTROLS) | PROC_MOV_DR_EXITING);
+        else if (port == DEBUGHV_TIMER_PORT && ctl_can1(pin_msr(), PIN_PREEMPTION_TIMER)) {
+            timer_left = DEBUGHV_TIMER_EXITS;
+            vmwr(VMCS_PIN_CONTROLS, vmrd(VMCS_PIN_CONTROLS) | PIN_PREEMPTION_TIMER);
+            vmwr(VMCS_PREEMPT_TIMER_VALUE, 0);
+        }
         else if (port == VMXC_EXIT_PORT) {
             status = (uint32_t)nb_l2.rax;
             break;
@@ -160,10 +292,13 @@ int vmxc_main(uint32_t magic, uint32_t info)
         r = nb_run(1);
     }
     vmxc_printf("debughv: L2 ended with status %lld after %llu exits: %llu I/O, %llu "
-                "exceptions\n", (long long)status, (unsigned long long)exits,
-                (unsigned long long)io, (unsigned long long)exceptions);
+                "exceptions, %llu MOV DR, %llu timer\n", (long long)status,
+                (unsigned long long)exits, (unsigned long long)io,
+                (unsigned long long)exceptions, (unsigned long long)movdr,
+                (unsigned long long)timer);
     vmxc_check_eq("L2's status", 0, status);
     vmxc_check_eq("exception exits of L2", 0, exceptions);
+    vmxc_check_eq("exits of L2 showing a debugger", 0, seen);
     vmxc_printf("debughv: %u checks, %u failed\n", vmxc_total_checks, vmxc_total_failed);
     if (vmx_vmxoff() != VR_OK)
         return fail("VMXOFF");

@@ -249,8 +249,8 @@ def main():
     # Still working: the thread, a known global, the stop.
     print('client: qC %s' % link.ask('qC'), flush=True)
     print('client: poked %s' % link.ask('m%x,8' % poked), flush=True)
-    # A write watchpoint on it: OK in a debug register at L1, refused at L2
-    # (the inspector holds none there); removed again.
+    # A write watchpoint on it: OK in a debug register (at L2 in the
+    # inspector's overlay, nested-vmx/l2_inspector.c); removed again.
     print('client: watchpoint %s' % link.ask('Z2,%x,8' % poked), flush=True)
     link.ask('z2,%x,8' % poked)
     # Read watchpoints of 1 to 16 bytes on the globals until there is no
