@@ -209,6 +209,138 @@ static nestor_word_t on_exit(const nu_msg_t *m)
     return fault_in(n) ? NESTOR_EXIT_REPLY_RESUME : REPLY_FAULT_STOP;
 }
 
+/* ---- device DMA (pager_proto.h PAGER_BADGE_DMA, README "Device DMA") ---- */
+
+/* Pins of device server k: the page, whether it may write, and the
+ * root-CNode slot of the frame copy it was given (revoked at unpin). */
+typedef struct {
+    uint32_t page;          /* PG_NONE: free */
+    bool write;
+} pg_pin_t;
+
+static struct {
+    pg_pin_t pins[PAGER_DMA_SERVERS][PAGER_DMA_PINS_MAX];
+    nestor_cptr_t slot0;    /* server k's pin i at slot0 + k * PAGER_DMA_PINS_MAX + i */
+    unsigned limit;         /* pins per server: at most half our frames in all */
+    uint64_t pinned, unpins, refused, zero_fills, swap_ins;
+} dma;
+
+static nestor_cptr_t pin_slot(unsigned k, unsigned i)
+{
+    return dma.slot0 + k * PAGER_DMA_PINS_MAX + i;
+}
+
+static void dma_init(void)
+{
+    dma.slot0 = pg.alloc.next_slot;
+    pg.alloc.next_slot += PAGER_DMA_SERVERS * PAGER_DMA_PINS_MAX;
+    dma.limit = pg.n_frames / (2 * PAGER_DMA_SERVERS);
+    if (dma.limit > PAGER_DMA_PINS_MAX)
+        dma.limit = PAGER_DMA_PINS_MAX;
+    for (unsigned k = 0; k < PAGER_DMA_SERVERS; k++)
+        for (unsigned i = 0; i < PAGER_DMA_PINS_MAX; i++)
+            dma.pins[k][i].page = PG_NONE;
+}
+
+/* Server @k's pin of page @n, or PAGER_DMA_PINS_MAX. */
+static unsigned pin_of(unsigned k, uint32_t n)
+{
+    for (unsigned i = 0; i < dma.limit; i++)
+        if (dma.pins[k][i].page == n)
+            return i;
+    return PAGER_DMA_PINS_MAX;
+}
+
+/* A page the server may write counts as written: the EPT's dirty flag
+ * sees only the guest's writes (SDM Vol. 3C 28.3.5 sets it on guest
+ * accesses through the EPT), so without this the clock would drop the
+ * server's data as clean and a checkpoint would miss it. */
+static void mark_written(uint32_t n)
+{
+    pg.frames[pg.pages[n].frame].dirty = true;
+    pg.pages[n].written = true;
+}
+
+/* PAGER_REQ_PIN by server @k: the reply label; @m gets MR0, and the
+ * IPC buffer the capability. */
+static nestor_word_t dma_pin(unsigned k, nu_msg_t *m)
+{
+    const uint64_t gpa = m->mr[PAGER_PIN_MR_GPA];
+    const bool write = m->mr[PAGER_PIN_MR_FLAGS] & PAGER_PIN_WRITE;
+    if (gpa < pg.base || gpa >= pg.end || gpa % PG_PAGE_SIZE ||
+        (m->mr[PAGER_PIN_MR_FLAGS] & ~(nestor_word_t)PAGER_PIN_WRITE))
+        return PAGER_REPLY_FAULT;
+    const uint32_t n = (uint32_t)((gpa - pg.base) / PG_PAGE_SIZE);
+    const unsigned i = pin_of(k, PG_NONE);
+    if (pin_of(k, n) != PAGER_DMA_PINS_MAX || i == PAGER_DMA_PINS_MAX)
+        return PAGER_REPLY_FAULT;       /* pinned twice, or all its pins in use */
+    nestor_word_t from = PAGER_PIN_FROM_FRAME;
+    if (pg.pages[n].frame == PG_NONE) {
+        from = pg.pages[n].slot == PG_SLOT_NONE ? PAGER_PIN_FROM_ZERO : PAGER_PIN_FROM_SWAP;
+        if (!fault_in(n))
+            return PAGER_REPLY_FAULT;   /* said by fault_in or get_frame */
+        if (from == PAGER_PIN_FROM_SWAP)
+            dma.swap_ins++;
+        else
+            dma.zero_fills++;
+    }
+    const uint32_t f = pg.pages[n].frame;
+    const nestor_cptr_t slot = pin_slot(k, i);
+    const nestor_word_t rights = NESTOR_RIGHT_READ | (write ? NESTOR_RIGHT_WRITE : 0);
+    if (nu_cnode_copy(pg.alloc.cnode, slot, 64, pg.store, f, STORE_RADIX, rights) != NESTOR_OK)
+        return PAGER_REPLY_FAULT;
+    pg.frames[f].pinned++;
+    dma.pins[k][i] = (pg_pin_t){ .page = n, .write = write };
+    if (write)
+        mark_written(n);
+    dma.pinned++;
+    nu_ipc_buffer()->caps_or_badges[0] = slot;
+    m->mr[0] = from;
+    return PAGER_REPLY_OK;
+}
+
+/* Server @k's pin @i goes: its copy revoked (the server's mapping with
+ * it: kernel vspace_unmap_cap), the frame free for the clock again. */
+static void dma_unpin(unsigned k, unsigned i)
+{
+    pg_pin_t *p = &dma.pins[k][i];
+    nu_cnode_revoke(pg.alloc.cnode, pin_slot(k, i), 64);
+    nu_cnode_delete(pg.alloc.cnode, pin_slot(k, i), 64);
+    if (p->write)
+        mark_written(p->page);      /* written since the last sweep, maybe */
+    pg.frames[pg.pages[p->page].frame].pinned--;
+    p->page = PG_NONE;
+    dma.unpins++;
+}
+
+/* One request of device server @k: @m becomes the reply. */
+static void dma_request(unsigned k, nu_msg_t *m)
+{
+    const nestor_word_t label = nestor_msginfo_label(m->info);
+    const uint64_t gpa = m->mr[PAGER_PIN_MR_GPA];
+    nestor_word_t out = PAGER_REPLY_FAULT;
+    unsigned caps = 0;
+    if (label == PAGER_REQ_PIN) {
+        out = dma_pin(k, m);
+        caps = out == PAGER_REPLY_OK;
+        if (out != PAGER_REPLY_OK)
+            dma.refused++;
+    } else if (label == PAGER_REQ_UNPIN && gpa >= pg.base && gpa < pg.end) {
+        unsigned i = pin_of(k, (uint32_t)((gpa - pg.base) / PG_PAGE_SIZE));
+        if (i != PAGER_DMA_PINS_MAX && gpa % PG_PAGE_SIZE == 0) {
+            dma_unpin(k, i);
+            out = PAGER_REPLY_OK;
+        }
+    } else if (label == PAGER_REQ_UNPIN_ALL) {
+        for (unsigned i = 0; i < dma.limit; i++)
+            if (dma.pins[k][i].page != PG_NONE)
+                dma_unpin(k, i);
+        out = PAGER_REPLY_OK;
+        m->mr[0] = dma.limit;
+    }
+    m->info = nestor_msginfo(out, 0, caps, caps || label == PAGER_REQ_UNPIN_ALL ? 1 : 0);
+}
+
 /* ---- the pages for a checkpoint monitor (pager_proto.h PAGER_BADGE_PAGES) ---- */
 
 static struct {
@@ -225,6 +357,11 @@ static nestor_word_t pages_dirty(nu_msg_t *m, uint32_t from)
         for (uint32_t f = 0; f < pg.frames_used; f++)
             if (pg.frames[f].page != PG_NONE && (read_ad(NULL, f) & PG_AD_DIRTY))
                 pg.frames[f].dirty = true;      /* the clearing took the clock's flag */
+    if (from == 0)
+        for (unsigned k = 0; k < PAGER_DMA_SERVERS; k++)
+            for (unsigned i = 0; i < dma.limit; i++)
+                if (dma.pins[k][i].page != PG_NONE && dma.pins[k][i].write)
+                    mark_written(dma.pins[k][i].page);  /* a device may be writing it */
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
     unsigned n = 0;
     uint32_t i = from;
@@ -358,6 +495,12 @@ static void print_stats(void)
         printf("pager %s: for the checkpoint monitor: %lu pages read out (%lu of them from "
                "swap), %lu written in\n", pg.name, (unsigned long)xfer.read,
                (unsigned long)xfer.from_swap, (unsigned long)xfer.written);
+    if (dma.pinned || dma.refused)
+        printf("pager %s: for device servers: %lu pins (%lu read back from swap, %lu "
+               "zero-filled), %lu unpins, %lu refused; at most %u pins a server\n", pg.name,
+               (unsigned long)dma.pinned, (unsigned long)dma.swap_ins,
+               (unsigned long)dma.zero_fills, (unsigned long)dma.unpins,
+               (unsigned long)dma.refused, dma.limit);
 }
 
 static void serve(void)
@@ -370,6 +513,9 @@ static void serve(void)
             m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { 0 } };
         } else if (m.badge == PAGER_BADGE_PAGES) {
             pages_request(&m);
+        } else if (m.badge >= PAGER_BADGE_DMA(0) &&
+                   m.badge < PAGER_BADGE_DMA(PAGER_DMA_SERVERS)) {
+            dma_request((unsigned)(m.badge - PAGER_BADGE_DMA(0)), &m);
         } else if (m.badge == CM_BADGE_QUERY) {
             print_stats();
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, PAGER_QUERY_MRS) };
@@ -432,6 +578,7 @@ int main(const nestor_bootinfo_t *bi)
     pg_swap_open(&pg.swap, bi, &pg.alloc, SWAPBUF_VA);
     pg_slots_init(&pg.slots, slot_words, pg.swap.slots);
     make_frames();
+    dma_init();
     /* The setup call brings the restricted EPT: receive it into a slot. */
     pg.ept = pg.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
