@@ -15,6 +15,7 @@
 #include "count_monitor.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
+#include <x86_vmx.h>
 #include <string.h>
 #include <user/print.h>
 #include <user/runtime.h>
@@ -199,8 +200,18 @@ static nestor_word_t on_exit(const nu_msg_t *m)
     }
     uint32_t n = (uint32_t)((gpa - pg.base) / PG_PAGE_SIZE);
     pg.st.faults++;
-    /* Resident already: the guest raced nothing (one vCPU) and we map
-     * read-write-execute, so this cannot be ours to fix: the VM stops. */
+    /* Resident already. A device server's pin may have mapped it between
+     * the guest's access and this exit (servers serve input and
+     * completions while the vCPU runs): then the entry was not present
+     * when the guest tried (the qualification's permission bits 5:3 all
+     * 0, SDM Vol. 3C 27.2.1 Table 27-7), and the access finds it now. A
+     * present entry refusing it cannot be ours to fix (we map read-write-
+     * execute): the VM stops. */
+    if (pg.pages[n].frame != PG_NONE &&
+        !(m->mr[NESTOR_EXIT_MR_QUALIFICATION] & (EPT_QUAL_ACCESS << EPT_QUAL_PERM_SHIFT))) {
+        pg.st.raced++;
+        return NESTOR_EXIT_REPLY_RESUME;
+    }
     if (pg.pages[n].frame != PG_NONE) {
         printf("pager %s: EPT violation on resident page 0x%lx (qualification 0x%lx)\n",
                pg.name, gpa, m->mr[NESTOR_EXIT_MR_QUALIFICATION]);
@@ -501,6 +512,9 @@ static void print_stats(void)
                (unsigned long)dma.pinned, (unsigned long)dma.swap_ins,
                (unsigned long)dma.zero_fills, (unsigned long)dma.unpins,
                (unsigned long)dma.refused, dma.limit);
+    if (pg.st.raced)
+        printf("pager %s: %lu guest faults found their page mapped by a pin meanwhile\n",
+               pg.name, (unsigned long)pg.st.raced);
 }
 
 static void serve(void)

@@ -426,6 +426,10 @@ uint16_t virtq_resume(virtq_t *q)
 {
     if (!q->ready || q->broken)
         return 0;
+    if (q->paged && !rings_resident(q)) {
+        break_queue(q, VIRTQ_ERR_RING_OUTSIDE_RAM);
+        return 0;
+    }
     /* The old device's last used idx, as it published it (release); the
      * avail idx after it (acquire, as virtq_pop reads it). */
     uint16_t used = ld16(q->used + VIRTQ_USED_IDX_OFF, __ATOMIC_ACQUIRE);

@@ -19,11 +19,24 @@ static void say(ds_paged_t *p, const char *what, uint64_t gpa, nestor_word_t cod
         printf("%s: paged RAM: %s (page 0x%lx, code %lu)\n", p->who, what, gpa, code);
 }
 
+/* One call to the pager; a capability in the reply lands in root slot
+ * @into (0: none is taken). Where the server's own loop receives
+ * capabilities (a client's buffer, a setup) is put back after. */
 static nestor_word_t pager_call(ds_paged_t *p, nestor_word_t label, uint64_t gpa,
-                                nestor_word_t flags, nu_msg_t *m)
+                                nestor_word_t flags, nestor_cptr_t into, nu_msg_t *m)
 {
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    const nestor_word_t cnode = b->receive_cnode, index = b->receive_index,
+                        depth = b->receive_depth;
+    if (into)
+        nu_receive_cap_into(into);
+    else
+        b->receive_cnode = 0;
     *m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, PAGER_PIN_MRS), .mr = { gpa, flags } };
     nestor_word_t st = nu_call(p->pager, m);
+    b->receive_cnode = cnode;
+    b->receive_index = index;
+    b->receive_depth = depth;
     return st != NESTOR_OK ? PAGER_REPLY_FAULT : nestor_msginfo_label(m->info);
 }
 
@@ -32,9 +45,7 @@ static bool pin(void *ctx, unsigned i, uint64_t gpa, bool write)
     ds_paged_t *p = ctx;
     const nestor_cptr_t slot = p->slot0 + i;
     nu_msg_t m;
-    nu_receive_cap_into(slot);
-    nestor_word_t out = pager_call(p, PAGER_REQ_PIN, gpa, write ? PAGER_PIN_WRITE : 0, &m);
-    nu_ipc_buffer()->receive_cnode = 0;     /* no other message brings us a capability */
+    nestor_word_t out = pager_call(p, PAGER_REQ_PIN, gpa, write ? PAGER_PIN_WRITE : 0, slot, &m);
     const bool got = out == PAGER_REPLY_OK && nestor_msginfo_extra_caps(m.info) == 1;
     const nestor_word_t from = m.mr[0];
     /* Trust nothing: a 4 KiB frame, writable if we are to write. */
@@ -49,10 +60,9 @@ static bool pin(void *ctx, unsigned i, uint64_t gpa, bool write)
         p->from_swap += from == PAGER_PIN_FROM_SWAP;
         return true;
     }
-    if (got) {
-        nu_cnode_delete(p->alloc->cnode, slot, 64);
-        pager_call(p, PAGER_REQ_UNPIN, gpa, 0, &m);
-    }
+    nu_cnode_delete(p->alloc->cnode, slot, 64);     /* whatever came: the slot is free again */
+    if (got)
+        pager_call(p, PAGER_REQ_UNPIN, gpa, 0, 0, &m);
     say(p, got ? "a pinned page could not be mapped" : "the pager refused a pin", gpa,
         got ? e : out);
     return false;
@@ -63,7 +73,7 @@ static void unpin(void *ctx, unsigned i, uint64_t gpa)
     ds_paged_t *p = ctx;
     nu_msg_t m;
     nu_cnode_delete(p->alloc->cnode, p->slot0 + i, 64);     /* unmapped with it */
-    nestor_word_t out = pager_call(p, PAGER_REQ_UNPIN, gpa, 0, &m);
+    nestor_word_t out = pager_call(p, PAGER_REQ_UNPIN, gpa, 0, 0, &m);
     if (out != PAGER_REPLY_OK)
         say(p, "the pager refused an unpin", gpa, out);
 }
@@ -82,7 +92,7 @@ bool ds_paged_setup(ds_paged_t *p, nu_alloc_t *a, nestor_cptr_t node, const nu_m
     if (paged % VIRTIO_RAM_PAGE || paged > DS_MAX_RAM_BYTES - ram ||
         slot >= (1ULL << radix) || !(p->pager = a->next_slot++) ||
         nu_cnode_copy(a->cnode, p->pager, 64, node, slot, radix, NESTOR_RIGHTS_ALL) ||
-        pager_call(p, PAGER_REQ_UNPIN_ALL, 0, 0, &r) != PAGER_REPLY_OK ||
+        pager_call(p, PAGER_REQ_UNPIN_ALL, 0, 0, 0, &r) != PAGER_REPLY_OK ||
         r.mr[0] < DS_PAGED_PINS_MIN) {
         printf("%s: paged RAM refused: %lu bytes after %lu, or its pager not answering or "
                "allowing fewer than %u pins\n", who, paged, ram, DS_PAGED_PINS_MIN);

@@ -260,6 +260,17 @@ static void test_virtq_in_paged_ram(void)
     CU_ASSERT_EQUAL(virtq_push(&Q, C.head, 0), VIRTQ_OK);
     CU_ASSERT_EQUAL(vdrv_used_idx(&D), 2);
 
+    /* A restarted server's resume reads the rings: made resident first
+     * (here every pin was dropped), it finds the chain offered since. */
+    vdrv_desc(&D, 2, PG(10), 16, 0, 0);
+    vdrv_offer(&D, 2);
+    virtio_ram_unpin_all(&P);
+    CU_ASSERT_EQUAL(virtq_resume(&Q), 1);
+    CU_ASSERT_EQUAL(mapped[0], 2);
+    CU_ASSERT_EQUAL_FATAL(virtq_pop(&Q, S, 8, &C), VIRTQ_OK);
+    CU_ASSERT_EQUAL(virtq_push(&Q, C.head, 0), VIRTQ_OK);
+    CU_ASSERT_EQUAL(vdrv_used_idx(&D), 3);
+
     /* Many chains, one page each, all over the window: the pins stay
      * at 4 and the rings keep working. */
     for (unsigned i = 0; i < 40; i++) {
@@ -271,7 +282,7 @@ static void test_virtq_in_paged_ram(void)
         CU_ASSERT_EQUAL(virtq_push(&Q, C.head, 8), VIRTQ_OK);
         CU_ASSERT_TRUE(pinned_now() <= 4);
     }
-    CU_ASSERT_EQUAL(vdrv_used_idx(&D), 42);
+    CU_ASSERT_EQUAL(vdrv_used_idx(&D), 43);
     unsigned last = 39;
     CU_ASSERT_EQUAL(memcmp(guest + (1 + last % 15) * VIRTIO_RAM_PAGE + 8, &last, sizeof last), 0);
 
