@@ -48,6 +48,9 @@ static struct {
 } pg;
 
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+/* Frames whose EPT copy could not be made again after their last unpin
+ * (dma_unpin): the guest's next touch maps them (on_exit). */
+static bool ept_gone[MAX_FRAMES];
 static uint64_t slot_words[PG_SLOT_WORDS(1u << 16)];
 static pg_page_t page_table[PG_MAX_PAGES / 16];   /* 256 MiB of paged RAM (below) */
 #define PAGES_MAX (sizeof page_table / sizeof page_table[0])
@@ -153,6 +156,24 @@ static uint32_t get_frame(void)
     return pg.frames[f].page == PG_NONE || evict(f) ? f : PG_NONE;
 }
 
+/* Frame @f into the VM's EPT at page @n's address, through a copy kept in
+ * the store (STORE_EPT + f). False (said) if the kernel refuses. */
+static bool map_ept(uint32_t f, uint32_t n)
+{
+    const uint64_t gpa = pg.base + (uint64_t)n * PG_PAGE_SIZE;
+    const nestor_word_t args[] = { gpa, EPT_RWX, NESTOR_EPT_MEMTYPE_WB };
+    nu_alloc_t *a = &pg.alloc;
+    if (nu_cnode_copy(a->cnode, pg.tmp_slot, 64, pg.store, f, STORE_RADIX, NESTOR_RIGHTS_ALL) ||
+        nu_invoke(pg.tmp_slot, NESTOR_EPT_MAP_FRAME, args, 3, &pg.ept, 1, 0, 0) != NESTOR_OK ||
+        nu_cnode_move(pg.store, STORE_EPT + f, STORE_RADIX, a->cnode, pg.tmp_slot, 64)) {
+        printf("pager %s: cannot map page 0x%lx\n", pg.name, gpa);
+        nu_cnode_delete(a->cnode, pg.tmp_slot, 64);
+        return false;
+    }
+    ept_gone[f] = false;
+    return true;
+}
+
 /* Make page @n resident: a frame, its contents (zero on first touch, else
  * from swap), mapped at its guest-physical address. */
 static bool fault_in(uint32_t n)
@@ -173,16 +194,8 @@ static bool fault_in(uint32_t n)
         }
         pg.st.swap_ins++;
     }
-    const uint64_t gpa = pg.base + (uint64_t)n * PG_PAGE_SIZE;
-    const nestor_word_t args[] = { gpa, EPT_RWX, NESTOR_EPT_MEMTYPE_WB };
-    nu_alloc_t *a = &pg.alloc;
-    if (nu_cnode_copy(a->cnode, pg.tmp_slot, 64, pg.store, f, STORE_RADIX, NESTOR_RIGHTS_ALL) ||
-        nu_invoke(pg.tmp_slot, NESTOR_EPT_MAP_FRAME, args, 3, &pg.ept, 1, 0, 0) != NESTOR_OK ||
-        nu_cnode_move(pg.store, STORE_EPT + f, STORE_RADIX, a->cnode, pg.tmp_slot, 64)) {
-        printf("pager %s: cannot map page 0x%lx\n", pg.name, gpa);
-        nu_cnode_delete(a->cnode, pg.tmp_slot, 64);
+    if (!map_ept(f, n))
         return false;
-    }
     p->frame = f;
     pg.frames[f] = (pg_frame_t){ .page = n, .dirty = false };
     return true;
@@ -207,10 +220,11 @@ static nestor_word_t on_exit(const nu_msg_t *m)
      * 0, SDM Vol. 3C 27.2.1 Table 27-7), and the access finds it now. A
      * present entry refusing it cannot be ours to fix (we map read-write-
      * execute): the VM stops. */
-    if (pg.pages[n].frame != PG_NONE &&
+    const uint32_t f = pg.pages[n].frame;
+    if (f != PG_NONE &&
         !(m->mr[NESTOR_EXIT_MR_QUALIFICATION] & (EPT_QUAL_ACCESS << EPT_QUAL_PERM_SHIFT))) {
         pg.st.raced++;
-        return NESTOR_EXIT_REPLY_RESUME;
+        return ept_gone[f] && !map_ept(f, n) ? REPLY_FAULT_STOP : NESTOR_EXIT_REPLY_RESUME;
     }
     if (pg.pages[n].frame != PG_NONE) {
         printf("pager %s: EPT violation on resident page 0x%lx (qualification 0x%lx)\n",
@@ -310,16 +324,33 @@ static nestor_word_t dma_pin(unsigned k, nu_msg_t *m)
     return PAGER_REPLY_OK;
 }
 
-/* Server @k's pin @i goes: its copy revoked (the server's mapping with
- * it: kernel vspace_unmap_cap), the frame free for the clock again. */
+/*
+ * Server @k's pin @i goes, and the frame is the clock's again once no pin
+ * holds it. The copy the server got was made from our slot, but a copy of
+ * a copy is no child of it (only an original or a first badged copy is a
+ * parent: kernel cap.c cdt_is_parent), so revoking our slot would take
+ * nothing; a server may have kept its copy or copied it on. So at the
+ * frame's last unpin every copy of the frame goes: the original's
+ * children are revoked (the kernel unmaps each, vspace_unmap_cap, and
+ * the EPT's with an INVEPT, SDM Vol. 3C 28.4.3.1), the EPT's copy among
+ * them, its flags read first (a dirty page stays known written), and the
+ * page is mapped in the EPT again. A vCPU touching it in between takes an
+ * EPT violation that finds it mapped and resumes (on_exit).
+ */
 static void dma_unpin(unsigned k, unsigned i)
 {
     pg_pin_t *p = &dma.pins[k][i];
-    nu_cnode_revoke(pg.alloc.cnode, pin_slot(k, i), 64);
+    const uint32_t f = pg.pages[p->page].frame;
     nu_cnode_delete(pg.alloc.cnode, pin_slot(k, i), 64);
     if (p->write)
         mark_written(p->page);      /* written since the last sweep, maybe */
-    pg.frames[pg.pages[p->page].frame].pinned--;
+    if (--pg.frames[f].pinned == 0) {
+        if (read_ad(NULL, f) & PG_AD_DIRTY)
+            pg.frames[f].dirty = true;
+        nu_cnode_revoke(pg.store, f, STORE_RADIX);
+        if (!map_ept(f, p->page))
+            ept_gone[f] = true;     /* said; mapped again at the guest's next touch */
+    }
     p->page = PG_NONE;
     dma.unpins++;
 }

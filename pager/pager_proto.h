@@ -82,10 +82,11 @@
  *                     of the range, already pinned by this server, this
  *                     server's pins (PAGER_DMA_PINS_MAX, fewer with few
  *                     frames) all in use, or no frame for it.
- *   PAGER_REQ_UNPIN   the pin goes: the pager revokes the copy it gave
- *                     (the server's mapping goes with it, whatever the
- *                     server did), and a writable pin marks the page
- *                     written again. PAGER_REPLY_FAULT if not pinned.
+ *   PAGER_REQ_UNPIN   the pin goes (a writable one marks the page written
+ *                     again); at the page's last unpin every copy of its
+ *                     frame but the pager's goes (what the server kept or
+ *                     copied on, unmapped with it; the VM's EPT mapping is
+ *                     made again). PAGER_REPLY_FAULT if not pinned.
  *   PAGER_REQ_UNPIN_ALL  every pin of this server (a server's first call:
  *                     a restarted one's old pins go). Reply MR0: the pins
  *                     this server may hold at once (PAGER_DMA_PINS_MAX, or

@@ -99,13 +99,74 @@ bool ds_paged_setup(ds_paged_t *p, nu_alloc_t *a, nestor_cptr_t node, const nu_m
         p->pager = 0;
         return false;
     }
-    const unsigned max = r.mr[0] < DS_PAGED_PINS ? (unsigned)r.mr[0] : DS_PAGED_PINS;
+    p->limit = r.mr[0] < PAGER_DMA_PINS_MAX ? (unsigned)r.mr[0] : PAGER_DMA_PINS_MAX;
+    const unsigned max = p->limit < DS_PAGED_PINS ? p->limit : DS_PAGED_PINS;
     p->slot0 = a->next_slot;
     a->next_slot += max;
     p->gpa = ram;
+    p->size = paged;
     p->host = (uint8_t *)(uintptr_t)(va + ram);
     p->paged = (virtio_ram_paged_t){ .pin = pin, .unpin = unpin, .ctx = p,
                                      .max = max };
     *w = (virtio_ram_window_t){ .gpa = ram, .size = paged, .host = p->host, .paged = &p->paged };
     return true;
+}
+
+/* A pin into @slot that must be refused (no capability kept). */
+static bool refused(ds_paged_t *p, uint64_t gpa, nestor_cptr_t slot)
+{
+    nu_msg_t m;
+    bool no = pager_call(p, PAGER_REQ_PIN, gpa, 0, slot, &m) != PAGER_REPLY_OK;
+    nu_cnode_delete(p->alloc->cnode, slot, 64);
+    return no;
+}
+
+static bool empty(nestor_cptr_t slot)
+{
+    nestor_word_t type = 0, rights = 0, extra = 0;
+    return nu_cap_identify(slot, &type, &rights, &extra) != NESTOR_OK ||
+           type == NESTOR_OBJ_NULL;
+}
+
+bool ds_paged_check(ds_paged_t *p)
+{
+    if (!p->pager)
+        return true;
+    nu_alloc_t *a = p->alloc;
+    const nestor_cptr_t s0 = a->next_slot;
+    a->next_slot += p->limit + 1;
+    nu_msg_t m;
+    /* Outside the range: the VMM's last page, the page after the range, a
+     * page address not aligned. */
+    const uint64_t past = p->gpa + p->size;
+    const bool outside = refused(p, p->gpa - VIRTIO_RAM_PAGE, s0) && refused(p, past, s0) &&
+                         refused(p, p->gpa + 8, s0);
+    /* A read-only pin: the kernel maps it read-only only (vspace.c); kept
+     * past the unpin, the copy is gone (the pager revoked it). */
+    const nestor_word_t va = (nestor_word_t)(uintptr_t)p->host;
+    bool ro = pager_call(p, PAGER_REQ_PIN, p->gpa, 0, s0, &m) == PAGER_REPLY_OK &&
+              nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, va, s0, MAP_RW) != NESTOR_OK &&
+              nu_map_frame(a, NESTOR_CAP_INIT_VSPACE, va, s0, MAP_R) == NESTOR_OK;
+    const bool revoked = ro && pager_call(p, PAGER_REQ_UNPIN, p->gpa, 0, 0, &m) ==
+                                   PAGER_REPLY_OK && empty(s0);
+    nu_cnode_delete(a->cnode, s0, 64);
+    /* The limit: that many pins held, one more refused, all revoked at once. */
+    unsigned held = 0;
+    while (held <= p->limit && (uint64_t)(held + 1) * VIRTIO_RAM_PAGE <= p->size &&
+           pager_call(p, PAGER_REQ_PIN, p->gpa + held * VIRTIO_RAM_PAGE, 0, s0 + held, &m) ==
+               PAGER_REPLY_OK)
+        held++;
+    bool all_gone = pager_call(p, PAGER_REQ_UNPIN_ALL, 0, 0, 0, &m) == PAGER_REPLY_OK;
+    for (unsigned i = 0; i <= p->limit; i++) {
+        all_gone &= empty(s0 + i);
+        nu_cnode_delete(a->cnode, s0 + i, 64);
+    }
+    const bool ok = outside && ro && revoked && held == p->limit && all_gone;
+    printf("%s: paged RAM check: pins outside the range %s; a read-only pin mapped writable "
+           "%s; its copy kept past the unpin %s; %u pins held, one more %s, all revoked at "
+           "once %s: %s\n", p->who, outside ? "refused" : "NOT REFUSED",
+           ro ? "refused by the kernel" : "NOT REFUSED", revoked ? "revoked" : "NOT REVOKED",
+           held, held == p->limit ? "refused" : "NOT REFUSED", all_gone ? "yes" : "NO",
+           ok ? "isolated" : "ISOLATION BROKEN");
+    return ok;
 }

@@ -33,11 +33,12 @@ typedef struct {
     nestor_cptr_t pager;        /* the badged capability (0: the VM is not paged) */
     nu_alloc_t *alloc;
     nestor_cptr_t slot0;        /* pin i's frame copy at root slot slot0 + i */
-    uint64_t gpa;               /* the window: guest-physical first byte */
+    uint64_t gpa, size;         /* the window: guest-physical first byte, bytes */
     uint8_t *host;              /* ... where it is mapped when pinned */
     const char *who;            /* the log prefix ("blk disk: vm V") */
     unsigned logged;
     uint64_t from_swap;         /* pins the pager read back from swap */
+    unsigned limit;             /* pins the pager allows this server */
     virtio_ram_paged_t paged;
 } ds_paged_t;
 
@@ -62,5 +63,16 @@ static inline uint64_t ds_setup_paged_bytes(const nu_msg_t *m)
  */
 bool ds_paged_setup(ds_paged_t *p, nu_alloc_t *a, nestor_cptr_t node, const nu_msg_t *m,
                     uint64_t paged, uint64_t va, const char *who, virtio_ram_window_t *w);
+
+/*
+ * The isolation a hostile server meets, checked against the pager and the
+ * kernel once, right after ds_paged_setup (a server's test option): pins
+ * below, past and inside-but-unaligned the range refused; a read-only pin
+ * not mappable writable; a copy the server keeps past its unpin revoked by
+ * the pager; the pager's limit of pins held, one more refused, all of them
+ * revoked by PAGER_REQ_UNPIN_ALL. Prints one line (@p->who first); false
+ * if any of it did not hold.
+ */
+bool ds_paged_check(ds_paged_t *p);
 
 #endif
