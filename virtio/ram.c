@@ -56,6 +56,12 @@ static const virtio_ram_window_t *window_of(const virtio_ram_t *ram, uint64_t gp
     return NULL;
 }
 
+bool virtio_ram_read_only(const virtio_ram_t *ram, uint64_t gpa)
+{
+    const virtio_ram_window_t *w = window_of(ram, gpa);
+    return w && (w->flags & VIRTIO_RAM_READ_ONLY);
+}
+
 /* ---- paged windows ---- */
 
 void virtio_ram_new_epoch(const virtio_ram_t *ram)

@@ -206,7 +206,7 @@ static virtq_err_t add_buffer(const virtq_t *q, const virtq_desc_t *d, bool writ
         uint64_t piece;
         uint8_t *p = virtio_ram_piece(q->ram, gpa, left, writable, &piece);
         if (!p)
-            return writable && virtio_ram_piece(q->ram, gpa, left, false, &piece)
+            return writable && virtio_ram_read_only(q->ram, gpa)
                        ? VIRTQ_ERR_WRITE_TO_READ_ONLY : VIRTQ_ERR_BUFFER_OUTSIDE_RAM;
         if (c->nsegs == max)
             return VIRTQ_ERR_TOO_MANY_SEGMENTS;    /* 2.7.4.1: a reasonable limit */

@@ -286,6 +286,20 @@ static void test_virtq_in_paged_ram(void)
     unsigned last = 39;
     CU_ASSERT_EQUAL(memcmp(guest + (1 + last % 15) * VIRTIO_RAM_PAGE + 8, &last, sizeof last), 0);
 
+    /* A writable buffer whose pin fails: outside RAM (not "read-only":
+     * the window is writable), the queue broken. Then a fresh queue. */
+    vdrv_desc(&D, 7, PG(12), 8, VIRTQ_DESC_F_WRITE, 0);
+    vdrv_offer(&D, 7);
+    virtio_ram_unpin_all(&P);
+    CU_ASSERT_PTR_NOT_NULL(virtio_ram_map(&RAM, PG(0), 8, true));   /* the rings' page */
+    fail_pins = 1;                          /* the buffer's pin fails */
+    CU_ASSERT_EQUAL(virtq_pop(&Q, S, 8, &C), VIRTQ_ERR_BUFFER_OUTSIDE_RAM);
+    CU_ASSERT_TRUE(Q.broken);
+    virtq_init(&Q);
+    vdrv_init(&D, &F, 8, PG(0), PG(0) + 0x100, PG(0) + 0x200);
+    cfg = vdrv_config(&D, false, false);
+    CU_ASSERT_EQUAL_FATAL(virtq_setup(&Q, &RAM, &cfg), VIRTQ_OK);
+
     /* A chain over more pages than the pins hold (the rings take one):
      * refused as a buffer outside RAM, the queue broken. */
     vdrv_desc(&D, 7, PG(11), 4 * VIRTIO_RAM_PAGE, 0, 0);

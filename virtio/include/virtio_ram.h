@@ -97,6 +97,9 @@ uint8_t *virtio_ram_map(const virtio_ram_t *ram, uint64_t gpa, uint64_t len, boo
 uint8_t *virtio_ram_piece(const virtio_ram_t *ram, uint64_t gpa, uint64_t len, bool write,
                           uint64_t *piece);
 
+/* Is @gpa in a window the device may only read? (Nothing is pinned.) */
+bool virtio_ram_read_only(const virtio_ram_t *ram, uint64_t gpa);
+
 /* A new epoch in every paged window of @ram: the pointers handed out
  * before may go (their pages unpinned) when new pages need the pins. */
 void virtio_ram_new_epoch(const virtio_ram_t *ram);
