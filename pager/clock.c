@@ -11,6 +11,8 @@ uint32_t pg_clock_pick(pg_clock_t *c, pg_frame_t *frames, pg_ad_fn ad, void *ctx
         c->hand = (c->hand + 1) % c->n;
         if (frames[f].page == PG_NONE)
             return f;                       /* a free frame needs no eviction */
+        if (frames[f].pinned)
+            continue;                       /* a device server's: not while pinned */
         unsigned flags = ad(ctx, f);
         if (flags & PG_AD_DIRTY)
             frames[f].dirty = true;

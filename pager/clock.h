@@ -24,6 +24,7 @@
 typedef struct {
     uint32_t page;          /* page of the managed range it holds, PG_NONE when free */
     bool dirty;             /* written since it was zeroed or read back from swap */
+    uint8_t pinned;         /* device servers holding it (pager_proto.h PAGER_REQ_PIN): never a victim */
 } pg_frame_t;
 
 /* The flags of the EPT entry mapping frame @f, as NESTOR_EPT_ACCESSED |
@@ -40,7 +41,8 @@ typedef struct {
 } pg_clock_t;
 
 /* The frame to evict among @frames[0, c->n) (all in use), or PG_NONE when
- * none can go (every frame dirty and @can_write_dirty false). Looks at each
+ * none can go (every frame pinned, or dirty and @can_write_dirty false).
+ * Pinned frames are passed over without reading their flags. Looks at each
  * frame at most twice: after one turn every accessed flag is clear. */
 uint32_t pg_clock_pick(pg_clock_t *c, pg_frame_t *frames, pg_ad_fn ad, void *ctx,
                        bool can_write_dirty);

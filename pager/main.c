@@ -15,6 +15,7 @@
 #include "count_monitor.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
+#include <x86_vmx.h>
 #include <string.h>
 #include <user/print.h>
 #include <user/runtime.h>
@@ -47,6 +48,9 @@ static struct {
 } pg;
 
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
+/* Frames whose EPT copy could not be made again after their last unpin
+ * (dma_unpin): the guest's next touch maps them (on_exit). */
+static bool ept_gone[MAX_FRAMES];
 static uint64_t slot_words[PG_SLOT_WORDS(1u << 16)];
 static pg_page_t page_table[PG_MAX_PAGES / 16];   /* 256 MiB of paged RAM (below) */
 #define PAGES_MAX (sizeof page_table / sizeof page_table[0])
@@ -152,6 +156,24 @@ static uint32_t get_frame(void)
     return pg.frames[f].page == PG_NONE || evict(f) ? f : PG_NONE;
 }
 
+/* Frame @f into the VM's EPT at page @n's address, through a copy kept in
+ * the store (STORE_EPT + f). False (said) if the kernel refuses. */
+static bool map_ept(uint32_t f, uint32_t n)
+{
+    const uint64_t gpa = pg.base + (uint64_t)n * PG_PAGE_SIZE;
+    const nestor_word_t args[] = { gpa, EPT_RWX, NESTOR_EPT_MEMTYPE_WB };
+    nu_alloc_t *a = &pg.alloc;
+    if (nu_cnode_copy(a->cnode, pg.tmp_slot, 64, pg.store, f, STORE_RADIX, NESTOR_RIGHTS_ALL) ||
+        nu_invoke(pg.tmp_slot, NESTOR_EPT_MAP_FRAME, args, 3, &pg.ept, 1, 0, 0) != NESTOR_OK ||
+        nu_cnode_move(pg.store, STORE_EPT + f, STORE_RADIX, a->cnode, pg.tmp_slot, 64)) {
+        printf("pager %s: cannot map page 0x%lx\n", pg.name, gpa);
+        nu_cnode_delete(a->cnode, pg.tmp_slot, 64);
+        return false;
+    }
+    ept_gone[f] = false;
+    return true;
+}
+
 /* Make page @n resident: a frame, its contents (zero on first touch, else
  * from swap), mapped at its guest-physical address. */
 static bool fault_in(uint32_t n)
@@ -172,16 +194,8 @@ static bool fault_in(uint32_t n)
         }
         pg.st.swap_ins++;
     }
-    const uint64_t gpa = pg.base + (uint64_t)n * PG_PAGE_SIZE;
-    const nestor_word_t args[] = { gpa, EPT_RWX, NESTOR_EPT_MEMTYPE_WB };
-    nu_alloc_t *a = &pg.alloc;
-    if (nu_cnode_copy(a->cnode, pg.tmp_slot, 64, pg.store, f, STORE_RADIX, NESTOR_RIGHTS_ALL) ||
-        nu_invoke(pg.tmp_slot, NESTOR_EPT_MAP_FRAME, args, 3, &pg.ept, 1, 0, 0) != NESTOR_OK ||
-        nu_cnode_move(pg.store, STORE_EPT + f, STORE_RADIX, a->cnode, pg.tmp_slot, 64)) {
-        printf("pager %s: cannot map page 0x%lx\n", pg.name, gpa);
-        nu_cnode_delete(a->cnode, pg.tmp_slot, 64);
+    if (!map_ept(f, n))
         return false;
-    }
     p->frame = f;
     pg.frames[f] = (pg_frame_t){ .page = n, .dirty = false };
     return true;
@@ -199,14 +213,174 @@ static nestor_word_t on_exit(const nu_msg_t *m)
     }
     uint32_t n = (uint32_t)((gpa - pg.base) / PG_PAGE_SIZE);
     pg.st.faults++;
-    /* Resident already: the guest raced nothing (one vCPU) and we map
-     * read-write-execute, so this cannot be ours to fix: the VM stops. */
+    /* Resident already. A device server's pin may have mapped it between
+     * the guest's access and this exit (servers serve input and
+     * completions while the vCPU runs): then the entry was not present
+     * when the guest tried (the qualification's permission bits 5:3 all
+     * 0, SDM Vol. 3C 27.2.1 Table 27-7), and the access finds it now. A
+     * present entry refusing it cannot be ours to fix (we map read-write-
+     * execute): the VM stops. */
+    const uint32_t f = pg.pages[n].frame;
+    if (f != PG_NONE &&
+        !(m->mr[NESTOR_EXIT_MR_QUALIFICATION] & (EPT_QUAL_ACCESS << EPT_QUAL_PERM_SHIFT))) {
+        pg.st.raced++;
+        return ept_gone[f] && !map_ept(f, n) ? REPLY_FAULT_STOP : NESTOR_EXIT_REPLY_RESUME;
+    }
     if (pg.pages[n].frame != PG_NONE) {
         printf("pager %s: EPT violation on resident page 0x%lx (qualification 0x%lx)\n",
                pg.name, gpa, m->mr[NESTOR_EXIT_MR_QUALIFICATION]);
         return REPLY_FAULT_STOP;
     }
     return fault_in(n) ? NESTOR_EXIT_REPLY_RESUME : REPLY_FAULT_STOP;
+}
+
+/* ---- device DMA (pager_proto.h PAGER_BADGE_DMA, README "Device DMA") ---- */
+
+/* Pins of device server k: the page, whether it may write, and the
+ * root-CNode slot of the frame copy it was given (revoked at unpin). */
+typedef struct {
+    uint32_t page;          /* PG_NONE: free */
+    bool write;
+} pg_pin_t;
+
+static struct {
+    pg_pin_t pins[PAGER_DMA_SERVERS][PAGER_DMA_PINS_MAX];
+    nestor_cptr_t slot0;    /* server k's pin i at slot0 + k * PAGER_DMA_PINS_MAX + i */
+    unsigned limit;         /* pins per server: at most half our frames in all */
+    uint64_t pinned, unpins, refused, zero_fills, swap_ins;
+} dma;
+
+static nestor_cptr_t pin_slot(unsigned k, unsigned i)
+{
+    return dma.slot0 + k * PAGER_DMA_PINS_MAX + i;
+}
+
+static void dma_init(void)
+{
+    dma.slot0 = pg.alloc.next_slot;
+    pg.alloc.next_slot += PAGER_DMA_SERVERS * PAGER_DMA_PINS_MAX;
+    dma.limit = pg.n_frames / (2 * PAGER_DMA_SERVERS);
+    if (dma.limit > PAGER_DMA_PINS_MAX)
+        dma.limit = PAGER_DMA_PINS_MAX;
+    for (unsigned k = 0; k < PAGER_DMA_SERVERS; k++)
+        for (unsigned i = 0; i < PAGER_DMA_PINS_MAX; i++)
+            dma.pins[k][i].page = PG_NONE;
+}
+
+/* Server @k's pin of page @n, or PAGER_DMA_PINS_MAX. */
+static unsigned pin_of(unsigned k, uint32_t n)
+{
+    for (unsigned i = 0; i < dma.limit; i++)
+        if (dma.pins[k][i].page == n)
+            return i;
+    return PAGER_DMA_PINS_MAX;
+}
+
+/* A page the server may write counts as written: the EPT's dirty flag
+ * sees only the guest's writes (SDM Vol. 3C 28.3.5 sets it on guest
+ * accesses through the EPT), so without this the clock would drop the
+ * server's data as clean and a checkpoint would miss it. */
+static void mark_written(uint32_t n)
+{
+    pg.frames[pg.pages[n].frame].dirty = true;
+    pg.pages[n].written = true;
+}
+
+/* PAGER_REQ_PIN by server @k: the reply label; @m gets MR0, and the
+ * IPC buffer the capability. */
+static nestor_word_t dma_pin(unsigned k, nu_msg_t *m)
+{
+    const uint64_t gpa = m->mr[PAGER_PIN_MR_GPA];
+    const bool write = m->mr[PAGER_PIN_MR_FLAGS] & PAGER_PIN_WRITE;
+    if (gpa < pg.base || gpa >= pg.end || gpa % PG_PAGE_SIZE ||
+        (m->mr[PAGER_PIN_MR_FLAGS] & ~(nestor_word_t)PAGER_PIN_WRITE))
+        return PAGER_REPLY_FAULT;
+    const uint32_t n = (uint32_t)((gpa - pg.base) / PG_PAGE_SIZE);
+    const unsigned i = pin_of(k, PG_NONE);
+    if (pin_of(k, n) != PAGER_DMA_PINS_MAX || i == PAGER_DMA_PINS_MAX)
+        return PAGER_REPLY_FAULT;       /* pinned twice, or all its pins in use */
+    nestor_word_t from = PAGER_PIN_FROM_FRAME;
+    if (pg.pages[n].frame == PG_NONE) {
+        from = pg.pages[n].slot == PG_SLOT_NONE ? PAGER_PIN_FROM_ZERO : PAGER_PIN_FROM_SWAP;
+        if (!fault_in(n))
+            return PAGER_REPLY_FAULT;   /* said by fault_in or get_frame */
+        if (from == PAGER_PIN_FROM_SWAP)
+            dma.swap_ins++;
+        else
+            dma.zero_fills++;
+    }
+    const uint32_t f = pg.pages[n].frame;
+    const nestor_cptr_t slot = pin_slot(k, i);
+    const nestor_word_t rights = NESTOR_RIGHT_READ | (write ? NESTOR_RIGHT_WRITE : 0);
+    if (nu_cnode_copy(pg.alloc.cnode, slot, 64, pg.store, f, STORE_RADIX, rights) != NESTOR_OK)
+        return PAGER_REPLY_FAULT;
+    pg.frames[f].pinned++;
+    dma.pins[k][i] = (pg_pin_t){ .page = n, .write = write };
+    if (write)
+        mark_written(n);
+    dma.pinned++;
+    nu_ipc_buffer()->caps_or_badges[0] = slot;
+    m->mr[0] = from;
+    return PAGER_REPLY_OK;
+}
+
+/*
+ * Server @k's pin @i goes, and the frame is the clock's again once no pin
+ * holds it. The copy the server got was made from our slot, but a copy of
+ * a copy is no child of it (only an original or a first badged copy is a
+ * parent: kernel cap.c cdt_is_parent), so revoking our slot would take
+ * nothing; a server may have kept its copy or copied it on. So at the
+ * frame's last unpin every copy of the frame goes: the original's
+ * children are revoked (the kernel unmaps each, vspace_unmap_cap, and
+ * the EPT's with an INVEPT, SDM Vol. 3C 28.4.3.1), the EPT's copy among
+ * them, its flags read first (a dirty page stays known written), and the
+ * page is mapped in the EPT again. A vCPU touching it in between takes an
+ * EPT violation that finds it mapped and resumes (on_exit).
+ */
+static void dma_unpin(unsigned k, unsigned i)
+{
+    pg_pin_t *p = &dma.pins[k][i];
+    const uint32_t f = pg.pages[p->page].frame;
+    nu_cnode_delete(pg.alloc.cnode, pin_slot(k, i), 64);
+    if (p->write)
+        mark_written(p->page);      /* written since the last sweep, maybe */
+    if (--pg.frames[f].pinned == 0) {
+        if (read_ad(NULL, f) & PG_AD_DIRTY)
+            pg.frames[f].dirty = true;
+        nu_cnode_revoke(pg.store, f, STORE_RADIX);
+        if (!map_ept(f, p->page))
+            ept_gone[f] = true;     /* said; mapped again at the guest's next touch */
+    }
+    p->page = PG_NONE;
+    dma.unpins++;
+}
+
+/* One request of device server @k: @m becomes the reply. */
+static void dma_request(unsigned k, nu_msg_t *m)
+{
+    const nestor_word_t label = nestor_msginfo_label(m->info);
+    const uint64_t gpa = m->mr[PAGER_PIN_MR_GPA];
+    nestor_word_t out = PAGER_REPLY_FAULT;
+    unsigned caps = 0;
+    if (label == PAGER_REQ_PIN) {
+        out = dma_pin(k, m);
+        caps = out == PAGER_REPLY_OK;
+        if (out != PAGER_REPLY_OK)
+            dma.refused++;
+    } else if (label == PAGER_REQ_UNPIN && gpa >= pg.base && gpa < pg.end) {
+        unsigned i = pin_of(k, (uint32_t)((gpa - pg.base) / PG_PAGE_SIZE));
+        if (i != PAGER_DMA_PINS_MAX && gpa % PG_PAGE_SIZE == 0) {
+            dma_unpin(k, i);
+            out = PAGER_REPLY_OK;
+        }
+    } else if (label == PAGER_REQ_UNPIN_ALL) {
+        for (unsigned i = 0; i < dma.limit; i++)
+            if (dma.pins[k][i].page != PG_NONE)
+                dma_unpin(k, i);
+        out = PAGER_REPLY_OK;
+        m->mr[0] = dma.limit;
+    }
+    m->info = nestor_msginfo(out, 0, caps, caps || label == PAGER_REQ_UNPIN_ALL ? 1 : 0);
 }
 
 /* ---- the pages for a checkpoint monitor (pager_proto.h PAGER_BADGE_PAGES) ---- */
@@ -225,6 +399,11 @@ static nestor_word_t pages_dirty(nu_msg_t *m, uint32_t from)
         for (uint32_t f = 0; f < pg.frames_used; f++)
             if (pg.frames[f].page != PG_NONE && (read_ad(NULL, f) & PG_AD_DIRTY))
                 pg.frames[f].dirty = true;      /* the clearing took the clock's flag */
+    if (from == 0)
+        for (unsigned k = 0; k < PAGER_DMA_SERVERS; k++)
+            for (unsigned i = 0; i < dma.limit; i++)
+                if (dma.pins[k][i].page != PG_NONE && dma.pins[k][i].write)
+                    mark_written(dma.pins[k][i].page);  /* a device may be writing it */
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
     unsigned n = 0;
     uint32_t i = from;
@@ -358,6 +537,15 @@ static void print_stats(void)
         printf("pager %s: for the checkpoint monitor: %lu pages read out (%lu of them from "
                "swap), %lu written in\n", pg.name, (unsigned long)xfer.read,
                (unsigned long)xfer.from_swap, (unsigned long)xfer.written);
+    if (dma.pinned || dma.refused)
+        printf("pager %s: for device servers: %lu pins (%lu read back from swap, %lu "
+               "zero-filled), %lu unpins, %lu refused; at most %u pins a server\n", pg.name,
+               (unsigned long)dma.pinned, (unsigned long)dma.swap_ins,
+               (unsigned long)dma.zero_fills, (unsigned long)dma.unpins,
+               (unsigned long)dma.refused, dma.limit);
+    if (pg.st.raced)
+        printf("pager %s: %lu guest faults found their page mapped by a pin meanwhile\n",
+               pg.name, (unsigned long)pg.st.raced);
 }
 
 static void serve(void)
@@ -370,6 +558,9 @@ static void serve(void)
             m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { 0 } };
         } else if (m.badge == PAGER_BADGE_PAGES) {
             pages_request(&m);
+        } else if (m.badge >= PAGER_BADGE_DMA(0) &&
+                   m.badge < PAGER_BADGE_DMA(PAGER_DMA_SERVERS)) {
+            dma_request((unsigned)(m.badge - PAGER_BADGE_DMA(0)), &m);
         } else if (m.badge == CM_BADGE_QUERY) {
             print_stats();
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, PAGER_QUERY_MRS) };
@@ -432,6 +623,7 @@ int main(const nestor_bootinfo_t *bi)
     pg_swap_open(&pg.swap, bi, &pg.alloc, SWAPBUF_VA);
     pg_slots_init(&pg.slots, slot_words, pg.swap.slots);
     make_frames();
+    dma_init();
     /* The setup call brings the restricted EPT: receive it into a slot. */
     pg.ept = pg.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();

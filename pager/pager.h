@@ -25,6 +25,7 @@ typedef struct {
     uint64_t clean_drops;   /* ... that needed no write (zero, or swap copy current) */
     uint64_t swap_outs;     /* pages written to swap */
     uint64_t swap_ins;      /* pages read back from swap */
+    uint64_t raced;         /* faults on a page a device server's pin mapped meanwhile */
 } pg_stats_t;
 
 #endif

@@ -63,6 +63,50 @@
 #define PAGER_DIRTY_MR_LIST  2
 #define PAGER_DIRTY_MAX      100
 
+/*
+ * Device DMA into the paged range (pager/README.md "Device DMA"): calls
+ * badged PAGER_BADGE_DMA(n), a capability the VMM mints for the device
+ * server of the VM's virtio device n alone (in its setup CNode, devsrv.h
+ * DS_GRANT_PAGER), with the grant-reply right, so a pin's reply carries a
+ * frame capability. MR0 is a guest-physical page address in the range.
+ *   PAGER_REQ_PIN     MR1 PAGER_PIN_* flags. The page is made resident
+ *                     (zero-filled or read back from swap, mapped in the
+ *                     VM's EPT as at a guest fault) and pinned: the clock
+ *                     passes over it until it is unpinned. Reply
+ *                     PAGER_REPLY_OK with one capability: a copy of its
+ *                     frame, read-only unless PAGER_PIN_WRITE (then the
+ *                     page counts as written: for swap and for
+ *                     PAGER_REQ_DIRTY, as the EPT's dirty flag never sees
+ *                     a device's writes), MR0 PAGER_PIN_FROM_* (where its
+ *                     contents came from). PAGER_REPLY_FAULT: not a page
+ *                     of the range, already pinned by this server, this
+ *                     server's pins (PAGER_DMA_PINS_MAX, fewer with few
+ *                     frames) all in use, or no frame for it.
+ *   PAGER_REQ_UNPIN   the pin goes (a writable one marks the page written
+ *                     again); at the page's last unpin every copy of its
+ *                     frame but the pager's goes (what the server kept or
+ *                     copied on, unmapped with it; the VM's EPT mapping is
+ *                     made again). PAGER_REPLY_FAULT if not pinned.
+ *   PAGER_REQ_UNPIN_ALL  every pin of this server (a server's first call:
+ *                     a restarted one's old pins go). Reply MR0: the pins
+ *                     this server may hold at once (PAGER_DMA_PINS_MAX, or
+ *                     fewer: all servers together pin at most half the
+ *                     pager's frames).
+ */
+#define PAGER_BADGE_DMA(n)   (0xC4 + (n))   /* n < PAGER_DMA_SERVERS: device n of the VM */
+#define PAGER_DMA_SERVERS    4               /* VM_VIRTIO_MAX */
+#define PAGER_DMA_PINS_MAX   32              /* per server: virtio_ram.h VIRTIO_RAM_PINS_MAX */
+#define PAGER_REQ_PIN        0x5050    /* "PP" */
+#define PAGER_REQ_UNPIN      0x5055    /* "PU" */
+#define PAGER_REQ_UNPIN_ALL  0x5041    /* "PA" */
+#define PAGER_PIN_MR_GPA     0
+#define PAGER_PIN_MR_FLAGS   1
+#define PAGER_PIN_MRS        2
+#define PAGER_PIN_WRITE      0x1u
+#define PAGER_PIN_FROM_FRAME 0         /* it was resident */
+#define PAGER_PIN_FROM_ZERO  1         /* never written: a zeroed frame */
+#define PAGER_PIN_FROM_SWAP  2         /* read back from swap */
+
 
 #define PAGER_SETUP_MR_BASE  0
 #define PAGER_SETUP_MR_END   1

@@ -752,7 +752,9 @@ static void read_monitor(ctx_t *c, int node)
             cmd |= m->ports[p].first <= SC_BLK_PORT_FIRST && m->ports[p].last >= SC_BLK_PORT_LAST;
             ctl |= m->ports[p].first <= SC_BLK_CTL_PORT && m->ports[p].last >= SC_BLK_CTL_PORT;
         }
-        if (!cmd || !ctl)
+        /* A server of an image only drives no disk: it may go without
+         * them (then it has no clients: check_blk). */
+        if ((!cmd || !ctl) && !(m->n_ports == 0 && m->image[0]))
             error(c, node, "ioports", "the primary ATA channel's ports, <0x1f0 0x1f7 0x3f6 "
                   "0x3f6> (the disk it drives)", m->n_ports ? "ranges without them" : "none");
     }
@@ -1291,8 +1293,29 @@ static void check_blk(ctx_t *c)
             error(c, m->node, "blk", exp, got);
             continue;
         }
+        if (s->mon[srv].n_ports == 0) {
+            fmt_snprintf(got, sizeof got, "'%s', which drives no disk (no 'ioports': an image "
+                         "only)", s->mon[srv].name);
+            error(c, m->node, "blk", "<&SERVER FIRST COUNT> naming a block server with a disk",
+                  got);
+            continue;
+        }
         m->blk_server = srv;
         m->blk_client = n;
+    }
+    /* A paged VM's device server pins pages through the VM's pager, which
+     * may be writing to swap right then (pager/README.md "Device DMA"):
+     * the pager's swap server must not be one of the VM's virtio servers,
+     * or each would wait for the other. */
+    for (unsigned v = 0; v < s->n_vm; v++) {
+        const sc_monitor_t *pager = sc_vm_pager(s, &s->vm[v]);
+        for (unsigned k = 0; pager && pager->blk_server >= 0 && k < s->vm[v].n_virtio; k++)
+            if (pager->blk_server == s->vm[v].virtio[k]) {
+                fmt_snprintf(got, sizeof got, "'%s', which serves VM '%s''s virtio device %u",
+                             s->mon[pager->blk_server].name, s->vm[v].name, k);
+                error(c, pager->node, "blk", "a swap server that serves none of its VM's "
+                      "devices (a device's pin would wait for the pager's swap I/O)", got);
+            }
     }
     for (unsigned j = 0; j < s->n_mon; j++) {
         const sc_monitor_t *b = &s->mon[j];

@@ -144,6 +144,10 @@ virtq_err_t virtq_setup(virtq_t *q, const virtio_ram_t *ram, const virtq_config_
     q->ram = ram;
     q->size = (uint16_t)cfg->size;     /* 32768 fits */
     q->desc_gpa = cfg->desc;
+    q->avail_gpa = cfg->avail;
+    q->used_gpa = cfg->used;
+    for (unsigned i = 0; i < ram->count; i++)
+        q->paged |= ram->windows[i].paged != NULL;
     q->desc = desc;
     q->avail = avail;
     q->used = used;
@@ -202,7 +206,7 @@ static virtq_err_t add_buffer(const virtq_t *q, const virtq_desc_t *d, bool writ
         uint64_t piece;
         uint8_t *p = virtio_ram_piece(q->ram, gpa, left, writable, &piece);
         if (!p)
-            return writable && virtio_ram_piece(q->ram, gpa, left, false, &piece)
+            return writable && virtio_ram_read_only(q->ram, gpa)
                        ? VIRTQ_ERR_WRITE_TO_READ_ONLY : VIRTQ_ERR_BUFFER_OUTSIDE_RAM;
         if (c->nsegs == max)
             return VIRTQ_ERR_TOO_MANY_SEGMENTS;    /* 2.7.4.1: a reasonable limit */
@@ -290,6 +294,19 @@ static virtq_err_t walk_chain(const virtq_t *q, uint16_t head, virtq_seg_t *segs
     }
 }
 
+/* Paged RAM (virtio_ram.h): each pop starts a new epoch for the chain's
+ * pointers, and makes the rings resident again first, at the host
+ * addresses setup took (a paged window keeps each page at its place), as
+ * their pins may have gone to an earlier chain's pages. */
+static bool rings_resident(const virtq_t *q)
+{
+    virtio_ram_new_epoch(q->ram);
+    return virtio_ram_map(q->ram, q->desc_gpa, VIRTQ_DESC_TABLE_SIZE(q->size), false) ==
+               q->desc &&
+           virtio_ram_map(q->ram, q->avail_gpa, VIRTQ_AVAIL_SIZE(q->size), false) == q->avail &&
+           virtio_ram_map(q->ram, q->used_gpa, VIRTQ_USED_SIZE(q->size), true) == q->used;
+}
+
 virtq_err_t virtq_pop(virtq_t *q, virtq_seg_t *segs, unsigned max, virtq_chain_t *chain)
 {
     *chain = (virtq_chain_t){ 0 };
@@ -297,6 +314,8 @@ virtq_err_t virtq_pop(virtq_t *q, virtq_seg_t *segs, unsigned max, virtq_chain_t
         return VIRTQ_ERR_NOT_READY;
     if (q->broken)
         return VIRTQ_ERR_BROKEN;
+    if (q->paged && !rings_resident(q))
+        return break_queue(q, VIRTQ_ERR_RING_OUTSIDE_RAM);
     /* Acquire: the entries and descriptors published with this idx are
      * read after it (2.7.13.3.1 is the driver's barrier before it). */
     uint16_t avail_idx = ld16(q->avail + VIRTQ_AVAIL_IDX_OFF, __ATOMIC_ACQUIRE);
@@ -407,6 +426,10 @@ uint16_t virtq_resume(virtq_t *q)
 {
     if (!q->ready || q->broken)
         return 0;
+    if (q->paged && !rings_resident(q)) {
+        break_queue(q, VIRTQ_ERR_RING_OUTSIDE_RAM);
+        return 0;
+    }
     /* The old device's last used idx, as it published it (release); the
      * avail idx after it (acquire, as virtq_pop reads it). */
     uint16_t used = ld16(q->used + VIRTQ_USED_IDX_OFF, __ATOMIC_ACQUIRE);

@@ -713,6 +713,8 @@ static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
             printf("vmm: vm %s: cannot hand monitor %s its VM's EPT\n", vm->name, m->name);
             return false;
         }
+        if (m->kind == SC_PAGER)
+            vm->pager_ep = g->cptr;
         if (m->kind == SC_PAGER && !pager_grant(a, vm, level, &msg)) {
             printf("vmm: vm %s: cannot hand pager %s its RAM\n", vm->name, m->name);
             return false;

@@ -29,6 +29,7 @@
  */
 #include "vmm.h"
 #include "stacking.h"
+#include "../pager/pager_proto.h"
 #include <devsrv.h>
 #include <nestor/limits.h>
 #include <virtio_abi.h>
@@ -68,14 +69,23 @@ static nestor_cptr_t mint(nu_alloc_t *a, nestor_cptr_t src, nestor_word_t badge)
                ? slot : 0;
 }
 
+/* The setup CNode's slots: the signal, the frames, the pager's capability
+ * on a paged VM (devsrv.h). */
+static nestor_word_t grant_slots(const vm_t *vm)
+{
+    return DS_GRANT_PAGER(vm->ram_bytes >> VMM_RAM_FRAME_BITS) + (vm->paged_bytes != 0);
+}
+
 /* The setup call: a CNode of the device's signal capability and copies of
- * the VM's RAM frames (devsrv.h). */
+ * the VM's RAM frames (devsrv.h); on a VM under a pager, a capability to
+ * the pager badged for this device (pager/pager_proto.h PAGER_BADGE_DMA:
+ * pins of paged pages, nothing else; grant-reply: a pin brings a frame). */
 static bool grant_ram(nu_alloc_t *a, vm_t *vm, unsigned n, nestor_cptr_t setup)
 {
     vfwd_dev_t *d = &vm->virtio[n];
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
-    while ((1ULL << radix) < DS_GRANT_RAM + frames)
+    while ((1ULL << radix) < grant_slots(vm))
         radix++;
     nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
     d->grants = node;
@@ -87,12 +97,19 @@ static bool grant_ram(nu_alloc_t *a, vm_t *vm, unsigned n, nestor_cptr_t setup)
         if (nu_cnode_copy(node, DS_GRANT_RAM + i, radix, a->cnode, vm->ram_frames + i, 64,
                           NESTOR_RIGHTS_ALL))
             return false;
+    _Static_assert(VM_VIRTIO_MAX <= PAGER_DMA_SERVERS, "a DMA badge for each device");
+    if (vm->paged_bytes &&
+        (!vm->pager_ep ||
+         nu_cnode_mint(node, DS_GRANT_PAGER(frames), radix, a->cnode, vm->pager_ep, 64,
+                       NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT_REPLY, PAGER_BADGE_DMA(n))))
+        return false;
     nu_ipc_buffer()->caps_or_badges[0] = node;
     nu_msg_t m = { .info = nestor_msginfo(0, 0, 1, DS_SETUP_MRS) };
     m.mr[DS_SETUP_MR_RADIX] = radix;
     m.mr[DS_SETUP_MR_RAM_BYTES] = vm->ram_bytes;
     m.mr[DS_SETUP_MR_FRAME_BITS] = VMM_RAM_FRAME_BITS;
     m.mr[DS_SETUP_MR_DEVICE] = n;
+    nu_ipc_buffer()->msg[DS_SETUP_MR_PAGED_BYTES] = vm->paged_bytes;    /* past the registers */
     return nu_call_bounded(setup, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == DS_OK;
 }
 
@@ -163,7 +180,7 @@ static void forget_grants(vfwd_dev_t *d)
 {
     if (!d->grants)
         return;
-    nestor_word_t slots = DS_GRANT_RAM + (d->vm->ram_bytes >> VMM_RAM_FRAME_BITS);
+    nestor_word_t slots = grant_slots(d->vm);
     for (nestor_word_t i = 0; i < slots; i++)
         nu_cnode_revoke(d->grants, i, d->grants_radix);
     nu_cnode_revoke(fwd_alloc->cnode, d->grants, 64);

@@ -56,6 +56,8 @@ typedef struct vm {
     uint64_t paged_bytes;          /* RAM above it that a pager stacked on the VM owns
                                       (pager/README.md): never mapped by the VMM, not
                                       readable by it; the guest has ram_bytes + this */
+    nestor_cptr_t pager_ep;        /* that pager's endpoint (its device servers get a
+                                      badged capability to it: virtio_fwd.c) */
     uint8_t *ram;                  /* guest RAM as mapped in the VMM */
     nestor_cptr_t ept, vcpu, tcb, exit_table;
     nestor_cptr_t ram_frames;      /* first of its RAM frames' capabilities (consecutive) */

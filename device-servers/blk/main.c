@@ -17,6 +17,7 @@
 #include "vblk.h"
 #include <blk_client.h>
 #include <devsrv.h>
+#include <ds_paged.h>
 #include <ds_setup.h>
 #include <fmt.h>
 #include <stackcfg.h>
@@ -44,6 +45,7 @@
 #define ATA_ERR_NO_REG 0x100u                 /* blk_disk_t: the device gave no Error register */
 #define OPT_FAULT      "blk.fault=die:"       /* N: crash in the Nth virtio write (a test) */
 #define OPT_RESTART    "restart="             /* K: init's Kth restart of this server */
+#define OPT_PAGECHECK  "blk.pagecheck"        /* a paged VM: ds_paged_check at setup (a test) */
 #define CRASH_ADDR     0x10UL                 /* below every mapping (user.ld links at 4 MiB) */
 
 static char name[BLK_NAME_MAX] = "blk";
@@ -54,6 +56,9 @@ static blk_client_t clients[BLK_MAX_CLIENTS + 1];      /* + the self-test's */
 static nestor_cptr_t client_frame[BLK_MAX_CLIENTS + 1];
 static nestor_cptr_t freed_slot;   /* a slot an ATTACH emptied: the next capability's */
 static vblk_t vblk;
+static ds_paged_t paged;        /* the VM's RAM a pager owns (ds_paged.h) */
+static bool paged_check;        /* OPT_PAGECHECK */
+static char paged_who[2 * BLK_NAME_MAX + 16];
 static bool vm_configured, vm_ready;
 static nestor_cptr_t cmd_ports, ctl_port;   /* 0x1F0-0x1F7, 0x3F6 */
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
@@ -330,9 +335,14 @@ static void read_image(const nestor_bootinfo_t *bi)
 /* One setup only: a second would remap over the first VM's RAM. */
 static bool take_ram(nestor_cptr_t node, const nu_msg_t *m)
 {
+    const uint64_t paged_bytes = ds_setup_paged_bytes(m);
     if (vm_ready || !(vblk.ram_bytes = ds_map_ram(&alloc, node, m, BLK_RAM_VA)))
         return false;
-    return vblk_init(&vblk, (uint8_t *)(uintptr_t)BLK_RAM_VA);
+    fmt_snprintf(paged_who, sizeof paged_who, "blk %s: vm %s", name, vblk.vm);
+    return ds_paged_setup(&paged, &alloc, node, m, paged_bytes, BLK_RAM_VA, paged_who,
+                          &vblk.window[1]) &&
+           (!paged_check || ds_paged_check(&paged)) &&
+           vblk_init(&vblk, (uint8_t *)(uintptr_t)BLK_RAM_VA);
 }
 
 static nu_msg_t setup(nestor_cptr_t node, const nu_msg_t *m)
@@ -348,6 +358,10 @@ static nu_msg_t setup(nestor_cptr_t node, const nu_msg_t *m)
         printf("blk %s: serving vm %s's virtio block device %u (MMIO 0x%lx, IRQ %u, %lu MiB of "
                "RAM mapped): %lu sectors\n", name, vblk.vm, dev, vm_virtio_base(dev),
                vm_virtio_irq(dev), vblk.ram_bytes >> 20, vblk.usable ? vblk.part.count : 0);
+        if (paged.pager)
+            printf("blk %s: vm %s: %lu MiB of its RAM from 0x%lx is paged: pinned through "
+                   "its pager a page at a time, at most %u at once\n", name, vblk.vm,
+                   vblk.window[1].size >> 20, vblk.window[1].gpa, paged.paged.max);
     }
     return (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, 0) };
 }
@@ -610,6 +624,7 @@ int main(const nestor_bootinfo_t *bi)
     if (restart)
         printf("blk %s: a fresh instance (init's restart %lu): the VMM restores its device\n",
                name, strtoul(restart, NULL, 10));
+    paged_check = nu_option(bi->cmdline, OPT_PAGECHECK) != NULL;
     const char *die = nu_option(bi->cmdline, OPT_FAULT);
     if (die && !restart && (die_at = strtoul(die, NULL, 10)) != 0)
         vblk.written = written;

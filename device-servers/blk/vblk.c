@@ -55,8 +55,8 @@ static const virtio_mmio_ops_t vblk_ops = { .config_read = config_read };
 
 bool vblk_init(vblk_t *v, uint8_t *ram)
 {
-    v->window = (virtio_ram_window_t){ .gpa = 0, .size = v->ram_bytes, .host = ram };
-    v->ram = (virtio_ram_t){ .windows = &v->window, .count = 1 };
+    v->window[0] = (virtio_ram_window_t){ .gpa = 0, .size = v->ram_bytes, .host = ram };
+    v->ram = (virtio_ram_t){ .windows = v->window, .count = v->window[1].paged ? 2 : 1 };
     v->queues[VBLK_REQUESTQ].num_max = VBLK_QUEUE_SIZE;
     virtio_mmio_init_err_t e = virtio_mmio_init(&v->dev, VIRTIO_ID_BLOCK, DS_VIRTIO_VENDOR,
                                                 VBLK_FEATURES, v->queues, VBLK_QUEUES,

@@ -55,7 +55,7 @@ typedef struct {
     void (*written)(void);
     blk_part_t part;                /* the VM's partition: its sector 0 is part.first */
     bool usable;                    /* the partition lies on a disk */
-    virtio_ram_window_t window;
+    virtio_ram_window_t window[2];  /* the VM's frames; its paged RAM (ds_paged.h), if set */
     virtio_ram_t ram;
     virtio_mmio_queue_t queues[VBLK_QUEUES];
     virtio_mmio_dev_t dev;

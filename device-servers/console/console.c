@@ -60,8 +60,8 @@ static const virtio_mmio_ops_t con_ops = { .config_read = config_read };
 
 bool con_init(con_t *c, uint8_t *ram)
 {
-    c->window = (virtio_ram_window_t){ .gpa = 0, .size = c->ram_bytes, .host = ram };
-    c->ram = (virtio_ram_t){ .windows = &c->window, .count = 1 };
+    c->window[0] = (virtio_ram_window_t){ .gpa = 0, .size = c->ram_bytes, .host = ram };
+    c->ram = (virtio_ram_t){ .windows = c->window, .count = c->window[1].paged ? 2 : 1 };
     for (unsigned q = 0; q < CON_QUEUES; q++)
         c->queues[q].num_max = CON_QUEUE_SIZE;
     virtio_mmio_init_err_t e = virtio_mmio_init(&c->dev, VIRTIO_ID_CONSOLE, DS_VIRTIO_VENDOR,

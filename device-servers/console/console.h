@@ -35,7 +35,7 @@ typedef struct {
     uint64_t ram_bytes, mmio;
     unsigned device, irq;
     void (*emit)(const char *text); /* one line of output, without '\n' */
-    virtio_ram_window_t window;
+    virtio_ram_window_t window[2];  /* the VM's frames; its paged RAM (ds_paged.h), if set */
     virtio_ram_t ram;
     virtio_mmio_queue_t queues[CON_QUEUES];
     virtio_mmio_dev_t dev;

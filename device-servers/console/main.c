@@ -22,7 +22,9 @@
 #include "console.h"
 #include <devsrv.h>
 #include <ds_access.h>
+#include <ds_paged.h>
 #include <ds_setup.h>
+#include <fmt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <user/print.h>
@@ -36,6 +38,8 @@ static con_t con;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 static nu_alloc_t alloc;
 static nestor_cptr_t signal_cap;        /* "my line went up" to the VMM (DS_GRANT_IRQ) */
+static ds_paged_t paged;                /* the VM's RAM a pager owns (ds_paged.h) */
+static char paged_who[2 * CON_NAME_MAX + 24];
 
 #define INPUT_OPT      "console.input="
 #define INPUT_MAX      CON_LINE_MAX
@@ -45,8 +49,11 @@ static char input[INPUT_MAX + 1];
  * checks every number). */
 static bool take_ram(nestor_cptr_t node, const nu_msg_t *m)
 {
+    const uint64_t paged_bytes = ds_setup_paged_bytes(m);
     con.ram_bytes = ds_map_ram(&alloc, node, m, CON_RAM_VA);
-    if (!con.ram_bytes)
+    fmt_snprintf(paged_who, sizeof paged_who, "virtio-console %s: vm %s", con.name, con.vm);
+    if (!con.ram_bytes || !ds_paged_setup(&paged, &alloc, node, m, paged_bytes, CON_RAM_VA,
+                                          paged_who, &con.window[1]))
         return false;
     con.device = (unsigned)m->mr[DS_SETUP_MR_DEVICE];
     con.mmio = vm_virtio_base(con.device);

@@ -21,7 +21,14 @@
  *                                         model says
  *                      DS_GRANT_RAM + i   RAM frame i of the VM, guest-
  *                                         physical i << MR[FRAME_BITS]
- *                    and nothing else. MRs: the VM's RAM size, the frame
+ *                      DS_GRANT_PAGER(frames)  with MR[DS_SETUP_MR_PAGED_BYTES]
+ *                                         not 0 (a pager owns the VM's RAM
+ *                                         from the end of those frames on):
+ *                                         a capability to the pager, badged
+ *                                         for this device (pager/pager_proto.h
+ *                                         PAGER_BADGE_DMA), to pin its pages
+ *                                         before touching them
+ *                    and nothing else. MRs: the VM's RAM size (the frames'), the frame
  *                    size, the device's number in the VM's 'virtio' (its
  *                    window and IRQ line are the number's, vm_layout.h:
  *                    for the server's log; the VMM routes both). Reply label DS_OK when the server
@@ -67,12 +74,14 @@
 
 #define DS_GRANT_IRQ         0       /* signal: "my interrupt line is asserted" */
 #define DS_GRANT_RAM         1
+#define DS_GRANT_PAGER(frames) (DS_GRANT_RAM + (frames))
 
 #define DS_SETUP_MR_RADIX     0
 #define DS_SETUP_MR_RAM_BYTES 1
 #define DS_SETUP_MR_FRAME_BITS 2
 #define DS_SETUP_MR_DEVICE    3       /* its window and IRQ line follow (vm_layout.h) */
-#define DS_SETUP_MRS          4
+#define DS_SETUP_MR_PAGED_BYTES 4     /* RAM a pager owns after the frames' (0: none) */
+#define DS_SETUP_MRS          5
 
 #define DS_REQ_READ          0x5244     /* "RD" */
 #define DS_REQ_WRITE         0x5752     /* "WR" */

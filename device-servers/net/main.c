@@ -20,6 +20,7 @@
  */
 #include "server.h"
 #include <devsrv.h>
+#include <ds_paged.h>
 #include <ds_setup.h>
 #include <fmt.h>
 #include <string.h>
@@ -41,6 +42,9 @@ static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 static nu_alloc_t alloc;
 static nestor_cptr_t node;                          /* where a setup's CNode lands */
 static const nu_msg_t *current;                     /* the message being served */
+static uint64_t current_paged;                      /* its DS_SETUP_MR_PAGED_BYTES */
+static ds_paged_t paged[NET_MAX_PORTS];             /* each port's VM's paged RAM (ds_paged.h) */
+static char paged_who[NET_MAX_PORTS][2 * VNET_NAME_MAX + 24];
 
 static void emit(const char *text)
 {
@@ -55,7 +59,10 @@ static bool map_vm(void *ctx, unsigned port, const net_msg_t *m, uint8_t **ram, 
     uint64_t va = NET_RAM_VA + port * NET_RAM_STRIDE;
     *bytes = ds_map_ram(&alloc, node, current, va);
     *ram = (uint8_t *)(uintptr_t)va;
-    if (!*bytes)
+    vnet_t *d = &srv.ports[port].dev;
+    fmt_snprintf(paged_who[port], sizeof paged_who[port], "virtio-net %s: vm %s", d->name, d->vm);
+    if (!*bytes || !ds_paged_setup(&paged[port], &alloc, node, current, current_paged, va,
+                                   paged_who[port], &d->window[1]))
         return false;
     signal_caps[port] = ds_signal_cap(&alloc, node, current);
     return true;
@@ -81,6 +88,7 @@ static void serve(nestor_cptr_t ep)
                          .caps = nestor_msginfo_extra_caps(m.info),
                          .mr = { m.mr[0], m.mr[1], m.mr[2], m.mr[3] } };
         current = &m;
+        current_paged = st == NESTOR_OK ? ds_setup_paged_bytes(&m) : 0;   /* before any call */
         net_reply_t r = net_serve(&srv, &in);
         if (r.cap_taken)
             node = alloc.next_slot++;

@@ -46,8 +46,8 @@ static const virtio_mmio_ops_t vnet_ops = { .config_read = config_read };
 
 bool vnet_init(vnet_t *n, uint8_t *ram)
 {
-    n->window = (virtio_ram_window_t){ .gpa = 0, .size = n->ram_bytes, .host = ram };
-    n->ram = (virtio_ram_t){ .windows = &n->window, .count = 1 };
+    n->window[0] = (virtio_ram_window_t){ .gpa = 0, .size = n->ram_bytes, .host = ram };
+    n->ram = (virtio_ram_t){ .windows = n->window, .count = n->window[1].paged ? 2 : 1 };
     for (unsigned q = 0; q < VNET_QUEUES; q++)
         n->queues[q].num_max = VNET_QUEUE_SIZE;
     virtio_mmio_init_err_t e = virtio_mmio_init(&n->dev, VIRTIO_ID_NET, DS_VIRTIO_VENDOR,

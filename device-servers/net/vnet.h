@@ -69,7 +69,7 @@ struct vnet {
     void (*emit)(const char *text); /* a log line, without '\n' */
     vnet_tx_t tx;
     void *tx_ctx;
-    virtio_ram_window_t window;
+    virtio_ram_window_t window[2];  /* the VM's frames; its paged RAM (ds_paged.h), if set */
     virtio_ram_t ram;
     virtio_mmio_queue_t queues[VNET_QUEUES];
     virtio_mmio_dev_t dev;

@@ -128,6 +128,27 @@ static void test_slots(void)
     CU_ASSERT_EQUAL(pg_slot_alloc(&none), PG_SLOT_NONE);
 }
 
+/* Pinned frames (a device server's DMA, pager_proto.h PAGER_REQ_PIN) are
+ * passed over without reading their flags, clean and unaccessed as they
+ * may look; all pinned: nothing is chosen. */
+static void test_clock_pinned(void)
+{
+    pg_frame_t fr[NF];
+    model_t m = { 0 };
+    pg_clock_t c = { .hand = 0, .n = NF };
+    fill(fr, NF);
+    fr[0].pinned = fr[1].pinned = true;
+    m.flags[0] = m.flags[1] = PG_AD_DIRTY;
+    CU_ASSERT_EQUAL(pg_clock_pick(&c, fr, model_ad, &m, true), 2);
+    CU_ASSERT_EQUAL(m.reads, 1);                /* only frame 2's flags */
+    CU_ASSERT_EQUAL(m.flags[0], PG_AD_DIRTY);   /* left for after the pin */
+    for (unsigned i = 0; i < NF; i++)
+        fr[i].pinned = true;
+    CU_ASSERT_EQUAL(pg_clock_pick(&c, fr, model_ad, &m, true), PG_NONE);
+    fr[5].pinned = false;
+    CU_ASSERT_EQUAL(pg_clock_pick(&c, fr, model_ad, &m, true), 5);
+}
+
 UNIT_SUITE(pager_suite)
 {
     CU_pSuite s = CU_add_suite("pager: clock and swap slots", NULL, NULL);
@@ -135,5 +156,6 @@ UNIT_SUITE(pager_suite)
     CU_add_test(s, "accessed frames get a second chance", test_clock_second_chance);
     CU_add_test(s, "dirty flags kept; dirty frames stay without swap", test_clock_dirty);
     CU_add_test(s, "a free frame is taken first", test_clock_free);
+    CU_add_test(s, "pinned frames are never chosen", test_clock_pinned);
     CU_add_test(s, "swap slots: each once, none past the end, freed ones again", test_slots);
 }

@@ -269,7 +269,7 @@ static bool exists(void *ctx, sc_file_kind_t kind, const char *name)
         return !w->no_programs && (!strcmp(name, "vmm") || !strcmp(name, "count-monitor") ||
                                    !strcmp(name, "nested-vmx") || !strcmp(name, "inspector") ||
                                    !strcmp(name, "virtio-console") || !strcmp(name, "blk") ||
-                                   !strcmp(name, "net"));
+                                   !strcmp(name, "net") || !strcmp(name, "pager"));
     case SC_FILE_IMAGE:
         return !strcmp(name, "hello") || !strcmp(name, "ro-disk") ||
                (sc_nested_inner(name) && nested_exists(w, name));
@@ -1952,11 +1952,75 @@ static void test_blk_image(void)
                 "\"nope\", which does not exist");
 }
 
+/* A block server of an image only: no ATA ports needed, but then no
+ * client either; and a pager's swap must not be on a server of its own
+ * VM's devices (a device's pin would wait for the pager's swap I/O:
+ * pager/README.md "Device DMA"). */
+static void add_diskless(const char *name, uint32_t phandle, const char *image)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/monitors/%s", name);
+    t_str(path, "compatible", "nestor,blk");
+    t_u32(path, "memory-mib", 1);
+    t_u32(path, "phandle", phandle);
+    t_str(path, "image", image);
+}
+
+static void add_pager(uint32_t phandle, uint32_t blk)
+{
+    t_str("/monitors/pager", "compatible", "nestor,pager");
+    t_u32("/monitors/pager", "memory-mib", 2);
+    t_u32("/monitors/pager", "phandle", phandle);
+    t_cells("/monitors/pager", "blk", 3, blk, 0, 4096);
+    t_u32("/vms/hello", "memory-mib", 16);
+    t_cells("/vms/hello", "monitors", 2, phandle, 1);
+}
+
+static void test_blk_diskless_and_paged(void)
+{
+    base();
+    add_diskless("vdisk", 2, "ro-disk");
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT_OK();
+    CU_ASSERT_EQUAL(S.mon[1].n_ports, 0);
+    /* A client of it: refused, it has no disk. */
+    add_count("count", 3);
+    t_cells("/monitors/count", "blk", 3, 2, 0, 16);
+    t_cells("/vms/hello", "monitors", 2, 3, 1);
+    EXPECT(1, P "/monitors/count: property 'blk': expected <&SERVER FIRST COUNT> naming a "
+           "block server with a disk, got 'vdisk', which drives no disk (no 'ioports': an "
+           "image only)");
+    /* Ports, but not the ATA channel's: still refused. */
+    base();
+    add_diskless("vdisk", 2, "ro-disk");
+    t_cells("/monitors/vdisk", "ioports", 2, 0x1f0, 0x1f7);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT(1, P "/monitors/vdisk: property 'ioports': expected the primary ATA channel's ports, "
+           "<0x1f0 0x1f7 0x3f6 0x3f6> (the disk it drives), got ranges without them");
+    /* A paged VM: its disk on one server, the pager's swap on another. */
+    base();
+    add_blk("swap", 2, 0, 0);
+    add_diskless("vdisk", 3, "ro-disk");
+    add_pager(4, 2);
+    t_cells("/vms/hello", "virtio", 1, 3);
+    EXPECT_OK();
+    /* Both on one server: refused. */
+    base();
+    add_blk("disk", 2, 8192, 4096);
+    add_pager(4, 2);
+    t_cells("/vms/hello", "virtio", 1, 2);
+    EXPECT(1, P "/monitors/pager: property 'blk': expected a swap server that serves none of "
+           "its VM's devices (a device's pin would wait for the pager's swap I/O), got 'disk', "
+           "which serves VM 'hello''s virtio device 0");
+}
+
 UNIT_SUITE(stackcfg_suite)
 {
     CU_pSuite s = CU_add_suite("stackcfg: the stack-config validator", NULL, NULL);
     CU_add_test(s, "good: the demo stack, every field read", test_good_base);
     CU_add_test(s, "good: defaults; no environment, no look-ups", test_good_defaults);
+    CU_add_test(s, "block servers without a disk; a pager's swap apart from its VM's devices",
+                test_blk_diskless_and_paged);
     CU_add_test(s, "good: a count-monitor stacked on the VMM starts after it", test_good_stacked);
     CU_add_test(s, "good: two VMs, a nested config, two VMMs", test_good_many);
     CU_add_test(s, "good: every limit itself is allowed", test_good_limits);

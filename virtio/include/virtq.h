@@ -99,6 +99,8 @@ typedef struct {
     bool indirect;            /* VIRTIO_F_INDIRECT_DESC negotiated */
     bool ready;
     uint64_t desc_gpa;
+    uint64_t avail_gpa, used_gpa;
+    bool paged;               /* a window of its RAM is paged: rings re-pinned per pop */
     volatile uint8_t *desc;   /* host address of the descriptor table */
     volatile uint8_t *avail;  /* host address of the available ring */
     volatile uint8_t *used;   /* host address of the used ring */
