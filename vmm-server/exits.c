@@ -374,6 +374,7 @@ static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32
                               .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0,
                               .rdtscp = e->vm->rdtscp, .vmx = e->vm->vmx_shown,
                               .x2apic = (e->vm->devices & SC_DEV_LAPIC) != 0,
+                              .tsc_deadline = (e->vm->devices & SC_DEV_LAPIC) != 0,
                               .long64 = leaf == 0x80000001 &&
                                         guest_cpu_mode(e->s) == X86_MODE_64 };
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
