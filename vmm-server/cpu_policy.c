@@ -36,8 +36,8 @@ static const cpuid_allow_t allow[] = {
      * DTES64 2, MONITOR 3 (MONITOR/MWAIT exit and #UD), DS-CPL 4, VMX 5 (no
      * nested VMX), SMX 6, EIST 7, TM2 8, CNXT-ID 10, SDBG 11, xTPR 14, PDCM 15
      * (no PMU), DCA 18, x2APIC 21 (set below where the VM has a LAPIC: the
-     * model has the x2APIC MSRs), TSC-deadline 24 (not in the
-     * LAPIC model). */
+     * model has the x2APIC MSRs), TSC-deadline 24 (set below where the VM
+     * has a LAPIC: the model has the mode, msr.c IA32_TSC_DEADLINE). */
     { 0x1, ANY_SUB, R_ECX, B(0) | B(1) | B(9) | B(12) | B(13) | B(17) | B(19) | B(20) | B(22) |
                            B(23) | B(25) | B(26) | B(28) | B(29) | B(30) },
     /* Leaf 1 EDX. Shown: FPU 0, VME 1, DE 2, PSE 3, TSC 4, MSR 5, PAE 6, MCE 7,
@@ -273,6 +273,9 @@ cpuid_regs_t cpuid_guest_state(uint32_t leaf, uint32_t sub, cpuid_regs_t r,
          * model's MSR interface, devices/lapic.h), whatever its mode now. */
         if (g->x2apic)
             r.ecx |= (uint32_t)CPUID_1_ECX_X2APIC;
+        /* SDM Vol. 3A 10.5.4.1: the LAPIC timer's TSC-deadline mode. */
+        if (g->tsc_deadline)
+            r.ecx |= (uint32_t)CPUID_1_ECX_TSC_DEADLINE;
         /* SDM Vol. 3C 23.6: VMX is shown where a nested-vmx monitor
          * implements it for this guest (nested-vmx/README.md). */
         if (g->vmx)

@@ -34,6 +34,7 @@ typedef struct {
     bool vmx;              /* a nested-vmx monitor shows VMX: CPUID.1:ECX.VMX */
     bool long64;           /* executed in 64-bit mode: CPUID.80000001H:EDX.SYSCALL */
     bool x2apic;           /* the VM's LAPIC offers x2APIC mode: CPUID.1:ECX.x2APIC */
+    bool tsc_deadline;     /* its timer offers TSC-deadline mode: CPUID.1:ECX.TSC-deadline */
 } cpuid_guest_t;
 
 #define CPUID_MAX_BASIC    0x16u

@@ -228,12 +228,18 @@ static unsigned load_lapic(dev_models_t *d, any_state_t *s, const uint8_t *data,
     lapic_t *l = &s->lapic;
     /* SDM Vol. 3A 10.5.4 (divide configuration: bits 0, 1, 3), 10.9 (SVR:
      * bits 9:0 here), 10.8.3.1 (TPR: bits 7:0), 10.5.3 (ESR: bits 7:0),
-     * 10.5.1 (LVT entries: bits 17:0); its x2APIC mode is IA32_APIC_BASE's
-     * EXTD (10.12.1), loaded before it; an EOI to broadcast is a vector or
-     * none (-1). */
-    bool lvt_ok = true;
+     * 10.5.1 (LVT entries: bits 17:0, the timer's 18:0 without the
+     * reserved mode 11b; 10.5.4.1: an armed TSC deadline is not 0); its
+     * x2APIC mode is IA32_APIC_BASE's EXTD (10.12.1), loaded before it; an
+     * EOI to broadcast is a vector or none (-1). The TSC-deadline mode
+     * keeps the record's layout (its deadline shares timer_next_tick's
+     * place): images from before it load as they did. */
+    uint32_t timer_lvt = l->lvt[LAPIC_LVT_TIMER], mode = timer_lvt & LAPIC_LVT_TIMER_MODE_MASK;
+    bool lvt_ok = !(timer_lvt >> 19) && mode != LAPIC_LVT_TIMER_MODE_MASK &&
+                  !(mode == LAPIC_LVT_TIMER_TSC_DEADLINE && l->timer_running &&
+                    l->tsc_deadline == 0);
     for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
-        lvt_ok = lvt_ok && !(l->lvt[i] >> 18);
+        lvt_ok = lvt_ok && (i == LAPIC_LVT_TIMER || !(l->lvt[i] >> 18));
     if (!BOOLS_OK(data, offsetof(lapic_t, x2apic), offsetof(lapic_t, timer_running),
                   offsetof(lapic_t, nmi_pending), offsetof(lapic_t, lint_level),
                   offsetof(lapic_t, lint_level) + 1) ||

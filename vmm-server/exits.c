@@ -374,6 +374,7 @@ static __attribute__((noinline)) cpuid_regs_t cpuid_stateful(vmexit_t *e, uint32
                               .apic_enabled = vm_lapic_base(e->vm) != 0, .apic_id = 0,
                               .rdtscp = e->vm->rdtscp, .vmx = e->vm->vmx_shown,
                               .x2apic = (e->vm->devices & SC_DEV_LAPIC) != 0,
+                              .tsc_deadline = (e->vm->devices & SC_DEV_LAPIC) != 0,
                               .long64 = leaf == 0x80000001 &&
                                         guest_cpu_mode(e->s) == X86_MODE_64 };
     return cpuid_guest_state(leaf, sub, r, &g, host_cpuid);
@@ -684,9 +685,12 @@ static const exit_handler_t handlers[NESTOR_EXIT_REASONS] = {
 nestor_word_t vmm_exit_mask(unsigned slot)
 {
     switch (slot) {
-    case NESTOR_EXIT_EPT_VIOLATION:     /* the decoder needs the whole CPU state */
-    case NESTOR_EXIT_TASK_SWITCH:       /* so does a task switch (task_switch.c) */
+    case NESTOR_EXIT_TASK_SWITCH:       /* a task switch needs the whole CPU state */
         return NESTOR_MTD_ALL;
+    /* MMIO (mmio.c): the decoder and emulator read the registers, RIP,
+     * RFLAGS, the mode, CPL and segments (SEGS), paging (CR) and write back
+     * those and CR2; the interrupt state is fetched on demand (irq.c). */
+    case NESTOR_EXIT_EPT_VIOLATION:
     case NESTOR_EXIT_CR_ACCESS:         /* the reply's NESTOR_MTD_CR loads CR0-CR4 and EFER */
         return EXIT_MASK_BASE | NESTOR_MTD_CR | NESTOR_MTD_SEGS;
     case NESTOR_EXIT_RDMSR:

@@ -43,6 +43,16 @@ uint64_t vm_now_ns(void)
     return tsc / tsc_per_ms * NS_PER_MS + (tsc % tsc_per_ms) * NS_PER_MS / tsc_per_ms;
 }
 
+uint64_t vm_tsc_to_ns_ceil(uint64_t tsc)
+{
+    /* vm_now_ns() is floor(tsc * NS_PER_MS / tsc_per_ms); its ceiling is the
+     * least reading that implies the TSC got there. */
+    uint64_t q = tsc / tsc_per_ms, r = tsc % tsc_per_ms;
+    if (q > (UINT64_MAX - NS_PER_MS) / NS_PER_MS)
+        return UINT64_MAX;
+    return q * NS_PER_MS + (r * NS_PER_MS + tsc_per_ms - 1) / tsc_per_ms;
+}
+
 void irq_init(vm_t *vm)
 {
     pic_init(&vm->pic);

@@ -15,6 +15,7 @@
  * | FEATURE_CONTROL 3AH         | locked, VMX off      | #GP (locked, 23.7)                      |
  * | BIOS_SIGN_ID 8BH            | microcode revision 1 in 63:32 | accepted, ignored (9.11.7.1)   |
  * | MTRRCAP FEH                 | 0: no ranges, no WC  | #GP (read-only)                         |
+ * | TSC_DEADLINE 6E0H (with a LAPIC) | the armed deadline, else 0 | TSC-deadline mode: arms (non-zero) or disarms (0) the LAPIC timer at the guest TSC given (10.5.4.1); other modes: ignored |
  * | SYSENTER_CS/ESP/EIP 174-176H| state page (MSRS)    | state page; ESP/EIP canonical           |
  * | MISC_ENABLE 1A0H            | kept per VM: fast strings, no BTS/PEBS | R/W bits kept, R/O ignored, others #GP |
  * | DEBUGCTL 1D9H               | state page (DEBUG)   | BTF only, other bits #GP (17.4.1)       |
@@ -77,6 +78,30 @@ void msr_init(vm_t *vm)
 /* SDM Vol. 3C 25.3 (TSC offsetting): with "use TSC offsetting" (SDM
  * 24.6.2) the guest's RDTSC/RDTSCP/RDMSR read the host TSC plus the offset.
  * The VMM turns it on at the first change. */
+static bool set_tsc_offset(vm_t *vm, uint64_t offset);
+
+/* SDM Vol. 3A 10.5.4.1: the TSC-deadline timer fires when the guest's TSC
+ * (the host's plus the VMCS offset, SDM Vol. 3C 25.3) reaches @deadline;
+ * in guest time (vm_now_ns, *@now_ns now), rounded up so that the
+ * interrupt never comes before the guest's RDTSC reaches it. A deadline
+ * not above the TSC now is due now. */
+static uint64_t tsc_deadline_ns(const vm_t *vm, uint64_t deadline, uint64_t *now_ns)
+{
+    uint64_t host = host_tsc(), guest = host + vm->tsc_offset;
+    *now_ns = vm_now_ns();
+    if (deadline <= guest)
+        return *now_ns;
+    uint64_t delta = deadline - guest;
+    return host > UINT64_MAX - delta ? UINT64_MAX : vm_tsc_to_ns_ceil(host + delta);
+}
+
+static void write_tsc_deadline(vm_t *vm, uint64_t deadline)
+{
+    uint64_t now, at = tsc_deadline_ns(vm, deadline, &now);
+    lapic_set_tsc_deadline(&vm->lapic, deadline, at, now);
+    vm->irq_quiet = false;
+}
+
 static bool set_tsc_offset(vm_t *vm, uint64_t offset)
 {
     vm->tsc_offset = offset;
@@ -85,7 +110,14 @@ static bool set_tsc_offset(vm_t *vm, uint64_t offset)
         return false;
     const nestor_word_t args[] = { VMCS_TSC_OFFSET, vm->tsc_offset,
                                    VMCS_PROC_CONTROLS, proc | PROC_TSC_OFFSETTING };
-    return nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 4, 0, 0, 0, 0) == NESTOR_OK;
+    if (nu_invoke(vm->vcpu, NESTOR_VCPU_WRITE_VMCS, args, 4, 0, 0, 0, 0) != NESTOR_OK)
+        return false;
+    /* An armed TSC deadline is a TSC value: the TSC moved, so did the time
+     * it comes due. */
+    uint64_t armed = lapic_tsc_deadline(&vm->lapic, vm_now_ns());
+    if (armed)
+        write_tsc_deadline(vm, armed);
+    return true;
 }
 
 /* SDM Vol. 3B 17.17.3: a write to IA32_TSC makes it count on from @value
@@ -165,6 +197,12 @@ bool msr_read(vmexit_t *e, uint32_t msr, uint64_t *value)
         return true;
     case MSR_IA32_FEATURE_CONTROL: *value = X86_FEATURE_CONTROL_LOCK; return true;
     case MSR_IA32_MTRRCAP: *value = MTRRCAP_VALUE; return true;
+    case MSR_IA32_TSC_DEADLINE:
+        /* Present with the LAPIC that shows it (CPUID.1:ECX[24]). */
+        if (!(vm->devices & SC_DEV_LAPIC))
+            return false;
+        *value = lapic_tsc_deadline(&vm->lapic, vm_now_ns());
+        return true;
     case MSR_IA32_BIOS_SIGN_ID: *value = MICROCODE_REV_VALUE; return true;
     case MSR_IA32_SYSENTER_CS: *value = s->sysenter_cs; return true;
     case MSR_IA32_SYSENTER_ESP: *value = s->sysenter_esp; return true;
@@ -207,6 +245,11 @@ bool msr_write(vmexit_t *e, uint32_t msr, uint64_t v)
     case MSR_IA32_TSC_ADJUST: return write_tsc_adjust(vm, v);
     case MSR_IA32_TSC_AUX: return put(e, &s->tsc_aux, v, M, vm->rdtscp && !(v & ~X86_TSC_AUX_MASK));
     case MSR_IA32_APIC_BASE: return (vm->devices & SC_DEV_LAPIC) && write_apic_base(vm, v);
+    case MSR_IA32_TSC_DEADLINE:
+        if (!(vm->devices & SC_DEV_LAPIC))
+            return false;
+        write_tsc_deadline(vm, v);
+        return true;
     case MSR_IA32_BIOS_SIGN_ID:
         return true;                    /* 9.11.7.1: the write that precedes CPUID.1 */
     case MSR_IA32_MISC_ENABLE:

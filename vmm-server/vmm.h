@@ -247,6 +247,9 @@ guest_mem_status_t guest_copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uin
  * 25.5.1: nestor_bootinfo_t.vmx_timer_rate). */
 void irq_set_clock(uint64_t tsc_per_tick, uint64_t timer_hz, unsigned vmx_timer_rate);
 uint64_t vm_now_ns(void);
+/* The least vm_now_ns() reading taken with the host TSC at or past @tsc
+ * (rounded up; UINT64_MAX where it does not fit). */
+uint64_t vm_tsc_to_ns_ceil(uint64_t tsc);
 uint64_t vm_unix_seconds(void);
 void irq_init(vm_t *vm);
 int irq_pending(vm_t *vm);

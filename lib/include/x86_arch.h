@@ -112,6 +112,7 @@
 #define MSR_IA32_FEATURE_CONTROL   0x03A
 #define MSR_IA32_BIOS_SIGN_ID      0x08B
 #define MSR_IA32_MTRRCAP           0x0FE
+#define MSR_IA32_TSC_DEADLINE      0x6E0      /* SDM Vol. 3A 10.5.4.1 */
 #define MSR_IA32_SYSENTER_CS       0x174
 #define MSR_IA32_SYSENTER_ESP      0x175
 #define MSR_IA32_SYSENTER_EIP      0x176
@@ -328,6 +329,7 @@ static inline int x86_exception_has_error(unsigned v)
 #define CPUID_1_ECX_VMX        X86_BIT(5)
 #define CPUID_1_ECX_PDCM       X86_BIT(15)
 #define CPUID_1_ECX_X2APIC     X86_BIT(21)
+#define CPUID_1_ECX_TSC_DEADLINE X86_BIT(24)
 #define CPUID_1_ECX_XSAVE      X86_BIT(26)
 #define CPUID_1_ECX_OSXSAVE    X86_BIT(27)
 #define CPUID_1_ECX_AVX        X86_BIT(28)

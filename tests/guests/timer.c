@@ -5,7 +5,8 @@
  * busy loop interrupted, and the CMOS clock. Then the TSC (SDM Vol. 3B
  * 17.17): a written TSC advances from the value written, IA32_TSC_ADJUST
  * follows TSC writes and moves the TSC when written, RDTSCP returns
- * IA32_TSC_AUX, each where CPUID shows it (#GP / #UD where not); and the
+ * IA32_TSC_AUX, each where CPUID shows it (#GP / #UD where not); the LAPIC
+ * timer's TSC-deadline mode (SDM Vol. 3A 10.5.4.1) where CPUID shows it; and the
  * LAPIC globally disabled and enabled again by IA32_APIC_BASE[11], with
  * CPUID.1:EDX.APIC following it and the APIC back in its power-up state
  * (SDM Vol. 3A 10.4.3). Every branch makes the same number of checks, so
@@ -29,8 +30,10 @@
 #define LAPIC_SVR 0x0F0
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3E0
 #define LAPIC_PERIODIC (1u << 17)
+#define LAPIC_TSC_DEADLINE (2u << 17)  /* LVT timer mode 10b (SDM Vol. 3A 10.5.4.1) */
 #define LAPIC_MASKED (1u << 16)
 #define LAPIC_DIV_1 0xB
 #define LAPIC_TIMER_1MS 1000000u     /* the VMM's APIC bus runs at 1 GHz */
@@ -45,6 +48,9 @@
 #define MSR_APIC_BASE   0x1B
 #define MSR_TSC_ADJUST  0x3B
 #define MSR_TSC_AUX     0xC0000103u
+#define MSR_TSC_DEADLINE 0x6E0
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define TSC_DEADLINE_DELTA 1000000u    /* TSC ticks ahead (20 ms of Bochs at 50 M/s) */
 #define APIC_BASE_EN    (1u << 11)
 #define CPUID1_EDX_APIC (1u << 9)
 #define CPUID7_EBX_TSC_ADJUST (1u << 1)
@@ -55,6 +61,7 @@
 #define TSC_AUX_VALUE   0x2A5u
 
 static volatile unsigned pit_ticks, lapic_ticks;
+static volatile uint64_t lapic_tick_tsc;     /* the TSC at the last LAPIC timer interrupt */
 
 static inline void lapic_write(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(LAPIC_BASE + reg) = v; }
 static inline uint32_t lapic_read(uint32_t reg) { return *(volatile uint32_t *)(LAPIC_BASE + reg); }
@@ -69,6 +76,7 @@ static void on_pit(guest_frame_t *f)
 static void on_lapic_timer(guest_frame_t *f)
 {
     (void)f;
+    lapic_tick_tsc = rdtsc();
     lapic_ticks++;
     lapic_write(LAPIC_EOI, 0);
 }
@@ -216,6 +224,42 @@ int guest_main(void)
         __asm__ volatile("hlt");
     CHECK(lapic_ticks >= 10, "LAPIC timer interrupts wake HLT");
     lapic_write(LAPIC_LVT_TIMER, LAPIC_MASKED);
+
+    /* TSC-deadline mode (SDM Vol. 3A 10.5.4.1; CPUID.1:ECX[24], on bare
+     * Bochs too): one interrupt once the TSC reaches IA32_TSC_DEADLINE,
+     * never before; then the timer disarms and the MSR reads 0. */
+    if (guest_cpuid(1, 0).ecx & CPUID1_ECX_TSC_DEADLINE) {
+        lapic_write(LAPIC_LVT_TIMER, LAPIC_TSC_DEADLINE | VEC_LAPIC_TIMER);
+        unsigned before = lapic_ticks;
+        uint64_t deadline = rdtsc() + TSC_DEADLINE_DELTA;
+        wrmsr(MSR_TSC_DEADLINE, deadline);
+        CHECK(rdmsr(MSR_TSC_DEADLINE) == deadline && lapic_read(LAPIC_TIMER_CUR) == 0,
+              "TSC deadline armed: the MSR reads it, the current count 0");
+        while (lapic_ticks == before)
+            __asm__ volatile("hlt");
+        CHECK(lapic_tick_tsc >= deadline, "the TSC-deadline interrupt not before its deadline");
+        while (rdtsc() < deadline + 2 * TSC_DEADLINE_DELTA)
+            ;
+        CHECK(lapic_ticks == before + 1, "one TSC-deadline interrupt per write");
+        /* Bochs 2.7 leaves the deadline in the MSR after the interrupt. */
+        CHECK_SDM(rdmsr(MSR_TSC_DEADLINE) == 0,
+                  "the timer disarmed after its interrupt: IA32_TSC_DEADLINE reads 0 "
+                  "(SDM 10.5.4.1)");
+        lapic_write(LAPIC_LVT_TIMER, LAPIC_MASKED);
+    } else {
+        /* Not shown: the MSR does not exist (SDM Vol. 4 Table 2-2). */
+        guest_set_handler(VEC_GP, on_fault);
+        unsigned before = faults_seen;
+        int f;
+        (void)rdmsr_try(MSR_TSC_DEADLINE, &f);
+        CHECK(f, "IA32_TSC_DEADLINE not shown: RDMSR #GP");
+        CHECK(wrmsr_try(MSR_TSC_DEADLINE, 1), "IA32_TSC_DEADLINE not shown: WRMSR #GP");
+        CHECK(faults_seen == before + 2, "two #GP");
+        lapic_write(LAPIC_LVT_TIMER, LAPIC_TSC_DEADLINE | LAPIC_MASKED | VEC_LAPIC_TIMER);
+        CHECK_SDM(!(lapic_read(LAPIC_LVT_TIMER) & LAPIC_TSC_DEADLINE),
+                  "timer mode 10b not taken without TSC-deadline support (bit 18 reserved)");
+        lapic_write(LAPIC_LVT_TIMER, LAPIC_MASKED);
+    }
 
     /* MOVS with the device on either side (APIC registers are 16 bytes
      * apart, so one element each): RAM -> TPR with REP, version -> RAM. */

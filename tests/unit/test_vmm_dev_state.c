@@ -170,6 +170,27 @@ static void test_round_trip(void)
     CU_ASSERT_EQUAL(b.uart.ier, 0x05);
 }
 
+/* An armed TSC deadline (SDM Vol. 3A 10.5.4.1) is saved and loaded: the
+ * MSR reads the same and it comes due as far from the load as it was from
+ * the save (the guest's TSC goes on from the save too: the platform record). */
+static void test_tsc_deadline_round_trip(void)
+{
+    static models_t a, b;
+    fresh(&a, ALL);
+    fresh(&b, ALL);
+    lapic_w(&a, LAPIC_REG_SVR, LAPIC_SVR_ENABLE | 0xFF, T0);
+    lapic_w(&a, LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_TSC_DEADLINE | 0x33, T0);
+    lapic_set_tsc_deadline(&a.lapic, GUEST_TSC + 1000000, T0 + 5000, T0);
+    CU_ASSERT_EQUAL(copy(&a, &b, T0, T1), RECORDS_ALL);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&b.lapic, T1), GUEST_TSC + 1000000);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&b.lapic), T1 + 5000);
+    lapic_timer_update(&b.lapic, T1 + 4999);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&b.lapic), -1);
+    lapic_timer_update(&b.lapic, T1 + 5000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&b.lapic), 0x33);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&b.lapic, T1 + 5000), 0);
+}
+
 /* Only the devices the VM has are saved; a record of another is refused. */
 static void test_devices_of_the_vm(void)
 {
@@ -252,8 +273,14 @@ static void test_hostile_records_refused(void)
                     CKPT_DEV_E_INVALID);
     CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, timer_running), 2, 0, 0),
                     CKPT_DEV_E_INVALID);
-    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, lvt) + 2, 0x04, 0, 0),
-                    CKPT_DEV_E_INVALID);    /* LVT timer bit 18: reserved here */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, lvt) + 2, 0x06, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* LVT timer mode 11b: reserved */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, lvt) + 2, 0x08, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* LVT timer bit 19: reserved */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, lvt) + 6, 0x04, 0, 0),
+                    CKPT_DEV_E_INVALID);    /* bit 18 of another LVT entry (thermal) */
+    /* TSC-deadline mode, armed at the periodic count's next tick: valid. */
+    CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, lvt) + 2, 0x04, 0, 0), 0);
     CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, eoi_level_vector) + 1, 1, 0, 0),
                     CKPT_DEV_E_INVALID);    /* vector 256 and more */
     CU_ASSERT_EQUAL(load_poked(CKPT_DEV_LAPIC, offsetof(lapic_t, x2apic), 1, 0, 0),
@@ -295,5 +322,6 @@ UNIT_SUITE(vmm_dev_state_suite)
     CU_add_test(s, "every device and the platform saved and loaded behave the same",
                 test_round_trip);
     CU_add_test(s, "only the VM's devices have records", test_devices_of_the_vm);
+    CU_add_test(s, "an armed TSC deadline saved and loaded", test_tsc_deadline_round_trip);
     CU_add_test(s, "hostile records are refused, nothing changes", test_hostile_records_refused);
 }

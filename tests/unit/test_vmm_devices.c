@@ -1301,8 +1301,15 @@ static void test_lapic_register_masks(void)
     CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_DFR, 0), 0x0FFFFFFFu);
     apic_wr(&l, LAPIC_REG_SVR, 0xFFFFFFFF, 0);
     CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_SVR, 0), 0x3FFu);
+    /* Timer mode 11b is reserved: the mode stays (one-shot). */
     apic_wr(&l, LAPIC_REG_LVT_TIMER, 0xFFFFFFFF, 0);
+    CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_LVT_TIMER, 0), 0x000100FFu);
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, 0xFFFBFFFF, 0);
     CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_LVT_TIMER, 0), 0x000300FFu);
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, 0xFFFDFFFF, 0);
+    CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_LVT_TIMER, 0), 0x000500FFu);
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, 0xFFFFFFFF, 0);
+    CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_LVT_TIMER, 0), 0x000500FFu);
     apic_wr(&l, LAPIC_REG_LVT_LINT0, 0xFFFFFFFF, 0);
     CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_LVT_LINT0, 0), 0x0001A7FFu);
     apic_wr(&l, LAPIC_REG_LVT_THERMAL, 0xFFFFFFFF, 0);
@@ -1525,6 +1532,108 @@ static void test_lapic_timer_masked(void)
     CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0x50);
 }
 
+/* SDM 10.5.4.1: TSC-deadline mode (LVT timer bits 18:17 = 10b). The
+ * deadline's guest time is the VMM's conversion, given with it. */
+static void test_lapic_tsc_deadline(void)
+{
+    lapic_t l;
+    apic_setup(&l);
+    /* Not in TSC-deadline mode: the MSR reads 0, writes are ignored. */
+    lapic_set_tsc_deadline(&l, 123456, 100, 0);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 0), 0);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), UINT64_MAX);
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_TSC_DEADLINE | 0xEC, 0);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 0), 0);              /* not armed yet */
+    lapic_set_tsc_deadline(&l, 500000, 2000, 1000);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 1500), 500000);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), 2000);
+    /* The initial count is ignored and the current count reads 0. */
+    apic_wr(&l, LAPIC_REG_TIMER_INITIAL, 10, 1500);
+    CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_TIMER_CURRENT, 1501), 0);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), 2000);
+    lapic_timer_update(&l, 1999);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    lapic_timer_update(&l, 2000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0xEC);
+    /* Fired: disarmed, the MSR reads 0, one interrupt per write. */
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 2001), 0);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), UINT64_MAX);
+    lapic_ack(&l, 0xEC);
+    apic_wr(&l, LAPIC_REG_EOI, 0, 2001);
+    lapic_timer_update(&l, 1000000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    /* A deadline already passed fires at once. */
+    lapic_set_tsc_deadline(&l, 7, 5000, 6000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0xEC);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 6000), 0);
+    lapic_ack(&l, 0xEC);
+    apic_wr(&l, LAPIC_REG_EOI, 0, 6000);
+    /* 0 disarms; a later write moves the deadline. */
+    lapic_set_tsc_deadline(&l, 900000, 9000, 7000);
+    lapic_set_tsc_deadline(&l, 0, 0, 7100);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), UINT64_MAX);
+    lapic_timer_update(&l, 20000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    lapic_set_tsc_deadline(&l, 900000, 30000, 20000);
+    lapic_set_tsc_deadline(&l, 950000, 40000, 20100);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 20100), 950000);
+    lapic_timer_update(&l, 39999);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    lapic_timer_update(&l, 40000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0xEC);
+    lapic_ack(&l, 0xEC);
+    apic_wr(&l, LAPIC_REG_EOI, 0, 40000);
+    /* Masked: it disarms at the deadline without an interrupt, and there
+     * is nothing to wake for. */
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, LAPIC_LVT_MASKED | LAPIC_LVT_TIMER_TSC_DEADLINE | 0xEC,
+            40000);
+    lapic_set_tsc_deadline(&l, 990000, 50000, 40000);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), UINT64_MAX);
+    lapic_timer_update(&l, 50000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 50000), 0);
+}
+
+/* SDM 10.5.4.1: "Transitioning between TSC-deadline mode and other timer
+ * modes also disarms the timer." */
+static void test_lapic_tsc_deadline_transitions(void)
+{
+    lapic_t l;
+    apic_setup(&l);
+    /* One-shot counting -> TSC-deadline: the count stops. */
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, 0x41, 0);
+    apic_wr(&l, LAPIC_REG_TIMER_DIVIDE, 0x0B, 0);
+    apic_wr(&l, LAPIC_REG_TIMER_INITIAL, 1000, 0);
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_TSC_DEADLINE | 0x41, 100);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), UINT64_MAX);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 100), 0);
+    lapic_timer_update(&l, 5000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    /* Armed -> periodic: disarmed, the MSR reads 0 and writes are ignored. */
+    lapic_set_tsc_deadline(&l, 77777, 9000, 5000);
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_PERIODIC | 0x41, 6000);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 6000), 0);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), UINT64_MAX);
+    lapic_set_tsc_deadline(&l, 88888, 9500, 6000);
+    lapic_timer_update(&l, 20000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), -1);
+    /* The count modes work again after it. */
+    apic_wr(&l, LAPIC_REG_TIMER_INITIAL, 100, 20000);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), 20100);
+    /* A reserved mode write (11b) neither leaves periodic mode nor stops
+     * the count. */
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_MODE_MASK | 0x41, 20050);
+    CU_ASSERT_EQUAL(apic_rd(&l, LAPIC_REG_LVT_TIMER, 20050), LAPIC_LVT_TIMER_PERIODIC | 0x41);
+    CU_ASSERT_EQUAL(lapic_next_timer_ns(&l), 20100);
+    /* An armed deadline survives a change of its vector or mask bit. */
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_TSC_DEADLINE | 0x41, 20060);
+    lapic_set_tsc_deadline(&l, 99999, 30000, 20060);
+    apic_wr(&l, LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_TSC_DEADLINE | 0x42, 20070);
+    CU_ASSERT_EQUAL(lapic_tsc_deadline(&l, 20070), 99999);
+    lapic_timer_update(&l, 30000);
+    CU_ASSERT_EQUAL(lapic_pending_vector(&l), 0x42);
+}
+
 static void test_lapic_timer_reprogram(void)
 {
     lapic_t l;
@@ -1718,7 +1827,9 @@ static void test_lapic_x2apic(void)
     CU_ASSERT_TRUE(x2_wr(&l, 0x828, 0));
     CU_ASSERT_FALSE(x2_wr(&l, 0x83E, 4));
     CU_ASSERT_TRUE(x2_wr(&l, 0x83E, 0xB) && x2_rd(&l, 0x83E, &v) && v == 0xB);
-    CU_ASSERT_FALSE(x2_wr(&l, 0x832, 1u << 18));          /* no TSC-deadline mode */
+    CU_ASSERT_FALSE(x2_wr(&l, 0x832, 1u << 19));          /* reserved */
+    CU_ASSERT_TRUE(x2_wr(&l, 0x832, LAPIC_LVT_TIMER_TSC_DEADLINE | LAPIC_LVT_MASKED) &&
+                   x2_rd(&l, 0x832, &v) && v == (LAPIC_LVT_TIMER_TSC_DEADLINE | LAPIC_LVT_MASKED));
     CU_ASSERT_TRUE(x2_wr(&l, 0x808, 0));
     /* Software-enabled, then SELF IPI and the 64-bit ICR (physical, own ID;
      * another ID; the broadcast; logical cluster 2 bit 3). */
@@ -1834,6 +1945,8 @@ UNIT_SUITE(lapic_suite)
     CU_add_test(s, "timer periodic", test_lapic_timer_periodic);
     CU_add_test(s, "timer masked", test_lapic_timer_masked);
     CU_add_test(s, "timer reprogrammed while counting", test_lapic_timer_reprogram);
+    CU_add_test(s, "timer TSC-deadline mode", test_lapic_tsc_deadline);
+    CU_add_test(s, "timer TSC-deadline mode transitions", test_lapic_tsc_deadline_transitions);
     CU_add_test(s, "self IPIs through the ICR", test_lapic_self_ipi);
     CU_add_test(s, "NMI IPIs through the ICR", test_lapic_nmi_ipi);
     CU_add_test(s, "LINT0/LINT1 in NMI mode", test_lapic_lint_nmi);

@@ -42,9 +42,14 @@ static void test_cpuid_hidden(void)
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_VMX);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_MONITOR);
     CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_X2APIC);        /* no LAPIC offering it */
+    CU_ASSERT_FALSE(l1.ecx & CPUID_1_ECX_TSC_DEADLINE);  /* the same */
     cpuid_guest_t gx = g_default;
     gx.x2apic = true;
     CU_ASSERT_TRUE(cpuid_guest(1, 0, &gx, host_all).ecx & CPUID_1_ECX_X2APIC);
+    CU_ASSERT_FALSE(cpuid_guest(1, 0, &gx, host_all).ecx & CPUID_1_ECX_TSC_DEADLINE);
+    gx.tsc_deadline = true;
+    CU_ASSERT_TRUE(cpuid_guest(1, 0, &gx, host_all).ecx & CPUID_1_ECX_TSC_DEADLINE);
+    gx.tsc_deadline = false;
     /* Leaf 0BH: the x2APIC ID in EDX, SMT and core levels of one, then
      * invalid; nothing where x2APIC is hidden. */
     gx.apic_id = 5;

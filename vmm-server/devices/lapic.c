@@ -5,9 +5,10 @@
  *
  * Modelled: register access rules, TPR/PPR priority, IRR/ISR/EOI, the ESR,
  * software enable/disable, the timer (one-shot and periodic, all divide
- * values), fixed and NMI self-IPIs through the ICR (the VMM injects the
+ * values, and TSC-deadline mode with the deadline converted by the VMM),
+ * fixed and NMI self-IPIs through the ICR (the VMM injects the
  * pending NMI), level-triggered interrupts from the I/O APIC (TMR, the EOI
- * broadcast). Not modelled: TSC-deadline mode, level-triggered LVT inputs
+ * broadcast). Not modelled: level-triggered LVT inputs
  * (no Remote IRR in LINT0/1), SMI/INIT/STARTUP IPIs, other CPUs. LINT0/1
  * in NMI mode raise NMIs on a rising edge of the level the VMM passes.
  */
@@ -117,9 +118,28 @@ static unsigned div_shift(const lapic_t *l)
     return (v + 1) & 7;
 }
 
+static uint32_t timer_mode(const lapic_t *l)
+{
+    return l->lvt[LAPIC_LVT_TIMER] & LAPIC_LVT_TIMER_MODE_MASK;
+}
+
 static bool timer_periodic(const lapic_t *l)
 {
-    return l->lvt[LAPIC_LVT_TIMER] & LAPIC_LVT_TIMER_PERIODIC;
+    return timer_mode(l) == LAPIC_LVT_TIMER_PERIODIC;
+}
+
+static bool timer_tsc_deadline(const lapic_t *l)
+{
+    return timer_mode(l) == LAPIC_LVT_TIMER_TSC_DEADLINE;
+}
+
+/* SDM 10.5.4.1: disarmed, IA32_TSC_DEADLINE reads 0 (a transition between
+ * TSC-deadline mode and the others disarms the timer too). */
+static void timer_disarm(lapic_t *l)
+{
+    l->timer_running = false;
+    l->tsc_deadline = 0;
+    l->timer_deadline_ns = UINT64_MAX;
 }
 
 /* Timer ticks (bus ticks / divisor) counted since the count was started. */
@@ -138,6 +158,8 @@ static void timer_rebase(lapic_t *l, uint64_t now)
 
 static void timer_schedule(lapic_t *l)
 {
+    if (timer_tsc_deadline(l))
+        return;                         /* the deadline is the VMM's, in guest time */
     if (!l->timer_running) {
         l->timer_deadline_ns = UINT64_MAX;
         return;
@@ -153,7 +175,8 @@ static void timer_schedule(lapic_t *l)
  * stops at 0, periodic reloads (SDM 10.5.4). */
 static uint32_t timer_current(const lapic_t *l, uint64_t now)
 {
-    if (!l->timer_running)
+    /* SDM 10.5.4.1: in TSC-deadline mode the current count reads 0. */
+    if (!l->timer_running || timer_tsc_deadline(l))
         return 0;
     uint64_t t = timer_ticks(l, now), n = l->timer_initial;
     if (timer_periodic(l))
@@ -165,6 +188,18 @@ void lapic_timer_update(lapic_t *l, uint64_t now_ns)
 {
     if (!l->timer_running)
         return;
+    if (timer_tsc_deadline(l)) {
+        /* SDM 10.5.4.1: the interrupt when the TSC reaches the deadline
+         * (the mask inhibits it, SDM 10.5.1); then the timer disarms itself
+         * and the MSR reads 0: one interrupt per write. */
+        if (now_ns < l->timer_deadline_ns)
+            return;
+        uint32_t lvt = l->lvt[LAPIC_LVT_TIMER];
+        if (!(lvt & LAPIC_LVT_MASKED))
+            deliver(l, lvt & LAPIC_LVT_VECTOR_MASK);
+        timer_disarm(l);
+        return;
+    }
     uint64_t t = timer_ticks(l, now_ns);
     if (t < l->timer_next_tick)
         return;
@@ -189,8 +224,35 @@ uint64_t lapic_next_timer_ns(const lapic_t *l)
     return l->timer_deadline_ns;
 }
 
+uint64_t lapic_tsc_deadline(lapic_t *l, uint64_t now_ns)
+{
+    lapic_timer_update(l, now_ns);
+    return timer_tsc_deadline(l) && l->timer_running ? l->tsc_deadline : 0;
+}
+
+void lapic_set_tsc_deadline(lapic_t *l, uint64_t tsc, uint64_t deadline_ns, uint64_t now_ns)
+{
+    /* SDM 10.5.4.1: "In other timer modes (LVT bit 18 = 0), the
+     * IA32_TSC_DEADLINE MSR reads zero and writes are ignored." */
+    if (!timer_tsc_deadline(l))
+        return;
+    lapic_timer_update(l, now_ns);
+    if (tsc == 0) {
+        timer_disarm(l);
+        return;
+    }
+    l->tsc_deadline = tsc;
+    l->timer_running = true;
+    l->timer_deadline_ns = deadline_ns;
+    lapic_timer_update(l, now_ns);      /* a deadline already passed fires now */
+}
+
 static void write_initial_count(lapic_t *l, uint32_t v, uint64_t now)
 {
+    /* SDM 10.5.4.1: in TSC-deadline mode writes to the initial count are
+     * ignored. */
+    if (timer_tsc_deadline(l))
+        return;
     /* Writing the initial count starts the timer; 0 stops it (SDM 10.5.4). */
     l->timer_initial = v;
     l->timer_running = v != 0;
@@ -358,12 +420,22 @@ static const uint32_t lvt_writable[LAPIC_LVT_COUNT] = {
 
 static void write_lvt(lapic_t *l, unsigned i, uint32_t v, uint64_t now)
 {
-    bool was_periodic = timer_periodic(l);
+    bool was_periodic = timer_periodic(l), was_deadline = timer_tsc_deadline(l);
     v &= lvt_writable[i];
+    /* SDM 10.5.1 Figure 10-8: timer mode 11b is reserved; a write of it
+     * keeps the mode as it was. */
+    if (i == LAPIC_LVT_TIMER && (v & LAPIC_LVT_TIMER_MODE_MASK) == LAPIC_LVT_TIMER_MODE_MASK)
+        v = (v & ~LAPIC_LVT_TIMER_MODE_MASK) | timer_mode(l);
     /* SDM 10.4.7.2: while software-disabled the mask bits stay set. */
     if (!sw_enabled(l))
         v |= LAPIC_LVT_MASKED;
     l->lvt[i] = v;
+    if (i == LAPIC_LVT_TIMER && was_deadline != timer_tsc_deadline(l)) {
+        /* SDM 10.5.4.1: "Transitioning between TSC-deadline mode and other
+         * timer modes also disarms the timer." */
+        timer_disarm(l);
+        return;
+    }
     if (i == LAPIC_LVT_TIMER && l->timer_running && was_periodic && !timer_periodic(l)) {
         /* Periodic -> one-shot: the current period is the last one. */
         uint64_t t = timer_ticks(l, now);

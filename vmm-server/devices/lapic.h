@@ -110,9 +110,14 @@
 #define LAPIC_LVT_REMOTE_IRR (1u << 14)    /* read-only */
 #define LAPIC_LVT_LEVEL      (1u << 15)
 #define LAPIC_LVT_MASKED     (1u << 16)
+/* The LVT timer's mode, bits 18:17 (SDM 10.5.1, Figure 10-8; 10.5.4.1):
+ * 00b one-shot, 01b periodic, 10b TSC-deadline, 11b reserved. */
+#define LAPIC_LVT_TIMER_MODE_MASK (3u << 17)
+#define LAPIC_LVT_TIMER_ONE_SHOT (0u << 17)
 #define LAPIC_LVT_TIMER_PERIODIC (1u << 17)
+#define LAPIC_LVT_TIMER_TSC_DEADLINE (2u << 17)
 #define LAPIC_LVT_TIMER_WRITABLE (LAPIC_LVT_VECTOR_MASK | LAPIC_LVT_MASKED | \
-                                  LAPIC_LVT_TIMER_PERIODIC)   /* no TSC-deadline */
+                                  LAPIC_LVT_TIMER_MODE_MASK)
 #define LAPIC_LVT_DM_WRITABLE  (LAPIC_LVT_VECTOR_MASK | LAPIC_LVT_DM_MASK | LAPIC_LVT_MASKED)
 #define LAPIC_LVT_LINT_WRITABLE (LAPIC_LVT_DM_WRITABLE | LAPIC_LVT_POLARITY | LAPIC_LVT_LEVEL)
 #define LAPIC_LVT_ERROR_WRITABLE (LAPIC_LVT_VECTOR_MASK | LAPIC_LVT_MASKED)
@@ -180,8 +185,14 @@ typedef struct {
     bool timer_running;          /* counting (one-shot not yet expired) */
     uint64_t timer_seg_start_ns; /* when the current divide setting began */
     uint64_t timer_ticks_base;   /* timer ticks counted before that */
-    uint64_t timer_next_tick;    /* the tick count of the next expiry */
-    uint64_t timer_deadline_ns;  /* guest time of that expiry, UINT64_MAX if none */
+    union {
+        uint64_t timer_next_tick; /* one-shot, periodic: the tick count of the next expiry */
+        uint64_t tsc_deadline;   /* TSC-deadline mode: IA32_TSC_DEADLINE while armed
+                                    (timer_running), else 0 (SDM 10.5.4.1) */
+    };
+    uint64_t timer_deadline_ns;  /* guest time of that expiry, UINT64_MAX if none (TSC-
+                                    deadline mode: when the guest's TSC reaches tsc_deadline,
+                                    as the VMM converted it) */
     bool nmi_pending;            /* an NMI accepted, not yet taken by the vCPU */
     bool lint_level[2];          /* the LINT0/LINT1 input levels last seen */
     int eoi_level_vector;        /* vector of the last EOI of a level-triggered interrupt,
@@ -209,6 +220,18 @@ bool lapic_x2apic_msr(lapic_t *l, uint32_t msr, bool write, uint64_t *value, uin
  * x2APIC mode (only xAPIC -> x2APIC and x2APIC -> disabled are valid,
  * 10.12.5; the latter resets it by lapic_init). */
 void lapic_set_x2apic(lapic_t *l, bool on);
+/* IA32_TSC_DEADLINE (MSR 6E0H, SDM 10.5.4.1), whose deadline is in the
+ * guest's TSC, which the model does not know: the VMM converts it into
+ * guest time. RDMSR: the armed deadline (after expiries due by @now_ns),
+ * 0 when disarmed, fired or not in TSC-deadline mode. */
+uint64_t lapic_tsc_deadline(lapic_t *l, uint64_t now_ns);
+/* WRMSR of @tsc, which the guest's TSC reaches at guest time
+ * @deadline_ns: in TSC-deadline mode a non-zero value arms the timer (one
+ * interrupt, then it disarms and the MSR reads 0; a deadline already
+ * passed fires at once), 0 disarms it; in the other modes writes are
+ * ignored. Also re-arms an armed deadline at a new time after the guest's
+ * TSC moved (a TSC write). */
+void lapic_set_tsc_deadline(lapic_t *l, uint64_t tsc, uint64_t deadline_ns, uint64_t now_ns);
 /* Raise the timer's vector in the IRR if the timer expired by @now_ns. */
 void lapic_timer_update(lapic_t *l, uint64_t now_ns);
 /* When the timer next raises an interrupt, UINT64_MAX if it will not. */
