@@ -181,6 +181,8 @@ static bool dev_save(unsigned k, ckpt_dev_record_t *rec, uint8_t *data)
     return true;
 }
 
+_Static_assert(NVMX_STATE_WORDS * 8 <= CKPT_DEV_MAX_BYTES, "nested-vmx's record fits");
+
 /* nested-vmx's state of the VM (nested-vmx/nvmx_state.h) as a record of
  * ours; false if it does not give it (said why). */
 static bool nvmx_save(ckpt_dev_record_t *rec, uint8_t *data)

@@ -61,26 +61,27 @@ class Link:
         self.sock.close()
 
 
+def until(link, prefix, timeout, say):
+    """Lines from the monitor (each to @say) up to one starting @prefix."""
+    while True:
+        text = link.line(timeout)
+        say(text)
+        if text.startswith(prefix):
+            return text
+
+
 def greeted(port, say):
     """The link to the monitor on COM2 (TCP @port) once it has greeted;
     @say(text) gets every line it sends."""
     link = Link(port)
-    while True:
-        text = link.line(GREETING_S)
-        say(text)
-        if text.startswith(READY):
-            return link
+    until(link, READY, GREETING_S, say)
+    return link
 
 
 def ask(link, command, say):
-    """Send the line @command; the monitor's answer (lines before it go to
-    @say too)."""
+    """Send the line @command; the monitor's answer."""
     link.send(command)
-    while True:
-        text = link.line(ANSWER_S)
-        say(text)
-        if text.startswith(ANSWER):
-            return text
+    return until(link, ANSWER, ANSWER_S, say)
 
 
 def trigger(port, after_s, say):
