@@ -12,6 +12,7 @@
 #include "nvmx_setup.h"
 #include "include/ckpt_dev.h"
 #include "include/ckpt_format.h"
+#include "include/ckpt_host.h"
 
 #define CKPT_SETUP_MR_STACK_ID  NVMX_SETUP_MRS
 #define CKPT_SETUP_MR_NAME      (NVMX_SETUP_MRS + 1)
@@ -53,19 +54,8 @@
 #define CKPT_CMD_E_RESTORING    1         /* the VM has not resumed from its image yet */
 #define CKPT_CMD_E_OFF          2         /* checkpoints ended (a failed image, the images limit) */
 
-/* The host trigger (checkpoint/README.md "From the host"): where the
- * monitor's node is granted a host serial port (`ioports = <0x2f8 0x2ff>;
- * irqs = <3>;`, the machine's COM2, as the inspector's link to gdb), a line
- * CKPT_HOST_COMMAND on it asks for an image at the VM's next exit boundary,
- * as CKPT_REQ_NOW does. The monitor greets with a line starting
- * CKPT_HOST_READY once it is set up and answers each line with one of its
- * own starting "checkpoint: " (taken, refused and why, or not a command).
- * Lines end with LF or CR; a line longer than CKPT_HOST_LINE_MAX is
- * refused whole. ./nestor run CONFIG --checkpoint-after S sends the
- * command S seconds after the greeting (tools/nestor/ckpt_trigger.py). */
-#define CKPT_HOST_COMMAND       "checkpoint"
-#define CKPT_HOST_READY         "checkpoint: ready"
-#define CKPT_HOST_LINE_MAX      32
+/* The host trigger (include/ckpt_host.h): the notification our host serial
+ * port's IRQ signals carries this badge. */
 #define CKPT_UART_BADGE         (1ULL << 40)   /* our notification's (no endpoint badge has it) */
 
 /* The monitor's options (its node's `options`): take a checkpoint once the

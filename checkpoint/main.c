@@ -73,9 +73,7 @@ static struct {
      * line coming in on it (ckpt_proto.h CKPT_HOST_*). */
     bool host;
     nu_hostuart_t uart;
-    char line[CKPT_HOST_LINE_MAX + 1];
-    unsigned line_len;
-    bool line_long;
+    ckpt_host_reader_t line;
 } ck = { .cached = NO_BLOCK };
 
 #define DEVICES_MAX   8192          /* bytes of device records a restore holds */
@@ -814,49 +812,37 @@ static void host_say(const char *text)
     nu_hostuart_put(&ck.uart, (const uint8_t *)text, strlen(text));
 }
 
-/* One line from the host: the command, or a refusal. Its bytes are the
- * host's: only printable ASCII of it is echoed. */
-static void host_line(void)
-{
-    if (ck.line_long) {
-        host_say("checkpoint: refused: a line longer than 32 bytes\n");
-        return;
-    }
-    ck.line[ck.line_len] = 0;
-    if (strcmp(ck.line, CKPT_HOST_COMMAND) != 0) {
-        for (unsigned i = 0; i < ck.line_len; i++)
-            if (ck.line[i] < ' ' || ck.line[i] > '~')
-                ck.line[i] = '?';
-        char reply[CKPT_HOST_LINE_MAX + 64];
-        fmt_snprintf(reply, sizeof reply, "checkpoint: refused: \"%s\" is not a command\n",
-                     ck.line);
-        host_say(reply);
-        return;
-    }
-    const nestor_word_t e = checkpoint_now("the host (its serial port)");
-    host_say(e == 0 ? "checkpoint: taken at the VM's next exit boundary\n"
-             : e == CKPT_CMD_E_RESTORING ? "checkpoint: refused: the VM has not resumed from "
-                                           "its image yet\n"
-                                         : "checkpoint: refused: checkpoints have ended\n");
-}
-
+/* Bytes from the host: each line answered (include/ckpt_host.h). */
 static void host_input(void)
 {
     uint8_t buf[64];
     size_t n;
+    char reply[CKPT_HOST_LINE_MAX + 64];
     while ((n = nu_hostuart_drain(&ck.uart, buf, sizeof buf)) > 0)
-        for (size_t i = 0; i < n; i++) {
-            if (buf[i] == '\n' || buf[i] == '\r') {
-                if (ck.line_len || ck.line_long)
-                    host_line();
-                ck.line_len = 0;
-                ck.line_long = false;
-            } else if (ck.line_len < CKPT_HOST_LINE_MAX) {
-                ck.line[ck.line_len++] = (char)buf[i];
-            } else {
-                ck.line_long = true;
+        for (size_t i = 0; i < n; i++)
+            switch (ckpt_host_byte(&ck.line, buf[i])) {
+            case CKPT_HOST_NOW: {
+                const nestor_word_t e = checkpoint_now("the host (its serial port)");
+                host_say(e == 0 ? "checkpoint: taken at the VM's next exit boundary\n"
+                         : e == CKPT_CMD_E_RESTORING
+                             ? "checkpoint: refused: the VM has not resumed from its image yet\n"
+                             : "checkpoint: refused: checkpoints have ended\n");
+                break;
             }
-        }
+            case CKPT_HOST_UNKNOWN:
+                fmt_snprintf(reply, sizeof reply,
+                             "checkpoint: refused: \"%s\" is not a command\n", ck.line.text);
+                host_say(reply);
+                break;
+            case CKPT_HOST_TOO_LONG:
+                fmt_snprintf(reply, sizeof reply,
+                             "checkpoint: refused: a line longer than %u bytes\n",
+                             (unsigned)CKPT_HOST_LINE_MAX);
+                host_say(reply);
+                break;
+            case CKPT_HOST_MORE:
+                break;
+            }
 }
 
 /* A host serial port granted (the config's ioports and irqs): its received
