@@ -70,7 +70,7 @@ static struct {
     bool off;                   /* no more images (one failed) */
     uint64_t commanded;         /* images asked for by a monitor command or the host */
     /* The host trigger: a host serial port granted by the config, and the
-     * line coming in on it (ckpt_proto.h CKPT_HOST_*). */
+     * line coming in on it (include/ckpt_host.h). */
     bool host;
     nu_hostuart_t uart;
     ckpt_host_reader_t line;
@@ -805,7 +805,7 @@ static nestor_word_t on_command(const nu_msg_t *m)
     return checkpoint_now("a monitor command");
 }
 
-/* ---- the host trigger (ckpt_proto.h CKPT_HOST_*) ---- */
+/* ---- the host trigger (include/ckpt_host.h) ---- */
 
 static void host_say(const char *text)
 {

@@ -1,4 +1,4 @@
-"""The host's end of a checkpoint monitor's trigger (checkpoint/ckpt_proto.h
+"""The host's end of a checkpoint monitor's trigger (checkpoint/include/ckpt_host.h
 CKPT_HOST_*, checkpoint/README.md "From the host"): the machine's COM2 is a
 TCP port of localhost, granted to the monitor by its config (ioports
 0x2F8-0x2FF, IRQ 3). The monitor greets with a line starting
