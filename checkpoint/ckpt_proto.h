@@ -12,12 +12,16 @@
 #include "nvmx_setup.h"
 #include "include/ckpt_dev.h"
 #include "include/ckpt_format.h"
+#include "include/ckpt_host.h"
 
 #define CKPT_SETUP_MR_STACK_ID  NVMX_SETUP_MRS
 #define CKPT_SETUP_MR_NAME      (NVMX_SETUP_MRS + 1)
 #define CKPT_SETUP_NAME_MRS     (CKPT_NAME_BYTES / 8)
 #define CKPT_SETUP_MR_PAGED     (CKPT_SETUP_MR_NAME + CKPT_SETUP_NAME_MRS)
-#define CKPT_SETUP_MRS          (CKPT_SETUP_MR_PAGED + 1)
+/* 1 where the VM also has nested-vmx (its guest may be a hypervisor):
+ * CKPT_GRANT_NVMX is there. */
+#define CKPT_SETUP_MR_NVMX      (CKPT_SETUP_MR_PAGED + 1)
+#define CKPT_SETUP_MRS          (CKPT_SETUP_MR_NVMX + 1)
 /* In the hand-over's CNode, right after the VM's @frames RAM frames: the
  * VM's EPT restricted to its RAM (NESTOR_EPT_RESTRICT), to read and clear
  * its leaves' dirty flags (NESTOR_EPT_READ_AD) for incremental images. */
@@ -27,6 +31,12 @@
  * PAGER_BADGE_PAGES): the one capability to another monitor's endpoint a
  * monitor is given. */
 #define CKPT_GRANT_PAGER(frames) (CKPT_GRANT_EPT(frames) + 1)
+/* ... and after that, where the VM has nested-vmx (CKPT_SETUP_MR_NVMX), a
+ * capability to call it for its state (nested-vmx/nvmx_state.h
+ * NVMX_BADGE_STATE): saved as a device record of ours (CKPT_DEV_NESTED_VMX)
+ * and given back at a restore. */
+#define CKPT_GRANT_NVMX(frames)  (CKPT_GRANT_EPT(frames) + 2)
+#define CKPT_GRANT_SLOTS        3         /* the slots after the frames */
 
 /* A checkpoint asked for by a monitor command (gdb's "monitor checkpoint"
  * through an inspector stacked on the same VM: inspector/cmds.c): the VMM
@@ -43,6 +53,10 @@
 #define CKPT_NOW_UNITS          1         /* VMX-preemption-timer units: its next exit boundary */
 #define CKPT_CMD_E_RESTORING    1         /* the VM has not resumed from its image yet */
 #define CKPT_CMD_E_OFF          2         /* checkpoints ended (a failed image, the images limit) */
+
+/* The host trigger (include/ckpt_host.h): the notification our host serial
+ * port's IRQ signals carries this badge. */
+#define CKPT_UART_BADGE         (1ULL << 40)   /* our notification's (no endpoint badge has it) */
 
 /* The monitor's options (its node's `options`): take a checkpoint once the
  * VM has run this long (VMX-preemption-timer units, SDM Vol. 3C 25.5.1:

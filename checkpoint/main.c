@@ -21,12 +21,14 @@
 #include "ckpt_proto.h"
 #include "count_monitor.h"
 #include "../pager/pager_proto.h"
+#include "nvmx_state.h"
 #include "cpu_policy.h"
 #include <blk_client.h>
 #include <fmt.h>
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
 #include <string.h>
+#include <user/hostuart.h>
 #include <user/print.h>
 #include <user/runtime.h>
 #include <x86_arch.h>
@@ -55,6 +57,7 @@ static struct {
     uint64_t stack_id, after, every, max_images, ran;
     nestor_cptr_t ept;          /* the VM's EPT restricted to its RAM (ckpt_proto.h) */
     nestor_cptr_t pager;        /* the VM's pager (PAGER_BADGE_PAGES), when it has one */
+    nestor_cptr_t nvmx;         /* its nested-vmx (NVMX_BADGE_STATE), when it has one */
     uint64_t paged_bytes;       /* RAM the pager owns, from ck.g.ram_bytes on (0: none) */
     uint64_t ram_bytes;         /* all the VM's RAM: the VMM's and the pager's */
     uint64_t paged_out, paged_in;   /* pages read from / written to the pager */
@@ -65,10 +68,15 @@ static struct {
     ckpt_vcpu_t restore;
     uint64_t taken, passed, written, restored;
     bool off;                   /* no more images (one failed) */
-    uint64_t commanded;         /* images asked for by a monitor command */
+    uint64_t commanded;         /* images asked for by a monitor command or the host */
+    /* The host trigger: a host serial port granted by the config, and the
+     * line coming in on it (include/ckpt_host.h). */
+    bool host;
+    nu_hostuart_t uart;
+    ckpt_host_reader_t line;
 } ck = { .cached = NO_BLOCK };
 
-#define DEVICES_MAX   4096          /* bytes of device records a restore holds */
+#define DEVICES_MAX   8192          /* bytes of device records a restore holds */
 
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 static uint8_t devices[DEVICES_MAX];   /* the restored image's device records */
@@ -171,19 +179,75 @@ static bool dev_save(unsigned k, ckpt_dev_record_t *rec, uint8_t *data)
     return true;
 }
 
-/* The device section: every record the VMM gives, each padded to 8. */
+_Static_assert(NVMX_STATE_WORDS * 8 <= CKPT_DEV_MAX_BYTES, "nested-vmx's record fits");
+
+/* nested-vmx's state of the VM (nested-vmx/nvmx_state.h) as a record of
+ * ours; false if it does not give it (said why). */
+static bool nvmx_save(ckpt_dev_record_t *rec, uint8_t *data)
+{
+    nu_msg_t m = { .info = nestor_msginfo(NVMX_REQ_STATE_SAVE, 0, 0, 0) };
+    if (nu_call(ck.nvmx, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != NVMX_REQ_OK ||
+        nestor_msginfo_length(m.info) != NVMX_STATE_WORDS) {
+        printf("checkpoint %s: nested-vmx did not give its state of vm %s (error %lu)\n",
+               ck.name, ck.vm, (unsigned long)m.mr[0]);
+        return false;
+    }
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < NVMX_STATE_WORDS; i++) {
+        const nestor_word_t w = i < NESTOR_MSG_REGISTERS_IN_CPU ? m.mr[i] : b->msg[i];
+        memcpy(data + i * 8, &w, 8);
+    }
+    *rec = (ckpt_dev_record_t){ .id = CKPT_DEV_NESTED_VMX, .version = NVMX_STATE_VERSION,
+                                .bytes = NVMX_STATE_WORDS * 8 };
+    return true;
+}
+
+static bool put_record(ckpt_writer_t *w, const ckpt_dev_record_t *rec, const uint8_t *data)
+{
+    static const uint8_t zero[8];
+    return ckpt_w_put(w, rec, sizeof *rec) && ckpt_w_put(w, data, rec->bytes) &&
+           ckpt_w_put(w, zero, (8 - rec->bytes % 8) % 8);
+}
+
+/* The device section: every record the VMM gives, then nested-vmx's (if
+ * the VM has it), each padded to 8. */
 static bool put_devices(ckpt_writer_t *w, unsigned *n)
 {
     static uint8_t data[CKPT_DEV_MAX_BYTES];
-    static const uint8_t zero[8];
     ckpt_dev_record_t rec;
     if (!ckpt_w_section(w, CKPT_SEC_DEVICES))
         return false;
     for (*n = 0; dev_save(*n, &rec, data); (*n)++)
-        if (!ckpt_w_put(w, &rec, sizeof rec) || !ckpt_w_put(w, data, rec.bytes) ||
-            !ckpt_w_put(w, zero, (8 - rec.bytes % 8) % 8))
+        if (!put_record(w, &rec, data))
             return false;
+    if (ck.nvmx) {
+        if (!nvmx_save(&rec, data) || !put_record(w, &rec, data))
+            return false;
+        (*n)++;
+    }
     return true;
+}
+
+/* A record of ours for nested-vmx (CKPT_DEV_NESTED_VMX) back to it: 0 or a
+ * CKPT_DEV_E_*. */
+static nestor_word_t nvmx_load(const ckpt_dev_record_t *rec, const uint8_t *data)
+{
+    if (!ck.nvmx)
+        return CKPT_DEV_E_UNKNOWN;      /* the VM has no nested-vmx to take it */
+    if (rec->version != NVMX_STATE_VERSION || rec->bytes != NVMX_STATE_WORDS * 8)
+        return CKPT_DEV_E_VERSION;
+    nu_msg_t m = { .info = nestor_msginfo(NVMX_REQ_STATE_LOAD, 0, 0, NVMX_STATE_WORDS) };
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < NVMX_STATE_WORDS; i++) {
+        nestor_word_t w;
+        memcpy(&w, data + i * 8, 8);
+        if (i < NESTOR_MSG_REGISTERS_IN_CPU)
+            m.mr[i] = w;
+        else
+            b->msg[i] = w;
+    }
+    return nu_call(ck.nvmx, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == NVMX_REQ_OK
+               ? 0 : CKPT_DEV_E_INVALID;
 }
 
 /* The restored image's device records into the VMM's models; false (after
@@ -198,16 +262,20 @@ static bool load_devices(void)
                                               CKPT_DEV_MR_DATA + (rec.bytes + 7) / 8),
                        .mr = { rec.id, rec.version, rec.bytes, rec.instance } };
         nestor_word_t e = CKPT_DEV_E_VERSION;
-        if (rec.bytes <= CKPT_DEV_MAX_BYTES) {
+        if (rec.id == CKPT_DEV_NESTED_VMX) {
+            e = nvmx_load(&rec, devices + off + sizeof rec);
+        } else if (rec.bytes <= CKPT_DEV_MAX_BYTES) {
             memcpy(&nu_ipc_buffer()->msg[CKPT_DEV_MR_DATA], devices + off + sizeof rec,
                    rec.bytes);
             e = nu_call(ck.g.vmm, &m) != NESTOR_OK ? CKPT_DEV_E_UNKNOWN
                 : nestor_msginfo_label(m.info) == NVMX_REQ_OK ? 0 : m.mr[0];
         }
         if (e) {
-            printf("checkpoint %s: the VMM refused device %s.%u (version %u, %u bytes): error "
-                   "%lu; vm %s stops\n", ck.name, ckpt_dev_name(rec.id), rec.instance,
-                   rec.version, rec.bytes, (unsigned long)e, ck.vm);
+            printf("checkpoint %s: the %s refused device %s.%u (version %u, %u bytes): error "
+                   "%lu; vm %s stops\n", ck.name,
+                   rec.id == CKPT_DEV_NESTED_VMX ? "VM's nested-vmx" : "VMM",
+                   ckpt_dev_name(rec.id), rec.instance, rec.version, rec.bytes,
+                   (unsigned long)e, ck.vm);
             return false;
         }
         off += (sizeof rec + rec.bytes + 7) & ~7ull;
@@ -403,6 +471,18 @@ static bool take(const nestor_word_t *mr)
         printf("checkpoint %s: cannot read the EPT's dirty flags\n", ck.name);
         return false;
     }
+    /* Under nested-vmx, L2 writes L1's RAM through EPT02 and nested-vmx
+     * writes vmcs12 through its own mapping: neither sets the VM's EPT
+     * dirty flags (SDM Vol. 3C 28.3.5: the flags of the EPT the access
+     * went through). A later image then lists every page. */
+    if (ck.nvmx && !full)
+        for (n_dirty = 0; (uint64_t)n_dirty < ck.ram_bytes / CKPT_PAGE_SIZE; n_dirty++) {
+            if (n_dirty == MAX_DIRTY) {
+                printf("checkpoint %s: too many pages for an image after the first\n", ck.name);
+                return false;
+            }
+            dirty[n_dirty] = (uint64_t)n_dirty;
+        }
     /* Under a pager, the pages of its range written since (its sweep of
      * the EPT's dirty flags over the frames it maps, and what it saw at
      * evictions), 4 KiB each. */
@@ -701,12 +781,10 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
     return NESTOR_EXIT_REPLY_PASS_ON;
 }
 
-/* A monitor command's CKPT_REQ_NOW (ckpt_proto.h): our timer at the VM's
- * next exit boundary; the reply label. */
-static nestor_word_t on_command(const nu_msg_t *m)
+/* An image asked for by @who: our timer at the VM's next exit boundary.
+ * 0, or CKPT_CMD_E_* (none will be taken). */
+static nestor_word_t checkpoint_now(const char *who)
 {
-    if (nestor_msginfo_label(m->info) != CKPT_REQ_NOW)
-        return 1;
     if (ck.restore_pending)
         return CKPT_CMD_E_RESTORING;
     if (ck.off || (ck.max_images && ck.written >= ck.max_images))
@@ -714,9 +792,77 @@ static nestor_word_t on_command(const nu_msg_t *m)
     ck.commanded++;
     ck.ran += CKPT_NOW_UNITS;
     set_timer(CKPT_NOW_UNITS);
-    printf("checkpoint %s: a checkpoint of vm %s asked for by a monitor command: at its next "
-           "instruction\n", ck.name, ck.vm);
+    printf("checkpoint %s: a checkpoint of vm %s asked for by %s: at its next instruction\n",
+           ck.name, ck.vm, who);
     return 0;
+}
+
+/* A monitor command's CKPT_REQ_NOW (ckpt_proto.h); the reply label. */
+static nestor_word_t on_command(const nu_msg_t *m)
+{
+    if (nestor_msginfo_label(m->info) != CKPT_REQ_NOW)
+        return 1;
+    return checkpoint_now("a monitor command");
+}
+
+/* ---- the host trigger (include/ckpt_host.h) ---- */
+
+static void host_say(const char *text)
+{
+    nu_hostuart_put(&ck.uart, (const uint8_t *)text, strlen(text));
+}
+
+/* Bytes from the host: each line answered (include/ckpt_host.h). */
+static void host_input(void)
+{
+    uint8_t buf[64];
+    size_t n;
+    char reply[CKPT_HOST_LINE_MAX + 64];
+    while ((n = nu_hostuart_drain(&ck.uart, buf, sizeof buf)) > 0)
+        for (size_t i = 0; i < n; i++)
+            switch (ckpt_host_byte(&ck.line, buf[i])) {
+            case CKPT_HOST_NOW: {
+                const nestor_word_t e = checkpoint_now("the host (its serial port)");
+                host_say(e == 0 ? "checkpoint: taken at the VM's next exit boundary\n"
+                         : e == CKPT_CMD_E_RESTORING
+                             ? "checkpoint: refused: the VM has not resumed from its image yet\n"
+                             : "checkpoint: refused: checkpoints have ended\n");
+                break;
+            }
+            case CKPT_HOST_UNKNOWN:
+                fmt_snprintf(reply, sizeof reply,
+                             "checkpoint: refused: \"%s\" is not a command\n", ck.line.text);
+                host_say(reply);
+                break;
+            case CKPT_HOST_TOO_LONG:
+                fmt_snprintf(reply, sizeof reply,
+                             "checkpoint: refused: a line longer than %u bytes\n",
+                             (unsigned)CKPT_HOST_LINE_MAX);
+                host_say(reply);
+                break;
+            case CKPT_HOST_MORE:
+                break;
+            }
+}
+
+/* A host serial port granted (the config's ioports and irqs): its received
+ * bytes signal a notification bound to our thread. Without one, or with
+ * one that does not answer (said), there is no host trigger; the
+ * checkpoints by interval and by monitor command go on as before. */
+static void host_open(const nestor_bootinfo_t *bi)
+{
+    if (!nu_hostuart_find(&ck.uart, bi, 0, -1))
+        return;
+    const nestor_cptr_t note = nu_alloc_obj(&ck.alloc, NESTOR_OBJ_NOTIFICATION, 0);
+    const nestor_cptr_t badged = ck.alloc.next_slot++;
+    ck.host = note &&
+              nu_cnode_mint(ck.alloc.cnode, badged, 64, ck.alloc.cnode, note, 64,
+                            NESTOR_RIGHTS_ALL, CKPT_UART_BADGE) == NESTOR_OK &&
+              nu_hostuart_open(&ck.uart, badged) &&
+              nu_tcb_bind_notification(NESTOR_CAP_INIT_TCB, note) == NESTOR_OK;
+    if (!ck.host)
+        printf("checkpoint %s: no serial port at 0x%x: no host trigger\n", ck.name,
+               ck.uart.base);
 }
 
 static void serve(void)
@@ -724,6 +870,11 @@ static void serve(void)
     nu_msg_t m = { 0 };
     nu_recv(ck.ep, &m);
     for (;;) {
+        if (m.badge & CKPT_UART_BADGE) {
+            host_input();               /* a signal: nobody to answer */
+            nu_recv(ck.ep, &m);
+            continue;
+        }
         if (m.badge == CM_BADGE_EXIT) {
             nestor_word_t changed;
             nestor_word_t label = on_exit(&m, &changed);
@@ -760,6 +911,7 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *m)
             ck.vm[i * 8 + k] = (char)(b->msg[CKPT_SETUP_MR_NAME + i] >> (8 * k));
     ck.vm[CKPT_NAME_BYTES - 1] = 0;
     ck.paged_bytes = b->msg[CKPT_SETUP_MR_PAGED];
+    const bool nvmx = b->msg[CKPT_SETUP_MR_NVMX] != 0;
     if (nestor_msginfo_length(m->info) != CKPT_SETUP_MRS || !ck.stack_id ||
         ck.paged_bytes % CKPT_PAGE_SIZE ||
         !nvmx_grant_take(&ck.alloc, node, m, false, STATE_VA, RAM_VA, &ck.g))
@@ -774,6 +926,13 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *m)
         ck.pager = ck.alloc.next_slot++;
         if (nu_cnode_copy(ck.alloc.cnode, ck.pager, 64, node,
                           CKPT_GRANT_PAGER(ck.g.ram_bytes >> ck.g.frame_bits), ck.g.radix,
+                          NESTOR_RIGHTS_ALL) != NESTOR_OK)
+            return false;
+    }
+    if (nvmx) {
+        ck.nvmx = ck.alloc.next_slot++;
+        if (nu_cnode_copy(ck.alloc.cnode, ck.nvmx, 64, node,
+                          CKPT_GRANT_NVMX(ck.g.ram_bytes >> ck.g.frame_bits), ck.g.radix,
                           NESTOR_RIGHTS_ALL) != NESTOR_OK)
             return false;
     }
@@ -817,12 +976,15 @@ int main(const nestor_bootinfo_t *bi)
     ck.every = option_number(bi->cmdline, CKPT_OPT_EVERY);
     ck.max_images = option_number(bi->cmdline, CKPT_OPT_IMAGES);
     ck.bench = nu_option(bi->cmdline, CKPT_OPT_BENCH) != NULL;
+    host_open(bi);
     bool part = open_partition(bi);
     nestor_cptr_t node = ck.alloc.next_slot++;
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
     nu_receive_cap_into(node);
     nu_msg_t m = { 0 };
     while (nu_recv(ck.ep, &m) != NESTOR_OK || m.badge != CM_BADGE_SETUP) {
+        if (m.badge & CKPT_UART_BADGE)
+            continue;             /* the host early: its bytes wait in the port */
         printf("checkpoint %s: a message before its setup (badge 0x%lx): ignored\n", ck.name,
                m.badge);
         m = (nu_msg_t){ .info = nestor_msginfo(1, 0, 0, 0) };
@@ -840,6 +1002,10 @@ int main(const nestor_bootinfo_t *bi)
             printf("checkpoint %s: %lu MiB of vm %s from 0x%lx are its pager's: saved and "
                    "restored through it\n", ck.name, (unsigned long)(ck.paged_bytes >> 20),
                    ck.vm, (unsigned long)ck.g.ram_bytes);
+        if (ck.nvmx)
+            printf("checkpoint %s: vm %s has nested-vmx: its state (VMX operation, the "
+                   "current VMCS, L2's FPU) is saved and restored with the VM's\n", ck.name,
+                   ck.vm);
         ok = restore_chain();
     }
     if (ok && !ck.restore_pending && ck.after) {
@@ -848,6 +1014,15 @@ int main(const nestor_bootinfo_t *bi)
     }
     m = (nu_msg_t){ .info = nestor_msginfo(ok ? 0 : 1, 0, 0, 0) };
     nu_reply(&m);
+    if (ok && ck.host) {
+        char hello[96];
+        printf("checkpoint %s: host trigger: a line \"%s\" on the host's serial port at 0x%x\n",
+               ck.name, CKPT_HOST_COMMAND, ck.uart.base);
+        fmt_snprintf(hello, sizeof hello, "%s: send \"%s\" for an image of vm %s\n",
+                     CKPT_HOST_READY, CKPT_HOST_COMMAND, ck.vm);
+        host_say(hello);
+        host_input();             /* what came before this */
+    }
     if (ok)
         serve();
     return ok;

@@ -614,3 +614,19 @@ nvmx_result_t nvmx_instruction(nvmx_vcpu_t *v, const nvmx_env_t *env, nestor_vcp
     }
     return c.r;
 }
+
+bool nvmx_vcpu_valid(const nvmx_vcpu_t *v, const nvmx_env_t *env)
+{
+    if (!v->vmxon)      /* as VMXOFF leaves it (vmxoff above) */
+        return v->vmxon_ptr == NVMX_NO_VMCS && v->current == NVMX_NO_VMCS;
+    /* What VMXON checked of its pointer and region (SDM Vol. 2C VMXON) ... */
+    if (!pointer_ok(env, v->vmxon_ptr) || !revision_ok(region_revision(env, v->vmxon_ptr), false))
+        return false;
+    if (v->current == NVMX_NO_VMCS)
+        return true;
+    /* ... and VMPTRLD of the current VMCS (SDM Vol. 2C VMPTRLD): not the
+     * VMXON pointer, a region of RAM with a supported revision. */
+    const vmcs12_t *vmcs = nvmx_current(v, env);
+    return pointer_ok(env, v->current) && v->current != v->vmxon_ptr && vmcs &&
+           revision_ok(vmcs->revision, true);
+}

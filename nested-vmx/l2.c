@@ -563,7 +563,7 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
                        nvmx_entry_check_t *failure)
 {
     l2_t *l2 = &m->l2;
-    if (!l2->built && !build(m)) {
+    if (!l2->built && !(build(m) && nvmx_state_l2_built(m))) {
         printf("nested-vmx %s: cannot make L2's VCPU (memory budget?): VM stopped\n", m->name);
         return NESTOR_EXIT_REPLY_STOP;
     }

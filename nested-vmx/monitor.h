@@ -110,4 +110,11 @@ nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_i
  * checks start afresh (enter.c). */
 void nvmx_enter_forget(nvmx_monitor_t *m);
 
+/* A checkpoint monitor's call (badge NVMX_BADGE_STATE, nvmx_state.h): the
+ * reply in @msg (state_export.c). */
+void nvmx_state_request(nvmx_monitor_t *m, nu_msg_t *msg);
+/* vcpu02 was just made: L2's FPU state from a loaded record, if any, into
+ * its thread. False if the kernel refused it. */
+bool nvmx_state_l2_built(nvmx_monitor_t *m);
+
 #endif

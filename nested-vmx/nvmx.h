@@ -150,4 +150,11 @@ int nvmx_wrmsr(uint32_t msr, uint64_t value);
  * #GP(0)); outside it, always. */
 bool nvmx_cr4_write_ok(const nvmx_vcpu_t *v, uint64_t value);
 
+/* Whether @v's VMX operation, VMXON pointer and current-VMCS pointer are
+ * what VMXON and VMPTRLD could have left on L1 of @env (SDM Vol. 2C VMXON,
+ * VMPTRLD: alignment, physical-address width, the regions' revisions, the
+ * current VMCS not the VMXON region): a record loaded from a checkpoint
+ * (nvmx_state.h) is taken only then. */
+bool nvmx_vcpu_valid(const nvmx_vcpu_t *v, const nvmx_env_t *env);
+
 #endif

@@ -13,6 +13,7 @@
 #include "count_monitor.h"
 #include "nvmx_prof.h"
 #include "nvmx_setup.h"
+#include "nvmx_state.h"
 #include "shadow12.h"
 #include <nestor/faults.h>
 #include <user/print.h>
@@ -240,8 +241,12 @@ void nvmx_serve(nvmx_monitor_t *m)
             if (label == NESTOR_EXIT_REPLY_STOP)
                 ask_stop(m);                    /* said why: the VMM ends the VM */
             msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { changed } };
+        } else if (msg.badge == NVMX_BADGE_STATE &&
+                   nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT) {
+            nvmx_state_request(m, &msg);        /* a checkpoint monitor's (nvmx_state.h) */
         } else {
-            /* Nothing else is sent here (only the VMM holds our endpoint).
+            /* Nothing else is sent here (only the VMM and, badged for our
+             * state, a checkpoint monitor hold our endpoint).
              * No reply: a stray signal has no caller, and replying would
              * answer the exit L1 or L2 waits in. */
             printf("nested-vmx %s: a message it does not know (badge 0x%lx, label 0x%lx): "

@@ -692,7 +692,7 @@ static void read_monitor(ctx_t *c, int node)
     static const char *const insp_props[] = { "compatible", "memory-mib", "priority", "ioports",
                                               "irqs", "options", "blk", "level", NULL };
     static const char *const ckpt_props[] = { "compatible", "memory-mib", "priority", "options",
-                                              "blk", NULL };
+                                              "blk", "ioports", "irqs", NULL };
     const char *const *props = m->kind == SC_COUNT_MONITOR ? cm_props
                                : m->kind == SC_NESTED_VMX || m->kind == SC_PAGER ? nvmx_props
                                : m->kind == SC_INSPECTOR   ? insp_props

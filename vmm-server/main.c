@@ -10,6 +10,7 @@
  *   - as the root task (tests, benchmarks): one VM per "guest NAME" module.
  */
 #include "../checkpoint/ckpt_proto.h"
+#include "nvmx_state.h"
 #include "../pager/pager_proto.h"
 #include "nvmx_setup.h"
 #include "stacking.h"
@@ -568,28 +569,47 @@ static bool ram_ept_grant(nu_alloc_t *a, const vm_t *vm, const nu_msg_t *msg)
     return ok;
 }
 
+/* A capability to monitor @m's endpoint badged @badge, into the hand-over
+ * CNode @node (radix @radix) at @slot. */
+static bool monitor_cap(nu_alloc_t *a, const nestor_bootinfo_t *bi, const sc_monitor_t *m,
+                        nestor_word_t badge, nestor_cptr_t node, nestor_word_t radix,
+                        nestor_word_t slot)
+{
+    const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, m->name);
+    const nestor_cptr_t cap = g ? mint(a, g->cptr, MONITOR_RIGHTS, badge) : 0;
+    return cap && nu_cnode_copy(node, slot, radix, a->cnode, cap, 64, NESTOR_RIGHTS_ALL) ==
+                      NESTOR_OK;
+}
+
 static bool checkpoint_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t *vm,
                              const sc_vm_t *c, nu_msg_t *msg)
 {
     /* The VM's EPT restricted to its RAM, for incremental images. */
     const nestor_cptr_t node = nu_ipc_buffer()->caps_or_badges[0];
     const nestor_word_t radix = msg->mr[NVMX_SETUP_MR_RADIX];
+    const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     if (!ram_ept_grant(a, vm, msg))
         return false;
     /* Under a pager (pager/pager_proto.h PAGER_BADGE_PAGES): a capability
      * to ask it for the pages it owns, the paged RAM is in the images too. */
     const sc_monitor_t *pager = sc_vm_pager(&config, c);
-    if (vm->paged_bytes && pager) {
-        const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, pager->name);
-        const nestor_cptr_t pages = g ? mint(a, g->cptr, MONITOR_RIGHTS, PAGER_BADGE_PAGES) : 0;
-        if (!pages ||
-            nu_cnode_copy(node, CKPT_GRANT_PAGER(vm->ram_bytes >> VMM_RAM_FRAME_BITS), radix,
-                          a->cnode, pages, 64, NESTOR_RIGHTS_ALL) != NESTOR_OK)
-            return false;
-    }
+    if (vm->paged_bytes && pager &&
+        !monitor_cap(a, bi, pager, PAGER_BADGE_PAGES, node, radix, CKPT_GRANT_PAGER(frames)))
+        return false;
+    /* With nested-vmx (its guest a hypervisor): a capability to ask it for
+     * its state (nested-vmx/nvmx_state.h NVMX_BADGE_STATE), which the
+     * images hold beside L1's (checkpoint/README.md "A guest hypervisor"). */
+    const sc_monitor_t *nvmx = NULL;
+    for (unsigned k = 0; k + 1 < c->n_stack; k++)
+        if (config.mon[c->stack[k]].kind == SC_NESTED_VMX)
+            nvmx = &config.mon[c->stack[k]];
+    if (nvmx &&
+        !monitor_cap(a, bi, nvmx, NVMX_BADGE_STATE, node, radix, CKPT_GRANT_NVMX(frames)))
+        return false;
     nu_ipc_buffer()->caps_or_badges[0] = node;
     checkpoint_identity(vm, c, msg);
     nu_ipc_buffer()->msg[CKPT_SETUP_MR_PAGED] = pager ? vm->paged_bytes : 0;
+    nu_ipc_buffer()->msg[CKPT_SETUP_MR_NVMX] = nvmx != NULL;
     return true;
 }
 
@@ -630,13 +650,9 @@ static bool command_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t
         const sc_monitor_t *m = &config.mon[c->stack[k]];
         if (m->kind != SC_CHECKPOINT)
             continue;
-        const nestor_grant_desc_t *g = nu_grant(bi, NESTOR_GRANT_ENDPOINT, m->name);
-        const nestor_cptr_t cmd = g ? mint(a, g->cptr, MONITOR_RIGHTS, CKPT_BADGE_COMMAND) : 0;
-        const bool ok = cmd && nu_cnode_copy(node,
-                                             CKPT_GRANT_COMMAND(vm->ram_bytes >>
-                                                                VMM_RAM_FRAME_BITS),
-                                             msg->mr[NVMX_SETUP_MR_RADIX], a->cnode, cmd, 64,
-                                             NESTOR_RIGHTS_ALL) == NESTOR_OK;
+        const bool ok = monitor_cap(a, bi, m, CKPT_BADGE_COMMAND, node,
+                                    msg->mr[NVMX_SETUP_MR_RADIX],
+                                    CKPT_GRANT_COMMAND(vm->ram_bytes >> VMM_RAM_FRAME_BITS));
         nu_ipc_buffer()->caps_or_badges[0] = node;
         nu_ipc_buffer()->msg[NVMX_SETUP_MR_FLAGS] = flags;
         return ok;
@@ -652,8 +668,9 @@ static bool command_grant(nu_alloc_t *a, const nestor_bootinfo_t *bi, const vm_t
  * nothing else; it sees those exits first and passes them on by reply (SDM
  * 24.9.1: the basic exit reason indexes the table). No monitor gets a
  * capability to another's endpoint or to ours, but for a checkpoint monitor
- * on a VM with a pager (a badged one to ask the pager for its pages) and an
- * inspector on a VM with a checkpoint monitor (one to ask for a checkpoint).
+ * on a VM with a pager (a badged one to ask the pager for its pages) or with
+ * nested-vmx (one to ask it for its state), and an inspector on a VM with a
+ * checkpoint monitor (one to ask for a checkpoint).
  */
 static bool stack_monitors(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm,
                            const sc_vm_t *c, nestor_cptr_t exit_ep)

@@ -11,6 +11,7 @@
  * the inspector) is handed of it (monitor_grant).
  */
 #include "stacking.h"
+#include "../checkpoint/ckpt_proto.h"
 #include "../pager/pager_proto.h"
 #include "nvmx_setup.h"
 #include "vmm.h"
@@ -79,9 +80,9 @@ bool monitor_grant(nu_alloc_t *a, vm_t *vm, unsigned level, nestor_cptr_t stop_e
 {
     const nestor_word_t frames = vm->ram_bytes >> VMM_RAM_FRAME_BITS;
     unsigned radix = 1;
-    /* Two slots past the frames: the checkpoint monitor's EPT capability and
-     * its pager's (checkpoint/ckpt_proto.h CKPT_GRANT_*). */
-    while ((1ULL << radix) < NVMX_GRANT_RAM + frames + 2)
+    /* Slots past the frames: the checkpoint monitor's EPT capability, its
+     * pager's and its nested-vmx's (checkpoint/ckpt_proto.h CKPT_GRANT_*). */
+    while ((1ULL << radix) < NVMX_GRANT_RAM + frames + CKPT_GRANT_SLOTS)
         radix++;
     nestor_cptr_t node = nu_alloc_obj(a, NESTOR_OBJ_CNODE, radix);
     if (!node ||

@@ -144,6 +144,11 @@ typedef struct {
 #define CKPT_DEV_ACPI_PM 8
 #define CKPT_DEV_SYSCTL  9       /* port 92h and CF9h */
 #define CKPT_DEV_PLATFORM 10     /* the VMM's per-VM state: MSRs it keeps, TSC, CR8 */
+/* Not the VMM's: nested-vmx's state of a VM whose guest is a hypervisor
+ * (nested-vmx/nvmx_state.h nvmx_state_t), asked of nested-vmx by the
+ * checkpoint monitor and given back to it (checkpoint/README.md "A guest
+ * hypervisor and its L2"). Numbered apart from the device models'. */
+#define CKPT_DEV_NESTED_VMX 32
 
 /*
  * The RAM section: a ckpt_ram_t, then (CKPT_RAM_LIST) `pages` guest-

@@ -46,16 +46,13 @@
  * restore, came back with the image.
  */
 #include "lib/guest.h"
+#include "calc_rule.h"
 #include <stdbool.h>
 
 #define AREA        ((volatile uint32_t *)0x200000)
-#define AREA_WORDS  (256u * 1024u)
-#define STEPS       (128u * 1024u)
-#define SEED        0x2545F491u
-#define FNV_OFFSET  0x811C9DC5u
-#define FNV_PRIME   0x01000193u
+#define SEED        CALC_SEED
 #define LATE_ROUNDS 4
-#define FPU_MARK    0x1234567
+#define FPU_MARK    CALC_FPU_MARK
 #define FILL        ((volatile uint32_t *)0x300000)
 #define FILL_MAX_MIB 60
 #define FILL_MUL    0x9E3779B1u   /* 2^32 / golden ratio: consecutive words differ */
@@ -158,13 +155,6 @@ static uint32_t fill_word(uint32_t i)
     return i * FILL_MUL ^ SEED;
 }
 
-static uint32_t fnv_word(uint32_t h, uint32_t v)
-{
-    for (unsigned b = 0; b < 32; b += 8)
-        h = (h ^ ((v >> b) & 0xFF)) * FNV_PRIME;
-    return h;
-}
-
 int guest_main(void)
 {
     const uint32_t rounds = guest_cmdline_number("rounds=", 24, 1000);
@@ -186,22 +176,13 @@ int guest_main(void)
             late_ticks = ticks;
             late_lapic = lapic_ticks;
         }
-        for (uint32_t s = 0; s < STEPS; s++) {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            const uint32_t i = x % AREA_WORDS;
-            AREA[i] = AREA[i] * 31u + x + s;
-        }
+        x = calc_round(AREA, x);
         guest_printf("calc: round %u of %u\n", r, rounds);
         const uint64_t now = rdtsc();
         tsc_forward = tsc_forward && now > tsc;
         tsc = now;
     }
-    uint32_t digest = FNV_OFFSET;
-    for (uint32_t i = 0; i < AREA_WORDS; i++)
-        digest = fnv_word(digest, AREA[i]);
-    digest = fnv_word(digest, x);
+    const uint32_t digest = calc_digest(AREA, x);
     int32_t back = 0;
     __asm__ volatile("fistpl %0" : "=m"(back));
     guest_printf("calc: %u rounds: digest 0x%08x\n", rounds, digest);

@@ -69,7 +69,9 @@
 #define COM1             0x3F8
 #define L2_MAX_EXITS     100000             /* a runaway L2 ends here */
 
+/* The program and what this hypervisor is called (debughv_payload.S). */
 extern const uint8_t debughv_payload[], debughv_payload_end[];
+extern const char debughv_name[], debughv_what[];
 
 /* L1's DR0-DR3 (SDM Vol. 2A MOV DR: at CPL 0). */
 static void read_drs(uint64_t dr[4])
@@ -180,7 +182,7 @@ static uint64_t load_l2(void)
     const size_t size = (size_t)(debughv_payload_end - debughv_payload);
     const elf_status_t st = elf_parse(debughv_payload, size, PAGE_2M * 512, &info);
     if (st != ELF_OK) {
-        vmxc_printf("debughv: L2's ELF: %s\n", elf_status_str(st));
+        vmxc_printf("%s: L2's ELF: %s\n", vmxc_name, elf_status_str(st));
         return 0;
     }
     for (size_t i = 0; i < info.nseg; i++) {
@@ -194,7 +196,7 @@ static uint64_t load_l2(void)
 
 static int fail(const char *why)
 {
-    vmxc_printf("debughv: FAILED %s\n", why);
+    vmxc_printf("%s: FAILED %s\n", vmxc_name, why);
     return 1;
 }
 
@@ -203,9 +205,9 @@ int vmxc_main(uint32_t magic, uint32_t info)
 {
     (void)magic;
     (void)info;
-    vmxc_name = "debughv";
+    vmxc_name = debughv_name;
     vmxc_setup_descriptors();
-    vmxc_printf("debughv: a minimal hypervisor running a program to debug as its L2\n");
+    vmxc_printf("%s: a minimal hypervisor running %s as its L2\n", vmxc_name, debughv_what);
     const char *why = vmxc_start_vmx();
     if (why)
         return fail(why);
@@ -222,8 +224,8 @@ int vmxc_main(uint32_t magic, uint32_t info)
     vmwr(VMCS_GUEST_IDTR_LIMIT, 0);
     if (vmxc_total_failed)
         return fail("VMCS set-up");
-    vmxc_printf("debughv: L2 at %#llx (its program at L2-physical %#llx, in L1's memory at "
-                "%#llx)\n", (unsigned long long)entry, (unsigned long long)L2_PAGE,
+    vmxc_printf("%s: L2 at %#llx (its program at L2-physical %#llx, in L1's memory at "
+                "%#llx)\n", vmxc_name, (unsigned long long)entry, (unsigned long long)L2_PAGE,
                 (unsigned long long)L2_HOME);
 
     uint64_t dr[4];
@@ -234,7 +236,7 @@ int vmxc_main(uint32_t magic, uint32_t info)
     unsigned timer_left = 0;            /* entries still to exit at once (DEBUGHV_TIMER_PORT) */
     while (exits++ < L2_MAX_EXITS) {
         if (r != 0) {
-            vmxc_printf("debughv: VMLAUNCH/VMRESUME failed: RFLAGS %#llx, error %llu\n",
+            vmxc_printf("%s: VMLAUNCH/VMRESUME failed: RFLAGS %#llx, error %llu\n", vmxc_name,
                         (unsigned long long)r, (unsigned long long)vmrd(VMCS_INSTR_ERROR));
             return fail("VM entry");
         }
@@ -244,7 +246,8 @@ int vmxc_main(uint32_t magic, uint32_t info)
         if (reason == REASON_EXCEPTION) {
             /* Not ours to see: L2 raises none, a debugger's are its own. */
             exceptions++;
-            vmxc_printf("debughv: L2 exception exit, interruption information %#llx at %#llx\n",
+            vmxc_printf("%s: L2 exception exit, interruption information %#llx at %#llx\n",
+                        vmxc_name,
                         (unsigned long long)vmrd(VMCS_EXIT_INTR_INFO),
                         (unsigned long long)vmrd(VMCS_GUEST_RIP));
             break;
@@ -265,7 +268,7 @@ int vmxc_main(uint32_t magic, uint32_t info)
             continue;
         }
         if (reason != REASON_IO || (q & X86_IOQ_STRING)) {
-            vmxc_printf("debughv: unexpected L2 exit %llu (qualification %#llx) at %#llx\n",
+            vmxc_printf("%s: unexpected L2 exit %llu (qualification %#llx) at %#llx\n", vmxc_name,
                         (unsigned long long)reason, (unsigned long long)q,
                         (unsigned long long)vmrd(VMCS_GUEST_RIP));
             break;
@@ -291,15 +294,15 @@ int vmxc_main(uint32_t magic, uint32_t info)
         vmwr(VMCS_GUEST_RIP, vmrd(VMCS_GUEST_RIP) + vmrd(VMCS_EXIT_INSTR_LEN));
         r = nb_run(1);
     }
-    vmxc_printf("debughv: L2 ended with status %lld after %llu exits: %llu I/O, %llu "
-                "exceptions, %llu MOV DR, %llu timer\n", (long long)status,
+    vmxc_printf("%s: L2 ended with status %lld after %llu exits: %llu I/O, %llu "
+                "exceptions, %llu MOV DR, %llu timer\n", vmxc_name, (long long)status,
                 (unsigned long long)exits, (unsigned long long)io,
                 (unsigned long long)exceptions, (unsigned long long)movdr,
                 (unsigned long long)timer);
     vmxc_check_eq("L2's status", 0, status);
     vmxc_check_eq("exception exits of L2", 0, exceptions);
     vmxc_check_eq("exits of L2 showing a debugger", 0, seen);
-    vmxc_printf("debughv: %u checks, %u failed\n", vmxc_total_checks, vmxc_total_failed);
+    vmxc_printf("%s: %u checks, %u failed\n", vmxc_name, vmxc_total_checks, vmxc_total_failed);
     if (vmx_vmxoff() != VR_OK)
         return fail("VMXOFF");
     return vmxc_total_failed ? 1 : 0;

@@ -8,6 +8,7 @@
  */
 #include "unit.h"
 #include "../../checkpoint/host/ckpt_show.h"
+#include "../../checkpoint/include/ckpt_host.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,6 +378,63 @@ static void test_tool_ls_and_show(void)
     free(t);
 }
 
+/* ---- the host trigger's line reader (checkpoint/host_line.c) ---- */
+
+/* @bytes fed one by one: what each line came to, in order, into @got
+ * (CKPT_HOST_MORE left out); how many lines ended. */
+static unsigned feed(ckpt_host_reader_t *r, const char *bytes, size_t n, ckpt_host_line_t *got,
+                     unsigned max)
+{
+    unsigned k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ckpt_host_line_t l = ckpt_host_byte(r, (uint8_t)bytes[i]);
+        if (l != CKPT_HOST_MORE && k < max)
+            got[k++] = l;
+    }
+    return k;
+}
+
+#define FEED(r, lit, got) feed((r), (lit), sizeof(lit) - 1, (got), 8)
+
+static void test_host_lines(void)
+{
+    ckpt_host_reader_t r = { 0 };
+    ckpt_host_line_t got[8];
+    /* The command, with LF, CR or both; empty lines are none. */
+    CU_ASSERT_EQUAL(FEED(&r, "checkpoint\n", got), 1);
+    CU_ASSERT_EQUAL(got[0], CKPT_HOST_NOW);
+    CU_ASSERT_EQUAL(FEED(&r, "checkpoint\r\n\n\r", got), 1);
+    CU_ASSERT_EQUAL(got[0], CKPT_HOST_NOW);
+    /* Split across reads. */
+    CU_ASSERT_EQUAL(FEED(&r, "check", got), 0);
+    CU_ASSERT_EQUAL(FEED(&r, "point\r", got), 1);
+    CU_ASSERT_EQUAL(got[0], CKPT_HOST_NOW);
+    /* Anything else is not the command: no trimming, no prefix match. */
+    CU_ASSERT_EQUAL(FEED(&r, " checkpoint\ncheckpointx\nCHECKPOINT\n", got), 3);
+    CU_ASSERT_EQUAL(got[0], CKPT_HOST_UNKNOWN);
+    CU_ASSERT_EQUAL(got[1], CKPT_HOST_UNKNOWN);
+    CU_ASSERT_EQUAL(got[2], CKPT_HOST_UNKNOWN);
+    CU_ASSERT_STRING_EQUAL(r.text, "CHECKPOINT");
+    /* Hostile bytes: the text to echo holds printable ASCII only. */
+    CU_ASSERT_EQUAL(FEED(&r, "a\x01\x7f\xff\x1b[2Jz\n", got), 1);
+    CU_ASSERT_EQUAL(got[0], CKPT_HOST_UNKNOWN);
+    CU_ASSERT_STRING_EQUAL(r.text, "a????[2Jz");
+    /* 32 bytes is a line; 33 is refused whole, and the next line counts. */
+    CU_ASSERT_EQUAL(FEED(&r, "0123456789abcdef0123456789abcdef\n", got), 1);
+    CU_ASSERT_EQUAL(got[0], CKPT_HOST_UNKNOWN);
+    CU_ASSERT_EQUAL(strlen(r.text), CKPT_HOST_LINE_MAX);
+    CU_ASSERT_EQUAL(FEED(&r, "0123456789abcdef0123456789abcdefcheckpoint\ncheckpoint\n", got),
+                    2);
+    CU_ASSERT_EQUAL(got[0], CKPT_HOST_TOO_LONG);
+    CU_ASSERT_EQUAL(got[1], CKPT_HOST_NOW);
+    /* A megabyte without a line end stays one refused line. */
+    static char flood[1 << 20];
+    memset(flood, 'c', sizeof flood);
+    CU_ASSERT_EQUAL(feed(&r, flood, sizeof flood, got, 8), 0);
+    CU_ASSERT_EQUAL(FEED(&r, "\n", got), 1);
+    CU_ASSERT_EQUAL(got[0], CKPT_HOST_TOO_LONG);
+}
+
 UNIT_SUITE(ckpt_suite)
 {
     CU_pSuite s = CU_add_suite("checkpoint image format", NULL, NULL);
@@ -389,4 +447,5 @@ UNIT_SUITE(ckpt_suite)
     CU_add_test(s, "hostile sizes and offsets are refused", test_hostile_layout_refused);
     CU_add_test(s, "a page outside the VM is refused", test_page_outside_vm_refused);
     CU_add_test(s, "nestor-ckpt ls and show", test_tool_ls_and_show);
+    CU_add_test(s, "the host trigger's lines, hostile bytes included", test_host_lines);
 }

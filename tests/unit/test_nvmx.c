@@ -230,6 +230,46 @@ static void load_vmcs(uint64_t pa)
     CU_ASSERT_EQUAL_FATAL(vcpu.current, pa);
 }
 
+/* ---- a record loaded from a checkpoint (nvmx_state.h) ---- */
+
+static bool valid(bool on, uint64_t vmxon_ptr, uint64_t current)
+{
+    const nvmx_vcpu_t v = { .vmxon = on, .vmxon_ptr = vmxon_ptr, .current = current };
+    return nvmx_vcpu_valid(&v, &env);
+}
+
+static void test_vcpu_valid(void)
+{
+    reset();
+    /* What the instructions leave is valid: outside, after VMXON, VMPTRLD, VMXOFF. */
+    CU_ASSERT_TRUE(nvmx_vcpu_valid(&vcpu, &env));
+    load_vmcs(VMCS_A);
+    CU_ASSERT_TRUE(nvmx_vcpu_valid(&vcpu, &env));
+    expect_succeed(run(NESTOR_EXIT_VMXOFF, 0, 0), NVMX_DONE);
+    CU_ASSERT_TRUE(nvmx_vcpu_valid(&vcpu, &env));
+    CU_ASSERT_TRUE(valid(true, VMXON_PA, NVMX_NO_VMCS));
+    put32(VMCS_B, NVMX_REVISION | VMCS_REVISION_SHADOW);
+    CU_ASSERT_TRUE(valid(true, VMXON_PA, VMCS_B));        /* a shadow VMCS can be current */
+    /* Outside VMX operation nothing is current. */
+    CU_ASSERT_FALSE(valid(false, NVMX_NO_VMCS, VMCS_A));
+    CU_ASSERT_FALSE(valid(false, VMXON_PA, NVMX_NO_VMCS));
+    /* The VMXON pointer: aligned, within the width, a region of RAM with
+     * the revision, not a shadow (SDM Vol. 2C VMXON). */
+    CU_ASSERT_FALSE(valid(true, VMXON_PA + 8, NVMX_NO_VMCS));
+    CU_ASSERT_FALSE(valid(true, 1ULL << MAXPHY, NVMX_NO_VMCS));
+    CU_ASSERT_FALSE(valid(true, RAM_SIZE, NVMX_NO_VMCS));
+    CU_ASSERT_FALSE(valid(true, NVMX_NO_VMCS, NVMX_NO_VMCS));
+    CU_ASSERT_FALSE(valid(true, VMCS_B, NVMX_NO_VMCS));
+    /* The current VMCS: as VMPTRLD checks it (SDM Vol. 2C VMPTRLD). */
+    CU_ASSERT_FALSE(valid(true, VMXON_PA, VMXON_PA));
+    CU_ASSERT_FALSE(valid(true, VMXON_PA, VMCS_A + 0x800));
+    CU_ASSERT_FALSE(valid(true, VMXON_PA, 1ULL << 40));
+    CU_ASSERT_FALSE(valid(true, VMXON_PA, RAM_SIZE));
+    CU_ASSERT_FALSE(valid(true, VMXON_PA, RAM_SIZE - PAGE / 2));
+    put32(VMCS_A, NVMX_REVISION ^ 1);
+    CU_ASSERT_FALSE(valid(true, VMXON_PA, VMCS_A));
+}
+
 /* ---- vmcs12 ---- */
 
 static void test_vmcs12_index(void)
@@ -1181,4 +1221,6 @@ UNIT_SUITE(nvmx_suite)
     CU_add_test(su, "INVEPT", test_invept);
     CU_add_test(su, "INVVPID", test_invvpid);
     CU_add_test(su, "not a VMX instruction", test_not_vmx);
+    CU_add_test(su, "a checkpoint's VMX state checked as VMXON and VMPTRLD would",
+                test_vcpu_valid);
 }

@@ -58,6 +58,8 @@ def cmd_run(args):
     timeout = args.timeout or (GDB_RUN_TIMEOUT_S if args.gdb or args.interactive else
                                harness.specs.DEFAULT_TIMEOUT[emu.name])
     workdir = os.path.join(paths.RUNS, emu.name)
+    if args.checkpoint_after is not None:
+        return run_checkpoint_after(args, emu, iso, workdir, timeout)
     if args.interactive:
         return run_interactive(args, emu, dts, workdir, timeout)
     print('nestor: booting %s on %s (timeout %ds, serial log %s)' %
@@ -112,6 +114,41 @@ def run_interactive(args, emu, dts, workdir, timeout):
     with interactive.Keyboard(port):
         result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=port,
                            disk=args.disk)
+    return run_verdict(result, timeout)
+
+
+def run_checkpoint_after(args, emu, iso, workdir, timeout):
+    """--checkpoint-after S: COM2 on a free TCP port, the line 'checkpoint'
+    sent there S seconds after the config's checkpoint monitor (granted
+    COM2) greets (nestor/ckpt_trigger.py); what it answers is printed."""
+    import threading
+    from nestor import ckpt_trigger, gdbdrive
+    if args.gdb or args.bare or args.interactive:
+        raise NestorError('run: --checkpoint-after takes COM2: no --gdb, --bare or '
+                          '--interactive with it')
+    if args.checkpoint_after < 0:
+        raise NestorError('run: --checkpoint-after S: S is seconds, 0 or more')
+    port = gdbdrive.free_port()
+    print('nestor: COM2 is TCP port %d: the line "%s" goes there %d s after the checkpoint '
+          'monitor says it is ready' % (port, ckpt_trigger.COMMAND, args.checkpoint_after),
+          file=sys.stderr)
+    outcome = {}
+
+    def talk(_process=None):
+        def run():
+            try:
+                outcome['answers'] = ckpt_trigger.trigger(
+                    port, args.checkpoint_after,
+                    lambda text: print('nestor: COM2: %s' % text, file=sys.stderr))
+            except (ckpt_trigger.TriggerError, OSError) as e:
+                outcome['error'] = str(e)
+        threading.Thread(target=run, daemon=True).start()
+
+    result = boot.boot(emu, iso, workdir, timeout, stream=sys.stdout, gdb_port=port,
+                       started=talk, disk=args.disk)
+    if 'error' in outcome:
+        print('nestor: --checkpoint-after: %s (a checkpoint monitor with ioports = <0x2f8 '
+              '0x2ff> and irqs = <3> in its node?)' % outcome['error'], file=sys.stderr)
     return run_verdict(result, timeout)
 
 
@@ -400,7 +437,7 @@ def cmd_stat(args):
     run_args = argparse.Namespace(config=args.run, emu=args.emu, timeout=args.timeout,
                                   cmdline='', roottask=None, bare=None, guest=[], guest_mem=[],
                                   guest_cmdline=[], guest_module=[], disk=None, disk_mib=None,
-                                  gdb=None, restore=None)
+                                  gdb=None, restore=None, checkpoint_after=None)
     status = cmd_run(run_args)
     ok = stat.stat_file(os.path.join(paths.RUNS, args.emu, 'serial.log'))
     return status if status else (0 if ok else EXIT_FAIL)
@@ -473,6 +510,11 @@ def parser():
                         'test\'s disk.img) as the disk: the config\'s checkpoint monitor starts '
                         'its VM from the last image; the chain is checked on the host first '
                         'and a refused one boots nothing (checkpoint/README.md)')
+    r.add_argument('--checkpoint-after', type=int, metavar='S', default=None,
+                   help='S seconds after the config\'s checkpoint monitor is ready, send it the '
+                        'line "checkpoint" on the machine\'s COM2 (its node grants it COM2: '
+                        'ioports = <0x2f8 0x2ff>, irqs = <3>): an image at the VM\'s next exit '
+                        'boundary (checkpoint/README.md "From the host")')
     r.add_argument('--gdb', type=int, metavar='PORT', default=None,
                    help='wire the machine\'s COM2 to TCP port PORT on localhost, the link of '
                         'an inspector monitor in the config to gdb (prints the line to type)')
