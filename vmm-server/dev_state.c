@@ -423,3 +423,11 @@ unsigned dev_state_virtio_check(const ckpt_dev_record_t *rec, const uint8_t *dat
     }
     return 0;
 }
+
+int dev_state_virtio_missing(unsigned n_virtio, uint32_t loaded)
+{
+    for (unsigned n = 0; n < n_virtio && n < 32; n++)
+        if (!(loaded & (1u << n)))
+            return (int)n;
+    return -1;
+}

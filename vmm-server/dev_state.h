@@ -98,4 +98,9 @@ typedef struct {
 unsigned dev_state_virtio_check(const ckpt_dev_record_t *rec, const uint8_t *data,
                                 unsigned n_virtio, dev_virtio_state_t *out, const char **why);
 
+/* A restore's end (ckpt_dev.h CKPT_REQ_DEV_DONE): the first of the VM's
+ * @n_virtio device servers' devices whose bit in @loaded is clear (its
+ * record was not in the image), or -1 when each had its record. */
+int dev_state_virtio_missing(unsigned n_virtio, uint32_t loaded);
+
 #endif

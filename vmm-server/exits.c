@@ -805,13 +805,10 @@ static void dev_state_request(vm_t *vm, nu_msg_t *m)
     nestor_word_t out = NVMX_REQ_OK;
     if (nestor_msginfo_label(m->info) == CKPT_REQ_DEV_DONE) {
         /* Every device server's device had its record (ckpt_dev.h). */
-        for (unsigned n = 0; n < vm->n_virtio; n++)
-            if (!(vm->virtio_loaded & (1u << n))) {
-                *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_FAULT, 0, 0, 3),
-                                 .mr = { CKPT_DEV_E_MISSING, CKPT_DEV_VIRTIO, n } };
-                return;
-            }
-        *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_OK, 0, 0, 0) };
+        const int n = dev_state_virtio_missing(vm->n_virtio, vm->virtio_loaded);
+        *m = n < 0 ? (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_OK, 0, 0, 0) }
+                   : (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_FAULT, 0, 0, 3),
+                                 .mr = { CKPT_DEV_E_MISSING, CKPT_DEV_VIRTIO, (unsigned)n } };
         return;
     }
     if (nestor_msginfo_label(m->info) == CKPT_REQ_DEV_SAVE) {

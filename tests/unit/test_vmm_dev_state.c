@@ -345,6 +345,13 @@ static void test_virtio_record(void)
     CU_ASSERT_EQUAL(virtio_poked(offsetof(dev_virtio_state_t, shadow.status), 0x4F, 0, V, B,
                                  &why), CKPT_DEV_E_INVALID);
     CU_ASSERT_STRING_EQUAL(why, "driver status bits a driver cannot write");
+    /* A restore's end: each device server's device must have had its
+     * record (an image without them is refused, CKPT_REQ_DEV_DONE). */
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(0, 0), -1);
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(2, 0x3), -1);
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(2, 0x2), 0);
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(3, 0x3), 2);
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(1, 0x2), 0);
     /* The models' records come first, as many as dev_state_count says. */
     static models_t a;
     static uint8_t data[CKPT_DEV_MAX_BYTES];
