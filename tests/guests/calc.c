@@ -51,8 +51,9 @@
  * written and read back, N interrupts, digest 0x........; on the disk at
  * the end: yes" (the spec holds the digest computed on the host). A
  * restored run goes on with its device as the image left it (the device
- * server's state: without it the device is reset and the next request is
- * never served); the blocks written before the checkpoint must be on the
+ * server's state: an image without it is refused, as a restore without it
+ * would find the device reset and its next request never served); the
+ * disk's capacity must hold a block per round. The blocks written before the checkpoint must be on the
  * disk (they are read at the end), those written after it are written
  * again, with the same bytes, before they are read (checkpoint/README.md
  * "The disk").
@@ -125,6 +126,7 @@
 #define BLK_T_FLUSH 4u
 #define BLK_S_OK    0u
 #define BLK_F_FLUSH 9                  /* VIRTIO_BLK_F_FLUSH (5.2.3) */
+#define BLK_CFG_CAPACITY 0x100u        /* 4.2.2: config space at 0x100; 5.2.4: le64 capacity */
 #define BLK_WAIT_MAX 10000000u         /* polls for a request's interrupt */
 
 static volatile uint32_t ticks, lapic_ticks;
@@ -275,6 +277,11 @@ int guest_main(void)
     if (blk && !guest_virtio_init(blk_regs, VIRTIO_FEATURE(VIRTIO_F_VERSION_1) |
                                   VIRTIO_FEATURE(BLK_F_FLUSH), BLK_QUEUE, &blk_vq)) {
         CHECK(false, "the disk's driver initialization");
+        return guest_report("calc");
+    }
+    if (blk && (blk_regs[BLK_CFG_CAPACITY / 4] | (uint64_t)blk_regs[BLK_CFG_CAPACITY / 4 + 1]
+                << 32) < (uint64_t)rounds * BLK_SECTORS) {
+        CHECK(false, "a disk with a block per round");
         return guest_report("calc");
     }
     if (hz)
