@@ -470,7 +470,7 @@ static bool take(const nestor_word_t *mr)
     h.vm_name[CKPT_NAME_BYTES - 1] = 0;
     if (!ok || !ckpt_w_finish(&w, &h)) {
         printf("checkpoint %s: cannot write the image (%lu bytes from byte %lu of its "
-               "partition of %lu: the block server said why)\n", ck.name,
+               "partition of %lu: the block server or the VMM said why)\n", ck.name,
                (unsigned long)(w.off > CKPT_DATA_START ? w.off : 0), (unsigned long)base,
                (unsigned long)(ck.blk.sectors * BLK_SECTOR_SIZE));
         return false;
