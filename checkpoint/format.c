@@ -432,6 +432,7 @@ const char *ckpt_dev_name(uint32_t id)
     case CKPT_DEV_ACPI_PM: return "acpi-pm";
     case CKPT_DEV_SYSCTL: return "sysctl";
     case CKPT_DEV_PLATFORM: return "platform";
+    case CKPT_DEV_VIRTIO: return "virtio";
     case CKPT_DEV_NESTED_VMX: return "nested-vmx";
     default: return "unknown";
     }

@@ -163,20 +163,39 @@ static void vcpu_in(const ckpt_vcpu_t *c, nestor_vcpu_state_t *s)
 
 /* ---- device state, through the VMM (ckpt_proto.h CKPT_REQ_DEV_*) ---- */
 
-/* Record @k of the VMM's devices into @rec and @data; false past the last
- * (or when the VMM does not answer). */
-static bool dev_save(unsigned k, ckpt_dev_record_t *rec, uint8_t *data)
+/* Why the VMM refused a device record (ckpt_dev.h CKPT_DEV_E_*). */
+static const char *dev_error(nestor_word_t e)
+{
+    switch (e) {
+    case CKPT_DEV_E_UNKNOWN: return "no such device in this VM";
+    case CKPT_DEV_E_VERSION: return "another layout version or size";
+    case CKPT_DEV_E_INVALID: return "a value the device cannot hold";
+    case CKPT_DEV_E_MISSING: return "a device of the VM has no record in the image";
+    case CKPT_DEV_E_SERVER: return "its device server refused its state (the VMM said why)";
+    default: return "unknown error";
+    }
+}
+
+/* Record @k of the VMM's devices into @rec and @data: 1, or 0 past the
+ * last, or -1 when the VMM cannot give it (a device server that did not
+ * quiesce and export: said; no image is written). */
+static int dev_save(unsigned k, ckpt_dev_record_t *rec, uint8_t *data)
 {
     nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_DEV_SAVE, 0, 0, 1), .mr = { k } };
-    if (nu_call(ck.g.vmm, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != NVMX_REQ_OK ||
-        m.mr[CKPT_DEV_MR_BYTES] > CKPT_DEV_MAX_BYTES)
-        return false;
+    nestor_word_t st = nu_call(ck.g.vmm, &m), label = nestor_msginfo_label(m.info);
+    if (st == NESTOR_OK && label == NVMX_REQ_NONE)
+        return 0;
+    if (st != NESTOR_OK || label != NVMX_REQ_OK || m.mr[CKPT_DEV_MR_BYTES] > CKPT_DEV_MAX_BYTES) {
+        printf("checkpoint %s: the VMM gave no device record %u (%s)\n", ck.name, k,
+               st != NESTOR_OK || label != NVMX_REQ_FAULT ? "no answer" : dev_error(m.mr[0]));
+        return -1;
+    }
     *rec = (ckpt_dev_record_t){ .id = (uint32_t)m.mr[CKPT_DEV_MR_ID],
                                 .version = (uint32_t)m.mr[CKPT_DEV_MR_VERSION],
                                 .bytes = (uint32_t)m.mr[CKPT_DEV_MR_BYTES],
                                 .instance = (uint32_t)m.mr[CKPT_DEV_MR_INSTANCE] };
     memcpy(data, &nu_ipc_buffer()->msg[CKPT_DEV_MR_DATA], rec->bytes);
-    return true;
+    return 1;
 }
 
 _Static_assert(NVMX_STATE_WORDS * 8 <= CKPT_DEV_MAX_BYTES, "nested-vmx's record fits");
@@ -217,9 +236,12 @@ static bool put_devices(ckpt_writer_t *w, unsigned *n)
     ckpt_dev_record_t rec;
     if (!ckpt_w_section(w, CKPT_SEC_DEVICES))
         return false;
-    for (*n = 0; dev_save(*n, &rec, data); (*n)++)
+    int got;
+    for (*n = 0; (got = dev_save(*n, &rec, data)) > 0; (*n)++)
         if (!put_record(w, &rec, data))
             return false;
+    if (got < 0)
+        return false;
     if (ck.nvmx) {
         if (!nvmx_save(&rec, data) || !put_record(w, &rec, data))
             return false;
@@ -272,13 +294,21 @@ static bool load_devices(void)
         }
         if (e) {
             printf("checkpoint %s: the %s refused device %s.%u (version %u, %u bytes): error "
-                   "%lu; vm %s stops\n", ck.name,
+                   "%lu, %s; vm %s stops\n", ck.name,
                    rec.id == CKPT_DEV_NESTED_VMX ? "VM's nested-vmx" : "VMM",
                    ckpt_dev_name(rec.id), rec.instance, rec.version, rec.bytes,
-                   (unsigned long)e, ck.vm);
+                   (unsigned long)e, dev_error(e), ck.vm);
             return false;
         }
         off += (sizeof rec + rec.bytes + 7) & ~7ull;
+    }
+    /* Every device the VMM exports had its record (ckpt_dev.h). */
+    nu_msg_t m = { .info = nestor_msginfo(CKPT_REQ_DEV_DONE, 0, 0, 0) };
+    if (nu_call(ck.g.vmm, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != NVMX_REQ_OK) {
+        printf("checkpoint %s: the VMM refused the image's device set: device %s.%lu: %s; vm %s "
+               "stops\n", ck.name, ckpt_dev_name((uint32_t)m.mr[1]), (unsigned long)m.mr[2],
+               dev_error(m.mr[0]), ck.vm);
+        return false;
     }
     return true;
 }
@@ -522,7 +552,7 @@ static bool take(const nestor_word_t *mr)
     h.vm_name[CKPT_NAME_BYTES - 1] = 0;
     if (!ok || !ckpt_w_finish(&w, &h)) {
         printf("checkpoint %s: cannot write the image (%lu bytes from byte %lu of its "
-               "partition of %lu: the block server said why)\n", ck.name,
+               "partition of %lu: the block server or the VMM said why)\n", ck.name,
                (unsigned long)(w.off > CKPT_DATA_START ? w.off : 0), (unsigned long)base,
                (unsigned long)(ck.blk.sectors * BLK_SECTOR_SIZE));
         return false;

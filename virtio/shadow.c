@@ -7,10 +7,6 @@
 #include <virtio_abi.h>
 #include <virtio_shadow.h>
 
-/* 2.1: the status bits the driver sets; DEVICE_NEEDS_RESET is the device's. */
-#define DRIVER_STATUS                                                                   \
-    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |    \
-     VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
 #define QUEUE_RESET_REQUEST 1u          /* 4.2.2: QueueReset written 1 resets the queue */
 
 static virtio_shadow_queue_t *sel_queue(virtio_shadow_t *s)
@@ -26,7 +22,7 @@ void virtio_shadow_write(virtio_shadow_t *s, uint32_t offset, uint32_t value)
         if (value == 0)                 /* 2.4.1: a reset forgets everything */
             *s = (virtio_shadow_t){ 0 };
         else
-            s->status = value & DRIVER_STATUS;
+            s->status = value & VIRTIO_STATUS_DRIVER_BITS;
         break;
     case VIRTIO_MMIO_DEVICE_FEATURES_SEL: s->device_features_sel = value; break;
     case VIRTIO_MMIO_DRIVER_FEATURES_SEL: s->driver_features_sel = value; break;

@@ -437,3 +437,45 @@ uint16_t virtq_resume(virtq_t *q)
     q->in_flight = 0;
     return (uint16_t)(ld16(q->avail + VIRTQ_AVAIL_IDX_OFF, __ATOMIC_ACQUIRE) - used);
 }
+
+/* ---- a checkpoint's export and import (virtq.h virtq_progress_t) ---- */
+
+bool virtq_export(const virtq_t *q, virtq_progress_t *p)
+{
+    if (q->in_flight)
+        return false;
+    *p = (virtq_progress_t){ 0 };
+    if (!q->ready)
+        return true;
+    *p = (virtq_progress_t){ .last_avail = q->last_avail, .used_idx = q->used_idx,
+                             .signalled_used = q->signalled_used, .notify_off = q->notify_off,
+                             .broken = q->broken, .error = (uint32_t)q->error };
+    return true;
+}
+
+const char *virtq_import(virtq_t *q, const virtq_progress_t *p)
+{
+    if (!q->ready)
+        return p->last_avail || p->used_idx || p->signalled_used || p->notify_off ||
+                       p->broken || p->error
+                   ? "progress for a queue that is not set up" : NULL;
+    if (p->last_avail != p->used_idx)
+        return "chains in flight (the available index is not the used index)";
+    /* 2.7.8: the used idx is the device's; the guest memory restored with
+     * the image holds the one the device last published. */
+    if (p->used_idx != ld16(q->used + VIRTQ_USED_IDX_OFF, __ATOMIC_ACQUIRE))
+        return "a used index other than the used ring's in guest memory";
+    if (p->notify_off > 1 || p->broken > 1)
+        return "a flag that is neither 0 nor 1";
+    if (p->broken ? p->error <= VIRTQ_EMPTY || p->error >= VIRTQ_ERR_COUNT
+                  : p->error != VIRTQ_OK)
+        return "an error that does not match the broken flag";
+    q->last_avail = p->last_avail;
+    q->used_idx = p->used_idx;
+    q->signalled_used = p->signalled_used;
+    q->notify_off = p->notify_off;
+    q->broken = p->broken;
+    q->error = (virtq_err_t)p->error;
+    q->in_flight = 0;
+    return NULL;
+}

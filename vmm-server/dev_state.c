@@ -382,3 +382,58 @@ unsigned dev_state_load(dev_models_t *d, const ckpt_dev_record_t *rec, const uin
     memcpy(&s, data, records[i].bytes);     /* its bools checked before any is read */
     return records[i].load(d, &s, data, now_ns);
 }
+
+unsigned dev_state_count(const dev_models_t *d)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < N_RECORDS; i++)
+        n += has(d, i);
+    return n;
+}
+
+unsigned dev_state_virtio_check(const ckpt_dev_record_t *rec, const uint8_t *data,
+                                unsigned n_virtio, dev_virtio_state_t *out, const char **why)
+{
+    *why = NULL;
+    if (rec->id != CKPT_DEV_VIRTIO || rec->instance >= n_virtio) {
+        *why = "the VM has no such virtio device";
+        return CKPT_DEV_E_UNKNOWN;
+    }
+    if (rec->version != DEV_VIRTIO_STATE_VERSION || rec->bytes != sizeof *out) {
+        *why = "another layout version or size";
+        return CKPT_DEV_E_VERSION;
+    }
+    /* The bools read as bytes before the structure is (a bool holding 2
+     * must never reach the shadow's replay). */
+    for (unsigned i = 0; i < VIRTIO_SHADOW_QUEUES; i++)
+        if (data[offsetof(dev_virtio_state_t, shadow.q) + i * sizeof(virtio_shadow_queue_t) +
+                 offsetof(virtio_shadow_queue_t, ready)] > 1) {
+            *why = "a queue's ready flag that is neither 0 nor 1";
+            return CKPT_DEV_E_INVALID;
+        }
+    memcpy(out, data, sizeof *out);
+    /* Virtio 1.2 4.2.3.4: the line is up while InterruptStatus is not 0
+     * (each reply of the server says so, virtio_fwd.c set_line). */
+    if (out->level > 1 || out->reserved ||
+        out->level != (out->server.interrupt_status != 0)) {
+        *why = "a line level that is neither 0 nor 1 or not the device's InterruptStatus, or "
+               "reserved bits";
+        return CKPT_DEV_E_INVALID;
+    }
+    /* Virtio 1.2 2.1: virtio_shadow_write keeps only the driver's bits, and forgets everything at
+     * a reset (2.4.1); the replay writes the rest through the server's
+     * register file, which checks each write as a driver's (4.2.2.2). */
+    if (out->shadow.status & ~VIRTIO_STATUS_DRIVER_BITS) {
+        *why = "driver status bits a driver cannot write";
+        return CKPT_DEV_E_INVALID;
+    }
+    return 0;
+}
+
+int dev_state_virtio_missing(unsigned n_virtio, uint32_t loaded)
+{
+    for (unsigned n = 0; n < n_virtio && n < 32; n++)
+        if (!(loaded & (1u << n)))
+            return (int)n;
+    return -1;
+}

@@ -18,6 +18,8 @@
 #include "devices/i8042.h"
 #include "devices/acpi_pm.h"
 #include "devices/sysctl.h"
+#include <devsrv.h>
+#include <virtio_shadow.h>
 
 /* dev_models_t.devices: besides the config's SC_DEV_* bits, whether the
  * VM has the ACPI PM1 blocks (a Linux VM's, vm.c). */
@@ -66,5 +68,39 @@ bool dev_state_save(const dev_models_t *d, unsigned k, ckpt_dev_record_t *rec, u
  * d->platform.guest_tsc for the caller. */
 unsigned dev_state_load(dev_models_t *d, const ckpt_dev_record_t *rec, const uint8_t *data,
                         uint64_t now_ns);
+
+/* The number of model records dev_state_save gives for @d (the VM's
+ * device servers' records follow them). */
+unsigned dev_state_count(const dev_models_t *d);
+
+/*
+ * A device served by a device server (CKPT_DEV_VIRTIO; the record's
+ * instance: the device's number in the VM's `virtio`), version
+ * DEV_VIRTIO_STATE_VERSION: what the VMM holds of it (the driver's
+ * register writes the server accepted, which a fresh server is brought to
+ * by replaying them, virtio_shadow.h; the line's level) and what the
+ * server exported (devsrv.h DS_REQ_SAVE: the device's progress through
+ * its rings, its Status and InterruptStatus). vmm-server/virtio_fwd.c
+ * carries it out; device-servers/README.md "Checkpoints".
+ */
+#define DEV_VIRTIO_STATE_VERSION 1
+typedef struct {
+    virtio_shadow_t shadow;
+    uint32_t level;             /* the device's line, as the server's last reply said: 0 or 1 */
+    uint32_t reserved;          /* 0 */
+    ds_state_t server;          /* checked by the server at the load (ds_state_import) */
+} dev_virtio_state_t;
+
+/* Check record @rec (@data its bytes) as a CKPT_DEV_VIRTIO record of a VM
+ * with @n_virtio devices: 0 with the record in *@out, or a CKPT_DEV_E_*
+ * (E_UNKNOWN: no such device; E_VERSION: another layout or size;
+ * E_INVALID: a value the VMM's side cannot hold), *@why saying which. */
+unsigned dev_state_virtio_check(const ckpt_dev_record_t *rec, const uint8_t *data,
+                                unsigned n_virtio, dev_virtio_state_t *out, const char **why);
+
+/* A restore's end (ckpt_dev.h CKPT_REQ_DEV_DONE): the first of the VM's
+ * @n_virtio device servers' devices whose bit in @loaded is clear (its
+ * record was not in the image), or -1 when each had its record. */
+int dev_state_virtio_missing(unsigned n_virtio, uint32_t loaded);
 
 #endif

@@ -11,6 +11,7 @@
 #include <x86_vmx.h>
 #include <nestor/verdict.h>
 #include <stdarg.h>
+#include <string.h>
 #include <fmt.h>
 #include <user/print.h>
 
@@ -806,8 +807,28 @@ static void dev_state_request(vm_t *vm, nu_msg_t *m)
     uint8_t *words = (uint8_t *)&b->msg[CKPT_DEV_MR_DATA];
     ckpt_dev_record_t rec;
     nestor_word_t out = NVMX_REQ_OK;
+    if (nestor_msginfo_label(m->info) == CKPT_REQ_DEV_DONE) {
+        /* Every device server's device had its record (ckpt_dev.h). */
+        const int n = dev_state_virtio_missing(vm->n_virtio, vm->virtio_loaded);
+        *m = n < 0 ? (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_OK, 0, 0, 0) }
+                   : (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_FAULT, 0, 0, 3),
+                                 .mr = { CKPT_DEV_E_MISSING, CKPT_DEV_VIRTIO, (unsigned)n } };
+        return;
+    }
     if (nestor_msginfo_label(m->info) == CKPT_REQ_DEV_SAVE) {
-        if (!dev_state_save(&d, (unsigned)m->mr[0], &rec, words, vm_now_ns())) {
+        /* The models' records, then one per device server's device. */
+        const unsigned k = (unsigned)m->mr[0], models = dev_state_count(&d);
+        if (k >= models && k - models < vm->n_virtio) {
+            dev_virtio_state_t vs;
+            if (!vfwd_save(vm, k - models, &vs)) {
+                *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_FAULT, 0, 0, 1),
+                                 .mr = { CKPT_DEV_E_SERVER } };
+                return;
+            }
+            rec = (ckpt_dev_record_t){ .id = CKPT_DEV_VIRTIO, .version = DEV_VIRTIO_STATE_VERSION,
+                                       .bytes = sizeof vs, .instance = k - models };
+            memcpy(words, &vs, sizeof vs);
+        } else if (!dev_state_save(&d, k, &rec, words, vm_now_ns())) {
             *m = (nu_msg_t){ .info = nestor_msginfo(NVMX_REQ_NONE, 0, 0, 0) };
             return;
         }
@@ -821,9 +842,21 @@ static void dev_state_request(vm_t *vm, nu_msg_t *m)
                                .bytes = (uint32_t)m->mr[CKPT_DEV_MR_BYTES],
                                .instance = (uint32_t)m->mr[CKPT_DEV_MR_INSTANCE] };
     unsigned e = CKPT_DEV_E_VERSION;
-    if (m->mr[CKPT_DEV_MR_BYTES] <= CKPT_DEV_MAX_BYTES &&
-        nestor_msginfo_length(m->info) == CKPT_DEV_MR_DATA + (rec.bytes + 7) / 8)
+    if (m->mr[CKPT_DEV_MR_BYTES] > CKPT_DEV_MAX_BYTES ||
+        nestor_msginfo_length(m->info) != CKPT_DEV_MR_DATA + (rec.bytes + 7) / 8) {
+        e = CKPT_DEV_E_VERSION;
+    } else if (rec.id == CKPT_DEV_VIRTIO) {
+        dev_virtio_state_t vs;
+        const char *why;
+        e = dev_state_virtio_check(&rec, words, vm->n_virtio, &vs, &why);
+        if (e)
+            printf("vmm: vm %s: device record virtio.%u refused: %s\n", vm->name, rec.instance,
+                   why);
+        else if (!(e = vfwd_load(vm, rec.instance, &vs)))
+            vm->virtio_loaded |= 1u << rec.instance;
+    } else {
         e = dev_state_load(&d, &rec, words, vm_now_ns());
+    }
     /* The platform record's TSC: the guest's counts on from where it was
      * (SDM Vol. 3C 25.3, the VMCS TSC offset). */
     if (!e && rec.id == CKPT_DEV_PLATFORM && !msr_set_guest_tsc(vm, d.platform.guest_tsc))
@@ -872,7 +905,7 @@ void vm_monitor_request(vm_t *vm, nu_msg_t *m)
 {
     const nestor_word_t label = nestor_msginfo_label(m->info);
     nestor_word_t out = NVMX_REQ_FAULT, value = 0;
-    if (label == CKPT_REQ_DEV_SAVE || label == CKPT_REQ_DEV_LOAD) {
+    if (label == CKPT_REQ_DEV_SAVE || label == CKPT_REQ_DEV_LOAD || label == CKPT_REQ_DEV_DONE) {
         dev_state_request(vm, m);
         return;
     }

@@ -297,6 +297,72 @@ bool vfwd_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     return true;
 }
 
+/* ---- checkpoints (devsrv.h DS_REQ_SAVE/LOAD, dev_state.h) ---- */
+
+bool vfwd_save(vm_t *vm, unsigned n, dev_virtio_state_t *st)
+{
+    vfwd_dev_t *d = &vm->virtio[n];
+    nu_msg_t m = { .info = nestor_msginfo(DS_REQ_SAVE, 0, 0, 0) };
+    nestor_word_t w[DS_STATE_WORDS];
+    memset(st, 0, sizeof *st);
+    if (d->broken || nu_call_bounded(d->ep, &m) != NESTOR_OK ||
+        nestor_msginfo_label(m.info) != DS_OK ||
+        nestor_msginfo_length(m.info) != DS_STATE_WORDS) {
+        printf("vmm: vm %s: device server %s %s its device %u's state: no checkpoint\n",
+               vm->name, d->server, d->broken ? "is broken: it cannot export"
+                                              : "did not export", n);
+        return false;
+    }
+    const nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    for (unsigned i = 0; i < DS_STATE_WORDS; i++)
+        w[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m.mr[i] : b->msg[i];
+    memcpy(&st->server, w, sizeof st->server);
+    st->shadow = d->shadow;
+    st->level = d->level;
+    return true;
+}
+
+unsigned vfwd_load(vm_t *vm, unsigned n, const dev_virtio_state_t *st)
+{
+    vfwd_dev_t *d = &vm->virtio[n];
+    virtio_shadow_op_t ops[VIRTIO_SHADOW_OPS_MAX];
+    unsigned n_ops = virtio_shadow_replay(&st->shadow, ops), done = 0;
+    nu_msg_t m;
+    /* 2.4.1: a reset device first, then the driver's writes as a restart
+     * replays them, each checked by the server's register file. */
+    bool ok = !d->broken && restore_call(d, DS_REQ_WRITE, VIRTIO_MMIO_STATUS, DS_REQ_MRS, 0, &m);
+    while (ok && done < n_ops && restore_call(d, DS_REQ_WRITE, ops[done].offset, DS_REQ_MRS,
+                                              ops[done].value, &m))
+        done++;
+    nestor_word_t why = 0;
+    if (ok && done == n_ops) {
+        nestor_word_t w[DS_STATE_WORDS] = { 0 };
+        nestor_ipc_buffer_t *b = nu_ipc_buffer();
+        memcpy(w, &st->server, sizeof st->server);
+        m = (nu_msg_t){ .info = nestor_msginfo(DS_REQ_LOAD, 0, 0, DS_STATE_WORDS) };
+        for (unsigned i = 0; i < DS_STATE_WORDS; i++)
+            *(i < NESTOR_MSG_REGISTERS_IN_CPU ? &m.mr[i] : &b->msg[i]) = w[i];
+        nestor_word_t call = nu_call_bounded(d->ep, &m), label = nestor_msginfo_label(m.info);
+        ok = call == NESTOR_OK && label == DS_OK;
+        why = call == NESTOR_OK && label == DS_REFUSED ? m.mr[0] : 0;
+    } else {
+        ok = false;
+    }
+    if (!ok) {
+        printf("vmm: vm %s: device server %s refused device %u's state from the image (%u of %u "
+               "register writes replayed, state error %lu)\n", vm->name, d->server, n, done,
+               n_ops, why);
+        restore_call(d, DS_REQ_WRITE, VIRTIO_MMIO_STATUS, DS_REQ_MRS, 0, &m);
+        d->shadow = (virtio_shadow_t){ 0 };
+        return CKPT_DEV_E_SERVER;
+    }
+    d->shadow = st->shadow;
+    set_line(d, m.mr[1] & DS_REPLY_IRQ_LEVEL);
+    printf("vmm: vm %s: device %u (%s) restored: %u register writes replayed, the server took "
+           "its state\n", vm->name, n, d->server, n_ops);
+    return 0;
+}
+
 bool vfwd_signalled(vm_t *vm, uint64_t badge)
 {
     bool raised = false;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <user/space.h>
 #include <virtio_shadow.h>
+#include "dev_state.h"
 #include <vm_layout.h>
 
 struct vm;
@@ -88,6 +89,17 @@ bool vfwd_signalled(struct vm *vm, uint64_t badge);
  * a guest halted with interrupts on waits for it (a network frame from
  * another VM, input) rather than being stopped as stuck. */
 bool vfwd_may_signal(const struct vm *vm);
+
+/* A checkpoint of device @n of @vm (dev_state.h dev_virtio_state_t,
+ * device-servers/README.md "Checkpoints"): its server quiesces and
+ * exports (devsrv.h DS_REQ_SAVE), with the VMM's shadow and line level,
+ * into *@st. False (said) if the device is broken or its server cannot. */
+bool vfwd_save(struct vm *vm, unsigned n, dev_virtio_state_t *st);
+/* A restore: device @n (its server fresh, the VM not run yet) reset,
+ * brought to @st's negotiated state by replaying its shadow, then given
+ * the server's part (DS_REQ_LOAD). 0, or CKPT_DEV_E_SERVER (said; the
+ * device is reset again). */
+unsigned vfwd_load(struct vm *vm, unsigned n, const dev_virtio_state_t *st);
 
 /* What each device saw, one line each (at the VM's end). */
 void vfwd_report(const struct vm *vm);

@@ -138,6 +138,7 @@ typedef struct vm {
     nestor_vcpu_state_t reset_state; /* the fresh VCPU's state */
     vfwd_dev_t virtio[VM_VIRTIO_MAX];  /* its virtio devices, served by device servers */
     unsigned n_virtio;
+    uint32_t virtio_loaded;           /* a restore: the devices whose record came (bit n) */
     pci_t pci;                      /* PCI configuration space, a Linux VM's only (last:
                                        the exit path's fields keep their offsets) */
 } vm_t;

@@ -47,5 +47,21 @@
 #define CKPT_DEV_E_UNKNOWN      1         /* no such device in this VM */
 #define CKPT_DEV_E_VERSION      2         /* another layout version or size */
 #define CKPT_DEV_E_INVALID      3         /* a value the model cannot hold */
+#define CKPT_DEV_E_MISSING      4         /* CKPT_REQ_DEV_DONE: a device had no record */
+#define CKPT_DEV_E_SERVER       5         /* a device server refused its part (or failed) */
+/*
+ *   CKPT_REQ_DEV_DONE (call) -: every record of the image was loaded.
+ *       The VMM checks that each device it exports a record of got one
+ *       (a device server's device: CKPT_DEV_VIRTIO, which an image taken
+ *       of a VM without device servers lacks). Reply NVMX_REQ_OK, or
+ *       NVMX_REQ_FAULT with MR0 CKPT_DEV_E_MISSING, MR1 the record id
+ *       and MR2 the instance missing.
+ * Records of device servers (CKPT_DEV_VIRTIO) come after the models'; at
+ * their save the VMM asks each server to quiesce and export its state
+ * (device-servers/include/devsrv.h DS_REQ_SAVE), at their load it brings
+ * a fresh device to it (DS_REQ_LOAD): CKPT_DEV_E_SERVER when the server
+ * refuses or fails.
+ */
+#define CKPT_REQ_DEV_DONE       0x4444    /* "DD" */
 
 #endif

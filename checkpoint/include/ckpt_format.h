@@ -144,6 +144,9 @@ typedef struct {
 #define CKPT_DEV_ACPI_PM 8
 #define CKPT_DEV_SYSCTL  9       /* port 92h and CF9h */
 #define CKPT_DEV_PLATFORM 10     /* the VMM's per-VM state: MSRs it keeps, TSC, CR8 */
+#define CKPT_DEV_VIRTIO  11      /* a device server's device: instance = its number in
+                                    the VM's virtio (vmm-server/dev_state.h); a version 2
+                                    image without them is of a VM without device servers */
 /* Not the VMM's: nested-vmx's state of a VM whose guest is a hypervisor
  * (nested-vmx/nvmx_state.h nvmx_state_t), asked of nested-vmx by the
  * checkpoint monitor and given back to it (checkpoint/README.md "A guest

@@ -540,6 +540,39 @@ static void start_selftest(const char *cmdline, nestor_cptr_t ep)
         printf("blk %s: self-test client: could not be started\n", name);
 }
 
+/* ---- a checkpoint of the VM's device (devsrv.h DS_REQ_SAVE/LOAD) ---- */
+
+/* The state travels as DS_STATE_WORDS words from MR0 on (the first
+ * NESTOR_MSG_REGISTERS_IN_CPU in registers, the rest in the IPC buffer). */
+static nu_msg_t checkpoint(nestor_word_t label, const nu_msg_t *m)
+{
+    nestor_ipc_buffer_t *b = nu_ipc_buffer();
+    nestor_word_t w[DS_STATE_WORDS] = { 0 };
+    ds_state_t st;
+    if (label == DS_REQ_SAVE) {
+        if (!vm_ready || !vblk_save(&vblk, &st))
+            return (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
+        memcpy(w, &st, sizeof st);
+        nu_msg_t r = { .info = nestor_msginfo(DS_OK, 0, 0, DS_STATE_WORDS) };
+        for (unsigned i = 0; i < DS_STATE_WORDS; i++)
+            *(i < NESTOR_MSG_REGISTERS_IN_CPU ? &r.mr[i] : &b->msg[i]) = w[i];
+        return r;
+    }
+    unsigned e = DS_STATE_E_NO_DEVICE;
+    if (vm_ready && nestor_msginfo_length(m->info) == DS_STATE_WORDS) {
+        for (unsigned i = 0; i < DS_STATE_WORDS; i++)
+            w[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m->mr[i] : b->msg[i];
+        memcpy(&st, w, sizeof st);
+        e = vblk_load(&vblk, &st);
+    } else if (vm_ready) {
+        e = DS_STATE_E_VERSION;
+    }
+    if (e)
+        return (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 1), .mr = { e } };
+    return (nu_msg_t){ .info = nestor_msginfo(DS_OK, 0, 0, DS_REPLY_MRS),
+                       .mr = { 0, vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL : 0 } };
+}
+
 /* ---- serving ---- */
 
 static void serve(nestor_cptr_t ep)
@@ -568,8 +601,13 @@ static void serve(nestor_cptr_t ep)
                 value = vblk_resume(&vblk, (uint32_t)m.mr[0]);
                 ok = true;
             }
-            r = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
-                            .mr = { value, vm_ready && vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL : 0 } };
+            if (label == DS_REQ_SAVE || label == DS_REQ_LOAD)
+                r = checkpoint(label, &m);
+            else
+                r = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0,
+                                                       DS_REPLY_MRS),
+                                .mr = { value, vm_ready && vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL
+                                                                           : 0 } };
         } else if (m.badge >= BLK_BADGE_CLIENT_BASE &&
                    m.badge <= BLK_BADGE_CLIENT(SELFTEST)) {
             unsigned i = (unsigned)(m.badge - BLK_BADGE_CLIENT_BASE);

@@ -305,3 +305,39 @@ unsigned vblk_resume(vblk_t *v, uint32_t flags)
         serve_queue(v);
     return available;
 }
+
+bool vblk_save(vblk_t *v, ds_state_t *st)
+{
+    char text[VBLK_LINE_MAX];
+    /* ATA-6 8.13 FLUSH CACHE: what the disk holds in its cache is written
+     * to the medium before the command completes. */
+    unsigned err = v->usable ? v->disk->flush(v->disk->ctx) : 0;
+    bool ok = !err && ds_state_export(&v->dev, st);
+    if (ok) {
+        const virtq_progress_t *q = &st->q[VBLK_REQUESTQ];
+        fmt_snprintf(text, sizeof text, "blk %s: vm %s: device state saved (status 0x%x, "
+                     "requestq at used index %u%s); the disk flushed", v->name, v->vm,
+                     st->status, q->used_idx, st->interrupt_status ? ", interrupt pending" : "");
+    } else {
+        fmt_snprintf(text, sizeof text, "blk %s: vm %s: device state not saved: %s", v->name,
+                     v->vm, err ? "the disk's flush failed" : "a request is in flight");
+    }
+    v->emit(text);
+    return ok;
+}
+
+unsigned vblk_load(vblk_t *v, const ds_state_t *st)
+{
+    const char *why;
+    unsigned e = ds_state_import(&v->dev, st, &why);
+    char text[VBLK_LINE_MAX];
+    if (e)
+        fmt_snprintf(text, sizeof text, "blk %s: vm %s: device state refused: %s", v->name,
+                     v->vm, why);
+    else
+        fmt_snprintf(text, sizeof text, "blk %s: vm %s: device state restored from the image "
+                     "(status 0x%x, requestq at used index %u)", v->name, v->vm, v->dev.status,
+                     v->dev.queues[VBLK_REQUESTQ].vq.used_idx);
+    v->emit(text);
+    return e;
+}

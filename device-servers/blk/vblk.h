@@ -10,6 +10,7 @@
 #include "blk.h"
 #include <stdbool.h>
 #include <stdint.h>
+#include <devsrv.h>
 #include <virtio_mmio.h>
 
 /* Virtio 1.2 5.2.6: struct virtio_blk_req { le32 type; le32 reserved;
@@ -83,5 +84,18 @@ bool vblk_irq(const vblk_t *v);
  * (served again: a write writes the same sectors again, a read reads
  * them) and those the driver added since. */
 unsigned vblk_resume(vblk_t *v, uint32_t flags);
+
+/* A checkpoint's DS_REQ_SAVE (devsrv.h): nothing is in flight between
+ * calls (each kick's requests are served whole before its reply), so the
+ * device quiesces by flushing the disk's write cache (every block the
+ * guest wrote is then on the medium before the image is written) and
+ * exports its transport state into @st. False (said) if the flush fails
+ * or a chain is in flight: the checkpoint is not taken. */
+bool vblk_save(vblk_t *v, ds_state_t *st);
+
+/* A restore's DS_REQ_LOAD (after the VMM replayed the driver's writes):
+ * @st checked and taken (ds_state_import), said either way. 0 or a
+ * DS_STATE_E_*. */
+unsigned vblk_load(vblk_t *v, const ds_state_t *st);
 
 #endif

@@ -3,6 +3,7 @@
 #include <ds_access.h>
 #include <fmt.h>
 #include <virtq.h>
+#include <string.h>
 
 bool ds_chain_refused(virtio_mmio_dev_t *dev, unsigned q, virtq_err_t e, uint16_t head,
                       virtio_mmio_effect_t *eff, char *why, size_t len)
@@ -34,4 +35,51 @@ unsigned ds_resume(virtio_mmio_dev_t *dev, uint32_t flags)
     if (flags & DS_RESUME_IRQ)
         dev->interrupt_status |= VIRTIO_MMIO_INT_VRING;
     return available;
+}
+
+bool ds_state_export(const virtio_mmio_dev_t *dev, ds_state_t *st)
+{
+    *st = (ds_state_t){ .version = DS_STATE_VERSION, .device_id = dev->device_id,
+                        .status = dev->status, .interrupt_status = dev->interrupt_status,
+                        .config_generation = dev->config_generation, .nqueues = dev->nqueues };
+    for (unsigned i = 0; i < dev->nqueues && i < DS_STATE_QUEUES; i++)
+        if (!virtq_export(&dev->queues[i].vq, &st->q[i]))
+            return false;
+    return dev->nqueues <= DS_STATE_QUEUES;
+}
+
+unsigned ds_state_import(virtio_mmio_dev_t *dev, const ds_state_t *st, const char **why)
+{
+    if (st->version != DS_STATE_VERSION || st->device_id != dev->device_id ||
+        st->nqueues != dev->nqueues || st->nqueues > DS_STATE_QUEUES) {
+        *why = "another state version, device type or number of queues";
+        return DS_STATE_E_VERSION;
+    }
+    /* 2.1.2: DEVICE_NEEDS_RESET is the device's bit, the others the
+     * driver's, which the replay set already; 4.2.2: InterruptStatus has
+     * two defined bits. */
+    if ((st->status & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET) != dev->status ||
+        (st->interrupt_status & ~VIRTIO_MMIO_INT_ALL)) {
+        *why = "a Status other than the driver's writes give, or undefined interrupt bits";
+        return DS_STATE_E_STATUS;
+    }
+    /* Every queue checked before any changes; none beyond the device's. */
+    static const virtq_progress_t none;
+    for (unsigned i = st->nqueues; i < DS_STATE_QUEUES; i++)
+        if (memcmp(&st->q[i], &none, sizeof none)) {
+            *why = "progress for a queue the device does not have";
+            return DS_STATE_E_QUEUE;
+        }
+    for (unsigned i = 0; i < st->nqueues; i++) {
+        virtq_t probe = dev->queues[i].vq;
+        if ((*why = virtq_import(&probe, &st->q[i])) != NULL)
+            return DS_STATE_E_QUEUE;
+    }
+    for (unsigned i = 0; i < st->nqueues; i++)
+        virtq_import(&dev->queues[i].vq, &st->q[i]);
+    dev->status = st->status;
+    dev->interrupt_status = st->interrupt_status;
+    dev->config_generation = st->config_generation;
+    *why = NULL;
+    return 0;
 }

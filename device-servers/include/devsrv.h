@@ -65,9 +65,34 @@
  *                    used-buffer bit. Reply as to an access, MR0 the chains
  *                    found available.
  * then re-sends the access that failed.
+ *
+ * A checkpoint (device-servers/README.md "Checkpoints"; the VMM asks at
+ * the checkpoint monitor's CKPT_REQ_DEV_SAVE/LOAD, checkpoint/include/
+ * ckpt_dev.h), both with badge DS_BADGE_MMIO:
+ *   DS_REQ_SAVE      quiesce and export: the server finishes any request
+ *                    it holds (none may be in flight: each queue's chains
+ *                    taken were all used), flushes what it wrote for the
+ *                    VM to its medium (a block server: FLUSH CACHE, so
+ *                    every block the guest wrote before the checkpoint is
+ *                    on the disk before the image is), and holds (takes
+ *                    no chain and signals nothing) until the VMM's next
+ *                    call, which comes only once the VM runs again. Reply
+ *                    DS_OK with DS_STATE_WORDS words of ds_state_t from
+ *                    MR0 on, or DS_REFUSED (a server that cannot: the
+ *                    image is not written).
+ *   DS_REQ_LOAD      on a fresh device the VMM brought to the image's
+ *                    negotiated state by replaying the shadow's writes
+ *                    (as for a restart): DS_STATE_WORDS words of a
+ *                    ds_state_t from MR0 on, taken after every check
+ *                    (ds_state_import). Reply DS_OK as to an access (MR1
+ *                    the line's level), or DS_REFUSED with MR0 a
+ *                    DS_STATE_E_* (the device is then as the replay left
+ *                    it; the VMM stops the VM).
  */
 #ifndef DEVSRV_H
 #define DEVSRV_H
+#include <stdint.h>
+#include <virtq.h>
 
 #define DS_BADGE_SETUP       0xD5
 #define DS_BADGE_MMIO        0xD6
@@ -107,6 +132,31 @@
 #define DS_INIT_RESTART      0x5252     /* "RR" */
 #define DS_NAME_MRS          4
 #define DS_RECONNECT_MRS     (1 + DS_NAME_MRS)
+
+#define DS_REQ_SAVE          0x5356     /* "SV": quiesce and export (a checkpoint) */
+#define DS_REQ_LOAD          0x4C44     /* "LD": import (a restore) */
+
+/* What a server exports (virtio transport state the driver's register
+ * writes do not give back): layout version DS_STATE_VERSION. The device's
+ * Status (its DEVICE_NEEDS_RESET bit is the device's own, 2.1.2), its
+ * InterruptStatus and ConfigGeneration (4.2.2), and each queue's progress
+ * through its rings (virtq.h virtq_progress_t). A device type with state
+ * of its own between requests adds it after a new version; the block
+ * device has none (it serves each request whole within the kick). */
+#define DS_STATE_VERSION     1
+#define DS_STATE_QUEUES      8
+typedef struct {
+    uint32_t version, device_id;    /* DS_STATE_VERSION; the device type (5) */
+    uint32_t status, interrupt_status, config_generation;
+    uint32_t nqueues;
+    virtq_progress_t q[DS_STATE_QUEUES];
+} ds_state_t;
+#define DS_STATE_WORDS       ((sizeof(ds_state_t) + 7) / 8)
+/* DS_REQ_LOAD refusals (MR0). */
+#define DS_STATE_E_VERSION   1          /* another layout, another device type or queue count */
+#define DS_STATE_E_STATUS    2          /* a Status or InterruptStatus the device cannot hold */
+#define DS_STATE_E_QUEUE     3          /* a queue's progress refused (virtq_import) */
+#define DS_STATE_E_NO_DEVICE 4          /* the server serves no VM yet */
 
 #define DS_OK                0
 #define DS_REFUSED           1

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <devsrv.h>
 #include <virtio_mmio.h>
 
 /*
@@ -52,6 +53,17 @@ bool ds_chain_refused(virtio_mmio_dev_t *dev, unsigned q, virtq_err_t e, uint16_
  * in @flags InterruptStatus's used-buffer bit set. Returns the chains
  * available from there (the device serves them next). */
 unsigned ds_resume(virtio_mmio_dev_t *dev, uint32_t flags);
+
+/* A checkpoint's DS_REQ_SAVE (devsrv.h): @dev's transport state into @st;
+ * false if a queue has a chain in flight (nothing is exported: the
+ * server finishes it first). */
+bool ds_state_export(const virtio_mmio_dev_t *dev, ds_state_t *st);
+
+/* A restore's DS_REQ_LOAD: @st (hostile: from an image) into @dev, which
+ * the VMM brought to the image's negotiated state by replaying the
+ * driver's writes. 0, or a DS_STATE_E_* with *@why saying what was wrong
+ * (then @dev is unchanged). */
+unsigned ds_state_import(virtio_mmio_dev_t *dev, const ds_state_t *st, const char **why);
 
 /* An access said as "write of 4 bytes at 0x38", into @buf. */
 void ds_access_str(char *buf, size_t len, bool write, uint64_t offset, uint64_t size);

@@ -40,6 +40,24 @@
  * of it is in swap while calc computes: a checkpoint must save it from
  * there and a restore give it back.
  *
+ * With "blk=1" (and timer=HZ without apic) it also does disk I/O on its
+ * virtio block device 0 (Virtio 1.2 5.2), its interrupt (the device's
+ * 8259 line, vm_layout.h) taken and acknowledged as a driver does: after
+ * each round it writes block R (4 KiB at sector (R - 1) * 8) with
+ * BLK_WORDS words of the area XORed with x, reads it back and compares,
+ * and folds what it read into a disk digest; each request must come back
+ * once with status OK and raise one used-buffer interrupt. At the end a
+ * FLUSH, then every block read again and folded: "calc: disk: N blocks
+ * written and read back, N interrupts, digest 0x........; on the disk at
+ * the end: yes" (the spec holds the digest computed on the host). A
+ * restored run goes on with its device as the image left it (the device
+ * server's state: an image without it is refused, as a restore without it
+ * would find the device reset and its next request never served); the
+ * disk's capacity must hold a block per round. The blocks written before the checkpoint must be on the
+ * disk (they are read at the end), those written after it are written
+ * again, with the same bytes, before they are read (checkpoint/README.md
+ * "The disk").
+ *
  * The x87 register stack holds FPU_MARK from the start to the end (no
  * code of the guest touches the FPU in between): "calc: x87 st(0) kept:
  * yes" only if the vCPU's FPU state survived every exit and, after a
@@ -47,7 +65,10 @@
  */
 #include "lib/guest.h"
 #include "calc_rule.h"
+#include "lib/virtio.h"
 #include <stdbool.h>
+#include <virtio_abi.h>
+#include <vm_layout.h>
 
 #define AREA        ((volatile uint32_t *)0x200000)
 #define SEED        CALC_SEED
@@ -90,12 +111,45 @@
 #define VEC_IOAPIC_PIT 0x30
 #define VEC_LAPIC_TIMER 0x31
 
+/* The disk (Virtio 1.2 5.2.6: the request header, types and status; the
+ * device side's names are device-servers/blk/vblk.h). */
+#define BLK_DEV     0                  /* its virtio device */
+#define BLK_QUEUE   0                  /* 5.2.2: requestq */
+#define BLK_BLOCK   4096u
+#define BLK_WORDS   (BLK_BLOCK / 4)
+#define BLK_SECTORS (BLK_BLOCK / 512)  /* 5.2.6: sectors of 512 bytes */
+#define BLK_T_IN    0u
+#define BLK_T_OUT   1u
+#define BLK_T_FLUSH 4u
+#define BLK_S_OK    0u
+#define BLK_F_FLUSH 9                  /* VIRTIO_BLK_F_FLUSH (5.2.3) */
+#define BLK_CFG_CAPACITY 0x100u        /* 4.2.2: config space at 0x100; 5.2.4: le64 capacity */
+#define BLK_WAIT_MAX 10000000u         /* polls for a request's interrupt */
+
 static volatile uint32_t ticks, lapic_ticks;
+static volatile uint32_t *const blk_regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;
+static guest_vq_t blk_vq;
+static guest_blk_hdr_t blk_hdr __attribute__((aligned(16)));
+static volatile uint32_t blk_buf[BLK_WORDS] __attribute__((aligned(BLK_BLOCK)));
+static volatile uint8_t blk_status;
+static uint16_t blk_avail, blk_seen;
+static volatile uint32_t blk_irqs;
+static uint32_t blk_kicks;
 
 static void on_pit(guest_frame_t *f)
 {
     (void)f;
     ticks++;
+    outb(PIC1_CMD, PIC_EOI);
+}
+
+/* 4.2.3.4: the device's line stays up until InterruptStatus is acknowledged. */
+static void on_blk(guest_frame_t *f)
+{
+    (void)f;
+    const uint32_t isr = blk_regs[VIRTIO_MMIO_INTERRUPT_STATUS / 4];
+    blk_regs[VIRTIO_MMIO_INTERRUPT_ACK / 4] = isr & VIRTIO_MMIO_INT_ALL;
+    blk_irqs += (isr & VIRTIO_MMIO_INT_VRING) != 0;
     outb(PIC1_CMD, PIC_EOI);
 }
 
@@ -121,15 +175,19 @@ static void on_lapic_timer(guest_frame_t *f)
     lapic_write(LAPIC_EOI, 0);
 }
 
-static void timer_start(uint32_t hz, bool apic)
+static void timer_start(uint32_t hz, bool apic, bool blk)
 {
     guest_desc_init();
     guest_set_handler(VEC_PIT, on_pit);
+    const uint8_t blk_line = (uint8_t)(blk ? 1u << vm_virtio_irq(BLK_DEV) : 0);
+    if (blk)
+        guest_set_handler(VEC_PIT + vm_virtio_irq(BLK_DEV), on_blk);
     outb(PIC1_CMD, PIC_ICW1); outb(PIC2_CMD, PIC_ICW1);
     outb(PIC1_DATA, VEC_PIT); outb(PIC2_DATA, VEC_PIT + 8);
     outb(PIC1_DATA, 4); outb(PIC2_DATA, 2);            /* ICW3: the slave on IRQ 2 */
     outb(PIC1_DATA, PIC_ICW4); outb(PIC2_DATA, PIC_ICW4);
-    outb(PIC1_DATA, apic ? 0xFF : 0xFE); outb(PIC2_DATA, 0xFF);  /* IRQ 0 only, or none */
+    outb(PIC1_DATA, apic ? 0xFF : (uint8_t)~(1u | blk_line));   /* IRQ 0 (and the disk's) */
+    outb(PIC2_DATA, 0xFF);
     if (apic) {
         guest_set_handler(VEC_IOAPIC_PIT, on_apic_pit);
         guest_set_handler(VEC_LAPIC_TIMER, on_lapic_timer);
@@ -150,6 +208,43 @@ static void timer_start(uint32_t hz, bool apic)
     __asm__ volatile("sti");
 }
 
+/* One request on the disk (5.2.6): the header, @len bytes of blk_buf
+ * (device-writable for IN), the status byte; offered with a kick, then
+ * its interrupt waited for. True if it came back once, in order, status
+ * OK (an IN with its data and status written), with its interrupt. */
+static bool blk_request(uint32_t type, uint64_t sector, uint32_t len)
+{
+    guest_blk_chain(&blk_vq, 0, &blk_hdr, type, sector, blk_buf, len, type == BLK_T_IN,
+                    &blk_status);
+    guest_virtq_offer(blk_regs, &blk_vq, BLK_QUEUE, 0, &blk_avail, true);
+    blk_kicks++;
+    for (uint32_t i = 0; blk_irqs != blk_kicks && i < BLK_WAIT_MAX; i++)
+        __asm__ volatile("pause");
+    uint32_t id = 0, used_len = 0;
+    return guest_virtq_one_used(&blk_vq, &blk_seen, &id, &used_len) && id == 0 &&
+           blk_status == BLK_S_OK && used_len == (type == BLK_T_IN ? len + 1 : 1) &&
+           blk_irqs == blk_kicks;
+}
+
+/* After round @r: block @r written from the area and x, read back,
+ * compared, and folded into *@digest. False if a request or the compare
+ * failed. */
+static bool blk_round(uint32_t r, uint32_t x, uint32_t *digest)
+{
+    const uint64_t sector = (uint64_t)(r - 1) * BLK_SECTORS;
+    for (uint32_t i = 0; i < BLK_WORDS; i++)
+        blk_buf[i] = AREA[(r * BLK_WORDS + i) % CALC_AREA_WORDS] ^ x;
+    bool ok = blk_request(BLK_T_OUT, sector, BLK_BLOCK);
+    for (uint32_t i = 0; i < BLK_WORDS; i++)
+        blk_buf[i] = 0;
+    ok = blk_request(BLK_T_IN, sector, BLK_BLOCK) && ok;
+    for (uint32_t i = 0; i < BLK_WORDS; i++) {
+        ok = ok && blk_buf[i] == (AREA[(r * BLK_WORDS + i) % CALC_AREA_WORDS] ^ x);
+        *digest = calc_fnv_word(*digest, blk_buf[i]);
+    }
+    return ok;
+}
+
 static uint32_t fill_word(uint32_t i)
 {
     return i * FILL_MUL ^ SEED;
@@ -161,14 +256,30 @@ int guest_main(void)
     const uint32_t hz = guest_cmdline_number("timer=", 0, 10000);
     const bool apic = guest_cmdline_number("apic=", 0, 1) != 0;
     const uint32_t fill_words = guest_cmdline_number("fill=", 0, FILL_MAX_MIB) * (1u << 20) / 4;
+    const bool blk = guest_cmdline_number("blk=", 0, 1) != 0;
     for (uint32_t i = 0; i < fill_words; i++)
         FILL[i] = fill_word(i);
+    if (blk && (!hz || apic)) {
+        CHECK(false, "blk=1 with timer=HZ and the 8259s (not apic=1)");
+        return guest_report("calc");
+    }
+    /* 3.1.1: VERSION_1 and FLUSH negotiated, requestq live. */
+    if (blk && !guest_virtio_init(blk_regs, VIRTIO_FEATURE(VIRTIO_F_VERSION_1) |
+                                  VIRTIO_FEATURE(BLK_F_FLUSH), BLK_QUEUE, &blk_vq)) {
+        CHECK(false, "the disk's driver initialization");
+        return guest_report("calc");
+    }
+    if (blk && (blk_regs[BLK_CFG_CAPACITY / 4] | (uint64_t)blk_regs[BLK_CFG_CAPACITY / 4 + 1]
+                << 32) < (uint64_t)rounds * BLK_SECTORS) {
+        CHECK(false, "a disk with a block per round");
+        return guest_report("calc");
+    }
     if (hz)
-        timer_start(hz, apic);
+        timer_start(hz, apic, blk);
     /* SDM Vol. 1 8.3.4: FILD pushes the integer, FISTP pops it back. */
     static const int32_t mark = FPU_MARK;
     __asm__ volatile("fninit; fildl %0" : : "m"(mark));
-    uint32_t x = SEED, late_ticks = 0, late_lapic = 0;
+    uint32_t x = SEED, late_ticks = 0, late_lapic = 0, disk_digest = CALC_FNV_OFFSET, disk_bad = 0;
     uint64_t tsc = rdtsc();
     bool tsc_forward = true;
     for (uint32_t r = 1; r <= rounds; r++) {
@@ -177,6 +288,8 @@ int guest_main(void)
             late_lapic = lapic_ticks;
         }
         x = calc_round(AREA, x);
+        if (blk)
+            disk_bad += !blk_round(r, x, &disk_digest);
         guest_printf("calc: round %u of %u\n", r, rounds);
         const uint64_t now = rdtsc();
         tsc_forward = tsc_forward && now > tsc;
@@ -195,6 +308,23 @@ int guest_main(void)
         guest_printf("calc: fill of %u MiB kept: %s (%u wrong words)\n",
                      fill_words / ((1u << 20) / 4), wrong ? "no" : "yes", wrong);
         CHECK(!wrong, "the fill kept every word");
+    }
+    if (blk) {
+        /* 5.2.6.1: after a FLUSH what was written is on the medium; every
+         * block read again must fold to the digest of the read-backs. */
+        bool kept = blk_request(BLK_T_FLUSH, 0, 0);
+        uint32_t again = CALC_FNV_OFFSET;
+        for (uint32_t r = 1; r <= rounds; r++) {
+            kept = blk_request(BLK_T_IN, (uint64_t)(r - 1) * BLK_SECTORS, BLK_BLOCK) && kept;
+            for (uint32_t i = 0; i < BLK_WORDS; i++)
+                again = calc_fnv_word(again, blk_buf[i]);
+        }
+        kept = kept && again == disk_digest;
+        guest_printf("calc: disk: %u blocks written and read back, %u interrupts, digest "
+                     "0x%08x; on the disk at the end: %s\n", rounds, blk_irqs, disk_digest,
+                     kept ? "yes" : "no");
+        CHECK(!disk_bad, "every block read back as written, each request with its interrupt");
+        CHECK(kept, "every block on the disk at the end as written");
     }
     guest_printf("calc: tsc ran forward: %s\n", tsc_forward ? "yes" : "no");
     CHECK(tsc_forward, "the TSC ran forward through every round");

@@ -30,7 +30,6 @@
 #define T_FLUSH      4u
 #define S_OK         0u
 #define S_IOERR      1u
-#define S_UNTOUCHED  0xEEu
 #define PAT_SECTOR   3u                         /* the sector written alone */
 #define PAT_BLOCK    1u                         /* the 4 KiB block written and timed */
 
@@ -38,10 +37,7 @@ extern const uint8_t __ro_end[], __load_end[];
 
 static volatile uint32_t *regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;
 static guest_vq_t vq;
-static struct {
-    uint32_t type, reserved;
-    uint64_t sector;
-} hdr __attribute__((aligned(16)));
+static guest_blk_hdr_t hdr __attribute__((aligned(16)));
 static uint8_t buf[BLOCK] __attribute__((aligned(BLOCK)));
 static volatile uint8_t status;
 static uint16_t next_avail, seen_used;
@@ -54,17 +50,7 @@ static void barrier(void) { __asm__ volatile("" ::: "memory"); }
  * or 0xFF if the chain did not come back. */
 static uint8_t request(uint32_t type, uint64_t sector, uint32_t len)
 {
-    hdr.type = type;
-    hdr.reserved = 0;
-    hdr.sector = sector;
-    status = S_UNTOUCHED;
-    vq.desc[0] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)&hdr, .len = sizeof hdr,
-                                 .flags = VIRTQ_DESC_F_NEXT, .next = len ? 1 : 2 };
-    vq.desc[1] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)buf, .len = len,
-                                 .flags = VIRTQ_DESC_F_NEXT |
-                                          (type == T_IN ? VIRTQ_DESC_F_WRITE : 0), .next = 2 };
-    vq.desc[2] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)&status, .len = 1,
-                                 .flags = VIRTQ_DESC_F_WRITE };
+    guest_blk_chain(&vq, 0, &hdr, type, sector, buf, len, type == T_IN, &status);
     vq.avail.ring[next_avail % GUEST_VQ_SIZE] = 0;
     barrier();
     vq.avail.idx = ++next_avail;

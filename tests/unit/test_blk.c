@@ -20,6 +20,7 @@
 #include "../../device-servers/blk/vblk.h"
 #define DSD_SHORTHANDS                  /* rd, wr, desc, offer ... on D */
 #include "devsrv_driver.h"
+#include <virtio_shadow.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,6 +746,177 @@ static void test_vblk(void)
     ram = NULL;
 }
 
+/* ---- a checkpoint of the device: DS_REQ_SAVE/LOAD (devsrv.h) ---- */
+
+static virtio_shadow_t S;   /* what the VMM keeps of the driver's accepted writes */
+static vblk_t V2;
+
+/* As the VMM forwards: an accepted 32-bit control register write other
+ * than a kick goes into the shadow (vmm-server/virtio_fwd.c). */
+static bool vaccess_kept(void *dev, bool write, uint64_t off, uint64_t size, uint32_t *v,
+                         uint32_t w)
+{
+    bool ok = vblk_access(dev, write, off, size, v, w);
+    if (ok && write && size == 4 && off < VIRTIO_MMIO_CONFIG && off != VIRTIO_MMIO_QUEUE_NOTIFY)
+        virtio_shadow_write(&S, (uint32_t)off, w);
+    return ok;
+}
+
+/* A fresh device over the same RAM and disk (a restore's new server),
+ * brought to the shadow's state by its replay (@replay) as the VMM does. */
+static void fresh(bool replay)
+{
+    memset(&V2, 0, sizeof V2);
+    strcpy(V2.name, V.name);
+    strcpy(V2.vm, V.vm);
+    V2.ram_bytes = V.ram_bytes;
+    V2.emit = emit;
+    V2.disk = V.disk;
+    V2.part = V.part;
+    V2.usable = true;
+    CU_ASSERT_TRUE_FATAL(vblk_init(&V2, ram));
+    virtio_shadow_op_t ops[VIRTIO_SHADOW_OPS_MAX];
+    unsigned n = replay ? virtio_shadow_replay(&S, ops) : 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t v;
+        CU_ASSERT_TRUE(vblk_access(&V2, true, ops[i].offset, 4, &v, ops[i].value));
+    }
+}
+
+/* @bad refused by a freshly replayed device with @code and a line holding
+ * @why; the device exactly as the replay left it. */
+static void refused(const ds_state_t *bad, unsigned code, const char *why)
+{
+    fresh(true);
+    virtio_mmio_dev_t dev = V2.dev;
+    virtio_mmio_queue_t q = V2.queues[VBLK_REQUESTQ];
+    n_lines = 0;
+    CU_ASSERT_EQUAL(vblk_load(&V2, bad), code);
+    CU_ASSERT_TRUE(logged("blk disk: vm vm1: device state refused: "));
+    CU_ASSERT_TRUE(logged(why));
+    if (!logged(why))
+        fprintf(stderr, "expected refusal \"%s\", got \"%s\"\n", why, n_lines ? lines[0] : "");
+    CU_ASSERT_EQUAL(memcmp(&dev, &V2.dev, sizeof dev), 0);
+    CU_ASSERT_EQUAL(memcmp(&q, &V2.queues[VBLK_REQUESTQ], sizeof q), 0);
+}
+
+static void test_vblk_checkpoint(void)
+{
+    vsetup();
+    memset(&S, 0, sizeof S);
+    D.access = vaccess_kept;
+    driver_init();
+    memset(rdisk, 0, sizeof rdisk);
+    for (unsigned i = 0; i < 512; i++)
+        ram[DATA_GPA + i] = (uint8_t)(i * 5 + 1);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_OUT, 4, 512, false, NULL), VIRTIO_BLK_S_OK);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 4, 512, true, NULL), VIRTIO_BLK_S_OK);
+    CU_ASSERT_TRUE(vblk_irq(&V));               /* the used-buffer interrupt not acknowledged */
+
+    /* The save: the disk flushed, the transport's state exported. */
+    ds_state_t st;
+    unsigned calls = rd_calls;
+    n_lines = 0;
+    CU_ASSERT_TRUE(vblk_save(&V, &st));
+    CU_ASSERT_EQUAL(rd_calls, calls + 1);
+    CU_ASSERT_TRUE(logged("blk disk: vm vm1: device state saved (status 0xf, requestq at used "
+                          "index 2, interrupt pending); the disk flushed"));
+    CU_ASSERT_EQUAL(st.version, DS_STATE_VERSION);
+    CU_ASSERT_EQUAL(st.device_id, VIRTIO_ID_BLOCK);
+    CU_ASSERT_EQUAL(st.nqueues, VBLK_QUEUES);
+    CU_ASSERT_EQUAL(st.interrupt_status, VIRTIO_MMIO_INT_VRING);
+    CU_ASSERT_EQUAL(st.q[VBLK_REQUESTQ].used_idx, 2);
+    CU_ASSERT_EQUAL(st.q[VBLK_REQUESTQ].last_avail, 2);
+
+    /* Hostile records: each refused with its reason, nothing changed. */
+    ds_state_t bad = st;
+    bad.version = DS_STATE_VERSION + 1;
+    refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
+    bad = st;
+    bad.device_id = VIRTIO_ID_CONSOLE;
+    refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
+    bad = st;
+    bad.nqueues = 2;
+    refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
+    bad = st;
+    bad.status &= ~VIRTIO_STATUS_DRIVER_OK;
+    refused(&bad, DS_STATE_E_STATUS, "a Status other than the driver's writes give");
+    bad = st;
+    bad.status |= 0x20;                         /* 2.1: not a status bit */
+    refused(&bad, DS_STATE_E_STATUS, "a Status other than the driver's writes give");
+    bad = st;
+    bad.interrupt_status = 4;
+    refused(&bad, DS_STATE_E_STATUS, "undefined interrupt bits");
+    bad = st;
+    bad.q[0].last_avail = bad.q[0].used_idx = 5;
+    refused(&bad, DS_STATE_E_QUEUE, "a used index other than the used ring's in guest memory");
+    bad = st;
+    bad.q[0].last_avail = 4;
+    refused(&bad, DS_STATE_E_QUEUE, "chains in flight");
+    bad = st;
+    bad.q[0].notify_off = 2;
+    refused(&bad, DS_STATE_E_QUEUE, "a flag that is neither 0 nor 1");
+    bad = st;
+    bad.q[0].broken = 1;
+    refused(&bad, DS_STATE_E_QUEUE, "an error that does not match the broken flag");
+    bad = st;
+    bad.q[0].error = VIRTQ_ERR_AVAIL_IDX_JUMP;
+    refused(&bad, DS_STATE_E_QUEUE, "an error that does not match the broken flag");
+    bad = st;
+    bad.q[3].used_idx = 1;
+    refused(&bad, DS_STATE_E_QUEUE, "progress for a queue the device does not have");
+    /* A device the driver's writes were not replayed into (still reset). */
+    fresh(false);
+    n_lines = 0;
+    CU_ASSERT_EQUAL(vblk_load(&V2, &st), DS_STATE_E_STATUS);
+    CU_ASSERT_EQUAL(V2.dev.status, 0);
+    /* A broken queue comes back broken: the driver must reset it. */
+    bad = st;
+    bad.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+    bad.q[0].broken = 1;
+    bad.q[0].error = VIRTQ_ERR_HEAD_OUT_OF_RANGE;
+    fresh(true);
+    CU_ASSERT_EQUAL(vblk_load(&V2, &bad), 0);
+    CU_ASSERT_TRUE(V2.dev.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    CU_ASSERT_TRUE(V2.queues[0].vq.broken);
+
+    /* The load into a fresh device: the line up again, the next request
+     * served at used index 3. */
+    fresh(true);
+    CU_ASSERT_FALSE(vblk_irq(&V2));
+    n_lines = 0;
+    CU_ASSERT_EQUAL(vblk_load(&V2, &st), 0);
+    CU_ASSERT_TRUE(logged("device state restored from the image (status 0xf, requestq at used "
+                          "index 2)"));
+    CU_ASSERT_TRUE(vblk_irq(&V2));
+    D.dev = &V2;
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 4, 512, true, NULL), VIRTIO_BLK_S_OK);
+    CU_ASSERT_EQUAL(ram[DATA_GPA + 7], (uint8_t)(7 * 5 + 1));
+
+    /* No save with a chain in flight (taken, not used), or when the
+     * disk's flush fails. */
+    desc(0, HDR_GPA, VIRTIO_BLK_HDR_SIZE, VIRTQ_DESC_F_NEXT, 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    offer(0);
+    virtq_seg_t segs[4];
+    virtq_chain_t chain;
+    virtio_mmio_effect_t eff;
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&V2.dev, VBLK_REQUESTQ, segs, 4, &chain, &eff), VIRTQ_OK);
+    n_lines = 0;
+    CU_ASSERT_FALSE(vblk_save(&V2, &st));
+    CU_ASSERT_TRUE(logged("device state not saved: a request is in flight"));
+    CU_ASSERT_EQUAL(virtio_mmio_push(&V2.dev, VBLK_REQUESTQ, chain.head, 1, &eff), VIRTQ_OK);
+    rd_fail = 0x40;
+    CU_ASSERT_FALSE(vblk_save(&V2, &st));
+    CU_ASSERT_TRUE(logged("device state not saved: the disk's flush failed"));
+    rd_fail = 0;
+    CU_ASSERT_TRUE(vblk_save(&V2, &st));
+    CU_ASSERT_EQUAL(st.q[0].used_idx, 4);
+    D.dev = &V;
+    free(ram);
+    ram = NULL;
+}
+
 /* ---- a read-only image as a copy-on-write disk (image.h) ---- */
 
 #define IMG_BYTES   (2 * IMG_PAGE_SIZE + 700)   /* 3 pages, 18 sectors, the last partial */
@@ -856,5 +1028,8 @@ UNIT_SUITE(blk_suite)
                 test_clients);
     CU_add_test(s, "virtio-blk: IN/OUT/FLUSH/GET_ID, bad requests IOERR/UNSUPP, broken ring",
                 test_vblk);
+    CU_add_test(s, "virtio-blk checkpoint: the disk flushed, the state exported, loaded into a "
+                   "fresh device; hostile records refused with the reason, nothing changed",
+                test_vblk_checkpoint);
     CU_add_test(s, "a read-only image as a copy-on-write disk", test_image);
 }

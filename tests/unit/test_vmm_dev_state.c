@@ -316,6 +316,83 @@ static void test_hostile_records_refused(void)
     CU_ASSERT_EQUAL(load_poked(CKPT_DEV_UART, offsetof(uart16550_t, rx_head), 15, 0, 0), 0);
 }
 
+/* A device server's record (CKPT_DEV_VIRTIO): the VMM's side of its
+ * checks, each refusal with its error and reason; the server's part is
+ * the server's to check (tests/unit/test_blk.c). */
+static unsigned virtio_poked(size_t off, uint8_t value, uint32_t instance, uint32_t version,
+                             uint32_t bytes, const char **why)
+{
+    static dev_virtio_state_t v, out;
+    memset(&v, 0, sizeof v);
+    v.shadow.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                      VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+    v.shadow.q[0] = (virtio_shadow_queue_t){ .num = 8, .desc_lo = 0x1000, .driver_lo = 0x2000,
+                                             .device_lo = 0x3000, .ready = true };
+    v.level = 1;
+    v.server.version = DS_STATE_VERSION;
+    v.server.interrupt_status = VIRTIO_MMIO_INT_VRING;
+    uint8_t data[sizeof v];
+    memcpy(data, &v, sizeof v);
+    if (off < sizeof v)
+        data[off] = value;
+    const ckpt_dev_record_t rec = { .id = CKPT_DEV_VIRTIO, .version = version, .bytes = bytes,
+                                    .instance = instance };
+    memset(&out, 0, sizeof out);
+    unsigned e = dev_state_virtio_check(&rec, data, 2, &out, why);
+    if (!e)
+        CU_ASSERT_EQUAL(memcmp(&out, data, sizeof out), 0);
+    return e;
+}
+
+static void test_virtio_record(void)
+{
+    const uint32_t V = DEV_VIRTIO_STATE_VERSION, B = sizeof(dev_virtio_state_t);
+    const size_t ready = offsetof(dev_virtio_state_t, shadow.q) + 3 * sizeof(virtio_shadow_queue_t) +
+                         offsetof(virtio_shadow_queue_t, ready);
+    const char *why;
+    CU_ASSERT_EQUAL(virtio_poked(B, 0, 1, V, B, &why), 0);
+    CU_ASSERT_PTR_NULL(why);
+    CU_ASSERT_EQUAL(virtio_poked(B, 0, 2, V, B, &why), CKPT_DEV_E_UNKNOWN);
+    CU_ASSERT_STRING_EQUAL(why, "the VM has no such virtio device");
+    CU_ASSERT_EQUAL(virtio_poked(B, 0, 0, V + 1, B, &why), CKPT_DEV_E_VERSION);
+    CU_ASSERT_STRING_EQUAL(why, "another layout version or size");
+    CU_ASSERT_EQUAL(virtio_poked(B, 0, 0, V, B - 8, &why), CKPT_DEV_E_VERSION);
+    CU_ASSERT_EQUAL(virtio_poked(ready, 2, 0, V, B, &why), CKPT_DEV_E_INVALID);
+    CU_ASSERT_STRING_EQUAL(why, "a queue's ready flag that is neither 0 nor 1");
+    CU_ASSERT_EQUAL(virtio_poked(ready, 1, 0, V, B, &why), 0);
+    CU_ASSERT_EQUAL(virtio_poked(offsetof(dev_virtio_state_t, level), 2, 0, V, B, &why),
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_STRING_EQUAL(why, "a line level that is neither 0 nor 1 or not the device's "
+                                "InterruptStatus, or reserved bits");
+    CU_ASSERT_EQUAL(virtio_poked(offsetof(dev_virtio_state_t, level), 0, 0, V, B, &why),
+                    CKPT_DEV_E_INVALID);
+    CU_ASSERT_EQUAL(virtio_poked(offsetof(dev_virtio_state_t, reserved) + 3, 1, 0, V, B, &why),
+                    CKPT_DEV_E_INVALID);
+    /* 2.1: DEVICE_NEEDS_RESET is the device's bit, never the driver's. */
+    CU_ASSERT_EQUAL(virtio_poked(offsetof(dev_virtio_state_t, shadow.status), 0x4F, 0, V, B,
+                                 &why), CKPT_DEV_E_INVALID);
+    CU_ASSERT_STRING_EQUAL(why, "driver status bits a driver cannot write");
+    /* A restore's end: each device server's device must have had its
+     * record (an image without them is refused, CKPT_REQ_DEV_DONE). */
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(0, 0), -1);
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(2, 0x3), -1);
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(2, 0x2), 0);
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(3, 0x3), 2);
+    CU_ASSERT_EQUAL(dev_state_virtio_missing(1, 0x2), 0);
+    /* The models' records come first, as many as dev_state_count says. */
+    static models_t a;
+    static uint8_t data[CKPT_DEV_MAX_BYTES];
+    ckpt_dev_record_t rec;
+    fresh(&a, ALL);
+    const unsigned n = dev_state_count(&a.d);
+    CU_ASSERT_TRUE(n > 0 && dev_state_save(&a.d, n - 1, &rec, data, T0));
+    CU_ASSERT_FALSE(dev_state_save(&a.d, n, &rec, data, T0));
+    /* A model record is not a virtio one. */
+    CU_ASSERT_TRUE(dev_state_save(&a.d, 0, &rec, data, T0));
+    CU_ASSERT_EQUAL(dev_state_virtio_check(&rec, data, 4, &(dev_virtio_state_t){ 0 }, &why),
+                    CKPT_DEV_E_UNKNOWN);
+}
+
 UNIT_SUITE(vmm_dev_state_suite)
 {
     CU_pSuite s = CU_add_suite("vmm device state records", NULL, NULL);
@@ -324,4 +401,6 @@ UNIT_SUITE(vmm_dev_state_suite)
     CU_add_test(s, "only the VM's devices have records", test_devices_of_the_vm);
     CU_add_test(s, "an armed TSC deadline saved and loaded", test_tsc_deadline_round_trip);
     CU_add_test(s, "hostile records are refused, nothing changes", test_hostile_records_refused);
+    CU_add_test(s, "a device server's record: the VMM's checks, each refusal with its reason",
+                test_virtio_record);
 }

@@ -19,6 +19,10 @@
 #define VIRTIO_STATUS_FEATURES_OK        0x08u   /* feature negotiation is complete */
 #define VIRTIO_STATUS_DEVICE_NEEDS_RESET 0x40u   /* the device hit an error it cannot recover */
 #define VIRTIO_STATUS_FAILED             0x80u   /* the driver gave up on the device */
+/* 2.1: the bits a driver sets (DEVICE_NEEDS_RESET is the device's). */
+#define VIRTIO_STATUS_DRIVER_BITS                                                      \
+    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |    \
+     VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
 
 /* ---- Feature bits (Virtio 1.2 2.2: bit numbers) ---- */
 /* Allocation: 0-23 and 50-127 device type, 24-40 queue and negotiation

@@ -180,4 +180,29 @@ bool virtq_set_notify(virtq_t *q, bool enable);
  */
 uint16_t virtq_resume(virtq_t *q);
 
+/*
+ * A queue's progress for a checkpoint (device-servers/README.md
+ * "Checkpoints"): what the device keeps of a live ring besides its
+ * configuration (which the transport's registers give back). Exported
+ * only with no chain in flight (every chain taken was used: last_avail
+ * equals used_idx); an import is hostile input (an image on a disk).
+ */
+typedef struct {
+    uint16_t last_avail, used_idx, signalled_used;
+    uint8_t notify_off, broken;     /* 0 or 1 */
+    uint32_t error;                 /* virtq_err_t: VIRTQ_OK, or why a broken queue broke */
+} virtq_progress_t;
+
+/* @q's progress into @p; false (nothing written) if a chain is in flight
+ * (the server must finish it first). A queue not set up exports zeros. */
+bool virtq_export(const virtq_t *q, virtq_progress_t *p);
+
+/* Take up @p on @q (set up from the same configuration over the same guest
+ * memory): NULL, or why it was refused (then @q is unchanged). Checked: a
+ * queue not set up takes only zeros; nothing in flight (last_avail =
+ * used_idx); the used idx is the one in guest memory (2.7.8: only the
+ * device writes it); flags 0 or 1; a broken queue names an error, a queue
+ * that is not names none. */
+const char *virtq_import(virtq_t *q, const virtq_progress_t *p);
+
 #endif

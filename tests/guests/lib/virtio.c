@@ -87,3 +87,21 @@ bool guest_virtq_one_used(guest_vq_t *vq, uint16_t *seen, uint32_t *id, uint32_t
     ++*seen;
     return true;
 }
+
+void guest_blk_chain(guest_vq_t *vq, uint16_t d, volatile guest_blk_hdr_t *hdr, uint32_t type,
+                     uint64_t sector, const volatile void *data, uint32_t len, bool in,
+                     volatile uint8_t *status)
+{
+    hdr->type = type;
+    hdr->reserved = 0;
+    hdr->sector = sector;
+    *status = GUEST_BLK_S_UNTOUCHED;
+    vq->desc[d] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)hdr, .len = sizeof *hdr,
+                                  .flags = VIRTQ_DESC_F_NEXT,
+                                  .next = (uint16_t)(d + (len ? 1 : 2)) };
+    vq->desc[d + 1] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)data, .len = len,
+                                      .flags = VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0),
+                                      .next = (uint16_t)(d + 2) };
+    vq->desc[d + 2] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)status, .len = 1,
+                                      .flags = VIRTQ_DESC_F_WRITE };
+}

@@ -44,6 +44,22 @@ void guest_virtq_offer(volatile uint32_t *regs, guest_vq_t *vq, unsigned queue, 
  * past it and *@id, *@len are its). */
 bool guest_virtq_one_used(guest_vq_t *vq, uint16_t *seen, uint32_t *id, uint32_t *len);
 
+/* Virtio 1.2 5.2.6: struct virtio_blk_req's header. */
+typedef struct {
+    uint32_t type, reserved;
+    uint64_t sector;
+} guest_blk_hdr_t;
+#define GUEST_BLK_S_UNTOUCHED 0xEEu     /* a status byte no device wrote */
+
+/* A virtio-blk request on descriptors @d to @d + 2 of @vq: the header at
+ * @hdr filled (@type, @sector), @len bytes at @data (device-writable if
+ * @in; with @len 0 the header chains straight to the status), the status
+ * byte at @status (device-writable) set to GUEST_BLK_S_UNTOUCHED. Not
+ * offered yet. */
+void guest_blk_chain(guest_vq_t *vq, uint16_t d, volatile guest_blk_hdr_t *hdr, uint32_t type,
+                     uint64_t sector, const volatile void *data, uint32_t len, bool in,
+                     volatile uint8_t *status);
+
 /* The same with @n queues: queue i (numbered i) set up on @vqs[i]. */
 bool guest_virtio_init_queues(volatile uint32_t *regs, uint64_t features, guest_vq_t *const *vqs,
                               unsigned n);
