@@ -873,11 +873,18 @@ static void stop(tcb_t *t, const char *why, uint64_t reason)
 static void exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs)
 {
     endpoint_t *ep = cap_ep(ep_cap);
-    tcb_t *recv = fastpath_waiting_receiver(ep, t->priority);
+    tcb_t *recv = fastpath_receiver(ep, t->priority, true);
     nestor_ipc_buffer_t *buf = recv ? tcb_ipc_buffer(recv) : 0;
     if (!buf)
         return;
     ep_dequeue_head(ep);
+    /* A handler that still owes a reply (one that answers exits with
+     * NESTOR_VCPU_REPLY, as nested-vmx does: it waits for L1's exit while
+     * L2's is unanswered) loses that reply right here, as on the general
+     * path (ipc.c link_reply): the earlier caller stays blocked, unlinked;
+     * a vCPU thread among them is still answered by NESTOR_VCPU_REPLY. */
+    if (recv->caller)
+        recv->caller->callee = 0;
     recv->frame.rdx = mrs[0];
     recv->frame.r8 = mrs[1];
     recv->frame.r9 = mrs[2];

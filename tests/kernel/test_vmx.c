@@ -398,6 +398,46 @@ KTEST(vmx_deferred_reply_through_the_vcpu)
     return KT_PASS;
 }
 
+/* A handler that still owes one exit its reply takes another VCPU's exit
+ * (nested-vmx waits for L1's exit while L2's is unanswered): the newer
+ * caller gets the reply right (ipc.c link_reply; the exit fast path does
+ * the same), the older exit is answered through its VCPU, and both guests
+ * go on from where their monitor put them. */
+KTEST(vmx_handler_owing_an_exit_takes_the_next)
+{
+    static const uint8_t code[] = { I_VMCALL, I_VMCALL };
+    tvm_t vm1, vm2;
+    TVM_CREATE_OR_SKIP(&vm1, code, 0);
+    KT_OK(tvm_create(&vm2, code, sizeof(code), 0));
+    static const unsigned slot[] = { NESTOR_EXIT_VMCALL };
+    KT_ASSERT(tvm_stack(&vm2, 1, vm1.ep, 2, slot, 1));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm1, 0, &m), NESTOR_EXIT_VMCALL);    /* vm1 waits for its reply */
+    KT_EQ(m.badge, 1);
+    KT_OK(nu_tcb_resume(vm2.tcb));
+    m = (nu_msg_t){ 0 };
+    KT_OK(nu_recv(vm1.ep, &m));
+    KT_EQ(m.badge, 2);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+    vm1.s->rip += 3;
+    vm2.s->rip += 3;
+    const nestor_word_t resume_rip[] = { NESTOR_EXIT_REPLY_RESUME, NESTOR_MTD_RIP };
+    KT_OK(nu_invoke(vm1.vcpu, NESTOR_VCPU_REPLY, resume_rip, 2, 0, 0, 0, 0));
+    m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_RESUME, 0, 0, 1),
+                    .mr = { NESTOR_MTD_RIP } };
+    KT_OK(nu_reply_recv(vm1.ep, &m));                   /* the reply right: vm2's */
+    nestor_word_t badges = 0;
+    for (unsigned i = 0; i < 2; i++) {
+        if (i)
+            KT_OK(nu_recv(vm1.ep, &m));
+        KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+        KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 3);   /* each at its second VMCALL */
+        badges |= m.badge;
+    }
+    KT_EQ(badges, 3);
+    return KT_PASS;
+}
+
 /* A monitor's own timer and its pauses reach it, the kernel's time slices
  * never do: the timer loaded at entry is the smaller of the two, and the
  * exit's qualification says whose ran out. */
