@@ -137,7 +137,7 @@ void shadow12_pull(struct nvmx_monitor *m)
     const nestor_word_t *got = val;
     const unsigned n = sh.ro_on_shadow ? sh.n_l1 : N_WRITABLE;
     if (m->s->mtd & NESTOR_MTD_SHADOW) {
-        got = m->s->shadow;             /* read by the kernel at this exit, all sh.n */
+        got = m->s->shadow;             /* read by the kernel at this exit (shadow_fetch) */
     } else {
         for (unsigned i = 0; i < n; i++)
             f[i] = fields[i];
@@ -184,15 +184,17 @@ nestor_word_t shadow12_push_reply(struct nvmx_monitor *m)
     const vmcs12_t *v = sh.bound ? nvmx_current(&m->vmx, &m->env) : 0;
     if (!v || m->vmx.current != sh.mirrored)
         return 0;
-    /* The kernel writes all sh.n fields from the page (the shadow's own
-     * values where nothing changed). */
-    bool changed = false;
+    /* The kernel writes those whose bit is set in shadow_load. */
+    nestor_word_t changed = 0;
     for (unsigned i = 0; i < sh.n; i++) {
         const uint64_t x = v->field[sh.slot[i]];
-        changed |= x != sh.value[i];
-        sh.value[i] = x;
-        m->s->shadow[i] = x;
+        if (x != sh.value[i]) {
+            changed |= 1ULL << i;
+            sh.value[i] = x;
+            m->s->shadow[i] = x;
+        }
     }
+    m->s->shadow_load = changed;
     return changed ? NESTOR_MTD_SHADOW : 0;
 }
 
@@ -241,6 +243,8 @@ void shadow12_follow(struct nvmx_monitor *m)
         sh.bound = nu_invoke(m->vcpu, NESTOR_VCPU_SET_SHADOW, sync, sh.n, caps, 3, 0, 0) ==
                    NESTOR_OK;
     }
+    /* What L1's VMLAUNCH/VMRESUME exits fetch: the fields a pull reads. */
+    m->s->shadow_fetch = (1ULL << (sh.ro_on_shadow ? sh.n_l1 : N_WRITABLE)) - 1;
 }
 
 void shadow12_reset(struct nvmx_monitor *m)

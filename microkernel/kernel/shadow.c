@@ -147,26 +147,41 @@ static nestor_error_t sync_decode(inv_t *iv, shadow_vmcs_t *s, uint32_t *sync, u
     return bad < *n ? inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, bad, sync[bad]) : NESTOR_OK;
 }
 
-bool shadow_sync_store(vcpu_t *v, uint64_t *val)
+/* The bits of @which that name fields of @s (the mask comes from the
+ * monitor's page: anything past sync_n is ignored). */
+static uint64_t sync_bits(const shadow_vmcs_t *s, uint64_t which)
+{
+    return which & ((1ULL << s->sync_n) - 1);
+}
+
+bool shadow_sync_store(vcpu_t *v, uint64_t *val, uint64_t which)
 {
     shadow_vmcs_t *s = v->shadow;
     uint64_t prev;
-    if (!s || !s->sync_n || !vcpu_vmcs_borrow(s->vmcs_pa, &prev))
+    if (!s || !s->sync_n)
         return false;
-    for (unsigned i = 0; i < s->sync_n; i++)
+    if (!(which = sync_bits(s, which)))
+        return true;
+    if (!vcpu_vmcs_borrow(s->vmcs_pa, &prev))
+        return false;
+    for (; which; which &= which - 1) {
+        const unsigned i = (unsigned)__builtin_ctzll(which);
         val[i] = vmread(s->sync[i]);
+    }
     vcpu_vmcs_return(s->vmcs_pa, prev);
     return true;
 }
 
-void shadow_sync_load(vcpu_t *v, const uint64_t *val)
+void shadow_sync_load(vcpu_t *v, const uint64_t *val, uint64_t which)
 {
     shadow_vmcs_t *s = v->shadow;
     uint64_t prev;
-    if (!s || !s->sync_n || !vcpu_vmcs_borrow(s->vmcs_pa, &prev))
+    if (!s || !(which = sync_bits(s, which)) || !vcpu_vmcs_borrow(s->vmcs_pa, &prev))
         return;
-    for (unsigned i = 0; i < s->sync_n; i++)
+    for (; which; which &= which - 1) {
+        const unsigned i = (unsigned)__builtin_ctzll(which);
         vmwrite(s->sync[i], val[i]);
+    }
     vcpu_vmcs_return(s->vmcs_pa, prev);
 }
 

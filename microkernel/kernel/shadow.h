@@ -58,11 +58,11 @@ void shadow_check_before_entry(vcpu_t *v);
  * (errors counted into *@errors; the walk is bounded). */
 void shadow_check_list(uint64_t *errors);
 /* NESTOR_MTD_SHADOW (nestor/vcpu.h) with @v's VMCS current: the bound
- * shadow's sync fields read into @val (false, nothing read: no shadow
- * bound or no fields named), or written from @val (nothing without). @v's
- * VMCS is current again after either. */
-bool shadow_sync_store(vcpu_t *v, uint64_t *val);
-void shadow_sync_load(vcpu_t *v, const uint64_t *val);
+ * shadow's sync fields whose bit is set in @which read into @val (false,
+ * nothing read: no shadow bound or no fields named), or written from @val
+ * (nothing without). @v's VMCS is current again after either. */
+bool shadow_sync_store(vcpu_t *v, uint64_t *val, uint64_t which);
+void shadow_sync_load(vcpu_t *v, const uint64_t *val, uint64_t which);
 /* NESTOR_SHADOW_READ / NESTOR_SHADOW_WRITE. */
 nestor_error_t invoke_shadow(inv_t *iv, cte_t *slot);
 

@@ -419,7 +419,7 @@ static __attribute__((noinline)) void store_rare(vcpu_t *v, nestor_vcpu_state_t 
         s->xcr0 = v->xcr0;
     if (mask & NESTOR_MTD_TIMER)
         s->timer = v->monitor_timer;    /* kept up to date at each exit */
-    if ((mask & NESTOR_MTD_SHADOW) && !shadow_sync_store(v, s->shadow))
+    if ((mask & NESTOR_MTD_SHADOW) && !shadow_sync_store(v, s->shadow, s->shadow_fetch))
         mask &= ~(uint64_t)NESTOR_MTD_SHADOW;
     v->fetched |= mask;
     s->mtd = v->fetched;
@@ -598,7 +598,7 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
             v->timer_due = 0;
         }
         if (mask & NESTOR_MTD_SHADOW)
-            shadow_sync_load(v, s->shadow); /* last: it borrows the shadow and gives it back */
+            shadow_sync_load(v, s->shadow, s->shadow_load);  /* last: it borrows the shadow */
     }
 }
 

@@ -329,9 +329,9 @@ KTEST(shadow_bind_refuses_before_it_unbinds)
 /* NESTOR_MTD_SHADOW (nestor/vcpu.h): the fields named at binding are read
  * from the shadow into the state page at an exit whose transfer mask asks
  * for them, and written to it from the page by a reply that names the
- * group (no fetch needed); what the guest wrote on the shadow is there,
- * and what the reply wrote is what the guest then reads. Binding checks
- * the list before it changes anything. */
+ * group (no fetch needed), those the page's masks select; what the guest
+ * wrote on the shadow is there, and what the reply wrote is what the guest
+ * then reads. Binding checks the list before it changes anything. */
 KTEST(shadow_sync_fields_with_the_exit_and_the_reply)
 {
     static const uint8_t code[] = { WRITE_RSP_VMCALL_READ_RIP };
@@ -371,19 +371,37 @@ KTEST(shadow_sync_fields_with_the_exit_and_the_reply)
     const nestor_word_t w[] = { VMCS_GUEST_RIP, 0x1122334455667788ULL };
     KT_OK(nu_invoke(s, NESTOR_SHADOW_WRITE, w, 2, 0, 0, 0, 0));
     KT_OK(tvm_set_mask(&vm, NESTOR_EXIT_VMCALL, NESTOR_MTD_ALL | NESTOR_MTD_SHADOW));
+    vm.s->shadow_fetch = ~0ULL;                         /* bits past the two: ignored */
     nu_msg_t m;
     KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
     KT_ASSERT(vm.s->mtd & NESTOR_MTD_SHADOW);
     KT_EQ(vm.s->shadow[0], 0x1122334455667788ULL);
     KT_EQ(vm.s->shadow[1], 0xDEADBEEF);                 /* the guest's VMWRITE */
+    KT_EQ(vm.s->shadow[2], 0);
+    /* The load writes what shadow_load selects: RIP, not RSP. */
     vm.s->shadow[0] = 0x5566778899AABBCCULL;
     vm.s->shadow[1] = 7;
+    vm.s->shadow_load = BIT(0);
     vm.s->rip += VMCALL_LEN;
     KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP | NESTOR_MTD_SHADOW, &m), NESTOR_EXIT_VMCALL);
     KT_EQ(vm.s->rbx, 0x5566778899AABBCCULL);            /* the reply's, on the shadow */
     nestor_word_t v;
     KT_OK(shadow_read(s, VMCS_GUEST_RSP, &v));
-    KT_EQ(v, 7);
+    KT_EQ(v, 0xDEADBEEF);
+    /* The fetch reads what shadow_fetch selects: RSP, not RIP. */
+    vm.s->shadow_fetch = BIT(1);
+    vm.s->shadow[0] = 1;
+    vm.s->rip = TVM_CODE + sizeof(code) - VMREAD_UNIT_LEN - VMCALL_LEN;
+    vm.s->shadow[1] = 7;
+    vm.s->shadow_load = BIT(1);
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP | NESTOR_MTD_SHADOW, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->shadow[0], 1);                          /* not fetched */
+    KT_OK(shadow_read(s, VMCS_GUEST_RSP, &v));
+    KT_EQ(v, 7);                                        /* the reply's write */
+    vm.s->shadow[1] = 123;
+    vm.s->shadow_load = 0;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP | NESTOR_MTD_SHADOW, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->shadow[1], 7);                          /* fetched, nothing loaded */
     /* Unbound: not fetched (the page says so), and a load writes nothing. */
     KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, 0, 0, 0, 0));
     vm.s->rip = TVM_CODE + sizeof(code) - VMREAD_UNIT_LEN - VMCALL_LEN;

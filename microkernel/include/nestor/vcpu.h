@@ -207,9 +207,12 @@
                                          being answered (the last exit's, for LOAD_STATE) */
 #define NESTOR_MTD_SHADOW    BIT(14)  /* shadow[]: the fields of the bound shadow VMCS named
                                          at NESTOR_VCPU_SET_SHADOW, in that order: fetched,
-                                         read from the shadow; loaded, written to it. No
-                                         shadow bound, or none named: not fetched (mtd says
-                                         so), and a load writes nothing */
+                                         those whose bit is set in shadow_fetch are read
+                                         from the shadow; loaded, those whose bit is set in
+                                         shadow_load are written to it (the monitor sets
+                                         both masks in the page; bits past the fields named
+                                         are ignored). No shadow bound, or none named: not
+                                         fetched (mtd says so), and a load writes nothing */
 #define NESTOR_MTD_VALID     (NESTOR_MTD_ALL | NESTOR_MTD_TIMER | NESTOR_MTD_SHADOW)
 #define NESTOR_SHADOW_SYNC_MAX 16     /* fields NESTOR_MTD_SHADOW moves */
 
@@ -244,8 +247,9 @@ typedef struct nestor_vcpu_state {
     nestor_word_t pdpte[4];
     /* NESTOR_MTD_TIMER */
     nestor_word_t timer;
-    /* NESTOR_MTD_SHADOW */
+    /* NESTOR_MTD_SHADOW: the values, and which of them move (bit i: shadow[i]) */
     nestor_word_t shadow[NESTOR_SHADOW_SYNC_MAX];
+    nestor_word_t shadow_fetch, shadow_load;
 } nestor_vcpu_state_t;
 /* Every architectural guest-state field of the VMCS (SDM 24.4) is in one of
  * the groups above, but for the VMCS link pointer, the preemption timer and
