@@ -165,9 +165,10 @@ static bool build(struct nvmx_monitor *m)
         return false;
     l2->s = (nestor_vcpu_state_t *)(uintptr_t)L2_STATE_VA;
     l2->state_frame = page;
-    /* Every basic reason comes to us with the whole state: we decide. */
+    /* Every basic reason comes to us with the whole state: we decide; and
+     * with what is left of vcpu02's timer, for vmcs12 (save_timer). */
     for (nestor_word_t slot = 0; slot < NESTOR_EXIT_SLOT_EXCEPTION + EXCEPTION_VECTORS; slot++) {
-        const nestor_word_t args[] = { slot, NESTOR_MTD_ALL };
+        const nestor_word_t args[] = { slot, NESTOR_MTD_ALL | NESTOR_MTD_TIMER };
         if ((slot < NESTOR_EXIT_REASONS &&
              nu_cnode_mint(l2->table, slot, NESTOR_EXIT_TABLE_RADIX, a->cnode, m->ep, 64,
                            CM_EXIT_RIGHTS, NVMX_BADGE_L2)) ||
@@ -399,25 +400,29 @@ nestor_error_t l2_write_shadows(struct nvmx_monitor *m, const vmcs12_t *v)
 /* The preemption timer L1 gave L2 (SDM 25.5.1): vmcs12's value counts TSC
  * >> NVMX_PREEMPT_RATE, the kernel's TSC >> the host's rate; off when L1's
  * pin control is. */
+static nestor_word_t timer_value(const struct nvmx_monitor *m, const uint64_t *f)
+{
+    if (!(f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER))
+        return 0;
+    return ((f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE) >> m->timer_rate) | 1;
+}
+
 static nestor_error_t set_timer(struct nvmx_monitor *m, const uint64_t *f)
 {
-    nestor_word_t t[2] = { 0, 0 };
-    if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
-        t[0] = ((f[V12_PREEMPT_TIMER_VALUE] << NVMX_PREEMPT_RATE) >> m->timer_rate) | 1;
+    nestor_word_t t[2] = { timer_value(m, f), 0 };
     return nu_invoke(m->l2.vcpu, NESTOR_VCPU_SET_TIMER, t, 2, 0, 0, 0, 0);
 }
 
 /* "Save VMX-preemption timer value" (SDM 24.7.1; 27.3.4: what is left of
- * the timer at the exit, 0 when it ran out): the kernel gives back the time
- * left of vcpu02's timer as it turns it off for L1's turn (NESTOR_VCPU_
- * SET_TIMER). set_timer's conversion inverted, rounded down and never above
- * the value this entry loaded: L1 never sees its timer go up. */
+ * the timer at the exit, 0 when it ran out): the time left of vcpu02's
+ * timer, which the kernel gives with the exit (NESTOR_MTD_TIMER; the timer
+ * stays as it is: vcpu02 does not run before an entry sets it again).
+ * set_timer's conversion inverted, rounded down and never above the value
+ * this entry loaded: L1 never sees its timer go up. */
 static void save_timer(struct nvmx_monitor *m, uint64_t *f)
 {
-    const nestor_word_t off = 0;
-    nestor_word_t left = 0;
-    if (nu_invoke(m->l2.vcpu, NESTOR_VCPU_SET_TIMER, &off, 1, 0, 0, &left, 1) != NESTOR_OK)
-        left = 0;
+    const nestor_vcpu_state_t *s2 = m->l2.s;
+    const nestor_word_t left = (s2->mtd & NESTOR_MTD_TIMER) ? s2->timer : 0;
     const uint64_t loaded = f[V12_PREEMPT_TIMER_VALUE] & 0xFFFFFFFFu;
     const uint64_t v = left > (UINT64_MAX >> m->timer_rate)
                            ? loaded
@@ -549,8 +554,10 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         groups |= NESTOR_MTD_INJECT;
     if (m->l2_page)                     /* an inspector of L2 */
         groups |= l2_inspector_enter(m, f);
-    if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER)
-        set_timer(m, f);
+    if (f[V12_PIN_CONTROLS] & PIN_PREEMPTION_TIMER) {
+        s2->timer = timer_value(m, f);  /* set with the reply (NESTOR_MTD_TIMER) */
+        groups |= NESTOR_MTD_TIMER;
+    }
     pause_for_l1_event(m, f);
     const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups | NESTOR_MTD_GPRS };
     PROF_SPAN(PROF_REPLY_L2,
@@ -828,7 +835,7 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
     if (exit & EXIT_SAVE_EFER)
         f[V12_GUEST_EFER] = s2->efer;
     if (exit & EXIT_SAVE_PREEMPT_TIMER)     /* the entry checks: the timer is on (26.2.1.2) */
-        save_timer(m, f);
+        PROF_SPAN(PROF_TIMER_SAVE, save_timer(m, f));
     if (m->l2.eptp12 != EPT02_NO_EPT) {
         f[V12_GUEST_PDPTE0] = s2->pdpte[0];
         f[V12_GUEST_PDPTE1] = s2->pdpte[1];
@@ -892,13 +899,14 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0);
         return NESTOR_EXIT_REPLY_STOP;
     }
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, l1_groups(m, s1) };
+    nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, l1_groups(m, s1) };
 #if NVMX_PROFILE
     nvmx_prof.part[PROF_HOST_STATE] += nvmx_prof_tsc() - prof_t0;
 #else
     (void)prof_t0;
 #endif
-    PROF_SPAN(PROF_PUSH, shadow12_push(m));   /* what L1 reads of the exit, without exits */
+    /* What L1 reads of the exit, without exits: into the shadow with the reply. */
+    PROF_SPAN(PROF_PUSH, args[1] |= shadow12_push_reply(m));
     nestor_error_t e;
     PROF_SPAN(PROF_REPLY_L1, e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0));
     if (e != NESTOR_OK) {

@@ -30,9 +30,12 @@ static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
                        NESTOR_MTD_CR | NESTOR_MTD_SEGS | NESTOR_MTD_INTR)
 static const struct { nestor_word_t reason, mask; } exit_masks[] = {
     /* VMLAUNCH/VMRESUME: all of L1's state, which L2 inherits and which
-     * comes back at the exit (l2.c); the others: what decoding and the
-     * instruction's checks read (mode, CPL, operands, MOV-SS blocking). */
-    { NESTOR_EXIT_VMLAUNCH, NESTOR_MTD_ALL }, { NESTOR_EXIT_VMRESUME, NESTOR_MTD_ALL },
+     * comes back at the exit (l2.c), and the shadow's fields (shadow12.c
+     * pulls them with the exit, no invocation); the others: what decoding
+     * and the instruction's checks read (mode, CPL, operands, MOV-SS
+     * blocking). */
+    { NESTOR_EXIT_VMLAUNCH, NESTOR_MTD_ALL | NESTOR_MTD_SHADOW },
+    { NESTOR_EXIT_VMRESUME, NESTOR_MTD_ALL | NESTOR_MTD_SHADOW },
     { NESTOR_EXIT_VMCLEAR, VMX_INSN_MASK }, { NESTOR_EXIT_VMPTRLD, VMX_INSN_MASK },
     { NESTOR_EXIT_VMPTRST, VMX_INSN_MASK }, { NESTOR_EXIT_VMREAD, VMX_INSN_MASK },
     { NESTOR_EXIT_VMWRITE, VMX_INSN_MASK }, { NESTOR_EXIT_VMXOFF, VMX_INSN_MASK },

@@ -41,6 +41,8 @@ enum nvmx_prof_span {
     PROF_SNAPSHOT,      /* enter: L1's state kept (s_entered) */
     PROF_REPLY_L2,      /* enter: VCPU_REPLY to vcpu02 */
     PROF_FOLLOW,        /* enter: the shadow follow and push after the instruction */
+    PROF_TIMER_SAVE,    /* reflect: vcpu02's preemption timer read back (save_timer) */
+    PROF_TIMER_SET,     /* enter: vcpu02's preemption timer set (set_timer) */
     PROF_SPANS
 };
 

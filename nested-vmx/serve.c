@@ -294,7 +294,8 @@ void nvmx_prof_report(const char *name)
         "reflection: MSR lists, host state, compare", "reflection: VCPU_REPLY to L1",
         "VMRESUME: shadow pull", "VMRESUME: instruction", "VMRESUME: entry checks",
         "VMRESUME: L1 state kept", "VMRESUME: VCPU_REPLY to vcpu02",
-        "VMRESUME: shadow follow and push",
+        "VMRESUME: shadow follow and push", "reflection: preemption timer read back",
+        "VMRESUME: preemption timer set",
     };
     const nvmx_prof_t *p = &nvmx_prof;
     if (!p->cycles)

@@ -24,7 +24,8 @@ static const uint32_t fields[] = {
     VMCS_EXIT_INSTR_INFO, VMCS_EXIT_QUALIFICATION, VMCS_GUEST_LINEAR_ADDR,
 };
 enum { N_FIELDS = sizeof(fields) / sizeof(fields[0]), N_WRITABLE = 5 };
-_Static_assert(N_FIELDS <= NESTOR_VMCS_BULK_MAX, "one bulk invocation moves them all");
+_Static_assert(N_FIELDS <= NESTOR_VMCS_BULK_MAX && N_FIELDS <= NESTOR_SHADOW_SYNC_MAX,
+               "one bulk invocation, or NESTOR_MTD_SHADOW, moves them all");
 
 /* One nested-vmx process serves one VM (main.c): one shadow. */
 static struct {
@@ -133,15 +134,21 @@ void shadow12_pull(struct nvmx_monitor *m)
     if (!v || m->vmx.current != sh.mirrored)
         return;
     nestor_word_t f[N_FIELDS], val[N_FIELDS];
+    const nestor_word_t *got = val;
     const unsigned n = sh.ro_on_shadow ? sh.n_l1 : N_WRITABLE;
-    for (unsigned i = 0; i < n; i++)
-        f[i] = fields[i];
-    if (nu_invoke(sh.shadow, NESTOR_SHADOW_READ, f, n, 0, 0, val, n) != NESTOR_OK)
-        return;
+    if (m->s->mtd & NESTOR_MTD_SHADOW) {
+        got = m->s->shadow;             /* read by the kernel at this exit (shadow_fetch) */
+    } else {
+        for (unsigned i = 0; i < n; i++)
+            f[i] = fields[i];
+        if (nu_invoke(sh.shadow, NESTOR_SHADOW_READ, f, n, 0, 0, val, n) != NESTOR_OK)
+            return;
+    }
     for (unsigned i = 0; i < n; i++) {
-        sh.value[i] = val[i];
-        if (v->field[sh.slot[i]] != val[i]) {
-            v->field[sh.slot[i]] = val[i];      /* what L1's VMWRITE stored */
+        const nestor_word_t x = got[i];
+        sh.value[i] = x;
+        if (v->field[sh.slot[i]] != x) {
+            v->field[sh.slot[i]] = x;           /* what L1's VMWRITE stored */
             mark_dirty(m, sh.slot[i]);
         }
     }
@@ -170,6 +177,25 @@ void shadow12_push(struct nvmx_monitor *m)
     const vmcs12_t *v = sh.bound ? nvmx_current(&m->vmx, &m->env) : 0;
     if (v && m->vmx.current == sh.mirrored)
         write_shadow(v, false);
+}
+
+nestor_word_t shadow12_push_reply(struct nvmx_monitor *m)
+{
+    const vmcs12_t *v = sh.bound ? nvmx_current(&m->vmx, &m->env) : 0;
+    if (!v || m->vmx.current != sh.mirrored)
+        return 0;
+    /* The kernel writes those whose bit is set in shadow_load. */
+    nestor_word_t changed = 0;
+    for (unsigned i = 0; i < sh.n; i++) {
+        const uint64_t x = v->field[sh.slot[i]];
+        if (x != sh.value[i]) {
+            changed |= 1ULL << i;
+            sh.value[i] = x;
+            m->s->shadow[i] = x;
+        }
+    }
+    m->s->shadow_load = changed;
+    return changed ? NESTOR_MTD_SHADOW : 0;
 }
 
 static void unbind(struct nvmx_monitor *m)
@@ -208,9 +234,17 @@ void shadow12_follow(struct nvmx_monitor *m)
         sh.ro_on_shadow = ro;
     }
     if (!sh.bound) {
+        /* The fields NESTOR_MTD_SHADOW moves: read at L1's VMLAUNCH/VMRESUME
+         * exits (main.c), written with the reply at a reflected exit. */
         const nestor_cptr_t caps[] = { sh.shadow, sh.bitmap[0], sh.bitmap[1] };
-        sh.bound = nu_invoke(m->vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, caps, 3, 0, 0) == NESTOR_OK;
+        nestor_word_t sync[N_FIELDS];
+        for (unsigned i = 0; i < sh.n; i++)
+            sync[i] = fields[i];
+        sh.bound = nu_invoke(m->vcpu, NESTOR_VCPU_SET_SHADOW, sync, sh.n, caps, 3, 0, 0) ==
+                   NESTOR_OK;
     }
+    /* What L1's VMLAUNCH/VMRESUME exits fetch: the fields a pull reads. */
+    m->s->shadow_fetch = (1ULL << (sh.ro_on_shadow ? sh.n_l1 : N_WRITABLE)) - 1;
 }
 
 void shadow12_reset(struct nvmx_monitor *m)

@@ -26,11 +26,16 @@
  *     vmcs12 value changed go into the shadow;
  *   - shadow12_follow after each VMX instruction: bind, unbind or reload
  *     the shadow when the current VMCS changed.
- * Each is one bulk invocation at most, none when nothing changed.
+ * Each is one bulk invocation at most, none when nothing changed; on the
+ * cycle of a reflected exit none at all: L1's VMLAUNCH/VMRESUME exits bring
+ * the shadow's fields in L1's state page (NESTOR_MTD_SHADOW, the fields
+ * named at binding), which the pull takes, and the reply that resumes L1
+ * after a reflected exit writes them (shadow12_push_reply).
  */
 #ifndef NVMX_SHADOW12_H
 #define NVMX_SHADOW12_H
 
+#include <nestor/types.h>
 #include <stdbool.h>
 
 struct nvmx_monitor;
@@ -40,6 +45,10 @@ struct nvmx_monitor;
 bool shadow12_setup(struct nvmx_monitor *m);
 void shadow12_pull(struct nvmx_monitor *m);
 void shadow12_push(struct nvmx_monitor *m);
+/* The push as part of the reply that resumes L1: the shadowed fields into
+ * L1's state page; the group to name in the reply (NESTOR_MTD_SHADOW, the
+ * kernel writes them into the shadow) or 0 when none changed. */
+nestor_word_t shadow12_push_reply(struct nvmx_monitor *m);
 void shadow12_follow(struct nvmx_monitor *m);
 /* The VM was reset (out of VMX operation): unbind, forget. */
 void shadow12_reset(struct nvmx_monitor *m);

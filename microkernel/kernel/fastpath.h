@@ -19,16 +19,22 @@
 #define FASTPATH_HOT __attribute__((optimize("omit-frame-pointer")))
 
 /* The receiver waiting on @ep if a sender of @sender_prio may hand it a
- * message directly: it runs at least as high, owes no reply, and its VSpace
- * slot still holds a PML4 (it can have been emptied by a revoke while it
- * waited). Otherwise 0: the general path handles it. */
-static inline tcb_t *fastpath_waiting_receiver(endpoint_t *ep, unsigned sender_prio)
+ * message directly: it runs at least as high, owes no reply (unless
+ * @may_owe: the caller then handles the reply right it loses), and its
+ * VSpace slot still holds a PML4 (it can have been emptied by a revoke while
+ * it waited). Otherwise 0: the general path handles it. */
+static inline tcb_t *fastpath_receiver(endpoint_t *ep, unsigned sender_prio, bool may_owe)
 {
     tcb_t *recv = ep->queue.head;
-    if (ep->state != EP_RECEIVING || recv->priority < sender_prio || recv->caller ||
-        recv->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
+    if (ep->state != EP_RECEIVING || recv->priority < sender_prio ||
+        (!may_owe && recv->caller) || recv->ctes[TCB_CTE_VSPACE].cap.type != NESTOR_OBJ_PML4)
         return 0;
     return recv;
+}
+
+static inline tcb_t *fastpath_waiting_receiver(endpoint_t *ep, unsigned sender_prio)
+{
+    return fastpath_receiver(ep, sender_prio, false);
 }
 
 /* @caller now waits for @recv's reply: link the two and run @recv, which

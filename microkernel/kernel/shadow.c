@@ -51,6 +51,7 @@ void shadow_init_object(kaddr_t obj)
     shadow_vmcs_t *s = kobj_ptr(obj + SHADOW_KERNEL_OFFSET);
     uint32_t header = shadow_header();
     s->vmcs_pa = kobj_paddr(obj);
+    s->sync_n = 0;
     memcpy(kobj_ptr(obj), &header, sizeof(header));
     /* SDM 24.11.3: VMCLEAR initialises a new VMCS region (launch state clear). */
     vmx_vmclear(s->vmcs_pa);
@@ -115,11 +116,84 @@ static uint64_t frame_paddr(const cte_t *c)
     return kobj_paddr(c->cap.obj);
 }
 
+static bool shadow_field_writable(uint64_t f);
+
+/* The fields NESTOR_MTD_SHADOW is to move (MR0..): each in the table,
+ * writable on a shadow (SDM A.6 for the read-only ones) and present on
+ * this CPU (VMREAD of it on @s succeeds, SDM 30.3), so the exit path and
+ * the reply read and write them without checks. Changes nothing. */
+static nestor_error_t sync_decode(inv_t *iv, shadow_vmcs_t *s, uint32_t *sync, unsigned *n)
+{
+    uint64_t f, probe, prev;
+    *n = iv->len;
+    if (*n > NESTOR_SHADOW_SYNC_MAX)
+        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_SHADOW_SYNC_MAX);
+    for (unsigned i = 0; i < *n; i++) {
+        if (!inv_arg(iv, i, &f))
+            return NESTOR_ERR_TRUNCATED_MESSAGE;
+        if (vmcs_field_access(f) == VMCS_FIELD_NOT_IN_TABLE || !shadow_field_writable(f))
+            return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, i, f);
+        sync[i] = (uint32_t)f;
+    }
+    if (!*n)
+        return NESTOR_OK;
+    if (!vcpu_vmcs_borrow(s->vmcs_pa, &prev))
+        return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
+    unsigned bad = *n;
+    for (unsigned i = 0; i < *n && bad == *n; i++)
+        if (!vmread_checked(sync[i], &probe))
+            bad = i;
+    vcpu_vmcs_return(s->vmcs_pa, prev);
+    return bad < *n ? inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, bad, sync[bad]) : NESTOR_OK;
+}
+
+/* The bits of @which that name fields of @s (the mask comes from the
+ * monitor's page: anything past sync_n is ignored). */
+static uint64_t sync_bits(const shadow_vmcs_t *s, uint64_t which)
+{
+    return which & ((1ULL << s->sync_n) - 1);
+}
+
+bool shadow_sync_store(vcpu_t *v, uint64_t *val, uint64_t which)
+{
+    shadow_vmcs_t *s = v->shadow;
+    uint64_t prev;
+    if (!s || !s->sync_n)
+        return false;
+    if (!(which = sync_bits(s, which)))
+        return true;
+    if (!vcpu_vmcs_borrow(s->vmcs_pa, &prev))
+        return false;
+    for (; which; which &= which - 1) {
+        const unsigned i = (unsigned)__builtin_ctzll(which);
+        val[i] = vmread(s->sync[i]);
+    }
+    vcpu_vmcs_return(s->vmcs_pa, prev);
+    return true;
+}
+
+void shadow_sync_load(vcpu_t *v, const uint64_t *val, uint64_t which)
+{
+    shadow_vmcs_t *s = v->shadow;
+    uint64_t prev;
+    if (!s || !(which = sync_bits(s, which)) || !vcpu_vmcs_borrow(s->vmcs_pa, &prev))
+        return;
+    for (; which; which &= which - 1) {
+        const unsigned i = (unsigned)__builtin_ctzll(which);
+        vmwrite(s->sync[i], val[i]);
+    }
+    vcpu_vmcs_return(s->vmcs_pa, prev);
+}
+
 nestor_error_t shadow_bind_invocation(inv_t *iv, cte_t *self, vcpu_t *v)
 {
     if (!shadow_supported())
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
     cte_t *c[3] = { 0 };
+    uint32_t sync[NESTOR_SHADOW_SYNC_MAX];
+    unsigned sync_n = 0;
+    if (!iv->nextra && iv->len)         /* fields without a shadow to move them */
+        return inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 0, 0);
     if (iv->nextra) {
         for (unsigned i = SHADOW_CAP; i <= VMWRITE_BITMAP_CAP; i++) {
             if (!(c[i] = inv_cap(iv, i)))
@@ -141,6 +215,9 @@ nestor_error_t shadow_bind_invocation(inv_t *iv, cte_t *self, vcpu_t *v)
         shadow_vmcs_t *s = cap_shadow(&c[SHADOW_CAP]->cap);
         if (s->vcpu && s->vcpu != v)        /* one VCPU at a time */
             return inv_error(iv, NESTOR_ERR_DELETE_FIRST, 0, 0);
+        nestor_error_t e = sync_decode(iv, s, sync, &sync_n);
+        if (e != NESTOR_OK)
+            return e;
     }
     /* Invoke. The old binding goes first; the frame copies are replaced
      * (deleting a 4 KiB frame capability destroys nothing but the frame, so
@@ -152,6 +229,8 @@ nestor_error_t shadow_bind_invocation(inv_t *iv, cte_t *self, vcpu_t *v)
     if (!iv->nextra)
         return NESTOR_OK;
     shadow_vmcs_t *s = cap_shadow(&c[SHADOW_CAP]->cap);
+    s->sync_n = sync_n;
+    memcpy(s->sync, sync, sync_n * sizeof(sync[0]));
     s->vcpu = v;
     v->shadow = s;
     v->shadow_next = shadowed;

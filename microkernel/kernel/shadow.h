@@ -19,6 +19,8 @@
 typedef struct shadow_vmcs {
     vcpu_t *vcpu;               /* the VCPU whose link pointer names this shadow, or NULL */
     uint64_t vmcs_pa;           /* physical address of the VMCS region (the link pointer) */
+    uint32_t sync_n;            /* the fields NESTOR_MTD_SHADOW moves (set at binding): */
+    uint32_t sync[NESTOR_SHADOW_SYNC_MAX];   /*   each checked present and writable */
 } shadow_vmcs_t;
 _Static_assert(sizeof(shadow_vmcs_t) <= (1u << NESTOR_SHADOW_VMCS_BITS) - SHADOW_KERNEL_OFFSET,
                "shadow_vmcs_t size");
@@ -55,6 +57,12 @@ void shadow_check_before_entry(vcpu_t *v);
 /* Consistency check: every VCPU on the list has a shadow naming it back
  * (errors counted into *@errors; the walk is bounded). */
 void shadow_check_list(uint64_t *errors);
+/* NESTOR_MTD_SHADOW (nestor/vcpu.h) with @v's VMCS current: the bound
+ * shadow's sync fields whose bit is set in @which read into @val (false,
+ * nothing read: no shadow bound or no fields named), or written from @val
+ * (nothing without). @v's VMCS is current again after either. */
+bool shadow_sync_store(vcpu_t *v, uint64_t *val, uint64_t which);
+void shadow_sync_load(vcpu_t *v, const uint64_t *val, uint64_t which);
 /* NESTOR_SHADOW_READ / NESTOR_SHADOW_WRITE. */
 nestor_error_t invoke_shadow(inv_t *iv, cte_t *slot);
 

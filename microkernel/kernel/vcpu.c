@@ -408,6 +408,23 @@ static uint64_t guest_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f)
     return (vmread(cr_f) & ~mask) | (vmread(shadow_f) & mask);
 }
 
+/* Groups the exits of plain VMMs do not move (their exit paths pay one
+ * test for them). */
+#define RARE_GROUPS (NESTOR_MTD_XCR0 | NESTOR_MTD_TIMER | NESTOR_MTD_SHADOW)
+
+static __attribute__((noinline)) void store_rare(vcpu_t *v, nestor_vcpu_state_t *s,
+                                                 uint64_t mask)
+{
+    if (mask & NESTOR_MTD_XCR0)
+        s->xcr0 = v->xcr0;
+    if (mask & NESTOR_MTD_TIMER)
+        s->timer = v->monitor_timer;    /* kept up to date at each exit */
+    if ((mask & NESTOR_MTD_SHADOW) && !shadow_sync_store(v, s->shadow, s->shadow_fetch))
+        mask &= ~(uint64_t)NESTOR_MTD_SHADOW;
+    v->fetched |= mask;
+    s->mtd = v->fetched;
+}
+
 static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
 {
     if (mask & NESTOR_MTD_GPRS) {
@@ -470,8 +487,10 @@ static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
         s->dr7 = vmread(VMCS_GUEST_DR7);
         s->debugctl = vmread(VMCS_GUEST_DEBUGCTL);
     }
-    if (mask & NESTOR_MTD_XCR0)
-        s->xcr0 = v->xcr0;
+    if (mask & RARE_GROUPS) {           /* one test for three groups plain exits never fetch */
+        store_rare(v, s, mask);         /* (a tail call: no spills on the plain path) */
+        return;
+    }
     v->fetched |= mask;
     s->mtd = v->fetched;            /* every group valid in the page since the exit */
 }
@@ -569,8 +588,18 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_GUEST_DR7, s->dr7);
         vmwrite(VMCS_GUEST_DEBUGCTL, s->debugctl);
     }
-    if (mask & NESTOR_MTD_XCR0)
-        v->xcr0 = s->xcr0;
+    if (mask & RARE_GROUPS) {
+        if (mask & NESTOR_MTD_XCR0)
+            v->xcr0 = s->xcr0;
+        if (mask & NESTOR_MTD_TIMER) {
+            /* As NESTOR_VCPU_SET_TIMER, for the level answered. */
+            v->monitor_timer = s->timer;
+            v->timer_level = v->exit_level;
+            v->timer_due = 0;
+        }
+        if (mask & NESTOR_MTD_SHADOW)
+            shadow_sync_load(v, s->shadow, s->shadow_load);  /* last: it borrows the shadow */
+    }
 }
 
 /* SDM Vol. 3A 11.12.2: each PAT entry is a memory type; 2, 3 and 8-255 are
@@ -596,6 +625,10 @@ static bool xcr0_valid(uint64_t x)
 
 #define REFUSE(field) (NESTOR_ENTRY_REFUSED | STATE_OFF(field))
 /* The groups refused_state() looks at. */
+/* Groups a reply may load without having fetched them (nestor/vcpu.h):
+ * their page fields are the monitor's choice, not guest state that could
+ * be stale (an event to inject, a timer, a guest hypervisor's fields). */
+#define NESTOR_MTD_UNFETCHED_OK (NESTOR_MTD_INJECT | NESTOR_MTD_TIMER | NESTOR_MTD_SHADOW)
 #define CHECKED_GROUPS (NESTOR_MTD_INTR | NESTOR_MTD_MSRS | NESTOR_MTD_DEBUG | NESTOR_MTD_XCR0 | \
                         NESTOR_MTD_CR)
 
@@ -840,11 +873,18 @@ static void stop(tcb_t *t, const char *why, uint64_t reason)
 static void exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs)
 {
     endpoint_t *ep = cap_ep(ep_cap);
-    tcb_t *recv = fastpath_waiting_receiver(ep, t->priority);
+    tcb_t *recv = fastpath_receiver(ep, t->priority, true);
     nestor_ipc_buffer_t *buf = recv ? tcb_ipc_buffer(recv) : 0;
     if (!buf)
         return;
     ep_dequeue_head(ep);
+    /* A handler that still owes a reply (one that answers exits with
+     * NESTOR_VCPU_REPLY, as nested-vmx does: it waits for L1's exit while
+     * L2's is unanswered) loses that reply right here, as on the general
+     * path (ipc.c link_reply): the earlier caller stays blocked, unlinked;
+     * a vCPU thread among them is still answered by NESTOR_VCPU_REPLY. */
+    if (recv->caller)
+        recv->caller->callee = 0;
     recv->frame.rdx = mrs[0];
     recv->frame.r8 = mrs[1];
     recv->frame.r9 = mrs[2];
@@ -1325,10 +1365,10 @@ void vcpu_resume_from_exit(tcb_t *t, uint64_t mask)
 {
     vcpu_t *v = t->vcpu;
     nestor_vcpu_state_t *s = v ? state_page(v) : 0;
-    mask &= NESTOR_MTD_ALL;
+    mask &= NESTOR_MTD_VALID;
     if (!s || !mask)
         return;
-    uint64_t unfetched = mask & ~(v->fetched | NESTOR_MTD_INJECT);
+    uint64_t unfetched = mask & ~(v->fetched | NESTOR_MTD_UNFETCHED_OK);
     uint64_t why = unfetched ? NESTOR_ENTRY_REFUSED | NESTOR_REFUSED_UNFETCHED | unfetched
                    : mask & CHECKED_GROUPS ? refused_state(s, mask) : 0;
     if (why) {

@@ -266,7 +266,7 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
             return inv_error(iv, NESTOR_ERR_RANGE, 0, EXIT_TABLE_SLOTS - 1);
         if (!optional_level(iv, 2, &level))
             return inv_error(iv, NESTOR_ERR_RANGE, 2, NESTOR_EXIT_LEVELS - 1);
-        v->exit_mask[level][a] = (uint16_t)(b & NESTOR_MTD_ALL);
+        v->exit_mask[level][a] = (uint16_t)(b & NESTOR_MTD_VALID);
         return NESTOR_OK;
     case NESTOR_VCPU_REPLY:
         if (!inv_arg(iv, 0, &a))
@@ -310,7 +310,7 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
             return NESTOR_ERR_TRUNCATED_MESSAGE;
         if (!vcpu_has_state_page(v))
             return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 0);
-        a &= NESTOR_MTD_ALL;
+        a &= NESTOR_MTD_VALID;
         if (iv->label == NESTOR_VCPU_STORE_STATE) {
             vcpu_store_to_state_page(v, a);
             return NESTOR_OK;

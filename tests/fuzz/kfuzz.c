@@ -435,11 +435,12 @@ static nestor_word_t random_field(void)
 
 static nestor_word_t random_mask(void)
 {
-    switch (pick(4)) {
+    switch (pick(5)) {
     case 0: return NESTOR_MTD_ALL;
-    case 1: return 1ULL << pick(13);
+    case 1: return 1ULL << pick(15);
     case 2: return next_random();
-    default: return next_random() & NESTOR_MTD_ALL;
+    case 3: return NESTOR_MTD_VALID;            /* the timer and the shadow's fields too */
+    default: return next_random() & NESTOR_MTD_VALID;
     }
 }
 
@@ -504,6 +505,15 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
             caps[(*ncaps)++] = pick_cap(CAP_SHADOW);
             caps[(*ncaps)++] = pick_cap(CAP_FRAME);
             caps[(*ncaps)++] = pick_cap(CAP_FRAME);
+        }
+        /* The fields NESTOR_MTD_SHADOW moves: none, some, too many, and
+         * now and then without a shadow. */
+        if (pick(2)) {
+            unsigned k = (unsigned)pick(NESTOR_SHADOW_SYNC_MAX + 1);
+            if (pick(32) == 0)
+                k = NESTOR_SHADOW_SYNC_MAX + 1 + (unsigned)pick(4);
+            while (n < k)
+                args[n++] = random_field();
         }
         break;
     case NESTOR_SHADOW_READ:

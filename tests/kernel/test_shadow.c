@@ -24,6 +24,10 @@
 #define VMCALL_LEN 3
 #define VMREAD_OFFSET 5                    /* of the VMREAD in a unit */
 #define RFLAGS_CF_ZF (BIT(0) | BIT(6))     /* SDM 30.2: VMsucceed clears both */
+/* VMWRITE 0xDEADBEEF to GUEST_RSP, VMCALL, then a VMREAD unit of GUEST_RIP. */
+#define WRITE_RSP_VMCALL_READ_RIP                                                   \
+    I_MOV_EAX_IMM32, IMM32(VMCS_GUEST_RSP), I_MOV_ECX_IMM32, IMM32(0xDEADBEEFu),    \
+        I_VMWRITE_RAX_RCX, I_VMCALL, VMREAD_UNIT(VMCS_GUEST_RIP)
 
 static nestor_error_t new_shadow(nestor_cptr_t *out)
 {
@@ -201,9 +205,7 @@ KTEST(shadow_guest_vmread_vmwrite_without_exit)
 {
     static const uint8_t code[] = {
         I_MOV_EAX_IMM32, IMM32(VMCS_GUEST_RIP), I_VMREAD_RBX_RAX,
-        I_MOV_EAX_IMM32, IMM32(VMCS_GUEST_RSP), I_MOV_ECX_IMM32, IMM32(0xDEADBEEFu),
-        I_VMWRITE_RAX_RCX, I_VMCALL,
-        VMREAD_UNIT(VMCS_GUEST_RIP),
+        WRITE_RSP_VMCALL_READ_RIP,
     };
     tvm_t vm;
     TVM_CREATE_OR_SKIP(&vm, code, 1);
@@ -321,5 +323,92 @@ KTEST(shadow_bind_refuses_before_it_unbinds)
     KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_STATE_PAGE, 0, 0, &wo, 1, err, 2),
           NESTOR_ERR_INSUFFICIENT_RIGHTS);
     KT_EQ(err[0], 1);
+    return KT_PASS;
+}
+
+/* NESTOR_MTD_SHADOW (nestor/vcpu.h): the fields named at binding are read
+ * from the shadow into the state page at an exit whose transfer mask asks
+ * for them, and written to it from the page by a reply that names the
+ * group (no fetch needed), those the page's masks select; what the guest
+ * wrote on the shadow is there, and what the reply wrote is what the guest
+ * then reads. Binding checks the list before it changes anything. */
+KTEST(shadow_sync_fields_with_the_exit_and_the_reply)
+{
+    static const uint8_t code[] = { WRITE_RSP_VMCALL_READ_RIP };
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, code, 1);
+    nestor_cptr_t s, rd, wr;
+    SHADOW_OR_SKIP(s);
+    memset(env_page(&rd), 0, VMX_RW_BITMAP_BYTES);
+    memset(env_page(&wr), 0, VMX_RW_BITMAP_BYTES);
+    const nestor_cptr_t caps[] = { s, rd, wr };
+    nestor_word_t err[2];
+    /* Refused, each before anything changes: too many, not in the table
+     * (its index named), fields without a shadow. */
+    nestor_word_t many[NESTOR_SHADOW_SYNC_MAX + 1];
+    for (unsigned i = 0; i <= NESTOR_SHADOW_SYNC_MAX; i++)
+        many[i] = VMCS_GUEST_RIP;
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, many, NESTOR_SHADOW_SYNC_MAX + 1, caps, 3,
+                    err, 2), NESTOR_ERR_RANGE);
+    const nestor_word_t bad[] = { VMCS_GUEST_RIP, 0x7FFE };
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, bad, 2, caps, 3, err, 2),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(err[0], 1);
+    KT_EQ(err[1], 0x7FFE);
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, bad, 1, 0, 0, 0, 0),
+          NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(proc2(vm.vcpu) & PROC2_VMCS_SHADOWING, 0);
+    /* A read-only field only where IA32_VMX_MISC bit 29 allows VMWRITE
+     * to it (as NESTOR_SHADOW_WRITE). */
+    const nestor_word_t ro[] = { VMCS_EXIT_QUALIFICATION, 0x77 };
+    const bool ro_ok = nu_invoke(s, NESTOR_SHADOW_WRITE, ro, 2, 0, 0, 0, 0) == NESTOR_OK;
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, ro, 1, caps, 3, 0, 0),
+          ro_ok ? NESTOR_OK : NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, 0, 0, 0, 0), NESTOR_OK);
+
+    const nestor_word_t sync[] = { VMCS_GUEST_RIP, VMCS_GUEST_RSP };
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, sync, 2, caps, 3, 0, 0));
+    const nestor_word_t w[] = { VMCS_GUEST_RIP, 0x1122334455667788ULL };
+    KT_OK(nu_invoke(s, NESTOR_SHADOW_WRITE, w, 2, 0, 0, 0, 0));
+    KT_OK(tvm_set_mask(&vm, NESTOR_EXIT_VMCALL, NESTOR_MTD_ALL | NESTOR_MTD_SHADOW));
+    vm.s->shadow_fetch = ~0ULL;                         /* bits past the two: ignored */
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_ASSERT(vm.s->mtd & NESTOR_MTD_SHADOW);
+    KT_EQ(vm.s->shadow[0], 0x1122334455667788ULL);
+    KT_EQ(vm.s->shadow[1], 0xDEADBEEF);                 /* the guest's VMWRITE */
+    KT_EQ(vm.s->shadow[2], 0);
+    /* The load writes what shadow_load selects: RIP, not RSP. */
+    vm.s->shadow[0] = 0x5566778899AABBCCULL;
+    vm.s->shadow[1] = 7;
+    vm.s->shadow_load = BIT(0);
+    vm.s->rip += VMCALL_LEN;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP | NESTOR_MTD_SHADOW, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->rbx, 0x5566778899AABBCCULL);            /* the reply's, on the shadow */
+    nestor_word_t v;
+    KT_OK(shadow_read(s, VMCS_GUEST_RSP, &v));
+    KT_EQ(v, 0xDEADBEEF);
+    /* The fetch reads what shadow_fetch selects: RSP, not RIP. */
+    vm.s->shadow_fetch = BIT(1);
+    vm.s->shadow[0] = 1;
+    vm.s->rip = TVM_CODE + sizeof(code) - VMREAD_UNIT_LEN - VMCALL_LEN;
+    vm.s->shadow[1] = 7;
+    vm.s->shadow_load = BIT(1);
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP | NESTOR_MTD_SHADOW, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->shadow[0], 1);                          /* not fetched */
+    KT_OK(shadow_read(s, VMCS_GUEST_RSP, &v));
+    KT_EQ(v, 7);                                        /* the reply's write */
+    vm.s->shadow[1] = 123;
+    vm.s->shadow_load = 0;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP | NESTOR_MTD_SHADOW, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->shadow[1], 7);                          /* fetched, nothing loaded */
+    /* Unbound: not fetched (the page says so), and a load writes nothing. */
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_SHADOW, 0, 0, 0, 0, 0, 0));
+    vm.s->rip = TVM_CODE + sizeof(code) - VMREAD_UNIT_LEN - VMCALL_LEN;
+    vm.s->shadow[1] = 9;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP | NESTOR_MTD_SHADOW, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(vm.s->mtd & NESTOR_MTD_SHADOW, 0);
+    KT_OK(shadow_read(s, VMCS_GUEST_RSP, &v));
+    KT_EQ(v, 7);
     return KT_PASS;
 }

@@ -398,6 +398,46 @@ KTEST(vmx_deferred_reply_through_the_vcpu)
     return KT_PASS;
 }
 
+/* A handler that still owes one exit its reply takes another VCPU's exit
+ * (nested-vmx waits for L1's exit while L2's is unanswered): the newer
+ * caller gets the reply right (ipc.c link_reply; the exit fast path does
+ * the same), the older exit is answered through its VCPU, and both guests
+ * go on from where their monitor put them. */
+KTEST(vmx_handler_owing_an_exit_takes_the_next)
+{
+    static const uint8_t code[] = { I_VMCALL, I_VMCALL };
+    tvm_t vm1, vm2;
+    TVM_CREATE_OR_SKIP(&vm1, code, 0);
+    KT_OK(tvm_create(&vm2, code, sizeof(code), 0));
+    static const unsigned slot[] = { NESTOR_EXIT_VMCALL };
+    KT_ASSERT(tvm_stack(&vm2, 1, vm1.ep, 2, slot, 1));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm1, 0, &m), NESTOR_EXIT_VMCALL);    /* vm1 waits for its reply */
+    KT_EQ(m.badge, 1);
+    KT_OK(nu_tcb_resume(vm2.tcb));
+    m = (nu_msg_t){ 0 };
+    KT_OK(nu_recv(vm1.ep, &m));
+    KT_EQ(m.badge, 2);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+    vm1.s->rip += 3;
+    vm2.s->rip += 3;
+    const nestor_word_t resume_rip[] = { NESTOR_EXIT_REPLY_RESUME, NESTOR_MTD_RIP };
+    KT_OK(nu_invoke(vm1.vcpu, NESTOR_VCPU_REPLY, resume_rip, 2, 0, 0, 0, 0));
+    m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_RESUME, 0, 0, 1),
+                    .mr = { NESTOR_MTD_RIP } };
+    KT_OK(nu_reply_recv(vm1.ep, &m));                   /* the reply right: vm2's */
+    nestor_word_t badges = 0;
+    for (unsigned i = 0; i < 2; i++) {
+        if (i)
+            KT_OK(nu_recv(vm1.ep, &m));
+        KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+        KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 3);   /* each at its second VMCALL */
+        badges |= m.badge;
+    }
+    KT_EQ(badges, 3);
+    return KT_PASS;
+}
+
 /* A monitor's own timer and its pauses reach it, the kernel's time slices
  * never do: the timer loaded at entry is the smaller of the two, and the
  * exit's qualification says whose ran out. */
@@ -427,18 +467,20 @@ KTEST(vmx_monitor_timer_and_pause_reach_their_level)
     return KT_PASS;
 }
 
+/* A guest that spends some guest time, then exits (the monitor timer tests). */
+static const uint8_t timer_loop_code[] = { 0xB9, 0xE8, 0x03, 0x00, 0x00,  /* mov ecx, 1000 */
+                                           0x49, 0x75, 0xFD,              /* 1: dec ecx; jnz 1b */
+                                           I_VMCALL, 0xEB, 0xFE };        /* vmcall; jmp . */
+
 /* Setting a monitor timer gives back what was left of the one it replaces:
  * the guest time the guest has not spent of it (the kernel keeps it from the
  * value the CPU saves at each exit, SDM 27.3.4), 0 once it ran out or when
  * none was set. nested-vmx saves an L2's timer for L1 with it. */
 KTEST(vmx_monitor_timer_gives_back_what_is_left)
 {
-    static const uint8_t code[] = { 0xB9, 0xE8, 0x03, 0x00, 0x00,     /* mov ecx, 1000 */
-                                    0x49, 0x75, 0xFD,                 /* 1: dec ecx; jnz 1b */
-                                    I_VMCALL, 0xEB, 0xFE };           /* vmcall; jmp . */
     const nestor_word_t start = 1ULL << 30, off = 0;
     tvm_t vm;
-    TVM_CREATE_OR_SKIP(&vm, code, 0);
+    TVM_CREATE_OR_SKIP(&vm, timer_loop_code, 0);
     nestor_word_t left = ~0ULL;
     KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &start, 1, 0, 0, &left, 1));
     KT_EQ(left, 0);                                     /* none before */
@@ -455,6 +497,45 @@ KTEST(vmx_monitor_timer_gives_back_what_is_left)
     KT_EQ(m.mr[NESTOR_EXIT_MR_QUALIFICATION], NESTOR_PREEMPT_MONITOR_TIMER);
     KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &off, 1, 0, 0, &left, 1));
     KT_EQ(left, 0);                                     /* ran out */
+    return KT_PASS;
+}
+
+/* NESTOR_MTD_TIMER (nestor/vcpu.h): an exit whose transfer mask asks for
+ * it gives what is left of the monitor timer without changing it; a reply
+ * naming it (no fetch needed) sets the timer as NESTOR_VCPU_SET_TIMER
+ * would. nested-vmx saves and sets an L2's timer for L1 so, with no
+ * invocation of its own. */
+KTEST(vmx_monitor_timer_with_the_exit_and_the_reply)
+{
+    const nestor_word_t start = 1ULL << 30, off = 0;
+    tvm_t vm;
+    TVM_CREATE_OR_SKIP(&vm, timer_loop_code, 0);
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &start, 1, 0, 0, 0, 0));
+    KT_OK(tvm_set_mask(&vm, NESTOR_EXIT_VMCALL, NESTOR_MTD_ALL | NESTOR_MTD_TIMER));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_ASSERT(vm.s->mtd & NESTOR_MTD_TIMER);
+    const nestor_word_t fetched = vm.s->timer;
+    KT_ASSERT(fetched > 0 && fetched < start);          /* the loop spent some of it */
+    nestor_word_t left = 0;
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &start, 1, 0, 0, &left, 1));
+    KT_EQ(left, fetched);                               /* the fetch left it as it was */
+    /* Set with the reply: 1 runs out at once. */
+    vm.s->timer = 1;
+    vm.s->rip += 3;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP | NESTOR_MTD_TIMER, &m), NESTOR_EXIT_PREEMPT_TIMER);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_QUALIFICATION], NESTOR_PREEMPT_MONITOR_TIMER);
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &off, 1, 0, 0, &left, 1));
+    KT_EQ(left, 0);                                     /* ran out */
+    /* Loaded from the page with LOAD_STATE, read back by STORE_STATE; bits
+     * outside the groups are ignored. */
+    vm.s->timer = 12345;
+    KT_OK(tvm_load(&vm, NESTOR_MTD_TIMER));
+    vm.s->timer = 0;
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_STORE_STATE, &(nestor_word_t){ ~0ULL }, 1, 0, 0, 0, 0));
+    KT_EQ(vm.s->timer, 12345);
+    KT_OK(nu_invoke(vm.vcpu, NESTOR_VCPU_SET_TIMER, &off, 1, 0, 0, &left, 1));
+    KT_EQ(left, 12345);
     return KT_PASS;
 }
 

@@ -181,7 +181,13 @@ typedef enum {
                                          slices, the monitor fills, SDM
                                          24.6.15: bit set = the guest's access exits): the
                                          guest's VMREAD/VMWRITE act on the shadow without an
-                                         exit (SDM 25.3, 30.3); no CAP: unbind. The shadow
+                                         exit (SDM 25.3, 30.3); MR0.. (optional, with the
+                                         caps, at most NESTOR_SHADOW_SYNC_MAX) the fields
+                                         NESTOR_MTD_SHADOW moves (each one of nestor/vmcs.h
+                                         the CPU has and SHADOW_WRITE may write, else
+                                         NESTOR_ERR_INVALID_ARGUMENT, MR0 = its index, MR1
+                                         = the field; too many: NESTOR_ERR_RANGE); no CAP:
+                                         unbind (no MRs). The shadow
                                          is bound to one VCPU at a time (else
                                          NESTOR_ERR_DELETE_FIRST, MR0 = 0). Where the CPU has
                                          no VMCS shadowing: NESTOR_ERR_ILLEGAL_OPERATION */

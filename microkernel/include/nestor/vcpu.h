@@ -194,6 +194,27 @@
 #define NESTOR_MTD_PDPTE     BIT(12)  /* pdpte[0-3]: PAE paging with EPT loads them from here
                                          at entry, not from guest memory (SDM 26.3.2.4) */
 #define NESTOR_MTD_ALL       (BIT(13) - 1)
+/* Two groups outside NESTOR_MTD_ALL, named only on purpose (fetched at an
+ * exit by a transfer mask or NESTOR_VCPU_STORE_STATE, loaded by a reply or
+ * NESTOR_VCPU_LOAD_STATE; a reply may load them without a fetch, as
+ * NESTOR_MTD_INJECT): what a monitor would otherwise ask for with an
+ * invocation of its own at each exit (nested-vmx, nested-vmx/README.md). */
+#define NESTOR_MTD_TIMER     BIT(13)  /* timer: fetched, the guest time left of the monitor
+                                         timer (NESTOR_VCPU_SET_TIMER's answer, without
+                                         changing it); loaded, the timer set to it as
+                                         NESTOR_VCPU_SET_TIMER would (an exit owed is
+                                         dropped) for the level of the handler of the exit
+                                         being answered (the last exit's, for LOAD_STATE) */
+#define NESTOR_MTD_SHADOW    BIT(14)  /* shadow[]: the fields of the bound shadow VMCS named
+                                         at NESTOR_VCPU_SET_SHADOW, in that order: fetched,
+                                         those whose bit is set in shadow_fetch are read
+                                         from the shadow; loaded, those whose bit is set in
+                                         shadow_load are written to it (the monitor sets
+                                         both masks in the page; bits past the fields named
+                                         are ignored). No shadow bound, or none named: not
+                                         fetched (mtd says so), and a load writes nothing */
+#define NESTOR_MTD_VALID     (NESTOR_MTD_ALL | NESTOR_MTD_TIMER | NESTOR_MTD_SHADOW)
+#define NESTOR_SHADOW_SYNC_MAX 16     /* fields NESTOR_MTD_SHADOW moves */
 
 typedef struct {
     uint64_t base;
@@ -224,6 +245,11 @@ typedef struct nestor_vcpu_state {
     nestor_word_t pending_dbg;
     /* NESTOR_MTD_PDPTE */
     nestor_word_t pdpte[4];
+    /* NESTOR_MTD_TIMER */
+    nestor_word_t timer;
+    /* NESTOR_MTD_SHADOW: the values, and which of them move (bit i: shadow[i]) */
+    nestor_word_t shadow[NESTOR_SHADOW_SYNC_MAX];
+    nestor_word_t shadow_fetch, shadow_load;
 } nestor_vcpu_state_t;
 /* Every architectural guest-state field of the VMCS (SDM 24.4) is in one of
  * the groups above, but for the VMCS link pointer, the preemption timer and
