@@ -94,12 +94,32 @@ KTEST(preemption_low_cannot_starve_high)
     return KT_PASS;
 }
 
+/*
+ * Sleep @ms of the kernel's own ticks (NESTOR_TIMER_HZ: 1 ms each) in a
+ * bounded call nobody takes. Woken by the kernel's tick itself, after that
+ * tick was charged to the thread that was running (trap.c: sched_tick
+ * before ipc_timeout_tick). Sleeping on the PIT's IRQ at the same 1 kHz
+ * instead can lock in phase with the kernel's tick: every tick then finds
+ * this thread running, handling the IRQ, and the spinner it preempted is
+ * never charged, never rotated (seen after an unrelated change moved the
+ * timing: the other spinners got no time at all).
+ */
+static void sleep_kernel_ms(nestor_word_t ms)
+{
+    nestor_cptr_t ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    nu_invoke(NESTOR_CAP_INIT_TCB, NESTOR_TCB_SET_CALL_TIMEOUT, &ms, 1, 0, 0, 0, 0);
+    nu_msg_t m = { .info = nestor_msginfo(0, 0, 0, 0) };
+    nu_call_bounded(ep, &m);
+    ms = 0;
+    nu_invoke(NESTOR_CAP_INIT_TCB, NESTOR_TCB_SET_CALL_TIMEOUT, &ms, 1, 0, 0, 0, 0);
+}
+
 KTEST(round_robin_within_priority)
 {
     env_thread(spin, 1, 50, 0);
     env_thread(spin, 2, 50, 0);
     env_thread(spin, 3, 50, 0);
-    env_sleep_ticks(8 * SETTLE);     /* 16 time slices of 5 ticks */
+    sleep_kernel_ms(8 * SETTLE);     /* 16 time slices of 5 ticks */
     KT_ASSERT(env_shared[1] > 0);
     KT_ASSERT(env_shared[2] > 0);
     KT_ASSERT(env_shared[3] > 0);
