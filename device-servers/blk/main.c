@@ -17,7 +17,9 @@
 #include "vblk.h"
 #include <blk_client.h>
 #include <devsrv.h>
+#include <ds_doorbell.h>
 #include <ds_setup.h>
+#include <nestor/faults.h>
 #include <fmt.h>
 #include <stackcfg.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@
 #define OPT_VM_PART    "blk.vm="
 #define OPT_IMAGE      "blk.image="           /* NAME: the VM's disk is module "image NAME" */
 #define BLK_COW_VA     0x0000340000000000ULL  /* the image's private page copies */
+#define BLK_DOORBELL_VA 0x0000200000200000ULL /* the doorbell's page (devsrv.h DS_REQ_DOORBELL) */
 #define OPT_CLIENT     "blk.client"           /* blk.client0=FIRST:COUNT ... */
 #define OPT_SELFTEST   "blk.selftest="        /* FIRST:COUNT: a client thread of our own */
 #define SELFTEST       BLK_MAX_CLIENTS        /* its client number (and badge) */
@@ -55,6 +58,7 @@ static nestor_cptr_t client_frame[BLK_MAX_CLIENTS + 1];
 static nestor_cptr_t freed_slot;   /* a slot an ATTACH emptied: the next capability's */
 static vblk_t vblk;
 static bool vm_configured, vm_ready;
+static uint64_t vm_window;               /* the device's MMIO window (vm_layout.h) */
 static nestor_cptr_t cmd_ports, ctl_port;   /* 0x1F0-0x1F7, 0x3F6 */
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 static nu_alloc_t alloc;
@@ -345,6 +349,7 @@ static nu_msg_t setup(nestor_cptr_t node, const nu_msg_t *m)
     else {
         unsigned dev = (unsigned)m->mr[DS_SETUP_MR_DEVICE];
         vm_ready = true;
+        vm_window = vm_virtio_base(dev);
         printf("blk %s: serving vm %s's virtio block device %u (MMIO 0x%lx, IRQ %u, %lu MiB of "
                "RAM mapped): %lu sectors\n", name, vblk.vm, dev, vm_virtio_base(dev),
                vm_virtio_irq(dev), vblk.ram_bytes >> 20, vblk.usable ? vblk.part.count : 0);
@@ -528,6 +533,47 @@ static void start_selftest(const char *cmdline, nestor_cptr_t ep)
 
 /* ---- serving ---- */
 
+/* The doorbell (ds_doorbell.h): the VMM's DS_REQ_DOORBELL brought its page. */
+static ds_doorbell_t doorbell;
+static bool doorbell_on;
+
+static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uint32_t *value)
+{
+    return vblk_access(dev, write, offset, size, value, *value);
+}
+
+static bool db_line(void *dev)
+{
+    return vblk_irq(dev);
+}
+
+/* DS_REQ_DOORBELL: map the page (once: a second offer is refused). */
+static bool take_doorbell(nestor_cptr_t cap, const nu_msg_t *m)
+{
+    if (!vm_ready || doorbell_on || nestor_msginfo_extra_caps(m->info) != 1 ||
+        nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, BLK_DOORBELL_VA, cap, MAP_RW) != NESTOR_OK)
+        return false;
+    ds_doorbell_init(&doorbell, (void *)(uintptr_t)BLK_DOORBELL_VA,
+                     (const uint8_t *)(uintptr_t)BLK_RAM_VA, vblk.ram_bytes, vm_window,
+                     db_access, db_line, &vblk);
+    ds_doorbell_vmm_knows(&doorbell, vblk_irq(&vblk));
+    doorbell_on = true;
+    return true;
+}
+
+/* A doorbell exit (label NESTOR_FAULT_VM_EXIT): served, or passed on to
+ * the VMM (MR0 the groups written, nestor/vcpu.h). */
+static nu_msg_t doorbell_exit(const nu_msg_t *m)
+{
+    nestor_word_t mrs[NESTOR_EXIT_MR_COUNT], mask = 0, label = NESTOR_EXIT_REPLY_PASS_ON;
+    unsigned n = nestor_msginfo_length(m->info);
+    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT && i < n; i++)
+        mrs[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m->mr[i] : nu_ipc_buffer()->msg[i];
+    if (doorbell_on)
+        label = ds_doorbell_serve(&doorbell, mrs, n, &mask);
+    return (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { mask } };
+}
+
 static void serve(nestor_cptr_t ep)
 {
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
@@ -554,8 +600,14 @@ static void serve(nestor_cptr_t ep)
                 value = vblk_resume(&vblk, (uint32_t)m.mr[0]);
                 ok = true;
             }
+            if (label == DS_REQ_DOORBELL)
+                ok = cap_kept = got_cap && take_doorbell(slot, &m);
+            bool level = vm_ready && vblk_irq(&vblk);
+            ds_doorbell_vmm_knows(&doorbell, level);
             r = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
-                            .mr = { value, vm_ready && vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL : 0 } };
+                            .mr = { value, level ? DS_REPLY_IRQ_LEVEL : 0 } };
+        } else if (m.badge == DS_BADGE_DOORBELL && label == NESTOR_FAULT_VM_EXIT && !got_cap) {
+            r = doorbell_exit(&m);
         } else if (m.badge >= BLK_BADGE_CLIENT_BASE &&
                    m.badge <= BLK_BADGE_CLIENT(SELFTEST)) {
             unsigned i = (unsigned)(m.badge - BLK_BADGE_CLIENT_BASE);

@@ -7,6 +7,7 @@
  * (receiver->caller); REPLY uses it once.
  */
 #include "kernel/ipc.h"
+#include "arch/x86_64/apic.h"
 #include "kernel/cnode_ops.h"
 #include "kernel/console.h"
 #include "kernel/cspace.h"
@@ -370,6 +371,7 @@ void ipc_wake_deleted(tcb_t *t)
     t->fault_type = NESTOR_FAULT_NONE;
     if (exit_lost) {
         t->state = TS_INACTIVE;
+        vcpu_doorbell_lost(t, "is gone");      /* a doorbell's exit goes on */
         return;
     }
     set_syscall_result(t, NESTOR_ERR_DELETED, 0, 0);
@@ -406,9 +408,15 @@ void ntfn_cancel_all(notification_t *n)
 static tcb_t *armed;
 static uint64_t ticks;
 
-void ipc_timeout_arm(tcb_t *t)
+uint32_t ipc_timeout_ticks(uint64_t ms)
 {
-    t->call_deadline = ticks + t->call_timeout_ticks;
+    const uint64_t hz = lapic_timer_hz();
+    return ms ? (uint32_t)((ms * hz + 999) / 1000 + 1) : 0;
+}
+
+void ipc_timeout_arm(tcb_t *t, uint32_t n)
+{
+    t->call_deadline = ticks + n;
     t->timeout_prev = 0;
     t->timeout_next = armed;
     if (armed)
@@ -440,8 +448,14 @@ void ipc_timeout_tick(void)
             continue;
         /* Still in the send queue, or the receiver holds the reply right:
          * either way the call ends here; a later reply finds no caller
-         * (NESTOR_ERR_NO_REPLY). */
+         * (NESTOR_ERR_NO_REPLY). A vCPU thread's doorbell exit goes on to
+         * the exit tables instead (nestor/vcpu.h). */
+        bool vm_exit = t->fault_type == NESTOR_FAULT_VM_EXIT;
         ipc_cancel(t);                          /* disarms */
+        if (vm_exit) {
+            vcpu_doorbell_lost(t, "did not answer in time");
+            continue;
+        }
         set_syscall_result(t, NESTOR_ERR_TIMED_OUT, 0, 0);
         sched_make_ready(t);
     }
