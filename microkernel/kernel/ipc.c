@@ -450,12 +450,18 @@ void ipc_timeout_tick(void)
          * either way the call ends here; a later reply finds no caller
          * (NESTOR_ERR_NO_REPLY). A vCPU thread's doorbell exit goes on to
          * the exit tables instead (nestor/vcpu.h). */
-        bool vm_exit = t->fault_type == NESTOR_FAULT_VM_EXIT;
-        ipc_cancel(t);                          /* disarms */
-        if (vm_exit) {
-            vcpu_doorbell_lost(t, "did not answer in time");
+        if (t->vcpu) {
+            /* Only a doorbell's exit arms a vCPU thread; one answered
+             * since is disarmed at its reply, but whatever else it waits
+             * on is never cancelled here. */
+            if (vcpu_doorbell_waits(t)) {
+                ipc_cancel(t);                  /* out of the queue, or no reply right */
+                vcpu_doorbell_lost(t, "did not answer in time");
+            } else
+                ipc_timeout_disarm(t);
             continue;
         }
+        ipc_cancel(t);                          /* disarms */
         set_syscall_result(t, NESTOR_ERR_TIMED_OUT, 0, 0);
         sched_make_ready(t);
     }

@@ -1058,11 +1058,11 @@ static bool monitor_timer_ran_out(vcpu_t *v)
 }
 
 /* PASS_ON: the same exit to the next lower level that handles its slot. */
-static bool pass_on(tcb_t *t, vcpu_t *v)
+static inline __attribute__((always_inline)) bool pass_on(tcb_t *t, vcpu_t *v)
 {
     uint64_t mrs[NESTOR_EXIT_MR_COUNT];
     int top = (int)v->exit_level - 1;
-    if (v->exit_level == VCPU_DOORBELL_LEVEL) {
+    if (__builtin_expect(v->exit_level == VCPU_DOORBELL_LEVEL, 0)) {
         /* From a doorbell's server to the tables, as if it had not taken
          * the exit; what the server was given is not the tables' page. */
         top = v->slot_level[v->exit_slot];
@@ -1106,6 +1106,13 @@ static __attribute__((noinline)) bool doorbell_exit(tcb_t *t, vcpu_t *v, uint64_
     return false;
 }
 
+bool vcpu_doorbell_waits(const tcb_t *t)
+{
+    return t->vcpu && t->vcpu->exit_level == VCPU_DOORBELL_LEVEL &&
+           t->fault_type == NESTOR_FAULT_VM_EXIT &&
+           (t->state == TS_BLOCKED_SEND || t->state == TS_BLOCKED_REPLY);
+}
+
 bool vcpu_doorbell_lost(tcb_t *t, const char *why)
 {
     vcpu_t *v = t->vcpu;
@@ -1125,8 +1132,6 @@ bool vcpu_doorbell_lost(tcb_t *t, const char *why)
 bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask)
 {
     vcpu_t *v = t->vcpu;
-    if (t->call_deadline)
-        ipc_timeout_disarm(t);          /* a doorbell's exit answered */
     if (v && label == NESTOR_EXIT_REPLY_RESUME) {
         vcpu_resume_from_exit(t, mask);
         return true;
@@ -1137,6 +1142,9 @@ bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask)
         return v->refused ? true : pass_on(t, v);
     }
     t->state = TS_INACTIVE;             /* the handler chose to leave it stopped */
+    if (t->call_deadline)
+        ipc_timeout_disarm(t);          /* (a doorbell's exit: RESUME and PASS_ON disarm in
+                                           vcpu_resume_from_exit) */
     return false;
 }
 

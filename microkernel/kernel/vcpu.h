@@ -126,6 +126,9 @@ bool vcpu_waits_for_exit_reply(const vcpu_t *v);
  * on to the exit tables and turn the entry off. False if @t holds no
  * doorbell exit (the caller then does what it does for other exits). */
 bool vcpu_doorbell_lost(tcb_t *t, const char *why);
+/* Whether @t waits for a doorbell's server (in its endpoint's queue or for
+ * its reply). */
+bool vcpu_doorbell_waits(const tcb_t *t);
 /* When a table is set: where each slot's handler is (the highest level
  * with one: an exit's search starts there) and the exception bitmap. */
 void vcpu_derive_routing(vcpu_t *v);
