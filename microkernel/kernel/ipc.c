@@ -271,7 +271,8 @@ static void resume_after_fault(tcb_t *client, tcb_t *server, nestor_ipc_buffer_t
     client->fault_type = NESTOR_FAULT_NONE;
     if (type == NESTOR_FAULT_VM_EXIT) {
         /* Resume, pass on to the next monitor, or stop (nestor/vcpu.h). */
-        if (vcpu_exit_reply(client, nestor_msginfo_label(info), len ? mr_get(server, sb, 0) : 0))
+        if (vcpu_exit_reply(client, nestor_msginfo_label(info), len ? mr_get(server, sb, 0) : 0,
+                            true))
             sched_make_ready(client);
         return;
     }

@@ -1129,9 +1129,16 @@ bool vcpu_doorbell_lost(tcb_t *t, const char *why)
     return true;
 }
 
-bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask)
+bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask, bool by_handler)
 {
     vcpu_t *v = t->vcpu;
+    /* A doorbell's server cannot stop the VM: an answer other than RESUME
+     * or PASS_ON leaves the exit to the VMM, nothing loaded (nestor/vcpu.h). */
+    if (__builtin_expect(by_handler && v && v->exit_level == VCPU_DOORBELL_LEVEL, 0) &&
+        label != NESTOR_EXIT_REPLY_RESUME && label != NESTOR_EXIT_REPLY_PASS_ON) {
+        label = NESTOR_EXIT_REPLY_PASS_ON;
+        mask = 0;
+    }
     if (v && label == NESTOR_EXIT_REPLY_RESUME) {
         vcpu_resume_from_exit(t, mask);
         return true;
@@ -1156,7 +1163,7 @@ void vcpu_deferred_reply(tcb_t *t, uint64_t label, uint64_t mask)
     t->callee = 0;
     t->fault_type = NESTOR_FAULT_NONE;
     t->state = TS_INACTIVE;
-    if (vcpu_exit_reply(t, label, mask))
+    if (vcpu_exit_reply(t, label, mask, false))
         sched_make_ready(t);
 }
 

@@ -109,9 +109,10 @@ void vcpu_finalise(vcpu_t *v);
 /* Enter the guest of the vCPU thread @t (the scheduler's choice). */
 __attribute__((noreturn)) void vcpu_run(tcb_t *t);
 /* A handler replied to the exit @t waits on (links already undone): label
- * NESTOR_EXIT_REPLY_*, @mask the groups it changed. True: @t is to be made
- * ready (resume); false: it was passed on (it waits again) or stopped. */
-bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask);
+ * NESTOR_EXIT_REPLY_*, @mask the groups it changed; @by_handler: the exit's
+ * handler answered (not NESTOR_VCPU_REPLY). True: @t is to be made ready
+ * (resume); false: it was passed on (it waits again) or stopped. */
+bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask, bool by_handler);
 /* Resume after an exit: load the groups in @mask from the state page. */
 void vcpu_resume_from_exit(tcb_t *t, uint64_t mask);
 /* NESTOR_VCPU_SET_PML: whether the CPU can log; then (re)start logging into

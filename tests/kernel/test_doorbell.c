@@ -172,7 +172,8 @@ KTEST(doorbell_refusals)
  * (RAX, RIP past it) and resumes; the VMM sees the guest's next exit with
  * the value in RAX. A write goes the same way. An address outside the
  * range is the tables'. A reply naming a group the server was not given
- * refuses the entry; PASS_ON hands the exit to the tables. */
+ * refuses the entry; PASS_ON hands the exit to the tables, and so does
+ * STOP (a server cannot stop the VM). */
 KTEST(doorbell_exit_reaches_the_server)
 {
     static const uint8_t code[] = { I_MOV_EAX_MOFFS(0x9004), I_MOV_MOFFS_EAX(0x9008),
@@ -233,13 +234,20 @@ KTEST(doorbell_exit_reaches_the_server)
     KT_EQ(vm.s->rbx, 0xB0B);
     KT_EQ(vm.s->mtd & NESTOR_MTD_GPRS, NESTOR_MTD_GPRS);
     vm.s->rip += I_MOFFS_LEN;
-    /* The last read: the server again, then the VMCALL. */
+    /* The last read: the server answers STOP (it cannot stop the VM):
+     * the VMM gets the exit, nothing of the server's loaded; then the
+     * VMCALL. */
     vmm_resume(NESTOR_MTD_RIP);
     KT_EQ(serve_recv(&srv, &m), NESTOR_EXIT_EPT_VIOLATION);
     KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x9004);
+    const nestor_word_t at = srv.s->rip;
     srv.s->rip += I_MOFFS_LEN;
-    serve_reply(NESTOR_EXIT_REPLY_RESUME, NESTOR_MTD_RIP);
-    KT_EQ(vmm_recv(&vm, &m), NESTOR_EXIT_VMCALL);
+    serve_reply(NESTOR_EXIT_REPLY_STOP, NESTOR_MTD_RIP);
+    KT_EQ(vmm_recv(&vm, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), 0x9004);
+    KT_EQ(vm.s->rip, at);
+    vm.s->rip += I_MOFFS_LEN;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
     return KT_PASS;
 }
 

@@ -137,7 +137,9 @@
  *   PASS_ON  the exit goes to the exit tables as if no doorbell had taken it
  *            (the VMM's MMIO path: an instruction the server does not
  *            emulate, an exception to inject), after the groups it changed
- *   STOP     the vCPU stops.
+ *   anything else (STOP included) from the server: the exit goes to the
+ *            exit tables as for PASS_ON, nothing loaded (a server cannot
+ *            stop the VM; its VMM's NESTOR_VCPU_REPLY can).
  * The exit waits for the server at most the entry's timeout: then, or when
  * the endpoint is deleted while the exit waits on it or the server holding
  * its reply is deleted, the kernel says so once and passes the exit on to
