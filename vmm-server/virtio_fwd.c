@@ -157,10 +157,9 @@ static void offer_doorbell(nu_alloc_t *a, vfwd_dev_t *d, nestor_cptr_t ep)
            d->base + DS_DOORBELL_FIRST, d->base + DS_DOORBELL_END - 1);
 }
 
-bool vfwd_doorbell_served(vfwd_dev_t *d, uint64_t gpa)
+bool vfwd_doorbell_note(vfwd_dev_t *d)
 {
-    if (!d->db_note || !d->db_note->served || gpa < d->base + DS_DOORBELL_FIRST ||
-        gpa >= d->base + DS_DOORBELL_END)
+    if (!d->db_note->served)
         return false;
     d->db_note->served = 0;
     d->db_served++;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <user/space.h>
 #include <virtio_shadow.h>
+#include <devsrv.h>
 #include <vm_layout.h>
 
 struct vm;
@@ -90,7 +91,13 @@ bool vfwd_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value);
  * on because the device's line moved (devsrv.h): set the line as its note
  * says and true (the VMM resumes the guest: the server advanced it);
  * false: the VMM serves the access as any other. */
-bool vfwd_doorbell_served(vfwd_dev_t *d, uint64_t gpa);
+bool vfwd_doorbell_note(vfwd_dev_t *d);
+static inline bool vfwd_doorbell_served(vfwd_dev_t *d, uint64_t gpa)
+{
+    /* Inline: every access to a window asks; only the doorbell's go on. */
+    return d->doorbell && gpa - d->base - DS_DOORBELL_FIRST < DS_DOORBELL_END - DS_DOORBELL_FIRST &&
+           vfwd_doorbell_note(d);
+}
 
 /* The notification word @badge (VMM_BADGE_DEVICES bits) from the VMM's
  * bound notification: raise the line of each of @vm's devices whose bit is

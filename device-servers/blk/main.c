@@ -17,9 +17,8 @@
 #include "vblk.h"
 #include <blk_client.h>
 #include <devsrv.h>
-#include <ds_doorbell.h>
+#include <ds_doorbell_ipc.h>
 #include <ds_setup.h>
-#include <nestor/faults.h>
 #include <fmt.h>
 #include <stackcfg.h>
 #include <stdlib.h>
@@ -533,9 +532,8 @@ static void start_selftest(const char *cmdline, nestor_cptr_t ep)
 
 /* ---- serving ---- */
 
-/* The doorbell (ds_doorbell.h): the VMM's DS_REQ_DOORBELL brought its page. */
+/* The doorbell (ds_doorbell.h): the VMM's DS_REQ_DOORBELL brings its page. */
 static ds_doorbell_t doorbell;
-static bool doorbell_on;
 
 static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uint32_t *value)
 {
@@ -545,33 +543,6 @@ static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uin
 static bool db_line(void *dev)
 {
     return vblk_irq(dev);
-}
-
-/* DS_REQ_DOORBELL: map the page (once: a second offer is refused). */
-static bool take_doorbell(nestor_cptr_t cap, const nu_msg_t *m)
-{
-    if (!vm_ready || doorbell_on || nestor_msginfo_extra_caps(m->info) != 1 ||
-        nu_map_frame(&alloc, NESTOR_CAP_INIT_VSPACE, BLK_DOORBELL_VA, cap, MAP_RW) != NESTOR_OK)
-        return false;
-    ds_doorbell_init(&doorbell, (void *)(uintptr_t)BLK_DOORBELL_VA,
-                     (const uint8_t *)(uintptr_t)BLK_RAM_VA, vblk.ram_bytes, vm_window,
-                     db_access, db_line, &vblk);
-    ds_doorbell_vmm_knows(&doorbell, vblk_irq(&vblk));
-    doorbell_on = true;
-    return true;
-}
-
-/* A doorbell exit (label NESTOR_FAULT_VM_EXIT): served, or passed on to
- * the VMM (MR0 the groups written, nestor/vcpu.h). */
-static nu_msg_t doorbell_exit(const nu_msg_t *m)
-{
-    nestor_word_t mrs[NESTOR_EXIT_MR_COUNT], mask = 0, label = NESTOR_EXIT_REPLY_PASS_ON;
-    unsigned n = nestor_msginfo_length(m->info);
-    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT && i < n; i++)
-        mrs[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m->mr[i] : nu_ipc_buffer()->msg[i];
-    if (doorbell_on)
-        label = ds_doorbell_serve(&doorbell, mrs, n, &mask);
-    return (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 1), .mr = { mask } };
 }
 
 static void serve(nestor_cptr_t ep)
@@ -600,14 +571,18 @@ static void serve(nestor_cptr_t ep)
                 value = vblk_resume(&vblk, (uint32_t)m.mr[0]);
                 ok = true;
             }
-            if (label == DS_REQ_DOORBELL)
-                ok = cap_kept = got_cap && take_doorbell(slot, &m);
+            if (vm_ready && label == DS_REQ_DOORBELL)
+                ok = cap_kept = got_cap &&
+                                ds_doorbell_take(&doorbell, &alloc, slot, &m, BLK_DOORBELL_VA,
+                                                 (const uint8_t *)(uintptr_t)BLK_RAM_VA,
+                                                 vblk.ram_bytes, vm_window, db_access, db_line,
+                                                 &vblk);
             bool level = vm_ready && vblk_irq(&vblk);
             ds_doorbell_vmm_knows(&doorbell, level);
             r = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
                             .mr = { value, level ? DS_REPLY_IRQ_LEVEL : 0 } };
-        } else if (m.badge == DS_BADGE_DOORBELL && label == NESTOR_FAULT_VM_EXIT && !got_cap) {
-            r = doorbell_exit(&m);
+        } else if (ds_doorbell_message(&m)) {
+            r = ds_doorbell_answer(&doorbell, &m);
         } else if (m.badge >= BLK_BADGE_CLIENT_BASE &&
                    m.badge <= BLK_BADGE_CLIENT(SELFTEST)) {
             unsigned i = (unsigned)(m.badge - BLK_BADGE_CLIENT_BASE);

@@ -4,13 +4,12 @@
  * CR3[31:5]), 4.5 (4-level paging, 1 GiB and 2 MiB pages); the rights of a
  * translation and the data-access check of 4.6.
  */
-#include <string.h>
 #include <x86_arch.h>
 #include <x86_vmx.h>
 #include <x86_walk.h>
 
 #define ADDR_MASK_64   0x000FFFFFFFFFF000ULL
-#define PAGE_4K        4096ULL
+#define PAGE_4K        X86_WALK_PAGE
 #define PAE_CR3_MASK   (~0x1FULL)
 #define NONPAE_MASK    0xFFFFF000ULL
 #define LARGE_4M_MASK  0xFFC00000ULL
@@ -196,27 +195,3 @@ bool x86_nested_linear_to_phys(const x86_paging_t *p, uint64_t eptp12, uint64_t 
            x86_ept_to_phys(eptp12, gpa2, rd, ctx, pa1, &rights);
 }
 
-size_t x86_fetch_linear(const x86_paging_t *p, uint64_t la, x86_walk_read_fn read, void *ctx,
-                        const uint8_t *ram, uint64_t ram_bytes, uint8_t *out, size_t n,
-                        bool *unmapped)
-{
-    size_t got = 0;
-    *unmapped = false;
-    while (got < n) {
-        uint64_t gpa, chunk = PAGE_4K - (la & (PAGE_4K - 1));
-        if (chunk > n - got)
-            chunk = n - got;
-        if (!x86_linear_to_phys(p, la, read, ctx, &gpa)) {
-            *unmapped = true;
-            return got;
-        }
-        if (gpa >= ram_bytes)
-            return got;
-        if (chunk > ram_bytes - gpa)
-            chunk = ram_bytes - gpa;
-        memcpy(out + got, ram + gpa, chunk);
-        got += chunk;
-        la += chunk;
-    }
-    return got;
-}

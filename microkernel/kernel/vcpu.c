@@ -1080,9 +1080,9 @@ static inline __attribute__((always_inline)) bool pass_on(tcb_t *t, vcpu_t *v)
  * its timeout armed (nestor/vcpu.h "Doorbells"). False: no entry takes it
  * (none there, or its endpoint or page was deleted): the tables do.
  */
-static __attribute__((noinline)) bool doorbell_exit(tcb_t *t, vcpu_t *v, uint64_t reason)
+static __attribute__((noinline)) bool doorbell_exit(tcb_t *t, vcpu_t *v, uint64_t reason,
+                                                    uint64_t gpa)
 {
-    const uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR);
     for (unsigned i = 0; i < NESTOR_DOORBELL_MAX; i++) {
         const vcpu_doorbell_t *d = &v->doorbell_range[i];
         if (!(v->doorbells & BIT(i)) || gpa - d->base >= d->bytes)
@@ -1106,6 +1106,27 @@ static __attribute__((noinline)) bool doorbell_exit(tcb_t *t, vcpu_t *v, uint64_
     return false;
 }
 
+void vcpu_doorbell_bounds(vcpu_t *v)
+{
+    const uint64_t in_page = (1ULL << NESTOR_FRAME_4K_BITS) - 1;
+    uint64_t lo = ~0ULL, end = 0, off_lo = in_page, off_end = 0;
+    for (unsigned i = 0; i < NESTOR_DOORBELL_MAX; i++) {
+        const vcpu_doorbell_t *d = &v->doorbell_range[i];
+        if (!(v->doorbells & BIT(i)) || !d->bytes)
+            continue;
+        lo = d->base < lo ? d->base : lo;
+        end = d->base + d->bytes > end ? d->base + d->bytes : end;
+        /* Each range lies in one page (vcpu_invoke.c doorbell_range_ok). */
+        uint64_t off = d->base & in_page;
+        off_lo = off < off_lo ? off : off_lo;
+        off_end = off + d->bytes > off_end ? off + d->bytes : off_end;
+    }
+    v->doorbell_lo = end ? lo : 0;
+    v->doorbell_span = end ? end - lo : 0;
+    v->doorbell_off_lo = end ? (uint32_t)off_lo : 0;
+    v->doorbell_off_span = end ? (uint32_t)(off_end - off_lo) : 0;
+}
+
 bool vcpu_doorbell_waits(const tcb_t *t)
 {
     return t->vcpu && t->vcpu->exit_level == VCPU_DOORBELL_LEVEL &&
@@ -1120,6 +1141,7 @@ bool vcpu_doorbell_lost(tcb_t *t, const char *why)
         return false;
     /* Said once: the entry is off until the VMM sets it again. */
     v->doorbells &= (uint8_t)~BIT(v->doorbell);
+    vcpu_doorbell_bounds(v);
     kprintf("vcpu: thread %u: doorbell %u's server %s: its exit and the next go to the exit "
             "tables\n", t->id, v->doorbell, why);
     t->state = TS_INACTIVE;
@@ -1330,7 +1352,12 @@ void vmx_exit_handler(uint64_t *gprs)
         deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_EXCEPTION + (vec & 31));
     } else {
         v->timer_due = time_out;
-        if (basic != NESTOR_EXIT_EPT_VIOLATION || !v->doorbells || !doorbell_exit(t, v, reason))
+        uint64_t gpa;
+        if (basic != NESTOR_EXIT_EPT_VIOLATION ||
+            (gpa = vmread(VMCS_GUEST_PHYS_ADDR)) - v->doorbell_lo >= v->doorbell_span ||
+            ((gpa & ((1ULL << NESTOR_FRAME_4K_BITS) - 1)) - v->doorbell_off_lo) >=
+                v->doorbell_off_span ||
+            !doorbell_exit(t, v, reason, gpa))
             deliver_exit(t, v, reason,
                          basic < NESTOR_EXIT_REASONS ? basic : NESTOR_EXIT_SLOT_ENTRY_FAIL);
     }

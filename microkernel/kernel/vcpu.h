@@ -83,7 +83,11 @@ typedef struct vcpu {
     uint64_t exit_qual;             /*   for a pass-on (synthetic exits have no VMCS copy) */
     uint16_t exit_mask[NESTOR_EXIT_LEVELS][EXIT_TABLE_SLOTS];
     uint8_t slot_level[EXIT_TABLE_SLOTS];   /* where the search for a slot's handler starts */
-    uint8_t doorbells;              /* bit i: entry i is set and on (one test per exit) */
+    uint8_t doorbells;              /* bit i: entry i is set and on */
+    uint64_t doorbell_lo;           /* the ranges of the entries on lie in [lo, lo + span) */
+    uint64_t doorbell_span;         /*   (0: none; one test per EPT-violation exit) */
+    uint32_t doorbell_off_lo;       /* and, within their pages, in [off_lo, off_lo + */
+    uint32_t doorbell_off_span;     /*   off_span): the windows' other registers miss */
     uint8_t doorbell;               /* the entry holding the current exit (exit_level
                                        VCPU_DOORBELL_LEVEL) */
     vcpu_doorbell_t doorbell_range[NESTOR_DOORBELL_MAX];
@@ -127,6 +131,8 @@ bool vcpu_waits_for_exit_reply(const vcpu_t *v);
  * on to the exit tables and turn the entry off. False if @t holds no
  * doorbell exit (the caller then does what it does for other exits). */
 bool vcpu_doorbell_lost(tcb_t *t, const char *why);
+/* After entries were set or turned off: vcpu_t.doorbell_lo and _span. */
+void vcpu_doorbell_bounds(vcpu_t *v);
 /* Whether @t waits for a doorbell's server (in its endpoint's queue or for
  * its reply). */
 bool vcpu_doorbell_waits(const tcb_t *t);

@@ -249,6 +249,7 @@ static nestor_error_t clear_doorbell(inv_t *iv, const cte_t *self, vcpu_t *v, un
 {
     v->doorbells &= (uint8_t)~BIT(i);
     v->doorbell_range[i].bytes = 0;
+    vcpu_doorbell_bounds(v);
     if (!cap_install_copy(&v->ctes[VCPU_CTE_DOORBELL_EP + i], 0, self) ||
         !cap_install_copy(&v->ctes[VCPU_CTE_DOORBELL_PAGE + i], 0, self))
         return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
@@ -308,12 +309,14 @@ static nestor_error_t set_doorbell(inv_t *iv, cte_t *self, vcpu_t *v)
                          base & ~((1ULL << NESTOR_FRAME_4K_BITS) - 1));
     /* Invoke: off while the capabilities change (a deletion runs code). */
     v->doorbells &= (uint8_t)~BIT(i);
+    vcpu_doorbell_bounds(v);
     if (!cap_install_copy(&v->ctes[VCPU_CTE_DOORBELL_EP + i], ep, self) ||
         !cap_install_copy(&v->ctes[VCPU_CTE_DOORBELL_PAGE + i], page, self))
         return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
     v->doorbell_range[i] = (vcpu_doorbell_t){ .base = base, .bytes = (uint32_t)bytes,
                                               .timeout_ticks = ipc_timeout_ticks(ms) };
     v->doorbells |= (uint8_t)BIT(i);
+    vcpu_doorbell_bounds(v);
     return NESTOR_OK;
 }
 
