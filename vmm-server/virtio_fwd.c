@@ -393,7 +393,7 @@ void vfwd_report(const vm_t *vm)
         if (d->signals)
             printf("vmm: vm %s virtio %u (%s): %lu signals between accesses\n", vm->name, n,
                    d->server, d->signals);
-        if (d->db_note)
+        if (d->db_grant)                /* its server took the doorbell */
             printf("vmm: vm %s virtio %u (%s): doorbell: %lu exits answered by the server, %lu "
                    "served and passed on for the line\n", vm->name, n, d->server,
                    d->db_note->resumed, d->db_served);

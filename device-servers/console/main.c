@@ -30,6 +30,7 @@
 #include <user/print.h>
 #include <user/runtime.h>
 #include <user/space.h>
+#include <virtio_abi.h>
 #include <vm_layout.h>
 
 #define CON_RAM_VA     0x0000300000000000ULL  /* the VM's RAM, guest-physical 0 here */
@@ -106,14 +107,38 @@ static unsigned long garbage_after, silent_after, garbage_signalled;
 #define BELL_SILENT_OPT  "console.fault=bell-silent"
 static bool bell_silent;
 static unsigned long bells_ignored;
+/* "console.fault=die:N": the server crashes (a page fault init sees) when
+ * the Nth kick reaches it, at its doorbell or through the VMM, before
+ * serving it: init restarts it, the VMM reconnects and sends the kick
+ * again (a restart test; a restarted instance, restart=K on its command
+ * line, does not crash). */
+#define DIE_OPT          "console.fault=die:"
+#define RESTART_OPT      "restart="
+#define CRASH_ADDR       0x10ULL     /* below every mapping (user.ld links at 4 MiB) */
+static unsigned long die_at, kicks_seen;
+
+static bool access_or_die(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
+                          uint32_t wvalue)
+{
+    if (die_at && write && offset == VIRTIO_MMIO_QUEUE_NOTIFY && ++kicks_seen == die_at) {
+        printf("virtio-console %s: console.fault=die:%lu: crashing at kick %lu\n", c->name,
+               die_at, kicks_seen);
+        volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
+        *where = 0;
+    }
+    return con_access(c, write, offset, size, value, wvalue);
+}
 
 /* The doorbell (ds_doorbell.h): the kick and the interrupt registers as
  * the kernel's exit messages, served here. */
 static ds_doorbell_t doorbell;
 
+static bool access_or_die(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
+                          uint32_t wvalue);
+
 static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uint32_t *value)
 {
-    return con_access(dev, write, offset, size, value, *value);
+    return access_or_die(dev, write, offset, size, value, *value);
 }
 
 static bool db_line(void *dev)
@@ -147,8 +172,8 @@ static void serve(nestor_cptr_t ep)
         } else {
             if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO &&
                 (label == DS_REQ_READ || label == DS_REQ_WRITE))
-                ok = con_access(&con, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
-                                (uint32_t)m.mr[2]);
+                ok = access_or_die(&con, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
+                                   (uint32_t)m.mr[2]);
             else if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO && label == DS_REQ_RESUME) {
                 /* A restarted instance takes up its rings (devsrv.h): the
                  * receive buffers the old one held are available again. */
@@ -228,6 +253,9 @@ int main(const nestor_bootinfo_t *bi)
         printf("virtio-console %s: fault injection: no answer after %lu accesses\n", con.name,
                silent_after);
     }
+    const char *die = nu_option(bi->cmdline, DIE_OPT);
+    if (die && !nu_option(bi->cmdline, RESTART_OPT) && (die_at = strtoul(die, NULL, 10)) != 0)
+        printf("virtio-console %s: fault injection: a crash at kick %lu\n", con.name, die_at);
     if (nu_option(bi->cmdline, BELL_SILENT_OPT)) {
         bell_silent = true;
         printf("virtio-console %s: fault injection: doorbell exits never answered\n", con.name);
