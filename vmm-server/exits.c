@@ -479,7 +479,7 @@ static inline uint64_t doorbell_exits(const vm_t *vm)
     uint64_t n = 0;
     for (unsigned i = 0; i < vm->n_virtio; i++)
         if (vm->virtio[i].db_note)
-            n += vm->virtio[i].db_note->resumed;
+            n += vm->virtio[i].db_resumed + vm->virtio[i].db_note->resumed;
     return n;
 }
 

@@ -138,6 +138,9 @@ static void offer_doorbell(nu_alloc_t *a, vfwd_dev_t *d, nestor_cptr_t ep)
         d->db_page = page;
         d->db_note = (ds_doorbell_note_t *)(uintptr_t)(va + DS_DOORBELL_NOTE);
     }
+    /* What an earlier instance counted stays counted. */
+    d->kicks += d->db_note->kicks;
+    d->db_resumed += d->db_note->resumed;
     *d->db_note = (ds_doorbell_note_t){ 0 };
     nestor_cptr_t copy = a->next_slot++;
     if (nu_cnode_copy(a->cnode, copy, 64, a->cnode, d->db_page, 64,
@@ -384,9 +387,11 @@ void vfwd_report(const vm_t *vm)
 {
     for (unsigned n = 0; n < vm->n_virtio; n++) {
         const vfwd_dev_t *d = &vm->virtio[n];
+        /* (kicks: those the server served at its doorbell too) */
         printf("vmm: vm %s virtio %u (%s): %lu accesses forwarded, %lu kicks, %lu refused, %lu "
-               "interrupts raised%s\n", vm->name, n, d->server, d->accesses, d->kicks, d->refused,
-               d->raised, d->broken ? ", server broken" : "");
+               "interrupts raised%s\n", vm->name, n, d->server, d->accesses,
+               d->kicks + (d->db_grant ? d->db_note->kicks : 0), d->refused, d->raised,
+               d->broken ? ", server broken" : "");
         if (d->reconnects)
             printf("vmm: vm %s virtio %u (%s): reconnected %lu times (to restart %lu)\n", vm->name,
                    n, d->server, d->reconnects, d->instance);
@@ -396,6 +401,6 @@ void vfwd_report(const vm_t *vm)
         if (d->db_grant)                /* its server took the doorbell */
             printf("vmm: vm %s virtio %u (%s): doorbell: %lu exits answered by the server, %lu "
                    "served and passed on for the line\n", vm->name, n, d->server,
-                   d->db_note->resumed, d->db_served);
+                   d->db_resumed + d->db_note->resumed, d->db_served);
     }
 }

@@ -54,6 +54,7 @@ typedef struct {
     struct ds_doorbell_note *db_note;
     bool doorbell;
     uint64_t db_served;
+    uint64_t db_resumed;            /* the note's exits of the server's earlier instances */
 } vfwd_dev_t;
 
 /*

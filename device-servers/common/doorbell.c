@@ -108,6 +108,8 @@ nestor_word_t ds_doorbell_serve(ds_doorbell_t *db, const nestor_word_t *mrs, uns
     if (x86_emulate(&insn, &regs, &env, gpa, &fault) != X86_EMU_OK)
         return NESTOR_EXIT_REPLY_PASS_ON;      /* a fault: the VMM injects it */
     guest_regs_put(&regs, db->s);
+    db->note->kicks += insn.op != X86_OP_MOV_LOAD && insn.op != X86_OP_MOVZX &&
+                       insn.op != X86_OP_MOVSX && gpa == db->window + VIRTIO_MMIO_QUEUE_NOTIFY;
     *mask = NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RFLAGS | NESTOR_MTD_RIP;
     const bool level = db->line(db->dev);
     if (level == db->vmm_level) {

@@ -118,6 +118,7 @@ typedef struct ds_doorbell_note {
     uint32_t level;                  /* the device's line (DS_REPLY_IRQ_LEVEL) after it */
     uint64_t resumed;                /* doorbell exits the server answered itself (the
                                         VMM adds them to its counts) */
+    uint64_t kicks;                  /* QueueNotify writes it served at the doorbell */
 } ds_doorbell_note_t;
 #define DS_RESUME_IRQ        0x1u       /* MR0: the device's line was up */
 #define DS_RESUME_MRS        1

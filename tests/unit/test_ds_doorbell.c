@@ -150,6 +150,7 @@ static void test_kick_status_ack(void)
     CU_ASSERT_EQUAL(db.note->served, 1);
     CU_ASSERT_EQUAL(db.note->level, DS_REPLY_IRQ_LEVEL);
     CU_ASSERT_EQUAL(db.note->resumed, 0);
+    CU_ASSERT_EQUAL(db.note->kicks, 1);
     db.note->served = 0;                                    /* the VMM took it */
     /* The status: EAX gets it, nothing passed on. */
     static const uint8_t status[] = { 0xA1, 0x60, 0x00, 0xB0, 0xFE };  /* mov eax, [..60] */
@@ -162,6 +163,7 @@ static void test_kick_status_ack(void)
     CU_ASSERT_EQUAL(S->rip, CODE + sizeof status);
     CU_ASSERT_EQUAL(db.note->served, 0);
     CU_ASSERT_EQUAL(db.note->resumed, 1);
+    CU_ASSERT_EQUAL(db.note->kicks, 1);                    /* a read is no kick */
     /* The ACK: mov dword [0xFEB00064], 1. */
     static const uint8_t ack[] = { 0xC7, 0x05, 0x64, 0x00, 0xB0, 0xFE, 1, 0, 0, 0 };
     code(ack, sizeof ack);
