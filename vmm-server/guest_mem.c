@@ -91,25 +91,8 @@ static bool copy_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uin
 size_t guest_fetch_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, uint8_t *out,
                           size_t n, bool *unmapped)
 {
-    size_t got = 0;
-    *unmapped = false;
-    while (got < n) {
-        uint64_t gpa, chunk = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
-        if (chunk > n - got)
-            chunk = n - got;
-        if (!guest_linear_to_phys(vm, s, la, &gpa)) {
-            *unmapped = true;
-            return got;
-        }
-        if (gpa >= vm->ram_bytes)
-            return got;
-        if (chunk > vm->ram_bytes - gpa)
-            chunk = vm->ram_bytes - gpa;
-        memcpy(out + got, vm->ram + gpa, chunk);
-        got += chunk;
-        la += chunk;
-    }
-    return got;
+    const x86_paging_t p = paging_of(s);
+    return x86_fetch_linear(&p, la, read_entry, vm, vm->ram, vm->ram_bytes, out, n, unmapped);
 }
 
 bool guest_read_linear(vm_t *vm, const nestor_vcpu_state_t *s, uint64_t la, void *out, size_t n)

@@ -244,6 +244,9 @@ exit_action_t mmio_exit(vmexit_t *e)
         return vm_stop(vm, "access to guest-physical 0x%lx outside its RAM and devices "
                            "(EPT violation, qualification 0x%lx, rip 0x%lx)",
                        gpa, e->qualification, e->rip);
+    /* Served by the device server at its doorbell, passed on for the line. */
+    if (rd == vfwd_read && vfwd_doorbell_served(dev, gpa))
+        return EXIT_RESUME;
     /* Only the instruction's own data access is emulated: an access to a
      * paging-structure entry (a guest page table in the device page) is not. */
     if ((e->qualification & (EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATED)) !=

@@ -113,6 +113,82 @@ static bool grant_ram(nu_alloc_t *a, vm_t *vm, unsigned n, nestor_cptr_t setup)
     return nu_call_bounded(setup, &m) == NESTOR_OK && nestor_msginfo_label(m.info) == DS_OK;
 }
 
+/* ---- the doorbell (devsrv.h DS_REQ_DOORBELL; nestor/vcpu.h "Doorbells") ---- */
+
+static void set_line(vfwd_dev_t *d, bool level);
+
+#define VFWD_DOORBELL_WINDOW 0x0000500000200000ULL  /* + ((VM index * VM_VIRTIO_MAX + n) << 12) */
+#define DOORBELL_PAGE_BITS   12
+
+/* The kernel's entry of device @d (entry number: the device's), set to the
+ * server's endpoint @ep badged DS_BADGE_DOORBELL, or removed (@ep 0). */
+static bool set_doorbell(nu_alloc_t *a, vfwd_dev_t *d, nestor_cptr_t ep)
+{
+    _Static_assert(VM_VIRTIO_MAX <= NESTOR_DOORBELL_MAX, "an entry per device");
+    if (!ep) {
+        const nestor_word_t off[] = { d->n, 0, 0 };
+        d->doorbell = false;
+        return nu_invoke(d->vm->vcpu, NESTOR_VCPU_SET_DOORBELL, off, 3, 0, 0, 0, 0) == NESTOR_OK;
+    }
+    const nestor_cptr_t caps[] = { mint(a, ep, DS_BADGE_DOORBELL), d->db_page };
+    const nestor_word_t args[] = { d->n, d->base + DS_DOORBELL_FIRST,
+                                   DS_DOORBELL_END - DS_DOORBELL_FIRST, vfwd_timeout_ms };
+    d->doorbell = caps[0] && nu_invoke(d->vm->vcpu, NESTOR_VCPU_SET_DOORBELL, args, 4, caps, 2,
+                                       0, 0) == NESTOR_OK;
+    return d->doorbell;
+}
+
+/* Offer server @d (its endpoint @ep, unbadged) the doorbell: the page,
+ * made once and kept across its restarts (the kernel writes the state
+ * into it, the server the note, the VMM reads the note), a copy of it to
+ * the server, then the kernel's entry. A server that refuses it (or an old
+ * one that does not know it) gets every access through the VMM as before. */
+static void offer_doorbell(nu_alloc_t *a, vfwd_dev_t *d, nestor_cptr_t ep)
+{
+    vm_t *vm = d->vm;
+    if (!d->db_page) {
+        nestor_word_t va = VFWD_DOORBELL_WINDOW +
+                           (((uint64_t)vm->index * VM_VIRTIO_MAX + d->n) << DOORBELL_PAGE_BITS);
+        nestor_cptr_t page;
+        if (nu_map_new_page(a, NESTOR_CAP_INIT_VSPACE, va, &page) != NESTOR_OK)
+            return;
+        d->db_page = page;
+        d->db_note = (ds_doorbell_note_t *)(uintptr_t)(va + DS_DOORBELL_NOTE);
+    }
+    /* What an earlier instance counted stays counted. */
+    d->kicks += d->db_note->kicks;
+    d->db_resumed += d->db_note->resumed;
+    *d->db_note = (ds_doorbell_note_t){ 0 };
+    nestor_cptr_t copy = a->next_slot++;
+    if (nu_cnode_copy(a->cnode, copy, 64, a->cnode, d->db_page, 64,
+                      NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE) != NESTOR_OK)
+        return;
+    nu_ipc_buffer()->caps_or_badges[0] = copy;
+    nu_msg_t m = { .info = nestor_msginfo(DS_REQ_DOORBELL, 0, 1, 0) };
+    if (nu_call_bounded(d->ep, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != DS_OK ||
+        !set_doorbell(a, d, ep)) {
+        nu_cnode_revoke(a->cnode, copy, 64);
+        nu_cnode_delete(a->cnode, copy, 64);
+        return;
+    }
+    d->db_grant = copy;
+    printf("vmm: vm %s: device server %s takes the doorbell of device %u (0x%lx-0x%lx: "
+           "exits routed by the kernel)\n", vm->name, d->server, d->n,
+           d->base + DS_DOORBELL_FIRST, d->base + DS_DOORBELL_END - 1);
+}
+
+bool vfwd_doorbell_note(vfwd_dev_t *d)
+{
+    if (!d->db_note->served)
+        return false;
+    d->db_note->served = 0;
+    d->db_served++;
+    d->accesses++;
+    if (!d->broken)
+        set_line(d, d->db_note->level & DS_REPLY_IRQ_LEVEL);
+    return true;
+}
+
 bool vfwd_attach(nu_alloc_t *a, vm_t *vm, unsigned n, const char *server, nestor_cptr_t ep)
 {
     if (n >= VM_VIRTIO_MAX || n != vm->n_virtio)
@@ -127,6 +203,7 @@ bool vfwd_attach(nu_alloc_t *a, vm_t *vm, unsigned n, const char *server, nestor
         return false;
     }
     vm->n_virtio++;
+    offer_doorbell(a, d, ep);
     return true;
 }
 
@@ -166,6 +243,8 @@ static void mark_broken(vfwd_dev_t *d)
 {
     d->broken = true;
     set_line(d, false);
+    if (d->doorbell)
+        set_doorbell(0, d, 0);          /* its accesses come here: all ones */
     if (d->grants) {
         nu_cnode_revoke(d->grants, DS_GRANT_IRQ, d->grants_radix);
         nu_cnode_delete(d->grants, DS_GRANT_IRQ, d->grants_radix);
@@ -186,6 +265,13 @@ static void forget_grants(vfwd_dev_t *d)
     nu_cnode_revoke(fwd_alloc->cnode, d->grants, 64);
     nu_cnode_delete(fwd_alloc->cnode, d->grants, 64);
     d->grants = 0;
+    if (d->db_grant) {
+        nu_cnode_revoke(fwd_alloc->cnode, d->db_grant, 64);
+        nu_cnode_delete(fwd_alloc->cnode, d->db_grant, 64);
+        d->db_grant = 0;
+    }
+    if (d->doorbell)
+        set_doorbell(0, d, 0);
 }
 
 /* A write or a resume to the server; true if it answered DS_OK. */
@@ -234,6 +320,7 @@ static __attribute__((noinline, cold)) bool reconnect(vfwd_dev_t *d)
     }
     d->reconnects++;
     set_line(d, m.mr[1] & DS_REPLY_IRQ_LEVEL);
+    offer_doorbell(a, d, ep);
     printf("vmm: vm %s: device server %s restarted by init (restart %lu): device %u "
            "reconnected, %u register writes replayed, its queues resumed with %lu chains "
            "available; the access is sent again\n", d->vm->name, d->server, instance, d->n,
@@ -383,14 +470,20 @@ void vfwd_report(const vm_t *vm)
 {
     for (unsigned n = 0; n < vm->n_virtio; n++) {
         const vfwd_dev_t *d = &vm->virtio[n];
+        /* (kicks: those the server served at its doorbell too) */
         printf("vmm: vm %s virtio %u (%s): %lu accesses forwarded, %lu kicks, %lu refused, %lu "
-               "interrupts raised%s\n", vm->name, n, d->server, d->accesses, d->kicks, d->refused,
-               d->raised, d->broken ? ", server broken" : "");
+               "interrupts raised%s\n", vm->name, n, d->server, d->accesses,
+               d->kicks + (d->db_grant ? d->db_note->kicks : 0), d->refused, d->raised,
+               d->broken ? ", server broken" : "");
         if (d->reconnects)
             printf("vmm: vm %s virtio %u (%s): reconnected %lu times (to restart %lu)\n", vm->name,
                    n, d->server, d->reconnects, d->instance);
         if (d->signals)
             printf("vmm: vm %s virtio %u (%s): %lu signals between accesses\n", vm->name, n,
                    d->server, d->signals);
+        if (d->db_grant)                /* its server took the doorbell */
+            printf("vmm: vm %s virtio %u (%s): doorbell: %lu exits answered by the server, %lu "
+                   "served and passed on for the line\n", vm->name, n, d->server,
+                   d->db_resumed + d->db_note->resumed, d->db_served);
     }
 }

@@ -12,6 +12,7 @@
 #include <user/space.h>
 #include <virtio_shadow.h>
 #include "dev_state.h"
+#include <devsrv.h>
 #include <vm_layout.h>
 
 struct vm;
@@ -46,6 +47,15 @@ typedef struct {
     virtio_shadow_t shadow;
     uint64_t instance;              /* the server's restarts, as init last said (0: none) */
     uint64_t accesses, kicks, raised, refused, signals, reconnects;
+    /* The doorbell (devsrv.h DS_REQ_DOORBELL): its page (made once, mapped
+     * here: the kernel writes the state, the server the note), the copy the
+     * server holds (revoked at its restart), and whether the kernel's entry
+     * is set; the server's accesses it passed on served. */
+    nestor_cptr_t db_page, db_grant;
+    struct ds_doorbell_note *db_note;
+    bool doorbell;
+    uint64_t db_served;
+    uint64_t db_resumed;            /* the note's exits of the server's earlier instances */
 } vfwd_dev_t;
 
 /*
@@ -78,6 +88,18 @@ vfwd_dev_t *vfwd_find(struct vm *vm, uint64_t gpa);
  * vfwd_dev_t: forwarded to the server; the reply sets the device's line. */
 bool vfwd_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value);
 bool vfwd_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value);
+
+/* A doorbell exit at @gpa of @d's window that its server served and passed
+ * on because the device's line moved (devsrv.h): set the line as its note
+ * says and true (the VMM resumes the guest: the server advanced it);
+ * false: the VMM serves the access as any other. */
+bool vfwd_doorbell_note(vfwd_dev_t *d);
+static inline bool vfwd_doorbell_served(vfwd_dev_t *d, uint64_t gpa)
+{
+    /* Inline: every access to a window asks; only the doorbell's go on. */
+    return d->doorbell && gpa - d->base - DS_DOORBELL_FIRST < DS_DOORBELL_END - DS_DOORBELL_FIRST &&
+           vfwd_doorbell_note(d);
+}
 
 /* The notification word @badge (VMM_BADGE_DEVICES bits) from the VMM's
  * bound notification: raise the line of each of @vm's devices whose bit is

@@ -18,6 +18,7 @@
 #include <blk_client.h>
 #include <devsrv.h>
 #include <ds_paged.h>
+#include <ds_doorbell_ipc.h>
 #include <ds_setup.h>
 #include <fmt.h>
 #include <stackcfg.h>
@@ -36,6 +37,7 @@
 #define OPT_VM_PART    "blk.vm="
 #define OPT_IMAGE      "blk.image="           /* NAME: the VM's disk is module "image NAME" */
 #define BLK_COW_VA     0x0000340000000000ULL  /* the image's private page copies */
+#define BLK_DOORBELL_VA 0x0000200000200000ULL /* the doorbell's page (devsrv.h DS_REQ_DOORBELL) */
 #define OPT_CLIENT     "blk.client"           /* blk.client0=FIRST:COUNT ... */
 #define OPT_SELFTEST   "blk.selftest="        /* FIRST:COUNT: a client thread of our own */
 #define SELFTEST       BLK_MAX_CLIENTS        /* its client number (and badge) */
@@ -60,6 +62,7 @@ static ds_paged_t paged;        /* the VM's RAM a pager owns (ds_paged.h) */
 static bool paged_check;        /* OPT_PAGECHECK */
 static char paged_who[2 * BLK_NAME_MAX + 16];
 static bool vm_configured, vm_ready;
+static uint64_t vm_window;               /* the device's MMIO window (vm_layout.h) */
 static nestor_cptr_t cmd_ports, ctl_port;   /* 0x1F0-0x1F7, 0x3F6 */
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 static nu_alloc_t alloc;
@@ -355,6 +358,7 @@ static nu_msg_t setup(nestor_cptr_t node, const nu_msg_t *m)
     else {
         unsigned dev = (unsigned)m->mr[DS_SETUP_MR_DEVICE];
         vm_ready = true;
+        vm_window = vm_virtio_base(dev);
         printf("blk %s: serving vm %s's virtio block device %u (MMIO 0x%lx, IRQ %u, %lu MiB of "
                "RAM mapped): %lu sectors\n", name, vblk.vm, dev, vm_virtio_base(dev),
                vm_virtio_irq(dev), vblk.ram_bytes >> 20, vblk.usable ? vblk.part.count : 0);
@@ -575,6 +579,19 @@ static nu_msg_t checkpoint(nestor_word_t label, const nu_msg_t *m)
 
 /* ---- serving ---- */
 
+/* The doorbell (ds_doorbell.h): the VMM's DS_REQ_DOORBELL brings its page. */
+static ds_doorbell_t doorbell;
+
+static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uint32_t *value)
+{
+    return vblk_access(dev, write, offset, size, value, *value);
+}
+
+static bool db_line(void *dev)
+{
+    return vblk_irq(dev);
+}
+
 static void serve(nestor_cptr_t ep)
 {
     nestor_ipc_buffer_t *b = nu_ipc_buffer();
@@ -601,6 +618,12 @@ static void serve(nestor_cptr_t ep)
                 value = vblk_resume(&vblk, (uint32_t)m.mr[0]);
                 ok = true;
             }
+            if (vm_ready && label == DS_REQ_DOORBELL)
+                ok = cap_kept = got_cap &&
+                                ds_doorbell_take(&doorbell, &alloc, slot, &m, BLK_DOORBELL_VA,
+                                                 (const uint8_t *)(uintptr_t)BLK_RAM_VA,
+                                                 vblk.ram_bytes, vm_window, db_access, db_line,
+                                                 &vblk);
             if (label == DS_REQ_SAVE || label == DS_REQ_LOAD)
                 r = checkpoint(label, &m);
             else
@@ -608,6 +631,11 @@ static void serve(nestor_cptr_t ep)
                                                        DS_REPLY_MRS),
                                 .mr = { value, vm_ready && vblk_irq(&vblk) ? DS_REPLY_IRQ_LEVEL
                                                                            : 0 } };
+            /* (Every reply above tells the VMM the line's level as it is
+             * now; a save does not move it.) */
+            ds_doorbell_vmm_knows(&doorbell, vm_ready && vblk_irq(&vblk));
+        } else if (ds_doorbell_message(&m)) {
+            r = ds_doorbell_answer(&doorbell, &m);
         } else if (m.badge >= BLK_BADGE_CLIENT_BASE &&
                    m.badge <= BLK_BADGE_CLIENT(SELFTEST)) {
             unsigned i = (unsigned)(m.badge - BLK_BADGE_CLIENT_BASE);

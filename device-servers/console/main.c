@@ -23,6 +23,8 @@
 #include <devsrv.h>
 #include <ds_access.h>
 #include <ds_paged.h>
+#include <ds_doorbell_ipc.h>
+#include <nestor/vcpu.h>
 #include <ds_setup.h>
 #include <fmt.h>
 #include <stdlib.h>
@@ -30,9 +32,11 @@
 #include <user/print.h>
 #include <user/runtime.h>
 #include <user/space.h>
+#include <virtio_abi.h>
 #include <vm_layout.h>
 
 #define CON_RAM_VA     0x0000300000000000ULL  /* the VM's RAM, guest-physical 0 here */
+#define CON_DOORBELL_VA 0x0000200000200000ULL /* the doorbell's page (devsrv.h DS_REQ_DOORBELL) */
 
 static con_t con;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
@@ -103,29 +107,100 @@ static bool setup(nestor_cptr_t ep)
 #define SILENT_OPT       "console.fault=silent:"
 #define GARBAGE_LABEL    0xBAD
 static unsigned long garbage_after, silent_after, garbage_signalled;
+/* "console.fault=bell-silent": the server takes the doorbell and never
+ * answers its exits (it receives the next message instead, which drops
+ * the exit's reply right), while it serves the VMM's calls: the kernel's
+ * timeout must hand each such exit to the VMM (devsrv.h "doorbell"). */
+#define BELL_SILENT_OPT  "console.fault=bell-silent"
+static bool bell_silent;
+static unsigned long bells_ignored;
+/* "console.fault=die:N": the server crashes (a page fault init sees) when
+ * the Nth kick reaches it, at its doorbell or through the VMM, before
+ * serving it: init restarts it, the VMM reconnects and sends the kick
+ * again (a restart test; a restarted instance, restart=K on its command
+ * line, does not crash). */
+#define DIE_OPT          "console.fault=die:"
+#define RESTART_OPT      "restart="
+#define CRASH_ADDR       0x10ULL     /* below every mapping (user.ld links at 4 MiB) */
+static unsigned long die_at, kicks_seen;
 
-/* Serve the VMM's forwarded accesses, for ever. */
+static bool access_or_die(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
+                          uint32_t wvalue)
+{
+    if (die_at && write && offset == VIRTIO_MMIO_QUEUE_NOTIFY && ++kicks_seen == die_at) {
+        printf("virtio-console %s: console.fault=die:%lu: crashing at kick %lu\n", c->name,
+               die_at, kicks_seen);
+        volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
+        *where = 0;
+    }
+    return con_access(c, write, offset, size, value, wvalue);
+}
+
+/* The doorbell (ds_doorbell.h): the kick and the interrupt registers as
+ * the kernel's exit messages, served here. */
+static ds_doorbell_t doorbell;
+
+static bool access_or_die(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
+                          uint32_t wvalue);
+
+static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uint32_t *value)
+{
+    return access_or_die(dev, write, offset, size, value, *value);
+}
+
+static bool db_line(void *dev)
+{
+    return con_irq(dev);
+}
+
+/* Serve the VMM's forwarded accesses and the doorbell's exits, for ever. */
 static void serve(nestor_cptr_t ep)
 {
     nu_msg_t m = { 0 };
+    nestor_cptr_t db_slot = alloc.next_slot++;  /* the doorbell's page, when offered */
+    nu_receive_cap_into(db_slot);
     nestor_word_t st = nu_recv(ep, &m);
     for (;;) {
         nestor_word_t label = nestor_msginfo_label(m.info);
         uint32_t value = 0;
         bool ok = false;
-        if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO &&
-            (label == DS_REQ_READ || label == DS_REQ_WRITE))
-            ok = con_access(&con, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
-                            (uint32_t)m.mr[2]);
-        else if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO && label == DS_REQ_RESUME) {
-            /* A restarted instance takes up its rings (devsrv.h): the
-             * receive buffers the old one held are available again. */
-            value = ds_resume(&con.dev, (uint32_t)m.mr[0]);
-            ok = true;
+        bool bell = st == NESTOR_OK && ds_doorbell_message(&m);
+        if (bell && bell_silent) {
+            if (!bells_ignored++)
+                printf("virtio-console %s: a doorbell exit left unanswered\n", con.name);
+            st = nu_recv(ep, &m);
+            continue;
         }
-        m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
-                        .mr = { value, con_irq(&con) ? DS_REPLY_IRQ_LEVEL : 0 } };
-        if (garbage_after && con.accesses > garbage_after) {
+        if (bell && garbage_after && con.accesses >= garbage_after) {
+            /* The faults test the VMM's defences: the access goes there. */
+            m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_PASS_ON, 0, 0, 1) };
+        } else if (bell) {
+            m = ds_doorbell_answer(&doorbell, &m);
+        } else {
+            if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO &&
+                (label == DS_REQ_READ || label == DS_REQ_WRITE))
+                ok = access_or_die(&con, label == DS_REQ_WRITE, m.mr[0], m.mr[1], &value,
+                                   (uint32_t)m.mr[2]);
+            else if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO && label == DS_REQ_RESUME) {
+                /* A restarted instance takes up its rings (devsrv.h): the
+                 * receive buffers the old one held are available again. */
+                value = ds_resume(&con.dev, (uint32_t)m.mr[0]);
+                ok = true;
+            } else if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO && label == DS_REQ_DOORBELL) {
+                ok = ds_doorbell_take(&doorbell, &alloc, db_slot, &m, CON_DOORBELL_VA,
+                                      (const uint8_t *)(uintptr_t)CON_RAM_VA, con.ram_bytes,
+                                      con.mmio, db_access, db_line, &con);
+                if (ok)
+                    nu_ipc_buffer()->receive_cnode = 0;     /* no capability after it */
+            }
+            if (nestor_msginfo_extra_caps(m.info) && !doorbell.s)
+                nu_cnode_delete(alloc.cnode, db_slot, 64);  /* not a page we took */
+            const bool level = con_irq(&con);
+            ds_doorbell_vmm_knows(&doorbell, level);
+            m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
+                            .mr = { value, level ? DS_REPLY_IRQ_LEVEL : 0 } };
+        }
+        if (!bell && garbage_after && con.accesses > garbage_after) {
             /* Garbage, then signals: the VMM, having broken the device at
              * the reply, has revoked the capability they go through. */
             m = (nu_msg_t){ .info = nestor_msginfo(GARBAGE_LABEL, 0, 0, DS_REPLY_MRS),
@@ -150,11 +225,13 @@ static void serve(nestor_cptr_t ep)
          * accesses, as host input would come; a line that goes up then is
          * the VMM's to raise, by a signal (one per rise: the VMM holds
          * the level until the next reply says otherwise). */
-        bool was_up = m.mr[1] & DS_REPLY_IRQ_LEVEL;
+        bool was_up = doorbell.vmm_level;
         nu_reply(&m);
         con_input(&con);
-        if (!was_up && con_irq(&con) && signal_cap)
+        if (!was_up && con_irq(&con) && signal_cap) {
             nu_signal(signal_cap);
+            ds_doorbell_vmm_knows(&doorbell, true);
+        }
         st = nu_recv(ep, &m);
     }
 }
@@ -182,6 +259,13 @@ int main(const nestor_bootinfo_t *bi)
         silent_after = strtoul(silent, NULL, 10);
         printf("virtio-console %s: fault injection: no answer after %lu accesses\n", con.name,
                silent_after);
+    }
+    const char *die = nu_option(bi->cmdline, DIE_OPT);
+    if (die && !nu_option(bi->cmdline, RESTART_OPT) && (die_at = strtoul(die, NULL, 10)) != 0)
+        printf("virtio-console %s: fault injection: a crash at kick %lu\n", con.name, die_at);
+    if (nu_option(bi->cmdline, BELL_SILENT_OPT)) {
+        bell_silent = true;
+        printf("virtio-console %s: fault injection: doorbell exits never answered\n", con.name);
     }
     if (nu_option_copy(bi->cmdline, INPUT_OPT, input, sizeof input - 1)) {
         con.input = input;

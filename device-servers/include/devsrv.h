@@ -88,14 +88,37 @@
  *                    the line's level), or DS_REFUSED with MR0 a
  *                    DS_STATE_E_* (the device is then as the replay left
  *                    it; the VMM stops the VM).
+ *
+ * The doorbell (device-servers/README.md "Doorbell"; the kernel's side:
+ * nestor/vcpu.h "Doorbells"). After the setup the VMM offers it:
+ *   DS_REQ_DOORBELL  (badge DS_BADGE_MMIO) one capability, a 4 KiB frame
+ *                    the kernel writes the vCPU's state into at the
+ *                    doorbell's exits (nestor_vcpu_state_t at its start)
+ *                    and whose ds_doorbell_note_t (at DS_DOORBELL_NOTE) the
+ *                    server writes for the VMM. Reply DS_OK: the server
+ *                    takes the exits; anything else: it does not, and every
+ *                    access goes through the VMM as above.
+ * On DS_OK the VMM has the kernel send the guest's accesses to
+ * [DS_DOORBELL_FIRST, DS_DOORBELL_END) of the window straight to the
+ * server as exit messages (badge DS_BADGE_DOORBELL): the kick and the
+ * interrupt status and acknowledgement, which hold no state a restart
+ * replays. The server decodes the instruction and serves it (a plain MOV
+ * of 1, 2 or 4 bytes) and replies RESUME with the registers and RIP
+ * written; anything else (another instruction, a fault the guest must get)
+ * it passes on to the VMM untouched. An access that moves the device's
+ * interrupt line is served and passed on with the note's 'served' set
+ * and the line's level in it: the VMM then only sets the line (and
+ * injects), without decoding or calling the server again.
  */
 #ifndef DEVSRV_H
 #define DEVSRV_H
 #include <stdint.h>
 #include <virtq.h>
+#include <virtio_abi.h>
 
 #define DS_BADGE_SETUP       0xD5
 #define DS_BADGE_MMIO        0xD6
+#define DS_BADGE_DOORBELL    0xD7     /* the kernel's doorbell exits (above) */
 
 #define DS_GRANT_IRQ         0       /* signal: "my interrupt line is asserted" */
 #define DS_GRANT_RAM         1
@@ -113,6 +136,23 @@
 #define DS_REQ_MRS           3
 
 #define DS_REQ_RESUME        0x5253     /* "RS": a restarted server takes up its rings */
+#define DS_REQ_DOORBELL      0x4442     /* "DB": the doorbell's page (above) */
+
+/* The registers of the window the doorbell takes (virtio_abi.h; Virtio 1.2
+ * 4.2.2: QueueNotify, InterruptStatus, InterruptACK, and the reserved
+ * words between them, which read 0 and drop writes either way). */
+#define DS_DOORBELL_FIRST    VIRTIO_MMIO_QUEUE_NOTIFY
+#define DS_DOORBELL_END      (VIRTIO_MMIO_INTERRUPT_ACK + VIRTIO_MMIO_REG_SIZE)
+
+/* What the server tells the VMM in the doorbell's page, past the state. */
+#define DS_DOORBELL_NOTE     2048u
+typedef struct ds_doorbell_note {
+    uint32_t served;                 /* 1: the access passed on was served: set the line */
+    uint32_t level;                  /* the device's line (DS_REPLY_IRQ_LEVEL) after it */
+    uint64_t resumed;                /* doorbell exits the server answered itself (the
+                                        VMM adds them to its counts) */
+    uint64_t kicks;                  /* QueueNotify writes it served at the doorbell */
+} ds_doorbell_note_t;
 #define DS_RESUME_IRQ        0x1u       /* MR0: the device's line was up */
 #define DS_RESUME_MRS        1
 

@@ -150,6 +150,10 @@ net_reply_t net_serve(net_server_t *s, const net_msg_t *m)
         if (was_live && pt->dev.dev.status == 0)
             report(s, p);
         signal_others(s, p);
+    } else if (m->label == DS_REQ_DOORBELL && pt->live) {
+        /* The doorbell (devsrv.h) is not taken here yet: every access
+         * keeps coming through the VMM. Said by the refusal, not logged. */
+        return (net_reply_t){ .label = DS_REFUSED };
     } else {
         fmt_snprintf(why, sizeof why, "port %u: label 0x%x with %u capabilities %s", p, m->label,
                      m->caps, pt->live ? "(not an access)" : "before its setup");

@@ -7,6 +7,8 @@
 #ifndef X86_WALK_H
 #define X86_WALK_H
 #include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 /* The paging-mode registers of the guest. */
@@ -69,6 +71,40 @@ uint64_t x86_walk_ad_bits(const x86_walk_trace_t *trace, unsigned i, bool write)
  * RFLAGS.AC (`ac`). Protection keys are not checked. */
 uint32_t x86_access_fault(const x86_paging_t *p, const x86_walk_rights_t *r, bool write,
                           bool user, bool ac);
+
+/* The smallest page of a guest's paging (SDM Vol. 3A 4.5). */
+#define X86_WALK_PAGE 4096ULL
+
+/* Up to @n bytes at linear @la (an instruction's) from a guest RAM of
+ * @ram_bytes at @ram (guest-physical 0 there), each page translated on
+ * its own (SDM Vol. 3A 4.5; @read reads the paging structures): stops at
+ * the first page without a translation (*@unmapped set) or outside the
+ * RAM. Returns the bytes copied. Inline: every MMIO exit's fetch. */
+static inline size_t x86_fetch_linear(const x86_paging_t *p, uint64_t la, x86_walk_read_fn read,
+                                      void *ctx, const uint8_t *ram, uint64_t ram_bytes,
+                                      uint8_t *out, size_t n, bool *unmapped)
+{
+    const uint64_t page = X86_WALK_PAGE;
+    size_t got = 0;
+    *unmapped = false;
+    while (got < n) {
+        uint64_t gpa, chunk = page - (la & (page - 1));
+        if (chunk > n - got)
+            chunk = n - got;
+        if (!x86_linear_to_phys(p, la, read, ctx, &gpa)) {
+            *unmapped = true;
+            return got;
+        }
+        if (gpa >= ram_bytes)
+            return got;
+        if (chunk > ram_bytes - gpa)
+            chunk = ram_bytes - gpa;
+        memcpy(out + got, ram + gpa, chunk);
+        got += chunk;
+        la += chunk;
+    }
+    return got;
+}
 
 /* Guest-physical @gpa through the EPT paging structures of @eptp (SDM
  * 28.3.2: 4-level, 1 GiB and 2 MiB pages; the entries read with @read at

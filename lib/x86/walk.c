@@ -9,7 +9,7 @@
 #include <x86_walk.h>
 
 #define ADDR_MASK_64   0x000FFFFFFFFFF000ULL
-#define PAGE_4K        4096ULL
+#define PAGE_4K        X86_WALK_PAGE
 #define PAE_CR3_MASK   (~0x1FULL)
 #define NONPAE_MASK    0xFFFFF000ULL
 #define LARGE_4M_MASK  0xFFC00000ULL
@@ -194,3 +194,4 @@ bool x86_nested_linear_to_phys(const x86_paging_t *p, uint64_t eptp12, uint64_t 
     return x86_linear_to_phys(p, la, nested_read, &n, &gpa2) &&
            x86_ept_to_phys(eptp12, gpa2, rd, ctx, pa1, &rights);
 }
+

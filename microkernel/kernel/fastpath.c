@@ -93,7 +93,7 @@ static void reply_recv_to_vcpu(tcb_t *t, tcb_t *caller, const cap_t *c, nestor_m
         (t->bound_ntfn && t->bound_ntfn->active) ||
         !sched_only_ready_above(t, caller->priority))
         return;
-    vcpu_resume_from_exit(caller, t->frame.rdx);
+    vcpu_resume_from_exit(caller, t->frame.rdx);   /* (a doorbell's timeout disarmed) */
     caller->fault_type = NESTOR_FAULT_NONE;
     t->caller = 0;
     caller->callee = 0;

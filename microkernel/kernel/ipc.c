@@ -7,6 +7,7 @@
  * (receiver->caller); REPLY uses it once.
  */
 #include "kernel/ipc.h"
+#include "arch/x86_64/apic.h"
 #include "kernel/cnode_ops.h"
 #include "kernel/console.h"
 #include "kernel/cspace.h"
@@ -270,7 +271,8 @@ static void resume_after_fault(tcb_t *client, tcb_t *server, nestor_ipc_buffer_t
     client->fault_type = NESTOR_FAULT_NONE;
     if (type == NESTOR_FAULT_VM_EXIT) {
         /* Resume, pass on to the next monitor, or stop (nestor/vcpu.h). */
-        if (vcpu_exit_reply(client, nestor_msginfo_label(info), len ? mr_get(server, sb, 0) : 0))
+        if (vcpu_exit_reply(client, nestor_msginfo_label(info), len ? mr_get(server, sb, 0) : 0,
+                            true))
             sched_make_ready(client);
         return;
     }
@@ -371,6 +373,7 @@ void ipc_wake_deleted(tcb_t *t)
     t->fault_type = NESTOR_FAULT_NONE;
     if (exit_lost) {
         t->state = TS_INACTIVE;
+        vcpu_doorbell_lost(t, "is gone");      /* a doorbell's exit goes on */
         return;
     }
     set_syscall_result(t, NESTOR_ERR_DELETED, 0, 0);
@@ -407,9 +410,15 @@ void ntfn_cancel_all(notification_t *n)
 static tcb_t *armed;
 static uint64_t ticks;
 
-void ipc_timeout_arm(tcb_t *t)
+uint32_t ipc_timeout_ticks(uint64_t ms)
 {
-    t->call_deadline = ticks + t->call_timeout_ticks;
+    const uint64_t hz = lapic_timer_hz();
+    return ms ? (uint32_t)((ms * hz + 999) / 1000 + 1) : 0;
+}
+
+void ipc_timeout_arm(tcb_t *t, uint32_t n)
+{
+    t->call_deadline = ticks + n;
     t->timeout_prev = 0;
     t->timeout_next = armed;
     if (armed)
@@ -441,7 +450,19 @@ void ipc_timeout_tick(void)
             continue;
         /* Still in the send queue, or the receiver holds the reply right:
          * either way the call ends here; a later reply finds no caller
-         * (NESTOR_ERR_NO_REPLY). */
+         * (NESTOR_ERR_NO_REPLY). A vCPU thread's doorbell exit goes on to
+         * the exit tables instead (nestor/vcpu.h). */
+        if (t->vcpu) {
+            /* Only a doorbell's exit arms a vCPU thread; one answered
+             * since is disarmed at its reply, but whatever else it waits
+             * on is never cancelled here. */
+            if (vcpu_doorbell_waits(t)) {
+                ipc_cancel(t);                  /* out of the queue, or no reply right */
+                vcpu_doorbell_lost(t, "did not answer in time");
+            } else
+                ipc_timeout_disarm(t);
+            continue;
+        }
         ipc_cancel(t);                          /* disarms */
         set_syscall_result(t, NESTOR_ERR_TIMED_OUT, 0, 0);
         sched_make_ready(t);

@@ -18,10 +18,14 @@ void ntfn_signal(notification_t *n, uint64_t badge);
 void ipc_cancel(tcb_t *t);
 
 /* Bounded calls (NESTOR_SYS_CALL_BOUNDED): arm @t, blocked in a call, to
- * give up after its call_timeout_ticks; disarm (its call ended); the
+ * give up after @ticks (its call_timeout_ticks; a vCPU thread's doorbell
+ * exit: the entry's timeout, nestor/vcpu.h); disarm (its call ended); the
  * timer's tick, which ends the calls whose time is up with
  * NESTOR_ERR_TIMED_OUT. */
-void ipc_timeout_arm(tcb_t *t);
+void ipc_timeout_arm(tcb_t *t, uint32_t ticks);
+/* A timeout of @ms milliseconds (<= NESTOR_CALL_TIMEOUT_MAX_MS) in timer
+ * ticks: rounded up, plus one for the tick under way; 0 stays 0 (none). */
+uint32_t ipc_timeout_ticks(uint64_t ms);
 void ipc_timeout_disarm(tcb_t *t);
 void ipc_timeout_tick(void);
 /* @t waited on a partner or endpoint now deleted: wake it with

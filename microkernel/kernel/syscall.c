@@ -87,7 +87,7 @@ static void call_bounded(tcb_t *t)
 {
     do_send(t, true, true);
     if (t->call_timeout_ticks && (t->state == TS_BLOCKED_SEND || t->state == TS_BLOCKED_REPLY))
-        ipc_timeout_arm(t);
+        ipc_timeout_arm(t, t->call_timeout_ticks);
 }
 
 static void do_recv(tcb_t *t, bool blocking)

@@ -221,8 +221,7 @@ static nestor_error_t set_call_timeout(inv_t *iv, tcb_t *t)
         return NESTOR_ERR_TRUNCATED_MESSAGE;
     if (ms > NESTOR_CALL_TIMEOUT_MAX_MS)
         return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_CALL_TIMEOUT_MAX_MS);
-    const uint64_t hz = lapic_timer_hz();
-    t->call_timeout_ticks = ms ? (uint32_t)((ms * hz + 999) / 1000 + 1) : 0;
+    t->call_timeout_ticks = ipc_timeout_ticks(ms);
     return NESTOR_OK;
 }
 

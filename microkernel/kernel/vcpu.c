@@ -325,10 +325,23 @@ void vcpu_finalise(vcpu_t *v)
 
 /* ---- the state page ---- */
 
+static nestor_vcpu_state_t *page_in(const vcpu_t *v, unsigned cte)
+{
+    const cap_t *f = &v->ctes[cte].cap;
+    return f->type == NESTOR_OBJ_FRAME_4K ? (nestor_vcpu_state_t *)kobj_ptr(f->obj) : 0;
+}
+
 static nestor_vcpu_state_t *state_page(vcpu_t *v)
 {
-    const cap_t *f = &v->ctes[VCPU_CTE_STATE_PAGE].cap;
-    return f->type == NESTOR_OBJ_FRAME_4K ? (nestor_vcpu_state_t *)kobj_ptr(f->obj) : 0;
+    return page_in(v, VCPU_CTE_STATE_PAGE);
+}
+
+/* The page the current exit's handler was given: a doorbell's server has
+ * its own (nestor/vcpu.h "Doorbells"). */
+static nestor_vcpu_state_t *exit_page(vcpu_t *v)
+{
+    return v->exit_level == VCPU_DOORBELL_LEVEL ? page_in(v, VCPU_CTE_DOORBELL_PAGE + v->doorbell)
+                                                : state_page(v);
 }
 
 typedef struct {
@@ -870,7 +883,9 @@ static void stop(tcb_t *t, const char *why, uint64_t reason)
  * path does; the result is what ipc_send would have produced. Returns only
  * when this does not apply.
  */
-static void exit_fast_handoff(tcb_t *t, const cap_t *ep_cap, const uint64_t *mrs)
+static inline __attribute__((always_inline)) void exit_fast_handoff(tcb_t *t,
+                                                                     const cap_t *ep_cap,
+                                                                     const uint64_t *mrs)
 {
     endpoint_t *ep = cap_ep(ep_cap);
     tcb_t *recv = fastpath_receiver(ep, t->priority, true);
@@ -988,6 +1003,20 @@ static bool reflect_exception(tcb_t *t, vcpu_t *v)
 
 typedef enum { EXIT_SENT, EXIT_REFLECTED, EXIT_STOPPED } exit_outcome_t;
 
+/* The exit message @mrs to endpoint @ep, @t waiting for the reply. The
+ * fast hand-off applies only on the exit path, where @t runs. */
+static inline __attribute__((always_inline)) void exit_to(tcb_t *t, const cap_t *ep,
+                                                           const uint64_t *mrs, bool from_exit)
+{
+    t->fault_type = NESTOR_FAULT_VM_EXIT;
+    if (from_exit)
+        exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */
+    t->fault_len = NESTOR_EXIT_MR_COUNT;
+    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+        t->fault_mrs[i] = mrs[i];
+    ipc_send(t, ep, true, true);
+}
+
 /* Send the exit in @mrs to the handler of table slot @slot at level @top or
  * below. The fast hand-off applies only on the exit path, where @t runs. */
 static exit_outcome_t
@@ -1008,19 +1037,13 @@ send_exit(tcb_t *t, vcpu_t *v, unsigned slot, int top, const uint64_t *mrs, bool
     nestor_vcpu_state_t *s = state_page(v);
     if (s)
         store_state(v, s, v->exit_mask[level][slot]);
-    t->fault_type = NESTOR_FAULT_VM_EXIT;
-    if (from_exit)
-        exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */
-    t->fault_len = NESTOR_EXIT_MR_COUNT;
-    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
-        t->fault_mrs[i] = mrs[i];
-    ipc_send(t, ep, true, true);
+    exit_to(t, ep, mrs, from_exit);
     return EXIT_SENT;
 }
 
 /* The exit message: reason and qualification as kept, the rest from the
  * VMCS's exit-information fields (valid until the next entry). */
-static void exit_message(const vcpu_t *v, uint64_t *mrs)
+static inline __attribute__((always_inline)) void exit_message(const vcpu_t *v, uint64_t *mrs)
 {
     mrs[NESTOR_EXIT_MR_REASON] = v->exit_reason;
     mrs[NESTOR_EXIT_MR_QUALIFICATION] = v->exit_qual;
@@ -1075,17 +1098,109 @@ static bool monitor_timer_ran_out(vcpu_t *v)
 }
 
 /* PASS_ON: the same exit to the next lower level that handles its slot. */
-static bool pass_on(tcb_t *t, vcpu_t *v)
+static inline __attribute__((always_inline)) bool pass_on(tcb_t *t, vcpu_t *v)
 {
     uint64_t mrs[NESTOR_EXIT_MR_COUNT];
+    int top = (int)v->exit_level - 1;
+    if (__builtin_expect(v->exit_level == VCPU_DOORBELL_LEVEL, 0)) {
+        /* From a doorbell's server to the tables, as if it had not taken
+         * the exit; what the server was given is not the tables' page. */
+        top = v->slot_level[v->exit_slot];
+        v->fetched = 0;
+    }
     vmcs_load(v);
     exit_message(v, mrs);
-    return send_exit(t, v, v->exit_slot, (int)v->exit_level - 1, mrs, false) == EXIT_REFLECTED;
+    return send_exit(t, v, v->exit_slot, top, mrs, false) == EXIT_REFLECTED;
 }
 
-bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask)
+/*
+ * An EPT violation (SDM Vol. 3C 28.3.3.2) at a guest-physical address
+ * (27.2.1: the exit's guest-physical-address field) in a doorbell's range
+ * goes to its server, with NESTOR_DOORBELL_GROUPS in the entry's page and
+ * its timeout armed (nestor/vcpu.h "Doorbells"). False: no entry takes it
+ * (none there, or its endpoint or page was deleted): the tables do.
+ */
+static __attribute__((noinline)) bool doorbell_exit(tcb_t *t, vcpu_t *v, uint64_t reason,
+                                                    uint64_t gpa)
+{
+    for (unsigned i = 0; i < NESTOR_DOORBELL_MAX; i++) {
+        const vcpu_doorbell_t *d = &v->doorbell_range[i];
+        if (!(v->doorbells & BIT(i)) || gpa - d->base >= d->bytes)
+            continue;
+        const cap_t *ep = &v->ctes[VCPU_CTE_DOORBELL_EP + i].cap;
+        nestor_vcpu_state_t *s = page_in(v, VCPU_CTE_DOORBELL_PAGE + i);
+        if (ep->type != NESTOR_OBJ_ENDPOINT || !s)
+            return false;
+        uint64_t mrs[NESTOR_EXIT_MR_COUNT];
+        v->exit_reason = reason;
+        v->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
+        exit_message(v, mrs);
+        v->exit_level = VCPU_DOORBELL_LEVEL;
+        v->exit_slot = NESTOR_EXIT_EPT_VIOLATION;
+        v->doorbell = (uint8_t)i;
+        store_state(v, s, NESTOR_DOORBELL_GROUPS);
+        ipc_timeout_arm(t, d->timeout_ticks);
+        exit_to(t, ep, mrs, true);
+        return true;
+    }
+    return false;
+}
+
+void vcpu_doorbell_bounds(vcpu_t *v)
+{
+    const uint64_t in_page = (1ULL << NESTOR_FRAME_4K_BITS) - 1;
+    uint64_t lo = ~0ULL, end = 0, off_lo = in_page, off_end = 0;
+    for (unsigned i = 0; i < NESTOR_DOORBELL_MAX; i++) {
+        const vcpu_doorbell_t *d = &v->doorbell_range[i];
+        if (!(v->doorbells & BIT(i)) || !d->bytes)
+            continue;
+        lo = d->base < lo ? d->base : lo;
+        end = d->base + d->bytes > end ? d->base + d->bytes : end;
+        /* Each range lies in one page (vcpu_invoke.c doorbell_range_ok). */
+        uint64_t off = d->base & in_page;
+        off_lo = off < off_lo ? off : off_lo;
+        off_end = off + d->bytes > off_end ? off + d->bytes : off_end;
+    }
+    v->doorbell_lo = end ? lo : 0;
+    v->doorbell_span = end ? end - lo : 0;
+    v->doorbell_off_lo = end ? (uint32_t)off_lo : 0;
+    v->doorbell_off_span = end ? (uint32_t)(off_end - off_lo) : 0;
+}
+
+bool vcpu_doorbell_waits(const tcb_t *t)
+{
+    return t->vcpu && t->vcpu->exit_level == VCPU_DOORBELL_LEVEL &&
+           t->fault_type == NESTOR_FAULT_VM_EXIT &&
+           (t->state == TS_BLOCKED_SEND || t->state == TS_BLOCKED_REPLY);
+}
+
+bool vcpu_doorbell_lost(tcb_t *t, const char *why)
 {
     vcpu_t *v = t->vcpu;
+    if (!v || v->exit_level != VCPU_DOORBELL_LEVEL)
+        return false;
+    /* Said once: the entry is off until the VMM sets it again. */
+    v->doorbells &= (uint8_t)~BIT(v->doorbell);
+    vcpu_doorbell_bounds(v);
+    kprintf("vcpu: thread %u: doorbell %u's server %s: its exit and the next go to the exit "
+            "tables\n", t->id, v->doorbell, why);
+    t->state = TS_INACTIVE;
+    t->fault_type = NESTOR_FAULT_NONE;
+    if (pass_on(t, v))
+        sched_make_ready(t);
+    return true;
+}
+
+bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask, bool by_handler)
+{
+    vcpu_t *v = t->vcpu;
+    /* A doorbell's server cannot stop the VM: an answer other than RESUME
+     * or PASS_ON leaves the exit to the VMM, nothing loaded (nestor/vcpu.h). */
+    if (__builtin_expect(by_handler && v && v->exit_level == VCPU_DOORBELL_LEVEL, 0) &&
+        label != NESTOR_EXIT_REPLY_RESUME && label != NESTOR_EXIT_REPLY_PASS_ON) {
+        label = NESTOR_EXIT_REPLY_PASS_ON;
+        mask = 0;
+    }
     if (v && label == NESTOR_EXIT_REPLY_RESUME) {
         vcpu_resume_from_exit(t, mask);
         return true;
@@ -1096,6 +1211,9 @@ bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask)
         return v->refused ? true : pass_on(t, v);
     }
     t->state = TS_INACTIVE;             /* the handler chose to leave it stopped */
+    if (t->call_deadline)
+        ipc_timeout_disarm(t);          /* (a doorbell's exit: RESUME and PASS_ON disarm in
+                                           vcpu_resume_from_exit) */
     return false;
 }
 
@@ -1107,7 +1225,7 @@ void vcpu_deferred_reply(tcb_t *t, uint64_t label, uint64_t mask)
     t->callee = 0;
     t->fault_type = NESTOR_FAULT_NONE;
     t->state = TS_INACTIVE;
-    if (vcpu_exit_reply(t, label, mask))
+    if (vcpu_exit_reply(t, label, mask, false))
         sched_make_ready(t);
 }
 
@@ -1274,7 +1392,14 @@ void vmx_exit_handler(uint64_t *gprs)
         deliver_exit(t, v, reason, NESTOR_EXIT_SLOT_EXCEPTION + (vec & 31));
     } else {
         v->timer_due = time_out;
-        deliver_exit(t, v, reason, basic < NESTOR_EXIT_REASONS ? basic : NESTOR_EXIT_SLOT_ENTRY_FAIL);
+        uint64_t gpa;
+        if (basic != NESTOR_EXIT_EPT_VIOLATION ||
+            (gpa = vmread(VMCS_GUEST_PHYS_ADDR)) - v->doorbell_lo >= v->doorbell_span ||
+            ((gpa & ((1ULL << NESTOR_FRAME_4K_BITS) - 1)) - v->doorbell_off_lo) >=
+                v->doorbell_off_span ||
+            !doorbell_exit(t, v, reason, gpa))
+            deliver_exit(t, v, reason,
+                         basic < NESTOR_EXIT_REASONS ? basic : NESTOR_EXIT_SLOT_ENTRY_FAIL);
     }
     sched_run();
 }
@@ -1364,11 +1489,24 @@ const nestor_vcpu_state_t *vcpu_state_page(vcpu_t *v)
 void vcpu_resume_from_exit(tcb_t *t, uint64_t mask)
 {
     vcpu_t *v = t->vcpu;
-    nestor_vcpu_state_t *s = v ? state_page(v) : 0;
+    if (!v)
+        return;
+    nestor_vcpu_state_t *s = state_page(v);
+    uint64_t given = v->fetched | NESTOR_MTD_UNFETCHED_OK;
+    if (__builtin_expect(v->exit_level == VCPU_DOORBELL_LEVEL, 0)) {
+        /* A doorbell's exit answered (every reply comes through here or
+         * vcpu_exit_reply): its time is up no more. Its server writes
+         * registers and RIP, nothing else (not the timer or the shadow:
+         * those bits are refused as unfetched). */
+        if (t->call_deadline)
+            ipc_timeout_disarm(t);
+        s = exit_page(v);
+        given = NESTOR_DOORBELL_REPLY_GROUPS;
+    }
     mask &= NESTOR_MTD_VALID;
     if (!s || !mask)
         return;
-    uint64_t unfetched = mask & ~(v->fetched | NESTOR_MTD_UNFETCHED_OK);
+    uint64_t unfetched = mask & ~given;
     uint64_t why = unfetched ? NESTOR_ENTRY_REFUSED | NESTOR_REFUSED_UNFETCHED | unfetched
                    : mask & CHECKED_GROUPS ? refused_state(s, mask) : 0;
     if (why) {

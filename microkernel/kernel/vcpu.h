@@ -15,10 +15,24 @@
 #define VCPU_HOST_TLS_BASE 0
 #define EXIT_TABLE_SLOTS (1u << NESTOR_EXIT_TABLE_RADIX)
 
-/* Capability slots: the exit tables of levels 0.. follow VCPU_CTE_EXIT_TABLE. */
+/* Capability slots: the exit tables of levels 0.. follow VCPU_CTE_EXIT_TABLE;
+ * each doorbell entry's endpoint and state page follow theirs. */
 enum { VCPU_CTE_EPT, VCPU_CTE_STATE_PAGE, VCPU_CTE_PML, VCPU_CTE_VMREAD_BITMAP,
        VCPU_CTE_VMWRITE_BITMAP, VCPU_CTE_EXIT_TABLE,
-       VCPU_CTE_COUNT = VCPU_CTE_EXIT_TABLE + NESTOR_EXIT_LEVELS };
+       VCPU_CTE_DOORBELL_EP = VCPU_CTE_EXIT_TABLE + NESTOR_EXIT_LEVELS,
+       VCPU_CTE_DOORBELL_PAGE = VCPU_CTE_DOORBELL_EP + NESTOR_DOORBELL_MAX,
+       VCPU_CTE_COUNT = VCPU_CTE_DOORBELL_PAGE + NESTOR_DOORBELL_MAX };
+
+/* The exit level a doorbell's exit is held at (vcpu_t.exit_level): above
+ * every table's, so a reply knows the exit is a server's (nestor/vcpu.h). */
+#define VCPU_DOORBELL_LEVEL NESTOR_EXIT_LEVELS
+
+/* A doorbell entry (NESTOR_VCPU_SET_DOORBELL): [base, base + bytes). */
+typedef struct {
+    uint64_t base;
+    uint32_t bytes;                 /* 0: the entry is free */
+    uint32_t timeout_ticks;         /* how long an exit waits for the server */
+} vcpu_doorbell_t;
 
 /* An entry of a VM-entry MSR-load / VM-exit MSR-store or -load area (SDM
  * 24.7.2, 24.8.2, Table 24-15): 16 bytes, the area 16-byte aligned. */
@@ -69,6 +83,14 @@ typedef struct vcpu {
     uint64_t exit_qual;             /*   for a pass-on (synthetic exits have no VMCS copy) */
     uint16_t exit_mask[NESTOR_EXIT_LEVELS][EXIT_TABLE_SLOTS];
     uint8_t slot_level[EXIT_TABLE_SLOTS];   /* where the search for a slot's handler starts */
+    uint8_t doorbells;              /* bit i: entry i is set and on */
+    uint64_t doorbell_lo;           /* the ranges of the entries on lie in [lo, lo + span) */
+    uint64_t doorbell_span;         /*   (0: none; one test per EPT-violation exit) */
+    uint32_t doorbell_off_lo;       /* and, within their pages, in [off_lo, off_lo + */
+    uint32_t doorbell_off_span;     /*   off_span): the windows' other registers miss */
+    uint8_t doorbell;               /* the entry holding the current exit (exit_level
+                                       VCPU_DOORBELL_LEVEL) */
+    vcpu_doorbell_t doorbell_range[NESTOR_DOORBELL_MAX];
     cte_t ctes[VCPU_CTE_COUNT];
 } vcpu_t;
 
@@ -91,9 +113,10 @@ void vcpu_finalise(vcpu_t *v);
 /* Enter the guest of the vCPU thread @t (the scheduler's choice). */
 __attribute__((noreturn)) void vcpu_run(tcb_t *t);
 /* A handler replied to the exit @t waits on (links already undone): label
- * NESTOR_EXIT_REPLY_*, @mask the groups it changed. True: @t is to be made
- * ready (resume); false: it was passed on (it waits again) or stopped. */
-bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask);
+ * NESTOR_EXIT_REPLY_*, @mask the groups it changed; @by_handler: the exit's
+ * handler answered (not NESTOR_VCPU_REPLY). True: @t is to be made ready
+ * (resume); false: it was passed on (it waits again) or stopped. */
+bool vcpu_exit_reply(tcb_t *t, uint64_t label, uint64_t mask, bool by_handler);
 /* Resume after an exit: load the groups in @mask from the state page. */
 void vcpu_resume_from_exit(tcb_t *t, uint64_t mask);
 /* NESTOR_VCPU_SET_PML: whether the CPU can log; then (re)start logging into
@@ -103,6 +126,16 @@ void vcpu_pml_changed(vcpu_t *v);
 /* NESTOR_VCPU_REPLY: answer the exit @t waits on (it does: see below). */
 void vcpu_deferred_reply(tcb_t *t, uint64_t label, uint64_t mask);
 bool vcpu_waits_for_exit_reply(const vcpu_t *v);
+/* The exit @t waits on at a doorbell's server can no longer be answered
+ * there (@why: its time ran out, the endpoint or the server went): pass it
+ * on to the exit tables and turn the entry off. False if @t holds no
+ * doorbell exit (the caller then does what it does for other exits). */
+bool vcpu_doorbell_lost(tcb_t *t, const char *why);
+/* After entries were set or turned off: vcpu_t.doorbell_lo and _span. */
+void vcpu_doorbell_bounds(vcpu_t *v);
+/* Whether @t waits for a doorbell's server (in its endpoint's queue or for
+ * its reply). */
+bool vcpu_doorbell_waits(const tcb_t *t);
 /* When a table is set: where each slot's handler is (the highest level
  * with one: an exit's search starts there) and the exception bitmap. */
 void vcpu_derive_routing(vcpu_t *v);

@@ -6,9 +6,11 @@
 #include "arch/x86_64/vmx.h"
 #include "kernel/cnode_ops.h"
 #include "kernel/invoke.h"
+#include "kernel/ipc.h"
 #include "kernel/shadow.h"
 #include "kernel/vcpu.h"
 #include "kernel/vspace.h"
+#include <nestor/limits.h>
 #include <nestor/vmcs.h>
 
 /*
@@ -234,6 +236,90 @@ static nestor_error_t set_exit_table(inv_t *iv, const cte_t *self, vcpu_t *v)
     return NESTOR_OK;
 }
 
+/* A doorbell's range [base, base + bytes): inside one 4 KiB page below the
+ * EPT's 48 bits (so it neither wraps nor needs more than one EPT lookup). */
+static bool doorbell_range_ok(uint64_t base, uint64_t bytes)
+{
+    return bytes <= NESTOR_DOORBELL_MAX_BYTES && base < EPT_GPA_LIMIT &&
+           (base >> NESTOR_FRAME_4K_BITS) == ((base + bytes - 1) >> NESTOR_FRAME_4K_BITS);
+}
+
+/* Remove doorbell @i: its exits go to the exit tables from now on. */
+static nestor_error_t clear_doorbell(inv_t *iv, const cte_t *self, vcpu_t *v, unsigned i)
+{
+    v->doorbells &= (uint8_t)~BIT(i);
+    v->doorbell_range[i].bytes = 0;
+    vcpu_doorbell_bounds(v);
+    if (!cap_install_copy(&v->ctes[VCPU_CTE_DOORBELL_EP + i], 0, self) ||
+        !cap_install_copy(&v->ctes[VCPU_CTE_DOORBELL_PAGE + i], 0, self))
+        return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
+    return NESTOR_OK;
+}
+
+/*
+ * NESTOR_VCPU_SET_DOORBELL (nestor/vcpu.h "Doorbells"): every argument
+ * checked before anything changes. The endpoint is any the caller may send
+ * to (as an exit table's); the page is the caller's own frame. Neither
+ * reaches beyond this VCPU: the exit carries this VCPU's state only, into
+ * that page, and the server's reply loads registers and RIP only.
+ */
+static nestor_error_t set_doorbell(inv_t *iv, cte_t *self, vcpu_t *v)
+{
+    uint64_t i, base, bytes, ms;
+    if (!inv_arg(iv, 0, &i) || !inv_arg(iv, 1, &base) || !inv_arg(iv, 2, &bytes))
+        return NESTOR_ERR_TRUNCATED_MESSAGE;
+    if (i >= NESTOR_DOORBELL_MAX)
+        return inv_error(iv, NESTOR_ERR_RANGE, 0, NESTOR_DOORBELL_MAX - 1);
+    if (bytes == 0)
+        return iv->nextra ? inv_error(iv, NESTOR_ERR_INVALID_ARGUMENT, 2, 0)
+                          : clear_doorbell(iv, self, v, (unsigned)i);
+    if (!inv_arg(iv, 3, &ms))
+        return NESTOR_ERR_TRUNCATED_MESSAGE;
+    if (!doorbell_range_ok(base, bytes))
+        return inv_error(iv, NESTOR_ERR_RANGE, base, bytes);
+    if (ms == 0 || ms > NESTOR_CALL_TIMEOUT_MAX_MS)
+        return inv_error(iv, NESTOR_ERR_RANGE, 3, NESTOR_CALL_TIMEOUT_MAX_MS);
+    cte_t *ep = inv_cap(iv, 0), *page = inv_cap(iv, 1);
+    if (!ep || !page)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    if (ep->cap.type != NESTOR_OBJ_ENDPOINT)
+        return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 1, ep->cap.type);
+    if (!(ep->cap.rights & NESTOR_RIGHT_WRITE))
+        return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 1, ep->cap.rights);
+    if (page->cap.type != NESTOR_OBJ_FRAME_4K)
+        return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 2, page->cap.type);
+    if (cap_is_alias(&page->cap))       /* EPT use only (kernel/paging.c) */
+        return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, 2);
+    /* Written at the exit, read at the reply (as the state page). */
+    if ((page->cap.rights & (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE)) !=
+        (NESTOR_RIGHT_READ | NESTOR_RIGHT_WRITE))
+        return inv_error(iv, NESTOR_ERR_INSUFFICIENT_RIGHTS, 2, page->cap.rights);
+    for (unsigned j = 0; j < NESTOR_DOORBELL_MAX; j++) {
+        const vcpu_doorbell_t *d = &v->doorbell_range[j];
+        if (j != i && d->bytes && base < d->base + d->bytes && d->base < base + bytes)
+            return inv_error(iv, NESTOR_ERR_DELETE_FIRST, j, d->base);
+    }
+    /* RAM (any leaf of the VCPU's EPT) is the guest's, never a server's. */
+    const cap_t *ept = &v->ctes[VCPU_CTE_EPT].cap;
+    uint64_t *leaf;
+    unsigned shift;
+    if (ept->type == NESTOR_OBJ_EPT_PML4 && vspace_ept_ad_lookup(ept, base, &leaf, &shift) ==
+                                                NESTOR_OK)
+        return inv_error(iv, NESTOR_ERR_DELETE_FIRST, ~0ULL,
+                         base & ~((1ULL << NESTOR_FRAME_4K_BITS) - 1));
+    /* Invoke: off while the capabilities change (a deletion runs code). */
+    v->doorbells &= (uint8_t)~BIT(i);
+    vcpu_doorbell_bounds(v);
+    if (!cap_install_copy(&v->ctes[VCPU_CTE_DOORBELL_EP + i], ep, self) ||
+        !cap_install_copy(&v->ctes[VCPU_CTE_DOORBELL_PAGE + i], page, self))
+        return inv_error(iv, NESTOR_ERR_DELETED, 0, 0);
+    v->doorbell_range[i] = (vcpu_doorbell_t){ .base = base, .bytes = (uint32_t)bytes,
+                                              .timeout_ticks = ipc_timeout_ticks(ms) };
+    v->doorbells |= (uint8_t)BIT(i);
+    vcpu_doorbell_bounds(v);
+    return NESTOR_OK;
+}
+
 nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
 {
     vcpu_t *v = cap_vcpu(&slot->cap);
@@ -259,6 +345,8 @@ nestor_error_t invoke_vcpu(inv_t *iv, cte_t *slot)
         return set_cap(iv, slot, v, VCPU_CTE_STATE_PAGE, NESTOR_OBJ_FRAME_4K, 0);
     case NESTOR_VCPU_SET_EXIT_TABLE:
         return set_exit_table(iv, slot, v);
+    case NESTOR_VCPU_SET_DOORBELL:
+        return set_doorbell(iv, slot, v);
     case NESTOR_VCPU_SET_EXIT_MASK:
         if (!inv_arg(iv, 0, &a) || !inv_arg(iv, 1, &b))
             return NESTOR_ERR_TRUNCATED_MESSAGE;

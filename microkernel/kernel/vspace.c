@@ -24,7 +24,6 @@
 #define EPT_MEMTYPE_SHIFT  3             /* SDM 28.3.2, Table 28-6: bits 5:3 of a leaf */
 #define EPT_MEMTYPE_BITS   7
 #define EPT_IGNORE_PAT     BIT(6)
-#define EPT_GPA_LIMIT      (1ULL << 48)      /* 4-level EPT */
 #define EPT_ACCESSED       BIT(8)            /* SDM 28.3.5: set by the CPU, any level */
 #define EPT_DIRTY          BIT(9)            /* SDM 28.3.5: leaves only */
 /* NESTOR_EPT_PROTECT: the rights withheld from a leaf, kept in bits 54:52,

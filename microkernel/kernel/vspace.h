@@ -17,6 +17,8 @@
 #include <stdbool.h>
 
 #define VSPACE_MAX 1024
+/* SDM Vol. 3C 28.2.2: a 4-level EPT translates 48-bit guest-physical addresses. */
+#define EPT_GPA_LIMIT (1ULL << 48)
 
 /* A fresh PML4: kernel half copied in, an id assigned. False if ids ran out. */
 bool vspace_init_pml4(cap_t *pml4_cap);

@@ -140,6 +140,7 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_VCPU_SET_SHADOW, "set_shadow" }, { NESTOR_SHADOW_READ, "shadow_read" },
     { NESTOR_SHADOW_WRITE, "shadow_write" }, { NESTOR_VCPU_SET_TIMER, "timer" },
     { NESTOR_VCPU_SET_PML, "pml" }, { NESTOR_VCPU_REPLY, "reply" },
+    { NESTOR_VCPU_SET_DOORBELL, "doorbell" },
     { NESTOR_PAGE_TABLE_MAP, "ept_pt_map" }, { NESTOR_PAGE_TABLE_UNMAP, "ept_pt_unmap" },
     { NESTOR_EPT_MAP_FRAME, "ept_map" }, { NESTOR_FRAME_UNMAP, "frame_unmap" },
     { NESTOR_FRAME_SLICE, "slice" }, { NESTOR_FRAME_SLICE_ALIAS, "alias" },
@@ -147,7 +148,7 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_EPT_RESTRICT, "ept_restrict" }, { NESTOR_EPT_PROTECT, "ept_protect" },
 };
 #define N_VMX_LABELS   COUNT_OF(vmx_labels)
-#define FIRST_EPT_LABEL 16              /* vmx_labels[] from here on are EPT/paging */
+#define FIRST_EPT_LABEL 17              /* vmx_labels[] from here on are EPT/paging */
 
 /* The VMCS field table of the ABI, encodings only. */
 #define FIELD_ENCODING_(name, enc, access) enc,
@@ -562,6 +563,20 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
         args[n++] = pick(4) ? pick(NESTOR_EXIT_REPLY_STOP + 1) : random_value();
         if (pick(4))
             args[n++] = random_mask();
+        break;
+    case NESTOR_VCPU_SET_DOORBELL:
+        /* An entry, a range (bytes 0: removal), a short timeout; the
+         * guest's exit endpoint (its doorbell exits then reach the
+         * fuzzer's exit loop) or one nobody serves (they time out). */
+        args[n++] = pick(8) ? pick(NESTOR_DOORBELL_MAX + 1) : random_value();
+        args[n++] = random_gpa();
+        args[n++] = pick(4) ? pick(16) : pick(2) ? pick(NESTOR_DOORBELL_MAX_BYTES + 2)
+                                                 : random_value();
+        args[n++] = pick(8) ? 1 + pick(20) : random_value();
+        if (args[2] || pick(8) == 0) {
+            caps[(*ncaps)++] = pick(8) ? (pick(2) ? P_GUEST(G_EP) : SB_EP) : pick_cap(CAP_FRAME);
+            caps[(*ncaps)++] = pick_cap(CAP_STATE);
+        }
         break;
     case NESTOR_EPT_READ_AD:
         args[n++] = random_gpa();

@@ -17,10 +17,6 @@
 #define PRIO          100
 #define EPT_RWX       (NESTOR_EPT_R | NESTOR_EPT_W | NESTOR_EPT_X)
 
-/* Instruction bytes, 32-bit protected mode (SDM Vol. 2): moffs32 forms. */
-#define I_MOV_EAX_MOFFS(a) 0xA1, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
-#define I_MOV_MOFFS_EAX(a) 0xA3, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
-
 /* NESTOR_FRAME_SLICE or NESTOR_FRAME_SLICE_ALIAS (@label) into @dest. */
 static nestor_error_t slice_as(nestor_word_t label, nestor_cptr_t frame, nestor_word_t index,
                                nestor_cptr_t dest, nestor_word_t *res)

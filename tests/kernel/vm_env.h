@@ -68,5 +68,9 @@ nestor_error_t tvm_load(tvm_t *vm, nestor_word_t mask);
 #define I_MOV_RAX_DR0   0x0F, 0x21, 0xC0
 #define I_MOV_RAX_IMM32 0x48, 0xC7, 0xC0     /* + imm32, sign-extended */
 #define I_UD2           0x0F, 0x0B
+/* 32-bit protected mode, moffs32 forms (a 5-byte instruction). */
+#define I_MOV_EAX_MOFFS(a) 0xA1, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
+#define I_MOV_MOFFS_EAX(a) 0xA3, (a) & 0xFF, ((a) >> 8) & 0xFF, ((a) >> 16) & 0xFF, 0x00
+#define I_MOFFS_LEN        5
 
 #endif

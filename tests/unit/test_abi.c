@@ -115,6 +115,7 @@ static int label_known(unsigned label)
     case NESTOR_VCPU_LOAD_STATE: case NESTOR_VCPU_STORE_STATE: case NESTOR_VCPU_REPLY:
     case NESTOR_VCPU_PAUSE: case NESTOR_VCPU_SET_TIMER: case NESTOR_VCPU_SET_PML:
     case NESTOR_VCPU_SET_SHADOW: case NESTOR_SHADOW_READ: case NESTOR_SHADOW_WRITE:
+    case NESTOR_VCPU_SET_DOORBELL:
     case NESTOR_EPT_MAP_FRAME:
     case NESTOR_EPT_READ_AD: case NESTOR_EPT_SET_MMIO: case NESTOR_EPT_RESTRICT:
     case NESTOR_EPT_PROTECT:
@@ -138,6 +139,9 @@ static void test_state_page(void)
 {
     CU_ASSERT_TRUE(sizeof(nestor_vcpu_state_t) <= 4096);
     CU_ASSERT_EQUAL(NESTOR_MTD_ALL & (NESTOR_MTD_ALL + 1), 0);
+    /* A doorbell's server writes back only groups it was given. */
+    CU_ASSERT_EQUAL(NESTOR_DOORBELL_REPLY_GROUPS & ~NESTOR_DOORBELL_GROUPS, 0);
+    CU_ASSERT_EQUAL(NESTOR_DOORBELL_GROUPS & ~NESTOR_MTD_ALL, 0);
     CU_ASSERT_TRUE(NESTOR_MTD_ALL >> 16 == 0);      /* the kernel keeps masks in 16 bits */
     CU_ASSERT_TRUE(NESTOR_EXIT_SLOT_EXCEPTION + 32 <= (1u << NESTOR_EXIT_TABLE_RADIX));
 }

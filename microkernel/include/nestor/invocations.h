@@ -200,6 +200,21 @@ typedef enum {
                                          only where IA32_VMX_MISC bit 29 allows VMWRITE to
                                          them). Refused field: NESTOR_ERR_INVALID_ARGUMENT,
                                          MR0 = its message register, MR1 = the field */
+    NESTOR_VCPU_SET_DOORBELL = 124,   /* MR0 entry (< NESTOR_DOORBELL_MAX), MR1 guest-physical
+                                         base, MR2 bytes (1..NESTOR_DOORBELL_MAX_BYTES, inside
+                                         one 4 KiB page), MR3 timeout in ms (1..
+                                         NESTOR_CALL_TIMEOUT_MAX_MS); CAP0 an endpoint
+                                         (write right: a device server's, badged), CAP1 a
+                                         readable and writable 4 KiB frame (not an alias
+                                         slice): the server's state page. EPT-violation
+                                         exits in the range go to the endpoint
+                                         (nestor/vcpu.h "Doorbells"). Refused: a range
+                                         overlapping another entry's (NESTOR_ERR_DELETE_FIRST,
+                                         MR0 the entry) or a page the VCPU's EPT maps
+                                         (NESTOR_ERR_DELETE_FIRST, MR0 = ~0, MR1 the page),
+                                         wrapping, past 48 bits or across a page
+                                         (NESTOR_ERR_RANGE). MR2 = 0 and no CAP: the entry
+                                         is removed */
 
     /* Interrupts and I/O ports */
     NESTOR_IRQ_CONTROL_GET = 80,      /* MR0 irq line, MR1/2 dest index/depth; CAP0 dest root */

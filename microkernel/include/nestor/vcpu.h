@@ -118,6 +118,41 @@
 #define NESTOR_EXIT_XRSTORS          64
 #define NESTOR_EXIT_REASONS          128          /* table slots for basic reasons */
 
+/*
+ * Doorbells (NESTOR_VCPU_SET_DOORBELL; device-servers/README.md "Doorbell").
+ * Up to NESTOR_DOORBELL_MAX guest-physical ranges per VCPU, each of at most
+ * NESTOR_DOORBELL_MAX_BYTES inside one 4 KiB page, that no EPT leaf of the
+ * VCPU maps when set (a page mapped there later simply does not exit), and
+ * that do not overlap each other. An EPT-violation exit (SDM Vol. 3C
+ * 28.3.3.2) whose guest-physical address (27.2.1) falls in a range goes to
+ * that entry's endpoint, whatever the exit tables say: the same exit
+ * message (label NESTOR_FAULT_VM_EXIT, NESTOR_EXIT_MR_*), the badge the
+ * VMM minted on the endpoint's capability, and the groups
+ * NESTOR_DOORBELL_GROUPS written to the entry's own state page (not the
+ * VCPU's: the server never sees the VMM's page). The server's reply:
+ *   RESUME   MR0 the groups it changed, within NESTOR_DOORBELL_REPLY_GROUPS
+ *            (the registers an emulated access writes and RIP past it);
+ *            any other group refuses the next entry (NESTOR_ENTRY_REFUSED |
+ *            NESTOR_REFUSED_UNFETCHED | those groups, to the VMM's slot 127)
+ *   PASS_ON  the exit goes to the exit tables as if no doorbell had taken it
+ *            (the VMM's MMIO path: an instruction the server does not
+ *            emulate, an exception to inject), after the groups it changed
+ *   anything else (STOP included) from the server: the exit goes to the
+ *            exit tables as for PASS_ON, nothing loaded (a server cannot
+ *            stop the VM; its VMM's NESTOR_VCPU_REPLY can).
+ * The exit waits for the server at most the entry's timeout: then, or when
+ * the endpoint is deleted while the exit waits on it or the server holding
+ * its reply is deleted, the kernel says so once and passes the exit on to
+ * the exit tables, and the entry is off (its exits go to the tables) until
+ * set again. An entry whose endpoint capability was deleted is skipped.
+ */
+#define NESTOR_DOORBELL_MAX          4
+#define NESTOR_DOORBELL_MAX_BYTES    4096
+#define NESTOR_DOORBELL_GROUPS       (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | \
+                                      NESTOR_MTD_RFLAGS | NESTOR_MTD_CR | NESTOR_MTD_SEGS)
+#define NESTOR_DOORBELL_REPLY_GROUPS (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | \
+                                      NESTOR_MTD_RFLAGS)
+
 /* Guest activity states a monitor may set (SDM 24.4.2). Shutdown (2) and
  * wait-for-SIPI (3) are refused: in them neither external interrupts nor
  * the VMX-preemption timer bring the CPU back to the kernel (SDM 25.5.1,
