@@ -17,9 +17,19 @@
  * is no port, a second setup, an access before the setup, unknown labels)
  * are answered DS_REFUSED and logged; a capability sent where none belongs
  * is deleted.
+ *
+ * The doorbell (devsrv.h DS_REQ_DOORBELL, ds_doorbell.h): each port's VMM
+ * offers its page after the setup; the server maps it at its port's place
+ * and from then on the kernel sends that VM's accesses to QueueNotify and
+ * the interrupt registers here as exit messages. They carry the port's
+ * badge (the VMM's capability is badged already and a badge never
+ * changes) and the exit label, which no request of devsrv.h has; a
+ * transmit kick served so sends its frames to the other ports and raises
+ * their lines as a forwarded one does (net_port_access).
  */
 #include "server.h"
 #include <devsrv.h>
+#include <ds_doorbell_ipc.h>
 #include <ds_paged.h>
 #include <ds_setup.h>
 #include <fmt.h>
@@ -27,6 +37,7 @@
 #include <user/print.h>
 #include <user/runtime.h>
 #include <user/space.h>
+#include <vm_layout.h>
 
 /* Port P's VM's RAM is mapped at NET_RAM_VA + P * NET_RAM_STRIDE
  * (guest-physical 0 there); a VM has at most DS_MAX_RAM_BYTES. */
@@ -45,6 +56,14 @@ static const nu_msg_t *current;                     /* the message being served 
 static uint64_t current_paged;                      /* its DS_SETUP_MR_PAGED_BYTES */
 static ds_paged_t paged[NET_MAX_PORTS];             /* each port's VM's paged RAM (ds_paged.h) */
 static char paged_who[NET_MAX_PORTS][2 * VNET_NAME_MAX + 24];
+
+/* Port P's doorbell page at NET_DOORBELL_VA + P pages. */
+#define NET_DOORBELL_VA  0x0000200000400000ULL
+#define NET_DOORBELL_PAGE_BITS 12
+static ds_doorbell_t doorbell[NET_MAX_PORTS];
+static uint64_t window[NET_MAX_PORTS];              /* each port's device window */
+static bool bell_offered[NET_MAX_PORTS];            /* its VMM's offer came (taken or not) */
+static unsigned bell_port[NET_MAX_PORTS];           /* the doorbell callbacks' port numbers */
 
 static void emit(const char *text)
 {
@@ -65,7 +84,59 @@ static bool map_vm(void *ctx, unsigned port, const net_msg_t *m, uint8_t **ram, 
                                    paged_who[port], &d->window[1]))
         return false;
     signal_caps[port] = ds_signal_cap(&alloc, node, current);
+    window[port] = vm_virtio_base((unsigned)current->mr[DS_SETUP_MR_DEVICE]);
     return true;
+}
+
+static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uint32_t *value)
+{
+    return net_port_access(&srv, *(const unsigned *)dev, write, offset, size, value, *value);
+}
+
+static bool db_line(void *dev)
+{
+    return vnet_irq(&srv.ports[*(const unsigned *)dev].dev);
+}
+
+/* The port a message's badge names, or NET_MAX_PORTS. */
+static unsigned port_of(const nu_msg_t *m)
+{
+    unsigned p = (unsigned)(m->badge - NET_BADGE_PORT_BASE);
+    return m->badge >= NET_BADGE_PORT_BASE && p < srv.n_ports ? p : NET_MAX_PORTS;
+}
+
+/* Port @p's VMM offers the doorbell's page (in the receive slot): taken
+ * once, after the port's setup. */
+static bool take_doorbell(unsigned p, const nu_msg_t *m)
+{
+    const net_port_t *pt = &srv.ports[p];
+    if (!pt->live)
+        return false;                   /* refused (and logged) by net_serve */
+    bell_offered[p] = true;
+    bell_port[p] = p;
+    return ds_doorbell_take(&doorbell[p], &alloc, node, m,
+                            NET_DOORBELL_VA + ((uint64_t)p << NET_DOORBELL_PAGE_BITS),
+                            (const uint8_t *)(uintptr_t)(NET_RAM_VA + p * NET_RAM_STRIDE),
+                            pt->dev.ram_bytes, window[p], db_access, db_line, &bell_port[p]);
+}
+
+/* Capabilities are still to come: a port's setup or its doorbell's page. */
+static bool caps_to_come(void)
+{
+    for (unsigned p = 0; p < srv.n_ports; p++)
+        if (!srv.ports[p].live || !bell_offered[p])
+            return true;
+    return false;
+}
+
+/* The VMMs' view of each line, one record: what a reply, a signal or a
+ * doorbell's note told them. */
+static void levels_told(unsigned from_bell)
+{
+    if (from_bell < srv.n_ports && from_bell < NET_MAX_PORTS)
+        srv.ports[from_bell].told = doorbell[from_bell].vmm_level;
+    for (unsigned q = 0; q < srv.n_ports; q++)
+        ds_doorbell_vmm_knows(&doorbell[q], srv.ports[q].told);
 }
 
 static void raise_line(void *ctx, unsigned port)
@@ -89,15 +160,33 @@ static void serve(nestor_cptr_t ep)
                          .mr = { m.mr[0], m.mr[1], m.mr[2], m.mr[3] } };
         current = &m;
         current_paged = st == NESTOR_OK ? ds_setup_paged_bytes(&m) : 0;   /* before any call */
-        net_reply_t r = net_serve(&srv, &in);
+        const unsigned p = st == NESTOR_OK ? port_of(&m) : NET_MAX_PORTS;
+        if (p < NET_MAX_PORTS && in.label == NESTOR_FAULT_VM_EXIT && in.caps == 0) {
+            /* A doorbell exit of port p's VM (a port without a doorbell
+             * page passes it on: the VMM serves it). */
+            m = ds_doorbell_answer(&doorbell[p], &m);
+            levels_told(p);
+            st = nu_reply_recv(ep, &m);
+            continue;
+        }
+        net_reply_t r;
+        if (p < NET_MAX_PORTS && in.label == DS_REQ_DOORBELL && !bell_offered[p] &&
+            take_doorbell(p, &m))
+            r = (net_reply_t){ .label = DS_OK, .cap_taken = true,
+                               .level = vnet_irq(&srv.ports[p].dev) };
+        else
+            r = net_serve(&srv, &in);
         if (r.cap_taken)
             node = alloc.next_slot++;
         else if (in.caps)
             nu_cnode_delete(NESTOR_CAP_INIT_CNODE, node, 64);   /* a capability for nothing */
-        if (srv.waiting)
+        if (p < NET_MAX_PORTS && srv.ports[p].live)
+            srv.ports[p].told = r.level;
+        levels_told(NET_MAX_PORTS);
+        if (caps_to_come())
             nu_receive_cap_into(node);
         else
-            b->receive_cnode = 0;       /* every port set up: no more capabilities */
+            b->receive_cnode = 0;       /* every port set up, every page offered */
         m = (nu_msg_t){ .info = nestor_msginfo(r.label, 0, 0, DS_REPLY_MRS),
                         .mr = { r.value, r.level ? DS_REPLY_IRQ_LEVEL : 0 } };
         st = nu_reply_recv(ep, &m);

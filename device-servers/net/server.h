@@ -68,4 +68,11 @@ void net_server_init(net_server_t *s, const char *name, unsigned n_ports,
 /* Serve one message. */
 net_reply_t net_serve(net_server_t *s, const net_msg_t *m);
 
+/* Port @p's guest's access to its device (a forwarded one, or one its
+ * doorbell brought: main.c), as net_serve serves DS_REQ_READ/WRITE: the
+ * device's register file (@wvalue written, *@value read), a reset after
+ * use reported, other ports' lines raised. False: refused. */
+bool net_port_access(net_server_t *s, unsigned p, bool write, uint64_t offset, uint64_t size,
+                     uint32_t *value, uint32_t wvalue);
+
 #endif
