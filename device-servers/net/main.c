@@ -180,6 +180,8 @@ static void serve(nestor_cptr_t ep)
             node = alloc.next_slot++;
         else if (in.caps)
             nu_cnode_delete(NESTOR_CAP_INIT_CNODE, node, 64);   /* a capability for nothing */
+        /* Every reply carries the level (refusals too: 0), and the VMM
+         * sets its line from it (vmm-server/virtio_fwd.c). */
         if (p < NET_MAX_PORTS && srv.ports[p].live)
             srv.ports[p].told = r.level;
         levels_told(NET_MAX_PORTS);
