@@ -238,6 +238,27 @@ static void fetch_intr(vm_t *vm, vmexit_t *e)
     e->s->mtd |= NESTOR_MTD_INTR;
 }
 
+/*
+ * Blocking by STI or MOV SS lasts until the instruction after STI or MOV
+ * SS completes (SDM Vol. 2B STI, Vol. 3A 6.8.3; Vol. 3C 24.4.2 Table 24-3).
+ * An exit in that shadow saves the blocking (the instruction did not
+ * complete); once the VMM has carried the instruction out (advance_rip)
+ * the shadow is over, as after the instruction on the CPU. Left in place,
+ * "sti; hlt" with an interrupt pending would resume past the HLT with the
+ * interrupt still blocked for one more instruction, and a guest that
+ * disables interrupts right after its HLT ("sti; hlt; cli") would never
+ * get it: its device interrupt was never delivered, and it halted again at
+ * once, one HLT exit after another. Called where the blocking decides
+ * whether an event goes in now, after fetch_intr.
+ */
+static void end_completed_shadow(vmexit_t *e)
+{
+    if (e->completed && (e->s->interruptibility & X86_INTR_BLOCK_SHADOW)) {
+        e->s->interruptibility &= ~(nestor_word_t)X86_INTR_BLOCK_SHADOW;
+        e->changed |= NESTOR_MTD_INTR;
+    }
+}
+
 /* The vCPU's monitor timer (level 0: its exit is the VMM's,
  * nestor/invocations.h) set to @units, 0 taking it back. */
 static void set_wake_timer(vm_t *vm, uint64_t units)
@@ -304,6 +325,7 @@ static bool nmi_before_resume(vm_t *vm, vmexit_t *e)
         return false;
     }
     fetch_intr(vm, e);
+    end_completed_shadow(e);
     switch (nmi_decide(true, e->changed & NESTOR_MTD_INJECT, e->s->interruptibility)) {
     case NMI_INJECT:
         break;
@@ -387,8 +409,10 @@ static void before_resume(vm_t *vm, vmexit_t *e)
     }
     /* The guest takes it only with RFLAGS.IF set and no STI/MOV SS shadow
      * (SDM Vol. 3C 26.3.1.5, 26.6.1). */
-    if (e->s->rflags & X86_RFLAGS_IF_BIT)
+    if (e->s->rflags & X86_RFLAGS_IF_BIT) {
         fetch_intr(vm, e);
+        end_completed_shadow(e);
+    }
     if (!(e->s->rflags & X86_RFLAGS_IF_BIT) || (e->s->interruptibility & X86_INTR_BLOCK_SHADOW)) {
         set_window_exiting(vm, true);
         return;

@@ -17,6 +17,8 @@
 #define PIC1_CMD 0x20
 #define PIC1_DATA 0x21
 #define PIC_EOI 0x20
+#define PIC_OCW3_READ_IRR 0x0A         /* 8259A OCW3: RR=1, RIS=0 */
+#define IRR_POLLS_MAX 100000u          /* reads of the IRR before giving up */
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
 #define PIT_RATE_GEN 0x34
@@ -210,6 +212,22 @@ int guest_main(void)
     while (pit_ticks < start + 10)
         ;
     CHECK(pit_ticks >= start + 10, "PIT interrupts reach a busy guest");
+    /* "sti; hlt" with an interrupt already requested: STI enables
+     * interrupts after the next instruction (SDM Vol. 2B STI, Vol. 3A
+     * 6.8.3), so the HLT completes and the interrupt wakes it at once: its
+     * handler runs before the instruction after the HLT, here a CLI. A
+     * VMM that carries out the HLT for the guest must end the STI shadow
+     * with it, or the CLI comes first and the interrupt waits. */
+    __asm__ volatile("cli");
+    unsigned polls = 0;
+    outb(PIC1_CMD, PIC_OCW3_READ_IRR);
+    while (!(inb(PIC1_CMD) & 1) && polls < IRR_POLLS_MAX)
+        polls++;
+    unsigned ticks_at_hlt = pit_ticks;
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    CHECK(polls < IRR_POLLS_MAX && pit_ticks > ticks_at_hlt,
+          "sti; hlt with an interrupt requested: its handler runs before the next instruction");
+    __asm__ volatile("sti");
     outb(PIC1_DATA, 0xFF);                             /* PIT off at the PIC */
 
     /* The local APIC through MMIO: version, then a periodic timer. */
