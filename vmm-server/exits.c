@@ -34,7 +34,6 @@ static void advance_rip(vmexit_t *e)
 {
     e->s->rip = e->rip + e->instr_len;
     e->changed |= NESTOR_MTD_RIP;
-    e->completed = true;
 }
 
 static void advance(vmexit_t *e)

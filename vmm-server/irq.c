@@ -242,8 +242,11 @@ static void fetch_intr(vm_t *vm, vmexit_t *e)
  * Blocking by STI or MOV SS lasts until the instruction after STI or MOV
  * SS completes (SDM Vol. 2B STI, Vol. 3A 6.8.3; Vol. 3C 24.4.2 Table 24-3).
  * An exit in that shadow saves the blocking (the instruction did not
- * complete); once the VMM has carried the instruction out (advance_rip)
- * the shadow is over, as after the instruction on the CPU. Left in place,
+ * complete); once the VMM has carried the instruction out (the reply moves
+ * RIP: advance_rip, an emulated MMIO access, a task switch) the shadow is
+ * over, as after the instruction on the CPU. An exception injected for it
+ * leaves RIP where it was, and the blocking too. Told by RIP, not by a
+ * flag, so the exits that inject nothing pay nothing. Left in place,
  * "sti; hlt" with an interrupt pending would resume past the HLT with the
  * interrupt still blocked for one more instruction, and a guest that
  * disables interrupts right after its HLT ("sti; hlt; cli") would never
@@ -253,7 +256,8 @@ static void fetch_intr(vm_t *vm, vmexit_t *e)
  */
 static void end_completed_shadow(vmexit_t *e)
 {
-    if (e->completed && (e->s->interruptibility & X86_INTR_BLOCK_SHADOW)) {
+    bool completed = (e->changed & NESTOR_MTD_RIP) && e->s->rip != e->rip;
+    if (completed && (e->s->interruptibility & X86_INTR_BLOCK_SHADOW)) {
         e->s->interruptibility &= ~(nestor_word_t)X86_INTR_BLOCK_SHADOW;
         e->changed |= NESTOR_MTD_INTR;
     }

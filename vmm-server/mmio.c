@@ -291,7 +291,6 @@ exit_action_t mmio_exit(vmexit_t *e)
         return vm_stop(vm, "MMIO at 0x%lx (rip 0x%lx): %s", gpa, e->rip, x86_emu_status_str(es));
     guest_regs_put(&regs, s);
     e->changed |= NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RFLAGS | NESTOR_MTD_RIP;
-    e->completed = true;            /* its STI/MOV SS shadow is over (irq.c) */
     vm->mmio_exits++;
     return EXIT_RESUME;
 }

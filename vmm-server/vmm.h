@@ -155,8 +155,6 @@ typedef struct {
     nestor_word_t idt_vectoring, idt_error;   /* SDM 27.2.4: the event the exit interrupted */
     bool event_consumed;           /* the handler completed that event (a task gate) */
     bool step_trap;                /* an instruction done here owes a single-step #DB */
-    bool completed;                /* the exiting instruction was carried out here (RIP
-                                      past it): its STI/MOV SS shadow is over (irq.c) */
     nestor_vcpu_state_t *s;        /* state page (groups per the exit masks) */
     nestor_word_t changed;         /* groups the handler changed (reply MR0) */
 } vmexit_t;
