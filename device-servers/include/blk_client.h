@@ -10,6 +10,15 @@
  * the frame's) and make them durable with blk_flush. Each call returns
  * BLK_OK or a BLK_E_* code; BLK_E_NO_SERVER when the call itself failed.
  * One thread per connection: the calls use the caller's IPC buffer.
+ *
+ * A restarted server (blk_proto.h BLK_INIT_RECONNECT): when a call fails,
+ * the library asks init (nu_parent_ep) for the server's new instance, its
+ * badged capability landing in the old one's slot, attaches the buffer
+ * again and sends the request once more (each is idempotent); the caller
+ * sees only a slower call, counted in @reconnects and @replays. Only if
+ * init has no new instance for it does a call return BLK_E_NO_SERVER.
+ * A READ or WRITE whose reply says other than the sectors asked for
+ * returns BLK_E_BAD_REQUEST (a server outside the protocol).
  */
 #ifndef BLK_CLIENT_H
 #define BLK_CLIENT_H
@@ -23,6 +32,9 @@ typedef struct {
     uint64_t max_sectors;           /* sectors one request may move (the buffer's) */
     uint64_t buf_bytes;             /* the attached buffer's size (0: none) */
     uint64_t last_error;            /* BLK_E_IO: the disk's error (MR0 of the reply) */
+    nestor_cptr_t frame;            /* the attached buffer's capability (0: none) */
+    uint64_t instance;              /* the server's restarts we know of (0: its first) */
+    uint64_t reconnects, replays;   /* new instances taken; requests sent again */
 } blk_conn_t;
 
 /* Ask the server for the partition's size (BLK_REQ_INFO). */
