@@ -1,7 +1,8 @@
 /*
  * device-servers/include/blk_client.h - the client side of blk_proto.h, for
  * monitors that keep data on a block server's partition (the pager's swap,
- * the checkpoint monitor's images). Link device-servers/common/blk_client.c.
+ * the checkpoint monitor's images). Link nestor.devsrv_blk_client
+ * (device-servers/common/blk_client.c and blk_client_nu.c).
  *
  * Use: find the grant BLK_GRANT_NAME in the boot info (nu_grant), call
  * blk_connect with its capability, map a frame of your own and hand it over
@@ -23,6 +24,7 @@
 #ifndef BLK_CLIENT_H
 #define BLK_CLIENT_H
 #include <blk_proto.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <nestor/types.h>
 
@@ -47,5 +49,24 @@ int blk_attach(blk_conn_t *c, nestor_cptr_t frame);
 int blk_read(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset);
 int blk_write(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset);
 int blk_flush(blk_conn_t *c);
+
+/*
+ * The kernel's part (common/blk_client_nu.c; the unit tests link a fake
+ * of their own, tests/unit/test_blk_client.c), so that the logic above,
+ * the reconnection and replay among it, runs on the host too.
+ */
+typedef struct {
+    /* One call on @ep: *@label and @mr[0..*@n_mrs) out (with capability
+     * @cap if not 0), the reply's label, MRs and MR count back in them
+     * (at most BLK_CLIENT_MRS). False if the call failed: no server. */
+    bool (*call)(nestor_cptr_t ep, uint64_t *label, uint64_t *mr, unsigned *n_mrs,
+                 nestor_cptr_t cap);
+    /* blk_proto.h BLK_INIT_RECONNECT to init, MR0 @known; its capability
+     * into slot @slot (whatever was left there deleted first). True, with
+     * *@restarts init's MR0, if init gave one. */
+    bool (*reconnect)(nestor_cptr_t slot, uint64_t known, uint64_t *restarts);
+} blk_kernel_t;
+#define BLK_CLIENT_MRS       BLK_INFO_MRS
+extern const blk_kernel_t blk_kernel;
 
 #endif
