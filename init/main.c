@@ -30,6 +30,7 @@ _Static_assert(SPAWN_MAX_MODULES >= SC_VMM_MAX_FILES + 1, "a VMM's files and its
  * stack as any monitor's does (a server that crashes at each start). Each
  * restart costs init the new process's image pages and tables (spawn_destroy). */
 #define INIT_RESTARTS_MAX 3
+#define INIT_BLK_REFUSALS_SAID 4      /* refused reconnections said (blk_reconnect) */
 #define MIB          (1UL << 20)
 
 /* The boot module holding file @name of @kind: "program NAME", "image
@@ -327,6 +328,18 @@ static void stop_all(void)
             nu_tcb_suspend(run[i].proc.tcb);
 }
 
+/* Into run[@k].blk_ep: a send capability to the endpoint of client @k's
+ * block server, badged with its number among the server's clients
+ * (blk_proto.h); at its start and again at each restart of the server. */
+static bool mint_blk_ep(nu_alloc_t *a, int k)
+{
+    nu_cnode_delete(a->cnode, run[k].blk_ep, 64);   /* revoked with the old endpoint */
+    return nu_cnode_mint(a->cnode, run[k].blk_ep, 64, a->cnode,
+                         run[stack.mon[k].blk_server].service_ep, 64,
+                         NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT,
+                         BLK_BADGE_CLIENT(stack.mon[k].blk_client)) == NESTOR_OK;
+}
+
 static bool start_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg,
                         nu_alloc_t *a, nestor_cptr_t ep)
 {
@@ -344,13 +357,10 @@ static bool start_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t 
         nestor_cptr_t parent = a->next_slot++;
         /* A block server's client: a send capability badged with its
          * number among the server's clients (blk_proto.h). */
-        nestor_cptr_t blk_ep = m->blk_server >= 0 ? a->next_slot++ : 0;
+        nestor_cptr_t blk_ep = run[i].blk_ep = m->blk_server >= 0 ? a->next_slot++ : 0;
         if (nu_cnode_mint(a->cnode, parent, 64, a->cnode, ep, 64, NESTOR_RIGHTS_ALL,
                           (nestor_word_t)i + 1) != NESTOR_OK ||
-            (blk_ep && nu_cnode_mint(a->cnode, blk_ep, 64, a->cnode,
-                                     run[m->blk_server].service_ep, 64,
-                                     NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT,
-                                     BLK_BADGE_CLIENT(m->blk_client)) != NESTOR_OK) ||
+            (blk_ep && !mint_blk_ep(a, i)) ||
             !build_request(bi, cfg, i, parent, blk_ep) || !spawn(a, bi, &req, &run[i].proc)) {
             printf("init: monitor %s did not start: stopping the stack\n", m->name);
             stop_all();
@@ -358,7 +368,6 @@ static bool start_stack(const nestor_bootinfo_t *bi, const nestor_module_desc_t 
         }
         run[i].started = true;
         run[i].parent = parent;
-        run[i].blk_ep = blk_ep;
         char line[TOPO_LINE_MAX];
         topo_fmt_monitor(line, sizeof line, m->name, topo_kind(m->kind), m->memory_mib,
                          m->priority);
@@ -429,6 +438,12 @@ static bool restart(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg
     r->restarts++;
     if (!build_request(bi, cfg, i, r->parent, r->blk_ep) || !spawn(a, bi, &req, &r->proc))
         return false;
+    /* Its client monitors' badged capabilities went with the old endpoint
+     * (init's own, which theirs were copied from, among them): init mints
+     * each again on the new one, for the client to ask for (blk_reconnect). */
+    for (unsigned k = 0; k < stack.n_mon; k++)
+        if (stack.mon[k].blk_server == i && run[k].blk_ep && !mint_blk_ep(a, (int)k))
+            return false;
     printf("init: restarted %s (instance %u; restart %u of at most %u): a fresh process with "
            "its budget and grants, on a fresh endpoint\n", r->m->name, r->restarts + 1,
            r->restarts, INIT_RESTARTS_MAX);
@@ -463,9 +478,43 @@ static void reconnect(nu_alloc_t *a, int vmm, const nu_msg_t *m)
     nu_cnode_delete(a->cnode, copy, 64);        /* the VMM has its own now */
 }
 
+/* Client monitor @client of a block server asks for the server's instance
+ * after @known (blk_proto.h BLK_INIT_RECONNECT): a copy of its badged
+ * capability, minted on the new endpoint at the restart, if the config
+ * names it a client of that server and the server was restarted since;
+ * else refused (BLK_E_NO_SERVER). One slot of init's serves every copy
+ * (emptied after the reply) and refusals are said a few times only, so a
+ * client asking again and again costs init nothing but the calls. */
+static void blk_reconnect(nu_alloc_t *a, int client, const nu_msg_t *m)
+{
+    static nestor_cptr_t copy;
+    static unsigned refusals;
+    const int srv = stack.mon[client].blk_server;
+    nu_msg_t r = { .info = nestor_msginfo(BLK_E_NO_SERVER, 0, 0, 0) };
+    if (!copy)
+        copy = a->next_slot++;
+    if (nestor_msginfo_length(m->info) == BLK_RECONNECT_MRS && srv >= 0 && run[client].blk_ep &&
+        run[srv].restarts && !run[srv].ended && m->mr[0] < run[srv].restarts &&
+        nu_cnode_copy(a->cnode, copy, 64, a->cnode, run[client].blk_ep, 64,
+                      NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT) == NESTOR_OK) {
+        r = (nu_msg_t){ .info = nestor_msginfo(BLK_OK, 0, 1, 1), .mr = { run[srv].restarts } };
+        nu_ipc_buffer()->caps_or_badges[0] = copy;
+        printf("init: %s reconnects to %s's instance %u (client %u: its badged capability "
+               "again)\n", stack.mon[client].name, stack.mon[srv].name, run[srv].restarts + 1,
+               stack.mon[client].blk_client);
+    } else if (refusals++ < INIT_BLK_REFUSALS_SAID) {
+        printf("init: %s asks for a block server's new instance: refused (no client of a "
+               "server restarted since)%s\n", stack.mon[client].name,
+               refusals == INIT_BLK_REFUSALS_SAID ? "; further refusals not said" : "");
+    }
+    nu_reply(&r);
+    nu_cnode_delete(a->cnode, copy, 64);        /* the client has its own now */
+}
+
 /* Monitor @asker asks for device server NAME's restart (devsrv.h
- * DS_INIT_RESTART): done if NAME serves a VM in whose stack @asker is, no
- * client monitor depends on it, and its restarts are not spent. */
+ * DS_INIT_RESTART): done if NAME serves a VM in whose stack @asker is and
+ * its restarts are not spent. A block server's client monitors reconnect
+ * (blk_reconnect), as its VMM does. */
 static void restart_request(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg,
                             nu_alloc_t *a, int asker, const nu_msg_t *m)
 {
@@ -481,14 +530,10 @@ static void restart_request(const nestor_bootinfo_t *bi, const nestor_module_des
             if (strcmp(stack.mon[vm->virtio[k]].name, name) == 0)
                 srv = vm->virtio[k];
     }
-    bool clients = false;
-    for (unsigned k = 0; srv >= 0 && k < stack.n_mon; k++)
-        clients |= stack.mon[k].blk_server == srv;
-    bool ok = nestor_msginfo_length(m->info) == DS_RECONNECT_MRS && srv >= 0 && !clients &&
+    bool ok = nestor_msginfo_length(m->info) == DS_RECONNECT_MRS && srv >= 0 &&
               !run[srv].ended && run[srv].restarts < INIT_RESTARTS_MAX;
     printf("init: %s asks for %s's restart: %s\n", stack.mon[asker].name, name,
-           ok ? "killing it" : "refused (not a server of its VM's, one with client monitors, "
-                               "or its restarts spent)");
+           ok ? "killing it" : "refused (not a server of its VM's, or its restarts spent)");
     ok = ok && restart(bi, cfg, a, srv);
     nu_msg_t r = { .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, ok ? 1 : 0),
                    .mr = { ok ? run[srv].restarts : 0 } };
@@ -513,6 +558,10 @@ static bool wait_for_stack(const nestor_bootinfo_t *bi, const nestor_module_desc
             continue;
         if (label == DS_INIT_RECONNECT && r->m->kind == SC_VMM_SERVER) {
             reconnect(a, (int)(m.badge - 1), &m);
+            continue;
+        }
+        if (label == BLK_INIT_RECONNECT && !sc_kind_is_device_server(r->m->kind)) {
+            blk_reconnect(a, (int)(m.badge - 1), &m);
             continue;
         }
         if (label == DS_INIT_RESTART && !sc_kind_is_device_server(r->m->kind)) {

@@ -620,7 +620,7 @@ int main(const nestor_bootinfo_t *bi)
     if (!nu_monitor_start(bi, "pager", pg.name, sizeof pg.name, untypeds, &pg.ep,
                           &pg.alloc))
         return 0;
-    pg_swap_open(&pg.swap, bi, &pg.alloc, SWAPBUF_VA);
+    pg_swap_open(&pg.swap, bi, &pg.alloc, SWAPBUF_VA, pg.name);
     pg_slots_init(&pg.slots, slot_words, pg.swap.slots);
     make_frames();
     dma_init();

@@ -7,6 +7,7 @@
  */
 #ifndef PAGER_SWAP_H
 #define PAGER_SWAP_H
+#include <blk_client.h>
 #include <nestor/bootinfo.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,17 +18,21 @@
 typedef struct {
     uint32_t slots;         /* page slots of the area (0: no swap) */
     char why[80];           /* when 0: why */
-    nestor_cptr_t server;   /* the block server, badged with our partition */
+    blk_conn_t conn;        /* the block server, badged with our partition */
     uint8_t *buf;           /* the buffer shared with the server (one page) */
+    const char *who;        /* the pager's name, for its lines */
     uint64_t reads, writes; /* requests that succeeded */
 } pg_swap_t;
 
 /* Find the block server among @bi's grants and attach a buffer page
- * (mapped at @buf_va, its frame from @a). Sets s->slots (0 and s->why
- * when there is no usable device). */
-void pg_swap_open(pg_swap_t *s, const nestor_bootinfo_t *bi, nu_alloc_t *a, uint64_t buf_va);
+ * (mapped at @buf_va, its frame from @a); @who names the pager in its
+ * lines. Sets s->slots (0 and s->why when there is no usable device). */
+void pg_swap_open(pg_swap_t *s, const nestor_bootinfo_t *bi, nu_alloc_t *a, uint64_t buf_va,
+                  const char *who);
 /* Write the page at @page to slot @slot / read slot @slot into @page;
- * false on an I/O error (the block server's reply label in *@err). */
+ * false on an I/O error (the block server's reply label in *@err). A
+ * server restarted meanwhile is reconnected and the request sent again
+ * (said); false if that fails too: nothing is read into @page then. */
 bool pg_swap_write(pg_swap_t *s, uint32_t slot, const void *page, unsigned *err);
 bool pg_swap_read(pg_swap_t *s, uint32_t slot, void *page, unsigned *err);
 

@@ -46,6 +46,8 @@
 #define SELFTEST_BUF_VA 0x0000200000100000ULL /* its buffer frame, as the client maps it */
 #define ATA_ERR_NO_REG 0x100u                 /* blk_disk_t: the device gave no Error register */
 #define OPT_FAULT      "blk.fault=die:"       /* N: crash in the Nth virtio write (a test) */
+#define OPT_CLIENT_FAULT "blk.fault=client-die:" /* N: crash in the Nth client READ/WRITE */
+#define OPT_CLIENT_FAULT_EVERY "blk.fault=client-die-every:" /* N: so does each instance */
 #define OPT_RESTART    "restart="             /* K: init's Kth restart of this server */
 #define OPT_PAGECHECK  "blk.pagecheck"        /* a paged VM: ds_paged_check at setup (a test) */
 #define CRASH_ADDR     0x10UL                 /* below every mapping (user.ld links at 4 MiB) */
@@ -191,15 +193,25 @@ static void emit(const char *text)
     printf("%s\n", text);
 }
 
-/* ---- the crash test (blk.fault=die:N) ----
+/* ---- the crash tests (blk.fault=die:N, blk.fault=client-die:N) ----
  *
  * The server's thread writes to an unmapped address (a page fault init
  * sees as "init: monitor NAME faulted") during the Nth virtio write
- * request, after its data reached the disk and before its chain is used:
- * a crash in the middle of a request, for the restart test
- * (device-servers/README.md "Restart"). Only the first instance crashes:
- * init tells a restarted one restart=K on its command line. */
-static unsigned long die_at, vm_writes;
+ * request, after its data reached the disk and before its chain is used,
+ * or during the Nth READ or WRITE of a client monitor (the pager's swap),
+ * after the data moved and before the reply: a crash in the middle of a
+ * request, for the restart tests (device-servers/README.md "Restart").
+ * Only the first instance crashes (init tells a restarted one restart=K on
+ * its command line), but with client-die-every:N each instance crashes in
+ * its own Nth client request, until init's restarts are spent. */
+static unsigned long die_at, vm_writes, client_die_at, client_rw;
+static const char *client_die_opt;      /* the option that set client_die_at */
+
+static void crash(void)
+{
+    volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
+    *where = 0;
+}
 
 static void written(void)
 {
@@ -207,8 +219,21 @@ static void written(void)
         return;
     printf("blk %s: blk.fault=die:%lu: crashing in virtio write %lu (its data on the disk, its "
            "chain not used)\n", name, die_at, vm_writes);
-    volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
-    *where = 0;
+    crash();
+}
+
+/* Client @i's READ or WRITE (@label) of @mr's sectors was served (@ok). */
+static void client_served(unsigned i, nestor_word_t label, const nestor_word_t *mr, bool ok)
+{
+    if (!client_die_at || !ok || (label != BLK_REQ_READ && label != BLK_REQ_WRITE) ||
+        ++client_rw != client_die_at)
+        return;
+    printf("blk %s: %s%lu: crashing in client %u's %s of sectors %lu-%lu (request %lu: %s, "
+           "no reply sent)\n", name, client_die_opt, client_die_at, i,
+           label == BLK_REQ_READ ? "read" : "write", mr[BLK_RW_MR_SECTOR],
+           mr[BLK_RW_MR_SECTOR] + mr[BLK_RW_MR_COUNT] - 1, client_rw,
+           label == BLK_REQ_READ ? "its data in the buffer" : "its data on the disk");
+    crash();
 }
 
 /* ---- start: ports, disk, partitions ---- */
@@ -649,6 +674,7 @@ static void serve(nestor_cptr_t ep)
                 br = (blk_reply_t){ .label = BLK_E_BAD_REQUEST };
             } else {
                 br = blk_serve(&disk, c, label, m.mr, nestor_msginfo_length(m.info));
+                client_served(i, label, m.mr, br.label == BLK_OK);
             }
             if (br.label != BLK_OK)
                 say_client(i, c, label == BLK_REQ_READ ? "read" : label == BLK_REQ_WRITE
@@ -687,13 +713,20 @@ int main(const nestor_bootinfo_t *bi)
     vblk.emit = emit;
     vblk.disk = &disk;
     const char *restart = nu_option(bi->cmdline, OPT_RESTART);
-    if (restart)
-        printf("blk %s: a fresh instance (init's restart %lu): the VMM restores its device\n",
-               name, strtoul(restart, NULL, 10));
     paged_check = nu_option(bi->cmdline, OPT_PAGECHECK) != NULL;
     const char *die = nu_option(bi->cmdline, OPT_FAULT);
     if (die && !restart && (die_at = strtoul(die, NULL, 10)) != 0)
         vblk.written = written;
+    const char *client_die = nu_option(bi->cmdline, OPT_CLIENT_FAULT);
+    const char *client_die_every = nu_option(bi->cmdline, OPT_CLIENT_FAULT_EVERY);
+    if (client_die && !restart) {
+        client_die_at = strtoul(client_die, NULL, 10);
+        client_die_opt = OPT_CLIENT_FAULT;
+    }
+    if (client_die_every) {
+        client_die_at = strtoul(client_die_every, NULL, 10);
+        client_die_opt = OPT_CLIENT_FAULT_EVERY;
+    }
     const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
     unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
     if (!service || n_untyped == 0) {
@@ -706,6 +739,14 @@ int main(const nestor_bootinfo_t *bi)
     probe_disk();
     read_partitions(bi->cmdline);
     read_image(bi);
+    bool have_clients = false;
+    for (unsigned i = 0; i < BLK_MAX_CLIENTS; i++)
+        have_clients |= clients[i].configured;
+    if (restart)
+        printf("blk %s: a fresh instance (init's restart %lu):%s%s%s\n", name,
+               strtoul(restart, NULL, 10), vm_configured ? " the VMM restores its device" : "",
+               vm_configured && have_clients ? "," : "",
+               have_clients ? " its client monitors reconnect" : "");
     start_selftest(bi->cmdline, service->cptr);
     serve(service->cptr);
     return 1;

@@ -1,34 +1,70 @@
-/* device-servers/common/blk_client.c - blk_proto.h for clients (blk_client.h). */
+/*
+ * device-servers/common/blk_client.c - blk_proto.h for clients
+ * (blk_client.h): the requests, and a restarted server's reconnection and
+ * replay. The kernel's part is blk_kernel (blk_client_nu.c), so the host
+ * unit tests run this file as it is (tests/unit/test_blk_client.c).
+ */
 #include <blk_client.h>
 #include <stddef.h>
-#include <user/sys.h>
 
 /* One call: @label with @n_mrs MRs (and @cap if not 0); the reply's label,
- * its MRs in *@r. */
-static int call(blk_conn_t *c, uint64_t label, const uint64_t *mr, unsigned n_mrs,
-                nestor_cptr_t cap, nu_msg_t *r)
+ * its MRs in @r; BLK_E_NO_SERVER when the call itself failed. */
+static int call_once(blk_conn_t *c, uint64_t label, const uint64_t *mr, unsigned n_mrs,
+                     nestor_cptr_t cap, uint64_t r[BLK_CLIENT_MRS])
 {
-    nu_msg_t m = { .info = nestor_msginfo(label, 0, cap ? 1 : 0, n_mrs) };
-    for (unsigned i = 0; i < n_mrs; i++)
-        m.mr[i] = mr[i];
-    if (cap)
-        nu_ipc_buffer()->caps_or_badges[0] = cap;
-    if (nu_call(c->ep, &m) != NESTOR_OK)
+    uint64_t m[BLK_CLIENT_MRS] = { 0 };
+    for (unsigned i = 0; i < n_mrs && i < BLK_CLIENT_MRS; i++)
+        m[i] = mr[i];
+    if (!blk_kernel.call(c->ep, &label, m, &n_mrs, cap))
         return BLK_E_NO_SERVER;
-    *r = m;
-    uint64_t label_back = nestor_msginfo_label(m.info);
-    if (label_back == BLK_E_IO)
-        c->last_error = m.mr[0];
-    return label_back < BLK_E_COUNT ? (int)label_back : BLK_E_BAD_REQUEST;
+    for (unsigned i = 0; i < BLK_CLIENT_MRS; i++)
+        r[i] = i < n_mrs ? m[i] : 0;                /* MRs the reply has not: 0 */
+    if (label == BLK_E_IO)
+        c->last_error = r[0];
+    return label < BLK_E_COUNT ? (int)label : BLK_E_BAD_REQUEST;
+}
+
+/* The server behind c->ep is gone: its new instance from init (its
+ * capability in the old one's slot), with our buffer attached again (a
+ * new instance knows none). Bounded: each round needs an instance newer
+ * than the last, and init restarts a server a few times only. */
+static bool reconnect(blk_conn_t *c)
+{
+    uint64_t restarts;
+    while (blk_kernel.reconnect(c->ep, c->instance, &restarts) && restarts > c->instance) {
+        c->instance = restarts;
+        c->reconnects++;
+        if (!c->frame)
+            return true;
+        uint64_t r[BLK_CLIENT_MRS];
+        int e = call_once(c, BLK_REQ_ATTACH, NULL, 0, c->frame, r);
+        if (e == BLK_OK)
+            return r[0] == c->buf_bytes;
+        if (e != BLK_E_NO_SERVER)
+            return false;
+        /* ... the new instance is gone too: ask for the next one. */
+    }
+    return false;
+}
+
+/* A request, sent again at the server's new instance if the call failed
+ * because it was restarted (every request is idempotent: blk_proto.h). */
+static int call(blk_conn_t *c, uint64_t label, const uint64_t *mr, unsigned n_mrs,
+                nestor_cptr_t cap, uint64_t r[BLK_CLIENT_MRS])
+{
+    int e;
+    while ((e = call_once(c, label, mr, n_mrs, cap, r)) == BLK_E_NO_SERVER && reconnect(c))
+        c->replays++;
+    return e;
 }
 
 static int info(blk_conn_t *c)
 {
-    nu_msg_t r;
-    int e = call(c, BLK_REQ_INFO, NULL, 0, 0, &r);
+    uint64_t r[BLK_CLIENT_MRS];
+    int e = call(c, BLK_REQ_INFO, NULL, 0, 0, r);
     if (e == BLK_OK) {
-        c->sectors = r.mr[BLK_INFO_MR_SECTORS];
-        c->max_sectors = r.mr[BLK_INFO_MR_MAX_SECTORS];
+        c->sectors = r[BLK_INFO_MR_SECTORS];
+        c->max_sectors = r[BLK_INFO_MR_MAX_SECTORS];
     }
     return e;
 }
@@ -41,18 +77,21 @@ int blk_connect(blk_conn_t *c, nestor_cptr_t ep)
 
 int blk_attach(blk_conn_t *c, nestor_cptr_t frame)
 {
-    nu_msg_t r;
-    int e = call(c, BLK_REQ_ATTACH, NULL, 0, frame, &r);
-    c->buf_bytes = e == BLK_OK ? r.mr[0] : 0;
+    uint64_t r[BLK_CLIENT_MRS];
+    int e = call(c, BLK_REQ_ATTACH, NULL, 0, frame, r);
+    c->buf_bytes = e == BLK_OK ? r[0] : 0;
+    c->frame = e == BLK_OK ? frame : 0;
     return e == BLK_OK ? info(c) : e;
 }
 
+/* A READ or WRITE; a reply moving other than @count sectors is no success. */
 static int rw(blk_conn_t *c, uint64_t label, uint64_t sector, uint64_t count, uint64_t offset)
 {
     const uint64_t mr[BLK_RW_MRS] = { [BLK_RW_MR_SECTOR] = sector, [BLK_RW_MR_COUNT] = count,
                                       [BLK_RW_MR_OFFSET] = offset };
-    nu_msg_t r;
-    return call(c, label, mr, BLK_RW_MRS, 0, &r);
+    uint64_t r[BLK_CLIENT_MRS];
+    int e = call(c, label, mr, BLK_RW_MRS, 0, r);
+    return e == BLK_OK && r[0] != count ? BLK_E_BAD_REQUEST : e;
 }
 
 int blk_read(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset)
@@ -67,6 +106,6 @@ int blk_write(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset)
 
 int blk_flush(blk_conn_t *c)
 {
-    nu_msg_t r;
-    return call(c, BLK_REQ_FLUSH, NULL, 0, 0, &r);
+    uint64_t r[BLK_CLIENT_MRS];
+    return call(c, BLK_REQ_FLUSH, NULL, 0, 0, r);
 }

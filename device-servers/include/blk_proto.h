@@ -51,7 +51,30 @@
  *   BLK_E_IO           the disk reported an error (its ATA error register in MR0)
  *   BLK_E_NO_DISK      the server has no usable disk (or the partition is not on it)
  *
- * device-servers/include/blk_client.h wraps these messages for a client.
+ * A restarted server (device-servers/README.md "Restart"): when the block
+ * server dies, init starts a fresh instance on a fresh endpoint; every
+ * capability to the old one is gone, so a client's call fails (the
+ * kernel's NESTOR_ERR_DELETED, or an invalid capability). The client then
+ * asks init, on its parent endpoint (nestor_bootinfo_t parent_ep):
+ *
+ *   BLK_INIT_RECONNECT  MR0 the server's restarts the client knows of
+ *                       (0: the first instance)
+ *                       -> BLK_OK, cap 0: a send capability to the new
+ *                          instance badged as before (BLK_BADGE_CLIENT(i)),
+ *                          MR0 the server's restarts; or BLK_E_NO_SERVER:
+ *                          the caller is no client the config names, or
+ *                          its server was not restarted since MR0.
+ *
+ * The new instance knows no buffer: the client attaches its frame again,
+ * then sends the request that failed once more. Every request is
+ * idempotent (a READ reads the same sectors into the same place, a WRITE
+ * writes the same bytes, which stay in the client's buffer until the
+ * reply), so one cut short by the crash is simply replayed; a reply
+ * already received was for data read, or handed to the disk, by the old
+ * instance: the process died, not the disk.
+ *
+ * device-servers/include/blk_client.h wraps these messages for a client,
+ * the reconnection included.
  */
 #ifndef BLK_PROTO_H
 #define BLK_PROTO_H
@@ -74,6 +97,9 @@
 #define BLK_REQ_READ         0x4252     /* "BR" */
 #define BLK_REQ_WRITE        0x4257     /* "BW" */
 #define BLK_REQ_FLUSH        0x4246     /* "BF" */
+/* To init (above), not to the server: a restarted server's new endpoint. */
+#define BLK_INIT_RECONNECT   0x4243     /* "BC" */
+#define BLK_RECONNECT_MRS    1
 
 #define BLK_RW_MR_SECTOR     0
 #define BLK_RW_MR_COUNT      1

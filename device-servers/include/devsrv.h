@@ -167,8 +167,9 @@ typedef struct ds_doorbell_note {
  * "monitor restart NAME", or its VMM) asks init to kill and restart the
  * server: MR1..DS_NAME_MRS its name as above (MR0 unused). Reply DS_OK,
  * MR0 the server's restarts, or DS_REFUSED (not a server of a VM this
- * monitor is stacked on, one that also serves client monitors, or its
- * restarts spent). The VMM finds out at its next call to it (a reconnect). */
+ * monitor is stacked on, or its restarts spent). The VMM finds out at its
+ * next call to it (a reconnect), a block server's client monitors at
+ * theirs (blk_proto.h BLK_INIT_RECONNECT). */
 #define DS_INIT_RESTART      0x5252     /* "RR" */
 #define DS_NAME_MRS          4
 #define DS_RECONNECT_MRS     (1 + DS_NAME_MRS)

@@ -45,6 +45,11 @@ void nu_exit(int pass)
     nu_debug_halt(pass);
 }
 
+nestor_cptr_t nu_parent_ep(void)
+{
+    return boot_info ? boot_info->parent_ep : 0;
+}
+
 /* Called by -fstack-protector code when a canary was overwritten. */
 void __stack_chk_fail(void)
 {

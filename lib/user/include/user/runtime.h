@@ -26,4 +26,9 @@ const nestor_module_desc_t *nu_module(const nestor_bootinfo_t *bi, const char *t
 const nestor_grant_desc_t *nu_grant(const nestor_bootinfo_t *bi, nestor_grant_kind_t kind,
                                     const char *name);
 
+/* The endpoint to the program's parent (init, for a monitor it started:
+ * nestor_bootinfo_t parent_ep), for the requests init answers; 0 for the
+ * root task. */
+nestor_cptr_t nu_parent_ep(void);
+
 #endif
