@@ -79,6 +79,30 @@ blk_reply_t blk_attached(blk_client_t *c, uint8_t *buf, uint64_t bytes)
     return (blk_reply_t){ .label = BLK_OK, .mr = { c->buf_bytes }, .n_mrs = 1 };
 }
 
+/* A READ (@read) or WRITE of request @mr between client @c's buffer and
+ * partition @p of @disk: its own partition, or the VM's (BLK_REQ_VM_*). */
+static blk_reply_t transfer(blk_disk_t *disk, const blk_part_t *p, blk_client_t *c, bool read,
+                            const uint64_t *mr)
+{
+    if (!c->buf)
+        return refuse(c, BLK_E_NO_BUFFER);
+    uint64_t sector = mr[BLK_RW_MR_SECTOR], count = mr[BLK_RW_MR_COUNT];
+    uint64_t offset = mr[BLK_RW_MR_OFFSET];
+    int e = blk_check(p, sector, count, offset, c->buf_bytes);
+    if (e != BLK_OK)
+        return refuse(c, e);
+    uint8_t *buf = c->buf + offset;
+    unsigned err = read ? disk->read(disk->ctx, p->first + sector, count, buf)
+                        : disk->write(disk->ctx, p->first + sector, count, buf);
+    if (err)
+        return (blk_reply_t){ .label = BLK_E_IO, .mr = { err }, .n_mrs = 1 };
+    if (read)
+        c->sectors_read += count;
+    else
+        c->sectors_written += count;
+    return (blk_reply_t){ .label = BLK_OK, .mr = { count }, .n_mrs = 1 };
+}
+
 blk_reply_t blk_serve(blk_disk_t *disk, blk_client_t *c, uint64_t label, const uint64_t *mr,
                       unsigned n_mrs)
 {
@@ -106,24 +130,7 @@ blk_reply_t blk_serve(blk_disk_t *disk, blk_client_t *c, uint64_t label, const u
             return refuse(c, BLK_E_BAD_REQUEST);
         if (!c->usable || !disk->sectors)
             return refuse(c, BLK_E_NO_DISK);
-        if (!c->buf)
-            return refuse(c, BLK_E_NO_BUFFER);
-        uint64_t sector = mr[BLK_RW_MR_SECTOR], count = mr[BLK_RW_MR_COUNT];
-        uint64_t offset = mr[BLK_RW_MR_OFFSET];
-        int e = blk_check(&c->part, sector, count, offset, c->buf_bytes);
-        if (e != BLK_OK)
-            return refuse(c, e);
-        uint8_t *buf = c->buf + offset;
-        unsigned err = label == BLK_REQ_READ
-                           ? disk->read(disk->ctx, c->part.first + sector, count, buf)
-                           : disk->write(disk->ctx, c->part.first + sector, count, buf);
-        if (err)
-            return (blk_reply_t){ .label = BLK_E_IO, .mr = { err }, .n_mrs = 1 };
-        if (label == BLK_REQ_READ)
-            c->sectors_read += count;
-        else
-            c->sectors_written += count;
-        return (blk_reply_t){ .label = BLK_OK, .mr = { count }, .n_mrs = 1 };
+        return transfer(disk, &c->part, c, label == BLK_REQ_READ, mr);
     }
     default:
         return refuse(c, BLK_E_BAD_REQUEST);
@@ -175,8 +182,11 @@ blk_reply_t blk_serve_vm(blk_vm_disk_t *vm, blk_client_t *c, uint64_t label, con
                          unsigned n_mrs)
 {
     c->requests++;
+    /* BLK_REQ_VM_INFO is how a monitor asks whether it may: "no" is an
+     * answer, not a refusal (neither counted nor logged). */
     if (!c->configured || !c->vm_disk || !vm->usable || !vm->disk || !vm->disk->sectors)
-        return refuse(c, BLK_E_NOT_VM);
+        return label == BLK_REQ_VM_INFO ? (blk_reply_t){ .label = BLK_E_NOT_VM }
+                                        : refuse(c, BLK_E_NOT_VM);
     switch (label) {
     case BLK_REQ_VM_INFO:
         return (blk_reply_t){ .label = BLK_OK, .n_mrs = 3,
@@ -201,24 +211,7 @@ blk_reply_t blk_serve_vm(blk_vm_disk_t *vm, blk_client_t *c, uint64_t label, con
     case BLK_REQ_VM_WRITE: {
         if (n_mrs < BLK_RW_MRS)
             return refuse(c, BLK_E_BAD_REQUEST);
-        if (!c->buf)
-            return refuse(c, BLK_E_NO_BUFFER);
-        uint64_t sector = mr[BLK_RW_MR_SECTOR], count = mr[BLK_RW_MR_COUNT];
-        uint64_t offset = mr[BLK_RW_MR_OFFSET];
-        int e = blk_check(vm->part, sector, count, offset, c->buf_bytes);
-        if (e != BLK_OK)
-            return refuse(c, e);
-        uint8_t *buf = c->buf + offset;
-        const uint64_t lba = vm->part->first + sector;
-        unsigned err = label == BLK_REQ_VM_READ ? vm->disk->read(vm->disk->ctx, lba, count, buf)
-                                                : vm->disk->write(vm->disk->ctx, lba, count, buf);
-        if (err)
-            return (blk_reply_t){ .label = BLK_E_IO, .mr = { err }, .n_mrs = 1 };
-        if (label == BLK_REQ_VM_READ)
-            c->sectors_read += count;
-        else
-            c->sectors_written += count;
-        return (blk_reply_t){ .label = BLK_OK, .mr = { count }, .n_mrs = 1 };
+        return transfer(vm->disk, vm->part, c, label == BLK_REQ_VM_READ, mr);
     }
     default:
         return refuse(c, BLK_E_BAD_REQUEST);

@@ -674,7 +674,7 @@ static void serve(nestor_cptr_t ep)
             } else {
                 br = blk_serve(&disk, c, label, m.mr, nestor_msginfo_length(m.info));
             }
-            if (br.label != BLK_OK)
+            if (br.label != BLK_OK && !(label == BLK_REQ_VM_INFO && br.label == BLK_E_NOT_VM))
                 say_client(i, c, label == BLK_REQ_READ ? "read" : label == BLK_REQ_WRITE
                                      ? "write" : label == BLK_REQ_ATTACH ? "attach" : "request",
                            (int)br.label);

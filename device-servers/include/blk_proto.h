@@ -41,8 +41,11 @@
  *
  * The VM's disk, for the checkpoint monitor of the VM this server serves
  * (init names that client on the server's command line, blk.ckpt=N; any
- * other client is refused with BLK_E_NOT_VM). Its disk goes into the
- * images, and a restore writes it back (checkpoint/README.md "The disk"):
+ * other client is refused with BLK_E_NOT_VM; to BLK_REQ_VM_INFO that is
+ * an answer, neither logged nor counted as a refusal: how a checkpoint
+ * monitor learns whether its VM's disk is served to it). Its disk goes
+ * into the images, and a restore writes it back (checkpoint/README.md
+ * "The disk"):
  *
  *   BLK_REQ_VM_INFO  -                        -> MR0 the VM disk's size in sectors,
  *                                                MR1 sectors a written-flag covers (a chunk:

@@ -1063,6 +1063,7 @@ static void test_vm_disk(void)
     }
     CU_ASSERT_FALSE(blk_is_vm_request(BLK_REQ_READ));
     CU_ASSERT_EQUAL(rd_calls, 0);
+    CU_ASSERT_EQUAL(other.refusals, 3);         /* INFO's "no" is an answer, not counted */
     CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_READ, rq, 3).label, BLK_E_BAD_REQUEST);
     blk_reply_t r = blk_serve_vm(&vm, &c, BLK_REQ_VM_INFO, rq, 0);
     CU_ASSERT_EQUAL(r.label, BLK_OK);

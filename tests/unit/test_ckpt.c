@@ -386,6 +386,34 @@ static void write_disk_chain(const ckpt_disk_t *d0, const ckpt_disk_t *d1, const
     wdisk.head = NULL;
 }
 
+/* Image 0 alone, with @sections disk sections of header @d, @n_list list
+ * entries and @data_sectors of data. */
+static void write_full_only(const ckpt_disk_t *d, const uint64_t *list, uint64_t n_list,
+                            uint64_t data_sectors, unsigned sections)
+{
+    memset(disk, 0, sizeof disk);
+    limit = DISK_BYTES;
+    wdisk.head = d;
+    wdisk.list = list;
+    wdisk.n_list = n_list;
+    wdisk.data_sectors = data_sectors;
+    wdisk.sections = sections;
+    write_image(0, 0, 0, 0x1000, NULL, 0);
+    wdisk.head = NULL;
+    wdisk.sections = 1;
+}
+
+/* The chain on the disk is refused with @err after @n_ok good images,
+ * the reason saying @why. */
+static void expect_refused(ckpt_err_t err, unsigned n_ok, const char *why)
+{
+    unsigned n;
+    ckpt_verdict_t v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, err);
+    CU_ASSERT_EQUAL(n, n_ok);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, why));
+}
+
 static void test_disk_section(void)
 {
     unsigned n;
@@ -429,49 +457,25 @@ static void test_disk_section(void)
     };
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_disk_chain(&bad[i], &incr, list, 2);
-        v = walk(&n, STACK);
-        CU_ASSERT_EQUAL(v.err, CKPT_E_CONTENT);
-        CU_ASSERT_EQUAL(n, 0);
-        CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "disk section"));
+        expect_refused(CKPT_E_CONTENT, 0, "disk section");
     }
     /* The data one chunk short of what the header says. */
-    write_disk_chain(&full, &incr, list, 2);
-    memset(disk, 0, sizeof disk);
-    wdisk.head = &full;
-    wdisk.sections = 1;
-    wdisk.data_sectors = 4 * 8;
-    write_image(0, 0, 0, 0x1000, NULL, 0);
-    wdisk.head = NULL;
-    v = walk(&n, STACK);
-    CU_ASSERT_EQUAL(v.err, CKPT_E_CONTENT);
+    write_full_only(&full, NULL, 0, 4 * 8, 1);
+    expect_refused(CKPT_E_CONTENT, 0, "disk section");
     /* Lists: a chunk past the disk, one twice, out of order. */
     const uint64_t past[] = { 1, 5 }, twice[] = { 4, 4 }, backwards[] = { 4, 1 };
     const uint64_t *lists[] = { past, twice, backwards };
     for (unsigned i = 0; i < 3; i++) {
         write_disk_chain(&full, &incr, lists[i], 2);
-        v = walk(&n, STACK);
-        CU_ASSERT_EQUAL(v.err, CKPT_E_CONTENT);
-        CU_ASSERT_EQUAL(n, 1);
-        CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "chunk"));
+        expect_refused(CKPT_E_CONTENT, 1, "chunk");
     }
     /* A full image with a list, an incremental one dense. */
     const ckpt_disk_t full_list = { CKPT_DISK_LIST, 8, DISK_SECTORS, 5, 0 };
     const uint64_t all[] = { 0, 1, 2, 3, 4 };
-    write_disk_chain(&full_list, &incr, list, 2);
-    memset(disk, 0, sizeof disk);
-    wdisk.head = &full_list;
-    wdisk.list = all;
-    wdisk.n_list = 5;
-    wdisk.data_sectors = 5 * 8;
-    write_image(0, 0, 0, 0x1000, NULL, 0);
-    wdisk.head = NULL;
-    v = walk(&n, STACK);
-    CU_ASSERT_EQUAL(v.err, CKPT_E_CONTENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "encoding 2 in a full image"));
+    write_full_only(&full_list, all, 5, 5 * 8, 1);
+    expect_refused(CKPT_E_CONTENT, 0, "encoding 2 in a full image");
     write_disk_chain(&full, &full, NULL, 0);
-    v = walk(&n, STACK);
-    CU_ASSERT_EQUAL(v.err, CKPT_E_CONTENT);
-    CU_ASSERT_EQUAL(n, 1);
+    expect_refused(CKPT_E_CONTENT, 1, "encoding 1 in an incremental image");
     /* The chain disagrees: a disk then none, none then one, another size,
      * another chunk size: a broken chain at image 1. */
     const ckpt_disk_t bigger = { CKPT_DISK_LIST, 8, DISK_SECTORS + 8, 2, 0 };
@@ -482,24 +486,11 @@ static void test_disk_section(void)
     const uint64_t *l1s[] = { NULL, list, list, list16 };
     for (unsigned i = 0; i < 4; i++) {
         write_disk_chain(d0s[i], d1s[i], l1s[i], d1s[i] ? 2 : 0);
-        v = walk(&n, STACK);
-        CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
-        CU_ASSERT_EQUAL(n, 1);
-        CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "disk"));
+        expect_refused(CKPT_E_CHAIN, 1, "disk");
     }
     /* Two disk sections in one image. */
-    memset(disk, 0, sizeof disk);
-    wdisk.head = &full;
-    wdisk.list = NULL;
-    wdisk.n_list = 0;
-    wdisk.data_sectors = 5 * 8;
-    wdisk.sections = 2;
-    write_image(0, 0, 0, 0x1000, NULL, 0);
-    wdisk.head = NULL;
-    wdisk.sections = 1;
-    v = walk(&n, STACK);
-    CU_ASSERT_EQUAL(v.err, CKPT_E_CONTENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "2 disk sections"));
+    write_full_only(&full, NULL, 0, 5 * 8, 2);
+    expect_refused(CKPT_E_CONTENT, 0, "2 disk sections");
 }
 
 static char *run_tool(int (*fn)(FILE *, const ckpt_medium_t *, unsigned), unsigned arg, int *rc)
