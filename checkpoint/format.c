@@ -14,6 +14,7 @@ _Static_assert(sizeof(ckpt_header_t) == CKPT_HEADER_BYTES, "header layout");
 _Static_assert(sizeof(ckpt_section_t) == 24, "section entry layout");
 _Static_assert(sizeof(ckpt_ram_t) == 32, "RAM section header layout");
 _Static_assert(sizeof(ckpt_dev_record_t) == 16, "device record layout");
+_Static_assert(sizeof(ckpt_disk_t) == 32, "disk section header layout");
 _Static_assert(CKPT_HEADER_BYTES + CKPT_MAX_SECTIONS * sizeof(ckpt_section_t) <= CKPT_ALIGN,
                "header and table fit the first sector");
 
@@ -302,6 +303,42 @@ static bool check_content(const ckpt_medium_t *m, uint64_t base, const ckpt_head
         }
         return true;
     }
+    case CKPT_SEC_DISK: {
+        ckpt_disk_t d;
+        if (s->bytes < sizeof d || !rd(m, base + s->offset, &d, sizeof d, v))
+            return v->err != CKPT_OK ? false
+                                     : fail(v, CKPT_E_CONTENT, "disk section too short");
+        const bool pow2 = d.chunk_sectors && !(d.chunk_sectors & (d.chunk_sectors - 1));
+        if ((d.encoding != CKPT_DISK_DENSE && d.encoding != CKPT_DISK_LIST) || !pow2 ||
+            d.chunk_sectors < CKPT_DISK_CHUNK_MIN || d.chunk_sectors > CKPT_DISK_CHUNK_MAX ||
+            d.disk_sectors == 0 || d.reserved)
+            return fail(v, CKPT_E_CONTENT, "disk section: encoding %u, chunks of %u sectors, "
+                        "a disk of %lu sectors", d.encoding, d.chunk_sectors,
+                        (unsigned long)d.disk_sectors);
+        /* The counts bounded by the section's own size before any product. */
+        const uint64_t chunk_bytes = (uint64_t)d.chunk_sectors * CKPT_DISK_SECTOR;
+        const uint64_t all = ckpt_disk_chunks(&d);
+        const uint64_t list = d.encoding == CKPT_DISK_LIST ? d.chunks * sizeof(uint64_t) : 0;
+        if (d.chunks > all || (d.encoding == CKPT_DISK_DENSE && d.chunks != all) ||
+            d.chunks > s->bytes / chunk_bytes ||
+            s->bytes != ckpt_align(sizeof d + list) + d.chunks * chunk_bytes)
+            return fail(v, CKPT_E_CONTENT, "disk section: %lu chunks of %u sectors in %lu bytes "
+                        "(encoding %u; the disk has %lu chunks)", (unsigned long)d.chunks,
+                        d.chunk_sectors, (unsigned long)s->bytes, d.encoding,
+                        (unsigned long)all);
+        /* Every listed chunk one of the disk's, each once, in order. */
+        for (uint64_t i = 0, prev = 0; i < list / sizeof(uint64_t); i++) {
+            uint64_t k;
+            if (!rd(m, base + s->offset + sizeof d + i * sizeof k, &k, sizeof k, v))
+                return false;
+            if (k >= all || (i && k <= prev))
+                return fail(v, CKPT_E_CONTENT, "disk section: chunk %lu listed after %lu, the "
+                            "disk has %lu", (unsigned long)k, (unsigned long)prev,
+                            (unsigned long)all);
+            prev = k;
+        }
+        return true;
+    }
     case CKPT_SEC_FPU:
         return true;
     default:
@@ -339,9 +376,14 @@ bool ckpt_check_image(const ckpt_medium_t *m, uint64_t base, const ckpt_header_t
     if (crc != h->image_crc)
         return fail(v, CKPT_E_IMAGE_CRC, "image checksum 0x%08x, its bytes give 0x%08x",
                     h->image_crc, crc);
-    for (uint32_t i = 0; i < h->n_sections; i++)
+    unsigned disks = 0;
+    for (uint32_t i = 0; i < h->n_sections; i++) {
         if (!check_content(m, base, h, &sec[i], v))
             return false;
+        disks += sec[i].type == CKPT_SEC_DISK;
+    }
+    if (disks > 1)
+        return fail(v, CKPT_E_CONTENT, "%u disk sections (one disk at most)", disks);
     if (!ckpt_find(sec, h->n_sections, CKPT_SEC_VCPU) || !ckpt_find(sec, h->n_sections, CKPT_SEC_RAM))
         return fail(v, CKPT_E_CONTENT, "no %s section", ckpt_find(sec, h->n_sections,
                                                                  CKPT_SEC_VCPU) ? "ram" : "vcpu");
@@ -381,10 +423,30 @@ bool ckpt_walk(const ckpt_medium_t *m, uint64_t expect_stack, ckpt_image_t *img,
         if (*n == 0 ? im->h.kind != CKPT_KIND_FULL : !ckpt_check_follows(&img[*n - 1].h, &im->h, v))
             return v->err != CKPT_OK ? false
                                      : fail(v, CKPT_E_CHAIN, "the first image is not full");
+        /* One disk for the whole chain: each image holds its part or
+         * none does (an image without it would lose the VM's writes). */
+        ckpt_disk_t d0, d;
+        const bool has0 = ckpt_disk_of(m, &img[0], &d0), has = ckpt_disk_of(m, im, &d);
+        if (*n > 0 && (has0 != has || (has && (d.disk_sectors != d0.disk_sectors ||
+                                                d.chunk_sectors != d0.chunk_sectors))))
+            return fail(v, CKPT_E_CHAIN, "image %u's disk (%lu sectors, chunks of %u) is not "
+                        "image 0's (%lu sectors, chunks of %u)", im->h.seq,
+                        has ? (unsigned long)d.disk_sectors : 0ul, has ? d.chunk_sectors : 0u,
+                        has0 ? (unsigned long)d0.disk_sectors : 0ul, has0 ? d0.chunk_sectors : 0u);
+        if (has && d.encoding != (im->h.kind == CKPT_KIND_FULL ? CKPT_DISK_DENSE : CKPT_DISK_LIST))
+            return fail(v, CKPT_E_CONTENT, "disk section of image %u: encoding %u in a%s image",
+                        im->h.seq, d.encoding, im->h.kind == CKPT_KIND_FULL ? " full"
+                                                                           : "n incremental");
         (*n)++;
         base = ckpt_next(base, &im->h);
     }
     return true;
+}
+
+bool ckpt_disk_of(const ckpt_medium_t *m, const ckpt_image_t *im, ckpt_disk_t *d)
+{
+    const ckpt_section_t *s = ckpt_find(im->sec, im->h.n_sections, CKPT_SEC_DISK);
+    return s && s->bytes >= sizeof *d && m->read(m->ctx, im->base + s->offset, d, sizeof *d);
 }
 
 const ckpt_section_t *ckpt_find(const ckpt_section_t *sec, uint32_t n, uint32_t type)
@@ -415,6 +477,7 @@ const char *ckpt_sec_name(uint32_t type)
     case CKPT_SEC_FPU: return "fpu";
     case CKPT_SEC_DEVICES: return "devices";
     case CKPT_SEC_RAM: return "ram";
+    case CKPT_SEC_DISK: return "disk";
     default: return "unknown";
     }
 }

@@ -74,6 +74,10 @@ static struct {
     bool host;
     nu_hostuart_t uart;
     ckpt_host_reader_t line;
+    /* The VM's disk, when our block server serves it (blk_proto.h
+     * BLK_REQ_VM_*): in every image, written back at a restore. */
+    bool disk;
+    uint64_t disk_sectors, disk_chunk, disk_chunks;
 } ck = { .cached = NO_BLOCK };
 
 #define DEVICES_MAX   8192          /* bytes of device records a restore holds */
@@ -432,6 +436,142 @@ static const uint8_t *ram_page(uint64_t pn)
     return pager_read(pn - ck.g.ram_bytes / CKPT_PAGE_SIZE, page_buf) ? page_buf : NULL;
 }
 
+/* ---- the VM's disk (checkpoint/README.md "The disk") ---- */
+
+/* The VM's disk moves through the buffer we share with the block server,
+ * where the writer stages the image and part_read caches a block: what is
+ * there is kept aside around each request and put back. */
+static uint8_t stash[CKPT_SCRATCH], piece[CKPT_SCRATCH];
+static uint32_t disk_dirty[BLK_VM_MAX_CHUNKS];   /* chunk numbers (< 2^15) */
+
+/* Sectors [@sector, @sector + @count) of the VM's disk (@count at most a
+ * buffer's) from (@write false) or to the shared buffer, @data their bytes. */
+static bool vm_disk_io(bool write, uint64_t sector, uint64_t count, uint8_t *data)
+{
+    const size_t n = (size_t)count * BLK_SECTOR_SIZE;
+    memcpy(stash, ck.buf, CKPT_SCRATCH);
+    if (write)
+        memcpy(ck.buf, data, n);
+    const int e = write ? blk_vm_write(&ck.blk, sector, count, 0)
+                        : blk_vm_read(&ck.blk, sector, count, 0);
+    if (e == BLK_OK && !write)
+        memcpy(data, ck.buf, n);
+    memcpy(ck.buf, stash, CKPT_SCRATCH);
+    if (e != BLK_OK)
+        printf("checkpoint %s: vm %s's disk: %s of sectors %lu-%lu refused (error %d)\n", ck.name, ck.vm,
+               write ? "write" : "read", (unsigned long)sector,
+               (unsigned long)(sector + count - 1), e);
+    return e == BLK_OK;
+}
+
+/* Ask our block server whether it serves the VM's disk to us (init names
+ * us to it when it is our VM's). False: it does, but not in a way an
+ * image can hold (said). */
+static bool open_vm_disk(void)
+{
+    uint64_t sectors = 0, chunk = 0, chunks = 0;
+    const int e = blk_vm_info(&ck.blk, &sectors, &chunk, &chunks);
+    if (e == BLK_E_NOT_VM)
+        return true;                    /* no disk of the VM's there: none in the images */
+    const ckpt_disk_t d = { CKPT_DISK_DENSE, (uint32_t)chunk, sectors, chunks, 0 };
+    if (e != BLK_OK || !sectors || chunk < CKPT_DISK_CHUNK_MIN || chunk > CKPT_DISK_CHUNK_MAX ||
+        (chunk & (chunk - 1)) || chunks != ckpt_disk_chunks(&d) || chunks > BLK_VM_MAX_CHUNKS) {
+        printf("checkpoint %s: vm %s's disk: the block server says %lu sectors in %lu chunks of "
+               "%lu (error %d): no image could hold it\n", ck.name, ck.vm,
+               (unsigned long)sectors, (unsigned long)chunks, (unsigned long)chunk, e);
+        return false;
+    }
+    ck.disk = true;
+    ck.disk_sectors = sectors;
+    ck.disk_chunk = chunk;
+    ck.disk_chunks = chunks;
+    printf("checkpoint %s: vm %s's disk (%lu sectors) is on our block server: every image holds "
+           "it (chunks of %lu sectors), a restore writes it back\n", ck.name, ck.vm,
+           (unsigned long)sectors, (unsigned long)chunk);
+    return true;
+}
+
+/* The disk section of an image: the whole disk (@full; the server's
+ * written-flags cleared first), else the chunks written since the image
+ * before (the flags the server had, taken). *@held: the chunks in it. */
+static bool put_disk(ckpt_writer_t *w, bool full, uint64_t *held)
+{
+    uint64_t n = 0, k = 0;
+    if (full && blk_vm_dirty(&ck.blk, 0, BLK_VM_DIRTY_CLEAR, &k) != BLK_OK)
+        return false;
+    /* Trust nothing of the answers: a chunk that is not after the last
+     * one, or past the disk, ends the image. */
+    for (uint64_t from = 0; !full; from = k + 1) {
+        if (blk_vm_dirty(&ck.blk, from, BLK_VM_DIRTY_TAKE, &k) != BLK_OK || k < from ||
+            k > ck.disk_chunks) {
+            printf("checkpoint %s: the block server did not say which chunks of vm %s's disk "
+                   "were written\n", ck.name, ck.vm);
+            return false;
+        }
+        if (k == ck.disk_chunks)
+            break;
+        disk_dirty[n++] = (uint32_t)k;
+    }
+    const ckpt_disk_t d = { full ? CKPT_DISK_DENSE : CKPT_DISK_LIST, (uint32_t)ck.disk_chunk,
+                            ck.disk_sectors, full ? ck.disk_chunks : n, 0 };
+    bool ok = ckpt_w_section(w, CKPT_SEC_DISK) && ckpt_w_put(w, &d, sizeof d);
+    for (uint64_t i = 0; ok && !full && i < n; i++) {
+        const uint64_t listed = disk_dirty[i];
+        ok = ckpt_w_put(w, &listed, sizeof listed);
+    }
+    ok = ok && ckpt_w_pad(w);
+    for (uint64_t i = 0; ok && i < d.chunks; i++) {
+        const uint64_t first = (full ? i : disk_dirty[i]) * ck.disk_chunk;
+        for (uint64_t p = 0; ok && p < ck.disk_chunk; p += SECTORS_PER_BUF) {
+            /* The part of the last chunk past the disk's end is zero. */
+            const uint64_t at = first + p;
+            const uint64_t count = at >= ck.disk_sectors ? 0
+                                   : ck.disk_sectors - at < SECTORS_PER_BUF
+                                   ? ck.disk_sectors - at : SECTORS_PER_BUF;
+            memset(piece, 0, sizeof piece);
+            ok = (!count || vm_disk_io(false, at, count, piece)) &&
+                 ckpt_w_put(w, piece, sizeof piece);
+        }
+    }
+    *held = d.chunks;
+    return ok;
+}
+
+/* The disk section of image @im (checked: ckpt_walk) written back to the
+ * VM's disk, the part of each chunk past the disk's end left out. */
+static bool apply_disk(const ckpt_medium_t *m, const ckpt_image_t *im, uint64_t *chunks)
+{
+    const ckpt_section_t *s = ckpt_find(im->sec, im->h.n_sections, CKPT_SEC_DISK);
+    ckpt_disk_t d;
+    if (!s || !m->read(m->ctx, im->base + s->offset, &d, sizeof d) ||
+        d.chunk_sectors != ck.disk_chunk || d.disk_sectors != ck.disk_sectors)
+        return false;
+    const uint64_t list = d.encoding == CKPT_DISK_LIST ? d.chunks * sizeof(uint64_t) : 0;
+    const uint64_t data = im->base + s->offset + ckpt_align(sizeof d + list);
+    const uint64_t chunk_bytes = ck.disk_chunk * BLK_SECTOR_SIZE;
+    for (uint64_t i = 0; i < d.chunks; i++) {
+        uint64_t k = i;
+        if (list && !m->read(m->ctx, im->base + s->offset + sizeof d + i * sizeof k, &k,
+                             sizeof k))
+            return false;
+        if (k >= ck.disk_chunks)
+            return false;
+        for (uint64_t p = 0; p < ck.disk_chunk; p += SECTORS_PER_BUF) {
+            const uint64_t at = k * ck.disk_chunk + p;
+            if (at >= ck.disk_sectors)
+                break;
+            const uint64_t count = ck.disk_sectors - at < SECTORS_PER_BUF
+                                   ? ck.disk_sectors - at : SECTORS_PER_BUF;
+            if (!m->read(m->ctx, data + i * chunk_bytes + p * BLK_SECTOR_SIZE, piece,
+                         CKPT_SCRATCH) ||
+                !vm_disk_io(true, at, count, piece))
+                return false;
+        }
+    }
+    *chunks += d.chunks;
+    return true;
+}
+
 /* ---- taking a checkpoint ---- */
 
 /* Image 0, full: the vCPU as the state page holds it at this exit, then
@@ -543,6 +683,8 @@ static bool take(const nestor_word_t *mr)
                    (unsigned long)((full ? i : dirty[i]) * CKPT_PAGE_SIZE));
         ok = page && ckpt_w_put(&w, page, CKPT_PAGE_SIZE);
     }
+    uint64_t disk_chunks = 0;
+    ok = ok && (!ck.disk || put_disk(&w, full, &disk_chunks));
     ckpt_header_t h = { .stack_id = ck.stack_id,
                         .kind = full ? CKPT_KIND_FULL : CKPT_KIND_INCREMENTAL,
                         .seq = full ? 0 : ck.prev.seq + 1,
@@ -587,6 +729,10 @@ static bool take(const nestor_word_t *mr)
            "time\n", ck.name, h.seq, full ? "full" : "incremental", ck.vm, (unsigned long)pages,
            n_dev, (unsigned long)h.image_bytes, h.header_crc,
            (unsigned long)c.rip, (unsigned long)ck.ran);
+    if (ck.disk)
+        printf("checkpoint %s: image %u holds vm %s's disk: %lu chunks of %lu sectors (%s)\n",
+               ck.name, h.seq, ck.vm, (unsigned long)disk_chunks, (unsigned long)ck.disk_chunk,
+               full ? "all of it" : "those written since the image before");
     return true;
 }
 
@@ -724,6 +870,28 @@ static bool restore_chain(void)
                          (unsigned long)c.idt_vectoring, (unsigned long)c.inject_info);
         }
     }
+    /* The disk: the chain's (ckpt_walk: one for all its images) must be
+     * the VM's as our block server serves it, and there must be one
+     * exactly when it serves it: else the restored VM would find a disk
+     * from after the image, or of another size. */
+    ckpt_disk_t d;
+    const bool has_disk = ok && ckpt_disk_of(&m, &chain[0], &d);
+    if (ok && has_disk != ck.disk) {
+        ok = false;
+        v.err = CKPT_E_STACK;
+        fmt_snprintf(v.why, sizeof v.why, has_disk
+                     ? "it holds a disk of %lu sectors; the VM has none on this block server"
+                     : "it holds no disk; the VM's (%lu sectors) would not be rolled back",
+                     (unsigned long)(has_disk ? d.disk_sectors : ck.disk_sectors));
+    } else if (ok && has_disk && (d.disk_sectors != ck.disk_sectors ||
+                                  d.chunk_sectors != ck.disk_chunk)) {
+        ok = false;
+        v.err = CKPT_E_STACK;
+        fmt_snprintf(v.why, sizeof v.why, "its disk is %lu sectors in chunks of %u; the VM's "
+                     "is %lu sectors in chunks of %lu", (unsigned long)d.disk_sectors,
+                     d.chunk_sectors, (unsigned long)ck.disk_sectors,
+                     (unsigned long)ck.disk_chunk);
+    }
     if (!ok) {
         printf("checkpoint %s: image %u refused: %s: %s; vm %s does not start\n", ck.name, n,
                ckpt_err_name(v.err), v.why, ck.vm);
@@ -735,6 +903,20 @@ static bool restore_chain(void)
                    i, ck.vm);
             return false;
         }
+    /* The VM's disk as it was at the last image: the full image's, then
+     * each later one's chunks over it. A failure here leaves the disk part
+     * written; the chain is intact, and the next restore writes it again. */
+    uint64_t disk_chunks = 0;
+    for (unsigned i = 0; ck.disk && i < n; i++)
+        if (!apply_disk(&m, &chain[i], &disk_chunks)) {
+            printf("checkpoint %s: cannot write image %u's disk back; vm %s does not start\n",
+                   ck.name, i, ck.vm);
+            return false;
+        }
+    if (ck.disk)
+        printf("checkpoint %s: vm %s's disk written back as it was at image %u: %lu chunks "
+               "from %u image%s\n", ck.name, ck.vm, last->h.seq, (unsigned long)disk_chunks, n,
+               n == 1 ? "" : "s");
     ck.restore = c;
     ck.restore_pending = true;
     ck.restored = n;
@@ -1036,7 +1218,7 @@ int main(const nestor_bootinfo_t *bi)
             printf("checkpoint %s: vm %s has nested-vmx: its state (VMX operation, the "
                    "current VMCS, L2's FPU) is saved and restored with the VM's\n", ck.name,
                    ck.vm);
-        ok = restore_chain();
+        ok = open_vm_disk() && restore_chain();
     }
     if (ok && !ck.restore_pending && ck.after) {
         ck.ran = ck.after;

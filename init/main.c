@@ -221,6 +221,16 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
                                           " blk.client%u=%lu:%lu", stack.mon[k].blk_client,
                                           (unsigned long)stack.mon[k].blk_sectors.first,
                                           (unsigned long)stack.mon[k].blk_sectors.count);
+        /* ... and which of them is the checkpoint monitor of the VM it
+         * serves a disk: that client may read and write the VM's disk
+         * (blk_proto.h BLK_REQ_VM_*, checkpoint/README.md "The disk"). */
+        for (unsigned v = 0; m->kind == SC_BLK && v < stack.n_vm; v++)
+            for (unsigned s = 0; vm_uses(&stack.vm[v], i) && s < stack.vm[v].n_stack; s++) {
+                const sc_monitor_t *c = &stack.mon[stack.vm[v].stack[s]];
+                if (c->kind == SC_CHECKPOINT && c->blk_server == (int)i)
+                    n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " blk.ckpt=%u",
+                                              c->blk_client);
+            }
         /* A restarted device server knows it is one (and so does not
          * repeat a test's crash; the VMM restores its device's state). */
         if (run[i].restarts)

@@ -113,6 +113,29 @@ static void show_ram(FILE *out, const ckpt_medium_t *m, const ckpt_image_t *im,
     fprintf(out, r.pages > 8 ? " ...\n" : "\n");
 }
 
+/* The VM's disk as the image holds it (checkpoint/README.md "The disk"). */
+static void show_disk(FILE *out, const ckpt_medium_t *m, const ckpt_image_t *im,
+                      const ckpt_section_t *s)
+{
+    ckpt_disk_t d;
+    if (!m->read(m->ctx, im->base + s->offset, &d, sizeof d))
+        return;
+    fprintf(out, "  vm disk: %" PRIu64 " sectors (%" PRIu64 " KiB) in %" PRIu64 " chunks of %u "
+            "sectors\n", d.disk_sectors, d.disk_sectors / 2, ckpt_disk_chunks(&d),
+            d.chunk_sectors);
+    if (d.encoding == CKPT_DISK_DENSE) {
+        fprintf(out, "  dense: the whole disk, chunks 0-%" PRIu64 "\n", d.chunks - (d.chunks != 0));
+        return;
+    }
+    fprintf(out, "  list: %" PRIu64 " chunks written since the image before:", d.chunks);
+    for (uint64_t i = 0; i < d.chunks && i < 8; i++) {
+        uint64_t k = 0;
+        m->read(m->ctx, im->base + s->offset + sizeof d + i * sizeof k, &k, sizeof k);
+        fprintf(out, " %" PRIu64 " (sector %" PRIu64 ")", k, k * d.chunk_sectors);
+    }
+    fprintf(out, d.chunks > 8 ? " ...\n" : "\n");
+}
+
 int ckpt_show(FILE *out, const ckpt_medium_t *m, unsigned index)
 {
     ckpt_image_t *img = calloc(CKPT_MAX_IMAGES, sizeof *img);
@@ -145,6 +168,8 @@ int ckpt_show(FILE *out, const ckpt_medium_t *m, unsigned index)
             show_devices(out, m, im, s);
         else if (s->type == CKPT_SEC_RAM)
             show_ram(out, m, im, s);
+        else if (s->type == CKPT_SEC_DISK)
+            show_disk(out, m, im, s);
     }
     free(img);
     return rc;

@@ -54,6 +54,7 @@
 #define CKPT_SEC_FPU        2    /* the vCPU's XSAVE (or FXSAVE) image, as NESTOR_TCB_READ_FPU */
 #define CKPT_SEC_DEVICES    3    /* device-model records (ckpt_dev_record_t + data)... */
 #define CKPT_SEC_RAM        4    /* ckpt_ram_t, then the pages */
+#define CKPT_SEC_DISK       5    /* ckpt_disk_t, then the VM disk's chunks */
 
 typedef struct {
     char magic[CKPT_MAGIC_BYTES];
@@ -170,6 +171,40 @@ typedef struct {
 
 #define CKPT_RAM_DENSE   1
 #define CKPT_RAM_LIST    2
+
+/*
+ * The disk section (checkpoint/README.md "The disk"): the VM's virtio disk
+ * when the monitor's block server serves it, as it was at the image. A
+ * ckpt_disk_t, then (CKPT_DISK_LIST) `chunks` chunk numbers as uint64_t,
+ * strictly increasing, padded to CKPT_ALIGN, then each chunk's
+ * chunk_sectors * CKPT_DISK_SECTOR bytes in that order; or (CKPT_DISK_DENSE)
+ * every chunk of the disk, 0 to chunks - 1, after the header padded to
+ * CKPT_ALIGN. Chunk k is sectors [k * chunk_sectors, (k + 1) *
+ * chunk_sectors) of the disk; the part of the last chunk past the disk's
+ * end is zero and never written back. A full image holds the whole disk
+ * (dense), an incremental one the chunks the VM wrote since the image
+ * before it (list). Every image of a chain has one or none, all of one
+ * disk size and chunk size.
+ */
+typedef struct {
+    uint32_t encoding;           /* CKPT_DISK_* */
+    uint32_t chunk_sectors;      /* a power of two, CKPT_DISK_CHUNK_MIN..CKPT_DISK_CHUNK_MAX */
+    uint64_t disk_sectors;       /* the disk's size, >= 1 */
+    uint64_t chunks;             /* chunks held (DENSE: all of the disk's) */
+    uint64_t reserved;           /* zero */
+} ckpt_disk_t;
+
+#define CKPT_DISK_DENSE      1
+#define CKPT_DISK_LIST       2
+#define CKPT_DISK_SECTOR     512
+#define CKPT_DISK_CHUNK_MIN  8           /* 4 KiB */
+#define CKPT_DISK_CHUNK_MAX  4096        /* 2 MiB */
+
+/* The disk's chunk count: ceil(disk_sectors / chunk_sectors). */
+static inline uint64_t ckpt_disk_chunks(const ckpt_disk_t *d)
+{
+    return d->disk_sectors / d->chunk_sectors + (d->disk_sectors % d->chunk_sectors != 0);
+}
 
 /* ---- checksums and identity (checkpoint/format.c) ---- */
 
@@ -298,6 +333,10 @@ typedef struct {
  * that does not check: nothing of such a chain may be restored. */
 bool ckpt_walk(const ckpt_medium_t *m, uint64_t expect_stack, ckpt_image_t *img,
                unsigned max, unsigned *n, ckpt_verdict_t *v);
+
+/* The disk section's header of image @im (checked by ckpt_check_image);
+ * false if it has none (or it cannot be read). */
+bool ckpt_disk_of(const ckpt_medium_t *m, const ckpt_image_t *im, ckpt_disk_t *d);
 
 /* The first section of @type in @sec (@n entries), or NULL. */
 const ckpt_section_t *ckpt_find(const ckpt_section_t *sec, uint32_t n, uint32_t type);

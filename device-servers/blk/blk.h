@@ -52,6 +52,8 @@ typedef struct {
     uint64_t buf_bytes;
     uint64_t requests, sectors_read, sectors_written, refusals;
     unsigned logged;
+    bool vm_disk;               /* the checkpoint monitor of the server's VM (blk.ckpt=N):
+                                   may use BLK_REQ_VM_* */
 } blk_client_t;
 
 /* A request's outcome: the reply label and MRs. */
@@ -68,6 +70,36 @@ blk_reply_t blk_serve(blk_disk_t *disk, blk_client_t *c, uint64_t label, const u
                       unsigned n_mrs);
 /* The client's buffer is now @buf, @bytes long (a whole number of sectors). */
 blk_reply_t blk_attached(blk_client_t *c, uint8_t *buf, uint64_t bytes);
+
+/* Which chunks of the VM's disk it wrote since their flags were last
+ * cleared (blk_proto.h BLK_REQ_VM_DIRTY): a flag per chunk of
+ * chunk_sectors sectors, the smallest power of two from BLK_VM_CHUNK_MIN
+ * that needs at most BLK_VM_MAX_CHUNKS flags (a 128 MiB disk has 4 KiB
+ * chunks, a 1 GiB one 32 KiB). Zeroed: no disk, nothing marked. */
+typedef struct {
+    uint64_t chunk_sectors, chunks;
+    uint64_t bits[BLK_VM_MAX_CHUNKS / 64];
+} blk_dirty_t;
+
+void blk_dirty_init(blk_dirty_t *d, uint64_t disk_sectors);
+/* The VM wrote sectors [@sector, @sector + @count) (within the disk). */
+void blk_dirty_mark(blk_dirty_t *d, uint64_t sector, uint64_t count);
+
+/* The VM's disk as BLK_REQ_VM_* see it: @disk at @part, its flags @dirty;
+ * @usable false when the server serves no VM disk. */
+typedef struct {
+    blk_disk_t *disk;
+    const blk_part_t *part;
+    blk_dirty_t *dirty;
+    bool usable;
+} blk_vm_disk_t;
+
+/* Serve one BLK_REQ_VM_* of client @c (BLK_E_NOT_VM unless c->vm_disk and
+ * the VM disk is usable; the bounds as READ/WRITE's). */
+blk_reply_t blk_serve_vm(blk_vm_disk_t *vm, blk_client_t *c, uint64_t label, const uint64_t *mr,
+                         unsigned n_mrs);
+/* Whether @label is one of the BLK_REQ_VM_* requests. */
+bool blk_is_vm_request(uint64_t label);
 
 const char *blk_strerror(int code);
 

@@ -50,6 +50,7 @@
 #define OPT_CLIENT_FAULT_EVERY "blk.fault=client-die-every:" /* N: so does each instance */
 #define OPT_RESTART    "restart="             /* K: init's Kth restart of this server */
 #define OPT_PAGECHECK  "blk.pagecheck"        /* a paged VM: ds_paged_check at setup (a test) */
+#define OPT_CKPT       "blk.ckpt="            /* N: client N checkpoints the VM (BLK_REQ_VM_*) */
 #define CRASH_ADDR     0x10UL                 /* below every mapping (user.ld links at 4 MiB) */
 
 static char name[BLK_NAME_MAX] = "blk";
@@ -317,6 +318,26 @@ static void read_partitions(const char *cmdline)
         vm_configured = true;
         vblk.usable = take_part("vm", v, &vblk.part);
     }
+    /* The checkpoint monitor stacked on our VM (init says which client):
+     * it reads the VM's disk into its images and writes it back at a
+     * restore (checkpoint/README.md "The disk"). */
+    v = nu_option(cmdline, OPT_CKPT);
+    unsigned long k = v ? strtoul(v, NULL, 10) : BLK_MAX_CLIENTS;
+    if (k < BLK_MAX_CLIENTS && clients[k].configured) {
+        clients[k].vm_disk = true;
+        printf("blk %s: client %lu checkpoints the VM: its disk goes into the images\n", name,
+               k);
+    }
+}
+
+/* The VM disk's written-flags, once the disk is known. A restarted
+ * instance does not know what its predecessor's VM wrote since the last
+ * image: every chunk counts as written. */
+static void dirty_start(bool restarted)
+{
+    blk_dirty_init(&vblk.dirty, vblk.usable ? vblk.part.count : 0);
+    if (restarted)
+        blk_dirty_mark(&vblk.dirty, 0, vblk.part.count);
 }
 
 /* ---- the VM's disk as a read-only image, copy-on-write (image.h) ---- */
@@ -672,11 +693,14 @@ static void serve(nestor_cptr_t ep)
                 cap_kept = br.label == BLK_OK;
             } else if (got_cap) {
                 br = (blk_reply_t){ .label = BLK_E_BAD_REQUEST };
+            } else if (blk_is_vm_request(label)) {
+                blk_vm_disk_t vmd = { vblk.disk, &vblk.part, &vblk.dirty, vblk.usable };
+                br = blk_serve_vm(&vmd, c, label, m.mr, nestor_msginfo_length(m.info));
             } else {
                 br = blk_serve(&disk, c, label, m.mr, nestor_msginfo_length(m.info));
                 client_served(i, label, m.mr, br.label == BLK_OK);
             }
-            if (br.label != BLK_OK)
+            if (br.label != BLK_OK && !(label == BLK_REQ_VM_INFO && br.label == BLK_E_NOT_VM))
                 say_client(i, c, label == BLK_REQ_READ ? "read" : label == BLK_REQ_WRITE
                                      ? "write" : label == BLK_REQ_ATTACH ? "attach" : "request",
                            (int)br.label);
@@ -747,6 +771,7 @@ int main(const nestor_bootinfo_t *bi)
                strtoul(restart, NULL, 10), vm_configured ? " the VMM restores its device" : "",
                vm_configured && have_clients ? "," : "",
                have_clients ? " its client monitors reconnect" : "");
+    dirty_start(restart != NULL);
     start_selftest(bi->cmdline, service->cptr);
     serve(service->cptr);
     return 1;

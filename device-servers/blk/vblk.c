@@ -116,6 +116,10 @@ static uint8_t transfer(vblk_t *v, bool out, uint64_t sector, uint64_t bytes,
         say(v, out ? "write" : "read", "sectors beyond the capacity");
         return VIRTIO_BLK_S_IOERR;
     }
+    /* Flagged before the disk is touched: a write that fails half way
+     * may have changed the sectors too (checkpoint/README.md "The disk"). */
+    if (out)
+        blk_dirty_mark(&v->dirty, sector, n);
     for (uint64_t done = 0; done < n;) {
         uint64_t k = n - done < VBLK_BOUNCE_SECTORS ? n - done : VBLK_BOUNCE_SECTORS;
         uint64_t at = done * VIRTIO_BLK_SECTOR_SIZE, len = k * VIRTIO_BLK_SECTOR_SIZE;

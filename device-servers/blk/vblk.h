@@ -56,6 +56,9 @@ typedef struct {
     void (*written)(void);
     blk_part_t part;                /* the VM's partition: its sector 0 is part.first */
     bool usable;                    /* the partition lies on a disk */
+    blk_dirty_t dirty;              /* the chunks the VM wrote since its checkpoint monitor
+                                       last took them (blk_proto.h BLK_REQ_VM_DIRTY; set
+                                       up by the caller, blk_dirty_init) */
     virtio_ram_window_t window[2];  /* the VM's frames; its paged RAM (ds_paged.h), if set */
     virtio_ram_t ram;
     virtio_mmio_queue_t queues[VBLK_QUEUES];

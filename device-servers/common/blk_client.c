@@ -109,3 +109,36 @@ int blk_flush(blk_conn_t *c)
     uint64_t r[BLK_CLIENT_MRS];
     return call(c, BLK_REQ_FLUSH, NULL, 0, 0, r);
 }
+
+int blk_vm_info(blk_conn_t *c, uint64_t *sectors, uint64_t *chunk_sectors, uint64_t *chunks)
+{
+    uint64_t r[BLK_CLIENT_MRS];
+    int e = call(c, BLK_REQ_VM_INFO, NULL, 0, 0, r);
+    if (e == BLK_OK) {
+        *sectors = r[BLK_VM_INFO_MR_SECTORS];
+        *chunk_sectors = r[BLK_VM_INFO_MR_CHUNK];
+        *chunks = r[BLK_VM_INFO_MR_CHUNKS];
+    }
+    return e;
+}
+
+int blk_vm_read(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset)
+{
+    return rw(c, BLK_REQ_VM_READ, sector, count, offset);
+}
+
+int blk_vm_write(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset)
+{
+    return rw(c, BLK_REQ_VM_WRITE, sector, count, offset);
+}
+
+int blk_vm_dirty(blk_conn_t *c, uint64_t from, uint64_t how, uint64_t *next)
+{
+    const uint64_t mr[BLK_VM_DIRTY_MRS] = { [BLK_VM_DIRTY_MR_FROM] = from,
+                                            [BLK_VM_DIRTY_MR_HOW] = how };
+    uint64_t r[BLK_CLIENT_MRS];
+    int e = call(c, BLK_REQ_VM_DIRTY, mr, BLK_VM_DIRTY_MRS, 0, r);
+    if (e == BLK_OK)
+        *next = r[0];
+    return e;
+}

@@ -69,4 +69,15 @@ typedef struct {
 #define BLK_CLIENT_MRS       BLK_INFO_MRS
 extern const blk_kernel_t blk_kernel;
 
+/* The VM's disk (blk_proto.h BLK_REQ_VM_*), for the checkpoint monitor of
+ * the server's VM only (BLK_E_NOT_VM for anyone else): its size, chunk
+ * size (sectors a written-flag covers) and chunk count; sectors moved as
+ * blk_read/blk_write; the next chunk written from @from on (its flag
+ * cleared; the chunk count if none) or, with BLK_VM_DIRTY_CLEAR, every
+ * flag cleared. */
+int blk_vm_info(blk_conn_t *c, uint64_t *sectors, uint64_t *chunk_sectors, uint64_t *chunks);
+int blk_vm_read(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset);
+int blk_vm_write(blk_conn_t *c, uint64_t sector, uint64_t count, uint64_t offset);
+int blk_vm_dirty(blk_conn_t *c, uint64_t from, uint64_t how, uint64_t *next);
+
 #endif

@@ -39,6 +39,27 @@
  *   BLK_REQ_WRITE   as READ                   -> MR0 sectors written
  *   BLK_REQ_FLUSH   -                         -> - (the disk's write cache is flushed)
  *
+ * The VM's disk, for the checkpoint monitor of the VM this server serves
+ * (init names that client on the server's command line, blk.ckpt=N; any
+ * other client is refused with BLK_E_NOT_VM; to BLK_REQ_VM_INFO that is
+ * an answer, neither logged nor counted as a refusal: how a checkpoint
+ * monitor learns whether its VM's disk is served to it). Its disk goes
+ * into the images, and a restore writes it back (checkpoint/README.md
+ * "The disk"):
+ *
+ *   BLK_REQ_VM_INFO  -                        -> MR0 the VM disk's size in sectors,
+ *                                                MR1 sectors a written-flag covers (a chunk:
+ *                                                    the least power of two >= BLK_VM_CHUNK_MIN
+ *                                                    giving at most BLK_VM_MAX_CHUNKS),
+ *                                                MR2 chunks (the last one may be cut short)
+ *   BLK_REQ_VM_READ  as READ, on the VM's disk -> MR0 sectors read
+ *   BLK_REQ_VM_WRITE as WRITE, on the VM's disk (sets no written-flag) -> MR0 sectors written
+ *   BLK_REQ_VM_DIRTY MR0 first chunk, MR1 BLK_VM_DIRTY_TAKE or BLK_VM_DIRTY_CLEAR
+ *                                             -> MR0 (TAKE) the first chunk from MR0 on the VM
+ *                                                wrote since its flag was last cleared, its flag
+ *                                                now clear; the chunk count if none. (CLEAR)
+ *                                                every flag cleared, MR0 0.
+ *
  * Errors (said in the server's log, the first 16 per client, then only
  * counted):
  *   BLK_E_BAD_REQUEST  unknown label, wrong number of MRs or capabilities
@@ -50,6 +71,8 @@
  *   BLK_E_TOO_BIG      count 0, or the sectors do not fit the buffer from its offset
  *   BLK_E_IO           the disk reported an error (its ATA error register in MR0)
  *   BLK_E_NO_DISK      the server has no usable disk (or the partition is not on it)
+ *   BLK_E_NOT_VM       a BLK_REQ_VM_* from a client that is not the checkpoint monitor of
+ *                      the server's VM, or the server serves no VM disk
  *
  * A restarted server (device-servers/README.md "Restart"): when the block
  * server dies, init starts a fresh instance on a fresh endpoint; every
@@ -72,6 +95,8 @@
  * reply), so one cut short by the crash is simply replayed; a reply
  * already received was for data read, or handed to the disk, by the old
  * instance: the process died, not the disk.
+ * BLK_REQ_VM_DIRTY takes flags, but a replay loses none: a restarted
+ * instance starts with every chunk's flag set (a full disk part next).
  *
  * device-servers/include/blk_client.h wraps these messages for a client,
  * the reconnection included.
@@ -100,6 +125,21 @@
 /* To init (above), not to the server: a restarted server's new endpoint. */
 #define BLK_INIT_RECONNECT   0x4243     /* "BC" */
 #define BLK_RECONNECT_MRS    1
+#define BLK_REQ_VM_INFO      0x4269     /* "Bi" */
+#define BLK_REQ_VM_READ      0x4272     /* "Br" */
+#define BLK_REQ_VM_WRITE     0x4277     /* "Bw" */
+#define BLK_REQ_VM_DIRTY     0x4264     /* "Bd" */
+
+#define BLK_VM_INFO_MR_SECTORS 0
+#define BLK_VM_INFO_MR_CHUNK 1
+#define BLK_VM_INFO_MR_CHUNKS 2
+#define BLK_VM_DIRTY_MR_FROM 0
+#define BLK_VM_DIRTY_MR_HOW  1
+#define BLK_VM_DIRTY_MRS     2
+#define BLK_VM_DIRTY_TAKE    1
+#define BLK_VM_DIRTY_CLEAR   2
+#define BLK_VM_CHUNK_MIN     8          /* sectors: a chunk is at least 4 KiB */
+#define BLK_VM_MAX_CHUNKS    32768u     /* a VM disk's chunks at most (larger chunks beyond) */
 
 #define BLK_RW_MR_SECTOR     0
 #define BLK_RW_MR_COUNT      1
@@ -124,6 +164,7 @@
 #define BLK_E_NO_DISK        9
 #define BLK_E_NO_SERVER      10     /* never a reply: blk_client.h's code for a call
                                        that failed (no server behind the capability) */
-#define BLK_E_COUNT          11
+#define BLK_E_NOT_VM         11
+#define BLK_E_COUNT          12
 
 #endif

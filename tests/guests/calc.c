@@ -58,6 +58,16 @@
  * again, with the same bytes, before they are read (checkpoint/README.md
  * "The disk").
  *
+ * With "blk=2" as well, a carry block (block `rounds`, after the rounds'
+ * blocks) is written once at the start with carry_word(0, i), and each
+ * round R, before its own block, reads it, finds it as round R - 1 left
+ * it, and writes it with carry_word(R, i): "calc: disk: carry block as
+ * the round before left it: N of N rounds: yes". Unlike the rounds'
+ * blocks it is read before it is written: a run restored from a
+ * checkpoint finds it as it was at the checkpoint only if the disk was
+ * rolled back to the image (checkpoint/README.md "The disk"), not as the
+ * first run left it after the checkpoint.
+ *
  * The x87 register stack holds FPU_MARK from the start to the end (no
  * code of the guest touches the FPU in between): "calc: x87 st(0) kept:
  * yes" only if the vCPU's FPU state survived every exit and, after a
@@ -245,6 +255,28 @@ static bool blk_round(uint32_t r, uint32_t x, uint32_t *digest)
     return ok;
 }
 
+/* Word @i of the carry block as round @r leaves it (blk=2). */
+static uint32_t carry_word(uint32_t r, uint32_t i)
+{
+    return r * FILL_MUL ^ i ^ SEED;
+}
+
+/* The carry block (blk=2) at sector @sector: read and checked against
+ * round @r - 1's words (unless @r is 0: the first write), then written
+ * with round @r's. False if a request failed or it held other words. */
+static bool carry_round(uint32_t r, uint64_t sector)
+{
+    bool ok = true;
+    if (r) {
+        ok = blk_request(BLK_T_IN, sector, BLK_BLOCK);
+        for (uint32_t i = 0; i < BLK_WORDS; i++)
+            ok = ok && blk_buf[i] == carry_word(r - 1, i);
+    }
+    for (uint32_t i = 0; i < BLK_WORDS; i++)
+        blk_buf[i] = carry_word(r, i);
+    return blk_request(BLK_T_OUT, sector, BLK_BLOCK) && ok;
+}
+
 static uint32_t fill_word(uint32_t i)
 {
     return i * FILL_MUL ^ SEED;
@@ -256,7 +288,9 @@ int guest_main(void)
     const uint32_t hz = guest_cmdline_number("timer=", 0, 10000);
     const bool apic = guest_cmdline_number("apic=", 0, 1) != 0;
     const uint32_t fill_words = guest_cmdline_number("fill=", 0, FILL_MAX_MIB) * (1u << 20) / 4;
-    const bool blk = guest_cmdline_number("blk=", 0, 1) != 0;
+    const uint32_t blk_mode = guest_cmdline_number("blk=", 0, 2);
+    const bool blk = blk_mode != 0, carry = blk_mode == 2;
+    const uint64_t carry_sector = (uint64_t)rounds * BLK_SECTORS;
     for (uint32_t i = 0; i < fill_words; i++)
         FILL[i] = fill_word(i);
     if (blk && (!hz || apic)) {
@@ -270,8 +304,8 @@ int guest_main(void)
         return guest_report("calc");
     }
     if (blk && (blk_regs[BLK_CFG_CAPACITY / 4] | (uint64_t)blk_regs[BLK_CFG_CAPACITY / 4 + 1]
-                << 32) < (uint64_t)rounds * BLK_SECTORS) {
-        CHECK(false, "a disk with a block per round");
+                << 32) < (uint64_t)(rounds + carry) * BLK_SECTORS) {
+        CHECK(false, "a disk with a block per round (and the carry block)");
         return guest_report("calc");
     }
     if (hz)
@@ -282,12 +316,17 @@ int guest_main(void)
     uint32_t x = SEED, late_ticks = 0, late_lapic = 0, disk_digest = CALC_FNV_OFFSET, disk_bad = 0;
     uint64_t tsc = rdtsc();
     bool tsc_forward = true;
+    uint32_t carry_good = 0;
+    if (carry && !carry_round(0, carry_sector))
+        disk_bad++;
     for (uint32_t r = 1; r <= rounds; r++) {
         if (r == rounds - LATE_ROUNDS + 1) {
             late_ticks = ticks;
             late_lapic = lapic_ticks;
         }
         x = calc_round(AREA, x);
+        if (carry)
+            carry_good += carry_round(r, carry_sector);
         if (blk)
             disk_bad += !blk_round(r, x, &disk_digest);
         guest_printf("calc: round %u of %u\n", r, rounds);
@@ -325,6 +364,11 @@ int guest_main(void)
                      kept ? "yes" : "no");
         CHECK(!disk_bad, "every block read back as written, each request with its interrupt");
         CHECK(kept, "every block on the disk at the end as written");
+    }
+    if (carry) {
+        guest_printf("calc: disk: carry block as the round before left it: %u of %u rounds: "
+                     "%s\n", carry_good, rounds, carry_good == rounds ? "yes" : "no");
+        CHECK(carry_good == rounds, "the carry block as the round before left it, every round");
     }
     guest_printf("calc: tsc ran forward: %s\n", tsc_forward ? "yes" : "no");
     CHECK(tsc_forward, "the TSC ran forward through every round");

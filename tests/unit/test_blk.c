@@ -1017,6 +1017,126 @@ static void test_image(void)
     CU_ASSERT_EQUAL(buf[0], 0x33);
 }
 
+/* The VM's disk for its checkpoint monitor (blk_proto.h BLK_REQ_VM_*):
+ * the written-flags, who may, the bounds; and the virtio device setting
+ * the flags of what the VM writes, not of what it reads. */
+static void test_vm_disk(void)
+{
+    static blk_dirty_t d;
+    static uint8_t buffer[4096];
+    /* Chunk sizes: 4 KiB, the last chunk cut short, larger past 32,768. */
+    blk_dirty_init(&d, 256);
+    CU_ASSERT_EQUAL(d.chunk_sectors, 8);
+    CU_ASSERT_EQUAL(d.chunks, 32);
+    blk_dirty_init(&d, 257);
+    CU_ASSERT_EQUAL(d.chunks, 33);
+    blk_dirty_init(&d, 8ull * BLK_VM_MAX_CHUNKS + 1);
+    CU_ASSERT_EQUAL(d.chunk_sectors, 16);
+    CU_ASSERT_EQUAL(d.chunks, BLK_VM_MAX_CHUNKS / 2 + 1);
+    blk_dirty_init(&d, 1ull << 40);
+    CU_ASSERT_TRUE(d.chunks <= BLK_VM_MAX_CHUNKS);
+    CU_ASSERT_EQUAL(d.chunks * d.chunk_sectors, 1ull << 40);
+    blk_dirty_init(&d, 0);
+    CU_ASSERT_EQUAL(d.chunks, 0);
+    blk_dirty_mark(&d, 0, 8);                   /* no disk: nothing to mark, no fault */
+
+    const blk_part_t part = { 16, 32 };         /* 4 chunks of 8 sectors */
+    blk_dirty_init(&d, part.count);
+    blk_vm_disk_t vm = { &ramdisk, &part, &d, true };
+    blk_client_t other = { .part = { 100, 8 }, .configured = true, .usable = true };
+    blk_client_t c = other;
+    c.vm_disk = true;
+    blk_attached(&c, buffer, sizeof buffer);
+    blk_attached(&other, buffer, sizeof buffer);
+    memset(rdisk, 0xAA, sizeof rdisk);
+    rd_calls = rd_fail = 0;
+    uint64_t rq[3] = { 0, 8, 0 };
+    /* Only the VM's checkpoint monitor, only with a VM disk. */
+    for (uint64_t l = BLK_REQ_VM_INFO; l; l = l == BLK_REQ_VM_INFO ? BLK_REQ_VM_READ
+                                          : l == BLK_REQ_VM_READ ? BLK_REQ_VM_WRITE
+                                          : l == BLK_REQ_VM_WRITE ? BLK_REQ_VM_DIRTY : 0) {
+        CU_ASSERT_TRUE(blk_is_vm_request(l));
+        CU_ASSERT_EQUAL(blk_serve_vm(&vm, &other, l, rq, 3).label, BLK_E_NOT_VM);
+        vm.usable = false;
+        CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, l, rq, 3).label, BLK_E_NOT_VM);
+        vm.usable = true;
+    }
+    CU_ASSERT_FALSE(blk_is_vm_request(BLK_REQ_READ));
+    CU_ASSERT_EQUAL(rd_calls, 0);
+    CU_ASSERT_EQUAL(other.refusals, 3);         /* INFO's "no" is an answer, not counted */
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_READ, rq, 3).label, BLK_E_BAD_REQUEST);
+    blk_reply_t r = blk_serve_vm(&vm, &c, BLK_REQ_VM_INFO, rq, 0);
+    CU_ASSERT_EQUAL(r.label, BLK_OK);
+    CU_ASSERT_EQUAL(r.mr[BLK_VM_INFO_MR_SECTORS], 32);
+    CU_ASSERT_EQUAL(r.mr[BLK_VM_INFO_MR_CHUNK], 8);
+    CU_ASSERT_EQUAL(r.mr[BLK_VM_INFO_MR_CHUNKS], 4);
+    /* READ and WRITE on the VM's sectors (disk 16-47), bounded by them;
+     * the monitor's writes set no flag. */
+    memset(buffer, 0x5C, sizeof buffer);
+    uint64_t w[3] = { 24, 8, 0 };
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_WRITE, w, 3).label, BLK_OK);
+    CU_ASSERT_EQUAL(rdisk[40 * BLK_SECTOR_SIZE], 0x5C);
+    CU_ASSERT_EQUAL(rdisk[48 * BLK_SECTOR_SIZE], 0xAA);
+    memset(buffer, 0, sizeof buffer);
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_READ, w, 3).label, BLK_OK);
+    CU_ASSERT_EQUAL(buffer[4095], 0x5C);
+    uint64_t take[2] = { 0, BLK_VM_DIRTY_TAKE };
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 4);
+    unsigned calls = rd_calls;
+    uint64_t bad[][3] = { { 32, 1, 0 }, { 25, 8, 0 }, { ~0ULL, 2, 0 }, { 0, 1, 3 },
+                          { 0, 9, 0 }, { 0, 0, 0 } };
+    const int want[] = { BLK_E_RANGE, BLK_E_RANGE, BLK_E_OVERFLOW, BLK_E_ALIGN, BLK_E_TOO_BIG,
+                         BLK_E_TOO_BIG };
+    for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++) {
+        CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_READ, bad[i], 3).label,
+                        (uint64_t)want[i]);
+        CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_WRITE, bad[i], 3).label,
+                        (uint64_t)want[i]);
+    }
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_WRITE, w, 2).label, BLK_E_BAD_REQUEST);
+    CU_ASSERT_EQUAL(rd_calls, calls);
+    /* Flags: each taken once, in order; CLEAR clears all; an unknown way
+     * or too few MRs refused. */
+    blk_dirty_mark(&d, 7, 2);                   /* chunks 0 and 1 */
+    blk_dirty_mark(&d, 31, 100);                /* chunk 3; past the disk: nothing */
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 0);
+    take[0] = 1;
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 1);
+    take[0] = 0;
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 3);
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 4);
+    take[0] = ~0ull;
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 4);
+    blk_dirty_mark(&d, 0, 32);
+    uint64_t clear[2] = { 0, BLK_VM_DIRTY_CLEAR }, odd[2] = { 0, 3 };
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, odd, 2).label, BLK_E_BAD_REQUEST);
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, clear, 1).label, BLK_E_BAD_REQUEST);
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, clear, 2).label, BLK_OK);
+    take[0] = 0;
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 4);
+    /* A large disk: a word without a flag skipped, the one after found. */
+    blk_dirty_init(&d, 8 * 200);
+    blk_dirty_mark(&d, 8 * 130, 1);
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 130);
+
+    /* The virtio device: an OUT sets its chunks' flags, an IN none. */
+    vsetup();
+    blk_dirty_init(&V.dirty, V.part.count);
+    vm = (blk_vm_disk_t){ &ramdisk, &V.part, &V.dirty, true };
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_IN, 0, 8 * 512, true, NULL), VIRTIO_BLK_S_OK);
+    take[0] = 0;
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 4);
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_OUT, 15, 2 * 512, false, NULL), VIRTIO_BLK_S_OK);
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 1);
+    take[0] = 2;
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 2);
+    take[0] = 0;
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 4);
+    /* A refused OUT (past the capacity) flags nothing. */
+    CU_ASSERT_EQUAL(vreq(VIRTIO_BLK_T_OUT, 31, 1024, false, NULL), VIRTIO_BLK_S_IOERR);
+    CU_ASSERT_EQUAL(blk_serve_vm(&vm, &c, BLK_REQ_VM_DIRTY, take, 2).mr[0], 4);
+}
+
 UNIT_SUITE(blk_suite)
 {
     CU_pSuite s = CU_add_suite("blk: the block server (ATA, partitions, virtio-blk)", NULL, NULL);
@@ -1032,4 +1152,6 @@ UNIT_SUITE(blk_suite)
                    "fresh device; hostile records refused with the reason, nothing changed",
                 test_vblk_checkpoint);
     CU_add_test(s, "a read-only image as a copy-on-write disk", test_image);
+    CU_add_test(s, "the VM's disk for its checkpoint monitor: written-flags, who may, bounds; "
+                   "virtio writes flag their chunks", test_vm_disk);
 }

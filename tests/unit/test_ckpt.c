@@ -50,6 +50,16 @@ static uint8_t page_byte(uint64_t page, unsigned i, unsigned gen)
     return (uint8_t)(page * 7 + i + gen * 13);
 }
 
+/* The disk section write_image adds (none while head is NULL): its
+ * header, @n_list list entries and @data_sectors sectors of data, as
+ * given (hostile ones too: the writer seals whatever it is handed). */
+static struct {
+    const ckpt_disk_t *head;
+    const uint64_t *list;
+    uint64_t n_list, data_sectors;
+    unsigned sections;
+} wdisk;
+
 /* Write an image at @base: vcpu (rip = @rip), one device record, RAM
  * (gen 0: all VM_PAGES dense; else the pages in @list). */
 static ckpt_header_t write_image(uint64_t base, uint32_t seq, uint32_t prev_crc, uint64_t rip,
@@ -78,6 +88,18 @@ static ckpt_header_t write_image(uint64_t base, uint32_t seq, uint32_t prev_crc,
         for (unsigned i = 0; i < CKPT_PAGE_SIZE; i++)
             page[i] = page_byte(pn, i, seq);
         CU_ASSERT_TRUE(ckpt_w_put(&w, page, sizeof page));
+    }
+    for (unsigned k = 0; wdisk.head && k < wdisk.sections; k++) {
+        CU_ASSERT_TRUE(ckpt_w_section(&w, CKPT_SEC_DISK) &&
+                       ckpt_w_put(&w, wdisk.head, sizeof *wdisk.head) &&
+                       ckpt_w_put(&w, wdisk.list, wdisk.n_list * sizeof *wdisk.list) &&
+                       ckpt_w_pad(&w));
+        static uint8_t piece[CKPT_DISK_SECTOR];
+        for (uint64_t b = 0; b < wdisk.data_sectors; b++) {
+            for (unsigned i = 0; i < CKPT_DISK_SECTOR; i++)
+                piece[i] = (uint8_t)(b * 3 + i + seq);
+            CU_ASSERT_TRUE(ckpt_w_put(&w, piece, sizeof piece));
+        }
     }
     ckpt_header_t h = { .stack_id = STACK, .kind = seq ? CKPT_KIND_INCREMENTAL : CKPT_KIND_FULL,
                         .seq = seq, .prev_header_crc = prev_crc,
@@ -332,6 +354,145 @@ static void test_page_outside_vm_refused(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "page 16"));
 }
 
+/* The disk section (ckpt_format.h ckpt_disk_t): a chain with the VM's
+ * disk reads back and shows; each hostile field, with every checksum
+ * right, is refused; a chain whose images disagree on the disk too. */
+#define DISK_SECTORS 36                 /* 5 chunks of 8, the last cut short */
+#define DISK_DATA_MAX 64                /* sectors written for a hostile header at most */
+
+/* The data sectors a header says it has, or DISK_DATA_MAX for a hostile one. */
+static uint64_t disk_data(const ckpt_disk_t *d)
+{
+    return d->chunks <= DISK_DATA_MAX && d->chunk_sectors <= DISK_DATA_MAX &&
+           d->chunks * d->chunk_sectors <= DISK_DATA_MAX ? d->chunks * d->chunk_sectors
+                                                          : DISK_DATA_MAX;
+}
+static void write_disk_chain(const ckpt_disk_t *d0, const ckpt_disk_t *d1, const uint64_t *list1,
+                             uint64_t n_list1)
+{
+    memset(disk, 0, sizeof disk);
+    limit = DISK_BYTES;
+    wdisk.head = d0;
+    wdisk.list = NULL;
+    wdisk.n_list = 0;
+    wdisk.sections = 1;
+    wdisk.data_sectors = d0 ? disk_data(d0) : 0;
+    ckpt_header_t h0 = write_image(0, 0, 0, 0x1000, NULL, 0);
+    wdisk.head = d1;
+    wdisk.list = list1;
+    wdisk.n_list = n_list1;
+    wdisk.data_sectors = d1 ? disk_data(d1) : 0;
+    write_image(ckpt_next(0, &h0), 1, h0.header_crc, 0x2000, dirty, 3);
+    wdisk.head = NULL;
+}
+
+/* Image 0 alone, with @sections disk sections of header @d, @n_list list
+ * entries and @data_sectors of data. */
+static void write_full_only(const ckpt_disk_t *d, const uint64_t *list, uint64_t n_list,
+                            uint64_t data_sectors, unsigned sections)
+{
+    memset(disk, 0, sizeof disk);
+    limit = DISK_BYTES;
+    wdisk.head = d;
+    wdisk.list = list;
+    wdisk.n_list = n_list;
+    wdisk.data_sectors = data_sectors;
+    wdisk.sections = sections;
+    write_image(0, 0, 0, 0x1000, NULL, 0);
+    wdisk.head = NULL;
+    wdisk.sections = 1;
+}
+
+/* The chain on the disk is refused with @err after @n_ok good images,
+ * the reason saying @why. */
+static void expect_refused(ckpt_err_t err, unsigned n_ok, const char *why)
+{
+    unsigned n;
+    ckpt_verdict_t v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, err);
+    CU_ASSERT_EQUAL(n, n_ok);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, why));
+}
+
+static void test_disk_section(void)
+{
+    unsigned n;
+    static ckpt_image_t img[CKPT_MAX_IMAGES];
+    ckpt_verdict_t v;
+    const ckpt_disk_t full = { CKPT_DISK_DENSE, 8, DISK_SECTORS, 5, 0 };
+    const ckpt_disk_t incr = { CKPT_DISK_LIST, 8, DISK_SECTORS, 2, 0 };
+    const uint64_t list[] = { 1, 4 };
+    CU_ASSERT_EQUAL(ckpt_disk_chunks(&full), 5);
+    write_disk_chain(&full, &incr, list, 2);
+    ckpt_medium_t m = medium();
+    CU_ASSERT_TRUE(ckpt_walk(&m, STACK, img, CKPT_MAX_IMAGES, &n, &v));
+    CU_ASSERT_EQUAL(n, 2);
+    ckpt_disk_t got;
+    CU_ASSERT_TRUE(ckpt_disk_of(&m, &img[1], &got));
+    CU_ASSERT_EQUAL(got.chunks, 2);
+    CU_ASSERT_EQUAL(got.disk_sectors, DISK_SECTORS);
+    /* The chunk data sits where the format says: after the list, padded. */
+    const ckpt_section_t *s = ckpt_find(img[1].sec, img[1].h.n_sections, CKPT_SEC_DISK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(s->bytes, CKPT_ALIGN + 2 * 8 * CKPT_DISK_SECTOR);
+    CU_ASSERT_EQUAL(disk[img[1].base + s->offset + CKPT_ALIGN + CKPT_DISK_SECTOR + 5],
+                    (uint8_t)(3 + 5 + 1));
+    /* None in either image: fine (a VM without a disk on the server). */
+    write_disk_chain(NULL, NULL, NULL, 0);
+    m = medium();
+    CU_ASSERT_TRUE(ckpt_walk(&m, STACK, img, CKPT_MAX_IMAGES, &n, &v));
+    CU_ASSERT_FALSE(ckpt_disk_of(&m, &img[0], &got));
+
+    /* Hostile headers in the full image, sealed: each bad content. */
+    const ckpt_disk_t bad[] = {
+        { 3, 8, DISK_SECTORS, 5, 0 },                    /* no such encoding */
+        { CKPT_DISK_DENSE, 12, DISK_SECTORS, 3, 0 },     /* chunk not a power of two */
+        { CKPT_DISK_DENSE, 4, DISK_SECTORS, 9, 0 },      /* chunk below 4 KiB */
+        { CKPT_DISK_DENSE, 8192, DISK_SECTORS, 1, 0 },   /* chunk above 2 MiB */
+        { CKPT_DISK_DENSE, 8, 0, 0, 0 },                 /* no disk */
+        { CKPT_DISK_DENSE, 8, DISK_SECTORS, 5, 1 },      /* reserved */
+        { CKPT_DISK_DENSE, 8, DISK_SECTORS, 4, 0 },      /* dense, not every chunk */
+        { CKPT_DISK_DENSE, 8, DISK_SECTORS, 6, 0 },      /* more chunks than the disk */
+        { CKPT_DISK_DENSE, 8, ~0ull, 1ull << 60, 0 },    /* a count whose bytes wrap */
+    };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_disk_chain(&bad[i], &incr, list, 2);
+        expect_refused(CKPT_E_CONTENT, 0, "disk section");
+    }
+    /* The data one chunk short of what the header says. */
+    write_full_only(&full, NULL, 0, 4 * 8, 1);
+    expect_refused(CKPT_E_CONTENT, 0, "disk section");
+    /* Lists: a chunk past the disk, one twice, out of order. */
+    const uint64_t past[] = { 1, 5 }, twice[] = { 4, 4 }, backwards[] = { 4, 1 };
+    const uint64_t *lists[] = { past, twice, backwards };
+    for (unsigned i = 0; i < 3; i++) {
+        write_disk_chain(&full, &incr, lists[i], 2);
+        expect_refused(CKPT_E_CONTENT, 1, "chunk");
+    }
+    /* A full image with a list, an incremental one dense. */
+    const ckpt_disk_t full_list = { CKPT_DISK_LIST, 8, DISK_SECTORS, 5, 0 };
+    const uint64_t all[] = { 0, 1, 2, 3, 4 };
+    write_full_only(&full_list, all, 5, 5 * 8, 1);
+    expect_refused(CKPT_E_CONTENT, 0, "encoding 2 in a full image");
+    write_disk_chain(&full, &full, NULL, 0);
+    expect_refused(CKPT_E_CONTENT, 1, "encoding 1 in an incremental image");
+    /* The chain disagrees: a disk then none, none then one, another size,
+     * another chunk size: a broken chain at image 1. */
+    const ckpt_disk_t bigger = { CKPT_DISK_LIST, 8, DISK_SECTORS + 8, 2, 0 };
+    const ckpt_disk_t coarser = { CKPT_DISK_LIST, 16, DISK_SECTORS, 2, 0 };
+    const uint64_t list16[] = { 0, 2 };
+    const ckpt_disk_t *d0s[] = { &full, NULL, &full, &full };
+    const ckpt_disk_t *d1s[] = { NULL, &incr, &bigger, &coarser };
+    const uint64_t *l1s[] = { NULL, list, list, list16 };
+    for (unsigned i = 0; i < 4; i++) {
+        write_disk_chain(d0s[i], d1s[i], l1s[i], d1s[i] ? 2 : 0);
+        expect_refused(CKPT_E_CHAIN, 1, "disk");
+    }
+    /* Two disk sections in one image. */
+    write_full_only(&full, NULL, 0, 5 * 8, 2);
+    expect_refused(CKPT_E_CONTENT, 0, "2 disk sections");
+}
+
 static char *run_tool(int (*fn)(FILE *, const ckpt_medium_t *, unsigned), unsigned arg, int *rc)
 {
     char *text = NULL;
@@ -371,6 +532,22 @@ static void test_tool_ls_and_show(void)
     CU_ASSERT_EQUAL(rc, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "no image 2"));
     free(t);
+    /* The disk part, in a chain that has one. */
+    const ckpt_disk_t full = { CKPT_DISK_DENSE, 8, DISK_SECTORS, 5, 0 };
+    const ckpt_disk_t incr = { CKPT_DISK_LIST, 8, DISK_SECTORS, 2, 0 };
+    const uint64_t list[] = { 1, 4 };
+    write_disk_chain(&full, &incr, list, 2);
+    t = run_tool(ckpt_show, 0, &rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "section 3: disk, 20992 bytes"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "vm disk: 36 sectors (18 KiB) in 5 chunks of 8 sectors"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "dense: the whole disk, chunks 0-4"));
+    free(t);
+    t = run_tool(ckpt_show, 1, &rc);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "list: 2 chunks written since the image before: 1 (sector "
+                                     "8) 4 (sector 32)"));
+    free(t);
+    write_chain();
     disk[CKPT_DATA_START + 3] ^= 1;
     t = run_tool(ls, 0, &rc);
     CU_ASSERT_EQUAL(rc, 1);
@@ -446,6 +623,8 @@ UNIT_SUITE(ckpt_suite)
     CU_add_test(s, "a spliced chain is refused", test_spliced_chain_refused);
     CU_add_test(s, "hostile sizes and offsets are refused", test_hostile_layout_refused);
     CU_add_test(s, "a page outside the VM is refused", test_page_outside_vm_refused);
+    CU_add_test(s, "the disk section: read back; hostile fields, lists and chains refused",
+                test_disk_section);
     CU_add_test(s, "nestor-ckpt ls and show", test_tool_ls_and_show);
     CU_add_test(s, "the host trigger's lines, hostile bytes included", test_host_lines);
 }
