@@ -123,6 +123,11 @@ static unsigned long bells_ignored;
 #define RESTART_OPT      "restart="
 #define CRASH_ADDR       0x10ULL     /* below every mapping (user.ld links at 4 MiB) */
 static unsigned long die_at, kicks_seen;
+/* "console.fault=nosave": DS_REQ_SAVE refused, as by a server that cannot
+ * export its device's state (the checkpoint monitor then writes no image
+ * and the VM goes on: system/checkpoint-nosave). */
+#define NOSAVE_OPT       "console.fault=nosave"
+static bool no_save;
 
 static bool access_or_die(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
                           uint32_t wvalue)
@@ -159,6 +164,10 @@ static bool db_line(void *dev)
 static nu_msg_t checkpoint(nestor_word_t label, const nu_msg_t *m)
 {
     ds_state_t st;
+    if (label == DS_REQ_SAVE && no_save) {
+        printf("virtio-console %s: %s: device state not exported\n", con.name, NOSAVE_OPT);
+        return (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
+    }
     if (label == DS_REQ_SAVE)
         return con_save(&con, &st) ? ds_state_reply(&st)
                                    : (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
@@ -291,6 +300,10 @@ int main(const nestor_bootinfo_t *bi)
     const char *die = nu_option(bi->cmdline, DIE_OPT);
     if (die && !nu_option(bi->cmdline, RESTART_OPT) && (die_at = strtoul(die, NULL, 10)) != 0)
         printf("virtio-console %s: fault injection: a crash at kick %lu\n", con.name, die_at);
+    if (nu_option(bi->cmdline, NOSAVE_OPT)) {
+        no_save = true;
+        printf("virtio-console %s: fault injection: its device state never exported\n", con.name);
+    }
     if (nu_option(bi->cmdline, BELL_SILENT_OPT)) {
         bell_silent = true;
         printf("virtio-console %s: fault injection: doorbell exits never answered\n", con.name);
