@@ -403,6 +403,13 @@ bool ckpt_walk(const ckpt_medium_t *m, uint64_t expect_stack, ckpt_image_t *img,
         (*n)++;
         base = ckpt_next(base, &im->h);
     }
+    /* A chain longer than the reader follows: what comes after would be
+     * left out unsaid (a restore would load an older generation). */
+    char magic[CKPT_MAGIC_BYTES];
+    if (base <= m->limit && m->limit - base >= sizeof magic &&
+        m->read(m->ctx, base, magic, sizeof magic) &&
+        memcmp(magic, CKPT_MAGIC, CKPT_MAGIC_BYTES) == 0)
+        return fail(v, CKPT_E_LAYOUT, "more than %u images in the chain", max);
     return true;
 }
 

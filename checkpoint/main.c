@@ -502,6 +502,12 @@ static bool take(const nestor_word_t *mr)
     /* Image 0 holds every page; a later one the pages written since the
      * one before (the flags were cleared when that one was taken). */
     const bool full = ck.written == 0;
+    /* A reader follows CKPT_MAX_IMAGES images (ckpt_walk): no more. */
+    if (ck.restore_first + ck.restored + ck.written >= CKPT_MAX_IMAGES) {
+        printf("checkpoint %s: the partition's chain holds %u images, as many as a reader "
+               "follows\n", ck.name, CKPT_MAX_IMAGES);
+        return false;
+    }
     long n_dirty = sweep_dirty(full ? NULL : dirty);
     if (n_dirty < 0) {
         printf("checkpoint %s: cannot read the EPT's dirty flags\n", ck.name);

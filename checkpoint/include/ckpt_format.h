@@ -313,8 +313,9 @@ typedef struct {
  * generation, or the next generation's full image); the first place
  * without the magic ends the chain (a writer puts a zero sector after each
  * image it writes). Fills @img[0..*n) (at most @max); false with the
- * verdict at the first image that does not check: nothing of such a chain
- * may be restored. A restore loads the last generation: from
+ * verdict at the first image that does not check, or when more than @max
+ * images follow one another: nothing of such a chain may be restored. A
+ * restore loads the last generation: from
  * ckpt_last_full(@img, *n) to the end. */
 bool ckpt_walk(const ckpt_medium_t *m, uint64_t expect_stack, ckpt_image_t *img,
                unsigned max, unsigned *n, ckpt_verdict_t *v);

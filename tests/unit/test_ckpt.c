@@ -350,6 +350,12 @@ static void test_generations(void)
     CU_ASSERT_EQUAL(gen_img[2].h.parent_header_crc, gen_img[1].h.header_crc);
     CU_ASSERT_EQUAL(gen_img[3].h.header_crc, g1i.header_crc);
     CU_ASSERT_EQUAL(ckpt_last_full(gen_img, 2), 0);
+    /* More images than a reader follows: refused, not cut short. */
+    ckpt_medium_t m = medium();
+    CU_ASSERT_FALSE(ckpt_walk(&m, STACK, gen_img, 3, &n, &v));
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "more than 3 images in the chain"));
+    CU_ASSERT_TRUE(ckpt_walk(&m, STACK, gen_img, 4, &n, &v));
     /* A full image naming another parent, skipping a generation, or of
      * generation 0 again: refused, the chain before it good. */
     write_generation(1, 0x12345678, &at);
