@@ -64,7 +64,13 @@
 #define CKPT_OPT_AFTER          "checkpoint.after="
 /* ... then an incremental one every N units more. */
 #define CKPT_OPT_EVERY          "checkpoint.every="
-/* ... at most N images in all (0 or absent: no limit but the partition's). */
+/* A VM restored from an image: its first image (full, of the next
+ * generation: checkpoint/README.md "Checkpoints after a restore") once it
+ * has run this long after the restore, then one every checkpoint.every
+ * units more; without it a restored VM takes none by its interval (a
+ * command or the host may still ask for one). */
+#define CKPT_OPT_AFTER_RESTORE  "checkpoint.after-restore="
+/* ... at most N images in all in a boot (0 or absent: no limit but the partition's). */
 #define CKPT_OPT_IMAGES         "checkpoint.images="
 /* ... and print what taking it cost (`./nestor bench checkpoint`). */
 #define CKPT_OPT_BENCH          "checkpoint.bench"

@@ -217,9 +217,9 @@ bool ckpt_check_header(const ckpt_medium_t *m, uint64_t base, uint64_t expect_st
     if (memcmp(h->magic, CKPT_MAGIC, CKPT_MAGIC_BYTES) != 0)
         return fail(v, CKPT_E_MAGIC, "no checkpoint image at byte %lu (magic is not %s)",
                     (unsigned long)base, CKPT_MAGIC);
-    if (h->version != CKPT_VERSION)
-        return fail(v, CKPT_E_VERSION, "format version %u, this reader knows version %u",
-                    h->version, CKPT_VERSION);
+    if (h->version != CKPT_VERSION && h->version != CKPT_VERSION_2)
+        return fail(v, CKPT_E_VERSION, "format version %u, this reader knows versions %u and %u",
+                    h->version, CKPT_VERSION_2, CKPT_VERSION);
     /* The table's size comes from the header, not yet checked: bound it
      * before reading, then check both by the one checksum. */
     if (h->n_sections == 0 || h->n_sections > CKPT_MAX_SECTIONS)
@@ -236,11 +236,14 @@ bool ckpt_check_header(const ckpt_medium_t *m, uint64_t base, uint64_t expect_st
         (h->kind == CKPT_KIND_FULL) != (h->seq == 0) ||
         h->ram_bytes == 0 || h->ram_bytes % CKPT_PAGE_SIZE ||
         h->pages > h->ram_bytes / CKPT_PAGE_SIZE ||
-        memchr(h->vm_name, 0, CKPT_NAME_BYTES) == NULL)
+        memchr(h->vm_name, 0, CKPT_NAME_BYTES) == NULL ||
+        (h->version == CKPT_VERSION_2 && (h->generation || h->parent_header_crc)) ||
+        ((h->kind == CKPT_KIND_INCREMENTAL || h->generation == 0) && h->parent_header_crc))
         return fail(v, CKPT_E_LAYOUT, "header out of range: header %u bytes, %u sections, "
-                    "image %lu bytes, kind %u seq %u, RAM %lu bytes, %lu pages",
-                    h->header_bytes, h->n_sections, (unsigned long)h->image_bytes, h->kind,
-                    h->seq, (unsigned long)h->ram_bytes, (unsigned long)h->pages);
+                    "image %lu bytes, kind %u seq %u generation %u parent 0x%08x, RAM %lu "
+                    "bytes, %lu pages", h->header_bytes, h->n_sections,
+                    (unsigned long)h->image_bytes, h->kind, h->seq, h->generation,
+                    h->parent_header_crc, (unsigned long)h->ram_bytes, (unsigned long)h->pages);
     if (base > m->limit || m->limit - base < h->image_bytes)
         return fail(v, CKPT_E_SHORT, "truncated: the image says %lu bytes, the medium has %lu "
                     "from byte %lu", (unsigned long)h->image_bytes,
@@ -394,9 +397,23 @@ bool ckpt_check_follows(const ckpt_header_t *prev, const ckpt_header_t *next,
                         ckpt_verdict_t *v)
 {
     *v = (ckpt_verdict_t){ .err = CKPT_OK };
-    if (next->kind != CKPT_KIND_INCREMENTAL || next->seq != prev->seq + 1 ||
-        next->prev_header_crc != prev->header_crc || next->stack_id != prev->stack_id ||
-        next->ram_bytes != prev->ram_bytes)
+    if (next->stack_id != prev->stack_id || next->ram_bytes != prev->ram_bytes)
+        return fail(v, CKPT_E_CHAIN, "image %u of generation %u is of another VM than image %u "
+                    "of generation %u before it", next->seq, next->generation, prev->seq,
+                    prev->generation);
+    /* A VM restored from @prev (the chain's last image then) started a
+     * generation of its own. */
+    if (next->kind == CKPT_KIND_FULL) {
+        if (next->generation != prev->generation + 1 ||
+            next->parent_header_crc != prev->header_crc)
+            return fail(v, CKPT_E_CHAIN, "full image of generation %u (parent header 0x%08x) "
+                        "does not start the generation after image %u of generation %u "
+                        "(header 0x%08x)", next->generation, next->parent_header_crc,
+                        prev->seq, prev->generation, prev->header_crc);
+        return true;
+    }
+    if (next->seq != prev->seq + 1 || next->prev_header_crc != prev->header_crc ||
+        next->generation != prev->generation)
         return fail(v, CKPT_E_CHAIN, "image %u (previous header 0x%08x) does not follow image "
                     "%u (header 0x%08x) of the same VM", next->seq, next->prev_header_crc,
                     prev->seq, prev->header_crc);
@@ -420,9 +437,11 @@ bool ckpt_walk(const ckpt_medium_t *m, uint64_t expect_stack, ckpt_image_t *img,
         if (!ckpt_check_header(m, base, expect_stack, &im->h, im->sec, v) ||
             !ckpt_check_image(m, base, &im->h, im->sec, v))
             return false;
-        if (*n == 0 ? im->h.kind != CKPT_KIND_FULL : !ckpt_check_follows(&img[*n - 1].h, &im->h, v))
+        if (*n == 0 ? im->h.kind != CKPT_KIND_FULL || im->h.generation != 0
+                    : !ckpt_check_follows(&img[*n - 1].h, &im->h, v))
             return v->err != CKPT_OK ? false
-                                     : fail(v, CKPT_E_CHAIN, "the first image is not full");
+                                     : fail(v, CKPT_E_CHAIN, "the first image is not full, of "
+                                            "generation 0");
         /* One disk for the whole chain: each image holds its part or
          * none does (an image without it would lose the VM's writes). */
         ckpt_disk_t d0, d;
@@ -440,6 +459,13 @@ bool ckpt_walk(const ckpt_medium_t *m, uint64_t expect_stack, ckpt_image_t *img,
         (*n)++;
         base = ckpt_next(base, &im->h);
     }
+    /* A chain longer than the reader follows: what comes after would be
+     * left out unsaid (a restore would load an older generation). */
+    char magic[CKPT_MAGIC_BYTES];
+    if (base <= m->limit && m->limit - base >= sizeof magic &&
+        m->read(m->ctx, base, magic, sizeof magic) &&
+        memcmp(magic, CKPT_MAGIC, CKPT_MAGIC_BYTES) == 0)
+        return fail(v, CKPT_E_LAYOUT, "more than %u images in the chain", max);
     return true;
 }
 
@@ -447,6 +473,13 @@ bool ckpt_disk_of(const ckpt_medium_t *m, const ckpt_image_t *im, ckpt_disk_t *d
 {
     const ckpt_section_t *s = ckpt_find(im->sec, im->h.n_sections, CKPT_SEC_DISK);
     return s && s->bytes >= sizeof *d && m->read(m->ctx, im->base + s->offset, d, sizeof *d);
+}
+
+unsigned ckpt_last_full(const ckpt_image_t *img, unsigned n)
+{
+    while (n > 0 && img[n - 1].h.kind != CKPT_KIND_FULL)
+        n--;
+    return n ? n - 1 : 0;
 }
 
 const ckpt_section_t *ckpt_find(const ckpt_section_t *sec, uint32_t n, uint32_t type)

@@ -10,7 +10,9 @@
  *   the stack identity checked): its RAM goes into the VM's RAM now and its
  *   vCPU state at the VM's first instruction (a pause of ours); any image
  *   that does not check refuses the setup with the reason: the VM does not
- *   start.
+ *   start. Its last generation is loaded; with checkpoint.after-restore=R
+ *   the restored VM takes images again, R units later, as the chain's next
+ *   generation (checkpoint/README.md "Checkpoints after a restore").
  * - no image (no magic at sector 0): the VM starts fresh; with the option
  *   checkpoint.after=N our VMX-preemption timer stops it after N units of
  *   guest time, at an exit boundary, and a full image is written (vCPU
@@ -61,11 +63,15 @@ static struct {
     uint64_t paged_bytes;       /* RAM the pager owns, from ck.g.ram_bytes on (0: none) */
     uint64_t ram_bytes;         /* all the VM's RAM: the VMM's and the pager's */
     uint64_t paged_out, paged_in;   /* pages read from / written to the pager */
-    ckpt_header_t prev;         /* the last image written */
+    ckpt_header_t prev;         /* the last image written, or restored from */
     uint64_t prev_base;
+    uint32_t generation;        /* of the images this boot writes (one more than a
+                                   restored chain's last) */
+    uint64_t after_restore;     /* option checkpoint.after-restore */
     bool bench;                 /* option checkpoint.bench: print the cost figures */
     bool restore_pending;
     ckpt_vcpu_t restore;
+    unsigned restore_first;     /* chain[] index of the restored generation's full image */
     uint64_t taken, passed, written, restored;
     bool off;                   /* no more images (one failed) */
     uint64_t commanded;         /* images asked for by a monitor command or the host */
@@ -636,6 +642,12 @@ static bool take(const nestor_word_t *mr)
     /* Image 0 holds every page; a later one the pages written since the
      * one before (the flags were cleared when that one was taken). */
     const bool full = ck.written == 0;
+    /* A reader follows CKPT_MAX_IMAGES images (ckpt_walk): no more. */
+    if (ck.restore_first + ck.restored + ck.written >= CKPT_MAX_IMAGES) {
+        printf("checkpoint %s: the partition's chain holds %u images, as many as a reader "
+               "follows\n", ck.name, CKPT_MAX_IMAGES);
+        return false;
+    }
     long n_dirty = sweep_dirty(full ? NULL : dirty);
     if (n_dirty < 0) {
         printf("checkpoint %s: cannot read the EPT's dirty flags\n", ck.name);
@@ -660,7 +672,11 @@ static bool take(const nestor_word_t *mr)
         printf("checkpoint %s: the pager did not say which pages were written\n", ck.name);
         return false;
     }
-    const uint64_t base = full ? 0 : ckpt_next(ck.prev_base, &ck.prev);
+    /* A restored VM's first image starts its generation right after the
+     * chain it was restored from, which stays whole until its header is
+     * written (ckpt_format.h). */
+    const bool chained = !full || ck.restored;
+    const uint64_t base = chained ? ckpt_next(ck.prev_base, &ck.prev) : 0;
     ckpt_writer_t w;
     ckpt_w_init(&w, part_write, (void *)&base, ck.buf);
     ckpt_vcpu_t c = { .idt_vectoring = mr[NESTOR_EXIT_MR_IDT_VECTORING],
@@ -689,6 +705,8 @@ static bool take(const nestor_word_t *mr)
                         .kind = full ? CKPT_KIND_FULL : CKPT_KIND_INCREMENTAL,
                         .seq = full ? 0 : ck.prev.seq + 1,
                         .prev_header_crc = full ? 0 : ck.prev.header_crc,
+                        .generation = ck.generation,
+                        .parent_header_crc = full && ck.restored ? ck.prev.header_crc : 0,
                         .ram_bytes = ck.ram_bytes, .guest_time = ck.ran, .pages = pages };
     memcpy(h.vm_name, ck.vm, sizeof h.vm_name);
     h.vm_name[CKPT_NAME_BYTES - 1] = 0;
@@ -715,7 +733,7 @@ static bool take(const nestor_word_t *mr)
     ckpt_image_t *im = &chain[0];
     if (!ckpt_check_header(&m, base, ck.stack_id, &im->h, im->sec, &v) ||
         !ckpt_check_image(&m, base, &im->h, im->sec, &v) ||
-        (!full && !ckpt_check_follows(&ck.prev, &im->h, &v))) {
+        (chained && !ckpt_check_follows(&ck.prev, &im->h, &v))) {
         printf("checkpoint %s: the image written does not read back: %s: %s\n", ck.name,
                ckpt_err_name(v.err), v.why);
         return false;
@@ -724,9 +742,12 @@ static bool take(const nestor_word_t *mr)
     ck.prev = h;
     ck.prev_base = base;
     ck.written++;
-    printf("checkpoint %s: image %u (%s) of vm %s written and read back: %lu pages, %u "
+    char gen[48] = "";
+    if (h.generation)
+        fmt_snprintf(gen, sizeof gen, ", generation %u", h.generation);
+    printf("checkpoint %s: image %u (%s%s) of vm %s written and read back: %lu pages, %u "
            "device records, %lu bytes, header 0x%08x, at rip 0x%lx after %lu units of guest "
-           "time\n", ck.name, h.seq, full ? "full" : "incremental", ck.vm, (unsigned long)pages,
+           "time\n", ck.name, h.seq, full ? "full" : "incremental", gen, ck.vm, (unsigned long)pages,
            n_dev, (unsigned long)h.image_bytes, h.header_crc,
            (unsigned long)c.rip, (unsigned long)ck.ran);
     if (ck.disk)
@@ -897,17 +918,20 @@ static bool restore_chain(void)
                ckpt_err_name(v.err), v.why, ck.vm);
         return false;
     }
-    for (unsigned i = 0; i < n; i++)
+    /* The last generation: its full image, then its incremental ones. */
+    ck.restore_first = ckpt_last_full(chain, n);
+    for (unsigned i = ck.restore_first; i < n; i++)
         if (!apply_ram(&m, &chain[i], false)) {
             printf("checkpoint %s: cannot read image %u back; vm %s does not start\n", ck.name,
                    i, ck.vm);
             return false;
         }
-    /* The VM's disk as it was at the last image: the full image's, then
-     * each later one's chunks over it. A failure here leaves the disk part
-     * written; the chain is intact, and the next restore writes it again. */
+    /* The VM's disk as it was at the last image: the last generation's
+     * full image's (the whole disk), then each later one's chunks over it.
+     * A failure here leaves the disk part written; the chain is intact,
+     * and the next restore writes it again. */
     uint64_t disk_chunks = 0;
-    for (unsigned i = 0; ck.disk && i < n; i++)
+    for (unsigned i = ck.restore_first; ck.disk && i < n; i++)
         if (!apply_disk(&m, &chain[i], &disk_chunks)) {
             printf("checkpoint %s: cannot write image %u's disk back; vm %s does not start\n",
                    ck.name, i, ck.vm);
@@ -915,14 +939,23 @@ static bool restore_chain(void)
         }
     if (ck.disk)
         printf("checkpoint %s: vm %s's disk written back as it was at image %u: %lu chunks "
-               "from %u image%s\n", ck.name, ck.vm, last->h.seq, (unsigned long)disk_chunks, n,
-               n == 1 ? "" : "s");
+               "from %u image%s\n", ck.name, ck.vm, last->h.seq, (unsigned long)disk_chunks,
+               n - ck.restore_first, n - ck.restore_first == 1 ? "" : "s");
     ck.restore = c;
     ck.restore_pending = true;
-    ck.restored = n;
-    printf("checkpoint %s: restoring vm %s from %u image%s (last: seq %u, rip 0x%lx, after %lu "
-           "units of guest time)\n", ck.name, ck.vm, n, n == 1 ? "" : "s", last->h.seq,
-           (unsigned long)c.rip, (unsigned long)last->h.guest_time);
+    ck.restored = n - ck.restore_first;
+    /* Images this boot writes go on after the chain, as the next
+     * generation: its parent the image restored from. */
+    ck.prev = last->h;
+    ck.prev_base = last->base;
+    ck.generation = last->h.generation + 1;
+    char gen[48] = "";
+    if (last->h.generation)
+        fmt_snprintf(gen, sizeof gen, " of generation %u", last->h.generation);
+    printf("checkpoint %s: restoring vm %s from %lu image%s (last: seq %u%s, rip 0x%lx, after "
+           "%lu units of guest time)\n", ck.name, ck.vm, (unsigned long)ck.restored,
+           ck.restored == 1 ? "" : "s", last->h.seq, gen, (unsigned long)c.rip,
+           (unsigned long)last->h.guest_time);
     /* Its vCPU state goes in at its first instruction: our pause. */
     const nestor_word_t level = ck.g.level;
     return nu_invoke(ck.g.vcpu, NESTOR_VCPU_PAUSE, &level, 1, 0, 0, 0, 0) == NESTOR_OK;
@@ -957,7 +990,7 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
          * so its setup came after ours). The chain was checked whole at
          * our setup; a read or a write that fails now stops the VM. */
         const ckpt_medium_t med = medium();
-        for (unsigned i = 0; ck.pager && i < ck.restored; i++)
+        for (unsigned i = ck.restore_first; ck.pager && i < ck.restore_first + ck.restored; i++)
             if (!apply_ram(&med, &chain[i], true)) {
                 printf("checkpoint %s: cannot give image %u's paged RAM to the pager; vm %s "
                        "stops\n", ck.name, i, ck.vm);
@@ -977,6 +1010,15 @@ static nestor_word_t on_exit(const nu_msg_t *m, nestor_word_t *changed)
         *changed = ALL_STATE;
         printf("checkpoint %s: vm %s resumes at rip 0x%lx\n", ck.name, ck.vm,
                (unsigned long)ck.restore.rip);
+        /* Its guest time goes on from the image's; the next image, full,
+         * of the next generation, after checkpoint.after-restore units.
+         * It reads and clears every dirty flag itself (take), so the
+         * incremental images after it hold what the VM wrote since. */
+        ck.ran = ck.prev.guest_time;
+        if (ck.after_restore) {
+            ck.ran += ck.after_restore;
+            set_timer(ck.after_restore);
+        }
         return NESTOR_EXIT_REPLY_RESUME;
     }
     if (q == NESTOR_PREEMPT_MONITOR_TIMER) {
@@ -1187,6 +1229,7 @@ int main(const nestor_bootinfo_t *bi)
     ck.after = option_number(bi->cmdline, CKPT_OPT_AFTER);
     ck.every = option_number(bi->cmdline, CKPT_OPT_EVERY);
     ck.max_images = option_number(bi->cmdline, CKPT_OPT_IMAGES);
+    ck.after_restore = option_number(bi->cmdline, CKPT_OPT_AFTER_RESTORE);
     ck.bench = nu_option(bi->cmdline, CKPT_OPT_BENCH) != NULL;
     host_open(bi);
     bool part = open_partition(bi);

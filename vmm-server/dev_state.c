@@ -344,6 +344,7 @@ static const struct {
 };
 #define N_RECORDS (sizeof records / sizeof records[0])
 _Static_assert(sizeof(any_state_t) <= CKPT_DEV_MAX_BYTES, "a record fits one message");
+_Static_assert(sizeof(dev_virtio_state_t) <= CKPT_DEV_MAX_BYTES, "a device server's record fits one message");
 
 static bool has(const dev_models_t *d, unsigned i)
 {
@@ -399,7 +400,9 @@ unsigned dev_state_virtio_check(const ckpt_dev_record_t *rec, const uint8_t *dat
         *why = "the VM has no such virtio device";
         return CKPT_DEV_E_UNKNOWN;
     }
-    if (rec->version != DEV_VIRTIO_STATE_VERSION || rec->bytes != sizeof *out) {
+    const bool v1 = rec->version == DEV_VIRTIO_STATE_VERSION_1;
+    if (v1 ? rec->bytes != DEV_VIRTIO_STATE_V1_BYTES
+           : rec->version != DEV_VIRTIO_STATE_VERSION || rec->bytes != sizeof *out) {
         *why = "another layout version or size";
         return CKPT_DEV_E_VERSION;
     }
@@ -411,7 +414,14 @@ unsigned dev_state_virtio_check(const ckpt_dev_record_t *rec, const uint8_t *dat
             *why = "a queue's ready flag that is neither 0 nor 1";
             return CKPT_DEV_E_INVALID;
         }
-    memcpy(out, data, sizeof *out);
+    memset(out, 0, sizeof *out);
+    memcpy(out, data, rec->bytes);
+    /* A version 1 record holds the server's version 1 state (devsrv.h),
+     * which the server takes or refuses; a version 2 record its own. */
+    if (v1 != (out->server.version == DS_STATE_VERSION_1)) {
+        *why = "a server state of another version than the record's";
+        return CKPT_DEV_E_VERSION;
+    }
     /* Virtio 1.2 4.2.3.4: the line is up while InterruptStatus is not 0
      * (each reply of the server says so, virtio_fwd.c set_line). */
     if (out->level > 1 || out->reserved ||

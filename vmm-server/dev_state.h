@@ -83,13 +83,19 @@ unsigned dev_state_count(const dev_models_t *d);
  * its rings, its Status and InterruptStatus). vmm-server/virtio_fwd.c
  * carries it out; device-servers/README.md "Checkpoints".
  */
-#define DEV_VIRTIO_STATE_VERSION 1
+#define DEV_VIRTIO_STATE_VERSION 2
+/* Version 1 (images written before device types' own state, devsrv.h
+ * DS_STATE_VERSION_1): the same layout ending with the server's version 1
+ * state, DEV_VIRTIO_STATE_V1_BYTES long; read zero-extended (a device
+ * type with state of its own then refuses it, the block device takes it). */
+#define DEV_VIRTIO_STATE_VERSION_1 1
 typedef struct {
     virtio_shadow_t shadow;
     uint32_t level;             /* the device's line, as the server's last reply said: 0 or 1 */
     uint32_t reserved;          /* 0 */
     ds_state_t server;          /* checked by the server at the load (ds_state_import) */
 } dev_virtio_state_t;
+#define DEV_VIRTIO_STATE_V1_BYTES (offsetof(dev_virtio_state_t, server) + DS_STATE_V1_BYTES)
 
 /* Check record @rec (@data its bytes) as a CKPT_DEV_VIRTIO record of a VM
  * with @n_virtio devices: 0 with the record in *@out, or a CKPT_DEV_E_*

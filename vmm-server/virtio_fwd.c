@@ -404,6 +404,12 @@ bool vfwd_save(vm_t *vm, unsigned n, dev_virtio_state_t *st)
     for (unsigned i = 0; i < DS_STATE_WORDS; i++)
         w[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m.mr[i] : b->msg[i];
     memcpy(&st->server, w, sizeof st->server);
+    /* Virtio 1.2 4.2.3.4: the line is up while InterruptStatus is not 0.
+     * A server that raised it between accesses (input) signals us
+     * (devsrv.h DS_GRANT_IRQ); a signal not taken yet raises it here, as
+     * it will (vfwd_signalled), so that the record says the device's level. */
+    if (st->server.interrupt_status && !d->level)
+        set_line(d, true);
     st->shadow = d->shadow;
     st->level = d->level;
     return true;

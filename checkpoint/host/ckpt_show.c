@@ -13,13 +13,19 @@ static const char *kind_name(uint32_t kind)
     return kind == CKPT_KIND_FULL ? "full" : "incremental";
 }
 
-static void image_line(FILE *out, const ckpt_image_t *im)
+/* Image @k of the chain: its place (#k), kind, ...; a generation after
+ * the first says so, and its full image names its parent. */
+static void image_line(FILE *out, unsigned k, const ckpt_image_t *im)
 {
     fprintf(out, "#%u %s vm=%s stack=0x%016" PRIx64 " ram=%" PRIu64 "KiB pages=%" PRIu64
-            " time=%" PRIu64 " bytes=%" PRIu64 " at=%" PRIu64 " header=0x%08x\n",
-            im->h.seq, kind_name(im->h.kind), im->h.vm_name, im->h.stack_id,
-            im->h.ram_bytes >> 10, im->h.pages, im->h.guest_time, im->h.image_bytes, im->base,
-            im->h.header_crc);
+            " time=%" PRIu64 " bytes=%" PRIu64 " at=%" PRIu64 " header=0x%08x", k,
+            kind_name(im->h.kind), im->h.vm_name, im->h.stack_id, im->h.ram_bytes >> 10,
+            im->h.pages, im->h.guest_time, im->h.image_bytes, im->base, im->h.header_crc);
+    if (im->h.generation)
+        fprintf(out, " generation=%u seq=%u", im->h.generation, im->h.seq);
+    if (im->h.parent_header_crc)
+        fprintf(out, " parent=0x%08x", im->h.parent_header_crc);
+    fputc('\n', out);
 }
 
 /* The chain, with its verdict line; @img holds CKPT_MAX_IMAGES. */
@@ -29,12 +35,15 @@ static int walk(FILE *out, const ckpt_medium_t *m, ckpt_image_t *img, unsigned *
     bool ok = ckpt_walk(m, 0, img, CKPT_MAX_IMAGES, n, &v);
     if (list)
         for (unsigned i = 0; i < *n; i++)
-            image_line(out, &img[i]);
+            image_line(out, i, &img[i]);
     if (!ok) {
         fprintf(out, "image %u refused: %s: %s\n", *n, ckpt_err_name(v.err), v.why);
         return 1;
     }
-    if (list)
+    if (list && *n && img[*n - 1].h.generation)
+        fprintf(out, "%u images, chain ok; a restore loads generation %u: #%u to #%u\n", *n,
+                img[*n - 1].h.generation, ckpt_last_full(img, *n), *n - 1);
+    else if (list)
         fprintf(out, "%u image%s, chain ok\n", *n, *n == 1 ? "" : "s");
     return 0;
 }
@@ -152,7 +161,9 @@ int ckpt_show(FILE *out, const ckpt_medium_t *m, unsigned index)
     const ckpt_image_t *im = &img[index];
     const ckpt_header_t *h = &im->h;
     fprintf(out, "image %u: %s, format version %u, %" PRIu64 " bytes at byte %" PRIu64 "\n",
-            h->seq, kind_name(h->kind), h->version, h->image_bytes, im->base);
+            index, kind_name(h->kind), h->version, h->image_bytes, im->base);
+    fprintf(out, "generation %u, seq %u, parent header 0x%08x\n", h->generation, h->seq,
+            h->parent_header_crc);
     fprintf(out, "vm %s, stack identity 0x%016" PRIx64 ", RAM %" PRIu64 " KiB, %" PRIu64
             " pages saved, taken after %" PRIu64 " units of guest time\n", h->vm_name,
             h->stack_id, h->ram_bytes >> 10, h->pages, h->guest_time);

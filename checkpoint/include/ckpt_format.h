@@ -1,5 +1,5 @@
 /*
- * checkpoint/include/ckpt_format.h - the checkpoint image format, version 2
+ * checkpoint/include/ckpt_format.h - the checkpoint image format, version 3
  * (checkpoint/README.md "Image format" is its prose specification). One
  * definition shared by the checkpoint monitor that writes images, the VMM
  * that restores them and the host tool that reads them
@@ -12,8 +12,12 @@
  * boundary right after the previous one: image 0 is full (every RAM page),
  * image k > 0 is incremental (the pages written since image k-1) and names
  * its predecessor's sequence number and header checksum, so that a chain
- * cannot be spliced from two runs. The header is written last: an image
- * whose header does not check is not there.
+ * cannot be spliced from two runs. A VM restored from a chain goes on
+ * with a generation of its own (version 3): a full image right after the
+ * chain's last image, of the next generation, naming the header checksum
+ * of the image it was restored from (its parent), then incremental images
+ * on top of it; a restore loads the last generation. The header is
+ * written last: an image whose header does not check is not there.
  *
  * Checksums are CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320,
  * initial value and final XOR 0xFFFFFFFF: the one zlib and Ethernet use):
@@ -36,7 +40,12 @@
  * its per-VM platform state (CKPT_DEV_PLATFORM); a version 1 image lacks
  * them, and a VM restored from one would find its LAPIC, I/O APIC, RTC and
  * TSC reset: refused. */
-#define CKPT_VERSION        2
+#define CKPT_VERSION_2      2
+/* Version 3: the header's generation and parent_header_crc (taken from
+ * what version 2 kept reserved, zero): images taken after a restore. A
+ * version 2 image is read as the format says, generation 0 without a
+ * parent (its reserved bytes must then be zero). */
+#define CKPT_VERSION        3
 #define CKPT_HEADER_BYTES   256
 #define CKPT_ALIGN          512          /* images (and sections) start on a sector */
 #define CKPT_DATA_START     CKPT_ALIGN   /* the first section: header and table fill sector 0 */
@@ -71,7 +80,12 @@ typedef struct {
                                     writer's units (VMX-preemption-timer ticks) */
     uint64_t pages;              /* RAM pages this image holds */
     char vm_name[CKPT_NAME_BYTES];   /* NUL-padded */
-    uint8_t reserved[CKPT_HEADER_BYTES - 112];  /* zero */
+    uint32_t generation;         /* 0: taken of a VM that started fresh; g + 1: of a VM
+                                    restored from generation g (version 3) */
+    uint32_t parent_header_crc;  /* a full image of generation g > 0: the header_crc of
+                                    the image its VM was restored from, the last of
+                                    generation g - 1; else 0 */
+    uint8_t reserved[CKPT_HEADER_BYTES - 120];  /* zero */
     uint32_t image_crc;          /* CRC-32 of bytes [CKPT_DATA_START, image_bytes) */
     uint32_t header_crc;         /* CRC-32 of the header with this field zero, then the table */
 } ckpt_header_t;
@@ -258,7 +272,8 @@ bool ckpt_w_put(ckpt_writer_t *w, const void *p, size_t n);
 /* Append zero bytes up to the next CKPT_ALIGN boundary of the image. */
 bool ckpt_w_pad(ckpt_writer_t *w);
 /* End the image: @h's identity fields (stack_id, kind, seq,
- * prev_header_crc, ram_bytes, exits, pages, vm_name) are the caller's;
+ * prev_header_crc, generation, parent_header_crc, ram_bytes, guest_time,
+ * pages, vm_name) are the caller's;
  * the rest is filled in here, sealed, and the first sector written. */
 bool ckpt_w_finish(ckpt_writer_t *w, ckpt_header_t *h);
 /* The header checksum of @h and its table @sec (header_crc taken as 0). */
@@ -309,7 +324,9 @@ bool ckpt_check_header(const ckpt_medium_t *m, uint64_t base, uint64_t expect_st
  * checksum, and the sections' own contents (sizes, page numbers). */
 bool ckpt_check_image(const ckpt_medium_t *m, uint64_t base, const ckpt_header_t *h,
                       const ckpt_section_t *sec, ckpt_verdict_t *v);
-/* Does image @next (checked) follow image @prev in a chain? */
+/* Does image @next (checked) follow image @prev in a chain? An
+ * incremental image of the same generation, or the full image of the
+ * next generation whose parent is @prev. */
 bool ckpt_check_follows(const ckpt_header_t *prev, const ckpt_header_t *next,
                         ckpt_verdict_t *v);
 /* Where the image after the one at @base (header @h) starts. */
@@ -325,18 +342,26 @@ typedef struct {
     ckpt_section_t sec[CKPT_MAX_SECTIONS];
 } ckpt_image_t;
 
-/* Walk the chain from byte 0 of @m: image 0 must be there (full); each
- * image right after the last (ckpt_next) whose magic is there must check
- * whole and follow it; the first place without the magic ends the chain
- * (a writer puts a zero sector after each image it writes). Fills
- * @img[0..*n) (at most @max); false with the verdict at the first image
- * that does not check: nothing of such a chain may be restored. */
+/* Walk the chain from byte 0 of @m: image 0 must be there (full, of
+ * generation 0); each image right after the last (ckpt_next) whose magic
+ * is there must check whole and follow it (ckpt_check_follows: within a
+ * generation, or the next generation's full image); the first place
+ * without the magic ends the chain (a writer puts a zero sector after each
+ * image it writes). Fills @img[0..*n) (at most @max); false with the
+ * verdict at the first image that does not check, or when more than @max
+ * images follow one another: nothing of such a chain may be restored. A
+ * restore loads the last generation: from
+ * ckpt_last_full(@img, *n) to the end. */
 bool ckpt_walk(const ckpt_medium_t *m, uint64_t expect_stack, ckpt_image_t *img,
                unsigned max, unsigned *n, ckpt_verdict_t *v);
 
 /* The disk section's header of image @im (checked by ckpt_check_image);
  * false if it has none (or it cannot be read). */
 bool ckpt_disk_of(const ckpt_medium_t *m, const ckpt_image_t *im, ckpt_disk_t *d);
+
+/* The index of the last full image of @img[0..@n) (the start of the
+ * last generation); 0 when there is none. */
+unsigned ckpt_last_full(const ckpt_image_t *img, unsigned n);
 
 /* The first section of @type in @sec (@n entries), or NULL. */
 const ckpt_section_t *ckpt_find(const ckpt_section_t *sec, uint32_t n, uint32_t type);

@@ -19,6 +19,7 @@
 #include <devsrv.h>
 #include <ds_paged.h>
 #include <ds_doorbell_ipc.h>
+#include <ds_state_ipc.h>
 #include <ds_setup.h>
 #include <fmt.h>
 #include <stackcfg.h>
@@ -592,31 +593,20 @@ static void start_selftest(const char *cmdline, nestor_cptr_t ep)
 
 /* ---- a checkpoint of the VM's device (devsrv.h DS_REQ_SAVE/LOAD) ---- */
 
-/* The state travels as DS_STATE_WORDS words from MR0 on (the first
- * NESTOR_MSG_REGISTERS_IN_CPU in registers, the rest in the IPC buffer). */
+/* The state travels as DS_STATE_WORDS words from MR0 on (ds_state_ipc.h). */
 static nu_msg_t checkpoint(nestor_word_t label, const nu_msg_t *m)
 {
-    nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    nestor_word_t w[DS_STATE_WORDS] = { 0 };
     ds_state_t st;
     if (label == DS_REQ_SAVE) {
         if (!vm_ready || !vblk_save(&vblk, &st))
             return (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
-        memcpy(w, &st, sizeof st);
-        nu_msg_t r = { .info = nestor_msginfo(DS_OK, 0, 0, DS_STATE_WORDS) };
-        for (unsigned i = 0; i < DS_STATE_WORDS; i++)
-            *(i < NESTOR_MSG_REGISTERS_IN_CPU ? &r.mr[i] : &b->msg[i]) = w[i];
-        return r;
+        return ds_state_reply(&st);
     }
     unsigned e = DS_STATE_E_NO_DEVICE;
-    if (vm_ready && nestor_msginfo_length(m->info) == DS_STATE_WORDS) {
-        for (unsigned i = 0; i < DS_STATE_WORDS; i++)
-            w[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m->mr[i] : b->msg[i];
-        memcpy(&st, w, sizeof st);
+    if (vm_ready && ds_state_receive(m, &st))
         e = vblk_load(&vblk, &st);
-    } else if (vm_ready) {
+    else if (vm_ready)
         e = DS_STATE_E_VERSION;
-    }
     if (e)
         return (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 1), .mr = { e } };
     return (nu_msg_t){ .info = nestor_msginfo(DS_OK, 0, 0, DS_REPLY_MRS),

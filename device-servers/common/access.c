@@ -48,10 +48,12 @@ bool ds_state_export(const virtio_mmio_dev_t *dev, ds_state_t *st)
     return dev->nqueues <= DS_STATE_QUEUES;
 }
 
-unsigned ds_state_import(virtio_mmio_dev_t *dev, const ds_state_t *st, const char **why)
+unsigned ds_state_check(const virtio_mmio_dev_t *dev, const ds_state_t *st,
+                        uint32_t dev_version, uint32_t dev_bytes, const char **why)
 {
-    if (st->version != DS_STATE_VERSION || st->device_id != dev->device_id ||
-        st->nqueues != dev->nqueues || st->nqueues > DS_STATE_QUEUES) {
+    if ((st->version != DS_STATE_VERSION && st->version != DS_STATE_VERSION_1) ||
+        st->device_id != dev->device_id || st->nqueues != dev->nqueues ||
+        st->nqueues > DS_STATE_QUEUES) {
         *why = "another state version, device type or number of queues";
         return DS_STATE_E_VERSION;
     }
@@ -75,11 +77,37 @@ unsigned ds_state_import(virtio_mmio_dev_t *dev, const ds_state_t *st, const cha
         if ((*why = virtq_import(&probe, &st->q[i])) != NULL)
             return DS_STATE_E_QUEUE;
     }
+    /* The device type's part: exactly the layout it expects (a version 1
+     * state has none: only for a type without one), zeros after it. */
+    const uint32_t want_version = st->version == DS_STATE_VERSION_1 ? 0 : dev_version;
+    const uint32_t want_bytes = st->version == DS_STATE_VERSION_1 ? 0 : dev_bytes;
+    if (st->dev_version != want_version || st->dev_bytes != want_bytes ||
+        (st->version == DS_STATE_VERSION_1 && dev_bytes)) {
+        *why = "the device type's own state missing, of another version or of another size";
+        return DS_STATE_E_DEVICE;
+    }
+    for (unsigned i = want_bytes; i < DS_STATE_DEV_BYTES; i++)
+        if (st->dev[i]) {
+            *why = "bytes after the device type's own state";
+            return DS_STATE_E_DEVICE;
+        }
+    *why = NULL;
+    return 0;
+}
+
+void ds_state_apply(virtio_mmio_dev_t *dev, const ds_state_t *st)
+{
     for (unsigned i = 0; i < st->nqueues; i++)
         virtq_import(&dev->queues[i].vq, &st->q[i]);
     dev->status = st->status;
     dev->interrupt_status = st->interrupt_status;
     dev->config_generation = st->config_generation;
-    *why = NULL;
-    return 0;
+}
+
+unsigned ds_state_import(virtio_mmio_dev_t *dev, const ds_state_t *st, const char **why)
+{
+    unsigned e = ds_state_check(dev, st, 0, 0, why);
+    if (!e)
+        ds_state_apply(dev, st);
+    return e;
 }

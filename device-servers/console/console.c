@@ -8,6 +8,7 @@
 #include <ds_access.h>
 #include <fmt.h>
 #include <guest_line.h>
+#include <string.h>
 #include <virtq.h>
 
 /* Transport features offered besides VERSION_1 (6): indirect descriptors
@@ -136,23 +137,27 @@ bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *
         say(c, "queue setup", virtq_strerror(eff.queue_err));
         c->resets_needed++;
     }
-    if (eff.flags & VIRTIO_MMIO_EFF_RESET)
+    if (eff.flags & VIRTIO_MMIO_EFF_RESET) {
         flush(c);                   /* a reset ends the line in progress */
+        c->rx_live = false;
+    }
     if ((eff.flags & VIRTIO_MMIO_EFF_NOTIFY) && eff.queue == CON_TRANSMITQ) {
         c->kicks++;
         transmit(c);
     }
     /* A receiveq0 notification: new buffers for input, filled after the
      * reply (con_input), the interrupt then raised by a signal. */
-    if ((eff.flags & VIRTIO_MMIO_EFF_NOTIFY) && eff.queue == CON_RECEIVEQ)
+    if ((eff.flags & VIRTIO_MMIO_EFF_NOTIFY) && eff.queue == CON_RECEIVEQ) {
         c->rx_kicks++;
+        c->rx_live = true;
+    }
     return !why;
 }
 
 bool con_input_pending(const con_t *c)
 {
-    return c->input_off < c->input_len && virtio_mmio_queue((virtio_mmio_dev_t *)&c->dev,
-                                                             CON_RECEIVEQ);
+    return c->input_off < c->input_len && c->rx_live &&
+           virtio_mmio_queue((virtio_mmio_dev_t *)&c->dev, CON_RECEIVEQ);
 }
 
 unsigned con_input(con_t *c)
@@ -196,4 +201,87 @@ unsigned con_input(con_t *c)
 bool con_irq(const con_t *c)
 {
     return virtio_mmio_irq(&c->dev);
+}
+
+_Static_assert(sizeof(con_state_t) <= DS_STATE_DEV_BYTES, "the console's state fits its part");
+
+/* The console's part of a state, said in a line: "a partial line of N
+ * bytes, M bytes of input pending". */
+static void state_line(const con_t *c, const char *what, const ds_state_t *st,
+                        const con_state_t *cs)
+{
+    char text[CON_LINE_MAX + 96];
+    fmt_snprintf(text, sizeof text, "virtio-console %s: vm %s: device state %s (status 0x%x, "
+                 "receiveq0 at used index %u, transmitq0 at used index %u%s; a partial line of "
+                 "%u bytes, %u bytes of input pending)", c->name, c->vm, what, st->status,
+                 st->q[CON_RECEIVEQ].used_idx, st->q[CON_TRANSMITQ].used_idx,
+                 st->interrupt_status ? ", interrupt pending" : "", cs->line_len, cs->input_len);
+    c->emit(text);
+}
+
+bool con_save(con_t *c, ds_state_t *st)
+{
+    con_state_t cs = { .line_len = c->line_len, .input_len = c->input_len - c->input_off,
+                       .rx_live = c->rx_live };
+    if (!ds_state_export(&c->dev, st)) {
+        char text[CON_LINE_MAX];
+        fmt_snprintf(text, sizeof text, "virtio-console %s: vm %s: device state not saved: a "
+                     "chain is in flight", c->name, c->vm);
+        c->emit(text);
+        return false;
+    }
+    memcpy(cs.line, c->line, c->line_len);
+    memcpy(cs.input, c->input + c->input_off, cs.input_len);
+    st->dev_version = CON_STATE_VERSION;
+    st->dev_bytes = sizeof cs;
+    memcpy(st->dev, &cs, sizeof cs);
+    state_line(c, "saved", st, &cs);
+    return true;
+}
+
+/* The console's part of @st, checked: NULL or why it is refused. */
+static const char *con_state_check(const con_state_t *cs)
+{
+    /* guest_line.h: a line reaching CON_LINE_MAX - 1 bytes is printed, so
+     * one held is shorter; it holds only what guest_line_put stores. */
+    if (cs->line_len >= CON_LINE_MAX - 1)
+        return "a partial line longer than a line";
+    for (unsigned i = 0; i < CON_LINE_MAX; i++)
+        if (i < cs->line_len ? cs->line[i] < 0x20 || cs->line[i] >= 0x7F : cs->line[i] != 0)
+            return "a partial line with a byte a line does not hold, or bytes after it";
+    if (cs->rx_live > 1 || cs->reserved)
+        return "a receiveq0 flag that is neither 0 nor 1, or reserved bits";
+    if (cs->input_len > CON_INPUT_MAX)
+        return "more pending input than the console holds";
+    for (unsigned i = cs->input_len; i < CON_INPUT_MAX; i++)
+        if (cs->input[i])
+            return "bytes after the pending input";
+    return NULL;
+}
+
+unsigned con_load(con_t *c, const ds_state_t *st)
+{
+    const char *why;
+    con_state_t cs;
+    memcpy(&cs, st->dev, sizeof cs);
+    unsigned e = ds_state_check(&c->dev, st, CON_STATE_VERSION, sizeof cs, &why);
+    if (!e && (why = con_state_check(&cs)) != NULL)
+        e = DS_STATE_E_DEVICE;
+    if (e) {
+        char text[CON_LINE_MAX + 64];
+        fmt_snprintf(text, sizeof text, "virtio-console %s: vm %s: device state refused: %s",
+                     c->name, c->vm, why);
+        c->emit(text);
+        return e;
+    }
+    ds_state_apply(&c->dev, st);
+    memcpy(c->line, cs.line, sizeof c->line);
+    c->line_len = cs.line_len;
+    memcpy(c->input_restored, cs.input, sizeof c->input_restored);
+    c->input = c->input_restored;
+    c->input_len = cs.input_len;
+    c->input_off = 0;
+    c->rx_live = cs.rx_live;
+    state_line(c, "restored from the image", st, &cs);
+    return 0;
 }

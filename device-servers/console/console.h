@@ -7,6 +7,7 @@
 #define CONSOLE_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <devsrv.h>
 #include <virtio_mmio.h>
 
 #define CON_NAME_MAX      32
@@ -28,6 +29,40 @@
 #define CON_RECEIVEQ      0
 #define CON_TRANSMITQ     1
 #define CON_QUEUES        2
+/* Host input (5.3.6): at most a line of text and its newline. */
+#define CON_INPUT_MAX     (CON_LINE_MAX + 8)
+
+/*
+ * The console's own state in a checkpoint (devsrv.h ds_state_t dev[],
+ * version CON_STATE_VERSION; device-servers/README.md "Checkpoints"):
+ * what a device holds between requests that is neither in the transport
+ * state nor in guest RAM. Consistent at DS_REQ_SAVE: the device has
+ * served every chain it took (transmit chains are printed into the line
+ * and used within the kick; receive chains are filled and used within
+ * con_input), so no receive buffer is held (those the driver made
+ * available and the device has not taken are in guest RAM, from the
+ * queue's last_avail on); what is left is
+ *   - the partial output line: bytes the guest transmitted after its last
+ *     newline, not printed yet (the restored device prints them with the
+ *     rest of the line, as the uninterrupted run does);
+ *   - the pending host input: the bytes not given to receiveq0 yet (the
+ *     restored device gives these, not its own command line's input).
+ *   - whether the driver has notified receiveq0 since the device went
+ *     live (input is given only then: a conforming driver notifies after
+ *     adding buffers, 2.7.13, and a restart's or a restore's replay of
+ *     the driver's writes must not find the fresh device taking buffers
+ *     from index 0 of a ring the driver has long moved past).
+ * Not saved: the counts and the log limit (no guest sees them).
+ */
+#define CON_STATE_VERSION 1
+typedef struct {
+    uint32_t line_len;              /* < CON_LINE_MAX - 1 (guest_line.h flushes a full line) */
+    uint32_t input_len;             /* <= CON_INPUT_MAX */
+    uint32_t rx_live;               /* 0 or 1: receiveq0 notified since the device went live */
+    uint32_t reserved;              /* 0 */
+    char line[CON_LINE_MAX];        /* printable ASCII (guest_line.h), zeros after line_len */
+    char input[CON_INPUT_MAX];      /* any bytes, zeros after input_len */
+} con_state_t;
 
 typedef struct {
     char name[CON_NAME_MAX];        /* the server's monitor name */
@@ -44,6 +79,9 @@ typedef struct {
     /* host input for receiveq0 (5.3.6): bytes not yet given to the driver */
     const char *input;
     unsigned input_len, input_off;
+    char input_restored[CON_INPUT_MAX];   /* a restore's pending input (con_load) */
+    bool rx_live;                   /* receiveq0 notified since the device went live:
+                                       input is given only then (con_state_t) */
     /* counts */
     uint64_t accesses, kicks, chains, bytes, refusals, resets_needed;
     uint64_t rx_kicks, rx_chains, rx_bytes;
@@ -61,7 +99,8 @@ bool con_access(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *
                 uint32_t wvalue);
 
 /* Host input waits for receiveq0: the device is live, receiveq0 ready and
- * bytes are left. The server then calls con_input after its reply. */
+ * notified at least once since (a restarted device: resumed), and bytes
+ * are left. The server then calls con_input after its reply. */
 bool con_input_pending(const con_t *c);
 
 /*
@@ -77,5 +116,17 @@ unsigned con_input(con_t *c);
 
 /* The device's interrupt line (InterruptStatus not 0, 4.2.3.4). */
 bool con_irq(const con_t *c);
+
+/* A checkpoint's DS_REQ_SAVE: the transport state and con_state_t into
+ * @st, said in a line; false (said) if it cannot be exported. */
+bool con_save(con_t *c, ds_state_t *st);
+
+/* A restore's DS_REQ_LOAD on the device the VMM's replay set up: @st
+ * (hostile) checked whole (the transport's checks, ds_access.h; then the
+ * line's length and bytes, the input's length, zeros after each), then
+ * taken: the partial line, the pending input in place of the command
+ * line's. 0 or a DS_STATE_E_*, said in a line either way; refused, the
+ * device is unchanged. */
+unsigned con_load(con_t *c, const ds_state_t *st);
 
 #endif

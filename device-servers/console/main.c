@@ -24,6 +24,7 @@
 #include <ds_access.h>
 #include <ds_paged.h>
 #include <ds_doorbell_ipc.h>
+#include <ds_state_ipc.h>
 #include <nestor/vcpu.h>
 #include <ds_setup.h>
 #include <fmt.h>
@@ -46,8 +47,7 @@ static ds_paged_t paged;                /* the VM's RAM a pager owns (ds_paged.h
 static char paged_who[2 * CON_NAME_MAX + 24];
 
 #define INPUT_OPT      "console.input="
-#define INPUT_MAX      CON_LINE_MAX
-static char input[INPUT_MAX + 1];
+static char input[CON_INPUT_MAX];
 
 /* Map the RAM frames the setup call granted (the CNode in @node; ds_setup.h
  * checks every number). */
@@ -123,6 +123,11 @@ static unsigned long bells_ignored;
 #define RESTART_OPT      "restart="
 #define CRASH_ADDR       0x10ULL     /* below every mapping (user.ld links at 4 MiB) */
 static unsigned long die_at, kicks_seen;
+/* "console.fault=nosave": DS_REQ_SAVE refused, as by a server that cannot
+ * export its device's state (the checkpoint monitor then writes no image
+ * and the VM goes on: system/checkpoint-nosave). */
+#define NOSAVE_OPT       "console.fault=nosave"
+static bool no_save;
 
 static bool access_or_die(con_t *c, bool write, uint64_t offset, uint64_t size, uint32_t *value,
                           uint32_t wvalue)
@@ -153,6 +158,26 @@ static bool db_line(void *dev)
     return con_irq(dev);
 }
 
+/* A checkpoint (devsrv.h DS_REQ_SAVE/LOAD, console.h con_state_t): the
+ * reply. Nothing is ever in flight here (every chain taken is used before
+ * the reply that follows it). */
+static nu_msg_t checkpoint(nestor_word_t label, const nu_msg_t *m)
+{
+    ds_state_t st;
+    if (label == DS_REQ_SAVE && no_save) {
+        printf("virtio-console %s: %s: device state not exported\n", con.name, NOSAVE_OPT);
+        return (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
+    }
+    if (label == DS_REQ_SAVE)
+        return con_save(&con, &st) ? ds_state_reply(&st)
+                                   : (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
+    unsigned e = ds_state_receive(m, &st) ? con_load(&con, &st) : DS_STATE_E_VERSION;
+    if (e)
+        return (nu_msg_t){ .info = nestor_msginfo(DS_REFUSED, 0, 0, 1), .mr = { e } };
+    return (nu_msg_t){ .info = nestor_msginfo(DS_OK, 0, 0, DS_REPLY_MRS),
+                       .mr = { 0, con_irq(&con) ? DS_REPLY_IRQ_LEVEL : 0 } };
+}
+
 /* Serve the VMM's forwarded accesses and the doorbell's exits, for ever. */
 static void serve(nestor_cptr_t ep)
 {
@@ -165,6 +190,11 @@ static void serve(nestor_cptr_t ep)
         uint32_t value = 0;
         bool ok = false;
         bool bell = st == NESTOR_OK && ds_doorbell_message(&m);
+        /* After a checkpoint's save or load the device holds: no input is
+         * given until the VM's next access (devsrv.h DS_REQ_SAVE), so the
+         * image's RAM and the device agree, and a restored run gives it
+         * where the uninterrupted run does, after that access's reply. */
+        bool hold = false;
         if (bell && bell_silent) {
             if (!bells_ignored++)
                 printf("virtio-console %s: a doorbell exit left unanswered\n", con.name);
@@ -185,6 +215,7 @@ static void serve(nestor_cptr_t ep)
                 /* A restarted instance takes up its rings (devsrv.h): the
                  * receive buffers the old one held are available again. */
                 value = ds_resume(&con.dev, (uint32_t)m.mr[0]);
+                con.rx_live = true;
                 ok = true;
             } else if (st == NESTOR_OK && m.badge == DS_BADGE_MMIO && label == DS_REQ_DOORBELL) {
                 ok = ds_doorbell_take(&doorbell, &alloc, db_slot, &m, CON_DOORBELL_VA,
@@ -195,10 +226,16 @@ static void serve(nestor_cptr_t ep)
             }
             if (nestor_msginfo_extra_caps(m.info) && !doorbell.s)
                 nu_cnode_delete(alloc.cnode, db_slot, 64);  /* not a page we took */
+            hold = st == NESTOR_OK && m.badge == DS_BADGE_MMIO &&
+                   (label == DS_REQ_SAVE || label == DS_REQ_LOAD);
+            if (hold)
+                m = checkpoint(label, &m);
             const bool level = con_irq(&con);
             ds_doorbell_vmm_knows(&doorbell, level);
-            m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0, DS_REPLY_MRS),
-                            .mr = { value, level ? DS_REPLY_IRQ_LEVEL : 0 } };
+            if (!hold)
+                m = (nu_msg_t){ .info = nestor_msginfo(ok ? DS_OK : DS_REFUSED, 0, 0,
+                                                       DS_REPLY_MRS),
+                                .mr = { value, level ? DS_REPLY_IRQ_LEVEL : 0 } };
         }
         if (!bell && garbage_after && con.accesses > garbage_after) {
             /* Garbage, then signals: the VMM, having broken the device at
@@ -217,7 +254,7 @@ static void serve(nestor_cptr_t ep)
         if (silent_after && con.accesses > silent_after)
             for (;;)                    /* receives on, never replying */
                 nu_recv(ep, &m);
-        if (!con_input_pending(&con)) {
+        if (hold || !con_input_pending(&con)) {
             st = nu_reply_recv(ep, &m);
             continue;
         }
@@ -263,6 +300,10 @@ int main(const nestor_bootinfo_t *bi)
     const char *die = nu_option(bi->cmdline, DIE_OPT);
     if (die && !nu_option(bi->cmdline, RESTART_OPT) && (die_at = strtoul(die, NULL, 10)) != 0)
         printf("virtio-console %s: fault injection: a crash at kick %lu\n", con.name, die_at);
+    if (nu_option(bi->cmdline, NOSAVE_OPT)) {
+        no_save = true;
+        printf("virtio-console %s: fault injection: its device state never exported\n", con.name);
+    }
     if (nu_option(bi->cmdline, BELL_SILENT_OPT)) {
         bell_silent = true;
         printf("virtio-console %s: fault injection: doorbell exits never answered\n", con.name);

@@ -112,6 +112,7 @@
  */
 #ifndef DEVSRV_H
 #define DEVSRV_H
+#include <stddef.h>
 #include <stdint.h>
 #include <virtq.h>
 #include <virtio_abi.h>
@@ -181,23 +182,34 @@ typedef struct ds_doorbell_note {
  * writes do not give back): layout version DS_STATE_VERSION. The device's
  * Status (its DEVICE_NEEDS_RESET bit is the device's own, 2.1.2), its
  * InterruptStatus and ConfigGeneration (4.2.2), and each queue's progress
- * through its rings (virtq.h virtq_progress_t). A device type with state
- * of its own between requests adds it after a new version; the block
- * device has none (it serves each request whole within the kick). */
-#define DS_STATE_VERSION     1
+ * through its rings (virtq.h virtq_progress_t). Version 2 adds the device
+ * type's own state between requests (dev_version, dev_bytes, dev[]: its
+ * layout the device type's, e.g. the console's partial line and pending
+ * input, console/console.h con_state_t; none for the block device, which
+ * serves each request whole within the kick: 0, 0 and zeros). A version 1
+ * state (DS_STATE_V1_BYTES long, from an image written before version 2:
+ * the VMM hands it on zero-extended) is taken only by a device type
+ * without state of its own. */
+#define DS_STATE_VERSION     2
+#define DS_STATE_VERSION_1   1
 #define DS_STATE_QUEUES      8
+#define DS_STATE_DEV_BYTES   384
 typedef struct {
     uint32_t version, device_id;    /* DS_STATE_VERSION; the device type (5) */
     uint32_t status, interrupt_status, config_generation;
     uint32_t nqueues;
     virtq_progress_t q[DS_STATE_QUEUES];
+    uint32_t dev_version, dev_bytes;            /* version 2: the device type's part */
+    uint8_t dev[DS_STATE_DEV_BYTES];            /* dev_bytes of it, zeros after */
 } ds_state_t;
+#define DS_STATE_V1_BYTES    offsetof(ds_state_t, dev_version)
 #define DS_STATE_WORDS       ((sizeof(ds_state_t) + 7) / 8)
 /* DS_REQ_LOAD refusals (MR0). */
 #define DS_STATE_E_VERSION   1          /* another layout, another device type or queue count */
 #define DS_STATE_E_STATUS    2          /* a Status or InterruptStatus the device cannot hold */
 #define DS_STATE_E_QUEUE     3          /* a queue's progress refused (virtq_import) */
 #define DS_STATE_E_NO_DEVICE 4          /* the server serves no VM yet */
+#define DS_STATE_E_DEVICE    5          /* the device type's own part refused */
 
 #define DS_OK                0
 #define DS_REFUSED           1

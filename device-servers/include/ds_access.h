@@ -54,16 +54,28 @@ bool ds_chain_refused(virtio_mmio_dev_t *dev, unsigned q, virtq_err_t e, uint16_
  * available from there (the device serves them next). */
 unsigned ds_resume(virtio_mmio_dev_t *dev, uint32_t flags);
 
-/* A checkpoint's DS_REQ_SAVE (devsrv.h): @dev's transport state into @st;
- * false if a queue has a chain in flight (nothing is exported: the
- * server finishes it first). */
+/* A checkpoint's DS_REQ_SAVE (devsrv.h): @dev's transport state into @st
+ * (the device type's part empty: a type with one fills it after); false
+ * if a queue has a chain in flight (nothing is exported: the server
+ * finishes it first). */
 bool ds_state_export(const virtio_mmio_dev_t *dev, ds_state_t *st);
 
 /* A restore's DS_REQ_LOAD: @st (hostile: from an image) into @dev, which
  * the VMM brought to the image's negotiated state by replaying the
  * driver's writes. 0, or a DS_STATE_E_* with *@why saying what was wrong
- * (then @dev is unchanged). */
+ * (then @dev is unchanged). For a device type without state of its own
+ * (its part must be empty). */
 unsigned ds_state_import(virtio_mmio_dev_t *dev, const ds_state_t *st, const char **why);
+
+/* ds_state_import in two steps, for a device type with state of its own
+ * (devsrv.h ds_state_t dev[]): every transport check, and that the part
+ * is of @dev_version and @dev_bytes with zeros after it (the type checks
+ * its content itself); 0 or a DS_STATE_E_* as above, nothing changed.
+ * Then, only after every check passed, ds_state_apply takes the transport
+ * state. */
+unsigned ds_state_check(const virtio_mmio_dev_t *dev, const ds_state_t *st,
+                        uint32_t dev_version, uint32_t dev_bytes, const char **why);
+void ds_state_apply(virtio_mmio_dev_t *dev, const ds_state_t *st);
 
 /* An access said as "write of 4 bytes at 0x38", into @buf. */
 void ds_access_str(char *buf, size_t len, bool write, uint64_t offset, uint64_t size);

@@ -67,6 +67,23 @@
  * checkpoint finds it as it was at the checkpoint only if the disk was
  * rolled back to the image (checkpoint/README.md "The disk"), not as the
  * first run left it after the checkpoint.
+ * With "con=1" (and timer=HZ without apic; not with blk=1) it also talks
+ * on its virtio console, device 0 (Virtio 1.2 5.3: receiveq0 and
+ * transmitq0), as a console driver does: each round it transmits the
+ * first part of a line ("calc: hvc0 round R:", no newline) before the
+ * round's computation, offers a receive buffer of CON_CHUNK bytes for the
+ * console's host input (the config's console.input) with a kick, waits
+ * for its used-buffer interrupt (the device's 8259 line; the transmit
+ * queue's interrupts suppressed, VIRTQ_AVAIL_F_NO_INTERRUPT, its used
+ * ring polled), and after the computation the rest of the line ("read
+ * \"TEXT\", x=0x........" and the newline), so a checkpoint taken in the
+ * round finds a partial line in the server and input it has not given
+ * yet. The bytes read are folded into a digest: "calc: hvc0: N lines, N
+ * bytes of input read, N interrupts, digest 0x........" (the spec holds it,
+ * computed on the host). A restored run must get the rest of the input,
+ * not the start again, and its console's line from where it was (the
+ * console server's state in the image, device-servers/README.md
+ * "Checkpoints").
  *
  * The x87 register stack holds FPU_MARK from the start to the end (no
  * code of the guest touches the FPU in between): "calc: x87 st(0) kept:
@@ -136,7 +153,21 @@
 #define BLK_CFG_CAPACITY 0x100u        /* 4.2.2: config space at 0x100; 5.2.4: le64 capacity */
 #define BLK_WAIT_MAX 10000000u         /* polls for a request's interrupt */
 
+/* The console (Virtio 1.2 5.3.2: port 0's queues). */
+#define CON_DEV     0                  /* its virtio device */
+#define CON_RXQ     0                  /* receiveq0 */
+#define CON_TXQ     1                  /* transmitq0 */
+#define CON_CHUNK   4u                 /* input bytes read a round */
+#define CON_TEXT_MAX 96u
+
 static volatile uint32_t ticks, lapic_ticks;
+static volatile uint32_t *const con_regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;
+static guest_vq_t con_rxq, con_txq;
+static char con_text[CON_TEXT_MAX];
+static volatile char con_in[CON_CHUNK];
+static uint16_t con_rx_avail, con_rx_seen, con_tx_avail, con_tx_seen;
+static volatile uint32_t con_irqs;
+static uint32_t con_rx_kicks;
 static volatile uint32_t *const blk_regs = (volatile uint32_t *)VM_VIRTIO_MMIO_BASE;
 static guest_vq_t blk_vq;
 static guest_blk_hdr_t blk_hdr __attribute__((aligned(16)));
@@ -163,6 +194,17 @@ static void on_blk(guest_frame_t *f)
     outb(PIC1_CMD, PIC_EOI);
 }
 
+/* 4.2.3.4 as for the disk: only receiveq0 interrupts (transmitq0's are
+ * suppressed). */
+static void on_con(guest_frame_t *f)
+{
+    (void)f;
+    const uint32_t isr = con_regs[VIRTIO_MMIO_INTERRUPT_STATUS / 4];
+    con_regs[VIRTIO_MMIO_INTERRUPT_ACK / 4] = isr & VIRTIO_MMIO_INT_ALL;
+    con_irqs += (isr & VIRTIO_MMIO_INT_VRING) != 0;
+    outb(PIC1_CMD, PIC_EOI);
+}
+
 static void lapic_write(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(LAPIC_BASE + reg) = v; }
 
 static void ioapic_write(uint32_t idx, uint32_t v)
@@ -185,13 +227,15 @@ static void on_lapic_timer(guest_frame_t *f)
     lapic_write(LAPIC_EOI, 0);
 }
 
-static void timer_start(uint32_t hz, bool apic, bool blk)
+/* The PIT at @hz (through the APICs with @apic), and virtio device 0's
+ * line on @dev0 (NULL: none). */
+static void timer_start(uint32_t hz, bool apic, void (*dev0)(guest_frame_t *))
 {
     guest_desc_init();
     guest_set_handler(VEC_PIT, on_pit);
-    const uint8_t blk_line = (uint8_t)(blk ? 1u << vm_virtio_irq(BLK_DEV) : 0);
-    if (blk)
-        guest_set_handler(VEC_PIT + vm_virtio_irq(BLK_DEV), on_blk);
+    const uint8_t blk_line = (uint8_t)(dev0 ? 1u << vm_virtio_irq(0) : 0);
+    if (dev0)
+        guest_set_handler(VEC_PIT + vm_virtio_irq(0), dev0);
     outb(PIC1_CMD, PIC_ICW1); outb(PIC2_CMD, PIC_ICW1);
     outb(PIC1_DATA, VEC_PIT); outb(PIC2_DATA, VEC_PIT + 8);
     outb(PIC1_DATA, 4); outb(PIC2_DATA, 2);            /* ICW3: the slave on IRQ 2 */
@@ -277,6 +321,55 @@ static bool carry_round(uint32_t r, uint64_t sector)
     return blk_request(BLK_T_OUT, sector, BLK_BLOCK) && ok;
 }
 
+/* @text (NUL-ended) out on transmitq0: one chain, a kick, used at once
+ * (the device serves it within the kick). */
+static bool con_send(const char *text)
+{
+    uint32_t n = 0, id = 0, len = 0;
+    while (text[n])
+        n++;
+    con_txq.desc[0] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)text, .len = n };
+    guest_virtq_offer(con_regs, &con_txq, CON_TXQ, 0, &con_tx_avail, true);
+    return guest_virtq_one_used(&con_txq, &con_tx_seen, &id, &len) && id == 0;
+}
+
+/* CON_CHUNK bytes of input into con_in: a writable buffer offered on
+ * receiveq0 with a kick; the device fills it after its reply and raises
+ * the line. True if it came back with CON_CHUNK bytes and its interrupt. */
+static bool con_read(void)
+{
+    con_rxq.desc[0] = (virtq_desc_t){ .addr = (uint32_t)(uintptr_t)con_in, .len = CON_CHUNK,
+                                      .flags = VIRTQ_DESC_F_WRITE };
+    guest_virtq_offer(con_regs, &con_rxq, CON_RXQ, 0, &con_rx_avail, true);
+    con_rx_kicks++;
+    for (uint32_t i = 0; con_irqs != con_rx_kicks && i < BLK_WAIT_MAX; i++)
+        __asm__ volatile("pause");
+    uint32_t id = 0, len = 0;
+    return guest_virtq_one_used(&con_rxq, &con_rx_seen, &id, &len) && id == 0 &&
+           len == CON_CHUNK && con_irqs == con_rx_kicks;
+}
+
+/* Text into con_text from *@at: a string, a number in decimal or in 8 hex digits. */
+static void text_str(unsigned *at, const volatile char *s, unsigned n)
+{
+    for (unsigned i = 0; i < n && s[i] && *at < CON_TEXT_MAX - 1; i++)
+        con_text[(*at)++] = s[i];
+    con_text[*at] = 0;
+}
+
+static void text_num(unsigned *at, uint32_t v, bool hex)
+{
+    char d[10];
+    unsigned n = 0;
+    do {
+        d[n++] = "0123456789abcdef"[hex ? v % 16 : v % 10];
+        v = hex ? v / 16 : v / 10;
+    } while (v || (hex && n < 8));
+    while (n && *at < CON_TEXT_MAX - 1)
+        con_text[(*at)++] = d[--n];
+    con_text[*at] = 0;
+}
+
 static uint32_t fill_word(uint32_t i)
 {
     return i * FILL_MUL ^ SEED;
@@ -291,12 +384,21 @@ int guest_main(void)
     const uint32_t blk_mode = guest_cmdline_number("blk=", 0, 2);
     const bool blk = blk_mode != 0, carry = blk_mode == 2;
     const uint64_t carry_sector = (uint64_t)rounds * BLK_SECTORS;
+    const bool con = guest_cmdline_number("con=", 0, 1) != 0;
     for (uint32_t i = 0; i < fill_words; i++)
         FILL[i] = fill_word(i);
-    if (blk && (!hz || apic)) {
-        CHECK(false, "blk=1 with timer=HZ and the 8259s (not apic=1)");
+    if ((blk || con) && (!hz || apic || (blk && con))) {
+        CHECK(false, "blk=1|2 or con=1 (not both) with timer=HZ and the 8259s (not apic=1)");
         return guest_report("calc");
     }
+    /* 3.1.1: VERSION_1 negotiated, both queues live; transmitq0's used
+     * buffer notifications suppressed (2.7.7: the flag in its avail ring). */
+    if (con && !guest_virtio_init_queues(con_regs, VIRTIO_FEATURE(VIRTIO_F_VERSION_1),
+                                         (guest_vq_t *const[]){ &con_rxq, &con_txq }, 2)) {
+        CHECK(false, "the console's driver initialization");
+        return guest_report("calc");
+    }
+    con_txq.avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
     /* 3.1.1: VERSION_1 and FLUSH negotiated, requestq live. */
     if (blk && !guest_virtio_init(blk_regs, VIRTIO_FEATURE(VIRTIO_F_VERSION_1) |
                                   VIRTIO_FEATURE(BLK_F_FLUSH), BLK_QUEUE, &blk_vq)) {
@@ -309,11 +411,12 @@ int guest_main(void)
         return guest_report("calc");
     }
     if (hz)
-        timer_start(hz, apic, blk);
+        timer_start(hz, apic, blk ? on_blk : con ? on_con : (void (*)(guest_frame_t *))0);
     /* SDM Vol. 1 8.3.4: FILD pushes the integer, FISTP pops it back. */
     static const int32_t mark = FPU_MARK;
     __asm__ volatile("fninit; fildl %0" : : "m"(mark));
     uint32_t x = SEED, late_ticks = 0, late_lapic = 0, disk_digest = CALC_FNV_OFFSET, disk_bad = 0;
+    uint32_t con_digest = CALC_FNV_OFFSET, con_bad = 0, con_bytes = 0;
     uint64_t tsc = rdtsc();
     bool tsc_forward = true;
     uint32_t carry_good = 0;
@@ -324,11 +427,32 @@ int guest_main(void)
             late_ticks = ticks;
             late_lapic = lapic_ticks;
         }
+        unsigned at = 0;
+        if (con) {
+            text_str(&at, "calc: hvc0 round ", CON_TEXT_MAX);
+            text_num(&at, r, false);
+            text_str(&at, ":", CON_TEXT_MAX);
+            con_bad += !con_send(con_text);
+            const bool read = con_read();
+            con_bad += !read;
+            for (unsigned i = 0; read && i < CON_CHUNK; i++)
+                con_bytes += con_in[i] != 0;
+            con_digest = calc_fnv_word(con_digest, read ? *(volatile uint32_t *)con_in : 0);
+        }
         x = calc_round(AREA, x);
         if (carry)
             carry_good += carry_round(r, carry_sector);
         if (blk)
             disk_bad += !blk_round(r, x, &disk_digest);
+        if (con) {
+            at = 0;
+            text_str(&at, " read \"", CON_TEXT_MAX);
+            text_str(&at, con_in, CON_CHUNK);
+            text_str(&at, "\", x=0x", CON_TEXT_MAX);
+            text_num(&at, x, true);
+            text_str(&at, "\n", CON_TEXT_MAX);
+            con_bad += !con_send(con_text);
+        }
         guest_printf("calc: round %u of %u\n", r, rounds);
         const uint64_t now = rdtsc();
         tsc_forward = tsc_forward && now > tsc;
@@ -369,6 +493,11 @@ int guest_main(void)
         guest_printf("calc: disk: carry block as the round before left it: %u of %u rounds: "
                      "%s\n", carry_good, rounds, carry_good == rounds ? "yes" : "no");
         CHECK(carry_good == rounds, "the carry block as the round before left it, every round");
+    }
+    if (con) {
+        guest_printf("calc: hvc0: %u lines, %u bytes of input read, %u interrupts, digest "
+                     "0x%08x\n", rounds, con_bytes, con_irqs, con_digest);
+        CHECK(!con_bad, "every line sent and every input chunk read, each with its interrupt");
     }
     guest_printf("calc: tsc ran forward: %s\n", tsc_forward ? "yes" : "no");
     CHECK(tsc_forward, "the TSC ran forward through every round");

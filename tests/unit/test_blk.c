@@ -865,6 +865,27 @@ static void test_vblk_checkpoint(void)
     bad = st;
     bad.q[3].used_idx = 1;
     refused(&bad, DS_STATE_E_QUEUE, "progress for a queue the device does not have");
+    /* The block device has no state of its own (devsrv.h ds_state_t
+     * dev[]): a part, or a byte after it, is refused. */
+    CU_ASSERT_EQUAL(st.dev_version, 0);
+    CU_ASSERT_EQUAL(st.dev_bytes, 0);
+    bad = st;
+    bad.dev_version = 1;
+    refused(&bad, DS_STATE_E_DEVICE, "the device type's own state missing, of another version");
+    bad = st;
+    bad.dev_bytes = 4;
+    refused(&bad, DS_STATE_E_DEVICE, "the device type's own state missing, of another version");
+    bad = st;
+    bad.dev[DS_STATE_DEV_BYTES - 1] = 1;
+    refused(&bad, DS_STATE_E_DEVICE, "bytes after the device type's own state");
+    /* A version 1 state (an image from before the part): taken, it has
+     * none; with a part it is refused. */
+    ds_state_t v1 = st;
+    v1.version = DS_STATE_VERSION_1;
+    fresh(true);
+    CU_ASSERT_EQUAL(vblk_load(&V2, &v1), 0);
+    v1.dev_bytes = 4;
+    refused(&v1, DS_STATE_E_DEVICE, "the device type's own state missing, of another version");
     /* A device the driver's writes were not replayed into (still reset). */
     fresh(false);
     n_lines = 0;

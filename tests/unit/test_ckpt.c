@@ -60,10 +60,12 @@ static struct {
     unsigned sections;
 } wdisk;
 
-/* Write an image at @base: vcpu (rip = @rip), one device record, RAM
- * (gen 0: all VM_PAGES dense; else the pages in @list). */
-static ckpt_header_t write_image(uint64_t base, uint32_t seq, uint32_t prev_crc, uint64_t rip,
-                                 const uint64_t *list, unsigned n_list)
+/* Write an image at @base of generation @gen (a full one of a later
+ * generation names @parent): vcpu (rip = @rip), one device record, RAM
+ * (seq 0: all VM_PAGES dense; else the pages in @list). */
+static ckpt_header_t write_image_gen(uint64_t base, uint32_t seq, uint32_t prev_crc,
+                                     uint32_t gen, uint32_t parent, uint64_t rip,
+                                     const uint64_t *list, unsigned n_list)
 {
     ckpt_writer_t w;
     disk_base = base;
@@ -104,10 +106,16 @@ static ckpt_header_t write_image(uint64_t base, uint32_t seq, uint32_t prev_crc,
     ckpt_header_t h = { .stack_id = STACK, .kind = seq ? CKPT_KIND_INCREMENTAL : CKPT_KIND_FULL,
                         .seq = seq, .prev_header_crc = prev_crc,
                         .ram_bytes = VM_PAGES * CKPT_PAGE_SIZE, .guest_time = 100 + seq,
-                        .pages = pages };
+                        .pages = pages, .generation = gen, .parent_header_crc = parent };
     strcpy(h.vm_name, "calc");
     CU_ASSERT_TRUE(ckpt_w_finish(&w, &h));
     return h;
+}
+
+static ckpt_header_t write_image(uint64_t base, uint32_t seq, uint32_t prev_crc, uint64_t rip,
+                                 const uint64_t *list, unsigned n_list)
+{
+    return write_image_gen(base, seq, prev_crc, 0, 0, rip, list, n_list);
 }
 
 static const uint64_t dirty[] = { 3, 9, 15 };
@@ -263,15 +271,34 @@ static void test_version_and_stack_refused(void)
     reseal(0);
     ckpt_verdict_t v = walk(&n, STACK);
     CU_ASSERT_EQUAL(v.err, CKPT_E_VERSION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "format version 3, this reader knows version 2"));
-    /* An image of the version before, whose devices section lacks the
-     * LAPIC, I/O APIC, RTC and platform records: refused too. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "format version 4, this reader knows versions 2 and 3"));
+    /* Version 1, whose devices section lacks the LAPIC, I/O APIC, RTC and
+     * platform records: refused too. */
     write_chain();
-    set32(offsetof(ckpt_header_t, version), CKPT_VERSION - 1);
+    set32(offsetof(ckpt_header_t, version), 1);
     reseal(0);
     v = walk(&n, STACK);
     CU_ASSERT_EQUAL(v.err, CKPT_E_VERSION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "format version 1, this reader knows version 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "format version 1, this reader knows versions 2 and 3"));
+    /* Version 2 (before generations) reads as the format says: its
+     * reserved bytes zero, generation 0 without a parent; a version 2
+     * header with either set is refused. */
+    write_chain();
+    set32(offsetof(ckpt_header_t, version), CKPT_VERSION_2);
+    reseal(0);
+    ckpt_header_t h0;
+    memcpy(&h0, disk, sizeof h0);
+    set32(ckpt_next(0, &h0) + offsetof(ckpt_header_t, version), CKPT_VERSION_2);
+    set32(ckpt_next(0, &h0) + offsetof(ckpt_header_t, prev_header_crc), h0.header_crc);
+    reseal(ckpt_next(0, &h0));
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    set32(offsetof(ckpt_header_t, generation), 1);
+    reseal(0);
+    v = walk(&n, STACK);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "generation 1"));
     write_chain();
     v = walk(&n, STACK ^ 1);
     CU_ASSERT_EQUAL(v.err, CKPT_E_STACK);
@@ -300,6 +327,104 @@ static void test_spliced_chain_refused(void)
     v = walk(&n, STACK);
     CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
     CU_ASSERT_EQUAL(n, 0);
+}
+
+/* A VM restored from the chain (images 0 and 1) goes on with generation
+ * 1: a full image right after it naming image 1 as its parent, then an
+ * incremental one; a restore loads generation 1 (ckpt_last_full). Every
+ * way of getting the generations wrong is refused, with the images
+ * before it good. */
+static ckpt_image_t gen_img[CKPT_MAX_IMAGES];
+
+static ckpt_verdict_t walk_gen(unsigned *n)
+{
+    ckpt_verdict_t v;
+    ckpt_medium_t m = medium();
+    ckpt_walk(&m, STACK, gen_img, CKPT_MAX_IMAGES, n, &v);
+    return v;
+}
+
+/* The chain, and after it a full image of generation @gen naming @parent
+ * (0: image 1's header, as a restored VM writes it); its header. */
+static ckpt_header_t write_generation(uint32_t gen, uint32_t parent, uint64_t *at)
+{
+    unsigned n;
+    write_chain();
+    walk_gen(&n);
+    *at = ckpt_next(gen_img[1].base, &gen_img[1].h);
+    return write_image_gen(*at, 0, 0, gen, parent ? parent : gen_img[1].h.header_crc, 0x3000,
+                           NULL, 0);
+}
+
+static void test_generations(void)
+{
+    unsigned n;
+    uint64_t at;
+    ckpt_header_t g1 = write_generation(1, 0, &at);
+    static const uint64_t later[] = { 1, 2 };
+    ckpt_header_t g1i = write_image_gen(ckpt_next(at, &g1), 1, g1.header_crc, 1, 0, 0x4000,
+                                        later, 2);
+    ckpt_verdict_t v = walk_gen(&n);
+    CU_ASSERT_EQUAL(v.err, CKPT_OK);
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT_EQUAL(ckpt_last_full(gen_img, n), 2);
+    CU_ASSERT_EQUAL(gen_img[2].h.generation, 1);
+    CU_ASSERT_EQUAL(gen_img[2].h.parent_header_crc, gen_img[1].h.header_crc);
+    CU_ASSERT_EQUAL(gen_img[3].h.header_crc, g1i.header_crc);
+    CU_ASSERT_EQUAL(ckpt_last_full(gen_img, 2), 0);
+    /* More images than a reader follows: refused, not cut short. */
+    ckpt_medium_t m = medium();
+    CU_ASSERT_FALSE(ckpt_walk(&m, STACK, gen_img, 3, &n, &v));
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "more than 3 images in the chain"));
+    CU_ASSERT_TRUE(ckpt_walk(&m, STACK, gen_img, 4, &n, &v));
+    /* A full image naming another parent, skipping a generation, or of
+     * generation 0 again: refused, the chain before it good. */
+    write_generation(1, 0x12345678, &at);
+    v = walk_gen(&n);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "parent header 0x12345678"));
+    write_generation(2, 0, &at);
+    v = walk_gen(&n);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
+    CU_ASSERT_EQUAL(n, 2);
+    write_chain();
+    walk_gen(&n);
+    write_image(ckpt_next(gen_img[1].base, &gen_img[1].h), 0, 0, 0x3000, NULL, 0);
+    v = walk_gen(&n);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
+    CU_ASSERT_EQUAL(n, 2);
+    /* An incremental image of generation 1 right after generation 0's
+     * last, its predecessor's checksum right: not a generation's start. */
+    write_chain();
+    walk_gen(&n);
+    write_image_gen(ckpt_next(gen_img[1].base, &gen_img[1].h), 2, gen_img[1].h.header_crc, 1, 0,
+                    0x3000, later, 2);
+    v = walk_gen(&n);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
+    CU_ASSERT_EQUAL(n, 2);
+    /* A parent where none belongs (generation 0, an incremental image),
+     * with every checksum right: a bad header. */
+    write_chain();
+    set32(offsetof(ckpt_header_t, parent_header_crc), 1);
+    reseal(0);
+    v = walk_gen(&n);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+    g1 = write_generation(1, 0, &at);
+    write_image_gen(ckpt_next(at, &g1), 1, g1.header_crc, 1, g1.header_crc, 0x4000, later, 2);
+    v = walk_gen(&n);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_LAYOUT);
+    CU_ASSERT_EQUAL(n, 3);
+    /* A chain starting with a later generation's full image. */
+    write_chain();
+    set32(offsetof(ckpt_header_t, generation), 1);
+    set32(offsetof(ckpt_header_t, parent_header_crc), 7);
+    reseal(0);
+    v = walk_gen(&n);
+    CU_ASSERT_EQUAL(v.err, CKPT_E_CHAIN);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.why, "the first image is not full, of generation 0"));
 }
 
 /* Sizes and offsets an attacker chose, each with a valid header checksum. */
@@ -523,7 +648,8 @@ static void test_tool_ls_and_show(void)
     free(t);
     t = run_tool(ckpt_show, 1, &rc);
     CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(t, "image 1: incremental, format version 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "image 1: incremental, format version 3"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "generation 0, seq 1, parent header 0x00000000"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "rip              0x0000000000002000"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "pic.0 version 1, 5 bytes"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "list: 3 pages 0x3000 0x9000 0xf000"));
@@ -552,6 +678,23 @@ static void test_tool_ls_and_show(void)
     t = run_tool(ls, 0, &rc);
     CU_ASSERT_EQUAL(rc, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "image 0 refused: corrupt section: section 0 (vcpu)"));
+    free(t);
+    /* A second generation: listed with it, the restore's images said. */
+    uint64_t at;
+    ckpt_header_t g1 = write_generation(1, 0, &at);
+    t = run_tool(ls, 0, &rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    char want[96];
+    snprintf(want, sizeof want, "generation=1 seq=0 parent=0x%08x", g1.parent_header_crc);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "#2 full vm=calc"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "3 images, chain ok; a restore loads generation 1: #2 to #2"));
+    free(t);
+    t = run_tool(ckpt_show, 2, &rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "image 2: full, format version 3"));
+    snprintf(want, sizeof want, "generation 1, seq 0, parent header 0x%08x", g1.parent_header_crc);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, want));
     free(t);
 }
 
@@ -621,6 +764,8 @@ UNIT_SUITE(ckpt_suite)
     CU_add_test(s, "a truncated image is refused", test_truncated_refused);
     CU_add_test(s, "another version or stack is refused", test_version_and_stack_refused);
     CU_add_test(s, "a spliced chain is refused", test_spliced_chain_refused);
+    CU_add_test(s, "generations after a restore: read, the last one restored; wrong ones refused",
+                test_generations);
     CU_add_test(s, "hostile sizes and offsets are refused", test_hostile_layout_refused);
     CU_add_test(s, "a page outside the VM is refused", test_page_outside_vm_refused);
     CU_add_test(s, "the disk section: read back; hostile fields, lists and chains refused",

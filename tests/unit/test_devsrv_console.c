@@ -13,6 +13,7 @@
 #define DSD_SHORTHANDS                  /* rd, wr, desc, offer ... on D */
 #include "devsrv_driver.h"
 #include <devsrv.h>
+#include <virtio_shadow.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,8 @@ static void test_input(void)
     C.input_len = (unsigned)strlen(text);
     CU_ASSERT_FALSE(con_input_pending(&C));                  /* not live yet */
     dsd_driver_init(&D, VIRTIO_FEATURE(VIRTIO_F_VERSION_1), CON_RECEIVEQ);
+    CU_ASSERT_FALSE(con_input_pending(&C));                  /* not notified yet (2.7.13) */
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, CON_RECEIVEQ));
     CU_ASSERT_TRUE(con_input_pending(&C));
     CU_ASSERT_EQUAL(con_input(&C), 0);                       /* no buffer yet */
     CU_ASSERT_FALSE(con_irq(&C));
@@ -363,7 +366,7 @@ static void test_input(void)
     offer(1);
     offer(2);
     CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, CON_RECEIVEQ));
-    CU_ASSERT_EQUAL(C.rx_kicks, 1);
+    CU_ASSERT_EQUAL(C.rx_kicks, 2);
     CU_ASSERT_EQUAL(get16(USED_GPA + VIRTQ_USED_IDX_OFF), 0); /* nothing before con_input */
     CU_ASSERT_EQUAL(con_input(&C), 16);
     CU_ASSERT_EQUAL(get16(USED_GPA + VIRTQ_USED_IDX_OFF), 3);
@@ -396,6 +399,232 @@ static void test_input(void)
     CU_ASSERT_FALSE(con_input_pending(&C));
 }
 
+/* ---- a checkpoint (console.h con_state_t, devsrv.h DS_REQ_SAVE/LOAD) ---- */
+
+#define RX_DESC_GPA  0x10000u           /* receiveq0's rings; transmitq0 has D's */
+#define RX_AVAIL_GPA 0x11000u
+#define RX_USED_GPA  0x12000u
+static con_t C2;                        /* a restore's fresh device */
+static virtio_shadow_t S;               /* the driver's writes, as the VMM keeps them */
+static uint16_t rx_avail;
+
+static bool access_kept(void *dev, bool write, uint64_t off, uint64_t size, uint32_t *v,
+                        uint32_t w)
+{
+    bool ok = con_access(dev, write, off, size, v, w);
+    if (ok && write && size == 4 && off < VIRTIO_MMIO_CONFIG && off != VIRTIO_MMIO_QUEUE_NOTIFY)
+        virtio_shadow_write(&S, (uint32_t)off, w);
+    return ok;
+}
+
+/* 3.1.1 with both queues (4.2.3.2), as a console driver. */
+static void both_queues_init(void)
+{
+    const uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                        VIRTIO_STATUS_FEATURES_OK;
+    static const uint32_t rings[CON_QUEUES][3] = {
+        [CON_RECEIVEQ] = { RX_DESC_GPA, RX_AVAIL_GPA, RX_USED_GPA },
+        [CON_TRANSMITQ] = { DESC_GPA, AVAIL_GPA, USED_GPA } };
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, 0));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32)));
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, st));
+    for (unsigned q = 0; q < CON_QUEUES; q++) {
+        CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_SEL, q));
+        CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE));
+        CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DESC_LOW, rings[q][0]));
+        CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, rings[q][1]));
+        CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, rings[q][2]));
+        CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_READY, 1));
+    }
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK));
+}
+
+/* A receive buffer of @len bytes at @gpa offered on receiveq0 as its
+ * descriptor @i. */
+static void rx_offer(unsigned i, uint32_t gpa, uint32_t len)
+{
+    virtq_desc_t e = { .addr = gpa, .len = len, .flags = VIRTQ_DESC_F_WRITE };
+    memcpy(ram + RX_DESC_GPA + i * VIRTQ_DESC_SIZE, &e, sizeof e);
+    put16(RX_AVAIL_GPA + VIRTQ_AVAIL_RING_OFF + (rx_avail % QSIZE) * 2, (uint16_t)i);
+    put16(RX_AVAIL_GPA + VIRTQ_AVAIL_IDX_OFF, ++rx_avail);
+}
+
+/* The restore's fresh device over the same RAM, brought to the shadow's
+ * state by its replay as the VMM does (virtio_fwd.c vfwd_load). */
+static void fresh(void)
+{
+    memset(&C2, 0, sizeof C2);
+    strcpy(C2.name, "con");
+    strcpy(C2.vm, "vm1");
+    C2.ram_bytes = RAM_BYTES;
+    C2.emit = emit;
+    CU_ASSERT_TRUE_FATAL(con_init(&C2, ram));
+    virtio_shadow_op_t ops[VIRTIO_SHADOW_OPS_MAX];
+    const unsigned n = virtio_shadow_replay(&S, ops);
+    uint32_t v;
+    CU_ASSERT_TRUE(con_access(&C2, true, VIRTIO_MMIO_STATUS, 4, &v, 0));
+    for (unsigned i = 0; i < n; i++)
+        CU_ASSERT_TRUE(con_access(&C2, true, ops[i].offset, 4, &v, ops[i].value));
+}
+
+static bool logged(const char *text)
+{
+    for (unsigned i = 0; i < n_lines; i++)
+        if (strstr(lines[i], text))
+            return true;
+    return false;
+}
+
+/* @bad refused by a freshly replayed device with @code and a line holding
+ * @why; the device exactly as the replay left it. */
+static void con_refused(const ds_state_t *bad, unsigned code, const char *why)
+{
+    fresh();
+    static con_t before;
+    before = C2;
+    n_lines = 0;
+    CU_ASSERT_EQUAL(con_load(&C2, bad), code);
+    CU_ASSERT_TRUE(logged("virtio-console con: vm vm1: device state refused: "));
+    CU_ASSERT_TRUE(logged(why));
+    if (!logged(why))
+        fprintf(stderr, "expected refusal \"%s\", got \"%s\"\n", why, n_lines ? lines[0] : "");
+    CU_ASSERT_EQUAL(memcmp(&before, &C2, sizeof C2), 0);
+}
+
+/* A console with a partial output line and pending input saved, and a
+ * fresh device after the replay taking it: the line goes on where it was,
+ * the input is the image's; every hostile part refused, nothing changed. */
+static void test_checkpoint(void)
+{
+    static const char text[] = "input for the guest\n";      /* 20 bytes */
+    setup();
+    memset(&S, 0, sizeof S);
+    rx_avail = 0;
+    D.access = access_kept;
+    C.input = text;
+    C.input_len = (unsigned)strlen(text);
+    both_queues_init();
+    rx_offer(0, BUF_GPA + 0x1000, 6);
+    CU_ASSERT_FALSE(con_input_pending(&C));                  /* not notified yet */
+    CU_ASSERT_TRUE(wr(VIRTIO_MMIO_QUEUE_NOTIFY, CON_RECEIVEQ));
+    CU_ASSERT_TRUE(con_input_pending(&C));
+    CU_ASSERT_EQUAL(con_input(&C), 6);                       /* 14 bytes left */
+    text_desc(0, "first\nsecond ", VIRTQ_DESC_F_NEXT, 1);
+    text_desc(1, "half", 0, 0);
+    offer(0);
+    kick();
+    CU_ASSERT_EQUAL(n_lines, 1);
+    CU_ASSERT_STRING_EQUAL(lines[0], "[vm1] first");
+    CU_ASSERT_TRUE(con_irq(&C));
+
+    ds_state_t st;
+    n_lines = 0;
+    CU_ASSERT_TRUE(con_save(&C, &st));
+    CU_ASSERT_TRUE(logged("virtio-console con: vm vm1: device state saved (status 0xf, receiveq0 "
+                          "at used index 1, transmitq0 at used index 1, interrupt pending; a "
+                          "partial line of 11 bytes, 14 bytes of input pending)"));
+    con_state_t cs;
+    memcpy(&cs, st.dev, sizeof cs);
+    CU_ASSERT_EQUAL(st.version, DS_STATE_VERSION);
+    CU_ASSERT_EQUAL(st.device_id, VIRTIO_ID_CONSOLE);
+    CU_ASSERT_EQUAL(st.dev_version, CON_STATE_VERSION);
+    CU_ASSERT_EQUAL(st.dev_bytes, sizeof cs);
+    CU_ASSERT_EQUAL(cs.line_len, 11);
+    CU_ASSERT_EQUAL(memcmp(cs.line, "second half", 11), 0);
+    CU_ASSERT_EQUAL(cs.input_len, 14);
+    CU_ASSERT_EQUAL(cs.rx_live, 1);
+    CU_ASSERT_EQUAL(memcmp(cs.input, text + 6, 14), 0);
+    CU_ASSERT_EQUAL(C.line_len, 11);                         /* the save changes nothing */
+
+    /* Hostile parts (transport first, then the console's own). */
+    ds_state_t bad = st;
+    bad.status &= ~VIRTIO_STATUS_DRIVER_OK;
+    con_refused(&bad, DS_STATE_E_STATUS, "a Status other than the driver's writes give");
+    bad = st;
+    bad.version = DS_STATE_VERSION_1;                        /* no part: ours is needed */
+    con_refused(&bad, DS_STATE_E_DEVICE, "the device type's own state missing");
+    bad = st;
+    bad.dev_version = CON_STATE_VERSION + 1;
+    con_refused(&bad, DS_STATE_E_DEVICE, "of another version or of another size");
+    bad = st;
+    bad.dev_bytes = sizeof cs - 8;
+    con_refused(&bad, DS_STATE_E_DEVICE, "of another version or of another size");
+    bad = st;
+    bad.dev[sizeof cs] = 1;
+    con_refused(&bad, DS_STATE_E_DEVICE, "bytes after the device type's own state");
+    const struct {
+        size_t off;
+        uint32_t value;
+        unsigned width;
+        const char *why;
+    } pokes[] = {
+        { offsetof(con_state_t, line_len), CON_LINE_MAX - 1, 4, "a partial line longer than a line" },
+        { offsetof(con_state_t, line_len), 0x80000000u, 4, "a partial line longer than a line" },
+        { offsetof(con_state_t, line) + 3, '\n', 1, "a partial line with a byte a line does not hold" },
+        { offsetof(con_state_t, line) + 5, 0x80, 1, "a partial line with a byte a line does not hold" },
+        { offsetof(con_state_t, line) + 11, 'x', 1, "or bytes after it" },
+        { offsetof(con_state_t, line) + CON_LINE_MAX - 1, 'x', 1, "or bytes after it" },
+        { offsetof(con_state_t, input_len), CON_INPUT_MAX + 1, 4, "more pending input than the console holds" },
+        { offsetof(con_state_t, rx_live), 2, 4, "a receiveq0 flag that is neither 0 nor 1" },
+        { offsetof(con_state_t, reserved), 1, 4, "or reserved bits" },
+        { offsetof(con_state_t, input) + 14, 'x', 1, "bytes after the pending input" },
+        { offsetof(con_state_t, input) + CON_INPUT_MAX - 1, 1, 1, "bytes after the pending input" },
+    };
+    for (unsigned i = 0; i < sizeof pokes / sizeof pokes[0]; i++) {
+        bad = st;
+        memcpy(bad.dev + pokes[i].off, &pokes[i].value, pokes[i].width);
+        con_refused(&bad, DS_STATE_E_DEVICE, pokes[i].why);
+    }
+    /* Any input byte is the guest's to read. */
+    bad = st;
+    bad.dev[offsetof(con_state_t, input)] = 0x01;
+    fresh();
+    CU_ASSERT_EQUAL(con_load(&C2, &bad), 0);
+
+    /* The load: the line goes on where it was, the image's input comes
+     * next (not the fresh device's own), the interrupt still pending. */
+    fresh();
+    C2.input = "not the image's input\n";
+    C2.input_len = 22;
+    CU_ASSERT_FALSE(con_input_pending(&C2));   /* the replay notifies nothing: no input taken */
+    n_lines = 0;
+    CU_ASSERT_EQUAL(con_load(&C2, &st), 0);
+    CU_ASSERT_TRUE(logged("virtio-console con: vm vm1: device state restored from the image "
+                          "(status 0xf, receiveq0 at used index 1, transmitq0 at used index 1, "
+                          "interrupt pending; a partial line of 11 bytes, 14 bytes of input "
+                          "pending)"));
+    CU_ASSERT_TRUE(con_irq(&C2));
+    D.dev = &C2;
+    text_desc(2, " ends\n", 0, 0);
+    offer(2);
+    n_lines = 0;
+    kick();
+    CU_ASSERT_EQUAL(n_lines, 1);
+    CU_ASSERT_STRING_EQUAL(lines[0], "[vm1] second half ends");
+    CU_ASSERT_TRUE(con_input_pending(&C2));
+    rx_offer(1, BUF_GPA + 0x2000, 32);
+    CU_ASSERT_EQUAL(con_input(&C2), 14);
+    CU_ASSERT_EQUAL(memcmp(ram + BUF_GPA + 0x2000, text + 6, 14), 0);
+    CU_ASSERT_EQUAL(get16(RX_USED_GPA + VIRTQ_USED_IDX_OFF), 2);
+    CU_ASSERT_FALSE(con_input_pending(&C2));
+
+    /* No save with a chain in flight (taken, never used). */
+    text_desc(3, "x", 0, 0);
+    offer(3);
+    virtq_seg_t segs[4];
+    virtq_chain_t chain;
+    virtio_mmio_effect_t eff;
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&C2.dev, CON_TRANSMITQ, segs, 4, &chain, &eff), VIRTQ_OK);
+    n_lines = 0;
+    CU_ASSERT_FALSE(con_save(&C2, &st));
+    CU_ASSERT_TRUE(logged("virtio-console con: vm vm1: device state not saved: a chain is in "
+                          "flight"));
+    free(ram);
+    ram = NULL;
+}
+
 UNIT_SUITE(devsrv_console_suite)
 {
     CU_pSuite s = CU_add_suite("device-servers/console: the virtio console device", NULL, NULL);
@@ -408,4 +637,6 @@ UNIT_SUITE(devsrv_console_suite)
     CU_add_test(s, "host input to receiveq0: chains, lengths, a chain without room, a bad buffer",
                 test_input);
     CU_add_test(s, "a hostile driver: 100,000 seeded random accesses and ring writes", test_fuzz);
+    CU_add_test(s, "a checkpoint: the partial line and pending input saved and loaded; hostile "
+                "states refused", test_checkpoint);
 }

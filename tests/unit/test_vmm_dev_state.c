@@ -319,6 +319,7 @@ static void test_hostile_records_refused(void)
 /* A device server's record (CKPT_DEV_VIRTIO): the VMM's side of its
  * checks, each refusal with its error and reason; the server's part is
  * the server's to check (tests/unit/test_blk.c). */
+static uint32_t out_version;       /* the server part's version virtio_poked read */
 static unsigned virtio_poked(size_t off, uint8_t value, uint32_t instance, uint32_t version,
                              uint32_t bytes, const char **why)
 {
@@ -337,10 +338,11 @@ static unsigned virtio_poked(size_t off, uint8_t value, uint32_t instance, uint3
         data[off] = value;
     const ckpt_dev_record_t rec = { .id = CKPT_DEV_VIRTIO, .version = version, .bytes = bytes,
                                     .instance = instance };
-    memset(&out, 0, sizeof out);
+    memset(&out, 0xA5, sizeof out);
     unsigned e = dev_state_virtio_check(&rec, data, 2, &out, why);
-    if (!e)
+    if (!e)     /* the record's bytes, zeros after a shorter (version 1) one */
         CU_ASSERT_EQUAL(memcmp(&out, data, sizeof out), 0);
+    out_version = out.server.version;
     return e;
 }
 
@@ -372,6 +374,22 @@ static void test_virtio_record(void)
     CU_ASSERT_EQUAL(virtio_poked(offsetof(dev_virtio_state_t, shadow.status), 0x4F, 0, V, B,
                                  &why), CKPT_DEV_E_INVALID);
     CU_ASSERT_STRING_EQUAL(why, "driver status bits a driver cannot write");
+    /* Version 1 (before device types' own state): its own size, read
+     * zero-extended, holding the server's version 1 state; a version
+     * that does not match the server part's is refused. */
+    const size_t sv = offsetof(dev_virtio_state_t, server.version);
+    const uint32_t B1 = DEV_VIRTIO_STATE_V1_BYTES;
+    CU_ASSERT_TRUE(B1 < B);
+    CU_ASSERT_EQUAL(virtio_poked(sv, DS_STATE_VERSION_1, 0, DEV_VIRTIO_STATE_VERSION_1, B1, &why),
+                    0);
+    CU_ASSERT_EQUAL(out_version, DS_STATE_VERSION_1);
+    CU_ASSERT_EQUAL(virtio_poked(sv, DS_STATE_VERSION_1, 0, DEV_VIRTIO_STATE_VERSION_1, B, &why),
+                    CKPT_DEV_E_VERSION);
+    CU_ASSERT_EQUAL(virtio_poked(B, 0, 0, DEV_VIRTIO_STATE_VERSION_1, B1, &why),
+                    CKPT_DEV_E_VERSION);
+    CU_ASSERT_STRING_EQUAL(why, "a server state of another version than the record's");
+    CU_ASSERT_EQUAL(virtio_poked(sv, DS_STATE_VERSION_1, 0, V, B, &why), CKPT_DEV_E_VERSION);
+    CU_ASSERT_STRING_EQUAL(why, "a server state of another version than the record's");
     /* A restore's end: each device server's device must have had its
      * record (an image without them is refused, CKPT_REQ_DEV_DONE). */
     CU_ASSERT_EQUAL(dev_state_virtio_missing(0, 0), -1);

@@ -209,8 +209,8 @@ class Spec:
             if not all(v in ('pass', 'fail') for v in self.verdicts):
                 self._error(no, 'verdicts: expected pass or fail per boot')
         elif key == 'boots':
-            if value not in ('1', '2'):
-                self._error(no, 'boots: expected 1 or 2')
+            if value not in ('1', '2', '3'):
+                self._error(no, 'boots: expected 1, 2 or 3')
             self.boots = int(value)
 
     def compared_guest(self):
