@@ -24,6 +24,16 @@
  *           none of their unicast frames (the switch learnt both: nothing
  *           is flooded after the HELLOs), only the broadcasts.
  *
+ * With 'pair' on their command lines ping and pong play without hostile
+ * (ping waits for no DONE). With 'retry' (tests/configs/virtio-net-restart.dts:
+ * the network server crashes midway and is restarted) the network may lose
+ * frames, as a real one may: ping waits for each PONG at most RETRY_EVERY
+ * TSC ticks and sends the PING again (its sequence number unchanged),
+ * ignoring a late PONG of an earlier round; pong echoes a repeated PING
+ * again but counts each sequence number once; ping sends the BYE until
+ * pong acknowledges it. Both wake from HLT at the PIT's ticks (IRQ 0,
+ * RETRY_HZ) to look at the clock.
+ *
  * A frame: Ethernet header (destination, source, type 0x88B5, IEEE 802's
  * local experimental type), then kind, role, sequence number, payload
  * length and the payload's Internet checksum (RFC 1071), then the
@@ -67,6 +77,15 @@
 #define ROUNDS  NETP_ROUNDS
 #define HELLO_EVERY 2000000ull             /* TSC ticks between HELLOs (Bochs: instructions) */
 #define HELLO_MAX   400                    /* HELLOs before giving up */
+#define RETRY_EVERY 30000000ull            /* 'retry': TSC ticks before a frame is sent again */
+#define RETRY_MAX   20                     /* ... and at most this often */
+#define RETRY_HZ    100                    /* 'retry': the PIT's rate, to wake from HLT */
+#define BYE_ACK_SEQ 0xB7Eu                 /* 'retry': pong's ACK of the BYE */
+/* The PIT (Intel 8254: counter 0, mode 2, LSB then MSB; its input clock). */
+#define PIT_CH0     0x40
+#define PIT_CMD     0x43
+#define PIT_RATE_GEN 0x34
+#define PIT_HZ      1193182u
 
 enum { R_PING = NETP_ROLE_PING, R_PONG = NETP_ROLE_PONG, R_HOSTILE = NETP_ROLE_HOSTILE };
 
@@ -79,6 +98,8 @@ static uint8_t mac[ETH_ALEN], peer_pong[ETH_ALEN], peer_hostile[ETH_ALEN], peer_
 static const uint8_t bcast[ETH_ALEN] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
 static uint16_t rx_seen, tx_next, tx_seen;
 static unsigned role, bad_frames, broadcasts;
+static bool retry, pair;                   /* 'retry', 'pair' (above) */
+static unsigned resent, stale, repeated;   /* 'retry': frames sent again, late or repeated ones */
 static int held = -1;                      /* the receive buffer the caller reads */
 static const char *me;
 
@@ -101,6 +122,13 @@ static void on_device(guest_frame_t *f)
 {
     (void)f;
     wr(VIRTIO_MMIO_INTERRUPT_ACK, rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_ALL);
+    outb(GUEST_PIC1_CMD, GUEST_PIC_EOI);
+}
+
+/* 'retry': the PIT's tick only wakes us from HLT. */
+static void on_pit(guest_frame_t *f)
+{
+    (void)f;
     outb(GUEST_PIC1_CMD, GUEST_PIC_EOI);
 }
 
@@ -214,6 +242,18 @@ static void wait_rx(msg_t *m)
         __asm__ volatile("sti; hlt; cli");
 }
 
+/* The same until TSC @until ('retry': the PIT wakes us): false if none
+ * came by then. */
+static bool wait_rx_until(msg_t *m, uint64_t until)
+{
+    while (!poll_rx(m)) {
+        if (rdtsc() >= until)
+            return false;
+        __asm__ volatile("sti; hlt; cli");
+    }
+    return true;
+}
+
 static void print_mac(const char *what, const uint8_t *a)
 {
     guest_printf("virtio_net %s: %s %02x:%02x:%02x:%02x:%02x:%02x\n", me, what, a[0], a[1], a[2],
@@ -226,6 +266,7 @@ static void run_ping(void)
     bool have_pong = false, have_hostile = false, acks_unicast = true;
     unsigned hellos = 0;
     msg_t m;
+    have_hostile = pair;                    /* 'pair': no hostile to wait for */
     while ((!have_pong || !have_hostile) && hellos < HELLO_MAX) {
         send(bcast, K_HELLO, (uint16_t)hellos++, NULL, 0);
         uint64_t until = rdtsc() + HELLO_EVERY;
@@ -249,7 +290,8 @@ static void run_ping(void)
     CHECK(have_pong && have_hostile, "the HELLO broadcast heard by both others: an ACK from each");
     CHECK(acks_unicast, "the ACKs came unicast to our MAC");
     print_mac("pong is", peer_pong);
-    print_mac("hostile is", peer_hostile);
+    if (!pair)
+        print_mac("hostile is", peer_hostile);
     if (!have_pong)
         return;
 
@@ -268,12 +310,30 @@ static void run_ping(void)
             CHECK(false, "a PING sent");
             break;
         }
+        unsigned tries = 0;
+        uint64_t until = rdtsc() + RETRY_EVERY;
         for (;;) {
-            wait_rx(&m);
+            if (!retry) {
+                wait_rx(&m);
+            } else if (!wait_rx_until(&m, until)) {
+                /* 'retry': the PING or its PONG was lost: the PING again. */
+                if (++tries > RETRY_MAX)
+                    break;
+                resent++;
+                send(peer_pong, K_PING, r, payload, len);
+                until = rdtsc() + RETRY_EVERY;
+                continue;
+            }
             if (m.kind == K_DONE && m.role == R_HOSTILE && same_mac(m.src, peer_hostile))
                 done++;
+            else if (retry && m.kind == K_PONG && m.seq != r)
+                stale++;                    /* the echo of a PING sent again, late */
             else if (m.kind != K_ACK)       /* ACKs to HELLOs sent again: no news */
                 break;
+        }
+        if (tries > RETRY_MAX) {
+            CHECK(false, "a PONG within the retries");
+            break;
         }
         echoed += m.kind == K_PONG && m.role == R_PONG && m.seq == r && m.len == len &&
                   same_mac(m.src, peer_pong) && !m.broadcast &&
@@ -296,8 +356,11 @@ static void run_ping(void)
     guest_printf("virtio_net_frames_per_million_instructions{frames=68-1514} %u.%02u\n",
                  fpm100 / 100, fpm100 % 100);
     guest_printf("virtio_net_kick_instructions{frames=68-1514} %u\n", (unsigned)(t_send / ROUNDS));
+    if (retry)
+        guest_printf("virtio_net ping: %u PINGs sent again, %u late PONGs ignored\n", resent,
+                     stale);
     /* 'hostile' comes back after its reset and says so. */
-    while (!done) {
+    while (!done && !pair) {
         wait_rx(&m);
         if (m.kind == K_DONE && m.role == R_HOSTILE && same_mac(m.src, peer_hostile) &&
             !m.broadcast)
@@ -305,8 +368,21 @@ static void run_ping(void)
         else if (m.kind != K_ACK)
             bad_frames++;
     }
-    CHECK(done == 1, "DONE from hostile: its device serves again after the reset");
+    if (!pair)
+        CHECK(done == 1, "DONE from hostile: its device serves again after the reset");
     CHECK(send(bcast, K_BYE, 0, NULL, 0), "BYE broadcast");
+    if (!retry)
+        return;
+    /* 'retry': the BYE until pong says it heard it. */
+    bool acked = false;
+    for (unsigned tries = 0; !acked && tries < RETRY_MAX; tries++) {
+        uint64_t until = rdtsc() + RETRY_EVERY;
+        while (!acked && wait_rx_until(&m, until))
+            acked = m.kind == K_ACK && m.role == R_PONG && m.seq == BYE_ACK_SEQ;
+        if (!acked)
+            send(bcast, K_BYE, 0, NULL, 0);
+    }
+    CHECK(acked, "the BYE acknowledged by pong");
 }
 
 /* Answer the first HELLO (and any repeated one) with a unicast ACK. */
@@ -320,15 +396,24 @@ static void run_pong(void)
 {
     msg_t m;
     unsigned hello = 0, pings = 0, pongs_sent = 0;
+    uint32_t last_seq = ~0u;
     for (;;) {
         wait_rx(&m);
         if (m.kind == K_HELLO && m.broadcast && m.role == R_PING) {
             hello++;
             answer_hello(&m);
         } else if (m.kind == K_PING && !m.broadcast && same_mac(m.src, peer_ping)) {
-            pings++;        /* the payload stays in its held buffer while we send */
-            pongs_sent += send(peer_ping, K_PONG, m.seq, m.payload, m.len);
+            /* 'retry': a PING sent again (its PONG lost) is echoed again,
+             * counted once. */
+            bool again = retry && m.seq == last_seq;
+            repeated += again;
+            pings += !again;
+            last_seq = m.seq;
+            /* the payload stays in its held buffer while we send */
+            pongs_sent += send(peer_ping, K_PONG, m.seq, m.payload, m.len) && !again;
         } else if (m.kind == K_BYE && m.broadcast) {
+            if (retry)
+                send(peer_ping, K_ACK, BYE_ACK_SEQ, NULL, 0);
             break;
         } else {
             bad_frames++;
@@ -341,6 +426,8 @@ static void run_pong(void)
     else
         CHECK(pings == ROUNDS && pongs_sent == ROUNDS, "20 PINGs, checksums right, each echoed");
     guest_printf("virtio_net pong: %u PINGs echoed\n", pings);
+    if (retry)
+        guest_printf("virtio_net pong: %u PINGs came again\n", repeated);
 }
 
 /* Transmit chains the device must refuse: used with length 0, nothing
@@ -400,9 +487,19 @@ int guest_main(void)
 {
     role = guest_cmdline_has("ping") ? R_PING : guest_cmdline_has("pong") ? R_PONG : R_HOSTILE;
     me = role == R_PING ? "ping" : role == R_PONG ? "pong" : "hostile";
+    retry = guest_cmdline_has("retry");
+    pair = guest_cmdline_has("pair");
     guest_desc_init();
     guest_set_handler(VEC_PIC + vm_virtio_irq(DEV), on_device);
-    guest_pic_init(VEC_PIC, (uint8_t)~((1u << vm_virtio_irq(DEV)) | (1u << 2)), 0xFF);
+    guest_pic_init(VEC_PIC, (uint8_t)~((1u << vm_virtio_irq(DEV)) | (1u << 2) | (retry ? 1u : 0)),
+                   0xFF);
+    if (retry) {
+        const uint32_t divisor = PIT_HZ / RETRY_HZ;
+        guest_set_handler(VEC_PIC, on_pit);
+        outb(PIT_CMD, PIT_RATE_GEN);
+        outb(PIT_CH0, (uint8_t)divisor);
+        outb(PIT_CH0, (uint8_t)(divisor >> 8));
+    }
 
     CHECK(rd(VIRTIO_MMIO_MAGIC_VALUE) == VIRTIO_MMIO_MAGIC, "virtio-mmio magic \"virt\"");
     CHECK(rd(VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_NET, "device id 1: a network device");
