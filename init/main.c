@@ -544,7 +544,12 @@ static bool wait_for_stack(const nestor_bootinfo_t *bi, const nestor_module_desc
                                                                              : NULL;
         if (st == NESTOR_OK && label == DS_INIT_WATCH && r && !r->ended &&
             r->m->kind == SC_VMM_SERVER) {
-            bool take = !r->watch && nestor_msginfo_extra_caps(m.info) == 1;
+            /* A notification only: signalling one never blocks init (a
+             * send to an endpoint would, until someone received). */
+            nestor_word_t type = NESTOR_OBJ_NULL, rights = 0;
+            bool take = !r->watch && nestor_msginfo_extra_caps(m.info) == 1 &&
+                        nu_cap_identify(slot, &type, &rights, NULL) == NESTOR_OK &&
+                        type == NESTOR_OBJ_NOTIFICATION && (rights & NESTOR_RIGHT_WRITE);
             if (take) {
                 r->watch = slot;
                 slot = a->next_slot++;
