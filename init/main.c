@@ -542,12 +542,13 @@ static bool wait_for_stack(const nestor_bootinfo_t *bi, const nestor_module_desc
         nestor_word_t label = nestor_msginfo_label(m.info);
         running_t *r = st == NESTOR_OK && m.badge && m.badge <= stack.n_mon ? &run[m.badge - 1]
                                                                              : NULL;
-        if (st == NESTOR_OK && label == DS_INIT_WATCH && r && !r->ended &&
-            r->m->kind == SC_VMM_SERVER) {
-            /* A notification only: signalling one never blocks init (a
-             * send to an endpoint would, until someone received). */
+        if (st == NESTOR_OK && label == DS_INIT_WATCH && r && !r->ended) {
+            /* A VMM's, once, and a notification only: signalling one
+             * never blocks init (a send to an endpoint would, until
+             * someone received). Anyone else's is answered, refused. */
             nestor_word_t type = NESTOR_OBJ_NULL, rights = 0;
-            bool take = !r->watch && nestor_msginfo_extra_caps(m.info) == 1 &&
+            bool take = r->m->kind == SC_VMM_SERVER && !r->watch &&
+                        nestor_msginfo_extra_caps(m.info) == 1 &&
                         nu_cap_identify(slot, &type, &rights, NULL) == NESTOR_OK &&
                         type == NESTOR_OBJ_NOTIFICATION && (rights & NESTOR_RIGHT_WRITE);
             if (take) {
