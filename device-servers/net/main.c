@@ -91,27 +91,41 @@ static bool map_vm(void *ctx, unsigned port, const net_msg_t *m, uint8_t **ram, 
 }
 
 /*
- * Fault injection, for the restart test: "net.fault=die:N" on the command
+ * Fault injection, for the restart tests: "net.fault=die:N" on the command
  * line (the node's 'options') crashes the server (a page fault init sees)
  * when the Nth transmitq1 kick of any port reaches it, at its doorbell or
  * through a VMM, before serving it: init restarts it, each port's VMM
- * reconnects, and the kicking one sends the kick again. A restarted
- * instance ("restart=K" on its command line) does not crash.
+ * reconnects, and the kicking one sends the kick again.
+ * "net.fault=die-taken:N" crashes it when it has taken the Nth transmit
+ * chain of any port and not used it yet (a chain in flight): the new
+ * instance's DS_REQ_RESUME finds it available again and sends it. A
+ * restarted instance ("restart=K" on its command line) does not crash.
  */
 #define DIE_OPT          "net.fault=die:"
+#define DIE_TAKEN_OPT    "net.fault=die-taken:"
 #define RESTART_OPT      "restart="
 #define CRASH_ADDR       0x10ULL     /* below every mapping (user.ld links at 4 MiB) */
-static unsigned long die_at, tx_kicks_seen;
+static unsigned long die_at, tx_kicks_seen, die_taken_at, tx_taken;
+
+static void crash(const char *what, unsigned long n)
+{
+    printf("virtio-net %s: net.fault: crashing at %s %lu\n", srv.name, what, n);
+    volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
+    *where = 0;
+}
 
 static void die_at_kick(bool write, uint64_t offset, uint64_t value)
 {
-    if (!die_at || !write || offset != VIRTIO_MMIO_QUEUE_NOTIFY || value != VNET_TRANSMITQ ||
-        ++tx_kicks_seen != die_at)
-        return;
-    printf("virtio-net %s: net.fault=die:%lu: crashing at transmit kick %lu\n", srv.name, die_at,
-           tx_kicks_seen);
-    volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
-    *where = 0;
+    if (die_at && write && offset == VIRTIO_MMIO_QUEUE_NOTIFY && value == VNET_TRANSMITQ &&
+        ++tx_kicks_seen == die_at)
+        crash("transmit kick", tx_kicks_seen);
+}
+
+static void die_at_taken(vnet_t *n)
+{
+    (void)n;
+    if (++tx_taken == die_taken_at)
+        crash("transmit chain taken", tx_taken);
 }
 
 static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uint32_t *value)
@@ -261,6 +275,14 @@ int main(const nestor_bootinfo_t *bi)
     const char *die = nu_option(bi->cmdline, DIE_OPT);
     if (die && !nu_option(bi->cmdline, RESTART_OPT) && (die_at = strtoul(die, NULL, 10)) != 0)
         printf("virtio-net %s: fault injection: a crash at transmit kick %lu\n", name, die_at);
+    const char *taken = nu_option(bi->cmdline, DIE_TAKEN_OPT);
+    if (taken && !nu_option(bi->cmdline, RESTART_OPT) &&
+        (die_taken_at = strtoul(taken, NULL, 10)) != 0) {
+        printf("virtio-net %s: fault injection: a crash at transmit chain %lu taken\n", name,
+               die_taken_at);
+        for (unsigned p = 0; p < srv.n_ports; p++)
+            srv.ports[p].dev.taken = die_at_taken;
+    }
     srv.emit = emit;
     srv.setup = map_vm;
     srv.signal = raise_line;

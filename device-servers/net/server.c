@@ -167,10 +167,12 @@ net_reply_t net_serve(net_server_t *s, const net_msg_t *m)
         /* A restarted instance (devsrv.h): the port's VMM replayed its
          * driver's writes; the rings are taken up from guest memory. */
         pt->resuming = false;
+        const uint64_t sent = pt->dev.tx_frames;
         r = (net_reply_t){ .label = DS_OK, .value = vnet_resume(&pt->dev, (uint32_t)m->mr[0]) };
         char text[128];
-        fmt_snprintf(text, sizeof text, "port %u (vm %s): resumed, %u chains available", p,
-                     pt->dev.vm, r.value);
+        fmt_snprintf(text, sizeof text, "port %u (vm %s): resumed, %u chains available, %lu "
+                     "frames sent", p, pt->dev.vm, r.value,
+                     (unsigned long)(pt->dev.tx_frames - sent));
         say(s, text);
         signal_others(s, p);
     } else if (m->label == DS_REQ_SAVE && m->caps == 0 && pt->live) {

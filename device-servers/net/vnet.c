@@ -130,6 +130,8 @@ static void transmit(vnet_t *n)
                 return;
             continue;
         }
+        if (n->taken)
+            n->taken(n);
         uint32_t len = 0;
         const char *why = transmit_one(n, segs, &ch, &len);
         /* Used before the frame goes on: the switch may deliver to this

@@ -70,6 +70,9 @@ struct vnet {
     void (*emit)(const char *text); /* a log line, without '\n' */
     vnet_tx_t tx;
     void *tx_ctx;
+    /* A transmit chain taken and not used yet (main.c's fault injection:
+     * a crash with a chain in flight); NULL: none. */
+    void (*taken)(vnet_t *n);
     virtio_ram_window_t window[2];  /* the VM's frames; its paged RAM (ds_paged.h), if set */
     virtio_ram_t ram;
     virtio_mmio_queue_t queues[VNET_QUEUES];

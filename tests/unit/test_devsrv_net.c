@@ -706,6 +706,7 @@ static void test_restart(void)
     r = resume(&NS2, 0, DS_RESUME_IRQ, 0);
     CU_ASSERT_EQUAL(r.label, DS_OK);
     CU_ASSERT_EQUAL(r.value, QSIZE + 1);
+    CU_ASSERT_TRUE(last_line("port 0 (vm a): resumed, 9 chains available, 1 frames sent"));
     CU_ASSERT_TRUE(r.level);
     CU_ASSERT_EQUAL(get16(&G[0], TX_USED + VIRTQ_USED_IDX_OFF), (uint16_t)(tx_used + 1));
     CU_ASSERT_EQUAL(NS2.ports[0].dev.tx_frames, 1);
