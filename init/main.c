@@ -91,6 +91,7 @@ typedef struct {
     nestor_cptr_t parent, blk_ep;   /* its badged endpoint to init; to its block server */
     spawn_result_t proc;
     unsigned restarts;              /* device servers: its instance is restarts + 1 */
+    nestor_cptr_t watch;            /* VMMs: signalled at its servers' restarts (DS_INIT_WATCH) */
     bool started, ended, passed;
 } running_t;
 
@@ -171,7 +172,9 @@ static bool build_request(const nestor_bootinfo_t *bi, const nestor_module_desc_
     req = (spawn_req_t){ .name = m->name, .elf = (const void *)(uintptr_t)prog->vaddr,
                          .elf_size = prog->size, .memory_mib = m->memory_mib,
                          .budget = &budget[i],
-                         .priority = m->priority, .cmdline = cmdline, .parent_ep = parent };
+                         .priority = m->priority, .cmdline = cmdline, .parent_ep = parent,
+                         /* a VMM hands init its restart signal (DS_INIT_WATCH) */
+                         .parent_grant = m->kind == SC_VMM_SERVER };
     size_t n = (size_t)fmt_snprintf(cmdline, sizeof cmdline, "monitor=%s", m->name);
     if (m->options[0])
         n += (size_t)fmt_snprintf(cmdline + n, sizeof cmdline - n, " %s", m->options);
@@ -457,28 +460,56 @@ static bool restart(const nestor_bootinfo_t *bi, const nestor_module_desc_t *cfg
     printf("init: restarted %s (instance %u; restart %u of at most %u): a fresh process with "
            "its budget and grants, on a fresh endpoint\n", r->m->name, r->restarts + 1,
            r->restarts, INIT_RESTARTS_MAX);
+    /* Every VMM of a VM it serves is told (DS_INIT_WATCH): one idle at a
+     * halted VM reconnects now, not at its VM's next access. */
+    for (unsigned v = 0; v < stack.n_vm; v++) {
+        const sc_monitor_t *vmm = sc_vm_vmm(&stack, &stack.vm[v]);
+        if (vm_uses(&stack.vm[v], i) && vmm && run[vmm - stack.mon].watch)
+            nu_signal(run[vmm - stack.mon].watch);
+    }
     return true;
 }
 
-/* VMM @vmm asks for device server NAME's instance after @known (devsrv.h
- * DS_INIT_RECONNECT): a send capability to its endpoint if it is a server
- * of one of that VMM's VMs and was restarted since; else refused. */
+/* MR @i of the message @m just received (the first in registers, the
+ * rest in the IPC buffer). */
+static nestor_word_t request_mr(const nu_msg_t *m, unsigned i)
+{
+    return i < NESTOR_MSG_REGISTERS_IN_CPU ? m->mr[i] : nu_ipc_buffer()->msg[i];
+}
+
+/* The server's name in MRs 1..DS_NAME_MRS (devsrv.h), into @name (one
+ * byte longer, zeroed). */
+static void request_name(const nu_msg_t *m, char *name)
+{
+    for (unsigned i = 0; i < DS_NAME_MRS; i++) {
+        nestor_word_t w = request_mr(m, 1 + i);
+        memcpy(name + i * sizeof w, &w, sizeof w);
+    }
+}
+
+/* VMM @vmm asks for device server NAME's instance after @known for the
+ * device of the VM it names (devsrv.h DS_INIT_RECONNECT): a send
+ * capability to its endpoint (a network server's badged with that VM's
+ * port, as at the start) if that VM is the VMM's and names the server,
+ * and the server was restarted since; else refused. */
 static void reconnect(nu_alloc_t *a, int vmm, const nu_msg_t *m)
 {
     char name[DS_NAME_MRS * sizeof(nestor_word_t) + 1] = { 0 };
-    memcpy(name, &m->mr[1], DS_NAME_MRS * sizeof(nestor_word_t));
+    request_name(m, name);
     nu_msg_t r = { .info = nestor_msginfo(DS_REFUSED, 0, 0, 0) };
     int srv = -1;
-    for (unsigned v = 0; v < stack.n_vm; v++)
-        for (unsigned k = 0; sc_vm_vmm(&stack, &stack.vm[v]) == &stack.mon[vmm] &&
-                             k < stack.vm[v].n_virtio; k++)
-            if (strcmp(stack.mon[stack.vm[v].virtio[k]].name, name) == 0)
-                srv = stack.vm[v].virtio[k];
+    const nestor_word_t v = nestor_msginfo_length(m->info) == DS_RECONNECT_VM_MRS
+                                ? request_mr(m, DS_RECONNECT_MR_VM) : stack.n_vm;
+    for (unsigned k = 0; v < stack.n_vm && sc_vm_vmm(&stack, &stack.vm[v]) == &stack.mon[vmm] &&
+                         k < stack.vm[v].n_virtio; k++)
+        if (strcmp(stack.mon[stack.vm[v].virtio[k]].name, name) == 0)
+            srv = stack.vm[v].virtio[k];
     nestor_cptr_t copy = a->next_slot++;
-    if (nestor_msginfo_length(m->info) == DS_RECONNECT_MRS && srv >= 0 && run[srv].restarts &&
-        !run[srv].ended && m->mr[0] < run[srv].restarts &&
-        nu_cnode_copy(a->cnode, copy, 64, a->cnode, run[srv].service_ep, 64,
-                      NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT) == NESTOR_OK) {
+    const nestor_word_t badge = srv >= 0 && stack.mon[srv].kind == SC_NET
+                                    ? NET_BADGE_PORT(net_port(srv, (unsigned)v)) : 0;
+    if (srv >= 0 && run[srv].restarts && !run[srv].ended && m->mr[0] < run[srv].restarts &&
+        nu_cnode_mint(a->cnode, copy, 64, a->cnode, run[srv].service_ep, 64,
+                      NESTOR_RIGHT_WRITE | NESTOR_RIGHT_GRANT, badge) == NESTOR_OK) {
         r = (nu_msg_t){ .info = nestor_msginfo(DS_OK, 0, 1, 1), .mr = { run[srv].restarts } };
         nu_ipc_buffer()->caps_or_badges[0] = copy;
         printf("init: %s reconnects to %s's instance %u\n", stack.mon[vmm].name, name,
@@ -529,7 +560,7 @@ static void restart_request(const nestor_bootinfo_t *bi, const nestor_module_des
                             nu_alloc_t *a, int asker, const nu_msg_t *m)
 {
     char name[DS_NAME_MRS * sizeof(nestor_word_t) + 1] = { 0 };
-    memcpy(name, &m->mr[1], DS_NAME_MRS * sizeof(nestor_word_t));
+    request_name(m, name);
     int srv = -1;
     for (unsigned v = 0; v < stack.n_vm; v++) {
         const sc_vm_t *vm = &stack.vm[v];
@@ -558,12 +589,36 @@ static bool wait_for_stack(const nestor_bootinfo_t *bi, const nestor_module_desc
     bool ok = true;
     for (unsigned i = 0; i < stack.n_mon; i++)
         vmms += stack.mon[i].kind == SC_VMM_SERVER;
+    nestor_cptr_t slot = a->next_slot++;   /* a VMM's DS_INIT_WATCH capability lands here */
     while (vmms) {
         nu_msg_t m = { 0 };
-        if (nu_recv(ep, &m) != NESTOR_OK || m.badge == 0 || m.badge > stack.n_mon)
-            continue;
-        running_t *r = &run[m.badge - 1];
+        nu_receive_cap_into(slot);
+        nestor_word_t st = nu_recv(ep, &m);
         nestor_word_t label = nestor_msginfo_label(m.info);
+        running_t *r = st == NESTOR_OK && m.badge && m.badge <= stack.n_mon ? &run[m.badge - 1]
+                                                                             : NULL;
+        if (st == NESTOR_OK && label == DS_INIT_WATCH && r && !r->ended) {
+            /* A VMM's, once, and a notification only: signalling one
+             * never blocks init (a send to an endpoint would, until
+             * someone received). Anyone else's is answered, refused. */
+            nestor_word_t type = NESTOR_OBJ_NULL, rights = 0;
+            bool take = r->m->kind == SC_VMM_SERVER && !r->watch &&
+                        nestor_msginfo_extra_caps(m.info) == 1 &&
+                        nu_cap_identify(slot, &type, &rights, NULL) == NESTOR_OK &&
+                        type == NESTOR_OBJ_NOTIFICATION && (rights & NESTOR_RIGHT_WRITE);
+            if (take) {
+                r->watch = slot;
+                slot = a->next_slot++;
+            }
+            nu_msg_t reply = { .info = nestor_msginfo(take ? DS_OK : DS_REFUSED, 0, 0, 0) };
+            nu_reply(&reply);
+            if (take)
+                continue;
+        }
+        if (st == NESTOR_OK && nestor_msginfo_extra_caps(m.info))
+            nu_cnode_delete(a->cnode, slot, 64);  /* a capability for nothing */
+        if (!r || label == DS_INIT_WATCH)
+            continue;
         if (r->ended)
             continue;
         if (label == DS_INIT_RECONNECT && r->m->kind == SC_VMM_SERVER) {

@@ -225,7 +225,9 @@ bool spawn(nu_alloc_t *a, const nestor_bootinfo_t *ibi, const spawn_req_t *r,
                             NESTOR_RIGHTS_ALL) == NESTOR_OK &&
               put_copy(&c, NESTOR_CAP_INIT_VSPACE, c.pml4, NESTOR_RIGHTS_ALL) == NESTOR_OK &&
               put_copy(&c, NESTOR_CAP_INIT_IPC_BUFFER, ipc, NESTOR_RIGHTS_ALL) == NESTOR_OK &&
-              put_copy(&c, bi.parent_ep, r->parent_ep, NESTOR_RIGHT_WRITE) == NESTOR_OK &&
+              put_copy(&c, bi.parent_ep, r->parent_ep,
+                       NESTOR_RIGHT_WRITE | (r->parent_grant ? NESTOR_RIGHT_GRANT : 0)) ==
+                  NESTOR_OK &&
               give_grants(&c) && give_untyped(&c);
     if (!ok)
         return fail(r, "cannot fill its CSpace", 0);

@@ -59,6 +59,7 @@ typedef struct {
     spawn_grant_t grants[NESTOR_BOOTINFO_MAX_GRANTS];
     unsigned n_grants;
     nestor_cptr_t parent_ep;         /* badged endpoint in init's CSpace */
+    bool parent_grant;               /* it may send init a capability (a VMM's DS_INIT_WATCH) */
 } spawn_req_t;
 
 typedef struct {

@@ -104,7 +104,10 @@ static int cmd_restart(insp_t *in, struct rsp *r, const char *name)
     if (!*name || strlen(name) >= sizeof padded)
         return -RSP_EINVAL;
     memcpy(padded, name, strlen(name));
-    memcpy(&m.mr[1], padded, sizeof padded);
+    /* MRs 1..DS_NAME_MRS: those past the registers in the IPC buffer. */
+    for (unsigned i = 0; i < DS_NAME_MRS; i++)
+        memcpy(1 + i < NESTOR_MSG_REGISTERS_IN_CPU ? &m.mr[1 + i] : &nu_ipc_buffer()->msg[1 + i],
+               padded + i * sizeof(nestor_word_t), sizeof(nestor_word_t));
     if (!in->parent_ep || nu_call(in->parent_ep, &m) != NESTOR_OK ||
         nestor_msginfo_label(m.info) != DS_OK)
         say(r, "init refused to restart %s\n", name);

@@ -371,7 +371,12 @@ static void monitor_stop(nestor_word_t badge)
 static __attribute__((noinline)) nestor_word_t not_an_exit(nestor_cptr_t exit_ep, nu_msg_t *m,
                                                           bool *done)
 {
-    if (m->badge & (TICK_BADGE | VMM_BADGE_DEVICES | CONSOLE_BADGE)) {     /* the bound notification */
+    if (m->badge & (TICK_BADGE | VMM_BADGE_DEVICES | CONSOLE_BADGE | VMM_BADGE_RESTART)) {
+        /* the bound notification */
+        if (m->badge & VMM_BADGE_RESTART)
+            for (unsigned i = 0; i < n_vms; i++)
+                if (vfwd_restarted(&vms[i]))
+                    pause_if_due(&vms[i]);
         if (m->badge & VMM_BADGE_DEVICES)
             devices_signalled(m->badge);
         if (m->badge & TICK_BADGE)
@@ -416,7 +421,8 @@ static void serve(nestor_cptr_t exit_ep)
     nestor_word_t st = nu_recv(exit_ep, &m);
     while (running()) {
         if (st == NESTOR_OK && nestor_msginfo_label(m.info) != NESTOR_FAULT_VM_EXIT &&
-            (m.badge & (TICK_BADGE | CONSOLE_BADGE | VMM_BADGE_MONITOR | VMM_BADGE_DEVICES))) {
+            (m.badge & (TICK_BADGE | CONSOLE_BADGE | VMM_BADGE_MONITOR | VMM_BADGE_DEVICES |
+                        VMM_BADGE_RESTART))) {
             /* A copy: taking m's address would keep it out of registers on
              * the exit path (BENCHMARKS.md, +27 instructions per exit). */
             bool done = false;
@@ -775,6 +781,7 @@ static bool attach_virtio(nu_alloc_t *a, const nestor_bootinfo_t *bi, vm_t *vm, 
         }
         if (!vfwd_attach(a, vm, k, m->name, g->cptr))
             return false;
+        vm->virtio[k].cfg_vm = (unsigned)(c - config.vm);    /* for a reconnection */
         char line[TOPO_LINE_MAX];
         topo_fmt_virtio(line, sizeof line, vm->name, k, m->name);
         printf("%s\n", line);
@@ -1042,6 +1049,7 @@ int main(const nestor_bootinfo_t *bi)
     vfwd_set_reconnect(&a, bi->parent_ep);
     if (!(my_name[0] ? build_from_config(&a, bi, exit_ep) : build_from_modules(&a, bi, exit_ep)))
         return 0;
+    vfwd_watch_restarts(vms, n_vms);
     console_setup(&a, bi, vmm_notification);
     if (console_open && n_vms) {
         vms[0].console_input = true;

@@ -284,17 +284,27 @@ static bool restore_call(vfwd_dev_t *d, nestor_word_t label, nestor_word_t mr0, 
 }
 
 /* Ask init for server @d's new instance and bring it to the device's
- * state (devsrv.h); false (said) if init has none or it refuses. */
-static __attribute__((noinline, cold)) bool reconnect(vfwd_dev_t *d)
+ * state (devsrv.h); false (said) if init has none or it refuses. @resend:
+ * a failed access is sent again after it (else init's signal brought us
+ * here, vfwd_restarted). */
+static __attribute__((noinline, cold)) bool reconnect(vfwd_dev_t *d, bool resend)
 {
     if (!fwd_parent || !fwd_alloc)
         return false;
     nu_alloc_t *a = fwd_alloc;
     nestor_cptr_t ep = a->next_slot++;
-    nu_msg_t m = { .info = nestor_msginfo(DS_INIT_RECONNECT, 0, 0, DS_RECONNECT_MRS),
+    nu_msg_t m = { .info = nestor_msginfo(DS_INIT_RECONNECT, 0, 0, DS_RECONNECT_VM_MRS),
                    .mr = { d->instance } };
-    _Static_assert(sizeof d->server <= DS_NAME_MRS * sizeof m.mr[0], "the name fits its MRs");
-    memcpy(&m.mr[1], d->server, sizeof d->server);
+    /* The name in MRs 1..DS_NAME_MRS, the VM after it: the first in
+     * registers, the rest in the IPC buffer. */
+    nestor_word_t words[DS_NAME_MRS] = { 0 };
+    _Static_assert(sizeof d->server <= sizeof words, "the name fits its MRs");
+    memcpy(words, d->server, sizeof d->server);
+    for (unsigned i = 0; i < DS_NAME_MRS; i++)
+        *(1 + i < NESTOR_MSG_REGISTERS_IN_CPU ? &m.mr[1 + i] : &nu_ipc_buffer()->msg[1 + i]) =
+            words[i];
+    _Static_assert(DS_RECONNECT_MR_VM >= NESTOR_MSG_REGISTERS_IN_CPU, "the VM's MR in the buffer");
+    nu_ipc_buffer()->msg[DS_RECONNECT_MR_VM] = d->cfg_vm;
     nu_receive_cap_into(ep);
     nestor_word_t st = nu_call_bounded(fwd_parent, &m);
     nu_ipc_buffer()->receive_cnode = 0;     /* no other message brings the VMM a capability */
@@ -323,9 +333,40 @@ static __attribute__((noinline, cold)) bool reconnect(vfwd_dev_t *d)
     offer_doorbell(a, d, ep);
     printf("vmm: vm %s: device server %s restarted by init (restart %lu): device %u "
            "reconnected, %u register writes replayed, its queues resumed with %lu chains "
-           "available; the access is sent again\n", d->vm->name, d->server, instance, d->n,
-           n_ops, m.mr[0]);
+           "available; %s\n", d->vm->name, d->server, instance, d->n, n_ops, m.mr[0],
+           resend ? "the access is sent again" : "init said so");
     return true;
+}
+
+void vfwd_watch_restarts(const vm_t *vms, unsigned n_vms)
+{
+    unsigned devices = 0;
+    for (unsigned i = 0; i < n_vms; i++)
+        devices += vms[i].n_virtio;
+    if (!fwd_parent || !fwd_alloc || !devices)
+        return;
+    nestor_cptr_t cap = fwd_alloc->next_slot++;
+    if (nu_cnode_mint(fwd_alloc->cnode, cap, 64, fwd_alloc->cnode, vmm_notification, 64,
+                      NESTOR_RIGHT_WRITE, VMM_BADGE_RESTART) != NESTOR_OK)
+        cap = 0;
+    nu_msg_t m = { .info = nestor_msginfo(DS_INIT_WATCH, 0, 1, 0) };
+    nu_ipc_buffer()->caps_or_badges[0] = cap;
+    /* Unbounded: init is our parent, and answers once its stack is up. */
+    if (!cap || nu_call(fwd_parent, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != DS_OK)
+        printf("vmm: init will not tell us of device servers' restarts: each device "
+               "reconnects at its next access\n");
+}
+
+bool vfwd_restarted(vm_t *vm)
+{
+    bool raised = false;
+    for (unsigned n = 0; n < vm->n_virtio; n++) {
+        vfwd_dev_t *d = &vm->virtio[n];
+        bool was = d->level;
+        if (!d->broken && vm->status == VM_RUNNING && reconnect(d, false))
+            raised |= !was && d->level;
+    }
+    return raised;
 }
 
 /* One forwarded access; false only when the server is broken. */
@@ -337,7 +378,7 @@ static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint
                    .mr = { gpa - d->base, size, write ? *value : 0 } };
     nestor_word_t st = nu_call_bounded(d->ep, &m);
     /* A server that is gone is asked once more, at its new instance. */
-    if (__builtin_expect(st != NESTOR_OK, 0) && reconnect(d)) {
+    if (__builtin_expect(st != NESTOR_OK, 0) && reconnect(d, true)) {
         m = (nu_msg_t){ .info = nestor_msginfo(write ? DS_REQ_WRITE : DS_REQ_READ, 0, 0,
                                                DS_REQ_MRS),
                         .mr = { gpa - d->base, size, write ? *value : 0 } };

@@ -30,6 +30,10 @@ struct vm;
 #define VMM_BADGE_DEVICE(vm_index, n) \
     (1ULL << (VMM_BADGE_DEVICE_SHIFT + (vm_index) * VM_VIRTIO_MAX + (n)))
 #define VMM_BADGE_DEVICES      (((1ULL << 32) - 1) << VMM_BADGE_DEVICE_SHIFT)
+/* Init's signal: it restarted a server of one of our VMs (devsrv.h
+ * DS_INIT_WATCH; above TICK_BADGE, VMM_BADGE_MONITOR and the host
+ * console's bit, main.c). */
+#define VMM_BADGE_RESTART      (1ULL << 43)
 
 typedef struct {
     struct vm *vm;
@@ -46,6 +50,7 @@ typedef struct {
      * restarted server (virtio_shadow.h, devsrv.h DS_REQ_RESUME). */
     virtio_shadow_t shadow;
     uint64_t instance;              /* the server's restarts, as init last said (0: none) */
+    unsigned cfg_vm;                /* its VM's index in the stack config (DS_RECONNECT_MR_VM) */
     uint64_t accesses, kicks, raised, refused, signals, reconnects;
     /* The doorbell (devsrv.h DS_REQ_DOORBELL): its page (made once, mapped
      * here: the kernel writes the state, the server the note), the copy the
@@ -122,6 +127,17 @@ bool vfwd_save(struct vm *vm, unsigned n, dev_virtio_state_t *st);
  * the server's part (DS_REQ_LOAD). 0, or CKPT_DEV_E_SERVER (said; the
  * device is reset again). */
 unsigned vfwd_load(struct vm *vm, unsigned n, const dev_virtio_state_t *st);
+
+/* Ask init to signal VMM_BADGE_RESTART on the VMM's notification when it
+ * restarts a server of one of our VMs (devsrv.h DS_INIT_WATCH): only with
+ * an init and a device server; said if init refuses. */
+void vfwd_watch_restarts(const struct vm *vms, unsigned n_vms);
+
+/* Init said a server restarted: each of @vm's devices not broken asks for
+ * its server's new instance (refused for those not restarted) and, given
+ * one, is brought back as at a failed access, without an access to send
+ * again. True if a line of @vm went up. */
+bool vfwd_restarted(struct vm *vm);
 
 /* What each device saw, one line each (at the VM's end). */
 void vfwd_report(const struct vm *vm);

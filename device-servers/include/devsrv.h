@@ -178,6 +178,23 @@ typedef struct ds_doorbell_note {
 #define DS_REQ_SAVE          0x5356     /* "SV": quiesce and export (a checkpoint) */
 #define DS_REQ_LOAD          0x4C44     /* "LD": import (a restore) */
 
+/* DS_INIT_RECONNECT's MR after the name: the config index of the VM whose
+ * device it is (a network server serves a port per VM: init badges the new
+ * capability with that VM's port, net_proto.h). The VMM sends
+ * DS_RECONNECT_VM_MRS words; init checks the VM is that VMM's and names
+ * the server. */
+#define DS_RECONNECT_MR_VM   (1 + DS_NAME_MRS)
+#define DS_RECONNECT_VM_MRS  (DS_RECONNECT_MR_VM + 1)
+/* A VMM asks init to be told of its devices' servers' restarts: one
+ * capability, a notification (signal right) init signals whenever it
+ * restarted a server of one of that VMM's VMs. A VMM whose VM sits idle
+ * (halted, waiting for a frame) would otherwise learn of the restart only
+ * at its next access, and a network server's other ports would stay
+ * unconnected meanwhile. On the signal the VMM asks DS_INIT_RECONNECT for
+ * each of its devices (refused for the servers not restarted). Reply DS_OK,
+ * or DS_REFUSED (not a VMM, no capability, a second one). */
+#define DS_INIT_WATCH        0x5257     /* "RW" */
+
 /* What a server exports (virtio transport state the driver's register
  * writes do not give back): layout version DS_STATE_VERSION. The device's
  * Status (its DEVICE_NEEDS_RESET bit is the device's own, 2.1.2), its

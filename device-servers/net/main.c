@@ -33,7 +33,9 @@
 #include <ds_paged.h>
 #include <ds_setup.h>
 #include <fmt.h>
+#include <stdlib.h>
 #include <string.h>
+#include <virtio_abi.h>
 #include <user/print.h>
 #include <user/runtime.h>
 #include <user/space.h>
@@ -88,8 +90,47 @@ static bool map_vm(void *ctx, unsigned port, const net_msg_t *m, uint8_t **ram, 
     return true;
 }
 
+/*
+ * Fault injection, for the restart tests: "net.fault=die:N" on the command
+ * line (the node's 'options') crashes the server (a page fault init sees)
+ * when the Nth transmitq1 kick of any port reaches it, at its doorbell or
+ * through a VMM, before serving it: init restarts it, each port's VMM
+ * reconnects, and the kicking one sends the kick again.
+ * "net.fault=die-taken:N" crashes it when it has taken the Nth transmit
+ * chain of any port and not used it yet (a chain in flight): the new
+ * instance's DS_REQ_RESUME finds it available again and sends it. A
+ * restarted instance ("restart=K" on its command line) does not crash.
+ */
+#define DIE_OPT          "net.fault=die:"
+#define DIE_TAKEN_OPT    "net.fault=die-taken:"
+#define RESTART_OPT      "restart="
+#define CRASH_ADDR       0x10ULL     /* below every mapping (user.ld links at 4 MiB) */
+static unsigned long die_at, tx_kicks_seen, die_taken_at, tx_taken;
+
+static void crash(const char *what, unsigned long n)
+{
+    printf("virtio-net %s: net.fault: crashing at %s %lu\n", srv.name, what, n);
+    volatile uint32_t *volatile where = (volatile uint32_t *)CRASH_ADDR;
+    *where = 0;
+}
+
+static void die_at_kick(bool write, uint64_t offset, uint64_t value)
+{
+    if (die_at && write && offset == VIRTIO_MMIO_QUEUE_NOTIFY && value == VNET_TRANSMITQ &&
+        ++tx_kicks_seen == die_at)
+        crash("transmit kick", tx_kicks_seen);
+}
+
+static void die_at_taken(vnet_t *n)
+{
+    (void)n;
+    if (++tx_taken == die_taken_at)
+        crash("transmit chain taken", tx_taken);
+}
+
 static bool db_access(void *dev, bool write, uint64_t offset, unsigned size, uint32_t *value)
 {
+    die_at_kick(write, offset, *value);
     return net_port_access(&srv, *(const unsigned *)dev, write, offset, size, value, *value);
 }
 
@@ -169,6 +210,18 @@ static void serve(nestor_cptr_t ep)
             st = nu_reply_recv(ep, &m);
             continue;
         }
+        /* A restore's record: DS_STATE_WORDS words from MR0 on (the rest
+         * in the IPC buffer). */
+        ds_state_t loaded;
+        if (in.label == DS_REQ_LOAD && nestor_msginfo_length(m.info) == DS_STATE_WORDS) {
+            nestor_word_t w[DS_STATE_WORDS];
+            for (unsigned i = 0; i < DS_STATE_WORDS; i++)
+                w[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? m.mr[i] : b->msg[i];
+            memcpy(&loaded, w, sizeof loaded);
+            in.state = &loaded;
+        }
+        if (p < NET_MAX_PORTS && in.label == DS_REQ_WRITE)
+            die_at_kick(true, in.mr[0], in.mr[2]);
         net_reply_t r;
         if (p < NET_MAX_PORTS && in.label == DS_REQ_DOORBELL && !bell_offered[p] &&
             take_doorbell(p, &m))
@@ -191,6 +244,15 @@ static void serve(nestor_cptr_t ep)
             b->receive_cnode = 0;       /* every port set up, every page offered */
         m = (nu_msg_t){ .info = nestor_msginfo(r.label, 0, 0, DS_REPLY_MRS),
                         .mr = { r.value, r.level ? DS_REPLY_IRQ_LEVEL : 0 } };
+        if (r.state) {
+            /* A checkpoint's export (devsrv.h DS_REQ_SAVE), as a restore
+             * brings it back. */
+            nestor_word_t w[DS_STATE_WORDS] = { 0 };
+            memcpy(w, &srv.saved, sizeof srv.saved);
+            m.info = nestor_msginfo(DS_OK, 0, 0, DS_STATE_WORDS);
+            for (unsigned i = 0; i < DS_STATE_WORDS; i++)
+                *(i < NESTOR_MSG_REGISTERS_IN_CPU ? &m.mr[i] : &b->msg[i]) = w[i];
+        }
         st = nu_reply_recv(ep, &m);
     }
 }
@@ -210,9 +272,21 @@ int main(const nestor_bootinfo_t *bi)
         vms[n] = vm_names[n];
     }
     net_server_init(&srv, name, n, vms);
+    const char *die = nu_option(bi->cmdline, DIE_OPT);
+    if (die && !nu_option(bi->cmdline, RESTART_OPT) && (die_at = strtoul(die, NULL, 10)) != 0)
+        printf("virtio-net %s: fault injection: a crash at transmit kick %lu\n", name, die_at);
+    const char *taken = nu_option(bi->cmdline, DIE_TAKEN_OPT);
+    if (taken && !nu_option(bi->cmdline, RESTART_OPT) &&
+        (die_taken_at = strtoul(taken, NULL, 10)) != 0) {
+        printf("virtio-net %s: fault injection: a crash at transmit chain %lu taken\n", name,
+               die_taken_at);
+        for (unsigned p = 0; p < srv.n_ports; p++)
+            srv.ports[p].dev.taken = die_at_taken;
+    }
     srv.emit = emit;
     srv.setup = map_vm;
     srv.signal = raise_line;
+    srv.restarted = nu_option(bi->cmdline, RESTART_OPT) != NULL;
     const nestor_grant_desc_t *service = nu_grant(bi, NESTOR_GRANT_SERVICE, NULL);
     unsigned n_untyped = nu_ram_untypeds(bi, untypeds, NULL);
     if (!service || n_untyped == 0 || n == 0) {

@@ -37,7 +37,9 @@ static net_reply_t refuse(net_server_t *s, const char *why)
 static void deliver(void *ctx, unsigned p, const uint8_t *frame, uint32_t len)
 {
     net_server_t *s = ctx;
-    if (p < s->n_ports && s->ports[p].live)
+    if (p < s->n_ports && s->ports[p].live && (s->ports[p].held || s->ports[p].resuming))
+        s->ports[p].dev.rx_dropped++;       /* saved, or its rings not taken up yet */
+    else if (p < s->n_ports && s->ports[p].live)
         vnet_receive(&s->ports[p].dev, frame, len);
 }
 
@@ -83,6 +85,7 @@ static net_reply_t setup(net_server_t *s, unsigned p, const net_msg_t *m)
         return (net_reply_t){ .label = DS_REFUSED };   /* its CNode deleted: the slot serves again */
     }
     pt->live = true;
+    pt->resuming = s->restarted;
     s->waiting--;
     const uint8_t *mac = pt->dev.mac;
     unsigned n = (unsigned)m->mr[DS_SETUP_MR_DEVICE];
@@ -119,7 +122,7 @@ static void signal_others(net_server_t *s, unsigned except)
 {
     for (unsigned q = 0; q < s->n_ports; q++) {
         net_port_t *o = &s->ports[q];
-        if (q == except || !o->live || o->told || !vnet_irq(&o->dev))
+        if (q == except || !o->live || o->held || o->resuming || o->told || !vnet_irq(&o->dev))
             continue;
         o->told = true;
         o->signals++;
@@ -131,6 +134,7 @@ bool net_port_access(net_server_t *s, unsigned p, bool write, uint64_t offset, u
                      uint32_t *value, uint32_t wvalue)
 {
     net_port_t *pt = &s->ports[p];
+    pt->held = false;                   /* its VM runs again (a doorbell exit comes only so) */
     bool was_live = pt->dev.dev.status & VIRTIO_STATUS_DRIVER_OK;
     bool ok = vnet_access(&pt->dev, write, offset, size, value, wvalue);
     if (was_live && pt->dev.dev.status == 0)
@@ -148,7 +152,8 @@ net_reply_t net_serve(net_server_t *s, const net_msg_t *m)
         return refuse(s, why);
     }
     net_port_t *pt = &s->ports[p];
-    net_reply_t r;
+    net_reply_t r = { 0 };
+    pt->held = false;                   /* its VMM calls again: the image is written */
     if (m->label == 0 && m->caps == 1 && !pt->live) {
         /* devsrv.h DS_BADGE_SETUP: the VMM's mint kept init's badge. */
         r = setup(s, p, m);
@@ -158,6 +163,27 @@ net_reply_t net_serve(net_server_t *s, const net_msg_t *m)
                                   &r.value, (uint32_t)m->mr[2]);
         r.label = ok ? DS_OK : DS_REFUSED;
         r.cap_taken = false;
+    } else if (m->label == DS_REQ_RESUME && m->caps == 0 && pt->live) {
+        /* A restarted instance (devsrv.h): the port's VMM replayed its
+         * driver's writes; the rings are taken up from guest memory. */
+        pt->resuming = false;
+        const uint64_t sent = pt->dev.tx_frames;
+        r = (net_reply_t){ .label = DS_OK, .value = vnet_resume(&pt->dev, (uint32_t)m->mr[0]) };
+        char text[128];
+        fmt_snprintf(text, sizeof text, "port %u (vm %s): resumed, %u chains available, %lu "
+                     "frames sent", p, pt->dev.vm, r.value,
+                     (unsigned long)(pt->dev.tx_frames - sent));
+        say(s, text);
+        signal_others(s, p);
+    } else if (m->label == DS_REQ_SAVE && m->caps == 0 && pt->live) {
+        /* A checkpoint (devsrv.h): exported, then held until the VMM's
+         * next call (frames for the port dropped meanwhile, as on a wire). */
+        bool ok = vnet_save(&pt->dev, &s->saved);
+        r = (net_reply_t){ .label = ok ? DS_OK : DS_REFUSED, .state = ok };
+        pt->held = ok;
+    } else if (m->label == DS_REQ_LOAD && m->caps == 0 && pt->live) {
+        unsigned e = m->state ? vnet_load(&pt->dev, m->state) : DS_STATE_E_VERSION;
+        r = (net_reply_t){ .label = e ? DS_REFUSED : DS_OK, .value = e };
     } else if (m->label == DS_REQ_DOORBELL && pt->live) {
         /* The doorbell (devsrv.h): main.c takes its page before this; one
          * it could not take (no page, a second offer) is refused here, not

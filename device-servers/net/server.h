@@ -24,6 +24,10 @@ typedef struct {
     vnet_t dev;
     bool live;                  /* set up: its RAM mapped, vnet_init done */
     bool told;                  /* the level its VMM knows (last reply or signal) */
+    bool held;                  /* saved (DS_REQ_SAVE): frames for it dropped until its VMM's
+                                   next call, so its rings stay as exported */
+    bool resuming;              /* a restarted instance's port set up and not yet resumed: its
+                                   queues' indexes are not taken up yet, frames for it dropped */
     uint64_t signals;
 } net_port_t;
 
@@ -32,6 +36,8 @@ typedef struct {
     uint64_t badge;
     unsigned label, caps;
     uint64_t mr[NET_MSG_MRS];
+    const ds_state_t *state;    /* DS_REQ_LOAD: the record its DS_STATE_WORDS words make, or
+                                   NULL (another length) */
 } net_msg_t;
 
 /* What to answer: label (DS_OK, DS_REFUSED), MR0 the value read, the
@@ -41,6 +47,7 @@ typedef struct {
     unsigned label;
     uint32_t value;
     bool level, cap_taken;
+    bool state;                 /* DS_REQ_SAVE's DS_OK: the reply is net_server_t.saved */
 } net_reply_t;
 
 typedef struct net_server net_server_t;
@@ -48,9 +55,11 @@ struct net_server {
     char name[VNET_NAME_MAX];
     net_port_t ports[NET_MAX_PORTS];
     unsigned n_ports, waiting;  /* ports, those not set up yet */
+    bool restarted;             /* an instance init restarted: ports wait for DS_REQ_RESUME */
     sw_t sw;
     unsigned logged;
     uint64_t refused;
+    ds_state_t saved;           /* the last DS_REQ_SAVE's export */
     void (*emit)(const char *text);
     void *ctx;
     /* Map port @port's VM from setup message @m: its RAM (guest-physical

@@ -130,6 +130,8 @@ static void transmit(vnet_t *n)
                 return;
             continue;
         }
+        if (n->taken)
+            n->taken(n);
         uint32_t len = 0;
         const char *why = transmit_one(n, segs, &ch, &len);
         /* Used before the frame goes on: the switch may deliver to this
@@ -218,4 +220,54 @@ bool vnet_receive(vnet_t *n, const uint8_t *frame, uint32_t len)
 bool vnet_irq(const vnet_t *n)
 {
     return virtio_mmio_irq(&n->dev);
+}
+
+unsigned vnet_resume(vnet_t *n, uint32_t flags)
+{
+    unsigned available = ds_resume(&n->dev, flags);
+    if (virtio_mmio_queue(&n->dev, VNET_TRANSMITQ))
+        transmit(n);
+    return available;
+}
+
+static void say_state(vnet_t *n, const char *what)
+{
+    char text[192];
+    fmt_snprintf(text, sizeof text, "virtio-net %s: vm %s: device state %s (status 0x%x, "
+                 "receiveq1 at used index %u, transmitq1 at used index %u%s)", n->name, n->vm,
+                 what, n->dev.status, n->queues[VNET_RECEIVEQ].vq.used_idx,
+                 n->queues[VNET_TRANSMITQ].vq.used_idx,
+                 n->dev.interrupt_status ? ", interrupt pending" : "");
+    n->emit(text);
+}
+
+bool vnet_save(vnet_t *n, ds_state_t *st)
+{
+    /* A device not set up (or reset) exports Status 0 and no progress; one
+     * that needs a reset is saved as it is (DEVICE_NEEDS_RESET is in its
+     * Status, 2.1.2, a broken queue's error in its progress). */
+    if (!ds_state_export(&n->dev, st)) {
+        char text[160];
+        fmt_snprintf(text, sizeof text, "virtio-net %s: vm %s: device state not saved: a chain "
+                     "in flight", n->name, n->vm);
+        n->emit(text);
+        return false;
+    }
+    say_state(n, "saved");
+    return true;
+}
+
+unsigned vnet_load(vnet_t *n, const ds_state_t *st)
+{
+    const char *why;
+    unsigned e = ds_state_import(&n->dev, st, &why);
+    if (e) {
+        char text[224];
+        fmt_snprintf(text, sizeof text, "virtio-net %s: vm %s: device state refused: %s",
+                     n->name, n->vm, why);
+        n->emit(text);
+        return e;
+    }
+    say_state(n, "restored from the image");
+    return 0;
 }

@@ -15,6 +15,7 @@
  */
 #ifndef VNET_H
 #define VNET_H
+#include <devsrv.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <virtio_mmio.h>
@@ -69,6 +70,9 @@ struct vnet {
     void (*emit)(const char *text); /* a log line, without '\n' */
     vnet_tx_t tx;
     void *tx_ctx;
+    /* A transmit chain taken and not used yet (main.c's fault injection:
+     * a crash with a chain in flight); NULL: none. */
+    void (*taken)(vnet_t *n);
     virtio_ram_window_t window[2];  /* the VM's frames; its paged RAM (ds_paged.h), if set */
     virtio_ram_t ram;
     virtio_mmio_queue_t queues[VNET_QUEUES];
@@ -97,5 +101,28 @@ bool vnet_receive(vnet_t *n, const uint8_t *frame, uint32_t len);
 
 /* The interrupt line (InterruptStatus not 0). */
 bool vnet_irq(const vnet_t *n);
+
+/* A restarted server's DS_REQ_RESUME (devsrv.h, ds_resume): both queues
+ * taken up from their used rings in guest memory (a transmit chain the
+ * dead instance took and never used is available again, and so is every
+ * receive buffer it had not filled), then what transmitq1 holds sent
+ * (devsrv.h: "serve what is available"). Returns the chains available at
+ * the resume. */
+unsigned vnet_resume(vnet_t *n, uint32_t flags);
+
+/* A checkpoint's DS_REQ_SAVE: the transport's state into @st (ds_state_t:
+ * Status, InterruptStatus, both queues' progress), said in the log. The
+ * device holds nothing between its VMM's calls (a transmit kick is served
+ * whole, a frame for the guest is written into its chain and used at
+ * once), so there is never a chain in flight; the MAC is the port's
+ * (fixed by the config: without VIRTIO_NET_F_CTRL_MAC_ADDR a driver
+ * cannot change it, 5.1.4), the features are in the VMM's shadow. False
+ * (said) only if a queue had a chain in flight. */
+bool vnet_save(vnet_t *n, ds_state_t *st);
+
+/* A restore's DS_REQ_LOAD: @st (hostile: from an image) checked field by
+ * field (ds_state_import) and taken, or refused with the reason logged
+ * and the device unchanged. 0 or a DS_STATE_E_*. */
+unsigned vnet_load(vnet_t *n, const ds_state_t *st);
 
 #endif

@@ -24,12 +24,29 @@
  *           none of their unicast frames (the switch learnt both: nothing
  *           is flooded after the HELLOs), only the broadcasts.
  *
+ * With 'pair' on their command lines ping and pong play without hostile
+ * (ping waits for no DONE). With 'retry' (tests/configs/virtio-net-restart.dts:
+ * the network server crashes midway and is restarted) the network may lose
+ * frames, as a real one may: ping waits for each PONG at most RETRY_EVERY
+ * TSC ticks and sends the PING again (its sequence number unchanged),
+ * ignoring a late PONG of an earlier round; pong echoes a repeated PING
+ * again but counts each sequence number once; ping sends the BYE until
+ * pong acknowledges it. Both wake from HLT at the PIT's ticks (IRQ 0,
+ * RETRY_HZ) to look at the clock. With 'late' pong may come up after
+ * ping's HELLO (tests/configs/checkpoint-net.dts: ping is restored from a
+ * checkpoint into a second boot, pong starts fresh there): it learns
+ * ping from its first PING and checks only that each PING it got was
+ * echoed. Ping prints a digest (calc_rule.h's FNV-1a) of every echoed
+ * payload it accepted, in round order: the same in every run that gets
+ * each PONG intact, whatever was lost and sent again on the way.
+ *
  * A frame: Ethernet header (destination, source, type 0x88B5, IEEE 802's
  * local experimental type), then kind, role, sequence number, payload
  * length and the payload's Internet checksum (RFC 1071), then the
  * payload. Every frame a guest gets is checked (type, length, checksum,
  * addressed to it or broadcast); one that is not counts as a failure.
  */
+#include "calc_rule.h"
 #include "lib/guest.h"
 #include "lib/netp.h"
 #include "lib/virtio.h"
@@ -67,6 +84,15 @@
 #define ROUNDS  NETP_ROUNDS
 #define HELLO_EVERY 2000000ull             /* TSC ticks between HELLOs (Bochs: instructions) */
 #define HELLO_MAX   400                    /* HELLOs before giving up */
+#define RETRY_EVERY 30000000ull            /* 'retry': TSC ticks before a frame is sent again */
+#define RETRY_MAX   20                     /* ... and at most this often */
+#define RETRY_HZ    100                    /* 'retry': the PIT's rate, to wake from HLT */
+#define BYE_ACK_SEQ 0xB7Eu                 /* 'retry': pong's ACK of the BYE */
+/* The PIT (Intel 8254: counter 0, mode 2, LSB then MSB; its input clock). */
+#define PIT_CH0     0x40
+#define PIT_CMD     0x43
+#define PIT_RATE_GEN 0x34
+#define PIT_HZ      1193182u
 
 enum { R_PING = NETP_ROLE_PING, R_PONG = NETP_ROLE_PONG, R_HOSTILE = NETP_ROLE_HOSTILE };
 
@@ -79,6 +105,8 @@ static uint8_t mac[ETH_ALEN], peer_pong[ETH_ALEN], peer_hostile[ETH_ALEN], peer_
 static const uint8_t bcast[ETH_ALEN] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
 static uint16_t rx_seen, tx_next, tx_seen;
 static unsigned role, bad_frames, broadcasts;
+static bool retry, pair, late;             /* 'retry', 'pair', 'late' (above) */
+static unsigned resent, stale, repeated;   /* 'retry': frames sent again, late or repeated ones */
 static int held = -1;                      /* the receive buffer the caller reads */
 static const char *me;
 
@@ -101,6 +129,13 @@ static void on_device(guest_frame_t *f)
 {
     (void)f;
     wr(VIRTIO_MMIO_INTERRUPT_ACK, rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_ALL);
+    outb(GUEST_PIC1_CMD, GUEST_PIC_EOI);
+}
+
+/* 'retry': the PIT's tick only wakes us from HLT. */
+static void on_pit(guest_frame_t *f)
+{
+    (void)f;
     outb(GUEST_PIC1_CMD, GUEST_PIC_EOI);
 }
 
@@ -214,6 +249,18 @@ static void wait_rx(msg_t *m)
         __asm__ volatile("sti; hlt; cli");
 }
 
+/* The same until TSC @until ('retry': the PIT wakes us): false if none
+ * came by then. */
+static bool wait_rx_until(msg_t *m, uint64_t until)
+{
+    while (!poll_rx(m)) {
+        if (rdtsc() >= until)
+            return false;
+        __asm__ volatile("sti; hlt; cli");
+    }
+    return true;
+}
+
 static void print_mac(const char *what, const uint8_t *a)
 {
     guest_printf("virtio_net %s: %s %02x:%02x:%02x:%02x:%02x:%02x\n", me, what, a[0], a[1], a[2],
@@ -226,6 +273,7 @@ static void run_ping(void)
     bool have_pong = false, have_hostile = false, acks_unicast = true;
     unsigned hellos = 0;
     msg_t m;
+    have_hostile = pair;                    /* 'pair': no hostile to wait for */
     while ((!have_pong || !have_hostile) && hellos < HELLO_MAX) {
         send(bcast, K_HELLO, (uint16_t)hellos++, NULL, 0);
         uint64_t until = rdtsc() + HELLO_EVERY;
@@ -249,13 +297,15 @@ static void run_ping(void)
     CHECK(have_pong && have_hostile, "the HELLO broadcast heard by both others: an ACK from each");
     CHECK(acks_unicast, "the ACKs came unicast to our MAC");
     print_mac("pong is", peer_pong);
-    print_mac("hostile is", peer_hostile);
+    if (!pair)
+        print_mac("hostile is", peer_hostile);
     if (!have_pong)
         return;
 
     /* Ping-pong: payloads of 46 bytes up to the largest, each echoed. */
     static uint8_t payload[PAYLOAD_MAX];
     unsigned echoed = 0, done = 0;
+    uint32_t digest = CALC_FNV_OFFSET;
     uint64_t t0 = rdtsc(), t_send = 0;
     for (uint16_t r = 0; r < ROUNDS; r++) {
         uint16_t len = r == ROUNDS - 1 ? PAYLOAD_MAX : (uint16_t)(NETP_PAYLOAD_MIN + r * 73);
@@ -268,16 +318,39 @@ static void run_ping(void)
             CHECK(false, "a PING sent");
             break;
         }
+        unsigned tries = 0;
+        uint64_t until = rdtsc() + RETRY_EVERY;
         for (;;) {
-            wait_rx(&m);
+            if (!retry) {
+                wait_rx(&m);
+            } else if (!wait_rx_until(&m, until)) {
+                /* 'retry': the PING or its PONG was lost: the PING again. */
+                if (++tries > RETRY_MAX)
+                    break;
+                resent++;
+                send(peer_pong, K_PING, r, payload, len);
+                until = rdtsc() + RETRY_EVERY;
+                continue;
+            }
             if (m.kind == K_DONE && m.role == R_HOSTILE && same_mac(m.src, peer_hostile))
                 done++;
+            else if (retry && m.kind == K_PONG && m.seq != r)
+                stale++;                    /* the echo of a PING sent again, late */
             else if (m.kind != K_ACK)       /* ACKs to HELLOs sent again: no news */
                 break;
         }
-        echoed += m.kind == K_PONG && m.role == R_PONG && m.seq == r && m.len == len &&
-                  same_mac(m.src, peer_pong) && !m.broadcast &&
-                  !__builtin_memcmp(m.payload, payload, len);
+        if (tries > RETRY_MAX) {
+            CHECK(false, "a PONG within the retries");
+            break;
+        }
+        bool intact = m.kind == K_PONG && m.role == R_PONG && m.seq == r && m.len == len &&
+                      same_mac(m.src, peer_pong) && !m.broadcast &&
+                      !__builtin_memcmp(m.payload, payload, len);
+        echoed += intact;
+        /* The echo as received (its sequence number, then its payload). */
+        for (uint32_t i = 0; intact && i < 2u + len; i++)
+            digest = (digest ^ (i < 2 ? (uint8_t)(m.seq >> (8 * i)) : m.payload[i - 2])) *
+                     CALC_FNV_PRIME;
     }
     uint64_t t = rdtsc() - t0;
     CHECK(echoed == ROUNDS, "20 PINGs (frames of 68 to 1514 bytes) echoed, payload and checksum "
@@ -296,8 +369,12 @@ static void run_ping(void)
     guest_printf("virtio_net_frames_per_million_instructions{frames=68-1514} %u.%02u\n",
                  fpm100 / 100, fpm100 % 100);
     guest_printf("virtio_net_kick_instructions{frames=68-1514} %u\n", (unsigned)(t_send / ROUNDS));
+    guest_printf("virtio_net ping: digest 0x%08x over %u echoed payloads\n", digest, echoed);
+    if (retry)
+        guest_printf("virtio_net ping: %u PINGs sent again, %u late PONGs ignored\n", resent,
+                     stale);
     /* 'hostile' comes back after its reset and says so. */
-    while (!done) {
+    while (!done && !pair) {
         wait_rx(&m);
         if (m.kind == K_DONE && m.role == R_HOSTILE && same_mac(m.src, peer_hostile) &&
             !m.broadcast)
@@ -305,8 +382,21 @@ static void run_ping(void)
         else if (m.kind != K_ACK)
             bad_frames++;
     }
-    CHECK(done == 1, "DONE from hostile: its device serves again after the reset");
+    if (!pair)
+        CHECK(done == 1, "DONE from hostile: its device serves again after the reset");
     CHECK(send(bcast, K_BYE, 0, NULL, 0), "BYE broadcast");
+    if (!retry)
+        return;
+    /* 'retry': the BYE until pong says it heard it. */
+    bool acked = false;
+    for (unsigned tries = 0; !acked && tries < RETRY_MAX; tries++) {
+        uint64_t until = rdtsc() + RETRY_EVERY;
+        while (!acked && wait_rx_until(&m, until))
+            acked = m.kind == K_ACK && m.role == R_PONG && m.seq == BYE_ACK_SEQ;
+        if (!acked)
+            send(bcast, K_BYE, 0, NULL, 0);
+    }
+    CHECK(acked, "the BYE acknowledged by pong");
 }
 
 /* Answer the first HELLO (and any repeated one) with a unicast ACK. */
@@ -320,27 +410,50 @@ static void run_pong(void)
 {
     msg_t m;
     unsigned hello = 0, pings = 0, pongs_sent = 0;
+    uint32_t last_seq = ~0u;
     for (;;) {
         wait_rx(&m);
         if (m.kind == K_HELLO && m.broadcast && m.role == R_PING) {
             hello++;
             answer_hello(&m);
-        } else if (m.kind == K_PING && !m.broadcast && same_mac(m.src, peer_ping)) {
-            pings++;        /* the payload stays in its held buffer while we send */
+        } else if (m.kind == K_PING && !m.broadcast && late && !hello && !pings) {
+            /* 'late': ping's HELLO came before we did; its PING says who it is. */
+            __builtin_memcpy(peer_ping, m.src, ETH_ALEN);
+            pings++;
+            last_seq = m.seq;
             pongs_sent += send(peer_ping, K_PONG, m.seq, m.payload, m.len);
+        } else if (m.kind == K_PING && !m.broadcast && same_mac(m.src, peer_ping)) {
+            /* 'retry': a PING sent again (its PONG lost) is echoed again,
+             * counted once. */
+            bool again = retry && m.seq == last_seq;
+            repeated += again;
+            pings += !again;
+            last_seq = m.seq;
+            /* the payload stays in its held buffer while we send */
+            pongs_sent += send(peer_ping, K_PONG, m.seq, m.payload, m.len) && !again;
         } else if (m.kind == K_BYE && m.broadcast) {
+            if (retry)
+                send(peer_ping, K_ACK, BYE_ACK_SEQ, NULL, 0);
             break;
         } else {
             bad_frames++;
         }
     }
-    CHECK(hello >= 1, "the HELLO broadcast came, answered unicast");
-    if (guest_cmdline_has("serve"))
+    if (late)
+        CHECK(pings >= 1 && pongs_sent == pings, "PINGs (from their first, HELLO or not), "
+              "checksums right, each echoed");
+    else
+        CHECK(hello >= 1, "the HELLO broadcast came, answered unicast");
+    if (late)
+        ;
+    else if (guest_cmdline_has("serve"))
         CHECK(pings >= ROUNDS && pongs_sent == pings,
               "at least 20 PINGs (sessions until the BYE), checksums right, each echoed");
     else
         CHECK(pings == ROUNDS && pongs_sent == ROUNDS, "20 PINGs, checksums right, each echoed");
     guest_printf("virtio_net pong: %u PINGs echoed\n", pings);
+    if (retry)
+        guest_printf("virtio_net pong: %u PINGs came again\n", repeated);
 }
 
 /* Transmit chains the device must refuse: used with length 0, nothing
@@ -400,9 +513,20 @@ int guest_main(void)
 {
     role = guest_cmdline_has("ping") ? R_PING : guest_cmdline_has("pong") ? R_PONG : R_HOSTILE;
     me = role == R_PING ? "ping" : role == R_PONG ? "pong" : "hostile";
+    retry = guest_cmdline_has("retry");
+    pair = guest_cmdline_has("pair");
+    late = guest_cmdline_has("late");
     guest_desc_init();
     guest_set_handler(VEC_PIC + vm_virtio_irq(DEV), on_device);
-    guest_pic_init(VEC_PIC, (uint8_t)~((1u << vm_virtio_irq(DEV)) | (1u << 2)), 0xFF);
+    guest_pic_init(VEC_PIC, (uint8_t)~((1u << vm_virtio_irq(DEV)) | (1u << 2) | (retry ? 1u : 0)),
+                   0xFF);
+    if (retry) {
+        const uint32_t divisor = PIT_HZ / RETRY_HZ;
+        guest_set_handler(VEC_PIC, on_pit);
+        outb(PIT_CMD, PIT_RATE_GEN);
+        outb(PIT_CH0, (uint8_t)divisor);
+        outb(PIT_CH0, (uint8_t)(divisor >> 8));
+    }
 
     CHECK(rd(VIRTIO_MMIO_MAGIC_VALUE) == VIRTIO_MMIO_MAGIC, "virtio-mmio magic \"virt\"");
     CHECK(rd(VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_NET, "device id 1: a network device");

@@ -119,11 +119,10 @@ static void queue_setup(guest_t *g, unsigned q, uint32_t d, uint32_t a, uint32_t
     CU_ASSERT_TRUE(wr(g, VIRTIO_MMIO_QUEUE_READY, 1));
 }
 
-/* 3.1.1 with VERSION_1 and MAC, both queues, every receive buffer posted. */
-static void driver_init(guest_t *g)
+/* The driver's register writes of 3.1.1 (VERSION_1 and MAC, both queues,
+ * DRIVER_OK): what a VMM's shadow replays into a fresh device. */
+static void driver_registers(guest_t *g)
 {
-    memset(g->ram, 0, TX_USED + 0x1000);
-    g->rx_avail = g->tx_avail = g->rx_seen = g->tx_seen = 0;
     CU_ASSERT_TRUE(wr(g, VIRTIO_MMIO_STATUS, 0));
     CU_ASSERT_TRUE(wr(g, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER));
     CU_ASSERT_TRUE(wr(g, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0));
@@ -135,6 +134,14 @@ static void driver_init(guest_t *g)
     queue_setup(g, VNET_RECEIVEQ, RX_DESC, RX_AVAIL, RX_USED);
     queue_setup(g, VNET_TRANSMITQ, TX_DESC, TX_AVAIL, TX_USED);
     CU_ASSERT_TRUE(wr(g, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK));
+}
+
+/* 3.1.1 with VERSION_1 and MAC, both queues, every receive buffer posted. */
+static void driver_init(guest_t *g)
+{
+    memset(g->ram, 0, TX_USED + 0x1000);
+    g->rx_avail = g->tx_avail = g->rx_seen = g->tx_seen = 0;
+    driver_registers(g);
     for (unsigned i = 0; i < QSIZE; i++) {
         desc(g, RX_DESC, i, RX_BUFS + i * RX_BUF_LEN, RX_BUF_LEN, VIRTQ_DESC_F_WRITE, 0);
         offer(g, RX_AVAIL, &g->rx_avail, (uint16_t)i);
@@ -603,6 +610,268 @@ static void test_server(void)
     teardown();
 }
 
+/* Server @ns (2 ports, "a" and "b", @restarted: an instance init started
+ * again), both ports set up over G[0] and G[1]'s RAM. */
+static void server_up(net_server_t *ns, bool restarted)
+{
+    static const char *const vms[] = { "a", "b" };
+    net_server_init(ns, "net", 2, vms);
+    ns->emit = emit;
+    ns->setup = fake_setup;
+    ns->signal = fake_signal;
+    ns->restarted = restarted;
+    setup_ok = true;
+    for (unsigned i = 0; i < 2; i++) {
+        net_msg_t m = { .badge = NET_BADGE_PORT(i), .caps = 1 };
+        CU_ASSERT_EQUAL(net_serve(ns, &m).label, DS_OK);
+        G[i].srv = ns;
+        G[i].port = i;
+        memcpy(G[i].n.mac, ns->ports[i].dev.mac, VNET_MAC_LEN);
+    }
+}
+
+/* Guest @g's transmit chain offered and not kicked (@frame after its header). */
+static void offer_tx(guest_t *g, const uint8_t *frame, uint32_t len)
+{
+    unsigned d = (g->tx_avail * 2) % QSIZE;
+    uint32_t buf = TX_BUFS + d * TX_BUF_LEN;
+    memset(g->ram + buf, 0, VIRTIO_NET_HDR_SIZE);
+    memcpy(g->ram + buf + VIRTIO_NET_HDR_SIZE, frame, len);
+    desc(g, TX_DESC, d, buf, VIRTIO_NET_HDR_SIZE + len, 0, 0);
+    offer(g, TX_AVAIL, &g->tx_avail, (uint16_t)d);
+}
+
+static net_server_t NS2;                    /* a restarted or restored instance */
+
+static net_reply_t resume(net_server_t *ns, unsigned p, uint64_t flags, unsigned caps)
+{
+    net_msg_t m = { .badge = NET_BADGE_PORT(p), .label = DS_REQ_RESUME, .caps = caps,
+                    .mr = { flags } };
+    return net_serve(ns, &m);
+}
+
+/* A restart (device-servers/README.md "Restart"): the old instance dies
+ * with a transmit chain of a's taken and not used, b's receive buffers
+ * held; the new one, set up and given the driver's writes again, drops
+ * frames for a port not resumed yet, and DS_REQ_RESUME takes each port up
+ * from its used ring: a's chain sent then (not lost, not twice), b's
+ * buffers available, the MAC table learnt anew; hostile resumes refused. */
+static void test_restart(void)
+{
+    setup();
+    memset(signalled, 0, sizeof signalled);
+    server_up(&NS, false);
+    for (unsigned i = 0; i < 2; i++)
+        driver_init(&G[i]);
+    uint8_t f[ETH_FRAME_MAX], f2[ETH_FRAME_MAX], got[ETH_FRAME_MAX];
+    uint32_t len = make_frame(f, G[1].n.mac, &G[0], 60, 3);
+    send(&G[0], f, len);                                 /* flooded: b not learnt yet */
+    CU_ASSERT_EQUAL(receive(&G[1], got), len);
+    uint32_t len2 = make_frame(f2, G[0].n.mac, &G[1], 70, 4);
+    send(&G[1], f2, len2);
+    CU_ASSERT_EQUAL(receive(&G[0], got), len2);
+    CU_ASSERT_EQUAL(NS.sw.learnt, 2);
+    /* a's next chain: the old instance takes it and dies before using it. */
+    uint32_t len3 = make_frame(f, G[1].n.mac, &G[0], 80, 5);
+    offer_tx(&G[0], f, len3);
+    virtq_seg_t segs[VNET_MAX_SEGS];
+    virtq_chain_t ch;
+    virtio_mmio_effect_t eff;
+    CU_ASSERT_EQUAL(virtio_mmio_pop(&NS.ports[0].dev.dev, VNET_TRANSMITQ, segs, VNET_MAX_SEGS,
+                                    &ch, &eff), VIRTQ_OK);
+    const uint16_t tx_used = get16(&G[0], TX_USED + VIRTQ_USED_IDX_OFF);
+    const uint16_t a_rx_used = get16(&G[0], RX_USED + VIRTQ_USED_IDX_OFF);
+
+    /* The new instance: both ports set up again, the writes replayed. */
+    n_lines = 0;
+    server_up(&NS2, true);
+    CU_ASSERT_TRUE(NS2.ports[0].resuming && NS2.ports[1].resuming);
+    CU_ASSERT_EQUAL(resume(&NS2, 0, 0, 1).label, DS_REFUSED);  /* with a capability */
+    CU_ASSERT_TRUE(last_line("port 0: label 0x5253 with 1 capabilities (not an access)"));
+    driver_registers(&G[0]);
+    driver_registers(&G[1]);
+    /* b is resumed first; a frame of b's for a (not resumed) is lost, as
+     * on a wire: a's rings are not touched. */
+    net_reply_t r = resume(&NS2, 1, 0, 0);
+    CU_ASSERT_EQUAL(r.label, DS_OK);
+    CU_ASSERT_EQUAL(r.value, QSIZE);                     /* every receive buffer of b's */
+    CU_ASSERT_TRUE(last_line("virtio-net net: port 1 (vm b): resumed, 8 chains available"));
+    CU_ASSERT_FALSE(NS2.ports[1].resuming);
+    send(&G[1], f2, len2);
+    CU_ASSERT_EQUAL(NS2.ports[0].dev.rx_dropped, 1);
+    CU_ASSERT_EQUAL(get16(&G[0], RX_USED + VIRTQ_USED_IDX_OFF), a_rx_used);
+    CU_ASSERT_EQUAL(signalled[0], 0);
+    /* a resumed with its line up: its chain the dead instance took is
+     * available again and sent now, once; b gets it. */
+    r = resume(&NS2, 0, DS_RESUME_IRQ, 0);
+    CU_ASSERT_EQUAL(r.label, DS_OK);
+    CU_ASSERT_EQUAL(r.value, QSIZE + 1);
+    CU_ASSERT_TRUE(last_line("port 0 (vm a): resumed, 9 chains available, 1 frames sent"));
+    CU_ASSERT_TRUE(r.level);
+    CU_ASSERT_EQUAL(get16(&G[0], TX_USED + VIRTQ_USED_IDX_OFF), (uint16_t)(tx_used + 1));
+    CU_ASSERT_EQUAL(NS2.ports[0].dev.tx_frames, 1);
+    CU_ASSERT_EQUAL(receive(&G[1], got), len3);
+    CU_ASSERT_TRUE(csum_ok(got, len3));
+    CU_ASSERT_EQUAL(receive(&G[1], got), 0);
+    /* The table is learnt anew: b's lost frame flooded (a unknown), a's
+     * forwarded (b learnt from it); unicast goes on both ways. */
+    CU_ASSERT_EQUAL(NS2.sw.flooded, 1);
+    CU_ASSERT_EQUAL(NS2.sw.forwarded, 1);
+    send(&G[1], f2, len2);
+    CU_ASSERT_EQUAL(receive(&G[0], got), len2);
+    CU_ASSERT_TRUE(csum_ok(got, len2));
+    CU_ASSERT_EQUAL(NS2.sw.forwarded, 2);
+    CU_ASSERT_EQUAL(NS2.sw.learnt, 2);
+    CU_ASSERT_EQUAL(NS2.refused, 1);
+    G[0].srv = G[1].srv = NULL;
+    teardown();
+}
+
+/* The saved port's device compared with @before: unchanged? */
+static bool port_unchanged(const net_server_t *ns, unsigned p, const vnet_t *before)
+{
+    const vnet_t *n = &ns->ports[p].dev;
+    return !memcmp(&n->dev, &before->dev, sizeof n->dev) &&
+           !memcmp(n->queues, before->queues, sizeof n->queues);
+}
+
+static net_reply_t load(net_server_t *ns, unsigned p, const ds_state_t *st)
+{
+    net_msg_t m = { .badge = NET_BADGE_PORT(p), .label = DS_REQ_LOAD, .state = st };
+    return net_serve(ns, &m);
+}
+
+/* A record @bad refused by port 0 of the fresh server NS2 with @code and
+ * @why logged, its device unchanged. */
+static void load_refused(const ds_state_t *bad, unsigned code, const char *why)
+{
+    static vnet_t before;
+    before = NS2.ports[0].dev;
+    n_lines = 0;
+    net_reply_t r = load(&NS2, 0, bad);
+    CU_ASSERT_EQUAL(r.label, DS_REFUSED);
+    CU_ASSERT_EQUAL(r.value, code);
+    CU_ASSERT_TRUE(last_line("virtio-net net: vm a: device state refused: "));
+    CU_ASSERT_TRUE(last_line(why));
+    if (!last_line(why))
+        fprintf(stderr, "expected refusal \"%s\", got \"%s\"\n", why,
+                n_lines ? lines[n_lines - 1] : "");
+    CU_ASSERT_TRUE(port_unchanged(&NS2, 0, &before));
+}
+
+/* A checkpoint (device-servers/README.md "Checkpoints"): a's port saved
+ * (its transport state: Status, InterruptStatus, both queues' progress),
+ * held until its VMM's next call (b's frame for it dropped, its rings as
+ * exported); loaded into a fresh server's port after the replay, checked
+ * field by field: every hostile record refused with its reason and the
+ * device unchanged; the restored port then exchanges frames. */
+static void test_checkpoint(void)
+{
+    setup();
+    memset(signalled, 0, sizeof signalled);
+    server_up(&NS, false);
+    for (unsigned i = 0; i < 2; i++)
+        driver_init(&G[i]);
+    uint8_t f[ETH_FRAME_MAX], got[ETH_FRAME_MAX];
+    uint32_t len = make_frame(f, G[1].n.mac, &G[0], 90, 6);
+    send(&G[0], f, len);
+    CU_ASSERT_EQUAL(receive(&G[1], got), len);
+    uint32_t len2 = make_frame(f, G[0].n.mac, &G[1], 50, 7);
+    send(&G[1], f, len2);                                /* a's line up, not acknowledged */
+    CU_ASSERT_TRUE(vnet_irq(&NS.ports[0].dev));
+
+    n_lines = 0;
+    net_reply_t r = message(NET_BADGE_PORT(0), DS_REQ_SAVE, 0);
+    CU_ASSERT_TRUE(r.label == DS_OK && r.state);
+    CU_ASSERT_TRUE(last_line("virtio-net net: vm a: device state saved (status 0xf, receiveq1 "
+                             "at used index 1, transmitq1 at used index 1, interrupt pending)"));
+    const ds_state_t st = NS.saved;
+    CU_ASSERT_EQUAL(st.version, DS_STATE_VERSION);
+    CU_ASSERT_EQUAL(st.device_id, VIRTIO_ID_NET);
+    CU_ASSERT_EQUAL(st.nqueues, VNET_QUEUES);
+    CU_ASSERT_EQUAL(st.interrupt_status, VIRTIO_MMIO_INT_VRING);
+    CU_ASSERT_EQUAL(st.q[VNET_RECEIVEQ].used_idx, 1);
+    CU_ASSERT_EQUAL(st.q[VNET_RECEIVEQ].last_avail, 1);
+    CU_ASSERT_EQUAL(st.q[VNET_TRANSMITQ].used_idx, 1);
+    /* Held: b's frame for a is dropped (a's rings stay as exported, no
+     * signal), until a's VMM calls again. */
+    CU_ASSERT_EQUAL(message(NET_BADGE_PORT(0), DS_REQ_SAVE, 1).label, DS_REFUSED);
+    r = message(NET_BADGE_PORT(0), DS_REQ_SAVE, 0);     /* saved again: the same */
+    CU_ASSERT_TRUE(r.state && !memcmp(&NS.saved, &st, sizeof st));
+    unsigned sig = signalled[0];
+    CU_ASSERT_TRUE(wr(&G[0], VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING));
+    CU_ASSERT_FALSE(NS.ports[0].held);                   /* its VMM called: the VM runs */
+    r = message(NET_BADGE_PORT(0), DS_REQ_SAVE, 0);
+    CU_ASSERT_EQUAL(NS.saved.interrupt_status, 0);
+    send(&G[1], f, len2);
+    CU_ASSERT_EQUAL(NS.ports[0].dev.rx_dropped, 1);
+    CU_ASSERT_EQUAL(get16(&G[0], RX_USED + VIRTQ_USED_IDX_OFF), 1);
+    CU_ASSERT_EQUAL(signalled[0], sig);
+
+    /* The restore: a fresh server, a's writes replayed, the record loaded
+     * (the guest RAM is the image's: its used rings as saved). */
+    server_up(&NS2, false);
+    driver_registers(&G[0]);
+    driver_registers(&G[1]);
+    ds_state_t bad = st;
+    bad.version = DS_STATE_VERSION + 1;
+    load_refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
+    bad = st;
+    bad.device_id = VIRTIO_ID_BLOCK;
+    load_refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
+    bad = st;
+    bad.nqueues = 1;
+    load_refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
+    bad = st;
+    bad.status &= ~VIRTIO_STATUS_FEATURES_OK;
+    load_refused(&bad, DS_STATE_E_STATUS, "a Status other than the driver's writes give");
+    bad = st;
+    bad.interrupt_status = 8;
+    load_refused(&bad, DS_STATE_E_STATUS, "undefined interrupt bits");
+    bad = st;
+    bad.q[VNET_RECEIVEQ].last_avail = bad.q[VNET_RECEIVEQ].used_idx = 3;
+    load_refused(&bad, DS_STATE_E_QUEUE, "a used index other than the used ring's in guest memory");
+    bad = st;
+    bad.q[VNET_TRANSMITQ].last_avail = 2;
+    load_refused(&bad, DS_STATE_E_QUEUE, "chains in flight");
+    bad = st;
+    bad.q[VNET_TRANSMITQ].broken = 2;
+    load_refused(&bad, DS_STATE_E_QUEUE, "a flag that is neither 0 nor 1");
+    bad = st;
+    bad.q[VNET_RECEIVEQ].broken = 1;
+    load_refused(&bad, DS_STATE_E_QUEUE, "an error that does not match the broken flag");
+    bad = st;
+    bad.q[2].used_idx = 1;
+    load_refused(&bad, DS_STATE_E_QUEUE, "progress for a queue the device does not have");
+    n_lines = 0;
+    r = load(&NS2, 0, NULL);                             /* a record of another length */
+    CU_ASSERT_TRUE(r.label == DS_REFUSED && r.value == DS_STATE_E_VERSION);
+    net_msg_t early = { .badge = NET_BADGE_PORT(0), .label = DS_REQ_LOAD, .state = &st };
+    static net_server_t NS3;
+    static const char *const one[] = { "a" };
+    net_server_init(&NS3, "net", 1, one);
+    NS3.emit = emit;
+    CU_ASSERT_EQUAL(net_serve(&NS3, &early).label, DS_REFUSED);   /* before its setup */
+
+    r = load(&NS2, 0, &st);
+    CU_ASSERT_EQUAL(r.label, DS_OK);
+    CU_ASSERT_TRUE(r.level);                             /* the pending interrupt */
+    CU_ASSERT_TRUE(last_line("virtio-net net: vm a: device state restored from the image (status "
+                             "0xf, receiveq1 at used index 1, transmitq1 at used index 1, "
+                             "interrupt pending)"));
+    /* b, restored with its own record, and a exchange on. */
+    CU_ASSERT_EQUAL(message(NET_BADGE_PORT(1), DS_REQ_SAVE, 0).label, DS_OK);
+    ds_state_t st_b = NS.saved;
+    CU_ASSERT_EQUAL(load(&NS2, 1, &st_b).label, DS_OK);
+    len = make_frame(f, G[1].n.mac, &G[0], 200, 8);
+    send(&G[0], f, len);
+    CU_ASSERT_EQUAL(receive(&G[1], got), len);
+    CU_ASSERT_TRUE(csum_ok(got, len));
+    CU_ASSERT_EQUAL(get16(&G[0], TX_USED + VIRTQ_USED_IDX_OFF), 2);
+    G[0].srv = G[1].srv = NULL;
+    teardown();
+}
+
 UNIT_SUITE(devsrv_net_suite)
 {
     CU_pSuite s = CU_add_suite("device-servers/net: virtio-net and the switch", NULL, NULL);
@@ -615,4 +884,8 @@ UNIT_SUITE(devsrv_net_suite)
                 test_hostile);
     CU_add_test(s, "the server: ports by badge, hostile VMM messages refused, signals per rise",
                 test_server);
+    CU_add_test(s, "a restart: writes replayed, each port resumed from its used rings, a taken "
+                "chain sent once, frames for a port not resumed dropped", test_restart);
+    CU_add_test(s, "a checkpoint: a port saved and held, loaded into a fresh server, every "
+                "hostile record refused with its reason", test_checkpoint);
 }
