@@ -34,6 +34,7 @@ typedef struct {
     uint64_t gpa;                 /* where the int3 is */
     uint8_t saved;                /* the guest's byte there */
     bool used;
+    bool lifted;                  /* the guest's byte is in RAM for a step (target.c) */
 } insp_swbp_t;
 
 /* A step's hidden int3 at the entry of a vector's handler (target.c). */
@@ -117,6 +118,7 @@ typedef struct insp {
     struct rsp rsp;
     /* counts for "monitor exits" */
     uint64_t exits_ept_fetch;     /* of exits_ept: fetches (all rights withheld) */
+    uint64_t exits_bp_leaf;       /* of exits_ept: in our breakpoints' leaves */
     uint64_t exits_pause, exits_bp, exits_db, exits_dr, exits_ept, passed_on, bytes_in,
         bytes_out;
 } insp_t;
