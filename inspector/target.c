@@ -280,12 +280,13 @@ static bool bp_hiding(const insp_t *in)
     return in->ept && !in->ept_all;
 }
 
-/* Without execute-only EPT (or with inspector.no-exec-only): a free debug
- * register first. (At L2, where EPT02 is nested-vmx's, int3s as before:
- * README "Not yet".) */
+/* Without execute-only EPT (or with inspector.no-exec-only), and at L2
+ * (EPT02 is nested-vmx's: no EPT of ours to hide an int3 in L1's RAM from
+ * L1 and L2): a free debug register first, at L2 in our overlay
+ * (hw_program; neither L1 nor L2 sees it). */
 static bool bp_dr_first(const insp_t *in)
 {
-    return in->ept && in->ept_all;
+    return (in->ept && in->ept_all) || in->l2;
 }
 
 static bool sw_any(const insp_t *in)
@@ -659,6 +660,9 @@ static int t_breakpoint(void *ctx, bool insert, enum rsp_bp_type type, uint64_t 
     if (insert) {
         /* Hidden in its EPT leaf, else in a free debug register, else a
          * visible int3 (above, "Breakpoints the guest cannot see"). */
+        uint64_t gpa;
+        if (!target_translate(in, addr, &gpa))
+            return -RSP_EFAULT;   /* (as an int3: MMIO, unmapped, outside the VM) */
         if (bp_dr_first(in) && hw_breakpoint(in, true, type, addr, kind) == 0)
             return 0;
         const bool hide = bp_hiding(in);
