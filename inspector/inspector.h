@@ -20,6 +20,7 @@
 #include "dregs.h"
 #include "ewatch.h"
 #include "rsp.h"
+#include "swbp.h"
 #include <nestor/vcpu.h>
 #include <x86_arch.h>
 #include <user/space.h>
@@ -29,13 +30,6 @@
 #define INSP_INBUF        8192    /* bytes from gdb held while the target stops */
 #define INSP_EW_STEP_LEAVES 4     /* protected leaves one stepped instruction may touch */
 
-typedef struct {
-    uint64_t addr;                /* guest-virtual, as gdb gave it */
-    uint64_t gpa;                 /* where the int3 is */
-    uint8_t saved;                /* the guest's byte there */
-    bool used;
-    bool lifted;                  /* the guest's byte is in RAM for a step (target.c) */
-} insp_swbp_t;
 
 /* A step's hidden int3 at the entry of a vector's handler (target.c). */
 #define STEP_BP_SYSCALL   X86_VECTORS                  /* ... or of SYSCALL's */

@@ -17,7 +17,6 @@
 #include <x86_vmx.h>
 #include <x86_walk.h>
 
-#define INT3               0xCC            /* SDM Vol. 2A INT3: opcode CC */
 /* SDM 27.2.1, Table 27-1: the exit qualification of a #DB exit holds the
  * DR6 bits the exception would have set: B0-B3, BD, BS. */
 #define DB_QUAL_BS         X86_DR6_BS
@@ -182,17 +181,7 @@ static void copy_chunk(insp_t *in, uint64_t gpa, uint8_t *buf, size_t n, bool wr
         memcpy(in->ram + gpa, buf, n);
     else
         memcpy(buf, in->ram + gpa, n);
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++) {
-        insp_swbp_t *b = &in->sw[i];
-        if (!b->used || b->lifted || b->gpa < gpa || b->gpa >= gpa + n)
-            continue;
-        if (write) {
-            b->saved = buf[b->gpa - gpa];
-            in->ram[b->gpa] = INT3;
-        } else {
-            buf[b->gpa - gpa] = b->saved;
-        }
-    }
+    swbp_mask(in->sw, INSP_MAX_SW_BPS, gpa, buf, n, write, in->ram);
 }
 
 /* 64-bit mode: IA32_EFER.LMA and CS.L (SDM Vol. 3A 5.2.1). */
@@ -289,33 +278,23 @@ static bool bp_dr_first(const insp_t *in)
     return (in->ept && in->ept_all) || in->l2;
 }
 
-static bool sw_any(const insp_t *in)
-{
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-        if (in->sw[i].used)
-            return true;
-    return false;
-}
-
 /* Whether one of our int3s is in the leaf of 1 << @shift bytes at @base. */
 static bool sw_in_leaf(const insp_t *in, uint64_t base, unsigned shift)
 {
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-        if (in->sw[i].used && in->sw[i].gpa >> shift == base >> shift)
-            return true;
-    return false;
+    return swbp_in_leaf(in->sw, INSP_MAX_SW_BPS, base, shift);
 }
 
 /* Whether we withhold rights anywhere in the EPT (then its violations are
  * ours to look at first: ew_take_violations). */
 static bool ept_in_use(const insp_t *in)
 {
-    return ewatch_count(&in->ew) || (bp_hiding(in) && sw_any(in));
+    return ewatch_count(&in->ew) || (bp_hiding(in) && swbp_any(in->sw, INSP_MAX_SW_BPS));
 }
 
 /* Whether a step's hidden int3 at a handler's entry is at @gpa (step_begin). */
-static bool step_entry_at(const insp_t *in, uint64_t gpa)
+static bool step_entry_at(void *ctx, uint64_t gpa)
 {
+    const insp_t *in = ctx;
     for (unsigned i = 0; in->stepping && i < in->n_step_bps; i++)
         if (in->step_bps[i].gpa == gpa)
             return true;
@@ -323,44 +302,25 @@ static bool step_entry_at(const insp_t *in, uint64_t gpa)
 }
 
 /* A data access of the guest in a breakpoint's leaf: the guest's bytes
- * back in RAM for the step over it. Not the one at @rip_gpa (the
+ * back in RAM for the step over it (swbp.h). Not the one at @rip_gpa (the
  * instruction about to run: the exit is its fetch's page walk, and our
  * int3 must run, SDM Vol. 2A INT3), nor where a step of gdb's has its
  * int3 at a handler's entry (step_begin counted on it). */
 static void bps_lift(insp_t *in, uint64_t rip_gpa)
 {
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++) {
-        insp_swbp_t *b = &in->sw[i];
-        if (!b->used || b->lifted || b->gpa == rip_gpa || step_entry_at(in, b->gpa))
-            continue;
-        /* (A byte that is no longer our int3, written through another
-         * mapping, the VMM's or a device's, is the guest's now.) */
-        if (in->ram[b->gpa] == INT3)
-            in->ram[b->gpa] = b->saved;
-        b->lifted = true;
-    }
+    swbp_lift(in->sw, INSP_MAX_SW_BPS, in->ram, rip_gpa, step_entry_at, in);
 }
 
 /* The step is over: the byte there is the guest's (what it wrote over
  * it, if it did), the int3 back. */
 static void bps_replant(insp_t *in)
 {
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++) {
-        insp_swbp_t *b = &in->sw[i];
-        if (!b->used || !b->lifted)
-            continue;
-        b->saved = in->ram[b->gpa];
-        in->ram[b->gpa] = INT3;
-        b->lifted = false;
-    }
+    swbp_replant(in->sw, INSP_MAX_SW_BPS, in->ram);
 }
 
 static insp_swbp_t *find_bp(insp_t *in, uint64_t addr)
 {
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-        if (in->sw[i].used && in->sw[i].addr == addr)
-            return &in->sw[i];
-    return NULL;
+    return swbp_find(in->sw, INSP_MAX_SW_BPS, addr);
 }
 
 static int sw_insert(insp_t *in, uint64_t addr)
@@ -370,18 +330,15 @@ static int sw_insert(insp_t *in, uint64_t addr)
         return 0;                 /* E.2 "Z0": inserting twice is not an error */
     if (!target_translate(in, addr, &gpa))
         return -RSP_EFAULT;       /* not RAM: MMIO, unmapped, outside the VM */
-    insp_swbp_t *b = NULL;
-    for (unsigned i = 0; !b && i < INSP_MAX_SW_BPS; i++)
-        if (!in->sw[i].used)
-            b = &in->sw[i];
-    if (!b)
-        return -RSP_ENOSPC;
     /* Hidden: EPT violations ours before the leaf is execute-only. */
     const bool hide = bp_hiding(in);
     if (hide && !ept_in_use(in) && !ew_take_violations(in, true))
         return -RSP_EPERM;
-    *b = (insp_swbp_t){ .addr = addr, .gpa = gpa, .saved = in->ram[gpa], .used = true };
-    in->ram[gpa] = INT3;
+    if (!swbp_plant(in->sw, INSP_MAX_SW_BPS, addr, gpa, in->ram)) {
+        if (hide && !ept_in_use(in))
+            ew_take_violations(in, false);
+        return -RSP_ENOSPC;
+    }
     if (hide) {
         /* (Refused, the CPU without execute-only EPT found out: the
          * caller gives it a debug register if one is free.) */
@@ -394,10 +351,7 @@ static int sw_insert(insp_t *in, uint64_t addr)
 
 static void sw_remove(insp_t *in, insp_swbp_t *b)
 {
-    if (!b->lifted)
-        in->ram[b->gpa] = b->saved;
-    b->used = false;
-    b->lifted = false;
+    swbp_unplant(b, in->ram);
     if (bp_hiding(in)) {          /* its leaf as the rest needs it */
         ew_protect_leaf(in, b->gpa);
         if (!ept_in_use(in))
@@ -814,7 +768,7 @@ static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, uns
                           .word = (uint8_t)word, .planted = !taken };
     if (b->planted) {
         b->saved = in->ram[gpa];
-        in->ram[gpa] = INT3;
+        in->ram[gpa] = X86_OP_INT3;
     }
 }
 
@@ -900,7 +854,7 @@ static void step_end(insp_t *in)
     for (unsigned i = in->n_step_bps; i-- > 0;) {
         const insp_stepbp_t *b = &in->step_bps[i];
         /* (A guest that wrote over one meanwhile keeps what it wrote.) */
-        if (b->planted && in->ram[b->gpa] == INT3)
+        if (b->planted && in->ram[b->gpa] == X86_OP_INT3)
             in->ram[b->gpa] = b->saved;
     }
     in->stepping = false;

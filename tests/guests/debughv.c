@@ -73,7 +73,6 @@
 #define L2_STACK_TOP     (L2_PAGE + PAGE_2M - 16)
 #define COM1             0x3F8
 #define L2_MAX_EXITS     100000             /* a runaway L2 ends here */
-#define INT3             0xCC               /* SDM Vol. 2A INT3: opcode CC */
 
 /* The program and what this hypervisor is called (debughv_payload.S). */
 extern const uint8_t debughv_payload[], debughv_payload_end[];
@@ -192,8 +191,8 @@ static uint64_t int3s_seen(void)
     for (size_t i = 0; i < l2_elf.nseg; i++) {
         const elf_segment_t *s = &l2_elf.seg[i];
         for (uint64_t k = 0; (s->flags & PF_X) && k < s->filesz; k++)
-            n += *(volatile uint8_t *)(uintptr_t)l1_phys(s->vaddr + k) == INT3 &&
-                 debughv_payload[s->offset + k] != INT3;
+            n += *(volatile uint8_t *)(uintptr_t)l1_phys(s->vaddr + k) == X86_OP_INT3 &&
+                 debughv_payload[s->offset + k] != X86_OP_INT3;
     }
     if (n)
         vmxc_printf("debughv: L2's exit at %#llx: %llu int3 bytes in L2's code\n",
