@@ -60,6 +60,8 @@ typedef struct insp {
     bool ept_all;                 /* read watches withhold all rights: the CPU has no
                                      execute-only EPT (SDM A.10), or the config says
                                      so (inspector.no-exec-only) */
+    bool int3_plain;              /* gdb's Z0s plain int3s, neither hidden nor in debug
+                                     registers (inspector.plain-int3) */
     nestor_vcpu_state_t *s;       /* its state page, mapped */
     uint8_t *ram;                 /* its RAM, mapped */
     uint64_t ram_bytes;

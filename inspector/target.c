@@ -266,7 +266,7 @@ static bool ew_take_violations(insp_t *in, bool on);
  */
 static bool bp_hiding(const insp_t *in)
 {
-    return in->ept && !in->ept_all;
+    return in->ept && !in->ept_all && !in->int3_plain;
 }
 
 /* Without execute-only EPT (or with inspector.no-exec-only), and at L2
@@ -275,7 +275,7 @@ static bool bp_hiding(const insp_t *in)
  * (hw_program; neither L1 nor L2 sees it). */
 static bool bp_dr_first(const insp_t *in)
 {
-    return (in->ept && in->ept_all) || in->l2;
+    return !in->int3_plain && ((in->ept && in->ept_all) || in->l2);
 }
 
 /* Whether one of our int3s is in the leaf of 1 << @shift bytes at @base. */

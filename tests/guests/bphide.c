@@ -18,7 +18,7 @@
  *     then runs (5), and its bytes read back as written.
  * Reports "bphide: N passed, N failed" on COM1, its failures on port 0xF4.
  */
-#include "lib/guest.h"             /* outb, outl, the console and exit ports only */
+#include <stdint.h>
 
 #define CODE_BYTES  8                 /* target_fn's first instructions */
 #define PATCH_BYTES 5                 /* patch_fn's first five bytes */
@@ -45,6 +45,10 @@ __asm__(".text\n"
         "\tinc %eax\n"                    /* FF C0 */
         "\tnop\n"                         /* 90 */
         "\tret\n");
+
+/* (After the code above, so that no C function of its comes first in
+ * .text: gdb shows target_fn and patch_fn without a source line.) */
+#include "lib/guest.h"             /* outb, outl, the console and exit ports only */
 
 static const uint8_t patched[PATCH_BYTES] = { 0xB8, PATCHED_RET, 0, 0, 0 };   /* mov $5, %eax */
 
