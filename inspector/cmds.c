@@ -67,6 +67,8 @@ static int cmd_exits(insp_t *in, struct rsp *r)
         "EPT watch accesses %lu, fetches: %lu; (%u EPT watchpoints)\n",
         in->exits_pause, in->exits_bp, in->exits_db, in->passed_on, in->exits_dr, in->exits_ept,
         in->exits_ept_fetch, ewatch_count(&in->ew));
+    /* (of the EPT accesses: in our hidden breakpoints' leaves, target.c) */
+    say(r, "accesses over hidden breakpoints %lu\n", in->exits_bp_leaf);
     say(r, "link: %lu bytes in, %lu out; packets %lu, bad checksums %lu, errors %lu\n",
         in->bytes_in, in->bytes_out, in->rsp.stats.packets, in->rsp.stats.bad_checksum,
         in->rsp.stats.errors);

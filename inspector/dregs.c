@@ -52,7 +52,6 @@ bool dregs_va_ok(uint64_t va, bool long_mode)
 
 /* Opcodes (SDM Vol. 2A Appendix A, Table ). */
 #define OP_INT_IB    0xCD
-#define OP_INT3      0xCC
 #define OP_INTO      0xCE
 #define OP_INT1      0xF1
 #define OP_TWO_BYTE  0x0F
@@ -87,7 +86,7 @@ void dregs_step_insn(const uint8_t *bytes, unsigned n, bool mode64, insp_step_in
         *out = (insp_step_insn_t){ STEP_PUSHF, 0, i + 1 };
     } else if (op == OP_INT_IB && i + 1 < n) {
         *out = (insp_step_insn_t){ STEP_INT, bytes[i + 1], i + 2 };
-    } else if (op == OP_INT3) {
+    } else if (op == X86_OP_INT3) {
         *out = (insp_step_insn_t){ STEP_INT, X86_VEC_BP, i + 1 };
     } else if (op == OP_INTO && !mode64) {
         /* SDM Vol. 2A INTO: #UD in 64-bit mode; elsewhere #OF if OF is set

@@ -20,6 +20,7 @@
 #include "dregs.h"
 #include "ewatch.h"
 #include "rsp.h"
+#include "swbp.h"
 #include <nestor/vcpu.h>
 #include <x86_arch.h>
 #include <user/space.h>
@@ -29,12 +30,6 @@
 #define INSP_INBUF        8192    /* bytes from gdb held while the target stops */
 #define INSP_EW_STEP_LEAVES 4     /* protected leaves one stepped instruction may touch */
 
-typedef struct {
-    uint64_t addr;                /* guest-virtual, as gdb gave it */
-    uint64_t gpa;                 /* where the int3 is */
-    uint8_t saved;                /* the guest's byte there */
-    bool used;
-} insp_swbp_t;
 
 /* A step's hidden int3 at the entry of a vector's handler (target.c). */
 #define STEP_BP_SYSCALL   X86_VECTORS                  /* ... or of SYSCALL's */
@@ -65,6 +60,8 @@ typedef struct insp {
     bool ept_all;                 /* read watches withhold all rights: the CPU has no
                                      execute-only EPT (SDM A.10), or the config says
                                      so (inspector.no-exec-only) */
+    bool int3_plain;              /* gdb's Z0s plain int3s, neither hidden nor in debug
+                                     registers (inspector.plain-int3) */
     nestor_vcpu_state_t *s;       /* its state page, mapped */
     uint8_t *ram;                 /* its RAM, mapped */
     uint64_t ram_bytes;
@@ -117,6 +114,7 @@ typedef struct insp {
     struct rsp rsp;
     /* counts for "monitor exits" */
     uint64_t exits_ept_fetch;     /* of exits_ept: fetches (all rights withheld) */
+    uint64_t exits_bp_leaf;       /* of exits_ept: in our breakpoints' leaves */
     uint64_t exits_pause, exits_bp, exits_db, exits_dr, exits_ept, passed_on, bytes_in,
         bytes_out;
 } insp_t;

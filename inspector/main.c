@@ -29,6 +29,10 @@
 /* Read watchpoints withhold all rights of their leaf, as on a CPU without
  * execute-only EPT: that way, tried on one with it. */
 #define NO_XO_OPT      "inspector.no-exec-only"
+/* gdb's breakpoints plain int3 bytes the guest can see and overwrite, for
+ * the speed of a guest whose code shares its EPT leaf with busy data
+ * (target.c "Breakpoints the guest cannot see"). */
+#define PLAIN_INT3_OPT "inspector.plain-int3"
 
 static insp_t insp;
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
@@ -215,6 +219,10 @@ int main(const nestor_bootinfo_t *bi)
     if (insp.ept_all)
         printf("inspector %s: read watchpoints withhold all rights (%s)\n", insp.name,
                NO_XO_OPT);
+    insp.int3_plain = nu_option(bi->cmdline, PLAIN_INT3_OPT) != NULL;
+    if (insp.int3_plain)
+        printf("inspector %s: breakpoints are plain int3s the guest can see (%s)\n",
+               insp.name, PLAIN_INT3_OPT);
     if (wait)
         target_pause(&insp);      /* taken at the VM's first entry */
     if (link && insp.l2)

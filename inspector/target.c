@@ -17,7 +17,6 @@
 #include <x86_vmx.h>
 #include <x86_walk.h>
 
-#define INT3               0xCC            /* SDM Vol. 2A INT3: opcode CC */
 /* SDM 27.2.1, Table 27-1: the exit qualification of a #DB exit holds the
  * DR6 bits the exception would have set: B0-B3, BD, BS. */
 #define DB_QUAL_BS         X86_DR6_BS
@@ -174,24 +173,15 @@ static size_t walk_mem(insp_t *in, uint64_t va, uint8_t *buf, size_t len, bool w
 }
 
 /* Copy, keeping our int3 bytes out of gdb's sight and under its writes:
- * a write over a breakpoint changes the byte the breakpoint restores. */
+ * a write over a breakpoint changes the byte the breakpoint restores. (A
+ * lifted one has the guest's byte in RAM: bps_replant keeps what is there.) */
 static void copy_chunk(insp_t *in, uint64_t gpa, uint8_t *buf, size_t n, bool write)
 {
     if (write)
         memcpy(in->ram + gpa, buf, n);
     else
         memcpy(buf, in->ram + gpa, n);
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++) {
-        insp_swbp_t *b = &in->sw[i];
-        if (!b->used || b->gpa < gpa || b->gpa >= gpa + n)
-            continue;
-        if (write) {
-            b->saved = buf[b->gpa - gpa];
-            in->ram[b->gpa] = INT3;
-        } else {
-            buf[b->gpa - gpa] = b->saved;
-        }
-    }
+    swbp_mask(in->sw, INSP_MAX_SW_BPS, gpa, buf, n, write, in->ram);
 }
 
 /* 64-bit mode: IA32_EFER.LMA and CS.L (SDM Vol. 3A 5.2.1). */
@@ -251,12 +241,86 @@ static long t_write_mem(void *ctx, unsigned tid, uint64_t addr, const uint8_t *b
 
 /* ---- breakpoints ---- */
 
+static bool ew_protect_leaf(insp_t *in, uint64_t gpa);
+static bool ew_take_violations(insp_t *in, bool on);
+
+/*
+ * Breakpoints the guest cannot see or overwrite (README "Breakpoints").
+ * gdb's Z0 is an int3 byte in guest RAM (SDM Vol. 2A INT3), which the guest
+ * could read (0xCC where its code was) or write over (a loader,
+ * self-modifying code: the breakpoint gone, and our saved byte put back
+ * over its new code at z0). Where the VMM gave us its EPT and the CPU has
+ * execute-only EPT (IA32_VMX_EPT_VPID_CAP bit 0, SDM Vol. 3D A.10), the
+ * leaf holding an int3 loses its read and write rights (SDM 28.3.2; the
+ * fetches go on and the int3 traps as before): every data access of the
+ * guest there exits as an EPT violation (SDM 28.3.3.2), and for that one
+ * instruction the guest's own bytes are back (bps_lift) with the rights,
+ * the instruction single-stepped (step_begin: our hidden TF, as for the
+ * EPT watchpoints, which share the leaves' protection); when the step ends
+ * the byte in RAM is the one to keep (a write of the guest over it
+ * included) and the int3 goes back (bps_replant), the rights withheld
+ * again. Without execute-only EPT the kernel refuses read and write
+ * withheld (NESTOR_ERR_ILLEGAL_OPERATION): then a free debug register
+ * takes the breakpoint (an instruction breakpoint, SDM Vol. 3B 17.2.4:
+ * nothing in RAM), and only with all four taken is the int3 visible.
+ */
+static bool bp_hiding(const insp_t *in)
+{
+    return in->ept && !in->ept_all && !in->int3_plain;
+}
+
+/* Without execute-only EPT (or with inspector.no-exec-only), and at L2
+ * (EPT02 is nested-vmx's: no EPT of ours to hide an int3 in L1's RAM from
+ * L1 and L2): a free debug register first, at L2 in our overlay
+ * (hw_program; neither L1 nor L2 sees it). */
+static bool bp_dr_first(const insp_t *in)
+{
+    return !in->int3_plain && ((in->ept && in->ept_all) || in->l2);
+}
+
+/* Whether one of our int3s is in the leaf of 1 << @shift bytes at @base. */
+static bool sw_in_leaf(const insp_t *in, uint64_t base, unsigned shift)
+{
+    return swbp_in_leaf(in->sw, INSP_MAX_SW_BPS, base, shift);
+}
+
+/* Whether we withhold rights anywhere in the EPT (then its violations are
+ * ours to look at first: ew_take_violations). */
+static bool ept_in_use(const insp_t *in)
+{
+    return ewatch_count(&in->ew) || (bp_hiding(in) && swbp_any(in->sw, INSP_MAX_SW_BPS));
+}
+
+/* Whether a step's hidden int3 at a handler's entry is at @gpa (step_begin). */
+static bool step_entry_at(void *ctx, uint64_t gpa)
+{
+    const insp_t *in = ctx;
+    for (unsigned i = 0; in->stepping && i < in->n_step_bps; i++)
+        if (in->step_bps[i].gpa == gpa)
+            return true;
+    return false;
+}
+
+/* A data access of the guest in a breakpoint's leaf: the guest's bytes
+ * back in RAM for the step over it (swbp.h). Not the one at @rip_gpa (the
+ * instruction about to run: the exit is its fetch's page walk, and our
+ * int3 must run, SDM Vol. 2A INT3), nor where a step of gdb's has its
+ * int3 at a handler's entry (step_begin counted on it). */
+static void bps_lift(insp_t *in, uint64_t rip_gpa)
+{
+    swbp_lift(in->sw, INSP_MAX_SW_BPS, in->ram, rip_gpa, step_entry_at, in);
+}
+
+/* The step is over: the byte there is the guest's (what it wrote over
+ * it, if it did), the int3 back. */
+static void bps_replant(insp_t *in)
+{
+    swbp_replant(in->sw, INSP_MAX_SW_BPS, in->ram);
+}
+
 static insp_swbp_t *find_bp(insp_t *in, uint64_t addr)
 {
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-        if (in->sw[i].used && in->sw[i].addr == addr)
-            return &in->sw[i];
-    return NULL;
+    return swbp_find(in->sw, INSP_MAX_SW_BPS, addr);
 }
 
 static int sw_insert(insp_t *in, uint64_t addr)
@@ -266,20 +330,33 @@ static int sw_insert(insp_t *in, uint64_t addr)
         return 0;                 /* E.2 "Z0": inserting twice is not an error */
     if (!target_translate(in, addr, &gpa))
         return -RSP_EFAULT;       /* not RAM: MMIO, unmapped, outside the VM */
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-        if (!in->sw[i].used) {
-            in->sw[i] = (insp_swbp_t){ .addr = addr, .gpa = gpa, .saved = in->ram[gpa],
-                                       .used = true };
-            in->ram[gpa] = INT3;
-            return 0;
-        }
-    return -RSP_ENOSPC;
+    /* Hidden: EPT violations ours before the leaf is execute-only. */
+    const bool hide = bp_hiding(in);
+    if (hide && !ept_in_use(in) && !ew_take_violations(in, true))
+        return -RSP_EPERM;
+    if (!swbp_plant(in->sw, INSP_MAX_SW_BPS, addr, gpa, in->ram)) {
+        if (hide && !ept_in_use(in))
+            ew_take_violations(in, false);
+        return -RSP_ENOSPC;
+    }
+    if (hide) {
+        /* (Refused, the CPU without execute-only EPT found out: the
+         * caller gives it a debug register if one is free.) */
+        ew_protect_leaf(in, gpa);
+        if (!ept_in_use(in))
+            ew_take_violations(in, false);
+    }
+    return 0;
 }
 
 static void sw_remove(insp_t *in, insp_swbp_t *b)
 {
-    in->ram[b->gpa] = b->saved;
-    b->used = false;
+    swbp_unplant(b, in->ram);
+    if (bp_hiding(in)) {          /* its leaf as the rest needs it */
+        ew_protect_leaf(in, b->gpa);
+        if (!ept_in_use(in))
+            ew_take_violations(in, false);
+    }
 }
 
 /*
@@ -348,13 +425,15 @@ static int hw_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
                          unsigned kind)
 {
     unsigned rw, len;
-    int rc = dregs_check(type, addr, kind, &rw, &len);
+    /* (A Z0 in a debug register is an instruction breakpoint, SDM 17.2.5.) */
+    int rc = dregs_check(type == RSP_BP_SOFTWARE ? RSP_BP_HARDWARE : type, addr, kind, &rw,
+                         &len);
     if (rc)
         return rc;
     kind = len;
     for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++) {
         insp_hwbp_t *h = &in->hw[i];
-        if (h->used && h->addr == addr && h->rw == rw && h->kind == kind) {
+        if (h->used && h->addr == addr && h->rw == rw && h->kind == kind && h->type == type) {
             if (!insert) {
                 h->used = false;
                 hw_program(in);
@@ -366,6 +445,17 @@ static int hw_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
         return -RSP_ENOENT;
     for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
         if (!in->hw[i].used) {
+            in->hw[i] = (insp_hwbp_t){ .addr = addr, .kind = kind, .rw = rw,
+                                       .type = type, .used = true };
+            hw_program(in);
+            return 0;
+        }
+    /* gdb's hardware breakpoints and watchpoints first: a Z0 that holds a
+     * slot goes to RAM (as an int3, visible without execute-only EPT) and
+     * gives it up. */
+    for (unsigned i = 0; type != RSP_BP_SOFTWARE && i < X86_DEBUG_SLOTS; i++)
+        if (in->hw[i].used && in->hw[i].type == RSP_BP_SOFTWARE &&
+            sw_insert(in, in->hw[i].addr) == 0) {
             in->hw[i] = (insp_hwbp_t){ .addr = addr, .kind = kind, .rw = rw,
                                        .type = type, .used = true };
             hw_program(in);
@@ -400,7 +490,11 @@ static bool ew_protect_leaf(insp_t *in, uint64_t gpa)
 {
     unsigned shift = in->leaf_bits, before;
     for (unsigned tries = 0; tries < 3; tries++) {
-        unsigned want = ewatch_leaf_withhold(&in->ew, gpa & ~((1ULL << shift) - 1), shift);
+        const uint64_t base = gpa & ~((1ULL << shift) - 1);
+        unsigned want = ewatch_leaf_withhold(&in->ew, base, shift);
+        /* Our int3s there: read and write (execute-only). */
+        if (bp_hiding(in) && sw_in_leaf(in, base, shift))
+            want |= NESTOR_EPT_WITHHOLD_RW;
         /* Read and write withheld leave the leaf execute-only, which the
          * CPU may not have (SDM 28.3.3.1, A.10): then all three (the
          * fetches from it exit too, and step on silently). */
@@ -467,7 +561,7 @@ static int ew_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
         const int i = ewatch_remove(&in->ew, type, addr, kind);
         if (i < 0)
             return i;
-        if (!ewatch_count(&in->ew))
+        if (!ept_in_use(in))
             ew_take_violations(in, false);
         return ew_apply(in, i) ? 0 : -RSP_EIO;
     }
@@ -477,7 +571,7 @@ static int ew_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
     if (!target_translate(in, addr, &gpa0) ||
         (len0 < kind && !target_translate(in, addr + len0, &gpa1)))
         return -RSP_EFAULT;
-    const bool first = !ewatch_count(&in->ew);
+    const bool first = !ept_in_use(in);
     const int i = ewatch_add(&in->ew, type, addr, kind, gpa0, gpa1);
     if (i < 0)
         return i;
@@ -517,11 +611,25 @@ static int t_breakpoint(void *ctx, bool insert, enum rsp_bp_type type, uint64_t 
     }
     if (kind != 1)
         return -RSP_EINVAL;       /* x86: int3 is one byte */
-    if (insert)
-        return sw_insert(in, addr);
+    if (insert) {
+        /* Hidden in its EPT leaf, else in a free debug register, else a
+         * visible int3 (above, "Breakpoints the guest cannot see"). */
+        uint64_t gpa;
+        if (!target_translate(in, addr, &gpa))
+            return -RSP_EFAULT;   /* (as an int3: MMIO, unmapped, outside the VM) */
+        if (bp_dr_first(in) && hw_breakpoint(in, true, type, addr, kind) == 0)
+            return 0;
+        const bool hide = bp_hiding(in);
+        const int rc = sw_insert(in, addr);
+        insp_swbp_t *b = find_bp(in, addr);
+        if (rc == 0 && hide && bp_dr_first(in) && b &&
+            hw_breakpoint(in, true, type, addr, kind) == 0)
+            sw_remove(in, b);
+        return rc;
+    }
     insp_swbp_t *b = find_bp(in, addr);
     if (!b)
-        return -RSP_ENOENT;
+        return hw_breakpoint(in, false, type, addr, kind);
     sw_remove(in, b);
     return 0;
 }
@@ -652,7 +760,7 @@ static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, uns
     }
     bool taken = false;
     for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-        taken |= in->sw[i].used && in->sw[i].gpa == gpa;
+        taken |= in->sw[i].used && !in->sw[i].lifted && in->sw[i].gpa == gpa;
     for (unsigned i = 0; i < in->n_step_bps; i++)
         taken |= in->step_bps[i].planted && in->step_bps[i].gpa == gpa;
     insp_stepbp_t *b = &in->step_bps[in->n_step_bps++];
@@ -660,7 +768,7 @@ static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, uns
                           .word = (uint8_t)word, .planted = !taken };
     if (b->planted) {
         b->saved = in->ram[gpa];
-        in->ram[gpa] = INT3;
+        in->ram[gpa] = X86_OP_INT3;
     }
 }
 
@@ -746,7 +854,7 @@ static void step_end(insp_t *in)
     for (unsigned i = in->n_step_bps; i-- > 0;) {
         const insp_stepbp_t *b = &in->step_bps[i];
         /* (A guest that wrote over one meanwhile keeps what it wrote.) */
-        if (b->planted && in->ram[b->gpa] == INT3)
+        if (b->planted && in->ram[b->gpa] == X86_OP_INT3)
             in->ram[b->gpa] = b->saved;
     }
     in->stepping = false;
@@ -769,6 +877,7 @@ static void step_end(insp_t *in)
     }
     in->n_step_bps = 0;
     in->step.kind = STEP_PLAIN;
+    bps_replant(in);              /* (after the step's int3s are out) */
 }
 
 /* Let the held exit go: a deferred reply loads what we changed. */
@@ -882,6 +991,9 @@ static int ew_step_end(insp_t *in)
         for (int i = 0; i < EWATCH_MAX; i++)    /* more than we kept: all of them */
             if (in->ew.w[i].used)
                 ew_apply(in, i);
+        for (unsigned i = 0; bp_hiding(in) && i < INSP_MAX_SW_BPS; i++)
+            if (in->sw[i].used)
+                ew_protect_leaf(in, in->sw[i].gpa);
     } else {
         for (unsigned k = 0; k < in->n_ew_leaves; k++)
             ew_protect_leaf(in, in->ew_leaf[k]);
@@ -950,10 +1062,12 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
 {
     const uint64_t gpa = mr[NESTOR_EXIT_MR_GUEST_PHYS];
     int hit;
+    const bool bp_leaf = bp_hiding(in) && sw_in_leaf(in, gpa, in->leaf_bits);
     if (!in->ept ||
-        ewatch_violation(&in->ew, gpa, mr[NESTOR_EXIT_MR_GUEST_LINEAR],
-                         mr[NESTOR_EXIT_MR_QUALIFICATION], in->leaf_bits,
-                         &hit) == EWATCH_NOT_OURS) {
+        (ewatch_violation(&in->ew, gpa, mr[NESTOR_EXIT_MR_GUEST_LINEAR],
+                          mr[NESTOR_EXIT_MR_QUALIFICATION], in->leaf_bits,
+                          &hit) == EWATCH_NOT_OURS &&
+         !bp_leaf)) {
         pass_on(in);
         return;
     }
@@ -967,6 +1081,13 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
     }
     in->exits_ept++;
     in->exits_ept_fetch += (mr[NESTOR_EXIT_MR_QUALIFICATION] & EPT_QUAL_FETCH) != 0;
+    if (bp_leaf) {                /* our int3s: the guest's bytes for the step */
+        in->exits_bp_leaf++;
+        uint64_t rip_gpa;
+        if (!target_translate(in, linear(in->s, &in->s->cs, in->s->rip, false), &rip_gpa))
+            rip_gpa = ~0ull;
+        bps_lift(in, rip_gpa);
+    }
     if (!in->n_ew_leaves) {       /* the instruction's first exit in our leaves */
         for (int i = 0; i < EWATCH_MAX; i++)   /* the write and access watches' bytes */
             if (in->ew.w[i].used && in->ew.w[i].type != RSP_BP_READ)
@@ -991,6 +1112,15 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
         in->n_ew_leaves++;
     if (in->ew_hit < 0)
         in->ew_hit = hit;
+    /* The instruction did not complete (an EPT violation is a fault-like
+     * exit, SDM 27.1, 28.3.3.2), so no single-step trap is due for it; a
+     * step's TF set before it makes Bochs leave BS in the pending debug
+     * exceptions (24.4.2), which would end the step at the entry, before
+     * the instruction ran: gdb's step over a breakpoint would go nowhere. */
+    if (in->stepping && (in->s->pending_dbg & PENDING_DBG_BS)) {
+        in->s->pending_dbg &= ~(nestor_word_t)PENDING_DBG_BS;
+        in->dirty |= NESTOR_MTD_INTR;
+    }
     if (!in->stepping) {          /* (else gdb's own step goes on, and ends ours) */
         in->ew_silent = true;
         step_begin(in);
@@ -1006,6 +1136,7 @@ static void stopped(insp_t *in, unsigned sig, enum rsp_stop_why why, uint64_t ad
     in->dirty = 0;
     if (in->stepping)
         step_end(in);             /* any stop of ours ends a step */
+    bps_replant(in);              /* (gdb reads and writes around our int3s) */
     rsp_stopped(&in->rsp, 1, sig, why, addr);
 }
 
@@ -1170,7 +1301,10 @@ void target_exit(insp_t *in, const nestor_word_t *mr)
             return;
         }
         for (unsigned i = 0; i < X86_DEBUG_SLOTS; i++)
-            if ((q & X86_DR6_B(i)) && in->hw[i].used && in->hw[i].type != RSP_BP_HARDWARE) {
+            if ((q & X86_DR6_B(i)) && in->hw[i].used && in->hw[i].type == RSP_BP_SOFTWARE) {
+                why = RSP_STOP_SWBREAK;   /* a Z0 in a debug register */
+                in->exits_bp++;
+            } else if ((q & X86_DR6_B(i)) && in->hw[i].used && in->hw[i].type != RSP_BP_HARDWARE) {
                 why = in->hw[i].type == RSP_BP_WRITE ? RSP_STOP_WATCH : RSP_STOP_AWATCH;
                 addr = in->hw[i].addr;
             }

@@ -233,6 +233,7 @@
 #define X86_VEC_DB 1
 #define X86_VEC_NMI 2
 #define X86_VEC_BP 3
+#define X86_OP_INT3 0xCC         /* its one-byte instruction (SDM Vol. 2A INT3) */
 #define X86_VEC_OF 4
 #define X86_VEC_BR 5
 #define X86_VEC_UD 6

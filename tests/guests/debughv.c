@@ -41,7 +41,12 @@
  * trap (L2 sets neither; SDM 27.3.1, 24.4.2 Table 24-4), vmcs12's guest
  * DR7 (saved with "save debug controls", 27.3.1) and its own DR0-DR3 (not
  * switched: L2's, 27.3.1) against what L1 entered L2 with, and prints
- * each exit that shows a debugger.
+ * each exit that shows a debugger; and it reads L2's code in its own
+ * memory (the ELF's executable segments where it loaded them): a byte
+ * 0xCC where the ELF has another is a debugger's int3 (SDM Vol. 2A INT3)
+ * that L1 can see (the gdb session keeps breakpoints in L2's code while L2
+ * exits to L1; the inspector puts them in debug registers, its overlay).
+ * (calchv, the same L1 for a checkpoint test, does not read them.)
  */
 #include "vmxcheck.h"
 #include <elf64.h>
@@ -72,6 +77,7 @@
 /* The program and what this hypervisor is called (debughv_payload.S). */
 extern const uint8_t debughv_payload[], debughv_payload_end[];
 extern const char debughv_name[], debughv_what[];
+extern const uint8_t debughv_int3_scan[];   /* (debughv_payload.S) */
 
 /* L1's DR0-DR3 (SDM Vol. 2A MOV DR: at CPL 0). */
 static void read_drs(uint64_t dr[4])
@@ -174,6 +180,26 @@ static uint64_t ept_setup(void)
     return pa(ept_pml4) | EPTP_WALK_4 | 6;
 }
 
+/* The program's segments (l2_elf: L2's executable ones are read at every
+ * exit, int3s_seen). */
+static elf_info_t l2_elf;
+
+/* L2's code as L1 holds it: the int3 bytes in it that the ELF has not. */
+static uint64_t int3s_seen(void)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < l2_elf.nseg; i++) {
+        const elf_segment_t *s = &l2_elf.seg[i];
+        for (uint64_t k = 0; (s->flags & PF_X) && k < s->filesz; k++)
+            n += *(volatile uint8_t *)(uintptr_t)l1_phys(s->vaddr + k) == X86_OP_INT3 &&
+                 debughv_payload[s->offset + k] != X86_OP_INT3;
+    }
+    if (n)
+        vmxc_printf("debughv: L2's exit at %#llx: %llu int3 bytes in L2's code\n",
+                    (unsigned long long)vmrd(VMCS_GUEST_RIP), (unsigned long long)n);
+    return n;
+}
+
 /* The program's segments at their L2-physical addresses (through EPT12),
  * its bss zeroed. Its entry, or 0. */
 static uint64_t load_l2(void)
@@ -191,6 +217,7 @@ static uint64_t load_l2(void)
             *(volatile uint8_t *)(uintptr_t)l1_phys(s->vaddr + k) =
                 k < s->filesz ? debughv_payload[s->offset + k] : 0;
     }
+    l2_elf = info;
     return info.entry;
 }
 
@@ -231,8 +258,8 @@ int vmxc_main(uint32_t magic, uint32_t info)
     uint64_t dr[4];
     read_drs(dr);
     const uint64_t dr7 = vmrd(VMCS_GUEST_DR7);
-    uint64_t exits = 0, io = 0, exceptions = 0, movdr = 0, timer = 0, seen = 0, status = ~0ULL,
-             r = nb_run(0);
+    uint64_t exits = 0, io = 0, exceptions = 0, movdr = 0, timer = 0, seen = 0, int3s = 0,
+             status = ~0ULL, r = nb_run(0);
     unsigned timer_left = 0;            /* entries still to exit at once (DEBUGHV_TIMER_PORT) */
     while (exits++ < L2_MAX_EXITS) {
         if (r != 0) {
@@ -241,6 +268,7 @@ int vmxc_main(uint32_t magic, uint32_t info)
             return fail("VM entry");
         }
         seen += debugger_seen(dr7, dr);
+        int3s += debughv_int3_scan[0] && int3s_seen() != 0;
         const uint64_t reason = vmrd(VMCS_EXIT_REASON) & 0xFFFF;
         const uint64_t q = vmrd(VMCS_EXIT_QUALIFICATION);
         if (reason == REASON_EXCEPTION) {
@@ -302,6 +330,8 @@ int vmxc_main(uint32_t magic, uint32_t info)
     vmxc_check_eq("L2's status", 0, status);
     vmxc_check_eq("exception exits of L2", 0, exceptions);
     vmxc_check_eq("exits of L2 showing a debugger", 0, seen);
+    if (debughv_int3_scan[0])
+        vmxc_check_eq("exits of L2 showing a debugger's int3", 0, int3s);
     vmxc_printf("%s: %u checks, %u failed\n", vmxc_name, vmxc_total_checks, vmxc_total_failed);
     if (vmx_vmxoff() != VR_OK)
         return fail("VMXOFF");
