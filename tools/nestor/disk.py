@@ -27,6 +27,13 @@ def create(path, mib):
         raise NestorError('disk %s: %d MiB is more than %d cylinders of %d bytes' %
                           (path, mib, MAX_CYLINDERS, CYLINDER_BYTES))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # Bochs locks a flat image with PATH.lock and leaves the lock behind when
+    # it is killed (a test's timeout): the next run then could not open its
+    # fresh image. A fresh image is no running emulator's.
+    try:
+        os.unlink(path + '.lock')
+    except FileNotFoundError:
+        pass
     with open(path, 'wb') as fh:
         fh.truncate(cylinders * CYLINDER_BYTES)
     return path
