@@ -5,6 +5,7 @@
  */
 #ifndef NVMX_MONITOR_H
 #define NVMX_MONITOR_H
+#include "entry_checks.h"
 #include "l2.h"
 #include "nvmx.h"
 #include "nvmx_setup.h"
@@ -51,6 +52,7 @@ typedef struct nvmx_monitor {
     nestor_cptr_t insp_setup, insp_exits;
     nvmx_l2_page_t *l2_page;
     nvmx_checked_t checked;
+    nvmx_guest_memo_t guest_memo;   /* what the guest-state checks last passed on */
 } nvmx_monitor_t;
 
 /* An exit's message registers (NESTOR_EXIT_MR_*), copied out of the
