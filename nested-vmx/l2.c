@@ -541,8 +541,9 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
      * takes the whole entry, which loads it again in order and reports a
      * failure as 26.4 says. */
     if (f[V12_ENTRY_MSR_LOAD_COUNT] &&
-        nvmx_msr_list_load(&m->env, NULL, f[V12_ENTRY_MSR_LOAD_ADDR],
-                           (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], s2).kind != NVMX_ENTRY_OK)
+        nvmx_msr_list_load_memo(&m->env, NULL, f[V12_ENTRY_MSR_LOAD_ADDR],
+                                (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], s2,
+                                &l2->entry_load_memo).kind != NVMX_ENTRY_OK)
         return false;
     if (msrs_differ(msrs, s2))
         groups |= NESTOR_MTD_MSRS;
@@ -601,8 +602,9 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         /* SDM 26.4: the VM-entry MSR-load list, after the guest state (and
          * before vcpu02's TSC offset: the list may write L1's TSC). */
         const nvmx_platform_msrs_t pm = platform_msrs(m);
-        *failure = nvmx_msr_list_load(&m->env, &pm, f[V12_ENTRY_MSR_LOAD_ADDR],
-                                      (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
+        *failure = nvmx_msr_list_load_memo(&m->env, &pm, f[V12_ENTRY_MSR_LOAD_ADDR],
+                                           (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s,
+                                           &l2->entry_load_memo);
         if (failure->kind != NVMX_ENTRY_OK)
             return NVMX_L2_ENTRY_FAILED;
         l2_inspector_enter(m, f);       /* (before the controls; every group is loaded below) */
@@ -875,8 +877,9 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
      * (27.7). */
     const uint64_t prof_t0 = NVMX_PROFILE ? nvmx_prof_tsc() : 0;
     const nvmx_platform_msrs_t pm = platform_msrs(m);
-    bool ok = nvmx_msr_list_store(&m->env, &pm, f[V12_EXIT_MSR_STORE_ADDR],
-                                  (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad);
+    bool ok = nvmx_msr_list_store_memo(&m->env, &pm, f[V12_EXIT_MSR_STORE_ADDR],
+                                       (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad,
+                                       &m->l2.exit_store_memo);
     carry_unswitched(s1, m->l2.s);
     ok = ok && nvmx_load_host_state(v, &m->env, s1);
     /* An NMI-caused VM exit leaves NMIs blocked (SDM 24.4.2, 27.5: until
@@ -887,8 +890,9 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         (f[V12_EXIT_INTR_INFO] & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_NMI)
         s1->interruptibility |= X86_INTR_BLOCK_NMI;
     if (ok) {
-        nvmx_entry_check_t c = nvmx_msr_list_load(&m->env, &pm, f[V12_EXIT_MSR_LOAD_ADDR],
-                                                  (uint32_t)f[V12_EXIT_MSR_LOAD_COUNT], s1);
+        nvmx_entry_check_t c = nvmx_msr_list_load_memo(&m->env, &pm, f[V12_EXIT_MSR_LOAD_ADDR],
+                                                       (uint32_t)f[V12_EXIT_MSR_LOAD_COUNT], s1,
+                                                       &m->l2.exit_load_memo);
         ok = c.kind == NVMX_ENTRY_OK;
         bad = (uint32_t)c.qualification;
     }

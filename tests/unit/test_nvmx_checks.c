@@ -1136,6 +1136,84 @@ static void test_msr_lists(void)
     CU_ASSERT_EQUAL(at, 2);
 }
 
+/*
+ * The lists' memo (msr_lists.h nvmx_msr_memo_t) against the walk without
+ * one, at random: a list of six entries changes one index word (state-page
+ * MSRs, platform ones, refused ones, reserved bits) or one value (canonical
+ * or not, a bad PAT or DEBUGCTL) between two loads (and stores), as a
+ * hostile L1 may between two exits; the load with the memo (which goes on
+ * from the loads before) must give the same result, state and platform
+ * writes as the load without, and the store the same list.
+ */
+static void test_msr_memo_random(void)
+{
+    static const uint64_t indexes[] = {
+        MSR_IA32_STAR, MSR_IA32_LSTAR, MSR_IA32_CSTAR, MSR_IA32_FMASK, MSR_IA32_KERNEL_GS_BASE,
+        MSR_IA32_TSC_AUX, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+        MSR_IA32_PAT, MSR_IA32_DEBUGCTL, MSR_IA32_FS_BASE, MSR_IA32_EFER, FAKE_MTRR_DEF,
+        FAKE_GP_MSR, 0x830, MSR_IA32_SMBASE, MSR_IA32_STAR | 1ULL << 40,
+        MSR_IA32_LSTAR | 1ULL << 63,
+    };
+    static const uint64_t values[] = {
+        0, 0x1234, NONCANON, 0xFFFF800000001000ULL, 0x0007040600070406ULL, 0x02,
+        X86_DEBUGCTL_RESERVED, 1ULL << 32, 0xFFFFFFFF00000010ULL, X86_EFER_SCE,
+    };
+    nvmx_msr_memo_t load_memo, store_memo;
+    memset(&load_memo, 0, sizeof load_memo);
+    memset(&store_memo, 0, sizeof store_memo);
+    static nestor_vcpu_state_t base, a, b;
+    static uint8_t list_a[6 * 16], list_b[6 * 16];
+    unsigned mismatches = 0, oks = 0, fails = 0;
+    ram_setup();
+    memset(&base, 0, sizeof base);
+    base.cr0 = X86_CR0_PE;
+    static const uint64_t start[] = { MSR_IA32_STAR, MSR_IA32_LSTAR, MSR_IA32_CSTAR,
+                                      MSR_IA32_FMASK, MSR_IA32_KERNEL_GS_BASE, MSR_IA32_TSC_AUX };
+    for (unsigned i = 0; i < 6; i++)
+        list_put(i, start[i], 0x1000 * i);
+    for (unsigned it = 0; it < 20000; it++) {
+        const unsigned i = (unsigned)(rng() % 6);
+        if (rng() % 2)
+            put64(LIST_ADDR + i * 16, indexes[rng() % (sizeof indexes / sizeof indexes[0])]);
+        else
+            put64(LIST_ADDR + i * 16 + 8, values[rng() % (sizeof values / sizeof values[0])]);
+        /* load: without, then with the memo, from the same state and platform */
+        const uint64_t mtrr = fake_mtrr_def;
+        a = base;
+        nvmx_entry_check_t ra = nvmx_msr_list_load(&env, &platform, LIST_ADDR, 6, &a);
+        const uint64_t mtrr_a = fake_mtrr_def;
+        fake_mtrr_def = mtrr;
+        b = base;
+        nvmx_entry_check_t rb = nvmx_msr_list_load_memo(&env, &platform, LIST_ADDR, 6, &b,
+                                                        &load_memo);
+        bool same = same_result(ra, rb) && memcmp(&a, &b, sizeof a) == 0 &&
+                    fake_mtrr_def == mtrr_a;
+        /* store: the list as it is, without and with the memo */
+        uint32_t at_a = 0, at_b = 0;
+        memcpy(list_b, ram + LIST_ADDR, sizeof list_b);
+        const bool sa = nvmx_msr_list_store(&env, &platform, LIST_ADDR, 6, &a, &at_a);
+        memcpy(list_a, ram + LIST_ADDR, sizeof list_a);
+        memcpy(ram + LIST_ADDR, list_b, sizeof list_b);
+        const bool sb = nvmx_msr_list_store_memo(&env, &platform, LIST_ADDR, 6, &a, &at_b,
+                                                 &store_memo);
+        same = same && sa == sb && at_a == at_b &&
+               memcmp(list_a, ram + LIST_ADDR, sizeof list_a) == 0;
+        if (!same && mismatches++ < 5)
+            fprintf(stderr, "msr memo: entry %u: load '%s' / '%s', store %d / %d\n", i,
+                    ra.rule ? ra.rule : "(ok)", rb.rule ? rb.rule : "(ok)", sa, sb);
+        if (ra.kind == NVMX_ENTRY_OK) {
+            oks++;
+        } else {
+            fails++;
+            list_put(i, start[i], 0x1000 * i);  /* as L1 would fix it */
+        }
+    }
+    printf("\n  nvmx-checks MSR-list memo: %u loads passed, %u failed, %u mismatches\n", oks,
+           fails, mismatches);
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT(oks > 1000 && fails > 1000);
+}
+
 UNIT_SUITE(nvmx_checks_suite)
 {
     CU_pSuite s = CU_add_suite("nested-vmx VM-entry checks", NULL, NULL);
@@ -1151,5 +1229,7 @@ UNIT_SUITE(nvmx_checks_suite)
     CU_add_test(s, "26.4, 27.4, 27.6 the MSR lists: state, platform, refusals", test_msr_lists);
     CU_add_test(s, "the guest-state checks' memo against the whole check, at random",
                 test_memo_random);
+    CU_add_test(s, "the MSR lists' memo against the walk without, at random",
+                test_msr_memo_random);
     CU_add_test(s, "case count", test_count);
 }
