@@ -560,10 +560,9 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         groups |= NESTOR_MTD_TIMER;
     }
     pause_for_l1_event(m, f);
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups | NESTOR_MTD_GPRS };
-    PROF_SPAN(PROF_REPLY_L2,
-              *label = nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) == NESTOR_OK
-                           ? NVMX_NO_REPLY : NESTOR_EXIT_REPLY_STOP);
+    /* vcpu02's exit answered with our receive (serve.c answer_and_recv) */
+    nvmx_answer_with_recv(m, l2->vcpu, groups | NESTOR_MTD_GPRS);
+    *label = NVMX_NO_REPLY;
     return true;
 }
 
@@ -903,21 +902,17 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0);
         return NESTOR_EXIT_REPLY_STOP;
     }
-    nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, l1_groups(m, s1) };
+    nestor_word_t groups = l1_groups(m, s1);
 #if NVMX_PROFILE
     nvmx_prof.part[PROF_HOST_STATE] += nvmx_prof_tsc() - prof_t0;
 #else
     (void)prof_t0;
 #endif
     /* What L1 reads of the exit, without exits: into the shadow with the reply. */
-    PROF_SPAN(PROF_PUSH, args[1] |= shadow12_push_reply(m));
-    nestor_error_t e;
-    PROF_SPAN(PROF_REPLY_L1, e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0));
-    if (e != NESTOR_OK) {
-        printf("nested-vmx %s: L1 did not take its state back (error %lu, exit reason %lu): "
-               "VM stopped\n", m->name, (nestor_word_t)e, v->field[V12_EXIT_REASON]);
-        return NESTOR_EXIT_REPLY_STOP;
-    }
+    PROF_SPAN(PROF_PUSH, groups |= shadow12_push_reply(m));
+    /* L1's exit answered with our receive (serve.c answer_and_recv; a
+     * refusal is said there, and stops the VM) */
+    nvmx_answer_with_recv(m, m->vcpu, groups);
     return NVMX_NO_REPLY;
 }
 

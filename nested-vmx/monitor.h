@@ -53,7 +53,26 @@ typedef struct nvmx_monitor {
     nvmx_l2_page_t *l2_page;
     nvmx_checked_t checked;
     nvmx_guest_memo_t guest_memo;   /* what the guest-state checks last passed on */
+    /* The exit the other vCPU waits in, answered RESUME with the groups
+     * @mask by our next receive, one system call (serve.c answer_and_recv,
+     * nestor/syscalls.h NESTOR_SYS_VCPU_REPLY_RECV): L1's at a reflected
+     * exit, vcpu02's at a VMRESUME that resumes L2. */
+    struct {
+        bool pending;
+        nestor_cptr_t vcpu;
+        nestor_word_t mask;
+    } answer;
 } nvmx_monitor_t;
+
+/* Answer the exit VCPU @vcpu waits in with RESUME and @mask at our next
+ * receive (the caller then returns NVMX_NO_REPLY). */
+static inline void nvmx_answer_with_recv(struct nvmx_monitor *m, nestor_cptr_t vcpu,
+                                         nestor_word_t mask)
+{
+    m->answer.pending = true;
+    m->answer.vcpu = vcpu;
+    m->answer.mask = mask;
+}
 
 /* An exit's message registers (NESTOR_EXIT_MR_*), copied out of the
  * registers and the IPC buffer before our own invocations reuse it. */
