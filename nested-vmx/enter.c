@@ -54,16 +54,22 @@ static nestor_word_t entry_failure(nvmx_monitor_t *m, vmcs12_t *v, const nvmx_en
 static bool ctl_host_known(const nvmx_monitor_t *m, const vmcs12_t *v,
                            const nvmx_entry_ctx_t *ctx, bool launch)
 {
+    static uint64_t guest_state[NVMX_DIRTY_WORDS];   /* the guest-state fields, made once */
+    static bool made;
     const nvmx_checked_t *k = &m->checked;
     if (launch || !k->valid || k->vmcs != ctx->vmcs_ptr || k->l1_ia32e != ctx->l1_ia32e ||
         k->entry_controls != v->field[V12_ENTRY_CONTROLS] ||
         (v->field[V12_ENTRY_INTR_INFO] & X86_INTR_VALID))
         return false;
+    if (!made) {
+        for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++)
+            if (VMCS_FIELD_TYPE(vmcs12_encoding(i)) == VMCS_TYPE_GUEST)
+                guest_state[i / 64] |= 1ULL << (i % 64);
+        made = true;
+    }
     for (unsigned w = 0; w < NVMX_DIRTY_WORDS; w++)
-        for (uint64_t bits = m->vmx.dirty[w]; bits; bits &= bits - 1)
-            if (VMCS_FIELD_TYPE(vmcs12_encoding(w * 64 + (unsigned)__builtin_ctzll(bits))) !=
-                VMCS_TYPE_GUEST)
-                return false;
+        if (m->vmx.dirty[w] & ~guest_state[w])
+            return false;
     return true;
 }
 

@@ -79,8 +79,11 @@ static inline void nvmx_answer_with_recv(struct nvmx_monitor *m, nestor_cptr_t v
 static inline void nvmx_exit_mrs(const nu_msg_t *msg, nestor_word_t *mr)
 {
     const nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
-        mr[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? msg->mr[i] : b->msg[i];
+    /* two straight copies, not one loop choosing per word (twice a cycle) */
+    for (unsigned i = 0; i < NESTOR_MSG_REGISTERS_IN_CPU; i++)
+        mr[i] = msg->mr[i];
+    for (unsigned i = NESTOR_MSG_REGISTERS_IN_CPU; i < NESTOR_EXIT_MR_COUNT; i++)
+        mr[i] = b->msg[i];
 }
 
 /* Hardware exception @vector (error code @error if @has_error) delivered to
