@@ -92,7 +92,7 @@ static void call_bounded(tcb_t *t)
 }
 
 /* The capability a receive at rdi goes through; 0 after an error set. */
-static cte_t *recv_slot(tcb_t *t)
+static inline __attribute__((always_inline)) cte_t *recv_slot(tcb_t *t)
 {
     cte_t *slot;
     nestor_error_t err = lookup_cap(t, t->frame.rdi, &slot);
