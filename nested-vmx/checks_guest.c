@@ -444,6 +444,136 @@ static nvmx_entry_check_t check_guest_pdptes(const vmcs12_t *v, const nvmx_env_t
     return chk_ok();
 }
 
+/*
+ * The inputs of each group, for nvmx_check_guest_known: every vmcs12 field
+ * the group's function reads (eff_proc2 reads the primary and secondary
+ * processor-based controls), each with the bits it reads where that
+ * matters (RFLAGS and CR0 change between exits in bits some groups never
+ * read). 26.3.1.4 (RIP, which every exit changes) and 26.3.1.6 (the PDPTEs,
+ * read from L1's memory without EPT) have none: they run at every entry.
+ * Lists, not tables, so that the compare compiles to a load, an XOR and an
+ * OR per field (a table walk cost as much as the checks themselves).
+ */
+#define ALL_BITS ~(uint64_t)0
+#define SEG_IN(X, s) X(GUEST_##s##_SEL, ALL_BITS) X(GUEST_##s##_BASE, ALL_BITS) \
+                     X(GUEST_##s##_LIMIT, ALL_BITS) X(GUEST_##s##_AR, ALL_BITS)
+#define REGS_IN(X)                                          /* check_guest_regs */          \
+    X(ENTRY_CONTROLS, ALL_BITS) X(PROC_CONTROLS, ALL_BITS) X(PROC_CONTROLS2, ALL_BITS)     \
+    X(GUEST_CR0, ALL_BITS) X(GUEST_CR4, ALL_BITS) X(GUEST_CR3, ALL_BITS)                   \
+    X(GUEST_DEBUGCTL, ALL_BITS) X(GUEST_DR7, ALL_BITS) X(GUEST_SYSENTER_ESP, ALL_BITS)     \
+    X(GUEST_SYSENTER_EIP, ALL_BITS) X(GUEST_PAT, ALL_BITS) X(GUEST_EFER, ALL_BITS)
+#define SEGS_IN(X)                                          /* check_guest_segs */          \
+    SEG_IN(X, ES) SEG_IN(X, CS) SEG_IN(X, SS) SEG_IN(X, DS) SEG_IN(X, FS) SEG_IN(X, GS)     \
+    SEG_IN(X, LDTR) SEG_IN(X, TR)                                                          \
+    X(PROC_CONTROLS, ALL_BITS) X(PROC_CONTROLS2, ALL_BITS) X(ENTRY_CONTROLS, ALL_BITS)      \
+    X(GUEST_RFLAGS, X86_RFLAGS_VM) X(GUEST_CR0, X86_CR0_PE)
+#define DTRS_IN(X)                                          /* check_guest_dtrs */          \
+    X(GUEST_GDTR_BASE, ALL_BITS) X(GUEST_IDTR_BASE, ALL_BITS)                              \
+    X(GUEST_GDTR_LIMIT, ALL_BITS) X(GUEST_IDTR_LIMIT, ALL_BITS)
+#define NONREG_IN(X)                                        /* check_guest_nonreg */        \
+    X(GUEST_ACTIVITY, ALL_BITS) X(GUEST_INTERRUPTIBILITY, ALL_BITS)                        \
+    X(ENTRY_INTR_INFO, ALL_BITS) X(GUEST_SS_AR, ALL_BITS) X(PIN_CONTROLS, ALL_BITS)        \
+    X(GUEST_PENDING_DBG, ALL_BITS) X(ENTRY_CONTROLS, ALL_BITS) X(GUEST_DEBUGCTL, ALL_BITS)  \
+    X(LINK_POINTER, ALL_BITS) X(PROC_CONTROLS, ALL_BITS) X(PROC_CONTROLS2, ALL_BITS)       \
+    X(GUEST_RFLAGS, X86_RFLAGS_IF_BIT | X86_RFLAGS_TF)
+
+#define COUNT_(name, mask) + 1
+#define DIFF_(name, mask) d |= (v->field[V12_##name] ^ *val++) & (mask);
+#define SAVE_(name, mask) *val++ = v->field[V12_##name];
+/* For inputs LIST: NAME_diff (nonzero: some input differs from @val's)
+ * and NAME_save (store them at @val), and NAME_group (the check). */
+#define MEMO_FUNCS(name, LIST)                                                   \
+    static uint64_t name##_diff(const vmcs12_t *v, const uint64_t *val)          \
+    {                                                                            \
+        uint64_t d = 0;                                                          \
+        LIST(DIFF_)                                                              \
+        return d;                                                                \
+    }                                                                            \
+    static void name##_save(const vmcs12_t *v, uint64_t *val)                    \
+    {                                                                            \
+        LIST(SAVE_)                                                              \
+    }
+MEMO_FUNCS(regs, REGS_IN)
+MEMO_FUNCS(segs, SEGS_IN)
+MEMO_FUNCS(dtrs, DTRS_IN)
+MEMO_FUNCS(nonreg, NONREG_IN)
+
+static nvmx_entry_check_t regs_group(const vmcs12_t *v, const nvmx_env_t *env,
+                                     const nvmx_entry_ctx_t *ctx)
+{
+    (void)ctx;
+    return check_guest_regs(v, env);
+}
+static nvmx_entry_check_t segs_group(const vmcs12_t *v, const nvmx_env_t *env,
+                                     const nvmx_entry_ctx_t *ctx)
+{
+    (void)env, (void)ctx;
+    return check_guest_segs(v);
+}
+static nvmx_entry_check_t dtrs_group(const vmcs12_t *v, const nvmx_env_t *env,
+                                     const nvmx_entry_ctx_t *ctx)
+{
+    (void)env, (void)ctx;
+    return check_guest_dtrs(v);
+}
+static nvmx_entry_check_t rip_rflags_group(const vmcs12_t *v, const nvmx_env_t *env,
+                                           const nvmx_entry_ctx_t *ctx)
+{
+    (void)env, (void)ctx;
+    return check_guest_rip_rflags(v);
+}
+static nvmx_entry_check_t pdptes_group(const vmcs12_t *v, const nvmx_env_t *env,
+                                       const nvmx_entry_ctx_t *ctx)
+{
+    (void)ctx;
+    return check_guest_pdptes(v, env);
+}
+
+#define GROUP(check, name, LIST) { check, name##_diff, name##_save, 0 LIST(COUNT_) }
+static const struct {
+    nvmx_entry_check_t (*check)(const vmcs12_t *, const nvmx_env_t *, const nvmx_entry_ctx_t *);
+    uint64_t (*diff)(const vmcs12_t *, const uint64_t *);   /* NULL: runs at every entry */
+    void (*save)(const vmcs12_t *, uint64_t *);
+    unsigned n;                                             /* its inputs */
+} guest_groups[] = {            /* SDM 26.3.1.1-26.3.1.6, in the SDM's order */
+    GROUP(regs_group, regs, REGS_IN),
+    GROUP(segs_group, segs, SEGS_IN),
+    GROUP(dtrs_group, dtrs, DTRS_IN),
+    { rip_rflags_group, NULL, NULL, 0 },
+    GROUP(check_guest_nonreg, nonreg, NONREG_IN),
+    { pdptes_group, NULL, NULL, 0 },
+};
+#define GUEST_GROUPS (sizeof guest_groups / sizeof guest_groups[0])
+_Static_assert(0 REGS_IN(COUNT_) SEGS_IN(COUNT_) DTRS_IN(COUNT_) NONREG_IN(COUNT_) <=
+                   NVMX_GUEST_MEMO_VALUES, "the memo holds every group's inputs");
+
+nvmx_entry_check_t nvmx_check_guest_known(const vmcs12_t *v, const nvmx_env_t *env,
+                                          const nvmx_entry_ctx_t *ctx, nvmx_guest_memo_t *memo)
+{
+    const bool known = memo->valid && memo->vmcs_ptr == ctx->vmcs_ptr &&
+                       memo->l1_debugctl == ctx->l1_debugctl;
+    /* 26.3.1.5: the link pointer's check reads the revision word of the
+     * VMCS it references, in L1's memory, which no field tells changed. */
+    const bool reads_memory = F(LINK_POINTER) != VMCS_LINK_PTR_NONE;
+    memo->valid = false;
+    uint64_t *val = memo->val;
+    for (unsigned g = 0; g < GUEST_GROUPS; val += guest_groups[g].n, g++) {
+        const bool memo_ok = guest_groups[g].diff &&
+                             !(guest_groups[g].check == check_guest_nonreg && reads_memory);
+        if (known && memo_ok && !guest_groups[g].diff(v, val))
+            continue;
+        nvmx_entry_check_t r = guest_groups[g].check(v, env, ctx);
+        if (r.kind != NVMX_ENTRY_OK)
+            return r;
+        if (guest_groups[g].save)
+            guest_groups[g].save(v, val);
+    }
+    memo->valid = true;
+    memo->vmcs_ptr = ctx->vmcs_ptr;
+    memo->l1_debugctl = ctx->l1_debugctl;
+    return chk_ok();
+}
+
 nvmx_entry_check_t nvmx_check_guest(const vmcs12_t *v, const nvmx_env_t *env,
                                     const nvmx_entry_ctx_t *ctx)
 {

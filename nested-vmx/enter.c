@@ -47,28 +47,36 @@ static nestor_word_t entry_failure(nvmx_monitor_t *m, vmcs12_t *v, const nvmx_en
  * the shadow pull feeds too), the same entry controls and L1 mode, and no
  * event to inject (a VMWRITE of it would be dirty anyway). Any VMCLEAR,
  * VMPTRLD, VMXOFF or reset forgets the vmcs12 (nvmx_enter_forget); a
- * VMLAUNCH checks everything. The guest-state checks (26.3), on fields
- * every exit rewrites, run at every entry.
+ * VMLAUNCH checks everything. The guest-state checks (26.3) run where
+ * their inputs differ from those they last passed on (entry_checks.h
+ * nvmx_guest_memo_t: compared by value, as every exit rewrites them).
  */
 static bool ctl_host_known(const nvmx_monitor_t *m, const vmcs12_t *v,
                            const nvmx_entry_ctx_t *ctx, bool launch)
 {
+    static uint64_t guest_state[NVMX_DIRTY_WORDS];   /* the guest-state fields, made once */
+    static bool made;
     const nvmx_checked_t *k = &m->checked;
     if (launch || !k->valid || k->vmcs != ctx->vmcs_ptr || k->l1_ia32e != ctx->l1_ia32e ||
         k->entry_controls != v->field[V12_ENTRY_CONTROLS] ||
         (v->field[V12_ENTRY_INTR_INFO] & X86_INTR_VALID))
         return false;
+    if (!made) {
+        for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++)
+            if (VMCS_FIELD_TYPE(vmcs12_encoding(i)) == VMCS_TYPE_GUEST)
+                guest_state[i / 64] |= 1ULL << (i % 64);
+        made = true;
+    }
     for (unsigned w = 0; w < NVMX_DIRTY_WORDS; w++)
-        for (uint64_t bits = m->vmx.dirty[w]; bits; bits &= bits - 1)
-            if (VMCS_FIELD_TYPE(vmcs12_encoding(w * 64 + (unsigned)__builtin_ctzll(bits))) !=
-                VMCS_TYPE_GUEST)
-                return false;
+        if (m->vmx.dirty[w] & ~guest_state[w])
+            return false;
     return true;
 }
 
 void nvmx_enter_forget(nvmx_monitor_t *m)
 {
     m->checked.valid = false;
+    m->guest_memo.valid = false;
 }
 
 nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_insn_t *insn,
@@ -80,9 +88,9 @@ nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_i
     const nvmx_entry_ctx_t ctx = { .l1_ia32e = m->s->efer & X86_EFER_LMA,
                                    .vmcs_ptr = m->vmx.current, .l1_debugctl = m->s->debugctl };
     nvmx_entry_check_t c;
-    PROF_SPAN(PROF_CHECKS,
-              c = ctl_host_known(m, v, &ctx, r->launch) ? nvmx_check_guest(v, &m->env, &ctx)
-                                                         : nvmx_check_entry(v, &m->env, &ctx));
+    PROF_SPAN(PROF_CHECKS, c = nvmx_check_entry_known(v, &m->env, &ctx,
+                                                      ctl_host_known(m, v, &ctx, r->launch),
+                                                      &m->guest_memo));
     m->checked = (nvmx_checked_t){ .valid = c.kind == NVMX_ENTRY_OK, .vmcs = ctx.vmcs_ptr,
                                    .l1_ia32e = ctx.l1_ia32e,
                                    .entry_controls = v->field[V12_ENTRY_CONTROLS] };

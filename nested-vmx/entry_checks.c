@@ -18,6 +18,23 @@ nvmx_entry_check_t nvmx_check_entry(const vmcs12_t *v, const nvmx_env_t *env,
     return r;
 }
 
+nvmx_entry_check_t nvmx_check_entry_known(const vmcs12_t *v, const nvmx_env_t *env,
+                                          const nvmx_entry_ctx_t *ctx, bool ctl_host_passed,
+                                          nvmx_guest_memo_t *memo)
+{
+    /* The same order as nvmx_check_entry (SDM 26.2.1, 26.2.2-26.2.4, 26.3.1). */
+    nvmx_entry_check_t r = chk_ok();
+    if (!ctl_host_passed) {
+        r = nvmx_check_controls(v, env);
+        if (r.kind == NVMX_ENTRY_OK)
+            r = nvmx_check_host(v, env, ctx);
+    }
+    if (r.kind == NVMX_ENTRY_OK)
+        return nvmx_check_guest_known(v, env, ctx, memo);
+    memo->valid = false;
+    return r;
+}
+
 nvmx_entry_check_t nvmx_entry_msr_fail(uint32_t n, const char *rule)
 {
     /* SDM 26.4, 26.8: basic exit reason 34 with bit 31; the qualification is

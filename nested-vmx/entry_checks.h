@@ -60,6 +60,35 @@ nvmx_entry_check_t nvmx_check_host(const vmcs12_t *v, const nvmx_env_t *env,
 nvmx_entry_check_t nvmx_check_guest(const vmcs12_t *v, const nvmx_env_t *env,
                                     const nvmx_entry_ctx_t *ctx);
 
+/*
+ * What the guest-state checks (26.3.1) last passed on, so that an entry
+ * runs again only the checks whose inputs changed (nvmx_check_guest_known).
+ * Each check group is a pure function of the vmcs12 bits it lists (its
+ * fields, masked to the bits it reads), of ctx and of the constant env, but
+ * the two that read L1's memory (the link pointer's VMCS, the PDPTEs from
+ * CR3): those run whenever they read it. Equal inputs give the equal
+ * result, however a field came to be what it is (VMWRITE, the shadow,
+ * L1's plain memory writes to its VMCS region, a reflected exit): the
+ * skip never lets an unchecked value through. Kept per current VMCS.
+ */
+#define NVMX_GUEST_MEMO_VALUES 72
+typedef struct {
+    bool valid;
+    uint64_t vmcs_ptr, l1_debugctl;             /* the ctx it was taken with */
+    uint64_t val[NVMX_GUEST_MEMO_VALUES];       /* the listed fields, as they passed */
+} nvmx_guest_memo_t;
+
+/* nvmx_check_guest, skipping the groups whose inputs equal @memo's, which
+ * is then updated (valid only after a pass). */
+nvmx_entry_check_t nvmx_check_guest_known(const vmcs12_t *v, const nvmx_env_t *env,
+                                          const nvmx_entry_ctx_t *ctx, nvmx_guest_memo_t *memo);
+/* nvmx_check_entry with the guest-state checks through @memo, the control
+ * and host-state ones only unless @ctl_host_passed (the caller knows they
+ * pass again: enter.c ctl_host_known). */
+nvmx_entry_check_t nvmx_check_entry_known(const vmcs12_t *v, const nvmx_env_t *env,
+                                          const nvmx_entry_ctx_t *ctx, bool ctl_host_passed,
+                                          nvmx_guest_memo_t *memo);
+
 /* Entry @n (1-based) of the VM-entry MSR-load list, its first 8 bytes
  * @index_word (index 31:0, reserved 63:32) and its data @data (SDM 26.4).
  * The caller walks the list after nvmx_check_entry passed and stops at the

@@ -495,16 +495,24 @@ static uint64_t field_group(unsigned i)
     }
 }
 
-/* The groups a VMRESUME of the vmcs12 at @gpa must load, or FULL_ENTRY. */
+/* The groups a VMRESUME of the vmcs12 at @gpa must load, or FULL_ENTRY
+ * (field_group of each field, looked up in a table made once). */
 static uint64_t resume_groups(struct nvmx_monitor *m, uint64_t gpa)
 {
+    static uint64_t group_of[NVMX_FIELD_COUNT];
+    static bool made;
     const l2_t *l2 = &m->l2;
     if (!l2->started || l2->vmcs12 != gpa || m->tsc_dirty)
         return FULL_ENTRY;
+    if (!made) {
+        for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++)
+            group_of[i] = field_group(i);
+        made = true;
+    }
     uint64_t groups = 0;
     for (unsigned w = 0; w < NVMX_DIRTY_WORDS; w++)
         for (uint64_t bits = m->vmx.dirty[w]; bits; bits &= bits - 1) {
-            uint64_t g = field_group(w * 64 + (unsigned)__builtin_ctzll(bits));
+            uint64_t g = group_of[w * 64 + (unsigned)__builtin_ctzll(bits)];
             if (g == FULL_ENTRY)
                 return FULL_ENTRY;
             groups |= g;
@@ -541,8 +549,9 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
      * takes the whole entry, which loads it again in order and reports a
      * failure as 26.4 says. */
     if (f[V12_ENTRY_MSR_LOAD_COUNT] &&
-        nvmx_msr_list_load(&m->env, NULL, f[V12_ENTRY_MSR_LOAD_ADDR],
-                           (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], s2).kind != NVMX_ENTRY_OK)
+        nvmx_msr_list_load_memo(&m->env, NULL, f[V12_ENTRY_MSR_LOAD_ADDR],
+                                (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], s2,
+                                &l2->entry_load_memo).kind != NVMX_ENTRY_OK)
         return false;
     if (msrs_differ(msrs, s2))
         groups |= NESTOR_MTD_MSRS;
@@ -559,10 +568,9 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         groups |= NESTOR_MTD_TIMER;
     }
     pause_for_l1_event(m, f);
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, groups | NESTOR_MTD_GPRS };
-    PROF_SPAN(PROF_REPLY_L2,
-              *label = nu_invoke(l2->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0) == NESTOR_OK
-                           ? NVMX_NO_REPLY : NESTOR_EXIT_REPLY_STOP);
+    /* vcpu02's exit answered with our receive (serve.c answer_and_recv) */
+    nvmx_answer_with_recv(m, l2->vcpu, groups | NESTOR_MTD_GPRS);
+    *label = NVMX_NO_REPLY;
     return true;
 }
 
@@ -601,8 +609,9 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         /* SDM 26.4: the VM-entry MSR-load list, after the guest state (and
          * before vcpu02's TSC offset: the list may write L1's TSC). */
         const nvmx_platform_msrs_t pm = platform_msrs(m);
-        *failure = nvmx_msr_list_load(&m->env, &pm, f[V12_ENTRY_MSR_LOAD_ADDR],
-                                      (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s);
+        *failure = nvmx_msr_list_load_memo(&m->env, &pm, f[V12_ENTRY_MSR_LOAD_ADDR],
+                                           (uint32_t)f[V12_ENTRY_MSR_LOAD_COUNT], l2->s,
+                                           &l2->entry_load_memo);
         if (failure->kind != NVMX_ENTRY_OK)
             return NVMX_L2_ENTRY_FAILED;
         l2_inspector_enter(m, f);       /* (before the controls; every group is loaded below) */
@@ -854,13 +863,80 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
  * on a CPU, comparing costs more than writing (nested-vmx/README.md), so
  * every group the exit may change is: all but the PDPTEs, which only a
  * 32-bit PAE host loads (27.5.4). */
-static nestor_word_t l1_groups(struct nvmx_monitor *m, const nestor_vcpu_state_t *s1)
+/*
+ * Except the groups a Nestor as L1 leaves alike across the exit: its
+ * control and segment registers (the host state it wrote is what it runs
+ * with when it enters L2), its debug registers and XCR0. (Not the
+ * descriptor-table registers and LDTR/TR: 27.5.2 gives them limits of its
+ * own, which L1's rarely are.) L1's VMCS holds them as its VMLAUNCH/
+ * VMRESUME exit stored them in the state page (the groups that exit
+ * fetched, mtd): L1 has not run since, and nothing between that exit and
+ * this reflection writes them (m->s_entered rests on the same where our
+ * kernel runs in a VM). Kept before the reflection writes L1's state
+ * (l1_kept_get), compared after it: a group whose words all stay is not
+ * loaded again. Two blocks of words, two at a time, cheaper than the loads
+ * they save (in the kernel: the VMWRITEs, its checks of the state, the VPID
+ * flush after CRs and the debug registers' reload).
+ */
+#define KEPT_A_FIRST (offsetof(nestor_vcpu_state_t, cr0) / sizeof(uint64_t))
+#define KEPT_A_PAIRS ((offsetof(nestor_vcpu_state_t, ldtr) - offsetof(nestor_vcpu_state_t, cr0)) / \
+                      (2 * sizeof(uint64_t)))
+#define KEPT_A_GROUPS (NESTOR_MTD_CR | NESTOR_MTD_SEGS)
+#define KEPT_B_FIRST (offsetof(nestor_vcpu_state_t, dr0) / sizeof(uint64_t))
+#define KEPT_B_PAIRS ((offsetof(nestor_vcpu_state_t, xcr0) + sizeof(uint64_t) - \
+                       offsetof(nestor_vcpu_state_t, dr0)) / (2 * sizeof(uint64_t)))
+#define KEPT_B_GROUPS (NESTOR_MTD_DEBUG | NESTOR_MTD_XCR0)
+/* cr0..efer and es..gs: 23 words, copied two at a time with the 24th
+ * (LDTR's first, not compared); dr0..xcr0: 8 words. */
+_Static_assert(offsetof(nestor_vcpu_state_t, es) == offsetof(nestor_vcpu_state_t, efer) + 8 &&
+                   offsetof(nestor_vcpu_state_t, ldtr) == offsetof(nestor_vcpu_state_t, es) +
+                                                              6 * sizeof(nestor_vcpu_seg_t) &&
+                   (offsetof(nestor_vcpu_state_t, ldtr) - offsetof(nestor_vcpu_state_t, cr0)) %
+                           16 == 8 &&
+                   offsetof(nestor_vcpu_state_t, xcr0) == offsetof(nestor_vcpu_state_t, debugctl) + 8 &&
+                   (offsetof(nestor_vcpu_state_t, xcr0) + 8 - offsetof(nestor_vcpu_state_t, dr0)) %
+                           16 == 0,
+               "CR0..GS (and one word more) and DR0..XCR0 are blocks of word pairs");
+#define KEPT_A_COVERS (KEPT_A_PAIRS * 2 + 1)
+
+typedef uint64_t word_pair_t __attribute__((vector_size(16), aligned(8)));
+
+typedef struct {
+    word_pair_t a[KEPT_A_PAIRS + 1], b[KEPT_B_PAIRS];
+    nestor_word_t mtd;
+} l1_kept_t;
+
+static void l1_kept_get(l1_kept_t *k, const nestor_vcpu_state_t *s1)
+{
+    const word_pair_t *a = (const word_pair_t *)((const uint64_t *)s1 + KEPT_A_FIRST);
+    const word_pair_t *b = (const word_pair_t *)((const uint64_t *)s1 + KEPT_B_FIRST);
+    for (unsigned i = 0; i <= KEPT_A_PAIRS; i++)
+        k->a[i] = a[i];
+    for (unsigned i = 0; i < KEPT_B_PAIRS; i++)
+        k->b[i] = b[i];
+    k->mtd = s1->mtd;
+}
+
+static nestor_word_t l1_groups(struct nvmx_monitor *m, const nestor_vcpu_state_t *s1,
+                               const l1_kept_t *k)
 {
     if (m->kernel_nested)
         return groups_changed(&m->s_entered, s1, L1_STATE_GROUPS);
     const bool host_pae = (s1->cr0 & X86_CR0_PG) && (s1->cr4 & X86_CR4_PAE) &&
                           !(s1->efer & X86_EFER_LMA);
-    return L1_STATE_GROUPS & ~(host_pae ? 0 : (nestor_word_t)NESTOR_MTD_PDPTE);
+    const word_pair_t *a = (const word_pair_t *)((const uint64_t *)s1 + KEPT_A_FIRST);
+    const word_pair_t *b = (const word_pair_t *)((const uint64_t *)s1 + KEPT_B_FIRST);
+    word_pair_t da = { 0, 0 }, db = { 0, 0 };
+    for (unsigned i = 0; i < KEPT_A_PAIRS; i++)
+        da |= k->a[i] ^ a[i];
+    for (unsigned i = 0; i < KEPT_B_PAIRS; i++)
+        db |= k->b[i] ^ b[i];
+    const uint64_t last = ((const uint64_t *)&k->a[KEPT_A_PAIRS])[0] ^
+                          ((const uint64_t *)&a[KEPT_A_PAIRS])[0];   /* gs.ar... word 23 */
+    nestor_word_t same = (da[0] | da[1] | last ? 0 : KEPT_A_GROUPS) |
+                         (db[0] | db[1] ? 0 : KEPT_B_GROUPS);
+    same &= k->mtd;                     /* (a group the exit did not fetch: loaded) */
+    return L1_STATE_GROUPS & ~same & ~(host_pae ? 0 : (nestor_word_t)NESTOR_MTD_PDPTE);
 }
 
 /* Back to L1 at vmcs12's host state (27.5), answering its VMLAUNCH/VMRESUME
@@ -874,9 +950,12 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
      * host state; 27.6 the VM-exit MSR-load list. A failure is a VMX abort
      * (27.7). */
     const uint64_t prof_t0 = NVMX_PROFILE ? nvmx_prof_tsc() : 0;
+    l1_kept_t kept;
+    l1_kept_get(&kept, s1);
     const nvmx_platform_msrs_t pm = platform_msrs(m);
-    bool ok = nvmx_msr_list_store(&m->env, &pm, f[V12_EXIT_MSR_STORE_ADDR],
-                                  (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad);
+    bool ok = nvmx_msr_list_store_memo(&m->env, &pm, f[V12_EXIT_MSR_STORE_ADDR],
+                                       (uint32_t)f[V12_EXIT_MSR_STORE_COUNT], m->l2.s, &bad,
+                                       &m->l2.exit_store_memo);
     carry_unswitched(s1, m->l2.s);
     ok = ok && nvmx_load_host_state(v, &m->env, s1);
     /* An NMI-caused VM exit leaves NMIs blocked (SDM 24.4.2, 27.5: until
@@ -887,8 +966,9 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         (f[V12_EXIT_INTR_INFO] & X86_INTR_TYPE_MASK) == X86_INTR_TYPE_NMI)
         s1->interruptibility |= X86_INTR_BLOCK_NMI;
     if (ok) {
-        nvmx_entry_check_t c = nvmx_msr_list_load(&m->env, &pm, f[V12_EXIT_MSR_LOAD_ADDR],
-                                                  (uint32_t)f[V12_EXIT_MSR_LOAD_COUNT], s1);
+        nvmx_entry_check_t c = nvmx_msr_list_load_memo(&m->env, &pm, f[V12_EXIT_MSR_LOAD_ADDR],
+                                                       (uint32_t)f[V12_EXIT_MSR_LOAD_COUNT], s1,
+                                                       &m->l2.exit_load_memo);
         ok = c.kind == NVMX_ENTRY_OK;
         bad = (uint32_t)c.qualification;
     }
@@ -899,21 +979,17 @@ static nestor_word_t resume_l1(struct nvmx_monitor *m, const vmcs12_t *v)
         nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0);
         return NESTOR_EXIT_REPLY_STOP;
     }
-    nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, l1_groups(m, s1) };
+    nestor_word_t groups = l1_groups(m, s1, &kept);
 #if NVMX_PROFILE
     nvmx_prof.part[PROF_HOST_STATE] += nvmx_prof_tsc() - prof_t0;
 #else
     (void)prof_t0;
 #endif
     /* What L1 reads of the exit, without exits: into the shadow with the reply. */
-    PROF_SPAN(PROF_PUSH, args[1] |= shadow12_push_reply(m));
-    nestor_error_t e;
-    PROF_SPAN(PROF_REPLY_L1, e = nu_invoke(m->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0));
-    if (e != NESTOR_OK) {
-        printf("nested-vmx %s: L1 did not take its state back (error %lu, exit reason %lu): "
-               "VM stopped\n", m->name, (nestor_word_t)e, v->field[V12_EXIT_REASON]);
-        return NESTOR_EXIT_REPLY_STOP;
-    }
+    PROF_SPAN(PROF_PUSH, groups |= shadow12_push_reply(m));
+    /* L1's exit answered with our receive (serve.c answer_and_recv; a
+     * refusal is said there, and stops the VM) */
+    nvmx_answer_with_recv(m, m->vcpu, groups);
     return NVMX_NO_REPLY;
 }
 

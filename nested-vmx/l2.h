@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "entry_checks.h"
+#include "msr_lists.h"
 #include "nvmx_setup.h"
 #include <nestor/vcpu.h>
 #include <user/sys.h>
@@ -93,6 +94,9 @@ typedef struct {
      * instruction had completed there (its single-step trap pending). */
     bool overlay_loaded, step_reflected, step_done;
     uint64_t step_rip;
+    /* What the VM-entry MSR-load, VM-exit MSR-store and VM-exit MSR-load
+     * lists' entries resolved to (msr_lists.h nvmx_msr_memo_t). */
+    nvmx_msr_memo_t entry_load_memo, exit_store_memo, exit_load_memo;
 } l2_t;
 
 /* L1's VMLAUNCH/VMRESUME of vmcs12 @v (at @gpa) passed every check: enter

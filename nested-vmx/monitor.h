@@ -5,6 +5,7 @@
  */
 #ifndef NVMX_MONITOR_H
 #define NVMX_MONITOR_H
+#include "entry_checks.h"
 #include "l2.h"
 #include "nvmx.h"
 #include "nvmx_setup.h"
@@ -51,15 +52,38 @@ typedef struct nvmx_monitor {
     nestor_cptr_t insp_setup, insp_exits;
     nvmx_l2_page_t *l2_page;
     nvmx_checked_t checked;
+    nvmx_guest_memo_t guest_memo;   /* what the guest-state checks last passed on */
+    /* The exit the other vCPU waits in, answered RESUME with the groups
+     * @mask by our next receive, one system call (serve.c answer_and_recv,
+     * nestor/syscalls.h NESTOR_SYS_VCPU_REPLY_RECV): L1's at a reflected
+     * exit, vcpu02's at a VMRESUME that resumes L2. */
+    struct {
+        bool pending;
+        nestor_cptr_t vcpu;
+        nestor_word_t mask;
+    } answer;
 } nvmx_monitor_t;
+
+/* Answer the exit VCPU @vcpu waits in with RESUME and @mask at our next
+ * receive (the caller then returns NVMX_NO_REPLY). */
+static inline void nvmx_answer_with_recv(struct nvmx_monitor *m, nestor_cptr_t vcpu,
+                                         nestor_word_t mask)
+{
+    m->answer.pending = true;
+    m->answer.vcpu = vcpu;
+    m->answer.mask = mask;
+}
 
 /* An exit's message registers (NESTOR_EXIT_MR_*), copied out of the
  * registers and the IPC buffer before our own invocations reuse it. */
 static inline void nvmx_exit_mrs(const nu_msg_t *msg, nestor_word_t *mr)
 {
     const nestor_ipc_buffer_t *b = nu_ipc_buffer();
-    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
-        mr[i] = i < NESTOR_MSG_REGISTERS_IN_CPU ? msg->mr[i] : b->msg[i];
+    /* two straight copies, not one loop choosing per word (twice a cycle) */
+    for (unsigned i = 0; i < NESTOR_MSG_REGISTERS_IN_CPU; i++)
+        mr[i] = msg->mr[i];
+    for (unsigned i = NESTOR_MSG_REGISTERS_IN_CPU; i < NESTOR_EXIT_MR_COUNT; i++)
+        mr[i] = b->msg[i];
 }
 
 /* Hardware exception @vector (error code @error if @has_error) delivered to

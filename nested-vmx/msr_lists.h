@@ -32,6 +32,22 @@ typedef struct {
                                efer_allowed): the others #GP on WRMSR */
 } nvmx_platform_msrs_t;
 
+/*
+ * What the first entries of one list resolved to last time (the lists of a
+ * Nestor as L1 are walked at every reflected exit and VMRESUME, six entries
+ * each): for entry i, the index word it had and, where that names a
+ * state-page MSR, the field's offset and the check its data needs. An entry
+ * whose index word equals the one remembered takes that resolution (a pure
+ * function of the index word); its data is checked every time as before.
+ * Anything else walks the whole way and is remembered if it resolves so.
+ */
+#define NVMX_MSR_MEMO_ENTRIES 8
+typedef struct {
+    uint64_t index_word[NVMX_MSR_MEMO_ENTRIES];
+    uint16_t offset[NVMX_MSR_MEMO_ENTRIES];  /* the state-page field */
+    uint8_t how[NVMX_MSR_MEMO_ENTRIES];      /* NVMX_MSR_MEMO_* (msr_lists.c); 0: none */
+} nvmx_msr_memo_t;
+
 /* The state-page field holding MSR @msr, or NULL. */
 nestor_word_t *nvmx_state_msr(nestor_vcpu_state_t *s, uint32_t msr);
 
@@ -40,11 +56,19 @@ nestor_word_t *nvmx_state_msr(nestor_vcpu_state_t *s, uint32_t msr);
  * first bad entry; the entries before it stay loaded, 26.4). */
 nvmx_entry_check_t nvmx_msr_list_load(const nvmx_env_t *env, const nvmx_platform_msrs_t *platform,
                                       uint64_t addr, uint64_t count, nestor_vcpu_state_t *s);
+/* The same with what @memo remembers of this list (updated). */
+nvmx_entry_check_t nvmx_msr_list_load_memo(const nvmx_env_t *env,
+                                           const nvmx_platform_msrs_t *platform, uint64_t addr,
+                                           uint64_t count, nestor_vcpu_state_t *s,
+                                           nvmx_msr_memo_t *memo);
 /* Store the values of the MSRs the @count entries at @addr name (@s's or
  * the platform's) into their data fields (VM exit). False: a VMX abort
  * (27.4: the list not in RAM, an MSR that may not or cannot be stored);
  * *@bad is the 1-based entry. */
 bool nvmx_msr_list_store(const nvmx_env_t *env, const nvmx_platform_msrs_t *platform,
                          uint64_t addr, uint64_t count, nestor_vcpu_state_t *s, uint32_t *bad);
+bool nvmx_msr_list_store_memo(const nvmx_env_t *env, const nvmx_platform_msrs_t *platform,
+                              uint64_t addr, uint64_t count, nestor_vcpu_state_t *s,
+                              uint32_t *bad, nvmx_msr_memo_t *memo);
 
 #endif

@@ -34,12 +34,13 @@ enum nvmx_prof_span {
     PROF_SAVE_CR,       /* reflect: READ_VMCS of L2's CR0/CR4 */
     PROF_PUSH,          /* reflect: the shadow push (SHADOW_WRITE) */
     PROF_HOST_STATE,    /* reflect: MSR lists, host state, groups compared */
-    PROF_REPLY_L1,      /* reflect: VCPU_REPLY to L1 */
+    PROF_REPLY_L1,      /* reflect: VCPU_REPLY to L1 (0 since the reply is the next
+                           receive's, NESTOR_SYS_VCPU_REPLY_RECV: in the span B -> C) */
     PROF_PULL,          /* enter: the shadow pull (SHADOW_READ) */
     PROF_INSN,          /* enter: VMRESUME's instruction checks (nvmx_instruction) */
     PROF_CHECKS,        /* enter: the entry checks of 26.2, 26.3 */
     PROF_SNAPSHOT,      /* enter: L1's state kept (s_entered) */
-    PROF_REPLY_L2,      /* enter: VCPU_REPLY to vcpu02 */
+    PROF_REPLY_L2,      /* enter: VCPU_REPLY to vcpu02 (0 likewise: in D -> A) */
     PROF_FOLLOW,        /* enter: the shadow follow and push after the instruction */
     PROF_TIMER_SAVE,    /* reflect: vcpu02's preemption timer read back (save_timer) */
     PROF_TIMER_SET,     /* enter: vcpu02's preemption timer set (set_timer) */

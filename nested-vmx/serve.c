@@ -185,6 +185,29 @@ static void reset(nvmx_monitor_t *m)
     printf("nested-vmx %s: the VM was reset: VMX operation left\n", m->name);
 }
 
+/* The next message, the exit owed an answer (nvmx_answer_with_recv) answered
+ * first in the same system call. If the kernel refuses that answer (the
+ * vCPU waits in no exit, a state it refuses is caught at the entry
+ * instead), the VM cannot go on: said, the VMM asked to stop it, and the
+ * exit we hold the reply right of answered STOP. */
+static void answer_and_recv(nvmx_monitor_t *m, nu_msg_t *msg)
+{
+    if (!m->answer.pending) {
+        nu_recv(m->ep, msg);
+        return;
+    }
+    m->answer.pending = false;
+    const nestor_word_t st = nu_vcpu_reply_recv(m->ep, m->answer.vcpu, NESTOR_EXIT_REPLY_RESUME,
+                                                m->answer.mask, msg);
+    if (st == NESTOR_OK)
+        return;
+    printf("nested-vmx %s: %s did not take its state back (error %lu): VM stopped\n", m->name,
+           m->answer.vcpu == m->vcpu ? "L1" : "L2", st);
+    ask_stop(m);
+    *msg = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_STOP, 0, 0, 0) };
+    nu_reply_recv(m->ep, msg);
+}
+
 void nvmx_serve(nvmx_monitor_t *m)
 {
     nu_msg_t msg = { 0 };
@@ -214,7 +237,7 @@ void nvmx_serve(nvmx_monitor_t *m)
             nestor_word_t label = l2_exit(m, mr, &changed);
             if (label == NVMX_NO_REPLY) {       /* L1 runs; L2 waits in this exit */
                 PROF_MARK(1);
-                nu_recv(m->ep, &msg);
+                answer_and_recv(m, &msg);
                 continue;
             }
             if (label == NESTOR_EXIT_REPLY_STOP)
@@ -233,7 +256,7 @@ void nvmx_serve(nvmx_monitor_t *m)
             if (label == NVMX_NO_REPLY) {       /* L2 runs; L1 waits in this exit */
                 PROF_MARK(3);
                 m->handled++;
-                nu_recv(m->ep, &msg);
+                answer_and_recv(m, &msg);
                 continue;
             }
             m->handled += label != NESTOR_EXIT_REPLY_PASS_ON;

@@ -102,6 +102,45 @@ static void reply_recv_to_vcpu(tcb_t *t, tcb_t *caller, const cap_t *c, nestor_m
     vcpu_run(caller);
 }
 
+/*
+ * NESTOR_SYS_VCPU_REPLY_RECV in the common case: the exit of another VCPU
+ * than the one whose reply right the handler holds (nested-vmx answers L1's
+ * exit while L2's waits, and the other way round) answered with RESUME and
+ * entered directly, as reply_recv_to_vcpu does for the caller; the
+ * handler's reply right stays. The same checks as the general path
+ * (syscall.c vcpu_reply_recv), and the same result.
+ */
+void fastpath_vcpu_reply_recv(trap_frame_t *f)
+{
+    tcb_t *t = sched_current;
+    (void)f;
+    nestor_msginfo_t info = t->frame.rsi;
+    if (nestor_msginfo_label(info) != NESTOR_EXIT_REPLY_RESUME ||
+        nestor_msginfo_length(info) < 2 || (t->bound_ntfn && t->bound_ntfn->active))
+        return;
+    const cap_t *vc = lookup_flat(t, t->frame.r8);
+    if (!vc || vc->type != NESTOR_OBJ_VCPU)
+        return;
+    vcpu_t *v = cap_vcpu(vc);
+    tcb_t *target = v->tcb;
+    if (!vcpu_waits_for_exit_reply(v) || !sched_only_ready_above(t, target->priority))
+        return;
+    const cap_t *c = lookup_flat(t, t->frame.rdi);
+    if (!c || c->type != NESTOR_OBJ_ENDPOINT || !(c->rights & NESTOR_RIGHT_READ) ||
+        cap_ep(c)->state == EP_SENDING)
+        return;
+    /* vcpu_deferred_reply's unlinking: the handler's own caller (the newer
+     * exit) keeps its reply right. */
+    if (target->callee && target->callee->caller == target)
+        target->callee->caller = 0;
+    target->callee = 0;
+    vcpu_resume_from_exit(target, t->frame.rdx);   /* (a doorbell's timeout disarmed) */
+    target->fault_type = NESTOR_FAULT_NONE;
+    block_receiving(t, cap_ep(c), c->rights);
+    sched_handoff_to_vcpu(t, target);
+    vcpu_run(target);
+}
+
 void fastpath_reply_recv(trap_frame_t *f)
 {
     tcb_t *t = sched_current;

@@ -54,5 +54,8 @@ __attribute__((noreturn)) static inline void fastpath_call_switch(tcb_t *caller,
  * each returns only if the fast path does not apply. */
 FASTPATH_HOT void fastpath_call(trap_frame_t *f);
 FASTPATH_HOT void fastpath_reply_recv(trap_frame_t *f);
+/* NESTOR_SYS_VCPU_REPLY_RECV: the VCPU's exit answered with RESUME, the
+ * handler blocked receiving and the guest entered directly. */
+FASTPATH_HOT void fastpath_vcpu_reply_recv(trap_frame_t *f);
 
 #endif

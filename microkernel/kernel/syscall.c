@@ -14,6 +14,7 @@
 #include "kernel/invoke.h"
 #include "kernel/ipc.h"
 #include "kernel/sched.h"
+#include "kernel/vcpu.h"
 #include <nestor/syscalls.h>
 
 static nestor_error_t lookup_cap(tcb_t *t, nestor_cptr_t cptr, cte_t **out)
@@ -90,7 +91,8 @@ static void call_bounded(tcb_t *t)
         ipc_timeout_arm(t, t->call_timeout_ticks);
 }
 
-static void do_recv(tcb_t *t, bool blocking)
+/* The capability a receive at rdi goes through; 0 after an error set. */
+static inline __attribute__((always_inline)) cte_t *recv_slot(tcb_t *t)
 {
     cte_t *slot;
     nestor_error_t err = lookup_cap(t, t->frame.rdi, &slot);
@@ -100,9 +102,47 @@ static void do_recv(tcb_t *t, bool blocking)
         err = NESTOR_ERR_INSUFFICIENT_RIGHTS;
     if (err != NESTOR_OK) {
         set_syscall_result(t, err, 0, 0);
+        return 0;
+    }
+    return slot;
+}
+
+static void do_recv(tcb_t *t, bool blocking)
+{
+    cte_t *slot = recv_slot(t);
+    if (slot)
+        ipc_recv(t, &slot->cap, blocking);
+}
+
+/*
+ * NESTOR_SYS_VCPU_REPLY_RECV (the fast path, fastpath_vcpu_reply_recv,
+ * takes the common case): NESTOR_VCPU_REPLY on the VCPU at MR1 with the
+ * label and MR0, then a blocking receive on rdi. Everything is checked
+ * before anything is done: a short message, a capability at MR1 that is no
+ * VCPU, a VCPU whose thread waits in no exit, or no endpoint or
+ * notification to receive from at rdi, is an error with nothing answered.
+ */
+static void vcpu_reply_recv(tcb_t *t)
+{
+    nestor_msginfo_t info = t->frame.rsi;
+    cte_t *vslot;
+    nestor_error_t err = NESTOR_OK;
+    if (nestor_msginfo_length(info) < 2)
+        err = NESTOR_ERR_TRUNCATED_MESSAGE;
+    else if (lookup_cap(t, t->frame.r8, &vslot) != NESTOR_OK ||
+             vslot->cap.type != NESTOR_OBJ_VCPU)
+        err = NESTOR_ERR_INVALID_CAPABILITY;
+    else if (!vcpu_waits_for_exit_reply(cap_vcpu(&vslot->cap)))
+        err = NESTOR_ERR_ILLEGAL_OPERATION;
+    if (err != NESTOR_OK) {
+        set_syscall_result(t, err, 0, 0);
         return;
     }
-    ipc_recv(t, &slot->cap, blocking);
+    cte_t *slot = recv_slot(t);
+    if (!slot)
+        return;
+    vcpu_deferred_reply(cap_vcpu(&vslot->cap)->tcb, nestor_msginfo_label(info), t->frame.rdx);
+    ipc_recv(t, &slot->cap, true);
 }
 
 /* Which object a capability names (works on every type, endpoints too). */
@@ -176,6 +216,9 @@ void syscall_from_user(trap_frame_t *f)
     case NESTOR_SYS_REPLY_RECV:
         ipc_reply(t);
         do_recv(t, true);
+        break;
+    case NESTOR_SYS_VCPU_REPLY_RECV:
+        vcpu_reply_recv(t);
         break;
     case NESTOR_SYS_YIELD:
         set_syscall_result(t, NESTOR_OK, 0, 0);

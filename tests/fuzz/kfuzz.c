@@ -279,6 +279,17 @@ static nestor_word_t safe_syscall(nestor_word_t num, nestor_cptr_t dest, nu_msg_
         num = NESTOR_SYS_NB_RECV;
     if (num == NESTOR_SYS_NB_RECV && !ipc)
         num = NESTOR_SYS_CAP_IDENTIFY;
+    if (num == NESTOR_SYS_VCPU_REPLY_RECV) {
+        /* Every check of its arguments, never its blocking receive: the
+         * VCPU word now and then one of ours (its thread may wait in an
+         * exit left unanswered), the receive never from an endpoint or a
+         * notification (refused after the VCPU's checks, nothing answered:
+         * ktest vmx_vcpu_reply_recv_answers_the_other_exit). */
+        if (pick(2))
+            m->mr[1] = pick(2) ? P_GUEST(G_VCPU) : SB_VCPU;
+        if (ipc)
+            dest = PROTECTED_SANDBOX;
+    }
     return nu_syscall(num, dest, m);
 }
 
@@ -342,7 +353,8 @@ static nestor_word_t random_syscall(void)
     if (r < 78) return NESTOR_SYS_NB_RECV;
     if (r < 81) return NESTOR_SYS_RECV;
     if (r < 84) return NESTOR_SYS_REPLY;
-    if (r < 86) return NESTOR_SYS_REPLY_RECV;
+    if (r < 85) return NESTOR_SYS_REPLY_RECV;
+    if (r < 86) return NESTOR_SYS_VCPU_REPLY_RECV;
     if (r < 88) return NESTOR_SYS_YIELD;
     if (r < 94) return NESTOR_SYS_CAP_IDENTIFY;
     if (r < 95) return NESTOR_SYS_DEBUG_CHECK;
@@ -820,7 +832,12 @@ static void guest_session(void)
         if (blocking) {
             guest_invoke(PROTECTED_TICK, NESTOR_IRQ_HANDLER_ACK, 0, 0);
             m = answer ? r : (nu_msg_t){ 0 };
-            st = answer ? nu_reply_recv(ep, &m) : nu_recv(ep, &m);
+            /* now and then through the VCPU (NESTOR_SYS_VCPU_REPLY_RECV: its
+             * fast path for RESUME, the general one for other labels) */
+            if (answer && pick(4) == 0)
+                st = nu_vcpu_reply_recv(ep, vcpu, nestor_msginfo_label(r.info), r.mr[0], &m);
+            else
+                st = answer ? nu_reply_recv(ep, &m) : nu_recv(ep, &m);
         } else {
             if (answer)
                 reply_to_exit(&r);

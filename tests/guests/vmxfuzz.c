@@ -16,6 +16,9 @@
  * 34 (26.8), an L2 exit only for a reason L1 asked for (25.1), the
  * interruption-information valid bit cleared (24.8.3), saved guest state
  * L2 could not change equal to what was loaded (27.3), RFLAGS' reserved bits.
+ * One VMRESUME in 4 writes, instead of random values, one guest-state
+ * field broken so that a check of 26.3.1 fails since the entry before, and
+ * must be an entry failure 33 (`between`: the same on Bochs's own VMX).
  *
  * What a random L1 could legitimately hang or abort on is kept out by
  * construction, not left to luck: the preemption timer stays on with a
@@ -430,9 +433,40 @@ static void check_exit(unsigned reason, int resumed)
 }
 
 /* One iteration; returns 1 after an L2 exit (the VMCS is launched). */
+/*
+ * One guest-state field broken between two entries: a VMRESUME of the VMCS
+ * L2 just left, whose guest state passed its checks at the entry before,
+ * with one field written (VMWRITE) so that a check of SDM 26.3.1 fails,
+ * must be a VM-entry failure (exit reason 33 with bit 31, 26.8), however
+ * the monitor below remembers what it checked (nested-vmx's memo of the
+ * guest-state checks, nested-vmx/README.md). Each one breaks a field only
+ * that check reads of those L2's exits rewrite. L2 is 64-bit: CS.L is 1.
+ */
+static const struct {
+    uint32_t field;
+    uint64_t set, clear;        /* bits set, then cleared, in its valid value */
+    const char *rule;
+} between[] = {
+    { VMCS_GUEST_CS_AR, X86_AR_DB, 0, "26.3.1.2: CS.L and CS.D both 1" },
+    { VMCS_GUEST_TR_AR, X86_AR_UNUSABLE, 0, "26.3.1.2: TR unusable" },
+    { VMCS_GUEST_GDTR_LIMIT, X86_BIT(16), 0, "26.3.1.3: GDTR limit bits 31:16" },
+    { VMCS_GUEST_RFLAGS, 0, X86_RFLAGS_FIXED, "26.3.1.4: RFLAGS bit 1 clear" },
+    { VMCS_GUEST_INTERRUPTIBILITY, X86_BIT(5), 0,   /* bits 31:5 reserved (bit 4: SGX) */
+      "26.3.1.5: interruptibility reserved bit" },
+};
+static unsigned long long n_between, between_by[sizeof between / sizeof between[0]];
+
+static void break_between(unsigned k)
+{
+    vmwr(between[k].field, (vmrd(between[k].field) | between[k].set) & ~between[k].clear);
+}
+
 static int iteration(int was_exit)
 {
     int resume = was_exit && below(4) == 0;
+    /* now and then on a VMRESUME: one field broken between two entries */
+    const int broken = resume && below(4) == 0 ? 1 + (int)below(sizeof between / sizeof between[0])
+                                               : 0;
     n_mut = 0;
     ept_touched = 0;
     if (!resume) {
@@ -443,10 +477,12 @@ static int iteration(int was_exit)
     if (!resume && below(16) == 0)
         resume = 2;                         /* VMRESUME of a clear VMCS */
     write_l2();
-    unsigned n = 1 + below(MAX_MUT);
+    unsigned n = broken ? 0 : 1 + below(MAX_MUT);
+    if (broken)
+        break_between((unsigned)broken - 1);
     for (unsigned i = 0; i < n; i++)
         mutate_field();
-    if (below(8) == 0) {
+    if (!broken && below(8) == 0) {
         if (below(4))
             mutate_ept();
         else
@@ -473,6 +509,12 @@ static int iteration(int was_exit)
     vmxc_fault_vector = NO_FAULT;
     uint64_t fl = vmxc_enter(flags), r;
     int exited = 0;
+    if (broken) {
+        n_between++;
+        between_by[broken - 1]++;
+        if (fl != 0 || vmrd(VMCS_EXIT_REASON) != (EXIT_REASON_ENTRY_FAILURE | REASON_BAD_GUEST))
+            error(between[broken - 1].rule, fl, fl ? 0 : vmrd(VMCS_EXIT_REASON));
+    }
     if (fl == 0) {
         r = vmrd(VMCS_EXIT_REASON);
         if (r & EXIT_REASON_ENTRY_FAILURE) {
@@ -566,6 +608,11 @@ int vmxc_main(uint32_t magic, uint32_t info)
             vmxc_printf(" %u:%llu", i, vmfail_by[i]);
     vmxc_printf(", VMfailInvalid %llu; entry failures 33:%llu 34:%llu\n", n_invalid, entryfail_by[0],
                 entryfail_by[1]);
+    vmxc_printf("vmxfuzz: %llu VMRESUMEs with one guest field broken since the entry before "
+                "(each an entry failure 33):", n_between);
+    for (unsigned i = 0; i < sizeof between / sizeof between[0]; i++)
+        vmxc_printf(" %llu", between_by[i]);
+    vmxc_printf("\n");
     unsigned long long errors = n_errors + vmxc_total_failed;
     vmxc_printf("vmxfuzz: %llu iterations, %llu errors\n", it, errors);
     vmx_vmxoff();

@@ -438,6 +438,62 @@ KTEST(vmx_handler_owing_an_exit_takes_the_next)
     return KT_PASS;
 }
 
+/* NESTOR_SYS_VCPU_REPLY_RECV: the handler answers the older exit (vm1's,
+ * through its VCPU) and receives in one system call, keeping the reply
+ * right of the newer one (vm2's), as nested-vmx answers L1 while L2 waits;
+ * then the other way round. Each wrong argument is refused whole: nothing
+ * answered, nothing received (the exits still wait and are answered
+ * after). */
+KTEST(vmx_vcpu_reply_recv_answers_the_other_exit)
+{
+    static const uint8_t code[] = { I_VMCALL, I_VMCALL };
+    tvm_t vm1, vm2, idle;
+    TVM_CREATE_OR_SKIP(&vm1, code, 0);
+    KT_OK(tvm_create(&vm2, code, sizeof(code), 0));
+    KT_OK(tvm_create(&idle, code, sizeof(code), 0));    /* never started: waits in no exit */
+    static const unsigned slot[] = { NESTOR_EXIT_VMCALL };
+    KT_ASSERT(tvm_stack(&vm2, 1, vm1.ep, 2, slot, 1));
+    nu_msg_t m;
+    KT_EQ(tvm_run(&vm1, 0, &m), NESTOR_EXIT_VMCALL);    /* vm1 waits for its reply */
+    KT_OK(nu_tcb_resume(vm2.tcb));
+    m = (nu_msg_t){ 0 };
+    KT_OK(nu_recv(vm1.ep, &m));
+    KT_EQ(m.badge, 2);                                  /* the reply right: vm2's */
+    KT_EQ(nu_vcpu_reply_recv(vm1.ep, vm1.tcb, NESTOR_EXIT_REPLY_RESUME, 0, &m),
+          NESTOR_ERR_INVALID_CAPABILITY);               /* no VCPU */
+    KT_EQ(nu_vcpu_reply_recv(vm1.ep, 0xFFFFF, NESTOR_EXIT_REPLY_RESUME, 0, &m),
+          NESTOR_ERR_INVALID_CAPABILITY);               /* nothing there */
+    KT_EQ(nu_vcpu_reply_recv(vm1.ep, idle.vcpu, NESTOR_EXIT_REPLY_RESUME, 0, &m),
+          NESTOR_ERR_ILLEGAL_OPERATION);                /* no exit to answer */
+    KT_EQ(nu_vcpu_reply_recv(vm1.vcpu, vm1.vcpu, NESTOR_EXIT_REPLY_RESUME, 0, &m),
+          NESTOR_ERR_INVALID_CAPABILITY);               /* nothing to receive from */
+    m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_RESUME, 0, 0, 1),
+                    .mr = { 0, vm1.vcpu } };
+    KT_EQ(nu_syscall(NESTOR_SYS_VCPU_REPLY_RECV, vm1.ep, &m),
+          NESTOR_ERR_TRUNCATED_MESSAGE);                /* no VCPU word */
+    /* vm1 still waits at its first VMCALL: answered, it comes back at its
+     * second, which we receive; vm2 waits on. */
+    vm1.s->rip += 3;
+    KT_OK(nu_vcpu_reply_recv(vm1.ep, vm1.vcpu, NESTOR_EXIT_REPLY_RESUME, NESTOR_MTD_RIP, &m));
+    KT_EQ(m.badge, 1);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 3);
+    /* Now vm2's exit is the older one: the same the other way round. */
+    vm2.s->rip += 3;
+    KT_OK(nu_vcpu_reply_recv(vm1.ep, vm2.vcpu, NESTOR_EXIT_REPLY_RESUME, NESTOR_MTD_RIP, &m));
+    KT_EQ(m.badge, 2);
+    KT_EQ(m.mr[NESTOR_EXIT_MR_REASON], NESTOR_EXIT_VMCALL);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_RIP), TVM_CODE + 3);
+    /* Both wait at their second VMCALL: vm1 (older) stopped through its
+     * VCPU (the general path: a label other than RESUME), then vm2's by the
+     * reply right. */
+    const nestor_word_t stop[] = { NESTOR_EXIT_REPLY_STOP, 0 };
+    KT_OK(nu_invoke(vm1.vcpu, NESTOR_VCPU_REPLY, stop, 2, 0, 0, 0, 0));
+    m = (nu_msg_t){ .info = nestor_msginfo(NESTOR_EXIT_REPLY_STOP, 0, 0, 0) };
+    KT_OK(nu_reply(&m));
+    return KT_PASS;
+}
+
 /* A monitor's own timer and its pauses reach it, the kernel's time slices
  * never do: the timer loaded at entry is the smaller of the two, and the
  * exit's qualification says whose ran out. */

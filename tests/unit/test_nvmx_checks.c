@@ -268,7 +268,58 @@ static void build(vmcs12_t *v, base_t b)
     }
 }
 
-static unsigned cases_run;
+static unsigned cases_run, memo_cases_run;
+
+static void mutate(vmcs12_t *v, const case_t *c)
+{
+    for (unsigned k = 0; k < 8 && c->m[k].op != END; k++) {
+        uint64_t *f = &v->field[c->m[k].field];
+        switch (c->m[k].op) {
+        case SET: *f = c->m[k].value; break;
+        case OR: *f |= c->m[k].value; break;
+        case CLR: *f &= ~c->m[k].value; break;
+        case END: break;
+        }
+    }
+}
+
+static bool same_result(nvmx_entry_check_t a, nvmx_entry_check_t b)
+{
+    return a.kind == b.kind && a.error_or_reason == b.error_or_reason &&
+           a.qualification == b.qualification && a.rule == b.rule;
+}
+
+/*
+ * The guest-state checks' memo (entry_checks.h nvmx_check_guest_known): an
+ * entry of the valid base passes and is remembered, the case's fields then
+ * change between that entry and the next (as L1's VMWRITEs, its plain
+ * writes to its VMCS region or a reflected exit would change them), and the
+ * next entry through the memo must give exactly what the whole check gives
+ * (@want); the base again after it passes again (a failure is never
+ * remembered as a pass).
+ */
+static void memo_case(const case_t *c, const nvmx_entry_ctx_t *ctx, nvmx_entry_check_t want)
+{
+    static vmcs12_t v;
+    nvmx_guest_memo_t memo = { .valid = false };
+    build(&v, c->base);
+    if (nvmx_check_entry_known(&v, &env, ctx, false, &memo).kind != NVMX_ENTRY_OK)
+        return;                         /* a base that fails for this L1: nothing to remember */
+    CU_ASSERT(memo.valid);
+    /* and a second entry of the unchanged base takes the memo */
+    CU_ASSERT_EQUAL(nvmx_check_entry_known(&v, &env, ctx, true, &memo).kind, NVMX_ENTRY_OK);
+    mutate(&v, c);
+    nvmx_entry_check_t r = nvmx_check_entry_known(&v, &env, ctx, false, &memo);
+    if (!same_result(r, want))
+        fprintf(stderr, "case '%s' through the memo: kind %d rule '%s', whole check '%s'\n",
+                c->name, (int)r.kind, r.rule ? r.rule : "(none)",
+                want.rule ? want.rule : "(none)");
+    CU_ASSERT(same_result(r, want));
+    CU_ASSERT_EQUAL(memo.valid, want.kind == NVMX_ENTRY_OK);
+    build(&v, c->base);
+    CU_ASSERT_EQUAL(nvmx_check_entry_known(&v, &env, ctx, false, &memo).kind, NVMX_ENTRY_OK);
+    memo_cases_run++;
+}
 
 static void run_cases(const case_t *c, size_t n)
 {
@@ -276,15 +327,7 @@ static void run_cases(const case_t *c, size_t n)
     for (size_t i = 0; i < n; i++, c++) {
         static vmcs12_t v;
         build(&v, c->base);
-        for (unsigned k = 0; k < 8 && c->m[k].op != END; k++) {
-            uint64_t *f = &v.field[c->m[k].field];
-            switch (c->m[k].op) {
-            case SET: *f = c->m[k].value; break;
-            case OR: *f |= c->m[k].value; break;
-            case CLR: *f &= ~c->m[k].value; break;
-            case END: break;
-            }
-        }
+        mutate(&v, c);
         nvmx_entry_ctx_t ctx = ctx64;
         if (c->l1_32)
             ctx.l1_ia32e = false;
@@ -298,6 +341,7 @@ static void run_cases(const case_t *c, size_t n)
                     (int)r.kind, r.error_or_reason, (unsigned long long)r.qualification,
                     r.rule ? r.rule : "(none)");
         CU_ASSERT(good);
+        memo_case(c, &ctx, r);
         cases_run++;
     }
 }
@@ -885,10 +929,82 @@ static void test_msr_load(void)
     CU_ASSERT_EQUAL(r.qualification, 7);
 }
 
+/*
+ * The memo against the whole check at random: from a valid base, entry
+ * after entry, one field of those the guest-state checks read (or a
+ * control) changes a few bits (one bit, a byte, or all of it) between two
+ * entries; the entry through the memo (which went on from the entries
+ * before) must give what the whole check gives. A change that fails is
+ * undone, as L1 would fix its VMCS; one that passes stays.
+ */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void test_memo_random(void)
+{
+    static const unsigned fields[] = {
+        V12_GUEST_CR0, V12_GUEST_CR3, V12_GUEST_CR4, V12_GUEST_DR7, V12_GUEST_RIP,
+        V12_GUEST_RSP, V12_GUEST_RFLAGS, V12_GUEST_DEBUGCTL, V12_GUEST_PAT, V12_GUEST_EFER,
+        V12_GUEST_SYSENTER_ESP, V12_GUEST_SYSENTER_EIP, V12_GUEST_CS_SEL, V12_GUEST_SS_SEL,
+        V12_GUEST_DS_SEL, V12_GUEST_TR_SEL, V12_GUEST_LDTR_SEL, V12_GUEST_CS_AR,
+        V12_GUEST_SS_AR, V12_GUEST_DS_AR, V12_GUEST_ES_AR, V12_GUEST_FS_AR, V12_GUEST_GS_AR,
+        V12_GUEST_TR_AR, V12_GUEST_LDTR_AR, V12_GUEST_CS_LIMIT, V12_GUEST_SS_LIMIT,
+        V12_GUEST_TR_LIMIT, V12_GUEST_CS_BASE, V12_GUEST_FS_BASE, V12_GUEST_GS_BASE,
+        V12_GUEST_TR_BASE, V12_GUEST_LDTR_BASE, V12_GUEST_GDTR_BASE, V12_GUEST_IDTR_BASE,
+        V12_GUEST_GDTR_LIMIT, V12_GUEST_IDTR_LIMIT, V12_GUEST_ACTIVITY,
+        V12_GUEST_INTERRUPTIBILITY, V12_GUEST_PENDING_DBG, V12_LINK_POINTER,
+        V12_GUEST_PDPTE0, V12_ENTRY_INTR_INFO, V12_ENTRY_CONTROLS, V12_PIN_CONTROLS,
+        V12_PROC_CONTROLS, V12_PROC_CONTROLS2,
+    };
+    static const base_t bases[] = { B64, B32, BPAE_EPT, BPAE_MEM, BV86, BREAL };
+    static vmcs12_t v, before;
+    unsigned mismatches = 0, fails = 0, passes = 0;
+    ram_setup();
+    for (unsigned b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+        nvmx_guest_memo_t memo = { .valid = false };
+        build(&v, bases[b]);
+        CU_ASSERT_EQUAL(nvmx_check_entry_known(&v, &env, &ctx64, false, &memo).kind,
+                        NVMX_ENTRY_OK);
+        for (unsigned i = 0; i < 20000; i++) {
+            before = v;
+            const unsigned f = fields[rng() % (sizeof fields / sizeof fields[0])];
+            switch (rng() % 3) {
+            case 0: v.field[f] ^= 1ULL << (rng() % 64); break;
+            case 1: v.field[f] ^= (rng() & 0xFF) << (8 * (rng() % 8)); break;
+            default: v.field[f] = rng(); break;
+            }
+            nvmx_entry_check_t whole = nvmx_check_entry(&v, &env, &ctx64);
+            nvmx_entry_check_t r = nvmx_check_entry_known(&v, &env, &ctx64, false, &memo);
+            if (!same_result(r, whole) && mismatches++ < 5)
+                fprintf(stderr, "memo: field slot %u = 0x%llx: '%s', whole check '%s'\n", f,
+                        (unsigned long long)v.field[f], r.rule ? r.rule : "(none)",
+                        whole.rule ? whole.rule : "(none)");
+            if (whole.kind == NVMX_ENTRY_OK) {
+                passes++;
+            } else {
+                fails++;
+                v = before;
+            }
+        }
+    }
+    printf("\n  nvmx-checks memo: %u random changes passed, %u failed, %u mismatches\n",
+           passes, fails, mismatches);
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT(passes > 1000 && fails > 1000);
+}
+
 static void test_count(void)
 {
-    printf("\n  nvmx-checks: %u cases\n", cases_run);
+    printf("\n  nvmx-checks: %u cases, %u of them through the memo\n", cases_run,
+           memo_cases_run);
     CU_ASSERT(cases_run >= 150);
+    CU_ASSERT(memo_cases_run >= 140);
 }
 
 /* ---- the lists (msr_lists.c): 26.4, 27.4, 27.6 ---- */
@@ -1020,6 +1136,84 @@ static void test_msr_lists(void)
     CU_ASSERT_EQUAL(at, 2);
 }
 
+/*
+ * The lists' memo (msr_lists.h nvmx_msr_memo_t) against the walk without
+ * one, at random: a list of six entries changes one index word (state-page
+ * MSRs, platform ones, refused ones, reserved bits) or one value (canonical
+ * or not, a bad PAT or DEBUGCTL) between two loads (and stores), as a
+ * hostile L1 may between two exits; the load with the memo (which goes on
+ * from the loads before) must give the same result, state and platform
+ * writes as the load without, and the store the same list.
+ */
+static void test_msr_memo_random(void)
+{
+    static const uint64_t indexes[] = {
+        MSR_IA32_STAR, MSR_IA32_LSTAR, MSR_IA32_CSTAR, MSR_IA32_FMASK, MSR_IA32_KERNEL_GS_BASE,
+        MSR_IA32_TSC_AUX, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+        MSR_IA32_PAT, MSR_IA32_DEBUGCTL, MSR_IA32_FS_BASE, MSR_IA32_EFER, FAKE_MTRR_DEF,
+        FAKE_GP_MSR, 0x830, MSR_IA32_SMBASE, MSR_IA32_STAR | 1ULL << 40,
+        MSR_IA32_LSTAR | 1ULL << 63,
+    };
+    static const uint64_t values[] = {
+        0, 0x1234, NONCANON, 0xFFFF800000001000ULL, 0x0007040600070406ULL, 0x02,
+        X86_DEBUGCTL_RESERVED, 1ULL << 32, 0xFFFFFFFF00000010ULL, X86_EFER_SCE,
+    };
+    nvmx_msr_memo_t load_memo, store_memo;
+    memset(&load_memo, 0, sizeof load_memo);
+    memset(&store_memo, 0, sizeof store_memo);
+    static nestor_vcpu_state_t base, a, b;
+    static uint8_t list_a[6 * 16], list_b[6 * 16];
+    unsigned mismatches = 0, oks = 0, fails = 0;
+    ram_setup();
+    memset(&base, 0, sizeof base);
+    base.cr0 = X86_CR0_PE;
+    static const uint64_t start[] = { MSR_IA32_STAR, MSR_IA32_LSTAR, MSR_IA32_CSTAR,
+                                      MSR_IA32_FMASK, MSR_IA32_KERNEL_GS_BASE, MSR_IA32_TSC_AUX };
+    for (unsigned i = 0; i < 6; i++)
+        list_put(i, start[i], 0x1000 * i);
+    for (unsigned it = 0; it < 20000; it++) {
+        const unsigned i = (unsigned)(rng() % 6);
+        if (rng() % 2)
+            put64(LIST_ADDR + i * 16, indexes[rng() % (sizeof indexes / sizeof indexes[0])]);
+        else
+            put64(LIST_ADDR + i * 16 + 8, values[rng() % (sizeof values / sizeof values[0])]);
+        /* load: without, then with the memo, from the same state and platform */
+        const uint64_t mtrr = fake_mtrr_def;
+        a = base;
+        nvmx_entry_check_t ra = nvmx_msr_list_load(&env, &platform, LIST_ADDR, 6, &a);
+        const uint64_t mtrr_a = fake_mtrr_def;
+        fake_mtrr_def = mtrr;
+        b = base;
+        nvmx_entry_check_t rb = nvmx_msr_list_load_memo(&env, &platform, LIST_ADDR, 6, &b,
+                                                        &load_memo);
+        bool same = same_result(ra, rb) && memcmp(&a, &b, sizeof a) == 0 &&
+                    fake_mtrr_def == mtrr_a;
+        /* store: the list as it is, without and with the memo */
+        uint32_t at_a = 0, at_b = 0;
+        memcpy(list_b, ram + LIST_ADDR, sizeof list_b);
+        const bool sa = nvmx_msr_list_store(&env, &platform, LIST_ADDR, 6, &a, &at_a);
+        memcpy(list_a, ram + LIST_ADDR, sizeof list_a);
+        memcpy(ram + LIST_ADDR, list_b, sizeof list_b);
+        const bool sb = nvmx_msr_list_store_memo(&env, &platform, LIST_ADDR, 6, &a, &at_b,
+                                                 &store_memo);
+        same = same && sa == sb && at_a == at_b &&
+               memcmp(list_a, ram + LIST_ADDR, sizeof list_a) == 0;
+        if (!same && mismatches++ < 5)
+            fprintf(stderr, "msr memo: entry %u: load '%s' / '%s', store %d / %d\n", i,
+                    ra.rule ? ra.rule : "(ok)", rb.rule ? rb.rule : "(ok)", sa, sb);
+        if (ra.kind == NVMX_ENTRY_OK) {
+            oks++;
+        } else {
+            fails++;
+            list_put(i, start[i], 0x1000 * i);  /* as L1 would fix it */
+        }
+    }
+    printf("\n  nvmx-checks MSR-list memo: %u loads passed, %u failed, %u mismatches\n", oks,
+           fails, mismatches);
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT(oks > 1000 && fails > 1000);
+}
+
 UNIT_SUITE(nvmx_checks_suite)
 {
     CU_pSuite s = CU_add_suite("nested-vmx VM-entry checks", NULL, NULL);
@@ -1033,5 +1227,9 @@ UNIT_SUITE(nvmx_checks_suite)
     CU_add_test(s, "the groups on their own", test_groups);
     CU_add_test(s, "26.4 MSR-load entries -> exit 34 qual n", test_msr_load);
     CU_add_test(s, "26.4, 27.4, 27.6 the MSR lists: state, platform, refusals", test_msr_lists);
+    CU_add_test(s, "the guest-state checks' memo against the whole check, at random",
+                test_memo_random);
+    CU_add_test(s, "the MSR lists' memo against the walk without, at random",
+                test_msr_memo_random);
     CU_add_test(s, "case count", test_count);
 }

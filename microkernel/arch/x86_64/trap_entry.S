@@ -79,8 +79,12 @@ syscall_entry:
     cmpq $NESTOR_SYS_CALL, %rax
     je 3f
     cmpq $NESTOR_SYS_REPLY_RECV, %rax
+    je 6f
+    cmpq $NESTOR_SYS_VCPU_REPLY_RECV, %rax
     jne 4f
-    call fastpath_reply_recv
+    call fastpath_vcpu_reply_recv
+    jmp 5f
+6:  call fastpath_reply_recv
     jmp 5f
 3:  call fastpath_call
 5:  movq tss_iopb + TSS_RSP0_OFFSET(%rip), %rdi

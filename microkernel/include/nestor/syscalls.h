@@ -31,7 +31,13 @@
 #define NESTOR_SYS_CALL_BOUNDED  14 /* CALL that gives up after the thread's call timeout
                                        (NESTOR_TCB_SET_CALL_TIMEOUT): status
                                        NESTOR_ERR_TIMED_OUT if no reply came by then */
-#define NESTOR_SYS_COUNT         15
+#define NESTOR_SYS_VCPU_REPLY_RECV 15 /* answer the VM exit a VCPU's thread waits in
+                                       (NESTOR_VCPU_REPLY: label = the answer, MR0 = the
+                                       state groups to load, MR1 = the VCPU capability),
+                                       then receive on rdi; the handler's own reply right
+                                       stays as it is. Checked whole first: an error
+                                       answers nothing and receives nothing */
+#define NESTOR_SYS_COUNT         16
 
 #define NESTOR_MSG_REGISTERS_IN_CPU 4
 

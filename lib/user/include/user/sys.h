@@ -46,6 +46,16 @@ static inline nestor_word_t nu_recv(nestor_cptr_t c, nu_msg_t *m) { return nu_sy
 static inline nestor_word_t nu_nbrecv(nestor_cptr_t c, nu_msg_t *m) { return nu_syscall(NESTOR_SYS_NB_RECV, c, m); }
 static inline nestor_word_t nu_reply(nu_msg_t *m) { return nu_syscall(NESTOR_SYS_REPLY, 0, m); }
 static inline nestor_word_t nu_reply_recv(nestor_cptr_t c, nu_msg_t *m) { return nu_syscall(NESTOR_SYS_REPLY_RECV, c, m); }
+/* Answer the VM exit VCPU @vcpu's thread waits in (NESTOR_VCPU_REPLY with
+ * @label and the state groups @mask), then receive on @c into @m; the
+ * caller's own reply right is kept (nestor/syscalls.h). */
+static inline nestor_word_t nu_vcpu_reply_recv(nestor_cptr_t c, nestor_cptr_t vcpu,
+                                               nestor_word_t label, nestor_word_t mask,
+                                               nu_msg_t *m)
+{
+    *m = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, 2), .mr = { mask, vcpu } };
+    return nu_syscall(NESTOR_SYS_VCPU_REPLY_RECV, c, m);
+}
 
 static inline void nu_yield(void)
 {
