@@ -72,8 +72,9 @@ static bool in_ready_queue(const tcb_t *t)
 }
 
 /*
- * The tick. The LAPIC timer ticks (periodic, at timer_hz) only while a tick
- * has work: two or more threads ready at one priority (round robin: the
+ * The tick. With "tick=demand" on the command line (main.c; else it ticks
+ * at timer_hz from boot on and never stops) the LAPIC timer ticks
+ * (periodic, at timer_hz) only while a tick has work: two or more threads ready at one priority (round robin: the
  * slices of the running one are counted), or a bounded call armed (its
  * deadline is counted in ticks, ipc.c). Otherwise it is stopped: a thread
  * alone at the highest ready priority runs until it blocks or an interrupt
@@ -92,6 +93,7 @@ static bool in_ready_queue(const tcb_t *t)
  * it has no one to yield to anyway.
  */
 static bool tick_running;
+static bool tick_demand;        /* "tick=demand" (main.c); else it never stops */
 
 static void tick_start(void)
 {
@@ -104,6 +106,13 @@ static void tick_start(void)
 void sched_tick_needed(void)
 {
     tick_start();
+}
+
+void sched_tick_on_demand(bool on)
+{
+    tick_demand = on;
+    if (!on)
+        tick_start();
 }
 
 static void enqueue(tcb_t *t, bool front)
@@ -193,7 +202,7 @@ void sched_timer_interrupt(void)
     sched_tick();
     ipc_timeout_tick();
     int p = highest_ready();
-    if ((p < 0 || ready[p].head == ready[p].tail) && !ipc_timeouts_armed()) {
+    if (tick_demand && (p < 0 || ready[p].head == ready[p].tail) && !ipc_timeouts_armed()) {
         tick_running = false;
         lapic_timer_stop();
     }

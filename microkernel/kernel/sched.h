@@ -41,6 +41,9 @@ void sched_timer_interrupt(void);
 /* Something counts in ticks from now on (an armed bounded call): start the
  * tick if it is stopped. */
 void sched_tick_needed(void);
+/* At boot, after lapic_init: @on, the tick runs only while needed
+ * ("tick=demand"); otherwise it starts now and never stops. */
+void sched_tick_on_demand(bool on);
 
 /* FS/GS bases (sched.c load_tls_bases): while @known, what the MSRs hold;
  * otherwise those of the ring-3 thread the running vCPU thread was
