@@ -95,12 +95,17 @@ static bool in_ready_queue(const tcb_t *t)
 static bool tick_running;
 static bool tick_demand;        /* "tick=demand" (main.c); else it never stops */
 
-static void tick_start(void)
+/* Out of line: the IPC and exit paths pay one test of tick_running. */
+static __attribute__((noinline, cold)) void tick_start_now(void)
 {
-    if (!tick_running) {
-        tick_running = true;
-        lapic_timer_start();
-    }
+    tick_running = true;
+    lapic_timer_start();
+}
+
+static inline void tick_start(void)
+{
+    if (__builtin_expect(!tick_running, 0))
+        tick_start_now();
 }
 
 void sched_tick_needed(void)
@@ -136,8 +141,8 @@ static void enqueue(tcb_t *t, bool front)
         q->tail = t;
     }
     bitmap_set(t->priority);
-    if (__builtin_expect(q->head != q->tail, 0))
-        tick_start();                   /* round robin: slices to count */
+    if (__builtin_expect(!tick_running, 0) && q->head != q->tail)
+        tick_start_now();               /* round robin: slices to count */
 }
 
 void sched_remove(tcb_t *t)
@@ -404,8 +409,8 @@ void sched_run(void)
         __asm__ volatile("sti; hlt; cli" ::: "memory");
     }
     tcb_t *t = ready[p].head;
-    if (__builtin_expect(t != ready[p].tail, 0))
-        tick_start();
+    if (__builtin_expect(!tick_running, 0) && t != ready[p].tail)
+        tick_start_now();
     if (t != sched_current)
         sched_switch(t);
     if (t->vcpu)
