@@ -31,6 +31,10 @@
 #define UART_LSR_DR     BIT(0)      /* data ready */
 #define UART_LSR_THRE   BIT(5)      /* holding register empty */
 #define UART_LSR_TEMT   BIT(6)      /* transmitter completely empty */
+/* With the FIFOs enabled (FCR bit 0) the transmitter holds this many bytes,
+ * and LSR.THRE reads 1 only when its FIFO is empty (PC16550D data sheet,
+ * LSR bit 5 and "FIFO Control Register"): so many may follow one THRE. */
+#define UART_TX_FIFO_BYTES 16
 
 #define UART_CLOCK_HZ   1843200
 #define UART_BAUD       115200

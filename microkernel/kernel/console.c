@@ -4,25 +4,42 @@
 #include "arch/x86_64/serial.h"
 #include <fmt.h>
 
+/* kprintf's output, gathered so that it goes out in FIFO-sized writes
+ * (serial_write): on the stack, so a kprintf of an exception handler
+ * inside another's only interleaves. Sent at each newline and at the end. */
+#define KPRINTF_CHUNK 64
+
+typedef struct {
+    char buf[KPRINTF_CHUNK];
+    unsigned len;
+} console_buf_t;
+
 static void console_put(void *ctx, char c)
 {
-    (void)ctx;
-    serial_putc(c);
+    console_buf_t *b = ctx;
+    b->buf[b->len++] = c;
+    if (c == '\n' || b->len == sizeof b->buf) {
+        serial_write(b->buf, b->len);
+        b->len = 0;
+    }
 }
 
 int kprintf(const char *fmt, ...)
 {
+    console_buf_t b;
+    b.len = 0;
     va_list ap;
     va_start(ap, fmt);
-    int n = fmt_vformat(console_put, NULL, fmt, ap);
+    int n = fmt_vformat(console_put, &b, fmt, ap);
     va_end(ap);
+    if (b.len)
+        serial_write(b.buf, b.len);
     return n;
 }
 
 void console_thread_flush(tcb_t *t)
 {
-    for (unsigned i = 0; i < t->line_len; i++)
-        serial_putc(t->line[i]);
+    serial_write(t->line, t->line_len);
     t->line_len = 0;
 }
 

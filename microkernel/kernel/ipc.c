@@ -424,6 +424,12 @@ void ipc_timeout_arm(tcb_t *t, uint32_t n)
     if (armed)
         armed->timeout_prev = t;
     armed = t;
+    sched_tick_needed();        /* the tick runs only while needed (sched.c) */
+}
+
+bool ipc_timeouts_armed(void)
+{
+    return armed != 0;
 }
 
 void ipc_timeout_disarm(tcb_t *t)

@@ -28,6 +28,8 @@ void ipc_timeout_arm(tcb_t *t, uint32_t ticks);
 uint32_t ipc_timeout_ticks(uint64_t ms);
 void ipc_timeout_disarm(tcb_t *t);
 void ipc_timeout_tick(void);
+/* Is any bounded call armed (the tick must run)? */
+bool ipc_timeouts_armed(void);
 /* @t waited on a partner or endpoint now deleted: wake it with
  * NESTOR_ERR_DELETED (a vCPU thread waiting on an exit stops instead). */
 void ipc_wake_deleted(tcb_t *t);

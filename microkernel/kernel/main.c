@@ -20,6 +20,7 @@
 #include "kernel/selftest.h"
 #include <nestor/limits.h>
 #include <nestor/version.h>
+#include <string.h>
 
 extern char kernel_phys_start[], kernel_end[];
 
@@ -42,6 +43,24 @@ static unsigned timer_hz(const char *cmdline)
         return NESTOR_TIMER_HZ;
     }
     return hz;
+}
+
+/* "tick=demand": the tick runs only while it has work (sched.c, "the
+ * tick"); otherwise (the default, "tick=periodic") at timer_hz always.
+ * Opt-in: nested stacks' inner Nestors take it (their idle ticks were
+ * nested4's cost), but Linux with virtio devices and a second VM under a
+ * Nestor using it stopped making progress (linux@bochs, branch depth4:
+ * not yet understood; microkernel/README.md). */
+static bool tick_demand(const char *cmdline)
+{
+    char value[16];
+    if (!cmdline_get(cmdline, "tick", value, sizeof value))
+        return false;
+    if (!strcmp(value, "demand"))
+        return true;
+    if (strcmp(value, "periodic"))
+        kprintf("boot: tick=%s: expected demand or periodic: periodic\n", value);
+    return false;
 }
 
 static void print_memory_map(const mb2_boot_t *b)
@@ -128,8 +147,11 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     syscall_msr_init();
     unsigned hz = timer_hz(boot.cmdline);
     lapic_init(hz);
-    kprintf("boot: lapic timer %u ticks per %u Hz tick, %lu TSC per tick\n",
-            lapic_ticks_per_tick(), hz, lapic_tsc_per_tick());
+    bool demand = tick_demand(boot.cmdline);
+    sched_tick_on_demand(demand);
+    kprintf("boot: lapic timer %u ticks per %u Hz tick, %lu TSC per tick%s\n",
+            lapic_ticks_per_tick(), hz, lapic_tsc_per_tick(),
+            demand ? ", ticking only on demand" : "");
     if (boot_root_task(&boot, mbi_phys, mbi_size, boot.cmdline, vmx_enabled())) {
         kprintf("nestor: boot complete, starting the root task\n");
         sched_run();

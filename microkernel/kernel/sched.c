@@ -10,9 +10,11 @@
 #include "kernel/sched.h"
 #include "arch/x86_64/fpu.h"
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
 #include "kernel/console.h"
+#include "kernel/ipc.h"
 #include "kernel/vcpu.h"
 #include "kernel/vspace.h"
 #include <nestor/limits.h>
@@ -69,6 +71,55 @@ static bool in_ready_queue(const tcb_t *t)
     return t->sched_prev || q->head == t;
 }
 
+/*
+ * The tick. With "tick=demand" on the command line (main.c; else it ticks
+ * at timer_hz from boot on and never stops) the LAPIC timer ticks
+ * (periodic, at timer_hz) only while a tick has work: two or more threads ready at one priority (round robin: the
+ * slices of the running one are counted), or a bounded call armed (its
+ * deadline is counted in ticks, ipc.c). Otherwise it is stopped: a thread
+ * alone at the highest ready priority runs until it blocks or an interrupt
+ * makes another ready, with no tick to take. Under a VMM each tick is an
+ * injected interrupt and an EOI exit, and one level deeper a chain of
+ * reflected exits: a Nestor nested four deep spent its time on its levels'
+ * idle ticks (nested-vmx/README.md, "Depth four").
+ *
+ * Started as soon as a queue holds a second thread (enqueue) or a call is
+ * armed (ipc_timeout_arm), or when the thread chosen to run has company in
+ * its queue (sched_run: a higher thread blocked, uncovering the queue);
+ * stopped at a tick that finds neither (sched_timer_interrupt). Charging
+ * stays by sampling: a slice is counted in ticks that find the thread
+ * running, so a thread that always blocks just before a tick is never
+ * charged -- as with the periodic tick; while it is alone at its priority
+ * it has no one to yield to anyway.
+ */
+static bool tick_running;
+static bool tick_demand;        /* "tick=demand" (main.c); else it never stops */
+
+/* Out of line: the IPC and exit paths pay one test of tick_running. */
+static __attribute__((noinline, cold)) void tick_start_now(void)
+{
+    tick_running = true;
+    lapic_timer_start();
+}
+
+static inline void tick_start(void)
+{
+    if (__builtin_expect(!tick_running, 0))
+        tick_start_now();
+}
+
+void sched_tick_needed(void)
+{
+    tick_start();
+}
+
+void sched_tick_on_demand(bool on)
+{
+    tick_demand = on;
+    if (!on)
+        tick_start();
+}
+
 static void enqueue(tcb_t *t, bool front)
 {
     tcb_queue_t *q = &ready[t->priority];
@@ -90,6 +141,8 @@ static void enqueue(tcb_t *t, bool front)
         q->tail = t;
     }
     bitmap_set(t->priority);
+    if (__builtin_expect(!tick_running, 0) && q->head != q->tail)
+        tick_start_now();               /* round robin: slices to count */
 }
 
 void sched_remove(tcb_t *t)
@@ -137,7 +190,7 @@ void sched_init(void)
     fpu_owner_area = fpu_nobody_area;
 }
 
-void sched_tick(void)
+static void sched_tick(void)
 {
     tcb_t *t = sched_current;
     if (!t || t->state != TS_READY)
@@ -147,6 +200,17 @@ void sched_tick(void)
         return;
     }
     rotate(t);
+}
+
+void sched_timer_interrupt(void)
+{
+    sched_tick();
+    ipc_timeout_tick();
+    int p = highest_ready();
+    if (tick_demand && (p < 0 || ready[p].head == ready[p].tail) && !ipc_timeouts_armed()) {
+        tick_running = false;
+        lapic_timer_stop();
+    }
 }
 
 void sched_yield(void)
@@ -345,6 +409,8 @@ void sched_run(void)
         __asm__ volatile("sti; hlt; cli" ::: "memory");
     }
     tcb_t *t = ready[p].head;
+    if (__builtin_expect(!tick_running, 0) && t != ready[p].tail)
+        tick_start_now();
     if (t != sched_current)
         sched_switch(t);
     if (t->vcpu)

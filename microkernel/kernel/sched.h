@@ -34,8 +34,16 @@ void sched_check_queues(uint64_t *errors);
 void sched_forget(tcb_t *t);
 /* Take @t out of the ready queues (it blocks or stops). */
 void sched_remove(tcb_t *t);
-/* A timer tick: charge the current thread; rotate at slice end. */
-void sched_tick(void);
+/* The LAPIC timer's tick (the timer runs only while needed, sched.c "the
+ * tick"): charge the current thread, rotate at slice end, end the bounded
+ * calls whose time is up; stop the timer if no tick has work left. */
+void sched_timer_interrupt(void);
+/* Something counts in ticks from now on (an armed bounded call): start the
+ * tick if it is stopped. */
+void sched_tick_needed(void);
+/* At boot, after lapic_init: @on, the tick runs only while needed
+ * ("tick=demand"); otherwise it starts now and never stops. */
+void sched_tick_on_demand(bool on);
 
 /* FS/GS bases (sched.c load_tls_bases): while @known, what the MSRs hold;
  * otherwise those of the ring-3 thread the running vCPU thread was

@@ -97,8 +97,8 @@ KTEST(preemption_low_cannot_starve_high)
 /*
  * Sleep @ms of the kernel's own ticks (NESTOR_TIMER_HZ: 1 ms each) in a
  * bounded call nobody takes. Woken by the kernel's tick itself, after that
- * tick was charged to the thread that was running (trap.c: sched_tick
- * before ipc_timeout_tick). Sleeping on the PIT's IRQ at the same 1 kHz
+ * tick was charged to the thread that was running (sched.c
+ * sched_timer_interrupt: the charge before ipc_timeout_tick). Sleeping on the PIT's IRQ at the same 1 kHz
  * instead can lock in phase with the kernel's tick: every tick then finds
  * this thread running, handling the IRQ, and the spinner it preempted is
  * never charged, never rotated (seen after an unrelated change moved the

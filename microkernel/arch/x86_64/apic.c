@@ -60,9 +60,23 @@ void lapic_init(unsigned hz)
         ticks_per_tick = 1;
     tsc_per_tick = tsc * (1000000 / CALIBRATION_US) / hz;
 
+    /* Periodic mode, stopped: the scheduler starts the tick only while
+     * something needs it (sched.c, "the tick"). */
     wr(LAPIC_REG_TIMER_INIT, 0);
     wr(LAPIC_REG_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);
+}
+
+/* SDM Vol. 3A 10.5.4: a write of the initial-count register starts the
+ * count from that value (in periodic mode reloaded from it at each 0);
+ * writing 0 stops the timer in either mode. */
+void lapic_timer_start(void)
+{
     wr(LAPIC_REG_TIMER_INIT, ticks_per_tick);
+}
+
+void lapic_timer_stop(void)
+{
+    wr(LAPIC_REG_TIMER_INIT, 0);
 }
 
 void lapic_self_nmi(void)

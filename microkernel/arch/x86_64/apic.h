@@ -29,9 +29,13 @@
 #define LAPIC_ICR_DEST_SHIFT   24        /* SDM 10.6.1: destination APIC ID, ICR[63:56] */
 #define LAPIC_ICR_ASSERT       BIT(14)
 
-/* Enable the local APIC and start the periodic timer at @hz. */
+/* Enable the local APIC and calibrate its timer for a periodic tick at
+ * @hz, left stopped (lapic_timer_start). */
 void lapic_init(unsigned hz);
-unsigned lapic_timer_hz(void);   /* the rate lapic_init started */
+unsigned lapic_timer_hz(void);   /* the tick rate lapic_init calibrated */
+/* Start the periodic tick (its first after one period) / stop it. */
+void lapic_timer_start(void);
+void lapic_timer_stop(void);
 void lapic_eoi(void);
 /* LAPIC timer ticks per kernel tick, as calibrated (for the boot log). */
 uint32_t lapic_ticks_per_tick(void);

@@ -145,8 +145,7 @@ static bool handle_interrupt(uint64_t vector)
     }
     if (vector == VEC_LAPIC_TIMER) {
         lapic_eoi();
-        sched_tick();
-        ipc_timeout_tick();
+        sched_timer_interrupt();
         return true;
     }
     if (vector >= PIC1_VECTOR_BASE && vector < PIC1_VECTOR_BASE + NESTOR_IRQ_LINES) {
