@@ -866,44 +866,58 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
 /*
  * Except the groups a Nestor as L1 leaves alike across the exit: its
  * control and segment registers (the host state it wrote is what it runs
- * with when it enters L2), its debug registers and XCR0. (Not the
- * descriptor-table registers and LDTR/TR: 27.5.2 gives them limits of its
- * own, which L1's rarely are.) L1's VMCS holds them as its VMLAUNCH/
- * VMRESUME exit stored them in the state page (the groups that exit
- * fetched, mtd): L1 has not run since, and nothing between that exit and
- * this reflection writes them (m->s_entered rests on the same where our
- * kernel runs in a VM). Kept before the reflection writes L1's state
- * (l1_kept_get), compared after it: a group whose words all stay is not
- * loaded again. Two blocks of words, two at a time, cheaper than the loads
- * they save (in the kernel: the VMWRITEs, its checks of the state, the VPID
- * flush after CRs and the debug registers' reload).
+ * with when it enters L2), its debug registers and XCR0, its MSRs (the
+ * host SYSENTER fields and PAT it wrote, 27.5.1; the SYSCALL MSRs it
+ * switches through the VM-exit MSR-load list, 27.6) and its
+ * interruptibility and activity state (27.5.3: active, no blocking, as
+ * it was at its VMRESUME). (Not the descriptor-table registers and
+ * LDTR/TR: 27.5.2 gives them limits of its own, which L1's rarely are.)
+ * L1's VMCS holds them as its VMLAUNCH/VMRESUME exit stored them in the
+ * state page (the groups that exit fetched, mtd): L1 has not run since,
+ * and nothing between that exit and this reflection writes them
+ * (m->s_entered rests on the same where our kernel runs in a VM). Kept
+ * before the reflection writes L1's state (l1_kept_get), compared after
+ * it: a group whose words all stay is not loaded again. Blocks of words,
+ * two at a time, cheaper than the loads they save (in the kernel: the
+ * VMWRITEs, its checks of the state, the VPID flush after CRs and the
+ * debug registers' reload).
  */
 #define KEPT_A_FIRST (offsetof(nestor_vcpu_state_t, cr0) / sizeof(uint64_t))
 #define KEPT_A_PAIRS ((offsetof(nestor_vcpu_state_t, ldtr) - offsetof(nestor_vcpu_state_t, cr0)) / \
                       (2 * sizeof(uint64_t)))
 #define KEPT_A_GROUPS (NESTOR_MTD_CR | NESTOR_MTD_SEGS)
-#define KEPT_B_FIRST (offsetof(nestor_vcpu_state_t, dr0) / sizeof(uint64_t))
+#define KEPT_B_FIRST (offsetof(nestor_vcpu_state_t, sysenter_cs) / sizeof(uint64_t))
 #define KEPT_B_PAIRS ((offsetof(nestor_vcpu_state_t, xcr0) + sizeof(uint64_t) - \
-                       offsetof(nestor_vcpu_state_t, dr0)) / (2 * sizeof(uint64_t)))
+                       offsetof(nestor_vcpu_state_t, sysenter_cs)) / (2 * sizeof(uint64_t)))
+#define KEPT_M_PAIRS ((offsetof(nestor_vcpu_state_t, dr0) - \
+                       offsetof(nestor_vcpu_state_t, sysenter_cs)) / (2 * sizeof(uint64_t)))
 #define KEPT_B_GROUPS (NESTOR_MTD_DEBUG | NESTOR_MTD_XCR0)
 /* cr0..efer and es..gs: 23 words, copied two at a time with the 24th
- * (LDTR's first, not compared); dr0..xcr0: 8 words. */
+ * (LDTR's first, not compared); sysenter_cs..xcr0: 18 words, the first 10
+ * NESTOR_MTD_MSRS (the exit's host SYSENTER fields and PAT, the exit
+ * MSR-load list restoring what a Nestor as L1 switches), the other 8
+ * DEBUG and XCR0; and NESTOR_MTD_INTR's three words (27.5.3 leaves L1
+ * active without blocking, as it was at its VMRESUME exit). */
 _Static_assert(offsetof(nestor_vcpu_state_t, es) == offsetof(nestor_vcpu_state_t, efer) + 8 &&
                    offsetof(nestor_vcpu_state_t, ldtr) == offsetof(nestor_vcpu_state_t, es) +
                                                               6 * sizeof(nestor_vcpu_seg_t) &&
                    (offsetof(nestor_vcpu_state_t, ldtr) - offsetof(nestor_vcpu_state_t, cr0)) %
                            16 == 8 &&
                    offsetof(nestor_vcpu_state_t, xcr0) == offsetof(nestor_vcpu_state_t, debugctl) + 8 &&
+                   offsetof(nestor_vcpu_state_t, dr0) == offsetof(nestor_vcpu_state_t, tsc_aux) + 8 &&
+                   (offsetof(nestor_vcpu_state_t, dr0) - offsetof(nestor_vcpu_state_t, sysenter_cs)) %
+                           16 == 0 &&
                    (offsetof(nestor_vcpu_state_t, xcr0) + 8 - offsetof(nestor_vcpu_state_t, dr0)) %
                            16 == 0,
-               "CR0..GS (and one word more) and DR0..XCR0 are blocks of word pairs");
+               "CR0..GS (and one word more), SYSENTER_CS..TSC_AUX and DR0..XCR0 are blocks "
+               "of word pairs");
 #define KEPT_A_COVERS (KEPT_A_PAIRS * 2 + 1)
 
 typedef uint64_t word_pair_t __attribute__((vector_size(16), aligned(8)));
 
 typedef struct {
     word_pair_t a[KEPT_A_PAIRS + 1], b[KEPT_B_PAIRS];
-    nestor_word_t mtd;
+    nestor_word_t intr[3], mtd;         /* interruptibility, activity, pending_dbg */
 } l1_kept_t;
 
 static void l1_kept_get(l1_kept_t *k, const nestor_vcpu_state_t *s1)
@@ -914,6 +928,9 @@ static void l1_kept_get(l1_kept_t *k, const nestor_vcpu_state_t *s1)
         k->a[i] = a[i];
     for (unsigned i = 0; i < KEPT_B_PAIRS; i++)
         k->b[i] = b[i];
+    k->intr[0] = s1->interruptibility;
+    k->intr[1] = s1->activity;
+    k->intr[2] = s1->pending_dbg;
     k->mtd = s1->mtd;
 }
 
@@ -926,15 +943,20 @@ static nestor_word_t l1_groups(struct nvmx_monitor *m, const nestor_vcpu_state_t
                           !(s1->efer & X86_EFER_LMA);
     const word_pair_t *a = (const word_pair_t *)((const uint64_t *)s1 + KEPT_A_FIRST);
     const word_pair_t *b = (const word_pair_t *)((const uint64_t *)s1 + KEPT_B_FIRST);
-    word_pair_t da = { 0, 0 }, db = { 0, 0 };
+    word_pair_t da = { 0, 0 }, dm = { 0, 0 }, db = { 0, 0 };
     for (unsigned i = 0; i < KEPT_A_PAIRS; i++)
         da |= k->a[i] ^ a[i];
-    for (unsigned i = 0; i < KEPT_B_PAIRS; i++)
+    for (unsigned i = 0; i < KEPT_M_PAIRS; i++)
+        dm |= k->b[i] ^ b[i];
+    for (unsigned i = KEPT_M_PAIRS; i < KEPT_B_PAIRS; i++)
         db |= k->b[i] ^ b[i];
     const uint64_t last = ((const uint64_t *)&k->a[KEPT_A_PAIRS])[0] ^
                           ((const uint64_t *)&a[KEPT_A_PAIRS])[0];   /* gs.ar... word 23 */
+    const uint64_t di = (k->intr[0] ^ s1->interruptibility) | (k->intr[1] ^ s1->activity) |
+                        (k->intr[2] ^ s1->pending_dbg);
     nestor_word_t same = (da[0] | da[1] | last ? 0 : KEPT_A_GROUPS) |
-                         (db[0] | db[1] ? 0 : KEPT_B_GROUPS);
+                         (dm[0] | dm[1] ? 0 : NESTOR_MTD_MSRS) |
+                         (db[0] | db[1] ? 0 : KEPT_B_GROUPS) | (di ? 0 : NESTOR_MTD_INTR);
     same &= k->mtd;                     /* (a group the exit did not fetch: loaded) */
     return L1_STATE_GROUPS & ~same & ~(host_pae ? 0 : (nestor_word_t)NESTOR_MTD_PDPTE);
 }
