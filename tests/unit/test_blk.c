@@ -14,6 +14,7 @@
  *    untouched.
  */
 #include "unit.h"
+#include "ds_state_cases.h"
 #include "../../device-servers/blk/ata.h"
 #include "../../device-servers/blk/blk.h"
 #include "../../device-servers/blk/image.h"
@@ -828,43 +829,10 @@ static void test_vblk_checkpoint(void)
     CU_ASSERT_EQUAL(st.q[VBLK_REQUESTQ].used_idx, 2);
     CU_ASSERT_EQUAL(st.q[VBLK_REQUESTQ].last_avail, 2);
 
-    /* Hostile records: each refused with its reason, nothing changed. */
-    ds_state_t bad = st;
-    bad.version = DS_STATE_VERSION + 1;
-    refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
-    bad = st;
-    bad.device_id = VIRTIO_ID_CONSOLE;
-    refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
-    bad = st;
-    bad.nqueues = 2;
-    refused(&bad, DS_STATE_E_VERSION, "another state version, device type or number of queues");
-    bad = st;
-    bad.status &= ~VIRTIO_STATUS_DRIVER_OK;
-    refused(&bad, DS_STATE_E_STATUS, "a Status other than the driver's writes give");
-    bad = st;
-    bad.status |= 0x20;                         /* 2.1: not a status bit */
-    refused(&bad, DS_STATE_E_STATUS, "a Status other than the driver's writes give");
-    bad = st;
-    bad.interrupt_status = 4;
-    refused(&bad, DS_STATE_E_STATUS, "undefined interrupt bits");
-    bad = st;
-    bad.q[0].last_avail = bad.q[0].used_idx = 5;
-    refused(&bad, DS_STATE_E_QUEUE, "a used index other than the used ring's in guest memory");
-    bad = st;
-    bad.q[0].last_avail = 4;
-    refused(&bad, DS_STATE_E_QUEUE, "chains in flight");
-    bad = st;
-    bad.q[0].notify_off = 2;
-    refused(&bad, DS_STATE_E_QUEUE, "a flag that is neither 0 nor 1");
-    bad = st;
-    bad.q[0].broken = 1;
-    refused(&bad, DS_STATE_E_QUEUE, "an error that does not match the broken flag");
-    bad = st;
-    bad.q[0].error = VIRTQ_ERR_AVAIL_IDX_JUMP;
-    refused(&bad, DS_STATE_E_QUEUE, "an error that does not match the broken flag");
-    bad = st;
-    bad.q[3].used_idx = 1;
-    refused(&bad, DS_STATE_E_QUEUE, "progress for a queue the device does not have");
+    /* Hostile records: each refused with its reason, nothing changed
+     * (the transport's, ds_state_cases.c, then the part's). */
+    CU_ASSERT_EQUAL(ds_state_hostile_transport(&st, VIRTIO_ID_CONSOLE, refused), 14);
+    ds_state_t bad;
     /* The block device has no state of its own (devsrv.h ds_state_t
      * dev[]): a part, or a byte after it, is refused. */
     CU_ASSERT_EQUAL(st.dev_version, 0);
