@@ -47,6 +47,8 @@
  *   NVMX_GRANT_VCPU     vcpu02 (L2's vCPU)
  *   NVMX_GRANT_STATE    vcpu02's state page
  *   NVMX_GRANT_L2_PAGE  nested-vmx's L2 page (nvmx_l2_page_t), read-only
+ *   NVMX_GRANT_INSP_NVMX  nested-vmx's endpoint badged NVMX_BADGE_INSP: the
+ *                       rights it withholds in EPT02 (nvmx_insp.h)
  *   NVMX_GRANT_RAM + i  L1's RAM frames (what EPT12 and L2's memory are in)
  */
 #ifndef NVMX_SETUP_H
@@ -63,6 +65,7 @@
 #define NVMX_GRANT_KICK          3
 #define NVMX_GRANT_EVENTS        4
 #define NVMX_GRANT_L2_PAGE       NVMX_GRANT_EVENTS   /* (nested-vmx to an inspector of L2) */
+#define NVMX_GRANT_INSP_NVMX     NVMX_GRANT_VMM      /* (ditto: its EPT02 requests) */
 #define NVMX_GRANT_INSP_SETUP    5
 #define NVMX_GRANT_INSP_EXITS    6
 #define NVMX_GRANT_RAM           7
