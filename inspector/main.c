@@ -36,6 +36,7 @@
 #define PLAIN_INT3_OPT "inspector.plain-int3"
 
 static insp_t insp;
+_Static_assert(INSP_MAX_SW_BPS == NVMX_L2_BPS, "at L2 our int3s are the L2 page's");
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 
 /* The slots of our exits: the kernel writes the whole state page at them
@@ -67,7 +68,9 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
         insp.l2 = (nvmx_l2_page_t *)(uintptr_t)INSP_L2PAGE_VA;
         insp.own_dr = insp.l2->own_dr;
         insp.own_dr7 = &insp.l2->own_dr7;
+        insp.sw = insp.l2->bps;
     } else {
+        insp.sw = insp.sw_own;
         insp.own_dr = insp.guest_dr;
         insp.own_dr7 = &insp.guest_dr7;
     }

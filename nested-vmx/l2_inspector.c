@@ -137,11 +137,61 @@ static bool overlay_usable(const nvmx_l2_page_t *p)
     return !(p->dr7 & X86_DR7_RESERVED_HIGH);
 }
 
+/*
+ * The inspector's int3s in L1's RAM (the L2 page's bps, nvmx_setup.h): L2
+ * cannot read them (execute-only EPT02 entries, nvmx_insp.h), and neither
+ * may L1, which can read L2's code whenever L2 exits to it: at each
+ * reflected exit L2's own bytes go back under those planted, and at the
+ * next entry the int3s go back over whatever is there then (a byte L1
+ * wrote is the one the breakpoint keeps), with the inspector's own logic
+ * (inspector/swbp.c). The page is the inspector's to write: we work on a
+ * copy whose every address is checked against L1's RAM, and write back
+ * only the entries we lifted or planted.
+ */
+static void bps_copy(const struct nvmx_monitor *m, insp_swbp_t *c)
+{
+    for (unsigned i = 0; i < NVMX_L2_BPS; i++) {
+        c[i] = m->l2_page->bps[i];
+        if (c[i].used && c[i].gpa >= m->ram_bytes)
+            c[i].used = false;
+    }
+}
+
+static void bps_back(struct nvmx_monitor *m, const insp_swbp_t *c, uint64_t which)
+{
+    for (unsigned i = 0; i < NVMX_L2_BPS; i++)
+        if (which >> i & 1) {
+            m->l2_page->bps[i].saved = c[i].saved;
+            m->l2_page->bps[i].lifted = c[i].lifted;
+        }
+}
+
+static void bps_lift_for_l1(struct nvmx_monitor *m)
+{
+    insp_swbp_t c[NVMX_L2_BPS];
+    bps_copy(m, c);
+    const uint64_t lifted = swbp_lift(c, NVMX_L2_BPS, m->ram, ~0ULL, NULL, NULL);
+    bps_back(m, c, lifted);
+    m->insp_lifted |= lifted;
+}
+
+static void bps_plant_for_l2(struct nvmx_monitor *m)
+{
+    if (!m->insp_lifted)
+        return;
+    insp_swbp_t c[NVMX_L2_BPS];
+    bps_copy(m, c);
+    swbp_replant_some(c, NVMX_L2_BPS, m->ram, m->insp_lifted);
+    bps_back(m, c, m->insp_lifted);
+    m->insp_lifted = 0;
+}
+
 nestor_word_t l2_inspector_enter(struct nvmx_monitor *m, const uint64_t *f)
 {
     nvmx_l2_page_t *p = m->l2_page;
     if (!p)
         return 0;
+    bps_plant_for_l2(m);
     l2_t *l2 = &m->l2;
     nestor_vcpu_state_t *s2 = l2->s;
     nestor_word_t groups = 0;
@@ -202,6 +252,7 @@ void l2_inspector_reflect(struct nvmx_monitor *m)
     nvmx_l2_page_t *p = m->l2_page;
     if (!p)
         return;
+    bps_lift_for_l1(m);
     l2_t *l2 = &m->l2;
     nestor_vcpu_state_t *s2 = l2->s;
     const uint64_t debug = p->debug;

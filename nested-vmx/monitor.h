@@ -54,6 +54,9 @@ typedef struct nvmx_monitor {
     nvmx_l2_page_t *l2_page;
     /* the rights it withholds in EPT02 (nvmx_insp.h; ept02.c applies them) */
     nvmx_mask_t insp_mask;
+    /* its int3s we lifted at the last reflected exit, for L1 (the L2 page's
+     * bps, nvmx_setup.h): planted again at the next entry */
+    uint64_t insp_lifted;
     nvmx_checked_t checked;
     nvmx_guest_memo_t guest_memo;   /* what the guest-state checks last passed on */
     /* The exit the other vCPU waits in, answered RESUME with the groups
