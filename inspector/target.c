@@ -270,10 +270,12 @@ static bool bp_hiding(const insp_t *in)
     return in->ept && !in->ept_all && !in->int3_plain;
 }
 
-/* Without execute-only EPT (or with inspector.no-exec-only), and at L2
- * (EPT02 is nested-vmx's: no EPT of ours to hide an int3 in L1's RAM from
- * L1 and L2): a free debug register first, at L2 in our overlay
- * (hw_program; neither L1 nor L2 sees it). */
+/* Without execute-only EPT (or with inspector.no-exec-only), and at L2: a
+ * free debug register first, at L2 in our overlay (hw_program; neither L1
+ * nor L2 sees it, with nothing in RAM at all). At L2 an int3 beyond them is
+ * hidden from L2 in nested-vmx's EPT02 mask and from L1 by nested-vmx
+ * lifting it at each exit of L2 to L1 (the L2 page's bps): each access of
+ * L2 there costs its step, each exit to L1 the lifting. */
 static bool bp_dr_first(const insp_t *in)
 {
     return !in->int3_plain && ((in->ept && in->ept_all) || in->l2);
