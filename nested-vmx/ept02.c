@@ -374,14 +374,15 @@ void ept02_remask(struct nvmx_monitor *m, uint64_t gpa1)
     unsigned n = 0;
     for (unsigned i = 0; i < l2->n_maps; i++)
         if (nvmx_mask_in_region(base, l2->maps[i].gpa1, PAGE_2M))
-            redo[n++] = (redo_t){ l2->maps[i].gpa2, l2->maps[i].gpa1,
-                                           l2->maps[i].rights12, false };
+            redo[n++] = (redo_t){ l2->maps[i].gpa2, l2->maps[i].gpa1, l2->maps[i].rights12,
+                                  false };
     for (unsigned i = 0; i < l2->n_pages; i++)
         if (nvmx_mask_in_region(base, l2->pages[i].gpa1, PAGE_4K_MASK + 1))
             redo[n++] = (redo_t){ l2->pages[i].gpa2, l2->pages[i].gpa1,
-                                           l2->pages[i].rights12, true };
-    /* (A mapping that cannot be made again stops the VM, said why, as a
-     * fault's would: the flush below then keeps EPT02 consistent.) */
+                                  l2->pages[i].rights12, true };
+    /* (One that cannot be made again, said in the log, leaves EPT02
+     * flushed: L2's next access there faults and is mapped afresh, or
+     * stops the VM as any fault that cannot be mapped does.) */
     for (unsigned i = 0; i < n; i++)
         if ((redo[i].page ? map_page(m, redo[i].gpa2, redo[i].gpa1, redo[i].rights)
                           : map(m, redo[i].gpa2, redo[i].gpa1, redo[i].rights)) < 0) {
