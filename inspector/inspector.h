@@ -85,7 +85,10 @@ typedef struct insp {
     unsigned n_step_bps;
     bool interrupt_pending;       /* gdb's Ctrl-C: report SIGINT at the pause */
     bool attached;                /* gdb has spoken since the last detach */
-    insp_swbp_t sw[INSP_MAX_SW_BPS];
+    /* gdb's int3s: sw_own, or at L2 the L2 page's bps, which nested-vmx
+     * lifts for L1 at each exit of L2 to it (nested-vmx/nvmx_setup.h) */
+    insp_swbp_t *sw;
+    insp_swbp_t sw_own[INSP_MAX_SW_BPS];
     insp_hwbp_t hw[4];            /* X86_DEBUG_SLOTS debug registers */
     nestor_word_t guest_dr[4], guest_dr7;   /* the guest's own, while we hold any (L1) */
     /* Where the guest's own are: guest_dr, guest_dr7 at L1; at L2 the L2

@@ -14,6 +14,7 @@
 #include "inspector.h"
 #include "../checkpoint/ckpt_proto.h"
 #include "count_monitor.h"
+#include "nvmx_insp.h"
 #include "nvmx_setup.h"
 #include <nestor/bootinfo.h>
 #include <nestor/faults.h>
@@ -35,6 +36,7 @@
 #define PLAIN_INT3_OPT "inspector.plain-int3"
 
 static insp_t insp;
+_Static_assert(INSP_MAX_SW_BPS == NVMX_L2_BPS, "at L2 our int3s are the L2 page's");
 static nestor_cptr_t untypeds[NESTOR_BOOTINFO_MAX_UNTYPED];
 
 /* The slots of our exits: the kernel writes the whole state page at them
@@ -66,7 +68,9 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
         insp.l2 = (nvmx_l2_page_t *)(uintptr_t)INSP_L2PAGE_VA;
         insp.own_dr = insp.l2->own_dr;
         insp.own_dr7 = &insp.l2->own_dr7;
+        insp.sw = insp.l2->bps;
     } else {
+        insp.sw = insp.sw_own;
         insp.own_dr = insp.guest_dr;
         insp.own_dr7 = &insp.guest_dr7;
     }
@@ -82,20 +86,21 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
                       CKPT_GRANT_COMMAND(g.ram_bytes >> g.frame_bits), g.radix,
                       NESTOR_RIGHTS_ALL) == NESTOR_OK)
         insp.ckpt = ckpt;
-    /* From the VMM (not at L2: EPT02 is nested-vmx's): the VM's EPT
-     * restricted to its RAM, to withhold rights of its pages for EPT
-     * watchpoints (ewatch.h). */
+    /* From the VMM: the VM's EPT restricted to its RAM, to withhold rights
+     * of its pages for EPT watchpoints (ewatch.h) and hidden breakpoints;
+     * from nested-vmx at L2, its endpoint for the same in EPT02, region by
+     * region of L1's RAM (nvmx_insp.h; target.c ept_protect). */
     const nestor_cptr_t ept = insp.alloc.next_slot++;
-    if (!insp.l2 &&
-        nu_cnode_copy(insp.alloc.cnode, ept, 64, node,
-                      NVMX_GRANT_RAM_EPT(g.ram_bytes >> g.frame_bits), g.radix,
-                      NESTOR_RIGHTS_ALL) == NESTOR_OK)
+    if (nu_cnode_copy(insp.alloc.cnode, ept, 64, node,
+                      insp.l2 ? NVMX_GRANT_INSP_NVMX
+                              : NVMX_GRANT_RAM_EPT(g.ram_bytes >> g.frame_bits),
+                      g.radix, NESTOR_RIGHTS_ALL) == NESTOR_OK)
         insp.ept = ept;
-    insp.leaf_bits = (unsigned)g.frame_bits;
+    insp.leaf_bits = insp.l2 ? NVMX_INSP_REGION_BITS : (unsigned)g.frame_bits;
     insp.ew_hit = -1;
     for (size_t i = 0; i < INSP_EXIT_SLOTS; i++) {
-        if (insp.l2 && insp_exit_slots[i] == NESTOR_EXIT_EPT_VIOLATION)
-            continue;             /* no EPT of ours at L2 (target.c) */
+        if (!insp.ept && insp_exit_slots[i] == NESTOR_EXIT_EPT_VIOLATION)
+            continue;             /* no EPT rights of ours to withhold (target.c) */
         const nestor_word_t args[] = { insp_exit_slots[i], NESTOR_MTD_ALL & ~NESTOR_MTD_INJECT,
                                        insp.level };
         if (nu_invoke(insp.vcpu, NESTOR_VCPU_SET_EXIT_MASK, args, 3, 0, 0, 0, 0) != NESTOR_OK)

@@ -66,9 +66,10 @@ void swbp_mask(insp_swbp_t *sw, unsigned n, uint64_t gpa, uint8_t *buf, size_t l
     }
 }
 
-void swbp_lift(insp_swbp_t *sw, unsigned n, uint8_t *ram, uint64_t rip_gpa, swbp_keep_fn keep,
-               void *ctx)
+uint64_t swbp_lift(insp_swbp_t *sw, unsigned n, uint8_t *ram, uint64_t rip_gpa,
+                   swbp_keep_fn keep, void *ctx)
 {
+    uint64_t lifted = 0;
     for (unsigned i = 0; i < n; i++) {
         insp_swbp_t *b = &sw[i];
         if (!b->used || b->lifted || b->gpa == rip_gpa || (keep && keep(ctx, b->gpa)))
@@ -76,14 +77,23 @@ void swbp_lift(insp_swbp_t *sw, unsigned n, uint8_t *ram, uint64_t rip_gpa, swbp
         if (ram[b->gpa] == X86_OP_INT3)
             ram[b->gpa] = b->saved;
         b->lifted = true;
+        if (i < SWBP_SET_MAX)
+            lifted |= 1ULL << i;
     }
+    return lifted;
 }
 
 void swbp_replant(insp_swbp_t *sw, unsigned n, uint8_t *ram)
 {
+    swbp_replant_some(sw, n, ram, ~0ULL);
+}
+
+void swbp_replant_some(insp_swbp_t *sw, unsigned n, uint8_t *ram, uint64_t which)
+{
     for (unsigned i = 0; i < n; i++) {
         insp_swbp_t *b = &sw[i];
-        if (!b->used || !b->lifted)
+        if (!b->used || !b->lifted ||
+            (i < SWBP_SET_MAX ? !(which >> i & 1) : which != ~0ULL))
             continue;
         b->saved = ram[b->gpa];
         ram[b->gpa] = X86_OP_INT3;

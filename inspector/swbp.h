@@ -43,12 +43,20 @@ void swbp_mask(insp_swbp_t *sw, unsigned n, uint64_t gpa, uint8_t *buf, size_t l
 /* The guest's bytes back in RAM for one instruction of the guest, but for
  * the int3 at @rip_gpa (the instruction about to run: ours must trap) and
  * those @keep says to leave (its ctx). A byte that is no longer our int3
- * (written through another mapping) is the guest's already. */
+ * (written through another mapping) is the guest's already. Returns which
+ * it lifted (bit i for sw[i], i < SWBP_SET_MAX); those lifted before stay
+ * lifted and are not in it. */
+#define SWBP_SET_MAX 64
 typedef bool (*swbp_keep_fn)(void *ctx, uint64_t gpa);
-void swbp_lift(insp_swbp_t *sw, unsigned n, uint8_t *ram, uint64_t rip_gpa, swbp_keep_fn keep,
-               void *ctx);
+uint64_t swbp_lift(insp_swbp_t *sw, unsigned n, uint8_t *ram, uint64_t rip_gpa,
+                   swbp_keep_fn keep, void *ctx);
 /* The instruction is over: the byte in RAM is the guest's (what it wrote
  * over ours, if it did), the int3 planted again. */
 void swbp_replant(insp_swbp_t *sw, unsigned n, uint8_t *ram);
+/* The same for those in @which only (bits as swbp_lift returns them): an
+ * owner that lifted some (nested-vmx for L1, while an inspector of L2
+ * may have lifted others for a step of its own) plants back its own;
+ * those past SWBP_SET_MAX only with every bit set. */
+void swbp_replant_some(insp_swbp_t *sw, unsigned n, uint8_t *ram, uint64_t which);
 
 #endif

@@ -8,6 +8,7 @@
 #include "inspector.h"
 #include "count_monitor.h"
 #include "rsp_x86.h"
+#include "nvmx_insp.h"
 #include "nvmx_setup.h"
 #include <stddef.h>
 #include <string.h>
@@ -269,10 +270,12 @@ static bool bp_hiding(const insp_t *in)
     return in->ept && !in->ept_all && !in->int3_plain;
 }
 
-/* Without execute-only EPT (or with inspector.no-exec-only), and at L2
- * (EPT02 is nested-vmx's: no EPT of ours to hide an int3 in L1's RAM from
- * L1 and L2): a free debug register first, at L2 in our overlay
- * (hw_program; neither L1 nor L2 sees it). */
+/* Without execute-only EPT (or with inspector.no-exec-only), and at L2: a
+ * free debug register first, at L2 in our overlay (hw_program; neither L1
+ * nor L2 sees it, with nothing in RAM at all). At L2 an int3 beyond them is
+ * hidden from L2 in nested-vmx's EPT02 mask and from L1 by nested-vmx
+ * lifting it at each exit of L2 to L1 (the L2 page's bps): each access of
+ * L2 there costs its step, each exit to L1 the lifting. */
 static bool bp_dr_first(const insp_t *in)
 {
     return !in->int3_plain && ((in->ept && in->ept_all) || in->l2);
@@ -466,6 +469,27 @@ static int hw_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
 
 /* ---- watchpoints by EPT protection (ewatch.h) ---- */
 
+/* At L2 the EPT is nested-vmx's EPT02 and @gpa L1-physical: the same
+ * request to nested-vmx (nvmx_insp.h NVMX_INSP_PROTECT), which withholds
+ * the rights in every EPT02 entry into @gpa's region of L1's RAM (never
+ * more than EPT12 gives) and answers as the kernel does; its refusals as
+ * the kernel's (NVMX_INSP_E_NO_XO: execute-only EPT missing, SDM A.10). */
+static nestor_error_t l2_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *shift,
+                                 unsigned *before)
+{
+    nu_msg_t m = { .info = nestor_msginfo(NVMX_INSP_PROTECT, 0, 0, 2), .mr = { gpa, withhold } };
+    if (nu_call(in->ept, &m) != NESTOR_OK)
+        return NESTOR_ERR_FAILED_LOOKUP;
+    if (nestor_msginfo_label(m.info) == NVMX_REQ_OK) {
+        *shift = (unsigned)m.mr[0];
+        *before = (unsigned)m.mr[2];
+        return NESTOR_OK;
+    }
+    return m.mr[0] == NVMX_INSP_E_NO_XO   ? NESTOR_ERR_ILLEGAL_OPERATION
+           : m.mr[0] == NVMX_INSP_E_RANGE ? NESTOR_ERR_RANGE
+                                          : NESTOR_ERR_INVALID_ARGUMENT;
+}
+
 /* Withhold @withhold of the rights of the EPT leaf mapping @gpa (our
  * capability is restricted to the VM's RAM: NESTOR_EPT_PROTECT refuses
  * anything else, and never gives a page more than the VMM mapped it with).
@@ -473,6 +497,8 @@ static int hw_breakpoint(insp_t *in, bool insert, enum rsp_bp_type type, uint64_
 static nestor_error_t ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, unsigned *shift,
                                   unsigned *before)
 {
+    if (in->l2)
+        return l2_protect(in, gpa, withhold, shift, before);
     const nestor_word_t args[] = { gpa, withhold };
     nestor_word_t res[3];
     const nestor_error_t e = nu_invoke(in->ept, NESTOR_EPT_PROTECT, args, 2, 0, 0, res, 3);
@@ -481,6 +507,21 @@ static nestor_error_t ept_protect(insp_t *in, uint64_t gpa, unsigned withhold, u
         *before = (unsigned)res[2];
     }
     return e;
+}
+
+/* An EPT violation of vcpu02 at L2-physical @gpa2 (qualification @qual):
+ * nested-vmx says whose it is (NVMX_INSP_FAULT: L1's where EPT12 refuses
+ * the access, EPT02's lazy building where nothing of ours forbids it) and,
+ * if ours, its L1-physical address (*@gpa1), what our watches and int3s
+ * are kept in. */
+static bool l2_violation_ours(insp_t *in, uint64_t gpa2, uint64_t qual, uint64_t *gpa1)
+{
+    nu_msg_t m = { .info = nestor_msginfo(NVMX_INSP_FAULT, 0, 0, 2), .mr = { gpa2, qual } };
+    if (nu_call(in->ept, &m) != NESTOR_OK || nestor_msginfo_label(m.info) != NVMX_REQ_OK ||
+        m.mr[0] != NVMX_INSP_MINE || m.mr[1] >= in->ram_bytes)
+        return false;
+    *gpa1 = m.mr[1];
+    return true;
 }
 
 /* The leaf mapping @gpa protected as every watch in it needs now. The VMM
@@ -598,8 +639,9 @@ static int t_breakpoint(void *ctx, bool insert, enum rsp_bp_type type, uint64_t 
     if (in->state != TGT_STOPPED)
         return -RSP_EBUSY;
     /* (At L2 the debug registers are an overlay nested-vmx keeps apart
-     * from L2's and L1's, hw_program; no EPT watchpoints: EPT02 is
-     * nested-vmx's, in->ept is 0.) */
+     * from L2's and L1's, hw_program; the EPT is nested-vmx's EPT02, our
+     * rights withheld there on request, in->ept our capability for them:
+     * ept_protect.) */
     if (type != RSP_BP_SOFTWARE) {
         /* A data watchpoint the debug registers cannot take (all four
          * ours, a length or alignment DR7 has not, a read-only one) or do
@@ -933,6 +975,10 @@ static void t_detach(void *ctx)
         }
     if (any_ew)
         ew_take_violations(in, false);
+    if (in->l2 && in->ept) {      /* nothing of ours stays in EPT02 (nvmx_insp.h) */
+        nu_msg_t m = { .info = nestor_msginfo(NVMX_INSP_CLEAR, 0, 0, 0) };
+        nu_call(in->ept, &m);
+    }
     in->attached = false;
     if (in->stepping)
         step_end(in);
@@ -1060,8 +1106,15 @@ static void resume_held(insp_t *in)
  */
 static void ept_violation(insp_t *in, const nestor_word_t *mr)
 {
-    const uint64_t gpa = mr[NESTOR_EXIT_MR_GUEST_PHYS];
+    uint64_t gpa = mr[NESTOR_EXIT_MR_GUEST_PHYS];
     int hit;
+    /* At L2: L2-physical; ours only where nested-vmx's EPT02 mask (ours)
+     * alone refused it, and then L1-physical as our watches are. */
+    if (in->l2 && (!in->ept ||
+                   !l2_violation_ours(in, gpa, mr[NESTOR_EXIT_MR_QUALIFICATION], &gpa))) {
+        pass_on(in);
+        return;
+    }
     const bool bp_leaf = bp_hiding(in) && sw_in_leaf(in, gpa, in->leaf_bits);
     if (!in->ept ||
         (ewatch_violation(&in->ew, gpa, mr[NESTOR_EXIT_MR_GUEST_LINEAR],

@@ -15,7 +15,10 @@
  * frame the VMM maps whole in EPT01; write-back, as EPT02's 2 MiB pages),
  * in an EPT02 page table of ours. EPT02's permissions are EPT12's: the VMM
  * maps L1's RAM read/write/execute in EPT01, so EPT12 AND EPT01 (the
- * composition of SDM 28.3.3) is EPT12's.
+ * composition of SDM 28.3.3) is EPT12's; an inspector of L2 may withhold
+ * some of them in regions of L1's RAM (nvmx_insp.h, insp_mask.h): each
+ * entry into such a region keeps EPT12's rights less those, whenever it is
+ * made, and is made again when they change (ept02_remask).
  *
  * EPT02 is a cache of EPT12, as the CPU's EPT TLB is (SDM 28.4): what is
  * in it is dropped whole on INVEPT, a new EPTP, VMCLEAR of the VMCS L2 ran
@@ -148,8 +151,22 @@ static int cannot_map(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, nest
     return -1;
 }
 
+/* The kernel refused EPT02 entry rights @rights with @e: execute alone is
+ * refused where the CPU has no execute-only EPT (SDM 28.3.3.1, A.10; the
+ * kernel's vspace_map_frame_ept): from now on an inspector's read and write
+ * withheld leave nothing mapped (insp_mask.h), and this entry too. */
+static bool learned_no_xo(struct nvmx_monitor *m, unsigned rights, nestor_error_t e)
+{
+    if (e != NESTOR_ERR_INVALID_ARGUMENT || rights != EPT_X)
+        return false;
+    m->insp_mask.no_xo = true;
+    return true;
+}
+
 /* Map L1's 2 MiB frame holding @gpa1 at L2-physical @gpa2 (both 2 MiB
- * aligned) with @rights. */
+ * aligned) with EPT12's @rights, less what the inspector of L2 withholds
+ * there (nvmx_insp.h): with none left, nothing is mapped (each access
+ * faults, for the inspector). */
 static int map(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, unsigned rights)
 {
     l2_t *l2 = &m->l2;
@@ -160,6 +177,9 @@ static int map(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, unsigned ri
         drop_map(l2, m, (unsigned)old);     /* mapped again with EPT12's rights now */
     if (pt_at(l2, gpa2) >= 0 || l2->n_maps == EPT02_MAX_MAPS)
         ept02_flush(m);                     /* was a page table; or full */
+    const unsigned masked = nvmx_mask_rights(&m->insp_mask, gpa1, rights);
+    if (!masked)
+        return 1;
     ept02_map_t *e = &l2->maps[l2->n_maps];
     if (!have_slot(m, &e->frame))
         return cannot_map(m, gpa2, gpa1, NESTOR_ERR_NOT_ENOUGH_MEMORY);
@@ -167,12 +187,14 @@ static int map(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, unsigned ri
     nestor_error_t err = nu_cnode_copy(m->alloc.cnode, e->frame, 64, m->grant, frame,
                                        m->grant_radix, NESTOR_RIGHTS_ALL);
     if (err == NESTOR_OK)
-        err = nu_ept_map_2m(&m->alloc, l2->ept, gpa2, e->frame, rights);
+        err = nu_ept_map_2m(&m->alloc, l2->ept, gpa2, e->frame, masked);
     if (err != NESTOR_OK) {
         nu_cnode_delete(m->alloc.cnode, e->frame, 64);
-        return cannot_map(m, gpa2, gpa1, err);
+        return learned_no_xo(m, masked, err) ? 1 : cannot_map(m, gpa2, gpa1, err);
     }
     e->gpa2 = gpa2;
+    e->gpa1 = gpa1;
+    e->rights12 = rights;
     l2->n_maps++;
     l2->made_2m++;
     return 1;
@@ -196,7 +218,8 @@ static bool pt_for(struct nvmx_monitor *m, uint64_t base2)
 }
 
 /* Map L1's 4 KiB page @gpa1 at L2-physical @gpa2 (both 4 KiB aligned) with
- * @rights, through an alias slice of L1's frame. */
+ * EPT12's @rights (less the inspector's mask, as map), through an alias
+ * slice of L1's frame. */
 static int map_page(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, unsigned rights)
 {
     l2_t *l2 = &m->l2;
@@ -233,12 +256,18 @@ static int map_page(struct nvmx_monitor *m, uint64_t gpa2, uint64_t gpa1, unsign
         e->gpa1 = gpa1;
         l2->n_pages++;
     }
-    const nestor_word_t args[] = { gpa2, rights, NESTOR_EPT_MEMTYPE_WB };
+    e->rights12 = rights;
+    const unsigned masked = nvmx_mask_rights(&m->insp_mask, gpa1, rights);
+    if (!masked) {
+        drop_page(l2, m, (unsigned)(e - l2->pages));
+        return 1;
+    }
+    const nestor_word_t args[] = { gpa2, masked, NESTOR_EPT_MEMTYPE_WB };
     nestor_cptr_t ept = l2->ept;
     nestor_error_t err = nu_invoke(e->alias, NESTOR_EPT_MAP_FRAME, args, 3, &ept, 1, 0, 0);
     if (err != NESTOR_OK) {
         drop_page(l2, m, (unsigned)(e - l2->pages));
-        return cannot_map(m, gpa2, gpa1, err);
+        return learned_no_xo(m, masked, err) ? 1 : cannot_map(m, gpa2, gpa1, err);
     }
     l2->made_4k++;
     return 1;
@@ -321,13 +350,58 @@ static bool l1_device(struct nvmx_monitor *m, uint64_t gpa1)
     return gpa1 >= m->ram_bytes;
 }
 
+/* An access EPT12 allows to L1-physical @gpa1 came here although the
+ * inspector of L2's mask forbids it: the inspector takes those
+ * (NVMX_INSP_FAULT) and passed this one on. L1 must not get it (SDM
+ * 28.3.3.2: EPT12 allows it) and L2 must go on: the mask there goes. */
+static void unmask_passed(struct nvmx_monitor *m, uint64_t gpa1, uint64_t qual)
+{
+    if (!m->insp_mask.n || nvmx_mask_route(&m->insp_mask, true, gpa1, qual) != NVMX_INSP_MINE)
+        return;
+    nvmx_mask_drop(&m->insp_mask, gpa1);
+    ept02_remask(m, gpa1);
+    printf("nested-vmx %s: the inspector of L2 passed on an access its EPT02 mask forbids "
+           "(L1-physical 0x%lx): mask dropped there\n", m->name, gpa1);
+}
+
+/* Where EPT02 maps into the region of @gpa1: made again under the mask. */
+void ept02_remask(struct nvmx_monitor *m, uint64_t gpa1)
+{
+    typedef struct { uint64_t gpa2, gpa1; unsigned rights; bool page; } redo_t;
+    static redo_t redo[EPT02_MAX_MAPS + EPT02_MAX_PAGES];
+    const uint64_t base = gpa1 & ~((1ULL << NVMX_INSP_REGION_BITS) - 1);
+    l2_t *l2 = &m->l2;
+    unsigned n = 0;
+    for (unsigned i = 0; i < l2->n_maps; i++)
+        if (nvmx_mask_in_region(base, l2->maps[i].gpa1, PAGE_2M))
+            redo[n++] = (redo_t){ l2->maps[i].gpa2, l2->maps[i].gpa1, l2->maps[i].rights12,
+                                  false };
+    for (unsigned i = 0; i < l2->n_pages; i++)
+        if (nvmx_mask_in_region(base, l2->pages[i].gpa1, PAGE_4K_MASK + 1))
+            redo[n++] = (redo_t){ l2->pages[i].gpa2, l2->pages[i].gpa1,
+                                  l2->pages[i].rights12, true };
+    /* (One that cannot be made again, said in the log, leaves EPT02
+     * flushed: L2's next access there faults and is mapped afresh, or
+     * stops the VM as any fault that cannot be mapped does.) */
+    for (unsigned i = 0; i < n; i++)
+        if ((redo[i].page ? map_page(m, redo[i].gpa2, redo[i].gpa1, redo[i].rights)
+                          : map(m, redo[i].gpa2, redo[i].gpa1, redo[i].rights)) < 0) {
+            ept02_flush(m);
+            return;
+        }
+}
+
 int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64_t qual,
                 uint32_t *reason, uint64_t *qual12, uint64_t *device)
 {
     const uint64_t base2 = gpa2 & ~(PAGE_2M - 1);
     *device = gpa2;
-    if (m->l2.eptp12 == EPT02_NO_EPT)
-        return l1_device(m, gpa2) ? EPT02_DEVICE : map(m, base2, base2, EPT_RWX);
+    if (m->l2.eptp12 == EPT02_NO_EPT) {
+        if (l1_device(m, gpa2))
+            return EPT02_DEVICE;
+        unmask_passed(m, gpa2, qual);
+        return map(m, base2, base2, EPT_RWX);
+    }
     (void)v;
     const ept12_walk_t w = ept12_walk(m, gpa2);
     if (w.kind == EPT12_MISCONFIG) {
@@ -340,6 +414,7 @@ int ept02_fault(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t gpa2, uint64
         l1_device(m, *device))
         return EPT02_DEVICE;
     if (w.kind == EPT12_LEAF && !((qual & EPT_QUAL_ACCESS) & ~w.perms)) {
+        unmask_passed(m, *device, qual);    /* (*device: the access's L1-physical) */
         if (w.level == 1)
             return map(m, base2, w.entry & EPT_ADDR_MASK & ~(PAGE_2M - 1), w.perms);
         /* A page table whose 512 entries map one 2 MiB-aligned L1 region

@@ -42,11 +42,14 @@ struct vmcs12;
  * reused, never allocated again. */
 typedef struct {
     uint64_t gpa2;                   /* 2 MiB-aligned L2-physical address */
+    uint64_t gpa1;                   /* the L1-physical frame it maps */
+    unsigned rights12;               /* EPT12's rights (an inspector's mask applies on top) */
     nestor_cptr_t frame;             /* our copy of L1's frame, mapped there */
 } ept02_map_t;
 
 typedef struct {
     uint64_t gpa2, gpa1;             /* 4 KiB-aligned L2-physical and L1-physical */
+    unsigned rights12;               /* EPT12's rights (an inspector's mask applies on top) */
     nestor_cptr_t alias;             /* an alias slice of L1's frame (NESTOR_FRAME_SLICE_ALIAS) */
 } ept02_page_t;
 
@@ -177,6 +180,10 @@ int ept02_fault(struct nvmx_monitor *m, const struct vmcs12 *v, uint64_t gpa2, u
  * *device, outside L1's RAM: L1's device memory, never mapped in EPT02. */
 #define EPT02_DEVICE 2
 void ept02_flush(struct nvmx_monitor *m);
+/* The inspector of L2's mask changed in the region of L1-physical @gpa1
+ * (insp_mask.h): every EPT02 mapping into it made again with EPT12's
+ * rights under the mask now. */
+void ept02_remask(struct nvmx_monitor *m, uint64_t gpa1);
 /* EPT12's translation of L2-physical @gpa2 for an access @access
  * (EPT_QUAL_READ/WRITE/FETCH, x86_vmx.h), as the CPU walks it (SDM 28.3.2,
  * 28.3.3): 1 allowed, *@gpa1 the L1-physical address (L2-physical itself

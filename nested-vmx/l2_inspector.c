@@ -22,6 +22,8 @@
 #include "monitor.h"
 #include "count_monitor.h"
 #include "vmcs12.h"
+#include "nvmx_insp.h"
+#include <nestor/invocations.h>
 #include <user/print.h>
 #include <x86_vmx.h>
 
@@ -53,7 +55,8 @@ void l2_inspector_eptp(struct nvmx_monitor *m, uint64_t eptp12)
         m->l2_page->eptp12 = eptp12;
 }
 
-/* The hand-over's CNode: vcpu02, its state page, the L2 page, L1's RAM. */
+/* The hand-over's CNode: vcpu02, its state page, the L2 page, L1's RAM,
+ * and our endpoint badged for its EPT02 requests (nvmx_insp.h). */
 static nestor_cptr_t hand_over(struct nvmx_monitor *m, nestor_cptr_t page, unsigned *radix)
 {
     nu_alloc_t *a = &m->alloc;
@@ -67,7 +70,9 @@ static nestor_cptr_t hand_over(struct nvmx_monitor *m, nestor_cptr_t page, unsig
                       NESTOR_RIGHTS_ALL) ||
         nu_cnode_copy(node, NVMX_GRANT_STATE, *radix, a->cnode, m->l2.state_frame, 64,
                       NESTOR_RIGHTS_ALL) ||
-        nu_cnode_copy(node, NVMX_GRANT_L2_PAGE, *radix, a->cnode, page, 64, MAP_SHARED))
+        nu_cnode_copy(node, NVMX_GRANT_L2_PAGE, *radix, a->cnode, page, 64, MAP_SHARED) ||
+        nu_cnode_mint(node, NVMX_GRANT_INSP_NVMX, *radix, a->cnode, m->ep, 64,
+                      NESTOR_RIGHT_WRITE, NVMX_BADGE_INSP))
         return 0;
     for (uint64_t i = 0; i < frames; i++)
         if (nu_cnode_copy(node, NVMX_GRANT_RAM + i, *radix, a->cnode, m->ram_frames + i, 64,
@@ -132,11 +137,61 @@ static bool overlay_usable(const nvmx_l2_page_t *p)
     return !(p->dr7 & X86_DR7_RESERVED_HIGH);
 }
 
+/*
+ * The inspector's int3s in L1's RAM (the L2 page's bps, nvmx_setup.h): L2
+ * cannot read them (execute-only EPT02 entries, nvmx_insp.h), and neither
+ * may L1, which can read L2's code whenever L2 exits to it: at each
+ * reflected exit L2's own bytes go back under those planted, and at the
+ * next entry the int3s go back over whatever is there then (a byte L1
+ * wrote is the one the breakpoint keeps), with the inspector's own logic
+ * (inspector/swbp.c). The page is the inspector's to write: we work on a
+ * copy whose every address is checked against L1's RAM, and write back
+ * only the entries we lifted or planted.
+ */
+static void bps_copy(const struct nvmx_monitor *m, insp_swbp_t *c)
+{
+    for (unsigned i = 0; i < NVMX_L2_BPS; i++) {
+        c[i] = m->l2_page->bps[i];
+        if (c[i].used && c[i].gpa >= m->ram_bytes)
+            c[i].used = false;
+    }
+}
+
+static void bps_back(struct nvmx_monitor *m, const insp_swbp_t *c, uint64_t which)
+{
+    for (unsigned i = 0; i < NVMX_L2_BPS; i++)
+        if (which >> i & 1) {
+            m->l2_page->bps[i].saved = c[i].saved;
+            m->l2_page->bps[i].lifted = c[i].lifted;
+        }
+}
+
+static void bps_lift_for_l1(struct nvmx_monitor *m)
+{
+    insp_swbp_t c[NVMX_L2_BPS];
+    bps_copy(m, c);
+    const uint64_t lifted = swbp_lift(c, NVMX_L2_BPS, m->ram, ~0ULL, NULL, NULL);
+    bps_back(m, c, lifted);
+    m->insp_lifted |= lifted;
+}
+
+static void bps_plant_for_l2(struct nvmx_monitor *m)
+{
+    if (!m->insp_lifted)
+        return;
+    insp_swbp_t c[NVMX_L2_BPS];
+    bps_copy(m, c);
+    swbp_replant_some(c, NVMX_L2_BPS, m->ram, m->insp_lifted);
+    bps_back(m, c, m->insp_lifted);
+    m->insp_lifted = 0;
+}
+
 nestor_word_t l2_inspector_enter(struct nvmx_monitor *m, const uint64_t *f)
 {
     nvmx_l2_page_t *p = m->l2_page;
     if (!p)
         return 0;
+    bps_plant_for_l2(m);
     l2_t *l2 = &m->l2;
     nestor_vcpu_state_t *s2 = l2->s;
     nestor_word_t groups = 0;
@@ -197,6 +252,7 @@ void l2_inspector_reflect(struct nvmx_monitor *m)
     nvmx_l2_page_t *p = m->l2_page;
     if (!p)
         return;
+    bps_lift_for_l1(m);
     l2_t *l2 = &m->l2;
     nestor_vcpu_state_t *s2 = l2->s;
     const uint64_t debug = p->debug;
@@ -221,4 +277,81 @@ void l2_inspector_reflect(struct nvmx_monitor *m)
     l2->step_done = (s2->pending_dbg & VMX_PENDING_DBG_BS) != 0;
     s2->rflags &= ~(uint64_t)X86_RFLAGS_TF;
     s2->pending_dbg &= ~(uint64_t)VMX_PENDING_DBG_BS;
+}
+
+/*
+ * The inspector's requests on its EPT02 rights (nvmx_insp.h). Everything
+ * in them is checked (insp_mask.c): an address outside L1's RAM, rights
+ * that are not one of NESTOR_EPT_WITHHOLD_*, a region beyond
+ * NVMX_INSP_REGIONS, an unknown request get NVMX_REQ_FAULT with the reason
+ * and change nothing; what they change is EPT02's rights into L1's RAM,
+ * never more than EPT12 gives (nvmx_mask_rights).
+ */
+static void reply(nu_msg_t *msg, nestor_word_t label, unsigned n, nestor_word_t a,
+                  nestor_word_t b, nestor_word_t c)
+{
+    *msg = (nu_msg_t){ .info = nestor_msginfo(label, 0, 0, n), .mr = { a, b, c } };
+}
+
+static void protect(struct nvmx_monitor *m, nu_msg_t *msg)
+{
+    nvmx_mask_t *k = &m->insp_mask;
+    const uint64_t gpa1 = msg->mr[0], withhold = msg->mr[1];
+    unsigned before;
+    int e = nvmx_mask_set(k, gpa1, withhold, &before);
+    if (e) {
+        reply(msg, NVMX_REQ_FAULT, 1, (nestor_word_t)e, 0, 0);
+        return;
+    }
+    if (before != withhold)
+        ept02_remask(m, gpa1);
+    /* The kernel refused the execute-only entries just made (SDM A.10):
+     * as on a CPU we knew lacked it, refused; the region as it was. */
+    if (withhold == NESTOR_EPT_WITHHOLD_RW && k->no_xo) {
+        unsigned now;
+        nvmx_mask_set(k, gpa1, before, &now);
+        ept02_remask(m, gpa1);
+        reply(msg, NVMX_REQ_FAULT, 1, NVMX_INSP_E_NO_XO, 0, 0);
+        return;
+    }
+    reply(msg, NVMX_REQ_OK, 3, NVMX_INSP_REGION_BITS, withhold, before);
+}
+
+static void fault(struct nvmx_monitor *m, nu_msg_t *msg)
+{
+    const uint64_t gpa2 = msg->mr[0], qual = msg->mr[1];
+    uint64_t gpa1 = gpa2, q12;
+    uint32_t reason;
+    /* EPT12's walk for the access (SDM 28.3.2, 28.3.3), as ept02_fault
+     * makes it; without EPT12, L2-physical is L1-physical. */
+    const bool allowed = ept12_translate(m, gpa2, qual & EPT_QUAL_ACCESS, &gpa1, &reason,
+                                         &q12) == 1;
+    const unsigned verdict = nvmx_mask_route(&m->insp_mask, allowed, gpa1, qual);
+    reply(msg, NVMX_REQ_OK, 2, verdict, verdict == NVMX_INSP_MINE ? gpa1 : 0, 0);
+}
+
+static void clear(struct nvmx_monitor *m, nu_msg_t *msg)
+{
+    nvmx_mask_t *k = &m->insp_mask;
+    while (k->n) {
+        const uint64_t base = k->r[0].base;
+        unsigned before;
+        nvmx_mask_set(k, base, NESTOR_EPT_WITHHOLD_NONE, &before);
+        ept02_remask(m, base);
+    }
+    reply(msg, NVMX_REQ_OK, 0, 0, 0, 0);
+}
+
+void nvmx_insp_request(struct nvmx_monitor *m, nu_msg_t *msg)
+{
+    const nestor_word_t label = nestor_msginfo_label(msg->info);
+    const unsigned words = nestor_msginfo_length(msg->info);
+    if (label == NVMX_INSP_PROTECT && words >= 2)
+        protect(m, msg);
+    else if (label == NVMX_INSP_FAULT && words >= 2)
+        fault(m, msg);
+    else if (label == NVMX_INSP_CLEAR)
+        clear(m, msg);
+    else
+        reply(msg, NVMX_REQ_FAULT, 1, NVMX_INSP_E_REQUEST, 0, 0);
 }

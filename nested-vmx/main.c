@@ -121,6 +121,7 @@ int main(const nestor_bootinfo_t *bi)
         return 0;
     }
     l1mem_env(&mon);
+    nvmx_mask_init(&mon.insp_mask, mon.ram_bytes);
     mon.vmx.current = NVMX_NO_VMCS;
     if (flags & NVMX_SETUP_NO_SHADOWING)
         printf("nested-vmx %s: VMCS shadowing off (the VM's config): every VMREAD/VMWRITE of "

@@ -6,6 +6,7 @@
 #ifndef NVMX_MONITOR_H
 #define NVMX_MONITOR_H
 #include "entry_checks.h"
+#include "insp_mask.h"
 #include "l2.h"
 #include "nvmx.h"
 #include "nvmx_setup.h"
@@ -51,6 +52,11 @@ typedef struct nvmx_monitor {
      * and its exits (0: none), and the L2 page we write for it */
     nestor_cptr_t insp_setup, insp_exits;
     nvmx_l2_page_t *l2_page;
+    /* the rights it withholds in EPT02 (nvmx_insp.h; ept02.c applies them) */
+    nvmx_mask_t insp_mask;
+    /* its int3s we lifted at the last reflected exit, for L1 (the L2 page's
+     * bps, nvmx_setup.h): planted again at the next entry */
+    uint64_t insp_lifted;
     nvmx_checked_t checked;
     nvmx_guest_memo_t guest_memo;   /* what the guest-state checks last passed on */
     /* The exit the other vCPU waits in, answered RESUME with the groups
@@ -133,6 +139,10 @@ nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_i
 /* L1 cleared or loaded a VMCS, left VMX operation or was reset: the entry
  * checks start afresh (enter.c). */
 void nvmx_enter_forget(nvmx_monitor_t *m);
+
+/* The inspector of L2's call (badge NVMX_BADGE_INSP, nvmx_insp.h): the
+ * reply in @msg (l2_inspector.c). */
+void nvmx_insp_request(nvmx_monitor_t *m, nu_msg_t *msg);
 
 /* A checkpoint monitor's call (badge NVMX_BADGE_STATE, nvmx_state.h): the
  * reply in @msg (state_export.c). */

@@ -47,6 +47,8 @@
  *   NVMX_GRANT_VCPU     vcpu02 (L2's vCPU)
  *   NVMX_GRANT_STATE    vcpu02's state page
  *   NVMX_GRANT_L2_PAGE  nested-vmx's L2 page (nvmx_l2_page_t), read-only
+ *   NVMX_GRANT_INSP_NVMX  nested-vmx's endpoint badged NVMX_BADGE_INSP: the
+ *                       rights it withholds in EPT02 (nvmx_insp.h)
  *   NVMX_GRANT_RAM + i  L1's RAM frames (what EPT12 and L2's memory are in)
  */
 #ifndef NVMX_SETUP_H
@@ -56,6 +58,7 @@
 #include <user/space.h>
 #include <user/sys.h>
 #include <x86_arch.h>
+#include "../inspector/swbp.h"      /* insp_swbp_t: an inspector of L2's int3s (the L2 page) */
 
 #define NVMX_GRANT_VCPU          0
 #define NVMX_GRANT_STATE         1
@@ -63,6 +66,7 @@
 #define NVMX_GRANT_KICK          3
 #define NVMX_GRANT_EVENTS        4
 #define NVMX_GRANT_L2_PAGE       NVMX_GRANT_EVENTS   /* (nested-vmx to an inspector of L2) */
+#define NVMX_GRANT_INSP_NVMX     NVMX_GRANT_VMM      /* (ditto: its EPT02 requests) */
 #define NVMX_GRANT_INSP_SETUP    5
 #define NVMX_GRANT_INSP_EXITS    6
 #define NVMX_GRANT_RAM           7
@@ -188,19 +192,32 @@ typedef struct nvmx_events {
  *              nested-vmx writes them at each entry (from L1's DR0-DR3 and
  *              vmcs12's or L1's DR7, SDM 26.3.2.1), the inspector at each
  *              MOV DR of L2 it carries out; L1 gets them at each reflected
- *              exit (its DR0-DR3, vmcs12's guest DR7: SDM 27.3.1). */
+ *              exit (its DR0-DR3, vmcs12's guest DR7: SDM 27.3.1).
+ * Written by the inspector, and by nested-vmx for L1:
+ *   bps        the inspector's int3s in L1's RAM (inspector/swbp.h, its Z0s
+ *              beyond the debug registers, hidden from L2 by execute-only
+ *              EPT02 entries, nvmx_insp.h): at each reflected exit nested-vmx
+ *              puts L2's bytes back under those planted (swbp_lift, so that
+ *              L1, which may read L2's code, never sees one) and at the next
+ *              entry plants them again over what is there then
+ *              (swbp_replant_some: a byte L1 wrote is the one the breakpoint
+ *              keeps); an entry whose address is outside L1's RAM is
+ *              skipped. */
 #define NVMX_L2_NO_EPT           (~0ULL)
 #define NVMX_L2_DEBUG_OVERLAY    1u   /* dr, dr7 are vcpu02's instead of L2's own */
 #define NVMX_L2_DEBUG_STEP       2u   /* vcpu02's RFLAGS.TF is the inspector's single step: */
                                       /* L1 never sees it, nor its pending BS (SDM 24.4.2) */
 #define NVMX_L2_DEBUG_GUEST_TF   4u   /* ... and L2's own TF was set before the step */
+#define NVMX_L2_BPS              SWBP_SET_MAX   /* the inspector's int3s at once */
 typedef struct nvmx_l2_page {
     volatile uint64_t eptp12;
     volatile uint64_t l1_movdr;
     volatile uint64_t debug;
     volatile uint64_t dr[X86_DEBUG_SLOTS], dr7;
     volatile uint64_t own_dr[X86_DEBUG_SLOTS], own_dr7;
+    insp_swbp_t bps[NVMX_L2_BPS];
 } nvmx_l2_page_t;
+_Static_assert(sizeof(nvmx_l2_page_t) <= 4096, "the L2 page is one page");
 
 /* What a monitor took of its VM (grant_take.c). */
 typedef struct {

@@ -267,9 +267,13 @@ void nvmx_serve(nvmx_monitor_t *m)
         } else if (msg.badge == NVMX_BADGE_STATE &&
                    nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT) {
             nvmx_state_request(m, &msg);        /* a checkpoint monitor's (nvmx_state.h) */
+        } else if (msg.badge == NVMX_BADGE_INSP &&
+                   nestor_msginfo_label(msg.info) != NESTOR_FAULT_VM_EXIT) {
+            nvmx_insp_request(m, &msg);         /* the inspector of L2's (nvmx_insp.h) */
         } else {
             /* Nothing else is sent here (only the VMM and, badged for our
-             * state, a checkpoint monitor hold our endpoint).
+             * state, a checkpoint monitor, for EPT02's rights, an inspector
+             * of L2 hold our endpoint).
              * No reply: a stray signal has no caller, and replying would
              * answer the exit L1 or L2 waits in. */
             printf("nested-vmx %s: a message it does not know (badge 0x%lx, label 0x%lx): "

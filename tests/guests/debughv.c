@@ -34,6 +34,12 @@
  * DEBUGHV_TIMER_EXITS entries (SDM 25.5.1, 26.7.4: an exit before L2's
  * first instruction), as an interrupt of L1's would take L2 out between
  * two instructions: a debugger's single step of L2 must go on after them.
+ * L2's write to port 0xF7 (DEBUGHV_EPTWP_PORT) makes L1 take the write
+ * right of L2's program's 2 MiB page (its code, data and stack) out of
+ * EPT12 (INVEPT after, SDM 28.4.3.1): L2's next write there is an EPT
+ * violation L1 gets (SDM 28.3.3.2), which gives the right back and lets
+ * L2 write again; a debugger whose own EPT watchpoints withhold rights
+ * there must let that one reach L1 (and never show L1 its own).
  *
  * A debugger of L2 must not show in what L1 sees at L2's exits (the gdb
  * session steps over L2's OUTs and keeps debug registers armed while L2
@@ -59,8 +65,11 @@
 #define REASON_MOV_DR    29
 #define REASON_IO        30
 #define REASON_PREEMPT_TIMER 52
+#define REASON_EPT_VIOLATION 48             /* SDM Appendix C */
 #define DEBUGHV_MOVDR_PORT 0xF5             /* L2's OUT there: L1 takes its MOV DRs */
 #define DEBUGHV_TIMER_PORT 0xF6             /* ... L2's next entries exit at once */
+#define DEBUGHV_EPTWP_PORT 0xF7             /* ... L2's next write to its program's page
+                                               is an EPT violation for L1 */
 #define DEBUGHV_TIMER_EXITS 3
 #define SDM_GPR_RSP      4                  /* Table 27-3's register 4 (in the VMCS) */
 #define DR_ALIAS_FIRST   4                  /* DR4, DR5: DR6, DR7 without CR4.DE (17.2.2) */
@@ -259,7 +268,9 @@ int vmxc_main(uint32_t magic, uint32_t info)
     read_drs(dr);
     const uint64_t dr7 = vmrd(VMCS_GUEST_DR7);
     uint64_t exits = 0, io = 0, exceptions = 0, movdr = 0, timer = 0, seen = 0, int3s = 0,
-             status = ~0ULL, r = nb_run(0);
+             eptwp = 0, status = ~0ULL, r = nb_run(0);
+    bool wp = false;                    /* L2's program's page is write-protected in EPT12 */
+    uint64_t *const wp_pde = &ept_pd[L2_PAGE / PAGE_2M];
     unsigned timer_left = 0;            /* entries still to exit at once (DEBUGHV_TIMER_PORT) */
     while (exits++ < L2_MAX_EXITS) {
         if (r != 0) {
@@ -289,6 +300,18 @@ int vmxc_main(uint32_t magic, uint32_t info)
             r = nb_run(1);
             continue;
         }
+        /* SDM 27.2.1 Table 27-7: a write (bit 1) to the page EPT12 took
+         * the write right of: ours (DEBUGHV_EPTWP_PORT); the right back, the
+         * write goes again. */
+        if (reason == REASON_EPT_VIOLATION && wp && (q & EPT_QUAL_WRITE) &&
+            vmrd(VMCS_GUEST_PHYS_ADDR) / PAGE_2M == L2_PAGE / PAGE_2M) {
+            eptwp++;
+            wp = false;
+            *wp_pde |= X86_EPT_W;
+            vmx_invept(INVEPT_ALL_CONTEXT, 0);
+            r = nb_run(1);
+            continue;
+        }
         if (reason == REASON_MOV_DR && l2_mov_dr(q)) {
             movdr++;
             vmwr(VMCS_GUEST_RIP, vmrd(VMCS_GUEST_RIP) + vmrd(VMCS_EXIT_INSTR_LEN));
@@ -315,6 +338,11 @@ int vmxc_main(uint32_t magic, uint32_t info)
             vmwr(VMCS_PIN_CONTROLS, vmrd(VMCS_PIN_CONTROLS) | PIN_PREEMPTION_TIMER);
             vmwr(VMCS_PREEMPT_TIMER_VALUE, 0);
         }
+        else if (port == DEBUGHV_EPTWP_PORT && (caps.ept_vpid & EPT_CAP_INVEPT_ALL)) {
+            wp = true;
+            *wp_pde &= ~(uint64_t)X86_EPT_W;
+            vmx_invept(INVEPT_ALL_CONTEXT, 0);
+        }
         else if (port == VMXC_EXIT_PORT) {
             status = (uint32_t)nb_l2.rax;
             break;
@@ -323,10 +351,10 @@ int vmxc_main(uint32_t magic, uint32_t info)
         r = nb_run(1);
     }
     vmxc_printf("%s: L2 ended with status %lld after %llu exits: %llu I/O, %llu "
-                "exceptions, %llu MOV DR, %llu timer\n", vmxc_name, (long long)status,
-                (unsigned long long)exits, (unsigned long long)io,
+                "exceptions, %llu MOV DR, %llu timer, %llu EPT write-protect\n", vmxc_name,
+                (long long)status, (unsigned long long)exits, (unsigned long long)io,
                 (unsigned long long)exceptions, (unsigned long long)movdr,
-                (unsigned long long)timer);
+                (unsigned long long)timer, (unsigned long long)eptwp);
     vmxc_check_eq("L2's status", 0, status);
     vmxc_check_eq("exception exits of L2", 0, exceptions);
     vmxc_check_eq("exits of L2 showing a debugger", 0, seen);

@@ -25,10 +25,9 @@ watch watched
 continue
 print watched
 delete
-# A read watch: no debug register reads only (SDM Vol. 3B 17.2.4) and no
-# EPT is ours at L2, so Z3 gets the empty reply of an unsupported type and
-# gdb sets an access watch (Z4) in its place, reporting only the accesses
-# that leave the value as it was: the check's read of it right after.
+# A read watch: no debug register reads only (SDM Vol. 3B 17.2.4), so it
+# is an EPT watchpoint in nested-vmx's EPT02 mask (nested-vmx/nvmx_insp.h):
+# the check's read of it right after the write.
 rwatch watched
 continue
 delete

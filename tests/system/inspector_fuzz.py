@@ -237,7 +237,7 @@ def main():
             unknown += 1
         elif must_fail and not (reply.startswith('E') or reply == ''):
             # (An empty reply is a refusal too: "not supported", GDB
-            # protocol E.2 'Z', as a read watch at L2 where no EPT is ours.)
+            # protocol E.2 'Z'.)
             accepted_wrongly += 1
             print('client: FAILED: %r was accepted: %r' % (payload[:60], reply[:60]), flush=True)
         elif must_fail:
@@ -256,7 +256,8 @@ def main():
     print('client: watchpoint %s' % link.ask('Z2,%x,8' % poked), flush=True)
     link.ask('z2,%x,8' % poked)
     # Read watchpoints of 1 to 16 bytes on the globals until there is no
-    # room (EPT watchpoints: EWATCH_MAX at L1; none at L2), removed again.
+    # room (EPT watchpoints: EWATCH_MAX, at L2 in nested-vmx's EPT02
+    # mask), removed again.
     n_set, reply = 0, None
     for i in range(40):
         reply = link.ask('Z3,%x,%x' % (poked + i, 1 + i % 16))

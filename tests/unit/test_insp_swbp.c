@@ -168,6 +168,37 @@ static void test_overwritten_elsewhere(void)
     CU_ASSERT_EQUAL(ram[0x1234], X86_OP_INT3);
 }
 
+static void test_lift_some_replant_some(void)
+{
+    reset();
+    insp_swbp_t *a = swbp_plant(sw, NBP, 0x401234, 0x1234, ram);
+    insp_swbp_t *b = swbp_plant(sw, NBP, 0x402345, 0x2345, ram);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    /* An inspector's step lifted a (kept b: the int3 about to run). */
+    CU_ASSERT_EQUAL(swbp_lift(sw, NBP, ram, 0x2345, NULL, NULL), 1ULL << (a - sw));
+    /* Another owner (nested-vmx for L1) lifts the rest: b alone. */
+    const uint64_t mine = swbp_lift(sw, NBP, ram, ~0ull, NULL, NULL);
+    CU_ASSERT_EQUAL(mine, 1ULL << (b - sw));
+    CU_ASSERT_EQUAL(ram[0x1234], 0x55);
+    CU_ASSERT_EQUAL(ram[0x2345], 0x48);
+    /* L1 writes under b; its owner plants b again over that byte, and
+     * leaves a to the step. */
+    ram[0x2345] = 0x90;
+    swbp_replant_some(sw, NBP, ram, mine);
+    CU_ASSERT_EQUAL(ram[0x2345], X86_OP_INT3);
+    CU_ASSERT_EQUAL(b->saved, 0x90);
+    CU_ASSERT(!b->lifted);
+    CU_ASSERT(a->lifted);
+    CU_ASSERT_EQUAL(ram[0x1234], 0x55);
+    swbp_replant(sw, NBP, ram);
+    CU_ASSERT_EQUAL(ram[0x1234], X86_OP_INT3);
+    /* Nothing lifted twice: a second lift of none returns none. */
+    CU_ASSERT_EQUAL(swbp_lift(sw, NBP, ram, 0x1234, NULL, NULL), 1ULL << (b - sw));
+    CU_ASSERT_EQUAL(swbp_lift(sw, NBP, ram, ~0ull, NULL, NULL), 1ULL << (a - sw));
+    CU_ASSERT_EQUAL(swbp_lift(sw, NBP, ram, ~0ull, NULL, NULL), 0);
+}
+
 UNIT_SUITE(insp_swbp_suite)
 {
     CU_pSuite s = CU_add_suite("inspector: software breakpoints", NULL, NULL);
@@ -180,4 +211,6 @@ UNIT_SUITE(insp_swbp_suite)
     CU_add_test(s, "the int3 about to run and a step's stay", test_lift_spares_rip_and_kept);
     CU_add_test(s, "removed while lifted", test_removed_while_lifted);
     CU_add_test(s, "overwritten through another mapping", test_overwritten_elsewhere);
+    CU_add_test(s, "lifted by two owners, each planting back its own",
+                test_lift_some_replant_some);
 }
