@@ -719,7 +719,8 @@ static nestor_error_t split_vm(tvm_t *vm, nestor_cptr_t *big, nestor_cptr_t *see
 /* Split, the guest's accesses go on as before; one 4 KiB piece protected,
  * only the access to it exits (SDM 28.3.3.2), not the read of the piece
  * beside it; A/D flags per piece; joined (the PT unmapped), one 2 MiB
- * leaf again with what every piece withheld (a protection of the leaf
+ * leaf again with their A/D flags (an A/D scan misses no write made while
+ * split) and what every piece withheld (a protection of the leaf
  * before the split survives, a piece's goes with the table). */
 KTEST(guestmem_ept_split_protects_one_page)
 {
@@ -734,6 +735,10 @@ KTEST(guestmem_ept_split_protects_one_page)
     /* A protection of the whole leaf before the split (write withheld). */
     KT_OK(protect(vm.ept, SPLIT_GPA, NESTOR_EPT_WITHHOLD_W, res));
     KT_EQ(res[0], 21);
+    nestor_word_t ad[2];
+    const bool have_ad = read_ad(vm.ept, SPLIT_GPA, 0, ad) == NESTOR_OK;
+    if (have_ad)
+        KT_EQ(ad[0], 0);                                /* the guest has not run yet */
     KT_OK(split(vm.ept, SPLIT_GPA + 0x1234, pt, 0));
     KT_OK(protect(vm.ept, SPLIT_GPA + 0x5000, NESTOR_EPT_WITHHOLD_NONE, res));
     KT_EQ(res[0], 12);                                  /* a 4 KiB leaf now */
@@ -752,8 +757,8 @@ KTEST(guestmem_ept_split_protects_one_page)
     KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
     KT_EQ(page3[0], 0x1111);                            /* the frame's own byte */
     /* A/D per piece (where the CPU has EPT A/D flags). */
-    nestor_word_t ad[2];
-    if (read_ad(vm.ept, SPLIT_GPA + 0x3000, 0, ad) == NESTOR_OK) {
+    if (have_ad) {
+        KT_OK(read_ad(vm.ept, SPLIT_GPA + 0x3000, 0, ad));
         KT_EQ(ad[1], 12);
         KT_ASSERT(ad[0] & NESTOR_EPT_DIRTY);
         KT_OK(read_ad(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_AD_CLEAR, ad));
@@ -783,6 +788,11 @@ KTEST(guestmem_ept_split_protects_one_page)
     KT_OK(protect(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_WITHHOLD_RW, res));
     KT_OK(protect(vm.ept, SPLIT_GPA + 0x4000, NESTOR_EPT_WITHHOLD_W, res));
     KT_OK(nu_page_table_unmap(pt));
+    if (have_ad) {              /* the pieces' flags in the leaf: page 3 was written */
+        KT_OK(read_ad(vm.ept, SPLIT_GPA, 0, ad));
+        KT_EQ(ad[1], 21);
+        KT_EQ(ad[0], NESTOR_EPT_ACCESSED | NESTOR_EPT_DIRTY);
+    }
     KT_OK(protect(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_WITHHOLD_NONE, res));
     KT_EQ(res[0], 21);
     KT_EQ(res[1], EPT_RWX);
