@@ -859,7 +859,8 @@ KTEST(guestmem_ept_split_refusals)
 
 /* No piece survives anything that removes the frame's mapping, and the
  * caller's table never takes the guest's RAM with it: the frame unmapped
- * (the VMM's remap), its last capability deleted, the EPT's PD unmapped:
+ * (the VMM's remap), its last capability deleted, the EPT's PD unmapped,
+ * the EPT deleted:
  * the guest's access exits, the PT is empty (mapped as an ordinary table
  * afterwards it maps nothing); the PT deleted (its holder gone): the
  * 2 MiB leaf is back. */
@@ -928,5 +929,21 @@ KTEST(guestmem_ept_split_goes_with_the_frame_mapping)
           NESTOR_ERR_FAILED_LOOKUP);
     KT_OK(nu_frame_unmap(big2));
     KT_OK(ept_map(big2, vm.ept, (1ULL << 30) + SPLIT_GPA, EPT_RWX));
+    /* A split in an EPT that is deleted whole: the PT is emptied when it
+     * goes (its root gone, nothing to join), and maps nothing afterwards;
+     * the frame unmaps to nothing and maps again. */
+    nestor_cptr_t ept2 = env_obj(NESTOR_OBJ_EPT_PML4, 0), big3 = env_obj(NESTOR_OBJ_FRAME_2M, 0);
+    nestor_cptr_t pt4 = env_obj(NESTOR_OBJ_EPT_PT, 0);
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PDPT, 0), ept2, 0));
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PD, 0), ept2, 0));
+    KT_OK(ept_map(big3, ept2, SPLIT_GPA, EPT_RWX));
+    KT_OK(split(ept2, SPLIT_GPA, pt4, 0));
+    KT_OK(nu_cnode_delete(ROOT_CNODE, ept2, ROOT_DEPTH));
+    KT_OK(nu_page_table_unmap(pt4));
+    KT_OK(nu_page_table_map(pt4, vm.ept, 2 * SPLIT_GPA));
+    KT_EQ(protect(vm.ept, 2 * SPLIT_GPA + PAGE, NESTOR_EPT_WITHHOLD_NONE, res),
+          NESTOR_ERR_FAILED_LOOKUP);
+    KT_OK(nu_frame_unmap(big3));
+    KT_OK(ept_map(big3, vm.ept, 3 * SPLIT_GPA, EPT_RWX));
     return KT_PASS;
 }
