@@ -69,6 +69,8 @@ static int cmd_exits(insp_t *in, struct rsp *r)
         in->exits_ept_fetch, ewatch_count(&in->ew));
     /* (of the EPT accesses: in our hidden breakpoints' leaves, target.c) */
     say(r, "accesses over hidden breakpoints %lu\n", in->exits_bp_leaf);
+    say(r, "EPT leaves split to 4 KiB %lu (protected leaves: %u bits)\n", in->splits_made,
+        in->leaf_bits);
     say(r, "link: %lu bytes in, %lu out; packets %lu, bad checksums %lu, errors %lu\n",
         in->bytes_in, in->bytes_out, in->rsp.stats.packets, in->rsp.stats.bad_checksum,
         in->rsp.stats.errors);

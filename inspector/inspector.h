@@ -49,6 +49,17 @@ typedef enum {
     TGT_STOPPED,                  /* we hold an exit */
 } insp_tstate_t;
 
+/* A 2 MiB EPT leaf of the VMM's we split into 4 KiB ones (NESTOR_EPT_SPLIT)
+ * in an EPT PT of our own memory, kept for the next split once joined. At
+ * most one per 2 MiB holding a protection: each EPT watch's two pages and
+ * each hidden int3's page. */
+#define INSP_SPLITS (EWATCH_MAX * 2 + INSP_MAX_SW_BPS)
+typedef struct {
+    uint64_t base;                /* the leaf's guest-physical base */
+    nestor_cptr_t pt;             /* our EPT PT (0: none retyped yet) */
+    bool used;                    /* the leaf is split with it now */
+} insp_split_t;
+
 typedef struct insp {
     char name[32];                /* our monitor name (the config's node) */
     nestor_cptr_t ep;             /* exits and the setup arrive here */
@@ -98,7 +109,11 @@ typedef struct insp {
     bool guest_dr_saved;          /* ... and MOV DR exits to us (we set MOV-DR exiting) */
     /* EPT watchpoints (ewatch.h): Z2-Z4 the debug registers cannot take */
     ewatch_set_t ew;
-    unsigned leaf_bits;           /* the EPT leaves we protect: the VMM's RAM frames */
+    unsigned leaf_bits;           /* the EPT leaves we protect: 4 KiB pages (the VMM's
+                                     2 MiB leaves split), else the VMM's RAM frames */
+    unsigned frame_bits;          /* the VMM's RAM frames (its leaves unless split) */
+    insp_split_t splits[INSP_SPLITS];
+    uint64_t splits_made;         /* NESTOR_EPT_SPLITs done ("monitor exits") */
     /* An access to a protected leaf: its rights back for one step. */
     uint64_t ew_leaf[INSP_EW_STEP_LEAVES];
     unsigned n_ew_leaves;         /* leaves given back for the step (0: none; one more

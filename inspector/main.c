@@ -34,6 +34,9 @@
  * the speed of a guest whose code shares its EPT leaf with busy data
  * (target.c "Breakpoints the guest cannot see"). */
 #define PLAIN_INT3_OPT "inspector.plain-int3"
+/* Protect the VMM's 2 MiB leaves whole, never split into 4 KiB ones (as
+ * before NESTOR_EPT_SPLIT: for comparing costs, target.c "4 KiB leaves"). */
+#define NO_SPLIT_OPT   "inspector.no-split"
 
 static insp_t insp;
 _Static_assert(INSP_MAX_SW_BPS == NVMX_L2_BPS, "at L2 our int3s are the L2 page's");
@@ -96,7 +99,11 @@ static bool take_vm(nestor_cptr_t node, const nu_msg_t *msg, nestor_word_t flags
                               : NVMX_GRANT_RAM_EPT(g.ram_bytes >> g.frame_bits),
                       g.radix, NESTOR_RIGHTS_ALL) == NESTOR_OK)
         insp.ept = ept;
-    insp.leaf_bits = insp.l2 ? NVMX_INSP_REGION_BITS : (unsigned)g.frame_bits;
+    /* At L2 our leaves are nested-vmx's regions of L1's RAM (nvmx_insp.h,
+     * never split); at L1 the VMM's frames, 4 KiB once gdb's options are
+     * known (target.c "4 KiB leaves"). */
+    insp.frame_bits = insp.l2 ? NVMX_INSP_REGION_BITS : (unsigned)g.frame_bits;
+    insp.leaf_bits = insp.frame_bits;
     insp.ew_hit = -1;
     for (size_t i = 0; i < INSP_EXIT_SLOTS; i++) {
         if (!insp.ept && insp_exit_slots[i] == NESTOR_EXIT_EPT_VIOLATION)
@@ -224,6 +231,12 @@ int main(const nestor_bootinfo_t *bi)
     if (insp.ept_all)
         printf("inspector %s: read watchpoints withhold all rights (%s)\n", insp.name,
                NO_XO_OPT);
+    /* Our protections on 4 KiB leaves: the VMM's 2 MiB ones split where
+     * we withhold rights (target.c "4 KiB leaves"). */
+    if (insp.ept && !insp.l2 && !nu_option(bi->cmdline, NO_SPLIT_OPT))
+        insp.leaf_bits = EWATCH_PAGE_BITS;
+    else if (insp.ept && !insp.l2)
+        printf("inspector %s: EPT leaves protected whole (%s)\n", insp.name, NO_SPLIT_OPT);
     insp.int3_plain = nu_option(bi->cmdline, PLAIN_INT3_OPT) != NULL;
     if (insp.int3_plain)
         printf("inspector %s: breakpoints are plain int3s the guest can see (%s)\n",

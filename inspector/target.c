@@ -524,23 +524,109 @@ static bool l2_violation_ours(insp_t *in, uint64_t gpa2, uint64_t qual, uint64_t
     return true;
 }
 
+/*
+ * 4 KiB leaves under our protections. The VMM maps RAM in 2 MiB frames;
+ * protected whole, every access to the leaf (the guest's stack, data and
+ * page tables beside a watched global or a breakpoint's code) would exit
+ * and be stepped. So the 2 MiB leaf that holds a page we protect is split
+ * first (NESTOR_EPT_SPLIT: the kernel puts 512 4 KiB entries of the same
+ * frame, type and rights in an EPT PT of ours, kernel/ept.c) and we
+ * withhold rights of that page alone (SDM 28.3.2): only the accesses to
+ * it exit (28.3.3.2). The leaf is joined back (the PT unmapped) when no
+ * page in it needs a protection any more; the PT stays ours for the next.
+ * Where a split cannot be had (no memory for the PT, the option
+ * inspector.no-split) we protect whole leaves again, as before: our
+ * judging by address then covers the 2 MiB (leaf_bits), and a violation
+ * in a page we did not protect is passed on (ept_violation: nothing
+ * withheld there). If the VMM maps the frame again (our PT emptied by the
+ * kernel), the kernel reports a 2 MiB leaf and we split it again.
+ */
+static insp_split_t *split_find(insp_t *in, uint64_t base)
+{
+    for (unsigned i = 0; i < INSP_SPLITS; i++)
+        if (in->splits[i].used && in->splits[i].base == base)
+            return &in->splits[i];
+    return 0;
+}
+
+/* Split the 2 MiB leaf over @gpa: true if it is now (false too where the
+ * kernel finds a 4 KiB leaf, a VMM's 4 KiB mapping, or nothing there;
+ * any other refusal, or no memory for a PT: whole leaves from now on). */
+static bool split_leaf(insp_t *in, uint64_t gpa)
+{
+    const uint64_t base = gpa & ~((1ULL << in->frame_bits) - 1);
+    insp_split_t *s = split_find(in, base);
+    if (s) {                      /* ours, gone with a remap: the PT back first */
+        nu_page_table_unmap(s->pt);
+        s->used = false;
+    }
+    for (unsigned i = 0; !s && i < INSP_SPLITS; i++)    /* a PT we have */
+        if (!in->splits[i].used && in->splits[i].pt)
+            s = &in->splits[i];
+    for (unsigned i = 0; !s && i < INSP_SPLITS; i++)
+        if (!in->splits[i].used) {
+            in->splits[i].pt = nu_alloc_obj(&in->alloc, NESTOR_OBJ_EPT_PT, 0);
+            if (in->splits[i].pt)
+                s = &in->splits[i];
+            break;
+        }
+    const nestor_word_t arg = base;
+    const nestor_error_t e = s ? nu_invoke(in->ept, NESTOR_EPT_SPLIT, &arg, 1, &s->pt, 1, 0, 0)
+                               : NESTOR_ERR_NOT_ENOUGH_MEMORY;
+    if (e == NESTOR_OK) {
+        s->base = base;
+        s->used = true;
+        in->splits_made++;
+        return true;
+    }
+    if (e != NESTOR_ERR_ILLEGAL_OPERATION && e != NESTOR_ERR_FAILED_LOOKUP)
+        in->leaf_bits = in->frame_bits;   /* whole leaves from now on (above) */
+    return false;
+}
+
+/* What the leaf of 1 << @shift bytes at @base must withhold for every
+ * watch and hidden int3 in it. */
+static unsigned leaf_wants(insp_t *in, uint64_t base, unsigned shift)
+{
+    unsigned want = ewatch_leaf_withhold(&in->ew, base, shift);
+    /* Our int3s there: read and write (execute-only). */
+    if (bp_hiding(in) && sw_in_leaf(in, base, shift))
+        want |= NESTOR_EPT_WITHHOLD_RW;
+    /* Read and write withheld leave the leaf execute-only, which the CPU
+     * may not have (SDM 28.3.3.1, A.10): then all three (the fetches from
+     * it exit too, and step on silently). */
+    if (want == NESTOR_EPT_WITHHOLD_RW && in->ept_all)
+        want = NESTOR_EPT_WITHHOLD_ALL;
+    return want;
+}
+
+/* The split leaf over @gpa joined back if no page in it needs a
+ * protection of ours. */
+static void join_leaf_if_idle(insp_t *in, uint64_t gpa)
+{
+    const uint64_t base = gpa & ~((1ULL << in->frame_bits) - 1);
+    insp_split_t *s = split_find(in, base);
+    if (!s || leaf_wants(in, base, in->frame_bits))
+        return;
+    nu_page_table_unmap(s->pt);
+    s->used = false;
+}
+
 /* The leaf mapping @gpa protected as every watch in it needs now. The VMM
  * maps RAM in 2 MiB frames but may map some of it in 4 KiB pages: the
- * kernel says which leaf it is (its level), and the rights follow that. */
+ * kernel says which leaf it is (its level), and the rights follow that.
+ * A 2 MiB leaf with a page to protect is split first, before any right is
+ * withheld (what the leaf withholds at the split, every piece does). */
 static bool ew_protect_leaf(insp_t *in, uint64_t gpa)
 {
+    const uint64_t region = gpa & ~((1ULL << in->frame_bits) - 1);
+    if (in->leaf_bits == EWATCH_PAGE_BITS && !split_find(in, region) &&
+        leaf_wants(in, gpa & ~(EWATCH_PAGE - 1), EWATCH_PAGE_BITS))
+        split_leaf(in, gpa);
     unsigned shift = in->leaf_bits, before;
-    for (unsigned tries = 0; tries < 3; tries++) {
+    for (unsigned tries = 0; tries < 4; tries++) {
         const uint64_t base = gpa & ~((1ULL << shift) - 1);
-        unsigned want = ewatch_leaf_withhold(&in->ew, base, shift);
-        /* Our int3s there: read and write (execute-only). */
-        if (bp_hiding(in) && sw_in_leaf(in, base, shift))
-            want |= NESTOR_EPT_WITHHOLD_RW;
-        /* Read and write withheld leave the leaf execute-only, which the
-         * CPU may not have (SDM 28.3.3.1, A.10): then all three (the
-         * fetches from it exit too, and step on silently). */
-        if (want == NESTOR_EPT_WITHHOLD_RW && in->ept_all)
-            want = NESTOR_EPT_WITHHOLD_ALL;
+        const unsigned want = leaf_wants(in, base, shift);
         unsigned got;
         const nestor_error_t e = ept_protect(in, gpa, want, &got, &before);
         if (e == NESTOR_ERR_ILLEGAL_OPERATION && want == NESTOR_EPT_WITHHOLD_RW) {
@@ -549,8 +635,18 @@ static bool ew_protect_leaf(insp_t *in, uint64_t gpa)
         }
         if (e != NESTOR_OK)
             return false;
-        if (got == shift)
+        if (got == shift) {
+            if (!want && got < in->frame_bits)
+                join_leaf_if_idle(in, gpa);
             return true;
+        }
+        /* Our split gone (the VMM mapped the frame again, the kernel
+         * emptied our PT): the leaf's rights back, split again. (The
+         * other pages' protections there went with the remap.) */
+        if (got > shift && in->leaf_bits == EWATCH_PAGE_BITS && split_find(in, region) &&
+            ept_protect(in, gpa, NESTOR_EPT_WITHHOLD_NONE, &got, &before) == NESTOR_OK &&
+            split_leaf(in, gpa))
+            continue;
         shift = got;
     }
     return false;

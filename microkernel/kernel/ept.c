@@ -83,6 +83,66 @@ static nestor_error_t protect(inv_t *iv, cte_t *slot)
     return NESTOR_OK;
 }
 
+/*
+ * NESTOR_EPT_SPLIT: the 2 MiB leaf mapping a frame at a guest-physical
+ * address becomes 512 4 KiB leaves of the same frame, in an EPT PT the
+ * caller supplies (retyped from its own untyped: the kernel allocates
+ * nothing), so that NESTOR_EPT_PROTECT withholds rights of one 4 KiB page
+ * (an inspector's watchpoint or hidden breakpoint: only the accesses to
+ * that page exit, SDM 28.3.3.2, not those to the rest of the 2 MiB).
+ * The rules, and why they keep isolation:
+ *  - Translation is unchanged (SDM 28.3.2): each piece maps the same
+ *    bytes with the leaf's rights, withheld rights, memory type and A/D
+ *    flags (vspace_ept_split), so no page gets a right or a second memory
+ *    type (SDM Vol. 3A 11.12.4) it did not have; INVEPT follows both the
+ *    split and the join (28.4.3.1: translations and paging-structure
+ *    entries cached from the PDE).
+ *  - Only what the capability may protect: a 2 MiB frame's leaf wholly
+ *    inside a restricted capability's range (the inspector's: the VM's
+ *    RAM). A 4 KiB leaf (a frame's own, or a leaf split already) is
+ *    refused: nothing is split twice. The PT must be unmapped (one
+ *    capability per table, cnode_ops.c: so it is in no other EPT).
+ *  - The frame's bookkeeping finds the pieces as the leaf: the frame's
+ *    capability still records the 2 MiB mapping (vspace.c split_table):
+ *    its unmapping or deletion (the VMM's remaps and teardown, revoking
+ *    it) removes all 512 entries and empties the PT; lookups (memory-type
+ *    checks, NESTOR_EPT_READ_AD per piece, so an A/D scan misses no dirty
+ *    page) see the frame; nothing maps over a piece (each is present) and
+ *    no 4 KiB frame capability unmaps one. Unmapping the EPT's PD empties
+ *    it: the PT is out of every EPT. Pagers' slices never meet a split:
+ *    a frame in slices is not mapped whole (paging.c).
+ *  - The table is the caller's and goes back whole: NESTOR_PAGE_TABLE_UNMAP
+ *    on it, its deletion or its untyped's revocation joins the pieces into
+ *    the 2 MiB leaf again (what all of them withhold stays withheld), so
+ *    the guest keeps its RAM and no entry survives in memory the caller
+ *    no longer owns; a PT whose frame went first unmaps to nothing.
+ */
+static nestor_error_t split(inv_t *iv, cte_t *slot)
+{
+    uint64_t gpa, *leaf;
+    unsigned shift;
+    if (!inv_arg(iv, 0, &gpa))
+        return NESTOR_ERR_TRUNCATED_MESSAGE;
+    cte_t *table = inv_cap(iv, 0);
+    if (!table)
+        return NESTOR_ERR_INVALID_CAPABILITY;
+    if (table->cap.type != NESTOR_OBJ_EPT_PT)
+        return inv_error(iv, NESTOR_ERR_INVALID_CAPABILITY, 0, table->cap.type);
+    if (table->cap.word2)
+        return inv_error(iv, NESTOR_ERR_DELETE_FIRST, 0, table->cap.word1);
+    nestor_error_t err = leaf_at(iv, slot, gpa, &leaf, &shift);
+    if (err != NESTOR_OK)
+        return err;
+    if (shift != NESTOR_FRAME_2M_BITS)
+        return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, gpa, shift);
+    const uint64_t leaf_base = gpa & ~((1ULL << shift) - 1);
+    if (!vspace_ept_range_allows(&slot->cap, leaf_base, 1ULL << shift))
+        return range_error(iv, &slot->cap);
+    /* Invoke. */
+    vspace_ept_split(&slot->cap, leaf, &table->cap, leaf_base);
+    return NESTOR_OK;
+}
+
 static nestor_error_t set_mmio(inv_t *iv, cte_t *slot)
 {
     uint64_t gpa, pages, op, bad = 0;
@@ -159,6 +219,8 @@ nestor_error_t invoke_ept(inv_t *iv, cte_t *slot)
         return set_mmio(iv, slot);
     case NESTOR_EPT_PROTECT:
         return protect(iv, slot);
+    case NESTOR_EPT_SPLIT:
+        return split(iv, slot);
     default:
         return inv_error(iv, NESTOR_ERR_ILLEGAL_OPERATION, iv->label, slot->cap.type);
     }

@@ -35,6 +35,13 @@
  * misconfigured. NESTOR_EPT_SET_MMIO installs exactly this (no address);
  * frames are never mapped write-without-read, so it names MMIO entries. */
 #define EPT_MMIO_ENTRY     ((uint64_t)NESTOR_EPT_W)
+/* NESTOR_EPT_SPLIT: a PDE referencing a PT that holds the 512 4 KiB pieces
+ * of one 2 MiB frame's leaf is marked in bit 55, which the CPU ignores in
+ * an EPT PDE that references a PT (SDM Vol. 3C 28.3.2, Table 28-5: bits
+ * 63:52 ignored). Only the kernel writes it: it tells a split leaf from a
+ * table a VMM mapped there, whose entries are frames' of their own. */
+#define EPT_SPLIT_PDE      BIT(55)
+#define EPT_SPLIT_ENTRIES  PT_ENTRIES
 
 extern uint64_t boot_pml4[PT_ENTRIES];
 static uint64_t *vspaces[VSPACE_MAX];
@@ -229,14 +236,113 @@ static void empty_table(cap_t *c, bool ept, const uint64_t *pml4)
         write_cr3(vspace_active_cr3);
 }
 
+/* ---- split 2 MiB leaves (NESTOR_EPT_SPLIT, kernel/ept.c) ---- */
+
+/* The PT under EPT PDE @e if it is a split leaf of the 2 MiB frame at
+ * @frame_paddr, else NULL. */
+static uint64_t *split_table(uint64_t e, uint64_t frame_paddr)
+{
+    if ((e & (EPT_SPLIT_PDE | PTE_PS)) != EPT_SPLIT_PDE)
+        return 0;
+    uint64_t *pt = table_at(e);
+    return (pt[0] & PTE_ADDR_MASK) == frame_paddr ? pt : 0;
+}
+
+/* Is @gpa's 4 KiB entry in @pml4 one of a split leaf's? (Those are the 2
+ * MiB frame's: no 4 KiB frame capability unmaps them one by one.) */
+static bool in_split(uint64_t *pml4, uint64_t gpa)
+{
+    const uint64_t *pde = walk(pml4, gpa, LEVEL_SHIFT_PD, true);
+    return pde && (*pde & (EPT_SPLIT_PDE | PTE_PS)) == EPT_SPLIT_PDE;
+}
+
+/* The entry that maps frame capability @c where @e (its entry's place)
+ * is: @e itself, or for a 2 MiB frame whose leaf is split the first of
+ * its 512 4 KiB entries (memory type and address, what lookups need). */
+static uint64_t frame_entry(const cap_t *c, const uint64_t *e, bool ept)
+{
+    const uint64_t *pt;
+    if (ept && c->type == NESTOR_OBJ_FRAME_2M && (pt = split_table(*e, kobj_paddr(c->obj))))
+        return pt[0];
+    return *e;
+}
+
+void vspace_ept_split(const cap_t *ept_cap, uint64_t *leaf, cap_t *table, uint64_t base)
+{
+    uint64_t *pt = kobj_ptr(table->obj);
+    const uint64_t e = *leaf, frame = e & PTE_ADDR_MASK;
+    /* SDM 28.3.2, Tables 28-4 and 28-6: a 2 MiB leaf and a 4 KiB one hold
+     * the same rights (2:0), memory type and ignore-PAT (6:3), A/D (8, 9)
+     * and ignored bits (our withheld rights, 54:52); bit 7 is the page
+     * size in the PDE and ignored in a PTE. Each piece gets what the leaf
+     * had, so every access is translated as before (same frame, same type:
+     * no two memory types for a page, SDM Vol. 3A 11.12.4; a dirty 2 MiB
+     * leaf leaves 512 dirty pages for an A/D scan, nothing lost). */
+    const uint64_t keep = e & ~(PTE_ADDR_MASK | PTE_PS);
+    for (unsigned i = 0; i < EPT_SPLIT_ENTRIES; i++)
+        pt[i] = keep | (frame + ((uint64_t)i << LEVEL_SHIFT_PT));
+    *leaf = kobj_paddr(table->obj) | EPT_RWX | EPT_SPLIT_PDE;
+    table->word1 = base;
+    table->word2 = map_record(ept_cap);
+    /* SDM 28.4.3.1: a combined mapping cached from the 2 MiB leaf would
+     * outlive a later change of one 4 KiB entry; the entries must be
+     * invalidated once the PDE changes (28.4.1: a PDE's caching). */
+    ept_flush(kobj_ptr(ept_cap->obj));
+}
+
+/* The 2 MiB leaf that split table @pt stands for: its frame, type and
+ * rights, what all 512 entries withhold (withheld rights come in nested
+ * sets, none < W < RW < RWX, so their intersection is one a leaf may
+ * have), the union of their A/D flags (a page written since the last
+ * scan keeps its leaf dirty). 0 (nothing mapped) if an entry is not its
+ * piece, which only the kernel could have made so. */
+static uint64_t joined_leaf(const uint64_t *pt)
+{
+    const uint64_t frame = pt[0] & PTE_ADDR_MASK;
+    uint64_t withheld = EPT_WITHHELD_RWX, ad = 0;
+    if (frame & ((1ULL << LEVEL_SHIFT_PD) - 1))
+        return 0;
+    for (unsigned i = 0; i < EPT_SPLIT_ENTRIES; i++) {
+        const uint64_t e = pt[i];
+        if (!present(e, true) || is_mmio_entry(e) ||
+            (e & PTE_ADDR_MASK) != frame + ((uint64_t)i << LEVEL_SHIFT_PT))
+            return 0;
+        withheld &= e;
+        ad |= e & (EPT_ACCESSED | EPT_DIRTY);
+    }
+    const uint64_t mapped = (pt[0] | pt[0] >> EPT_WITHHELD_SHIFT) & EPT_RWX;
+    const uint64_t w = withheld >> EPT_WITHHELD_SHIFT & EPT_RWX;
+    return (pt[0] & ~(PTE_ADDR_MASK | EPT_RWX | EPT_WITHHELD_RWX | EPT_ACCESSED | EPT_DIRTY)) |
+           frame | PTE_PS | (mapped & ~w) | withheld | ad;
+}
+
 void vspace_unmap_cap(cap_t *c)
 {
     uint64_t *pml4 = live_vspace(c->word2);
     bool ept = is_ept_table(c->type) || (pml4 && vspace_ept[vspace_id(c->word2)]);
+    uint64_t *e = pml4 ? walk(pml4, c->word1, map_shift(c->type), ept) : 0, *pt;
+    /* A split leaf's PT going (NESTOR_PAGE_TABLE_UNMAP, its deletion, its
+     * untyped revoked): the frame's 2 MiB leaf comes back in its place,
+     * so the guest keeps its RAM whoever held the table. */
+    if (e && c->type == NESTOR_OBJ_EPT_PT && (*e & (EPT_SPLIT_PDE | PTE_PS)) == EPT_SPLIT_PDE &&
+        (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
+        *e = joined_leaf(kobj_ptr(c->obj));
+        empty_table(c, ept, pml4);      /* INVEPT: SDM 28.4.3.1 */
+        c->word1 = c->word2 = 0;
+        return;
+    }
     if (c->word2 && c->type != NESTOR_OBJ_FRAME_4K && c->type != NESTOR_OBJ_FRAME_2M)
         empty_table(c, ept, pml4);
-    if (pml4) {
-        uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
+    /* A 2 MiB frame whose leaf is split: its 512 entries go with it (the
+     * PT is emptied; its capability then unmaps to nothing). */
+    if (e && ept && c->type == NESTOR_OBJ_FRAME_2M && (pt = split_table(*e, kobj_paddr(c->obj)))) {
+        *e = 0;
+        memset(pt, 0, 1u << NESTOR_PAGE_TABLE_BITS);
+        ept_flush(pml4);
+    } else if (e && ept && c->type == NESTOR_OBJ_FRAME_4K && in_split(pml4, c->word1)) {
+        /* Not this capability's mapping (a stale record of a slice or
+         * alias slice over a table since gone): the 2 MiB frame's. */
+    } else if (pml4) {
         /* Only if the entry still maps this very object. */
         if (e && present(*e, ept) && !(ept && is_mmio_entry(*e)) &&
             (*e & PTE_ADDR_MASK) == kobj_paddr(c->obj)) {
@@ -264,15 +370,18 @@ int vspace_mapped_type(const cap_t *c)
     if (!pml4)
         return VSPACE_NOT_MAPPED;   /* never mapped, or its space is gone */
     bool ept = vspace_ept[vspace_id(c->word2)];
-    uint64_t *e = walk(pml4, c->word1, map_shift(c->type), ept);
-    if (!e || !present(*e, ept) || (ept && is_mmio_entry(*e)) ||
-        (*e & PTE_ADDR_MASK) != kobj_paddr(c->obj))
+    uint64_t *p = walk(pml4, c->word1, map_shift(c->type), ept);
+    if (!p)
+        return VSPACE_NOT_MAPPED;
+    const uint64_t e = frame_entry(c, p, ept);      /* a split leaf: its pieces' */
+    if (!present(e, ept) || (ept && is_mmio_entry(e)) ||
+        (e & PTE_ADDR_MASK) != kobj_paddr(c->obj))
         return VSPACE_NOT_MAPPED;
     /* EPT: the leaf's type is the effective one (EPT_IGNORE_PAT, SDM Vol.
      * 3C 28.3.7). */
     if (ept)
-        return (int)(*e >> EPT_MEMTYPE_SHIFT & EPT_MEMTYPE_BITS);
-    return pat_power_up_type[(*e & PTE_PCD ? 2 : 0) | (*e & PTE_PWT ? 1 : 0)];
+        return (int)(e >> EPT_MEMTYPE_SHIFT & EPT_MEMTYPE_BITS);
+    return pat_power_up_type[(e & PTE_PCD ? 2 : 0) | (e & PTE_PWT ? 1 : 0)];
 }
 
 bool vspace_memtype_valid(uint64_t memtype)

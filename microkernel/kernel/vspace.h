@@ -49,6 +49,12 @@ uint64_t vspace_ept_take_ad(const cap_t *ept_cap, uint64_t *leaf, bool clear);
  * would be none or execute-only without the CPU's support. */
 nestor_error_t vspace_ept_protect(const cap_t *ept_cap, uint64_t *leaf, uint64_t withhold,
                                   uint64_t *rights, uint64_t *before);
+/* NESTOR_EPT_SPLIT: the 2 MiB leaf @leaf (from vspace_ept_ad_lookup, of
+ * the EPT of @ept_cap, mapping [@base, @base + 2 MiB)) becomes a PDE
+ * referencing the EPT PT of @table (unmapped), its 512 entries the leaf's
+ * pieces; @table records the mapping, and its unmapping joins them back
+ * (vspace_unmap_cap). The EPT invalidated. */
+void vspace_ept_split(const cap_t *ept_cap, uint64_t *leaf, cap_t *table, uint64_t base);
 /* NESTOR_EPT_SET_MMIO: check @pages 4 KiB entries from @gpa (*bad: the
  * failing address), then install or remove misconfigured entries. */
 nestor_error_t vspace_ept_mmio_check(const cap_t *ept_cap, uint64_t gpa, uint64_t pages,

@@ -146,6 +146,7 @@ static const struct { nestor_word_t label; const char *name; } vmx_labels[] = {
     { NESTOR_FRAME_SLICE, "slice" }, { NESTOR_FRAME_SLICE_ALIAS, "alias" },
     { NESTOR_EPT_READ_AD, "read_ad" }, { NESTOR_EPT_SET_MMIO, "mmio" },
     { NESTOR_EPT_RESTRICT, "ept_restrict" }, { NESTOR_EPT_PROTECT, "ept_protect" },
+    { NESTOR_EPT_SPLIT, "ept_split" },
 };
 #define N_VMX_LABELS   COUNT_OF(vmx_labels)
 #define FIRST_EPT_LABEL 17              /* vmx_labels[] from here on are EPT/paging */
@@ -605,6 +606,14 @@ static unsigned vmx_args(nestor_word_t label, nestor_word_t *args, nestor_cptr_t
         args[n++] = pick(8) ? pick(NESTOR_EPT_WITHHOLD_RW + 2)
                             : random_value();
         break;
+    case NESTOR_EPT_SPLIT:
+        /* The guest's 2 MiB leaf (running, protected, split already or
+         * unmapped by an earlier call) or anywhere; CAP0 a table (the
+         * sandbox's EPT PT, mapped or not, the guest's own, or another
+         * kind); the PT_UNMAPs and deletions join it back at random. */
+        args[n++] = pick(2) ? GUEST_LARGE_GPA + pick(LARGE_PAGE) : random_gpa();
+        caps[(*ncaps)++] = pick(2) ? SB_EPT_PT : pick_cap(CAP_EPT_TABLE);
+        break;
     case NESTOR_PAGE_TABLE_MAP:
         args[n++] = random_gpa();
         caps[(*ncaps)++] = pick_cap(CAP_EPT);
@@ -662,7 +671,8 @@ static nestor_cptr_t vmx_dest(nestor_word_t label)
     case NESTOR_EPT_READ_AD:
     case NESTOR_EPT_SET_MMIO:
     case NESTOR_EPT_RESTRICT:
-    case NESTOR_EPT_PROTECT: return pick_cap(CAP_EPT);
+    case NESTOR_EPT_PROTECT:
+    case NESTOR_EPT_SPLIT: return pick_cap(CAP_EPT);
     default: return pick_cap(CAP_VCPU);
     }
 }

@@ -683,3 +683,267 @@ KTEST(guestmem_ept_protect_withholds_rights)
     KT_EQ(protect(vm.vcpu, 0x5000, NESTOR_EPT_WITHHOLD_W, res), NESTOR_ERR_ILLEGAL_OPERATION);
     return KT_PASS;
 }
+
+/* ---- 2 MiB leaves split into 4 KiB ones (NESTOR_EPT_SPLIT, kernel/ept.c) ---- */
+
+#define SPLIT_GPA 0x200000ULL                   /* EPT PD entry 1: the 2 MiB frame */
+
+static nestor_error_t split(nestor_cptr_t ept, nestor_word_t gpa, nestor_cptr_t table,
+                            nestor_word_t *res)
+{
+    return nu_invoke(ept, NESTOR_EPT_SPLIT, &gpa, 1, &table, 1, res, res ? 2 : 0);
+}
+
+/* The guest reads page 1 of the frame and writes what it read to page 3. */
+static const uint8_t split_code[] = { I_MOV_EAX_MOFFS(SPLIT_GPA + 0x1000),
+                                      I_MOV_MOFFS_EAX(SPLIT_GPA + 0x3000), I_VMCALL };
+
+/* The VM @vm (split_code) given a 2 MiB frame at SPLIT_GPA (also mapped,
+ * through a copy *@seen, at GM_BIG_VA for the test to see), page 1
+ * holding @value. */
+static nestor_error_t split_vm(tvm_t *vm, nestor_cptr_t *big, nestor_cptr_t *seen,
+                               nestor_word_t value)
+{
+    nestor_cptr_t copy = *seen = env_slot();
+    *big = env_obj(NESTOR_OBJ_FRAME_2M, 0);
+    nestor_error_t e = region_tables();
+    if (!e)
+        e = nu_cnode_copy(ROOT_CNODE, copy, ROOT_DEPTH, ROOT_CNODE, *big, ROOT_DEPTH, RW);
+    if (!e)
+        e = nu_frame_map(copy, ROOT_VSPACE, GM_BIG_VA, RW, 0);
+    if (!e)
+        *(volatile nestor_word_t *)(GM_BIG_VA + PAGE) = value;
+    return e ? e : ept_map(*big, vm->ept, SPLIT_GPA, EPT_RWX);
+}
+
+/* Split, the guest's accesses go on as before; one 4 KiB piece protected,
+ * only the access to it exits (SDM 28.3.3.2), not the read of the piece
+ * beside it; A/D flags per piece; joined (the PT unmapped), one 2 MiB
+ * leaf again with their A/D flags (an A/D scan misses no write made while
+ * split) and what every piece withheld (a protection of the leaf
+ * before the split survives, a piece's goes with the table). */
+KTEST(guestmem_ept_split_protects_one_page)
+{
+    tvm_t vm;
+    nestor_cptr_t big, seen;
+    TVM_CREATE_OR_SKIP(&vm, split_code, 0);
+    KT_OK(split_vm(&vm, &big, &seen, 0x1111));
+    volatile uint32_t *page3 = (volatile uint32_t *)(GM_BIG_VA + 3 * PAGE);
+    nestor_cptr_t pt = env_obj(NESTOR_OBJ_EPT_PT, 0);
+    nestor_word_t res[3];
+    nu_msg_t m;
+    /* A protection of the whole leaf before the split (write withheld). */
+    KT_OK(protect(vm.ept, SPLIT_GPA, NESTOR_EPT_WITHHOLD_W, res));
+    KT_EQ(res[0], 21);
+    nestor_word_t ad[2];
+    const bool have_ad = read_ad(vm.ept, SPLIT_GPA, 0, ad) == NESTOR_OK;
+    if (have_ad)
+        KT_EQ(ad[0], 0);                                /* the guest has not run yet */
+    KT_OK(split(vm.ept, SPLIT_GPA + 0x1234, pt, 0));
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x5000, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[0], 12);                                  /* a 4 KiB leaf now */
+    KT_EQ(res[2], NESTOR_EPT_W);                        /* it had the leaf's withheld W */
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x1000, NESTOR_EPT_WITHHOLD_NONE, res));
+    /* Page 3 protected: the read of page 1 goes through, the write exits. */
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_WITHHOLD_W, res));
+    KT_EQ(res[0], 12);
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), SPLIT_GPA + 0x3000);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_QUALIFICATION) & EPT_QUAL_ACCESS, EPT_QUAL_WRITE);
+    KT_EQ(vm.s->rax & 0xFFFFFFFF, 0x1111);
+    KT_EQ(page3[0], 0);
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(page3[0], 0x1111);                            /* the frame's own byte */
+    /* A/D per piece (where the CPU has EPT A/D flags). */
+    if (have_ad) {
+        KT_OK(read_ad(vm.ept, SPLIT_GPA + 0x3000, 0, ad));
+        KT_EQ(ad[1], 12);
+        KT_ASSERT(ad[0] & NESTOR_EPT_DIRTY);
+        KT_OK(read_ad(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_AD_CLEAR, ad));
+        KT_OK(read_ad(vm.ept, SPLIT_GPA + 0x3000, 0, ad));
+        KT_EQ(ad[0], 0);
+        vm.s->rip = TVM_CODE;
+        KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
+    }
+    /* Still the frame's one memory type (SDM Vol. 3A 11.12.4): an uncached
+     * mapping of it is refused, the split leaf's type found (the test's
+     * own write-back view unmapped first: the EPT's split leaf refuses). */
+    KT_OK(nu_frame_unmap(seen));
+    nestor_cptr_t c2 = env_slot();
+    KT_OK(nu_cnode_copy(ROOT_CNODE, c2, ROOT_DEPTH, ROOT_CNODE, big, ROOT_DEPTH, RW));
+    nestor_cptr_t ept2 = env_obj(NESTOR_OBJ_EPT_PML4, 0);
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PDPT, 0), ept2, 0));
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PD, 0), ept2, 0));
+    KT_EQ(ept_map_type(c2, ept2, SPLIT_GPA, EPT_RWX, NESTOR_EPT_MEMTYPE_UC, res),
+          NESTOR_ERR_DELETE_FIRST);
+    /* Nothing maps over a piece, no MMIO entry goes there. */
+    nestor_cptr_t small = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    KT_EQ(ept_map(small, vm.ept, SPLIT_GPA + 0x7000, EPT_RWX), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(set_mmio(vm.ept, SPLIT_GPA + 0x7000, 1, NESTOR_EPT_MMIO_INSTALL, 0),
+          NESTOR_ERR_DELETE_FIRST);
+    /* Joined: one 2 MiB leaf; page 3's protection went with the table, the
+     * leaf's withheld W stays where every piece kept it. */
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_WITHHOLD_RW, res));
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x4000, NESTOR_EPT_WITHHOLD_W, res));
+    KT_OK(nu_page_table_unmap(pt));
+    if (have_ad) {              /* the pieces' flags in the leaf: page 3 was written */
+        KT_OK(read_ad(vm.ept, SPLIT_GPA, 0, ad));
+        KT_EQ(ad[1], 21);
+        KT_EQ(ad[0], NESTOR_EPT_ACCESSED | NESTOR_EPT_DIRTY);
+    }
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[0], 21);
+    KT_EQ(res[1], EPT_RWX);
+    KT_EQ(res[2], 0);                                   /* not every piece withheld W */
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
+    /* The same table splits again; what every piece withholds (the leaf's
+     * W, all of them) stays withheld when they join; the unmapped PT
+     * joins nothing twice. */
+    KT_OK(protect(vm.ept, SPLIT_GPA, NESTOR_EPT_WITHHOLD_W, res));
+    KT_OK(split(vm.ept, SPLIT_GPA, pt, 0));
+    KT_OK(nu_page_table_unmap(pt));
+    KT_OK(nu_page_table_unmap(pt));
+    KT_OK(protect(vm.ept, SPLIT_GPA, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[0], 21);
+    KT_EQ(res[2], NESTOR_EPT_W);
+    return KT_PASS;
+}
+
+/* Every way to split what the capability does not cover is refused, with
+ * nothing changed: not a PT, a mapped PT, a 4 KiB leaf (a split one: no
+ * second split), nothing mapped, a leaf not wholly in a restricted
+ * capability's range, not an EPT. */
+KTEST(guestmem_ept_split_refusals)
+{
+    tvm_t vm;
+    nestor_cptr_t big, seen;
+    TVM_CREATE_OR_SKIP(&vm, split_code, 0);
+    KT_OK(split_vm(&vm, &big, &seen, 0x2222));
+    nestor_cptr_t pt = env_obj(NESTOR_OBJ_EPT_PT, 0), pt2 = env_obj(NESTOR_OBJ_EPT_PT, 0);
+    nestor_cptr_t pd = env_obj(NESTOR_OBJ_EPT_PD, 0), frame = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    nestor_word_t res[3];
+    nu_msg_t m;
+    KT_EQ(split(vm.ept, SPLIT_GPA, pd, res), NESTOR_ERR_INVALID_CAPABILITY);
+    KT_EQ(split(vm.ept, SPLIT_GPA, frame, res), NESTOR_ERR_INVALID_CAPABILITY);
+    KT_EQ(nu_invoke(vm.ept, NESTOR_EPT_SPLIT, (nestor_word_t[]){ SPLIT_GPA }, 1, 0, 0, 0, 0),
+          NESTOR_ERR_INVALID_CAPABILITY);
+    KT_EQ(split(vm.ept, 0x5000, pt, res), NESTOR_ERR_ILLEGAL_OPERATION);    /* a 4 KiB frame */
+    KT_EQ(split(vm.ept, 0x400000, pt, res), NESTOR_ERR_FAILED_LOOKUP);
+    KT_EQ(split(vm.ept, 1ULL << 48, pt, res), NESTOR_ERR_INVALID_ARGUMENT);
+    KT_EQ(split(vm.vcpu, SPLIT_GPA, pt, res), NESTOR_ERR_ILLEGAL_OPERATION);
+    /* Restricted: only a leaf wholly inside the range. */
+    nestor_cptr_t part = env_slot(), whole = env_slot();
+    KT_OK(restrict_ept(vm.ept, SPLIT_GPA, 0x100000, part, 0));
+    KT_EQ(split(part, SPLIT_GPA, pt, res), NESTOR_ERR_RANGE);
+    KT_EQ(res[0], SPLIT_GPA);
+    KT_EQ(split(part, 0x5000, pt, res), NESTOR_ERR_RANGE);
+    KT_OK(restrict_ept(vm.ept, 0, 2 * SPLIT_GPA, whole, 0));
+    KT_OK(protect(vm.ept, SPLIT_GPA, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[0], 21);                                  /* none of those split it */
+    KT_OK(split(whole, SPLIT_GPA, pt, 0));
+    /* Twice: the leaf is 4 KiB now; a mapped PT is refused anywhere. */
+    KT_EQ(split(vm.ept, SPLIT_GPA + 0x1000, pt2, res), NESTOR_ERR_ILLEGAL_OPERATION);
+    KT_EQ(split(whole, SPLIT_GPA, pt2, res), NESTOR_ERR_ILLEGAL_OPERATION);
+    KT_EQ(split(vm.ept, SPLIT_GPA, pt, res), NESTOR_ERR_DELETE_FIRST);
+    /* The restricted holder still cannot map a table or a frame outside. */
+    KT_EQ(nu_page_table_map(pt2, whole, 0x600000), NESTOR_ERR_RANGE);
+    /* The split PT is not a table to map frames into through it. */
+    KT_EQ(nu_page_table_map(pt, vm.ept, 0x600000), NESTOR_ERR_DELETE_FIRST);
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_VMCALL);
+    KT_EQ(*(volatile uint32_t *)(GM_BIG_VA + 3 * PAGE), 0x2222);
+    return KT_PASS;
+}
+
+/* No piece survives anything that removes the frame's mapping, and the
+ * caller's table never takes the guest's RAM with it: the frame unmapped
+ * (the VMM's remap), its last capability deleted, the EPT's PD unmapped,
+ * the EPT deleted:
+ * the guest's access exits, the PT is empty (mapped as an ordinary table
+ * afterwards it maps nothing); the PT deleted (its holder gone): the
+ * 2 MiB leaf is back. */
+KTEST(guestmem_ept_split_goes_with_the_frame_mapping)
+{
+    tvm_t vm;
+    nestor_cptr_t big, seen;
+    TVM_CREATE_OR_SKIP(&vm, split_code, 0);
+    KT_OK(split_vm(&vm, &big, &seen, 0x3333));
+    nestor_cptr_t pt = env_obj(NESTOR_OBJ_EPT_PT, 0), pt2 = env_obj(NESTOR_OBJ_EPT_PT, 0);
+    nestor_word_t res[3];
+    nu_msg_t m;
+    /* The frame unmapped while split: every piece gone. */
+    KT_OK(split(vm.ept, SPLIT_GPA, pt, 0));
+    KT_OK(nu_frame_unmap(big));
+    KT_EQ(tvm_run(&vm, 0, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), SPLIT_GPA + 0x1000);
+    KT_EQ(protect(vm.ept, SPLIT_GPA + 0x1000, NESTOR_EPT_WITHHOLD_NONE, res),
+          NESTOR_ERR_FAILED_LOOKUP);
+    /* Mapped again (the VMM's remap); the old PT unmaps to nothing and
+     * splits again. */
+    KT_OK(ept_map(big, vm.ept, SPLIT_GPA, EPT_RWX));
+    KT_OK(nu_page_table_unmap(pt));
+    KT_OK(protect(vm.ept, SPLIT_GPA, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[0], 21);
+    KT_OK(split(vm.ept, SPLIT_GPA, pt, 0));
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
+    /* The PT deleted (its holder's memory revoked): joined, the guest
+     * keeps its RAM. */
+    KT_OK(protect(vm.ept, SPLIT_GPA + 0x3000, NESTOR_EPT_WITHHOLD_W, res));
+    KT_OK(nu_cnode_delete(ROOT_CNODE, pt, ROOT_DEPTH));
+    KT_OK(protect(vm.ept, SPLIT_GPA, NESTOR_EPT_WITHHOLD_NONE, res));
+    KT_EQ(res[0], 21);
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_VMCALL);
+    /* The frame's last capability deleted while split: no piece stays
+     * (the memory goes back to its untyped); the PT, mapped as a table
+     * where the leaf was, is empty: a 4 KiB frame maps into it. */
+    KT_OK(split(vm.ept, SPLIT_GPA, pt2, 0));
+    KT_OK(nu_cnode_revoke(ROOT_CNODE, big, ROOT_DEPTH));
+    KT_OK(nu_cnode_delete(ROOT_CNODE, big, ROOT_DEPTH));
+    vm.s->rip = TVM_CODE;
+    KT_EQ(tvm_run(&vm, NESTOR_MTD_RIP, &m), NESTOR_EXIT_EPT_VIOLATION);
+    KT_EQ(tvm_mr(&m, NESTOR_EXIT_MR_GUEST_PHYS), SPLIT_GPA + 0x1000);
+    KT_OK(nu_page_table_unmap(pt2));
+    KT_OK(nu_page_table_map(pt2, vm.ept, SPLIT_GPA));
+    for (unsigned i = 0; i < 512; i += 73)
+        KT_EQ(protect(vm.ept, SPLIT_GPA + i * PAGE, NESTOR_EPT_WITHHOLD_NONE, res),
+              NESTOR_ERR_FAILED_LOOKUP);
+    nestor_cptr_t small = env_obj(NESTOR_OBJ_FRAME_4K, 0);
+    KT_OK(ept_map(small, vm.ept, SPLIT_GPA + 0x1000, EPT_RWX));
+    /* A split under an EPT PD that is unmapped: the PD emptied, the pieces
+     * out of the EPT; mapped again, nothing there. */
+    nestor_cptr_t big2 = env_obj(NESTOR_OBJ_FRAME_2M, 0), pt3 = env_obj(NESTOR_OBJ_EPT_PT, 0);
+    nestor_cptr_t pd = env_obj(NESTOR_OBJ_EPT_PD, 0);
+    KT_OK(nu_page_table_map(pd, vm.ept, 1ULL << 30));
+    KT_OK(ept_map(big2, vm.ept, (1ULL << 30) + SPLIT_GPA, EPT_RWX));
+    KT_OK(split(vm.ept, (1ULL << 30) + SPLIT_GPA, pt3, 0));
+    KT_OK(nu_page_table_unmap(pd));
+    KT_OK(nu_page_table_map(pd, vm.ept, 1ULL << 30));
+    KT_EQ(protect(vm.ept, (1ULL << 30) + SPLIT_GPA, NESTOR_EPT_WITHHOLD_NONE, res),
+          NESTOR_ERR_FAILED_LOOKUP);
+    KT_OK(nu_page_table_unmap(pt3));                    /* joins nothing */
+    KT_EQ(protect(vm.ept, (1ULL << 30) + SPLIT_GPA, NESTOR_EPT_WITHHOLD_NONE, res),
+          NESTOR_ERR_FAILED_LOOKUP);
+    KT_OK(nu_frame_unmap(big2));
+    KT_OK(ept_map(big2, vm.ept, (1ULL << 30) + SPLIT_GPA, EPT_RWX));
+    /* A split in an EPT that is deleted whole: the PT is emptied when it
+     * goes (its root gone, nothing to join), and maps nothing afterwards;
+     * the frame unmaps to nothing and maps again. */
+    nestor_cptr_t ept2 = env_obj(NESTOR_OBJ_EPT_PML4, 0), big3 = env_obj(NESTOR_OBJ_FRAME_2M, 0);
+    nestor_cptr_t pt4 = env_obj(NESTOR_OBJ_EPT_PT, 0);
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PDPT, 0), ept2, 0));
+    KT_OK(nu_page_table_map(env_obj(NESTOR_OBJ_EPT_PD, 0), ept2, 0));
+    KT_OK(ept_map(big3, ept2, SPLIT_GPA, EPT_RWX));
+    KT_OK(split(ept2, SPLIT_GPA, pt4, 0));
+    KT_OK(nu_cnode_delete(ROOT_CNODE, ept2, ROOT_DEPTH));
+    KT_OK(nu_page_table_unmap(pt4));
+    KT_OK(nu_page_table_map(pt4, vm.ept, 2 * SPLIT_GPA));
+    KT_EQ(protect(vm.ept, 2 * SPLIT_GPA + PAGE, NESTOR_EPT_WITHHOLD_NONE, res),
+          NESTOR_ERR_FAILED_LOOKUP);
+    KT_OK(nu_frame_unmap(big3));
+    KT_OK(ept_map(big3, vm.ept, 3 * SPLIT_GPA, EPT_RWX));
+    return KT_PASS;
+}

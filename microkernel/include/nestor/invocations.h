@@ -169,12 +169,32 @@ typedef enum {
                                          rights (but by NESTOR_EPT_WITHHOLD_ALL) or
                                          execute-only without the CPU's support (SDM
                                          28.3.3.1): NESTOR_ERR_ILLEGAL_OPERATION. A 2 MiB
-                                         leaf is protected whole (never split): the
-                                         caller tells its own accesses from the others
-                                         there by address.
+                                         leaf is protected whole: the caller tells its
+                                         own accesses from the others there by address,
+                                         or splits it first (NESTOR_EPT_SPLIT).
                                          Never adds a right the mapping did not have:
                                          what an inspector's EPT watchpoints hold of the
-                                         VM's RAM (inspector/) */
+                                         VM's RAM (inspector/). A 2 MiB leaf split by
+                                         NESTOR_EPT_SPLIT is 512 4 KiB leaves (MR0 12) */
+    NESTOR_EPT_SPLIT = 117,           /* on an EPT PML4: MR0 a guest-physical address in a
+                                         2 MiB frame's leaf; CAP0 an EPT PT of the caller's,
+                                         not mapped -> the leaf becomes a PDE referencing
+                                         that PT, whose 512 entries map the frame's 4 KiB
+                                         pieces with the leaf's memory type, rights,
+                                         withheld rights and A/D flags (kernel/ept.c), so
+                                         NESTOR_EPT_PROTECT and NESTOR_EPT_READ_AD then work
+                                         per 4 KiB page. Joined back (one 2 MiB leaf: what
+                                         all 512 withheld, the union of their A/D flags)
+                                         by NESTOR_PAGE_TABLE_UNMAP on the PT or its
+                                         deletion; the frame's unmapping or deletion
+                                         removes the 512 entries (the PT emptied, its
+                                         capability then unmaps to nothing). Only a leaf
+                                         wholly inside a restricted capability's range
+                                         (else NESTOR_ERR_RANGE); no frame there:
+                                         NESTOR_ERR_FAILED_LOOKUP; a 4 KiB leaf (a split
+                                         one, a 4 KiB frame's): NESTOR_ERR_ILLEGAL_OPERATION;
+                                         CAP0 not an EPT PT: NESTOR_ERR_INVALID_CAPABILITY;
+                                         the PT mapped: NESTOR_ERR_DELETE_FIRST */
 
     NESTOR_VCPU_SET_SHADOW = 112,     /* CAP0 a shadow VMCS, CAP1 the VMREAD bitmap, CAP2 the
                                          VMWRITE bitmap (readable 4 KiB frames, not alias
