@@ -1382,6 +1382,7 @@ void l2_reset(struct nvmx_monitor *m)
     l2->eptp12 = EPT02_NO_EPT - 1;      /* none yet: the next entry rebuilds */
     l2->running = l2->kicked = false;
     l2->vmcs12 = NVMX_NO_VMCS;
+    m->vmx.stale = 0;                   /* no exit of L2's to sync from (l2_sync12) */
 }
 
 void l2_end(struct nvmx_monitor *m)
