@@ -462,11 +462,13 @@ static nvmx_entry_check_t check_guest_pdptes(const vmcs12_t *v, const nvmx_env_t
     X(GUEST_CR0, ALL_BITS) X(GUEST_CR4, ALL_BITS) X(GUEST_CR3, ALL_BITS)                   \
     X(GUEST_DEBUGCTL, ALL_BITS) X(GUEST_DR7, ALL_BITS) X(GUEST_SYSENTER_ESP, ALL_BITS)     \
     X(GUEST_SYSENTER_EIP, ALL_BITS) X(GUEST_PAT, ALL_BITS) X(GUEST_EFER, ALL_BITS)
-#define SEGS_IN(X)                                          /* check_guest_segs */          \
+#define SEGS_LAZY_IN(X)         /* the lazy ones (nvmx.h NVMX_LAZY_GROUPS) first */         \
     SEG_IN(X, ES) SEG_IN(X, CS) SEG_IN(X, SS) SEG_IN(X, DS) SEG_IN(X, FS) SEG_IN(X, GS)     \
-    SEG_IN(X, LDTR) SEG_IN(X, TR)                                                          \
+    SEG_IN(X, LDTR) SEG_IN(X, TR)
+#define SEGS_REST_IN(X)                                                                    \
     X(PROC_CONTROLS, ALL_BITS) X(PROC_CONTROLS2, ALL_BITS) X(ENTRY_CONTROLS, ALL_BITS)      \
     X(GUEST_RFLAGS, X86_RFLAGS_VM) X(GUEST_CR0, X86_CR0_PE)
+#define SEGS_IN(X) SEGS_LAZY_IN(X) SEGS_REST_IN(X)          /* check_guest_segs */
 #define DTRS_IN(X)                                          /* check_guest_dtrs */          \
     X(GUEST_GDTR_BASE, ALL_BITS) X(GUEST_IDTR_BASE, ALL_BITS)                              \
     X(GUEST_GDTR_LIMIT, ALL_BITS) X(GUEST_IDTR_LIMIT, ALL_BITS)
@@ -482,19 +484,22 @@ static nvmx_entry_check_t check_guest_pdptes(const vmcs12_t *v, const nvmx_env_t
 #define SAVE_(name, mask) *val++ = v->field[V12_##name];
 /* For inputs LIST: NAME_diff (nonzero: some input differs from @val's)
  * and NAME_save (store them at @val), and NAME_group (the check). */
-#define MEMO_FUNCS(name, LIST)                                                   \
+#define MEMO_DIFF(name, LIST)                                                    \
     static uint64_t name##_diff(const vmcs12_t *v, const uint64_t *val)          \
     {                                                                            \
         uint64_t d = 0;                                                          \
         LIST(DIFF_)                                                              \
         return d;                                                                \
-    }                                                                            \
+    }
+#define MEMO_FUNCS(name, LIST)                                                   \
+    MEMO_DIFF(name, LIST)                                                        \
     static void name##_save(const vmcs12_t *v, uint64_t *val)                    \
     {                                                                            \
         LIST(SAVE_)                                                              \
     }
 MEMO_FUNCS(regs, REGS_IN)
 MEMO_FUNCS(segs, SEGS_IN)
+MEMO_DIFF(segs_rest, SEGS_REST_IN)
 MEMO_FUNCS(dtrs, DTRS_IN)
 MEMO_FUNCS(nonreg, NONREG_IN)
 
@@ -529,19 +534,70 @@ static nvmx_entry_check_t pdptes_group(const vmcs12_t *v, const nvmx_env_t *env,
     return check_guest_pdptes(v, env);
 }
 
-#define GROUP(check, name, LIST) { check, name##_diff, name##_save, 0 LIST(COUNT_) }
+/*
+ * The lazy groups (nvmx.h NVMX_LAZY_GROUPS) whose fields each check group
+ * reads where its result depends on them, given the other fields: for a
+ * VMRESUME with some of them stale in vmcs12 (nvmx_check_guest_known).
+ * 26.3.1.2 reads every segment register, 26.3.1.3 GDTR and IDTR; 26.3.1.4
+ * reads CS.L only for an IA-32e mode guest whose RIP has a bit of 63:32
+ * set (otherwise both of its RIP rules pass); 26.3.1.5 reads SS.DPL only
+ * in the HLT activity state; 26.3.1.6 reads the PDPTE fields only for PAE
+ * paging with EPT; 26.3.1.1 reads none.
+ */
+static uint64_t reads_none(const vmcs12_t *v) { (void)v; return 0; }
+static uint64_t reads_segs(const vmcs12_t *v)
+{
+    (void)v;
+    return NESTOR_MTD_SEGS | NESTOR_MTD_SYS_SEGS;
+}
+static uint64_t reads_dtrs(const vmcs12_t *v) { (void)v; return NESTOR_MTD_SYS_SEGS; }
+static uint64_t reads_rip_rflags(const vmcs12_t *v)
+{
+    return (F(ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) && (F(GUEST_RIP) >> 32)
+               ? NESTOR_MTD_SEGS : 0;
+}
+static uint64_t reads_nonreg(const vmcs12_t *v)
+{
+    return F32(GUEST_ACTIVITY) == NESTOR_ACTIVITY_HLT ? NESTOR_MTD_SEGS : 0;
+}
+static uint64_t reads_pdptes(const vmcs12_t *v)
+{
+    return (F(GUEST_CR0) & X86_CR0_PG) && (F(GUEST_CR4) & X86_CR4_PAE) &&
+                   !(F(ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) &&
+                   (eff_proc2(v) & PROC2_ENABLE_EPT)
+               ? NESTOR_MTD_PDPTE : 0;
+}
+
+/*
+ * A group whose inputs start with every field of some lazy groups
+ * (lazy_in) compares only the rest (diff_rest, from input rest_at on;
+ * NULL: none) while they are all stale: a stale field is one nobody
+ * wrote since the checks last passed on it (l2.c writes it only when it
+ * syncs, and a sync clears it; L1's VMWRITE syncs first), so it equals
+ * the memo's but for L1's plain writes to its VMCS region (SDM 24.11.1),
+ * which are never loaded either: a stale group is not loaded.
+ */
+#define GROUP(check, name, LIST, lazy) \
+    { check, name##_diff, name##_save, lazy, 0, NULL, 0, 0 LIST(COUNT_) }
+#define GROUP_LAZY_IN(check, name, LIST, lazy, lazy_in, rest, rest_at) \
+    { check, name##_diff, name##_save, lazy, lazy_in, rest, rest_at, 0 LIST(COUNT_) }
 static const struct {
     nvmx_entry_check_t (*check)(const vmcs12_t *, const nvmx_env_t *, const nvmx_entry_ctx_t *);
     uint64_t (*diff)(const vmcs12_t *, const uint64_t *);   /* NULL: runs at every entry */
     void (*save)(const vmcs12_t *, uint64_t *);
+    uint64_t (*lazy)(const vmcs12_t *);                     /* the lazy groups it reads */
+    uint64_t lazy_in;
+    uint64_t (*diff_rest)(const vmcs12_t *, const uint64_t *);
+    unsigned rest_at;
     unsigned n;                                             /* its inputs */
 } guest_groups[] = {            /* SDM 26.3.1.1-26.3.1.6, in the SDM's order */
-    GROUP(regs_group, regs, REGS_IN),
-    GROUP(segs_group, segs, SEGS_IN),
-    GROUP(dtrs_group, dtrs, DTRS_IN),
-    { rip_rflags_group, NULL, NULL, 0 },
-    GROUP(check_guest_nonreg, nonreg, NONREG_IN),
-    { pdptes_group, NULL, NULL, 0 },
+    GROUP(regs_group, regs, REGS_IN, reads_none),
+    GROUP_LAZY_IN(segs_group, segs, SEGS_IN, reads_segs, NESTOR_MTD_SEGS | NESTOR_MTD_SYS_SEGS,
+                  segs_rest_diff, 0 SEGS_LAZY_IN(COUNT_)),
+    GROUP_LAZY_IN(dtrs_group, dtrs, DTRS_IN, reads_dtrs, NESTOR_MTD_SYS_SEGS, NULL, 0),
+    { rip_rflags_group, NULL, NULL, reads_rip_rflags, 0, NULL, 0, 0 },
+    GROUP(check_guest_nonreg, nonreg, NONREG_IN, reads_nonreg),
+    { pdptes_group, NULL, NULL, reads_pdptes, 0, NULL, 0, 0 },
 };
 #define GUEST_GROUPS (sizeof guest_groups / sizeof guest_groups[0])
 _Static_assert(0 REGS_IN(COUNT_) SEGS_IN(COUNT_) DTRS_IN(COUNT_) NONREG_IN(COUNT_) <=
@@ -560,8 +616,18 @@ nvmx_entry_check_t nvmx_check_guest_known(const vmcs12_t *v, const nvmx_env_t *e
     for (unsigned g = 0; g < GUEST_GROUPS; val += guest_groups[g].n, g++) {
         const bool memo_ok = guest_groups[g].diff &&
                              !(guest_groups[g].check == check_guest_nonreg && reads_memory);
-        if (known && memo_ok && !guest_groups[g].diff(v, val))
+        const bool rest_only = guest_groups[g].lazy_in &&
+                               (ctx->stale & guest_groups[g].lazy_in) == guest_groups[g].lazy_in;
+        if (known && memo_ok &&
+            !(rest_only ? guest_groups[g].diff_rest &&
+                              guest_groups[g].diff_rest(v, val + guest_groups[g].rest_at)
+                        : guest_groups[g].diff(v, val)))
             continue;
+        if (ctx->stale & guest_groups[g].lazy(v)) {
+            /* (the groups before passed on fields that are not stale) */
+            memo->valid = known;
+            return (nvmx_entry_check_t){ .kind = NVMX_ENTRY_STALE };
+        }
         nvmx_entry_check_t r = guest_groups[g].check(v, env, ctx);
         if (r.kind != NVMX_ENTRY_OK)
             return r;

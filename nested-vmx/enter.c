@@ -85,12 +85,26 @@ nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_i
     vmcs12_t *v = nvmx_current(&m->vmx, &m->env);
     if (!v)
         return NESTOR_EXIT_REPLY_STOP;      /* nvmx_instruction made sure there is one */
-    const nvmx_entry_ctx_t ctx = { .l1_ia32e = m->s->efer & X86_EFER_LMA,
-                                   .vmcs_ptr = m->vmx.current, .l1_debugctl = m->s->debugctl };
+    /* Lazy guest state (l2.h l2_sync12): an entry that builds L2 whole
+     * from vmcs12 reads every group; a VMRESUME that loads only what L1
+     * changed leaves a stale group, which vcpu02 holds as the exit saved
+     * it and nobody has changed since, where it is, unchecked, unless a
+     * check to run reads it (NVMX_ENTRY_STALE; nested-vmx/README.md). */
+    const uint64_t groups = l2_entry_groups(m, m->vmx.current, r->launch);
+    if (m->vmx.stale && groups == L2_FULL_ENTRY)
+        l2_sync12(m);
+    nvmx_entry_ctx_t ctx = { .l1_ia32e = m->s->efer & X86_EFER_LMA,
+                             .vmcs_ptr = m->vmx.current, .l1_debugctl = m->s->debugctl,
+                             .stale = m->vmx.stale };
     nvmx_entry_check_t c;
-    PROF_SPAN(PROF_CHECKS, c = nvmx_check_entry_known(v, &m->env, &ctx,
-                                                      ctl_host_known(m, v, &ctx, r->launch),
+    const bool ctl_host = ctl_host_known(m, v, &ctx, r->launch);
+    PROF_SPAN(PROF_CHECKS, c = nvmx_check_entry_known(v, &m->env, &ctx, ctl_host,
                                                       &m->guest_memo));
+    if (c.kind == NVMX_ENTRY_STALE) {
+        l2_sync12(m);
+        ctx.stale = m->vmx.stale;
+        c = nvmx_check_entry_known(v, &m->env, &ctx, true, &m->guest_memo);
+    }
     m->checked = (nvmx_checked_t){ .valid = c.kind == NVMX_ENTRY_OK, .vmcs = ctx.vmcs_ptr,
                                    .l1_ia32e = ctx.l1_ia32e,
                                    .entry_controls = v->field[V12_ENTRY_CONTROLS] };
@@ -102,10 +116,12 @@ nestor_word_t nvmx_enter(nvmx_monitor_t *m, const nvmx_result_t *r, const nvmx_i
         return NESTOR_EXIT_REPLY_RESUME;
     case NVMX_ENTRY_EXIT:
         return entry_failure(m, v, &c, changed);
+    case NVMX_ENTRY_STALE:              /* (not with ctx.stale 0: l2_sync12 clears it) */
+        return NESTOR_EXIT_REPLY_STOP;
     case NVMX_ENTRY_OK:
         break;
     }
-    nestor_word_t label = l2_enter(m, v, m->vmx.current, r->launch, &c);
+    nestor_word_t label = l2_enter(m, v, m->vmx.current, r->launch, groups, &c);
     if (label == NVMX_L2_ENTRY_FAILED) {
         m->last_rule = c.rule;
         return entry_failure(m, v, &c, changed);

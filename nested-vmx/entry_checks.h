@@ -28,6 +28,9 @@ typedef enum {
     NVMX_ENTRY_VMFAIL,   /* VMfailValid; error_or_reason is the VM-instruction error */
     NVMX_ENTRY_EXIT,     /* VM-entry failure exit; error_or_reason is the full exit
                           * reason (basic reason | EXIT_REASON_ENTRY_FAILURE) */
+    NVMX_ENTRY_STALE,    /* nvmx_check_guest_known only: a check to run would read a
+                          * field of a group ctx->stale names (nvmx.h
+                          * NVMX_LAZY_GROUPS): sync the vmcs12 and check again */
 } nvmx_entry_kind_t;
 
 typedef struct {
@@ -47,6 +50,8 @@ typedef struct {
     uint64_t l1_debugctl;   /* L1's IA32_DEBUGCTL: BTF counts for the pending
                              * debug exceptions checks when "load debug
                              * controls" is 0 (SDM 26.3.1.5) */
+    uint64_t stale;         /* nvmx_check_guest_known: the lazy groups whose
+                             * vmcs12 fields are stale (nvmx_vcpu_t.stale) */
 } nvmx_entry_ctx_t;
 
 /* All of SDM 26.2 and 26.3.1 in order; the first failure is the result. */
@@ -79,7 +84,10 @@ typedef struct {
 } nvmx_guest_memo_t;
 
 /* nvmx_check_guest, skipping the groups whose inputs equal @memo's, which
- * is then updated (valid only after a pass). */
+ * is then updated (valid only after a pass). A group that is to run and
+ * would read a field of a group in ctx->stale (where its result depends
+ * on it) stops the checks with NVMX_ENTRY_STALE, the memo as valid as it
+ * was: the caller makes the vmcs12 whole and checks again. */
 nvmx_entry_check_t nvmx_check_guest_known(const vmcs12_t *v, const nvmx_env_t *env,
                                           const nvmx_entry_ctx_t *ctx, nvmx_guest_memo_t *memo);
 /* nvmx_check_entry with the guest-state checks through @memo, the control

@@ -21,6 +21,18 @@ vmcs12_t *nvmx_current(const nvmx_vcpu_t *v, const nvmx_env_t *env)
     return env->phys(env->ctx, v->current, VMCS12_REGION_SIZE);
 }
 
+/* The current VMCS made whole (nvmx.h nvmx_vcpu_t.stale) where @groups of
+ * it are stale: before an instruction reads or writes one of their
+ * fields, or leaves the VMCS region to software (SDM Vol. 2C VMCLEAR:
+ * "ensure that data for VMCS referenced by the operand is in memory";
+ * VMPTRLD of another VMCS and VMXOFF, after which SDM 24.11.1 has the
+ * region's data in memory only if cleared: here they are in any case). */
+static void sync_stale(nvmx_vcpu_t *v, const nvmx_env_t *env, uint64_t groups)
+{
+    if ((v->stale & groups) && env->sync)
+        env->sync(env->ctx);
+}
+
 /* RIP past the instruction, wrapping at the code segment's size (SDM Vol.
  * 3A 3.5, 5.3: EIP/IP outside 64-bit mode); the instruction retired, so
  * blocking by STI or MOV SS ends (SDM Vol. 3C 24.4.2, Table 24-3). */
@@ -209,7 +221,8 @@ static void vmxoff(nvmx_ctx_t *c)
     /* SDM Vol. 2C VMXOFF: the dual-monitor treatment is never active (not
      * offered), so VMXOFF leaves VMX operation and succeeds. SDM 24.1: the
      * current-VMCS pointer has no meaning outside VMX operation; VMXON sets
-     * it again. */
+     * it again. Lazy guest state goes to the region first. */
+    sync_stale(c->v, c->env, NVMX_LAZY_GROUPS);
     c->v->vmxon = false;
     c->v->vmxon_ptr = NVMX_NO_VMCS;
     c->v->current = NVMX_NO_VMCS;
@@ -243,6 +256,8 @@ static void vmclear(nvmx_ctx_t *c)
         return;
     /* "launch state of VMCS referenced by the operand := clear" (a region
      * that is not RAM keeps nothing); the current VMCS stops being current. */
+    if (addr == c->v->current)          /* its data in the region (SDM 24.11.3) */
+        sync_stale(c->v, c->env, NVMX_LAZY_GROUPS);
     vmcs12_t *vmcs = c->env->phys(c->env->ctx, addr, VMCS12_REGION_SIZE);
     if (vmcs)
         vmcs->launch_state = VMCS12_CLEAR;
@@ -264,6 +279,8 @@ static void vmptrld(nvmx_ctx_t *c)
         vm_fail(c, VMXERR_VMPTRLD_BAD_REVISION);
         return;
     }
+    /* The VMCS that stops being current goes whole to its region first. */
+    sync_stale(c->v, c->env, NVMX_LAZY_GROUPS);
     c->v->current = addr;
     vm_succeed(c);
 }
@@ -313,6 +330,7 @@ static void vmread(nvmx_ctx_t *c)
      * 32): a shorter field is zero-extended, a longer one's high bits are
      * not read. */
     unsigned size = nvmx_operand_size(c->s);
+    sync_stale(c->v, c->env, nvmx_lazy_group((unsigned)vmcs12_index(enc, NULL)));
     uint64_t value = vmcs12_read(vmcs, enc);
     if (size < sizeof(uint64_t))
         value &= MASK32;
@@ -352,8 +370,11 @@ static void vmwrite(nvmx_ctx_t *c)
         vm_fail(c, VMXERR_VMWRITE_READ_ONLY);
         return;
     }
-    vmcs12_write(vmcs, enc, value);
     const int slot = vmcs12_index(enc, NULL);
+    /* A stale group's field: the group as vcpu02 holds it first, then the
+     * write (a VMRESUME loads the group from vmcs12 again: dirty). */
+    sync_stale(c->v, c->env, nvmx_lazy_group((unsigned)slot));
+    vmcs12_write(vmcs, enc, value);
     c->v->dirty[slot / 64] |= 1ULL << (slot % 64);
     vm_succeed(c);
 }

@@ -151,10 +151,15 @@ nvmx_mem_t l2mem_linear(nvmx_monitor_t *m, uint64_t la, void *buffer, size_t n, 
     return walk_copy(&w, m->l2.s, la, buffer, n, write, error, addr);
 }
 
+static void sync12(void *ctx)
+{
+    l2_sync12(ctx);
+}
+
 void l1mem_env(nvmx_monitor_t *m)
 {
     uint32_t a, b, c, d;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(CPUID_ADDR_SIZES), "c"(0));
     m->env = (nvmx_env_t){ .ctx = m, .phys = phys, .linear = linear,
-                           .maxphyaddr = a & MAXPHYADDR_MASK };
+                           .maxphyaddr = a & MAXPHYADDR_MASK, .sync = sync12 };
 }

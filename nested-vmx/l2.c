@@ -144,6 +144,47 @@ static nestor_word_t groups_changed(const nestor_vcpu_state_t *was,
     return changed;
 }
 
+/*
+ * The state vcpu02's exits bring (nested-vmx/README.md "Lazy L2 guest
+ * state"). An exit reflected to L1 needs the GPRs, RSP, RIP, RFLAGS and
+ * CR4 (the shadow VMCS L1 reads them from, shadow12.c; the GPRs, CR2,
+ * EFER, DR0-3, DR6, XCR0 and the SYSCALL MSRs pass to L1 unswitched,
+ * carry_unswitched), CR0/CR3, the interruptibility and activity state
+ * (l1_event, 27.3.4), the SYSENTER MSRs, PAT and DEBUGCTL/DR7 (27.3.1,
+ * the VM-exit MSR-store list, 27.4) and the timer: everything but
+ * NVMX_LAZY_GROUPS, which go to vmcs12 only when someone looks
+ * (l2_sync12). The exits mostly handled here (EPT02's faults, #PF to L2
+ * and the exceptions, L2's VMREAD/VMWRITE on L1's shadow, whose operand
+ * size is CS's) bring the whole state; any other handled here fetches
+ * the rest first (fetch_rest).
+ */
+#define EXIT_GROUPS_ALL  (NESTOR_MTD_ALL | NESTOR_MTD_TIMER)
+#define EXIT_GROUPS_LAZY (EXIT_GROUPS_ALL & ~(nestor_word_t)NVMX_LAZY_GROUPS)
+
+static nestor_word_t exit_groups(nestor_word_t slot)
+{
+    switch (slot) {
+    case NESTOR_EXIT_EPT_VIOLATION: case NESTOR_EXIT_EPT_MISCONFIG:
+    case NESTOR_EXIT_VMREAD: case NESTOR_EXIT_VMWRITE:
+        return EXIT_GROUPS_ALL;
+    default:
+        return slot >= NESTOR_EXIT_SLOT_EXCEPTION ? EXIT_GROUPS_ALL : EXIT_GROUPS_LAZY;
+    }
+}
+
+/* An exit handled here, not reflected, may read any of L2's state (its
+ * segments for string I/O or an instruction's decoding, ...): the groups
+ * its slot did not bring, fetched now (a no-op where it brought them). */
+static bool fetch_rest(struct nvmx_monitor *m)
+{
+    nestor_word_t missing = NVMX_LAZY_GROUPS & ~m->l2.s->mtd;
+    if (!missing ||
+        nu_invoke(m->l2.vcpu, NESTOR_VCPU_STORE_STATE, &missing, 1, 0, 0, 0, 0) == NESTOR_OK)
+        return true;
+    printf("nested-vmx %s: the kernel refused L2's state: VM stopped\n", m->name);
+    return false;
+}
+
 static bool build(struct nvmx_monitor *m)
 {
     l2_t *l2 = &m->l2;
@@ -165,10 +206,11 @@ static bool build(struct nvmx_monitor *m)
         return false;
     l2->s = (nestor_vcpu_state_t *)(uintptr_t)L2_STATE_VA;
     l2->state_frame = page;
-    /* Every basic reason comes to us with the whole state: we decide; and
-     * with what is left of vcpu02's timer, for vmcs12 (save_timer). */
+    /* Every basic reason comes to us (we decide) with what is left of
+     * vcpu02's timer, for vmcs12 (save_timer), and the state exit_groups
+     * names. */
     for (nestor_word_t slot = 0; slot < NESTOR_EXIT_SLOT_EXCEPTION + EXCEPTION_VECTORS; slot++) {
-        const nestor_word_t args[] = { slot, NESTOR_MTD_ALL | NESTOR_MTD_TIMER };
+        const nestor_word_t args[] = { slot, exit_groups(slot) };
         if ((slot < NESTOR_EXIT_REASONS &&
              nu_cnode_mint(l2->table, slot, NESTOR_EXIT_TABLE_RADIX, a->cnode, m->ep, 64,
                            CM_EXIT_RIGHTS, NVMX_BADGE_L2)) ||
@@ -233,20 +275,27 @@ static void seg_to12(uint64_t *f, const nestor_vcpu_seg_t *g, unsigned sel, unsi
 /* SDM 26.3.2.2, 26.3.2.3, 26.3.2.1 (SYSENTER): the registers every entry
  * loads from vmcs12 as they are: RSP, RIP, RFLAGS, the segment and
  * descriptor-table registers, interruptibility, activity, pending debug
- * exceptions, SYSENTER_CS/ESP/EIP. */
-static void regs_from12(nestor_vcpu_state_t *s2, const uint64_t *f)
+ * exceptions, SYSENTER_CS/ESP/EIP; but the @stale groups (nvmx.h
+ * NVMX_LAZY_GROUPS), which vcpu02 holds already and the entry does not
+ * load. */
+static void regs_from12(nestor_vcpu_state_t *s2, const uint64_t *f, uint64_t stale)
 {
     s2->rsp = f[V12_GUEST_RSP];
     s2->rip = f[V12_GUEST_RIP];
     s2->rflags = f[V12_GUEST_RFLAGS];
 #define SEG_FROM_(n, N) seg_from12(&s2->n, f, V12_GUEST_##N##_SEL, V12_GUEST_##N##_BASE, \
                                    V12_GUEST_##N##_LIMIT, V12_GUEST_##N##_AR);
-    SEGS(SEG_FROM_)
+    if (!(stale & NESTOR_MTD_SEGS)) {
+        DATA_SEGS(SEG_FROM_)
+    }
+    if (!(stale & NESTOR_MTD_SYS_SEGS)) {
+        SYS_SEGS(SEG_FROM_)
+        s2->gdtr_base = f[V12_GUEST_GDTR_BASE];
+        s2->gdtr_limit = f[V12_GUEST_GDTR_LIMIT];
+        s2->idtr_base = f[V12_GUEST_IDTR_BASE];
+        s2->idtr_limit = f[V12_GUEST_IDTR_LIMIT];
+    }
 #undef SEG_FROM_
-    s2->gdtr_base = f[V12_GUEST_GDTR_BASE];
-    s2->gdtr_limit = f[V12_GUEST_GDTR_LIMIT];
-    s2->idtr_base = f[V12_GUEST_IDTR_BASE];
-    s2->idtr_limit = f[V12_GUEST_IDTR_LIMIT];
     s2->interruptibility = f[V12_GUEST_INTERRUPTIBILITY];
     s2->activity = f[V12_GUEST_ACTIVITY];
     s2->pending_dbg = f[V12_GUEST_PENDING_DBG];
@@ -300,7 +349,7 @@ static bool load_guest(struct nvmx_monitor *m, const vmcs12_t *v, bool ept12)
     const uint64_t *f = v->field;
     const uint32_t entry = (uint32_t)f[V12_ENTRY_CONTROLS];
     carry_unswitched(s2, s1);
-    regs_from12(s2, f);
+    regs_from12(s2, f, 0);
     s2->cr0 = f[V12_GUEST_CR0];
     s2->cr3 = f[V12_GUEST_CR3];
     s2->cr4 = f[V12_GUEST_CR4];
@@ -461,7 +510,7 @@ static void pause_for_l1_event(struct nvmx_monitor *m, const uint64_t *f)
  * debug registers, XCR0, the kernel's switched MSRs). A change to a
  * control, a CR, the EFER, the PAT, the MSR lists or the TSC L1 sees takes
  * the whole entry (l2_enter). */
-#define FULL_ENTRY (~0ULL)
+#define FULL_ENTRY L2_FULL_ENTRY
 
 /* The state group of vmcs12 field @i as a VMRESUME must load it again. */
 static uint64_t field_group(unsigned i)
@@ -497,12 +546,12 @@ static uint64_t field_group(unsigned i)
 
 /* The groups a VMRESUME of the vmcs12 at @gpa must load, or FULL_ENTRY
  * (field_group of each field, looked up in a table made once). */
-static uint64_t resume_groups(struct nvmx_monitor *m, uint64_t gpa)
+uint64_t l2_entry_groups(struct nvmx_monitor *m, uint64_t gpa, bool launch)
 {
     static uint64_t group_of[NVMX_FIELD_COUNT];
     static bool made;
     const l2_t *l2 = &m->l2;
-    if (!l2->started || l2->vmcs12 != gpa || m->tsc_dirty)
+    if (launch || !l2->started || l2->vmcs12 != gpa || m->tsc_dirty)
         return FULL_ENTRY;
     if (!made) {
         for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++)
@@ -557,7 +606,10 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
         groups |= NESTOR_MTD_MSRS;
     if (s2->debugctl != debugctl)
         groups |= NESTOR_MTD_DEBUG;
-    regs_from12(s2, f);
+    /* The stale groups stay as vcpu02 holds them: not in @groups (L1 wrote
+     * none of their fields: a VMWRITE makes its group whole first, instr.c),
+     * and not loaded, which the kernel would refuse (not fetched). */
+    regs_from12(s2, f, m->vmx.stale);
     groups &= ~(uint64_t)NESTOR_MTD_INJECT;
     if (inject_from12(s2, f))
         groups |= NESTOR_MTD_INJECT;
@@ -575,7 +627,7 @@ static bool fast_resume(struct nvmx_monitor *m, const vmcs12_t *v, uint64_t grou
 }
 
 nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool launch,
-                       nvmx_entry_check_t *failure)
+                       uint64_t groups, nvmx_entry_check_t *failure)
 {
     l2_t *l2 = &m->l2;
     if (!l2->built && !(build(m) && nvmx_state_l2_built(m))) {
@@ -584,7 +636,6 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
     }
     if (m->kernel_nested)
         PROF_SPAN(PROF_SNAPSHOT, state_copy(&m->s_entered, m->s));  /* (resume_l1) */
-    const uint64_t groups = launch ? FULL_ENTRY : resume_groups(m, gpa);
     memset(m->vmx.dirty, 0, sizeof m->vmx.dirty);
     nestor_word_t label;
     if (groups != FULL_ENTRY && fast_resume(m, v, groups, &label)) {
@@ -592,6 +643,10 @@ nestor_word_t l2_enter(struct nvmx_monitor *m, vmcs12_t *v, uint64_t gpa, bool l
         l2->running = label == NVMX_NO_REPLY;
         return label;
     }
+    /* Built whole from vmcs12 (load_guest): every group, none stale
+     * (enter.c syncs before the checks of a full entry; a fast resume
+     * that falls back to it, here). */
+    l2_sync12(m);
     m->tsc_dirty = false;
     const uint64_t *f = v->field;
     const uint32_t proc = (uint32_t)f[V12_PROC_CONTROLS];
@@ -796,6 +851,53 @@ static void l2_guest_crs(struct nvmx_monitor *m, uint64_t *f)
     f[V12_GUEST_CR4] = (l2->cr_real[1] & l2->cr_owned[1]) | (s2->cr4 & ~l2->cr_owned[1]);
 }
 
+/* SDM 27.3.1, 27.3.2: the lazy groups @groups (nvmx.h NVMX_LAZY_GROUPS)
+ * of L2's state into vmcs12 @f from vcpu02's state page: the segment
+ * registers, LDTR, TR, GDTR, IDTR and, with EPT12, the PDPTEs (27.3.4:
+ * saved where EPT is on, PAE paging or not). */
+static void lazy_to12(struct nvmx_monitor *m, uint64_t *f, uint64_t groups)
+{
+    const nestor_vcpu_state_t *s2 = m->l2.s;
+#define SEG_TO_(n, N) seg_to12(f, &s2->n, V12_GUEST_##N##_SEL, V12_GUEST_##N##_BASE, \
+                               V12_GUEST_##N##_LIMIT, V12_GUEST_##N##_AR);
+    if (groups & NESTOR_MTD_SEGS) {
+        DATA_SEGS(SEG_TO_)
+    }
+    if (groups & NESTOR_MTD_SYS_SEGS) {
+        SYS_SEGS(SEG_TO_)
+        f[V12_GUEST_GDTR_BASE] = s2->gdtr_base;
+        f[V12_GUEST_GDTR_LIMIT] = s2->gdtr_limit;
+        f[V12_GUEST_IDTR_BASE] = s2->idtr_base;
+        f[V12_GUEST_IDTR_LIMIT] = s2->idtr_limit;
+    }
+#undef SEG_TO_
+    if (groups & NESTOR_MTD_PDPTE) {
+        f[V12_GUEST_PDPTE0] = s2->pdpte[0];
+        f[V12_GUEST_PDPTE1] = s2->pdpte[1];
+        f[V12_GUEST_PDPTE2] = s2->pdpte[2];
+        f[V12_GUEST_PDPTE3] = s2->pdpte[3];
+    }
+}
+
+void l2_sync12(struct nvmx_monitor *m)
+{
+    l2_t *l2 = &m->l2;
+    nestor_word_t stale = m->vmx.stale;
+    if (!stale)
+        return;
+    m->vmx.stale = 0;
+    /* Stale groups exist only while L2 waits in the exit it made from
+     * the current VMCS (nvmx.h nvmx_vcpu_t.stale): vcpu02 holds them. */
+    vmcs12_t *v = m->env.phys(m->env.ctx, l2->vmcs12, sizeof(vmcs12_t));
+    if (!v || nu_invoke(l2->vcpu, NESTOR_VCPU_STORE_STATE, &stale, 1, 0, 0, 0, 0) != NESTOR_OK) {
+        printf("nested-vmx %s: L2's state for vmcs12 at 0x%lx could not be read (kernel or "
+               "L1's RAM): it keeps what it had\n", m->name, l2->vmcs12);
+        return;
+    }
+    l2->synced++;
+    lazy_to12(m, v->field, stale);
+}
+
 /* SDM 27.2, 27.3: write exit information and L2's state into vmcs12. */
 static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *mr, uint32_t reason,
                       uint64_t qual)
@@ -821,14 +923,13 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
     f[V12_GUEST_RSP] = s2->rsp;
     f[V12_GUEST_RIP] = s2->rip;
     f[V12_GUEST_RFLAGS] = s2->rflags;
-#define SEG_TO_(n, N) seg_to12(f, &s2->n, V12_GUEST_##N##_SEL, V12_GUEST_##N##_BASE, \
-                               V12_GUEST_##N##_LIMIT, V12_GUEST_##N##_AR);
-    SEGS(SEG_TO_)
-#undef SEG_TO_
-    f[V12_GUEST_GDTR_BASE] = s2->gdtr_base;
-    f[V12_GUEST_GDTR_LIMIT] = s2->gdtr_limit;
-    f[V12_GUEST_IDTR_BASE] = s2->idtr_base;
-    f[V12_GUEST_IDTR_LIMIT] = s2->idtr_limit;
+    /* The lazy groups this exit did not fetch stay in vcpu02: stale in
+     * vmcs12 until someone looks (l2_sync12); those it fetched go in. */
+    const uint64_t lazy = m->l2.eptp12 != EPT02_NO_EPT
+                              ? NVMX_LAZY_GROUPS
+                              : NVMX_LAZY_GROUPS & ~(uint64_t)NESTOR_MTD_PDPTE;
+    m->vmx.stale = lazy & ~s2->mtd;
+    lazy_to12(m, f, lazy & s2->mtd);
     f[V12_GUEST_INTERRUPTIBILITY] = s2->interruptibility;
     f[V12_GUEST_ACTIVITY] = s2->activity;
     f[V12_GUEST_PENDING_DBG] = s2->pending_dbg;
@@ -845,12 +946,6 @@ static void save_exit(struct nvmx_monitor *m, vmcs12_t *v, const nestor_word_t *
         f[V12_GUEST_EFER] = s2->efer;
     if (exit & EXIT_SAVE_PREEMPT_TIMER)     /* the entry checks: the timer is on (26.2.1.2) */
         PROF_SPAN(PROF_TIMER_SAVE, save_timer(m, f));
-    if (m->l2.eptp12 != EPT02_NO_EPT) {
-        f[V12_GUEST_PDPTE0] = s2->pdpte[0];
-        f[V12_GUEST_PDPTE1] = s2->pdpte[1];
-        f[V12_GUEST_PDPTE2] = s2->pdpte[2];
-        f[V12_GUEST_PDPTE3] = s2->pdpte[3];
-    }
     /* SDM 27.2 (IA32_VMX_MISC bit 5): EFER.LMA goes into "IA-32e mode guest". */
     f[V12_ENTRY_CONTROLS] = (f[V12_ENTRY_CONTROLS] & ~(uint64_t)ENTRY_IA32E_MODE_GUEST) |
                             ((s2->efer & X86_EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0);
@@ -1171,7 +1266,8 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
                     : ept02_fault(m, v, mr[NESTOR_EXIT_MR_GUEST_PHYS], qual, &r12, &q12, &device);
         if (r == EPT02_DEVICE) {
             l2->at_l0++;
-            return l2_device_access(m, v, mr, device, changed);
+            return fetch_rest(m) ? l2_device_access(m, v, mr, device, changed)
+                                 : NESTOR_EXIT_REPLY_STOP;
         }
         if (r > 0) {
             l2->at_l0++;
@@ -1193,6 +1289,8 @@ nestor_word_t l2_exit(struct nvmx_monitor *m, const nestor_word_t *mr, nestor_wo
         mr = extint_mr;
     } else if (!l1_wants(m, v, basic, qual, mr)) {
         l2->at_l0++;
+        if (!fetch_rest(m))
+            return NESTOR_EXIT_REPLY_STOP;
         if (basic == NESTOR_EXIT_EXCEPTION)
             return l2_pf_to_l2(m, v, mr, qual, changed);
         if (basic == NESTOR_EXIT_VMREAD || basic == NESTOR_EXIT_VMWRITE)
@@ -1264,6 +1362,9 @@ void l2_report(struct nvmx_monitor *m)
     if (l2->shadow_served)
         printf("nested-vmx %s: L2 VMREAD/VMWRITE served on L1's shadow VMCS (not reaching "
                "L1): %lu\n", m->name, l2->shadow_served);
+    if (l2->reflected)
+        printf("nested-vmx %s: lazy L2 guest state: vmcs12 made whole from vcpu02 %lu times "
+               "in %lu reflected exits\n", m->name, l2->synced, l2->reflected);
     for (unsigned r = 0; r < L2_COUNTED_REASONS; r++) {
         const uint64_t n = l2->by_reason[r];
         if (!n)
@@ -1281,6 +1382,7 @@ void l2_reset(struct nvmx_monitor *m)
     l2->eptp12 = EPT02_NO_EPT - 1;      /* none yet: the next entry rebuilds */
     l2->running = l2->kicked = false;
     l2->vmcs12 = NVMX_NO_VMCS;
+    m->vmx.stale = 0;                   /* no exit of L2's to sync from (l2_sync12) */
 }
 
 void l2_end(struct nvmx_monitor *m)

@@ -77,6 +77,7 @@ typedef struct {
     uint64_t entries, reflected, at_l0;  /* counts for the log */
     uint64_t shadow_served;         /* L2's VMREAD/VMWRITE served on L1's shadow VMCS */
     uint64_t device_accesses;       /* L2's accesses to L1's device memory carried out */
+    uint64_t synced;                /* l2_sync12 that read stale groups from vcpu02 */
     /* Entries paused for an interrupt L1 holds (pause_for_l1_event), those
      * whose entry before was paused for one too: the log. */
     uint64_t held_intr, held_again;
@@ -107,7 +108,21 @@ typedef struct {
  * L1's exit is answered when an L2 exit is reflected), or
  * NVMX_L2_ENTRY_FAILED with *@failure the MSR-loading failure (SDM 26.4). */
 nestor_word_t l2_enter(struct nvmx_monitor *m, struct vmcs12 *v, uint64_t gpa, bool launch,
-                       nvmx_entry_check_t *failure);
+                       uint64_t groups, nvmx_entry_check_t *failure);
+/* What an entry of the vmcs12 at @gpa must load (@groups of l2_enter):
+ * L2_FULL_ENTRY (L2 built whole from vmcs12: a VMLAUNCH, another VMCS,
+ * a control or CR L1 wrote), else the state groups of the fields L1
+ * wrote since L2's exit (nvmx_vcpu_t.dirty). */
+#define L2_FULL_ENTRY (~0ULL)
+uint64_t l2_entry_groups(struct nvmx_monitor *m, uint64_t gpa, bool launch);
+/* Lazy L2 guest state (nested-vmx/README.md): the groups of vmcs12's guest
+ * state the last reflected exit left in vcpu02 (nvmx_vcpu_t.stale) read
+ * from vcpu02 (NESTOR_VCPU_STORE_STATE) and written into that vmcs12; the
+ * kernel counts them as fetched, so a reply may load them. Every path
+ * that observes or changes vmcs12's guest state calls it first (nvmx_env_t
+ * sync: VMREAD/VMWRITE of their fields, VMCLEAR, VMPTRLD, VMXOFF; the
+ * entry checks, a full entry, a checkpoint, a reset). */
+void l2_sync12(struct nvmx_monitor *m);
 /* An exit of L2 (its message registers @mr, NESTOR_EXIT_MR_*): the label
  * to answer it with (*@changed: the groups of vcpu02's state it loads), or
  * NVMX_NO_REPLY. */

@@ -50,7 +50,23 @@ typedef struct {
     nvmx_mem_t (*linear)(void *ctx, const nestor_vcpu_state_t *s, uint64_t la, void *buf,
                          size_t n, bool write, uint32_t *error, uint64_t *addr);
     unsigned maxphyaddr;   /* L1's physical-address width (CPUID 80000008H:EAX[7:0]) */
+    /* Bring the stale guest-state groups of the current VMCS
+     * (nvmx_vcpu_t.stale) into it from L2's VCPU, and clear them
+     * (l2.c l2_sync12): called before anything observes or changes them. */
+    void (*sync)(void *ctx);
 } nvmx_env_t;
+
+/*
+ * Lazy L2 guest state (nested-vmx/README.md "Lazy L2 guest state"): the
+ * groups (nestor/vcpu.h NESTOR_MTD_*) of vmcs12's guest-state area that a
+ * reflected exit may leave unwritten, vcpu02 holding their current values:
+ * the data segment registers, LDTR/TR/GDTR/IDTR and the PDPTEs. None of
+ * their fields is in the shadow VMCS nested-vmx binds for L1 (shadow12.c).
+ */
+#define NVMX_LAZY_GROUPS (NESTOR_MTD_SEGS | NESTOR_MTD_SYS_SEGS | NESTOR_MTD_PDPTE)
+
+/* The lazy group of vmcs12 slot @slot (V12_*), 0 if it is in none. */
+uint64_t nvmx_lazy_group(unsigned slot);
 
 /* The VMX state of one L1 vCPU (SDM 23.3, 24.1). */
 #define NVMX_DIRTY_WORDS ((NVMX_FIELD_COUNT + 63) / 64)
@@ -63,6 +79,11 @@ typedef struct {
      * V12_ slot): what a VMRESUME must load again (l2.c). Changing the
      * current VMCS makes everything dirty (l2.c compares pointers). */
     uint64_t dirty[NVMX_DIRTY_WORDS];
+    /* NVMX_LAZY_GROUPS whose vmcs12 fields are stale: L2's last exit
+     * (from the current VMCS, SDM 27.3) left them in vcpu02. Nonzero only
+     * while the current VMCS is the one L2 exited from; env->sync makes it
+     * 0 (VMREAD/VMWRITE of such a field, VMCLEAR, VMPTRLD, VMXOFF). */
+    uint64_t stale;
 } nvmx_vcpu_t;
 
 typedef enum { NVMX_DONE, NVMX_FAULT, NVMX_ENTER, NVMX_INVALIDATE } nvmx_status_t;

@@ -178,6 +178,8 @@ static void stop_l1(nvmx_monitor_t *m)
  * VMLAUNCH builds it afresh. */
 static void reset(nvmx_monitor_t *m)
 {
+    if (!m->l2.running)
+        l2_sync12(m);                   /* what vmcs12 lacks, into L1's RAM */
     m->vmx = (nvmx_vcpu_t){ .current = NVMX_NO_VMCS };
     nvmx_enter_forget(m);
     l2_reset(m);

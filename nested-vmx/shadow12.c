@@ -114,6 +114,14 @@ bool shadow12_setup(struct nvmx_monitor *m)
     sh.write_bitmap = page[1];
     for (unsigned i = 0; i < sh.n; i++) {
         sh.slot[i] = (unsigned)vmcs12_index(fields[i], NULL);
+        /* L1 reads the shadow without exits: no field of it may be one a
+         * reflected exit leaves stale in vmcs12 (nvmx.h NVMX_LAZY_GROUPS,
+         * l2.c exit_groups). */
+        if (nvmx_lazy_group(sh.slot[i])) {
+            printf("nested-vmx %s: field 0x%x is lazy L2 state: no VMCS shadowing\n", m->name,
+                   fields[i]);
+            return false;
+        }
         bitmap_clear(page[0], fields[i]);               /* ... but these reads */
         if (i < N_WRITABLE)
             bitmap_clear(page[1], fields[i]);           /* ... and these writes */

@@ -47,7 +47,10 @@ static void save(nvmx_monitor_t *m, nu_msg_t *msg)
         return;
     }
     /* What L1 wrote into the shadow VMCS since its last VMX instruction
-     * goes into vmcs12 (L1's RAM, which the image saves after this). */
+     * goes into vmcs12 (L1's RAM, which the image saves after this), and
+     * so does the guest state L2's last exit left in vcpu02 (l2_sync12):
+     * the image's vmcs12 is whole, and a restore builds L2 from it. */
+    l2_sync12(m);
     shadow12_pull(m);
     static nvmx_state_t st;
     memset(&st, 0, sizeof st);

@@ -3,7 +3,7 @@
  * and VMREAD/VMWRITE width semantics on the stored values (SDM Vol. 3C
  * 24.11.2, Vol. 2C VMREAD/VMWRITE).
  */
-#include "vmcs12.h"
+#include "nvmx.h"
 
 /* Field encodings by slot (full access). */
 static const uint32_t field_encoding[NVMX_FIELD_COUNT] = {
@@ -110,4 +110,23 @@ void vmcs12_write(vmcs12_t *v, uint32_t encoding, uint64_t value)
     /* SDM Vol. 2C VMWRITE: the high bits of a source longer than the field
      * are ignored. */
     v->field[i] = value & width_mask(encoding);
+}
+
+uint64_t nvmx_lazy_group(unsigned slot)
+{
+    switch (slot) {
+#define SEG_(s) case V12_GUEST_##s##_SEL: case V12_GUEST_##s##_BASE: \
+                case V12_GUEST_##s##_LIMIT: case V12_GUEST_##s##_AR:
+    SEG_(ES) SEG_(CS) SEG_(SS) SEG_(DS) SEG_(FS) SEG_(GS)
+        return NESTOR_MTD_SEGS;
+    SEG_(LDTR) SEG_(TR)
+    case V12_GUEST_GDTR_BASE: case V12_GUEST_GDTR_LIMIT:
+    case V12_GUEST_IDTR_BASE: case V12_GUEST_IDTR_LIMIT:
+        return NESTOR_MTD_SYS_SEGS;
+#undef SEG_
+    case V12_GUEST_PDPTE0: case V12_GUEST_PDPTE1: case V12_GUEST_PDPTE2: case V12_GUEST_PDPTE3:
+        return NESTOR_MTD_PDPTE;
+    default:
+        return 0;
+    }
 }

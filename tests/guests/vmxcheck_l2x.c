@@ -118,7 +118,7 @@ extern char l2x_exit[], l2x_stubs[], l2x_io[], l2x_io_out_dx[], l2x_io_in_dx[], 
     l2x_ud[], l2x_gp[], l2x_gp_insn[], l2x_pfr[], l2x_pfw[], l2x_spin[], l2x_hlt[], l2x_sti[],
     l2x_sti_end[], l2x_ept_unmapped[], l2x_ept_write[], l2x_ept_read[], l2x_mem[], l2x_poke[],
     l2x_poke_store[], l2x_peek[], l2x_peek_load[], l2x_vmread[], l2x_vmwrite[], l2x_outs[],
-    l2x_outs_insn[], l2x_ins[], l2x_ins_insn[], l2x_poke32[], l2x_peek32[];
+    l2x_outs_insn[], l2x_ins[], l2x_ins_insn[], l2x_poke32[], l2x_peek32[], l2x_segs[];
 extern uint64_t l2x_gprs[15], l2x_in[4], l2x_out[4];
 uint64_t l2x_enter(uint64_t resume);
 
@@ -1646,6 +1646,62 @@ static void section_shadow(void)
     vmxc_section_end("l2shadow");
 }
 
+/* ---- l2state: SDM 27.3.2, what L2 changed of its segment and
+ * descriptor-table registers, saved at the exit: read with VMREAD, and
+ * after VMCLEAR and VMPTRLD (Vol. 2C VMCLEAR: the VMCS data in memory) ---- */
+
+/* L2 loads ES with @sel and IDTR with @limit and @base (l2x_segs). */
+static uint64_t l2_segs(uint16_t sel, uint16_t limit, uint64_t base)
+{
+    memset(l2x_in, 0, sizeof(l2x_in));
+    memcpy((uint8_t *)l2x_in, &limit, sizeof limit);
+    memcpy((uint8_t *)l2x_in + 2, &base, sizeof base);
+    l2x_in[3] = sel;
+    return enter(l2x_segs);
+}
+
+static void section_state(void)
+{
+    static const uint32_t es[] = { VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT,
+                                   VMCS_GUEST_ES_AR };
+    uint64_t es_was[4];
+    vmxc_section_begin();
+    reset();
+    for (unsigned i = 0; i < 4; i++)
+        es_was[i] = vmrd(es[i]);
+    const uint64_t idt_base = vmrd(VMCS_GUEST_IDTR_BASE);
+    const uint16_t idt_limit = (uint16_t)vmrd(VMCS_GUEST_IDTR_LIMIT);
+    /* A null ES (unusable, 27.3.2) and a shorter IDT, read at once. */
+    uint64_t r = l2_segs(0, (uint16_t)(idt_limit - 16), idt_base);
+    if (exit_is("L2 loads ES and IDTR, then VMCALL", R_VMCALL, r)) {
+        vmxc_check_eq("guest ES selector L2 loaded (27.3.2)", 0, vmrd(VMCS_GUEST_ES_SEL));
+        vmxc_check_eq("guest ES unusable after a null selector (27.3.2)", X86_AR_UNUSABLE,
+                      vmrd(VMCS_GUEST_ES_AR) & X86_AR_UNUSABLE);
+        vmxc_check_eq("guest IDTR limit L2 loaded (27.3.2)", (uint16_t)(idt_limit - 16),
+                      vmrd(VMCS_GUEST_IDTR_LIMIT));
+        vmxc_check_eq("guest IDTR base L2 loaded (27.3.2)", idt_base, vmrd(VMCS_GUEST_IDTR_BASE));
+    }
+    /* Another ES and IDT limit, read only after VMCLEAR and VMPTRLD. */
+    r = l2_segs(VMXC_SEL_DATA, (uint16_t)(idt_limit - 32), idt_base);
+    if (exit_is("L2 loads ES and IDTR again, then VMCALL", R_VMCALL, r)) {
+        vmxc_check_vr("VMCLEAR after L2's exit", VR_OK, vmx_vmclear(pa(vmcs_region)));
+        vmxc_check_vr("VMPTRLD after it", VR_OK, vmx_vmptrld(pa(vmcs_region)));
+        launched = 0;
+        vmxc_check_eq("guest ES selector after VMCLEAR (27.3.2)", VMXC_SEL_DATA,
+                      vmrd(VMCS_GUEST_ES_SEL));
+        vmxc_check_eq("guest ES usable again after VMCLEAR", 0,
+                      vmrd(VMCS_GUEST_ES_AR) & X86_AR_UNUSABLE);
+        vmxc_check_eq("guest IDTR limit after VMCLEAR (27.3.2)", (uint16_t)(idt_limit - 32),
+                      vmrd(VMCS_GUEST_IDTR_LIMIT));
+    }
+    for (unsigned i = 0; i < 4; i++)
+        vmwr(es[i], es_was[i]);
+    vmwr(VMCS_GUEST_IDTR_BASE, idt_base);
+    vmwr(VMCS_GUEST_IDTR_LIMIT, idt_limit);
+    reset();
+    vmxc_section_end("l2state");
+}
+
 void vmxc_section_l2x(void)
 {
     setup();
@@ -1659,4 +1715,5 @@ void vmxc_section_l2x(void)
     section_nmi();
     section_ept();
     section_shadow();
+    section_state();
 }

@@ -437,6 +437,14 @@ l2x_peek32:
     movl (%rsi), %eax
     movq %rax, l2x_out(%rip)
     vmcall
+/* l2state: ES loaded with the selector in l2x_in[3], IDTR from the 10
+ * bytes at l2x_in (limit, base), then VMCALL: what the exit saves. */
+    .globl l2x_segs
+l2x_segs:
+    movq l2x_in+24(%rip), %rax
+    movw %ax, %es
+    lidt l2x_in(%rip)
+    vmcall
 l2x_mem:
     cpuid
     outb %al, $0x80

@@ -32,6 +32,8 @@ typedef struct {
     size_t last_n;
     bool last_write;
     unsigned calls;
+    unsigned syncs;          /* env.sync calls (lazy guest state) */
+    uint64_t synced_vmcs;    /* the current VMCS at the last one */
 } fake_t;
 static fake_t fake;
 
@@ -66,8 +68,9 @@ static nvmx_mem_t fake_linear(void *ctx, const nestor_vcpu_state_t *st, uint64_t
     return NVMX_MEM_OK;
 }
 
+static void fake_sync(void *ctx);
 static const nvmx_env_t env = { .ctx = &fake, .phys = fake_phys, .linear = fake_linear,
-                                .maxphyaddr = MAXPHY };
+                                .maxphyaddr = MAXPHY, .sync = fake_sync };
 
 /* Access rights (SDM 24.4.1): S (code/data) and P flags, types. */
 #define AR_S        (1u << 4)
@@ -106,6 +109,24 @@ static const nvmx_env_t env = { .ctx = &fake, .phys = fake_phys, .linear = fake_
 
 static nvmx_vcpu_t vcpu;
 static nestor_vcpu_state_t s, before;
+
+/* vcpu02's values of the lazy fields (nvmx.h NVMX_LAZY_GROUPS): a pattern
+ * per slot, fitting every width. */
+#define LAZY_NOW(slot) (0x7000u + (slot))
+
+/* What l2.c l2_sync12 does: the stale groups of the current VMCS as
+ * "vcpu02" holds them, then none stale. */
+static void fake_sync(void *ctx)
+{
+    fake_t *f = ctx;
+    f->syncs++;
+    f->synced_vmcs = vcpu.current;
+    vmcs12_t *v = nvmx_current(&vcpu, &env);
+    for (unsigned i = 0; v && i < NVMX_FIELD_COUNT; i++)
+        if (nvmx_lazy_group(i) & vcpu.stale)
+            v->field[i] = LAZY_NOW(i);
+    vcpu.stale = 0;
+}
 
 static nestor_vcpu_seg_t seg(uint32_t type, uint32_t extra)
 {
@@ -1188,6 +1209,198 @@ static void test_invvpid(void)
     CU_ASSERT_EQUAL(r.cr2, OPND + 15);
 }
 
+/* ---- lazy L2 guest state (nvmx.h nvmx_vcpu_t.stale, l2.c l2_sync12) ---- */
+
+/* Which slots are lazy: the segment registers, LDTR/TR/GDTR/IDTR, the
+ * PDPTEs, and nothing else (CR4, RIP, RSP, RFLAGS are in L1's shadow). */
+static void test_lazy_groups(void)
+{
+    unsigned segs = 0, sys = 0, pdpte = 0;
+    for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++) {
+        const uint64_t g = nvmx_lazy_group(i);
+        const uint32_t enc = vmcs12_encoding(i);
+        segs += g == NESTOR_MTD_SEGS;
+        sys += g == NESTOR_MTD_SYS_SEGS;
+        pdpte += g == NESTOR_MTD_PDPTE;
+        if (g)
+            CU_ASSERT_EQUAL(VMCS_FIELD_TYPE(enc), VMCS_TYPE_GUEST);
+        CU_ASSERT_EQUAL(g & ~(uint64_t)NVMX_LAZY_GROUPS, 0);
+    }
+    CU_ASSERT_EQUAL(segs, 6 * 4);
+    CU_ASSERT_EQUAL(sys, 2 * 4 + 4);
+    CU_ASSERT_EQUAL(pdpte, 4);
+    CU_ASSERT_EQUAL(nvmx_lazy_group((unsigned)vmcs12_index(VMCS_GUEST_CS_AR, NULL)),
+                    NESTOR_MTD_SEGS);
+    CU_ASSERT_EQUAL(nvmx_lazy_group((unsigned)vmcs12_index(VMCS_GUEST_IDTR_LIMIT, NULL)),
+                    NESTOR_MTD_SYS_SEGS);
+    static const uint32_t eager[] = { VMCS_GUEST_RIP, VMCS_GUEST_RSP, VMCS_GUEST_RFLAGS,
+                                      VMCS_GUEST_CR0, VMCS_GUEST_CR4, VMCS_GUEST_INTERRUPTIBILITY,
+                                      VMCS_GUEST_SYSENTER_EIP, VMCS_EXIT_REASON };
+    for (unsigned i = 0; i < sizeof eager / sizeof eager[0]; i++)
+        CU_ASSERT_EQUAL(nvmx_lazy_group((unsigned)vmcs12_index(eager[i], NULL)), 0);
+}
+
+/* A reflected exit left @groups stale in the current VMCS, whose fields
+ * hold older values (0x1111), and wrote the other lazy groups' (vcpu02's
+ * values, as l2.c save_exit). */
+static void make_stale(uint64_t groups)
+{
+    vmcs12_t *v = nvmx_current(&vcpu, &env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++)
+        if (nvmx_lazy_group(i))
+            v->field[i] = nvmx_lazy_group(i) & groups ? 0x1111 : LAZY_NOW(i);
+    vcpu.stale = groups;
+    memset(vcpu.dirty, 0, sizeof vcpu.dirty);   /* (the entry before the exit took them) */
+    fake.syncs = 0;
+}
+
+static unsigned slot_of(uint32_t enc) { return (unsigned)vmcs12_index(enc, NULL); }
+
+static void test_lazy_vmread(void)
+{
+    reset();
+    load_vmcs(VMCS_A);
+    make_stale(NVMX_LAZY_GROUPS);
+    /* Fields of no stale group: read as they are, nothing fetched. */
+    region(VMCS_A)->field[slot_of(VMCS_GUEST_RIP)] = 0x4000;
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_GUEST_RIP).vm_error, 0);
+    CU_ASSERT_EQUAL(s.rcx, 0x4000);
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_EXIT_REASON).vm_error, 0);
+    CU_ASSERT_EQUAL(fake.syncs, 0);
+    CU_ASSERT_EQUAL(vcpu.stale, NVMX_LAZY_GROUPS);
+    /* An unsupported field: VMfailValid(12), nothing fetched. */
+    expect_fail_valid(vmread_reg(VMCS_PML_ADDRESS), VMXERR_UNSUPPORTED_FIELD);
+    CU_ASSERT_EQUAL(fake.syncs, 0);
+    /* A stale field (and a 64-bit one's high half): vcpu02's value, once. */
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_GUEST_SS_AR).vm_error, 0);
+    CU_ASSERT_EQUAL(s.rcx, LAZY_NOW(slot_of(VMCS_GUEST_SS_AR)));
+    CU_ASSERT_EQUAL(fake.syncs, 1);
+    CU_ASSERT_EQUAL(vcpu.stale, 0);
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_GUEST_TR_BASE).vm_error, 0);
+    CU_ASSERT_EQUAL(s.rcx, LAZY_NOW(slot_of(VMCS_GUEST_TR_BASE)));
+    CU_ASSERT_EQUAL(fake.syncs, 1);
+    make_stale(NESTOR_MTD_PDPTE);
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_GUEST_PDPTE2 | 1).vm_error, 0);   /* high half */
+    CU_ASSERT_EQUAL(s.rcx, 0);
+    CU_ASSERT_EQUAL(fake.syncs, 1);
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_GUEST_PDPTE2).vm_error, 0);
+    CU_ASSERT_EQUAL(s.rcx, LAZY_NOW(slot_of(VMCS_GUEST_PDPTE2)));
+    /* Only the stale groups are fetched: a group that is not keeps its value. */
+    make_stale(NESTOR_MTD_SYS_SEGS);
+    region(VMCS_A)->field[slot_of(VMCS_GUEST_CS_SEL)] = 0x2222;
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_GUEST_CS_SEL).vm_error, 0);
+    CU_ASSERT_EQUAL(s.rcx, 0x2222);
+    CU_ASSERT_EQUAL(fake.syncs, 0);
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_GUEST_GDTR_LIMIT).vm_error, 0);
+    CU_ASSERT_EQUAL(s.rcx, LAZY_NOW(slot_of(VMCS_GUEST_GDTR_LIMIT)));
+    CU_ASSERT_EQUAL(fake.syncs, 1);
+}
+
+static bool dirty(unsigned slot) { return (vcpu.dirty[slot / 64] >> (slot % 64)) & 1; }
+
+static void test_lazy_vmwrite(void)
+{
+    reset();
+    load_vmcs(VMCS_A);
+    memset(vcpu.dirty, 0, sizeof vcpu.dirty);
+    make_stale(NVMX_LAZY_GROUPS);
+    /* A field of no stale group: written, nothing fetched. */
+    CU_ASSERT_EQUAL(vmwrite_reg(VMCS_GUEST_RIP, 0x5000).vm_error, 0);
+    CU_ASSERT_EQUAL(fake.syncs, 0);
+    CU_ASSERT_EQUAL(vcpu.stale, NVMX_LAZY_GROUPS);
+    /* A stale field: the group fetched first, then L1's value over it;
+     * its group's other fields are vcpu02's, and the field is dirty (a
+     * VMRESUME loads the group), which a stale group's never is. */
+    CU_ASSERT_EQUAL(vmwrite_reg(VMCS_GUEST_DS_LIMIT, 0xABCD).vm_error, 0);
+    CU_ASSERT_EQUAL(fake.syncs, 1);
+    CU_ASSERT_EQUAL(vcpu.stale, 0);
+    CU_ASSERT_EQUAL(region(VMCS_A)->field[slot_of(VMCS_GUEST_DS_LIMIT)], 0xABCD);
+    CU_ASSERT_EQUAL(region(VMCS_A)->field[slot_of(VMCS_GUEST_DS_BASE)],
+                    LAZY_NOW(slot_of(VMCS_GUEST_DS_BASE)));
+    CU_ASSERT_EQUAL(region(VMCS_A)->field[slot_of(VMCS_GUEST_LDTR_AR)],
+                    LAZY_NOW(slot_of(VMCS_GUEST_LDTR_AR)));
+    CU_ASSERT_TRUE(dirty(slot_of(VMCS_GUEST_DS_LIMIT)));
+    CU_ASSERT_EQUAL(vmread_reg(VMCS_GUEST_DS_LIMIT).vm_error, 0);
+    CU_ASSERT_EQUAL(s.rcx, 0xABCD);
+    /* A refused write (a field that does not exist) fetches nothing. */
+    make_stale(NESTOR_MTD_SEGS);
+    expect_fail_valid(vmwrite_reg(VMCS_PML_ADDRESS, 1), VMXERR_UNSUPPORTED_FIELD);
+    CU_ASSERT_EQUAL(fake.syncs, 0);
+    /* Random VMREAD/VMWRITE with random stale groups: a dirty field is
+     * never of a stale group (what a VMRESUME loads, l2.c fast_resume, is
+     * never stale: the kernel has it), and every read is vcpu02's value
+     * or L1's own write, never the older one. */
+    uint64_t rng = 0x9E3779B97F4A7C15ULL;
+    for (unsigned n = 0; n < 20000; n++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        const unsigned slot = (unsigned)(rng % NVMX_FIELD_COUNT);
+        const uint32_t enc = vmcs12_encoding(slot);
+        if (rng >> 60 == 0) {
+            make_stale(((rng >> 8) & 7) == 0 ? 0 : NVMX_LAZY_GROUPS & (rng >> 20));
+        }
+        const bool write = (rng >> 59) & 1;
+        const uint64_t was_stale = vcpu.stale & nvmx_lazy_group(slot);
+        if (write) {
+            CU_ASSERT_EQUAL(vmwrite_reg(enc, 0x3333).vm_error, 0);
+        } else {
+            CU_ASSERT_EQUAL(vmread_reg(enc).vm_error, 0);
+            if (was_stale)
+                CU_ASSERT_EQUAL(s.rcx, LAZY_NOW(slot));
+            if (nvmx_lazy_group(slot))
+                CU_ASSERT_NOT_EQUAL(s.rcx, 0x1111);
+        }
+        for (unsigned i = 0; i < NVMX_FIELD_COUNT; i++)
+            if (dirty(i) && (nvmx_lazy_group(i) & vcpu.stale))
+                CU_FAIL("a dirty field of a stale group");
+    }
+}
+
+static void test_lazy_vmclear_vmptrld_vmxoff(void)
+{
+    reset();
+    load_vmcs(VMCS_A);
+    make_stale(NVMX_LAZY_GROUPS);
+    /* VMCLEAR of another VMCS: the current one stays, stale. */
+    expect_succeed(run_ptr(NESTOR_EXIT_VMCLEAR, VMCS_B), NVMX_DONE);
+    CU_ASSERT_EQUAL(fake.syncs, 0);
+    CU_ASSERT_EQUAL(vcpu.stale, NVMX_LAZY_GROUPS);
+    /* A VMPTRLD that fails (a bad revision) fetches nothing. */
+    put32(VMCS_B, NVMX_REVISION ^ 1);
+    expect_fail_valid(run_ptr(NESTOR_EXIT_VMPTRLD, VMCS_B), VMXERR_VMPTRLD_BAD_REVISION);
+    CU_ASSERT_EQUAL(fake.syncs, 0);
+    put32(VMCS_B, NVMX_REVISION);
+    /* VMPTRLD of another: the old current VMCS whole in its region first. */
+    expect_succeed(run_ptr(NESTOR_EXIT_VMPTRLD, VMCS_B), NVMX_DONE);
+    CU_ASSERT_EQUAL(fake.syncs, 1);
+    CU_ASSERT_EQUAL(fake.synced_vmcs, VMCS_A);
+    CU_ASSERT_EQUAL(vcpu.stale, 0);
+    CU_ASSERT_EQUAL(region(VMCS_A)->field[slot_of(VMCS_GUEST_GS_SEL)],
+                    LAZY_NOW(slot_of(VMCS_GUEST_GS_SEL)));
+    CU_ASSERT_EQUAL(region(VMCS_A)->field[slot_of(VMCS_GUEST_PDPTE3)],
+                    LAZY_NOW(slot_of(VMCS_GUEST_PDPTE3)));
+    CU_ASSERT_EQUAL(region(VMCS_B)->field[slot_of(VMCS_GUEST_GS_SEL)], 0);
+    /* VMCLEAR of the current VMCS: its region whole. */
+    make_stale(NESTOR_MTD_SEGS);
+    region(VMCS_B)->field[slot_of(VMCS_GUEST_LDTR_AR)] = 0x4444;
+    expect_succeed(run_ptr(NESTOR_EXIT_VMCLEAR, VMCS_B), NVMX_DONE);
+    CU_ASSERT_EQUAL(fake.syncs, 1);
+    CU_ASSERT_EQUAL(fake.synced_vmcs, VMCS_B);
+    CU_ASSERT_EQUAL(region(VMCS_B)->field[slot_of(VMCS_GUEST_ES_AR)],
+                    LAZY_NOW(slot_of(VMCS_GUEST_ES_AR)));
+    CU_ASSERT_EQUAL(region(VMCS_B)->field[slot_of(VMCS_GUEST_LDTR_AR)], 0x4444); /* not stale */
+    CU_ASSERT_EQUAL(vcpu.current, NVMX_NO_VMCS);
+    /* VMXOFF: the current VMCS whole before VMX operation ends. */
+    CU_ASSERT_EQUAL(run_ptr(NESTOR_EXIT_VMPTRLD, VMCS_A).vm_error, 0);
+    make_stale(NESTOR_MTD_SYS_SEGS);
+    expect_succeed(run(NESTOR_EXIT_VMXOFF, 0, 0), NVMX_DONE);
+    CU_ASSERT_EQUAL(fake.syncs, 1);
+    CU_ASSERT_EQUAL(fake.synced_vmcs, VMCS_A);
+    CU_ASSERT_EQUAL(region(VMCS_A)->field[slot_of(VMCS_GUEST_IDTR_BASE)],
+                    LAZY_NOW(slot_of(VMCS_GUEST_IDTR_BASE)));
+    CU_ASSERT_EQUAL(vcpu.stale, 0);
+}
+
 static void test_not_vmx(void)
 {
     reset();
@@ -1221,6 +1434,12 @@ UNIT_SUITE(nvmx_suite)
     CU_add_test(su, "INVEPT", test_invept);
     CU_add_test(su, "INVVPID", test_invvpid);
     CU_add_test(su, "not a VMX instruction", test_not_vmx);
+    CU_add_test(su, "lazy L2 guest state: the lazy groups' fields", test_lazy_groups);
+    CU_add_test(su, "lazy L2 guest state: VMREAD fetches a stale group", test_lazy_vmread);
+    CU_add_test(su, "lazy L2 guest state: VMWRITE fetches, then writes; never dirty and stale",
+                test_lazy_vmwrite);
+    CU_add_test(su, "lazy L2 guest state: VMCLEAR, VMPTRLD, VMXOFF make the region whole",
+                test_lazy_vmclear_vmptrld_vmxoff);
     CU_add_test(su, "a checkpoint's VMX state checked as VMXON and VMPTRLD would",
                 test_vcpu_valid);
 }

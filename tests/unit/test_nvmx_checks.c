@@ -946,6 +946,64 @@ static uint64_t rng(void)
     return rng_state;
 }
 
+/* One field changed at random: a bit, a byte, or all of it. */
+static void random_change(uint64_t *f)
+{
+    switch (rng() % 3) {
+    case 0: *f ^= 1ULL << (rng() % 64); break;
+    case 1: *f ^= (rng() & 0xFF) << (8 * (rng() % 8)); break;
+    default: *f = rng(); break;
+    }
+}
+
+typedef struct {
+    unsigned passes, fails, mismatches, stale_stops;
+} memo_run_t;
+
+/* From each valid base, 20,000 random changes of @fields, each entry
+ * through the memo compared with the whole check. With @lazy, random
+ * groups are stale at each entry (entry_checks.h NVMX_ENTRY_STALE) and
+ * their fields change only while not stale, as l2.c keeps them; a stop
+ * for a sync is followed by the entry with none stale. */
+static memo_run_t memo_random(const unsigned *fields, size_t n, bool lazy)
+{
+    static const base_t bases[] = { B64, B32, BPAE_EPT, BPAE_MEM, BV86, BREAL };
+    static vmcs12_t v, before;
+    memo_run_t run = { 0 };
+    ram_setup();
+    for (unsigned b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+        nvmx_guest_memo_t memo = { .valid = false };
+        build(&v, bases[b]);
+        CU_ASSERT_EQUAL(nvmx_check_entry_known(&v, &env, &ctx64, false, &memo).kind,
+                        NVMX_ENTRY_OK);
+        for (unsigned i = 0; i < 20000; i++) {
+            nvmx_entry_ctx_t ctx = ctx64;
+            ctx.stale = lazy ? rng() & NVMX_LAZY_GROUPS : 0;
+            before = v;
+            const unsigned f = fields[rng() % n];
+            if (!(nvmx_lazy_group(f) & ctx.stale))
+                random_change(&v.field[f]);
+            nvmx_entry_check_t whole = nvmx_check_entry(&v, &env, &ctx64);
+            nvmx_entry_check_t r = nvmx_check_entry_known(&v, &env, &ctx, false, &memo);
+            if (r.kind == NVMX_ENTRY_STALE) {
+                run.stale_stops++;
+                r = nvmx_check_entry_known(&v, &env, &ctx64, false, &memo);
+            }
+            if (!same_result(r, whole) && run.mismatches++ < 5)
+                fprintf(stderr, "memo: field slot %u = 0x%llx: '%s', whole check '%s'\n", f,
+                        (unsigned long long)v.field[f], r.rule ? r.rule : "(none)",
+                        whole.rule ? whole.rule : "(none)");
+            if (whole.kind == NVMX_ENTRY_OK) {
+                run.passes++;
+            } else {
+                run.fails++;
+                v = before;
+            }
+        }
+    }
+    return run;
+}
+
 static void test_memo_random(void)
 {
     static const unsigned fields[] = {
@@ -962,41 +1020,98 @@ static void test_memo_random(void)
         V12_GUEST_PDPTE0, V12_ENTRY_INTR_INFO, V12_ENTRY_CONTROLS, V12_PIN_CONTROLS,
         V12_PROC_CONTROLS, V12_PROC_CONTROLS2,
     };
-    static const base_t bases[] = { B64, B32, BPAE_EPT, BPAE_MEM, BV86, BREAL };
-    static vmcs12_t v, before;
-    unsigned mismatches = 0, fails = 0, passes = 0;
-    ram_setup();
-    for (unsigned b = 0; b < sizeof bases / sizeof bases[0]; b++) {
-        nvmx_guest_memo_t memo = { .valid = false };
-        build(&v, bases[b]);
-        CU_ASSERT_EQUAL(nvmx_check_entry_known(&v, &env, &ctx64, false, &memo).kind,
-                        NVMX_ENTRY_OK);
-        for (unsigned i = 0; i < 20000; i++) {
-            before = v;
-            const unsigned f = fields[rng() % (sizeof fields / sizeof fields[0])];
-            switch (rng() % 3) {
-            case 0: v.field[f] ^= 1ULL << (rng() % 64); break;
-            case 1: v.field[f] ^= (rng() & 0xFF) << (8 * (rng() % 8)); break;
-            default: v.field[f] = rng(); break;
-            }
-            nvmx_entry_check_t whole = nvmx_check_entry(&v, &env, &ctx64);
-            nvmx_entry_check_t r = nvmx_check_entry_known(&v, &env, &ctx64, false, &memo);
-            if (!same_result(r, whole) && mismatches++ < 5)
-                fprintf(stderr, "memo: field slot %u = 0x%llx: '%s', whole check '%s'\n", f,
-                        (unsigned long long)v.field[f], r.rule ? r.rule : "(none)",
-                        whole.rule ? whole.rule : "(none)");
-            if (whole.kind == NVMX_ENTRY_OK) {
-                passes++;
-            } else {
-                fails++;
-                v = before;
-            }
-        }
-    }
+    const memo_run_t run = memo_random(fields, sizeof fields / sizeof fields[0], false);
     printf("\n  nvmx-checks memo: %u random changes passed, %u failed, %u mismatches\n",
-           passes, fails, mismatches);
-    CU_ASSERT_EQUAL(mismatches, 0);
-    CU_ASSERT(passes > 1000 && fails > 1000);
+           run.passes, run.fails, run.mismatches);
+    CU_ASSERT_EQUAL(run.mismatches, 0);
+    CU_ASSERT(run.passes > 1000 && run.fails > 1000);
+}
+
+/*
+ * Lazy L2 guest state (entry_checks.h NVMX_ENTRY_STALE): with groups of
+ * the vmcs12 stale (nvmx.h NVMX_LAZY_GROUPS: vcpu02 holds them, the vmcs12
+ * has what the last check passed on), a check that is to run and reads
+ * one of them where its result depends on it stops with NVMX_ENTRY_STALE,
+ * the memo as it was; one that does not, runs or is skipped as before.
+ */
+static nvmx_entry_check_t stale_entry(vmcs12_t *v, nvmx_guest_memo_t *memo, uint64_t stale)
+{
+    nvmx_entry_ctx_t ctx = ctx64;
+    ctx.stale = stale;
+    return nvmx_check_guest_known(v, &env, &ctx, memo);
+}
+
+static void test_memo_stale(void)
+{
+    static vmcs12_t v;
+    nvmx_guest_memo_t memo = { .valid = false };
+    const uint64_t segs = NESTOR_MTD_SEGS | NESTOR_MTD_SYS_SEGS;
+    ram_setup();
+    valid64(&v);
+    /* Never checked: every group runs, the segment checks read them. */
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, segs).kind, NVMX_ENTRY_STALE);
+    CU_ASSERT_FALSE(memo.valid);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, 0).kind, NVMX_ENTRY_OK);
+    CU_ASSERT_TRUE(memo.valid);
+    /* Nothing changed: every lazy group stale, nothing read, a pass. */
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NVMX_LAZY_GROUPS).kind, NVMX_ENTRY_OK);
+    /* RIP changed (every exit changes it), below 4 GiB: CS.L not needed. */
+    F(&v, GUEST_RIP) = 0x200000;
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NVMX_LAZY_GROUPS).kind, NVMX_ENTRY_OK);
+    /* ... above it in an IA-32e mode guest: 26.3.1.4 reads CS.L. */
+    F(&v, GUEST_RIP) = 0xFFFFFFFF80001000ULL;
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NESTOR_MTD_SEGS).kind, NVMX_ENTRY_STALE);
+    CU_ASSERT_TRUE(memo.valid);         /* kept */
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NESTOR_MTD_SYS_SEGS).kind, NVMX_ENTRY_OK);
+    F(&v, GUEST_RIP) = 0x200000;
+    /* An input of the segment checks that is not lazy changed (CR0.PE is
+     * one, RFLAGS.VM another): they run, and read the stale segments. */
+    F(&v, PROC_CONTROLS) ^= PROC_HLT_EXITING;
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NESTOR_MTD_SYS_SEGS).kind, NVMX_ENTRY_STALE);
+    CU_ASSERT_TRUE(memo.valid);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NESTOR_MTD_PDPTE).kind, NVMX_ENTRY_OK);
+    /* The HLT activity state: 26.3.1.5 reads SS.DPL. */
+    F(&v, GUEST_ACTIVITY) = NESTOR_ACTIVITY_HLT;
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NESTOR_MTD_SEGS).kind, NVMX_ENTRY_STALE);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NESTOR_MTD_SYS_SEGS | NESTOR_MTD_PDPTE).kind,
+                    NVMX_ENTRY_OK);
+    /* A stale field is not compared while all of its check group's lazy
+     * inputs are stale (only L1's plain write to its VMCS region could
+     * change it, SDM 24.11.1, and a stale group is not loaded): a broken
+     * TR that a whole check refuses passes unread; where the segment
+     * registers are not all stale it is compared, the checks run and stop
+     * for a sync, and made whole the broken TR fails. */
+    F(&v, GUEST_ACTIVITY) = NESTOR_ACTIVITY_ACTIVE;
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, 0).kind, NVMX_ENTRY_OK);
+    F(&v, GUEST_TR_AR) |= X86_AR_UNUSABLE;
+    CU_ASSERT_EQUAL(nvmx_check_guest(&v, &env, &ctx64).kind, NVMX_ENTRY_EXIT);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, segs).kind, NVMX_ENTRY_OK);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NESTOR_MTD_SYS_SEGS).kind, NVMX_ENTRY_STALE);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, 0).kind, NVMX_ENTRY_EXIT);
+    /* PAE paging with EPT: 26.3.1.6 reads the PDPTE fields at every entry. */
+    memo.valid = false;
+    valid_pae_ept(&v);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, 0).kind, NVMX_ENTRY_OK);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, NESTOR_MTD_PDPTE).kind, NVMX_ENTRY_STALE);
+    CU_ASSERT_EQUAL(stale_entry(&v, &memo, segs).kind, NVMX_ENTRY_OK);
+}
+
+/* At random: the memo with random stale groups gives the whole check's
+ * result, after a sync where it stops for one. */
+static void test_memo_stale_random(void)
+{
+    static const unsigned fields[] = {
+        V12_GUEST_CR0, V12_GUEST_CR4, V12_GUEST_RIP, V12_GUEST_RFLAGS, V12_GUEST_EFER,
+        V12_GUEST_CS_AR, V12_GUEST_SS_AR, V12_GUEST_TR_AR, V12_GUEST_CS_BASE,
+        V12_GUEST_GDTR_LIMIT, V12_GUEST_IDTR_BASE, V12_GUEST_ACTIVITY,
+        V12_GUEST_INTERRUPTIBILITY, V12_GUEST_PDPTE0, V12_GUEST_PDPTE1, V12_ENTRY_CONTROLS,
+        V12_PROC_CONTROLS, V12_PROC_CONTROLS2,
+    };
+    const memo_run_t run = memo_random(fields, sizeof fields / sizeof fields[0], true);
+    printf("\n  nvmx-checks stale memo: %u passed, %u stopped for a sync, %u mismatches\n",
+           run.passes, run.stale_stops, run.mismatches);
+    CU_ASSERT_EQUAL(run.mismatches, 0);
+    CU_ASSERT(run.passes > 1000 && run.stale_stops > 1000);
 }
 
 static void test_count(void)
@@ -1231,5 +1346,8 @@ UNIT_SUITE(nvmx_checks_suite)
                 test_memo_random);
     CU_add_test(s, "the MSR lists' memo against the walk without, at random",
                 test_msr_memo_random);
+    CU_add_test(s, "lazy L2 guest state: checks that read a stale group stop", test_memo_stale);
+    CU_add_test(s, "lazy L2 guest state: the memo with stale groups, at random",
+                test_memo_stale_random);
     CU_add_test(s, "case count", test_count);
 }
