@@ -181,7 +181,7 @@ static void copy_chunk(insp_t *in, uint64_t gpa, uint8_t *buf, size_t n, bool wr
         memcpy(in->ram + gpa, buf, n);
     else
         memcpy(buf, in->ram + gpa, n);
-    swbp_mask(in->sw, INSP_MAX_SW_BPS, gpa, buf, n, write, in->ram);
+    swbp_mask(in->sw, INSP_SW_SLOTS, gpa, buf, n, write, in->ram);
 }
 
 /* 64-bit mode: IA32_EFER.LMA and CS.L (SDM Vol. 3A 5.2.1). */
@@ -213,6 +213,31 @@ static size_t read_linear(insp_t *in, uint64_t va, void *buf, size_t n)
 static bool write_linear(insp_t *in, uint64_t va, const void *buf, size_t n)
 {
     return walk_mem(in, va, (uint8_t *)buf, n, true, copy_chunk) == n;
+}
+
+/* The guest-linear bytes the instruction at RIP reads and writes
+ * (insn_access.h), how many accesses, -1 where it cannot be decoded.
+ * The CPU's mode: IA32_EFER.LMA and CS.L, else CS.D in protected mode
+ * outside virtual-8086 mode (SDM Vol. 3A 5.2.1, 20.2); the stack's
+ * address size: SS.B (3.4.5). */
+static int insn_at_rip(insp_t *in, insn_access_t a[INSN_ACCESS_MAX])
+{
+    const nestor_vcpu_state_t *s = in->s;
+    const bool m64 = mode64(s);
+    const bool m32 = !m64 && (s->cr0 & X86_CR0_PE) && !(s->rflags & X86_RFLAGS_VM) &&
+                     (s->cs.ar & X86_AR_DB);
+    const insn_cpu_t cpu = {
+        .mode = m64 ? X86_MODE_64 : m32 ? X86_MODE_32 : X86_MODE_16,
+        .gpr = { s->rax, s->rcx, s->rdx, s->rbx, s->rsp, s->rbp, s->rsi, s->rdi,
+                 s->r8, s->r9, s->r10, s->r11, s->r12, s->r13, s->r14, s->r15 },
+        .rip = s->rip,
+        .seg_base = { s->es.base, s->cs.base, s->ss.base, s->ds.base, s->fs.base, s->gs.base },
+        .stack_size = m64 ? 8 : (s->ss.ar & X86_AR_DB) ? 4 : 2,
+        .df = s->rflags & X86_RFLAGS_DF,
+    };
+    uint8_t code[X86_MAX_INSN_LEN];
+    const size_t n = read_linear(in, linear(s, &s->cs, s->rip, false), code, sizeof code);
+    return insn_accesses(code, n, &cpu, a);
 }
 
 static long t_read_mem(void *ctx, unsigned tid, uint64_t addr, uint8_t *buf, size_t len)
@@ -281,46 +306,50 @@ static bool bp_dr_first(const insp_t *in)
 /* Whether one of our int3s is in the leaf of 1 << @shift bytes at @base. */
 static bool sw_in_leaf(const insp_t *in, uint64_t base, unsigned shift)
 {
-    return swbp_in_leaf(in->sw, INSP_MAX_SW_BPS, base, shift);
+    return swbp_in_leaf(in->sw, INSP_SW_SLOTS, base, shift);
 }
 
 /* Whether we withhold rights anywhere in the EPT (then its violations are
  * ours to look at first: ew_take_violations). */
 static bool ept_in_use(const insp_t *in)
 {
-    return ewatch_count(&in->ew) || (bp_hiding(in) && swbp_any(in->sw, INSP_MAX_SW_BPS));
+    return ewatch_count(&in->ew) || (bp_hiding(in) && swbp_any(in->sw, INSP_SW_SLOTS));
 }
 
-/* Whether a step's hidden int3 at a handler's entry is at @gpa (step_begin). */
+/* Whether a step's hidden int3 at a handler's entry is at @gpa and stays
+ * for the guest's access (step_begin: the step's instruction does not
+ * read or write it; ept_violation: unless the decoder does not know it). */
 static bool step_entry_at(void *ctx, uint64_t gpa)
 {
     const insp_t *in = ctx;
-    for (unsigned i = 0; in->stepping && i < in->n_step_bps; i++)
+    for (unsigned i = 0; in->stepping && !in->lift_entries && i < in->n_step_bps; i++)
         if (in->step_bps[i].gpa == gpa)
             return true;
     return false;
 }
 
 /* A data access of the guest in a breakpoint's leaf: the guest's bytes
- * back in RAM for the step over it (swbp.h). Not the one at @rip_gpa (the
- * instruction about to run: the exit is its fetch's page walk, and our
- * int3 must run, SDM Vol. 2A INT3), nor where a step of gdb's has its
- * int3 at a handler's entry (step_begin counted on it). */
+ * back in RAM for the step over it (swbp.h), a step's temporary int3s at
+ * handlers' entries as gdb's. Not the one at @rip_gpa (the instruction
+ * about to run: the exit is its fetch's page walk, and our int3 must run,
+ * SDM Vol. 2A INT3), nor where a step has its int3 at a handler's entry
+ * (step_begin counted on it to end the step if the instruction raises an
+ * exception; it left none where the instruction itself reads or writes). */
 static void bps_lift(insp_t *in, uint64_t rip_gpa)
 {
-    swbp_lift(in->sw, INSP_MAX_SW_BPS, in->ram, rip_gpa, step_entry_at, in);
+    swbp_lift(in->sw, INSP_SW_SLOTS, in->ram, rip_gpa, step_entry_at, in);
 }
 
 /* The step is over: the byte there is the guest's (what it wrote over
  * it, if it did), the int3 back. */
 static void bps_replant(insp_t *in)
 {
-    swbp_replant(in->sw, INSP_MAX_SW_BPS, in->ram);
+    swbp_replant(in->sw, INSP_SW_SLOTS, in->ram);
 }
 
 static insp_swbp_t *find_bp(insp_t *in, uint64_t addr)
 {
-    return swbp_find(in->sw, INSP_MAX_SW_BPS, addr);
+    return swbp_find(in->sw, INSP_SW_SLOTS, addr);
 }
 
 static int sw_insert(insp_t *in, uint64_t addr)
@@ -740,10 +769,50 @@ static void clear_tf_image(insp_t *in, uint64_t va)
     }
 }
 
+/* The guest-physical bytes an instruction's accesses touch (insn_at_rip),
+ * each access in at most two pages (an access is at most a page long). */
+#define STEP_RANGES (2 * INSN_ACCESS_MAX)
+typedef struct {
+    uint64_t gpa;
+    uint64_t len;
+} gpa_range_t;
+
+static unsigned access_ranges(insp_t *in, const insn_access_t *a, int k,
+                              gpa_range_t r[STEP_RANGES])
+{
+    unsigned n = 0;
+    for (int i = 0; i < k; i++)
+        for (uint64_t off = 0; off < a[i].len && n < STEP_RANGES;) {
+            const uint64_t lin = a[i].lin + off;
+            uint64_t len = PAGE_SIZE - (lin & (PAGE_SIZE - 1));
+            if (len > a[i].len - off)
+                len = a[i].len - off;
+            if (target_translate(in, lin, &r[n].gpa))
+                r[n++].len = len;
+            off += len;
+        }
+    return n;
+}
+
+static bool ranges_cover(const gpa_range_t *r, unsigned n, uint64_t gpa)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (gpa - r[i].gpa < r[i].len)
+            return true;
+    return false;
+}
+
 /* A hidden int3 at the entry @rip (guest-linear @lin) of vector @vector's
- * handler, or of SYSCALL's (STEP_BP_SYSCALL), for this step. One of gdb's
- * own breakpoints there, or one of ours for another vector, serves too. */
-static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, unsigned word)
+ * handler, or of SYSCALL's (STEP_BP_SYSCALL), for this step: a temporary
+ * software breakpoint, hidden from the guest's reads and writes as gdb's
+ * are (above, "Breakpoints the guest cannot see"). One of gdb's own
+ * breakpoints there, or one of ours for another vector, serves too. None
+ * where the step's instruction reads or writes that byte itself (@r,
+ * decoded, @r its @nr guest-physical ranges: through any mapping), so
+ * that even where nothing hides an int3 (no execute-only EPT, at L2) the
+ * guest reads its own byte; but for inspector.plain-int3. */
+static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, unsigned word,
+                    const gpa_range_t *r, unsigned nr)
 {
     /* The page of the last translation (handlers share a few pages). */
     static uint64_t last_va = ~0ull, last_gpa;
@@ -758,18 +827,53 @@ static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, uns
         last_va = lin & ~(uint64_t)(PAGE_SIZE - 1);
         last_gpa = gpa & ~(uint64_t)(PAGE_SIZE - 1);
     }
+    if (!in->int3_plain && ranges_cover(r, nr, gpa))
+        return;
+    /* gdb's there, or ours for another vector (handlers share a stub). */
     bool taken = false;
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-        taken |= in->sw[i].used && !in->sw[i].lifted && in->sw[i].gpa == gpa;
-    for (unsigned i = 0; i < in->n_step_bps; i++)
-        taken |= in->step_bps[i].planted && in->step_bps[i].gpa == gpa;
+    for (unsigned i = 0; i < INSP_MAX_SW_BPS && !taken; i++)
+        taken = in->sw[i].used && !in->sw[i].lifted && in->sw[i].gpa == gpa;
+    for (unsigned i = 0; i < in->n_step_bps && !taken; i++)
+        taken = in->step_bps[i].bp && in->step_bps[i].gpa == gpa;
     insp_stepbp_t *b = &in->step_bps[in->n_step_bps++];
     *b = (insp_stepbp_t){ .rip = rip, .gpa = gpa, .vector = (uint16_t)vector,
-                          .word = (uint8_t)word, .planted = !taken };
-    if (b->planted) {
-        b->saved = in->ram[gpa];
-        in->ram[gpa] = X86_OP_INT3;
+                          .word = (uint8_t)word };
+    if (!taken) {
+        b->bp = swbp_plant(in->sw + INSP_MAX_SW_BPS, INSP_STEP_BPS, lin, gpa, in->ram);
+        if (b->bp)
+            b->bp->temp = true;
     }
+}
+
+/* The leaves of the step's temporary int3s (planted, or just removed)
+ * protected as every breakpoint and watch there needs now, one call per
+ * page they are in (handlers share a few). */
+static void step_leaves_protect(insp_t *in)
+{
+    for (unsigned i = 0; i < in->n_step_bps; i++) {
+        const insp_stepbp_t *b = &in->step_bps[i];
+        bool seen = false;
+        for (unsigned j = 0; j < i && !seen; j++)
+            seen = in->step_bps[j].bp &&
+                   in->step_bps[j].gpa >> EWATCH_PAGE_BITS == b->gpa >> EWATCH_PAGE_BITS;
+        if (b->bp && !seen)
+            ew_protect_leaf(in, b->gpa);
+    }
+}
+
+/* The leaves of the step's int3s protected (step_leaves_protect:
+ * execute-only where they are hidden); EPT violations ours while any is. Not during a step over an access of ours (the rights are back
+ * for that instruction: ew_step_end withholds them again). */
+static void step_bps_protect(insp_t *in, bool was_in_use)
+{
+    in->step_protected = bp_hiding(in) && !in->n_ew_leaves;
+    if (!in->step_protected)
+        return;
+    if (!was_in_use && ept_in_use(in) && !ew_take_violations(in, true)) {
+        in->step_protected = false;
+        return;
+    }
+    step_leaves_protect(in);
 }
 
 static void step_begin(insp_t *in)
@@ -780,11 +884,15 @@ static void step_begin(insp_t *in)
     dregs_step_insn(code, (unsigned)n, mode64(s), &in->step);
     in->step_rip = s->rip;
     in->n_step_bps = 0;
+    /* The bytes the instruction reads and writes (none if not known). */
+    insn_access_t acc[INSN_ACCESS_MAX];
+    gpa_range_t r[STEP_RANGES];
+    const unsigned nr = access_ranges(in, acc, insn_at_rip(in, acc), r);
+    const bool was_in_use = ept_in_use(in);
     /* The handlers of the exceptions (an instruction's faults, an NMI) and
      * of an INT n's vector: each enters its handler with TF clear (SDM
-     * Vol. 3A 6.12.1.2), where the step ends. (Not every vector's: the
-     * int3s are bytes a guest reading its own code could see while the
-     * step runs.) */
+     * Vol. 3A 6.12.1.2), where the step ends. The int3s are hidden
+     * (above). */
     read_idt(in);
     uint64_t desc[2] = { ~0ull, 0 };
     const uint64_t here = linear(s, &s->cs, s->rip, false);
@@ -793,13 +901,14 @@ static void step_begin(insp_t *in)
         unsigned word;
         if ((v < X86_EXCEPTIONS || (in->step.kind == STEP_INT && v == in->step.vector)) &&
             handler_of(in, v, &rip, &lin, &word, desc) && lin != here)
-            hide_bp(in, v, rip, lin, word);   /* (never where the step starts) */
+            hide_bp(in, v, rip, lin, word, r, nr);   /* (never where the step starts) */
     }
     /* SDM Vol. 2B SYSCALL: RIP <- IA32_LSTAR, RFLAGS &= ~IA32_FMASK; with
      * TF in FMASK (as Linux has it) no trap follows (17.3.1.4: TF is clear
      * when it completes), so the entry gets an int3 too. */
     if (in->step.kind == STEP_SYSCALL && mode64(s) && s->lstar != here)
-        hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0);
+        hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0, r, nr);
+    step_bps_protect(in, was_in_use);
     in->guest_tf = s->rflags & X86_RFLAGS_TF;
     s->rflags |= X86_RFLAGS_TF;
     in->dirty |= NESTOR_MTD_RFLAGS;
@@ -851,11 +960,15 @@ static void fix_frame(insp_t *in)
 static void step_end(insp_t *in)
 {
     nestor_vcpu_state_t *s = in->s;
-    for (unsigned i = in->n_step_bps; i-- > 0;) {
-        const insp_stepbp_t *b = &in->step_bps[i];
-        /* (A guest that wrote over one meanwhile keeps what it wrote.) */
-        if (b->planted && in->ram[b->gpa] == X86_OP_INT3)
-            in->ram[b->gpa] = b->saved;
+    /* (A guest that wrote over one meanwhile keeps what it wrote.) */
+    for (unsigned i = 0; i < in->n_step_bps; i++)
+        if (in->step_bps[i].bp)
+            swbp_unplant(in->step_bps[i].bp, in->ram);
+    if (in->step_protected) {     /* their leaves as the rest needs them */
+        step_leaves_protect(in);
+        if (!ept_in_use(in))
+            ew_take_violations(in, false);
+        in->step_protected = false;
     }
     in->stepping = false;
     if (in->l2)
@@ -991,7 +1104,7 @@ static int ew_step_end(insp_t *in)
         for (int i = 0; i < EWATCH_MAX; i++)    /* more than we kept: all of them */
             if (in->ew.w[i].used)
                 ew_apply(in, i);
-        for (unsigned i = 0; bp_hiding(in) && i < INSP_MAX_SW_BPS; i++)
+        for (unsigned i = 0; bp_hiding(in) && i < INSP_SW_SLOTS; i++)
             if (in->sw[i].used)
                 ew_protect_leaf(in, in->sw[i].gpa);
     } else {
@@ -1012,29 +1125,11 @@ static bool ew_xlate(void *ctx, uint64_t lin, uint64_t *gpa)
 }
 
 /* The watch the instruction at RIP hits by the bytes it reads and writes
- * (decoded: insn_access.h), -1 for none; false where it cannot be decoded.
- * The CPU's mode: IA32_EFER.LMA and CS.L, else CS.D in protected mode
- * outside virtual-8086 mode (SDM Vol. 3A 5.2.1, 20.2); the stack's
- * address size: SS.B (3.4.5). */
+ * (decoded: insn_at_rip), -1 for none; false where it cannot be decoded. */
 static bool ew_insn_hit(insp_t *in, int *hit)
 {
-    const nestor_vcpu_state_t *s = in->s;
-    const bool m64 = mode64(s);
-    const bool m32 = !m64 && (s->cr0 & X86_CR0_PE) && !(s->rflags & X86_RFLAGS_VM) &&
-                     (s->cs.ar & X86_AR_DB);
-    const insn_cpu_t cpu = {
-        .mode = m64 ? X86_MODE_64 : m32 ? X86_MODE_32 : X86_MODE_16,
-        .gpr = { s->rax, s->rcx, s->rdx, s->rbx, s->rsp, s->rbp, s->rsi, s->rdi,
-                 s->r8, s->r9, s->r10, s->r11, s->r12, s->r13, s->r14, s->r15 },
-        .rip = s->rip,
-        .seg_base = { s->es.base, s->cs.base, s->ss.base, s->ds.base, s->fs.base, s->gs.base },
-        .stack_size = m64 ? 8 : (s->ss.ar & X86_AR_DB) ? 4 : 2,
-        .df = s->rflags & X86_RFLAGS_DF,
-    };
-    uint8_t code[X86_MAX_INSN_LEN];
-    const size_t n = read_linear(in, linear(s, &s->cs, s->rip, false), code, sizeof code);
     insn_access_t a[INSN_ACCESS_MAX];
-    const int k = insn_accesses(code, n, &cpu, a);
+    const int k = insn_at_rip(in, a);
     if (k < 0)
         return false;
     *hit = ewatch_accesses_hit(&in->ew, a, k, ew_xlate, in);
@@ -1086,7 +1181,18 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
         uint64_t rip_gpa;
         if (!target_translate(in, linear(in->s, &in->s->cs, in->s->rip, false), &rip_gpa))
             rip_gpa = ~0ull;
+        /* A step's int3s at handlers' entries stay (step_begin left none
+         * where the instruction reads or writes), but for an instruction
+         * the decoder does not know (an SSE or x87 read of a handler's
+         * bytes) whose access here is a data access, not a page walk:
+         * then the guest reads its own bytes, and should the instruction
+         * raise an exception, the step ends after the handler. */
+        insn_access_t acc[INSN_ACCESS_MAX];
+        in->lift_entries = in->stepping &&
+                           !ewatch_is_walk(mr[NESTOR_EXIT_MR_QUALIFICATION]) &&
+                           insn_at_rip(in, acc) < 0;
         bps_lift(in, rip_gpa);
+        in->lift_entries = false;
     }
     if (!in->n_ew_leaves) {       /* the instruction's first exit in our leaves */
         for (int i = 0; i < EWATCH_MAX; i++)   /* the write and access watches' bytes */

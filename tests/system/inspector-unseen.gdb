@@ -4,7 +4,9 @@
 # handler), SYSCALL (into its entry), UD2 and RDMSR of no MSR (into the
 # #UD and #GP handlers), then over CPUID and OUT (which
 # the VMM carries out), STI, NOP and the OUT that unmasks a pending IRQ 0
-# (its handler must not run inside the step); detach, and the guest reports.
+# (its handler must not run inside the step); detach, and the guest
+# reports. The #UD handler reads its own first bytes and
+# #GP's while gdb steps through it (the hidden int3s must not show).
 hbreak dr_probe
 continue
 delete
@@ -26,6 +28,10 @@ stepi
 x/i $pc
 # A step from a handler's first instruction goes on (no hidden int3 there).
 stepi
+print (long)$pc - (long)&ud_handler
+# Steps through the handler's reads of its own first bytes and #GP's
+# (each step with the hidden int3s at the handlers' entries).
+stepi 4
 print (long)$pc - (long)&ud_handler
 tbreak *rdmsr_here
 continue
