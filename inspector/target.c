@@ -9,6 +9,7 @@
 #include "count_monitor.h"
 #include "rsp_x86.h"
 #include "nvmx_setup.h"
+#include "cpu_policy.h"
 #include <stddef.h>
 #include <string.h>
 #include <nestor/vmcs.h>
@@ -889,18 +890,19 @@ static void step_begin(insp_t *in)
     gpa_range_t r[STEP_RANGES];
     const unsigned nr = access_ranges(in, acc, insn_at_rip(in, acc), r);
     const bool was_in_use = ept_in_use(in);
-    /* The handlers of the exceptions (an instruction's faults, an NMI) and
-     * of an INT n's vector: each enters its handler with TF clear (SDM
-     * Vol. 3A 6.12.1.2), where the step ends. The int3s are hidden
-     * (above). */
+    /* Every vector's handler: an exception (an instruction's fault, an
+     * NMI), an INT n, and an external interrupt (vectors 32-255) the VMM
+     * injects at an exit before the instruction runs, each enters its
+     * handler with TF clear (SDM Vol. 3A 6.12.1.2), where the step ends as
+     * on a bare machine, before the handler's first instruction (17.3.1.4).
+     * The int3s are hidden (above). */
     read_idt(in);
     uint64_t desc[2] = { ~0ull, 0 };
     const uint64_t here = linear(s, &s->cs, s->rip, false);
     for (unsigned v = 0; v < X86_VECTORS; v++) {
         uint64_t rip, lin;
         unsigned word;
-        if ((v < X86_EXCEPTIONS || (in->step.kind == STEP_INT && v == in->step.vector)) &&
-            handler_of(in, v, &rip, &lin, &word, desc) && lin != here)
+        if (handler_of(in, v, &rip, &lin, &word, desc) && lin != here)
             hide_bp(in, v, rip, lin, word, r, nr);   /* (never where the step starts) */
     }
     /* SDM Vol. 2B SYSCALL: RIP <- IA32_LSTAR, RFLAGS &= ~IA32_FMASK; with
@@ -1139,7 +1141,9 @@ static bool ew_insn_hit(insp_t *in, int *hit)
 /* Resume the exit we hold with what we changed, the target running on. */
 static void resume_held(insp_t *in)
 {
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, in->dirty & CHANGEABLE };
+    /* (An event the exit interrupted goes again: ept_violation.) */
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME,
+                                   in->dirty & (CHANGEABLE | NESTOR_MTD_INJECT) };
     nu_invoke(in->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
     in->dirty = 0;
 }
@@ -1230,6 +1234,19 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
     if (!in->stepping) {          /* (else gdb's own step goes on, and ends ours) */
         in->ew_silent = true;
         step_begin(in);
+    }
+    /* The violation may have interrupted an event's delivery (its frame
+     * pushed into the leaf: SDM 27.2.4): it goes again at the entry, or it
+     * is lost (a PIC's interrupt in service that never ends); its handler
+     * is entered with TF clear (26.6.1.1, 6.12.1.2), at the step's int3. */
+    uint32_t info, error, len;
+    if (idt_reinject((uint32_t)mr[NESTOR_EXIT_MR_IDT_VECTORING],
+                     (uint32_t)mr[NESTOR_EXIT_MR_IDT_ERROR], (uint32_t)mr[NESTOR_EXIT_MR_INSTR_LEN],
+                     &info, &error, &len)) {
+        in->s->inject_info = info;
+        in->s->inject_error = error;
+        in->s->inject_instr_len = len;
+        in->dirty |= NESTOR_MTD_INJECT;
     }
     resume_held(in);
 }

@@ -19,7 +19,9 @@
  *     byte for byte and by checksum, not an int3 (SDM Vol. 2A INT3);
  *   - a single step over CPUID and OUT, which the VMM carries out, ends
  *     right after them (cpuid_here, out_here), and an interrupt due when
- *     one completes waits for the step's trap (unmask_here).
+ *     one completes waits for the step's trap (unmask_here); the next step
+ *     (unmasked_nop) delivers it at its entry, and the handler's frame has
+ *     no TF (irq_frame_rflags: gdb's stepi lands in irq0_handler).
  * Reports "unseen: N passed, N failed" on COM1, its failures on port 0xF4.
  */
 #include <stdint.h>
@@ -66,6 +68,7 @@ static unsigned passed, failed;
 /* What the handlers saw. */
 uint64_t int_frame_rflags, syscall_r11, pushed_rflags, ud_frame_rflags, gp_frame_rflags;
 uint64_t ud_peek, gp_peek;                  /* the handlers' first bytes, read in #UD's */
+uint64_t irq_frame_rflags;                  /* IRQ 0's first frame */
 volatile uint64_t ticks;
 uint16_t saved_ss;
 
@@ -178,7 +181,12 @@ __asm__(".text\n"
         "\tiretq\n"
         ".globl irq0_handler\nirq0_handler:\n"
         "\tpushq %rax\n"
-        "\tincq ticks(%rip)\n"
+        "\tcmpq $0, ticks(%rip)\n"
+        "\tjne 1f\n"
+        "\tmovq 24(%rsp), %rax\n"               /* rax, RIP, CS, RFLAGS */
+        "\tmovq %rax, irq_frame_rflags(%rip)\n"
+        "\tandq $~0x100, 24(%rsp)\n"
+        "1:\tincq ticks(%rip)\n"
         "\tmovb $0x20, %al\n"                   /* EOI */
         "\toutb %al, $0x20\n"
         "\tpopq %rax\n"
@@ -321,13 +329,18 @@ static void interrupt_in_step(void)
     }
     check(irr & 1, "IRQ 0 requested while masked");
     __asm__ volatile(".globl sti_here\nsti_here:\n\tsti\n\tnop\n"
-                     ".globl unmask_here\nunmask_here:\n\toutb %%al, $0x21\n\tnop"
+                     ".globl unmask_here\nunmask_here:\n\toutb %%al, $0x21\n"
+                     ".globl unmasked_nop\nunmasked_nop:\n\tnop"
                      : : "a"((uint8_t)PIC_IRQ0_ON) : "memory");
     for (polls = 0; !ticks && polls < POLL_MAX; polls++)
         __asm__ volatile("pause");
     __asm__ volatile("cli");
     outb(PIC_DATA, PIC_ALL_OFF);
     check(ticks != 0, "IRQ 0 delivered after the unmask");
+    /* gdb's step over unmasked_nop: the interrupt the VMM injects at its
+     * entry ends it at irq0_handler (SDM Vol. 3A 6.12.1.2, 17.3.1.4), and
+     * its frame shows no TF of the debugger's. */
+    check(!(irq_frame_rflags & RFLAGS_TF), "IRQ 0's frame without TF");
 }
 
 void unseen_main(void);

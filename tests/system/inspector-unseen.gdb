@@ -4,8 +4,9 @@
 # handler), SYSCALL (into its entry), UD2 and RDMSR of no MSR (into the
 # #UD and #GP handlers), then over CPUID and OUT (which
 # the VMM carries out), STI, NOP and the OUT that unmasks a pending IRQ 0
-# (its handler must not run inside the step); detach, and the guest
-# reports. The #UD handler reads its own first bytes and
+# (its handler must not run inside the step), then the NOP after it (the
+# interrupt injected at its entry: the step ends at the handler); detach,
+# and the guest reports. The #UD handler reads its own first bytes and
 # #GP's while gdb steps through it (the hidden int3s must not show).
 hbreak dr_probe
 continue
@@ -52,6 +53,11 @@ stepi
 print (long)$pc - (long)&sti_here
 stepi
 print (long)$pc - (long)&unmask_here
+print ticks
+# IRQ 0 is due: the VMM injects it at the next step's entry, which ends at
+# its handler, before the handler's first instruction.
+stepi
+x/i $pc
 print ticks
 monitor exits
 detach
