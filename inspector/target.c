@@ -706,9 +706,10 @@ static void read_idt(insp_t *in)
 /* Where vector @v's handler starts: its RIP, its linear address and the
  * size of its frame's slots. Real mode: the IVT (SDM Vol. 3A 20.1.4);
  * IA-32e mode: a 16-byte 64-bit gate (6.14.1); else an 8-byte interrupt
- * or trap gate (6.11) through a GDT code descriptor (3.4.5). Task gates,
- * absent gates, gates beyond the IDT's limit and LDT selectors are not
- * followed (false). @desc caches the last code descriptor read. */
+ * or trap gate (6.11) through a GDT or LDT code descriptor (3.4.5). Task
+ * gates (the handler is another task: 7.3, its TSS's EIP), absent gates
+ * and gates beyond the IDT's limit are not followed (false). @desc caches
+ * the last code descriptor read. */
 static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, unsigned *word,
                        uint64_t desc[2])
 {
@@ -745,12 +746,17 @@ static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, uns
     if (*word == sizeof(uint16_t))
         off = (uint16_t)off;
     const unsigned sel = X86_GATE_SEL(g[0]);
-    if (sel & X86_SEL_TI)
-        return false;
     if (desc[0] != sel) {
+        /* The code segment's descriptor in the GDT, or with the selector's
+         * TI bit in the LDT that LDTR holds (SDM Vol. 3A 3.4.2, 3.5.1). */
+        const bool ldt = sel & X86_SEL_TI;
+        if (ldt && (s->ldtr.ar & X86_AR_UNUSABLE))
+            return false;
+        const uint64_t base = ldt ? s->ldtr.base : s->gdtr_base;
+        const uint64_t limit = ldt ? s->ldtr.limit : s->gdtr_limit;
         uint64_t d;
-        if ((sel & ~7u) + sizeof d - 1 > s->gdtr_limit ||
-            read_linear(in, s->gdtr_base + (sel & ~7u), &d, sizeof d) != sizeof d)
+        if ((sel & ~7u) + sizeof d - 1 > limit ||
+            read_linear(in, base + (sel & ~7u), &d, sizeof d) != sizeof d)
             return false;
         desc[0] = sel;
         desc[1] = d;
@@ -1188,12 +1194,14 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
         /* A step's int3s at handlers' entries stay (step_begin left none
          * where the instruction reads or writes), but for an instruction
          * the decoder does not know (an SSE or x87 read of a handler's
-         * bytes) whose access here is a data access, not a page walk:
+         * bytes) whose access here is a data access, not a page walk nor
+         * an event's delivery (its IDT, GDT, LDT, stack: SDM 27.2.4):
          * then the guest reads its own bytes, and should the instruction
          * raise an exception, the step ends after the handler. */
         insn_access_t acc[INSN_ACCESS_MAX];
         in->lift_entries = in->stepping &&
                            !ewatch_is_walk(mr[NESTOR_EXIT_MR_QUALIFICATION]) &&
+                           !(mr[NESTOR_EXIT_MR_IDT_VECTORING] & X86_INTR_VALID) &&
                            insn_at_rip(in, acc) < 0;
         bps_lift(in, rip_gpa);
         in->lift_entries = false;
