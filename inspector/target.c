@@ -679,11 +679,13 @@ static unsigned t_threads(void *ctx)
  * not show where the instruction stores RFLAGS (dregs.h): PUSHF's image on
  * the stack and SYSCALL's R11 lose it after the step. An exception or INT
  * n delivered during the step (INT3, INTO, INT1, a fault the instruction
- * raises, one the VMM injects for it) enters its handler with TF clear
- * (SDM Vol. 3A 6.12.1.2), so the step could only end after the handler's
- * IRET: hidden int3s at the handlers' first instructions end it there
- * instead, as gdb expects of a bare machine, and the frame's RFLAGS image
- * loses our TF.
+ * raises, one the VMM injects for it, an interrupt it injects before the
+ * instruction) enters its handler with TF clear (SDM Vol. 3A 6.12.1.2), so
+ * the step could only end after the handler's IRET: hidden int3s at the
+ * handlers' first instructions end it there instead, as gdb expects of a
+ * bare machine, and the frame's RFLAGS image loses our TF. Those int3s are
+ * temporary software breakpoints (swbp.h), hidden from the guest as gdb's
+ * are (above), and none is where the instruction reads or writes.
  */
 #define TF_IMAGE_BYTE  1                          /* TF is bit 8: byte 1 of the image */
 #define TF_IMAGE_BIT   (X86_RFLAGS_TF >> 8)
