@@ -304,17 +304,26 @@ static bool bp_dr_first(const insp_t *in)
     return !in->int3_plain && ((in->ept && in->ept_all) || in->l2);
 }
 
+/* The slots whose int3s the EPT hides: gdb's, and a step's temporary ones
+ * while their leaves are protected for the step (step_bps_protect; not
+ * those of a step over an access of ours, whose leaf is given back: they
+ * must not leave a leaf protected for their sake once they are gone). */
+static unsigned sw_protected_slots(const insp_t *in)
+{
+    return in->step_protected ? INSP_SW_SLOTS : INSP_MAX_SW_BPS;
+}
+
 /* Whether one of our int3s is in the leaf of 1 << @shift bytes at @base. */
 static bool sw_in_leaf(const insp_t *in, uint64_t base, unsigned shift)
 {
-    return swbp_in_leaf(in->sw, INSP_SW_SLOTS, base, shift);
+    return swbp_in_leaf(in->sw, sw_protected_slots(in), base, shift);
 }
 
 /* Whether we withhold rights anywhere in the EPT (then its violations are
  * ours to look at first: ew_take_violations). */
 static bool ept_in_use(const insp_t *in)
 {
-    return ewatch_count(&in->ew) || (bp_hiding(in) && swbp_any(in->sw, INSP_SW_SLOTS));
+    return ewatch_count(&in->ew) || (bp_hiding(in) && swbp_any(in->sw, sw_protected_slots(in)));
 }
 
 /* Whether a step's hidden int3 at a handler's entry is at @gpa and stays
@@ -975,10 +984,10 @@ static void step_end(insp_t *in)
         if (in->step_bps[i].bp)
             swbp_unplant(in->step_bps[i].bp, in->ram);
     if (in->step_protected) {     /* their leaves as the rest needs them */
+        in->step_protected = false;
         step_leaves_protect(in);
         if (!ept_in_use(in))
             ew_take_violations(in, false);
-        in->step_protected = false;
     }
     in->stepping = false;
     if (in->l2)
