@@ -26,12 +26,13 @@
 #include <user/space.h>
 #include <user/sys.h>
 
-#define INSP_MAX_SW_BPS   64      /* software breakpoints (int3 bytes) at once */
+#define INSP_MAX_SW_BPS   64      /* gdb's software breakpoints (int3 bytes) at once */
 #define INSP_INBUF        8192    /* bytes from gdb held while the target stops */
 #define INSP_EW_STEP_LEAVES 4     /* protected leaves one stepped instruction may touch */
 
 
-/* A step's hidden int3 at the entry of a vector's handler (target.c). */
+/* A step's hidden int3 at the entry of a vector's handler (target.c): a
+ * temporary software breakpoint (swbp.h, in sw_temp beside gdb's sw). */
 #define STEP_BP_SYSCALL   X86_VECTORS                  /* ... or of SYSCALL's */
 #define INSP_STEP_BPS     (X86_VECTORS + 1)
 typedef struct {
@@ -39,8 +40,9 @@ typedef struct {
     uint64_t gpa;                 /* where the int3 is */
     uint16_t vector;              /* or STEP_BP_SYSCALL */
     uint8_t word;                 /* bytes per slot of its frame */
-    uint8_t saved;                /* the guest's byte there */
-    bool planted;                 /* ours (else gdb's, or another vector's) */
+    insp_swbp_t *bp;              /* ours, temporary (else NULL: gdb's, another
+                                     vector's, or none where the step's instruction
+                                     reads or writes that byte) */
 } insp_stepbp_t;
 
 typedef enum {
@@ -100,6 +102,11 @@ typedef struct insp {
      * lifts for L1 at each exit of L2 to it (nested-vmx/nvmx_setup.h) */
     insp_swbp_t *sw;
     insp_swbp_t sw_own[INSP_MAX_SW_BPS];
+    /* a step's temporary ones (ours at L2 too: L1 may read them while the
+     * step runs, README "Not yet") */
+    insp_swbp_t sw_temp[INSP_STEP_BPS];
+    bool lift_entries;            /* an access lifts the step's int3s too (ept_violation) */
+    bool step_protected;          /* the step's int3s' leaves protected for it (step_begin) */
     insp_hwbp_t hw[4];            /* X86_DEBUG_SLOTS debug registers */
     nestor_word_t guest_dr[4], guest_dr7;   /* the guest's own, while we hold any (L1) */
     /* Where the guest's own are: guest_dr, guest_dr7 at L1; at L2 the L2

@@ -9,7 +9,7 @@
 insp_swbp_t *swbp_find(insp_swbp_t *sw, unsigned n, uint64_t addr)
 {
     for (unsigned i = 0; i < n; i++)
-        if (sw[i].used && sw[i].addr == addr)
+        if (sw[i].used && !sw[i].temp && sw[i].addr == addr)
             return &sw[i];
     return NULL;
 }
@@ -43,10 +43,9 @@ insp_swbp_t *swbp_plant(insp_swbp_t *sw, unsigned n, uint64_t addr, uint64_t gpa
 
 void swbp_unplant(insp_swbp_t *b, uint8_t *ram)
 {
-    if (!b->lifted)
+    if (!b->lifted && ram[b->gpa] == X86_OP_INT3)
         ram[b->gpa] = b->saved;
-    b->used = false;
-    b->lifted = false;
+    *b = (insp_swbp_t){ .used = false };
 }
 
 void swbp_mask(insp_swbp_t *sw, unsigned n, uint64_t gpa, uint8_t *buf, size_t len, bool write,

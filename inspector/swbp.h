@@ -22,9 +22,13 @@ typedef struct {
     uint8_t saved;                /* the guest's byte there */
     bool used;
     bool lifted;                  /* the guest's byte is in RAM for an instruction */
+    bool temp;                    /* a step's, at a handler's entry, for one step only
+                                     (target.c step_begin): not gdb's, not found by
+                                     swbp_find; hidden and lifted like gdb's */
 } insp_swbp_t;
 
-/* The breakpoint gdb set at @addr among @n, or NULL. */
+/* The breakpoint gdb set at @addr among @n (a temporary one is not gdb's),
+ * or NULL. */
 insp_swbp_t *swbp_find(insp_swbp_t *sw, unsigned n, uint64_t addr);
 /* Whether any is set. */
 bool swbp_any(const insp_swbp_t *sw, unsigned n);
@@ -33,7 +37,9 @@ bool swbp_in_leaf(const insp_swbp_t *sw, unsigned n, uint64_t gpa, unsigned shif
 /* A new one at @addr (guest-physical @gpa, inside @ram): the int3 planted
  * over the guest's byte. NULL: all @n taken. */
 insp_swbp_t *swbp_plant(insp_swbp_t *sw, unsigned n, uint64_t addr, uint64_t gpa, uint8_t *ram);
-/* Remove @b: the guest's byte back (a lifted one's is in RAM already). */
+/* Remove @b: the guest's byte back (a lifted one's is in RAM already, and
+ * a byte that is no longer our int3, written over through another mapping
+ * or where nothing hides it, is the guest's: it stays). */
 void swbp_unplant(insp_swbp_t *b, uint8_t *ram);
 /* gdb's view of guest-physical [@gpa, +@len), copied to or from @buf
  * (already done): a read shows the guest's bytes under our int3s, a write

@@ -10,6 +10,7 @@
 #include "rsp_x86.h"
 #include "nvmx_insp.h"
 #include "nvmx_setup.h"
+#include "cpu_policy.h"
 #include <stddef.h>
 #include <string.h>
 #include <nestor/vmcs.h>
@@ -183,6 +184,7 @@ static void copy_chunk(insp_t *in, uint64_t gpa, uint8_t *buf, size_t n, bool wr
     else
         memcpy(buf, in->ram + gpa, n);
     swbp_mask(in->sw, INSP_MAX_SW_BPS, gpa, buf, n, write, in->ram);
+    swbp_mask(in->sw_temp, INSP_STEP_BPS, gpa, buf, n, write, in->ram);
 }
 
 /* 64-bit mode: IA32_EFER.LMA and CS.L (SDM Vol. 3A 5.2.1). */
@@ -214,6 +216,31 @@ static size_t read_linear(insp_t *in, uint64_t va, void *buf, size_t n)
 static bool write_linear(insp_t *in, uint64_t va, const void *buf, size_t n)
 {
     return walk_mem(in, va, (uint8_t *)buf, n, true, copy_chunk) == n;
+}
+
+/* The guest-linear bytes the instruction at RIP reads and writes
+ * (insn_access.h), how many accesses, -1 where it cannot be decoded.
+ * The CPU's mode: IA32_EFER.LMA and CS.L, else CS.D in protected mode
+ * outside virtual-8086 mode (SDM Vol. 3A 5.2.1, 20.2); the stack's
+ * address size: SS.B (3.4.5). */
+static int insn_at_rip(insp_t *in, insn_access_t a[INSN_ACCESS_MAX])
+{
+    const nestor_vcpu_state_t *s = in->s;
+    const bool m64 = mode64(s);
+    const bool m32 = !m64 && (s->cr0 & X86_CR0_PE) && !(s->rflags & X86_RFLAGS_VM) &&
+                     (s->cs.ar & X86_AR_DB);
+    const insn_cpu_t cpu = {
+        .mode = m64 ? X86_MODE_64 : m32 ? X86_MODE_32 : X86_MODE_16,
+        .gpr = { s->rax, s->rcx, s->rdx, s->rbx, s->rsp, s->rbp, s->rsi, s->rdi,
+                 s->r8, s->r9, s->r10, s->r11, s->r12, s->r13, s->r14, s->r15 },
+        .rip = s->rip,
+        .seg_base = { s->es.base, s->cs.base, s->ss.base, s->ds.base, s->fs.base, s->gs.base },
+        .stack_size = m64 ? 8 : (s->ss.ar & X86_AR_DB) ? 4 : 2,
+        .df = s->rflags & X86_RFLAGS_DF,
+    };
+    uint8_t code[X86_MAX_INSN_LEN];
+    const size_t n = read_linear(in, linear(s, &s->cs, s->rip, false), code, sizeof code);
+    return insn_accesses(code, n, &cpu, a);
 }
 
 static long t_read_mem(void *ctx, unsigned tid, uint64_t addr, uint8_t *buf, size_t len)
@@ -281,37 +308,54 @@ static bool bp_dr_first(const insp_t *in)
     return !in->int3_plain && ((in->ept && in->ept_all) || in->l2);
 }
 
+/* The slots whose int3s the EPT hides: gdb's, and a step's temporary ones
+ * while their leaves are protected for the step (step_bps_protect; not
+ * those of a step over an access of ours, whose leaf is given back: they
+ * must not leave a leaf protected for their sake once they are gone). */
+static unsigned sw_protected_temps(const insp_t *in)
+{
+    return in->step_protected ? INSP_STEP_BPS : 0;
+}
+
 /* Whether one of our int3s is in the leaf of 1 << @shift bytes at @base. */
 static bool sw_in_leaf(const insp_t *in, uint64_t base, unsigned shift)
 {
-    return swbp_in_leaf(in->sw, INSP_MAX_SW_BPS, base, shift);
+    return swbp_in_leaf(in->sw, INSP_MAX_SW_BPS, base, shift) ||
+           swbp_in_leaf(in->sw_temp, sw_protected_temps(in), base, shift);
 }
 
 /* Whether we withhold rights anywhere in the EPT (then its violations are
  * ours to look at first: ew_take_violations). */
 static bool ept_in_use(const insp_t *in)
 {
-    return ewatch_count(&in->ew) || (bp_hiding(in) && swbp_any(in->sw, INSP_MAX_SW_BPS));
+    return ewatch_count(&in->ew) ||
+           (bp_hiding(in) && (swbp_any(in->sw, INSP_MAX_SW_BPS) ||
+                              swbp_any(in->sw_temp, sw_protected_temps(in))));
 }
 
-/* Whether a step's hidden int3 at a handler's entry is at @gpa (step_begin). */
+/* Whether a step's hidden int3 at a handler's entry is at @gpa and stays
+ * for the guest's access (step_begin: the step's instruction does not
+ * read or write it; ept_violation: unless the decoder does not know it). */
 static bool step_entry_at(void *ctx, uint64_t gpa)
 {
     const insp_t *in = ctx;
-    for (unsigned i = 0; in->stepping && i < in->n_step_bps; i++)
+    for (unsigned i = 0; in->stepping && !in->lift_entries && i < in->n_step_bps; i++)
         if (in->step_bps[i].gpa == gpa)
             return true;
     return false;
 }
 
 /* A data access of the guest in a breakpoint's leaf: the guest's bytes
- * back in RAM for the step over it (swbp.h). Not the one at @rip_gpa (the
- * instruction about to run: the exit is its fetch's page walk, and our
- * int3 must run, SDM Vol. 2A INT3), nor where a step of gdb's has its
- * int3 at a handler's entry (step_begin counted on it). */
+ * back in RAM for the step over it (swbp.h), a step's temporary int3s at
+ * handlers' entries as gdb's. Not the one at @rip_gpa (the instruction
+ * about to run: the exit is its fetch's page walk, and our int3 must run,
+ * SDM Vol. 2A INT3), nor where a step has its int3 at a handler's entry
+ * (step_begin counted on it to end the step if the instruction raises an
+ * exception; it left none where the instruction itself reads or writes). */
 static void bps_lift(insp_t *in, uint64_t rip_gpa)
 {
     swbp_lift(in->sw, INSP_MAX_SW_BPS, in->ram, rip_gpa, step_entry_at, in);
+    swbp_lift(in->sw_temp, INSP_STEP_BPS, in->ram, rip_gpa, step_entry_at, in);
 }
 
 /* The step is over: the byte there is the guest's (what it wrote over
@@ -319,11 +363,12 @@ static void bps_lift(insp_t *in, uint64_t rip_gpa)
 static void bps_replant(insp_t *in)
 {
     swbp_replant(in->sw, INSP_MAX_SW_BPS, in->ram);
+    swbp_replant(in->sw_temp, INSP_STEP_BPS, in->ram);
 }
 
 static insp_swbp_t *find_bp(insp_t *in, uint64_t addr)
 {
-    return swbp_find(in->sw, INSP_MAX_SW_BPS, addr);
+    return swbp_find(in->sw, INSP_MAX_SW_BPS, addr);     /* (a temporary one is not gdb's) */
 }
 
 static int sw_insert(insp_t *in, uint64_t addr)
@@ -787,11 +832,13 @@ static unsigned t_threads(void *ctx)
  * not show where the instruction stores RFLAGS (dregs.h): PUSHF's image on
  * the stack and SYSCALL's R11 lose it after the step. An exception or INT
  * n delivered during the step (INT3, INTO, INT1, a fault the instruction
- * raises, one the VMM injects for it) enters its handler with TF clear
- * (SDM Vol. 3A 6.12.1.2), so the step could only end after the handler's
- * IRET: hidden int3s at the handlers' first instructions end it there
- * instead, as gdb expects of a bare machine, and the frame's RFLAGS image
- * loses our TF.
+ * raises, one the VMM injects for it, an interrupt it injects before the
+ * instruction) enters its handler with TF clear (SDM Vol. 3A 6.12.1.2), so
+ * the step could only end after the handler's IRET: hidden int3s at the
+ * handlers' first instructions end it there instead, as gdb expects of a
+ * bare machine, and the frame's RFLAGS image loses our TF. Those int3s are
+ * temporary software breakpoints (swbp.h), hidden from the guest as gdb's
+ * are (above), and none is where the instruction reads or writes.
  */
 #define TF_IMAGE_BYTE  1                          /* TF is bit 8: byte 1 of the image */
 #define TF_IMAGE_BIT   (X86_RFLAGS_TF >> 8)
@@ -814,9 +861,10 @@ static void read_idt(insp_t *in)
 /* Where vector @v's handler starts: its RIP, its linear address and the
  * size of its frame's slots. Real mode: the IVT (SDM Vol. 3A 20.1.4);
  * IA-32e mode: a 16-byte 64-bit gate (6.14.1); else an 8-byte interrupt
- * or trap gate (6.11) through a GDT code descriptor (3.4.5). Task gates,
- * absent gates, gates beyond the IDT's limit and LDT selectors are not
- * followed (false). @desc caches the last code descriptor read. */
+ * or trap gate (6.11) through a GDT or LDT code descriptor (3.4.5). Task
+ * gates (the handler is another task: 7.3, its TSS's EIP), absent gates
+ * and gates beyond the IDT's limit are not followed (false). @desc caches
+ * the last code descriptor read. */
 static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, unsigned *word,
                        uint64_t desc[2])
 {
@@ -853,12 +901,17 @@ static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, uns
     if (*word == sizeof(uint16_t))
         off = (uint16_t)off;
     const unsigned sel = X86_GATE_SEL(g[0]);
-    if (sel & X86_SEL_TI)
-        return false;
     if (desc[0] != sel) {
+        /* The code segment's descriptor in the GDT, or with the selector's
+         * TI bit in the LDT that LDTR holds (SDM Vol. 3A 3.4.2, 3.5.1). */
+        const bool ldt = sel & X86_SEL_TI;
+        if (ldt && (s->ldtr.ar & X86_AR_UNUSABLE))
+            return false;
+        const uint64_t base = ldt ? s->ldtr.base : s->gdtr_base;
+        const uint64_t limit = ldt ? s->ldtr.limit : s->gdtr_limit;
         uint64_t d;
-        if ((sel & ~7u) + sizeof d - 1 > s->gdtr_limit ||
-            read_linear(in, s->gdtr_base + (sel & ~7u), &d, sizeof d) != sizeof d)
+        if ((sel & ~7u) + sizeof d - 1 > limit ||
+            read_linear(in, base + (sel & ~7u), &d, sizeof d) != sizeof d)
             return false;
         desc[0] = sel;
         desc[1] = d;
@@ -878,10 +931,50 @@ static void clear_tf_image(insp_t *in, uint64_t va)
     }
 }
 
+/* The guest-physical bytes an instruction's accesses touch (insn_at_rip),
+ * each access in at most two pages (an access is at most a page long). */
+#define STEP_RANGES (2 * INSN_ACCESS_MAX)
+typedef struct {
+    uint64_t gpa;
+    uint64_t len;
+} gpa_range_t;
+
+static unsigned access_ranges(insp_t *in, const insn_access_t *a, int k,
+                              gpa_range_t r[STEP_RANGES])
+{
+    unsigned n = 0;
+    for (int i = 0; i < k; i++)
+        for (uint64_t off = 0; off < a[i].len && n < STEP_RANGES;) {
+            const uint64_t lin = a[i].lin + off;
+            uint64_t len = PAGE_SIZE - (lin & (PAGE_SIZE - 1));
+            if (len > a[i].len - off)
+                len = a[i].len - off;
+            if (target_translate(in, lin, &r[n].gpa))
+                r[n++].len = len;
+            off += len;
+        }
+    return n;
+}
+
+static bool ranges_cover(const gpa_range_t *r, unsigned n, uint64_t gpa)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (gpa - r[i].gpa < r[i].len)
+            return true;
+    return false;
+}
+
 /* A hidden int3 at the entry @rip (guest-linear @lin) of vector @vector's
- * handler, or of SYSCALL's (STEP_BP_SYSCALL), for this step. One of gdb's
- * own breakpoints there, or one of ours for another vector, serves too. */
-static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, unsigned word)
+ * handler, or of SYSCALL's (STEP_BP_SYSCALL), for this step: a temporary
+ * software breakpoint, hidden from the guest's reads and writes as gdb's
+ * are (above, "Breakpoints the guest cannot see"). One of gdb's own
+ * breakpoints there, or one of ours for another vector, serves too. None
+ * where the step's instruction reads or writes that byte itself (@r,
+ * decoded, @r its @nr guest-physical ranges: through any mapping), so
+ * that even where nothing hides an int3 (no execute-only EPT, at L2) the
+ * guest reads its own byte; but for inspector.plain-int3. */
+static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, unsigned word,
+                    const gpa_range_t *r, unsigned nr)
 {
     /* The page of the last translation (handlers share a few pages). */
     static uint64_t last_va = ~0ull, last_gpa;
@@ -896,18 +989,53 @@ static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, uns
         last_va = lin & ~(uint64_t)(PAGE_SIZE - 1);
         last_gpa = gpa & ~(uint64_t)(PAGE_SIZE - 1);
     }
+    if (!in->int3_plain && ranges_cover(r, nr, gpa))
+        return;
+    /* gdb's there, or ours for another vector (handlers share a stub). */
     bool taken = false;
-    for (unsigned i = 0; i < INSP_MAX_SW_BPS; i++)
-        taken |= in->sw[i].used && !in->sw[i].lifted && in->sw[i].gpa == gpa;
-    for (unsigned i = 0; i < in->n_step_bps; i++)
-        taken |= in->step_bps[i].planted && in->step_bps[i].gpa == gpa;
+    for (unsigned i = 0; i < INSP_MAX_SW_BPS && !taken; i++)
+        taken = in->sw[i].used && !in->sw[i].lifted && in->sw[i].gpa == gpa;
+    for (unsigned i = 0; i < in->n_step_bps && !taken; i++)
+        taken = in->step_bps[i].bp && in->step_bps[i].gpa == gpa;
     insp_stepbp_t *b = &in->step_bps[in->n_step_bps++];
     *b = (insp_stepbp_t){ .rip = rip, .gpa = gpa, .vector = (uint16_t)vector,
-                          .word = (uint8_t)word, .planted = !taken };
-    if (b->planted) {
-        b->saved = in->ram[gpa];
-        in->ram[gpa] = X86_OP_INT3;
+                          .word = (uint8_t)word };
+    if (!taken) {
+        b->bp = swbp_plant(in->sw_temp, INSP_STEP_BPS, lin, gpa, in->ram);
+        if (b->bp)
+            b->bp->temp = true;
     }
+}
+
+/* The leaves of the step's temporary int3s (planted, or just removed)
+ * protected as every breakpoint and watch there needs now, one call per
+ * page they are in (handlers share a few). */
+static void step_leaves_protect(insp_t *in)
+{
+    for (unsigned i = 0; i < in->n_step_bps; i++) {
+        const insp_stepbp_t *b = &in->step_bps[i];
+        bool seen = false;
+        for (unsigned j = 0; j < i && !seen; j++)
+            seen = in->step_bps[j].bp &&
+                   in->step_bps[j].gpa >> EWATCH_PAGE_BITS == b->gpa >> EWATCH_PAGE_BITS;
+        if (b->bp && !seen)
+            ew_protect_leaf(in, b->gpa);
+    }
+}
+
+/* The leaves of the step's int3s protected (step_leaves_protect:
+ * execute-only where they are hidden); EPT violations ours while any is. Not during a step over an access of ours (the rights are back
+ * for that instruction: ew_step_end withholds them again). */
+static void step_bps_protect(insp_t *in, bool was_in_use)
+{
+    in->step_protected = bp_hiding(in) && !in->n_ew_leaves;
+    if (!in->step_protected)
+        return;
+    if (!was_in_use && ept_in_use(in) && !ew_take_violations(in, true)) {
+        in->step_protected = false;
+        return;
+    }
+    step_leaves_protect(in);
 }
 
 static void step_begin(insp_t *in)
@@ -918,26 +1046,32 @@ static void step_begin(insp_t *in)
     dregs_step_insn(code, (unsigned)n, mode64(s), &in->step);
     in->step_rip = s->rip;
     in->n_step_bps = 0;
-    /* The handlers of the exceptions (an instruction's faults, an NMI) and
-     * of an INT n's vector: each enters its handler with TF clear (SDM
-     * Vol. 3A 6.12.1.2), where the step ends. (Not every vector's: the
-     * int3s are bytes a guest reading its own code could see while the
-     * step runs.) */
+    /* The bytes the instruction reads and writes (none if not known). */
+    insn_access_t acc[INSN_ACCESS_MAX];
+    gpa_range_t r[STEP_RANGES];
+    const unsigned nr = access_ranges(in, acc, insn_at_rip(in, acc), r);
+    const bool was_in_use = ept_in_use(in);
+    /* Every vector's handler: an exception (an instruction's fault, an
+     * NMI), an INT n, and an external interrupt (vectors 32-255) the VMM
+     * injects at an exit before the instruction runs, each enters its
+     * handler with TF clear (SDM Vol. 3A 6.12.1.2), where the step ends as
+     * on a bare machine, before the handler's first instruction (17.3.1.4).
+     * The int3s are hidden (above). */
     read_idt(in);
     uint64_t desc[2] = { ~0ull, 0 };
     const uint64_t here = linear(s, &s->cs, s->rip, false);
     for (unsigned v = 0; v < X86_VECTORS; v++) {
         uint64_t rip, lin;
         unsigned word;
-        if ((v < X86_EXCEPTIONS || (in->step.kind == STEP_INT && v == in->step.vector)) &&
-            handler_of(in, v, &rip, &lin, &word, desc) && lin != here)
-            hide_bp(in, v, rip, lin, word);   /* (never where the step starts) */
+        if (handler_of(in, v, &rip, &lin, &word, desc) && lin != here)
+            hide_bp(in, v, rip, lin, word, r, nr);   /* (never where the step starts) */
     }
     /* SDM Vol. 2B SYSCALL: RIP <- IA32_LSTAR, RFLAGS &= ~IA32_FMASK; with
      * TF in FMASK (as Linux has it) no trap follows (17.3.1.4: TF is clear
      * when it completes), so the entry gets an int3 too. */
     if (in->step.kind == STEP_SYSCALL && mode64(s) && s->lstar != here)
-        hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0);
+        hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0, r, nr);
+    step_bps_protect(in, was_in_use);
     in->guest_tf = s->rflags & X86_RFLAGS_TF;
     s->rflags |= X86_RFLAGS_TF;
     in->dirty |= NESTOR_MTD_RFLAGS;
@@ -989,11 +1123,15 @@ static void fix_frame(insp_t *in)
 static void step_end(insp_t *in)
 {
     nestor_vcpu_state_t *s = in->s;
-    for (unsigned i = in->n_step_bps; i-- > 0;) {
-        const insp_stepbp_t *b = &in->step_bps[i];
-        /* (A guest that wrote over one meanwhile keeps what it wrote.) */
-        if (b->planted && in->ram[b->gpa] == X86_OP_INT3)
-            in->ram[b->gpa] = b->saved;
+    /* (A guest that wrote over one meanwhile keeps what it wrote.) */
+    for (unsigned i = 0; i < in->n_step_bps; i++)
+        if (in->step_bps[i].bp)
+            swbp_unplant(in->step_bps[i].bp, in->ram);
+    if (in->step_protected) {     /* their leaves as the rest needs them */
+        in->step_protected = false;
+        step_leaves_protect(in);
+        if (!ept_in_use(in))
+            ew_take_violations(in, false);
     }
     in->stepping = false;
     if (in->l2)
@@ -1136,6 +1274,9 @@ static int ew_step_end(insp_t *in)
         for (unsigned i = 0; bp_hiding(in) && i < INSP_MAX_SW_BPS; i++)
             if (in->sw[i].used)
                 ew_protect_leaf(in, in->sw[i].gpa);
+        for (unsigned i = 0; bp_hiding(in) && i < INSP_STEP_BPS; i++)
+            if (in->sw_temp[i].used)
+                ew_protect_leaf(in, in->sw_temp[i].gpa);
     } else {
         for (unsigned k = 0; k < in->n_ew_leaves; k++)
             ew_protect_leaf(in, in->ew_leaf[k]);
@@ -1154,29 +1295,11 @@ static bool ew_xlate(void *ctx, uint64_t lin, uint64_t *gpa)
 }
 
 /* The watch the instruction at RIP hits by the bytes it reads and writes
- * (decoded: insn_access.h), -1 for none; false where it cannot be decoded.
- * The CPU's mode: IA32_EFER.LMA and CS.L, else CS.D in protected mode
- * outside virtual-8086 mode (SDM Vol. 3A 5.2.1, 20.2); the stack's
- * address size: SS.B (3.4.5). */
+ * (decoded: insn_at_rip), -1 for none; false where it cannot be decoded. */
 static bool ew_insn_hit(insp_t *in, int *hit)
 {
-    const nestor_vcpu_state_t *s = in->s;
-    const bool m64 = mode64(s);
-    const bool m32 = !m64 && (s->cr0 & X86_CR0_PE) && !(s->rflags & X86_RFLAGS_VM) &&
-                     (s->cs.ar & X86_AR_DB);
-    const insn_cpu_t cpu = {
-        .mode = m64 ? X86_MODE_64 : m32 ? X86_MODE_32 : X86_MODE_16,
-        .gpr = { s->rax, s->rcx, s->rdx, s->rbx, s->rsp, s->rbp, s->rsi, s->rdi,
-                 s->r8, s->r9, s->r10, s->r11, s->r12, s->r13, s->r14, s->r15 },
-        .rip = s->rip,
-        .seg_base = { s->es.base, s->cs.base, s->ss.base, s->ds.base, s->fs.base, s->gs.base },
-        .stack_size = m64 ? 8 : (s->ss.ar & X86_AR_DB) ? 4 : 2,
-        .df = s->rflags & X86_RFLAGS_DF,
-    };
-    uint8_t code[X86_MAX_INSN_LEN];
-    const size_t n = read_linear(in, linear(s, &s->cs, s->rip, false), code, sizeof code);
     insn_access_t a[INSN_ACCESS_MAX];
-    const int k = insn_accesses(code, n, &cpu, a);
+    const int k = insn_at_rip(in, a);
     if (k < 0)
         return false;
     *hit = ewatch_accesses_hit(&in->ew, a, k, ew_xlate, in);
@@ -1186,7 +1309,9 @@ static bool ew_insn_hit(insp_t *in, int *hit)
 /* Resume the exit we hold with what we changed, the target running on. */
 static void resume_held(insp_t *in)
 {
-    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME, in->dirty & CHANGEABLE };
+    /* (An event the exit interrupted goes again: ept_violation.) */
+    const nestor_word_t args[] = { NESTOR_EXIT_REPLY_RESUME,
+                                   in->dirty & (CHANGEABLE | NESTOR_MTD_INJECT) };
     nu_invoke(in->vcpu, NESTOR_VCPU_REPLY, args, 2, 0, 0, 0, 0);
     in->dirty = 0;
 }
@@ -1235,7 +1360,20 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
         uint64_t rip_gpa;
         if (!target_translate(in, linear(in->s, &in->s->cs, in->s->rip, false), &rip_gpa))
             rip_gpa = ~0ull;
+        /* A step's int3s at handlers' entries stay (step_begin left none
+         * where the instruction reads or writes), but for an instruction
+         * the decoder does not know (an SSE or x87 read of a handler's
+         * bytes) whose access here is a data access, not a page walk nor
+         * an event's delivery (its IDT, GDT, LDT, stack: SDM 27.2.4):
+         * then the guest reads its own bytes, and should the instruction
+         * raise an exception, the step ends after the handler. */
+        insn_access_t acc[INSN_ACCESS_MAX];
+        in->lift_entries = in->stepping &&
+                           !ewatch_is_walk(mr[NESTOR_EXIT_MR_QUALIFICATION]) &&
+                           !(mr[NESTOR_EXIT_MR_IDT_VECTORING] & X86_INTR_VALID) &&
+                           insn_at_rip(in, acc) < 0;
         bps_lift(in, rip_gpa);
+        in->lift_entries = false;
     }
     if (!in->n_ew_leaves) {       /* the instruction's first exit in our leaves */
         for (int i = 0; i < EWATCH_MAX; i++)   /* the write and access watches' bytes */
@@ -1273,6 +1411,19 @@ static void ept_violation(insp_t *in, const nestor_word_t *mr)
     if (!in->stepping) {          /* (else gdb's own step goes on, and ends ours) */
         in->ew_silent = true;
         step_begin(in);
+    }
+    /* The violation may have interrupted an event's delivery (its frame
+     * pushed into the leaf: SDM 27.2.4): it goes again at the entry, or it
+     * is lost (a PIC's interrupt in service that never ends); its handler
+     * is entered with TF clear (26.6.1.1, 6.12.1.2), at the step's int3. */
+    uint32_t info, error, len;
+    if (idt_reinject((uint32_t)mr[NESTOR_EXIT_MR_IDT_VECTORING],
+                     (uint32_t)mr[NESTOR_EXIT_MR_IDT_ERROR], (uint32_t)mr[NESTOR_EXIT_MR_INSTR_LEN],
+                     &info, &error, &len)) {
+        in->s->inject_info = info;
+        in->s->inject_error = error;
+        in->s->inject_instr_len = len;
+        in->dirty |= NESTOR_MTD_INJECT;
     }
     resume_held(in);
 }

@@ -13,9 +13,15 @@
  *     TF in IA32_FMASK as Linux has it; stepi lands in syscall_entry), the
  *     frames of #UD (ud2_here) and of the #GP the VMM injects for RDMSR of
  *     no MSR (rdmsr_here, after an error code); stepi lands in the handler;
+ *   - the int3s that end gdb's steps at the handlers' entries: while gdb
+ *     steps through the #UD handler, the handler reads its own first bytes
+ *     and the #GP handler's (ud_peek, gp_peek) and finds its code there,
+ *     byte for byte and by checksum, not an int3 (SDM Vol. 2A INT3);
  *   - a single step over CPUID and OUT, which the VMM carries out, ends
  *     right after them (cpuid_here, out_here), and an interrupt due when
- *     one completes waits for the step's trap (unmask_here).
+ *     one completes waits for the step's trap (unmask_here); the next step
+ *     (unmasked_nop) delivers it at its entry, and the handler's frame has
+ *     no TF (irq_frame_rflags: gdb's stepi lands in irq0_handler).
  * Reports "unseen: N passed, N failed" on COM1, its failures on port 0xF4.
  */
 #include <stdint.h>
@@ -61,6 +67,8 @@ static unsigned passed, failed;
 
 /* What the handlers saw. */
 uint64_t int_frame_rflags, syscall_r11, pushed_rflags, ud_frame_rflags, gp_frame_rflags;
+uint64_t ud_peek, gp_peek;                  /* the handlers' first bytes, read in #UD's */
+uint64_t irq_frame_rflags;                  /* IRQ 0's first frame */
 volatile uint64_t ticks;
 uint16_t saved_ss;
 
@@ -152,6 +160,10 @@ __asm__(".text\n"
          * RFLAGS, skip the 2-byte UD2 / RDMSR that raised it. */
         ".globl ud_handler\nud_handler:\n"
         "\tpushq %rax\n"
+        "\tmovq ud_handler(%rip), %rax\n"     /* its own first bytes, and #GP's */
+        "\tmovq %rax, ud_peek(%rip)\n"
+        "\tmovq gp_handler(%rip), %rax\n"
+        "\tmovq %rax, gp_peek(%rip)\n"
         "\tmovq 24(%rsp), %rax\n"
         "\tmovq %rax, ud_frame_rflags(%rip)\n"
         "\tandq $~0x100, 24(%rsp)\n"
@@ -169,7 +181,12 @@ __asm__(".text\n"
         "\tiretq\n"
         ".globl irq0_handler\nirq0_handler:\n"
         "\tpushq %rax\n"
-        "\tincq ticks(%rip)\n"
+        "\tcmpq $0, ticks(%rip)\n"
+        "\tjne 1f\n"
+        "\tmovq 24(%rsp), %rax\n"               /* rax, RIP, CS, RFLAGS */
+        "\tmovq %rax, irq_frame_rflags(%rip)\n"
+        "\tandq $~0x100, 24(%rsp)\n"
+        "1:\tincq ticks(%rip)\n"
         "\tmovb $0x20, %al\n"                   /* EOI */
         "\toutb %al, $0x20\n"
         "\tpopq %rax\n"
@@ -222,6 +239,21 @@ static void debug_registers(void)
     DR_WRITE(7, 0);
 }
 
+/* A handler's first eight bytes as data (a volatile read: no copy the
+ * compiler keeps); a checksum of them (an integrity check's). */
+static uint64_t code_quad(void (*code)(void))
+{
+    return *(const volatile uint64_t *)(uintptr_t)code;
+}
+
+static uint32_t checksum(const void *p)
+{
+    uint32_t h = 0;
+    for (unsigned i = 0; i < sizeof(uint64_t); i++)
+        h = h * 31 + ((const volatile uint8_t *)p)[i];
+    return h;
+}
+
 static void trap_flag(void)
 {
     __asm__ volatile(".globl pushf_here\npushf_here:\n\tpushfq\n\tpopq %0"
@@ -239,6 +271,14 @@ static void trap_flag(void)
     __asm__ volatile(".globl ud2_here\nud2_here:\n\tud2" : : : "memory");
     check(ud_frame_rflags != 0, "UD2 reached the #UD handler");
     check(!(ud_frame_rflags & RFLAGS_TF), "#UD's frame without TF");
+    /* What the #UD handler read of its own first bytes and #GP's while gdb
+     * stepped through it: the code, not the int3s that end a step there. */
+    check(ud_peek == code_quad(ud_handler) && gp_peek == code_quad(gp_handler),
+          "handlers' first bytes under a step");
+    check(checksum(&ud_peek) + checksum(&gp_peek) ==
+              checksum((const void *)(uintptr_t)ud_handler) +
+                  checksum((const void *)(uintptr_t)gp_handler),
+          "handlers' checksum under a step");
     uint32_t lo, hi;
     __asm__ volatile(".globl rdmsr_here\nrdmsr_here:\n\trdmsr"
                      : "=a"(lo), "=d"(hi) : "c"(MSR_NONE) : "memory");
@@ -289,13 +329,18 @@ static void interrupt_in_step(void)
     }
     check(irr & 1, "IRQ 0 requested while masked");
     __asm__ volatile(".globl sti_here\nsti_here:\n\tsti\n\tnop\n"
-                     ".globl unmask_here\nunmask_here:\n\toutb %%al, $0x21\n\tnop"
+                     ".globl unmask_here\nunmask_here:\n\toutb %%al, $0x21\n"
+                     ".globl unmasked_nop\nunmasked_nop:\n\tnop"
                      : : "a"((uint8_t)PIC_IRQ0_ON) : "memory");
     for (polls = 0; !ticks && polls < POLL_MAX; polls++)
         __asm__ volatile("pause");
     __asm__ volatile("cli");
     outb(PIC_DATA, PIC_ALL_OFF);
     check(ticks != 0, "IRQ 0 delivered after the unmask");
+    /* gdb's step over unmasked_nop: the interrupt the VMM injects at its
+     * entry ends it at irq0_handler (SDM Vol. 3A 6.12.1.2, 17.3.1.4), and
+     * its frame shows no TF of the debugger's. */
+    check(!(irq_frame_rflags & RFLAGS_TF), "IRQ 0's frame without TF");
 }
 
 void unseen_main(void);

@@ -4,7 +4,10 @@
 # handler), SYSCALL (into its entry), UD2 and RDMSR of no MSR (into the
 # #UD and #GP handlers), then over CPUID and OUT (which
 # the VMM carries out), STI, NOP and the OUT that unmasks a pending IRQ 0
-# (its handler must not run inside the step); detach, and the guest reports.
+# (its handler must not run inside the step), then the NOP after it (the
+# interrupt injected at its entry: the step ends at the handler); detach,
+# and the guest reports. The #UD handler reads its own first bytes and
+# #GP's while gdb steps through it (the hidden int3s must not show).
 hbreak dr_probe
 continue
 delete
@@ -27,6 +30,10 @@ x/i $pc
 # A step from a handler's first instruction goes on (no hidden int3 there).
 stepi
 print (long)$pc - (long)&ud_handler
+# Steps through the handler's reads of its own first bytes and #GP's
+# (each step with the hidden int3s at the handlers' entries).
+stepi 4
+print (long)$pc - (long)&ud_handler
 tbreak *rdmsr_here
 continue
 stepi
@@ -46,6 +53,11 @@ stepi
 print (long)$pc - (long)&sti_here
 stepi
 print (long)$pc - (long)&unmask_here
+print ticks
+# IRQ 0 is due: the VMM injects it at the next step's entry, which ends at
+# its handler, before the handler's first instruction.
+stepi
+x/i $pc
 print ticks
 monitor exits
 detach

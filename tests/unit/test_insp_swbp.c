@@ -199,6 +199,41 @@ static void test_lift_some_replant_some(void)
     CU_ASSERT_EQUAL(swbp_lift(sw, NBP, ram, ~0ull, NULL, NULL), 0);
 }
 
+/* A step's temporary int3 at a handler's entry (target.c step_begin): not
+ * gdb's (swbp_find does not see it, gdb may set its own at that address),
+ * hidden from gdb's reads, lifted for the guest's access and planted again
+ * like gdb's, and removed at the step's end; a byte the guest wrote over
+ * it where nothing hid it (no execute-only EPT) stays the guest's. */
+static void test_temporary(void)
+{
+    reset();
+    insp_swbp_t *t = swbp_plant(sw, NBP, 0x401234, 0x1234, ram);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    t->temp = true;
+    CU_ASSERT_PTR_NULL(swbp_find(sw, NBP, 0x401234));
+    CU_ASSERT(swbp_in_leaf(sw, NBP, 0x1000, 12));
+    uint8_t v = ram[0x1234];
+    swbp_mask(sw, NBP, 0x1234, &v, 1, false, ram);
+    CU_ASSERT_EQUAL(v, 0x55);
+    swbp_lift(sw, NBP, ram, ~0ull, NULL, NULL);
+    CU_ASSERT_EQUAL(ram[0x1234], 0x55);
+    swbp_replant(sw, NBP, ram);
+    CU_ASSERT_EQUAL(ram[0x1234], X86_OP_INT3);
+    CU_ASSERT(t->temp);
+    swbp_unplant(t, ram);
+    CU_ASSERT_EQUAL(ram[0x1234], 0x55);
+    CU_ASSERT(!swbp_any(sw, NBP));
+    /* Its slot reused by one of gdb's: no longer temporary. */
+    insp_swbp_t *g = swbp_plant(sw, NBP, 0x401234, 0x1234, ram);
+    CU_ASSERT_PTR_EQUAL(g, t);
+    CU_ASSERT(!g->temp);
+    CU_ASSERT_PTR_EQUAL(swbp_find(sw, NBP, 0x401234), g);
+    /* Written over where nothing hides it: removed, the guest's byte stays. */
+    ram[0x1234] = 0xB8;
+    swbp_unplant(g, ram);
+    CU_ASSERT_EQUAL(ram[0x1234], 0xB8);
+}
+
 UNIT_SUITE(insp_swbp_suite)
 {
     CU_pSuite s = CU_add_suite("inspector: software breakpoints", NULL, NULL);
@@ -213,4 +248,5 @@ UNIT_SUITE(insp_swbp_suite)
     CU_add_test(s, "overwritten through another mapping", test_overwritten_elsewhere);
     CU_add_test(s, "lifted by two owners, each planting back its own",
                 test_lift_some_replant_some);
+    CU_add_test(s, "a step's temporary one", test_temporary);
 }
