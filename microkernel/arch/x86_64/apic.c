@@ -2,6 +2,7 @@
  * arch/x86_64/apic.c - local APIC and its timer, the kernel's tick.
  */
 #include "arch/x86_64/apic.h"
+#include "arch/x86_64/apic_grid.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
 #include "arch/x86_64/pit.h"
@@ -91,12 +92,7 @@ static bool first_count_partial;
 
 void lapic_timer_start(void)
 {
-    uint32_t count = ticks_per_tick;
-    if (tsc_per_tick) {
-        uint64_t left = tsc_per_tick - rdtsc() % tsc_per_tick;
-        uint64_t c = left * ticks_per_tick / tsc_per_tick;
-        count = c == 0 ? 1 : c > ticks_per_tick ? ticks_per_tick : (uint32_t)c;
-    }
+    uint32_t count = lapic_grid_first_count(rdtsc(), tsc_per_tick, ticks_per_tick);
     first_count_partial = count != ticks_per_tick;
     wr(LAPIC_REG_TIMER_INIT, count);
 }
