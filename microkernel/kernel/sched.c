@@ -86,7 +86,15 @@ static bool in_ready_queue(const tcb_t *t)
  * Started as soon as a queue holds a second thread (enqueue) or a call is
  * armed (ipc_timeout_arm), or when the thread chosen to run has company in
  * its queue (sched_run: a higher thread blocked, uncovering the queue);
- * stopped at a tick that finds neither (sched_timer_interrupt). Charging
+ * stopped at a tick that finds neither (sched_timer_interrupt). Started
+ * on the grid it keeps when it never stops (lapic_timer_start: the next
+ * TSC multiple of a period), not a period after whatever started it: a
+ * thread that keeps calling a higher server stopped the tick in the
+ * server's work and started it at the reply, and each restarted tick fell
+ * in the server's work again, so that thread was never charged and its
+ * partner at its priority never ran (linux@bochs: pong's vCPU, in an HLT
+ * exit after another, beside Linux's; ktest
+ * round_robin_with_partner_in_calls). Charging
  * stays by sampling: a slice is counted in ticks that find the thread
  * running, so a thread that always blocks just before a tick is never
  * charged -- as with the periodic tick; while it is alone at its priority
@@ -210,6 +218,8 @@ void sched_timer_interrupt(void)
     if (tick_demand && (p < 0 || ready[p].head == ready[p].tail) && !ipc_timeouts_armed()) {
         tick_running = false;
         lapic_timer_stop();
+    } else {
+        lapic_timer_ticked();           /* whole periods after a partial first */
     }
 }
 

@@ -126,6 +126,75 @@ KTEST(round_robin_within_priority)
     return KT_PASS;
 }
 
+/*
+ * Round robin with a partner that keeps blocking in calls to a higher
+ * server, as a vCPU thread does at each exit its VMM serves: B at 50 runs
+ * half a tick, calls H at 60, which works 1.2 ticks before it replies; A at
+ * 50 only spins. Each tick finds B (charged) or H running; A runs once B's
+ * slice is used up. With tick=demand (sched.c, "the tick") a tick finding H
+ * running and A alone at 50 (B in its call) stops the timer, and H's reply
+ * starts it again: restarted from that moment, its next tick fell in H's
+ * work every round, B was never charged and A never ran (the stall of
+ * linux@bochs beside the pong VM). Started on the periodic tick's grid
+ * instead, ticks land in B's half tick as often as when it never stops.
+ * Runs under both ticks: system/kernel and system/kernel-demand.
+ */
+#define RR_PARTNER_ROUNDS 60
+static nestor_cptr_t rr_ep, rr_done;
+
+static inline uint64_t rr_tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static void rr_spin_tsc(uint64_t n)
+{
+    uint64_t t0 = rr_tsc();
+    while (rr_tsc() - t0 < n)
+        ;
+}
+
+static void rr_server(nestor_word_t unused)
+{
+    (void)unused;
+    nu_msg_t m = { .info = nestor_msginfo(0, 0, 0, 0) };
+    nu_recv(rr_ep, &m);
+    for (;;) {
+        rr_spin_tsc(env_bi->tsc_per_tick * 6 / 5);
+        m.info = nestor_msginfo(0, 0, 0, 0);
+        nu_reply_recv(rr_ep, &m);
+    }
+}
+
+static void rr_caller(nestor_word_t rounds)
+{
+    for (nestor_word_t i = 0; i < rounds; i++) {
+        rr_spin_tsc(env_bi->tsc_per_tick / 2);
+        nu_msg_t m = { .info = nestor_msginfo(0, 0, 0, 0) };
+        nu_call(rr_ep, &m);
+        env_shared[3]++;
+    }
+    env_shared[2] = env_shared[1];      /* what the spinner did meanwhile */
+    nu_signal(rr_done);
+    env_thread_exit();
+}
+
+KTEST(round_robin_with_partner_in_calls)
+{
+    KT_ASSERT(env_bi->tsc_per_tick > 0);
+    rr_ep = env_obj(NESTOR_OBJ_ENDPOINT, 0);
+    rr_done = env_obj(NESTOR_OBJ_NOTIFICATION, 0);
+    env_thread(rr_server, 0, 60, 0);
+    env_thread(rr_caller, RR_PARTNER_ROUNDS, 50, 0);    /* first in the queue */
+    env_thread(spin, 1, 50, 0);
+    nu_wait(rr_done);
+    KT_EQ(env_shared[3], RR_PARTNER_ROUNDS);
+    KT_ASSERT(env_shared[2] > 0);
+    return KT_PASS;
+}
+
 KTEST(suspend_and_resume)
 {
     env_thread_t t = env_thread(spin, 3, 50, 0);

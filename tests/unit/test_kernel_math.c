@@ -1,5 +1,6 @@
 /* tests/unit/test_kernel_math.c - untyped placement, boot memory split, message info. */
 #include "unit.h"
+#include "arch/x86_64/apic_grid.h"
 #include "kernel/boot_mem.h"
 #include "kernel/untyped_math.h"
 #include <nestor/msginfo.h>
@@ -88,6 +89,33 @@ static void test_msginfo(void)
     CU_ASSERT_EQUAL(nestor_msginfo_length(m), 0);
 }
 
+/* apic_grid.h: a restarted tick's first count ends on the grid (TSC
+ * multiples of a period). */
+static void test_lapic_grid_first_count(void)
+{
+    /* Bochs's calibration: 50,000 TSC and 3,125 timer counts per tick. */
+    CU_ASSERT_EQUAL(lapic_grid_first_count(0, 50000, 3125), 3125);
+    CU_ASSERT_EQUAL(lapic_grid_first_count(50000 * 7, 50000, 3125), 3125);
+    CU_ASSERT_EQUAL(lapic_grid_first_count(50000 * 7 + 25000, 50000, 3125), 1562);
+    CU_ASSERT_EQUAL(lapic_grid_first_count(50000 * 7 + 10000, 50000, 3125), 2500);
+    /* Just before a grid point: at least one count (0 would stop it). */
+    CU_ASSERT_EQUAL(lapic_grid_first_count(49999, 50000, 3125), 1);
+    /* The count scaled: a period in TSC and in counts need not match. */
+    CU_ASSERT_EQUAL(lapic_grid_first_count(1000, 4000, 100000), 75000);
+    /* No calibration, or a period too long for the product: a whole one. */
+    CU_ASSERT_EQUAL(lapic_grid_first_count(12345, 0, 3125), 3125);
+    CU_ASSERT_EQUAL(lapic_grid_first_count(12345, 1ULL << 32, 3125), 3125);
+    /* Large but in range: 3 GHz at 1 Hz, the timer's whole range. */
+    CU_ASSERT_EQUAL(lapic_grid_first_count(UINT64_MAX, 3000000000ULL, UINT32_MAX),
+                    (uint32_t)((3000000000ULL - UINT64_MAX % 3000000000ULL) *
+                               (uint64_t)UINT32_MAX / 3000000000ULL));
+    /* Always within [1, a whole period]. */
+    for (uint64_t now = 0; now < 200000; now += 997) {
+        uint32_t c = lapic_grid_first_count(now, 50000, 3125);
+        CU_ASSERT_TRUE(c >= 1 && c <= 3125);
+    }
+}
+
 UNIT_SUITE(kernel_math_suite)
 {
     CU_pSuite s = CU_add_suite("kernel arithmetic and encodings", NULL, NULL);
@@ -95,4 +123,5 @@ UNIT_SUITE(kernel_math_suite)
     CU_add_test(s, "boot memory split into untypeds", test_boot_mem_split);
     CU_add_test(s, "boot memory blocks tile and align", test_boot_mem_alignment_property);
     CU_add_test(s, "message info encoding", test_msginfo);
+    CU_add_test(s, "a restarted tick's first count ends on its grid", test_lapic_grid_first_count);
 }

@@ -2,11 +2,13 @@
  * arch/x86_64/apic.c - local APIC and its timer, the kernel's tick.
  */
 #include "arch/x86_64/apic.h"
+#include "arch/x86_64/apic_grid.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/msr.h"
 #include "arch/x86_64/pit.h"
 #include "arch/x86_64/vm_boot.h"
 #include <nestor/limits.h>
+#include <stdbool.h>
 
 #define CALIBRATION_US 10000
 
@@ -66,16 +68,46 @@ void lapic_init(unsigned hz)
     wr(LAPIC_REG_LVT_TIMER, LAPIC_TIMER_PERIODIC | VEC_LAPIC_TIMER);
 }
 
-/* SDM Vol. 3A 10.5.4: a write of the initial-count register starts the
- * count from that value (in periodic mode reloaded from it at each 0);
- * writing 0 stops the timer in either mode. */
+/*
+ * SDM Vol. 3A 10.5.4: a write of the initial-count register starts the
+ * count from that value, and in periodic mode the current count is
+ * reloaded from it each time it reaches 0; writing 0 stops the timer in
+ * either mode.
+ *
+ * A tick that stops and starts again (tick=demand, sched.c "the tick")
+ * starts on the grid it would have kept had it never stopped: TSC
+ * multiples of tsc_per_tick. Started a whole period after the event that
+ * started it, the tick would follow the workload: a thread that keeps
+ * blocking in calls to a higher server, its partner ready at its own
+ * priority, had the timer stopped at a tick in the server's work and
+ * started again at the server's reply, each next tick one period on, in
+ * the server's work again: that thread was never charged and its partner
+ * never ran (ktest round_robin_with_partner_in_calls). So the first count
+ * is the part of a period left to the next grid point (at least 1), and
+ * the interrupt that ends it loads the whole period (lapic_timer_ticked);
+ * a write restarts the count from the new value (10.5.4), so that one
+ * write is all.
+ */
+static bool first_count_partial;
+
 void lapic_timer_start(void)
 {
-    wr(LAPIC_REG_TIMER_INIT, ticks_per_tick);
+    uint32_t count = lapic_grid_first_count(rdtsc(), tsc_per_tick, ticks_per_tick);
+    first_count_partial = count != ticks_per_tick;
+    wr(LAPIC_REG_TIMER_INIT, count);
+}
+
+void lapic_timer_ticked(void)
+{
+    if (__builtin_expect(first_count_partial, 0)) {
+        first_count_partial = false;
+        wr(LAPIC_REG_TIMER_INIT, ticks_per_tick);
+    }
 }
 
 void lapic_timer_stop(void)
 {
+    first_count_partial = false;
     wr(LAPIC_REG_TIMER_INIT, 0);
 }
 

@@ -33,8 +33,11 @@
  * @hz, left stopped (lapic_timer_start). */
 void lapic_init(unsigned hz);
 unsigned lapic_timer_hz(void);   /* the tick rate lapic_init calibrated */
-/* Start the periodic tick (its first after one period) / stop it. */
+/* Start the periodic tick on its grid (its first at the next TSC multiple
+ * of lapic_tsc_per_tick, apic.c) / stop it. lapic_timer_ticked, at each of
+ * its interrupts, makes the periods after a partial first one whole. */
 void lapic_timer_start(void);
+void lapic_timer_ticked(void);
 void lapic_timer_stop(void);
 void lapic_eoi(void);
 /* LAPIC timer ticks per kernel tick, as calibrated (for the boot log). */
