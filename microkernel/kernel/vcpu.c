@@ -909,7 +909,7 @@ static inline __attribute__((always_inline)) void exit_fast_handoff(tcb_t *t,
     set_syscall_result(recv, NESTOR_OK,
                        nestor_msginfo(NESTOR_FAULT_VM_EXIT, 0, 0, NESTOR_EXIT_MR_COUNT),
                        cap_badge(ep_cap));
-    fastpath_call_switch(t, recv);
+    fastpath_call_switch(t, recv, true);
 }
 
 /* The handler of @slot at the highest level <= @top that has one (its
