@@ -443,6 +443,13 @@ static __attribute__((noinline)) void store_rare(vcpu_t *v, nestor_vcpu_state_t 
     s->mtd = v->fetched;
 }
 
+/* The groups a plain VMM's exits fetch and its replies load (the CPUID,
+ * VMCALL and I/O exits): tested one by one inline, everything else behind
+ * one test, out of line (a dozen tests fewer on each plain exit and reply). */
+#define BASE_GROUPS (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS)
+
+static void store_more(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask);
+
 static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
 {
     if (mask & NESTOR_MTD_GPRS) {
@@ -454,6 +461,18 @@ static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
         s->rip = vmread(VMCS_GUEST_RIP);
     if (mask & NESTOR_MTD_RFLAGS)
         s->rflags = vmread(VMCS_GUEST_RFLAGS);
+    if (mask & ~(uint64_t)BASE_GROUPS) {
+        store_more(v, s, mask);         /* (a tail call: no spills on the plain path) */
+        return;
+    }
+    v->fetched |= mask;
+    s->mtd = v->fetched;            /* every group valid in the page since the exit */
+}
+
+/* store_state's groups beyond BASE_GROUPS, then the bookkeeping. */
+static __attribute__((noinline)) void store_more(vcpu_t *v, nestor_vcpu_state_t *s,
+                                                 uint64_t mask)
+{
     if (mask & NESTOR_MTD_CR) {
         s->cr0 = guest_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
         s->cr2 = v->cr2;
@@ -529,6 +548,8 @@ static void load_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f, uint64_t 
  * host and guest apart, and a guest state VM entry rejects comes back as an
  * entry-failure exit to the monitor (SDM 26.3, 26.8).
  */
+static void load_more(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask);
+
 static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
 {
     if (mask & NESTOR_MTD_GPRS) {
@@ -540,6 +561,14 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_GUEST_RIP, s->rip);
     if (mask & NESTOR_MTD_RFLAGS)
         vmwrite(VMCS_GUEST_RFLAGS, s->rflags);
+    if (mask & ~(uint64_t)BASE_GROUPS)
+        load_more(v, s, mask);          /* (a tail call) */
+}
+
+/* load_state's groups beyond BASE_GROUPS, in the order they had. */
+static __attribute__((noinline)) void load_more(vcpu_t *v, const nestor_vcpu_state_t *s,
+                                                uint64_t mask)
+{
     if (mask & NESTOR_MTD_CR) {
         load_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW, s->cr0, cr0_vmx_fixed);
         v->cr2 = s->cr2;
