@@ -255,17 +255,13 @@ static inline void load_tls_ring3(const tcb_t *t)
     wrmsr(MSR_IA32_GS_BASE, t->gs_base);
 }
 
-/* For any thread @t, switched to from @prev (or from none). */
-static inline void load_tls_bases(const tcb_t *prev, const tcb_t *t)
+/* For a vCPU thread, switched to from @prev (or from none). */
+static inline void load_tls_vcpu(const tcb_t *prev)
 {
-    if (t->vcpu) {
-        if (prev && !prev->vcpu) {          /* (then sched_tls.known is false) */
-            sched_tls.fs = prev->fs_base;
-            sched_tls.gs = prev->gs_base;
-        }
-        return;
+    if (prev && !prev->vcpu) {          /* (then sched_tls.known is false) */
+        sched_tls.fs = prev->fs_base;
+        sched_tls.gs = prev->gs_base;
     }
-    load_tls_ring3(t);
 }
 
 static inline void switch_fpu(tcb_t *t)
@@ -321,8 +317,20 @@ static inline void enter(tcb_t *t)
 {
     switch_io(t);
     switch_fpu(t);
-    vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
-    load_tls_bases(sched_current, t);
+    /* A vCPU thread runs no code of its own in ring 3 and, in the kernel,
+     * touches no user memory before VM entry (vcpu_run, interrupts off):
+     * whatever address space CR3 holds serves it, and its guest runs on
+     * EPT, not on CR3 (SDM Vol. 3C 28.3). The VM exit loads the kernel's
+     * PML4 from the VMCS host state (27.5.1, vcpu.c vmx_exit_handler); a
+     * failed VM entry loads nothing (30.2) and leaves vspace_active_cr3
+     * true. (Loading the kernel's PML4 here cost a CR3 write, a TLB flush
+     * on real hardware, at every entry into a guest.) */
+    if (t->vcpu) {
+        load_tls_vcpu(sched_current);
+    } else {
+        vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
+        load_tls_ring3(t);
+    }
     tss_set_rsp0((uint64_t)(uintptr_t)(&t->frame + 1));
     sched_current = t;
 }
