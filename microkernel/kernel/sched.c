@@ -317,15 +317,14 @@ static inline void enter(tcb_t *t)
 {
     switch_io(t);
     switch_fpu(t);
-    /* A vCPU thread runs no code of its own in ring 3 and, in the kernel,
-     * touches no user memory before VM entry (vcpu_run, interrupts off):
-     * whatever address space CR3 holds serves it, and its guest runs on
-     * EPT, not on CR3 (SDM Vol. 3C 28.3). The VM exit loads the kernel's
-     * PML4 from the VMCS host state (27.5.1, vcpu.c vmx_exit_handler); a
-     * failed VM entry loads nothing (30.2) and leaves vspace_active_cr3
-     * true. (Loading the kernel's PML4 here cost a CR3 write, a TLB flush
-     * on real hardware, at every entry into a guest.) */
+    /* A vCPU thread has no address space of its own: the kernel's PML4.
+     * (Leaving the handler's in CR3 instead saved a CR3 write per entry
+     * here, but a Nestor in a VM then enters its guests with a CR3 other
+     * than its VMCS's host CR3, and nested-vmx below it loads L1's CR group
+     * at every reflected exit instead of finding it unchanged: Nestor as
+     * L1 7,390 -> 7,561, BENCHMARKS.md.) */
     if (t->vcpu) {
+        vspace_load_cr3(vspace_kernel_pml4_paddr());
         load_tls_vcpu(sched_current);
     } else {
         vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);

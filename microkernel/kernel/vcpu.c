@@ -899,6 +899,7 @@ static void host_state_restore(void)
         fpu_set_xcr0(fpu_xcr0);
         cpu_xcr0 = fpu_xcr0;
     }
+    vspace_active_cr3 = vspace_kernel_pml4_paddr();
 }
 
 static void stop(tcb_t *t, const char *why, uint64_t reason)
@@ -1396,11 +1397,6 @@ void vmx_exit_handler(uint64_t *gprs)
     vcpu_t *v = (vcpu_t *)gprs;         /* gprs is vcpu_t's first member */
     tcb_t *t = v->tcb;
     host_state_restore();
-    /* The exit loaded the VMCS host CR3, the kernel's PML4 (SDM 27.5.1;
-     * entry into a vCPU thread leaves CR3 as it was, sched.c enter). A
-     * failed entry loads no host state (SDM 30.2): vmx_entry_failed keeps
-     * vspace_active_cr3. */
-    vspace_active_cr3 = vspace_kernel_pml4_paddr();
     sched_vm_exited(v->host_fs, v->host_gs);
     uint64_t reason = vmread(VMCS_EXIT_REASON);
     unsigned basic = reason & EXIT_REASON_BASIC_MASK;
