@@ -75,12 +75,14 @@ static void parse_options(const char *cmdline)
 /* RAM untypeds, largest first: VMs take them one after another. */
 static nestor_cptr_t ram_untyped[NESTOR_BOOTINFO_MAX_UNTYPED];
 
-static unsigned running(void)
+/* Whether any VM still runs: the exit loop asks at every exit, so it stops
+ * at the first (most often the VM whose exit it serves). */
+static bool running(void)
 {
-    unsigned n = 0;
     for (unsigned i = 0; i < n_vms; i++)
-        n += vms[i].status == VM_RUNNING;
-    return n;
+        if (vms[i].status == VM_RUNNING)
+            return true;
+    return false;
 }
 
 /* ---- the host tick: when a VM has a timer armed (or a time limit), the

@@ -77,7 +77,7 @@ void fastpath_call(trap_frame_t *f)
         return;
     ep_dequeue_head(ep);
     copy_message(t, recv, info, c->word1);      /* an endpoint's word1 is its badge */
-    fastpath_call_switch(t, recv);
+    fastpath_call_switch(t, recv, false);
 }
 
 

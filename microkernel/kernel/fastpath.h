@@ -39,14 +39,19 @@ static inline tcb_t *fastpath_waiting_receiver(endpoint_t *ep, unsigned sender_p
 
 /* @caller now waits for @recv's reply: link the two and run @recv, which
  * already holds the message. Does not return. (Inline: both fast paths end
- * here, and a call costs instructions on each.) */
-__attribute__((noreturn)) static inline void fastpath_call_switch(tcb_t *caller, tcb_t *recv)
+ * here, and a call costs instructions on each.) @from_vcpu: @caller is a
+ * vCPU thread whose exit @recv handles (sched.h). */
+__attribute__((noreturn)) static inline void fastpath_call_switch(tcb_t *caller, tcb_t *recv,
+                                                                  bool from_vcpu)
 {
     caller->state = TS_BLOCKED_REPLY;   /* (blocked_on is 0: it was running) */
     caller->callee = recv;
     recv->caller = caller;
     recv->reply_can_grant = recv->blocked_can_grant;
-    sched_handoff(caller, recv);
+    if (from_vcpu)
+        sched_handoff_from_vcpu(caller, recv);
+    else
+        sched_handoff(caller, recv);
     arch_return_to_user(&recv->frame);
 }
 

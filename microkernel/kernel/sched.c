@@ -42,27 +42,21 @@ static int highest_ready(void)
     return -1;
 }
 
-/* Highest ready priority below @limit, or -1. */
-static int highest_ready_below(unsigned limit)
-{
-    for (int w = (int)(limit / 64); w >= 0; w--) {
-        uint64_t bits = ready_bitmap[w];
-        if ((unsigned)w == limit / 64)
-            bits &= (1ULL << (limit % 64)) - 1;
-        if (bits)
-            return w * 64 + 63 - __builtin_clzll(bits);
-    }
-    return -1;
-}
-
 bool sched_only_ready_above(const tcb_t *t, unsigned prio)
 {
     /* @t runs at the head of its queue and is about to block: whatever
-     * else is ready must not outrank @prio. */
-    int h = highest_ready();
-    if (h == t->priority && ready[h].head == t && !t->sched_next)
-        h = highest_ready_below((unsigned)h);
-    return h <= (int)prio;
+     * else is ready must not outrank @prio. The bitmap's words above
+     * @prio's, then @prio's own above its bit, with @t's bit left out
+     * where @t is alone in its queue (on the reply of every exit: a scan
+     * for the highest priority and another below it cost ~30 more). */
+    unsigned pw = prio / 64, tw = t->priority / 64;
+    uint64_t own = ready[t->priority].head == t && !t->sched_next ? 1ULL << (t->priority % 64) : 0;
+    for (unsigned w = PRIO_WORDS - 1; w > pw; w--)
+        if (ready_bitmap[w] & ~(w == tw ? own : 0))
+            return false;
+    /* Bits above @prio % 64 (none when it is 63: the shift wraps to 0). */
+    uint64_t above = ~((2ULL << (prio % 64)) - 1);
+    return !(ready_bitmap[pw] & above & ~(pw == tw ? own : 0));
 }
 
 static bool in_ready_queue(const tcb_t *t)
@@ -271,17 +265,13 @@ static inline void load_tls_ring3(const tcb_t *t)
     wrmsr(MSR_IA32_GS_BASE, t->gs_base);
 }
 
-/* For any thread @t, switched to from @prev (or from none). */
-static inline void load_tls_bases(const tcb_t *prev, const tcb_t *t)
+/* For a vCPU thread, switched to from @prev (or from none). */
+static inline void load_tls_vcpu(const tcb_t *prev)
 {
-    if (t->vcpu) {
-        if (prev && !prev->vcpu) {          /* (then sched_tls.known is false) */
-            sched_tls.fs = prev->fs_base;
-            sched_tls.gs = prev->gs_base;
-        }
-        return;
+    if (prev && !prev->vcpu) {          /* (then sched_tls.known is false) */
+        sched_tls.fs = prev->fs_base;
+        sched_tls.gs = prev->gs_base;
     }
-    load_tls_ring3(t);
 }
 
 static inline void switch_fpu(tcb_t *t)
@@ -337,8 +327,19 @@ static inline void enter(tcb_t *t)
 {
     switch_io(t);
     switch_fpu(t);
-    vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
-    load_tls_bases(sched_current, t);
+    /* A vCPU thread has no address space of its own: the kernel's PML4.
+     * (Leaving the handler's in CR3 instead saved a CR3 write per entry
+     * here, but a Nestor in a VM then enters its guests with a CR3 other
+     * than its VMCS's host CR3, and nested-vmx below it loads L1's CR group
+     * at every reflected exit instead of finding it unchanged: Nestor as
+     * L1 7,390 -> 7,561, BENCHMARKS.md.) */
+    if (t->vcpu) {
+        vspace_load_cr3(vspace_kernel_pml4_paddr());
+        load_tls_vcpu(sched_current);
+    } else {
+        vspace_activate(&t->ctes[TCB_CTE_VSPACE].cap);
+        load_tls_ring3(t);
+    }
     tss_set_rsp0((uint64_t)(uintptr_t)(&t->frame + 1));
     sched_current = t;
 }
@@ -360,10 +361,26 @@ void sched_switch(tcb_t *t)
     enter(t);
 }
 
-static inline void handoff_queue(tcb_t *from, tcb_t *to)
+/* @to takes @from's place as the running thread. @pair: the hand-off of
+ * a VM exit or of its reply, between a vCPU thread and its handler. */
+static inline void handoff_queue(tcb_t *from, tcb_t *to, bool pair)
 {
     to->state = TS_READY;       /* (time_left is never 0 after tcb_init_object) */
     tcb_queue_t *q = &ready[from->priority];
+    if (pair && q->head == from && !from->sched_next && !ready[to->priority].head) {
+        /* The vCPU thread and its handler at two priorities, each alone
+         * at its own: @from's queue empties, @to's holds @to alone.
+         * Neither has a second thread, so the tick has no slices to count
+         * for them (the test in enqueue). (sched_remove and enqueue cost a
+         * plain exit's round trip ~45 more; the same test for IPC cost its
+         * fast path +10, BENCHMARKS.md.) */
+        q->head = q->tail = 0;
+        bitmap_clear(from->priority);
+        to->sched_prev = to->sched_next = 0;
+        ready[to->priority].head = ready[to->priority].tail = to;
+        bitmap_set(to->priority);
+        return;
+    }
     if (to->priority == from->priority && q->head == from) {
         /* @to takes @from's place at the head of the queue. */
         to->sched_prev = 0;
@@ -382,13 +399,19 @@ static inline void handoff_queue(tcb_t *from, tcb_t *to)
 
 void sched_handoff(tcb_t *from, tcb_t *to)
 {
-    handoff_queue(from, to);
+    handoff_queue(from, to, false);
+    enter_known_space(to);
+}
+
+void sched_handoff_from_vcpu(tcb_t *from, tcb_t *to)
+{
+    handoff_queue(from, to, true);
     enter_known_space(to);
 }
 
 void sched_handoff_to_vcpu(tcb_t *from, tcb_t *to)
 {
-    handoff_queue(from, to);
+    handoff_queue(from, to, true);
     enter(to);                  /* a vCPU thread has no address space of its own */
 }
 

@@ -26,7 +26,11 @@ void sched_switch(tcb_t *t);
 /* IPC hand-off: the running @from has just blocked and @to, woken by it and
  * of at least its priority, runs next: @to takes @from's place. */
 __attribute__((optimize("omit-frame-pointer"))) void sched_handoff(tcb_t *from, tcb_t *to);
-/* The same, to a vCPU thread (which runs a guest, not user code). */
+/* The same from a vCPU thread to the handler of its exit (the exit fast
+ * path), and from the handler to the vCPU thread (which runs a guest, not
+ * user code): the two are often each alone at its priority. */
+__attribute__((optimize("omit-frame-pointer"))) void sched_handoff_from_vcpu(tcb_t *from,
+                                                                              tcb_t *to);
 void sched_handoff_to_vcpu(tcb_t *from, tcb_t *to);
 /* Check the ready queues and bitmap; adds the errors found to *@errors. */
 void sched_check_queues(uint64_t *errors);

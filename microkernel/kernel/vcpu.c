@@ -367,12 +367,14 @@ static nestor_vcpu_seg_t *state_seg(nestor_vcpu_state_t *s, unsigned i)
 
 #define STATE_OFF(f) __builtin_offsetof(nestor_vcpu_state_t, f)
 /* gprs[i] (trap_frame order) and its field in the state page: copied
- * register by register, straight-line (this is on every exit). */
+ * register by register, straight-line (this is on every exit). The empty
+ * asm after each move keeps it a load and a store: left alone, the compiler
+ * loaded all 15 first and spilled (~50 instructions a copy instead of 30). */
 #define VCPU_GPR_FIELDS(X)                                                         \
     X(0, r15) X(1, r14) X(2, r13) X(3, r12) X(4, r11) X(5, r10) X(6, r9) X(7, r8) \
     X(8, rbp) X(9, rdi) X(10, rsi) X(11, rdx) X(12, rcx) X(13, rbx) X(14, rax)
-#define GPR_TO_STATE_(i, r) s->r = v->gprs[i];
-#define GPR_FROM_STATE_(i, r) v->gprs[i] = s->r;
+#define GPR_TO_STATE_(i, r) s->r = v->gprs[i]; __asm__ volatile("" ::: "memory");
+#define GPR_FROM_STATE_(i, r) v->gprs[i] = s->r; __asm__ volatile("" ::: "memory");
 _Static_assert(VCPU_GPRS == 15, "VCPU_GPR_FIELDS lists every register");
 
 /* The segment registers a mask names, as a range of seg_fields (es..gs are
@@ -434,9 +436,19 @@ static __attribute__((noinline)) void store_rare(vcpu_t *v, nestor_vcpu_state_t 
         s->timer = v->monitor_timer;    /* kept up to date at each exit */
     if ((mask & NESTOR_MTD_SHADOW) && !shadow_sync_store(v, s->shadow, s->shadow_fetch))
         mask &= ~(uint64_t)NESTOR_MTD_SHADOW;
+    /* The shadow was borrowed: @v's VMCS current again (its exit fields are
+     * read after the store, exit_to). */
+    vmcs_load(v);
     v->fetched |= mask;
     s->mtd = v->fetched;
 }
+
+/* The groups a plain VMM's exits fetch and its replies load (the CPUID,
+ * VMCALL and I/O exits): tested one by one inline, everything else behind
+ * one test, out of line (a dozen tests fewer on each plain exit and reply). */
+#define BASE_GROUPS (NESTOR_MTD_GPRS | NESTOR_MTD_RSP | NESTOR_MTD_RIP | NESTOR_MTD_RFLAGS)
+
+static void store_more(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask);
 
 static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
 {
@@ -449,6 +461,18 @@ static void store_state(vcpu_t *v, nestor_vcpu_state_t *s, uint64_t mask)
         s->rip = vmread(VMCS_GUEST_RIP);
     if (mask & NESTOR_MTD_RFLAGS)
         s->rflags = vmread(VMCS_GUEST_RFLAGS);
+    if (mask & ~(uint64_t)BASE_GROUPS) {
+        store_more(v, s, mask);         /* (a tail call: no spills on the plain path) */
+        return;
+    }
+    v->fetched |= mask;
+    s->mtd = v->fetched;            /* every group valid in the page since the exit */
+}
+
+/* store_state's groups beyond BASE_GROUPS, then the bookkeeping. */
+static __attribute__((noinline)) void store_more(vcpu_t *v, nestor_vcpu_state_t *s,
+                                                 uint64_t mask)
+{
     if (mask & NESTOR_MTD_CR) {
         s->cr0 = guest_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
         s->cr2 = v->cr2;
@@ -524,6 +548,8 @@ static void load_cr(uint64_t cr_f, uint64_t mask_f, uint64_t shadow_f, uint64_t 
  * host and guest apart, and a guest state VM entry rejects comes back as an
  * entry-failure exit to the monitor (SDM 26.3, 26.8).
  */
+static void load_more(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask);
+
 static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
 {
     if (mask & NESTOR_MTD_GPRS) {
@@ -535,6 +561,14 @@ static void load_state(vcpu_t *v, const nestor_vcpu_state_t *s, uint64_t mask)
         vmwrite(VMCS_GUEST_RIP, s->rip);
     if (mask & NESTOR_MTD_RFLAGS)
         vmwrite(VMCS_GUEST_RFLAGS, s->rflags);
+    if (mask & ~(uint64_t)BASE_GROUPS)
+        load_more(v, s, mask);          /* (a tail call) */
+}
+
+/* load_state's groups beyond BASE_GROUPS, in the order they had. */
+static __attribute__((noinline)) void load_more(vcpu_t *v, const nestor_vcpu_state_t *s,
+                                                uint64_t mask)
+{
     if (mask & NESTOR_MTD_CR) {
         load_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW, s->cr0, cr0_vmx_fixed);
         v->cr2 = s->cr2;
@@ -876,6 +910,35 @@ static void stop(tcb_t *t, const char *why, uint64_t reason)
     sched_remove(t);
 }
 
+/* Word @i of the exit message: reason and qualification as kept, the rest
+ * from the VMCS's exit-information fields (valid until the next entry). */
+static inline __attribute__((always_inline)) uint64_t exit_mr(const vcpu_t *v, unsigned i)
+{
+    switch (i) {
+    case NESTOR_EXIT_MR_REASON:        return v->exit_reason;
+    case NESTOR_EXIT_MR_QUALIFICATION: return v->exit_qual;
+    case NESTOR_EXIT_MR_GUEST_LINEAR:  return vmread(VMCS_GUEST_LINEAR_ADDR);
+    case NESTOR_EXIT_MR_GUEST_PHYS:    return vmread(VMCS_GUEST_PHYS_ADDR);
+    case NESTOR_EXIT_MR_INSTR_LEN:     return vmread(VMCS_EXIT_INSTR_LEN);
+    case NESTOR_EXIT_MR_INSTR_INFO:    return vmread(VMCS_EXIT_INSTR_INFO);
+    case NESTOR_EXIT_MR_INTR_INFO:     return vmread(VMCS_EXIT_INTR_INFO);
+    case NESTOR_EXIT_MR_INTR_ERROR:    return vmread(VMCS_EXIT_INTR_ERROR);
+    case NESTOR_EXIT_MR_RIP:           return vmread(VMCS_GUEST_RIP);
+    case NESTOR_EXIT_MR_IDT_VECTORING: return vmread(VMCS_IDT_VECTORING_INFO);
+    default:                           return vmread(VMCS_IDT_VECTORING_ERROR);
+    }
+}
+_Static_assert(NESTOR_EXIT_MR_IDT_ERROR == NESTOR_EXIT_MR_COUNT - 1,
+               "exit_mr's default is the last word");
+
+/* The exit message into @mrs. */
+static inline __attribute__((always_inline)) void exit_message(const vcpu_t *v, uint64_t *mrs)
+{
+#pragma GCC unroll 16
+    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+        mrs[i] = exit_mr(v, i);
+}
+
 /*
  * The exit fast path: the handler already waits on the endpoint, at a
  * priority that lets it run now, with an address space and an IPC buffer.
@@ -883,7 +946,7 @@ static void stop(tcb_t *t, const char *why, uint64_t reason)
  * path does; the result is what ipc_send would have produced. Returns only
  * when this does not apply.
  */
-static inline __attribute__((always_inline)) void exit_fast_handoff(tcb_t *t,
+static inline __attribute__((always_inline)) void exit_fast_handoff(tcb_t *t, const vcpu_t *v,
                                                                      const cap_t *ep_cap,
                                                                      const uint64_t *mrs)
 {
@@ -900,16 +963,20 @@ static inline __attribute__((always_inline)) void exit_fast_handoff(tcb_t *t,
      * a vCPU thread among them is still answered by NESTOR_VCPU_REPLY. */
     if (recv->caller)
         recv->caller->callee = 0;
-    recv->frame.rdx = mrs[0];
-    recv->frame.r8 = mrs[1];
-    recv->frame.r9 = mrs[2];
-    recv->frame.r10 = mrs[3];
+    /* No @mrs: the message of this exit, written straight into the
+     * handler's registers and IPC buffer (one copy less on every exit). */
+    _Static_assert(NESTOR_MSG_REGISTERS_IN_CPU == 4, "rdx, r8, r9, r10 carry MRs 0-3");
+    recv->frame.rdx = mrs ? mrs[0] : exit_mr(v, 0);
+    recv->frame.r8 = mrs ? mrs[1] : exit_mr(v, 1);
+    recv->frame.r9 = mrs ? mrs[2] : exit_mr(v, 2);
+    recv->frame.r10 = mrs ? mrs[3] : exit_mr(v, 3);
+#pragma GCC unroll 16
     for (unsigned i = NESTOR_MSG_REGISTERS_IN_CPU; i < NESTOR_EXIT_MR_COUNT; i++)
-        buf->msg[i] = mrs[i];
+        buf->msg[i] = mrs ? mrs[i] : exit_mr(v, i);
     set_syscall_result(recv, NESTOR_OK,
                        nestor_msginfo(NESTOR_FAULT_VM_EXIT, 0, 0, NESTOR_EXIT_MR_COUNT),
                        cap_badge(ep_cap));
-    fastpath_call_switch(t, recv);
+    fastpath_call_switch(t, recv, true);
 }
 
 /* The handler of @slot at the highest level <= @top that has one (its
@@ -1003,22 +1070,28 @@ static bool reflect_exception(tcb_t *t, vcpu_t *v)
 
 typedef enum { EXIT_SENT, EXIT_REFLECTED, EXIT_STOPPED } exit_outcome_t;
 
-/* The exit message @mrs to endpoint @ep, @t waiting for the reply. The
- * fast hand-off applies only on the exit path, where @t runs. */
-static inline __attribute__((always_inline)) void exit_to(tcb_t *t, const cap_t *ep,
-                                                           const uint64_t *mrs, bool from_exit)
+/* The exit message @mrs (NULL: exit_message's, built where it goes) to
+ * endpoint @ep, @t waiting for the reply. The fast hand-off applies only on
+ * the exit path, where @t runs. */
+static inline __attribute__((always_inline)) void exit_to(tcb_t *t, const vcpu_t *v,
+                                                           const cap_t *ep, const uint64_t *mrs,
+                                                           bool from_exit)
 {
     t->fault_type = NESTOR_FAULT_VM_EXIT;
     if (from_exit)
-        exit_fast_handoff(t, ep, mrs);  /* returns only when it does not apply */
+        exit_fast_handoff(t, v, ep, mrs);  /* returns only when it does not apply */
     t->fault_len = NESTOR_EXIT_MR_COUNT;
-    for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
-        t->fault_mrs[i] = mrs[i];
+    if (mrs)
+        for (unsigned i = 0; i < NESTOR_EXIT_MR_COUNT; i++)
+            t->fault_mrs[i] = mrs[i];
+    else
+        exit_message(v, t->fault_mrs);
     ipc_send(t, ep, true, true);
 }
 
-/* Send the exit in @mrs to the handler of table slot @slot at level @top or
- * below. The fast hand-off applies only on the exit path, where @t runs. */
+/* Send the exit in @mrs (NULL: exit_message's) to the handler of table slot
+ * @slot at level @top or below. The fast hand-off applies only on the exit
+ * path, where @t runs. */
 static exit_outcome_t
 send_exit(tcb_t *t, vcpu_t *v, unsigned slot, int top, const uint64_t *mrs, bool from_exit)
 {
@@ -1027,7 +1100,7 @@ send_exit(tcb_t *t, vcpu_t *v, unsigned slot, int top, const uint64_t *mrs, bool
     if (!ep) {
         if (is_exception_slot(slot))
             return reflect_exception(t, v) ? EXIT_REFLECTED : EXIT_STOPPED;
-        stop(t, "no handler for this exit", mrs[NESTOR_EXIT_MR_REASON]);
+        stop(t, "no handler for this exit", v->exit_reason);   /* (= MR 0 of every exit) */
         return EXIT_STOPPED;
     }
     v->exit_level = (uint8_t)level;
@@ -1037,25 +1110,8 @@ send_exit(tcb_t *t, vcpu_t *v, unsigned slot, int top, const uint64_t *mrs, bool
     nestor_vcpu_state_t *s = state_page(v);
     if (s)
         store_state(v, s, v->exit_mask[level][slot]);
-    exit_to(t, ep, mrs, from_exit);
+    exit_to(t, v, ep, mrs, from_exit);
     return EXIT_SENT;
-}
-
-/* The exit message: reason and qualification as kept, the rest from the
- * VMCS's exit-information fields (valid until the next entry). */
-static inline __attribute__((always_inline)) void exit_message(const vcpu_t *v, uint64_t *mrs)
-{
-    mrs[NESTOR_EXIT_MR_REASON] = v->exit_reason;
-    mrs[NESTOR_EXIT_MR_QUALIFICATION] = v->exit_qual;
-    mrs[NESTOR_EXIT_MR_GUEST_LINEAR] = vmread(VMCS_GUEST_LINEAR_ADDR);
-    mrs[NESTOR_EXIT_MR_GUEST_PHYS] = vmread(VMCS_GUEST_PHYS_ADDR);
-    mrs[NESTOR_EXIT_MR_INSTR_LEN] = vmread(VMCS_EXIT_INSTR_LEN);
-    mrs[NESTOR_EXIT_MR_INSTR_INFO] = vmread(VMCS_EXIT_INSTR_INFO);
-    mrs[NESTOR_EXIT_MR_INTR_INFO] = vmread(VMCS_EXIT_INTR_INFO);
-    mrs[NESTOR_EXIT_MR_INTR_ERROR] = vmread(VMCS_EXIT_INTR_ERROR);
-    mrs[NESTOR_EXIT_MR_RIP] = vmread(VMCS_GUEST_RIP);
-    mrs[NESTOR_EXIT_MR_IDT_VECTORING] = vmread(VMCS_IDT_VECTORING_INFO);
-    mrs[NESTOR_EXIT_MR_IDT_ERROR] = vmread(VMCS_IDT_VECTORING_ERROR);
 }
 
 static void deliver_exit_at(tcb_t *t, vcpu_t *v, uint64_t reason, uint64_t qual, unsigned slot,
@@ -1073,11 +1129,9 @@ static inline __attribute__((always_inline)) void deliver_exit(tcb_t *t, vcpu_t 
 static void deliver_exit_at(tcb_t *t, vcpu_t *v, uint64_t reason, uint64_t qual, unsigned slot,
                             unsigned level)
 {
-    uint64_t mrs[NESTOR_EXIT_MR_COUNT];
     v->exit_reason = reason;
     v->exit_qual = qual;
-    exit_message(v, mrs);
-    send_exit(t, v, slot, (int)level, mrs, true);
+    send_exit(t, v, slot, (int)level, 0, true);
 }
 
 /*
@@ -1100,7 +1154,6 @@ static bool monitor_timer_ran_out(vcpu_t *v)
 /* PASS_ON: the same exit to the next lower level that handles its slot. */
 static inline __attribute__((always_inline)) bool pass_on(tcb_t *t, vcpu_t *v)
 {
-    uint64_t mrs[NESTOR_EXIT_MR_COUNT];
     int top = (int)v->exit_level - 1;
     if (__builtin_expect(v->exit_level == VCPU_DOORBELL_LEVEL, 0)) {
         /* From a doorbell's server to the tables, as if it had not taken
@@ -1109,8 +1162,7 @@ static inline __attribute__((always_inline)) bool pass_on(tcb_t *t, vcpu_t *v)
         v->fetched = 0;
     }
     vmcs_load(v);
-    exit_message(v, mrs);
-    return send_exit(t, v, v->exit_slot, top, mrs, false) == EXIT_REFLECTED;
+    return send_exit(t, v, v->exit_slot, top, 0, false) == EXIT_REFLECTED;
 }
 
 /*
@@ -1131,16 +1183,14 @@ static __attribute__((noinline)) bool doorbell_exit(tcb_t *t, vcpu_t *v, uint64_
         nestor_vcpu_state_t *s = page_in(v, VCPU_CTE_DOORBELL_PAGE + i);
         if (ep->type != NESTOR_OBJ_ENDPOINT || !s)
             return false;
-        uint64_t mrs[NESTOR_EXIT_MR_COUNT];
         v->exit_reason = reason;
         v->exit_qual = vmread(VMCS_EXIT_QUALIFICATION);
-        exit_message(v, mrs);
         v->exit_level = VCPU_DOORBELL_LEVEL;
         v->exit_slot = NESTOR_EXIT_EPT_VIOLATION;
         v->doorbell = (uint8_t)i;
         store_state(v, s, NESTOR_DOORBELL_GROUPS);
         ipc_timeout_arm(t, d->timeout_ticks);
-        exit_to(t, ep, mrs, true);
+        exit_to(t, v, ep, 0, true);
         return true;
     }
     return false;

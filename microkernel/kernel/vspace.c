@@ -59,12 +59,6 @@ static unsigned index_at(uint64_t va, unsigned shift)
     return (unsigned)((va >> shift) & (PT_ENTRIES - 1));
 }
 
-uint64_t vspace_kernel_pml4_paddr(void)
-{
-    /* boot_pml4 is in the kernel image (KERNEL_VMA + physical), not the physmap. */
-    return (uint64_t)(uintptr_t)boot_pml4 - KERNEL_VMA;
-}
-
 static bool assign_id(cap_t *cap, bool ept)
 {
     for (unsigned i = 0; i < VSPACE_MAX; i++) {

@@ -10,6 +10,7 @@
 #ifndef KERNEL_VSPACE_H
 #define KERNEL_VSPACE_H
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/paging.h"
 #include "arch/x86_64/vmx.h"
 #include "kernel/cap.h"
 #include <nestor/invocations.h>
@@ -96,8 +97,14 @@ unsigned vspace_free_ids(void);
 void vspace_destroy(const cap_t *pml4_cap);
 /* The PML4 (physical) in CR3 now. */
 extern uint64_t vspace_active_cr3;
-/* The kernel's own PML4 (kernel half only). */
-uint64_t vspace_kernel_pml4_paddr(void);
+/* The kernel's own PML4 (kernel half only): boot_pml4 is in the kernel
+ * image (KERNEL_VMA + physical), not the physmap. Inline: every VM exit
+ * and every entry into a vCPU thread asks. */
+extern uint64_t boot_pml4[];
+static inline uint64_t vspace_kernel_pml4_paddr(void)
+{
+    return (uint64_t)(uintptr_t)boot_pml4 - KERNEL_VMA;
+}
 
 /* Load CR3 with the PML4 at @pml4_paddr unless it is there already. */
 static inline void vspace_load_cr3(uint64_t pml4_paddr)
