@@ -152,6 +152,22 @@ static void from_gdb(void)
     }
 }
 
+/* The VM ended (@how, count_monitor.h CM_QUERY_*): gdb, if it waits for a
+ * stop of the running guest, gets the process's end (E.3 "W"/"X"). The
+ * query comes once: nothing of ours runs the VM after it. */
+static void vm_ended(nestor_word_t how, nestor_word_t status)
+{
+    if (!rsp_running(&insp.rsp))
+        return;
+    if (how == CM_QUERY_EXITED)
+        rsp_stopped(&insp.rsp, 1, (unsigned)(status & 0xFF), RSP_STOP_EXITED, 0);
+    else
+        rsp_stopped(&insp.rsp, 1, RSP_SIGKILL, RSP_STOP_KILLED, 0);
+    printf("inspector %s: the VM ended (%s %lu): told gdb\n", insp.name,
+           how == CM_QUERY_EXITED ? "exit status" : "stopped by its VMM, signal",
+           how == CM_QUERY_EXITED ? (unsigned long)(status & 0xFF) : (unsigned long)RSP_SIGKILL);
+}
+
 static void serve(void)
 {
     nu_msg_t m = { 0 };
@@ -164,8 +180,13 @@ static void serve(void)
             exit_mrs(&m, mr);
             target_exit(&insp, mr);
         } else if (m.badge == CM_BADGE_QUERY) {
-            /* The VMM's question at the end, as to every stacked monitor:
-             * MR0 the exits we took (held), MR1 those we passed on. */
+            /* The VMM's question at the end, as to every stacked monitor,
+             * saying how the VM ended (count_monitor.h CM_QUERY_*): a gdb
+             * waiting for the running guest's next stop hears it first
+             * ("W", or "X" with SIGKILL where the VMM stopped it: README
+             * "The VM's end"). We answer MR0 the exits we took (held),
+             * MR1 those we passed on. */
+            vm_ended(m.mr[CM_QUERY_MR_HOW], m.mr[CM_QUERY_MR_STATUS]);
             m = (nu_msg_t){ .info = nestor_msginfo(0, 0, 0, 2),
                             .mr = { insp.exits_pause + insp.exits_bp + insp.exits_db +
                                         insp.exits_dr + insp.exits_ept,

@@ -200,8 +200,10 @@ static unsigned g_thread(struct rsp *r)
 static void build_stop(struct rsp *r)
 {
     reply_reset(r);
-    if (r->stop_why == RSP_STOP_EXITED) {
-        reply_byte(r, 'W');
+    /* E.3: "W AA" the process exited with status AA, "X AA" it was
+     * terminated by signal AA. */
+    if (r->stop_why == RSP_STOP_EXITED || r->stop_why == RSP_STOP_KILLED) {
+        reply_byte(r, r->stop_why == RSP_STOP_EXITED ? 'W' : 'X');
         reply_hex8(r, (uint8_t)r->stop_sig);
         return;
     }

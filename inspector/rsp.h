@@ -67,6 +67,7 @@
 #define RSP_SIGILL        4
 #define RSP_SIGTRAP       5
 #define RSP_SIGSEGV       11
+#define RSP_SIGKILL       9       /* the VM stopped by its VMM (an X reply) */
 
 /* Z/z types (GDB manual E.2, "z type,addr,kind"). */
 enum rsp_bp_type {
@@ -102,6 +103,7 @@ enum rsp_stop_why {
     RSP_STOP_RWATCH,
     RSP_STOP_AWATCH,
     RSP_STOP_EXITED,          /* the VM ended: W reply, sig is the exit status */
+    RSP_STOP_KILLED,          /* the VM was stopped (an error): X reply, sig is the signal */
 };
 
 struct rsp;

@@ -1012,7 +1012,10 @@ static bool check_counts(void)
         const stacked_t *st = &stacked[i];
         nestor_word_t counted, others;
         const char *kind = st->kind;
-        if (!count_monitor_query(st->query, &counted, &others)) {
+        const vm_t *vm = &vms[st->vm];
+        const bool exited = vm->status == VM_EXITED;
+        if (!count_monitor_query(st->query, exited ? CM_QUERY_EXITED : CM_QUERY_STOPPED,
+                                 exited ? vm->exit_code : 0, &counted, &others)) {
             printf("%s %s: does not answer\n", kind, st->name);
             ok = false;
         } else if (st->count && st->cpuid_only) {

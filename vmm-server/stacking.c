@@ -65,9 +65,12 @@ nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned re
                ? query : 0;
 }
 
-bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_word_t *others)
+bool count_monitor_query(nestor_cptr_t query, nestor_word_t how, nestor_word_t status,
+                         nestor_word_t *counted, nestor_word_t *others)
 {
-    nu_msg_t m = { .info = nestor_msginfo(0, 0, 0, 0) };
+    nu_msg_t m = { .info = nestor_msginfo(0, 0, 0, CM_QUERY_WORDS) };
+    m.mr[CM_QUERY_MR_HOW] = how;
+    m.mr[CM_QUERY_MR_STATUS] = status;
     if (nu_call(query, &m) != NESTOR_OK)
         return false;
     *counted = m.mr[0];

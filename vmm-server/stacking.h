@@ -14,9 +14,12 @@ nestor_cptr_t stack_exit_table(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned level
  * @reason of the VM whose VCPU is @vcpu. Returns our capability to query
  * it (badged CM_BADGE_QUERY), 0 on failure. */
 nestor_cptr_t count_monitor_stack(nu_alloc_t *a, nestor_cptr_t vcpu, unsigned reason);
-/* Ask the count monitor behind @query: exits of its reasons it saw, and the
- * others it passed through. */
-bool count_monitor_query(nestor_cptr_t query, nestor_word_t *counted, nestor_word_t *others);
+/* Ask the count monitor (or any stacked monitor) behind @query, telling it
+ * how its VM ended (@how: CM_QUERY_EXITED with the guest's @status, or
+ * CM_QUERY_STOPPED): exits of its reasons it saw, and the others it passed
+ * through. */
+bool count_monitor_query(nestor_cptr_t query, nestor_word_t how, nestor_word_t status,
+                         nestor_word_t *counted, nestor_word_t *others);
 
 struct vm;
 /* A stacked monitor's requests to the VMM's endpoint (nested-vmx/

@@ -320,6 +320,21 @@ static void test_run_control(void)
     rsp_stopped(&m->rsp, 1, 0, RSP_STOP_EXITED, 0);
     pos = 0;
     CU_ASSERT_STRING_EQUAL(next_reply(&pos), "W00");
+    /* ... with a status, and stopped by its VMM: X with the signal. */
+    model_ask(m, "vCont;c");
+    m->out_len = 0;
+    rsp_stopped(&m->rsp, 1, 0x101, RSP_STOP_EXITED, 0);     /* the low byte, as gdb takes it */
+    pos = 0;
+    CU_ASSERT_STRING_EQUAL(next_reply(&pos), "W01");
+    model_ask(m, "vCont;c");
+    m->out_len = 0;
+    rsp_stopped(&m->rsp, 1, RSP_SIGKILL, RSP_STOP_KILLED, 0);
+    pos = 0;
+    CU_ASSERT_STRING_EQUAL(next_reply(&pos), "X09");
+    /* Not running (gdb holds a stop): no reply goes out. */
+    m->out_len = 0;
+    rsp_stopped(&m->rsp, 1, 0, RSP_STOP_EXITED, 0);
+    CU_ASSERT_EQUAL(m->out_len, 0);
     CU_ASSERT_EQUAL(m->violations, 0);
 }
 

@@ -289,7 +289,7 @@ static void test_rsp_fuzz(void)
                 rsp_input(&m->rsp, &c, 1);
             } else {
                 rsp_stopped(&m->rsp, 1 + below(MODEL_THREADS + 2), RSP_SIGTRAP,
-                            (enum rsp_stop_why)below(RSP_STOP_EXITED + 1), rnd());
+                            (enum rsp_stop_why)below(RSP_STOP_KILLED + 1), rnd());
             }
             if (rsp_running(&m->rsp)) {
                 why = "still running after a stop";
