@@ -56,6 +56,12 @@ bool dregs_va_ok(uint64_t va, bool long_mode)
 #define OP_INT1      0xF1
 #define OP_TWO_BYTE  0x0F
 #define OP2_SYSCALL  0x05
+#define OP2_SYSRET   0x07
+#define OP_POPF      0x9D
+#define OP_IRET      0xCF
+#define OP_HLT       0xF4
+#define OP_CLI       0xFA
+#define OP_STI       0xFB
 
 /* SDM Vol. 2A 2.1.1: lock/repeat (F0 F2 F3), segment overrides (2E 36 3E
  * 26 64 65), operand and address size (66 67); 2.2.1: REX (40-4F) in
@@ -96,5 +102,15 @@ void dregs_step_insn(const uint8_t *bytes, unsigned n, bool mode64, insp_step_in
         *out = (insp_step_insn_t){ STEP_INT, X86_VEC_DB, i + 1 };
     } else if (op == OP_TWO_BYTE && i + 1 < n && bytes[i + 1] == OP2_SYSCALL) {
         *out = (insp_step_insn_t){ STEP_SYSCALL, 0, i + 2 };
+    } else if (op == OP_TWO_BYTE && i + 1 < n && bytes[i + 1] == OP2_SYSRET) {
+        *out = (insp_step_insn_t){ STEP_SYSRET, 0, i + 2 };
+    } else if (op == OP_CLI || op == OP_STI) {
+        *out = (insp_step_insn_t){ STEP_CLI_STI, 0, i + 1 };
+    } else if (op == OP_POPF) {
+        *out = (insp_step_insn_t){ STEP_POPF, 0, i + 1 };
+    } else if (op == OP_IRET) {
+        *out = (insp_step_insn_t){ STEP_IRET, 0, i + 1 };
+    } else if (op == OP_HLT) {
+        *out = (insp_step_insn_t){ STEP_HLT, 0, i + 1 };
     }
 }

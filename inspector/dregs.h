@@ -38,7 +38,9 @@ bool dregs_va_ok(uint64_t va, bool long_mode);
  * in R11 (Vol. 2B SYSCALL); INT n, INT3, INTO and INT1 push it in the
  * handler's frame and enter the handler with TF clear (Vol. 3A 6.12.1), so
  * the step ends at the handler's first instruction, as gdb expects of a
- * bare machine.
+ * bare machine. The same places must show the guest's IF, which a step
+ * clears (no interrupt inside it); the instructions that write IF
+ * themselves, and HLT, are told apart too (STEP_CLI_STI ... STEP_HLT).
  */
 #define DREGS_INSN_MAX 15         /* bytes an instruction may have (SDM Vol. 2A 2.3.11) */
 #define DREGS_OP_PUSHF 0x9C       /* SDM Vol. 2A Table A-2 */
@@ -54,6 +56,14 @@ typedef enum {
     STEP_PUSHF,                   /* 9C */
     STEP_SYSCALL,                 /* 0F 05 */
     STEP_INT,                     /* CD ib, CC, CE (outside 64-bit mode), F1 */
+    /* The instructions that write RFLAGS.IF themselves (the step runs
+     * with IF clear: their IF is the one to keep, target.c) and HLT (the
+     * step over it runs with the guest's IF: it waits for an interrupt). */
+    STEP_CLI_STI,                 /* FA, FB (SDM Vol. 2A CLI, Vol. 2B STI) */
+    STEP_POPF,                    /* 9D: IF only with CPL <= IOPL (Vol. 2B POPF) */
+    STEP_IRET,                    /* CF: the same rule (Vol. 2A IRET) */
+    STEP_SYSRET,                  /* 0F 07: RFLAGS <- R11 (Vol. 2B SYSRET) */
+    STEP_HLT,                     /* F4 */
 } insp_step_kind_t;
 
 typedef struct {

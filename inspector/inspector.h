@@ -40,6 +40,7 @@ typedef struct {
     uint64_t gpa;                 /* where the int3 is */
     uint16_t vector;              /* or STEP_BP_SYSCALL */
     uint8_t word;                 /* bytes per slot of its frame */
+    bool trap;                    /* a trap gate: IF as it was (SDM Vol. 3A 6.12.1.3) */
     insp_swbp_t *bp;              /* ours, temporary (else NULL: gdb's, another
                                      vector's, or none where the step's instruction
                                      reads or writes that byte) */
@@ -91,6 +92,8 @@ typedef struct insp {
     nestor_word_t dirty;          /* state-page groups changed while stopped */
     bool stepping;                /* TF is ours until the step's #DB */
     bool guest_tf;                /* the guest's own TF while we step */
+    bool if_masked;               /* the guest's IF was 1: ours is 0 while we step */
+    bool step_sets_if;            /* the stepped instruction writes IF itself */
     insp_step_insn_t step;        /* the instruction the step began at (dregs.h) */
     uint64_t step_rip, step_rsp;  /* where it began */
     /* hidden int3s at the handlers' entries end the step there */

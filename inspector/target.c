@@ -62,15 +62,23 @@ static bool reg_mapped(unsigned regno)
     return regno < RSP_X86_NREGS && reg_map[regno].group != 0;
 }
 
+/* Whether a step may run with IF clear (mask_if, below). */
+static bool if_maskable(const insp_t *in)
+{
+    return !in->l2 && in->step.kind != STEP_HLT;
+}
+
+static uint64_t guest_flags(const insp_t *in, uint64_t v);
+
 static uint64_t reg_get(insp_t *in, unsigned regno)
 {
     const uint8_t *p = (const uint8_t *)in->s + reg_map[regno].off;
     if (reg_map[regno].group == NESTOR_MTD_SEGS && regno <= RSP_X86_GS)
         return *(const uint16_t *)p;
     uint64_t v = *(const uint64_t *)p;
-    /* While we step, TF is ours: gdb sees the guest's own. */
-    if (regno == RSP_X86_EFLAGS && in->stepping && !in->guest_tf)
-        v &= ~X86_RFLAGS_TF;
+    /* While we step, TF and IF are ours: gdb sees the guest's own. */
+    if (regno == RSP_X86_EFLAGS && in->stepping)
+        v = guest_flags(in, v);
     return v;
 }
 
@@ -115,6 +123,9 @@ static int t_write_reg(void *ctx, unsigned tid, unsigned regno, const uint8_t *b
         if (in->stepping) {
             in->guest_tf = v & X86_RFLAGS_TF;
             v |= X86_RFLAGS_TF;
+            in->if_masked = (v & X86_RFLAGS_IF_BIT) && if_maskable(in);
+            if (in->if_masked)
+                v &= ~X86_RFLAGS_IF_BIT;
         }
     }
     *(uint64_t *)((uint8_t *)in->s + m->off) = v;
@@ -838,10 +849,10 @@ static unsigned t_threads(void *ctx)
  * handlers' first instructions end it there instead, as gdb expects of a
  * bare machine, and the frame's RFLAGS image loses our TF. Those int3s are
  * temporary software breakpoints (swbp.h), hidden from the guest as gdb's
- * are (above), and none is where the instruction reads or writes.
+ * are (above), and none is where the instruction reads or writes. The IF
+ * we clear for the step (mask_if) is hidden in the same places.
  */
-#define TF_IMAGE_BYTE  1                          /* TF is bit 8: byte 1 of the image */
-#define TF_IMAGE_BIT   (X86_RFLAGS_TF >> 8)
+#define TF_IMAGE_BYTE  1                          /* TF, IF: bits 8, 9, byte 1 of the image */
 #define FRAME_RFLAGS   2                          /* slots below it: (E/R)IP, CS (6.12.1, 6.14.2) */
 
 /* The guest's IDT (or real mode's IVT) as the step began: read once per
@@ -866,7 +877,7 @@ static void read_idt(insp_t *in)
  * and gates beyond the IDT's limit are not followed (false). @desc caches
  * the last code descriptor read. */
 static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, unsigned *word,
-                       uint64_t desc[2])
+                       bool *trap, uint64_t desc[2])
 {
     const nestor_vcpu_state_t *s = in->s;
     if (!(s->cr0 & X86_CR0_PE)) {
@@ -877,6 +888,7 @@ static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, uns
         *rip = ivt[0];
         *lin = ((uint64_t)ivt[1] << X86_REAL_SEG_SHIFT) + ivt[0];
         *word = sizeof(uint16_t);
+        *trap = false;            /* real mode clears IF (20.1.4) */
         return true;
     }
     const bool ia32e = s->efer & X86_EFER_LMA;
@@ -891,6 +903,8 @@ static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, uns
     if (type != X86_GATE_INT32 && type != X86_GATE_TRAP32 &&
         (ia32e || (type != X86_GATE_INT16 && type != X86_GATE_TRAP16)))
         return false;
+    /* 6.12.1.3: an interrupt gate clears IF, a trap gate leaves it. */
+    *trap = type == X86_GATE_TRAP32 || type == X86_GATE_TRAP16;
     uint64_t off = X86_GATE_OFFSET(g[0]);
     if (ia32e) {
         *rip = *lin = off | g[1] << 32;
@@ -921,14 +935,28 @@ static bool handler_of(insp_t *in, unsigned v, uint64_t *rip, uint64_t *lin, uns
     return true;
 }
 
-/* Clear our TF in an RFLAGS image at guest-linear @va. */
-static void clear_tf_image(insp_t *in, uint64_t va)
+/* The guest's RFLAGS image in @v, where the step stored ours: its own TF
+ * and IF, not the TF we set and the IF we cleared (mask_if). */
+static uint64_t guest_flags(const insp_t *in, uint64_t v)
+{
+    if (!in->guest_tf)
+        v &= ~X86_RFLAGS_TF;
+    if (in->if_masked)
+        v |= X86_RFLAGS_IF_BIT;
+    return v;
+}
+
+/* The guest's TF and IF in an RFLAGS image at guest-linear @va (both in
+ * its second byte). */
+static void fix_image(insp_t *in, uint64_t va)
 {
     uint8_t b;
-    if (read_linear(in, va + TF_IMAGE_BYTE, &b, 1) == 1 && (b & TF_IMAGE_BIT)) {
-        b &= (uint8_t)~TF_IMAGE_BIT;
-        write_linear(in, va + TF_IMAGE_BYTE, &b, 1);
-    }
+    if (read_linear(in, va + TF_IMAGE_BYTE, &b, 1) != 1)
+        return;
+    const uint8_t g = (uint8_t)(guest_flags(in, (uint64_t)b << 8 * TF_IMAGE_BYTE) >>
+                                8 * TF_IMAGE_BYTE);
+    if (g != b)
+        write_linear(in, va + TF_IMAGE_BYTE, &g, 1);
 }
 
 /* The guest-physical bytes an instruction's accesses touch (insn_at_rip),
@@ -974,7 +1002,7 @@ static bool ranges_cover(const gpa_range_t *r, unsigned n, uint64_t gpa)
  * that even where nothing hides an int3 (no execute-only EPT, at L2) the
  * guest reads its own byte; but for inspector.plain-int3. */
 static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, unsigned word,
-                    const gpa_range_t *r, unsigned nr)
+                    bool trap, const gpa_range_t *r, unsigned nr)
 {
     /* The page of the last translation (handlers share a few pages). */
     static uint64_t last_va = ~0ull, last_gpa;
@@ -999,7 +1027,7 @@ static void hide_bp(insp_t *in, unsigned vector, uint64_t rip, uint64_t lin, uns
         taken = in->step_bps[i].bp && in->step_bps[i].gpa == gpa;
     insp_stepbp_t *b = &in->step_bps[in->n_step_bps++];
     *b = (insp_stepbp_t){ .rip = rip, .gpa = gpa, .vector = (uint16_t)vector,
-                          .word = (uint8_t)word };
+                          .word = (uint8_t)word, .trap = trap };
     if (!taken) {
         b->bp = swbp_plant(in->sw_temp, INSP_STEP_BPS, lin, gpa, in->ram);
         if (b->bp)
@@ -1038,6 +1066,42 @@ static void step_bps_protect(insp_t *in, bool was_in_use)
     step_leaves_protect(in);
 }
 
+/* No maskable interrupt inside a step (as QEMU's gdbstub): with the
+ * guest's IF 1, ours is 0 until the step ends (step_end gives it back), so
+ * the VMM injects none (its injection needs IF, SDM Vol. 3C 26.3.1.5; the
+ * window it opens instead cannot open with IF 0, 25.2) and gdb's stepi
+ * does not land in a timer's handler. NMIs are not masked by IF (Vol. 3A
+ * 6.8.1): one may still come, and the step ends at its handler. Not over
+ * HLT (with IF 0 it would wait for nothing: the VMM stops such a guest),
+ * and not at L2 (L1 reads and injects by L2's IF: a step there keeps the
+ * guest's). Whether the instruction writes IF itself (step_end keeps
+ * that): CLI, STI and SYSRET always (Vol. 2A CLI, Vol. 2B STI, SYSRET:
+ * RFLAGS <- R11); POPF and IRET in real mode, in virtual-8086 mode with
+ * IOPL 3, else with CPL <= IOPL (Vol. 2B POPF, Vol. 2A IRET; CPL is
+ * SS.DPL, Vol. 3C 24.4.1), as before the instruction. */
+static void mask_if(insp_t *in)
+{
+    nestor_vcpu_state_t *s = in->s;
+    in->if_masked = (s->rflags & X86_RFLAGS_IF_BIT) && if_maskable(in);
+    if (in->if_masked)
+        s->rflags &= ~X86_RFLAGS_IF_BIT;
+    const unsigned iopl = (s->rflags >> X86_RFLAGS_IOPL_SHIFT) & X86_RFLAGS_IOPL_MASK;
+    const unsigned cpl = (s->ss.ar >> X86_AR_DPL_SHIFT) & X86_AR_DPL_MASK;
+    const bool privileged = !(s->cr0 & X86_CR0_PE) ||
+                            ((s->rflags & X86_RFLAGS_VM) ? iopl == X86_RFLAGS_IOPL_MASK
+                                                         : cpl <= iopl);
+    switch (in->step.kind) {
+    case STEP_CLI_STI: case STEP_SYSRET:
+        in->step_sets_if = true;
+        break;
+    case STEP_POPF: case STEP_IRET:
+        in->step_sets_if = privileged;
+        break;
+    default:
+        in->step_sets_if = false;
+    }
+}
+
 static void step_begin(insp_t *in)
 {
     nestor_vcpu_state_t *s = in->s;
@@ -1063,17 +1127,19 @@ static void step_begin(insp_t *in)
     for (unsigned v = 0; v < X86_VECTORS; v++) {
         uint64_t rip, lin;
         unsigned word;
-        if (handler_of(in, v, &rip, &lin, &word, desc) && lin != here)
-            hide_bp(in, v, rip, lin, word, r, nr);   /* (never where the step starts) */
+        bool trap;
+        if (handler_of(in, v, &rip, &lin, &word, &trap, desc) && lin != here)
+            hide_bp(in, v, rip, lin, word, trap, r, nr);   /* (never where the step starts) */
     }
     /* SDM Vol. 2B SYSCALL: RIP <- IA32_LSTAR, RFLAGS &= ~IA32_FMASK; with
      * TF in FMASK (as Linux has it) no trap follows (17.3.1.4: TF is clear
      * when it completes), so the entry gets an int3 too. */
     if (in->step.kind == STEP_SYSCALL && mode64(s) && s->lstar != here)
-        hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0, r, nr);
+        hide_bp(in, STEP_BP_SYSCALL, s->lstar, s->lstar, 0, false, r, nr);
     step_bps_protect(in, was_in_use);
     in->guest_tf = s->rflags & X86_RFLAGS_TF;
     s->rflags |= X86_RFLAGS_TF;
+    mask_if(in);
     in->dirty |= NESTOR_MTD_RFLAGS;
     in->stepping = true;
     /* At L2 the step may exit to L1 (an instruction L1 intercepts, L1's
@@ -1089,8 +1155,10 @@ static void step_begin(insp_t *in)
  * 6-1; an INT n never does), CS, RFLAGS. It is a frame of this step only
  * if its IP is where the step began (a fault, an event before the
  * instruction) or after it (INT n): a CALL to a handler pushes neither.
- * Vectors sharing a handler that disagree on the error code leave it. */
-static void fix_frame(insp_t *in)
+ * Vectors sharing a handler that disagree on the error code leave it.
+ * True if it is (@trap: through trap gates only, IF as it was, SDM Vol. 3A
+ * 6.12.1.3), the frame's image then the guest's TF and IF (fix_image). */
+static bool fix_frame(insp_t *in, bool *trap)
 {
     nestor_vcpu_state_t *s = in->s;
     const bool real = !(s->cr0 & X86_CR0_PE);
@@ -1103,19 +1171,48 @@ static void fix_frame(insp_t *in)
         const bool soft = in->step.kind == STEP_INT && b->vector == in->step.vector;
         const int e = !real && !soft && x86_exception_has_error(b->vector);
         if ((err >= 0 && e != err) || (word && word != b->word))
-            return;
+            return false;
         err = e;
         word = b->word;
+        *trap = *trap && b->trap;
     }
     if (err < 0)
-        return;
+        return false;
     uint64_t ip = 0;
     const uint64_t at = s->rsp + (uint64_t)err * word;
     if (read_linear(in, linear(s, &s->ss, at, true), &ip, word) != word)
-        return;
+        return false;
     if (ip != in->step_rip && !(in->step.len && ip == in->step_rip + in->step.len))
-        return;
-    clear_tf_image(in, linear(s, &s->ss, at + FRAME_RFLAGS * word, true));
+        return false;
+    fix_image(in, linear(s, &s->ss, at + FRAME_RFLAGS * word, true));
+    return true;
+}
+
+/* The guest's IF back at the step's end (mask_if cleared it). An event the
+ * step delivered (@frame) through an interrupt gate cleared it, as it
+ * would have (SDM Vol. 3A 6.12.1.3); through trap gates (@trap) it is the
+ * guest's. An instruction that wrote IF itself and completed (RIP moved)
+ * keeps what it wrote; STI, which executed with our IF 0, opened an
+ * interrupt shadow that the guest's IF 1 would not have (Vol. 2B STI:
+ * blocking only if IF was 0; Vol. 3C 24.4.2, blocking by STI): it goes.
+ * Anything else (the #DB of a plain instruction, a stop before it ran) has
+ * the guest's IF. */
+static void give_if_back(insp_t *in, bool frame, bool trap)
+{
+    nestor_vcpu_state_t *s = in->s;
+    if (frame) {
+        if (trap)
+            s->rflags |= X86_RFLAGS_IF_BIT;
+    } else if (in->step_sets_if && s->rip != in->step_rip) {
+        if (in->step.kind == STEP_CLI_STI && (s->rflags & X86_RFLAGS_IF_BIT) &&
+            (s->interruptibility & X86_INTR_BLOCK_STI)) {
+            s->interruptibility &= ~(nestor_word_t)X86_INTR_BLOCK_STI;
+            in->dirty |= NESTOR_MTD_INTR;
+        }
+    } else {
+        s->rflags |= X86_RFLAGS_IF_BIT;
+    }
+    in->dirty |= NESTOR_MTD_RFLAGS;
 }
 
 /* The step is over (we hold an exit): our TF out of RFLAGS and out of
@@ -1136,21 +1233,30 @@ static void step_end(insp_t *in)
     in->stepping = false;
     if (in->l2)
         in->l2->debug &= ~(uint64_t)(NVMX_L2_DEBUG_STEP | NVMX_L2_DEBUG_GUEST_TF);
-    if (!in->guest_tf) {
-        s->rflags &= ~X86_RFLAGS_TF;
-        in->dirty |= NESTOR_MTD_RFLAGS;
+    bool frame = false, trap = true, if_done = false;
+    if (!in->guest_tf || in->if_masked) {
         const insp_stepbp_t *sc = in->n_step_bps ? &in->step_bps[in->n_step_bps - 1] : NULL;
         if (in->step.kind == STEP_PUSHF && s->rip == in->step_rip + in->step.len) {
-            clear_tf_image(in, linear(s, &s->ss, s->rsp, true));
+            fix_image(in, linear(s, &s->ss, s->rsp, true));
         } else if (in->step.kind == STEP_SYSCALL && sc && sc->vector == STEP_BP_SYSCALL &&
                    s->rip == sc->rip) {
-            /* SDM Vol. 2B SYSCALL: R11 <- RFLAGS, RIP <- IA32_LSTAR. */
-            s->r11 &= ~X86_RFLAGS_TF;
+            /* SDM Vol. 2B SYSCALL: R11 <- RFLAGS, RIP <- IA32_LSTAR,
+             * RFLAGS <- RFLAGS AND NOT IA32_FMASK. */
+            s->r11 = guest_flags(in, s->r11);
             in->dirty |= NESTOR_MTD_GPRS;
+            if (in->if_masked && !(s->fmask & X86_RFLAGS_IF_BIT))
+                s->rflags |= X86_RFLAGS_IF_BIT;
+            if_done = true;
         } else {
-            fix_frame(in);
+            frame = fix_frame(in, &trap);
         }
     }
+    if (!in->guest_tf)
+        s->rflags &= ~X86_RFLAGS_TF;
+    if (in->if_masked && !if_done)
+        give_if_back(in, frame, trap);
+    in->if_masked = false;
+    in->dirty |= NESTOR_MTD_RFLAGS;
     in->n_step_bps = 0;
     in->step.kind = STEP_PLAIN;
     bps_replant(in);              /* (after the step's int3s are out) */

@@ -70,6 +70,8 @@
 #define X86_RFLAGS_IF_BIT X86_BIT(9)
 #define X86_RFLAGS_DF     X86_BIT(10)
 #define X86_RFLAGS_OF     X86_BIT(11)
+#define X86_RFLAGS_IOPL_SHIFT 12     /* I/O privilege level, bits 13:12 (3.4.3.3) */
+#define X86_RFLAGS_IOPL_MASK  3u
 #define X86_RFLAGS_NT     X86_BIT(14)
 #define X86_RFLAGS_AC     X86_BIT(18)   /* alignment check (3.4.3.3) */
 #define X86_RFLAGS_VM     X86_BIT(17)

@@ -19,9 +19,13 @@
  *     byte for byte and by checksum, not an int3 (SDM Vol. 2A INT3);
  *   - a single step over CPUID and OUT, which the VMM carries out, ends
  *     right after them (cpuid_here, out_here), and an interrupt due when
- *     one completes waits for the step's trap (unmask_here); the next step
- *     (unmasked_nop) delivers it at its entry, and the handler's frame has
- *     no TF (irq_frame_rflags: gdb's stepi lands in irq0_handler).
+ *     one completes waits for the step's trap (unmask_here);
+ *   - no interrupt inside a step: with IF 1 and IRQ 0 due every
+ *     millisecond, gdb's steps over unmasked_nop, a PUSHFQ (whose image
+ *     has the guest's IF 1, not the inspector's 0: pushed_if_rflags) and
+ *     some 200 instructions of a loop (step_loop) never land in
+ *     irq0_handler (gdb reads ticks: still 0); once gdb lets go the
+ *     interrupts come, the first frame with IF and without TF.
  * Reports "unseen: N passed, N failed" on COM1, its failures on port 0xF4.
  */
 #include <stdint.h>
@@ -30,6 +34,8 @@
 #define EXIT_PORT     0xF4
 #define COM1_SCRATCH  (COM1 + 7)            /* the 16550's scratch register */
 #define RFLAGS_TF     (1ull << 8)           /* SDM Vol. 1 3.4.3 */
+#define RFLAGS_IF     (1ull << 9)
+#define STEP_LOOPS    150                   /* step_loop's turns: 2 instructions each */
 #define GUEST_DR0     0x123000ull           /* an address it never executes */
 #define GUEST_DR1     0x5678ull
 #define GUEST_DR7     0x600ull              /* GE and the bit that reads 1: no breakpoint on */
@@ -69,6 +75,7 @@ static unsigned passed, failed;
 uint64_t int_frame_rflags, syscall_r11, pushed_rflags, ud_frame_rflags, gp_frame_rflags;
 uint64_t ud_peek, gp_peek;                  /* the handlers' first bytes, read in #UD's */
 uint64_t irq_frame_rflags;                  /* IRQ 0's first frame */
+uint64_t pushed_if_rflags;                  /* PUSHFQ's image, stepped with IF 1 */
 volatile uint64_t ticks;
 uint16_t saved_ss;
 
@@ -330,17 +337,23 @@ static void interrupt_in_step(void)
     check(irr & 1, "IRQ 0 requested while masked");
     __asm__ volatile(".globl sti_here\nsti_here:\n\tsti\n\tnop\n"
                      ".globl unmask_here\nunmask_here:\n\toutb %%al, $0x21\n"
-                     ".globl unmasked_nop\nunmasked_nop:\n\tnop"
-                     : : "a"((uint8_t)PIC_IRQ0_ON) : "memory");
+                     ".globl unmasked_nop\nunmasked_nop:\n\tnop\n"
+                     ".globl pushf_if_here\npushf_if_here:\n\tpushfq\n"
+                     "\tpopq pushed_if_rflags(%%rip)\n"
+                     "\tmovl %1, %%ecx\n"
+                     ".globl step_loop\nstep_loop:\n\tdecl %%ecx\n\tjnz step_loop"
+                     : : "a"((uint8_t)PIC_IRQ0_ON), "i"(STEP_LOOPS) : "rcx", "memory");
     for (polls = 0; !ticks && polls < POLL_MAX; polls++)
         __asm__ volatile("pause");
     __asm__ volatile("cli");
     outb(PIC_DATA, PIC_ALL_OFF);
     check(ticks != 0, "IRQ 0 delivered after the unmask");
-    /* gdb's step over unmasked_nop: the interrupt the VMM injects at its
-     * entry ends it at irq0_handler (SDM Vol. 3A 6.12.1.2, 17.3.1.4), and
-     * its frame shows no TF of the debugger's. */
-    check(!(irq_frame_rflags & RFLAGS_TF), "IRQ 0's frame without TF");
+    /* gdb's steps ran with the inspector's IF 0: PUSHFQ's image has the
+     * guest's IF; IRQ 0 came once gdb let go, its frame with the guest's
+     * IF and no TF of the debugger's. */
+    check(pushed_if_rflags & RFLAGS_IF, "PUSHFQ's image under a step has IF");
+    check((irq_frame_rflags & RFLAGS_IF) && !(irq_frame_rflags & RFLAGS_TF),
+          "IRQ 0's frame with IF, without TF");
 }
 
 void unseen_main(void);

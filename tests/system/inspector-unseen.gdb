@@ -4,9 +4,9 @@
 # handler), SYSCALL (into its entry), UD2 and RDMSR of no MSR (into the
 # #UD and #GP handlers), then over CPUID and OUT (which
 # the VMM carries out), STI, NOP and the OUT that unmasks a pending IRQ 0
-# (its handler must not run inside the step), then the NOP after it (the
-# interrupt injected at its entry: the step ends at the handler); detach,
-# and the guest reports. The #UD handler reads its own first bytes and
+# (its handler must not run inside the step), then the NOP after it, a
+# PUSHFQ and 200 steps of a loop, IRQ 0 due all along (no step lands in
+# its handler: ticks stays 0); detach, and the guest reports (IRQ 0 comes). The #UD handler reads its own first bytes and
 # #GP's while gdb steps through it (the hidden int3s must not show).
 hbreak dr_probe
 continue
@@ -54,10 +54,14 @@ print (long)$pc - (long)&sti_here
 stepi
 print (long)$pc - (long)&unmask_here
 print ticks
-# IRQ 0 is due: the VMM injects it at the next step's entry, which ends at
-# its handler, before the handler's first instruction.
+# IRQ 0 is due, and due again every millisecond: no step lands in its
+# handler (the inspector's IF 0 while it steps): over the NOP, the PUSHFQ
+# and 200 instructions of a loop; ticks stays 0.
 stepi
-x/i $pc
+print (long)$pc - (long)&pushf_if_here
+stepi
+stepi
+stepi 200
 print ticks
 monitor exits
 detach

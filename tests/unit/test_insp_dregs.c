@@ -106,7 +106,16 @@ static void test_step_insn(void)
     step_of((const uint8_t[]){ 0xF1 }, 1, true, STEP_INT, X86_VEC_DB, 1);
     step_of((const uint8_t[]){ 0x0F, 0x05 }, 2, true, STEP_SYSCALL, 0, 2);
     step_of((const uint8_t[]){ 0x0F, 0xA2 }, 2, true, STEP_PLAIN, 0, 0);     /* CPUID */
-    step_of((const uint8_t[]){ 0x9D }, 1, true, STEP_PLAIN, 0, 0);           /* POPF */
+    step_of((const uint8_t[]){ 0x9D }, 1, true, STEP_POPF, 0, 1);
+    step_of((const uint8_t[]){ 0x66, 0x9D }, 2, false, STEP_POPF, 0, 2);     /* POPF 16 */
+    step_of((const uint8_t[]){ 0x48, 0xCF }, 2, true, STEP_IRET, 0, 2);      /* IRETQ */
+    step_of((const uint8_t[]){ 0xCF }, 1, false, STEP_IRET, 0, 1);
+    step_of((const uint8_t[]){ 0xFA }, 1, true, STEP_CLI_STI, 0, 1);
+    step_of((const uint8_t[]){ 0xFB }, 1, false, STEP_CLI_STI, 0, 1);
+    step_of((const uint8_t[]){ 0x48, 0x0F, 0x07 }, 3, true, STEP_SYSRET, 0, 3);
+    step_of((const uint8_t[]){ 0x0F, 0x07 }, 1, true, STEP_PLAIN, 0, 0);     /* cut short */
+    step_of((const uint8_t[]){ 0xF4 }, 1, true, STEP_HLT, 0, 1);
+    step_of((const uint8_t[]){ 0x0F, 0x01, 0xD9 }, 3, true, STEP_PLAIN, 0, 0); /* 0F 01: not SYSRET */
     /* Fifteen prefixes leave no room for the opcode; sixteen bytes are
      * never read. */
     uint8_t many[16];
@@ -125,5 +134,5 @@ UNIT_SUITE(insp_dregs_suite)
     CU_add_test(s, "which breakpoints a debug register serves", test_check);
     CU_add_test(s, "DR7 for a set of slots", test_dr7);
     CU_add_test(s, "canonical and 32-bit linear addresses", test_va);
-    CU_add_test(s, "the instructions a step hides TF from", test_step_insn);
+    CU_add_test(s, "the instructions a step hides TF and IF from", test_step_insn);
 }
