@@ -403,8 +403,7 @@ static bool forward(vfwd_dev_t *d, bool write, uint64_t gpa, unsigned size, uint
         d->kicks++;
     /* What the server accepted of the driver's setup (a restart replays
      * it); a kick holds no state and is the hot path: not looked at. */
-    else if (write && label == DS_OK && size == VIRTIO_MMIO_REG_SIZE &&
-             gpa - d->base < VIRTIO_MMIO_CONFIG)
+    else if (write && label == DS_OK && virtio_shadow_keeps(gpa - d->base, size))
         virtio_shadow_write(&d->shadow, (uint32_t)(gpa - d->base), (uint32_t)*value);
     if (!write)
         *value = label == DS_OK ? m.mr[0] & (size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1) : 0;

@@ -758,7 +758,7 @@ static bool vaccess_kept(void *dev, bool write, uint64_t off, uint64_t size, uin
                          uint32_t w)
 {
     bool ok = vblk_access(dev, write, off, size, v, w);
-    if (ok && write && size == 4 && off < VIRTIO_MMIO_CONFIG && off != VIRTIO_MMIO_QUEUE_NOTIFY)
+    if (ok && write && virtio_shadow_keeps(off, size))
         virtio_shadow_write(&S, (uint32_t)off, w);
     return ok;
 }

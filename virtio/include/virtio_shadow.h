@@ -17,6 +17,7 @@
 #define VIRTIO_SHADOW_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <virtio_abi.h>
 
 #define VIRTIO_SHADOW_QUEUES   8u     /* queues remembered (a device's others are refused) */
 /* The longest replay: 3 status writes + 4 feature writes + 8 per queue +
@@ -38,6 +39,16 @@ typedef struct {
 typedef struct {
     uint32_t offset, value;          /* a 32-bit register write */
 } virtio_shadow_op_t;
+
+/* Whether a write of @size bytes at @offset that the device accepted goes
+ * into the shadow: a 32-bit control register write (4.2.2.2), not the
+ * configuration space, and not a kick (QueueNotify holds no state). The
+ * one rule for the VMM (virtio_fwd.c) and the tests that play its part. */
+static inline bool virtio_shadow_keeps(uint64_t offset, uint64_t size)
+{
+    return size == VIRTIO_MMIO_REG_SIZE && offset < VIRTIO_MMIO_CONFIG &&
+           offset != VIRTIO_MMIO_QUEUE_NOTIFY;
+}
 
 /* The device accepted the driver's 32-bit write of @value at @offset
  * (a control register; configuration space writes are not kept). */
